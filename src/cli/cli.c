@@ -1,0 +1,123 @@
+/* cli.c — helpers shared by the bacsc commands (see cli.h). */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bacsc/log.h"
+
+void cli_error(const char *prog, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "bacsc %s: ", prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static void list_subcommands(FILE *out, const char *prog, const cli_subcommand *subs)
+{
+    fprintf(out, "usage: bacsc %s <command> [options]\n\ncommands:\n", prog);
+    for (const cli_subcommand *s = subs; s->name; s++)
+        fprintf(out, "  %-14s %s\n", s->name, s->summary);
+    fprintf(out, "\nRun 'bacsc %s <command> --help' for the options of each.\n", prog);
+}
+
+int cli_dispatch(const char *prog, const cli_subcommand *subs, int argc, char **argv)
+{
+    if (argc < 2) {
+        list_subcommands(stderr, prog, subs);
+        return EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+        if (strcmp(name, "help") == 0 && argc > 2) {
+            for (const cli_subcommand *s = subs; s->name; s++)
+                if (strcmp(s->name, argv[2]) == 0) {
+                    char *hargv[] = {(char *)s->name, "--help", NULL};
+                    return s->run(2, hargv);
+                }
+        }
+        list_subcommands(stdout, prog, subs);
+        return EXIT_OK;
+    }
+    for (const cli_subcommand *s = subs; s->name; s++)
+        if (strcmp(s->name, name) == 0)
+            return s->run(argc - 1, argv + 1);
+    cli_error(prog, "unknown command '%s' (see 'bacsc %s --help')", name, prog);
+    return EXIT_USAGE;
+}
+
+void cli_print_json(json_t *value)
+{
+    if (!value)
+        return;
+    json_dumpf(value, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    fputc('\n', stdout);
+    json_decref(value);
+}
+
+bool cli_set_log_level(const char *prog, const char *level)
+{
+    int l = bacsc_log_level_parse(level);
+    if (l < 0) {
+        cli_error(prog, "unknown log level '%s' (error, warn, info, debug, trace)", level);
+        return false;
+    }
+    bacsc_log_set_level(l);
+    return true;
+}
+
+int cli_read_file(const char *prog, const char *path, size_t max, unsigned char **data,
+                  size_t *len)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) {
+        cli_error(prog, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t cap = 4096, n = 0;
+    unsigned char *buf = malloc(cap);
+    while (buf) {
+        if (n == cap) {
+            if (cap >= max + 1)
+                break;
+            cap *= 2;
+            unsigned char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+        }
+        size_t r = fread(buf + n, 1, cap - n, f);
+        if (r == 0)
+            break;
+        n += r;
+    }
+    int err = ferror(f);
+    if (f != stdin)
+        fclose(f);
+    if (!buf) {
+        cli_error(prog, "out of memory reading %s", path);
+        return -1;
+    }
+    if (err) {
+        cli_error(prog, "error reading %s", path);
+        free(buf);
+        return -1;
+    }
+    if (n > max) {
+        cli_error(prog, "%s is larger than the limit of %zu octets", path, max);
+        free(buf);
+        return -1;
+    }
+    *data = buf;
+    *len = n;
+    return 0;
+}
