@@ -155,7 +155,7 @@ typedef struct bacsc_value {
 
 /*
  * Decode one tag header at buf. Checks that the header is complete, that an
- * extended length is minimal-form-agnostic but fits 32 bits, that the tag
+ * extended length fits 32 bits (non-minimal length forms are accepted), that the tag
  * number is not 255, and that `len` content octets are present in the input.
  * Returns the header length (1..7) or BACSC_ERR_MALFORMED.
  */
@@ -185,7 +185,7 @@ int bacsc_element_len(const uint8_t *buf, size_t len);
 
 /*
  * If buf starts with opening tag `number`, find its matching closing tag.
- * On success sets *content/*content_len to the octets between the two tags
+ * On success sets *content and *content_len to the octets between the two tags
  * and returns the total length including both tags. Returns
  * BACSC_ERR_NOT_FOUND if buf does not start with that opening tag,
  * BACSC_ERR_MALFORMED if the enclosed data is not properly nested.
