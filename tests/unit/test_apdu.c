@@ -324,8 +324,10 @@ static void parsing(void **state)
     assert_int_equal(p, 4194325);
     assert_int_equal(bacsc_property_parse("85", &p), BACSC_OK);
     assert_int_equal(p, 85);
-    assert_int_equal(bacsc_property_parse("4194303", &p), BACSC_OK);
-    assert_int_equal(bacsc_property_parse("4194304", &p), BACSC_ERR_NOT_FOUND);
+    assert_int_equal(bacsc_property_parse("4194304", &p), BACSC_OK);
+    assert_int_equal(p, 4194304);
+    assert_int_equal(bacsc_property_parse("16777215", &p), BACSC_OK);
+    assert_int_equal(bacsc_property_parse("16777216", &p), BACSC_ERR_NOT_FOUND);
     assert_int_equal(bacsc_property_parse("99999999999999999999", &p), BACSC_ERR_NOT_FOUND);
     assert_int_equal(bacsc_property_parse("85x", &p), BACSC_ERR_NOT_FOUND);
     assert_int_equal(bacsc_property_parse("-1", &p), BACSC_ERR_NOT_FOUND);
