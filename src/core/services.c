@@ -383,7 +383,7 @@ static uint8_t *w_reserve(writer *w, size_t n)
  * with a content of at most 4 octets has a one-octet header. */
 static void w_ctx_unsigned(writer *w, uint8_t tag, uint64_t u)
 {
-    unsigned n = bacsc_unsigned_size(u);
+    unsigned n = u < 0x100 ? 1 : u < 0x10000 ? 2 : u < 0x1000000 ? 3 : u <= 0xFFFFFFFFu ? 4 : 5;
     if (tag >= 15 || n > 4) {
         w_add(w, bacsc_ctx_encode_unsigned(w_dst(w), w_cap(w), tag, u));
         return;
@@ -400,7 +400,8 @@ static void w_ctx_oid(writer *w, uint8_t tag, const bacsc_object_id *o)
 {
     uint8_t *p = w_reserve(w, 5);
     if (p) {
-        uint32_t v = bacsc_object_id_pack(o->type, o->instance);
+        uint32_t v = (uint32_t)(o->type & BACSC_MAX_OBJECT_TYPE) << 22 |
+                     (o->instance & BACSC_MAX_INSTANCE);
         p[0] = (uint8_t)(tag << 4 | 0x0C);
         p[1] = (uint8_t)(v >> 24);
         p[2] = (uint8_t)(v >> 16);

@@ -552,8 +552,16 @@ int bacsc_app_encode_signed(uint8_t *buf, size_t cap, int64_t i)
 
 int bacsc_app_encode_real(uint8_t *buf, size_t cap, float f)
 {
-    bacsc_value v = {.type = BACSC_TAG_REAL, .v.real = f};
-    return bacsc_value_encode(buf, cap, &v);
+    /* the most common present-value: written directly */
+    if (buf == NULL)
+        return 5;
+    if (cap < 5)
+        return BACSC_ERR_BUFFER_TOO_SMALL;
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    buf[0] = 0x44;
+    put_be(buf + 1, u, 4);
+    return 5;
 }
 
 int bacsc_app_encode_double(uint8_t *buf, size_t cap, double d)
