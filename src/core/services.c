@@ -173,7 +173,8 @@ static int ctx_oid(cursor *c, uint8_t tag, bacsc_object_id *oid, const char *wha
     uint32_t quick;
     if (cur_left(c) >= 5 && cur_at(c)[0] == (uint8_t)(tag << 4 | 0x0C)) {
         int fn = fast_ctx_u32(c, tag, &quick);
-        *oid = bacsc_object_id_unpack(quick);
+        oid->type = (uint16_t)(quick >> 22);
+        oid->instance = quick & BACSC_MAX_INSTANCE;
         return fn;
     }
     bacsc_value v;

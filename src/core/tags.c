@@ -503,6 +503,14 @@ int bacsc_value_encode(uint8_t *buf, size_t cap, const bacsc_value *v)
 
 int bacsc_value_decode(const uint8_t *buf, size_t len, bacsc_value *v)
 {
+    if (buf != NULL && len >= 5 && buf[0] == 0x44) {
+        /* Real, the most common present-value */
+        uint32_t u = (uint32_t)buf[1] << 24 | (uint32_t)buf[2] << 16 | (uint32_t)buf[3] << 8 | buf[4];
+        v->type = BACSC_TAG_REAL;
+        v->ctx_tag = 0;
+        memcpy(&v->v.real, &u, 4);
+        return 5;
+    }
     bacsc_tag t;
     int h = tag_fast(buf, len, &t);
     if (h < 0 || t.context || t.number >= BACSC_APP_TAG_COUNT)
