@@ -66,6 +66,7 @@ typedef struct bacsc_cari_limits {
     uint64_t max_entry_size; /* uncompressed octets per entry; default 1 MiB */
     uint64_t max_total_size; /* uncompressed octets, all entries; default 256 MiB */
     uint64_t max_ratio;      /* uncompressed/compressed per entry; default 100 */
+    uint64_t max_manifest_size; /* manifest.json octets; default 32 MiB */
 } bacsc_cari_limits;
 
 /* Fill `lim` with the defaults above. */
@@ -81,8 +82,10 @@ typedef struct bacsc_cari_device {
 /* One entry of a CARI file. Strings are NUL-terminated, owned by the file. */
 typedef struct bacsc_cari_entry {
     char *name;           /* zip entry name, printable (control octets escaped) */
-    bacsc_cari_type type; /* INVALID when the entry was refused */
-    char *error;          /* NULL when valid; else one line naming the reason */
+    bacsc_cari_type type; /* what the content is; INVALID when unreadable */
+    char *error;          /* NULL when valid; else the one-line reason it was refused
+                           * (print as "<name>: <error>"). Use only entries
+                           * whose error is NULL. */
     int status;           /* BACSC_OK or the BACSC_ERR_* behind `error` */
 
     unsigned char *der; /* the CSR or certificate, DER; NULL if none */
@@ -194,8 +197,9 @@ int bacsc_cari_verify_issuer(bacsc_cari *cari, const unsigned char *const *cas,
 /*
  * Parse one CSR or certificate given as PEM or DER into `entry` (type, der,
  * fingerprint, subject, key type, UUID SAN, and for certificates issuer,
- * serial, validity, is_ca). A CSR's self-signature is verified. On failure
- * entry->type is INVALID and entry->error says why (one line).
+ * serial, validity, is_ca). A certificate with CA:TRUE gets type ISSUER.
+ * A CSR's self-signature is verified. On failure entry->error says why
+ * (one line) and entry->type stays INVALID.
  * `entry` must be zeroed by the caller (its `name`, if set, is kept) and is
  * released with bacsc_cari_entry_clear(). When `data` holds several PEM
  * objects only the first is parsed and *consumed is set to the offset just
