@@ -95,6 +95,16 @@ static int list_dir(const char *dir, char ***out, size_t *n)
     return 0;
 }
 
+/* True if another PEM block follows (text after the last block is ignored). */
+static bool more_pem(const unsigned char *p, size_t n)
+{
+    static const char m[] = "-----BEGIN ";
+    for (size_t i = 0; i + sizeof m - 1 <= n; i++)
+        if (p[i] == '-' && memcmp(p + i, m, sizeof m - 1) == 0)
+            return true;
+    return false;
+}
+
 /* CN of a one-line RFC 2253 subject (first CN=), malloc'd, or NULL. */
 static char *cn_of(const char *subject)
 {
@@ -189,27 +199,42 @@ static int cmd_build(int argc, char **argv)
                                                       "cannot read"));
             continue;
         }
-        /* device name from the subject CN, UUID from the SAN (done by the library) */
-        bacsc_cari_entry pe;
-        memset(&pe, 0, sizeof pe);
-        bacsc_cari_parse_object(data, len, &pe, NULL);
-        char *cn = cn_of(pe.subject);
-        bacsc_cari_device dev = {BACSC_CARI_DEVICE_INSTANCE_NONE, cn, NULL};
-        char err[300] = "";
-        int idx = bacsc_cari_writer_add_csr(w, data, len, files[i], &dev, NULL, err, sizeof err);
-        if (idx < 0) {
-            bad++;
-            cli_error("cari build", "%s: %s", files[i], err);
-            json_array_append_new(jentries,
-                                  json_pack("{s:s,s:s}", "input", files[i], "error", err));
-        } else {
-            good++;
-            json_array_append_new(jentries,
-                                  json_pack("{s:s,s:s}", "input", files[i], "entry",
-                                            bacsc_cari_writer_entry_name(w, (size_t)idx)));
+        /* A file may hold several PEM CSRs: each becomes an entry, none is dropped. */
+        size_t off = 0;
+        for (int k = 1; off < len; k++) {
+            size_t used = 0;
+            bacsc_cari_entry pe;
+            memset(&pe, 0, sizeof pe);
+            bacsc_cari_parse_object(data + off, len - off, &pe, &used);
+            if (used == 0 || used > len - off)
+                used = len - off;
+            /* device name from the subject CN; the UUID comes from the SAN (library) */
+            char *cn = cn_of(pe.subject);
+            bacsc_cari_device dev = {BACSC_CARI_DEVICE_INSTANCE_NONE, cn, NULL};
+            char err[300] = "", label[1100];
+            if (k == 1)
+                snprintf(label, sizeof label, "%s", files[i]);
+            else
+                snprintf(label, sizeof label, "%s#%d", files[i], k);
+            int idx = bacsc_cari_writer_add_csr(w, data + off, used, files[i], &dev, NULL, err,
+                                                sizeof err);
+            if (idx < 0) {
+                bad++;
+                cli_error("cari build", "%s: %s", label, err);
+                json_array_append_new(jentries,
+                                      json_pack("{s:s,s:s}", "input", label, "error", err));
+            } else {
+                good++;
+                json_array_append_new(jentries,
+                                      json_pack("{s:s,s:s}", "input", label, "entry",
+                                                bacsc_cari_writer_entry_name(w, (size_t)idx)));
+            }
+            free(cn);
+            bacsc_cari_entry_clear(&pe);
+            off += used;
+            if (!more_pem(data + off, len - off))
+                break;
         }
-        free(cn);
-        bacsc_cari_entry_clear(&pe);
         free(data);
     }
     int exit_code = EXIT_OK;

@@ -63,6 +63,13 @@ PY
 mkdir x && (cd x && $PY -c 'import zipfile; zipfile.ZipFile("../req.zip").extractall()')
 for f in x/csr/*.csr; do openssl req -in "$f" -verify -noout 2>&1 | grep -q "verify OK" || fail "openssl verify $f"; done
 
+# a file holding two PEM CSRs gives two entries (nothing silently dropped)
+cat csrs/dev0.csr csrs/dev1.csr >both.csr
+"$BACSC" cari build --out both.zip --json both.csr >both.json
+$PY -c '
+import json; j = json.load(open("both.json"))
+assert j["csrs"] == 2 and [e["entry"] for e in j["entries"]] == ["csr/both.csr", "csr/both-2.csr"], j' || fail "bundle build"
+
 # a CSR with a broken signature is refused by build (exit 3, names the file)
 openssl req -in csrs/dev0.csr -outform DER -out bad.der
 $PY -c 'import sys; b=bytearray(open("bad.der","rb").read()); b[-1]^=1; open("bad.der","wb").write(b)'
