@@ -182,6 +182,9 @@ int bacsc_cari_manifest_parse(const char *json, size_t len, uint64_t max_entries
     if (!root) {
         snprintf(err, errlen, "not valid JSON: %s (line %d, column %d)", je.text, je.line,
                  je.column);
+        for (char *p = err; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                *p = '?';
         return BACSC_ERR_MALFORMED;
     }
     int rc = BACSC_ERR_MALFORMED;
@@ -256,6 +259,10 @@ int bacsc_cari_manifest_parse(const char *json, size_t len, uint64_t max_entries
     }
     rc = BACSC_OK;
 done:
+    /* jansson quotes the offending input: keep the message one printable line */
+    for (char *p = err; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
     json_decref(seen);
     json_decref(root);
     return rc;

@@ -39,9 +39,9 @@ void cari_entry_fail(bacsc_cari_entry *e, int status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    for (char *p = buf; *p; p++) /* one line, always */
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
+    for (char *p = buf; *p; p++) /* one printable line, always */
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
     free(e->error);
     e->error = strdup(buf);
     e->status = status;
@@ -54,6 +54,9 @@ void cari_set_error(bacsc_cari *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    for (char *p = buf; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
     free(c->error);
     c->error = strdup(buf);
 }
