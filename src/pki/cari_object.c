@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -464,8 +465,21 @@ bool cari_has_pem_marker(const unsigned char *data, size_t len)
     return false;
 }
 
+static int parse_object(const unsigned char *data, size_t len, bacsc_cari_entry *e,
+                        size_t *consumed);
+
 int bacsc_cari_parse_object(const unsigned char *data, size_t len, bacsc_cari_entry *e,
                             size_t *consumed)
+{
+    /* leave the caller's OpenSSL error queue as it was: our errors are in e->error */
+    ERR_set_mark();
+    int rc = parse_object(data, len, e, consumed);
+    ERR_pop_to_mark();
+    return rc;
+}
+
+static int parse_object(const unsigned char *data, size_t len, bacsc_cari_entry *e,
+                        size_t *consumed)
 {
     if (!e || (!data && len))
         return BACSC_ERR_INVALID_ARG;

@@ -305,29 +305,32 @@ typedef struct raw_data {
     size_t len;
 } raw_data;
 
-/* Turn the data of entry `idx` into one or more objects (PEM bundles split). */
-static int classify_entry(bacsc_cari *c, size_t *cap, size_t idx, const raw_data *rd,
-                          const read_state *rs)
+/* Result of parsing the first object of a member (pass 3a). */
+typedef struct first_parse {
+    bool done; /* parsed (not skipped) */
+    int rc;
+    size_t used;
+} first_parse;
+
+/* Further PEM blocks of member `idx` after its first object (pass 3b):
+ * each becomes an entry "<name>#N". */
+static int classify_rest(bacsc_cari *c, size_t *cap, size_t idx, const raw_data *rd,
+                         const read_state *rs, const first_parse *fp)
 {
-    size_t off = 0;
-    for (int k = 0; k < CARI_OBJECTS_PER_ENTRY; k++) {
-        bacsc_cari_entry *e = &c->entries[idx];
-        if (k > 0) {
-            /* stop at trailing whitespace or when the rest holds no PEM block */
-            size_t p = off;
-            while (p < rd->len && (rd->data[p] == ' ' || rd->data[p] == '\n' ||
-                                   rd->data[p] == '\r' || rd->data[p] == '\t'))
-                p++;
-            if (p >= rd->len)
-                return BACSC_OK;
-            if (c->n_entries >= rs->lim.max_entries)
-                return BACSC_OK;
-            char nm[CARI_NAME_MAX + 16];
-            snprintf(nm, sizeof nm, "%s#%d", c->entries[idx].name, k + 1);
-            e = cari_entry_push(c, cap);
-            if (!e || !(e->name = strdup(nm)))
-                return BACSC_ERR_NOMEM;
-        }
+    if (!fp->done || fp->rc != BACSC_OK || fp->used == 0)
+        return fp->done && fp->rc == BACSC_ERR_NOMEM ? BACSC_ERR_NOMEM : BACSC_OK;
+    size_t off = fp->used;
+    for (int k = 1; k < CARI_OBJECTS_PER_ENTRY; k++) {
+        /* only PEM input holds more than one object; text around blocks is ignored */
+        if (off >= rd->len || !cari_has_pem_marker(rd->data + off, rd->len - off))
+            return BACSC_OK;
+        if (c->n_entries >= rs->lim.max_entries)
+            return BACSC_OK;
+        char nm[CARI_NAME_MAX + 16];
+        snprintf(nm, sizeof nm, "%s#%d", c->entries[idx].name, k + 1);
+        bacsc_cari_entry *e = cari_entry_push(c, cap);
+        if (!e || !(e->name = strdup(nm)))
+            return BACSC_ERR_NOMEM;
         size_t used = 0;
         int rc = bacsc_cari_parse_object(rd->data + off, rd->len - off, e, &used);
         if (rc == BACSC_ERR_NOMEM)
@@ -335,11 +338,21 @@ static int classify_entry(bacsc_cari *c, size_t *cap, size_t idx, const raw_data
         if (rc != BACSC_OK || used == 0)
             return BACSC_OK;
         off += used;
-        /* only PEM input holds more than one object; trailing text is ignored */
-        if (off >= rd->len || !cari_has_pem_marker(rd->data + off, rd->len - off))
-            return BACSC_OK;
     }
     return BACSC_OK;
+}
+
+/* Pass 3a: the first object of every member. (Threads were tried here and
+ * gained nothing: OpenSSL 3.0 decoding serialises on its internal locks.) */
+static void parse_members(bacsc_cari *c, const raw_data *raws, first_parse *fp, size_t members)
+{
+    for (size_t k = 0; k < members; k++) {
+        bacsc_cari_entry *e = &c->entries[k];
+        if (e->error || !raws[k].data || e->type == BACSC_CARI_ENTRY_MANIFEST)
+            continue;
+        fp[k].rc = bacsc_cari_parse_object(raws[k].data, raws[k].len, e, &fp[k].used);
+        fp[k].done = true;
+    }
 }
 
 static bacsc_cari_entry *find_by_name(bacsc_cari_entry **sorted, size_t n, const char *name)
@@ -555,12 +568,16 @@ static int read_archive(zip_t *za, read_state *rs, bacsc_cari *c)
         if (manifest && !e->error)
             e->type = BACSC_CARI_ENTRY_MANIFEST;
     }
-    /* Pass 3: parse objects (may append entries for PEM bundles). */
-    for (size_t k = 0; k < members && rc == BACSC_OK; k++) {
-        if (c->entries[k].error || !raws[k].data || c->entries[k].type == BACSC_CARI_ENTRY_MANIFEST)
-            continue;
-        rc = classify_entry(c, &cap, k, &raws[k], rs);
-    }
+    /* Pass 3: parse objects, first of each member in parallel, then further
+     * PEM blocks (which append entries) in order. */
+    first_parse *fp = rc == BACSC_OK ? calloc(members + 1, sizeof *fp) : NULL;
+    if (rc == BACSC_OK && !fp)
+        rc = BACSC_ERR_NOMEM;
+    if (rc == BACSC_OK)
+        parse_members(c, raws, fp, members);
+    for (size_t k = 0; k < members && rc == BACSC_OK; k++)
+        rc = classify_rest(c, &cap, k, &raws[k], rs, &fp[k]);
+    free(fp);
     /* Pass 4: the manifest. */
     for (size_t k = 0; k < members && rc == BACSC_OK; k++) {
         if (c->entries[k].type != BACSC_CARI_ENTRY_MANIFEST)

@@ -203,9 +203,12 @@ static char *unique_name(bacsc_cari_writer *w, const char *dir, const char *stem
     return NULL;
 }
 
+/* Validate and append one object. With `trusted_fp` the DER is taken as the
+ * caller's own freshly issued certificate and not parsed again. */
 static int add_object(bacsc_cari_writer *w, bacsc_cari_type want, const unsigned char *data,
                       size_t len, const char *name_hint, const bacsc_cari_device *device,
-                      const char *request_id, char *err, size_t errlen)
+                      const char *request_id, char *err, size_t errlen,
+                      const unsigned char *trusted_fp)
 {
     if (!w || !data || len == 0 || !clean_text(request_id, CARI_ID_MAX) ||
         (request_id && !*request_id) ||
@@ -231,7 +234,18 @@ static int add_object(bacsc_cari_writer *w, bacsc_cari_type want, const unsigned
     }
     bacsc_cari_entry pe;
     memset(&pe, 0, sizeof pe);
-    int rc = bacsc_cari_parse_object(data, len, &pe, NULL);
+    int rc;
+    if (trusted_fp) {
+        pe.type = want;
+        pe.has_fingerprint = true;
+        memcpy(pe.fingerprint, trusted_fp, BACSC_CARI_FP_LEN);
+        pe.der_len = len;
+        rc = (pe.der = malloc(len)) != NULL ? BACSC_OK : BACSC_ERR_NOMEM;
+        if (pe.der)
+            memcpy(pe.der, data, len);
+    } else {
+        rc = bacsc_cari_parse_object(data, len, &pe, NULL);
+    }
     bool is_cert = pe.type == BACSC_CARI_ENTRY_CERTIFICATE || pe.type == BACSC_CARI_ENTRY_ISSUER;
     if (rc == BACSC_OK && want == BACSC_CARI_ENTRY_CSR && pe.type != BACSC_CARI_ENTRY_CSR) {
         rc = BACSC_ERR_MALFORMED;
@@ -317,7 +331,7 @@ int bacsc_cari_writer_add_csr(bacsc_cari_writer *w, const unsigned char *data, s
                               const char *request_id, char *err, size_t errlen)
 {
     return add_object(w, BACSC_CARI_ENTRY_CSR, data, len, name_hint, device, request_id, err,
-                      errlen);
+                      errlen, NULL);
 }
 
 int bacsc_cari_writer_add_certificate(bacsc_cari_writer *w, const unsigned char *data, size_t len,
@@ -325,13 +339,27 @@ int bacsc_cari_writer_add_certificate(bacsc_cari_writer *w, const unsigned char 
                                       const char *request_id, char *err, size_t errlen)
 {
     return add_object(w, BACSC_CARI_ENTRY_CERTIFICATE, data, len, name_hint, device, request_id,
-                      err, errlen);
+                      err, errlen, NULL);
+}
+
+int bacsc_cari_writer_add_issued(bacsc_cari_writer *w, const unsigned char *der, size_t len,
+                                 const unsigned char fingerprint[BACSC_CARI_FP_LEN],
+                                 const char *name_hint, const bacsc_cari_device *device,
+                                 const char *request_id, char *err, size_t errlen)
+{
+    if (!fingerprint) {
+        set_err(err, errlen, "no fingerprint");
+        return BACSC_ERR_INVALID_ARG;
+    }
+    return add_object(w, BACSC_CARI_ENTRY_CERTIFICATE, der, len, name_hint, device, request_id,
+                      err, errlen, fingerprint);
 }
 
 int bacsc_cari_writer_add_issuer(bacsc_cari_writer *w, const unsigned char *data, size_t len,
                                  const char *name_hint, char *err, size_t errlen)
 {
-    return add_object(w, BACSC_CARI_ENTRY_ISSUER, data, len, name_hint, NULL, NULL, err, errlen);
+    return add_object(w, BACSC_CARI_ENTRY_ISSUER, data, len, name_hint, NULL, NULL, err, errlen,
+                      NULL);
 }
 
 static json_t *manifest_json(const bacsc_cari_writer *w)

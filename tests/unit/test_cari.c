@@ -261,6 +261,48 @@ static void response_without_ids_matches_by_key(void **state)
     free(resp);
 }
 
+static void issued_fast_path_round_trip(void **state)
+{
+    fx *f = *state;
+    size_t rl;
+    unsigned char *req = build_request(f, &rl, NULL);
+    bacsc_cari *rq = NULL;
+    assert_int_equal(bacsc_cari_read_buffer(req, rl, NULL, &rq), 0);
+    bacsc_cari_writer *w = NULL;
+    assert_int_equal(bacsc_cari_writer_new(BACSC_CARI_RESPONSE, rq->site, NULL, &w), 0);
+    char err[200];
+    for (size_t i = 0; i < rq->n_entries; i++) {
+        const bacsc_cari_entry *e = &rq->entries[i];
+        if (e->type != BACSC_CARI_ENTRY_CSR)
+            continue;
+        int k = strcmp(e->request_id, "req-0") == 0 ? 0 : strcmp(e->request_id, "req-1") == 0 ? 1 : 2;
+        /* the third one lies about its key: the reader must notice */
+        const unsigned char *fp = k == 2 ? rq->entries[1].fingerprint : e->fingerprint;
+        assert_true(bacsc_cari_writer_add_issued(w, f->cert[k], f->cert_len[k], fp, e->name,
+                                                 &e->device, e->request_id, err, sizeof err) >= 0);
+    }
+    assert_int_equal(bacsc_cari_writer_add_issued(w, f->cert[0], f->cert_len[0], NULL, NULL, NULL,
+                                                  NULL, err, sizeof err),
+                     BACSC_ERR_INVALID_ARG);
+    unsigned char *buf;
+    size_t len;
+    assert_int_equal(bacsc_cari_writer_to_buffer(w, &buf, &len), 0);
+    bacsc_cari_writer_free(w);
+    bacsc_cari *rs = NULL;
+    assert_int_equal(bacsc_cari_read_buffer(buf, len, NULL, &rs), 0);
+    assert_int_equal(bacsc_cari_match_request(rs, rq), 2);
+    const bacsc_cari_entry *e = entry_named(rs, "certs/ahu-1.pem");
+    assert_int_equal(e->match, BACSC_CARI_MATCH_CORRELATION);
+    assert_int_equal(e->device.instance, 1001);
+    assert_string_equal(e->device.uuid, UUID_A);
+    e = entry_named(rs, "certs/Boiler_3.pem");
+    assert_non_null(strstr(e->error, "public key does not match the manifest"));
+    bacsc_cari_free(rs);
+    bacsc_cari_free(rq);
+    free(buf);
+    free(req);
+}
+
 static void write_file_is_atomic_with_digest(void **state)
 {
     fx *f = *state;
@@ -933,6 +975,7 @@ int main(void)
         cmocka_unit_test(request_round_trip),
         cmocka_unit_test(response_round_trip_and_match),
         cmocka_unit_test(response_without_ids_matches_by_key),
+        cmocka_unit_test(issued_fast_path_round_trip),
         cmocka_unit_test(write_file_is_atomic_with_digest),
         cmocka_unit_test(plain_zip_of_pem_and_der_certs),
         cmocka_unit_test(plain_zip_of_csrs_is_a_request),
