@@ -104,7 +104,7 @@ typedef struct bacsc_cari_entry {
     int64_t not_after;    /* Unix time */
     bool is_ca;           /* basicConstraints CA:TRUE */
 
-    /* From manifest.json (all zero/NULL when the file has no manifest). */
+    /* From manifest.json (NULL / INSTANCE_NONE when the file has no manifest). */
     bool in_manifest;
     char *request_id;          /* correlation id; NULL if none */
     bacsc_cari_device device;  /* uuid falls back to san_uuid when the manifest has none */
@@ -171,7 +171,8 @@ typedef struct bacsc_cari_ref {
  * fingerprint. Sets entry->match and entry->match_index; a certificate that
  * matches nothing gets the error "certificate matches no request" and status
  * BACSC_ERR_NOT_FOUND. Issuer entries are not matched.
- * Returns the number of certificates matched (>= 0) or BACSC_ERR_INVALID_ARG.
+ * Returns the number of certificates matched (>= 0), BACSC_ERR_INVALID_ARG
+ * or BACSC_ERR_NOMEM.
  */
 int bacsc_cari_match(bacsc_cari *response, const bacsc_cari_ref *refs, size_t n_refs);
 
