@@ -126,6 +126,7 @@ typedef struct bacsc_cari {
     char *created;          /* RFC 3339 UTC as written by the generator */
     char *generator;
     char *error; /* archive-level problem (not a zip, truncated, limits); NULL if none */
+    unsigned char file_sha256[BACSC_CARI_FP_LEN]; /* SHA-256 of the archive octets read */
     size_t n_entries;
     bacsc_cari_entry *entries;
 } bacsc_cari;

@@ -475,6 +475,8 @@ static int cmd_inspect(int argc, char **argv)
     if (json) {
         json_t *j = json_object();
         json_object_set_new(j, "file", json_string(path));
+        char fhex[65];
+        json_object_set_new(j, "sha256", json_string(bacsc_cari_fp_hex(cari->file_sha256, fhex)));
         json_object_set_new(j, "kind", json_string(bacsc_cari_kind_name(cari->kind)));
         json_object_set_new(j, "has_manifest", json_boolean(cari->has_manifest));
         if (cari->has_manifest) {

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <zip.h>
 
 #include "bacsc/error.h"
@@ -629,6 +630,12 @@ int bacsc_cari_read_buffer(const void *data, size_t len, const bacsc_cari_limits
     memset(&rs, 0, sizeof rs);
     effective_limits(lim, &rs.lim);
     *out = c;
+    unsigned int dl = 0;
+    if (!EVP_Digest(data, len, c->file_sha256, &dl, EVP_sha256(), NULL)) {
+        bacsc_cari_free(c);
+        *out = NULL;
+        return BACSC_ERR_NOMEM;
+    }
     if (len > rs.lim.max_file_size) {
         cari_set_error(c, "archive of %zu octets exceeds the %llu-octet limit", len,
                        (unsigned long long)rs.lim.max_file_size);

@@ -46,6 +46,8 @@ j = json.load(open("inspect.json"))
 assert j["kind"] == "request" and j["has_manifest"] and j["format"] == "bacsc-cari", j
 assert j["version"] == 1 and j["site"] == "Site 7" and j["batch_id"] == "b-42", j
 assert j["invalid"] == 0 and j["valid"] == 4, j
+import hashlib
+assert j["sha256"] == hashlib.sha256(open("req.zip", "rb").read()).hexdigest(), j
 csrs = [e for e in j["entries"] if e["type"] == "csr"]
 assert len(csrs) == 3
 for i, e in enumerate(sorted(csrs, key=lambda e: e["name"])):

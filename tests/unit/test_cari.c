@@ -321,6 +321,10 @@ static void write_file_is_atomic_with_digest(void **state)
     assert_int_equal(stat(p, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0644);
     assert_int_equal(bacsc_cari_writer_write_file(w, "/nonexistent-dir/x.zip", NULL), BACSC_ERR_IO);
+    bacsc_cari *c = NULL;
+    assert_int_equal(bacsc_cari_read_file(p, NULL, &c), 0);
+    assert_memory_equal(c->file_sha256, want, 32);
+    bacsc_cari_free(c);
     bacsc_cari_writer_free(w);
     free(buf);
     free(file);
