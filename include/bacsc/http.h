@@ -85,6 +85,7 @@ typedef struct bacsc_http_parser {
     size_t len;                /* octets held */
     size_t scan;               /* where the search for CRLFCRLF resumes */
     int state;                 /* 0 reading, 1 done, -1 failed */
+    int result;                /* the negative status once failed */
     /* results after BACSC_HTTP_DONE; strings point into buf, NUL-terminated */
     const char *path;          /* request target (request) */
     const char *host;          /* Host header (request) */
@@ -107,6 +108,7 @@ typedef struct bacsc_http_parser {
  */
 int bacsc_http_parser_init_request(bacsc_http_parser *p, char *buf, size_t cap,
                                    unsigned max_headers, unsigned accept_protocols);
+/* cap must be 64..65535; max_headers 0..255 (0 = default). */
 
 /*
  * Prepare a client-side parser of the upgrade response.
