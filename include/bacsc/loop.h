@@ -47,7 +47,9 @@ typedef struct bacsc_timer {
     void *user;
 } bacsc_timer;
 
-/* Create a loop. Returns NULL on failure (errno set). */
+/* Create a loop. Also sets SIGPIPE to SIG_IGN for the process (a write to
+ * a closed socket must fail with EPIPE, not kill the process).
+ * Returns NULL on failure (errno set). */
 bacsc_loop *bacsc_loop_new(void);
 
 /*

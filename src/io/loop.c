@@ -83,6 +83,9 @@ bacsc_loop *bacsc_loop_new(void)
         return NULL;
     }
     sigemptyset(&l->sigmask);
+    /* Writes to a socket the peer closed must fail with EPIPE, not kill the
+     * process (OpenSSL writes without MSG_NOSIGNAL). */
+    signal(SIGPIPE, SIG_IGN);
     l->now = monotonic_us();
     return l;
 }
