@@ -133,14 +133,19 @@ static const char *value_of(const char *name)
     return v;
 }
 
-const char *bacsc_http_header(const bacsc_http_parser *p, const char *name)
+static const char *find_header(const bacsc_http_parser *p, const char *name)
 {
-    if (!p || p->state != ST_DONE || !name)
-        return NULL;
     for (char *l = next_line(p, p->buf); l; l = next_line(p, l))
         if (ieq(l, name))
             return value_of(l);
     return NULL;
+}
+
+const char *bacsc_http_header(const bacsc_http_parser *p, const char *name)
+{
+    if (!p || p->state != ST_DONE || !name)
+        return NULL;
+    return find_header(p, name);
 }
 
 static int header_count(const bacsc_http_parser *p, const char *name)
@@ -280,10 +285,10 @@ static int check_request(bacsc_http_parser *p)
     if (header_count(p, "Host") != 1)
         return fail(p, BACSC_ERR_MALFORMED, 400, BACSC_EC_HTTP_RESPONSE_MISSING_HEADER,
                     "missing or repeated Host header");
-    p->host = bacsc_http_header(p, "Host");
-    if (bacsc_http_header(p, "Transfer-Encoding") ||
-        (bacsc_http_header(p, "Content-Length") &&
-         strcmp(bacsc_http_header(p, "Content-Length"), "0") != 0))
+    p->host = find_header(p, "Host");
+    if (find_header(p, "Transfer-Encoding") ||
+        (find_header(p, "Content-Length") &&
+         strcmp(find_header(p, "Content-Length"), "0") != 0))
         return fail(p, BACSC_ERR_PROTOCOL, 400, BACSC_EC_HTTP_UPGRADE_ERROR,
                     "upgrade request with a body");
     bool bad = false;
@@ -293,11 +298,11 @@ static int check_request(bacsc_http_parser *p)
     if (!list_has(p, "Connection", "Upgrade", &bad) || bad)
         return fail(p, BACSC_ERR_PROTOCOL, 426, BACSC_EC_HTTP_NO_UPGRADE,
                     "no 'Connection: Upgrade' header");
-    const char *ver = bacsc_http_header(p, "Sec-WebSocket-Version");
+    const char *ver = find_header(p, "Sec-WebSocket-Version");
     if (header_count(p, "Sec-WebSocket-Version") != 1 || strcmp(ver, "13") != 0)
         return fail(p, BACSC_ERR_PROTOCOL, 426, BACSC_EC_HTTP_UPGRADE_REQUIRED,
                     "Sec-WebSocket-Version is not 13");
-    p->ws_key = bacsc_http_header(p, "Sec-WebSocket-Key");
+    p->ws_key = find_header(p, "Sec-WebSocket-Key");
     if (header_count(p, "Sec-WebSocket-Key") != 1 || !valid_ws_key(p->ws_key))
         return fail(p, BACSC_ERR_PROTOCOL, 400, BACSC_EC_HTTP_WEBSOCKET_HEADER_ERROR,
                     "Sec-WebSocket-Key is not the base64 of 16 octets");
@@ -347,7 +352,7 @@ static int check_response(bacsc_http_parser *p)
     if (!list_has(p, "Upgrade", "websocket", &bad) || !list_has(p, "Connection", "Upgrade", &bad))
         return fail(p, BACSC_ERR_PROTOCOL, 0, BACSC_EC_HTTP_NO_UPGRADE,
                     "101 response without Upgrade: websocket / Connection: Upgrade");
-    const char *acc = bacsc_http_header(p, "Sec-WebSocket-Accept");
+    const char *acc = find_header(p, "Sec-WebSocket-Accept");
     if (!acc)
         return fail(p, BACSC_ERR_PROTOCOL, 0, BACSC_EC_HTTP_RESPONSE_MISSING_HEADER,
                     "no Sec-WebSocket-Accept header");
@@ -356,10 +361,10 @@ static int check_response(bacsc_http_parser *p)
         strcmp(acc, want) != 0)
         return fail(p, BACSC_ERR_PROTOCOL, 0, BACSC_EC_HTTP_RESPONSE_VALUE_ERROR,
                     "wrong Sec-WebSocket-Accept");
-    if (bacsc_http_header(p, "Sec-WebSocket-Extensions"))
+    if (find_header(p, "Sec-WebSocket-Extensions"))
         return fail(p, BACSC_ERR_PROTOCOL, 0, BACSC_EC_HTTP_WEBSOCKET_HEADER_ERROR,
                     "server selected an extension that was not offered");
-    const char *proto = bacsc_http_header(p, "Sec-WebSocket-Protocol");
+    const char *proto = find_header(p, "Sec-WebSocket-Protocol");
     if (!proto || header_count(p, "Sec-WebSocket-Protocol") != 1 ||
         strcmp(proto, bacsc_ws_protocol_name(p->protocols)) != 0)
         return fail(p, BACSC_ERR_PROTOCOL, 0, BACSC_EC_HTTP_WEBSOCKET_HEADER_ERROR,
