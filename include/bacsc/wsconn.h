@@ -45,6 +45,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bacsc/bvlc.h" /* BACSC_EC_TLS_*, BACSC_EC_TCP_* error codes */
 #include "bacsc/http.h"
 #include "bacsc/loop.h"
 #include "bacsc/tls.h"

@@ -164,7 +164,10 @@ bacsc_tls_ctx *bacsc_tls_ctx_new(const bacsc_tls_config *cfg, bool server, char 
         goto fail;
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, cfg->key_file, SSL_FILETYPE_PEM) != 1) {
-        set_err(err, errlen, "cannot load private key %s", cfg->key_file);
+        if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH)
+            set_err(err, errlen, "private key %s does not match the certificate", cfg->key_file);
+        else
+            set_err(err, errlen, "cannot load private key %s", cfg->key_file);
         goto fail;
     }
     if (SSL_CTX_check_private_key(ctx) != 1) {

@@ -635,7 +635,10 @@ static void on_readable(bacsc_wsconn *c)
                     break;
                 }
                 if (e == SSL_ERROR_ZERO_RETURN ||
-                    (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) {
+                    (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) ||
+                    (e == SSL_ERROR_SSL && ERR_GET_REASON(ERR_peek_error()) ==
+                                               SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
+                    ERR_clear_error();
                     if (c->close_received || (c->close_sent && c->close_after_flush)) {
                         teardown(c, c->final_error, c->final_reason);
                         return;
