@@ -45,6 +45,7 @@ struct bacsc_loop {
     int epfd;
     uint64_t now;
     bool stop;
+    bool in_timers;
     struct watch *watches;
     size_t nwatches_cap;
     size_t nwatched;
@@ -260,6 +261,8 @@ void bacsc_timer_stop(bacsc_loop *l, bacsc_timer *t)
 
 int bacsc_timer_start_at(bacsc_loop *l, bacsc_timer *t, uint64_t when)
 {
+    if (l->in_timers && when <= l->now)
+        when = l->now + 1; /* restarted "now" from a timer callback: next iteration */
     if (bacsc_timer_active(t)) {
         size_t i = t->heap_index;
         t->when = when;
@@ -299,9 +302,9 @@ static void run_timers(bacsc_loop *l)
     while (l->heap_len > 0 && l->heap[0]->when <= now) {
         bacsc_timer *t = l->heap[0];
         bacsc_timer_stop(l, t);
-        t->fn(l, t->user);
-        if (bacsc_timer_active(t) && t->when <= now)
-            t->when = now + 1;
+        l->in_timers = true;
+        t->fn(l, t->user); /* may free t's owner: t is not touched afterwards */
+        l->in_timers = false;
     }
 }
 
