@@ -55,7 +55,7 @@ bacsc_loop *bacsc_loop_new(void);
 /*
  * Destroy a loop: closes its epoll and signal fds, restores the signal mask
  * of the signals it handled. Watched fds are not closed; active timers are
- * simply forgotten. NULL is ignored.
+ * simply forgotten (their structs are not touched). NULL is ignored.
  */
 void bacsc_loop_free(bacsc_loop *loop);
 

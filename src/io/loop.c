@@ -100,8 +100,6 @@ void bacsc_loop_free(bacsc_loop *l)
         sigprocmask(SIG_SETMASK, &l->old_mask, NULL);
     }
     close(l->epfd);
-    for (size_t i = 0; i < l->heap_len; i++)
-        l->heap[i]->heap_index = SIZE_MAX;
     free(l->watches);
     free(l->heap);
     free(l->defer);

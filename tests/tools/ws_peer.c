@@ -207,6 +207,7 @@ int main(int argc, char **argv)
         bacsc_timer_init(&deadline, on_deadline, NULL);
         bacsc_timer_start(loop, &deadline, 10000000);
         bacsc_loop_run(loop);
+        bacsc_timer_stop(loop, &deadline);
         if (!done || close_code != 0 || nrecv != nmsgs)
             failures++;
     }
