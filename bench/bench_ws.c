@@ -9,6 +9,7 @@
  *
  * Certificates are made with the openssl command in a temporary directory.
  */
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,6 +132,11 @@ static void on_term(bacsc_loop *l, int s, void *u)
     bacsc_loop_stop(l);
 }
 
+static void on_usr1(bacsc_loop *l, int s, void *u)
+{
+    malloc_trim(0); /* return freed handshake memory, to see what connections really hold */
+}
+
 static pid_t start_server(uint16_t *port, int *ready_fd)
 {
     int p[2];
@@ -141,6 +147,7 @@ static pid_t start_server(uint16_t *port, int *ready_fd)
         close(p[0]);
         loop = bacsc_loop_new();
         bacsc_loop_signal(loop, SIGTERM, on_term, NULL);
+        bacsc_loop_signal(loop, SIGUSR1, on_usr1, NULL);
         bacsc_ws_callbacks cb = {srv_accept, NULL, srv_message, srv_close};
         bacsc_ws_listener *l;
         bacsc_ws_options o = {.max_connections = 100000, .max_queue = 4 << 20};
@@ -256,9 +263,13 @@ static void bench_conns(int n)
     for (int i = 0; i < 50; i++)
         bacsc_loop_run_once(loop, 10000);
     long after = rss_kb(pid);
+    kill(pid, SIGUSR1);
+    usleep(200000);
+    long trimmed = rss_kb(pid);
     printf("conns: %d TLS 1.3 WebSocket connections opened in %.2f s (%.0f/s); server RSS %ld → %ld KiB: "
-           "%.1f KiB per connection\n",
-           opened, dt, opened / dt, before, after, (double)(after - before) / (opened ? opened : 1));
+           "%.1f KiB per connection (%.1f KiB after malloc_trim)\n",
+           opened, dt, opened / dt, before, after, (double)(after - before) / (opened ? opened : 1),
+           (double)(trimmed - before) / (opened ? opened : 1));
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
 }

@@ -156,6 +156,10 @@ bacsc_tls_ctx *bacsc_tls_ctx_new(const bacsc_tls_config *cfg, bool server, char 
                               SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    /* Read whole socket buffers instead of header-then-body per record:
+     * several times fewer read() calls under load. The buffer is still
+     * released when empty (SSL_MODE_RELEASE_BUFFERS). */
+    SSL_CTX_set_read_ahead(ctx, 1);
     if (server)
         SSL_CTX_set_num_tickets(ctx, 0); /* no resumption: saves a record and memory */
 
