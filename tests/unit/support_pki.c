@@ -52,7 +52,7 @@ static void add_ext(X509 *x, X509 *issuer, int nid, const char *value)
 
 /* Issue a certificate; issuer NULL → self-signed CA. */
 static X509 *issue(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, bool ca,
-                   long not_before_days, long not_after_days)
+                   long not_before_days, long not_after_days, const char *san)
 {
     X509 *x = X509_new();
     X509_set_version(x, 2);
@@ -72,7 +72,7 @@ static X509 *issue(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer
         add_ext(x, iss, NID_key_usage, "critical,digitalSignature");
         add_ext(x, iss, NID_ext_key_usage, "serverAuth,clientAuth");
         add_ext(x, iss, NID_subject_alt_name,
-                "DNS:localhost,IP:127.0.0.1,URI:urn:uuid:00000000-0000-4000-8000-000000000001");
+                san ? san : "DNS:localhost,IP:127.0.0.1,URI:urn:uuid:00000000-0000-4000-8000-000000000001");
     }
     add_ext(x, iss, NID_subject_key_identifier, "hash");
     if (issuer)
@@ -84,22 +84,25 @@ static X509 *issue(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer
 int support_pki_make(const char *dir)
 {
     int rc = -1;
-    EVP_PKEY *k[8] = {0};
-    X509 *c[8] = {0};
+    EVP_PKEY *k[9] = {0};
+    X509 *c[9] = {0};
     X509_CRL *crl = NULL;
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < 9; i++)
         if (!(k[i] = new_key()))
             goto out;
-    c[0] = issue("Test CA 1", k[0], NULL, NULL, true, -1, 3650);
-    c[1] = issue("Test CA 2", k[1], NULL, NULL, true, -1, 3650);
-    c[2] = issue("hub", k[2], c[0], k[0], false, -1, 365);
-    c[3] = issue("node", k[3], c[0], k[0], false, -1, 365);
-    c[4] = issue("stranger", k[4], c[1], k[1], false, -1, 365);
-    c[5] = issue("expired", k[5], c[0], k[0], false, -30, -1);
-    c[6] = issue("revoked", k[6], c[0], k[0], false, -1, 365);
-    c[7] = issue("hub2", k[7], c[1], k[1], false, -1, 365); /* a server from the other CA */
-    const char *names[8] = {"ca1", "ca2", "server", "client", "other", "expired", "revoked", "server2"};
-    for (int i = 0; i < 8; i++)
+    c[0] = issue("Test CA 1", k[0], NULL, NULL, true, -1, 3650, NULL);
+    c[1] = issue("Test CA 2", k[1], NULL, NULL, true, -1, 3650, NULL);
+    c[2] = issue("hub", k[2], c[0], k[0], false, -1, 365, NULL);
+    c[3] = issue("node", k[3], c[0], k[0], false, -1, 365, NULL);
+    c[4] = issue("stranger", k[4], c[1], k[1], false, -1, 365, NULL);
+    c[5] = issue("expired", k[5], c[0], k[0], false, -30, -1, NULL);
+    c[6] = issue("revoked", k[6], c[0], k[0], false, -1, 365, NULL);
+    c[7] = issue("hub2", k[7], c[1], k[1], false, -1, 365, NULL); /* a server from the other CA */
+    c[8] = issue("nosan", k[8], c[0], k[0], false, -1, 365,
+                 "URI:urn:uuid:00000000-0000-4000-8000-000000000002"); /* no host name */
+    const char *names[9] = {"ca1", "ca2", "server", "client", "other", "expired", "revoked", "server2",
+                            "nosan"};
+    for (int i = 0; i < 9; i++)
         if (!c[i] || write_pem(dir, names[i], c[i], k[i]) != 0)
             goto out;
 
@@ -132,7 +135,7 @@ int support_pki_make(const char *dir)
     rc = 0;
 out:
     X509_CRL_free(crl);
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < 9; i++) {
         X509_free(c[i]);
         EVP_PKEY_free(k[i]);
     }

@@ -8,6 +8,7 @@
  *   expired.pem/.key                    leaf of CA 1, expired yesterday
  *   revoked.pem/.key, ca1.crl           leaf of CA 1 and a CRL revoking it
  *   server2.pem/.key                    leaf of CA 2
+ *   nosan.pem/.key                      leaf of CA 1 without DNS/IP names
  * Returns 0 or -1.
  */
 #ifndef SUPPORT_PKI_H

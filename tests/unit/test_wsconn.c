@@ -99,6 +99,8 @@ static void path(char *out, const char *name, const char *ext)
     support_pki_path(out, 512, pki, name, ext);
 }
 
+static bool want_hostname_check;
+
 static bacsc_tls_ctx *make_ctx(bool server, const char *leaf, const char *ca, const char *crl,
                                const char *keylog)
 {
@@ -109,7 +111,8 @@ static bacsc_tls_ctx *make_ctx(bool server, const char *leaf, const char *ca, co
     if (crl)
         path(crlp, crl, "crl");
     bacsc_tls_config cfg = {.cert_file = cert, .key_file = key, .issuer_files = {issuer, NULL},
-                            .crl_file = crl ? crlp : NULL, .keylog_file = keylog ? keylog : ""};
+                            .crl_file = crl ? crlp : NULL, .keylog_file = keylog ? keylog : "",
+                            .verify_hostname = want_hostname_check};
     char err[256];
     bacsc_tls_ctx *t = bacsc_tls_ctx_new(&cfg, server, err, sizeof err);
     if (!t)
@@ -298,6 +301,49 @@ static void revoked_client_cert(void **state)
 {
     (void)state;
     expect_rejected("server", "ca1", "ca1", "revoked", "ca1", 186, 186);
+}
+
+static void hostname_check_optional(void **state)
+{
+    (void)state;
+    /* BACnet/SC does not check names: a server certificate without any
+     * DNS/IP name is accepted by default … */
+    struct server s;
+    server_start(&s, make_ctx(true, "nosan", "ca1", NULL, NULL), NULL);
+    bacsc_tls_ctx *ct = make_ctx(false, "client", "ca1", NULL, NULL);
+    client_connect(s.uri, ct, NULL);
+    run_until(&cli.opened, 1, 5000);
+    assert_int_equal(cli.opened, 1);
+    bacsc_wsconn_abort(cli.conn);
+    bacsc_tls_ctx_free(ct);
+    /* … and refused when the check is enabled (181 server-certificate-error). */
+    want_hostname_check = true;
+    ct = make_ctx(false, "client", "ca1", NULL, NULL);
+    want_hostname_check = false;
+    client_connect(s.uri, ct, NULL);
+    run_until(&cli.closed, 1, 5000);
+    assert_int_equal(cli.opened, 0);
+    if (cli.code != 181)
+        fail_msg("client code %u (%s)", cli.code, cli.reason);
+    bacsc_tls_ctx_free(ct);
+    server_stop(&s);
+    /* With the check on, a certificate naming 127.0.0.1 / localhost passes. */
+    server_start(&s, make_ctx(true, "server", "ca1", NULL, NULL), NULL);
+    want_hostname_check = true;
+    ct = make_ctx(false, "client", "ca1", NULL, NULL);
+    want_hostname_check = false;
+    client_connect(s.uri, ct, NULL);
+    run_until(&cli.opened, 1, 5000);
+    assert_int_equal(cli.opened, 1);
+    bacsc_wsconn_abort(cli.conn);
+    char uri[64];
+    snprintf(uri, sizeof uri, "wss://localhost:%u/", s.port);
+    client_connect(uri, ct, NULL);
+    run_until(&cli.opened, 1, 5000);
+    assert_int_equal(cli.opened, 1);
+    bacsc_wsconn_abort(cli.conn);
+    bacsc_tls_ctx_free(ct);
+    server_stop(&s);
 }
 
 /* Run `openssl s_client` against the server; returns its exit status. */
@@ -735,6 +781,7 @@ int main(void)
         cmocka_unit_test(expired_client_cert),
         cmocka_unit_test(expired_server_cert),
         cmocka_unit_test(revoked_client_cert),
+        cmocka_unit_test(hostname_check_optional),
         cmocka_unit_test(client_without_certificate),
         cmocka_unit_test(tls12_client_rejected),
         cmocka_unit_test(missing_subprotocol),
