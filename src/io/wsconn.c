@@ -46,6 +46,7 @@ enum cstate { CS_CONNECTING, CS_TLS, CS_HTTP, CS_OPEN, CS_CLOSING, CS_CLOSED };
 #define DEF_MAX_CONN 10000
 #define CONTROL_SLACK 256     /* room over max_queue for close/pong frames */
 #define KEEP_OUT_CAP 4096     /* an empty output queue keeps at most this much */
+#define READS_PER_EVENT 16    /* fairness: reads per readiness event before yielding */
 
 /* Handshake-only state, freed when the connection opens. */
 struct handshake {
@@ -71,6 +72,7 @@ struct bacsc_wsconn {
     bool close_sent;
     bool close_received;
     bool ssl_read_wants_write;
+    bool read_more;              /* fairness cap hit with data left inside OpenSSL */
     unsigned protocol;
     int busy;
     uint16_t final_error;        /* error to report when the close completes */
@@ -104,6 +106,7 @@ struct bacsc_ws_listener {
 static void on_io(bacsc_loop *loop, int fd, unsigned events, void *user);
 static void on_timer(bacsc_loop *loop, void *user);
 static void flush_deferred(bacsc_loop *loop, void *user);
+static void on_readable(bacsc_wsconn *c);
 static void process_input(bacsc_wsconn *c, uint8_t *data, size_t len);
 static void update_interest(bacsc_wsconn *c);
 
@@ -392,6 +395,12 @@ static void flush_deferred(bacsc_loop *loop, void *user)
         return; /* the handshake path flushes */
     c->busy++;
     flush(c);
+    if (c->read_more && c->state != CS_CLOSED) {
+        on_readable(c);
+        if (c->state != CS_CLOSED && c->out_off < c->out_len)
+            schedule_flush(c);
+        update_interest(c);
+    }
     c->busy--;
     maybe_free(c);
 }
@@ -621,7 +630,21 @@ static void on_readable(bacsc_wsconn *c)
     size_t cap;
     uint8_t *buf = bacsc_loop_scratch(c->loop, &cap);
     c->ssl_read_wants_write = false;
-    while (c->state == CS_HTTP || c->state == CS_OPEN || c->state == CS_CLOSING) {
+    c->read_more = false;
+    for (int rounds = 0; c->state == CS_HTTP || c->state == CS_OPEN || c->state == CS_CLOSING;
+         rounds++) {
+        if (rounds == READS_PER_EVENT) {
+            /* Let other connections run. Data still in the socket wakes epoll
+             * again (level-triggered); data already inside OpenSSL does not,
+             * so come back from a deferred callback. */
+            if (c->ssl && SSL_has_pending(c->ssl)) {
+                c->read_more = true;
+                if (!c->flush_scheduled &&
+                    bacsc_loop_defer(c->loop, flush_deferred, c) == BACSC_OK)
+                    c->flush_scheduled = true;
+            }
+            break;
+        }
         size_t n;
         if (c->ssl) {
             ERR_clear_error();
