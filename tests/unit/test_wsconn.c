@@ -722,6 +722,39 @@ static void plaintext_when_allowed(void **state)
     server_stop(&s);
 }
 
+static void ipv6_literal(void **state)
+{
+    (void)state;
+    /* "[::1]:0" listener, "wss://[::1]:PORT/" client, peer printed in brackets. */
+    bacsc_ws_listener *l;
+    memset(&srv, 0, sizeof srv);
+    srv.echo = true;
+    bacsc_tls_ctx *st = make_ctx(true, "server", "ca1", NULL, NULL);
+    int rc = bacsc_ws_listen(loop, "[::1]:0", st, NULL, &callbacks, &srv, &l);
+    if (rc == BACSC_ERR_IO) { /* no IPv6 on this host */
+        bacsc_tls_ctx_free(st);
+        skip();
+    }
+    assert_int_equal(rc, BACSC_OK);
+    char uri[64];
+    snprintf(uri, sizeof uri, "wss://[::1]:%u/", bacsc_ws_listener_port(l));
+    bacsc_tls_ctx *ct = make_ctx(false, "client", "ca1", NULL, NULL);
+    client_connect(uri, ct, NULL);
+    run_until(&cli.opened, 1, 5000);
+    run_until(&srv.opened, 1, 5000);
+    assert_int_equal(cli.opened, 1);
+    assert_non_null(srv.conn);
+    assert_true(strncmp(bacsc_wsconn_peer(srv.conn), "[::1]:", 6) == 0);
+    char want[64];
+    snprintf(want, sizeof want, "[::1]:%u", bacsc_ws_listener_port(l));
+    assert_string_equal(bacsc_wsconn_peer(cli.conn), want);
+    bacsc_wsconn_abort(cli.conn);
+    run_until(&srv.closed, 1, 5000);
+    bacsc_ws_listener_close(l);
+    bacsc_tls_ctx_free(st);
+    bacsc_tls_ctx_free(ct);
+}
+
 static void keylog_written(void **state)
 {
     (void)state;
@@ -795,6 +828,7 @@ int main(void)
         cmocka_unit_test(handshake_timeout_server_side),
         cmocka_unit_test(policy_checks),
         cmocka_unit_test(plaintext_when_allowed),
+        cmocka_unit_test(ipv6_literal),
         cmocka_unit_test(keylog_written),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
