@@ -396,6 +396,7 @@ typedef struct bacsc_batch_in {
     const uint8_t *sha256;            /* 32 octets of the file, or NULL */
     const char *site;                 /* site name from the manifest */
     const char *origin;               /* producing tool / installer */
+    const char *ref;                  /* the file's own batch id (CARI batch_id) */
 } bacsc_batch_in;
 
 /* One CSR to submit. */
@@ -405,6 +406,7 @@ typedef struct bacsc_request_in {
     const char *entry;                /* name inside the batch, for messages */
     const char *device_name;          /* optional metadata */
     int64_t device_instance;          /* optional; < 0 = none */
+    const char *ref;                  /* correlation id from the batch (CARI request_id) */
 } bacsc_request_in;
 
 /* The outcome for one request. */
@@ -461,6 +463,7 @@ typedef struct bacsc_request_row {
     int64_t id, batch_id;
     int status;
     const char *entry, *device_uuid, *device_name, *subject, *key_fp, *reason, *decided_by;
+    const char *ref;                  /* correlation id given at submit, or NULL */
     int64_t device_instance;          /* -1 if none */
     int64_t created, decided;         /* Unix seconds; decided 0 if undecided */
     const char *serial;               /* issued certificate, or NULL */
@@ -519,7 +522,7 @@ int bacsc_ca_record_output(bacsc_ca *ca, int64_t for_batch, const char *file_nam
 typedef struct bacsc_batch_row {
     int64_t id;
     const char *direction;            /* "in" or "out" */
-    const char *file_name, *sha256, *site, *origin;
+    const char *file_name, *sha256, *site, *origin, *ref;
     int64_t created, for_batch;       /* for_batch: the "in" batch an "out" answers */
     int64_t n_requests, n_pending, n_issued, n_rejected;
 } bacsc_batch_row;
