@@ -354,6 +354,8 @@ int bacsc_ca_init(const bacsc_ca_init_params *p, char *err, size_t errlen)
     }
     path_in(p->dir, "ca.db", path, sizeof path);
     rc = db_open(&tmp, path, true);
+    if (rc == BACSC_OK && chmod(path, 0600) != 0)
+        rc = ca_fail(&tmp, BACSC_ERR_IO, "cannot chmod %s: %s", path, strerror(errno));
     if (rc == BACSC_OK)
         rc = begin(&tmp);
     if (rc == BACSC_OK)

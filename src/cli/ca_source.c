@@ -1,0 +1,338 @@
+/*
+ * ca_source.c — CSR sources and certificate sinks of `bacsc ca` (see
+ * ca_source.h): directories here; CARI zips through bacsc/cari.h.
+ */
+#include "ca_source.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "bacsc/error.h"
+
+#define MAX_FILE (256 * 1024) /* a CSR file larger than this is not read */
+
+__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int code,
+                                                      const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static const char *keep_str(ca_source *s, const char *str)
+{
+    if (!str)
+        return NULL;
+    if (s->n_strings == s->cap_strings) {
+        size_t cap = s->cap_strings ? s->cap_strings * 2 : 64;
+        char **n = realloc(s->strings, cap * sizeof *n);
+        if (!n)
+            return NULL;
+        s->strings = n;
+        s->cap_strings = cap;
+    }
+    char *d = strdup(str);
+    if (d)
+        s->strings[s->n_strings++] = d;
+    return d;
+}
+
+static void add_bad(ca_source *s, const char *name, const char *reason)
+{
+    ca_source_bad *b = realloc(s->bad, (s->n_bad + 1) * sizeof *b);
+    if (!b)
+        return;
+    s->bad = b;
+    snprintf(b[s->n_bad].name, sizeof b->name, "%s", name);
+    snprintf(b[s->n_bad].reason, sizeof b->reason, "%s", reason);
+    s->n_bad++;
+}
+
+static bool has_suffix(const char *name, const char *suf)
+{
+    size_t n = strlen(name), k = strlen(suf);
+    return n > k && strcasecmp(name + n - k, suf) == 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int read_small(const char *path, uint8_t **data, size_t *len, char *why, size_t whylen)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return fail(why, whylen, BACSC_ERR_IO, "cannot open: %s", strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return fail(why, whylen, BACSC_ERR_IO, "not a regular file");
+    }
+    if (st.st_size > MAX_FILE) {
+        close(fd);
+        return fail(why, whylen, BACSC_ERR_LIMIT, "larger than %d KiB", MAX_FILE / 1024);
+    }
+    uint8_t *buf = malloc((size_t)st.st_size + 1);
+    size_t n = 0;
+    while (buf && n < (size_t)st.st_size) {
+        ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    if (!buf || n != (size_t)st.st_size) {
+        free(buf);
+        return fail(why, whylen, BACSC_ERR_IO, "read error");
+    }
+    *data = buf;
+    *len = n;
+    return BACSC_OK;
+}
+
+static int load_dir(const char *path, unsigned max, ca_source *s, char *err, size_t errlen)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return fail(err, errlen, BACSC_ERR_IO, "cannot open directory %s: %s", path,
+                    strerror(errno));
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        if (!has_suffix(e->d_name, ".csr") && !has_suffix(e->d_name, ".pem") &&
+            !has_suffix(e->d_name, ".der") && !has_suffix(e->d_name, ".req"))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 256;
+            char **nn = realloc(names, cap * sizeof *nn);
+            if (!nn)
+                break;
+            names = nn;
+        }
+        names[n] = strdup(e->d_name);
+        if (names[n])
+            n++;
+    }
+    closedir(d);
+    int rc = BACSC_OK;
+    if (n > max)
+        rc = fail(err, errlen, BACSC_ERR_LIMIT,
+                  "%s holds %zu CSR files; policy max_batch is %u (nothing submitted)", path, n,
+                  max);
+    if (rc == BACSC_OK && n) {
+        qsort(names, n, sizeof *names, cmp_names);
+        s->reqs = calloc(n, sizeof *s->reqs);
+        s->blobs = calloc(n, sizeof *s->blobs);
+        if (!s->reqs || !s->blobs)
+            rc = fail(err, errlen, BACSC_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; rc == BACSC_OK && i < n; i++) {
+        char full[4096], why[200];
+        snprintf(full, sizeof full, "%s/%s", path, names[i]);
+        uint8_t *data = NULL, *der = NULL;
+        size_t len = 0, der_len = 0;
+        if (read_small(full, &data, &len, why, sizeof why) != BACSC_OK) {
+            add_bad(s, names[i], why);
+            continue;
+        }
+        if (bacsc_pki_to_der(BACSC_PKI_CSR, data, len, &der, &der_len) == BACSC_OK) {
+            free(data);
+        } else {
+            /* Keep the raw bytes: the store records the refusal with them. */
+            der = data;
+            der_len = len;
+        }
+        s->blobs[s->n_blobs++] = der;
+        bacsc_request_in *r = &s->reqs[s->n++];
+        r->csr = der;
+        r->csr_len = der_len;
+        r->entry = keep_str(s, names[i]);
+        r->device_instance = -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    s->batch.file_name = keep_str(s, path);
+    return rc;
+}
+
+void ca_source_free(ca_source *s)
+{
+    for (size_t i = 0; i < s->n_strings; i++)
+        free(s->strings[i]);
+    free(s->strings);
+    for (size_t i = 0; i < s->n_blobs; i++)
+        free(s->blobs[i]);
+    free(s->blobs);
+    free(s->reqs);
+    free(s->bad);
+    memset(s, 0, sizeof *s);
+}
+
+static int load_zip(const char *path, unsigned max, ca_source *s, char *err, size_t errlen)
+{
+    (void)max;
+    (void)s;
+    return fail(err, errlen, BACSC_ERR_UNSUPPORTED,
+                "%s: CARI zip files are not supported by this build yet; give a directory of "
+                "CSR files",
+                path);
+}
+
+int ca_source_load(const char *path, unsigned max, ca_source *s, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return fail(err, errlen, BACSC_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    int rc = S_ISDIR(st.st_mode) ? load_dir(path, max, s, err, errlen)
+                                 : load_zip(path, max, s, err, errlen);
+    if (rc != BACSC_OK)
+        ca_source_free(s);
+    return rc;
+}
+
+/* ---- responses ---------------------------------------------------------------- */
+
+typedef struct dir_sink {
+    const char *dir;
+    EVP_MD_CTX *md;
+    FILE *index;
+    size_t n;
+    int rc;
+    char *err;
+    size_t errlen;
+} dir_sink;
+
+static int write_pem_file(dir_sink *k, const char *name, X509 *const *certs, size_t n)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", k->dir, name);
+    BIO *b = BIO_new(BIO_s_mem());
+    int ok = b != NULL;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = PEM_write_bio_X509(b, certs[i]);
+    if (ok) {
+        char *p;
+        long len = BIO_get_mem_data(b, &p);
+        EVP_DigestUpdate(k->md, p, (size_t)len);
+        ok = bacsc_pki_cert_write(path, certs, n) == BACSC_OK;
+    }
+    BIO_free(b);
+    if (!ok)
+        k->rc = fail(k->err, k->errlen, BACSC_ERR_IO, "cannot write %s: %s", path,
+                     strerror(errno));
+    return ok ? 0 : -1;
+}
+
+static int sink_cert(const bacsc_cert_row *r, void *user)
+{
+    dir_sink *k = user;
+    const unsigned char *p = r->der;
+    X509 *x = d2i_X509(NULL, &p, (long)r->der_len);
+    if (!x) {
+        k->rc = fail(k->err, k->errlen, BACSC_ERR_MALFORMED, "stored certificate %s unreadable",
+                     r->serial);
+        return 1;
+    }
+    char name[80];
+    snprintf(name, sizeof name, "%s.pem", r->serial);
+    int stop = write_pem_file(k, name, &x, 1);
+    X509_free(x);
+    if (stop)
+        return 1;
+    fprintf(k->index, "%s %s %s %lld\n", name, r->device_uuid ? r->device_uuid : "-",
+            r->key_fp ? r->key_fp : "-", (long long)r->request_id);
+    k->n++;
+    return 0;
+}
+
+static int respond_dir(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *n_certs,
+                       uint8_t sha256[32], char *err, size_t errlen)
+{
+    if (mkdir(out, 0755) != 0 && errno != EEXIST)
+        return fail(err, errlen, BACSC_ERR_IO, "cannot create %s: %s", out, strerror(errno));
+    X509 *cacert = bacsc_ca_cert(ca);
+    if (!cacert)
+        return fail(err, errlen, BACSC_ERR_STATE, "no CA certificate installed");
+    char ipath[4096];
+    snprintf(ipath, sizeof ipath, "%s/index.txt", out);
+    dir_sink k = {.dir = out, .md = EVP_MD_CTX_new(), .index = fopen(ipath, "w"), .err = err,
+                  .errlen = errlen};
+    if (!k.md || !k.index || !EVP_DigestInit_ex(k.md, EVP_sha256(), NULL)) {
+        if (k.index)
+            fclose(k.index);
+        EVP_MD_CTX_free(k.md);
+        return fail(err, errlen, BACSC_ERR_IO, "cannot write %s: %s", ipath, strerror(errno));
+    }
+    fprintf(k.index, "# file device-uuid key-sha256 request-id (batch %lld)\n",
+            (long long)batch_id);
+    write_pem_file(&k, "ca.pem", &cacert, 1);
+    STACK_OF(X509) *chain = bacsc_ca_chain(ca);
+    if (k.rc == BACSC_OK && sk_X509_num(chain) > 0) {
+        X509 *arr[16];
+        size_t m = 0;
+        for (int i = 0; i < sk_X509_num(chain) && m < 16; i++)
+            arr[m++] = sk_X509_value(chain, i);
+        write_pem_file(&k, "chain.pem", arr, m);
+    }
+    bacsc_cert_filter f = {.batch_id = batch_id};
+    if (k.rc == BACSC_OK) {
+        int rc = bacsc_ca_certs(ca, &f, sink_cert, &k);
+        if (rc < 0 && k.rc == BACSC_OK)
+            k.rc = fail(err, errlen, rc, "%s", bacsc_ca_errmsg(ca));
+    }
+    if (fclose(k.index) != 0 && k.rc == BACSC_OK)
+        k.rc = fail(err, errlen, BACSC_ERR_IO, "cannot write %s", ipath);
+    unsigned int mdlen = 0;
+    EVP_DigestFinal_ex(k.md, sha256, &mdlen);
+    EVP_MD_CTX_free(k.md);
+    *n_certs = k.n;
+    return k.rc;
+}
+
+static int respond_zip(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *n_certs,
+                       uint8_t sha256[32], char *err, size_t errlen)
+{
+    (void)ca;
+    (void)batch_id;
+    (void)n_certs;
+    (void)sha256;
+    return fail(err, errlen, BACSC_ERR_UNSUPPORTED,
+                "%s: CARI zip responses are not supported by this build yet; give a directory "
+                "(end the path with '/')",
+                out);
+}
+
+int ca_response_write(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *n_certs,
+                      uint8_t sha256[32], char *err, size_t errlen)
+{
+    *n_certs = 0;
+    int n = bacsc_ca_batches(ca, batch_id, NULL, NULL);
+    if (n <= 0)
+        return fail(err, errlen, BACSC_ERR_NOT_FOUND, "no batch %lld", (long long)batch_id);
+    struct stat st;
+    size_t len = strlen(out);
+    bool dir = (len && out[len - 1] == '/') || (stat(out, &st) == 0 && S_ISDIR(st.st_mode));
+    return dir ? respond_dir(ca, batch_id, out, n_certs, sha256, err, errlen)
+               : respond_zip(ca, batch_id, out, n_certs, sha256, err, errlen);
+}
