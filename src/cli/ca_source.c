@@ -223,19 +223,25 @@ typedef struct dir_sink {
     size_t errlen;
 } dir_sink;
 
-static int write_pem_file(dir_sink *k, const char *name, X509 *const *certs, size_t n)
+/* Write PEM blocks of DER certificates to DIR/name and add them to the
+ * digest. No fsync: a response is regenerated from the store at will. */
+static int write_pem_file(dir_sink *k, const char *name, const uint8_t *const *ders,
+                          const size_t *lens, size_t n)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", k->dir, name);
     BIO *b = BIO_new(BIO_s_mem());
     int ok = b != NULL;
     for (size_t i = 0; ok && i < n; i++)
-        ok = PEM_write_bio_X509(b, certs[i]);
+        ok = PEM_write_bio(b, "CERTIFICATE", "", ders[i], (long)lens[i]) > 0;
     if (ok) {
         char *p;
         long len = BIO_get_mem_data(b, &p);
         EVP_DigestUpdate(k->md, p, (size_t)len);
-        ok = bacsc_pki_cert_write(path, certs, n) == BACSC_OK;
+        FILE *f = fopen(path, "wb");
+        ok = f && fwrite(p, 1, (size_t)len, f) == (size_t)len;
+        if (f && fclose(f) != 0)
+            ok = 0;
     }
     BIO_free(b);
     if (!ok)
@@ -244,21 +250,31 @@ static int write_pem_file(dir_sink *k, const char *name, X509 *const *certs, siz
     return ok ? 0 : -1;
 }
 
+static int write_x509_file(dir_sink *k, const char *name, X509 *const *certs, size_t n)
+{
+    uint8_t *ders[16] = {NULL};
+    size_t lens[16] = {0};
+    size_t m = 0;
+    for (size_t i = 0; i < n && m < 16; i++) {
+        unsigned char *d = NULL;
+        int l = i2d_X509(certs[i], &d);
+        if (l <= 0)
+            continue;
+        ders[m] = d;
+        lens[m++] = (size_t)l;
+    }
+    int rc = write_pem_file(k, name, (const uint8_t *const *)ders, lens, m);
+    for (size_t i = 0; i < m; i++)
+        OPENSSL_free(ders[i]);
+    return rc;
+}
+
 static int sink_cert(const bacsc_cert_row *r, void *user)
 {
     dir_sink *k = user;
-    const unsigned char *p = r->der;
-    X509 *x = d2i_X509(NULL, &p, (long)r->der_len);
-    if (!x) {
-        k->rc = fail(k->err, k->errlen, BACSC_ERR_MALFORMED, "stored certificate %s unreadable",
-                     r->serial);
-        return 1;
-    }
     char name[80];
     snprintf(name, sizeof name, "%s.pem", r->serial);
-    int stop = write_pem_file(k, name, &x, 1);
-    X509_free(x);
-    if (stop)
+    if (write_pem_file(k, name, &r->der, &r->der_len, 1) != 0)
         return 1;
     fprintf(k->index, "%s %s %s %lld\n", name, r->device_uuid ? r->device_uuid : "-",
             r->key_fp ? r->key_fp : "-", (long long)r->request_id);
@@ -286,14 +302,14 @@ static int respond_dir(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *
     }
     fprintf(k.index, "# file device-uuid key-sha256 request-id (batch %lld)\n",
             (long long)batch_id);
-    write_pem_file(&k, "ca.pem", &cacert, 1);
+    write_x509_file(&k, "ca.pem", &cacert, 1);
     STACK_OF(X509) *chain = bacsc_ca_chain(ca);
     if (k.rc == BACSC_OK && sk_X509_num(chain) > 0) {
         X509 *arr[16];
         size_t m = 0;
         for (int i = 0; i < sk_X509_num(chain) && m < 16; i++)
             arr[m++] = sk_X509_value(chain, i);
-        write_pem_file(&k, "chain.pem", arr, m);
+        write_x509_file(&k, "chain.pem", arr, m);
     }
     bacsc_cert_filter f = {.batch_id = batch_id};
     if (k.rc == BACSC_OK) {

@@ -66,6 +66,7 @@ static const char *const schema_sql =
     "  batch_id INTEGER REFERENCES batches(id),\n"
     "  entry TEXT, ref TEXT, device_uuid TEXT, device_instance INTEGER, device_name TEXT,\n"
     "  subject TEXT, csr BLOB NOT NULL, key_fp TEXT NOT NULL,\n"
+    "  key_alg BLOB, key_bits BLOB, subject_der BLOB, san_der BLOB,\n"
     "  status TEXT NOT NULL CHECK(status IN ('pending','approved','rejected','issued')),\n"
     "  decided_by TEXT, reason TEXT, created INTEGER NOT NULL, decided INTEGER);\n"
     "CREATE INDEX requests_status ON requests(status, batch_id);\n"
@@ -430,7 +431,7 @@ int bacsc_ca_open(const char *dir, const char *passphrase, bacsc_ca **out, char 
         return pki_fail(err, errlen, BACSC_ERR_NOMEM, "out of memory");
     ca->dir = strdup(dir);
     ca->passphrase = passphrase ? strdup(passphrase) : NULL;
-    ca->threads = 2;
+    ca->threads = 1; /* OpenSSL 3.0 lock contention makes 2 threads slower; see bench/README.md */
     default_actor(ca->actor, sizeof ca->actor, NULL);
     int rc = ca->dir ? BACSC_OK : BACSC_ERR_NOMEM;
     if (rc == BACSC_OK)
@@ -738,6 +739,7 @@ static void parallel_for(size_t n, int threads, work_fn fn, void *ctx)
 typedef struct check_item {
     int rc;
     bacsc_csr_info info;
+    pki_parts parts; /* what signing needs, when the CSR is acceptable */
     char why[BACSC_PKI_REASON_LEN];
 } check_item;
 
@@ -756,8 +758,22 @@ static void check_one(void *vctx, size_t i)
         it->rc = pki_fail(it->why, sizeof it->why, BACSC_ERR_MALFORMED, "empty CSR");
         return;
     }
-    it->rc = bacsc_policy_check_csr(c->policy, r->csr, r->csr_len, &it->info, it->why,
-                                    sizeof it->why);
+    const unsigned char *p = r->csr;
+    X509_REQ *req = r->csr_len <= BACSC_PKI_MAX_CSR_DER
+                        ? d2i_X509_REQ(NULL, &p, (long)r->csr_len)
+                        : NULL;
+    if (!req || p != r->csr + r->csr_len) {
+        it->rc = pki_fail(it->why, sizeof it->why, BACSC_ERR_MALFORMED,
+                          r->csr_len > BACSC_PKI_MAX_CSR_DER
+                              ? "CSR larger than 64 KiB"
+                              : "not a DER PKCS#10 certificate request");
+    } else {
+        it->rc = pki_policy_check_req(c->policy, req, &it->info, it->why, sizeof it->why);
+        if (it->rc == BACSC_OK && pki_parts_from_req(req, &it->parts) != BACSC_OK)
+            it->rc = pki_fail(it->why, sizeof it->why, BACSC_ERR_MALFORMED,
+                              "cannot extract the CSR's key and names");
+    }
+    X509_REQ_free(req);
     ERR_clear_error();
 }
 
@@ -842,7 +858,8 @@ int bacsc_ca_submit(bacsc_ca *ca, const bacsc_batch_in *batch, const bacsc_reque
                          "ref) VALUES ('in', ?, ?, ?, ?, ?, ?)");
     ins_req = prep(ca, "INSERT INTO requests(batch_id, entry, device_uuid, device_instance, "
                        "device_name, subject, csr, key_fp, status, decided_by, reason, created, "
-                       "decided, ref) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                       "decided, ref, key_alg, key_bits, subject_der, san_der) "
+                       "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     q_cert = prep(ca, "SELECT serial, key_fp FROM certificates WHERE device_uuid = ? AND "
                       "status = 'valid' AND not_after > ?");
     q_req = prep(ca, "SELECT id, status FROM requests WHERE device_uuid = ? AND "
@@ -918,6 +935,13 @@ int bacsc_ca_submit(bacsc_ca *ca, const bacsc_batch_in *batch, const bacsc_reque
                               SQLITE_STATIC);
         sqlite3_bind_int64(st, 12, now);
         bind_text(st, 14, r->ref);
+        if (it->parts.alg) {
+            sqlite3_bind_blob(st, 15, it->parts.alg, it->parts.alg_len, SQLITE_STATIC);
+            sqlite3_bind_blob(st, 16, it->parts.bits, it->parts.bits_len, SQLITE_STATIC);
+            sqlite3_bind_blob(st, 17, it->parts.subject, it->parts.subject_len, SQLITE_STATIC);
+            if (it->parts.sans)
+                sqlite3_bind_blob(st, 18, it->parts.sans, it->parts.sans_len, SQLITE_STATIC);
+        }
         if (sqlite3_step(st) != SQLITE_DONE) {
             rc = db_fail(ca, "store request");
             goto fail;
@@ -965,6 +989,8 @@ out:
     sqlite3_finalize(q_cert);
     sqlite3_finalize(q_req);
     sqlite3_finalize(ins_audit);
+    for (size_t i = 0; i < n; i++)
+        pki_parts_free(&items[i].parts);
     free(items);
     return rc == BACSC_OK ? accepted : rc;
 }
@@ -1137,8 +1163,7 @@ int bacsc_ca_reject(bacsc_ca *ca, const bacsc_selector *sel, const char *reason,
 
 typedef struct sign_item {
     int64_t id;
-    uint8_t *csr;
-    int csr_len;
+    pki_parts parts;
     char uuid[BACSC_PKI_UUID_STR_LEN];
     char key_fp[BACSC_PKI_FP_HEX_LEN];
     /* outputs */
@@ -1161,32 +1186,32 @@ static void sign_one(void *vctx, size_t i)
 {
     sign_ctx *c = vctx;
     sign_item *it = &c->items[i];
-    const unsigned char *p = it->csr;
-    X509_REQ *req = d2i_X509_REQ(NULL, &p, it->csr_len);
-    X509 *x = NULL;
-    it->rc = req ? pki_random_serial(it->serial) : BACSC_ERR_MALFORMED;
+    it->rc = it->parts.alg ? pki_random_serial(it->serial) : BACSC_ERR_MALFORMED;
     if (it->rc == BACSC_OK)
-        it->rc = bacsc_signer_issue_csr(c->signer, req, &c->policy->carry,
-                                        c->policy->validity_days, c->now, it->serial, &x);
-    if (it->rc == BACSC_OK) {
+        it->rc = pki_signer_issue_parts(c->signer, &it->parts, &c->policy->carry,
+                                        c->policy->validity_days, c->now, it->serial, &it->der,
+                                        &it->der_len, it->subject, sizeof it->subject);
+    if (it->rc == BACSC_OK)
         bacsc_pki_hex(it->serial, sizeof it->serial, it->serial_hex);
-        pki_name_oneline(X509_get_subject_name(x), it->subject, sizeof it->subject);
-        it->der_len = i2d_X509(x, &it->der);
-        if (it->der_len <= 0)
-            it->rc = BACSC_ERR_CRYPTO;
-    }
-    X509_free(x);
-    X509_REQ_free(req);
     ERR_clear_error();
 }
 
 static void free_items(sign_item *items, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        free(items[i].csr);
+        pki_parts_free(&items[i].parts);
         OPENSSL_free(items[i].der);
     }
     free(items);
+}
+
+static uint8_t *blob_copy(sqlite3_stmt *q, int col, int *len)
+{
+    *len = sqlite3_column_bytes(q, col);
+    uint8_t *d = malloc((size_t)*len + 1);
+    if (d && *len)
+        memcpy(d, sqlite3_column_blob(q, col), (size_t)*len);
+    return d;
 }
 
 /* Load up to ISSUE_CHUNK approved requests. Returns the count or < 0. */
@@ -1207,14 +1232,21 @@ static int load_chunk(bacsc_ca *ca, sqlite3_stmt *q, int64_t batch_id, int64_t a
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         sign_item *it = &items[n];
         it->id = sqlite3_column_int64(q, 0);
-        it->csr_len = sqlite3_column_bytes(q, 1);
-        it->csr = malloc((size_t)it->csr_len + 1);
-        if (!it->csr) {
-            free_items(items, (size_t)n);
-            sqlite3_reset(q);
-            return ca_fail(ca, BACSC_ERR_NOMEM, "out of memory");
+        if (sqlite3_column_type(q, 4) == SQLITE_BLOB && sqlite3_column_type(q, 5) == SQLITE_BLOB &&
+            sqlite3_column_type(q, 6) == SQLITE_BLOB) {
+            pki_parts *pp = &it->parts;
+            pp->alg = blob_copy(q, 4, &pp->alg_len);
+            pp->bits = blob_copy(q, 5, &pp->bits_len);
+            pp->subject = blob_copy(q, 6, &pp->subject_len);
+            if (sqlite3_column_type(q, 7) == SQLITE_BLOB)
+                pp->sans = blob_copy(q, 7, &pp->sans_len);
+            if (!pp->alg || !pp->bits || !pp->subject) {
+                n++;
+                free_items(items, (size_t)n);
+                sqlite3_reset(q);
+                return ca_fail(ca, BACSC_ERR_NOMEM, "out of memory");
+            }
         }
-        memcpy(it->csr, sqlite3_column_blob(q, 1), (size_t)it->csr_len);
         if (col_text(q, 2) && ca->policy.carry.uuid)
             snprintf(it->uuid, sizeof it->uuid, "%s", col_text(q, 2));
         snprintf(it->key_fp, sizeof it->key_fp, "%s", col_text(q, 3) ? col_text(q, 3) : "");
@@ -1321,7 +1353,8 @@ int bacsc_ca_issue_approved(bacsc_ca *ca, int64_t batch_id, bacsc_result_cb cb, 
     if (rc != BACSC_OK)
         return rc;
     issue_stmts s = {0};
-    sqlite3_stmt *q = prep(ca, "SELECT id, csr, device_uuid, key_fp FROM requests "
+    sqlite3_stmt *q = prep(ca, "SELECT id, NULL, device_uuid, key_fp, key_alg, key_bits, subject_der, "
+                               "san_der FROM requests "
                                "WHERE status = 'approved' AND id > ?1 AND (?2 IS NULL OR "
                                "batch_id = ?2) ORDER BY id LIMIT ?3");
     s.upd = prep(ca, "UPDATE requests SET status = 'issued', decided = COALESCE(decided, ?1) "

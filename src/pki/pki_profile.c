@@ -432,3 +432,122 @@ out:
     EVP_PKEY_free(cak);
     return rc;
 }
+
+/* ---- signing from stored parts (the fast path of the CA store) ---------------- */
+
+/* Put the stored SPKI pieces into the certificate without decoding the key. */
+static int set_pubkey_parts(X509 *x, const pki_parts *parts)
+{
+    const unsigned char *p = parts->alg;
+    X509_ALGOR *alg = d2i_X509_ALGOR(NULL, &p, parts->alg_len);
+    if (!alg)
+        return 0;
+    const ASN1_OBJECT *obj = NULL;
+    const void *pval = NULL;
+    int ptype = V_ASN1_UNDEF;
+    X509_ALGOR_get0(&obj, &ptype, &pval, alg);
+    void *pv = NULL;
+    if (ptype == V_ASN1_OBJECT)
+        pv = OBJ_dup(pval);
+    else if (ptype != V_ASN1_UNDEF && ptype != V_ASN1_NULL && pval)
+        pv = ASN1_STRING_dup(pval);
+    ASN1_OBJECT *o = OBJ_dup(obj);
+    unsigned char *bits = OPENSSL_malloc((size_t)parts->bits_len + 1);
+    int ok = o && bits && (pv || ptype == V_ASN1_UNDEF || ptype == V_ASN1_NULL);
+    if (ok) {
+        memcpy(bits, parts->bits, (size_t)parts->bits_len);
+        ok = X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x), o, ptype, pv, bits,
+                                    parts->bits_len);
+    }
+    if (!ok) {
+        ASN1_OBJECT_free(o);
+        OPENSSL_free(bits);
+        if (ptype == V_ASN1_OBJECT)
+            ASN1_OBJECT_free(pv);
+        else
+            ASN1_STRING_free(pv);
+    }
+    X509_ALGOR_free(alg);
+    return ok;
+}
+
+/* The SANs `carry` allows out of a GENERAL_NAMES list (consumed). */
+static GENERAL_NAMES *filter_sans(GENERAL_NAMES *in, const bacsc_carry *carry)
+{
+    for (int i = sk_GENERAL_NAME_num(in) - 1; i >= 0; i--) {
+        GENERAL_NAME *g = sk_GENERAL_NAME_value(in, i);
+        bool keep = false;
+        if (g->type == GEN_URI) {
+            char u[BACSC_PKI_UUID_STR_LEN];
+            const ASN1_IA5STRING *s = g->d.uniformResourceIdentifier;
+            keep = pki_parse_urn_uuid((const char *)ASN1_STRING_get0_data(s),
+                                      (size_t)ASN1_STRING_length(s), u)
+                       ? carry->uuid
+                       : carry->uri_other;
+        } else if (g->type == GEN_DNS) {
+            keep = carry->dns;
+        } else if (g->type == GEN_IPADD) {
+            keep = carry->ip;
+        }
+        if (!keep)
+            GENERAL_NAME_free(sk_GENERAL_NAME_delete(in, i));
+    }
+    return in;
+}
+
+int pki_signer_issue_parts(bacsc_signer *s, const pki_parts *parts, const bacsc_carry *carry,
+                           int validity_days, int64_t now, const uint8_t *serial,
+                           unsigned char **der, int *der_len, char *subject_out,
+                           size_t subject_len)
+{
+    if (!s || !parts || !parts->alg || !parts->bits || !parts->subject || !carry || !der)
+        return BACSC_ERR_INVALID_ARG;
+    if (validity_days <= 0)
+        validity_days = 365;
+    if (now <= 0)
+        now = wall_now();
+    const unsigned char *p = parts->subject;
+    X509_NAME *subject = d2i_X509_NAME(NULL, &p, parts->subject_len);
+    GENERAL_NAMES *sans = NULL;
+    if (parts->sans) {
+        p = parts->sans;
+        sans = d2i_GENERAL_NAMES(NULL, &p, parts->sans_len);
+    }
+    if (subject && !carry->subject_full) {
+        char cn[128];
+        pki_name_cn(subject, cn, sizeof cn);
+        bacsc_cert_spec spec = {.cn = cn};
+        X509_NAME_free(subject);
+        subject = pki_spec_name(&spec);
+    }
+    X509 *x = X509_new();
+    int rc = BACSC_ERR_MALFORMED;
+    if (!subject || (parts->sans && !sans) || !x)
+        goto out;
+    if (sans)
+        filter_sans(sans, carry);
+    rc = BACSC_ERR_CRYPTO;
+    if (!X509_set_version(x, 2) || !set_serial(x, serial) || !X509_set_issuer_name(x, s->issuer) ||
+        !set_validity(x, now - 3600, validity_days) || !X509_set_subject_name(x, subject) ||
+        !set_pubkey_parts(x, parts) || !X509_add_ext(x, s->bc, -1) || !X509_add_ext(x, s->ku, -1) ||
+        !X509_add_ext(x, s->eku, -1) || !add_ski(x) || !X509_add_ext(x, s->aki, -1))
+        goto out;
+    if (sans && sk_GENERAL_NAME_num(sans) > 0 &&
+        X509_add1_ext_i2d(x, NID_subject_alt_name, sans, 0, X509V3_ADD_DEFAULT) != 1)
+        goto out;
+    if (X509_sign(x, s->key, EVP_sha256()) <= 0)
+        goto out;
+    *der = NULL;
+    *der_len = i2d_X509(x, der);
+    if (*der_len <= 0)
+        goto out;
+    if (subject_out)
+        pki_name_oneline(subject, subject_out, subject_len);
+    rc = BACSC_OK;
+out:
+    X509_free(x);
+    X509_NAME_free(subject);
+    GENERAL_NAMES_free(sans);
+    ERR_clear_error();
+    return rc;
+}

@@ -575,34 +575,31 @@ static void scan_sans(const GENERAL_NAMES *gens, bacsc_csr_info *ci, bacsc_cert_
     }
 }
 
-int bacsc_pki_csr_inspect(const uint8_t *der, size_t len, bacsc_csr_info *info, char *why,
-                          size_t whylen)
+int pki_csr_inspect_req(X509_REQ *req, bacsc_csr_info *info, char *why, size_t whylen)
 {
     memset(info, 0, sizeof *info);
-    const unsigned char *p = der;
-    X509_REQ *req = len <= BACSC_PKI_MAX_CSR_DER ? d2i_X509_REQ(NULL, &p, (long)len) : NULL;
-    if (!req) {
-        ERR_clear_error();
-        return pki_fail(why, whylen, BACSC_ERR_MALFORMED,
-                        len > BACSC_PKI_MAX_CSR_DER ? "CSR larger than 64 KiB"
-                                                    : "not a DER PKCS#10 certificate request");
-    }
-    int rc = BACSC_OK;
     EVP_PKEY *k = X509_REQ_get0_pubkey(req);
     if (!k) {
-        rc = pki_fail(why, whylen, BACSC_ERR_MALFORMED, "unsupported or malformed public key");
-        goto out;
+        ERR_clear_error();
+        return pki_fail(why, whylen, BACSC_ERR_MALFORMED, "unsupported or malformed public key");
     }
     info->key_type = bacsc_pki_key_type_of(k);
     bacsc_pki_key_describe(k, info->key_desc, sizeof info->key_desc);
-    if (bacsc_pki_key_fingerprint(k, info->key_fp) != BACSC_OK) {
-        rc = pki_fail(why, whylen, BACSC_ERR_MALFORMED, "cannot encode the public key");
-        goto out;
+    /* Fingerprint of the SPKI as received (no re-encoding of the key). */
+    unsigned char *spki = NULL;
+    int n = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req), &spki);
+    unsigned int mdlen = 0;
+    bool ok = n > 0 && EVP_Digest(spki, (size_t)n, info->key_fp, &mdlen, EVP_sha256(), NULL);
+    OPENSSL_free(spki);
+    if (!ok) {
+        ERR_clear_error();
+        return pki_fail(why, whylen, BACSC_ERR_MALFORMED, "cannot encode the public key");
     }
     info->signature_ok = X509_REQ_verify(req, k) == 1;
     pki_name_oneline(X509_REQ_get_subject_name(req), info->subject, sizeof info->subject);
     pki_name_cn(X509_REQ_get_subject_name(req), info->cn, sizeof info->cn);
 
+    int rc = BACSC_OK;
     STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
     if (exts) {
         int crit = 0;
@@ -623,10 +620,90 @@ int bacsc_pki_csr_inspect(const uint8_t *der, size_t len, bacsc_csr_info *info, 
         GENERAL_NAMES_free(gens);
         sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
     }
-out:
-    X509_REQ_free(req);
     ERR_clear_error();
     return rc;
+}
+
+int bacsc_pki_csr_inspect(const uint8_t *der, size_t len, bacsc_csr_info *info, char *why,
+                          size_t whylen)
+{
+    memset(info, 0, sizeof *info);
+    const unsigned char *p = der;
+    X509_REQ *req = len <= BACSC_PKI_MAX_CSR_DER ? d2i_X509_REQ(NULL, &p, (long)len) : NULL;
+    if (!req || p != der + len) {
+        X509_REQ_free(req);
+        ERR_clear_error();
+        return pki_fail(why, whylen, BACSC_ERR_MALFORMED,
+                        len > BACSC_PKI_MAX_CSR_DER ? "CSR larger than 64 KiB"
+                                                    : "not a DER PKCS#10 certificate request");
+    }
+    int rc = pki_csr_inspect_req(req, info, why, whylen);
+    X509_REQ_free(req);
+    return rc;
+}
+
+static uint8_t *memdup_len(const void *p, int n)
+{
+    uint8_t *d = malloc(n > 0 ? (size_t)n : 1);
+    if (d && n > 0)
+        memcpy(d, p, (size_t)n);
+    return d;
+}
+
+int pki_parts_from_req(X509_REQ *req, pki_parts *out)
+{
+    memset(out, 0, sizeof *out);
+    ASN1_OBJECT *aobj = NULL;
+    const unsigned char *pk = NULL;
+    int pklen = 0;
+    X509_ALGOR *alg = NULL;
+    if (!X509_PUBKEY_get0_param(&aobj, &pk, &pklen, &alg, X509_REQ_get_X509_PUBKEY(req)) || !alg)
+        return BACSC_ERR_MALFORMED;
+    unsigned char *buf = NULL;
+    int n = i2d_X509_ALGOR(alg, &buf);
+    if (n > 0) {
+        out->alg = memdup_len(buf, n);
+        out->alg_len = n;
+    }
+    OPENSSL_free(buf);
+    out->bits = memdup_len(pk, pklen);
+    out->bits_len = pklen;
+    buf = NULL;
+    n = i2d_X509_NAME(X509_REQ_get_subject_name(req), &buf);
+    if (n > 0) {
+        out->subject = memdup_len(buf, n);
+        out->subject_len = n;
+    }
+    OPENSSL_free(buf);
+    STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
+    int crit = 0;
+    GENERAL_NAMES *gens = exts ? X509V3_get_d2i(exts, NID_subject_alt_name, &crit, NULL) : NULL;
+    if (gens) {
+        buf = NULL;
+        n = i2d_GENERAL_NAMES(gens, &buf);
+        if (n > 0) {
+            out->sans = memdup_len(buf, n);
+            out->sans_len = n;
+        }
+        OPENSSL_free(buf);
+    }
+    GENERAL_NAMES_free(gens);
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    ERR_clear_error();
+    if (!out->alg || !out->bits || !out->subject || (gens && !out->sans)) {
+        pki_parts_free(out);
+        return BACSC_ERR_MALFORMED;
+    }
+    return BACSC_OK;
+}
+
+void pki_parts_free(pki_parts *parts)
+{
+    free(parts->alg);
+    free(parts->bits);
+    free(parts->subject);
+    free(parts->sans);
+    memset(parts, 0, sizeof *parts);
 }
 
 int bacsc_pki_cert_inspect(X509 *cert, bacsc_cert_info *info)

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/err.h>
+
 #include "bacsc/error.h"
 
 #define POLICY_VERSION 1
@@ -338,13 +340,10 @@ static void allowed_list(unsigned types, char *out, size_t outlen)
                      bacsc_pki_key_type_name(t));
 }
 
-int bacsc_policy_check_csr(const bacsc_policy *p, const uint8_t *der, size_t len,
-                           bacsc_csr_info *info, char *why, size_t whylen)
+int pki_policy_check_req(const bacsc_policy *p, X509_REQ *req, bacsc_csr_info *info, char *why,
+                         size_t whylen)
 {
-    bacsc_csr_info local;
-    if (!info)
-        info = &local;
-    int rc = bacsc_pki_csr_inspect(der, len, info, why, whylen);
+    int rc = pki_csr_inspect_req(req, info, why, whylen);
     if (rc != BACSC_OK)
         return rc;
     if (!info->signature_ok)
@@ -369,4 +368,25 @@ int bacsc_policy_check_csr(const bacsc_policy *p, const uint8_t *der, size_t len
         return pki_fail(why, whylen, BACSC_ERR_POLICY,
                         "Device UUID SAN present; policy forbids it");
     return BACSC_OK;
+}
+
+int bacsc_policy_check_csr(const bacsc_policy *p, const uint8_t *der, size_t len,
+                           bacsc_csr_info *info, char *why, size_t whylen)
+{
+    bacsc_csr_info local;
+    if (!info)
+        info = &local;
+    memset(info, 0, sizeof *info);
+    const unsigned char *q = der;
+    X509_REQ *req = der && len <= BACSC_PKI_MAX_CSR_DER ? d2i_X509_REQ(NULL, &q, (long)len) : NULL;
+    if (!req || q != der + len) {
+        X509_REQ_free(req);
+        ERR_clear_error();
+        return pki_fail(why, whylen, BACSC_ERR_MALFORMED,
+                        len > BACSC_PKI_MAX_CSR_DER ? "CSR larger than 64 KiB"
+                                                    : "not a DER PKCS#10 certificate request");
+    }
+    int rc = pki_policy_check_req(p, req, info, why, whylen);
+    X509_REQ_free(req);
+    return rc;
 }
