@@ -359,6 +359,12 @@ void bacsc_ca_set_time(bacsc_ca *ca, int64_t now);
 void bacsc_ca_set_threads(bacsc_ca *ca, int n);
 
 const char *bacsc_ca_dir(const bacsc_ca *ca);
+/* Make sure this handle can sign: CA certificate installed, key readable
+ * (passphrase right) and matching. Call before accepting work that must be
+ * signed at once. Returns 0 or BACSC_ERR_STATE / _IO / _INVALID_ARG with the
+ * reason in bacsc_ca_errmsg(). */
+int bacsc_ca_check_signing(bacsc_ca *ca);
+
 /* The CA certificate (borrowed), NULL while an issuing CA awaits install-cert. */
 X509 *bacsc_ca_cert(const bacsc_ca *ca);
 /* Issuer chain above the CA certificate (borrowed; may be empty, never NULL). */
@@ -413,7 +419,7 @@ typedef struct bacsc_request_in {
 /* The outcome for one request. */
 typedef struct bacsc_request_result {
     int64_t id;                       /* request id (0 when not stored) */
-    int status;                       /* bacsc_req_status */
+    int status;                       /* bacsc_req_status; -1: left unchanged (see reason) */
     char serial[BACSC_PKI_SERIAL_HEX_LEN]; /* when issued */
     char reason[BACSC_PKI_REASON_LEN];     /* when rejected */
 } bacsc_request_result;
@@ -444,7 +450,8 @@ typedef struct bacsc_selector {
 /* Approve the selected pending requests and issue their certificates
  * (bacsc_ca_issue_approved). Requests that now fail policy (e.g. their Device
  * UUID was issued meanwhile) are rejected with the reason. An id that is not
- * pending is reported through `cb` with reason set and status unchanged.
+ * pending (or does not exist) is reported through `cb` with status -1 and the
+ * reason set; it is left as it was.
  * Returns the number of certificates issued, or BACSC_ERR_*. */
 int bacsc_ca_approve(bacsc_ca *ca, const bacsc_selector *sel, bacsc_result_cb cb, void *user);
 

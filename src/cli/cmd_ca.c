@@ -704,14 +704,16 @@ typedef struct decide_ctx {
 static void print_result(const bacsc_request_result *r, void *user)
 {
     decide_ctx *d = user;
-    bool bad = r->status != BACSC_REQ_ISSUED &&
-               !(r->status == BACSC_REQ_REJECTED && !r->reason[0]);
     if (r->status == BACSC_REQ_ISSUED)
         d->issued++;
+    if (r->status < 0)
+        d->failed++;
     if (d->arr) {
         json_t *o = json_object();
         json_object_set_new(o, "id", json_integer(r->id));
-        json_object_set_new(o, "status", json_string(bacsc_req_status_name(r->status)));
+        json_object_set_new(o, "status", r->status < 0
+                                             ? json_string("unchanged")
+                                             : json_string(bacsc_req_status_name(r->status)));
         if (r->serial[0])
             json_object_set_new(o, "serial", json_string(r->serial));
         if (r->reason[0])
@@ -724,8 +726,6 @@ static void print_result(const bacsc_request_result *r, void *user)
     } else {
         fprintf(stderr, "bacsc %s: %s\n", d->c->prog, r->reason);
     }
-    if (bad && r->status != BACSC_REQ_REJECTED)
-        d->failed++;
 }
 
 static int parse_selector(const common *c, int argc, char **argv, bacsc_selector *sel,
@@ -1095,6 +1095,15 @@ static int cmd_submit_or_sign(int argc, char **argv, int mode /* 0 submit, 1 sig
     bacsc_ca *ca = open_ca(&c);
     if (!ca)
         return EXIT_FAIL;
+    if (mode) {
+        /* Refuse before storing anything if this run could not sign. */
+        int crc = bacsc_ca_check_signing(ca);
+        if (crc != BACSC_OK) {
+            int e = ca_error(&c, ca, crc);
+            bacsc_ca_close(ca);
+            return e;
+        }
+    }
     ca_source src;
     char err[512] = "";
     int rc = ca_source_load(argv[optind], bacsc_ca_policy(ca)->max_batch, &src, err, sizeof err);

@@ -542,6 +542,12 @@ static int need_signer(bacsc_ca *ca)
     return BACSC_OK;
 }
 
+int bacsc_ca_check_signing(bacsc_ca *ca)
+{
+    ca->err[0] = 0;
+    return need_signer(ca);
+}
+
 /* ---- policy, CSR, install-cert ------------------------------------------- */
 
 int bacsc_ca_policy_set(bacsc_ca *ca, const char *key, const char *value)
@@ -1061,7 +1067,7 @@ static int decide(bacsc_ca *ca, const bacsc_selector *sel, const char *from_sql,
             if (sqlite3_step(q) == SQLITE_ROW) {
                 snprintf(why, sizeof why, "request %lld is %s, not pending",
                          (long long)sel->ids[i], col_text(q, 0));
-                report(cb, user, sel->ids[i], status_parse(col_text(q, 0)), NULL, why);
+                report(cb, user, sel->ids[i], -1, NULL, why);
             } else {
                 snprintf(why, sizeof why, "no request %lld", (long long)sel->ids[i]);
                 report(cb, user, sel->ids[i], -1, NULL, why);
