@@ -88,7 +88,7 @@ for i in 1 2 3 4 5; do
 done
 $BACSC ca sign --site plant-b in2 --out resp/ >sign.out
 grep -q "5 issued" sign.out || { cat sign.out; fail "sign summary"; }
-[ "$(ls resp/*.pem | grep -vc 'ca.pem')" = 5 ] || fail "response holds 5 certificates"
+[ "$(ls resp/*.pem | grep -vc '/ca\.pem$')" = 5 ] || fail "response holds 5 certificates"
 for f in resp/*.pem; do
   [ "$f" = resp/ca.pem ] && continue
   openssl verify -CAfile ca/ca.pem "$f" >/dev/null || fail "openssl verify $f"
@@ -97,7 +97,7 @@ for f in resp/*.pem; do
   [ "$(openssl x509 -in $f -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum | cut -c1-64)" = "$k" ] \
     || fail "$f key fingerprint does not match index"
 done
-C=$(ls resp/*.pem | grep -v ca.pem | head -1)
+C=$(ls resp/*.pem | grep -v '/ca\.pem$' | head -1)
 openssl x509 -in "$C" -noout -text >c.txt
 grep -A1 "Basic Constraints: critical" c.txt | grep -q "CA:FALSE" || fail "leaf basicConstraints"
 grep -A1 "Key Usage: critical" c.txt | grep -q "^ *Digital Signature$" || fail "leaf keyUsage"
@@ -117,7 +117,7 @@ $BACSC ca policy set carry_dns false >/dev/null
 $BACSC ca policy set carry_ip false >/dev/null
 mkdir in3; mkcsr in3/x.csr x -addext "subjectAltName=URI:urn:uuid:$(uuid),DNS:x.local,IP:10.9.9.9"
 $BACSC ca sign in3 --out resp3/ >/dev/null
-X=$(ls resp3/*.pem | grep -v ca.pem)
+X=$(ls resp3/*.pem | grep -v '/ca\.pem$')
 openssl x509 -in "$X" -noout -ext subjectAltName | grep -q "DNS:" && fail "DNS SAN carried against policy"
 openssl x509 -in "$X" -noout -ext subjectAltName | grep -q "URI:urn:uuid:" || fail "UUID SAN not carried"
 
@@ -156,7 +156,7 @@ openssl pkey -in enc/ca.key -passin file:pass.txt -noout || fail "openssl cannot
 expect_rc 1 $BACSC ca sign --dir enc in3 --out enc-resp/
 grep -q "encrypted" "$T/err" || fail "no-passphrase message"
 $BACSC ca sign --dir enc --passphrase-file pass.txt in3 --out enc-resp/ >/dev/null
-openssl verify -CAfile enc/ca.pem $(ls enc-resp/*.pem | grep -v ca.pem) >/dev/null || fail "encrypted CA signs"
+openssl verify -CAfile enc/ca.pem $(ls enc-resp/*.pem | grep -v '/ca\.pem$') >/dev/null || fail "encrypted CA signs"
 
 # ---- issuing CA under an enterprise root -----------------------------------------
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout root.key -subj "/CN=Enterprise Root" \
@@ -193,7 +193,7 @@ $BACSC ca install-cert --dir iss bundle.pem >/dev/null
 [ -f iss/chain.pem ] || fail "chain.pem not written"
 mkdir in4; mkcsr in4/y.csr y -addext "subjectAltName=URI:urn:uuid:$(uuid)"
 $BACSC ca sign --dir iss in4 --out iss-resp/ >/dev/null
-Y=$(ls iss-resp/*.pem | grep -v -e ca.pem -e chain.pem)
+Y=$(ls iss-resp/*.pem | grep -v -e '/ca\.pem$' -e '/chain\.pem$')
 # direct issuer only (what a BACnet/SC device has) and the full chain both verify
 openssl verify -partial_chain -CAfile iss/ca.pem "$Y" >/dev/null || fail "issuing CA does not verify its cert directly"
 openssl verify -CAfile root.pem -untrusted iss/ca.pem "$Y" >/dev/null || fail "chain to root"
