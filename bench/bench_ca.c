@@ -100,6 +100,12 @@ int main(int argc, char **argv)
     printf("  write response (PEM files)     %8.3f s  %9.0f cert/s\n", t4 - t3, n / (t4 - t3));
     printf("  total submit..response         %8.3f s  %9.0f cert/s\n", t4 - t1, n / (t4 - t1));
     bacsc_ca_close(ca);
+    if (argc <= 3) { /* our own temp dir: remove it */
+        char cmd[4200];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", dir);
+    }
     for (int i = 0; i < n; i++)
         free(ders[i]);
     free(ders);
