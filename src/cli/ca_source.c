@@ -20,6 +20,15 @@
 
 #include "bacsc/error.h"
 
+/* CARI zip support comes from bacsc/cari.h (the cari module); until that
+ * header is in the tree, SOURCE/RESPONSE must be directories. */
+#if defined(__has_include)
+#if __has_include("bacsc/cari.h")
+#define CA_HAVE_CARI 1
+#include "bacsc/cari.h"
+#endif
+#endif
+
 #define MAX_FILE (256 * 1024) /* a CSR file larger than this is not read */
 
 __attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int code,
@@ -177,6 +186,9 @@ static int load_dir(const char *path, unsigned max, ca_source *s, char *err, siz
 
 void ca_source_free(ca_source *s)
 {
+#ifdef CA_HAVE_CARI
+    bacsc_cari_free(s->cari);
+#endif
     for (size_t i = 0; i < s->n_strings; i++)
         free(s->strings[i]);
     free(s->strings);
@@ -188,6 +200,65 @@ void ca_source_free(ca_source *s)
     memset(s, 0, sizeof *s);
 }
 
+#ifdef CA_HAVE_CARI
+static int load_zip(const char *path, unsigned max, ca_source *s, char *err, size_t errlen)
+{
+    bacsc_cari *c = NULL;
+    int rc = bacsc_cari_read_file(path, NULL, &c);
+    if (rc != BACSC_OK) {
+        fail(err, errlen, rc, "%s: %s", path, c && c->error ? c->error : bacsc_strerror(rc));
+        bacsc_cari_free(c);
+        return rc == BACSC_ERR_NOMEM || rc == BACSC_ERR_IO ? rc : BACSC_ERR_MALFORMED;
+    }
+    s->cari = c;
+    if (c->kind == BACSC_CARI_RESPONSE)
+        return fail(err, errlen, BACSC_ERR_MALFORMED, "%s is a CARI response, not a request",
+                    path);
+    size_t n_csr = 0;
+    for (size_t i = 0; i < c->n_entries; i++)
+        n_csr += c->entries[i].type == BACSC_CARI_ENTRY_CSR || c->entries[i].der != NULL;
+    if (n_csr > max)
+        return fail(err, errlen, BACSC_ERR_LIMIT,
+                    "%s holds %zu CSRs; policy max_batch is %u (nothing submitted)", path, n_csr,
+                    max);
+    s->reqs = calloc(c->n_entries ? c->n_entries : 1, sizeof *s->reqs);
+    if (!s->reqs)
+        return fail(err, errlen, BACSC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < c->n_entries; i++) {
+        bacsc_cari_entry *e = &c->entries[i];
+        const char *name = e->name ? e->name : "?";
+        bool csr_bytes = e->der && e->type != BACSC_CARI_ENTRY_CERTIFICATE &&
+                         e->type != BACSC_CARI_ENTRY_ISSUER;
+        if (e->type == BACSC_CARI_ENTRY_MANIFEST) {
+            if (e->error)
+                add_bad(s, name, e->error);
+            continue;
+        }
+        if (!csr_bytes) {
+            /* Hostile or unreadable entries (traversal, symlink, bomb, too
+             * large, not a CSR) are reported; they carry nothing to store. */
+            add_bad(s, name, e->error ? e->error : "not a certificate request");
+            continue;
+        }
+        /* A CSR the reader flagged (e.g. bad self-signature) is still
+         * submitted: the store records it as rejected with the CA's reason. */
+        bacsc_request_in *r = &s->reqs[s->n++];
+        r->csr = e->der;
+        r->csr_len = e->der_len;
+        r->entry = name;
+        r->ref = e->request_id;
+        r->device_name = e->device.name;
+        r->device_instance = e->device.instance;
+    }
+    s->batch.file_name = keep_str(s, path);
+    s->batch.site = c->site;
+    s->batch.origin = c->generator;
+    s->batch.ref = c->batch_id;
+    memcpy(s->sha256, c->file_sha256, sizeof s->sha256);
+    s->batch.sha256 = s->sha256;
+    return BACSC_OK;
+}
+#else
 static int load_zip(const char *path, unsigned max, ca_source *s, char *err, size_t errlen)
 {
     (void)max;
@@ -197,6 +268,7 @@ static int load_zip(const char *path, unsigned max, ca_source *s, char *err, siz
                 "CSR files",
                 path);
 }
+#endif
 
 int ca_source_load(const char *path, unsigned max, ca_source *s, char *err, size_t errlen)
 {
@@ -326,6 +398,128 @@ static int respond_dir(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *
     return k.rc;
 }
 
+#ifdef CA_HAVE_CARI
+typedef struct zip_sink {
+    bacsc_ca *ca;
+    bacsc_cari_writer *w;
+    size_t n;
+    int rc;
+    char *err;
+    size_t errlen;
+} zip_sink;
+
+typedef struct one_cert {
+    uint8_t *der;
+    size_t len;
+} one_cert;
+
+static int grab_der(const bacsc_cert_row *r, void *user)
+{
+    one_cert *o = user;
+    o->der = malloc(r->der_len ? r->der_len : 1);
+    if (o->der) {
+        memcpy(o->der, r->der, r->der_len);
+        o->len = r->der_len;
+    }
+    return 1;
+}
+
+static int zip_request(const bacsc_request_row *r, void *user)
+{
+    zip_sink *z = user;
+    if (!r->serial)
+        return 0;
+    bacsc_cert_filter f = {.serial = r->serial};
+    one_cert oc = {0};
+    bacsc_ca_certs(z->ca, &f, grab_der, &oc);
+    if (!oc.der) {
+        z->rc = fail(z->err, z->errlen, BACSC_ERR_DB, "certificate %s not in the store", r->serial);
+        return 1;
+    }
+    bacsc_cari_device dev = {.instance = r->device_instance, .name = (char *)r->device_name,
+                             .uuid = (char *)r->device_uuid};
+    char why[256] = "";
+    /* name the file after the request's entry (its stem) */
+    char hint[80] = "";
+    if (r->entry) {
+        const char *b = strrchr(r->entry, '/');
+        snprintf(hint, sizeof hint, "%s", b ? b + 1 : r->entry);
+        char *dot = strrchr(hint, '.');
+        if (dot && dot != hint)
+            *dot = 0;
+    }
+    int rc = bacsc_cari_writer_add_certificate(z->w, oc.der, oc.len, hint[0] ? hint : NULL, &dev,
+                                               r->ref, why, sizeof why);
+    free(oc.der);
+    if (rc < 0) {
+        z->rc = fail(z->err, z->errlen, rc, "certificate %s: %s", r->serial, why);
+        return 1;
+    }
+    z->n++;
+    return 0;
+}
+
+typedef struct batch_info {
+    char site[256], ref[256];
+    bool found;
+} batch_info;
+
+static int grab_batch(const bacsc_batch_row *r, void *user)
+{
+    batch_info *b = user;
+    b->found = true;
+    snprintf(b->site, sizeof b->site, "%s", r->site ? r->site : "");
+    snprintf(b->ref, sizeof b->ref, "%s", r->ref ? r->ref : "");
+    return 1;
+}
+
+static int add_issuer(zip_sink *z, X509 *x, const char *hint)
+{
+    unsigned char *d = NULL;
+    int l = i2d_X509(x, &d);
+    char why[256] = "";
+    int rc = l > 0 ? bacsc_cari_writer_add_issuer(z->w, d, (size_t)l, hint, why, sizeof why)
+                   : BACSC_ERR_CRYPTO;
+    OPENSSL_free(d);
+    if (rc < 0)
+        z->rc = fail(z->err, z->errlen, rc, "issuer certificate: %s", why[0] ? why : "unusable");
+    return rc < 0 ? rc : 0;
+}
+
+static int respond_zip(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *n_certs,
+                       uint8_t sha256[32], char *err, size_t errlen)
+{
+    X509 *cacert = bacsc_ca_cert(ca);
+    if (!cacert)
+        return fail(err, errlen, BACSC_ERR_STATE, "no CA certificate installed");
+    batch_info bi = {0};
+    bacsc_ca_batches(ca, batch_id, grab_batch, &bi);
+    zip_sink z = {.ca = ca, .err = err, .errlen = errlen};
+    int rc = bacsc_cari_writer_new(BACSC_CARI_RESPONSE, bi.site[0] ? bi.site : NULL, NULL, &z.w);
+    if (rc != BACSC_OK)
+        return fail(err, errlen, rc, "cannot start the response: %s", bacsc_strerror(rc));
+    if (bi.ref[0])
+        bacsc_cari_writer_set_request_batch(z.w, bi.ref);
+    if (add_issuer(&z, cacert, "ca") == 0) {
+        STACK_OF(X509) *chain = bacsc_ca_chain(ca);
+        for (int i = 0; z.rc == BACSC_OK && i < sk_X509_num(chain); i++)
+            add_issuer(&z, sk_X509_value(chain, i), NULL);
+    }
+    if (z.rc == BACSC_OK) {
+        rc = bacsc_ca_requests(ca, BACSC_REQ_ISSUED, batch_id, zip_request, &z);
+        if (rc < 0 && z.rc == BACSC_OK)
+            z.rc = fail(err, errlen, rc, "%s", bacsc_ca_errmsg(ca));
+    }
+    if (z.rc == BACSC_OK) {
+        rc = bacsc_cari_writer_write_file(z.w, out, sha256);
+        if (rc != BACSC_OK)
+            z.rc = fail(err, errlen, rc, "cannot write %s: %s", out, strerror(errno));
+    }
+    bacsc_cari_writer_free(z.w);
+    *n_certs = z.n;
+    return z.rc;
+}
+#else
 static int respond_zip(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *n_certs,
                        uint8_t sha256[32], char *err, size_t errlen)
 {
@@ -338,6 +532,7 @@ static int respond_zip(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *
                 "(end the path with '/')",
                 out);
 }
+#endif
 
 int ca_response_write(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *n_certs,
                       uint8_t sha256[32], char *err, size_t errlen)
