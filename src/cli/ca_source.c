@@ -20,14 +20,7 @@
 
 #include "bacsc/error.h"
 
-/* CARI zip support comes from bacsc/cari.h (the cari module); until that
- * header is in the tree, SOURCE/RESPONSE must be directories. */
-#if defined(__has_include)
-#if __has_include("bacsc/cari.h")
-#define CA_HAVE_CARI 1
 #include "bacsc/cari.h"
-#endif
-#endif
 
 #define MAX_FILE (256 * 1024) /* a CSR file larger than this is not read */
 
@@ -186,9 +179,7 @@ static int load_dir(const char *path, unsigned max, ca_source *s, char *err, siz
 
 void ca_source_free(ca_source *s)
 {
-#ifdef CA_HAVE_CARI
     bacsc_cari_free(s->cari);
-#endif
     for (size_t i = 0; i < s->n_strings; i++)
         free(s->strings[i]);
     free(s->strings);
@@ -200,7 +191,6 @@ void ca_source_free(ca_source *s)
     memset(s, 0, sizeof *s);
 }
 
-#ifdef CA_HAVE_CARI
 static int load_zip(const char *path, unsigned max, ca_source *s, char *err, size_t errlen)
 {
     bacsc_cari *c = NULL;
@@ -258,17 +248,6 @@ static int load_zip(const char *path, unsigned max, ca_source *s, char *err, siz
     s->batch.sha256 = s->sha256;
     return BACSC_OK;
 }
-#else
-static int load_zip(const char *path, unsigned max, ca_source *s, char *err, size_t errlen)
-{
-    (void)max;
-    (void)s;
-    return fail(err, errlen, BACSC_ERR_UNSUPPORTED,
-                "%s: CARI zip files are not supported by this build yet; give a directory of "
-                "CSR files",
-                path);
-}
-#endif
 
 int ca_source_load(const char *path, unsigned max, ca_source *s, char *err, size_t errlen)
 {
@@ -398,7 +377,6 @@ static int respond_dir(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *
     return k.rc;
 }
 
-#ifdef CA_HAVE_CARI
 typedef struct zip_sink {
     bacsc_ca *ca;
     bacsc_cari_writer *w;
@@ -519,20 +497,6 @@ static int respond_zip(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *
     *n_certs = z.n;
     return z.rc;
 }
-#else
-static int respond_zip(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *n_certs,
-                       uint8_t sha256[32], char *err, size_t errlen)
-{
-    (void)ca;
-    (void)batch_id;
-    (void)n_certs;
-    (void)sha256;
-    return fail(err, errlen, BACSC_ERR_UNSUPPORTED,
-                "%s: CARI zip responses are not supported by this build yet; give a directory "
-                "(end the path with '/')",
-                out);
-}
-#endif
 
 int ca_response_write(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *n_certs,
                       uint8_t sha256[32], char *err, size_t errlen)
