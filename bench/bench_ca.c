@@ -3,11 +3,13 @@
  *
  *   bench_ca [N [THREADS [DIR]]]     defaults: 10000, 2, a fresh temp dir
  *
- * Makes a CA (bacsc_ca_init), N CSRs with Device UUID/DNS/IP SANs (not timed),
- * then times: submit (parse + verify + policy + store, one transaction),
- * issue (sign on THREADS threads + store, one transaction per 1000), and
- * writing the certificates as PEM files with an index (the directory form of
- * a response). Prints certificates per second for each phase and overall.
+ * Makes a CA (bacsc_ca_init), N CSRs with Device UUID/DNS/IP SANs and a CARI
+ * request zip holding them (not timed), then times what `bacsc ca sign
+ * REQ.zip --out RESP.zip` does: read the request zip (bacsc_cari_read_file:
+ * unzip, parse, check every CSR), submit (parse + verify + policy + store,
+ * one transaction), approve+issue (sign on THREADS threads + store, one
+ * transaction per 1000), and write the response zip (certificates, issuer,
+ * manifest). Prints certificates per second for each phase and overall.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,31 +76,59 @@ int main(int argc, char **argv)
         reqs[i].csr_len = len;
         reqs[i].device_instance = -1;
     }
-    double t1 = now_s();
-    bacsc_batch_in b = {.file_name = "bench", .site = "bench"};
+
+    /* the request zip (setup) */
+    char reqzip[4200], respzip[4200];
+    snprintf(reqzip, sizeof reqzip, "%s/request.zip", dir);
+    snprintf(respzip, sizeof respzip, "%s/response.zip", dir);
+    bacsc_cari_writer *w = NULL;
+    if (bacsc_cari_writer_new(BACSC_CARI_REQUEST, "bench", NULL, &w) != BACSC_OK) {
+        fprintf(stderr, "cari writer\n");
+        return 1;
+    }
+    for (int i = 0; i < n; i++)
+        if (bacsc_cari_writer_add_csr(w, ders[i], reqs[i].csr_len, NULL, NULL, NULL, err,
+                                      sizeof err) < 0) {
+            fprintf(stderr, "add csr %d: %s\n", i, err);
+            return 1;
+        }
+    if (bacsc_cari_writer_write_file(w, reqzip, NULL) != BACSC_OK) {
+        fprintf(stderr, "cannot write %s\n", reqzip);
+        return 1;
+    }
+    bacsc_cari_writer_free(w);
+    double t1b = now_s();
+    ca_source src;
+    if (ca_source_load(reqzip, 1000000, &src, err, sizeof err) != BACSC_OK || src.n != (size_t)n) {
+        fprintf(stderr, "read %s: %s\n", reqzip, err);
+        return 1;
+    }
+    double t1c = now_s();
     int64_t bid;
-    int acc = bacsc_ca_submit(ca, &b, reqs, (size_t)n, &bid, NULL);
+    int acc = bacsc_ca_submit(ca, &src.batch, src.reqs, src.n, &bid, NULL);
     double t2 = now_s();
     bacsc_selector sel = {.batch_id = bid};
     int issued = bacsc_ca_approve(ca, &sel, NULL, NULL);
     double t3 = now_s();
-    char out[4200];
-    snprintf(out, sizeof out, "%s/response/", dir);
     size_t nc = 0;
     uint8_t sha[32];
-    int wrc = ca_response_write(ca, bid, out, &nc, sha, err, sizeof err);
+    int wrc = ca_response_write(ca, bid, respzip, &nc, sha, err, sizeof err);
     double t4 = now_s();
+    ca_source_free(&src);
     if (acc != n || issued != n || wrc != BACSC_OK || nc != (size_t)n) {
         fprintf(stderr, "accepted %d issued %d written %zu of %d: %s %s\n", acc, issued, nc, n,
                 bacsc_ca_errmsg(ca), err);
         return 1;
     }
     printf("bench_ca: %d P-256 CSRs, %d signing threads, CA dir %s\n", n, threads, cadir);
-    printf("  make CSRs (setup, not counted) %8.3f s\n", t1 - t0);
-    printf("  submit (verify+policy+store)   %8.3f s  %9.0f CSR/s\n", t2 - t1, n / (t2 - t1));
-    printf("  approve+issue (sign+store)     %8.3f s  %9.0f cert/s\n", t3 - t2, n / (t3 - t2));
-    printf("  write response (PEM files)     %8.3f s  %9.0f cert/s\n", t4 - t3, n / (t4 - t3));
-    printf("  total submit..response         %8.3f s  %9.0f cert/s\n", t4 - t1, n / (t4 - t1));
+    printf("  make CSRs + request zip (setup)  %8.3f s\n", t1b - t0);
+    printf("  read request zip (cari)          %8.3f s  %9.0f CSR/s\n", t1c - t1b,
+           n / (t1c - t1b));
+    printf("  submit (verify+policy+store)     %8.3f s  %9.0f CSR/s\n", t2 - t1c, n / (t2 - t1c));
+    printf("  approve+issue (sign+store)       %8.3f s  %9.0f cert/s\n", t3 - t2, n / (t3 - t2));
+    printf("  write response zip               %8.3f s  %9.0f cert/s\n", t4 - t3, n / (t4 - t3));
+    printf("  total read..response (ca sign)   %8.3f s  %9.0f cert/s\n", t4 - t1b,
+           n / (t4 - t1b));
     bacsc_ca_close(ca);
     if (argc <= 3) { /* our own temp dir: remove it */
         char cmd[4200];

@@ -377,58 +377,85 @@ static int respond_dir(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *
     return k.rc;
 }
 
+/* Request details a response entry needs, by request id. */
+typedef struct req_meta {
+    int64_t id, instance;
+    char *ref, *name, *uuid, *entry;
+} req_meta;
+
 typedef struct zip_sink {
     bacsc_ca *ca;
     bacsc_cari_writer *w;
+    req_meta *meta;
+    size_t n_meta, cap_meta;
     size_t n;
     int rc;
     char *err;
     size_t errlen;
 } zip_sink;
 
-typedef struct one_cert {
-    uint8_t *der;
-    size_t len;
-} one_cert;
-
-static int grab_der(const bacsc_cert_row *r, void *user)
+static char *dup_or_null(const char *s)
 {
-    one_cert *o = user;
-    o->der = malloc(r->der_len ? r->der_len : 1);
-    if (o->der) {
-        memcpy(o->der, r->der, r->der_len);
-        o->len = r->der_len;
-    }
-    return 1;
+    return s ? strdup(s) : NULL;
 }
 
-static int zip_request(const bacsc_request_row *r, void *user)
+static int collect_request(const bacsc_request_row *r, void *user)
 {
     zip_sink *z = user;
-    if (!r->serial)
-        return 0;
-    bacsc_cert_filter f = {.serial = r->serial};
-    one_cert oc = {0};
-    bacsc_ca_certs(z->ca, &f, grab_der, &oc);
-    if (!oc.der) {
-        z->rc = fail(z->err, z->errlen, BACSC_ERR_DB, "certificate %s not in the store", r->serial);
-        return 1;
+    if (z->n_meta == z->cap_meta) {
+        size_t cap = z->cap_meta ? z->cap_meta * 2 : 1024;
+        req_meta *m = realloc(z->meta, cap * sizeof *m);
+        if (!m) {
+            z->rc = fail(z->err, z->errlen, BACSC_ERR_NOMEM, "out of memory");
+            return 1;
+        }
+        z->meta = m;
+        z->cap_meta = cap;
     }
-    bacsc_cari_device dev = {.instance = r->device_instance, .name = (char *)r->device_name,
-                             .uuid = (char *)r->device_uuid};
-    char why[256] = "";
+    req_meta *m = &z->meta[z->n_meta++];
+    m->id = r->id; /* rows come in id order */
+    m->instance = r->device_instance;
+    m->ref = dup_or_null(r->ref);
+    m->name = dup_or_null(r->device_name);
+    m->uuid = dup_or_null(r->device_uuid);
+    m->entry = dup_or_null(r->entry);
+    return 0;
+}
+
+static const req_meta *find_meta(const zip_sink *z, int64_t id)
+{
+    size_t lo = 0, hi = z->n_meta;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (z->meta[mid].id == id)
+            return &z->meta[mid];
+        if (z->meta[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+static int zip_cert(const bacsc_cert_row *r, void *user)
+{
+    zip_sink *z = user;
+    const req_meta *m = find_meta(z, r->request_id);
+    bacsc_cari_device dev = {.instance = m ? m->instance : BACSC_CARI_DEVICE_INSTANCE_NONE,
+                             .name = m ? m->name : NULL,
+                             .uuid = m ? m->uuid : NULL};
     /* name the file after the request's entry (its stem) */
     char hint[80] = "";
-    if (r->entry) {
-        const char *b = strrchr(r->entry, '/');
-        snprintf(hint, sizeof hint, "%s", b ? b + 1 : r->entry);
+    if (m && m->entry) {
+        const char *b = strrchr(m->entry, '/');
+        snprintf(hint, sizeof hint, "%s", b ? b + 1 : m->entry);
         char *dot = strrchr(hint, '.');
         if (dot && dot != hint)
             *dot = 0;
     }
-    int rc = bacsc_cari_writer_add_certificate(z->w, oc.der, oc.len, hint[0] ? hint : NULL, &dev,
-                                               r->ref, why, sizeof why);
-    free(oc.der);
+    char why[256] = "";
+    int rc = bacsc_cari_writer_add_certificate(z->w, r->der, r->der_len, hint[0] ? hint : NULL,
+                                               &dev, m ? m->ref : NULL, why, sizeof why);
     if (rc < 0) {
         z->rc = fail(z->err, z->errlen, rc, "certificate %s: %s", r->serial, why);
         return 1;
@@ -484,7 +511,13 @@ static int respond_zip(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *
             add_issuer(&z, sk_X509_value(chain, i), NULL);
     }
     if (z.rc == BACSC_OK) {
-        rc = bacsc_ca_requests(ca, BACSC_REQ_ISSUED, batch_id, zip_request, &z);
+        rc = bacsc_ca_requests(ca, BACSC_REQ_ISSUED, batch_id, collect_request, &z);
+        if (rc < 0 && z.rc == BACSC_OK)
+            z.rc = fail(err, errlen, rc, "%s", bacsc_ca_errmsg(ca));
+    }
+    if (z.rc == BACSC_OK) {
+        bacsc_cert_filter f = {.batch_id = batch_id};
+        rc = bacsc_ca_certs(ca, &f, zip_cert, &z);
         if (rc < 0 && z.rc == BACSC_OK)
             z.rc = fail(err, errlen, rc, "%s", bacsc_ca_errmsg(ca));
     }
@@ -494,6 +527,13 @@ static int respond_zip(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *
             z.rc = fail(err, errlen, rc, "cannot write %s: %s", out, strerror(errno));
     }
     bacsc_cari_writer_free(z.w);
+    for (size_t i = 0; i < z.n_meta; i++) {
+        free(z.meta[i].ref);
+        free(z.meta[i].name);
+        free(z.meta[i].uuid);
+        free(z.meta[i].entry);
+    }
+    free(z.meta);
     *n_certs = z.n;
     return z.rc;
 }

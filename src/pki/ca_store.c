@@ -1487,14 +1487,21 @@ int bacsc_ca_certs(bacsc_ca *ca, const bacsc_cert_filter *f, bacsc_cert_cb cb, v
     bacsc_cert_filter none = {0};
     if (!f)
         f = &none;
-    sqlite3_stmt *q = prep(
-        ca, "SELECT c.serial, c.subject, c.device_uuid, c.key_fp, c.not_before, c.not_after, "
-            "c.issued, c.status, c.revocation_reason, c.revoked_at, c.request_id, r.batch_id, "
-            "c.der FROM certificates c LEFT JOIN requests r ON r.id = c.request_id "
-            "WHERE (?1 IS NULL OR r.batch_id = ?1) "
-            "AND (?2 IS NULL OR (c.status = 'valid' AND c.not_after > ?4 AND c.not_after <= ?2)) "
-            "AND (?3 IS NULL OR (c.status = 'valid' AND c.not_after > ?4)) "
-            "AND (?5 IS NULL OR c.serial = ?5) ORDER BY c.rowid");
+    /* Only the conditions in use go into the WHERE clause, so SQLite can use
+     * the serial primary key and the batch/expiry indexes. */
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "SELECT c.serial, c.subject, c.device_uuid, c.key_fp, c.not_before, c.not_after, "
+             "c.issued, c.status, c.revocation_reason, c.revoked_at, c.request_id, r.batch_id, "
+             "c.der FROM certificates c LEFT JOIN requests r ON r.id = c.request_id "
+             "WHERE ?4 IS NOT NULL%s%s%s%s ORDER BY c.rowid",
+             f->batch_id > 0 ? " AND r.batch_id = ?1" : "",
+             f->expiring_within > 0
+                 ? " AND c.status = 'valid' AND c.not_after > ?4 AND c.not_after <= ?2"
+                 : "",
+             f->valid_only ? " AND c.status = 'valid' AND c.not_after > ?4" : "",
+             f->serial ? " AND c.serial = ?5" : "");
+    sqlite3_stmt *q = prep(ca, sql);
     if (!q)
         return BACSC_ERR_DB;
     int64_t now = ca_now(ca);
@@ -1502,8 +1509,6 @@ int bacsc_ca_certs(bacsc_ca *ca, const bacsc_cert_filter *f, bacsc_cert_cb cb, v
         sqlite3_bind_int64(q, 1, f->batch_id);
     if (f->expiring_within > 0)
         sqlite3_bind_int64(q, 2, now + f->expiring_within);
-    if (f->valid_only)
-        sqlite3_bind_int(q, 3, 1);
     sqlite3_bind_int64(q, 4, now);
     char serial[80];
     if (f->serial) {
