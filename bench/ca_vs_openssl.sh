@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# ca_vs_openssl.sh — `bacsc ca sign` against a shell loop of `openssl x509 -req`
+# ca_vs_openssl.sh — `bacsc ca sign REQ.zip --out RESP.zip` (one CARI request
+# built by `bacsc cari build`) against a shell loop of `openssl x509 -req`
 # over the same P-256 CSRs (same profile: CA:FALSE, digitalSignature,
 # serverAuth+clientAuth, SKI/AKI, SANs copied).
 #   bench/ca_vs_openssl.sh [N_BACSC [N_OPENSSL]]    defaults 10000 and 300
@@ -15,8 +16,9 @@ seq "$N" | xargs -P 2 -I{} sh -c "openssl req -new -newkey ec -pkeyopt ec_paramg
   -keyout /dev/null -subj /CN=dev{} -addext subjectAltName=DNS:dev{}.local -out $T/csr/d{}.csr 2>/dev/null"
 "$BACSC" ca init --dir "$T/ca" --name "bench CA" >/dev/null
 "$BACSC" ca policy set --dir "$T/ca" max_batch 1000000 >/dev/null
+"$BACSC" cari build --out "$T/req.zip" --site bench --dir "$T/csr" >/dev/null
 s=$(date +%s%N)
-"$BACSC" ca sign --dir "$T/ca" "$T/csr" --out "$T/resp/" >/dev/null
+"$BACSC" ca sign --dir "$T/ca" "$T/req.zip" --out "$T/resp.zip" >/dev/null
 e=$(date +%s%N)
 bacsc_rate=$(( N * 1000000000 / (e - s) ))
 cat >"$T/ext.cnf" <<'X'
@@ -34,6 +36,6 @@ for i in $(seq "$M"); do
 done
 e=$(date +%s%N)
 oss_rate_milli=$(( M * 1000000000000 / (e - s) ))
-echo "bacsc ca sign:        $N CSRs in $(awk "BEGIN{printf \"%.2f\", $N/$bacsc_rate}") s  -> $bacsc_rate cert/s (submit+verify+sign+store+response)"
+echo "bacsc ca sign:        $N CSRs in $(awk "BEGIN{printf \"%.2f\", $N/$bacsc_rate}") s  -> $bacsc_rate cert/s (read zip + submit + sign + store + response zip)"
 echo "openssl x509 -req loop: $M CSRs -> $(awk "BEGIN{printf \"%.1f\", $oss_rate_milli/1000}") cert/s"
 echo "ratio: $(awk "BEGIN{printf \"%.0f\", $bacsc_rate*1000/$oss_rate_milli}")x"
