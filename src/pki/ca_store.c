@@ -321,6 +321,13 @@ int bacsc_ca_init(const bacsc_ca_init_params *p, char *err, size_t errlen)
         rc = ca_fail(&tmp, rc, "cannot generate the CA key");
         goto out;
     }
+    /* The key first: a certificate or CSR must never exist without it. */
+    path_in(p->dir, "ca.key", path, sizeof path);
+    rc = bacsc_pki_key_write(path, key, p->passphrase);
+    if (rc != BACSC_OK) {
+        rc = ca_fail(&tmp, rc, "cannot write %s: %s", path, strerror(errno));
+        goto out;
+    }
     if (p->issuing) {
         bacsc_cert_spec spec = {.cn = p->name, .org = p->org};
         rc = bacsc_pki_make_csr(key, &spec, true, &csr, &csr_len);
@@ -337,12 +344,6 @@ int bacsc_ca_init(const bacsc_ca_init_params *p, char *err, size_t errlen)
     }
     if (rc != BACSC_OK) {
         rc = ca_fail(&tmp, rc, "cannot create the CA %s", p->issuing ? "CSR" : "certificate");
-        goto out;
-    }
-    path_in(p->dir, "ca.key", path, sizeof path);
-    rc = bacsc_pki_key_write(path, key, p->passphrase);
-    if (rc != BACSC_OK) {
-        rc = ca_fail(&tmp, rc, "cannot write %s: %s", path, strerror(errno));
         goto out;
     }
     bacsc_policy pol;

@@ -121,10 +121,22 @@ X=$(ls resp3/*.pem | grep -v '/ca\.pem$')
 openssl x509 -in "$X" -noout -ext subjectAltName | grep -q "DNS:" && fail "DNS SAN carried against policy"
 openssl x509 -in "$X" -noout -ext subjectAltName | grep -q "URI:urn:uuid:" || fail "UUID SAN not carried"
 
+# unreadable entries of a directory are reported, the rest processed
+mkdir in5
+mkcsr in5/ok.csr ok5
+ln -s /etc/passwd in5/link.csr
+head -c 300000 /dev/zero >in5/huge.csr
+expect_rc 5 $BACSC ca sign in5 --out resp5/
+grep -q "1 issued" "$T/out" || { cat "$T/out"; fail "good entry next to unreadable ones"; }
+grep -q "link.csr: cannot open" "$T/err" || fail "symlink entry not reported"
+grep -q "huge.csr: larger than 256 KiB" "$T/err" || fail "oversized entry not reported"
+expect_rc 1 $BACSC ca sign no-such-dir --out x/
+grep -q "no-such-dir" "$T/err" || fail "missing source not named"
+
 # ---- list, revoke, CRL ----------------------------------------------------------
-[ "$($BACSC ca list --json | jq length)" = 7 ] || fail "list count"
+[ "$($BACSC ca list --json | jq length)" = 8 ] || fail "list count"
 [ "$($BACSC ca list --expiring 10 --json | jq length)" = 0 ] || fail "expiring 10"
-[ "$($BACSC ca list --expiring 401 --json | jq length)" = 7 ] || fail "expiring 401"
+[ "$($BACSC ca list --expiring 401 --json | jq length)" = 8 ] || fail "expiring 401"
 $BACSC ca revoke "$SER" --reason keyCompromise >/dev/null
 expect_rc 1 $BACSC ca revoke "$SER"
 grep -q "already revoked" "$T/err" || fail "double revoke message"
@@ -138,7 +150,7 @@ grep -q "Next Update" crl.txt || fail "CRL nextUpdate"
 grep -q "X509v3 CRL Number" crl.txt || fail "CRL number"
 openssl crl -in crl.pem -CAfile ca/ca.pem -noout 2>&1 | grep -q "verify OK" || fail "CRL signature"
 openssl verify -crl_check -CRLfile crl.pem -CAfile ca/ca.pem "$C" >/dev/null 2>&1 && fail "revoked cert verifies with CRL"
-[ "$($BACSC ca list --valid --json | jq length)" = 6 ] || fail "valid count after revoke"
+[ "$($BACSC ca list --valid --json | jq length)" = 7 ] || fail "valid count after revoke"
 
 # ---- audit --------------------------------------------------------------------
 $BACSC ca audit --json >audit.json
