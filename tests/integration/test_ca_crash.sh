@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# test_ca_crash.sh — crash safety of the CA store: `bacsc ca sign` of a
-# 300-CSR batch is killed with SIGKILL at random points, RUNS times; after
+# test_ca_crash.sh — crash safety of the CA store: `bacsc ca sign REQ.zip` of
+# a 300-CSR CARI request (every third run: `bacsc ca approve --all`) is killed
+# with SIGKILL at random points, RUNS times; after
 # every kill the store must be intact: integrity_check ok, no foreign-key
 # violations, every batch stored whole, every certificate row belongs to an
 # issued request and vice versa, no serial recorded twice, one audit row per
@@ -26,6 +27,7 @@ seq "$N" | xargs -P 2 -I{} sh -c 'openssl req -new -newkey ec -pkeyopt ec_paramg
   -out in/dev{}.csr 2>/dev/null'
 [ "$(ls in | wc -l)" = "$N" ] || fail "could not make $N CSRs"
 $BACSC ca init --dir ca --name "Crash CA" >/dev/null
+$BACSC cari build --out req.zip --site crash --dir in >/dev/null
 # The CSRs carry no Device UUID, so every run's batch passes policy and goes
 # through the whole submit → approve → sign → store path (UUID uniqueness is
 # covered by test_pki and test_ca_cli).
@@ -51,7 +53,7 @@ check() {
 
 # how long does a full run take? kill points are spread over 1.3x that
 start=$(date +%s%N)
-$BACSC ca sign --dir ca in --out resp0/ >/dev/null
+$BACSC ca sign --dir ca req.zip --out resp0.zip >/dev/null
 full=$(( ($(date +%s%N) - start) / 1000000 ))
 [ "$full" -gt 0 ] || full=1
 check "after a complete run"
@@ -64,7 +66,7 @@ for run in $(seq "$RUNS"); do
     # every third run: kill an administrator's approve of what earlier kills left
     $BACSC ca approve --dir ca --all >/dev/null 2>&1 &
   else
-    $BACSC ca sign --dir ca in --out "resp$run/" >/dev/null 2>&1 &
+    $BACSC ca sign --dir ca req.zip --out "resp$run.zip" >/dev/null 2>&1 &
   fi
   PID=$!
   sleep "$(printf '0.%03d' "$delay")" 2>/dev/null || sleep 1
