@@ -1119,6 +1119,14 @@ static int cmd_submit_or_sign(int argc, char **argv, int mode /* 0 submit, 1 sig
     json_t *arr = c.json ? json_array() : NULL;
     int ex = EXIT_OK;
     int bad = source_errors(&c, &src, arr);
+    if (src.n == 0) {
+        cli_error(c.prog, "%s holds no certificate request to submit%s", argv[optind],
+                  bad ? " (every entry was unreadable)" : "");
+        json_decref(arr);
+        ca_source_free(&src);
+        bacsc_ca_close(ca);
+        return EXIT_DATAERR;
+    }
     bacsc_request_result *res = calloc(src.n ? src.n : 1, sizeof *res);
     int64_t bid = 0;
     rc = res ? bacsc_ca_submit(ca, &src.batch, src.reqs, src.n, &bid, res) : BACSC_ERR_NOMEM;

@@ -130,6 +130,9 @@ expect_rc 5 $BACSC ca sign in5 --out resp5/
 grep -q "1 issued" "$T/out" || { cat "$T/out"; fail "good entry next to unreadable ones"; }
 grep -q "link.csr: cannot open" "$T/err" || fail "symlink entry not reported"
 grep -q "huge.csr: larger than 256 KiB" "$T/err" || fail "oversized entry not reported"
+mkdir empty
+expect_rc 3 $BACSC ca submit empty
+grep -q "holds no certificate request" "$T/err" || fail "empty source message"
 expect_rc 1 $BACSC ca sign no-such-dir --out x/
 grep -q "no-such-dir" "$T/err" || fail "missing source not named"
 
