@@ -550,10 +550,13 @@ static int print_cert(const bacsc_cert_row *r, void *user)
     print_ctx *p = user;
     char na[32];
     fmt_time(r->not_after, na, sizeof na);
+    const char *status = r->revoked                           ? "revoked"
+                         : r->not_after <= (int64_t)time(NULL) ? "expired"
+                                                               : "valid";
     if (p->json) {
         json_t *o = json_object();
         json_object_set_new(o, "serial", json_str(r->serial));
-        json_object_set_new(o, "status", json_string(r->revoked ? "revoked" : "valid"));
+        json_object_set_new(o, "status", json_string(status));
         json_object_set_new(o, "subject", json_str(r->subject));
         json_object_set_new(o, "device_uuid", json_str(r->device_uuid));
         json_object_set_new(o, "key_sha256", json_str(r->key_fp));
@@ -569,7 +572,7 @@ static int print_cert(const bacsc_cert_row *r, void *user)
         }
         json_array_append_new(p->arr, o);
     } else {
-        printf("%-32s %-7s %s %-36s %s\n", r->serial, r->revoked ? "revoked" : "valid", na,
+        printf("%-32s %-7s %s %-36s %s\n", r->serial, status, na,
                r->device_uuid ? r->device_uuid : "-", r->subject ? r->subject : "-");
     }
     return 0;
