@@ -23,12 +23,15 @@ handshake() {
   openssl s_server -rev -accept "127.0.0.1:$port" -naccept 1 -tls1_3 -Verify 1 -verify_return_error \
     -cert "$1" -key "$2" -CAfile "$3" -ciphersuites TLS_AES_128_GCM_SHA256 >srv.out 2>&1 </dev/null &
   SERVER_PID=$!
-  for _ in $(seq 50); do
+  for _ in $(seq 150); do
     grep -q ACCEPT srv.out 2>/dev/null && break
     sleep 0.1
   done
   set +e
-  (echo "$7"; sleep 0.5) | timeout 10 openssl s_client -connect "127.0.0.1:$port" -tls1_3 \
+  local rev; rev=$(echo "$7" | rev)
+  # keep the client's stdin open until the answer (or an error) is in cli.out
+  (echo "$7"; for _ in $(seq 100); do grep -Eq "$rev|error|alert" cli.out 2>/dev/null && break; sleep 0.1; done) |
+    timeout 20 openssl s_client -connect "127.0.0.1:$port" -tls1_3 \
     -verify_return_error -verify 1 -CAfile "$6" -cert "$4" -key "$5" \
     -ciphersuites TLS_AES_128_GCM_SHA256 -sigalgs ecdsa_secp256r1_sha256 -groups P-256 \
     >cli.out 2>&1
@@ -37,7 +40,7 @@ handshake() {
   kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null
   SERVER_PID=
   set -e
-  [ $crc = 0 ] && grep -q "$(echo "$7" | rev)" cli.out && grep -q "Verification: OK" srv.out
+  [ $crc = 0 ] && grep -q "$rev" cli.out && grep -q "Verification: OK" srv.out
 }
 
 # ---- demo PKI -------------------------------------------------------------------
@@ -89,8 +92,9 @@ port=$(free_port)
 openssl s_server -rev -accept "127.0.0.1:$port" -naccept 1 -tls1_3 -Verify 1 -verify_return_error \
   -cert "$HUB" -key hub.key -CAfile ca/ca.pem >srv.out 2>&1 </dev/null &
 SERVER_PID=$!
-for _ in $(seq 50); do grep -q ACCEPT srv.out 2>/dev/null && break; sleep 0.1; done
-(echo hello-anon; sleep 0.5) | timeout 10 openssl s_client -connect "127.0.0.1:$port" -tls1_3 \
+for _ in $(seq 150); do grep -q ACCEPT srv.out 2>/dev/null && break; sleep 0.1; done
+(echo hello-anon; for _ in $(seq 50); do grep -Eq "nona-olleh|error|alert" cli.out 2>/dev/null && break; sleep 0.1; done) |
+  timeout 20 openssl s_client -connect "127.0.0.1:$port" -tls1_3 \
   -CAfile ca/ca.pem >cli.out 2>&1 || true
 kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
 grep -q nona-olleh cli.out && fail "server answered a client without a certificate"
