@@ -337,6 +337,9 @@ int bacsc_device_add_file(bacsc_device *dev, uint32_t instance, const char *name
 
 /* ---- Network Port (BACnet/SC) ------------------------------------------------ */
 
+/* Property ids not (yet) in apdu.h's enumeration. */
+#define BACSC_PROP_ID_PROTOCOL_LEVEL 482
+
 #define BACSC_NETWORK_TYPE_IPV4 5
 #define BACSC_NETWORK_TYPE_SECURE_CONNECT 11
 #define BACSC_URI_MAX 256                /* octets of a hub/accept URI */

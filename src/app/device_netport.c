@@ -40,7 +40,7 @@ static const uint32_t np_required[] = {
     BACSC_PROP_RELIABILITY,
     BACSC_PROP_OUT_OF_SERVICE,
     BACSC_PROP_NETWORK_TYPE,
-    BACSC_PROP_PROTOCOL_LEVEL,
+    BACSC_PROP_ID_PROTOCOL_LEVEL,
     BACSC_PROP_NETWORK_NUMBER,
     BACSC_PROP_NETWORK_NUMBER_QUALITY,
     BACSC_PROP_CHANGES_PENDING,
@@ -204,7 +204,7 @@ static int np_read(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_ref *r
         return bacsc_app_encode_boolean(buf, cap, s->out_of_service);
     case BACSC_PROP_NETWORK_TYPE:
         return bacsc_app_encode_enumerated(buf, cap, BACSC_NETWORK_TYPE_SECURE_CONNECT);
-    case BACSC_PROP_PROTOCOL_LEVEL:
+    case BACSC_PROP_ID_PROTOCOL_LEVEL:
         return bacsc_app_encode_enumerated(buf, cap, PROTOCOL_LEVEL_BACNET_APPLICATION);
     case BACSC_PROP_NETWORK_NUMBER:
         return bacsc_app_encode_unsigned(buf, cap, c->network_number);
