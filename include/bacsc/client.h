@@ -47,9 +47,11 @@ enum bacsc_client_outcome {
     BACSC_CLIENT_ABORT = 4,          /* reason (enum bacsc_abort_reason) */
     BACSC_CLIENT_TIMEOUT = 5,        /* no answer after all retries */
     BACSC_CLIENT_CANCELLED = 6,      /* the client was freed */
-    BACSC_CLIENT_BAD_ACK = 7         /* an ACK that does not decode, or a segmented
-                                        ACK (we never accept segmentation); the
-                                        client answered it with an Abort */
+    BACSC_CLIENT_BAD_ACK = 7         /* an ACK or Error that does not decode
+                                        (reason other), or a segmented ACK
+                                        (reason segmentation-not-supported: we
+                                        never accept segmentation; the client
+                                        sent the server that Abort) */
 };
 
 /* The result of one confirmed request, passed to its completion callback.
