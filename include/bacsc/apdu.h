@@ -237,7 +237,7 @@ enum bacsc_property_id {
     BACSC_PROP_SC_MAXIMUM_RECONNECT_TIME = 4194326,
     BACSC_PROP_SC_MINIMUM_RECONNECT_TIME = 4194327
 };
-#define BACSC_PROPERTY_MAX 0x3FFFFFu      /* 22-bit property identifier */
+#define BACSC_PROPERTY_MAX 0xFFFFFFu      /* largest property identifier (ASHRAE range ends at 16777215) */
 #define BACSC_ARRAY_ALL 0xFFFFFFFFu       /* "no array index" marker (BACNET_ARRAY_ALL) */
 
 /* Error classes (BACnetErrorClass). */
@@ -459,7 +459,7 @@ const char *bacsc_segmentation_name(uint32_t segmentation);
 
 int bacsc_confirmed_service_parse(const char *s, uint8_t *service);
 int bacsc_object_type_parse(const char *s, uint16_t *type);        /* 0..1023 */
-int bacsc_property_parse(const char *s, uint32_t *property);       /* 0..4194303 */
+int bacsc_property_parse(const char *s, uint32_t *property);       /* 0..16777215 */
 int bacsc_error_class_parse(const char *s, uint16_t *error_class); /* 0..65535 */
 int bacsc_error_code_parse(const char *s, uint16_t *error_code);   /* 0..65535 */
 

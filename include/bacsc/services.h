@@ -26,7 +26,7 @@
  * the problem.
  *
  * Encoders validate their inputs (BACSC_ERR_INVALID_ARG: instance > 4194303,
- * type > 1023, property > 4194303, priority outside 1..16, ...).
+ * type > 1023, property > 16777215, priority outside 1..16, ...).
  */
 #ifndef BACSC_SERVICES_H
 #define BACSC_SERVICES_H

@@ -20,9 +20,12 @@ typedef struct cursor {
     bacsc_fault *fault;
 } cursor;
 
+/* Stands in for a NULL input so no arithmetic is ever done on NULL. */
+static const uint8_t empty_input[1];
+
 static void cur_init(cursor *c, const uint8_t *buf, size_t len, bacsc_fault *f)
 {
-    c->p = buf;
+    c->p = buf ? buf : empty_input;
     c->len = buf ? len : 0;
     c->pos = 0;
     c->fault = f;
@@ -303,13 +306,64 @@ static bool oid_ok(const bacsc_object_id *o)
     return o->type <= BACSC_MAX_OBJECT_TYPE && o->instance <= BACSC_MAX_INSTANCE;
 }
 
-#define W_CTX_OID(w, tag, o) \
-    w_add(w, bacsc_ctx_encode_object_id(w_dst(w), w_cap(w), tag, (o)->type, (o)->instance))
-#define W_CTX_UNSIGNED(w, tag, u) w_add(w, bacsc_ctx_encode_unsigned(w_dst(w), w_cap(w), tag, u))
+/* Write `n` octets produced by `fill` when they fit (or only count them). */
+static uint8_t *w_reserve(writer *w, size_t n)
+{
+    if (w->err)
+        return NULL;
+    if (w->buf && w->cap - w->len < n) {
+        w->err = BACSC_ERR_BUFFER_TOO_SMALL;
+        return NULL;
+    }
+    uint8_t *p = w->buf ? w->buf + w->len : NULL;
+    w->len += n;
+    return p;
+}
+
+/* Fast paths for the items every service is made of: a context tag below 15
+ * with a content of at most 4 octets has a one-octet header. */
+static void w_ctx_unsigned(writer *w, uint8_t tag, uint64_t u)
+{
+    unsigned n = bacsc_unsigned_size(u);
+    if (tag >= 15 || n > 4) {
+        w_add(w, bacsc_ctx_encode_unsigned(w_dst(w), w_cap(w), tag, u));
+        return;
+    }
+    uint8_t *p = w_reserve(w, 1 + n);
+    if (p) {
+        p[0] = (uint8_t)(tag << 4 | 0x08 | n);
+        for (unsigned i = 0; i < n; i++)
+            p[1 + i] = (uint8_t)(u >> (8 * (n - 1 - i)));
+    }
+}
+
+static void w_ctx_oid(writer *w, uint8_t tag, const bacsc_object_id *o)
+{
+    uint8_t *p = w_reserve(w, 5);
+    if (p) {
+        uint32_t v = bacsc_object_id_pack(o->type, o->instance);
+        p[0] = (uint8_t)(tag << 4 | 0x0C);
+        p[1] = (uint8_t)(v >> 24);
+        p[2] = (uint8_t)(v >> 16);
+        p[3] = (uint8_t)(v >> 8);
+        p[4] = (uint8_t)v;
+    }
+}
+
+static void w_open_close(writer *w, uint8_t tag, uint8_t lvt)
+{
+    uint8_t *p = w_reserve(w, 1);
+    if (p)
+        p[0] = (uint8_t)(tag << 4 | 0x08 | lvt);
+}
+
+/* Tags used with these helpers are all below 15. */
+#define W_CTX_OID(w, tag, o) w_ctx_oid(w, tag, o)
+#define W_CTX_UNSIGNED(w, tag, u) w_ctx_unsigned(w, tag, u)
 #define W_CTX_SIGNED(w, tag, i) w_add(w, bacsc_ctx_encode_signed(w_dst(w), w_cap(w), tag, i))
-#define W_CTX_ENUM(w, tag, e) w_add(w, bacsc_ctx_encode_enumerated(w_dst(w), w_cap(w), tag, e))
-#define W_OPEN(w, tag) w_add(w, bacsc_tag_encode_opening(w_dst(w), w_cap(w), tag))
-#define W_CLOSE(w, tag) w_add(w, bacsc_tag_encode_closing(w_dst(w), w_cap(w), tag))
+#define W_CTX_ENUM(w, tag, e) w_ctx_unsigned(w, tag, e)
+#define W_OPEN(w, tag) w_open_close(w, tag, 6)
+#define W_CLOSE(w, tag) w_open_close(w, tag, 7)
 #define W_APP(w, val) w_add(w, bacsc_value_encode(w_dst(w), w_cap(w), val))
 
 /* Enclosed value must itself be well formed: a sequence of complete elements. */
@@ -498,7 +552,7 @@ int bacsc_values_decode(const uint8_t *buf, size_t len, bacsc_value *out, size_t
 void bacsc_rpm_iter_init(bacsc_rpm_iter *it, const uint8_t *buf, size_t len, bool ack)
 {
     memset(it, 0, sizeof *it);
-    it->p = buf;
+    it->p = buf ? buf : empty_input;
     it->left = buf ? len : 0;
     it->total = it->left;
     it->ack = ack;

@@ -126,15 +126,14 @@ int bacsc_tag_decode(const uint8_t *buf, size_t len, bacsc_tag *tag)
             return BACSC_ERR_MALFORMED;
         pos = 2;
     }
-    memset(tag, 0, sizeof *tag);
     tag->number = number;
     tag->context = context;
+    tag->opening = false;
+    tag->closing = false;
     uint32_t content = 0;
-    if (lvt == 6 || lvt == 7) {
-        if (!context)
-            return BACSC_ERR_MALFORMED;   /* opening/closing are context-only */
-        tag->opening = lvt == 6;
-        tag->closing = lvt == 7;
+    if (lvt < 5) {
+        /* the common case: length (or Boolean value) in the tag octet */
+        content = lvt;
         tag->lvt = lvt;
     } else if (lvt == 5) {
         if (len - pos < 1)
@@ -151,7 +150,10 @@ int bacsc_tag_decode(const uint8_t *buf, size_t len, bacsc_tag *tag)
         }
         tag->lvt = content;
     } else {
-        content = lvt;
+        if (!context)
+            return BACSC_ERR_MALFORMED;   /* opening/closing are context-only */
+        tag->opening = lvt == 6;
+        tag->closing = lvt == 7;
         tag->lvt = lvt;
     }
     if (!context && number == 1) {
@@ -219,6 +221,8 @@ int bacsc_element_len(const uint8_t *buf, size_t len)
     uint8_t stack[BACSC_MAX_NESTING];
     unsigned depth = 0;
     size_t pos = 0;
+    if (buf == NULL || len == 0)
+        return BACSC_ERR_MALFORMED;
     do {
         bacsc_tag t;
         int h = bacsc_tag_decode(buf + pos, len - pos, &t);
@@ -344,8 +348,8 @@ static void write_content(uint8_t *p, const bacsc_value *v, size_t n)
 /* Decode `n` content octets at p as application type `type`. */
 static int read_content(const uint8_t *p, uint32_t n, uint8_t type, bacsc_value *v)
 {
-    memset(v, 0, sizeof *v);
     v->type = type;
+    v->ctx_tag = 0;
     switch (type) {
     case BACSC_TAG_NULL:
         return n == 0 ? 0 : BACSC_ERR_MALFORMED;
@@ -451,8 +455,8 @@ int bacsc_value_decode(const uint8_t *buf, size_t len, bacsc_value *v)
     if (h < 0 || t.context || t.number >= BACSC_APP_TAG_COUNT)
         return BACSC_ERR_MALFORMED;
     if (t.number == BACSC_TAG_BOOLEAN) {
-        memset(v, 0, sizeof *v);
         v->type = BACSC_TAG_BOOLEAN;
+        v->ctx_tag = 0;
         v->v.boolean = t.lvt == 1;
         return h;
     }
@@ -606,8 +610,17 @@ int bacsc_ctx_encode_octet_string(uint8_t *buf, size_t cap, uint8_t number,
 int bacsc_ctx_decode_value(const uint8_t *buf, size_t len, uint8_t number, uint8_t type,
                            bacsc_value *v)
 {
-    if (len == 0)
+    if (len == 0 || buf == NULL)
         return BACSC_ERR_NOT_FOUND;
+    /* fast path: one-octet tag header [number] with length 0..4 */
+    if (number < 15 && (buf[0] & 0xF8) == (uint8_t)(number << 4 | 0x08) && (buf[0] & 7) <= 4) {
+        uint32_t n = buf[0] & 7u;
+        if (n > len - 1)
+            return BACSC_ERR_MALFORMED;
+        if (type >= BACSC_APP_TAG_COUNT || read_content(buf + 1, n, type, v) < 0)
+            return BACSC_ERR_MALFORMED;
+        return 1 + (int)n;
+    }
     bacsc_tag t;
     int h = bacsc_tag_decode(buf, len, &t);
     if (h < 0) {
