@@ -74,7 +74,8 @@ int bacsc_value_type_parse(const char *name);
  * Format an encoded property value (the octets between tags [3] of a
  * ReadProperty-ACK; any mix of application values and constructed data) as
  * one line of text: a single value alone ("21.5", "true", "\"Room 1\"",
- * "analog-value,1", "2026-11-26", "{0, 1}" for bit strings), several values
+ * "analog-value,1", "2026-11-26", "08:30:00.00", "{0,1,0,0}" for bit strings,
+ * octet strings in hex, "*" for unspecified date/time fields), several values
  * separated by ", ", constructed data as "[n]{...}" groups. Enumerated
  * values of known properties are not named (the number is printed).
  * Returns the length that the full text needs (like snprintf); output is
