@@ -1010,8 +1010,9 @@ int bacsc_device_handle_npdu(bacsc_device *dev, const bacsc_address *src, const 
     bacsc_fault f;
     memset(&a, 0, sizeof a);
     if (bacsc_apdu_decode(n.payload, n.payload_len, &a, &f) < 0) {
-        if (a.type == BACSC_PDU_CONFIRMED_REQUEST && f.kind != BACSC_FAULT_NONE &&
-            n.payload_len >= 3) {
+        /* A Confirmed-Request whose invoke id we can read is always
+         * answered (the decoder's Reject/Abort, else Reject other). */
+        if (a.type == BACSC_PDU_CONFIRMED_REQUEST && n.payload_len >= 3) {
             rq.invoke_id = a.invoke_id;
             dev->stats.requests++;
             answer_fault(dev, &rq, &f);
