@@ -127,7 +127,11 @@ size_t bacsc_client_pending(const bacsc_client *cl);
 
 /*
  * Send a confirmed request: `payload` is the encoded service request.
- * `done(user, result)` is called exactly once (never from within this call).
+ * `done(user, result)` is called exactly once — later, from
+ * bacsc_client_handle_npdu()/handle_expiry()/free(); only a datalink whose
+ * send callback delivers the answer synchronously (an in-memory test
+ * harness) sees it called from within this call, after the request is
+ * fully registered.
  * Returns the invoke id (0..255), BACSC_ERR_LIMIT (max_pending requests in
  * flight), BACSC_ERR_AGAIN (all 256 invoke ids in flight to `dest`),
  * BACSC_ERR_INVALID_ARG (broadcast destination, payload too large for the
