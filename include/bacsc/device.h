@@ -133,8 +133,8 @@ int bacsc_device_handle_npdu(bacsc_device *dev, const bacsc_address *src, const 
                              size_t len, uint64_t now);
 
 /*
- * Broadcast an I-Am (e.g. at start-up, or after a datalink change).
- * Returns BACSC_OK or the send callback's error.
+ * Send an I-Am to `dest` (NULL = local broadcast), e.g. at start-up or after
+ * a datalink change. Returns BACSC_OK or the send callback's error.
  */
 int bacsc_device_send_iam(bacsc_device *dev, const bacsc_address *dest, uint64_t now);
 
