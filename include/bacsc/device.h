@@ -72,7 +72,8 @@ typedef struct bacsc_device_callbacks {
     int (*reinitialize)(void *user, bacsc_device *dev, uint8_t state, bacsc_error *err);
     /*
      * A property was written successfully (for persistence or to act on
-     * it). `obj` is the object written.
+     * it). `obj` is the object written. A successful AtomicWriteFile is
+     * reported as a write of File_Size (42) of the File object.
      */
     void (*written)(void *user, bacsc_device *dev, bacsc_object *obj, uint32_t property);
     void *user;

@@ -565,6 +565,13 @@ static void test_rpm_all(void **state)
     r = rpm(f, two, 2);
     assert_int_equal(rpm_count(&r, &errors, NULL), 28 + 10 + 12);
     assert_int_equal(errors, 0);
+    /* every File property reads */
+    bacsc_rpm_spec files[3] = {{{BACSC_OBJ_FILE, 0}, &all, 1},
+                               {{BACSC_OBJ_FILE, 1}, &all, 1},
+                               {{BACSC_OBJ_FILE, 2}, &all, 1}};
+    r = rpm(f, files, 3);
+    assert_int_equal(rpm_count(&r, &errors, NULL), 30);
+    assert_int_equal(errors, 0);
 }
 
 static void test_rpm_per_property_errors(void **state)
@@ -1037,6 +1044,64 @@ static void test_netport_pending_and_activate(void **state)
     assert_int_equal(v.v.unsigned_, 2);
 }
 
+static int cmd_calls;
+static uint8_t cmd_last;
+
+static int on_command(void *user, bacsc_object *port, uint8_t cmd, bacsc_error *err)
+{
+    (void)user;
+    (void)port;
+    cmd_calls++;
+    cmd_last = cmd;
+    if (cmd == BACSC_NPC_RESTART_DISCOVERY) {
+        err->error_class = BACSC_ERROR_CLASS_PROPERTY;
+        err->error_code = BACSC_ERR_CODE_VALUE_OUT_OF_RANGE;
+        return -1;
+    }
+    return 0;
+}
+
+static void test_netport_command_callback(void **state)
+{
+    fx *f = *state;
+    bacsc_netport_callbacks cb = {.command = on_command};
+    bacsc_object *p2;
+    assert_int_equal(bacsc_device_add_netport_sc(f->dev, 2, "SC port 2", NULL, &cb, &p2),
+                     BACSC_OK);
+    cmd_calls = 0;
+    uint8_t buf[8];
+    int n = bacsc_app_encode_enumerated(buf, sizeof buf, BACSC_NPC_GENERATE_CSR_FILE);
+    result r = wp(f, BACSC_OBJ_NETWORK_PORT, 2, BACSC_PROP_COMMAND, BACSC_ARRAY_ALL, buf,
+                  (size_t)n, 0);
+    assert_int_equal(r.r.outcome, BACSC_CLIENT_SIMPLE_ACK);
+    assert_int_equal(cmd_calls, 1);
+    assert_int_equal(cmd_last, BACSC_NPC_GENERATE_CSR_FILE);
+    result keep;
+    bacsc_value v = rp_single(f, BACSC_OBJ_NETWORK_PORT, 2, BACSC_PROP_COMMAND, BACSC_ARRAY_ALL,
+                              &keep);
+    assert_int_equal(v.v.enumerated, BACSC_NPC_GENERATE_CSR_FILE);
+    /* a second command while one runs: busy */
+    n = bacsc_app_encode_enumerated(buf, sizeof buf, BACSC_NPC_VALIDATE_CHANGES);
+    r = wp(f, BACSC_OBJ_NETWORK_PORT, 2, BACSC_PROP_COMMAND, BACSC_ARRAY_ALL, buf, (size_t)n, 0);
+    expect_error(&r, BACSC_ERROR_CLASS_DEVICE, BACSC_ERR_CODE_BUSY);
+    bacsc_netport_sc_command_done(p2);
+    v = rp_single(f, BACSC_OBJ_NETWORK_PORT, 2, BACSC_PROP_COMMAND, BACSC_ARRAY_ALL, &keep);
+    assert_int_equal(v.v.enumerated, BACSC_NPC_IDLE);
+    r = wp(f, BACSC_OBJ_NETWORK_PORT, 2, BACSC_PROP_COMMAND, BACSC_ARRAY_ALL, buf, (size_t)n, 0);
+    assert_int_equal(r.r.outcome, BACSC_CLIENT_SIMPLE_ACK);
+    bacsc_netport_sc_command_done(p2);
+    /* the callback's own error is answered */
+    n = bacsc_app_encode_enumerated(buf, sizeof buf, BACSC_NPC_RESTART_DISCOVERY);
+    r = wp(f, BACSC_OBJ_NETWORK_PORT, 2, BACSC_PROP_COMMAND, BACSC_ARRAY_ALL, buf, (size_t)n, 0);
+    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
+    v = rp_single(f, BACSC_OBJ_NETWORK_PORT, 2, BACSC_PROP_COMMAND, BACSC_ARRAY_ALL, &keep);
+    assert_int_equal(v.v.enumerated, BACSC_NPC_IDLE);
+    /* wrong type */
+    n = bacsc_app_encode_unsigned(buf, sizeof buf, 8);
+    r = wp(f, BACSC_OBJ_NETWORK_PORT, 2, BACSC_PROP_COMMAND, BACSC_ARRAY_ALL, buf, (size_t)n, 0);
+    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_INVALID_DATA_TYPE);
+}
+
 /* ---- Files ------------------------------------------------------------------------------ */
 
 static void test_file_write_read(void **state)
@@ -1252,6 +1317,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reinit_undefined_state_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_netport_live_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_netport_pending_and_activate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_netport_command_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_write_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plugin_object_class, setup, teardown),
