@@ -384,6 +384,17 @@ typedef struct bacsc_datetime {
 } bacsc_datetime;
 
 /*
+ * Fill a BACnetDateTime from seconds since the Unix epoch (UTC) plus
+ * `utc_offset_s` (local time = UTC + offset), e.g. for the connect and
+ * disconnect timestamps the I/O layer records. Pure arithmetic (proleptic
+ * Gregorian calendar); years outside 1900..2154 give an all-unspecified
+ * (0xFF) value.
+ */
+void bacsc_datetime_from_unix(int64_t secs, int32_t utc_offset_s, bacsc_datetime *dt);
+/* An all-unspecified BACnetDateTime (every field 0xFF). */
+void bacsc_datetime_unspecified(bacsc_datetime *dt);
+
+/*
  * BACnetSCHubConnection ::= SEQUENCE {
  *   connection-state     [0] BACnetSCConnectionState,
  *   connect-timestamp    [1] BACnetDateTime,

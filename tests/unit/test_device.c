@@ -1290,6 +1290,48 @@ static void test_config_validation(void **state)
     fdl_destroy(&net);
 }
 
+static void test_datetime_from_unix(void **state)
+{
+    (void)state;
+    bacsc_datetime dt;
+    bacsc_datetime_from_unix(0, 0, &dt);
+    assert_int_equal(dt.date.year_1900, 70);
+    assert_int_equal(dt.date.month, 1);
+    assert_int_equal(dt.date.day, 1);
+    assert_int_equal(dt.date.wday, 4);   /* Thursday */
+    assert_int_equal(dt.time.hour, 0);
+    /* 2026-11-26 08:30:15 UTC, a Thursday; 1795681815 */
+    bacsc_datetime_from_unix(1795681815, 0, &dt);
+    assert_int_equal(dt.date.year_1900, 126);
+    assert_int_equal(dt.date.month, 11);
+    assert_int_equal(dt.date.day, 26);
+    assert_int_equal(dt.date.wday, 4);
+    assert_int_equal(dt.time.hour, 8);
+    assert_int_equal(dt.time.minute, 30);
+    assert_int_equal(dt.time.second, 15);
+    /* an offset moves the date: +16 h → 2026-11-27 00:30:15, Friday */
+    bacsc_datetime_from_unix(1795681815, 16 * 3600, &dt);
+    assert_int_equal(dt.date.day, 27);
+    assert_int_equal(dt.date.wday, 5);
+    assert_int_equal(dt.time.hour, 0);
+    /* 2000-02-29 12:00:00, a Tuesday; 951825600 */
+    bacsc_datetime_from_unix(951825600, 0, &dt);
+    assert_int_equal(dt.date.year_1900, 100);
+    assert_int_equal(dt.date.month, 2);
+    assert_int_equal(dt.date.day, 29);
+    assert_int_equal(dt.date.wday, 2);
+    /* 1969-12-31 23:59:59, Wednesday */
+    bacsc_datetime_from_unix(-1, 0, &dt);
+    assert_int_equal(dt.date.year_1900, 69);
+    assert_int_equal(dt.date.day, 31);
+    assert_int_equal(dt.date.wday, 3);
+    assert_int_equal(dt.time.second, 59);
+    /* outside the encodable years */
+    bacsc_datetime_from_unix(-3000000000LL, 0, &dt);
+    assert_int_equal(dt.date.year_1900, 255);
+    assert_int_equal(dt.time.hour, 255);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1322,6 +1364,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plugin_object_class, setup, teardown),
         cmocka_unit_test(test_config_validation),
+        cmocka_unit_test(test_datetime_from_unix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
