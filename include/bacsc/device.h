@@ -134,6 +134,13 @@ int bacsc_device_handle_npdu(bacsc_device *dev, const bacsc_address *src, const 
                              size_t len, uint64_t now);
 
 /*
+ * The datalink's current maximum NPDU length (e.g. the Max-NPDU-Length the
+ * hub accepted; 0 = 1497). Answers that would not fit are answered with
+ * Abort segmentation-not-supported instead.
+ */
+void bacsc_device_set_max_npdu(bacsc_device *dev, size_t max_npdu);
+
+/*
  * Send an I-Am to `dest` (NULL = local broadcast), e.g. at start-up or after
  * a datalink change. Returns BACSC_OK or the send callback's error.
  */

@@ -804,6 +804,30 @@ static void test_response_too_large_aborted(void **state)
     assert_int_equal(a.service, BACSC_SERVICE_READ_PROPERTY_MULTIPLE);
 }
 
+static void test_answer_bounded_by_link_max_npdu(void **state)
+{
+    fx *f = *state;
+    /* RPM device ALL (354-octet answer) over a link that carries 200 */
+    uint8_t apdu[] = {0x00, 0x05, 0x32, 0x0E, 0x0C, 0x02, 0x00, 0x03, 0xE9, 0x1E, 0x09, 0x08, 0x1F};
+    bacsc_device_set_max_npdu(f->dev, 200);
+    fdl_frame fr;
+    assert_true(raw_request(f, apdu, sizeof apdu, &fr));
+    bacsc_apdu a;
+    fdl_frame_apdu(&fr, &a);
+    assert_int_equal(a.type, BACSC_PDU_ABORT);
+    assert_int_equal(a.reason, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
+    /* a ReadProperty still fits */
+    uint8_t rp[] = {0x00, 0x05, 0x33, 0x0C, 0x0C, 0x02, 0x00, 0x03, 0xE9, 0x19, 0x4D};
+    assert_true(raw_request(f, rp, sizeof rp, &fr));
+    fdl_frame_apdu(&fr, &a);
+    assert_int_equal(a.type, BACSC_PDU_COMPLEX_ACK);
+    assert_true(fr.len <= 200);
+    bacsc_device_set_max_npdu(f->dev, 0);
+    assert_true(raw_request(f, apdu, sizeof apdu, &fr));
+    fdl_frame_apdu(&fr, &a);
+    assert_int_equal(a.type, BACSC_PDU_COMPLEX_ACK);
+}
+
 static void test_segmented_request_aborted(void **state)
 {
     fx *f = *state;
@@ -1351,6 +1375,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_service_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_request_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_response_too_large_aborted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_answer_bounded_by_link_max_npdu, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segmented_request_aborted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_drops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_routed_request_answered_through_router, setup,
