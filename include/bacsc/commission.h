@@ -117,7 +117,7 @@ typedef struct bacsc_commission_data {
     bool active_key_is_new;          /* (to ops.activate) the next set switches to that key */
     bacsc_sc_port_config sc_active, sc_pending;
     bacsc_ip_port_config ip_active, ip_pending;
-    char validation[BACSC_COMMAND_RESULT_MAX + 1]; /* Command_Validation_Result, "" = Null */
+    char validation[BACSC_COMMAND_RESULT_MAX + 1]; /* Command_Validation_Result ("" = none yet) */
 } bacsc_commission_data;
 
 void bacsc_commission_data_free(bacsc_commission_data *d);

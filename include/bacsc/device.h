@@ -312,7 +312,9 @@ int bacsc_analog_value_set(bacsc_object *obj, uint8_t priority, float value, boo
  * Storage behind File objects. The device never touches files: it calls
  * these with the File object's instance. All return 0 or a negative
  * BACSC_ERR_* (mapped to FILE/... errors: NOT_FOUND → object/unknown-object,
- * POLICY → file-access-denied, LIMIT → file-full, others → other).
+ * POLICY → file-access-denied, LIMIT → file-full, MALFORMED →
+ * property/invalid-data-type (bytes the storage refuses), others →
+ * device/operational-problem).
  *   size:  current size in octets.
  *   read:  up to `count` octets from `offset` into buf; *n set; *eof true if
  *          the read reached the end of the file.
@@ -348,6 +350,7 @@ int bacsc_device_add_file(bacsc_device *dev, uint32_t instance, const char *name
 /* Property ids not (yet) in apdu.h's enumeration. */
 #define BACSC_PROP_ID_PROTOCOL_LEVEL 482
 #define BACSC_PROP_ID_COMMAND_VALIDATION_RESULT 510
+#define BACSC_PROP_ID_BACNET_IP_MODE 408
 /* Proprietary (vendor range 512..4194303): the site domain the device puts
  * in its CSR's common name, CharacterString, on the SC Network Port. */
 #define BACSC_PROP_ID_SITE_DOMAIN 4100
@@ -530,10 +533,10 @@ void bacsc_netport_sc_set_config(bacsc_object *port, const bacsc_sc_port_config 
 void bacsc_sc_port_config_defaults(bacsc_sc_port_config *cfg);
 
 /*
- * Command_Validation_Result (510) of an SC port: `text` NULL = Null (no
- * validation run yet), else a CharacterString (truncated to
- * BACSC_COMMAND_RESULT_MAX). Encoded as BACnetOptionalCharacterString
- * (Null or CharacterString) — see docs/device-commissioning.md.
+ * Command_Validation_Result (510) of an SC port, a CharacterString
+ * (truncated to BACSC_COMMAND_RESULT_MAX; NULL or "" = no validation run
+ * yet, read as ""). The standard's datatype could not be confirmed from a
+ * public implementation — see docs/device-commissioning.md.
  */
 void bacsc_netport_sc_set_validation_result(bacsc_object *port, const char *text);
 /* The current text ("" when Null). */
