@@ -110,7 +110,9 @@ int bacsc_devcert_validate(const bacsc_cert_files *files, EVP_PKEY *key, EVP_PKE
     }
     bacsc_cert_info info;
     if (bacsc_pki_cert_inspect(cert, &info) == BACSC_OK) {
-        snprintf(v->detail, sizeof v->detail, "%s", info.subject);
+        size_t n = strnlen(info.subject, sizeof v->detail - 1);
+        memcpy(v->detail, info.subject, n);
+        v->detail[n] = '\0';
         v->not_after = info.not_after;
     }
     X509 *issuers[BACSC_ISSUER_FILES_MAX] = {NULL, NULL};
