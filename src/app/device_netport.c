@@ -513,7 +513,7 @@ static int np_write_config(bacsc_object *obj, netport *np, const bacsc_prop_writ
         if (np->cb.check_write(np->cb.user, obj, w->property, &c, err) < 0) {
             if (err->error_class == 0 && err->error_code == 0)
                 return out_of_range(err);
-            return BACSC_ERR_POLICY;
+            return BACSC_ERR_NOT_FOUND;
         }
     }
     np->pending = c;

@@ -166,7 +166,7 @@ static int ip_write(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_write
             if (err->error_class == 0 && err->error_code == 0)
                 return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
                                         BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
-            return BACSC_ERR_POLICY;
+            return BACSC_ERR_NOT_FOUND;
         }
     }
     p->pending = c;
