@@ -216,7 +216,7 @@ uint64_t bacsc_sc_conn_expiry(const bacsc_sc_conn *conn);
 void bacsc_sc_conn_handle_expiry(bacsc_sc_conn *conn, uint64_t now);
 
 /*
- * Peek at the oldest queued outgoing message. Returns 1 and sets *data/*len
+ * Peek at the oldest queued outgoing message. Returns 1 and sets *data and *len
  * (valid until the next pop or free), or 0 when nothing is queued.
  */
 int bacsc_sc_conn_peek_output(const bacsc_sc_conn *conn, const uint8_t **data, size_t *len);
