@@ -459,6 +459,19 @@ static bool raw_orig(const uint8_t *data, size_t len, bacsc_vmac *orig)
     return true;
 }
 
+/* Is the raw message addressed to the local broadcast VMAC? */
+static bool raw_is_broadcast(const uint8_t *data, size_t len)
+{
+    if (len < BACSC_BVLC_HEADER_MIN || !(data[1] & BACSC_BVLC_CTRL_DEST_VMAC))
+        return false;
+    size_t off = BACSC_BVLC_HEADER_MIN + ((data[1] & BACSC_BVLC_CTRL_ORIG_VMAC) ? 6 : 0);
+    if (len < off + BACSC_VMAC_LEN)
+        return false;
+    bacsc_vmac d;
+    memcpy(d.b, data + off, BACSC_VMAC_LEN);
+    return bacsc_vmac_is_broadcast(&d);
+}
+
 /* Where a NAK answering a message goes: back to its originator when it came
  * through a hub (node role); a hub answers its direct peer only. */
 static const bacsc_vmac *nak_dest(const bacsc_sc_conn *conn, bool has_orig, const bacsc_vmac *orig)
@@ -482,7 +495,10 @@ static void recv_malformed(bacsc_sc_conn *conn, const uint8_t *data, size_t len,
     uint16_t code = err->error_code ? err->error_code : BACSC_EC_HEADER_ENCODING_ERROR;
     bacsc_vmac orig;
     bool has_orig = raw_orig(data, len, &orig);
-    bacsc_sc_conn_send_nak(conn, function, id, nak_dest(conn, has_orig, &orig),
+    /* A broadcast is never answered (AB.3.1.5): one bad sender must not make
+     * every node NAK at once. */
+    if (!raw_is_broadcast(data, len))
+        bacsc_sc_conn_send_nak(conn, function, id, nak_dest(conn, has_orig, &orig),
                            err->marker, code, err->reason ? err->reason : "");
     if (conn->state == BACSC_SC_STATE_CONNECT_WAIT && conn->cfg.role == BACSC_SC_ROLE_ACCEPTING)
         enter_closed(conn, BACSC_SC_CLOSE_PROTOCOL, code,
