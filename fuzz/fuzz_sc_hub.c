@@ -145,7 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 m.dest = vmac_of(dk);
                 m.has_orig = (dk & 0x80) != 0;
                 m.orig = vmac_of((uint8_t)(dk >> 3));
-                static const uint8_t npdu[400];
+                static const uint8_t npdu[2 * 255];
                 m.payload = npdu;
                 m.payload_len = (size_t)len * 2;
                 int n = bacsc_bvlc_encode(&m, buf, sizeof buf);
