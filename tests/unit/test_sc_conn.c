@@ -549,6 +549,28 @@ static void initiator_that_only_receives_still_sends_heartbeats(void **st)
     bacsc_sc_conn_free(c);
 }
 
+static void initiator_that_only_sends_detects_silent_peer(void **st)
+{
+    (void)st;
+    events e;
+    bacsc_sc_conn *c = connected_initiator(&e, 0);
+    const uint64_t T = BACSC_SC_DEFAULT_HEARTBEAT_US;
+    const uint8_t npdu[] = {0x01, 0x00};
+    uint64_t t;
+    /* We send every 10 s; the peer has gone silent (a hung hub). */
+    for (t = 10 * S; t <= 3600 * S && !e.closed; t += 10 * S) {
+        bacsc_sc_conn_handle_expiry(c, t);
+        if (!e.closed)
+            bacsc_sc_conn_send_npdu(c, &BACSC_VMAC_BROADCAST, npdu, 2, t);
+        while (bacsc_sc_conn_output_count(c))
+            bacsc_sc_conn_pop_output(c);
+    }
+    assert_int_equal(e.closed, 1);
+    assert_int_equal(e.close.reason, BACSC_SC_CLOSE_HEARTBEAT_TIMEOUT);
+    assert_true(t - 10 * S <= 2 * T);
+    bacsc_sc_conn_free(c);
+}
+
 static void acceptor_answers_heartbeat_and_drops_silent_peer(void **st)
 {
     (void)st;
@@ -829,6 +851,7 @@ int main(void)
         cmocka_unit_test(result_is_never_naked),
         cmocka_unit_test(initiator_heartbeat_timing),
         cmocka_unit_test(initiator_that_only_receives_still_sends_heartbeats),
+        cmocka_unit_test(initiator_that_only_sends_detects_silent_peer),
         cmocka_unit_test(acceptor_answers_heartbeat_and_drops_silent_peer),
         cmocka_unit_test(pair_stays_up_for_twelve_hours),
         cmocka_unit_test(disconnect_handshake),
