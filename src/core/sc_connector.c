@@ -209,10 +209,13 @@ static void attempt_failed(struct slot *s, uint16_t error_code, const char *deta
     }
 }
 
-static void connection_lost(struct slot *s, const bacsc_sc_close_info *info, uint64_t now)
+static void connection_lost(struct slot *s, const bacsc_sc_close_info *info, bool we_disconnected,
+                            uint64_t now)
 {
     bacsc_sc_connector *c = s->c;
-    bool clean = info->reason == BACSC_SC_CLOSE_LOCAL ||
+    /* We asked (Disconnect-Request sent) or the peer asked: not an error, even
+     * if the peer closed the WebSocket before its Disconnect-ACK arrived. */
+    bool clean = we_disconnected || info->reason == BACSC_SC_CLOSE_LOCAL ||
                  info->reason == BACSC_SC_CLOSE_PEER_DISCONNECT;
     s->status.state = clean ? BACSC_SC_STATUS_NOT_CONNECTED
                             : BACSC_SC_STATUS_DISCONNECTED_WITH_ERRORS;
@@ -305,9 +308,10 @@ static void on_closed(bacsc_sc_conn *conn, const bacsc_sc_close_info *info, void
     uint64_t now = c->now;
     (void)conn;
     bool connected_before = s->was_connected;
+    bool we_disconnected = s->st == SLOT_DISCONNECTING;
     request_close(s);
     if (connected_before)
-        connection_lost(s, info, now);
+        connection_lost(s, info, we_disconnected, now);
     else
         attempt_failed(s, info->error_code ? info->error_code : BACSC_EC_TCP_CLOSED_OTHER,
                        info->details, now);

@@ -276,7 +276,7 @@ static bool io_events(node *n, int s)
             assert_non_null(l->peer);
             bacsc_sc_connector_opened(n->c, s, sim.now);
             did = true;
-        } else if (!sim.hubs[h].hub || sim.hubs[h].mode == HUB_DOWN) {
+        } else if (sim.hubs[h].mode == HUB_DOWN) {
             l->open_pending = false;
             l->hub = -1;
             bacsc_sc_connector_failed(n->c, s, BACSC_EC_TCP_CONNECTION_REFUSED, sim.now);
@@ -737,6 +737,34 @@ static void primary_only_retries_with_backoff(void **st)
     sim_free();
 }
 
+static void hung_primary_failover_after_connect_wait_and_probes_time_out(void **st)
+{
+    (void)st;
+    sim_reset();
+    sct_seed(14);
+    hub_start(1);
+    sim.hubs[0].mode = HUB_HUNG; /* TCP accepted, nothing ever answered */
+    node *n = add_node(NULL);
+    bacsc_sc_connector_start(n->c, 0);
+    assert_true(run(BACSC_SC_DEFAULT_CONNECT_WAIT_US + 10 * MS, all_on_failover));
+    assert_true(sim.now >= BACSC_SC_DEFAULT_CONNECT_WAIT_US);
+    assert_int_equal(bacsc_sc_connector_status(n->c, 0)->error_code, BACSC_EC_TCP_CONNECT_TIMEOUT);
+    /* Two hours of probes that all time out: never leaves the failover. */
+    run(2 * 3600 * S, NULL);
+    assert_int_equal(bacsc_sc_connector_state(n->c), BACSC_SC_CONNECTED_TO_FAILOVER);
+    assert_int_equal(n->state_changes, 1);
+    assert_true(n->n_att[0] >= 12);
+    /* Probe waits back off to the maximum too. */
+    uint64_t last = n->att[0][n->n_att[0] - 1] - n->att[0][n->n_att[0] - 2];
+    assert_true(last >= BACSC_SC_DEFAULT_RECONNECT_MAX_US / 2);
+    /* The primary recovers: back within one probe wait. */
+    bacsc_sc_hub_free(sim.hubs[0].hub);
+    hub_start(0);
+    assert_true(run(sim.now + BACSC_SC_DEFAULT_RECONNECT_MAX_US + BACSC_SC_DEFAULT_CONNECT_WAIT_US,
+                    all_on_primary));
+    sim_free();
+}
+
 static void invalid_configs_rejected(void **st)
 {
     (void)st;
@@ -776,6 +804,7 @@ int main(void)
         cmocka_unit_test(stop_disconnects_and_stays_down),
         cmocka_unit_test(stays_connected_for_a_day),
         cmocka_unit_test(primary_only_retries_with_backoff),
+        cmocka_unit_test(hung_primary_failover_after_connect_wait_and_probes_time_out),
         cmocka_unit_test(invalid_configs_rejected),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
