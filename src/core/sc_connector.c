@@ -347,9 +347,13 @@ static void advance(bacsc_sc_connector *c, uint64_t now)
     if (!c->started || c->stopping)
         return;
     int cur = current_slot(c);
-    if (cur < 0 && c->retry_at <= now && !attempt_in_flight(c)) {
+    if (cur < 0 && c->retry_at <= now) {
+        /* Due. If an attempt is still in flight (e.g. a primary probe that
+         * outlived the failover connection) its outcome schedules what comes
+         * next; otherwise start over with the primary. */
         c->retry_at = BACSC_SC_NEVER;
-        c->s[BACSC_SC_SLOT_PRIMARY].want_open = true;
+        if (!attempt_in_flight(c))
+            c->s[BACSC_SC_SLOT_PRIMARY].want_open = true;
     }
     if (cur == BACSC_SC_SLOT_FAILOVER && c->probe_at <= now) {
         c->probe_at = BACSC_SC_NEVER;

@@ -327,8 +327,13 @@ static bool run(uint64_t until, bool (*pred)(void))
     settle();
     if (pred && pred())
         return true;
+    int stalled = 0;
     for (;;) {
         uint64_t t = next_event();
+        /* A deadline that handling does not move would spin an event loop. */
+        stalled = t <= sim.now ? stalled + 1 : 0;
+        if (stalled > 100)
+            fail_msg("an expiry stays at or before now (%llu)", (unsigned long long)t);
         if (t > until) {
             sim.now = until;
             return pred ? pred() : false;
