@@ -218,6 +218,11 @@ typedef struct bacsc_bvlc_error {
  * An unknown function is BACSC_ERR_MALFORMED with error code 143; `msg`
  * still has function, control and message_id set (when at least 4 octets
  * were present) so the caller can NAK it with the right Message-ID.
+ * Only the union member of the decoded function is written (the others keep
+ * their previous contents). The decoder checks the layout only; placement
+ * rules (e.g. VMACs on Connect-Request, data options on functions other than
+ * Encapsulated-NPDU) are left to the caller. Error codes, markers and offsets
+ * per malformed case: docs/bvlc-sc.md.
  */
 int bacsc_bvlc_decode(const uint8_t *buf, size_t len, bacsc_bvlc_msg *msg,
                       bacsc_bvlc_error *err);

@@ -1,0 +1,28 @@
+/* fuzz_json_manifest.c — manifest.json parser alone. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bacsc/cari.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    bacsc_cari m;
+    char err[300];
+    bacsc_cari_manifest_parse((const char *)data, size, 1000, &m, err, sizeof err);
+    if (strlen(err) >= sizeof err || strchr(err, '\n'))
+        __builtin_trap();
+    for (size_t i = 0; i < m.n_entries; i++)
+        bacsc_cari_entry_clear(&m.entries[i]);
+    free(m.entries);
+    free(m.site);
+    free(m.batch_id);
+    free(m.request_batch_id);
+    free(m.created);
+    free(m.generator);
+    free(m.error);
+    return 0;
+}

@@ -1,0 +1,161 @@
+/*
+ * bacsc/wsconn.h — WebSocket connections over TLS (or plaintext) TCP.
+ *
+ * A bacsc_wsconn carries BACnet/SC binary messages over one non-blocking
+ * TCP socket driven by a bacsc_loop: TCP connect (client) → TLS 1.3
+ * handshake (unless plaintext) → HTTP upgrade with subprotocol negotiation
+ * → open: binary messages in and out → close handshake. Everything is
+ * bounded: handshake and connect timeouts, the HTTP header size, the
+ * message size, the outgoing queue.
+ *
+ * Life cycle and callbacks (all called from the loop):
+ *   on_open(c, protocol, user)        upgrade done; protocol is one
+ *                                     BACSC_WS_PROTO_* bit. Sending allowed.
+ *   on_message(c, data, len, user)    one complete binary message; data is
+ *                                     valid only during the call.
+ *   on_close(c, error_code, reason, user)
+ *                                     exactly once for every connection that
+ *                                     was handed to the user (connect or
+ *                                     on_accept), however it ends; the
+ *                                     connection is freed right after it
+ *                                     returns. error_code (BACnet, class
+ *                                     COMMUNICATION): 0 after a close we
+ *                                     started and the peer confirmed; 169..179
+ *                                     from the peer's close code or a
+ *                                     WebSocket violation; 152..165 HTTP
+ *                                     upgrade failures; 180..188 TLS; 193
+ *                                     connect timeout, 194 refused, 195
+ *                                     closed-by-local (abort), 196/197 TCP.
+ *   on_accept(c, user)                server: a TCP connection was accepted;
+ *                                     return a user pointer for it (or the
+ *                                     listener's). Optional.
+ * Any function may be called from inside callbacks, including
+ * bacsc_wsconn_close()/abort() on the same connection.
+ *
+ * Memory per open connection is small: no fixed per-connection buffers; the
+ * header buffer exists only during the upgrade, the reassembly buffer only
+ * while a fragmented/partial message is being received, the output queue
+ * only while data waits for the socket; reads go through the loop's shared
+ * scratch buffer; OpenSSL uses SSL_MODE_RELEASE_BUFFERS.
+ */
+#ifndef BACSC_WSCONN_H
+#define BACSC_WSCONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bacsc/bvlc.h" /* BACSC_EC_TLS_*, BACSC_EC_TCP_* error codes */
+#include "bacsc/http.h"
+#include "bacsc/loop.h"
+#include "bacsc/tls.h"
+#include "bacsc/ws.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct bacsc_wsconn bacsc_wsconn;
+typedef struct bacsc_ws_listener bacsc_ws_listener;
+
+typedef struct bacsc_ws_callbacks {
+    void *(*on_accept)(bacsc_wsconn *c, void *listener_user);
+    void (*on_open)(bacsc_wsconn *c, unsigned protocol, void *user);
+    void (*on_message)(bacsc_wsconn *c, const uint8_t *data, size_t len, void *user);
+    void (*on_close)(bacsc_wsconn *c, uint16_t error_code, const char *reason, void *user);
+} bacsc_ws_callbacks;
+
+/* Options; zero fields take the defaults shown. */
+typedef struct bacsc_ws_options {
+    unsigned protocols;            /* server: accepted BACSC_WS_PROTO_* bits (default HUB);
+                                      client: the one to request (default HUB) */
+    size_t max_message;            /* largest message in (default 65536) */
+    size_t max_queue;              /* bytes waiting to be sent (default 1 MiB); over → send fails */
+    size_t max_header;             /* HTTP header limit (default 4096) */
+    uint32_t handshake_timeout_ms; /* TCP accept/connect → open (default 10000) */
+    uint32_t connect_timeout_ms;   /* TCP connect (client, default 10000) */
+    uint32_t close_timeout_ms;     /* wait for the peer's close frame (default 5000) */
+    unsigned max_connections;      /* listener: simultaneous connections (default 10000) */
+    bool insecure_plaintext;       /* allow ws:// without TLS (tests/debugging only) */
+} bacsc_ws_options;
+
+/*
+ * Listen on "ADDR:PORT" ("127.0.0.1:0", "[::1]:4443", "0.0.0.0:443").
+ *   tls    server TLS context; NULL only with opt->insecure_plaintext
+ *   cb     callbacks for every accepted connection
+ *   user   passed to on_accept (and used as each connection's user when
+ *          there is no on_accept)
+ * The listener keeps pointers to tls and must be closed before it is freed.
+ * Returns BACSC_OK (with *out), BACSC_ERR_INVALID_ARG (bad address),
+ * BACSC_ERR_POLICY (no TLS without insecure_plaintext), BACSC_ERR_IO
+ * (bind/listen failed, errno kept) or BACSC_ERR_NOMEM.
+ */
+int bacsc_ws_listen(bacsc_loop *loop, const char *addr_port, bacsc_tls_ctx *tls,
+                    const bacsc_ws_options *opt, const bacsc_ws_callbacks *cb, void *user,
+                    bacsc_ws_listener **out);
+
+/* The bound port (useful after ":0"). */
+uint16_t bacsc_ws_listener_port(const bacsc_ws_listener *l);
+
+/* Connections currently open or opening through this listener. */
+unsigned bacsc_ws_listener_count(const bacsc_ws_listener *l);
+
+/* Stop listening and free the listener. Established connections live on. */
+void bacsc_ws_listener_close(bacsc_ws_listener *l);
+
+/*
+ * Connect to "wss://HOST[:PORT][/PATH]" (or "ws://…" only with
+ * opt->insecure_plaintext). HOST is an IP literal or a name (resolved with
+ * getaddrinfo — blocking; prefer literals in daemons). The outcome comes
+ * through on_open or on_close (connect refused, timeout, TLS, HTTP).
+ *   tls   client TLS context (NULL for ws://)
+ * Returns BACSC_OK (with *out), BACSC_ERR_INVALID_ARG (bad URI; error code
+ * 166 scheme-not-supported for other schemes), BACSC_ERR_POLICY (ws://
+ * without insecure_plaintext, or wss:// without tls), BACSC_ERR_NOT_FOUND
+ * (name not resolved), BACSC_ERR_IO or BACSC_ERR_NOMEM.
+ */
+int bacsc_ws_connect(bacsc_loop *loop, const char *uri, bacsc_tls_ctx *tls,
+                     const bacsc_ws_options *opt, const bacsc_ws_callbacks *cb, void *user,
+                     bacsc_wsconn **out);
+
+/*
+ * Queue one binary message. Frames are written when the loop regains
+ * control (many messages share one TLS record).
+ * Returns BACSC_OK, BACSC_ERR_STATE (not open, or closing), BACSC_ERR_LIMIT
+ * (the output queue would exceed max_queue; nothing queued) or
+ * BACSC_ERR_NOMEM.
+ */
+int bacsc_wsconn_send(bacsc_wsconn *c, const uint8_t *data, size_t len);
+
+/* Send a ping (payload ≤ 125). Returns as bacsc_wsconn_send(). */
+int bacsc_wsconn_ping(bacsc_wsconn *c, const uint8_t *data, size_t len);
+
+/*
+ * Start the close handshake: send a close frame (code, reason) after the
+ * queued data, wait up to close_timeout_ms for the peer's, then close TCP
+ * and call on_close (error 0 if confirmed, 173 on timeout). Before the
+ * connection is open this aborts instead. Idempotent.
+ */
+void bacsc_wsconn_close(bacsc_wsconn *c, uint16_t code, const char *reason);
+
+/* Close TCP now (no close frame); on_close(195 closed-by-local) follows
+ * before this returns, unless already reported. */
+void bacsc_wsconn_abort(bacsc_wsconn *c);
+
+void *bacsc_wsconn_user(const bacsc_wsconn *c);
+void bacsc_wsconn_set_user(bacsc_wsconn *c, void *user);
+bool bacsc_wsconn_is_open(const bacsc_wsconn *c);
+bool bacsc_wsconn_is_server(const bacsc_wsconn *c);
+/* The negotiated subprotocol bit (0 before open). */
+unsigned bacsc_wsconn_protocol(const bacsc_wsconn *c);
+/* Peer address "IP:PORT" (IPv6 as "[IP]:PORT"). */
+const char *bacsc_wsconn_peer(const bacsc_wsconn *c);
+/* Bytes waiting in the output queue. */
+size_t bacsc_wsconn_queued(const bacsc_wsconn *c);
+/* The TLS session (NULL in plaintext), e.g. to read the peer certificate. */
+struct ssl_st *bacsc_wsconn_ssl(const bacsc_wsconn *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,1191 @@
+/*
+ * wsconn.c — WebSocket connections over non-blocking TCP (+ TLS) on the
+ * event loop. See bacsc/wsconn.h.
+ *
+ * A connection is a small state machine:
+ *   CONNECTING (client TCP connect) → TLS (handshake) → HTTP (upgrade)
+ *   → OPEN → CLOSING (close frame sent, or flushing before teardown) → CLOSED.
+ * Reads go through the loop's shared scratch buffer into the sans-I/O HTTP
+ * parser and frame decoder (src/core). Writes are appended to a per-connection
+ * queue and flushed from a deferred callback, so all frames produced in one
+ * loop iteration leave in as few TLS records as possible.
+ *
+ * Freeing: a connection may be closed from inside its own callbacks, so it
+ * is freed only when nothing on the stack uses it (busy == 0) and no
+ * deferred flush refers to it.
+ */
+#define _GNU_SOURCE /* accept4 */
+#include "bacsc/wsconn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+
+#include "bacsc/bvlc.h"
+#include "bacsc/error.h"
+#include "bacsc/log.h"
+
+enum cstate { CS_CONNECTING, CS_TLS, CS_HTTP, CS_OPEN, CS_CLOSING, CS_CLOSED };
+
+#define DEF_MAX_MESSAGE 65536
+#define DEF_MAX_QUEUE (1024 * 1024)
+#define DEF_HANDSHAKE_MS 10000
+#define DEF_CONNECT_MS 10000
+#define DEF_CLOSE_MS 5000
+#define DEF_MAX_CONN 10000
+#define CONTROL_SLACK 256     /* room over max_queue for close/pong frames */
+#define KEEP_OUT_CAP 4096     /* an empty output queue keeps at most this much */
+#define READS_PER_EVENT 16    /* fairness: reads per readiness event before yielding */
+
+/* Handshake-only state, freed when the connection opens. */
+struct handshake {
+    bacsc_http_parser http;
+    char host[300];           /* client: Host header value / TLS name */
+    char path[256];
+    char tls_host[256];
+    char buf[];               /* header buffer, opt.max_header octets */
+};
+
+struct bacsc_wsconn {
+    bacsc_loop *loop;
+    bacsc_ws_listener *listener;
+    bacsc_wsconn *prev, *next;   /* in the listener's list */
+    int fd;
+    SSL *ssl;
+    uint8_t state;
+    bool server;
+    bool handed;                 /* the user knows this connection: report on_close */
+    bool reported;
+    bool flush_scheduled;
+    bool close_after_flush;      /* tear down once the queue is empty */
+    bool close_sent;
+    bool close_received;
+    bool ssl_read_wants_write;
+    bool read_more;              /* fairness cap hit with data left inside OpenSSL */
+    unsigned protocol;
+    int busy;
+    uint16_t final_error;        /* error to report when the close completes */
+    const char *final_reason;
+    bacsc_ws_callbacks cb;
+    void *user;
+    bacsc_ws_options opt;
+    bacsc_timer timer;
+    struct handshake *hs;
+    bacsc_ws_decoder dec;
+    uint8_t *rbuf;
+    size_t rcap;
+    uint8_t *out;
+    size_t out_off, out_len, out_cap;
+    char peer[56];
+    char reason_buf[160];
+};
+
+struct bacsc_ws_listener {
+    bacsc_loop *loop;
+    int fd;
+    uint16_t port;
+    bacsc_tls_ctx *tls;
+    bacsc_ws_options opt;
+    bacsc_ws_callbacks cb;
+    void *user;
+    unsigned count;
+    bacsc_wsconn *conns;
+};
+
+static void on_io(bacsc_loop *loop, int fd, unsigned events, void *user);
+static void on_timer(bacsc_loop *loop, void *user);
+static void flush_deferred(bacsc_loop *loop, void *user);
+static void on_readable(bacsc_wsconn *c);
+static void process_input(bacsc_wsconn *c, uint8_t *data, size_t len);
+static void update_interest(bacsc_wsconn *c);
+
+static void fill_defaults(bacsc_ws_options *o, const bacsc_ws_options *in)
+{
+    if (in)
+        *o = *in;
+    else
+        memset(o, 0, sizeof *o);
+    if (!o->protocols)
+        o->protocols = BACSC_WS_PROTO_HUB;
+    if (!o->max_message)
+        o->max_message = DEF_MAX_MESSAGE;
+    if (!o->max_queue)
+        o->max_queue = DEF_MAX_QUEUE;
+    if (!o->max_header)
+        o->max_header = BACSC_HTTP_DEFAULT_MAX_HEADER;
+    if (o->max_header < 256)
+        o->max_header = 256;
+    if (o->max_header > 65535)
+        o->max_header = 65535;
+    if (!o->handshake_timeout_ms)
+        o->handshake_timeout_ms = DEF_HANDSHAKE_MS;
+    if (!o->connect_timeout_ms)
+        o->connect_timeout_ms = DEF_CONNECT_MS;
+    if (!o->close_timeout_ms)
+        o->close_timeout_ms = DEF_CLOSE_MS;
+    if (!o->max_connections)
+        o->max_connections = DEF_MAX_CONN;
+}
+
+/* ---- life cycle ------------------------------------------------------------ */
+
+static void conn_free(bacsc_wsconn *c)
+{
+    free(c->hs);
+    free(c->rbuf);
+    free(c->out);
+    free(c);
+}
+
+static void maybe_free(bacsc_wsconn *c)
+{
+    if (c->state == CS_CLOSED && c->busy == 0 && !c->flush_scheduled)
+        conn_free(c);
+}
+
+static void detach_listener(bacsc_wsconn *c)
+{
+    bacsc_ws_listener *l = c->listener;
+    if (!l)
+        return;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        l->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    l->count--;
+    c->listener = NULL;
+}
+
+/* Close everything now and report. */
+static void teardown(bacsc_wsconn *c, uint16_t error_code, const char *reason)
+{
+    if (c->state == CS_CLOSED)
+        return;
+    bool was_open = c->state >= CS_OPEN;
+    c->state = CS_CLOSED;
+    bacsc_timer_stop(c->loop, &c->timer);
+    if (c->fd >= 0) {
+        bacsc_loop_unwatch(c->loop, c->fd);
+        if (c->ssl && c->close_sent && c->close_received) /* close_notify; never blocks */
+            SSL_shutdown(c->ssl);
+        close(c->fd);
+        c->fd = -1;
+    }
+    if (c->ssl) {
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+    }
+    ERR_clear_error();
+    detach_listener(c);
+    int level = (!was_open || (error_code && error_code != BACSC_EC_WS_CLOSED_BY_PEER))
+                    ? BACSC_LOG_INFO : BACSC_LOG_DEBUG;
+    bacsc_log(level, "ws %s %s: closed, error %u%s%s", c->server ? "from" : "to", c->peer,
+              error_code, reason ? ": " : "", reason ? reason : "");
+    if (c->handed && !c->reported) {
+        c->reported = true;
+        c->busy++;
+        if (c->cb.on_close)
+            c->cb.on_close(c, error_code, reason ? reason : "", c->user);
+        c->busy--;
+    }
+    maybe_free(c);
+}
+
+static void set_reason(bacsc_wsconn *c, const char *reason)
+{
+    snprintf(c->reason_buf, sizeof c->reason_buf, "%s", reason ? reason : "");
+    c->final_reason = c->reason_buf;
+}
+
+/* Finish after the queued output is written (bounded by the close timer). */
+static void close_after_flush(bacsc_wsconn *c, uint16_t error_code, const char *reason)
+{
+    if (c->state == CS_CLOSED)
+        return;
+    c->final_error = error_code;
+    set_reason(c, reason);
+    c->close_after_flush = true;
+    if (c->state == CS_OPEN || c->state == CS_HTTP)
+        c->state = CS_CLOSING;
+    bacsc_timer_start(c->loop, &c->timer, (uint64_t)c->opt.close_timeout_ms * 1000);
+    if (!c->flush_scheduled) {
+        c->flush_scheduled = true;
+        if (bacsc_loop_defer(c->loop, flush_deferred, c) != BACSC_OK) {
+            c->flush_scheduled = false;
+            teardown(c, error_code, reason);
+        }
+    }
+}
+
+/* ---- output queue ---------------------------------------------------------- */
+
+static int reserve(bacsc_wsconn *c, size_t n, bool control)
+{
+    size_t pending = c->out_len - c->out_off;
+    size_t limit = c->opt.max_queue + (control ? CONTROL_SLACK : 0);
+    if (pending + n > limit)
+        return BACSC_ERR_LIMIT;
+    if (c->out_off && c->out_len + n > c->out_cap) {
+        memmove(c->out, c->out + c->out_off, pending);
+        c->out_off = 0;
+        c->out_len = pending;
+    }
+    if (c->out_len + n > c->out_cap) {
+        size_t cap = c->out_cap ? c->out_cap : 512;
+        while (cap < c->out_len + n)
+            cap *= 2;
+        uint8_t *o = realloc(c->out, cap);
+        if (!o)
+            return BACSC_ERR_NOMEM;
+        c->out = o;
+        c->out_cap = cap;
+    }
+    return BACSC_OK;
+}
+
+static void schedule_flush(bacsc_wsconn *c)
+{
+    if (c->flush_scheduled || c->state == CS_CLOSED)
+        return;
+    if (bacsc_loop_defer(c->loop, flush_deferred, c) == BACSC_OK)
+        c->flush_scheduled = true;
+}
+
+static int queue_raw(bacsc_wsconn *c, const void *data, size_t len)
+{
+    int rc = reserve(c, len, true);
+    if (rc != BACSC_OK)
+        return rc;
+    memcpy(c->out + c->out_len, data, len);
+    c->out_len += len;
+    schedule_flush(c);
+    return BACSC_OK;
+}
+
+static int queue_frame(bacsc_wsconn *c, int opcode, const uint8_t *data, size_t len)
+{
+    uint8_t mask[4];
+    bool masked = !c->server;
+    if (masked && RAND_bytes(mask, 4) != 1)
+        return BACSC_ERR_CRYPTO;
+    size_t h = bacsc_ws_header_size(len, masked);
+    int rc = reserve(c, h + len, opcode & 0x8);
+    if (rc != BACSC_OK)
+        return rc;
+    uint8_t *p = c->out + c->out_len;
+    rc = bacsc_ws_encode_header(p, h, opcode, true, len, masked ? mask : NULL);
+    if (rc < 0)
+        return rc;
+    if (len)
+        memcpy(p + h, data, len);
+    if (masked)
+        bacsc_ws_mask(p + h, len, mask, 0);
+    c->out_len += h + len;
+    schedule_flush(c);
+    return BACSC_OK;
+}
+
+static int queue_close(bacsc_wsconn *c, uint16_t code, const char *reason)
+{
+    uint8_t frame[BACSC_WS_MAX_CONTROL + BACSC_WS_MAX_HEADER];
+    uint8_t mask[4];
+    if (!c->server && RAND_bytes(mask, 4) != 1)
+        return BACSC_ERR_CRYPTO;
+    if (!bacsc_ws_close_code_valid(code))
+        code = BACSC_WS_CLOSE_NORMAL;
+    int n = bacsc_ws_encode_close(frame, sizeof frame, code, reason, c->server ? NULL : mask);
+    if (n < 0)
+        n = bacsc_ws_encode_close(frame, sizeof frame, code, NULL, c->server ? NULL : mask);
+    if (n < 0)
+        return n;
+    c->close_sent = true;
+    return queue_raw(c, frame, (size_t)n);
+}
+
+/* Fatal I/O error while writing or reading. */
+static void io_failed(bacsc_wsconn *c, int ssl_rc, int sys_errno)
+{
+    char text[200];
+    uint16_t code;
+    if (c->ssl && ssl_rc == SSL_ERROR_SSL) {
+        code = bacsc_tls_classify_error(c->ssl, c->server, text, sizeof text);
+    } else if (c->state == CS_TLS && c->ssl) {
+        code = bacsc_tls_classify_error(c->ssl, c->server, text, sizeof text);
+    } else if (sys_errno == ECONNRESET || sys_errno == EPIPE || sys_errno == 0) {
+        code = c->state == CS_HTTP && !c->server ? BACSC_EC_HTTP_RESPONSE_SYNTAX_ERROR
+                                                 : BACSC_EC_WS_CLOSED_ABNORMALLY;
+        snprintf(text, sizeof text, "connection closed by the peer without a close frame");
+        if (c->state == CS_HTTP && !c->server)
+            snprintf(text, sizeof text, "connection closed before the upgrade response");
+    } else {
+        code = BACSC_EC_TCP_ERROR;
+        snprintf(text, sizeof text, "TCP error: %s", strerror(sys_errno));
+    }
+    teardown(c, code, text);
+}
+
+static void flush(bacsc_wsconn *c)
+{
+    while (c->out_off < c->out_len && c->state != CS_CLOSED) {
+        size_t n = c->out_len - c->out_off;
+        if (n > INT32_MAX)
+            n = INT32_MAX;
+        if (c->ssl) {
+            ERR_clear_error();
+            int w = SSL_write(c->ssl, c->out + c->out_off, (int)n);
+            if (w > 0) {
+                c->out_off += (size_t)w;
+                continue;
+            }
+            int e = SSL_get_error(c->ssl, w);
+            if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
+                break;
+            io_failed(c, e, errno);
+            return;
+        }
+        ssize_t w = send(c->fd, c->out + c->out_off, n, MSG_NOSIGNAL);
+        if (w > 0) {
+            c->out_off += (size_t)w;
+            continue;
+        }
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            break;
+        io_failed(c, 0, w < 0 ? errno : 0);
+        return;
+    }
+    if (c->state == CS_CLOSED)
+        return;
+    if (c->out_off == c->out_len) {
+        c->out_off = c->out_len = 0;
+        if (c->out_cap > KEEP_OUT_CAP) {
+            free(c->out);
+            c->out = NULL;
+            c->out_cap = 0;
+        }
+        if (c->close_after_flush) {
+            teardown(c, c->final_error, c->final_reason);
+            return;
+        }
+    }
+    update_interest(c);
+}
+
+static void flush_deferred(bacsc_loop *loop, void *user)
+{
+    bacsc_wsconn *c = user;
+    c->flush_scheduled = false;
+    if (c->state == CS_CLOSED) {
+        maybe_free(c);
+        return;
+    }
+    if (c->state == CS_CONNECTING || c->state == CS_TLS)
+        return; /* the handshake path flushes */
+    c->busy++;
+    flush(c);
+    if (c->read_more && c->state != CS_CLOSED) {
+        on_readable(c);
+        if (c->state != CS_CLOSED && c->out_off < c->out_len)
+            schedule_flush(c);
+        update_interest(c);
+    }
+    c->busy--;
+    maybe_free(c);
+}
+
+static void update_interest(bacsc_wsconn *c)
+{
+    if (c->state == CS_CLOSED || c->fd < 0)
+        return;
+    unsigned ev = BACSC_EV_READ;
+    if (c->state == CS_CONNECTING || c->out_off < c->out_len || c->ssl_read_wants_write)
+        ev |= BACSC_EV_WRITE;
+    if (c->state == CS_CONNECTING)
+        ev = BACSC_EV_WRITE;
+    bacsc_loop_set_events(c->loop, c->fd, ev);
+}
+
+/* ---- handshake ------------------------------------------------------------- */
+
+static void become_open(bacsc_wsconn *c, unsigned protocol)
+{
+    c->protocol = protocol;
+    c->state = CS_OPEN;
+    free(c->hs);
+    c->hs = NULL;
+    bacsc_timer_stop(c->loop, &c->timer);
+    bacsc_ws_decoder_init(&c->dec, c->server, c->opt.max_message);
+    c->handed = true;
+    BACSC_DEBUG("ws %s %s: open (%s)", c->server ? "from" : "to", c->peer,
+                bacsc_ws_protocol_name(protocol));
+    if (c->cb.on_open)
+        c->cb.on_open(c, protocol, c->user);
+}
+
+static void start_http(bacsc_wsconn *c)
+{
+    c->state = CS_HTTP;
+    struct handshake *hs = c->hs;
+    int rc;
+    if (c->server) {
+        rc = bacsc_http_parser_init_request(&hs->http, hs->buf, c->opt.max_header, 0,
+                                            c->opt.protocols);
+    } else {
+        uint8_t nonce[16];
+        char key[BACSC_WS_KEY_LEN + 1];
+        char req[1024];
+        if (RAND_bytes(nonce, sizeof nonce) != 1) {
+            teardown(c, BACSC_EC_WS_ERROR, "no random numbers");
+            return;
+        }
+        bacsc_ws_make_key(nonce, key);
+        unsigned proto = (c->opt.protocols & BACSC_WS_PROTO_HUB) ? BACSC_WS_PROTO_HUB
+                                                                 : BACSC_WS_PROTO_DC;
+        rc = bacsc_http_parser_init_response(&hs->http, hs->buf, c->opt.max_header, 0, key, proto);
+        int n = rc == BACSC_OK ? bacsc_http_build_request(req, sizeof req, hs->host, hs->path, key,
+                                                          proto)
+                               : rc;
+        if (n < 0 || queue_raw(c, req, (size_t)n) != BACSC_OK) {
+            teardown(c, BACSC_EC_HTTP_ERROR, "cannot build the upgrade request");
+            return;
+        }
+        rc = BACSC_OK;
+    }
+    if (rc != BACSC_OK)
+        teardown(c, BACSC_EC_HTTP_ERROR, "cannot start the upgrade");
+}
+
+static void tls_handshake(bacsc_wsconn *c)
+{
+    ERR_clear_error();
+    int r = SSL_do_handshake(c->ssl);
+    if (r == 1) {
+        start_http(c);
+        if (c->state != CS_CLOSED)
+            flush(c);
+        return;
+    }
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ) {
+        bacsc_loop_set_events(c->loop, c->fd, BACSC_EV_READ);
+        return;
+    }
+    if (e == SSL_ERROR_WANT_WRITE) {
+        bacsc_loop_set_events(c->loop, c->fd, BACSC_EV_READ | BACSC_EV_WRITE);
+        return;
+    }
+    io_failed(c, e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 ? SSL_ERROR_SSL : e, errno);
+}
+
+static void http_input(bacsc_wsconn *c, uint8_t *data, size_t len)
+{
+    size_t used = 0;
+    bacsc_http_parser *p = &c->hs->http;
+    int rc = bacsc_http_feed(p, data, len, &used);
+    if (rc == BACSC_HTTP_NEED_MORE)
+        return;
+    if (c->server) {
+        char resp[512];
+        if (rc == BACSC_HTTP_DONE) {
+            int n = bacsc_http_build_101(resp, sizeof resp, p);
+            if (n < 0 || queue_raw(c, resp, (size_t)n) != BACSC_OK) {
+                teardown(c, BACSC_EC_HTTP_ERROR, "cannot build the 101 response");
+                return;
+            }
+            become_open(c, p->protocol);
+        } else {
+            int n = bacsc_http_build_error(resp, sizeof resp, p->http_status ? p->http_status : 400,
+                                           p->error_text);
+            char why[200];
+            snprintf(why, sizeof why, "upgrade refused with HTTP %d: %s", p->http_status,
+                     p->error_text);
+            if (n > 0 && queue_raw(c, resp, (size_t)n) == BACSC_OK)
+                close_after_flush(c, p->error_code, why);
+            else
+                teardown(c, p->error_code, why);
+            return;
+        }
+    } else {
+        if (rc != BACSC_HTTP_DONE) {
+            char why[200];
+            if (p->status && p->status != 101)
+                snprintf(why, sizeof why, "server answered HTTP %d: %s", p->status, p->error_text);
+            else
+                snprintf(why, sizeof why, "bad upgrade response: %s", p->error_text);
+            teardown(c, p->error_code, why);
+            return;
+        }
+        become_open(c, p->protocol);
+    }
+    if (c->state == CS_OPEN && used < len)
+        process_input(c, data + used, len - used);
+}
+
+/* ---- frames ---------------------------------------------------------------- */
+
+static void protocol_failure(bacsc_wsconn *c)
+{
+    char why[200];
+    snprintf(why, sizeof why, "%s (close %u)", c->dec.error_text, c->dec.close_code);
+    if (!c->close_sent)
+        queue_close(c, c->dec.close_code, c->dec.error_text);
+    close_after_flush(c, c->dec.error_code, why);
+}
+
+static void ws_input(bacsc_wsconn *c, uint8_t *data, size_t len)
+{
+    while (c->state == CS_OPEN || (c->state == CS_CLOSING && !c->close_received &&
+                                   !c->dec.failed)) {
+        size_t used = 0;
+        bacsc_ws_event ev;
+        int rc = bacsc_ws_decode(&c->dec, data, len, &used, &ev);
+        data += used;
+        len -= used;
+        if (rc < 0) {
+            protocol_failure(c);
+            return;
+        }
+        switch (rc) {
+        case BACSC_WS_EV_NONE:
+            return;
+        case BACSC_WS_EV_MESSAGE:
+            if (c->state == CS_OPEN && c->cb.on_message)
+                c->cb.on_message(c, ev.data, ev.len, c->user);
+            if (!c->dec.in_message && c->rbuf) { /* reassembly memory only while needed */
+                bacsc_ws_set_buffer(&c->dec, NULL, 0);
+                free(c->rbuf);
+                c->rbuf = NULL;
+                c->rcap = 0;
+            }
+            break;
+        case BACSC_WS_EV_NEED_BUFFER: {
+            size_t cap = c->rcap ? c->rcap : 2048;
+            while (cap < ev.need)
+                cap *= 2;
+            if (cap > c->opt.max_message)
+                cap = c->opt.max_message > ev.need ? c->opt.max_message : ev.need;
+            uint8_t *b = realloc(c->rbuf, cap);
+            if (!b) {
+                teardown(c, BACSC_EC_WS_REQUEST_UNAVAILABLE, "out of memory");
+                return;
+            }
+            c->rbuf = b;
+            c->rcap = cap;
+            bacsc_ws_set_buffer(&c->dec, b, cap);
+            break;
+        }
+        case BACSC_WS_EV_PING:
+            if (!c->close_sent && queue_frame(c, BACSC_WS_OP_PONG, ev.data, ev.len) != BACSC_OK) {
+                teardown(c, BACSC_EC_WS_DATA_AGAINST_POLICY, "output queue full");
+                return;
+            }
+            break;
+        case BACSC_WS_EV_PONG:
+            break;
+        case BACSC_WS_EV_CLOSE: {
+            c->close_received = true;
+            char why[200];
+            int rl = (int)(ev.len > 120 ? 120 : ev.len);
+            snprintf(why, sizeof why, "peer closed with %u%s%.*s", ev.close_code, rl ? ": " : "",
+                     rl, (const char *)ev.data);
+            if (c->close_sent) {
+                /* Our close confirmed. */
+                teardown(c, c->final_error, c->final_reason);
+                return;
+            }
+            uint16_t echo = ev.close_code == BACSC_WS_CLOSE_NO_STATUS ? BACSC_WS_CLOSE_NORMAL
+                                                                       : ev.close_code;
+            queue_close(c, echo, NULL);
+            close_after_flush(c, bacsc_ws_close_to_error(ev.close_code), why);
+            return;
+        }
+        }
+    }
+}
+
+static void process_input(bacsc_wsconn *c, uint8_t *data, size_t len)
+{
+    if (c->hs && c->state == CS_CLOSING)
+        return; /* refused upgrade: the error response is being sent; ignore input */
+    if (c->state == CS_HTTP)
+        http_input(c, data, len);
+    else if (c->state == CS_OPEN || c->state == CS_CLOSING)
+        ws_input(c, data, len);
+}
+
+static void on_readable(bacsc_wsconn *c)
+{
+    size_t cap;
+    uint8_t *buf = bacsc_loop_scratch(c->loop, &cap);
+    c->ssl_read_wants_write = false;
+    c->read_more = false;
+    for (int rounds = 0; c->state == CS_HTTP || c->state == CS_OPEN || c->state == CS_CLOSING;
+         rounds++) {
+        if (rounds == READS_PER_EVENT) {
+            /* Let other connections run. Data still in the socket wakes epoll
+             * again (level-triggered); data already inside OpenSSL does not,
+             * so come back from a deferred callback. */
+            if (c->ssl && SSL_has_pending(c->ssl)) {
+                c->read_more = true;
+                if (!c->flush_scheduled &&
+                    bacsc_loop_defer(c->loop, flush_deferred, c) == BACSC_OK)
+                    c->flush_scheduled = true;
+            }
+            break;
+        }
+        size_t n;
+        if (c->ssl) {
+            ERR_clear_error();
+            int r = SSL_read(c->ssl, buf, (int)cap);
+            if (r <= 0) {
+                int e = SSL_get_error(c->ssl, r);
+                if (e == SSL_ERROR_WANT_READ)
+                    break;
+                if (e == SSL_ERROR_WANT_WRITE) {
+                    c->ssl_read_wants_write = true;
+                    break;
+                }
+                if (e == SSL_ERROR_ZERO_RETURN ||
+                    (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) ||
+                    (e == SSL_ERROR_SSL && ERR_GET_REASON(ERR_peek_error()) ==
+                                               SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
+                    ERR_clear_error();
+                    if (c->close_received || (c->close_sent && c->close_after_flush)) {
+                        teardown(c, c->final_error, c->final_reason);
+                        return;
+                    }
+                    io_failed(c, 0, e == SSL_ERROR_SYSCALL ? errno : 0);
+                    return;
+                }
+                io_failed(c, e, errno);
+                return;
+            }
+            n = (size_t)r;
+        } else {
+            ssize_t r = recv(c->fd, buf, cap, 0);
+            if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+                break;
+            if (r <= 0) {
+                if (r == 0 && (c->close_received || (c->close_sent && c->close_after_flush))) {
+                    teardown(c, c->final_error, c->final_reason);
+                    return;
+                }
+                io_failed(c, 0, r < 0 ? errno : 0);
+                return;
+            }
+            n = (size_t)r;
+        }
+        process_input(c, buf, n);
+    }
+}
+
+/* ---- loop callbacks -------------------------------------------------------- */
+
+static void tcp_connected(bacsc_wsconn *c)
+{
+    int err = 0;
+    socklen_t el = sizeof err;
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0)
+        err = errno;
+    if (err) {
+        char why[160];
+        snprintf(why, sizeof why, "connect failed: %s", strerror(err));
+        teardown(c, err == ECONNREFUSED ? BACSC_EC_TCP_CONNECTION_REFUSED : BACSC_EC_TCP_ERROR, why);
+        return;
+    }
+    bacsc_timer_start(c->loop, &c->timer, (uint64_t)c->opt.handshake_timeout_ms * 1000);
+    if (c->ssl) {
+        c->state = CS_TLS;
+        tls_handshake(c);
+    } else {
+        start_http(c);
+        if (c->state != CS_CLOSED)
+            flush(c);
+    }
+}
+
+static void on_io(bacsc_loop *loop, int fd, unsigned events, void *user)
+{
+    bacsc_wsconn *c = user;
+    c->busy++;
+    switch (c->state) {
+    case CS_CONNECTING:
+        tcp_connected(c);
+        break;
+    case CS_TLS:
+        tls_handshake(c);
+        /* Data after the handshake may already sit inside OpenSSL, where
+         * epoll cannot see it. */
+        if (c->state == CS_HTTP)
+            on_readable(c);
+        if (c->state != CS_CLOSED && c->state != CS_TLS)
+            update_interest(c);
+        break;
+    default:
+        if ((events & BACSC_EV_WRITE) && c->ssl_read_wants_write)
+            on_readable(c);
+        if ((events & BACSC_EV_WRITE) && c->state != CS_CLOSED)
+            flush(c);
+        if ((events & BACSC_EV_READ) && c->state != CS_CLOSED)
+            on_readable(c);
+        if (c->state != CS_CLOSED && c->out_off < c->out_len)
+            schedule_flush(c);
+        if (c->state != CS_CLOSED)
+            update_interest(c);
+        break;
+    }
+    c->busy--;
+    maybe_free(c);
+}
+
+static void on_timer(bacsc_loop *loop, void *user)
+{
+    bacsc_wsconn *c = user;
+    c->busy++;
+    switch (c->state) {
+    case CS_CONNECTING:
+        teardown(c, BACSC_EC_TCP_CONNECT_TIMEOUT, "TCP connect timed out");
+        break;
+    case CS_TLS:
+        teardown(c, BACSC_EC_TLS_ERROR, "TLS handshake timed out");
+        break;
+    case CS_HTTP:
+        teardown(c, c->server ? BACSC_EC_HTTP_ERROR : BACSC_EC_HTTP_RESPONSE_TIMEOUT,
+                 "WebSocket upgrade timed out");
+        break;
+    case CS_CLOSING:
+        if (c->close_after_flush)
+            teardown(c, c->final_error, c->final_reason);
+        else
+            teardown(c, BACSC_EC_WS_CLOSED_ABNORMALLY, "no close frame from the peer");
+        break;
+    default:
+        break;
+    }
+    c->busy--;
+    maybe_free(c);
+}
+
+/* ---- construction ---------------------------------------------------------- */
+
+static bacsc_wsconn *conn_new(bacsc_loop *loop, int fd, bool server, const bacsc_ws_options *opt,
+                              const bacsc_ws_callbacks *cb, void *user)
+{
+    bacsc_wsconn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->hs = calloc(1, sizeof *c->hs + opt->max_header);
+    if (!c->hs) {
+        free(c);
+        return NULL;
+    }
+    c->loop = loop;
+    c->fd = fd;
+    c->server = server;
+    c->opt = *opt;
+    if (cb)
+        c->cb = *cb;
+    c->user = user;
+    bacsc_timer_init(&c->timer, on_timer, c);
+    return c;
+}
+
+static void format_addr(const struct sockaddr *sa, char *out, size_t cap, uint16_t *port)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    uint16_t p = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof ip);
+        p = ntohs(s4->sin_port);
+        snprintf(out, cap, "%s:%u", ip, p);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof ip);
+        p = ntohs(s6->sin6_port);
+        snprintf(out, cap, "[%s]:%u", ip, p);
+    } else {
+        snprintf(out, cap, "?");
+    }
+    if (port)
+        *port = p;
+}
+
+/* Split "HOST:PORT" / "[V6]:PORT" into host and port strings. */
+static int split_host_port(const char *s, char *host, size_t hcap, char *port, size_t pcap,
+                           const char *def_port)
+{
+    const char *h = s, *he, *ps = NULL;
+    if (*s == '[') {
+        h = s + 1;
+        he = strchr(h, ']');
+        if (!he)
+            return BACSC_ERR_INVALID_ARG;
+        if (he[1] == ':')
+            ps = he + 2;
+        else if (he[1] != '\0')
+            return BACSC_ERR_INVALID_ARG;
+    } else {
+        he = strrchr(s, ':');
+        if (he) {
+            ps = he + 1;
+            if (memchr(s, ':', (size_t)(he - s)))
+                return BACSC_ERR_INVALID_ARG; /* bare IPv6 needs brackets */
+        } else {
+            he = s + strlen(s);
+        }
+    }
+    size_t hl = (size_t)(he - h);
+    if (hl == 0 || hl >= hcap)
+        return BACSC_ERR_INVALID_ARG;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    if (!ps)
+        ps = def_port;
+    if (!ps || !*ps || strlen(ps) >= pcap || strlen(ps) > 5)
+        return BACSC_ERR_INVALID_ARG;
+    for (const char *q = ps; *q; q++)
+        if (*q < '0' || *q > '9')
+            return BACSC_ERR_INVALID_ARG;
+    if (atoi(ps) > 65535)
+        return BACSC_ERR_INVALID_ARG;
+    strcpy(port, ps);
+    return BACSC_OK;
+}
+
+/* ---- listener -------------------------------------------------------------- */
+
+static void on_accept(bacsc_loop *loop, int fd, unsigned events, void *user)
+{
+    bacsc_ws_listener *l = user;
+    for (int i = 0; i < 64; i++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        int cfd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+                errno != ECONNABORTED)
+                BACSC_WARN("accept: %s", strerror(errno));
+            return;
+        }
+        char peer[56];
+        format_addr((struct sockaddr *)&ss, peer, sizeof peer, NULL);
+        if (l->count >= l->opt.max_connections) {
+            BACSC_WARN("ws listener: refusing %s: %u connections (limit)", peer, l->count);
+            close(cfd);
+            continue;
+        }
+        int one = 1;
+        setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        bacsc_wsconn *c = conn_new(loop, cfd, true, &l->opt, &l->cb, l->user);
+        if (!c) {
+            close(cfd);
+            continue;
+        }
+        snprintf(c->peer, sizeof c->peer, "%s", peer);
+        if (l->tls) {
+            c->ssl = bacsc_tls_new_ssl(l->tls, cfd, NULL);
+            if (!c->ssl) {
+                close(cfd);
+                conn_free(c);
+                continue;
+            }
+        }
+        if (bacsc_loop_watch(loop, cfd, BACSC_EV_READ, on_io, c) != BACSC_OK) {
+            SSL_free(c->ssl);
+            close(cfd);
+            conn_free(c);
+            continue;
+        }
+        c->listener = l;
+        c->next = l->conns;
+        if (l->conns)
+            l->conns->prev = c;
+        l->conns = c;
+        l->count++;
+        bacsc_timer_start(loop, &c->timer, (uint64_t)l->opt.handshake_timeout_ms * 1000);
+        c->state = c->ssl ? CS_TLS : CS_HTTP;
+        if (!c->ssl)
+            start_http(c);
+        if (l->cb.on_accept) {
+            c->handed = true;
+            c->busy++;
+            c->user = l->cb.on_accept(c, l->user);
+            c->busy--;
+            maybe_free(c);
+        }
+    }
+}
+
+int bacsc_ws_listen(bacsc_loop *loop, const char *addr_port, bacsc_tls_ctx *tls,
+                    const bacsc_ws_options *opt, const bacsc_ws_callbacks *cb, void *user,
+                    bacsc_ws_listener **out)
+{
+    char host[256], port[8];
+    if (!loop || !addr_port || !cb || !out ||
+        split_host_port(addr_port, host, sizeof host, port, sizeof port, NULL) != BACSC_OK)
+        return BACSC_ERR_INVALID_ARG;
+    bacsc_ws_options o;
+    fill_defaults(&o, opt);
+    if (!tls && !o.insecure_plaintext)
+        return BACSC_ERR_POLICY;
+    if (tls && !bacsc_tls_ctx_is_server(tls))
+        return BACSC_ERR_INVALID_ARG;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_NUMERICHOST};
+    struct addrinfo *ai = NULL;
+    if (getaddrinfo(host, port, &hints, &ai) != 0 || !ai)
+        return BACSC_ERR_INVALID_ARG;
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        freeaddrinfo(ai);
+        return BACSC_ERR_IO;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
+        int e = errno;
+        freeaddrinfo(ai);
+        close(fd);
+        errno = e;
+        return BACSC_ERR_IO;
+    }
+    freeaddrinfo(ai);
+    bacsc_ws_listener *l = calloc(1, sizeof *l);
+    if (!l) {
+        close(fd);
+        return BACSC_ERR_NOMEM;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    char name[64];
+    format_addr((struct sockaddr *)&ss, name, sizeof name, &l->port);
+    l->loop = loop;
+    l->fd = fd;
+    l->tls = tls;
+    l->opt = o;
+    l->cb = *cb;
+    l->user = user;
+    if (bacsc_loop_watch(loop, fd, BACSC_EV_READ, on_accept, l) != BACSC_OK) {
+        close(fd);
+        free(l);
+        return BACSC_ERR_IO;
+    }
+    BACSC_INFO("listening on %s (%s)", name, tls ? "wss" : "ws, INSECURE plaintext");
+    *out = l;
+    return BACSC_OK;
+}
+
+uint16_t bacsc_ws_listener_port(const bacsc_ws_listener *l)
+{
+    return l->port;
+}
+
+unsigned bacsc_ws_listener_count(const bacsc_ws_listener *l)
+{
+    return l->count;
+}
+
+void bacsc_ws_listener_close(bacsc_ws_listener *l)
+{
+    if (!l)
+        return;
+    for (bacsc_wsconn *c = l->conns; c; c = c->next)
+        c->listener = NULL;
+    bacsc_loop_unwatch(l->loop, l->fd);
+    close(l->fd);
+    free(l);
+}
+
+/* ---- client ---------------------------------------------------------------- */
+
+int bacsc_ws_connect(bacsc_loop *loop, const char *uri, bacsc_tls_ctx *tls,
+                     const bacsc_ws_options *opt, const bacsc_ws_callbacks *cb, void *user,
+                     bacsc_wsconn **out)
+{
+    if (!loop || !uri || !cb || !out)
+        return BACSC_ERR_INVALID_ARG;
+    bacsc_ws_options o;
+    fill_defaults(&o, opt);
+    bool secure;
+    const char *rest;
+    if (strncmp(uri, "wss://", 6) == 0) {
+        secure = true;
+        rest = uri + 6;
+    } else if (strncmp(uri, "ws://", 5) == 0) {
+        secure = false;
+        rest = uri + 5;
+    } else {
+        return BACSC_ERR_INVALID_ARG;
+    }
+    if (secure && (!tls || bacsc_tls_ctx_is_server(tls)))
+        return tls ? BACSC_ERR_INVALID_ARG : BACSC_ERR_POLICY;
+    if (!secure && !o.insecure_plaintext)
+        return BACSC_ERR_POLICY;
+    const char *slash = strchr(rest, '/');
+    size_t al = slash ? (size_t)(slash - rest) : strlen(rest);
+    char authority[300], host[256], port[8];
+    if (al == 0 || al >= sizeof authority || strpbrk(rest, "?#@ ") != NULL)
+        return BACSC_ERR_INVALID_ARG;
+    memcpy(authority, rest, al);
+    authority[al] = '\0';
+    if (split_host_port(authority, host, sizeof host, port, sizeof port, secure ? "443" : "80") !=
+        BACSC_OK)
+        return BACSC_ERR_INVALID_ARG;
+    const char *path = slash ? slash : "/";
+    if (strlen(path) >= 256)
+        return BACSC_ERR_INVALID_ARG;
+
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    if (getaddrinfo(host, port, &hints, &ai) != 0 || !ai)
+        return BACSC_ERR_NOT_FOUND;
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        freeaddrinfo(ai);
+        return BACSC_ERR_IO;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    bacsc_wsconn *c = conn_new(loop, fd, false, &o, cb, user);
+    if (!c) {
+        freeaddrinfo(ai);
+        close(fd);
+        return BACSC_ERR_NOMEM;
+    }
+    format_addr(ai->ai_addr, c->peer, sizeof c->peer, NULL);
+    int r = connect(fd, ai->ai_addr, ai->ai_addrlen);
+    int cerr = errno;
+    freeaddrinfo(ai);
+    if (r != 0 && cerr != EINPROGRESS) {
+        close(fd);
+        conn_free(c);
+        errno = cerr;
+        return BACSC_ERR_IO;
+    }
+    /* Host header: the authority as written (default port omitted). */
+    snprintf(c->hs->host, sizeof c->hs->host, "%s", authority);
+    snprintf(c->hs->path, sizeof c->hs->path, "%s", path);
+    snprintf(c->hs->tls_host, sizeof c->hs->tls_host, "%s", host);
+    if (secure) {
+        c->ssl = bacsc_tls_new_ssl(tls, fd, host);
+        if (!c->ssl) {
+            close(fd);
+            conn_free(c);
+            return BACSC_ERR_CRYPTO;
+        }
+    }
+    if (bacsc_loop_watch(loop, fd, BACSC_EV_WRITE, on_io, c) != BACSC_OK) {
+        SSL_free(c->ssl);
+        close(fd);
+        conn_free(c);
+        return BACSC_ERR_IO;
+    }
+    c->state = CS_CONNECTING;
+    c->handed = true;
+    bacsc_timer_start(loop, &c->timer, (uint64_t)o.connect_timeout_ms * 1000);
+    *out = c;
+    return BACSC_OK;
+}
+
+/* ---- public operations ----------------------------------------------------- */
+
+int bacsc_wsconn_send(bacsc_wsconn *c, const uint8_t *data, size_t len)
+{
+    if (c->state != CS_OPEN || c->close_sent)
+        return BACSC_ERR_STATE;
+    if (len && !data)
+        return BACSC_ERR_INVALID_ARG;
+    return queue_frame(c, BACSC_WS_OP_BINARY, data, len);
+}
+
+int bacsc_wsconn_ping(bacsc_wsconn *c, const uint8_t *data, size_t len)
+{
+    if (c->state != CS_OPEN || c->close_sent)
+        return BACSC_ERR_STATE;
+    if (len > BACSC_WS_MAX_CONTROL || (len && !data))
+        return BACSC_ERR_INVALID_ARG;
+    return queue_frame(c, BACSC_WS_OP_PING, data, len);
+}
+
+void bacsc_wsconn_close(bacsc_wsconn *c, uint16_t code, const char *reason)
+{
+    if (c->state == CS_CLOSED || c->close_sent || c->state == CS_CLOSING)
+        return;
+    if (c->state != CS_OPEN) {
+        bacsc_wsconn_abort(c);
+        return;
+    }
+    c->busy++;
+    if (queue_close(c, code ? code : BACSC_WS_CLOSE_NORMAL, reason) != BACSC_OK) {
+        teardown(c, BACSC_EC_TCP_CLOSED_BY_LOCAL, "closed locally (output queue full)");
+    } else {
+        c->state = CS_CLOSING;
+        c->final_error = 0;
+        set_reason(c, "closed locally");
+        bacsc_timer_start(c->loop, &c->timer, (uint64_t)c->opt.close_timeout_ms * 1000);
+    }
+    c->busy--;
+    maybe_free(c);
+}
+
+void bacsc_wsconn_abort(bacsc_wsconn *c)
+{
+    if (c->state == CS_CLOSED)
+        return;
+    teardown(c, BACSC_EC_TCP_CLOSED_BY_LOCAL, "closed locally");
+}
+
+void *bacsc_wsconn_user(const bacsc_wsconn *c)
+{
+    return c->user;
+}
+
+void bacsc_wsconn_set_user(bacsc_wsconn *c, void *user)
+{
+    c->user = user;
+}
+
+bool bacsc_wsconn_is_open(const bacsc_wsconn *c)
+{
+    return c->state == CS_OPEN;
+}
+
+bool bacsc_wsconn_is_server(const bacsc_wsconn *c)
+{
+    return c->server;
+}
+
+unsigned bacsc_wsconn_protocol(const bacsc_wsconn *c)
+{
+    return c->protocol;
+}
+
+const char *bacsc_wsconn_peer(const bacsc_wsconn *c)
+{
+    return c->peer;
+}
+
+size_t bacsc_wsconn_queued(const bacsc_wsconn *c)
+{
+    return c->out_len - c->out_off;
+}
+
+struct ssl_st *bacsc_wsconn_ssl(const bacsc_wsconn *c)
+{
+    return c->ssl;
+}

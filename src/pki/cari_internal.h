@@ -1,0 +1,60 @@
+/*
+ * cari_internal.h — helpers shared by the CARI sources (src/pki/cari_*.c).
+ * Not installed; the public contract is include/bacsc/cari.h.
+ */
+#ifndef BACSC_CARI_INTERNAL_H
+#define BACSC_CARI_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <openssl/x509.h>
+
+#include "bacsc/cari.h"
+
+/* Longest entry name kept (after escaping); longer names are cut with "...". */
+#define CARI_NAME_MAX 512
+/* Longest request id / device name accepted from a manifest or a caller. */
+#define CARI_ID_MAX 128
+#define CARI_DEVNAME_MAX 256
+/* Written into manifest "generator". */
+#define BACSC_CARI_GENERATOR_VERSION "0.1.0"
+/* Objects (PEM blocks) taken from one zip entry. */
+#define CARI_OBJECTS_PER_ENTRY 16
+
+/* strdup that returns NULL for NULL. */
+char *cari_strdup(const char *s);
+
+/* Replace entry->error with a formatted one-line message and set status. */
+void cari_entry_fail(bacsc_cari_entry *e, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Set cari->error (replacing any). */
+void cari_set_error(bacsc_cari *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A printable copy of raw octets: control octets and '\\' escaped as \xNN,
+ * cut at CARI_NAME_MAX. */
+char *cari_printable(const char *raw, size_t len);
+
+/* Validate a UUID in 8-4-4-4-12 form, optionally prefixed "urn:uuid:"
+ * (any case). Returns a malloc'd lower-case copy without the prefix, or NULL. */
+char *cari_uuid_normalize(const char *s);
+
+/* True if the octets contain "-----BEGIN ". */
+bool cari_has_pem_marker(const unsigned char *data, size_t len);
+
+/* Parse a CA certificate given as PEM or DER. NULL on failure. */
+X509 *cari_x509_from_pem_or_der(const unsigned char *data, size_t len);
+
+/* Copy a device identity (deep). Returns 0 or BACSC_ERR_NOMEM. */
+int cari_device_copy(bacsc_cari_device *dst, const bacsc_cari_device *src);
+void cari_device_clear(bacsc_cari_device *d);
+
+/* Grow c->entries by one zeroed entry; returns it or NULL (no memory). */
+bacsc_cari_entry *cari_entry_push(bacsc_cari *c, size_t *cap);
+
+/* Parse 64 hex digits into a fingerprint. Returns 0 or -1. */
+int cari_fp_parse(const char *hex, unsigned char fp[BACSC_CARI_FP_LEN]);
+
+#endif

@@ -1,0 +1,591 @@
+/*
+ * cari_write.c — write CARI requests and responses (docs/cari.md).
+ *
+ * Entries are collected in memory (each checked by the same parser the
+ * reader uses, so a writer cannot produce a file its reader refuses), then
+ * the zip is produced by libzip into a memory buffer: manifest.json first,
+ * then the objects as PEM, in the order they were added. Files are written
+ * atomically (temporary file, fsync, rename).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <zip.h>
+
+#include "bacsc/error.h"
+#include "cari_internal.h"
+
+#define WRITER_MAX_ENTRIES 100000
+#define STEM_MAX 64
+
+typedef struct wentry {
+    bacsc_cari_type type;
+    char *name; /* zip path */
+    unsigned char *der;
+    size_t der_len;
+    unsigned char fp[BACSC_CARI_FP_LEN];
+    bacsc_cari_device device;
+    char *request_id;
+} wentry;
+
+struct bacsc_cari_writer {
+    bacsc_cari_kind kind;
+    char *site;
+    char *batch_id;
+    char *request_batch_id;
+    int64_t created;
+    wentry *entries;
+    size_t n, cap;
+    json_t *names; /* set of zip paths in use (jansson object as a hash set) */
+};
+
+static int random_uuid(char out[37])
+{
+    unsigned char b[16];
+    if (RAND_bytes(b, sizeof b) != 1)
+        return BACSC_ERR_CRYPTO;
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+             b[15]);
+    return BACSC_OK;
+}
+
+static void set_err(char *err, size_t errlen, const char *msg)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "%s", msg);
+}
+
+/* A name string the writer accepts: bounded, no control characters. */
+static bool clean_text(const char *s, size_t max)
+{
+    if (!s)
+        return true;
+    size_t l = strlen(s);
+    if (l > max)
+        return false;
+    for (size_t i = 0; i < l; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return false;
+    return true;
+}
+
+int bacsc_cari_writer_new(bacsc_cari_kind kind, const char *site, const char *batch_id,
+                          bacsc_cari_writer **out)
+{
+    if (!out || (kind != BACSC_CARI_REQUEST && kind != BACSC_CARI_RESPONSE) ||
+        !clean_text(site, CARI_DEVNAME_MAX) || !clean_text(batch_id, CARI_ID_MAX) ||
+        (batch_id && !*batch_id))
+        return BACSC_ERR_INVALID_ARG;
+    *out = NULL;
+    bacsc_cari_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return BACSC_ERR_NOMEM;
+    w->kind = kind;
+    w->created = (int64_t)time(NULL);
+    char uuid[37];
+    if (!batch_id) {
+        if (random_uuid(uuid) != BACSC_OK) {
+            free(w);
+            return BACSC_ERR_CRYPTO;
+        }
+        batch_id = uuid;
+    }
+    w->site = cari_strdup(site);
+    w->batch_id = strdup(batch_id);
+    w->names = json_object();
+    if ((site && !w->site) || !w->batch_id || !w->names) {
+        bacsc_cari_writer_free(w);
+        return BACSC_ERR_NOMEM;
+    }
+    *out = w;
+    return BACSC_OK;
+}
+
+int bacsc_cari_writer_set_request_batch(bacsc_cari_writer *w, const char *request_batch_id)
+{
+    if (!w || !clean_text(request_batch_id, CARI_ID_MAX))
+        return BACSC_ERR_INVALID_ARG;
+    char *d = cari_strdup(request_batch_id);
+    if (request_batch_id && !d)
+        return BACSC_ERR_NOMEM;
+    free(w->request_batch_id);
+    w->request_batch_id = d;
+    return BACSC_OK;
+}
+
+void bacsc_cari_writer_set_created(bacsc_cari_writer *w, int64_t unix_time)
+{
+    if (w)
+        w->created = unix_time;
+}
+
+const char *bacsc_cari_writer_entry_name(const bacsc_cari_writer *w, size_t index)
+{
+    return w && index < w->n ? w->entries[index].name : NULL;
+}
+
+const char *bacsc_cari_writer_batch_id(const bacsc_cari_writer *w)
+{
+    return w ? w->batch_id : NULL;
+}
+
+void bacsc_cari_writer_free(bacsc_cari_writer *w)
+{
+    if (!w)
+        return;
+    for (size_t i = 0; i < w->n; i++) {
+        free(w->entries[i].name);
+        free(w->entries[i].der);
+        free(w->entries[i].request_id);
+        cari_device_clear(&w->entries[i].device);
+    }
+    free(w->entries);
+    free(w->site);
+    free(w->batch_id);
+    free(w->request_batch_id);
+    json_decref(w->names);
+    free(w);
+}
+
+/* File stem from a hint: basename, known extension dropped, [A-Za-z0-9._-] only. */
+static void make_stem(const char *hint, char stem[STEM_MAX + 1])
+{
+    const char *base = strrchr(hint, '/');
+    base = base ? base + 1 : hint;
+    size_t l = strlen(base);
+    static const char *const exts[] = {".csr", ".pem", ".der", ".req", ".crt", ".cer", NULL};
+    for (int i = 0; exts[i]; i++) {
+        size_t el = strlen(exts[i]);
+        if (l > el && strcasecmp(base + l - el, exts[i]) == 0) {
+            l -= el;
+            break;
+        }
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < l && o < STEM_MAX; i++) {
+        char ch = base[i];
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                  ch == '-' || ch == '_' || (ch == '.' && o > 0);
+        stem[o++] = ok ? ch : '_';
+    }
+    stem[o] = '\0';
+}
+
+/* A unique zip path "<dir>/<stem>[-N]<ext>" registered in w->names. */
+static char *unique_name(bacsc_cari_writer *w, const char *dir, const char *stem, const char *ext)
+{
+    char buf[STEM_MAX + 64];
+    for (unsigned k = 1; k < 1000000; k++) {
+        if (k == 1)
+            snprintf(buf, sizeof buf, "%s/%s%s", dir, stem, ext);
+        else
+            snprintf(buf, sizeof buf, "%s/%s-%u%s", dir, stem, k, ext);
+        if (!json_object_get(w->names, buf)) {
+            if (json_object_set_new(w->names, buf, json_true()) != 0)
+                return NULL;
+            return strdup(buf);
+        }
+    }
+    return NULL;
+}
+
+/* Validate and append one object. With `trusted_fp` the DER is taken as the
+ * caller's own freshly issued certificate and not parsed again. */
+static int add_object(bacsc_cari_writer *w, bacsc_cari_type want, const unsigned char *data,
+                      size_t len, const char *name_hint, const bacsc_cari_device *device,
+                      const char *request_id, char *err, size_t errlen,
+                      const unsigned char *trusted_fp)
+{
+    if (!w || !data || len == 0 || !clean_text(request_id, CARI_ID_MAX) ||
+        (request_id && !*request_id) ||
+        (device && (!clean_text(device->name, CARI_DEVNAME_MAX) ||
+                    device->instance < BACSC_CARI_DEVICE_INSTANCE_NONE ||
+                    device->instance > BACSC_CARI_DEVICE_INSTANCE_MAX))) {
+        set_err(err, errlen, "invalid argument (request id, device name or instance)");
+        return BACSC_ERR_INVALID_ARG;
+    }
+    if ((want == BACSC_CARI_ENTRY_CSR) != (w->kind == BACSC_CARI_REQUEST)) {
+        set_err(err, errlen, want == BACSC_CARI_ENTRY_CSR ? "a CSR cannot go into a response"
+                                                          : "a certificate cannot go into a request");
+        return BACSC_ERR_INVALID_ARG;
+    }
+    if (w->n >= WRITER_MAX_ENTRIES) {
+        set_err(err, errlen, "too many entries");
+        return BACSC_ERR_LIMIT;
+    }
+    char *uuid = NULL;
+    if (device && device->uuid && !(uuid = cari_uuid_normalize(device->uuid))) {
+        set_err(err, errlen, "device uuid is not a UUID");
+        return BACSC_ERR_INVALID_ARG;
+    }
+    bacsc_cari_entry pe;
+    memset(&pe, 0, sizeof pe);
+    int rc;
+    if (trusted_fp) {
+        pe.type = want;
+        pe.has_fingerprint = true;
+        memcpy(pe.fingerprint, trusted_fp, BACSC_CARI_FP_LEN);
+        pe.der_len = len;
+        rc = (pe.der = malloc(len)) != NULL ? BACSC_OK : BACSC_ERR_NOMEM;
+        if (pe.der)
+            memcpy(pe.der, data, len);
+    } else {
+        rc = bacsc_cari_parse_object(data, len, &pe, NULL);
+    }
+    bool is_cert = pe.type == BACSC_CARI_ENTRY_CERTIFICATE || pe.type == BACSC_CARI_ENTRY_ISSUER;
+    if (rc == BACSC_OK && want == BACSC_CARI_ENTRY_CSR && pe.type != BACSC_CARI_ENTRY_CSR) {
+        rc = BACSC_ERR_MALFORMED;
+        set_err(err, errlen, "not a CSR");
+    } else if (rc == BACSC_OK && want != BACSC_CARI_ENTRY_CSR && !is_cert) {
+        rc = BACSC_ERR_MALFORMED;
+        set_err(err, errlen, "not a certificate");
+    } else if (rc == BACSC_OK && uuid && pe.san_uuid && strcmp(uuid, pe.san_uuid) != 0) {
+        rc = BACSC_ERR_INVALID_ARG;
+        set_err(err, errlen, "device uuid differs from the object's urn:uuid SAN");
+    } else if (rc != BACSC_OK) {
+        set_err(err, errlen, pe.error ? pe.error : "cannot parse");
+    }
+    if (rc != BACSC_OK) {
+        free(uuid);
+        bacsc_cari_entry_clear(&pe);
+        return rc;
+    }
+    if (w->n == w->cap) {
+        size_t ncap = w->cap ? w->cap * 2 : 16;
+        wentry *ne = realloc(w->entries, ncap * sizeof *ne);
+        if (!ne) {
+            free(uuid);
+            bacsc_cari_entry_clear(&pe);
+            return BACSC_ERR_NOMEM;
+        }
+        w->entries = ne;
+        w->cap = ncap;
+    }
+    wentry *we = &w->entries[w->n];
+    memset(we, 0, sizeof *we);
+    we->type = want;
+    we->der = pe.der, pe.der = NULL;
+    we->der_len = pe.der_len;
+    memcpy(we->fp, pe.fingerprint, BACSC_CARI_FP_LEN);
+    rc = cari_device_copy(&we->device, device);
+    if (rc == BACSC_OK) {
+        free(we->device.uuid);
+        we->device.uuid = uuid ? uuid : cari_strdup(pe.san_uuid);
+        uuid = NULL;
+    }
+    char rid[37];
+    if (rc == BACSC_OK && !request_id && want == BACSC_CARI_ENTRY_CSR) {
+        rc = random_uuid(rid);
+        request_id = rid;
+    }
+    if (rc == BACSC_OK && request_id && !(we->request_id = strdup(request_id)))
+        rc = BACSC_ERR_NOMEM;
+    char stem[STEM_MAX + 1] = "";
+    if (name_hint)
+        make_stem(name_hint, stem);
+    if (!stem[0] && device && device->name)
+        make_stem(device->name, stem);
+    if (!stem[0] && we->device.uuid)
+        make_stem(we->device.uuid, stem);
+    if (!stem[0]) {
+        char hex[65];
+        snprintf(stem, sizeof stem, "key-%.16s", bacsc_cari_fp_hex(we->fp, hex));
+    }
+    if (rc == BACSC_OK) {
+        const char *dir = want == BACSC_CARI_ENTRY_CSR           ? "csr"
+                          : want == BACSC_CARI_ENTRY_CERTIFICATE ? "certs"
+                                                                 : "issuer";
+        we->name = unique_name(w, dir, stem, want == BACSC_CARI_ENTRY_CSR ? ".csr" : ".pem");
+        if (!we->name)
+            rc = BACSC_ERR_NOMEM;
+    }
+    free(uuid);
+    bacsc_cari_entry_clear(&pe);
+    if (rc != BACSC_OK) {
+        free(we->der);
+        free(we->request_id);
+        free(we->name);
+        cari_device_clear(&we->device);
+        set_err(err, errlen, bacsc_strerror(rc));
+        return rc;
+    }
+    return (int)w->n++;
+}
+
+int bacsc_cari_writer_add_csr(bacsc_cari_writer *w, const unsigned char *data, size_t len,
+                              const char *name_hint, const bacsc_cari_device *device,
+                              const char *request_id, char *err, size_t errlen)
+{
+    return add_object(w, BACSC_CARI_ENTRY_CSR, data, len, name_hint, device, request_id, err,
+                      errlen, NULL);
+}
+
+int bacsc_cari_writer_add_certificate(bacsc_cari_writer *w, const unsigned char *data, size_t len,
+                                      const char *name_hint, const bacsc_cari_device *device,
+                                      const char *request_id, char *err, size_t errlen)
+{
+    return add_object(w, BACSC_CARI_ENTRY_CERTIFICATE, data, len, name_hint, device, request_id,
+                      err, errlen, NULL);
+}
+
+int bacsc_cari_writer_add_issued(bacsc_cari_writer *w, const unsigned char *der, size_t len,
+                                 const unsigned char fingerprint[BACSC_CARI_FP_LEN],
+                                 const char *name_hint, const bacsc_cari_device *device,
+                                 const char *request_id, char *err, size_t errlen)
+{
+    if (!fingerprint) {
+        set_err(err, errlen, "no fingerprint");
+        return BACSC_ERR_INVALID_ARG;
+    }
+    return add_object(w, BACSC_CARI_ENTRY_CERTIFICATE, der, len, name_hint, device, request_id,
+                      err, errlen, fingerprint);
+}
+
+int bacsc_cari_writer_add_issuer(bacsc_cari_writer *w, const unsigned char *data, size_t len,
+                                 const char *name_hint, char *err, size_t errlen)
+{
+    return add_object(w, BACSC_CARI_ENTRY_ISSUER, data, len, name_hint, NULL, NULL, err, errlen,
+                      NULL);
+}
+
+static json_t *manifest_json(const bacsc_cari_writer *w)
+{
+    char created[32];
+    time_t t = (time_t)w->created;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(created, sizeof created, "1970-01-01T00:00:00Z");
+    json_t *root = json_object();
+    json_t *entries = json_array();
+    if (!root || !entries) {
+        json_decref(root);
+        json_decref(entries);
+        return NULL;
+    }
+    int bad = 0;
+    bad |= json_object_set_new(root, "format", json_string(BACSC_CARI_FORMAT));
+    bad |= json_object_set_new(root, "version", json_integer(BACSC_CARI_VERSION));
+    bad |= json_object_set_new(root, "kind", json_string(bacsc_cari_kind_name(w->kind)));
+    if (w->site)
+        bad |= json_object_set_new(root, "site", json_string(w->site));
+    bad |= json_object_set_new(root, "batch_id", json_string(w->batch_id));
+    if (w->request_batch_id)
+        bad |= json_object_set_new(root, "request_batch_id", json_string(w->request_batch_id));
+    bad |= json_object_set_new(root, "created", json_string(created));
+    bad |= json_object_set_new(root, "generator", json_string("bacsc " BACSC_CARI_GENERATOR_VERSION));
+    for (size_t i = 0; i < w->n && !bad; i++) {
+        const wentry *we = &w->entries[i];
+        char hex[65];
+        json_t *e = json_object();
+        if (!e) {
+            bad = 1;
+            break;
+        }
+        bad |= json_object_set_new(e, "file", json_string(we->name));
+        bad |= json_object_set_new(e, "type", json_string(bacsc_cari_type_name(we->type)));
+        if (we->request_id)
+            bad |= json_object_set_new(e, "request_id", json_string(we->request_id));
+        if (we->type != BACSC_CARI_ENTRY_ISSUER) {
+            json_t *d = json_object();
+            if (d && we->device.instance != BACSC_CARI_DEVICE_INSTANCE_NONE)
+                bad |= json_object_set_new(d, "instance", json_integer(we->device.instance));
+            if (d && we->device.name)
+                bad |= json_object_set_new(d, "name", json_string(we->device.name));
+            if (d && we->device.uuid)
+                bad |= json_object_set_new(d, "uuid", json_string(we->device.uuid));
+            bad |= d ? json_object_set_new(e, "device", d) : 1;
+        }
+        bad |= json_object_set_new(e, "public_key_sha256", json_string(bacsc_cari_fp_hex(we->fp, hex)));
+        bad |= json_array_append_new(entries, e);
+    }
+    bad |= json_object_set_new(root, "entries", entries);
+    if (bad) {
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
+
+static char *der_to_pem(const wentry *we, size_t *out_len)
+{
+    const char *label = we->type == BACSC_CARI_ENTRY_CSR ? "CERTIFICATE REQUEST" : "CERTIFICATE";
+    BIO *b = BIO_new(BIO_s_mem());
+    if (!b)
+        return NULL;
+    char *out = NULL;
+    if (PEM_write_bio(b, label, "", we->der, (long)we->der_len) > 0) {
+        char *p;
+        long l = BIO_get_mem_data(b, &p);
+        if (l > 0 && (out = malloc((size_t)l)) != NULL) {
+            memcpy(out, p, (size_t)l);
+            *out_len = (size_t)l;
+        }
+    }
+    BIO_free(b);
+    return out;
+}
+
+/* Add `data` (taken over: freed by libzip, or here on failure) as `name`. */
+static int zip_add_owned(zip_t *za, const char *name, void *data, size_t len, time_t mtime)
+{
+    zip_source_t *s = zip_source_buffer(za, data, len, 1);
+    if (!s) {
+        free(data);
+        return -1;
+    }
+    zip_int64_t idx = zip_file_add(za, name, s, ZIP_FL_ENC_UTF_8);
+    if (idx < 0) {
+        zip_source_free(s);
+        return -1;
+    }
+    zip_file_set_mtime(za, (zip_uint64_t)idx, mtime, 0);
+    zip_file_set_external_attributes(za, (zip_uint64_t)idx, 0, ZIP_OPSYS_UNIX,
+                                     (zip_uint32_t)(S_IFREG | 0644) << 16);
+    return 0;
+}
+
+int bacsc_cari_writer_to_buffer(bacsc_cari_writer *w, unsigned char **out, size_t *out_len)
+{
+    if (!w || !out || !out_len)
+        return BACSC_ERR_INVALID_ARG;
+    *out = NULL;
+    *out_len = 0;
+    zip_error_t ze;
+    zip_error_init(&ze);
+    zip_source_t *src = zip_source_buffer_create(NULL, 0, 0, &ze);
+    zip_t *za = src ? zip_open_from_source(src, ZIP_TRUNCATE, &ze) : NULL;
+    zip_error_fini(&ze);
+    if (!za) {
+        if (src)
+            zip_source_free(src);
+        return BACSC_ERR_NOMEM;
+    }
+    zip_source_keep(src);
+    int rc = BACSC_OK;
+    json_t *m = manifest_json(w);
+    char *mtext = m ? json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(m);
+    time_t mt = (time_t)w->created;
+    if (!mtext || zip_add_owned(za, BACSC_CARI_MANIFEST, mtext, strlen(mtext), mt) != 0)
+        rc = BACSC_ERR_NOMEM;
+    for (size_t i = 0; i < w->n && rc == BACSC_OK; i++) {
+        size_t pl = 0;
+        char *pem = der_to_pem(&w->entries[i], &pl);
+        if (!pem || zip_add_owned(za, w->entries[i].name, pem, pl, mt) != 0)
+            rc = BACSC_ERR_NOMEM;
+    }
+    if (rc != BACSC_OK) {
+        zip_discard(za);
+        zip_source_free(src);
+        return rc;
+    }
+    if (zip_close(za) != 0) {
+        zip_discard(za);
+        zip_source_free(src);
+        return BACSC_ERR_IO;
+    }
+    unsigned char *buf = NULL;
+    zip_int64_t size = -1;
+    if (zip_source_open(src) == 0) {
+        if (zip_source_seek(src, 0, SEEK_END) == 0 && (size = zip_source_tell(src)) >= 0 &&
+            zip_source_seek(src, 0, SEEK_SET) == 0 && (buf = malloc((size_t)size + 1)) != NULL) {
+            zip_int64_t got = zip_source_read(src, buf, (zip_uint64_t)size);
+            if (got != size) {
+                free(buf);
+                buf = NULL;
+            }
+        }
+        zip_source_close(src);
+    }
+    zip_source_free(src);
+    if (!buf)
+        return BACSC_ERR_IO;
+    *out = buf;
+    *out_len = (size_t)size;
+    return BACSC_OK;
+}
+
+static int write_all(int fd, const unsigned char *p, size_t n)
+{
+    while (n) {
+        ssize_t r = write(fd, p, n);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+int bacsc_cari_writer_write_file(bacsc_cari_writer *w, const char *path,
+                                 unsigned char sha256[BACSC_CARI_FP_LEN])
+{
+    if (!w || !path || !*path)
+        return BACSC_ERR_INVALID_ARG;
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    int rc = bacsc_cari_writer_to_buffer(w, &buf, &len);
+    if (rc != BACSC_OK)
+        return rc;
+    if (sha256) {
+        unsigned int fl = 0;
+        if (!EVP_Digest(buf, len, sha256, &fl, EVP_sha256(), NULL)) {
+            free(buf);
+            return BACSC_ERR_CRYPTO;
+        }
+    }
+    size_t pl = strlen(path);
+    char *tmp = malloc(pl + 16);
+    if (!tmp) {
+        free(buf);
+        return BACSC_ERR_NOMEM;
+    }
+    snprintf(tmp, pl + 16, "%s.tmpXXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        free(tmp);
+        free(buf);
+        return BACSC_ERR_IO;
+    }
+    int ok = write_all(fd, buf, len) == 0 && fchmod(fd, 0644) == 0 && fsync(fd) == 0;
+    ok = (close(fd) == 0) && ok;
+    if (ok)
+        ok = rename(tmp, path) == 0;
+    int saved = errno;
+    if (!ok)
+        unlink(tmp);
+    if (ok) { /* make the rename durable */
+        char *dir = strdup(path);
+        if (dir) {
+            char *slash = strrchr(dir, '/');
+            const char *d = slash ? (slash == dir ? "/" : (*slash = '\0', dir)) : ".";
+            int dfd = open(d, O_RDONLY | O_DIRECTORY);
+            if (dfd >= 0) {
+                fsync(dfd);
+                close(dfd);
+            }
+            free(dir);
+        }
+    }
+    free(tmp);
+    free(buf);
+    errno = saved;
+    return ok ? BACSC_OK : BACSC_ERR_IO;
+}
