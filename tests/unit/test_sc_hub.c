@@ -471,8 +471,8 @@ static void hub_naks_what_it_does_not_understand(void **st)
     const uint8_t prop[] = {0x0C, 0x00, 0x01, 0x44, 0x01, 0x04, 0x07, 0xAA};
     bacsc_sc_hub_recv(t.hub, t.a.peer, prop, sizeof prop, S);
     expect_nak(&t.a, 0x0C, 0x0144, BACSC_EC_BVLC_PROPRIETARY_FUNCTION_UNKNOWN, 0);
-    /* Must-understand option type 5 on a message for the hub: 146. */
-    const uint8_t mu[] = {0x05, 0x01, 0x01, 0x46, 0x45};
+    /* Must-understand destination option type 5 on a message for the hub: 146. */
+    const uint8_t mu[] = {0x05, 0x02, 0x01, 0x46, 0x45};
     bacsc_sc_hub_recv(t.hub, t.a.peer, mu, sizeof mu, S);
     expect_nak(&t.a, 0x05, 0x0146, BACSC_EC_HEADER_NOT_UNDERSTOOD, 0x45);
     /* The same on a message for B: forwarded untouched (B decides). */
