@@ -79,6 +79,12 @@ typedef struct bacsc_sc_hub_callbacks {
                  void *user);
     /* Random octets (hash seed, message ids). May be NULL. */
     bacsc_random_fn random;
+    /* Optional: a well-formed Connect-Request was refused with `error_code`
+     * (e.g. 151); `req` is the request. For SC_Failed_Connection_Requests
+     * (the I/O layer adds the peer address and time). The close callback
+     * follows. */
+    void (*refused)(void *io_peer, const bacsc_bvlc_connect *req, uint16_t error_code,
+                    void *user);
 } bacsc_sc_hub_callbacks;
 
 /* Hub-wide counters. */

@@ -24,7 +24,8 @@ typedef struct io_peer {
     int want_write;
     int close_requested;
     uint16_t close_code;
-    int joined, left;
+    int joined, left, refused;
+    uint16_t refused_code;
     bacsc_sc_hub_peer *peer;
     bacsc_sc_conn *node;      /* a real initiating connection, or NULL */
 } io_peer;
@@ -58,12 +59,21 @@ static void h_left(void *io, const bacsc_vmac *v, const bacsc_sc_close_info *inf
     ((io_peer *)io)->left++;
 }
 
+static void h_refused(void *io, const bacsc_bvlc_connect *req, uint16_t code, void *user)
+{
+    (void)req;
+    (void)user;
+    ((io_peer *)io)->refused++;
+    ((io_peer *)io)->refused_code = code;
+}
+
 static const bacsc_sc_hub_callbacks HCB = {
     .want_write = h_want_write,
     .close = h_close,
     .joined = h_joined,
     .left = h_left,
     .random = sct_random,
+    .refused = h_refused,
 };
 
 static bacsc_sc_hub *make_hub(size_t queue_msgs)
@@ -383,6 +393,8 @@ static void duplicate_vmac_other_uuid_naked_151(void **st)
     assert_int_equal(d.close_requested, 1);
     assert_int_equal(d.close_code, BACSC_EC_NODE_DUPLICATE_VMAC);
     assert_int_equal(d.joined, 0);
+    assert_int_equal(d.refused, 1);
+    assert_int_equal(d.refused_code, BACSC_EC_NODE_DUPLICATE_VMAC);
     assert_int_equal(t.b.close_requested, 0);
     assert_ptr_equal(bacsc_sc_hub_find_vmac(t.hub, &t.vb), t.b.peer);
     assert_int_equal(bacsc_sc_hub_stats_get(t.hub)->refused, 1);
