@@ -673,6 +673,34 @@ static void disconnect_all_on_shutdown(void **st)
     bacsc_sc_hub_free(t.hub);
 }
 
+static void node_disconnect_request_is_acked_and_leaves(void **st)
+{
+    (void)st;
+    trio t;
+    trio_setup(&t, 0, 1497);
+    uint8_t buf[64];
+    size_t n = sct_simple(buf, sizeof buf, BACSC_BVLC_DISCONNECT_REQUEST, 0x0D0D);
+    bacsc_sc_hub_recv(t.hub, t.b.peer, buf, n, S);
+    size_t gn = pop_out(&t.b, buf, sizeof buf);
+    bacsc_bvlc_msg m;
+    assert_int_equal(bacsc_bvlc_decode(buf, gn, &m, NULL), BACSC_OK);
+    assert_int_equal(m.function, BACSC_BVLC_DISCONNECT_ACK);
+    assert_int_equal(m.message_id, 0x0D0D);
+    assert_int_equal(t.b.close_requested, 1);
+    assert_int_equal(t.b.close_code, 0);
+    assert_int_equal(t.b.left, 1);
+    assert_null(bacsc_sc_hub_find_vmac(t.hub, &t.vb));
+    assert_int_equal(bacsc_sc_hub_connected_count(t.hub), 2);
+    /* Traffic for B is now unknown-destination traffic. */
+    n = sct_npdu(buf, sizeof buf, 1, NULL, &t.vb, NPDU, sizeof NPDU);
+    bacsc_sc_hub_recv(t.hub, t.a.peer, buf, n, S);
+    assert_int_equal(bacsc_sc_hub_stats_get(t.hub)->unknown_dest_dropped, 1);
+    bacsc_sc_hub_peer_gone(t.hub, t.b.peer, 0, S);
+    assert_int_equal(t.b.left, 1);
+    assert_int_equal(bacsc_sc_hub_check(t.hub), BACSC_OK);
+    bacsc_sc_hub_free(t.hub);
+}
+
 /* ---- scale --------------------------------------------------------------- */
 
 static void ten_thousand_connections(void **st)
@@ -743,6 +771,7 @@ int main(void)
         cmocka_unit_test(max_peers_enforced),
         cmocka_unit_test(hub_timers),
         cmocka_unit_test(disconnect_all_on_shutdown),
+        cmocka_unit_test(node_disconnect_request_is_acked_and_leaves),
         cmocka_unit_test(ten_thousand_connections),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
