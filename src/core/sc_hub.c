@@ -504,7 +504,7 @@ void bacsc_sc_hub_config_default(bacsc_sc_hub_config *cfg)
     cfg->max_npdu_len = BACSC_SC_HUB_DEFAULT_MAX_NPDU_LEN;
     cfg->connect_wait_us = BACSC_SC_DEFAULT_CONNECT_WAIT_US;
     cfg->disconnect_wait_us = BACSC_SC_DEFAULT_DISCONNECT_WAIT_US;
-    cfg->heartbeat_us = BACSC_SC_DEFAULT_HEARTBEAT_US;
+    cfg->heartbeat_us = BACSC_SC_HUB_DEFAULT_HEARTBEAT_US;
     cfg->max_peers = BACSC_SC_HUB_DEFAULT_MAX_PEERS;
     cfg->max_queue_msgs = BACSC_SC_DEFAULT_QUEUE_MSGS;
     cfg->max_queue_bytes = BACSC_SC_DEFAULT_QUEUE_BYTES;

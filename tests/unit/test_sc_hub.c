@@ -613,7 +613,7 @@ static void hub_timers(void **st)
     (void)st;
     trio t;
     trio_setup(&t, 0, 1497);
-    const uint64_t T = BACSC_SC_DEFAULT_HEARTBEAT_US;
+    const uint64_t T = BACSC_SC_HUB_DEFAULT_HEARTBEAT_US;
     /* A socket that never sends Connect-Request: closed after connect wait. */
     io_peer x;
     memset(&x, 0, sizeof x);
@@ -733,7 +733,7 @@ static void ten_thousand_connections(void **st)
     assert_int_equal(queued(&io[N - 1]), 2);
     /* Everybody goes silent: all dropped after 2 x heartbeat, in deadline
      * order (node i joined at i; node 0 last spoke at N). */
-    uint64_t t = 2 * BACSC_SC_DEFAULT_HEARTBEAT_US;
+    uint64_t t = 2 * BACSC_SC_HUB_DEFAULT_HEARTBEAT_US;
     bacsc_sc_hub_handle_expiry(hub, t + N / 2);
     assert_int_equal(bacsc_sc_hub_connected_count(hub), N / 2);
     assert_int_equal(io[N / 2].close_requested, 1);
