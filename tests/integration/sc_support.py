@@ -128,6 +128,9 @@ def _expired_leaf(d, name, ca):
             .not_valid_after(now - datetime.timedelta(days=1))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                           critical=False)
             .sign(ca_key, hashes.SHA256()))
     open(p(name + ".pem"), "wb").write(cert.public_bytes(serialization.Encoding.PEM))
     open(p(name + ".key"), "wb").write(key.private_bytes(
