@@ -409,8 +409,11 @@ typedef struct bacsc_apdu {
  * Decode the APDU of `len` octets at buf. Returns the header length (data
  * follows at buf + return value, also in apdu->data/data_len) or
  * BACSC_ERR_MALFORMED with `fault` (may be NULL) filled: for a broken
- * Confirmed-Request with a readable invoke id, kind REJECT (reason other /
- * missing-required-parameter) or ABORT (window-size-out-of-range); else NONE.
+ * Confirmed-Request with a readable invoke id, kind REJECT (reason other for
+ * reserved bits or MOR without SEG, parameter-out-of-range for a reserved
+ * max-APDU code, missing-required-parameter for a missing service choice or
+ * segment fields) or ABORT (window-size-out-of-range, also for a segmented
+ * ComplexACK); otherwise kind NONE (drop). `fault->what` names the problem.
  */
 int bacsc_apdu_decode(const uint8_t *buf, size_t len, bacsc_apdu *apdu, bacsc_fault *fault);
 

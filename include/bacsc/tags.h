@@ -155,9 +155,12 @@ typedef struct bacsc_value {
 
 /*
  * Decode one tag header at buf. Checks that the header is complete, that an
- * extended length fits 32 bits (non-minimal length forms are accepted), that the tag
- * number is not 255, and that `len` content octets are present in the input.
- * Returns the header length (1..7) or BACSC_ERR_MALFORMED.
+ * extended tag number is 15..254 (0..14 must use the short form; 255 is
+ * reserved), that an extended length fits 32 bits (non-minimal length forms
+ * are accepted), that L/V/T 6/7 appear only on context tags, that an
+ * application Boolean has L/V/T 0 or 1, and that `len` content octets are
+ * present in the input. Returns the header length (1..7) or
+ * BACSC_ERR_MALFORMED.
  */
 int bacsc_tag_decode(const uint8_t *buf, size_t len, bacsc_tag *tag);
 

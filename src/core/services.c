@@ -81,9 +81,52 @@ static int ctx_value(cursor *c, uint8_t tag, uint8_t type, bool optional, bool *
     return n;
 }
 
+/* Fast path for a context tag below 15 with 1..4 content octets read as
+ * an unsigned number (Unsigned, Enumerated, ObjectIdentifier): returns the
+ * octets consumed, or 0 to let the general path decide (absent, longer,
+ * malformed). */
+static inline int fast_ctx_u32(cursor *c, uint8_t tag, uint32_t *out)
+{
+    size_t left = cur_left(c);
+    if (left < 2)
+        return 0;
+    const uint8_t *p = cur_at(c);
+    uint8_t n = p[0] & 7;
+    if ((p[0] & 0xF8) != (uint8_t)(tag << 4 | 0x08) || n == 0 || n > 4 || n > left - 1)
+        return 0;
+    uint32_t v = 0;
+    for (uint8_t i = 1; i <= n; i++)
+        v = v << 8 | p[i];
+    *out = v;
+    c->pos += 1u + n;
+    return 1 + n;
+}
+
 static int ctx_u32(cursor *c, uint8_t tag, uint32_t max, bool optional, bool *present,
                    uint32_t *out, const char *what)
 {
+    uint32_t quick;
+    if (optional) {
+        /* plainly another item (or nothing): absent, as ctx_value() would say */
+        size_t left = cur_left(c);
+        uint8_t o = left ? cur_at(c)[0] : 0;
+        if (left == 0 || !(o & 0x08) || ((o >> 4) != tag && (o >> 4) != 15)) {
+            if (present)
+                *present = false;
+            return 0;
+        }
+    }
+    int fn = fast_ctx_u32(c, tag, &quick);
+    if (fn > 0) {
+        if (quick > max) {
+            c->pos -= (size_t)fn;
+            return reject(c, BACSC_REJECT_PARAMETER_OUT_OF_RANGE, what);
+        }
+        if (present)
+            *present = true;
+        *out = quick;
+        return fn;
+    }
     bacsc_value v;
     bool here = false;
     int n = ctx_value(c, tag, BACSC_TAG_UNSIGNED, optional, &here, &v, what);
@@ -103,6 +146,16 @@ static int ctx_u32(cursor *c, uint8_t tag, uint32_t max, bool optional, bool *pr
 
 static int ctx_enum(cursor *c, uint8_t tag, uint32_t max, uint32_t *out, const char *what)
 {
+    uint32_t quick;
+    int fn = fast_ctx_u32(c, tag, &quick);
+    if (fn > 0) {
+        if (quick > max) {
+            c->pos -= (size_t)fn;
+            return reject(c, BACSC_REJECT_PARAMETER_OUT_OF_RANGE, what);
+        }
+        *out = quick;
+        return fn;
+    }
     bacsc_value v;
     int n = ctx_value(c, tag, BACSC_TAG_ENUMERATED, false, NULL, &v, what);
     if (n < 0)
@@ -117,6 +170,13 @@ static int ctx_enum(cursor *c, uint8_t tag, uint32_t max, uint32_t *out, const c
 
 static int ctx_oid(cursor *c, uint8_t tag, bacsc_object_id *oid, const char *what)
 {
+    uint32_t quick;
+    if (cur_left(c) >= 5 && cur_at(c)[0] == (uint8_t)(tag << 4 | 0x0C)) {
+        int fn = fast_ctx_u32(c, tag, &quick);
+        oid->type = (uint16_t)(quick >> 22);
+        oid->instance = quick & BACSC_MAX_INSTANCE;
+        return fn;
+    }
     bacsc_value v;
     int n = ctx_value(c, tag, BACSC_TAG_OBJECT_ID, false, NULL, &v, what);
     if (n > 0)
@@ -324,7 +384,7 @@ static uint8_t *w_reserve(writer *w, size_t n)
  * with a content of at most 4 octets has a one-octet header. */
 static void w_ctx_unsigned(writer *w, uint8_t tag, uint64_t u)
 {
-    unsigned n = bacsc_unsigned_size(u);
+    unsigned n = u < 0x100 ? 1 : u < 0x10000 ? 2 : u < 0x1000000 ? 3 : u <= 0xFFFFFFFFu ? 4 : 5;
     if (tag >= 15 || n > 4) {
         w_add(w, bacsc_ctx_encode_unsigned(w_dst(w), w_cap(w), tag, u));
         return;
@@ -341,7 +401,8 @@ static void w_ctx_oid(writer *w, uint8_t tag, const bacsc_object_id *o)
 {
     uint8_t *p = w_reserve(w, 5);
     if (p) {
-        uint32_t v = bacsc_object_id_pack(o->type, o->instance);
+        uint32_t v = (uint32_t)(o->type & BACSC_MAX_OBJECT_TYPE) << 22 |
+                     (o->instance & BACSC_MAX_INSTANCE);
         p[0] = (uint8_t)(tag << 4 | 0x0C);
         p[1] = (uint8_t)(v >> 24);
         p[2] = (uint8_t)(v >> 16);

@@ -169,6 +169,29 @@ int bacsc_tag_decode(const uint8_t *buf, size_t len, bacsc_tag *tag)
     return (int)pos;
 }
 
+/* Inline fast path for the one-octet tag headers that make up nearly all
+ * BACnet data (tag number < 15, no extended length); everything else goes
+ * through bacsc_tag_decode(). Same results, same checks. */
+static inline int tag_fast(const uint8_t *buf, size_t len, bacsc_tag *t)
+{
+    if (len == 0 || buf == NULL)
+        return BACSC_ERR_MALFORMED;
+    uint8_t o = buf[0];
+    uint8_t lvt = o & 7;
+    if ((o >> 4) == 15 || lvt == 5 || (!(o & 0x08) && ((o >> 4) == 1 || lvt > 5)))
+        return bacsc_tag_decode(buf, len, t);
+    t->number = o >> 4;
+    t->context = (o & 0x08) != 0;
+    t->opening = lvt == 6;
+    t->closing = lvt == 7;
+    t->lvt = lvt;
+    t->len = lvt < 5 ? lvt : 0;
+    t->header_len = 1;
+    if (t->len > len - 1)
+        return BACSC_ERR_MALFORMED;
+    return 1;
+}
+
 int bacsc_tag_encode(uint8_t *buf, size_t cap, uint8_t number, bool context,
                      uint32_t content_len)
 {
@@ -223,34 +246,64 @@ int bacsc_element_len(const uint8_t *buf, size_t len)
     size_t pos = 0;
     if (buf == NULL || len == 0)
         return BACSC_ERR_MALFORMED;
-    do {
-        bacsc_tag t;
-        int h = bacsc_tag_decode(buf + pos, len - pos, &t);
-        if (h < 0)
+    if (len > (size_t)0x7FFFFFFF)
+        len = 0x7FFFFFFF;   /* results must fit an int; longer elements are refused */
+    for (;;) {
+        if (pos >= len)
             return BACSC_ERR_MALFORMED;
-        pos += (size_t)h + t.len;
-        if (t.opening) {
-            if (depth == BACSC_MAX_NESTING)
+        uint8_t o = buf[pos];
+        uint8_t lvt = o & 7;
+        bool context = (o & 0x08) != 0;
+        if ((o >> 4) != 15 && context && lvt >= 6) {
+            /* opening or closing tag, one octet */
+            if (lvt == 6) {
+                if (depth == BACSC_MAX_NESTING)
+                    return BACSC_ERR_MALFORMED;
+                stack[depth++] = o >> 4;
+            } else if (depth == 0 || stack[--depth] != (o >> 4)) {
                 return BACSC_ERR_MALFORMED;
-            stack[depth++] = t.number;
-        } else if (t.closing) {
-            if (depth == 0 || stack[depth - 1] != t.number)
+            }
+            pos++;
+        } else if ((o >> 4) != 15 && lvt < 5 && (context || (o >> 4) != 1)) {
+            /* primitive with the length in the tag octet */
+            if (lvt > len - pos - 1)
                 return BACSC_ERR_MALFORMED;
-            depth--;
+            pos += 1u + lvt;
+        } else {
+            bacsc_tag t;
+            int h = bacsc_tag_decode(buf + pos, len - pos, &t);
+            if (h < 0)
+                return BACSC_ERR_MALFORMED;
+            pos += (size_t)h + t.len;
+            if (t.opening) {
+                if (depth == BACSC_MAX_NESTING)
+                    return BACSC_ERR_MALFORMED;
+                stack[depth++] = t.number;
+            } else if (t.closing) {
+                if (depth == 0 || stack[--depth] != t.number)
+                    return BACSC_ERR_MALFORMED;
+            }
         }
-        if (pos > (size_t)0x7FFFFFFF)
-            return BACSC_ERR_MALFORMED;
-    } while (depth > 0);
-    return (int)pos;
+        if (depth == 0)
+            return (int)pos;
+    }
 }
 
 int bacsc_enclosed_decode(const uint8_t *buf, size_t len, uint8_t number,
                           const uint8_t **content, size_t *content_len)
 {
     bacsc_tag t;
-    int h = bacsc_tag_decode(buf, len, &t);
-    if (h < 0 || !t.opening || t.number != number)
-        return BACSC_ERR_NOT_FOUND;
+    int h;
+    if (number < 15) {
+        /* one-octet opening tag */
+        if (len == 0 || buf == NULL || buf[0] != (uint8_t)(number << 4 | 0x0E))
+            return BACSC_ERR_NOT_FOUND;
+        h = 1;
+    } else {
+        h = tag_fast(buf, len, &t);
+        if (h < 0 || !t.opening || t.number != number)
+            return BACSC_ERR_NOT_FOUND;
+    }
     int total = bacsc_element_len(buf, len);
     if (total < 0)
         return BACSC_ERR_MALFORMED;
@@ -450,8 +503,16 @@ int bacsc_value_encode(uint8_t *buf, size_t cap, const bacsc_value *v)
 
 int bacsc_value_decode(const uint8_t *buf, size_t len, bacsc_value *v)
 {
+    if (buf != NULL && len >= 5 && buf[0] == 0x44) {
+        /* Real, the most common present-value */
+        uint32_t u = (uint32_t)buf[1] << 24 | (uint32_t)buf[2] << 16 | (uint32_t)buf[3] << 8 | buf[4];
+        v->type = BACSC_TAG_REAL;
+        v->ctx_tag = 0;
+        memcpy(&v->v.real, &u, 4);
+        return 5;
+    }
     bacsc_tag t;
-    int h = bacsc_tag_decode(buf, len, &t);
+    int h = tag_fast(buf, len, &t);
     if (h < 0 || t.context || t.number >= BACSC_APP_TAG_COUNT)
         return BACSC_ERR_MALFORMED;
     if (t.number == BACSC_TAG_BOOLEAN) {
@@ -499,8 +560,16 @@ int bacsc_app_encode_signed(uint8_t *buf, size_t cap, int64_t i)
 
 int bacsc_app_encode_real(uint8_t *buf, size_t cap, float f)
 {
-    bacsc_value v = {.type = BACSC_TAG_REAL, .v.real = f};
-    return bacsc_value_encode(buf, cap, &v);
+    /* the most common present-value: written directly */
+    if (buf == NULL)
+        return 5;
+    if (cap < 5)
+        return BACSC_ERR_BUFFER_TOO_SMALL;
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    buf[0] = 0x44;
+    put_be(buf + 1, u, 4);
+    return 5;
 }
 
 int bacsc_app_encode_double(uint8_t *buf, size_t cap, double d)
@@ -621,6 +690,10 @@ int bacsc_ctx_decode_value(const uint8_t *buf, size_t len, uint8_t number, uint8
             return BACSC_ERR_MALFORMED;
         return 1 + (int)n;
     }
+    /* quick exits: plainly another item (the slow path below agrees) */
+    if (!(buf[0] & 0x08) || ((buf[0] >> 4) != number && (buf[0] >> 4) != 15) ||
+        (number < 15 && (buf[0] & 7) > 5))
+        return BACSC_ERR_NOT_FOUND;
     bacsc_tag t;
     int h = bacsc_tag_decode(buf, len, &t);
     if (h < 0) {
@@ -709,7 +782,7 @@ int bacsc_value_iter_next(bacsc_value_iter *it, bacsc_value *v)
     if (it->left == 0)
         return it->depth == 0 ? 0 : BACSC_ERR_MALFORMED;
     bacsc_tag t;
-    int h = bacsc_tag_decode(it->p, it->left, &t);
+    int h = tag_fast(it->p, it->left, &t);
     if (h < 0)
         return BACSC_ERR_MALFORMED;
     size_t used = (size_t)h + t.len;

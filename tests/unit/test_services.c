@@ -88,6 +88,8 @@ static void read_property(void **state)
     /* ReadProperty analog-input,5 present-value and its ACK (72.3) */
     bacsc_rp_request rp = {{BACSC_OBJ_ANALOG_INPUT, 5}, BACSC_PROP_PRESENT_VALUE, false, 0};
     expect_bytes(out, bacsc_rp_request_encode(out, sizeof out, &rp), "0c00000005 1955");
+    rp = (bacsc_rp_request){{BACSC_OBJ_DEVICE, 1234}, BACSC_PROP_PRESENT_VALUE, false, 0};
+    expect_bytes(out, bacsc_rp_request_encode(out, sizeof out, &rp), "0c020004d2 1955");
     rp = (bacsc_rp_request){{BACSC_OBJ_DEVICE, 1234}, BACSC_PROP_OBJECT_LIST, true, 0};
     expect_bytes(out, bacsc_rp_request_encode(out, sizeof out, &rp), "0c020004d2 194c 2900");
     size_t n = H("0c020004d2 194c 2900");
