@@ -72,7 +72,8 @@ typedef struct bacsc_device_callbacks {
     int (*reinitialize)(void *user, bacsc_device *dev, uint8_t state, bacsc_error *err);
     /*
      * A property was written successfully (for persistence or to act on
-     * it). `obj` is the object written.
+     * it). `obj` is the object written. A successful AtomicWriteFile is
+     * reported as a write of File_Size (42) of the File object.
      */
     void (*written)(void *user, bacsc_device *dev, bacsc_object *obj, uint32_t property);
     void *user;
@@ -131,6 +132,13 @@ uint32_t bacsc_device_instance(const bacsc_device *dev);
  */
 int bacsc_device_handle_npdu(bacsc_device *dev, const bacsc_address *src, const uint8_t *npdu,
                              size_t len, uint64_t now);
+
+/*
+ * The datalink's current maximum NPDU length (e.g. the Max-NPDU-Length the
+ * hub accepted; 0 = 1497). Answers that would not fit are answered with
+ * Abort segmentation-not-supported instead.
+ */
+void bacsc_device_set_max_npdu(bacsc_device *dev, size_t max_npdu);
 
 /*
  * Send an I-Am to `dest` (NULL = local broadcast), e.g. at start-up or after
@@ -384,6 +392,17 @@ typedef struct bacsc_datetime {
     bacsc_date date;
     bacsc_time time;
 } bacsc_datetime;
+
+/*
+ * Fill a BACnetDateTime from seconds since the Unix epoch (UTC) plus
+ * `utc_offset_s` (local time = UTC + offset), e.g. for the connect and
+ * disconnect timestamps the I/O layer records. Pure arithmetic (proleptic
+ * Gregorian calendar); years outside 1900..2154 give an all-unspecified
+ * (0xFF) value.
+ */
+void bacsc_datetime_from_unix(int64_t secs, int32_t utc_offset_s, bacsc_datetime *dt);
+/* An all-unspecified BACnetDateTime (every field 0xFF). */
+void bacsc_datetime_unspecified(bacsc_datetime *dt);
 
 /*
  * BACnetSCHubConnection ::= SEQUENCE {

@@ -910,12 +910,34 @@ static void do_reinitialize(bacsc_device *dev, const request *rq, const uint8_t 
     send_simple_ack(dev, rq);
 }
 
+/* Octets of the NPDU header of an answer to `to`. */
+static size_t reply_header_len(const bacsc_address *to)
+{
+    size_t n = 2;
+    if (to->net != 0)
+        n += 3 + (to->net == BACSC_NET_GLOBAL ? 0 : to->adr_len) + 1;
+    return n;
+}
+
+void bacsc_device_set_max_npdu(bacsc_device *dev, size_t max_npdu)
+{
+    dev->link.max_npdu = max_npdu ? max_npdu : BACSC_NPDU_MIN_MAX_LEN;
+}
+
 static void handle_confirmed(bacsc_device *dev, request *rq, const bacsc_apdu *a)
 {
     rq->invoke_id = a->invoke_id;
     rq->service = a->service;
     size_t theirs = bacsc_max_apdu_octets(a->max_apdu);
     rq->max_resp = theirs < dev->max_apdu ? theirs : dev->max_apdu;
+    /* The answer's NPDU must also fit the datalink's (negotiated) maximum. */
+    size_t room = dev->link.max_npdu > reply_header_len(&rq->reply)
+                      ? dev->link.max_npdu - reply_header_len(&rq->reply)
+                      : 0;
+    if (room < 50)
+        room = 50;   /* every datalink carries an APDU of 50 octets */
+    if (room < rq->max_resp)
+        rq->max_resp = room;
     dev->stats.requests++;
     if (a->segmented) {
         send_abort(dev, rq, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);

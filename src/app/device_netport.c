@@ -99,6 +99,46 @@ void bacsc_sc_port_config_defaults(bacsc_sc_port_config *cfg)
     cfg->certificate_signing_request_file = BACSC_MAX_INSTANCE;
 }
 
+/* ---- date and time ------------------------------------------------------------ */
+
+void bacsc_datetime_unspecified(bacsc_datetime *dt)
+{
+    memset(dt, 0xFF, sizeof *dt);
+}
+
+void bacsc_datetime_from_unix(int64_t secs, int32_t utc_offset_s, bacsc_datetime *dt)
+{
+    int64_t t = secs + utc_offset_s;
+    int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+    int64_t rem = t - days * 86400;
+    /* civil date from days since 1970-01-01 (era-based, Gregorian) */
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = yoe + era * 400;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t d = doy - (153 * mp + 2) / 5 + 1;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    if (m <= 2)
+        y++;
+    if (y < 1900 || y > 2154) {
+        bacsc_datetime_unspecified(dt);
+        return;
+    }
+    /* 1970-01-01 was a Thursday (4); BACnet weekdays are 1 Monday..7 Sunday */
+    int64_t wd = ((days % 7) + 7 + 3) % 7 + 1;
+    dt->date.year_1900 = (uint8_t)(y - 1900);
+    dt->date.month = (uint8_t)m;
+    dt->date.day = (uint8_t)d;
+    dt->date.wday = (uint8_t)wd;
+    dt->time.hour = (uint8_t)(rem / 3600);
+    dt->time.minute = (uint8_t)(rem / 60 % 60);
+    dt->time.second = (uint8_t)(rem % 60);
+    dt->time.hundredths = 0;
+}
+
 /* ---- encoding ---------------------------------------------------------------- */
 
 static int enc_file_ref(uint8_t *buf, size_t cap, uint32_t instance)

@@ -565,6 +565,13 @@ static void test_rpm_all(void **state)
     r = rpm(f, two, 2);
     assert_int_equal(rpm_count(&r, &errors, NULL), 28 + 10 + 12);
     assert_int_equal(errors, 0);
+    /* every File property reads */
+    bacsc_rpm_spec files[3] = {{{BACSC_OBJ_FILE, 0}, &all, 1},
+                               {{BACSC_OBJ_FILE, 1}, &all, 1},
+                               {{BACSC_OBJ_FILE, 2}, &all, 1}};
+    r = rpm(f, files, 3);
+    assert_int_equal(rpm_count(&r, &errors, NULL), 30);
+    assert_int_equal(errors, 0);
 }
 
 static void test_rpm_per_property_errors(void **state)
@@ -795,6 +802,30 @@ static void test_response_too_large_aborted(void **state)
     fdl_frame_apdu(&fr, &a);
     assert_int_equal(a.type, BACSC_PDU_COMPLEX_ACK);
     assert_int_equal(a.service, BACSC_SERVICE_READ_PROPERTY_MULTIPLE);
+}
+
+static void test_answer_bounded_by_link_max_npdu(void **state)
+{
+    fx *f = *state;
+    /* RPM device ALL (354-octet answer) over a link that carries 200 */
+    uint8_t apdu[] = {0x00, 0x05, 0x32, 0x0E, 0x0C, 0x02, 0x00, 0x03, 0xE9, 0x1E, 0x09, 0x08, 0x1F};
+    bacsc_device_set_max_npdu(f->dev, 200);
+    fdl_frame fr;
+    assert_true(raw_request(f, apdu, sizeof apdu, &fr));
+    bacsc_apdu a;
+    fdl_frame_apdu(&fr, &a);
+    assert_int_equal(a.type, BACSC_PDU_ABORT);
+    assert_int_equal(a.reason, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
+    /* a ReadProperty still fits */
+    uint8_t rp[] = {0x00, 0x05, 0x33, 0x0C, 0x0C, 0x02, 0x00, 0x03, 0xE9, 0x19, 0x4D};
+    assert_true(raw_request(f, rp, sizeof rp, &fr));
+    fdl_frame_apdu(&fr, &a);
+    assert_int_equal(a.type, BACSC_PDU_COMPLEX_ACK);
+    assert_true(fr.len <= 200);
+    bacsc_device_set_max_npdu(f->dev, 0);
+    assert_true(raw_request(f, apdu, sizeof apdu, &fr));
+    fdl_frame_apdu(&fr, &a);
+    assert_int_equal(a.type, BACSC_PDU_COMPLEX_ACK);
 }
 
 static void test_segmented_request_aborted(void **state)
@@ -1037,6 +1068,64 @@ static void test_netport_pending_and_activate(void **state)
     assert_int_equal(v.v.unsigned_, 2);
 }
 
+static int cmd_calls;
+static uint8_t cmd_last;
+
+static int on_command(void *user, bacsc_object *port, uint8_t cmd, bacsc_error *err)
+{
+    (void)user;
+    (void)port;
+    cmd_calls++;
+    cmd_last = cmd;
+    if (cmd == BACSC_NPC_RESTART_DISCOVERY) {
+        err->error_class = BACSC_ERROR_CLASS_PROPERTY;
+        err->error_code = BACSC_ERR_CODE_VALUE_OUT_OF_RANGE;
+        return -1;
+    }
+    return 0;
+}
+
+static void test_netport_command_callback(void **state)
+{
+    fx *f = *state;
+    bacsc_netport_callbacks cb = {.command = on_command};
+    bacsc_object *p2;
+    assert_int_equal(bacsc_device_add_netport_sc(f->dev, 2, "SC port 2", NULL, &cb, &p2),
+                     BACSC_OK);
+    cmd_calls = 0;
+    uint8_t buf[8];
+    int n = bacsc_app_encode_enumerated(buf, sizeof buf, BACSC_NPC_GENERATE_CSR_FILE);
+    result r = wp(f, BACSC_OBJ_NETWORK_PORT, 2, BACSC_PROP_COMMAND, BACSC_ARRAY_ALL, buf,
+                  (size_t)n, 0);
+    assert_int_equal(r.r.outcome, BACSC_CLIENT_SIMPLE_ACK);
+    assert_int_equal(cmd_calls, 1);
+    assert_int_equal(cmd_last, BACSC_NPC_GENERATE_CSR_FILE);
+    result keep;
+    bacsc_value v = rp_single(f, BACSC_OBJ_NETWORK_PORT, 2, BACSC_PROP_COMMAND, BACSC_ARRAY_ALL,
+                              &keep);
+    assert_int_equal(v.v.enumerated, BACSC_NPC_GENERATE_CSR_FILE);
+    /* a second command while one runs: busy */
+    n = bacsc_app_encode_enumerated(buf, sizeof buf, BACSC_NPC_VALIDATE_CHANGES);
+    r = wp(f, BACSC_OBJ_NETWORK_PORT, 2, BACSC_PROP_COMMAND, BACSC_ARRAY_ALL, buf, (size_t)n, 0);
+    expect_error(&r, BACSC_ERROR_CLASS_DEVICE, BACSC_ERR_CODE_BUSY);
+    bacsc_netport_sc_command_done(p2);
+    v = rp_single(f, BACSC_OBJ_NETWORK_PORT, 2, BACSC_PROP_COMMAND, BACSC_ARRAY_ALL, &keep);
+    assert_int_equal(v.v.enumerated, BACSC_NPC_IDLE);
+    r = wp(f, BACSC_OBJ_NETWORK_PORT, 2, BACSC_PROP_COMMAND, BACSC_ARRAY_ALL, buf, (size_t)n, 0);
+    assert_int_equal(r.r.outcome, BACSC_CLIENT_SIMPLE_ACK);
+    bacsc_netport_sc_command_done(p2);
+    /* the callback's own error is answered */
+    n = bacsc_app_encode_enumerated(buf, sizeof buf, BACSC_NPC_RESTART_DISCOVERY);
+    r = wp(f, BACSC_OBJ_NETWORK_PORT, 2, BACSC_PROP_COMMAND, BACSC_ARRAY_ALL, buf, (size_t)n, 0);
+    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
+    v = rp_single(f, BACSC_OBJ_NETWORK_PORT, 2, BACSC_PROP_COMMAND, BACSC_ARRAY_ALL, &keep);
+    assert_int_equal(v.v.enumerated, BACSC_NPC_IDLE);
+    /* wrong type */
+    n = bacsc_app_encode_unsigned(buf, sizeof buf, 8);
+    r = wp(f, BACSC_OBJ_NETWORK_PORT, 2, BACSC_PROP_COMMAND, BACSC_ARRAY_ALL, buf, (size_t)n, 0);
+    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_INVALID_DATA_TYPE);
+}
+
 /* ---- Files ------------------------------------------------------------------------------ */
 
 static void test_file_write_read(void **state)
@@ -1225,6 +1314,48 @@ static void test_config_validation(void **state)
     fdl_destroy(&net);
 }
 
+static void test_datetime_from_unix(void **state)
+{
+    (void)state;
+    bacsc_datetime dt;
+    bacsc_datetime_from_unix(0, 0, &dt);
+    assert_int_equal(dt.date.year_1900, 70);
+    assert_int_equal(dt.date.month, 1);
+    assert_int_equal(dt.date.day, 1);
+    assert_int_equal(dt.date.wday, 4);   /* Thursday */
+    assert_int_equal(dt.time.hour, 0);
+    /* 2026-11-26 08:30:15 UTC, a Thursday; 1795681815 */
+    bacsc_datetime_from_unix(1795681815, 0, &dt);
+    assert_int_equal(dt.date.year_1900, 126);
+    assert_int_equal(dt.date.month, 11);
+    assert_int_equal(dt.date.day, 26);
+    assert_int_equal(dt.date.wday, 4);
+    assert_int_equal(dt.time.hour, 8);
+    assert_int_equal(dt.time.minute, 30);
+    assert_int_equal(dt.time.second, 15);
+    /* an offset moves the date: +16 h → 2026-11-27 00:30:15, Friday */
+    bacsc_datetime_from_unix(1795681815, 16 * 3600, &dt);
+    assert_int_equal(dt.date.day, 27);
+    assert_int_equal(dt.date.wday, 5);
+    assert_int_equal(dt.time.hour, 0);
+    /* 2000-02-29 12:00:00, a Tuesday; 951825600 */
+    bacsc_datetime_from_unix(951825600, 0, &dt);
+    assert_int_equal(dt.date.year_1900, 100);
+    assert_int_equal(dt.date.month, 2);
+    assert_int_equal(dt.date.day, 29);
+    assert_int_equal(dt.date.wday, 2);
+    /* 1969-12-31 23:59:59, Wednesday */
+    bacsc_datetime_from_unix(-1, 0, &dt);
+    assert_int_equal(dt.date.year_1900, 69);
+    assert_int_equal(dt.date.day, 31);
+    assert_int_equal(dt.date.wday, 3);
+    assert_int_equal(dt.time.second, 59);
+    /* outside the encodable years */
+    bacsc_datetime_from_unix(-3000000000LL, 0, &dt);
+    assert_int_equal(dt.date.year_1900, 255);
+    assert_int_equal(dt.time.hour, 255);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1244,6 +1375,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_service_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_request_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_response_too_large_aborted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_answer_bounded_by_link_max_npdu, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segmented_request_aborted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_drops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_routed_request_answered_through_router, setup,
@@ -1252,10 +1384,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reinit_undefined_state_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_netport_live_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_netport_pending_and_activate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_netport_command_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_write_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plugin_object_class, setup, teardown),
         cmocka_unit_test(test_config_validation),
+        cmocka_unit_test(test_datetime_from_unix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
