@@ -199,7 +199,7 @@ int bacsc_cmd_hub(int argc, char **argv)
         sc_opts_free(&o);
         return EXIT_USAGE;
     }
-    if (!o.uuid)
+    if (!o.uuid && !(o.cert && sc_cert_uuid(o.cert, &hc.hub.uuid) == 0))
         sc_random_uuid(&hc.hub.uuid);
     if (o.vmac && bacsc_vmac_parse(o.vmac, &hc.hub.vmac) != BACSC_OK) {
         cli_error(PROG, "vmac: '%s' is not a VMAC", o.vmac);
