@@ -135,6 +135,36 @@ def main():
     for p in devs:
         rc = stop(p)
         check(rc == 0, f"{os.path.basename(p.log)} exits 0 on SIGTERM ({rc})")
+
+    # a device hosting the hub function, used by itself and by another device
+    hport = free_port()
+    ctl = start(["device", "--instance", "1", "--hub-listen", f"127.0.0.1:{hport}", "--hub",
+                 f"wss://127.0.0.1:{hport}"] + pki.cert("node1"), f"{d}/ctl.log")
+    other = start(["device", "--instance", "2", "--hub", f"wss://127.0.0.1:{hport}"] + pki.cert("node2"),
+                  f"{d}/other.log")
+    check(wait_log(ctl, "connected-to-primary") and wait_log(other, "connected-to-primary"),
+          "--hub-listen: the controller and another device joined the controller's hub function")
+    cprof = profile(d, "ctl.json", pki, hport)
+    r = tool(["whois", "--timeout", "1.5"], cprof)
+    check(sorted(re.findall(r"device (\d+)", r.stdout)) == ["1", "2"], "whois through the hosted hub finds 1 and 2")
+    v, _ = read_value(cprof, 1, "network-port,1", "sc-hub-function-enable")
+    check(v is True, f"SC_Hub_Function_Enable true ({v})")
+    v, _ = read_value(cprof, 1, "network-port,1", "sc-hub-function-binding")
+    check(v == f"127.0.0.1:{hport}", f"SC_Hub_Function_Binding ({v})")
+    check(stop(other) == 0 and stop(ctl) == 0, "both exit 0")
+
+    # plaintext only on request, and only with ws://
+    r = tool(["device", "--instance", "9", "--hub", f"wss://127.0.0.1:{hport}", "--insecure-plaintext"])
+    check(r.returncode == 2 and "only for ws://" in r.stderr, "--insecure-plaintext with wss:// refused")
+    pport = free_port()
+    ph = start(["hub", "--listen", f"127.0.0.1:{pport}", "--insecure-plaintext"], f"{d}/plainhub.log")
+    check(wait_log(ph, "PLAINTEXT"), "plaintext hub warns that it is PLAINTEXT")
+    pd = start(["device", "--instance", "77", "--hub", f"ws://127.0.0.1:{pport}", "--insecure-plaintext"],
+               f"{d}/plaindev.log")
+    check(wait_log(pd, "connected-to-primary"), "device joins over ws:// with --insecure-plaintext")
+    r = tool(["read", "77", "device,77", "object-name", "--hub", f"ws://127.0.0.1:{pport}", "--insecure-plaintext"])
+    check(r.returncode == 0 and r.stdout.strip() == '"bacsc-device-77"', f"read over ws:// ({r.stdout.strip()})")
+    check(stop(pd) == 0 and stop(ph) == 0, "plaintext device and hub exit 0")
     return finish()
 
 
