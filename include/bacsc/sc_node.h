@@ -52,7 +52,8 @@ typedef struct bacsc_sc_node_callbacks {
     /* An NPDU arrived from `src` (the sender's VMAC; mac_len 6). May send. */
     void (*npdu)(void *user, const bacsc_address *src, const uint8_t *npdu, size_t len,
                  uint64_t now);
-    /* SC_Hub_Connector_State changed (0 none, 1 primary, 2 failover). Optional. */
+    /* SC_Hub_Connector_State changed (0 none, 1 primary, 2 failover). Optional.
+     * Delivered from the deferred pass (quick flips are coalesced); may send. */
     void (*state_changed)(void *user, int state);
     void *user;
 } bacsc_sc_node_callbacks;
@@ -88,6 +89,10 @@ int bacsc_sc_node_send(bacsc_sc_node *n, const bacsc_address *dest, const uint8_
 int bacsc_sc_node_state(const bacsc_sc_node *n);
 const bacsc_sc_connector *bacsc_sc_node_connector(const bacsc_sc_node *n);
 const bacsc_vmac *bacsc_sc_node_vmac(const bacsc_sc_node *n);
+/* The Max-NPDU-Length the hub in use accepts (from its Connect-Accept), or 0
+ * when not connected. */
+size_t bacsc_sc_node_peer_max_npdu(const bacsc_sc_node *n);
+
 /* The hub peer address of the connection in use ("IP:PORT"), or NULL. */
 const char *bacsc_sc_node_hub_peer(const bacsc_sc_node *n);
 

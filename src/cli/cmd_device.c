@@ -103,6 +103,8 @@ static void on_npdu(void *user, const bacsc_address *src, const uint8_t *npdu, s
 static void on_state(void *user, int state)
 {
     struct inst *in = user;
+    /* Answers must fit what the hub in use accepts (0 = the default 1497). */
+    bacsc_device_set_max_npdu(in->dev, bacsc_sc_node_peer_max_npdu(in->node));
     /* Announce ourselves when (re)connected — only for a single device: 200
      * instances each broadcasting would be a storm of their own. */
     if (state != BACSC_SC_NO_HUB_CONNECTION && in->app->n == 1)

@@ -53,6 +53,8 @@ struct bacsc_sc_node {
     uint64_t rx_dropped;
     bool service_scheduled;
     bool freeing;
+    bool state_pending;         /* state_changed to deliver from the service pass */
+    int last_state;
     char name[64];
 };
 
@@ -153,8 +155,10 @@ static void conn_state(int state, void *user)
     const char *peer = bacsc_sc_node_hub_peer(n);
     BACSC_INFO("%s: hub connector state %d %s%s%s", n->name, state,
                bacsc_sc_connector_state_name(state), peer ? " via " : "", peer ? peer : "");
-    if (n->cb.state_changed)
-        n->cb.state_changed(n->cb.user, state);
+    /* Delivered from the service pass: the owner may send from it, which
+     * would re-enter the connector. */
+    n->state_pending = true;
+    schedule(n);
 }
 
 static void conn_message(const bacsc_bvlc_msg *msg, uint64_t now, void *user)
@@ -236,6 +240,16 @@ static void service(bacsc_loop *loop, void *user)
                 busy = true;
                 service_slot(n, s);
             }
+        }
+        if (n->state_pending) {
+            n->state_pending = false;
+            int st = bacsc_sc_connector_state(n->conn);
+            if (st != n->last_state) {
+                n->last_state = st;
+                if (n->cb.state_changed)
+                    n->cb.state_changed(n->cb.user, st);
+            }
+            busy = true;
         }
         while (n->rx_count) {
             struct rx_item it = n->rxq[n->rx_head];
@@ -414,6 +428,16 @@ const bacsc_sc_connector *bacsc_sc_node_connector(const bacsc_sc_node *n)
 const bacsc_vmac *bacsc_sc_node_vmac(const bacsc_sc_node *n)
 {
     return bacsc_sc_connector_vmac(n->conn);
+}
+
+size_t bacsc_sc_node_peer_max_npdu(const bacsc_sc_node *n)
+{
+    int st = bacsc_sc_connector_state(n->conn);
+    if (st == BACSC_SC_NO_HUB_CONNECTION)
+        return 0;
+    bacsc_sc_conn *c = bacsc_sc_connector_conn(
+        n->conn, st == BACSC_SC_CONNECTED_TO_PRIMARY ? BACSC_SC_SLOT_PRIMARY : BACSC_SC_SLOT_FAILOVER);
+    return c ? bacsc_sc_conn_peer(c)->max_npdu_len : 0;
 }
 
 const char *bacsc_sc_node_hub_peer(const bacsc_sc_node *n)
