@@ -35,7 +35,21 @@ def check(cond, what):
     return cond
 
 
+SAN_MARKS = ("Sanitizer", "runtime error:")
+
+
+def _sanitizer_check(text, where):
+    for mark in SAN_MARKS:
+        if mark in text:
+            i = text.index(mark)
+            check(False, f"sanitizer report in {where}: {text[max(0, i - 100):i + 300]}")
+            return
+
+
 def finish():
+    for p in _procs:
+        if getattr(p, "log", None) and os.path.exists(p.log):
+            _sanitizer_check(open(p.log, errors="replace").read(), os.path.basename(p.log))
     print(f"{len(failures)} failure(s)", flush=True)
     for f in failures:
         print("  FAILED:", f)
@@ -201,6 +215,7 @@ def tool(args, profile=None, timeout=30, env=None):
     if profile:
         e["BACSC_PROFILE"] = profile
     r = subprocess.run([BACSC] + args, capture_output=True, text=True, timeout=timeout * SLOW, env=e)
+    _sanitizer_check(r.stderr, "bacsc " + " ".join(args[:2]))
     return r
 
 
