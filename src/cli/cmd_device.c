@@ -456,6 +456,8 @@ int bacsc_cmd_device(int argc, char **argv)
     bacsc_loop_signal(a.loop, SIGUSR1, on_signal, &a);
     if (o.insecure_plaintext)
         BACSC_WARN("device: --insecure-plaintext: ws:// without TLS (debugging only)");
+    if (o.status_file)
+        write_status(&a); /* also tells scripts that SIGUSR1 is handled now */
     for (size_t i = 0; i < a.n; i++) {
         char u[37];
         BACSC_INFO("device %u: uuid %s", a.insts[i].instance,

@@ -34,13 +34,26 @@ def hub_connected(hub, d):
     return json.loads(r.stdout)["hub"]["connected"]
 
 
+def status_pid(d):
+    try:
+        return json.load(open(f"{d}/hub-status.json")).get("pid")
+    except Exception:
+        return None
+
+
+def started(hub, d):
+    """The hub writes its status file once its signal handlers are in place:
+    only then may SIGUSR1 be sent (before, it would kill the process)."""
+    return wait_until(lambda: status_pid(d) == hub.pid, 15)
+
+
 def main():
     d = tmpdir("bacsc-scstorm-")
     pki = Pki(make_pki(d, nodes=1))
     port = free_port()
     hubargs = ["--status-file", f"{d}/hub-status.json", "--log-level", "warn"]
     hub = start(["hub", "--listen", f"127.0.0.1:{port}"] + pki.cert("hub") + hubargs, f"{d}/hub.log")
-    check(wait_until(lambda: os.path.exists(f"{d}/hub-status.json"), 10), "hub started")
+    check(started(hub, d), "hub started")
     cfg = os.path.join(d, "devices.json")
     with open(cfg, "w") as f:
         json.dump({"instance": FIRST, "count": N, "hub": f"wss://127.0.0.1:{port}", "cert": pki.path("node1.pem"),
@@ -55,6 +68,7 @@ def main():
     t_kill = time.time()
     hub = start(["hub", "--listen", f"127.0.0.1:{port}"] + pki.cert("hub") + hubargs, f"{d}/hub2.log")
     t0 = time.time()
+    check(started(hub, d), "hub restarted")
     n = wait_until(lambda: hub_connected(hub, d) == N and N, 30, 0.5)
     dt = time.time() - t0
     check(n == N, f"all {N} reconnected to the restarted hub ({hub_connected(hub, d)}, {dt:.1f} s)")
