@@ -323,10 +323,14 @@ void bacsc_hubd_shutdown(bacsc_hubd *h)
     BACSC_INFO("%s: shutting down: Disconnect-Request to %zu node(s)", h->name,
                bacsc_sc_hub_connected_count(h->hub));
     bacsc_sc_hub_disconnect_all(h->hub, bacsc_loop_now(h->loop));
-    /* Sockets not yet open (no hub peer) are simply closed. */
+    /* Sockets not yet open, or not yet past Connect-Request, are simply
+     * closed: there is nobody to say goodbye to. */
     for (struct hpeer *p = h->peers, *next; p; p = next) {
         next = p->next;
-        if (!p->hp)
+        bacsc_sc_hub_peer_info info;
+        if (p->hp)
+            bacsc_sc_hub_peer_get_info(p->hp, &info);
+        if (!p->hp || !info.connected)
             bacsc_wsconn_abort(p->ws);
     }
     schedule(h);
