@@ -20,7 +20,17 @@ BACSC = os.environ.get("BACSC") or os.path.join(
     os.environ.get("BACSC_BUILD", os.path.join(os.path.dirname(__file__), "../../build")), "bacsc")
 # Slower under sanitizers: scale waits.
 SLOW = float(os.environ.get("BACSC_TEST_SLOW", "1"))
-if "asan" in BACSC or os.environ.get("BACSC_SANITIZE"):
+def _sanitized():
+    if "asan" in BACSC or os.environ.get("BACSC_SANITIZE"):
+        return True
+    cache = os.path.join(os.environ.get("BACSC_BUILD", ""), "CMakeCache.txt")
+    try:
+        return "BACSC_SANITIZE:BOOL=ON" in open(cache).read()
+    except OSError:
+        return False
+
+
+if _sanitized():
     SLOW = max(SLOW, 3.0)
 
 failures = []
