@@ -84,7 +84,14 @@ static void done(void *user, const bacsc_client_result *r)
             json_object_set_new(o, "direct", json_boolean(d->sent_direct));
         json_t *v = bacsc_value_json(ack.value, ack.value_len);
         json_object_set_new(o, "value", v ? v : json_null());
-        cli_print_json(o);
+        if (d->repeat > 1) { /* one compact line per result (JSON Lines) */
+            char *line = json_dumps(o, JSON_COMPACT);
+            printf("%s\n", line ? line : "{}");
+            free(line);
+            json_decref(o);
+        } else {
+            cli_print_json(o);
+        }
     } else {
         char buf[8192];
         bacsc_value_format(ack.value, ack.value_len, buf, sizeof buf);
