@@ -108,6 +108,17 @@ def main():
     check(st3["stats"]["ar_refused"] >= 1 and st3["stats"]["dc_accepted"] == 0,
           f"1003 answered Address-Resolution with a NAK ({st3['stats']})")
 
+    # automatic direct connect on dev1002: unicasts from the client make it
+    # resolve the client, which does not accept direct connections (NAK)
+    r = tool(["read", "1002", "analog-value,1", "present-value", "--json", "--repeat", "4",
+              "--interval", "0.1", "--timeout", "15"], prof, 30)
+    check(r.returncode == 0 and r.stdout.count("\n") == 4, f"4 reads of 1002 through the hub ({r.stderr.strip()})")
+    st2 = wait_until(lambda: (lambda s: s if s["stats"]["ar_naks"] >= 1 else None)(
+        dev_status(dev2, f"{d}/dev2.json")["devices"][0]["node"]["direct"]), 5)
+    check(st2 and st2["stats"]["auto_triggers"] >= 1 and st2["stats"]["ar_sent"] >= 1 and
+          st2["stats"]["dc_initiated"] == 0,
+          f"1002 (auto) resolved the busy peer, got a NAK, stayed on the hub ({st2 and st2['stats']})")
+
     # a long-running directly connected pair
     vmac = "02:00:00:00:dc:01"
     prof5 = profile(d, "profile5.json", pki, port, node="node5")
