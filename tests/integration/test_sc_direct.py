@@ -108,6 +108,31 @@ def main():
     check(st3["stats"]["ar_refused"] >= 1 and st3["stats"]["dc_accepted"] == 0,
           f"1003 answered Address-Resolution with a NAK ({st3['stats']})")
 
+    # a device hosting the hub function lists the hub's connections
+    hport = free_port()
+    dev4 = start(["device", "--instance", "1004", "--hub", f"wss://127.0.0.1:{hport}",
+                  "--hub-listen", f"127.0.0.1:{hport}"] + pki.cert("node6"), f"{d}/dev1004.log")
+    check(wait_log(dev4, "connected-to-primary"), "dev1004 joined its own hub function")
+    prof4 = profile(d, "profile4.json", pki, hport)
+    cvmac = "02:00:00:00:4f:01"
+    r = tool(["read", "1004", "network-port,1", "sc-hub-function-connection-status", "--json",
+              "--timeout", "15", "--vmac", cvmac], prof4, 30)
+    v = json.loads(r.stdout)["value"] if r.returncode == 0 else None
+    hrows, row = [], None
+    for item in aslist(v or []):
+        if isinstance(item, dict) and item.get("context") == 0:
+            row = {}
+            hrows.append(row)
+        if row is not None and isinstance(item, dict):
+            row[item.get("context")] = item
+    me = [x for x in hrows if x.get(4, {}).get("hex") == cvmac.replace(":", "")]
+    check(len(hrows) == 2 and len(me) == 1 and me[0][0].get("hex") == "01" and
+          me[0][3]["value"][0]["value"]["hex"] == "7f000001" and len(me[0][5].get("hex", "")) == 32,
+          f"1004 SC_Hub_Function_Connection_Status: itself and this client, connected ({str(v)[:400]})")
+    v, r = read_value(prof, 1003, "network-port,1", "sc-hub-function-connection-status")
+    check(r.returncode == 0 and v == [], f"1003 (no hub function) SC_Hub_Function_Connection_Status empty ({v})")
+    check(stop(dev4) == 0, "dev1004 exits 0 on SIGTERM")
+
     # automatic direct connect on dev1002: unicasts from the client make it
     # resolve the client, which does not accept direct connections (NAK)
     r = tool(["read", "1002", "analog-value,1", "present-value", "--json", "--repeat", "4",
