@@ -30,6 +30,8 @@
 #include "bacsc/sc_hubd.h" /* bacsc_io_random */
 #include "bacsc/wsconn.h"
 
+_Static_assert(BACSC_URI_MAX == BACSC_SC_SWITCH_URI_MAX, "status URI sizes differ");
+
 #define RXQ_MAX 256
 #define HUBQ_MAX 64
 
@@ -89,6 +91,10 @@ struct bacsc_sc_node {
     struct hub_item hubq[HUBQ_MAX];
     size_t hubq_count;
     uint64_t hubq_dropped;
+    /* Initiated connections we could not track (out of memory): reported
+     * gone from the next pass. At most max_conns exist, so this fits. */
+    bacsc_sc_dc **orphans;
+    size_t norphans, max_orphans;
 };
 
 static const char *slot_name(int slot)
@@ -394,9 +400,10 @@ static void sw_open(bacsc_sc_dc *dc, const char *uri, void *user)
     bacsc_sc_node *n = user;
     struct dcio *d = dcio_new(n);
     if (!d) {
-        /* cannot even track it: report failure from the next pass via a
-         * zombie-free path — abort the connection in the switch later */
-        BACSC_WARN("%s: out of memory for a direct connection", n->name);
+        BACSC_WARN("%s: out of memory for a direct connection to %s", n->name, uri);
+        if (n->norphans < n->max_orphans)
+            n->orphans[n->norphans++] = dc;
+        schedule(n);
         return;
     }
     d->dc = dc;
@@ -484,6 +491,11 @@ static void sw_event(bacsc_sc_dc *dc, int event, void *user)
 
 static void service_dcs(bacsc_sc_node *n, bool *busy)
 {
+    while (n->norphans) {
+        *busy = true;
+        bacsc_sc_switch_dc_gone(n->sw, n->orphans[--n->norphans], BACSC_EC_TCP_ERROR,
+                                bacsc_loop_now(n->loop));
+    }
     for (struct dcio *d = n->dcios, *next; d; d = next) {
         next = d->next;
         if (d->open_failed) {
@@ -623,7 +635,7 @@ static void service(bacsc_loop *loop, void *user)
         if (d->dirty || d->open_failed)
             dc_pending = true;
     if (n->slots[0].dirty || n->slots[1].dirty || n->rx_count || n->slots[0].open_failed ||
-        n->slots[1].open_failed || n->hubq_count || dc_pending)
+        n->slots[1].open_failed || n->hubq_count || dc_pending || n->norphans)
         schedule(n);
 }
 
@@ -730,7 +742,9 @@ static int setup_switch(bacsc_sc_node *n, const bacsc_sc_node_config *cfg, char 
                                      .npdu = sw_npdu,
                                      .dc_event = sw_event,
                                      .random = bacsc_io_random};
-    n->sw = bacsc_sc_switch_new(&sc, &scb, n);
+    n->max_orphans = sc.max_conns;
+    n->orphans = calloc(n->max_orphans, sizeof *n->orphans);
+    n->sw = n->orphans ? bacsc_sc_switch_new(&sc, &scb, n) : NULL;
     if (!n->sw) {
         snprintf(err, errlen, "invalid direct-connection configuration (URIs too long or limits)");
         return BACSC_ERR_INVALID_ARG;
@@ -1023,6 +1037,7 @@ void bacsc_sc_node_free(bacsc_sc_node *n)
     for (size_t i = 0; i < n->hubq_count; i++)
         free(n->hubq[i].payload);
     bacsc_sc_switch_free(n->sw);
+    free(n->orphans);
     for (int i = 0; i < 2; i++)
         if (n->slots[i].ws)
             bacsc_wsconn_abort(n->slots[i].ws);
