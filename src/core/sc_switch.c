@@ -486,9 +486,21 @@ static int want(bacsc_sc_switch *sw, struct peer *p, uint64_t now)
         sw->stats.dc_limit++;
         return BACSC_ERR_LIMIT;
     }
-    p->want_connect = true;
-    if (p->res == RES_PENDING)
+    if (p->res == RES_PENDING) {
+        p->want_connect = true;
         return BACSC_OK;
+    }
+    /* Resolutions in flight are bounded too (max_conns), so the peer table
+     * (> 2 x max_conns) always has room for accepted connections. */
+    size_t pending = 0;
+    for (size_t i = 0; i < sw->cfg.max_peers; i++)
+        if (sw->peers[i].used && sw->peers[i].res == RES_PENDING)
+            pending++;
+    if (pending >= sw->cfg.max_conns && !ack_fresh(sw, p, now)) {
+        sw->stats.dc_limit++;
+        return BACSC_ERR_LIMIT;
+    }
+    p->want_connect = true;
     if (ack_fresh(sw, p, now)) {
         p->next_uri = 0;
         try_connect(sw, p, now);

@@ -776,6 +776,18 @@ static void test_connection_limit(void **state)
     assert_int_equal(bacsc_sc_switch_conn_count(c->sw), 0);
     /* and b itself cannot initiate beyond the limit */
     assert_int_equal(bacsc_sc_switch_connect(b->sw, &c->vmac, now), BACSC_ERR_LIMIT);
+    /* resolutions in flight are bounded by max_conns as well */
+    bacsc_sc_switch_stop(b->sw, now);
+    pump();
+    teardown(NULL);
+    setup(NULL);
+    a = add_node(&lim);
+    b = add_node(&o);
+    c = add_node(&o);
+    b->present = c->present = false; /* nobody answers */
+    assert_int_equal(bacsc_sc_switch_connect(a->sw, &b->vmac, now), BACSC_OK);
+    assert_int_equal(bacsc_sc_switch_connect(a->sw, &c->vmac, now), BACSC_ERR_LIMIT);
+    b->present = c->present = true;
     /* c's traffic to b still flows through the hub */
     assert_int_equal(send(c, b), BACSC_OK);
     pump();
