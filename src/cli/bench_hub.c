@@ -149,6 +149,18 @@ static int build_npdu(uint8_t *buf, size_t size)
     return (int)off;
 }
 
+int bench_hub_npdu(size_t size, uint8_t *buf)
+{
+    if (size == 267 || size == 268)
+        size = 269;
+    int off = build_npdu(buf, size);
+    if (off < 0)
+        return -1;
+    body bd = {.magic = MAGIC, .kind = KIND_REQUEST};
+    memcpy(buf + off, &bd, sizeof bd);
+    return (int)size;
+}
+
 /* ---- nodes ---------------------------------------------------------------- */
 
 typedef struct bench bench;
@@ -168,6 +180,7 @@ typedef struct bnode {
     bool listed;
     bool want_close;
     bool want_fail;     /* open failed synchronously */
+    bool starved;       /* waiting for rate tokens (in bench.starved) */
     uint16_t fail_code;
     struct bnode *next;
     uint64_t t_start_ns; /* attempt started */
@@ -372,7 +385,10 @@ static void send_request(bnode *a)
         return;
     if (b->o->rate > 0) {
         if (b->tokens < 2) {
-            b->starved[b->n_starved++] = a;
+            if (!a->starved) {
+                a->starved = true;
+                b->starved[b->n_starved++] = a;
+            }
             return;
         }
         b->tokens -= 2;
@@ -398,11 +414,10 @@ static void send_request(bnode *a)
 static void fill_window(bnode *a)
 {
     unsigned w = a->b->o->mode == BENCH_MODE_RTT ? 1 : a->b->o->window;
-    /* a starved node is queued once; don't queue it again per slot */
-    while (a->inflight < w) {
-        unsigned before = a->inflight, starved = a->b->n_starved;
+    while (a->inflight < w && !a->starved) {
+        unsigned before = a->inflight;
         send_request(a);
-        if (a->inflight == before || a->b->n_starved != starved)
+        if (a->inflight == before)
             break;
     }
 }
@@ -543,17 +558,17 @@ static void refill(bench *b)
     double cap = b->o->rate * 0.01 + 2;
     if (b->tokens > cap)
         b->tokens = cap;
+    /* serve the waiting nodes in order; a served node may queue itself again
+     * at the end (the array holds 2 × nodes: ≤ nodes flagged + ≤ nodes served) */
     unsigned k = 0, n = b->n_starved;
-    b->n_starved = 0;
     for (; k < n && b->tokens >= 2; k++) {
         bnode *a = b->starved[k];
+        a->starved = false;
         if (b->phase == PH_RUN)
             fill_window(a);
     }
-    /* keep the rest in order */
-    unsigned left = n - k;
-    memmove(b->starved + b->n_starved, b->starved + k, left * sizeof *b->starved);
-    b->n_starved += left;
+    memmove(b->starved, b->starved + k, (b->n_starved - k) * sizeof *b->starved);
+    b->n_starved -= k;
     drain(b);
 }
 
@@ -646,7 +661,7 @@ static int setup(bench *b, char *err, size_t errlen)
     else
         b->n_nodes = 2 * o->pairs + o->connections;
     b->nodes = calloc(b->n_nodes ? b->n_nodes : 1, sizeof *b->nodes);
-    b->starved = calloc(b->n_nodes ? b->n_nodes : 1, sizeof *b->starved);
+    b->starved = calloc(2 * (size_t)b->n_nodes + 1, sizeof *b->starved);
     if (!b->tx || !b->oneway || !b->rtt || !b->conn || !b->nodes || !b->starved) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -669,6 +684,11 @@ static int setup(bench *b, char *err, size_t errlen)
         bacsc_sc_connector_config_default(&cc);
         cc.primary_uri = o->hub_uri;
         cc.random_vmac = true;
+        cc.connect_wait_us = (uint64_t)(o->connect_wait_s * 1e6);
+        cc.reconnect_min_us = (uint64_t)(o->reconnect_min_s * 1e6);
+        cc.reconnect_max_us = (uint64_t)(o->reconnect_max_s * 1e6);
+        if (cc.reconnect_max_us && cc.reconnect_max_us < cc.reconnect_min_us)
+            cc.reconnect_max_us = cc.reconnect_min_us;
         if (rnd(NULL, cc.uuid.b, sizeof cc.uuid.b) != 0) {
             snprintf(err, errlen, "no random numbers");
             return -1;

@@ -48,6 +48,9 @@ typedef struct bench_hub_opts {
     long hub_pid;             /* connect mode: read this process's VmRSS (0: no) */
     bool restart_wait;        /* connect mode: wait for a hub restart, time the reconnect */
     double restart_timeout_s; /* give up waiting for the restart / re-establishment */
+    double connect_wait_s;    /* nodes' SC_Connect_Wait_Timeout (0: connector default 10 s) */
+    double reconnect_min_s;   /* SC_Minimum_Reconnect_Time (0: default 2 s) */
+    double reconnect_max_s;   /* SC_Maximum_Reconnect_Time (0: default 600 s) */
     bool quiet;               /* no progress lines on stderr */
 } bench_hub_opts;
 
@@ -87,6 +90,11 @@ typedef struct bench_hub_result {
     unsigned restart_back;       /* of those, re-established in time */
     double restart_s;            /* first loss → last re-established */
 } bench_hub_result;
+
+/* The NPDU the benchmark sends for `size` octets (zero timestamps) into buf
+ * (≥ BENCH_HUB_MAX_SIZE + 16). Returns its length (size, or 269 for 267/268
+ * which have no canonical encoding), or -1 if size is out of range. */
+int bench_hub_npdu(size_t size, uint8_t *buf);
 
 /* Run one benchmark. Writes a one-line reason to err on failure.
  * Returns 0 (figures in *res, possibly with errors counted) or -1

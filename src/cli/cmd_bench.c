@@ -42,6 +42,10 @@ static void hub_usage(FILE *out)
             "  --restart-wait        connect mode: after the hold, wait for the hub to restart\n"
             "                        and time until every node is back\n"
             "  --restart-timeout S   how long to wait for that (default 120)\n"
+            "  --connect-wait S      the nodes' SC_Connect_Wait_Timeout (default 10)\n"
+            "  --reconnect-min S     SC_Minimum_Reconnect_Time (default 2)\n"
+            "  --reconnect-max S     SC_Maximum_Reconnect_Time (default 600)\n"
+            "  --print-npdu          print the NPDU that would be sent (hex) and exit\n"
             "  --json                print the result as JSON\n"
             "  --quiet               no progress lines on stderr\n"
             "  --log-level L         error, warn (default), info, debug, trace\n"
@@ -166,9 +170,9 @@ static int cmd_hub(int argc, char **argv)
     bench_hub_opts o = {.pairs = 0, .size = 64, .duration_s = 5, .window = 32,
                         .concurrency = 100, .connect_timeout_s = 120, .msg_timeout_s = 2,
                         .restart_timeout_s = 120};
-    bool json = false, pairs_set = false;
+    bool json = false, pairs_set = false, print_npdu = false;
     enum { O_HUB = 256, O_CERT, O_KEY, O_CA, O_PLAIN, O_MODE, O_PAIRS, O_SIZE, O_DUR, O_WIN,
-           O_RATE, O_CONNS, O_CONC, O_CTO, O_TO, O_PID, O_RW, O_RTO, O_JSON, O_QUIET, O_LOG };
+           O_RATE, O_CONNS, O_CONC, O_CTO, O_TO, O_PID, O_RW, O_RTO, O_JSON, O_QUIET, O_LOG, O_CW, O_RMIN, O_RMAX, O_PRINT };
     static const struct option opts[] = {
         {"hub", required_argument, NULL, O_HUB},
         {"cert", required_argument, NULL, O_CERT},
@@ -188,6 +192,10 @@ static int cmd_hub(int argc, char **argv)
         {"hub-pid", required_argument, NULL, O_PID},
         {"restart-wait", no_argument, NULL, O_RW},
         {"restart-timeout", required_argument, NULL, O_RTO},
+        {"connect-wait", required_argument, NULL, O_CW},
+        {"reconnect-min", required_argument, NULL, O_RMIN},
+        {"reconnect-max", required_argument, NULL, O_RMAX},
+        {"print-npdu", no_argument, NULL, O_PRINT},
         {"json", no_argument, NULL, O_JSON},
         {"quiet", no_argument, NULL, O_QUIET},
         {"log-level", required_argument, NULL, O_LOG},
@@ -260,6 +268,19 @@ static int cmd_hub(int argc, char **argv)
             if (!parse_num(optarg, 1, 86400, &v)) bad = "--restart-timeout out of range";
             else o.restart_timeout_s = v;
             break;
+        case O_CW:
+            if (!parse_num(optarg, 1, 300, &v)) bad = "--connect-wait must be 1..300 seconds";
+            else o.connect_wait_s = v;
+            break;
+        case O_RMIN:
+            if (!parse_num(optarg, 0.1, 300, &v)) bad = "--reconnect-min must be 0.1..300 seconds";
+            else o.reconnect_min_s = v;
+            break;
+        case O_RMAX:
+            if (!parse_num(optarg, 0.1, 600, &v)) bad = "--reconnect-max must be 0.1..600 seconds";
+            else o.reconnect_max_s = v;
+            break;
+        case O_PRINT: print_npdu = true; break;
         case O_JSON: json = true; break;
         case O_QUIET: o.quiet = true; break;
         case O_LOG:
@@ -277,6 +298,14 @@ static int cmd_hub(int argc, char **argv)
     if (optind < argc) {
         cli_error(prog, "unexpected argument '%s'", argv[optind]);
         return EXIT_USAGE;
+    }
+    if (print_npdu) {
+        uint8_t buf[BENCH_HUB_MAX_SIZE + 16];
+        int n = bench_hub_npdu(o.size, buf);
+        for (int i = 0; i < n; i++)
+            printf("%02x", buf[i]);
+        printf("\n");
+        return n > 0 ? EXIT_OK : EXIT_USAGE;
     }
     if (!o.hub_uri) {
         cli_error(prog, "--hub URI is required");
