@@ -7,7 +7,7 @@
  * `bacsc hub` daemon; prefer `bacsc hub` when it is available.
  *
  *   bench_hub_server --listen 127.0.0.1:PORT --cert F --key F --ca F
- *                    [--insecure-plaintext] [--max-peers N]
+ *                    [--insecure-plaintext] [--max-peers N] [--max-handshakes N]
  *
  * Prints "listening PORT" on stdout once bound (PORT 0 picks one). SIGTERM /
  * SIGINT: Disconnect-Request to every node, then exit after ≤ 1 s and print
@@ -178,20 +178,22 @@ static void on_signal(bacsc_loop *l, int signo, void *user)
 static void usage(FILE *out)
 {
     fprintf(out, "usage: bench_hub_server --listen ADDR:PORT --cert F --key F --ca F\n"
-                 "                        [--insecure-plaintext] [--max-peers N]\n");
+                 "                        [--insecure-plaintext] [--max-peers N]\n"
+                 "                        [--max-handshakes N (wsconn default 128)]\n");
 }
 
 int main(int argc, char **argv)
 {
     const char *listen = NULL, *cert = NULL, *key = NULL, *ca = NULL;
     bool plain = false;
-    long max_peers = 20000;
+    long max_peers = 20000, max_hs = 0;
     static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
                                          {"cert", required_argument, NULL, 'c'},
                                          {"key", required_argument, NULL, 'k'},
                                          {"ca", required_argument, NULL, 'a'},
                                          {"insecure-plaintext", no_argument, NULL, 'p'},
                                          {"max-peers", required_argument, NULL, 'm'},
+                                         {"max-handshakes", required_argument, NULL, 's'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int o;
@@ -203,6 +205,7 @@ int main(int argc, char **argv)
         case 'a': ca = optarg; break;
         case 'p': plain = true; break;
         case 'm': max_peers = atol(optarg); break;
+        case 's': max_hs = atol(optarg); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -240,6 +243,7 @@ int main(int argc, char **argv)
                            NULL);
     bacsc_ws_options wo = {.protocols = BACSC_WS_PROTO_HUB,
                            .max_connections = (unsigned)max_peers,
+                           .max_handshakes = (unsigned)max_hs,
                            .insecure_plaintext = plain};
     bacsc_ws_callbacks cb = {.on_accept = on_accept, .on_open = on_open,
                              .on_message = on_message, .on_close = on_close};

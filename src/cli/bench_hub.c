@@ -181,6 +181,9 @@ typedef struct bnode {
     bool want_close;
     bool want_fail;     /* open failed synchronously */
     bool starved;       /* waiting for rate tokens (in bench.starved) */
+    bool queued;        /* open request waiting for a handshake slot */
+    bool opening;       /* TCP/TLS/HTTP handshake in progress (holds a slot) */
+    uint32_t ticket;    /* of its newest open-queue entry */
     uint16_t fail_code;
     struct bnode *next;
     uint64_t t_start_ns; /* attempt started */
@@ -210,6 +213,13 @@ struct bench {
     bnode **starved;  /* A nodes waiting for tokens */
     unsigned n_starved;
     uint64_t restart_first_loss_ns, restart_last_back_ns;
+    /* open requests wait here in FIFO order while `concurrency` handshakes
+     * are in progress (ring of node pointers; a node is in it at most once) */
+    struct oq_entry {
+        bnode *n;
+        uint32_t ticket;
+    } *openq;
+    unsigned oq_cap, oq_head, oq_len, n_opening;
     unsigned restart_lost, restart_back;
 };
 
@@ -230,17 +240,17 @@ static void list_node(bnode *n)
     n->b->work = n;
 }
 
-/* connector callbacks: only record and list. */
-static void c_open(int slot, const char *uri, void *user)
+/* Start the WebSocket of a node whose open request got a handshake slot. */
+static void start_ws(bnode *n)
 {
-    bnode *n = user;
     bench *b = n->b;
-    (void)slot;
-    n->ws_opened = false;
-    n->want_close = false;
     bacsc_wsconn *ws = NULL;
-    int rc = bacsc_ws_connect(b->loop, uri, b->tls, &b->wo, &ws_cb, n, &ws);
+    n->opening = true;
+    b->n_opening++;
+    int rc = bacsc_ws_connect(b->loop, b->o->hub_uri, b->tls, &b->wo, &ws_cb, n, &ws);
     if (rc != BACSC_OK) {
+        n->opening = false;
+        b->n_opening--;
         n->ws = NULL;
         n->want_fail = true;
         n->fail_code = rc == BACSC_ERR_IO && (errno == EMFILE || errno == ENFILE)
@@ -252,10 +262,82 @@ static void c_open(int slot, const char *uri, void *user)
     n->ws = ws;
 }
 
+/* A handshake slot became free: start queued opens (FIFO). */
+static void release_slot(bnode *n)
+{
+    bench *b = n->b;
+    if (!n->opening)
+        return;
+    n->opening = false;
+    b->n_opening--;
+    unsigned conc = b->o->concurrency ? b->o->concurrency : 100;
+    while (b->oq_len && b->n_opening < conc) {
+        struct oq_entry e = b->openq[b->oq_head];
+        b->oq_head = (b->oq_head + 1) % b->oq_cap;
+        b->oq_len--;
+        bnode *q = e.n;
+        if (!q->queued || q->ticket != e.ticket)
+            continue; /* withdrawn, or superseded by a newer entry */
+        q->queued = false;
+        start_ws(q);
+    }
+}
+
+/* connector callbacks: only record and list (open may start a connect:
+ * results always come later, from the loop or from drain()). */
+static void c_open(int slot, const char *uri, void *user)
+{
+    bnode *n = user;
+    bench *b = n->b;
+    (void)slot;
+    (void)uri;
+    n->ws_opened = false;
+    n->want_close = false;
+    unsigned conc = b->o->concurrency ? b->o->concurrency : 100;
+    if (b->n_opening < conc && !b->oq_len) {
+        start_ws(n);
+        return;
+    }
+    if (n->queued)
+        return;
+    if (b->oq_len == b->oq_cap) {
+        /* full of stale entries: keep the live ones (≤ nodes ≤ cap / 2) */
+        struct oq_entry *fresh = calloc(b->oq_cap, sizeof *fresh);
+        if (!fresh) {
+            n->want_fail = true;
+            n->fail_code = BACSC_EC_TCP_ERROR;
+            list_node(n);
+            return;
+        }
+        unsigned k = 0;
+        for (unsigned i = 0; i < b->oq_len; i++) {
+            struct oq_entry e = b->openq[(b->oq_head + i) % b->oq_cap];
+            if (e.n->queued && e.n->ticket == e.ticket)
+                fresh[k++] = e;
+        }
+        free(b->openq);
+        b->openq = fresh;
+        b->oq_head = 0;
+        b->oq_len = k;
+    }
+    n->queued = true;
+    n->ticket++;
+    b->openq[(b->oq_head + b->oq_len) % b->oq_cap] = (struct oq_entry){n, n->ticket};
+    b->oq_len++;
+}
+
 static void c_close(int slot, void *user)
 {
     bnode *n = user;
     (void)slot;
+    if (n->queued) {
+        /* connect wait ran out while waiting for a slot: nothing was opened */
+        n->queued = false;
+        n->want_fail = true;
+        n->fail_code = BACSC_EC_TCP_CONNECT_TIMEOUT;
+        list_node(n);
+        return;
+    }
     n->want_close = true;
     list_node(n);
 }
@@ -432,6 +514,7 @@ static void ws_open(bacsc_wsconn *c, unsigned protocol, void *user)
     (void)protocol;
     bnode *n = user;
     n->ws_opened = true;
+    release_slot(n);
     bacsc_sc_connector_opened(n->con, BACSC_SC_SLOT_PRIMARY, bacsc_loop_now(n->b->loop));
     drain(n->b);
 }
@@ -452,6 +535,7 @@ static void ws_close(bacsc_wsconn *c, uint16_t error_code, const char *reason, v
     if (n->ws != c)
         return;
     n->ws = NULL;
+    release_slot(n);
     uint64_t now = bacsc_loop_now(b->loop);
     int rc;
     if (n->ws_opened || n->want_close) {
@@ -662,7 +746,10 @@ static int setup(bench *b, char *err, size_t errlen)
         b->n_nodes = 2 * o->pairs + o->connections;
     b->nodes = calloc(b->n_nodes ? b->n_nodes : 1, sizeof *b->nodes);
     b->starved = calloc(2 * (size_t)b->n_nodes + 1, sizeof *b->starved);
-    if (!b->tx || !b->oneway || !b->rtt || !b->conn || !b->nodes || !b->starved) {
+    b->oq_cap = 2 * b->n_nodes + 2;
+    b->openq = calloc(b->oq_cap, sizeof *b->openq);
+    if (!b->tx || !b->oneway || !b->rtt || !b->conn || !b->nodes || !b->starved ||
+        !b->openq) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -829,6 +916,7 @@ static void teardown(bench *b)
             bacsc_sc_connector_free(b->nodes[i].con);
     free(b->nodes);
     free(b->starved);
+    free(b->openq);
     free(b->tx);
     free(b->oneway);
     free(b->rtt);
