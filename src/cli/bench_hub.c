@@ -270,7 +270,7 @@ static void release_slot(bnode *n)
         return;
     n->opening = false;
     b->n_opening--;
-    unsigned conc = b->o->concurrency ? b->o->concurrency : 100;
+    unsigned conc = b->o->concurrency ? b->o->concurrency : 1000;
     while (b->oq_len && b->n_opening < conc) {
         struct oq_entry e = b->openq[b->oq_head];
         b->oq_head = (b->oq_head + 1) % b->oq_cap;
@@ -293,7 +293,7 @@ static void c_open(int slot, const char *uri, void *user)
     (void)uri;
     n->ws_opened = false;
     n->want_close = false;
-    unsigned conc = b->o->concurrency ? b->o->concurrency : 100;
+    unsigned conc = b->o->concurrency ? b->o->concurrency : 1000;
     if (b->n_opening < conc && !b->oq_len) {
         start_ws(n);
         return;
@@ -674,6 +674,7 @@ static long read_rss_kb(long pid)
 {
     char path[64], line[256];
     snprintf(path, sizeof path, "/proc/%ld/status", pid);
+    errno = 0;
     FILE *f = fopen(path, "r");
     if (!f)
         return -1;
@@ -796,7 +797,7 @@ static void establish(bench *b)
     const bench_hub_opts *o = b->o;
     uint64_t t0 = mono_ns(), deadline = t0 + (uint64_t)(o->connect_timeout_s * 1e9);
     uint64_t next_tick = 0, next_report = t0 + 1000000000u;
-    unsigned conc = o->concurrency ? o->concurrency : 100;
+    unsigned conc = o->concurrency ? o->concurrency : 1000;
     while (b->n_connected < b->n_nodes && mono_ns() < deadline) {
         while (b->n_started < b->n_nodes && b->n_pending < conc) {
             bnode *n = &b->nodes[b->n_started++];
@@ -936,9 +937,13 @@ int bench_hub_run(const bench_hub_opts *o, bench_hub_result *res, char *err, siz
         goto out;
     res->nodes = b.n_nodes;
     if (o->hub_pid > 0) {
-        res->hub_rss_before_kb = read_rss_kb(o->hub_pid);
+        for (int i = 0; i < 20 && (res->hub_rss_before_kb = read_rss_kb(o->hub_pid)) < 0; i++) {
+            struct timespec ts = {0, 100000000};
+            nanosleep(&ts, NULL);
+        }
         if (res->hub_rss_before_kb < 0) {
-            snprintf(err, errlen, "cannot read /proc/%ld/status", o->hub_pid);
+            snprintf(err, errlen, "cannot read VmRSS from /proc/%ld/status: %s", o->hub_pid,
+                     errno ? strerror(errno) : "no VmRSS line");
             goto out;
         }
     }

@@ -35,7 +35,7 @@ static void hub_usage(FILE *out)
             "  --window N            requests in flight per pair (default 32; rtt: 1)\n"
             "  --rate R              target relayed messages/s (default: as fast as possible)\n"
             "  --connections N       extra idle nodes (connect mode: the number of nodes)\n"
-            "  --concurrency N       connection attempts in flight while establishing (100)\n"
+            "  --concurrency N       handshakes in progress at once (default 1000)\n"
             "  --connect-timeout S   give up establishing after S seconds (default 120)\n"
             "  --timeout S           a request unanswered for S seconds is an error (2)\n"
             "  --hub-pid PID         connect mode: report the hub's VmRSS growth per connection\n"
@@ -168,7 +168,7 @@ static int cmd_hub(int argc, char **argv)
 {
     static const char prog[] = "bench hub";
     bench_hub_opts o = {.pairs = 0, .size = 64, .duration_s = 5, .window = 32,
-                        .concurrency = 100, .connect_timeout_s = 120, .msg_timeout_s = 2,
+                        .concurrency = 1000, .connect_timeout_s = 120, .msg_timeout_s = 2,
                         .restart_timeout_s = 120};
     bool json = false, pairs_set = false, print_npdu = false;
     enum { O_HUB = 256, O_CERT, O_KEY, O_CA, O_PLAIN, O_MODE, O_PAIRS, O_SIZE, O_DUR, O_WIN,
