@@ -7,10 +7,12 @@
  * volatile sink so the compiler cannot drop the work). Add a row to measure
  * another codec (e.g. ReadProperty encode/decode).
  *
- *   bench_codec [ITERATIONS]      default 10,000,000 per case
+ *   bench_codec [ITERATIONS [RUNS]]   default 1,000,000 iterations x 25 runs
  *
- * Prints: operation  ns/op  ops/s. Uses CLOCK_MONOTONIC; the best of 5 runs
- * is reported to damp noise from other processes.
+ * Prints: operation  ns/op  ops/s. Uses CLOCK_MONOTONIC; each run times
+ * ITERATIONS calls and the best run is reported: short runs, many of them,
+ * so that on a shared machine some run goes uninterrupted by other
+ * processes.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -83,16 +85,17 @@ static double now_ns(void)
 
 int main(int argc, char **argv)
 {
-    uint64_t iters = argc > 1 ? strtoull(argv[1], NULL, 10) : 10000000ULL;
-    if (iters == 0) {
-        fprintf(stderr, "usage: bench_codec [ITERATIONS]\n");
+    uint64_t iters = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000ULL;
+    int runs = argc > 2 ? atoi(argv[2]) : 25;
+    if (iters == 0 || runs <= 0) {
+        fprintf(stderr, "usage: bench_codec [ITERATIONS [RUNS]]\n");
         return 2;
     }
     printf("%-48s %10s %14s\n", "operation", "ns/op", "ops/s");
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         cases[c].setup();
         double best = 1e300;
-        for (int rep = 0; rep < 5; rep++) {
+        for (int rep = 0; rep < runs; rep++) {
             uint64_t acc = 0;
             double t0 = now_ns();
             for (uint64_t i = 0; i < iters; i++)

@@ -9,7 +9,7 @@ cmake -S . -B build -G Ninja >/dev/null
 cmake --build build >/dev/null
 B=build/bacsc
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-say "bacsc $($B --version)"
+say "$($B --version)"
 say "Decode a Connect-Request (hex from an independent BACnet/SC implementation)"
 $B decode 060000010a0b0c0d0e0f00112233445566778899aabbccddeeff064005d9
 say "Decode an Encapsulated-NPDU carrying a ReadProperty request, as JSON"

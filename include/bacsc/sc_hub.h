@@ -48,6 +48,10 @@ extern "C" {
 #define BACSC_SC_HUB_DEFAULT_MAX_PEERS 10000
 #define BACSC_SC_HUB_DEFAULT_MAX_BVLC_LEN 9000
 #define BACSC_SC_HUB_DEFAULT_MAX_NPDU_LEN 8000
+/* The accepting side cannot know a node's SC_Heartbeat_Timeout (60 s for
+ * bacsc nodes, 300 s in other implementations), so the hub tolerates the
+ * largest common value: a node is dropped after 2 x 300 s of silence. */
+#define BACSC_SC_HUB_DEFAULT_HEARTBEAT_US (300ull * 1000000)
 
 typedef struct bacsc_sc_hub bacsc_sc_hub;
 typedef struct bacsc_sc_hub_peer bacsc_sc_hub_peer;
@@ -59,7 +63,7 @@ typedef struct bacsc_sc_hub_config {
     uint16_t max_npdu_len;          /* accepted from nodes (0: default) */
     uint64_t connect_wait_us;       /* 0: default */
     uint64_t disconnect_wait_us;    /* 0: default */
-    uint64_t heartbeat_us;          /* a node silent for 2x this is dropped (0: default) */
+    uint64_t heartbeat_us;          /* a node silent for 2x this is dropped (0: default 300 s) */
     size_t max_peers;               /* accept() refuses beyond this (0: default) */
     size_t max_queue_msgs;          /* per-peer output FIFO limits (0: default) */
     size_t max_queue_bytes;
@@ -79,6 +83,12 @@ typedef struct bacsc_sc_hub_callbacks {
                  void *user);
     /* Random octets (hash seed, message ids). May be NULL. */
     bacsc_random_fn random;
+    /* Optional: a well-formed Connect-Request was refused with `error_code`
+     * (e.g. 151); `req` is the request. For SC_Failed_Connection_Requests
+     * (the I/O layer adds the peer address and time). The close callback
+     * follows. */
+    void (*refused)(void *io_peer, const bacsc_bvlc_connect *req, uint16_t error_code,
+                    void *user);
 } bacsc_sc_hub_callbacks;
 
 /* Hub-wide counters. */

@@ -8,8 +8,9 @@
  * "header-encoding-error (145)"), the offset and the option marker, and
  * exits EXIT_DATAERR.
  *
- * The Encapsulated-NPDU payload goes through print_npdu(), the one place to
- * extend when the NPDU/APDU codec is available.
+ * The Encapsulated-NPDU payload goes through print_npdu(), which decodes the
+ * NPDU, APDU header and known services (decode_npdu.c). --bip decodes a
+ * BACnet/IP BVLL datagram instead of a BVLC-SC message.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "bacsc/error.h"
 #include "bacsc/hex.h"
 #include "cli.h"
+#include "decode_npdu.h"
 
 const char bacsc_cmd_decode_summary[] = "decode and print a BVLC-SC message given as hex or a file";
 
@@ -29,15 +31,17 @@ const char bacsc_cmd_decode_summary[] = "decode and print a BVLC-SC message give
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: bacsc decode [--json] [--file FILE] [HEX...]\n"
+            "usage: bacsc decode [--json] [--bip] [--file FILE] [HEX...]\n"
             "\n"
-            "Decode one BVLC-SC message (ASHRAE 135 Annex AB) and print every field.\n"
+            "Decode one BVLC-SC message (ASHRAE 135 Annex AB) and print every field,\n"
+            "including the NPDU, APDU header and known service payloads it carries.\n"
             "Hex comes from the arguments (joined) or, when there are none, stdin;\n"
             "whitespace, ':', '-', ',', '.' and 0x prefixes are ignored.\n"
             "\n"
             "options:\n"
             "  -f, --file FILE       read raw octets from FILE ('-' = stdin) instead of hex\n"
             "  -j, --json            print JSON (field names: docs/decode.md)\n"
+            "  -b, --bip             the input is a BACnet/IP (Annex J) BVLL datagram\n"
             "      --log-level LVL   error, warn, info, debug, trace\n"
             "  -h, --help            this text\n"
             "\n"
@@ -123,18 +127,16 @@ static const char *hub_status_name(uint8_t s)
 /* ---- the NPDU hook ------------------------------------------------------- */
 
 /*
- * Print the NPDU carried by an Encapsulated-NPDU. Today: hex only. When the
- * BACnet NPDU/APDU codec (npdu.h, apdu.h, services.h) is available, decode
- * it here and add its fields to `obj` (JSON) or print them indented below
- * the "npdu" line; keep the "npdu" hex key for compatibility.
+ * Print the NPDU carried by an Encapsulated-NPDU: its hex ("npdu"), then the
+ * decoded NPDU header, APDU header and service fields ("npdu_header").
  */
 static void print_npdu(const uint8_t *npdu, size_t len, json_t *obj)
 {
-    if (obj) {
+    if (obj)
         json_object_set_new(obj, "npdu", json_hex(npdu, len));
-        return;
-    }
-    print_hex_line("npdu", npdu, len);
+    else
+        print_hex_line("npdu", npdu, len);
+    decode_npdu_print(npdu, len, obj, 4);
 }
 
 /* ---- human-readable ------------------------------------------------------ */
@@ -452,18 +454,20 @@ int bacsc_cmd_decode(int argc, char **argv)
     static const struct option opts[] = {
         {"file", required_argument, NULL, 'f'},
         {"json", no_argument, NULL, 'j'},
+        {"bip", no_argument, NULL, 'b'},
         {"log-level", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *file = NULL;
-    bool json = false;
+    bool json = false, bip = false;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "f:jh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "f:jbh", opts, NULL)) != -1) {
         switch (c) {
         case 'f': file = optarg; break;
         case 'j': json = true; break;
+        case 'b': bip = true; break;
         case 'L':
             if (!cli_set_log_level(PROG, optarg))
                 return EXIT_USAGE;
@@ -487,6 +491,15 @@ int bacsc_cmd_decode(int argc, char **argv)
         int rc = read_hex_input(argc - optind, argv + optind, &buf, &len);
         if (rc != EXIT_OK)
             return rc;
+    }
+    if (bip) {
+        int brc = decode_bip_print(buf, len, json);
+        free(buf);
+        if (brc != 0) {
+            cli_error(PROG, "malformed BACnet/IP BVLL datagram (%zu octets)", len);
+            return EXIT_DATAERR;
+        }
+        return EXIT_OK;
     }
     bacsc_bvlc_msg *m = malloc(sizeof *m);
     if (!m) {

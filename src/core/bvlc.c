@@ -363,23 +363,26 @@ static long payload_size(const bacsc_bvlc_msg *m)
     return -1;
 }
 
-int bacsc_bvlc_encoded_size(const bacsc_bvlc_msg *msg)
+/* Shared by encoded_size() and encode(); inlined into the latter so the
+ * common case (no options) costs a few compares. */
+static inline int encoded_size(const bacsc_bvlc_msg *msg)
 {
-    if (!msg)
-        return BACSC_ERR_INVALID_ARG;
     long total = BACSC_BVLC_HEADER_MIN;
     if (msg->has_orig)
         total += BACSC_VMAC_LEN;
     if (msg->has_dest)
         total += BACSC_VMAC_LEN;
-    long s = options_size(msg->dest_options, msg->n_dest_options);
-    if (s < 0)
-        return BACSC_ERR_INVALID_ARG;
-    total += s;
-    s = options_size(msg->data_options, msg->n_data_options);
-    if (s < 0)
-        return BACSC_ERR_INVALID_ARG;
-    total += s;
+    long s;
+    if (msg->n_dest_options | msg->n_data_options) {
+        s = options_size(msg->dest_options, msg->n_dest_options);
+        if (s < 0)
+            return BACSC_ERR_INVALID_ARG;
+        total += s;
+        s = options_size(msg->data_options, msg->n_data_options);
+        if (s < 0)
+            return BACSC_ERR_INVALID_ARG;
+        total += s;
+    }
     s = payload_size(msg);
     if (s < 0)
         return BACSC_ERR_INVALID_ARG;
@@ -387,6 +390,13 @@ int bacsc_bvlc_encoded_size(const bacsc_bvlc_msg *msg)
     if (total > INT_MAX)
         return BACSC_ERR_INVALID_ARG;
     return (int)total;
+}
+
+int bacsc_bvlc_encoded_size(const bacsc_bvlc_msg *msg)
+{
+    if (!msg)
+        return BACSC_ERR_INVALID_ARG;
+    return encoded_size(msg);
 }
 
 static uint8_t *put_options(uint8_t *w, const bacsc_bvlc_option *opts, uint8_t n)
@@ -424,7 +434,9 @@ static uint8_t *put_options(uint8_t *w, const bacsc_bvlc_option *opts, uint8_t n
 
 int bacsc_bvlc_encode(const bacsc_bvlc_msg *msg, uint8_t *out, size_t cap)
 {
-    int size = bacsc_bvlc_encoded_size(msg);
+    if (!msg)
+        return BACSC_ERR_INVALID_ARG;
+    int size = encoded_size(msg);
     if (size < 0)
         return size;
     if (!out || (size_t)size > cap)

@@ -599,6 +599,28 @@ static void recv_established(bacsc_sc_conn *conn, const bacsc_bvlc_msg *msg, con
         conn->cb.message(conn, msg, raw, len, now, conn->user);
 }
 
+/* Placement rules the codec leaves to us (docs/bvlc-sc.md): the
+ * connection-local functions carry no VMACs, and only Encapsulated-NPDU
+ * carries data options. Both are header-encoding-errors (145), as in
+ * bacnet-stack; a data option is named by its marker. */
+static bool placement_error(const bacsc_bvlc_msg *msg, bacsc_bvlc_error *err)
+{
+    bool local = msg->function >= BACSC_BVLC_CONNECT_REQUEST &&
+                 msg->function <= BACSC_BVLC_HEARTBEAT_ACK;
+    memset(err, 0, sizeof *err);
+    err->error_code = BACSC_EC_HEADER_ENCODING_ERROR;
+    if (local && (msg->has_orig || msg->has_dest)) {
+        err->reason = "VMAC on a connection-local function";
+        return true;
+    }
+    if (msg->n_data_options && msg->function != BACSC_BVLC_ENCAPSULATED_NPDU) {
+        err->marker = msg->data_options[0].marker;
+        err->reason = "data options on a function other than Encapsulated-NPDU";
+        return true;
+    }
+    return false;
+}
+
 int bacsc_sc_conn_recv(bacsc_sc_conn *conn, const uint8_t *data, size_t len, uint64_t now)
 {
     if (conn->state == BACSC_SC_STATE_IDLE || conn->state == BACSC_SC_STATE_CLOSED)
@@ -618,6 +640,10 @@ int bacsc_sc_conn_recv(bacsc_sc_conn *conn, const uint8_t *data, size_t len, uin
     bacsc_bvlc_error err;
     memset(&err, 0, sizeof err);
     if (bacsc_bvlc_decode(data, len, &msg, &err) != BACSC_OK) {
+        recv_malformed(conn, data, len, &err);
+        return BACSC_OK;
+    }
+    if (placement_error(&msg, &err)) {
         recv_malformed(conn, data, len, &err);
         return BACSC_OK;
     }

@@ -56,6 +56,7 @@ struct bacsc_sc_connector {
     uint64_t probe_at;        /* next primary probe while on the failover */
     unsigned probe_k;
     uint64_t last_wait;
+    uint64_t jitter_state;    /* never 0 */
     uint64_t now;
     bacsc_sc_connector_stats stats;
 };
@@ -83,11 +84,30 @@ int bacsc_sc_random_vmac(bacsc_random_fn random, void *user, bacsc_vmac *out)
     return BACSC_OK;
 }
 
+/* Jitter source: the caller's random octets mixed with a per-node sequence
+ * seeded from the Device UUID, so that even a failing or badly seeded random
+ * source cannot make every node of a site draw the same waits. */
 static uint32_t random_u32(bacsc_sc_connector *c)
 {
-    uint8_t r[4] = {0x5a, 0xa5, 0x3c, 0xc3};
+    uint8_t r[4] = {0, 0, 0, 0};
     c->cb.random(c->user, r, sizeof r);
-    return (uint32_t)r[0] << 24 | (uint32_t)r[1] << 16 | (uint32_t)r[2] << 8 | r[3];
+    uint64_t x = c->jitter_state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    c->jitter_state = x;
+    uint32_t v = (uint32_t)r[0] << 24 | (uint32_t)r[1] << 16 | (uint32_t)r[2] << 8 | r[3];
+    return v ^ (uint32_t)(x >> 32);
+}
+
+static uint64_t uuid_seed(const bacsc_uuid *u)
+{
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+    for (int i = 0; i < BACSC_UUID_LEN; i++) {
+        h ^= u->b[i];
+        h *= 0x100000001b3ull;
+    }
+    return h ? h : 1;
 }
 
 /*
@@ -427,6 +447,7 @@ bacsc_sc_connector *bacsc_sc_connector_new(const bacsc_sc_connector_config *cfg,
     c->cb = *cb;
     c->user = user;
     c->retry_at = c->probe_at = BACSC_SC_NEVER;
+    c->jitter_state = uuid_seed(&k.uuid);
     for (int i = 0; i < 2; i++) {
         c->s[i].c = c;
         c->s[i].idx = i;

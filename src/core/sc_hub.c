@@ -411,21 +411,26 @@ static void replace_peer(bacsc_sc_hub *hub, bacsc_sc_hub_peer *old)
     heap_update(hub, old);
 }
 
+static int refuse(bacsc_sc_hub *hub, bacsc_sc_hub_peer *p, const bacsc_bvlc_connect *req,
+                  uint16_t error_code)
+{
+    hub->stats.refused++;
+    if (hub->cb.refused)
+        hub->cb.refused(p->io, req, error_code, hub->user);
+    return error_code;
+}
+
 static int on_connect_request(bacsc_sc_conn *conn, const bacsc_bvlc_connect *req, void *user)
 {
     bacsc_sc_hub_peer *p = user;
     bacsc_sc_hub *hub = p->hub;
     (void)conn;
     if (bacsc_vmac_is_broadcast(&req->vmac) || bacsc_vmac_equal(&req->vmac, &BACSC_VMAC_UNKNOWN) ||
-        bacsc_vmac_equal(&req->vmac, &hub->cfg.vmac)) {
-        hub->stats.refused++;
-        return BACSC_EC_NODE_DUPLICATE_VMAC; /* not available: the node picks another */
-    }
+        bacsc_vmac_equal(&req->vmac, &hub->cfg.vmac))
+        return refuse(hub, p, req, BACSC_EC_NODE_DUPLICATE_VMAC); /* the node picks another */
     bacsc_sc_hub_peer *old = lookup_vmac(hub, &req->vmac);
-    if (old && !uuid_equal(&old->uuid, &req->uuid)) {
-        hub->stats.refused++;
-        return BACSC_EC_NODE_DUPLICATE_VMAC;
-    }
+    if (old && !uuid_equal(&old->uuid, &req->uuid))
+        return refuse(hub, p, req, BACSC_EC_NODE_DUPLICATE_VMAC);
     if (old)
         replace_peer(hub, old);
     old = lookup_uuid(hub, &req->uuid);
@@ -434,10 +439,8 @@ static int on_connect_request(bacsc_sc_conn *conn, const bacsc_bvlc_connect *req
     p->vmac = req->vmac;
     p->uuid = req->uuid;
     p->since = hub->now;
-    if (table_insert(hub, p) != BACSC_OK) {
-        hub->stats.refused++;
-        return BACSC_EC_TCP_ERROR; /* out of memory; the node retries later */
-    }
+    if (table_insert(hub, p) != BACSC_OK)
+        return refuse(hub, p, req, BACSC_EC_TCP_ERROR); /* out of memory; the node retries */
     hub->stats.accepted++;
     if (hub->cb.joined)
         hub->cb.joined(p->io, &p->vmac, &p->uuid, hub->user);
@@ -501,7 +504,7 @@ void bacsc_sc_hub_config_default(bacsc_sc_hub_config *cfg)
     cfg->max_npdu_len = BACSC_SC_HUB_DEFAULT_MAX_NPDU_LEN;
     cfg->connect_wait_us = BACSC_SC_DEFAULT_CONNECT_WAIT_US;
     cfg->disconnect_wait_us = BACSC_SC_DEFAULT_DISCONNECT_WAIT_US;
-    cfg->heartbeat_us = BACSC_SC_DEFAULT_HEARTBEAT_US;
+    cfg->heartbeat_us = BACSC_SC_HUB_DEFAULT_HEARTBEAT_US;
     cfg->max_peers = BACSC_SC_HUB_DEFAULT_MAX_PEERS;
     cfg->max_queue_msgs = BACSC_SC_DEFAULT_QUEUE_MSGS;
     cfg->max_queue_bytes = BACSC_SC_DEFAULT_QUEUE_BYTES;

@@ -62,7 +62,29 @@ c=$("$BACSC" decode --json --file "$tmp/f.bin")
 [ "$a" = "$b" ] && [ "$b" = "$c" ] || fail "input forms differ"
 "$BACSC" decode 01040004112233445566 01001008 | grep -q 'destination-vmac *11:22:33:44:55:66' || fail human
 
-# 4. usage
+# 4. the NPDU inside an Encapsulated-NPDU and BACnet/IP datagrams (--bip)
+"$BACSC" decode --json 01040004112233445566 01040005010c0c020003e9194d | /usr/bin/python3 -c '
+import json,sys; d=json.load(sys.stdin); n=d["npdu_header"]; a=n["apdu"]
+assert n["expecting_reply"] is True and n["priority"] == 0, n
+assert (a["pdu_type_name"], a["invoke_id"], a["service_name"], a["max_apdu"]) == ("confirmed-request", 1, "read-property", 1476), a
+assert a["read_property"] == {"object": "device,1001", "property": 77, "property_name": "object-name"}, a'
+"$BACSC" decode --json 01000001 0100 30010c0c020003e919553e4441ac00003f | /usr/bin/python3 -c '
+import json,sys; a=json.load(sys.stdin)["npdu_header"]["apdu"]
+assert a["read_property_ack"]["value"] == ["Real 21.5"], a'
+"$BACSC" decode --json 01000001 0100 50010c91029120 | /usr/bin/python3 -c '
+import json,sys; e=json.load(sys.stdin)["npdu_header"]["apdu"]["error"]
+assert (e["error_class_name"], e["error_code_name"]) == ("property", "unknown-property"), e'
+# a malformed NPDU inside a valid BVLC-SC message: reported, exit 0
+"$BACSC" decode --json 01000001 02 | grep -q '"npdu_error"' || fail "npdu_error"
+"$BACSC" decode --bip --json 810b000c 0120ffff00ff1008 | /usr/bin/python3 -c '
+import json,sys; d=json.load(sys.stdin)
+assert (d["function"], d["function_code"], d["length"]) == ("Original-Broadcast-NPDU", 11, 12), d
+n=d["npdu_header"]; assert n["dnet"] == 65535 and n["apdu"]["service_name"] == "who-is", n'
+"$BACSC" decode --bip 810a0011 01040005010c0c020003e9194d | grep -q 'object *device,1001' || fail "bip text"
+set +e; "$BACSC" decode --bip 810a00 2>"$tmp/err"; rc=$?; set -e
+[ "$rc" = 3 ] && grep -q 'malformed BACnet/IP' "$tmp/err" || fail "bad bip: $rc"
+
+# 5. usage
 "$BACSC" decode --help | grep -q 'usage: bacsc decode' || fail help
 set +e; "$BACSC" decode --bogus 2>/dev/null; rc=$?; set -e
 [ "$rc" = 2 ] || fail "bad option exit $rc"

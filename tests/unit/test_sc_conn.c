@@ -441,6 +441,41 @@ static void must_understand_unknown_option_naked_146(void **st)
     bacsc_sc_conn_free(c);
 }
 
+static void placement_rules_naked_145(void **st)
+{
+    (void)st;
+    events e;
+    bacsc_sc_conn *c = connected_acceptor(&e, 0);
+    /* Heartbeat-Request carrying a Destination VMAC. */
+    const uint8_t hb[] = {0x0A, 0x04, 0x00, 0x21, 0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
+    bacsc_sc_conn_recv(c, hb, sizeof hb, 1);
+    assert_nak(c, BACSC_BVLC_HEARTBEAT_REQUEST, 0x21, BACSC_EC_HEADER_ENCODING_ERROR, 0);
+    /* Address-Resolution carrying a data option (Secure-Path). */
+    const uint8_t ar[] = {0x02, 0x01, 0x00, 0x22, 0x01};
+    bacsc_sc_conn_recv(c, ar, sizeof ar, 2);
+    assert_nak(c, BACSC_BVLC_ADDRESS_RESOLUTION, 0x22, BACSC_EC_HEADER_ENCODING_ERROR, 0x01);
+    assert_int_equal(e.messages, 0);
+    assert_int_equal(bacsc_sc_conn_state(c), BACSC_SC_STATE_CONNECTED);
+    bacsc_sc_conn_free(c);
+    /* A Connect-Request with an Originating VMAC: NAKed and closed. */
+    c = make(BACSC_SC_ROLE_ACCEPTING, &e, 2);
+    bacsc_sc_conn_start(c, 0);
+    uint8_t buf[64];
+    bacsc_bvlc_msg m;
+    bacsc_bvlc_init(&m, BACSC_BVLC_CONNECT_REQUEST, 0x23);
+    m.has_orig = true;
+    m.orig = sct_vmac(1, 1);
+    m.u.connect.vmac = sct_vmac(1, 1);
+    m.u.connect.max_bvlc_len = 1600;
+    m.u.connect.max_npdu_len = 1497;
+    size_t n = sct_encode(&m, buf, sizeof buf);
+    bacsc_sc_conn_recv(c, buf, n, 1);
+    assert_nak(c, BACSC_BVLC_CONNECT_REQUEST, 0x23, BACSC_EC_HEADER_ENCODING_ERROR, 0);
+    assert_int_equal(e.closed, 1);
+    assert_int_equal(e.connected, 0);
+    bacsc_sc_conn_free(c);
+}
+
 static void relayed_message_nak_goes_back_to_originator(void **st)
 {
     (void)st;
@@ -847,6 +882,7 @@ int main(void)
         cmocka_unit_test(unknown_function_naked_143),
         cmocka_unit_test(malformed_option_naked_with_marker),
         cmocka_unit_test(must_understand_unknown_option_naked_146),
+        cmocka_unit_test(placement_rules_naked_145),
         cmocka_unit_test(relayed_message_nak_goes_back_to_originator),
         cmocka_unit_test(result_is_never_naked),
         cmocka_unit_test(initiator_heartbeat_timing),

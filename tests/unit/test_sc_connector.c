@@ -169,6 +169,17 @@ static void n_vmac(const bacsc_vmac *v, void *user)
     ((node *)user)->vmac_changes++;
 }
 
+static bool broken_random; /* a random source that always fails with zeros */
+
+static int n_random(void *user, uint8_t *buf, size_t len)
+{
+    if (broken_random) {
+        memset(buf, 0, len);
+        return -1;
+    }
+    return sct_random(user, buf, len);
+}
+
 static const bacsc_sc_connector_callbacks NCB = {
     .open = n_open,
     .close = n_close,
@@ -176,7 +187,7 @@ static const bacsc_sc_connector_callbacks NCB = {
     .state_changed = n_state,
     .message = n_message,
     .vmac_changed = n_vmac,
-    .random = sct_random,
+    .random = n_random,
 };
 
 static void sim_reset(void)
@@ -608,6 +619,37 @@ static void two_hundred_nodes_no_reconnect_storm(void **st)
     sim_free();
 }
 
+static void no_storm_even_with_a_broken_random_source(void **st)
+{
+    (void)st;
+    sim_reset();
+    sim.hubs[0].mode = HUB_DOWN;
+    sim.hubs[1].mode = HUB_DOWN;
+    for (int i = 0; i < MAXN; i++) {
+        bacsc_sc_connector_config cfg;
+        bacsc_sc_connector_config_default(&cfg);
+        cfg.primary_uri = URI[0];
+        cfg.failover_uri = URI[1];
+        cfg.random_vmac = false;
+        cfg.vmac = sct_vmac((uint8_t)(i >> 8), (uint8_t)i);
+        cfg.uuid = sct_uuid((uint8_t)(i >> 8), (uint8_t)i);
+        add_node(&cfg);
+    }
+    broken_random = true;
+    for (int i = 0; i < MAXN; i++)
+        bacsc_sc_connector_start(sim.nodes[i].c, 0);
+    run(30 * S, NULL);
+    broken_random = false;
+    static uint64_t t[MAXN];
+    for (int i = 0; i < MAXN; i++) {
+        assert_true(sim.nodes[i].n_att[0] > 1);
+        t[i] = sim.nodes[i].att[0][1];
+    }
+    qsort(t, MAXN, sizeof t[0], cmp_u64);
+    assert_true(max_in_window(t, MAXN, 100 * MS) <= MAXN * 15 / 100);
+    sim_free();
+}
+
 static void duplicate_vmac_picks_new_vmac_and_joins(void **st)
 {
     (void)st;
@@ -804,6 +846,7 @@ int main(void)
         cmocka_unit_test(returns_to_primary_when_it_is_back),
         cmocka_unit_test(reconnect_waits_grow_with_jitter),
         cmocka_unit_test(two_hundred_nodes_no_reconnect_storm),
+        cmocka_unit_test(no_storm_even_with_a_broken_random_source),
         cmocka_unit_test(duplicate_vmac_picks_new_vmac_and_joins),
         cmocka_unit_test(npdus_flow_and_are_refused_while_not_connected),
         cmocka_unit_test(stop_disconnects_and_stays_down),

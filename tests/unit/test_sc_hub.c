@@ -24,7 +24,8 @@ typedef struct io_peer {
     int want_write;
     int close_requested;
     uint16_t close_code;
-    int joined, left;
+    int joined, left, refused;
+    uint16_t refused_code;
     bacsc_sc_hub_peer *peer;
     bacsc_sc_conn *node;      /* a real initiating connection, or NULL */
 } io_peer;
@@ -58,12 +59,21 @@ static void h_left(void *io, const bacsc_vmac *v, const bacsc_sc_close_info *inf
     ((io_peer *)io)->left++;
 }
 
+static void h_refused(void *io, const bacsc_bvlc_connect *req, uint16_t code, void *user)
+{
+    (void)req;
+    (void)user;
+    ((io_peer *)io)->refused++;
+    ((io_peer *)io)->refused_code = code;
+}
+
 static const bacsc_sc_hub_callbacks HCB = {
     .want_write = h_want_write,
     .close = h_close,
     .joined = h_joined,
     .left = h_left,
     .random = sct_random,
+    .refused = h_refused,
 };
 
 static bacsc_sc_hub *make_hub(size_t queue_msgs)
@@ -383,6 +393,8 @@ static void duplicate_vmac_other_uuid_naked_151(void **st)
     assert_int_equal(d.close_requested, 1);
     assert_int_equal(d.close_code, BACSC_EC_NODE_DUPLICATE_VMAC);
     assert_int_equal(d.joined, 0);
+    assert_int_equal(d.refused, 1);
+    assert_int_equal(d.refused_code, BACSC_EC_NODE_DUPLICATE_VMAC);
     assert_int_equal(t.b.close_requested, 0);
     assert_ptr_equal(bacsc_sc_hub_find_vmac(t.hub, &t.vb), t.b.peer);
     assert_int_equal(bacsc_sc_hub_stats_get(t.hub)->refused, 1);
@@ -471,8 +483,8 @@ static void hub_naks_what_it_does_not_understand(void **st)
     const uint8_t prop[] = {0x0C, 0x00, 0x01, 0x44, 0x01, 0x04, 0x07, 0xAA};
     bacsc_sc_hub_recv(t.hub, t.a.peer, prop, sizeof prop, S);
     expect_nak(&t.a, 0x0C, 0x0144, BACSC_EC_BVLC_PROPRIETARY_FUNCTION_UNKNOWN, 0);
-    /* Must-understand option type 5 on a message for the hub: 146. */
-    const uint8_t mu[] = {0x05, 0x01, 0x01, 0x46, 0x45};
+    /* Must-understand destination option type 5 on a message for the hub: 146. */
+    const uint8_t mu[] = {0x05, 0x02, 0x01, 0x46, 0x45};
     bacsc_sc_hub_recv(t.hub, t.a.peer, mu, sizeof mu, S);
     expect_nak(&t.a, 0x05, 0x0146, BACSC_EC_HEADER_NOT_UNDERSTOOD, 0x45);
     /* The same on a message for B: forwarded untouched (B decides). */
@@ -601,7 +613,7 @@ static void hub_timers(void **st)
     (void)st;
     trio t;
     trio_setup(&t, 0, 1497);
-    const uint64_t T = BACSC_SC_DEFAULT_HEARTBEAT_US;
+    const uint64_t T = BACSC_SC_HUB_DEFAULT_HEARTBEAT_US;
     /* A socket that never sends Connect-Request: closed after connect wait. */
     io_peer x;
     memset(&x, 0, sizeof x);
@@ -661,6 +673,34 @@ static void disconnect_all_on_shutdown(void **st)
     bacsc_sc_hub_free(t.hub);
 }
 
+static void node_disconnect_request_is_acked_and_leaves(void **st)
+{
+    (void)st;
+    trio t;
+    trio_setup(&t, 0, 1497);
+    uint8_t buf[64];
+    size_t n = sct_simple(buf, sizeof buf, BACSC_BVLC_DISCONNECT_REQUEST, 0x0D0D);
+    bacsc_sc_hub_recv(t.hub, t.b.peer, buf, n, S);
+    size_t gn = pop_out(&t.b, buf, sizeof buf);
+    bacsc_bvlc_msg m;
+    assert_int_equal(bacsc_bvlc_decode(buf, gn, &m, NULL), BACSC_OK);
+    assert_int_equal(m.function, BACSC_BVLC_DISCONNECT_ACK);
+    assert_int_equal(m.message_id, 0x0D0D);
+    assert_int_equal(t.b.close_requested, 1);
+    assert_int_equal(t.b.close_code, 0);
+    assert_int_equal(t.b.left, 1);
+    assert_null(bacsc_sc_hub_find_vmac(t.hub, &t.vb));
+    assert_int_equal(bacsc_sc_hub_connected_count(t.hub), 2);
+    /* Traffic for B is now unknown-destination traffic. */
+    n = sct_npdu(buf, sizeof buf, 1, NULL, &t.vb, NPDU, sizeof NPDU);
+    bacsc_sc_hub_recv(t.hub, t.a.peer, buf, n, S);
+    assert_int_equal(bacsc_sc_hub_stats_get(t.hub)->unknown_dest_dropped, 1);
+    bacsc_sc_hub_peer_gone(t.hub, t.b.peer, 0, S);
+    assert_int_equal(t.b.left, 1);
+    assert_int_equal(bacsc_sc_hub_check(t.hub), BACSC_OK);
+    bacsc_sc_hub_free(t.hub);
+}
+
 /* ---- scale --------------------------------------------------------------- */
 
 static void ten_thousand_connections(void **st)
@@ -693,7 +733,7 @@ static void ten_thousand_connections(void **st)
     assert_int_equal(queued(&io[N - 1]), 2);
     /* Everybody goes silent: all dropped after 2 x heartbeat, in deadline
      * order (node i joined at i; node 0 last spoke at N). */
-    uint64_t t = 2 * BACSC_SC_DEFAULT_HEARTBEAT_US;
+    uint64_t t = 2 * BACSC_SC_HUB_DEFAULT_HEARTBEAT_US;
     bacsc_sc_hub_handle_expiry(hub, t + N / 2);
     assert_int_equal(bacsc_sc_hub_connected_count(hub), N / 2);
     assert_int_equal(io[N / 2].close_requested, 1);
@@ -731,6 +771,7 @@ int main(void)
         cmocka_unit_test(max_peers_enforced),
         cmocka_unit_test(hub_timers),
         cmocka_unit_test(disconnect_all_on_shutdown),
+        cmocka_unit_test(node_disconnect_request_is_acked_and_leaves),
         cmocka_unit_test(ten_thousand_connections),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

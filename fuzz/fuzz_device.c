@@ -1,0 +1,174 @@
+/*
+ * fuzz_device.c — arbitrary NPDUs into a BACnet device server.
+ *
+ * The input is split into NPDUs at each 0xFF 0xFE 0xFD marker (so one input
+ * can write a property and then read it back); each goes to a fresh device
+ * with an Analog Value, an SC Network Port and three File objects (a
+ * reinitialize password set). Checked for every NPDU:
+ *  - no crash, leak or sanitizer report;
+ *  - a Confirmed-Request (NPDU valid and for this device, APDU of at least 3
+ *    octets) gets exactly one answer: SimpleACK, ComplexACK, Error, Reject or
+ *    Abort carrying its invoke id, no larger than the requester's max-APDU;
+ *  - anything else gets at most one answer, and only an I-Am (for a Who-Is);
+ *    documented silent drops: malformed NPDU headers, network-layer
+ *    messages, NPDUs for another network, truncated Confirmed-Requests,
+ *    unconfirmed services other than Who-Is, ACK/Error/Reject/Abort PDUs.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bacsc/apdu.h"
+#include "bacsc/device.h"
+#include "bacsc/error.h"
+#include "bacsc/npdu.h"
+
+#define CHECK(c) do { if (!(c)) abort(); } while (0)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct {
+    int count;
+    uint8_t frame[1600];
+    size_t len;
+    bacsc_address dest;
+} sent;
+
+static uint8_t files[3][256];
+static size_t file_size[3];
+
+static int on_send(void *user, const bacsc_address *dest, const uint8_t *npdu, size_t len)
+{
+    (void)user;
+    CHECK(len <= 1497);
+    sent.count++;
+    memcpy(sent.frame, npdu, len);
+    sent.len = len;
+    sent.dest = *dest;
+    return 0;
+}
+
+static int f_size(void *u, uint32_t i, uint64_t *s)
+{
+    (void)u;
+    if (i >= 3)
+        return BACSC_ERR_NOT_FOUND;
+    *s = file_size[i];
+    return 0;
+}
+
+static int f_read(void *u, uint32_t i, uint64_t off, size_t count, uint8_t *buf, size_t *n,
+                  bool *eof)
+{
+    (void)u;
+    CHECK(i < 3 && off <= file_size[i]);
+    size_t avail = file_size[i] - (size_t)off;
+    *n = count < avail ? count : avail;
+    memcpy(buf, files[i] + off, *n);
+    *eof = off + *n == file_size[i];
+    return 0;
+}
+
+static int f_write(void *u, uint32_t i, uint64_t off, const uint8_t *d, size_t len)
+{
+    (void)u;
+    CHECK(i < 3 && off <= file_size[i]);
+    if (off + len > sizeof files[i])
+        return BACSC_ERR_LIMIT;
+    memcpy(files[i] + off, d, len);
+    if (off + len > file_size[i])
+        file_size[i] = (size_t)(off + len);
+    return 0;
+}
+
+static int f_set_size(void *u, uint32_t i, uint64_t s)
+{
+    (void)u;
+    if (s > sizeof files[i])
+        return BACSC_ERR_LIMIT;
+    file_size[i] = (size_t)s;
+    return 0;
+}
+
+static bacsc_device *make_device(void)
+{
+    bacsc_device_config c;
+    memset(&c, 0, sizeof c);
+    c.instance = 1001;
+    c.name = "fuzz";
+    c.reinit_password = "pw";
+    c.link.send = on_send;
+    bacsc_device *dev;
+    CHECK(bacsc_device_new(&c, &dev) == BACSC_OK);
+    CHECK(bacsc_device_add_analog_value(dev, 1, "av", 1.0f, 95, NULL) == BACSC_OK);
+    bacsc_sc_port_config pc;
+    bacsc_sc_port_config_defaults(&pc);
+    strcpy(pc.primary_hub_uri, "wss://127.0.0.1:1");
+    pc.operational_certificate_file = 0;
+    CHECK(bacsc_device_add_netport_sc(dev, 1, "port", &pc, NULL, NULL) == BACSC_OK);
+    bacsc_file_ops ops = {f_size, f_read, f_write, f_set_size, NULL};
+    CHECK(bacsc_device_add_file(dev, 0, "f0", "text/plain", false, true, &ops, NULL) == BACSC_OK);
+    CHECK(bacsc_device_add_file(dev, 1, "f1", "text/plain", true, true, &ops, NULL) == BACSC_OK);
+    CHECK(bacsc_device_add_file(dev, 2, "f2", "text/plain", false, false, &ops, NULL) == BACSC_OK);
+    return dev;
+}
+
+static void one(bacsc_device *dev, const uint8_t *npdu, size_t len)
+{
+    static const uint8_t mac[6] = {2, 0, 0, 0, 0, 9};
+    bacsc_address src = bacsc_address_local(mac, 6);
+    sent.count = 0;
+    int rc = bacsc_device_handle_npdu(dev, &src, npdu, len, 0);
+    CHECK(rc == BACSC_OK || rc == BACSC_ERR_NOT_FOUND || rc == BACSC_ERR_MALFORMED);
+    CHECK(sent.count <= 1);
+
+    bacsc_npdu n;
+    bool for_us = bacsc_npdu_decode(npdu, len, &n) >= 0 && !n.network_msg &&
+                  (!n.has_dnet || n.dnet == 0xFFFF) && (!n.has_snet || n.slen <= 7);
+    bool confirmed = for_us && n.payload_len >= 3 && (n.payload[0] >> 4) == 0;
+    if (!confirmed) {
+        if (sent.count) {   /* only an I-Am */
+            bacsc_npdu r;
+            bacsc_apdu a;
+            CHECK(bacsc_npdu_decode(sent.frame, sent.len, &r) >= 0);
+            CHECK(bacsc_apdu_decode(r.payload, r.payload_len, &a, NULL) >= 0);
+            CHECK(a.type == BACSC_PDU_UNCONFIRMED_REQUEST && a.service == 0);
+        }
+        return;
+    }
+    CHECK(rc == BACSC_OK);
+    CHECK(sent.count == 1);
+    bacsc_npdu r;
+    bacsc_apdu a;
+    CHECK(bacsc_npdu_decode(sent.frame, sent.len, &r) >= 0);
+    CHECK(!r.expecting_reply);
+    CHECK(bacsc_apdu_decode(r.payload, r.payload_len, &a, NULL) >= 0);
+    CHECK(a.type == BACSC_PDU_SIMPLE_ACK || a.type == BACSC_PDU_COMPLEX_ACK ||
+          a.type == BACSC_PDU_ERROR || a.type == BACSC_PDU_REJECT || a.type == BACSC_PDU_ABORT);
+    CHECK(a.invoke_id == n.payload[2]);
+    CHECK(!a.segmented);
+    uint8_t code = n.payload[1] & 0x0F;
+    unsigned limit = bacsc_max_apdu_octets(code);
+    if (limit)
+        CHECK(r.payload_len <= limit || a.type == BACSC_PDU_REJECT || a.type == BACSC_PDU_ABORT);
+    /* an answer through a router goes back to the source network */
+    if (n.has_snet)
+        CHECK(r.has_dnet && r.dnet == n.snet && sent.dest.net == n.snet);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    memset(file_size, 0, sizeof file_size);
+    bacsc_device *dev = make_device();
+    size_t start = 0;
+    for (size_t i = 0; i + 3 <= size; i++) {
+        if (data[i] == 0xFF && data[i + 1] == 0xFE && data[i + 2] == 0xFD) {
+            one(dev, data + start, i - start);
+            start = i + 3;
+            i += 2;
+        }
+    }
+    one(dev, data + start, size - start);
+    bacsc_device_free(dev);
+    return 0;
+}

@@ -1,0 +1,87 @@
+/*
+ * device_internal.h — what the device core (device.c) and the object classes
+ * (device_object.c, device_av.c, device_file.c, device_netport.c) share.
+ * Not installed; not part of the public API.
+ */
+#ifndef BACSC_APP_DEVICE_INTERNAL_H
+#define BACSC_APP_DEVICE_INTERNAL_H
+
+#include <stdint.h>
+
+#include "bacsc/device.h"
+#include "bacsc/error.h"
+
+/* Largest APDU we build, and room for the NPDU header in front of it. */
+#define DEV_APDU_MAX 1476
+#define DEV_NPDU_HEADROOM 32
+
+struct bacsc_device {
+    uint32_t instance;
+    char vendor_name[BACSC_DEVICE_STRING_MAX + 1];
+    uint16_t vendor_id;
+    char model_name[BACSC_DEVICE_STRING_MAX + 1];
+    char firmware_revision[BACSC_DEVICE_STRING_MAX + 1];
+    char app_version[BACSC_DEVICE_STRING_MAX + 1];
+    char description[BACSC_DEVICE_STRING_MAX + 1];
+    char location[BACSC_DEVICE_STRING_MAX + 1];
+    char password[BACSC_REINIT_PASSWORD_MAX + 1];
+    bool has_password;
+    uint8_t uuid[16];
+    unsigned max_apdu;
+    unsigned apdu_timeout_ms;
+    unsigned apdu_retries;
+    uint8_t system_status;
+    uint32_t database_revision;
+    bacsc_datalink link;
+    bacsc_device_callbacks cb;
+
+    /* Object table: an array of pointers in Object_List order, linear
+     * lookup (devices hold tens of objects; a scan of a few cache lines
+     * beats hashing at that size). objects[0] is the Device object. */
+    bacsc_object **objects;
+    size_t nobjects;
+    size_t max_objects;
+
+    bacsc_device_stats stats;
+
+    /* Scratch buffers, so handling a request never allocates. */
+    uint8_t value[DEV_APDU_MAX];               /* one property value */
+    uint8_t body[DEV_APDU_MAX];                /* service ACK data */
+    uint8_t out[DEV_NPDU_HEADROOM + DEV_APDU_MAX + 8]; /* NPDU to send */
+};
+
+extern const bacsc_object_class bacsc_device_object_class;
+
+/* Object names are unique in a device: true if `name` is used by an object
+ * other than `except`. */
+bool dev_name_taken(const bacsc_device *dev, const char *name, size_t len,
+                    const bacsc_object *except);
+
+/* Encoding helpers returning the length or a negative BACSC_ERR_*; they all
+ * follow the codec convention (buf NULL = size only). */
+int dev_encode_string(uint8_t *buf, size_t cap, const char *s);
+int dev_encode_bitstring(uint8_t *buf, size_t cap, const uint8_t *bits, size_t nbits);
+int dev_encode_datetime(uint8_t *buf, size_t cap, const bacsc_datetime *dt);
+int dev_encode_status_flags(uint8_t *buf, size_t cap, bool in_alarm, bool fault,
+                            bool overridden, bool out_of_service);
+
+/* Decode a single-value write of type CharacterString (UTF-8 only) into
+ * out (cap includes the NUL). Errors: INVALID_DATA_TYPE,
+ * CHARACTER_SET_NOT_SUPPORTED, VALUE_TOO_LONG (via *err). */
+int dev_decode_string_write(const bacsc_prop_write *w, char *out, size_t cap, bacsc_error *err);
+/* Decode a single Unsigned write within lo..hi (VALUE_OUT_OF_RANGE). */
+int dev_decode_unsigned_write(const bacsc_prop_write *w, uint64_t lo, uint64_t hi,
+                              uint64_t *out, bacsc_error *err);
+/* Decode a single Boolean write. */
+int dev_decode_boolean_write(const bacsc_prop_write *w, bool *out, bacsc_error *err);
+
+/* True if `obj` is an SC Network Port (device_netport.c). */
+bool dev_is_netport_sc(const bacsc_object *obj);
+/* File object access for AtomicReadFile/AtomicWriteFile (device_file.c). */
+bool dev_is_file(const bacsc_object *obj);
+int dev_file_read(bacsc_object *obj, int32_t start, uint32_t count, uint8_t *buf, size_t cap,
+                  size_t *n, bool *eof, bacsc_error *err);
+int dev_file_write(bacsc_object *obj, int32_t start, const uint8_t *data, size_t len,
+                   int32_t *written_at, bacsc_error *err);
+
+#endif

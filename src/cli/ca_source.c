@@ -1,0 +1,553 @@
+/*
+ * ca_source.c — CSR sources and certificate sinks of `bacsc ca` (see
+ * ca_source.h): directories here; CARI zips through bacsc/cari.h.
+ */
+#include "ca_source.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "bacsc/error.h"
+
+#include "bacsc/cari.h"
+
+#define MAX_FILE (256 * 1024) /* a CSR file larger than this is not read */
+
+__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int code,
+                                                      const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static const char *keep_str(ca_source *s, const char *str)
+{
+    if (!str)
+        return NULL;
+    if (s->n_strings == s->cap_strings) {
+        size_t cap = s->cap_strings ? s->cap_strings * 2 : 64;
+        char **n = realloc(s->strings, cap * sizeof *n);
+        if (!n)
+            return NULL;
+        s->strings = n;
+        s->cap_strings = cap;
+    }
+    char *d = strdup(str);
+    if (d)
+        s->strings[s->n_strings++] = d;
+    return d;
+}
+
+static void add_bad(ca_source *s, const char *name, const char *reason)
+{
+    ca_source_bad *b = realloc(s->bad, (s->n_bad + 1) * sizeof *b);
+    if (!b)
+        return;
+    s->bad = b;
+    snprintf(b[s->n_bad].name, sizeof b->name, "%s", name);
+    snprintf(b[s->n_bad].reason, sizeof b->reason, "%s", reason);
+    s->n_bad++;
+}
+
+static bool has_suffix(const char *name, const char *suf)
+{
+    size_t n = strlen(name), k = strlen(suf);
+    return n > k && strcasecmp(name + n - k, suf) == 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int read_small(const char *path, uint8_t **data, size_t *len, char *why, size_t whylen)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return fail(why, whylen, BACSC_ERR_IO, "cannot open: %s", strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return fail(why, whylen, BACSC_ERR_IO, "not a regular file");
+    }
+    if (st.st_size > MAX_FILE) {
+        close(fd);
+        return fail(why, whylen, BACSC_ERR_LIMIT, "larger than %d KiB", MAX_FILE / 1024);
+    }
+    uint8_t *buf = malloc((size_t)st.st_size + 1);
+    size_t n = 0;
+    while (buf && n < (size_t)st.st_size) {
+        ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    if (!buf || n != (size_t)st.st_size) {
+        free(buf);
+        return fail(why, whylen, BACSC_ERR_IO, "read error");
+    }
+    *data = buf;
+    *len = n;
+    return BACSC_OK;
+}
+
+static int load_dir(const char *path, unsigned max, ca_source *s, char *err, size_t errlen)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return fail(err, errlen, BACSC_ERR_IO, "cannot open directory %s: %s", path,
+                    strerror(errno));
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        if (!has_suffix(e->d_name, ".csr") && !has_suffix(e->d_name, ".pem") &&
+            !has_suffix(e->d_name, ".der") && !has_suffix(e->d_name, ".req"))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 256;
+            char **nn = realloc(names, cap * sizeof *nn);
+            if (!nn)
+                break;
+            names = nn;
+        }
+        names[n] = strdup(e->d_name);
+        if (names[n])
+            n++;
+    }
+    closedir(d);
+    int rc = BACSC_OK;
+    if (n > max)
+        rc = fail(err, errlen, BACSC_ERR_LIMIT,
+                  "%s holds %zu CSR files; policy max_batch is %u (nothing submitted)", path, n,
+                  max);
+    if (rc == BACSC_OK && n) {
+        qsort(names, n, sizeof *names, cmp_names);
+        s->reqs = calloc(n, sizeof *s->reqs);
+        s->blobs = calloc(n, sizeof *s->blobs);
+        if (!s->reqs || !s->blobs)
+            rc = fail(err, errlen, BACSC_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; rc == BACSC_OK && i < n; i++) {
+        char full[4096], why[200];
+        snprintf(full, sizeof full, "%s/%s", path, names[i]);
+        uint8_t *data = NULL, *der = NULL;
+        size_t len = 0, der_len = 0;
+        if (read_small(full, &data, &len, why, sizeof why) != BACSC_OK) {
+            add_bad(s, names[i], why);
+            continue;
+        }
+        if (bacsc_pki_to_der(BACSC_PKI_CSR, data, len, &der, &der_len) == BACSC_OK) {
+            free(data);
+        } else {
+            /* Keep the raw bytes: the store records the refusal with them. */
+            der = data;
+            der_len = len;
+        }
+        s->blobs[s->n_blobs++] = der;
+        bacsc_request_in *r = &s->reqs[s->n++];
+        r->csr = der;
+        r->csr_len = der_len;
+        r->entry = keep_str(s, names[i]);
+        r->device_instance = -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    s->batch.file_name = keep_str(s, path);
+    return rc;
+}
+
+void ca_source_free(ca_source *s)
+{
+    bacsc_cari_free(s->cari);
+    for (size_t i = 0; i < s->n_strings; i++)
+        free(s->strings[i]);
+    free(s->strings);
+    for (size_t i = 0; i < s->n_blobs; i++)
+        free(s->blobs[i]);
+    free(s->blobs);
+    free(s->reqs);
+    free(s->bad);
+    memset(s, 0, sizeof *s);
+}
+
+static int load_zip(const char *path, unsigned max, ca_source *s, char *err, size_t errlen)
+{
+    bacsc_cari *c = NULL;
+    int rc = bacsc_cari_read_file(path, NULL, &c);
+    if (rc != BACSC_OK) {
+        fail(err, errlen, rc, "%s: %s", path, c && c->error ? c->error : bacsc_strerror(rc));
+        bacsc_cari_free(c);
+        return rc == BACSC_ERR_NOMEM || rc == BACSC_ERR_IO ? rc : BACSC_ERR_MALFORMED;
+    }
+    s->cari = c;
+    if (c->kind == BACSC_CARI_RESPONSE)
+        return fail(err, errlen, BACSC_ERR_MALFORMED, "%s is a CARI response, not a request",
+                    path);
+    size_t n_csr = 0;
+    for (size_t i = 0; i < c->n_entries; i++)
+        n_csr += c->entries[i].type == BACSC_CARI_ENTRY_CSR || c->entries[i].der != NULL;
+    if (n_csr > max)
+        return fail(err, errlen, BACSC_ERR_LIMIT,
+                    "%s holds %zu CSRs; policy max_batch is %u (nothing submitted)", path, n_csr,
+                    max);
+    s->reqs = calloc(c->n_entries ? c->n_entries : 1, sizeof *s->reqs);
+    if (!s->reqs)
+        return fail(err, errlen, BACSC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < c->n_entries; i++) {
+        bacsc_cari_entry *e = &c->entries[i];
+        const char *name = e->name ? e->name : "?";
+        bool csr_bytes = e->der && e->type != BACSC_CARI_ENTRY_CERTIFICATE &&
+                         e->type != BACSC_CARI_ENTRY_ISSUER;
+        if (e->type == BACSC_CARI_ENTRY_MANIFEST) {
+            if (e->error)
+                add_bad(s, name, e->error);
+            continue;
+        }
+        if (!csr_bytes) {
+            /* Hostile or unreadable entries (traversal, symlink, bomb, too
+             * large, not a CSR) are reported; they carry nothing to store. */
+            add_bad(s, name, e->error ? e->error : "not a certificate request");
+            continue;
+        }
+        /* A CSR the reader flagged (e.g. bad self-signature) is still
+         * submitted: the store records it as rejected with the CA's reason. */
+        bacsc_request_in *r = &s->reqs[s->n++];
+        r->csr = e->der;
+        r->csr_len = e->der_len;
+        r->entry = name;
+        r->ref = e->request_id;
+        r->device_name = e->device.name;
+        r->device_instance = e->device.instance;
+    }
+    s->batch.file_name = keep_str(s, path);
+    s->batch.site = c->site;
+    s->batch.origin = c->generator;
+    s->batch.ref = c->batch_id;
+    memcpy(s->sha256, c->file_sha256, sizeof s->sha256);
+    s->batch.sha256 = s->sha256;
+    return BACSC_OK;
+}
+
+int ca_source_load(const char *path, unsigned max, ca_source *s, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return fail(err, errlen, BACSC_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    int rc = S_ISDIR(st.st_mode) ? load_dir(path, max, s, err, errlen)
+                                 : load_zip(path, max, s, err, errlen);
+    if (rc != BACSC_OK)
+        ca_source_free(s);
+    return rc;
+}
+
+/* ---- responses ---------------------------------------------------------------- */
+
+typedef struct dir_sink {
+    const char *dir;
+    EVP_MD_CTX *md;
+    FILE *index;
+    size_t n;
+    int rc;
+    char *err;
+    size_t errlen;
+} dir_sink;
+
+/* Write PEM blocks of DER certificates to DIR/name and add them to the
+ * digest. No fsync: a response is regenerated from the store at will. */
+static int write_pem_file(dir_sink *k, const char *name, const uint8_t *const *ders,
+                          const size_t *lens, size_t n)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", k->dir, name);
+    BIO *b = BIO_new(BIO_s_mem());
+    int ok = b != NULL;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = PEM_write_bio(b, "CERTIFICATE", "", ders[i], (long)lens[i]) > 0;
+    if (ok) {
+        char *p;
+        long len = BIO_get_mem_data(b, &p);
+        EVP_DigestUpdate(k->md, p, (size_t)len);
+        FILE *f = fopen(path, "wb");
+        ok = f && fwrite(p, 1, (size_t)len, f) == (size_t)len;
+        if (f && fclose(f) != 0)
+            ok = 0;
+    }
+    BIO_free(b);
+    if (!ok)
+        k->rc = fail(k->err, k->errlen, BACSC_ERR_IO, "cannot write %s: %s", path,
+                     strerror(errno));
+    return ok ? 0 : -1;
+}
+
+static int write_x509_file(dir_sink *k, const char *name, X509 *const *certs, size_t n)
+{
+    uint8_t *ders[16] = {NULL};
+    size_t lens[16] = {0};
+    size_t m = 0;
+    for (size_t i = 0; i < n && m < 16; i++) {
+        unsigned char *d = NULL;
+        int l = i2d_X509(certs[i], &d);
+        if (l <= 0)
+            continue;
+        ders[m] = d;
+        lens[m++] = (size_t)l;
+    }
+    int rc = write_pem_file(k, name, (const uint8_t *const *)ders, lens, m);
+    for (size_t i = 0; i < m; i++)
+        OPENSSL_free(ders[i]);
+    return rc;
+}
+
+static int sink_cert(const bacsc_cert_row *r, void *user)
+{
+    dir_sink *k = user;
+    char name[80];
+    snprintf(name, sizeof name, "%s.pem", r->serial);
+    if (write_pem_file(k, name, &r->der, &r->der_len, 1) != 0)
+        return 1;
+    fprintf(k->index, "%s %s %s %lld\n", name, r->device_uuid ? r->device_uuid : "-",
+            r->key_fp ? r->key_fp : "-", (long long)r->request_id);
+    k->n++;
+    return 0;
+}
+
+static int respond_dir(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *n_certs,
+                       uint8_t sha256[32], char *err, size_t errlen)
+{
+    if (mkdir(out, 0755) != 0 && errno != EEXIST)
+        return fail(err, errlen, BACSC_ERR_IO, "cannot create %s: %s", out, strerror(errno));
+    X509 *cacert = bacsc_ca_cert(ca);
+    if (!cacert)
+        return fail(err, errlen, BACSC_ERR_STATE, "no CA certificate installed");
+    char ipath[4096];
+    snprintf(ipath, sizeof ipath, "%s/index.txt", out);
+    dir_sink k = {.dir = out, .md = EVP_MD_CTX_new(), .index = fopen(ipath, "w"), .err = err,
+                  .errlen = errlen};
+    if (!k.md || !k.index || !EVP_DigestInit_ex(k.md, EVP_sha256(), NULL)) {
+        if (k.index)
+            fclose(k.index);
+        EVP_MD_CTX_free(k.md);
+        return fail(err, errlen, BACSC_ERR_IO, "cannot write %s: %s", ipath, strerror(errno));
+    }
+    fprintf(k.index, "# file device-uuid key-sha256 request-id (batch %lld)\n",
+            (long long)batch_id);
+    write_x509_file(&k, "ca.pem", &cacert, 1);
+    STACK_OF(X509) *chain = bacsc_ca_chain(ca);
+    if (k.rc == BACSC_OK && sk_X509_num(chain) > 0) {
+        X509 *arr[16];
+        size_t m = 0;
+        for (int i = 0; i < sk_X509_num(chain) && m < 16; i++)
+            arr[m++] = sk_X509_value(chain, i);
+        write_x509_file(&k, "chain.pem", arr, m);
+    }
+    bacsc_cert_filter f = {.batch_id = batch_id};
+    if (k.rc == BACSC_OK) {
+        int rc = bacsc_ca_certs(ca, &f, sink_cert, &k);
+        if (rc < 0 && k.rc == BACSC_OK)
+            k.rc = fail(err, errlen, rc, "%s", bacsc_ca_errmsg(ca));
+    }
+    if (fclose(k.index) != 0 && k.rc == BACSC_OK)
+        k.rc = fail(err, errlen, BACSC_ERR_IO, "cannot write %s", ipath);
+    unsigned int mdlen = 0;
+    EVP_DigestFinal_ex(k.md, sha256, &mdlen);
+    EVP_MD_CTX_free(k.md);
+    *n_certs = k.n;
+    return k.rc;
+}
+
+/* Request details a response entry needs, by request id. */
+typedef struct req_meta {
+    int64_t id, instance;
+    char *ref, *name, *uuid, *entry;
+} req_meta;
+
+typedef struct zip_sink {
+    bacsc_ca *ca;
+    bacsc_cari_writer *w;
+    req_meta *meta;
+    size_t n_meta, cap_meta;
+    size_t n;
+    int rc;
+    char *err;
+    size_t errlen;
+} zip_sink;
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static int collect_request(const bacsc_request_row *r, void *user)
+{
+    zip_sink *z = user;
+    if (z->n_meta == z->cap_meta) {
+        size_t cap = z->cap_meta ? z->cap_meta * 2 : 1024;
+        req_meta *m = realloc(z->meta, cap * sizeof *m);
+        if (!m) {
+            z->rc = fail(z->err, z->errlen, BACSC_ERR_NOMEM, "out of memory");
+            return 1;
+        }
+        z->meta = m;
+        z->cap_meta = cap;
+    }
+    req_meta *m = &z->meta[z->n_meta++];
+    m->id = r->id; /* rows come in id order */
+    m->instance = r->device_instance;
+    m->ref = dup_or_null(r->ref);
+    m->name = dup_or_null(r->device_name);
+    m->uuid = dup_or_null(r->device_uuid);
+    m->entry = dup_or_null(r->entry);
+    return 0;
+}
+
+static const req_meta *find_meta(const zip_sink *z, int64_t id)
+{
+    size_t lo = 0, hi = z->n_meta;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (z->meta[mid].id == id)
+            return &z->meta[mid];
+        if (z->meta[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+static int zip_cert(const bacsc_cert_row *r, void *user)
+{
+    zip_sink *z = user;
+    const req_meta *m = find_meta(z, r->request_id);
+    bacsc_cari_device dev = {.instance = m ? m->instance : BACSC_CARI_DEVICE_INSTANCE_NONE,
+                             .name = m ? m->name : NULL,
+                             .uuid = m ? m->uuid : NULL};
+    /* name the file after the request's entry (its stem) */
+    char hint[80] = "";
+    if (m && m->entry) {
+        const char *b = strrchr(m->entry, '/');
+        snprintf(hint, sizeof hint, "%s", b ? b + 1 : m->entry);
+        char *dot = strrchr(hint, '.');
+        if (dot && dot != hint)
+            *dot = 0;
+    }
+    char why[256] = "";
+    int rc = bacsc_cari_writer_add_certificate(z->w, r->der, r->der_len, hint[0] ? hint : NULL,
+                                               &dev, m ? m->ref : NULL, why, sizeof why);
+    if (rc < 0) {
+        z->rc = fail(z->err, z->errlen, rc, "certificate %s: %s", r->serial, why);
+        return 1;
+    }
+    z->n++;
+    return 0;
+}
+
+typedef struct batch_info {
+    char site[256], ref[256];
+    bool found;
+} batch_info;
+
+static int grab_batch(const bacsc_batch_row *r, void *user)
+{
+    batch_info *b = user;
+    b->found = true;
+    snprintf(b->site, sizeof b->site, "%s", r->site ? r->site : "");
+    snprintf(b->ref, sizeof b->ref, "%s", r->ref ? r->ref : "");
+    return 1;
+}
+
+static int add_issuer(zip_sink *z, X509 *x, const char *hint)
+{
+    unsigned char *d = NULL;
+    int l = i2d_X509(x, &d);
+    char why[256] = "";
+    int rc = l > 0 ? bacsc_cari_writer_add_issuer(z->w, d, (size_t)l, hint, why, sizeof why)
+                   : BACSC_ERR_CRYPTO;
+    OPENSSL_free(d);
+    if (rc < 0)
+        z->rc = fail(z->err, z->errlen, rc, "issuer certificate: %s", why[0] ? why : "unusable");
+    return rc < 0 ? rc : 0;
+}
+
+static int respond_zip(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *n_certs,
+                       uint8_t sha256[32], char *err, size_t errlen)
+{
+    X509 *cacert = bacsc_ca_cert(ca);
+    if (!cacert)
+        return fail(err, errlen, BACSC_ERR_STATE, "no CA certificate installed");
+    batch_info bi = {0};
+    bacsc_ca_batches(ca, batch_id, grab_batch, &bi);
+    zip_sink z = {.ca = ca, .err = err, .errlen = errlen};
+    int rc = bacsc_cari_writer_new(BACSC_CARI_RESPONSE, bi.site[0] ? bi.site : NULL, NULL, &z.w);
+    if (rc != BACSC_OK)
+        return fail(err, errlen, rc, "cannot start the response: %s", bacsc_strerror(rc));
+    if (bi.ref[0])
+        bacsc_cari_writer_set_request_batch(z.w, bi.ref);
+    if (add_issuer(&z, cacert, "ca") == 0) {
+        STACK_OF(X509) *chain = bacsc_ca_chain(ca);
+        for (int i = 0; z.rc == BACSC_OK && i < sk_X509_num(chain); i++)
+            add_issuer(&z, sk_X509_value(chain, i), NULL);
+    }
+    if (z.rc == BACSC_OK) {
+        rc = bacsc_ca_requests(ca, BACSC_REQ_ISSUED, batch_id, collect_request, &z);
+        if (rc < 0 && z.rc == BACSC_OK)
+            z.rc = fail(err, errlen, rc, "%s", bacsc_ca_errmsg(ca));
+    }
+    if (z.rc == BACSC_OK) {
+        bacsc_cert_filter f = {.batch_id = batch_id};
+        rc = bacsc_ca_certs(ca, &f, zip_cert, &z);
+        if (rc < 0 && z.rc == BACSC_OK)
+            z.rc = fail(err, errlen, rc, "%s", bacsc_ca_errmsg(ca));
+    }
+    if (z.rc == BACSC_OK) {
+        rc = bacsc_cari_writer_write_file(z.w, out, sha256);
+        if (rc != BACSC_OK)
+            z.rc = fail(err, errlen, rc, "cannot write %s: %s", out, strerror(errno));
+    }
+    bacsc_cari_writer_free(z.w);
+    for (size_t i = 0; i < z.n_meta; i++) {
+        free(z.meta[i].ref);
+        free(z.meta[i].name);
+        free(z.meta[i].uuid);
+        free(z.meta[i].entry);
+    }
+    free(z.meta);
+    *n_certs = z.n;
+    return z.rc;
+}
+
+int ca_response_write(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *n_certs,
+                      uint8_t sha256[32], char *err, size_t errlen)
+{
+    *n_certs = 0;
+    int n = bacsc_ca_batches(ca, batch_id, NULL, NULL);
+    if (n <= 0)
+        return fail(err, errlen, BACSC_ERR_NOT_FOUND, "no batch %lld", (long long)batch_id);
+    struct stat st;
+    size_t len = strlen(out);
+    bool dir = (len && out[len - 1] == '/') || (stat(out, &st) == 0 && S_ISDIR(st.st_mode));
+    return dir ? respond_dir(ca, batch_id, out, n_certs, sha256, err, errlen)
+               : respond_zip(ca, batch_id, out, n_certs, sha256, err, errlen);
+}

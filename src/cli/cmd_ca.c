@@ -1,0 +1,1332 @@
+/*
+ * cmd_ca.c — `bacsc ca`: the site certificate authority (docs/ca.md).
+ *
+ * Every subcommand works on a CA directory (--dir DIR, else $BACSC_CA_DIR,
+ * else ./ca) through the library API of bacsc/pki.h; this file only parses
+ * options, reads and writes files and prints results.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "bacsc/error.h"
+#include "bacsc/pki.h"
+#include "ca_source.h"
+#include "cli.h"
+
+extern const char bacsc_cmd_ca_summary[];
+int bacsc_cmd_ca(int argc, char **argv);
+
+const char bacsc_cmd_ca_summary[] = "site certificate authority: init, policy, approve, sign, CRL";
+
+/* ---- common options -------------------------------------------------------- */
+
+typedef struct common {
+    const char *prog;      /* "ca init" … */
+    const char *dir;
+    const char *actor;
+    const char *pass_file;
+    bool json;
+} common;
+
+enum { OPT_DIR = 1000, OPT_ACTOR, OPT_PASS, OPT_LOG, OPT_JSON, OPT_HELP };
+
+#define COMMON_OPTS                                                                                \
+    {"dir", required_argument, NULL, OPT_DIR}, {"actor", required_argument, NULL, OPT_ACTOR},      \
+        {"passphrase-file", required_argument, NULL, OPT_PASS},                                    \
+        {"log-level", required_argument, NULL, OPT_LOG}, {"json", no_argument, NULL, OPT_JSON},    \
+        {"help", no_argument, NULL, OPT_HELP}
+
+static const char common_help[] =
+    "common options:\n"
+    "  --dir DIR              CA directory (default $BACSC_CA_DIR, else ./ca)\n"
+    "  --actor NAME           who is acting, for the audit log (default $USER)\n"
+    "  --passphrase-file F    passphrase of an encrypted CA key (first line of F;\n"
+    "                         default $BACSC_CA_PASSPHRASE_FILE)\n"
+    "  --json                 machine-readable output\n"
+    "  --log-level L          error|warn|info|debug|trace\n"
+    "  --help                 this text\n";
+
+static void common_init(common *c, const char *prog)
+{
+    memset(c, 0, sizeof *c);
+    c->prog = prog;
+    c->dir = getenv("BACSC_CA_DIR");
+    if (!c->dir || !*c->dir)
+        c->dir = "ca";
+    c->pass_file = getenv("BACSC_CA_PASSPHRASE_FILE");
+    if (c->pass_file && !*c->pass_file)
+        c->pass_file = NULL;
+}
+
+/* Handle a common option. Returns 1 handled, 0 not common, -1 error. */
+static int common_opt(common *c, int opt, const char *usage)
+{
+    switch (opt) {
+    case OPT_DIR: c->dir = optarg; return 1;
+    case OPT_ACTOR: c->actor = optarg; return 1;
+    case OPT_PASS: c->pass_file = optarg; return 1;
+    case OPT_JSON: c->json = true; return 1;
+    case OPT_LOG: return cli_set_log_level(c->prog, optarg) ? 1 : -1;
+    case OPT_HELP: fputs(usage, stdout); fputs(common_help, stdout); return 2;
+    }
+    return 0;
+}
+
+/* Read the passphrase (first line of the file). Returns malloc'd or NULL. */
+static int read_passphrase(const common *c, char **out)
+{
+    *out = NULL;
+    if (!c->pass_file)
+        return 0;
+    unsigned char *data;
+    size_t len;
+    if (cli_read_file(c->prog, c->pass_file, 4096, &data, &len) != 0)
+        return -1;
+    size_t n = 0;
+    while (n < len && data[n] != '\n' && data[n] != '\r')
+        n++;
+    if (n == 0) {
+        cli_error(c->prog, "passphrase file %s is empty", c->pass_file);
+        free(data);
+        return -1;
+    }
+    char *p = malloc(n + 1);
+    if (p) {
+        memcpy(p, data, n);
+        p[n] = 0;
+    }
+    OPENSSL_cleanse(data, len);
+    free(data);
+    *out = p;
+    return p ? 0 : -1;
+}
+
+static bacsc_ca *open_ca(const common *c)
+{
+    char *pass = NULL;
+    if (read_passphrase(c, &pass) != 0)
+        return NULL;
+    bacsc_ca *ca = NULL;
+    char err[600];
+    int rc = bacsc_ca_open(c->dir, pass, &ca, err, sizeof err);
+    if (pass) {
+        OPENSSL_cleanse(pass, strlen(pass));
+        free(pass);
+    }
+    if (rc != BACSC_OK) {
+        cli_error(c->prog, "%s", err);
+        return NULL;
+    }
+    if (c->actor)
+        bacsc_ca_set_actor(ca, c->actor);
+    const char *threads = getenv("BACSC_CA_THREADS");
+    if (threads && *threads)
+        bacsc_ca_set_threads(ca, atoi(threads));
+    return ca;
+}
+
+static int ca_error(const common *c, bacsc_ca *ca, int rc)
+{
+    const char *m = bacsc_ca_errmsg(ca);
+    cli_error(c->prog, "%s", m && *m ? m : bacsc_strerror(rc));
+    switch (rc) {
+    case BACSC_ERR_MALFORMED:
+    case BACSC_ERR_POLICY:
+    case BACSC_ERR_LIMIT:
+    case BACSC_ERR_NOT_FOUND: return EXIT_DATAERR;
+    default: return EXIT_FAIL;
+    }
+}
+
+static void fmt_time(int64_t t, char *out, size_t outlen)
+{
+    if (t <= 0) {
+        snprintf(out, outlen, "-");
+        return;
+    }
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static json_t *json_time(int64_t t)
+{
+    char b[32];
+    fmt_time(t, b, sizeof b);
+    return t > 0 ? json_string(b) : json_null();
+}
+
+static json_t *json_str(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static int parse_id(const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || *end || errno || v <= 0)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* ---- init ------------------------------------------------------------------ */
+
+static const char init_usage[] =
+    "usage: bacsc ca init [--dir DIR] --name NAME [--org ORG] [--key ec-p256|ec-p384|rsa-3072]\n"
+    "                     [--validity-years Y] [--passphrase-file F] [--issuing]\n\n"
+    "Create a site CA in DIR: ca.key (0600; AES-256 encrypted with\n"
+    "--passphrase-file), ca.pem (self-signed, CA:TRUE pathlen:0), policy.json\n"
+    "and ca.db. With --issuing no certificate is made: ca.csr is written for an\n"
+    "enterprise root to sign; install the result with 'bacsc ca install-cert'.\n\n"
+    "  --name NAME            CA subject common name (required)\n"
+    "  --org ORG              CA subject organization\n"
+    "  --key TYPE             ec-p256 (default), ec-p384 or rsa-3072\n"
+    "  --validity-years Y     self-signed certificate validity (default 10)\n"
+    "  --issuing              make an issuing CA: write ca.csr instead of ca.pem\n";
+
+static int cmd_init(int argc, char **argv)
+{
+    static const struct option opts[] = {{"name", required_argument, NULL, 'n'},
+                                         {"org", required_argument, NULL, 'o'},
+                                         {"key", required_argument, NULL, 'k'},
+                                         {"validity-years", required_argument, NULL, 'y'},
+                                         {"issuing", no_argument, NULL, 'i'},
+                                         COMMON_OPTS,
+                                         {NULL, 0, NULL, 0}};
+    common c;
+    common_init(&c, "ca init");
+    bacsc_ca_init_params p = {.key_type = BACSC_KEY_EC_P256, .validity_years = 10};
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int h = common_opt(&c, opt, init_usage);
+        if (h == 2)
+            return EXIT_OK;
+        if (h < 0)
+            return EXIT_USAGE;
+        if (h)
+            continue;
+        switch (opt) {
+        case 'n': p.name = optarg; break;
+        case 'o': p.org = optarg; break;
+        case 'k':
+            p.key_type = bacsc_pki_key_type_parse(optarg);
+            if (p.key_type != BACSC_KEY_EC_P256 && p.key_type != BACSC_KEY_EC_P384 &&
+                p.key_type != BACSC_KEY_RSA_3072) {
+                cli_error(c.prog, "--key must be ec-p256, ec-p384 or rsa-3072, not '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'y': {
+            int64_t y;
+            if (parse_id(optarg, &y) != 0 || y > 50) {
+                cli_error(c.prog, "--validity-years must be 1..50, not '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            p.validity_years = (int)y;
+            break;
+        }
+        case 'i': p.issuing = true; break;
+        default: fputs(init_usage, stderr); return EXIT_USAGE;
+        }
+    }
+    if (!p.name || optind != argc) {
+        cli_error(c.prog, "%s", !p.name ? "--name NAME is required" : "unexpected argument");
+        return EXIT_USAGE;
+    }
+    char *pass = NULL;
+    if (read_passphrase(&c, &pass) != 0)
+        return EXIT_FAIL;
+    p.dir = c.dir;
+    p.passphrase = pass;
+    p.actor = c.actor;
+    char err[600];
+    int rc = bacsc_ca_init(&p, err, sizeof err);
+    if (pass) {
+        OPENSSL_cleanse(pass, strlen(pass));
+        free(pass);
+    }
+    if (rc != BACSC_OK) {
+        cli_error(c.prog, "%s", err);
+        return EXIT_FAIL;
+    }
+    if (c.json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "dir", json_string(c.dir));
+        json_object_set_new(o, "issuing", json_boolean(p.issuing));
+        json_object_set_new(o, p.issuing ? "csr" : "certificate",
+                            json_string(p.issuing ? "ca.csr" : "ca.pem"));
+        cli_print_json(o);
+    } else if (p.issuing) {
+        printf("issuing CA created in %s; send %s/ca.csr to the enterprise CA, then run\n"
+               "  bacsc ca install-cert --dir %s SIGNED.pem\n",
+               c.dir, c.dir, c.dir);
+    } else {
+        printf("CA '%s' created in %s (certificate %s/ca.pem)\n", p.name, c.dir, c.dir);
+    }
+    return EXIT_OK;
+}
+
+/* ---- csr / install-cert ---------------------------------------------------- */
+
+static const char csr_usage[] =
+    "usage: bacsc ca csr [--dir DIR] [--out FILE]\n\n"
+    "Write a CSR for this CA's key (CA:TRUE requested) for an enterprise root to\n"
+    "sign; also kept as DIR/ca.csr. PEM to FILE, or to stdout without --out.\n";
+
+static int cmd_csr(int argc, char **argv)
+{
+    static const struct option opts[] = {{"out", required_argument, NULL, 'o'}, COMMON_OPTS,
+                                         {NULL, 0, NULL, 0}};
+    common c;
+    common_init(&c, "ca csr");
+    const char *out = NULL;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int h = common_opt(&c, opt, csr_usage);
+        if (h == 2)
+            return EXIT_OK;
+        if (h < 0)
+            return EXIT_USAGE;
+        if (h)
+            continue;
+        if (opt == 'o')
+            out = optarg;
+        else {
+            fputs(csr_usage, stderr);
+            return EXIT_USAGE;
+        }
+    }
+    bacsc_ca *ca = open_ca(&c);
+    if (!ca)
+        return EXIT_FAIL;
+    uint8_t *der = NULL;
+    size_t len = 0;
+    int rc = bacsc_ca_make_csr(ca, &der, &len);
+    int ex = EXIT_OK;
+    if (rc != BACSC_OK) {
+        ex = ca_error(&c, ca, rc);
+    } else if (out) {
+        if (bacsc_pki_csr_write(out, der, len) != BACSC_OK) {
+            cli_error(c.prog, "cannot write %s: %s", out, strerror(errno));
+            ex = EXIT_FAIL;
+        }
+    } else {
+        const unsigned char *p = der;
+        X509_REQ *r = d2i_X509_REQ(NULL, &p, (long)len);
+        if (!r || !PEM_write_X509_REQ(stdout, r))
+            ex = EXIT_FAIL;
+        X509_REQ_free(r);
+    }
+    free(der);
+    bacsc_ca_close(ca);
+    return ex;
+}
+
+static const char install_usage[] =
+    "usage: bacsc ca install-cert [--dir DIR] FILE\n\n"
+    "Install the CA certificate signed by an enterprise CA. FILE is PEM (the\n"
+    "certificate first, then optionally its issuer chain) or DER. It must match\n"
+    "ca.key, have basicConstraints CA:TRUE and keyCertSign, and be valid now.\n"
+    "BACnet/SC devices accept only certificates signed DIRECTLY by an installed\n"
+    "issuer certificate: give the devices this CA's ca.pem, not the root.\n";
+
+static int cmd_install_cert(int argc, char **argv)
+{
+    static const struct option opts[] = {COMMON_OPTS, {NULL, 0, NULL, 0}};
+    common c;
+    common_init(&c, "ca install-cert");
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int h = common_opt(&c, opt, install_usage);
+        if (h == 2)
+            return EXIT_OK;
+        if (h <= 0) {
+            if (h == 0)
+                fputs(install_usage, stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind + 1 != argc) {
+        cli_error(c.prog, "exactly one certificate FILE expected");
+        return EXIT_USAGE;
+    }
+    unsigned char *data;
+    size_t len;
+    if (cli_read_file(c.prog, argv[optind], 1 << 20, &data, &len) != 0)
+        return EXIT_DATAERR;
+    bacsc_ca *ca = open_ca(&c);
+    if (!ca) {
+        free(data);
+        return EXIT_FAIL;
+    }
+    int rc = bacsc_ca_install_cert(ca, data, len);
+    free(data);
+    int ex = EXIT_OK;
+    if (rc != BACSC_OK)
+        ex = ca_error(&c, ca, rc);
+    else
+        printf("CA certificate installed in %s/ca.pem%s\n", c.dir,
+               sk_X509_num(bacsc_ca_chain(ca)) ? " (issuer chain in chain.pem)" : "");
+    bacsc_ca_close(ca);
+    return ex;
+}
+
+/* ---- policy ---------------------------------------------------------------- */
+
+static const char policy_usage[] =
+    "usage: bacsc ca policy show [--dir DIR] [--json]\n"
+    "       bacsc ca policy set [--dir DIR] KEY VALUE\n\n"
+    "Show or change the issuing policy (DIR/policy.json). Keys: key_types,\n"
+    "validity_days, device_uuid, renewal, require_cn, subject, carry_uuid,\n"
+    "carry_dns, carry_ip, carry_uri, auto_approve, auto_approve_sites,\n"
+    "auto_approve_origins, max_batch, crl_days (see docs/ca.md). Lists are\n"
+    "comma-separated.\n";
+
+static int cmd_policy(int argc, char **argv)
+{
+    static const struct option opts[] = {COMMON_OPTS, {NULL, 0, NULL, 0}};
+    common c;
+    common_init(&c, "ca policy");
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int h = common_opt(&c, opt, policy_usage);
+        if (h == 2)
+            return EXIT_OK;
+        if (h <= 0) {
+            if (h == 0)
+                fputs(policy_usage, stderr);
+            return EXIT_USAGE;
+        }
+    }
+    const char *verb = optind < argc ? argv[optind] : "show";
+    bool show = strcmp(verb, "show") == 0;
+    bool set = strcmp(verb, "set") == 0;
+    if ((!show && !set) || (show && optind + 1 < argc) || (set && optind + 3 != argc)) {
+        fputs(policy_usage, stderr);
+        return EXIT_USAGE;
+    }
+    bacsc_ca *ca = open_ca(&c);
+    if (!ca)
+        return EXIT_FAIL;
+    int ex = EXIT_OK;
+    if (set) {
+        int rc = bacsc_ca_policy_set(ca, argv[optind + 1], argv[optind + 2]);
+        if (rc != BACSC_OK)
+            ex = rc == BACSC_ERR_INVALID_ARG ? (cli_error(c.prog, "%s", bacsc_ca_errmsg(ca)),
+                                                EXIT_USAGE)
+                                             : ca_error(&c, ca, rc);
+    }
+    if (ex == EXIT_OK && (show || c.json)) {
+        json_t *o = bacsc_policy_to_json(bacsc_ca_policy(ca));
+        if (c.json) {
+            cli_print_json(o);
+        } else {
+            const char *k;
+            json_t *v;
+            json_object_foreach(o, k, v)
+            {
+                char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+                printf("%-22s %s\n", k, t ? t : "?");
+                free(t);
+            }
+            json_decref(o);
+        }
+    }
+    bacsc_ca_close(ca);
+    return ex;
+}
+
+/* ---- pending / list / audit -------------------------------------------------- */
+
+typedef struct print_ctx {
+    bool json;
+    json_t *arr;
+} print_ctx;
+
+static int print_request(const bacsc_request_row *r, void *user)
+{
+    print_ctx *p = user;
+    char created[32];
+    fmt_time(r->created, created, sizeof created);
+    if (p->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "id", json_integer(r->id));
+        json_object_set_new(o, "batch", json_integer(r->batch_id));
+        json_object_set_new(o, "status", json_string(bacsc_req_status_name(r->status)));
+        json_object_set_new(o, "entry", json_str(r->entry));
+        json_object_set_new(o, "ref", json_str(r->ref));
+        json_object_set_new(o, "device_uuid", json_str(r->device_uuid));
+        json_object_set_new(o, "device_instance",
+                            r->device_instance >= 0 ? json_integer(r->device_instance)
+                                                    : json_null());
+        json_object_set_new(o, "device_name", json_str(r->device_name));
+        json_object_set_new(o, "subject", json_str(r->subject));
+        json_object_set_new(o, "key_sha256", json_str(r->key_fp));
+        json_object_set_new(o, "created", json_time(r->created));
+        json_object_set_new(o, "decided", json_time(r->decided));
+        json_object_set_new(o, "decided_by", json_str(r->decided_by));
+        json_object_set_new(o, "reason", json_str(r->reason));
+        json_object_set_new(o, "serial", json_str(r->serial));
+        json_array_append_new(p->arr, o);
+    } else {
+        printf("%-6lld %-5lld %-8s %-36s %-30s %.16s %s%s%s\n", (long long)r->id,
+               (long long)r->batch_id, bacsc_req_status_name(r->status),
+               r->device_uuid ? r->device_uuid : "-", r->subject ? r->subject : "-",
+               r->key_fp ? r->key_fp : "-", created, r->reason ? "  " : "",
+               r->reason ? r->reason : "");
+    }
+    return 0;
+}
+
+static const char pending_usage[] =
+    "usage: bacsc ca pending [--dir DIR] [--batch B] [--all-states] [--json]\n\n"
+    "List requests waiting for a decision (with --all-states: every request).\n"
+    "Columns: id, batch, status, Device UUID, subject, key SHA-256 (prefix), created.\n";
+
+static int cmd_pending(int argc, char **argv)
+{
+    static const struct option opts[] = {{"batch", required_argument, NULL, 'b'},
+                                         {"all-states", no_argument, NULL, 'a'},
+                                         COMMON_OPTS,
+                                         {NULL, 0, NULL, 0}};
+    common c;
+    common_init(&c, "ca pending");
+    int64_t batch = 0;
+    bool all = false;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int h = common_opt(&c, opt, pending_usage);
+        if (h == 2)
+            return EXIT_OK;
+        if (h < 0)
+            return EXIT_USAGE;
+        if (h)
+            continue;
+        if (opt == 'b' && parse_id(optarg, &batch) == 0)
+            continue;
+        if (opt == 'a') {
+            all = true;
+            continue;
+        }
+        fputs(pending_usage, stderr);
+        return EXIT_USAGE;
+    }
+    if (optind != argc) {
+        cli_error(c.prog, "unexpected argument '%s'", argv[optind]);
+        return EXIT_USAGE;
+    }
+    bacsc_ca *ca = open_ca(&c);
+    if (!ca)
+        return EXIT_FAIL;
+    print_ctx p = {.json = c.json, .arr = c.json ? json_array() : NULL};
+    int rc = bacsc_ca_requests(ca, all ? -1 : BACSC_REQ_PENDING, batch, print_request, &p);
+    int ex = rc < 0 ? ca_error(&c, ca, rc) : EXIT_OK;
+    if (c.json)
+        cli_print_json(p.arr);
+    bacsc_ca_close(ca);
+    return ex;
+}
+
+static int print_cert(const bacsc_cert_row *r, void *user)
+{
+    print_ctx *p = user;
+    char na[32];
+    fmt_time(r->not_after, na, sizeof na);
+    const char *status = r->revoked                           ? "revoked"
+                         : r->not_after <= (int64_t)time(NULL) ? "expired"
+                                                               : "valid";
+    if (p->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "serial", json_str(r->serial));
+        json_object_set_new(o, "status", json_string(status));
+        json_object_set_new(o, "subject", json_str(r->subject));
+        json_object_set_new(o, "device_uuid", json_str(r->device_uuid));
+        json_object_set_new(o, "key_sha256", json_str(r->key_fp));
+        json_object_set_new(o, "not_before", json_time(r->not_before));
+        json_object_set_new(o, "not_after", json_time(r->not_after));
+        json_object_set_new(o, "issued", json_time(r->issued));
+        json_object_set_new(o, "request", json_integer(r->request_id));
+        json_object_set_new(o, "batch", json_integer(r->batch_id));
+        if (r->revoked) {
+            json_object_set_new(o, "revocation_reason",
+                                json_string(bacsc_pki_crl_reason_name(r->revocation_reason)));
+            json_object_set_new(o, "revoked_at", json_time(r->revoked_at));
+        }
+        json_array_append_new(p->arr, o);
+    } else {
+        printf("%-32s %-7s %s %-36s %s\n", r->serial, status, na,
+               r->device_uuid ? r->device_uuid : "-", r->subject ? r->subject : "-");
+    }
+    return 0;
+}
+
+static const char list_usage[] =
+    "usage: bacsc ca list [--dir DIR] [--expiring DAYS] [--valid] [--batch B] [--json]\n\n"
+    "List issued certificates: serial, status, notAfter, Device UUID, subject.\n"
+    "  --expiring DAYS   only valid certificates that expire within DAYS days\n"
+    "  --valid           only valid (not revoked, not expired) certificates\n"
+    "  --batch B         only certificates for requests of batch B\n";
+
+static int cmd_list(int argc, char **argv)
+{
+    static const struct option opts[] = {{"expiring", required_argument, NULL, 'e'},
+                                         {"valid", no_argument, NULL, 'v'},
+                                         {"batch", required_argument, NULL, 'b'},
+                                         COMMON_OPTS,
+                                         {NULL, 0, NULL, 0}};
+    common c;
+    common_init(&c, "ca list");
+    bacsc_cert_filter f = {0};
+    int opt;
+    int64_t v;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int h = common_opt(&c, opt, list_usage);
+        if (h == 2)
+            return EXIT_OK;
+        if (h < 0)
+            return EXIT_USAGE;
+        if (h)
+            continue;
+        if (opt == 'e' && parse_id(optarg, &v) == 0 && v <= 36500) {
+            f.expiring_within = v * 86400;
+        } else if (opt == 'v') {
+            f.valid_only = true;
+        } else if (opt == 'b' && parse_id(optarg, &v) == 0) {
+            f.batch_id = v;
+        } else {
+            if (opt == 'e' || opt == 'b')
+                cli_error(c.prog, "bad number '%s'", optarg);
+            else
+                fputs(list_usage, stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        cli_error(c.prog, "unexpected argument '%s'", argv[optind]);
+        return EXIT_USAGE;
+    }
+    bacsc_ca *ca = open_ca(&c);
+    if (!ca)
+        return EXIT_FAIL;
+    print_ctx p = {.json = c.json, .arr = c.json ? json_array() : NULL};
+    int rc = bacsc_ca_certs(ca, &f, print_cert, &p);
+    int ex = rc < 0 ? ca_error(&c, ca, rc) : EXIT_OK;
+    if (c.json)
+        cli_print_json(p.arr);
+    bacsc_ca_close(ca);
+    return ex;
+}
+
+static int print_audit(const bacsc_audit_row *r, void *user)
+{
+    print_ctx *p = user;
+    if (p->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "id", json_integer(r->id));
+        json_object_set_new(o, "time", json_time(r->time));
+        json_object_set_new(o, "actor", json_str(r->actor));
+        json_object_set_new(o, "action", json_str(r->action));
+        json_object_set_new(o, "object", json_str(r->object));
+        json_object_set_new(o, "detail", json_str(r->detail));
+        json_array_append_new(p->arr, o);
+    } else {
+        char t[32];
+        fmt_time(r->time, t, sizeof t);
+        printf("%-6lld %s %-12s %-12s %-40s %s\n", (long long)r->id, t, r->actor, r->action,
+               r->object ? r->object : "-", r->detail ? r->detail : "");
+    }
+    return 0;
+}
+
+static const char audit_usage[] =
+    "usage: bacsc ca audit [--dir DIR] [--since ID] [--json]\n\n"
+    "Print the append-only audit log: id, time (UTC), actor, action, object, detail.\n";
+
+static int cmd_audit(int argc, char **argv)
+{
+    static const struct option opts[] = {{"since", required_argument, NULL, 's'}, COMMON_OPTS,
+                                         {NULL, 0, NULL, 0}};
+    common c;
+    common_init(&c, "ca audit");
+    int64_t since = 0;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int h = common_opt(&c, opt, audit_usage);
+        if (h == 2)
+            return EXIT_OK;
+        if (h < 0)
+            return EXIT_USAGE;
+        if (h)
+            continue;
+        if (opt == 's' && parse_id(optarg, &since) == 0)
+            continue;
+        fputs(audit_usage, stderr);
+        return EXIT_USAGE;
+    }
+    bacsc_ca *ca = open_ca(&c);
+    if (!ca)
+        return EXIT_FAIL;
+    print_ctx p = {.json = c.json, .arr = c.json ? json_array() : NULL};
+    int rc = bacsc_ca_audit(ca, since, print_audit, &p);
+    int ex = rc < 0 ? ca_error(&c, ca, rc) : EXIT_OK;
+    if (c.json)
+        cli_print_json(p.arr);
+    bacsc_ca_close(ca);
+    return ex;
+}
+
+/* ---- approve / reject -------------------------------------------------------- */
+
+typedef struct decide_ctx {
+    const common *c;
+    json_t *arr;
+    int failed;
+    int issued;
+} decide_ctx;
+
+static void print_result(const bacsc_request_result *r, void *user)
+{
+    decide_ctx *d = user;
+    if (r->status == BACSC_REQ_ISSUED)
+        d->issued++;
+    if (r->status < 0)
+        d->failed++;
+    if (d->arr) {
+        json_t *o = json_object();
+        json_object_set_new(o, "id", json_integer(r->id));
+        json_object_set_new(o, "status", r->status < 0
+                                             ? json_string("unchanged")
+                                             : json_string(bacsc_req_status_name(r->status)));
+        if (r->serial[0])
+            json_object_set_new(o, "serial", json_string(r->serial));
+        if (r->reason[0])
+            json_object_set_new(o, "reason", json_string(r->reason));
+        json_array_append_new(d->arr, o);
+    } else if (r->status == BACSC_REQ_ISSUED) {
+        printf("request %lld: issued %s\n", (long long)r->id, r->serial);
+    } else if (r->status == BACSC_REQ_REJECTED) {
+        printf("request %lld: rejected: %s\n", (long long)r->id, r->reason);
+    } else {
+        fprintf(stderr, "bacsc %s: %s\n", d->c->prog, r->reason);
+    }
+}
+
+static int parse_selector(const common *c, int argc, char **argv, bacsc_selector *sel,
+                          int64_t **ids)
+{
+    size_t n = (size_t)(argc - optind);
+    if (n > 0) {
+        if (sel->batch_id > 0 || sel->all) {
+            cli_error(c->prog, "give request ids, or --batch, or --all");
+            return -1;
+        }
+        *ids = calloc(n, sizeof **ids);
+        if (!*ids)
+            return -1;
+        for (size_t i = 0; i < n; i++)
+            if (parse_id(argv[optind + (int)i], &(*ids)[i]) != 0) {
+                cli_error(c->prog, "bad request id '%s'", argv[optind + (int)i]);
+                return -1;
+            }
+        sel->ids = *ids;
+        sel->n_ids = n;
+    } else if (sel->batch_id <= 0 && !sel->all) {
+        cli_error(c->prog, "nothing selected: give request ids, --batch B or --all");
+        return -1;
+    }
+    return 0;
+}
+
+static const char approve_usage[] =
+    "usage: bacsc ca approve [--dir DIR] ID...|--batch B|--all [--json]\n\n"
+    "Approve pending requests and issue their certificates at once (also any\n"
+    "approved request left unsigned by an interrupted run).\n";
+
+static const char reject_usage[] =
+    "usage: bacsc ca reject [--dir DIR] ID...|--batch B|--all --reason TEXT [--json]\n\n"
+    "Reject pending (or approved, not yet issued) requests with a reason.\n";
+
+static int cmd_decide(int argc, char **argv, bool approve)
+{
+    static const struct option opts[] = {{"batch", required_argument, NULL, 'b'},
+                                         {"all", no_argument, NULL, 'a'},
+                                         {"reason", required_argument, NULL, 'r'},
+                                         COMMON_OPTS,
+                                         {NULL, 0, NULL, 0}};
+    common c;
+    common_init(&c, approve ? "ca approve" : "ca reject");
+    const char *usage = approve ? approve_usage : reject_usage;
+    bacsc_selector sel = {0};
+    const char *reason = NULL;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int h = common_opt(&c, opt, usage);
+        if (h == 2)
+            return EXIT_OK;
+        if (h < 0)
+            return EXIT_USAGE;
+        if (h)
+            continue;
+        if (opt == 'b' && parse_id(optarg, &sel.batch_id) == 0)
+            continue;
+        if (opt == 'a') {
+            sel.all = true;
+            continue;
+        }
+        if (opt == 'r' && !approve) {
+            reason = optarg;
+            continue;
+        }
+        fputs(usage, stderr);
+        return EXIT_USAGE;
+    }
+    if (!approve && (!reason || !*reason)) {
+        cli_error(c.prog, "--reason TEXT is required");
+        return EXIT_USAGE;
+    }
+    int64_t *ids = NULL;
+    if (parse_selector(&c, argc, argv, &sel, &ids) != 0) {
+        free(ids);
+        return EXIT_USAGE;
+    }
+    bacsc_ca *ca = open_ca(&c);
+    if (!ca) {
+        free(ids);
+        return EXIT_FAIL;
+    }
+    decide_ctx d = {.c = &c, .arr = c.json ? json_array() : NULL};
+    int rc = approve ? bacsc_ca_approve(ca, &sel, print_result, &d)
+                     : bacsc_ca_reject(ca, &sel, reason, print_result, &d);
+    int ex = EXIT_OK;
+    if (rc < 0)
+        ex = ca_error(&c, ca, rc);
+    else if (d.failed)
+        ex = EXIT_PARTIAL;
+    if (c.json)
+        cli_print_json(d.arr);
+    else if (rc >= 0)
+        printf("%d request(s) %s\n", rc, approve ? "issued" : "rejected");
+    free(ids);
+    bacsc_ca_close(ca);
+    return ex;
+}
+
+static int cmd_approve(int argc, char **argv)
+{
+    return cmd_decide(argc, argv, true);
+}
+
+static int cmd_reject(int argc, char **argv)
+{
+    return cmd_decide(argc, argv, false);
+}
+
+/* ---- revoke / crl ------------------------------------------------------------ */
+
+static const char revoke_usage[] =
+    "usage: bacsc ca revoke [--dir DIR] SERIAL [--reason R]\n\n"
+    "Revoke a certificate (serial in hex, colons allowed). Reasons: unspecified\n"
+    "(default), keyCompromise, cACompromise, affiliationChanged, superseded,\n"
+    "cessationOfOperation, certificateHold, privilegeWithdrawn, aACompromise.\n"
+    "Publish the change with 'bacsc ca crl'.\n";
+
+static int cmd_revoke(int argc, char **argv)
+{
+    static const struct option opts[] = {{"reason", required_argument, NULL, 'r'}, COMMON_OPTS,
+                                         {NULL, 0, NULL, 0}};
+    common c;
+    common_init(&c, "ca revoke");
+    int reason = 0;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int h = common_opt(&c, opt, revoke_usage);
+        if (h == 2)
+            return EXIT_OK;
+        if (h < 0)
+            return EXIT_USAGE;
+        if (h)
+            continue;
+        if (opt == 'r') {
+            reason = bacsc_pki_crl_reason_parse(optarg);
+            if (reason < 0) {
+                cli_error(c.prog, "unknown revocation reason '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            continue;
+        }
+        fputs(revoke_usage, stderr);
+        return EXIT_USAGE;
+    }
+    if (optind + 1 != argc) {
+        cli_error(c.prog, "exactly one SERIAL expected");
+        return EXIT_USAGE;
+    }
+    bacsc_ca *ca = open_ca(&c);
+    if (!ca)
+        return EXIT_FAIL;
+    int rc = bacsc_ca_revoke(ca, argv[optind], reason);
+    int ex = EXIT_OK;
+    if (rc != BACSC_OK)
+        ex = rc == BACSC_ERR_STATE ? (cli_error(c.prog, "%s", bacsc_ca_errmsg(ca)), EXIT_FAIL)
+                                   : ca_error(&c, ca, rc);
+    else
+        printf("certificate %s revoked (%s)\n", argv[optind], bacsc_pki_crl_reason_name(reason));
+    bacsc_ca_close(ca);
+    return ex;
+}
+
+static const char crl_usage[] =
+    "usage: bacsc ca crl [--dir DIR] --out FILE [--der]\n\n"
+    "Write a CRL signed by the CA (PEM, or DER with --der): every revoked\n"
+    "certificate with its reason, a new crlNumber, nextUpdate = now + policy\n"
+    "crl_days.\n";
+
+static int cmd_crl(int argc, char **argv)
+{
+    static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
+                                         {"der", no_argument, NULL, 'd'},
+                                         COMMON_OPTS,
+                                         {NULL, 0, NULL, 0}};
+    common c;
+    common_init(&c, "ca crl");
+    const char *out = NULL;
+    bool der_out = false;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int h = common_opt(&c, opt, crl_usage);
+        if (h == 2)
+            return EXIT_OK;
+        if (h < 0)
+            return EXIT_USAGE;
+        if (h)
+            continue;
+        if (opt == 'o')
+            out = optarg;
+        else if (opt == 'd')
+            der_out = true;
+        else {
+            fputs(crl_usage, stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (!out || optind != argc) {
+        cli_error(c.prog, "--out FILE is required");
+        return EXIT_USAGE;
+    }
+    bacsc_ca *ca = open_ca(&c);
+    if (!ca)
+        return EXIT_FAIL;
+    uint8_t *der = NULL;
+    size_t len = 0;
+    int rc = bacsc_ca_crl(ca, &der, &len);
+    int ex = EXIT_OK;
+    if (rc != BACSC_OK) {
+        ex = ca_error(&c, ca, rc);
+    } else {
+        FILE *f = fopen(out, "wb");
+        bool ok = f != NULL;
+        if (ok && der_out) {
+            ok = fwrite(der, 1, len, f) == len;
+        } else if (ok) {
+            const unsigned char *p = der;
+            X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)len);
+            ok = crl && PEM_write_X509_CRL(f, crl);
+            X509_CRL_free(crl);
+        }
+        if (f && fclose(f) != 0)
+            ok = false;
+        if (!ok) {
+            cli_error(c.prog, "cannot write %s: %s", out, strerror(errno));
+            ex = EXIT_FAIL;
+        }
+    }
+    free(der);
+    bacsc_ca_close(ca);
+    return ex;
+}
+
+/* ---- submit / sign / respond --------------------------------------------------- */
+
+static void print_submit(const common *c, const ca_source *src, const bacsc_request_result *res,
+                         json_t *arr)
+{
+    for (size_t i = 0; i < src->n; i++) {
+        const bacsc_request_result *r = &res[i];
+        const char *name = src->reqs[i].entry ? src->reqs[i].entry : "?";
+        if (arr) {
+            json_t *o = json_object();
+            json_object_set_new(o, "entry", json_string(name));
+            json_object_set_new(o, "id", json_integer(r->id));
+            json_object_set_new(o, "status", json_string(bacsc_req_status_name(r->status)));
+            if (r->reason[0])
+                json_object_set_new(o, "reason", json_string(r->reason));
+            json_array_append_new(arr, o);
+        } else if (r->status == BACSC_REQ_REJECTED) {
+            fprintf(stderr, "bacsc %s: %s: rejected: %s\n", c->prog, name, r->reason);
+        }
+    }
+}
+
+static int source_errors(const common *c, const ca_source *src, json_t *arr)
+{
+    for (size_t i = 0; i < src->n_bad; i++) {
+        if (arr) {
+            json_t *o = json_object();
+            json_object_set_new(o, "entry", json_string(src->bad[i].name));
+            json_object_set_new(o, "status", json_string("unreadable"));
+            json_object_set_new(o, "reason", json_string(src->bad[i].reason));
+            json_array_append_new(arr, o);
+        } else {
+            fprintf(stderr, "bacsc %s: %s: %s\n", c->prog, src->bad[i].name, src->bad[i].reason);
+        }
+    }
+    return (int)src->n_bad;
+}
+
+static int batch_pending(const bacsc_batch_row *r, void *user)
+{
+    *(int *)user = (int)r->n_pending;
+    return 0;
+}
+
+static int count_status(const bacsc_request_result *res, size_t n, int status)
+{
+    int k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += res[i].status == status;
+    return k;
+}
+
+/* Write the response for batch `bid` to `out` (zip, or a directory). */
+static int respond(const common *c, bacsc_ca *ca, int64_t bid, const char *out, size_t *n_certs)
+{
+    char err[512] = "";
+    uint8_t sha[32];
+    int rc = ca_response_write(ca, bid, out, n_certs, sha, err, sizeof err);
+    if (rc != BACSC_OK) {
+        cli_error(c->prog, "%s", err[0] ? err : bacsc_strerror(rc));
+        return rc;
+    }
+    rc = bacsc_ca_record_output(ca, bid, out, sha, NULL);
+    if (rc != BACSC_OK)
+        cli_error(c->prog, "%s", bacsc_ca_errmsg(ca));
+    return rc;
+}
+
+static const char submit_usage[] =
+    "usage: bacsc ca submit [--dir DIR] [--site NAME] [--origin NAME] SOURCE [--json]\n\n"
+    "Receive a batch of CSRs: SOURCE is a CARI request zip (docs/cari.md) or a\n"
+    "directory of CSR files (*.csr, *.pem, *.der; PEM or DER). Each CSR is\n"
+    "checked against the policy and stored: rejected (with the reason), pending,\n"
+    "or approved by the auto-approve rule and then signed at once.\n"
+    "Exit status 5 when some entries were rejected or unreadable.\n";
+
+static const char sign_usage[] =
+    "usage: bacsc ca sign [--dir DIR] [--site NAME] [--origin NAME] SOURCE --out RESPONSE\n\n"
+    "Installer-as-administrator in one step: submit SOURCE (CARI zip or CSR\n"
+    "directory), approve every request that passes policy, sign, and write the\n"
+    "response (a CARI zip, or a directory when RESPONSE ends in '/' or is one).\n"
+    "Exit status 5 when some entries were rejected or unreadable.\n";
+
+static const char respond_usage[] =
+    "usage: bacsc ca respond [--dir DIR] --batch B --out RESPONSE\n\n"
+    "Write the response for batch B: every certificate issued for it, plus the\n"
+    "CA certificate and chain. RESPONSE is a CARI zip, or a directory when it\n"
+    "ends in '/' or already is one. Can be re-run: the store is the source.\n";
+
+static int cmd_submit_or_sign(int argc, char **argv, int mode /* 0 submit, 1 sign */)
+{
+    static const struct option opts[] = {{"site", required_argument, NULL, 's'},
+                                         {"origin", required_argument, NULL, 'g'},
+                                         {"out", required_argument, NULL, 'o'},
+                                         COMMON_OPTS,
+                                         {NULL, 0, NULL, 0}};
+    common c;
+    common_init(&c, mode ? "ca sign" : "ca submit");
+    const char *usage = mode ? sign_usage : submit_usage;
+    const char *site = NULL, *origin = NULL, *out = NULL;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int h = common_opt(&c, opt, usage);
+        if (h == 2)
+            return EXIT_OK;
+        if (h < 0)
+            return EXIT_USAGE;
+        if (h)
+            continue;
+        switch (opt) {
+        case 's': site = optarg; break;
+        case 'g': origin = optarg; break;
+        case 'o':
+            if (mode) {
+                out = optarg;
+                break;
+            }
+            /* fall through */
+        default: fputs(usage, stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind + 1 != argc || (mode && !out)) {
+        cli_error(c.prog, "%s", mode && !out ? "--out RESPONSE is required"
+                                             : "exactly one SOURCE (zip or directory) expected");
+        return EXIT_USAGE;
+    }
+    bacsc_ca *ca = open_ca(&c);
+    if (!ca)
+        return EXIT_FAIL;
+    if (mode) {
+        /* Refuse before storing anything if this run could not sign. */
+        int crc = bacsc_ca_check_signing(ca);
+        if (crc != BACSC_OK) {
+            int e = ca_error(&c, ca, crc);
+            bacsc_ca_close(ca);
+            return e;
+        }
+    }
+    ca_source src;
+    char err[512] = "";
+    int rc = ca_source_load(argv[optind], bacsc_ca_policy(ca)->max_batch, &src, err, sizeof err);
+    if (rc != BACSC_OK) {
+        cli_error(c.prog, "%s", err);
+        bacsc_ca_close(ca);
+        return rc == BACSC_ERR_IO ? EXIT_FAIL : EXIT_DATAERR;
+    }
+    if (site)
+        src.batch.site = site;
+    if (origin)
+        src.batch.origin = origin;
+    json_t *arr = c.json ? json_array() : NULL;
+    int ex = EXIT_OK;
+    int bad = source_errors(&c, &src, arr);
+    if (src.n == 0) {
+        cli_error(c.prog, "%s holds no certificate request to submit%s", argv[optind],
+                  bad ? " (every entry was unreadable)" : "");
+        json_decref(arr);
+        ca_source_free(&src);
+        bacsc_ca_close(ca);
+        return EXIT_DATAERR;
+    }
+    bacsc_request_result *res = calloc(src.n ? src.n : 1, sizeof *res);
+    int64_t bid = 0;
+    rc = res ? bacsc_ca_submit(ca, &src.batch, src.reqs, src.n, &bid, res) : BACSC_ERR_NOMEM;
+    if (rc < 0) {
+        ex = ca_error(&c, ca, rc);
+        goto out;
+    }
+    print_submit(&c, &src, res, arr);
+    int rejected = count_status(res, src.n, BACSC_REQ_REJECTED);
+    int issued = 0;
+    if (mode) {
+        /* Installer is the administrator: approve what passed policy. */
+        bacsc_selector sel = {.batch_id = bid};
+        decide_ctx d = {.c = &c};
+        rc = bacsc_ca_approve(ca, &sel, NULL, &d);
+    } else {
+        rc = bacsc_ca_issue_approved(ca, bid, NULL, NULL);
+    }
+    if (rc < 0) {
+        ex = ca_error(&c, ca, rc);
+        goto out;
+    }
+    issued = rc;
+    size_t n_out = 0;
+    if (mode && respond(&c, ca, bid, out, &n_out) != BACSC_OK) {
+        ex = EXIT_FAIL;
+        goto out;
+    }
+    if (arr) {
+        json_t *o = json_object();
+        json_object_set_new(o, "batch", json_integer(bid));
+        json_object_set_new(o, "entries", arr);
+        json_object_set_new(o, "issued", json_integer(issued));
+        json_object_set_new(o, "rejected", json_integer(rejected));
+        json_object_set_new(o, "unreadable", json_integer(bad));
+        if (mode)
+            json_object_set_new(o, "response", json_string(out));
+        arr = NULL;
+        cli_print_json(o);
+    } else {
+        int pending = 0;
+        bacsc_ca_batches(ca, bid, batch_pending, &pending);
+        printf("batch %lld: %zu entries, %d issued, %d pending, %d rejected, %d unreadable\n",
+               (long long)bid, src.n + src.n_bad, issued, pending, rejected, bad);
+        if (mode)
+            printf("response written to %s (%zu certificates)\n", out, n_out);
+    }
+    if (rejected || bad)
+        ex = EXIT_PARTIAL;
+out:
+    json_decref(arr);
+    free(res);
+    ca_source_free(&src);
+    bacsc_ca_close(ca);
+    return ex;
+}
+
+static int cmd_submit(int argc, char **argv)
+{
+    return cmd_submit_or_sign(argc, argv, 0);
+}
+
+static int cmd_sign(int argc, char **argv)
+{
+    return cmd_submit_or_sign(argc, argv, 1);
+}
+
+static int cmd_respond(int argc, char **argv)
+{
+    static const struct option opts[] = {{"batch", required_argument, NULL, 'b'},
+                                         {"out", required_argument, NULL, 'o'},
+                                         COMMON_OPTS,
+                                         {NULL, 0, NULL, 0}};
+    common c;
+    common_init(&c, "ca respond");
+    int64_t bid = 0;
+    const char *out = NULL;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int h = common_opt(&c, opt, respond_usage);
+        if (h == 2)
+            return EXIT_OK;
+        if (h < 0)
+            return EXIT_USAGE;
+        if (h)
+            continue;
+        if (opt == 'b' && parse_id(optarg, &bid) == 0)
+            continue;
+        if (opt == 'o') {
+            out = optarg;
+            continue;
+        }
+        fputs(respond_usage, stderr);
+        return EXIT_USAGE;
+    }
+    if (!bid || !out || optind != argc) {
+        cli_error(c.prog, "--batch B and --out RESPONSE are required");
+        return EXIT_USAGE;
+    }
+    bacsc_ca *ca = open_ca(&c);
+    if (!ca)
+        return EXIT_FAIL;
+    size_t n = 0;
+    int ex = respond(&c, ca, bid, out, &n) == BACSC_OK ? EXIT_OK : EXIT_FAIL;
+    if (ex == EXIT_OK)
+        printf("response for batch %lld written to %s (%zu certificates)\n", (long long)bid, out,
+               n);
+    bacsc_ca_close(ca);
+    return ex;
+}
+
+/* ---- batches ------------------------------------------------------------------- */
+
+static int print_batch(const bacsc_batch_row *r, void *user)
+{
+    print_ctx *p = user;
+    if (p->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "id", json_integer(r->id));
+        json_object_set_new(o, "direction", json_str(r->direction));
+        json_object_set_new(o, "file", json_str(r->file_name));
+        json_object_set_new(o, "sha256", json_str(r->sha256));
+        json_object_set_new(o, "site", json_str(r->site));
+        json_object_set_new(o, "origin", json_str(r->origin));
+        json_object_set_new(o, "ref", json_str(r->ref));
+        json_object_set_new(o, "created", json_time(r->created));
+        if (r->for_batch)
+            json_object_set_new(o, "for_batch", json_integer(r->for_batch));
+        json_object_set_new(o, "requests", json_integer(r->n_requests));
+        json_object_set_new(o, "pending", json_integer(r->n_pending));
+        json_object_set_new(o, "issued", json_integer(r->n_issued));
+        json_object_set_new(o, "rejected", json_integer(r->n_rejected));
+        json_array_append_new(p->arr, o);
+    } else {
+        char t[32];
+        fmt_time(r->created, t, sizeof t);
+        printf("%-5lld %-3s %s %-20s req %lld pending %lld issued %lld rejected %lld  %s\n",
+               (long long)r->id, r->direction, t, r->site ? r->site : "-",
+               (long long)r->n_requests, (long long)r->n_pending, (long long)r->n_issued,
+               (long long)r->n_rejected, r->file_name ? r->file_name : "");
+    }
+    return 0;
+}
+
+static const char batches_usage[] =
+    "usage: bacsc ca batches [--dir DIR] [--json]\n\n"
+    "List batches received (in) and responses written (out), with counts.\n";
+
+static int cmd_batches(int argc, char **argv)
+{
+    static const struct option opts[] = {COMMON_OPTS, {NULL, 0, NULL, 0}};
+    common c;
+    common_init(&c, "ca batches");
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int h = common_opt(&c, opt, batches_usage);
+        if (h == 2)
+            return EXIT_OK;
+        if (h <= 0) {
+            if (h == 0)
+                fputs(batches_usage, stderr);
+            return EXIT_USAGE;
+        }
+    }
+    bacsc_ca *ca = open_ca(&c);
+    if (!ca)
+        return EXIT_FAIL;
+    print_ctx p = {.json = c.json, .arr = c.json ? json_array() : NULL};
+    int rc = bacsc_ca_batches(ca, 0, print_batch, &p);
+    int ex = rc < 0 ? ca_error(&c, ca, rc) : EXIT_OK;
+    if (c.json)
+        cli_print_json(p.arr);
+    bacsc_ca_close(ca);
+    return ex;
+}
+
+static const cli_subcommand ca_subs[] = {
+    {"init", cmd_init, "create a CA directory (key, certificate or CSR, policy, store)"},
+    {"csr", cmd_csr, "write a CSR for this CA's key (issuing CA under an enterprise root)"},
+    {"install-cert", cmd_install_cert, "install the CA certificate signed by an enterprise CA"},
+    {"policy", cmd_policy, "show or set the issuing policy"},
+    {"submit", cmd_submit, "receive a batch of CSRs (CARI zip or directory)"},
+    {"pending", cmd_pending, "list requests waiting for a decision"},
+    {"approve", cmd_approve, "approve requests and issue their certificates"},
+    {"reject", cmd_reject, "reject requests with a reason"},
+    {"sign", cmd_sign, "submit, approve and respond in one step"},
+    {"respond", cmd_respond, "write the response (certificates) for a batch"},
+    {"list", cmd_list, "list issued certificates"},
+    {"revoke", cmd_revoke, "revoke a certificate"},
+    {"crl", cmd_crl, "write a CRL"},
+    {"batches", cmd_batches, "list batches in and out"},
+    {"audit", cmd_audit, "print the audit log"},
+    {NULL, NULL, NULL}};
+
+int bacsc_cmd_ca(int argc, char **argv)
+{
+    return cli_dispatch("ca", ca_subs, argc, argv);
+}

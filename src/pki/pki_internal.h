@@ -1,0 +1,75 @@
+/*
+ * pki_internal.h — helpers shared by the src/pki files (not public API).
+ */
+#ifndef BACSC_PKI_INTERNAL_H
+#define BACSC_PKI_INTERNAL_H
+
+#include <stdarg.h>
+#include <sys/types.h>
+
+#include <openssl/x509v3.h>
+
+#include "bacsc/pki.h"
+
+/* snprintf into err (NULL allowed); always returns `code`. */
+int pki_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Write `len` octets to `path` atomically (temp file, fsync, rename) with
+ * exactly `mode` (umask ignored). Returns 0 or BACSC_ERR_IO (errno kept). */
+int pki_write_file(const char *path, const void *data, size_t len, mode_t mode);
+/* Read a whole file of at most `max` octets. *data malloc'd (+1 NUL). Returns
+ * 0, BACSC_ERR_IO, BACSC_ERR_NOT_FOUND, BACSC_ERR_LIMIT. */
+int pki_read_file(const char *path, size_t max, uint8_t **data, size_t *len);
+
+/* SAN GENERAL_NAMES from a spec (NULL when the spec has none; *bad set on a
+ * malformed IP address). */
+GENERAL_NAMES *pki_spec_sans(const bacsc_cert_spec *spec, int *bad);
+/* Subject name from a spec (CN, O). */
+X509_NAME *pki_spec_name(const bacsc_cert_spec *spec);
+
+/* If `uri` is "urn:uuid:<36 chars>" (prefix case-insensitive, hex digits in
+ * 8-4-4-4-12 form), write the lower-case UUID to out and return 1; else 0. */
+int pki_parse_urn_uuid(const char *uri, size_t len, char out[BACSC_PKI_UUID_STR_LEN]);
+
+/* Printable one-line copy (control characters → '?'), truncated to outlen. */
+void pki_printable(const char *in, size_t inlen, char *out, size_t outlen);
+
+/* RFC 2253 one-line subject. */
+void pki_name_oneline(const X509_NAME *name, char *out, size_t outlen);
+
+/* UTF-8 first commonName of a name ("" if none). */
+void pki_name_cn(const X509_NAME *name, char *out, size_t outlen);
+
+/* Draw a 16-octet positive serial whose first octet is in 0x40..0x7f (so the
+ * DER INTEGER is exactly 16 octets). Returns 0 or BACSC_ERR_CRYPTO. */
+int pki_random_serial(uint8_t serial[BACSC_PKI_SERIAL_LEN]);
+
+/* Unix time of an ASN1_TIME. */
+int64_t pki_asn1_time(const ASN1_TIME *t);
+
+/* Inspect / policy-check an already parsed CSR (see the DER versions). */
+int pki_csr_inspect_req(X509_REQ *req, bacsc_csr_info *info, char *why, size_t whylen);
+int pki_policy_check_req(const bacsc_policy *p, X509_REQ *req, bacsc_csr_info *info, char *why,
+                         size_t whylen);
+
+/* What signing needs from a CSR, as DER pieces that can be turned into a
+ * certificate without decoding the public key again (decoding a key costs
+ * ~100 us in OpenSSL 3.0; these pieces cost ~2 us): the SPKI algorithm
+ * identifier, the public-key bits, the subject name and the SAN list. */
+typedef struct pki_parts {
+    uint8_t *alg, *bits, *subject, *sans; /* malloc'd; sans NULL when none */
+    int alg_len, bits_len, subject_len, sans_len;
+} pki_parts;
+int pki_parts_from_req(X509_REQ *req, pki_parts *out);
+void pki_parts_free(pki_parts *parts);
+
+/* Issue an operational certificate from parts (same profile as
+ * bacsc_signer_issue_csr). *der is OPENSSL_malloc'd; subject_out gets the
+ * one-line subject. Returns 0, BACSC_ERR_MALFORMED or BACSC_ERR_CRYPTO. */
+int pki_signer_issue_parts(bacsc_signer *s, const pki_parts *parts, const bacsc_carry *carry,
+                           int validity_days, int64_t now, const uint8_t *serial,
+                           unsigned char **der, int *der_len, char *subject_out,
+                           size_t subject_len);
+
+#endif
