@@ -59,7 +59,7 @@ fi
 if [ -n "${HUB_CMD:-}" ]; then
   read -r -a HUB <<<"$HUB_CMD"
 elif "$BACSC" hub --help >/dev/null 2>&1; then
-  HUB=("$BACSC" hub)
+  HUB=("$BACSC" hub --log-level warn)
 else
   HUB=("$BUILD/bench/bench_hub_server")
 fi
