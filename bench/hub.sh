@@ -118,8 +118,12 @@ if [ "${SKIP_SCALE:-0}" != 1 ]; then
     sleep 0.5
   done
   say "restarting the hub (SIGTERM, start again on the same port)"
+  t0=$(date +%s.%N)
   stop_hub
+  t1=$(date +%s.%N)
   start_hub
+  t2=$(date +%s.%N)
+  say "$($PY -c "print(f'hub stopped in {$t1-$t0:.2f} s, listening again {$t2-$t0:.2f} s after SIGTERM')")"
   wait "$gen_pid" || echo "  (exit $?: errors counted)" >&2
   gen_pid=
   stop_hub
