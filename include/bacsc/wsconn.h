@@ -81,7 +81,10 @@ typedef struct bacsc_ws_options {
                                       (default 128); further ones wait, in order, in the
                                       kernel's accept queue, so a reconnect storm is served
                                       first come first served instead of every handshake
-                                      slowing down together past the clients' connect wait */
+                                      slowing down together past the clients' connect wait.
+                                      While all are taken, 64 more are still accepted each
+                                      second, so silent peers holding every slot until the
+                                      handshake timeout cannot stop the listener */
 } bacsc_ws_options;
 
 /*

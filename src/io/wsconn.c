@@ -45,6 +45,11 @@ enum cstate { CS_CONNECTING, CS_TLS, CS_HTTP, CS_OPEN, CS_CLOSING, CS_CLOSED };
 #define DEF_CLOSE_MS 5000
 #define DEF_MAX_CONN 10000
 #define DEF_MAX_HANDSHAKES 128
+/* While every handshake slot is taken, still accept this many connections
+ * per this interval: peers that connect and stay silent can hold the slots
+ * until the handshake timeout, but never stop the listener. */
+#define HANDSHAKE_GRACE_CONNS 64
+#define HANDSHAKE_GRACE_US 1000000
 #define CONTROL_SLACK 256     /* room over max_queue for close/pong frames */
 #define KEEP_OUT_CAP 4096     /* an empty output queue keeps at most this much */
 #define READS_PER_EVENT 16    /* fairness: reads per readiness event before yielding */
@@ -104,6 +109,8 @@ struct bacsc_ws_listener {
     unsigned count;
     unsigned handshaking;        /* accepted, not yet open */
     bool paused;                 /* accepting stopped at max_handshakes */
+    unsigned grace;              /* accepts allowed beyond max_handshakes now */
+    bacsc_timer grace_timer;     /* refills `grace` while paused */
     bacsc_wsconn *conns;
 };
 
@@ -118,6 +125,15 @@ static void handshake_done(bacsc_wsconn *c)
     l->handshaking--;
     if (l->paused && l->handshaking < l->opt.max_handshakes &&
         bacsc_loop_set_events(l->loop, l->fd, BACSC_EV_READ) == BACSC_OK)
+        l->paused = false;
+}
+
+/* Every HANDSHAKE_GRACE_US while paused: admit a batch anyway. */
+static void on_grace(bacsc_loop *loop, void *user)
+{
+    bacsc_ws_listener *l = user;
+    l->grace = HANDSHAKE_GRACE_CONNS;
+    if (l->paused && bacsc_loop_set_events(loop, l->fd, BACSC_EV_READ) == BACSC_OK)
         l->paused = false;
 }
 
@@ -894,10 +910,17 @@ static void on_accept(bacsc_loop *loop, int fd, unsigned events, void *user)
     bacsc_ws_listener *l = user;
     for (int i = 0; i < 64; i++) {
         if (l->handshaking >= l->opt.max_handshakes) {
-            /* leave the rest in the kernel's accept queue until one opens */
-            if (bacsc_loop_set_events(loop, l->fd, 0) == BACSC_OK)
-                l->paused = true;
-            return;
+            if (l->grace) {
+                l->grace--;
+            } else {
+                /* leave the rest in the kernel's accept queue until one opens
+                 * (or, at the latest, until the grace timer) */
+                if (bacsc_loop_set_events(loop, l->fd, 0) == BACSC_OK)
+                    l->paused = true;
+                if (!bacsc_timer_active(&l->grace_timer))
+                    bacsc_timer_start(loop, &l->grace_timer, HANDSHAKE_GRACE_US);
+                return;
+            }
         }
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
@@ -1009,6 +1032,7 @@ int bacsc_ws_listen(bacsc_loop *loop, const char *addr_port, bacsc_tls_ctx *tls,
     l->opt = o;
     l->cb = *cb;
     l->user = user;
+    bacsc_timer_init(&l->grace_timer, on_grace, l);
     if (bacsc_loop_watch(loop, fd, BACSC_EV_READ, on_accept, l) != BACSC_OK) {
         close(fd);
         free(l);
@@ -1035,6 +1059,7 @@ void bacsc_ws_listener_close(bacsc_ws_listener *l)
         return;
     for (bacsc_wsconn *c = l->conns; c; c = c->next)
         c->listener = NULL;
+    bacsc_timer_stop(l->loop, &l->grace_timer);
     bacsc_loop_unwatch(l->loop, l->fd);
     close(l->fd);
     free(l);

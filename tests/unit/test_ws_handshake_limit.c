@@ -1,7 +1,8 @@
 /*
  * test_ws_handshake_limit.c — the listener's max_handshakes: connections
  * beyond it stay in the kernel's accept queue until a handshake ends, and
- * are then taken in order; open connections do not count.
+ * are then taken in order; open connections do not count; silent peers that
+ * hold every slot slow accepting down (64 a second) but do not stop it.
  *
  * Plaintext listener on 127.0.0.1 (the handshake is the HTTP upgrade), raw
  * TCP clients from this process.
@@ -98,13 +99,13 @@ static void limit_holds_and_releases_in_order(void **state)
     upgrade(fd[0], port);
     spin(loop, 10);
     assert_int_equal(opened, 1);
-    assert_int_equal(accepted, 3);
+    assert_true(accepted >= 3); /* exactly 3 unless the 1 s grace batch came too */
 
     /* the second one gives up: its slot goes to the fourth */
     close(fd[1]);
     spin(loop, 10);
     assert_int_equal(closed, 1);
-    assert_int_equal(accepted, 4);
+    assert_true(accepted >= 4);
 
     /* the rest upgrade; everyone gets in */
     upgrade(fd[2], port);
@@ -126,10 +127,42 @@ static void limit_holds_and_releases_in_order(void **state)
     bacsc_loop_free(loop);
 }
 
+static void silent_peers_do_not_stop_the_listener(void **state)
+{
+    (void)state;
+    accepted = opened = closed = 0;
+    bacsc_loop *loop = bacsc_loop_new();
+    assert_non_null(loop);
+    bacsc_ws_options o = {.insecure_plaintext = true, .max_handshakes = 1};
+    bacsc_ws_callbacks cb = {.on_accept = cb_accept, .on_open = cb_open, .on_close = cb_close};
+    bacsc_ws_listener *l = NULL;
+    assert_int_equal(bacsc_ws_listen(loop, "127.0.0.1:0", NULL, &o, &cb, NULL, &l), BACSC_OK);
+    uint16_t port = bacsc_ws_listener_port(l);
+    int fd[4];
+    for (int i = 0; i < 4; i++)
+        fd[i] = tcp_connect(port); /* fd[0] takes the only slot and says nothing */
+    spin(loop, 5);
+    assert_int_equal(accepted, 1);
+    /* within about a second the grace batch takes the others anyway */
+    for (int i = 0; i < 150 && accepted < 4; i++)
+        bacsc_loop_run_once(loop, 20000);
+    assert_int_equal(accepted, 4);
+    upgrade(fd[3], port);
+    spin(loop, 10);
+    assert_int_equal(opened, 1);
+    for (int i = 0; i < 4; i++)
+        close(fd[i]);
+    spin(loop, 10);
+    assert_int_equal(closed, 4);
+    bacsc_ws_listener_close(l);
+    bacsc_loop_free(loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(limit_holds_and_releases_in_order),
+        cmocka_unit_test(silent_peers_do_not_stop_the_listener),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
