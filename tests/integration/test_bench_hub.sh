@@ -40,22 +40,27 @@ mkpki() { # dir
 mkpki pki
 mkpki other
 
-port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# The hub binds port 0 and we read the port it got from its output ("listening
+# on 127.0.0.1:PORT" in bacsc hub's log, "listening PORT" from the runner):
+# no window in which another process could take a port we picked.
 if "$BACSC" hub --help >/dev/null 2>&1; then
-  "$BACSC" hub --listen "127.0.0.1:$port" --cert pki/hub.pem --key pki/hub.key --ca pki/ca.pem \
+  "$BACSC" hub --listen "127.0.0.1:0" --cert pki/hub.pem --key pki/hub.key --ca pki/ca.pem \
     >hub.log 2>&1 &
 else
   runner="$BACSC_BUILD/bench/bench_hub_server"
   [ -x "$runner" ] || fail "no hub: neither 'bacsc hub' nor $runner"
-  "$runner" --listen "127.0.0.1:$port" --cert pki/hub.pem --key pki/hub.key --ca pki/ca.pem \
+  "$runner" --listen "127.0.0.1:0" --cert pki/hub.pem --key pki/hub.key --ca pki/ca.pem \
     >hub.log 2>&1 &
 fi
 hub_pid=$!
-for _ in $(seq 100); do
-  $PY -c "import socket; socket.create_connection(('127.0.0.1',$port),0.2).close()" 2>/dev/null && break
+port=
+for _ in $(seq 200); do
+  port=$(grep -oE 'listening (on 127\.0\.0\.1:)?[0-9]+' hub.log | head -1 | grep -oE '[0-9]+$' || true)
+  [ -n "$port" ] && break
   kill -0 "$hub_pid" 2>/dev/null || fail "hub exited"
-  sleep 0.1
+  sleep 0.05
 done
+[ -n "$port" ] && [ "$port" != 0 ] || fail "hub did not report its port"
 
 common=(--hub "wss://127.0.0.1:$port" --cert pki/node1.pem --key pki/node1.key --ca pki/ca.pem --quiet)
 
