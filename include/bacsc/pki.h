@@ -130,6 +130,13 @@ int bacsc_pki_to_der(int kind, const uint8_t *data, size_t len, uint8_t **der, s
  * BACSC_ERR_MALFORMED when the buffer holds no certificate. */
 int bacsc_pki_certs_parse(const uint8_t *data, size_t len, STACK_OF(X509) **out);
 
+/* A CSR parsed once, with its self-signature verified at most once
+ * (opaque). The CARI reader keeps one on each CSR entry
+ * (bacsc_cari_entry.csr) and bacsc_ca_submit reuses it through
+ * bacsc_request_in.parsed, so the pipeline decodes and verifies each CSR
+ * once; see docs/ca.md "Performance". */
+typedef struct bacsc_csr bacsc_csr;
+
 /* What a CSR asks for, as read from its DER (no policy applied). */
 typedef struct bacsc_csr_info {
     int key_type;                          /* bacsc_key_type */
@@ -414,6 +421,9 @@ typedef struct bacsc_request_in {
     const char *device_name;          /* optional metadata */
     int64_t device_instance;          /* optional; < 0 = none */
     const char *ref;                  /* correlation id from the batch (CARI request_id) */
+    bacsc_csr *parsed;                /* optional: the same CSR already parsed (and maybe
+                                       * verified) by the CARI reader; used only when it
+                                       * was parsed from exactly csr/csr_len */
 } bacsc_request_in;
 
 /* The outcome for one request. */

@@ -765,22 +765,25 @@ static void check_one(void *vctx, size_t i)
         it->rc = pki_fail(it->why, sizeof it->why, BACSC_ERR_MALFORMED, "empty CSR");
         return;
     }
-    const unsigned char *p = r->csr;
-    X509_REQ *req = r->csr_len <= BACSC_PKI_MAX_CSR_DER
-                        ? d2i_X509_REQ(NULL, &p, (long)r->csr_len)
-                        : NULL;
-    if (!req || p != r->csr + r->csr_len) {
-        it->rc = pki_fail(it->why, sizeof it->why, BACSC_ERR_MALFORMED,
-                          r->csr_len > BACSC_PKI_MAX_CSR_DER
-                              ? "CSR larger than 64 KiB"
-                              : "not a DER PKCS#10 certificate request");
+    /* Reuse the CARI reader's parse (and signature check) of these octets. */
+    bacsc_csr *own = NULL, *csr = r->parsed;
+    int prc = BACSC_OK;
+    if (r->csr_len > BACSC_PKI_MAX_CSR_DER)
+        prc = BACSC_ERR_MALFORMED;
+    else if (!pki_csr_is(csr, r->csr, r->csr_len))
+        prc = pki_csr_parse(r->csr, r->csr_len, &own), csr = own;
+    if (prc != BACSC_OK) {
+        it->rc = pki_fail(it->why, sizeof it->why, prc,
+                          prc == BACSC_ERR_NOMEM                ? "out of memory"
+                          : r->csr_len > BACSC_PKI_MAX_CSR_DER ? "CSR larger than 64 KiB"
+                                                                : "not a DER PKCS#10 certificate request");
     } else {
-        it->rc = pki_policy_check_req(c->policy, req, &it->info, it->why, sizeof it->why);
-        if (it->rc == BACSC_OK && pki_parts_from_req(req, &it->parts) != BACSC_OK)
+        it->rc = pki_policy_check_parsed(c->policy, csr, &it->info, it->why, sizeof it->why);
+        if (it->rc == BACSC_OK && pki_parts_from_req(pki_csr_req(csr), &it->parts) != BACSC_OK)
             it->rc = pki_fail(it->why, sizeof it->why, BACSC_ERR_MALFORMED,
                               "cannot extract the CSR's key and names");
     }
-    X509_REQ_free(req);
+    pki_csr_free(own);
     ERR_clear_error();
 }
 
