@@ -361,8 +361,8 @@ const char *bacsc_ca_errmsg(const bacsc_ca *ca);
 void bacsc_ca_set_actor(bacsc_ca *ca, const char *actor);
 /* Override the clock (Unix seconds) for tests; 0 restores the real clock. */
 void bacsc_ca_set_time(bacsc_ca *ca, int64_t now);
-/* Check and sign on up to `n` threads (1..16; default 1: with OpenSSL 3.0 the
- * provider locks make 2 threads slower than 1, see bench/README.md). */
+/* Check and sign on up to `n` threads (1..16; default: one per online CPU,
+ * at most 8; see docs/ca.md "Performance"). */
 void bacsc_ca_set_threads(bacsc_ca *ca, int n);
 
 const char *bacsc_ca_dir(const bacsc_ca *ca);

@@ -37,6 +37,7 @@
 #define SCHEMA_VERSION 1
 #define ISSUE_CHUNK 1000
 #define MAX_THREADS 16
+#define DEFAULT_THREADS_MAX 8
 
 struct bacsc_ca {
     char *dir;
@@ -417,6 +418,15 @@ static int load_cert_files(bacsc_ca *ca)
     return BACSC_OK;
 }
 
+/* One checking/signing thread per online CPU, at most DEFAULT_THREADS_MAX:
+ * with CSRs parsed without OpenSSL's key decoder and signing from a
+ * pre-initialised context, OpenSSL 3.0's locks no longer serialise them. */
+static int default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > DEFAULT_THREADS_MAX ? DEFAULT_THREADS_MAX : (int)n;
+}
+
 int bacsc_ca_open(const char *dir, const char *passphrase, bacsc_ca **out, char *err,
                   size_t errlen)
 {
@@ -432,7 +442,7 @@ int bacsc_ca_open(const char *dir, const char *passphrase, bacsc_ca **out, char 
         return pki_fail(err, errlen, BACSC_ERR_NOMEM, "out of memory");
     ca->dir = strdup(dir);
     ca->passphrase = passphrase ? strdup(passphrase) : NULL;
-    ca->threads = 1; /* OpenSSL 3.0 lock contention makes 2 threads slower; see bench/README.md */
+    ca->threads = default_threads();
     default_actor(ca->actor, sizeof ca->actor, NULL);
     int rc = ca->dir ? BACSC_OK : BACSC_ERR_NOMEM;
     if (rc == BACSC_OK)
