@@ -421,9 +421,10 @@ typedef struct bacsc_request_in {
     const char *device_name;          /* optional metadata */
     int64_t device_instance;          /* optional; < 0 = none */
     const char *ref;                  /* correlation id from the batch (CARI request_id) */
-    bacsc_csr *parsed;                /* optional: the same CSR already parsed (and maybe
-                                       * verified) by the CARI reader; used only when it
-                                       * was parsed from exactly csr/csr_len */
+    bacsc_csr *parsed;                /* optional: the same CSR as parsed and verified by
+                                       * the CARI reader (bacsc_cari_entry.csr); used only
+                                       * when parsed from exactly csr/csr_len, else the
+                                       * CSR is parsed and verified here */
 } bacsc_request_in;
 
 /* The outcome for one request. */

@@ -775,12 +775,14 @@ static void check_one(void *vctx, size_t i)
         it->rc = pki_fail(it->why, sizeof it->why, BACSC_ERR_MALFORMED, "empty CSR");
         return;
     }
-    /* Reuse the CARI reader's parse (and signature check) of these octets. */
+    /* Reuse the CARI reader's parse and signature check of these octets.
+     * Only a settled one: it is then read-only, and may be shared by several
+     * requests checked on different threads. */
     bacsc_csr *own = NULL, *csr = r->parsed;
     int prc = BACSC_OK;
     if (r->csr_len > BACSC_PKI_MAX_CSR_DER)
         prc = BACSC_ERR_MALFORMED;
-    else if (!pki_csr_is(csr, r->csr, r->csr_len))
+    else if (!pki_csr_is(csr, r->csr, r->csr_len) || !pki_csr_settled(csr))
         prc = pki_csr_parse(r->csr, r->csr_len, &own), csr = own;
     if (prc != BACSC_OK) {
         it->rc = pki_fail(it->why, sizeof it->why, prc,

@@ -110,6 +110,11 @@ bool pki_csr_is(const bacsc_csr *c, const uint8_t *der, size_t len)
     return c && der && c->len == len && memcmp(c->der, der, len) == 0;
 }
 
+bool pki_csr_settled(const bacsc_csr *c)
+{
+    return c && c->key_state != 0 && c->sig_state != 0;
+}
+
 /* Parameters-only keys of the common curves, made once, copied per CSR. */
 static const char *const tmpl_group[] = {"prime256v1", "secp384r1", "secp521r1"};
 #define N_TMPL (sizeof tmpl_group / sizeof tmpl_group[0])

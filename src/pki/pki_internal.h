@@ -63,6 +63,10 @@ void pki_csr_free(bacsc_csr *c);
 X509_REQ *pki_csr_req(const bacsc_csr *c);
 /* True if `c` was parsed from exactly these octets. */
 bool pki_csr_is(const bacsc_csr *c, const uint8_t *der, size_t len);
+/* True once the key was built (or found unusable) and the signature checked:
+ * from then on every pki_csr_* call only reads `c`, so several threads may
+ * share it. */
+bool pki_csr_settled(const bacsc_csr *c);
 /* The public key (owned by c), or NULL when unsupported or malformed. */
 EVP_PKEY *pki_csr_key(bacsc_csr *c);
 /* True if the self-signature verifies (checked once, then remembered). */

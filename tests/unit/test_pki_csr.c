@@ -80,12 +80,14 @@ static void key_equals_decoder_key_for_every_type(void **state)
         assert_null(X509_REQ_get0_pubkey(pki_csr_req(pc)));
         ERR_clear_error();
         /* ... which is then built to the same key OpenSSL decodes */
+        assert_false(pki_csr_settled(pc));
         EVP_PKEY *ref = reference_key(&c);
         EVP_PKEY *k = pki_csr_key(pc);
         assert_non_null(k);
         assert_int_equal(EVP_PKEY_eq(k, ref), 1);
         assert_int_equal(bacsc_pki_key_type_of(k), types[i]);
         assert_true(pki_csr_verify(pc));
+        assert_true(pki_csr_settled(pc));
         assert_true(pki_csr_verify(pc)); /* remembered */
         assert_true(pki_csr_is(pc, c.der, c.len));
         assert_false(pki_csr_is(pc, c.der, c.len - 1));
