@@ -475,10 +475,11 @@ int bacsc_pki_to_der(int kind, const uint8_t *data, size_t len, uint8_t **der, s
     const unsigned char *p = raw;
     if (rc == BACSC_OK) {
         if (kind == BACSC_PKI_CSR) {
-            X509_REQ *r = d2i_X509_REQ(NULL, &p, rawlen);
-            if (!r)
-                rc = BACSC_ERR_MALFORMED;
-            X509_REQ_free(r);
+            /* structure only (no key decode; whole buffer), see pki_csr.c */
+            bacsc_csr *c = NULL;
+            rc = pki_csr_parse(raw, (size_t)rawlen, &c);
+            pki_csr_free(c);
+            p = raw + rawlen;
         } else {
             X509 *x = d2i_X509(NULL, &p, rawlen);
             if (!x)
