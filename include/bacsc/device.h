@@ -433,6 +433,38 @@ typedef struct bacsc_sc_hub_connection {
 } bacsc_sc_hub_connection;
 
 /*
+ * One entry of SC_Direct_Connect_Connection_Status (BACnetSCDirectConnection)
+ * or of SC_Hub_Function_Connection_Status (BACnetSCHubFunctionConnection,
+ * which has no uri: every context tag below [0] is one lower):
+ *   uri                  [0] CharacterString          (direct only)
+ *   connection-state     [1] BACnetSCConnectionState
+ *   connect-timestamp    [2] BACnetDateTime
+ *   disconnect-timestamp [3] BACnetDateTime
+ *   peer-address         [4] BACnetHostNPort          -- ip-address when
+ *                            peer_address is "A.B.C.D:PORT", else name
+ *                            (none when empty)
+ *   peer-vmac            [5] OCTET STRING (SIZE(6))
+ *   peer-uuid            [6] OCTET STRING (SIZE(16))
+ *   error                [7] Error OPTIONAL            -- as BACnetSCHubConnection
+ *   error-details        [8] CharacterString OPTIONAL
+ * (layout as in bacnet-stack's bacapp_encode_SCDirectConnection and
+ * bac-py; error/error-details only for disconnected-with-errors and
+ * failed-to-connect.)
+ */
+typedef struct bacsc_sc_direct_connection {
+    char uri[BACSC_URI_MAX];
+    uint8_t state;                   /* enum bacsc_sc_connection_state */
+    bacsc_datetime connect_time;
+    bacsc_datetime disconnect_time;
+    char peer_address[64];           /* "IP:PORT", a host name, or "" */
+    uint8_t peer_vmac[6];
+    uint8_t peer_uuid[16];
+    uint16_t error_class;
+    uint16_t error_code;
+    char error_details[128];
+} bacsc_sc_direct_connection;
+
+/*
  * Configuration of a BACnet/SC port: what the writable properties hold.
  * The "active" copy is what the datalink runs with; writes go to the
  * "pending" copy, set Changes_Pending, and take effect when the application
@@ -477,6 +509,13 @@ typedef struct bacsc_sc_port_state {
     uint8_t reliability;             /* BACnetReliability: 0 no-fault-detected */
     bool out_of_service;
     uint8_t vmac[6];                 /* MAC_Address */
+    /* Lists owned by the I/O layer (valid until the next refresh):
+     * SC_Direct_Connect_Connection_Status and, for a device hosting the hub
+     * function, SC_Hub_Function_Connection_Status (uri unused). */
+    const bacsc_sc_direct_connection *direct;
+    size_t direct_count;
+    const bacsc_sc_direct_connection *hub_function;
+    size_t hub_function_count;
 } bacsc_sc_port_state;
 
 /* Network Port callbacks (optional). */

@@ -13,6 +13,7 @@
  *  - Command: idle/discard-changes handled here, every other command handed
  *    to the application's callback (generate-csr-file, validate-changes...).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,6 +78,8 @@ static const uint32_t np_optional[] = {
     BACSC_PROP_SC_DIRECT_CONNECT_ACCEPT_ENABLE,
     BACSC_PROP_SC_DIRECT_CONNECT_ACCEPT_URIS,
     BACSC_PROP_SC_DIRECT_CONNECT_BINDING,
+    BACSC_PROP_SC_DIRECT_CONNECT_CONNECTION_STATUS,
+    BACSC_PROP_SC_HUB_FUNCTION_CONNECTION_STATUS,
     BACSC_PROP_ID_COMMAND_VALIDATION_RESULT,
     BACSC_PROP_ID_SITE_DOMAIN,
     BACSC_PROPERTY_LIST_END,
@@ -212,6 +215,97 @@ static int enc_hub_connection(uint8_t *buf, size_t cap, const bacsc_sc_hub_conne
     return (int)pos;
 }
 
+/* BACnetHostNPort: ip-address for "A.B.C.D:PORT", name for anything else,
+ * none when empty. */
+static int enc_host_n_port(uint8_t *buf, size_t cap, uint8_t tag, const char *addr)
+{
+    size_t pos = 0;
+    int n;
+#define PUT(expr)                                                   \
+    do {                                                            \
+        n = (expr);                                                 \
+        if (n < 0)                                                  \
+            return n;                                               \
+        pos += (size_t)n;                                           \
+    } while (0)
+#define AT (buf ? buf + pos : NULL)
+#define LEFT (buf ? cap - pos : 0)
+    unsigned a, b, c, d, port = 0;
+    char tail;
+    const char *colon = strrchr(addr, ':');
+    if (colon)
+        port = (unsigned)strtoul(colon + 1, NULL, 10);
+    PUT(bacsc_tag_encode_opening(AT, LEFT, tag));
+    PUT(bacsc_tag_encode_opening(AT, LEFT, 0));
+    if (!*addr) {
+        PUT(bacsc_tag_encode(AT, LEFT, 0, true, 0)); /* none: NULL */
+    } else if (sscanf(addr, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 5 && tail == ':' &&
+               a < 256 && b < 256 && c < 256 && d < 256) {
+        uint8_t ip[4] = {(uint8_t)a, (uint8_t)b, (uint8_t)c, (uint8_t)d};
+        PUT(bacsc_ctx_encode_octet_string(AT, LEFT, 1, ip, 4));
+    } else {
+        size_t hl = colon ? (size_t)(colon - addr) : strlen(addr);
+        PUT(bacsc_ctx_encode_char_string(AT, LEFT, 2, addr, hl));
+    }
+    PUT(bacsc_tag_encode_closing(AT, LEFT, 0));
+    PUT(bacsc_ctx_encode_unsigned(AT, LEFT, 1, port));
+    PUT(bacsc_tag_encode_closing(AT, LEFT, tag));
+    return (int)pos;
+}
+
+/* BACnetSCDirectConnection (with_uri) or BACnetSCHubFunctionConnection
+ * (see device.h). */
+static int enc_sc_connection(uint8_t *buf, size_t cap, const bacsc_sc_direct_connection *e,
+                             bool with_uri)
+{
+    size_t pos = 0;
+    int n;
+    uint8_t t = with_uri ? 1 : 0;
+    if (with_uri)
+        PUT(bacsc_ctx_encode_char_string(AT, LEFT, 0, e->uri, strnlen(e->uri, sizeof e->uri)));
+    PUT(bacsc_ctx_encode_enumerated(AT, LEFT, t, e->state));
+    PUT(bacsc_tag_encode_opening(AT, LEFT, (uint8_t)(t + 1)));
+    PUT(dev_encode_datetime(AT, LEFT, &e->connect_time));
+    PUT(bacsc_tag_encode_closing(AT, LEFT, (uint8_t)(t + 1)));
+    PUT(bacsc_tag_encode_opening(AT, LEFT, (uint8_t)(t + 2)));
+    PUT(dev_encode_datetime(AT, LEFT, &e->disconnect_time));
+    PUT(bacsc_tag_encode_closing(AT, LEFT, (uint8_t)(t + 2)));
+    char addr[sizeof e->peer_address + 1];
+    memcpy(addr, e->peer_address, sizeof e->peer_address);
+    addr[sizeof e->peer_address] = '\0';
+    PUT(enc_host_n_port(AT, LEFT, (uint8_t)(t + 3), addr));
+    PUT(bacsc_ctx_encode_octet_string(AT, LEFT, (uint8_t)(t + 4), e->peer_vmac, 6));
+    PUT(bacsc_ctx_encode_octet_string(AT, LEFT, (uint8_t)(t + 5), e->peer_uuid, 16));
+    if (e->state == BACSC_SC_DISCONNECTED_WITH_ERRORS || e->state == BACSC_SC_FAILED_TO_CONNECT) {
+        PUT(bacsc_tag_encode_opening(AT, LEFT, (uint8_t)(t + 6)));
+        PUT(bacsc_app_encode_enumerated(AT, LEFT, e->error_class));
+        PUT(bacsc_app_encode_enumerated(AT, LEFT, e->error_code));
+        PUT(bacsc_tag_encode_closing(AT, LEFT, (uint8_t)(t + 6)));
+        size_t dl = strnlen(e->error_details, sizeof e->error_details);
+        if (dl)
+            PUT(bacsc_ctx_encode_char_string(AT, LEFT, (uint8_t)(t + 7), e->error_details, dl));
+    }
+#undef PUT
+#undef AT
+#undef LEFT
+    return (int)pos;
+}
+
+/* A BACnetLIST of connections: the entries one after the other. */
+static int enc_connection_list(uint8_t *buf, size_t cap, const bacsc_sc_direct_connection *list,
+                               size_t count, bool with_uri)
+{
+    size_t pos = 0;
+    for (size_t i = 0; i < count; i++) {
+        int n = enc_sc_connection(buf ? buf + pos : NULL, buf ? cap - pos : 0, &list[i],
+                                  with_uri);
+        if (n < 0)
+            return n;
+        pos += (size_t)n;
+    }
+    return (int)pos;
+}
+
 static int np_read(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_ref *ref,
                    uint8_t *buf, size_t cap, bacsc_error *err)
 {
@@ -303,6 +397,11 @@ static int np_read(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_ref *r
         return bacsc_app_encode_boolean(buf, cap, c->direct_connect_accept_enable);
     case BACSC_PROP_SC_DIRECT_CONNECT_BINDING:
         return dev_encode_string(buf, cap, c->direct_connect_binding);
+    case BACSC_PROP_SC_DIRECT_CONNECT_CONNECTION_STATUS:
+        return enc_connection_list(buf, cap, s->direct, s->direct ? s->direct_count : 0, true);
+    case BACSC_PROP_SC_HUB_FUNCTION_CONNECTION_STATUS:
+        return enc_connection_list(buf, cap, s->hub_function,
+                                   s->hub_function ? s->hub_function_count : 0, false);
     case BACSC_PROP_OPERATIONAL_CERTIFICATE_FILE:
         return enc_file_ref(buf, cap, c->operational_certificate_file);
     case BACSC_PROP_CERTIFICATE_SIGNING_REQUEST_FILE:

@@ -37,6 +37,7 @@ static void usage(FILE *out)
             "usage: bacsc device --instance N --hub URI [--failover URI] --cert FILE --key FILE\n"
             "                    --ca FILE [--ca FILE2] [--hub-listen ADDR:PORT] [--config FILE]\n"
             "                    [--name NAME] [--uuid UUID] [--av N] [--count N]\n"
+            "                    [--dc-listen ADDR:PORT [--dc-uri URI]...] [--dc-initiate auto|off]\n"
             "                    [--insecure-plaintext] [--status-file FILE] [--log-level LEVEL]\n"
             "       bacsc device --state-dir DIR --instance N [--bip ADDR:PORT] [--count N]\n"
             "                    [--mode ip|dual|sc] [--domain D] [--password P] [--hub URI]\n"
@@ -45,7 +46,9 @@ static void usage(FILE *out)
             "Run a BACnet device (Device object, Analog Values, a SECURE_CONNECT Network\n"
             "Port) that joins a BACnet/SC network through its hub connector (primary hub,\n"
             "failover hub) and answers Who-Is, ReadProperty, ReadPropertyMultiple and\n"
-            "WriteProperty. With --hub-listen it also hosts the hub function.\n"
+            "WriteProperty. With --hub-listen it also hosts the hub function. With\n"
+            "--dc-listen it accepts direct connections (node switch); with --dc-initiate auto\n"
+            "it opens direct connections to the peers it exchanges unicasts with.\n"
             "\n"
             "options:\n"
             "  -i, --instance N          device instance (0..4194302)\n"
@@ -55,6 +58,11 @@ static void usage(FILE *out)
             "      --key FILE            its private key (PEM)\n"
             "      --ca FILE             issuer (CA) certificate; twice for rollover\n"
             "      --hub-listen ADDR:PORT  also run the hub function, listening here\n"
+            "      --dc-listen ADDR:PORT   accept direct connections (dc.bsc.bacnet.org) here\n"
+            "      --dc-uri URI          advertised direct-connect URI (repeatable; default\n"
+            "                            wss://ADDR:PORT of --dc-listen)\n"
+            "      --dc-initiate MODE    auto: open direct connections to busy peers and\n"
+            "                            close idle ones; off (default)\n"
             "  -c, --config FILE         JSON configuration (keys: docs/device.md); flags override it\n"
             "      --name NAME           Object_Name of the Device object (default bacsc-device-N)\n"
             "      --uuid UUID           Device UUID (default: from the certificate's urn:uuid SAN, else random)\n"
@@ -98,6 +106,9 @@ struct inst {
     bacsc_device *dev;
     bacsc_object *port;
     char name[40];
+    bacsc_sc_direct_connection dc_rows[64];
+    bacsc_sc_direct_connection *hf_rows;   /* hosted hub function peers */
+    size_t hf_count, hf_cap;
 };
 
 struct devapp {
@@ -128,11 +139,43 @@ static void on_state(void *user, int state)
         bacsc_device_send_iam(in->dev, NULL, bacsc_loop_now(in->app->loop));
 }
 
+static void hf_row(const bacsc_hubd_peer_info *pi, void *arg)
+{
+    struct inst *in = arg;
+    if (!pi->hub.connected)
+        return;
+    if (in->hf_count == in->hf_cap) {
+        size_t cap = in->hf_cap ? in->hf_cap * 2 : 16;
+        bacsc_sc_direct_connection *r = realloc(in->hf_rows, cap * sizeof *r);
+        if (!r)
+            return; /* the list shows what fitted */
+        in->hf_rows = r;
+        in->hf_cap = cap;
+    }
+    bacsc_sc_direct_connection *r = &in->hf_rows[in->hf_count++];
+    memset(r, 0, sizeof *r);
+    r->state = 1; /* connected */
+    bacsc_loop_time_to_datetime(in->app->loop, pi->hub.since, &r->connect_time);
+    bacsc_loop_time_to_datetime(in->app->loop, 0, &r->disconnect_time);
+    snprintf(r->peer_address, sizeof r->peer_address, "%s", pi->address ? pi->address : "");
+    memcpy(r->peer_vmac, pi->hub.vmac.b, 6);
+    memcpy(r->peer_uuid, pi->hub.uuid.b, 16);
+}
+
 static void port_refresh(void *user, bacsc_object *port, bacsc_sc_port_state *st)
 {
     struct inst *in = user;
     (void)port;
     bacsc_sc_node_port_state(in->node, st);
+    st->direct = in->dc_rows;
+    st->direct_count = bacsc_sc_node_dc_status(in->node, in->dc_rows, 64);
+    if (st->direct_count > 64)
+        st->direct_count = 64;
+    in->hf_count = 0;
+    if (in->app->hubd && in == &in->app->insts[0])
+        bacsc_hubd_foreach_peer(in->app->hubd, hf_row, in);
+    st->hub_function = in->hf_rows;
+    st->hub_function_count = in->hf_count;
 }
 
 static void write_status(struct devapp *a)
@@ -228,7 +271,8 @@ static uint32_t secs_clamp(double s, uint32_t dflt, uint32_t lo, uint32_t hi)
     return r < lo ? lo : r > hi ? hi : (uint32_t)r;
 }
 
-static int setup_instance(struct devapp *a, struct inst *in, size_t idx, bacsc_tls_ctx *tls)
+static int setup_instance(struct devapp *a, struct inst *in, size_t idx, bacsc_tls_ctx *tls,
+                          bacsc_tls_ctx *stls)
 {
     sc_opts *o = a->o;
     in->app = a;
@@ -241,6 +285,11 @@ static int setup_instance(struct devapp *a, struct inst *in, size_t idx, bacsc_t
         }
     } else if (!(idx == 0 && o->cert && sc_cert_uuid(o->cert, &in->uuid) == 0)) {
         sc_random_uuid(&in->uuid);
+    }
+    char dc_uris[BACSC_SC_SWITCH_URIS_MAX] = "";
+    for (int i = 0; i < o->ndc_uri; i++) {
+        size_t l = strlen(dc_uris);
+        snprintf(dc_uris + l, sizeof dc_uris - l, "%s%s", l ? " " : "", o->dc_uri[i]);
     }
     bacsc_sc_node_config nc = {
         .name = in->name,
@@ -256,6 +305,14 @@ static int setup_instance(struct devapp *a, struct inst *in, size_t idx, bacsc_t
         .heartbeat_us = sc_us(o->heartbeat),
         .reconnect_min_us = sc_us(o->reconnect_min),
         .reconnect_max_us = sc_us(o->reconnect_max),
+        .dc_listen = idx == 0 ? o->dc_listen : NULL,
+        .dc_tls = stls,
+        .dc_uris = dc_uris[0] ? dc_uris : NULL,
+        .dc_auto = o->dc_initiate && strcmp(o->dc_initiate, "auto") == 0,
+        .dc_max_conns = o->dc_max,
+        .dc_idle_us = sc_us(o->dc_idle),
+        .dc_auto_count = o->dc_auto_count,
+        .dc_auto_window_us = sc_us(o->dc_auto_window),
     };
     if (o->vmac) {
         if (bacsc_vmac_parse(o->vmac, &nc.vmac) != BACSC_OK) {
@@ -317,6 +374,22 @@ static int setup_instance(struct devapp *a, struct inst *in, size_t idx, bacsc_t
         snprintf(pc.hub_function_accept_uris[0], sizeof pc.hub_function_accept_uris[0], "%s://%s",
                  o->insecure_plaintext ? "ws" : "wss", o->hub_listen);
     }
+    pc.direct_connect_initiate_enable = nc.dc_auto;
+    if (idx == 0 && o->dc_listen) {
+        pc.direct_connect_accept_enable = true;
+        snprintf(pc.direct_connect_binding, sizeof pc.direct_connect_binding, "%s", o->dc_listen);
+        /* the URIs actually advertised (default: with the bound port) */
+        const char *u = bacsc_sc_switch_accept_uris(bacsc_sc_node_switch(in->node));
+        for (int i = 0; i < BACSC_SC_ACCEPT_URIS_MAX && *u; i++) {
+            const char *e = strchr(u, ' ');
+            size_t l = e ? (size_t)(e - u) : strlen(u);
+            if (l < BACSC_URI_MAX)
+                snprintf(pc.direct_connect_accept_uris[i], BACSC_URI_MAX, "%.*s", (int)l, u);
+            u += l;
+            while (*u == ' ')
+                u++;
+        }
+    }
     bacsc_netport_callbacks pcb = {.refresh = port_refresh, .user = in};
     if (bacsc_device_add_netport_sc(in->dev, 1, "SC-port", &pc, &pcb, &in->port) != BACSC_OK) {
         cli_error(PROG, "cannot add the Network Port object");
@@ -341,6 +414,9 @@ int bacsc_cmd_device(int argc, char **argv)
         {"key", required_argument, NULL, 'K'},
         {"ca", required_argument, NULL, 'A'},
         {"hub-listen", required_argument, NULL, 'B'},
+        {"dc-listen", required_argument, NULL, 'D'},
+        {"dc-uri", required_argument, NULL, 'R'},
+        {"dc-initiate", required_argument, NULL, 'I'},
         {"config", required_argument, NULL, 'c'},
         {"name", required_argument, NULL, 'n'},
         {"uuid", required_argument, NULL, 'U'},
@@ -383,6 +459,15 @@ int bacsc_cmd_device(int argc, char **argv)
                 return EXIT_USAGE;
             break;
         case 'B': o.hub_listen = optarg; break;
+        case 'D': o.dc_listen = optarg; break;
+        case 'R':
+            if (o.ndc_uri == (int)(sizeof o.dc_uri / sizeof o.dc_uri[0])) {
+                cli_error(PROG, "--dc-uri: at most %zu", sizeof o.dc_uri / sizeof o.dc_uri[0]);
+                return EXIT_USAGE;
+            }
+            o.dc_uri[o.ndc_uri++] = optarg;
+            break;
+        case 'I': o.dc_initiate = optarg; break;
         case 'c': break;
         case 'n': o.name = optarg; break;
         case 'U': o.uuid = optarg; break;
@@ -452,6 +537,29 @@ int bacsc_cmd_device(int argc, char **argv)
     }
     if (sc_check_node_opts(PROG, &o))
         goto out;
+    if (o.dc_initiate && strcmp(o.dc_initiate, "auto") != 0 && strcmp(o.dc_initiate, "off") != 0) {
+        cli_error(PROG, "--dc-initiate: '%s' is not auto or off", o.dc_initiate);
+        goto out;
+    }
+    if (o.ndc_uri && !o.dc_listen) {
+        cli_error(PROG, "--dc-uri needs --dc-listen");
+        goto out;
+    }
+    for (int i = 0; i < o.ndc_uri; i++) {
+        if (strncmp(o.dc_uri[i], "wss://", 6) != 0 &&
+            !(o.insecure_plaintext && strncmp(o.dc_uri[i], "ws://", 5) == 0)) {
+            cli_error(PROG, "--dc-uri: '%s' is not a wss:// URI", o.dc_uri[i]);
+            goto out;
+        }
+        if (strchr(o.dc_uri[i], ' ')) {
+            cli_error(PROG, "--dc-uri: '%s' contains a space", o.dc_uri[i]);
+            goto out;
+        }
+    }
+    if (o.dc_listen && o.count > 1) {
+        cli_error(PROG, "--dc-listen: only with a single device (not --count)");
+        goto out;
+    }
     if (o.count > 0 && (unsigned long)o.instance + (unsigned long)o.count - 1 > 4194302) {
         cli_error(PROG, "--count: instances beyond 4194302");
         goto out;
@@ -460,7 +568,7 @@ int bacsc_cmd_device(int argc, char **argv)
     if (!o.insecure_plaintext) {
         if (!(tls = sc_tls_ctx(PROG, &o, false)))
             goto out;
-        if (o.hub_listen && !(stls = sc_tls_ctx(PROG, &o, true)))
+        if ((o.hub_listen || o.dc_listen) && !(stls = sc_tls_ctx(PROG, &o, true)))
             goto out;
     }
     rc = EXIT_FAIL;
@@ -496,7 +604,7 @@ int bacsc_cmd_device(int argc, char **argv)
                    bacsc_hubd_port(a.hubd));
     }
     for (size_t i = 0; i < a.n; i++) {
-        int r = setup_instance(&a, &a.insts[i], i, tls);
+        int r = setup_instance(&a, &a.insts[i], i, tls, stls);
         if (r != EXIT_OK) {
             rc = r;
             goto out;
@@ -526,6 +634,7 @@ out:
         for (size_t i = 0; i < a.n; i++) {
             bacsc_device_free(a.insts[i].dev);
             bacsc_sc_node_free(a.insts[i].node);
+            free(a.insts[i].hf_rows);
         }
         free(a.insts);
     }
