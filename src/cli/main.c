@@ -32,7 +32,7 @@ static void usage(FILE *out)
     for (const command *c = commands; c->name; c++)
         fprintf(out, "  %-10s %s\n", c->name, c->summary);
     fprintf(out, "\nRun 'bacsc <command> --help' (or 'bacsc help <command>') for details.\n"
-                 "Documentation: docs/bacsc.md and the man pages in docs/man/.\n");
+                 "Documentation: docs/bacsc.md (overview) and docs/<command>.md.\n");
 }
 
 static const command *find_command(const char *name)
