@@ -30,6 +30,7 @@
 #define PROP_PRIMARY_HUB 4194325u
 #define PROP_FAILOVER_HUB 4194317u
 #define PROP_VALIDATION_RESULT 510u
+#define PROP_SITE_DOMAIN 4100u
 #define NPC_DISCARD 1u
 #define NPC_GENERATE_CSR 8u
 #define NPC_VALIDATE 9u
@@ -41,7 +42,7 @@
 static const char *const STEP_NAMES[7][8] = {
     [BACSC_SITE_JOB_DISCOVER] = {"read-device", "read-ports", "read-certificate",
                                  "read-issuer-1", "read-issuer-2", "end"},
-    [BACSC_SITE_JOB_REQUEST] = {"generate-csr", "read-csr", "end"},
+    [BACSC_SITE_JOB_REQUEST] = {"write-domain", "generate-csr", "read-csr", "end"},
     [BACSC_SITE_JOB_IMPORT] = {"read-issuers", "write-issuer", "write-certificate", "validate",
                                "read-validation-result", "activate", "confirm", "end"},
     [BACSC_SITE_JOB_TRUST_ADD] = {"read-issuers", "write-issuer", "activate", "confirm", "end"},
@@ -276,7 +277,7 @@ static int file_read_result(item *it)
         return H_FAIL;
     bacsc_arf_ack a;
     bacsc_fault f;
-    if (bacsc_arf_ack_decode(it->ack, it->ack_len, &a, &f) != BACSC_OK ||
+    if (bacsc_arf_ack_decode(it->ack, it->ack_len, &a, &f) < 0 ||
         a.access != BACSC_FILE_STREAM) {
         fail_msg(it, "AtomicReadFile answer does not decode");
         return H_FAIL;
@@ -354,7 +355,7 @@ static bool decode_rp(item *it, const uint8_t **val, size_t *len)
     bacsc_rp_ack a;
     bacsc_fault f;
     if (it->res.outcome != BACSC_CLIENT_COMPLEX_ACK ||
-        bacsc_rp_ack_decode(it->ack, it->ack_len, &a, &f) != BACSC_OK)
+        bacsc_rp_ack_decode(it->ack, it->ack_len, &a, &f) < 0)
         return false;
     *val = a.value;
     *len = a.value_len;
@@ -510,10 +511,10 @@ static int parse_ports_rpm(item *it)
 }
 
 /*
- * Command_Validation_Result. Its encoding is read tolerantly: success is an
- * empty value, Null, Boolean TRUE, or Enumerated/Unsigned 0 as the first
- * value; anything else is a failure, described by the first CharacterString
- * in the value (or the value's text form).
+ * Command_Validation_Result (docs/device-commissioning.md): a
+ * CharacterString "valid" or "<outcome>: <detail>". Read tolerantly: an
+ * empty value, Null, Boolean TRUE or Enumerated/Unsigned 0 also mean
+ * success; anything else is a failure described by its text.
  */
 static bool validation_ok(const uint8_t *enc, size_t len, char *why, size_t cap)
 {
@@ -532,11 +533,30 @@ static bool validation_ok(const uint8_t *enc, size_t len, char *why, size_t cap)
                 size_t l = vals[i].v.chars.len < cap - 1 ? vals[i].v.chars.len : cap - 1;
                 memcpy(why, vals[i].v.chars.data, l);
                 why[l] = 0;
+                if (strcmp(why, "valid") == 0 || strncmp(why, "valid:", 6) == 0 || !why[0])
+                    return true;
                 return false;
             }
     }
     bacsc_value_format(enc, len, why, cap);
     return false;
+}
+
+/* The reason a device gives in Command_Validation_Result, after a refusal. */
+static void validation_reason(item *it, const char *what)
+{
+    const uint8_t *val;
+    size_t vl;
+    char why[200] = "";
+    bacsc_rp_ack a;
+    bacsc_fault f;
+    if (it->res.outcome == BACSC_CLIENT_COMPLEX_ACK &&
+        bacsc_rp_ack_decode(it->ack, it->ack_len, &a, &f) >= 0) {
+        val = a.value;
+        vl = a.value_len;
+        validation_ok(val, vl, why, sizeof why);
+    }
+    fail_msg(it, "%s: device refused: %s", what, why[0] ? why : "no reason given");
 }
 
 /* ---- steps ----------------------------------------------------------------------- */
@@ -599,11 +619,20 @@ static int step_issue(item *it)
             fail_msg(it, "device has no BACnet/SC Network Port with a CSR file (run discover)");
             return H_FAIL;
         }
-        if (it->step == R_GENERATE)
+        if (it->step == R_DOMAIN) {
+            if (!r->st.domain[0])
+                return H_NEXT;
+            uint8_t b[200];
+            int n = bacsc_app_encode_char_string(b, sizeof b, r->st.domain, strlen(r->st.domain));
+            if (n < 0)
+                return H_NEXT;
+            rc = req_wp(it, BACSC_OBJ_NETWORK_PORT, d->sc_port, PROP_SITE_DOMAIN, b, (size_t)n);
+        } else if (it->step == R_GENERATE) {
             rc = req_wp_enum(it, BACSC_OBJ_NETWORK_PORT, d->sc_port, BACSC_PROP_COMMAND,
                              NPC_GENERATE_CSR);
-        else
+        } else {
             rc = req_arf(it, d->csr_file);
+        }
         break;
     case BACSC_SITE_JOB_IMPORT:
     case BACSC_SITE_JOB_TRUST_ADD:
@@ -656,7 +685,10 @@ static int step_issue(item *it)
                                  NPC_DISCARD);
             break;
         case I_ACTIVATE:
-            rc = req_reinit(it);
+            if (it->sub == 1)
+                rc = req_rp(it, BACSC_OBJ_NETWORK_PORT, d->sc_port, PROP_VALIDATION_RESULT);
+            else
+                rc = req_reinit(it);
             break;
         case I_CONFIRM:
             rc = req_rp(it, BACSC_OBJ_NETWORK_PORT, d->sc_port, BACSC_PROP_CHANGES_PENDING);
@@ -717,7 +749,10 @@ static int step_issue(item *it)
             break;
         }
         case M_ACTIVATE:
-            rc = req_reinit(it);
+            if (it->sub == 1 && d->sc_port != BACSC_SITE_NONE)
+                rc = req_rp(it, BACSC_OBJ_NETWORK_PORT, d->sc_port, PROP_VALIDATION_RESULT);
+            else
+                rc = req_reinit(it);
             break;
         case M_CONFIRM:
             /* After the switch to SC only, the device is no longer reachable
@@ -801,7 +836,11 @@ static int step_result(item *it)
         }
         return H_FAIL;
     case BACSC_SITE_JOB_REQUEST:
-        if (it->step == R_GENERATE) {
+        if (it->step == R_DOMAIN) {
+            /* A device without the proprietary site-domain property still
+             * makes a CSR (CN = its name): only a timeout stops here. */
+            return res->outcome == BACSC_CLIENT_TIMEOUT ? H_FAIL : H_NEXT;
+        } else if (it->step == R_GENERATE) {
             if (res->outcome != BACSC_CLIENT_SIMPLE_ACK)
                 return H_FAIL;
             return H_NEXT;
@@ -903,7 +942,10 @@ static int step_result(item *it)
             return h;
         }
         case I_VALIDATE:
-            return res->outcome == BACSC_CLIENT_SIMPLE_ACK ? H_NEXT : H_FAIL;
+            /* A failing set answers Error; Command_Validation_Result says why. */
+            return res->outcome == BACSC_CLIENT_SIMPLE_ACK || res->outcome == BACSC_CLIENT_ERROR
+                       ? H_NEXT
+                       : H_FAIL;
         case I_RESULT: {
             if (it->sub == 1) {
                 /* discard-changes sent (best effort); report the validation failure */
@@ -922,6 +964,14 @@ static int step_result(item *it)
             return H_AGAIN;
         }
         case I_ACTIVATE:
+            if (it->sub == 1) {
+                validation_reason(it, "activate-changes");
+                return H_FAIL;
+            }
+            if (res->outcome == BACSC_CLIENT_ERROR) {
+                it->sub = 1; /* read why */
+                return H_AGAIN;
+            }
             return res->outcome == BACSC_CLIENT_SIMPLE_ACK ? H_NEXT : H_FAIL;
         case I_CONFIRM: {
             const uint8_t *val;
@@ -972,6 +1022,14 @@ static int step_result(item *it)
             }
             return H_NEXT;
         case M_ACTIVATE:
+            if (it->sub == 1) {
+                validation_reason(it, "activate-changes");
+                return H_FAIL;
+            }
+            if (res->outcome == BACSC_CLIENT_ERROR && d->sc_port != BACSC_SITE_NONE) {
+                it->sub = 1; /* read why */
+                return H_AGAIN;
+            }
             if (res->outcome != BACSC_CLIENT_SIMPLE_ACK)
                 return H_FAIL;
             if (r->mode_target == BACSC_SITE_MODE_SC)

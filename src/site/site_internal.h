@@ -33,7 +33,7 @@ int site_object_to_der(int kind, const unsigned char *data, size_t len, unsigned
 
 /* Steps of each job kind (item.step = the next step to run). */
 enum { D_DEVICE, D_PORTS, D_CERT, D_ISSUER1, D_ISSUER2, D_END };
-enum { R_GENERATE, R_READ, R_END };
+enum { R_DOMAIN, R_GENERATE, R_READ, R_END };
 enum { I_READ_ISSUERS, I_WRITE_ISSUER, I_WRITE_CERT, I_VALIDATE, I_RESULT, I_ACTIVATE,
        I_CONFIRM, I_END };
 enum { T_READ, T_WRITE, T_ACTIVATE, T_CONFIRM, T_END };

@@ -237,6 +237,15 @@ int bacsc_site_prepare_import(bacsc_site *s, const void *data, size_t len, bool 
         return BACSC_OK;
     }
 
+    /* A rerun of a file whose import ended partial: retry only the failed
+     * devices (their certificates were checked when the file was first
+     * imported and are stored with the job items). */
+    if (bacsc_site_job_create_retry(s, BACSC_SITE_JOB_IMPORT, key, job_id) == BACSC_OK) {
+        *resumed = false;
+        bacsc_site_settings_clear(&st);
+        return BACSC_OK;
+    }
+
     rc = bacsc_cari_read_buffer(data, len, NULL, &c);
     if (rc != BACSC_OK) {
         snprintf(err, errlen, "%s", c && c->error ? c->error : bacsc_strerror(rc));
@@ -298,6 +307,14 @@ int bacsc_site_prepare_import(bacsc_site *s, const void *data, size_t len, bool 
                          e->error, st.ca_subject);
             else
                 snprintf(ie->why, sizeof ie->why, "%s", e->error);
+            for (size_t i = 0; e->status == BACSC_ERR_NOT_FOUND && e->der && i < l.n; i++)
+                if (l.d[i].cert_der && l.d[i].cert_len == e->der_len &&
+                    memcmp(l.d[i].cert_der, e->der, e->der_len) == 0) {
+                    snprintf(ie->why, sizeof ie->why,
+                             "certificate already installed on device %u (no pending request)",
+                             (unsigned)l.d[i].instance);
+                    break;
+                }
         } else if (now > e->not_after) {
             ie->refused = true;
             snprintf(ie->why, sizeof ie->why, "certificate expired");
@@ -307,6 +324,14 @@ int bacsc_site_prepare_import(bacsc_site *s, const void *data, size_t len, bool 
         } else if (e->match_index == SIZE_MAX || e->match_index >= nrefs) {
             ie->refused = true;
             snprintf(ie->why, sizeof ie->why, "certificate matches no pending request");
+            for (size_t i = 0; i < l.n; i++)
+                if (l.d[i].cert_der && l.d[i].cert_len == e->der_len &&
+                    memcmp(l.d[i].cert_der, e->der, e->der_len) == 0) {
+                    snprintf(ie->why, sizeof ie->why,
+                             "certificate already installed on device %u (no pending request)",
+                             (unsigned)l.d[i].instance);
+                    break;
+                }
         } else {
             ie->instance = l.d[ref_dev[e->match_index]].instance;
         }
@@ -329,12 +354,6 @@ int bacsc_site_prepare_import(bacsc_site *s, const void *data, size_t len, bool 
         rc = BACSC_ERR_POLICY;
         goto out;
     }
-    /* After a partial run of the same file: retry only the failed devices. */
-    if (bacsc_site_job_create_retry(s, BACSC_SITE_JOB_IMPORT, key, job_id) == BACSC_OK)
-        goto out;
-    /* Certificates already distributed by an earlier complete run are not
-     * re-sent: matched devices have no pending CSR any more, so they would
-     * have been refused above. */
     if ((rc = site_begin(s)) != BACSC_OK)
         goto out;
     char args[256];
