@@ -337,7 +337,8 @@ typedef struct bacsc_site_summary {
  * continue from their recorded step. Each device's steps run in order, up
  * to `concurrency` devices at once; each step's result is committed before
  * the next starts. Returns BACSC_OK (job finished; see sum->state),
- * BACSC_ERR_AGAIN (stop_after_steps reached: the job stays RUNNING),
+ * BACSC_ERR_AGAIN (stop_after_steps reached: the job stays RUNNING; requests
+ * in flight are waited for and their results dropped, as after a kill),
  * BACSC_ERR_STATE (site not initialised), BACSC_ERR_DB, or io->poll's error.
  */
 int bacsc_site_job_run(bacsc_site *s, int64_t job_id, const bacsc_site_io *io,

@@ -1356,6 +1356,23 @@ int bacsc_site_job_run(bacsc_site *s, int64_t job_id, const bacsc_site_io *io,
     }
     report(&r, true);
 out:
+    /* Requests still in flight point at our items: let them complete (their
+     * results are not committed — as if the tool had been killed) before the
+     * items go away. Should the network fail meanwhile, the items are leaked
+     * rather than left to a later completion callback. */
+    for (;;) {
+        bool busy = false;
+        for (size_t i = 0; i < r.nactive; i++)
+            if (r.active[i]->busy && !r.active[i]->completed)
+                busy = true;
+        if (!busy)
+            break;
+        if (io->poll(io->user, 100000) != BACSC_OK) {
+            bacsc_site_settings_clear(&r.st);
+            return rc != BACSC_OK ? rc : BACSC_ERR_IO;
+        }
+        bacsc_client_handle_expiry(io->client, io->now(io->user));
+    }
     for (size_t i = 0; i < r.nactive; i++)
         item_release(r.active[i]);
     for (size_t i = 0; i < r.n; i++)
