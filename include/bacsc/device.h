@@ -363,11 +363,14 @@ int bacsc_device_add_file(bacsc_device *dev, uint32_t instance, const char *name
 #define BACSC_ISSUER_FILES_MAX 2
 
 /* SC_Hub_Connector_State (BACnetSCHubConnectorState). */
+#ifndef BACSC_SC_CONNECTOR_STATE_DEFINED /* also in sc_connector.h / device.h */
+#define BACSC_SC_CONNECTOR_STATE_DEFINED
 enum bacsc_sc_connector_state {
     BACSC_SC_NO_HUB_CONNECTION = 0,
     BACSC_SC_CONNECTED_TO_PRIMARY = 1,
     BACSC_SC_CONNECTED_TO_FAILOVER = 2
 };
+#endif
 
 /* BACnetSCConnectionState. */
 enum bacsc_sc_connection_state {

@@ -48,11 +48,14 @@ extern "C" {
 #define BACSC_SC_DEFAULT_RECONNECT_MAX_US (600ull * 1000000)
 
 /* SC_Hub_Connector_State (Enumerated). */
+#ifndef BACSC_SC_CONNECTOR_STATE_DEFINED /* also in sc_connector.h / device.h */
+#define BACSC_SC_CONNECTOR_STATE_DEFINED
 enum bacsc_sc_connector_state {
     BACSC_SC_NO_HUB_CONNECTION = 0,
     BACSC_SC_CONNECTED_TO_PRIMARY = 1,
     BACSC_SC_CONNECTED_TO_FAILOVER = 2
 };
+#endif
 
 /* BACnetSCConnectionState of SC_Primary/Failover_Hub_Connection_Status. */
 enum bacsc_sc_hub_conn_status {

@@ -9,6 +9,10 @@ cmake --install "$BACSC_BUILD" --prefix "$tmp/prefix" >/dev/null
 libdir=$(ls -d "$tmp"/prefix/lib*/ | head -1)
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
 test -x "$tmp/prefix/bin/bacsc"
+# Build the consumer like the library was built (a sanitized libbacsc needs the
+# sanitizer runtimes of the same compiler).
+cc=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$BACSC_BUILD/CMakeCache.txt"); cc=${cc:-cc}
+san=""; grep -q '^BACSC_SANITIZE:BOOL=ON' "$BACSC_BUILD/CMakeCache.txt" && san="-fsanitize=address,undefined"
 test -f "$tmp/prefix/include/bacsc/bvlc.h"
 cat > "$tmp/use.c" <<'C'
 #include <bacsc/bvlc.h>
@@ -27,10 +31,10 @@ int main(void)
     return 0;
 }
 C
-cc -std=c11 -Wall -Werror "$tmp/use.c" -o "$tmp/use-shared" $(pkg-config --cflags --libs bacsc) -Wl,-rpath,"$libdir"
+"$cc" $san -std=c11 -Wall -Werror "$tmp/use.c" -o "$tmp/use-shared" $(pkg-config --cflags --libs bacsc) -Wl,-rpath,"$libdir"
 out=$("$tmp/use-shared")
 [ "$out" = "Heartbeat-Request" ] || { echo "shared: unexpected output '$out'"; exit 1; }
-cc -std=c11 -Wall -Werror "$tmp/use.c" -o "$tmp/use-static" $(pkg-config --cflags bacsc) \
+"$cc" $san -std=c11 -Wall -Werror "$tmp/use.c" -o "$tmp/use-static" $(pkg-config --cflags bacsc) \
    "$libdir/libbacsc.a" $(pkg-config --libs-only-l --static openssl sqlite3 libzip jansson) -lm -lpthread
 out=$("$tmp/use-static")
 [ "$out" = "Heartbeat-Request" ] || { echo "static: unexpected output '$out'"; exit 1; }

@@ -1,0 +1,266 @@
+/*
+ * cmd_hub.c — `bacsc hub`: the standalone BACnet/SC hub daemon.
+ *
+ * One event loop: the hub server (sc_hubd.h) plus signal handlers. SIGTERM /
+ * SIGINT: Disconnect-Request to every node, wait for the ACKs (at most the
+ * disconnect wait, plus one second), exit 0. SIGHUP: nothing is reloaded
+ * (logged). SIGUSR1: write the status file (connected peers). See
+ * docs/hub.md.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bacsc/bvlc.h"
+#include "bacsc/error.h"
+#include "bacsc/log.h"
+#include "bacsc/sc_hubd.h"
+#include "cli.h"
+#include "sc_cli.h"
+#include "sc_status.h"
+
+const char bacsc_cmd_hub_summary[] = "run a BACnet/SC hub (TLS 1.3 WebSocket server)";
+
+#define PROG "hub"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: bacsc hub --listen ADDR:PORT --cert FILE --key FILE --ca FILE [--ca FILE2]\n"
+            "                 [--config FILE] [--insecure-plaintext] [--log-level LEVEL]\n"
+            "                 [--status-file FILE]\n"
+            "\n"
+            "Run a BACnet/SC hub: accept hub connections (wss://, subprotocol\n"
+            "hub.bsc.bacnet.org, TLS 1.3 with mutual authentication against the --ca\n"
+            "issuer certificates) and relay BVLC-SC messages between the nodes.\n"
+            "\n"
+            "options:\n"
+            "  -l, --listen ADDR:PORT   address to listen on (\"0.0.0.0:443\", \"[::1]:4443\")\n"
+            "      --cert FILE          hub operational certificate (PEM)\n"
+            "      --key FILE           its private key (PEM)\n"
+            "      --ca FILE            issuer (CA) certificate accepted for nodes; twice for rollover\n"
+            "  -c, --config FILE        JSON configuration (keys: docs/hub.md); flags override it\n"
+            "      --insecure-plaintext accept ws:// without TLS (debugging only)\n"
+            "      --status-file FILE   where SIGUSR1 writes the status (peers) as JSON\n"
+            "      --log-level LEVEL    error, warn, info (default), debug, trace\n"
+            "  -h, --help               this text\n"
+            "\n"
+            "signals: TERM/INT graceful stop (Disconnect-Request to every node, exit 0);\n"
+            "         HUP nothing reloaded (logged); USR1 write --status-file.\n"
+            "exit status: 0 stopped by signal, 1 runtime failure, 2 usage, 3 bad config/certificates\n"
+            "\n"
+            "example:\n"
+            "  bacsc hub --listen 0.0.0.0:4443 --cert hub.pem --key hub.key --ca ca.pem\n");
+}
+
+struct hubapp {
+    bacsc_loop *loop;
+    bacsc_hubd *hubd;
+    sc_opts *o;
+    bool stopping;
+    bacsc_timer deadline;
+    bacsc_timer idle_check;
+};
+
+static void write_status(struct hubapp *a)
+{
+    json_t *doc = json_object();
+    json_object_set_new(doc, "role", json_string("hub"));
+    json_object_set_new(doc, "pid", json_integer(getpid()));
+    json_object_set_new(doc, "listen", json_string(a->o->listen));
+    json_object_set_new(doc, "port", json_integer(bacsc_hubd_port(a->hubd)));
+    json_object_set_new(doc, "hub", sc_status_hubd(a->loop, a->hubd));
+    if (a->o->status_file) {
+        if (sc_write_json_file(a->o->status_file, doc) == 0)
+            BACSC_INFO("hub: status written to %s", a->o->status_file);
+    } else {
+        char *s = json_dumps(doc, JSON_COMPACT);
+        BACSC_WARN("hub: status: %s", s ? s : "?");
+        free(s);
+        json_decref(doc);
+    }
+}
+
+static void on_deadline(bacsc_loop *loop, void *user)
+{
+    struct hubapp *a = user;
+    BACSC_WARN("hub: shutdown deadline passed; closing the remaining connections");
+    bacsc_hubd_abort_all(a->hubd);
+    bacsc_loop_stop(loop);
+}
+
+static void check_idle(bacsc_loop *loop, void *user)
+{
+    struct hubapp *a = user;
+    if (a->stopping && bacsc_hubd_idle(a->hubd)) {
+        BACSC_INFO("hub: every node disconnected");
+        bacsc_loop_stop(loop);
+        return;
+    }
+    bacsc_timer_start(loop, &a->idle_check, 20000);
+}
+
+static void on_signal(bacsc_loop *loop, int signo, void *user)
+{
+    struct hubapp *a = user;
+    if (signo == SIGHUP) {
+        BACSC_WARN("hub: SIGHUP: reloading is not supported; configuration unchanged "
+                   "(restart the hub to apply changes)");
+        return;
+    }
+    if (signo == SIGUSR1) {
+        write_status(a);
+        return;
+    }
+    if (a->stopping)
+        return;
+    a->stopping = true;
+    BACSC_INFO("hub: %s: stopping", signo == SIGTERM ? "SIGTERM" : "SIGINT");
+    bacsc_hubd_shutdown(a->hubd);
+    uint64_t dw = sc_us(a->o->disconnect_wait);
+    if (!dw)
+        dw = BACSC_SC_DEFAULT_DISCONNECT_WAIT_US;
+    bacsc_timer_start(loop, &a->deadline, dw + 1000000);
+    bacsc_timer_start(loop, &a->idle_check, 0);
+}
+
+int bacsc_cmd_hub(int argc, char **argv);
+int bacsc_cmd_hub(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"listen", required_argument, NULL, 'l'},
+        {"cert", required_argument, NULL, 'C'},
+        {"key", required_argument, NULL, 'K'},
+        {"ca", required_argument, NULL, 'A'},
+        {"config", required_argument, NULL, 'c'},
+        {"insecure-plaintext", no_argument, NULL, 'P'},
+        {"status-file", required_argument, NULL, 'S'},
+        {"log-level", required_argument, NULL, 'L'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    sc_opts o;
+    sc_opts_init(&o);
+    bacsc_log_set_level(BACSC_LOG_INFO);
+    int opt;
+    bool ca_from_flags = false;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "l:c:h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'l': o.listen = optarg; break;
+        case 'C': o.cert = optarg; break;
+        case 'K': o.key = optarg; break;
+        case 'A':
+            if (!ca_from_flags)
+                o.nca = 0;
+            ca_from_flags = true;
+            if (sc_opts_add_ca(PROG, &o, optarg))
+                return EXIT_USAGE;
+            break;
+        case 'c': break; /* loaded below */
+        case 'P': o.insecure_plaintext = true; break;
+        case 'S': o.status_file = optarg; break;
+        case 'L': o.log_level = optarg; break;
+        case 'h': usage(stdout); return EXIT_OK;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        cli_error(PROG, "unexpected argument '%s'", argv[optind]);
+        return EXIT_USAGE;
+    }
+    const char *config = sc_find_opt(argc, argv, "--config", NULL);
+    if (!config)
+        config = sc_find_opt(argc, argv, "-c", NULL);
+    if (config && sc_opts_load(PROG, config, &o))
+        return EXIT_DATAERR;
+    int rc = EXIT_FAIL;
+    if (o.log_level && !cli_set_log_level(PROG, o.log_level)) {
+        sc_opts_free(&o);
+        return EXIT_USAGE;
+    }
+    if (!o.listen) {
+        cli_error(PROG, "--listen ADDR:PORT is required");
+        sc_opts_free(&o);
+        return EXIT_USAGE;
+    }
+    if (!o.insecure_plaintext && (!o.cert || !o.key || !o.nca)) {
+        cli_error(PROG, "--cert, --key and --ca are required (or --insecure-plaintext)");
+        sc_opts_free(&o);
+        return EXIT_USAGE;
+    }
+    bacsc_hubd_config hc = {.listen = o.listen, .insecure_plaintext = o.insecure_plaintext};
+    bacsc_sc_hub_config_default(&hc.hub);
+    if (o.uuid && bacsc_uuid_parse(o.uuid, &hc.hub.uuid) != BACSC_OK) {
+        cli_error(PROG, "uuid: '%s' is not a UUID", o.uuid);
+        sc_opts_free(&o);
+        return EXIT_USAGE;
+    }
+    if (!o.uuid && !(o.cert && sc_cert_uuid(o.cert, &hc.hub.uuid) == 0))
+        sc_random_uuid(&hc.hub.uuid);
+    if (o.vmac && bacsc_vmac_parse(o.vmac, &hc.hub.vmac) != BACSC_OK) {
+        cli_error(PROG, "vmac: '%s' is not a VMAC", o.vmac);
+        sc_opts_free(&o);
+        return EXIT_USAGE;
+    }
+    if (!o.vmac) {
+        bacsc_io_random(NULL, hc.hub.vmac.b, 6);
+        hc.hub.vmac.b[0] = (uint8_t)((hc.hub.vmac.b[0] & 0xFC) | 0x02);
+    }
+    hc.hub.connect_wait_us = sc_us(o.connect_wait);
+    hc.hub.disconnect_wait_us = sc_us(o.disconnect_wait);
+    hc.hub.heartbeat_us = sc_us(o.heartbeat);
+    if (o.max_bvlc)
+        hc.hub.max_bvlc_len = (uint16_t)o.max_bvlc;
+    if (o.max_npdu)
+        hc.hub.max_npdu_len = (uint16_t)o.max_npdu;
+    if (o.max_peers)
+        hc.hub.max_peers = o.max_peers;
+
+    bacsc_tls_ctx *tls = NULL;
+    if (!o.insecure_plaintext) {
+        tls = sc_tls_ctx(PROG, &o, true);
+        if (!tls) {
+            sc_opts_free(&o);
+            return EXIT_DATAERR;
+        }
+        hc.tls = tls;
+    } else {
+        BACSC_WARN("hub: --insecure-plaintext: accepting ws:// without TLS (debugging only)");
+    }
+    struct hubapp a = {.o = &o};
+    a.loop = bacsc_loop_new();
+    if (!a.loop) {
+        cli_error(PROG, "cannot create the event loop: %m");
+        goto out;
+    }
+    char err[256];
+    if (bacsc_hubd_new(a.loop, &hc, &a.hubd, err, sizeof err) != BACSC_OK) {
+        cli_error(PROG, "%s", err);
+        goto out;
+    }
+    bacsc_timer_init(&a.deadline, on_deadline, &a);
+    bacsc_timer_init(&a.idle_check, check_idle, &a);
+    bacsc_loop_signal(a.loop, SIGTERM, on_signal, &a);
+    bacsc_loop_signal(a.loop, SIGINT, on_signal, &a);
+    bacsc_loop_signal(a.loop, SIGHUP, on_signal, &a);
+    bacsc_loop_signal(a.loop, SIGUSR1, on_signal, &a);
+    char vs[18], us[37];
+    BACSC_INFO("hub: listening on %s (port %u), vmac %s uuid %s, %s", o.listen,
+               bacsc_hubd_port(a.hubd), bacsc_vmac_format(&hc.hub.vmac, vs),
+               bacsc_uuid_format(&hc.hub.uuid, us), tls ? "TLS 1.3" : "PLAINTEXT");
+    if (o.status_file)
+        write_status(&a);
+    if (bacsc_loop_run(a.loop) == BACSC_OK)
+        rc = EXIT_OK;
+    BACSC_INFO("hub: stopped");
+out:
+    bacsc_hubd_free(a.hubd);
+    bacsc_loop_free(a.loop);
+    bacsc_tls_ctx_free(tls);
+    sc_opts_free(&o);
+    return rc;
+}

@@ -1,0 +1,169 @@
+/* cmd_read.c — `bacsc read`: ReadProperty over BACnet/SC. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bacsc/apdu.h"
+#include "bacsc/services.h"
+#include "bacsc/value.h"
+#include "cli.h"
+#include "sc_tool.h"
+#include "value_json.h"
+
+const char bacsc_cmd_read_summary[] = "read a property of a BACnet device over BACnet/SC";
+
+#define PROG "read"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: bacsc read DEVICE OBJECT PROPERTY [--index I] [--json] CONNECTION...\n"
+            "\n"
+            "Read one property with ReadProperty. DEVICE is a device instance (its VMAC\n"
+            "is found with a Who-Is); OBJECT is TYPE,INSTANCE (\"analog-value,1\",\n"
+            "\"device,1001\", \"56,1\"); PROPERTY a name or number (\"present-value\", 85,\n"
+            "\"object-list[3]\", \"sc-hub-connector-state\").\n"
+            "\n"
+            "options:\n"
+            "      --index I             array index (also PROPERTY[I])\n" SC_TOOL_OPTIONS_HELP
+            "\n"
+            "exit status: 0 read, 1 the device answered Error/Reject/Abort, 2 usage,\n"
+            "             3 bad profile/certificates, 4 hub or device unreachable\n"
+            "\n"
+            "examples:\n"
+            "  bacsc read 1001 analog-value,1 present-value --profile site.json\n"
+            "  bacsc read 1001 network-port,1 sc-hub-connector-state --json\n",
+            "10");
+}
+
+struct rd {
+    bacsc_rp_request rp;
+    const char *obj_text, *prop_text;
+};
+
+static void done(void *user, const bacsc_client_result *r)
+{
+    sc_tool *t = user;
+    struct rd *d = t->user;
+    if (t->finishing)
+        return;
+    if (r->outcome != BACSC_CLIENT_COMPLEX_ACK) {
+        sc_tool_finish(t, sc_tool_result_error(t, r));
+        return;
+    }
+    bacsc_rp_ack ack;
+    bacsc_fault f;
+    if (bacsc_rp_ack_decode(r->ack, r->ack_len, &ack, &f) < 0) {
+        cli_error(PROG, "malformed ReadProperty-ACK");
+        sc_tool_finish(t, EXIT_DATAERR);
+        return;
+    }
+    if (t->json) {
+        char ob[64];
+        json_t *o = json_object();
+        json_object_set_new(o, "device", json_integer(t->want_instance));
+        json_object_set_new(o, "object", json_string(bacsc_object_id_format(&d->rp.object, ob,
+                                                                            sizeof ob)));
+        const char *pn = bacsc_property_name(d->rp.property);
+        json_object_set_new(o, "property", pn ? json_string(pn) : json_integer(d->rp.property));
+        if (d->rp.has_index)
+            json_object_set_new(o, "index", json_integer(d->rp.index));
+        json_t *v = bacsc_value_json(ack.value, ack.value_len);
+        json_object_set_new(o, "value", v ? v : json_null());
+        cli_print_json(o);
+    } else {
+        char buf[8192];
+        bacsc_value_format(ack.value, ack.value_len, buf, sizeof buf);
+        printf("%s\n", buf);
+    }
+    fflush(stdout);
+    sc_tool_finish(t, EXIT_OK);
+}
+
+static void found(sc_tool *t, const bacsc_client_device *dev)
+{
+    struct rd *d = t->user;
+    t->waiting_for = "the ReadProperty answer";
+    if (bacsc_client_read_property(t->cl, &dev->address, &d->rp, done, t, sc_tool_now(t)) < 0) {
+        cli_error(PROG, "cannot send ReadProperty");
+        sc_tool_finish(t, EXIT_FAIL);
+    }
+}
+
+static void ready(sc_tool *t)
+{
+    sc_tool_resolve(t, t->want_instance, found);
+}
+
+int bacsc_cmd_read(int argc, char **argv);
+int bacsc_cmd_read(int argc, char **argv)
+{
+    enum { OPT_INDEX = 1 };
+    static const struct option longopts[] = {{"index", required_argument, NULL, OPT_INDEX},
+                                             SC_TOOL_LONGOPTS,
+                                             {NULL, 0, NULL, 0}};
+    sc_tool t;
+    sc_tool_init(&t, PROG, 10.0);
+    struct rd d = {0};
+    unsigned long ul;
+    bool has_index = false;
+    uint32_t index = 0;
+    int opt, rc;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
+        if (opt == 'h' || opt == SC_OPT_HELP) {
+            usage(stdout);
+            return EXIT_OK;
+        }
+        if (opt == 'j')
+            opt = SC_OPT_JSON;
+        if (opt == OPT_INDEX) {
+            if (sc_parse_ulong(PROG, "--index", optarg, 0, 4294967294ul, &ul))
+                return EXIT_USAGE;
+            has_index = true;
+            index = (uint32_t)ul;
+            continue;
+        }
+        int r = sc_tool_opt(&t, opt, optarg);
+        if (r <= 0) {
+            if (r == 0)
+                usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 3) {
+        cli_error(PROG, "expected DEVICE OBJECT PROPERTY (see --help)");
+        return EXIT_USAGE;
+    }
+    if (sc_parse_ulong(PROG, "DEVICE", argv[optind], 0, 4194302, &ul))
+        return EXIT_USAGE;
+    t.want_instance = (uint32_t)ul;
+    if (bacsc_object_id_parse(argv[optind + 1], &d.rp.object) != 0) {
+        cli_error(PROG, "'%s' is not an object (TYPE,INSTANCE, e.g. analog-value,1)",
+                  argv[optind + 1]);
+        return EXIT_USAGE;
+    }
+    uint32_t pidx;
+    if (bacsc_property_ref_parse(argv[optind + 2], &d.rp.property, &pidx) != 0) {
+        cli_error(PROG, "'%s' is not a property (name or number, optional [INDEX])",
+                  argv[optind + 2]);
+        return EXIT_USAGE;
+    }
+    if (pidx != BACSC_ARRAY_ALL) {
+        d.rp.has_index = true;
+        d.rp.index = pidx;
+    }
+    if (has_index) {
+        d.rp.has_index = true;
+        d.rp.index = index;
+    }
+    if ((rc = sc_tool_prepare(&t, argc, argv)) != 0) {
+        sc_tool_cleanup(&t);
+        return rc;
+    }
+    t.user = &d;
+    t.ready = ready;
+    rc = sc_tool_run(&t);
+    sc_tool_cleanup(&t);
+    return rc;
+}

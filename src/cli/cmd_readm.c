@@ -1,0 +1,226 @@
+/* cmd_readm.c — `bacsc readm`: ReadPropertyMultiple over BACnet/SC. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bacsc/apdu.h"
+#include "bacsc/services.h"
+#include "bacsc/value.h"
+#include "cli.h"
+#include "sc_tool.h"
+#include "value_json.h"
+
+const char bacsc_cmd_readm_summary[] = "read several properties at once (ReadPropertyMultiple)";
+
+#define PROG "readm"
+#define MAX_SPECS 32
+#define MAX_REFS 256
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: bacsc readm DEVICE OBJECT PROP[,PROP...] [OBJECT PROP[,PROP...]]...\n"
+            "                   [--json] CONNECTION...\n"
+            "\n"
+            "Read several properties of one or more objects with one\n"
+            "ReadPropertyMultiple request. Arguments after DEVICE alternate: an object\n"
+            "(TYPE,INSTANCE) and a comma-separated list of its properties, each a name\n"
+            "or number with an optional [INDEX]; \"all\", \"required\" and \"optional\"\n"
+            "are expanded by the device. Each result prints as\n"
+            "  OBJECT PROPERTY = VALUE      or      OBJECT PROPERTY ! error: CLASS/CODE\n"
+            "\n"
+            "options:\n" SC_TOOL_OPTIONS_HELP
+            "\n"
+            "exit status: 0 answered (individual properties may carry errors), 1 the\n"
+            "             request was answered Error/Reject/Abort, 2 usage, 3 bad\n"
+            "             profile/certificates, 4 hub or device unreachable\n"
+            "\n"
+            "examples:\n"
+            "  bacsc readm 1001 analog-value,1 present-value,units,priority-array[8]\n"
+            "  bacsc readm 1001 device,1001 object-name,device-uuid network-port,1 all --json\n",
+            "10");
+}
+
+struct rm {
+    bacsc_rpm_spec specs[MAX_SPECS];
+    bacsc_rpm_ref refs[MAX_REFS];
+    size_t nspecs, nrefs;
+};
+
+static json_t *prop_json(uint32_t p)
+{
+    const char *n = bacsc_property_name(p);
+    return n ? json_string(n) : json_integer(p);
+}
+
+static void done(void *user, const bacsc_client_result *r)
+{
+    sc_tool *t = user;
+    if (t->finishing)
+        return;
+    if (r->outcome != BACSC_CLIENT_COMPLEX_ACK) {
+        sc_tool_finish(t, sc_tool_result_error(t, r));
+        return;
+    }
+    bacsc_fault f;
+    if (bacsc_rpm_validate(r->ack, r->ack_len, true, &f) < 0) {
+        cli_error(PROG, "malformed ReadPropertyMultiple-ACK");
+        sc_tool_finish(t, EXIT_DATAERR);
+        return;
+    }
+    json_t *arr = t->json ? json_array() : NULL;
+    bacsc_rpm_iter it;
+    bacsc_rpm_iter_init(&it, r->ack, r->ack_len, true);
+    bacsc_object_id oid;
+    bacsc_rpm_result res;
+    while (bacsc_rpm_next_object(&it, &oid, &f) == 1) {
+        char ob[64];
+        bacsc_object_id_format(&oid, ob, sizeof ob);
+        while (bacsc_rpm_next_result(&it, &res, &f) == 1) {
+            char pn[96];
+            const char *name = bacsc_property_name(res.property);
+            if (name)
+                snprintf(pn, sizeof pn, "%s", name);
+            else
+                snprintf(pn, sizeof pn, "%u", res.property);
+            if (res.has_index)
+                snprintf(pn + strlen(pn), sizeof pn - strlen(pn), "[%u]", res.index);
+            if (arr) {
+                json_t *o = json_object();
+                json_object_set_new(o, "object", json_string(ob));
+                json_object_set_new(o, "property", prop_json(res.property));
+                if (res.has_index)
+                    json_object_set_new(o, "index", json_integer(res.index));
+                if (res.is_error) {
+                    char e[96];
+                    snprintf(e, sizeof e, "%s/%s", bacsc_error_class_name(res.error_class),
+                             bacsc_error_code_name(res.error_code));
+                    json_object_set_new(o, "error", json_string(e));
+                } else {
+                    json_t *v = bacsc_value_json(res.value, res.value_len);
+                    json_object_set_new(o, "value", v ? v : json_null());
+                }
+                json_array_append_new(arr, o);
+            } else if (res.is_error) {
+                printf("%s %s ! error: %s/%s\n", ob, pn, bacsc_error_class_name(res.error_class),
+                       bacsc_error_code_name(res.error_code));
+            } else {
+                char buf[8192];
+                bacsc_value_format(res.value, res.value_len, buf, sizeof buf);
+                printf("%s %s = %s\n", ob, pn, buf);
+            }
+        }
+    }
+    if (arr)
+        cli_print_json(arr);
+    fflush(stdout);
+    sc_tool_finish(t, EXIT_OK);
+}
+
+static void found(sc_tool *t, const bacsc_client_device *dev)
+{
+    struct rm *m = t->user;
+    t->waiting_for = "the ReadPropertyMultiple answer";
+    if (bacsc_client_read_property_multiple(t->cl, &dev->address, m->specs, m->nspecs, done, t,
+                                            sc_tool_now(t)) < 0) {
+        cli_error(PROG, "cannot send ReadPropertyMultiple (request too large?)");
+        sc_tool_finish(t, EXIT_FAIL);
+    }
+}
+
+static void ready(sc_tool *t)
+{
+    sc_tool_resolve(t, t->want_instance, found);
+}
+
+static int parse_props(struct rm *m, bacsc_rpm_spec *s, const char *list)
+{
+    char *copy = strdup(list);
+    if (!copy)
+        return -1;
+    s->refs = &m->refs[m->nrefs];
+    s->nrefs = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (m->nrefs == MAX_REFS) {
+            cli_error(PROG, "at most %d properties", MAX_REFS);
+            free(copy);
+            return -1;
+        }
+        bacsc_rpm_ref *r = &m->refs[m->nrefs];
+        uint32_t idx;
+        if (bacsc_property_ref_parse(tok, &r->property, &idx) != 0) {
+            cli_error(PROG, "'%s' is not a property (name or number, optional [INDEX])", tok);
+            free(copy);
+            return -1;
+        }
+        r->has_index = idx != BACSC_ARRAY_ALL;
+        r->index = idx;
+        m->nrefs++;
+        s->nrefs++;
+    }
+    free(copy);
+    if (s->nrefs == 0) {
+        cli_error(PROG, "empty property list '%s'", list);
+        return -1;
+    }
+    return 0;
+}
+
+int bacsc_cmd_readm(int argc, char **argv);
+int bacsc_cmd_readm(int argc, char **argv)
+{
+    static const struct option longopts[] = {SC_TOOL_LONGOPTS, {NULL, 0, NULL, 0}};
+    sc_tool t;
+    sc_tool_init(&t, PROG, 10.0);
+    static struct rm m;
+    memset(&m, 0, sizeof m);
+    unsigned long ul;
+    int opt, rc;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
+        if (opt == 'h' || opt == SC_OPT_HELP) {
+            usage(stdout);
+            return EXIT_OK;
+        }
+        if (opt == 'j')
+            opt = SC_OPT_JSON;
+        int r = sc_tool_opt(&t, opt, optarg);
+        if (r <= 0) {
+            if (r == 0)
+                usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    int npos = argc - optind;
+    if (npos < 3 || (npos - 1) % 2 != 0) {
+        cli_error(PROG, "expected DEVICE followed by OBJECT PROPERTY-LIST pairs (see --help)");
+        return EXIT_USAGE;
+    }
+    if (sc_parse_ulong(PROG, "DEVICE", argv[optind], 0, 4194302, &ul))
+        return EXIT_USAGE;
+    t.want_instance = (uint32_t)ul;
+    for (int i = optind + 1; i < argc; i += 2) {
+        if (m.nspecs == MAX_SPECS) {
+            cli_error(PROG, "at most %d objects", MAX_SPECS);
+            return EXIT_USAGE;
+        }
+        bacsc_rpm_spec *s = &m.specs[m.nspecs];
+        if (bacsc_object_id_parse(argv[i], &s->object) != 0) {
+            cli_error(PROG, "'%s' is not an object (TYPE,INSTANCE, e.g. analog-value,1)", argv[i]);
+            return EXIT_USAGE;
+        }
+        if (parse_props(&m, s, argv[i + 1]))
+            return EXIT_USAGE;
+        m.nspecs++;
+    }
+    if ((rc = sc_tool_prepare(&t, argc, argv)) != 0) {
+        sc_tool_cleanup(&t);
+        return rc;
+    }
+    t.user = &m;
+    t.ready = ready;
+    rc = sc_tool_run(&t);
+    sc_tool_cleanup(&t);
+    return rc;
+}

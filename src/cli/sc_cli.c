@@ -1,0 +1,344 @@
+/* sc_cli.c — config/profile files, TLS contexts and status files for the
+ * BACnet/SC commands (see sc_cli.h). */
+#include "sc_cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <strings.h>
+
+#include "bacsc/error.h"
+#include "bacsc/log.h"
+#include "bacsc/sc_hubd.h"
+#include "cli.h"
+
+void sc_opts_init(sc_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->instance = -1;
+    o->av = -1;
+    o->count = -1;
+}
+
+void sc_opts_free(sc_opts *o)
+{
+    if (o->root)
+        json_decref(o->root);
+    o->root = NULL;
+}
+
+const char *sc_find_opt(int argc, char **argv, const char *name, const char *env)
+{
+    size_t nl = strlen(name);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], name) == 0 && i + 1 < argc)
+            return argv[i + 1];
+        if (strncmp(argv[i], name, nl) == 0 && argv[i][nl] == '=')
+            return argv[i] + nl + 1;
+    }
+    if (env) {
+        const char *e = getenv(env);
+        if (e && *e)
+            return e;
+    }
+    return NULL;
+}
+
+int sc_opts_add_ca(const char *prog, sc_opts *o, const char *path)
+{
+    if (o->nca >= BACSC_TLS_MAX_ISSUERS) {
+        cli_error(prog, "at most %d issuer (--ca) certificates", BACSC_TLS_MAX_ISSUERS);
+        return -1;
+    }
+    o->ca[o->nca++] = path;
+    return 0;
+}
+
+int sc_parse_seconds(const char *prog, const char *opt, const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= 0) || v > 86400) {
+        cli_error(prog, "%s: '%s' is not a number of seconds (0..86400)", opt, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int sc_parse_ulong(const char *prog, const char *opt, const char *s, unsigned long min,
+                   unsigned long max, unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || *s == '-' || v < min || v > max) {
+        cli_error(prog, "%s: '%s' is not a number in %lu..%lu", opt, s, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* ---- JSON config ----------------------------------------------------------------- */
+
+enum kind { K_STR, K_BOOL, K_SECS, K_UINT, K_LONG, K_CA };
+
+struct key {
+    const char *name;
+    enum kind kind;
+    size_t off;
+    unsigned long max;
+};
+
+#define OFF(f) offsetof(sc_opts, f)
+static const struct key keys[] = {
+    {"hub", K_STR, OFF(hub), 0},
+    {"failover", K_STR, OFF(failover), 0},
+    {"cert", K_STR, OFF(cert), 0},
+    {"key", K_STR, OFF(key), 0},
+    {"ca", K_CA, 0, 0},
+    {"insecure_plaintext", K_BOOL, OFF(insecure_plaintext), 0},
+    {"connect_wait", K_SECS, OFF(connect_wait), 0},
+    {"disconnect_wait", K_SECS, OFF(disconnect_wait), 0},
+    {"heartbeat", K_SECS, OFF(heartbeat), 0},
+    {"reconnect_min", K_SECS, OFF(reconnect_min), 0},
+    {"reconnect_max", K_SECS, OFF(reconnect_max), 0},
+    {"max_bvlc", K_UINT, OFF(max_bvlc), 65535},
+    {"max_npdu", K_UINT, OFF(max_npdu), 65535},
+    {"max_peers", K_UINT, OFF(max_peers), 1000000},
+    {"vmac", K_STR, OFF(vmac), 0},
+    {"uuid", K_STR, OFF(uuid), 0},
+    {"log_level", K_STR, OFF(log_level), 0},
+    {"status_file", K_STR, OFF(status_file), 0},
+    {"listen", K_STR, OFF(listen), 0},
+    {"hub_listen", K_STR, OFF(hub_listen), 0},
+    {"name", K_STR, OFF(name), 0},
+    {"instance", K_LONG, OFF(instance), 4194302},
+    {"av", K_LONG, OFF(av), 1000},
+    {"count", K_LONG, OFF(count), 10000},
+    {"timeout", K_SECS, OFF(timeout), 0},
+};
+
+int sc_opts_load(const char *prog, const char *path, sc_opts *o)
+{
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    if (!root) {
+        cli_error(prog, "%s:%d: %s", path, je.line, je.text);
+        return -1;
+    }
+    if (!json_is_object(root)) {
+        cli_error(prog, "%s: not a JSON object", path);
+        json_decref(root);
+        return -1;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(root, k, v) {
+        const struct key *ky = NULL;
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+            if (strcmp(keys[i].name, k) == 0)
+                ky = &keys[i];
+        if (!ky) {
+            cli_error(prog, "%s: unknown key \"%s\"", path, k);
+            goto bad;
+        }
+        char *base = (char *)o + ky->off;
+        switch (ky->kind) {
+        case K_STR:
+            if (!json_is_string(v))
+                goto type;
+            if (!*(const char **)base)
+                *(const char **)base = json_string_value(v);
+            break;
+        case K_BOOL:
+            if (!json_is_boolean(v))
+                goto type;
+            if (json_is_true(v))
+                *(bool *)base = true;
+            break;
+        case K_SECS: {
+            if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 86400)
+                goto type;
+            if (*(double *)base == 0)
+                *(double *)base = json_number_value(v);
+            break;
+        }
+        case K_UINT:
+            if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+                json_integer_value(v) > (json_int_t)ky->max)
+                goto type;
+            if (*(unsigned *)base == 0)
+                *(unsigned *)base = (unsigned)json_integer_value(v);
+            break;
+        case K_LONG:
+            if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+                json_integer_value(v) > (json_int_t)ky->max)
+                goto type;
+            if (*(long *)base < 0)
+                *(long *)base = (long)json_integer_value(v);
+            break;
+        case K_CA:
+            if (o->nca)
+                break; /* --ca on the command line wins */
+            if (json_is_string(v)) {
+                o->ca[o->nca++] = json_string_value(v);
+            } else if (json_is_array(v) && json_array_size(v) >= 1 &&
+                       json_array_size(v) <= BACSC_TLS_MAX_ISSUERS) {
+                size_t i;
+                json_t *e;
+                json_array_foreach(v, i, e) {
+                    if (!json_is_string(e))
+                        goto type;
+                    o->ca[o->nca++] = json_string_value(e);
+                }
+            } else {
+                goto type;
+            }
+            break;
+        }
+        continue;
+    type:
+        cli_error(prog, "%s: key \"%s\" has the wrong type or is out of range", path, k);
+        goto bad;
+    }
+    if (o->root) {
+        /* keep both alive: chain through a holder array */
+        json_t *holder = json_array();
+        json_array_append_new(holder, o->root);
+        json_array_append_new(holder, root);
+        o->root = holder;
+    } else {
+        o->root = root;
+    }
+    return 0;
+bad:
+    /* Strings already taken from `root` would dangle: reset and fail. */
+    json_decref(root);
+    return -1;
+}
+
+bacsc_tls_ctx *sc_tls_ctx(const char *prog, const sc_opts *o, bool server)
+{
+    bacsc_tls_config tc = {.cert_file = o->cert, .key_file = o->key};
+    for (int i = 0; i < o->nca; i++)
+        tc.issuer_files[i] = o->ca[i];
+    char err[256];
+    bacsc_tls_ctx *ctx = bacsc_tls_ctx_new(&tc, server, err, sizeof err);
+    if (!ctx)
+        cli_error(prog, "%s", err);
+    return ctx;
+}
+
+int sc_check_node_opts(const char *prog, const sc_opts *o)
+{
+    if (!o->hub) {
+        cli_error(prog, "no hub: give --hub URI (or a profile with \"hub\")");
+        return -1;
+    }
+    const char *uris[2] = {o->hub, o->failover};
+    for (int i = 0; i < 2; i++) {
+        const char *u = uris[i];
+        if (!u)
+            continue;
+        if (strncmp(u, "ws://", 5) == 0 && !o->insecure_plaintext) {
+            cli_error(prog, "%s: ws:// is plaintext; it needs --insecure-plaintext", u);
+            return -1;
+        }
+        if (strncmp(u, "wss://", 6) == 0 && o->insecure_plaintext) {
+            cli_error(prog, "%s: --insecure-plaintext is only for ws:// URIs", u);
+            return -1;
+        }
+        if (strncmp(u, "ws://", 5) != 0 && strncmp(u, "wss://", 6) != 0) {
+            cli_error(prog, "%s: not a wss:// URI", u);
+            return -1;
+        }
+    }
+    if (!o->insecure_plaintext && (!o->cert || !o->key || !o->nca)) {
+        cli_error(prog, "--cert, --key and --ca are required (or a profile/config with them)");
+        return -1;
+    }
+    return 0;
+}
+
+int sc_write_json_file(const char *path, json_t *doc)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    int rc = json_dump_file(doc, tmp, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(doc);
+    if (rc != 0 || rename(tmp, path) != 0) {
+        BACSC_ERROR("cannot write status file %s: %m", path);
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+uint64_t sc_us(double seconds)
+{
+    return seconds > 0 ? (uint64_t)llround(seconds * 1e6) : 0;
+}
+
+char *sc_loop_time_iso(const bacsc_loop *loop, uint64_t t, char *buf, size_t cap)
+{
+    struct timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    int64_t real_us = (int64_t)rt.tv_sec * 1000000 + rt.tv_nsec / 1000 -
+                      (int64_t)(bacsc_loop_now(loop) - t);
+    time_t secs = (time_t)(real_us / 1000000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)((real_us % 1000000) / 1000));
+    return buf;
+}
+
+void sc_random_uuid(bacsc_uuid *u)
+{
+    bacsc_io_random(NULL, u->b, sizeof u->b);
+    u->b[6] = (uint8_t)((u->b[6] & 0x0F) | 0x40);
+    u->b[8] = (uint8_t)((u->b[8] & 0x3F) | 0x80);
+}
+
+int sc_cert_uuid(const char *cert_file, bacsc_uuid *u)
+{
+    FILE *f = fopen(cert_file, "r");
+    if (!f)
+        return -1;
+    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    if (!x)
+        return -1;
+    int rc = -1;
+    GENERAL_NAMES *names = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+    for (int i = 0; names && i < sk_GENERAL_NAME_num(names) && rc != 0; i++) {
+        const GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, i);
+        if (gn->type != GEN_URI)
+            continue;
+        const char *s = (const char *)ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier);
+        int len = ASN1_STRING_length(gn->d.uniformResourceIdentifier);
+        char buf[80];
+        if (len <= 0 || len >= (int)sizeof buf)
+            continue;
+        memcpy(buf, s, (size_t)len);
+        buf[len] = 0;
+        if (strncasecmp(buf, "urn:uuid:", 9) == 0 && bacsc_uuid_parse(buf, u) == BACSC_OK)
+            rc = 0;
+    }
+    GENERAL_NAMES_free(names);
+    X509_free(x);
+    return rc;
+}

@@ -1,0 +1,88 @@
+/*
+ * sc_cli.h — shared plumbing of the BACnet/SC commands (hub, device, whois,
+ * read, readm, write, status): JSON config/profile files, TLS contexts from
+ * file options, status files.
+ *
+ * Config and profile files are one JSON object; the keys (all optional) are
+ * documented in docs/hub.md, docs/device.md and docs/client.md. Command-line
+ * flags override them. Unknown keys are an error (a typo must not be
+ * silently ignored).
+ */
+#ifndef BACSC_CLI_SC_CLI_H
+#define BACSC_CLI_SC_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bacsc/loop.h"
+#include "bacsc/tls.h"
+
+typedef struct sc_opts {
+    /* connection */
+    const char *hub, *failover;
+    const char *cert, *key;
+    const char *ca[BACSC_TLS_MAX_ISSUERS];
+    int nca;
+    bool insecure_plaintext;
+    /* timers in seconds (0 = default) */
+    double connect_wait, disconnect_wait, heartbeat, reconnect_min, reconnect_max;
+    unsigned max_bvlc, max_npdu, max_peers;
+    const char *vmac, *uuid;
+    /* daemon */
+    const char *log_level, *status_file, *listen, *hub_listen, *name;
+    long instance;  /* -1: unset */
+    long av;        /* -1: unset */
+    long count;     /* -1: unset */
+    double timeout; /* client tools, seconds (0: default) */
+    json_t *root;   /* keeps config strings alive */
+} sc_opts;
+
+void sc_opts_init(sc_opts *o);
+void sc_opts_free(sc_opts *o);
+
+/* Merge a JSON config/profile file into `o` (fields already set are kept —
+ * load files before parsing flags only when flags must win; see
+ * sc_opts_load_then_flags()). Returns 0, or -1 with a message printed. */
+int sc_opts_load(const char *prog, const char *path, sc_opts *o);
+
+/* Find "--config FILE" / "--profile FILE" (or $BACSC_PROFILE when `env`)
+ * in argv without consuming it. Returns the path or NULL. */
+const char *sc_find_opt(int argc, char **argv, const char *name, const char *env);
+
+/* Add an issuer file (--ca given twice for CA rollover). Returns 0 or -1. */
+int sc_opts_add_ca(const char *prog, sc_opts *o, const char *path);
+
+/* Parse seconds ("2", "0.5"). Returns 0 or -1 (message printed). */
+int sc_parse_seconds(const char *prog, const char *opt, const char *s, double *out);
+/* Parse an unsigned long in [min,max]. Returns 0 or -1 (message printed). */
+int sc_parse_ulong(const char *prog, const char *opt, const char *s, unsigned long min,
+                   unsigned long max, unsigned long *out);
+
+/* TLS context from cert/key/ca. Returns NULL with a message printed. */
+bacsc_tls_ctx *sc_tls_ctx(const char *prog, const sc_opts *o, bool server);
+
+/* Check the options a node needs (hub URI, cert/key/ca unless plaintext,
+ * ws:// only with insecure_plaintext). Returns 0 or -1 (message printed). */
+int sc_check_node_opts(const char *prog, const sc_opts *o);
+
+/* Write `doc` (stolen) to `path` atomically (temp file + rename, mode 0644).
+ * Returns 0 or -1 (logged). */
+int sc_write_json_file(const char *path, json_t *doc);
+
+/* Seconds → µs (0 stays 0). */
+uint64_t sc_us(double seconds);
+
+/* Wall-clock ISO-8601 text for a loop timestamp (µs), into buf (≥ 32). */
+char *sc_loop_time_iso(const bacsc_loop *loop, uint64_t t, char *buf, size_t cap);
+
+
+
+#include "bacsc/bvlc.h"
+/* A random RFC 4122 version-4 UUID (RAND_bytes). */
+void sc_random_uuid(bacsc_uuid *u);
+/* The Device UUID from a certificate's SAN "urn:uuid:…" URI. Returns 0 when
+ * found, -1 otherwise (no message). */
+int sc_cert_uuid(const char *cert_file, bacsc_uuid *u);
+
+#endif

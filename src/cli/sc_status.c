@@ -1,0 +1,101 @@
+/* sc_status.c — JSON status of hub servers and nodes (see sc_status.h). */
+#include "sc_status.h"
+
+#include "bacsc/bvlc.h"
+#include "bacsc/sc_connector.h"
+#include "sc_cli.h"
+
+struct peers_ctx {
+    const bacsc_loop *loop;
+    json_t *arr;
+};
+
+static void add_peer(const bacsc_hubd_peer_info *pi, void *arg)
+{
+    struct peers_ctx *pc = arg;
+    char v[18], u[37], t[40];
+    json_t *p = json_object();
+    json_object_set_new(p, "address", json_string(pi->address));
+    json_object_set_new(p, "connected", json_boolean(pi->hub.connected));
+    if (pi->hub.connected) {
+        json_object_set_new(p, "vmac", json_string(bacsc_vmac_format(&pi->hub.vmac, v)));
+        json_object_set_new(p, "uuid", json_string(bacsc_uuid_format(&pi->hub.uuid, u)));
+        json_object_set_new(p, "since", json_string(sc_loop_time_iso(pc->loop, pi->hub.since, t,
+                                                                     sizeof t)));
+    }
+    json_object_set_new(p, "rx_msgs", json_integer((json_int_t)pi->hub.stats.rx_msgs));
+    json_object_set_new(p, "tx_msgs", json_integer((json_int_t)pi->hub.stats.tx_msgs));
+    json_array_append_new(pc->arr, p);
+}
+
+json_t *sc_status_hubd(const bacsc_loop *loop, const bacsc_hubd *h)
+{
+    const bacsc_sc_hub *hub = bacsc_hubd_hub(h);
+    json_t *o = json_object();
+    struct peers_ctx pc = {loop, json_array()};
+    bacsc_hubd_foreach_peer(h, add_peer, &pc);
+    json_object_set_new(o, "connected", json_integer((json_int_t)bacsc_sc_hub_connected_count(hub)));
+    json_object_set_new(o, "peers", pc.arr);
+    const bacsc_sc_hub_stats *s = bacsc_sc_hub_stats_get(hub);
+    json_t *st = json_object();
+#define N(f) json_object_set_new(st, #f, json_integer((json_int_t)s->f))
+    N(accepted); N(refused); N(replaced); N(unicast_forwarded); N(broadcast_forwarded);
+    N(spoofed_dropped); N(unknown_dest_dropped); N(too_large_dropped); N(queue_dropped);
+    N(naks_sent);
+#undef N
+    json_object_set_new(o, "stats", st);
+    return o;
+}
+
+static json_t *conn_status(const bacsc_loop *loop, const bacsc_sc_connector *c, int slot)
+{
+    const char *uri = bacsc_sc_connector_uri(c, slot);
+    const bacsc_sc_hub_connection_status *hs = bacsc_sc_connector_status(c, slot);
+    if (!uri || !hs)
+        return json_null();
+    static const char *names[] = {"not-connected", "connected", "disconnected-with-errors",
+                                  "failed-to-connect"};
+    char t[40];
+    json_t *o = json_object();
+    json_object_set_new(o, "uri", json_string(uri));
+    json_object_set_new(o, "state", json_integer(hs->state));
+    json_object_set_new(o, "state_name",
+                        json_string(hs->state >= 0 && hs->state < 4 ? names[hs->state] : "?"));
+    if (hs->connect_time)
+        json_object_set_new(o, "connect_time",
+                            json_string(sc_loop_time_iso(loop, hs->connect_time, t, sizeof t)));
+    if (hs->disconnect_time)
+        json_object_set_new(o, "disconnect_time",
+                            json_string(sc_loop_time_iso(loop, hs->disconnect_time, t, sizeof t)));
+    if (hs->error_code) {
+        json_object_set_new(o, "error_code", json_integer(hs->error_code));
+        json_object_set_new(o, "error", json_string(bacsc_sc_error_name(hs->error_code)));
+        json_object_set_new(o, "error_details", json_string(hs->error_details ? hs->error_details
+                                                                              : ""));
+    }
+    return o;
+}
+
+json_t *sc_status_node(const bacsc_loop *loop, const bacsc_sc_node *n)
+{
+    const bacsc_sc_connector *c = bacsc_sc_node_connector(n);
+    char v[18];
+    json_t *o = json_object();
+    int st = bacsc_sc_connector_state(c);
+    json_object_set_new(o, "vmac", json_string(bacsc_vmac_format(bacsc_sc_node_vmac(n), v)));
+    json_object_set_new(o, "hub_connector_state", json_integer(st));
+    json_object_set_new(o, "hub_connector_state_name",
+                        json_string(bacsc_sc_connector_state_name(st)));
+    const char *peer = bacsc_sc_node_hub_peer(n);
+    json_object_set_new(o, "hub_address", peer ? json_string(peer) : json_null());
+    json_object_set_new(o, "primary", conn_status(loop, c, BACSC_SC_SLOT_PRIMARY));
+    json_object_set_new(o, "failover", conn_status(loop, c, BACSC_SC_SLOT_FAILOVER));
+    const bacsc_sc_connector_stats *s = bacsc_sc_connector_stats_get(c);
+    json_t *js = json_object();
+#define N(f) json_object_set_new(js, #f, json_integer((json_int_t)s->f))
+    N(attempts); N(failures); N(connects); N(losses); N(failovers); N(returns_to_primary);
+    N(vmac_changes); N(rx_npdus); N(tx_npdus);
+#undef N
+    json_object_set_new(o, "stats", js);
+    return o;
+}

@@ -1,0 +1,266 @@
+/* sc_tool.c — shared runner of the BACnet/SC client tools (see sc_tool.h). */
+#include "sc_tool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bacsc/error.h"
+#include "bacsc/log.h"
+#include "bacsc/sc_hubd.h"
+#include "cli.h"
+
+#define TICK_US 10000
+
+void sc_tool_init(sc_tool *t, const char *prog, double default_timeout)
+{
+    memset(t, 0, sizeof *t);
+    t->prog = prog;
+    t->default_timeout = default_timeout;
+    sc_opts_init(&t->o);
+    bacsc_log_set_level(BACSC_LOG_WARN);
+}
+
+int sc_tool_opt(sc_tool *t, int opt, const char *arg)
+{
+    switch (opt) {
+    case SC_OPT_HUB: t->o.hub = arg; return 1;
+    case SC_OPT_FAILOVER: t->o.failover = arg; return 1;
+    case SC_OPT_CERT: t->o.cert = arg; return 1;
+    case SC_OPT_KEY: t->o.key = arg; return 1;
+    case SC_OPT_CA: return sc_opts_add_ca(t->prog, &t->o, arg) ? -1 : 1;
+    case SC_OPT_PROFILE: return 1; /* loaded in prepare */
+    case SC_OPT_PLAINTEXT: t->o.insecure_plaintext = true; return 1;
+    case SC_OPT_TIMEOUT:
+        if (sc_parse_seconds(t->prog, "--timeout", arg, &t->o.timeout))
+            return -1;
+        return 1;
+    case SC_OPT_JSON: t->json = true; return 1;
+    case SC_OPT_LOGLEVEL: return cli_set_log_level(t->prog, arg) ? 1 : -1;
+    case SC_OPT_VMAC: t->o.vmac = arg; return 1;
+    default: return 0;
+    }
+}
+
+int sc_tool_prepare(sc_tool *t, int argc, char **argv)
+{
+    const char *profile = sc_find_opt(argc, argv, "--profile", "BACSC_PROFILE");
+    if (profile && sc_opts_load(t->prog, profile, &t->o))
+        return EXIT_DATAERR;
+    if (t->o.log_level && !cli_set_log_level(t->prog, t->o.log_level))
+        return EXIT_USAGE;
+    if (sc_check_node_opts(t->prog, &t->o))
+        return EXIT_USAGE;
+    if (t->o.timeout <= 0)
+        t->o.timeout = t->default_timeout;
+    return 0;
+}
+
+uint64_t sc_tool_now(const sc_tool *t)
+{
+    return bacsc_loop_now(t->loop);
+}
+
+static void on_npdu(void *user, const bacsc_address *src, const uint8_t *npdu, size_t len,
+                    uint64_t now)
+{
+    sc_tool *t = user;
+    bacsc_client_handle_npdu(t->cl, src, npdu, len, now);
+}
+
+static void on_state(void *user, int state)
+{
+    sc_tool *t = user;
+    if (state != 0 && !t->joined && !t->finishing) {
+        t->joined = true;
+        if (t->ready)
+            t->ready(t);
+    }
+}
+
+static void on_iam(void *user, const bacsc_client_device *d)
+{
+    sc_tool *t = user;
+    if (t->on_iam)
+        t->on_iam(t, d);
+    if (t->resolving && d->instance == t->want_instance) {
+        t->resolving = false;
+        bacsc_timer_stop(t->loop, &t->whois_retry);
+        t->found(t, d);
+    }
+}
+
+static void on_tick(bacsc_loop *loop, void *user)
+{
+    sc_tool *t = user;
+    uint64_t now = bacsc_loop_now(loop);
+    if (t->cl && bacsc_client_expiry(t->cl) <= now)
+        bacsc_client_handle_expiry(t->cl, now);
+    bacsc_timer_start(loop, &t->tick, TICK_US);
+}
+
+static void on_stop_wait(bacsc_loop *loop, void *user)
+{
+    sc_tool *t = user;
+    if (bacsc_sc_node_idle(t->node) || bacsc_loop_now(loop) > t->stop_started + 2000000) {
+        bacsc_loop_stop(loop);
+        return;
+    }
+    bacsc_timer_start(loop, &t->stop_wait, TICK_US);
+}
+
+void sc_tool_finish(sc_tool *t, int rc)
+{
+    if (t->finishing)
+        return;
+    t->finishing = true;
+    t->rc = rc;
+    bacsc_timer_stop(t->loop, &t->deadline);
+    bacsc_timer_stop(t->loop, &t->whois_retry);
+    t->stop_started = bacsc_loop_now(t->loop);
+    bacsc_sc_node_stop(t->node);
+    bacsc_timer_start(t->loop, &t->stop_wait, 0);
+}
+
+static void describe_join_failure(sc_tool *t)
+{
+    const bacsc_sc_connector *c = bacsc_sc_node_connector(t->node);
+    const bacsc_sc_hub_connection_status *st = bacsc_sc_connector_status(c, BACSC_SC_SLOT_PRIMARY);
+    if (st && st->error_code)
+        cli_error(t->prog, "cannot join hub %s: %u %s%s%s", t->o.hub, st->error_code,
+                  bacsc_sc_error_name(st->error_code),
+                  st->error_details && *st->error_details ? ": " : "",
+                  st->error_details ? st->error_details : "");
+    else
+        cli_error(t->prog, "cannot join hub %s: no connection within %.1f s", t->o.hub,
+                  t->o.timeout);
+}
+
+static void on_deadline(bacsc_loop *loop, void *user)
+{
+    sc_tool *t = user;
+    (void)loop;
+    if (!t->joined) {
+        describe_join_failure(t);
+        sc_tool_finish(t, EXIT_UNAVAILABLE);
+        return;
+    }
+    if (t->on_deadline) {
+        t->on_deadline(t);
+        return;
+    }
+    cli_error(t->prog, "timed out after %.1f s waiting for %s", t->o.timeout,
+              t->waiting_for ? t->waiting_for : "an answer");
+    sc_tool_finish(t, EXIT_UNAVAILABLE);
+}
+
+static void send_whois(sc_tool *t)
+{
+    bacsc_whois w = {.has_range = true, .low = t->want_instance, .high = t->want_instance};
+    bacsc_client_whois(t->cl, NULL, &w, sc_tool_now(t));
+}
+
+static void on_whois_retry(bacsc_loop *loop, void *user)
+{
+    sc_tool *t = user;
+    if (!t->resolving)
+        return;
+    send_whois(t);
+    bacsc_timer_start(loop, &t->whois_retry, 1000000);
+}
+
+void sc_tool_resolve(sc_tool *t, uint32_t instance, sc_tool_found_fn found)
+{
+    t->want_instance = instance;
+    t->found = found;
+    t->resolving = true;
+    t->waiting_for = "the device's I-Am";
+    send_whois(t);
+    bacsc_timer_start(t->loop, &t->whois_retry, 1000000);
+}
+
+int sc_tool_result_error(sc_tool *t, const bacsc_client_result *r)
+{
+    char buf[160];
+    bacsc_client_result_format(r, buf, sizeof buf);
+    if (t->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "error", json_string(buf));
+        if (r->outcome == BACSC_CLIENT_ERROR) {
+            json_object_set_new(o, "error_class", json_integer(r->error_class));
+            json_object_set_new(o, "error_code", json_integer(r->error_code));
+        }
+        cli_print_json(o);
+    }
+    cli_error(t->prog, "%s", buf);
+    return r->outcome == BACSC_CLIENT_TIMEOUT ? EXIT_UNAVAILABLE : EXIT_FAIL;
+}
+
+int sc_tool_run(sc_tool *t)
+{
+    t->rc = EXIT_FAIL;
+    t->loop = bacsc_loop_new();
+    if (!t->loop) {
+        cli_error(t->prog, "cannot create the event loop");
+        return EXIT_FAIL;
+    }
+    if (!t->o.insecure_plaintext) {
+        t->tls = sc_tls_ctx(t->prog, &t->o, false);
+        if (!t->tls)
+            return EXIT_DATAERR;
+    }
+    bacsc_sc_node_config nc = {.name = t->prog,
+                               .primary_uri = t->o.hub,
+                               .failover_uri = t->o.failover,
+                               .tls = t->tls,
+                               .insecure_plaintext = t->o.insecure_plaintext,
+                               .connect_wait_us = sc_us(t->o.connect_wait),
+                               .reconnect_min_us = sc_us(t->o.reconnect_min),
+                               .reconnect_max_us = sc_us(t->o.reconnect_max)};
+    sc_random_uuid(&nc.uuid);
+    if (t->o.vmac) {
+        if (bacsc_vmac_parse(t->o.vmac, &nc.vmac) != BACSC_OK) {
+            cli_error(t->prog, "--vmac: '%s' is not a VMAC", t->o.vmac);
+            return EXIT_USAGE;
+        }
+        nc.fixed_vmac = true;
+    }
+    bacsc_sc_node_callbacks ncb = {.npdu = on_npdu, .state_changed = on_state, .user = t};
+    char err[256];
+    if (bacsc_sc_node_new(t->loop, &nc, &ncb, &t->node, err, sizeof err) != BACSC_OK) {
+        cli_error(t->prog, "%s", err);
+        return EXIT_USAGE;
+    }
+    bacsc_client_config cc = {.link = bacsc_sc_node_datalink(t->node),
+                              .apdu_timeout_us = 2000000,
+                              .retries = 2,
+                              .retries_set = true,
+                              .on_iam = on_iam,
+                              .user = t};
+    if (bacsc_client_new(&cc, &t->cl) != BACSC_OK) {
+        cli_error(t->prog, "cannot create the BACnet client");
+        return EXIT_FAIL;
+    }
+    bacsc_timer_init(&t->tick, on_tick, t);
+    bacsc_timer_init(&t->deadline, on_deadline, t);
+    bacsc_timer_init(&t->stop_wait, on_stop_wait, t);
+    bacsc_timer_init(&t->whois_retry, on_whois_retry, t);
+    bacsc_timer_start(t->loop, &t->tick, TICK_US);
+    bacsc_timer_start(t->loop, &t->deadline, sc_us(t->o.timeout));
+    bacsc_sc_node_start(t->node);
+    bacsc_loop_run(t->loop);
+    return t->rc;
+}
+
+void sc_tool_cleanup(sc_tool *t)
+{
+    if (t->cl) {
+        t->found = NULL;
+        t->on_iam = NULL;
+        bacsc_client_free(t->cl);
+    }
+    bacsc_sc_node_free(t->node);
+    bacsc_loop_free(t->loop);
+    bacsc_tls_ctx_free(t->tls);
+    sc_opts_free(&t->o);
+}

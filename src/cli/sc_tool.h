@@ -1,0 +1,113 @@
+/*
+ * sc_tool.h — the shared runner of the BACnet/SC client tools (whois, read,
+ * readm, write): option handling (flags, --profile / $BACSC_PROFILE), joining
+ * the network as a node (sc_node.h) with a bacsc_client on top, finding a
+ * device's address with a Who-Is for its instance, deadlines, and a clean
+ * Disconnect-Request before exit.
+ */
+#ifndef BACSC_CLI_SC_TOOL_H
+#define BACSC_CLI_SC_TOOL_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "bacsc/client.h"
+#include "bacsc/loop.h"
+#include "bacsc/sc_node.h"
+#include "sc_cli.h"
+
+enum {
+    SC_OPT_HUB = 1000,
+    SC_OPT_FAILOVER,
+    SC_OPT_CERT,
+    SC_OPT_KEY,
+    SC_OPT_CA,
+    SC_OPT_PROFILE,
+    SC_OPT_PLAINTEXT,
+    SC_OPT_TIMEOUT,
+    SC_OPT_JSON,
+    SC_OPT_LOGLEVEL,
+    SC_OPT_VMAC,
+    SC_OPT_HELP
+};
+
+#define SC_TOOL_LONGOPTS                                                                           \
+    {"hub", required_argument, NULL, SC_OPT_HUB},                                                  \
+        {"failover", required_argument, NULL, SC_OPT_FAILOVER},                                    \
+        {"cert", required_argument, NULL, SC_OPT_CERT},                                            \
+        {"key", required_argument, NULL, SC_OPT_KEY},                                              \
+        {"ca", required_argument, NULL, SC_OPT_CA},                                                \
+        {"profile", required_argument, NULL, SC_OPT_PROFILE},                                      \
+        {"insecure-plaintext", no_argument, NULL, SC_OPT_PLAINTEXT},                               \
+        {"timeout", required_argument, NULL, SC_OPT_TIMEOUT},                                      \
+        {"json", no_argument, NULL, SC_OPT_JSON},                                                  \
+        {"log-level", required_argument, NULL, SC_OPT_LOGLEVEL},                                   \
+        {"vmac", required_argument, NULL, SC_OPT_VMAC},                                            \
+        {"help", no_argument, NULL, SC_OPT_HELP}
+
+#define SC_TOOL_OPTIONS_HELP                                                                       \
+    "connection (or a profile, see docs/client.md):\n"                                            \
+    "      --hub URI             primary hub, wss://HOST:PORT[/PATH]\n"                            \
+    "      --failover URI        failover hub\n"                                                   \
+    "      --cert FILE           this tool's operational certificate (PEM)\n"                      \
+    "      --key FILE            its private key (PEM)\n"                                          \
+    "      --ca FILE             issuer (CA) certificate; twice for rollover\n"                    \
+    "      --profile FILE        JSON profile with hub, failover, cert, key, ca,\n"                \
+    "                            insecure_plaintext, timeout (default: $BACSC_PROFILE)\n"          \
+    "      --insecure-plaintext  allow ws:// URIs (debugging only)\n"                              \
+    "      --timeout S           give up after S seconds (default %s)\n"                           \
+    "  -j, --json                print JSON\n"                                                     \
+    "      --log-level LEVEL     error, warn (default), info, debug, trace\n"                      \
+    "  -h, --help                this text\n"
+
+typedef struct sc_tool sc_tool;
+typedef void (*sc_tool_fn)(sc_tool *t);
+typedef void (*sc_tool_found_fn)(sc_tool *t, const bacsc_client_device *d);
+
+struct sc_tool {
+    const char *prog;
+    sc_opts o;
+    bool json;
+    double default_timeout;
+    bacsc_loop *loop;
+    bacsc_tls_ctx *tls;
+    bacsc_sc_node *node;
+    bacsc_client *cl;
+    bacsc_timer tick, deadline, stop_wait, whois_retry;
+    int rc;
+    bool joined, finishing;
+    uint64_t stop_started;
+    sc_tool_fn ready;            /* called once the hub connection is up */
+    sc_tool_fn on_deadline;      /* NULL: "timed out" error, EXIT_UNAVAILABLE */
+    const char *waiting_for;     /* for the timeout message */
+    /* device lookup */
+    uint32_t want_instance;
+    bool resolving;
+    sc_tool_found_fn found;
+    /* I-Am hook (whois) */
+    void (*on_iam)(sc_tool *t, const bacsc_client_device *d);
+    void *user;
+};
+
+/* Initialise; `default_timeout` in seconds. */
+void sc_tool_init(sc_tool *t, const char *prog, double default_timeout);
+/* Handle a common option. Returns 1 (handled), 0 (not a common option),
+ * -1 (bad value; message printed). SC_OPT_HELP is not handled. */
+int sc_tool_opt(sc_tool *t, int opt, const char *arg);
+/* After flags: load the profile (--profile or $BACSC_PROFILE) and check.
+ * Returns 0 or an exit code. */
+int sc_tool_prepare(sc_tool *t, int argc, char **argv);
+/* Join, call t->ready when connected, run until sc_tool_finish(). Returns
+ * the exit code. */
+int sc_tool_run(sc_tool *t);
+/* End with exit code rc (disconnects from the hub first). */
+void sc_tool_finish(sc_tool *t, int rc);
+/* Find device `instance` (Who-Is, repeated each second) and call found. */
+void sc_tool_resolve(sc_tool *t, uint32_t instance, sc_tool_found_fn found);
+/* One-line text of a failed request result; exit code for it. */
+int sc_tool_result_error(sc_tool *t, const bacsc_client_result *r);
+/* Current loop time. */
+uint64_t sc_tool_now(const sc_tool *t);
+void sc_tool_cleanup(sc_tool *t);
+
+#endif

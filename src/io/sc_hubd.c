@@ -1,0 +1,386 @@
+/*
+ * sc_hubd.c — the hub server: WebSocket listener + sans-I/O hub function.
+ *
+ * Each accepted WebSocket gets a struct hpeer (the hub's `io_peer`). The hub
+ * calls back want_write/close synchronously from inside hub calls, where we
+ * must not call back into it, so both only mark the peer (intrusive
+ * "dirty" list) and schedule one deferred service pass; the pass drains
+ * every dirty peer's FIFO into its WebSocket, starts the closes the hub
+ * asked for (after the queued output, e.g. a NAK or Disconnect-ACK), and
+ * re-arms the single timer at bacsc_sc_hub_expiry().
+ */
+#include "bacsc/sc_hubd.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bacsc/error.h"
+#include "bacsc/log.h"
+#include "bacsc/wsconn.h"
+
+struct hpeer {
+    bacsc_hubd *h;
+    bacsc_wsconn *ws;
+    bacsc_sc_hub_peer *hp;       /* NULL until the WebSocket is open */
+    struct hpeer *next, *prev;   /* all peers */
+    struct hpeer *dnext, *dprev; /* dirty list */
+    bool dirty;
+    bool close_wanted;
+    uint16_t close_code;
+};
+
+struct bacsc_hubd {
+    bacsc_loop *loop;
+    bacsc_ws_listener *listener;
+    bacsc_sc_hub *hub;
+    bacsc_timer timer;
+    struct hpeer *peers;
+    struct hpeer *dirty;
+    size_t npeers;
+    bool service_scheduled;
+    bool shutting_down;
+    bool freeing;
+    uint16_t port;
+    char name[32];
+};
+
+int bacsc_io_random(void *user, uint8_t *buf, size_t len)
+{
+    (void)user;
+    return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
+}
+
+static void service(bacsc_loop *loop, void *user);
+
+static void schedule(bacsc_hubd *h)
+{
+    if (!h->service_scheduled && !h->freeing) {
+        if (bacsc_loop_defer(h->loop, service, h) == BACSC_OK)
+            h->service_scheduled = true;
+    }
+}
+
+static void mark_dirty(struct hpeer *p)
+{
+    bacsc_hubd *h = p->h;
+    if (!p->dirty) {
+        p->dirty = true;
+        p->dprev = NULL;
+        p->dnext = h->dirty;
+        if (h->dirty)
+            h->dirty->dprev = p;
+        h->dirty = p;
+    }
+    schedule(h);
+}
+
+static void unmark_dirty(struct hpeer *p)
+{
+    if (!p->dirty)
+        return;
+    if (p->dprev)
+        p->dprev->dnext = p->dnext;
+    else
+        p->h->dirty = p->dnext;
+    if (p->dnext)
+        p->dnext->dprev = p->dprev;
+    p->dirty = false;
+    p->dnext = p->dprev = NULL;
+}
+
+/* ---- hub callbacks (must not call into the hub) ---------------------------- */
+
+static void hub_want_write(void *io_peer, void *user)
+{
+    (void)user;
+    mark_dirty(io_peer);
+}
+
+static void hub_close(void *io_peer, uint16_t error_code, void *user)
+{
+    (void)user;
+    struct hpeer *p = io_peer;
+    p->close_wanted = true;
+    p->close_code = error_code;
+    mark_dirty(p);
+}
+
+static void hub_joined(void *io_peer, const bacsc_vmac *vmac, const bacsc_uuid *uuid, void *user)
+{
+    struct hpeer *p = io_peer;
+    bacsc_hubd *h = user;
+    char v[18], u[37];
+    BACSC_INFO("%s: node joined: vmac %s uuid %s from %s", h->name, bacsc_vmac_format(vmac, v),
+               bacsc_uuid_format(uuid, u), bacsc_wsconn_peer(p->ws));
+}
+
+static void hub_left(void *io_peer, const bacsc_vmac *vmac, const bacsc_sc_close_info *info,
+                     void *user)
+{
+    struct hpeer *p = io_peer;
+    bacsc_hubd *h = user;
+    char v[18];
+    BACSC_INFO("%s: node left: vmac %s from %s: %s (%u %s)", h->name, bacsc_vmac_format(vmac, v),
+               bacsc_wsconn_peer(p->ws), bacsc_sc_close_reason_name(info->reason),
+               info->error_code, info->details);
+}
+
+/* ---- service pass ------------------------------------------------------------ */
+
+static void flush_peer(struct hpeer *p)
+{
+    const uint8_t *d;
+    size_t n;
+    if (!p->hp)
+        return;
+    while (bacsc_sc_hub_peek_output(p->hp, &d, &n)) {
+        int rc = bacsc_wsconn_send(p->ws, d, n);
+        if (rc != BACSC_OK)
+            BACSC_DEBUG("%s: %s: message of %zu octets not sent: %s", p->h->name,
+                        bacsc_wsconn_peer(p->ws), n, bacsc_strerror(rc));
+        bacsc_sc_hub_pop_output(p->hp);
+    }
+}
+
+static void rearm(bacsc_hubd *h)
+{
+    uint64_t e = bacsc_sc_hub_expiry(h->hub);
+    if (e == BACSC_SC_NEVER)
+        bacsc_timer_stop(h->loop, &h->timer);
+    else if (!bacsc_timer_active(&h->timer) || h->timer.when != e)
+        bacsc_timer_start_at(h->loop, &h->timer, e);
+}
+
+static void service(bacsc_loop *loop, void *user)
+{
+    (void)loop;
+    bacsc_hubd *h = user;
+    h->service_scheduled = false;
+    while (h->dirty) {
+        struct hpeer *p = h->dirty;
+        unmark_dirty(p);
+        flush_peer(p);
+        if (p->close_wanted) {
+            p->close_wanted = false;
+            uint16_t ws_code = p->close_code ? BACSC_WS_CLOSE_PROTOCOL_ERROR : BACSC_WS_CLOSE_NORMAL;
+            bacsc_wsconn_close(p->ws, ws_code, p->close_code ? bacsc_sc_error_name(p->close_code)
+                                                             : "");
+        }
+    }
+    rearm(h);
+}
+
+static void on_timer(bacsc_loop *loop, void *user)
+{
+    bacsc_hubd *h = user;
+    bacsc_sc_hub_handle_expiry(h->hub, bacsc_loop_now(loop));
+    schedule(h);
+}
+
+/* ---- WebSocket callbacks ------------------------------------------------------- */
+
+static void *ws_accept(bacsc_wsconn *c, void *listener_user)
+{
+    bacsc_hubd *h = listener_user;
+    struct hpeer *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->h = h;
+    p->ws = c;
+    p->next = h->peers;
+    if (h->peers)
+        h->peers->prev = p;
+    h->peers = p;
+    h->npeers++;
+    return p;
+}
+
+static void ws_open(bacsc_wsconn *c, unsigned protocol, void *user)
+{
+    struct hpeer *p = user;
+    (void)protocol;
+    if (!p) {
+        bacsc_wsconn_abort(c);
+        return;
+    }
+    bacsc_hubd *h = p->h;
+    if (h->shutting_down) {
+        bacsc_wsconn_close(c, BACSC_WS_CLOSE_GOING_AWAY, "hub shutting down");
+        return;
+    }
+    int err = 0;
+    p->hp = bacsc_sc_hub_accept(h->hub, p, bacsc_loop_now(h->loop), &err);
+    if (!p->hp) {
+        BACSC_WARN("%s: %s refused: %s", h->name, bacsc_wsconn_peer(c), bacsc_strerror(err));
+        bacsc_wsconn_close(c, BACSC_WS_CLOSE_GOING_AWAY, "hub full");
+        return;
+    }
+    BACSC_DEBUG("%s: WebSocket open from %s", h->name, bacsc_wsconn_peer(c));
+    schedule(h);
+}
+
+static void ws_message(bacsc_wsconn *c, const uint8_t *data, size_t len, void *user)
+{
+    struct hpeer *p = user;
+    (void)c;
+    if (!p || !p->hp)
+        return;
+    bacsc_sc_hub_recv(p->h->hub, p->hp, data, len, bacsc_loop_now(p->h->loop));
+    schedule(p->h);
+}
+
+static void ws_closed(bacsc_wsconn *c, uint16_t error_code, const char *reason, void *user)
+{
+    struct hpeer *p = user;
+    if (!p)
+        return;
+    bacsc_hubd *h = p->h;
+    if (!p->hp)
+        BACSC_INFO("%s: connection from %s closed before open: %u %s%s%s", h->name,
+                   bacsc_wsconn_peer(c), error_code, bacsc_sc_error_name(error_code),
+                   reason && *reason ? ": " : "", reason ? reason : "");
+    unmark_dirty(p);
+    if (p->hp && !h->freeing)
+        bacsc_sc_hub_peer_gone(h->hub, p->hp, error_code, bacsc_loop_now(h->loop));
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        h->peers = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    h->npeers--;
+    free(p);
+    schedule(h);
+}
+
+/* ---- public ---------------------------------------------------------------------- */
+
+int bacsc_hubd_new(bacsc_loop *loop, const bacsc_hubd_config *cfg, bacsc_hubd **out, char *err,
+                   size_t errlen)
+{
+    bacsc_hubd *h = calloc(1, sizeof *h);
+    if (!h) {
+        snprintf(err, errlen, "out of memory");
+        return BACSC_ERR_NOMEM;
+    }
+    h->loop = loop;
+    snprintf(h->name, sizeof h->name, "%s", cfg->name ? cfg->name : "hub");
+    bacsc_timer_init(&h->timer, on_timer, h);
+    bacsc_sc_hub_callbacks hcb = {.want_write = hub_want_write,
+                                  .close = hub_close,
+                                  .joined = hub_joined,
+                                  .left = hub_left,
+                                  .random = bacsc_io_random};
+    h->hub = bacsc_sc_hub_new(&cfg->hub, &hcb, h);
+    if (!h->hub) {
+        snprintf(err, errlen, "invalid hub configuration (limits or timers)");
+        free(h);
+        return BACSC_ERR_INVALID_ARG;
+    }
+    uint16_t max_bvlc = cfg->hub.max_bvlc_len ? cfg->hub.max_bvlc_len
+                                              : BACSC_SC_HUB_DEFAULT_MAX_BVLC_LEN;
+    bacsc_ws_options opt = {.protocols = BACSC_WS_PROTO_HUB,
+                            .max_message = max_bvlc,
+                            .max_connections = cfg->hub.max_peers ? (unsigned)cfg->hub.max_peers
+                                                                  : BACSC_SC_HUB_DEFAULT_MAX_PEERS,
+                            .insecure_plaintext = cfg->insecure_plaintext};
+    bacsc_ws_callbacks wcb = {ws_accept, ws_open, ws_message, ws_closed};
+    int rc = bacsc_ws_listen(loop, cfg->listen, cfg->insecure_plaintext ? NULL : cfg->tls, &opt,
+                             &wcb, h, &h->listener);
+    if (rc != BACSC_OK) {
+        if (rc == BACSC_ERR_IO)
+            snprintf(err, errlen, "cannot listen on %s: %m", cfg->listen);
+        else if (rc == BACSC_ERR_POLICY)
+            snprintf(err, errlen, "no TLS context (plaintext needs --insecure-plaintext)");
+        else
+            snprintf(err, errlen, "cannot listen on '%s': %s (want ADDR:PORT)", cfg->listen,
+                     bacsc_strerror(rc));
+        bacsc_sc_hub_free(h->hub);
+        free(h);
+        return rc;
+    }
+    h->port = bacsc_ws_listener_port(h->listener);
+    *out = h;
+    return BACSC_OK;
+}
+
+uint16_t bacsc_hubd_port(const bacsc_hubd *h)
+{
+    return h->port;
+}
+
+void bacsc_hubd_shutdown(bacsc_hubd *h)
+{
+    if (h->shutting_down)
+        return;
+    h->shutting_down = true;
+    if (h->listener) {
+        bacsc_ws_listener_close(h->listener);
+        h->listener = NULL;
+    }
+    BACSC_INFO("%s: shutting down: Disconnect-Request to %zu node(s)", h->name,
+               bacsc_sc_hub_connected_count(h->hub));
+    bacsc_sc_hub_disconnect_all(h->hub, bacsc_loop_now(h->loop));
+    /* Sockets not yet open, or not yet past Connect-Request, are simply
+     * closed: there is nobody to say goodbye to. */
+    for (struct hpeer *p = h->peers, *next; p; p = next) {
+        next = p->next;
+        bacsc_sc_hub_peer_info info;
+        if (p->hp)
+            bacsc_sc_hub_peer_get_info(p->hp, &info);
+        if (!p->hp || !info.connected)
+            bacsc_wsconn_abort(p->ws);
+    }
+    schedule(h);
+}
+
+bool bacsc_hubd_idle(const bacsc_hubd *h)
+{
+    return h->npeers == 0;
+}
+
+void bacsc_hubd_abort_all(bacsc_hubd *h)
+{
+    while (h->peers)
+        bacsc_wsconn_abort(h->peers->ws);
+}
+
+struct foreach_ctx {
+    void (*fn)(const bacsc_hubd_peer_info *info, void *arg);
+    void *arg;
+};
+
+static void foreach_one(const bacsc_sc_hub_peer_info *info, void *arg)
+{
+    struct foreach_ctx *fc = arg;
+    struct hpeer *p = info->io_peer;
+    bacsc_hubd_peer_info pi = {.address = bacsc_wsconn_peer(p->ws), .hub = *info};
+    fc->fn(&pi, fc->arg);
+}
+
+void bacsc_hubd_foreach_peer(const bacsc_hubd *h,
+                             void (*fn)(const bacsc_hubd_peer_info *info, void *arg), void *arg)
+{
+    struct foreach_ctx fc = {fn, arg};
+    bacsc_sc_hub_foreach_peer(h->hub, foreach_one, &fc);
+}
+
+const bacsc_sc_hub *bacsc_hubd_hub(const bacsc_hubd *h)
+{
+    return h->hub;
+}
+
+void bacsc_hubd_free(bacsc_hubd *h)
+{
+    if (!h)
+        return;
+    h->freeing = true;
+    if (h->listener)
+        bacsc_ws_listener_close(h->listener);
+    bacsc_hubd_abort_all(h);
+    bacsc_timer_stop(h->loop, &h->timer);
+    bacsc_sc_hub_free(h->hub);
+    free(h);
+}

@@ -1,0 +1,520 @@
+/*
+ * sc_node.c — a BACnet/SC node: hub connector + WebSocket client connections.
+ *
+ * The connector asks for WebSockets through open/close callbacks and signals
+ * output through want_write; all three are called from inside connector
+ * calls, where we must not call back into it. So they only record what to do
+ * (per-slot flags) and schedule one deferred service pass, which: reports
+ * synchronous connect failures, drains output FIFOs into the WebSockets,
+ * starts closes, delivers queued received NPDUs to the owner (who may send
+ * from there), and re-arms the timer at bacsc_sc_connector_expiry().
+ */
+#include "bacsc/sc_node.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bacsc/error.h"
+#include "bacsc/log.h"
+#include "bacsc/sc_hubd.h" /* bacsc_io_random */
+#include "bacsc/wsconn.h"
+
+#define RXQ_MAX 256
+
+struct rx_item {
+    bacsc_address src;
+    size_t len;
+    uint8_t *npdu;
+};
+
+struct nslot {
+    bacsc_sc_node *n;
+    int index;
+    bacsc_wsconn *ws;
+    bool dirty;             /* output waiting */
+    bool close_wanted;      /* connector asked to close */
+    bool open_failed;       /* bacsc_ws_connect() failed synchronously */
+    uint16_t fail_code;
+};
+
+struct bacsc_sc_node {
+    bacsc_loop *loop;
+    bacsc_sc_connector *conn;
+    bacsc_tls_ctx *tls;
+    bool plaintext;
+    uint16_t max_bvlc;
+    bacsc_timer timer;
+    struct nslot slots[2];
+    bacsc_sc_node_callbacks cb;
+    struct rx_item rxq[RXQ_MAX];
+    size_t rx_head, rx_count;
+    uint64_t rx_dropped;
+    bool service_scheduled;
+    bool freeing;
+    bool state_pending;         /* state_changed to deliver from the service pass */
+    int last_state;
+    char name[64];
+};
+
+static const char *slot_name(int slot)
+{
+    return slot == BACSC_SC_SLOT_PRIMARY ? "primary" : "failover";
+}
+
+static void service(bacsc_loop *loop, void *user);
+
+static void schedule(bacsc_sc_node *n)
+{
+    if (!n->service_scheduled && !n->freeing &&
+        bacsc_loop_defer(n->loop, service, n) == BACSC_OK)
+        n->service_scheduled = true;
+}
+
+/* ---- WebSocket callbacks --------------------------------------------------------- */
+
+static void ws_open(bacsc_wsconn *c, unsigned protocol, void *user)
+{
+    struct nslot *s = user;
+    (void)c;
+    (void)protocol;
+    bacsc_sc_node *n = s->n;
+    BACSC_DEBUG("%s: %s hub WebSocket open (%s)", n->name, slot_name(s->index),
+                bacsc_wsconn_peer(c));
+    bacsc_sc_connector_opened(n->conn, s->index, bacsc_loop_now(n->loop));
+    schedule(n);
+}
+
+static void ws_message(bacsc_wsconn *c, const uint8_t *data, size_t len, void *user)
+{
+    struct nslot *s = user;
+    (void)c;
+    bacsc_sc_connector_recv(s->n->conn, s->index, data, len, bacsc_loop_now(s->n->loop));
+    schedule(s->n);
+}
+
+static void ws_closed(bacsc_wsconn *c, uint16_t error_code, const char *reason, void *user)
+{
+    struct nslot *s = user;
+    (void)c;
+    bacsc_sc_node *n = s->n;
+    s->ws = NULL;
+    s->dirty = false;
+    s->close_wanted = false;
+    if (n->freeing)
+        return;
+    if (error_code)
+        BACSC_INFO("%s: %s hub WebSocket closed: %u %s%s%s", n->name, slot_name(s->index),
+                   error_code, bacsc_sc_error_name(error_code), reason && *reason ? ": " : "",
+                   reason ? reason : "");
+    bacsc_sc_connector_closed(n->conn, s->index, error_code, bacsc_loop_now(n->loop));
+    schedule(n);
+}
+
+/* ---- connector callbacks (no calls back into the connector) ------------------------ */
+
+static void conn_open(int slot, const char *uri, void *user)
+{
+    bacsc_sc_node *n = user;
+    struct nslot *s = &n->slots[slot];
+    BACSC_INFO("%s: connecting to %s hub %s", n->name, slot_name(slot), uri);
+    bacsc_ws_options opt = {.protocols = BACSC_WS_PROTO_HUB,
+                            .max_message = n->max_bvlc,
+                            .insecure_plaintext = n->plaintext};
+    bacsc_ws_callbacks cb = {NULL, ws_open, ws_message, ws_closed};
+    int rc = bacsc_ws_connect(n->loop, uri, n->plaintext ? NULL : n->tls, &opt, &cb, s, &s->ws);
+    if (rc != BACSC_OK) {
+        BACSC_WARN("%s: cannot connect to %s: %s", n->name, uri, bacsc_strerror(rc));
+        s->ws = NULL;
+        s->open_failed = true;
+        s->fail_code = rc == BACSC_ERR_INVALID_ARG ? BACSC_EC_WS_SCHEME_NOT_SUPPORTED
+                                                   : BACSC_EC_TCP_ERROR;
+    }
+    schedule(n);
+}
+
+static void conn_close(int slot, void *user)
+{
+    bacsc_sc_node *n = user;
+    n->slots[slot].close_wanted = true;
+    n->slots[slot].dirty = true;
+    schedule(n);
+}
+
+static void conn_want_write(int slot, void *user)
+{
+    bacsc_sc_node *n = user;
+    n->slots[slot].dirty = true;
+    schedule(n);
+}
+
+static void conn_state(int state, void *user)
+{
+    bacsc_sc_node *n = user;
+    const char *peer = bacsc_sc_node_hub_peer(n);
+    BACSC_INFO("%s: hub connector state %d %s%s%s", n->name, state,
+               bacsc_sc_connector_state_name(state), peer ? " via " : "", peer ? peer : "");
+    /* Delivered from the service pass: the owner may send from it, which
+     * would re-enter the connector. */
+    n->state_pending = true;
+    schedule(n);
+}
+
+static void conn_message(const bacsc_bvlc_msg *msg, uint64_t now, void *user)
+{
+    bacsc_sc_node *n = user;
+    (void)now;
+    if (msg->function == BACSC_BVLC_RESULT) {
+        if (msg->u.result.result_code != 0)
+            BACSC_INFO("%s: NAK from hub for %s: %u %s", n->name,
+                       bacsc_bvlc_function_name(msg->u.result.result_for),
+                       msg->u.result.error_code, bacsc_sc_error_name(msg->u.result.error_code));
+        return;
+    }
+    if (msg->function != BACSC_BVLC_ENCAPSULATED_NPDU)
+        return;
+    if (n->rx_count == RXQ_MAX) {
+        n->rx_dropped++;
+        return;
+    }
+    struct rx_item *it = &n->rxq[(n->rx_head + n->rx_count) % RXQ_MAX];
+    it->npdu = malloc(msg->payload_len ? msg->payload_len : 1);
+    if (!it->npdu) {
+        n->rx_dropped++;
+        return;
+    }
+    memcpy(it->npdu, msg->payload, msg->payload_len);
+    it->len = msg->payload_len;
+    it->src = bacsc_address_local(msg->has_orig ? msg->orig.b : BACSC_VMAC_UNKNOWN.b, 6);
+    n->rx_count++;
+    schedule(n);
+}
+
+static void conn_vmac(const bacsc_vmac *vmac, void *user)
+{
+    bacsc_sc_node *n = user;
+    char v[18];
+    BACSC_WARN("%s: VMAC in use by another node (NAK 151): new VMAC %s", n->name,
+               bacsc_vmac_format(vmac, v));
+}
+
+/* ---- service ------------------------------------------------------------------------- */
+
+static void service_slot(bacsc_sc_node *n, struct nslot *s)
+{
+    if (s->open_failed) {
+        s->open_failed = false;
+        bacsc_sc_connector_failed(n->conn, s->index, s->fail_code, bacsc_loop_now(n->loop));
+    }
+    if (!s->dirty)
+        return;
+    s->dirty = false;
+    const uint8_t *d;
+    size_t len;
+    while (bacsc_sc_connector_peek_output(n->conn, s->index, &d, &len)) {
+        if (s->ws && bacsc_wsconn_is_open(s->ws))
+            bacsc_wsconn_send(s->ws, d, len);
+        bacsc_sc_connector_pop_output(n->conn, s->index);
+    }
+    if (s->close_wanted) {
+        s->close_wanted = false;
+        if (s->ws)
+            bacsc_wsconn_close(s->ws, BACSC_WS_CLOSE_NORMAL, "");
+        else
+            bacsc_sc_connector_closed(n->conn, s->index, 0, bacsc_loop_now(n->loop));
+    }
+}
+
+static void service(bacsc_loop *loop, void *user)
+{
+    bacsc_sc_node *n = user;
+    n->service_scheduled = false;
+    /* Repeat until quiet: delivering NPDUs may queue output, closing may ask
+     * for a new attempt. Bounded by the queue sizes. */
+    for (int round = 0; round < 8; round++) {
+        bool busy = false;
+        for (int i = 0; i < 2; i++) {
+            struct nslot *s = &n->slots[i];
+            if (s->open_failed || s->dirty) {
+                busy = true;
+                service_slot(n, s);
+            }
+        }
+        if (n->state_pending) {
+            n->state_pending = false;
+            int st = bacsc_sc_connector_state(n->conn);
+            if (st != n->last_state) {
+                n->last_state = st;
+                if (n->cb.state_changed)
+                    n->cb.state_changed(n->cb.user, st);
+            }
+            busy = true;
+        }
+        while (n->rx_count) {
+            struct rx_item it = n->rxq[n->rx_head];
+            n->rx_head = (n->rx_head + 1) % RXQ_MAX;
+            n->rx_count--;
+            if (n->cb.npdu)
+                n->cb.npdu(n->cb.user, &it.src, it.npdu, it.len, bacsc_loop_now(loop));
+            free(it.npdu);
+            busy = true;
+        }
+        if (!busy)
+            break;
+    }
+    uint64_t e = bacsc_sc_connector_expiry(n->conn);
+    if (e == BACSC_SC_NEVER)
+        bacsc_timer_stop(loop, &n->timer);
+    else if (!bacsc_timer_active(&n->timer) || n->timer.when != e)
+        bacsc_timer_start_at(loop, &n->timer, e);
+    if (n->slots[0].dirty || n->slots[1].dirty || n->rx_count || n->slots[0].open_failed ||
+        n->slots[1].open_failed)
+        schedule(n);
+}
+
+static void on_timer(bacsc_loop *loop, void *user)
+{
+    bacsc_sc_node *n = user;
+    bacsc_sc_connector_handle_expiry(n->conn, bacsc_loop_now(loop));
+    schedule(n);
+}
+
+/* ---- public ---------------------------------------------------------------------------- */
+
+static bool uri_ok(const char *uri, bool plaintext, char *err, size_t errlen)
+{
+    if (!uri || !*uri)
+        return true;
+    if (strncmp(uri, "wss://", 6) == 0)
+        return true;
+    if (strncmp(uri, "ws://", 5) == 0) {
+        if (plaintext)
+            return true;
+        snprintf(err, errlen, "%s: ws:// (plaintext) needs --insecure-plaintext", uri);
+        return false;
+    }
+    snprintf(err, errlen, "%s: not a wss:// URI", uri);
+    return false;
+}
+
+int bacsc_sc_node_new(bacsc_loop *loop, const bacsc_sc_node_config *cfg,
+                      const bacsc_sc_node_callbacks *cb, bacsc_sc_node **out, char *err,
+                      size_t errlen)
+{
+    if (!cfg->primary_uri || !*cfg->primary_uri) {
+        snprintf(err, errlen, "no primary hub URI");
+        return BACSC_ERR_INVALID_ARG;
+    }
+    if (!uri_ok(cfg->primary_uri, cfg->insecure_plaintext, err, errlen) ||
+        !uri_ok(cfg->failover_uri, cfg->insecure_plaintext, err, errlen))
+        return BACSC_ERR_INVALID_ARG;
+    if (!cfg->insecure_plaintext && !cfg->tls) {
+        snprintf(err, errlen, "no TLS context");
+        return BACSC_ERR_INVALID_ARG;
+    }
+    bacsc_sc_node *n = calloc(1, sizeof *n);
+    if (!n) {
+        snprintf(err, errlen, "out of memory");
+        return BACSC_ERR_NOMEM;
+    }
+    n->loop = loop;
+    n->tls = cfg->tls;
+    n->plaintext = cfg->insecure_plaintext;
+    n->max_bvlc = cfg->max_bvlc_len ? cfg->max_bvlc_len : BACSC_SC_DEFAULT_MAX_BVLC_LEN;
+    if (cb)
+        n->cb = *cb;
+    snprintf(n->name, sizeof n->name, "%s", cfg->name ? cfg->name : "node");
+    for (int i = 0; i < 2; i++) {
+        n->slots[i].n = n;
+        n->slots[i].index = i;
+    }
+    bacsc_timer_init(&n->timer, on_timer, n);
+    bacsc_sc_connector_config cc;
+    bacsc_sc_connector_config_default(&cc);
+    cc.primary_uri = cfg->primary_uri;
+    cc.failover_uri = cfg->failover_uri;
+    cc.random_vmac = !cfg->fixed_vmac;
+    cc.vmac = cfg->vmac;
+    cc.uuid = cfg->uuid;
+    if (cfg->max_bvlc_len)
+        cc.max_bvlc_len = cfg->max_bvlc_len;
+    if (cfg->max_npdu_len)
+        cc.max_npdu_len = cfg->max_npdu_len;
+    if (cfg->connect_wait_us)
+        cc.connect_wait_us = cfg->connect_wait_us;
+    if (cfg->disconnect_wait_us)
+        cc.disconnect_wait_us = cfg->disconnect_wait_us;
+    if (cfg->heartbeat_us)
+        cc.heartbeat_us = cfg->heartbeat_us;
+    if (cfg->reconnect_min_us)
+        cc.reconnect_min_us = cfg->reconnect_min_us;
+    if (cfg->reconnect_max_us)
+        cc.reconnect_max_us = cfg->reconnect_max_us;
+    bacsc_sc_connector_callbacks ccb = {.open = conn_open,
+                                        .close = conn_close,
+                                        .want_write = conn_want_write,
+                                        .state_changed = conn_state,
+                                        .message = conn_message,
+                                        .vmac_changed = conn_vmac,
+                                        .random = bacsc_io_random};
+    n->conn = bacsc_sc_connector_new(&cc, &ccb, n);
+    if (!n->conn) {
+        snprintf(err, errlen, "invalid hub connector configuration (timers or limits)");
+        free(n);
+        return BACSC_ERR_INVALID_ARG;
+    }
+    *out = n;
+    return BACSC_OK;
+}
+
+int bacsc_sc_node_start(bacsc_sc_node *n)
+{
+    char v[18];
+    BACSC_INFO("%s: starting with VMAC %s", n->name,
+               bacsc_vmac_format(bacsc_sc_connector_vmac(n->conn), v));
+    int rc = bacsc_sc_connector_start(n->conn, bacsc_loop_now(n->loop));
+    schedule(n);
+    return rc;
+}
+
+void bacsc_sc_node_stop(bacsc_sc_node *n)
+{
+    bacsc_sc_connector_stop(n->conn, bacsc_loop_now(n->loop));
+    schedule(n);
+}
+
+bool bacsc_sc_node_idle(const bacsc_sc_node *n)
+{
+    return bacsc_sc_connector_idle(n->conn) && !n->slots[0].ws && !n->slots[1].ws;
+}
+
+int bacsc_sc_node_send(bacsc_sc_node *n, const bacsc_address *dest, const uint8_t *npdu,
+                       size_t len)
+{
+    bacsc_vmac v;
+    if (dest->mac_len == 0)
+        v = BACSC_VMAC_BROADCAST;
+    else if (dest->mac_len == 6)
+        memcpy(v.b, dest->mac, 6);
+    else
+        return BACSC_ERR_INVALID_ARG;
+    int rc = bacsc_sc_connector_send_npdu(n->conn, &v, npdu, len, bacsc_loop_now(n->loop));
+    schedule(n);
+    return rc;
+}
+
+static int datalink_send(void *user, const bacsc_address *dest, const uint8_t *npdu, size_t len)
+{
+    return bacsc_sc_node_send(user, dest, npdu, len);
+}
+
+bacsc_datalink bacsc_sc_node_datalink(bacsc_sc_node *n)
+{
+    bacsc_datalink dl = {.send = datalink_send, .user = n, .max_npdu = 0};
+    return dl;
+}
+
+int bacsc_sc_node_state(const bacsc_sc_node *n)
+{
+    return bacsc_sc_connector_state(n->conn);
+}
+
+const bacsc_sc_connector *bacsc_sc_node_connector(const bacsc_sc_node *n)
+{
+    return n->conn;
+}
+
+const bacsc_vmac *bacsc_sc_node_vmac(const bacsc_sc_node *n)
+{
+    return bacsc_sc_connector_vmac(n->conn);
+}
+
+size_t bacsc_sc_node_peer_max_npdu(const bacsc_sc_node *n)
+{
+    int st = bacsc_sc_connector_state(n->conn);
+    if (st == BACSC_SC_NO_HUB_CONNECTION)
+        return 0;
+    bacsc_sc_conn *c = bacsc_sc_connector_conn(
+        n->conn, st == BACSC_SC_CONNECTED_TO_PRIMARY ? BACSC_SC_SLOT_PRIMARY : BACSC_SC_SLOT_FAILOVER);
+    return c ? bacsc_sc_conn_peer(c)->max_npdu_len : 0;
+}
+
+const char *bacsc_sc_node_hub_peer(const bacsc_sc_node *n)
+{
+    int st = bacsc_sc_connector_state(n->conn);
+    int slot = st == BACSC_SC_CONNECTED_TO_PRIMARY    ? 0
+               : st == BACSC_SC_CONNECTED_TO_FAILOVER ? 1
+                                                      : -1;
+    if (slot < 0 || !n->slots[slot].ws)
+        return NULL;
+    return bacsc_wsconn_peer(n->slots[slot].ws);
+}
+
+void bacsc_loop_time_to_datetime(const bacsc_loop *loop, uint64_t t, bacsc_datetime *dt)
+{
+    memset(dt, 0xFF, sizeof *dt);
+    if (t == 0)
+        return;
+    struct timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    uint64_t now = bacsc_loop_now(loop);
+    int64_t real_us = (int64_t)rt.tv_sec * 1000000 + rt.tv_nsec / 1000 - (int64_t)(now - t);
+    time_t secs = (time_t)(real_us / 1000000);
+    struct tm tm;
+    if (!localtime_r(&secs, &tm))
+        return;
+    dt->date.year_1900 = (uint8_t)tm.tm_year;
+    dt->date.month = (uint8_t)(tm.tm_mon + 1);
+    dt->date.day = (uint8_t)tm.tm_mday;
+    dt->date.wday = (uint8_t)(tm.tm_wday == 0 ? 7 : tm.tm_wday);
+    dt->time.hour = (uint8_t)tm.tm_hour;
+    dt->time.minute = (uint8_t)tm.tm_min;
+    dt->time.second = (uint8_t)tm.tm_sec;
+    dt->time.hundredths = (uint8_t)((real_us % 1000000) / 10000);
+}
+
+static void fill_conn(const bacsc_sc_node *n, int slot, bacsc_sc_hub_connection *hc)
+{
+    const bacsc_sc_hub_connection_status *st = bacsc_sc_connector_status(n->conn, slot);
+    memset(hc, 0, sizeof *hc);
+    if (!st) {
+        bacsc_loop_time_to_datetime(n->loop, 0, &hc->connect_time);
+        bacsc_loop_time_to_datetime(n->loop, 0, &hc->disconnect_time);
+        return;
+    }
+    hc->state = (uint8_t)st->state;
+    bacsc_loop_time_to_datetime(n->loop, st->connect_time, &hc->connect_time);
+    bacsc_loop_time_to_datetime(n->loop, st->disconnect_time, &hc->disconnect_time);
+    hc->error_class = st->error_code ? 7 : 0; /* COMMUNICATION */
+    hc->error_code = st->error_code;
+    snprintf(hc->error_details, sizeof hc->error_details, "%s",
+             st->error_details ? st->error_details : "");
+}
+
+void bacsc_sc_node_port_state(const bacsc_sc_node *n, bacsc_sc_port_state *st)
+{
+    st->connector_state = (uint8_t)bacsc_sc_connector_state(n->conn);
+    fill_conn(n, BACSC_SC_SLOT_PRIMARY, &st->primary);
+    fill_conn(n, BACSC_SC_SLOT_FAILOVER, &st->failover);
+    memcpy(st->vmac, bacsc_sc_connector_vmac(n->conn)->b, 6);
+    st->reliability = 0;
+}
+
+void bacsc_sc_node_free(bacsc_sc_node *n)
+{
+    if (!n)
+        return;
+    n->freeing = true;
+    for (int i = 0; i < 2; i++)
+        if (n->slots[i].ws)
+            bacsc_wsconn_abort(n->slots[i].ws);
+    bacsc_timer_stop(n->loop, &n->timer);
+    while (n->rx_count) {
+        free(n->rxq[n->rx_head].npdu);
+        n->rx_head = (n->rx_head + 1) % RXQ_MAX;
+        n->rx_count--;
+    }
+    bacsc_sc_connector_free(n->conn);
+    free(n);
+}
