@@ -489,7 +489,9 @@ typedef struct bacsc_netport_callbacks {
      * bacsc_netport_sc_command_done() is called), 1 when the command already
      * completed (Command reads idle again), or negative with *err
      * (e.g. PROPERTY/VALUE-OUT-OF-RANGE for unsupported commands — the
-     * default without a callback).
+     * default without a callback). discard-changes is handled by the
+     * object and then also reported here (return value ignored) so the
+     * application can drop its own pending state.
      */
     int (*command)(void *user, bacsc_object *port, uint8_t cmd, bacsc_error *err);
     void *user;
@@ -531,6 +533,9 @@ void bacsc_netport_sc_discard_changes(bacsc_object *port);
 void bacsc_netport_sc_command_done(bacsc_object *port);
 /* Set a configuration programmatically (both copies; no Changes_Pending). */
 void bacsc_netport_sc_set_config(bacsc_object *port, const bacsc_sc_port_config *config);
+/* Set only the pending copy (e.g. restored from storage); Changes_Pending
+ * becomes true when it differs from the active copy. */
+void bacsc_netport_sc_restore_pending(bacsc_object *port, const bacsc_sc_port_config *pending);
 /* Fill `cfg` with defaults: reconnect 2..300 s, connect wait 10, disconnect
  * wait 5, heartbeat 60, everything else empty/false, no files. */
 void bacsc_sc_port_config_defaults(bacsc_sc_port_config *cfg);
@@ -580,6 +585,8 @@ void bacsc_netport_ip_changes_applied(bacsc_object *port);
 void bacsc_netport_ip_discard_changes(bacsc_object *port);
 /* Set both copies (no Changes_Pending). */
 void bacsc_netport_ip_set_config(bacsc_object *port, const bacsc_ip_port_config *config);
+/* Set only the pending copy (Changes_Pending when it differs). */
+void bacsc_netport_ip_restore_pending(bacsc_object *port, const bacsc_ip_port_config *pending);
 /* Reliability reported by the port (0 = no-fault-detected). */
 void bacsc_netport_ip_set_reliability(bacsc_object *port, uint8_t reliability);
 

@@ -409,6 +409,11 @@ static int write_command(bacsc_object *obj, netport *np, const bacsc_prop_write 
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_DEVICE, BACSC_ERR_CODE_BUSY);
     if (v.v.enumerated == BACSC_NPC_DISCARD_CHANGES) {
         bacsc_netport_sc_discard_changes(obj);
+        if (np->cb.command) {
+            bacsc_error ignored;
+            memset(&ignored, 0, sizeof ignored);
+            (void)np->cb.command(np->cb.user, obj, BACSC_NPC_DISCARD_CHANGES, &ignored);
+        }
         return BACSC_OK;
     }
     if (v.v.enumerated > 255 || np->cb.command == NULL)
@@ -508,7 +513,7 @@ static int np_write_config(bacsc_object *obj, netport *np, const bacsc_prop_writ
         if (np->cb.check_write(np->cb.user, obj, w->property, &c, err) < 0) {
             if (err->error_class == 0 && err->error_code == 0)
                 return out_of_range(err);
-            return BACSC_ERR_POLICY;
+            return BACSC_ERR_NOT_FOUND;
         }
     }
     np->pending = c;
@@ -659,4 +664,13 @@ void bacsc_netport_sc_set_validation_result(bacsc_object *port, const char *text
 const char *bacsc_netport_sc_validation_result(const bacsc_object *port)
 {
     return dev_is_netport_sc(port) ? ((const netport *)port->impl)->validation : "";
+}
+
+void bacsc_netport_sc_restore_pending(bacsc_object *port, const bacsc_sc_port_config *pending)
+{
+    if (!dev_is_netport_sc(port) || pending == NULL)
+        return;
+    netport *np = port->impl;
+    np->pending = *pending;
+    np->changes_pending = memcmp(&np->pending, &np->active, sizeof np->pending) != 0;
 }

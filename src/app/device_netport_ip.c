@@ -132,6 +132,11 @@ static int ip_write(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_write
             return bacsc_prop_error(err, BACSC_ERROR_CLASS_DEVICE, BACSC_ERR_CODE_BUSY);
         if (v.v.enumerated == BACSC_NPC_DISCARD_CHANGES) {
             bacsc_netport_ip_discard_changes(obj);
+            if (p->cb.command) {
+                bacsc_error ignored;
+                memset(&ignored, 0, sizeof ignored);
+                (void)p->cb.command(p->cb.user, obj, BACSC_NPC_DISCARD_CHANGES, &ignored);
+            }
             return BACSC_OK;
         }
         if (v.v.enumerated > 255 || p->cb.command == NULL)
@@ -161,7 +166,7 @@ static int ip_write(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_write
             if (err->error_class == 0 && err->error_code == 0)
                 return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
                                         BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
-            return BACSC_ERR_POLICY;
+            return BACSC_ERR_NOT_FOUND;
         }
     }
     p->pending = c;
@@ -251,4 +256,13 @@ void bacsc_netport_ip_set_reliability(bacsc_object *port, uint8_t reliability)
 {
     if (is_ipport(port))
         ((ipport *)port->impl)->reliability = reliability;
+}
+
+void bacsc_netport_ip_restore_pending(bacsc_object *port, const bacsc_ip_port_config *pending)
+{
+    if (!is_ipport(port) || pending == NULL)
+        return;
+    ipport *p = port->impl;
+    p->pending = *pending;
+    p->changes_pending = memcmp(&p->pending, &p->active, sizeof p->pending) != 0;
 }
