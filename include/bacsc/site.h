@@ -402,7 +402,9 @@ typedef struct bacsc_site_import_entry {
  * a partial run, retries / resumes) an import job and returns BACSC_OK with
  * *job_id; *resumed tells whether an existing job is continued.
  * BACSC_ERR_MALFORMED when the archive is unreadable, BACSC_ERR_NOT_FOUND
- * when it holds no certificates, BACSC_ERR_STATE when not initialised.
+ * when it holds no certificates, BACSC_ERR_STATE when not initialised,
+ * BACSC_ERR_EXISTS (with *job_id) when the same file (by SHA-256) was
+ * already imported completely — nothing to do.
  */
 int bacsc_site_prepare_import(bacsc_site *s, const void *data, size_t len, bool accept_partial,
                               bacsc_site_import_entry **entries, size_t *n_entries,

@@ -381,7 +381,8 @@ static void show_progress(void *user, const bacsc_site_progress *p)
     const char *kind = bacsc_site_job_kind_name(p->kind);
     unsigned finished = p->done + p->failed + p->skipped;
     if (c->tty) {
-        fprintf(stderr, "\r%s job %lld: %u/%u  done %u  failed %u  no-action %u  running %u   ",
+        fprintf(stderr, "\r%s job %lld: %u/%u finished (%u done, %u failed, %u no action), "
+                        "%u running   ",
                 kind, (long long)p->job, finished, p->total, p->done, p->failed, p->skipped,
                 p->running);
         if (p->final)
@@ -396,9 +397,9 @@ static void show_progress(void *user, const bacsc_site_progress *p)
         return;
     c->last = now;
     c->printed = true;
-    fprintf(stderr, "bacsc site: %s job %lld: %u/%u done %u failed %u no-action %u%s\n", kind,
-            (long long)p->job, finished, p->total, p->done, p->failed, p->skipped,
-            p->final ? " (finished)" : "");
+    fprintf(stderr, "bacsc site: %s job %lld: %u/%u finished (%u done, %u failed, %u no action)%s\n",
+            kind, (long long)p->job, finished, p->total, p->done, p->failed, p->skipped,
+            p->final ? "" : ", running");
 }
 
 /* Run a job and print its per-device result. Returns the exit code. */
@@ -981,6 +982,16 @@ static int cmd_import(int argc, char **argv)
             fprintf(stderr, "bacsc site import: %s: refused: %s\n", e[i].name, e[i].why);
     }
     free(e);
+    if (rc == BACSC_ERR_EXISTS) {
+        if (o.json)
+            cli_print_json(json_pack("{s:s,s:I,s:s}", "file", o.pos[0], "job", (json_int_t)job,
+                                     "state", "already-imported"));
+        else
+            printf("%s: %s; nothing to do\n", o.pos[0], err);
+        json_decref(refused);
+        bacsc_site_close(s);
+        return EXIT_OK;
+    }
     if (rc != BACSC_OK) {
         cli_error(o.prog, "%s: %s", o.pos[0], err);
         if (o.json)

@@ -246,6 +246,25 @@ int bacsc_site_prepare_import(bacsc_site *s, const void *data, size_t len, bool 
         return BACSC_OK;
     }
 
+    /* The same file imported completely before: nothing to do. */
+    {
+        sqlite3_stmt *q = site_prep(s, "SELECT id FROM jobs WHERE kind=? AND key=? AND state=1 "
+                                       "ORDER BY id DESC LIMIT 1");
+        if (q) {
+            sqlite3_bind_int(q, 1, BACSC_SITE_JOB_IMPORT);
+            sqlite3_bind_text(q, 2, key, -1, SQLITE_TRANSIENT);
+            if (sqlite3_step(q) == SQLITE_ROW) {
+                *job_id = sqlite3_column_int64(q, 0);
+                snprintf(err, errlen, "this file was imported completely by job %lld",
+                         (long long)*job_id);
+                sqlite3_finalize(q);
+                bacsc_site_settings_clear(&st);
+                return BACSC_ERR_EXISTS;
+            }
+            sqlite3_finalize(q);
+        }
+    }
+
     rc = bacsc_cari_read_buffer(data, len, NULL, &c);
     if (rc != BACSC_OK) {
         snprintf(err, errlen, "%s", c && c->error ? c->error : bacsc_strerror(rc));
