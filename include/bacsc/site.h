@@ -35,9 +35,11 @@
  *             activate-changes (7); RP Changes_Pending to confirm.
  *   trust     read both issuer slots; write/clear the one concerned;
  *             ReinitializeDevice activate-changes.
- *   mode      WP Out_Of_Service of the IP and SC Network Ports (ip: SC port
- *             out of service; sc: IP port out of service; dual: both in
- *             service); ReinitializeDevice activate-changes.
+ *   mode      WP hub URIs where missing; WP Out_Of_Service of the IP and SC
+ *             Network Ports (ip: SC port out of service; sc: IP port out of
+ *             service; dual: both in service); ReinitializeDevice
+ *             activate-changes; RP Changes_Pending when the device stays
+ *             reachable on the datalink in use.
  */
 #ifndef BACSC_SITE_H
 #define BACSC_SITE_H
@@ -304,6 +306,9 @@ typedef struct bacsc_site_io {
     /* Monotonic microseconds. */
     uint64_t (*now)(void *user);
     void *user;
+    /* Which address of a device to use: BACSC_DATALINK_ANY/BIP = its
+     * BACnet/IP address (`address`), BACSC_DATALINK_SC = its VMAC (`vmac`). */
+    int datalink;
 } bacsc_site_io;
 
 /* Progress of a running job, for displays. */
@@ -354,7 +359,9 @@ enum bacsc_site_csr_rule {
 
 /*
  * Add discovered devices (instance + address) to the database, creating or
- * updating their rows, and create a discover job reading each one.
+ * updating their rows (a BACSC_DATALINK_SC address is stored as the VMAC,
+ * any other as the BACnet/IP address), and create a discover job reading
+ * each one.
  * Returns BACSC_OK with *job_id, BACSC_ERR_DB.
  */
 typedef struct bacsc_site_found {

@@ -19,8 +19,11 @@
 #include "bacsc/error.h"
 #include "bacsc/log.h"
 #include "bacsc/loop.h"
+#include "bacsc/sc_node.h"
 #include "bacsc/site.h"
+#include "bacsc/tls.h"
 #include "cli.h"
+#include "sc_cli.h"
 
 extern const char bacsc_cmd_site_summary[];
 int bacsc_cmd_site(int argc, char **argv);
@@ -36,7 +39,8 @@ const char bacsc_cmd_site_summary[] =
 enum {
     O_DB = 1u << 0, O_JSON = 1u << 1, O_QUIET = 1u << 2, O_INIT = 1u << 3, O_NET = 1u << 4,
     O_TARGETS = 1u << 5, O_SEL = 1u << 6, O_RULE = 1u << 7, O_OUT = 1u << 8,
-    O_PARTIAL = 1u << 9, O_FILTER = 1u << 10, O_JOB = 1u << 11, O_PASSWORD = 1u << 12
+    O_PARTIAL = 1u << 9, O_FILTER = 1u << 10, O_JOB = 1u << 11, O_PASSWORD = 1u << 12,
+    O_SC = 1u << 13
 };
 
 typedef struct opts {
@@ -54,6 +58,10 @@ typedef struct opts {
     const char *filters[MAX_FILTERS];
     size_t nfilters;
     long long job;
+    /* BACnet/SC identity of the tool (network commands) */
+    const char *hub, *sc_failover, *cert, *key;
+    const char *sc_ca[2];
+    int nsc_ca;
     char **pos;
     int npos;
 } opts;
@@ -62,7 +70,7 @@ enum {
     OPT_DB = 256, OPT_JSON, OPT_NAME, OPT_CA, OPT_DOMAIN, OPT_PRIMARY, OPT_FAILOVER, OPT_BIP,
     OPT_BCAST, OPT_BCOUNT, OPT_TARGET, OPT_TFILE, OPT_WAIT, OPT_TIMEOUT, OPT_RETRIES, OPT_CONC,
     OPT_ALL, OPT_OVERWRITE, OPT_KEEP, OPT_OUT, OPT_PARTIAL, OPT_FILTER, OPT_EXPIRING, OPT_JOB,
-    OPT_PASSWORD, OPT_LOG, OPT_QUIET, OPT_HELP
+    OPT_PASSWORD, OPT_LOG, OPT_QUIET, OPT_HELP, OPT_HUB, OPT_SCFAIL, OPT_CERT, OPT_KEY
 };
 
 static const struct option LONGOPTS[] = {
@@ -93,6 +101,10 @@ static const struct option LONGOPTS[] = {
     {"job", required_argument, NULL, OPT_JOB},
     {"password", required_argument, NULL, OPT_PASSWORD},
     {"log-level", required_argument, NULL, OPT_LOG},
+    {"hub", required_argument, NULL, OPT_HUB},
+    {"failover", required_argument, NULL, OPT_SCFAIL},
+    {"cert", required_argument, NULL, OPT_CERT},
+    {"key", required_argument, NULL, OPT_KEY},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0}};
 
@@ -102,8 +114,12 @@ static unsigned opt_class(int c)
     case OPT_DB: return O_DB;
     case OPT_JSON: return O_JSON;
     case OPT_QUIET: return O_QUIET;
-    case OPT_NAME: case OPT_CA: case OPT_DOMAIN: case OPT_PRIMARY: case OPT_FAILOVER:
+    case OPT_CA:
+        return O_INIT | O_SC;
+    case OPT_NAME: case OPT_DOMAIN: case OPT_PRIMARY: case OPT_FAILOVER:
         return O_INIT;
+    case OPT_HUB: case OPT_SCFAIL: case OPT_CERT: case OPT_KEY:
+        return O_SC;
     case OPT_BIP: case OPT_BCAST: case OPT_BCOUNT: case OPT_TIMEOUT: case OPT_RETRIES:
     case OPT_CONC:
         return O_NET;
@@ -172,7 +188,20 @@ static int parse_opts(opts *o, const char *prog, unsigned allowed, int argc, cha
         case OPT_JSON: o->json = true; break;
         case OPT_QUIET: o->quiet = true; break;
         case OPT_NAME: o->name = optarg; break;
-        case OPT_CA: o->ca = optarg; break;
+        case OPT_CA:
+            if (allowed & O_INIT) {
+                o->ca = optarg;
+            } else if (o->nsc_ca < 2) {
+                o->sc_ca[o->nsc_ca++] = optarg;
+            } else {
+                cli_error(prog, "--ca at most twice");
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_HUB: o->hub = optarg; break;
+        case OPT_SCFAIL: o->sc_failover = optarg; break;
+        case OPT_CERT: o->cert = optarg; break;
+        case OPT_KEY: o->key = optarg; break;
         case OPT_DOMAIN: o->domain = optarg; break;
         case OPT_PRIMARY: o->primary = optarg; break;
         case OPT_FAILOVER: o->failover = optarg; break;
@@ -284,10 +313,18 @@ static char *fmt_datetime(int64_t t, char *buf, size_t cap)
 typedef struct net {
     bacsc_loop *loop;
     bacsc_bip_link *link;
+    bacsc_tls_ctx *tls;
+    bacsc_sc_node *node;
     bacsc_client *cl;
     bacsc_site_io io;
-    bool dead;
 } net;
+
+static void net_sc_npdu(void *user, const bacsc_address *src, const uint8_t *npdu, size_t len,
+                        uint64_t now)
+{
+    net *n = user;
+    bacsc_client_handle_npdu(n->cl, src, npdu, len, now);
+}
 
 static void net_recv(void *user, bacsc_bip_link *link, const bacsc_address *src,
                      const uint8_t *npdu, size_t len, bool broadcast, uint64_t now)
@@ -312,9 +349,68 @@ static uint64_t net_now(void *user)
 static void net_close(net *n)
 {
     bacsc_client_free(n->cl);
+    if (n->node) {
+        /* a clean Disconnect-Request, waited for at most a second */
+        bacsc_sc_node_stop(n->node);
+        uint64_t end = bacsc_loop_update_time(n->loop) + 1000000;
+        while (!bacsc_sc_node_idle(n->node) && bacsc_loop_update_time(n->loop) < end)
+            bacsc_loop_run_once(n->loop, 50000);
+        bacsc_sc_node_free(n->node);
+    }
+    bacsc_tls_ctx_free(n->tls);
     bacsc_bip_link_free(n->link);
     bacsc_loop_free(n->loop);
     memset(n, 0, sizeof *n);
+}
+
+/* Join the BACnet/SC network as a node with the tool's certificate; wait
+ * for the hub connection (timeout: 10 s). Returns -1 or an exit code. */
+static int net_open_sc(const opts *o, net *n)
+{
+    sc_opts so;
+    sc_opts_init(&so);
+    so.hub = o->hub;
+    so.failover = o->sc_failover;
+    so.cert = o->cert;
+    so.key = o->key;
+    for (int i = 0; i < o->nsc_ca; i++)
+        so.ca[i] = o->sc_ca[i];
+    so.nca = o->nsc_ca;
+    int ex = -1;
+    if (sc_check_node_opts(o->prog, &so) != 0) {
+        ex = EXIT_USAGE;
+        goto out;
+    }
+    if (!(n->tls = sc_tls_ctx(o->prog, &so, false))) {
+        ex = EXIT_DATAERR;
+        goto out;
+    }
+    bacsc_sc_node_config nc;
+    memset(&nc, 0, sizeof nc);
+    nc.name = "site tool";
+    nc.primary_uri = o->hub;
+    nc.failover_uri = o->sc_failover;
+    nc.tls = n->tls;
+    if (sc_cert_uuid(o->cert, &nc.uuid) != 0)
+        sc_random_uuid(&nc.uuid);
+    bacsc_sc_node_callbacks cb = {.npdu = net_sc_npdu, .user = n};
+    char err[256];
+    if (bacsc_sc_node_new(n->loop, &nc, &cb, &n->node, err, sizeof err) != BACSC_OK) {
+        cli_error(o->prog, "%s", err);
+        ex = EXIT_USAGE;
+        goto out;
+    }
+    bacsc_sc_node_start(n->node);
+    uint64_t end = bacsc_loop_update_time(n->loop) + 10000000;
+    while (bacsc_sc_node_state(n->node) == 0 && bacsc_loop_update_time(n->loop) < end)
+        bacsc_loop_run_once(n->loop, 50000);
+    if (bacsc_sc_node_state(n->node) == 0) {
+        cli_error(o->prog, "could not join the BACnet/SC network through %s", o->hub);
+        ex = EXIT_UNAVAILABLE;
+    }
+out:
+    sc_opts_free(&so);
+    return ex;
 }
 
 static int net_open(const opts *o, net *n)
@@ -333,21 +429,38 @@ static int net_open(const opts *o, net *n)
     lc.broadcast_port_count = o->broadcast_count;
     lc.recv = net_recv;
     lc.user = n;
+    if (o->hub && (o->bip_local || o->broadcast)) {
+        cli_error(o->prog, "--hub (BACnet/SC) and --bip-local/--broadcast (BACnet/IP) exclude "
+                           "each other");
+        return EXIT_USAGE;
+    }
     n->loop = bacsc_loop_new();
     if (!n->loop) {
         cli_error(o->prog, "cannot create the event loop: %s", strerror(errno));
         return EXIT_FAIL;
     }
-    int rc = bacsc_bip_link_new(n->loop, &lc, &n->link);
-    if (rc != BACSC_OK) {
-        cli_error(o->prog, "cannot open the BACnet/IP socket on %s: %s",
-                  o->bip_local ? o->bip_local : "0.0.0.0:0", strerror(errno));
-        net_close(n);
-        return EXIT_UNAVAILABLE;
-    }
+    int rc;
     bacsc_client_config cc;
     memset(&cc, 0, sizeof cc);
-    cc.link = bacsc_bip_link_datalink(n->link);
+    if (o->hub) {
+        int ex = net_open_sc(o, n);
+        if (ex >= 0) {
+            net_close(n);
+            return ex;
+        }
+        cc.link = bacsc_sc_node_datalink(n->node);
+        n->io.datalink = BACSC_DATALINK_SC;
+    } else {
+        rc = bacsc_bip_link_new(n->loop, &lc, &n->link);
+        if (rc != BACSC_OK) {
+            cli_error(o->prog, "cannot open the BACnet/IP socket on %s: %s",
+                      o->bip_local ? o->bip_local : "0.0.0.0:0", strerror(errno));
+            net_close(n);
+            return EXIT_UNAVAILABLE;
+        }
+        cc.link = bacsc_bip_link_datalink(n->link);
+        n->io.datalink = BACSC_DATALINK_BIP;
+    }
     cc.apdu_timeout_us = (uint64_t)(o->timeout_ms ? o->timeout_ms : 3000) * 1000u;
     cc.retries = o->retries;
     cc.retries_set = o->retries_set;
@@ -743,7 +856,7 @@ static int load_targets(opts *o, char ***owned, size_t *nowned)
 static int cmd_discover(int argc, char **argv)
 {
     opts o;
-    int ex = parse_opts(&o, "site discover", O_DB | O_JSON | O_QUIET | O_NET | O_TARGETS, argc,
+    int ex = parse_opts(&o, "site discover", O_DB | O_JSON | O_QUIET | O_NET | O_SC | O_TARGETS, argc,
                         argv, discover_usage);
     if (ex >= 0)
         return ex;
@@ -755,7 +868,14 @@ static int cmd_discover(int argc, char **argv)
     size_t nowned = 0;
     if (load_targets(&o, &owned, &nowned) != 0)
         return EXIT_FAIL;
-    bacsc_bip_addr *taddr = calloc(o.ntargets + 1, sizeof *taddr);
+    bacsc_bip_addr *taddr = NULL;
+    if (o.hub && o.ntargets) {
+        cli_error(o.prog, "--target/--targets-file are BACnet/IP addresses; with --hub the "
+                          "Who-Is goes to the whole BACnet/SC network");
+        ex = EXIT_USAGE;
+        goto out_targets;
+    }
+    taddr = calloc(o.ntargets + 1, sizeof *taddr);
     for (size_t i = 0; i < o.ntargets; i++)
         if (bacsc_bip_addr_parse(o.targets[i], 47808, &taddr[i]) != BACSC_OK) {
             cli_error(o.prog, "bad target '%s' (A.B.C.D:PORT)", o.targets[i]);
@@ -803,7 +923,7 @@ static int cmd_discover(int argc, char **argv)
         const bacsc_client_device *d = bacsc_client_device_at(n.cl, i);
         found[i].instance = d->instance;
         found[i].address = d->address;
-        found[i].kind = BACSC_DATALINK_BIP;
+        found[i].kind = n.io.datalink;
     }
     int64_t job;
     int rc = bacsc_site_prepare_discover(s, found, nd, &job);
@@ -850,7 +970,7 @@ static int cmd_request(int argc, char **argv)
 {
     opts o;
     int ex = parse_opts(&o, "site request",
-                        O_DB | O_JSON | O_QUIET | O_NET | O_SEL | O_RULE | O_OUT, argc, argv,
+                        O_DB | O_JSON | O_QUIET | O_NET | O_SC | O_SEL | O_RULE | O_OUT, argc, argv,
                         request_usage);
     if (ex >= 0)
         return ex;
@@ -944,7 +1064,7 @@ static void import_usage(FILE *f)
 static int cmd_import(int argc, char **argv)
 {
     opts o;
-    int ex = parse_opts(&o, "site import", O_DB | O_JSON | O_QUIET | O_NET | O_PARTIAL | O_PASSWORD,
+    int ex = parse_opts(&o, "site import", O_DB | O_JSON | O_QUIET | O_NET | O_SC | O_PARTIAL | O_PASSWORD,
                         argc, argv, import_usage);
     if (ex >= 0)
         return ex;
@@ -1043,7 +1163,7 @@ static void trust_usage(FILE *f)
 static int cmd_trust(int argc, char **argv)
 {
     opts o;
-    int ex = parse_opts(&o, "site trust", O_DB | O_JSON | O_QUIET | O_NET | O_SEL | O_PASSWORD,
+    int ex = parse_opts(&o, "site trust", O_DB | O_JSON | O_QUIET | O_NET | O_SC | O_SEL | O_PASSWORD,
                         argc, argv, trust_usage);
     if (ex >= 0)
         return ex;
@@ -1104,7 +1224,7 @@ static void mode_usage(FILE *f)
 static int cmd_mode(int argc, char **argv)
 {
     opts o;
-    int ex = parse_opts(&o, "site mode", O_DB | O_JSON | O_QUIET | O_NET | O_SEL | O_PASSWORD,
+    int ex = parse_opts(&o, "site mode", O_DB | O_JSON | O_QUIET | O_NET | O_SC | O_SEL | O_PASSWORD,
                         argc, argv, mode_usage);
     if (ex >= 0)
         return ex;

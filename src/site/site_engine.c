@@ -455,7 +455,8 @@ static int parse_ports_rpm(item *it)
                     oos = v.v.boolean;
                 break;
             case BACSC_PROP_MAC_ADDRESS:
-                if (have && v.type == BACSC_TAG_OCTET_STRING && v.v.octets.len == 6) {
+                if (have && v.type == BACSC_TAG_OCTET_STRING && v.v.octets.len == 6 &&
+                    memcmp(v.v.octets.data, "\0\0\0\0\0\0", 6) != 0) {
                     const uint8_t *m = v.v.octets.data;
                     snprintf(vmac, sizeof vmac, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
                              m[3], m[4], m[5]);
@@ -492,7 +493,8 @@ static int parse_ports_rpm(item *it)
             d->issuer_file[1] = files[3];
             snprintf(d->primary_hub, sizeof d->primary_hub, "%s", prim);
             snprintf(d->failover_hub, sizeof d->failover_hub, "%s", fail);
-            snprintf(d->vmac, sizeof d->vmac, "%s", vmac);
+            if (vmac[0])
+                snprintf(d->vmac, sizeof d->vmac, "%s", vmac);
             sc_oos = oos;
         } else if (type == NETTYPE_IPV4 && d->ip_port == BACSC_SITE_NONE) {
             d->ip_port = oid.instance;
@@ -755,9 +757,11 @@ static int step_issue(item *it)
                 rc = req_reinit(it);
             break;
         case M_CONFIRM:
-            /* After the switch to SC only, the device is no longer reachable
-             * over BACnet/IP: the activation ACK is the confirmation. */
-            if (m == BACSC_SITE_MODE_SC)
+            /* A device that left the datalink we talk on (sc over BACnet/IP,
+             * ip over BACnet/SC) cannot answer: the activation ACK is the
+             * confirmation. */
+            if ((m == BACSC_SITE_MODE_SC && r->io->datalink != BACSC_DATALINK_SC) ||
+                (m == BACSC_SITE_MODE_IP && r->io->datalink == BACSC_DATALINK_SC))
                 return H_NEXT;
             rc = req_rp(it, BACSC_OBJ_NETWORK_PORT,
                         m == BACSC_SITE_MODE_IP ? d->ip_port : d->sc_port,
@@ -1032,8 +1036,7 @@ static int step_result(item *it)
             }
             if (res->outcome != BACSC_CLIENT_SIMPLE_ACK)
                 return H_FAIL;
-            if (r->mode_target == BACSC_SITE_MODE_SC)
-                d->mode = BACSC_SITE_MODE_SC;
+            d->mode = r->mode_target; /* confirmed next where reachable */
             return H_NEXT;
         case M_CONFIRM: {
             const uint8_t *val;
@@ -1195,10 +1198,15 @@ static void report(run *r, bool final)
 /* Start an item: load its device; returns false if it finished at once. */
 static bool activate(run *r, item *it)
 {
-    if (bacsc_site_device_get(r->s, it->instance, &it->dev) != BACSC_OK ||
-        bacsc_address_parse(it->dev.address, &it->addr) != BACSC_OK) {
-        snprintf(it->error, sizeof it->error, "device %u: no usable address in the database",
-                 (unsigned)it->instance);
+    bool sc = r->io->datalink == BACSC_DATALINK_SC;
+    int got = bacsc_site_device_get(r->s, it->instance, &it->dev);
+    if (got != BACSC_OK ||
+        bacsc_address_parse(sc ? it->dev.vmac : it->dev.address, &it->addr) != BACSC_OK ||
+        it->addr.mac_len == 0) {
+        snprintf(it->error, sizeof it->error,
+                 "device %u: no %s address in the database (run discover%s)",
+                 (unsigned)it->instance, sc ? "BACnet/SC (VMAC)" : "BACnet/IP",
+                 sc ? " with --hub" : "");
         it->status = BACSC_SITE_ITEM_FAILED;
         r->failed++;
         r->fatal = commit_item(it, false);

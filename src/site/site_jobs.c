@@ -96,7 +96,10 @@ int bacsc_site_prepare_discover(bacsc_site *s, const bacsc_site_found *found, si
         bacsc_site_device d;
         if (bacsc_site_device_get(s, found[i].instance, &d) != BACSC_OK)
             bacsc_site_device_init(&d, found[i].instance);
-        bacsc_address_format(&found[i].address, found[i].kind, d.address, sizeof d.address);
+        if (found[i].kind == BACSC_DATALINK_SC)
+            bacsc_address_format(&found[i].address, BACSC_DATALINK_SC, d.vmac, sizeof d.vmac);
+        else
+            bacsc_address_format(&found[i].address, found[i].kind, d.address, sizeof d.address);
         d.last_seen = bacsc_site_now(s);
         rc = bacsc_site_device_put(s, &d);
         bacsc_site_device_clear(&d);
