@@ -106,6 +106,8 @@ if [ "$SC_OK" = 1 ]; then
   say "ReadProperty over BACnet/SC"
   run "$B" read 1001 device,1001 object-name "${CONN[@]}"
   run "$B" read $((1000 + N)) network-port,1 sc-hub-connector-state "${CONN[@]}"
+  say "The site tool re-reads every device over BACnet/SC (by VMAC, through the hub)"
+  run "$B" site discover "${CONN[@]}" --wait 2000
 fi
 
 say "Every device: certificate from the site CA, on BACnet/SC"

@@ -810,6 +810,9 @@ static void discover_usage(FILE *f)
             "  --targets-file F        one ADDR:PORT per line ('#' comments)\n"
             "  --timeout MS, --retries N   per request (3000 ms, 3 retries)\n"
             "  --concurrency N         devices read at a time (32)\n"
+            "  --hub URI --cert F --key F --ca F [--failover URI]\n"
+            "                          discover over BACnet/SC instead (Who-Is through the hub;\n"
+            "                          devices are then addressed by VMAC)\n"
             "Exit status: 0 every device read, 5 some failed, 4 no device answered,\n"
             "2 usage, 1 other.\n");
 }
@@ -961,7 +964,8 @@ static void request_usage(FILE *f)
             "a run that ended partial is retried for the failed devices only.\n"
             "\n"
             "  DEVICES   instances and ranges: 1001-1010,1020\n"
-            "  network options: --bip-local, --timeout, --retries, --concurrency (see discover)\n"
+            "  network options: --bip-local, --timeout, --retries, --concurrency, or over\n"
+            "  BACnet/SC --hub URI --cert F --key F --ca F (see discover)\n"
             "Exit status: 0 ok, 5 some devices failed (the request holds the others),\n"
             "1 every device failed, 4 no device reachable, 2 usage.\n");
 }
@@ -1057,6 +1061,8 @@ static void import_usage(FILE *f)
             "that failed.\n"
             "\n"
             "  --password PW   ReinitializeDevice password of the devices\n"
+            "  network options: --bip-local ADDR:PORT --timeout MS --retries N --concurrency N,\n"
+            "  or over BACnet/SC --hub URI --cert F --key F --ca F (docs/site.md)\n"
             "Exit status: 0 ok, 3 refused (nothing written) or unreadable file, 5 some devices\n"
             "failed, 1 every device failed, 2 usage.\n");
 }
@@ -1157,6 +1163,8 @@ static void trust_usage(FILE *f)
             "activate the change. Devices that already have it (add) or do not have it\n"
             "(remove) are reported as 'no action taken'. Removing the site CA from an\n"
             "SC-only device is refused.\n"
+            "  network options: --bip-local ADDR:PORT --timeout MS --retries N --concurrency N,\n"
+            "  or over BACnet/SC --hub URI --cert F --key F --ca F (docs/site.md)\n"
             "Exit status: 0 ok, 5 some devices failed, 1 all failed, 3 bad CA file, 2 usage.\n");
 }
 
@@ -1218,6 +1226,8 @@ static void mode_usage(FILE *f)
             "activate-changes. SC-only is refused — nothing written — for a device that does\n"
             "not hold a valid certificate from the site CA, the site CA as an issuer, and a\n"
             "hub URI. After the switch to SC the device no longer answers over BACnet/IP.\n"
+            "  network options: --bip-local ADDR:PORT --timeout MS --retries N --concurrency N,\n"
+            "  or over BACnet/SC --hub URI --cert F --key F --ca F (docs/site.md)\n"
             "Exit status: 0 ok, 5 some devices failed or were refused, 1 all failed, 2 usage.\n");
 }
 
