@@ -48,6 +48,8 @@ typedef struct bacsc_device_host_sc {
     const char *issuer_files[2];     /* PEM issuers; NULL when the slot is empty */
     const bacsc_sc_port_config *port; /* active SC port settings (hub URIs, timers) */
     bacsc_object *port_obj;          /* the SC Network Port (live state: bacsc_netport_sc_state) */
+    uint32_t instance;               /* the device instance */
+    uint8_t uuid[16];                /* its Device_UUID */
 } bacsc_device_host_sc;
 
 /* The embedding program's BACnet/SC side (all optional; without it SC mode
@@ -61,6 +63,9 @@ typedef struct bacsc_device_host_sc_ops {
     /* Send an NPDU on it (dest->mac: a VMAC or broadcast). */
     int (*send)(void *user, bacsc_device_host *h, unsigned idx, const bacsc_address *dest,
                 const uint8_t *npdu, size_t len);
+    /* Fill the SC port's live state right before it is read (e.g. with
+     * bacsc_sc_node_port_state()). Called only while the SC side runs. */
+    void (*refresh)(void *user, bacsc_device_host *h, unsigned idx, bacsc_sc_port_state *st);
     void *user;
 } bacsc_device_host_sc_ops;
 

@@ -34,6 +34,7 @@ typedef struct hdev {
     int rx;                          /* where the request being handled came from */
     bool switch_pending;             /* apply the active mode after the ACK */
     char tls_dir[4200];
+    uint8_t uuid[16];
 } hdev;
 
 struct bacsc_device_host {
@@ -234,6 +235,15 @@ static int ip_open(hdev *d, char *err, size_t errlen)
     return BACSC_OK;
 }
 
+static void hd_refresh(void *user, bacsc_object *port, bacsc_sc_port_state *st)
+{
+    (void)port;
+    hdev *d = user;
+    bacsc_device_host *h = d->h;
+    if (d->sc_on && h->cfg.sc.refresh)
+        h->cfg.sc.refresh(h->cfg.sc.user, h, d->idx, st);
+}
+
 static void sc_start(hdev *d)
 {
     bacsc_device_host *h = d->h;
@@ -248,6 +258,8 @@ static void sc_start(hdev *d)
     tls_paths(d, &sc, paths);
     sc.port = bacsc_netport_sc_active(port);
     sc.port_obj = port;
+    sc.instance = d->instance;
+    memcpy(sc.uuid, d->uuid, 16);
     if (h->cfg.sc.start(h->cfg.sc.user, h, d->idx, &sc) < 0) {
         BACSC_WARN("device %u: BACnet/SC did not start", (unsigned)d->instance);
         bacsc_sc_port_state *s = bacsc_netport_sc_state(port);
@@ -343,7 +355,7 @@ static int hd_init(bacsc_device_host *h, hdev *d, char *err, size_t errlen)
     snprintf(d->name, sizeof d->name, "%s%u", h->prefix, (unsigned)d->instance);
     snprintf(d->tls_dir, sizeof d->tls_dir, "%s/tls/%u", bacsc_devstate_dir(h->st),
              (unsigned)d->instance);
-    uint8_t uuid[16];
+    uint8_t *uuid = d->uuid;
     int rc = bacsc_devstate_uuid(h->st, d->instance, uuid);
     if (rc == BACSC_OK)
         rc = bacsc_devrt_new(h->st, d->instance, &d->rt);
@@ -402,6 +414,8 @@ static int hd_init(bacsc_device_host *h, hdev *d, char *err, size_t errlen)
         saved.ip_pending.udp_port = d->bip.port;
     }
     cc.ops = bacsc_devrt_ops(d->rt);
+    bacsc_netport_callbacks scb = {.refresh = hd_refresh, .user = d};
+    cc.sc_cb = &scb;
     rc = bacsc_commission_new(&cc, &d->cm);
     if (have)
         bacsc_commission_data_free(&saved);
