@@ -35,8 +35,9 @@ left=$N; first=1001; port=$((BASE + 1)); i=0
 while [ "$left" -gt 0 ]; do
   c=$(( left < PER ? left : PER ))
   if "$B" device --help 2>/dev/null | grep -q -- '--state-dir'; then
-    "$B" device --bip 127.0.0.1:$port --count $c --first $first --state-dir st$i \
-      --broadcast 127.0.0.1:$BASE --broadcast-count 1 >dev$i.out 2>dev$i.err &
+    "$B" device --state-dir st$i --instance $first --count $c --bip 127.0.0.1:$port \
+      --bip-broadcast 127.0.0.1:$BASE --bip-broadcast-count 1 --log-level warn \
+      >dev$i.out 2>dev$i.err &
   else
     "$DEVBIN" --state-dir st$i --bip 127.0.0.1:$port --count $c --first $first \
       --broadcast 127.0.0.1:$BASE --broadcast-count 1 \
@@ -45,9 +46,17 @@ while [ "$left" -gt 0 ]; do
   PIDS+=($!)
   left=$((left - c)); first=$((first + c)); port=$((port + c)); i=$((i + 1))
 done
+# up when the last UDP port of each process is bound (or it says "ready")
+port=$BASE
+left=$N
 for k in $(seq 0 $((i - 1))); do
-  for _ in $(seq 300); do grep -q ready dev$k.out 2>/dev/null && break; sleep 0.1; done
-  grep -q ready dev$k.out || { echo "bench/site.sh: device process $k did not start" >&2; cat dev$k.err >&2; exit 1; }
+  c=$(( left < PER ? left : PER )); port=$((port + c)); left=$((left - c))
+  for _ in $(seq 300); do
+    grep -q ready dev$k.out 2>/dev/null && break
+    ss -Hlun "sport = :$port" 2>/dev/null | grep -q . && break
+    sleep 0.1
+  done
+  kill -0 "${PIDS[$k]}" 2>/dev/null || { echo "bench/site.sh: device process $k died" >&2; cat dev$k.err >&2; exit 1; }
 done
 T1=$(now)
 for p in $(seq $((BASE + 1)) $((BASE + N))); do echo 127.0.0.1:$p; done >targets.txt

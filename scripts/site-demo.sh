@@ -57,8 +57,9 @@ PIDS+=($!)
 say "$N devices on BACnet/IP (127.0.0.1:$((BASE + 1))…$((BASE + N))), no certificates"
 SC_OK=1
 if "$B" device --help 2>/dev/null | grep -q -- '--state-dir'; then
-  "$B" device --bip 127.0.0.1:$((BASE + 1)) --count $N --first 1001 --state-dir devices \
-    --broadcast 127.0.0.1:$BASE --broadcast-count $((N + 1)) >devices.out 2>devices.log &
+  "$B" device --state-dir devices --instance 1001 --count $N --bip 127.0.0.1:$((BASE + 1)) \
+    --domain demo.example --bip-broadcast 127.0.0.1:$BASE --bip-broadcast-count $((N + 1)) \
+    --log-level warn >devices.out 2>devices.log &
   PIDS+=($!)
 elif [ -x "$OLDPWD/$BUILD/tests/bip_devices" ]; then
   echo "(bacsc device has no BACnet/IP mode in this build: using tests/bip_devices;"
@@ -70,8 +71,13 @@ elif [ -x "$OLDPWD/$BUILD/tests/bip_devices" ]; then
 else
   echo "site-demo: no device runtime with BACnet/IP found" >&2; exit 1
 fi
-for _ in $(seq 100); do grep -q ready devices.out 2>/dev/null && break; sleep 0.1; done
-sleep 0.3
+# up when the last device's UDP port is bound
+for _ in $(seq 100); do
+  ss -Hlun "sport = :$((BASE + N))" 2>/dev/null | grep -q . && break
+  grep -q ready devices.out 2>/dev/null && break
+  sleep 0.1
+done
+sleep 0.2
 NET=(--bip-local 127.0.0.1:$BASE)
 
 say "The site"
