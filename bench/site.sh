@@ -7,7 +7,8 @@
 # the CA is `bacsc ca`. Phases: discover → request (every device makes an
 # EC P-256 key and CSR) → ca sign → import (issuer, certificate, validate,
 # activate: the device persists the new set and builds a TLS context) →
-# mode sc (activate again).
+# mode sc (activate again); then, not counted in the total, every device
+# joins a real hub and the tool finds and reads all of them over BACnet/SC.
 #
 # usage: bench/site.sh [BUILD_DIR] [N] [PROCESSES]     (build, 500, 5)
 set -euo pipefail
@@ -27,8 +28,21 @@ export BACSC_SITE_DB=$D/site.db
 now() { date +%s.%N; }
 secs() { /usr/bin/python3 -c "print('%.2f' % ($2 - $1))"; }
 
+HUBP=$((BASE - 7))
+HUB=wss://127.0.0.1:$HUBP
 "$B" ca init --dir ca --name "Bench Site CA" >/dev/null
-"$B" site init --name bench --ca ca/ca.pem --domain bench.example --primary-hub wss://127.0.0.1:4443 >/dev/null
+for who in hub tool; do   # the hub's and the tool's certificates, from the site CA
+  openssl ecparam -name prime256v1 -genkey -noout -out $who.key 2>/dev/null
+  mkdir -p csr-$who
+  openssl req -new -key $who.key -subj "/CN=bench-$who" \
+    -addext "subjectAltName=URI:urn:uuid:$(cat /proc/sys/kernel/random/uuid),IP:127.0.0.1" \
+    -out csr-$who/$who.csr 2>/dev/null
+  "$B" ca sign --dir ca csr-$who --out cert-$who/ >/dev/null
+  cp "$(ls cert-$who/*.pem | grep -v -e '/ca.pem$' -e '/chain.pem$' | head -1)" $who.pem
+done
+"$B" hub --listen 127.0.0.1:$HUBP --cert hub.pem --key hub.key --ca ca/ca.pem --log-level error 2>hub.log &
+PIDS+=($!)
+"$B" site init --name bench --ca ca/ca.pem --domain bench.example --primary-hub $HUB >/dev/null
 
 T0=$(now)
 left=$N; first=1001; port=$((BASE + 1)); i=0
@@ -68,10 +82,22 @@ t=$(now); "$B" ca sign --dir ca req.zip --out resp.zip >/dev/null; ts=$(secs $t 
 t=$(now); "$B" site import resp.zip "${NET[@]}" >/dev/null; ti=$(secs $t $(now))
 t=$(now); "$B" site mode sc --all "${NET[@]}" >/dev/null; tm=$(secs $t $(now))
 T2=$(now)
+# every device joins the hub with its new certificate: the tool finds them
+# all with a Who-Is over BACnet/SC and reads them again by VMAC
+SC=(--hub $HUB --cert tool.pem --key tool.key --ca ca/ca.pem --quiet --concurrency 64)
+t=$(now)
+for _ in $(seq 60); do
+  n=$("$B" site discover "${SC[@]}" --wait 3000 --json 2>/dev/null |
+      /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["done"])' 2>/dev/null || echo 0)
+  [ "$n" = "$N" ] && break
+  sleep 1
+done
+tj=$(secs $t $(now))
 ok=$("$B" site status --filter cert=valid --filter mode=sc --json |
      /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["devices"])')
 echo "bench/site.sh: $N devices in $i processes"
 printf '  %-30s %7s s\n' "start devices" "$(secs $T0 $T1)" "discover" "$td" "request (keygen + CSR)" "$tr" \
   "ca sign" "$ts" "import (distribute+activate)" "$ti" "mode sc" "$tm"
 printf '  %-30s %7s s   (%s/%s devices valid and on SC)\n' "commissioning total" "$(secs $T1 $T2)" "$ok" "$N"
-[ "$ok" = "$N" ]
+printf '  %-30s %7s s   (%s/%s devices found and read over BACnet/SC)\n' "join hub + discover over SC" "$tj" "$n" "$N"
+[ "$ok" = "$N" ] && [ "$n" = "$N" ]
