@@ -11,7 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
-B=$PWD/$BUILD/bacsc
+case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
+B=$BUILD/bacsc
 [ -x "$B" ] || { echo "site-demo: $B not found (build first)" >&2; exit 1; }
 N=${DEMO_DEVICES:-10}
 if [ -n "${DEMO_DIR:-}" ]; then mkdir -p "$DEMO_DIR"; D=$DEMO_DIR; KEEP=1
@@ -61,11 +62,11 @@ if "$B" device --help 2>/dev/null | grep -q -- '--state-dir'; then
     --domain demo.example --bip-broadcast 127.0.0.1:$BASE --bip-broadcast-count $((N + 1)) \
     --log-level warn >devices.out 2>devices.log &
   PIDS+=($!)
-elif [ -x "$OLDPWD/$BUILD/tests/bip_devices" ]; then
+elif [ -x "$BUILD/tests/bip_devices" ]; then
   echo "(bacsc device has no BACnet/IP mode in this build: using tests/bip_devices;"
   echo " those devices switch to SC mode but do not connect to the hub)"
   SC_OK=0
-  "$OLDPWD/$BUILD/tests/bip_devices" --state-dir devices --bip 127.0.0.1:$((BASE + 1)) \
+  "$BUILD/tests/bip_devices" --state-dir devices --bip 127.0.0.1:$((BASE + 1)) \
     --count $N --broadcast 127.0.0.1:$BASE --broadcast-count $((N + 1)) >devices.out 2>devices.log &
   PIDS+=($!)
 else
