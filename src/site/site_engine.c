@@ -1214,6 +1214,21 @@ static bool activate(run *r, item *it)
         return false;
     }
     it->attempts++;
+    /* Count the attempt now: a run killed before this device's first step
+     * completes still tried it. */
+    sqlite3_stmt *st = site_prep(r->s, "UPDATE job_items SET attempts=?,updated=? WHERE job=? "
+                                       "AND instance=?");
+    if (st) {
+        sqlite3_bind_int(st, 1, (int)it->attempts);
+        sqlite3_bind_int64(st, 2, bacsc_site_now(r->s));
+        sqlite3_bind_int64(st, 3, r->job.id);
+        sqlite3_bind_int64(st, 4, it->instance);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            r->fatal = site_dbfail(r->s, "attempt");
+        sqlite3_finalize(st);
+    } else {
+        r->fatal = BACSC_ERR_DB;
+    }
     it->slot = -1;
     it->error[0] = 0;
     reset_transfer(it);
