@@ -58,6 +58,7 @@ typedef struct opts {
     const char *filters[MAX_FILTERS];
     size_t nfilters;
     long long job;
+    char pwbuf[32];
     /* BACnet/SC identity of the tool (network commands) */
     const char *hub, *sc_failover, *cert, *key;
     const char *sc_ca[2];
@@ -70,7 +71,8 @@ enum {
     OPT_DB = 256, OPT_JSON, OPT_NAME, OPT_CA, OPT_DOMAIN, OPT_PRIMARY, OPT_FAILOVER, OPT_BIP,
     OPT_BCAST, OPT_BCOUNT, OPT_TARGET, OPT_TFILE, OPT_WAIT, OPT_TIMEOUT, OPT_RETRIES, OPT_CONC,
     OPT_ALL, OPT_OVERWRITE, OPT_KEEP, OPT_OUT, OPT_PARTIAL, OPT_FILTER, OPT_EXPIRING, OPT_JOB,
-    OPT_PASSWORD, OPT_LOG, OPT_QUIET, OPT_HELP, OPT_HUB, OPT_SCFAIL, OPT_CERT, OPT_KEY
+    OPT_PASSWORD, OPT_LOG, OPT_QUIET, OPT_HELP, OPT_HUB, OPT_SCFAIL, OPT_CERT, OPT_KEY,
+    OPT_PWFILE
 };
 
 static const struct option LONGOPTS[] = {
@@ -100,6 +102,7 @@ static const struct option LONGOPTS[] = {
     {"expiring-days", required_argument, NULL, OPT_EXPIRING},
     {"job", required_argument, NULL, OPT_JOB},
     {"password", required_argument, NULL, OPT_PASSWORD},
+    {"password-file", required_argument, NULL, OPT_PWFILE},
     {"log-level", required_argument, NULL, OPT_LOG},
     {"hub", required_argument, NULL, OPT_HUB},
     {"failover", required_argument, NULL, OPT_SCFAIL},
@@ -130,7 +133,7 @@ static unsigned opt_class(int c)
     case OPT_PARTIAL: return O_PARTIAL;
     case OPT_FILTER: case OPT_EXPIRING: return O_FILTER;
     case OPT_JOB: return O_JOB;
-    case OPT_PASSWORD: return O_PASSWORD;
+    case OPT_PASSWORD: case OPT_PWFILE: return O_PASSWORD;
     default: return 0;
     }
 }
@@ -242,6 +245,19 @@ static int parse_opts(opts *o, const char *prog, unsigned allowed, int argc, cha
             break;
         }
         case OPT_PASSWORD: o->password = optarg; ok = strlen(optarg) <= 20; break;
+        case OPT_PWFILE: {
+            FILE *f = fopen(optarg, "r");
+            if (!f) {
+                cli_error(prog, "cannot read %s: %s", optarg, strerror(errno));
+                return EXIT_USAGE;
+            }
+            ok = fgets(o->pwbuf, sizeof o->pwbuf, f) != NULL;
+            fclose(f);
+            o->pwbuf[strcspn(o->pwbuf, "\r\n")] = 0;
+            ok = ok && o->pwbuf[0] && strlen(o->pwbuf) <= 20;
+            o->password = o->pwbuf;
+            break;
+        }
         }
         if (!ok) {
             cli_error(prog, "bad value for %s: '%s'", argv[optind - 1], optarg);
@@ -1060,7 +1076,8 @@ static void import_usage(FILE *f)
             "Running the same file again resumes a killed run, or retries only the devices\n"
             "that failed.\n"
             "\n"
-            "  --password PW   ReinitializeDevice password of the devices\n"
+            "  --password PW   ReinitializeDevice password of the devices (1..20 characters;\n"
+            "  --password-file F   the first line of F: keeps it out of the process list)\n"
             "  network options: --bip-local ADDR:PORT --timeout MS --retries N --concurrency N,\n"
             "  or over BACnet/SC --hub URI --cert F --key F --ca F (docs/site.md)\n"
             "Exit status: 0 ok, 3 refused (nothing written) or unreadable file, 5 some devices\n"

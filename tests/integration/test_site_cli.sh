@@ -143,7 +143,8 @@ grep -q "2 no action taken" out || fail "trust add twice: $(cat out)"
 run 0 trust remove other/ca.pem 1001-1002 "${NET[@]}" --password pw
 
 # ---- mode sc: accepted; the devices leave BACnet/IP -------------------------------
-run 0 mode sc --all "${NET[@]}" --password pw
+echo pw >pw.txt
+run 0 mode sc --all "${NET[@]}" --password-file pw.txt
 run 0 status --filter mode=sc --filter cert=valid
 grep -q "^$N devices, $N valid" out || fail "all valid and on SC: $(cat out)"
 run 4 discover "${NET[@]}" --target 127.0.0.1:$((BASE + 1)) --wait 800
