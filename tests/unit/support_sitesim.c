@@ -203,6 +203,10 @@ static int sim_command(void *user, bacsc_object *port, uint8_t cmd, bacsc_error 
 {
     simdev *d = user;
     char why[160];
+    if (cmd == BACSC_NPC_GENERATE_CSR_FILE && d->csr_junk) {
+        set_blob(&d->pend[3], &d->pend_len[3], d->csr_junk, d->csr_junk_len);
+        return 1;
+    }
     if (cmd == BACSC_NPC_GENERATE_CSR_FILE) {
         EVP_PKEY *k = NULL;
         if (bacsc_pki_keygen(BACSC_KEY_EC_P256, &k) != 0)

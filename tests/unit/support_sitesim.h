@@ -49,6 +49,8 @@ typedef struct simdev {
     unsigned offline_after_writes;    /* go offline after this many file writes (0 = never) */
     unsigned file_writes;
     bool corrupt_validation;          /* validate-changes always fails (test hook) */
+    const uint8_t *csr_junk;          /* generate-csr-file writes these octets instead */
+    size_t csr_junk_len;
     unsigned activations;
     int mode;                         /* bacsc_site_mode: running mode */
 } simdev;

@@ -527,6 +527,54 @@ static void test_trust_add_remove(void **state)
     fx_free(f);
 }
 
+/* Devices answering with junk: the tool records a clear failure per device
+ * and carries on with the others; nothing crashes or is stored. */
+static void test_hostile_devices(void **state)
+{
+    (void)state;
+    fixture *f = fx_new(4, NULL);
+    simdev *big = sitesim_dev(f->sim, 1001), *junk = sitesim_dev(f->sim, 1002);
+    /* an "operational certificate" of 70,000 octets, and one of garbage */
+    static uint8_t huge[70000];
+    memset(huge, '-', sizeof huge);
+    big->pend[0] = malloc(sizeof huge);
+    memcpy(big->pend[0], huge, sizeof huge);
+    big->pend_len[0] = sizeof huge;
+    junk->pend[0] = malloc(5);
+    memcpy(junk->pend[0], "\x30\x03" "abc", 5);
+    junk->pend_len[0] = 5;
+    bacsc_site_found found[8];
+    size_t n = sitesim_discover(f->sim, found, 8);
+    int64_t id;
+    assert_int_equal(bacsc_site_prepare_discover(f->site, found, n, &id), BACSC_OK);
+    bacsc_site_summary s = run_job(f, id, 0);
+    assert_int_equal(s.done, 3);
+    assert_int_equal(s.failed, 1);
+    item_seen seen = {0};
+    bacsc_site_job_items(f->site, id, seen_item, &seen);
+    assert_non_null(strstr(seen.first_error, "larger than"));
+    bacsc_site_device d;
+    assert_int_equal(bacsc_site_device_get(f->site, 1002, &d), BACSC_OK);
+    assert_null(d.cert_der); /* garbage is not kept as a certificate */
+    bacsc_site_device_clear(&d);
+
+    /* a CSR file holding no CSR */
+    simdev *bad = sitesim_dev(f->sim, 1003);
+    bad->csr_junk = (const uint8_t *)"-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n";
+    bad->csr_junk_len = strlen((const char *)bad->csr_junk);
+    bacsc_site_selection sel;
+    bacsc_site_selection_parse("1002-1004", &sel);
+    assert_int_equal(bacsc_site_prepare_request(f->site, &sel, BACSC_SITE_CSR_KEEP, &id), BACSC_OK);
+    s = run_job(f, id, 0);
+    assert_int_equal(s.done, 2);
+    assert_int_equal(s.failed, 1);
+    memset(&seen, 0, sizeof seen);
+    bacsc_site_job_items(f->site, id, seen_item, &seen);
+    assert_non_null(strstr(seen.first_error, "does not hold a CSR"));
+    assert_int_equal(count_status(f, BACSC_SITE_CERT_CSR_PENDING), 2);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -538,6 +586,7 @@ int main(void)
         cmocka_unit_test(test_wrong_ca_refused),
         cmocka_unit_test(test_validation_failure_keeps_old),
         cmocka_unit_test(test_trust_add_remove),
+        cmocka_unit_test(test_hostile_devices),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
