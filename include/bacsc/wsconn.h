@@ -77,6 +77,14 @@ typedef struct bacsc_ws_options {
     uint32_t close_timeout_ms;     /* wait for the peer's close frame (default 5000) */
     unsigned max_connections;      /* listener: simultaneous connections (default 10000) */
     bool insecure_plaintext;       /* allow ws:// without TLS (tests/debugging only) */
+    unsigned max_handshakes;       /* listener: connections between accept and open at once
+                                      (default 128); further ones wait, in order, in the
+                                      kernel's accept queue, so a reconnect storm is served
+                                      first come first served instead of every handshake
+                                      slowing down together past the clients' connect wait.
+                                      While all are taken, 64 more are still accepted each
+                                      second, so silent peers holding every slot until the
+                                      handshake timeout cannot stop the listener */
 } bacsc_ws_options;
 
 /*

@@ -44,6 +44,12 @@ enum cstate { CS_CONNECTING, CS_TLS, CS_HTTP, CS_OPEN, CS_CLOSING, CS_CLOSED };
 #define DEF_CONNECT_MS 10000
 #define DEF_CLOSE_MS 5000
 #define DEF_MAX_CONN 10000
+#define DEF_MAX_HANDSHAKES 128
+/* While every handshake slot is taken, still accept this many connections
+ * per this interval: peers that connect and stay silent can hold the slots
+ * until the handshake timeout, but never stop the listener. */
+#define HANDSHAKE_GRACE_CONNS 64
+#define HANDSHAKE_GRACE_US 1000000
 #define CONTROL_SLACK 256     /* room over max_queue for close/pong frames */
 #define KEEP_OUT_CAP 4096     /* an empty output queue keeps at most this much */
 #define READS_PER_EVENT 16    /* fairness: reads per readiness event before yielding */
@@ -73,6 +79,7 @@ struct bacsc_wsconn {
     bool close_received;
     bool ssl_read_wants_write;
     bool read_more;              /* fairness cap hit with data left inside OpenSSL */
+    bool handshaking;            /* server: counted in listener->handshaking */
     unsigned protocol;
     int busy;
     uint16_t final_error;        /* error to report when the close completes */
@@ -100,8 +107,35 @@ struct bacsc_ws_listener {
     bacsc_ws_callbacks cb;
     void *user;
     unsigned count;
+    unsigned handshaking;        /* accepted, not yet open */
+    bool paused;                 /* accepting stopped at max_handshakes */
+    unsigned grace;              /* accepts allowed beyond max_handshakes now */
+    bacsc_timer grace_timer;     /* refills `grace` while paused */
     bacsc_wsconn *conns;
 };
+
+/* A server connection left the handshake (opened or closed): accept again
+ * if we had stopped at max_handshakes. */
+static void handshake_done(bacsc_wsconn *c)
+{
+    bacsc_ws_listener *l = c->listener;
+    if (!c->handshaking || !l)
+        return;
+    c->handshaking = false;
+    l->handshaking--;
+    if (l->paused && l->handshaking < l->opt.max_handshakes &&
+        bacsc_loop_set_events(l->loop, l->fd, BACSC_EV_READ) == BACSC_OK)
+        l->paused = false;
+}
+
+/* Every HANDSHAKE_GRACE_US while paused: admit a batch anyway. */
+static void on_grace(bacsc_loop *loop, void *user)
+{
+    bacsc_ws_listener *l = user;
+    l->grace = HANDSHAKE_GRACE_CONNS;
+    if (l->paused && bacsc_loop_set_events(loop, l->fd, BACSC_EV_READ) == BACSC_OK)
+        l->paused = false;
+}
 
 static void on_io(bacsc_loop *loop, int fd, unsigned events, void *user);
 static void on_timer(bacsc_loop *loop, void *user);
@@ -136,6 +170,8 @@ static void fill_defaults(bacsc_ws_options *o, const bacsc_ws_options *in)
         o->close_timeout_ms = DEF_CLOSE_MS;
     if (!o->max_connections)
         o->max_connections = DEF_MAX_CONN;
+    if (!o->max_handshakes)
+        o->max_handshakes = DEF_MAX_HANDSHAKES;
 }
 
 /* ---- life cycle ------------------------------------------------------------ */
@@ -189,6 +225,7 @@ static void teardown(bacsc_wsconn *c, uint16_t error_code, const char *reason)
         c->ssl = NULL;
     }
     ERR_clear_error();
+    handshake_done(c);
     detach_listener(c);
     int level = (!was_open || (error_code && error_code != BACSC_EC_WS_CLOSED_BY_PEER))
                     ? BACSC_LOG_INFO : BACSC_LOG_DEBUG;
@@ -423,6 +460,7 @@ static void become_open(bacsc_wsconn *c, unsigned protocol)
 {
     c->protocol = protocol;
     c->state = CS_OPEN;
+    handshake_done(c);
     free(c->hs);
     c->hs = NULL;
     bacsc_timer_stop(c->loop, &c->timer);
@@ -871,6 +909,19 @@ static void on_accept(bacsc_loop *loop, int fd, unsigned events, void *user)
 {
     bacsc_ws_listener *l = user;
     for (int i = 0; i < 64; i++) {
+        if (l->handshaking >= l->opt.max_handshakes) {
+            if (l->grace) {
+                l->grace--;
+            } else {
+                /* leave the rest in the kernel's accept queue until one opens
+                 * (or, at the latest, until the grace timer) */
+                if (bacsc_loop_set_events(loop, l->fd, 0) == BACSC_OK)
+                    l->paused = true;
+                if (!bacsc_timer_active(&l->grace_timer))
+                    bacsc_timer_start(loop, &l->grace_timer, HANDSHAKE_GRACE_US);
+                return;
+            }
+        }
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
         int cfd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -915,6 +966,8 @@ static void on_accept(bacsc_loop *loop, int fd, unsigned events, void *user)
             l->conns->prev = c;
         l->conns = c;
         l->count++;
+        c->handshaking = true;
+        l->handshaking++;
         bacsc_timer_start(loop, &c->timer, (uint64_t)l->opt.handshake_timeout_ms * 1000);
         c->state = c->ssl ? CS_TLS : CS_HTTP;
         if (!c->ssl)
@@ -979,6 +1032,7 @@ int bacsc_ws_listen(bacsc_loop *loop, const char *addr_port, bacsc_tls_ctx *tls,
     l->opt = o;
     l->cb = *cb;
     l->user = user;
+    bacsc_timer_init(&l->grace_timer, on_grace, l);
     if (bacsc_loop_watch(loop, fd, BACSC_EV_READ, on_accept, l) != BACSC_OK) {
         close(fd);
         free(l);
@@ -1005,6 +1059,7 @@ void bacsc_ws_listener_close(bacsc_ws_listener *l)
         return;
     for (bacsc_wsconn *c = l->conns; c; c = c->next)
         c->listener = NULL;
+    bacsc_timer_stop(l->loop, &l->grace_timer);
     bacsc_loop_unwatch(l->loop, l->fd);
     close(l->fd);
     free(l);

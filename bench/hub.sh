@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# bench/hub.sh — the BACnet/SC hub benchmark set (see bench/README.md, "bench hub").
+#
+#   bench/hub.sh [BUILD_DIR]          default BUILD_DIR=build (RelWithDebInfo or Release)
+#
+# Environment: DUR (seconds per traffic run, default 5), NODES (connect scale,
+# default 10000), PAIRS (throughput pairs, default 8), WINDOW (default 32),
+# OUT (result directory, default a new /tmp/bench-hub-XXXXXX), SKIP_SCALE=1
+# (skip the 10,000-node run), HUB_CMD (override the hub command; it gets
+# --listen 127.0.0.1:PORT --cert --key --ca appended).
+#
+# Hub: `bacsc hub` when the command exists, else bench_hub_server (the hub
+# function over the WebSocket listener, bench/bench_hub_server.c).
+# Certificates: `bacsc pki demo` when the command exists, else the openssl CLI.
+# Everything runs on 127.0.0.1 with mutual TLS 1.3. Each traffic measurement
+# runs twice: unpinned, and with the hub on CPU 0 and the generator on CPU 1.
+set -euo pipefail
+BUILD=$(cd "${1:-build}" && pwd)
+BACSC=$BUILD/bacsc
+DUR=${DUR:-5}
+NODES=${NODES:-10000}
+PAIRS=${PAIRS:-8}
+WINDOW=${WINDOW:-32}
+OUT=${OUT:-$(mktemp -d /tmp/bench-hub-XXXXXX)}
+PY=/usr/bin/python3
+mkdir -p "$OUT"
+hub_pid=
+gen_pid=
+cleanup() {
+  [ -n "$gen_pid" ] && kill "$gen_pid" 2>/dev/null
+  [ -n "$hub_pid" ] && kill "$hub_pid" 2>/dev/null && wait "$hub_pid" 2>/dev/null
+  true
+}
+trap cleanup EXIT
+say() { echo "== $*" >&2; }
+
+# ---- certificates
+PKI=$OUT/pki
+if [ ! -f "$PKI/ca.pem" ]; then
+  if "$BACSC" pki demo --help >/dev/null 2>&1; then
+    "$BACSC" pki demo --out "$PKI" --nodes 1 >/dev/null
+  else
+    mkdir -p "$PKI"
+    printf 'basicConstraints=critical,CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n' >"$PKI/ext"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$PKI/ca.key" \
+      -out "$PKI/ca.pem" -days 30 -subj "/CN=bench CA" -addext basicConstraints=critical,CA:TRUE \
+      -addext keyUsage=critical,keyCertSign 2>/dev/null
+    for n in hub node1; do
+      openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$PKI/$n.key" \
+        -out "$PKI/$n.csr" -subj "/CN=$n" 2>/dev/null
+      openssl x509 -req -in "$PKI/$n.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" \
+        -CAcreateserial -days 30 -extfile "$PKI/ext" -out "$PKI/$n.pem" 2>/dev/null
+    done
+    chmod 600 "$PKI"/*.key
+  fi
+fi
+
+# ---- hub
+if [ -n "${HUB_CMD:-}" ]; then
+  read -r -a HUB <<<"$HUB_CMD"
+elif "$BACSC" hub --help >/dev/null 2>&1; then
+  HUB=("$BACSC" hub --log-level warn)
+else
+  HUB=("$BUILD/bench/bench_hub_server")
+fi
+PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+URI=wss://127.0.0.1:$PORT
+
+start_hub() { # [cpu]
+  local pin=()
+  [ -n "${1:-}" ] && pin=(taskset -c "$1")
+  "${pin[@]}" "${HUB[@]}" --listen "127.0.0.1:$PORT" --cert "$PKI/hub.pem" --key "$PKI/hub.key" \
+    --ca "$PKI/ca.pem" >>"$OUT/hub.log" 2>&1 &
+  hub_pid=$!
+  for _ in $(seq 200); do
+    $PY -c "import socket; socket.create_connection(('127.0.0.1',$PORT),0.2).close()" 2>/dev/null && return 0
+    kill -0 "$hub_pid" 2>/dev/null || { echo "hub exited: $(tail -3 "$OUT/hub.log")" >&2; exit 1; }
+    sleep 0.05
+  done
+  echo "hub did not listen on $PORT" >&2
+  exit 1
+}
+stop_hub() {
+  kill -TERM "$hub_pid" 2>/dev/null || true
+  wait "$hub_pid" 2>/dev/null || true
+  hub_pid=
+}
+gen() { # name [cpu] args...
+  local name=$1 cpu=$2
+  shift 2
+  local pin=()
+  [ -n "$cpu" ] && pin=(taskset -c "$cpu")
+  say "$name: bacsc bench hub $*"
+  "${pin[@]}" "$BACSC" bench hub --hub "$URI" --cert "$PKI/node1.pem" --key "$PKI/node1.key" \
+    --ca "$PKI/ca.pem" --quiet --json "$@" >"$OUT/$name.json" || echo "  (exit $?: errors counted)" >&2
+}
+
+say "hub: ${HUB[*]} on $URI; results in $OUT"
+for pin in "" pinned; do
+  hcpu= gcpu= sfx=
+  if [ -n "$pin" ]; then hcpu=0 gcpu=1 sfx=-pinned; fi
+  start_hub "$hcpu"
+  gen "throughput-64$sfx" "$gcpu" --pairs "$PAIRS" --window "$WINDOW" --size 64 --duration "$DUR"
+  gen "throughput-1400$sfx" "$gcpu" --pairs "$PAIRS" --window "$WINDOW" --size 1400 --duration "$DUR"
+  gen "rtt$sfx" "$gcpu" --mode rtt --size 64 --duration "$DUR"
+  stop_hub
+done
+
+if [ "${SKIP_SCALE:-0}" != 1 ]; then
+  start_hub
+  say "connect-$NODES: bacsc bench hub --mode connect --connections $NODES --hub-pid $hub_pid --restart-wait"
+  "$BACSC" bench hub --hub "$URI" --cert "$PKI/node1.pem" --key "$PKI/node1.key" --ca "$PKI/ca.pem" \
+    --mode connect --connections "$NODES" --duration 5 --hub-pid "$hub_pid" --restart-wait \
+    --restart-timeout 180 --connect-timeout 300 --json >"$OUT/connect-$NODES.json" 2>"$OUT/connect.err" &
+  gen_pid=$!
+  while ! grep -q "waiting for the hub to restart" "$OUT/connect.err" 2>/dev/null; do
+    kill -0 "$gen_pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  say "restarting the hub (SIGTERM, start again on the same port)"
+  t0=$(date +%s.%N)
+  stop_hub
+  t1=$(date +%s.%N)
+  start_hub
+  t2=$(date +%s.%N)
+  say "$($PY -c "print(f'hub stopped in {$t1-$t0:.2f} s, listening again {$t2-$t0:.2f} s after SIGTERM')")"
+  wait "$gen_pid" || echo "  (exit $?: errors counted)" >&2
+  gen_pid=
+  stop_hub
+fi
+
+# ---- summary
+$PY - "$OUT" <<'PY'
+import glob, json, os, sys
+out = sys.argv[1]
+print(f"{'run':24} {'relayed msg/s':>14} {'p50 µs':>8} {'p99 µs':>8} {'p99.9 µs':>9} {'errors':>7}")
+for f in sorted(glob.glob(os.path.join(out, "*.json"))):
+    name = os.path.basename(f)[:-5]
+    try:
+        r = json.load(open(f))
+    except Exception:
+        print(f"{name:24} (no result)")
+        continue
+    err = r["errors"]["total"]
+    if r["mode"] == "connect":
+        line = (f"{name:24} {r['connected']}/{r['nodes']} connected in {r['establish_s']:.1f} s")
+        if "hub_kb_per_connection" in r:
+            line += f", hub {r['hub_kb_per_connection']:.1f} KB/connection"
+        if "restart" in r:
+            rs = r["restart"]
+            line += f", restart: {rs['back']}/{rs['lost']} back in {rs['reestablish_s']:.1f} s"
+        print(line + f", errors {err}")
+        continue
+    lat = r["rtt"] if r["mode"] == "rtt" else r["one_way"]
+    kind = "round trip" if r["mode"] == "rtt" else "one way"
+    print(f"{name:24} {r['relayed_per_s']:14.0f} {lat['p50_us']:8.1f} {lat['p99_us']:8.1f} "
+          f"{lat['p999_us']:9.1f} {err:7d}   ({kind})")
+PY
