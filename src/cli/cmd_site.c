@@ -429,11 +429,16 @@ out:
     return ex;
 }
 
-static int net_open(const opts *o, net *n)
+/* `discover`: bind 47808 by default — devices answer Who-Is with a
+ * broadcast I-Am to that port. Job commands use an ephemeral port. */
+static int net_open(const opts *o, net *n, bool discover)
 {
     memset(n, 0, sizeof *n);
     bacsc_bip_link_config lc;
     memset(&lc, 0, sizeof lc);
+    if (!o->bip_local && discover)
+        lc.bind.port = 47808;
+    lc.broadcast.port = 47808;
     if (o->bip_local && bacsc_bip_addr_parse(o->bip_local, 0, &lc.bind) != BACSC_OK) {
         cli_error(o->prog, "bad --bip-local '%s' (A.B.C.D:PORT)", o->bip_local);
         return EXIT_USAGE;
@@ -469,8 +474,10 @@ static int net_open(const opts *o, net *n)
     } else {
         rc = bacsc_bip_link_new(n->loop, &lc, &n->link);
         if (rc != BACSC_OK) {
-            cli_error(o->prog, "cannot open the BACnet/IP socket on %s: %s",
-                      o->bip_local ? o->bip_local : "0.0.0.0:0", strerror(errno));
+            cli_error(o->prog, "cannot open the BACnet/IP socket on %s: %s (choose one with "
+                               "--bip-local ADDR:PORT)",
+                      o->bip_local ? o->bip_local : discover ? "0.0.0.0:47808" : "0.0.0.0:0",
+                      strerror(errno));
             net_close(n);
             return EXIT_UNAVAILABLE;
         }
@@ -816,9 +823,10 @@ static void discover_usage(FILE *f)
             "I-Am answers for --wait MS (2000), then read every device's name, UUID, Network\n"
             "Ports, certificate files and hub URIs into the site database.\n"
             "\n"
-            "  --bip-local ADDR:PORT   local UDP address (default 0.0.0.0, ephemeral port)\n"
+            "  --bip-local ADDR:PORT   local UDP address (default 0.0.0.0:47808, where\n"
+            "                          devices broadcast their I-Am answers)\n"
             "  --broadcast ADDR:PORT   where the Who-Is broadcast goes (default the local\n"
-            "                          broadcast on our port, 47808)\n"
+            "                          broadcast address, port 47808)\n"
             "  --broadcast-count N     emulate a broadcast on one host: unicast copies to N\n"
             "                          consecutive ports from the broadcast port\n"
             "  --target ADDR:PORT      unicast Who-Is to this device (repeatable); with targets\n"
@@ -907,7 +915,7 @@ static int cmd_discover(int argc, char **argv)
         goto out_targets;
     }
     net n;
-    if ((ex = net_open(&o, &n)) >= 0)
+    if ((ex = net_open(&o, &n, true)) >= 0)
         goto out_db;
     ex = EXIT_FAIL;
     bacsc_whois w = {0};
@@ -1020,7 +1028,7 @@ static int cmd_request(int argc, char **argv)
     }
     bacsc_site_settings_clear(&st);
     net n;
-    if ((ex = net_open(&o, &n)) >= 0) {
+    if ((ex = net_open(&o, &n, false)) >= 0) {
         bacsc_site_close(s);
         return ex;
     }
@@ -1155,7 +1163,7 @@ static int cmd_import(int argc, char **argv)
                     nref, nref == 1 ? "" : "s");
     }
     net n;
-    if ((ex = net_open(&o, &n)) >= 0) {
+    if ((ex = net_open(&o, &n, false)) >= 0) {
         bacsc_site_close(s);
         return ex;
     }
@@ -1219,7 +1227,7 @@ static int cmd_trust(int argc, char **argv)
         return rc == BACSC_ERR_MALFORMED || rc == BACSC_ERR_NOT_FOUND ? EXIT_DATAERR : EXIT_FAIL;
     }
     net n;
-    if ((ex = net_open(&o, &n)) >= 0) {
+    if ((ex = net_open(&o, &n, false)) >= 0) {
         bacsc_site_close(s);
         return ex;
     }
@@ -1274,7 +1282,7 @@ static int cmd_mode(int argc, char **argv)
         return rc == BACSC_ERR_NOT_FOUND ? EXIT_DATAERR : EXIT_FAIL;
     }
     net n;
-    if ((ex = net_open(&o, &n)) >= 0) {
+    if ((ex = net_open(&o, &n, false)) >= 0) {
         bacsc_site_close(s);
         return ex;
     }
