@@ -19,6 +19,7 @@
 #include "bacsc/error.h"
 #include "bacsc/log.h"
 #include "bacsc/loop.h"
+#include "bacsc/pki.h"
 #include "bacsc/sc_node.h"
 #include "bacsc/site.h"
 #include "bacsc/tls.h"
@@ -539,9 +540,12 @@ static void show_progress(void *user, const bacsc_site_progress *p)
 }
 
 /* Run a job and print its per-device result. Returns the exit code. */
-static int print_items_of(bacsc_site *s, const opts *o, int64_t job, bool only_problems);
+static int print_items_of(bacsc_site *s, const opts *o, int64_t job, bool only_problems,
+                          json_t **jout);
 
-static int run_and_report(bacsc_site *s, const opts *o, net *n, int64_t job)
+/* Run a job and print its per-device result (with --json and `jout`, the
+ * JSON object is handed back instead of printed). Returns the exit code. */
+static int run_and_report(bacsc_site *s, const opts *o, net *n, int64_t job, json_t **jout)
 {
     progress_ctx pc = {.tty = isatty(2) == 1, .quiet = o->quiet || o->json};
     bacsc_site_run_opts ro = {.concurrency = o->concurrency, .password = o->password,
@@ -555,7 +559,7 @@ static int run_and_report(bacsc_site *s, const opts *o, net *n, int64_t job)
                   rc == BACSC_ERR_DB ? bacsc_site_errmsg(s) : bacsc_strerror(rc));
         return EXIT_FAIL;
     }
-    print_items_of(s, o, job, !o->json);
+    print_items_of(s, o, job, !o->json, jout);
     if (!o->json)
         printf("job %lld %s: %u devices, %u done, %u failed, %u no action taken\n",
                (long long)job, bacsc_site_job_state_name(sum.state), sum.total, sum.done,
@@ -593,7 +597,8 @@ static int print_item(void *user, const bacsc_site_item *it)
     return 0;
 }
 
-static int print_items_of(bacsc_site *s, const opts *o, int64_t job, bool only_problems)
+static int print_items_of(bacsc_site *s, const opts *o, int64_t job, bool only_problems,
+                          json_t **jout)
 {
     item_print p = {.json = o->json, .only_problems = only_problems,
                     .arr = o->json ? json_array() : NULL};
@@ -607,7 +612,10 @@ static int print_items_of(bacsc_site *s, const opts *o, int64_t job, bool only_p
                                     (json_int_t)j.total, "done", (json_int_t)j.done, "failed",
                                     (json_int_t)j.failed, "no_action", (json_int_t)j.skipped,
                                     "devices", p.arr);
-            cli_print_json(obj);
+            if (jout)
+                *jout = obj;
+            else
+                cli_print_json(obj);
         } else {
             json_decref(p.arr);
         }
@@ -729,6 +737,13 @@ static int status_row(void *user, const bacsc_site_device *d)
             "site_ca", ci.site_ca, "last_seen", fmt_datetime(d->last_seen, seen, sizeof seen));
         if (d->vmac[0])
             json_object_set_new(row, "vmac", json_string(d->vmac));
+        unsigned char fp[32];
+        if (d->csr_der && bacsc_pki_csr_key_fingerprint(d->csr_der, d->csr_len, fp) == 0) {
+            char hex[65];
+            bacsc_pki_hex(fp, 32, hex);
+            json_object_set_new(row, "csr_key_sha256", json_string(hex));
+            json_object_set_new(row, "csr_request_id", json_string(d->csr_request_id));
+        }
         json_array_append_new(c->arr, row);
         return 0;
     }
@@ -959,7 +974,7 @@ static int cmd_discover(int argc, char **argv)
         cli_error(o.prog, "%s", bacsc_site_errmsg(s));
         goto out_net;
     }
-    ex = run_and_report(s, &o, &n, job);
+    ex = run_and_report(s, &o, &n, job, NULL);
 out_net:
     net_close(&n);
 out_db:
@@ -1049,7 +1064,8 @@ static int cmd_request(int argc, char **argv)
         ex = rc == BACSC_ERR_NOT_FOUND ? EXIT_DATAERR : EXIT_FAIL;
         goto out;
     }
-    ex = run_and_report(s, &o, &n, job);
+    json_t *jobj = NULL;
+    ex = run_and_report(s, &o, &n, job, &jobj);
     size_t count = 0;
     rc = bacsc_site_write_request(s, &sel, o.out, &count);
     if (rc == BACSC_OK) {
@@ -1059,6 +1075,11 @@ static int cmd_request(int argc, char **argv)
         cli_error(o.prog, "%s", bacsc_site_errmsg(s));
         if (ex == EXIT_OK)
             ex = EXIT_FAIL;
+    }
+    if (jobj) {
+        json_object_set_new(jobj, "request_file", rc == BACSC_OK ? json_string(o.out) : json_null());
+        json_object_set_new(jobj, "csrs", json_integer((json_int_t)count));
+        cli_print_json(jobj);
     }
 out:
     net_close(&n);
@@ -1167,7 +1188,7 @@ static int cmd_import(int argc, char **argv)
         bacsc_site_close(s);
         return ex;
     }
-    ex = run_and_report(s, &o, &n, job);
+    ex = run_and_report(s, &o, &n, job, NULL);
     if (ex == EXIT_OK && nref)
         ex = EXIT_PARTIAL;
     net_close(&n);
@@ -1231,7 +1252,7 @@ static int cmd_trust(int argc, char **argv)
         bacsc_site_close(s);
         return ex;
     }
-    ex = run_and_report(s, &o, &n, job);
+    ex = run_and_report(s, &o, &n, job, NULL);
     net_close(&n);
     bacsc_site_close(s);
     return ex;
@@ -1286,7 +1307,7 @@ static int cmd_mode(int argc, char **argv)
         bacsc_site_close(s);
         return ex;
     }
-    ex = run_and_report(s, &o, &n, job);
+    ex = run_and_report(s, &o, &n, job, NULL);
     net_close(&n);
     bacsc_site_close(s);
     return ex;
@@ -1359,7 +1380,7 @@ static int cmd_jobs(int argc, char **argv)
                    (long long)j.id, bacsc_site_job_kind_name(j.kind),
                    bacsc_site_job_state_name(j.state), j.total, j.done, j.failed, j.skipped,
                    j.pending);
-        rc = print_items_of(s, &o, o.job, false);
+        rc = print_items_of(s, &o, o.job, false, NULL);
     } else {
         jobs_ctx c = {.json = o.json, .arr = o.json ? json_array() : NULL};
         if (!o.json)

@@ -83,6 +83,15 @@ start_group B
 run 0 request --all --out req.zip "${NET[@]}"
 grep -q "3 no action taken" out || fail "the rerun should take no action on 3 devices: $(cat out)"
 [ "$(count_status csr-pending)" = $N ] || fail "$N CSRs pending"
+run 0 request --all --out req.zip "${NET[@]}" --json
+/usr/bin/python3 -c "
+import json; d=json.load(open('out'))
+assert d['csrs']==$N and d['no_action']==$N and d['request_file']=='req.zip' and d['state']=='done', d
+" || fail "request --json: $(cat out)"
+"$BACSC" site status --json | /usr/bin/python3 -c "
+import json,sys; d=json.load(sys.stdin)
+assert all(len(r['csr_key_sha256'])==64 and r['csr_request_id'] for r in d['rows']), d
+" || fail "status --json: CSR fingerprints"
 "$BACSC" cari inspect req.zip --json >inspect.json || fail "cari inspect of the request"
 /usr/bin/python3 -c "
 import json; d=json.load(open('inspect.json')); print(d)" >/dev/null
