@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "bacsc/cari.h"
 #include "bacsc/error.h"
 #include "bacsc/site.h"
 #include "support_cari_certs.h"
@@ -527,6 +528,51 @@ static void test_trust_add_remove(void **state)
     fx_free(f);
 }
 
+/* A plain zip of certificates (no manifest, PEM and DER mixed) is matched by
+ * public key alone. */
+static void test_plain_zip_import(void **state)
+{
+    (void)state;
+    fixture *f = fx_new(3, NULL);
+    do_discover(f);
+    do_request(f, "all", BACSC_SITE_CSR_KEEP, 3, 0);
+    assert_int_equal(simca_sign_file(&f->ca, f->req, f->resp, 365), 3);
+    bacsc_cari *c = NULL;
+    assert_int_equal(bacsc_cari_read_file(f->resp, NULL, &c), BACSC_OK);
+    scc_zip_member m[8];
+    char *pems[8] = {0};
+    char names[8][32];
+    size_t n = 0;
+    memset(m, 0, sizeof m);
+    for (size_t i = 0; i < c->n_entries && n < 8; i++) {
+        bacsc_cari_entry *e = &c->entries[i];
+        if (e->error || e->type != BACSC_CARI_ENTRY_CERTIFICATE)
+            continue;
+        snprintf(names[n], sizeof names[n], n % 2 ? "dev%zu.der" : "dev%zu.pem", n);
+        m[n].name = names[n];
+        if (n % 2) {
+            m[n].data = e->der;
+            m[n].len = e->der_len;
+        } else {
+            size_t pl;
+            pems[n] = scc_pem("CERTIFICATE", e->der, e->der_len, &pl);
+            m[n].data = pems[n];
+            m[n].len = pl;
+        }
+        n++;
+    }
+    assert_int_equal(n, 3);
+    assert_int_equal(scc_zip_write(f->resp, m, n), 0);
+    int64_t id = prepare_import(f, BACSC_OK, NULL);
+    bacsc_site_summary s = run_job(f, id, 0);
+    assert_int_equal(s.done, 3);
+    assert_int_equal(count_status(f, BACSC_SITE_CERT_VALID), 3);
+    for (size_t i = 0; i < n; i++)
+        free(pems[i]);
+    bacsc_cari_free(c);
+    fx_free(f);
+}
+
 /* Devices answering with junk: the tool records a clear failure per device
  * and carries on with the others; nothing crashes or is stored. */
 static void test_hostile_devices(void **state)
@@ -587,6 +633,7 @@ int main(void)
         cmocka_unit_test(test_validation_failure_keeps_old),
         cmocka_unit_test(test_trust_add_remove),
         cmocka_unit_test(test_hostile_devices),
+        cmocka_unit_test(test_plain_zip_import),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
