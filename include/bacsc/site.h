@@ -351,6 +351,14 @@ int bacsc_site_job_run(bacsc_site *s, int64_t job_id, const bacsc_site_io *io,
 
 /* ---- job preparation (what the CLI commands do before running) ---------------- */
 
+/*
+ * request, trust and mode: when a job of the same kind with the same
+ * arguments is still RUNNING (the tool was killed), bacsc_site_prepare_*()
+ * returns that job (to be resumed by bacsc_site_job_run()) instead of
+ * creating a new one; bacsc_site_prepared_resumed() then returns true.
+ */
+bool bacsc_site_prepared_resumed(const bacsc_site *s);
+
 /* Rule for devices that already hold a pending CSR. */
 enum bacsc_site_csr_rule {
     BACSC_SITE_CSR_KEEP = 0,               /* keep it: no action taken */

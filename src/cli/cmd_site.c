@@ -571,6 +571,13 @@ static int run_and_report(bacsc_site *s, const opts *o, net *n, int64_t job, jso
     }
 }
 
+static void note_resumed(bacsc_site *s, const opts *o, int64_t job)
+{
+    if (bacsc_site_prepared_resumed(s) && !o->quiet && !o->json)
+        fprintf(stderr, "bacsc site: resuming %s job %lld left unfinished\n",
+                o->prog + 5, (long long)job);
+}
+
 /* ---- items / jobs printing ------------------------------------------------------------- */
 
 typedef struct item_print {
@@ -1048,17 +1055,9 @@ static int cmd_request(int argc, char **argv)
         return ex;
     }
     int64_t job;
-    int rc;
-    if (bacsc_site_job_resumable(s, BACSC_SITE_JOB_REQUEST, NULL, &job) == BACSC_OK) {
-        if (!o.quiet && !o.json)
-            fprintf(stderr, "bacsc site: resuming request job %lld left unfinished\n",
-                    (long long)job);
-        rc = BACSC_OK;
-    } else {
-        rc = bacsc_site_prepare_request(s, &sel,
-                                        o.overwrite ? BACSC_SITE_CSR_OVERWRITE : BACSC_SITE_CSR_KEEP,
-                                        &job);
-    }
+    int rc = bacsc_site_prepare_request(
+        s, &sel, o.overwrite ? BACSC_SITE_CSR_OVERWRITE : BACSC_SITE_CSR_KEEP, &job);
+    note_resumed(s, &o, job);
     if (rc != BACSC_OK) {
         cli_error(o.prog, "%s", bacsc_site_errmsg(s));
         ex = rc == BACSC_ERR_NOT_FOUND ? EXIT_DATAERR : EXIT_FAIL;
@@ -1241,6 +1240,7 @@ static int cmd_trust(int argc, char **argv)
     }
     int64_t job;
     int rc = bacsc_site_prepare_trust(s, add, ca, ca_len, &sel, &job);
+    note_resumed(s, &o, job);
     free(ca);
     if (rc != BACSC_OK) {
         cli_error(o.prog, "%s", bacsc_site_errmsg(s));
@@ -1297,6 +1297,7 @@ static int cmd_mode(int argc, char **argv)
         return EXIT_FAIL;
     int64_t job;
     int rc = bacsc_site_prepare_mode(s, mode, &sel, &job);
+    note_resumed(s, &o, job);
     if (rc != BACSC_OK) {
         cli_error(o.prog, "%s", bacsc_site_errmsg(s));
         bacsc_site_close(s);

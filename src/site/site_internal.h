@@ -12,6 +12,7 @@
 struct bacsc_site {
     sqlite3 *db;
     int64_t fixed_now;
+    bool resumed;                          /* the last prepare_* resumed a job */
     char err[512];
 };
 

@@ -81,11 +81,24 @@ static void selection_text(const bacsc_site_selection *sel, char *buf, size_t ca
                               (unsigned)sel->r[i].hi);
 }
 
+/* A killed (still running) job of the same kind and arguments: resume it. */
+static bool resume_same(bacsc_site *s, int kind, const char *key, int64_t *job_id)
+{
+    s->resumed = bacsc_site_job_resumable(s, kind, key, job_id) == BACSC_OK;
+    return s->resumed;
+}
+
+bool bacsc_site_prepared_resumed(const bacsc_site *s)
+{
+    return s && s->resumed;
+}
+
 /* ---- discover ------------------------------------------------------------------------ */
 
 int bacsc_site_prepare_discover(bacsc_site *s, const bacsc_site_found *found, size_t n,
                                 int64_t *job_id)
 {
+    s->resumed = false;
     int rc = site_begin(s);
     if (rc != BACSC_OK)
         return rc;
@@ -134,10 +147,12 @@ int bacsc_site_prepare_request(bacsc_site *s, const bacsc_site_selection *sel, i
     selection_text(sel, seltext, sizeof seltext);
     snprintf(args, sizeof args, "{\"devices\":\"%s\",\"rule\":\"%s\"}", seltext,
              rule == BACSC_SITE_CSR_OVERWRITE ? "overwrite" : "keep-existing");
+    if (resume_same(s, BACSC_SITE_JOB_REQUEST, args, job_id))
+        goto out;
     if ((rc = site_begin(s)) != BACSC_OK)
         goto out;
     int64_t id = 0;
-    if ((rc = bacsc_site_job_create(s, BACSC_SITE_JOB_REQUEST, args, NULL, &id)) != BACSC_OK)
+    if ((rc = bacsc_site_job_create(s, BACSC_SITE_JOB_REQUEST, args, args, &id)) != BACSC_OK)
         goto fail;
     for (size_t i = 0; i < l.n && rc == BACSC_OK; i++) {
         const bacsc_site_device *d = &l.d[i];
@@ -443,9 +458,11 @@ int bacsc_site_prepare_trust(bacsc_site *s, bool add, const unsigned char *ca, s
     selection_text(sel, seltext, sizeof seltext);
     snprintf(args, sizeof args, "{\"ca_sha256\":\"%s\",\"devices\":\"%s\"}", fphex, seltext);
     int kind = add ? BACSC_SITE_JOB_TRUST_ADD : BACSC_SITE_JOB_TRUST_REMOVE;
+    if (resume_same(s, kind, args, job_id))
+        goto out;
     if ((rc = site_begin(s)) != BACSC_OK)
         goto out;
-    if ((rc = bacsc_site_job_create(s, kind, args, NULL, job_id)) != BACSC_OK)
+    if ((rc = bacsc_site_job_create(s, kind, args, args, job_id)) != BACSC_OK)
         goto fail;
     for (size_t i = 0; i < l.n && rc == BACSC_OK; i++) {
         const bacsc_site_device *d = &l.d[i];
@@ -487,9 +504,11 @@ int bacsc_site_prepare_mode(bacsc_site *s, int mode, const bacsc_site_selection 
     selection_text(sel, seltext, sizeof seltext);
     snprintf(args, sizeof args, "{\"mode\":%d,\"name\":\"%s\",\"devices\":\"%s\"}", mode,
              bacsc_site_mode_name(mode), seltext);
+    if (resume_same(s, BACSC_SITE_JOB_MODE, args, job_id))
+        goto out;
     if ((rc = site_begin(s)) != BACSC_OK)
         goto out;
-    if ((rc = bacsc_site_job_create(s, BACSC_SITE_JOB_MODE, args, NULL, job_id)) != BACSC_OK)
+    if ((rc = bacsc_site_job_create(s, BACSC_SITE_JOB_MODE, args, args, job_id)) != BACSC_OK)
         goto fail;
     int64_t now = bacsc_site_now(s);
     for (size_t i = 0; i < l.n && rc == BACSC_OK; i++) {

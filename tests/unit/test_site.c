@@ -312,6 +312,11 @@ static void test_resume_after_kill(void **state)
     assert_int_equal(bacsc_site_job_resumable(f->site, BACSC_SITE_JOB_REQUEST, NULL, &again),
                      BACSC_OK);
     assert_int_equal(again, id);
+    /* the same command again resumes that job instead of making a new one */
+    assert_int_equal(bacsc_site_prepare_request(f->site, &all, BACSC_SITE_CSR_KEEP, &again),
+                     BACSC_OK);
+    assert_int_equal(again, id);
+    assert_true(bacsc_site_prepared_resumed(f->site));
     /* the tool restarts: new client state, same database */
     bacsc_site_close(f->site);
     char err[256];
