@@ -533,9 +533,15 @@ int bacsc_site_prepare_mode(bacsc_site *s, int mode, const bacsc_site_selection 
             else if (!hub)
                 snprintf(why, sizeof why, "refused: no hub URI (set --primary-hub in site init)");
         }
-        rc = bacsc_site_job_add_item(s, *job_id, d->instance, NULL, 0,
-                                     why[0] ? BACSC_SITE_ITEM_FAILED : BACSC_SITE_ITEM_PENDING,
-                                     why);
+        int status = why[0] ? BACSC_SITE_ITEM_FAILED : BACSC_SITE_ITEM_PENDING;
+        if (d->mode == mode) {
+            /* a rerun after a partial job: the switched devices need nothing
+             * (and after `sc` may not even be reachable over BACnet/IP) */
+            snprintf(why, sizeof why, "no action taken: already in mode %s",
+                     bacsc_site_mode_name(mode));
+            status = BACSC_SITE_ITEM_SKIPPED;
+        }
+        rc = bacsc_site_job_add_item(s, *job_id, d->instance, NULL, 0, status, why);
     }
     if (rc != BACSC_OK || (rc = site_commit(s)) != BACSC_OK)
         goto fail;

@@ -494,6 +494,13 @@ static void test_validation_failure_keeps_old(void **state)
     assert_int_equal(s.failed, 1);
     assert_int_equal(s.state, BACSC_SITE_JOB_PARTIAL);
     assert_int_equal(bad->mode, BACSC_SITE_MODE_IP);
+    /* the rerun leaves the switched devices alone */
+    unsigned act = sitesim_dev(f->sim, 1001)->activations;
+    assert_int_equal(bacsc_site_prepare_mode(f->site, BACSC_SITE_MODE_SC, &all, &id), BACSC_OK);
+    s = run_job(f, id, 0);
+    assert_int_equal(s.skipped, 3);
+    assert_int_equal(s.failed, 1);
+    assert_int_equal(sitesim_dev(f->sim, 1001)->activations, act);
     fx_free(f);
 }
 
