@@ -23,6 +23,7 @@
 #include "bacsc/sc_hubd.h"
 #include "bacsc/sc_node.h"
 #include "cli.h"
+#include "device_host_run.h"
 #include "sc_cli.h"
 #include "sc_status.h"
 
@@ -38,6 +39,9 @@ static void usage(FILE *out)
             "                    [--name NAME] [--uuid UUID] [--av N] [--count N]\n"
             "                    [--dc-listen ADDR:PORT [--dc-uri URI]...] [--dc-initiate auto|off]\n"
             "                    [--insecure-plaintext] [--status-file FILE] [--log-level LEVEL]\n"
+            "       bacsc device --state-dir DIR --instance N [--bip ADDR:PORT] [--count N]\n"
+            "                    [--mode ip|dual|sc] [--domain D] [--password P] [--hub URI]\n"
+            "                    [--failover URI] [--bip-broadcast ADDR:PORT [--bip-broadcast-count N]]\n"
             "\n"
             "Run a BACnet device (Device object, Analog Values, a SECURE_CONNECT Network\n"
             "Port) that joins a BACnet/SC network through its hub connector (primary hub,\n"
@@ -67,6 +71,19 @@ static void usage(FILE *out)
             "      --insecure-plaintext  allow ws:// URIs (debugging only)\n"
             "      --status-file FILE    where SIGUSR1 writes the status as JSON\n"
             "      --log-level LEVEL     error, warn, info (default), debug, trace\n"
+            "commissionable devices (docs/device-commissioning.md):\n"
+            "      --state-dir DIR       keep configuration, certificates and keys in DIR; the\n"
+            "                            device starts without certificates on BACnet/IP and is\n"
+            "                            commissioned over BACnet (--cert/--key/--ca not used)\n"
+            "      --bip ADDR:PORT       BACnet/IP address of the first instance (default\n"
+            "                            127.0.0.1:47808); instance i uses PORT+i\n"
+            "      --mode ip|dual|sc     mode of a fresh state (default ip; sc needs an\n"
+            "                            activated certificate: a saved state keeps its mode)\n"
+            "      --domain D            site domain for CSR common names (NAME.D)\n"
+            "      --password P          ReinitializeDevice password (1..20 characters)\n"
+            "      --bip-broadcast ADDR:PORT  where broadcasts go (default ADDR's broadcast)\n"
+            "      --bip-broadcast-count N    emulate a broadcast domain on one host: send\n"
+            "                            broadcasts to N consecutive ports from --bip-broadcast\n"
             "  -h, --help                this text\n"
             "\n"
             "signals: TERM/INT graceful stop (Disconnect-Request to the hub and, when hosting\n"
@@ -409,10 +426,19 @@ int bacsc_cmd_device(int argc, char **argv)
         {"insecure-plaintext", no_argument, NULL, 'P'},
         {"status-file", required_argument, NULL, 'S'},
         {"log-level", required_argument, NULL, 'L'},
+        {"state-dir", required_argument, NULL, 1001},
+        {"bip", required_argument, NULL, 1002},
+        {"mode", required_argument, NULL, 1003},
+        {"domain", required_argument, NULL, 1004},
+        {"password", required_argument, NULL, 1005},
+        {"bip-broadcast", required_argument, NULL, 1006},
+        {"bip-broadcast-count", required_argument, NULL, 1007},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     sc_opts o;
     sc_opts_init(&o);
+    devhost_opts dh;
+    memset(&dh, 0, sizeof dh);
     bacsc_log_set_level(BACSC_LOG_INFO);
     int opt;
     unsigned long ul;
@@ -459,6 +485,17 @@ int bacsc_cmd_device(int argc, char **argv)
         case 'P': o.insecure_plaintext = true; break;
         case 'S': o.status_file = optarg; break;
         case 'L': o.log_level = optarg; break;
+        case 1001: dh.state_dir = optarg; break;
+        case 1002: dh.bip = optarg; break;
+        case 1003: dh.mode = optarg; break;
+        case 1004: dh.domain = optarg; break;
+        case 1005: dh.password = optarg; break;
+        case 1006: dh.bip_broadcast = optarg; break;
+        case 1007:
+            if (sc_parse_ulong(PROG, "--bip-broadcast-count", optarg, 1, 65535, &ul))
+                return EXIT_USAGE;
+            dh.bip_broadcast_count = ul;
+            break;
         case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
@@ -479,6 +516,23 @@ int bacsc_cmd_device(int argc, char **argv)
         goto out;
     if (o.instance < 0) {
         cli_error(PROG, "--instance N is required");
+        goto out;
+    }
+    if (dh.state_dir) {
+        if (o.cert || o.key || o.nca || o.hub_listen || o.insecure_plaintext) {
+            cli_error(PROG, "--state-dir: certificates come from commissioning over BACnet; "
+                            "--cert/--key/--ca/--hub-listen/--insecure-plaintext do not apply");
+            goto out;
+        }
+        if (dh.password && (strlen(dh.password) < 1 || strlen(dh.password) > 20)) {
+            cli_error(PROG, "--password: 1..20 characters");
+            goto out;
+        }
+        rc = devhost_run(PROG, &o, &dh);
+        goto out;
+    }
+    if (dh.bip || dh.mode || dh.domain || dh.password || dh.bip_broadcast) {
+        cli_error(PROG, "--bip/--mode/--domain/--password need --state-dir");
         goto out;
     }
     if (sc_check_node_opts(PROG, &o))
