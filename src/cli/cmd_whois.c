@@ -63,8 +63,9 @@ static void done(sc_tool *t)
             json_object_set_new(d, "vendor_id", json_integer(v[i]->vendor_id));
             json_array_append_new(arr, d);
         } else {
-            printf("device %-8u vmac %s  max-apdu %u  segmentation %u  vendor %u\n", v[i]->instance,
-                   mac, v[i]->max_apdu, v[i]->segmentation, v[i]->vendor_id);
+            const char *seg = bacsc_segmentation_name(v[i]->segmentation);
+            printf("device %-8u vmac %s  max-apdu %u  segmentation %s  vendor %u\n",
+                   v[i]->instance, mac, v[i]->max_apdu, seg ? seg : "?", v[i]->vendor_id);
         }
     }
     if (arr)
