@@ -586,7 +586,11 @@ void bacsc_sc_port_config_defaults(bacsc_sc_port_config *cfg);
  * public implementation — see docs/device-commissioning.md.
  */
 void bacsc_netport_sc_set_validation_result(bacsc_object *port, const char *text);
-/* The current text ("" when Null). */
+/* Changes the application keeps itself (e.g. certificate files written but
+ * not activated) also make Changes_Pending read TRUE until
+ * bacsc_netport_sc_changes_applied()/discard_changes(). */
+void bacsc_netport_sc_set_other_pending(bacsc_object *port, bool pending);
+/* The current text ("" when none yet). */
 const char *bacsc_netport_sc_validation_result(const bacsc_object *port);
 
 /* ---- Network Port (BACnet/IP, Network_Type IPV4) --------------------------------- */

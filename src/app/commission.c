@@ -155,6 +155,7 @@ static void sync_ports(bacsc_commission *c)
 static void notify_changed(bacsc_commission *c)
 {
     sync_ports(c);
+    bacsc_netport_sc_set_other_pending(c->sc, !files_eq(&c->d.pending, &c->d.active));
     if (c->ops.changed)
         c->ops.changed(c->ops.user, &c->d);
 }
@@ -581,6 +582,7 @@ int bacsc_commission_new(const bacsc_commission_config *cfg, bacsc_commission **
         if (c->ip && memcmp(&c->d.ip_pending, &c->d.ip_active, sizeof c->d.ip_pending) != 0)
             bacsc_netport_ip_restore_pending(c->ip, &c->d.ip_pending);
         bacsc_netport_sc_set_validation_result(c->sc, c->d.validation);
+        bacsc_netport_sc_set_other_pending(c->sc, !files_eq(&c->d.pending, &c->d.active));
     }
     *out = c;
     return BACSC_OK;

@@ -32,6 +32,7 @@ typedef struct netport {
     bacsc_netport_callbacks cb;
     unsigned apdu_length;
     char validation[BACSC_COMMAND_RESULT_MAX + 1];
+    bool other_pending;              /* the application has pending changes of its own */
 } netport;
 
 static const uint32_t np_required[] = {
@@ -353,7 +354,7 @@ static int np_read(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_ref *r
         return bacsc_app_encode_enumerated(buf, cap,
                                            c->network_number ? NNQ_CONFIGURED : NNQ_UNKNOWN);
     case BACSC_PROP_CHANGES_PENDING:
-        return bacsc_app_encode_boolean(buf, cap, np->changes_pending);
+        return bacsc_app_encode_boolean(buf, cap, np->changes_pending || np->other_pending);
     case BACSC_PROP_COMMAND:
         return bacsc_app_encode_enumerated(buf, cap, np->command);
     case BACSC_PROP_APDU_LENGTH:
@@ -716,6 +717,7 @@ void bacsc_netport_sc_changes_applied(bacsc_object *port)
     netport *np = port->impl;
     np->active = np->pending;
     np->changes_pending = false;
+    np->other_pending = false;
 }
 
 void bacsc_netport_sc_discard_changes(bacsc_object *port)
@@ -725,6 +727,7 @@ void bacsc_netport_sc_discard_changes(bacsc_object *port)
     netport *np = port->impl;
     np->pending = np->active;
     np->changes_pending = false;
+    np->other_pending = false;
 }
 
 void bacsc_netport_sc_command_done(bacsc_object *port)
@@ -772,4 +775,10 @@ void bacsc_netport_sc_restore_pending(bacsc_object *port, const bacsc_sc_port_co
     netport *np = port->impl;
     np->pending = *pending;
     np->changes_pending = memcmp(&np->pending, &np->active, sizeof np->pending) != 0;
+}
+
+void bacsc_netport_sc_set_other_pending(bacsc_object *port, bool pending)
+{
+    if (dev_is_netport_sc(port))
+        ((netport *)port->impl)->other_pending = pending;
 }

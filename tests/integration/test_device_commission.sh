@@ -16,15 +16,22 @@ cleanup() { [ -n "$DP" ] && kill "$DP" 2>/dev/null; wait 2>/dev/null || true; rm
 trap cleanup EXIT
 cd "$T"
 fail() { echo "FAIL: $*" >&2; [ -f dev.err ] && tail -5 dev.err >&2; exit 1; }
-BASE=$((30000 + RANDOM % 20000))
-P1=$((BASE + 1)); P2=$((BASE + 2)); P3=$((BASE + 3))
 start_devices() {
   "$DEV" --state-dir st --bip 127.0.0.1:$P1 --count 3 --domain site.example --password pw \
     --broadcast 127.0.0.1:$BASE --broadcast-count 4 >dev.out 2>dev.err &
   DP=$!
-  for _ in $(seq 50); do grep -q ready dev.out 2>/dev/null && return; sleep 0.1; done
-  fail "devices did not start"
+  for _ in $(seq 50); do grep -q ready dev.out 2>/dev/null && return 0; kill -0 $DP 2>/dev/null || break; sleep 0.1; done
+  wait $DP 2>/dev/null || true; DP=""
+  return 1
 }
+# Ports below the ephemeral range, retried if taken.
+for try in 1 2 3 4 5 6; do
+  BASE=$((10000 + RANDOM % 20000))
+  P1=$((BASE + 1)); P2=$((BASE + 2)); P3=$((BASE + 3))
+  start_devices && break
+done
+[ -n "$DP" ] || fail "devices did not start"
+
 stop_devices() { kill "$DP"; wait "$DP" || true; DP=""; }
 c() { # c PORT args... — one request; prints the tool's output, never fails
   local port=$1; shift
@@ -36,8 +43,6 @@ expect() { # expect WANT-RC PORT args...
   c "$@" >/dev/null
   [ "$RC" = "$want" ] || { cat c.out c.err >&2; fail "'$*' exited $RC, wanted $want"; }
 }
-
-start_devices
 
 # ---- discovery over the emulated broadcast range ---------------------------
 "$CL" --bind 127.0.0.1:$BASE --to 127.0.0.1:$BASE whois 4 >iam.txt
@@ -120,7 +125,7 @@ c $P3 read network-port,1 out-of-service | grep -q false || fail "1003 SC port n
 
 # ---- restart: everything persists ------------------------------------------------
 stop_devices
-start_devices
+start_devices || fail "devices did not restart"
 expect 3 $P1 --timeout 1200 read device,1001 object-name
 expect 0 $P2 read device,1002 object-name
 c $P3 read network-port,1 510 | grep -q valid || fail "1003 validation result after restart"

@@ -16,12 +16,19 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 cd "$T"
 fail() { echo "FAIL: $*" >&2; for f in hub.log dev.log; do [ -f $f ] && tail -8 $f >&2; done; exit 1; }
-HP=$((30000 + RANDOM % 15000)); P=$((HP + 100))
-HUB=wss://127.0.0.1:$HP
-
+# Ports below the ephemeral range (32768+), retried if taken.
 "$BACSC" pki demo --out pki --nodes 1 >/dev/null
-"$BACSC" hub --listen 127.0.0.1:$HP --cert pki/hub.pem --key pki/hub.key --ca pki/ca.pem >hub.log 2>&1 &
-PIDS+=($!)
+for try in 1 2 3 4 5 6; do
+  HP=$((10000 + RANDOM % 20000)); P=$((HP + 100))
+  "$BACSC" hub --listen 127.0.0.1:$HP --cert pki/hub.pem --key pki/hub.key --ca pki/ca.pem >hub.log 2>&1 &
+  HUBPID=$!
+  for _ in $(seq 50); do grep -q "listening" hub.log && break; kill -0 $HUBPID 2>/dev/null || break; sleep 0.1; done
+  grep -q "listening" hub.log && break
+  kill $HUBPID 2>/dev/null || true; wait $HUBPID 2>/dev/null || true
+done
+grep -q "listening" hub.log || fail "hub did not start"
+PIDS+=($HUBPID)
+HUB=wss://127.0.0.1:$HP
 start_dev() {
   "$BACSC" device --state-dir st --instance 2001 --count 2 --bip 127.0.0.1:$P --domain site.example \
     --password pw --hub "$HUB" --log-level info >>dev.log 2>&1 &
@@ -32,7 +39,7 @@ start_dev() {
 c() { local port=$1; shift; set +e; "$CL" --to 127.0.0.1:$port "$@" >c.out 2>&1; RC=$?; set -e; cat c.out; }
 ok() { c "$@" >/dev/null; [ "$RC" = 0 ] || fail "'$*' -> rc $RC: $(cat c.out)"; }
 sc_read() { # sc_read INSTANCE OBJ PROP
-  "$BACSC" read "$1" "$2" "$3" --hub "$HUB" --cert pki/node1.pem --key pki/node1.key --ca pki/ca.pem 2>sc.err
+  timeout 10 "$BACSC" read "$1" "$2" "$3" --timeout 3 --hub "$HUB" --cert pki/node1.pem --key pki/node1.key --ca pki/ca.pem 2>sc.err
 }
 start_dev
 [ "$(c $P read device,2001 object-name)" = '"dev-2001"' ] || fail "object name: $(cat c.out)"
@@ -60,7 +67,9 @@ commission() { # commission PORT CAPEM CAKEY
 [ "$(c $P read network-port,1 sc-primary-hub-uri)" = "\"$HUB\"" ] || fail "initial hub URI: $(cat c.out)"
 commission $P pki/ca.pem pki/ca.key >/dev/null
 [ "$RC" = 0 ] || fail "activation: $(cat c.out)"
-for _ in $(seq 60); do v=$(sc_read 2001 device,2001 object-name || true); [ "$v" = '"dev-2001"' ] && break; sleep 0.25; done
+sc_wait() { local end=$((SECONDS + 40)); v=""
+  while [ $SECONDS -lt $end ]; do v=$(sc_read 2001 device,2001 object-name || true); [ "$v" = '"dev-2001"' ] && return; sleep 0.25; done; }
+sc_wait
 [ "${v:-}" = '"dev-2001"' ] || fail "device 2001 not reachable over BACnet/SC: $(cat sc.err)"
 sc_read 2001 network-port,1 sc-hub-connector-state | grep -qi "primary\|1" || fail "hub connector state"
 c $P --timeout 1000 read device,2001 object-name >/dev/null; [ "$RC" = 3 ] || fail "2001 still answers on BACnet/IP"
@@ -73,7 +82,7 @@ ok $((P + 1)) read device,2002 object-name
 # ---- restart: 2001 comes back on SC, 2002 on IP ------------------------------------
 kill "$DEVPID"; wait "$DEVPID" || true
 start_dev
-for _ in $(seq 60); do v=$(sc_read 2001 device,2001 object-name || true); [ "$v" = '"dev-2001"' ] && break; sleep 0.25; done
+sc_wait
 [ "${v:-}" = '"dev-2001"' ] || fail "device 2001 not back on BACnet/SC after restart: $(cat sc.err)"
 c $P --timeout 1000 read device,2001 object-name >/dev/null; [ "$RC" = 3 ] || fail "2001 on BACnet/IP after restart"
 

@@ -208,6 +208,8 @@ static void test_write_and_validate(void **state)
     (void)state;
     sch s;
     bench(&s, "validate");
+    sch_res r0 = sch_read(&s, NP, SCP, BACSC_PROP_CHANGES_PENDING);
+    assert_int_equal(r0.data[0], 0x10);
     /* not a certificate */
     sch_res r = sch_write_file(&s, BACSC_COMMISSION_FILE_OPCERT, 0, "hello world", 11);
     assert_int_equal(r.outcome, BACSC_CLIENT_ERROR);
@@ -238,6 +240,11 @@ static void test_write_and_validate(void **state)
     assert_int_equal(r.outcome, BACSC_CLIENT_ERROR);
     validation_is(&s, "key-mismatch");
 
+    /* only files differ from the running set: Changes_Pending shows it */
+    r = sch_read(&s, NP, SCP, BACSC_PROP_CHANGES_PENDING);
+    assert_int_equal(r.data[0], 0x11);
+    r = sch_read(&s, NP, IPP, BACSC_PROP_CHANGES_PENDING);
+    assert_int_equal(r.data[0], 0x10);
     /* the right certificate, written in two chunks (DER) */
     size_t dl;
     unsigned char *cder = scc_issue(&ca1, csr, dlen, 7, &dl);
@@ -333,8 +340,10 @@ static void test_activate(void **state)
     assert_int_equal(r.error_code, BACSC_ERR_CODE_ID_INVALID_CONFIGURATION_DATA);
     validation_is(&s, "no-certificate");
     assert_int_equal(bacsc_commission_mode(s.cm), BACSC_MODE_IP);
-    /* certificates but no hub */
+    /* certificates but no hub; written files make Changes_Pending TRUE */
     commission_certs(&s, &ca1);
+    r = sch_read(&s, NP, SCP, BACSC_PROP_CHANGES_PENDING);
+    assert_int_equal(r.data[0], 0x11);
     r = sch_reinit(&s, BACSC_REINIT_ACTIVATE_CHANGES, PW);
     assert_int_equal(r.outcome, BACSC_CLIENT_ERROR);
     validation_is(&s, "no-hub-uri");
