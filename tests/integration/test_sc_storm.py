@@ -10,7 +10,8 @@ UUID, VMAC and TLS connection) joins a `bacsc hub`. The hub is killed
   - their first reconnect attempts after the kill (device log timestamps)
     are jittered: none earlier than SC_Minimum_Reconnect_Time (1 s) after
     the loss, spread over at least 0.5 s, and no 100 ms window holds more
-    than 25 % of them;
+    than 25 % of them (40 % under sanitizers, whose slowness bunches the
+    log timestamps);
   - a whois through the restarted hub finds all 200 devices.
 """
 import datetime
@@ -91,7 +92,12 @@ def main():
               f"busiest 100 ms window {worst} of {len(ts)}")
         check(ts[0] >= 0.9, f"no reconnect before the minimum reconnect time (earliest {ts[0]:.3f} s)")
         check(spread >= 0.5, f"reconnects spread over >= 0.5 s ({spread:.3f} s)")
-        check(worst <= 0.25 * N, f"no 100 ms window with more than 25 % of the nodes ({worst})")
+        # Uniform jitter over ~1 s puts ~10 % of the nodes in a window and a
+        # synchronised storm 100 %. The timestamps are taken when the (single)
+        # device process gets round to each attempt, so under sanitizers and a
+        # loaded machine they bunch up: allow 40 % there, 25 % otherwise.
+        limit = 0.40 if SLOW > 1 else 0.25
+        check(worst <= limit * N, f"no 100 ms window with more than {limit:.0%} of the nodes ({worst})")
     prof = profile(d, "p.json", pki, port, node="node1")
     r = tool(["whois", "--timeout", str(3 * SLOW), "--json"], prof)
     found = json.loads(r.stdout) if r.returncode == 0 else []
