@@ -6,7 +6,7 @@
 # Environment: DUR (seconds per traffic run, default 5), NODES (connect scale,
 # default 10000), PAIRS (throughput pairs, default 8), WINDOW (default 32),
 # OUT (result directory, default a new /tmp/bench-hub-XXXXXX), SKIP_SCALE=1
-# (skip the 10,000-node run), HUB_CMD (override the hub command; it gets
+# (skip the 10,000-node run), SKIP_TRAFFIC=1 (only the 10,000-node run), HUB_CMD (override the hub command; it gets
 # --listen 127.0.0.1:PORT --cert --key --ca appended).
 #
 # Hub: `bacsc hub` when the command exists, else bench_hub_server (the hub
@@ -96,7 +96,9 @@ gen() { # name [cpu] args...
 }
 
 say "hub: ${HUB[*]} on $URI; results in $OUT"
-for pin in "" pinned; do
+pins=("" pinned)
+[ "${SKIP_TRAFFIC:-0}" = 1 ] && pins=()
+for pin in "${pins[@]}"; do
   hcpu= gcpu= sfx=
   if [ -n "$pin" ]; then hcpu=0 gcpu=1 sfx=-pinned; fi
   start_hub "$hcpu"

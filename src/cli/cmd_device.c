@@ -51,6 +51,8 @@ static void usage(FILE *out)
             "      --key FILE            its private key (PEM)\n"
             "      --ca FILE             issuer (CA) certificate; twice for rollover\n"
             "      --hub-listen ADDR:PORT  also run the hub function, listening here\n"
+            "      --ticket-key-file FILE  with --hub-listen: TLS session ticket keys (resumption,\n"
+            "                            also across restarts; created 0600 if absent)\n"
             "  -c, --config FILE         JSON configuration (keys: docs/device.md); flags override it\n"
             "      --name NAME           Object_Name of the Device object (default bacsc-device-N)\n"
             "      --uuid UUID           Device UUID (default: from the certificate's urn:uuid SAN, else random)\n"
@@ -89,6 +91,7 @@ struct devapp {
     struct inst *insts;
     size_t n;
     bacsc_hubd *hubd;
+    bacsc_tls_ctx *stls; /* the hub function's server context (status counters) */
     bool stopping;
     bacsc_timer deadline, idle_check;
 };
@@ -136,6 +139,8 @@ static void write_status(struct devapp *a)
     if (a->hubd) {
         json_object_set_new(doc, "hub_port", json_integer(bacsc_hubd_port(a->hubd)));
         json_object_set_new(doc, "hub", sc_status_hubd(a->loop, a->hubd));
+        if (a->stls)
+            json_object_set_new(doc, "tls", sc_status_tls(a->stls));
     }
     if (a->o->status_file) {
         if (sc_write_json_file(a->o->status_file, doc) == 0)
@@ -324,6 +329,7 @@ int bacsc_cmd_device(int argc, char **argv)
         {"key", required_argument, NULL, 'K'},
         {"ca", required_argument, NULL, 'A'},
         {"hub-listen", required_argument, NULL, 'B'},
+        {"ticket-key-file", required_argument, NULL, 'T'},
         {"config", required_argument, NULL, 'c'},
         {"name", required_argument, NULL, 'n'},
         {"uuid", required_argument, NULL, 'U'},
@@ -357,6 +363,7 @@ int bacsc_cmd_device(int argc, char **argv)
                 return EXIT_USAGE;
             break;
         case 'B': o.hub_listen = optarg; break;
+        case 'T': o.ticket_key_file = optarg; break;
         case 'c': break;
         case 'n': o.name = optarg; break;
         case 'U': o.uuid = optarg; break;
@@ -402,12 +409,15 @@ int bacsc_cmd_device(int argc, char **argv)
         cli_error(PROG, "--count: instances beyond 4194302");
         goto out;
     }
+    if (o.hub_listen)
+        sc_raise_nofile(PROG, (o.max_peers ? o.max_peers : BACSC_SC_HUB_DEFAULT_MAX_PEERS) + 16);
     rc = EXIT_DATAERR;
     if (!o.insecure_plaintext) {
         if (!(tls = sc_tls_ctx(PROG, &o, false)))
             goto out;
         if (o.hub_listen && !(stls = sc_tls_ctx(PROG, &o, true)))
             goto out;
+        a.stls = stls;
     }
     rc = EXIT_FAIL;
     a.loop = bacsc_loop_new();
