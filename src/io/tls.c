@@ -546,8 +546,11 @@ int bacsc_tls_ssl_set_resume(SSL *ssl, bacsc_tls_resume *r)
     if (r && r->session) {
         SSL_SESSION *s = r->session;
         int64_t age = (int64_t)time(NULL) - (int64_t)SSL_SESSION_get_time(s);
-        if (age < 0 || age >= (int64_t)SSL_SESSION_get_timeout(s) ||
-            !SSL_SESSION_is_resumable(s)) {
+        int64_t life = (int64_t)SSL_SESSION_get_timeout(s);
+        uint32_t hint = (uint32_t)SSL_SESSION_get_ticket_lifetime_hint(s);
+        if (hint && (int64_t)hint < life)
+            life = hint; /* the server's ticket lifetime */
+        if (age < 0 || age >= life || !SSL_SESSION_is_resumable(s)) {
             bacsc_tls_resume_clear(r);
         } else if (SSL_set_session(ssl, s) != 1) {
             ERR_clear_error();
