@@ -90,6 +90,8 @@ typedef struct bacsc_cari_entry {
 
     unsigned char *der; /* the CSR or certificate, DER; NULL if none */
     size_t der_len;
+    struct bacsc_csr *csr; /* a CSR: the parsed form (self-signature checked), for
+                            * bacsc_request_in.parsed; owned by the entry; NULL if none */
 
     /* From the content (CSR or certificate). */
     bool has_fingerprint;

@@ -312,7 +312,9 @@ int bacsc_analog_value_set(bacsc_object *obj, uint8_t priority, float value, boo
  * Storage behind File objects. The device never touches files: it calls
  * these with the File object's instance. All return 0 or a negative
  * BACSC_ERR_* (mapped to FILE/... errors: NOT_FOUND → object/unknown-object,
- * POLICY → file-access-denied, LIMIT → file-full, others → other).
+ * POLICY → file-access-denied, LIMIT → file-full, MALFORMED →
+ * property/invalid-data-type (bytes the storage refuses), others →
+ * device/operational-problem).
  *   size:  current size in octets.
  *   read:  up to `count` octets from `offset` into buf; *n set; *eof true if
  *          the read reached the end of the file.
@@ -347,6 +349,12 @@ int bacsc_device_add_file(bacsc_device *dev, uint32_t instance, const char *name
 
 /* Property ids not (yet) in apdu.h's enumeration. */
 #define BACSC_PROP_ID_PROTOCOL_LEVEL 482
+#define BACSC_PROP_ID_COMMAND_VALIDATION_RESULT 510
+#define BACSC_PROP_ID_BACNET_IP_MODE 408
+/* Proprietary (vendor range 512..4194303): the site domain the device puts
+ * in its CSR's common name, CharacterString, on the SC Network Port. */
+#define BACSC_PROP_ID_SITE_DOMAIN 4100
+#define BACSC_COMMAND_RESULT_MAX 160     /* octets of Command_Validation_Result */
 
 #define BACSC_NETWORK_TYPE_IPV4 5
 #define BACSC_NETWORK_TYPE_SECURE_CONNECT 11
@@ -425,6 +433,38 @@ typedef struct bacsc_sc_hub_connection {
 } bacsc_sc_hub_connection;
 
 /*
+ * One entry of SC_Direct_Connect_Connection_Status (BACnetSCDirectConnection)
+ * or of SC_Hub_Function_Connection_Status (BACnetSCHubFunctionConnection,
+ * which has no uri: every context tag below [0] is one lower):
+ *   uri                  [0] CharacterString          (direct only)
+ *   connection-state     [1] BACnetSCConnectionState
+ *   connect-timestamp    [2] BACnetDateTime
+ *   disconnect-timestamp [3] BACnetDateTime
+ *   peer-address         [4] BACnetHostNPort          -- ip-address when
+ *                            peer_address is "A.B.C.D:PORT", else name
+ *                            (none when empty)
+ *   peer-vmac            [5] OCTET STRING (SIZE(6))
+ *   peer-uuid            [6] OCTET STRING (SIZE(16))
+ *   error                [7] Error OPTIONAL            -- as BACnetSCHubConnection
+ *   error-details        [8] CharacterString OPTIONAL
+ * (layout as in bacnet-stack's bacapp_encode_SCDirectConnection and
+ * bac-py; error/error-details only for disconnected-with-errors and
+ * failed-to-connect.)
+ */
+typedef struct bacsc_sc_direct_connection {
+    char uri[BACSC_URI_MAX];
+    uint8_t state;                   /* enum bacsc_sc_connection_state */
+    bacsc_datetime connect_time;
+    bacsc_datetime disconnect_time;
+    char peer_address[64];           /* "IP:PORT", a host name, or "" */
+    uint8_t peer_vmac[6];
+    uint8_t peer_uuid[16];
+    uint16_t error_class;
+    uint16_t error_code;
+    char error_details[128];
+} bacsc_sc_direct_connection;
+
+/*
  * Configuration of a BACnet/SC port: what the writable properties hold.
  * The "active" copy is what the datalink runs with; writes go to the
  * "pending" copy, set Changes_Pending, and take effect when the application
@@ -451,6 +491,12 @@ typedef struct bacsc_sc_port_config {
     uint32_t operational_certificate_file;
     uint32_t issuer_certificate_files[BACSC_ISSUER_FILES_MAX];
     uint32_t certificate_signing_request_file;
+    /* Out_Of_Service written over BACnet (pending like the rest): true = the
+     * port is switched off (issue 5: mode switching). */
+    bool out_of_service;
+    /* Site domain for the CSR common name (proprietary property
+     * BACSC_PROP_ID_SITE_DOMAIN); "" = none. */
+    char site_domain[BACSC_DEVICE_STRING_MAX + 1];
 } bacsc_sc_port_config;
 
 /* Live state the I/O layer keeps current (read-only over BACnet). */
@@ -463,6 +509,13 @@ typedef struct bacsc_sc_port_state {
     uint8_t reliability;             /* BACnetReliability: 0 no-fault-detected */
     bool out_of_service;
     uint8_t vmac[6];                 /* MAC_Address */
+    /* Lists owned by the I/O layer (valid until the next refresh):
+     * SC_Direct_Connect_Connection_Status and, for a device hosting the hub
+     * function, SC_Hub_Function_Connection_Status (uri unused). */
+    const bacsc_sc_direct_connection *direct;
+    size_t direct_count;
+    const bacsc_sc_direct_connection *hub_function;
+    size_t hub_function_count;
 } bacsc_sc_port_state;
 
 /* Network Port callbacks (optional). */
@@ -472,12 +525,24 @@ typedef struct bacsc_netport_callbacks {
     /*
      * Command was written with `cmd` (not idle/discard-changes, which the
      * object handles). Return 0 to accept (Command reads back `cmd` until
-     * bacsc_netport_sc_command_done() is called), or negative with *err
+     * bacsc_netport_sc_command_done() is called), 1 when the command already
+     * completed (Command reads idle again), or negative with *err
      * (e.g. PROPERTY/VALUE-OUT-OF-RANGE for unsupported commands — the
-     * default without a callback).
+     * default without a callback). discard-changes is handled by the
+     * object and then also reported here (return value ignored) so the
+     * application can drop its own pending state.
      */
     int (*command)(void *user, bacsc_object *port, uint8_t cmd, bacsc_error *err);
     void *user;
+    /*
+     * A configuration write decoded fine; `pending` is the pending
+     * configuration it would produce (a bacsc_sc_port_config * for SC ports,
+     * a bacsc_ip_port_config * for IP ports). Return 0 to commit it, or
+     * negative with *err set to refuse the write (e.g. switching the last
+     * working port off). Optional.
+     */
+    int (*check_write)(void *user, bacsc_object *port, uint32_t property, const void *pending,
+                       bacsc_error *err);
 } bacsc_netport_callbacks;
 
 /*
@@ -507,9 +572,62 @@ void bacsc_netport_sc_discard_changes(bacsc_object *port);
 void bacsc_netport_sc_command_done(bacsc_object *port);
 /* Set a configuration programmatically (both copies; no Changes_Pending). */
 void bacsc_netport_sc_set_config(bacsc_object *port, const bacsc_sc_port_config *config);
+/* Set only the pending copy (e.g. restored from storage); Changes_Pending
+ * becomes true when it differs from the active copy. */
+void bacsc_netport_sc_restore_pending(bacsc_object *port, const bacsc_sc_port_config *pending);
 /* Fill `cfg` with defaults: reconnect 2..300 s, connect wait 10, disconnect
  * wait 5, heartbeat 60, everything else empty/false, no files. */
 void bacsc_sc_port_config_defaults(bacsc_sc_port_config *cfg);
+
+/*
+ * Command_Validation_Result (510) of an SC port, a CharacterString
+ * (truncated to BACSC_COMMAND_RESULT_MAX; NULL or "" = no validation run
+ * yet, read as ""). The standard's datatype could not be confirmed from a
+ * public implementation — see docs/device-commissioning.md.
+ */
+void bacsc_netport_sc_set_validation_result(bacsc_object *port, const char *text);
+/* The current text ("" when Null). */
+const char *bacsc_netport_sc_validation_result(const bacsc_object *port);
+
+/* ---- Network Port (BACnet/IP, Network_Type IPV4) --------------------------------- */
+
+/* BACnet_IP_Mode (BACnetIPMode). */
+enum bacsc_ip_mode { BACSC_IP_MODE_NORMAL = 0, BACSC_IP_MODE_FOREIGN = 1, BACSC_IP_MODE_BBMD = 2 };
+
+/* A BACnet/IP port. Only Out_Of_Service is writable over BACnet (pending
+ * until activate-changes, like the SC port); the rest describes the socket. */
+typedef struct bacsc_ip_port_config {
+    uint8_t ip[4];                   /* IP_Address */
+    uint8_t mask[4];                 /* IP_Subnet_Mask */
+    uint16_t udp_port;               /* BACnet_IP_UDP_Port */
+    uint16_t network_number;         /* Network_Number, 0 = unknown */
+    bool out_of_service;             /* Out_Of_Service */
+} bacsc_ip_port_config;
+
+/*
+ * Add a Network Port of type IPV4 (Network_Type 5): Status_Flags,
+ * Reliability, Out_Of_Service (writable, pending), Network_Type,
+ * Protocol_Level, Network_Number, Network_Number_Quality, Changes_Pending,
+ * Command (idle / discard-changes; others → cb.command or
+ * value-out-of-range), APDU_Length, Link_Speed (0.0), MAC_Address (6 octets
+ * IP + port), BACnet_IP_Mode (normal), IP_Address, IP_Subnet_Mask,
+ * BACnet_IP_UDP_Port. `cb` may be NULL (refresh is not used by IP ports).
+ * Returns as bacsc_device_add_object().
+ */
+int bacsc_device_add_netport_ip(bacsc_device *dev, uint32_t instance, const char *name,
+                                const bacsc_ip_port_config *config,
+                                const bacsc_netport_callbacks *cb, bacsc_object **out);
+const bacsc_ip_port_config *bacsc_netport_ip_pending(const bacsc_object *port);
+const bacsc_ip_port_config *bacsc_netport_ip_active(const bacsc_object *port);
+bool bacsc_netport_ip_changes_pending(const bacsc_object *port);
+void bacsc_netport_ip_changes_applied(bacsc_object *port);
+void bacsc_netport_ip_discard_changes(bacsc_object *port);
+/* Set both copies (no Changes_Pending). */
+void bacsc_netport_ip_set_config(bacsc_object *port, const bacsc_ip_port_config *config);
+/* Set only the pending copy (Changes_Pending when it differs). */
+void bacsc_netport_ip_restore_pending(bacsc_object *port, const bacsc_ip_port_config *pending);
+/* Reliability reported by the port (0 = no-fault-detected). */
+void bacsc_netport_ip_set_reliability(bacsc_object *port, uint8_t reliability);
 
 #ifdef __cplusplus
 }

@@ -130,6 +130,13 @@ int bacsc_pki_to_der(int kind, const uint8_t *data, size_t len, uint8_t **der, s
  * BACSC_ERR_MALFORMED when the buffer holds no certificate. */
 int bacsc_pki_certs_parse(const uint8_t *data, size_t len, STACK_OF(X509) **out);
 
+/* A CSR parsed once, with its self-signature verified at most once
+ * (opaque). The CARI reader keeps one on each CSR entry
+ * (bacsc_cari_entry.csr) and bacsc_ca_submit reuses it through
+ * bacsc_request_in.parsed, so the pipeline decodes and verifies each CSR
+ * once; see docs/ca.md "Performance". */
+typedef struct bacsc_csr bacsc_csr;
+
 /* What a CSR asks for, as read from its DER (no policy applied). */
 typedef struct bacsc_csr_info {
     int key_type;                          /* bacsc_key_type */
@@ -354,8 +361,8 @@ const char *bacsc_ca_errmsg(const bacsc_ca *ca);
 void bacsc_ca_set_actor(bacsc_ca *ca, const char *actor);
 /* Override the clock (Unix seconds) for tests; 0 restores the real clock. */
 void bacsc_ca_set_time(bacsc_ca *ca, int64_t now);
-/* Check and sign on up to `n` threads (1..16; default 1: with OpenSSL 3.0 the
- * provider locks make 2 threads slower than 1, see bench/README.md). */
+/* Check and sign on up to `n` threads (1..16; default: one per online CPU,
+ * at most 8; see docs/ca.md "Performance"). */
 void bacsc_ca_set_threads(bacsc_ca *ca, int n);
 
 const char *bacsc_ca_dir(const bacsc_ca *ca);
@@ -414,6 +421,10 @@ typedef struct bacsc_request_in {
     const char *device_name;          /* optional metadata */
     int64_t device_instance;          /* optional; < 0 = none */
     const char *ref;                  /* correlation id from the batch (CARI request_id) */
+    bacsc_csr *parsed;                /* optional: the same CSR as parsed and verified by
+                                       * the CARI reader (bacsc_cari_entry.csr); used only
+                                       * when parsed from exactly csr/csr_len, else the
+                                       * CSR is parsed and verified here */
 } bacsc_request_in;
 
 /* The outcome for one request. */

@@ -10,6 +10,14 @@
  * most 256) and delivered from a deferred pass so that the owner may send
  * from inside the callback (the connector forbids re-entrant calls).
  *
+ * Direct connections (node switch, sc_switch.h): the node always runs a
+ * switch, so Address-Resolution is answered (a NAK when direct connections
+ * are not accepted) and Advertisement-Solicitation gets an Advertisement.
+ * With dc_listen it also accepts dc.bsc.bacnet.org WebSockets (server TLS
+ * context dc_tls, same issuers); outgoing direct connections use the client
+ * context `tls`. Unicasts are routed over a direct connection when one is up
+ * (see the routing policy in sc_switch.h), else through the hub.
+ *
  * Time is bacsc_loop_now(); randomness is RAND_bytes (bacsc_io_random).
  * Logs: hub connection attempts, connects, losses and VMAC changes at info
  * ("sc-node N: ..." with the name given in the configuration).
@@ -26,6 +34,7 @@
 #include "bacsc/device.h"
 #include "bacsc/loop.h"
 #include "bacsc/sc_connector.h"
+#include "bacsc/sc_switch.h"
 #include "bacsc/tls.h"
 
 #ifdef __cplusplus
@@ -46,6 +55,16 @@ typedef struct bacsc_sc_node_config {
     uint16_t max_bvlc_len, max_npdu_len;          /* 0: defaults (1600 / 1497) */
     uint64_t connect_wait_us, disconnect_wait_us, heartbeat_us;   /* 0: defaults */
     uint64_t reconnect_min_us, reconnect_max_us;                  /* 0: defaults */
+    /* Direct connections (all optional; zero = off/defaults). */
+    const char *dc_listen;       /* "ADDR:PORT": accept direct connections here */
+    bacsc_tls_ctx *dc_tls;       /* server context for dc_listen (NULL only with plaintext) */
+    const char *dc_uris;         /* advertised accept URIs, space separated
+                                    (NULL: wss://ADDR:PORT of dc_listen, actual port) */
+    bool dc_auto;                /* SC_Direct_Connect_Initiate_Enable (automatic) */
+    size_t dc_max_conns;         /* 0: default 16 */
+    uint64_t dc_idle_us;         /* 0: default 300 s */
+    unsigned dc_auto_count;      /* 0: default 3 */
+    uint64_t dc_auto_window_us;  /* 0: default 10 s */
 } bacsc_sc_node_config;
 
 typedef struct bacsc_sc_node_callbacks {
@@ -105,6 +124,25 @@ const char *bacsc_sc_node_hub_peer(const bacsc_sc_node *n);
  * callback so every read sees the current state.
  */
 void bacsc_sc_node_port_state(const bacsc_sc_node *n, bacsc_sc_port_state *st);
+
+/* The node switch (read-only use: stats, status, is_direct). */
+const bacsc_sc_switch *bacsc_sc_node_switch(const bacsc_sc_node *n);
+/* The bound dc listener port, 0 when not accepting direct connections. */
+uint16_t bacsc_sc_node_dc_port(const bacsc_sc_node *n);
+/* Ask for a direct connection to `vmac` (see bacsc_sc_switch_connect()). */
+int bacsc_sc_node_dc_connect(bacsc_sc_node *n, const bacsc_vmac *vmac);
+/* Turn accepting / automatic initiating on or off at run time (the dc
+ * listener itself exists only when configured with dc_listen). */
+void bacsc_sc_node_dc_set_accept(bacsc_sc_node *n, bool enable);
+void bacsc_sc_node_dc_set_auto(bacsc_sc_node *n, bool enable);
+
+/*
+ * SC_Direct_Connect_Connection_Status rows (timestamps converted to local
+ * BACnetDateTime, error class COMMUNICATION). Fills up to `max`; returns
+ * the number of rows there are.
+ */
+size_t bacsc_sc_node_dc_status(const bacsc_sc_node *n, bacsc_sc_direct_connection *rows,
+                               size_t max);
 
 /* Free the node (aborting hub connections). */
 void bacsc_sc_node_free(bacsc_sc_node *n);

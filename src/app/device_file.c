@@ -43,6 +43,9 @@ static int storage_error(int rc, bacsc_error *err)
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_OBJECT, BACSC_ERR_CODE_FILE_ACCESS_DENIED);
     case BACSC_ERR_LIMIT:
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_OBJECT, BACSC_ERR_CODE_FILE_FULL);
+    case BACSC_ERR_MALFORMED:
+        /* The bytes are refused by the storage (e.g. not a certificate). */
+        return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_INVALID_DATA_TYPE);
     default:
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_DEVICE, BACSC_ERR_CODE_OPERATIONAL_PROBLEM);
     }

@@ -13,6 +13,7 @@
  *  - Command: idle/discard-changes handled here, every other command handed
  *    to the application's callback (generate-csr-file, validate-changes...).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,7 @@ typedef struct netport {
     uint8_t command;
     bacsc_netport_callbacks cb;
     unsigned apdu_length;
+    char validation[BACSC_COMMAND_RESULT_MAX + 1];
 } netport;
 
 static const uint32_t np_required[] = {
@@ -75,6 +77,10 @@ static const uint32_t np_optional[] = {
     BACSC_PROP_SC_DIRECT_CONNECT_ACCEPT_ENABLE,
     BACSC_PROP_SC_DIRECT_CONNECT_ACCEPT_URIS,
     BACSC_PROP_SC_DIRECT_CONNECT_BINDING,
+    BACSC_PROP_SC_DIRECT_CONNECT_CONNECTION_STATUS,
+    BACSC_PROP_SC_HUB_FUNCTION_CONNECTION_STATUS,
+    BACSC_PROP_ID_COMMAND_VALIDATION_RESULT,
+    BACSC_PROP_ID_SITE_DOMAIN,
     BACSC_PROPERTY_LIST_END,
 };
 
@@ -208,6 +214,97 @@ static int enc_hub_connection(uint8_t *buf, size_t cap, const bacsc_sc_hub_conne
     return (int)pos;
 }
 
+/* BACnetHostNPort: ip-address for "A.B.C.D:PORT", name for anything else,
+ * none when empty. */
+static int enc_host_n_port(uint8_t *buf, size_t cap, uint8_t tag, const char *addr)
+{
+    size_t pos = 0;
+    int n;
+#define PUT(expr)                                                   \
+    do {                                                            \
+        n = (expr);                                                 \
+        if (n < 0)                                                  \
+            return n;                                               \
+        pos += (size_t)n;                                           \
+    } while (0)
+#define AT (buf ? buf + pos : NULL)
+#define LEFT (buf ? cap - pos : 0)
+    unsigned a, b, c, d, port = 0;
+    char tail;
+    const char *colon = strrchr(addr, ':');
+    if (colon)
+        port = (unsigned)strtoul(colon + 1, NULL, 10);
+    PUT(bacsc_tag_encode_opening(AT, LEFT, tag));
+    PUT(bacsc_tag_encode_opening(AT, LEFT, 0));
+    if (!*addr) {
+        PUT(bacsc_tag_encode(AT, LEFT, 0, true, 0)); /* none: NULL */
+    } else if (sscanf(addr, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 5 && tail == ':' &&
+               a < 256 && b < 256 && c < 256 && d < 256) {
+        uint8_t ip[4] = {(uint8_t)a, (uint8_t)b, (uint8_t)c, (uint8_t)d};
+        PUT(bacsc_ctx_encode_octet_string(AT, LEFT, 1, ip, 4));
+    } else {
+        size_t hl = colon ? (size_t)(colon - addr) : strlen(addr);
+        PUT(bacsc_ctx_encode_char_string(AT, LEFT, 2, addr, hl));
+    }
+    PUT(bacsc_tag_encode_closing(AT, LEFT, 0));
+    PUT(bacsc_ctx_encode_unsigned(AT, LEFT, 1, port));
+    PUT(bacsc_tag_encode_closing(AT, LEFT, tag));
+    return (int)pos;
+}
+
+/* BACnetSCDirectConnection (with_uri) or BACnetSCHubFunctionConnection
+ * (see device.h). */
+static int enc_sc_connection(uint8_t *buf, size_t cap, const bacsc_sc_direct_connection *e,
+                             bool with_uri)
+{
+    size_t pos = 0;
+    int n;
+    uint8_t t = with_uri ? 1 : 0;
+    if (with_uri)
+        PUT(bacsc_ctx_encode_char_string(AT, LEFT, 0, e->uri, strnlen(e->uri, sizeof e->uri)));
+    PUT(bacsc_ctx_encode_enumerated(AT, LEFT, t, e->state));
+    PUT(bacsc_tag_encode_opening(AT, LEFT, (uint8_t)(t + 1)));
+    PUT(dev_encode_datetime(AT, LEFT, &e->connect_time));
+    PUT(bacsc_tag_encode_closing(AT, LEFT, (uint8_t)(t + 1)));
+    PUT(bacsc_tag_encode_opening(AT, LEFT, (uint8_t)(t + 2)));
+    PUT(dev_encode_datetime(AT, LEFT, &e->disconnect_time));
+    PUT(bacsc_tag_encode_closing(AT, LEFT, (uint8_t)(t + 2)));
+    char addr[sizeof e->peer_address + 1];
+    memcpy(addr, e->peer_address, sizeof e->peer_address);
+    addr[sizeof e->peer_address] = '\0';
+    PUT(enc_host_n_port(AT, LEFT, (uint8_t)(t + 3), addr));
+    PUT(bacsc_ctx_encode_octet_string(AT, LEFT, (uint8_t)(t + 4), e->peer_vmac, 6));
+    PUT(bacsc_ctx_encode_octet_string(AT, LEFT, (uint8_t)(t + 5), e->peer_uuid, 16));
+    if (e->state == BACSC_SC_DISCONNECTED_WITH_ERRORS || e->state == BACSC_SC_FAILED_TO_CONNECT) {
+        PUT(bacsc_tag_encode_opening(AT, LEFT, (uint8_t)(t + 6)));
+        PUT(bacsc_app_encode_enumerated(AT, LEFT, e->error_class));
+        PUT(bacsc_app_encode_enumerated(AT, LEFT, e->error_code));
+        PUT(bacsc_tag_encode_closing(AT, LEFT, (uint8_t)(t + 6)));
+        size_t dl = strnlen(e->error_details, sizeof e->error_details);
+        if (dl)
+            PUT(bacsc_ctx_encode_char_string(AT, LEFT, (uint8_t)(t + 7), e->error_details, dl));
+    }
+#undef PUT
+#undef AT
+#undef LEFT
+    return (int)pos;
+}
+
+/* A BACnetLIST of connections: the entries one after the other. */
+static int enc_connection_list(uint8_t *buf, size_t cap, const bacsc_sc_direct_connection *list,
+                               size_t count, bool with_uri)
+{
+    size_t pos = 0;
+    for (size_t i = 0; i < count; i++) {
+        int n = enc_sc_connection(buf ? buf + pos : NULL, buf ? cap - pos : 0, &list[i],
+                                  with_uri);
+        if (n < 0)
+            return n;
+        pos += (size_t)n;
+    }
+    return (int)pos;
+}
+
 static int np_read(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_ref *ref,
                    uint8_t *buf, size_t cap, bacsc_error *err)
 {
@@ -237,11 +334,15 @@ static int np_read(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_ref *r
     switch (ref->property) {
     case BACSC_PROP_STATUS_FLAGS:
         return dev_encode_status_flags(buf, cap, false, s->reliability != 0, false,
-                                       s->out_of_service);
+                                       s->out_of_service || c->out_of_service);
     case BACSC_PROP_RELIABILITY:
         return bacsc_app_encode_enumerated(buf, cap, s->reliability);
     case BACSC_PROP_OUT_OF_SERVICE:
-        return bacsc_app_encode_boolean(buf, cap, s->out_of_service);
+        return bacsc_app_encode_boolean(buf, cap, s->out_of_service || c->out_of_service);
+    case BACSC_PROP_ID_COMMAND_VALIDATION_RESULT:
+        return dev_encode_string(buf, cap, np->validation);
+    case BACSC_PROP_ID_SITE_DOMAIN:
+        return dev_encode_string(buf, cap, c->site_domain);
     case BACSC_PROP_NETWORK_TYPE:
         return bacsc_app_encode_enumerated(buf, cap, BACSC_NETWORK_TYPE_SECURE_CONNECT);
     case BACSC_PROP_ID_PROTOCOL_LEVEL:
@@ -295,6 +396,11 @@ static int np_read(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_ref *r
         return bacsc_app_encode_boolean(buf, cap, c->direct_connect_accept_enable);
     case BACSC_PROP_SC_DIRECT_CONNECT_BINDING:
         return dev_encode_string(buf, cap, c->direct_connect_binding);
+    case BACSC_PROP_SC_DIRECT_CONNECT_CONNECTION_STATUS:
+        return enc_connection_list(buf, cap, s->direct, s->direct ? s->direct_count : 0, true);
+    case BACSC_PROP_SC_HUB_FUNCTION_CONNECTION_STATUS:
+        return enc_connection_list(buf, cap, s->hub_function,
+                                   s->hub_function ? s->hub_function_count : 0, false);
     case BACSC_PROP_OPERATIONAL_CERTIFICATE_FILE:
         return enc_file_ref(buf, cap, c->operational_certificate_file);
     case BACSC_PROP_CERTIFICATE_SIGNING_REQUEST_FILE:
@@ -402,21 +508,29 @@ static int write_command(bacsc_object *obj, netport *np, const bacsc_prop_write 
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_DEVICE, BACSC_ERR_CODE_BUSY);
     if (v.v.enumerated == BACSC_NPC_DISCARD_CHANGES) {
         bacsc_netport_sc_discard_changes(obj);
+        if (np->cb.command) {
+            bacsc_error ignored;
+            memset(&ignored, 0, sizeof ignored);
+            (void)np->cb.command(np->cb.user, obj, BACSC_NPC_DISCARD_CHANGES, &ignored);
+        }
         return BACSC_OK;
     }
     if (v.v.enumerated > 255 || np->cb.command == NULL)
         return out_of_range(err);
     memset(err, 0, sizeof *err);
-    if (np->cb.command(np->cb.user, obj, (uint8_t)v.v.enumerated, err) < 0) {
+    int rc = np->cb.command(np->cb.user, obj, (uint8_t)v.v.enumerated, err);
+    if (rc < 0) {
         if (err->error_class == 0 && err->error_code == 0)
             return out_of_range(err);
         return BACSC_ERR_NOT_FOUND;
     }
-    np->command = (uint8_t)v.v.enumerated;
+    if (rc == 0)
+        np->command = (uint8_t)v.v.enumerated;
     return BACSC_OK;
 }
 
-static int np_write_config(netport *np, const bacsc_prop_write *w, bacsc_error *err)
+static int np_write_config(bacsc_object *obj, netport *np, const bacsc_prop_write *w,
+                           bacsc_error *err)
 {
     bacsc_sc_port_config c = np->pending;
     int rc;
@@ -475,6 +589,12 @@ static int np_write_config(netport *np, const bacsc_prop_write *w, bacsc_error *
             c.network_number = (uint16_t)v;
         break;
     }
+    case BACSC_PROP_OUT_OF_SERVICE:
+        rc = dev_decode_boolean_write(w, &c.out_of_service, err);
+        break;
+    case BACSC_PROP_ID_SITE_DOMAIN:
+        rc = dev_decode_string_write(w, c.site_domain, sizeof c.site_domain, err);
+        break;
     default:
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
                                 BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
@@ -487,6 +607,14 @@ static int np_write_config(netport *np, const bacsc_prop_write *w, bacsc_error *
         return out_of_range(err);
     if (c.primary_hub_uri[0] == '\0' && np->pending.primary_hub_uri[0] != '\0')
         return out_of_range(err);
+    if (np->cb.check_write) {
+        memset(err, 0, sizeof *err);
+        if (np->cb.check_write(np->cb.user, obj, w->property, &c, err) < 0) {
+            if (err->error_class == 0 && err->error_code == 0)
+                return out_of_range(err);
+            return BACSC_ERR_NOT_FOUND;
+        }
+    }
     np->pending = c;
     np->changes_pending = true;
     return BACSC_OK;
@@ -503,7 +631,7 @@ static int np_write(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_write
                                     BACSC_ERR_CODE_PROPERTY_IS_NOT_AN_ARRAY);
         return write_command(obj, np, w, err);
     }
-    return np_write_config(np, w, err);
+    return np_write_config(obj, np, w, err);
 }
 
 static void np_destroy(bacsc_object *obj)
@@ -540,6 +668,7 @@ int bacsc_device_add_netport_sc(bacsc_device *dev, uint32_t instance, const char
     np->active.failover_hub_uri[BACSC_URI_MAX - 1] = '\0';
     np->active.hub_function_binding[BACSC_URI_MAX - 1] = '\0';
     np->active.direct_connect_binding[BACSC_URI_MAX - 1] = '\0';
+    np->active.site_domain[sizeof np->active.site_domain - 1] = '\0';
     for (int i = 0; i < BACSC_SC_ACCEPT_URIS_MAX; i++) {
         np->active.hub_function_accept_uris[i][BACSC_URI_MAX - 1] = '\0';
         np->active.direct_connect_accept_uris[i][BACSC_URI_MAX - 1] = '\0';
@@ -612,4 +741,35 @@ void bacsc_netport_sc_set_config(bacsc_object *port, const bacsc_sc_port_config 
     np->active = *config;
     np->pending = *config;
     np->changes_pending = false;
+}
+
+void bacsc_netport_sc_set_validation_result(bacsc_object *port, const char *text)
+{
+    if (!dev_is_netport_sc(port))
+        return;
+    netport *np = port->impl;
+    if (text == NULL) {
+        np->validation[0] = '\0';
+        return;
+    }
+    size_t n = strnlen(text, BACSC_COMMAND_RESULT_MAX);
+    /* Do not cut a UTF-8 sequence in half. */
+    while (n > 0 && n == BACSC_COMMAND_RESULT_MAX && ((unsigned char)text[n] & 0xC0) == 0x80)
+        n--;
+    memcpy(np->validation, text, n);
+    np->validation[n] = '\0';
+}
+
+const char *bacsc_netport_sc_validation_result(const bacsc_object *port)
+{
+    return dev_is_netport_sc(port) ? ((const netport *)port->impl)->validation : "";
+}
+
+void bacsc_netport_sc_restore_pending(bacsc_object *port, const bacsc_sc_port_config *pending)
+{
+    if (!dev_is_netport_sc(port) || pending == NULL)
+        return;
+    netport *np = port->impl;
+    np->pending = *pending;
+    np->changes_pending = memcmp(&np->pending, &np->active, sizeof np->pending) != 0;
 }

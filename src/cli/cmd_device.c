@@ -23,6 +23,7 @@
 #include "bacsc/sc_hubd.h"
 #include "bacsc/sc_node.h"
 #include "cli.h"
+#include "device_host_run.h"
 #include "sc_cli.h"
 #include "sc_status.h"
 
@@ -36,12 +37,18 @@ static void usage(FILE *out)
             "usage: bacsc device --instance N --hub URI [--failover URI] --cert FILE --key FILE\n"
             "                    --ca FILE [--ca FILE2] [--hub-listen ADDR:PORT] [--config FILE]\n"
             "                    [--name NAME] [--uuid UUID] [--av N] [--count N]\n"
+            "                    [--dc-listen ADDR:PORT [--dc-uri URI]...] [--dc-initiate auto|off]\n"
             "                    [--insecure-plaintext] [--status-file FILE] [--log-level LEVEL]\n"
+            "       bacsc device --state-dir DIR --instance N [--bip ADDR:PORT] [--count N]\n"
+            "                    [--mode ip|dual|sc] [--domain D] [--password P] [--hub URI]\n"
+            "                    [--failover URI] [--bip-broadcast ADDR:PORT [--bip-broadcast-count N]]\n"
             "\n"
             "Run a BACnet device (Device object, Analog Values, a SECURE_CONNECT Network\n"
             "Port) that joins a BACnet/SC network through its hub connector (primary hub,\n"
             "failover hub) and answers Who-Is, ReadProperty, ReadPropertyMultiple and\n"
-            "WriteProperty. With --hub-listen it also hosts the hub function.\n"
+            "WriteProperty. With --hub-listen it also hosts the hub function. With\n"
+            "--dc-listen it accepts direct connections (node switch); with --dc-initiate auto\n"
+            "it opens direct connections to the peers it exchanges unicasts with.\n"
             "\n"
             "options:\n"
             "  -i, --instance N          device instance (0..4194302)\n"
@@ -53,6 +60,11 @@ static void usage(FILE *out)
             "      --hub-listen ADDR:PORT  also run the hub function, listening here\n"
             "      --ticket-key-file FILE  with --hub-listen: TLS session ticket keys (resumption,\n"
             "                            also across restarts; created 0600 if absent)\n"
+            "      --dc-listen ADDR:PORT   accept direct connections (dc.bsc.bacnet.org) here\n"
+            "      --dc-uri URI          advertised direct-connect URI (repeatable; default\n"
+            "                            wss://ADDR:PORT of --dc-listen)\n"
+            "      --dc-initiate MODE    auto: open direct connections to busy peers and\n"
+            "                            close idle ones; off (default)\n"
             "  -c, --config FILE         JSON configuration (keys: docs/device.md); flags override it\n"
             "      --name NAME           Object_Name of the Device object (default bacsc-device-N)\n"
             "      --uuid UUID           Device UUID (default: from the certificate's urn:uuid SAN, else random)\n"
@@ -61,6 +73,19 @@ static void usage(FILE *out)
             "      --insecure-plaintext  allow ws:// URIs (debugging only)\n"
             "      --status-file FILE    where SIGUSR1 writes the status as JSON\n"
             "      --log-level LEVEL     error, warn, info (default), debug, trace\n"
+            "commissionable devices (docs/device-commissioning.md):\n"
+            "      --state-dir DIR       keep configuration, certificates and keys in DIR; the\n"
+            "                            device starts without certificates on BACnet/IP and is\n"
+            "                            commissioned over BACnet (--cert/--key/--ca not used)\n"
+            "      --bip ADDR:PORT       BACnet/IP address of the first instance (default\n"
+            "                            127.0.0.1:47808); instance i uses PORT+i\n"
+            "      --mode ip|dual|sc     mode of a fresh state (default ip; sc needs an\n"
+            "                            activated certificate: a saved state keeps its mode)\n"
+            "      --domain D            site domain for CSR common names (NAME.D)\n"
+            "      --password P          ReinitializeDevice password (1..20 characters)\n"
+            "      --bip-broadcast ADDR:PORT  where broadcasts go (default ADDR's broadcast)\n"
+            "      --bip-broadcast-count N    emulate a broadcast domain on one host: send\n"
+            "                            broadcasts to N consecutive ports from --bip-broadcast\n"
             "  -h, --help                this text\n"
             "\n"
             "signals: TERM/INT graceful stop (Disconnect-Request to the hub and, when hosting\n"
@@ -83,6 +108,9 @@ struct inst {
     bacsc_device *dev;
     bacsc_object *port;
     char name[40];
+    bacsc_sc_direct_connection dc_rows[64];
+    bacsc_sc_direct_connection *hf_rows;   /* hosted hub function peers */
+    size_t hf_count, hf_cap;
 };
 
 struct devapp {
@@ -114,11 +142,43 @@ static void on_state(void *user, int state)
         bacsc_device_send_iam(in->dev, NULL, bacsc_loop_now(in->app->loop));
 }
 
+static void hf_row(const bacsc_hubd_peer_info *pi, void *arg)
+{
+    struct inst *in = arg;
+    if (!pi->hub.connected)
+        return;
+    if (in->hf_count == in->hf_cap) {
+        size_t cap = in->hf_cap ? in->hf_cap * 2 : 16;
+        bacsc_sc_direct_connection *r = realloc(in->hf_rows, cap * sizeof *r);
+        if (!r)
+            return; /* the list shows what fitted */
+        in->hf_rows = r;
+        in->hf_cap = cap;
+    }
+    bacsc_sc_direct_connection *r = &in->hf_rows[in->hf_count++];
+    memset(r, 0, sizeof *r);
+    r->state = 1; /* connected */
+    bacsc_loop_time_to_datetime(in->app->loop, pi->hub.since, &r->connect_time);
+    bacsc_loop_time_to_datetime(in->app->loop, 0, &r->disconnect_time);
+    snprintf(r->peer_address, sizeof r->peer_address, "%s", pi->address ? pi->address : "");
+    memcpy(r->peer_vmac, pi->hub.vmac.b, 6);
+    memcpy(r->peer_uuid, pi->hub.uuid.b, 16);
+}
+
 static void port_refresh(void *user, bacsc_object *port, bacsc_sc_port_state *st)
 {
     struct inst *in = user;
     (void)port;
     bacsc_sc_node_port_state(in->node, st);
+    st->direct = in->dc_rows;
+    st->direct_count = bacsc_sc_node_dc_status(in->node, in->dc_rows, 64);
+    if (st->direct_count > 64)
+        st->direct_count = 64;
+    in->hf_count = 0;
+    if (in->app->hubd && in == &in->app->insts[0])
+        bacsc_hubd_foreach_peer(in->app->hubd, hf_row, in);
+    st->hub_function = in->hf_rows;
+    st->hub_function_count = in->hf_count;
 }
 
 static void write_status(struct devapp *a)
@@ -216,7 +276,8 @@ static uint32_t secs_clamp(double s, uint32_t dflt, uint32_t lo, uint32_t hi)
     return r < lo ? lo : r > hi ? hi : (uint32_t)r;
 }
 
-static int setup_instance(struct devapp *a, struct inst *in, size_t idx, bacsc_tls_ctx *tls)
+static int setup_instance(struct devapp *a, struct inst *in, size_t idx, bacsc_tls_ctx *tls,
+                          bacsc_tls_ctx *stls)
 {
     sc_opts *o = a->o;
     in->app = a;
@@ -229,6 +290,11 @@ static int setup_instance(struct devapp *a, struct inst *in, size_t idx, bacsc_t
         }
     } else if (!(idx == 0 && o->cert && sc_cert_uuid(o->cert, &in->uuid) == 0)) {
         sc_random_uuid(&in->uuid);
+    }
+    char dc_uris[BACSC_SC_SWITCH_URIS_MAX] = "";
+    for (int i = 0; i < o->ndc_uri; i++) {
+        size_t l = strlen(dc_uris);
+        snprintf(dc_uris + l, sizeof dc_uris - l, "%s%s", l ? " " : "", o->dc_uri[i]);
     }
     bacsc_sc_node_config nc = {
         .name = in->name,
@@ -244,6 +310,14 @@ static int setup_instance(struct devapp *a, struct inst *in, size_t idx, bacsc_t
         .heartbeat_us = sc_us(o->heartbeat),
         .reconnect_min_us = sc_us(o->reconnect_min),
         .reconnect_max_us = sc_us(o->reconnect_max),
+        .dc_listen = idx == 0 ? o->dc_listen : NULL,
+        .dc_tls = stls,
+        .dc_uris = dc_uris[0] ? dc_uris : NULL,
+        .dc_auto = o->dc_initiate && strcmp(o->dc_initiate, "auto") == 0,
+        .dc_max_conns = o->dc_max,
+        .dc_idle_us = sc_us(o->dc_idle),
+        .dc_auto_count = o->dc_auto_count,
+        .dc_auto_window_us = sc_us(o->dc_auto_window),
     };
     if (o->vmac) {
         if (bacsc_vmac_parse(o->vmac, &nc.vmac) != BACSC_OK) {
@@ -305,6 +379,22 @@ static int setup_instance(struct devapp *a, struct inst *in, size_t idx, bacsc_t
         snprintf(pc.hub_function_accept_uris[0], sizeof pc.hub_function_accept_uris[0], "%s://%s",
                  o->insecure_plaintext ? "ws" : "wss", o->hub_listen);
     }
+    pc.direct_connect_initiate_enable = nc.dc_auto;
+    if (idx == 0 && o->dc_listen) {
+        pc.direct_connect_accept_enable = true;
+        snprintf(pc.direct_connect_binding, sizeof pc.direct_connect_binding, "%s", o->dc_listen);
+        /* the URIs actually advertised (default: with the bound port) */
+        const char *u = bacsc_sc_switch_accept_uris(bacsc_sc_node_switch(in->node));
+        for (int i = 0; i < BACSC_SC_ACCEPT_URIS_MAX && *u; i++) {
+            const char *e = strchr(u, ' ');
+            size_t l = e ? (size_t)(e - u) : strlen(u);
+            if (l < BACSC_URI_MAX)
+                snprintf(pc.direct_connect_accept_uris[i], BACSC_URI_MAX, "%.*s", (int)l, u);
+            u += l;
+            while (*u == ' ')
+                u++;
+        }
+    }
     bacsc_netport_callbacks pcb = {.refresh = port_refresh, .user = in};
     if (bacsc_device_add_netport_sc(in->dev, 1, "SC-port", &pc, &pcb, &in->port) != BACSC_OK) {
         cli_error(PROG, "cannot add the Network Port object");
@@ -330,6 +420,9 @@ int bacsc_cmd_device(int argc, char **argv)
         {"ca", required_argument, NULL, 'A'},
         {"hub-listen", required_argument, NULL, 'B'},
         {"ticket-key-file", required_argument, NULL, 'T'},
+        {"dc-listen", required_argument, NULL, 'D'},
+        {"dc-uri", required_argument, NULL, 'R'},
+        {"dc-initiate", required_argument, NULL, 'I'},
         {"config", required_argument, NULL, 'c'},
         {"name", required_argument, NULL, 'n'},
         {"uuid", required_argument, NULL, 'U'},
@@ -339,10 +432,19 @@ int bacsc_cmd_device(int argc, char **argv)
         {"insecure-plaintext", no_argument, NULL, 'P'},
         {"status-file", required_argument, NULL, 'S'},
         {"log-level", required_argument, NULL, 'L'},
+        {"state-dir", required_argument, NULL, 1001},
+        {"bip", required_argument, NULL, 1002},
+        {"mode", required_argument, NULL, 1003},
+        {"domain", required_argument, NULL, 1004},
+        {"password", required_argument, NULL, 1005},
+        {"bip-broadcast", required_argument, NULL, 1006},
+        {"bip-broadcast-count", required_argument, NULL, 1007},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     sc_opts o;
     sc_opts_init(&o);
+    devhost_opts dh;
+    memset(&dh, 0, sizeof dh);
     bacsc_log_set_level(BACSC_LOG_INFO);
     int opt;
     unsigned long ul;
@@ -364,6 +466,15 @@ int bacsc_cmd_device(int argc, char **argv)
             break;
         case 'B': o.hub_listen = optarg; break;
         case 'T': o.ticket_key_file = optarg; break;
+        case 'D': o.dc_listen = optarg; break;
+        case 'R':
+            if (o.ndc_uri == (int)(sizeof o.dc_uri / sizeof o.dc_uri[0])) {
+                cli_error(PROG, "--dc-uri: at most %zu", sizeof o.dc_uri / sizeof o.dc_uri[0]);
+                return EXIT_USAGE;
+            }
+            o.dc_uri[o.ndc_uri++] = optarg;
+            break;
+        case 'I': o.dc_initiate = optarg; break;
         case 'c': break;
         case 'n': o.name = optarg; break;
         case 'U': o.uuid = optarg; break;
@@ -381,6 +492,17 @@ int bacsc_cmd_device(int argc, char **argv)
         case 'P': o.insecure_plaintext = true; break;
         case 'S': o.status_file = optarg; break;
         case 'L': o.log_level = optarg; break;
+        case 1001: dh.state_dir = optarg; break;
+        case 1002: dh.bip = optarg; break;
+        case 1003: dh.mode = optarg; break;
+        case 1004: dh.domain = optarg; break;
+        case 1005: dh.password = optarg; break;
+        case 1006: dh.bip_broadcast = optarg; break;
+        case 1007:
+            if (sc_parse_ulong(PROG, "--bip-broadcast-count", optarg, 1, 65535, &ul))
+                return EXIT_USAGE;
+            dh.bip_broadcast_count = ul;
+            break;
         case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
@@ -403,8 +525,48 @@ int bacsc_cmd_device(int argc, char **argv)
         cli_error(PROG, "--instance N is required");
         goto out;
     }
+    if (dh.state_dir) {
+        if (o.cert || o.key || o.nca || o.hub_listen || o.insecure_plaintext) {
+            cli_error(PROG, "--state-dir: certificates come from commissioning over BACnet; "
+                            "--cert/--key/--ca/--hub-listen/--insecure-plaintext do not apply");
+            goto out;
+        }
+        if (dh.password && (strlen(dh.password) < 1 || strlen(dh.password) > 20)) {
+            cli_error(PROG, "--password: 1..20 characters");
+            goto out;
+        }
+        rc = devhost_run(PROG, &o, &dh);
+        goto out;
+    }
+    if (dh.bip || dh.mode || dh.domain || dh.password || dh.bip_broadcast) {
+        cli_error(PROG, "--bip/--mode/--domain/--password need --state-dir");
+        goto out;
+    }
     if (sc_check_node_opts(PROG, &o))
         goto out;
+    if (o.dc_initiate && strcmp(o.dc_initiate, "auto") != 0 && strcmp(o.dc_initiate, "off") != 0) {
+        cli_error(PROG, "--dc-initiate: '%s' is not auto or off", o.dc_initiate);
+        goto out;
+    }
+    if (o.ndc_uri && !o.dc_listen) {
+        cli_error(PROG, "--dc-uri needs --dc-listen");
+        goto out;
+    }
+    for (int i = 0; i < o.ndc_uri; i++) {
+        if (strncmp(o.dc_uri[i], "wss://", 6) != 0 &&
+            !(o.insecure_plaintext && strncmp(o.dc_uri[i], "ws://", 5) == 0)) {
+            cli_error(PROG, "--dc-uri: '%s' is not a wss:// URI", o.dc_uri[i]);
+            goto out;
+        }
+        if (strchr(o.dc_uri[i], ' ')) {
+            cli_error(PROG, "--dc-uri: '%s' contains a space", o.dc_uri[i]);
+            goto out;
+        }
+    }
+    if (o.dc_listen && o.count > 1) {
+        cli_error(PROG, "--dc-listen: only with a single device (not --count)");
+        goto out;
+    }
     if (o.count > 0 && (unsigned long)o.instance + (unsigned long)o.count - 1 > 4194302) {
         cli_error(PROG, "--count: instances beyond 4194302");
         goto out;
@@ -415,7 +577,7 @@ int bacsc_cmd_device(int argc, char **argv)
     if (!o.insecure_plaintext) {
         if (!(tls = sc_tls_ctx(PROG, &o, false)))
             goto out;
-        if (o.hub_listen && !(stls = sc_tls_ctx(PROG, &o, true)))
+        if ((o.hub_listen || o.dc_listen) && !(stls = sc_tls_ctx(PROG, &o, true)))
             goto out;
         a.stls = stls;
     }
@@ -452,7 +614,7 @@ int bacsc_cmd_device(int argc, char **argv)
                    bacsc_hubd_port(a.hubd));
     }
     for (size_t i = 0; i < a.n; i++) {
-        int r = setup_instance(&a, &a.insts[i], i, tls);
+        int r = setup_instance(&a, &a.insts[i], i, tls, stls);
         if (r != EXIT_OK) {
             rc = r;
             goto out;
@@ -482,6 +644,7 @@ out:
         for (size_t i = 0; i < a.n; i++) {
             bacsc_device_free(a.insts[i].dev);
             bacsc_sc_node_free(a.insts[i].node);
+            free(a.insts[i].hf_rows);
         }
         free(a.insts);
     }

@@ -17,7 +17,8 @@ const char bacsc_cmd_read_summary[] = "read a property of a BACnet device over B
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: bacsc read DEVICE OBJECT PROPERTY [--index I] [--json] CONNECTION...\n"
+            "usage: bacsc read DEVICE OBJECT PROPERTY [--index I] [--repeat N [--interval S]]\n"
+            "                  [--direct] [--json] CONNECTION...\n"
             "\n"
             "Read one property with ReadProperty. DEVICE is a device instance (its VMAC\n"
             "is found with a Who-Is); OBJECT is TYPE,INSTANCE (\"analog-value,1\",\n"
@@ -25,7 +26,11 @@ static void usage(FILE *out)
             "\"object-list[3]\", \"sc-hub-connector-state\").\n"
             "\n"
             "options:\n"
-            "      --index I             array index (also PROPERTY[I])\n" SC_TOOL_OPTIONS_HELP
+            "      --index I             array index (also PROPERTY[I])\n"
+            "      --repeat N            read N times (one result line each; stops at the\n"
+            "                            first failure); give --timeout for all of them\n"
+            "      --interval S          seconds between repeated reads (default 1)\n"
+            SC_TOOL_OPTIONS_HELP
             "\n"
             "exit status: 0 read, 1 the device answered Error/Reject/Abort, 2 usage,\n"
             "             3 bad profile/certificates, 4 hub or device unreachable\n"
@@ -39,7 +44,14 @@ static void usage(FILE *out)
 struct rd {
     bacsc_rp_request rp;
     const char *obj_text, *prop_text;
+    unsigned long repeat, done;
+    double interval;
+    bacsc_client_device dev;
+    bacsc_timer again;
+    bool sent_direct;
 };
+
+static void send_read(sc_tool *t);
 
 static void done(void *user, const bacsc_client_result *r)
 {
@@ -68,26 +80,56 @@ static void done(void *user, const bacsc_client_result *r)
         json_object_set_new(o, "property", pn ? json_string(pn) : json_integer(d->rp.property));
         if (d->rp.has_index)
             json_object_set_new(o, "index", json_integer(d->rp.index));
+        if (t->direct || d->repeat > 1)
+            json_object_set_new(o, "direct", json_boolean(d->sent_direct));
         json_t *v = bacsc_value_json(ack.value, ack.value_len);
         json_object_set_new(o, "value", v ? v : json_null());
-        cli_print_json(o);
+        if (d->repeat > 1) { /* one compact line per result (JSON Lines) */
+            char *line = json_dumps(o, JSON_COMPACT);
+            printf("%s\n", line ? line : "{}");
+            free(line);
+            json_decref(o);
+        } else {
+            cli_print_json(o);
+        }
     } else {
         char buf[8192];
         bacsc_value_format(ack.value, ack.value_len, buf, sizeof buf);
         printf("%s\n", buf);
     }
     fflush(stdout);
+    if (++d->done < d->repeat) {
+        bacsc_timer_start(t->loop, &d->again, sc_us(d->interval));
+        return;
+    }
     sc_tool_finish(t, EXIT_OK);
+}
+
+static void send_read(sc_tool *t)
+{
+    struct rd *d = t->user;
+    t->waiting_for = "the ReadProperty answer";
+    d->sent_direct = sc_tool_is_direct(t, d->dev.address.mac);
+    if (bacsc_client_read_property(t->cl, &d->dev.address, &d->rp, done, t, sc_tool_now(t)) < 0) {
+        cli_error(PROG, "cannot send ReadProperty");
+        sc_tool_finish(t, EXIT_FAIL);
+    }
+}
+
+static void on_again(bacsc_loop *loop, void *user)
+{
+    sc_tool *t = user;
+    (void)loop;
+    if (!t->finishing)
+        send_read(t);
 }
 
 static void found(sc_tool *t, const bacsc_client_device *dev)
 {
     struct rd *d = t->user;
-    t->waiting_for = "the ReadProperty answer";
-    if (bacsc_client_read_property(t->cl, &dev->address, &d->rp, done, t, sc_tool_now(t)) < 0) {
-        cli_error(PROG, "cannot send ReadProperty");
-        sc_tool_finish(t, EXIT_FAIL);
-    }
+    d->dev = *dev;
+    bacsc_timer_init(&d->again, on_again, t);
+    send_read(t);
 }
 
 static void ready(sc_tool *t)
@@ -98,13 +140,15 @@ static void ready(sc_tool *t)
 int bacsc_cmd_read(int argc, char **argv);
 int bacsc_cmd_read(int argc, char **argv)
 {
-    enum { OPT_INDEX = 1 };
+    enum { OPT_INDEX = 1, OPT_REPEAT, OPT_INTERVAL };
     static const struct option longopts[] = {{"index", required_argument, NULL, OPT_INDEX},
+                                             {"repeat", required_argument, NULL, OPT_REPEAT},
+                                             {"interval", required_argument, NULL, OPT_INTERVAL},
                                              SC_TOOL_LONGOPTS,
                                              {NULL, 0, NULL, 0}};
     sc_tool t;
     sc_tool_init(&t, PROG, 10.0);
-    struct rd d = {0};
+    struct rd d = {.repeat = 1, .interval = 1.0};
     unsigned long ul;
     bool has_index = false;
     uint32_t index = 0;
@@ -117,6 +161,16 @@ int bacsc_cmd_read(int argc, char **argv)
         }
         if (opt == 'j')
             opt = SC_OPT_JSON;
+        if (opt == OPT_REPEAT) {
+            if (sc_parse_ulong(PROG, "--repeat", optarg, 1, 1000000, &d.repeat))
+                return EXIT_USAGE;
+            continue;
+        }
+        if (opt == OPT_INTERVAL) {
+            if (sc_parse_seconds(PROG, "--interval", optarg, &d.interval))
+                return EXIT_USAGE;
+            continue;
+        }
         if (opt == OPT_INDEX) {
             if (sc_parse_ulong(PROG, "--index", optarg, 0, 4294967294ul, &ul))
                 return EXIT_USAGE;

@@ -94,7 +94,7 @@ int sc_parse_ulong(const char *prog, const char *opt, const char *s, unsigned lo
 
 /* ---- JSON config ----------------------------------------------------------------- */
 
-enum kind { K_STR, K_BOOL, K_SECS, K_UINT, K_LONG, K_CA };
+enum kind { K_STR, K_BOOL, K_SECS, K_UINT, K_LONG, K_CA, K_DCURI };
 
 struct key {
     const char *name;
@@ -133,6 +133,13 @@ static const struct key keys[] = {
     {"av", K_LONG, OFF(av), 1000},
     {"count", K_LONG, OFF(count), 10000},
     {"timeout", K_SECS, OFF(timeout), 0},
+    {"dc_listen", K_STR, OFF(dc_listen), 0},
+    {"dc_uri", K_DCURI, 0, 0},
+    {"dc_initiate", K_STR, OFF(dc_initiate), 0},
+    {"dc_max_connections", K_UINT, OFF(dc_max), 4096},
+    {"dc_idle", K_SECS, OFF(dc_idle), 0},
+    {"dc_auto_count", K_UINT, OFF(dc_auto_count), 1000000},
+    {"dc_auto_window", K_SECS, OFF(dc_auto_window), 0},
 };
 
 int sc_opts_load(const char *prog, const char *path, sc_opts *o)
@@ -193,6 +200,24 @@ int sc_opts_load(const char *prog, const char *path, sc_opts *o)
                 goto type;
             if (*(long *)base < 0)
                 *(long *)base = (long)json_integer_value(v);
+            break;
+        case K_DCURI:
+            if (o->ndc_uri)
+                break; /* --dc-uri on the command line wins */
+            if (json_is_string(v)) {
+                o->dc_uri[o->ndc_uri++] = json_string_value(v);
+            } else if (json_is_array(v) && json_array_size(v) >= 1 &&
+                       json_array_size(v) <= sizeof o->dc_uri / sizeof o->dc_uri[0]) {
+                size_t i;
+                json_t *e;
+                json_array_foreach(v, i, e) {
+                    if (!json_is_string(e))
+                        goto type;
+                    o->dc_uri[o->ndc_uri++] = json_string_value(e);
+                }
+            } else {
+                goto type;
+            }
             break;
         case K_CA:
             if (o->nca)

@@ -38,6 +38,13 @@ typedef struct sc_opts {
     long av;        /* -1: unset */
     long count;     /* -1: unset */
     double timeout; /* client tools, seconds (0: default) */
+    /* direct connections (device) */
+    const char *dc_listen;
+    const char *dc_uri[8];
+    int ndc_uri;
+    const char *dc_initiate;        /* "auto" | "off" | NULL */
+    unsigned dc_max, dc_auto_count;
+    double dc_idle, dc_auto_window;
     json_t *root;   /* keeps config strings alive */
 } sc_opts;
 

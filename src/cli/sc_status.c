@@ -76,6 +76,53 @@ static json_t *conn_status(const bacsc_loop *loop, const bacsc_sc_connector *c, 
     return o;
 }
 
+/* The node switch: accept port/URIs, counters, one row per direct peer. */
+static json_t *sc_status_direct(const bacsc_loop *loop, const bacsc_sc_node *n)
+{
+    const bacsc_sc_switch *sw = bacsc_sc_node_switch(n);
+    json_t *o = json_object();
+    json_object_set_new(o, "accept", json_boolean(bacsc_sc_switch_accept_enabled(sw)));
+    json_object_set_new(o, "auto", json_boolean(bacsc_sc_switch_auto_enabled(sw)));
+    json_object_set_new(o, "port", json_integer(bacsc_sc_node_dc_port(n)));
+    json_object_set_new(o, "uris", json_string(bacsc_sc_switch_accept_uris(sw)));
+    const bacsc_sc_switch_stats *s = bacsc_sc_switch_stats_get(sw);
+    json_t *js = json_object();
+#define N(f) json_object_set_new(js, #f, json_integer((json_int_t)s->f))
+    N(tx_direct); N(tx_hub); N(tx_fallback); N(rx_direct); N(ar_sent); N(ar_acks); N(ar_naks);
+    N(ar_timeouts); N(ar_answered); N(ar_refused); N(adv_sent); N(dc_accepted); N(dc_refused);
+    N(dc_initiated); N(dc_connected); N(dc_failed); N(dc_idle_closed); N(dc_limit);
+    N(auto_triggers);
+#undef N
+    json_object_set_new(o, "stats", js);
+    bacsc_sc_dc_status rows[64];
+    size_t cnt = bacsc_sc_switch_status(sw, rows, 64);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < cnt && i < 64; i++) {
+        char v[18], u[37], t1[40], t2[40];
+        json_t *r = json_object();
+        json_object_set_new(r, "vmac", json_string(bacsc_vmac_format(&rows[i].vmac, v)));
+        json_object_set_new(r, "uuid", json_string(bacsc_uuid_format(&rows[i].uuid, u)));
+        json_object_set_new(r, "state", json_integer(rows[i].state));
+        json_object_set_new(r, "initiated", json_boolean(rows[i].initiated));
+        json_object_set_new(r, "uri", json_string(rows[i].uri));
+        json_object_set_new(r, "address", json_string(rows[i].peer_address));
+        json_object_set_new(r, "connect_time",
+                            rows[i].connect_time
+                                ? json_string(sc_loop_time_iso(loop, rows[i].connect_time, t1,
+                                                               sizeof t1))
+                                : json_null());
+        json_object_set_new(r, "disconnect_time",
+                            rows[i].disconnect_time
+                                ? json_string(sc_loop_time_iso(loop, rows[i].disconnect_time, t2,
+                                                               sizeof t2))
+                                : json_null());
+        json_object_set_new(r, "error_code", json_integer(rows[i].error_code));
+        json_array_append_new(arr, r);
+    }
+    json_object_set_new(o, "connections", arr);
+    return o;
+}
+
 json_t *sc_status_node(const bacsc_loop *loop, const bacsc_sc_node *n)
 {
     const bacsc_sc_connector *c = bacsc_sc_node_connector(n);
@@ -97,5 +144,6 @@ json_t *sc_status_node(const bacsc_loop *loop, const bacsc_sc_node *n)
     N(vmac_changes); N(rx_npdus); N(tx_npdus);
 #undef N
     json_object_set_new(o, "stats", js);
+    json_object_set_new(o, "direct", sc_status_direct(loop, n));
     return o;
 }

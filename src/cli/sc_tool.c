@@ -38,6 +38,7 @@ int sc_tool_opt(sc_tool *t, int opt, const char *arg)
     case SC_OPT_JSON: t->json = true; return 1;
     case SC_OPT_LOGLEVEL: return cli_set_log_level(t->prog, arg) ? 1 : -1;
     case SC_OPT_VMAC: t->o.vmac = arg; return 1;
+    case SC_OPT_DIRECT: t->direct = true; return 1;
     default: return 0;
     }
 }
@@ -78,6 +79,32 @@ static void on_state(void *user, int state)
     }
 }
 
+bool sc_tool_is_direct(const sc_tool *t, const uint8_t *vmac)
+{
+    bacsc_vmac v;
+    memcpy(v.b, vmac, 6);
+    return bacsc_sc_switch_is_direct(bacsc_sc_node_switch(t->node), &v, sc_tool_now(t));
+}
+
+/* --direct: poll until the direct connection carries traffic, or give up
+ * after the connect wait and use the hub. */
+static void on_direct_wait(bacsc_loop *loop, void *user)
+{
+    sc_tool *t = user;
+    (void)loop;
+    if (t->finishing)
+        return;
+    bool ok = sc_tool_is_direct(t, t->direct_dev.address.mac);
+    if (!ok && sc_tool_now(t) < t->direct_until) {
+        bacsc_timer_start(t->loop, &t->direct_wait, TICK_US);
+        return;
+    }
+    if (!ok)
+        BACSC_WARN("%s: no direct connection to device %u; using the hub", t->prog,
+                   t->direct_dev.instance);
+    t->found(t, &t->direct_dev);
+}
+
 static void on_iam(void *user, const bacsc_client_device *d)
 {
     sc_tool *t = user;
@@ -86,6 +113,21 @@ static void on_iam(void *user, const bacsc_client_device *d)
     if (t->resolving && d->instance == t->want_instance) {
         t->resolving = false;
         bacsc_timer_stop(t->loop, &t->whois_retry);
+        if (t->direct && d->address.mac_len == 6) {
+            bacsc_vmac v;
+            memcpy(v.b, d->address.mac, 6);
+            t->direct_dev = *d;
+            int rc = bacsc_sc_node_dc_connect(t->node, &v);
+            if (rc == BACSC_OK) {
+                uint64_t cw = sc_us(t->o.connect_wait);
+                t->direct_until = sc_tool_now(t) + (cw ? cw : BACSC_SC_DEFAULT_CONNECT_WAIT_US);
+                t->waiting_for = "the direct connection";
+                bacsc_timer_start(t->loop, &t->direct_wait, 0);
+                return;
+            }
+            BACSC_WARN("%s: cannot open a direct connection: %s; using the hub", t->prog,
+                       bacsc_strerror(rc));
+        }
         t->found(t, d);
     }
 }
@@ -117,6 +159,7 @@ void sc_tool_finish(sc_tool *t, int rc)
     t->rc = rc;
     bacsc_timer_stop(t->loop, &t->deadline);
     bacsc_timer_stop(t->loop, &t->whois_retry);
+    bacsc_timer_stop(t->loop, &t->direct_wait);
     t->stop_started = bacsc_loop_now(t->loop);
     bacsc_sc_node_stop(t->node);
     bacsc_timer_start(t->loop, &t->stop_wait, 0);
@@ -245,6 +288,7 @@ int sc_tool_run(sc_tool *t)
     bacsc_timer_init(&t->deadline, on_deadline, t);
     bacsc_timer_init(&t->stop_wait, on_stop_wait, t);
     bacsc_timer_init(&t->whois_retry, on_whois_retry, t);
+    bacsc_timer_init(&t->direct_wait, on_direct_wait, t);
     bacsc_timer_start(t->loop, &t->tick, TICK_US);
     bacsc_timer_start(t->loop, &t->deadline, sc_us(t->o.timeout));
     bacsc_sc_node_start(t->node);

@@ -28,6 +28,7 @@ enum {
     SC_OPT_JSON,
     SC_OPT_LOGLEVEL,
     SC_OPT_VMAC,
+    SC_OPT_DIRECT,
     SC_OPT_HELP
 };
 
@@ -43,6 +44,7 @@ enum {
         {"json", no_argument, NULL, SC_OPT_JSON},                                                  \
         {"log-level", required_argument, NULL, SC_OPT_LOGLEVEL},                                   \
         {"vmac", required_argument, NULL, SC_OPT_VMAC},                                            \
+        {"direct", no_argument, NULL, SC_OPT_DIRECT},                                              \
         {"help", no_argument, NULL, SC_OPT_HELP}
 
 #define SC_TOOL_OPTIONS_HELP                                                                       \
@@ -56,6 +58,9 @@ enum {
     "                            insecure_plaintext, timeout (default: $BACSC_PROFILE)\n"          \
     "      --insecure-plaintext  allow ws:// URIs (debugging only)\n"                              \
     "      --timeout S           give up after S seconds (default %s)\n"                           \
+    "      --direct              open a direct connection to the device (Address-\n"              \
+    "                            Resolution through the hub) and talk over it; falls\n"          \
+    "                            back to the hub when the device does not accept one\n"          \
     "  -j, --json                print JSON\n"                                                     \
     "      --log-level LEVEL     error, warn (default), info, debug, trace\n"                      \
     "  -h, --help                this text\n"
@@ -84,6 +89,11 @@ struct sc_tool {
     uint32_t want_instance;
     bool resolving;
     sc_tool_found_fn found;
+    /* --direct: wait for the direct connection before `found` */
+    bool direct;
+    bacsc_client_device direct_dev;
+    uint64_t direct_until;
+    bacsc_timer direct_wait;
     /* I-Am hook (whois) */
     void (*on_iam)(sc_tool *t, const bacsc_client_device *d);
     void *user;
@@ -106,6 +116,8 @@ void sc_tool_finish(sc_tool *t, int rc);
 void sc_tool_resolve(sc_tool *t, uint32_t instance, sc_tool_found_fn found);
 /* One-line text of a failed request result; exit code for it. */
 int sc_tool_result_error(sc_tool *t, const bacsc_client_result *r);
+/* Is traffic to `vmac` going over a direct connection now? */
+bool sc_tool_is_direct(const sc_tool *t, const uint8_t *vmac);
 /* Current loop time. */
 uint64_t sc_tool_now(const sc_tool *t);
 void sc_tool_cleanup(sc_tool *t);

@@ -8,6 +8,15 @@
  * synchronous connect failures, drains output FIFOs into the WebSockets,
  * starts closes, delivers queued received NPDUs to the owner (who may send
  * from there), and re-arms the timer at bacsc_sc_connector_expiry().
+ *
+ * Direct connections: a bacsc_sc_switch sits beside the connector. NPDUs go
+ * out through it (it picks direct connection or hub); hub messages for it
+ * (Address-Resolution, Advertisement...) are queued by the connector's
+ * message callback and handed over in the service pass (it answers through
+ * the connector, which must not be re-entered). Each direct connection has
+ * a struct dcio (its WebSocket, dirty/close flags) on a list; the same
+ * service pass drains and closes them. One timer follows the earlier of the
+ * connector's and the switch's expiry.
  */
 #include "bacsc/sc_node.h"
 
@@ -21,12 +30,31 @@
 #include "bacsc/sc_hubd.h" /* bacsc_io_random */
 #include "bacsc/wsconn.h"
 
+_Static_assert(BACSC_URI_MAX == BACSC_SC_SWITCH_URI_MAX, "status URI sizes differ");
+
 #define RXQ_MAX 256
+#define HUBQ_MAX 64
 
 struct rx_item {
     bacsc_address src;
     size_t len;
     uint8_t *npdu;
+    bool via_hub;
+};
+
+/* A hub message for the switch, copied out of the connector callback. */
+struct hub_item {
+    bacsc_bvlc_msg msg;
+    uint8_t *payload;
+};
+
+struct dcio {
+    bacsc_sc_node *n;
+    bacsc_sc_dc *dc;             /* NULL once reported gone */
+    bacsc_wsconn *ws;
+    bool dirty, close_wanted, open_failed, accepted;
+    uint16_t fail_code;
+    struct dcio *next, *prev;
 };
 
 struct nslot {
@@ -57,6 +85,17 @@ struct bacsc_sc_node {
     bool state_pending;         /* state_changed to deliver from the service pass */
     int last_state;
     char name[64];
+    bacsc_sc_switch *sw;
+    bacsc_ws_listener *dc_listener;
+    uint16_t dc_port;
+    struct dcio *dcios;
+    struct hub_item hubq[HUBQ_MAX];
+    size_t hubq_count;
+    uint64_t hubq_dropped;
+    /* Initiated connections we could not track (out of memory): reported
+     * gone from the next pass. At most max_conns exist, so this fits. */
+    bacsc_sc_dc **orphans;
+    size_t norphans, max_orphans;
 };
 
 static const char *slot_name(int slot)
@@ -163,10 +202,51 @@ static void conn_state(int state, void *user)
     schedule(n);
 }
 
+static void queue_hub_item(bacsc_sc_node *n, const bacsc_bvlc_msg *msg)
+{
+    if (n->hubq_count == HUBQ_MAX) {
+        n->hubq_dropped++;
+        BACSC_DEBUG("%s: %s from the hub not handled: queue full", n->name,
+                    bacsc_bvlc_function_name(msg->function));
+        return;
+    }
+    struct hub_item *it = &n->hubq[n->hubq_count];
+    it->msg = *msg;
+    it->payload = malloc(msg->payload_len ? msg->payload_len : 1);
+    if (!it->payload) {
+        n->hubq_dropped++;
+        return;
+    }
+    memcpy(it->payload, msg->payload, msg->payload_len);
+    it->msg.payload = it->payload;
+    /* The typed union may point into the payload (NAK details). */
+    if (msg->function == BACSC_BVLC_RESULT && msg->u.result.details)
+        it->msg.u.result.details = NULL, it->msg.u.result.details_len = 0;
+    it->msg.n_dest_options = it->msg.n_data_options = 0;
+    n->hubq_count++;
+    schedule(n);
+}
+
 static void conn_message(const bacsc_bvlc_msg *msg, uint64_t now, void *user)
 {
     bacsc_sc_node *n = user;
     (void)now;
+    switch (msg->function) {
+    case BACSC_BVLC_ADDRESS_RESOLUTION:
+    case BACSC_BVLC_ADDRESS_RESOLUTION_ACK:
+    case BACSC_BVLC_ADVERTISEMENT:
+    case BACSC_BVLC_ADVERTISEMENT_SOLICITATION:
+        queue_hub_item(n, msg);
+        return;
+    case BACSC_BVLC_RESULT:
+        if (msg->u.result.result_for == BACSC_BVLC_ADDRESS_RESOLUTION) {
+            queue_hub_item(n, msg);
+            return;
+        }
+        break;
+    default:
+        break;
+    }
     if (msg->function == BACSC_BVLC_RESULT) {
         if (msg->u.result.result_code != 0)
             BACSC_INFO("%s: NAK from hub for %s: %u %s", n->name,
@@ -189,6 +269,7 @@ static void conn_message(const bacsc_bvlc_msg *msg, uint64_t now, void *user)
     memcpy(it->npdu, msg->payload, msg->payload_len);
     it->len = msg->payload_len;
     it->src = bacsc_address_local(msg->has_orig ? msg->orig.b : BACSC_VMAC_UNKNOWN.b, 6);
+    it->via_hub = msg->has_orig && !(msg->has_dest && bacsc_vmac_is_broadcast(&msg->dest));
     n->rx_count++;
     schedule(n);
 }
@@ -199,6 +280,263 @@ static void conn_vmac(const bacsc_vmac *vmac, void *user)
     char v[18];
     BACSC_WARN("%s: VMAC in use by another node (NAK 151): new VMAC %s", n->name,
                bacsc_vmac_format(vmac, v));
+    bacsc_sc_switch_set_vmac(n->sw, vmac);
+}
+
+/* ---- direct connections: WebSocket side -------------------------------------------- */
+
+static struct dcio *dcio_new(bacsc_sc_node *n)
+{
+    struct dcio *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->n = n;
+    d->next = n->dcios;
+    if (n->dcios)
+        n->dcios->prev = d;
+    n->dcios = d;
+    return d;
+}
+
+static void dcio_free(struct dcio *d)
+{
+    bacsc_sc_node *n = d->n;
+    if (d->prev)
+        d->prev->next = d->next;
+    else
+        n->dcios = d->next;
+    if (d->next)
+        d->next->prev = d->prev;
+    free(d);
+}
+
+static void *dc_ws_accept(bacsc_wsconn *c, void *listener_user)
+{
+    bacsc_sc_node *n = listener_user;
+    struct dcio *d = dcio_new(n);
+    if (d) {
+        d->ws = c;
+        d->accepted = true;
+    }
+    return d;
+}
+
+static void dc_ws_open(bacsc_wsconn *c, unsigned protocol, void *user)
+{
+    struct dcio *d = user;
+    (void)protocol;
+    if (!d) {
+        bacsc_wsconn_abort(c);
+        return;
+    }
+    bacsc_sc_node *n = d->n;
+    uint64_t now = bacsc_loop_now(n->loop);
+    if (d->accepted) {
+        int err = 0;
+        d->dc = bacsc_sc_switch_accept(n->sw, d, now, &err);
+        if (!d->dc) {
+            BACSC_INFO("%s: direct connection from %s refused: %s", n->name,
+                       bacsc_wsconn_peer(c),
+                       err == BACSC_ERR_POLICY ? "not accepting direct connections"
+                                               : bacsc_strerror(err));
+            bacsc_wsconn_close(c, BACSC_WS_CLOSE_GOING_AWAY,
+                               err == BACSC_ERR_LIMIT ? "too many direct connections"
+                                                      : "direct connections not accepted");
+            return;
+        }
+    } else if (d->dc) {
+        bacsc_sc_switch_dc_opened(n->sw, d->dc, now);
+    }
+    if (d->dc)
+        bacsc_sc_dc_set_address(d->dc, bacsc_wsconn_peer(c));
+    schedule(n);
+}
+
+static void dc_ws_message(bacsc_wsconn *c, const uint8_t *data, size_t len, void *user)
+{
+    struct dcio *d = user;
+    (void)c;
+    if (!d || !d->dc)
+        return;
+    bacsc_sc_switch_dc_recv(d->n->sw, d->dc, data, len, bacsc_loop_now(d->n->loop));
+    schedule(d->n);
+}
+
+static void dc_ws_closed(bacsc_wsconn *c, uint16_t error_code, const char *reason, void *user)
+{
+    struct dcio *d = user;
+    (void)c;
+    if (!d)
+        return;
+    bacsc_sc_node *n = d->n;
+    d->ws = NULL;
+    if (n->freeing)
+        return; /* bacsc_sc_node_free() frees the dcio */
+    if (error_code)
+        BACSC_DEBUG("%s: direct connection WebSocket closed: %u %s%s%s", n->name, error_code,
+                    bacsc_sc_error_name(error_code), reason && *reason ? ": " : "",
+                    reason ? reason : "");
+    if (d->dc)
+        bacsc_sc_switch_dc_gone(n->sw, d->dc, error_code, bacsc_loop_now(n->loop));
+    dcio_free(d);
+    schedule(n);
+}
+
+/* ---- switch callbacks (no calls back into the switch) ------------------------------ */
+
+static int sw_hub_send_npdu(const bacsc_vmac *dest, const uint8_t *npdu, size_t len,
+                            uint64_t now, void *user)
+{
+    bacsc_sc_node *n = user;
+    return bacsc_sc_connector_send_npdu(n->conn, dest, npdu, len, now);
+}
+
+static int sw_hub_send_msg(const bacsc_bvlc_msg *msg, uint64_t now, void *user)
+{
+    bacsc_sc_node *n = user;
+    return bacsc_sc_connector_send_msg(n->conn, msg, now);
+}
+
+static void sw_open(bacsc_sc_dc *dc, const char *uri, void *user)
+{
+    bacsc_sc_node *n = user;
+    struct dcio *d = dcio_new(n);
+    if (!d) {
+        BACSC_WARN("%s: out of memory for a direct connection to %s", n->name, uri);
+        if (n->norphans < n->max_orphans)
+            n->orphans[n->norphans++] = dc;
+        schedule(n);
+        return;
+    }
+    d->dc = dc;
+    bacsc_sc_dc_set_io(dc, d);
+    BACSC_INFO("%s: opening direct connection to %s", n->name, uri);
+    bacsc_ws_options opt = {.protocols = BACSC_WS_PROTO_DC,
+                            .max_message = n->max_bvlc,
+                            .insecure_plaintext = n->plaintext};
+    bacsc_ws_callbacks cb = {NULL, dc_ws_open, dc_ws_message, dc_ws_closed};
+    int rc = bacsc_ws_connect(n->loop, uri, n->plaintext ? NULL : n->tls, &opt, &cb, d, &d->ws);
+    if (rc != BACSC_OK) {
+        BACSC_INFO("%s: cannot open direct connection to %s: %s", n->name, uri,
+                   bacsc_strerror(rc));
+        d->ws = NULL;
+        d->open_failed = true;
+        d->fail_code = rc == BACSC_ERR_INVALID_ARG ? BACSC_EC_WS_SCHEME_NOT_SUPPORTED
+                                                   : BACSC_EC_TCP_ERROR;
+    }
+    schedule(n);
+}
+
+static void sw_close(bacsc_sc_dc *dc, void *user)
+{
+    struct dcio *d = bacsc_sc_dc_io(dc);
+    (void)user;
+    if (!d)
+        return;
+    d->close_wanted = true;
+    d->dirty = true;
+    schedule(d->n);
+}
+
+static void sw_want_write(bacsc_sc_dc *dc, void *user)
+{
+    struct dcio *d = bacsc_sc_dc_io(dc);
+    (void)user;
+    if (!d)
+        return;
+    d->dirty = true;
+    schedule(d->n);
+}
+
+static void sw_npdu(const bacsc_vmac *src, const uint8_t *npdu, size_t len, uint64_t now,
+                    void *user)
+{
+    bacsc_sc_node *n = user;
+    (void)now;
+    if (n->rx_count == RXQ_MAX) {
+        n->rx_dropped++;
+        return;
+    }
+    struct rx_item *it = &n->rxq[(n->rx_head + n->rx_count) % RXQ_MAX];
+    it->npdu = malloc(len ? len : 1);
+    if (!it->npdu) {
+        n->rx_dropped++;
+        return;
+    }
+    memcpy(it->npdu, npdu, len);
+    it->len = len;
+    it->src = bacsc_address_local(src->b, 6);
+    it->via_hub = false;
+    n->rx_count++;
+    schedule(n);
+}
+
+static void sw_event(bacsc_sc_dc *dc, int event, void *user)
+{
+    bacsc_sc_node *n = user;
+    char v[18];
+    const bacsc_bvlc_connect *peer = bacsc_sc_conn_peer(bacsc_sc_dc_conn(dc));
+    if (event == BACSC_SC_DC_CONNECTED) {
+        BACSC_INFO("%s: direct connection %s %s (vmac %s)", n->name,
+                   bacsc_sc_dc_initiated(dc) ? "to" : "from",
+                   bacsc_sc_dc_initiated(dc) ? bacsc_sc_dc_uri(dc) : "peer",
+                   bacsc_vmac_format(&peer->vmac, v));
+    } else {
+        const bacsc_sc_close_info *ci = bacsc_sc_dc_close_info(dc);
+        BACSC_INFO("%s: direct connection %s%s closed: %s (%u %s)", n->name,
+                   bacsc_sc_dc_initiated(dc) ? "to " : "from peer",
+                   bacsc_sc_dc_initiated(dc) ? bacsc_sc_dc_uri(dc) : "",
+                   ci ? bacsc_sc_close_reason_name(ci->reason) : "?", ci ? ci->error_code : 0,
+                   ci ? ci->details : "");
+    }
+}
+
+static void service_dcs(bacsc_sc_node *n, bool *busy)
+{
+    while (n->norphans) {
+        *busy = true;
+        bacsc_sc_switch_dc_gone(n->sw, n->orphans[--n->norphans], BACSC_EC_TCP_ERROR,
+                                bacsc_loop_now(n->loop));
+    }
+    for (struct dcio *d = n->dcios, *next; d; d = next) {
+        next = d->next;
+        if (d->open_failed) {
+            d->open_failed = false;
+            *busy = true;
+            bacsc_sc_dc *dc = d->dc;
+            uint16_t code = d->fail_code;
+            dcio_free(d);
+            if (dc)
+                bacsc_sc_switch_dc_gone(n->sw, dc, code, bacsc_loop_now(n->loop));
+            next = n->dcios; /* the switch may have opened another: rescan */
+            continue;
+        }
+        if (!d->dirty || !d->dc)
+            continue;
+        d->dirty = false;
+        *busy = true;
+        const uint8_t *data;
+        size_t len;
+        while (bacsc_sc_switch_dc_peek_output(d->dc, &data, &len)) {
+            if (d->ws && bacsc_wsconn_is_open(d->ws))
+                bacsc_wsconn_send(d->ws, data, len);
+            bacsc_sc_switch_dc_pop_output(d->dc);
+        }
+        if (d->close_wanted) {
+            d->close_wanted = false;
+            if (d->ws) {
+                if (bacsc_wsconn_is_open(d->ws))
+                    bacsc_wsconn_close(d->ws, BACSC_WS_CLOSE_NORMAL, "");
+                else
+                    bacsc_wsconn_abort(d->ws); /* still connecting: dc_ws_closed follows */
+            } else {
+                bacsc_sc_dc *dc = d->dc;
+                dcio_free(d);
+                bacsc_sc_switch_dc_gone(n->sw, dc, 0, bacsc_loop_now(n->loop));
+                next = n->dcios;
+            }
+        }
+    }
 }
 
 /* ---- service ------------------------------------------------------------------------- */
@@ -243,9 +581,23 @@ static void service(bacsc_loop *loop, void *user)
                 service_slot(n, s);
             }
         }
+        if (n->hubq_count) {
+            struct hub_item q[HUBQ_MAX];
+            size_t cnt = n->hubq_count;
+            memcpy(q, n->hubq, cnt * sizeof q[0]);
+            n->hubq_count = 0;
+            for (size_t i = 0; i < cnt; i++) {
+                bacsc_sc_switch_hub_message(n->sw, &q[i].msg, bacsc_loop_now(loop));
+                free(q[i].payload);
+            }
+            n->slots[0].dirty = n->slots[1].dirty = true; /* answers queued */
+            busy = true;
+        }
+        service_dcs(n, &busy);
         if (n->state_pending) {
             n->state_pending = false;
             int st = bacsc_sc_connector_state(n->conn);
+            bacsc_sc_switch_set_hub_state(n->sw, st);
             if (st != n->last_state) {
                 n->last_state = st;
                 if (n->cb.state_changed)
@@ -257,6 +609,9 @@ static void service(bacsc_loop *loop, void *user)
             struct rx_item it = n->rxq[n->rx_head];
             n->rx_head = (n->rx_head + 1) % RXQ_MAX;
             n->rx_count--;
+            if (it.via_hub)
+                bacsc_sc_switch_note_hub_rx(n->sw, (const bacsc_vmac *)it.src.mac,
+                                            bacsc_loop_now(loop));
             if (n->cb.npdu)
                 n->cb.npdu(n->cb.user, &it.src, it.npdu, it.len, bacsc_loop_now(loop));
             free(it.npdu);
@@ -265,13 +620,24 @@ static void service(bacsc_loop *loop, void *user)
         if (!busy)
             break;
     }
+    /* Anything the pass made the switch queue for the hub (AR, answers). */
+    for (int i = 0; i < 2; i++)
+        if (n->slots[i].dirty)
+            service_slot(n, &n->slots[i]);
     uint64_t e = bacsc_sc_connector_expiry(n->conn);
+    uint64_t e2 = bacsc_sc_switch_expiry(n->sw);
+    if (e2 < e)
+        e = e2;
     if (e == BACSC_SC_NEVER)
         bacsc_timer_stop(loop, &n->timer);
     else if (!bacsc_timer_active(&n->timer) || n->timer.when != e)
         bacsc_timer_start_at(loop, &n->timer, e);
+    bool dc_pending = false;
+    for (struct dcio *d = n->dcios; d; d = d->next)
+        if (d->dirty || d->open_failed)
+            dc_pending = true;
     if (n->slots[0].dirty || n->slots[1].dirty || n->rx_count || n->slots[0].open_failed ||
-        n->slots[1].open_failed)
+        n->slots[1].open_failed || n->hubq_count || dc_pending || n->norphans)
         schedule(n);
 }
 
@@ -279,6 +645,8 @@ static void on_timer(bacsc_loop *loop, void *user)
 {
     bacsc_sc_node *n = user;
     bacsc_sc_connector_handle_expiry(n->conn, bacsc_loop_now(loop));
+    bacsc_sc_switch_handle_expiry(n->sw, bacsc_loop_now(loop));
+    n->slots[0].dirty = n->slots[1].dirty = true; /* the switch may have sent via the hub */
     schedule(n);
 }
 
@@ -298,6 +666,95 @@ static bool uri_ok(const char *uri, bool plaintext, char *err, size_t errlen)
     }
     snprintf(err, errlen, "%s: not a wss:// URI", uri);
     return false;
+}
+
+/* "ADDR:PORT" with the actual port → "wss://ADDR:PORT" (or ws://). */
+static void default_dc_uri(const bacsc_sc_node *n, const char *listen, char *out, size_t cap)
+{
+    const char *colon = strrchr(listen, ':');
+    int hl = colon ? (int)(colon - listen) : (int)strlen(listen);
+    snprintf(out, cap, "%s://%.*s:%u", n->plaintext ? "ws" : "wss", hl, listen, n->dc_port);
+}
+
+static int setup_switch(bacsc_sc_node *n, const bacsc_sc_node_config *cfg, char *err,
+                        size_t errlen)
+{
+    char uris[BACSC_SC_SWITCH_URIS_MAX] = "";
+    if (cfg->dc_listen && *cfg->dc_listen) {
+        if (!cfg->insecure_plaintext && !cfg->dc_tls) {
+            snprintf(err, errlen, "direct connections: no server TLS context");
+            return BACSC_ERR_INVALID_ARG;
+        }
+        bacsc_ws_options opt = {.protocols = BACSC_WS_PROTO_DC,
+                                .max_message = n->max_bvlc,
+                                .max_connections = (unsigned)(cfg->dc_max_conns
+                                                                  ? cfg->dc_max_conns
+                                                                  : BACSC_SC_SWITCH_DEFAULT_MAX_CONNS) + 4,
+                                .insecure_plaintext = cfg->insecure_plaintext};
+        bacsc_ws_callbacks wcb = {dc_ws_accept, dc_ws_open, dc_ws_message, dc_ws_closed};
+        int rc = bacsc_ws_listen(n->loop, cfg->dc_listen,
+                                 cfg->insecure_plaintext ? NULL : cfg->dc_tls, &opt, &wcb, n,
+                                 &n->dc_listener);
+        if (rc != BACSC_OK) {
+            if (rc == BACSC_ERR_IO)
+                snprintf(err, errlen, "--dc-listen %s: cannot listen: %m", cfg->dc_listen);
+            else
+                snprintf(err, errlen, "--dc-listen '%s': %s (want ADDR:PORT)", cfg->dc_listen,
+                         bacsc_strerror(rc));
+            return rc == BACSC_ERR_IO ? BACSC_ERR_IO : BACSC_ERR_INVALID_ARG;
+        }
+        n->dc_port = bacsc_ws_listener_port(n->dc_listener);
+        if (cfg->dc_uris && *cfg->dc_uris)
+            snprintf(uris, sizeof uris, "%s", cfg->dc_uris);
+        else
+            default_dc_uri(n, cfg->dc_listen, uris, sizeof uris);
+    }
+    bacsc_sc_switch_config sc;
+    bacsc_sc_switch_config_default(&sc);
+    sc.vmac = *bacsc_sc_connector_vmac(n->conn);
+    sc.uuid = cfg->uuid;
+    if (cfg->max_bvlc_len)
+        sc.max_bvlc_len = cfg->max_bvlc_len;
+    if (cfg->max_npdu_len)
+        sc.max_npdu_len = cfg->max_npdu_len;
+    if (cfg->connect_wait_us)
+        sc.connect_wait_us = cfg->connect_wait_us;
+    if (cfg->disconnect_wait_us)
+        sc.disconnect_wait_us = cfg->disconnect_wait_us;
+    if (cfg->heartbeat_us)
+        sc.heartbeat_us = cfg->heartbeat_us;
+    sc.accept_enable = n->dc_listener != NULL;
+    sc.accept_uris = uris;
+    sc.auto_initiate = cfg->dc_auto;
+    if (cfg->dc_max_conns)
+        sc.max_conns = cfg->dc_max_conns;
+    if (sc.max_peers <= 2 * sc.max_conns)
+        sc.max_peers = 2 * sc.max_conns + 64;
+    if (cfg->dc_idle_us)
+        sc.idle_us = cfg->dc_idle_us;
+    if (cfg->dc_auto_count)
+        sc.auto_count = cfg->dc_auto_count;
+    if (cfg->dc_auto_window_us)
+        sc.auto_window_us = cfg->dc_auto_window_us;
+    bacsc_sc_switch_callbacks scb = {.hub_send_npdu = sw_hub_send_npdu,
+                                     .hub_send_msg = sw_hub_send_msg,
+                                     .open = sw_open,
+                                     .close = sw_close,
+                                     .want_write = sw_want_write,
+                                     .npdu = sw_npdu,
+                                     .dc_event = sw_event,
+                                     .random = bacsc_io_random};
+    n->max_orphans = sc.max_conns;
+    n->orphans = calloc(n->max_orphans, sizeof *n->orphans);
+    n->sw = n->orphans ? bacsc_sc_switch_new(&sc, &scb, n) : NULL;
+    if (!n->sw) {
+        snprintf(err, errlen, "invalid direct-connection configuration (URIs too long or limits)");
+        return BACSC_ERR_INVALID_ARG;
+    }
+    if (n->dc_listener)
+        BACSC_INFO("%s: accepting direct connections on port %u as %s", n->name, n->dc_port,
+                   uris);
+    return BACSC_OK;
 }
 
 int bacsc_sc_node_new(bacsc_loop *loop, const bacsc_sc_node_config *cfg,
@@ -366,6 +823,11 @@ int bacsc_sc_node_new(bacsc_loop *loop, const bacsc_sc_node_config *cfg,
         free(n);
         return BACSC_ERR_INVALID_ARG;
     }
+    int rc = setup_switch(n, cfg, err, errlen);
+    if (rc != BACSC_OK) {
+        bacsc_sc_node_free(n);
+        return rc;
+    }
     *out = n;
     return BACSC_OK;
 }
@@ -383,12 +845,18 @@ int bacsc_sc_node_start(bacsc_sc_node *n)
 void bacsc_sc_node_stop(bacsc_sc_node *n)
 {
     bacsc_sc_connector_stop(n->conn, bacsc_loop_now(n->loop));
+    bacsc_sc_switch_stop(n->sw, bacsc_loop_now(n->loop));
+    if (n->dc_listener) {
+        bacsc_ws_listener_close(n->dc_listener);
+        n->dc_listener = NULL;
+    }
     schedule(n);
 }
 
 bool bacsc_sc_node_idle(const bacsc_sc_node *n)
 {
-    return bacsc_sc_connector_idle(n->conn) && !n->slots[0].ws && !n->slots[1].ws;
+    return bacsc_sc_connector_idle(n->conn) && !n->slots[0].ws && !n->slots[1].ws &&
+           bacsc_sc_switch_idle(n->sw) && !n->dcios;
 }
 
 int bacsc_sc_node_send(bacsc_sc_node *n, const bacsc_address *dest, const uint8_t *npdu,
@@ -401,7 +869,7 @@ int bacsc_sc_node_send(bacsc_sc_node *n, const bacsc_address *dest, const uint8_
         memcpy(v.b, dest->mac, 6);
     else
         return BACSC_ERR_INVALID_ARG;
-    int rc = bacsc_sc_connector_send_npdu(n->conn, &v, npdu, len, bacsc_loop_now(n->loop));
+    int rc = bacsc_sc_switch_send_npdu(n->sw, &v, npdu, len, bacsc_loop_now(n->loop));
     schedule(n);
     return rc;
 }
@@ -503,11 +971,75 @@ void bacsc_sc_node_port_state(const bacsc_sc_node *n, bacsc_sc_port_state *st)
     st->reliability = 0;
 }
 
+const bacsc_sc_switch *bacsc_sc_node_switch(const bacsc_sc_node *n)
+{
+    return n->sw;
+}
+
+uint16_t bacsc_sc_node_dc_port(const bacsc_sc_node *n)
+{
+    return n->dc_port;
+}
+
+int bacsc_sc_node_dc_connect(bacsc_sc_node *n, const bacsc_vmac *vmac)
+{
+    int rc = bacsc_sc_switch_connect(n->sw, vmac, bacsc_loop_now(n->loop));
+    schedule(n);
+    return rc;
+}
+
+void bacsc_sc_node_dc_set_accept(bacsc_sc_node *n, bool enable)
+{
+    bacsc_sc_switch_set_accept(n->sw, enable && n->dc_listener);
+}
+
+void bacsc_sc_node_dc_set_auto(bacsc_sc_node *n, bool enable)
+{
+    bacsc_sc_switch_set_auto(n->sw, enable);
+}
+
+size_t bacsc_sc_node_dc_status(const bacsc_sc_node *n, bacsc_sc_direct_connection *rows,
+                               size_t max)
+{
+    bacsc_sc_dc_status st[64];
+    size_t total = bacsc_sc_switch_status(n->sw, st, 64);
+    size_t cnt = total < 64 ? total : 64;
+    for (size_t i = 0; i < cnt && i < max; i++) {
+        bacsc_sc_direct_connection *r = &rows[i];
+        memset(r, 0, sizeof *r);
+        memcpy(r->uri, st[i].uri, sizeof r->uri); /* both BACSC_URI_MAX = 256 */
+        r->uri[sizeof r->uri - 1] = '\0';
+        r->state = (uint8_t)st[i].state;
+        bacsc_loop_time_to_datetime(n->loop, st[i].connect_time, &r->connect_time);
+        bacsc_loop_time_to_datetime(n->loop, st[i].disconnect_time, &r->disconnect_time);
+        memcpy(r->peer_address, st[i].peer_address, sizeof r->peer_address);
+        memcpy(r->peer_vmac, st[i].vmac.b, 6);
+        memcpy(r->peer_uuid, st[i].uuid.b, 16);
+        r->error_code = st[i].error_code;
+        r->error_class = st[i].error_code ? 7 : 0;
+        snprintf(r->error_details, sizeof r->error_details, "%s",
+                 st[i].error_details ? st[i].error_details : "");
+    }
+    return cnt;
+}
+
 void bacsc_sc_node_free(bacsc_sc_node *n)
 {
     if (!n)
         return;
     n->freeing = true;
+    if (n->dc_listener)
+        bacsc_ws_listener_close(n->dc_listener);
+    while (n->dcios) {
+        struct dcio *d = n->dcios;
+        if (d->ws)
+            bacsc_wsconn_abort(d->ws);
+        dcio_free(d);
+    }
+    for (size_t i = 0; i < n->hubq_count; i++)
+        free(n->hubq[i].payload);
+    bacsc_sc_switch_free(n->sw);
+    free(n->orphans);
     for (int i = 0; i < 2; i++)
         if (n->slots[i].ws)
             bacsc_wsconn_abort(n->slots[i].ws);

@@ -37,6 +37,7 @@
 #define SCHEMA_VERSION 1
 #define ISSUE_CHUNK 1000
 #define MAX_THREADS 16
+#define DEFAULT_THREADS_MAX 8
 
 struct bacsc_ca {
     char *dir;
@@ -417,6 +418,15 @@ static int load_cert_files(bacsc_ca *ca)
     return BACSC_OK;
 }
 
+/* One checking/signing thread per online CPU, at most DEFAULT_THREADS_MAX:
+ * with CSRs parsed without OpenSSL's key decoder and signing from a
+ * pre-initialised context, OpenSSL 3.0's locks no longer serialise them. */
+static int default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > DEFAULT_THREADS_MAX ? DEFAULT_THREADS_MAX : (int)n;
+}
+
 int bacsc_ca_open(const char *dir, const char *passphrase, bacsc_ca **out, char *err,
                   size_t errlen)
 {
@@ -432,7 +442,7 @@ int bacsc_ca_open(const char *dir, const char *passphrase, bacsc_ca **out, char 
         return pki_fail(err, errlen, BACSC_ERR_NOMEM, "out of memory");
     ca->dir = strdup(dir);
     ca->passphrase = passphrase ? strdup(passphrase) : NULL;
-    ca->threads = 1; /* OpenSSL 3.0 lock contention makes 2 threads slower; see bench/README.md */
+    ca->threads = default_threads();
     default_actor(ca->actor, sizeof ca->actor, NULL);
     int rc = ca->dir ? BACSC_OK : BACSC_ERR_NOMEM;
     if (rc == BACSC_OK)
@@ -765,22 +775,27 @@ static void check_one(void *vctx, size_t i)
         it->rc = pki_fail(it->why, sizeof it->why, BACSC_ERR_MALFORMED, "empty CSR");
         return;
     }
-    const unsigned char *p = r->csr;
-    X509_REQ *req = r->csr_len <= BACSC_PKI_MAX_CSR_DER
-                        ? d2i_X509_REQ(NULL, &p, (long)r->csr_len)
-                        : NULL;
-    if (!req || p != r->csr + r->csr_len) {
-        it->rc = pki_fail(it->why, sizeof it->why, BACSC_ERR_MALFORMED,
-                          r->csr_len > BACSC_PKI_MAX_CSR_DER
-                              ? "CSR larger than 64 KiB"
-                              : "not a DER PKCS#10 certificate request");
+    /* Reuse the CARI reader's parse and signature check of these octets.
+     * Only a settled one: it is then read-only, and may be shared by several
+     * requests checked on different threads. */
+    bacsc_csr *own = NULL, *csr = r->parsed;
+    int prc = BACSC_OK;
+    if (r->csr_len > BACSC_PKI_MAX_CSR_DER)
+        prc = BACSC_ERR_MALFORMED;
+    else if (!pki_csr_is(csr, r->csr, r->csr_len) || !pki_csr_settled(csr))
+        prc = pki_csr_parse(r->csr, r->csr_len, &own), csr = own;
+    if (prc != BACSC_OK) {
+        it->rc = pki_fail(it->why, sizeof it->why, prc,
+                          prc == BACSC_ERR_NOMEM                ? "out of memory"
+                          : r->csr_len > BACSC_PKI_MAX_CSR_DER ? "CSR larger than 64 KiB"
+                                                                : "not a DER PKCS#10 certificate request");
     } else {
-        it->rc = pki_policy_check_req(c->policy, req, &it->info, it->why, sizeof it->why);
-        if (it->rc == BACSC_OK && pki_parts_from_req(req, &it->parts) != BACSC_OK)
+        it->rc = pki_policy_check_parsed(c->policy, csr, &it->info, it->why, sizeof it->why);
+        if (it->rc == BACSC_OK && pki_parts_from_req(pki_csr_req(csr), &it->parts) != BACSC_OK)
             it->rc = pki_fail(it->why, sizeof it->why, BACSC_ERR_MALFORMED,
                               "cannot extract the CSR's key and names");
     }
-    X509_REQ_free(req);
+    pki_csr_free(own);
     ERR_clear_error();
 }
 

@@ -25,6 +25,7 @@
 
 #include "bacsc/error.h"
 #include "cari_internal.h"
+#include "pki_internal.h"
 
 /* ---- small shared helpers ------------------------------------------------ */
 
@@ -166,6 +167,7 @@ void bacsc_cari_entry_clear(bacsc_cari_entry *e)
     free(e->name);
     free(e->error);
     free(e->der);
+    pki_csr_free(e->csr);
     free(e->subject);
     free(e->key_type);
     free(e->san_uuid);
@@ -324,14 +326,15 @@ static int fill_common(bacsc_cari_entry *e, X509_PUBKEY *xpk, EVP_PKEY *pk, cons
     return e->subject && e->key_type ? BACSC_OK : BACSC_ERR_NOMEM;
 }
 
-static int fill_csr(bacsc_cari_entry *e, X509_REQ *req)
+static int fill_csr(bacsc_cari_entry *e, bacsc_csr *c)
 {
-    EVP_PKEY *pk = X509_REQ_get0_pubkey(req);
+    X509_REQ *req = pki_csr_req(c);
+    EVP_PKEY *pk = pki_csr_key(c);
     if (!pk) {
         cari_entry_fail(e, BACSC_ERR_MALFORMED, "CSR public key cannot be decoded");
         return e->status;
     }
-    if (X509_REQ_verify(req, pk) != 1) {
+    if (!pki_csr_verify(c)) {
         cari_entry_fail(e, BACSC_ERR_CRYPTO, "CSR self-signature does not verify");
         return e->status;
     }
@@ -424,14 +427,18 @@ static int parse_der(bacsc_cari_entry *e, const unsigned char *der, size_t len, 
         X509_free(x);
     }
     if (want != BACSC_CARI_ENTRY_CERTIFICATE) {
-        const unsigned char *p = der;
-        X509_REQ *r = d2i_X509_REQ(NULL, &p, (long)len);
-        if (r && p == der + len) {
-            int rc = fill_csr(e, r);
-            X509_REQ_free(r);
+        bacsc_csr *c = NULL;
+        if (pki_csr_parse(der, len, &c) == BACSC_OK) {
+            /* keep the parsed form for bacsc_ca_submit (bacsc_request_in.parsed) */
+            int rc = fill_csr(e, c);
+            if (rc == BACSC_OK) {
+                pki_csr_free(e->csr);
+                e->csr = c;
+            } else {
+                pki_csr_free(c);
+            }
             return rc;
         }
-        X509_REQ_free(r);
     }
     if (want == BACSC_CARI_ENTRY_INVALID) {
         const unsigned char *p = der;

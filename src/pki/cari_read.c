@@ -18,10 +18,12 @@
  * is read as a plain zip of PEM/DER objects.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -343,16 +345,61 @@ static int classify_rest(bacsc_cari *c, size_t *cap, size_t idx, const raw_data 
     return BACSC_OK;
 }
 
-/* Pass 3a: the first object of every member. (Threads were tried here and
- * gained nothing: OpenSSL 3.0 decoding serialises on its internal locks.) */
+typedef struct parse_job {
+    bacsc_cari *c;
+    const raw_data *raws;
+    first_parse *fp;
+    size_t begin, end;
+} parse_job;
+
+static void *parse_range(void *arg)
+{
+    parse_job *j = arg;
+    for (size_t k = j->begin; k < j->end; k++) {
+        bacsc_cari_entry *e = &j->c->entries[k];
+        if (e->error || !j->raws[k].data || e->type == BACSC_CARI_ENTRY_MANIFEST)
+            continue;
+        j->fp[k].rc = bacsc_cari_parse_object(j->raws[k].data, j->raws[k].len, e, &j->fp[k].used);
+        j->fp[k].done = true;
+    }
+    return NULL;
+}
+
+/* Threads for pass 3a: BACSC_CARI_THREADS (1..PARSE_THREADS_MAX) or the
+ * number of online CPUs, at most PARSE_THREADS_MAX; 1 for small archives. */
+#define PARSE_THREADS_MAX 8
+#define PARSE_THREADS_MIN_MEMBERS 64
+static int parse_threads(size_t members)
+{
+    if (members < PARSE_THREADS_MIN_MEMBERS)
+        return 1;
+    const char *env = getenv("BACSC_CARI_THREADS");
+    long n = env && *env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > PARSE_THREADS_MAX ? PARSE_THREADS_MAX : (int)n;
+}
+
+/* Pass 3a: the first object of every member, on parse_threads() threads
+ * (each member is parsed and its CSR signature verified independently; the
+ * results land in distinct entries). */
 static void parse_members(bacsc_cari *c, const raw_data *raws, first_parse *fp, size_t members)
 {
-    for (size_t k = 0; k < members; k++) {
-        bacsc_cari_entry *e = &c->entries[k];
-        if (e->error || !raws[k].data || e->type == BACSC_CARI_ENTRY_MANIFEST)
-            continue;
-        fp[k].rc = bacsc_cari_parse_object(raws[k].data, raws[k].len, e, &fp[k].used);
-        fp[k].done = true;
+    int nt = parse_threads(members);
+    parse_job jobs[PARSE_THREADS_MAX];
+    pthread_t tid[PARSE_THREADS_MAX];
+    bool started[PARSE_THREADS_MAX] = {false};
+    size_t per = (members + (size_t)nt - 1) / (size_t)nt;
+    for (int t = 0; t < nt; t++) {
+        size_t b = (size_t)t * per < members ? (size_t)t * per : members;
+        jobs[t] = (parse_job){c, raws, fp, b, b + per < members ? b + per : members};
+    }
+    for (int t = 1; t < nt; t++)
+        started[t] = pthread_create(&tid[t], NULL, parse_range, &jobs[t]) == 0;
+    parse_range(&jobs[0]);
+    for (int t = 1; t < nt; t++) {
+        if (started[t])
+            pthread_join(tid[t], NULL);
+        else
+            parse_range(&jobs[t]); /* no thread: do it here */
     }
 }
 

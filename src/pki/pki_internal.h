@@ -5,6 +5,7 @@
 #define BACSC_PKI_INTERNAL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include <openssl/x509v3.h>
@@ -48,10 +49,37 @@ int pki_random_serial(uint8_t serial[BACSC_PKI_SERIAL_LEN]);
 /* Unix time of an ASN1_TIME. */
 int64_t pki_asn1_time(const ASN1_TIME *t);
 
-/* Inspect / policy-check an already parsed CSR (see the DER versions). */
-int pki_csr_inspect_req(X509_REQ *req, bacsc_csr_info *info, char *why, size_t whylen);
-int pki_policy_check_req(const bacsc_policy *p, X509_REQ *req, bacsc_csr_info *info, char *why,
-                         size_t whylen);
+/* A CSR parsed once (pki_csr.c): the structure is decoded without the
+ * public key (OpenSSL 3.0's key decoder costs ~80 us), the key is built on
+ * first use and the self-signature verified at most once. The type is
+ * declared in bacsc/pki.h (opaque). Not safe for concurrent use of one
+ * object; distinct objects may be used from distinct threads. */
+/* Parse DER (the whole buffer; callers apply BACSC_PKI_MAX_CSR_DER). Returns 0,
+ * BACSC_ERR_MALFORMED or BACSC_ERR_NOMEM. */
+int pki_csr_parse(const uint8_t *der, size_t len, bacsc_csr **out);
+void pki_csr_free(bacsc_csr *c);
+/* The parsed request. Its X509_PUBKEY has no decoded key: X509_REQ_get0_pubkey
+ * returns NULL; use pki_csr_key. */
+X509_REQ *pki_csr_req(const bacsc_csr *c);
+/* True if `c` was parsed from exactly these octets. */
+bool pki_csr_is(const bacsc_csr *c, const uint8_t *der, size_t len);
+/* True once the key was built (or found unusable) and the signature checked:
+ * from then on every pki_csr_* call only reads `c`, so several threads may
+ * share it. */
+bool pki_csr_settled(const bacsc_csr *c);
+/* The public key (owned by c), or NULL when unsupported or malformed. */
+EVP_PKEY *pki_csr_key(bacsc_csr *c);
+/* True if the self-signature verifies (checked once, then remembered). */
+bool pki_csr_verify(bacsc_csr *c);
+/* A public key from an X509_PUBKEY whose key may not be decoded (fast for
+ * named-curve EC keys; other types through d2i_PUBKEY). Caller frees. */
+EVP_PKEY *pki_spki_key(X509_PUBKEY *xpk);
+
+/* Inspect / policy-check a parsed CSR (see the DER versions). The
+ * self-signature is verified unless `c` already was. */
+int pki_csr_inspect_parsed(bacsc_csr *c, bacsc_csr_info *info, char *why, size_t whylen);
+int pki_policy_check_parsed(const bacsc_policy *p, bacsc_csr *c, bacsc_csr_info *info, char *why,
+                            size_t whylen);
 
 /* What signing needs from a CSR, as DER pieces that can be turned into a
  * certificate without decoding the public key again (decoding a key costs

@@ -475,10 +475,11 @@ int bacsc_pki_to_der(int kind, const uint8_t *data, size_t len, uint8_t **der, s
     const unsigned char *p = raw;
     if (rc == BACSC_OK) {
         if (kind == BACSC_PKI_CSR) {
-            X509_REQ *r = d2i_X509_REQ(NULL, &p, rawlen);
-            if (!r)
-                rc = BACSC_ERR_MALFORMED;
-            X509_REQ_free(r);
+            /* structure only (no key decode; whole buffer), see pki_csr.c */
+            bacsc_csr *c = NULL;
+            rc = pki_csr_parse(raw, (size_t)rawlen, &c);
+            pki_csr_free(c);
+            p = raw + rawlen;
         } else {
             X509 *x = d2i_X509(NULL, &p, rawlen);
             if (!x)
@@ -575,10 +576,11 @@ static void scan_sans(const GENERAL_NAMES *gens, bacsc_csr_info *ci, bacsc_cert_
     }
 }
 
-int pki_csr_inspect_req(X509_REQ *req, bacsc_csr_info *info, char *why, size_t whylen)
+int pki_csr_inspect_parsed(bacsc_csr *c, bacsc_csr_info *info, char *why, size_t whylen)
 {
     memset(info, 0, sizeof *info);
-    EVP_PKEY *k = X509_REQ_get0_pubkey(req);
+    X509_REQ *req = pki_csr_req(c);
+    EVP_PKEY *k = pki_csr_key(c);
     if (!k) {
         ERR_clear_error();
         return pki_fail(why, whylen, BACSC_ERR_MALFORMED, "unsupported or malformed public key");
@@ -595,7 +597,7 @@ int pki_csr_inspect_req(X509_REQ *req, bacsc_csr_info *info, char *why, size_t w
         ERR_clear_error();
         return pki_fail(why, whylen, BACSC_ERR_MALFORMED, "cannot encode the public key");
     }
-    info->signature_ok = X509_REQ_verify(req, k) == 1;
+    info->signature_ok = pki_csr_verify(c);
     pki_name_oneline(X509_REQ_get_subject_name(req), info->subject, sizeof info->subject);
     pki_name_cn(X509_REQ_get_subject_name(req), info->cn, sizeof info->cn);
 
@@ -628,17 +630,15 @@ int bacsc_pki_csr_inspect(const uint8_t *der, size_t len, bacsc_csr_info *info, 
                           size_t whylen)
 {
     memset(info, 0, sizeof *info);
-    const unsigned char *p = der;
-    X509_REQ *req = len <= BACSC_PKI_MAX_CSR_DER ? d2i_X509_REQ(NULL, &p, (long)len) : NULL;
-    if (!req || p != der + len) {
-        X509_REQ_free(req);
-        ERR_clear_error();
-        return pki_fail(why, whylen, BACSC_ERR_MALFORMED,
-                        len > BACSC_PKI_MAX_CSR_DER ? "CSR larger than 64 KiB"
-                                                    : "not a DER PKCS#10 certificate request");
-    }
-    int rc = pki_csr_inspect_req(req, info, why, whylen);
-    X509_REQ_free(req);
+    bacsc_csr *c = NULL;
+    int rc = len > BACSC_PKI_MAX_CSR_DER ? BACSC_ERR_MALFORMED : pki_csr_parse(der, len, &c);
+    if (rc != BACSC_OK)
+        return pki_fail(why, whylen, rc,
+                        rc == BACSC_ERR_NOMEM            ? "out of memory"
+                        : len > BACSC_PKI_MAX_CSR_DER ? "CSR larger than 64 KiB"
+                                                      : "not a DER PKCS#10 certificate request");
+    rc = pki_csr_inspect_parsed(c, info, why, whylen);
+    pki_csr_free(c);
     return rc;
 }
 

@@ -340,10 +340,10 @@ static void allowed_list(unsigned types, char *out, size_t outlen)
                      bacsc_pki_key_type_name(t));
 }
 
-int pki_policy_check_req(const bacsc_policy *p, X509_REQ *req, bacsc_csr_info *info, char *why,
-                         size_t whylen)
+int pki_policy_check_parsed(const bacsc_policy *p, bacsc_csr *c, bacsc_csr_info *info, char *why,
+                            size_t whylen)
 {
-    int rc = pki_csr_inspect_req(req, info, why, whylen);
+    int rc = pki_csr_inspect_parsed(c, info, why, whylen);
     if (rc != BACSC_OK)
         return rc;
     if (!info->signature_ok)
@@ -377,16 +377,14 @@ int bacsc_policy_check_csr(const bacsc_policy *p, const uint8_t *der, size_t len
     if (!info)
         info = &local;
     memset(info, 0, sizeof *info);
-    const unsigned char *q = der;
-    X509_REQ *req = der && len <= BACSC_PKI_MAX_CSR_DER ? d2i_X509_REQ(NULL, &q, (long)len) : NULL;
-    if (!req || q != der + len) {
-        X509_REQ_free(req);
-        ERR_clear_error();
-        return pki_fail(why, whylen, BACSC_ERR_MALFORMED,
-                        len > BACSC_PKI_MAX_CSR_DER ? "CSR larger than 64 KiB"
-                                                    : "not a DER PKCS#10 certificate request");
-    }
-    int rc = pki_policy_check_req(p, req, info, why, whylen);
-    X509_REQ_free(req);
+    bacsc_csr *c = NULL;
+    int rc = len > BACSC_PKI_MAX_CSR_DER ? BACSC_ERR_MALFORMED : pki_csr_parse(der, len, &c);
+    if (rc != BACSC_OK)
+        return pki_fail(why, whylen, rc,
+                        rc == BACSC_ERR_NOMEM            ? "out of memory"
+                        : len > BACSC_PKI_MAX_CSR_DER ? "CSR larger than 64 KiB"
+                                                      : "not a DER PKCS#10 certificate request");
+    rc = pki_policy_check_parsed(p, c, info, why, whylen);
+    pki_csr_free(c);
     return rc;
 }

@@ -563,7 +563,7 @@ static void test_rpm_all(void **state)
     bacsc_rpm_spec two[2] = {{{BACSC_OBJ_NETWORK_PORT, 1}, &all, 1},
                              {{BACSC_OBJ_ANALOG_VALUE, 1}, &all, 1}};
     r = rpm(f, two, 2);
-    assert_int_equal(rpm_count(&r, &errors, NULL), 28 + 10 + 12);
+    assert_int_equal(rpm_count(&r, &errors, NULL), 30 + 12 + 12); /* + SC connection lists, validation result, site domain */
     assert_int_equal(errors, 0);
     /* every File property reads */
     bacsc_rpm_spec files[3] = {{{BACSC_OBJ_FILE, 0}, &all, 1},

@@ -174,6 +174,14 @@ static void read_all_properties(uint16_t type, uint32_t inst)
     uint8_t body[64];
     for (int l = 0; l < 2; l++)
         for (const uint32_t *p = lists[l]; p && *p != BACSC_PROPERTY_LIST_END; p++) {
+            /* Wireshark 4.0 dissects a ReadProperty-ACK of
+             * Command_Validation_Result (510) as a list of property
+             * identifiers (Unsigned values show as "Property Identifier"),
+             * so a CharacterString there is "malformed". Our datatype is
+             * documented in docs/device-commissioning.md; RPM ALL below
+             * still covers 510 (the RPM path dissects it generically). */
+            if (*p == BACSC_PROP_ID_COMMAND_VALIDATION_RESULT)
+                continue;
             bacsc_rp_request rp = {{type, inst}, *p, false, 0};
             char what[64];
             snprintf(what, sizeof what, "RP %u,%u prop %u", type, (unsigned)inst, (unsigned)*p);

@@ -1,0 +1,1412 @@
+/*
+ * cmd_site.c — `bacsc site`: commission a site over BACnet (docs/site.md).
+ * The site database and the job engine are in the library (bacsc/site.h);
+ * this file parses options, wires the engine to BACnet/IP (bip_link.h on
+ * the event loop), shows progress and prints results.
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bacsc/bip_link.h"
+#include "bacsc/client.h"
+#include "bacsc/error.h"
+#include "bacsc/log.h"
+#include "bacsc/loop.h"
+#include "bacsc/pki.h"
+#include "bacsc/sc_node.h"
+#include "bacsc/site.h"
+#include "bacsc/tls.h"
+#include "cli.h"
+#include "sc_cli.h"
+
+extern const char bacsc_cmd_site_summary[];
+int bacsc_cmd_site(int argc, char **argv);
+
+const char bacsc_cmd_site_summary[] =
+    "commission a site: discover devices, request and distribute certificates, switch to SC";
+
+#define MAX_TARGETS 4096
+#define MAX_FILTERS 8
+
+/* ---- options ------------------------------------------------------------------ */
+
+enum {
+    O_DB = 1u << 0, O_JSON = 1u << 1, O_QUIET = 1u << 2, O_INIT = 1u << 3, O_NET = 1u << 4,
+    O_TARGETS = 1u << 5, O_SEL = 1u << 6, O_RULE = 1u << 7, O_OUT = 1u << 8,
+    O_PARTIAL = 1u << 9, O_FILTER = 1u << 10, O_JOB = 1u << 11, O_PASSWORD = 1u << 12,
+    O_SC = 1u << 13
+};
+
+typedef struct opts {
+    const char *prog;
+    const char *db;
+    bool json, quiet, all, overwrite, keep, accept_partial;
+    const char *name, *ca, *domain, *primary, *failover, *out, *password;
+    const char *bip_local, *broadcast;
+    unsigned broadcast_count;
+    const char *targets[MAX_TARGETS];
+    size_t ntargets;
+    const char *targets_file;
+    unsigned wait_ms, timeout_ms, retries, concurrency, expiring_days;
+    bool retries_set;
+    const char *filters[MAX_FILTERS];
+    size_t nfilters;
+    long long job;
+    char pwbuf[32];
+    /* BACnet/SC identity of the tool (network commands) */
+    const char *hub, *sc_failover, *cert, *key;
+    const char *sc_ca[2];
+    int nsc_ca;
+    char **pos;
+    int npos;
+} opts;
+
+enum {
+    OPT_DB = 256, OPT_JSON, OPT_NAME, OPT_CA, OPT_DOMAIN, OPT_PRIMARY, OPT_FAILOVER, OPT_BIP,
+    OPT_BCAST, OPT_BCOUNT, OPT_TARGET, OPT_TFILE, OPT_WAIT, OPT_TIMEOUT, OPT_RETRIES, OPT_CONC,
+    OPT_ALL, OPT_OVERWRITE, OPT_KEEP, OPT_OUT, OPT_PARTIAL, OPT_FILTER, OPT_EXPIRING, OPT_JOB,
+    OPT_PASSWORD, OPT_LOG, OPT_QUIET, OPT_HELP, OPT_HUB, OPT_SCFAIL, OPT_CERT, OPT_KEY,
+    OPT_PWFILE
+};
+
+static const struct option LONGOPTS[] = {
+    {"db", required_argument, NULL, OPT_DB},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"name", required_argument, NULL, OPT_NAME},
+    {"ca", required_argument, NULL, OPT_CA},
+    {"domain", required_argument, NULL, OPT_DOMAIN},
+    {"primary-hub", required_argument, NULL, OPT_PRIMARY},
+    {"failover-hub", required_argument, NULL, OPT_FAILOVER},
+    {"bip-local", required_argument, NULL, OPT_BIP},
+    {"broadcast", required_argument, NULL, OPT_BCAST},
+    {"broadcast-count", required_argument, NULL, OPT_BCOUNT},
+    {"target", required_argument, NULL, OPT_TARGET},
+    {"targets-file", required_argument, NULL, OPT_TFILE},
+    {"wait", required_argument, NULL, OPT_WAIT},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"retries", required_argument, NULL, OPT_RETRIES},
+    {"concurrency", required_argument, NULL, OPT_CONC},
+    {"all", no_argument, NULL, OPT_ALL},
+    {"overwrite", no_argument, NULL, OPT_OVERWRITE},
+    {"keep-existing", no_argument, NULL, OPT_KEEP},
+    {"out", required_argument, NULL, OPT_OUT},
+    {"accept-partial", no_argument, NULL, OPT_PARTIAL},
+    {"filter", required_argument, NULL, OPT_FILTER},
+    {"expiring-days", required_argument, NULL, OPT_EXPIRING},
+    {"job", required_argument, NULL, OPT_JOB},
+    {"password", required_argument, NULL, OPT_PASSWORD},
+    {"password-file", required_argument, NULL, OPT_PWFILE},
+    {"log-level", required_argument, NULL, OPT_LOG},
+    {"hub", required_argument, NULL, OPT_HUB},
+    {"failover", required_argument, NULL, OPT_SCFAIL},
+    {"cert", required_argument, NULL, OPT_CERT},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0}};
+
+static unsigned opt_class(int c)
+{
+    switch (c) {
+    case OPT_DB: return O_DB;
+    case OPT_JSON: return O_JSON;
+    case OPT_QUIET: return O_QUIET;
+    case OPT_CA:
+        return O_INIT | O_SC;
+    case OPT_NAME: case OPT_DOMAIN: case OPT_PRIMARY: case OPT_FAILOVER:
+        return O_INIT;
+    case OPT_HUB: case OPT_SCFAIL: case OPT_CERT: case OPT_KEY:
+        return O_SC;
+    case OPT_BIP: case OPT_BCAST: case OPT_BCOUNT: case OPT_TIMEOUT: case OPT_RETRIES:
+    case OPT_CONC:
+        return O_NET;
+    case OPT_TARGET: case OPT_TFILE: case OPT_WAIT: return O_TARGETS;
+    case OPT_ALL: return O_SEL;
+    case OPT_OVERWRITE: case OPT_KEEP: return O_RULE;
+    case OPT_OUT: return O_OUT;
+    case OPT_PARTIAL: return O_PARTIAL;
+    case OPT_FILTER: case OPT_EXPIRING: return O_FILTER;
+    case OPT_JOB: return O_JOB;
+    case OPT_PASSWORD: case OPT_PWFILE: return O_PASSWORD;
+    default: return 0;
+    }
+}
+
+static bool parse_uint(const char *s, unsigned max, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || *s == '-' || !*s || *end || v > max)
+        return false;
+    *out = (unsigned)v;
+    return true;
+}
+
+/* Returns -1 to continue, else an exit code (help / usage error). */
+static int parse_opts(opts *o, const char *prog, unsigned allowed, int argc, char **argv,
+                      void (*usage)(FILE *))
+{
+    memset(o, 0, sizeof *o);
+    o->prog = prog;
+    o->db = getenv("BACSC_SITE_DB");
+    if (!o->db || !*o->db)
+        o->db = "site.db";
+    o->expiring_days = BACSC_SITE_EXPIRING_DAYS_DEFAULT;
+    o->wait_ms = 2000;
+    o->job = -1;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "hq", LONGOPTS, NULL)) != -1) {
+        if (c == 'h' || c == OPT_HELP) {
+            usage(stdout);
+            return EXIT_OK;
+        }
+        if (c == 'q')
+            c = OPT_QUIET;
+        if (c == OPT_LOG) {
+            if (!cli_set_log_level(prog, optarg))
+                return EXIT_USAGE;
+            continue;
+        }
+        if (c == '?' || c == ':') {
+            cli_error(prog, "unknown option or missing argument: %s (see --help)",
+                      argv[optind - 1]);
+            return EXIT_USAGE;
+        }
+        if (!(opt_class(c) & allowed)) {
+            cli_error(prog, "option %s does not apply here (see --help)", argv[optind - 1]);
+            return EXIT_USAGE;
+        }
+        bool ok = true;
+        switch (c) {
+        case OPT_DB: o->db = optarg; break;
+        case OPT_JSON: o->json = true; break;
+        case OPT_QUIET: o->quiet = true; break;
+        case OPT_NAME: o->name = optarg; break;
+        case OPT_CA:
+            if (allowed & O_INIT) {
+                o->ca = optarg;
+            } else if (o->nsc_ca < 2) {
+                o->sc_ca[o->nsc_ca++] = optarg;
+            } else {
+                cli_error(prog, "--ca at most twice");
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_HUB: o->hub = optarg; break;
+        case OPT_SCFAIL: o->sc_failover = optarg; break;
+        case OPT_CERT: o->cert = optarg; break;
+        case OPT_KEY: o->key = optarg; break;
+        case OPT_DOMAIN: o->domain = optarg; break;
+        case OPT_PRIMARY: o->primary = optarg; break;
+        case OPT_FAILOVER: o->failover = optarg; break;
+        case OPT_BIP: o->bip_local = optarg; break;
+        case OPT_BCAST: o->broadcast = optarg; break;
+        case OPT_BCOUNT: ok = parse_uint(optarg, 65535, &o->broadcast_count); break;
+        case OPT_TARGET:
+            if (o->ntargets >= MAX_TARGETS) {
+                cli_error(prog, "at most %d --target options (use --targets-file)", MAX_TARGETS);
+                return EXIT_USAGE;
+            }
+            o->targets[o->ntargets++] = optarg;
+            break;
+        case OPT_TFILE: o->targets_file = optarg; break;
+        case OPT_WAIT: ok = parse_uint(optarg, 600000, &o->wait_ms); break;
+        case OPT_TIMEOUT: ok = parse_uint(optarg, 600000, &o->timeout_ms) && o->timeout_ms; break;
+        case OPT_RETRIES: ok = parse_uint(optarg, 10, &o->retries); o->retries_set = true; break;
+        case OPT_CONC:
+            ok = parse_uint(optarg, BACSC_SITE_CONCURRENCY_MAX, &o->concurrency) && o->concurrency;
+            break;
+        case OPT_ALL: o->all = true; break;
+        case OPT_OVERWRITE: o->overwrite = true; break;
+        case OPT_KEEP: o->keep = true; break;
+        case OPT_OUT: o->out = optarg; break;
+        case OPT_PARTIAL: o->accept_partial = true; break;
+        case OPT_FILTER:
+            if (o->nfilters >= MAX_FILTERS) {
+                cli_error(prog, "at most %d --filter options", MAX_FILTERS);
+                return EXIT_USAGE;
+            }
+            o->filters[o->nfilters++] = optarg;
+            break;
+        case OPT_EXPIRING: ok = parse_uint(optarg, 36500, &o->expiring_days); break;
+        case OPT_JOB: {
+            char *end;
+            o->job = strtoll(optarg, &end, 10);
+            ok = *optarg && !*end && o->job > 0;
+            break;
+        }
+        case OPT_PASSWORD: o->password = optarg; ok = strlen(optarg) <= 20; break;
+        case OPT_PWFILE: {
+            FILE *f = fopen(optarg, "r");
+            if (!f) {
+                cli_error(prog, "cannot read %s: %s", optarg, strerror(errno));
+                return EXIT_USAGE;
+            }
+            ok = fgets(o->pwbuf, sizeof o->pwbuf, f) != NULL;
+            fclose(f);
+            o->pwbuf[strcspn(o->pwbuf, "\r\n")] = 0;
+            ok = ok && o->pwbuf[0] && strlen(o->pwbuf) <= 20;
+            o->password = o->pwbuf;
+            break;
+        }
+        }
+        if (!ok) {
+            cli_error(prog, "bad value for %s: '%s'", argv[optind - 1], optarg);
+            return EXIT_USAGE;
+        }
+    }
+    o->pos = argv + optind;
+    o->npos = argc - optind;
+    return -1;
+}
+
+static bacsc_site *open_db(const opts *o, bool create)
+{
+    bacsc_site *s = NULL;
+    char err[512];
+    if (bacsc_site_open(o->db, create, &s, err, sizeof err) != BACSC_OK) {
+        cli_error(o->prog, "%s", err);
+        return NULL;
+    }
+    return s;
+}
+
+/* DEVICES positional (or --all) → selection. Returns false on error. */
+static bool get_selection(const opts *o, const char *text, bacsc_site_selection *sel)
+{
+    if (o->all && text) {
+        cli_error(o->prog, "give either DEVICES or --all, not both");
+        return false;
+    }
+    if (!o->all && !text) {
+        cli_error(o->prog, "which devices? give DEVICES (e.g. 1001-1010,1020) or --all");
+        return false;
+    }
+    if (bacsc_site_selection_parse(o->all ? "all" : text, sel) != BACSC_OK) {
+        cli_error(o->prog, "bad device list '%s' (instances and ranges: 1001-1010,1020)", text);
+        return false;
+    }
+    return true;
+}
+
+static char *fmt_time(int64_t t, char *buf, size_t cap)
+{
+    if (t <= 0) {
+        snprintf(buf, cap, "-");
+        return buf;
+    }
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(buf, cap, "%Y-%m-%d", &tm);
+    return buf;
+}
+
+static char *fmt_datetime(int64_t t, char *buf, size_t cap)
+{
+    if (t <= 0) {
+        snprintf(buf, cap, "-");
+        return buf;
+    }
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+/* ---- the network ------------------------------------------------------------------ */
+
+typedef struct net {
+    bacsc_loop *loop;
+    bacsc_bip_link *link;
+    bacsc_tls_ctx *tls;
+    bacsc_sc_node *node;
+    bacsc_client *cl;
+    bacsc_site_io io;
+} net;
+
+static void net_sc_npdu(void *user, const bacsc_address *src, const uint8_t *npdu, size_t len,
+                        uint64_t now)
+{
+    net *n = user;
+    bacsc_client_handle_npdu(n->cl, src, npdu, len, now);
+}
+
+static void net_recv(void *user, bacsc_bip_link *link, const bacsc_address *src,
+                     const uint8_t *npdu, size_t len, bool broadcast, uint64_t now)
+{
+    (void)link;
+    (void)broadcast;
+    net *n = user;
+    bacsc_client_handle_npdu(n->cl, src, npdu, len, now);
+}
+
+static int net_poll(void *user, uint64_t timeout_us)
+{
+    net *n = user;
+    return bacsc_loop_run_once(n->loop, timeout_us);
+}
+
+static uint64_t net_now(void *user)
+{
+    return bacsc_loop_update_time(((net *)user)->loop);
+}
+
+static void net_close(net *n)
+{
+    bacsc_client_free(n->cl);
+    if (n->node) {
+        /* a clean Disconnect-Request, waited for at most a second */
+        bacsc_sc_node_stop(n->node);
+        uint64_t end = bacsc_loop_update_time(n->loop) + 1000000;
+        while (!bacsc_sc_node_idle(n->node) && bacsc_loop_update_time(n->loop) < end)
+            bacsc_loop_run_once(n->loop, 50000);
+        bacsc_sc_node_free(n->node);
+    }
+    bacsc_tls_ctx_free(n->tls);
+    bacsc_bip_link_free(n->link);
+    bacsc_loop_free(n->loop);
+    memset(n, 0, sizeof *n);
+}
+
+/* Join the BACnet/SC network as a node with the tool's certificate; wait
+ * for the hub connection (timeout: 10 s). Returns -1 or an exit code. */
+static int net_open_sc(const opts *o, net *n)
+{
+    sc_opts so;
+    sc_opts_init(&so);
+    so.hub = o->hub;
+    so.failover = o->sc_failover;
+    so.cert = o->cert;
+    so.key = o->key;
+    for (int i = 0; i < o->nsc_ca; i++)
+        so.ca[i] = o->sc_ca[i];
+    so.nca = o->nsc_ca;
+    int ex = -1;
+    if (sc_check_node_opts(o->prog, &so) != 0) {
+        ex = EXIT_USAGE;
+        goto out;
+    }
+    if (!(n->tls = sc_tls_ctx(o->prog, &so, false))) {
+        ex = EXIT_DATAERR;
+        goto out;
+    }
+    bacsc_sc_node_config nc;
+    memset(&nc, 0, sizeof nc);
+    nc.name = "site tool";
+    nc.primary_uri = o->hub;
+    nc.failover_uri = o->sc_failover;
+    nc.tls = n->tls;
+    if (sc_cert_uuid(o->cert, &nc.uuid) != 0)
+        sc_random_uuid(&nc.uuid);
+    bacsc_sc_node_callbacks cb = {.npdu = net_sc_npdu, .user = n};
+    char err[256];
+    if (bacsc_sc_node_new(n->loop, &nc, &cb, &n->node, err, sizeof err) != BACSC_OK) {
+        cli_error(o->prog, "%s", err);
+        ex = EXIT_USAGE;
+        goto out;
+    }
+    bacsc_sc_node_start(n->node);
+    uint64_t end = bacsc_loop_update_time(n->loop) + 10000000;
+    while (bacsc_sc_node_state(n->node) == 0 && bacsc_loop_update_time(n->loop) < end)
+        bacsc_loop_run_once(n->loop, 50000);
+    if (bacsc_sc_node_state(n->node) == 0) {
+        cli_error(o->prog, "could not join the BACnet/SC network through %s", o->hub);
+        ex = EXIT_UNAVAILABLE;
+    }
+out:
+    sc_opts_free(&so);
+    return ex;
+}
+
+/* `discover`: bind 47808 by default — devices answer Who-Is with a
+ * broadcast I-Am to that port. Job commands use an ephemeral port. */
+static int net_open(const opts *o, net *n, bool discover)
+{
+    memset(n, 0, sizeof *n);
+    bacsc_bip_link_config lc;
+    memset(&lc, 0, sizeof lc);
+    if (!o->bip_local && discover)
+        lc.bind.port = 47808;
+    lc.broadcast.port = 47808;
+    if (o->bip_local && bacsc_bip_addr_parse(o->bip_local, 0, &lc.bind) != BACSC_OK) {
+        cli_error(o->prog, "bad --bip-local '%s' (A.B.C.D:PORT)", o->bip_local);
+        return EXIT_USAGE;
+    }
+    if (o->broadcast && bacsc_bip_addr_parse(o->broadcast, 47808, &lc.broadcast) != BACSC_OK) {
+        cli_error(o->prog, "bad --broadcast '%s' (A.B.C.D:PORT)", o->broadcast);
+        return EXIT_USAGE;
+    }
+    lc.broadcast_port_count = o->broadcast_count;
+    lc.recv = net_recv;
+    lc.user = n;
+    if (o->hub && (o->bip_local || o->broadcast)) {
+        cli_error(o->prog, "--hub (BACnet/SC) and --bip-local/--broadcast (BACnet/IP) exclude "
+                           "each other");
+        return EXIT_USAGE;
+    }
+    n->loop = bacsc_loop_new();
+    if (!n->loop) {
+        cli_error(o->prog, "cannot create the event loop: %s", strerror(errno));
+        return EXIT_FAIL;
+    }
+    int rc;
+    bacsc_client_config cc;
+    memset(&cc, 0, sizeof cc);
+    if (o->hub) {
+        int ex = net_open_sc(o, n);
+        if (ex >= 0) {
+            net_close(n);
+            return ex;
+        }
+        cc.link = bacsc_sc_node_datalink(n->node);
+        n->io.datalink = BACSC_DATALINK_SC;
+    } else {
+        rc = bacsc_bip_link_new(n->loop, &lc, &n->link);
+        if (rc != BACSC_OK) {
+            cli_error(o->prog, "cannot open the BACnet/IP socket on %s: %s (choose one with "
+                               "--bip-local ADDR:PORT)",
+                      o->bip_local ? o->bip_local : discover ? "0.0.0.0:47808" : "0.0.0.0:0",
+                      strerror(errno));
+            net_close(n);
+            return EXIT_UNAVAILABLE;
+        }
+        cc.link = bacsc_bip_link_datalink(n->link);
+        n->io.datalink = BACSC_DATALINK_BIP;
+    }
+    cc.apdu_timeout_us = (uint64_t)(o->timeout_ms ? o->timeout_ms : 3000) * 1000u;
+    cc.retries = o->retries;
+    cc.retries_set = o->retries_set;
+    cc.max_pending = BACSC_CLIENT_MAX_PENDING_LIMIT;
+    cc.max_devices = 100000;
+    if ((rc = bacsc_client_new(&cc, &n->cl)) != BACSC_OK) {
+        cli_error(o->prog, "cannot create the BACnet client: %s", bacsc_strerror(rc));
+        net_close(n);
+        return EXIT_FAIL;
+    }
+    n->io.client = n->cl;
+    n->io.poll = net_poll;
+    n->io.now = net_now;
+    n->io.user = n;
+    return -1;
+}
+
+/* ---- progress ------------------------------------------------------------------------ */
+
+typedef struct progress_ctx {
+    bool tty, quiet;
+    uint64_t last;
+    bool printed;
+} progress_ctx;
+
+static void show_progress(void *user, const bacsc_site_progress *p)
+{
+    progress_ctx *c = user;
+    if (c->quiet)
+        return;
+    const char *kind = bacsc_site_job_kind_name(p->kind);
+    unsigned finished = p->done + p->failed + p->skipped;
+    if (c->tty) {
+        fprintf(stderr, "\r%s job %lld: %u/%u finished (%u done, %u failed, %u no action), "
+                        "%u running   ",
+                kind, (long long)p->job, finished, p->total, p->done, p->failed, p->skipped,
+                p->running);
+        if (p->final)
+            fputc('\n', stderr);
+        fflush(stderr);
+        return;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+    if (!p->final && c->printed && now - c->last < 2000000)
+        return;
+    c->last = now;
+    c->printed = true;
+    fprintf(stderr, "bacsc site: %s job %lld: %u/%u finished (%u done, %u failed, %u no action)%s\n",
+            kind, (long long)p->job, finished, p->total, p->done, p->failed, p->skipped,
+            p->final ? "" : ", running");
+}
+
+/* Run a job and print its per-device result. Returns the exit code. */
+static int print_items_of(bacsc_site *s, const opts *o, int64_t job, bool only_problems,
+                          json_t **jout);
+
+/* Run a job and print its per-device result (with --json and `jout`, the
+ * JSON object is handed back instead of printed). Returns the exit code. */
+static int run_and_report(bacsc_site *s, const opts *o, net *n, int64_t job, json_t **jout)
+{
+    progress_ctx pc = {.tty = isatty(2) == 1, .quiet = o->quiet || o->json};
+    bacsc_site_run_opts ro = {.concurrency = o->concurrency, .password = o->password,
+                              .progress = show_progress, .progress_user = &pc,
+                              .progress_interval_us = pc.tty ? 200000 : 1000000};
+    bacsc_site_summary sum;
+    memset(&sum, 0, sizeof sum);
+    int rc = bacsc_site_job_run(s, job, &n->io, &ro, &sum);
+    if (rc != BACSC_OK) {
+        cli_error(o->prog, "job %lld stopped: %s", (long long)job,
+                  rc == BACSC_ERR_DB ? bacsc_site_errmsg(s) : bacsc_strerror(rc));
+        return EXIT_FAIL;
+    }
+    print_items_of(s, o, job, !o->json, jout);
+    if (!o->json)
+        printf("job %lld %s: %u devices, %u done, %u failed, %u no action taken\n",
+               (long long)job, bacsc_site_job_state_name(sum.state), sum.total, sum.done,
+               sum.failed, sum.skipped);
+    switch (sum.state) {
+    case BACSC_SITE_JOB_DONE: return EXIT_OK;
+    case BACSC_SITE_JOB_PARTIAL: return EXIT_PARTIAL;
+    default: return EXIT_FAIL;
+    }
+}
+
+static void note_resumed(bacsc_site *s, const opts *o, int64_t job)
+{
+    if (bacsc_site_prepared_resumed(s) && !o->quiet && !o->json)
+        fprintf(stderr, "bacsc site: resuming %s job %lld left unfinished\n",
+                o->prog + 5, (long long)job);
+}
+
+/* ---- items / jobs printing ------------------------------------------------------------- */
+
+typedef struct item_print {
+    bool json, only_problems;
+    json_t *arr;
+} item_print;
+
+static int print_item(void *user, const bacsc_site_item *it)
+{
+    item_print *p = user;
+    if (p->json) {
+        json_array_append_new(
+            p->arr, json_pack("{s:I,s:s,s:s,s:s,s:I,s:I}", "device", (json_int_t)it->instance,
+                              "status", bacsc_site_item_status_name(it->status), "step",
+                              it->step_name, "error", it->error, "attempts",
+                              (json_int_t)it->attempts, "updated", (json_int_t)it->updated));
+        return 0;
+    }
+    if (p->only_problems && it->status == BACSC_SITE_ITEM_DONE)
+        return 0;
+    printf("  device %-8u %-8s step %-22s attempts %u%s%s\n", (unsigned)it->instance,
+           bacsc_site_item_status_name(it->status), it->step_name, it->attempts,
+           it->error[0] ? "  " : "", it->error);
+    return 0;
+}
+
+static int print_items_of(bacsc_site *s, const opts *o, int64_t job, bool only_problems,
+                          json_t **jout)
+{
+    item_print p = {.json = o->json, .only_problems = only_problems,
+                    .arr = o->json ? json_array() : NULL};
+    int rc = bacsc_site_job_items(s, job, print_item, &p);
+    if (o->json) {
+        bacsc_site_job j;
+        if (bacsc_site_job_get(s, job, &j) == BACSC_OK) {
+            json_t *obj = json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,s:I,s:o}", "job", (json_int_t)j.id,
+                                    "kind", bacsc_site_job_kind_name(j.kind), "state",
+                                    bacsc_site_job_state_name(j.state), "total",
+                                    (json_int_t)j.total, "done", (json_int_t)j.done, "failed",
+                                    (json_int_t)j.failed, "no_action", (json_int_t)j.skipped,
+                                    "devices", p.arr);
+            if (jout)
+                *jout = obj;
+            else
+                cli_print_json(obj);
+        } else {
+            json_decref(p.arr);
+        }
+    }
+    return rc;
+}
+
+/* ---- init ------------------------------------------------------------------------------ */
+
+static void init_usage(FILE *f)
+{
+    fprintf(f, "usage: bacsc site init [--db FILE] --name NAME --ca CA_CERT [--domain D]\n"
+               "                       [--primary-hub URI] [--failover-hub URI] [--json]\n"
+               "\n"
+               "Create the site database (or change its settings): the site name, the site\n"
+               "CA certificate (PEM or DER) every device must trust and hold a certificate\n"
+               "from, the domain devices put in their CSR common name, and the hub URIs\n"
+               "written to devices before they switch to BACnet/SC.\n"
+               "\n"
+               "  --db FILE   site database (default $BACSC_SITE_DB or ./site.db)\n"
+               "Exit status: 0 ok, 2 usage, 3 the CA certificate is unusable, 1 other.\n");
+}
+
+static int cmd_init(int argc, char **argv)
+{
+    opts o;
+    int ex = parse_opts(&o, "site init", O_DB | O_JSON | O_INIT, argc, argv, init_usage);
+    if (ex >= 0)
+        return ex;
+    if (!o.name || !o.ca || o.npos) {
+        cli_error(o.prog, "--name and --ca are required; no other arguments (see --help)");
+        return EXIT_USAGE;
+    }
+    unsigned char *ca = NULL;
+    size_t ca_len = 0;
+    if (cli_read_file(o.prog, o.ca, 1u << 20, &ca, &ca_len) != 0)
+        return EXIT_FAIL;
+    bacsc_site *s = open_db(&o, true);
+    if (!s) {
+        free(ca);
+        return EXIT_FAIL;
+    }
+    int rc = bacsc_site_settings_set(s, o.name, ca, ca_len, o.domain, o.primary, o.failover);
+    free(ca);
+    if (rc != BACSC_OK) {
+        cli_error(o.prog, "%s", bacsc_site_errmsg(s));
+        bacsc_site_close(s);
+        return rc == BACSC_ERR_MALFORMED ? EXIT_DATAERR
+               : rc == BACSC_ERR_INVALID_ARG ? EXIT_USAGE
+                                             : EXIT_FAIL;
+    }
+    bacsc_site_settings st;
+    bacsc_site_settings_get(s, &st);
+    if (o.json)
+        cli_print_json(json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "db", o.db, "name", st.name, "ca",
+                                 st.ca_subject, "domain", st.domain, "primary_hub",
+                                 st.primary_hub, "failover_hub", st.failover_hub));
+    else
+        printf("site %s: CA %s%s%s%s%s (database %s)\n", st.name, st.ca_subject,
+               st.domain[0] ? ", domain " : "", st.domain,
+               st.primary_hub[0] ? ", hub " : "", st.primary_hub, o.db);
+    bacsc_site_settings_clear(&st);
+    bacsc_site_close(s);
+    return EXIT_OK;
+}
+
+/* ---- status ------------------------------------------------------------------------------ */
+
+static void status_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: bacsc site status [--db FILE] [--filter EXPR]... [--expiring-days N] [--json]\n"
+            "\n"
+            "One row per device: instance, name, UUID, communication mode, certificate\n"
+            "status (none, csr-pending, valid, expiring, expired, signed-by-another-CA),\n"
+            "expiry and issuer.\n"
+            "\n"
+            "  --filter EXPR       cert=STATUS, mode=ip|dual|sc|unknown, name=GLOB, or a device\n"
+            "                      list (1001-1010,1020); several filters must all match\n"
+            "  --expiring-days N   certificates ending within N days are 'expiring' (30)\n"
+            "Exit status: 0 ok (also when no device matches), 2 usage, 1 database error.\n");
+}
+
+typedef struct status_ctx {
+    const opts *o;
+    bacsc_site_settings *st;
+    int64_t now;
+    json_t *arr;
+    unsigned rows;
+    int f_cert, f_mode;
+    const char *f_name;
+    bool has_sel;
+    bacsc_site_selection sel;
+    unsigned counts[6];
+} status_ctx;
+
+static int status_row(void *user, const bacsc_site_device *d)
+{
+    status_ctx *c = user;
+    bacsc_site_cert_info ci;
+    bacsc_site_cert_status(c->st, d, c->now, c->o->expiring_days, &ci);
+    if (c->f_cert >= 0 && ci.status != c->f_cert)
+        return 0;
+    if (c->f_mode >= 0 && d->mode != c->f_mode)
+        return 0;
+    if (c->f_name && fnmatch(c->f_name, d->name, 0) != 0)
+        return 0;
+    if (c->has_sel && !bacsc_site_selection_has(&c->sel, d->instance))
+        return 0;
+    c->rows++;
+    c->counts[ci.status]++;
+    char exp[32], seen[32];
+    if (c->o->json) {
+        json_t *row = json_pack(
+            "{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s}", "instance", (json_int_t)d->instance,
+            "name", d->name, "uuid", d->uuid, "address", d->address, "mode",
+            bacsc_site_mode_name(d->mode), "cert_status", bacsc_site_cert_status_name(ci.status),
+            "expires", fmt_datetime(ci.not_after, exp, sizeof exp), "issuer", ci.issuer,
+            "site_ca", ci.site_ca, "last_seen", fmt_datetime(d->last_seen, seen, sizeof seen));
+        if (d->vmac[0])
+            json_object_set_new(row, "vmac", json_string(d->vmac));
+        unsigned char fp[32];
+        if (d->csr_der && bacsc_pki_csr_key_fingerprint(d->csr_der, d->csr_len, fp) == 0) {
+            char hex[65];
+            bacsc_pki_hex(fp, 32, hex);
+            json_object_set_new(row, "csr_key_sha256", json_string(hex));
+            json_object_set_new(row, "csr_request_id", json_string(d->csr_request_id));
+        }
+        json_array_append_new(c->arr, row);
+        return 0;
+    }
+    printf("%-8u %-20.20s %-36s %-7s %-20s %-10s %s\n", (unsigned)d->instance,
+           d->name[0] ? d->name : "-", d->uuid[0] ? d->uuid : "-", bacsc_site_mode_name(d->mode),
+           bacsc_site_cert_status_name(ci.status), fmt_time(ci.not_after, exp, sizeof exp),
+           ci.issuer[0] ? ci.issuer : "-");
+    return 0;
+}
+
+static int cmd_status(int argc, char **argv)
+{
+    opts o;
+    int ex = parse_opts(&o, "site status", O_DB | O_JSON | O_FILTER, argc, argv, status_usage);
+    if (ex >= 0)
+        return ex;
+    if (o.npos) {
+        cli_error(o.prog, "unexpected argument '%s' (use --filter)", o.pos[0]);
+        return EXIT_USAGE;
+    }
+    status_ctx c = {.o = &o, .f_cert = -1, .f_mode = -1};
+    for (size_t i = 0; i < o.nfilters; i++) {
+        const char *f = o.filters[i];
+        if (strncmp(f, "cert=", 5) == 0 || strncmp(f, "status=", 7) == 0) {
+            const char *v = strchr(f, '=') + 1;
+            if ((c.f_cert = bacsc_site_cert_status_parse(v)) < 0) {
+                cli_error(o.prog, "unknown certificate status '%s' (none, csr-pending, valid, "
+                                  "expiring, expired, signed-by-another-CA)", v);
+                return EXIT_USAGE;
+            }
+        } else if (strncmp(f, "mode=", 5) == 0) {
+            c.f_mode = strcmp(f + 5, "unknown") == 0 ? 0 : bacsc_site_mode_parse(f + 5);
+            if (c.f_mode < 0) {
+                cli_error(o.prog, "unknown mode '%s' (ip, dual, sc, unknown)", f + 5);
+                return EXIT_USAGE;
+            }
+        } else if (strncmp(f, "name=", 5) == 0) {
+            c.f_name = f + 5;
+        } else if (bacsc_site_selection_parse(f, &c.sel) == BACSC_OK) {
+            c.has_sel = true;
+        } else {
+            cli_error(o.prog, "bad filter '%s' (cert=S, mode=M, name=GLOB or 1001-1010)", f);
+            return EXIT_USAGE;
+        }
+    }
+    bacsc_site *s = open_db(&o, false);
+    if (!s)
+        return EXIT_FAIL;
+    bacsc_site_settings st;
+    bool have = bacsc_site_settings_get(s, &st) == BACSC_OK;
+    c.st = have ? &st : NULL;
+    c.now = bacsc_site_now(s);
+    if (o.json)
+        c.arr = json_array();
+    else
+        printf("%-8s %-20s %-36s %-7s %-20s %-10s %s\n", "INSTANCE", "NAME", "UUID", "MODE",
+               "CERTIFICATE", "EXPIRES", "ISSUER");
+    int rc = bacsc_site_devices(s, status_row, &c);
+    if (o.json) {
+        json_t *counts = json_object();
+        for (int i = 0; i < 6; i++)
+            json_object_set_new(counts, bacsc_site_cert_status_name(i),
+                                json_integer(c.counts[i]));
+        cli_print_json(json_pack("{s:s,s:I,s:o,s:o}", "site", have ? st.name : "", "devices",
+                                 (json_int_t)c.rows, "cert_status", counts, "rows", c.arr));
+    } else {
+        printf("%u devices", c.rows);
+        for (int i = 0; i < 6; i++)
+            if (c.counts[i])
+                printf(", %u %s", c.counts[i], bacsc_site_cert_status_name(i));
+        printf("\n");
+    }
+    if (have)
+        bacsc_site_settings_clear(&st);
+    if (rc < 0)
+        cli_error(o.prog, "%s", bacsc_site_errmsg(s));
+    bacsc_site_close(s);
+    return rc < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+/* ---- discover ------------------------------------------------------------------------------ */
+
+static void discover_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: bacsc site discover [--db FILE] [--bip-local ADDR:PORT] [--broadcast ADDR:PORT]\n"
+            "                           [--broadcast-count N] [--target ADDR:PORT]...\n"
+            "                           [--targets-file F] [--wait MS] [--timeout MS] [--retries N]\n"
+            "                           [--concurrency N] [--json] [--quiet]\n"
+            "\n"
+            "Send Who-Is over BACnet/IP (broadcast, and unicast to each target), collect the\n"
+            "I-Am answers for --wait MS (2000), then read every device's name, UUID, Network\n"
+            "Ports, certificate files and hub URIs into the site database.\n"
+            "\n"
+            "  --bip-local ADDR:PORT   local UDP address (default 0.0.0.0:47808, where\n"
+            "                          devices broadcast their I-Am answers)\n"
+            "  --broadcast ADDR:PORT   where the Who-Is broadcast goes (default the local\n"
+            "                          broadcast address, port 47808)\n"
+            "  --broadcast-count N     emulate a broadcast on one host: unicast copies to N\n"
+            "                          consecutive ports from the broadcast port\n"
+            "  --target ADDR:PORT      unicast Who-Is to this device (repeatable); with targets\n"
+            "                          and no --broadcast, no broadcast is sent\n"
+            "  --targets-file F        one ADDR:PORT per line ('#' comments)\n"
+            "  --timeout MS, --retries N   per request (3000 ms, 3 retries)\n"
+            "  --concurrency N         devices read at a time (32)\n"
+            "  --hub URI --cert F --key F --ca F [--failover URI]\n"
+            "                          discover over BACnet/SC instead (Who-Is through the hub;\n"
+            "                          devices are then addressed by VMAC)\n"
+            "Exit status: 0 every device read, 5 some failed, 4 no device answered,\n"
+            "2 usage, 1 other.\n");
+}
+
+static int load_targets(opts *o, char ***owned, size_t *nowned)
+{
+    *owned = NULL;
+    *nowned = 0;
+    if (!o->targets_file)
+        return 0;
+    FILE *f = strcmp(o->targets_file, "-") == 0 ? stdin : fopen(o->targets_file, "r");
+    if (!f) {
+        cli_error(o->prog, "cannot read %s: %s", o->targets_file, strerror(errno));
+        return -1;
+    }
+    char line[256];
+    size_t cap = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        p[strcspn(p, " \t\r\n#")] = 0;
+        if (!*p)
+            continue;
+        if (o->ntargets >= MAX_TARGETS) {
+            cli_error(o->prog, "%s: more than %d targets", o->targets_file, MAX_TARGETS);
+            break;
+        }
+        if (*nowned == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **n = realloc(*owned, cap * sizeof *n);
+            if (!n)
+                break;
+            *owned = n;
+        }
+        (*owned)[(*nowned)++] = strdup(p);
+        o->targets[o->ntargets++] = (*owned)[*nowned - 1];
+    }
+    if (f != stdin)
+        fclose(f);
+    return 0;
+}
+
+static int cmd_discover(int argc, char **argv)
+{
+    opts o;
+    int ex = parse_opts(&o, "site discover", O_DB | O_JSON | O_QUIET | O_NET | O_SC | O_TARGETS, argc,
+                        argv, discover_usage);
+    if (ex >= 0)
+        return ex;
+    if (o.npos) {
+        cli_error(o.prog, "unexpected argument '%s'", o.pos[0]);
+        return EXIT_USAGE;
+    }
+    char **owned = NULL;
+    size_t nowned = 0;
+    if (load_targets(&o, &owned, &nowned) != 0)
+        return EXIT_FAIL;
+    bacsc_bip_addr *taddr = NULL;
+    if (o.hub && o.ntargets) {
+        cli_error(o.prog, "--target/--targets-file are BACnet/IP addresses; with --hub the "
+                          "Who-Is goes to the whole BACnet/SC network");
+        ex = EXIT_USAGE;
+        goto out_targets;
+    }
+    taddr = calloc(o.ntargets + 1, sizeof *taddr);
+    for (size_t i = 0; i < o.ntargets; i++)
+        if (bacsc_bip_addr_parse(o.targets[i], 47808, &taddr[i]) != BACSC_OK) {
+            cli_error(o.prog, "bad target '%s' (A.B.C.D:PORT)", o.targets[i]);
+            ex = EXIT_USAGE;
+            goto out_targets;
+        }
+    bacsc_site *s = open_db(&o, false);
+    if (!s) {
+        ex = EXIT_FAIL;
+        goto out_targets;
+    }
+    net n;
+    if ((ex = net_open(&o, &n, true)) >= 0)
+        goto out_db;
+    ex = EXIT_FAIL;
+    bacsc_whois w = {0};
+    uint64_t now = bacsc_loop_update_time(n.loop);
+    if (o.broadcast || o.ntargets == 0)
+        bacsc_client_whois(n.cl, NULL, &w, now);
+    /* Unicast Who-Is, paced a little so a thousand devices do not overrun
+     * socket buffers; then wait for the answers. */
+    uint64_t deadline = now + (uint64_t)o.wait_ms * 1000u;
+    size_t sent = 0;
+    while (now < deadline) {
+        for (size_t k = 0; k < 64 && sent < o.ntargets; k++, sent++) {
+            bacsc_address a = bacsc_bip_addr_to_address(&taddr[sent]);
+            bacsc_client_whois(n.cl, &a, &w, now);
+        }
+        if (sent == o.ntargets && o.ntargets && !o.broadcast &&
+            bacsc_client_device_count(n.cl) >= o.ntargets)
+            break; /* every target answered */
+        bacsc_loop_run_once(n.loop, sent < o.ntargets ? 2000 : 20000);
+        now = bacsc_loop_update_time(n.loop);
+    }
+    size_t nd = bacsc_client_device_count(n.cl);
+    if (!o.quiet && !o.json)
+        fprintf(stderr, "bacsc site: %zu device%s answered Who-Is\n", nd, nd == 1 ? "" : "s");
+    if (nd == 0) {
+        cli_error(o.prog, "no device answered Who-Is");
+        ex = EXIT_UNAVAILABLE;
+        goto out_net;
+    }
+    bacsc_site_found *found = calloc(nd, sizeof *found);
+    for (size_t i = 0; i < nd; i++) {
+        const bacsc_client_device *d = bacsc_client_device_at(n.cl, i);
+        found[i].instance = d->instance;
+        found[i].address = d->address;
+        found[i].kind = n.io.datalink;
+    }
+    int64_t job;
+    int rc = bacsc_site_prepare_discover(s, found, nd, &job);
+    free(found);
+    if (rc != BACSC_OK) {
+        cli_error(o.prog, "%s", bacsc_site_errmsg(s));
+        goto out_net;
+    }
+    ex = run_and_report(s, &o, &n, job, NULL);
+out_net:
+    net_close(&n);
+out_db:
+    bacsc_site_close(s);
+out_targets:
+    free(taddr);
+    for (size_t i = 0; i < nowned; i++)
+        free(owned[i]);
+    free(owned);
+    return ex;
+}
+
+/* ---- request ------------------------------------------------------------------------------ */
+
+static void request_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: bacsc site request [--db FILE] (DEVICES | --all) [--overwrite | --keep-existing]\n"
+            "                          --out REQ.zip [network options] [--json] [--quiet]\n"
+            "\n"
+            "Each selected device generates a key pair and a CSR (Network Port Command\n"
+            "generate-csr-file); the tool reads the CSRs (AtomicReadFile) and writes one CARI\n"
+            "request with every pending CSR of the selection. A device that already has a\n"
+            "pending CSR keeps it (--keep-existing, the default: counted as 'no action taken')\n"
+            "or makes a new one (--overwrite). A killed run resumes with the next `request`;\n"
+            "a run that ended partial is retried for the failed devices only.\n"
+            "\n"
+            "  DEVICES   instances and ranges: 1001-1010,1020\n"
+            "  network options: --bip-local, --timeout, --retries, --concurrency, or over\n"
+            "  BACnet/SC --hub URI --cert F --key F --ca F (see discover)\n"
+            "Exit status: 0 ok, 5 some devices failed (the request holds the others),\n"
+            "1 every device failed, 4 no device reachable, 2 usage.\n");
+}
+
+static int cmd_request(int argc, char **argv)
+{
+    opts o;
+    int ex = parse_opts(&o, "site request",
+                        O_DB | O_JSON | O_QUIET | O_NET | O_SC | O_SEL | O_RULE | O_OUT, argc, argv,
+                        request_usage);
+    if (ex >= 0)
+        return ex;
+    if (!o.out) {
+        cli_error(o.prog, "--out REQ.zip is required");
+        return EXIT_USAGE;
+    }
+    if (o.overwrite && o.keep) {
+        cli_error(o.prog, "--overwrite and --keep-existing exclude each other");
+        return EXIT_USAGE;
+    }
+    if (o.npos > 1) {
+        cli_error(o.prog, "unexpected argument '%s'", o.pos[1]);
+        return EXIT_USAGE;
+    }
+    bacsc_site_selection sel;
+    if (!get_selection(&o, o.npos ? o.pos[0] : NULL, &sel))
+        return EXIT_USAGE;
+    bacsc_site *s = open_db(&o, false);
+    if (!s)
+        return EXIT_FAIL;
+    bacsc_site_settings st;
+    if (bacsc_site_settings_get(s, &st) != BACSC_OK) {
+        cli_error(o.prog, "%s", bacsc_site_errmsg(s));
+        bacsc_site_close(s);
+        return EXIT_FAIL;
+    }
+    bacsc_site_settings_clear(&st);
+    net n;
+    if ((ex = net_open(&o, &n, false)) >= 0) {
+        bacsc_site_close(s);
+        return ex;
+    }
+    int64_t job;
+    int rc = bacsc_site_prepare_request(
+        s, &sel, o.overwrite ? BACSC_SITE_CSR_OVERWRITE : BACSC_SITE_CSR_KEEP, &job);
+    note_resumed(s, &o, job);
+    if (rc != BACSC_OK) {
+        cli_error(o.prog, "%s", bacsc_site_errmsg(s));
+        ex = rc == BACSC_ERR_NOT_FOUND ? EXIT_DATAERR : EXIT_FAIL;
+        goto out;
+    }
+    json_t *jobj = NULL;
+    ex = run_and_report(s, &o, &n, job, &jobj);
+    size_t count = 0;
+    rc = bacsc_site_write_request(s, &sel, o.out, &count);
+    if (rc == BACSC_OK) {
+        if (!o.json)
+            printf("wrote %s: %zu CSR%s\n", o.out, count, count == 1 ? "" : "s");
+    } else {
+        cli_error(o.prog, "%s", bacsc_site_errmsg(s));
+        if (ex == EXIT_OK)
+            ex = EXIT_FAIL;
+    }
+    if (jobj) {
+        json_object_set_new(jobj, "request_file", rc == BACSC_OK ? json_string(o.out) : json_null());
+        json_object_set_new(jobj, "csrs", json_integer((json_int_t)count));
+        cli_print_json(jobj);
+    }
+out:
+    net_close(&n);
+    bacsc_site_close(s);
+    return ex;
+}
+
+/* ---- import ------------------------------------------------------------------------------ */
+
+static void import_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: bacsc site import [--db FILE] RESP.zip [--accept-partial] [--password PW]\n"
+            "                         [network options] [--json] [--quiet]\n"
+            "\n"
+            "Read a CARI response (or a plain zip of PEM/DER certificates), match each\n"
+            "certificate to its device by public key, and refuse the whole file — nothing is\n"
+            "written to any device — if any certificate is from a CA that is not the site's,\n"
+            "expired or not yet valid, or matches no pending request (--accept-partial:\n"
+            "distribute the good ones anyway). Then, per device: install the site CA as an\n"
+            "issuer where missing, write the operational certificate, validate-changes, read\n"
+            "Command_Validation_Result, ReinitializeDevice activate-changes, confirm.\n"
+            "Running the same file again resumes a killed run, or retries only the devices\n"
+            "that failed.\n"
+            "\n"
+            "  --password PW   ReinitializeDevice password of the devices (1..20 characters;\n"
+            "  --password-file F   the first line of F: keeps it out of the process list)\n"
+            "  network options: --bip-local ADDR:PORT --timeout MS --retries N --concurrency N,\n"
+            "  or over BACnet/SC --hub URI --cert F --key F --ca F (docs/site.md)\n"
+            "Exit status: 0 ok, 3 refused (nothing written) or unreadable file, 5 some devices\n"
+            "failed, 1 every device failed, 2 usage.\n");
+}
+
+static int cmd_import(int argc, char **argv)
+{
+    opts o;
+    int ex = parse_opts(&o, "site import", O_DB | O_JSON | O_QUIET | O_NET | O_SC | O_PARTIAL | O_PASSWORD,
+                        argc, argv, import_usage);
+    if (ex >= 0)
+        return ex;
+    if (o.npos != 1) {
+        cli_error(o.prog, "give exactly one response file (see --help)");
+        return EXIT_USAGE;
+    }
+    unsigned char *data = NULL;
+    size_t len = 0;
+    if (cli_read_file(o.prog, o.pos[0], 512u << 20, &data, &len) != 0)
+        return EXIT_FAIL;
+    bacsc_site *s = open_db(&o, false);
+    if (!s) {
+        free(data);
+        return EXIT_FAIL;
+    }
+    bacsc_site_import_entry *e = NULL;
+    size_t ne = 0;
+    int64_t job = 0;
+    bool resumed = false;
+    char err[512];
+    int rc = bacsc_site_prepare_import(s, data, len, o.accept_partial, &e, &ne, &job, &resumed,
+                                       err, sizeof err);
+    free(data);
+    json_t *refused = o.json ? json_array() : NULL;
+    size_t nref = 0;
+    for (size_t i = 0; i < ne; i++) {
+        if (!e[i].refused)
+            continue;
+        nref++;
+        if (o.json)
+            json_array_append_new(refused, json_pack("{s:s,s:s}", "entry", e[i].name, "reason",
+                                                     e[i].why));
+        else
+            fprintf(stderr, "bacsc site import: %s: refused: %s\n", e[i].name, e[i].why);
+    }
+    free(e);
+    if (rc == BACSC_ERR_EXISTS) {
+        if (o.json)
+            cli_print_json(json_pack("{s:s,s:I,s:s}", "file", o.pos[0], "job", (json_int_t)job,
+                                     "state", "already-imported"));
+        else
+            printf("%s: %s; nothing to do\n", o.pos[0], err);
+        json_decref(refused);
+        bacsc_site_close(s);
+        return EXIT_OK;
+    }
+    if (rc != BACSC_OK) {
+        cli_error(o.prog, "%s: %s", o.pos[0], err);
+        if (o.json)
+            cli_print_json(json_pack("{s:s,s:s,s:o}", "file", o.pos[0], "error", err, "refused",
+                                     refused));
+        bacsc_site_close(s);
+        return rc == BACSC_ERR_MALFORMED || rc == BACSC_ERR_POLICY || rc == BACSC_ERR_NOT_FOUND
+                   ? EXIT_DATAERR
+                   : EXIT_FAIL;
+    }
+    json_decref(refused);
+    if (!o.quiet && !o.json) {
+        if (resumed)
+            fprintf(stderr, "bacsc site: resuming import job %lld left unfinished\n",
+                    (long long)job);
+        else if (nref)
+            fprintf(stderr, "bacsc site: %zu certificate%s refused; distributing the others\n",
+                    nref, nref == 1 ? "" : "s");
+    }
+    net n;
+    if ((ex = net_open(&o, &n, false)) >= 0) {
+        bacsc_site_close(s);
+        return ex;
+    }
+    ex = run_and_report(s, &o, &n, job, NULL);
+    if (ex == EXIT_OK && nref)
+        ex = EXIT_PARTIAL;
+    net_close(&n);
+    bacsc_site_close(s);
+    return ex;
+}
+
+/* ---- trust ------------------------------------------------------------------------------ */
+
+static void trust_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: bacsc site trust add|remove CA_CERT (DEVICES | --all) [--db FILE]\n"
+            "                       [--password PW] [network options] [--json] [--quiet]\n"
+            "\n"
+            "Install (add) or remove an issuer certificate on many devices — e.g. the next\n"
+            "site CA before a rollover, in the second Issuer_Certificate_Files slot — then\n"
+            "activate the change. Devices that already have it (add) or do not have it\n"
+            "(remove) are reported as 'no action taken'. Removing the site CA from an\n"
+            "SC-only device is refused.\n"
+            "  network options: --bip-local ADDR:PORT --timeout MS --retries N --concurrency N,\n"
+            "  or over BACnet/SC --hub URI --cert F --key F --ca F (docs/site.md)\n"
+            "Exit status: 0 ok, 5 some devices failed, 1 all failed, 3 bad CA file, 2 usage.\n");
+}
+
+static int cmd_trust(int argc, char **argv)
+{
+    opts o;
+    int ex = parse_opts(&o, "site trust", O_DB | O_JSON | O_QUIET | O_NET | O_SC | O_SEL | O_PASSWORD,
+                        argc, argv, trust_usage);
+    if (ex >= 0)
+        return ex;
+    if (o.npos < 2 || o.npos > 3 ||
+        (strcmp(o.pos[0], "add") != 0 && strcmp(o.pos[0], "remove") != 0)) {
+        cli_error(o.prog, "usage: bacsc site trust add|remove CA_CERT (DEVICES | --all)");
+        return EXIT_USAGE;
+    }
+    bool add = strcmp(o.pos[0], "add") == 0;
+    bacsc_site_selection sel;
+    if (!get_selection(&o, o.npos == 3 ? o.pos[2] : NULL, &sel))
+        return EXIT_USAGE;
+    unsigned char *ca = NULL;
+    size_t ca_len = 0;
+    if (cli_read_file(o.prog, o.pos[1], 1u << 20, &ca, &ca_len) != 0)
+        return EXIT_FAIL;
+    bacsc_site *s = open_db(&o, false);
+    if (!s) {
+        free(ca);
+        return EXIT_FAIL;
+    }
+    int64_t job;
+    int rc = bacsc_site_prepare_trust(s, add, ca, ca_len, &sel, &job);
+    note_resumed(s, &o, job);
+    free(ca);
+    if (rc != BACSC_OK) {
+        cli_error(o.prog, "%s", bacsc_site_errmsg(s));
+        bacsc_site_close(s);
+        return rc == BACSC_ERR_MALFORMED || rc == BACSC_ERR_NOT_FOUND ? EXIT_DATAERR : EXIT_FAIL;
+    }
+    net n;
+    if ((ex = net_open(&o, &n, false)) >= 0) {
+        bacsc_site_close(s);
+        return ex;
+    }
+    ex = run_and_report(s, &o, &n, job, NULL);
+    net_close(&n);
+    bacsc_site_close(s);
+    return ex;
+}
+
+/* ---- mode ------------------------------------------------------------------------------ */
+
+static void mode_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: bacsc site mode ip|dual|sc (DEVICES | --all) [--db FILE] [--password PW]\n"
+            "                      [network options] [--json] [--quiet]\n"
+            "\n"
+            "Switch the communication mode: Out_Of_Service of the BACnet/IP and BACnet/SC\n"
+            "Network Ports (ip: SC off; dual: both on; sc: IP off), the site's hub URIs\n"
+            "written first where the device lacks them, then ReinitializeDevice\n"
+            "activate-changes. SC-only is refused — nothing written — for a device that does\n"
+            "not hold a valid certificate from the site CA, the site CA as an issuer, and a\n"
+            "hub URI. After the switch to SC the device no longer answers over BACnet/IP.\n"
+            "  network options: --bip-local ADDR:PORT --timeout MS --retries N --concurrency N,\n"
+            "  or over BACnet/SC --hub URI --cert F --key F --ca F (docs/site.md)\n"
+            "Exit status: 0 ok, 5 some devices failed or were refused, 1 all failed, 2 usage.\n");
+}
+
+static int cmd_mode(int argc, char **argv)
+{
+    opts o;
+    int ex = parse_opts(&o, "site mode", O_DB | O_JSON | O_QUIET | O_NET | O_SC | O_SEL | O_PASSWORD,
+                        argc, argv, mode_usage);
+    if (ex >= 0)
+        return ex;
+    int mode = o.npos >= 1 ? bacsc_site_mode_parse(o.pos[0]) : -1;
+    if (mode < 0 || o.npos > 2) {
+        cli_error(o.prog, "usage: bacsc site mode ip|dual|sc (DEVICES | --all)");
+        return EXIT_USAGE;
+    }
+    bacsc_site_selection sel;
+    if (!get_selection(&o, o.npos == 2 ? o.pos[1] : NULL, &sel))
+        return EXIT_USAGE;
+    bacsc_site *s = open_db(&o, false);
+    if (!s)
+        return EXIT_FAIL;
+    int64_t job;
+    int rc = bacsc_site_prepare_mode(s, mode, &sel, &job);
+    note_resumed(s, &o, job);
+    if (rc != BACSC_OK) {
+        cli_error(o.prog, "%s", bacsc_site_errmsg(s));
+        bacsc_site_close(s);
+        return rc == BACSC_ERR_NOT_FOUND ? EXIT_DATAERR : EXIT_FAIL;
+    }
+    net n;
+    if ((ex = net_open(&o, &n, false)) >= 0) {
+        bacsc_site_close(s);
+        return ex;
+    }
+    ex = run_and_report(s, &o, &n, job, NULL);
+    net_close(&n);
+    bacsc_site_close(s);
+    return ex;
+}
+
+/* ---- jobs ------------------------------------------------------------------------------ */
+
+static void jobs_usage(FILE *f)
+{
+    fprintf(f, "usage: bacsc site jobs [--db FILE] [--job ID] [--json]\n"
+               "\n"
+               "History of jobs (newest first): kind, state, start and end, device counts;\n"
+               "with --job ID the per-device results (status, step reached, error, attempts).\n"
+               "Exit status: 0 ok, 3 no such job, 2 usage, 1 database error.\n");
+}
+
+typedef struct jobs_ctx {
+    bool json;
+    json_t *arr;
+} jobs_ctx;
+
+static int print_job(void *user, const bacsc_site_job *j)
+{
+    jobs_ctx *c = user;
+    char a[32], b[32];
+    if (c->json) {
+        json_t *args = json_loads(j->args, 0, NULL);
+        json_array_append_new(
+            c->arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:o}", "job",
+                              (json_int_t)j->id, "kind", bacsc_site_job_kind_name(j->kind), "state",
+                              bacsc_site_job_state_name(j->state), "started",
+                              fmt_datetime(j->started, a, sizeof a), "finished",
+                              fmt_datetime(j->finished, b, sizeof b), "total",
+                              (json_int_t)j->total, "done", (json_int_t)j->done, "failed",
+                              (json_int_t)j->failed, "no_action", (json_int_t)j->skipped,
+                              "pending", (json_int_t)j->pending,
+                              "args", args ? args : json_object()));
+        return 0;
+    }
+    printf("%-5lld %-13s %-8s %-20s %-20s %5u %5u %6u %9u  %s\n", (long long)j->id,
+           bacsc_site_job_kind_name(j->kind), bacsc_site_job_state_name(j->state),
+           fmt_datetime(j->started, a, sizeof a), fmt_datetime(j->finished, b, sizeof b), j->total,
+           j->done, j->failed, j->skipped, j->args);
+    return 0;
+}
+
+static int cmd_jobs(int argc, char **argv)
+{
+    opts o;
+    int ex = parse_opts(&o, "site jobs", O_DB | O_JSON | O_JOB, argc, argv, jobs_usage);
+    if (ex >= 0)
+        return ex;
+    if (o.npos) {
+        cli_error(o.prog, "unexpected argument '%s'", o.pos[0]);
+        return EXIT_USAGE;
+    }
+    bacsc_site *s = open_db(&o, false);
+    if (!s)
+        return EXIT_FAIL;
+    int rc;
+    if (o.job > 0) {
+        bacsc_site_job j;
+        if ((rc = bacsc_site_job_get(s, o.job, &j)) != BACSC_OK) {
+            cli_error(o.prog, "%s", bacsc_site_errmsg(s));
+            bacsc_site_close(s);
+            return rc == BACSC_ERR_NOT_FOUND ? EXIT_DATAERR : EXIT_FAIL;
+        }
+        if (!o.json)
+            printf("job %lld %s %s: %u devices, %u done, %u failed, %u no action, %u pending\n",
+                   (long long)j.id, bacsc_site_job_kind_name(j.kind),
+                   bacsc_site_job_state_name(j.state), j.total, j.done, j.failed, j.skipped,
+                   j.pending);
+        rc = print_items_of(s, &o, o.job, false, NULL);
+    } else {
+        jobs_ctx c = {.json = o.json, .arr = o.json ? json_array() : NULL};
+        if (!o.json)
+            printf("%-5s %-13s %-8s %-20s %-20s %5s %5s %6s %9s  %s\n", "JOB", "KIND", "STATE",
+                   "STARTED", "FINISHED", "TOTAL", "DONE", "FAILED", "NO-ACTION", "ARGUMENTS");
+        rc = bacsc_site_jobs(s, print_job, &c);
+        if (o.json)
+            cli_print_json(c.arr);
+    }
+    bacsc_site_close(s);
+    return rc < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+static const cli_subcommand site_subs[] = {
+    {"init", cmd_init, "create the site database / set name, CA, domain, hubs"},
+    {"discover", cmd_discover, "Who-Is over BACnet/IP and read every device's state"},
+    {"status", cmd_status, "one row per device: mode, certificate status, expiry, issuer"},
+    {"request", cmd_request, "devices generate CSRs; write a CARI request"},
+    {"import", cmd_import, "check a CARI response and distribute the certificates"},
+    {"trust", cmd_trust, "install or remove an issuer certificate on many devices"},
+    {"mode", cmd_mode, "switch devices to ip, dual or sc"},
+    {"jobs", cmd_jobs, "history of jobs and per-device results"},
+    {NULL, NULL, NULL}};
+
+int bacsc_cmd_site(int argc, char **argv)
+{
+    return cli_dispatch("site", site_subs, argc, argv);
+}

@@ -1,0 +1,224 @@
+/*
+ * test_pki_csr.c — the parse-once CSR of the CA pipeline (src/pki/pki_csr.c):
+ * the key it builds without OpenSSL's decoder is the key OpenSSL decodes,
+ * bad keys and signatures are still refused, and bacsc_ca_submit reuses a
+ * parsed CSR only for the very octets it was parsed from.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+#include "bacsc/cari.h"
+#include "bacsc/error.h"
+#include "bacsc/pki.h"
+#include "pki/pki_internal.h"
+
+static char tmpdir[256];
+
+static int make_tmp(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/bacsc_pki_csr.XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int rm_tmp(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+typedef struct csr {
+    uint8_t *der;
+    size_t len;
+} csr;
+
+static csr make_csr(int type, const char *cn, const char *uuid)
+{
+    EVP_PKEY *k = NULL;
+    assert_int_equal(bacsc_pki_keygen(type, &k), BACSC_OK);
+    static const char *const dns[] = {"dev.example"};
+    bacsc_cert_spec spec = {.cn = cn, .device_uuid = uuid, .dns = dns, .n_dns = 1};
+    csr c = {0};
+    assert_int_equal(bacsc_pki_make_csr(k, &spec, false, &c.der, &c.len), BACSC_OK);
+    EVP_PKEY_free(k);
+    return c;
+}
+
+/* The key OpenSSL's own d2i_X509_REQ decodes from the same octets. */
+static EVP_PKEY *reference_key(const csr *c)
+{
+    const unsigned char *p = c->der;
+    X509_REQ *r = d2i_X509_REQ(NULL, &p, (long)c->len);
+    assert_non_null(r);
+    EVP_PKEY *k = X509_REQ_get_pubkey(r);
+    X509_REQ_free(r);
+    return k;
+}
+
+static void key_equals_decoder_key_for_every_type(void **state)
+{
+    (void)state;
+    static const int types[] = {BACSC_KEY_EC_P256, BACSC_KEY_EC_P384, BACSC_KEY_EC_P521,
+                                BACSC_KEY_RSA_2048};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        csr c = make_csr(types[i], "dev", NULL);
+        bacsc_csr *pc = NULL;
+        assert_int_equal(pki_csr_parse(c.der, c.len, &pc), BACSC_OK);
+        /* the structure is parsed without decoding the key ... */
+        assert_null(X509_REQ_get0_pubkey(pki_csr_req(pc)));
+        ERR_clear_error();
+        /* ... which is then built to the same key OpenSSL decodes */
+        assert_false(pki_csr_settled(pc));
+        EVP_PKEY *ref = reference_key(&c);
+        EVP_PKEY *k = pki_csr_key(pc);
+        assert_non_null(k);
+        assert_int_equal(EVP_PKEY_eq(k, ref), 1);
+        assert_int_equal(bacsc_pki_key_type_of(k), types[i]);
+        assert_true(pki_csr_verify(pc));
+        assert_true(pki_csr_settled(pc));
+        assert_true(pki_csr_verify(pc)); /* remembered */
+        assert_true(pki_csr_is(pc, c.der, c.len));
+        assert_false(pki_csr_is(pc, c.der, c.len - 1));
+        EVP_PKEY_free(ref);
+        pki_csr_free(pc);
+        free(c.der);
+    }
+}
+
+/* Find the encoded EC point (0x04 || X || Y, 65 octets for P-256) in the DER. */
+static uint8_t *find_point(const csr *c)
+{
+    EVP_PKEY *ref = reference_key(c);
+    uint8_t pt[65];
+    unsigned char *enc = NULL;
+    size_t n = EVP_PKEY_get1_encoded_public_key(ref, &enc);
+    assert_int_equal(n, sizeof pt);
+    memcpy(pt, enc, n);
+    OPENSSL_free(enc);
+    EVP_PKEY_free(ref);
+    for (size_t i = 0; i + sizeof pt <= c->len; i++)
+        if (memcmp(c->der + i, pt, sizeof pt) == 0)
+            return c->der + i;
+    fail_msg("point not found in the CSR");
+    return NULL;
+}
+
+static void point_off_the_curve_is_refused(void **state)
+{
+    (void)state;
+    csr c = make_csr(BACSC_KEY_EC_P256, "dev", NULL);
+    uint8_t *pt = find_point(&c);
+    pt[64] ^= 0x01; /* last octet of Y: no longer on the curve */
+    bacsc_csr *pc = NULL;
+    assert_int_equal(pki_csr_parse(c.der, c.len, &pc), BACSC_OK);
+    assert_null(pki_csr_key(pc));
+    assert_false(pki_csr_verify(pc));
+    pki_csr_free(pc);
+    /* the same through the policy check and the CARI parser */
+    bacsc_policy p;
+    bacsc_policy_default(&p);
+    char why[200] = "";
+    assert_int_equal(bacsc_policy_check_csr(&p, c.der, c.len, NULL, why, sizeof why),
+                     BACSC_ERR_MALFORMED);
+    assert_non_null(strstr(why, "public key"));
+    bacsc_cari_entry e;
+    memset(&e, 0, sizeof e);
+    assert_int_not_equal(bacsc_cari_parse_object(c.der, c.len, &e, NULL), BACSC_OK);
+    assert_non_null(e.error);
+    assert_non_null(strstr(e.error, "public key"));
+    assert_null(e.csr);
+    bacsc_cari_entry_clear(&e);
+    free(c.der);
+}
+
+static void bad_signature_and_trailing_data(void **state)
+{
+    (void)state;
+    csr c = make_csr(BACSC_KEY_EC_P256, "dev", NULL);
+    bacsc_csr *pc = NULL;
+    uint8_t *longer = malloc(c.len + 1);
+    memcpy(longer, c.der, c.len);
+    longer[c.len] = 0;
+    assert_int_equal(pki_csr_parse(longer, c.len + 1, &pc), BACSC_ERR_MALFORMED);
+    assert_null(pc);
+    assert_int_equal(pki_csr_parse(c.der, 0, &pc), BACSC_ERR_MALFORMED);
+    free(longer);
+    c.der[c.len - 1] ^= 0x01; /* last octet of the signature */
+    assert_int_equal(pki_csr_parse(c.der, c.len, &pc), BACSC_OK);
+    assert_non_null(pki_csr_key(pc));
+    assert_false(pki_csr_verify(pc));
+    pki_csr_free(pc);
+    bacsc_cari_entry e;
+    memset(&e, 0, sizeof e);
+    assert_int_not_equal(bacsc_cari_parse_object(c.der, c.len, &e, NULL), BACSC_OK);
+    assert_non_null(strstr(e.error, "self-signature"));
+    bacsc_cari_entry_clear(&e);
+    free(c.der);
+}
+
+static bacsc_ca *new_ca(const char *sub)
+{
+    char dir[400], err[512];
+    snprintf(dir, sizeof dir, "%s/%s", tmpdir, sub);
+    bacsc_ca_init_params p = {.dir = dir, .name = "Test CA", .actor = "tester"};
+    assert_int_equal(bacsc_ca_init(&p, err, sizeof err), BACSC_OK);
+    bacsc_ca *ca = NULL;
+    assert_int_equal(bacsc_ca_open(dir, NULL, &ca, err, sizeof err), BACSC_OK);
+    return ca;
+}
+
+/* bacsc_ca_submit takes a reader's parse only for identical octets: a parsed
+ * CSR that verified cannot vouch for other bytes. */
+static void submit_reuses_parse_only_for_same_octets(void **state)
+{
+    (void)state;
+    bacsc_ca *ca = new_ca("ca1");
+    csr good = make_csr(BACSC_KEY_EC_P256, "good", NULL);
+    csr bad = make_csr(BACSC_KEY_EC_P256, "bad", NULL);
+    bad.der[bad.len - 1] ^= 0x01;
+    bacsc_cari_entry eg;
+    memset(&eg, 0, sizeof eg);
+    assert_int_equal(bacsc_cari_parse_object(good.der, good.len, &eg, NULL), BACSC_OK);
+    assert_non_null(eg.csr);
+    bacsc_request_in in[2] = {
+        /* bad octets with the good CSR's (verified) parse attached */
+        {.csr = bad.der, .csr_len = bad.len, .entry = "bad", .device_instance = -1,
+         .parsed = eg.csr},
+        /* good octets with their own parse */
+        {.csr = eg.der, .csr_len = eg.der_len, .entry = "good", .device_instance = -1,
+         .parsed = eg.csr},
+    };
+    bacsc_request_result res[2];
+    int64_t bid = 0;
+    assert_int_equal(bacsc_ca_submit(ca, NULL, in, 2, &bid, res), 1);
+    assert_int_equal(res[0].status, BACSC_REQ_REJECTED);
+    assert_non_null(strstr(res[0].reason, "signature"));
+    assert_int_not_equal(res[1].status, BACSC_REQ_REJECTED);
+    bacsc_cari_entry_clear(&eg);
+    free(good.der);
+    free(bad.der);
+    bacsc_ca_close(ca);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(key_equals_decoder_key_for_every_type),
+        cmocka_unit_test(point_off_the_curve_is_refused),
+        cmocka_unit_test(bad_signature_and_trailing_data),
+        cmocka_unit_test(submit_reuses_parse_only_for_same_octets),
+    };
+    return cmocka_run_group_tests(tests, make_tmp, rm_tmp);
+}
