@@ -620,6 +620,9 @@ bacsc_tls_ctx *bacsc_tls_ctx_new(const bacsc_tls_config *cfg, bool server, char 
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
                               SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    /* Resumption only with a fresh (EC)DHE exchange (psk_dhe_ke): forward
+     * secrecy does not depend on the ticket keys. */
+    SSL_CTX_clear_options(ctx, SSL_OP_ALLOW_NO_DHE_KEX);
     /* No stateful cache on either side. A server resumes only from its own
      * (stateless) tickets, when a ticket key file is configured; a client
      * keeps sessions in bacsc_tls_resume holders via the new-session
