@@ -22,6 +22,7 @@
 struct bacsc_bip_link {
     bacsc_loop *loop;
     int fd;
+    int bfd;          /* receives broadcasts when fd is bound to a unicast address, else -1 */
     bacsc_bip_addr local;
     bacsc_bip_addr bcast;
     unsigned bcast_count;
@@ -249,10 +250,13 @@ int bacsc_bip_link_input(bacsc_bip_link *link, const bacsc_bip_addr *from,
 
 static void link_free_now(bacsc_bip_link *link)
 {
-    if (link->fd >= 0) {
+    int fds[2] = {link->fd, link->bfd};
+    for (int i = 0; i < 2; i++) {
+        if (fds[i] < 0)
+            continue;
         if (link->loop)
-            bacsc_loop_unwatch(link->loop, link->fd);
-        close(link->fd);
+            bacsc_loop_unwatch(link->loop, fds[i]);
+        close(fds[i]);
     }
     free(link);
 }
@@ -287,6 +291,39 @@ static void on_readable(bacsc_loop *loop, int fd, unsigned events, void *user)
 
 /* ---- lifecycle ------------------------------------------------------------------ */
 
+/*
+ * Linux delivers a datagram sent to a subnet's broadcast address only to
+ * sockets bound to the wildcard address or to that broadcast address, never
+ * to one bound to the host's own unicast address. So when the port is bound
+ * to a unicast address (`--bip 10.0.0.5:47808`), a second, receive-only
+ * socket bound to the broadcast address hears Who-Is and other broadcasts.
+ * Loopback links emulate broadcast by port (broadcast_port_count) and need
+ * none. Failing to open it is not fatal: the link still works for unicast.
+ */
+static void open_broadcast_socket(bacsc_bip_link *link)
+{
+    static const uint8_t any[4] = {0, 0, 0, 0};
+    if (memcmp(link->local.ip, any, 4) == 0 || link->local.ip[0] == 127 ||
+        link->bcast.ip[0] == 127 || memcmp(link->bcast.ip, link->local.ip, 4) == 0 ||
+        link->bcast.port != link->local.port)
+        return;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    struct sockaddr_in sa;
+    to_sockaddr(&link->bcast, &sa);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+        bacsc_loop_watch(link->loop, fd, BACSC_EV_READ, on_readable, link) != BACSC_OK) {
+        BACSC_WARN("bip: cannot listen for broadcasts on %u.%u.%u.%u:%u: %s (unicast only)",
+                   link->bcast.ip[0], link->bcast.ip[1], link->bcast.ip[2], link->bcast.ip[3],
+                   link->bcast.port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    link->bfd = fd;
+}
+
 int bacsc_bip_link_new(bacsc_loop *loop, const bacsc_bip_link_config *cfg,
                        bacsc_bip_link **out)
 {
@@ -299,6 +336,7 @@ int bacsc_bip_link_new(bacsc_loop *loop, const bacsc_bip_link_config *cfg,
     link->recv = cfg->recv;
     link->user = cfg->user;
     link->bcast_count = cfg->broadcast_port_count;
+    link->bfd = -1;
     link->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (link->fd < 0)
         goto io_fail;
@@ -332,6 +370,7 @@ int bacsc_bip_link_new(bacsc_loop *loop, const bacsc_bip_link_config *cfg,
         free(link);
         return rc;
     }
+    open_broadcast_socket(link);
     *out = link;
     return BACSC_OK;
 io_fail: {

@@ -6,9 +6,11 @@
 # a private subnet (10.213.0.0/24) that exists only inside those namespaces —
 # the bridge and the host-side veths carry no address, nothing is routed, and
 # nothing leaves the machine. Each device namespace runs one
-# `bacsc device --state-dir` on UDP 47808 (bound to 0.0.0.0: a socket bound to
-# a unicast address does not receive datagrams sent to the subnet broadcast
-# address), the tool namespace runs `site init`, `site discover --broadcast
+# `bacsc device --state-dir` on UDP 47808 — the first bound to 0.0.0.0, the
+# others to their own unicast address, as an installer would configure them
+# (such a link opens a second socket on the broadcast address, because Linux
+# does not deliver subnet broadcasts to a socket bound to a unicast address),
+# the tool namespace runs `site init`, `site discover --broadcast
 # 10.213.0.255:47808` (no --broadcast-count, no --target: only a real
 # broadcast Who-Is can find the devices, and their I-Am answers come back as
 # real broadcasts) and `site request` (unicast to the discovered addresses).
@@ -77,8 +79,9 @@ done
 
 for i in $(seq 1 $N); do
   ns=bacsc-$TAG-d$i
+  bind=0.0.0.0; [ "$i" -gt 1 ] && bind=$NETP.$((10 + i))
   ip netns exec "$ns" "$BACSC" device --state-dir "st$i" --instance $((2000 + i)) \
-    --bip 0.0.0.0:47808 --bip-broadcast "$NETP.255:47808" --log-level warn \
+    --bip "$bind:47808" --bip-broadcast "$NETP.255:47808" --log-level warn \
     >"dev$i.out" 2>"dev$i.err" &
   PIDS+=($!)
 done
