@@ -39,6 +39,9 @@ typedef struct common {
 
 enum { OPT_DIR = 1000, OPT_ACTOR, OPT_PASS, OPT_LOG, OPT_JSON, OPT_HELP };
 
+/* next_opt() result: the subcommand must return the exit code it stored. */
+enum { OPT_EXIT = -2 };
+
 #define COMMON_OPTS                                                                                \
     {"dir", required_argument, NULL, OPT_DIR}, {"actor", required_argument, NULL, OPT_ACTOR},      \
         {"passphrase-file", required_argument, NULL, OPT_PASS},                                    \
@@ -65,6 +68,8 @@ static void common_init(common *c, const char *prog)
     c->pass_file = getenv("BACSC_CA_PASSPHRASE_FILE");
     if (c->pass_file && !*c->pass_file)
         c->pass_file = NULL;
+    optind = 1; /* each subcommand parses its own argv from the start */
+    opterr = 0; /* refused options are reported by next_opt() in one line */
 }
 
 /* Handle a common option. Returns 1 handled, 0 not common, -1 error. */
@@ -79,6 +84,33 @@ static int common_opt(common *c, int opt, const char *usage)
     case OPT_HELP: fputs(usage, stdout); fputs(common_help, stdout); return 2;
     }
     return 0;
+}
+
+/* The option-parsing loop shared by every subcommand: the next option of
+ * argv that is not one of COMMON_OPTS (those are applied to `c` here).
+ * Returns that option, -1 at the end of the options, or OPT_EXIT with *rc set
+ * to the exit code the subcommand must return: EXIT_OK after --help (usage
+ * printed), EXIT_USAGE after an unknown option, a missing argument or a bad
+ * --log-level (one-line message printed). */
+static int next_opt(common *c, int argc, char **argv, const struct option *opts,
+                    const char *usage, int *rc)
+{
+    for (;;) {
+        int opt = getopt_long(argc, argv, "", opts, NULL);
+        if (opt == -1)
+            return -1;
+        if (opt == '?' || opt == ':') {
+            *rc = cli_bad_option(c->prog, argc, argv);
+            return OPT_EXIT;
+        }
+        int h = common_opt(c, opt, usage);
+        if (h == 0)
+            return opt;
+        if (h == 2 || h < 0) {
+            *rc = h == 2 ? EXIT_OK : EXIT_USAGE;
+            return OPT_EXIT;
+        }
+    }
 }
 
 /* Read the passphrase (first line of the file). Returns malloc'd or NULL. */
@@ -210,15 +242,10 @@ static int cmd_init(int argc, char **argv)
     common_init(&c, "ca init");
     bacsc_ca_init_params p = {.key_type = BACSC_KEY_EC_P256, .validity_years = 10};
     int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int h = common_opt(&c, opt, init_usage);
-        if (h == 2)
-            return EXIT_OK;
-        if (h < 0)
-            return EXIT_USAGE;
-        if (h)
-            continue;
+    int optrc;
+    while ((opt = next_opt(&c, argc, argv, opts, init_usage, &optrc)) != -1) {
+        if (opt == OPT_EXIT)
+            return optrc;
         switch (opt) {
         case 'n': p.name = optarg; break;
         case 'o': p.org = optarg; break;
@@ -295,15 +322,10 @@ static int cmd_csr(int argc, char **argv)
     common_init(&c, "ca csr");
     const char *out = NULL;
     int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int h = common_opt(&c, opt, csr_usage);
-        if (h == 2)
-            return EXIT_OK;
-        if (h < 0)
-            return EXIT_USAGE;
-        if (h)
-            continue;
+    int optrc;
+    while ((opt = next_opt(&c, argc, argv, opts, csr_usage, &optrc)) != -1) {
+        if (opt == OPT_EXIT)
+            return optrc;
         if (opt == 'o')
             out = optarg;
         else {
@@ -351,16 +373,12 @@ static int cmd_install_cert(int argc, char **argv)
     common c;
     common_init(&c, "ca install-cert");
     int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int h = common_opt(&c, opt, install_usage);
-        if (h == 2)
-            return EXIT_OK;
-        if (h <= 0) {
-            if (h == 0)
-                fputs(install_usage, stderr);
-            return EXIT_USAGE;
-        }
+    int optrc;
+    while ((opt = next_opt(&c, argc, argv, opts, install_usage, &optrc)) != -1) {
+        if (opt == OPT_EXIT)
+            return optrc;
+        fputs(install_usage, stderr);
+        return EXIT_USAGE;
     }
     if (optind + 1 != argc) {
         cli_error(c.prog, "exactly one certificate FILE expected");
@@ -404,16 +422,12 @@ static int cmd_policy(int argc, char **argv)
     common c;
     common_init(&c, "ca policy");
     int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int h = common_opt(&c, opt, policy_usage);
-        if (h == 2)
-            return EXIT_OK;
-        if (h <= 0) {
-            if (h == 0)
-                fputs(policy_usage, stderr);
-            return EXIT_USAGE;
-        }
+    int optrc;
+    while ((opt = next_opt(&c, argc, argv, opts, policy_usage, &optrc)) != -1) {
+        if (opt == OPT_EXIT)
+            return optrc;
+        fputs(policy_usage, stderr);
+        return EXIT_USAGE;
     }
     const char *verb = optind < argc ? argv[optind] : "show";
     bool show = strcmp(verb, "show") == 0;
@@ -511,15 +525,10 @@ static int cmd_pending(int argc, char **argv)
     int64_t batch = 0;
     bool all = false;
     int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int h = common_opt(&c, opt, pending_usage);
-        if (h == 2)
-            return EXIT_OK;
-        if (h < 0)
-            return EXIT_USAGE;
-        if (h)
-            continue;
+    int optrc;
+    while ((opt = next_opt(&c, argc, argv, opts, pending_usage, &optrc)) != -1) {
+        if (opt == OPT_EXIT)
+            return optrc;
         if (opt == 'b' && parse_id(optarg, &batch) == 0)
             continue;
         if (opt == 'a') {
@@ -597,15 +606,10 @@ static int cmd_list(int argc, char **argv)
     bacsc_cert_filter f = {0};
     int opt;
     int64_t v;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int h = common_opt(&c, opt, list_usage);
-        if (h == 2)
-            return EXIT_OK;
-        if (h < 0)
-            return EXIT_USAGE;
-        if (h)
-            continue;
+    int optrc;
+    while ((opt = next_opt(&c, argc, argv, opts, list_usage, &optrc)) != -1) {
+        if (opt == OPT_EXIT)
+            return optrc;
         if (opt == 'e' && parse_id(optarg, &v) == 0 && v <= 36500) {
             f.expiring_within = v * 86400;
         } else if (opt == 'v') {
@@ -669,15 +673,10 @@ static int cmd_audit(int argc, char **argv)
     common_init(&c, "ca audit");
     int64_t since = 0;
     int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int h = common_opt(&c, opt, audit_usage);
-        if (h == 2)
-            return EXIT_OK;
-        if (h < 0)
-            return EXIT_USAGE;
-        if (h)
-            continue;
+    int optrc;
+    while ((opt = next_opt(&c, argc, argv, opts, audit_usage, &optrc)) != -1) {
+        if (opt == OPT_EXIT)
+            return optrc;
         if (opt == 's' && parse_id(optarg, &since) == 0)
             continue;
         fputs(audit_usage, stderr);
@@ -779,15 +778,10 @@ static int cmd_decide(int argc, char **argv, bool approve)
     bacsc_selector sel = {0};
     const char *reason = NULL;
     int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int h = common_opt(&c, opt, usage);
-        if (h == 2)
-            return EXIT_OK;
-        if (h < 0)
-            return EXIT_USAGE;
-        if (h)
-            continue;
+    int optrc;
+    while ((opt = next_opt(&c, argc, argv, opts, usage, &optrc)) != -1) {
+        if (opt == OPT_EXIT)
+            return optrc;
         if (opt == 'b' && parse_id(optarg, &sel.batch_id) == 0)
             continue;
         if (opt == 'a') {
@@ -859,15 +853,10 @@ static int cmd_revoke(int argc, char **argv)
     common_init(&c, "ca revoke");
     int reason = 0;
     int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int h = common_opt(&c, opt, revoke_usage);
-        if (h == 2)
-            return EXIT_OK;
-        if (h < 0)
-            return EXIT_USAGE;
-        if (h)
-            continue;
+    int optrc;
+    while ((opt = next_opt(&c, argc, argv, opts, revoke_usage, &optrc)) != -1) {
+        if (opt == OPT_EXIT)
+            return optrc;
         if (opt == 'r') {
             reason = bacsc_pki_crl_reason_parse(optarg);
             if (reason < 0) {
@@ -914,15 +903,10 @@ static int cmd_crl(int argc, char **argv)
     const char *out = NULL;
     bool der_out = false;
     int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int h = common_opt(&c, opt, crl_usage);
-        if (h == 2)
-            return EXIT_OK;
-        if (h < 0)
-            return EXIT_USAGE;
-        if (h)
-            continue;
+    int optrc;
+    while ((opt = next_opt(&c, argc, argv, opts, crl_usage, &optrc)) != -1) {
+        if (opt == OPT_EXIT)
+            return optrc;
         if (opt == 'o')
             out = optarg;
         else if (opt == 'd')
@@ -1069,15 +1053,10 @@ static int cmd_submit_or_sign(int argc, char **argv, int mode /* 0 submit, 1 sig
     const char *usage = mode ? sign_usage : submit_usage;
     const char *site = NULL, *origin = NULL, *out = NULL;
     int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int h = common_opt(&c, opt, usage);
-        if (h == 2)
-            return EXIT_OK;
-        if (h < 0)
-            return EXIT_USAGE;
-        if (h)
-            continue;
+    int optrc;
+    while ((opt = next_opt(&c, argc, argv, opts, usage, &optrc)) != -1) {
+        if (opt == OPT_EXIT)
+            return optrc;
         switch (opt) {
         case 's': site = optarg; break;
         case 'g': origin = optarg; break;
@@ -1208,15 +1187,10 @@ static int cmd_respond(int argc, char **argv)
     int64_t bid = 0;
     const char *out = NULL;
     int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int h = common_opt(&c, opt, respond_usage);
-        if (h == 2)
-            return EXIT_OK;
-        if (h < 0)
-            return EXIT_USAGE;
-        if (h)
-            continue;
+    int optrc;
+    while ((opt = next_opt(&c, argc, argv, opts, respond_usage, &optrc)) != -1) {
+        if (opt == OPT_EXIT)
+            return optrc;
         if (opt == 'b' && parse_id(optarg, &bid) == 0)
             continue;
         if (opt == 'o') {
@@ -1285,16 +1259,12 @@ static int cmd_batches(int argc, char **argv)
     common c;
     common_init(&c, "ca batches");
     int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int h = common_opt(&c, opt, batches_usage);
-        if (h == 2)
-            return EXIT_OK;
-        if (h <= 0) {
-            if (h == 0)
-                fputs(batches_usage, stderr);
-            return EXIT_USAGE;
-        }
+    int optrc;
+    while ((opt = next_opt(&c, argc, argv, opts, batches_usage, &optrc)) != -1) {
+        if (opt == OPT_EXIT)
+            return optrc;
+        fputs(batches_usage, stderr);
+        return EXIT_USAGE;
     }
     bacsc_ca *ca = open_ca(&c);
     if (!ca)
