@@ -35,6 +35,7 @@ typedef struct common {
     const char *actor;
     const char *pass_file;
     bool json;
+    const char *optname;   /* long name of the option next_opt() returned last */
 } common;
 
 enum { OPT_DIR = 1000, OPT_ACTOR, OPT_PASS, OPT_LOG, OPT_JSON, OPT_HELP };
@@ -96,7 +97,9 @@ static int next_opt(common *c, int argc, char **argv, const struct option *opts,
                     const char *usage, int *rc)
 {
     for (;;) {
-        int opt = getopt_long(argc, argv, "", opts, NULL);
+        int idx = -1;
+        int opt = getopt_long(argc, argv, "", opts, &idx);
+        c->optname = idx >= 0 ? opts[idx].name : "?";
         if (opt == -1)
             return -1;
         if (opt == '?' || opt == ':') {
@@ -111,6 +114,24 @@ static int next_opt(common *c, int argc, char **argv, const struct option *opts,
             return OPT_EXIT;
         }
     }
+}
+
+/* Refuse the option next_opt() returned last because it does not apply to
+ * this form of the subcommand, in one line. Returns EXIT_USAGE. */
+static int opt_not_here(const common *c)
+{
+    cli_error(c->prog, "option --%s does not apply here (see --help)", c->optname);
+    return EXIT_USAGE;
+}
+
+/* Refuse the option next_opt() returned last (a bad value, or an option that
+ * does not apply here) in one line. Returns EXIT_USAGE. */
+static int refused_opt(const common *c)
+{
+    if (!optarg)
+        return opt_not_here(c);
+    cli_error(c->prog, "bad value '%s' for --%s (see --help)", optarg, c->optname);
+    return EXIT_USAGE;
 }
 
 /* Read the passphrase (first line of the file). Returns malloc'd or NULL. */
@@ -267,7 +288,7 @@ static int cmd_init(int argc, char **argv)
             break;
         }
         case 'i': p.issuing = true; break;
-        default: fputs(init_usage, stderr); return EXIT_USAGE;
+        default: return refused_opt(&c);
         }
     }
     if (!p.name || optind != argc) {
@@ -329,7 +350,7 @@ static int cmd_csr(int argc, char **argv)
         if (opt == 'o')
             out = optarg;
         else {
-            fputs(csr_usage, stderr);
+            refused_opt(&c);
             return EXIT_USAGE;
         }
     }
@@ -377,7 +398,7 @@ static int cmd_install_cert(int argc, char **argv)
     while ((opt = next_opt(&c, argc, argv, opts, install_usage, &optrc)) != -1) {
         if (opt == OPT_EXIT)
             return optrc;
-        fputs(install_usage, stderr);
+        refused_opt(&c);
         return EXIT_USAGE;
     }
     if (optind + 1 != argc) {
@@ -426,7 +447,7 @@ static int cmd_policy(int argc, char **argv)
     while ((opt = next_opt(&c, argc, argv, opts, policy_usage, &optrc)) != -1) {
         if (opt == OPT_EXIT)
             return optrc;
-        fputs(policy_usage, stderr);
+        refused_opt(&c);
         return EXIT_USAGE;
     }
     const char *verb = optind < argc ? argv[optind] : "show";
@@ -535,7 +556,7 @@ static int cmd_pending(int argc, char **argv)
             all = true;
             continue;
         }
-        fputs(pending_usage, stderr);
+        refused_opt(&c);
         return EXIT_USAGE;
     }
     if (optind != argc) {
@@ -620,7 +641,7 @@ static int cmd_list(int argc, char **argv)
             if (opt == 'e' || opt == 'b')
                 cli_error(c.prog, "bad number '%s'", optarg);
             else
-                fputs(list_usage, stderr);
+                refused_opt(&c);
             return EXIT_USAGE;
         }
     }
@@ -679,7 +700,7 @@ static int cmd_audit(int argc, char **argv)
             return optrc;
         if (opt == 's' && parse_id(optarg, &since) == 0)
             continue;
-        fputs(audit_usage, stderr);
+        refused_opt(&c);
         return EXIT_USAGE;
     }
     bacsc_ca *ca = open_ca(&c);
@@ -792,7 +813,9 @@ static int cmd_decide(int argc, char **argv, bool approve)
             reason = optarg;
             continue;
         }
-        fputs(usage, stderr);
+        if (opt == 'r')
+            return opt_not_here(&c);
+        refused_opt(&c);
         return EXIT_USAGE;
     }
     if (!approve && (!reason || !*reason)) {
@@ -865,7 +888,7 @@ static int cmd_revoke(int argc, char **argv)
             }
             continue;
         }
-        fputs(revoke_usage, stderr);
+        refused_opt(&c);
         return EXIT_USAGE;
     }
     if (optind + 1 != argc) {
@@ -912,7 +935,7 @@ static int cmd_crl(int argc, char **argv)
         else if (opt == 'd')
             der_out = true;
         else {
-            fputs(crl_usage, stderr);
+            refused_opt(&c);
             return EXIT_USAGE;
         }
     }
@@ -1065,8 +1088,8 @@ static int cmd_submit_or_sign(int argc, char **argv, int mode /* 0 submit, 1 sig
                 out = optarg;
                 break;
             }
-            /* fall through */
-        default: fputs(usage, stderr); return EXIT_USAGE;
+            return opt_not_here(&c);
+        default: return refused_opt(&c);
         }
     }
     if (optind + 1 != argc || (mode && !out)) {
@@ -1197,7 +1220,7 @@ static int cmd_respond(int argc, char **argv)
             out = optarg;
             continue;
         }
-        fputs(respond_usage, stderr);
+        refused_opt(&c);
         return EXIT_USAGE;
     }
     if (!bid || !out || optind != argc) {
@@ -1263,7 +1286,7 @@ static int cmd_batches(int argc, char **argv)
     while ((opt = next_opt(&c, argc, argv, opts, batches_usage, &optrc)) != -1) {
         if (opt == OPT_EXIT)
             return optrc;
-        fputs(batches_usage, stderr);
+        refused_opt(&c);
         return EXIT_USAGE;
     }
     bacsc_ca *ca = open_ca(&c);

@@ -57,5 +57,14 @@ rc=0
 "$BACSC" no-such-command >/dev/null 2>"$tmp/err" || rc=$?
 [ "$rc" -eq 2 ] || fail "unknown command exit $rc"
 
+# a bad option value is refused in one line too (ca: no usage dump)
+for a in "pending --batch xx" "approve --reason r 1" "list --expiring zz" "audit --since -3"; do
+  rc=0
+  # shellcheck disable=SC2086
+  "$BACSC" ca $a --dir "$tmp/no-ca" >/dev/null 2>"$tmp/err" || rc=$?
+  [ "$rc" -eq 2 ] || fail "ca $a: exit $rc"
+  [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q '^bacsc ca ' "$tmp/err" || fail "ca $a: stderr $(head -3 "$tmp/err")"
+done
+
 [ "$fails" -eq 0 ] || { echo "$fails failure(s)" >&2; exit 1; }
 echo "ok: ${#cmds[@]} commands, $nsub subcommands"
