@@ -134,6 +134,18 @@ static int refused_opt(const common *c)
     return EXIT_USAGE;
 }
 
+/* The option loop of a subcommand that takes only COMMON_OPTS. Returns -1
+ * to go on (optind at the first operand), else the exit code to return. */
+static int common_opts_only(common *c, int argc, char **argv, const char *usage)
+{
+    static const struct option opts[] = {COMMON_OPTS, {NULL, 0, NULL, 0}};
+    int rc;
+    int opt = next_opt(c, argc, argv, opts, usage, &rc);
+    if (opt == -1)
+        return -1;
+    return opt == OPT_EXIT ? rc : refused_opt(c);
+}
+
 /* Read the passphrase (first line of the file). Returns malloc'd or NULL. */
 static int read_passphrase(const common *c, char **out)
 {
@@ -390,17 +402,11 @@ static const char install_usage[] =
 
 static int cmd_install_cert(int argc, char **argv)
 {
-    static const struct option opts[] = {COMMON_OPTS, {NULL, 0, NULL, 0}};
     common c;
     common_init(&c, "ca install-cert");
-    int opt;
-    int optrc;
-    while ((opt = next_opt(&c, argc, argv, opts, install_usage, &optrc)) != -1) {
-        if (opt == OPT_EXIT)
-            return optrc;
-        refused_opt(&c);
-        return EXIT_USAGE;
-    }
+    int optrc = common_opts_only(&c, argc, argv, install_usage);
+    if (optrc >= 0)
+        return optrc;
     if (optind + 1 != argc) {
         cli_error(c.prog, "exactly one certificate FILE expected");
         return EXIT_USAGE;
@@ -439,17 +445,11 @@ static const char policy_usage[] =
 
 static int cmd_policy(int argc, char **argv)
 {
-    static const struct option opts[] = {COMMON_OPTS, {NULL, 0, NULL, 0}};
     common c;
     common_init(&c, "ca policy");
-    int opt;
-    int optrc;
-    while ((opt = next_opt(&c, argc, argv, opts, policy_usage, &optrc)) != -1) {
-        if (opt == OPT_EXIT)
-            return optrc;
-        refused_opt(&c);
-        return EXIT_USAGE;
-    }
+    int optrc = common_opts_only(&c, argc, argv, policy_usage);
+    if (optrc >= 0)
+        return optrc;
     const char *verb = optind < argc ? argv[optind] : "show";
     bool show = strcmp(verb, "show") == 0;
     bool set = strcmp(verb, "set") == 0;
@@ -1278,17 +1278,11 @@ static const char batches_usage[] =
 
 static int cmd_batches(int argc, char **argv)
 {
-    static const struct option opts[] = {COMMON_OPTS, {NULL, 0, NULL, 0}};
     common c;
     common_init(&c, "ca batches");
-    int opt;
-    int optrc;
-    while ((opt = next_opt(&c, argc, argv, opts, batches_usage, &optrc)) != -1) {
-        if (opt == OPT_EXIT)
-            return optrc;
-        refused_opt(&c);
-        return EXIT_USAGE;
-    }
+    int optrc = common_opts_only(&c, argc, argv, batches_usage);
+    if (optrc >= 0)
+        return optrc;
     bacsc_ca *ca = open_ca(&c);
     if (!ca)
         return EXIT_FAIL;
