@@ -42,22 +42,29 @@ start_server() {
 # srv.out, client output in cli.out; returns 0 when the reversed message came
 # back over a TLS 1.3 connection both sides verified.
 handshake() {
-  local port
-  start_server -tls1_3 -Verify 1 -verify_return_error \
-    -cert "$1" -key "$2" -CAfile "$3" -ciphersuites TLS_AES_128_GCM_SHA256
-  set +e
-  local rev; rev=$(echo "$7" | rev)
-  # keep the client's stdin open until the answer (or an error) is in cli.out
-  (echo "$7"; for _ in $(seq 100); do grep -Eq "$rev|error|alert" cli.out 2>/dev/null && break; sleep 0.1; done) |
-    timeout 20 openssl s_client -connect "127.0.0.1:$port" -tls1_3 \
-    -verify_return_error -verify 1 -CAfile "$6" -cert "$4" -key "$5" \
-    -ciphersuites TLS_AES_128_GCM_SHA256 -sigalgs ecdsa_secp256r1_sha256 -groups P-256 \
-    >cli.out 2>&1
-  local crc=$?
-  timeout 5 tail --pid="$SERVER_PID" -f /dev/null 2>/dev/null
-  kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null
-  SERVER_PID=
-  set -e
+  local port attempt crc rev
+  rev=$(echo "$7" | rev)
+  for attempt in 1 2 3; do
+    start_server -tls1_3 -Verify 1 -verify_return_error \
+      -cert "$1" -key "$2" -CAfile "$3" -ciphersuites TLS_AES_128_GCM_SHA256
+    set +e
+    # keep the client's stdin open until the answer (or an error) is in cli.out
+    (echo "$7"; for _ in $(seq 100); do grep -Eq "$rev|error|alert" cli.out 2>/dev/null && break; sleep 0.1; done) |
+      timeout 20 openssl s_client -connect "127.0.0.1:$port" -tls1_3 \
+      -verify_return_error -verify 1 -CAfile "$6" -cert "$4" -key "$5" \
+      -ciphersuites TLS_AES_128_GCM_SHA256 -sigalgs ecdsa_secp256r1_sha256 -groups P-256 \
+      >cli.out 2>&1
+    crc=$?
+    timeout 5 tail --pid="$SERVER_PID" -f /dev/null 2>/dev/null
+    kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null
+    SERVER_PID=
+    set -e
+    # A refused TCP connection is no TLS outcome: the listening server's one
+    # accept (-naccept 1) was taken by a stray connection from another process
+    # on this shared machine. Try again with a fresh server on another port.
+    grep -q 'connect:errno=111' cli.out || break
+    echo "ca_tls: connection to port $port refused (attempt $attempt), retrying" >&2
+  done
   [ $crc = 0 ] && grep -q "$rev" cli.out && grep -q "Verification: OK" srv.out
 }
 
