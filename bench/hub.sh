@@ -6,7 +6,7 @@
 # Environment: DUR (seconds per traffic run, default 5), NODES (connect scale,
 # default 10000), PAIRS (throughput pairs, default 8), WINDOW (default 32),
 # OUT (result directory, default a new /tmp/bench-hub-XXXXXX), SKIP_SCALE=1
-# (skip the 10,000-node run), HUB_CMD (override the hub command; it gets
+# (skip the 10,000-node run), SKIP_TRAFFIC=1 (only the 10,000-node run), HUB_CMD (override the hub command; it gets
 # --listen 127.0.0.1:PORT --cert --key --ca appended).
 #
 # Hub: `bacsc hub` when the command exists, else bench_hub_server (the hub
@@ -80,6 +80,9 @@ start_hub() { # [cpu]
   echo "hub did not listen on $PORT" >&2
   exit 1
 }
+hub_cpu() { # CPU seconds (user + system) the running hub has used
+  awk -v t="$(getconf CLK_TCK)" '{ print ($14 + $15) / t }' "/proc/$hub_pid/stat"
+}
 stop_hub() {
   kill -TERM "$hub_pid" 2>/dev/null || true
   wait "$hub_pid" 2>/dev/null || true
@@ -96,7 +99,9 @@ gen() { # name [cpu] args...
 }
 
 say "hub: ${HUB[*]} on $URI; results in $OUT"
-for pin in "" pinned; do
+pins=("" pinned)
+[ "${SKIP_TRAFFIC:-0}" = 1 ] && pins=()
+for pin in "${pins[@]}"; do
   hcpu= gcpu= sfx=
   if [ -n "$pin" ]; then hcpu=0 gcpu=1 sfx=-pinned; fi
   start_hub "$hcpu"
@@ -117,6 +122,7 @@ if [ "${SKIP_SCALE:-0}" != 1 ]; then
     kill -0 "$gen_pid" 2>/dev/null || break
     sleep 0.5
   done
+  cpu_a=$(hub_cpu)
   say "restarting the hub (SIGTERM, start again on the same port)"
   t0=$(date +%s.%N)
   stop_hub
@@ -126,6 +132,22 @@ if [ "${SKIP_SCALE:-0}" != 1 ]; then
   say "$($PY -c "print(f'hub stopped in {$t1-$t0:.2f} s, listening again {$t2-$t0:.2f} s after SIGTERM')")"
   wait "$gen_pid" || echo "  (exit $?: errors counted)" >&2
   gen_pid=
+  cpu_b=$(hub_cpu)
+  # hub CPU seconds per connection set up (TCP + TLS + upgrade + Connect-Request):
+  # before the restart (every handshake full) and after it (resumed when the hub
+  # has a --ticket-key-file and the nodes kept their sessions)
+  $PY - "$OUT/connect-$NODES.json" "$cpu_a" "$cpu_b" >"$OUT/hub-cpu.txt" <<'PY' || true
+import json, sys
+r = json.load(open(sys.argv[1])); a, b = float(sys.argv[2]), float(sys.argv[3])
+rs = r.get("restart", {})
+full = r["tls"]["handshakes"] - rs.get("tls_handshakes", 0)
+again = rs.get("tls_handshakes", 0)
+print(f"hub CPU per connection: first {full} connections {1e3 * a / max(full, 1):.2f} ms "
+      f"(≈{full / max(a, 1e-9):.0f}/s per core); after the restart {again} connections, "
+      f"{rs.get('tls_resumed', 0)} resumed: {1e3 * b / max(again, 1):.2f} ms "
+      f"(≈{again / max(b, 1e-9):.0f}/s per core)")
+PY
+  cat "$OUT/hub-cpu.txt" >&2
   stop_hub
 fi
 

@@ -48,7 +48,7 @@ T0=$(now)
 left=$N; first=1001; port=$((BASE + 1)); i=0
 while [ "$left" -gt 0 ]; do
   c=$(( left < PER ? left : PER ))
-  if "$B" device --help 2>/dev/null | grep -q -- '--state-dir'; then
+  if "$B" device --help 2>/dev/null | grep -- '--state-dir' >/dev/null; then
     "$B" device --state-dir st$i --instance $first --count $c --bip 127.0.0.1:$port \
       --bip-broadcast 127.0.0.1:$BASE --bip-broadcast-count 1 --log-level warn \
       >dev$i.out 2>dev$i.err &

@@ -57,7 +57,7 @@ PIDS+=($!)
 
 say "$N devices on BACnet/IP (127.0.0.1:$((BASE + 1))…$((BASE + N))), no certificates"
 SC_OK=1
-if "$B" device --help 2>/dev/null | grep -q -- '--state-dir'; then
+if "$B" device --help 2>/dev/null | grep -- '--state-dir' >/dev/null; then
   "$B" device --state-dir devices --instance 1001 --count $N --bip 127.0.0.1:$((BASE + 1)) \
     --domain demo.example --bip-broadcast 127.0.0.1:$BASE --bip-broadcast-count $((N + 1)) \
     --log-level warn >devices.out 2>devices.log &

@@ -16,6 +16,22 @@
  *
  * Certificate problems are reported as the standard's TLS error codes
  * 180..188, from the point of view of the side that reports them.
+ *
+ * Session resumption (TLS 1.3 tickets, psk_dhe_ke: every resumption still
+ * does a fresh ECDHE exchange, so forward secrecy is kept):
+ *   server  issues one ticket per handshake only when `ticket_key_file` is
+ *           configured. The ticket keys (AES-256-CBC + HMAC-SHA-256, from
+ *           RAND_bytes) live in that file (mode 0600), so tickets issued
+ *           before a restart are still accepted after it. The current key is
+ *           replaced after `ticket_rotate_s` (the previous one is still
+ *           accepted for one more period). A ticket is accepted only if it
+ *           is younger than `ticket_lifetime_s` AND the client certificate it
+ *           carries still verifies against the issuers, CRL and clock of this
+ *           context — so a certificate that expired, or is revoked in the
+ *           configured CRL, can never resume.
+ *   client  a bacsc_tls_resume holder (one per server, e.g. per hub URI)
+ *           keeps the newest ticket received and offers it on the next
+ *           connection (bacsc_tls_ssl_set_resume()).
  */
 #ifndef BACSC_TLS_H
 #define BACSC_TLS_H
@@ -40,7 +56,14 @@ typedef struct bacsc_tls_config {
     const char *crl_file;       /* optional PEM CRL(s) of the issuers: enables revocation checks */
     bool verify_hostname;       /* client: check the server's name against the URI host */
     const char *keylog_file;    /* NULL → $SSLKEYLOGFILE; "" → never */
+    /* server only: session tickets (see above); NULL → no tickets, no resumption */
+    const char *ticket_key_file;
+    uint32_t ticket_lifetime_s; /* 0 → BACSC_TLS_TICKET_LIFETIME_S; ≤ ticket_rotate_s */
+    uint32_t ticket_rotate_s;   /* 0 → BACSC_TLS_TICKET_ROTATE_S */
 } bacsc_tls_config;
+
+#define BACSC_TLS_TICKET_LIFETIME_S 7200u /* 2 h */
+#define BACSC_TLS_TICKET_ROTATE_S 86400u  /* 24 h */
 
 typedef struct bacsc_tls_ctx bacsc_tls_ctx;
 
@@ -52,6 +75,76 @@ typedef struct bacsc_tls_ctx bacsc_tls_ctx;
  * certificate, no issuer file.
  */
 bacsc_tls_ctx *bacsc_tls_ctx_new(const bacsc_tls_config *cfg, bool server, char *err, size_t errlen);
+
+/* Handshake counters of a context (see bacsc_tls_note_handshake()). */
+typedef struct bacsc_tls_stats {
+    uint64_t handshakes;       /* completed handshakes */
+    uint64_t resumed;          /* of those, resumed from a ticket */
+    uint64_t tickets_refused;  /* server: tickets that decrypted but were refused (too old,
+                                  certificate no longer valid/revoked) → full handshake */
+    uint64_t key_rotations;    /* server: ticket key rotations while running */
+} bacsc_tls_stats;
+
+void bacsc_tls_ctx_stats(const bacsc_tls_ctx *ctx, bacsc_tls_stats *out);
+
+/* Count a completed handshake on `ssl` (full or resumed) in its context's
+ * statistics. Called by the transport when SSL_do_handshake() succeeded. */
+void bacsc_tls_note_handshake(struct ssl_st *ssl);
+
+/* ---- client-side resumption ---- */
+
+/* The newest session (ticket) received from one server. Zero-initialise;
+ * release with bacsc_tls_resume_clear(). Must outlive every SSL it is
+ * attached to. */
+typedef struct bacsc_tls_resume {
+    struct ssl_session_st *session; /* owned (a private copy); NULL = none */
+} bacsc_tls_resume;
+
+/* Attach `r` to a client SSL before its handshake: offers r->session (when
+ * present and not expired) and stores every ticket the server sends later
+ * into r. NULL detaches. Returns 0, or -1 (not a client SSL). */
+int bacsc_tls_ssl_set_resume(struct ssl_st *ssl, bacsc_tls_resume *r);
+
+/* Forget the stored session. */
+void bacsc_tls_resume_clear(bacsc_tls_resume *r);
+
+/* ---- server ticket keys (exposed for tests) ---- */
+
+#define BACSC_TLS_TICKET_KEYS 2
+typedef struct bacsc_tls_ticket_key {
+    uint8_t name[16];
+    uint8_t aes[32];
+    uint8_t hmac[32];
+    int64_t created; /* Unix seconds */
+} bacsc_tls_ticket_key;
+
+typedef struct bacsc_tls_ticket_keys {
+    bacsc_tls_ticket_key key[BACSC_TLS_TICKET_KEYS]; /* [0] current (issues), [1] previous */
+    unsigned n;                                      /* 1 or 2 */
+} bacsc_tls_ticket_keys;
+
+/*
+ * Load the ticket key file `path`; if it does not exist, create it (mode
+ * 0600, O_EXCL) with a new random key. If the current key is `rotate_s` or
+ * more seconds old at `now` (Unix seconds), rotate (see below) and rewrite
+ * the file atomically (temporary file 0600 + rename); *rotated (may be NULL)
+ * tells. Returns 0, or -1 with a one-line message in err: the file is
+ * readable or writable by group/others, is not a key file (it is then left
+ * untouched), or cannot be read/written.
+ * File format: text, first line "bacsc-ticket-keys 1", then one line per
+ * key, current first: "CREATED NAME-HEX AES-HEX HMAC-HEX".
+ */
+int bacsc_tls_ticket_keys_load(const char *path, int64_t now, uint32_t rotate_s,
+                               bacsc_tls_ticket_keys *k, bool *rotated, char *err, size_t errlen);
+
+/* Rotate in memory: a new random current key created at `now`; the old
+ * current key becomes the previous one; an older previous key is dropped.
+ * Returns 0 or -1 (no randomness). */
+int bacsc_tls_ticket_keys_rotate(bacsc_tls_ticket_keys *k, int64_t now);
+
+/* Write the keys to `path` atomically (0600). Returns 0 or -1 (message in err). */
+int bacsc_tls_ticket_keys_save(const char *path, const bacsc_tls_ticket_keys *k, char *err,
+                               size_t errlen);
 
 /* Release a context (connections created from it keep their own reference). */
 void bacsc_tls_ctx_free(bacsc_tls_ctx *ctx);

@@ -85,6 +85,9 @@ typedef struct bacsc_ws_options {
                                       While all are taken, 64 more are still accepted each
                                       second, so silent peers holding every slot until the
                                       handshake timeout cannot stop the listener */
+    bacsc_tls_resume *resume;      /* client: offer the session stored here and store the
+                                      tickets the server sends (tls.h); NULL = no
+                                      resumption. Must outlive the connection */
 } bacsc_ws_options;
 
 /*

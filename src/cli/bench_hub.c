@@ -189,6 +189,7 @@ typedef struct bnode {
     uint64_t t_start_ns; /* attempt started */
     uint32_t inflight, seq;
     uint64_t last_progress_ns;
+    bacsc_tls_resume resume; /* the node's last TLS session from the hub */
 } bnode;
 
 enum phase { PH_CONNECT, PH_RUN, PH_DRAIN, PH_HOLD, PH_RESTART, PH_STOP };
@@ -247,7 +248,10 @@ static void start_ws(bnode *n)
     bacsc_wsconn *ws = NULL;
     n->opening = true;
     b->n_opening++;
-    int rc = bacsc_ws_connect(b->loop, b->o->hub_uri, b->tls, &b->wo, &ws_cb, n, &ws);
+    bacsc_ws_options wo = b->wo;
+    if (!b->o->no_resume)
+        wo.resume = &n->resume; /* each node keeps its own session, like real devices */
+    int rc = bacsc_ws_connect(b->loop, b->o->hub_uri, b->tls, &wo, &ws_cb, n, &ws);
     if (rc != BACSC_OK) {
         n->opening = false;
         b->n_opening--;
@@ -688,13 +692,22 @@ static long read_rss_kb(long pid)
     return kb;
 }
 
-static void raise_nofile(void)
+static void raise_nofile(const bench_hub_opts *o)
 {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
     }
+    unsigned long want = (unsigned long)o->connections + 2ul * o->pairs + 16;
+    BACSC_INFO("bench: open file limit %llu", (unsigned long long)rl.rlim_cur);
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+        BACSC_WARN("bench: open file limit %llu is below the %lu descriptors this run needs "
+                   "(raise the hard limit: ulimit -Hn)",
+                   (unsigned long long)rl.rlim_cur, want);
 }
 
 static void progress(const bench *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -715,7 +728,7 @@ static void progress(const bench *b, const char *fmt, ...)
 static int setup(bench *b, char *err, size_t errlen)
 {
     const bench_hub_opts *o = b->o;
-    raise_nofile();
+    raise_nofile(o);
     if (!o->insecure_plaintext) {
         bacsc_tls_config tc = {.cert_file = o->cert, .key_file = o->key,
                                .issuer_files = {o->ca, NULL}};
@@ -867,6 +880,8 @@ static void hold_and_restart(bench *b)
     fflush(stderr);
     uint64_t dl = mono_ns() + (uint64_t)(o->restart_timeout_s * 1e9);
     uint64_t next_report = mono_ns() + 1000000000u;
+    bacsc_tls_stats ts0;
+    bacsc_tls_ctx_stats(b->tls, &ts0);
     while (mono_ns() < dl) {
         spin(b, 10000, &next_tick);
         if (b->restart_lost && b->restart_back == b->restart_lost && b->n_connected == b->n_nodes)
@@ -879,6 +894,10 @@ static void hold_and_restart(bench *b)
     }
     b->r->restart_lost = b->restart_lost;
     b->r->restart_back = b->restart_back;
+    bacsc_tls_stats ts1;
+    bacsc_tls_ctx_stats(b->tls, &ts1);
+    b->r->restart_tls_handshakes = ts1.handshakes - ts0.handshakes;
+    b->r->restart_tls_resumed = ts1.resumed - ts0.resumed;
     if (b->restart_lost && b->restart_last_back_ns > b->restart_first_loss_ns)
         b->r->restart_s = (double)(b->restart_last_back_ns - b->restart_first_loss_ns) / 1e9;
 }
@@ -912,9 +931,17 @@ static void teardown(bench *b)
         /* deferred frees inside the loop */
         bacsc_loop_run_once(b->loop, 0);
     }
+    if (b->tls) {
+        bacsc_tls_stats ts;
+        bacsc_tls_ctx_stats(b->tls, &ts);
+        b->r->tls_handshakes = ts.handshakes;
+        b->r->tls_resumed = ts.resumed;
+    }
     if (b->nodes)
-        for (unsigned i = 0; i < b->n_nodes; i++)
+        for (unsigned i = 0; i < b->n_nodes; i++) {
             bacsc_sc_connector_free(b->nodes[i].con);
+            bacsc_tls_resume_clear(&b->nodes[i].resume);
+        }
     free(b->nodes);
     free(b->starved);
     free(b->openq);

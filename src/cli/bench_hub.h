@@ -52,6 +52,7 @@ typedef struct bench_hub_opts {
     double reconnect_min_s;   /* SC_Minimum_Reconnect_Time (0: default 2 s) */
     double reconnect_max_s;   /* SC_Maximum_Reconnect_Time (0: default 600 s) */
     bool quiet;               /* no progress lines on stderr */
+    bool no_resume;           /* never offer a TLS session (every handshake is full) */
 } bench_hub_opts;
 
 #define BENCH_HUB_MIN_SIZE 48
@@ -89,6 +90,9 @@ typedef struct bench_hub_result {
     unsigned restart_lost;       /* nodes that lost their connection */
     unsigned restart_back;       /* of those, re-established in time */
     double restart_s;            /* first loss → last re-established */
+    /* TLS handshakes completed (client side) and how many resumed a session */
+    uint64_t tls_handshakes, tls_resumed;                 /* whole run */
+    uint64_t restart_tls_handshakes, restart_tls_resumed; /* during the restart wait */
 } bench_hub_result;
 
 /* The NPDU the benchmark sends for `size` octets (zero timestamps) into buf

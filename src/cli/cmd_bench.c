@@ -48,6 +48,7 @@ static void hub_usage(FILE *out)
             "  --print-npdu          print the NPDU that would be sent (hex) and exit\n"
             "  --json                print the result as JSON\n"
             "  --quiet               no progress lines on stderr\n"
+            "  --no-resume           never resume TLS sessions (every handshake is full)\n"
             "  --log-level L         error, warn (default), info, debug, trace\n"
             "\n"
             "Exit status: 0 ok, 1 errors were counted, 2 usage, 4 hub unreachable.\n",
@@ -100,10 +101,16 @@ static void print_json(const bench_hub_opts *o, const bench_hub_result *r)
         }
         if (r->restart_measured) {
             json_object_set_new(j, "restart",
-                                json_pack("{s:i,s:i,s:f}", "lost", (int)r->restart_lost, "back",
-                                          (int)r->restart_back, "reestablish_s", r->restart_s));
+                                json_pack("{s:i,s:i,s:f,s:I,s:I}", "lost", (int)r->restart_lost,
+                                          "back", (int)r->restart_back, "reestablish_s",
+                                          r->restart_s, "tls_handshakes",
+                                          (json_int_t)r->restart_tls_handshakes, "tls_resumed",
+                                          (json_int_t)r->restart_tls_resumed));
         }
     }
+    json_object_set_new(j, "tls",
+                        json_pack("{s:I,s:I}", "handshakes", (json_int_t)r->tls_handshakes,
+                                  "resumed", (json_int_t)r->tls_resumed));
     json_object_set_new(
         j, "errors",
         json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "total", (json_int_t)total_errors(r), "naks",
@@ -145,7 +152,13 @@ static void print_table(const bench_hub_opts *o, const bench_hub_result *r)
             printf("hub restart            %u lost, %u back, all re-established %.2f s after "
                    "the first loss\n",
                    r->restart_lost, r->restart_back, r->restart_s);
+        if (r->restart_measured)
+            printf("restart handshakes     %llu, %llu resumed\n",
+                   (unsigned long long)r->restart_tls_handshakes,
+                   (unsigned long long)r->restart_tls_resumed);
     }
+    printf("TLS handshakes         %llu, %llu resumed\n", (unsigned long long)r->tls_handshakes,
+           (unsigned long long)r->tls_resumed);
     printf("errors                 %llu (NAKs %llu, disconnects %llu, timeouts %llu, "
            "send refused %llu, bad payload %llu); failed connection attempts %llu\n",
            (unsigned long long)total_errors(r), (unsigned long long)r->naks,
@@ -172,7 +185,8 @@ static int cmd_hub(int argc, char **argv)
                         .restart_timeout_s = 120};
     bool json = false, pairs_set = false, print_npdu = false;
     enum { O_HUB = 256, O_CERT, O_KEY, O_CA, O_PLAIN, O_MODE, O_PAIRS, O_SIZE, O_DUR, O_WIN,
-           O_RATE, O_CONNS, O_CONC, O_CTO, O_TO, O_PID, O_RW, O_RTO, O_JSON, O_QUIET, O_LOG, O_CW, O_RMIN, O_RMAX, O_PRINT };
+           O_RATE, O_CONNS, O_CONC, O_CTO, O_TO, O_PID, O_RW, O_RTO, O_JSON, O_QUIET, O_LOG, O_CW, O_RMIN, O_RMAX, O_PRINT,
+           O_NORESUME };
     static const struct option opts[] = {
         {"hub", required_argument, NULL, O_HUB},
         {"cert", required_argument, NULL, O_CERT},
@@ -198,6 +212,7 @@ static int cmd_hub(int argc, char **argv)
         {"print-npdu", no_argument, NULL, O_PRINT},
         {"json", no_argument, NULL, O_JSON},
         {"quiet", no_argument, NULL, O_QUIET},
+        {"no-resume", no_argument, NULL, O_NORESUME},
         {"log-level", required_argument, NULL, O_LOG},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -284,6 +299,7 @@ static int cmd_hub(int argc, char **argv)
         case O_PRINT: print_npdu = true; break;
         case O_JSON: json = true; break;
         case O_QUIET: o.quiet = true; break;
+        case O_NORESUME: o.no_resume = true; break;
         case O_LOG:
             if (!cli_set_log_level(prog, optarg))
                 return EXIT_USAGE;

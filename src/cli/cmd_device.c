@@ -58,6 +58,8 @@ static void usage(FILE *out)
             "      --key FILE            its private key (PEM)\n"
             "      --ca FILE             issuer (CA) certificate; twice for rollover\n"
             "      --hub-listen ADDR:PORT  also run the hub function, listening here\n"
+            "      --ticket-key-file FILE  with --hub-listen: TLS session ticket keys (resumption,\n"
+            "                            also across restarts; created 0600 if absent)\n"
             "      --dc-listen ADDR:PORT   accept direct connections (dc.bsc.bacnet.org) here\n"
             "      --dc-uri URI          advertised direct-connect URI (repeatable; default\n"
             "                            wss://ADDR:PORT of --dc-listen)\n"
@@ -117,6 +119,7 @@ struct devapp {
     struct inst *insts;
     size_t n;
     bacsc_hubd *hubd;
+    bacsc_tls_ctx *stls; /* the hub function's server context (status counters) */
     bool stopping;
     bacsc_timer deadline, idle_check;
 };
@@ -196,6 +199,8 @@ static void write_status(struct devapp *a)
     if (a->hubd) {
         json_object_set_new(doc, "hub_port", json_integer(bacsc_hubd_port(a->hubd)));
         json_object_set_new(doc, "hub", sc_status_hubd(a->loop, a->hubd));
+        if (a->stls)
+            json_object_set_new(doc, "tls", sc_status_tls(a->stls));
     }
     if (a->o->status_file) {
         if (sc_write_json_file(a->o->status_file, doc) == 0)
@@ -414,6 +419,7 @@ int bacsc_cmd_device(int argc, char **argv)
         {"key", required_argument, NULL, 'K'},
         {"ca", required_argument, NULL, 'A'},
         {"hub-listen", required_argument, NULL, 'B'},
+        {"ticket-key-file", required_argument, NULL, 'T'},
         {"dc-listen", required_argument, NULL, 'D'},
         {"dc-uri", required_argument, NULL, 'R'},
         {"dc-initiate", required_argument, NULL, 'I'},
@@ -460,6 +466,7 @@ int bacsc_cmd_device(int argc, char **argv)
                 return EXIT_USAGE;
             break;
         case 'B': o.hub_listen = optarg; break;
+        case 'T': o.ticket_key_file = optarg; break;
         case 'D': o.dc_listen = optarg; break;
         case 'R':
             if (o.ndc_uri == (int)(sizeof o.dc_uri / sizeof o.dc_uri[0])) {
@@ -565,12 +572,15 @@ int bacsc_cmd_device(int argc, char **argv)
         cli_error(PROG, "--count: instances beyond 4194302");
         goto out;
     }
+    if (o.hub_listen)
+        sc_raise_nofile(PROG, (o.max_peers ? o.max_peers : BACSC_SC_HUB_DEFAULT_MAX_PEERS) + 16);
     rc = EXIT_DATAERR;
     if (!o.insecure_plaintext) {
         if (!(tls = sc_tls_ctx(PROG, &o, false)))
             goto out;
         if ((o.hub_listen || o.dc_listen) && !(stls = sc_tls_ctx(PROG, &o, true)))
             goto out;
+        a.stls = stls;
     }
     rc = EXIT_FAIL;
     a.loop = bacsc_loop_new();

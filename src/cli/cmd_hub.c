@@ -32,7 +32,8 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: bacsc hub --listen ADDR:PORT --cert FILE --key FILE --ca FILE [--ca FILE2]\n"
             "                 [--config FILE] [--insecure-plaintext] [--log-level LEVEL]\n"
-            "                 [--status-file FILE]\n"
+            "                 [--status-file FILE] [--crl FILE] [--ticket-key-file FILE]\n"
+            "                 [--ticket-lifetime SECONDS]\n"
             "\n"
             "Run a BACnet/SC hub: accept hub connections (wss://, subprotocol\n"
             "hub.bsc.bacnet.org, TLS 1.3 with mutual authentication against the --ca\n"
@@ -44,6 +45,10 @@ static void usage(FILE *out)
             "      --key FILE           its private key (PEM)\n"
             "      --ca FILE            issuer (CA) certificate accepted for nodes; twice for rollover\n"
             "  -c, --config FILE        JSON configuration (keys: docs/hub.md); flags override it\n"
+            "      --crl FILE           CRL(s) of the issuers (PEM): refuse revoked node certificates\n"
+            "      --ticket-key-file FILE  TLS session ticket keys (created 0600 if absent): nodes\n"
+            "                           resume their TLS sessions, also across hub restarts\n"
+            "      --ticket-lifetime SECONDS  how long a ticket may be used (default 7200)\n"
             "      --insecure-plaintext accept ws:// without TLS (debugging only)\n"
             "      --status-file FILE   where SIGUSR1 writes the status (peers) as JSON\n"
             "      --log-level LEVEL    error, warn, info (default), debug, trace\n"
@@ -61,6 +66,7 @@ struct hubapp {
     bacsc_loop *loop;
     bacsc_hubd *hubd;
     sc_opts *o;
+    bacsc_tls_ctx *tls;
     bool stopping;
     bacsc_timer deadline;
     bacsc_timer idle_check;
@@ -74,6 +80,8 @@ static void write_status(struct hubapp *a)
     json_object_set_new(doc, "listen", json_string(a->o->listen));
     json_object_set_new(doc, "port", json_integer(bacsc_hubd_port(a->hubd)));
     json_object_set_new(doc, "hub", sc_status_hubd(a->loop, a->hubd));
+    if (a->tls)
+        json_object_set_new(doc, "tls", sc_status_tls(a->tls));
     if (a->o->status_file) {
         if (sc_write_json_file(a->o->status_file, doc) == 0)
             BACSC_INFO("hub: status written to %s", a->o->status_file);
@@ -139,6 +147,9 @@ int bacsc_cmd_hub(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"insecure-plaintext", no_argument, NULL, 'P'},
         {"status-file", required_argument, NULL, 'S'},
+        {"crl", required_argument, NULL, 'R'},
+        {"ticket-key-file", required_argument, NULL, 'T'},
+        {"ticket-lifetime", required_argument, NULL, 'E'},
         {"log-level", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -164,6 +175,16 @@ int bacsc_cmd_hub(int argc, char **argv)
         case 'c': break; /* loaded below */
         case 'P': o.insecure_plaintext = true; break;
         case 'S': o.status_file = optarg; break;
+        case 'R': o.crl = optarg; break;
+        case 'T': o.ticket_key_file = optarg; break;
+        case 'E':
+            if (sc_parse_seconds(PROG, "--ticket-lifetime", optarg, &o.ticket_lifetime))
+                return EXIT_USAGE;
+            if (o.ticket_lifetime < 1 || o.ticket_lifetime > 86400) {
+                cli_error(PROG, "--ticket-lifetime: must be 1..86400 seconds");
+                return EXIT_USAGE;
+            }
+            break;
         case 'L': o.log_level = optarg; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: return cli_bad_option(PROG, argc, argv);
@@ -221,6 +242,7 @@ int bacsc_cmd_hub(int argc, char **argv)
     if (o.max_peers)
         hc.hub.max_peers = o.max_peers;
 
+    sc_raise_nofile(PROG, hc.hub.max_peers ? hc.hub.max_peers + 16 : 0);
     bacsc_tls_ctx *tls = NULL;
     if (!o.insecure_plaintext) {
         tls = sc_tls_ctx(PROG, &o, true);
@@ -232,7 +254,7 @@ int bacsc_cmd_hub(int argc, char **argv)
     } else {
         BACSC_WARN("hub: --insecure-plaintext: accepting ws:// without TLS (debugging only)");
     }
-    struct hubapp a = {.o = &o};
+    struct hubapp a = {.o = &o, .tls = tls};
     a.loop = bacsc_loop_new();
     if (!a.loop) {
         cli_error(PROG, "cannot create the event loop: %m");
@@ -253,6 +275,10 @@ int bacsc_cmd_hub(int argc, char **argv)
     BACSC_INFO("hub: listening on %s (port %u), vmac %s uuid %s, %s", o.listen,
                bacsc_hubd_port(a.hubd), bacsc_vmac_format(&hc.hub.vmac, vs),
                bacsc_uuid_format(&hc.hub.uuid, us), tls ? "TLS 1.3" : "PLAINTEXT");
+    if (tls)
+        BACSC_INFO("hub: TLS session resumption %s%s", o.ticket_key_file ? "on, ticket keys in "
+                                                                          : "off (no --ticket-key-file)",
+                   o.ticket_key_file ? o.ticket_key_file : "");
     if (o.status_file)
         write_status(&a);
     if (bacsc_loop_run(a.loop) == BACSC_OK)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -110,6 +111,9 @@ static const struct key keys[] = {
     {"key", K_STR, OFF(key), 0},
     {"ca", K_CA, 0, 0},
     {"insecure_plaintext", K_BOOL, OFF(insecure_plaintext), 0},
+    {"crl", K_STR, OFF(crl), 0},
+    {"ticket_key_file", K_STR, OFF(ticket_key_file), 0},
+    {"ticket_lifetime", K_SECS, OFF(ticket_lifetime), 0},
     {"connect_wait", K_SECS, OFF(connect_wait), 0},
     {"disconnect_wait", K_SECS, OFF(disconnect_wait), 0},
     {"heartbeat", K_SECS, OFF(heartbeat), 0},
@@ -257,9 +261,13 @@ bad:
 
 bacsc_tls_ctx *sc_tls_ctx(const char *prog, const sc_opts *o, bool server)
 {
-    bacsc_tls_config tc = {.cert_file = o->cert, .key_file = o->key};
+    bacsc_tls_config tc = {.cert_file = o->cert, .key_file = o->key, .crl_file = o->crl};
     for (int i = 0; i < o->nca; i++)
         tc.issuer_files[i] = o->ca[i];
+    if (server) {
+        tc.ticket_key_file = o->ticket_key_file;
+        tc.ticket_lifetime_s = (uint32_t)(o->ticket_lifetime + 0.5);
+    }
     char err[256];
     bacsc_tls_ctx *ctx = bacsc_tls_ctx_new(&tc, server, err, sizeof err);
     if (!ctx)
@@ -366,4 +374,39 @@ int sc_cert_uuid(const char *cert_file, bacsc_uuid *u)
     GENERAL_NAMES_free(names);
     X509_free(x);
     return rc;
+}
+
+unsigned long sc_raise_nofile(const char *prog, unsigned long want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        BACSC_WARN("%s: cannot read RLIMIT_NOFILE: %s", prog, strerror(errno));
+        return 0;
+    }
+    unsigned long before = (unsigned long)rl.rlim_cur;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            BACSC_WARN("%s: cannot raise RLIMIT_NOFILE to %llu: %s", prog,
+                       (unsigned long long)rl.rlim_max, strerror(errno));
+            rl.rlim_cur = before;
+        }
+    }
+    unsigned long now = rl.rlim_cur == RLIM_INFINITY ? ~0UL : (unsigned long)rl.rlim_cur;
+    BACSC_INFO("%s: open file limit %lu (was %lu, hard limit %llu)", prog, now, before,
+               (unsigned long long)rl.rlim_max);
+    if (want && now < want)
+        BACSC_WARN("%s: open file limit %lu is below the %lu connections allowed: raise the "
+                   "hard limit (ulimit -Hn, LimitNOFILE=) or lower max_peers",
+                   prog, now, want);
+    return now;
+}
+
+json_t *sc_status_tls(const bacsc_tls_ctx *tls)
+{
+    bacsc_tls_stats st;
+    bacsc_tls_ctx_stats(tls, &st);
+    return json_pack("{s:I,s:I,s:I,s:I}", "handshakes", (json_int_t)st.handshakes, "resumed",
+                     (json_int_t)st.resumed, "tickets_refused", (json_int_t)st.tickets_refused,
+                     "ticket_key_rotations", (json_int_t)st.key_rotations);
 }

@@ -25,6 +25,9 @@ typedef struct sc_opts {
     const char *ca[BACSC_TLS_MAX_ISSUERS];
     int nca;
     bool insecure_plaintext;
+    const char *crl;             /* PEM CRL(s): revocation checks of the peer */
+    const char *ticket_key_file; /* server: TLS session ticket keys (resumption) */
+    double ticket_lifetime;      /* server: seconds (0 = default 7200) */
     /* timers in seconds (0 = default) */
     double connect_wait, disconnect_wait, heartbeat, reconnect_min, reconnect_max;
     unsigned max_bvlc, max_npdu, max_peers;
@@ -76,6 +79,14 @@ int sc_check_node_opts(const char *prog, const sc_opts *o);
 /* Write `doc` (stolen) to `path` atomically (temp file + rename, mode 0644).
  * Returns 0 or -1 (logged). */
 int sc_write_json_file(const char *path, json_t *doc);
+
+/* Raise the RLIMIT_NOFILE soft limit to the hard limit (a hub needs one
+ * descriptor per connection) and log the result at info; warn when it is
+ * below `want` descriptors. Returns the soft limit now in force. */
+unsigned long sc_raise_nofile(const char *prog, unsigned long want);
+
+/* The TLS counters of `tls` (handshakes, resumed, tickets refused) as JSON. */
+json_t *sc_status_tls(const bacsc_tls_ctx *tls);
 
 /* Seconds → µs (0 stays 0). */
 uint64_t sc_us(double seconds);

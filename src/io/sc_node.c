@@ -65,6 +65,7 @@ struct nslot {
     bool close_wanted;      /* connector asked to close */
     bool open_failed;       /* bacsc_ws_connect() failed synchronously */
     uint16_t fail_code;
+    bacsc_tls_resume resume; /* last TLS session from this slot's hub (resumption) */
 };
 
 struct bacsc_sc_node {
@@ -160,7 +161,8 @@ static void conn_open(int slot, const char *uri, void *user)
     BACSC_INFO("%s: connecting to %s hub %s", n->name, slot_name(slot), uri);
     bacsc_ws_options opt = {.protocols = BACSC_WS_PROTO_HUB,
                             .max_message = n->max_bvlc,
-                            .insecure_plaintext = n->plaintext};
+                            .insecure_plaintext = n->plaintext,
+                            .resume = &s->resume};
     bacsc_ws_callbacks cb = {NULL, ws_open, ws_message, ws_closed};
     int rc = bacsc_ws_connect(n->loop, uri, n->plaintext ? NULL : n->tls, &opt, &cb, s, &s->ws);
     if (rc != BACSC_OK) {
@@ -1041,6 +1043,8 @@ void bacsc_sc_node_free(bacsc_sc_node *n)
     for (int i = 0; i < 2; i++)
         if (n->slots[i].ws)
             bacsc_wsconn_abort(n->slots[i].ws);
+    for (int i = 0; i < 2; i++)
+        bacsc_tls_resume_clear(&n->slots[i].resume);
     bacsc_timer_stop(n->loop, &n->timer);
     while (n->rx_count) {
         free(n->rxq[n->rx_head].npdu);

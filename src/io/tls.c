@@ -9,11 +9,19 @@
 #include "bacsc/tls.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -27,7 +35,30 @@ struct bacsc_tls_ctx {
     SSL_CTX *ctx;
     bool server;
     bool verify_hostname;
+    /* server tickets */
+    bool tickets;
+    char *ticket_key_file;
+    uint32_t ticket_lifetime_s, ticket_rotate_s;
+    bacsc_tls_ticket_keys keys;
+    bacsc_tls_stats stats;
 };
+
+/* ex_data slots: SSL_CTX → bacsc_tls_ctx, SSL → bacsc_tls_resume */
+static int ctx_ex_index = -1, ssl_ex_index = -1;
+
+static bool ex_indexes(void)
+{
+    if (ctx_ex_index < 0)
+        ctx_ex_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+    if (ssl_ex_index < 0)
+        ssl_ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+    return ctx_ex_index >= 0 && ssl_ex_index >= 0;
+}
+
+static bacsc_tls_ctx *ctx_of(const SSL *ssl)
+{
+    return ctx_ex_index < 0 ? NULL : SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_ex_index);
+}
 
 /* ---- SSLKEYLOGFILE --------------------------------------------------------- */
 
@@ -121,6 +152,439 @@ static int load_crls(X509_STORE *st, const char *file)
     return n;
 }
 
+/* ---- session ticket keys ----------------------------------------------------- */
+
+#define TK_MAGIC "bacsc-ticket-keys 1"
+
+static void hex_put(char *out, const uint8_t *b, size_t n)
+{
+    static const char hx[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hx[b[i] >> 4];
+        out[2 * i + 1] = hx[b[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
+static int hex_val(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Parse exactly n bytes of hex from *p followed by a space or the end. */
+static bool hex_get(const char **p, uint8_t *b, size_t n)
+{
+    const char *s = *p;
+    for (size_t i = 0; i < n; i++) {
+        int hi = hex_val(s[2 * i]), lo = hi < 0 ? -1 : hex_val(s[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        b[i] = (uint8_t)(hi << 4 | lo);
+    }
+    s += 2 * n;
+    if (*s != ' ' && *s != 0 && *s != '\n')
+        return false;
+    while (*s == ' ')
+        s++;
+    *p = s;
+    return true;
+}
+
+static int new_key(bacsc_tls_ticket_key *key, int64_t now)
+{
+    if (RAND_bytes(key->name, sizeof key->name) != 1 ||
+        RAND_bytes(key->aes, sizeof key->aes) != 1 ||
+        RAND_bytes(key->hmac, sizeof key->hmac) != 1)
+        return -1;
+    key->created = now;
+    return 0;
+}
+
+int bacsc_tls_ticket_keys_rotate(bacsc_tls_ticket_keys *k, int64_t now)
+{
+    bacsc_tls_ticket_key fresh;
+    if (new_key(&fresh, now) != 0)
+        return -1;
+    if (k->n >= 1) {
+        k->key[1] = k->key[0];
+        k->n = 2;
+    } else {
+        k->n = 1;
+    }
+    k->key[0] = fresh;
+    OPENSSL_cleanse(&fresh, sizeof fresh);
+    return 0;
+}
+
+int bacsc_tls_ticket_keys_save(const char *path, const bacsc_tls_ticket_keys *k, char *err,
+                               size_t errlen)
+{
+    char tmp[1100];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
+        snprintf(err, errlen, "ticket key file name too long: %s", path);
+        return -1;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot write ticket key file %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        close(fd);
+        unlink(tmp);
+        snprintf(err, errlen, "cannot write ticket key file %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    fprintf(f, "%s\n", TK_MAGIC);
+    for (unsigned i = 0; i < k->n; i++) {
+        char n[33], a[65], h[65];
+        hex_put(n, k->key[i].name, 16);
+        hex_put(a, k->key[i].aes, 32);
+        hex_put(h, k->key[i].hmac, 32);
+        fprintf(f, "%lld %s %s %s\n", (long long)k->key[i].created, n, a, h);
+        OPENSSL_cleanse(a, sizeof a);
+        OPENSSL_cleanse(h, sizeof h);
+    }
+    bool ok = fflush(f) == 0 && fsync(fd) == 0;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        snprintf(err, errlen, "cannot write ticket key file %s: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* Parse the file's text. Returns 0 or -1 (message in err). */
+static int keys_parse(const char *path, char *text, bacsc_tls_ticket_keys *k, char *err,
+                      size_t errlen)
+{
+    memset(k, 0, sizeof *k);
+    char *save = NULL;
+    char *line = strtok_r(text, "\n", &save);
+    if (!line || strcmp(line, TK_MAGIC) != 0) {
+        snprintf(err, errlen, "%s is not a ticket key file (first line is not \"%s\")", path,
+                 TK_MAGIC);
+        return -1;
+    }
+    while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
+        if (!*line)
+            continue;
+        if (k->n == BACSC_TLS_TICKET_KEYS) {
+            snprintf(err, errlen, "%s: more than %d keys", path, BACSC_TLS_TICKET_KEYS);
+            return -1;
+        }
+        bacsc_tls_ticket_key *key = &k->key[k->n];
+        char *end;
+        errno = 0;
+        long long created = strtoll(line, &end, 10);
+        const char *p = end;
+        if (errno || end == line || *p != ' ' || created < 0) {
+            snprintf(err, errlen, "%s: key %u: bad creation time", path, k->n + 1);
+            return -1;
+        }
+        p++;
+        if (!hex_get(&p, key->name, 16) || !hex_get(&p, key->aes, 32) ||
+            !hex_get(&p, key->hmac, 32) || *p) {
+            snprintf(err, errlen, "%s: key %u: expected NAME(32 hex) AES(64 hex) HMAC(64 hex)",
+                     path, k->n + 1);
+            return -1;
+        }
+        key->created = created;
+        k->n++;
+    }
+    if (!k->n) {
+        snprintf(err, errlen, "%s: no key", path);
+        return -1;
+    }
+    return 0;
+}
+
+int bacsc_tls_ticket_keys_load(const char *path, int64_t now, uint32_t rotate_s,
+                               bacsc_tls_ticket_keys *k, bool *rotated, char *err, size_t errlen)
+{
+    char dummy[8];
+    if (!err) {
+        err = dummy;
+        errlen = sizeof dummy;
+    }
+    if (rotated)
+        *rotated = false;
+    if (!rotate_s)
+        rotate_s = BACSC_TLS_TICKET_ROTATE_S;
+    memset(k, 0, sizeof *k);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 && errno == ENOENT) {
+        /* Create: O_EXCL so that two starting hubs do not both write keys. */
+        if (bacsc_tls_ticket_keys_rotate(k, now) != 0) {
+            snprintf(err, errlen, "no random numbers for the ticket keys");
+            return -1;
+        }
+        int wfd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (wfd < 0) {
+            snprintf(err, errlen, "cannot create ticket key file %s: %s", path, strerror(errno));
+            return -1;
+        }
+        close(wfd);
+        if (bacsc_tls_ticket_keys_save(path, k, err, errlen) != 0) {
+            unlink(path);
+            return -1;
+        }
+        BACSC_INFO("tls: created ticket key file %s", path);
+        return 0;
+    }
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open ticket key file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        snprintf(err, errlen, "ticket key file %s is not a regular file", path);
+        return -1;
+    }
+    if (st.st_mode & 077) {
+        close(fd);
+        snprintf(err, errlen, "ticket key file %s is accessible by group/others (mode %03o; "
+                              "must be 0600)", path, (unsigned)(st.st_mode & 0777));
+        return -1;
+    }
+    char buf[1024];
+    ssize_t got = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (got < 0) {
+        snprintf(err, errlen, "cannot read ticket key file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if ((size_t)got == sizeof buf - 1) {
+        snprintf(err, errlen, "%s is not a ticket key file (too large)", path);
+        return -1;
+    }
+    buf[got] = 0;
+    int rc = keys_parse(path, buf, k, err, errlen);
+    OPENSSL_cleanse(buf, sizeof buf);
+    if (rc != 0)
+        return -1;
+    if (now - k->key[0].created >= (int64_t)rotate_s) {
+        if (bacsc_tls_ticket_keys_rotate(k, now) != 0) {
+            snprintf(err, errlen, "no random numbers for the ticket keys");
+            return -1;
+        }
+        if (bacsc_tls_ticket_keys_save(path, k, err, errlen) != 0)
+            return -1;
+        if (rotated)
+            *rotated = true;
+        BACSC_INFO("tls: rotated the ticket key in %s", path);
+    }
+    return 0;
+}
+
+/* Ticket encryption/decryption (OpenSSL 3: EVP_MAC HMAC-SHA-256). Returns
+ * 1 (use), 2 (decrypted with the previous key: use, and issue a new one),
+ * 0 (unknown key name: full handshake), -1 (error). */
+static int ticket_key_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv,
+                         EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
+{
+    bacsc_tls_ctx *t = ctx_of(ssl);
+    if (!t || !t->keys.n)
+        return -1;
+    const bacsc_tls_ticket_key *key = NULL;
+    int ret = 1;
+    if (enc) {
+        int64_t now = (int64_t)time(NULL);
+        if (now - t->keys.key[0].created >= (int64_t)t->ticket_rotate_s) {
+            char err[256];
+            if (bacsc_tls_ticket_keys_rotate(&t->keys, now) != 0)
+                return -1;
+            t->stats.key_rotations++;
+            if (bacsc_tls_ticket_keys_save(t->ticket_key_file, &t->keys, err, sizeof err) != 0)
+                BACSC_WARN("tls: ticket key rotated in memory only: %s", err);
+            else
+                BACSC_INFO("tls: rotated the ticket key in %s", t->ticket_key_file);
+        }
+        key = &t->keys.key[0];
+        memcpy(key_name, key->name, 16);
+        if (RAND_bytes(iv, 16) != 1)
+            return -1;
+    } else {
+        for (unsigned i = 0; i < t->keys.n; i++)
+            if (CRYPTO_memcmp(key_name, t->keys.key[i].name, 16) == 0) {
+                key = &t->keys.key[i];
+                ret = i == 0 ? 1 : 2;
+                break;
+            }
+        if (!key)
+            return 0;
+    }
+    OSSL_PARAM params[3];
+    params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, (void *)key->hmac, 32);
+    params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+    params[2] = OSSL_PARAM_construct_end();
+    if (EVP_MAC_CTX_set_params(hctx, params) != 1)
+        return -1;
+    int ok = enc ? EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, key->aes, iv)
+                 : EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, key->aes, iv);
+    return ok == 1 ? ret : -1;
+}
+
+/* The client certificate in a ticket must still verify now: issuers, CRL
+ * and validity period of this context (the same store as full handshakes). */
+static bool session_cert_ok(bacsc_tls_ctx *t, SSL_SESSION *ss)
+{
+    X509 *peer = SSL_SESSION_get0_peer(ss);
+    if (!peer)
+        return false;
+    X509_STORE_CTX *vc = X509_STORE_CTX_new();
+    if (!vc)
+        return false;
+    bool ok = X509_STORE_CTX_init(vc, SSL_CTX_get_cert_store(t->ctx), peer, NULL) == 1 &&
+              X509_STORE_CTX_set_default(vc, "ssl_client") == 1;
+    if (ok) {
+        X509_STORE_CTX_set_depth(vc, SSL_CTX_get_verify_depth(t->ctx));
+        ok = X509_verify_cert(vc) == 1;
+        if (!ok)
+            BACSC_INFO("tls: ticket refused: its client certificate no longer verifies: %s",
+                       X509_verify_cert_error_string(X509_STORE_CTX_get_error(vc)));
+    }
+    X509_STORE_CTX_free(vc);
+    ERR_clear_error();
+    return ok;
+}
+
+static SSL_TICKET_RETURN ticket_decrypted_cb(SSL *ssl, SSL_SESSION *ss,
+                                             const unsigned char *keyname, size_t keyname_len,
+                                             SSL_TICKET_STATUS status, void *arg)
+{
+    bacsc_tls_ctx *t = arg;
+    (void)ssl;
+    (void)keyname;
+    (void)keyname_len;
+    switch (status) {
+    case SSL_TICKET_EMPTY:
+    case SSL_TICKET_NO_DECRYPT:
+        return SSL_TICKET_RETURN_IGNORE_RENEW;
+    case SSL_TICKET_SUCCESS:
+    case SSL_TICKET_SUCCESS_RENEW:
+        break;
+    default:
+        return SSL_TICKET_RETURN_ABORT;
+    }
+    int64_t age = (int64_t)time(NULL) - (int64_t)SSL_SESSION_get_time(ss);
+    if (age < 0 || age > (int64_t)t->ticket_lifetime_s || !session_cert_ok(t, ss)) {
+        t->stats.tickets_refused++;
+        return SSL_TICKET_RETURN_IGNORE_RENEW;
+    }
+    return status == SSL_TICKET_SUCCESS_RENEW ? SSL_TICKET_RETURN_USE_RENEW
+                                              : SSL_TICKET_RETURN_USE;
+}
+
+static int tickets_setup(bacsc_tls_ctx *t, const bacsc_tls_config *cfg, char *err, size_t errlen)
+{
+    t->ticket_rotate_s = cfg->ticket_rotate_s ? cfg->ticket_rotate_s : BACSC_TLS_TICKET_ROTATE_S;
+    t->ticket_lifetime_s =
+        cfg->ticket_lifetime_s ? cfg->ticket_lifetime_s : BACSC_TLS_TICKET_LIFETIME_S;
+    if (t->ticket_lifetime_s > t->ticket_rotate_s) {
+        /* a ticket must stay decryptable (current or previous key) all its life */
+        snprintf(err, errlen, "ticket lifetime (%u s) must not exceed the key rotation "
+                              "period (%u s)", t->ticket_lifetime_s, t->ticket_rotate_s);
+        return -1;
+    }
+    t->ticket_key_file = strdup(cfg->ticket_key_file);
+    if (!t->ticket_key_file) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (bacsc_tls_ticket_keys_load(t->ticket_key_file, (int64_t)time(NULL), t->ticket_rotate_s,
+                                   &t->keys, NULL, err, errlen) != 0)
+        return -1;
+    static const unsigned char sid_ctx[] = "bacsc BACnet/SC";
+    SSL_CTX *ctx = t->ctx;
+    if (SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1) != 1 ||
+        SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_key_cb) != 1 ||
+        SSL_CTX_set_session_ticket_cb(ctx, NULL, ticket_decrypted_cb, t) != 1 ||
+        SSL_CTX_set_num_tickets(ctx, 1) != 1) {
+        snprintf(err, errlen, "cannot configure session tickets");
+        return -1;
+    }
+    SSL_CTX_clear_options(ctx, SSL_OP_NO_TICKET);
+    SSL_CTX_set_timeout(ctx, (long)t->ticket_lifetime_s);
+    t->tickets = true;
+    return 0;
+}
+
+/* ---- client-side resumption ------------------------------------------------ */
+
+/* A ticket arrived (TLS 1.3: after the handshake). Keep a private copy: the
+ * SSL's own session object is marked not resumable if the connection later
+ * ends with an error (e.g. the hub is killed), which must not spoil it. */
+static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
+{
+    bacsc_tls_resume *r = ssl_ex_index < 0 ? NULL : SSL_get_ex_data(ssl, ssl_ex_index);
+    if (!r || !SSL_SESSION_is_resumable(sess))
+        return 0;
+    SSL_SESSION *copy = SSL_SESSION_dup(sess);
+    if (!copy)
+        return 0;
+    SSL_SESSION_free(r->session);
+    r->session = copy;
+    return 0; /* we did not keep the caller's reference */
+}
+
+int bacsc_tls_ssl_set_resume(SSL *ssl, bacsc_tls_resume *r)
+{
+    if (!ssl || SSL_is_server(ssl) || !ex_indexes())
+        return -1;
+    if (SSL_set_ex_data(ssl, ssl_ex_index, r) != 1)
+        return -1;
+    if (r && r->session) {
+        SSL_SESSION *s = r->session;
+        int64_t age = (int64_t)time(NULL) - (int64_t)SSL_SESSION_get_time(s);
+        int64_t life = (int64_t)SSL_SESSION_get_timeout(s);
+        uint32_t hint = (uint32_t)SSL_SESSION_get_ticket_lifetime_hint(s);
+        if (hint && (int64_t)hint < life)
+            life = hint; /* the server's ticket lifetime */
+        if (age < 0 || age >= life || !SSL_SESSION_is_resumable(s)) {
+            bacsc_tls_resume_clear(r);
+        } else if (SSL_set_session(ssl, s) != 1) {
+            ERR_clear_error();
+            bacsc_tls_resume_clear(r);
+        }
+    }
+    return 0;
+}
+
+void bacsc_tls_resume_clear(bacsc_tls_resume *r)
+{
+    if (!r)
+        return;
+    SSL_SESSION_free(r->session);
+    r->session = NULL;
+}
+
+void bacsc_tls_ctx_stats(const bacsc_tls_ctx *t, bacsc_tls_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (t)
+        *out = t->stats;
+}
+
+void bacsc_tls_note_handshake(SSL *ssl)
+{
+    bacsc_tls_ctx *t = ssl ? ctx_of(ssl) : NULL;
+    if (!t)
+        return;
+    t->stats.handshakes++;
+    if (SSL_session_reused(ssl))
+        t->stats.resumed++;
+}
+
 bacsc_tls_ctx *bacsc_tls_ctx_new(const bacsc_tls_config *cfg, bool server, char *err, size_t errlen)
 {
     if (!cfg || !cfg->cert_file || !cfg->key_file || !cfg->issuer_files[0]) {
@@ -132,7 +596,8 @@ bacsc_tls_ctx *bacsc_tls_ctx_new(const bacsc_tls_config *cfg, bool server, char 
     SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
     X509_STORE *st = X509_STORE_new();
     STACK_OF(X509_NAME) *names = server ? sk_X509_NAME_new_null() : NULL;
-    if (!t || !ctx || !st || (server && !names)) {
+    if (!t || !ctx || !st || (server && !names) || !ex_indexes() ||
+        SSL_CTX_set_ex_data(ctx, ctx_ex_index, t) != 1) {
         set_err(err, errlen, "out of memory%s", NULL);
         goto fail;
     }
@@ -155,13 +620,24 @@ bacsc_tls_ctx *bacsc_tls_ctx_new(const bacsc_tls_config *cfg, bool server, char 
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
                               SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    /* Resumption only with a fresh (EC)DHE exchange (psk_dhe_ke): forward
+     * secrecy does not depend on the ticket keys. */
+    SSL_CTX_clear_options(ctx, SSL_OP_ALLOW_NO_DHE_KEX);
+    /* No stateful cache on either side. A server resumes only from its own
+     * (stateless) tickets, when a ticket key file is configured; a client
+     * keeps sessions in bacsc_tls_resume holders via the new-session
+     * callback. */
+    SSL_CTX_set_session_cache_mode(ctx, server ? SSL_SESS_CACHE_OFF
+                                               : SSL_SESS_CACHE_CLIENT |
+                                                     SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    if (!server)
+        SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
     /* Read whole socket buffers instead of header-then-body per record:
      * several times fewer read() calls under load. The buffer is still
      * released when empty (SSL_MODE_RELEASE_BUFFERS). */
     SSL_CTX_set_read_ahead(ctx, 1);
     if (server)
-        SSL_CTX_set_num_tickets(ctx, 0); /* no resumption: saves a record and memory */
+        SSL_CTX_set_num_tickets(ctx, 0); /* no tickets unless a key file is configured */
 
     if (SSL_CTX_use_certificate_chain_file(ctx, cfg->cert_file) != 1) {
         set_err(err, errlen, "cannot load certificate %s", cfg->cert_file);
@@ -210,6 +686,16 @@ bacsc_tls_ctx *bacsc_tls_ctx_new(const bacsc_tls_config *cfg, bool server, char 
     }
     SSL_CTX_set_verify_depth(ctx, 4);
 
+    if (server && cfg->ticket_key_file && *cfg->ticket_key_file) {
+        char terr[300];
+        if (tickets_setup(t, cfg, terr, sizeof terr) != 0) {
+            ERR_clear_error();
+            if (err && errlen)
+                snprintf(err, errlen, "%s", terr);
+            goto fail;
+        }
+    }
+
     const char *kl = cfg->keylog_file ? cfg->keylog_file : getenv("SSLKEYLOGFILE");
     if (kl && *kl) {
         if (keylog_open(kl)) {
@@ -226,6 +712,10 @@ fail:
         sk_X509_NAME_pop_free(names, X509_NAME_free);
     X509_STORE_free(st);
     SSL_CTX_free(ctx);
+    if (t) {
+        free(t->ticket_key_file);
+        OPENSSL_cleanse(&t->keys, sizeof t->keys);
+    }
     free(t);
     return NULL;
 }
@@ -235,6 +725,8 @@ void bacsc_tls_ctx_free(bacsc_tls_ctx *t)
     if (!t)
         return;
     SSL_CTX_free(t->ctx);
+    free(t->ticket_key_file);
+    OPENSSL_cleanse(&t->keys, sizeof t->keys);
     free(t);
 }
 

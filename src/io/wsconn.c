@@ -510,6 +510,7 @@ static void tls_handshake(bacsc_wsconn *c)
     ERR_clear_error();
     int r = SSL_do_handshake(c->ssl);
     if (r == 1) {
+        bacsc_tls_note_handshake(c->ssl);
         start_http(c);
         if (c->state != CS_CLOSED)
             flush(c);
@@ -1138,7 +1139,9 @@ int bacsc_ws_connect(bacsc_loop *loop, const char *uri, bacsc_tls_ctx *tls,
     snprintf(c->hs->tls_host, sizeof c->hs->tls_host, "%s", host);
     if (secure) {
         c->ssl = bacsc_tls_new_ssl(tls, fd, host);
-        if (!c->ssl) {
+        if (!c->ssl || (o.resume && bacsc_tls_ssl_set_resume(c->ssl, o.resume) != 0)) {
+            SSL_free(c->ssl);
+            c->ssl = NULL;
             close(fd);
             conn_free(c);
             return BACSC_ERR_CRYPTO;
