@@ -217,6 +217,7 @@ static int cmd_hub(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     optind = 1;
+    opterr = 0;
     int c;
     double v;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -304,7 +305,7 @@ static int cmd_hub(int argc, char **argv)
                 return EXIT_USAGE;
             break;
         case 'h': hub_usage(stdout); return EXIT_OK;
-        default: hub_usage(stderr); return EXIT_USAGE;
+        default: return cli_bad_option(prog, argc, argv);
         }
         if (bad) {
             cli_error(prog, "%s", bad);

@@ -35,9 +35,13 @@ typedef struct common {
     const char *actor;
     const char *pass_file;
     bool json;
+    const char *optname;   /* long name of the option next_opt() returned last */
 } common;
 
 enum { OPT_DIR = 1000, OPT_ACTOR, OPT_PASS, OPT_LOG, OPT_JSON, OPT_HELP };
+
+/* next_opt() result: the subcommand must return the exit code it stored. */
+enum { OPT_EXIT = -2 };
 
 #define COMMON_OPTS                                                                                \
     {"dir", required_argument, NULL, OPT_DIR}, {"actor", required_argument, NULL, OPT_ACTOR},      \
@@ -65,6 +69,8 @@ static void common_init(common *c, const char *prog)
     c->pass_file = getenv("BACSC_CA_PASSPHRASE_FILE");
     if (c->pass_file && !*c->pass_file)
         c->pass_file = NULL;
+    optind = 1; /* each subcommand parses its own argv from the start */
+    opterr = 0; /* refused options are reported by next_opt() in one line */
 }
 
 /* Handle a common option. Returns 1 handled, 0 not common, -1 error. */
@@ -79,6 +85,65 @@ static int common_opt(common *c, int opt, const char *usage)
     case OPT_HELP: fputs(usage, stdout); fputs(common_help, stdout); return 2;
     }
     return 0;
+}
+
+/* The option-parsing loop shared by every subcommand: the next option of
+ * argv that is not one of COMMON_OPTS (those are applied to `c` here).
+ * Returns that option, -1 at the end of the options, or OPT_EXIT with *rc set
+ * to the exit code the subcommand must return: EXIT_OK after --help (usage
+ * printed), EXIT_USAGE after an unknown option, a missing argument or a bad
+ * --log-level (one-line message printed). */
+static int next_opt(common *c, int argc, char **argv, const struct option *opts,
+                    const char *usage, int *rc)
+{
+    for (;;) {
+        int idx = -1;
+        int opt = getopt_long(argc, argv, "", opts, &idx);
+        c->optname = idx >= 0 ? opts[idx].name : "?";
+        if (opt == -1)
+            return -1;
+        if (opt == '?' || opt == ':') {
+            *rc = cli_bad_option(c->prog, argc, argv);
+            return OPT_EXIT;
+        }
+        int h = common_opt(c, opt, usage);
+        if (h == 0)
+            return opt;
+        if (h == 2 || h < 0) {
+            *rc = h == 2 ? EXIT_OK : EXIT_USAGE;
+            return OPT_EXIT;
+        }
+    }
+}
+
+/* Refuse the option next_opt() returned last because it does not apply to
+ * this form of the subcommand, in one line. Returns EXIT_USAGE. */
+static int opt_not_here(const common *c)
+{
+    cli_error(c->prog, "option --%s does not apply here (see --help)", c->optname);
+    return EXIT_USAGE;
+}
+
+/* Refuse the option next_opt() returned last (a bad value, or an option that
+ * does not apply here) in one line. Returns EXIT_USAGE. */
+static int refused_opt(const common *c)
+{
+    if (!optarg)
+        return opt_not_here(c);
+    cli_error(c->prog, "bad value '%s' for --%s (see --help)", optarg, c->optname);
+    return EXIT_USAGE;
+}
+
+/* The option loop of a subcommand that takes only COMMON_OPTS. Returns -1
+ * to go on (optind at the first operand), else the exit code to return. */
+static int common_opts_only(common *c, int argc, char **argv, const char *usage)
+{
+    static const struct option opts[] = {COMMON_OPTS, {NULL, 0, NULL, 0}};
+    int rc;
+    int opt = next_opt(c, argc, argv, opts, usage, &rc);
+    if (opt == -1)
+        return -1;
+    return opt == OPT_EXIT ? rc : refused_opt(c);
 }
 
 /* Read the passphrase (first line of the file). Returns malloc'd or NULL. */
@@ -210,15 +275,10 @@ static int cmd_init(int argc, char **argv)
     common_init(&c, "ca init");
     bacsc_ca_init_params p = {.key_type = BACSC_KEY_EC_P256, .validity_years = 10};
     int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int h = common_opt(&c, opt, init_usage);
-        if (h == 2)
-            return EXIT_OK;
-        if (h < 0)
-            return EXIT_USAGE;
-        if (h)
-            continue;
+    int optrc;
+    while ((opt = next_opt(&c, argc, argv, opts, init_usage, &optrc)) != -1) {
+        if (opt == OPT_EXIT)
+            return optrc;
         switch (opt) {
         case 'n': p.name = optarg; break;
         case 'o': p.org = optarg; break;
@@ -240,7 +300,7 @@ static int cmd_init(int argc, char **argv)
             break;
         }
         case 'i': p.issuing = true; break;
-        default: fputs(init_usage, stderr); return EXIT_USAGE;
+        default: return refused_opt(&c);
         }
     }
     if (!p.name || optind != argc) {
@@ -295,19 +355,14 @@ static int cmd_csr(int argc, char **argv)
     common_init(&c, "ca csr");
     const char *out = NULL;
     int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int h = common_opt(&c, opt, csr_usage);
-        if (h == 2)
-            return EXIT_OK;
-        if (h < 0)
-            return EXIT_USAGE;
-        if (h)
-            continue;
+    int optrc;
+    while ((opt = next_opt(&c, argc, argv, opts, csr_usage, &optrc)) != -1) {
+        if (opt == OPT_EXIT)
+            return optrc;
         if (opt == 'o')
             out = optarg;
         else {
-            fputs(csr_usage, stderr);
+            refused_opt(&c);
             return EXIT_USAGE;
         }
     }
@@ -347,21 +402,11 @@ static const char install_usage[] =
 
 static int cmd_install_cert(int argc, char **argv)
 {
-    static const struct option opts[] = {COMMON_OPTS, {NULL, 0, NULL, 0}};
     common c;
     common_init(&c, "ca install-cert");
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int h = common_opt(&c, opt, install_usage);
-        if (h == 2)
-            return EXIT_OK;
-        if (h <= 0) {
-            if (h == 0)
-                fputs(install_usage, stderr);
-            return EXIT_USAGE;
-        }
-    }
+    int optrc = common_opts_only(&c, argc, argv, install_usage);
+    if (optrc >= 0)
+        return optrc;
     if (optind + 1 != argc) {
         cli_error(c.prog, "exactly one certificate FILE expected");
         return EXIT_USAGE;
@@ -400,21 +445,11 @@ static const char policy_usage[] =
 
 static int cmd_policy(int argc, char **argv)
 {
-    static const struct option opts[] = {COMMON_OPTS, {NULL, 0, NULL, 0}};
     common c;
     common_init(&c, "ca policy");
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int h = common_opt(&c, opt, policy_usage);
-        if (h == 2)
-            return EXIT_OK;
-        if (h <= 0) {
-            if (h == 0)
-                fputs(policy_usage, stderr);
-            return EXIT_USAGE;
-        }
-    }
+    int optrc = common_opts_only(&c, argc, argv, policy_usage);
+    if (optrc >= 0)
+        return optrc;
     const char *verb = optind < argc ? argv[optind] : "show";
     bool show = strcmp(verb, "show") == 0;
     bool set = strcmp(verb, "set") == 0;
@@ -511,22 +546,17 @@ static int cmd_pending(int argc, char **argv)
     int64_t batch = 0;
     bool all = false;
     int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int h = common_opt(&c, opt, pending_usage);
-        if (h == 2)
-            return EXIT_OK;
-        if (h < 0)
-            return EXIT_USAGE;
-        if (h)
-            continue;
+    int optrc;
+    while ((opt = next_opt(&c, argc, argv, opts, pending_usage, &optrc)) != -1) {
+        if (opt == OPT_EXIT)
+            return optrc;
         if (opt == 'b' && parse_id(optarg, &batch) == 0)
             continue;
         if (opt == 'a') {
             all = true;
             continue;
         }
-        fputs(pending_usage, stderr);
+        refused_opt(&c);
         return EXIT_USAGE;
     }
     if (optind != argc) {
@@ -597,15 +627,10 @@ static int cmd_list(int argc, char **argv)
     bacsc_cert_filter f = {0};
     int opt;
     int64_t v;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int h = common_opt(&c, opt, list_usage);
-        if (h == 2)
-            return EXIT_OK;
-        if (h < 0)
-            return EXIT_USAGE;
-        if (h)
-            continue;
+    int optrc;
+    while ((opt = next_opt(&c, argc, argv, opts, list_usage, &optrc)) != -1) {
+        if (opt == OPT_EXIT)
+            return optrc;
         if (opt == 'e' && parse_id(optarg, &v) == 0 && v <= 36500) {
             f.expiring_within = v * 86400;
         } else if (opt == 'v') {
@@ -616,7 +641,7 @@ static int cmd_list(int argc, char **argv)
             if (opt == 'e' || opt == 'b')
                 cli_error(c.prog, "bad number '%s'", optarg);
             else
-                fputs(list_usage, stderr);
+                refused_opt(&c);
             return EXIT_USAGE;
         }
     }
@@ -669,18 +694,13 @@ static int cmd_audit(int argc, char **argv)
     common_init(&c, "ca audit");
     int64_t since = 0;
     int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int h = common_opt(&c, opt, audit_usage);
-        if (h == 2)
-            return EXIT_OK;
-        if (h < 0)
-            return EXIT_USAGE;
-        if (h)
-            continue;
+    int optrc;
+    while ((opt = next_opt(&c, argc, argv, opts, audit_usage, &optrc)) != -1) {
+        if (opt == OPT_EXIT)
+            return optrc;
         if (opt == 's' && parse_id(optarg, &since) == 0)
             continue;
-        fputs(audit_usage, stderr);
+        refused_opt(&c);
         return EXIT_USAGE;
     }
     bacsc_ca *ca = open_ca(&c);
@@ -779,15 +799,10 @@ static int cmd_decide(int argc, char **argv, bool approve)
     bacsc_selector sel = {0};
     const char *reason = NULL;
     int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int h = common_opt(&c, opt, usage);
-        if (h == 2)
-            return EXIT_OK;
-        if (h < 0)
-            return EXIT_USAGE;
-        if (h)
-            continue;
+    int optrc;
+    while ((opt = next_opt(&c, argc, argv, opts, usage, &optrc)) != -1) {
+        if (opt == OPT_EXIT)
+            return optrc;
         if (opt == 'b' && parse_id(optarg, &sel.batch_id) == 0)
             continue;
         if (opt == 'a') {
@@ -798,7 +813,9 @@ static int cmd_decide(int argc, char **argv, bool approve)
             reason = optarg;
             continue;
         }
-        fputs(usage, stderr);
+        if (opt == 'r')
+            return opt_not_here(&c);
+        refused_opt(&c);
         return EXIT_USAGE;
     }
     if (!approve && (!reason || !*reason)) {
@@ -859,15 +876,10 @@ static int cmd_revoke(int argc, char **argv)
     common_init(&c, "ca revoke");
     int reason = 0;
     int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int h = common_opt(&c, opt, revoke_usage);
-        if (h == 2)
-            return EXIT_OK;
-        if (h < 0)
-            return EXIT_USAGE;
-        if (h)
-            continue;
+    int optrc;
+    while ((opt = next_opt(&c, argc, argv, opts, revoke_usage, &optrc)) != -1) {
+        if (opt == OPT_EXIT)
+            return optrc;
         if (opt == 'r') {
             reason = bacsc_pki_crl_reason_parse(optarg);
             if (reason < 0) {
@@ -876,7 +888,7 @@ static int cmd_revoke(int argc, char **argv)
             }
             continue;
         }
-        fputs(revoke_usage, stderr);
+        refused_opt(&c);
         return EXIT_USAGE;
     }
     if (optind + 1 != argc) {
@@ -914,21 +926,16 @@ static int cmd_crl(int argc, char **argv)
     const char *out = NULL;
     bool der_out = false;
     int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int h = common_opt(&c, opt, crl_usage);
-        if (h == 2)
-            return EXIT_OK;
-        if (h < 0)
-            return EXIT_USAGE;
-        if (h)
-            continue;
+    int optrc;
+    while ((opt = next_opt(&c, argc, argv, opts, crl_usage, &optrc)) != -1) {
+        if (opt == OPT_EXIT)
+            return optrc;
         if (opt == 'o')
             out = optarg;
         else if (opt == 'd')
             der_out = true;
         else {
-            fputs(crl_usage, stderr);
+            refused_opt(&c);
             return EXIT_USAGE;
         }
     }
@@ -1069,15 +1076,10 @@ static int cmd_submit_or_sign(int argc, char **argv, int mode /* 0 submit, 1 sig
     const char *usage = mode ? sign_usage : submit_usage;
     const char *site = NULL, *origin = NULL, *out = NULL;
     int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int h = common_opt(&c, opt, usage);
-        if (h == 2)
-            return EXIT_OK;
-        if (h < 0)
-            return EXIT_USAGE;
-        if (h)
-            continue;
+    int optrc;
+    while ((opt = next_opt(&c, argc, argv, opts, usage, &optrc)) != -1) {
+        if (opt == OPT_EXIT)
+            return optrc;
         switch (opt) {
         case 's': site = optarg; break;
         case 'g': origin = optarg; break;
@@ -1086,8 +1088,8 @@ static int cmd_submit_or_sign(int argc, char **argv, int mode /* 0 submit, 1 sig
                 out = optarg;
                 break;
             }
-            /* fall through */
-        default: fputs(usage, stderr); return EXIT_USAGE;
+            return opt_not_here(&c);
+        default: return refused_opt(&c);
         }
     }
     if (optind + 1 != argc || (mode && !out)) {
@@ -1208,22 +1210,17 @@ static int cmd_respond(int argc, char **argv)
     int64_t bid = 0;
     const char *out = NULL;
     int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int h = common_opt(&c, opt, respond_usage);
-        if (h == 2)
-            return EXIT_OK;
-        if (h < 0)
-            return EXIT_USAGE;
-        if (h)
-            continue;
+    int optrc;
+    while ((opt = next_opt(&c, argc, argv, opts, respond_usage, &optrc)) != -1) {
+        if (opt == OPT_EXIT)
+            return optrc;
         if (opt == 'b' && parse_id(optarg, &bid) == 0)
             continue;
         if (opt == 'o') {
             out = optarg;
             continue;
         }
-        fputs(respond_usage, stderr);
+        refused_opt(&c);
         return EXIT_USAGE;
     }
     if (!bid || !out || optind != argc) {
@@ -1281,21 +1278,11 @@ static const char batches_usage[] =
 
 static int cmd_batches(int argc, char **argv)
 {
-    static const struct option opts[] = {COMMON_OPTS, {NULL, 0, NULL, 0}};
     common c;
     common_init(&c, "ca batches");
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int h = common_opt(&c, opt, batches_usage);
-        if (h == 2)
-            return EXIT_OK;
-        if (h <= 0) {
-            if (h == 0)
-                fputs(batches_usage, stderr);
-            return EXIT_USAGE;
-        }
-    }
+    int optrc = common_opts_only(&c, argc, argv, batches_usage);
+    if (optrc >= 0)
+        return optrc;
     bacsc_ca *ca = open_ca(&c);
     if (!ca)
         return EXIT_FAIL;

@@ -140,6 +140,7 @@ static int cmd_build(int argc, char **argv)
     bool keep_going = false, json = false;
     int c;
     optind = 1;
+    opterr = 0;
     while ((c = getopt_long(argc, argv, "o:s:b:d:khv", opts, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
@@ -154,7 +155,7 @@ static int cmd_build(int argc, char **argv)
                 return EXIT_USAGE;
             break;
         case 'h': build_usage(stdout); return EXIT_OK;
-        default: build_usage(stderr); return EXIT_USAGE;
+        default: return cli_bad_option("cari build", argc, argv);
         }
     }
     if (!out || (!dir && optind >= argc) || (dir && optind < argc)) {
@@ -402,6 +403,7 @@ static int cmd_inspect(int argc, char **argv)
     const char *request = NULL;
     int c;
     optind = 1;
+    opterr = 0;
     while ((c = getopt_long(argc, argv, "jc:r:hv", opts, NULL)) != -1) {
         switch (c) {
         case 'j': json = true; break;
@@ -419,7 +421,7 @@ static int cmd_inspect(int argc, char **argv)
                 return EXIT_USAGE;
             break;
         case 'h': inspect_usage(stdout); return EXIT_OK;
-        default: inspect_usage(stderr); return EXIT_USAGE;
+        default: return cli_bad_option("cari inspect", argc, argv);
         }
     }
     if (optind != argc - 1) {

@@ -463,6 +463,7 @@ int bacsc_cmd_decode(int argc, char **argv)
     bool json = false, bip = false;
     int c;
     optind = 1;
+    opterr = 0;
     while ((c = getopt_long(argc, argv, "f:jbh", opts, NULL)) != -1) {
         switch (c) {
         case 'f': file = optarg; break;
@@ -473,7 +474,7 @@ int bacsc_cmd_decode(int argc, char **argv)
                 return EXIT_USAGE;
             break;
         case 'h': usage(stdout); return EXIT_OK;
-        default: usage(stderr); return EXIT_USAGE;
+        default: return cli_bad_option(PROG, argc, argv);
         }
     }
     if (file && optind < argc) {

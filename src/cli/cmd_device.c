@@ -449,6 +449,7 @@ int bacsc_cmd_device(int argc, char **argv)
     int opt;
     unsigned long ul;
     optind = 1;
+    opterr = 0;
     while ((opt = getopt_long(argc, argv, "i:c:h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'i':
@@ -504,7 +505,7 @@ int bacsc_cmd_device(int argc, char **argv)
             dh.bip_broadcast_count = ul;
             break;
         case 'h': usage(stdout); return EXIT_OK;
-        default: usage(stderr); return EXIT_USAGE;
+        default: return cli_bad_option(PROG, argc, argv);
         }
     }
     if (optind != argc) {

@@ -159,6 +159,7 @@ int bacsc_cmd_hub(int argc, char **argv)
     int opt;
     bool ca_from_flags = false;
     optind = 1;
+    opterr = 0;
     while ((opt = getopt_long(argc, argv, "l:c:h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'l': o.listen = optarg; break;
@@ -186,7 +187,7 @@ int bacsc_cmd_hub(int argc, char **argv)
             break;
         case 'L': o.log_level = optarg; break;
         case 'h': usage(stdout); return EXIT_OK;
-        default: usage(stderr); return EXIT_USAGE;
+        default: return cli_bad_option(PROG, argc, argv);
         }
     }
     if (optind != argc) {

@@ -47,6 +47,7 @@ static int cmd_demo(int argc, char **argv)
     bool json = false;
     int c;
     optind = 1;
+    opterr = 0;
     while ((c = getopt_long(argc, argv, "o:n:jh", opts, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
@@ -65,7 +66,7 @@ static int cmd_demo(int argc, char **argv)
                 return EXIT_USAGE;
             break;
         case 'h': demo_usage(stdout); return EXIT_OK;
-        default: demo_usage(stderr); return EXIT_USAGE;
+        default: return cli_bad_option("pki demo", argc, argv);
         }
     }
     if (!out || optind != argc) {

@@ -154,6 +154,7 @@ int bacsc_cmd_read(int argc, char **argv)
     uint32_t index = 0;
     int opt, rc;
     optind = 1;
+    opterr = 0;
     while ((opt = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
         if (opt == 'h' || opt == SC_OPT_HELP) {
             usage(stdout);
@@ -181,7 +182,7 @@ int bacsc_cmd_read(int argc, char **argv)
         int r = sc_tool_opt(&t, opt, optarg);
         if (r <= 0) {
             if (r == 0)
-                usage(stderr);
+                cli_bad_option(PROG, argc, argv);
             return EXIT_USAGE;
         }
     }

@@ -102,6 +102,7 @@ int bacsc_cmd_status(int argc, char **argv)
     unsigned long ul;
     int opt;
     optind = 1;
+    opterr = 0;
     while ((opt = getopt_long(argc, argv, "f:p:jh", longopts, NULL)) != -1) {
         switch (opt) {
         case 'f': file = optarg; break;
@@ -116,7 +117,7 @@ int bacsc_cmd_status(int argc, char **argv)
             break;
         case 'j': json = true; break;
         case 'h': usage(stdout); return EXIT_OK;
-        default: usage(stderr); return EXIT_USAGE;
+        default: return cli_bad_option(PROG, argc, argv);
         }
     }
     if (!file || optind != argc) {

@@ -99,6 +99,7 @@ int bacsc_cmd_whois(int argc, char **argv)
     unsigned long ul;
     int opt, rc;
     optind = 1;
+    opterr = 0;
     while ((opt = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
         if (opt == 'h' || opt == SC_OPT_HELP) {
             usage(stdout);
@@ -122,7 +123,7 @@ int bacsc_cmd_whois(int argc, char **argv)
         if (r < 0)
             return EXIT_USAGE;
         if (r == 0) {
-            usage(stderr);
+            cli_bad_option(PROG, argc, argv);
             return EXIT_USAGE;
         }
     }

@@ -8,6 +8,7 @@ import atexit
 import datetime
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -97,12 +98,29 @@ def tmpdir(prefix):
     return d
 
 
+_ports_given = set()
+
+
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A port on 127.0.0.1 that nothing listens on now, for a process started
+    later. Drawn at random below the kernel's ephemeral range (32768..), so the
+    outgoing connections of this and other tests cannot take it meanwhile; never
+    the same port twice in one test."""
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(20000, 32000)
+        if port in _ports_given:
+            continue
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        _ports_given.add(port)
+        return port
+    raise RuntimeError("no free port in 20000..31999")
 
 
 def sh(*args):

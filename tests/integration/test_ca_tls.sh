@@ -12,34 +12,59 @@ cleanup() { if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true
 trap cleanup EXIT
 cd "$T"
 fail() { echo "FAIL: $*" >&2; exit 1; }
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# start_server ARGS... — start `openssl s_server -rev -naccept 1 ARGS` on
+# 127.0.0.1 and return once it listens: sets SERVER_PID and port. Ports are
+# drawn at random below the ephemeral range (so no client socket of another
+# test holds them); a port already taken makes s_server exit, and then the next
+# port is tried. Readiness is s_server's "ACCEPT" line, which it prints after
+# listen(), so the client never connects before the server listens.
+alive() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1; [ "${st:0:1}" != Z ]; }
+start_server() {
+  local try i
+  for try in $(seq 20); do
+    port=$((20000 + RANDOM % 12000))
+    openssl s_server -rev -accept "127.0.0.1:$port" -naccept 1 "$@" >srv.out 2>&1 </dev/null &
+    SERVER_PID=$!
+    for i in $(seq 300); do
+      grep -q '^ACCEPT' srv.out 2>/dev/null && return 0
+      alive "$SERVER_PID" || break
+      sleep 0.1
+    done
+    kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
+  done
+  cat srv.out >&2
+  fail "openssl s_server did not start listening (20 ports tried)"
+}
 
 # handshake SERVER_CERT SERVER_KEY SERVER_CA CLIENT_CERT CLIENT_KEY CLIENT_CA MSG
 # The server (-rev) answers each line reversed. Leaves server output in
 # srv.out, client output in cli.out; returns 0 when the reversed message came
 # back over a TLS 1.3 connection both sides verified.
 handshake() {
-  local port; port=$(free_port)
-  openssl s_server -rev -accept "127.0.0.1:$port" -naccept 1 -tls1_3 -Verify 1 -verify_return_error \
-    -cert "$1" -key "$2" -CAfile "$3" -ciphersuites TLS_AES_128_GCM_SHA256 >srv.out 2>&1 </dev/null &
-  SERVER_PID=$!
-  for _ in $(seq 150); do
-    grep -q ACCEPT srv.out 2>/dev/null && break
-    sleep 0.1
+  local port attempt crc rev
+  rev=$(echo "$7" | rev)
+  for attempt in 1 2 3; do
+    start_server -tls1_3 -Verify 1 -verify_return_error \
+      -cert "$1" -key "$2" -CAfile "$3" -ciphersuites TLS_AES_128_GCM_SHA256
+    set +e
+    # keep the client's stdin open until the answer (or an error) is in cli.out
+    (echo "$7"; for _ in $(seq 100); do grep -Eq "$rev|error|alert" cli.out 2>/dev/null && break; sleep 0.1; done) |
+      timeout 20 openssl s_client -connect "127.0.0.1:$port" -tls1_3 \
+      -verify_return_error -verify 1 -CAfile "$6" -cert "$4" -key "$5" \
+      -ciphersuites TLS_AES_128_GCM_SHA256 -sigalgs ecdsa_secp256r1_sha256 -groups P-256 \
+      >cli.out 2>&1
+    crc=$?
+    timeout 5 tail --pid="$SERVER_PID" -f /dev/null 2>/dev/null
+    kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null
+    SERVER_PID=
+    set -e
+    # A refused TCP connection is no TLS outcome: the listening server's one
+    # accept (-naccept 1) was taken by a stray connection from another process
+    # on this shared machine. Try again with a fresh server on another port.
+    grep -q 'connect:errno=111' cli.out || break
+    echo "ca_tls: connection to port $port refused (attempt $attempt), retrying" >&2
   done
-  set +e
-  local rev; rev=$(echo "$7" | rev)
-  # keep the client's stdin open until the answer (or an error) is in cli.out
-  (echo "$7"; for _ in $(seq 100); do grep -Eq "$rev|error|alert" cli.out 2>/dev/null && break; sleep 0.1; done) |
-    timeout 20 openssl s_client -connect "127.0.0.1:$port" -tls1_3 \
-    -verify_return_error -verify 1 -CAfile "$6" -cert "$4" -key "$5" \
-    -ciphersuites TLS_AES_128_GCM_SHA256 -sigalgs ecdsa_secp256r1_sha256 -groups P-256 \
-    >cli.out 2>&1
-  local crc=$?
-  timeout 5 tail --pid="$SERVER_PID" -f /dev/null 2>/dev/null
-  kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null
-  SERVER_PID=
-  set -e
   [ $crc = 0 ] && grep -q "$rev" cli.out && grep -q "Verification: OK" srv.out
 }
 
@@ -88,11 +113,7 @@ handshake demo/hub.pem demo/hub.key ca/ca.pem "$DEV" dev.key ca/ca.pem hello-for
   && fail "client accepted a server certificate from another CA"
 grep -Eq "Verify return code: (20|21|2)|verify error" cli.out || { cat cli.out; fail "client refusal reason"; }
 # no client certificate at all
-port=$(free_port)
-openssl s_server -rev -accept "127.0.0.1:$port" -naccept 1 -tls1_3 -Verify 1 -verify_return_error \
-  -cert "$HUB" -key hub.key -CAfile ca/ca.pem >srv.out 2>&1 </dev/null &
-SERVER_PID=$!
-for _ in $(seq 150); do grep -q ACCEPT srv.out 2>/dev/null && break; sleep 0.1; done
+start_server -tls1_3 -Verify 1 -verify_return_error -cert "$HUB" -key hub.key -CAfile ca/ca.pem
 (echo hello-anon; for _ in $(seq 50); do grep -Eq "nona-olleh|error|alert" cli.out 2>/dev/null && break; sleep 0.1; done) |
   timeout 20 openssl s_client -connect "127.0.0.1:$port" -tls1_3 \
   -CAfile ca/ca.pem >cli.out 2>&1 || true

@@ -18,7 +18,7 @@ cleanup() { for p in $PA $PB; do kill -CONT $p 2>/dev/null; kill $p 2>/dev/null;
 trap cleanup EXIT
 cd "$T"
 fail() { echo "FAIL: $*" >&2; for f in out err devA.err devB.err; do [ -f $f ] && tail -8 $f >&2; done; exit 1; }
-BASE=$((20000 + RANDOM % 30000))
+BASE=$((20000 + RANDOM % 12000))  # below the ephemeral range (32768..)
 N=6
 export BACSC_SITE_DB="$T/site.db"
 NET=(--bip-local 127.0.0.1:$BASE --timeout 300 --retries 2)

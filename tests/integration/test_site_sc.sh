@@ -15,7 +15,7 @@ cd "$T"
 fail() { echo "FAIL: $*" >&2; for f in out err hub.log dev.log; do [ -f $f ] && tail -5 $f >&2; done; exit 1; }
 run() { local want=$1; shift; set +e; "$BACSC" site "$@" >out 2>err; RC=$?; set -e
         [ "$RC" = "$want" ] || fail "bacsc site $* exited $RC, wanted $want"; }
-PORT=$((20000 + RANDOM % 30000))
+PORT=$((20000 + RANDOM % 12000))  # below the ephemeral range (32768..)
 HUB=wss://127.0.0.1:$PORT
 export BACSC_SITE_DB=$T/site.db
 "$BACSC" pki demo --out pki --nodes 3 >/dev/null
