@@ -497,37 +497,53 @@ static int write_seconds(const bacsc_prop_write *w, uint64_t lo, uint64_t hi, ui
     return BACSC_OK;
 }
 
-static int write_command(bacsc_object *obj, netport *np, const bacsc_prop_write *w,
-                         bacsc_error *err)
+int dev_netport_write_command(bacsc_object *obj, uint8_t *command,
+                              const bacsc_netport_callbacks *cb,
+                              void (*discard)(bacsc_object *port), const bacsc_prop_write *w,
+                              bacsc_error *err)
 {
     bacsc_value v;
     if (bacsc_prop_decode_single(w, BACSC_TAG_ENUMERATED, &v, err) < 0)
         return BACSC_ERR_NOT_FOUND;
     if (v.v.enumerated == BACSC_NPC_IDLE)
         return BACSC_OK;
-    if (np->command != BACSC_NPC_IDLE)
+    if (*command != BACSC_NPC_IDLE)
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_DEVICE, BACSC_ERR_CODE_BUSY);
     if (v.v.enumerated == BACSC_NPC_DISCARD_CHANGES) {
-        bacsc_netport_sc_discard_changes(obj);
-        if (np->cb.command) {
+        discard(obj);
+        if (cb->command) {
             bacsc_error ignored;
             memset(&ignored, 0, sizeof ignored);
-            (void)np->cb.command(np->cb.user, obj, BACSC_NPC_DISCARD_CHANGES, &ignored);
+            (void)cb->command(cb->user, obj, BACSC_NPC_DISCARD_CHANGES, &ignored);
         }
         return BACSC_OK;
     }
-    if (v.v.enumerated > 255 || np->cb.command == NULL)
+    if (v.v.enumerated > 255 || cb->command == NULL)
         return out_of_range(err);
     memset(err, 0, sizeof *err);
-    int rc = np->cb.command(np->cb.user, obj, (uint8_t)v.v.enumerated, err);
+    int rc = cb->command(cb->user, obj, (uint8_t)v.v.enumerated, err);
     if (rc < 0) {
         if (err->error_class == 0 && err->error_code == 0)
             return out_of_range(err);
         return BACSC_ERR_NOT_FOUND;
     }
     if (rc == 0)
-        np->command = (uint8_t)v.v.enumerated;
+        *command = (uint8_t)v.v.enumerated;
     return BACSC_OK;
+}
+
+int dev_netport_check_write(bacsc_object *obj, const bacsc_netport_callbacks *cb,
+                            uint32_t property, const void *pending, bacsc_error *err)
+{
+    if (cb->check_write == NULL)
+        return 0;
+    memset(err, 0, sizeof *err);
+    if (cb->check_write(cb->user, obj, property, pending, err) < 0) {
+        if (err->error_class == 0 && err->error_code == 0)
+            return out_of_range(err);
+        return BACSC_ERR_NOT_FOUND;
+    }
+    return 0;
 }
 
 static int np_write_config(bacsc_object *obj, netport *np, const bacsc_prop_write *w,
@@ -608,14 +624,9 @@ static int np_write_config(bacsc_object *obj, netport *np, const bacsc_prop_writ
         return out_of_range(err);
     if (c.primary_hub_uri[0] == '\0' && np->pending.primary_hub_uri[0] != '\0')
         return out_of_range(err);
-    if (np->cb.check_write) {
-        memset(err, 0, sizeof *err);
-        if (np->cb.check_write(np->cb.user, obj, w->property, &c, err) < 0) {
-            if (err->error_class == 0 && err->error_code == 0)
-                return out_of_range(err);
-            return BACSC_ERR_NOT_FOUND;
-        }
-    }
+    rc = dev_netport_check_write(obj, &np->cb, w->property, &c, err);
+    if (rc < 0)
+        return rc;
     np->pending = c;
     np->changes_pending = true;
     return BACSC_OK;
@@ -630,7 +641,8 @@ static int np_write(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_write
         if (w->index != BACSC_ARRAY_ALL)
             return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
                                     BACSC_ERR_CODE_PROPERTY_IS_NOT_AN_ARRAY);
-        return write_command(obj, np, w, err);
+        return dev_netport_write_command(obj, &np->command, &np->cb,
+                                         bacsc_netport_sc_discard_changes, w, err);
     }
     return np_write_config(obj, np, w, err);
 }

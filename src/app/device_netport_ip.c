@@ -122,53 +122,18 @@ static int ip_write(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_write
     if (w->index != BACSC_ARRAY_ALL)
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
                                 BACSC_ERR_CODE_PROPERTY_IS_NOT_AN_ARRAY);
-    if (w->property == BACSC_PROP_COMMAND) {
-        bacsc_value v;
-        if (bacsc_prop_decode_single(w, BACSC_TAG_ENUMERATED, &v, err) < 0)
-            return BACSC_ERR_NOT_FOUND;
-        if (v.v.enumerated == BACSC_NPC_IDLE)
-            return BACSC_OK;
-        if (p->command != BACSC_NPC_IDLE)
-            return bacsc_prop_error(err, BACSC_ERROR_CLASS_DEVICE, BACSC_ERR_CODE_BUSY);
-        if (v.v.enumerated == BACSC_NPC_DISCARD_CHANGES) {
-            bacsc_netport_ip_discard_changes(obj);
-            if (p->cb.command) {
-                bacsc_error ignored;
-                memset(&ignored, 0, sizeof ignored);
-                (void)p->cb.command(p->cb.user, obj, BACSC_NPC_DISCARD_CHANGES, &ignored);
-            }
-            return BACSC_OK;
-        }
-        if (v.v.enumerated > 255 || p->cb.command == NULL)
-            return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                    BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
-        memset(err, 0, sizeof *err);
-        int rc = p->cb.command(p->cb.user, obj, (uint8_t)v.v.enumerated, err);
-        if (rc < 0) {
-            if (err->error_class == 0 && err->error_code == 0)
-                return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                        BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
-            return BACSC_ERR_NOT_FOUND;
-        }
-        if (rc == 0)
-            p->command = (uint8_t)v.v.enumerated;
-        return BACSC_OK;
-    }
+    if (w->property == BACSC_PROP_COMMAND)
+        return dev_netport_write_command(obj, &p->command, &p->cb,
+                                         bacsc_netport_ip_discard_changes, w, err);
     if (w->property != BACSC_PROP_OUT_OF_SERVICE)
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
                                 BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
     bacsc_ip_port_config c = p->pending;
     if (dev_decode_boolean_write(w, &c.out_of_service, err) < 0)
         return BACSC_ERR_NOT_FOUND;
-    if (p->cb.check_write) {
-        memset(err, 0, sizeof *err);
-        if (p->cb.check_write(p->cb.user, obj, w->property, &c, err) < 0) {
-            if (err->error_class == 0 && err->error_code == 0)
-                return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                        BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
-            return BACSC_ERR_NOT_FOUND;
-        }
-    }
+    int rc = dev_netport_check_write(obj, &p->cb, w->property, &c, err);
+    if (rc < 0)
+        return rc;
     p->pending = c;
     p->changes_pending = memcmp(&p->pending, &p->active, sizeof p->pending) != 0;
     return BACSC_OK;
