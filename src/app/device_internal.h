@@ -88,6 +88,13 @@ int dev_netport_write_command(bacsc_object *obj, uint8_t *command,
 /* Ask cb->check_write (if set) whether `pending` may be taken for `property`.
  * Returns 0 (yes) or an error with *err set (VALUE_OUT_OF_RANGE when the
  * callback gives none). */
+/* Encode `property` if it is one whose encoding every Network Port shares
+ * (Protocol_Level, Network_Number(_Quality), Changes_Pending, Command,
+ * APDU_Length, Link_Speed); *done says whether it was. Returns the length or
+ * an error. */
+int dev_netport_read_common(uint32_t property, uint32_t network_number, bool changes_pending,
+                            uint8_t command, unsigned apdu_length, uint8_t *buf, size_t cap,
+                            bool *done);
 int dev_netport_check_write(bacsc_object *obj, const bacsc_netport_callbacks *cb,
                             uint32_t property, const void *pending, bacsc_error *err);
 /* File object access for AtomicReadFile/AtomicWriteFile (device_file.c). */

@@ -332,6 +332,12 @@ static int np_read(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_ref *r
     }
     if (bacsc_prop_check_not_array(ref, err) < 0)
         return BACSC_ERR_NOT_FOUND;
+    bool done;
+    int n = dev_netport_read_common(ref->property, c->network_number,
+                                    np->changes_pending || np->other_pending, np->command,
+                                    np->apdu_length, buf, cap, &done);
+    if (done)
+        return n;
     switch (ref->property) {
     case BACSC_PROP_STATUS_FLAGS:
         return dev_encode_status_flags(buf, cap, false, s->reliability != 0, false,
@@ -346,21 +352,6 @@ static int np_read(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_ref *r
         return dev_encode_string(buf, cap, c->site_domain);
     case BACSC_PROP_NETWORK_TYPE:
         return bacsc_app_encode_enumerated(buf, cap, BACSC_NETWORK_TYPE_SECURE_CONNECT);
-    case BACSC_PROP_ID_PROTOCOL_LEVEL:
-        return bacsc_app_encode_enumerated(buf, cap, PROTOCOL_LEVEL_BACNET_APPLICATION);
-    case BACSC_PROP_NETWORK_NUMBER:
-        return bacsc_app_encode_unsigned(buf, cap, c->network_number);
-    case BACSC_PROP_NETWORK_NUMBER_QUALITY:
-        return bacsc_app_encode_enumerated(buf, cap,
-                                           c->network_number ? NNQ_CONFIGURED : NNQ_UNKNOWN);
-    case BACSC_PROP_CHANGES_PENDING:
-        return bacsc_app_encode_boolean(buf, cap, np->changes_pending || np->other_pending);
-    case BACSC_PROP_COMMAND:
-        return bacsc_app_encode_enumerated(buf, cap, np->command);
-    case BACSC_PROP_APDU_LENGTH:
-        return bacsc_app_encode_unsigned(buf, cap, np->apdu_length);
-    case BACSC_PROP_LINK_SPEED:
-        return bacsc_app_encode_real(buf, cap, 0.0f);
     case BACSC_PROP_MAC_ADDRESS:
         return bacsc_app_encode_octet_string(buf, cap, s->vmac, sizeof s->vmac);
     case BACSC_PROP_MAX_BVLC_LENGTH_ACCEPTED:
@@ -530,6 +521,33 @@ int dev_netport_write_command(bacsc_object *obj, uint8_t *command,
     if (rc == 0)
         *command = (uint8_t)v.v.enumerated;
     return BACSC_OK;
+}
+
+int dev_netport_read_common(uint32_t property, uint32_t network_number, bool changes_pending,
+                            uint8_t command, unsigned apdu_length, uint8_t *buf, size_t cap,
+                            bool *done)
+{
+    *done = true;
+    switch (property) {
+    case BACSC_PROP_ID_PROTOCOL_LEVEL:
+        return bacsc_app_encode_enumerated(buf, cap, PROTOCOL_LEVEL_BACNET_APPLICATION);
+    case BACSC_PROP_NETWORK_NUMBER:
+        return bacsc_app_encode_unsigned(buf, cap, network_number);
+    case BACSC_PROP_NETWORK_NUMBER_QUALITY:
+        return bacsc_app_encode_enumerated(buf, cap,
+                                           network_number ? NNQ_CONFIGURED : NNQ_UNKNOWN);
+    case BACSC_PROP_CHANGES_PENDING:
+        return bacsc_app_encode_boolean(buf, cap, changes_pending);
+    case BACSC_PROP_COMMAND:
+        return bacsc_app_encode_enumerated(buf, cap, command);
+    case BACSC_PROP_APDU_LENGTH:
+        return bacsc_app_encode_unsigned(buf, cap, apdu_length);
+    case BACSC_PROP_LINK_SPEED:
+        return bacsc_app_encode_real(buf, cap, 0.0f);
+    default:
+        *done = false;
+        return 0;
+    }
 }
 
 int dev_netport_check_write(bacsc_object *obj, const bacsc_netport_callbacks *cb,
