@@ -77,6 +77,26 @@ int dev_decode_boolean_write(const bacsc_prop_write *w, bool *out, bacsc_error *
 
 /* True if `obj` is an SC Network Port (device_netport.c). */
 bool dev_is_netport_sc(const bacsc_object *obj);
+/* Network Port (SC and IP) shared handling (device_netport.c). */
+/* A write of Command to port `obj`: `*command` is its Command property, `cb`
+ * its callbacks, `discard` drops its pending changes. Returns BACSC_OK or an
+ * error with *err set (BUSY, VALUE_OUT_OF_RANGE or the callback's error). */
+int dev_netport_write_command(bacsc_object *obj, uint8_t *command,
+                              const bacsc_netport_callbacks *cb,
+                              void (*discard)(bacsc_object *port), const bacsc_prop_write *w,
+                              bacsc_error *err);
+/* Ask cb->check_write (if set) whether `pending` may be taken for `property`.
+ * Returns 0 (yes) or an error with *err set (VALUE_OUT_OF_RANGE when the
+ * callback gives none). */
+/* Encode `property` if it is one whose encoding every Network Port shares
+ * (Protocol_Level, Network_Number(_Quality), Changes_Pending, Command,
+ * APDU_Length, Link_Speed); *done says whether it was. Returns the length or
+ * an error. */
+int dev_netport_read_common(uint32_t property, uint32_t network_number, bool changes_pending,
+                            uint8_t command, unsigned apdu_length, uint8_t *buf, size_t cap,
+                            bool *done);
+int dev_netport_check_write(bacsc_object *obj, const bacsc_netport_callbacks *cb,
+                            uint32_t property, const void *pending, bacsc_error *err);
 /* File object access for AtomicReadFile/AtomicWriteFile (device_file.c). */
 bool dev_is_file(const bacsc_object *obj);
 int dev_file_read(bacsc_object *obj, int32_t start, uint32_t count, uint8_t *buf, size_t cap,

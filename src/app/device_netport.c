@@ -332,6 +332,12 @@ static int np_read(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_ref *r
     }
     if (bacsc_prop_check_not_array(ref, err) < 0)
         return BACSC_ERR_NOT_FOUND;
+    bool done;
+    int n = dev_netport_read_common(ref->property, c->network_number,
+                                    np->changes_pending || np->other_pending, np->command,
+                                    np->apdu_length, buf, cap, &done);
+    if (done)
+        return n;
     switch (ref->property) {
     case BACSC_PROP_STATUS_FLAGS:
         return dev_encode_status_flags(buf, cap, false, s->reliability != 0, false,
@@ -346,21 +352,6 @@ static int np_read(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_ref *r
         return dev_encode_string(buf, cap, c->site_domain);
     case BACSC_PROP_NETWORK_TYPE:
         return bacsc_app_encode_enumerated(buf, cap, BACSC_NETWORK_TYPE_SECURE_CONNECT);
-    case BACSC_PROP_ID_PROTOCOL_LEVEL:
-        return bacsc_app_encode_enumerated(buf, cap, PROTOCOL_LEVEL_BACNET_APPLICATION);
-    case BACSC_PROP_NETWORK_NUMBER:
-        return bacsc_app_encode_unsigned(buf, cap, c->network_number);
-    case BACSC_PROP_NETWORK_NUMBER_QUALITY:
-        return bacsc_app_encode_enumerated(buf, cap,
-                                           c->network_number ? NNQ_CONFIGURED : NNQ_UNKNOWN);
-    case BACSC_PROP_CHANGES_PENDING:
-        return bacsc_app_encode_boolean(buf, cap, np->changes_pending || np->other_pending);
-    case BACSC_PROP_COMMAND:
-        return bacsc_app_encode_enumerated(buf, cap, np->command);
-    case BACSC_PROP_APDU_LENGTH:
-        return bacsc_app_encode_unsigned(buf, cap, np->apdu_length);
-    case BACSC_PROP_LINK_SPEED:
-        return bacsc_app_encode_real(buf, cap, 0.0f);
     case BACSC_PROP_MAC_ADDRESS:
         return bacsc_app_encode_octet_string(buf, cap, s->vmac, sizeof s->vmac);
     case BACSC_PROP_MAX_BVLC_LENGTH_ACCEPTED:
@@ -497,37 +488,80 @@ static int write_seconds(const bacsc_prop_write *w, uint64_t lo, uint64_t hi, ui
     return BACSC_OK;
 }
 
-static int write_command(bacsc_object *obj, netport *np, const bacsc_prop_write *w,
-                         bacsc_error *err)
+int dev_netport_write_command(bacsc_object *obj, uint8_t *command,
+                              const bacsc_netport_callbacks *cb,
+                              void (*discard)(bacsc_object *port), const bacsc_prop_write *w,
+                              bacsc_error *err)
 {
     bacsc_value v;
     if (bacsc_prop_decode_single(w, BACSC_TAG_ENUMERATED, &v, err) < 0)
         return BACSC_ERR_NOT_FOUND;
     if (v.v.enumerated == BACSC_NPC_IDLE)
         return BACSC_OK;
-    if (np->command != BACSC_NPC_IDLE)
+    if (*command != BACSC_NPC_IDLE)
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_DEVICE, BACSC_ERR_CODE_BUSY);
     if (v.v.enumerated == BACSC_NPC_DISCARD_CHANGES) {
-        bacsc_netport_sc_discard_changes(obj);
-        if (np->cb.command) {
+        discard(obj);
+        if (cb->command) {
             bacsc_error ignored;
             memset(&ignored, 0, sizeof ignored);
-            (void)np->cb.command(np->cb.user, obj, BACSC_NPC_DISCARD_CHANGES, &ignored);
+            (void)cb->command(cb->user, obj, BACSC_NPC_DISCARD_CHANGES, &ignored);
         }
         return BACSC_OK;
     }
-    if (v.v.enumerated > 255 || np->cb.command == NULL)
+    if (v.v.enumerated > 255 || cb->command == NULL)
         return out_of_range(err);
     memset(err, 0, sizeof *err);
-    int rc = np->cb.command(np->cb.user, obj, (uint8_t)v.v.enumerated, err);
+    int rc = cb->command(cb->user, obj, (uint8_t)v.v.enumerated, err);
     if (rc < 0) {
         if (err->error_class == 0 && err->error_code == 0)
             return out_of_range(err);
         return BACSC_ERR_NOT_FOUND;
     }
     if (rc == 0)
-        np->command = (uint8_t)v.v.enumerated;
+        *command = (uint8_t)v.v.enumerated;
     return BACSC_OK;
+}
+
+int dev_netport_read_common(uint32_t property, uint32_t network_number, bool changes_pending,
+                            uint8_t command, unsigned apdu_length, uint8_t *buf, size_t cap,
+                            bool *done)
+{
+    *done = true;
+    switch (property) {
+    case BACSC_PROP_ID_PROTOCOL_LEVEL:
+        return bacsc_app_encode_enumerated(buf, cap, PROTOCOL_LEVEL_BACNET_APPLICATION);
+    case BACSC_PROP_NETWORK_NUMBER:
+        return bacsc_app_encode_unsigned(buf, cap, network_number);
+    case BACSC_PROP_NETWORK_NUMBER_QUALITY:
+        return bacsc_app_encode_enumerated(buf, cap,
+                                           network_number ? NNQ_CONFIGURED : NNQ_UNKNOWN);
+    case BACSC_PROP_CHANGES_PENDING:
+        return bacsc_app_encode_boolean(buf, cap, changes_pending);
+    case BACSC_PROP_COMMAND:
+        return bacsc_app_encode_enumerated(buf, cap, command);
+    case BACSC_PROP_APDU_LENGTH:
+        return bacsc_app_encode_unsigned(buf, cap, apdu_length);
+    case BACSC_PROP_LINK_SPEED:
+        return bacsc_app_encode_real(buf, cap, 0.0f);
+    default:
+        *done = false;
+        return 0;
+    }
+}
+
+int dev_netport_check_write(bacsc_object *obj, const bacsc_netport_callbacks *cb,
+                            uint32_t property, const void *pending, bacsc_error *err)
+{
+    if (cb->check_write == NULL)
+        return 0;
+    memset(err, 0, sizeof *err);
+    if (cb->check_write(cb->user, obj, property, pending, err) < 0) {
+        if (err->error_class == 0 && err->error_code == 0)
+            return out_of_range(err);
+        return BACSC_ERR_NOT_FOUND;
+    }
+    return 0;
 }
 
 static int np_write_config(bacsc_object *obj, netport *np, const bacsc_prop_write *w,
@@ -608,14 +642,9 @@ static int np_write_config(bacsc_object *obj, netport *np, const bacsc_prop_writ
         return out_of_range(err);
     if (c.primary_hub_uri[0] == '\0' && np->pending.primary_hub_uri[0] != '\0')
         return out_of_range(err);
-    if (np->cb.check_write) {
-        memset(err, 0, sizeof *err);
-        if (np->cb.check_write(np->cb.user, obj, w->property, &c, err) < 0) {
-            if (err->error_class == 0 && err->error_code == 0)
-                return out_of_range(err);
-            return BACSC_ERR_NOT_FOUND;
-        }
-    }
+    rc = dev_netport_check_write(obj, &np->cb, w->property, &c, err);
+    if (rc < 0)
+        return rc;
     np->pending = c;
     np->changes_pending = true;
     return BACSC_OK;
@@ -630,7 +659,8 @@ static int np_write(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_write
         if (w->index != BACSC_ARRAY_ALL)
             return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
                                     BACSC_ERR_CODE_PROPERTY_IS_NOT_AN_ARRAY);
-        return write_command(obj, np, w, err);
+        return dev_netport_write_command(obj, &np->command, &np->cb,
+                                         bacsc_netport_sc_discard_changes, w, err);
     }
     return np_write_config(obj, np, w, err);
 }

@@ -13,9 +13,6 @@
 
 #include "app/device_internal.h"
 
-#define PROTOCOL_LEVEL_BACNET_APPLICATION 2
-#define NNQ_UNKNOWN 0
-#define NNQ_CONFIGURED 3
 
 typedef struct ipport {
     bacsc_ip_port_config active;
@@ -71,6 +68,11 @@ static int ip_read(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_ref *r
     const bacsc_ip_port_config *a = &p->active;
     if (bacsc_prop_check_not_array(ref, err) < 0)
         return BACSC_ERR_NOT_FOUND;
+    bool done;
+    int n = dev_netport_read_common(ref->property, c->network_number, p->changes_pending,
+                                    p->command, p->apdu_length, buf, cap, &done);
+    if (done)
+        return n;
     switch (ref->property) {
     case BACSC_PROP_STATUS_FLAGS:
         return dev_encode_status_flags(buf, cap, false, p->reliability != 0, false,
@@ -81,21 +83,6 @@ static int ip_read(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_ref *r
         return bacsc_app_encode_boolean(buf, cap, c->out_of_service);
     case BACSC_PROP_NETWORK_TYPE:
         return bacsc_app_encode_enumerated(buf, cap, BACSC_NETWORK_TYPE_IPV4);
-    case BACSC_PROP_ID_PROTOCOL_LEVEL:
-        return bacsc_app_encode_enumerated(buf, cap, PROTOCOL_LEVEL_BACNET_APPLICATION);
-    case BACSC_PROP_NETWORK_NUMBER:
-        return bacsc_app_encode_unsigned(buf, cap, c->network_number);
-    case BACSC_PROP_NETWORK_NUMBER_QUALITY:
-        return bacsc_app_encode_enumerated(buf, cap,
-                                           c->network_number ? NNQ_CONFIGURED : NNQ_UNKNOWN);
-    case BACSC_PROP_CHANGES_PENDING:
-        return bacsc_app_encode_boolean(buf, cap, p->changes_pending);
-    case BACSC_PROP_COMMAND:
-        return bacsc_app_encode_enumerated(buf, cap, p->command);
-    case BACSC_PROP_APDU_LENGTH:
-        return bacsc_app_encode_unsigned(buf, cap, p->apdu_length);
-    case BACSC_PROP_LINK_SPEED:
-        return bacsc_app_encode_real(buf, cap, 0.0f);
     case BACSC_PROP_MAC_ADDRESS: {
         uint8_t mac[6] = {a->ip[0], a->ip[1], a->ip[2], a->ip[3], (uint8_t)(a->udp_port >> 8),
                           (uint8_t)a->udp_port};
@@ -122,53 +109,18 @@ static int ip_write(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_write
     if (w->index != BACSC_ARRAY_ALL)
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
                                 BACSC_ERR_CODE_PROPERTY_IS_NOT_AN_ARRAY);
-    if (w->property == BACSC_PROP_COMMAND) {
-        bacsc_value v;
-        if (bacsc_prop_decode_single(w, BACSC_TAG_ENUMERATED, &v, err) < 0)
-            return BACSC_ERR_NOT_FOUND;
-        if (v.v.enumerated == BACSC_NPC_IDLE)
-            return BACSC_OK;
-        if (p->command != BACSC_NPC_IDLE)
-            return bacsc_prop_error(err, BACSC_ERROR_CLASS_DEVICE, BACSC_ERR_CODE_BUSY);
-        if (v.v.enumerated == BACSC_NPC_DISCARD_CHANGES) {
-            bacsc_netport_ip_discard_changes(obj);
-            if (p->cb.command) {
-                bacsc_error ignored;
-                memset(&ignored, 0, sizeof ignored);
-                (void)p->cb.command(p->cb.user, obj, BACSC_NPC_DISCARD_CHANGES, &ignored);
-            }
-            return BACSC_OK;
-        }
-        if (v.v.enumerated > 255 || p->cb.command == NULL)
-            return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                    BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
-        memset(err, 0, sizeof *err);
-        int rc = p->cb.command(p->cb.user, obj, (uint8_t)v.v.enumerated, err);
-        if (rc < 0) {
-            if (err->error_class == 0 && err->error_code == 0)
-                return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                        BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
-            return BACSC_ERR_NOT_FOUND;
-        }
-        if (rc == 0)
-            p->command = (uint8_t)v.v.enumerated;
-        return BACSC_OK;
-    }
+    if (w->property == BACSC_PROP_COMMAND)
+        return dev_netport_write_command(obj, &p->command, &p->cb,
+                                         bacsc_netport_ip_discard_changes, w, err);
     if (w->property != BACSC_PROP_OUT_OF_SERVICE)
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
                                 BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
     bacsc_ip_port_config c = p->pending;
     if (dev_decode_boolean_write(w, &c.out_of_service, err) < 0)
         return BACSC_ERR_NOT_FOUND;
-    if (p->cb.check_write) {
-        memset(err, 0, sizeof *err);
-        if (p->cb.check_write(p->cb.user, obj, w->property, &c, err) < 0) {
-            if (err->error_class == 0 && err->error_code == 0)
-                return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                        BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
-            return BACSC_ERR_NOT_FOUND;
-        }
-    }
+    int rc = dev_netport_check_write(obj, &p->cb, w->property, &c, err);
+    if (rc < 0)
+        return rc;
     p->pending = c;
     p->changes_pending = memcmp(&p->pending, &p->active, sizeof p->pending) != 0;
     return BACSC_OK;

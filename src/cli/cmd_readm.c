@@ -175,7 +175,6 @@ int bacsc_cmd_readm(int argc, char **argv)
     sc_tool_init(&t, PROG, 10.0);
     static struct rm m;
     memset(&m, 0, sizeof m);
-    unsigned long ul;
     int opt, rc;
     optind = 1;
     opterr = 0;
@@ -186,42 +185,27 @@ int bacsc_cmd_readm(int argc, char **argv)
         }
         if (opt == 'j')
             opt = SC_OPT_JSON;
-        int r = sc_tool_opt(&t, opt, optarg);
-        if (r <= 0) {
-            if (r == 0)
-                cli_bad_option(PROG, argc, argv);
-            return EXIT_USAGE;
-        }
+        if ((rc = sc_tool_opt_or_usage(&t, opt, optarg, argc, argv)) != 0)
+            return rc;
     }
     int npos = argc - optind;
     if (npos < 3 || (npos - 1) % 2 != 0) {
         cli_error(PROG, "expected DEVICE followed by OBJECT PROPERTY-LIST pairs (see --help)");
         return EXIT_USAGE;
     }
-    if (sc_parse_ulong(PROG, "DEVICE", argv[optind], 0, 4194302, &ul))
-        return EXIT_USAGE;
-    t.want_instance = (uint32_t)ul;
+    if ((rc = sc_tool_parse_device(&t, argv[optind])) != 0)
+        return rc;
     for (int i = optind + 1; i < argc; i += 2) {
         if (m.nspecs == MAX_SPECS) {
             cli_error(PROG, "at most %d objects", MAX_SPECS);
             return EXIT_USAGE;
         }
         bacsc_rpm_spec *s = &m.specs[m.nspecs];
-        if (bacsc_object_id_parse(argv[i], &s->object) != 0) {
-            cli_error(PROG, "'%s' is not an object (TYPE,INSTANCE, e.g. analog-value,1)", argv[i]);
-            return EXIT_USAGE;
-        }
+        if ((rc = sc_tool_parse_object(&t, argv[i], &s->object)) != 0)
+            return rc;
         if (parse_props(&m, s, argv[i + 1]))
             return EXIT_USAGE;
         m.nspecs++;
     }
-    if ((rc = sc_tool_prepare(&t, argc, argv)) != 0) {
-        sc_tool_cleanup(&t);
-        return rc;
-    }
-    t.user = &m;
-    t.ready = ready;
-    rc = sc_tool_run(&t);
-    sc_tool_cleanup(&t);
-    return rc;
+    return sc_tool_main(&t, argc, argv, &m, ready);
 }

@@ -299,7 +299,8 @@ static bool get_selection(const opts *o, const char *text, bacsc_site_selection 
     return true;
 }
 
-static char *fmt_time(int64_t t, char *buf, size_t cap)
+/* Format a Unix time t (UTC) into buf with strftime format fmt; "-" when t <= 0. */
+static char *fmt_utc(int64_t t, const char *fmt, char *buf, size_t cap)
 {
     if (t <= 0) {
         snprintf(buf, cap, "-");
@@ -308,21 +309,18 @@ static char *fmt_time(int64_t t, char *buf, size_t cap)
     time_t tt = (time_t)t;
     struct tm tm;
     gmtime_r(&tt, &tm);
-    strftime(buf, cap, "%Y-%m-%d", &tm);
+    strftime(buf, cap, fmt, &tm);
     return buf;
+}
+
+static char *fmt_time(int64_t t, char *buf, size_t cap)
+{
+    return fmt_utc(t, "%Y-%m-%d", buf, cap);
 }
 
 static char *fmt_datetime(int64_t t, char *buf, size_t cap)
 {
-    if (t <= 0) {
-        snprintf(buf, cap, "-");
-        return buf;
-    }
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
+    return fmt_utc(t, "%Y-%m-%dT%H:%M:%SZ", buf, cap);
 }
 
 /* ---- the network ------------------------------------------------------------------ */

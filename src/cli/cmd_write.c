@@ -130,25 +130,17 @@ int bacsc_cmd_write(int argc, char **argv)
             }
             continue;
         }
-        int r = sc_tool_opt(&t, opt, optarg);
-        if (r <= 0) {
-            if (r == 0)
-                cli_bad_option(PROG, argc, argv);
-            return EXIT_USAGE;
-        }
+        if ((rc = sc_tool_opt_or_usage(&t, opt, optarg, argc, argv)) != 0)
+            return rc;
     }
     if (argc - optind != 4) {
         cli_error(PROG, "expected DEVICE OBJECT PROPERTY VALUE (see --help)");
         return EXIT_USAGE;
     }
-    if (sc_parse_ulong(PROG, "DEVICE", argv[optind], 0, 4194302, &ul))
-        return EXIT_USAGE;
-    t.want_instance = (uint32_t)ul;
-    if (bacsc_object_id_parse(argv[optind + 1], &w.wp.object) != 0) {
-        cli_error(PROG, "'%s' is not an object (TYPE,INSTANCE, e.g. analog-value,1)",
-                  argv[optind + 1]);
-        return EXIT_USAGE;
-    }
+    if ((rc = sc_tool_parse_device(&t, argv[optind])) != 0)
+        return rc;
+    if ((rc = sc_tool_parse_object(&t, argv[optind + 1], &w.wp.object)) != 0)
+        return rc;
     uint32_t pidx;
     if (bacsc_property_ref_parse(argv[optind + 2], &w.wp.property, &pidx) != 0) {
         cli_error(PROG, "'%s' is not a property (name or number)", argv[optind + 2]);
@@ -180,13 +172,5 @@ int bacsc_cmd_write(int argc, char **argv)
     }
     w.wp.value = w.value;
     w.wp.value_len = (size_t)n;
-    if ((rc = sc_tool_prepare(&t, argc, argv)) != 0) {
-        sc_tool_cleanup(&t);
-        return rc;
-    }
-    t.user = &w;
-    t.ready = ready;
-    rc = sc_tool_run(&t);
-    sc_tool_cleanup(&t);
-    return rc;
+    return sc_tool_main(&t, argc, argv, &w, ready);
 }

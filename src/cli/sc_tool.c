@@ -8,6 +8,7 @@
 #include "bacsc/error.h"
 #include "bacsc/log.h"
 #include "bacsc/sc_hubd.h"
+#include "bacsc/value.h"
 #include "cli.h"
 
 #define TICK_US 10000
@@ -307,4 +308,46 @@ void sc_tool_cleanup(sc_tool *t)
     bacsc_loop_free(t->loop);
     bacsc_tls_ctx_free(t->tls);
     sc_opts_free(&t->o);
+}
+
+int sc_tool_opt_or_usage(sc_tool *t, int opt, const char *arg, int argc, char **argv)
+{
+    int r = sc_tool_opt(t, opt, arg);
+    if (r > 0)
+        return 0;
+    if (r == 0)
+        cli_bad_option(t->prog, argc, argv);
+    return EXIT_USAGE;
+}
+
+int sc_tool_parse_device(sc_tool *t, const char *arg)
+{
+    unsigned long ul;
+    if (sc_parse_ulong(t->prog, "DEVICE", arg, 0, 4194302, &ul))
+        return EXIT_USAGE;
+    t->want_instance = (uint32_t)ul;
+    return 0;
+}
+
+int sc_tool_parse_object(const sc_tool *t, const char *arg, bacsc_object_id *oid)
+{
+    if (bacsc_object_id_parse(arg, oid) != 0) {
+        cli_error(t->prog, "'%s' is not an object (TYPE,INSTANCE, e.g. analog-value,1)", arg);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+int sc_tool_main(sc_tool *t, int argc, char **argv, void *user, sc_tool_fn ready)
+{
+    int rc = sc_tool_prepare(t, argc, argv);
+    if (rc != 0) {
+        sc_tool_cleanup(t);
+        return rc;
+    }
+    t->user = user;
+    t->ready = ready;
+    rc = sc_tool_run(t);
+    sc_tool_cleanup(t);
+    return rc;
 }

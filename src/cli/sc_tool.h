@@ -107,6 +107,18 @@ int sc_tool_opt(sc_tool *t, int opt, const char *arg);
 /* After flags: load the profile (--profile or $BACSC_PROFILE) and check.
  * Returns 0 or an exit code. */
 int sc_tool_prepare(sc_tool *t, int argc, char **argv);
+/* In a getopt loop: handle a common option via sc_tool_opt(); on an unknown
+ * option print the one-line error. Returns 0 (handled) or EXIT_USAGE. */
+int sc_tool_opt_or_usage(sc_tool *t, int opt, const char *arg, int argc, char **argv);
+/* Parse the DEVICE positional into t->want_instance. Returns 0 or EXIT_USAGE
+ * (message printed). */
+int sc_tool_parse_device(sc_tool *t, const char *arg);
+/* Parse an OBJECT positional (TYPE,INSTANCE). Returns 0 or EXIT_USAGE
+ * (message printed). */
+int sc_tool_parse_object(const sc_tool *t, const char *arg, bacsc_object_id *oid);
+/* The common tail of a client tool: sc_tool_prepare(), then run with `user`
+ * and `ready`, then clean up. Returns the exit code. */
+int sc_tool_main(sc_tool *t, int argc, char **argv, void *user, sc_tool_fn ready);
 /* Join, call t->ready when connected, run until sc_tool_finish(). Returns
  * the exit code. */
 int sc_tool_run(sc_tool *t);
