@@ -963,6 +963,30 @@ int bacsc_arf_request_decode(const uint8_t *buf, size_t len, bacsc_arf_request *
     return cur_end(&c);
 }
 
+/* The access part shared by AtomicReadFile-ACK and AtomicWriteFile-Request:
+ * [access] { fileStart, fileData | recordCount + fileRecordData } [access].
+ * Writer errors are sticky (reported by w_done); returns BACSC_ERR_INVALID_ARG
+ * only when the record data does not hold exactly `count` records. */
+static int w_file_access(writer *w, uint8_t access, int32_t start, const uint8_t *data,
+                         size_t data_len, uint32_t count)
+{
+    W_OPEN(w, access);
+    bacsc_value v = {.type = BACSC_TAG_SIGNED, .v.signed_ = start};
+    W_APP(w, &v);
+    if (access == BACSC_FILE_STREAM) {
+        v = (bacsc_value){.type = BACSC_TAG_OCTET_STRING, .v.octets = {data, data_len}};
+        W_APP(w, &v);
+    } else {
+        if (bacsc_value_list_count(data, data_len) != (int)count || count > 0x7FFFFFFF)
+            return BACSC_ERR_INVALID_ARG;
+        v = (bacsc_value){.type = BACSC_TAG_UNSIGNED, .v.unsigned_ = count};
+        W_APP(w, &v);
+        w_raw(w, data, data_len);
+    }
+    W_CLOSE(w, access);
+    return BACSC_OK;
+}
+
 int bacsc_arf_ack_encode(uint8_t *buf, size_t cap, const bacsc_arf_ack *a)
 {
     if (a->access > BACSC_FILE_RECORD)
@@ -971,21 +995,8 @@ int bacsc_arf_ack_encode(uint8_t *buf, size_t cap, const bacsc_arf_ack *a)
     w_init(&w, buf, cap);
     bacsc_value v = {.type = BACSC_TAG_BOOLEAN, .v.boolean = a->end_of_file};
     W_APP(&w, &v);
-    W_OPEN(&w, a->access);
-    v = (bacsc_value){.type = BACSC_TAG_SIGNED, .v.signed_ = a->start};
-    W_APP(&w, &v);
-    if (a->access == BACSC_FILE_STREAM) {
-        v = (bacsc_value){.type = BACSC_TAG_OCTET_STRING, .v.octets = {a->data, a->data_len}};
-        W_APP(&w, &v);
-    } else {
-        if (bacsc_value_list_count(a->data, a->data_len) != (int)a->count ||
-            a->count > 0x7FFFFFFF)
-            return BACSC_ERR_INVALID_ARG;
-        v = (bacsc_value){.type = BACSC_TAG_UNSIGNED, .v.unsigned_ = a->count};
-        W_APP(&w, &v);
-        w_raw(&w, a->data, a->data_len);
-    }
-    W_CLOSE(&w, a->access);
+    if (w_file_access(&w, a->access, a->start, a->data, a->data_len, a->count) != BACSC_OK)
+        return BACSC_ERR_INVALID_ARG;
     return w_done(&w);
 }
 
@@ -1041,21 +1052,8 @@ int bacsc_awf_request_encode(uint8_t *buf, size_t cap, const bacsc_awf_request *
     w_init(&w, buf, cap);
     bacsc_value v = {.type = BACSC_TAG_OBJECT_ID, .v.oid = r->file};
     W_APP(&w, &v);
-    W_OPEN(&w, r->access);
-    v = (bacsc_value){.type = BACSC_TAG_SIGNED, .v.signed_ = r->start};
-    W_APP(&w, &v);
-    if (r->access == BACSC_FILE_STREAM) {
-        v = (bacsc_value){.type = BACSC_TAG_OCTET_STRING, .v.octets = {r->data, r->data_len}};
-        W_APP(&w, &v);
-    } else {
-        if (bacsc_value_list_count(r->data, r->data_len) != (int)r->count ||
-            r->count > 0x7FFFFFFF)
-            return BACSC_ERR_INVALID_ARG;
-        v = (bacsc_value){.type = BACSC_TAG_UNSIGNED, .v.unsigned_ = r->count};
-        W_APP(&w, &v);
-        w_raw(&w, r->data, r->data_len);
-    }
-    W_CLOSE(&w, r->access);
+    if (w_file_access(&w, r->access, r->start, r->data, r->data_len, r->count) != BACSC_OK)
+        return BACSC_ERR_INVALID_ARG;
     return w_done(&w);
 }
 
