@@ -335,7 +335,9 @@ static int run_runtime(const bacsc_device_runtime_config *c)
 }
 
 int bacsc_cmd_device(int argc, char **argv);
-int bacsc_cmd_device(int argc, char **argv)
+/* Parse the command line into `o` and `dh`. Returns -1 to go on, else the
+ * exit code (help printed, or a usage error reported). */
+static int parse_opts(int argc, char **argv, sc_opts *o, devhost_opts *dh)
 {
     static const struct option longopts[] = {
         {"instance", required_argument, NULL, 'i'},
@@ -367,10 +369,6 @@ int bacsc_cmd_device(int argc, char **argv)
         {"bip-broadcast-count", required_argument, NULL, 1007},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    sc_opts o;
-    sc_opts_init(&o);
-    devhost_opts dh;
-    memset(&dh, 0, sizeof dh);
     bacsc_log_set_level(BACSC_LOG_INFO);
     int opt;
     unsigned long ul;
@@ -381,54 +379,54 @@ int bacsc_cmd_device(int argc, char **argv)
         case 'i':
             if (sc_parse_ulong(PROG, "--instance", optarg, 0, 4194302, &ul))
                 return EXIT_USAGE;
-            o.instance = (long)ul;
+            o->instance = (long)ul;
             break;
-        case 'H': o.hub = optarg; break;
-        case 'F': o.failover = optarg; break;
-        case 'C': o.cert = optarg; break;
-        case 'K': o.key = optarg; break;
+        case 'H': o->hub = optarg; break;
+        case 'F': o->failover = optarg; break;
+        case 'C': o->cert = optarg; break;
+        case 'K': o->key = optarg; break;
         case 'A':
-            if (sc_opts_add_ca(PROG, &o, optarg))
+            if (sc_opts_add_ca(PROG, o, optarg))
                 return EXIT_USAGE;
             break;
-        case 'B': o.hub_listen = optarg; break;
-        case 'T': o.ticket_key_file = optarg; break;
-        case 'D': o.dc_listen = optarg; break;
+        case 'B': o->hub_listen = optarg; break;
+        case 'T': o->ticket_key_file = optarg; break;
+        case 'D': o->dc_listen = optarg; break;
         case 'R':
-            if (o.ndc_uri == (int)(sizeof o.dc_uri / sizeof o.dc_uri[0])) {
-                cli_error(PROG, "--dc-uri: at most %zu", sizeof o.dc_uri / sizeof o.dc_uri[0]);
+            if (o->ndc_uri == (int)(sizeof o->dc_uri / sizeof o->dc_uri[0])) {
+                cli_error(PROG, "--dc-uri: at most %zu", sizeof o->dc_uri / sizeof o->dc_uri[0]);
                 return EXIT_USAGE;
             }
-            o.dc_uri[o.ndc_uri++] = optarg;
+            o->dc_uri[o->ndc_uri++] = optarg;
             break;
-        case 'I': o.dc_initiate = optarg; break;
+        case 'I': o->dc_initiate = optarg; break;
         case 'c': break;
-        case 'n': o.name = optarg; break;
-        case 'U': o.uuid = optarg; break;
-        case 'V': o.vmac = optarg; break;
+        case 'n': o->name = optarg; break;
+        case 'U': o->uuid = optarg; break;
+        case 'V': o->vmac = optarg; break;
         case 'a':
             if (sc_parse_ulong(PROG, "--av", optarg, 0, 1000, &ul))
                 return EXIT_USAGE;
-            o.av = (long)ul;
+            o->av = (long)ul;
             break;
         case 'N':
             if (sc_parse_ulong(PROG, "--count", optarg, 1, 10000, &ul))
                 return EXIT_USAGE;
-            o.count = (long)ul;
+            o->count = (long)ul;
             break;
-        case 'P': o.insecure_plaintext = true; break;
-        case 'S': o.status_file = optarg; break;
-        case 'L': o.log_level = optarg; break;
-        case 1001: dh.state_dir = optarg; break;
-        case 1002: dh.bip = optarg; break;
-        case 1003: dh.mode = optarg; break;
-        case 1004: dh.domain = optarg; break;
-        case 1005: dh.password = optarg; break;
-        case 1006: dh.bip_broadcast = optarg; break;
+        case 'P': o->insecure_plaintext = true; break;
+        case 'S': o->status_file = optarg; break;
+        case 'L': o->log_level = optarg; break;
+        case 1001: dh->state_dir = optarg; break;
+        case 1002: dh->bip = optarg; break;
+        case 1003: dh->mode = optarg; break;
+        case 1004: dh->domain = optarg; break;
+        case 1005: dh->password = optarg; break;
+        case 1006: dh->bip_broadcast = optarg; break;
         case 1007:
             if (sc_parse_ulong(PROG, "--bip-broadcast-count", optarg, 1, 65535, &ul))
                 return EXIT_USAGE;
-            dh.bip_broadcast_count = ul;
+            dh->bip_broadcast_count = ul;
             break;
         case 'h': usage(stdout); return EXIT_OK;
         default: return cli_bad_option(PROG, argc, argv);
@@ -438,6 +436,18 @@ int bacsc_cmd_device(int argc, char **argv)
         cli_error(PROG, "unexpected argument '%s'", argv[optind]);
         return EXIT_USAGE;
     }
+    return -1;
+}
+
+int bacsc_cmd_device(int argc, char **argv)
+{
+    sc_opts o;
+    sc_opts_init(&o);
+    devhost_opts dh;
+    memset(&dh, 0, sizeof dh);
+    int prc = parse_opts(argc, argv, &o, &dh);
+    if (prc >= 0)
+        return prc;
     const char *config = sc_find_opt(argc, argv, "--config", NULL);
     if (!config)
         config = sc_find_opt(argc, argv, "-c", NULL);
