@@ -300,7 +300,7 @@ static int left_column(const cli_spec *s, const cli_opt *o, char *buf, size_t ca
                     o->arg ? o->arg : "");
 }
 
-static void print_row_text(const cli_spec *s, const cli_opt *o, FILE *out)
+static void print_row_text(const cli_spec *s, const cli_opt *o, int col, FILE *out)
 {
     char left[256];
     int n = left_column(s, o, left, sizeof left);
@@ -309,12 +309,12 @@ static void print_row_text(const cli_spec *s, const cli_opt *o, FILE *out)
     if (*h == '\n') {
         /* the text starts on the next line */
     } else if (*h) {
-        fprintf(out, "%*s", n < s->col ? s->col - n : 2, "");
+        fprintf(out, "%*s", n < col ? col - n : 2, "");
     }
     for (; *h; h++) {
         fputc(*h, out);
         if (*h == '\n' && h[1])
-            fprintf(out, "%*s", s->col, "");
+            fprintf(out, "%*s", col, "");
     }
     fputc('\n', out);
 }
@@ -330,7 +330,7 @@ static void print_text(const cli_spec *spec, FILE *out)
             fprintf(out, "%s\n", p->title);
         for (const cli_opt *o = p->opts; o->name; o++)
             if (!(o->flags & CLI_UNLISTED))
-                print_row_text(spec, o, out);
+                print_row_text(spec, o, p->col ? p->col : spec->col, out);
     }
 }
 

@@ -96,6 +96,7 @@ typedef struct cli_part {
     const char *title;
     const cli_opt *opts;
     size_t base;
+    int col;            /* help column of this table's lines; 0: the spec's */
 } cli_part;
 
 typedef struct cli_spec {
@@ -108,6 +109,8 @@ typedef struct cli_spec {
 #define CLI_END {0}
 #define CLI_TEXT(t) {.text = (t)}
 #define CLI_GROUP(title_, rows, base_) {.title = (title_), .opts = (rows), .base = (base_)}
+#define CLI_GROUP_COL(title_, rows, base_, col_) \
+    {.title = (title_), .opts = (rows), .base = (base_), .col = (col_)}
 
 #define CLI_ROW_(n, s, a, k, T, f, h) \
     .name = (n), .shortc = (s), .arg = (a), .kind = (k), .off = offsetof(T, f), .help = (h)
