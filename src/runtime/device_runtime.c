@@ -63,8 +63,10 @@ void bacsc_device_runtime_stop(bacsc_device_runtime *rt)
     if (rt->stopping)
         return;
     rt->stopping = true;
-    for (unsigned i = 0; i < rt->n; i++)
+    for (unsigned i = 0; i < rt->n; i++) {
+        rt_switch_free(rt, &rt->insts[i]);
         rt_retire(rt, &rt->insts[i]);
+    }
     if (rt->hubd)
         bacsc_hubd_shutdown(rt->hubd);
     uint64_t dw = rt->cfg.disconnect_wait_us;
@@ -273,8 +275,10 @@ void bacsc_device_runtime_free(bacsc_device_runtime *rt)
 {
     if (!rt)
         return;
-    for (unsigned i = 0; rt->insts && i < rt->n; i++)
+    for (unsigned i = 0; rt->insts && i < rt->n; i++) {
+        rt_switch_free(rt, &rt->insts[i]);
         rt_retire(rt, &rt->insts[i]);
+    }
     bacsc_device_host_free(rt->host);
     for (unsigned i = 0; rt->insts && i < rt->n; i++) {
         rinst *in = &rt->insts[i];
