@@ -504,8 +504,11 @@ int bacsc_commission_reinitialize(bacsc_commission *c, uint8_t state, bacsc_erro
         return activate(c, err);
     case BACSC_REINIT_COLDSTART:
     case BACSC_REINIT_WARMSTART:
-        if (c->ops.restart)
-            c->ops.restart(c->ops.user, state);
+        /* Never acknowledge a restart nobody performs. */
+        if (c->ops.restart == NULL)
+            return err_out(err, BACSC_ERROR_CLASS_SERVICES,
+                           BACSC_ERR_CODE_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
+        c->ops.restart(c->ops.user, state);
         return BACSC_OK;
     default:
         return err_out(err, BACSC_ERROR_CLASS_SERVICES,

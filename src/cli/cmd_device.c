@@ -128,7 +128,8 @@ static void on_npdu(void *user, const bacsc_address *src, const uint8_t *npdu, s
                     uint64_t now)
 {
     struct inst *in = user;
-    bacsc_device_handle_npdu(in->dev, src, npdu, len, now);
+    bacsc_device_handle_npdu_rx(in->dev, src, npdu, len, bacsc_sc_node_rx_broadcast(in->node),
+                                now);
 }
 
 static void on_state(void *user, int state)

@@ -107,7 +107,8 @@ static void on_npdu(void *user, const bacsc_address *src, const uint8_t *npdu, s
                     uint64_t now)
 {
     hnode *hn = user;
-    bacsc_device_host_sc_input(hn->r->h, hn->idx, src, npdu, len, now);
+    bacsc_device_host_sc_input(hn->r->h, hn->idx, src, npdu, len,
+                               hn->node && bacsc_sc_node_rx_broadcast(hn->node), now);
 }
 
 static void on_state(void *user, int state)
