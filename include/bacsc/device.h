@@ -397,6 +397,10 @@ typedef struct bacsc_file_ops {
     int (*write)(void *user, uint32_t instance, uint64_t offset, const uint8_t *data, size_t len);
     int (*set_size)(void *user, uint32_t instance, uint64_t size);
     void *user;
+    /* Optional: File_Type for the current content (e.g. a certificate slot
+     * holding DER or PEM); NULL or a NULL return = the type given to
+     * bacsc_device_add_file(). */
+    const char *(*type)(void *user, uint32_t instance);
 } bacsc_file_ops;
 
 /*

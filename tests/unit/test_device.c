@@ -173,7 +173,7 @@ static fx *fx_new(const char *password)
     pc.certificate_signing_request_file = 2;
     assert_int_equal(bacsc_device_add_netport_sc(f->dev, 1, "SC port", &pc, NULL, &f->port),
                      BACSC_OK);
-    bacsc_file_ops ops = {mf_size, mf_read, mf_write, mf_set_size, f};
+    bacsc_file_ops ops = {mf_size, mf_read, mf_write, mf_set_size, f, NULL};
     assert_int_equal(bacsc_device_add_file(f->dev, 0, "operational-cert", "application/x-pem-file",
                                            false, true, &ops, NULL),
                      BACSC_OK);
