@@ -5,6 +5,7 @@
  * file are documented in docs/router.md.
  */
 #include <getopt.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,6 +175,29 @@ static const char *jstr(json_t *v)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+/* The hub connector timers (seconds, as in docs/device.md). Returns 0 when
+ * `k` is one of them with a good value, 1 when it is not one, -1 bad. */
+static int config_secs(sc_opts *o, const char *k, json_t *v)
+{
+    static const struct { const char *name; size_t off; } t[] = {
+        {"connect_wait", offsetof(sc_opts, connect_wait)},
+        {"disconnect_wait", offsetof(sc_opts, disconnect_wait)},
+        {"heartbeat", offsetof(sc_opts, heartbeat)},
+        {"reconnect_min", offsetof(sc_opts, reconnect_min)},
+        {"reconnect_max", offsetof(sc_opts, reconnect_max)}};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        if (strcmp(k, t[i].name) != 0)
+            continue;
+        if (!json_is_number(v) || json_number_value(v) <= 0 || json_number_value(v) > 3600)
+            return -1;
+        double *d = (double *)(void *)((char *)o + t[i].off);
+        if (*d == 0)
+            *d = json_number_value(v);
+        return 0;
+    }
+    return 1;
+}
+
 /* One top-level key of the configuration file; flags given already win.
  * Returns 0, or -1 (bad value or unknown key). */
 static int config_key(router_opts *r, const char *k, json_t *v)
@@ -203,6 +227,8 @@ static int config_key(router_opts *r, const char *k, json_t *v)
         o->log_level = o->log_level ? o->log_level : s;
     else if (strcmp(k, "status_file") == 0 && s)
         o->status_file = o->status_file ? o->status_file : s;
+    else if (config_secs(o, k, v) == 0)
+        return 0;
     else if (strcmp(k, "insecure_plaintext") == 0 && json_is_boolean(v))
         o->insecure_plaintext = o->insecure_plaintext || json_is_true(v);
     else if (strcmp(k, "ca") == 0 && (s || json_is_array(v))) {
@@ -566,6 +592,11 @@ static int make_host(router_app *a, bacsc_tls_ctx *tls)
         s->node.insecure_plaintext = r->o.insecure_plaintext;
         s->node.uuid = u;
         s->node.max_npdu_len = (uint16_t)r->g[i].max_npdu;
+        s->node.connect_wait_us = sc_us(r->o.connect_wait);
+        s->node.disconnect_wait_us = sc_us(r->o.disconnect_wait);
+        s->node.heartbeat_us = sc_us(r->o.heartbeat);
+        s->node.reconnect_min_us = sc_us(r->o.reconnect_min);
+        s->node.reconnect_max_us = sc_us(r->o.reconnect_max);
         if (r->g[i].max_npdu > 1497)  /* room for the BVLC-SC header */
             s->node.max_bvlc_len = (uint16_t)(r->g[i].max_npdu + 103 > 65535
                                                   ? 65535 : r->g[i].max_npdu + 103);

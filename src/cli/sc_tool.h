@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 
+#include "bacsc/bip_link.h"
 #include "bacsc/client.h"
 #include "bacsc/loop.h"
 #include "bacsc/sc_node.h"
@@ -29,6 +30,11 @@ enum {
     SC_OPT_LOGLEVEL,
     SC_OPT_VMAC,
     SC_OPT_DIRECT,
+    SC_OPT_BIP_LOCAL,
+    SC_OPT_BIP_BROADCAST,
+    SC_OPT_BIP_BROADCAST_COUNT,
+    SC_OPT_DNET,
+    SC_OPT_DADR,
     SC_OPT_HELP
 };
 
@@ -45,6 +51,11 @@ enum {
         {"log-level", required_argument, NULL, SC_OPT_LOGLEVEL},                                   \
         {"vmac", required_argument, NULL, SC_OPT_VMAC},                                            \
         {"direct", no_argument, NULL, SC_OPT_DIRECT},                                              \
+        {"bip-local", required_argument, NULL, SC_OPT_BIP_LOCAL},                                  \
+        {"bip-broadcast", required_argument, NULL, SC_OPT_BIP_BROADCAST},                          \
+        {"bip-broadcast-count", required_argument, NULL, SC_OPT_BIP_BROADCAST_COUNT},              \
+        {"dnet", required_argument, NULL, SC_OPT_DNET},                                            \
+        {"dadr", required_argument, NULL, SC_OPT_DADR},                                            \
         {"help", no_argument, NULL, SC_OPT_HELP}
 
 #define SC_TOOL_OPTIONS_HELP                                                                       \
@@ -61,6 +72,15 @@ enum {
     "      --direct              open a direct connection to the device (Address-\n"              \
     "                            Resolution through the hub) and talk over it; falls\n"          \
     "                            back to the hub when the device does not accept one\n"          \
+    "BACnet/IP instead of BACnet/SC, and devices behind routers (docs/router.md):\n"          \
+    "      --bip-local ADDR:PORT talk BACnet/IP from this UDP address (no hub, no\n"             \
+    "                            certificates); DEVICE may then be a target ADDR:PORT\n"        \
+    "      --bip-broadcast ADDR:PORT  where B/IP broadcasts go (default the subnet's)\n"          \
+    "      --bip-broadcast-count N    send broadcasts to N consecutive ports (one host)\n"       \
+    "      --dnet N              the device is on network N behind a router: Who-Is as\n"       \
+    "                            a remote broadcast to N (65535: global broadcast)\n"           \
+    "      --dadr MAC            with a target ADDR:PORT (the router): the device's MAC\n"      \
+    "                            on network N (hex octets aa:bb:.. or A.B.C.D:PORT)\n"          \
     "  -j, --json                print JSON\n"                                                     \
     "      --log-level LEVEL     error, warn (default), info, debug, trace\n"                      \
     "  -h, --help                this text\n"
@@ -94,6 +114,14 @@ struct sc_tool {
     bacsc_client_device direct_dev;
     uint64_t direct_until;
     bacsc_timer direct_wait;
+    /* BACnet/IP (--bip-local) and routed devices (--dnet/--dadr) */
+    bacsc_bip_link *bip;
+    const char *bip_local, *bip_broadcast;
+    unsigned long bip_broadcast_count;
+    long dnet;                   /* -1: none */
+    const char *dadr;
+    bool has_target;             /* DEVICE was ADDR:PORT */
+    bacsc_address target;
     /* I-Am hook (whois) */
     void (*on_iam)(sc_tool *t, const bacsc_client_device *d);
     void *user;
@@ -110,8 +138,9 @@ int sc_tool_prepare(sc_tool *t, int argc, char **argv);
 /* In a getopt loop: handle a common option via sc_tool_opt(); on an unknown
  * option print the one-line error. Returns 0 (handled) or EXIT_USAGE. */
 int sc_tool_opt_or_usage(sc_tool *t, int opt, const char *arg, int argc, char **argv);
-/* Parse the DEVICE positional into t->want_instance. Returns 0 or EXIT_USAGE
- * (message printed). */
+/* Parse the DEVICE positional: an instance into t->want_instance, or with
+ * --bip-local a target A.B.C.D:PORT (the device, or with --dnet/--dadr the
+ * router in front of it). Returns 0 or EXIT_USAGE (message printed). */
 int sc_tool_parse_device(sc_tool *t, const char *arg);
 /* Parse an OBJECT positional (TYPE,INSTANCE). Returns 0 or EXIT_USAGE
  * (message printed). */
@@ -124,10 +153,14 @@ int sc_tool_main(sc_tool *t, int argc, char **argv, void *user, sc_tool_fn ready
 int sc_tool_run(sc_tool *t);
 /* End with exit code rc (disconnects from the hub first). */
 void sc_tool_finish(sc_tool *t, int rc);
-/* Find device `instance` (Who-Is, repeated each second) and call found. */
+/* Find device `instance` (Who-Is, repeated each second; a remote broadcast
+ * with --dnet) and call found; with a target ADDR:PORT call found at once. */
 void sc_tool_resolve(sc_tool *t, uint32_t instance, sc_tool_found_fn found);
 /* One-line text of a failed request result; exit code for it. */
 int sc_tool_result_error(sc_tool *t, const bacsc_client_result *r);
+/* Where a Who-Is goes: NULL (local broadcast) or the remote/global
+ * broadcast of --dnet, into *buf. */
+const bacsc_address *sc_tool_whois_dest(const sc_tool *t, bacsc_address *buf);
 /* Is traffic to `vmac` going over a direct connection now? */
 bool sc_tool_is_direct(const sc_tool *t, const uint8_t *vmac);
 /* Current loop time. */
