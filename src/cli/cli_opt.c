@@ -133,12 +133,17 @@ static int apply_seconds(const cli_spec *s, const cli_opt *o, const char *arg, v
 static int apply_strs(const cli_spec *s, const cli_opt *o, const char *arg, void *opts,
                       size_t base)
 {
-    int *count = (int *)((char *)opts + base + o->aux);
-    if (*count >= o->max) {
+    void *count = (char *)opts + base + o->aux;
+    size_t n = o->flags & CLI_SIZE_COUNT ? *(size_t *)count : (size_t) * (int *)count;
+    if (n >= (size_t)o->max) {
         cli_error(s->prog, "at most %ld --%s options", o->max, o->name);
         return -1;
     }
-    ((const char **)((char *)opts + base + o->off))[(*count)++] = arg;
+    ((const char **)((char *)opts + base + o->off))[n++] = arg;
+    if (o->flags & CLI_SIZE_COUNT)
+        *(size_t *)count = n;
+    else
+        *(int *)count = (int)n;
     return 0;
 }
 
