@@ -23,40 +23,58 @@ void sc_tool_init(sc_tool *t, const char *prog, double default_timeout)
     bacsc_log_set_level(BACSC_LOG_WARN);
 }
 
-int sc_tool_opt(sc_tool *t, int opt, const char *arg)
+static int add_ca(const char *prog, const char *arg, void *target)
 {
-    switch (opt) {
-    case SC_OPT_HUB: t->o.hub = arg; return 1;
-    case SC_OPT_FAILOVER: t->o.failover = arg; return 1;
-    case SC_OPT_CERT: t->o.cert = arg; return 1;
-    case SC_OPT_KEY: t->o.key = arg; return 1;
-    case SC_OPT_CA: return sc_opts_add_ca(t->prog, &t->o, arg) ? -1 : 1;
-    case SC_OPT_PROFILE: return 1; /* loaded in prepare */
-    case SC_OPT_PLAINTEXT: t->o.insecure_plaintext = true; return 1;
-    case SC_OPT_TIMEOUT:
-        if (sc_parse_seconds(t->prog, "--timeout", arg, &t->o.timeout))
-            return -1;
-        return 1;
-    case SC_OPT_JSON: t->json = true; return 1;
-    case SC_OPT_LOGLEVEL: return cli_set_log_level(t->prog, arg) ? 1 : -1;
-    case SC_OPT_VMAC: t->o.vmac = arg; return 1;
-    case SC_OPT_DIRECT: t->direct = true; return 1;
-    case SC_OPT_BIP_LOCAL: t->bip_local = arg; return 1;
-    case SC_OPT_BIP_BROADCAST: t->bip_broadcast = arg; return 1;
-    case SC_OPT_BIP_BROADCAST_COUNT:
-        return sc_parse_ulong(t->prog, "--bip-broadcast-count", arg, 1, 65535,
-                              &t->bip_broadcast_count) ? -1 : 1;
-    case SC_OPT_DNET: {
-        unsigned long ul;
-        if (sc_parse_ulong(t->prog, "--dnet", arg, 1, 65535, &ul))
-            return -1;
-        t->dnet = (long)ul;
-        return 1;
-    }
-    case SC_OPT_DADR: t->dadr = arg; return 1;
-    default: return 0;
-    }
+    return sc_opts_add_ca(prog, target, arg);
 }
+
+const cli_opt sc_tool_conn_rows[] = {
+    CLI_STR("hub", 0, "URI", sc_tool, o.hub, "primary hub, wss://HOST:PORT[/PATH]"),
+    CLI_STR("failover", 0, "URI", sc_tool, o.failover, "failover hub"),
+    CLI_STR("cert", 0, "FILE", sc_tool, o.cert, "this tool's operational certificate (PEM)"),
+    CLI_STR("key", 0, "FILE", sc_tool, o.key, "its private key (PEM)"),
+    CLI_CALL("ca", 0, "FILE", sc_tool, o, add_ca, "issuer (CA) certificate; twice for rollover"),
+    CLI_STR("profile", 0, "FILE", sc_tool, profile,
+            "JSON profile with hub, failover, cert, key, ca,\n"
+            "insecure_plaintext, timeout (default: $BACSC_PROFILE)"),
+    CLI_FLAG("insecure-plaintext", 0, sc_tool, o.insecure_plaintext,
+             "allow ws:// URIs (debugging only)"),
+    CLI_END};
+
+const cli_opt sc_tool_timeout2_rows[] = {
+    CLI_SECONDS("timeout", 0, "S", sc_tool, o.timeout, "give up after S seconds (default 2)"),
+    CLI_END};
+
+const cli_opt sc_tool_timeout10_rows[] = {
+    CLI_SECONDS("timeout", 0, "S", sc_tool, o.timeout, "give up after S seconds (default 10)"),
+    CLI_END};
+
+const cli_opt sc_tool_out_rows[] = {
+    CLI_FLAG("direct", 0, sc_tool, direct,
+             "open a direct connection to the device (Address-\n"
+             "Resolution through the hub) and talk over it; falls\n"
+             "back to the hub when the device does not accept one"),
+    CLI_STR("vmac", 0, "MAC", sc_tool, o.vmac, "this tool's VMAC (aa:bb:cc:dd:ee:ff; default random)"),
+    CLI_FLAG("json", 'j', sc_tool, json, "print JSON"),
+    CLI_LOGLEVEL("log-level", 0, "LEVEL", "error, warn (default), info, debug, trace"),
+    CLI_HELP("help", 'h', "this text"),
+    CLI_END};
+
+const cli_opt sc_tool_route_rows[] = {
+    CLI_STR("bip-local", 0, "ADDR:PORT", sc_tool, bip_local,
+            "talk BACnet/IP from this UDP address (no hub, no\n"
+            "certificates); DEVICE may then be a target ADDR:PORT"),
+    CLI_STR("bip-broadcast", 0, "ADDR:PORT", sc_tool, bip_broadcast,
+            "where B/IP broadcasts go (default the subnet's)"),
+    CLI_ULONG("bip-broadcast-count", 0, "N", sc_tool, bip_broadcast_count, 1, 65535,
+              "send broadcasts to N consecutive ports (one host)"),
+    CLI_LONG("dnet", 0, "N", sc_tool, dnet, 1, 65535,
+             "the device is on network N behind a router: Who-Is\n"
+             "as a remote broadcast to N (65535: global broadcast)"),
+    CLI_STR("dadr", 0, "MAC", sc_tool, dadr,
+            "with a target ADDR:PORT (the router): the device's\n"
+            "MAC on network N (aa:bb:.. or A.B.C.D:PORT)"),
+    CLI_END};
 
 /* Check --bip-local/--dnet/--dadr and a target ADDR:PORT; build the target
  * address (the router's B/IP address plus DNET/DADR when given). */
@@ -108,9 +126,14 @@ const bacsc_address *sc_tool_whois_dest(const sc_tool *t, bacsc_address *buf)
     return buf;
 }
 
-int sc_tool_prepare(sc_tool *t, int argc, char **argv)
+int sc_tool_prepare(sc_tool *t)
 {
-    const char *profile = sc_find_opt(argc, argv, "--profile", "BACSC_PROFILE");
+    const char *profile = t->profile;
+    if (!profile) {
+        profile = getenv("BACSC_PROFILE");
+        if (profile && !*profile)
+            profile = NULL;
+    }
     if (profile && sc_opts_load(t->prog, profile, &t->o))
         return EXIT_DATAERR;
     if (t->o.log_level && !cli_set_log_level(t->prog, t->o.log_level))
@@ -442,16 +465,6 @@ void sc_tool_cleanup(sc_tool *t)
     sc_opts_free(&t->o);
 }
 
-int sc_tool_opt_or_usage(sc_tool *t, int opt, const char *arg, int argc, char **argv)
-{
-    int r = sc_tool_opt(t, opt, arg);
-    if (r > 0)
-        return 0;
-    if (r == 0)
-        cli_bad_option(t->prog, argc, argv);
-    return EXIT_USAGE;
-}
-
 int sc_tool_parse_device(sc_tool *t, const char *arg)
 {
     unsigned long ul;
@@ -488,9 +501,9 @@ int sc_tool_parse_object(const sc_tool *t, const char *arg, bacsc_object_id *oid
     return 0;
 }
 
-int sc_tool_main(sc_tool *t, int argc, char **argv, void *user, sc_tool_fn ready)
+int sc_tool_main(sc_tool *t, void *user, sc_tool_fn ready)
 {
-    int rc = sc_tool_prepare(t, argc, argv);
+    int rc = sc_tool_prepare(t);
     if (rc != 0) {
         sc_tool_cleanup(t);
         return rc;
