@@ -367,6 +367,8 @@ static void client_addr(struct MHD_Connection *c, char *out, size_t cap)
                   (socklen_t)cap);
 }
 
+#define DRAIN_MAX (256ull << 20)
+
 static bool is_upload_path(const char *method, const char *url)
 {
     return !strcmp(method, "POST") && !strcmp(url, "/api/ca/requests");
@@ -423,11 +425,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_NO;
         *ctx = r;
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-        if (cl && strtoull(cl, NULL, 10) > r->limit) {
-            /* refuse before reading the body */
+        const char *ex = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Expect");
+        unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
+        if (declared > r->limit) {
             r->too_large = true;
-            return (enum MHD_Result)web_reply_error(
-                r, 413, "too-large", "the request body is larger than %zu octets", r->limit);
+            /* A client that waits for "100 Continue", or announces more than
+             * DRAIN_MAX, is answered at once (and the connection closed).
+             * Others get the answer after the body, read and dropped, so
+             * that they can read it (a close while they still send would
+             * reset the connection and lose the answer). */
+            if ((ex && !strcasecmp(ex, "100-continue")) || declared > DRAIN_MAX)
+                return (enum MHD_Result)web_reply_error(
+                    r, 413, "too-large", "the request body is larger than %zu octets", r->limit);
         }
         return MHD_YES;
     }
