@@ -23,7 +23,7 @@
 
 #include "bacsc/cari.h"
 #include "bacsc/error.h"
-#include "cli/ca_source.h"
+#include "bacsc/ca_files.h"
 #include "web/web.h"
 
 #define LIST_MAX 1000
@@ -496,7 +496,7 @@ int web_h_ca_response(web_req *r)
     snprintf(path, sizeof path, "%s/response.zip", dir);
     size_t n = 0;
     uint8_t sha[32];
-    int rc = ca_response_write(r->app->ca, id, path, &n, sha, err, sizeof err);
+    int rc = bacsc_ca_response_write(r->app->ca, id, path, &n, sha, err, sizeof err);
     unsigned char *data = NULL;
     size_t len = 0;
     if (rc == BACSC_OK)

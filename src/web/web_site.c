@@ -16,7 +16,7 @@
 #include <microhttpd.h>
 
 #include "bacsc/error.h"
-#include "cli/ca_source.h"
+#include "bacsc/ca_files.h"
 #include "web/web.h"
 
 #define PAGE_MAX 1000
@@ -424,7 +424,7 @@ static int ca_response_bytes(web_req *r, int64_t batch, unsigned char **data, si
     snprintf(path, sizeof path, "%s/response.zip", dir);
     size_t n = 0;
     uint8_t sha[32];
-    int rc = ca_response_write(r->app->ca, batch, path, &n, sha, err, sizeof err);
+    int rc = bacsc_ca_response_write(r->app->ca, batch, path, &n, sha, err, sizeof err);
     FILE *f = rc == BACSC_OK ? fopen(path, "rb") : NULL;
     *data = NULL;
     *len = 0;
