@@ -15,6 +15,7 @@
 #include "bacsc/error.h"
 #include "bacsc/services.h"
 #include "cli/cli.h"
+#include "cli/cli_opt.h"
 #include "cli/sc_tool.h"
 
 #define PROG "sc_reinit"
@@ -51,34 +52,41 @@ static void ready(sc_tool *t)
     sc_tool_resolve(t, t->want_instance, found);
 }
 
+typedef struct reinit_opts {
+    sc_tool *t;
+} reinit_opts;
+
+static const cli_part reinit_help[] = {
+    CLI_TEXT("usage: sc_reinit DEVICE STATE [PASSWORD] CONNECTION...\n\n"),
+    SC_TOOL_GROUPS(sc_tool_timeout10_rows, reinit_opts, t), CLI_END};
+
+static const cli_spec reinit_spec = {PROG, reinit_help, .col = SC_TOOL_HELP_COL};
+
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {SC_TOOL_LONGOPTS, {NULL, 0, NULL, 0}};
     sc_tool t;
     sc_tool_init(&t, PROG, 10.0);
-    int opt, rc;
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, "j", longopts, NULL)) != -1)
-        if ((rc = sc_tool_opt_or_usage(&t, opt == 'j' ? SC_OPT_JSON : opt, optarg, argc, argv)))
-            return rc;
-    if (argc - optind < 2 || argc - optind > 3) {
+    reinit_opts o = {.t = &t};
+    int rc = cli_parse(&reinit_spec, &o, &argc, argv);
+    if (rc >= 0)
+        return rc;
+    if (argc < 3 || argc > 4) {
         fprintf(stderr, "usage: sc_reinit DEVICE STATE [PASSWORD] CONNECTION...\n");
         return EXIT_USAGE;
     }
-    if ((rc = sc_tool_parse_device(&t, argv[optind])) != 0)
+    if ((rc = sc_tool_parse_device(&t, argv[1])) != 0)
         return rc;
     char *end;
-    unsigned long st = strtoul(argv[optind + 1], &end, 10);
+    unsigned long st = strtoul(argv[2], &end, 10);
     if (*end == '\0' && st <= 7)
         req.state = (uint8_t)st;
-    else if (bacsc_reinit_state_parse(argv[optind + 1], &req.state) != BACSC_OK)
+    else if (bacsc_reinit_state_parse(argv[2], &req.state) != BACSC_OK)
         return EXIT_USAGE;
-    if (argc - optind == 3) {
+    if (argc == 4) {
         req.has_password = true;
         req.password.charset = BACSC_CHARSET_UTF8;
-        req.password.data = (const uint8_t *)argv[optind + 2];
-        req.password.len = strlen(argv[optind + 2]);
+        req.password.data = (const uint8_t *)argv[3];
+        req.password.len = strlen(argv[3]);
     }
-    return sc_tool_main(&t, argc, argv, &t, ready);
+    return sc_tool_main(&t, &t, ready);
 }
