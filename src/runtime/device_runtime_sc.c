@@ -114,13 +114,11 @@ void rt_free_grave(bacsc_device_runtime *rt, bool only_idle)
 {
     unsigned k = 0;
     for (unsigned i = 0; i < rt->ngrave; i++) {
-        if (!only_idle || bacsc_sc_node_idle(rt->grave[i])) {
-            bacsc_sc_node_free(rt->grave[i]);
-            bacsc_tls_ctx_free(rt->grave_tls[i]);
+        if (!only_idle || bacsc_sc_node_idle(rt->grave[i].node)) {
+            bacsc_sc_node_free(rt->grave[i].node);
+            bacsc_tls_ctx_free(rt->grave[i].tls);
         } else {
-            rt->grave[k] = rt->grave[i];
-            rt->grave_tls[k] = rt->grave_tls[i];
-            k++;
+            rt->grave[k++] = rt->grave[i];
         }
     }
     rt->ngrave = k;
@@ -132,15 +130,23 @@ void rt_retire(bacsc_device_runtime *rt, rinst *in)
     if (in->node == NULL)
         return;
     bacsc_sc_node_stop(in->node);
-    if (rt->ngrave == RT_GRAVE_MAX)
-        rt_free_grave(rt, true); /* too many at once: the oldest have had time */
-    if (rt->ngrave < RT_GRAVE_MAX) {
-        rt->grave[rt->ngrave] = in->node;
-        rt->grave_tls[rt->ngrave] = in->tls;
-        rt->ngrave++;
-    } else {
-        BACSC_WARN("device: too many stopping SC nodes; leaking one until exit");
+    if (rt->ngrave == rt->cap_grave) {
+        unsigned cap = rt->cap_grave ? rt->cap_grave * 2 : 16;
+        struct rt_grave *g = realloc(rt->grave, cap * sizeof *g);
+        if (g == NULL) {
+            /* No memory for the list: free it now, without its goodbye. */
+            bacsc_sc_node_free(in->node);
+            bacsc_tls_ctx_free(in->tls);
+            in->node = NULL;
+            in->tls = NULL;
+            return;
+        }
+        rt->grave = g;
+        rt->cap_grave = cap;
     }
+    rt->grave[rt->ngrave].node = in->node;
+    rt->grave[rt->ngrave].tls = in->tls;
+    rt->ngrave++;
     in->node = NULL;
     in->tls = NULL;
     if (rt->loop && !bacsc_timer_active(&rt->reap_timer))

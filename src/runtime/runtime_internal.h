@@ -9,7 +9,6 @@
 #include "bacsc/device_host.h"
 #include "bacsc/device_runtime.h"
 
-#define RT_GRAVE_MAX 64
 #define RT_DC_ROWS 64
 
 typedef struct rinst {
@@ -40,9 +39,11 @@ struct bacsc_device_runtime {
     bacsc_device_host *host;         /* state directory mode */
     bacsc_hubd *hubd;                /* hosted hub function */
     /* stopped nodes waiting to be idle (never freed inside their callbacks) */
-    bacsc_sc_node *grave[RT_GRAVE_MAX];
-    bacsc_tls_ctx *grave_tls[RT_GRAVE_MAX];
-    unsigned ngrave;
+    struct rt_grave {
+        bacsc_sc_node *node;
+        bacsc_tls_ctx *tls;
+    } *grave;
+    unsigned ngrave, cap_grave;
     bacsc_timer reap_timer, deadline;
     bool stopping;
 };
