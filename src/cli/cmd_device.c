@@ -603,6 +603,8 @@ int bacsc_cmd_device(int argc, char **argv)
         hc.hub.heartbeat_us = sc_us(o.heartbeat);
         if (o.max_peers)
             hc.hub.max_peers = o.max_peers;
+        if (sc_hubd_hardening(PROG, &o, &hc))
+            goto out;
         sc_random_uuid(&hc.hub.uuid);
         bacsc_io_random(NULL, hc.hub.vmac.b, 6);
         hc.hub.vmac.b[0] = (uint8_t)((hc.hub.vmac.b[0] & 0xFC) | 0x02);

@@ -242,6 +242,10 @@ int bacsc_cmd_hub(int argc, char **argv)
     if (o.max_peers)
         hc.hub.max_peers = o.max_peers;
 
+    if (sc_hubd_hardening(PROG, &o, &hc)) {
+        sc_opts_free(&o);
+        return EXIT_USAGE;
+    }
     sc_raise_nofile(PROG, hc.hub.max_peers ? hc.hub.max_peers + 16 : 0);
     bacsc_tls_ctx *tls = NULL;
     if (!o.insecure_plaintext) {

@@ -44,6 +44,7 @@ struct bacsc_hubd {
     bool freeing;
     uint16_t port;
     char name[32];
+    bacsc_ws_listener_stats last_stats; /* kept when the listener closes */
 };
 
 int bacsc_io_random(void *user, uint8_t *buf, size_t len)
@@ -237,10 +238,11 @@ static void ws_closed(bacsc_wsconn *c, uint16_t error_code, const char *reason, 
     if (!p)
         return;
     bacsc_hubd *h = p->h;
-    if (!p->hp)
-        BACSC_INFO("%s: connection from %s closed before open: %u %s%s%s", h->name,
-                   bacsc_wsconn_peer(c), error_code, bacsc_sc_error_name(error_code),
-                   reason && *reason ? ": " : "", reason ? reason : "");
+    if (!p->hp) /* silent sockets (first-octet timeout) are counted, not logged one by one */
+        bacsc_log(bacsc_wsconn_got_data(c) ? BACSC_LOG_INFO : BACSC_LOG_DEBUG,
+                  "%s: connection from %s closed before open: %u %s%s%s", h->name,
+                  bacsc_wsconn_peer(c), error_code, bacsc_sc_error_name(error_code),
+                  reason && *reason ? ": " : "", reason ? reason : "");
     unmark_dirty(p);
     if (p->hp && !h->freeing)
         bacsc_sc_hub_peer_gone(h->hub, p->hp, error_code, bacsc_loop_now(h->loop));
@@ -285,7 +287,13 @@ int bacsc_hubd_new(bacsc_loop *loop, const bacsc_hubd_config *cfg, bacsc_hubd **
                             .max_message = max_bvlc,
                             .max_connections = cfg->hub.max_peers ? (unsigned)cfg->hub.max_peers
                                                                   : BACSC_SC_HUB_DEFAULT_MAX_PEERS,
-                            .insecure_plaintext = cfg->insecure_plaintext};
+                            .insecure_plaintext = cfg->insecure_plaintext,
+                            .max_handshakes = cfg->ws.max_handshakes,
+                            .handshake_timeout_ms = cfg->ws.handshake_timeout_ms,
+                            .max_handshakes_per_addr = cfg->ws.max_handshakes_per_addr,
+                            .accept_rate_per_addr = cfg->ws.accept_rate_per_addr,
+                            .accept_burst_per_addr = cfg->ws.accept_burst_per_addr,
+                            .first_octet_timeout_ms = cfg->ws.first_octet_timeout_ms};
     bacsc_ws_callbacks wcb = {ws_accept, ws_open, ws_message, ws_closed};
     int rc = bacsc_ws_listen(loop, cfg->listen, cfg->insecure_plaintext ? NULL : cfg->tls, &opt,
                              &wcb, h, &h->listener);
@@ -317,6 +325,7 @@ void bacsc_hubd_shutdown(bacsc_hubd *h)
         return;
     h->shutting_down = true;
     if (h->listener) {
+        bacsc_ws_listener_get_stats(h->listener, &h->last_stats);
         bacsc_ws_listener_close(h->listener);
         h->listener = NULL;
     }
@@ -365,6 +374,14 @@ void bacsc_hubd_foreach_peer(const bacsc_hubd *h,
 {
     struct foreach_ctx fc = {fn, arg};
     bacsc_sc_hub_foreach_peer(h->hub, foreach_one, &fc);
+}
+
+void bacsc_hubd_listener_stats(const bacsc_hubd *h, bacsc_ws_listener_stats *out)
+{
+    if (h->listener)
+        bacsc_ws_listener_get_stats(h->listener, out);
+    else
+        *out = h->last_stats;
 }
 
 const bacsc_sc_hub *bacsc_hubd_hub(const bacsc_hubd *h)
