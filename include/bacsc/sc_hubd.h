@@ -39,6 +39,9 @@ typedef struct bacsc_hubd_config {
     /* Listener limits: only max_handshakes, handshake_timeout_ms and the
      * per-address fields are read (zero: the wsconn.h defaults). */
     bacsc_ws_options ws;
+    /* Device UUID vs the certificate's urn:uuid: SAN (enum bacsc_sc_uuid_binding;
+     * 0 = when-present). */
+    int uuid_binding;
 } bacsc_hubd_config;
 
 /* One connected (or connecting) peer, for status output. */

@@ -318,6 +318,7 @@ static int setup_instance(struct devapp *a, struct inst *in, size_t idx, bacsc_t
         .dc_idle_us = sc_us(o->dc_idle),
         .dc_auto_count = o->dc_auto_count,
         .dc_auto_window_us = sc_us(o->dc_auto_window),
+        .uuid_binding = bacsc_sc_uuid_binding_parse(o->uuid_binding),
     };
     if (o->vmac) {
         if (bacsc_vmac_parse(o->vmac, &nc.vmac) != BACSC_OK) {
@@ -543,7 +544,7 @@ int bacsc_cmd_device(int argc, char **argv)
         cli_error(PROG, "--bip/--mode/--domain/--password need --state-dir");
         goto out;
     }
-    if (sc_check_node_opts(PROG, &o))
+    if (sc_check_node_opts(PROG, &o) || sc_uuid_binding(PROG, &o) < 0)
         goto out;
     if (o.dc_initiate && strcmp(o.dc_initiate, "auto") != 0 && strcmp(o.dc_initiate, "off") != 0) {
         cli_error(PROG, "--dc-initiate: '%s' is not auto or off", o.dc_initiate);

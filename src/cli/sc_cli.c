@@ -422,6 +422,14 @@ json_t *sc_status_tls(const bacsc_tls_ctx *tls)
                      "ticket_key_rotations", (json_int_t)st.key_rotations);
 }
 
+int sc_uuid_binding(const char *prog, const sc_opts *o)
+{
+    int ub = bacsc_sc_uuid_binding_parse(o->uuid_binding);
+    if (ub < 0)
+        cli_error(prog, "uuid-binding: '%s' is not strict, when-present or off", o->uuid_binding);
+    return ub;
+}
+
 /* -1: default (0 in the options); 0: off; else the value. */
 static unsigned limit_opt(long v)
 {
@@ -437,6 +445,9 @@ int sc_hubd_hardening(const char *prog, const sc_opts *o, bacsc_hubd_config *hc)
     hc->ws.accept_burst_per_addr = limit_opt(o->accept_burst_per_address);
     hc->ws.first_octet_timeout_ms = (uint32_t)(o->first_octet_timeout * 1000 + 0.5);
     hc->ws.handshake_timeout_ms = (uint32_t)(o->handshake_timeout * 1000 + 0.5);
-    (void)prog;
+    int ub = sc_uuid_binding(prog, o);
+    if (ub < 0)
+        return -1;
+    hc->uuid_binding = ub;
     return 0;
 }

@@ -94,6 +94,9 @@ unsigned long sc_raise_nofile(const char *prog, unsigned long want);
 /* Fill the hub server's hardening options (listener limits, UUID binding,
  * control-message rate) from `o`. Returns 0 or -1 (message printed). */
 struct bacsc_hubd_config;
+/* The uuid-binding policy of `o` (enum bacsc_sc_uuid_binding), or -1 with a
+ * message printed. */
+int sc_uuid_binding(const char *prog, const sc_opts *o);
 int sc_hubd_hardening(const char *prog, const sc_opts *o, struct bacsc_hubd_config *hc);
 
 /* The TLS counters of `tls` (handshakes, resumed, tickets refused) as JSON. */

@@ -43,6 +43,7 @@ struct bacsc_hubd {
     bool shutting_down;
     bool freeing;
     uint16_t port;
+    int uuid_binding;
     char name[32];
     bacsc_ws_listener_stats last_stats; /* kept when the listener closes */
 };
@@ -126,6 +127,19 @@ static void hub_left(void *io_peer, const bacsc_vmac *vmac, const bacsc_sc_close
     BACSC_INFO("%s: node left: vmac %s from %s: %s (%u %s)", h->name, bacsc_vmac_format(vmac, v),
                bacsc_wsconn_peer(p->ws), bacsc_sc_close_reason_name(info->reason),
                info->error_code, info->details);
+}
+
+static void hub_refused(void *io_peer, const bacsc_bvlc_connect *req, uint16_t error_code,
+                        void *user)
+{
+    struct hpeer *p = io_peer;
+    bacsc_hubd *h = user;
+    char v[18], u[37];
+    const char *why = p->hp ? bacsc_sc_conn_refusal(bacsc_sc_hub_peer_conn(p->hp)) : "";
+    BACSC_WARN("%s: Connect-Request from %s (vmac %s uuid %s) refused: %u %s%s%s", h->name,
+               bacsc_wsconn_peer(p->ws), bacsc_vmac_format(&req->vmac, v),
+               bacsc_uuid_format(&req->uuid, u), error_code, bacsc_sc_error_name(error_code),
+               why && *why ? ": " : "", why ? why : "");
 }
 
 /* ---- service pass ------------------------------------------------------------ */
@@ -218,6 +232,12 @@ static void ws_open(bacsc_wsconn *c, unsigned protocol, void *user)
         bacsc_wsconn_close(c, BACSC_WS_CLOSE_GOING_AWAY, "hub full");
         return;
     }
+    if (bacsc_wsconn_ssl(c)) {
+        bacsc_uuid cu;
+        bool has = bacsc_tls_peer_uuid(bacsc_wsconn_ssl(c), cu.b) == 1;
+        bacsc_sc_conn_set_cert_uuid(bacsc_sc_hub_peer_conn(p->hp), has ? &cu : NULL,
+                                    h->uuid_binding);
+    }
     BACSC_DEBUG("%s: WebSocket open from %s", h->name, bacsc_wsconn_peer(c));
     schedule(h);
 }
@@ -274,7 +294,9 @@ int bacsc_hubd_new(bacsc_loop *loop, const bacsc_hubd_config *cfg, bacsc_hubd **
                                   .close = hub_close,
                                   .joined = hub_joined,
                                   .left = hub_left,
+                                  .refused = hub_refused,
                                   .random = bacsc_io_random};
+    h->uuid_binding = cfg->uuid_binding;
     h->hub = bacsc_sc_hub_new(&cfg->hub, &hcb, h);
     if (!h->hub) {
         snprintf(err, errlen, "invalid hub configuration (limits or timers)");
