@@ -11,7 +11,6 @@
  */
 #include "bacsc/sc_hubd.h"
 
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,12 +46,6 @@ struct bacsc_hubd {
     char name[32];
     bacsc_ws_listener_stats last_stats; /* kept when the listener closes */
 };
-
-int bacsc_io_random(void *user, uint8_t *buf, size_t len)
-{
-    (void)user;
-    return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
-}
 
 static void service(bacsc_loop *loop, void *user);
 
