@@ -19,39 +19,128 @@ void sc_tool_init(sc_tool *t, const char *prog, double default_timeout)
     t->prog = prog;
     t->default_timeout = default_timeout;
     sc_opts_init(&t->o);
+    t->dnet = -1;
     bacsc_log_set_level(BACSC_LOG_WARN);
 }
 
-int sc_tool_opt(sc_tool *t, int opt, const char *arg)
+static int add_ca(const char *prog, const char *arg, void *target)
 {
-    switch (opt) {
-    case SC_OPT_HUB: t->o.hub = arg; return 1;
-    case SC_OPT_FAILOVER: t->o.failover = arg; return 1;
-    case SC_OPT_CERT: t->o.cert = arg; return 1;
-    case SC_OPT_KEY: t->o.key = arg; return 1;
-    case SC_OPT_CA: return sc_opts_add_ca(t->prog, &t->o, arg) ? -1 : 1;
-    case SC_OPT_PROFILE: return 1; /* loaded in prepare */
-    case SC_OPT_PLAINTEXT: t->o.insecure_plaintext = true; return 1;
-    case SC_OPT_TIMEOUT:
-        if (sc_parse_seconds(t->prog, "--timeout", arg, &t->o.timeout))
-            return -1;
-        return 1;
-    case SC_OPT_JSON: t->json = true; return 1;
-    case SC_OPT_LOGLEVEL: return cli_set_log_level(t->prog, arg) ? 1 : -1;
-    case SC_OPT_VMAC: t->o.vmac = arg; return 1;
-    case SC_OPT_DIRECT: t->direct = true; return 1;
-    default: return 0;
-    }
+    return sc_opts_add_ca(prog, target, arg);
 }
 
-int sc_tool_prepare(sc_tool *t, int argc, char **argv)
+const cli_opt sc_tool_conn_rows[] = {
+    CLI_STR("hub", 0, "URI", sc_tool, o.hub, "primary hub, wss://HOST:PORT[/PATH]"),
+    CLI_STR("failover", 0, "URI", sc_tool, o.failover, "failover hub"),
+    CLI_STR("cert", 0, "FILE", sc_tool, o.cert, "this tool's operational certificate (PEM)"),
+    CLI_STR("key", 0, "FILE", sc_tool, o.key, "its private key (PEM)"),
+    CLI_CALL("ca", 0, "FILE", sc_tool, o, add_ca, "issuer (CA) certificate; twice for rollover"),
+    CLI_STR("profile", 0, "FILE", sc_tool, profile,
+            "JSON profile with hub, failover, cert, key, ca,\n"
+            "insecure_plaintext, timeout (default: $BACSC_PROFILE)"),
+    CLI_FLAG("insecure-plaintext", 0, sc_tool, o.insecure_plaintext,
+             "allow ws:// URIs (debugging only)"),
+    CLI_END};
+
+const cli_opt sc_tool_timeout2_rows[] = {
+    CLI_SECONDS("timeout", 0, "S", sc_tool, o.timeout, "give up after S seconds (default 2)"),
+    CLI_END};
+
+const cli_opt sc_tool_timeout10_rows[] = {
+    CLI_SECONDS("timeout", 0, "S", sc_tool, o.timeout, "give up after S seconds (default 10)"),
+    CLI_END};
+
+const cli_opt sc_tool_out_rows[] = {
+    CLI_FLAG("direct", 0, sc_tool, direct,
+             "open a direct connection to the device (Address-\n"
+             "Resolution through the hub) and talk over it; falls\n"
+             "back to the hub when the device does not accept one"),
+    CLI_STR("vmac", 0, "MAC", sc_tool, o.vmac, "this tool's VMAC (aa:bb:cc:dd:ee:ff; default random)"),
+    CLI_FLAG("json", 'j', sc_tool, json, "print JSON"),
+    CLI_LOGLEVEL("log-level", 0, "LEVEL", "error, warn (default), info, debug, trace"),
+    CLI_HELP("help", 'h', "this text"),
+    CLI_END};
+
+const cli_opt sc_tool_route_rows[] = {
+    CLI_STR("bip-local", 0, "ADDR:PORT", sc_tool, bip_local,
+            "talk BACnet/IP from this UDP address (no hub, no\n"
+            "certificates); DEVICE may then be a target ADDR:PORT"),
+    CLI_STR("bip-broadcast", 0, "ADDR:PORT", sc_tool, bip_broadcast,
+            "where B/IP broadcasts go (default the subnet's)"),
+    CLI_ULONG("bip-broadcast-count", 0, "N", sc_tool, bip_broadcast_count, 1, 65535,
+              "send broadcasts to N consecutive ports (one host)"),
+    CLI_LONG("dnet", 0, "N", sc_tool, dnet, 1, 65535,
+             "the device is on network N behind a router: Who-Is\n"
+             "as a remote broadcast to N (65535: global broadcast)"),
+    CLI_STR("dadr", 0, "MAC", sc_tool, dadr,
+            "with a target ADDR:PORT (the router): the device's\n"
+            "MAC on network N (aa:bb:.. or A.B.C.D:PORT)"),
+    CLI_END};
+
+/* Check --bip-local/--dnet/--dadr and a target ADDR:PORT; build the target
+ * address (the router's B/IP address plus DNET/DADR when given). */
+static int prepare_routing(sc_tool *t)
 {
-    const char *profile = sc_find_opt(argc, argv, "--profile", "BACSC_PROFILE");
+    if ((t->bip_broadcast || t->bip_broadcast_count) && !t->bip_local) {
+        cli_error(t->prog, "--bip-broadcast/--bip-broadcast-count need --bip-local");
+        return -1;
+    }
+    if (t->bip_local && t->direct) {
+        cli_error(t->prog, "--direct is a BACnet/SC option (not with --bip-local)");
+        return -1;
+    }
+    if (t->has_target && !t->bip_local) {
+        cli_error(t->prog, "a target ADDR:PORT needs --bip-local (over BACnet/SC give the "
+                           "device instance, with --dnet N for a device behind a router)");
+        return -1;
+    }
+    if (t->dadr && !(t->has_target && t->dnet > 0 && t->dnet < 65535)) {
+        cli_error(t->prog, "--dadr MAC goes with --dnet N (1..65534) and a target ADDR:PORT "
+                           "(the router)");
+        return -1;
+    }
+    if (t->has_target && t->dnet > 0 && !t->dadr) {
+        cli_error(t->prog, "--dnet with a target ADDR:PORT needs --dadr MAC (the device's "
+                           "address on network %ld)", t->dnet);
+        return -1;
+    }
+    if (t->dadr) {
+        bacsc_address d;
+        if (bacsc_address_parse(t->dadr, &d) != BACSC_OK || d.mac_len == 0) {
+            cli_error(t->prog, "--dadr: '%s' is not a MAC (hex octets aa:bb:.. or A.B.C.D:PORT)",
+                      t->dadr);
+            return -1;
+        }
+        t->target.net = (uint16_t)t->dnet;
+        t->target.adr_len = d.mac_len;
+        memcpy(t->target.adr, d.mac, d.mac_len);
+    }
+    return 0;
+}
+
+const bacsc_address *sc_tool_whois_dest(const sc_tool *t, bacsc_address *buf)
+{
+    if (t->dnet <= 0)
+        return NULL;
+    *buf = t->dnet == 65535 ? bacsc_address_global_broadcast() : bacsc_address_local_broadcast();
+    buf->net = (uint16_t)t->dnet;
+    return buf;
+}
+
+int sc_tool_prepare(sc_tool *t)
+{
+    const char *profile = t->profile;
+    if (!profile) {
+        profile = getenv("BACSC_PROFILE");
+        if (profile && !*profile)
+            profile = NULL;
+    }
     if (profile && sc_opts_load(t->prog, profile, &t->o))
         return EXIT_DATAERR;
     if (t->o.log_level && !cli_set_log_level(t->prog, t->o.log_level))
         return EXIT_USAGE;
-    if (sc_check_node_opts(t->prog, &t->o))
+    if (prepare_routing(t))
+        return EXIT_USAGE;
+    if (!t->bip_local && sc_check_node_opts(t->prog, &t->o))
         return EXIT_USAGE;
     if (t->o.timeout <= 0)
         t->o.timeout = t->default_timeout;
@@ -82,6 +171,8 @@ static void on_state(void *user, int state)
 
 bool sc_tool_is_direct(const sc_tool *t, const uint8_t *vmac)
 {
+    if (t->node == NULL)
+        return false;
     bacsc_vmac v;
     memcpy(v.b, vmac, 6);
     return bacsc_sc_switch_is_direct(bacsc_sc_node_switch(t->node), &v, sc_tool_now(t));
@@ -114,7 +205,7 @@ static void on_iam(void *user, const bacsc_client_device *d)
     if (t->resolving && d->instance == t->want_instance) {
         t->resolving = false;
         bacsc_timer_stop(t->loop, &t->whois_retry);
-        if (t->direct && d->address.mac_len == 6) {
+        if (t->direct && t->node && d->address.mac_len == 6) {
             bacsc_vmac v;
             memcpy(v.b, d->address.mac, 6);
             t->direct_dev = *d;
@@ -145,7 +236,8 @@ static void on_tick(bacsc_loop *loop, void *user)
 static void on_stop_wait(bacsc_loop *loop, void *user)
 {
     sc_tool *t = user;
-    if (bacsc_sc_node_idle(t->node) || bacsc_loop_now(loop) > t->stop_started + 2000000) {
+    if (!t->node || bacsc_sc_node_idle(t->node) ||
+        bacsc_loop_now(loop) > t->stop_started + 2000000) {
         bacsc_loop_stop(loop);
         return;
     }
@@ -162,7 +254,8 @@ void sc_tool_finish(sc_tool *t, int rc)
     bacsc_timer_stop(t->loop, &t->whois_retry);
     bacsc_timer_stop(t->loop, &t->direct_wait);
     t->stop_started = bacsc_loop_now(t->loop);
-    bacsc_sc_node_stop(t->node);
+    if (t->node)
+        bacsc_sc_node_stop(t->node);
     bacsc_timer_start(t->loop, &t->stop_wait, 0);
 }
 
@@ -201,7 +294,8 @@ static void on_deadline(bacsc_loop *loop, void *user)
 static void send_whois(sc_tool *t)
 {
     bacsc_whois w = {.has_range = true, .low = t->want_instance, .high = t->want_instance};
-    bacsc_client_whois(t->cl, NULL, &w, sc_tool_now(t));
+    bacsc_address buf;
+    bacsc_client_whois(t->cl, sc_tool_whois_dest(t, &buf), &w, sc_tool_now(t));
 }
 
 static void on_whois_retry(bacsc_loop *loop, void *user)
@@ -217,6 +311,11 @@ void sc_tool_resolve(sc_tool *t, uint32_t instance, sc_tool_found_fn found)
 {
     t->want_instance = instance;
     t->found = found;
+    if (t->has_target) {  /* addressed directly: no Who-Is */
+        bacsc_client_device d = {.instance = instance, .address = t->target, .max_apdu = 1476};
+        found(t, &d);
+        return;
+    }
     t->resolving = true;
     t->waiting_for = "the device's I-Am";
     send_whois(t);
@@ -240,6 +339,54 @@ int sc_tool_result_error(sc_tool *t, const bacsc_client_result *r)
     return r->outcome == BACSC_CLIENT_TIMEOUT ? EXIT_UNAVAILABLE : EXIT_FAIL;
 }
 
+static void init_timers(sc_tool *t);
+
+static void on_bip(void *user, bacsc_bip_link *link, const bacsc_address *src,
+                   const uint8_t *npdu, size_t len, bool broadcast, uint64_t now)
+{
+    sc_tool *t = user;
+    (void)link;
+    (void)broadcast;
+    bacsc_client_handle_npdu(t->cl, src, npdu, len, now);
+}
+
+static void on_bip_ready(bacsc_loop *loop, void *user)
+{
+    sc_tool *t = user;
+    (void)loop;
+    on_state(t, 1);
+}
+
+/* --bip-local: a B/IP socket instead of a hub connection; ready at once. */
+static int run_bip(sc_tool *t)
+{
+    bacsc_bip_link_config bc = {.recv = on_bip, .user = t,
+                                .broadcast_port_count = (unsigned)t->bip_broadcast_count};
+    if (bacsc_bip_addr_parse(t->bip_local, 0, &bc.bind) != BACSC_OK ||
+        (t->bip_broadcast && bacsc_bip_addr_parse(t->bip_broadcast, 47808, &bc.broadcast))) {
+        cli_error(t->prog, "--bip-local/--bip-broadcast: not ADDR:PORT");
+        return EXIT_USAGE;
+    }
+    if (bacsc_bip_link_new(t->loop, &bc, &t->bip) != BACSC_OK) {
+        cli_error(t->prog, "--bip-local %s: cannot bind: %m", t->bip_local);
+        return EXIT_FAIL;
+    }
+    bacsc_client_config cc = {.link = bacsc_bip_link_datalink(t->bip),
+                              .apdu_timeout_us = 2000000,
+                              .retries = 2,
+                              .retries_set = true,
+                              .on_iam = on_iam,
+                              .user = t};
+    if (bacsc_client_new(&cc, &t->cl) != BACSC_OK) {
+        cli_error(t->prog, "cannot create the BACnet client");
+        return EXIT_FAIL;
+    }
+    init_timers(t);
+    bacsc_loop_defer(t->loop, on_bip_ready, t);
+    bacsc_loop_run(t->loop);
+    return t->rc;
+}
+
 int sc_tool_run(sc_tool *t)
 {
     t->rc = EXIT_FAIL;
@@ -248,6 +395,8 @@ int sc_tool_run(sc_tool *t)
         cli_error(t->prog, "cannot create the event loop");
         return EXIT_FAIL;
     }
+    if (t->bip_local)
+        return run_bip(t);
     if (!t->o.insecure_plaintext) {
         t->tls = sc_tls_ctx(t->prog, &t->o, false);
         if (!t->tls)
@@ -292,6 +441,14 @@ int sc_tool_run(sc_tool *t)
         cli_error(t->prog, "cannot create the BACnet client");
         return EXIT_FAIL;
     }
+    init_timers(t);
+    bacsc_sc_node_start(t->node);
+    bacsc_loop_run(t->loop);
+    return t->rc;
+}
+
+static void init_timers(sc_tool *t)
+{
     bacsc_timer_init(&t->tick, on_tick, t);
     bacsc_timer_init(&t->deadline, on_deadline, t);
     bacsc_timer_init(&t->stop_wait, on_stop_wait, t);
@@ -299,9 +456,6 @@ int sc_tool_run(sc_tool *t)
     bacsc_timer_init(&t->direct_wait, on_direct_wait, t);
     bacsc_timer_start(t->loop, &t->tick, TICK_US);
     bacsc_timer_start(t->loop, &t->deadline, sc_us(t->o.timeout));
-    bacsc_sc_node_start(t->node);
-    bacsc_loop_run(t->loop);
-    return t->rc;
 }
 
 void sc_tool_cleanup(sc_tool *t)
@@ -312,24 +466,33 @@ void sc_tool_cleanup(sc_tool *t)
         bacsc_client_free(t->cl);
     }
     bacsc_sc_node_free(t->node);
+    bacsc_bip_link_free(t->bip);
     bacsc_loop_free(t->loop);
     bacsc_tls_ctx_free(t->tls);
     sc_opts_free(&t->o);
 }
 
-int sc_tool_opt_or_usage(sc_tool *t, int opt, const char *arg, int argc, char **argv)
-{
-    int r = sc_tool_opt(t, opt, arg);
-    if (r > 0)
-        return 0;
-    if (r == 0)
-        cli_bad_option(t->prog, argc, argv);
-    return EXIT_USAGE;
-}
-
 int sc_tool_parse_device(sc_tool *t, const char *arg)
 {
     unsigned long ul;
+    if (strchr(arg, ':')) {
+        bacsc_bip_addr a;
+        if (bacsc_bip_addr_parse(arg, 47808, &a) != BACSC_OK || a.port == 0) {
+            cli_error(t->prog, "DEVICE: '%s' is neither an instance nor A.B.C.D:PORT", arg);
+            return EXIT_USAGE;
+        }
+        uint8_t adr_len = t->target.adr_len;
+        uint8_t adr[BACSC_MAC_MAX];
+        memcpy(adr, t->target.adr, sizeof adr);
+        uint16_t net = t->target.net;
+        t->target = bacsc_bip_addr_to_address(&a);
+        t->target.net = net;
+        t->target.adr_len = adr_len;
+        memcpy(t->target.adr, adr, sizeof adr);
+        t->has_target = true;
+        t->want_instance = BACSC_MAX_INSTANCE;
+        return 0;
+    }
     if (sc_parse_ulong(t->prog, "DEVICE", arg, 0, 4194302, &ul))
         return EXIT_USAGE;
     t->want_instance = (uint32_t)ul;
@@ -345,9 +508,9 @@ int sc_tool_parse_object(const sc_tool *t, const char *arg, bacsc_object_id *oid
     return 0;
 }
 
-int sc_tool_main(sc_tool *t, int argc, char **argv, void *user, sc_tool_fn ready)
+int sc_tool_main(sc_tool *t, void *user, sc_tool_fn ready)
 {
-    int rc = sc_tool_prepare(t, argc, argv);
+    int rc = sc_tool_prepare(t);
     if (rc != 0) {
         sc_tool_cleanup(t);
         return rc;
