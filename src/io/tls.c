@@ -31,6 +31,7 @@
 #include <openssl/x509v3.h>
 
 #include "bacsc/error.h"
+#include "bacsc/hex.h"
 #include "bacsc/log.h"
 
 struct bacsc_tls_ctx {
@@ -168,23 +169,12 @@ static void hex_put(char *out, const uint8_t *b, size_t n)
     out[2 * n] = 0;
 }
 
-static int hex_val(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Parse exactly n bytes of hex from *p followed by a space or the end. */
 static bool hex_get(const char **p, uint8_t *b, size_t n)
 {
     const char *s = *p;
     for (size_t i = 0; i < n; i++) {
-        int hi = hex_val(s[2 * i]), lo = hi < 0 ? -1 : hex_val(s[2 * i + 1]);
+        int hi = bacsc_hex_digit(s[2 * i]), lo = hi < 0 ? -1 : bacsc_hex_digit(s[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return false;
         b[i] = (uint8_t)(hi << 4 | lo);
