@@ -669,6 +669,7 @@ static int print_audit(const bacsc_audit_row *r, void *user)
         json_object_set_new(o, "id", json_integer(r->id));
         json_object_set_new(o, "time", json_time(r->time));
         json_object_set_new(o, "actor", json_str(r->actor));
+        json_object_set_new(o, "auth", json_str(r->auth));
         json_object_set_new(o, "action", json_str(r->action));
         json_object_set_new(o, "object", json_str(r->object));
         json_object_set_new(o, "detail", json_str(r->detail));
@@ -682,17 +683,50 @@ static int print_audit(const bacsc_audit_row *r, void *user)
     return 0;
 }
 
+static int audit_verify(common *c, bacsc_ca *ca)
+{
+    bacsc_audit_check chk;
+    int rc = bacsc_ca_audit_verify(ca, &chk);
+    int ex = rc == BACSC_OK ? EXIT_OK : rc == BACSC_ERR_POLICY ? EXIT_FAIL : ca_error(c, ca, rc);
+    if (c->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "intact", json_boolean(rc == BACSC_OK));
+        json_object_set_new(o, "entries", json_integer(chk.entries));
+        json_object_set_new(o, "chained", json_integer(chk.chained));
+        json_object_set_new(o, "anchored", json_integer(chk.anchored));
+        json_object_set_new(o, "anchor_checked", json_boolean(chk.anchor_checked));
+        if (chk.first_bad)
+            json_object_set_new(o, "first_bad", json_integer(chk.first_bad));
+        if (chk.problem[0])
+            json_object_set_new(o, "problem", json_string(chk.problem));
+        cli_print_json(o);
+    } else if (rc == BACSC_OK) {
+        printf("audit log intact: %lld entries, %lld chained, anchored at %lld (%s)\n",
+               (long long)chk.entries, (long long)chk.chained, (long long)chk.anchored,
+               chk.anchor_checked ? "MAC verified" : "MAC not checked: CA key not readable");
+    } else if (rc == BACSC_ERR_POLICY) {
+        cli_error(c->prog, "audit log tampered: %s", chk.problem);
+    }
+    bacsc_ca_close(ca);
+    return ex;
+}
+
 static const char audit_usage[] =
-    "usage: bacsc ca audit [--dir DIR] [--since ID] [--json]\n\n"
-    "Print the append-only audit log: id, time (UTC), actor, action, object, detail.\n";
+    "usage: bacsc ca audit [--dir DIR] [--since ID] [--json]\n"
+    "       bacsc ca audit [--dir DIR] --verify [--passphrase-file F] [--json]\n\n"
+    "Print the append-only audit log: id, time (UTC), actor, action, object, detail.\n"
+    "--verify checks the log's hash chain, its guard triggers and (with the CA key)\n"
+    "the keyed anchor; exit status 1 when tampering is found.\n";
 
 static int cmd_audit(int argc, char **argv)
 {
-    static const struct option opts[] = {{"since", required_argument, NULL, 's'}, COMMON_OPTS,
+    static const struct option opts[] = {{"since", required_argument, NULL, 's'},
+                                         {"verify", no_argument, NULL, 'V'}, COMMON_OPTS,
                                          {NULL, 0, NULL, 0}};
     common c;
     common_init(&c, "ca audit");
     int64_t since = 0;
+    bool verify = false;
     int opt;
     int optrc;
     while ((opt = next_opt(&c, argc, argv, opts, audit_usage, &optrc)) != -1) {
@@ -700,12 +734,18 @@ static int cmd_audit(int argc, char **argv)
             return optrc;
         if (opt == 's' && parse_id(optarg, &since) == 0)
             continue;
+        if (opt == 'V') {
+            verify = true;
+            continue;
+        }
         refused_opt(&c);
         return EXIT_USAGE;
     }
     bacsc_ca *ca = open_ca(&c);
     if (!ca)
         return EXIT_FAIL;
+    if (verify)
+        return audit_verify(&c, ca);
     print_ctx p = {.json = c.json, .arr = c.json ? json_array() : NULL};
     int rc = bacsc_ca_audit(ca, since, print_audit, &p);
     int ex = rc < 0 ? ca_error(&c, ca, rc) : EXIT_OK;
@@ -1253,6 +1293,7 @@ static int print_batch(const bacsc_batch_row *r, void *user)
         json_object_set_new(o, "site", json_str(r->site));
         json_object_set_new(o, "origin", json_str(r->origin));
         json_object_set_new(o, "ref", json_str(r->ref));
+        json_object_set_new(o, "submitter", json_str(r->submitter));
         json_object_set_new(o, "created", json_time(r->created));
         if (r->for_batch)
             json_object_set_new(o, "for_batch", json_integer(r->for_batch));

@@ -578,12 +578,22 @@ static void scan_sans(const GENERAL_NAMES *gens, bacsc_csr_info *ci, bacsc_cert_
 
 int pki_csr_inspect_parsed(bacsc_csr *c, bacsc_csr_info *info, char *why, size_t whylen)
 {
+    int rc = pki_csr_inspect_unverified(c, info, why, whylen);
+    if (rc == BACSC_OK || info->key_desc[0])
+        info->signature_ok = pki_csr_verify(c);
+    return rc;
+}
+
+int pki_csr_inspect_unverified(bacsc_csr *c, bacsc_csr_info *info, char *why, size_t whylen)
+{
     memset(info, 0, sizeof *info);
     X509_REQ *req = pki_csr_req(c);
     EVP_PKEY *k = pki_csr_key(c);
     if (!k) {
         ERR_clear_error();
-        return pki_fail(why, whylen, BACSC_ERR_MALFORMED, "unsupported or malformed public key");
+        const char *p = pki_csr_key_problem(c);
+        return pki_fail(why, whylen, p ? BACSC_ERR_POLICY : BACSC_ERR_MALFORMED, "%s",
+                        p ? p : "unsupported or malformed public key");
     }
     info->key_type = bacsc_pki_key_type_of(k);
     bacsc_pki_key_describe(k, info->key_desc, sizeof info->key_desc);
@@ -597,7 +607,6 @@ int pki_csr_inspect_parsed(bacsc_csr *c, bacsc_csr_info *info, char *why, size_t
         ERR_clear_error();
         return pki_fail(why, whylen, BACSC_ERR_MALFORMED, "cannot encode the public key");
     }
-    info->signature_ok = pki_csr_verify(c);
     pki_name_oneline(X509_REQ_get_subject_name(req), info->subject, sizeof info->subject);
     pki_name_cn(X509_REQ_get_subject_name(req), info->cn, sizeof info->cn);
 

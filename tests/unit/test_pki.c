@@ -392,6 +392,10 @@ static void profile_of_issued_certificate(void **state)
     const char *uuid = "0b7f2d1e-3c4a-4b5c-9d6e-7f8091a2b3c4";
     csr c = make_csr(BACSC_KEY_EC_P256, "dev1", uuid, false);
     bacsc_request_result res;
+    /* DNS names only under configured domains, IPs only when asked for */
+    assert_int_equal(bacsc_ca_policy_set(ca, "carry_dns", "true"), 0);
+    assert_int_equal(bacsc_ca_policy_set(ca, "san_domains", "example"), 0);
+    assert_int_equal(bacsc_ca_policy_set(ca, "carry_ip", "true"), 0);
     assert_int_equal(submit1(ca, &c, &res), 1);
     assert_int_equal(res.status, BACSC_REQ_PENDING);
     bacsc_selector sel = {.all = true};
@@ -575,12 +579,16 @@ static void approve_reject_auto_and_limits(void **state)
     assert_int_equal(bacsc_ca_approve(ca, &s2, count_result, &r), 0);
     assert_non_null(strstr(r.last_reason, "no request"));
 
-    /* auto-approve matching the site */
+    /* auto-approve: the authenticated submitter decides; a site claim alone never does */
     assert_int_equal(bacsc_ca_policy_set(ca, "auto_approve", "match"), 0);
     assert_int_equal(bacsc_ca_policy_set(ca, "auto_approve_sites", "plant-b"), 0);
+    assert_int_equal(bacsc_ca_policy_set(ca, "auto_approve_submitters", "token:installer-b"), 0);
+    batch.site = "plant-b";
     assert_int_equal(bacsc_ca_submit(ca, &batch, in + 2, 1, &b2, res), 1);
     assert_int_equal(res[0].status, BACSC_REQ_PENDING);
-    batch.site = "plant-b";
+    bacsc_actor tok = {.kind = BACSC_ACTOR_TOKEN, .name = "installer-b", .address = "192.0.2.7"};
+    assert_int_equal(bacsc_ca_set_actor_auth(ca, &tok), 0);
+    assert_string_equal(bacsc_ca_actor_auth(ca), "token:installer-b@192.0.2.7");
     assert_int_equal(bacsc_ca_submit(ca, &batch, in + 3, 1, &b3, res), 1);
     assert_int_equal(res[0].status, BACSC_REQ_APPROVED);
     assert_int_equal(bacsc_ca_issue_approved(ca, 0, NULL, NULL), 1);
@@ -618,7 +626,7 @@ static void store_invariants_enforced(void **state)
     bacsc_ca_close(ca);
     sqlite3 *db = raw_db("inv");
     assert_string_equal((const char *)"wal", "wal");
-    assert_int_equal(scalar(db, "PRAGMA user_version"), 1);
+    assert_int_equal(scalar(db, "PRAGMA user_version"), 2);
     char *msg = NULL;
     assert_int_not_equal(sqlite3_exec(db, "UPDATE audit SET actor = 'mallory'", NULL, NULL, &msg),
                          SQLITE_OK);
