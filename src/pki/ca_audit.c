@@ -68,6 +68,8 @@ void ca_actor_default(bacsc_ca *ca, const char *display)
     char user[128];
     uid_name(user, sizeof user);
     snprintf(ca->auth, sizeof ca->auth, "local:%s", user);
+    snprintf(ca->auth_id, sizeof ca->auth_id, "local:%s", user);
+    ca->auth_kind = BACSC_ACTOR_LOCAL;
     const char *d = display && *display ? display : user;
     pki_printable(d, strlen(d), ca->actor, sizeof ca->actor);
 }

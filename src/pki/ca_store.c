@@ -816,42 +816,76 @@ static bool auto_approves(const bacsc_ca *ca, const bacsc_batch_in *batch)
 }
 
 /* Device UUID rules against the store (inside the submit transaction).
- * Returns 0 (ok; *manual set when only an administrator may approve) or
- * BACSC_ERR_POLICY with the reason. */
+ * Device UUIDs are public (Device object property 507), so whoever asks
+ * first must not win: a request for a UUID that another key holds or asks
+ * for is kept pending for an administrator (*manual, with `note`), never
+ * refused and never auto-approved; an auto-approved but unsigned request of
+ * the other key goes back to pending too. Returns 0 or BACSC_ERR_POLICY
+ * with the reason (the same key asking twice; renewal off). */
 static int check_uuid(bacsc_ca *ca, sqlite3_stmt *q_cert, sqlite3_stmt *q_req, const char *uuid,
-                      const char *fp_hex, int64_t now, bool *manual, char *why, size_t whylen)
+                      const char *fp_hex, int64_t now, bool *manual, char *why, size_t whylen,
+                      char *note, size_t notelen)
 {
     *manual = false;
     sqlite3_reset(q_req);
     sqlite3_bind_text(q_req, 1, uuid, -1, SQLITE_STATIC);
-    if (sqlite3_step(q_req) == SQLITE_ROW) {
-        int rc = pki_fail(why, whylen, BACSC_ERR_POLICY,
+    int rc = BACSC_OK;
+    while (rc == BACSC_OK && sqlite3_step(q_req) == SQLITE_ROW) {
+        int64_t other = sqlite3_column_int64(q_req, 0);
+        const char *kfp = ca_col_text(q_req, 2);
+        if (kfp && strcmp(kfp, fp_hex) == 0) {
+            rc = pki_fail(why, whylen, BACSC_ERR_POLICY,
                           "duplicate Device UUID %s: request %lld is already %s", uuid,
-                          (long long)sqlite3_column_int64(q_req, 0), ca_col_text(q_req, 1));
-        sqlite3_reset(q_req);
-        return rc;
+                          (long long)other, ca_col_text(q_req, 1));
+        } else if (!*manual) {
+            *manual = true;
+            snprintf(note, notelen,
+                     "Device UUID %s is also requested by request %lld with another key: "
+                     "needs an administrator",
+                     uuid, (long long)other);
+        }
     }
     sqlite3_reset(q_req);
+    if (rc != BACSC_OK)
+        return rc;
     sqlite3_reset(q_cert);
     sqlite3_bind_text(q_cert, 1, uuid, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q_cert, 2, now);
-    int rc = BACSC_OK;
     while (rc == BACSC_OK && sqlite3_step(q_cert) == SQLITE_ROW) {
         const char *serial = ca_col_text(q_cert, 0), *kfp = ca_col_text(q_cert, 1);
         bool same_key = kfp && strcmp(kfp, fp_hex) == 0;
-        if (ca->policy.renewal == BACSC_RENEW_OFF)
+        bool valid = sqlite3_column_int(q_cert, 2) != 0;
+        if (same_key && valid && ca->policy.renewal == BACSC_RENEW_OFF)
             rc = pki_fail(why, whylen, BACSC_ERR_POLICY,
                           "duplicate Device UUID %s: held by valid certificate %s (renewal off)",
                           uuid, serial);
-        else if (!same_key && ca->policy.renewal == BACSC_RENEW_SAME_KEY)
-            rc = pki_fail(why, whylen, BACSC_ERR_POLICY,
-                          "duplicate Device UUID %s: held by valid certificate %s with another "
-                          "key (a renewal must use the same key)",
-                          uuid, serial);
-        else if (!same_key)
+        else if (!same_key && !*manual) {
             *manual = true;
+            snprintf(note, notelen,
+                     "Device UUID %s %s certificate %s with another key: needs an administrator"
+                     "%s",
+                     uuid, valid ? "is held by valid" : "was held by", serial,
+                     valid ? " (revoke it if it is not this device's)" : "");
+        }
     }
     sqlite3_reset(q_cert);
+    return rc;
+}
+
+/* A request for a UUID another key asks for: that key's approved (not yet
+ * signed) requests go back to pending for the same administrator decision. */
+static int demote_rivals(bacsc_ca *ca, const char *uuid, const char *fp_hex)
+{
+    sqlite3_stmt *st = ca_prep(ca, "UPDATE requests SET status = 'pending', decided_by = NULL, "
+                                   "decided = NULL, reason = 'Device UUID ' || ?1 || ' is also "
+                                   "requested with another key: needs an administrator' "
+                                   "WHERE device_uuid = ?1 AND key_fp != ?2 AND status = 'approved'");
+    if (!st)
+        return BACSC_ERR_DB;
+    sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, fp_hex, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? BACSC_OK : ca_db_fail(ca, "demote");
+    sqlite3_finalize(st);
     return rc;
 }
 
@@ -894,10 +928,10 @@ int bacsc_ca_submit(bacsc_ca *ca, const bacsc_batch_in *batch, const bacsc_reque
                        "device_name, subject, csr, key_fp, status, decided_by, reason, created, "
                        "decided, ref, key_alg, key_bits, subject_der, san_der) "
                        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-    q_cert = ca_prep(ca, "SELECT serial, key_fp FROM certificates WHERE device_uuid = ? AND "
-                      "status = 'valid' AND not_after > ?");
-    q_req = ca_prep(ca, "SELECT id, status FROM requests WHERE device_uuid = ? AND "
-                     "status IN ('pending','approved') LIMIT 1");
+    q_cert = ca_prep(ca, "SELECT serial, key_fp, status = 'valid' AND not_after > ?2 "
+                         "FROM certificates WHERE device_uuid = ?1 ORDER BY 3 DESC");
+    q_req = ca_prep(ca, "SELECT id, status, key_fp FROM requests WHERE device_uuid = ? AND "
+                        "status IN ('pending','approved') ORDER BY id");
     ins_audit = ca_prep(ca, "INSERT INTO audit(time, actor, action, object, detail) "
                          "VALUES (?, ?, ?, ?, ?)");
     if (!ins_batch || !ins_req || !q_cert || !q_req || !ins_audit) {
@@ -938,14 +972,19 @@ int bacsc_ca_submit(bacsc_ca *ca, const bacsc_batch_in *batch, const bacsc_reque
             bacsc_pki_hex(it->info.key_fp, BACSC_PKI_FP_LEN, fp_hex);
         int status = BACSC_REQ_PENDING;
         bool manual = false;
+        char note[BACSC_PKI_REASON_LEN] = "";
         if (it->rc != BACSC_OK)
             status = BACSC_REQ_REJECTED;
         else if (it->info.device_uuid[0] &&
                  check_uuid(ca, q_cert, q_req, it->info.device_uuid, fp_hex, now, &manual,
-                            it->why, sizeof it->why) != BACSC_OK)
+                            it->why, sizeof it->why, note, sizeof note) != BACSC_OK)
             status = BACSC_REQ_REJECTED;
         else if (auto_ok && !manual)
             status = BACSC_REQ_APPROVED;
+        if (manual && ca->policy.renewal == BACSC_RENEW_MANUAL && !strstr(note, "requested"))
+            snprintf(note, sizeof note, "renewal with a new key: needs an administrator");
+        if (manual && (rc = demote_rivals(ca, it->info.device_uuid, fp_hex)) != BACSC_OK)
+            goto fail;
         sqlite3_stmt *st = ins_req;
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
@@ -968,8 +1007,7 @@ int bacsc_ca_submit(bacsc_ca *ca, const bacsc_batch_in *batch, const bacsc_reque
         if (status == BACSC_REQ_REJECTED)
             sqlite3_bind_text(st, 11, it->why, -1, SQLITE_STATIC);
         else if (manual)
-            sqlite3_bind_text(st, 11, "renewal with a new key: needs an administrator", -1,
-                              SQLITE_STATIC);
+            sqlite3_bind_text(st, 11, note, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(st, 12, now);
         ca_bind_text(st, 14, r->ref);
         if (it->parts.alg) {
@@ -1008,8 +1046,7 @@ int bacsc_ca_submit(bacsc_ca *ca, const bacsc_batch_in *batch, const bacsc_reque
             if (status == BACSC_REQ_REJECTED)
                 snprintf(results[i].reason, sizeof results[i].reason, "%s", it->why);
             else if (manual)
-                snprintf(results[i].reason, sizeof results[i].reason,
-                         "renewal with a new key: needs an administrator");
+                snprintf(results[i].reason, sizeof results[i].reason, "%s", note);
         }
     }
     rc = ca_commit(ca);

@@ -62,14 +62,17 @@ echo "this is not a CSR" >in/junk.pem
 for f in in/dev1.csr in/dev2.csr; do openssl req -in $f -noout -verify 2>&1 | grep -q "verify OK" || fail "openssl cannot verify $f"; done
 
 expect_rc 5 $BACSC ca submit --actor bob --site plant-a in
-grep -q "batch 1: 8 entries, 0 issued, 2 pending, 6 rejected" "$T/out" || { cat "$T/out"; fail "submit summary"; }
+grep -q "batch 1: 8 entries, 0 issued, 3 pending, 5 rejected" "$T/out" || { cat "$T/out"; fail "submit summary"; }
 grep -q "badsig.der: rejected: CSR signature does not verify" "$T/err" || fail "bad signature message"
 grep -q "subca.csr: rejected: CSR requests a CA certificate" "$T/err" || fail "CA:TRUE message"
 grep -q "rsa.csr: rejected: key type RSA-2048 not allowed" "$T/err" || fail "RSA message"
 grep -q "p384.der: rejected: key type EC P-384 not allowed" "$T/err" || fail "P-384 message"
 grep -q "junk.pem: rejected: not a DER PKCS#10" "$T/err" || fail "junk message"
-grep -q "rejected: duplicate Device UUID $U1" "$T/err" || fail "duplicate UUID message"
-[ "$($BACSC ca pending --json | jq length)" = 2 ] || fail "pending count"
+[ "$($BACSC ca pending --json | jq length)" = 3 ] || fail "pending count"
+$BACSC ca pending --json | jq -e --arg u "$U1" '.[] | select(.subject=="CN=dup") | .reason | contains("Device UUID \($u) is also requested by request") and contains("needs an administrator")' >/dev/null \
+  || fail "a second key for a UUID is not left to the administrator"
+IDDUP=$($BACSC ca pending --json | jq '.[] | select(.subject=="CN=dup") | .id')
+$BACSC ca reject "$IDDUP" --reason "not the device's key" >/dev/null
 ID1=$($BACSC ca pending --json | jq '.[] | select(.subject=="CN=dev1") | .id')
 ID2=$($BACSC ca pending --json | jq '.[] | select(.subject=="CN=dev2") | .id')
 

@@ -478,29 +478,40 @@ static void duplicate_uuid_and_renewal(void **state)
     csr a = make_csr(BACSC_KEY_EC_P256, "a", u, false);
     csr b = make_csr(BACSC_KEY_EC_P256, "b", u, false);
     bacsc_request_result res[2];
-    /* two requests for one UUID in one batch: the second is refused */
+    /* two keys asking for one UUID in one batch: the second waits for an
+     * administrator (UUIDs are public: the first to ask must not win) */
     bacsc_request_in in[2] = {{.csr = a.der, .csr_len = a.len, .entry = "a.csr",
                                .device_instance = -1},
                               {.csr = b.der, .csr_len = b.len, .entry = "b.csr",
                                .device_instance = -1}};
     int64_t bid;
-    assert_int_equal(bacsc_ca_submit(ca, NULL, in, 2, &bid, res), 1);
+    assert_int_equal(bacsc_ca_submit(ca, NULL, in, 2, &bid, res), 2);
     assert_int_equal(res[0].status, BACSC_REQ_PENDING);
-    assert_int_equal(res[1].status, BACSC_REQ_REJECTED);
-    assert_non_null(strstr(res[1].reason, "duplicate Device UUID"));
+    assert_int_equal(res[1].status, BACSC_REQ_PENDING);
+    assert_non_null(strstr(res[1].reason, "needs an administrator"));
+    /* the same key asking twice is a duplicate */
+    assert_int_equal(submit1(ca, &a, res), 0);
+    assert_non_null(strstr(res[0].reason, "duplicate Device UUID"));
+    int64_t idb = res[0].id - 1;
+    bacsc_selector sb = {.ids = &idb, .n_ids = 1};
+    assert_int_equal(bacsc_ca_reject(ca, &sb, "not this device", NULL, NULL), 1);
     bacsc_selector sel = {.all = true};
     assert_int_equal(bacsc_ca_approve(ca, &sel, NULL, NULL), 1);
-    /* another key for the UUID of a valid certificate: refused */
-    assert_int_equal(submit1(ca, &b, res), 0);
-    assert_int_equal(res[0].status, BACSC_REQ_REJECTED);
-    assert_non_null(strstr(res[0].reason, "same key"));
-    /* renewal: same UUID, same key */
+    /* another key for the UUID of a valid certificate: pending, never auto-approved */
+    assert_int_equal(bacsc_ca_policy_set(ca, "auto_approve", "all"), 0);
+    assert_int_equal(submit1(ca, &b, res), 1);
+    assert_int_equal(res[0].status, BACSC_REQ_PENDING);
+    assert_non_null(strstr(res[0].reason, "held by valid certificate"));
+    idb = res[0].id;
+    assert_int_equal(bacsc_ca_reject(ca, &sb, "not this device", NULL, NULL), 1);
+    /* renewal: same UUID, same key: auto-approved */
     csr a2 = make_csr_k(a.key, "a", u, false);
     a.key = NULL;
     assert_int_equal(submit1(ca, &a2, res), 1);
-    assert_int_equal(res[0].status, BACSC_REQ_PENDING);
-    assert_int_equal(bacsc_ca_approve(ca, &sel, NULL, NULL), 1);
-    /* revoke both: the UUID is free again for a new key */
+    assert_int_equal(res[0].status, BACSC_REQ_APPROVED);
+    assert_int_equal(bacsc_ca_issue_approved(ca, 0, NULL, NULL), 1);
+    assert_int_equal(bacsc_ca_policy_set(ca, "auto_approve", "off"), 0);
+    /* revoke both: the UUID is free of valid certificates */
     first_cert f = {0};
     assert_int_equal(bacsc_ca_certs(ca, NULL, grab_cert, &f), 2);
     X509_free(f.x);
@@ -516,9 +527,11 @@ static void duplicate_uuid_and_renewal(void **state)
     assert_int_equal(submit1(ca, &b, res), 1);
     assert_int_equal(res[0].status, BACSC_REQ_PENDING);
     assert_non_null(strstr(res[0].reason, "administrator"));
+    /* renewal off: a new key still waits for the administrator (b is pending) */
     bacsc_ca_policy_set(ca, "renewal", "off");
     csr c = make_csr(BACSC_KEY_EC_P256, "c", u, false);
-    assert_int_equal(submit1(ca, &c, res), 0);
+    assert_int_equal(submit1(ca, &c, res), 1);
+    assert_int_equal(res[0].status, BACSC_REQ_PENDING);
     assert_non_null(strstr(res[0].reason, "request")); /* b is pending for it */
     csr_free(&a);
     csr_free(&a2);
