@@ -176,6 +176,16 @@ int bacsc_pki_cert_inspect_der(const uint8_t *der, size_t len, bacsc_cert_info *
  * signature verifies with the issuer's key)? Returns 1 yes, 0 no. */
 int bacsc_pki_cert_issued_by(X509 *cert, X509 *issuer);
 
+/* Write a file safely: refused (BACSC_ERR_IO, errno EPERM) when its
+ * directory is writable by others; else written to a new mkstemp() file in
+ * that directory with exactly `mode`, fsync'd and renamed over `path` (a
+ * symlink at `path` is replaced, never followed). Returns 0, BACSC_ERR_IO
+ * (errno kept) or BACSC_ERR_NOMEM. */
+int bacsc_pki_write_file(const char *path, const void *data, size_t len, int mode);
+/* 0 when the directory holding `path` exists and is not writable by others;
+ * else BACSC_ERR_IO with errno (EPERM: writable by others). */
+int bacsc_pki_check_out_dir(const char *path);
+
 /* Write certificates (PEM) / a CSR (PEM) to a file, mode 0644, atomically. */
 int bacsc_pki_cert_write(const char *path, X509 *const *certs, size_t n);
 int bacsc_pki_csr_write(const char *path, const uint8_t *der, size_t len);

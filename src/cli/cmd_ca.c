@@ -993,18 +993,20 @@ static int cmd_crl(int argc, char **argv)
     if (rc != BACSC_OK) {
         ex = ca_error(&c, ca, rc);
     } else {
-        FILE *f = fopen(out, "wb");
-        bool ok = f != NULL;
-        if (ok && der_out) {
-            ok = fwrite(der, 1, len, f) == len;
-        } else if (ok) {
+        bool ok = true;
+        if (der_out) {
+            ok = bacsc_pki_write_file(out, der, len, 0644) == BACSC_OK;
+        } else {
             const unsigned char *p = der;
             X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)len);
-            ok = crl && PEM_write_X509_CRL(f, crl);
+            BIO *b = BIO_new(BIO_s_mem());
+            char *pem = NULL;
+            ok = crl && b && PEM_write_bio_X509_CRL(b, crl);
+            long plen = ok ? BIO_get_mem_data(b, &pem) : 0;
+            ok = ok && bacsc_pki_write_file(out, pem, (size_t)plen, 0644) == BACSC_OK;
+            BIO_free(b);
             X509_CRL_free(crl);
         }
-        if (f && fclose(f) != 0)
-            ok = false;
         if (!ok) {
             cli_error(c.prog, "cannot write %s: %s", out, strerror(errno));
             ex = EXIT_FAIL;

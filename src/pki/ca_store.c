@@ -219,7 +219,7 @@ void ca_meta_get(bacsc_ca *ca, const char *key, char *out, size_t outlen)
 
 static int db_open(bacsc_ca *ca, const char *path, bool create)
 {
-    int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | (create ? SQLITE_OPEN_CREATE : 0);
     if (sqlite3_open_v2(path, &ca->db, flags, NULL) != SQLITE_OK)
         return ca_db_fail(ca, path);
     sqlite3_busy_timeout(ca->db, 15000);
@@ -510,6 +510,9 @@ int ca_load_key(bacsc_ca *ca)
         return BACSC_OK;
     char path[4096];
     ca_path_in(ca->dir, "ca.key", path, sizeof path);
+    struct stat st;
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return ca_fail(ca, BACSC_ERR_IO, "%s is not a regular file (a symlink?): refused", path);
     int rc = bacsc_pki_key_read(path, ca->passphrase, &ca->key);
     if (rc == BACSC_ERR_STATE)
         return ca_fail(ca, rc, "the CA key is encrypted: %s (use --passphrase-file)",
