@@ -17,9 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bacsc/ca_files.h"
+#include "bacsc/cari.h"
 #include "bacsc/error.h"
 #include "bacsc/pki.h"
-#include "cli/ca_source.c" /* the response writer of `bacsc ca` (not in the library) */
 
 static double now_s(void)
 {
@@ -98,8 +99,9 @@ int main(int argc, char **argv)
     }
     bacsc_cari_writer_free(w);
     double t1b = now_s();
-    ca_source src;
-    if (ca_source_load(reqzip, 1000000, &src, err, sizeof err) != BACSC_OK || src.n != (size_t)n) {
+    bacsc_ca_source src;
+    if (bacsc_ca_source_load(reqzip, 1000000, &src, err, sizeof err) != BACSC_OK ||
+        src.n != (size_t)n) {
         fprintf(stderr, "read %s: %s\n", reqzip, err);
         return 1;
     }
@@ -112,9 +114,9 @@ int main(int argc, char **argv)
     double t3 = now_s();
     size_t nc = 0;
     uint8_t sha[32];
-    int wrc = ca_response_write(ca, bid, respzip, &nc, sha, err, sizeof err);
+    int wrc = bacsc_ca_response_write(ca, bid, respzip, &nc, sha, err, sizeof err);
     double t4 = now_s();
-    ca_source_free(&src);
+    bacsc_ca_source_free(&src);
     if (acc != n || issued != n || wrc != BACSC_OK || nc != (size_t)n) {
         fprintf(stderr, "accepted %d issued %d written %zu of %d: %s %s\n", acc, issued, nc, n,
                 bacsc_ca_errmsg(ca), err);

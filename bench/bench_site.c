@@ -20,7 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../tests/unit/support_sitesim.c"
+#include "bacsc/error.h"
+#include "support_sitesim.h"
 
 static double secs(void)
 {

@@ -130,6 +130,10 @@ uint8_t *bacsc_loop_scratch(bacsc_loop *loop, size_t *len);
 size_t bacsc_loop_watch_count(const bacsc_loop *loop);
 size_t bacsc_loop_timer_count(const bacsc_loop *loop);
 
+/* The random source of the I/O layer, in the shape of the sans-I/O core's
+ * bacsc_random_fn: OpenSSL RAND_bytes (user unused). Returns 0 on success. */
+int bacsc_io_random(void *user, uint8_t *buf, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -76,10 +76,6 @@ const bacsc_sc_hub *bacsc_hubd_hub(const bacsc_hubd *h);
 /* Free the hub server (aborting connections without callbacks to the user). */
 void bacsc_hubd_free(bacsc_hubd *h);
 
-/* Randomness for the sans-I/O core: OpenSSL RAND_bytes (user unused).
- * Returns 0 on success. */
-int bacsc_io_random(void *user, uint8_t *buf, size_t len);
-
 #ifdef __cplusplus
 }
 #endif

@@ -19,7 +19,7 @@
 
 #include "bacsc/error.h"
 #include "bacsc/pki.h"
-#include "ca_source.h"
+#include "bacsc/ca_files.h"
 #include "cli.h"
 
 extern const char bacsc_cmd_ca_summary[];
@@ -1019,8 +1019,8 @@ static int cmd_crl(int argc, char **argv)
 
 /* ---- submit / sign / respond --------------------------------------------------- */
 
-static void print_submit(const common *c, const ca_source *src, const bacsc_request_result *res,
-                         json_t *arr)
+static void print_submit(const common *c, const bacsc_ca_source *src,
+                         const bacsc_request_result *res, json_t *arr)
 {
     for (size_t i = 0; i < src->n; i++) {
         const bacsc_request_result *r = &res[i];
@@ -1039,7 +1039,7 @@ static void print_submit(const common *c, const ca_source *src, const bacsc_requ
     }
 }
 
-static int source_errors(const common *c, const ca_source *src, json_t *arr)
+static int source_errors(const common *c, const bacsc_ca_source *src, json_t *arr)
 {
     for (size_t i = 0; i < src->n_bad; i++) {
         if (arr) {
@@ -1074,7 +1074,7 @@ static int respond(const common *c, bacsc_ca *ca, int64_t bid, const char *out, 
 {
     char err[512] = "";
     uint8_t sha[32];
-    int rc = ca_response_write(ca, bid, out, n_certs, sha, err, sizeof err);
+    int rc = bacsc_ca_response_write(ca, bid, out, n_certs, sha, err, sizeof err);
     if (rc != BACSC_OK) {
         cli_error(c->prog, "%s", err[0] ? err : bacsc_strerror(rc));
         return rc;
@@ -1151,9 +1151,10 @@ static int cmd_submit_or_sign(int argc, char **argv, int mode /* 0 submit, 1 sig
             return e;
         }
     }
-    ca_source src;
+    bacsc_ca_source src;
     char err[512] = "";
-    int rc = ca_source_load(argv[optind], bacsc_ca_policy(ca)->max_batch, &src, err, sizeof err);
+    int rc = bacsc_ca_source_load(argv[optind], bacsc_ca_policy(ca)->max_batch, &src, err,
+                                  sizeof err);
     if (rc != BACSC_OK) {
         cli_error(c.prog, "%s", err);
         bacsc_ca_close(ca);
@@ -1170,7 +1171,7 @@ static int cmd_submit_or_sign(int argc, char **argv, int mode /* 0 submit, 1 sig
         cli_error(c.prog, "%s holds no certificate request to submit%s", argv[optind],
                   bad ? " (every entry was unreadable)" : "");
         json_decref(arr);
-        ca_source_free(&src);
+        bacsc_ca_source_free(&src);
         bacsc_ca_close(ca);
         return EXIT_DATAERR;
     }
@@ -1226,7 +1227,7 @@ static int cmd_submit_or_sign(int argc, char **argv, int mode /* 0 submit, 1 sig
 out:
     json_decref(arr);
     free(res);
-    ca_source_free(&src);
+    bacsc_ca_source_free(&src);
     bacsc_ca_close(ca);
     return ex;
 }

@@ -11,7 +11,6 @@
  */
 #include "bacsc/sc_hubd.h"
 
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,12 +44,6 @@ struct bacsc_hubd {
     uint16_t port;
     char name[32];
 };
-
-int bacsc_io_random(void *user, uint8_t *buf, size_t len)
-{
-    (void)user;
-    return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
-}
 
 static void service(bacsc_loop *loop, void *user);
 

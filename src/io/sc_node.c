@@ -27,7 +27,7 @@
 
 #include "bacsc/error.h"
 #include "bacsc/log.h"
-#include "bacsc/sc_hubd.h" /* bacsc_io_random */
+#include "bacsc/loop.h"
 #include "bacsc/wsconn.h"
 
 _Static_assert(BACSC_URI_MAX == BACSC_SC_SWITCH_URI_MAX, "status URI sizes differ");

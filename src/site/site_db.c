@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 
 #include "bacsc/error.h"
+#include "bacsc/pki.h"
 #include "bacsc/site.h"
 #include "site_internal.h"
 
@@ -57,12 +58,12 @@ int site_fail(bacsc_site *s, int rc, const char *fmt, ...)
     return rc;
 }
 
-int site_dbfail(bacsc_site *s, const char *what)
+static int site_dbfail(bacsc_site *s, const char *what)
 {
     return site_fail(s, BACSC_ERR_DB, "%s: %s", what, sqlite3_errmsg(s->db));
 }
 
-int site_exec(bacsc_site *s, const char *sql)
+static int site_exec(bacsc_site *s, const char *sql)
 {
     char *msg = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
@@ -73,7 +74,7 @@ int site_exec(bacsc_site *s, const char *sql)
     return BACSC_OK;
 }
 
-sqlite3_stmt *site_prep(bacsc_site *s, const char *sql)
+static sqlite3_stmt *site_prep(bacsc_site *s, const char *sql)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
@@ -231,39 +232,34 @@ static int col_blob(sqlite3_stmt *st, int col, unsigned char **out, size_t *len)
 int site_ca_from_bytes(const unsigned char *data, size_t len, unsigned char **der, size_t *der_len,
                        char *why, size_t whylen)
 {
-    X509 *x = NULL;
-    const unsigned char *p = data;
-    if (len > 0 && data[0] == 0x30)
-        x = d2i_X509(NULL, &p, (long)len);
-    if (!x) {
-        BIO *bio = BIO_new_mem_buf(data, (int)len);
-        if (bio)
-            x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-        BIO_free(bio);
-    }
-    if (!x) {
+    int rc = bacsc_pki_to_der(BACSC_PKI_CERT, data, len, der, der_len);
+    if (rc == BACSC_ERR_NOMEM)
+        return rc;
+    if (rc != BACSC_OK) {
         snprintf(why, whylen, "not a certificate (PEM or DER)");
         return BACSC_ERR_MALFORMED;
     }
-    if (X509_check_ca(x) < 1) {
-        X509_free(x);
+    const unsigned char *p = *der;
+    X509 *x = d2i_X509(NULL, &p, (long)*der_len);
+    bool ca = x && X509_check_ca(x) >= 1;
+    X509_free(x);
+    if (!ca) {
+        free(*der);
+        *der = NULL;
+        *der_len = 0;
         snprintf(why, whylen, "not a CA certificate (basicConstraints CA:TRUE missing)");
         return BACSC_ERR_MALFORMED;
     }
-    unsigned char *buf = NULL;
-    int n = i2d_X509(x, &buf);
-    X509_free(x);
-    if (n <= 0)
-        return BACSC_ERR_NOMEM;
-    *der = malloc((size_t)n);
-    if (!*der) {
-        OPENSSL_free(buf);
-        return BACSC_ERR_NOMEM;
-    }
-    memcpy(*der, buf, (size_t)n);
-    *der_len = (size_t)n;
-    OPENSSL_free(buf);
     return BACSC_OK;
+}
+
+int site_object_to_der(int kind, const unsigned char *data, size_t len, unsigned char **der,
+                       size_t *der_len)
+{
+    *der = NULL;
+    *der_len = 0;
+    int rc = bacsc_pki_to_der(kind == 0 ? BACSC_PKI_CERT : BACSC_PKI_CSR, data, len, der, der_len);
+    return rc == BACSC_OK || rc == BACSC_ERR_NOMEM ? rc : BACSC_ERR_MALFORMED;
 }
 
 void site_sha256(const unsigned char *data, size_t len, unsigned char fp[BACSC_SITE_FP_LEN])
@@ -353,8 +349,6 @@ void bacsc_site_settings_clear(bacsc_site_settings *st)
 static const char *const MODE_NAMES[] = {"unknown", "ip", "dual", "sc"};
 static const char *const CERT_NAMES[] = {"none",    "csr-pending", "valid",
                                          "expiring", "expired",    "signed-by-another-CA"};
-static const char *const KIND_NAMES[] = {"?",           "discover",     "request", "import",
-                                         "trust-add",   "trust-remove", "mode"};
 static const char *const STATE_NAMES[] = {"running", "done", "partial", "failed"};
 static const char *const ITEM_NAMES[] = {"pending", "done", "failed", "skipped"};
 
@@ -384,11 +378,6 @@ int bacsc_site_cert_status_parse(const char *s)
     if (s && (strcasecmp(s, "other-ca") == 0 || strcasecmp(s, "another-ca") == 0))
         return BACSC_SITE_CERT_OTHER_CA;
     return -1;
-}
-
-const char *bacsc_site_job_kind_name(int k)
-{
-    return k >= 1 && k <= 6 ? KIND_NAMES[k] : "?";
 }
 
 const char *bacsc_site_job_state_name(int st)
@@ -910,5 +899,89 @@ int bacsc_site_job_items(bacsc_site *s, int64_t job_id, bacsc_site_item_fn cb, v
             break;
     }
     sqlite3_finalize(st);
+    return rc;
+}
+
+/* ---- what the engine records while it runs ------------------------------------------ */
+
+int site_item_save(bacsc_site *s, int64_t job, uint32_t instance, int step, int status,
+                   const char *error, unsigned attempts)
+{
+    sqlite3_stmt *st = site_prep(s, "UPDATE job_items SET step=?,status=?,error=?,attempts=?,"
+                                    "updated=? WHERE job=? AND instance=?");
+    if (!st)
+        return BACSC_ERR_DB;
+    sqlite3_bind_int(st, 1, step);
+    sqlite3_bind_int(st, 2, status);
+    sqlite3_bind_text(st, 3, error ? error : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 4, (int)attempts);
+    sqlite3_bind_int64(st, 5, bacsc_site_now(s));
+    sqlite3_bind_int64(st, 6, job);
+    sqlite3_bind_int64(st, 7, instance);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? BACSC_OK : site_dbfail(s, "item");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int site_item_attempt(bacsc_site *s, int64_t job, uint32_t instance, unsigned attempts)
+{
+    sqlite3_stmt *st = site_prep(s, "UPDATE job_items SET attempts=?,updated=? WHERE job=? "
+                                    "AND instance=?");
+    if (!st)
+        return BACSC_ERR_DB;
+    sqlite3_bind_int(st, 1, (int)attempts);
+    sqlite3_bind_int64(st, 2, bacsc_site_now(s));
+    sqlite3_bind_int64(st, 3, job);
+    sqlite3_bind_int64(st, 4, instance);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? BACSC_OK : site_dbfail(s, "attempt");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int site_job_pending_items(bacsc_site *s, int64_t job, site_pending_fn cb, void *user)
+{
+    sqlite3_stmt *st = site_prep(s, "SELECT instance,step,attempts,data FROM job_items "
+                                    "WHERE job=? AND status=0 ORDER BY instance");
+    if (!st)
+        return BACSC_ERR_DB;
+    sqlite3_bind_int64(st, 1, job);
+    int rc = BACSC_OK;
+    while (rc == BACSC_OK && sqlite3_step(st) == SQLITE_ROW) {
+        int n = sqlite3_column_bytes(st, 3);
+        rc = cb(user, (uint32_t)sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1),
+                (unsigned)sqlite3_column_int(st, 2), sqlite3_column_blob(st, 3),
+                n > 0 ? (size_t)n : 0);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int site_job_finish(bacsc_site *s, int64_t job, int state)
+{
+    sqlite3_stmt *st = site_prep(s, "UPDATE jobs SET state=?,finished=? WHERE id=?");
+    if (!st)
+        return BACSC_ERR_DB;
+    sqlite3_bind_int(st, 1, state);
+    sqlite3_bind_int64(st, 2, bacsc_site_now(s));
+    sqlite3_bind_int64(st, 3, job);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? BACSC_OK : site_dbfail(s, "job finish");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int site_job_completed(bacsc_site *s, int kind, const char *key, int64_t *job)
+{
+    sqlite3_stmt *q = site_prep(s, "SELECT id FROM jobs WHERE kind=? AND key=? AND state=1 "
+                                   "ORDER BY id DESC LIMIT 1");
+    if (!q)
+        return BACSC_ERR_DB;
+    sqlite3_bind_int(q, 1, kind);
+    sqlite3_bind_text(q, 2, key, -1, SQLITE_TRANSIENT);
+    int rc = BACSC_ERR_NOT_FOUND;
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        *job = sqlite3_column_int64(q, 0);
+        rc = BACSC_OK;
+    }
+    sqlite3_finalize(q);
     return rc;
 }

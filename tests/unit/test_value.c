@@ -14,7 +14,7 @@
 #include "bacsc/error.h"
 #include "bacsc/tags.h"
 #include "bacsc/value.h"
-#include "cli/value_json.c"
+#include "cli/value_json.h"
 
 static void test_object_id_parse(void **state)
 {

@@ -1,0 +1,62 @@
+/*
+ * bacsc/ca_files.h — the files a site CA reads requests from and writes
+ * responses to: a CARI zip (docs/cari.md) or a plain directory of CSR /
+ * certificate files. Used by `bacsc ca` and by any other front end of a CA.
+ *
+ * Blocking file I/O on the caller's thread; no global state.
+ */
+#ifndef BACSC_CA_FILES_H
+#define BACSC_CA_FILES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bacsc/pki.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* An entry that could not even be read (it is reported, not stored). */
+typedef struct bacsc_ca_source_bad {
+    char name[256];
+    char reason[256];
+} bacsc_ca_source_bad;
+
+/* CSRs read from a directory or a CARI request zip, ready for
+ * bacsc_ca_submit(). */
+typedef struct bacsc_ca_source {
+    bacsc_batch_in batch;     /* points into this struct's storage */
+    bacsc_request_in *reqs;   /* CSRs to submit (DER, or raw bytes when unparseable) */
+    size_t n;
+    bacsc_ca_source_bad *bad;
+    size_t n_bad;
+    /* storage */
+    uint8_t sha256[32];
+    char **strings;
+    size_t n_strings, cap_strings;
+    uint8_t **blobs;
+    size_t n_blobs;
+    void *cari; /* the parsed zip, when the source is one */
+} bacsc_ca_source;
+
+/* Load `path` (a directory or a CARI zip). More than `max` CSRs is an error
+ * (nothing is loaded). Returns 0, BACSC_ERR_IO, BACSC_ERR_LIMIT,
+ * BACSC_ERR_MALFORMED or BACSC_ERR_UNSUPPORTED with `err` set. */
+int bacsc_ca_source_load(const char *path, unsigned max, bacsc_ca_source *src, char *err,
+                         size_t errlen);
+void bacsc_ca_source_free(bacsc_ca_source *src);
+
+/* Write the response for batch `batch_id` to `out`: a directory (when `out`
+ * ends in '/' or is one) holding <serial>.pem per certificate, ca.pem,
+ * chain.pem and index.txt; else a CARI response zip. *n_certs gets the number
+ * of certificates, sha256 a digest of what was written. Returns 0,
+ * BACSC_ERR_NOT_FOUND (no such batch), BACSC_ERR_STATE (no CA certificate),
+ * BACSC_ERR_IO or another library status, with `err` set. */
+int bacsc_ca_response_write(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *n_certs,
+                            uint8_t sha256[32], char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,514 @@
+/*
+ * wf_import.c — the import workflow: install a signed certificate (and the
+ * site CA where missing) on a device, validated before it is activated
+ * (docs/site.md "Workflows"); checking a CARI response before any device is
+ * touched. Its issuer, activate and confirm steps are shared with the trust
+ * workflows (wf_trust.c).
+ *
+ *   read-issuers            AtomicReadFile both issuer slots
+ *   write-issuer            the site CA into a free slot where it is missing
+ *   write-certificate       truncate + AtomicWriteFile the operational certificate
+ *   validate                WP Command = validate-changes
+ *   read-validation-result  RP Command_Validation_Result; on failure
+ *                           WP Command = discard-changes and stop
+ *   activate                ReinitializeDevice activate-changes
+ *   confirm                 RP Changes_Pending
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bacsc/cari.h"
+#include "bacsc/device.h"
+#include "bacsc/error.h"
+#include "bacsc/pki.h"
+#include "site_workflow.h"
+
+int site_cert_files_check(site_item *it)
+{
+    const bacsc_site_device *d = &it->dev;
+    if (d->sc_port == BACSC_SITE_NONE || d->cert_file == BACSC_SITE_NONE ||
+        d->issuer_file[0] == BACSC_SITE_NONE) {
+        site_fail_msg(it, "device has no BACnet/SC certificate files (run discover)");
+        return H_FAIL;
+    }
+    return H_AGAIN;
+}
+
+/* ---- issuer slots (import: the site CA; trust: the job's CA) -------------------- */
+
+typedef struct issuer_target {
+    const unsigned char *ca;
+    size_t len;                            /* what to write: 0 = clear the slot */
+    unsigned char fp[BACSC_SITE_FP_LEN];
+    bool remove, import;
+} issuer_target;
+
+static void target_of(const site_item *it, issuer_target *t)
+{
+    const site_run *r = it->r;
+    t->import = r->job.kind == BACSC_SITE_JOB_IMPORT;
+    t->remove = r->job.kind == BACSC_SITE_JOB_TRUST_REMOVE;
+    if (t->import) {
+        t->ca = r->st.ca_der;
+        t->len = r->st.ca_len;
+        memcpy(t->fp, r->st.ca_fp, sizeof t->fp);
+    } else {
+        t->ca = it->data;
+        t->len = t->remove ? 0 : it->data_len;
+        site_sha256(it->data, it->data_len, t->fp);
+    }
+}
+
+int site_issuers_read_issue(site_item *it)
+{
+    uint32_t f = it->dev.issuer_file[it->sub];
+    if (f == BACSC_SITE_NONE) {
+        it->slot_has[it->sub] = false;
+        return H_LOCAL; /* nothing to read: the result decides */
+    }
+    return site_req_read_file(it, f);
+}
+
+/* Pick the issuer slot for `fp`: -1 when the device already has it; -2 when
+ * both slots hold other CAs. */
+static int pick_slot(const site_item *it, const unsigned char *fp)
+{
+    for (int i = 0; i < 2; i++)
+        if (it->slot_has[i] && memcmp(it->slot_fp[i], fp, BACSC_SITE_FP_LEN) == 0)
+            return -1;
+    for (int i = 0; i < 2; i++)
+        if (!it->slot_has[i] && it->dev.issuer_file[i] != BACSC_SITE_NONE)
+            return i;
+    return -2;
+}
+
+static int decide_remove(site_item *it, const issuer_target *t)
+{
+    it->slot = -1;
+    for (int i = 0; i < 2; i++)
+        if (it->slot_has[i] && memcmp(it->slot_fp[i], t->fp, sizeof t->fp) == 0)
+            it->slot = i;
+    if (it->slot < 0) {
+        site_fail_msg(it, "no action taken: issuer not installed");
+        return H_DONE;
+    }
+    if (memcmp(t->fp, it->r->st.ca_fp, sizeof t->fp) == 0 &&
+        it->dev.mode == BACSC_SITE_MODE_SC) {
+        site_fail_msg(it, "refused: the site CA is this SC-only device's trust anchor");
+        return H_FAIL;
+    }
+    return H_NEXT;
+}
+
+int site_issuers_read_result(site_item *it)
+{
+    if (it->completed) {
+        int h = site_read_file_result(it);
+        if (h != H_NEXT)
+            return h;
+        site_fp_of_buf(it, it->sub);
+    }
+    if (it->sub == 0) {
+        site_reset_transfer(it);
+        it->sub = 1;
+        return H_AGAIN;
+    }
+    issuer_target t;
+    target_of(it, &t);
+    if (t.remove)
+        return decide_remove(it, &t);
+    it->slot = pick_slot(it, t.fp);
+    if (it->slot == -2) {
+        site_fail_msg(it, "both issuer slots hold other CAs; remove one first "
+                          "(bacsc site trust remove)");
+        return H_FAIL;
+    }
+    if (it->slot == -1 && !t.import) {
+        site_fail_msg(it, "no action taken: issuer already installed");
+        return H_DONE;
+    }
+    return H_NEXT;
+}
+
+int site_issuer_write_issue(site_item *it)
+{
+    if (it->slot < 0)
+        return H_NEXT;
+    issuer_target t;
+    target_of(it, &t);
+    return site_req_write_file(it, it->dev.issuer_file[it->slot], t.ca, t.len);
+}
+
+int site_issuer_write_result(site_item *it)
+{
+    issuer_target t;
+    target_of(it, &t);
+    int h = site_write_file_result(it, t.len);
+    if (h == H_NEXT && it->slot >= 0) {
+        it->slot_has[it->slot] = !t.remove;
+        if (!t.remove)
+            memcpy(it->slot_fp[it->slot], t.fp, BACSC_SITE_FP_LEN);
+        it->dev.has_issuer[it->slot] = it->slot_has[it->slot];
+        memcpy(it->dev.issuer_fp[it->slot], it->slot_fp[it->slot], BACSC_SITE_FP_LEN);
+    }
+    return h;
+}
+
+/* ---- activation ----------------------------------------------------------------------- */
+
+int site_activate_issue(site_item *it)
+{
+    if (it->sub == 1 && it->dev.sc_port != BACSC_SITE_NONE)
+        return site_req_rp(it, BACSC_OBJ_NETWORK_PORT, it->dev.sc_port,
+                           BACSC_PROP_COMMAND_VALIDATION_RESULT);
+    return site_req_activate(it);
+}
+
+int site_activate_result(site_item *it)
+{
+    if (it->sub == 1) {
+        site_validation_reason(it, "activate-changes");
+        return H_FAIL;
+    }
+    if (it->res.outcome == BACSC_CLIENT_ERROR && it->dev.sc_port != BACSC_SITE_NONE) {
+        it->sub = 1; /* read why */
+        return H_AGAIN;
+    }
+    return it->res.outcome == BACSC_CLIENT_SIMPLE_ACK ? H_NEXT : H_FAIL;
+}
+
+int site_confirm_issue(site_item *it)
+{
+    return site_req_rp(it, BACSC_OBJ_NETWORK_PORT, it->dev.sc_port, BACSC_PROP_CHANGES_PENDING);
+}
+
+int site_confirm_result(site_item *it)
+{
+    if (site_rp_is_boolean(it, false))
+        return H_NEXT;
+    if (site_rp_is_boolean(it, true))
+        site_fail_msg(it, "confirm: changes still pending after activate-changes");
+    return H_FAIL;
+}
+
+/* ---- the certificate ---------------------------------------------------------------- */
+
+static int cert_write_issue(site_item *it)
+{
+    return site_req_write_file(it, it->dev.cert_file, it->data, it->data_len);
+}
+
+static int cert_write_result(site_item *it)
+{
+    return site_write_file_result(it, it->data_len);
+}
+
+static int validate_issue(site_item *it)
+{
+    return site_req_port_command(it, BACSC_NPC_VALIDATE_CHANGES);
+}
+
+static int validate_result(site_item *it)
+{
+    /* A failing set answers Error; Command_Validation_Result says why. */
+    int o = it->res.outcome;
+    return o == BACSC_CLIENT_SIMPLE_ACK || o == BACSC_CLIENT_ERROR ? H_NEXT : H_FAIL;
+}
+
+static int validation_issue(site_item *it)
+{
+    if (it->sub == 0)
+        return site_req_rp(it, BACSC_OBJ_NETWORK_PORT, it->dev.sc_port,
+                           BACSC_PROP_COMMAND_VALIDATION_RESULT);
+    return site_req_port_command(it, BACSC_NPC_DISCARD_CHANGES);
+}
+
+static int validation_result(site_item *it)
+{
+    if (it->sub == 1)
+        return H_FAIL; /* discard-changes sent (best effort): report the validation failure */
+    const uint8_t *val;
+    size_t vl;
+    if (!site_rp_value(it, &val, &vl))
+        return H_FAIL;
+    char why[200] = "";
+    if (site_validation_ok(val, vl, why, sizeof why))
+        return H_NEXT;
+    site_fail_msg(it, "validation failed on the device: %s (changes discarded; the device "
+                      "keeps its previous configuration)", why);
+    it->sub = 1;
+    return H_AGAIN;
+}
+
+static int import_confirm_result(site_item *it)
+{
+    int h = site_confirm_result(it);
+    if (h != H_NEXT)
+        return h;
+    bacsc_site_device *d = &it->dev;
+    free(d->cert_der);
+    d->cert_der = malloc(it->data_len);
+    d->cert_len = 0;
+    if (d->cert_der) {
+        memcpy(d->cert_der, it->data, it->data_len);
+        d->cert_len = it->data_len;
+    }
+    free(d->csr_der);
+    d->csr_der = NULL;
+    d->csr_len = 0;
+    d->csr_request_id[0] = 0;
+    return H_NEXT;
+}
+
+static const site_step STEPS[] = {
+    {"read-issuers", site_issuers_read_issue, site_issuers_read_result},
+    {"write-issuer", site_issuer_write_issue, site_issuer_write_result},
+    {"write-certificate", cert_write_issue, cert_write_result},
+    {"validate", validate_issue, validate_result},
+    {"read-validation-result", validation_issue, validation_result},
+    {"activate", site_activate_issue, site_activate_result},
+    {"confirm", site_confirm_issue, import_confirm_result},
+};
+
+const site_workflow site_wf_import = {
+    .kind = BACSC_SITE_JOB_IMPORT,
+    .name = "import",
+    SITE_STEPS(STEPS),
+    .save = SITE_SAVE_ON_STEP,
+    .check = site_cert_files_check,
+};
+
+/* ---- preparation: checking a response ------------------------------------------------ */
+
+/* A rerun of the same file: resume a killed run, retry the failed devices of a
+ * partial one, or say it was imported completely. BACSC_ERR_NOT_FOUND: none. */
+static int import_rerun(bacsc_site *s, const char *key, int64_t *job_id, bool *resumed,
+                        char *err, size_t errlen)
+{
+    /* A killed run of the same file resumes as is. */
+    if (bacsc_site_job_resumable(s, BACSC_SITE_JOB_IMPORT, key, job_id) == BACSC_OK) {
+        *resumed = true;
+        return BACSC_OK;
+    }
+    /* After a partial import retry only the failed devices (their
+     * certificates were checked when the file was first imported and are
+     * stored with the job items). */
+    if (bacsc_site_job_create_retry(s, BACSC_SITE_JOB_IMPORT, key, job_id) == BACSC_OK)
+        return BACSC_OK;
+    if (site_job_completed(s, BACSC_SITE_JOB_IMPORT, key, job_id) == BACSC_OK) {
+        snprintf(err, errlen, "this file was imported completely by job %lld", (long long)*job_id);
+        return BACSC_ERR_EXISTS;
+    }
+    return BACSC_ERR_NOT_FOUND;
+}
+
+/* What a response is checked against. */
+typedef struct import_ctx {
+    const bacsc_site_settings *st;
+    site_devlist l;                        /* every device */
+    bacsc_cari_ref *refs;                  /* their pending CSRs */
+    size_t *ref_dev, nrefs;
+    int64_t now;
+} import_ctx;
+
+static int pending_refs(import_ctx *x)
+{
+    x->refs = calloc(x->l.n + 1, sizeof *x->refs);
+    x->ref_dev = calloc(x->l.n + 1, sizeof *x->ref_dev);
+    if (!x->refs || !x->ref_dev)
+        return BACSC_ERR_NOMEM;
+    for (size_t i = 0; i < x->l.n; i++) {
+        const bacsc_site_device *d = &x->l.d[i];
+        if (!d->csr_der ||
+            bacsc_pki_csr_key_fingerprint(d->csr_der, d->csr_len,
+                                          x->refs[x->nrefs].fingerprint) != BACSC_OK)
+            continue;
+        x->refs[x->nrefs].request_id = d->csr_request_id[0] ? d->csr_request_id : NULL;
+        x->ref_dev[x->nrefs++] = i;
+    }
+    return BACSC_OK;
+}
+
+static bool is_cert_entry(const bacsc_cari_entry *e)
+{
+    return e->type == BACSC_CARI_ENTRY_CERTIFICATE ||
+           (e->type == BACSC_CARI_ENTRY_INVALID && e->der);
+}
+
+/* A certificate some device holds already: say so. */
+static void installed_on(const import_ctx *x, const bacsc_cari_entry *e,
+                         bacsc_site_import_entry *ie)
+{
+    for (size_t i = 0; i < x->l.n; i++) {
+        const bacsc_site_device *d = &x->l.d[i];
+        if (d->cert_der && d->cert_len == e->der_len &&
+            memcmp(d->cert_der, e->der, e->der_len) == 0) {
+            snprintf(ie->why, sizeof ie->why,
+                     "certificate already installed on device %u (no pending request)",
+                     (unsigned)d->instance);
+            return;
+        }
+    }
+}
+
+static void check_entry(const import_ctx *x, const bacsc_cari_entry *e,
+                        bacsc_site_import_entry *ie)
+{
+    snprintf(ie->name, sizeof ie->name, "%s", e->name ? e->name : "?");
+    ie->instance = BACSC_SITE_NONE;
+    ie->refused = true;
+    if (e->error) {
+        if (e->status == BACSC_ERR_POLICY && strstr(e->error, "different CA"))
+            snprintf(ie->why, sizeof ie->why,
+                     "%.120s — not the site CA (%.80s); devices holding it could not talk "
+                     "to the rest of the site",
+                     e->error, x->st->ca_subject);
+        else
+            snprintf(ie->why, sizeof ie->why, "%s", e->error);
+        if (e->status == BACSC_ERR_NOT_FOUND && e->der)
+            installed_on(x, e, ie);
+    } else if (x->now > e->not_after) {
+        snprintf(ie->why, sizeof ie->why, "certificate expired");
+    } else if (x->now < e->not_before) {
+        snprintf(ie->why, sizeof ie->why, "certificate not valid yet");
+    } else if (e->match_index == SIZE_MAX || e->match_index >= x->nrefs) {
+        snprintf(ie->why, sizeof ie->why, "certificate matches no pending request");
+        installed_on(x, e, ie);
+    } else {
+        ie->refused = false;
+        ie->instance = x->l.d[x->ref_dev[e->match_index]].instance;
+    }
+}
+
+/* Check every certificate entry; returns the number refused (or < 0). */
+static int check_entries(import_ctx *x, const bacsc_cari *c, bacsc_site_import_entry **entries,
+                         size_t *n_entries)
+{
+    size_t ncert = 0, nrefused = 0;
+    for (size_t k = 0; k < c->n_entries; k++)
+        ncert += is_cert_entry(&c->entries[k]);
+    if (!(*entries = calloc(ncert + 1, sizeof **entries)))
+        return BACSC_ERR_NOMEM;
+    for (size_t k = 0; k < c->n_entries; k++) {
+        if (!is_cert_entry(&c->entries[k]))
+            continue;
+        bacsc_site_import_entry *ie = &(*entries)[(*n_entries)++];
+        check_entry(x, &c->entries[k], ie);
+        nrefused += ie->refused;
+    }
+    return (int)nrefused;
+}
+
+/* Create the import job with one item per accepted certificate. */
+static int schedule(bacsc_site *s, const bacsc_cari *c, const char *key, size_t nrefused,
+                    bacsc_site_import_entry *entries, size_t n_entries, int64_t *job_id)
+{
+    int rc = site_begin(s);
+    if (rc != BACSC_OK)
+        return rc;
+    char args[256];
+    snprintf(args, sizeof args, "{\"file_sha256\":\"%s\",\"certificates\":%zu,\"refused\":%zu}",
+             key + 7, n_entries, nrefused);
+    if ((rc = bacsc_site_job_create(s, BACSC_SITE_JOB_IMPORT, args, key, job_id)) != BACSC_OK)
+        goto fail;
+    for (size_t k = 0, j = 0; k < c->n_entries; k++) {
+        const bacsc_cari_entry *e = &c->entries[k];
+        if (!is_cert_entry(e))
+            continue;
+        bacsc_site_import_entry *ie = &entries[j++];
+        if (ie->refused)
+            continue;
+        rc = bacsc_site_job_add_item(s, *job_id, ie->instance, e->der, e->der_len,
+                                     BACSC_SITE_ITEM_PENDING, NULL);
+        if (rc == BACSC_ERR_EXISTS) {
+            ie->refused = true;
+            snprintf(ie->why, sizeof ie->why, "a second certificate for device %u ignored",
+                     (unsigned)ie->instance);
+            rc = BACSC_OK;
+        }
+        if (rc != BACSC_OK)
+            goto fail;
+    }
+    if ((rc = site_commit(s)) == BACSC_OK)
+        return BACSC_OK;
+fail:
+    site_rollback(s);
+    return rc;
+}
+
+/* Check the response against the site: refused entries, or the job. */
+static int check_and_schedule(bacsc_site *s, bacsc_cari *c, const bacsc_site_settings *st,
+                              const char *key, bool accept_partial,
+                              bacsc_site_import_entry **entries, size_t *n_entries,
+                              int64_t *job_id, char *err, size_t errlen)
+{
+    import_ctx x = {.st = st, .now = bacsc_site_now(s)};
+    int rc = site_all_devices(s, &x.l);
+    if (rc == BACSC_OK)
+        rc = pending_refs(&x);
+    const unsigned char *cas[1] = {st->ca_der};
+    size_t ca_lens[1] = {st->ca_len};
+    if (rc == BACSC_OK && (rc = bacsc_cari_verify_issuer(c, cas, ca_lens, 1)) >= 0)
+        rc = bacsc_cari_match(c, x.refs, x.nrefs);
+    int nrefused = rc < 0 ? rc : check_entries(&x, c, entries, n_entries);
+    rc = nrefused < 0 ? nrefused : BACSC_OK;
+    if (rc < 0) {
+        /* the reason is in the site's error message */
+    } else if (*n_entries == 0) {
+        snprintf(err, errlen, "the file holds no certificates");
+        rc = BACSC_ERR_NOT_FOUND;
+    } else if (nrefused && !accept_partial) {
+        snprintf(err, errlen, "%d of %zu certificates refused; nothing was written to any device",
+                 nrefused, *n_entries);
+        rc = BACSC_ERR_POLICY;
+    } else if ((size_t)nrefused == *n_entries) {
+        snprintf(err, errlen, "every certificate was refused; nothing was written to any device");
+        rc = BACSC_ERR_POLICY;
+    } else {
+        rc = schedule(s, c, key, (size_t)nrefused, *entries, *n_entries, job_id);
+    }
+    free(x.refs);
+    free(x.ref_dev);
+    site_devlist_free(&x.l);
+    return rc;
+}
+
+int bacsc_site_prepare_import(bacsc_site *s, const void *data, size_t len, bool accept_partial,
+                              bacsc_site_import_entry **entries, size_t *n_entries,
+                              int64_t *job_id, bool *resumed, char *err, size_t errlen)
+{
+    *entries = NULL;
+    *n_entries = 0;
+    *resumed = false;
+    err[0] = 0;
+    bacsc_site_settings st;
+    int rc = bacsc_site_settings_get(s, &st);
+    if (rc != BACSC_OK) {
+        snprintf(err, errlen, "%s", bacsc_site_errmsg(s));
+        return rc;
+    }
+    unsigned char fp[BACSC_SITE_FP_LEN];
+    site_sha256(data, len, fp);
+    char key[80] = "import:";
+    bacsc_pki_hex(fp, 32, key + 7);
+    rc = import_rerun(s, key, job_id, resumed, err, errlen);
+    if (rc != BACSC_ERR_NOT_FOUND) {
+        bacsc_site_settings_clear(&st);
+        return rc;
+    }
+    bacsc_cari *c = NULL;
+    rc = bacsc_cari_read_buffer(data, len, NULL, &c);
+    if (rc != BACSC_OK) {
+        snprintf(err, errlen, "%s", c && c->error ? c->error : bacsc_strerror(rc));
+        rc = rc == BACSC_ERR_NOMEM ? rc : BACSC_ERR_MALFORMED;
+    } else {
+        rc = check_and_schedule(s, c, &st, key, accept_partial, entries, n_entries, job_id, err,
+                                errlen);
+    }
+    if (rc != BACSC_OK && !err[0])
+        snprintf(err, errlen, "%s", bacsc_site_errmsg(s));
+    bacsc_cari_free(c);
+    bacsc_site_settings_clear(&st);
+    return rc;
+}
