@@ -52,7 +52,7 @@ enum { OPT_EXIT = -2 };
 static const char common_help[] =
     "common options:\n"
     "  --dir DIR              CA directory (default $BACSC_CA_DIR, else ./ca)\n"
-    "  --actor NAME           who is acting, for the audit log (default $USER)\n"
+    "  --actor NAME           name shown in the audit log (default: the user)\n"
     "  --passphrase-file F    passphrase of an encrypted CA key (first line of F;\n"
     "                         default $BACSC_CA_PASSPHRASE_FILE)\n"
     "  --json                 machine-readable output\n"
