@@ -133,12 +133,17 @@ static int apply_seconds(const cli_spec *s, const cli_opt *o, const char *arg, v
 static int apply_strs(const cli_spec *s, const cli_opt *o, const char *arg, void *opts,
                       size_t base)
 {
-    int *count = (int *)((char *)opts + base + o->aux);
-    if (*count >= o->max) {
+    void *count = (char *)opts + base + o->aux;
+    size_t n = o->flags & CLI_SIZE_COUNT ? *(size_t *)count : (size_t) * (int *)count;
+    if (n >= (size_t)o->max) {
         cli_error(s->prog, "at most %ld --%s options", o->max, o->name);
         return -1;
     }
-    ((const char **)((char *)opts + base + o->off))[(*count)++] = arg;
+    ((const char **)((char *)opts + base + o->off))[n++] = arg;
+    if (o->flags & CLI_SIZE_COUNT)
+        *(size_t *)count = n;
+    else
+        *(int *)count = (int)n;
     return 0;
 }
 
@@ -300,7 +305,7 @@ static int left_column(const cli_spec *s, const cli_opt *o, char *buf, size_t ca
                     o->arg ? o->arg : "");
 }
 
-static void print_row_text(const cli_spec *s, const cli_opt *o, FILE *out)
+static void print_row_text(const cli_spec *s, const cli_opt *o, int col, FILE *out)
 {
     char left[256];
     int n = left_column(s, o, left, sizeof left);
@@ -309,12 +314,12 @@ static void print_row_text(const cli_spec *s, const cli_opt *o, FILE *out)
     if (*h == '\n') {
         /* the text starts on the next line */
     } else if (*h) {
-        fprintf(out, "%*s", n < s->col ? s->col - n : 2, "");
+        fprintf(out, "%*s", n < col ? col - n : 2, "");
     }
     for (; *h; h++) {
         fputc(*h, out);
         if (*h == '\n' && h[1])
-            fprintf(out, "%*s", s->col, "");
+            fprintf(out, "%*s", col, "");
     }
     fputc('\n', out);
 }
@@ -330,7 +335,7 @@ static void print_text(const cli_spec *spec, FILE *out)
             fprintf(out, "%s\n", p->title);
         for (const cli_opt *o = p->opts; o->name; o++)
             if (!(o->flags & CLI_UNLISTED))
-                print_row_text(spec, o, out);
+                print_row_text(spec, o, p->col ? p->col : spec->col, out);
     }
 }
 

@@ -66,8 +66,9 @@ typedef enum cli_kind {
 } cli_kind;
 
 enum {
-    CLI_UNLISTED = 1u << 0, /* parsed, but no line of its own in --help (another row's
-                               label names it) */
+    CLI_UNLISTED = 1u << 0,   /* parsed, but no line of its own in --help (another row's
+                                 label names it) */
+    CLI_SIZE_COUNT = 1u << 1, /* CLI_K_STRS: the count at `aux` is a size_t, not an int */
 };
 
 /* A CLI_K_CALL handler: store `arg` (NULL for an option without argument) at
@@ -96,6 +97,7 @@ typedef struct cli_part {
     const char *title;
     const cli_opt *opts;
     size_t base;
+    int col;            /* help column of this table's lines; 0: the spec's */
 } cli_part;
 
 typedef struct cli_spec {
@@ -108,6 +110,8 @@ typedef struct cli_spec {
 #define CLI_END {0}
 #define CLI_TEXT(t) {.text = (t)}
 #define CLI_GROUP(title_, rows, base_) {.title = (title_), .opts = (rows), .base = (base_)}
+#define CLI_GROUP_COL(title_, rows, base_, col_) \
+    {.title = (title_), .opts = (rows), .base = (base_), .col = (col_)}
 
 #define CLI_ROW_(n, s, a, k, T, f, h) \
     .name = (n), .shortc = (s), .arg = (a), .kind = (k), .off = offsetof(T, f), .help = (h)
@@ -116,6 +120,9 @@ typedef struct cli_spec {
 #define CLI_STRS(n, s, a, T, f, cnt, h) \
     {CLI_ROW_(n, s, a, CLI_K_STRS, T, f, h), .max = (long)(sizeof(((T *)0)->f) / sizeof(((T *)0)->f[0])), \
      .aux = offsetof(T, cnt)}
+#define CLI_STRSZ(n, s, a, T, f, cnt, h) \
+    {CLI_ROW_(n, s, a, CLI_K_STRS, T, f, h), .max = (long)(sizeof(((T *)0)->f) / sizeof(((T *)0)->f[0])), \
+     .aux = offsetof(T, cnt), .flags = CLI_SIZE_COUNT}
 #define CLI_ULONG(n, s, a, T, f, lo, hi, h) {CLI_ROW_(n, s, a, CLI_K_ULONG, T, f, h), .min = (lo), .max = (hi)}
 #define CLI_UINT(n, s, a, T, f, lo, hi, h) {CLI_ROW_(n, s, a, CLI_K_UINT, T, f, h), .min = (lo), .max = (hi)}
 #define CLI_INT(n, s, a, T, f, lo, hi, h) {CLI_ROW_(n, s, a, CLI_K_INT, T, f, h), .min = (lo), .max = (hi)}
