@@ -410,7 +410,14 @@ int sc_tool_run(sc_tool *t)
                                .connect_wait_us = sc_us(t->o.connect_wait),
                                .reconnect_min_us = sc_us(t->o.reconnect_min),
                                .reconnect_max_us = sc_us(t->o.reconnect_max)};
-    sc_random_uuid(&nc.uuid);
+    /* The Device UUID: configured, else the certificate's urn:uuid: (a hub
+     * binds the two), else random. */
+    if (t->o.uuid && bacsc_uuid_parse(t->o.uuid, &nc.uuid) != BACSC_OK) {
+        cli_error(t->prog, "uuid: '%s' is not a UUID", t->o.uuid);
+        return EXIT_USAGE;
+    }
+    if (!t->o.uuid && !(t->o.cert && sc_cert_uuid(t->o.cert, &nc.uuid) == 0))
+        sc_random_uuid(&nc.uuid);
     if (t->o.vmac) {
         if (bacsc_vmac_parse(t->o.vmac, &nc.vmac) != BACSC_OK) {
             cli_error(t->prog, "--vmac: '%s' is not a VMAC", t->o.vmac);
