@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <openssl/evp.h>
 
 #include "bacsc/cari.h"
 #include "bacsc/error.h"
@@ -293,9 +294,65 @@ static void upload_name(web_req *r, char *out, size_t cap)
         snprintf(out, cap, "upload.zip");
 }
 
+/* A folder of CSR files sent as JSON {"files": [{"name", "data": base64}]}:
+ * made into a CARI request (each CSR checked by the writer), then submitted
+ * like an uploaded zip. */
+static int upload_files(web_req *r)
+{
+    json_t *j = web_body_json(r);
+    if (!j)
+        return MHD_YES;
+    json_t *files = json_object_get(j, "files"), *f;
+    size_t i, max = bacsc_ca_policy(r->app->ca)->max_batch;
+    bacsc_cari_writer *w = NULL;
+    int ret = 0;
+    if (!json_is_array(files) || json_array_size(files) == 0 || json_array_size(files) > max) {
+        ret = web_reply_error(r, 400, "bad-request",
+                              "give \"files\": [{\"name\", \"data\": base64}] (1..%zu)", max);
+        goto out;
+    }
+    if (bacsc_cari_writer_new(BACSC_CARI_REQUEST, NULL, NULL, &w) != BACSC_OK) {
+        ret = web_reply_error(r, 500, "internal", "out of memory");
+        goto out;
+    }
+    json_array_foreach(files, i, f)
+    {
+        const char *name = json_string_value(json_object_get(f, "name"));
+        const char *b64 = json_string_value(json_object_get(f, "data"));
+        size_t n = b64 ? strlen(b64) : 0;
+        unsigned char *der = n && n <= 4 * BACSC_PKI_MAX_CSR_DER / 3 + 4 ? malloc(n) : NULL;
+        int len = der ? EVP_DecodeBlock(der, (const unsigned char *)b64, (int)n) : -1;
+        while (len > 0 && n > 0 && b64[--n] == '=')
+            len--;
+        char err[256] = "not base64 data";
+        if (len <= 0 || bacsc_cari_writer_add_csr(w, der, (size_t)len, NULL, NULL, NULL, err,
+                                                  sizeof err) < 0) {
+            web_note(r, "upload-refused", "", "%s: %s", name ? name : "?", err);
+            ret = web_reply_error(r, 422, "bad-entry", "%s: %s (nothing was stored)",
+                                  name ? name : "?", err);
+        }
+        free(der);
+        if (ret)
+            goto out;
+    }
+    unsigned char *zip = NULL;
+    size_t zlen = 0;
+    if (bacsc_cari_writer_to_buffer(w, &zip, &zlen) != BACSC_OK)
+        ret = web_reply_error(r, 500, "internal", "cannot build the request");
+    else
+        ret = web_ca_submit_zip(r, zip, zlen, "folder.zip");
+    free(zip);
+out:
+    bacsc_cari_writer_free(w);
+    json_decref(j);
+    return ret;
+}
+
 int web_h_ca_upload(web_req *r)
 {
     const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
+    if (ct && !strncasecmp(ct, "application/json", 16))
+        return upload_files(r);
     if (!ct || (strncasecmp(ct, "application/zip", 15) && strncasecmp(ct, "application/octet-stream", 24)))
         return web_reply_error(r, 415, "content-type",
                                "send the CARI request zip with Content-Type: application/zip");

@@ -328,7 +328,10 @@ static int dispatch_api(web_req *r)
              r->addr);
     if (r->app->ca)
         bacsc_ca_set_actor(r->app->ca, r->actor);
-    return rt->h(r);
+    int ret = rt->h(r);
+    if (strcmp(r->method, "GET") != 0)
+        r->app->devs_dirty = true; /* it may have changed devices */
+    return ret;
 }
 
 static int dispatch(web_req *r)

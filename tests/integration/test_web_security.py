@@ -176,6 +176,16 @@ r = ivan.upload(zip_of({"csr/badsig.der": bytes(bad)}), "badsig.zip")
 check(r.status == 422 and "badsig" in (r.json() or {}).get("error", ""),
       "a CSR with a bad signature -> 422 naming it")
 check(n_requests() == before, "nothing stored after the bad CSR")
+import base64  # noqa: E402
+folder = [{"name": "f/a.csr", "data": base64.b64encode(make_csr(csrdir + "/fa.csr", "folder-a")).decode()},
+          {"name": "f/b.der", "data": base64.b64encode(bytes(bad)).decode()}]
+r = ivan.post("/api/ca/requests", {"files": folder})
+check(r.status == 422 and "f/b.der" in (r.json() or {}).get("error", ""),
+      "a folder of CSRs with a bad one -> 422 naming it (%s)" % (r.json() or {}).get("error"))
+check(n_requests() == before, "nothing stored after the bad folder")
+r = ivan.post("/api/ca/requests", {"files": folder[:1]})
+check(r.status == 201 and len(r.json()["requests"]) == 1, "a folder of CSR files is accepted")
+before = n_requests()
 r = ivan.upload(b"this is not a zip", "junk.zip")
 check(r.status == 422 and (r.json() or {}).get("code") == "bad-zip", "not a zip -> 422 bad-zip")
 r = ivan.upload(os.urandom(400000), "big.zip")
