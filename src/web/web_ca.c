@@ -5,11 +5,11 @@
  * batches and their CARI responses, certificates, the expiry timeline,
  * revocation, the CRL, the approval policy and the CA's audit log.
  *
- * Auto-approval rests on the authenticated submitter: a batch is stored with
- * origin "web:<user>" and no site, so the policy's `auto_approve=match` can
- * list console accounts (auto_approve_origins=web:alice) and never matches
- * on what the zip's manifest claims; the manifest's site is kept only as a
- * claim shown with the batch.
+ * Auto-approval rests on the authenticated submitter: every API call sets
+ * the CA's actor to the console account ("account:<user>") or API token
+ * ("token:<user>") that made it (web_server.c), which the policy's
+ * `auto_approve_submitters` lists; the manifest's site (and the origin
+ * "web:<user>") are stored as claims, which can only narrow auto-approval.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -237,8 +237,9 @@ static int submit_entries(web_req *r, bacsc_cari *c, const char *file_name)
     }
     char origin[WEB_NAME_MAX + 8];
     snprintf(origin, sizeof origin, "web:%s", r->auth.user);
-    bacsc_batch_in b = {.file_name = file_name, .sha256 = c->file_sha256, .origin = origin,
-                        .ref = c->batch_id};
+    /* site and origin are claims: they can only narrow auto-approval */
+    bacsc_batch_in b = {.file_name = file_name, .sha256 = c->file_sha256, .site = c->site,
+                        .origin = origin, .ref = c->batch_id};
     int64_t batch = 0;
     int rc = bacsc_ca_submit(ca, &b, reqs, n, &batch, NULL);
     free(reqs);

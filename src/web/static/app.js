@@ -599,13 +599,13 @@ async function approvalSection() {
   if (!p.ok) return el('p', { class: 'error', text: errorText(p) });
   const mode = select('approval-mode', [['off', 'manual: an administrator decides each request'],
     ['all', 'automatic: every request the policy accepts is issued at once'],
-    ['match', 'automatic for the listed submitters only']], p.data.auto_approve);
-  const origins = el('input', { id: 'approval-origins', value: (p.data.auto_approve_origins || []).join(','),
-    placeholder: 'web:alice,web:bob' });
+    ['match', 'automatic for the listed console accounts and tokens only']], p.data.auto_approve);
+  const origins = el('input', { id: 'approval-submitters', value: (p.data.auto_approve_submitters || []).join(','),
+    placeholder: 'account:ivan,token:ivan' });
   const box = el('form', { class: 'card', onsubmit: async (ev) => {
     ev.preventDefault();
     const body = { auto_approve: mode.value };
-    if (mode.value === 'match') body.auto_approve_origins = origins.value;
+    if (mode.value === 'match') body.auto_approve_submitters = origins.value;
     const r = await api('PUT', '/api/ca/policy', body);
     if (!r.ok) { toast(errorText(r), true); return; }
     toast('Approval is now ' + r.data.approval);
