@@ -33,6 +33,7 @@
 #include <sqlite3.h>
 
 #include "bacsc/error.h"
+#include "bacsc/renewal.h"
 
 #define SCHEMA_VERSION 1
 #define ISSUE_CHUNK 1000
@@ -810,8 +811,31 @@ static bool listed(const char *v, const char (*items)[BACSC_POLICY_MAX_STR], siz
 /* Device UUID rules against the store (inside the submit transaction).
  * Returns 0 (ok; *manual set when only an administrator may approve) or
  * BACSC_ERR_POLICY with the reason. */
+/* Renewal proofs (bacsc/renewal.h): does the request carry one made with
+ * the key of valid certificate `serial`? */
+typedef struct proof_ctx {
+    const bacsc_request_in *r;
+    bool proven;
+} proof_ctx;
+
+static int proven_cb(const bacsc_cert_row *row, void *user)
+{
+    proof_ctx *x = user;
+    x->proven = bacsc_renewal_verify(x->r->csr, x->r->csr_len, row->der, row->der_len) == BACSC_OK;
+    return 0;
+}
+
+static bool renewal_proven(bacsc_ca *ca, const char *serial, const bacsc_request_in *r)
+{
+    bacsc_cert_filter f = {.serial = serial, .valid_only = true};
+    proof_ctx x = {.r = r};
+    bacsc_ca_certs(ca, &f, proven_cb, &x);
+    return x.proven;
+}
+
 static int check_uuid(bacsc_ca *ca, sqlite3_stmt *q_cert, sqlite3_stmt *q_req, const char *uuid,
-                      const char *fp_hex, int64_t now, bool *manual, char *why, size_t whylen)
+                      const char *fp_hex, int64_t now, const bacsc_request_in *r, bool *manual,
+                      char *why, size_t whylen)
 {
     *manual = false;
     sqlite3_reset(q_req);
@@ -831,10 +855,14 @@ static int check_uuid(bacsc_ca *ca, sqlite3_stmt *q_cert, sqlite3_stmt *q_req, c
     while (rc == BACSC_OK && sqlite3_step(q_cert) == SQLITE_ROW) {
         const char *serial = col_text(q_cert, 0), *kfp = col_text(q_cert, 1);
         bool same_key = kfp && strcmp(kfp, fp_hex) == 0;
+        /* a new key signed for by the holder of the old one: a renewal */
+        bool proven = !same_key && renewal_proven(ca, serial, r);
         if (ca->policy.renewal == BACSC_RENEW_OFF)
             rc = pki_fail(why, whylen, BACSC_ERR_POLICY,
                           "duplicate Device UUID %s: held by valid certificate %s (renewal off)",
                           uuid, serial);
+        else if (proven)
+            continue;
         else if (!same_key && ca->policy.renewal == BACSC_RENEW_SAME_KEY)
             rc = pki_fail(why, whylen, BACSC_ERR_POLICY,
                           "duplicate Device UUID %s: held by valid certificate %s with another "
@@ -926,7 +954,7 @@ int bacsc_ca_submit(bacsc_ca *ca, const bacsc_batch_in *batch, const bacsc_reque
         if (it->rc != BACSC_OK)
             status = BACSC_REQ_REJECTED;
         else if (it->info.device_uuid[0] &&
-                 check_uuid(ca, q_cert, q_req, it->info.device_uuid, fp_hex, now, &manual,
+                 check_uuid(ca, q_cert, q_req, it->info.device_uuid, fp_hex, now, r, &manual,
                             it->why, sizeof it->why) != BACSC_OK)
             status = BACSC_REQ_REJECTED;
         else if (auto_ok && !manual)
