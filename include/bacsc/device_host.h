@@ -107,6 +107,9 @@ bacsc_commission *bacsc_device_host_commission(bacsc_device_host *h, unsigned id
 /* The B/IP address of instance idx (port 0 when its IP port is out of service). */
 bacsc_bip_addr bacsc_device_host_bip(const bacsc_device_host *h, unsigned idx);
 
+/* Device idx's Device_UUID (kept in the state directory). */
+int bacsc_device_host_uuid(const bacsc_device_host *h, unsigned idx, uint8_t uuid[16]);
+
 /*
  * Hand an NPDU received on the SC side of instance idx to its device (the
  * embedding program's SC receive path). Returns as bacsc_device_handle_npdu().

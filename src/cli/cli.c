@@ -1,14 +1,17 @@
 /* cli.c — helpers shared by the bacsc commands (see cli.h). */
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bacsc/log.h"
+#include "cli_opt.h"
 
 void cli_error(const char *prog, const char *fmt, ...)
 {
@@ -28,6 +31,64 @@ static void list_subcommands(FILE *out, const char *prog, const cli_subcommand *
     fprintf(out, "\nRun 'bacsc %s <command> --help' for the options of each.\n", prog);
 }
 
+/* `bacsc help --man` / `--completion`: the list, then every subcommand. */
+static void render_subcommands(const char *prog, const cli_subcommand *subs)
+{
+    cli_help_mode mode = cli_get_help_mode();
+    if (mode == CLI_HELP_MAN) {
+        fputs(".SH COMMANDS\n", stdout);
+        for (const cli_subcommand *s = subs; s->name; s++)
+            printf(".TP\n\\fB%s\\fR\n%s\n", s->name, s->summary);
+    } else {
+        fputs("subs:", stdout);
+        for (const cli_subcommand *s = subs; s->name; s++)
+            printf(" %s", s->name);
+        fputc('\n', stdout);
+    }
+    for (const cli_subcommand *s = subs; s->name; s++) {
+        char *text = cli_capture_help(s->run, s->name);
+        if (mode == CLI_HELP_MAN) {
+            fputs(".SH \"BACSC ", stdout);
+            for (const char *c = prog; *c; c++)
+                putchar(toupper((unsigned char)*c));
+            putchar(' ');
+            for (const char *c = s->name; *c; c++)
+                putchar(toupper((unsigned char)*c));
+            fputs("\"\n", stdout);
+        }
+        else
+            printf("sub %s\n", s->name);
+        fputs(text ? text : "", stdout);
+        if (mode == CLI_HELP_COMPLETE)
+            fputs("end\n", stdout);
+        free(text);
+    }
+    cli_mark_help_rendered();
+}
+
+static const cli_subcommand *find_sub(const cli_subcommand *subs, const char *name)
+{
+    for (const cli_subcommand *s = subs; s->name; s++)
+        if (strcmp(s->name, name) == 0)
+            return s;
+    return NULL;
+}
+
+/* "bacsc ca --dir X pending ...": the index of the subcommand's name when
+ * only options (of that subcommand, when it has a spec) come before it, else 0. */
+static int sub_after_options(const cli_subcommand *subs, int argc, char **argv)
+{
+    for (int k = 2; k < argc; k++) {
+        const cli_subcommand *s = find_sub(subs, argv[k]);
+        if (!s || argv[1][0] != '-')
+            continue;
+        const cli_spec *spec = cli_spec_of(s->run, s->name);
+        if (!spec || cli_opts_span(spec, argv, 1, k))
+            return k;
+    }
+    return 0;
+}
+
 int cli_dispatch(const char *prog, const cli_subcommand *subs, int argc, char **argv)
 {
     if (argc < 2) {
@@ -37,19 +98,38 @@ int cli_dispatch(const char *prog, const cli_subcommand *subs, int argc, char **
     const char *name = argv[1];
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
         if (strcmp(name, "help") == 0 && argc > 2) {
-            for (const cli_subcommand *s = subs; s->name; s++)
-                if (strcmp(s->name, argv[2]) == 0) {
-                    char *hargv[] = {(char *)s->name, "--help", NULL};
-                    return s->run(2, hargv);
-                }
+            const cli_subcommand *s = find_sub(subs, argv[2]);
+            if (s) {
+                char *hargv[] = {(char *)s->name, "--help", NULL};
+                return s->run(2, hargv);
+            }
         }
-        list_subcommands(stdout, prog, subs);
+        if (cli_get_help_mode() == CLI_HELP_MAN || cli_get_help_mode() == CLI_HELP_COMPLETE)
+            render_subcommands(prog, subs);
+        else if (cli_get_help_mode() == CLI_HELP_SPEC)
+            ; /* a dispatcher has no option table of its own */
+        else
+            list_subcommands(stdout, prog, subs);
         return EXIT_OK;
     }
-    for (const cli_subcommand *s = subs; s->name; s++)
-        if (strcmp(s->name, name) == 0)
-            return s->run(argc - 1, argv + 1);
-    cli_error(prog, "unknown command '%s' (see 'bacsc %s --help')", name, prog);
+    const cli_subcommand *s = find_sub(subs, name);
+    if (s)
+        return s->run(argc - 1, argv + 1);
+    int k = sub_after_options(subs, argc, argv);
+    if (k > 0) {
+        /* move the name first: argv[1..k] = name, options... */
+        char *sub = argv[k];
+        memmove(argv + 2, argv + 1, (size_t)(k - 1) * sizeof *argv);
+        argv[1] = sub;
+        return find_sub(subs, sub)->run(argc - 1, argv + 1);
+    }
+    const char *hint = name[0] != '-' ? cli_suggest(name, &subs[0].name, SIZE_MAX, sizeof subs[0])
+                                      : NULL;
+    if (hint)
+        cli_error(prog, "unknown command '%s'; did you mean '%s'? (see 'bacsc %s --help')", name,
+                  hint, prog);
+    else
+        cli_error(prog, "unknown command '%s' (see 'bacsc %s --help')", name, prog);
     return EXIT_USAGE;
 }
 

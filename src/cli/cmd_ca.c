@@ -7,7 +7,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "bacsc/pki.h"
 #include "bacsc/ca_files.h"
 #include "cli.h"
+#include "cli_opt.h"
 
 extern const char bacsc_cmd_ca_summary[];
 int bacsc_cmd_ca(int argc, char **argv);
@@ -30,120 +30,58 @@ const char bacsc_cmd_ca_summary[] = "site certificate authority: init, policy, a
 /* ---- common options -------------------------------------------------------- */
 
 typedef struct common {
-    const char *prog;      /* "ca init" … */
+    const char *prog; /* "ca init" … */
     const char *dir;
     const char *actor;
     const char *pass_file;
     bool json;
-    const char *optname;   /* long name of the option next_opt() returned last */
 } common;
 
-enum { OPT_DIR = 1000, OPT_ACTOR, OPT_PASS, OPT_LOG, OPT_JSON, OPT_HELP };
+static const cli_opt common_rows[] = {
+    CLI_STR("dir", 0, "DIR", common, dir, "CA directory (default $BACSC_CA_DIR, else ./ca)"),
+    CLI_STR("actor", 0, "NAME", common, actor,
+            "who is acting, for the audit log (default $USER)"),
+    CLI_STR("passphrase-file", 0, "F", common, pass_file,
+            "passphrase of an encrypted CA key (first line of F;\n"
+            "default $BACSC_CA_PASSPHRASE_FILE)"),
+    CLI_FLAG("json", 0, common, json, "machine-readable output"),
+    CLI_LOGLEVEL("log-level", 0, "L", "error|warn|info|debug|trace"),
+    CLI_HELP("help", 0, "this text"),
+    CLI_END};
 
-/* next_opt() result: the subcommand must return the exit code it stored. */
-enum { OPT_EXIT = -2 };
+/* The help of a subcommand whose options struct T embeds `common c`: the
+ * usage text, its own option rows (help column `col`), the common options. */
+#define CA_SPEC(name, prog_, usage, rows, col_, T)                                                  \
+    static const cli_part name##_help[] = {CLI_TEXT(usage), CLI_GROUP_COL(NULL, rows, 0, col_),    \
+                                           CLI_GROUP("common options:", common_rows,              \
+                                                     offsetof(T, c)),                             \
+                                           CLI_END};                                              \
+    static const cli_spec name##_spec = {prog_, name##_help, .col = 25}
 
-#define COMMON_OPTS                                                                                \
-    {"dir", required_argument, NULL, OPT_DIR}, {"actor", required_argument, NULL, OPT_ACTOR},      \
-        {"passphrase-file", required_argument, NULL, OPT_PASS},                                    \
-        {"log-level", required_argument, NULL, OPT_LOG}, {"json", no_argument, NULL, OPT_JSON},    \
-        {"help", no_argument, NULL, OPT_HELP}
+/* Only the common options. */
+typedef struct common_only {
+    common c;
+} common_only;
+#define CA_SPEC_COMMON(name, prog_, usage)                                                          \
+    static const cli_part name##_help[] = {CLI_TEXT(usage),                                        \
+                                           CLI_GROUP("common options:", common_rows,              \
+                                                     offsetof(common_only, c)),                   \
+                                           CLI_END};                                              \
+    static const cli_spec name##_spec = {prog_, name##_help, .col = 25}
 
-static const char common_help[] =
-    "common options:\n"
-    "  --dir DIR              CA directory (default $BACSC_CA_DIR, else ./ca)\n"
-    "  --actor NAME           who is acting, for the audit log (default $USER)\n"
-    "  --passphrase-file F    passphrase of an encrypted CA key (first line of F;\n"
-    "                         default $BACSC_CA_PASSPHRASE_FILE)\n"
-    "  --json                 machine-readable output\n"
-    "  --log-level L          error|warn|info|debug|trace\n"
-    "  --help                 this text\n";
-
-static void common_init(common *c, const char *prog)
+/* Parse a subcommand's command line into `opts` (whose `common` is `c`),
+ * with the common options' defaults from the environment. Returns -1 to go
+ * on (operands in argv[1..*argc-1]) or the exit code. */
+static int ca_parse(const cli_spec *spec, void *opts, common *c, int *argc, char **argv)
 {
-    memset(c, 0, sizeof *c);
-    c->prog = prog;
+    c->prog = spec->prog;
     c->dir = getenv("BACSC_CA_DIR");
     if (!c->dir || !*c->dir)
         c->dir = "ca";
     c->pass_file = getenv("BACSC_CA_PASSPHRASE_FILE");
     if (c->pass_file && !*c->pass_file)
         c->pass_file = NULL;
-    optind = 1; /* each subcommand parses its own argv from the start */
-    opterr = 0; /* refused options are reported by next_opt() in one line */
-}
-
-/* Handle a common option. Returns 1 handled, 0 not common, -1 error. */
-static int common_opt(common *c, int opt, const char *usage)
-{
-    switch (opt) {
-    case OPT_DIR: c->dir = optarg; return 1;
-    case OPT_ACTOR: c->actor = optarg; return 1;
-    case OPT_PASS: c->pass_file = optarg; return 1;
-    case OPT_JSON: c->json = true; return 1;
-    case OPT_LOG: return cli_set_log_level(c->prog, optarg) ? 1 : -1;
-    case OPT_HELP: fputs(usage, stdout); fputs(common_help, stdout); return 2;
-    }
-    return 0;
-}
-
-/* The option-parsing loop shared by every subcommand: the next option of
- * argv that is not one of COMMON_OPTS (those are applied to `c` here).
- * Returns that option, -1 at the end of the options, or OPT_EXIT with *rc set
- * to the exit code the subcommand must return: EXIT_OK after --help (usage
- * printed), EXIT_USAGE after an unknown option, a missing argument or a bad
- * --log-level (one-line message printed). */
-static int next_opt(common *c, int argc, char **argv, const struct option *opts,
-                    const char *usage, int *rc)
-{
-    for (;;) {
-        int idx = -1;
-        int opt = getopt_long(argc, argv, "", opts, &idx);
-        c->optname = idx >= 0 ? opts[idx].name : "?";
-        if (opt == -1)
-            return -1;
-        if (opt == '?' || opt == ':') {
-            *rc = cli_bad_option(c->prog, argc, argv);
-            return OPT_EXIT;
-        }
-        int h = common_opt(c, opt, usage);
-        if (h == 0)
-            return opt;
-        if (h == 2 || h < 0) {
-            *rc = h == 2 ? EXIT_OK : EXIT_USAGE;
-            return OPT_EXIT;
-        }
-    }
-}
-
-/* Refuse the option next_opt() returned last because it does not apply to
- * this form of the subcommand, in one line. Returns EXIT_USAGE. */
-static int opt_not_here(const common *c)
-{
-    cli_error(c->prog, "option --%s does not apply here (see --help)", c->optname);
-    return EXIT_USAGE;
-}
-
-/* Refuse the option next_opt() returned last (a bad value, or an option that
- * does not apply here) in one line. Returns EXIT_USAGE. */
-static int refused_opt(const common *c)
-{
-    if (!optarg)
-        return opt_not_here(c);
-    cli_error(c->prog, "bad value '%s' for --%s (see --help)", optarg, c->optname);
-    return EXIT_USAGE;
-}
-
-/* The option loop of a subcommand that takes only COMMON_OPTS. Returns -1
- * to go on (optind at the first operand), else the exit code to return. */
-static int common_opts_only(common *c, int argc, char **argv, const char *usage)
-{
-    static const struct option opts[] = {COMMON_OPTS, {NULL, 0, NULL, 0}};
-    int rc;
-    int opt = next_opt(c, argc, argv, opts, usage, &rc);
-    if (opt == -1)
-        return -1;
-    return opt == OPT_EXIT ? rc : refused_opt(c);
+    return cli_parse(spec, opts, argc, argv);
 }
 
 /* Read the passphrase (first line of the file). Returns malloc'd or NULL. */
@@ -249,61 +187,50 @@ static int parse_id(const char *s, int64_t *out)
 
 /* ---- init ------------------------------------------------------------------ */
 
-static const char init_usage[] =
-    "usage: bacsc ca init [--dir DIR] --name NAME [--org ORG] [--key ec-p256|ec-p384|rsa-3072]\n"
-    "                     [--validity-years Y] [--passphrase-file F] [--issuing]\n\n"
-    "Create a site CA in DIR: ca.key (0600; AES-256 encrypted with\n"
-    "--passphrase-file), ca.pem (self-signed, CA:TRUE pathlen:0), policy.json\n"
-    "and ca.db. With --issuing no certificate is made: ca.csr is written for an\n"
-    "enterprise root to sign; install the result with 'bacsc ca install-cert'.\n\n"
-    "  --name NAME            CA subject common name (required)\n"
-    "  --org ORG              CA subject organization\n"
-    "  --key TYPE             ec-p256 (default), ec-p384 or rsa-3072\n"
-    "  --validity-years Y     self-signed certificate validity (default 10)\n"
-    "  --issuing              make an issuing CA: write ca.csr instead of ca.pem\n";
+typedef struct init_opts {
+    common c;
+    const char *name, *org, *key;
+    int years;
+    bool issuing;
+} init_opts;
+
+static const cli_opt init_rows[] = {
+    CLI_STR("name", 0, "NAME", init_opts, name, "CA subject common name (required)"),
+    CLI_STR("org", 0, "ORG", init_opts, org, "CA subject organization"),
+    CLI_STR("key", 0, "TYPE", init_opts, key, "ec-p256 (default), ec-p384 or rsa-3072"),
+    CLI_INT("validity-years", 0, "Y", init_opts, years, 1, 50,
+            "self-signed certificate validity (default 10)"),
+    CLI_FLAG("issuing", 0, init_opts, issuing, "make an issuing CA: write ca.csr instead of ca.pem"),
+    CLI_END};
+
+CA_SPEC(init, "ca init",
+        "usage: bacsc ca init [--dir DIR] --name NAME [--org ORG] [--key ec-p256|ec-p384|rsa-3072]\n"
+        "                     [--validity-years Y] [--passphrase-file F] [--issuing]\n\n"
+        "Create a site CA in DIR: ca.key (0600; AES-256 encrypted with\n"
+        "--passphrase-file), ca.pem (self-signed, CA:TRUE pathlen:0), policy.json\n"
+        "and ca.db. With --issuing no certificate is made: ca.csr is written for an\n"
+        "enterprise root to sign; install the result with 'bacsc ca install-cert'.\n\n",
+        init_rows, 0, init_opts);
 
 static int cmd_init(int argc, char **argv)
 {
-    static const struct option opts[] = {{"name", required_argument, NULL, 'n'},
-                                         {"org", required_argument, NULL, 'o'},
-                                         {"key", required_argument, NULL, 'k'},
-                                         {"validity-years", required_argument, NULL, 'y'},
-                                         {"issuing", no_argument, NULL, 'i'},
-                                         COMMON_OPTS,
-                                         {NULL, 0, NULL, 0}};
-    common c;
-    common_init(&c, "ca init");
-    bacsc_ca_init_params p = {.key_type = BACSC_KEY_EC_P256, .validity_years = 10};
-    int opt;
-    int optrc;
-    while ((opt = next_opt(&c, argc, argv, opts, init_usage, &optrc)) != -1) {
-        if (opt == OPT_EXIT)
-            return optrc;
-        switch (opt) {
-        case 'n': p.name = optarg; break;
-        case 'o': p.org = optarg; break;
-        case 'k':
-            p.key_type = bacsc_pki_key_type_parse(optarg);
-            if (p.key_type != BACSC_KEY_EC_P256 && p.key_type != BACSC_KEY_EC_P384 &&
-                p.key_type != BACSC_KEY_RSA_3072) {
-                cli_error(c.prog, "--key must be ec-p256, ec-p384 or rsa-3072, not '%s'", optarg);
-                return EXIT_USAGE;
-            }
-            break;
-        case 'y': {
-            int64_t y;
-            if (parse_id(optarg, &y) != 0 || y > 50) {
-                cli_error(c.prog, "--validity-years must be 1..50, not '%s'", optarg);
-                return EXIT_USAGE;
-            }
-            p.validity_years = (int)y;
-            break;
-        }
-        case 'i': p.issuing = true; break;
-        default: return refused_opt(&c);
+    init_opts op = {.years = 10};
+    common c = {0};
+    int optrc = ca_parse(&init_spec, &op, &op.c, &argc, argv);
+    if (optrc >= 0)
+        return optrc;
+    c = op.c;
+    bacsc_ca_init_params p = {.key_type = BACSC_KEY_EC_P256, .validity_years = op.years,
+                              .name = op.name, .org = op.org, .issuing = op.issuing};
+    if (op.key) {
+        p.key_type = bacsc_pki_key_type_parse(op.key);
+        if (p.key_type != BACSC_KEY_EC_P256 && p.key_type != BACSC_KEY_EC_P384 &&
+            p.key_type != BACSC_KEY_RSA_3072) {
+            cli_error(c.prog, "--key must be ec-p256, ec-p384 or rsa-3072, not '%s'", op.key);
+            return EXIT_USAGE;
         }
     }
-    if (!p.name || optind != argc) {
+    if (!p.name || argc != 1) {
         cli_error(c.prog, "%s", !p.name ? "--name NAME is required" : "unexpected argument");
         return EXIT_USAGE;
     }
@@ -342,30 +269,29 @@ static int cmd_init(int argc, char **argv)
 
 /* ---- csr / install-cert ---------------------------------------------------- */
 
-static const char csr_usage[] =
-    "usage: bacsc ca csr [--dir DIR] [--out FILE]\n\n"
-    "Write a CSR for this CA's key (CA:TRUE requested) for an enterprise root to\n"
-    "sign; also kept as DIR/ca.csr. PEM to FILE, or to stdout without --out.\n";
+typedef struct csr_opts {
+    common c;
+    const char *out;
+} csr_opts;
+
+static const cli_opt csr_rows[] = {
+    CLI_STR("out", 0, "FILE", csr_opts, out, "write the CSR (PEM) to FILE instead of stdout"),
+    CLI_END};
+
+CA_SPEC(csr, "ca csr",
+        "usage: bacsc ca csr [--dir DIR] [--out FILE]\n\n"
+        "Write a CSR for this CA's key (CA:TRUE requested) for an enterprise root to\n"
+        "sign; also kept as DIR/ca.csr. PEM to FILE, or to stdout without --out.\n\n",
+        csr_rows, 0, csr_opts);
 
 static int cmd_csr(int argc, char **argv)
 {
-    static const struct option opts[] = {{"out", required_argument, NULL, 'o'}, COMMON_OPTS,
-                                         {NULL, 0, NULL, 0}};
-    common c;
-    common_init(&c, "ca csr");
-    const char *out = NULL;
-    int opt;
-    int optrc;
-    while ((opt = next_opt(&c, argc, argv, opts, csr_usage, &optrc)) != -1) {
-        if (opt == OPT_EXIT)
-            return optrc;
-        if (opt == 'o')
-            out = optarg;
-        else {
-            refused_opt(&c);
-            return EXIT_USAGE;
-        }
-    }
+    csr_opts o = {0};
+    int optrc = ca_parse(&csr_spec, &o, &o.c, &argc, argv);
+    if (optrc >= 0)
+        return optrc;
+    common c = o.c;
+    const char *out = o.out;
     bacsc_ca *ca = open_ca(&c);
     if (!ca)
         return EXIT_FAIL;
@@ -392,28 +318,28 @@ static int cmd_csr(int argc, char **argv)
     return ex;
 }
 
-static const char install_usage[] =
-    "usage: bacsc ca install-cert [--dir DIR] FILE\n\n"
-    "Install the CA certificate signed by an enterprise CA. FILE is PEM (the\n"
-    "certificate first, then optionally its issuer chain) or DER. It must match\n"
-    "ca.key, have basicConstraints CA:TRUE and keyCertSign, and be valid now.\n"
-    "BACnet/SC devices accept only certificates signed DIRECTLY by an installed\n"
-    "issuer certificate: give the devices this CA's ca.pem, not the root.\n";
+CA_SPEC_COMMON(install, "ca install-cert",
+               "usage: bacsc ca install-cert [--dir DIR] FILE\n\n"
+               "Install the CA certificate signed by an enterprise CA. FILE is PEM (the\n"
+               "certificate first, then optionally its issuer chain) or DER. It must match\n"
+               "ca.key, have basicConstraints CA:TRUE and keyCertSign, and be valid now.\n"
+               "BACnet/SC devices accept only certificates signed DIRECTLY by an installed\n"
+               "issuer certificate: give the devices this CA's ca.pem, not the root.\n");
 
 static int cmd_install_cert(int argc, char **argv)
 {
-    common c;
-    common_init(&c, "ca install-cert");
-    int optrc = common_opts_only(&c, argc, argv, install_usage);
+    common_only o = {0};
+    int optrc = ca_parse(&install_spec, &o, &o.c, &argc, argv);
     if (optrc >= 0)
         return optrc;
-    if (optind + 1 != argc) {
+    common c = o.c;
+    if (argc != 2) {
         cli_error(c.prog, "exactly one certificate FILE expected");
         return EXIT_USAGE;
     }
     unsigned char *data;
     size_t len;
-    if (cli_read_file(c.prog, argv[optind], 1 << 20, &data, &len) != 0)
+    if (cli_read_file(c.prog, argv[1], 1 << 20, &data, &len) != 0)
         return EXIT_DATAERR;
     bacsc_ca *ca = open_ca(&c);
     if (!ca) {
@@ -443,17 +369,19 @@ static const char policy_usage[] =
     "auto_approve_origins, max_batch, crl_days (see docs/ca.md). Lists are\n"
     "comma-separated.\n";
 
+CA_SPEC_COMMON(policy, "ca policy", policy_usage);
+
 static int cmd_policy(int argc, char **argv)
 {
-    common c;
-    common_init(&c, "ca policy");
-    int optrc = common_opts_only(&c, argc, argv, policy_usage);
+    common_only op = {0};
+    int optrc = ca_parse(&policy_spec, &op, &op.c, &argc, argv);
     if (optrc >= 0)
         return optrc;
-    const char *verb = optind < argc ? argv[optind] : "show";
+    common c = op.c;
+    const char *verb = argc > 1 ? argv[1] : "show";
     bool show = strcmp(verb, "show") == 0;
     bool set = strcmp(verb, "set") == 0;
-    if ((!show && !set) || (show && optind + 1 < argc) || (set && optind + 3 != argc)) {
+    if ((!show && !set) || (show && argc > 2) || (set && argc != 4)) {
         fputs(policy_usage, stderr);
         return EXIT_USAGE;
     }
@@ -462,7 +390,7 @@ static int cmd_policy(int argc, char **argv)
         return EXIT_FAIL;
     int ex = EXIT_OK;
     if (set) {
-        int rc = bacsc_ca_policy_set(ca, argv[optind + 1], argv[optind + 2]);
+        int rc = bacsc_ca_policy_set(ca, argv[2], argv[3]);
         if (rc != BACSC_OK)
             ex = rc == BACSC_ERR_INVALID_ARG ? (cli_error(c.prog, "%s", bacsc_ca_errmsg(ca)),
                                                 EXIT_USAGE)
@@ -530,37 +458,34 @@ static int print_request(const bacsc_request_row *r, void *user)
     return 0;
 }
 
-static const char pending_usage[] =
-    "usage: bacsc ca pending [--dir DIR] [--batch B] [--all-states] [--json]\n\n"
-    "List requests waiting for a decision (with --all-states: every request).\n"
-    "Columns: id, batch, status, Device UUID, subject, key SHA-256 (prefix), created.\n";
+typedef struct pending_opts {
+    common c;
+    int64_t batch;
+    bool all;
+} pending_opts;
+
+static const cli_opt pending_rows[] = {
+    CLI_ID("batch", 0, "B", pending_opts, batch, "only requests of batch B"),
+    CLI_FLAG("all-states", 0, pending_opts, all, "every request, whatever its state"),
+    CLI_END};
+
+CA_SPEC(pending, "ca pending",
+        "usage: bacsc ca pending [--dir DIR] [--batch B] [--all-states] [--json]\n\n"
+        "List requests waiting for a decision (with --all-states: every request).\n"
+        "Columns: id, batch, status, Device UUID, subject, key SHA-256 (prefix), created.\n\n",
+        pending_rows, 0, pending_opts);
 
 static int cmd_pending(int argc, char **argv)
 {
-    static const struct option opts[] = {{"batch", required_argument, NULL, 'b'},
-                                         {"all-states", no_argument, NULL, 'a'},
-                                         COMMON_OPTS,
-                                         {NULL, 0, NULL, 0}};
-    common c;
-    common_init(&c, "ca pending");
-    int64_t batch = 0;
-    bool all = false;
-    int opt;
-    int optrc;
-    while ((opt = next_opt(&c, argc, argv, opts, pending_usage, &optrc)) != -1) {
-        if (opt == OPT_EXIT)
-            return optrc;
-        if (opt == 'b' && parse_id(optarg, &batch) == 0)
-            continue;
-        if (opt == 'a') {
-            all = true;
-            continue;
-        }
-        refused_opt(&c);
-        return EXIT_USAGE;
-    }
-    if (optind != argc) {
-        cli_error(c.prog, "unexpected argument '%s'", argv[optind]);
+    pending_opts o = {0};
+    int optrc = ca_parse(&pending_spec, &o, &o.c, &argc, argv);
+    if (optrc >= 0)
+        return optrc;
+    common c = o.c;
+    int64_t batch = o.batch;
+    bool all = o.all;
+    if (argc != 1) {
+        cli_error(c.prog, "unexpected argument '%s'", argv[1]);
         return EXIT_USAGE;
     }
     bacsc_ca *ca = open_ca(&c);
@@ -608,45 +533,36 @@ static int print_cert(const bacsc_cert_row *r, void *user)
     return 0;
 }
 
-static const char list_usage[] =
-    "usage: bacsc ca list [--dir DIR] [--expiring DAYS] [--valid] [--batch B] [--json]\n\n"
-    "List issued certificates: serial, status, notAfter, Device UUID, subject.\n"
-    "  --expiring DAYS   only valid certificates that expire within DAYS days\n"
-    "  --valid           only valid (not revoked, not expired) certificates\n"
-    "  --batch B         only certificates for requests of batch B\n";
+typedef struct list_opts {
+    common c;
+    int expiring;
+    bool valid;
+    int64_t batch;
+} list_opts;
+
+static const cli_opt list_rows[] = {
+    CLI_INT("expiring", 0, "DAYS", list_opts, expiring, 1, 36500,
+            "only valid certificates that expire within DAYS days"),
+    CLI_FLAG("valid", 0, list_opts, valid, "only valid (not revoked, not expired) certificates"),
+    CLI_ID("batch", 0, "B", list_opts, batch, "only certificates for requests of batch B"),
+    CLI_END};
+
+CA_SPEC(list, "ca list",
+        "usage: bacsc ca list [--dir DIR] [--expiring DAYS] [--valid] [--batch B] [--json]\n\n"
+        "List issued certificates: serial, status, notAfter, Device UUID, subject.\n",
+        list_rows, 20, list_opts);
 
 static int cmd_list(int argc, char **argv)
 {
-    static const struct option opts[] = {{"expiring", required_argument, NULL, 'e'},
-                                         {"valid", no_argument, NULL, 'v'},
-                                         {"batch", required_argument, NULL, 'b'},
-                                         COMMON_OPTS,
-                                         {NULL, 0, NULL, 0}};
-    common c;
-    common_init(&c, "ca list");
-    bacsc_cert_filter f = {0};
-    int opt;
-    int64_t v;
-    int optrc;
-    while ((opt = next_opt(&c, argc, argv, opts, list_usage, &optrc)) != -1) {
-        if (opt == OPT_EXIT)
-            return optrc;
-        if (opt == 'e' && parse_id(optarg, &v) == 0 && v <= 36500) {
-            f.expiring_within = v * 86400;
-        } else if (opt == 'v') {
-            f.valid_only = true;
-        } else if (opt == 'b' && parse_id(optarg, &v) == 0) {
-            f.batch_id = v;
-        } else {
-            if (opt == 'e' || opt == 'b')
-                cli_error(c.prog, "bad number '%s'", optarg);
-            else
-                refused_opt(&c);
-            return EXIT_USAGE;
-        }
-    }
-    if (optind != argc) {
-        cli_error(c.prog, "unexpected argument '%s'", argv[optind]);
+    list_opts o = {0};
+    int optrc = ca_parse(&list_spec, &o, &o.c, &argc, argv);
+    if (optrc >= 0)
+        return optrc;
+    common c = o.c;
+    bacsc_cert_filter f = {.expiring_within = (int64_t)o.expiring * 86400,
+                           .valid_only = o.valid, .batch_id = o.batch};
+    if (argc != 1) {
+        cli_error(c.prog, "unexpected argument '%s'", argv[1]);
         return EXIT_USAGE;
     }
     bacsc_ca *ca = open_ca(&c);
@@ -682,27 +598,28 @@ static int print_audit(const bacsc_audit_row *r, void *user)
     return 0;
 }
 
-static const char audit_usage[] =
-    "usage: bacsc ca audit [--dir DIR] [--since ID] [--json]\n\n"
-    "Print the append-only audit log: id, time (UTC), actor, action, object, detail.\n";
+typedef struct audit_opts {
+    common c;
+    int64_t since;
+} audit_opts;
+
+static const cli_opt audit_rows[] = {
+    CLI_ID("since", 0, "ID", audit_opts, since, "only entries after entry ID"),
+    CLI_END};
+
+CA_SPEC(audit, "ca audit",
+        "usage: bacsc ca audit [--dir DIR] [--since ID] [--json]\n\n"
+        "Print the append-only audit log: id, time (UTC), actor, action, object, detail.\n\n",
+        audit_rows, 0, audit_opts);
 
 static int cmd_audit(int argc, char **argv)
 {
-    static const struct option opts[] = {{"since", required_argument, NULL, 's'}, COMMON_OPTS,
-                                         {NULL, 0, NULL, 0}};
-    common c;
-    common_init(&c, "ca audit");
-    int64_t since = 0;
-    int opt;
-    int optrc;
-    while ((opt = next_opt(&c, argc, argv, opts, audit_usage, &optrc)) != -1) {
-        if (opt == OPT_EXIT)
-            return optrc;
-        if (opt == 's' && parse_id(optarg, &since) == 0)
-            continue;
-        refused_opt(&c);
-        return EXIT_USAGE;
-    }
+    audit_opts o = {0};
+    int optrc = ca_parse(&audit_spec, &o, &o.c, &argc, argv);
+    if (optrc >= 0)
+        return optrc;
+    common c = o.c;
+    int64_t since = o.since;
     bacsc_ca *ca = open_ca(&c);
     if (!ca)
         return EXIT_FAIL;
@@ -754,7 +671,7 @@ static void print_result(const bacsc_request_result *r, void *user)
 static int parse_selector(const common *c, int argc, char **argv, bacsc_selector *sel,
                           int64_t **ids)
 {
-    size_t n = (size_t)(argc - optind);
+    size_t n = (size_t)(argc - 1);
     if (n > 0) {
         if (sel->batch_id > 0 || sel->all) {
             cli_error(c->prog, "give request ids, or --batch, or --all");
@@ -764,8 +681,8 @@ static int parse_selector(const common *c, int argc, char **argv, bacsc_selector
         if (!*ids)
             return -1;
         for (size_t i = 0; i < n; i++)
-            if (parse_id(argv[optind + (int)i], &(*ids)[i]) != 0) {
-                cli_error(c->prog, "bad request id '%s'", argv[optind + (int)i]);
+            if (parse_id(argv[1 + (int)i], &(*ids)[i]) != 0) {
+                cli_error(c->prog, "bad request id '%s'", argv[1 + (int)i]);
                 return -1;
             }
         sel->ids = *ids;
@@ -777,47 +694,44 @@ static int parse_selector(const common *c, int argc, char **argv, bacsc_selector
     return 0;
 }
 
-static const char approve_usage[] =
-    "usage: bacsc ca approve [--dir DIR] ID...|--batch B|--all [--json]\n\n"
-    "Approve pending requests and issue their certificates at once (also any\n"
-    "approved request left unsigned by an interrupted run).\n";
+typedef struct decide_opts {
+    common c;
+    int64_t batch;
+    bool all;
+    const char *reason;
+} decide_opts;
 
-static const char reject_usage[] =
-    "usage: bacsc ca reject [--dir DIR] ID...|--batch B|--all --reason TEXT [--json]\n\n"
-    "Reject pending (or approved, not yet issued) requests with a reason.\n";
+static const cli_opt approve_rows[] = {
+    CLI_ID("batch", 0, "B", decide_opts, batch, "every pending request of batch B"),
+    CLI_FLAG("all", 0, decide_opts, all, "every pending request"),
+    CLI_END};
+
+static const cli_opt reject_rows[] = {
+    CLI_ID("batch", 0, "B", decide_opts, batch, "every pending request of batch B"),
+    CLI_FLAG("all", 0, decide_opts, all, "every pending request"),
+    CLI_STR("reason", 0, "TEXT", decide_opts, reason, "why (required; recorded and reported)"),
+    CLI_END};
+
+CA_SPEC(approve, "ca approve",
+        "usage: bacsc ca approve [--dir DIR] ID...|--batch B|--all [--json]\n\n"
+        "Approve pending requests and issue their certificates at once (also any\n"
+        "approved request left unsigned by an interrupted run).\n\n",
+        approve_rows, 0, decide_opts);
+
+CA_SPEC(reject, "ca reject",
+        "usage: bacsc ca reject [--dir DIR] ID...|--batch B|--all --reason TEXT [--json]\n\n"
+        "Reject pending (or approved, not yet issued) requests with a reason.\n\n",
+        reject_rows, 0, decide_opts);
 
 static int cmd_decide(int argc, char **argv, bool approve)
 {
-    static const struct option opts[] = {{"batch", required_argument, NULL, 'b'},
-                                         {"all", no_argument, NULL, 'a'},
-                                         {"reason", required_argument, NULL, 'r'},
-                                         COMMON_OPTS,
-                                         {NULL, 0, NULL, 0}};
-    common c;
-    common_init(&c, approve ? "ca approve" : "ca reject");
-    const char *usage = approve ? approve_usage : reject_usage;
-    bacsc_selector sel = {0};
-    const char *reason = NULL;
-    int opt;
-    int optrc;
-    while ((opt = next_opt(&c, argc, argv, opts, usage, &optrc)) != -1) {
-        if (opt == OPT_EXIT)
-            return optrc;
-        if (opt == 'b' && parse_id(optarg, &sel.batch_id) == 0)
-            continue;
-        if (opt == 'a') {
-            sel.all = true;
-            continue;
-        }
-        if (opt == 'r' && !approve) {
-            reason = optarg;
-            continue;
-        }
-        if (opt == 'r')
-            return opt_not_here(&c);
-        refused_opt(&c);
-        return EXIT_USAGE;
-    }
+    decide_opts o = {0};
+    int optrc = ca_parse(approve ? &approve_spec : &reject_spec, &o, &o.c, &argc, argv);
+    if (optrc >= 0)
+        return optrc;
+    common c = o.c;
+    bacsc_selector sel = {.batch_id = o.batch, .all = o.all};
+    const char *reason = o.reason;
     if (!approve && (!reason || !*reason)) {
         cli_error(c.prog, "--reason TEXT is required");
         return EXIT_USAGE;
@@ -861,85 +775,81 @@ static int cmd_reject(int argc, char **argv)
 
 /* ---- revoke / crl ------------------------------------------------------------ */
 
-static const char revoke_usage[] =
-    "usage: bacsc ca revoke [--dir DIR] SERIAL [--reason R]\n\n"
-    "Revoke a certificate (serial in hex, colons allowed). Reasons: unspecified\n"
-    "(default), keyCompromise, cACompromise, affiliationChanged, superseded,\n"
-    "cessationOfOperation, certificateHold, privilegeWithdrawn, aACompromise.\n"
-    "Publish the change with 'bacsc ca crl'.\n";
+typedef struct revoke_opts {
+    common c;
+    const char *reason;
+} revoke_opts;
+
+static const cli_opt revoke_rows[] = {
+    CLI_STR("reason", 0, "R", revoke_opts, reason, "revocation reason (default unspecified)"),
+    CLI_END};
+
+CA_SPEC(revoke, "ca revoke",
+        "usage: bacsc ca revoke [--dir DIR] SERIAL [--reason R]\n\n"
+        "Revoke a certificate (serial in hex, colons allowed). Reasons: unspecified\n"
+        "(default), keyCompromise, cACompromise, affiliationChanged, superseded,\n"
+        "cessationOfOperation, certificateHold, privilegeWithdrawn, aACompromise.\n"
+        "Publish the change with 'bacsc ca crl'.\n\n",
+        revoke_rows, 0, revoke_opts);
 
 static int cmd_revoke(int argc, char **argv)
 {
-    static const struct option opts[] = {{"reason", required_argument, NULL, 'r'}, COMMON_OPTS,
-                                         {NULL, 0, NULL, 0}};
-    common c;
-    common_init(&c, "ca revoke");
+    revoke_opts o = {0};
+    int optrc = ca_parse(&revoke_spec, &o, &o.c, &argc, argv);
+    if (optrc >= 0)
+        return optrc;
+    common c = o.c;
     int reason = 0;
-    int opt;
-    int optrc;
-    while ((opt = next_opt(&c, argc, argv, opts, revoke_usage, &optrc)) != -1) {
-        if (opt == OPT_EXIT)
-            return optrc;
-        if (opt == 'r') {
-            reason = bacsc_pki_crl_reason_parse(optarg);
-            if (reason < 0) {
-                cli_error(c.prog, "unknown revocation reason '%s'", optarg);
-                return EXIT_USAGE;
-            }
-            continue;
-        }
-        refused_opt(&c);
+    if (o.reason && (reason = bacsc_pki_crl_reason_parse(o.reason)) < 0) {
+        cli_error(c.prog, "unknown revocation reason '%s'", o.reason);
         return EXIT_USAGE;
     }
-    if (optind + 1 != argc) {
+    if (argc != 2) {
         cli_error(c.prog, "exactly one SERIAL expected");
         return EXIT_USAGE;
     }
     bacsc_ca *ca = open_ca(&c);
     if (!ca)
         return EXIT_FAIL;
-    int rc = bacsc_ca_revoke(ca, argv[optind], reason);
+    int rc = bacsc_ca_revoke(ca, argv[1], reason);
     int ex = EXIT_OK;
     if (rc != BACSC_OK)
         ex = rc == BACSC_ERR_STATE ? (cli_error(c.prog, "%s", bacsc_ca_errmsg(ca)), EXIT_FAIL)
                                    : ca_error(&c, ca, rc);
     else
-        printf("certificate %s revoked (%s)\n", argv[optind], bacsc_pki_crl_reason_name(reason));
+        printf("certificate %s revoked (%s)\n", argv[1], bacsc_pki_crl_reason_name(reason));
     bacsc_ca_close(ca);
     return ex;
 }
 
-static const char crl_usage[] =
-    "usage: bacsc ca crl [--dir DIR] --out FILE [--der]\n\n"
-    "Write a CRL signed by the CA (PEM, or DER with --der): every revoked\n"
-    "certificate with its reason, a new crlNumber, nextUpdate = now + policy\n"
-    "crl_days.\n";
+typedef struct crl_opts {
+    common c;
+    const char *out;
+    bool der;
+} crl_opts;
+
+static const cli_opt crl_rows[] = {
+    CLI_STR("out", 0, "FILE", crl_opts, out, "where to write the CRL (required)"),
+    CLI_FLAG("der", 0, crl_opts, der, "DER instead of PEM"),
+    CLI_END};
+
+CA_SPEC(crl, "ca crl",
+        "usage: bacsc ca crl [--dir DIR] --out FILE [--der]\n\n"
+        "Write a CRL signed by the CA (PEM, or DER with --der): every revoked\n"
+        "certificate with its reason, a new crlNumber, nextUpdate = now + policy\n"
+        "crl_days.\n\n",
+        crl_rows, 0, crl_opts);
 
 static int cmd_crl(int argc, char **argv)
 {
-    static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
-                                         {"der", no_argument, NULL, 'd'},
-                                         COMMON_OPTS,
-                                         {NULL, 0, NULL, 0}};
-    common c;
-    common_init(&c, "ca crl");
-    const char *out = NULL;
-    bool der_out = false;
-    int opt;
-    int optrc;
-    while ((opt = next_opt(&c, argc, argv, opts, crl_usage, &optrc)) != -1) {
-        if (opt == OPT_EXIT)
-            return optrc;
-        if (opt == 'o')
-            out = optarg;
-        else if (opt == 'd')
-            der_out = true;
-        else {
-            refused_opt(&c);
-            return EXIT_USAGE;
-        }
-    }
-    if (!out || optind != argc) {
+    crl_opts o = {0};
+    int optrc = ca_parse(&crl_spec, &o, &o.c, &argc, argv);
+    if (optrc >= 0)
+        return optrc;
+    common c = o.c;
+    const char *out = o.out;
+    bool der_out = o.der;
+    if (!out || argc != 1) {
         cli_error(c.prog, "--out FILE is required");
         return EXIT_USAGE;
     }
@@ -1043,56 +953,61 @@ static int respond(const common *c, bacsc_ca *ca, int64_t bid, const char *out, 
     return rc;
 }
 
-static const char submit_usage[] =
-    "usage: bacsc ca submit [--dir DIR] [--site NAME] [--origin NAME] SOURCE [--json]\n\n"
-    "Receive a batch of CSRs: SOURCE is a CARI request zip (docs/cari.md) or a\n"
-    "directory of CSR files (*.csr, *.pem, *.der; PEM or DER). Each CSR is\n"
-    "checked against the policy and stored: rejected (with the reason), pending,\n"
-    "or approved by the auto-approve rule and then signed at once.\n"
-    "Exit status 5 when some entries were rejected or unreadable.\n";
+typedef struct submit_opts {
+    common c;
+    const char *site, *origin, *out;
+    int64_t batch;
+} submit_opts;
 
-static const char sign_usage[] =
-    "usage: bacsc ca sign [--dir DIR] [--site NAME] [--origin NAME] SOURCE --out RESPONSE\n\n"
-    "Installer-as-administrator in one step: submit SOURCE (CARI zip or CSR\n"
-    "directory), approve every request that passes policy, sign, and write the\n"
-    "response (a CARI zip, or a directory when RESPONSE ends in '/' or is one).\n"
-    "Exit status 5 when some entries were rejected or unreadable.\n";
+static const cli_opt submit_rows[] = {
+    CLI_STR("site", 0, "NAME", submit_opts, site, "site name recorded with the batch"),
+    CLI_STR("origin", 0, "NAME", submit_opts, origin, "where the batch came from (audit, auto-approve)"),
+    CLI_END};
 
-static const char respond_usage[] =
-    "usage: bacsc ca respond [--dir DIR] --batch B --out RESPONSE\n\n"
-    "Write the response for batch B: every certificate issued for it, plus the\n"
-    "CA certificate and chain. RESPONSE is a CARI zip, or a directory when it\n"
-    "ends in '/' or already is one. Can be re-run: the store is the source.\n";
+static const cli_opt sign_rows[] = {
+    CLI_STR("site", 0, "NAME", submit_opts, site, "site name recorded with the batch"),
+    CLI_STR("origin", 0, "NAME", submit_opts, origin, "where the batch came from (audit, auto-approve)"),
+    CLI_STR("out", 0, "RESPONSE", submit_opts, out, "the response zip or directory (required)"),
+    CLI_END};
+
+static const cli_opt respond_rows[] = {
+    CLI_ID("batch", 0, "B", submit_opts, batch, "the batch to answer (required)"),
+    CLI_STR("out", 0, "RESPONSE", submit_opts, out, "the response zip or directory (required)"),
+    CLI_END};
+
+CA_SPEC(submit, "ca submit",
+        "usage: bacsc ca submit [--dir DIR] [--site NAME] [--origin NAME] SOURCE [--json]\n\n"
+        "Receive a batch of CSRs: SOURCE is a CARI request zip (docs/cari.md) or a\n"
+        "directory of CSR files (*.csr, *.pem, *.der; PEM or DER). Each CSR is\n"
+        "checked against the policy and stored: rejected (with the reason), pending,\n"
+        "or approved by the auto-approve rule and then signed at once.\n"
+        "Exit status 5 when some entries were rejected or unreadable.\n\n",
+        submit_rows, 0, submit_opts);
+
+CA_SPEC(sign, "ca sign",
+        "usage: bacsc ca sign [--dir DIR] [--site NAME] [--origin NAME] SOURCE --out RESPONSE\n\n"
+        "Installer-as-administrator in one step: submit SOURCE (CARI zip or CSR\n"
+        "directory), approve every request that passes policy, sign, and write the\n"
+        "response (a CARI zip, or a directory when RESPONSE ends in '/' or is one).\n"
+        "Exit status 5 when some entries were rejected or unreadable.\n\n",
+        sign_rows, 0, submit_opts);
+
+CA_SPEC(respond, "ca respond",
+        "usage: bacsc ca respond [--dir DIR] --batch B --out RESPONSE\n\n"
+        "Write the response for batch B: every certificate issued for it, plus the\n"
+        "CA certificate and chain. RESPONSE is a CARI zip, or a directory when it\n"
+        "ends in '/' or already is one. Can be re-run: the store is the source.\n\n",
+        respond_rows, 0, submit_opts);
 
 static int cmd_submit_or_sign(int argc, char **argv, int mode /* 0 submit, 1 sign */)
 {
-    static const struct option opts[] = {{"site", required_argument, NULL, 's'},
-                                         {"origin", required_argument, NULL, 'g'},
-                                         {"out", required_argument, NULL, 'o'},
-                                         COMMON_OPTS,
-                                         {NULL, 0, NULL, 0}};
-    common c;
-    common_init(&c, mode ? "ca sign" : "ca submit");
-    const char *usage = mode ? sign_usage : submit_usage;
-    const char *site = NULL, *origin = NULL, *out = NULL;
-    int opt;
-    int optrc;
-    while ((opt = next_opt(&c, argc, argv, opts, usage, &optrc)) != -1) {
-        if (opt == OPT_EXIT)
-            return optrc;
-        switch (opt) {
-        case 's': site = optarg; break;
-        case 'g': origin = optarg; break;
-        case 'o':
-            if (mode) {
-                out = optarg;
-                break;
-            }
-            return opt_not_here(&c);
-        default: return refused_opt(&c);
-        }
-    }
-    if (optind + 1 != argc || (mode && !out)) {
+    submit_opts op = {0};
+    int optrc = ca_parse(mode ? &sign_spec : &submit_spec, &op, &op.c, &argc, argv);
+    if (optrc >= 0)
+        return optrc;
+    common c = op.c;
+    const char *site = op.site, *origin = op.origin, *out = op.out;
+    if (argc != 2 || (mode && !out)) {
         cli_error(c.prog, "%s", mode && !out ? "--out RESPONSE is required"
                                              : "exactly one SOURCE (zip or directory) expected");
         return EXIT_USAGE;
@@ -1111,7 +1026,7 @@ static int cmd_submit_or_sign(int argc, char **argv, int mode /* 0 submit, 1 sig
     }
     bacsc_ca_source src;
     char err[512] = "";
-    int rc = bacsc_ca_source_load(argv[optind], bacsc_ca_policy(ca)->max_batch, &src, err,
+    int rc = bacsc_ca_source_load(argv[1], bacsc_ca_policy(ca)->max_batch, &src, err,
                                   sizeof err);
     if (rc != BACSC_OK) {
         cli_error(c.prog, "%s", err);
@@ -1126,7 +1041,7 @@ static int cmd_submit_or_sign(int argc, char **argv, int mode /* 0 submit, 1 sig
     int ex = EXIT_OK;
     int bad = source_errors(&c, &src, arr);
     if (src.n == 0) {
-        cli_error(c.prog, "%s holds no certificate request to submit%s", argv[optind],
+        cli_error(c.prog, "%s holds no certificate request to submit%s", argv[1],
                   bad ? " (every entry was unreadable)" : "");
         json_decref(arr);
         bacsc_ca_source_free(&src);
@@ -1202,29 +1117,14 @@ static int cmd_sign(int argc, char **argv)
 
 static int cmd_respond(int argc, char **argv)
 {
-    static const struct option opts[] = {{"batch", required_argument, NULL, 'b'},
-                                         {"out", required_argument, NULL, 'o'},
-                                         COMMON_OPTS,
-                                         {NULL, 0, NULL, 0}};
-    common c;
-    common_init(&c, "ca respond");
-    int64_t bid = 0;
-    const char *out = NULL;
-    int opt;
-    int optrc;
-    while ((opt = next_opt(&c, argc, argv, opts, respond_usage, &optrc)) != -1) {
-        if (opt == OPT_EXIT)
-            return optrc;
-        if (opt == 'b' && parse_id(optarg, &bid) == 0)
-            continue;
-        if (opt == 'o') {
-            out = optarg;
-            continue;
-        }
-        refused_opt(&c);
-        return EXIT_USAGE;
-    }
-    if (!bid || !out || optind != argc) {
+    submit_opts o = {0};
+    int optrc = ca_parse(&respond_spec, &o, &o.c, &argc, argv);
+    if (optrc >= 0)
+        return optrc;
+    common c = o.c;
+    int64_t bid = o.batch;
+    const char *out = o.out;
+    if (!bid || !out || argc != 1) {
         cli_error(c.prog, "--batch B and --out RESPONSE are required");
         return EXIT_USAGE;
     }
@@ -1273,17 +1173,17 @@ static int print_batch(const bacsc_batch_row *r, void *user)
     return 0;
 }
 
-static const char batches_usage[] =
-    "usage: bacsc ca batches [--dir DIR] [--json]\n\n"
-    "List batches received (in) and responses written (out), with counts.\n";
+CA_SPEC_COMMON(batches, "ca batches",
+               "usage: bacsc ca batches [--dir DIR] [--json]\n\n"
+               "List batches received (in) and responses written (out), with counts.\n");
 
 static int cmd_batches(int argc, char **argv)
 {
-    common c;
-    common_init(&c, "ca batches");
-    int optrc = common_opts_only(&c, argc, argv, batches_usage);
+    common_only o = {0};
+    int optrc = ca_parse(&batches_spec, &o, &o.c, &argc, argv);
     if (optrc >= 0)
         return optrc;
+    common c = o.c;
     bacsc_ca *ca = open_ca(&c);
     if (!ca)
         return EXIT_FAIL;

@@ -9,7 +9,6 @@
  * `--hub-listen` also hosts the hub function (sc_hubd.h). See docs/device.md.
  */
 #include <getopt.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,15 +16,27 @@
 #include <unistd.h>
 
 #include "bacsc/bvlc.h"
+#include "bacsc/commission.h"
 #include "bacsc/device.h"
+#include "bacsc/device_runtime.h"
 #include "bacsc/error.h"
 #include "bacsc/log.h"
 #include "bacsc/sc_hubd.h"
 #include "bacsc/sc_node.h"
 #include "cli.h"
-#include "device_host_run.h"
 #include "sc_cli.h"
 #include "sc_status.h"
+
+/* The options only commissionable devices (--state-dir) have. */
+typedef struct devhost_opts {
+    const char *state_dir;
+    const char *bip;                 /* "ADDR:PORT" (default 127.0.0.1:47808) */
+    const char *bip_broadcast;       /* "ADDR:PORT" or NULL */
+    unsigned long bip_broadcast_count;
+    const char *mode;                /* "ip" | "dual" (fresh state) — NULL = ip */
+    const char *domain;
+    const char *password;
+} devhost_opts;
 
 const char bacsc_cmd_device_summary[] = "run a BACnet device on BACnet/SC (optionally hosting a hub)";
 
@@ -98,318 +109,235 @@ static void usage(FILE *out)
             "               --key node1.key --ca ca.pem\n");
 }
 
-struct devapp;
-
-struct inst {
-    struct devapp *app;
-    uint32_t instance;
-    bacsc_uuid uuid;
-    bacsc_sc_node *node;
-    bacsc_device *dev;
-    bacsc_object *port;
-    char name[40];
-    bacsc_sc_direct_connection dc_rows[64];
-    bacsc_sc_direct_connection *hf_rows;   /* hosted hub function peers */
-    size_t hf_count, hf_cap;
-};
-
-struct devapp {
-    bacsc_loop *loop;
-    sc_opts *o;
-    struct inst *insts;
-    size_t n;
-    bacsc_hubd *hubd;
+/* The status document (`bacsc status` reads it): at start-up when a
+ * --status-file is given, and on every SIGUSR1 (logged without a file). */
+struct devcli {
+    const sc_opts *o;
     bacsc_tls_ctx *stls; /* the hub function's server context (status counters) */
-    bool stopping;
-    bacsc_timer deadline, idle_check;
+    bacsc_hubd_config hc; /* the hosted hub function (--hub-listen) */
+    char dc_uris[BACSC_SC_SWITCH_URIS_MAX];
 };
 
-static void on_npdu(void *user, const bacsc_address *src, const uint8_t *npdu, size_t len,
-                    uint64_t now)
+static void write_status(void *user, bacsc_device_runtime *rt, bool on_signal)
 {
-    struct inst *in = user;
-    bacsc_device_handle_npdu(in->dev, src, npdu, len, now);
-}
-
-static void on_state(void *user, int state)
-{
-    struct inst *in = user;
-    /* Answers must fit what the hub in use accepts (0 = the default 1497). */
-    bacsc_device_set_max_npdu(in->dev, bacsc_sc_node_peer_max_npdu(in->node));
-    /* Announce ourselves when (re)connected — only for a single device: 200
-     * instances each broadcasting would be a storm of their own. */
-    if (state != BACSC_SC_NO_HUB_CONNECTION && in->app->n == 1)
-        bacsc_device_send_iam(in->dev, NULL, bacsc_loop_now(in->app->loop));
-}
-
-static void hf_row(const bacsc_hubd_peer_info *pi, void *arg)
-{
-    struct inst *in = arg;
-    if (!pi->hub.connected)
+    const struct devcli *dc = user;
+    const sc_opts *o = dc->o;
+    if (!on_signal && !o->status_file)
         return;
-    if (in->hf_count == in->hf_cap) {
-        size_t cap = in->hf_cap ? in->hf_cap * 2 : 16;
-        bacsc_sc_direct_connection *r = realloc(in->hf_rows, cap * sizeof *r);
-        if (!r)
-            return; /* the list shows what fitted */
-        in->hf_rows = r;
-        in->hf_cap = cap;
-    }
-    bacsc_sc_direct_connection *r = &in->hf_rows[in->hf_count++];
-    memset(r, 0, sizeof *r);
-    r->state = 1; /* connected */
-    bacsc_loop_time_to_datetime(in->app->loop, pi->hub.since, &r->connect_time);
-    bacsc_loop_time_to_datetime(in->app->loop, 0, &r->disconnect_time);
-    snprintf(r->peer_address, sizeof r->peer_address, "%s", pi->address ? pi->address : "");
-    memcpy(r->peer_vmac, pi->hub.vmac.b, 6);
-    memcpy(r->peer_uuid, pi->hub.uuid.b, 16);
-}
-
-static void port_refresh(void *user, bacsc_object *port, bacsc_sc_port_state *st)
-{
-    struct inst *in = user;
-    (void)port;
-    bacsc_sc_node_port_state(in->node, st);
-    st->direct = in->dc_rows;
-    st->direct_count = bacsc_sc_node_dc_status(in->node, in->dc_rows, 64);
-    if (st->direct_count > 64)
-        st->direct_count = 64;
-    in->hf_count = 0;
-    if (in->app->hubd && in == &in->app->insts[0])
-        bacsc_hubd_foreach_peer(in->app->hubd, hf_row, in);
-    st->hub_function = in->hf_rows;
-    st->hub_function_count = in->hf_count;
-}
-
-static void write_status(struct devapp *a)
-{
+    bacsc_loop *loop = bacsc_device_runtime_loop(rt);
     json_t *doc = json_object();
     json_object_set_new(doc, "role", json_string("device"));
     json_object_set_new(doc, "pid", json_integer(getpid()));
     json_t *arr = json_array();
-    for (size_t i = 0; i < a->n; i++) {
-        char u[37];
+    for (unsigned i = 0; i < bacsc_device_runtime_count(rt); i++) {
+        bacsc_device_runtime_info info;
+        bacsc_device_runtime_info_get(rt, i, &info);
+        char u[37], a[32];
         json_t *d = json_object();
-        json_object_set_new(d, "instance", json_integer(a->insts[i].instance));
-        json_object_set_new(d, "uuid", json_string(bacsc_uuid_format(&a->insts[i].uuid, u)));
-        json_object_set_new(d, "node", sc_status_node(a->loop, a->insts[i].node));
+        json_object_set_new(d, "instance", json_integer(info.instance));
+        json_object_set_new(d, "uuid", json_string(bacsc_uuid_format(&info.uuid, u)));
+        json_object_set_new(d, "node", info.node ? sc_status_node(loop, info.node) : json_null());
+        if (info.mode >= 0) {
+            json_object_set_new(d, "mode", json_string(bacsc_comm_mode_name(info.mode)));
+            json_object_set_new(d, "bip", info.bip.port ? json_string(bacsc_bip_addr_format(
+                                                              &info.bip, a, sizeof a))
+                                                        : json_null());
+        }
         json_array_append_new(arr, d);
     }
     json_object_set_new(doc, "devices", arr);
-    if (a->hubd) {
-        json_object_set_new(doc, "hub_port", json_integer(bacsc_hubd_port(a->hubd)));
-        json_object_set_new(doc, "hub", sc_status_hubd(a->loop, a->hubd));
-        if (a->stls)
-            json_object_set_new(doc, "tls", sc_status_tls(a->stls));
+    const bacsc_hubd *hubd = bacsc_device_runtime_hubd(rt);
+    if (hubd) {
+        json_object_set_new(doc, "hub_port", json_integer(bacsc_hubd_port(hubd)));
+        json_object_set_new(doc, "hub", sc_status_hubd(loop, hubd));
+        if (dc->stls)
+            json_object_set_new(doc, "tls", sc_status_tls(dc->stls));
     }
-    if (a->o->status_file) {
-        if (sc_write_json_file(a->o->status_file, doc) == 0)
-            BACSC_INFO("device: status written to %s", a->o->status_file);
+    if (o->status_file) {
+        if (sc_write_json_file(o->status_file, doc) == 0)
+            BACSC_INFO("device: status written to %s", o->status_file);
     } else {
-        char *s = json_dumps(doc, JSON_COMPACT);
-        BACSC_WARN("device: status: %s", s ? s : "?");
-        free(s);
+        char *txt = json_dumps(doc, JSON_COMPACT);
+        BACSC_WARN("device: status: %s", txt ? txt : "?");
+        free(txt);
         json_decref(doc);
     }
 }
 
-static bool all_idle(const struct devapp *a)
+/* The runtime's configuration for commissionable devices (--state-dir). */
+static int state_dir_config(const sc_opts *o, const devhost_opts *d,
+                            bacsc_device_runtime_config *c)
 {
-    for (size_t i = 0; i < a->n; i++)
-        if (a->insts[i].node && !bacsc_sc_node_idle(a->insts[i].node))
-            return false;
-    return !a->hubd || bacsc_hubd_idle(a->hubd);
-}
-
-static void check_idle(bacsc_loop *loop, void *user)
-{
-    struct devapp *a = user;
-    if (all_idle(a)) {
-        BACSC_INFO("device: all connections closed");
-        bacsc_loop_stop(loop);
-        return;
+    c->state_dir = d->state_dir;
+    c->first_instance = (uint32_t)o->instance;
+    c->count = o->count > 0 ? (unsigned)o->count : 1;
+    c->name = o->name;
+    c->av = o->av < 0 ? 1 : (unsigned)o->av;
+    if (bacsc_bip_addr_parse(d->bip ? d->bip : "127.0.0.1:47808", 47808, &c->bip) != BACSC_OK) {
+        cli_error(PROG, "--bip: '%s' is not ADDR:PORT", d->bip);
+        return -1;
     }
-    bacsc_timer_start(loop, &a->idle_check, 20000);
-}
-
-static void on_deadline(bacsc_loop *loop, void *user)
-{
-    struct devapp *a = user;
-    BACSC_WARN("device: shutdown deadline passed; closing the remaining connections");
-    if (a->hubd)
-        bacsc_hubd_abort_all(a->hubd);
-    bacsc_loop_stop(loop);
-}
-
-static void on_signal(bacsc_loop *loop, int signo, void *user)
-{
-    struct devapp *a = user;
-    if (signo == SIGHUP) {
-        BACSC_WARN("device: SIGHUP: reloading is not supported; configuration unchanged "
-                   "(restart the device to apply changes)");
-        return;
+    if (d->bip_broadcast &&
+        bacsc_bip_addr_parse(d->bip_broadcast, 47808, &c->broadcast) != BACSC_OK) {
+        cli_error(PROG, "--bip-broadcast: '%s' is not ADDR:PORT", d->bip_broadcast);
+        return -1;
     }
-    if (signo == SIGUSR1) {
-        write_status(a);
-        return;
+    c->broadcast_port_count = (unsigned)d->bip_broadcast_count;
+    int mode = d->mode ? bacsc_comm_mode_parse(d->mode) : BACSC_MODE_IP;
+    if (mode < 0) {
+        cli_error(PROG, "--mode: '%s' is not ip, dual or sc", d->mode);
+        return -1;
     }
-    if (a->stopping)
-        return;
-    a->stopping = true;
-    BACSC_INFO("device: %s: stopping", signo == SIGTERM ? "SIGTERM" : "SIGINT");
-    for (size_t i = 0; i < a->n; i++)
-        bacsc_sc_node_stop(a->insts[i].node);
-    if (a->hubd)
-        bacsc_hubd_shutdown(a->hubd);
-    uint64_t dw = sc_us(a->o->disconnect_wait);
-    if (!dw)
-        dw = BACSC_SC_DEFAULT_DISCONNECT_WAIT_US;
-    bacsc_timer_start(loop, &a->deadline, dw + 1000000);
-    bacsc_timer_start(loop, &a->idle_check, 0);
+    c->initial_mode = mode;
+    c->domain = d->domain;
+    c->password = d->password;
+    c->primary_hub_uri = o->hub;
+    c->failover_hub_uri = o->failover;
+    c->connect_wait_us = sc_us(o->connect_wait);
+    c->heartbeat_us = sc_us(o->heartbeat);
+    c->reconnect_min_us = sc_us(o->reconnect_min);
+    c->reconnect_max_us = sc_us(o->reconnect_max);
+    if (c->bip.port != 0 && (unsigned long)c->bip.port + c->count - 1 > 65535) {
+        cli_error(PROG, "--count: UDP ports beyond 65535");
+        return -1;
+    }
+    return 0;
 }
 
-static uint32_t secs_clamp(double s, uint32_t dflt, uint32_t lo, uint32_t hi)
+/* Option checks of devices on fixed files. Returns 0 or -1 (printed). */
+static int check_fixed_opts(const sc_opts *o)
 {
-    if (s <= 0)
-        return dflt;
-    double r = ceil(s);
-    return r < lo ? lo : r > hi ? hi : (uint32_t)r;
+    if (sc_check_node_opts(PROG, o))
+        return -1;
+    if (o->dc_initiate && strcmp(o->dc_initiate, "auto") != 0 &&
+        strcmp(o->dc_initiate, "off") != 0) {
+        cli_error(PROG, "--dc-initiate: '%s' is not auto or off", o->dc_initiate);
+        return -1;
+    }
+    if (o->ndc_uri && !o->dc_listen) {
+        cli_error(PROG, "--dc-uri needs --dc-listen");
+        return -1;
+    }
+    for (int i = 0; i < o->ndc_uri; i++) {
+        if (strncmp(o->dc_uri[i], "wss://", 6) != 0 &&
+            !(o->insecure_plaintext && strncmp(o->dc_uri[i], "ws://", 5) == 0)) {
+            cli_error(PROG, "--dc-uri: '%s' is not a wss:// URI", o->dc_uri[i]);
+            return -1;
+        }
+        if (strchr(o->dc_uri[i], ' ')) {
+            cli_error(PROG, "--dc-uri: '%s' contains a space", o->dc_uri[i]);
+            return -1;
+        }
+    }
+    if (o->dc_listen && o->count > 1) {
+        cli_error(PROG, "--dc-listen: only with a single device (not --count)");
+        return -1;
+    }
+    if (o->count > 0 && (unsigned long)o->instance + (unsigned long)o->count - 1 > 4194302) {
+        cli_error(PROG, "--count: instances beyond 4194302");
+        return -1;
+    }
+    return 0;
 }
 
-static int setup_instance(struct devapp *a, struct inst *in, size_t idx, bacsc_tls_ctx *tls,
-                          bacsc_tls_ctx *stls)
+/* The hosted hub function's server configuration (--hub-listen). Returns
+ * 0 or -1 (message printed). */
+static int hub_function_config(const sc_opts *o, bacsc_tls_ctx *stls, bacsc_hubd_config *hc)
 {
-    sc_opts *o = a->o;
-    in->app = a;
-    in->instance = (uint32_t)o->instance + (uint32_t)idx;
-    snprintf(in->name, sizeof in->name, "device %u", in->instance);
-    if (idx == 0 && o->uuid) {
-        if (bacsc_uuid_parse(o->uuid, &in->uuid) != BACSC_OK) {
+    memset(hc, 0, sizeof *hc);
+    hc->listen = o->hub_listen;
+    hc->tls = stls;
+    hc->insecure_plaintext = o->insecure_plaintext;
+    hc->name = "hub function";
+    bacsc_sc_hub_config_default(&hc->hub);
+    hc->hub.connect_wait_us = sc_us(o->connect_wait);
+    hc->hub.disconnect_wait_us = sc_us(o->disconnect_wait);
+    hc->hub.heartbeat_us = sc_us(o->heartbeat);
+    if (o->max_peers)
+        hc->hub.max_peers = o->max_peers;
+    sc_random_uuid(&hc->hub.uuid);
+    bacsc_io_random(NULL, hc->hub.vmac.b, 6);
+    hc->hub.vmac.b[0] = (uint8_t)((hc->hub.vmac.b[0] & 0xFC) | 0x02);
+    return 0;
+}
+
+/* The runtime's configuration for devices on fixed files. Returns EXIT_*. */
+static int fixed_config(struct devcli *dcli, bacsc_tls_ctx *tls, bacsc_tls_ctx *stls,
+                        bacsc_device_runtime_config *c)
+{
+    const sc_opts *o = dcli->o;
+    c->first_instance = (uint32_t)o->instance;
+    c->count = o->count > 0 ? (unsigned)o->count : 1;
+    c->name = o->name;
+    c->av = o->av < 0 ? 1 : (unsigned)o->av;
+    c->primary_hub_uri = o->hub;
+    c->failover_hub_uri = o->failover;
+    c->tls = tls;
+    c->server_tls = stls;
+    c->insecure_plaintext = o->insecure_plaintext;
+    if (o->uuid) {
+        if (bacsc_uuid_parse(o->uuid, &c->uuid) != BACSC_OK) {
             cli_error(PROG, "uuid: '%s' is not a UUID", o->uuid);
             return EXIT_USAGE;
         }
-    } else if (!(idx == 0 && o->cert && sc_cert_uuid(o->cert, &in->uuid) == 0)) {
-        sc_random_uuid(&in->uuid);
+        c->uuid_set = true;
+    } else if (o->cert && sc_cert_uuid(o->cert, &c->uuid) == 0) {
+        c->uuid_set = true;
     }
-    char dc_uris[BACSC_SC_SWITCH_URIS_MAX] = "";
-    for (int i = 0; i < o->ndc_uri; i++) {
-        size_t l = strlen(dc_uris);
-        snprintf(dc_uris + l, sizeof dc_uris - l, "%s%s", l ? " " : "", o->dc_uri[i]);
-    }
-    bacsc_sc_node_config nc = {
-        .name = in->name,
-        .primary_uri = o->hub,
-        .failover_uri = o->failover,
-        .tls = tls,
-        .insecure_plaintext = o->insecure_plaintext,
-        .uuid = in->uuid,
-        .max_bvlc_len = (uint16_t)o->max_bvlc,
-        .max_npdu_len = (uint16_t)o->max_npdu,
-        .connect_wait_us = sc_us(o->connect_wait),
-        .disconnect_wait_us = sc_us(o->disconnect_wait),
-        .heartbeat_us = sc_us(o->heartbeat),
-        .reconnect_min_us = sc_us(o->reconnect_min),
-        .reconnect_max_us = sc_us(o->reconnect_max),
-        .dc_listen = idx == 0 ? o->dc_listen : NULL,
-        .dc_tls = stls,
-        .dc_uris = dc_uris[0] ? dc_uris : NULL,
-        .dc_auto = o->dc_initiate && strcmp(o->dc_initiate, "auto") == 0,
-        .dc_max_conns = o->dc_max,
-        .dc_idle_us = sc_us(o->dc_idle),
-        .dc_auto_count = o->dc_auto_count,
-        .dc_auto_window_us = sc_us(o->dc_auto_window),
-    };
     if (o->vmac) {
-        if (bacsc_vmac_parse(o->vmac, &nc.vmac) != BACSC_OK) {
+        if (bacsc_vmac_parse(o->vmac, &c->vmac) != BACSC_OK) {
             cli_error(PROG, "vmac: '%s' is not a VMAC (aa:bb:cc:dd:ee:ff)", o->vmac);
             return EXIT_USAGE;
         }
-        nc.vmac.b[5] = (uint8_t)(nc.vmac.b[5] + idx);
-        nc.fixed_vmac = true;
+        c->vmac_set = true;
     }
-    bacsc_sc_node_callbacks ncb = {.npdu = on_npdu, .state_changed = on_state, .user = in};
-    char err[256];
-    if (bacsc_sc_node_new(a->loop, &nc, &ncb, &in->node, err, sizeof err) != BACSC_OK) {
-        cli_error(PROG, "%s", err);
-        return EXIT_USAGE;
+    c->connect_wait_us = sc_us(o->connect_wait);
+    c->disconnect_wait_us = sc_us(o->disconnect_wait);
+    c->heartbeat_us = sc_us(o->heartbeat);
+    c->reconnect_min_us = sc_us(o->reconnect_min);
+    c->reconnect_max_us = sc_us(o->reconnect_max);
+    c->max_bvlc_len = o->max_bvlc;
+    c->max_npdu_len = o->max_npdu;
+    for (int i = 0; i < o->ndc_uri; i++) {
+        size_t l = strlen(dcli->dc_uris);
+        snprintf(dcli->dc_uris + l, sizeof dcli->dc_uris - l, "%s%s", l ? " " : "", o->dc_uri[i]);
     }
-    char dname[BACSC_DEVICE_NAME_MAX + 1];
-    if (o->name && a->n == 1)
-        snprintf(dname, sizeof dname, "%s", o->name);
-    else if (o->name)
-        snprintf(dname, sizeof dname, "%s-%u", o->name, in->instance);
-    else
-        snprintf(dname, sizeof dname, "bacsc-device-%u", in->instance);
-    bacsc_device_config dc = {.instance = in->instance,
-                              .name = dname,
-                              .vendor_name = "bacsc",
-                              .vendor_id = 0,
-                              .model_name = "bacsc device",
-                              .firmware_revision = BACSC_VERSION,
-                              .application_software_version = BACSC_VERSION,
-                              .description = "bacsc BACnet/SC device",
-                              .link = bacsc_sc_node_datalink(in->node)};
-    memcpy(dc.uuid, in->uuid.b, 16);
-    if (bacsc_device_new(&dc, &in->dev) != BACSC_OK) {
-        cli_error(PROG, "cannot create device %u", in->instance);
-        return EXIT_FAIL;
-    }
-    long nav = o->av < 0 ? 1 : o->av;
-    for (long i = 1; i <= nav; i++) {
-        char nm[32];
-        snprintf(nm, sizeof nm, "AV-%ld", i);
-        if (bacsc_device_add_analog_value(in->dev, (uint32_t)i, nm, 0.0f, 95, NULL) != BACSC_OK) {
-            cli_error(PROG, "cannot add analog-value,%ld", i);
+    c->dc_listen = o->dc_listen;
+    c->dc_uris = dcli->dc_uris[0] ? dcli->dc_uris : NULL;
+    c->dc_auto = o->dc_initiate && strcmp(o->dc_initiate, "auto") == 0;
+    c->dc_max_conns = o->dc_max;
+    c->dc_idle_us = sc_us(o->dc_idle);
+    c->dc_auto_count = o->dc_auto_count;
+    c->dc_auto_window_us = sc_us(o->dc_auto_window);
+    if (o->hub_listen) {
+        if (hub_function_config(o, stls, &dcli->hc) != 0)
             return EXIT_FAIL;
-        }
-    }
-    bacsc_sc_port_config pc;
-    bacsc_sc_port_config_defaults(&pc);
-    snprintf(pc.primary_hub_uri, sizeof pc.primary_hub_uri, "%s", o->hub);
-    if (o->failover)
-        snprintf(pc.failover_hub_uri, sizeof pc.failover_hub_uri, "%s", o->failover);
-    pc.min_reconnect_time = secs_clamp(o->reconnect_min, pc.min_reconnect_time, 1, 300);
-    pc.max_reconnect_time = secs_clamp(o->reconnect_max, pc.max_reconnect_time, 1, 600);
-    pc.connect_wait_timeout = secs_clamp(o->connect_wait, pc.connect_wait_timeout, 1, 300);
-    pc.disconnect_wait_timeout = secs_clamp(o->disconnect_wait, pc.disconnect_wait_timeout, 1, 300);
-    pc.heartbeat_timeout = secs_clamp(o->heartbeat, pc.heartbeat_timeout, 1, 300);
-    if (o->hub_listen && idx == 0) {
-        pc.hub_function_enable = true;
-        snprintf(pc.hub_function_binding, sizeof pc.hub_function_binding, "%s", o->hub_listen);
-        snprintf(pc.hub_function_accept_uris[0], sizeof pc.hub_function_accept_uris[0], "%s://%s",
-                 o->insecure_plaintext ? "ws" : "wss", o->hub_listen);
-    }
-    pc.direct_connect_initiate_enable = nc.dc_auto;
-    if (idx == 0 && o->dc_listen) {
-        pc.direct_connect_accept_enable = true;
-        snprintf(pc.direct_connect_binding, sizeof pc.direct_connect_binding, "%s", o->dc_listen);
-        /* the URIs actually advertised (default: with the bound port) */
-        const char *u = bacsc_sc_switch_accept_uris(bacsc_sc_node_switch(in->node));
-        for (int i = 0; i < BACSC_SC_ACCEPT_URIS_MAX && *u; i++) {
-            const char *e = strchr(u, ' ');
-            size_t l = e ? (size_t)(e - u) : strlen(u);
-            if (l < BACSC_URI_MAX)
-                snprintf(pc.direct_connect_accept_uris[i], BACSC_URI_MAX, "%.*s", (int)l, u);
-            u += l;
-            while (*u == ' ')
-                u++;
-        }
-    }
-    bacsc_netport_callbacks pcb = {.refresh = port_refresh, .user = in};
-    if (bacsc_device_add_netport_sc(in->dev, 1, "SC-port", &pc, &pcb, &in->port) != BACSC_OK) {
-        cli_error(PROG, "cannot add the Network Port object");
-        return EXIT_FAIL;
-    }
-    bacsc_sc_port_state *st = bacsc_netport_sc_state(in->port);
-    if (st) {
-        st->max_bvlc_len = o->max_bvlc ? o->max_bvlc : BACSC_SC_DEFAULT_MAX_BVLC_LEN;
-        st->max_npdu_len = o->max_npdu ? o->max_npdu : BACSC_SC_DEFAULT_MAX_NPDU_LEN;
+        c->hub_function = &dcli->hc;
     }
     return EXIT_OK;
 }
 
+/* Create and run the devices; map the runtime's status onto exit codes. */
+static int run_runtime(const bacsc_device_runtime_config *c)
+{
+    bacsc_device_runtime *rt = NULL;
+    char err[512];
+    int r = bacsc_device_runtime_new(c, &rt, err, sizeof err);
+    if (r != BACSC_OK) {
+        cli_error(PROG, "%s", err);
+        if (c->state_dir)
+            return r == BACSC_ERR_STATE ? EXIT_DATAERR : EXIT_FAIL;
+        return r == BACSC_ERR_INVALID_ARG ? EXIT_USAGE : EXIT_FAIL;
+    }
+    int rc = bacsc_device_runtime_run(rt) == BACSC_OK ? EXIT_OK : EXIT_FAIL;
+    bacsc_device_runtime_free(rt);
+    return rc;
+}
+
 int bacsc_cmd_device(int argc, char **argv);
-int bacsc_cmd_device(int argc, char **argv)
+/* Parse the command line into `o` and `dh`. Returns -1 to go on, else the
+ * exit code (help printed, or a usage error reported). */
+static int parse_opts(int argc, char **argv, sc_opts *o, devhost_opts *dh)
 {
     static const struct option longopts[] = {
         {"instance", required_argument, NULL, 'i'},
@@ -441,10 +369,6 @@ int bacsc_cmd_device(int argc, char **argv)
         {"bip-broadcast-count", required_argument, NULL, 1007},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    sc_opts o;
-    sc_opts_init(&o);
-    devhost_opts dh;
-    memset(&dh, 0, sizeof dh);
     bacsc_log_set_level(BACSC_LOG_INFO);
     int opt;
     unsigned long ul;
@@ -455,54 +379,54 @@ int bacsc_cmd_device(int argc, char **argv)
         case 'i':
             if (sc_parse_ulong(PROG, "--instance", optarg, 0, 4194302, &ul))
                 return EXIT_USAGE;
-            o.instance = (long)ul;
+            o->instance = (long)ul;
             break;
-        case 'H': o.hub = optarg; break;
-        case 'F': o.failover = optarg; break;
-        case 'C': o.cert = optarg; break;
-        case 'K': o.key = optarg; break;
+        case 'H': o->hub = optarg; break;
+        case 'F': o->failover = optarg; break;
+        case 'C': o->cert = optarg; break;
+        case 'K': o->key = optarg; break;
         case 'A':
-            if (sc_opts_add_ca(PROG, &o, optarg))
+            if (sc_opts_add_ca(PROG, o, optarg))
                 return EXIT_USAGE;
             break;
-        case 'B': o.hub_listen = optarg; break;
-        case 'T': o.ticket_key_file = optarg; break;
-        case 'D': o.dc_listen = optarg; break;
+        case 'B': o->hub_listen = optarg; break;
+        case 'T': o->ticket_key_file = optarg; break;
+        case 'D': o->dc_listen = optarg; break;
         case 'R':
-            if (o.ndc_uri == (int)(sizeof o.dc_uri / sizeof o.dc_uri[0])) {
-                cli_error(PROG, "--dc-uri: at most %zu", sizeof o.dc_uri / sizeof o.dc_uri[0]);
+            if (o->ndc_uri == (int)(sizeof o->dc_uri / sizeof o->dc_uri[0])) {
+                cli_error(PROG, "--dc-uri: at most %zu", sizeof o->dc_uri / sizeof o->dc_uri[0]);
                 return EXIT_USAGE;
             }
-            o.dc_uri[o.ndc_uri++] = optarg;
+            o->dc_uri[o->ndc_uri++] = optarg;
             break;
-        case 'I': o.dc_initiate = optarg; break;
+        case 'I': o->dc_initiate = optarg; break;
         case 'c': break;
-        case 'n': o.name = optarg; break;
-        case 'U': o.uuid = optarg; break;
-        case 'V': o.vmac = optarg; break;
+        case 'n': o->name = optarg; break;
+        case 'U': o->uuid = optarg; break;
+        case 'V': o->vmac = optarg; break;
         case 'a':
             if (sc_parse_ulong(PROG, "--av", optarg, 0, 1000, &ul))
                 return EXIT_USAGE;
-            o.av = (long)ul;
+            o->av = (long)ul;
             break;
         case 'N':
             if (sc_parse_ulong(PROG, "--count", optarg, 1, 10000, &ul))
                 return EXIT_USAGE;
-            o.count = (long)ul;
+            o->count = (long)ul;
             break;
-        case 'P': o.insecure_plaintext = true; break;
-        case 'S': o.status_file = optarg; break;
-        case 'L': o.log_level = optarg; break;
-        case 1001: dh.state_dir = optarg; break;
-        case 1002: dh.bip = optarg; break;
-        case 1003: dh.mode = optarg; break;
-        case 1004: dh.domain = optarg; break;
-        case 1005: dh.password = optarg; break;
-        case 1006: dh.bip_broadcast = optarg; break;
+        case 'P': o->insecure_plaintext = true; break;
+        case 'S': o->status_file = optarg; break;
+        case 'L': o->log_level = optarg; break;
+        case 1001: dh->state_dir = optarg; break;
+        case 1002: dh->bip = optarg; break;
+        case 1003: dh->mode = optarg; break;
+        case 1004: dh->domain = optarg; break;
+        case 1005: dh->password = optarg; break;
+        case 1006: dh->bip_broadcast = optarg; break;
         case 1007:
             if (sc_parse_ulong(PROG, "--bip-broadcast-count", optarg, 1, 65535, &ul))
                 return EXIT_USAGE;
-            dh.bip_broadcast_count = ul;
+            dh->bip_broadcast_count = ul;
             break;
         case 'h': usage(stdout); return EXIT_OK;
         default: return cli_bad_option(PROG, argc, argv);
@@ -512,14 +436,28 @@ int bacsc_cmd_device(int argc, char **argv)
         cli_error(PROG, "unexpected argument '%s'", argv[optind]);
         return EXIT_USAGE;
     }
+    return -1;
+}
+
+int bacsc_cmd_device(int argc, char **argv)
+{
+    sc_opts o;
+    sc_opts_init(&o);
+    devhost_opts dh;
+    memset(&dh, 0, sizeof dh);
+    int prc = parse_opts(argc, argv, &o, &dh);
+    if (prc >= 0)
+        return prc;
     const char *config = sc_find_opt(argc, argv, "--config", NULL);
     if (!config)
         config = sc_find_opt(argc, argv, "-c", NULL);
     if (config && sc_opts_load(PROG, config, &o))
         return EXIT_DATAERR;
     int rc = EXIT_USAGE;
-    struct devapp a = {.o = &o};
+    struct devcli dcli = {.o = &o};
     bacsc_tls_ctx *tls = NULL, *stls = NULL;
+    bacsc_device_runtime_config rc_cfg;
+    memset(&rc_cfg, 0, sizeof rc_cfg);
     if (o.log_level && !cli_set_log_level(PROG, o.log_level))
         goto out;
     if (o.instance < 0) {
@@ -536,121 +474,34 @@ int bacsc_cmd_device(int argc, char **argv)
             cli_error(PROG, "--password: 1..20 characters");
             goto out;
         }
-        rc = devhost_run(PROG, &o, &dh);
-        goto out;
-    }
-    if (dh.bip || dh.mode || dh.domain || dh.password || dh.bip_broadcast) {
-        cli_error(PROG, "--bip/--mode/--domain/--password need --state-dir");
-        goto out;
-    }
-    if (sc_check_node_opts(PROG, &o))
-        goto out;
-    if (o.dc_initiate && strcmp(o.dc_initiate, "auto") != 0 && strcmp(o.dc_initiate, "off") != 0) {
-        cli_error(PROG, "--dc-initiate: '%s' is not auto or off", o.dc_initiate);
-        goto out;
-    }
-    if (o.ndc_uri && !o.dc_listen) {
-        cli_error(PROG, "--dc-uri needs --dc-listen");
-        goto out;
-    }
-    for (int i = 0; i < o.ndc_uri; i++) {
-        if (strncmp(o.dc_uri[i], "wss://", 6) != 0 &&
-            !(o.insecure_plaintext && strncmp(o.dc_uri[i], "ws://", 5) == 0)) {
-            cli_error(PROG, "--dc-uri: '%s' is not a wss:// URI", o.dc_uri[i]);
+        if (state_dir_config(&o, &dh, &rc_cfg) != 0)
+            goto out;
+    } else {
+        if (dh.bip || dh.mode || dh.domain || dh.password || dh.bip_broadcast) {
+            cli_error(PROG, "--bip/--mode/--domain/--password need --state-dir");
             goto out;
         }
-        if (strchr(o.dc_uri[i], ' ')) {
-            cli_error(PROG, "--dc-uri: '%s' contains a space", o.dc_uri[i]);
+        if (check_fixed_opts(&o) != 0)
             goto out;
+        if (o.hub_listen)
+            sc_raise_nofile(PROG,
+                            (o.max_peers ? o.max_peers : BACSC_SC_HUB_DEFAULT_MAX_PEERS) + 16);
+        rc = EXIT_DATAERR;
+        if (!o.insecure_plaintext) {
+            if (!(tls = sc_tls_ctx(PROG, &o, false)))
+                goto out;
+            if ((o.hub_listen || o.dc_listen) && !(stls = sc_tls_ctx(PROG, &o, true)))
+                goto out;
+            dcli.stls = stls;
         }
-    }
-    if (o.dc_listen && o.count > 1) {
-        cli_error(PROG, "--dc-listen: only with a single device (not --count)");
-        goto out;
-    }
-    if (o.count > 0 && (unsigned long)o.instance + (unsigned long)o.count - 1 > 4194302) {
-        cli_error(PROG, "--count: instances beyond 4194302");
-        goto out;
-    }
-    if (o.hub_listen)
-        sc_raise_nofile(PROG, (o.max_peers ? o.max_peers : BACSC_SC_HUB_DEFAULT_MAX_PEERS) + 16);
-    rc = EXIT_DATAERR;
-    if (!o.insecure_plaintext) {
-        if (!(tls = sc_tls_ctx(PROG, &o, false)))
+        rc = fixed_config(&dcli, tls, stls, &rc_cfg);
+        if (rc != EXIT_OK)
             goto out;
-        if ((o.hub_listen || o.dc_listen) && !(stls = sc_tls_ctx(PROG, &o, true)))
-            goto out;
-        a.stls = stls;
     }
-    rc = EXIT_FAIL;
-    a.loop = bacsc_loop_new();
-    if (!a.loop) {
-        cli_error(PROG, "cannot create the event loop: %m");
-        goto out;
-    }
-    a.n = o.count > 0 ? (size_t)o.count : 1;
-    a.insts = calloc(a.n, sizeof *a.insts);
-    if (!a.insts)
-        goto out;
-    if (o.hub_listen) {
-        bacsc_hubd_config hc = {.listen = o.hub_listen,
-                                .tls = stls,
-                                .insecure_plaintext = o.insecure_plaintext,
-                                .name = "hub function"};
-        bacsc_sc_hub_config_default(&hc.hub);
-        hc.hub.connect_wait_us = sc_us(o.connect_wait);
-        hc.hub.disconnect_wait_us = sc_us(o.disconnect_wait);
-        hc.hub.heartbeat_us = sc_us(o.heartbeat);
-        if (o.max_peers)
-            hc.hub.max_peers = o.max_peers;
-        sc_random_uuid(&hc.hub.uuid);
-        bacsc_io_random(NULL, hc.hub.vmac.b, 6);
-        hc.hub.vmac.b[0] = (uint8_t)((hc.hub.vmac.b[0] & 0xFC) | 0x02);
-        char err[256];
-        if (bacsc_hubd_new(a.loop, &hc, &a.hubd, err, sizeof err) != BACSC_OK) {
-            cli_error(PROG, "--hub-listen: %s", err);
-            goto out;
-        }
-        BACSC_INFO("device: hub function listening on %s (port %u)", o.hub_listen,
-                   bacsc_hubd_port(a.hubd));
-    }
-    for (size_t i = 0; i < a.n; i++) {
-        int r = setup_instance(&a, &a.insts[i], i, tls, stls);
-        if (r != EXIT_OK) {
-            rc = r;
-            goto out;
-        }
-    }
-    bacsc_timer_init(&a.deadline, on_deadline, &a);
-    bacsc_timer_init(&a.idle_check, check_idle, &a);
-    bacsc_loop_signal(a.loop, SIGTERM, on_signal, &a);
-    bacsc_loop_signal(a.loop, SIGINT, on_signal, &a);
-    bacsc_loop_signal(a.loop, SIGHUP, on_signal, &a);
-    bacsc_loop_signal(a.loop, SIGUSR1, on_signal, &a);
-    if (o.insecure_plaintext)
-        BACSC_WARN("device: --insecure-plaintext: ws:// without TLS (debugging only)");
-    if (o.status_file)
-        write_status(&a); /* also tells scripts that SIGUSR1 is handled now */
-    for (size_t i = 0; i < a.n; i++) {
-        char u[37];
-        BACSC_INFO("device %u: uuid %s", a.insts[i].instance,
-                   bacsc_uuid_format(&a.insts[i].uuid, u));
-        bacsc_sc_node_start(a.insts[i].node);
-    }
-    if (bacsc_loop_run(a.loop) == BACSC_OK)
-        rc = EXIT_OK;
-    BACSC_INFO("device: stopped");
+    rc_cfg.status = write_status;
+    rc_cfg.user = &dcli;
+    rc = run_runtime(&rc_cfg);
 out:
-    if (a.insts) {
-        for (size_t i = 0; i < a.n; i++) {
-            bacsc_device_free(a.insts[i].dev);
-            bacsc_sc_node_free(a.insts[i].node);
-            free(a.insts[i].hf_rows);
-        }
-        free(a.insts);
-    }
-    bacsc_hubd_free(a.hubd);
-    bacsc_loop_free(a.loop);
     bacsc_tls_ctx_free(tls);
     bacsc_tls_ctx_free(stls);
     sc_opts_free(&o);

@@ -3,7 +3,6 @@
  * for its status (SIGUSR1 → it rewrites its --status-file) and print it.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,37 +11,50 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_opt.h"
 #include "sc_cli.h"
 
 const char bacsc_cmd_status_summary[] = "show the connected peers of a running hub or device";
 
 #define PROG "status"
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: bacsc status --status-file FILE [--pid PID] [--timeout S] [--json]\n"
-            "\n"
-            "Print the status of a running `bacsc hub` or `bacsc device` that was started\n"
-            "with --status-file FILE: connected peers (VMAC, UUID, address, since) and\n"
-            "counters for a hub; hub connector state and hub connection status for a\n"
-            "device. With --pid the daemon is first sent SIGUSR1 and the file is read\n"
-            "once it has been rewritten (else the file is printed as it is).\n"
-            "\n"
-            "options:\n"
-            "  -f, --status-file FILE  the daemon's --status-file\n"
-            "  -p, --pid PID           signal this daemon for a fresh status first\n"
-            "      --timeout S         wait at most S seconds for the rewrite (default 3)\n"
-            "  -j, --json              print the JSON document as it is\n"
-            "  -h, --help              this text\n"
-            "\n"
-            "exit status: 0 printed, 1 no fresh status (daemon gone or file not written),\n"
-            "             2 usage, 3 the file is not a status document\n"
-            "\n"
-            "example:\n"
-            "  bacsc hub --listen 0.0.0.0:4443 ... --status-file /run/bacsc-hub.json &\n"
-            "  bacsc status --status-file /run/bacsc-hub.json --pid $!\n");
-}
+typedef struct status_opts {
+    const char *file;
+    long pid;
+    double timeout;
+    bool json;
+} status_opts;
+
+static const cli_opt status_rows[] = {
+    CLI_STR("status-file", 'f', "FILE", status_opts, file, "the daemon's --status-file"),
+    CLI_LONG("pid", 'p', "PID", status_opts, pid, 1, 4194304,
+             "signal this daemon for a fresh status first"),
+    CLI_SECONDS("timeout", 0, "S", status_opts, timeout,
+                "wait at most S seconds for the rewrite (default 3)"),
+    CLI_FLAG("json", 'j', status_opts, json, "print the JSON document as it is"),
+    CLI_HELP("help", 'h', "this text"),
+    CLI_END};
+
+static const cli_part status_help[] = {
+    CLI_TEXT("usage: bacsc status --status-file FILE [--pid PID] [--timeout S] [--json]\n"
+             "\n"
+             "Print the status of a running `bacsc hub` or `bacsc device` that was started\n"
+             "with --status-file FILE: connected peers (VMAC, UUID, address, since) and\n"
+             "counters for a hub; hub connector state and hub connection status for a\n"
+             "device. With --pid the daemon is first sent SIGUSR1 and the file is read\n"
+             "once it has been rewritten (else the file is printed as it is).\n"
+             "\n"),
+    CLI_GROUP("options:", status_rows, 0),
+    CLI_TEXT("\n"
+             "exit status: 0 printed, 1 no fresh status (daemon gone or file not written),\n"
+             "             2 usage, 3 the file is not a status document\n"
+             "\n"
+             "example:\n"
+             "  bacsc hub --listen 0.0.0.0:4443 ... --status-file /run/bacsc-hub.json &\n"
+             "  bacsc status --status-file /run/bacsc-hub.json --pid $!\n"),
+    CLI_END};
+
+static const cli_spec status_spec = {PROG, status_help, .col = 26, .short_col = true};
 
 static int64_t mtime_ns(const char *path, ino_t *ino)
 {
@@ -89,41 +101,18 @@ static void print_conn(const char *label, json_t *c)
 int bacsc_cmd_status(int argc, char **argv);
 int bacsc_cmd_status(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"status-file", required_argument, NULL, 'f'},
-                                             {"pid", required_argument, NULL, 'p'},
-                                             {"timeout", required_argument, NULL, 't'},
-                                             {"json", no_argument, NULL, 'j'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    const char *file = NULL;
-    long pid = 0;
-    bool json = false;
-    double timeout = 3;
-    unsigned long ul;
-    int opt;
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, "f:p:jh", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 'f': file = optarg; break;
-        case 'p':
-            if (sc_parse_ulong(PROG, "--pid", optarg, 1, 4194304, &ul))
-                return EXIT_USAGE;
-            pid = (long)ul;
-            break;
-        case 't':
-            if (sc_parse_seconds(PROG, "--timeout", optarg, &timeout))
-                return EXIT_USAGE;
-            break;
-        case 'j': json = true; break;
-        case 'h': usage(stdout); return EXIT_OK;
-        default: return cli_bad_option(PROG, argc, argv);
-        }
-    }
-    if (!file || optind != argc) {
+    status_opts o = {.timeout = 3};
+    int rc = cli_parse(&status_spec, &o, &argc, argv);
+    if (rc >= 0)
+        return rc;
+    if (!o.file || argc != 1) {
         cli_error(PROG, "--status-file FILE is required");
         return EXIT_USAGE;
     }
+    const char *file = o.file;
+    long pid = o.pid;
+    double timeout = o.timeout;
+    bool json = o.json;
     if (pid) {
         ino_t ino0 = 0, ino = 0;
         int64_t m0 = mtime_ns(file, &ino0);

@@ -545,3 +545,11 @@ bacsc_bip_addr bacsc_device_host_bip(const bacsc_device_host *h, unsigned idx)
         a = h->devs[idx].bip;
     return a;
 }
+
+int bacsc_device_host_uuid(const bacsc_device_host *h, unsigned idx, uint8_t uuid[16])
+{
+    if (idx >= h->count)
+        return BACSC_ERR_INVALID_ARG;
+    memcpy(uuid, h->devs[idx].uuid, 16);
+    return BACSC_OK;
+}

@@ -66,5 +66,24 @@ for a in "pending --batch xx" "approve --reason r 1" "list --expiring zz" "audit
   [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q '^bacsc ca ' "$tmp/err" || fail "ca $a: stderr $(head -3 "$tmp/err")"
 done
 
+# a mistyped command gets a hint, still in one line with exit 2
+for a in "sit|bacsc: unknown command 'sit'; did you mean 'site'? (see 'bacsc help')" \
+         "help sitee|bacsc: unknown command 'sitee'; did you mean 'site'?" \
+         "ca pendng|bacsc ca: unknown command 'pendng'; did you mean 'pending'? (see 'bacsc ca --help')"; do
+  rc=0
+  # shellcheck disable=SC2086
+  "$BACSC" ${a%%|*} >/dev/null 2>"$tmp/err" || rc=$?
+  [ "$rc" -eq 2 ] && [ "$(cat "$tmp/err")" = "${a#*|}" ] || fail "${a%%|*}: exit $rc, stderr $(cat "$tmp/err")"
+done
+
+# options before the subcommand work as after it
+rc=0
+"$BACSC" ca --dir "$tmp/no-ca" --json pending >/dev/null 2>"$tmp/err" || rc=$?
+[ "$rc" -eq 1 ] && grep -q "^bacsc ca pending: no CA in $tmp/no-ca" "$tmp/err" ||
+  fail "ca --dir X --json pending: exit $rc, $(head -2 "$tmp/err")"
+"$BACSC" ca init --dir "$tmp/ca" --name T >/dev/null
+"$BACSC" ca --dir "$tmp/ca" --json pending >"$tmp/out" || fail "ca --dir X --json pending failed"
+[ "$(tr -d ' \n' <"$tmp/out")" = "[]" ] || fail "ca --dir X --json pending: $(head -3 "$tmp/out")"
+
 [ "$fails" -eq 0 ] || { echo "$fails failure(s)" >&2; exit 1; }
 echo "ok: ${#cmds[@]} commands, $nsub subcommands"

@@ -1,0 +1,364 @@
+/*
+ * device_runtime_sc.c — the BACnet/SC side of the device runtime
+ * (bacsc/device_runtime.h): one bacsc_sc_node per device, built the same
+ * way for devices on fixed files and for commissioned devices; the devices
+ * on fixed files themselves (Device, Analog Values, SC Network Port).
+ *
+ * A stopped node goes to a graveyard and is freed from the runtime's reaper
+ * once it is idle (no WebSocket left), or when the runtime is freed: never
+ * inside one of its own callbacks.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bacsc/error.h"
+#include "bacsc/log.h"
+#include "runtime_internal.h"
+
+/* ---- node callbacks -------------------------------------------------------------- */
+
+static void on_npdu(void *user, const bacsc_address *src, const uint8_t *npdu, size_t len,
+                    uint64_t now)
+{
+    rinst *in = user;
+    if (in->rt->host)
+        bacsc_device_host_sc_input(in->rt->host, in->idx, src, npdu, len, now);
+    else
+        bacsc_device_handle_npdu(in->dev, src, npdu, len, now);
+}
+
+static void on_state(void *user, int state)
+{
+    rinst *in = user;
+    if (!in->dev)
+        return;
+    /* Answers must fit what the hub in use accepts (0 = the default 1497). */
+    if (in->node)
+        bacsc_device_set_max_npdu(in->dev, bacsc_sc_node_peer_max_npdu(in->node));
+    /* Announce ourselves when (re)connected — only for a single device: 200
+     * instances each broadcasting would be a storm of their own. */
+    if (state != BACSC_SC_NO_HUB_CONNECTION && in->rt->n == 1)
+        bacsc_device_send_iam(in->dev, NULL, bacsc_loop_now(in->rt->loop));
+}
+
+static uint64_t pick_us(uint64_t flag_us, uint32_t port_s, bool from_port)
+{
+    if (flag_us)
+        return flag_us;
+    return from_port ? (uint64_t)port_s * 1000000u : 0;
+}
+
+/*
+ * Create (not start) the node of `in` for the port settings `pc` and TLS
+ * context `tls`. Timers: the flags when given, else (commissioned devices)
+ * the Network Port's, else the node's defaults.
+ */
+int rt_node_new(rinst *in, const bacsc_sc_port_config *pc, bacsc_tls_ctx *tls, char *err,
+                size_t errlen)
+{
+    const bacsc_device_runtime_config *c = &in->rt->cfg;
+    bool from_port = c->state_dir != NULL;
+    bool first = in->idx == 0 && !from_port;
+    bacsc_sc_node_config nc = {
+        .name = in->name,
+        .primary_uri = pc->primary_hub_uri,
+        .failover_uri = pc->failover_hub_uri[0] ? pc->failover_hub_uri : NULL,
+        .tls = tls,
+        .insecure_plaintext = c->insecure_plaintext,
+        .uuid = in->uuid,
+        .max_bvlc_len = from_port ? 0 : (uint16_t)c->max_bvlc_len,
+        .max_npdu_len = from_port ? 0 : (uint16_t)c->max_npdu_len,
+        .connect_wait_us = pick_us(c->connect_wait_us, pc->connect_wait_timeout, from_port),
+        .disconnect_wait_us =
+            pick_us(c->disconnect_wait_us, pc->disconnect_wait_timeout, from_port),
+        .heartbeat_us = pick_us(c->heartbeat_us, pc->heartbeat_timeout, from_port),
+        .reconnect_min_us = pick_us(c->reconnect_min_us, pc->min_reconnect_time, from_port),
+        .reconnect_max_us = pick_us(c->reconnect_max_us, pc->max_reconnect_time, from_port),
+        .dc_listen = first ? c->dc_listen : NULL,
+        .dc_tls = from_port ? NULL : c->server_tls,
+        .dc_uris = first ? c->dc_uris : NULL,
+        .dc_auto = !from_port && c->dc_auto,
+        .dc_max_conns = c->dc_max_conns,
+        .dc_idle_us = c->dc_idle_us,
+        .dc_auto_count = c->dc_auto_count,
+        .dc_auto_window_us = c->dc_auto_window_us,
+    };
+    if (from_port)
+        nc.disconnect_wait_us = (uint64_t)pc->disconnect_wait_timeout * 1000000u;
+    if (c->vmac_set) {
+        nc.vmac = c->vmac;
+        nc.vmac.b[5] = (uint8_t)(nc.vmac.b[5] + in->idx);
+        nc.fixed_vmac = true;
+    }
+    bacsc_sc_node_callbacks cb = {.npdu = on_npdu, .state_changed = on_state, .user = in};
+    return bacsc_sc_node_new(in->rt->loop, &nc, &cb, &in->node, err, errlen);
+}
+
+/* ---- graveyard ------------------------------------------------------------------- */
+
+void rt_free_grave(bacsc_device_runtime *rt, bool only_idle)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; i < rt->ngrave; i++) {
+        if (!only_idle || bacsc_sc_node_idle(rt->grave[i])) {
+            bacsc_sc_node_free(rt->grave[i]);
+            bacsc_tls_ctx_free(rt->grave_tls[i]);
+        } else {
+            rt->grave[k] = rt->grave[i];
+            rt->grave_tls[k] = rt->grave_tls[i];
+            k++;
+        }
+    }
+    rt->ngrave = k;
+}
+
+/* Stop the node of `in` (Disconnect-Request) and bury it with its TLS context. */
+void rt_retire(bacsc_device_runtime *rt, rinst *in)
+{
+    if (in->node == NULL)
+        return;
+    bacsc_sc_node_stop(in->node);
+    if (rt->ngrave == RT_GRAVE_MAX)
+        rt_free_grave(rt, true); /* too many at once: the oldest have had time */
+    if (rt->ngrave < RT_GRAVE_MAX) {
+        rt->grave[rt->ngrave] = in->node;
+        rt->grave_tls[rt->ngrave] = in->tls;
+        rt->ngrave++;
+    } else {
+        BACSC_WARN("device: too many stopping SC nodes; leaking one until exit");
+    }
+    in->node = NULL;
+    in->tls = NULL;
+    if (rt->loop && !bacsc_timer_active(&rt->reap_timer))
+        bacsc_timer_start(rt->loop, &rt->reap_timer, 50000);
+}
+
+/* ---- Network Port live state --------------------------------------------------------- */
+
+static void hf_row(const bacsc_hubd_peer_info *pi, void *arg)
+{
+    rinst *in = arg;
+    if (!pi->hub.connected)
+        return;
+    if (in->hf_count == in->hf_cap) {
+        size_t cap = in->hf_cap ? in->hf_cap * 2 : 16;
+        bacsc_sc_direct_connection *r = realloc(in->hf_rows, cap * sizeof *r);
+        if (!r)
+            return; /* the list shows what fitted */
+        in->hf_rows = r;
+        in->hf_cap = cap;
+    }
+    bacsc_sc_direct_connection *r = &in->hf_rows[in->hf_count++];
+    memset(r, 0, sizeof *r);
+    r->state = 1; /* connected */
+    bacsc_loop_time_to_datetime(in->rt->loop, pi->hub.since, &r->connect_time);
+    bacsc_loop_time_to_datetime(in->rt->loop, 0, &r->disconnect_time);
+    snprintf(r->peer_address, sizeof r->peer_address, "%s", pi->address ? pi->address : "");
+    memcpy(r->peer_vmac, pi->hub.vmac.b, 6);
+    memcpy(r->peer_uuid, pi->hub.uuid.b, 16);
+}
+
+/* Fill the SC port's live state from the node (and the hosted hub function). */
+void rt_refresh_port(rinst *in, bacsc_sc_port_state *st)
+{
+    if (in->node == NULL)
+        return;
+    bacsc_sc_node_port_state(in->node, st);
+    st->direct = in->dc_rows;
+    st->direct_count = bacsc_sc_node_dc_status(in->node, in->dc_rows, RT_DC_ROWS);
+    if (st->direct_count > RT_DC_ROWS)
+        st->direct_count = RT_DC_ROWS;
+    in->hf_count = 0;
+    if (in->rt->hubd && in->idx == 0)
+        bacsc_hubd_foreach_peer(in->rt->hubd, hf_row, in);
+    st->hub_function = in->hf_rows;
+    st->hub_function_count = in->hf_count;
+}
+
+static void port_refresh(void *user, bacsc_object *port, bacsc_sc_port_state *st)
+{
+    (void)port;
+    rt_refresh_port(user, st);
+}
+
+/* ---- commissioned devices: the host's SC side ops ------------------------------------- */
+
+static int host_sc_start(void *user, bacsc_device_host *h, unsigned idx,
+                         const bacsc_device_host_sc *sc)
+{
+    (void)h;
+    bacsc_device_runtime *rt = user;
+    rinst *in = &rt->insts[idx];
+    rt_retire(rt, in);
+    bacsc_tls_config tc;
+    memset(&tc, 0, sizeof tc);
+    tc.cert_file = sc->cert_file;
+    tc.key_file = sc->key_file;
+    tc.issuer_files[0] = sc->issuer_files[0];
+    tc.issuer_files[1] = sc->issuer_files[1];
+    char err[256];
+    in->tls = bacsc_tls_ctx_new(&tc, false, err, sizeof err);
+    if (in->tls == NULL) {
+        BACSC_ERROR("%s: BACnet/SC TLS: %s", in->name, err);
+        return BACSC_ERR_CRYPTO;
+    }
+    memcpy(in->uuid.b, sc->uuid, 16);
+    if (rt_node_new(in, sc->port, in->tls, err, sizeof err) != BACSC_OK) {
+        BACSC_ERROR("%s: BACnet/SC: %s", in->name, err);
+        bacsc_tls_ctx_free(in->tls);
+        in->tls = NULL;
+        in->node = NULL;
+        return BACSC_ERR_INVALID_ARG;
+    }
+    BACSC_INFO("%s: BACnet/SC starting (hub %s)", in->name, sc->port->primary_hub_uri);
+    return bacsc_sc_node_start(in->node);
+}
+
+static void host_sc_stop(void *user, bacsc_device_host *h, unsigned idx)
+{
+    (void)h;
+    bacsc_device_runtime *rt = user;
+    rt_retire(rt, &rt->insts[idx]);
+}
+
+static int host_sc_send(void *user, bacsc_device_host *h, unsigned idx,
+                        const bacsc_address *dest, const uint8_t *npdu, size_t len)
+{
+    (void)h;
+    bacsc_device_runtime *rt = user;
+    rinst *in = &rt->insts[idx];
+    if (in->node == NULL)
+        return BACSC_ERR_STATE;
+    return bacsc_sc_node_send(in->node, dest, npdu, len);
+}
+
+static void host_sc_refresh(void *user, bacsc_device_host *h, unsigned idx,
+                            bacsc_sc_port_state *st)
+{
+    (void)h;
+    bacsc_device_runtime *rt = user;
+    rt_refresh_port(&rt->insts[idx], st);
+}
+
+bacsc_device_host_sc_ops rt_host_sc_ops(bacsc_device_runtime *rt)
+{
+    bacsc_device_host_sc_ops ops = {.start = host_sc_start,
+                                    .stop = host_sc_stop,
+                                    .send = host_sc_send,
+                                    .refresh = host_sc_refresh,
+                                    .user = rt};
+    return ops;
+}
+
+/* ---- devices on fixed files ------------------------------------------------------------ */
+
+static uint32_t secs_clamp(uint64_t us, uint32_t dflt, uint32_t lo, uint32_t hi)
+{
+    if (us == 0)
+        return dflt;
+    uint64_t r = (us + 999999) / 1000000;
+    return r < lo ? lo : r > hi ? hi : (uint32_t)r;
+}
+
+/* The Network Port settings of a device on fixed files. */
+static void fixed_port_config(const rinst *in, bacsc_sc_port_config *pc)
+{
+    const bacsc_device_runtime_config *c = &in->rt->cfg;
+    bacsc_sc_port_config_defaults(pc);
+    snprintf(pc->primary_hub_uri, sizeof pc->primary_hub_uri, "%s", c->primary_hub_uri);
+    if (c->failover_hub_uri)
+        snprintf(pc->failover_hub_uri, sizeof pc->failover_hub_uri, "%s", c->failover_hub_uri);
+    pc->min_reconnect_time = secs_clamp(c->reconnect_min_us, pc->min_reconnect_time, 1, 300);
+    pc->max_reconnect_time = secs_clamp(c->reconnect_max_us, pc->max_reconnect_time, 1, 600);
+    pc->connect_wait_timeout = secs_clamp(c->connect_wait_us, pc->connect_wait_timeout, 1, 300);
+    pc->disconnect_wait_timeout =
+        secs_clamp(c->disconnect_wait_us, pc->disconnect_wait_timeout, 1, 300);
+    pc->heartbeat_timeout = secs_clamp(c->heartbeat_us, pc->heartbeat_timeout, 1, 300);
+    if (c->hub_function && in->idx == 0) {
+        pc->hub_function_enable = true;
+        snprintf(pc->hub_function_binding, sizeof pc->hub_function_binding, "%s",
+                 c->hub_function->listen);
+        snprintf(pc->hub_function_accept_uris[0], sizeof pc->hub_function_accept_uris[0],
+                 "%s://%s", c->insecure_plaintext ? "ws" : "wss", c->hub_function->listen);
+    }
+    pc->direct_connect_initiate_enable = c->dc_auto;
+    if (in->idx == 0 && c->dc_listen) {
+        pc->direct_connect_accept_enable = true;
+        snprintf(pc->direct_connect_binding, sizeof pc->direct_connect_binding, "%s",
+                 c->dc_listen);
+        /* the URIs actually advertised (default: with the bound port) */
+        const char *u = bacsc_sc_switch_accept_uris(bacsc_sc_node_switch(in->node));
+        for (int i = 0; i < BACSC_SC_ACCEPT_URIS_MAX && *u; i++) {
+            const char *e = strchr(u, ' ');
+            size_t l = e ? (size_t)(e - u) : strlen(u);
+            if (l < BACSC_URI_MAX)
+                snprintf(pc->direct_connect_accept_uris[i], BACSC_URI_MAX, "%.*s", (int)l, u);
+            u += l;
+            while (*u == ' ')
+                u++;
+        }
+    }
+}
+
+static int add_objects(rinst *in, char *err, size_t errlen)
+{
+    for (unsigned i = 1; i <= in->rt->cfg.av; i++) {
+        char nm[32];
+        snprintf(nm, sizeof nm, "AV-%u", i);
+        if (bacsc_device_add_analog_value(in->dev, i, nm, 0.0f, 95, NULL) != BACSC_OK) {
+            snprintf(err, errlen, "cannot add analog-value,%u", i);
+            return BACSC_ERR_LIMIT;
+        }
+    }
+    return BACSC_OK;
+}
+
+/* Device `in` on fixed files: node, Device object, Analog Values, SC port. */
+int rt_fixed_device_new(bacsc_device_runtime *rt, rinst *in, char *err, size_t errlen)
+{
+    const bacsc_device_runtime_config *c = &rt->cfg;
+    bacsc_sc_port_config pc;
+    memset(&pc, 0, sizeof pc);
+    snprintf(pc.primary_hub_uri, sizeof pc.primary_hub_uri, "%s", c->primary_hub_uri);
+    if (c->failover_hub_uri)
+        snprintf(pc.failover_hub_uri, sizeof pc.failover_hub_uri, "%s", c->failover_hub_uri);
+    if (rt_node_new(in, &pc, c->tls, err, errlen) != BACSC_OK)
+        return BACSC_ERR_INVALID_ARG;
+    char dname[BACSC_DEVICE_NAME_MAX + 1];
+    if (c->name && rt->n == 1)
+        snprintf(dname, sizeof dname, "%s", c->name);
+    else if (c->name)
+        snprintf(dname, sizeof dname, "%s-%u", c->name, in->instance);
+    else
+        snprintf(dname, sizeof dname, "bacsc-device-%u", in->instance);
+    bacsc_device_config dc = {.instance = in->instance,
+                              .name = dname,
+                              .vendor_name = "bacsc",
+                              .vendor_id = 0,
+                              .model_name = "bacsc device",
+                              .firmware_revision = BACSC_VERSION,
+                              .application_software_version = BACSC_VERSION,
+                              .description = "bacsc BACnet/SC device",
+                              .link = bacsc_sc_node_datalink(in->node)};
+    memcpy(dc.uuid, in->uuid.b, 16);
+    if (bacsc_device_new(&dc, &in->dev) != BACSC_OK) {
+        snprintf(err, errlen, "cannot create device %u", in->instance);
+        return BACSC_ERR_NOMEM;
+    }
+    int rc = add_objects(in, err, errlen);
+    if (rc != BACSC_OK)
+        return rc;
+    fixed_port_config(in, &pc);
+    bacsc_netport_callbacks pcb = {.refresh = port_refresh, .user = in};
+    if (bacsc_device_add_netport_sc(in->dev, 1, "SC-port", &pc, &pcb, &in->port) != BACSC_OK) {
+        snprintf(err, errlen, "cannot add the Network Port object");
+        return BACSC_ERR_LIMIT;
+    }
+    bacsc_sc_port_state *st = bacsc_netport_sc_state(in->port);
+    if (st) {
+        st->max_bvlc_len = c->max_bvlc_len ? c->max_bvlc_len : BACSC_SC_DEFAULT_MAX_BVLC_LEN;
+        st->max_npdu_len = c->max_npdu_len ? c->max_npdu_len : BACSC_SC_DEFAULT_MAX_NPDU_LEN;
+    }
+    return BACSC_OK;
+}

@@ -1,0 +1,54 @@
+/*
+ * runtime_internal.h — shared between the files of the device runtime
+ * (device_runtime.c: lifecycle, signals, shutdown; device_runtime_sc.c: the
+ * BACnet/SC side and the devices on fixed files). Never installed.
+ */
+#ifndef BACSC_RUNTIME_INTERNAL_H
+#define BACSC_RUNTIME_INTERNAL_H
+
+#include "bacsc/device_host.h"
+#include "bacsc/device_runtime.h"
+
+#define RT_GRAVE_MAX 64
+#define RT_DC_ROWS 64
+
+typedef struct rinst {
+    bacsc_device_runtime *rt;
+    unsigned idx;
+    uint32_t instance;
+    bacsc_uuid uuid;
+    char name[40];                   /* log prefix "device N" */
+    bacsc_device *dev;               /* fixed files: owned; state directory: the host's */
+    bacsc_object *port;              /* the SC Network Port (fixed files) */
+    bacsc_sc_node *node;             /* running BACnet/SC node, NULL when off */
+    bacsc_tls_ctx *tls;              /* the node's own TLS context (state directory) */
+    bacsc_sc_direct_connection dc_rows[RT_DC_ROWS];
+    bacsc_sc_direct_connection *hf_rows; /* hosted hub function peers */
+    size_t hf_count, hf_cap;
+} rinst;
+
+struct bacsc_device_runtime {
+    bacsc_device_runtime_config cfg;
+    bacsc_loop *loop;
+    rinst *insts;
+    unsigned n;
+    bacsc_device_host *host;         /* state directory mode */
+    bacsc_hubd *hubd;                /* hosted hub function */
+    /* stopped nodes waiting to be idle (never freed inside their callbacks) */
+    bacsc_sc_node *grave[RT_GRAVE_MAX];
+    bacsc_tls_ctx *grave_tls[RT_GRAVE_MAX];
+    unsigned ngrave;
+    bacsc_timer reap_timer, deadline;
+    bool stopping;
+};
+
+/* device_runtime_sc.c */
+int rt_node_new(rinst *in, const bacsc_sc_port_config *pc, bacsc_tls_ctx *tls, char *err,
+                size_t errlen);
+void rt_retire(bacsc_device_runtime *rt, rinst *in);
+void rt_free_grave(bacsc_device_runtime *rt, bool only_idle);
+int rt_fixed_device_new(bacsc_device_runtime *rt, rinst *in, char *err, size_t errlen);
+void rt_refresh_port(rinst *in, bacsc_sc_port_state *st);
+bacsc_device_host_sc_ops rt_host_sc_ops(bacsc_device_runtime *rt);
+
+#endif
