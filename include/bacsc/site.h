@@ -187,6 +187,7 @@ typedef struct bacsc_site_cert_info {
     char subject[256];
     bool site_ca;                          /* signed by the site CA */
     bool key_matches_csr;                  /* cert key == pending CSR key */
+    char serial[64];                       /* of the certificate held (lower-case hex) */
 } bacsc_site_cert_info;
 
 /*

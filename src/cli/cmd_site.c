@@ -25,6 +25,7 @@
 #include "bacsc/tls.h"
 #include "cli.h"
 #include "sc_cli.h"
+#include "site_revoke.h"
 
 extern const char bacsc_cmd_site_summary[];
 int bacsc_cmd_site(int argc, char **argv);
@@ -41,7 +42,7 @@ enum {
     O_DB = 1u << 0, O_JSON = 1u << 1, O_QUIET = 1u << 2, O_INIT = 1u << 3, O_NET = 1u << 4,
     O_TARGETS = 1u << 5, O_SEL = 1u << 6, O_RULE = 1u << 7, O_OUT = 1u << 8,
     O_PARTIAL = 1u << 9, O_FILTER = 1u << 10, O_JOB = 1u << 11, O_PASSWORD = 1u << 12,
-    O_SC = 1u << 13
+    O_SC = 1u << 13, O_REVOKE = 1u << 14
 };
 
 typedef struct opts {
@@ -55,7 +56,8 @@ typedef struct opts {
     size_t ntargets;
     const char *targets_file;
     unsigned wait_ms, timeout_ms, retries, concurrency, expiring_days;
-    bool retries_set;
+    bool retries_set, expiring_set, keep_old;
+    const char *ca_dir;
     const char *filters[MAX_FILTERS];
     size_t nfilters;
     long long job;
@@ -73,7 +75,7 @@ enum {
     OPT_BCAST, OPT_BCOUNT, OPT_TARGET, OPT_TFILE, OPT_WAIT, OPT_TIMEOUT, OPT_RETRIES, OPT_CONC,
     OPT_ALL, OPT_OVERWRITE, OPT_KEEP, OPT_OUT, OPT_PARTIAL, OPT_FILTER, OPT_EXPIRING, OPT_JOB,
     OPT_PASSWORD, OPT_LOG, OPT_QUIET, OPT_HELP, OPT_HUB, OPT_SCFAIL, OPT_CERT, OPT_KEY,
-    OPT_PWFILE
+    OPT_PWFILE, OPT_KEEPOLD, OPT_CADIR
 };
 
 static const struct option LONGOPTS[] = {
@@ -109,6 +111,8 @@ static const struct option LONGOPTS[] = {
     {"failover", required_argument, NULL, OPT_SCFAIL},
     {"cert", required_argument, NULL, OPT_CERT},
     {"key", required_argument, NULL, OPT_KEY},
+    {"keep-old", no_argument, NULL, OPT_KEEPOLD},
+    {"ca-dir", required_argument, NULL, OPT_CADIR},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0}};
 
@@ -135,6 +139,7 @@ static unsigned opt_class(int c)
     case OPT_FILTER: case OPT_EXPIRING: return O_FILTER;
     case OPT_JOB: return O_JOB;
     case OPT_PASSWORD: case OPT_PWFILE: return O_PASSWORD;
+    case OPT_KEEPOLD: case OPT_CADIR: return O_REVOKE;
     default: return 0;
     }
 }
@@ -238,7 +243,12 @@ static int parse_opts(opts *o, const char *prog, unsigned allowed, int argc, cha
             }
             o->filters[o->nfilters++] = optarg;
             break;
-        case OPT_EXPIRING: ok = parse_uint(optarg, 36500, &o->expiring_days); break;
+        case OPT_EXPIRING:
+            ok = parse_uint(optarg, 36500, &o->expiring_days);
+            o->expiring_set = true;
+            break;
+        case OPT_KEEPOLD: o->keep_old = true; break;
+        case OPT_CADIR: o->ca_dir = optarg; break;
         case OPT_JOB: {
             char *end;
             o->job = strtoll(optarg, &end, 10);
@@ -742,6 +752,8 @@ static int status_row(void *user, const bacsc_site_device *d)
             "site_ca", ci.site_ca, "last_seen", fmt_datetime(d->last_seen, seen, sizeof seen));
         if (d->vmac[0])
             json_object_set_new(row, "vmac", json_string(d->vmac));
+        if (ci.serial[0])
+            json_object_set_new(row, "serial", json_string(ci.serial));
         unsigned char fp[32];
         if (d->csr_der && bacsc_pki_csr_key_fingerprint(d->csr_der, d->csr_len, fp) == 0) {
             char hex[65];
@@ -1014,28 +1026,70 @@ static void request_usage(FILE *f)
             "1 every device failed, 4 no device reachable, 2 usage.\n");
 }
 
-static int cmd_request(int argc, char **argv)
+static void renew_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: bacsc site renew [--db FILE] (DEVICES | --all | --expiring-days N)\n"
+            "                        [--overwrite | --keep-existing] --out REQ.zip\n"
+            "                        [network options] [--json] [--quiet]\n"
+            "\n"
+            "Renew the certificates of devices that hold one: each selected device makes a\n"
+            "new key pair and CSR (generate-csr-file) and signs the CSR with its current key,\n"
+            "so the CA accepts the new key for the device's UUID (docs/ca.md). The device\n"
+            "keeps running on its current certificate until `bacsc site import` activates\n"
+            "the new one; the old one is then revoked (see import --ca-dir, --keep-old).\n"
+            "--expiring-days N selects the devices whose certificate expires within N days\n"
+            "(the set `bacsc ca list --expiring N` shows), among DEVICES if given. A device\n"
+            "with a pending CSR keeps it unless --overwrite. Killed runs resume; partial\n"
+            "runs retry the failed devices.\n"
+            "\n"
+            "  DEVICES   instances and ranges: 1001-1010,1020\n"
+            "  network options: as for request\n"
+            "Exit status: 0 ok, 5 some devices failed (the request holds the others),\n"
+            "1 every device failed, 3 no device selected, 4 no device reachable, 2 usage.\n");
+}
+
+/* DEVICES | --all, or for renew --expiring-days alone (every device). */
+static bool request_selection(const opts *o, bool renew, bacsc_site_selection *sel)
+{
+    if (renew && o->expiring_set && !o->all && !o->npos)
+        return bacsc_site_selection_parse("all", sel) == BACSC_OK;
+    return get_selection(o, o->npos ? o->pos[0] : NULL, sel);
+}
+
+static int check_request_opts(const opts *o, bool renew)
+{
+    if (!o->out) {
+        cli_error(o->prog, "--out REQ.zip is required");
+        return EXIT_USAGE;
+    }
+    if (o->overwrite && o->keep) {
+        cli_error(o->prog, "--overwrite and --keep-existing exclude each other");
+        return EXIT_USAGE;
+    }
+    if (o->npos > 1) {
+        cli_error(o->prog, "unexpected argument '%s'", o->pos[1]);
+        return EXIT_USAGE;
+    }
+    if (renew && (o->nfilters || (o->expiring_set && o->expiring_days == 0))) {
+        cli_error(o->prog, o->nfilters ? "--filter does not apply here (see --help)"
+                                       : "--expiring-days must be 1 or more");
+        return EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* request and renew: make CSRs, then write the CARI request. */
+static int request_job(int argc, char **argv, bool renew)
 {
     opts o;
-    int ex = parse_opts(&o, "site request",
-                        O_DB | O_JSON | O_QUIET | O_NET | O_SC | O_SEL | O_RULE | O_OUT, argc, argv,
-                        request_usage);
-    if (ex >= 0)
+    unsigned allowed = O_DB | O_JSON | O_QUIET | O_NET | O_SC | O_SEL | O_RULE | O_OUT;
+    int ex = parse_opts(&o, renew ? "site renew" : "site request", allowed | (renew ? O_FILTER : 0),
+                        argc, argv, renew ? renew_usage : request_usage);
+    if (ex >= 0 || (ex = check_request_opts(&o, renew)) >= 0)
         return ex;
-    if (!o.out) {
-        cli_error(o.prog, "--out REQ.zip is required");
-        return EXIT_USAGE;
-    }
-    if (o.overwrite && o.keep) {
-        cli_error(o.prog, "--overwrite and --keep-existing exclude each other");
-        return EXIT_USAGE;
-    }
-    if (o.npos > 1) {
-        cli_error(o.prog, "unexpected argument '%s'", o.pos[1]);
-        return EXIT_USAGE;
-    }
     bacsc_site_selection sel;
-    if (!get_selection(&o, o.npos ? o.pos[0] : NULL, &sel))
+    if (!request_selection(&o, renew, &sel))
         return EXIT_USAGE;
     bacsc_site *s = open_db(&o, false);
     if (!s)
@@ -1053,8 +1107,10 @@ static int cmd_request(int argc, char **argv)
         return ex;
     }
     int64_t job;
-    int rc = bacsc_site_prepare_request(
-        s, &sel, o.overwrite ? BACSC_SITE_CSR_OVERWRITE : BACSC_SITE_CSR_KEEP, &job);
+    int rule = o.overwrite ? BACSC_SITE_CSR_OVERWRITE : BACSC_SITE_CSR_KEEP;
+    int rc = renew ? bacsc_site_prepare_renew(s, &sel, o.expiring_set ? o.expiring_days : 0, rule,
+                                              &job)
+                   : bacsc_site_prepare_request(s, &sel, rule, &job);
     note_resumed(s, &o, job);
     if (rc != BACSC_OK) {
         cli_error(o.prog, "%s", bacsc_site_errmsg(s));
@@ -1064,7 +1120,8 @@ static int cmd_request(int argc, char **argv)
     json_t *jobj = NULL;
     ex = run_and_report(s, &o, &n, job, &jobj);
     size_t count = 0;
-    rc = bacsc_site_write_request(s, &sel, o.out, &count);
+    rc = renew ? bacsc_site_write_request_job(s, job, o.out, &count)
+               : bacsc_site_write_request(s, &sel, o.out, &count);
     if (rc == BACSC_OK) {
         if (!o.json)
             printf("wrote %s: %zu CSR%s\n", o.out, count, count == 1 ? "" : "s");
@@ -1084,13 +1141,24 @@ out:
     return ex;
 }
 
+static int cmd_request(int argc, char **argv)
+{
+    return request_job(argc, argv, false);
+}
+
+static int cmd_renew(int argc, char **argv)
+{
+    return request_job(argc, argv, true);
+}
+
 /* ---- import ------------------------------------------------------------------------------ */
 
 static void import_usage(FILE *f)
 {
     fprintf(f,
             "usage: bacsc site import [--db FILE] RESP.zip [--accept-partial] [--password PW]\n"
-            "                         [network options] [--json] [--quiet]\n"
+            "                         [--ca-dir DIR | --keep-old] [network options] [--json]\n"
+            "                         [--quiet]\n"
             "\n"
             "Read a CARI response (or a plain zip of PEM/DER certificates), match each\n"
             "certificate to its device by public key, and refuse the whole file — nothing is\n"
@@ -1100,8 +1168,11 @@ static void import_usage(FILE *f)
             "issuer where missing, write the operational certificate, validate-changes, read\n"
             "Command_Validation_Result, ReinitializeDevice activate-changes, confirm.\n"
             "Running the same file again resumes a killed run, or retries only the devices\n"
-            "that failed.\n"
+            "that failed. A certificate replaced on a device is revoked (reason superseded)\n"
+            "once its successor is confirmed active: in the CA of --ca-dir, or later.\n"
             "\n"
+            "  --ca-dir DIR    the CA that issued the replaced certificates (revoke them)\n"
+            "  --keep-old      do not revoke replaced certificates\n"
             "  --password PW   ReinitializeDevice password of the devices (1..20 characters;\n"
             "  --password-file F   the first line of F: keeps it out of the process list)\n"
             "  network options: --bip-local ADDR:PORT --timeout MS --retries N --concurrency N,\n"
@@ -1113,7 +1184,8 @@ static void import_usage(FILE *f)
 static int cmd_import(int argc, char **argv)
 {
     opts o;
-    int ex = parse_opts(&o, "site import", O_DB | O_JSON | O_QUIET | O_NET | O_SC | O_PARTIAL | O_PASSWORD,
+    int ex = parse_opts(&o, "site import",
+                        O_DB | O_JSON | O_QUIET | O_NET | O_SC | O_PARTIAL | O_PASSWORD | O_REVOKE,
                         argc, argv, import_usage);
     if (ex >= 0)
         return ex;
@@ -1152,14 +1224,18 @@ static int cmd_import(int argc, char **argv)
     }
     free(e);
     if (rc == BACSC_ERR_EXISTS) {
+        json_t *rv = NULL;
+        int left = site_revoke_superseded(s, o.prog, o.ca_dir, o.keep_old, o.quiet,
+                                          o.json ? &rv : NULL);
         if (o.json)
-            cli_print_json(json_pack("{s:s,s:I,s:s}", "file", o.pos[0], "job", (json_int_t)job,
-                                     "state", "already-imported"));
+            cli_print_json(json_pack("{s:s,s:I,s:s,s:o}", "file", o.pos[0], "job",
+                                     (json_int_t)job, "state", "already-imported",
+                                     "superseded", rv));
         else
             printf("%s: %s; nothing to do\n", o.pos[0], err);
         json_decref(refused);
         bacsc_site_close(s);
-        return EXIT_OK;
+        return left && o.ca_dir ? EXIT_PARTIAL : EXIT_OK;
     }
     if (rc != BACSC_OK) {
         cli_error(o.prog, "%s: %s", o.pos[0], err);
@@ -1185,9 +1261,19 @@ static int cmd_import(int argc, char **argv)
         bacsc_site_close(s);
         return ex;
     }
-    ex = run_and_report(s, &o, &n, job, NULL);
+    json_t *jobj = NULL, *rv = NULL;
+    ex = run_and_report(s, &o, &n, job, o.json ? &jobj : NULL);
     if (ex == EXIT_OK && nref)
         ex = EXIT_PARTIAL;
+    if (site_revoke_superseded(s, o.prog, o.ca_dir, o.keep_old, o.quiet, o.json ? &rv : NULL) &&
+        o.ca_dir && ex == EXIT_OK)
+        ex = EXIT_PARTIAL;
+    if (jobj) {
+        json_object_set_new(jobj, "superseded", rv);
+        cli_print_json(jobj);
+    } else {
+        json_decref(rv);
+    }
     net_close(&n);
     bacsc_site_close(s);
     return ex;
@@ -1398,6 +1484,7 @@ static const cli_subcommand site_subs[] = {
     {"discover", cmd_discover, "Who-Is over BACnet/IP and read every device's state"},
     {"status", cmd_status, "one row per device: mode, certificate status, expiry, issuer"},
     {"request", cmd_request, "devices generate CSRs; write a CARI request"},
+    {"renew", cmd_renew, "renew devices' certificates with new keys; write a CARI request"},
     {"import", cmd_import, "check a CARI response and distribute the certificates"},
     {"trust", cmd_trust, "install or remove an issuer certificate on many devices"},
     {"mode", cmd_mode, "switch devices to ip, dual or sc"},

@@ -632,6 +632,9 @@ int bacsc_site_cert_status(const bacsc_site_settings *settings, const bacsc_site
     if (x) {
         X509_NAME_oneline(X509_get_issuer_name(x), info->issuer, sizeof info->issuer);
         X509_NAME_oneline(X509_get_subject_name(x), info->subject, sizeof info->subject);
+        bacsc_cert_info ci;
+        if (bacsc_pki_cert_inspect(x, &ci) == BACSC_OK)
+            snprintf(info->serial, sizeof info->serial, "%s", ci.serial);
         struct tm tm;
         if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
             info->not_after = (int64_t)timegm(&tm);
