@@ -116,6 +116,14 @@ static inline void fz_service(uint8_t pdu, uint8_t service, const uint8_t *p, si
             bacsc_iam i;
             if (bacsc_iam_decode(p, n, &i, &f) >= 0)
                 FZ_IDEMPOTENT(bacsc_iam, bacsc_iam_encode, bacsc_iam_decode, i);
+        } else if (service == BACSC_SERVICE_WHO_HAS) {
+            bacsc_whohas w;
+            if (bacsc_whohas_decode(p, n, &w, &f) >= 0)
+                FZ_IDEMPOTENT(bacsc_whohas, bacsc_whohas_encode, bacsc_whohas_decode, w);
+        } else if (service == BACSC_SERVICE_I_HAVE) {
+            bacsc_ihave h;
+            if (bacsc_ihave_decode(p, n, &h, &f) >= 0)
+                FZ_IDEMPOTENT(bacsc_ihave, bacsc_ihave_encode, bacsc_ihave_decode, h);
         }
         return;
     }
@@ -188,6 +196,13 @@ static inline void fz_service(uint8_t pdu, uint8_t service, const uint8_t *p, si
         if (!ack && bacsc_reinit_request_decode(p, n, &r, &f) >= 0)
             FZ_IDEMPOTENT(bacsc_reinit_request, bacsc_reinit_request_encode,
                           bacsc_reinit_request_decode, r);
+        break;
+    }
+    case BACSC_SERVICE_DEVICE_COMMUNICATION_CONTROL: {
+        bacsc_dcc_request r;
+        if (!ack && bacsc_dcc_request_decode(p, n, &r, &f) >= 0)
+            FZ_IDEMPOTENT(bacsc_dcc_request, bacsc_dcc_request_encode, bacsc_dcc_request_decode,
+                          r);
         break;
     }
     default:

@@ -106,7 +106,7 @@ static bacsc_device *make_device(void)
     strcpy(pc.primary_hub_uri, "wss://127.0.0.1:1");
     pc.operational_certificate_file = 0;
     CHECK(bacsc_device_add_netport_sc(dev, 1, "port", &pc, NULL, NULL) == BACSC_OK);
-    bacsc_file_ops ops = {f_size, f_read, f_write, f_set_size, NULL};
+    bacsc_file_ops ops = {f_size, f_read, f_write, f_set_size, NULL, NULL};
     CHECK(bacsc_device_add_file(dev, 0, "f0", "text/plain", false, true, &ops, NULL) == BACSC_OK);
     CHECK(bacsc_device_add_file(dev, 1, "f1", "text/plain", true, true, &ops, NULL) == BACSC_OK);
     CHECK(bacsc_device_add_file(dev, 2, "f2", "text/plain", false, false, &ops, NULL) == BACSC_OK);

@@ -15,6 +15,8 @@
  * Answering policy (ASHRAE 135 clause 5.4 and 18):
  *  - malformed NPDU header, network-layer messages, NPDUs for another
  *    network: dropped silently (the standard has no answer);
+ *  - a Confirmed-Request received as a broadcast (datalink broadcast or
+ *    DNET 0xFFFF): ignored (clause 5.4.5.1);
  *  - a Confirmed-Request whose APDU header is broken past the invoke id:
  *    Reject/Abort as the decoder says (bacsc_fault);
  *  - a segmented Confirmed-Request: Abort segmentation-not-supported;
@@ -76,6 +78,23 @@ typedef struct bacsc_device_callbacks {
      * reported as a write of File_Size (42) of the File object.
      */
     void (*written)(void *user, bacsc_device *dev, bacsc_object *obj, uint32_t property);
+    /*
+     * ReinitializeDevice COLDSTART or WARMSTART was acknowledged (after the
+     * reinitialize callback, if any, accepted it; the SimpleACK has gone
+     * out): the runtime must now really re-initialise — warmstart: rebuild
+     * the objects from the configuration the device was started with,
+     * dropping what was written over BACnet since (priority arrays,
+     * Description, Location, DCC state); coldstart: the same from the
+     * saved state (a state-dir device reloads its stored configuration) —
+     * and call bacsc_device_restarted() on the new (or reset) device with
+     * the restart reason (1 coldstart, 2 warmstart) and the wall-clock
+     * time. Do not free `dev` inside this callback: schedule the restart.
+     * Without this callback (and without a reinitialize callback that
+     * accepts them) COLDSTART/WARMSTART are refused with Error(services,
+     * optional-functionality-not-supported): never ACK a restart that does
+     * not happen.
+     */
+    void (*restart)(void *user, bacsc_device *dev, uint8_t state);
     void *user;
 } bacsc_device_callbacks;
 
@@ -134,6 +153,16 @@ int bacsc_device_handle_npdu(bacsc_device *dev, const bacsc_address *src, const 
                              size_t len, uint64_t now);
 
 /*
+ * As bacsc_device_handle_npdu(), telling whether the datalink received the
+ * NPDU as a broadcast (a BACnet/IP Original-Broadcast-NPDU or
+ * Forwarded-NPDU, a BACnet/SC Encapsulated-NPDU to the broadcast VMAC).
+ * Confirmed requests received as a broadcast — this way or with DNET
+ * 0xFFFF — are ignored (clause 5.4.5.1) and counted as dropped.
+ */
+int bacsc_device_handle_npdu_rx(bacsc_device *dev, const bacsc_address *src, const uint8_t *npdu,
+                                size_t len, bool broadcast, uint64_t now);
+
+/*
  * The datalink's current maximum NPDU length (e.g. the Max-NPDU-Length the
  * hub accepted; 0 = 1497). Answers that would not fit are answered with
  * Abort segmentation-not-supported instead.
@@ -145,6 +174,29 @@ void bacsc_device_set_max_npdu(bacsc_device *dev, size_t max_npdu);
  * a datalink change. Returns BACSC_OK or the send callback's error.
  */
 int bacsc_device_send_iam(bacsc_device *dev, const bacsc_address *dest, uint64_t now);
+
+/* BACnetRestartReason values for bacsc_device_restarted(). */
+enum bacsc_restart_reason {
+    BACSC_RESTART_UNKNOWN = 0,
+    BACSC_RESTART_COLDSTART = 1,
+    BACSC_RESTART_WARMSTART = 2,
+    BACSC_RESTART_DETECTED_POWER_LOST = 3,
+    BACSC_RESTART_DETECTED_POWERED_OFF = 4,
+    BACSC_RESTART_HARDWARE_WATCHDOG = 5,
+    BACSC_RESTART_SOFTWARE_WATCHDOG = 6,
+    BACSC_RESTART_SUSPENDED = 7,
+    BACSC_RESTART_ACTIVATE_CHANGES = 8
+};
+
+/*
+ * The device (re)started: Last_Restart_Reason becomes `reason` and
+ * Time_Of_Device_Restart `when` (NULL = unspecified); communication is
+ * enabled again (DeviceCommunicationControl state reset). A runtime calls
+ * this at start-up (e.g. BACSC_RESTART_COLDSTART, or UNKNOWN) and after the
+ * restart callback's re-initialisation.
+ */
+struct bacsc_datetime;
+void bacsc_device_restarted(bacsc_device *dev, uint8_t reason, const struct bacsc_datetime *when);
 
 /* Counters, for status displays. */
 typedef struct bacsc_device_stats {
@@ -208,6 +260,14 @@ typedef struct bacsc_object_class {
     int (*write)(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_write *w,
                  bacsc_error *err);
     void (*destroy)(bacsc_object *obj);
+    /* Optional: the lists of one object when they depend on its
+     * configuration (an Analog Value that is not commandable has no
+     * Priority_Array; a port without certificate files has no file
+     * properties). Set *required and *optional (both start as the class's
+     * lists, which stay the superset every object of the class draws
+     * from). Property_List, ALL/REQUIRED/OPTIONAL and unknown-property
+     * all follow what it says. */
+    void (*lists)(const bacsc_object *obj, const uint32_t **required, const uint32_t **optional);
 } bacsc_object_class;
 
 /* One object in the table. Classes keep their state behind `impl`. */
@@ -299,6 +359,13 @@ int bacsc_prop_decode_single(const bacsc_prop_write *w, uint8_t type, bacsc_valu
 int bacsc_device_add_analog_value(bacsc_device *dev, uint32_t instance, const char *name,
                                   float relinquish_default, uint32_t units,
                                   bacsc_object **out);
+/* Make an Analog Value commandable (the default) or not. A commandable one
+ * has Priority_Array, Relinquish_Default and Current_Command_Priority
+ * (Null while Relinquish_Default applies) and refuses priority 6 (reserved
+ * for Minimum On/Off) with write-access-denied; one that is not has none of
+ * the three (nor in Property_List) and takes Present_Value writes at any
+ * priority as the value. Returns BACSC_OK or BACSC_ERR_INVALID_ARG. */
+int bacsc_analog_value_set_commandable(bacsc_object *obj, bool commandable);
 /* Present_Value of an Analog Value (the highest-priority non-Null level,
  * else Relinquish_Default). Returns BACSC_OK or BACSC_ERR_INVALID_ARG. */
 int bacsc_analog_value_get(const bacsc_object *obj, float *value);
@@ -330,6 +397,10 @@ typedef struct bacsc_file_ops {
     int (*write)(void *user, uint32_t instance, uint64_t offset, const uint8_t *data, size_t len);
     int (*set_size)(void *user, uint32_t instance, uint64_t size);
     void *user;
+    /* Optional: File_Type for the current content (e.g. a certificate slot
+     * holding DER or PEM); NULL or a NULL return = the type given to
+     * bacsc_device_add_file(). */
+    const char *(*type)(void *user, uint32_t instance);
 } bacsc_file_ops;
 
 /*

@@ -115,7 +115,7 @@ int bacsc_device_host_uuid(const bacsc_device_host *h, unsigned idx, uint8_t uui
  * embedding program's SC receive path). Returns as bacsc_device_handle_npdu().
  */
 int bacsc_device_host_sc_input(bacsc_device_host *h, unsigned idx, const bacsc_address *src,
-                               const uint8_t *npdu, size_t len, uint64_t now);
+                               const uint8_t *npdu, size_t len, bool broadcast, uint64_t now);
 
 #ifdef __cplusplus
 }

@@ -104,6 +104,10 @@ bacsc_datalink bacsc_sc_node_datalink(bacsc_sc_node *n);
 int bacsc_sc_node_send(bacsc_sc_node *n, const bacsc_address *dest, const uint8_t *npdu,
                        size_t len);
 
+/* During the npdu callback: true when the NPDU was sent to the broadcast
+ * VMAC (FF:FF:FF:FF:FF:FF), false for a unicast (and outside the callback). */
+bool bacsc_sc_node_rx_broadcast(const bacsc_sc_node *n);
+
 /* SC_Hub_Connector_State. */
 int bacsc_sc_node_state(const bacsc_sc_node *n);
 const bacsc_sc_connector *bacsc_sc_node_connector(const bacsc_sc_node *n);

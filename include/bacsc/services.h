@@ -300,6 +300,53 @@ int bacsc_reinit_request_decode(const uint8_t *buf, size_t len, bacsc_reinit_req
 const char *bacsc_reinit_state_name(uint8_t state);  /* "activate-changes" or NULL */
 int bacsc_reinit_state_parse(const char *s, uint8_t *state);
 
+/* ---- DeviceCommunicationControl -------------------------------------------- */
+
+enum bacsc_dcc_state { BACSC_DCC_ENABLE = 0, BACSC_DCC_DISABLE = 1, BACSC_DCC_DISABLE_INITIATION = 2 };
+
+/* DeviceCommunicationControl-Request: [0] timeDuration Unsigned16 (minutes)
+ * OPTIONAL, [1] enable-disable Enumerated (0..2, else undefined-enumeration),
+ * [2] password CharacterString OPTIONAL (kept as received, as for
+ * ReinitializeDevice). */
+typedef struct bacsc_dcc_request {
+    bool has_duration;
+    uint16_t duration_min;
+    uint8_t state;             /* enum bacsc_dcc_state */
+    bool has_password;
+    bacsc_charstring password;
+} bacsc_dcc_request;
+
+int bacsc_dcc_request_encode(uint8_t *buf, size_t cap, const bacsc_dcc_request *r);
+int bacsc_dcc_request_decode(const uint8_t *buf, size_t len, bacsc_dcc_request *r,
+                             bacsc_fault *fault);
+
+/* ---- Who-Has / I-Have -------------------------------------------------------- */
+
+/* Who-Has-Request: optional limits ([0] low, [1] high, both or neither),
+ * then the object by [2] objectIdentifier or by [3] objectName. */
+typedef struct bacsc_whohas {
+    bool has_range;
+    uint32_t low;
+    uint32_t high;
+    bool by_name;              /* else by identifier */
+    bacsc_object_id object;
+    bacsc_charstring name;
+} bacsc_whohas;
+
+int bacsc_whohas_encode(uint8_t *buf, size_t cap, const bacsc_whohas *w);
+int bacsc_whohas_decode(const uint8_t *buf, size_t len, bacsc_whohas *w, bacsc_fault *fault);
+
+/* I-Have-Request: application-tagged device identifier, object
+ * identifier, object name. */
+typedef struct bacsc_ihave {
+    bacsc_object_id device;
+    bacsc_object_id object;
+    bacsc_charstring name;
+} bacsc_ihave;
+
+int bacsc_ihave_encode(uint8_t *buf, size_t cap, const bacsc_ihave *h);
+int bacsc_ihave_decode(const uint8_t *buf, size_t len, bacsc_ihave *h, bacsc_fault *fault);
+
 /* ---- Error PDU payload ----------------------------------------------------- */
 
 /*

@@ -188,6 +188,16 @@ static bacsc_blob *file_blob(bacsc_commission *c, uint32_t instance)
     }
 }
 
+/* File_Type follows the content: DER certificates are application/pkix-cert
+ * (RFC 2585), PEM (and the PEM CSR) application/x-pem-file. */
+static const char *f_type(void *user, uint32_t instance)
+{
+    bacsc_blob *b = file_blob(user, instance);
+    if (b && b->len && b->data[0] == 0x30)
+        return "application/pkix-cert";
+    return "application/x-pem-file";
+}
+
 static int f_size(void *user, uint32_t instance, uint64_t *size)
 {
     bacsc_blob *b = file_blob(user, instance);
@@ -241,6 +251,43 @@ static bool cert_start_ok(const uint8_t *d, size_t n)
     return memcmp(d + i, PEM_BEGIN, m) == 0;
 }
 
+/* The octets of the DER SEQUENCE at d (0 when the header says nothing
+ * usable: bogus or not yet complete length octets). */
+static size_t der_total(const uint8_t *d, size_t n)
+{
+    if (n < 2 || d[0] != 0x30)
+        return 0;
+    if (d[1] < 0x80)
+        return 2 + (size_t)d[1];
+    size_t nl = d[1] & 0x7F;
+    if (nl == 0 || nl > 3 || n < 2 + nl)
+        return 0;
+    size_t total = 0;
+    for (size_t i = 0; i < nl; i++)
+        total = total << 8 | d[2 + i];
+    return total + 2 + nl;
+}
+
+/* Anything after one complete certificate (DER: past the outer SEQUENCE;
+ * PEM: other than whitespace after the END line) is refused. */
+static bool cert_trailing(const uint8_t *d, size_t n)
+{
+    if (n >= 2 && d[0] == 0x30) {
+        size_t total = der_total(d, n);
+        return total && n > total;
+    }
+    size_t k = strlen(PEM_END);
+    for (size_t i = 0; i + k <= n; i++) {
+        if (memcmp(d + i, PEM_END, k) != 0)
+            continue;
+        for (size_t j = i + k; j < n; j++)
+            if (d[j] != '\r' && d[j] != '\n' && d[j] != ' ' && d[j] != '\t')
+                return true;
+        return false;
+    }
+    return false;
+}
+
 /* Is the file complete enough that it must parse? PEM: an END line is
  * present. DER: the outer SEQUENCE length is covered. */
 static bool cert_complete(const uint8_t *d, size_t n)
@@ -286,7 +333,7 @@ static int f_write(void *user, uint32_t instance, uint64_t offset, const uint8_t
     if (offset)
         memcpy(nd, b->data, (size_t)offset);
     memcpy(nd + offset, data, len);
-    if (!cert_start_ok(nd, total) ||
+    if (!cert_start_ok(nd, total) || cert_trailing(nd, total) ||
         (cert_complete(nd, total) && c->ops.check_cert(c->ops.user, nd, total) != BACSC_OK)) {
         free(nd);
         return BACSC_ERR_MALFORMED;
@@ -504,8 +551,11 @@ int bacsc_commission_reinitialize(bacsc_commission *c, uint8_t state, bacsc_erro
         return activate(c, err);
     case BACSC_REINIT_COLDSTART:
     case BACSC_REINIT_WARMSTART:
-        if (c->ops.restart)
-            c->ops.restart(c->ops.user, state);
+        /* Never acknowledge a restart nobody performs. */
+        if (c->ops.restart == NULL)
+            return err_out(err, BACSC_ERROR_CLASS_SERVICES,
+                           BACSC_ERR_CODE_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
+        c->ops.restart(c->ops.user, state);
         return BACSC_OK;
     default:
         return err_out(err, BACSC_ERROR_CLASS_SERVICES,
@@ -557,7 +607,7 @@ int bacsc_commission_new(const bacsc_commission_config *cfg, bacsc_commission **
     bacsc_netport_callbacks cb = {.refresh = refresh, .command = command,
                                   .check_write = check_write, .user = c};
     bacsc_file_ops fo = {.size = f_size, .read = f_read, .write = f_write,
-                         .set_size = f_set_size, .user = c};
+                         .set_size = f_set_size, .user = c, .type = f_type};
     int rc = bacsc_device_add_netport_sc(c->dev, BACSC_COMMISSION_SC_PORT, "SC", &c->d.sc_active,
                                          &cb, &c->sc);
     if (rc == BACSC_OK && c->has_ip)

@@ -60,6 +60,8 @@ int bacsc_device_new(const bacsc_device_config *cfg, bacsc_device **out)
     dev->apdu_timeout_ms = cfg->apdu_timeout_ms ? cfg->apdu_timeout_ms : 3000;
     dev->apdu_retries = cfg->apdu_retries_set ? cfg->apdu_retries : 3;
     dev->database_revision = 1;
+    dev->segmentation = BACSC_SEGMENTATION_NONE;
+    bacsc_datetime_unspecified(&dev->restart_time);
     dev->link = cfg->link;
     if (dev->link.max_npdu == 0)
         dev->link.max_npdu = BACSC_NPDU_MIN_MAX_LEN;
@@ -347,11 +349,27 @@ static bool is_common(uint32_t p)
            p == BACSC_PROP_OBJECT_TYPE || p == BACSC_PROP_PROPERTY_LIST;
 }
 
+void dev_object_lists(const bacsc_object *obj, const uint32_t *lists[2])
+{
+    lists[0] = obj->cls->required;
+    lists[1] = obj->cls->optional;
+    if (obj->cls->lists)
+        obj->cls->lists(obj, &lists[0], &lists[1]);
+}
+
+bool dev_object_has_property(const bacsc_object *obj, uint32_t p)
+{
+    const uint32_t *lists[2];
+    dev_object_lists(obj, lists);
+    return bacsc_prop_in_list(lists[0], p) || bacsc_prop_in_list(lists[1], p);
+}
+
 /* Property_List: every property of the object except the four common ones. */
 static uint32_t property_list_count(const bacsc_object *obj)
 {
     uint32_t n = 0;
-    const uint32_t *lists[2] = {obj->cls->required, obj->cls->optional};
+    const uint32_t *lists[2];
+    dev_object_lists(obj, lists);
     for (int l = 0; l < 2; l++)
         for (const uint32_t *p = lists[l]; p && *p != BACSC_PROPERTY_LIST_END; p++)
             if (!is_common(*p))
@@ -362,7 +380,8 @@ static uint32_t property_list_count(const bacsc_object *obj)
 static int property_list_elem(const void *ctx, uint32_t i, uint8_t *buf, size_t cap)
 {
     const bacsc_object *obj = ctx;
-    const uint32_t *lists[2] = {obj->cls->required, obj->cls->optional};
+    const uint32_t *lists[2];
+    dev_object_lists(obj, lists);
     for (int l = 0; l < 2; l++)
         for (const uint32_t *p = lists[l]; p && *p != BACSC_PROPERTY_LIST_END; p++)
             if (!is_common(*p) && i-- == 0)
@@ -387,7 +406,7 @@ int bacsc_device_read_property(bacsc_device *dev, bacsc_object *obj, const bacsc
         return bacsc_app_encode_enumerated(buf, cap, obj->cls->type);
     }
     if (p == BACSC_PROP_ALL || p == BACSC_PROP_REQUIRED || p == BACSC_PROP_OPTIONAL ||
-        (!bacsc_prop_in_list(obj->cls->required, p) && !bacsc_prop_in_list(obj->cls->optional, p)))
+        !dev_object_has_property(obj, p))
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_UNKNOWN_PROPERTY);
     if (obj->cls->read == NULL)
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_READ_ACCESS_DENIED);
@@ -423,8 +442,7 @@ int bacsc_device_write_property(bacsc_device *dev, bacsc_object *obj, const bacs
     } else if (is_common(p)) {
         rc = bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
     } else if (p == BACSC_PROP_ALL || p == BACSC_PROP_REQUIRED || p == BACSC_PROP_OPTIONAL ||
-               (!bacsc_prop_in_list(obj->cls->required, p) &&
-                !bacsc_prop_in_list(obj->cls->optional, p))) {
+               !dev_object_has_property(obj, p)) {
         rc = bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_UNKNOWN_PROPERTY);
     } else if (obj->cls->write == NULL) {
         rc = bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
@@ -438,16 +456,9 @@ int bacsc_device_write_property(bacsc_device *dev, bacsc_object *obj, const bacs
 
 /* ---- sending ------------------------------------------------------------------------ */
 
-/* A request being answered. */
-typedef struct request {
-    bacsc_address reply;
-    uint8_t priority;           /* NPDU priority of the request, echoed */
-    uint8_t invoke_id;
-    uint8_t service;
-    size_t max_resp;            /* largest APDU the requester takes */
-} request;
 
-static int send_npdu(bacsc_device *dev, const bacsc_address *dest, uint8_t priority,
+
+int dev_send_npdu(bacsc_device *dev, const bacsc_address *dest, uint8_t priority,
                      bool expecting_reply, const uint8_t *apdu, size_t apdu_len)
 {
     bacsc_npdu n;
@@ -471,15 +482,15 @@ static int send_npdu(bacsc_device *dev, const bacsc_address *dest, uint8_t prior
 }
 
 /* Encode APDU header + body into dev->value (free by now) and send it. */
-static void send_apdu(bacsc_device *dev, const request *rq, const bacsc_apdu *a)
+static void send_apdu(bacsc_device *dev, const dev_request *rq, const bacsc_apdu *a)
 {
     int n = bacsc_apdu_encode(dev->value, sizeof dev->value, a);
     if (n < 0)
         return;
-    send_npdu(dev, &rq->reply, rq->priority, false, dev->value, (size_t)n);
+    dev_send_npdu(dev, &rq->reply, rq->priority, false, dev->value, (size_t)n);
 }
 
-static void send_reject(bacsc_device *dev, const request *rq, uint8_t reason)
+void dev_send_reject(bacsc_device *dev, const dev_request *rq, uint8_t reason)
 {
     bacsc_apdu a;
     bacsc_apdu_init_reject(&a, rq->invoke_id, reason);
@@ -487,7 +498,7 @@ static void send_reject(bacsc_device *dev, const request *rq, uint8_t reason)
     send_apdu(dev, rq, &a);
 }
 
-static void send_abort(bacsc_device *dev, const request *rq, uint8_t reason)
+void dev_send_abort(bacsc_device *dev, const dev_request *rq, uint8_t reason)
 {
     bacsc_apdu a;
     bacsc_apdu_init_abort(&a, rq->invoke_id, reason, true);
@@ -495,7 +506,7 @@ static void send_abort(bacsc_device *dev, const request *rq, uint8_t reason)
     send_apdu(dev, rq, &a);
 }
 
-static void send_error(bacsc_device *dev, const request *rq, const bacsc_error *e)
+void dev_send_error(bacsc_device *dev, const dev_request *rq, const bacsc_error *e)
 {
     uint8_t body[16];
     bacsc_error plain = {.error_class = e->error_class, .error_code = e->error_code};
@@ -511,13 +522,13 @@ static void send_error(bacsc_device *dev, const request *rq, const bacsc_error *
     send_apdu(dev, rq, &a);
 }
 
-static void send_error_code(bacsc_device *dev, const request *rq, uint16_t cls, uint16_t code)
+void dev_send_error_code(bacsc_device *dev, const dev_request *rq, uint16_t cls, uint16_t code)
 {
     bacsc_error e = {.error_class = cls, .error_code = code};
-    send_error(dev, rq, &e);
+    dev_send_error(dev, rq, &e);
 }
 
-static void send_simple_ack(bacsc_device *dev, const request *rq)
+void dev_send_simple_ack(bacsc_device *dev, const dev_request *rq)
 {
     bacsc_apdu a;
     bacsc_apdu_init_simple_ack(&a, rq->service, rq->invoke_id);
@@ -525,10 +536,10 @@ static void send_simple_ack(bacsc_device *dev, const request *rq)
 }
 
 /* dev->body holds `len` octets of ACK data. */
-static void send_complex_ack(bacsc_device *dev, const request *rq, size_t len)
+static void send_complex_ack(bacsc_device *dev, const dev_request *rq, size_t len)
 {
     if (len + COMPLEX_ACK_HEADER > rq->max_resp) {
-        send_abort(dev, rq, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
+        dev_send_abort(dev, rq, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
         return;
     }
     bacsc_apdu a;
@@ -539,49 +550,49 @@ static void send_complex_ack(bacsc_device *dev, const request *rq, size_t len)
 }
 
 /* Capacity for ACK data that still fits the requester's max APDU. */
-static size_t body_cap(const request *rq)
+static size_t body_cap(const dev_request *rq)
 {
     return rq->max_resp - COMPLEX_ACK_HEADER;
 }
 
-static void answer_fault(bacsc_device *dev, const request *rq, const bacsc_fault *f)
+void dev_answer_fault(bacsc_device *dev, const dev_request *rq, const bacsc_fault *f)
 {
     switch (f->kind) {
     case BACSC_FAULT_ABORT:
-        send_abort(dev, rq, f->reason);
+        dev_send_abort(dev, rq, f->reason);
         break;
     case BACSC_FAULT_ERROR:
-        send_error_code(dev, rq, f->error_class, f->error_code);
+        dev_send_error_code(dev, rq, f->error_class, f->error_code);
         break;
     case BACSC_FAULT_REJECT:
-        send_reject(dev, rq, f->reason);
+        dev_send_reject(dev, rq, f->reason);
         break;
     default:
         /* A decoder that gives no answer for a broken service request is
          * still answered: every confirmed request gets exactly one reply. */
-        send_reject(dev, rq, BACSC_REJECT_OTHER);
+        dev_send_reject(dev, rq, BACSC_REJECT_OTHER);
         break;
     }
 }
 
 /* ---- services ------------------------------------------------------------------------- */
 
-static bacsc_object *find_or_error(bacsc_device *dev, const request *rq,
+static bacsc_object *find_or_error(bacsc_device *dev, const dev_request *rq,
                                    const bacsc_object_id *oid)
 {
     bacsc_object *obj = bacsc_device_find_object(dev, oid->type, oid->instance);
     if (obj == NULL)
-        send_error_code(dev, rq, BACSC_ERROR_CLASS_OBJECT, BACSC_ERR_CODE_UNKNOWN_OBJECT);
+        dev_send_error_code(dev, rq, BACSC_ERROR_CLASS_OBJECT, BACSC_ERR_CODE_UNKNOWN_OBJECT);
     return obj;
 }
 
-static void do_read_property(bacsc_device *dev, const request *rq, const uint8_t *data,
+static void do_read_property(bacsc_device *dev, const dev_request *rq, const uint8_t *data,
                              size_t len)
 {
     bacsc_rp_request rp;
     bacsc_fault f;
     if (bacsc_rp_request_decode(data, len, &rp, &f) < 0) {
-        answer_fault(dev, rq, &f);
+        dev_answer_fault(dev, rq, &f);
         return;
     }
     bacsc_object *obj = find_or_error(dev, rq, &rp.object);
@@ -591,13 +602,13 @@ static void do_read_property(bacsc_device *dev, const request *rq, const uint8_t
     bacsc_error err;
     int n = bacsc_device_read_property(dev, obj, &ref, dev->value, body_cap(rq), &err);
     if (n == BACSC_ERR_BUFFER_TOO_SMALL) {
-        send_abort(dev, rq, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
+        dev_send_abort(dev, rq, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
         return;
     }
     if (n < 0) {
         if (n != BACSC_ERR_NOT_FOUND)
             bacsc_prop_error(&err, BACSC_ERROR_CLASS_DEVICE, BACSC_ERR_CODE_OTHER);
-        send_error(dev, rq, &err);
+        dev_send_error(dev, rq, &err);
         return;
     }
     bacsc_rp_ack ack = {
@@ -610,14 +621,14 @@ static void do_read_property(bacsc_device *dev, const request *rq, const uint8_t
     };
     int m = bacsc_rp_ack_encode(dev->body, body_cap(rq), &ack);
     if (m < 0) {
-        send_abort(dev, rq, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
+        dev_send_abort(dev, rq, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
         return;
     }
     send_complex_ack(dev, rq, (size_t)m);
 }
 
 /* Encode one RPM result at body+*pos. Returns false when it does not fit. */
-static bool rpm_put_result(bacsc_device *dev, const request *rq, size_t *pos, bacsc_object *obj,
+static bool rpm_put_result(bacsc_device *dev, const dev_request *rq, size_t *pos, bacsc_object *obj,
                            uint32_t property, bool has_index, uint32_t index,
                            const bacsc_error *fixed_err)
 {
@@ -656,14 +667,15 @@ static bool rpm_put_result(bacsc_device *dev, const request *rq, size_t *pos, ba
 }
 
 /* ALL / REQUIRED / OPTIONAL: every property of the list(s), without index. */
-static bool rpm_put_special(bacsc_device *dev, const request *rq, size_t *pos, bacsc_object *obj,
+static bool rpm_put_special(bacsc_device *dev, const dev_request *rq, size_t *pos, bacsc_object *obj,
                             uint32_t which)
 {
-    const uint32_t *lists[2] = {NULL, NULL};
-    if (which == BACSC_PROP_ALL || which == BACSC_PROP_REQUIRED)
-        lists[0] = obj->cls->required;
-    if (which == BACSC_PROP_ALL || which == BACSC_PROP_OPTIONAL)
-        lists[1] = obj->cls->optional;
+    const uint32_t *lists[2];
+    dev_object_lists(obj, lists);
+    if (which == BACSC_PROP_OPTIONAL)
+        lists[0] = NULL;
+    if (which == BACSC_PROP_REQUIRED)
+        lists[1] = NULL;
     for (int l = 0; l < 2; l++)
         for (const uint32_t *p = lists[l]; p && *p != BACSC_PROPERTY_LIST_END; p++)
             if (!rpm_put_result(dev, rq, pos, obj, *p, false, 0, NULL))
@@ -671,12 +683,12 @@ static bool rpm_put_special(bacsc_device *dev, const request *rq, size_t *pos, b
     return true;
 }
 
-static void do_read_property_multiple(bacsc_device *dev, const request *rq, const uint8_t *data,
+static void do_read_property_multiple(bacsc_device *dev, const dev_request *rq, const uint8_t *data,
                                       size_t len)
 {
     bacsc_fault f;
     if (bacsc_rpm_validate(data, len, false, &f) < 0) {
-        answer_fault(dev, rq, &f);
+        dev_answer_fault(dev, rq, &f);
         return;
     }
     bacsc_rpm_iter it;
@@ -723,22 +735,22 @@ static void do_read_property_multiple(bacsc_device *dev, const request *rq, cons
     }
     if (rc < 0) {
         /* validate() accepted it, so the iterator cannot fail; answer anyway. */
-        answer_fault(dev, rq, &f);
+        dev_answer_fault(dev, rq, &f);
         return;
     }
     send_complex_ack(dev, rq, pos);
     return;
 too_big:
-    send_abort(dev, rq, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
+    dev_send_abort(dev, rq, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
 }
 
-static void do_write_property(bacsc_device *dev, const request *rq, const uint8_t *data,
+static void do_write_property(bacsc_device *dev, const dev_request *rq, const uint8_t *data,
                               size_t len)
 {
     bacsc_wp_request wp;
     bacsc_fault f;
     if (bacsc_wp_request_decode(data, len, &wp, &f) < 0) {
-        answer_fault(dev, rq, &f);
+        dev_answer_fault(dev, rq, &f);
         return;
     }
     bacsc_object *obj = find_or_error(dev, rq, &wp.object);
@@ -757,18 +769,18 @@ static void do_write_property(bacsc_device *dev, const request *rq, const uint8_
     if (rc < 0) {
         if (rc != BACSC_ERR_NOT_FOUND)
             bacsc_prop_error(&err, BACSC_ERROR_CLASS_DEVICE, BACSC_ERR_CODE_OTHER);
-        send_error(dev, rq, &err);
+        dev_send_error(dev, rq, &err);
         return;
     }
-    send_simple_ack(dev, rq);
+    dev_send_simple_ack(dev, rq);
 }
 
-static bacsc_object *find_file_or_error(bacsc_device *dev, const request *rq,
+static bacsc_object *find_file_or_error(bacsc_device *dev, const dev_request *rq,
                                         const bacsc_object_id *oid, uint8_t access)
 {
     if (oid->type != BACSC_OBJ_FILE) {
         /* The service names a File object; any other type is inconsistent. */
-        send_error_code(dev, rq, BACSC_ERROR_CLASS_SERVICES,
+        dev_send_error_code(dev, rq, BACSC_ERROR_CLASS_SERVICES,
                         BACSC_ERR_CODE_INCONSISTENT_PARAMETERS);
         return NULL;
     }
@@ -776,24 +788,24 @@ static bacsc_object *find_file_or_error(bacsc_device *dev, const request *rq,
     if (obj == NULL)
         return NULL;
     if (!dev_is_file(obj)) {
-        send_error_code(dev, rq, BACSC_ERROR_CLASS_OBJECT, BACSC_ERR_CODE_UNSUPPORTED_OBJECT_TYPE);
+        dev_send_error_code(dev, rq, BACSC_ERROR_CLASS_OBJECT, BACSC_ERR_CODE_UNSUPPORTED_OBJECT_TYPE);
         return NULL;
     }
     if (access != BACSC_FILE_STREAM) {
-        send_error_code(dev, rq, BACSC_ERROR_CLASS_SERVICES,
+        dev_send_error_code(dev, rq, BACSC_ERROR_CLASS_SERVICES,
                         BACSC_ERR_CODE_INVALID_FILE_ACCESS_METHOD);
         return NULL;
     }
     return obj;
 }
 
-static void do_atomic_read_file(bacsc_device *dev, const request *rq, const uint8_t *data,
+static void do_atomic_read_file(bacsc_device *dev, const dev_request *rq, const uint8_t *data,
                                 size_t len)
 {
     bacsc_arf_request r;
     bacsc_fault f;
     if (bacsc_arf_request_decode(data, len, &r, &f) < 0) {
-        answer_fault(dev, rq, &f);
+        dev_answer_fault(dev, rq, &f);
         return;
     }
     bacsc_object *obj = find_file_or_error(dev, rq, &r.file, r.access);
@@ -804,14 +816,14 @@ static void do_atomic_read_file(bacsc_device *dev, const request *rq, const uint
      * with an Abort, as for any answer too large. */
     size_t overhead = 16;
     if (body_cap(rq) <= overhead || r.count > body_cap(rq) - overhead) {
-        send_abort(dev, rq, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
+        dev_send_abort(dev, rq, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
         return;
     }
     size_t n = 0;
     bool eof = false;
     bacsc_error err;
     if (dev_file_read(obj, r.start, r.count, dev->value, sizeof dev->value, &n, &eof, &err) < 0) {
-        send_error(dev, rq, &err);
+        dev_send_error(dev, rq, &err);
         return;
     }
     bacsc_arf_ack ack = {
@@ -823,19 +835,19 @@ static void do_atomic_read_file(bacsc_device *dev, const request *rq, const uint
     };
     int m = bacsc_arf_ack_encode(dev->body, body_cap(rq), &ack);
     if (m < 0) {
-        send_abort(dev, rq, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
+        dev_send_abort(dev, rq, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
         return;
     }
     send_complex_ack(dev, rq, (size_t)m);
 }
 
-static void do_atomic_write_file(bacsc_device *dev, const request *rq, const uint8_t *data,
+static void do_atomic_write_file(bacsc_device *dev, const dev_request *rq, const uint8_t *data,
                                  size_t len)
 {
     bacsc_awf_request r;
     bacsc_fault f;
     if (bacsc_awf_request_decode(data, len, &r, &f) < 0) {
-        answer_fault(dev, rq, &f);
+        dev_answer_fault(dev, rq, &f);
         return;
     }
     bacsc_object *obj = find_file_or_error(dev, rq, &r.file, r.access);
@@ -844,7 +856,7 @@ static void do_atomic_write_file(bacsc_device *dev, const request *rq, const uin
     int32_t at = 0;
     bacsc_error err;
     if (dev_file_write(obj, r.start, r.data, r.data_len, &at, &err) < 0) {
-        send_error(dev, rq, &err);
+        dev_send_error(dev, rq, &err);
         return;
     }
     if (dev->cb.written)
@@ -852,62 +864,10 @@ static void do_atomic_write_file(bacsc_device *dev, const request *rq, const uin
     bacsc_awf_ack ack = {.access = BACSC_FILE_STREAM, .start = at};
     int m = bacsc_awf_ack_encode(dev->body, body_cap(rq), &ack);
     if (m < 0) {
-        send_abort(dev, rq, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
+        dev_send_abort(dev, rq, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
         return;
     }
     send_complex_ack(dev, rq, (size_t)m);
-}
-
-static bool password_ok(const bacsc_device *dev, const bacsc_reinit_request *r)
-{
-    if (!dev->has_password)
-        return true;
-    if (!r->has_password || r->password.charset != BACSC_CHARSET_UTF8)
-        return false;
-    size_t n = strlen(dev->password);
-    return r->password.len == n && memcmp(r->password.data, dev->password, n) == 0;
-}
-
-static void apply_netport_changes(bacsc_device *dev)
-{
-    for (size_t i = 0; i < dev->nobjects; i++)
-        if (dev_is_netport_sc(dev->objects[i]))
-            bacsc_netport_sc_changes_applied(dev->objects[i]);
-}
-
-static void do_reinitialize(bacsc_device *dev, const request *rq, const uint8_t *data,
-                            size_t len)
-{
-    bacsc_reinit_request r;
-    bacsc_fault f;
-    if (bacsc_reinit_request_decode(data, len, &r, &f) < 0) {
-        answer_fault(dev, rq, &f);
-        return;
-    }
-    /* Compared octet for octet: a password longer than 20 characters, or in
-     * another character set, never matches. */
-    if (!password_ok(dev, &r)) {
-        send_error_code(dev, rq, BACSC_ERROR_CLASS_SECURITY, BACSC_ERR_CODE_PASSWORD_FAILURE);
-        return;
-    }
-    bacsc_error err;
-    memset(&err, 0, sizeof err);
-    if (dev->cb.reinitialize) {
-        if (dev->cb.reinitialize(dev->cb.user, dev, r.state, &err) < 0) {
-            if (err.error_class == 0 && err.error_code == 0)
-                bacsc_prop_error(&err, BACSC_ERROR_CLASS_DEVICE, BACSC_ERR_CODE_OTHER);
-            send_error(dev, rq, &err);
-            return;
-        }
-    } else if (r.state == BACSC_REINIT_COLDSTART || r.state == BACSC_REINIT_WARMSTART ||
-               r.state == BACSC_REINIT_ACTIVATE_CHANGES) {
-        apply_netport_changes(dev);
-    } else {
-        send_error_code(dev, rq, BACSC_ERROR_CLASS_SERVICES,
-                        BACSC_ERR_CODE_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
-        return;
-    }
-    send_simple_ack(dev, rq);
 }
 
 /* Octets of the NPDU header of an answer to `to`. */
@@ -924,7 +884,8 @@ void bacsc_device_set_max_npdu(bacsc_device *dev, size_t max_npdu)
     dev->link.max_npdu = max_npdu ? max_npdu : BACSC_NPDU_MIN_MAX_LEN;
 }
 
-static void handle_confirmed(bacsc_device *dev, request *rq, const bacsc_apdu *a)
+static void handle_confirmed(bacsc_device *dev, dev_request *rq, const bacsc_apdu *a,
+                             uint64_t now)
 {
     rq->invoke_id = a->invoke_id;
     rq->service = a->service;
@@ -938,9 +899,17 @@ static void handle_confirmed(bacsc_device *dev, request *rq, const bacsc_apdu *a
         room = 50;   /* every datalink carries an APDU of 50 octets */
     if (room < rq->max_resp)
         rq->max_resp = room;
+    /* DCC disable: only DeviceCommunicationControl and ReinitializeDevice
+     * are answered (clause 16.1.1.3.1). */
+    if (dev_dcc_state(dev, now) == BACSC_DCC_DISABLE &&
+        a->service != BACSC_SERVICE_DEVICE_COMMUNICATION_CONTROL &&
+        a->service != BACSC_SERVICE_REINITIALIZE_DEVICE) {
+        dev->stats.dropped++;
+        return;
+    }
     dev->stats.requests++;
     if (a->segmented) {
-        send_abort(dev, rq, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
+        dev_send_abort(dev, rq, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
         return;
     }
     switch (a->service) {
@@ -959,57 +928,26 @@ static void handle_confirmed(bacsc_device *dev, request *rq, const bacsc_apdu *a
     case BACSC_SERVICE_ATOMIC_WRITE_FILE:
         do_atomic_write_file(dev, rq, a->data, a->data_len);
         break;
+    case BACSC_SERVICE_DEVICE_COMMUNICATION_CONTROL:
+        dev_do_dcc(dev, rq, a->data, a->data_len, now);
+        break;
     case BACSC_SERVICE_REINITIALIZE_DEVICE:
-        do_reinitialize(dev, rq, a->data, a->data_len);
+        dev_do_reinitialize(dev, rq, a->data, a->data_len);
         break;
     default:
-        send_reject(dev, rq, BACSC_REJECT_UNRECOGNIZED_SERVICE);
+        dev_send_reject(dev, rq, BACSC_REJECT_UNRECOGNIZED_SERVICE);
         break;
     }
-}
-
-int bacsc_device_send_iam(bacsc_device *dev, const bacsc_address *dest, uint64_t now)
-{
-    (void)now;
-    bacsc_iam iam = {
-        .device = {BACSC_OBJ_DEVICE, dev->instance},
-        .max_apdu = dev->max_apdu,
-        .segmentation = BACSC_SEGMENTATION_NONE,
-        .vendor_id = dev->vendor_id,
-    };
-    uint8_t body[32], apdu[40];
-    int n = bacsc_iam_encode(body, sizeof body, &iam);
-    if (n < 0)
-        return n;
-    int m = bacsc_encode_unconfirmed(apdu, sizeof apdu, BACSC_SERVICE_I_AM, body, (size_t)n);
-    if (m < 0)
-        return m;
-    bacsc_address bcast = bacsc_address_local_broadcast();
-    return send_npdu(dev, dest ? dest : &bcast, BACSC_PRIO_NORMAL, false, apdu, (size_t)m);
-}
-
-static void handle_unconfirmed(bacsc_device *dev, const request *rq, const bacsc_apdu *a,
-                               uint64_t now)
-{
-    dev->stats.unconfirmed++;
-    if (a->service != BACSC_SERVICE_WHO_IS)
-        return;  /* unknown unconfirmed services are ignored (clause 5.4.2) */
-    bacsc_whois w;
-    if (bacsc_whois_decode(a->data, a->data_len, &w, NULL) < 0) {
-        dev->stats.dropped++;
-        return;
-    }
-    if (!bacsc_whois_matches(&w, dev->instance))
-        return;
-    /* I-Am is broadcast: locally, or globally when the Who-Is came through
-     * a router (we do not know the router's broadcast path). */
-    bacsc_address dest = rq->reply.net == 0 ? bacsc_address_local_broadcast()
-                                            : bacsc_address_global_broadcast();
-    bacsc_device_send_iam(dev, &dest, now);
 }
 
 int bacsc_device_handle_npdu(bacsc_device *dev, const bacsc_address *src, const uint8_t *npdu,
                              size_t len, uint64_t now)
+{
+    return bacsc_device_handle_npdu_rx(dev, src, npdu, len, false, now);
+}
+
+int bacsc_device_handle_npdu_rx(bacsc_device *dev, const bacsc_address *src, const uint8_t *npdu,
+                                size_t len, bool broadcast, uint64_t now)
 {
     bacsc_npdu n;
     if (bacsc_npdu_decode(npdu, len, &n) < 0) {
@@ -1024,7 +962,7 @@ int bacsc_device_handle_npdu(bacsc_device *dev, const bacsc_address *src, const 
         dev->stats.dropped++;
         return BACSC_OK;
     }
-    request rq;
+    dev_request rq;
     memset(&rq, 0, sizeof rq);
     bacsc_address_from_npdu(src, &n, &rq.reply);
     rq.priority = n.priority;
@@ -1034,10 +972,11 @@ int bacsc_device_handle_npdu(bacsc_device *dev, const bacsc_address *src, const 
     if (bacsc_apdu_decode(n.payload, n.payload_len, &a, &f) < 0) {
         /* A Confirmed-Request whose invoke id we can read is always
          * answered (the decoder's Reject/Abort, else Reject other). */
-        if (a.type == BACSC_PDU_CONFIRMED_REQUEST && n.payload_len >= 3) {
+        bool bcast = broadcast || (n.has_dnet && n.dnet == BACSC_NPDU_GLOBAL_BROADCAST);
+        if (a.type == BACSC_PDU_CONFIRMED_REQUEST && n.payload_len >= 3 && !bcast) {
             rq.invoke_id = a.invoke_id;
             dev->stats.requests++;
-            answer_fault(dev, &rq, &f);
+            dev_answer_fault(dev, &rq, &f);
         } else {
             dev->stats.dropped++;
         }
@@ -1045,12 +984,18 @@ int bacsc_device_handle_npdu(bacsc_device *dev, const bacsc_address *src, const 
     }
     switch (a.type) {
     case BACSC_PDU_CONFIRMED_REQUEST:
-        handle_confirmed(dev, &rq, &a);
+        /* Clause 5.4.5.1: a confirmed request received as a broadcast (by
+         * the datalink, or with DNET 0xFFFF) is ignored. */
+        if (broadcast || (n.has_dnet && n.dnet == BACSC_NPDU_GLOBAL_BROADCAST)) {
+            dev->stats.dropped++;
+            return BACSC_OK;
+        }
+        handle_confirmed(dev, &rq, &a, now);
         return BACSC_OK;
     case BACSC_PDU_UNCONFIRMED_REQUEST:
         if (a.service == BACSC_SERVICE_I_AM)
             return BACSC_ERR_NOT_FOUND;
-        handle_unconfirmed(dev, &rq, &a, now);
+        dev_handle_unconfirmed(dev, &rq, &a, now);
         return BACSC_OK;
     default:
         return BACSC_ERR_NOT_FOUND;

@@ -14,14 +14,27 @@ typedef struct av {
     float relinquish_default;
     uint32_t units;
     bool out_of_service;
+    bool commandable;          /* Present_Value has a priority array */
     char description[BACSC_DEVICE_STRING_MAX + 1];
 } av;
 
+/* Clause 12.4: Priority_Array, Relinquish_Default and
+ * Current_Command_Priority are required when Present_Value is commandable
+ * and absent otherwise. The class lists are the commandable (superset)
+ * form; av_lists() gives each object its own. */
 static const uint32_t av_required[] = {
-    BACSC_PROP_OBJECT_IDENTIFIER, BACSC_PROP_OBJECT_NAME,    BACSC_PROP_OBJECT_TYPE,
-    BACSC_PROP_PRESENT_VALUE,     BACSC_PROP_STATUS_FLAGS,   BACSC_PROP_EVENT_STATE,
-    BACSC_PROP_OUT_OF_SERVICE,    BACSC_PROP_UNITS,          BACSC_PROP_PRIORITY_ARRAY,
-    BACSC_PROP_RELINQUISH_DEFAULT, BACSC_PROP_PROPERTY_LIST, BACSC_PROPERTY_LIST_END,
+    BACSC_PROP_OBJECT_IDENTIFIER,  BACSC_PROP_OBJECT_NAME,    BACSC_PROP_OBJECT_TYPE,
+    BACSC_PROP_PRESENT_VALUE,      BACSC_PROP_STATUS_FLAGS,   BACSC_PROP_EVENT_STATE,
+    BACSC_PROP_OUT_OF_SERVICE,     BACSC_PROP_UNITS,          BACSC_PROP_PRIORITY_ARRAY,
+    BACSC_PROP_RELINQUISH_DEFAULT, BACSC_PROP_CURRENT_COMMAND_PRIORITY,
+    BACSC_PROP_PROPERTY_LIST,      BACSC_PROPERTY_LIST_END,
+};
+
+static const uint32_t av_required_plain[] = {
+    BACSC_PROP_OBJECT_IDENTIFIER, BACSC_PROP_OBJECT_NAME,  BACSC_PROP_OBJECT_TYPE,
+    BACSC_PROP_PRESENT_VALUE,     BACSC_PROP_STATUS_FLAGS, BACSC_PROP_EVENT_STATE,
+    BACSC_PROP_OUT_OF_SERVICE,    BACSC_PROP_UNITS,        BACSC_PROP_PROPERTY_LIST,
+    BACSC_PROPERTY_LIST_END,
 };
 
 static const uint32_t av_optional[] = {
@@ -29,12 +42,28 @@ static const uint32_t av_optional[] = {
     BACSC_PROPERTY_LIST_END,
 };
 
-static float present_value(const av *a)
+static void av_lists(const bacsc_object *obj, const uint32_t **required,
+                     const uint32_t **optional)
+{
+    (void)optional;
+    const av *a = obj->impl;
+    if (!a->commandable)
+        *required = av_required_plain;
+}
+
+/* The priority in control (1..16), or 0 when Relinquish_Default applies. */
+static int command_priority(const av *a)
 {
     for (int i = 0; i < 16; i++)
         if (a->active[i])
-            return a->level[i];
-    return a->relinquish_default;
+            return i + 1;
+    return 0;
+}
+
+static float present_value(const av *a)
+{
+    int p = command_priority(a);
+    return p ? a->level[p - 1] : a->relinquish_default;
 }
 
 static int priority_elem(const void *ctx, uint32_t i, uint8_t *buf, size_t cap)
@@ -67,6 +96,10 @@ static int av_read(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_ref *r
         return bacsc_app_encode_enumerated(buf, cap, a->units);
     case BACSC_PROP_RELINQUISH_DEFAULT:
         return bacsc_app_encode_real(buf, cap, a->relinquish_default);
+    case BACSC_PROP_CURRENT_COMMAND_PRIORITY: /* BACnetOptionalUnsigned */
+        if (command_priority(a) == 0)
+            return bacsc_app_encode_null(buf, cap);
+        return bacsc_app_encode_unsigned(buf, cap, (uint32_t)command_priority(a));
     case BACSC_PROP_DESCRIPTION:
         return dev_encode_string(buf, cap, a->description);
     default:
@@ -89,6 +122,20 @@ static int decode_real(const bacsc_prop_write *w, float *out, bacsc_error *err)
 
 static int write_present_value(av *a, const bacsc_prop_write *w, bacsc_error *err)
 {
+    if (!a->commandable) {
+        /* No priority array: the priority is ignored (clause 19.2.1). */
+        float f = 0.0f;
+        if (decode_real(w, &f, err) < 0)
+            return BACSC_ERR_NOT_FOUND;
+        a->level[15] = f;
+        a->active[15] = true;
+        return BACSC_OK;
+    }
+    /* Priority 6 is reserved for Minimum On/Off (clause 19.2.3); an object
+     * without minimum on/off times refuses it. */
+    if (w->priority == 6)
+        return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
+                                BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
     bacsc_value v;
     int n = bacsc_value_decode(w->value, w->value_len, &v);
     if (n > 0 && (size_t)n == w->value_len && v.type == BACSC_TAG_NULL) {
@@ -109,7 +156,8 @@ static int av_write(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_write
     (void)dev;
     av *a = obj->impl;
     if (w->property == BACSC_PROP_PRIORITY_ARRAY || w->property == BACSC_PROP_STATUS_FLAGS ||
-        w->property == BACSC_PROP_EVENT_STATE)
+        w->property == BACSC_PROP_EVENT_STATE ||
+        w->property == BACSC_PROP_CURRENT_COMMAND_PRIORITY)
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
                                 BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
     if (w->index != BACSC_ARRAY_ALL)
@@ -155,6 +203,7 @@ static const bacsc_object_class av_class = {
     .read = av_read,
     .write = av_write,
     .destroy = av_destroy,
+    .lists = av_lists,
 };
 
 int bacsc_device_add_analog_value(bacsc_device *dev, uint32_t instance, const char *name,
@@ -168,6 +217,7 @@ int bacsc_device_add_analog_value(bacsc_device *dev, uint32_t instance, const ch
         return BACSC_ERR_NOMEM;
     a->relinquish_default = relinquish_default;
     a->units = units;
+    a->commandable = true;
     int rc = bacsc_device_add_object(dev, &av_class, instance, name, a, out);
     if (rc != BACSC_OK)
         free(a);
@@ -191,5 +241,22 @@ int bacsc_analog_value_set(bacsc_object *obj, uint8_t priority, float value, boo
     a->active[priority - 1] = !relinquish;
     if (!relinquish)
         a->level[priority - 1] = value;
+    return BACSC_OK;
+}
+
+int bacsc_analog_value_set_commandable(bacsc_object *obj, bool commandable)
+{
+    if (obj == NULL || obj->cls != &av_class)
+        return BACSC_ERR_INVALID_ARG;
+    av *a = obj->impl;
+    if (a->commandable != commandable) {
+        float pv = present_value(a);
+        memset(a->active, 0, sizeof a->active);
+        a->commandable = commandable;
+        if (!commandable) {
+            a->level[15] = pv;
+            a->active[15] = true;
+        }
+    }
     return BACSC_OK;
 }

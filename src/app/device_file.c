@@ -67,8 +67,10 @@ static int file_read_prop(bacsc_device *dev, bacsc_object *obj, const bacsc_prop
     if (bacsc_prop_check_not_array(ref, err) < 0)
         return BACSC_ERR_NOT_FOUND;
     switch (ref->property) {
-    case BACSC_PROP_FILE_TYPE:
-        return dev_encode_string(buf, cap, f->file_type);
+    case BACSC_PROP_FILE_TYPE: {
+        const char *t = f->ops.type ? f->ops.type(f->ops.user, obj->instance) : NULL;
+        return dev_encode_string(buf, cap, t ? t : f->file_type);
+    }
     case BACSC_PROP_FILE_SIZE: {
         uint64_t size = 0;
         if (file_size(f, obj->instance, &size, err) < 0)

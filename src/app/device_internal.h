@@ -44,6 +44,15 @@ struct bacsc_device {
 
     bacsc_device_stats stats;
 
+    /* DeviceCommunicationControl: enum bacsc_dcc_state, until `dcc_until`
+     * (monotonic us; 0 = indefinitely). */
+    uint8_t segmentation;       /* Segmentation_Supported (enum bacsc_segmentation) */
+    uint8_t dcc_state;
+    uint64_t dcc_until;
+    /* Last_Restart_Reason (BACnetRestartReason) and Time_Of_Device_Restart. */
+    uint8_t restart_reason;
+    bacsc_datetime restart_time;
+
     /* Scratch buffers, so handling a request never allocates. */
     uint8_t value[DEV_APDU_MAX];               /* one property value */
     uint8_t body[DEV_APDU_MAX];                /* service ACK data */
@@ -51,6 +60,53 @@ struct bacsc_device {
 };
 
 extern const bacsc_object_class bacsc_device_object_class;
+
+/* A confirmed request being answered. */
+typedef struct dev_request {
+    bacsc_address reply;
+    uint8_t priority;           /* NPDU priority of the request, echoed */
+    uint8_t invoke_id;
+    uint8_t service;
+    size_t max_resp;            /* largest APDU the requester takes */
+} dev_request;
+
+/* Answers (device.c). */
+int dev_send_npdu(bacsc_device *dev, const bacsc_address *dest, uint8_t priority,
+                  bool expecting_reply, const uint8_t *apdu, size_t apdu_len);
+void dev_send_reject(bacsc_device *dev, const dev_request *rq, uint8_t reason);
+void dev_send_abort(bacsc_device *dev, const dev_request *rq, uint8_t reason);
+void dev_send_error(bacsc_device *dev, const dev_request *rq, const bacsc_error *e);
+void dev_send_error_code(bacsc_device *dev, const dev_request *rq, uint16_t cls, uint16_t code);
+void dev_send_simple_ack(bacsc_device *dev, const dev_request *rq);
+void dev_answer_fault(bacsc_device *dev, const dev_request *rq, const bacsc_fault *f);
+
+/* Device management services (device_dm.c). */
+void dev_do_reinitialize(bacsc_device *dev, const dev_request *rq, const uint8_t *data,
+                         size_t len);
+void dev_do_dcc(bacsc_device *dev, const dev_request *rq, const uint8_t *data, size_t len,
+                uint64_t now);
+/* Who-Is, Who-Has (others ignored). */
+void dev_handle_unconfirmed(bacsc_device *dev, const dev_request *rq, const bacsc_apdu *a,
+                            uint64_t now);
+/* The DCC state now (an expired duration re-enables). */
+uint8_t dev_dcc_state(bacsc_device *dev, uint64_t now);
+
+/* The property lists of `obj` (its class's, or what cls->lists says for
+ * this object's configuration): lists[0] required, lists[1] optional. */
+void dev_object_lists(const bacsc_object *obj, const uint32_t *lists[2]);
+/* A service of Protocol_Services_Supported (device_object.c). */
+enum { DEV_SVC_EXECUTE = 1, DEV_SVC_INITIATE = 2, DEV_SVC_NEEDS_FILE = 4 };
+typedef struct dev_service {
+    uint8_t bit;                     /* BACnetServicesSupported bit */
+    const char *name;                /* as in the standard's ASN.1 */
+    uint8_t flags;                   /* DEV_SVC_* */
+} dev_service;
+const dev_service *dev_services(size_t *n);
+/* True if the device holds a File object. */
+bool dev_has_file(const bacsc_device *dev);
+
+/* True if `obj` has property `p` (in either list). */
+bool dev_object_has_property(const bacsc_object *obj, uint32_t p);
 
 /* Object names are unique in a device: true if `name` is used by an object
  * other than `except`. */

@@ -67,6 +67,39 @@ static const uint32_t np_required[] = {
     BACSC_PROPERTY_LIST_END,
 };
 
+/* The same without the certificate-file references: a port whose
+ * certificates are not File objects of this device (a plain `bacsc device`
+ * reads them from its own files) leaves them out rather than pointing at
+ * file,4194303. */
+static const uint32_t np_required_nofiles[] = {
+    BACSC_PROP_OBJECT_IDENTIFIER,
+    BACSC_PROP_OBJECT_NAME,
+    BACSC_PROP_OBJECT_TYPE,
+    BACSC_PROP_STATUS_FLAGS,
+    BACSC_PROP_RELIABILITY,
+    BACSC_PROP_OUT_OF_SERVICE,
+    BACSC_PROP_NETWORK_TYPE,
+    BACSC_PROP_ID_PROTOCOL_LEVEL,
+    BACSC_PROP_NETWORK_NUMBER,
+    BACSC_PROP_NETWORK_NUMBER_QUALITY,
+    BACSC_PROP_CHANGES_PENDING,
+    BACSC_PROP_APDU_LENGTH,
+    BACSC_PROP_LINK_SPEED,
+    BACSC_PROP_MAC_ADDRESS,
+    BACSC_PROP_MAX_BVLC_LENGTH_ACCEPTED,
+    BACSC_PROP_MAX_NPDU_LENGTH_ACCEPTED,
+    BACSC_PROP_SC_PRIMARY_HUB_URI,
+    BACSC_PROP_SC_FAILOVER_HUB_URI,
+    BACSC_PROP_SC_MINIMUM_RECONNECT_TIME,
+    BACSC_PROP_SC_MAXIMUM_RECONNECT_TIME,
+    BACSC_PROP_SC_CONNECT_WAIT_TIMEOUT,
+    BACSC_PROP_SC_DISCONNECT_WAIT_TIMEOUT,
+    BACSC_PROP_SC_HEARTBEAT_TIMEOUT,
+    BACSC_PROP_SC_HUB_CONNECTOR_STATE,
+    BACSC_PROP_PROPERTY_LIST,
+    BACSC_PROPERTY_LIST_END,
+};
+
 static const uint32_t np_optional[] = {
     BACSC_PROP_COMMAND,
     BACSC_PROP_SC_PRIMARY_HUB_CONNECTION_STATUS,
@@ -670,6 +703,20 @@ static void np_destroy(bacsc_object *obj)
     free(obj->impl);
 }
 
+static void np_lists(const bacsc_object *obj, const uint32_t **required,
+                     const uint32_t **optional)
+{
+    (void)optional;
+    const netport *np = obj->impl;
+    const bacsc_sc_port_config *c = &np->pending;
+    bool any = c->operational_certificate_file < BACSC_MAX_INSTANCE ||
+               c->certificate_signing_request_file < BACSC_MAX_INSTANCE;
+    for (int i = 0; i < BACSC_ISSUER_FILES_MAX; i++)
+        any = any || c->issuer_certificate_files[i] < BACSC_MAX_INSTANCE;
+    if (!any)
+        *required = np_required_nofiles;
+}
+
 static const bacsc_object_class netport_class = {
     .type = BACSC_OBJ_NETWORK_PORT,
     .required = np_required,
@@ -677,6 +724,7 @@ static const bacsc_object_class netport_class = {
     .read = np_read,
     .write = np_write,
     .destroy = np_destroy,
+    .lists = np_lists,
 };
 
 /* ---- API ---------------------------------------------------------------------- */

@@ -13,16 +13,36 @@
 #define SERVICES_BITS 49
 #define OBJECT_TYPES_BITS 65
 
-enum {
-    SS_ATOMIC_READ_FILE = 6,
-    SS_ATOMIC_WRITE_FILE = 7,
-    SS_READ_PROPERTY = 12,
-    SS_READ_PROPERTY_MULTIPLE = 14,
-    SS_WRITE_PROPERTY = 15,
-    SS_REINITIALIZE_DEVICE = 20,
-    SS_I_AM = 26,
-    SS_WHO_IS = 34
+/* The services this device knows, by their BACnetServicesSupported bit:
+ * Protocol_Services_Supported and the PICS table are both made from this.
+ * The file services are claimed only while a File object exists. */
+static const dev_service services[] = {
+    {6, "atomicReadFile", DEV_SVC_EXECUTE | DEV_SVC_NEEDS_FILE},
+    {7, "atomicWriteFile", DEV_SVC_EXECUTE | DEV_SVC_NEEDS_FILE},
+    {12, "readProperty", DEV_SVC_EXECUTE},
+    {14, "readPropertyMultiple", DEV_SVC_EXECUTE},
+    {15, "writeProperty", DEV_SVC_EXECUTE},
+    {17, "deviceCommunicationControl", DEV_SVC_EXECUTE},
+    {20, "reinitializeDevice", DEV_SVC_EXECUTE},
+    {26, "i-Am", DEV_SVC_INITIATE},
+    {27, "i-Have", DEV_SVC_INITIATE},
+    {33, "who-Has", DEV_SVC_EXECUTE},
+    {34, "who-Is", DEV_SVC_EXECUTE},
 };
+
+const dev_service *dev_services(size_t *n)
+{
+    *n = sizeof services / sizeof services[0];
+    return services;
+}
+
+bool dev_has_file(const bacsc_device *dev)
+{
+    for (size_t i = 0; i < dev->nobjects; i++)
+        if (dev_is_file(dev->objects[i]))
+            return true;
+    return false;
+}
 
 static const uint32_t device_required[] = {
     BACSC_PROP_OBJECT_IDENTIFIER,
@@ -53,6 +73,8 @@ static const uint32_t device_optional[] = {
     BACSC_PROP_DESCRIPTION,
     BACSC_PROP_LOCATION,
     BACSC_PROP_DEVICE_UUID,
+    BACSC_PROP_LAST_RESTART_REASON,
+    BACSC_PROP_TIME_OF_DEVICE_RESTART,
     BACSC_PROPERTY_LIST_END,
 };
 
@@ -61,16 +83,14 @@ static void set_bit(uint8_t *bits, unsigned i)
     bits[i / 8] |= (uint8_t)(0x80 >> (i % 8));
 }
 
-static int encode_services(uint8_t *buf, size_t cap)
+static int encode_services(const bacsc_device *dev, uint8_t *buf, size_t cap)
 {
     uint8_t bits[(SERVICES_BITS + 7) / 8];
     memset(bits, 0, sizeof bits);
-    static const unsigned on[] = {SS_ATOMIC_READ_FILE,   SS_ATOMIC_WRITE_FILE,
-                                  SS_READ_PROPERTY,      SS_READ_PROPERTY_MULTIPLE,
-                                  SS_WRITE_PROPERTY,     SS_REINITIALIZE_DEVICE,
-                                  SS_I_AM,               SS_WHO_IS};
-    for (size_t i = 0; i < sizeof on / sizeof on[0]; i++)
-        set_bit(bits, on[i]);
+    bool files = dev_has_file(dev);
+    for (size_t i = 0; i < sizeof services / sizeof services[0]; i++)
+        if (files || !(services[i].flags & DEV_SVC_NEEDS_FILE))
+            set_bit(bits, services[i].bit);
     return dev_encode_bitstring(buf, cap, bits, SERVICES_BITS);
 }
 
@@ -83,6 +103,22 @@ static int encode_object_types(const bacsc_device *dev, uint8_t *buf, size_t cap
         if (dev->objects[i]->cls->type < OBJECT_TYPES_BITS)
             set_bit(bits, dev->objects[i]->cls->type);
     return dev_encode_bitstring(buf, cap, bits, OBJECT_TYPES_BITS);
+}
+
+/* BACnetTimeStamp, the dateTime [2] choice. */
+static int encode_restart_time(const bacsc_device *dev, uint8_t *buf, size_t cap)
+{
+    int a = bacsc_tag_encode_opening(buf, cap, 2);
+    if (a < 0)
+        return a;
+    int b = dev_encode_datetime(buf ? buf + a : NULL, buf ? cap - (size_t)a : 0,
+                                &dev->restart_time);
+    if (b < 0)
+        return b;
+    int c = bacsc_tag_encode_closing(buf ? buf + a + b : NULL, buf ? cap - (size_t)(a + b) : 0, 2);
+    if (c < 0)
+        return c;
+    return a + b + c;
 }
 
 static int object_list_elem(const void *ctx, uint32_t i, uint8_t *buf, size_t cap)
@@ -119,13 +155,13 @@ static int device_read(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_re
     case BACSC_PROP_PROTOCOL_REVISION:
         return bacsc_app_encode_unsigned(buf, cap, PROTOCOL_REVISION);
     case BACSC_PROP_PROTOCOL_SERVICES_SUPPORTED:
-        return encode_services(buf, cap);
+        return encode_services(dev, buf, cap);
     case BACSC_PROP_PROTOCOL_OBJECT_TYPES_SUPPORTED:
         return encode_object_types(dev, buf, cap);
     case BACSC_PROP_MAX_APDU_LENGTH_ACCEPTED:
         return bacsc_app_encode_unsigned(buf, cap, dev->max_apdu);
     case BACSC_PROP_SEGMENTATION_SUPPORTED:
-        return bacsc_app_encode_enumerated(buf, cap, BACSC_SEGMENTATION_NONE);
+        return bacsc_app_encode_enumerated(buf, cap, dev->segmentation);
     case BACSC_PROP_APDU_TIMEOUT:
         return bacsc_app_encode_unsigned(buf, cap, dev->apdu_timeout_ms);
     case BACSC_PROP_NUMBER_OF_APDU_RETRIES:
@@ -138,6 +174,10 @@ static int device_read(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_re
         return dev_encode_string(buf, cap, dev->description);
     case BACSC_PROP_LOCATION:
         return dev_encode_string(buf, cap, dev->location);
+    case BACSC_PROP_LAST_RESTART_REASON:
+        return bacsc_app_encode_enumerated(buf, cap, dev->restart_reason);
+    case BACSC_PROP_TIME_OF_DEVICE_RESTART:
+        return encode_restart_time(dev, buf, cap);
     case BACSC_PROP_DEVICE_UUID:
         return bacsc_app_encode_octet_string(buf, cap, dev->uuid, sizeof dev->uuid);
     default:

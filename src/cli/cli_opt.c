@@ -33,10 +33,11 @@ void cli_mark_help_rendered(void)
 
 /* ---- lookup ----------------------------------------------------------------------- */
 
-const cli_opt *cli_find_opt(const cli_spec *spec, const char *name, size_t len, size_t *base)
+const cli_opt *cli_find_opt(const cli_spec *spec, const char *name, size_t len,
+                            const cli_part **part)
 {
     const cli_opt *prefix = NULL;
-    size_t prefix_base = 0;
+    const cli_part *prefix_part = NULL;
     int nprefix = 0;
     for (const cli_part *p = spec->help; p->text || p->opts; p++) {
         if (!p->opts)
@@ -45,30 +46,38 @@ const cli_opt *cli_find_opt(const cli_spec *spec, const char *name, size_t len, 
             if (strncmp(o->name, name, len) != 0)
                 continue;
             if (o->name[len] == 0) {
-                *base = p->base;
+                *part = p;
                 return o;
             }
-            if (!prefix || prefix != o)
+            /* the same row reached through two groups is one candidate */
+            if (!prefix || strcmp(prefix->name, o->name) != 0)
                 nprefix++;
             prefix = o;
-            prefix_base = p->base;
+            prefix_part = p;
         }
     }
     if (nprefix != 1)
         return NULL;
-    *base = prefix_base;
+    *part = prefix_part;
     return prefix;
 }
 
-static const cli_opt *find_short(const cli_spec *spec, char c, size_t *base)
+static const cli_opt *find_short(const cli_spec *spec, char c, const cli_part **part)
 {
     for (const cli_part *p = spec->help; p->text || p->opts; p++)
         for (const cli_opt *o = p->opts; o && o->name; o++)
             if (o->shortc == c) {
-                *base = p->base;
+                *part = p;
                 return o;
             }
     return NULL;
+}
+
+/* Where the struct of group `p` is, within (or reached from) `opts`. */
+static char *group_base(const cli_part *p, void *opts)
+{
+    char *at = (char *)opts + p->base;
+    return p->indirect ? *(char **)at : at;
 }
 
 /* ---- values ----------------------------------------------------------------------- */
@@ -130,26 +139,32 @@ static int apply_seconds(const cli_spec *s, const cli_opt *o, const char *arg, v
     return 0;
 }
 
-static int apply_strs(const cli_spec *s, const cli_opt *o, const char *arg, void *opts,
-                      size_t base)
+static int apply_strs(const cli_spec *s, const cli_opt *o, const char *arg, char *base)
 {
-    int *count = (int *)((char *)opts + base + o->aux);
-    if (*count >= o->max) {
+    void *count = base + o->aux;
+    size_t n = o->flags & CLI_SIZE_COUNT ? *(size_t *)count : (size_t) * (int *)count;
+    if (n >= (size_t)o->max) {
         cli_error(s->prog, "at most %ld --%s options", o->max, o->name);
         return -1;
     }
-    ((const char **)((char *)opts + base + o->off))[(*count)++] = arg;
+    ((const char **)(base + o->off))[n++] = arg;
+    if (o->flags & CLI_SIZE_COUNT)
+        *(size_t *)count = n;
+    else
+        *(int *)count = (int)n;
     return 0;
 }
 
 /* Store one option. Returns 0, -1 (message printed) or 1 (--help printed). */
-static int apply(const cli_spec *s, void *opts, const cli_opt *o, size_t base, const char *arg)
+static int apply(const cli_spec *s, void *opts, const cli_opt *o, const cli_part *part,
+                 const char *arg)
 {
-    void *t = (char *)opts + base + o->off;
+    char *base = group_base(part, opts);
+    void *t = base + o->off;
     switch (o->kind) {
     case CLI_K_FLAG: *(bool *)t = true; return 0;
     case CLI_K_STR: *(const char **)t = arg; return 0;
-    case CLI_K_STRS: return apply_strs(s, o, arg, opts, base);
+    case CLI_K_STRS: return apply_strs(s, o, arg, base);
     case CLI_K_ULONG:
     case CLI_K_UINT:
     case CLI_K_INT:
@@ -182,8 +197,8 @@ static int parse_long_opt(const cli_spec *s, void *opts, int argc, char **argv, 
     const char *word = argv[*i] + 2;
     const char *eq = strchr(word, '=');
     size_t len = eq ? (size_t)(eq - word) : strlen(word);
-    size_t base = 0;
-    const cli_opt *o = cli_find_opt(s, word, len, &base);
+    const cli_part *part = NULL;
+    const cli_opt *o = cli_find_opt(s, word, len, &part);
     if (!o || (eq && !o->arg))
         return refuse(s, argv[*i]);
     const char *arg = NULL;
@@ -195,7 +210,7 @@ static int parse_long_opt(const cli_spec *s, void *opts, int argc, char **argv, 
         else
             return refuse(s, argv[*i]);
     }
-    return result_of(apply(s, opts, o, base, arg));
+    return result_of(apply(s, opts, o, part, arg));
 }
 
 /* "-x", "-xVALUE", "-x VALUE" or bundled flags "-jq" at argv[*i]. */
@@ -203,8 +218,8 @@ static int parse_short_opts(const cli_spec *s, void *opts, int argc, char **argv
 {
     const char *w = argv[*i];
     for (size_t k = 1; w[k]; k++) {
-        size_t base = 0;
-        const cli_opt *o = find_short(s, w[k], &base);
+        const cli_part *part = NULL;
+        const cli_opt *o = find_short(s, w[k], &part);
         if (!o) {
             char shown[3] = {'-', w[k], 0};
             return refuse(s, k == 1 ? w : shown);
@@ -218,7 +233,7 @@ static int parse_short_opts(const cli_spec *s, void *opts, int argc, char **argv
             else
                 return refuse(s, w);
         }
-        int r = result_of(apply(s, opts, o, base, arg));
+        int r = result_of(apply(s, opts, o, part, arg));
         if (r >= 0 || o->arg)
             return r;
     }
@@ -227,8 +242,8 @@ static int parse_short_opts(const cli_spec *s, void *opts, int argc, char **argv
 
 static bool is_negative_number(const cli_spec *s, const char *w)
 {
-    size_t base;
-    return (isdigit((unsigned char)w[1]) || w[1] == '.') && !find_short(s, w[1], &base);
+    const cli_part *part;
+    return (isdigit((unsigned char)w[1]) || w[1] == '.') && !find_short(s, w[1], &part);
 }
 
 int cli_parse(const cli_spec *spec, void *opts, int *argc, char **argv)
@@ -259,7 +274,7 @@ bool cli_opts_span(const cli_spec *spec, char **argv, int from, int to)
 {
     for (int i = from; i < to; i++) {
         const char *w = argv[i];
-        size_t base;
+        const cli_part *base;
         const cli_opt *o = NULL;
         if (w[0] != '-' || w[1] == 0 || strcmp(w, "--") == 0)
             return false;

@@ -66,8 +66,9 @@ typedef enum cli_kind {
 } cli_kind;
 
 enum {
-    CLI_UNLISTED = 1u << 0, /* parsed, but no line of its own in --help (another row's
-                               label names it) */
+    CLI_UNLISTED = 1u << 0,   /* parsed, but no line of its own in --help (another row's
+                                 label names it) */
+    CLI_SIZE_COUNT = 1u << 1, /* CLI_K_STRS: the count at `aux` is a size_t, not an int */
 };
 
 /* A CLI_K_CALL handler: store `arg` (NULL for an option without argument) at
@@ -97,6 +98,7 @@ typedef struct cli_part {
     const cli_opt *opts;
     size_t base;
     int col;            /* help column of this table's lines; 0: the spec's */
+    bool indirect;      /* `base` is the offset of a pointer to the group's struct */
 } cli_part;
 
 typedef struct cli_spec {
@@ -109,6 +111,9 @@ typedef struct cli_spec {
 #define CLI_END {0}
 #define CLI_TEXT(t) {.text = (t)}
 #define CLI_GROUP(title_, rows, base_) {.title = (title_), .opts = (rows), .base = (base_)}
+/* A group whose struct is elsewhere: T's member `ptr` points to it. */
+#define CLI_GROUP_PTR(title_, rows, T, ptr) \
+    {.title = (title_), .opts = (rows), .base = offsetof(T, ptr), .indirect = true}
 #define CLI_GROUP_COL(title_, rows, base_, col_) \
     {.title = (title_), .opts = (rows), .base = (base_), .col = (col_)}
 
@@ -119,6 +124,9 @@ typedef struct cli_spec {
 #define CLI_STRS(n, s, a, T, f, cnt, h) \
     {CLI_ROW_(n, s, a, CLI_K_STRS, T, f, h), .max = (long)(sizeof(((T *)0)->f) / sizeof(((T *)0)->f[0])), \
      .aux = offsetof(T, cnt)}
+#define CLI_STRSZ(n, s, a, T, f, cnt, h) \
+    {CLI_ROW_(n, s, a, CLI_K_STRS, T, f, h), .max = (long)(sizeof(((T *)0)->f) / sizeof(((T *)0)->f[0])), \
+     .aux = offsetof(T, cnt), .flags = CLI_SIZE_COUNT}
 #define CLI_ULONG(n, s, a, T, f, lo, hi, h) {CLI_ROW_(n, s, a, CLI_K_ULONG, T, f, h), .min = (lo), .max = (hi)}
 #define CLI_UINT(n, s, a, T, f, lo, hi, h) {CLI_ROW_(n, s, a, CLI_K_UINT, T, f, h), .min = (lo), .max = (hi)}
 #define CLI_INT(n, s, a, T, f, lo, hi, h) {CLI_ROW_(n, s, a, CLI_K_INT, T, f, h), .min = (lo), .max = (hi)}
@@ -141,8 +149,9 @@ int cli_parse(const cli_spec *spec, void *opts, int *argc, char **argv);
 void cli_print_help(const cli_spec *spec, FILE *out);
 
 /* Look a long option up in `spec` as the parser does (exact name, else an
- * unambiguous prefix). Returns the row or NULL; *base gets its group's base. */
-const cli_opt *cli_find_opt(const cli_spec *spec, const char *name, size_t len, size_t *base);
+ * unambiguous prefix). Returns the row or NULL; *part gets its group. */
+const cli_opt *cli_find_opt(const cli_spec *spec, const char *name, size_t len,
+                            const cli_part **part);
 
 /* Are argv[from..to) complete options of `spec` (each with its argument)? */
 bool cli_opts_span(const cli_spec *spec, char **argv, int from, int to);

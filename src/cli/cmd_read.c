@@ -1,4 +1,5 @@
 /* cmd_read.c — `bacsc read`: ReadProperty over BACnet/SC. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include "bacsc/services.h"
 #include "bacsc/value.h"
 #include "cli.h"
+#include "cli_opt.h"
 #include "sc_tool.h"
 #include "value_json.h"
 
@@ -14,32 +16,42 @@ const char bacsc_cmd_read_summary[] = "read a property of a BACnet device over B
 
 #define PROG "read"
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: bacsc read DEVICE OBJECT PROPERTY [--index I] [--repeat N [--interval S]]\n"
-            "                  [--direct] [--json] CONNECTION...\n"
-            "\n"
-            "Read one property with ReadProperty. DEVICE is a device instance (its VMAC\n"
-            "is found with a Who-Is); OBJECT is TYPE,INSTANCE (\"analog-value,1\",\n"
-            "\"device,1001\", \"56,1\"); PROPERTY a name or number (\"present-value\", 85,\n"
-            "\"object-list[3]\", \"sc-hub-connector-state\").\n"
-            "\n"
-            "options:\n"
-            "      --index I             array index (also PROPERTY[I])\n"
-            "      --repeat N            read N times (one result line each; stops at the\n"
-            "                            first failure); give --timeout for all of them\n"
-            "      --interval S          seconds between repeated reads (default 1)\n"
-            SC_TOOL_OPTIONS_HELP
-            "\n"
-            "exit status: 0 read, 1 the device answered Error/Reject/Abort, 2 usage,\n"
-            "             3 bad profile/certificates, 4 hub or device unreachable\n"
-            "\n"
-            "examples:\n"
-            "  bacsc read 1001 analog-value,1 present-value --profile site.json\n"
-            "  bacsc read 1001 network-port,1 sc-hub-connector-state --json\n",
-            "10");
-}
+typedef struct read_opts {
+    sc_tool *t;
+    unsigned long index, repeat;
+    double interval;
+} read_opts;
+
+static const cli_opt read_rows[] = {
+    CLI_ULONG("index", 0, "I", read_opts, index, 0, 4294967294, "array index (also PROPERTY[I])"),
+    CLI_ULONG("repeat", 0, "N", read_opts, repeat, 1, 1000000,
+              "read N times (one result line each; stops at the\n"
+              "first failure); give --timeout for all of them"),
+    CLI_SECONDS("interval", 0, "S", read_opts, interval,
+                "seconds between repeated reads (default 1)"),
+    CLI_END};
+
+static const cli_part read_help[] = {
+    CLI_TEXT("usage: bacsc read DEVICE OBJECT PROPERTY [--index I] [--repeat N [--interval S]]\n"
+             "                  [--direct] [--json] CONNECTION...\n"
+             "\n"
+             "Read one property with ReadProperty. DEVICE is a device instance (its VMAC\n"
+             "is found with a Who-Is); OBJECT is TYPE,INSTANCE (\"analog-value,1\",\n"
+             "\"device,1001\", \"56,1\"); PROPERTY a name or number (\"present-value\", 85,\n"
+             "\"object-list[3]\", \"sc-hub-connector-state\").\n"
+             "\n"),
+    CLI_GROUP("options:", read_rows, 0),
+    SC_TOOL_GROUPS(sc_tool_timeout10_rows, read_opts, t),
+    CLI_TEXT("\n"
+             "exit status: 0 read, 1 the device answered Error/Reject/Abort, 2 usage,\n"
+             "             3 bad profile/certificates, 4 hub or device unreachable\n"
+             "\n"
+             "examples:\n"
+             "  bacsc read 1001 analog-value,1 present-value --profile site.json\n"
+             "  bacsc read 1001 network-port,1 sc-hub-connector-state --json\n"),
+    CLI_END};
+
+static const cli_spec read_spec = {PROG, read_help, .col = SC_TOOL_HELP_COL, .short_col = true};
 
 struct rd {
     bacsc_rp_request rp;
@@ -140,60 +152,29 @@ static void ready(sc_tool *t)
 int bacsc_cmd_read(int argc, char **argv);
 int bacsc_cmd_read(int argc, char **argv)
 {
-    enum { OPT_INDEX = 1, OPT_REPEAT, OPT_INTERVAL };
-    static const struct option longopts[] = {{"index", required_argument, NULL, OPT_INDEX},
-                                             {"repeat", required_argument, NULL, OPT_REPEAT},
-                                             {"interval", required_argument, NULL, OPT_INTERVAL},
-                                             SC_TOOL_LONGOPTS,
-                                             {NULL, 0, NULL, 0}};
     sc_tool t;
     sc_tool_init(&t, PROG, 10.0);
     struct rd d = {.repeat = 1, .interval = 1.0};
-    unsigned long ul;
-    bool has_index = false;
-    uint32_t index = 0;
-    int opt, rc;
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
-        if (opt == 'h' || opt == SC_OPT_HELP) {
-            usage(stdout);
-            return EXIT_OK;
-        }
-        if (opt == 'j')
-            opt = SC_OPT_JSON;
-        if (opt == OPT_REPEAT) {
-            if (sc_parse_ulong(PROG, "--repeat", optarg, 1, 1000000, &d.repeat))
-                return EXIT_USAGE;
-            continue;
-        }
-        if (opt == OPT_INTERVAL) {
-            if (sc_parse_seconds(PROG, "--interval", optarg, &d.interval))
-                return EXIT_USAGE;
-            continue;
-        }
-        if (opt == OPT_INDEX) {
-            if (sc_parse_ulong(PROG, "--index", optarg, 0, 4294967294ul, &ul))
-                return EXIT_USAGE;
-            has_index = true;
-            index = (uint32_t)ul;
-            continue;
-        }
-        if ((rc = sc_tool_opt_or_usage(&t, opt, optarg, argc, argv)) != 0)
-            return rc;
-    }
-    if (argc - optind != 3) {
+    read_opts o = {.t = &t, .index = ULONG_MAX, .repeat = 1, .interval = 1.0};
+    int rc = cli_parse(&read_spec, &o, &argc, argv);
+    if (rc >= 0)
+        return rc;
+    d.repeat = o.repeat;
+    d.interval = o.interval;
+    bool has_index = o.index != ULONG_MAX;
+    uint32_t index = (uint32_t)o.index;
+    if (argc != 4) {
         cli_error(PROG, "expected DEVICE OBJECT PROPERTY (see --help)");
         return EXIT_USAGE;
     }
-    if ((rc = sc_tool_parse_device(&t, argv[optind])) != 0)
+    if ((rc = sc_tool_parse_device(&t, argv[1])) != 0)
         return rc;
-    if ((rc = sc_tool_parse_object(&t, argv[optind + 1], &d.rp.object)) != 0)
+    if ((rc = sc_tool_parse_object(&t, argv[2], &d.rp.object)) != 0)
         return rc;
     uint32_t pidx;
-    if (bacsc_property_ref_parse(argv[optind + 2], &d.rp.property, &pidx) != 0) {
+    if (bacsc_property_ref_parse(argv[3], &d.rp.property, &pidx) != 0) {
         cli_error(PROG, "'%s' is not a property (name or number, optional [INDEX])",
-                  argv[optind + 2]);
+                  argv[3]);
         return EXIT_USAGE;
     }
     if (pidx != BACSC_ARRAY_ALL) {
@@ -204,5 +185,5 @@ int bacsc_cmd_read(int argc, char **argv)
         d.rp.has_index = true;
         d.rp.index = index;
     }
-    return sc_tool_main(&t, argc, argv, &d, ready);
+    return sc_tool_main(&t, &d, ready);
 }

@@ -1,4 +1,5 @@
 /* cmd_readm.c — `bacsc readm`: ReadPropertyMultiple over BACnet/SC. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include "bacsc/services.h"
 #include "bacsc/value.h"
 #include "cli.h"
+#include "cli_opt.h"
 #include "sc_tool.h"
 #include "value_json.h"
 
@@ -16,30 +18,34 @@ const char bacsc_cmd_readm_summary[] = "read several properties at once (ReadPro
 #define MAX_SPECS 32
 #define MAX_REFS 256
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: bacsc readm DEVICE OBJECT PROP[,PROP...] [OBJECT PROP[,PROP...]]...\n"
-            "                   [--json] CONNECTION...\n"
-            "\n"
-            "Read several properties of one or more objects with one\n"
-            "ReadPropertyMultiple request. Arguments after DEVICE alternate: an object\n"
-            "(TYPE,INSTANCE) and a comma-separated list of its properties, each a name\n"
-            "or number with an optional [INDEX]; \"all\", \"required\" and \"optional\"\n"
-            "are expanded by the device. Each result prints as\n"
-            "  OBJECT PROPERTY = VALUE      or      OBJECT PROPERTY ! error: CLASS/CODE\n"
-            "\n"
-            "options:\n" SC_TOOL_OPTIONS_HELP
-            "\n"
-            "exit status: 0 answered (individual properties may carry errors), 1 the\n"
-            "             request was answered Error/Reject/Abort, 2 usage, 3 bad\n"
-            "             profile/certificates, 4 hub or device unreachable\n"
-            "\n"
-            "examples:\n"
-            "  bacsc readm 1001 analog-value,1 present-value,units,priority-array[8]\n"
-            "  bacsc readm 1001 device,1001 object-name,device-uuid network-port,1 all --json\n",
-            "10");
-}
+typedef struct readm_opts {
+    sc_tool *t;
+} readm_opts;
+
+static const cli_part readm_help[] = {
+    CLI_TEXT("usage: bacsc readm DEVICE OBJECT PROP[,PROP...] [OBJECT PROP[,PROP...]]...\n"
+             "                   [--json] CONNECTION...\n"
+             "\n"
+             "Read several properties of one or more objects with one\n"
+             "ReadPropertyMultiple request. Arguments after DEVICE alternate: an object\n"
+             "(TYPE,INSTANCE) and a comma-separated list of its properties, each a name\n"
+             "or number with an optional [INDEX]; \"all\", \"required\" and \"optional\"\n"
+             "are expanded by the device. Each result prints as\n"
+             "  OBJECT PROPERTY = VALUE      or      OBJECT PROPERTY ! error: CLASS/CODE\n"
+             "\n"
+             "options:\n"),
+    SC_TOOL_GROUPS(sc_tool_timeout10_rows, readm_opts, t),
+    CLI_TEXT("\n"
+             "exit status: 0 answered (individual properties may carry errors), 1 the\n"
+             "             request was answered Error/Reject/Abort, 2 usage, 3 bad\n"
+             "             profile/certificates, 4 hub or device unreachable\n"
+             "\n"
+             "examples:\n"
+             "  bacsc readm 1001 analog-value,1 present-value,units,priority-array[8]\n"
+             "  bacsc readm 1001 device,1001 object-name,device-uuid network-port,1 all --json\n"),
+    CLI_END};
+
+static const cli_spec readm_spec = {PROG, readm_help, .col = SC_TOOL_HELP_COL, .short_col = true};
 
 struct rm {
     bacsc_rpm_spec specs[MAX_SPECS];
@@ -170,32 +176,22 @@ static int parse_props(struct rm *m, bacsc_rpm_spec *s, const char *list)
 int bacsc_cmd_readm(int argc, char **argv);
 int bacsc_cmd_readm(int argc, char **argv)
 {
-    static const struct option longopts[] = {SC_TOOL_LONGOPTS, {NULL, 0, NULL, 0}};
     sc_tool t;
     sc_tool_init(&t, PROG, 10.0);
     static struct rm m;
     memset(&m, 0, sizeof m);
-    int opt, rc;
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
-        if (opt == 'h' || opt == SC_OPT_HELP) {
-            usage(stdout);
-            return EXIT_OK;
-        }
-        if (opt == 'j')
-            opt = SC_OPT_JSON;
-        if ((rc = sc_tool_opt_or_usage(&t, opt, optarg, argc, argv)) != 0)
-            return rc;
-    }
-    int npos = argc - optind;
+    readm_opts o = {.t = &t};
+    int rc = cli_parse(&readm_spec, &o, &argc, argv);
+    if (rc >= 0)
+        return rc;
+    int npos = argc - 1;
     if (npos < 3 || (npos - 1) % 2 != 0) {
         cli_error(PROG, "expected DEVICE followed by OBJECT PROPERTY-LIST pairs (see --help)");
         return EXIT_USAGE;
     }
-    if ((rc = sc_tool_parse_device(&t, argv[optind])) != 0)
+    if ((rc = sc_tool_parse_device(&t, argv[1])) != 0)
         return rc;
-    for (int i = optind + 1; i < argc; i += 2) {
+    for (int i = 2; i < argc; i += 2) {
         if (m.nspecs == MAX_SPECS) {
             cli_error(PROG, "at most %d objects", MAX_SPECS);
             return EXIT_USAGE;
@@ -207,5 +203,5 @@ int bacsc_cmd_readm(int argc, char **argv)
             return EXIT_USAGE;
         m.nspecs++;
     }
-    return sc_tool_main(&t, argc, argv, &m, ready);
+    return sc_tool_main(&t, &m, ready);
 }

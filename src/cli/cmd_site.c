@@ -6,7 +6,7 @@
  */
 #include <errno.h>
 #include <fnmatch.h>
-#include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +24,7 @@
 #include "bacsc/site.h"
 #include "bacsc/tls.h"
 #include "cli.h"
+#include "cli_opt.h"
 #include "sc_cli.h"
 #include "site_revoke.h"
 
@@ -38,13 +39,8 @@ const char bacsc_cmd_site_summary[] =
 
 /* ---- options ------------------------------------------------------------------ */
 
-enum {
-    O_DB = 1u << 0, O_JSON = 1u << 1, O_QUIET = 1u << 2, O_INIT = 1u << 3, O_NET = 1u << 4,
-    O_TARGETS = 1u << 5, O_SEL = 1u << 6, O_RULE = 1u << 7, O_OUT = 1u << 8,
-    O_PARTIAL = 1u << 9, O_FILTER = 1u << 10, O_JOB = 1u << 11, O_PASSWORD = 1u << 12,
-    O_SC = 1u << 13, O_REVOKE = 1u << 14
-};
-
+/* The options of every `site` subcommand (each subcommand's table names the
+ * fields it uses). */
 typedef struct opts {
     const char *prog;
     const char *db;
@@ -55,13 +51,12 @@ typedef struct opts {
     const char *targets[MAX_TARGETS];
     size_t ntargets;
     const char *targets_file;
-    unsigned wait_ms, timeout_ms, retries, concurrency, expiring_days;
-    bool retries_set, expiring_set, keep_old;
+    unsigned wait_ms, timeout_ms, retries, concurrency, expiring_days, renew_days;
+    bool retries_set, keep_old;
     const char *ca_dir;
     const char *filters[MAX_FILTERS];
     size_t nfilters;
-    long long job;
-    char pwbuf[32];
+    int64_t job;
     /* BACnet/SC identity of the tool (network commands) */
     const char *hub, *sc_failover, *cert, *key;
     const char *sc_ca[2];
@@ -70,213 +65,103 @@ typedef struct opts {
     int npos;
 } opts;
 
-enum {
-    OPT_DB = 256, OPT_JSON, OPT_NAME, OPT_CA, OPT_DOMAIN, OPT_PRIMARY, OPT_FAILOVER, OPT_BIP,
-    OPT_BCAST, OPT_BCOUNT, OPT_TARGET, OPT_TFILE, OPT_WAIT, OPT_TIMEOUT, OPT_RETRIES, OPT_CONC,
-    OPT_ALL, OPT_OVERWRITE, OPT_KEEP, OPT_OUT, OPT_PARTIAL, OPT_FILTER, OPT_EXPIRING, OPT_JOB,
-    OPT_PASSWORD, OPT_LOG, OPT_QUIET, OPT_HELP, OPT_HUB, OPT_SCFAIL, OPT_CERT, OPT_KEY,
-    OPT_PWFILE, OPT_KEEPOLD, OPT_CADIR
-};
-
-static const struct option LONGOPTS[] = {
-    {"db", required_argument, NULL, OPT_DB},
-    {"json", no_argument, NULL, OPT_JSON},
-    {"quiet", no_argument, NULL, OPT_QUIET},
-    {"name", required_argument, NULL, OPT_NAME},
-    {"ca", required_argument, NULL, OPT_CA},
-    {"domain", required_argument, NULL, OPT_DOMAIN},
-    {"primary-hub", required_argument, NULL, OPT_PRIMARY},
-    {"failover-hub", required_argument, NULL, OPT_FAILOVER},
-    {"bip-local", required_argument, NULL, OPT_BIP},
-    {"broadcast", required_argument, NULL, OPT_BCAST},
-    {"broadcast-count", required_argument, NULL, OPT_BCOUNT},
-    {"target", required_argument, NULL, OPT_TARGET},
-    {"targets-file", required_argument, NULL, OPT_TFILE},
-    {"wait", required_argument, NULL, OPT_WAIT},
-    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"retries", required_argument, NULL, OPT_RETRIES},
-    {"concurrency", required_argument, NULL, OPT_CONC},
-    {"all", no_argument, NULL, OPT_ALL},
-    {"overwrite", no_argument, NULL, OPT_OVERWRITE},
-    {"keep-existing", no_argument, NULL, OPT_KEEP},
-    {"out", required_argument, NULL, OPT_OUT},
-    {"accept-partial", no_argument, NULL, OPT_PARTIAL},
-    {"filter", required_argument, NULL, OPT_FILTER},
-    {"expiring-days", required_argument, NULL, OPT_EXPIRING},
-    {"job", required_argument, NULL, OPT_JOB},
-    {"password", required_argument, NULL, OPT_PASSWORD},
-    {"password-file", required_argument, NULL, OPT_PWFILE},
-    {"log-level", required_argument, NULL, OPT_LOG},
-    {"hub", required_argument, NULL, OPT_HUB},
-    {"failover", required_argument, NULL, OPT_SCFAIL},
-    {"cert", required_argument, NULL, OPT_CERT},
-    {"key", required_argument, NULL, OPT_KEY},
-    {"keep-old", no_argument, NULL, OPT_KEEPOLD},
-    {"ca-dir", required_argument, NULL, OPT_CADIR},
-    {"help", no_argument, NULL, OPT_HELP},
-    {NULL, 0, NULL, 0}};
-
-static unsigned opt_class(int c)
+static int set_password(const char *prog, const char *arg, void *target)
 {
-    switch (c) {
-    case OPT_DB: return O_DB;
-    case OPT_JSON: return O_JSON;
-    case OPT_QUIET: return O_QUIET;
-    case OPT_CA:
-        return O_INIT | O_SC;
-    case OPT_NAME: case OPT_DOMAIN: case OPT_PRIMARY: case OPT_FAILOVER:
-        return O_INIT;
-    case OPT_HUB: case OPT_SCFAIL: case OPT_CERT: case OPT_KEY:
-        return O_SC;
-    case OPT_BIP: case OPT_BCAST: case OPT_BCOUNT: case OPT_TIMEOUT: case OPT_RETRIES:
-    case OPT_CONC:
-        return O_NET;
-    case OPT_TARGET: case OPT_TFILE: case OPT_WAIT: return O_TARGETS;
-    case OPT_ALL: return O_SEL;
-    case OPT_OVERWRITE: case OPT_KEEP: return O_RULE;
-    case OPT_OUT: return O_OUT;
-    case OPT_PARTIAL: return O_PARTIAL;
-    case OPT_FILTER: case OPT_EXPIRING: return O_FILTER;
-    case OPT_JOB: return O_JOB;
-    case OPT_PASSWORD: case OPT_PWFILE: return O_PASSWORD;
-    case OPT_KEEPOLD: case OPT_CADIR: return O_REVOKE;
-    default: return 0;
+    if (strlen(arg) > 20) {
+        cli_error(prog, "--password: at most 20 characters");
+        return -1;
     }
+    *(const char **)target = arg;
+    return 0;
 }
 
-static bool parse_uint(const char *s, unsigned max, unsigned *out)
+static int read_password_file(const char *prog, const char *arg, void *target)
 {
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || *s == '-' || !*s || *end || v > max)
-        return false;
-    *out = (unsigned)v;
-    return true;
+    static char buf[32];
+    FILE *f = fopen(arg, "r");
+    if (!f) {
+        cli_error(prog, "cannot read %s: %s", arg, strerror(errno));
+        return -1;
+    }
+    bool ok = fgets(buf, sizeof buf, f) != NULL;
+    fclose(f);
+    buf[strcspn(buf, "\r\n")] = 0;
+    if (!ok || !buf[0] || strlen(buf) > 20) {
+        cli_error(prog, "--password-file: %s does not start with a password of 1..20 characters",
+                  arg);
+        return -1;
+    }
+    *(const char **)target = buf;
+    return 0;
 }
 
-/* Returns -1 to continue, else an exit code (help / usage error). */
-static int parse_opts(opts *o, const char *prog, unsigned allowed, int argc, char **argv,
-                      void (*usage)(FILE *))
+/* shared groups */
+static const cli_opt db_rows[] = {
+    CLI_STR("db", 0, "FILE", opts, db, "site database (default $BACSC_SITE_DB or ./site.db)"),
+    CLI_END};
+static const cli_opt out_rows[] = {
+    CLI_FLAG("json", 0, opts, json, "print the result as JSON"),
+    CLI_LOGLEVEL("log-level", 0, "L", "error|warn|info|debug|trace"),
+    CLI_HELP("help", 'h', "this text"),
+    CLI_END};
+static const cli_opt quiet_rows[] = {
+    CLI_FLAG("quiet", 'q', opts, quiet, "no progress line on stderr"),
+    CLI_END};
+static const cli_opt bip_rows[] = {
+    CLI_STR("bip-local", 0, "ADDR:PORT", opts, bip_local,
+            "local UDP address (default 0.0.0.0:47808, where\n"
+            "devices broadcast their I-Am answers)"),
+    CLI_UINT("timeout", 0, "MS", opts, timeout_ms, 1, 600000, "per request (3000 ms)"),
+    CLI_UINT("retries", 0, "N", opts, retries, 0, 10, "per request (3)"),
+    CLI_UINT("concurrency", 0, "N", opts, concurrency, 1, BACSC_SITE_CONCURRENCY_MAX,
+             "devices worked on at a time (32)"),
+    CLI_END};
+static const cli_opt sc_rows[] = {
+    CLI_STR("hub", 0, "URI", opts, hub, "primary hub, wss://HOST:PORT[/PATH]"),
+    CLI_STR("failover", 0, "URI", opts, sc_failover, "failover hub"),
+    CLI_STR("cert", 0, "F", opts, cert, "this tool's operational certificate (PEM)"),
+    CLI_STR("key", 0, "F", opts, key, "its private key (PEM)"),
+    CLI_STRS("ca", 0, "F", opts, sc_ca, nsc_ca, "issuer (CA) certificate; twice for rollover"),
+    CLI_END};
+static const cli_opt password_rows[] = {
+    CLI_CALL("password", 0, "PW", opts, password, set_password,
+             "ReinitializeDevice password of the devices (1..20 characters)"),
+    CLI_CALL("password-file", 0, "F", opts, password, read_password_file,
+             "the first line of F: keeps it out of the process list"),
+    CLI_END};
+static const cli_opt all_rows[] = {
+    CLI_FLAG("all", 0, opts, all, "every device in the site database"),
+    CLI_END};
+
+#define SITE_HELP_COL 26
+#define SITE_GROUPS_LOCAL(rows)                                                                    \
+    CLI_GROUP("options:", rows, 0), CLI_GROUP(NULL, db_rows, 0), CLI_GROUP(NULL, out_rows, 0)
+#define SITE_GROUPS_NET(rows)                                                                      \
+    CLI_GROUP("options:", rows, 0), CLI_GROUP(NULL, db_rows, 0), CLI_GROUP(NULL, quiet_rows, 0),  \
+        CLI_GROUP(NULL, out_rows, 0), CLI_GROUP("network options (BACnet/IP):", bip_rows, 0),   \
+        CLI_GROUP("or over BACnet/SC (docs/site.md):", sc_rows, 0)
+
+/* Parse a subcommand's command line with its table. Returns -1 to continue
+ * (operands in o->pos), else an exit code (help / usage error). */
+static int parse_opts(opts *o, const cli_spec *spec, int argc, char **argv)
 {
     memset(o, 0, sizeof *o);
-    o->prog = prog;
+    o->prog = spec->prog;
     o->db = getenv("BACSC_SITE_DB");
     if (!o->db || !*o->db)
         o->db = "site.db";
     o->expiring_days = BACSC_SITE_EXPIRING_DAYS_DEFAULT;
     o->wait_ms = 2000;
     o->job = -1;
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "hq", LONGOPTS, NULL)) != -1) {
-        if (c == 'h' || c == OPT_HELP) {
-            usage(stdout);
-            return EXIT_OK;
-        }
-        if (c == 'q')
-            c = OPT_QUIET;
-        if (c == OPT_LOG) {
-            if (!cli_set_log_level(prog, optarg))
-                return EXIT_USAGE;
-            continue;
-        }
-        if (c == '?' || c == ':') {
-            cli_error(prog, "unknown option or missing argument: %s (see --help)",
-                      argv[optind - 1]);
-            return EXIT_USAGE;
-        }
-        if (!(opt_class(c) & allowed)) {
-            cli_error(prog, "option %s does not apply here (see --help)", argv[optind - 1]);
-            return EXIT_USAGE;
-        }
-        bool ok = true;
-        switch (c) {
-        case OPT_DB: o->db = optarg; break;
-        case OPT_JSON: o->json = true; break;
-        case OPT_QUIET: o->quiet = true; break;
-        case OPT_NAME: o->name = optarg; break;
-        case OPT_CA:
-            if (allowed & O_INIT) {
-                o->ca = optarg;
-            } else if (o->nsc_ca < 2) {
-                o->sc_ca[o->nsc_ca++] = optarg;
-            } else {
-                cli_error(prog, "--ca at most twice");
-                return EXIT_USAGE;
-            }
-            break;
-        case OPT_HUB: o->hub = optarg; break;
-        case OPT_SCFAIL: o->sc_failover = optarg; break;
-        case OPT_CERT: o->cert = optarg; break;
-        case OPT_KEY: o->key = optarg; break;
-        case OPT_DOMAIN: o->domain = optarg; break;
-        case OPT_PRIMARY: o->primary = optarg; break;
-        case OPT_FAILOVER: o->failover = optarg; break;
-        case OPT_BIP: o->bip_local = optarg; break;
-        case OPT_BCAST: o->broadcast = optarg; break;
-        case OPT_BCOUNT: ok = parse_uint(optarg, 65535, &o->broadcast_count); break;
-        case OPT_TARGET:
-            if (o->ntargets >= MAX_TARGETS) {
-                cli_error(prog, "at most %d --target options (use --targets-file)", MAX_TARGETS);
-                return EXIT_USAGE;
-            }
-            o->targets[o->ntargets++] = optarg;
-            break;
-        case OPT_TFILE: o->targets_file = optarg; break;
-        case OPT_WAIT: ok = parse_uint(optarg, 600000, &o->wait_ms); break;
-        case OPT_TIMEOUT: ok = parse_uint(optarg, 600000, &o->timeout_ms) && o->timeout_ms; break;
-        case OPT_RETRIES: ok = parse_uint(optarg, 10, &o->retries); o->retries_set = true; break;
-        case OPT_CONC:
-            ok = parse_uint(optarg, BACSC_SITE_CONCURRENCY_MAX, &o->concurrency) && o->concurrency;
-            break;
-        case OPT_ALL: o->all = true; break;
-        case OPT_OVERWRITE: o->overwrite = true; break;
-        case OPT_KEEP: o->keep = true; break;
-        case OPT_OUT: o->out = optarg; break;
-        case OPT_PARTIAL: o->accept_partial = true; break;
-        case OPT_FILTER:
-            if (o->nfilters >= MAX_FILTERS) {
-                cli_error(prog, "at most %d --filter options", MAX_FILTERS);
-                return EXIT_USAGE;
-            }
-            o->filters[o->nfilters++] = optarg;
-            break;
-        case OPT_EXPIRING:
-            ok = parse_uint(optarg, 36500, &o->expiring_days);
-            o->expiring_set = true;
-            break;
-        case OPT_KEEPOLD: o->keep_old = true; break;
-        case OPT_CADIR: o->ca_dir = optarg; break;
-        case OPT_JOB: {
-            char *end;
-            o->job = strtoll(optarg, &end, 10);
-            ok = *optarg && !*end && o->job > 0;
-            break;
-        }
-        case OPT_PASSWORD: o->password = optarg; ok = strlen(optarg) <= 20; break;
-        case OPT_PWFILE: {
-            FILE *f = fopen(optarg, "r");
-            if (!f) {
-                cli_error(prog, "cannot read %s: %s", optarg, strerror(errno));
-                return EXIT_USAGE;
-            }
-            ok = fgets(o->pwbuf, sizeof o->pwbuf, f) != NULL;
-            fclose(f);
-            o->pwbuf[strcspn(o->pwbuf, "\r\n")] = 0;
-            ok = ok && o->pwbuf[0] && strlen(o->pwbuf) <= 20;
-            o->password = o->pwbuf;
-            break;
-        }
-        }
-        if (!ok) {
-            cli_error(prog, "bad value for %s: '%s'", argv[optind - 1], optarg);
-            return EXIT_USAGE;
-        }
-    }
-    o->pos = argv + optind;
-    o->npos = argc - optind;
+    o->retries = UINT_MAX;
+    int rc = cli_parse(spec, o, &argc, argv);
+    if (rc >= 0)
+        return rc;
+    o->retries_set = o->retries != UINT_MAX;
+    if (!o->retries_set)
+        o->retries = 0;
+    o->pos = argv + 1;
+    o->npos = argc - 1;
     return -1;
 }
 
@@ -640,24 +525,32 @@ static int print_items_of(bacsc_site *s, const opts *o, int64_t job, bool only_p
 
 /* ---- init ------------------------------------------------------------------------------ */
 
-static void init_usage(FILE *f)
-{
-    fprintf(f, "usage: bacsc site init [--db FILE] --name NAME --ca CA_CERT [--domain D]\n"
-               "                       [--primary-hub URI] [--failover-hub URI] [--json]\n"
-               "\n"
-               "Create the site database (or change its settings): the site name, the site\n"
-               "CA certificate (PEM or DER) every device must trust and hold a certificate\n"
-               "from, the domain devices put in their CSR common name, and the hub URIs\n"
-               "written to devices before they switch to BACnet/SC.\n"
-               "\n"
-               "  --db FILE   site database (default $BACSC_SITE_DB or ./site.db)\n"
-               "Exit status: 0 ok, 2 usage, 3 the CA certificate is unusable, 1 other.\n");
-}
+static const cli_opt init_rows[] = {
+    CLI_STR("name", 0, "NAME", opts, name, "site name (required)"),
+    CLI_STR("ca", 0, "CA_CERT", opts, ca, "site CA certificate, PEM or DER (required)"),
+    CLI_STR("domain", 0, "D", opts, domain, "domain devices put in their CSR common names"),
+    CLI_STR("primary-hub", 0, "URI", opts, primary, "primary hub URI written to the devices"),
+    CLI_STR("failover-hub", 0, "URI", opts, failover, "failover hub URI written to the devices"),
+    CLI_END};
+
+static const cli_part init_help[] = {
+    CLI_TEXT("usage: bacsc site init [--db FILE] --name NAME --ca CA_CERT [--domain D]\n"
+             "                       [--primary-hub URI] [--failover-hub URI] [--json]\n"
+             "\n"
+             "Create the site database (or change its settings): the site name, the site\n"
+             "CA certificate (PEM or DER) every device must trust and hold a certificate\n"
+             "from, the domain devices put in their CSR common name, and the hub URIs\n"
+             "written to devices before they switch to BACnet/SC.\n"
+             "\n"),
+    SITE_GROUPS_LOCAL(init_rows),
+    CLI_TEXT("Exit status: 0 ok, 2 usage, 3 the CA certificate is unusable, 1 other.\n"),
+    CLI_END};
+static const cli_spec init_spec = {"site init", init_help, .col = SITE_HELP_COL};
 
 static int cmd_init(int argc, char **argv)
 {
     opts o;
-    int ex = parse_opts(&o, "site init", O_DB | O_JSON | O_INIT, argc, argv, init_usage);
+    int ex = parse_opts(&o, &init_spec, argc, argv);
     if (ex >= 0)
         return ex;
     if (!o.name || !o.ca || o.npos) {
@@ -699,20 +592,25 @@ static int cmd_init(int argc, char **argv)
 
 /* ---- status ------------------------------------------------------------------------------ */
 
-static void status_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: bacsc site status [--db FILE] [--filter EXPR]... [--expiring-days N] [--json]\n"
-            "\n"
-            "One row per device: instance, name, UUID, communication mode, certificate\n"
-            "status (none, csr-pending, valid, expiring, expired, signed-by-another-CA),\n"
-            "expiry and issuer.\n"
-            "\n"
-            "  --filter EXPR       cert=STATUS, mode=ip|dual|sc|unknown, name=GLOB, or a device\n"
-            "                      list (1001-1010,1020); several filters must all match\n"
-            "  --expiring-days N   certificates ending within N days are 'expiring' (30)\n"
-            "Exit status: 0 ok (also when no device matches), 2 usage, 1 database error.\n");
-}
+static const cli_opt status_rows[] = {
+    CLI_STRSZ("filter", 0, "EXPR", opts, filters, nfilters,
+              "cert=STATUS, mode=ip|dual|sc|unknown, name=GLOB, or a device\n"
+              "list (1001-1010,1020); several filters must all match"),
+    CLI_UINT("expiring-days", 0, "N", opts, expiring_days, 0, 36500,
+             "certificates ending within N days are 'expiring' (30)"),
+    CLI_END};
+
+static const cli_part status_help[] = {
+    CLI_TEXT("usage: bacsc site status [--db FILE] [--filter EXPR]... [--expiring-days N] [--json]\n"
+             "\n"
+             "One row per device: instance, name, UUID, communication mode, certificate\n"
+             "status (none, csr-pending, valid, expiring, expired, signed-by-another-CA),\n"
+             "expiry and issuer.\n"
+             "\n"),
+    SITE_GROUPS_LOCAL(status_rows),
+    CLI_TEXT("Exit status: 0 ok (also when no device matches), 2 usage, 1 database error.\n"),
+    CLI_END};
+static const cli_spec status_spec = {"site status", status_help, .col = SITE_HELP_COL};
 
 typedef struct status_ctx {
     const opts *o;
@@ -774,7 +672,7 @@ static int status_row(void *user, const bacsc_site_device *d)
 static int cmd_status(int argc, char **argv)
 {
     opts o;
-    int ex = parse_opts(&o, "site status", O_DB | O_JSON | O_FILTER, argc, argv, status_usage);
+    int ex = parse_opts(&o, &status_spec, argc, argv);
     if (ex >= 0)
         return ex;
     if (o.npos) {
@@ -843,35 +741,37 @@ static int cmd_status(int argc, char **argv)
 
 /* ---- discover ------------------------------------------------------------------------------ */
 
-static void discover_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: bacsc site discover [--db FILE] [--bip-local ADDR:PORT] [--broadcast ADDR:PORT]\n"
-            "                           [--broadcast-count N] [--target ADDR:PORT]...\n"
-            "                           [--targets-file F] [--wait MS] [--timeout MS] [--retries N]\n"
-            "                           [--concurrency N] [--json] [--quiet]\n"
-            "\n"
-            "Send Who-Is over BACnet/IP (broadcast, and unicast to each target), collect the\n"
-            "I-Am answers for --wait MS (2000), then read every device's name, UUID, Network\n"
-            "Ports, certificate files and hub URIs into the site database.\n"
-            "\n"
-            "  --bip-local ADDR:PORT   local UDP address (default 0.0.0.0:47808, where\n"
-            "                          devices broadcast their I-Am answers)\n"
-            "  --broadcast ADDR:PORT   where the Who-Is broadcast goes (default the local\n"
-            "                          broadcast address, port 47808)\n"
-            "  --broadcast-count N     emulate a broadcast on one host: unicast copies to N\n"
-            "                          consecutive ports from the broadcast port\n"
-            "  --target ADDR:PORT      unicast Who-Is to this device (repeatable); with targets\n"
-            "                          and no --broadcast, no broadcast is sent\n"
-            "  --targets-file F        one ADDR:PORT per line ('#' comments)\n"
-            "  --timeout MS, --retries N   per request (3000 ms, 3 retries)\n"
-            "  --concurrency N         devices read at a time (32)\n"
-            "  --hub URI --cert F --key F --ca F [--failover URI]\n"
-            "                          discover over BACnet/SC instead (Who-Is through the hub;\n"
-            "                          devices are then addressed by VMAC)\n"
-            "Exit status: 0 every device read, 5 some failed, 4 no device answered,\n"
-            "2 usage, 1 other.\n");
-}
+static const cli_opt discover_rows[] = {
+    CLI_STR("broadcast", 0, "ADDR:PORT", opts, broadcast,
+            "where the Who-Is broadcast goes (default the local\n"
+            "broadcast address, port 47808)"),
+    CLI_UINT("broadcast-count", 0, "N", opts, broadcast_count, 0, 65535,
+             "emulate a broadcast on one host: unicast copies to N\n"
+             "consecutive ports from the broadcast port"),
+    CLI_STRSZ("target", 0, "ADDR:PORT", opts, targets, ntargets,
+              "unicast Who-Is to this device (repeatable); with targets\n"
+              "and no --broadcast, no broadcast is sent"),
+    CLI_STR("targets-file", 0, "F", opts, targets_file, "one ADDR:PORT per line ('#' comments)"),
+    CLI_UINT("wait", 0, "MS", opts, wait_ms, 0, 600000, "how long to collect I-Am answers (2000)"),
+    CLI_END};
+
+static const cli_part discover_help[] = {
+    CLI_TEXT("usage: bacsc site discover [--db FILE] [--bip-local ADDR:PORT] [--broadcast ADDR:PORT]\n"
+             "                           [--broadcast-count N] [--target ADDR:PORT]...\n"
+             "                           [--targets-file F] [--wait MS] [--timeout MS] [--retries N]\n"
+             "                           [--concurrency N] [--json] [--quiet]\n"
+             "\n"
+             "Send Who-Is over BACnet/IP (broadcast, and unicast to each target), collect the\n"
+             "I-Am answers for --wait MS (2000), then read every device's name, UUID, Network\n"
+             "Ports, certificate files and hub URIs into the site database. With --hub (and\n"
+             "--cert, --key, --ca) discovery runs over BACnet/SC instead: Who-Is through the\n"
+             "hub, devices then addressed by VMAC.\n"
+             "\n"),
+    SITE_GROUPS_NET(discover_rows),
+    CLI_TEXT("Exit status: 0 every device read, 5 some failed, 4 no device answered,\n"
+             "2 usage, 1 other.\n"),
+    CLI_END};
+static const cli_spec discover_spec = {"site discover", discover_help, .col = SITE_HELP_COL};
 
 static int load_targets(opts *o, char ***owned, size_t *nowned)
 {
@@ -915,8 +815,7 @@ static int load_targets(opts *o, char ***owned, size_t *nowned)
 static int cmd_discover(int argc, char **argv)
 {
     opts o;
-    int ex = parse_opts(&o, "site discover", O_DB | O_JSON | O_QUIET | O_NET | O_SC | O_TARGETS, argc,
-                        argv, discover_usage);
+    int ex = parse_opts(&o, &discover_spec, argc, argv);
     if (ex >= 0)
         return ex;
     if (o.npos) {
@@ -1006,58 +905,71 @@ out_targets:
 
 /* ---- request ------------------------------------------------------------------------------ */
 
-static void request_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: bacsc site request [--db FILE] (DEVICES | --all) [--overwrite | --keep-existing]\n"
-            "                          --out REQ.zip [network options] [--json] [--quiet]\n"
-            "\n"
-            "Each selected device generates a key pair and a CSR (Network Port Command\n"
-            "generate-csr-file); the tool reads the CSRs (AtomicReadFile) and writes one CARI\n"
-            "request with every pending CSR of the selection. A device that already has a\n"
-            "pending CSR keeps it (--keep-existing, the default: counted as 'no action taken')\n"
-            "or makes a new one (--overwrite). A killed run resumes with the next `request`;\n"
-            "a run that ended partial is retried for the failed devices only.\n"
-            "\n"
-            "  DEVICES   instances and ranges: 1001-1010,1020\n"
-            "  network options: --bip-local, --timeout, --retries, --concurrency, or over\n"
-            "  BACnet/SC --hub URI --cert F --key F --ca F (see discover)\n"
-            "Exit status: 0 ok, 5 some devices failed (the request holds the others),\n"
-            "1 every device failed, 4 no device reachable, 2 usage.\n");
-}
+static const cli_opt request_rows[] = {
+    CLI_FLAG("all", 0, opts, all, "every device in the site database (else DEVICES:\n"
+                                  "instances and ranges, 1001-1010,1020)"),
+    CLI_FLAG("overwrite", 0, opts, overwrite, "a device with a pending CSR makes a new one"),
+    CLI_FLAG("keep-existing", 0, opts, keep, "a device keeps its pending CSR (the default)"),
+    CLI_STR("out", 0, "REQ.zip", opts, out, "the CARI request to write (required)"),
+    CLI_END};
 
-static void renew_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: bacsc site renew [--db FILE] (DEVICES | --all | --expiring-days N)\n"
-            "                        [--overwrite | --keep-existing] --out REQ.zip\n"
-            "                        [network options] [--json] [--quiet]\n"
-            "\n"
-            "Renew the certificates of devices that hold one: each selected device makes a\n"
-            "new key pair and CSR (generate-csr-file) and signs the CSR with its current key,\n"
-            "so the CA accepts the new key for the device's UUID (docs/ca.md). The device\n"
-            "keeps running on its current certificate until `bacsc site import` activates\n"
-            "the new one; the old one is then revoked (see import --ca-dir, --keep-old).\n"
-            "--expiring-days N selects the devices whose certificate expires within N days\n"
-            "(the set `bacsc ca list --expiring N` shows), among DEVICES if given. A device\n"
-            "with a pending CSR keeps it unless --overwrite. Killed runs resume; partial\n"
-            "runs retry the failed devices.\n"
-            "\n"
-            "  DEVICES   instances and ranges: 1001-1010,1020\n"
-            "  network options: as for request\n"
-            "Exit status: 0 ok, 5 some devices failed (the request holds the others),\n"
-            "1 every device failed, 3 no device selected, 4 no device reachable, 2 usage.\n");
-}
+static const cli_part request_help[] = {
+    CLI_TEXT("usage: bacsc site request [--db FILE] (DEVICES | --all) [--overwrite | --keep-existing]\n"
+             "                          --out REQ.zip [network options] [--json] [--quiet]\n"
+             "\n"
+             "Each selected device generates a key pair and a CSR (Network Port Command\n"
+             "generate-csr-file); the tool reads the CSRs (AtomicReadFile) and writes one CARI\n"
+             "request with every pending CSR of the selection. A device that already has a\n"
+             "pending CSR keeps it (--keep-existing, the default: counted as 'no action taken')\n"
+             "or makes a new one (--overwrite). A killed run resumes with the next `request`;\n"
+             "a run that ended partial is retried for the failed devices only.\n"
+             "\n"),
+    SITE_GROUPS_NET(request_rows),
+    CLI_TEXT("Exit status: 0 ok, 5 some devices failed (the request holds the others),\n"
+             "1 every device failed, 4 no device reachable, 2 usage.\n"),
+    CLI_END};
+static const cli_spec request_spec = {"site request", request_help, .col = SITE_HELP_COL};
+
+static const cli_opt renew_rows[] = {
+    CLI_FLAG("all", 0, opts, all, "every device in the site database (else DEVICES:\n"
+                                  "instances and ranges, 1001-1010,1020)"),
+    CLI_UINT("expiring-days", 0, "N", opts, renew_days, 1, 36500,
+             "devices whose certificate expires within N days\n"
+             "(the set `bacsc ca list --expiring N` lists)"),
+    CLI_FLAG("overwrite", 0, opts, overwrite, "a device with a pending CSR makes a new one"),
+    CLI_FLAG("keep-existing", 0, opts, keep, "a device keeps its pending CSR (the default)"),
+    CLI_STR("out", 0, "REQ.zip", opts, out, "the CARI request to write (required)"),
+    CLI_END};
+
+static const cli_part renew_help[] = {
+    CLI_TEXT("usage: bacsc site renew [--db FILE] (DEVICES | --all | --expiring-days N)\n"
+             "                        [--overwrite | --keep-existing] --out REQ.zip\n"
+             "                        [network options] [--json] [--quiet]\n"
+             "\n"
+             "Renew the certificates of devices that hold one: each selected device makes a\n"
+             "new key pair and CSR (generate-csr-file) and signs the CSR with its current key,\n"
+             "so the CA accepts the new key for the device's UUID (docs/ca.md). The device\n"
+             "keeps running on its current certificate until `bacsc site import` activates\n"
+             "the new one; the old one is then revoked (see import --ca-dir, --keep-old).\n"
+             "With --expiring-days only devices whose certificate expires within N days are\n"
+             "selected (among DEVICES if given). Killed runs resume; partial runs retry the\n"
+             "failed devices (docs/lifecycle.md).\n"
+             "\n"),
+    SITE_GROUPS_NET(renew_rows),
+    CLI_TEXT("Exit status: 0 ok, 5 some devices failed (the request holds the others),\n"
+             "1 every device failed, 3 no device selected, 4 no device reachable, 2 usage.\n"),
+    CLI_END};
+static const cli_spec renew_spec = {"site renew", renew_help, .col = SITE_HELP_COL};
 
 /* DEVICES | --all, or for renew --expiring-days alone (every device). */
 static bool request_selection(const opts *o, bool renew, bacsc_site_selection *sel)
 {
-    if (renew && o->expiring_set && !o->all && !o->npos)
+    if (renew && o->renew_days && !o->all && !o->npos)
         return bacsc_site_selection_parse("all", sel) == BACSC_OK;
     return get_selection(o, o->npos ? o->pos[0] : NULL, sel);
 }
 
-static int check_request_opts(const opts *o, bool renew)
+static int check_request_opts(const opts *o)
 {
     if (!o->out) {
         cli_error(o->prog, "--out REQ.zip is required");
@@ -1071,11 +983,6 @@ static int check_request_opts(const opts *o, bool renew)
         cli_error(o->prog, "unexpected argument '%s'", o->pos[1]);
         return EXIT_USAGE;
     }
-    if (renew && (o->nfilters || (o->expiring_set && o->expiring_days == 0))) {
-        cli_error(o->prog, o->nfilters ? "--filter does not apply here (see --help)"
-                                       : "--expiring-days must be 1 or more");
-        return EXIT_USAGE;
-    }
     return -1;
 }
 
@@ -1083,10 +990,10 @@ static int check_request_opts(const opts *o, bool renew)
 static int request_job(int argc, char **argv, bool renew)
 {
     opts o;
-    unsigned allowed = O_DB | O_JSON | O_QUIET | O_NET | O_SC | O_SEL | O_RULE | O_OUT;
-    int ex = parse_opts(&o, renew ? "site renew" : "site request", allowed | (renew ? O_FILTER : 0),
-                        argc, argv, renew ? renew_usage : request_usage);
-    if (ex >= 0 || (ex = check_request_opts(&o, renew)) >= 0)
+    int ex = parse_opts(&o, renew ? &renew_spec : &request_spec, argc, argv);
+    if (ex >= 0)
+        return ex;
+    if ((ex = check_request_opts(&o)) >= 0)
         return ex;
     bacsc_site_selection sel;
     if (!request_selection(&o, renew, &sel))
@@ -1108,8 +1015,7 @@ static int request_job(int argc, char **argv, bool renew)
     }
     int64_t job;
     int rule = o.overwrite ? BACSC_SITE_CSR_OVERWRITE : BACSC_SITE_CSR_KEEP;
-    int rc = renew ? bacsc_site_prepare_renew(s, &sel, o.expiring_set ? o.expiring_days : 0, rule,
-                                              &job)
+    int rc = renew ? bacsc_site_prepare_renew(s, &sel, o.renew_days, rule, &job)
                    : bacsc_site_prepare_request(s, &sel, rule, &job);
     note_resumed(s, &o, job);
     if (rc != BACSC_OK) {
@@ -1153,40 +1059,44 @@ static int cmd_renew(int argc, char **argv)
 
 /* ---- import ------------------------------------------------------------------------------ */
 
-static void import_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: bacsc site import [--db FILE] RESP.zip [--accept-partial] [--password PW]\n"
-            "                         [--ca-dir DIR | --keep-old] [network options] [--json]\n"
-            "                         [--quiet]\n"
-            "\n"
-            "Read a CARI response (or a plain zip of PEM/DER certificates), match each\n"
-            "certificate to its device by public key, and refuse the whole file — nothing is\n"
-            "written to any device — if any certificate is from a CA that is not the site's,\n"
-            "expired or not yet valid, or matches no pending request (--accept-partial:\n"
-            "distribute the good ones anyway). Then, per device: install the site CA as an\n"
-            "issuer where missing, write the operational certificate, validate-changes, read\n"
-            "Command_Validation_Result, ReinitializeDevice activate-changes, confirm.\n"
-            "Running the same file again resumes a killed run, or retries only the devices\n"
-            "that failed. A certificate replaced on a device is revoked (reason superseded)\n"
-            "once its successor is confirmed active: in the CA of --ca-dir, or later.\n"
-            "\n"
-            "  --ca-dir DIR    the CA that issued the replaced certificates (revoke them)\n"
-            "  --keep-old      do not revoke replaced certificates\n"
-            "  --password PW   ReinitializeDevice password of the devices (1..20 characters;\n"
-            "  --password-file F   the first line of F: keeps it out of the process list)\n"
-            "  network options: --bip-local ADDR:PORT --timeout MS --retries N --concurrency N,\n"
-            "  or over BACnet/SC --hub URI --cert F --key F --ca F (docs/site.md)\n"
-            "Exit status: 0 ok, 3 refused (nothing written) or unreadable file, 5 some devices\n"
-            "failed, 1 every device failed, 2 usage.\n");
-}
+static const cli_opt import_rows[] = {
+    CLI_FLAG("accept-partial", 0, opts, accept_partial,
+             "distribute the good certificates of a file that has bad ones"),
+    CLI_CALL("password", 0, "PW", opts, password, set_password,
+             "ReinitializeDevice password of the devices (1..20 characters)"),
+    CLI_CALL("password-file", 0, "F", opts, password, read_password_file,
+             "the first line of F: keeps it out of the process list"),
+    CLI_STR("ca-dir", 0, "DIR", opts, ca_dir,
+            "the CA that issued the certificates this import\nreplaces: revoke them (superseded)"),
+    CLI_FLAG("keep-old", 0, opts, keep_old, "do not revoke the replaced certificates"),
+    CLI_END};
+
+static const cli_part import_help[] = {
+    CLI_TEXT("usage: bacsc site import [--db FILE] RESP.zip [--accept-partial] [--password PW]\n"
+             "                         [--ca-dir DIR | --keep-old] [network options] [--json]\n"
+             "                         [--quiet]\n"
+             "\n"
+             "Read a CARI response (or a plain zip of PEM/DER certificates), match each\n"
+             "certificate to its device by public key, and refuse the whole file — nothing is\n"
+             "written to any device — if any certificate is from a CA that is not the site's,\n"
+             "expired or not yet valid, or matches no pending request (--accept-partial:\n"
+             "distribute the good ones anyway). Then, per device: install the site CA as an\n"
+             "issuer where missing, write the operational certificate, validate-changes, read\n"
+             "Command_Validation_Result, ReinitializeDevice activate-changes, confirm.\n"
+             "Running the same file again resumes a killed run, or retries only the devices\n"
+             "that failed. A certificate replaced on a device is revoked (reason superseded)\n"
+             "once its successor is confirmed active: in the CA of --ca-dir, or later.\n"
+             "\n"),
+    SITE_GROUPS_NET(import_rows),
+    CLI_TEXT("Exit status: 0 ok, 3 refused (nothing written) or unreadable file, 5 some devices\n"
+             "failed, 1 every device failed, 2 usage.\n"),
+    CLI_END};
+static const cli_spec import_spec = {"site import", import_help, .col = SITE_HELP_COL};
 
 static int cmd_import(int argc, char **argv)
 {
     opts o;
-    int ex = parse_opts(&o, "site import",
-                        O_DB | O_JSON | O_QUIET | O_NET | O_SC | O_PARTIAL | O_PASSWORD | O_REVOKE,
-                        argc, argv, import_usage);
+    int ex = parse_opts(&o, &import_spec, argc, argv);
     if (ex >= 0)
         return ex;
     if (o.npos != 1) {
@@ -1281,27 +1191,28 @@ static int cmd_import(int argc, char **argv)
 
 /* ---- trust ------------------------------------------------------------------------------ */
 
-static void trust_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: bacsc site trust add|remove CA_CERT (DEVICES | --all) [--db FILE]\n"
-            "                       [--password PW] [network options] [--json] [--quiet]\n"
-            "\n"
-            "Install (add) or remove an issuer certificate on many devices — e.g. the next\n"
-            "site CA before a rollover, in the second Issuer_Certificate_Files slot — then\n"
-            "activate the change. Devices that already have it (add) or do not have it\n"
-            "(remove) are reported as 'no action taken'. Removing the site CA from an\n"
-            "SC-only device is refused.\n"
-            "  network options: --bip-local ADDR:PORT --timeout MS --retries N --concurrency N,\n"
-            "  or over BACnet/SC --hub URI --cert F --key F --ca F (docs/site.md)\n"
-            "Exit status: 0 ok, 5 some devices failed, 1 all failed, 3 bad CA file, 2 usage.\n");
-}
+static const cli_part trust_help[] = {
+    CLI_TEXT("usage: bacsc site trust add|remove CA_CERT (DEVICES | --all) [--db FILE]\n"
+             "                       [--password PW] [network options] [--json] [--quiet]\n"
+             "\n"
+             "Install (add) or remove an issuer certificate on many devices — e.g. the next\n"
+             "site CA before a rollover, in the second Issuer_Certificate_Files slot — then\n"
+             "activate the change. Devices that already have it (add) or do not have it\n"
+             "(remove) are reported as 'no action taken'. Removing the site CA from an\n"
+             "SC-only device is refused.\n"
+             "\n"),
+    CLI_GROUP("options:", all_rows, 0), CLI_GROUP(NULL, password_rows, 0),
+    CLI_GROUP(NULL, db_rows, 0), CLI_GROUP(NULL, quiet_rows, 0), CLI_GROUP(NULL, out_rows, 0),
+    CLI_GROUP("network options (BACnet/IP):", bip_rows, 0),
+    CLI_GROUP("or over BACnet/SC (docs/site.md):", sc_rows, 0),
+    CLI_TEXT("Exit status: 0 ok, 5 some devices failed, 1 all failed, 3 bad CA file, 2 usage.\n"),
+    CLI_END};
+static const cli_spec trust_spec = {"site trust", trust_help, .col = SITE_HELP_COL};
 
 static int cmd_trust(int argc, char **argv)
 {
     opts o;
-    int ex = parse_opts(&o, "site trust", O_DB | O_JSON | O_QUIET | O_NET | O_SC | O_SEL | O_PASSWORD,
-                        argc, argv, trust_usage);
+    int ex = parse_opts(&o, &trust_spec, argc, argv);
     if (ex >= 0)
         return ex;
     if (o.npos < 2 || o.npos > 3 ||
@@ -1344,28 +1255,29 @@ static int cmd_trust(int argc, char **argv)
 
 /* ---- mode ------------------------------------------------------------------------------ */
 
-static void mode_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: bacsc site mode ip|dual|sc (DEVICES | --all) [--db FILE] [--password PW]\n"
-            "                      [network options] [--json] [--quiet]\n"
-            "\n"
-            "Switch the communication mode: Out_Of_Service of the BACnet/IP and BACnet/SC\n"
-            "Network Ports (ip: SC off; dual: both on; sc: IP off), the site's hub URIs\n"
-            "written first where the device lacks them, then ReinitializeDevice\n"
-            "activate-changes. SC-only is refused — nothing written — for a device that does\n"
-            "not hold a valid certificate from the site CA, the site CA as an issuer, and a\n"
-            "hub URI. After the switch to SC the device no longer answers over BACnet/IP.\n"
-            "  network options: --bip-local ADDR:PORT --timeout MS --retries N --concurrency N,\n"
-            "  or over BACnet/SC --hub URI --cert F --key F --ca F (docs/site.md)\n"
-            "Exit status: 0 ok, 5 some devices failed or were refused, 1 all failed, 2 usage.\n");
-}
+static const cli_part mode_help[] = {
+    CLI_TEXT("usage: bacsc site mode ip|dual|sc (DEVICES | --all) [--db FILE] [--password PW]\n"
+             "                      [network options] [--json] [--quiet]\n"
+             "\n"
+             "Switch the communication mode: Out_Of_Service of the BACnet/IP and BACnet/SC\n"
+             "Network Ports (ip: SC off; dual: both on; sc: IP off), the site's hub URIs\n"
+             "written first where the device lacks them, then ReinitializeDevice\n"
+             "activate-changes. SC-only is refused — nothing written — for a device that does\n"
+             "not hold a valid certificate from the site CA, the site CA as an issuer, and a\n"
+             "hub URI. After the switch to SC the device no longer answers over BACnet/IP.\n"
+             "\n"),
+    CLI_GROUP("options:", all_rows, 0), CLI_GROUP(NULL, password_rows, 0),
+    CLI_GROUP(NULL, db_rows, 0), CLI_GROUP(NULL, quiet_rows, 0), CLI_GROUP(NULL, out_rows, 0),
+    CLI_GROUP("network options (BACnet/IP):", bip_rows, 0),
+    CLI_GROUP("or over BACnet/SC (docs/site.md):", sc_rows, 0),
+    CLI_TEXT("Exit status: 0 ok, 5 some devices failed or were refused, 1 all failed, 2 usage.\n"),
+    CLI_END};
+static const cli_spec mode_spec = {"site mode", mode_help, .col = SITE_HELP_COL};
 
 static int cmd_mode(int argc, char **argv)
 {
     opts o;
-    int ex = parse_opts(&o, "site mode", O_DB | O_JSON | O_QUIET | O_NET | O_SC | O_SEL | O_PASSWORD,
-                        argc, argv, mode_usage);
+    int ex = parse_opts(&o, &mode_spec, argc, argv);
     if (ex >= 0)
         return ex;
     int mode = o.npos >= 1 ? bacsc_site_mode_parse(o.pos[0]) : -1;
@@ -1400,14 +1312,20 @@ static int cmd_mode(int argc, char **argv)
 
 /* ---- jobs ------------------------------------------------------------------------------ */
 
-static void jobs_usage(FILE *f)
-{
-    fprintf(f, "usage: bacsc site jobs [--db FILE] [--job ID] [--json]\n"
-               "\n"
-               "History of jobs (newest first): kind, state, start and end, device counts;\n"
-               "with --job ID the per-device results (status, step reached, error, attempts).\n"
-               "Exit status: 0 ok, 3 no such job, 2 usage, 1 database error.\n");
-}
+static const cli_opt jobs_rows[] = {
+    CLI_ID("job", 0, "ID", opts, job, "the per-device results of job ID"),
+    CLI_END};
+
+static const cli_part jobs_help[] = {
+    CLI_TEXT("usage: bacsc site jobs [--db FILE] [--job ID] [--json]\n"
+             "\n"
+             "History of jobs (newest first): kind, state, start and end, device counts;\n"
+             "with --job ID the per-device results (status, step reached, error, attempts).\n"
+             "\n"),
+    SITE_GROUPS_LOCAL(jobs_rows),
+    CLI_TEXT("Exit status: 0 ok, 3 no such job, 2 usage, 1 database error.\n"),
+    CLI_END};
+static const cli_spec jobs_spec = {"site jobs", jobs_help, .col = SITE_HELP_COL};
 
 typedef struct jobs_ctx {
     bool json;
@@ -1442,7 +1360,7 @@ static int print_job(void *user, const bacsc_site_job *j)
 static int cmd_jobs(int argc, char **argv)
 {
     opts o;
-    int ex = parse_opts(&o, "site jobs", O_DB | O_JSON | O_JOB, argc, argv, jobs_usage);
+    int ex = parse_opts(&o, &jobs_spec, argc, argv);
     if (ex >= 0)
         return ex;
     if (o.npos) {

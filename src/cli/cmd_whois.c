@@ -1,4 +1,5 @@
 /* cmd_whois.c — `bacsc whois`: find BACnet devices on a BACnet/SC network. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,30 +7,12 @@
 #include "bacsc/datalink.h"
 #include "bacsc/services.h"
 #include "cli.h"
+#include "cli_opt.h"
 #include "sc_tool.h"
 
 const char bacsc_cmd_whois_summary[] = "find BACnet devices over BACnet/SC (Who-Is / I-Am)";
 
 #define PROG "whois"
-
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: bacsc whois [--low N --high N] [--timeout S] [--json] CONNECTION...\n"
-            "\n"
-            "Join the BACnet/SC network as a node, broadcast a Who-Is and list the\n"
-            "devices that answer with I-Am during --timeout seconds.\n"
-            "\n"
-            "options:\n"
-            "      --low N, --high N     only instances N..N (both or neither)\n" SC_TOOL_OPTIONS_HELP
-            "\n"
-            "exit status: 0 devices found, 1 failure, 2 usage, 3 bad profile/certificates,\n"
-            "             4 hub unreachable or no device answered\n"
-            "\n"
-            "example:\n"
-            "  bacsc whois --hub wss://127.0.0.1:4443 --cert node.pem --key node.key --ca ca.pem\n",
-            "2");
-}
 
 struct whois_state {
     bacsc_whois w;
@@ -84,59 +67,59 @@ static void ready(sc_tool *t)
 }
 
 int bacsc_cmd_whois(int argc, char **argv);
+typedef struct whois_opts {
+    sc_tool *t;
+    unsigned long low, high;
+} whois_opts;
+
+static const cli_opt whois_rows[] = {
+    {.name = "low", .arg = "N", .kind = CLI_K_ULONG, .off = offsetof(whois_opts, low), .min = 0,
+     .max = 4194303, .label = "--low N, --high N", .help = "only instances N..N (both or neither)"},
+    {.name = "high", .arg = "N", .kind = CLI_K_ULONG, .off = offsetof(whois_opts, high), .min = 0,
+     .max = 4194303, .flags = CLI_UNLISTED},
+    CLI_END};
+
+static const cli_part whois_help[] = {
+    CLI_TEXT("usage: bacsc whois [--low N --high N] [--timeout S] [--json] CONNECTION...\n"
+             "\n"
+             "Join the BACnet/SC network as a node, broadcast a Who-Is and list the\n"
+             "devices that answer with I-Am during --timeout seconds.\n"
+             "\n"),
+    CLI_GROUP("options:", whois_rows, 0),
+    SC_TOOL_GROUPS(sc_tool_timeout2_rows, whois_opts, t),
+    CLI_TEXT("\n"
+             "exit status: 0 devices found, 1 failure, 2 usage, 3 bad profile/certificates,\n"
+             "             4 hub unreachable or no device answered\n"
+             "\n"
+             "example:\n"
+             "  bacsc whois --hub wss://127.0.0.1:4443 --cert node.pem --key node.key --ca ca.pem\n"),
+    CLI_END};
+
+static const cli_spec whois_spec = {PROG, whois_help, .col = SC_TOOL_HELP_COL, .short_col = true};
+
+int bacsc_cmd_whois(int argc, char **argv);
 int bacsc_cmd_whois(int argc, char **argv)
 {
-    enum { OPT_LOW = 1, OPT_HIGH };
-    static const struct option longopts[] = {
-        {"low", required_argument, NULL, OPT_LOW},
-        {"high", required_argument, NULL, OPT_HIGH},
-        SC_TOOL_LONGOPTS,
-        {NULL, 0, NULL, 0}};
     sc_tool t;
     sc_tool_init(&t, PROG, 2.0);
     struct whois_state ws = {0};
-    bool has_low = false, has_high = false;
-    unsigned long ul;
-    int opt, rc;
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
-        if (opt == 'h' || opt == SC_OPT_HELP) {
-            usage(stdout);
-            return EXIT_OK;
-        }
-        if (opt == 'j')
-            opt = SC_OPT_JSON;
-        if (opt == OPT_LOW || opt == OPT_HIGH) {
-            if (sc_parse_ulong(PROG, opt == OPT_LOW ? "--low" : "--high", optarg, 0, 4194303, &ul))
-                return EXIT_USAGE;
-            if (opt == OPT_LOW) {
-                ws.w.low = (uint32_t)ul;
-                has_low = true;
-            } else {
-                ws.w.high = (uint32_t)ul;
-                has_high = true;
-            }
-            continue;
-        }
-        int r = sc_tool_opt(&t, opt, optarg);
-        if (r < 0)
-            return EXIT_USAGE;
-        if (r == 0) {
-            cli_bad_option(PROG, argc, argv);
-            return EXIT_USAGE;
-        }
-    }
-    if (optind != argc) {
-        cli_error(PROG, "unexpected argument '%s'", argv[optind]);
+    whois_opts o = {.t = &t, .low = ULONG_MAX, .high = ULONG_MAX};
+    int rc = cli_parse(&whois_spec, &o, &argc, argv);
+    if (rc >= 0)
+        return rc;
+    if (argc != 1) {
+        cli_error(PROG, "unexpected argument '%s'", argv[1]);
         return EXIT_USAGE;
     }
+    bool has_low = o.low != ULONG_MAX, has_high = o.high != ULONG_MAX;
+    ws.w.low = (uint32_t)o.low;
+    ws.w.high = (uint32_t)o.high;
     if (has_low != has_high || (has_low && ws.w.low > ws.w.high)) {
         cli_error(PROG, "--low and --high go together, with low <= high");
         return EXIT_USAGE;
     }
     ws.w.has_range = has_low;
-    if ((rc = sc_tool_prepare(&t, argc, argv)) != 0) {
+    if ((rc = sc_tool_prepare(&t)) != 0) {
         sc_tool_cleanup(&t);
         return rc;
     }

@@ -1,4 +1,5 @@
 /* cmd_write.c — `bacsc write`: WriteProperty over BACnet/SC. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,38 +9,50 @@
 #include "bacsc/tags.h"
 #include "bacsc/value.h"
 #include "cli.h"
+#include "cli_opt.h"
 #include "sc_tool.h"
 
 const char bacsc_cmd_write_summary[] = "write a property of a BACnet device over BACnet/SC";
 
 #define PROG "write"
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: bacsc write DEVICE OBJECT PROPERTY VALUE [--priority P] [--type T]\n"
-            "                   [--index I] [--json] CONNECTION...\n"
-            "\n"
-            "Write one property with WriteProperty. DEVICE, OBJECT and PROPERTY as for\n"
-            "`bacsc read`. VALUE is text in the property's datatype (known for the\n"
-            "properties bacsc serves; otherwise give --type); \"null\" relinquishes a\n"
-            "commandable value at --priority.\n"
-            "\n"
-            "options:\n"
-            "      --priority P          1..16 (commandable properties; default: none sent = 16)\n"
-            "      --type T              real, unsigned, signed, boolean, enumerated,\n"
-            "                            character-string, octet-string, double, null, ...\n"
-            "      --index I             array index\n" SC_TOOL_OPTIONS_HELP
-            "\n"
-            "exit status: 0 written, 1 the device answered Error/Reject/Abort, 2 usage,\n"
-            "             3 bad profile/certificates or value, 4 hub or device unreachable\n"
-            "\n"
-            "examples:\n"
-            "  bacsc write 1001 analog-value,1 present-value 21.5 --priority 8\n"
-            "  bacsc write 1001 analog-value,1 present-value null --priority 8\n"
-            "  bacsc write 1001 device,1001 location \"Plant room\" --type string\n",
-            "10");
-}
+typedef struct write_opts {
+    sc_tool *t;
+    unsigned long index, priority;
+    const char *type;
+} write_opts;
+
+static const cli_opt write_rows[] = {
+    CLI_ULONG("priority", 0, "P", write_opts, priority, 1, 16,
+              "1..16 (commandable properties; default: none sent = 16)"),
+    CLI_STR("type", 0, "T", write_opts, type,
+            "real, unsigned, signed, boolean, enumerated,\n"
+            "character-string, octet-string, double, null, ..."),
+    CLI_ULONG("index", 0, "I", write_opts, index, 0, 4294967294, "array index"),
+    CLI_END};
+
+static const cli_part write_help[] = {
+    CLI_TEXT("usage: bacsc write DEVICE OBJECT PROPERTY VALUE [--priority P] [--type T]\n"
+             "                   [--index I] [--json] CONNECTION...\n"
+             "\n"
+             "Write one property with WriteProperty. DEVICE, OBJECT and PROPERTY as for\n"
+             "`bacsc read`. VALUE is text in the property's datatype (known for the\n"
+             "properties bacsc serves; otherwise give --type); \"null\" relinquishes a\n"
+             "commandable value at --priority.\n"
+             "\n"),
+    CLI_GROUP("options:", write_rows, 0),
+    SC_TOOL_GROUPS(sc_tool_timeout10_rows, write_opts, t),
+    CLI_TEXT("\n"
+             "exit status: 0 written, 1 the device answered Error/Reject/Abort, 2 usage,\n"
+             "             3 bad profile/certificates or value, 4 hub or device unreachable\n"
+             "\n"
+             "examples:\n"
+             "  bacsc write 1001 analog-value,1 present-value 21.5 --priority 8\n"
+             "  bacsc write 1001 analog-value,1 present-value null --priority 8\n"
+             "  bacsc write 1001 device,1001 location \"Plant room\" --type string\n"),
+    CLI_END};
+
+static const cli_spec write_spec = {PROG, write_help, .col = SC_TOOL_HELP_COL, .short_col = true};
 
 struct wr {
     bacsc_wp_request wp;
@@ -84,66 +97,36 @@ static void ready(sc_tool *t)
 int bacsc_cmd_write(int argc, char **argv);
 int bacsc_cmd_write(int argc, char **argv)
 {
-    enum { OPT_INDEX = 1, OPT_PRIORITY, OPT_TYPE };
-    static const struct option longopts[] = {{"index", required_argument, NULL, OPT_INDEX},
-                                             {"priority", required_argument, NULL, OPT_PRIORITY},
-                                             {"type", required_argument, NULL, OPT_TYPE},
-                                             SC_TOOL_LONGOPTS,
-                                             {NULL, 0, NULL, 0}};
     sc_tool t;
     sc_tool_init(&t, PROG, 10.0);
     static struct wr w;
     memset(&w, 0, sizeof w);
-    unsigned long ul;
-    int type = -1;
-    bool has_index = false;
-    uint32_t index = 0;
-    int opt, rc;
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
-        if (opt == 'h' || opt == SC_OPT_HELP) {
-            usage(stdout);
-            return EXIT_OK;
-        }
-        if (opt == 'j')
-            opt = SC_OPT_JSON;
-        if (opt == OPT_INDEX) {
-            if (sc_parse_ulong(PROG, "--index", optarg, 0, 4294967294ul, &ul))
-                return EXIT_USAGE;
-            has_index = true;
-            index = (uint32_t)ul;
-            continue;
-        }
-        if (opt == OPT_PRIORITY) {
-            if (sc_parse_ulong(PROG, "--priority", optarg, 1, 16, &ul))
-                return EXIT_USAGE;
-            w.wp.has_priority = true;
-            w.wp.priority = (uint8_t)ul;
-            continue;
-        }
-        if (opt == OPT_TYPE) {
-            type = bacsc_value_type_parse(optarg);
-            if (type < 0) {
-                cli_error(PROG, "--type: unknown type '%s'", optarg);
-                return EXIT_USAGE;
-            }
-            continue;
-        }
-        if ((rc = sc_tool_opt_or_usage(&t, opt, optarg, argc, argv)) != 0)
-            return rc;
+    write_opts o = {.t = &t, .index = ULONG_MAX};
+    int rc = cli_parse(&write_spec, &o, &argc, argv);
+    if (rc >= 0)
+        return rc;
+    bool has_index = o.index != ULONG_MAX;
+    uint32_t index = (uint32_t)o.index;
+    if (o.priority) {
+        w.wp.has_priority = true;
+        w.wp.priority = (uint8_t)o.priority;
     }
-    if (argc - optind != 4) {
+    int type = -1;
+    if (o.type && (type = bacsc_value_type_parse(o.type)) < 0) {
+        cli_error(PROG, "--type: unknown type '%s'", o.type);
+        return EXIT_USAGE;
+    }
+    if (argc != 5) {
         cli_error(PROG, "expected DEVICE OBJECT PROPERTY VALUE (see --help)");
         return EXIT_USAGE;
     }
-    if ((rc = sc_tool_parse_device(&t, argv[optind])) != 0)
+    if ((rc = sc_tool_parse_device(&t, argv[1])) != 0)
         return rc;
-    if ((rc = sc_tool_parse_object(&t, argv[optind + 1], &w.wp.object)) != 0)
+    if ((rc = sc_tool_parse_object(&t, argv[2], &w.wp.object)) != 0)
         return rc;
     uint32_t pidx;
-    if (bacsc_property_ref_parse(argv[optind + 2], &w.wp.property, &pidx) != 0) {
-        cli_error(PROG, "'%s' is not a property (name or number)", argv[optind + 2]);
+    if (bacsc_property_ref_parse(argv[3], &w.wp.property, &pidx) != 0) {
+        cli_error(PROG, "'%s' is not a property (name or number)", argv[3]);
         return EXIT_USAGE;
     }
     if (pidx != BACSC_ARRAY_ALL) {
@@ -157,20 +140,20 @@ int bacsc_cmd_write(int argc, char **argv)
     if (type < 0)
         type = bacsc_property_datatype(w.wp.object.type, w.wp.property);
     if (type < 0) {
-        if (strcmp(argv[optind + 3], "null") == 0) {
+        if (strcmp(argv[4], "null") == 0) {
             type = BACSC_TAG_NULL;
         } else {
-            cli_error(PROG, "datatype of %s unknown: give --type", argv[optind + 2]);
+            cli_error(PROG, "datatype of %s unknown: give --type", argv[3]);
             return EXIT_USAGE;
         }
     }
     const char *what = NULL;
-    int n = bacsc_value_parse(argv[optind + 3], type, w.value, sizeof w.value, &what);
+    int n = bacsc_value_parse(argv[4], type, w.value, sizeof w.value, &what);
     if (n < 0) {
-        cli_error(PROG, "value '%s': %s", argv[optind + 3], what ? what : "does not parse");
+        cli_error(PROG, "value '%s': %s", argv[4], what ? what : "does not parse");
         return EXIT_DATAERR;
     }
     w.wp.value = w.value;
     w.wp.value_len = (size_t)n;
-    return sc_tool_main(&t, argc, argv, &w, ready);
+    return sc_tool_main(&t, &w, ready);
 }

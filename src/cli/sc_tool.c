@@ -22,31 +22,51 @@ void sc_tool_init(sc_tool *t, const char *prog, double default_timeout)
     bacsc_log_set_level(BACSC_LOG_WARN);
 }
 
-int sc_tool_opt(sc_tool *t, int opt, const char *arg)
+static int add_ca(const char *prog, const char *arg, void *target)
 {
-    switch (opt) {
-    case SC_OPT_HUB: t->o.hub = arg; return 1;
-    case SC_OPT_FAILOVER: t->o.failover = arg; return 1;
-    case SC_OPT_CERT: t->o.cert = arg; return 1;
-    case SC_OPT_KEY: t->o.key = arg; return 1;
-    case SC_OPT_CA: return sc_opts_add_ca(t->prog, &t->o, arg) ? -1 : 1;
-    case SC_OPT_PROFILE: return 1; /* loaded in prepare */
-    case SC_OPT_PLAINTEXT: t->o.insecure_plaintext = true; return 1;
-    case SC_OPT_TIMEOUT:
-        if (sc_parse_seconds(t->prog, "--timeout", arg, &t->o.timeout))
-            return -1;
-        return 1;
-    case SC_OPT_JSON: t->json = true; return 1;
-    case SC_OPT_LOGLEVEL: return cli_set_log_level(t->prog, arg) ? 1 : -1;
-    case SC_OPT_VMAC: t->o.vmac = arg; return 1;
-    case SC_OPT_DIRECT: t->direct = true; return 1;
-    default: return 0;
-    }
+    return sc_opts_add_ca(prog, target, arg);
 }
 
-int sc_tool_prepare(sc_tool *t, int argc, char **argv)
+const cli_opt sc_tool_conn_rows[] = {
+    CLI_STR("hub", 0, "URI", sc_tool, o.hub, "primary hub, wss://HOST:PORT[/PATH]"),
+    CLI_STR("failover", 0, "URI", sc_tool, o.failover, "failover hub"),
+    CLI_STR("cert", 0, "FILE", sc_tool, o.cert, "this tool's operational certificate (PEM)"),
+    CLI_STR("key", 0, "FILE", sc_tool, o.key, "its private key (PEM)"),
+    CLI_CALL("ca", 0, "FILE", sc_tool, o, add_ca, "issuer (CA) certificate; twice for rollover"),
+    CLI_STR("profile", 0, "FILE", sc_tool, profile,
+            "JSON profile with hub, failover, cert, key, ca,\n"
+            "insecure_plaintext, timeout (default: $BACSC_PROFILE)"),
+    CLI_FLAG("insecure-plaintext", 0, sc_tool, o.insecure_plaintext,
+             "allow ws:// URIs (debugging only)"),
+    CLI_END};
+
+const cli_opt sc_tool_timeout2_rows[] = {
+    CLI_SECONDS("timeout", 0, "S", sc_tool, o.timeout, "give up after S seconds (default 2)"),
+    CLI_END};
+
+const cli_opt sc_tool_timeout10_rows[] = {
+    CLI_SECONDS("timeout", 0, "S", sc_tool, o.timeout, "give up after S seconds (default 10)"),
+    CLI_END};
+
+const cli_opt sc_tool_out_rows[] = {
+    CLI_FLAG("direct", 0, sc_tool, direct,
+             "open a direct connection to the device (Address-\n"
+             "Resolution through the hub) and talk over it; falls\n"
+             "back to the hub when the device does not accept one"),
+    CLI_STR("vmac", 0, "MAC", sc_tool, o.vmac, "this tool's VMAC (aa:bb:cc:dd:ee:ff; default random)"),
+    CLI_FLAG("json", 'j', sc_tool, json, "print JSON"),
+    CLI_LOGLEVEL("log-level", 0, "LEVEL", "error, warn (default), info, debug, trace"),
+    CLI_HELP("help", 'h', "this text"),
+    CLI_END};
+
+int sc_tool_prepare(sc_tool *t)
 {
-    const char *profile = sc_find_opt(argc, argv, "--profile", "BACSC_PROFILE");
+    const char *profile = t->profile;
+    if (!profile) {
+        profile = getenv("BACSC_PROFILE");
+        if (profile && !*profile)
+            profile = NULL;
+    }
     if (profile && sc_opts_load(t->prog, profile, &t->o))
         return EXIT_DATAERR;
     if (t->o.log_level && !cli_set_log_level(t->prog, t->o.log_level))
@@ -310,16 +330,6 @@ void sc_tool_cleanup(sc_tool *t)
     sc_opts_free(&t->o);
 }
 
-int sc_tool_opt_or_usage(sc_tool *t, int opt, const char *arg, int argc, char **argv)
-{
-    int r = sc_tool_opt(t, opt, arg);
-    if (r > 0)
-        return 0;
-    if (r == 0)
-        cli_bad_option(t->prog, argc, argv);
-    return EXIT_USAGE;
-}
-
 int sc_tool_parse_device(sc_tool *t, const char *arg)
 {
     unsigned long ul;
@@ -338,9 +348,9 @@ int sc_tool_parse_object(const sc_tool *t, const char *arg, bacsc_object_id *oid
     return 0;
 }
 
-int sc_tool_main(sc_tool *t, int argc, char **argv, void *user, sc_tool_fn ready)
+int sc_tool_main(sc_tool *t, void *user, sc_tool_fn ready)
 {
-    int rc = sc_tool_prepare(t, argc, argv);
+    int rc = sc_tool_prepare(t);
     if (rc != 0) {
         sc_tool_cleanup(t);
         return rc;

@@ -8,62 +8,28 @@
 #ifndef BACSC_CLI_SC_TOOL_H
 #define BACSC_CLI_SC_TOOL_H
 
-#include <getopt.h>
 #include <stdbool.h>
 
 #include "bacsc/client.h"
 #include "bacsc/loop.h"
 #include "bacsc/sc_node.h"
+#include "cli_opt.h"
 #include "sc_cli.h"
 
-enum {
-    SC_OPT_HUB = 1000,
-    SC_OPT_FAILOVER,
-    SC_OPT_CERT,
-    SC_OPT_KEY,
-    SC_OPT_CA,
-    SC_OPT_PROFILE,
-    SC_OPT_PLAINTEXT,
-    SC_OPT_TIMEOUT,
-    SC_OPT_JSON,
-    SC_OPT_LOGLEVEL,
-    SC_OPT_VMAC,
-    SC_OPT_DIRECT,
-    SC_OPT_HELP
-};
-
-#define SC_TOOL_LONGOPTS                                                                           \
-    {"hub", required_argument, NULL, SC_OPT_HUB},                                                  \
-        {"failover", required_argument, NULL, SC_OPT_FAILOVER},                                    \
-        {"cert", required_argument, NULL, SC_OPT_CERT},                                            \
-        {"key", required_argument, NULL, SC_OPT_KEY},                                              \
-        {"ca", required_argument, NULL, SC_OPT_CA},                                                \
-        {"profile", required_argument, NULL, SC_OPT_PROFILE},                                      \
-        {"insecure-plaintext", no_argument, NULL, SC_OPT_PLAINTEXT},                               \
-        {"timeout", required_argument, NULL, SC_OPT_TIMEOUT},                                      \
-        {"json", no_argument, NULL, SC_OPT_JSON},                                                  \
-        {"log-level", required_argument, NULL, SC_OPT_LOGLEVEL},                                   \
-        {"vmac", required_argument, NULL, SC_OPT_VMAC},                                            \
-        {"direct", no_argument, NULL, SC_OPT_DIRECT},                                              \
-        {"help", no_argument, NULL, SC_OPT_HELP}
-
-#define SC_TOOL_OPTIONS_HELP                                                                       \
-    "connection (or a profile, see docs/client.md):\n"                                            \
-    "      --hub URI             primary hub, wss://HOST:PORT[/PATH]\n"                            \
-    "      --failover URI        failover hub\n"                                                   \
-    "      --cert FILE           this tool's operational certificate (PEM)\n"                      \
-    "      --key FILE            its private key (PEM)\n"                                          \
-    "      --ca FILE             issuer (CA) certificate; twice for rollover\n"                    \
-    "      --profile FILE        JSON profile with hub, failover, cert, key, ca,\n"                \
-    "                            insecure_plaintext, timeout (default: $BACSC_PROFILE)\n"          \
-    "      --insecure-plaintext  allow ws:// URIs (debugging only)\n"                              \
-    "      --timeout S           give up after S seconds (default %s)\n"                           \
-    "      --direct              open a direct connection to the device (Address-\n"              \
-    "                            Resolution through the hub) and talk over it; falls\n"          \
-    "                            back to the hub when the device does not accept one\n"          \
-    "  -j, --json                print JSON\n"                                                     \
-    "      --log-level LEVEL     error, warn (default), info, debug, trace\n"                      \
-    "  -h, --help                this text\n"
+/* The options every client tool takes, as option-table rows (cli_opt.h)
+ * relative to the sc_tool struct: the connection (or profile), --timeout
+ * (default 2 s or 10 s), --direct, --vmac and the output options. A tool
+ * lists them with SC_TOOL_GROUPS(timeout_rows, T, ptr), T being the tool's
+ * own options struct whose member `ptr` points to its sc_tool. */
+extern const cli_opt sc_tool_conn_rows[];
+extern const cli_opt sc_tool_timeout2_rows[];
+extern const cli_opt sc_tool_timeout10_rows[];
+extern const cli_opt sc_tool_out_rows[];
+#define SC_TOOL_GROUPS(timeout_rows, T, ptr)                                                       \
+    CLI_GROUP_PTR("connection (or a profile, see docs/client.md):", sc_tool_conn_rows, T, ptr),   \
+        CLI_GROUP_PTR(NULL, timeout_rows, T, ptr), CLI_GROUP_PTR(NULL, sc_tool_out_rows, T, ptr)
+/* The help column of the client tools. */
+#define SC_TOOL_HELP_COL 28
 
 typedef struct sc_tool sc_tool;
 typedef void (*sc_tool_fn)(sc_tool *t);
@@ -72,6 +38,7 @@ typedef void (*sc_tool_found_fn)(sc_tool *t, const bacsc_client_device *d);
 struct sc_tool {
     const char *prog;
     sc_opts o;
+    const char *profile; /* --profile FILE (else $BACSC_PROFILE) */
     bool json;
     double default_timeout;
     bacsc_loop *loop;
@@ -101,15 +68,9 @@ struct sc_tool {
 
 /* Initialise; `default_timeout` in seconds. */
 void sc_tool_init(sc_tool *t, const char *prog, double default_timeout);
-/* Handle a common option. Returns 1 (handled), 0 (not a common option),
- * -1 (bad value; message printed). SC_OPT_HELP is not handled. */
-int sc_tool_opt(sc_tool *t, int opt, const char *arg);
 /* After flags: load the profile (--profile or $BACSC_PROFILE) and check.
  * Returns 0 or an exit code. */
-int sc_tool_prepare(sc_tool *t, int argc, char **argv);
-/* In a getopt loop: handle a common option via sc_tool_opt(); on an unknown
- * option print the one-line error. Returns 0 (handled) or EXIT_USAGE. */
-int sc_tool_opt_or_usage(sc_tool *t, int opt, const char *arg, int argc, char **argv);
+int sc_tool_prepare(sc_tool *t);
 /* Parse the DEVICE positional into t->want_instance. Returns 0 or EXIT_USAGE
  * (message printed). */
 int sc_tool_parse_device(sc_tool *t, const char *arg);
@@ -118,7 +79,7 @@ int sc_tool_parse_device(sc_tool *t, const char *arg);
 int sc_tool_parse_object(const sc_tool *t, const char *arg, bacsc_object_id *oid);
 /* The common tail of a client tool: sc_tool_prepare(), then run with `user`
  * and `ready`, then clean up. Returns the exit code. */
-int sc_tool_main(sc_tool *t, int argc, char **argv, void *user, sc_tool_fn ready);
+int sc_tool_main(sc_tool *t, void *user, sc_tool_fn ready);
 /* Join, call t->ready when connected, run until sc_tool_finish(). Returns
  * the exit code. */
 int sc_tool_run(sc_tool *t);

@@ -170,7 +170,7 @@ static int ctx_enum(cursor *c, uint8_t tag, uint32_t max, uint32_t *out, const c
 
 static int ctx_oid(cursor *c, uint8_t tag, bacsc_object_id *oid, const char *what)
 {
-    uint32_t quick;
+    uint32_t quick = 0;
     if (cur_left(c) >= 5 && cur_at(c)[0] == (uint8_t)(tag << 4 | 0x0C)) {
         int fn = fast_ctx_u32(c, tag, &quick);
         oid->type = (uint16_t)(quick >> 22);
@@ -1134,6 +1134,133 @@ int bacsc_reinit_request_decode(const uint8_t *buf, size_t len, bacsc_reinit_req
         return rc;
     if (r->has_password)
         r->password = v.v.chars;
+    return cur_end(&c);
+}
+
+/* ---- DeviceCommunicationControl ---------------------------------------------------- */
+
+int bacsc_dcc_request_encode(uint8_t *buf, size_t cap, const bacsc_dcc_request *r)
+{
+    if (r->state > BACSC_DCC_DISABLE_INITIATION)
+        return BACSC_ERR_INVALID_ARG;
+    writer w;
+    w_init(&w, buf, cap);
+    if (r->has_duration)
+        W_CTX_UNSIGNED(&w, 0, r->duration_min);
+    W_CTX_ENUM(&w, 1, r->state);
+    if (r->has_password) {
+        bacsc_value v = {.type = BACSC_TAG_CHARACTER_STRING, .v.chars = r->password};
+        w_add(&w, bacsc_ctx_encode_value(w_dst(&w), w_cap(&w), 2, &v));
+    }
+    return w_done(&w);
+}
+
+int bacsc_dcc_request_decode(const uint8_t *buf, size_t len, bacsc_dcc_request *r,
+                             bacsc_fault *f)
+{
+    cursor c;
+    cur_init(&c, buf, len, f);
+    memset(r, 0, sizeof *r);
+    uint32_t u = 0;
+    int rc = ctx_u32(&c, 0, 0xFFFF, true, &r->has_duration, &u, "timeDuration");
+    if (rc < 0)
+        return rc;
+    r->duration_min = (uint16_t)u;
+    bacsc_value v;
+    if ((rc = ctx_value(&c, 1, BACSC_TAG_ENUMERATED, false, NULL, &v, "enable-disable")) < 0)
+        return rc;
+    if (v.v.enumerated > BACSC_DCC_DISABLE_INITIATION) {
+        c.pos -= (size_t)rc;
+        return reject(&c, BACSC_REJECT_UNDEFINED_ENUMERATION, "unknown enable-disable");
+    }
+    r->state = (uint8_t)v.v.enumerated;
+    if ((rc = ctx_value(&c, 2, BACSC_TAG_CHARACTER_STRING, true, &r->has_password, &v,
+                        "password")) < 0)
+        return rc;
+    if (r->has_password)
+        r->password = v.v.chars;
+    return cur_end(&c);
+}
+
+/* ---- Who-Has / I-Have ---------------------------------------------------------------- */
+
+int bacsc_whohas_encode(uint8_t *buf, size_t cap, const bacsc_whohas *wh)
+{
+    writer w;
+    w_init(&w, buf, cap);
+    if (wh->has_range) {
+        if (wh->low > BACSC_MAX_INSTANCE || wh->high > BACSC_MAX_INSTANCE)
+            return BACSC_ERR_INVALID_ARG;
+        W_CTX_UNSIGNED(&w, 0, wh->low);
+        W_CTX_UNSIGNED(&w, 1, wh->high);
+    }
+    if (wh->by_name) {
+        bacsc_value v = {.type = BACSC_TAG_CHARACTER_STRING, .v.chars = wh->name};
+        w_add(&w, bacsc_ctx_encode_value(w_dst(&w), w_cap(&w), 3, &v));
+    } else {
+        if (!oid_ok(&wh->object))
+            return BACSC_ERR_INVALID_ARG;
+        W_CTX_OID(&w, 2, &wh->object);
+    }
+    return w_done(&w);
+}
+
+int bacsc_whohas_decode(const uint8_t *buf, size_t len, bacsc_whohas *wh, bacsc_fault *f)
+{
+    cursor c;
+    cur_init(&c, buf, len, f);
+    memset(wh, 0, sizeof *wh);
+    int rc = ctx_u32(&c, 0, BACSC_MAX_INSTANCE, true, &wh->has_range, &wh->low,
+                     "Who-Has deviceInstanceRangeLowLimit");
+    if (rc < 0)
+        return rc;
+    if (wh->has_range &&
+        (rc = ctx_u32(&c, 1, BACSC_MAX_INSTANCE, false, NULL, &wh->high,
+                      "Who-Has deviceInstanceRangeHighLimit")) < 0)
+        return rc;
+    bacsc_value v;
+    if (cur_left(&c) && (cur_at(&c)[0] & 0xF8) == 0x38) {
+        if ((rc = ctx_value(&c, 3, BACSC_TAG_CHARACTER_STRING, false, NULL, &v, "objectName")) < 0)
+            return rc;
+        wh->by_name = true;
+        wh->name = v.v.chars;
+    } else if ((rc = ctx_oid(&c, 2, &wh->object, "Who-Has objectIdentifier")) < 0) {
+        return rc;
+    }
+    return cur_end(&c);
+}
+
+int bacsc_ihave_encode(uint8_t *buf, size_t cap, const bacsc_ihave *h)
+{
+    if (!oid_ok(&h->device) || !oid_ok(&h->object))
+        return BACSC_ERR_INVALID_ARG;
+    writer w;
+    w_init(&w, buf, cap);
+    bacsc_value v = {.type = BACSC_TAG_OBJECT_ID, .v.oid = h->device};
+    W_APP(&w, &v);
+    v = (bacsc_value){.type = BACSC_TAG_OBJECT_ID, .v.oid = h->object};
+    W_APP(&w, &v);
+    v = (bacsc_value){.type = BACSC_TAG_CHARACTER_STRING, .v.chars = h->name};
+    W_APP(&w, &v);
+    return w_done(&w);
+}
+
+int bacsc_ihave_decode(const uint8_t *buf, size_t len, bacsc_ihave *h, bacsc_fault *f)
+{
+    cursor c;
+    cur_init(&c, buf, len, f);
+    memset(h, 0, sizeof *h);
+    bacsc_value v;
+    int rc;
+    if ((rc = app_value(&c, BACSC_TAG_OBJECT_ID, &v, "I-Have deviceIdentifier")) < 0)
+        return rc;
+    h->device = v.v.oid;
+    if ((rc = app_value(&c, BACSC_TAG_OBJECT_ID, &v, "I-Have objectIdentifier")) < 0)
+        return rc;
+    h->object = v.v.oid;
+    if ((rc = app_value(&c, BACSC_TAG_CHARACTER_STRING, &v, "I-Have objectName")) < 0)
+        return rc;
+    h->name = v.v.chars;
     return cur_end(&c);
 }
 

@@ -40,6 +40,7 @@ struct rx_item {
     size_t len;
     uint8_t *npdu;
     bool via_hub;
+    bool broadcast;      /* sent to the broadcast VMAC */
 };
 
 /* A hub message for the switch, copied out of the connector callback. */
@@ -79,6 +80,7 @@ struct bacsc_sc_node {
     bacsc_sc_node_callbacks cb;
     struct rx_item rxq[RXQ_MAX];
     size_t rx_head, rx_count;
+    bool rx_broadcast;   /* the NPDU being delivered was a broadcast */
     uint64_t rx_dropped;
     bool service_scheduled;
     bool freeing;
@@ -269,7 +271,8 @@ static void conn_message(const bacsc_bvlc_msg *msg, uint64_t now, void *user)
     memcpy(it->npdu, msg->payload, msg->payload_len);
     it->len = msg->payload_len;
     it->src = bacsc_address_local(msg->has_orig ? msg->orig.b : BACSC_VMAC_UNKNOWN.b, 6);
-    it->via_hub = msg->has_orig && !(msg->has_dest && bacsc_vmac_is_broadcast(&msg->dest));
+    it->broadcast = msg->has_dest && bacsc_vmac_is_broadcast(&msg->dest);
+    it->via_hub = msg->has_orig && !it->broadcast;
     n->rx_count++;
     schedule(n);
 }
@@ -467,6 +470,7 @@ static void sw_npdu(const bacsc_vmac *src, const uint8_t *npdu, size_t len, uint
     it->len = len;
     it->src = bacsc_address_local(src->b, 6);
     it->via_hub = false;
+    it->broadcast = false;
     n->rx_count++;
     schedule(n);
 }
@@ -612,8 +616,10 @@ static void service(bacsc_loop *loop, void *user)
             if (it.via_hub)
                 bacsc_sc_switch_note_hub_rx(n->sw, (const bacsc_vmac *)it.src.mac,
                                             bacsc_loop_now(loop));
+            n->rx_broadcast = it.broadcast;
             if (n->cb.npdu)
                 n->cb.npdu(n->cb.user, &it.src, it.npdu, it.len, bacsc_loop_now(loop));
+            n->rx_broadcast = false;
             free(it.npdu);
             busy = true;
         }
@@ -898,6 +904,11 @@ const bacsc_sc_connector *bacsc_sc_node_connector(const bacsc_sc_node *n)
 const bacsc_vmac *bacsc_sc_node_vmac(const bacsc_sc_node *n)
 {
     return bacsc_sc_connector_vmac(n->conn);
+}
+
+bool bacsc_sc_node_rx_broadcast(const bacsc_sc_node *n)
+{
+    return n->rx_broadcast;
 }
 
 size_t bacsc_sc_node_peer_max_npdu(const bacsc_sc_node *n)

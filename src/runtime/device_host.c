@@ -70,21 +70,20 @@ static void hd_bip_recv(void *user, bacsc_bip_link *link, const bacsc_address *s
                         const uint8_t *npdu, size_t len, bool broadcast, uint64_t now)
 {
     (void)link;
-    (void)broadcast;
     hdev *d = user;
     d->rx = RX_IP;
-    bacsc_device_handle_npdu(d->dev, src, npdu, len, now);
+    bacsc_device_handle_npdu_rx(d->dev, src, npdu, len, broadcast, now);
     d->rx = RX_NONE;
 }
 
 int bacsc_device_host_sc_input(bacsc_device_host *h, unsigned idx, const bacsc_address *src,
-                               const uint8_t *npdu, size_t len, uint64_t now)
+                               const uint8_t *npdu, size_t len, bool broadcast, uint64_t now)
 {
     if (h == NULL || idx >= h->count)
         return BACSC_ERR_INVALID_ARG;
     hdev *d = &h->devs[idx];
     d->rx = RX_SC;
-    int rc = bacsc_device_handle_npdu(d->dev, src, npdu, len, now);
+    int rc = bacsc_device_handle_npdu_rx(d->dev, src, npdu, len, broadcast, now);
     d->rx = RX_NONE;
     return rc;
 }

@@ -22,10 +22,12 @@ static void on_npdu(void *user, const bacsc_address *src, const uint8_t *npdu, s
                     uint64_t now)
 {
     rinst *in = user;
+    /* A confirmed request to the broadcast VMAC is ignored (clause 5.4.5.1). */
+    bool bcast = in->node && bacsc_sc_node_rx_broadcast(in->node);
     if (in->rt->host)
-        bacsc_device_host_sc_input(in->rt->host, in->idx, src, npdu, len, now);
+        bacsc_device_host_sc_input(in->rt->host, in->idx, src, npdu, len, bcast, now);
     else
-        bacsc_device_handle_npdu(in->dev, src, npdu, len, now);
+        bacsc_device_handle_npdu_rx(in->dev, src, npdu, len, bcast, now);
 }
 
 static void on_state(void *user, int state)

@@ -406,7 +406,7 @@ static void dev_setup(sitesim *s, simdev *d, uint32_t instance, size_t index)
                                .udp_port = (uint16_t)(47808 + index)};
     if (bacsc_device_add_netport_ip(d->dev, 2, "ip-port", &ip, NULL, &d->ip) != BACSC_OK)
         abort();
-    bacsc_file_ops ops = {f_size, f_read, f_write, f_set_size, d};
+    bacsc_file_ops ops = {f_size, f_read, f_write, f_set_size, d, NULL};
     static const char *const names[] = {"operational-certificate", "issuer-1", "issuer-2", "csr"};
     for (uint32_t f = 1; f <= 4; f++)
         if (bacsc_device_add_file(d->dev, f, names[f - 1], "application/x-pem-file", f == 4, true,

@@ -478,7 +478,7 @@ static void test_all_request_kinds_encode(void **state)
     assert_true(bacsc_client_atomic_read_file(f->cl, &d, &arf, on_done, &x[2], f->now) >= 0);
     bacsc_awf_request awf = {{BACSC_OBJ_FILE, 1}, BACSC_FILE_STREAM, 0, 0, val, 3};
     assert_true(bacsc_client_atomic_write_file(f->cl, &d, &awf, on_done, &x[3], f->now) >= 0);
-    bacsc_reinit_request ri = {BACSC_REINIT_WARMSTART, false, {0, NULL, 0}};
+    bacsc_reinit_request ri = {BACSC_REINIT_ACTIVATE_CHANGES, false, {0, NULL, 0}};
     assert_true(bacsc_client_reinitialize(f->cl, &d, &ri, on_done, &x[4], f->now) >= 0);
     uint8_t sub[] = {0x09, 0x01};
     assert_true(bacsc_client_request(f->cl, &d, BACSC_SERVICE_SUBSCRIBE_COV, sub, sizeof sub,

@@ -260,6 +260,43 @@ static void test_write_and_validate(void **state)
     assert_int_equal(n, dl);
     assert_memory_equal(back, cder, dl);
     free(back);
+    /* File_Type follows the content: DER here */
+    char ftype[64];
+    sch_read_string(&s, BACSC_OBJ_FILE, BACSC_COMMISSION_FILE_OPCERT, BACSC_PROP_FILE_TYPE, ftype,
+                    sizeof ftype);
+    assert_string_equal(ftype, "application/pkix-cert");
+    /* octets appended after the complete certificate are refused, in the
+     * same write or a later one, and the file keeps its certificate */
+    r = sch_write_file(&s, BACSC_COMMISSION_FILE_OPCERT, (int32_t)dl, "\x05\x00", 2);
+    assert_int_equal(r.error_code, BACSC_ERR_CODE_INVALID_DATA_TYPE);
+    unsigned char *tail = malloc(dl + 3);
+    memcpy(tail, cder, dl);
+    memcpy(tail + dl, "abc", 3);
+    r = sch_write_file(&s, BACSC_COMMISSION_FILE_OPCERT, 0, tail, dl + 3);
+    assert_int_equal(r.error_code, BACSC_ERR_CODE_INVALID_DATA_TYPE);
+    free(tail);
+    back = sch_read_file(&s, BACSC_COMMISSION_FILE_OPCERT, 300, &n, NULL);
+    assert_int_equal(n, dl);
+    free(back);
+    /* a PEM certificate followed by text is refused too; whitespace is not */
+    size_t plen;
+    char *ipem = ca_pem(&ca1, &plen);
+    char *ptail = malloc(plen + 8);
+    memcpy(ptail, ipem, plen);
+    memcpy(ptail + plen, "junk\n", 5);
+    r = sch_write_file(&s, BACSC_COMMISSION_FILE_ISSUER2, 0, ptail, plen + 5);
+    assert_int_equal(r.error_code, BACSC_ERR_CODE_INVALID_DATA_TYPE);
+    memcpy(ptail + plen, "\r\n", 2);
+    r = sch_write_file(&s, BACSC_COMMISSION_FILE_ISSUER2, 0, ptail, plen + 2);
+    assert_int_equal(r.outcome, BACSC_CLIENT_COMPLEX_ACK);
+    sch_read_string(&s, BACSC_OBJ_FILE, BACSC_COMMISSION_FILE_ISSUER2, BACSC_PROP_FILE_TYPE, ftype,
+                    sizeof ftype);
+    assert_string_equal(ftype, "application/x-pem-file");
+    assert_int_equal(sch_write_unsigned(&s, BACSC_OBJ_FILE, BACSC_COMMISSION_FILE_ISSUER2,
+                                        BACSC_PROP_FILE_SIZE, 0).outcome,
+                     BACSC_CLIENT_SIMPLE_ACK);
+    free(ptail);
+    free(ipem);
     /* a DER whose last chunk is garbage is refused when it completes */
     unsigned char *broken = malloc(dl);
     memcpy(broken, cder, dl);
@@ -425,10 +462,12 @@ static void test_activate(void **state)
     assert_int_equal(sch_reinit(&s, BACSC_REINIT_ACTIVATE_CHANGES, PW).outcome,
                      BACSC_CLIENT_SIMPLE_ACK);
     assert_int_equal(bacsc_commission_mode(s.cm), BACSC_MODE_DUAL);
-    /* backup states unsupported; warmstart acknowledged */
+    /* backup states unsupported; warmstart refused: no ops.restart here
+     * (a restart nobody performs is never acknowledged) */
     r = sch_reinit(&s, BACSC_REINIT_START_BACKUP, PW);
     assert_int_equal(r.error_code, BACSC_ERR_CODE_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
-    assert_int_equal(sch_reinit(&s, BACSC_REINIT_WARMSTART, PW).outcome, BACSC_CLIENT_SIMPLE_ACK);
+    r = sch_reinit(&s, BACSC_REINIT_WARMSTART, PW);
+    assert_int_equal(r.error_code, BACSC_ERR_CODE_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
     /* other commands are refused */
     r = sch_write_enum(&s, NP, SCP, BACSC_PROP_COMMAND, BACSC_NPC_RENEW_DHCP);
     assert_int_equal(r.error_code, BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);

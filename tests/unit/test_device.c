@@ -173,7 +173,7 @@ static fx *fx_new(const char *password)
     pc.certificate_signing_request_file = 2;
     assert_int_equal(bacsc_device_add_netport_sc(f->dev, 1, "SC port", &pc, NULL, &f->port),
                      BACSC_OK);
-    bacsc_file_ops ops = {mf_size, mf_read, mf_write, mf_set_size, f};
+    bacsc_file_ops ops = {mf_size, mf_read, mf_write, mf_set_size, f, NULL};
     assert_int_equal(bacsc_device_add_file(f->dev, 0, "operational-cert", "application/x-pem-file",
                                            false, true, &ops, NULL),
                      BACSC_OK);
@@ -495,7 +495,7 @@ static void test_property_list(void **state)
     bacsc_rp_ack ack = rp_value(&r);
     bacsc_value vals[32];
     int n = bacsc_values_decode(ack.value, ack.value_len, vals, 32);
-    assert_int_equal(n, 8);   /* 12 listed - 4 common + Description */
+    assert_int_equal(n, 9);   /* 13 listed - 4 common + Description */
     for (int i = 0; i < n; i++) {
         assert_int_equal(vals[i].type, BACSC_TAG_ENUMERATED);
         assert_int_not_equal(vals[i].v.enumerated, BACSC_PROP_OBJECT_NAME);
@@ -549,7 +549,7 @@ static void test_rpm_all(void **state)
     bacsc_rpm_spec spec = {{BACSC_OBJ_DEVICE, INSTANCE}, &all, 1};
     result r = rpm(f, &spec, 1);
     int errors;
-    assert_int_equal(rpm_count(&r, &errors, NULL), 24);
+    assert_int_equal(rpm_count(&r, &errors, NULL), 26);
     assert_int_equal(errors, 0);
     bacsc_rpm_ref req = {BACSC_PROP_REQUIRED, false, 0};
     spec.refs = &req;
@@ -558,12 +558,12 @@ static void test_rpm_all(void **state)
     bacsc_rpm_ref opt = {BACSC_PROP_OPTIONAL, false, 0};
     spec.refs = &opt;
     r = rpm(f, &spec, 1);
-    assert_int_equal(rpm_count(&r, &errors, NULL), 3);
+    assert_int_equal(rpm_count(&r, &errors, NULL), 5);
     /* ALL of the Network Port and an Analog Value in one request */
     bacsc_rpm_spec two[2] = {{{BACSC_OBJ_NETWORK_PORT, 1}, &all, 1},
                              {{BACSC_OBJ_ANALOG_VALUE, 1}, &all, 1}};
     r = rpm(f, two, 2);
-    assert_int_equal(rpm_count(&r, &errors, NULL), 30 + 12 + 12); /* + SC connection lists, validation result, site domain */
+    assert_int_equal(rpm_count(&r, &errors, NULL), 30 + 12 + 13); /* + SC connection lists, validation result, site domain */
     assert_int_equal(errors, 0);
     /* every File property reads */
     bacsc_rpm_spec files[3] = {{{BACSC_OBJ_FILE, 0}, &all, 1},

@@ -118,7 +118,7 @@ static void make_device(void)
     bacsc_datetime_from_unix(1795681815, 0, &s->primary.disconnect_time);
     s->failover.state = BACSC_SC_CONNECTED;
     bacsc_datetime_from_unix(1795681820, 0, &s->failover.connect_time);
-    bacsc_file_ops ops = {f_size, f_read, f_write, NULL, NULL};
+    bacsc_file_ops ops = {f_size, f_read, f_write, NULL, NULL, NULL};
     memcpy(file_data[0], "-----BEGIN CERTIFICATE-----\n", 28);
     file_len[0] = 28;
     assert_int_equal(bacsc_device_add_file(dev, 0, "op", "application/x-pem-file", false, true,
