@@ -27,6 +27,8 @@ void sc_opts_init(sc_opts *o)
     o->instance = -1;
     o->av = -1;
     o->count = -1;
+    o->max_handshakes = o->max_handshakes_per_address = o->accept_rate_per_address =
+        o->accept_burst_per_address = o->control_rate = -1;
 }
 
 void sc_opts_free(sc_opts *o)
@@ -140,6 +142,15 @@ static const struct key keys[] = {
     {"dc_idle", K_SECS, OFF(dc_idle), 0},
     {"dc_auto_count", K_UINT, OFF(dc_auto_count), 1000000},
     {"dc_auto_window", K_SECS, OFF(dc_auto_window), 0},
+    {"max_handshakes", K_LONG, OFF(max_handshakes), 100000},
+    {"max_handshakes_per_address", K_LONG, OFF(max_handshakes_per_address), 100000},
+    {"accept_rate_per_address", K_LONG, OFF(accept_rate_per_address), 100000},
+    {"accept_burst_per_address", K_LONG, OFF(accept_burst_per_address), 100000},
+    {"first_octet_timeout", K_SECS, OFF(first_octet_timeout), 0},
+    {"handshake_timeout", K_SECS, OFF(handshake_timeout), 0},
+    {"control_rate", K_LONG, OFF(control_rate), 1000000},
+    {"uuid_binding", K_STR, OFF(uuid_binding), 0},
+    {"metrics_listen", K_STR, OFF(metrics_listen), 0},
 };
 
 int sc_opts_load(const char *prog, const char *path, sc_opts *o)
@@ -409,4 +420,34 @@ json_t *sc_status_tls(const bacsc_tls_ctx *tls)
     return json_pack("{s:I,s:I,s:I,s:I}", "handshakes", (json_int_t)st.handshakes, "resumed",
                      (json_int_t)st.resumed, "tickets_refused", (json_int_t)st.tickets_refused,
                      "ticket_key_rotations", (json_int_t)st.key_rotations);
+}
+
+int sc_uuid_binding(const char *prog, const sc_opts *o)
+{
+    int ub = bacsc_sc_uuid_binding_parse(o->uuid_binding);
+    if (ub < 0)
+        cli_error(prog, "uuid-binding: '%s' is not strict, when-present or off", o->uuid_binding);
+    return ub;
+}
+
+/* -1: default (0 in the options); 0: off; else the value. */
+static unsigned limit_opt(long v)
+{
+    return v < 0 ? 0 : v == 0 ? BACSC_WS_OFF : (unsigned)v;
+}
+
+int sc_hubd_hardening(const char *prog, const sc_opts *o, bacsc_hubd_config *hc)
+{
+    if (o->max_handshakes > 0)
+        hc->ws.max_handshakes = (unsigned)o->max_handshakes;
+    hc->ws.max_handshakes_per_addr = limit_opt(o->max_handshakes_per_address);
+    hc->ws.accept_rate_per_addr = limit_opt(o->accept_rate_per_address);
+    hc->ws.accept_burst_per_addr = limit_opt(o->accept_burst_per_address);
+    hc->ws.first_octet_timeout_ms = (uint32_t)(o->first_octet_timeout * 1000 + 0.5);
+    hc->ws.handshake_timeout_ms = (uint32_t)(o->handshake_timeout * 1000 + 0.5);
+    int ub = sc_uuid_binding(prog, o);
+    if (ub < 0)
+        return -1;
+    hc->uuid_binding = ub;
+    return 0;
 }

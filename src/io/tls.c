@@ -7,6 +7,7 @@
  * the rule is "signed by one of the configured issuer certificates".
  */
 #include "bacsc/tls.h"
+#include "bacsc/bvlc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +31,7 @@
 #include <openssl/x509v3.h>
 
 #include "bacsc/error.h"
+#include "bacsc/hex.h"
 #include "bacsc/log.h"
 
 struct bacsc_tls_ctx {
@@ -166,23 +169,12 @@ static void hex_put(char *out, const uint8_t *b, size_t n)
     out[2 * n] = 0;
 }
 
-static int hex_val(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Parse exactly n bytes of hex from *p followed by a space or the end. */
 static bool hex_get(const char **p, uint8_t *b, size_t n)
 {
     const char *s = *p;
     for (size_t i = 0; i < n; i++) {
-        int hi = hex_val(s[2 * i]), lo = hi < 0 ? -1 : hex_val(s[2 * i + 1]);
+        int hi = bacsc_hex_digit(s[2 * i]), lo = hi < 0 ? -1 : bacsc_hex_digit(s[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return false;
         b[i] = (uint8_t)(hi << 4 | lo);
@@ -856,4 +848,39 @@ uint16_t bacsc_tls_classify_error(SSL *ssl, bool server, char *text, size_t text
             snprintf(text, textlen, "%s: %s", bacsc_tls_error_name(code), why ? why : ossl);
     }
     return code;
+}
+
+int bacsc_tls_cert_uuid(X509 *cert, uint8_t out[16])
+{
+    if (!cert)
+        return 0;
+    int found = 0;
+    GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+    for (int i = 0; names && i < sk_GENERAL_NAME_num(names) && !found; i++) {
+        const GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, i);
+        if (gn->type != GEN_URI)
+            continue;
+        const char *s = (const char *)ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier);
+        int len = ASN1_STRING_length(gn->d.uniformResourceIdentifier);
+        char buf[64];
+        if (len <= 9 || len >= (int)sizeof buf || strncasecmp(s, "urn:uuid:", 9) != 0)
+            continue;
+        memcpy(buf, s, (size_t)len);
+        buf[len] = 0;
+        bacsc_uuid u;
+        if (bacsc_uuid_parse(buf, &u) == BACSC_OK) {
+            memcpy(out, u.b, 16);
+            found = 1;
+        }
+    }
+    GENERAL_NAMES_free(names);
+    return found;
+}
+
+int bacsc_tls_peer_uuid(SSL *ssl, uint8_t out[16])
+{
+    X509 *peer = ssl ? SSL_get1_peer_certificate(ssl) : NULL;
+    int r = bacsc_tls_cert_uuid(peer, out);
+    X509_free(peer);
+    return r;
 }

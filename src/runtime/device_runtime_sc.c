@@ -85,6 +85,7 @@ int rt_node_new(rinst *in, const bacsc_sc_port_config *pc, bacsc_tls_ctx *tls, c
         .dc_idle_us = c->dc_idle_us,
         .dc_auto_count = c->dc_auto_count,
         .dc_auto_window_us = c->dc_auto_window_us,
+        .uuid_binding = c->uuid_binding,
     };
     if (from_port)
         nc.disconnect_wait_us = (uint64_t)pc->disconnect_wait_timeout * 1000000u;
