@@ -18,6 +18,7 @@
 
 #include "bacsc/error.h"
 #include "bacsc/log.h"
+#include "bacsc/pki.h"
 #include "bacsc/sc_hubd.h"
 #include "cli.h"
 
@@ -319,13 +320,12 @@ int sc_check_node_opts(const char *prog, const sc_opts *o)
 
 int sc_write_json_file(const char *path, json_t *doc)
 {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    int rc = json_dump_file(doc, tmp, JSON_INDENT(2) | JSON_SORT_KEYS);
+    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
     json_decref(doc);
-    if (rc != 0 || rename(tmp, path) != 0) {
+    int rc = text ? bacsc_pki_write_file(path, text, strlen(text), 0644) : -1;
+    free(text);
+    if (rc != 0) {
         BACSC_ERROR("cannot write status file %s: %m", path);
-        unlink(tmp);
         return -1;
     }
     return 0;

@@ -218,11 +218,11 @@ int bacsc_tls_ticket_keys_save(const char *path, const bacsc_tls_ticket_keys *k,
                                size_t errlen)
 {
     char tmp[1100];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
+    if (snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", path) >= (int)sizeof tmp) {
         snprintf(err, errlen, "ticket key file name too long: %s", path);
         return -1;
     }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int fd = mkstemp(tmp); /* O_EXCL, mode 0600 */
     if (fd < 0) {
         snprintf(err, errlen, "cannot write ticket key file %s: %s", tmp, strerror(errno));
         return -1;

@@ -24,6 +24,7 @@
 #include <zip.h>
 
 #include "bacsc/error.h"
+#include "bacsc/pki.h"
 #include "bacsc/uuid.h"
 #include "cari_internal.h"
 
@@ -564,6 +565,12 @@ int bacsc_cari_writer_write_file(bacsc_cari_writer *w, const char *path,
             free(buf);
             return BACSC_ERR_CRYPTO;
         }
+    }
+    if (bacsc_pki_check_out_dir(path) != BACSC_OK) {
+        int saved = errno;
+        free(buf);
+        errno = saved;
+        return BACSC_ERR_IO;
     }
     size_t pl = strlen(path);
     char *tmp = malloc(pl + 16);
