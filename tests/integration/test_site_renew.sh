@@ -18,6 +18,7 @@ T=$(mktemp -d /tmp/test_site_renew.XXXXXX)
 PD=""
 cleanup() { [ -n "$PD" ] && kill $PD 2>/dev/null; wait 2>/dev/null || true; rm -rf "$T"; }
 trap cleanup EXIT
+[ -n "${KEEP:-}" ] && trap - EXIT
 cd "$T"
 fail() { echo "FAIL: $*" >&2; for f in out err dev.err; do [ -f $f ] && tail -8 $f >&2; done; exit 1; }
 BASE=$((20000 + RANDOM % 12000))
@@ -86,20 +87,29 @@ run 0 discover "${NET[@]}" "${T4[@]}"
 serials >pending.txt
 cmp -s before.txt pending.txt || fail "certificates changed before import: $(cat pending.txt)"
 
-# ---- a stranger's CSR for 2001's UUID with a new key is not signed ------------------
+# ---- by policy (auto_approve all): the renewal is signed at once; a stranger's ----------
+# ---- CSR for 2001's UUID with a new key waits for an administrator ------------------
+"$BACSC" ca policy set --dir ca auto_approve all >/dev/null
 uuid=$("$BACSC" site status --json | $PY -c "
 import json,sys; print([r['uuid'] for r in json.load(sys.stdin)['rows'] if r['instance']==2001][0])")
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout thief.key \
   -subj "/CN=dev-2001.site.example" -addext "subjectAltName=URI:urn:uuid:$uuid" \
   -outform DER -out thief.csr 2>/dev/null
 mkdir thief && cp thief.csr thief/
-set +e; "$BACSC" ca sign --dir ca thief --out thief_resp/ >thief.out 2>&1; set -e
-grep -q "(0 certificates)" thief.out || fail "the stranger's CSR was signed: $(cat thief.out)"
-"$BACSC" ca pending --dir ca --json >pend.json 2>/dev/null || true
-"$BACSC" ca reject --dir ca --all --reason "test: stranger" >/dev/null 2>&1 || true
-
-# ---- sign the renewal; import activates the new certificates and revokes the old ------
-"$BACSC" ca sign --dir ca renew.zip --out renew_resp.zip >sign.out 2>&1 || fail "ca sign of the renewal: $(cat sign.out)"
+"$BACSC" ca submit --dir ca thief --json >thief.json 2>thief.err || true
+"$BACSC" ca pending --dir ca --json >pend.json
+$PY -c "
+import json; p=json.load(open('pend.json'))
+assert len(p)==1 and p[0]['device_uuid']=='$uuid' and 'needs an administrator' in p[0]['reason'], p
+" || fail "the stranger's CSR should wait for an administrator: $(cat thief.json thief.err pend.json)"
+"$BACSC" ca reject --dir ca --all --reason "test: stranger" >/dev/null
+"$BACSC" ca submit --dir ca renew.zip --json >sub.json 2>sub.err || fail "ca submit of the renewal: $(cat sub.err)"
+batch=$($PY -c "
+import json; d=json.load(open('sub.json'))
+assert d['issued']==2 and d.get('pending',0)==0 and d['rejected']==0, d
+print(d['batch'])") || fail "the renewal should be signed at once: $(cat sub.json)"
+"$BACSC" ca respond --dir ca --batch "$batch" --out renew_resp.zip >/dev/null
+"$BACSC" ca policy set --dir ca auto_approve off >/dev/null
 run 0 import renew_resp.zip "${NET[@]}" --password pw --ca-dir ca
 grep -q "revoked (superseded)" err || fail "import should revoke the old certificates: $(cat err)"
 run 0 discover "${NET[@]}" "${T4[@]}"
