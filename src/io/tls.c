@@ -4,7 +4,12 @@
  * The trust store is built from the configured issuer files only (no
  * default paths, no environment). X509_V_FLAG_PARTIAL_CHAIN lets a
  * configured intermediate (not self-signed) issuer act as the anchor, since
- * the rule is "signed by one of the configured issuer certificates".
+ * the rule is "signed by one of the configured issuer certificates"; a
+ * verify depth of 0 makes it exactly that: the peer's certificate and the
+ * configured issuer that signed it, no intermediate in between (one a peer
+ * sends is never used). With a CRL configured, a peer is checked against
+ * its issuer's CRL; an issuer for which no CRL was given is not affected by
+ * another issuer's CRL.
  */
 #include "bacsc/tls.h"
 #include "bacsc/bvlc.h"
@@ -426,6 +431,17 @@ static int ticket_key_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv
     return ok == 1 ? ret : -1;
 }
 
+/* A configured CRL covers the issuers it was given for: a peer of another
+ * configured issuer (no CRL of its own) is not refused for that. */
+static int verify_cb(int ok, X509_STORE_CTX *vc)
+{
+    if (!ok && X509_STORE_CTX_get_error(vc) == X509_V_ERR_UNABLE_TO_GET_CRL) {
+        X509_STORE_CTX_set_error(vc, X509_V_OK);
+        return 1;
+    }
+    return ok;
+}
+
 /* The client certificate in a ticket must still verify now: issuers, CRL
  * and validity period of this context (the same store as full handshakes). */
 static bool session_cert_ok(bacsc_tls_ctx *t, SSL_SESSION *ss)
@@ -664,6 +680,7 @@ bacsc_tls_ctx *bacsc_tls_ctx_new(const bacsc_tls_config *cfg, bool server, char 
             goto fail;
         }
         flags |= X509_V_FLAG_CRL_CHECK;
+        X509_STORE_set_verify_cb(st, verify_cb);
     }
     X509_STORE_set_flags(st, flags);
     SSL_CTX_set_cert_store(ctx, st); /* takes ownership */
@@ -676,7 +693,7 @@ bacsc_tls_ctx *bacsc_tls_ctx_new(const bacsc_tls_config *cfg, bool server, char 
     } else {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     }
-    SSL_CTX_set_verify_depth(ctx, 4);
+    SSL_CTX_set_verify_depth(ctx, 0); /* signed directly by a configured issuer */
 
     if (server && cfg->ticket_key_file && *cfg->ticket_key_file) {
         char terr[300];
