@@ -877,6 +877,33 @@ void bacsc_sc_node_stop(bacsc_sc_node *n)
     schedule(n);
 }
 
+/* Close `ws` when its peer's certificate no longer verifies with `tls`. */
+static unsigned recheck_ws(bacsc_sc_node *n, bacsc_tls_ctx *tls, bacsc_wsconn *ws,
+                           const char *what)
+{
+    char why[160] = "";
+    struct ssl_st *ssl = ws ? bacsc_wsconn_ssl(ws) : NULL;
+    if (!ssl || bacsc_tls_peer_recheck(tls, ssl, why, sizeof why) == BACSC_OK)
+        return 0;
+    BACSC_WARN("%s: %s %s: its certificate is no longer accepted (%s): disconnecting", n->name,
+               what, bacsc_wsconn_peer(ws), why);
+    bacsc_wsconn_close(ws, 1008, "certificate no longer accepted");
+    return 1;
+}
+
+unsigned bacsc_sc_node_recheck_peers(bacsc_sc_node *n)
+{
+    if (n->plaintext || !n->tls)
+        return 0;
+    unsigned closed = 0;
+    for (int i = 0; i < 2; i++)
+        closed += recheck_ws(n, n->tls, n->slots[i].ws, i == 0 ? "primary hub" : "failover hub");
+    for (struct dcio *d = n->dcios; d; d = d->next)
+        closed += recheck_ws(n, n->tls, d->ws, "direct connection");
+    schedule(n);
+    return closed;
+}
+
 bool bacsc_sc_node_idle(const bacsc_sc_node *n)
 {
     return bacsc_sc_connector_idle(n->conn) && !n->slots[0].ws && !n->slots[1].ws &&
