@@ -251,10 +251,15 @@ static void conn_message(const bacsc_bvlc_msg *msg, uint64_t now, void *user)
         break;
     }
     if (msg->function == BACSC_BVLC_RESULT) {
-        if (msg->u.result.result_code != 0)
-            BACSC_INFO("%s: NAK from hub for %s: %u %s", n->name,
-                       bacsc_bvlc_function_name(msg->u.result.result_for),
-                       msg->u.result.error_code, bacsc_sc_error_name(msg->u.result.error_code));
+        if (msg->u.result.result_code != 0) {
+            /* bacnet-stack sends its NAK error codes byte-swapped (151 as 38,656) */
+            uint16_t c = msg->u.result.error_code, s = (uint16_t)(c << 8 | c >> 8);
+            bool swapped = c > 255 && s >= BACSC_EC_BVLC_FUNCTION_UNKNOWN && s <= 199;
+            BACSC_INFO("%s: NAK from hub for %s: %u %s%s%s%s", n->name,
+                       bacsc_bvlc_function_name(msg->u.result.result_for), c,
+                       bacsc_sc_error_name(c), swapped ? " (looks byte-swapped: " : "",
+                       swapped ? bacsc_sc_error_name(s) : "", swapped ? ")" : "");
+        }
         return;
     }
     if (msg->function != BACSC_BVLC_ENCAPSULATED_NPDU)
