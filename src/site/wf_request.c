@@ -82,6 +82,7 @@ static int csr_result(site_item *it)
 }
 
 static const site_step STEPS[] = {
+    {"login", site_login_issue, site_login_result},
     {"write-domain", domain_issue, domain_result},
     {"generate-csr", generate_issue, generate_result},
     {"read-csr", csr_issue, csr_result},
