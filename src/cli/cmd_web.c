@@ -525,6 +525,8 @@ static void serve_close(web_app *app)
 {
     web_stop(app);
     web_jobs_stop(app);
+    web_cert_cache_free(app->certs);
+    web_dev_cache_free(app->devs);
     bacsc_site_close(app->site);
     bacsc_ca_close(app->ca);
     web_db_close(app->db);

@@ -183,6 +183,16 @@ static void *worker(void *arg)
     return NULL;
 }
 
+static int collect_running(void *user, const bacsc_site_job *j)
+{
+    web_jobs *w = user;
+    if (j->state == BACSC_SITE_JOB_RUNNING && w->qlen < QUEUE_MAX) {
+        BACSC_INFO("web: resuming site job %lld left running", (long long)j->id);
+        w->queue[w->qlen++] = j->id;
+    }
+    return 0;
+}
+
 int web_jobs_start(web_app *app, char *err, size_t errlen)
 {
     web_jobs *w = calloc(1, sizeof *w);
@@ -194,7 +204,13 @@ int web_jobs_start(web_app *app, char *err, size_t errlen)
     int rc = net_open(app, w, err, errlen);
     if (rc != BACSC_OK)
         return rc;
-    /* jobs a killed console left running are resumed first */
+    /* jobs a killed console left running are resumed first, oldest first */
+    bacsc_site_jobs(app->site, collect_running, w);
+    for (size_t i = 0; i < w->qlen / 2; i++) {
+        int64_t t = w->queue[i];
+        w->queue[i] = w->queue[w->qlen - 1 - i];
+        w->queue[w->qlen - 1 - i] = t;
+    }
     if (pthread_create(&w->thread, NULL, worker, app) != 0) {
         snprintf(err, errlen, "cannot start the job worker: %s", strerror(errno));
         return BACSC_ERR_IO;
@@ -238,6 +254,17 @@ int web_jobs_enqueue(web_app *app, int64_t job)
     }
     pthread_mutex_unlock(&w->mu);
     return rc;
+}
+
+uint64_t web_jobs_version(web_app *app)
+{
+    web_jobs *w = app->jobs;
+    if (!w)
+        return 0;
+    pthread_mutex_lock(&w->mu);
+    uint64_t v = w->version;
+    pthread_mutex_unlock(&w->mu);
+    return v;
 }
 
 int web_jobs_progress(web_app *app, int64_t job, bacsc_site_progress *p, bool *queued)

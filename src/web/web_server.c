@@ -326,9 +326,21 @@ static int dispatch_api(web_req *r)
                                r->limit);
     snprintf(r->actor, sizeof r->actor, "%s from %s (web)", r->authed ? r->auth.user : "-",
              r->addr);
-    if (r->app->ca)
-        bacsc_ca_set_actor(r->app->ca, r->actor);
-    return rt->h(r);
+    if (r->app->ca) {
+        /* the CA's authenticated actor: the console account or API token
+         * (auto-approval rests on it, never on what an upload claims) */
+        bacsc_actor a = {.kind = !r->authed       ? BACSC_ACTOR_NONE
+                                 : r->auth.bearer ? BACSC_ACTOR_TOKEN
+                                                  : BACSC_ACTOR_ACCOUNT,
+                         .name = r->authed ? r->auth.user : NULL,
+                         .address = r->addr,
+                         .display = r->actor};
+        bacsc_ca_set_actor_auth(r->app->ca, &a);
+    }
+    int ret = rt->h(r);
+    if (strcmp(r->method, "GET") != 0)
+        r->app->devs_dirty = true; /* it may have changed devices */
+    return ret;
 }
 
 static int dispatch(web_req *r)
