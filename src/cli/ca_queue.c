@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -51,23 +53,67 @@ static void print_result(const bacsc_request_result *r, void *user)
     }
 }
 
+#define MAX_SELECTED_IDS 100000
+
+/* Append the ids of one operand ("11", "11-14" or "11,12,20-22") to *ids.
+ * Returns 0 or -1 (message printed). */
+static int add_ids(const ca_common *c, const char *text, int64_t **ids, size_t *n, size_t *cap)
+{
+    char *copy = strdup(text);
+    char *save = NULL;
+    int rc = copy ? 0 : -1;
+    for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok && rc == 0;
+         tok = strtok_r(NULL, ",", &save)) {
+        int64_t lo, hi;
+        char *dash = strchr(tok, '-');
+        if (dash)
+            *dash = 0;
+        if (ca_parse_id(tok, &lo) != 0 || (dash && ca_parse_id(dash + 1, &hi) != 0) ||
+            (dash && hi < lo)) {
+            cli_error(c->prog, "bad request id '%s' (ids and ranges: 11,12,14-16)", text);
+            rc = -1;
+            break;
+        }
+        if (!dash)
+            hi = lo;
+        if ((uint64_t)(hi - lo) + *n >= MAX_SELECTED_IDS) {
+            cli_error(c->prog, "at most %d request ids at once (use --batch or --all)",
+                      MAX_SELECTED_IDS);
+            rc = -1;
+            break;
+        }
+        for (int64_t id = lo; id <= hi; id++) {
+            if (*n == *cap) {
+                size_t ncap = *cap ? *cap * 2 : 16;
+                int64_t *nv = realloc(*ids, ncap * sizeof *nv);
+                if (!nv) {
+                    rc = -1;
+                    break;
+                }
+                *ids = nv;
+                *cap = ncap;
+            }
+            (*ids)[(*n)++] = id;
+        }
+    }
+    free(copy);
+    return rc;
+}
+
+/* Request ids (operands, each an id, a range or a list), or --batch, or
+ * --all into *sel. Returns 0 or -1 (message printed). */
 static int parse_selector(const ca_common *c, int argc, char **argv, bacsc_selector *sel,
                           int64_t **ids)
 {
-    size_t n = (size_t)(argc - 1);
-    if (n > 0) {
+    size_t n = 0, cap = 0;
+    if (argc > 1) {
         if (sel->batch_id > 0 || sel->all) {
             cli_error(c->prog, "give request ids, or --batch, or --all");
             return -1;
         }
-        *ids = calloc(n, sizeof **ids);
-        if (!*ids)
-            return -1;
-        for (size_t i = 0; i < n; i++)
-            if (ca_parse_id(argv[1 + (int)i], &(*ids)[i]) != 0) {
-                cli_error(c->prog, "bad request id '%s'", argv[1 + (int)i]);
+        for (int i = 1; i < argc; i++)
+            if (add_ids(c, argv[i], ids, &n, &cap) != 0)
                 return -1;
-            }
         sel->ids = *ids;
         sel->n_ids = n;
     } else if (sel->batch_id <= 0 && !sel->all) {
@@ -97,12 +143,14 @@ static const cli_opt reject_rows[] = {
 
 CA_SPEC(approve, "ca approve",
         "usage: bacsc ca approve [--dir DIR] ID...|--batch B|--all [--json]\n\n"
+        "ID is a request id, a range (11-14) or a list (11,12,20-22).\n"
         "Approve pending requests and issue their certificates at once (also any\n"
         "approved request left unsigned by an interrupted run).\n\n",
         approve_rows, 0, decide_opts);
 
 CA_SPEC(reject, "ca reject",
         "usage: bacsc ca reject [--dir DIR] ID...|--batch B|--all --reason TEXT [--json]\n\n"
+        "ID is a request id, a range (11-14) or a list (11,12,20-22).\n"
         "Reject pending (or approved, not yet issued) requests with a reason.\n\n",
         reject_rows, 0, decide_opts);
 
@@ -210,6 +258,71 @@ static int count_status(const bacsc_request_result *res, size_t n, int status)
 }
 
 /* Write the response for batch `bid` to `out` (zip, or a directory). */
+/* Can a response be written to `out` (a zip file, or a directory when it
+ * ends in '/' or is one)? Its directory must exist and be writable. Checked
+ * before anything is issued. Returns 0 or -1 (message printed). */
+static int check_out_path(const ca_common *c, const char *out)
+{
+    struct stat st;
+    if (stat(out, &st) == 0)
+        return S_ISDIR(st.st_mode) || access(out, W_OK) == 0
+                   ? 0
+                   : (cli_error(c->prog, "cannot write %s: %s; nothing was issued", out,
+                                strerror(errno)),
+                      -1);
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%s", out);
+    size_t n = strlen(parent);
+    while (n > 1 && parent[n - 1] == '/')
+        parent[--n] = 0;
+    char *slash = strrchr(parent, '/');
+    if (!slash)
+        snprintf(parent, sizeof parent, ".");
+    else if (slash == parent)
+        parent[1] = 0;
+    else
+        *slash = 0;
+    if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        cli_error(c->prog, "cannot write %s: directory %s does not exist; nothing was issued", out,
+                  parent);
+        return -1;
+    }
+    if (access(parent, W_OK) != 0) {
+        cli_error(c->prog, "cannot write %s: %s: %s; nothing was issued", out, parent,
+                  strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+typedef struct same_file {
+    char hex[65];
+    int64_t batch;
+    char created[32];
+} same_file;
+
+static int find_same_file(const bacsc_batch_row *r, void *user)
+{
+    same_file *f = user;
+    if (!f->batch && r->direction && strcmp(r->direction, "in") == 0 && r->sha256 &&
+        strcmp(r->sha256, f->hex) == 0) {
+        f->batch = r->id;
+        ca_fmt_time(r->created, f->created, sizeof f->created);
+    }
+    return 0;
+}
+
+/* The batch an earlier run made from a request file with this SHA-256, or 0. */
+static int64_t batch_of_file(bacsc_ca *ca, const uint8_t sha[32], char created[32])
+{
+    same_file f = {.batch = 0};
+    for (int i = 0; i < 32; i++)
+        snprintf(f.hex + 2 * i, 3, "%02x", sha[i]);
+    bacsc_ca_batches(ca, 0, find_same_file, &f);
+    memcpy(created, f.created, sizeof f.created);
+    return f.batch;
+}
+
 static int respond(const ca_common *c, bacsc_ca *ca, int64_t bid, const char *out, size_t *n_certs)
 {
     char err[512] = "";
@@ -222,13 +335,30 @@ static int respond(const ca_common *c, bacsc_ca *ca, int64_t bid, const char *ou
     rc = bacsc_ca_record_output(ca, bid, out, sha, NULL);
     if (rc != BACSC_OK)
         cli_error(c->prog, "%s", bacsc_ca_errmsg(ca));
+    if (rc == BACSC_OK && *n_certs == 0)
+        fprintf(stderr,
+                "bacsc %s: warning: no certificate was issued for batch %lld; %s holds only "
+                "the CA certificate\n",
+                c->prog, (long long)bid, out);
     return rc;
+}
+
+/* Say how many requests of batch `bid` still wait for a decision. */
+static void note_pending(bacsc_ca *ca, int64_t bid)
+{
+    int pending = 0;
+    bacsc_ca_batches(ca, bid, batch_pending, &pending);
+    if (pending)
+        printf("%d request(s) of batch %lld still pending: decide them ('bacsc ca pending "
+               "--batch %lld'), then run respond again\n",
+               pending, (long long)bid, (long long)bid);
 }
 
 typedef struct submit_opts {
     ca_common c;
     const char *site, *origin, *out;
     int64_t batch;
+    bool reissue;
 } submit_opts;
 
 static const cli_opt submit_rows[] = {
@@ -240,6 +370,9 @@ static const cli_opt sign_rows[] = {
     CLI_STR("site", 0, "NAME", submit_opts, site, "site name recorded with the batch"),
     CLI_STR("origin", 0, "NAME", submit_opts, origin, "where the batch came from (audit, auto-approve)"),
     CLI_STR("out", 0, "RESPONSE", submit_opts, out, "the response zip or directory (required)"),
+    CLI_FLAG("reissue", 0, submit_opts, reissue,
+             "sign a request file again although an earlier run did\n"
+             "(without it, that run's response is written again)"),
     CLI_END};
 
 static const cli_opt respond_rows[] = {
@@ -257,7 +390,8 @@ CA_SPEC(submit, "ca submit",
         submit_rows, 0, submit_opts);
 
 CA_SPEC(sign, "ca sign",
-        "usage: bacsc ca sign [--dir DIR] [--site NAME] [--origin NAME] SOURCE --out RESPONSE\n\n"
+        "usage: bacsc ca sign [--dir DIR] [--site NAME] [--origin NAME] SOURCE --out RESPONSE\n"
+        "                     [--reissue]\n\n"
         "Installer-as-administrator in one step: submit SOURCE (CARI zip or CSR\n"
         "directory), approve every request that passes policy, sign, and write the\n"
         "response (a CARI zip, or a directory when RESPONSE ends in '/' or is one).\n"
@@ -270,6 +404,53 @@ CA_SPEC(respond, "ca respond",
         "CA certificate and chain. RESPONSE is a CARI zip, or a directory when it\n"
         "ends in '/' or already is one. Can be re-run: the store is the source.\n\n",
         respond_rows, 0, submit_opts);
+
+/* `ca sign` of a request file an earlier run already signed as batch `bid`:
+ * write that batch's response again, issue nothing. */
+static int sign_again(const ca_common *c, bacsc_ca *ca, int64_t bid, const char *when,
+                      const char *source, const char *out)
+{
+    size_t n = 0;
+    fprintf(stderr,
+            "bacsc %s: %s was already signed as batch %lld on %s: writing that response again "
+            "(--reissue signs it anew)\n",
+            c->prog, source, (long long)bid, when);
+    if (respond(c, ca, bid, out, &n) != BACSC_OK)
+        return EXIT_FAIL;
+    if (c->json)
+        cli_print_json(json_pack("{s:I,s:b,s:s,s:I}", "batch", (json_int_t)bid,
+                                 "already_signed", 1, "response", out, "certificates",
+                                 (json_int_t)n));
+    else
+        printf("response for batch %lld written to %s (%zu certificates)\n", (long long)bid, out,
+               n);
+    return EXIT_OK;
+}
+
+/* The summary of a submitted (and, with `out`, signed) batch; `arr` (the
+ * entries, with --json) is consumed. */
+static void report_batch(bacsc_ca *ca, int64_t bid, const bacsc_ca_source *src, int issued,
+                         int rejected, int bad, const char *out, size_t n_out, json_t *arr)
+{
+    if (arr) {
+        json_t *o = json_object();
+        json_object_set_new(o, "batch", json_integer(bid));
+        json_object_set_new(o, "entries", arr);
+        json_object_set_new(o, "issued", json_integer(issued));
+        json_object_set_new(o, "rejected", json_integer(rejected));
+        json_object_set_new(o, "unreadable", json_integer(bad));
+        if (out)
+            json_object_set_new(o, "response", json_string(out));
+        cli_print_json(o);
+        return;
+    }
+    int pending = 0;
+    bacsc_ca_batches(ca, bid, batch_pending, &pending);
+    printf("batch %lld: %zu entries, %d issued, %d pending, %d rejected, %d unreadable\n",
+           (long long)bid, src->n + src->n_bad, issued, pending, rejected, bad);
+    if (out)
+        printf("response written to %s (%zu certificates)\n", out, n_out);
+}
 
 static int cmd_submit_or_sign(int argc, char **argv, int mode /* 0 submit, 1 sign */)
 {
@@ -284,6 +465,8 @@ static int cmd_submit_or_sign(int argc, char **argv, int mode /* 0 submit, 1 sig
                                              : "exactly one SOURCE (zip or directory) expected");
         return EXIT_USAGE;
     }
+    if (mode && check_out_path(&c, out) != 0)
+        return EXIT_FAIL;
     bacsc_ca *ca = ca_open(&c);
     if (!ca)
         return EXIT_FAIL;
@@ -309,6 +492,16 @@ static int cmd_submit_or_sign(int argc, char **argv, int mode /* 0 submit, 1 sig
         src.batch.site = site;
     if (origin)
         src.batch.origin = origin;
+    char when[32];
+    int64_t done = mode && !op.reissue && src.batch.sha256
+                       ? batch_of_file(ca, src.batch.sha256, when)
+                       : 0;
+    if (done) {
+        int e = sign_again(&c, ca, done, when, argv[1], out);
+        bacsc_ca_source_free(&src);
+        bacsc_ca_close(ca);
+        return e;
+    }
     json_t *arr = c.json ? json_array() : NULL;
     int ex = EXIT_OK;
     int bad = source_errors(&c, &src, arr);
@@ -348,25 +541,8 @@ static int cmd_submit_or_sign(int argc, char **argv, int mode /* 0 submit, 1 sig
         ex = EXIT_FAIL;
         goto out;
     }
-    if (arr) {
-        json_t *o = json_object();
-        json_object_set_new(o, "batch", json_integer(bid));
-        json_object_set_new(o, "entries", arr);
-        json_object_set_new(o, "issued", json_integer(issued));
-        json_object_set_new(o, "rejected", json_integer(rejected));
-        json_object_set_new(o, "unreadable", json_integer(bad));
-        if (mode)
-            json_object_set_new(o, "response", json_string(out));
-        arr = NULL;
-        cli_print_json(o);
-    } else {
-        int pending = 0;
-        bacsc_ca_batches(ca, bid, batch_pending, &pending);
-        printf("batch %lld: %zu entries, %d issued, %d pending, %d rejected, %d unreadable\n",
-               (long long)bid, src.n + src.n_bad, issued, pending, rejected, bad);
-        if (mode)
-            printf("response written to %s (%zu certificates)\n", out, n_out);
-    }
+    report_batch(ca, bid, &src, issued, rejected, bad, mode ? out : NULL, n_out, arr);
+    arr = NULL;
     if (rejected || bad)
         ex = EXIT_PARTIAL;
 out:
@@ -405,9 +581,11 @@ int ca_cmd_respond(int argc, char **argv)
         return EXIT_FAIL;
     size_t n = 0;
     int ex = respond(&c, ca, bid, out, &n) == BACSC_OK ? EXIT_OK : EXIT_FAIL;
-    if (ex == EXIT_OK)
+    if (ex == EXIT_OK) {
         printf("response for batch %lld written to %s (%zu certificates)\n", (long long)bid, out,
                n);
+        note_pending(ca, bid);
+    }
     bacsc_ca_close(ca);
     return ex;
 }

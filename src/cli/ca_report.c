@@ -20,7 +20,28 @@
 typedef struct print_ctx {
     bool json;
     json_t *arr;
+    const char *header; /* column names, printed before the first text row */
 } print_ctx;
+
+/* Print the header row once, before the first row of text output. */
+static void heading(print_ctx *p)
+{
+    if (p->header) {
+        fputs(p->header, stdout);
+        p->header = NULL;
+    }
+}
+
+#define PENDING_HEADER                                                                             \
+    "ID     BATCH STATUS   DEVICE UUID                          SUBJECT                        "  \
+    "KEY SHA-256      CREATED  [REASON]\n"
+#define LIST_HEADER                                                                                \
+    "SERIAL                           STATUS  NOT AFTER            DEVICE UUID                    "  \
+    "      SUBJECT\n"
+#define AUDIT_HEADER                                                                               \
+    "ID     TIME                 ACTOR        ACTION       OBJECT                                   "\
+    "DETAIL\n"
+#define BATCHES_HEADER "ID    DIR CREATED              SITE                 COUNTS  FILE\n"
 
 static int print_request(const bacsc_request_row *r, void *user)
 {
@@ -48,6 +69,7 @@ static int print_request(const bacsc_request_row *r, void *user)
         json_object_set_new(o, "serial", ca_json_str(r->serial));
         json_array_append_new(p->arr, o);
     } else {
+        heading(p);
         printf("%-6lld %-5lld %-8s %-36s %-30s %.16s %s%s%s\n", (long long)r->id,
                (long long)r->batch_id, bacsc_req_status_name(r->status),
                r->device_uuid ? r->device_uuid : "-", r->subject ? r->subject : "-",
@@ -90,7 +112,7 @@ int ca_cmd_pending(int argc, char **argv)
     bacsc_ca *ca = ca_open(&c);
     if (!ca)
         return EXIT_FAIL;
-    print_ctx p = {.json = c.json, .arr = c.json ? json_array() : NULL};
+    print_ctx p = {.json = c.json, .arr = c.json ? json_array() : NULL, .header = PENDING_HEADER};
     int rc = bacsc_ca_requests(ca, all ? -1 : BACSC_REQ_PENDING, batch, print_request, &p);
     int ex = rc < 0 ? ca_fail_rc(&c, ca, rc) : EXIT_OK;
     if (c.json)
@@ -126,7 +148,8 @@ static int print_cert(const bacsc_cert_row *r, void *user)
         }
         json_array_append_new(p->arr, o);
     } else {
-        printf("%-32s %-7s %s %-36s %s\n", r->serial, status, na,
+        heading(p);
+        printf("%-32s %-7s %-20s %-36s %s\n", r->serial, status, na,
                r->device_uuid ? r->device_uuid : "-", r->subject ? r->subject : "-");
     }
     return 0;
@@ -167,7 +190,7 @@ int ca_cmd_list(int argc, char **argv)
     bacsc_ca *ca = ca_open(&c);
     if (!ca)
         return EXIT_FAIL;
-    print_ctx p = {.json = c.json, .arr = c.json ? json_array() : NULL};
+    print_ctx p = {.json = c.json, .arr = c.json ? json_array() : NULL, .header = LIST_HEADER};
     int rc = bacsc_ca_certs(ca, &f, print_cert, &p);
     int ex = rc < 0 ? ca_fail_rc(&c, ca, rc) : EXIT_OK;
     if (c.json)
@@ -192,6 +215,7 @@ static int print_audit(const bacsc_audit_row *r, void *user)
     } else {
         char t[32];
         ca_fmt_time(r->time, t, sizeof t);
+        heading(p);
         printf("%-6lld %s %-12s %-12s %-40s %s\n", (long long)r->id, t, r->actor, r->action,
                r->object ? r->object : "-", r->detail ? r->detail : "");
     }
@@ -259,7 +283,7 @@ int ca_cmd_audit(int argc, char **argv)
         return EXIT_FAIL;
     if (verify)
         return audit_verify(&c, ca);
-    print_ctx p = {.json = c.json, .arr = c.json ? json_array() : NULL};
+    print_ctx p = {.json = c.json, .arr = c.json ? json_array() : NULL, .header = AUDIT_HEADER};
     int rc = bacsc_ca_audit(ca, since, print_audit, &p);
     int ex = rc < 0 ? ca_fail_rc(&c, ca, rc) : EXIT_OK;
     if (c.json)
@@ -294,6 +318,7 @@ static int print_batch(const bacsc_batch_row *r, void *user)
     } else {
         char t[32];
         ca_fmt_time(r->created, t, sizeof t);
+        heading(p);
         printf("%-5lld %-3s %s %-20s req %lld pending %lld issued %lld rejected %lld  %s\n",
                (long long)r->id, r->direction, t, r->site ? r->site : "-",
                (long long)r->n_requests, (long long)r->n_pending, (long long)r->n_issued,
@@ -316,7 +341,7 @@ int ca_cmd_batches(int argc, char **argv)
     bacsc_ca *ca = ca_open(&c);
     if (!ca)
         return EXIT_FAIL;
-    print_ctx p = {.json = c.json, .arr = c.json ? json_array() : NULL};
+    print_ctx p = {.json = c.json, .arr = c.json ? json_array() : NULL, .header = BATCHES_HEADER};
     int rc = bacsc_ca_batches(ca, 0, print_batch, &p);
     int ex = rc < 0 ? ca_fail_rc(&c, ca, rc) : EXIT_OK;
     if (c.json)

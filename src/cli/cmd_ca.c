@@ -214,6 +214,39 @@ static const char policy_usage[] =
 
 CA_SPEC_COMMON(policy, "ca policy", policy_usage);
 
+/* A refused `policy set`: the library's reason, and for an unknown key the
+ * closest known one. Returns EXIT_USAGE. */
+static int policy_key_error(const ca_common *c, bacsc_ca *ca, const char *key)
+{
+    json_t *o = bacsc_policy_to_json(bacsc_ca_policy(ca));
+    const char *names[64];
+    size_t n = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v)
+    {
+        if (n < 64)
+            names[n++] = k;
+    }
+    const char *hint = json_object_get(o, key) ? NULL : cli_suggest(key, names, n, sizeof names[0]);
+    if (hint)
+        cli_error(c->prog, "%s; did you mean '%s'?", bacsc_ca_errmsg(ca), hint);
+    else
+        cli_error(c->prog, "%s", bacsc_ca_errmsg(ca));
+    json_decref(o);
+    return EXIT_USAGE;
+}
+
+/* After `policy set KEY VALUE`: the value now in force. */
+static void policy_confirm(bacsc_ca *ca, const char *key)
+{
+    json_t *o = bacsc_policy_to_json(bacsc_ca_policy(ca));
+    char *t = json_dumps(json_object_get(o, key), JSON_ENCODE_ANY | JSON_COMPACT);
+    printf("policy %s set to %s\n", key, t ? t : "?");
+    free(t);
+    json_decref(o);
+}
+
 static int cmd_policy(int argc, char **argv)
 {
     ca_common_only op = {0};
@@ -235,9 +268,10 @@ static int cmd_policy(int argc, char **argv)
     if (set) {
         int rc = bacsc_ca_policy_set(ca, argv[2], argv[3]);
         if (rc != BACSC_OK)
-            ex = rc == BACSC_ERR_INVALID_ARG ? (cli_error(c.prog, "%s", bacsc_ca_errmsg(ca)),
-                                                EXIT_USAGE)
+            ex = rc == BACSC_ERR_INVALID_ARG ? policy_key_error(&c, ca, argv[2])
                                              : ca_fail_rc(&c, ca, rc);
+        else if (!c.json)
+            policy_confirm(ca, argv[2]);
     }
     if (ex == EXIT_OK && (show || c.json)) {
         json_t *o = bacsc_policy_to_json(bacsc_ca_policy(ca));
@@ -326,6 +360,22 @@ CA_SPEC(crl, "ca crl",
         "crl_days.\n\n",
         crl_rows, 0, crl_opts);
 
+/* After `crl --out FILE`: what was written. */
+static void crl_confirm(const char *out, const uint8_t *der, size_t len)
+{
+    const unsigned char *p = der;
+    X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)len);
+    STACK_OF(X509_REVOKED) *rev = crl ? X509_CRL_get_REVOKED(crl) : NULL;
+    const ASN1_TIME *next = crl ? X509_CRL_get0_nextUpdate(crl) : NULL;
+    struct tm tm;
+    char when[32] = "-";
+    if (next && ASN1_TIME_to_tm(next, &tm) == 1)
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    printf("CRL written to %s (%d revoked certificate(s), next update %s)\n", out,
+           rev ? sk_X509_REVOKED_num(rev) : 0, when);
+    X509_CRL_free(crl);
+}
+
 static int cmd_crl(int argc, char **argv)
 {
     crl_opts o = {0};
@@ -366,6 +416,8 @@ static int cmd_crl(int argc, char **argv)
         if (!ok) {
             cli_error(c.prog, "cannot write %s: %s", out, strerror(errno));
             ex = EXIT_FAIL;
+        } else if (!c.json) {
+            crl_confirm(out, der, len);
         }
     }
     free(der);

@@ -173,4 +173,19 @@ int site_discard_result(site_item *it);
 /* A refused password as the device said it, and which option supplies it. */
 bool site_password_refused(site_item *it, const char *what);
 
+/* ---- steps shared by the CSR workflows (wf_request.c) ---- */
+
+int site_csr_check(site_item *it);
+int site_csr_domain_issue(site_item *it);
+int site_csr_domain_result(site_item *it);
+int site_csr_generate_issue(site_item *it);
+int site_csr_generate_result(site_item *it);
+int site_csr_read_issue(site_item *it);
+int site_csr_read_result(site_item *it);
+
+/* ---- discover's certificate read (wf_discover.c) ---- */
+
+int site_cert_read_issue(site_item *it);
+int site_cert_read_result(site_item *it);
+
 #endif

@@ -249,6 +249,15 @@ static int import_confirm_result(site_item *it)
     if (h != H_NEXT)
         return h;
     bacsc_site_device *d = &it->dev;
+    /* The certificate replaced is superseded (to be revoked by `site
+     * import`). Idempotent: a resumed run records it again harmlessly. */
+    if (d->cert_der && (d->cert_len != it->data_len ||
+                        memcmp(d->cert_der, it->data, it->data_len) != 0) &&
+        site_superseded_add(it->r->s, d->instance, d->cert_der, d->cert_len) != BACSC_OK) {
+        site_fail_msg(it, "confirm: cannot record the superseded certificate: %s",
+                      bacsc_site_errmsg(it->r->s));
+        return H_FAIL;
+    }
     free(d->cert_der);
     d->cert_der = malloc(it->data_len);
     d->cert_len = 0;
