@@ -78,7 +78,10 @@ c $P --timeout 1000 read device,2001 object-name >/dev/null; [ "$RC" = 3 ] || fa
 # ---- the VMAC is kept in the state: across its own re-activation and restarts ----------
 mac() { sc_read 2001 network-port,1 mac-address || true; }
 VM1=$(mac); [ -n "$VM1" ] || fail "MAC_Address over SC: $(cat sc.err)"
-SCP=(--hub "$HUB" --cert pki/node1.pem --key pki/node1.key --ca pki/ca.pem)
+SCP=(--hub "$HUB" --cert pki/node1.pem --key pki/node1.key --ca pki/ca.pem --vmac 02:00:00:00:00:77)
+# a commissioning session for this tool's VMAC (the password), then the change
+timeout 20 "$BACSC_BUILD/tests/sc_reinit" 2001 activate-changes pw "${SCP[@]}" >reinit.out 2>&1 \
+  || fail "log in over SC: $(cat reinit.out)"
 timeout 20 "$BACSC" write 2001 network-port,1 sc-failover-hub-uri "wss://127.0.0.1:$((HP + 1))" \
   "${SCP[@]}" >/dev/null 2>sc.err || fail "write the failover URI over SC: $(cat sc.err)"
 timeout 20 "$BACSC_BUILD/tests/sc_reinit" 2001 activate-changes pw "${SCP[@]}" >reinit.out 2>&1 \
