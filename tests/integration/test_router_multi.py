@@ -14,6 +14,9 @@
     two routers, DNET kept across the middle network);
   - a global Who-Is from network 3 finds the devices of networks 1..4 with
     their network numbers (and both routers);
+  - size translation: network 4's hub accepts NPDUs of at most 600 octets;
+    a 1000-octet NPDU from B/IP to network 4 gets Reject-Message-To-Network
+    reason 4 (message too long) from router B, a 500-octet one is forwarded;
   - a config file with an unknown key or a repeated network number is refused.
 """
 import json
@@ -24,7 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from sc_support import *  # noqa
-from test_router_bip_sc import bip_ports, bip, whois, router_status, NBCAST  # noqa
+from test_router_bip_sc import bip_ports, bip, whois, router_status, NBCAST, Raw  # noqa
 
 
 def main():
@@ -33,7 +36,9 @@ def main():
     ha, h3, h4 = free_port(), free_port(), free_port()
     base = bip_ports()
     hub3 = start_hub(pki, h3, f"{d}/hub3.log")
-    hub4 = start_hub(pki, h4, f"{d}/hub4.log")
+    with open(f"{d}/hub4.json", "w") as f:
+        json.dump({"max_npdu": 600}, f)
+    hub4 = start_hub(pki, h4, f"{d}/hub4.log", extra=["--config", f"{d}/hub4.json"])
     status_a = f"{d}/a-status.json"
     cfg = f"{d}/a.json"
     with open(cfg, "w") as f:
@@ -45,9 +50,11 @@ def main():
                                 {"sc_net": 3, "hub": f"wss://127.0.0.1:{h3}"}]}, f)
     ra = start(["router", "--config", cfg], f"{d}/a.log")
     check(wait_log(ra, "hub function of network 2 listening"), "router A hosts the hub of network 2")
+    status_b = f"{d}/b-status.json"
     rb = start(["router", "--bip", f"127.0.0.1:{base + 2}", "--bip-net", "1", "--bip-broadcast",
                 f"127.0.0.1:{base}", "--bip-broadcast-count", str(NBCAST), "--sc-net", "4", "--hub",
-                f"wss://127.0.0.1:{h4}", "--instance", "902"] + pki.cert("node6"), f"{d}/b.log")
+                f"wss://127.0.0.1:{h4}", "--instance", "902", "--status-file", status_b] + pki.cert("node6"),
+               f"{d}/b.log")
     devs = []
     for inst, hub, node in ((1002, ha, "node1"), (1003, h3, "node2"), (1004, h4, "node3")):
         devs.append(start(["device", "--instance", str(inst), "--hub", f"wss://127.0.0.1:{hub}"] +
@@ -84,6 +91,21 @@ def main():
           and nets.get(902) == 1 and 901 in nets, f"global Who-Is from network 3: {nets}")
     st = router_status(ra, status_a)
     check(st["stats"]["forwarded"] > 0 and st["stats"]["rejects_sent"] == 0, f"router A counters {st['stats']}")
+
+    # size translation at router B: network 4 takes at most 600 octets
+    found, r = whois(["--dnet", "4"] + bip(base, 3))
+    v4 = found.get(1004, {}).get("mac", "00:00:00:00:00:00").replace(":", "")
+    raw = Raw(base + 6, ("127.0.0.1", base + 2))
+    before = router_status(rb, status_b)["stats"]
+    raw.send("0124 0004 06 " + v4 + " ff 1008" + "00" * (1000 - 14))
+    got = [h for a, h in raw.recv_all(2.0)]
+    check("018003040004" in got, f"1000 octets to network 4: Reject-Message-To-Network reason 4 ({got})")
+    raw.send("0124 0004 06 " + v4 + " ff 1008" + "00" * (500 - 14))
+    raw.recv_all(1.0)
+    after = router_status(rb, status_b)["stats"]
+    check(after["rejects_too_long"] == before["rejects_too_long"] + 1 and
+          after["forwarded"] >= before["forwarded"] + 1,
+          f"router B: one refused as too long, the 500-octet one forwarded ({before} -> {after})")
 
     for p in devs + [ra, rb, hub3, hub4]:
         check(stop(p) == 0, f"{' '.join(p.args[1:3])} stops cleanly")
