@@ -915,16 +915,21 @@ static const cli_opt request_rows[] = {
 
 static const cli_part request_help[] = {
     CLI_TEXT("usage: bacsc site request [--db FILE] (DEVICES | --all) [--overwrite | --keep-existing]\n"
-             "                          --out REQ.zip [network options] [--json] [--quiet]\n"
+             "                          --out REQ.zip [--password-file F] [network options]\n"
+             "                          [--json] [--quiet]\n"
              "\n"
              "Each selected device generates a key pair and a CSR (Network Port Command\n"
              "generate-csr-file); the tool reads the CSRs (AtomicReadFile) and writes one CARI\n"
              "request with every pending CSR of the selection. A device that already has a\n"
              "pending CSR keeps it (--keep-existing, the default: counted as 'no action taken')\n"
              "or makes a new one (--overwrite). A killed run resumes with the next `request`;\n"
-             "a run that ended partial is retried for the failed devices only.\n"
+             "a run that ended partial is retried for the failed devices only. A device\n"
+             "makes a new key only for a source that gave it its password.\n"
              "\n"),
-    SITE_GROUPS_NET(request_rows),
+    CLI_GROUP("options:", request_rows, 0), CLI_GROUP(NULL, password_rows, 0),
+    CLI_GROUP(NULL, db_rows, 0), CLI_GROUP(NULL, quiet_rows, 0), CLI_GROUP(NULL, out_rows, 0),
+    CLI_GROUP("network options (BACnet/IP):", bip_rows, 0),
+    CLI_GROUP("or over BACnet/SC (docs/site.md):", sc_rows, 0),
     CLI_TEXT("Exit status: 0 ok, 5 some devices failed (the request holds the others),\n"
              "1 every device failed, 4 no device reachable, 2 usage.\n"),
     CLI_END};
@@ -944,7 +949,7 @@ static const cli_opt renew_rows[] = {
 static const cli_part renew_help[] = {
     CLI_TEXT("usage: bacsc site renew [--db FILE] (DEVICES | --all | --expiring-days N)\n"
              "                        [--overwrite | --keep-existing] --out REQ.zip\n"
-             "                        [network options] [--json] [--quiet]\n"
+             "                        [--password-file F] [network options] [--json] [--quiet]\n"
              "\n"
              "Renew the certificates of devices that hold one: each selected device makes a\n"
              "new key pair and CSR (generate-csr-file) and signs the CSR with its current key,\n"
@@ -955,7 +960,10 @@ static const cli_part renew_help[] = {
              "selected (among DEVICES if given). Killed runs resume; partial runs retry the\n"
              "failed devices (docs/lifecycle.md).\n"
              "\n"),
-    SITE_GROUPS_NET(renew_rows),
+    CLI_GROUP("options:", renew_rows, 0), CLI_GROUP(NULL, password_rows, 0),
+    CLI_GROUP(NULL, db_rows, 0), CLI_GROUP(NULL, quiet_rows, 0), CLI_GROUP(NULL, out_rows, 0),
+    CLI_GROUP("network options (BACnet/IP):", bip_rows, 0),
+    CLI_GROUP("or over BACnet/SC (docs/site.md):", sc_rows, 0),
     CLI_TEXT("Exit status: 0 ok, 5 some devices failed (the request holds the others),\n"
              "1 every device failed, 3 no device selected, 4 no device reachable, 2 usage.\n"),
     CLI_END};

@@ -442,6 +442,33 @@ static int verify_cb(int ok, X509_STORE_CTX *vc)
     return ok;
 }
 
+/* Trust: the configured issuers only, each peer signed directly by one;
+ * the CRLs when configured. Returns 0 or -1 with err set. */
+static int setup_trust(X509_STORE *st, const bacsc_tls_config *cfg, STACK_OF(X509_NAME) *names,
+                       char *err, size_t errlen)
+{
+    for (int i = 0; i < BACSC_TLS_MAX_ISSUERS; i++) {
+        const char *f = cfg->issuer_files[i];
+        if (!f)
+            continue;
+        if (load_issuers(st, f, names) <= 0) {
+            set_err(err, errlen, "no issuer certificate could be read from %s", f);
+            return -1;
+        }
+    }
+    unsigned long flags = X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_X509_STRICT;
+    if (cfg->crl_file) {
+        if (load_crls(st, cfg->crl_file) <= 0) {
+            set_err(err, errlen, "no CRL could be read from %s", cfg->crl_file);
+            return -1;
+        }
+        flags |= X509_V_FLAG_CRL_CHECK;
+        X509_STORE_set_verify_cb(st, verify_cb);
+    }
+    X509_STORE_set_flags(st, flags);
+    return 0;
+}
+
 /* The client certificate in a ticket must still verify now: issuers, CRL
  * and validity period of this context (the same store as full handshakes). */
 /* Does `peer` verify now against the issuers, CRL and clock of `t` (as a
@@ -685,26 +712,8 @@ bacsc_tls_ctx *bacsc_tls_ctx_new(const bacsc_tls_config *cfg, bool server, char 
         goto fail;
     }
 
-    /* Trust: the configured issuers only. */
-    for (int i = 0; i < BACSC_TLS_MAX_ISSUERS; i++) {
-        const char *f = cfg->issuer_files[i];
-        if (!f)
-            continue;
-        if (load_issuers(st, f, names) <= 0) {
-            set_err(err, errlen, "no issuer certificate could be read from %s", f);
-            goto fail;
-        }
-    }
-    unsigned long flags = X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_X509_STRICT;
-    if (cfg->crl_file) {
-        if (load_crls(st, cfg->crl_file) <= 0) {
-            set_err(err, errlen, "no CRL could be read from %s", cfg->crl_file);
-            goto fail;
-        }
-        flags |= X509_V_FLAG_CRL_CHECK;
-        X509_STORE_set_verify_cb(st, verify_cb);
-    }
-    X509_STORE_set_flags(st, flags);
+    if (setup_trust(st, cfg, names, err, errlen) != 0)
+        goto fail;
     SSL_CTX_set_cert_store(ctx, st); /* takes ownership */
     st = NULL;
 

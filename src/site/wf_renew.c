@@ -44,6 +44,7 @@ static int check(site_item *it)
 
 static const site_step STEPS[] = {
     {"read-certificate", site_cert_read_issue, cert_result},
+    {"login", site_login_issue, site_login_result},
     {"write-domain", site_csr_domain_issue, site_csr_domain_result},
     {"generate-csr", site_csr_generate_issue, site_csr_generate_result},
     {"read-csr", site_csr_read_issue, site_csr_read_result},

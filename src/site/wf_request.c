@@ -82,6 +82,7 @@ int site_csr_read_result(site_item *it)
 }
 
 static const site_step STEPS[] = {
+    {"login", site_login_issue, site_login_result},
     {"write-domain", site_csr_domain_issue, site_csr_domain_result},
     {"generate-csr", site_csr_generate_issue, site_csr_generate_result},
     {"read-csr", site_csr_read_issue, site_csr_read_result},

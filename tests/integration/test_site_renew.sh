@@ -49,11 +49,11 @@ run 0 discover "${NET[@]}" "${T4[@]}"
 
 # ---- first certificates: 10 days for 2001-2002, two years for 2003-2004 -------------
 "$BACSC" ca policy set --dir ca validity_days 10 >/dev/null
-run 0 request 2001-2002 --out r1.zip "${NET[@]}"
+run 0 request 2001-2002 --out r1.zip "${NET[@]}" --password pw
 "$BACSC" ca sign --dir ca r1.zip --out s1.zip >/dev/null
 run 0 import s1.zip "${NET[@]}" --password pw --ca-dir ca
 "$BACSC" ca policy set --dir ca validity_days 730 >/dev/null
-run 0 request 2003-2004 --out r2.zip "${NET[@]}"
+run 0 request 2003-2004 --out r2.zip "${NET[@]}" --password pw
 "$BACSC" ca sign --dir ca r2.zip --out s2.zip >/dev/null
 run 0 import s2.zip "${NET[@]}" --password pw --ca-dir ca
 serials >before.txt
@@ -62,7 +62,7 @@ serials >before.txt
 # ---- renewal selection = ca list --expiring ------------------------------------------
 ca_json --expiring 30 | $PY -c "
 import json,sys; print(' '.join(sorted(c['serial'] for c in json.load(sys.stdin))))" >ca_set.txt
-run 0 renew --expiring-days 30 --out renew.zip "${NET[@]}" --json
+run 0 renew --expiring-days 30 --out renew.zip "${NET[@]}" --password pw --json
 $PY -c "
 import json; d=json.load(open('out'))
 assert d['kind']=='renew' and d['csrs']==2 and d['done']==2 and d['state']=='done', d
@@ -139,7 +139,7 @@ import json,sys
 for r in json.load(sys.stdin)['rows']: assert r['cert_status']=='valid', r" || fail "all valid"
 
 # ---- --keep-old ------------------------------------------------------------------------
-run 0 renew 2003 --out k.zip "${NET[@]}"
+run 0 renew 2003 --out k.zip "${NET[@]}" --password pw
 "$BACSC" ca sign --dir ca k.zip --out k_resp.zip >/dev/null
 run 0 import k_resp.zip "${NET[@]}" --password pw --keep-old
 grep -q "kept (--keep-old)" err || fail "--keep-old: $(cat err)"
