@@ -133,7 +133,9 @@ size_t bacsc_client_pending(const bacsc_client *cl);
  * harness) sees it called from within this call, after the request is
  * fully registered.
  * Returns the invoke id (0..255), BACSC_ERR_LIMIT (max_pending requests in
- * flight), BACSC_ERR_AGAIN (all 256 invoke ids in flight to `dest`),
+ * flight, or — bacsc_client_too_large() then says so — the APDU is larger
+ * than the Max_APDU_Length_Accepted `dest` announced in its I-Am; nothing is
+ * sent), BACSC_ERR_AGAIN (all 256 invoke ids in flight to `dest`),
  * BACSC_ERR_INVALID_ARG (broadcast destination, payload too large for the
  * datalink), BACSC_ERR_NOMEM. A send callback failure is not an error here:
  * the retry timer covers it.
@@ -141,6 +143,11 @@ size_t bacsc_client_pending(const bacsc_client *cl);
 int bacsc_client_request(bacsc_client *cl, const bacsc_address *dest, uint8_t service,
                          const uint8_t *payload, size_t payload_len, bacsc_client_done_fn done,
                          void *user, uint64_t now);
+
+/* Whether the last bacsc_client_request() (or wrapper) was refused because
+ * the request (*apdu_len octets) is larger than the destination accepts
+ * (*peer_max, from its I-Am). Either pointer may be NULL. */
+bool bacsc_client_too_large(const bacsc_client *cl, size_t *apdu_len, unsigned *peer_max);
 
 /* Convenience wrappers: encode the service request and call
  * bacsc_client_request(). Same returns, plus the encoder's
@@ -170,6 +177,11 @@ int bacsc_client_atomic_write_file(bacsc_client *cl, const bacsc_address *dest,
 int bacsc_client_reinitialize(bacsc_client *cl, const bacsc_address *dest,
                               const bacsc_reinit_request *r, bacsc_client_done_fn done,
                               void *user, uint64_t now);
+/* DeviceCommunicationControl; with state enable and the device's password
+ * this also opens a commissioning session for this client's address (see
+ * bacsc/device.h). */
+int bacsc_client_dcc(bacsc_client *cl, const bacsc_address *dest, const bacsc_dcc_request *r,
+                     bacsc_client_done_fn done, void *user, uint64_t now);
 
 /*
  * Send a Who-Is to `dest` (NULL = local broadcast) for instances low..high

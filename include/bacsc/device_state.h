@@ -18,6 +18,11 @@
  * save, so a kill -9 leaves either the old or the new set, never a mix.
  * Key files no row names are removed on open.
  *
+ * One process at a time: DIR/lock is locked (flock) while the state is open
+ * and records the owner's PID; opening a directory another process holds
+ * fails with BACSC_ERR_EXISTS and "state directory DIR is in use by process
+ * PID".
+ *
  * The runtime (bacsc_devrt) implements bacsc_commission_ops for one device
  * instance with OpenSSL: EC P-256 keys, CSRs with urn:uuid SAN, validation
  * against the current or new key and the issuer files at the wall clock.
@@ -47,6 +52,12 @@ typedef struct bacsc_devstate bacsc_devstate;
 int bacsc_devstate_open(const char *dir, bacsc_devstate **out, char *err, size_t errlen);
 void bacsc_devstate_close(bacsc_devstate *st);
 const char *bacsc_devstate_dir(const bacsc_devstate *st);
+
+/* Testing crash safety: from now on, count the durable steps (key file
+ * written, transaction begun or committed, key file removed) and kill the
+ * process with SIGKILL when it reaches step `n` (0 = never). Deterministic
+ * replacement for a kill -9 at a random moment. */
+void bacsc_devstate_crash_at(bacsc_devstate *st, unsigned n);
 
 /*
  * The Device_UUID of `instance`: read, or generated (random v4) and stored

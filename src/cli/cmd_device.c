@@ -8,8 +8,10 @@
  * one process — one event loop, one TLS context — for load and fault tests.
  * `--hub-listen` also hosts the hub function (sc_hubd.h). See docs/device.md.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,8 @@
 #include "bacsc/error.h"
 #include "bacsc/log.h"
 #include "bacsc/sc_hubd.h"
+#include "hub_metrics.h"
+#include "web/metrics_http.h"
 #include "bacsc/sc_node.h"
 #include "cli.h"
 #include "sc_cli.h"
@@ -51,7 +55,7 @@ static void usage(FILE *out)
             "                    [--dc-listen ADDR:PORT [--dc-uri URI]...] [--dc-initiate auto|off]\n"
             "                    [--insecure-plaintext] [--status-file FILE] [--log-level LEVEL]\n"
             "       bacsc device --state-dir DIR --instance N [--bip ADDR:PORT] [--count N]\n"
-            "                    [--mode ip|dual|sc] [--domain D] [--password P] [--hub URI]\n"
+            "                    [--mode ip|dual|sc] [--domain D] [--password-file F] [--hub URI]\n"
             "                    [--failover URI] [--bip-broadcast ADDR:PORT [--bip-broadcast-count N]]\n"
             "\n"
             "Run a BACnet device (Device object, Analog Values, a SECURE_CONNECT Network\n"
@@ -69,6 +73,8 @@ static void usage(FILE *out)
             "      --key FILE            its private key (PEM)\n"
             "      --ca FILE             issuer (CA) certificate; twice for rollover\n"
             "      --hub-listen ADDR:PORT  also run the hub function, listening here\n"
+            "      --metrics-listen ADDR:PORT  with --hub-listen: Prometheus /metrics and /health of\n"
+            "                            the hub function over plain HTTP (bare PORT: 127.0.0.1)\n"
             "      --ticket-key-file FILE  with --hub-listen: TLS session ticket keys (resumption,\n"
             "                            also across restarts; created 0600 if absent)\n"
             "      --dc-listen ADDR:PORT   accept direct connections (dc.bsc.bacnet.org) here\n"
@@ -93,7 +99,11 @@ static void usage(FILE *out)
             "      --mode ip|dual|sc     mode of a fresh state (default ip; sc needs an\n"
             "                            activated certificate: a saved state keeps its mode)\n"
             "      --domain D            site domain for CSR common names (NAME.D)\n"
-            "      --password P          ReinitializeDevice password (1..20 characters)\n"
+            "      --password P          ReinitializeDevice password (1..20 characters; visible in\n"
+            "                            ps: prefer --password-file). Kept hashed in the state\n"
+            "                            directory; without one a password is generated at the\n"
+            "                            first start and shown once\n"
+            "      --password-file F     the password from the first line of F\n"
             "      --bip-broadcast ADDR:PORT  where broadcasts go (default ADDR's broadcast)\n"
             "      --bip-broadcast-count N    emulate a broadcast domain on one host: send\n"
             "                            broadcasts to N consecutive ports from --bip-broadcast\n"
@@ -209,6 +219,10 @@ static int check_fixed_opts(const sc_opts *o)
 {
     if (sc_check_node_opts(PROG, o) || sc_uuid_binding(PROG, o) < 0)
         return -1;
+    if (o->metrics_listen && !o->hub_listen) {
+        cli_error(PROG, "--metrics-listen needs --hub-listen (it serves the hub function's metrics)");
+        return -1;
+    }
     if (o->dc_initiate && strcmp(o->dc_initiate, "auto") != 0 &&
         strcmp(o->dc_initiate, "off") != 0) {
         cli_error(PROG, "--dc-initiate: '%s' is not auto or off", o->dc_initiate);
@@ -320,8 +334,42 @@ static int fixed_config(struct devcli *dcli, bacsc_tls_ctx *tls, bacsc_tls_ctx *
     return EXIT_OK;
 }
 
+static char *render_metrics(void *user, size_t *len)
+{
+    return hub_metrics_render(user, len);
+}
+
+static bool metrics_health(void *user, char *text, size_t cap)
+{
+    const hub_metrics_src *s = user;
+    snprintf(text, cap, "ok: hub function on port %u, %zu node(s) connected",
+             bacsc_hubd_port(s->hubd), bacsc_sc_hub_connected_count(bacsc_hubd_hub(s->hubd)));
+    return true;
+}
+
+/* --metrics-listen: Prometheus /metrics of the hosted hub function. */
+static int start_metrics(bacsc_device_runtime *rt, const bacsc_device_runtime_config *c,
+                         const sc_opts *o, hub_metrics_src *src, metrics_http **out)
+{
+    const bacsc_hubd *hubd = bacsc_device_runtime_hubd(rt);
+    if (!o->metrics_listen || !hubd)
+        return 0;
+    *src = (hub_metrics_src){.hubd = hubd, .tls = c->server_tls,
+                             .cert_not_after = hub_metrics_cert_not_after(o->cert)};
+    metrics_http_handlers mh = {.render = render_metrics, .health = metrics_health, .user = src};
+    char err[256];
+    if (metrics_http_start(bacsc_device_runtime_loop(rt), o->metrics_listen, &mh, out, err,
+                           sizeof err)) {
+        cli_error(PROG, "--metrics-listen: %s", err);
+        return -1;
+    }
+    BACSC_INFO("device: hub function metrics on http://%s (port %u): /metrics, /health",
+               o->metrics_listen, metrics_http_port(*out));
+    return 0;
+}
+
 /* Create and run the devices; map the runtime's status onto exit codes. */
-static int run_runtime(const bacsc_device_runtime_config *c)
+static int run_runtime(const bacsc_device_runtime_config *c, const sc_opts *o)
 {
     bacsc_device_runtime *rt = NULL;
     char err[512];
@@ -332,7 +380,12 @@ static int run_runtime(const bacsc_device_runtime_config *c)
             return r == BACSC_ERR_STATE ? EXIT_DATAERR : EXIT_FAIL;
         return r == BACSC_ERR_INVALID_ARG ? EXIT_USAGE : EXIT_FAIL;
     }
-    int rc = bacsc_device_runtime_run(rt) == BACSC_OK ? EXIT_OK : EXIT_FAIL;
+    hub_metrics_src msrc;
+    metrics_http *metrics = NULL;
+    int rc = EXIT_FAIL;
+    if (start_metrics(rt, c, o, &msrc, &metrics) == 0)
+        rc = bacsc_device_runtime_run(rt) == BACSC_OK ? EXIT_OK : EXIT_FAIL;
+    metrics_http_free(metrics);
     bacsc_device_runtime_free(rt);
     return rc;
 }
@@ -340,6 +393,27 @@ static int run_runtime(const bacsc_device_runtime_config *c)
 int bacsc_cmd_device(int argc, char **argv);
 /* Parse the command line into `o` and `dh`. Returns -1 to go on, else the
  * exit code (help printed, or a usage error reported). */
+/* --password-file: the first line of F (1..20 characters). */
+static int read_password_file(const char *path, const char **out)
+{
+    static char buf[32];
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        cli_error(PROG, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    bool ok = fgets(buf, sizeof buf, f) != NULL;
+    fclose(f);
+    buf[strcspn(buf, "\r\n")] = 0;
+    if (!ok || !buf[0] || strlen(buf) > 20) {
+        cli_error(PROG, "--password-file: %s does not start with a password of 1..20 characters",
+                  path);
+        return -1;
+    }
+    *out = buf;
+    return 0;
+}
+
 static int parse_opts(int argc, char **argv, sc_opts *o, devhost_opts *dh)
 {
     static const struct option longopts[] = {
@@ -350,6 +424,7 @@ static int parse_opts(int argc, char **argv, sc_opts *o, devhost_opts *dh)
         {"key", required_argument, NULL, 'K'},
         {"ca", required_argument, NULL, 'A'},
         {"hub-listen", required_argument, NULL, 'B'},
+        {"metrics-listen", required_argument, NULL, 1010},
         {"ticket-key-file", required_argument, NULL, 'T'},
         {"dc-listen", required_argument, NULL, 'D'},
         {"dc-uri", required_argument, NULL, 'R'},
@@ -368,6 +443,7 @@ static int parse_opts(int argc, char **argv, sc_opts *o, devhost_opts *dh)
         {"mode", required_argument, NULL, 1003},
         {"domain", required_argument, NULL, 1004},
         {"password", required_argument, NULL, 1005},
+        {"password-file", required_argument, NULL, 1008},
         {"bip-broadcast", required_argument, NULL, 1006},
         {"bip-broadcast-count", required_argument, NULL, 1007},
         {"help", no_argument, NULL, 'h'},
@@ -393,6 +469,7 @@ static int parse_opts(int argc, char **argv, sc_opts *o, devhost_opts *dh)
                 return EXIT_USAGE;
             break;
         case 'B': o->hub_listen = optarg; break;
+        case 1010: o->metrics_listen = optarg; break;
         case 'T': o->ticket_key_file = optarg; break;
         case 'D': o->dc_listen = optarg; break;
         case 'R':
@@ -425,6 +502,10 @@ static int parse_opts(int argc, char **argv, sc_opts *o, devhost_opts *dh)
         case 1003: dh->mode = optarg; break;
         case 1004: dh->domain = optarg; break;
         case 1005: dh->password = optarg; break;
+        case 1008:
+            if (read_password_file(optarg, &dh->password) != 0)
+                return EXIT_USAGE;
+            break;
         case 1006: dh->bip_broadcast = optarg; break;
         case 1007:
             if (sc_parse_ulong(PROG, "--bip-broadcast-count", optarg, 1, 65535, &ul))
@@ -503,7 +584,7 @@ int bacsc_cmd_device(int argc, char **argv)
     }
     rc_cfg.status = write_status;
     rc_cfg.user = &dcli;
-    rc = run_runtime(&rc_cfg);
+    rc = run_runtime(&rc_cfg, &o);
 out:
     bacsc_tls_ctx_free(tls);
     bacsc_tls_ctx_free(stls);

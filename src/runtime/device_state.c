@@ -3,6 +3,9 @@
  * commissioning runtime ops (bacsc/device_state.h).
  */
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <signal.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +15,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <sqlite3.h>
 
@@ -19,13 +23,29 @@
 #include "bacsc/error.h"
 #include "bacsc/log.h"
 #include "bacsc/pki.h"
+#include "bacsc/renewal.h"
 
 #define NAME_MAX_LEN 64
 
 struct bacsc_devstate {
     sqlite3 *db;
     char dir[4096];
+    unsigned crash_at, steps; /* bacsc_devstate_crash_at() */
+    int lock_fd;              /* DIR/lock, flock()ed while open */
 };
+
+void bacsc_devstate_crash_at(bacsc_devstate *st, unsigned n)
+{
+    st->crash_at = n;
+    st->steps = 0;
+}
+
+/* A durable step is done: die here when a test asked for it. */
+static void step(bacsc_devstate *st)
+{
+    if (st->crash_at && ++st->steps == st->crash_at)
+        kill(getpid(), SIGKILL);
+}
 
 static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS device ("
@@ -87,6 +107,38 @@ static void sweep_keys(bacsc_devstate *st)
     closedir(d);
 }
 
+/*
+ * One process per state directory: DIR/lock is flock()ed while the state is
+ * open and holds the owner's PID, so a second copy stops with a clear error
+ * instead of both answering on the same ports and displacing each other at
+ * the hub. The kernel releases the lock when the owner dies (even kill -9).
+ */
+static int lock_dir(const char *dir, char *err, size_t errlen)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        snprintf(err, errlen, "state directory %s is in use by process %s (another bacsc device)",
+                 dir, pid[0] ? pid : "?");
+        close(fd);
+        return -1;
+    }
+    char line[32];
+    int len = snprintf(line, sizeof line, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, line, (size_t)len, 0) != len)
+        BACSC_WARN("device state: cannot record the PID in %s: %s", path, strerror(errno));
+    return fd;
+}
+
 int bacsc_devstate_open(const char *dir, bacsc_devstate **out, char *err, size_t errlen)
 {
     if (dir == NULL || out == NULL || strlen(dir) > 4000)
@@ -97,9 +149,15 @@ int bacsc_devstate_open(const char *dir, bacsc_devstate **out, char *err, size_t
     snprintf(kd, sizeof kd, "%s/keys", dir);
     if (mkdir(kd, 0700) < 0 && errno != EEXIST)
         return set_err(err, errlen, BACSC_ERR_IO, "cannot create %s: %s", kd, strerror(errno));
+    int lock_fd = lock_dir(dir, err, errlen);
+    if (lock_fd < 0)
+        return BACSC_ERR_EXISTS;
     bacsc_devstate *st = calloc(1, sizeof *st);
-    if (st == NULL)
+    if (st == NULL) {
+        close(lock_fd);
         return BACSC_ERR_NOMEM;
+    }
+    st->lock_fd = lock_fd;
     snprintf(st->dir, sizeof st->dir, "%s", dir);
     char path[4200];
     snprintf(path, sizeof path, "%s/state.db", dir);
@@ -109,8 +167,7 @@ int bacsc_devstate_open(const char *dir, bacsc_devstate **out, char *err, size_t
     if (rc != SQLITE_OK) {
         set_err(err, errlen, BACSC_ERR_DB, "cannot open %s: %s", path,
                 st->db ? sqlite3_errmsg(st->db) : "?");
-        sqlite3_close(st->db);
-        free(st);
+        bacsc_devstate_close(st);
         return BACSC_ERR_DB;
     }
     sqlite3_busy_timeout(st->db, 15000);
@@ -118,8 +175,7 @@ int bacsc_devstate_open(const char *dir, bacsc_devstate **out, char *err, size_t
         exec(st, "PRAGMA synchronous = NORMAL") != BACSC_OK || exec(st, SCHEMA) != BACSC_OK) {
         set_err(err, errlen, BACSC_ERR_DB, "cannot initialise %s: %s", path,
                 sqlite3_errmsg(st->db));
-        sqlite3_close(st->db);
-        free(st);
+        bacsc_devstate_close(st);
         return BACSC_ERR_DB;
     }
     sweep_keys(st);
@@ -132,6 +188,7 @@ void bacsc_devstate_close(bacsc_devstate *st)
     if (st == NULL)
         return;
     sqlite3_close(st->db);
+    close(st->lock_fd); /* releases the lock */
     free(st);
 }
 
@@ -354,6 +411,7 @@ static int save(bacsc_devstate *st, uint32_t instance, const bacsc_commission_da
         return BACSC_ERR_NOMEM;
     int rc = BACSC_ERR_DB;
     sqlite3_stmt *q = NULL;
+    step(st);
     if (exec(st, "BEGIN IMMEDIATE") != BACSC_OK) {
         free(ports);
         return BACSC_ERR_DB;
@@ -388,11 +446,14 @@ static int save(bacsc_devstate *st, uint32_t instance, const bacsc_commission_da
         sqlite3_bind_null(q, 13);
     if (sqlite3_step(q) == SQLITE_DONE && sqlite3_changes(st->db) == 1)
         rc = BACSC_OK;
+    step(st); /* inside the transaction, before COMMIT */
 out:
     sqlite3_finalize(q);
     free(ports);
-    if (rc == BACSC_OK && exec(st, "COMMIT") == BACSC_OK)
+    if (rc == BACSC_OK && exec(st, "COMMIT") == BACSC_OK) {
+        step(st);
         return BACSC_OK;
+    }
     exec(st, "ROLLBACK");
     return BACSC_ERR_DB;
 }
@@ -516,6 +577,53 @@ static void drop_key_file(bacsc_devrt *rt, const char *name)
     char path[4300];
     key_path(rt, name, path, sizeof path);
     unlink(path);
+    step(rt->st);
+}
+
+/*
+ * A device that runs on a certificate signs its successor's CSR with the
+ * current key (bacsc/renewal.h), so the CA can tell its renewal from a
+ * stranger's request for the same Device UUID. *csr (PEM) is replaced.
+ */
+static int add_renewal_proof(bacsc_devrt *rt, EVP_PKEY *new_key, uint8_t **csr, size_t *csr_len)
+{
+    bacsc_commission_data d;
+    if (!rt->key || bacsc_devstate_load(rt->st, rt->instance, &d) != BACSC_OK)
+        return BACSC_OK;
+    uint8_t *old = NULL, *der = NULL, *signed_der = NULL;
+    size_t old_len = 0, der_len = 0, signed_len = 0;
+    int rc = BACSC_OK;
+    if (d.active.opcert.len &&
+        bacsc_pki_to_der(BACSC_PKI_CERT, d.active.opcert.data, d.active.opcert.len, &old,
+                         &old_len) == BACSC_OK &&
+        bacsc_pki_to_der(BACSC_PKI_CSR, *csr, *csr_len, &der, &der_len) == BACSC_OK &&
+        bacsc_renewal_add_proof(der, der_len, new_key, rt->key, old, old_len, &signed_der,
+                                &signed_len) == BACSC_OK) {
+        const unsigned char *p = signed_der;
+        X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)signed_len);
+        BIO *b = BIO_new(BIO_s_mem());
+        char *pem;
+        long n;
+        rc = BACSC_ERR_CRYPTO;
+        if (req && b && PEM_write_bio_X509_REQ(b, req) == 1 &&
+            (n = BIO_get_mem_data(b, &pem)) > 0) {
+            uint8_t *copy = malloc((size_t)n);
+            if (copy) {
+                memcpy(copy, pem, (size_t)n);
+                free(*csr);
+                *csr = copy;
+                *csr_len = (size_t)n;
+                rc = BACSC_OK;
+            }
+        }
+        BIO_free(b);
+        X509_REQ_free(req);
+    }
+    free(old);
+    free(der);
+    free(signed_der);
+    bacsc_commission_data_free(&d);
+    return rc;
 }
 
 static int rt_generate_csr(void *user, const char *cn, const uint8_t uuid[16], uint8_t **csr,
@@ -535,8 +643,11 @@ static int rt_generate_csr(void *user, const char *cn, const uint8_t uuid[16], u
     snprintf(name, sizeof name, "dev-%u-%s.pem", (unsigned)rt->instance, hex);
     key_path(rt, name, path, sizeof path);
     int rc = bacsc_pki_key_write(path, k, NULL);
+    step(rt->st);
     if (rc == BACSC_OK)
         rc = bacsc_devcert_make_csr(k, cn, uuid, csr, csr_len);
+    if (rc == BACSC_OK)
+        rc = add_renewal_proof(rt, k, csr, csr_len);
     if (rc == BACSC_OK) {
         /* Name the new key in the state before forgetting the previous one. */
         sqlite3_stmt *q = NULL;
@@ -549,6 +660,7 @@ static int rt_generate_csr(void *user, const char *cn, const uint8_t uuid[16], u
                 rc = BACSC_OK;
         }
         sqlite3_finalize(q);
+        step(rt->st);
     }
     if (rc != BACSC_OK) {
         unlink(path);
@@ -583,6 +695,7 @@ static int rt_activate(void *user, const bacsc_commission_data *next, char *deta
     EVP_PKEY *key = next->active_key_is_new ? rt->new_key : rt->key;
     if (rt->apply && rt->apply(rt->apply_user, next, key, detail, cap) < 0)
         return BACSC_ERR_STATE;
+    step(rt->st);
     const char *akey = next->active_key_is_new ? rt->new_key_name : rt->key_name;
     const char *nkey = next->active_key_is_new ? "" : rt->new_key_name;
     char old_active[NAME_MAX_LEN];

@@ -131,7 +131,11 @@ typedef struct web_config {
     unsigned login_max_user;  /* failures per user in the window, default 5 */
     unsigned login_max_addr;  /* failures per address in the window, default 20 */
     int64_t login_window;     /* seconds, default 900 */
-    /* site jobs: how to reach devices (BACnet/IP) */
+    /* site jobs: how to reach devices — BACnet/IP, or BACnet/SC through a hub
+     * with the tool's own identity (hub set) */
+    const char *hub, *failover, *sc_cert, *sc_key;
+    const char *sc_ca[2];
+    int n_sc_ca;
     const char *bip_local, *broadcast;
     unsigned bip_timeout_ms, bip_retries, concurrency;
     char *device_password;    /* ReinitializeDevice password, or NULL */
@@ -141,6 +145,8 @@ typedef struct web_config {
 void web_config_default(web_config *c);
 
 typedef struct web_jobs web_jobs;
+typedef struct web_cert_cache web_cert_cache;
+typedef struct web_dev_cache web_dev_cache;
 
 typedef struct web_app {
     web_config cfg;
@@ -149,6 +155,9 @@ typedef struct web_app {
     bacsc_ca *ca;             /* NULL without --ca-dir */
     bacsc_site *site;         /* NULL without --site-db */
     web_jobs *jobs;           /* NULL without --site-db */
+    web_cert_cache *certs;    /* facts of device certificates (web_certcache.c) */
+    web_dev_cache *devs;      /* the device table (web_site.c) */
+    bool devs_dirty;          /* a request changed something: reload the table */
     struct MHD_Daemon *daemon;
     uint16_t port;            /* bound port */
     char *tls_cert, *tls_key; /* PEM, kept while the daemon runs */
@@ -243,6 +252,23 @@ int web_h_site_job(web_req *r);
 int web_h_site_job_events(web_req *r);
 int web_h_site_job_rerun(web_req *r);
 int web_h_site_submit_csrs(web_req *r);
+
+/* Device certificates (web_certcache.c): the facts of d's certificate,
+ * computed once per certificate (BACSC_ERR_NOT_FOUND without one), and the
+ * status they give (as bacsc_site_cert_status). */
+typedef struct web_cert_facts {
+    bool readable, site_ca;
+    int64_t not_before, not_after;
+    char issuer[256];
+} web_cert_facts;
+int web_cert_facts_get(web_app *app, const bacsc_site_settings *st, const bacsc_site_device *d,
+                       web_cert_facts *out);
+int web_cert_status(const web_cert_facts *f, const bacsc_site_device *d, int64_t now,
+                    unsigned expiring_days);
+void web_cert_cache_free(web_cert_cache *c);
+void web_dev_cache_free(web_dev_cache *c);
+/* Bumped by the job worker on every change (0 without a worker). */
+uint64_t web_jobs_version(web_app *app);
 
 int web_jobs_start(web_app *app, char *err, size_t errlen);
 void web_jobs_stop(web_app *app);

@@ -5,11 +5,11 @@
  * batches and their CARI responses, certificates, the expiry timeline,
  * revocation, the CRL, the approval policy and the CA's audit log.
  *
- * Auto-approval rests on the authenticated submitter: a batch is stored with
- * origin "web:<user>" and no site, so the policy's `auto_approve=match` can
- * list console accounts (auto_approve_origins=web:alice) and never matches
- * on what the zip's manifest claims; the manifest's site is kept only as a
- * claim shown with the batch.
+ * Auto-approval rests on the authenticated submitter: every API call sets
+ * the CA's actor to the console account ("account:<user>") or API token
+ * ("token:<user>") that made it (web_server.c), which the policy's
+ * `auto_approve_submitters` lists; the manifest's site (and the origin
+ * "web:<user>") are stored as claims, which can only narrow auto-approval.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -17,16 +17,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <openssl/evp.h>
 
 #include "bacsc/cari.h"
 #include "bacsc/error.h"
+#include "bacsc/log.h"
 #include "bacsc/ca_files.h"
 #include "web/web.h"
 
 #define LIST_MAX 1000
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 static int ca_fail(web_req *r, int rc)
 {
@@ -236,17 +246,22 @@ static int submit_entries(web_req *r, bacsc_cari *c, const char *file_name)
     }
     char origin[WEB_NAME_MAX + 8];
     snprintf(origin, sizeof origin, "web:%s", r->auth.user);
-    bacsc_batch_in b = {.file_name = file_name, .sha256 = c->file_sha256, .origin = origin,
-                        .ref = c->batch_id};
+    /* site and origin are claims: they can only narrow auto-approval */
+    bacsc_batch_in b = {.file_name = file_name, .sha256 = c->file_sha256, .site = c->site,
+                        .origin = origin, .ref = c->batch_id};
     int64_t batch = 0;
+    double t0 = mono_ms();
     int rc = bacsc_ca_submit(ca, &b, reqs, n, &batch, NULL);
     free(reqs);
     if (rc < 0)
         return ca_fail(r, rc);
     web_batch_owner_set(r->app->db, batch, r->auth.user, c->site, r->now);
+    double t1 = mono_ms();
     rc = bacsc_ca_issue_approved(ca, batch, NULL, NULL);
     if (rc < 0)
         return ca_fail(r, rc);
+    BACSC_DEBUG("web: batch %lld: %zu CSRs submitted in %.0f ms, %d issued in %.0f ms",
+                (long long)batch, n, t1 - t0, rc, mono_ms() - t1);
     web_note(r, "upload", file_name, "batch %lld: %zu CSRs (manifest site claim: %s)",
              (long long)batch, n, c->site ? c->site : "-");
     return web_reply_json(r, 201, batch_summary(r, batch));
@@ -258,7 +273,9 @@ int web_ca_submit_zip(web_req *r, const unsigned char *zip, size_t len, const ch
     bacsc_cari_limits_default(&lim);
     lim.max_file_size = r->app->cfg.max_upload;
     bacsc_cari *c = NULL;
+    double t0 = mono_ms();
     int rc = bacsc_cari_read_buffer(zip, len, &lim, &c);
+    BACSC_DEBUG("web: %s: %zu octets read in %.0f ms", file_name, len, mono_ms() - t0);
     int ret;
     if (rc != BACSC_OK) {
         web_note(r, "upload-refused", file_name, "%s", c && c->error ? c->error : "unreadable");
@@ -271,8 +288,11 @@ int web_ca_submit_zip(web_req *r, const unsigned char *zip, size_t len, const ch
                               "this is a CARI response, not a request (nothing was stored)");
     else if (refuse_entries(r, c))
         ret = MHD_YES;
-    else
+    else {
+        double t = mono_ms();
         ret = submit_entries(r, c, file_name);
+        BACSC_DEBUG("web: %s: submitted and answered in %.0f ms", file_name, mono_ms() - t);
+    }
     bacsc_cari_free(c);
     return ret;
 }
@@ -293,9 +313,65 @@ static void upload_name(web_req *r, char *out, size_t cap)
         snprintf(out, cap, "upload.zip");
 }
 
+/* A folder of CSR files sent as JSON {"files": [{"name", "data": base64}]}:
+ * made into a CARI request (each CSR checked by the writer), then submitted
+ * like an uploaded zip. */
+static int upload_files(web_req *r)
+{
+    json_t *j = web_body_json(r);
+    if (!j)
+        return MHD_YES;
+    json_t *files = json_object_get(j, "files"), *f;
+    size_t i, max = bacsc_ca_policy(r->app->ca)->max_batch;
+    bacsc_cari_writer *w = NULL;
+    int ret = 0;
+    if (!json_is_array(files) || json_array_size(files) == 0 || json_array_size(files) > max) {
+        ret = web_reply_error(r, 400, "bad-request",
+                              "give \"files\": [{\"name\", \"data\": base64}] (1..%zu)", max);
+        goto out;
+    }
+    if (bacsc_cari_writer_new(BACSC_CARI_REQUEST, NULL, NULL, &w) != BACSC_OK) {
+        ret = web_reply_error(r, 500, "internal", "out of memory");
+        goto out;
+    }
+    json_array_foreach(files, i, f)
+    {
+        const char *name = json_string_value(json_object_get(f, "name"));
+        const char *b64 = json_string_value(json_object_get(f, "data"));
+        size_t n = b64 ? strlen(b64) : 0;
+        unsigned char *der = n && n <= 4 * BACSC_PKI_MAX_CSR_DER / 3 + 4 ? malloc(n) : NULL;
+        int len = der ? EVP_DecodeBlock(der, (const unsigned char *)b64, (int)n) : -1;
+        while (len > 0 && n > 0 && b64[--n] == '=')
+            len--;
+        char err[256] = "not base64 data";
+        if (len <= 0 || bacsc_cari_writer_add_csr(w, der, (size_t)len, NULL, NULL, NULL, err,
+                                                  sizeof err) < 0) {
+            web_note(r, "upload-refused", "", "%s: %s", name ? name : "?", err);
+            ret = web_reply_error(r, 422, "bad-entry", "%s: %s (nothing was stored)",
+                                  name ? name : "?", err);
+        }
+        free(der);
+        if (ret)
+            goto out;
+    }
+    unsigned char *zip = NULL;
+    size_t zlen = 0;
+    if (bacsc_cari_writer_to_buffer(w, &zip, &zlen) != BACSC_OK)
+        ret = web_reply_error(r, 500, "internal", "cannot build the request");
+    else
+        ret = web_ca_submit_zip(r, zip, zlen, "folder.zip");
+    free(zip);
+out:
+    bacsc_cari_writer_free(w);
+    json_decref(j);
+    return ret;
+}
+
 int web_h_ca_upload(web_req *r)
 {
     const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
+    if (ct && !strncasecmp(ct, "application/json", 16))
+        return upload_files(r);
     if (!ct || (strncasecmp(ct, "application/zip", 15) && strncasecmp(ct, "application/octet-stream", 24)))
         return web_reply_error(r, 415, "content-type",
                                "send the CARI request zip with Content-Type: application/zip");

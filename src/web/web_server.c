@@ -326,9 +326,21 @@ static int dispatch_api(web_req *r)
                                r->limit);
     snprintf(r->actor, sizeof r->actor, "%s from %s (web)", r->authed ? r->auth.user : "-",
              r->addr);
-    if (r->app->ca)
-        bacsc_ca_set_actor(r->app->ca, r->actor);
-    return rt->h(r);
+    if (r->app->ca) {
+        /* the CA's authenticated actor: the console account or API token
+         * (auto-approval rests on it, never on what an upload claims) */
+        bacsc_actor a = {.kind = !r->authed       ? BACSC_ACTOR_NONE
+                                 : r->auth.bearer ? BACSC_ACTOR_TOKEN
+                                                  : BACSC_ACTOR_ACCOUNT,
+                         .name = r->authed ? r->auth.user : NULL,
+                         .address = r->addr,
+                         .display = r->actor};
+        bacsc_ca_set_actor_auth(r->app->ca, &a);
+    }
+    int ret = rt->h(r);
+    if (strcmp(r->method, "GET") != 0)
+        r->app->devs_dirty = true; /* it may have changed devices */
+    return ret;
 }
 
 static int dispatch(web_req *r)
@@ -542,14 +554,14 @@ static int start_daemon(web_app *app, const struct sockaddr_storage *ss, const c
                      MHD_USE_POLL | MHD_USE_TLS | MHD_USE_ERROR_LOG |
                      (ss->ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     app->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR, ss,
+        flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, app,
+        MHD_OPTION_SOCK_ADDR, ss,
         MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
         MHD_OPTION_HTTPS_PRIORITIES, prio, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)c->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)c->per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, app,
-        MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_END);
     if (!app->daemon) {
         snprintf(err, errlen, "cannot serve HTTPS on %s (address in use, or a bad certificate "
                               "or key)", c->listen);

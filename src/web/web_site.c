@@ -41,6 +41,7 @@ typedef struct dev_filter {
 } dev_filter;
 
 typedef struct dev_walk {
+    web_app *app;
     bacsc_site_settings st;
     bool have_st;
     int64_t now;
@@ -82,11 +83,12 @@ static int dev_collect(void *user, const bacsc_site_device *d)
                                                                                  : d->address);
     row.mode = d->mode;
     row.last_seen = d->last_seen;
-    bacsc_site_cert_info ci;
-    bacsc_site_cert_status(w->have_st ? &w->st : NULL, d, w->now, w->expiring_days, &ci);
-    row.status = ci.status;
-    row.not_after = ci.not_after;
-    snprintf(row.issuer, sizeof row.issuer, "%s", ci.issuer);
+    web_cert_facts f;
+    if (web_cert_facts_get(w->app, w->have_st ? &w->st : NULL, d, &f) == BACSC_OK) {
+        row.not_after = f.not_after;
+        memcpy(row.issuer, f.issuer, sizeof row.issuer);
+    }
+    row.status = web_cert_status(&f, d, w->now, w->expiring_days);
     w->total++;
     if (row.status >= 0 && row.status < 6)
         w->by_status[row.status]++;
@@ -106,18 +108,86 @@ static int dev_collect(void *user, const bacsc_site_device *d)
     return 0;
 }
 
-/* Walk every device, keep the matching ones. */
-static int dev_load(web_app *app, int64_t now, const dev_filter *f, dev_walk *w)
+/* The device table of the whole site, kept between requests: walking
+ * 10,000 devices costs tens of milliseconds; filtering and sorting the kept
+ * rows costs a few. It is reloaded after any change made through the console
+ * (app->devs_dirty), when the job worker has progressed, and at least every
+ * DEV_CACHE_SECONDS for changes made by other processes (`bacsc site`). */
+#define DEV_CACHE_SECONDS 2
+
+struct web_dev_cache {
+    dev_walk all;             /* every device; f = NULL */
+    int64_t loaded;
+    uint64_t jobs_version;
+};
+
+static const dev_filter NO_FILTER = {.status = -1, .mode = -1};
+
+static int dev_walk_all(web_app *app, int64_t now, dev_walk *w)
 {
     memset(w, 0, sizeof *w);
+    w->app = app;
     w->now = now;
     w->expiring_days = app->cfg.expiring_days;
-    w->f = f;
+    w->f = &NO_FILTER;
     w->have_st = bacsc_site_settings_get(app->site, &w->st) == BACSC_OK;
     int rc = bacsc_site_devices(app->site, dev_collect, w);
     if (w->have_st)
         bacsc_site_settings_clear(&w->st);
+    w->f = NULL;
     return rc;
+}
+
+void web_dev_cache_free(web_dev_cache *c)
+{
+    if (c) {
+        free(c->all.rows);
+        free(c);
+    }
+}
+
+static web_dev_cache *dev_cache(web_app *app, int64_t now, int *rc)
+{
+    web_dev_cache *c = app->devs;
+    uint64_t v = web_jobs_version(app);
+    *rc = BACSC_OK;
+    if (c && !app->devs_dirty && now - c->loaded < DEV_CACHE_SECONDS && c->jobs_version == v)
+        return c;
+    if (!c && !(c = app->devs = calloc(1, sizeof *c))) {
+        *rc = BACSC_ERR_NOMEM;
+        return NULL;
+    }
+    free(c->all.rows);
+    if ((*rc = dev_walk_all(app, now, &c->all)) != BACSC_OK) {
+        free(c->all.rows);
+        memset(&c->all, 0, sizeof c->all);
+        c->loaded = 0;
+        return NULL;
+    }
+    c->loaded = now;
+    c->jobs_version = v;
+    app->devs_dirty = false;
+    return c;
+}
+
+/* The devices matching `f` (w->rows, malloc'd) and the site's counts. */
+static int dev_load(web_app *app, int64_t now, const dev_filter *f, dev_walk *w)
+{
+    memset(w, 0, sizeof *w);
+    int rc;
+    web_dev_cache *c = dev_cache(app, now, &rc);
+    if (!c)
+        return rc;
+    w->total = c->all.total;
+    memcpy(w->by_status, c->all.by_status, sizeof w->by_status);
+    memcpy(w->by_mode, c->all.by_mode, sizeof w->by_mode);
+    w->rows = malloc((c->all.n ? c->all.n : 1) * sizeof *w->rows);
+    if (!w->rows)
+        return BACSC_ERR_NOMEM;
+    for (size_t i = 0; i < c->all.n; i++)
+        if (dev_match(f, &c->all.rows[i]))
+            w->rows[w->n++] = c->all.rows[i];
+    return BACSC_OK;
 }
 
 static const char *sort_key;
@@ -180,6 +250,17 @@ static json_t *dev_json(const dev_row *d)
                      "issuer", d->issuer, "last_seen", (json_int_t)d->last_seen);
 }
 
+/* Devices of the whole site by certificate status and by mode. */
+static json_t *counts_json(const dev_walk *w)
+{
+    json_t *st = json_object(), *md = json_object();
+    for (int i = 0; i < 6; i++)
+        json_object_set_new(st, bacsc_site_cert_status_name(i), json_integer(w->by_status[i]));
+    for (int i = 0; i < 4; i++)
+        json_object_set_new(md, bacsc_site_mode_name(i), json_integer(w->by_mode[i]));
+    return json_pack("{s:o,s:o}", "status", st, "mode", md);
+}
+
 int web_h_site_devices(web_req *r)
 {
     dev_filter f;
@@ -207,10 +288,10 @@ int web_h_site_devices(web_req *r)
     for (size_t i = (size_t)offset; i < w.n && i < (size_t)(offset + limit); i++)
         json_array_append_new(arr, dev_json(&w.rows[i]));
     free(w.rows);
-    return web_reply_json(r, 200, json_pack("{s:o,s:I,s:I,s:I,s:I}", "devices", arr, "total",
+    return web_reply_json(r, 200, json_pack("{s:o,s:I,s:I,s:I,s:I,s:o}", "devices", arr, "total",
                                             (json_int_t)w.total, "matched", (json_int_t)w.n,
                                             "offset", (json_int_t)offset, "limit",
-                                            (json_int_t)limit));
+                                            (json_int_t)limit, "counts", counts_json(&w)));
 }
 
 int web_h_site_summary(web_req *r)
@@ -221,14 +302,12 @@ int web_h_site_summary(web_req *r)
     free(w.rows);
     if (rc != BACSC_OK)
         return web_reply_error(r, 500, "internal", "%s", bacsc_site_errmsg(r->app->site));
-    json_t *st = json_object(), *md = json_object();
-    for (int i = 0; i < 6; i++)
-        json_object_set_new(st, bacsc_site_cert_status_name(i), json_integer(w.by_status[i]));
-    for (int i = 0; i < 4; i++)
-        json_object_set_new(md, bacsc_site_mode_name(i), json_integer(w.by_mode[i]));
+    json_t *c = counts_json(&w);
     bacsc_site_settings s;
-    json_t *o = json_pack("{s:I,s:o,s:o,s:I}", "devices", (json_int_t)w.total, "status", st,
-                          "mode", md, "expiring_days", (json_int_t)r->app->cfg.expiring_days);
+    json_t *o = json_pack("{s:I,s:O,s:O,s:I}", "devices", (json_int_t)w.total, "status",
+                          json_object_get(c, "status"), "mode", json_object_get(c, "mode"),
+                          "expiring_days", (json_int_t)r->app->cfg.expiring_days);
+    json_decref(c);
     if (bacsc_site_settings_get(r->app->site, &s) == BACSC_OK) {
         json_object_set_new(o, "site", json_string(s.name));
         json_object_set_new(o, "ca_subject", json_string(s.ca_subject));

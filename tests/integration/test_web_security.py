@@ -146,6 +146,46 @@ tid = [t for t in alice.get("/api/tokens").json()["tokens"] if t["user"] == "ali
 check(alice.request("DELETE", "/api/tokens/%d" % tid).status == 200, "admin revokes the token")
 check(ta.get("/api/ca/requests").status == 401, "a revoked token -> 401")
 
+# ---- automatic approval rests on the authenticated submitter ------------------------------
+r = alice.request("PUT", "/api/ca/policy", {"auto_approve": "match",
+                                            "auto_approve_submitters": "account:ivan",
+                                            "auto_approve_sites": "plant-a"})
+check(r.status == 200 and r.json()["approval"] == "automatic", "admin sets auto_approve=match")
+sitezip = env.path("site-a.zip")
+run("cari", "build", "--out", sitezip, "--site", "plant-a", make_csr(csrdir + "/m1.csr", "m1") and
+    csrdir + "/m1.csr")
+r = ines.upload(open(sitezip, "rb").read(), "claims-plant-a.zip")
+check(r.status == 201 and r.json()["pending"] == 1,
+      "a zip claiming a listed site from an unlisted account waits for approval")
+r = ivan.upload(zip_of({"csr/m2.csr": make_csr(csrdir + "/m2.csr", "m2")}), "ivan.zip")
+check(r.status == 201 and r.json()["pending"] == 1,
+      "the listed account's upload without the site claim waits (sites narrow)")
+run("cari", "build", "--out", sitezip, "--site", "plant-a", make_csr(csrdir + "/m3.csr", "m3") and
+    csrdir + "/m3.csr")
+r = ivan.upload(open(sitezip, "rb").read(), "ivan-plant-a.zip")
+check(r.status == 201 and r.json()["issued"] == 1 and r.json()["response_ready"],
+      "the listed account's upload is issued at once")
+ca_audit = alice.get("/api/ca/audit?limit=1000").json()["entries"]
+import sqlite3 as _sq  # noqa: E402
+cadb = _sq.connect(env.path("ca/ca.db"))
+subs = [row[0] for row in cadb.execute("SELECT submitter FROM batches WHERE direction='in'")]
+cadb.close()
+check(any(x and x.startswith("account:ivan@127.0.0.1") for x in subs) and
+      any(x and x.startswith("account:ines@127.0.0.1") for x in subs),
+      "the CA stores the authenticated submitter with each batch (%s)" % subs[-2:])
+alice.request("PUT", "/api/ca/policy", {"auto_approve": "off"})
+
+# ---- the CLI works on the same files while the console runs -----------------------------------
+r = ivan.upload(zip_of({"csr/cli.csr": make_csr(csrdir + "/cli.csr", "cli1")}), "cli.zip")
+cli_req = r.json()["requests"][0]["id"]
+cli_batch = r.json()["batch"]
+out = run("ca", "approve", "--dir", env.path("ca"), str(cli_req))
+r = ivan.get("/api/ca/batches/%d" % cli_batch)
+check(r.status == 200 and r.json()["issued"] == 1 and r.json()["response_ready"],
+      "a request approved with `bacsc ca approve` meanwhile is seen issued by the console")
+check(ivan.get("/api/ca/batches/%d/response" % cli_batch).status == 200,
+      "and its response downloads")
+
 # ---- hostile uploads: nothing stored -------------------------------------------------------
 def n_requests():
     return alice.get("/api/ca/requests?state=all&limit=1").json()["total"]
@@ -176,6 +216,16 @@ r = ivan.upload(zip_of({"csr/badsig.der": bytes(bad)}), "badsig.zip")
 check(r.status == 422 and "badsig" in (r.json() or {}).get("error", ""),
       "a CSR with a bad signature -> 422 naming it")
 check(n_requests() == before, "nothing stored after the bad CSR")
+import base64  # noqa: E402
+folder = [{"name": "f/a.csr", "data": base64.b64encode(make_csr(csrdir + "/fa.csr", "folder-a")).decode()},
+          {"name": "f/b.der", "data": base64.b64encode(bytes(bad)).decode()}]
+r = ivan.post("/api/ca/requests", {"files": folder})
+check(r.status == 422 and "f/b.der" in (r.json() or {}).get("error", ""),
+      "a folder of CSRs with a bad one -> 422 naming it (%s)" % (r.json() or {}).get("error"))
+check(n_requests() == before, "nothing stored after the bad folder")
+r = ivan.post("/api/ca/requests", {"files": folder[:1]})
+check(r.status == 201 and len(r.json()["requests"]) == 1, "a folder of CSR files is accepted")
+before = n_requests()
 r = ivan.upload(b"this is not a zip", "junk.zip")
 check(r.status == 422 and (r.json() or {}).get("code") == "bad-zip", "not a zip -> 422 bad-zip")
 r = ivan.upload(os.urandom(400000), "big.zip")

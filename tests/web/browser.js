@@ -46,7 +46,7 @@ async function login(page, user, password, expectFailure) {
   await page.getByLabel('User name').fill(user);
   await page.getByLabel('Password').fill(password || PW(user));
   await page.getByRole('button', { name: 'Log in' }).click();
-  if (!expectFailure) await page.waitForFunction(() => document.getElementById('who').textContent !== '');
+  if (!expectFailure) await page.waitForFunction(() => document.getElementById('who')?.textContent !== '');
 }
 
 async function shot(page, name) {
@@ -58,7 +58,7 @@ async function upload(page, file) {
   await page.goto(URL + '/requests');
   await page.getByLabel('CARI request zip').setInputFiles(path.join(DIR, file));
   await page.getByRole('button', { name: 'Upload' }).click();
-  await page.waitForFunction(() => document.getElementById('upload-result').textContent !== '');
+  await page.waitForFunction(() => document.getElementById('upload-result')?.textContent !== '');
   return page.locator('#upload-result').textContent();
 }
 
@@ -100,7 +100,7 @@ async function approvalScenarios(browser) {
   await shot(admin, 'requests');
   await admin.getByLabel('select all pending').check();
   await admin.getByRole('button', { name: 'Approve selected' }).click();
-  await admin.waitForFunction(() => /Pending requests \(0\)/.test(document.getElementById('pending').textContent));
+  await admin.waitForFunction(() => /Pending requests \(0\)/.test(document.getElementById('pending')?.textContent));
   check(true, 'manual: the admin approves the batch through the page');
   await download(ivan, manual, 'manual-response.zip');
   check(fs.existsSync(path.join(DIR, 'manual-response.zip')), 'manual: the installer downloads the response');
@@ -109,7 +109,7 @@ async function approvalScenarios(browser) {
   await admin.goto(URL + '/requests');
   await admin.getByLabel('Approval mode').selectOption('all');
   await admin.getByRole('button', { name: 'Save' }).click();
-  await admin.waitForFunction(() => /automatic/.test(document.getElementById('toast').textContent));
+  await admin.waitForFunction(() => /automatic/.test(document.getElementById('toast')?.textContent));
   text = await upload(ivan, 'auto.zip');
   const auto = batchOf(text);
   check(auto > 0 && /3 issued/.test(text) && /ready to download/.test(text),
@@ -118,7 +118,7 @@ async function approvalScenarios(browser) {
   check(fs.existsSync(path.join(DIR, 'auto-response.zip')), 'automatic: the installer downloads the response');
   await admin.getByLabel('Approval mode').selectOption('off');
   await admin.getByRole('button', { name: 'Save' }).click();
-  await admin.waitForFunction(() => /manual/.test(document.getElementById('toast').textContent));
+  await admin.waitForFunction(() => /manual/.test(document.getElementById('toast')?.textContent));
   await shot(ivan, 'requests-installer');
 
   // certificates and audit pages
@@ -153,7 +153,7 @@ async function siteScenario(admin) {
   await admin.getByLabel('Action').selectOption('request');
   await admin.getByRole('button', { name: 'Start job' }).click();
   await admin.waitForSelector('#job-detail');
-  await admin.waitForFunction(() => document.getElementById('job-state').textContent === 'done',
+  await admin.waitForFunction(() => document.getElementById('job-state')?.textContent === 'done',
     null, { timeout: 60000 });
   const counts = await admin.locator('#job-counts').textContent();
   check(/6 done/.test(counts), 'the request job started from the Devices page finishes (' + counts + ')');
@@ -163,19 +163,19 @@ async function siteScenario(admin) {
   await admin.goto(URL + '/requests');
   await admin.getByLabel('Approval mode').selectOption('all');
   await admin.getByRole('button', { name: 'Save' }).click();
-  await admin.waitForFunction(() => /automatic/.test(document.getElementById('toast').textContent));
+  await admin.waitForFunction(() => /automatic/.test(document.getElementById('toast')?.textContent));
   await admin.goto(URL + '/devices');
   await admin.getByLabel('Status').selectOption('csr-pending');
   await admin.getByRole('button', { name: 'Filter', exact: true }).click();
   await admin.locator('#select-all-matching').click();
   await admin.getByRole('button', { name: 'Send pending CSRs to the CA' }).click();
-  await admin.waitForFunction(() => /Batch (\d+): 6 issued/.test(document.getElementById('toast').textContent));
+  await admin.waitForFunction(() => /Batch (\d+): 6 issued/.test(document.getElementById('toast')?.textContent));
   const batch = parseInt(/Batch (\d+)/.exec(await admin.locator('#toast').textContent())[1], 10);
   await admin.getByLabel('Action').selectOption('import');
   await admin.getByLabel('CA batch (import)').fill(String(batch));
   await admin.getByRole('button', { name: 'Start job' }).click();
   await admin.waitForSelector('#job-detail');
-  await admin.waitForFunction(() => document.getElementById('job-state').textContent !== 'running',
+  await admin.waitForFunction(() => document.getElementById('job-state')?.textContent !== 'running',
     null, { timeout: 90000 });
   const state = await admin.locator('#job-state').textContent();
   check(state === 'done', 'the import job finishes (' + state + ': ' + await admin.locator('#job-counts').textContent() + ')');
@@ -220,10 +220,10 @@ async function lockoutScenario(browser) {
   const page = await newUser(browser, [/status of 401/, /status of 429/]);
   for (let i = 0; i < 5; i++) {
     await login(page, 'ivan', 'wrong-' + i, true);
-    await page.waitForFunction(() => document.getElementById('login-error').textContent !== '');
+    await page.waitForFunction(() => document.getElementById('login-error')?.textContent !== '');
   }
   await login(page, 'ivan', undefined, true);
-  await page.waitForFunction(() => /too many failed logins/.test(document.getElementById('login-error').textContent));
+  await page.waitForFunction(() => /too many failed logins/.test(document.getElementById('login-error')?.textContent));
   check(true, 'login lock-out: the right password is refused after 5 failures');
   await shot(page, 'login-locked');
   noErrors(page, 'lock-out');

@@ -250,12 +250,14 @@ const devState = { offset: 0, limit: 100, sort: 'instance', order: 'asc', status
 PAGES.devices = async (m) => {
   if (!S.site) { m.append(el('p', { text: 'This console serves no site.' })); return; }
   const st = devState;
-  const sum = await api('GET', '/api/site/summary');
+  const qs = new URLSearchParams({ offset: st.offset, limit: st.limit, sort: st.sort, order: st.order });
+  for (const k of ['status', 'mode', 'expiring', 'q']) if (st[k]) qs.set(k, st[k]);
+  const t0 = performance.now();
+  const r = await api('GET', '/api/site/devices?' + qs);
   const head = el('div', { class: 'pagehead' }, el('h1', { text: 'Devices' }));
-  if (sum.ok) {
-    head.append(el('p', { class: 'muted', text:
-      `${sum.data.site || 'site'} — ${sum.data.devices} devices` }));
-    head.append(el('div', { class: 'chips' }, Object.entries(sum.data.status)
+  if (r.ok) {
+    head.append(el('p', { class: 'muted', text: `${r.data.total} devices` }));
+    head.append(el('div', { class: 'chips' }, Object.entries(r.data.counts.status)
       .filter(([, n]) => n > 0).map(([k, n]) => el('button', { type: 'button', class: 'chip s-' + k,
         text: `${k}: ${n}`, onclick: () => { st.status = k; st.offset = 0; clearSel(); render(); } }))));
   }
@@ -281,10 +283,6 @@ PAGES.devices = async (m) => {
     render();
   } })));
 
-  const qs = new URLSearchParams({ offset: st.offset, limit: st.limit, sort: st.sort, order: st.order });
-  for (const k of ['status', 'mode', 'expiring', 'q']) if (st[k]) qs.set(k, st[k]);
-  const t0 = performance.now();
-  const r = await api('GET', '/api/site/devices?' + qs);
   if (!r.ok) { m.append(el('p', { class: 'error', text: errorText(r) })); return; }
   const d = r.data;
   const bar = el('div', { class: 'selbar', id: 'selbar' });
@@ -418,17 +416,19 @@ PAGES.jobs = async (m, params) => {
   ];
   m.append(table(cols, rows, { rowAttrs: (j) => ({ 'data-job': j.id }) }));
   for (const j of rows.filter((x) => x.state === 'running').slice(0, 8)) {
-    if (j.id === id) continue;
-    watchJob(j.id, (u) => {
-      const p = m.querySelector(`[data-progress="${u.id}"]`);
-      if (p) p.replaceChildren(progressBar(u));
-      const c = m.querySelector(`[data-counts="${u.id}"]`);
-      if (c) c.textContent = jobCounts(u);
-      const s = m.querySelector(`[data-state="${u.id}"]`);
-      if (s) { s.textContent = u.state; s.className = 'badge j-' + u.state; }
-    });
+    if (j.id === id) continue; // the detail view watches it already
+    watchJob(j.id, (u) => updateJobRow(m, u));
   }
 };
+
+function updateJobRow(m, u) {
+  const p = m.querySelector(`[data-progress="${u.id}"]`);
+  if (p) p.replaceChildren(progressBar(u));
+  const c = m.querySelector(`[data-counts="${u.id}"]`);
+  if (c) c.textContent = jobCounts(u);
+  const s = m.querySelector(`[data-state="${u.id}"]`);
+  if (s) { s.textContent = u.state; s.className = 'badge j-' + u.state; }
+}
 
 async function jobDetail(m, id) {
   const box = el('section', { class: 'card', id: 'job-detail', 'aria-live': 'polite' });
@@ -468,6 +468,7 @@ async function jobDetail(m, id) {
       counts.textContent = jobCounts(u);
       state.textContent = u.state;
       state.className = 'badge j-' + u.state;
+      updateJobRow(m, u);
     }, async () => {
       const f = await api('GET', `/api/site/jobs/${id}`);
       if (f.ok) { state.textContent = f.data.state; state.className = 'badge j-' + f.data.state; drawItems(f.data); }
@@ -549,16 +550,34 @@ PAGES.certificates = async (m) => {
 
 // ---- requests --------------------------------------------------------------------------------
 
+function base64(buf) {
+  const bytes = new Uint8Array(buf);
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
 function uploadSection() {
   const file = el('input', { id: 'upload-file', type: 'file', accept: '.zip,application/zip' });
+  const folder = el('input', { id: 'upload-folder', type: 'file', multiple: true, webkitdirectory: true });
   const out = el('p', { id: 'upload-result', role: 'status' });
   const form = el('form', { class: 'card', onsubmit: async (ev) => {
     ev.preventDefault();
     out.textContent = '';
     out.className = '';
     const f = file.files[0];
-    if (!f) { out.textContent = 'Choose a CARI request zip first.'; return; }
-    const r = await api('POST', '/api/ca/requests', undefined, { type: 'application/zip', name: f.name, body: f });
+    const csrs = [...folder.files].filter((x) => /\.(csr|pem|der|req)$/i.test(x.name));
+    if (!f && !csrs.length) { out.textContent = 'Choose a CARI request zip or a folder of CSR files first.'; return; }
+    let r;
+    if (f) {
+      r = await api('POST', '/api/ca/requests', undefined, { type: 'application/zip', name: f.name, body: f });
+    } else {
+      const files = [];
+      for (const x of csrs) files.push({ name: x.webkitRelativePath || x.name, data: base64(await x.arrayBuffer()) });
+      r = await api('POST', '/api/ca/requests', { files });
+    }
+    file.value = '';
+    folder.value = '';
     if (!r.ok) {
       out.className = 'error';
       out.textContent = errorText(r);
@@ -570,7 +589,8 @@ function uploadSection() {
       (d.response_ready ? ' The response is ready to download.' : '');
     refreshRequests();
   } }, el('h2', { text: 'Upload a certificate request' }),
-  field('CARI request zip', file), el('button', { type: 'submit', id: 'upload', text: 'Upload' }), out);
+  field('CARI request zip', file), field('or a folder of CSR files', folder),
+  el('button', { type: 'submit', id: 'upload', text: 'Upload' }), out);
   return form;
 }
 
@@ -579,13 +599,13 @@ async function approvalSection() {
   if (!p.ok) return el('p', { class: 'error', text: errorText(p) });
   const mode = select('approval-mode', [['off', 'manual: an administrator decides each request'],
     ['all', 'automatic: every request the policy accepts is issued at once'],
-    ['match', 'automatic for the listed submitters only']], p.data.auto_approve);
-  const origins = el('input', { id: 'approval-origins', value: (p.data.auto_approve_origins || []).join(','),
-    placeholder: 'web:alice,web:bob' });
+    ['match', 'automatic for the listed console accounts and tokens only']], p.data.auto_approve);
+  const origins = el('input', { id: 'approval-submitters', value: (p.data.auto_approve_submitters || []).join(','),
+    placeholder: 'account:ivan,token:ivan' });
   const box = el('form', { class: 'card', onsubmit: async (ev) => {
     ev.preventDefault();
     const body = { auto_approve: mode.value };
-    if (mode.value === 'match') body.auto_approve_origins = origins.value;
+    if (mode.value === 'match') body.auto_approve_submitters = origins.value;
     const r = await api('PUT', '/api/ca/policy', body);
     if (!r.ok) { toast(errorText(r), true); return; }
     toast('Approval is now ' + r.data.approval);
