@@ -24,6 +24,7 @@ const char bacsc_cmd_router_summary[] = "route BACnet between BACnet/IP and BACn
 
 #define PROG "router"
 
+
 typedef struct sc_group {
     long net;                    /* -1 unset */
     const char *hub, *failover, *hub_listen;
@@ -32,13 +33,12 @@ typedef struct sc_group {
 
 typedef struct router_opts {
     sc_opts o;                   /* cert, key, ca, plaintext, log level, status file, name */
-    const char *bip, *bip_broadcast, *config;
+    const char *bip, *bip_broadcast;
     unsigned long bip_broadcast_count, max_routes;
     long bip_net;
-    struct groups {
-        sc_group g[BACSC_ROUTER_HOST_MAX_SC];
-        unsigned ng;             /* groups given */
-    } grp;
+    sc_group g[BACSC_ROUTER_HOST_MAX_SC];
+    unsigned ng;                 /* groups given on the command line */
+    const char *config;          /* --config FILE */
     json_t *root;
 } router_opts;
 
@@ -53,143 +53,48 @@ typedef struct router_app {
 
 /* ---- options ------------------------------------------------------------------- */
 
-static sc_group *cur_group(struct groups *gs)
+static sc_group *cur_group(router_opts *r)
 {
-    if (gs->ng == 0) {
-        gs->ng = 1;
-        gs->g[0].net = -1;
+    if (r->ng == 0) {
+        r->ng = 1;
+        r->g[0].net = -1;
     }
-    return &gs->g[gs->ng - 1];
+    return &r->g[r->ng - 1];
 }
 
-/* --sc-net M: the next BACnet/SC network (the first one may have had its
- * --hub given before it). */
-static int opt_sc_net(const char *prog, const char *arg, void *target)
+static int group_net(router_opts *r, const char *arg)
 {
-    struct groups *gs = target;
     unsigned long ul;
-    if (sc_parse_ulong(prog, "--sc-net", arg, 1, 65534, &ul))
+    if (sc_parse_ulong(PROG, "--sc-net", arg, 1, 65534, &ul))
         return -1;
-    sc_group *g = cur_group(gs);
+    sc_group *g = cur_group(r);
     if (g->net >= 0) {
-        if (gs->ng == BACSC_ROUTER_HOST_MAX_SC) {
-            cli_error(prog, "--sc-net: at most %d BACnet/SC networks", BACSC_ROUTER_HOST_MAX_SC);
+        if (r->ng == BACSC_ROUTER_HOST_MAX_SC) {
+            cli_error(PROG, "--sc-net: at most %d BACnet/SC networks", BACSC_ROUTER_HOST_MAX_SC);
             return -1;
         }
-        g = &gs->g[gs->ng++];
+        g = &r->g[r->ng++];
         g->net = -1;
     }
     g->net = (long)ul;
     return 0;
 }
 
-static int group_str(const char *prog, const char *opt, const char **slot, const char *arg)
+static int group_str(router_opts *r, const char *opt, const char **slot_of, const char *arg)
 {
-    if (*slot) {
-        cli_error(prog, "%s given twice for one BACnet/SC network (start the next with --sc-net)",
+    (void)r;
+    if (*slot_of) {
+        cli_error(PROG, "%s given twice for one BACnet/SC network (start the next with --sc-net)",
                   opt);
         return -1;
     }
-    *slot = arg;
+    *slot_of = arg;
     return 0;
 }
 
-static int opt_hub(const char *prog, const char *arg, void *target)
-{
-    return group_str(prog, "--hub", &cur_group(target)->hub, arg);
-}
-
-static int opt_failover(const char *prog, const char *arg, void *target)
-{
-    return group_str(prog, "--failover", &cur_group(target)->failover, arg);
-}
-
-static int opt_hub_listen(const char *prog, const char *arg, void *target)
-{
-    return group_str(prog, "--hub-listen", &cur_group(target)->hub_listen, arg);
-}
-
-static int opt_max_npdu(const char *prog, const char *arg, void *target)
-{
-    return sc_parse_ulong(prog, "--max-npdu", arg, 501, 65535, &cur_group(target)->max_npdu);
-}
-
-static int add_ca(const char *prog, const char *arg, void *target)
-{
-    return sc_opts_add_ca(prog, target, arg);
-}
-
-static const cli_opt router_rows[] = {
-    CLI_STR("bip", 0, "ADDR:PORT", router_opts, bip, "BACnet/IP port (default 0.0.0.0:47808)"),
-    CLI_LONG("bip-net", 0, "N", router_opts, bip_net, 1, 65534,
-             "network number of the BACnet/IP network (1..65534)"),
-    CLI_STR("bip-broadcast", 0, "ADDR:PORT", router_opts, bip_broadcast,
-            "where B/IP broadcasts go (default the subnet's)"),
-    CLI_ULONG("bip-broadcast-count", 0, "N", router_opts, bip_broadcast_count, 1, 65535,
-              "emulate a broadcast domain on one host: send\n"
-              "broadcasts to N consecutive ports from --bip-broadcast"),
-    CLI_CALL("sc-net", 0, "M", router_opts, grp, opt_sc_net,
-             "a BACnet/SC network (1..65534); the --hub, --failover,\n"
-             "--hub-listen and --max-npdu that follow belong to it;\n"
-             "repeat for more networks (at most 7)"),
-    CLI_CALL("hub", 0, "URI", router_opts, grp, opt_hub, "its primary hub, wss://HOST:PORT[/PATH]"),
-    CLI_CALL("failover", 0, "URI", router_opts, grp, opt_failover, "its failover hub"),
-    CLI_CALL("hub-listen", 0, "ADDR:PORT", router_opts, grp, opt_hub_listen,
-             "also run its hub function, listening here"),
-    CLI_CALL("max-npdu", 0, "N", router_opts, grp, opt_max_npdu,
-             "largest NPDU offered on it (default 1497)"),
-    CLI_STR("cert", 0, "FILE", router_opts, o.cert,
-            "operational certificate (PEM), all SC networks"),
-    CLI_STR("key", 0, "FILE", router_opts, o.key, "its private key (PEM)"),
-    CLI_CALL("ca", 0, "FILE", router_opts, o, add_ca, "issuer (CA) certificate; twice for rollover"),
-    CLI_LONG("instance", 'i', "I", router_opts, o.instance, 0, 4194302,
-             "the router's Device object instance (default 4194300)"),
-    CLI_STR("name", 0, "NAME", router_opts, o.name, "its Object_Name (default bacsc-router-I)"),
-    CLI_ULONG("max-routes", 0, "N", router_opts, max_routes, 1, BACSC_ROUTER_MAX_ROUTES_LIMIT,
-              "learned routes kept (default 256, at most 4096)"),
-    CLI_STR("config", 'c', "FILE", router_opts, config,
-            "JSON configuration (docs/router.md); flags override it"),
-    CLI_FLAG("insecure-plaintext", 0, router_opts, o.insecure_plaintext,
-             "allow ws:// URIs (debugging only)"),
-    CLI_STR("status-file", 0, "FILE", router_opts, o.status_file,
-            "where SIGUSR1 writes the status (ports, routes,\n"
-            "counters) as JSON"),
-    CLI_STR("log-level", 0, "LEVEL", router_opts, o.log_level,
-            "error, warn, info (default), debug, trace"),
-    CLI_HELP("help", 'h', "this text"),
-    CLI_END};
-
-static const cli_part router_help[] = {
-    CLI_TEXT("usage: bacsc router --bip ADDR:PORT --bip-net N --sc-net M --hub URI [--failover URI]\n"
-             "                    [--hub-listen ADDR:PORT] [--sc-net M2 --hub URI2 ...]\n"
-             "                    --cert FILE --key FILE --ca FILE [--instance I] [--name NAME]\n"
-             "                    [--config FILE] [--bip-broadcast ADDR:PORT [--bip-broadcast-count N]]\n"
-             "                    [--insecure-plaintext] [--status-file FILE] [--log-level LEVEL]\n"
-             "\n"
-             "A BACnet router (ASHRAE 135 clause 6) between the BACnet/IP network N and the\n"
-             "BACnet/SC network(s) M: forwards NPDUs by network number, answers the network\n"
-             "layer messages (Who-Is/I-Am-Router-To-Network, Reject-Message-To-Network,\n"
-             "Router-Busy/Available, Initialize-Routing-Table, What-Is-Network-Number) and\n"
-             "has its own Device object with one Network Port object per port. On each\n"
-             "BACnet/SC network it is an ordinary node (primary/failover hub); with\n"
-             "--hub-listen it also hosts that network's hub function. See docs/router.md.\n"
-             "\n"),
-    CLI_GROUP("options:", router_rows, 0),
-    CLI_TEXT("\n"
-             "signals: TERM/INT graceful stop (exit 0); HUP nothing reloaded (logged);\n"
-             "         USR1 write --status-file.\n"
-             "exit status: 0 stopped by signal, 1 runtime failure, 2 usage, 3 bad config/certificates\n"
-             "\n"
-             "example:\n"
-             "  bacsc router --bip 192.168.1.10:47808 --bip-net 1 --sc-net 2 \\\n"
-             "               --hub wss://hub.site:4443 --cert router.pem --key router.key --ca ca.pem\n"),
-    CLI_END};
-
-static const cli_spec router_spec = {PROG, router_help, .col = 28, .short_col = true};
-
 static int config_group(router_opts *r, json_t *n, unsigned i)
 {
-    sc_group *g = &r->grp.g[i];
+    sc_group *g = &r->g[i];
     g->net = -1;
     json_t *v;
     const char *k;
@@ -313,13 +218,136 @@ static int load_config(router_opts *r, const char *path)
                   BACSC_ROUTER_HOST_MAX_SC);
         return -1;
     }
-    if (r->grp.ng)
+    if (r->ng)
         return 0;  /* --sc-net groups on the command line replace the file's */
     for (size_t i = 0; nets && i < json_array_size(nets); i++) {
         json_t *n = json_array_get(nets, i);
         if (!json_is_object(n) || config_group(r, n, (unsigned)i))
             return -1;
-        r->grp.ng = (unsigned)i + 1;
+        r->ng = (unsigned)i + 1;
+    }
+    return 0;
+}
+
+/* The option handlers reach the whole router_opts from its first member. */
+static router_opts *ropts(void *o_field)
+{
+    return (router_opts *)((char *)o_field - offsetof(router_opts, o));
+}
+
+static int opt_sc_net(const char *prog, const char *arg, void *t)
+{
+    return group_net(ropts(t), arg);
+}
+
+static int opt_hub(const char *prog, const char *arg, void *t)
+{
+    router_opts *r = ropts(t);
+    return group_str(r, "--hub", &cur_group(r)->hub, arg);
+}
+
+static int opt_failover(const char *prog, const char *arg, void *t)
+{
+    router_opts *r = ropts(t);
+    return group_str(r, "--failover", &cur_group(r)->failover, arg);
+}
+
+static int opt_hub_listen(const char *prog, const char *arg, void *t)
+{
+    router_opts *r = ropts(t);
+    return group_str(r, "--hub-listen", &cur_group(r)->hub_listen, arg);
+}
+
+static int opt_max_npdu(const char *prog, const char *arg, void *t)
+{
+    return sc_parse_ulong(PROG, "--max-npdu", arg, 501, 65535, &cur_group(ropts(t))->max_npdu);
+}
+
+static int opt_ca(const char *prog, const char *arg, void *t)
+{
+    return sc_opts_add_ca(prog, t, arg);
+}
+
+_Static_assert(BACSC_ROUTER_HOST_MAX_SC == 7, "the --sc-net help names the limit");
+
+static const cli_opt router_rows[] = {
+    CLI_STR("bip", 0, "ADDR:PORT", router_opts, bip, "BACnet/IP port (default 0.0.0.0:47808)"),
+    CLI_LONG("bip-net", 0, "N", router_opts, bip_net, 1, 65534,
+             "network number of the BACnet/IP network (1..65534)"),
+    CLI_STR("bip-broadcast", 0, "ADDR:PORT", router_opts, bip_broadcast,
+            "where B/IP broadcasts go (default the subnet's)"),
+    {CLI_ROW_("bip-broadcast-count", 0, "N", CLI_K_ULONG, router_opts, bip_broadcast_count,
+              "emulate a broadcast domain on one host: send\n"
+              "broadcasts to N consecutive ports from --bip-broadcast"),
+     .min = 1, .max = 65535, .label = "--bip-broadcast-count N  "},
+    CLI_CALL("sc-net", 0, "M", router_opts, o, opt_sc_net,
+             "a BACnet/SC network (1..65534); the --hub, --failover,\n"
+             "--hub-listen and --max-npdu that follow belong to it;\n"
+             "repeat for more networks (at most 7)"),
+    CLI_CALL("hub", 0, "URI", router_opts, o, opt_hub, "its primary hub, wss://HOST:PORT[/PATH]"),
+    CLI_CALL("failover", 0, "URI", router_opts, o, opt_failover, "its failover hub"),
+    CLI_CALL("hub-listen", 0, "ADDR:PORT", router_opts, o, opt_hub_listen,
+             "also run its hub function, listening here"),
+    CLI_CALL("max-npdu", 0, "N", router_opts, o, opt_max_npdu,
+             "largest NPDU offered on it (default 1497)"),
+    CLI_STR("cert", 0, "FILE", router_opts, o.cert, "operational certificate (PEM), all SC networks"),
+    CLI_STR("key", 0, "FILE", router_opts, o.key, "its private key (PEM)"),
+    CLI_CALL("ca", 0, "FILE", router_opts, o, opt_ca,
+             "issuer (CA) certificate; twice for rollover"),
+    CLI_LONG("instance", 'i', "I", router_opts, o.instance, 0, 4194302,
+             "the router's Device object instance (default 4194300)"),
+    CLI_STR("name", 0, "NAME", router_opts, o.name, "its Object_Name (default bacsc-router-I)"),
+    CLI_ULONG("max-routes", 0, "N", router_opts, max_routes, 1, BACSC_ROUTER_MAX_ROUTES_LIMIT,
+              "learned routes kept (default 256, at most 4096)"),
+    CLI_STR("config", 'c', "FILE", router_opts, config,
+            "JSON configuration (docs/router.md); flags override it"),
+    CLI_FLAG("insecure-plaintext", 0, router_opts, o.insecure_plaintext,
+             "allow ws:// URIs (debugging only)"),
+    CLI_STR("status-file", 0, "FILE", router_opts, o.status_file,
+            "where SIGUSR1 writes the status (ports, routes,\n"
+            "counters) as JSON"),
+    CLI_STR("log-level", 0, "LEVEL", router_opts, o.log_level,
+            "error, warn, info (default), debug, trace"),
+    CLI_HELP("help", 'h', "this text"),
+    CLI_END};
+
+static const cli_part router_help[] = {
+    CLI_TEXT("usage: bacsc router --bip ADDR:PORT --bip-net N --sc-net M --hub URI [--failover URI]\n"
+             "                    [--hub-listen ADDR:PORT] [--sc-net M2 --hub URI2 ...]\n"
+             "                    --cert FILE --key FILE --ca FILE [--instance I] [--name NAME]\n"
+             "                    [--config FILE] [--bip-broadcast ADDR:PORT [--bip-broadcast-count N]]\n"
+             "                    [--insecure-plaintext] [--status-file FILE] [--log-level LEVEL]\n"
+             "\n"
+             "A BACnet router (ASHRAE 135 clause 6) between the BACnet/IP network N and the\n"
+             "BACnet/SC network(s) M: forwards NPDUs by network number, answers the network\n"
+             "layer messages (Who-Is/I-Am-Router-To-Network, Reject-Message-To-Network,\n"
+             "Router-Busy/Available, Initialize-Routing-Table, What-Is-Network-Number) and\n"
+             "has its own Device object with one Network Port object per port. On each\n"
+             "BACnet/SC network it is an ordinary node (primary/failover hub); with\n"
+             "--hub-listen it also hosts that network's hub function. See docs/router.md.\n"
+             "\n"),
+    CLI_GROUP("options:", router_rows, 0),
+    CLI_TEXT("\n"
+             "signals: TERM/INT graceful stop (exit 0); HUP nothing reloaded (logged);\n"
+             "         USR1 write --status-file.\n"
+             "exit status: 0 stopped by signal, 1 runtime failure, 2 usage, 3 bad config/certificates\n"
+             "\n"
+             "example:\n"
+             "  bacsc router --bip 192.168.1.10:47808 --bip-net 1 --sc-net 2 \\\n"
+             "               --hub wss://hub.site:4443 --cert router.pem --key router.key --ca ca.pem\n"),
+    CLI_END};
+
+static const cli_spec router_spec = {PROG, router_help, .col = 28, .short_col = true};
+
+/* Returns 0 to go on, 1 after --help, or EXIT_USAGE. */
+static int parse_args(router_opts *r, int argc, char **argv)
+{
+    int rc = cli_parse(&router_spec, r, &argc, argv);
+    if (rc >= 0)
+        return rc == EXIT_OK ? 1 : rc;
+    if (argc != 1) {
+        cli_error(PROG, "unexpected argument '%s'", argv[1]);
+        return EXIT_USAGE;
     }
     return 0;
 }
@@ -331,12 +359,12 @@ static int check_opts(router_opts *r)
         cli_error(PROG, "--bip-net N is required (the BACnet/IP network number)");
         return -1;
     }
-    if (r->grp.ng == 0) {
+    if (r->ng == 0) {
         cli_error(PROG, "--sc-net M and --hub URI are required (a BACnet/SC network)");
         return -1;
     }
-    for (unsigned i = 0; i < r->grp.ng; i++) {
-        sc_group *g = &r->grp.g[i];
+    for (unsigned i = 0; i < r->ng; i++) {
+        sc_group *g = &r->g[i];
         if (g->net < 0) {
             cli_error(PROG, "--hub/--failover/--hub-listen need a --sc-net before them");
             return -1;
@@ -350,7 +378,7 @@ static int check_opts(router_opts *r)
             return -1;
         }
         for (unsigned j = 0; j < i; j++)
-            if (r->grp.g[j].net == g->net) {
+            if (r->g[j].net == g->net) {
                 cli_error(PROG, "--sc-net %ld given twice", g->net);
                 return -1;
             }
@@ -501,10 +529,10 @@ static void on_signal(bacsc_loop *loop, int signo, void *user)
 static int start_hubs(router_app *a, bacsc_tls_ctx *stls)
 {
     router_opts *r = a->ro;
-    for (unsigned i = 0; i < r->grp.ng; i++) {
-        if (!r->grp.g[i].hub_listen)
+    for (unsigned i = 0; i < r->ng; i++) {
+        if (!r->g[i].hub_listen)
             continue;
-        bacsc_hubd_config hc = {.listen = r->grp.g[i].hub_listen,
+        bacsc_hubd_config hc = {.listen = r->g[i].hub_listen,
                                 .tls = stls,
                                 .insecure_plaintext = r->o.insecure_plaintext,
                                 .name = "hub function"};
@@ -514,11 +542,11 @@ static int start_hubs(router_app *a, bacsc_tls_ctx *stls)
         hc.hub.vmac.b[0] = (uint8_t)((hc.hub.vmac.b[0] & 0xFC) | 0x02);
         char err[256];
         if (bacsc_hubd_new(a->loop, &hc, &a->hubd[i], err, sizeof err) != BACSC_OK) {
-            cli_error(PROG, "--hub-listen %s: %s", r->grp.g[i].hub_listen, err);
+            cli_error(PROG, "--hub-listen %s: %s", r->g[i].hub_listen, err);
             return -1;
         }
-        BACSC_INFO("router: hub function of network %ld listening on %s (port %u)", r->grp.g[i].net,
-                   r->grp.g[i].hub_listen, bacsc_hubd_port(a->hubd[i]));
+        BACSC_INFO("router: hub function of network %ld listening on %s (port %u)", r->g[i].net,
+                   r->g[i].hub_listen, bacsc_hubd_port(a->hubd[i]));
     }
     return 0;
 }
@@ -537,7 +565,7 @@ static int make_host(router_app *a, bacsc_tls_ctx *tls)
     }
     c.bip_broadcast_port_count = (unsigned)r->bip_broadcast_count;
     c.bip_network = (uint16_t)r->bip_net;
-    c.nsc = r->grp.ng;
+    c.nsc = r->ng;
     c.max_routes = r->max_routes;
     c.instance = r->o.instance >= 0 ? (uint32_t)r->o.instance : 4194300u;
     c.name = r->o.name;
@@ -545,24 +573,24 @@ static int make_host(router_app *a, bacsc_tls_ctx *tls)
     if (!(r->o.cert && sc_cert_uuid(r->o.cert, &u) == 0))
         sc_random_uuid(&u);
     memcpy(c.uuid, u.b, 16);
-    for (unsigned i = 0; i < r->grp.ng; i++) {
+    for (unsigned i = 0; i < r->ng; i++) {
         bacsc_router_host_sc *s = &c.sc[i];
-        s->network = (uint16_t)r->grp.g[i].net;
-        s->hub_listen = r->grp.g[i].hub_listen;
-        s->node.primary_uri = r->grp.g[i].hub;
-        s->node.failover_uri = r->grp.g[i].failover;
+        s->network = (uint16_t)r->g[i].net;
+        s->hub_listen = r->g[i].hub_listen;
+        s->node.primary_uri = r->g[i].hub;
+        s->node.failover_uri = r->g[i].failover;
         s->node.tls = tls;
         s->node.insecure_plaintext = r->o.insecure_plaintext;
         s->node.uuid = u;
-        s->node.max_npdu_len = (uint16_t)r->grp.g[i].max_npdu;
+        s->node.max_npdu_len = (uint16_t)r->g[i].max_npdu;
         s->node.connect_wait_us = sc_us(r->o.connect_wait);
         s->node.disconnect_wait_us = sc_us(r->o.disconnect_wait);
         s->node.heartbeat_us = sc_us(r->o.heartbeat);
         s->node.reconnect_min_us = sc_us(r->o.reconnect_min);
         s->node.reconnect_max_us = sc_us(r->o.reconnect_max);
-        if (r->grp.g[i].max_npdu > 1497)  /* room for the BVLC-SC header */
-            s->node.max_bvlc_len = (uint16_t)(r->grp.g[i].max_npdu + 103 > 65535
-                                                  ? 65535 : r->grp.g[i].max_npdu + 103);
+        if (r->g[i].max_npdu > 1497)  /* room for the BVLC-SC header */
+            s->node.max_bvlc_len = (uint16_t)(r->g[i].max_npdu + 103 > 65535
+                                                  ? 65535 : r->g[i].max_npdu + 103);
     }
     char err[256];
     if (bacsc_router_host_new(&c, &a->host, err, sizeof err) != BACSC_OK) {
@@ -581,24 +609,22 @@ int bacsc_cmd_router(int argc, char **argv)
     bacsc_log_set_level(BACSC_LOG_INFO);
     router_app a = {.ro = &r};
     bacsc_tls_ctx *tls = NULL, *stls = NULL;
-    int rc = cli_parse(&router_spec, &r, &argc, argv);
-    if (rc >= 0)
-        goto out;
-    rc = EXIT_USAGE;
-    if (argc != 1) {
-        cli_error(PROG, "unexpected argument '%s'", argv[1]);
+    int rc = parse_args(&r, argc, argv);
+    if (rc) {
+        rc = rc == 1 ? EXIT_OK : rc;
         goto out;
     }
+    const char *config = r.config;
     rc = EXIT_DATAERR;
-    if (r.config && load_config(&r, r.config))
+    if (config && load_config(&r, config))
         goto out;
     rc = EXIT_USAGE;
     if ((r.o.log_level && !cli_set_log_level(PROG, r.o.log_level)) || check_opts(&r))
         goto out;
     rc = EXIT_DATAERR;
     bool any_listen = false;
-    for (unsigned i = 0; i < r.grp.ng; i++)
-        any_listen = any_listen || r.grp.g[i].hub_listen;
+    for (unsigned i = 0; i < r.ng; i++)
+        any_listen = any_listen || r.g[i].hub_listen;
     if (!r.o.insecure_plaintext) {
         if (!(tls = sc_tls_ctx(PROG, &r.o, false)))
             goto out;
@@ -624,7 +650,7 @@ int bacsc_cmd_router(int argc, char **argv)
     if (r.o.insecure_plaintext)
         BACSC_WARN("router: --insecure-plaintext: ws:// without TLS (debugging only)");
     bacsc_router_host_start(a.host);
-    BACSC_INFO("router: B/IP network %ld, %u BACnet/SC network(s), instance %u", r.bip_net, r.grp.ng,
+    BACSC_INFO("router: B/IP network %ld, %u BACnet/SC network(s), instance %u", r.bip_net, r.ng,
                bacsc_device_instance(bacsc_router_host_device(a.host)));
     if (r.o.status_file)
         write_status(&a);
