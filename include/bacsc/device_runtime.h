@@ -12,7 +12,14 @@
  *    certificate.
  * Both share the BACnet/SC side (nodes, Network Port live state, I-Am on
  * (re)connection), signal handling (TERM/INT graceful stop with
- * Disconnect-Requests, USR1 status, HUP) and the shutdown deadline.
+ * Disconnect-Requests, USR1 status, HUP reload) and the shutdown deadline.
+ *
+ * SIGHUP (devices on fixed files): certificate, key, issuers and CRL are
+ * read again; new handshakes use them, connected peers stay, and a peer
+ * whose certificate no longer verifies (revoked, other issuer, expired) is
+ * disconnected with the reason logged. Unusable files: logged, nothing
+ * changes. Commissionable devices get their certificates over BACnet:
+ * nothing to reload.
  *
  * Threading: one thread, the runtime's loop. Not re-entrant.
  */
@@ -50,6 +57,9 @@ typedef struct bacsc_device_runtime_config {
     const char *primary_hub_uri, *failover_hub_uri;
     bacsc_tls_ctx *tls;              /* fixed files: client context (not owned) */
     bacsc_tls_ctx *server_tls;       /* hub function and direct connections (not owned) */
+    /* The files behind tls / server_tls: SIGHUP reloads them
+     * (bacsc_tls_ctx_reload) without dropping peers. NULL = no reload. */
+    const bacsc_tls_config *tls_config, *server_tls_config;
     bool insecure_plaintext;         /* ws:// (debugging only) */
     bool uuid_set;                   /* the first device's Device UUID is `uuid` */
     bacsc_uuid uuid;                 /* (others, and when unset: random) */
@@ -77,6 +87,9 @@ typedef struct bacsc_device_runtime_config {
     int initial_mode;                /* BACSC_MODE_* of a fresh state */
     const char *domain;              /* site domain of a fresh state */
     const char *password;            /* ReinitializeDevice password, NULL = none */
+    const char *crl_file;            /* PEM CRL(s) checked on the devices' TLS connections
+                                      * (read whenever a device's BACnet/SC side starts);
+                                      * NULL = none. Fixed files: put it in `tls` instead */
 
     /* Status hook: called once when the devices start (on_signal false:
      * SIGUSR1 is handled from then on) and on every SIGUSR1 (true); the front

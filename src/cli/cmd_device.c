@@ -72,6 +72,8 @@ static void usage(FILE *out)
             "      --cert FILE           operational certificate (PEM)\n"
             "      --key FILE            its private key (PEM)\n"
             "      --ca FILE             issuer (CA) certificate; twice for rollover\n"
+            "      --crl FILE            CRL(s) of the issuers (PEM): peers and hubs whose\n"
+            "                            certificate is revoked are refused (also --state-dir)\n"
             "      --hub-listen ADDR:PORT  also run the hub function, listening here\n"
             "      --metrics-listen ADDR:PORT  with --hub-listen: Prometheus /metrics and /health of\n"
             "                            the hub function over plain HTTP (bare PORT: 127.0.0.1)\n"
@@ -110,7 +112,8 @@ static void usage(FILE *out)
             "  -h, --help                this text\n"
             "\n"
             "signals: TERM/INT graceful stop (Disconnect-Request to the hub and, when hosting\n"
-            "         the hub function, to its nodes; exit 0); HUP nothing reloaded (logged);\n"
+            "         the hub function, to its nodes; exit 0); HUP reload certificate, key,\n"
+            "         issuers and CRL (peers stay; revoked ones are disconnected);\n"
             "         USR1 write --status-file.\n"
             "exit status: 0 stopped by signal, 1 runtime failure, 2 usage, 3 bad config/certificates\n"
             "\n"
@@ -125,6 +128,7 @@ struct devcli {
     const sc_opts *o;
     bacsc_tls_ctx *stls; /* the hub function's server context (status counters) */
     bacsc_hubd_config hc; /* the hosted hub function (--hub-listen) */
+    bacsc_tls_config tc, stc; /* the files behind the TLS contexts (SIGHUP reload) */
     char dc_uris[BACSC_SC_SWITCH_URIS_MAX];
 };
 
@@ -179,6 +183,7 @@ static int state_dir_config(const sc_opts *o, const devhost_opts *d,
                             bacsc_device_runtime_config *c)
 {
     c->state_dir = d->state_dir;
+    c->crl_file = o->crl;
     c->first_instance = (uint32_t)o->instance;
     c->count = o->count > 0 ? (unsigned)o->count : 1;
     c->name = o->name;
@@ -290,6 +295,10 @@ static int fixed_config(struct devcli *dcli, bacsc_tls_ctx *tls, bacsc_tls_ctx *
     c->failover_hub_uri = o->failover;
     c->tls = tls;
     c->server_tls = stls;
+    sc_tls_config(o, false, &dcli->tc);
+    sc_tls_config(o, true, &dcli->stc);
+    c->tls_config = tls ? &dcli->tc : NULL;
+    c->server_tls_config = stls ? &dcli->stc : NULL;
     c->insecure_plaintext = o->insecure_plaintext;
     if (o->uuid) {
         if (bacsc_uuid_parse(o->uuid, &c->uuid) != BACSC_OK) {
@@ -444,6 +453,7 @@ static int parse_opts(int argc, char **argv, sc_opts *o, devhost_opts *dh)
         {"domain", required_argument, NULL, 1004},
         {"password", required_argument, NULL, 1005},
         {"password-file", required_argument, NULL, 1008},
+        {"crl", required_argument, NULL, 1009},
         {"bip-broadcast", required_argument, NULL, 1006},
         {"bip-broadcast-count", required_argument, NULL, 1007},
         {"help", no_argument, NULL, 'h'},
@@ -502,6 +512,7 @@ static int parse_opts(int argc, char **argv, sc_opts *o, devhost_opts *dh)
         case 1003: dh->mode = optarg; break;
         case 1004: dh->domain = optarg; break;
         case 1005: dh->password = optarg; break;
+        case 1009: o->crl = optarg; break;
         case 1008:
             if (read_password_file(optarg, &dh->password) != 0)
                 return EXIT_USAGE;
