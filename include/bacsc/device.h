@@ -50,7 +50,7 @@ typedef struct bacsc_object bacsc_object;
 
 #define BACSC_DEVICE_NAME_MAX 64         /* octets of an Object_Name (UTF-8) */
 #define BACSC_DEVICE_STRING_MAX 128      /* other configurable strings */
-#define BACSC_DEVICE_MAX_OBJECTS_DEFAULT 256
+#define BACSC_DEVICE_MAX_OBJECTS_DEFAULT 65536
 #define BACSC_PROPERTY_LIST_END 0xFFFFFFFFu  /* terminates property id lists */
 
 /* ---- configuration --------------------------------------------------------- */
@@ -120,7 +120,8 @@ typedef struct bacsc_device_config {
     /* ReinitializeDevice password (1..20 characters), NULL = none: then
      * any password (or none) is accepted. */
     const char *reinit_password;
-    size_t max_objects;              /* object table limit; 0 = default */
+    size_t max_objects;              /* object table limit; 0 = default (65536); the
+                                        table grows as objects are added */
     bacsc_datalink link;             /* where answers go */
     bacsc_device_callbacks cb;
 } bacsc_device_config;

@@ -67,7 +67,9 @@ int bacsc_device_new(const bacsc_device_config *cfg, bacsc_device **out)
         dev->link.max_npdu = BACSC_NPDU_MIN_MAX_LEN;
     dev->cb = cfg->cb;
     dev->max_objects = cfg->max_objects ? cfg->max_objects : BACSC_DEVICE_MAX_OBJECTS_DEFAULT;
-    dev->objects = calloc(dev->max_objects, sizeof *dev->objects);
+    /* The table grows as objects are added (doubling), up to max_objects. */
+    dev->cap_objects = dev->max_objects < 16 ? dev->max_objects : 16;
+    dev->objects = calloc(dev->cap_objects, sizeof *dev->objects);
     if (dev->objects == NULL) {
         free(dev);
         return BACSC_ERR_NOMEM;
@@ -148,6 +150,15 @@ int bacsc_device_add_object(bacsc_device *dev, const bacsc_object_class *cls, ui
         return BACSC_ERR_EXISTS;
     if (dev->nobjects == dev->max_objects)
         return BACSC_ERR_LIMIT;
+    if (dev->nobjects == dev->cap_objects) {
+        size_t cap = dev->cap_objects * 2 < dev->max_objects ? dev->cap_objects * 2
+                                                             : dev->max_objects;
+        bacsc_object **t = realloc(dev->objects, cap * sizeof *t);
+        if (t == NULL)
+            return BACSC_ERR_NOMEM;
+        dev->objects = t;
+        dev->cap_objects = cap;
+    }
     bacsc_object *obj = calloc(1, sizeof *obj);
     if (obj == NULL)
         return BACSC_ERR_NOMEM;

@@ -40,6 +40,7 @@ struct bacsc_device {
      * beats hashing at that size). objects[0] is the Device object. */
     bacsc_object **objects;
     size_t nobjects;
+    size_t cap_objects;         /* allocated slots */
     size_t max_objects;
 
     bacsc_device_stats stats;

@@ -47,7 +47,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: bacsc device --instance N --hub URI [--failover URI] --cert FILE --key FILE\n"
             "                    --ca FILE [--ca FILE2] [--hub-listen ADDR:PORT] [--config FILE]\n"
-            "                    [--name NAME] [--uuid UUID] [--av N] [--count N]\n"
+            "                    [--name NAME] [--uuid UUID] [--av N] [--count N] [--vendor-id N]\n"
             "                    [--dc-listen ADDR:PORT [--dc-uri URI]...] [--dc-initiate auto|off]\n"
             "                    [--insecure-plaintext] [--status-file FILE] [--log-level LEVEL]\n"
             "       bacsc device --state-dir DIR --instance N [--bip ADDR:PORT] [--count N]\n"
@@ -79,8 +79,13 @@ static void usage(FILE *out)
             "  -c, --config FILE         JSON configuration (keys: docs/device.md); flags override it\n"
             "      --name NAME           Object_Name of the Device object (default bacsc-device-N)\n"
             "      --uuid UUID           Device UUID (default: from the certificate's urn:uuid SAN, else random)\n"
-            "      --av N                number of Analog Value objects (default 1)\n"
+            "      --av N                number of Analog Value objects (default 1, at most 10000)\n"
             "      --count N             run N device instances N..N+count-1 in this process\n"
+            "      --vendor-id N         Vendor_Identifier (0..65535, default 0); with\n"
+            "      --vendor-name TEXT, --model-name TEXT, --firmware-revision TEXT,\n"
+            "      --application-software-version TEXT, --location TEXT, --description TEXT\n"
+            "                            the Device object's identification (config keys\n"
+            "                            vendor_id, vendor_name, ... with _ for -)\n"
             "      --insecure-plaintext  allow ws:// URIs (debugging only)\n"
             "      --status-file FILE    where SIGUSR1 writes the status as JSON\n"
             "      --log-level LEVEL     error, warn, info (default), debug, trace\n"
@@ -164,6 +169,34 @@ static void write_status(void *user, bacsc_device_runtime *rt, bool on_signal)
     }
 }
 
+/* The Device object's identification (flags or config keys). */
+static void device_identity(const sc_opts *o, bacsc_device_runtime_config *c)
+{
+    c->vendor_id = o->vendor_id < 0 ? 0 : (uint16_t)o->vendor_id;
+    c->vendor_name = o->vendor_name;
+    c->model_name = o->model_name;
+    c->firmware_revision = o->firmware_revision;
+    c->application_software_version = o->app_version;
+    c->location = o->location;
+    c->description = o->description;
+}
+
+/* The identification strings must fit (never truncated silently). Returns 0
+ * or -1 with a message. */
+static int check_identity(const sc_opts *o)
+{
+    const char *v[] = {o->vendor_name, o->model_name, o->firmware_revision, o->app_version,
+                       o->location, o->description};
+    const char *n[] = {"--vendor-name", "--model-name", "--firmware-revision",
+                       "--application-software-version", "--location", "--description"};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        if (v[i] && strlen(v[i]) > BACSC_DEVICE_STRING_MAX) {
+            cli_error(PROG, "%s: longer than %d octets", n[i], BACSC_DEVICE_STRING_MAX);
+            return -1;
+        }
+    return 0;
+}
+
 /* The runtime's configuration for commissionable devices (--state-dir). */
 static int state_dir_config(const sc_opts *o, const devhost_opts *d,
                             bacsc_device_runtime_config *c)
@@ -173,6 +206,7 @@ static int state_dir_config(const sc_opts *o, const devhost_opts *d,
     c->count = o->count > 0 ? (unsigned)o->count : 1;
     c->name = o->name;
     c->av = o->av < 0 ? 1 : (unsigned)o->av;
+    device_identity(o, c);
     if (bacsc_bip_addr_parse(d->bip ? d->bip : "127.0.0.1:47808", 47808, &c->bip) != BACSC_OK) {
         cli_error(PROG, "--bip: '%s' is not ADDR:PORT", d->bip);
         return -1;
@@ -270,6 +304,7 @@ static int fixed_config(struct devcli *dcli, bacsc_tls_ctx *tls, bacsc_tls_ctx *
     c->count = o->count > 0 ? (unsigned)o->count : 1;
     c->name = o->name;
     c->av = o->av < 0 ? 1 : (unsigned)o->av;
+    device_identity(o, c);
     c->primary_hub_uri = o->hub;
     c->failover_hub_uri = o->failover;
     c->tls = tls;
@@ -334,6 +369,25 @@ static int run_runtime(const bacsc_device_runtime_config *c)
     return rc;
 }
 
+/* --vendor-id and the identification strings (options 1010..1016). */
+static int identity_opt(int opt, const char *arg, sc_opts *o)
+{
+    unsigned long ul;
+    switch (opt) {
+    case 1010:
+        if (sc_parse_ulong(PROG, "--vendor-id", arg, 0, 65535, &ul))
+            return -1;
+        o->vendor_id = (long)ul;
+        return 0;
+    case 1011: o->vendor_name = arg; return 0;
+    case 1012: o->model_name = arg; return 0;
+    case 1013: o->firmware_revision = arg; return 0;
+    case 1014: o->app_version = arg; return 0;
+    case 1015: o->location = arg; return 0;
+    default: o->description = arg; return 0;
+    }
+}
+
 int bacsc_cmd_device(int argc, char **argv);
 /* Parse the command line into `o` and `dh`. Returns -1 to go on, else the
  * exit code (help printed, or a usage error reported). */
@@ -367,6 +421,13 @@ static int parse_opts(int argc, char **argv, sc_opts *o, devhost_opts *dh)
         {"password", required_argument, NULL, 1005},
         {"bip-broadcast", required_argument, NULL, 1006},
         {"bip-broadcast-count", required_argument, NULL, 1007},
+        {"vendor-id", required_argument, NULL, 1010},
+        {"vendor-name", required_argument, NULL, 1011},
+        {"model-name", required_argument, NULL, 1012},
+        {"firmware-revision", required_argument, NULL, 1013},
+        {"application-software-version", required_argument, NULL, 1014},
+        {"location", required_argument, NULL, 1015},
+        {"description", required_argument, NULL, 1016},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     bacsc_log_set_level(BACSC_LOG_INFO);
@@ -405,7 +466,7 @@ static int parse_opts(int argc, char **argv, sc_opts *o, devhost_opts *dh)
         case 'U': o->uuid = optarg; break;
         case 'V': o->vmac = optarg; break;
         case 'a':
-            if (sc_parse_ulong(PROG, "--av", optarg, 0, 1000, &ul))
+            if (sc_parse_ulong(PROG, "--av", optarg, 0, 10000, &ul))
                 return EXIT_USAGE;
             o->av = (long)ul;
             break;
@@ -429,7 +490,13 @@ static int parse_opts(int argc, char **argv, sc_opts *o, devhost_opts *dh)
             dh->bip_broadcast_count = ul;
             break;
         case 'h': usage(stdout); return EXIT_OK;
-        default: return cli_bad_option(PROG, argc, argv);
+        default:
+            if (opt >= 1010 && opt <= 1016) {
+                if (identity_opt(opt, optarg, o))
+                    return EXIT_USAGE;
+                break;
+            }
+            return cli_bad_option(PROG, argc, argv);
         }
     }
     if (optind != argc) {
@@ -464,6 +531,8 @@ int bacsc_cmd_device(int argc, char **argv)
         cli_error(PROG, "--instance N is required");
         goto out;
     }
+    if (check_identity(&o))
+        goto out;
     if (dh.state_dir) {
         if (o.cert || o.key || o.nca || o.hub_listen || o.insecure_plaintext) {
             cli_error(PROG, "--state-dir: certificates come from commissioning over BACnet; "

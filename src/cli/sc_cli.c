@@ -27,6 +27,7 @@ void sc_opts_init(sc_opts *o)
     o->instance = -1;
     o->av = -1;
     o->count = -1;
+    o->vendor_id = -1;
 }
 
 void sc_opts_free(sc_opts *o)
@@ -130,7 +131,7 @@ static const struct key keys[] = {
     {"hub_listen", K_STR, OFF(hub_listen), 0},
     {"name", K_STR, OFF(name), 0},
     {"instance", K_LONG, OFF(instance), 4194302},
-    {"av", K_LONG, OFF(av), 1000},
+    {"av", K_LONG, OFF(av), 10000},
     {"count", K_LONG, OFF(count), 10000},
     {"timeout", K_SECS, OFF(timeout), 0},
     {"dc_listen", K_STR, OFF(dc_listen), 0},
@@ -140,6 +141,13 @@ static const struct key keys[] = {
     {"dc_idle", K_SECS, OFF(dc_idle), 0},
     {"dc_auto_count", K_UINT, OFF(dc_auto_count), 1000000},
     {"dc_auto_window", K_SECS, OFF(dc_auto_window), 0},
+    {"vendor_id", K_LONG, OFF(vendor_id), 65535},
+    {"vendor_name", K_STR, OFF(vendor_name), 0},
+    {"model_name", K_STR, OFF(model_name), 0},
+    {"firmware_revision", K_STR, OFF(firmware_revision), 0},
+    {"application_software_version", K_STR, OFF(app_version), 0},
+    {"location", K_STR, OFF(location), 0},
+    {"description", K_STR, OFF(description), 0},
 };
 
 int sc_opts_load(const char *prog, const char *path, sc_opts *o)

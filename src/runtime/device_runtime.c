@@ -129,8 +129,14 @@ static int host_new(bacsc_device_runtime *rt, char *err, size_t errlen)
     hc.password = c->password;
     hc.primary_hub_uri = c->primary_hub_uri;
     hc.failover_hub_uri = c->failover_hub_uri;
-    hc.vendor_name = "bacsc";
-    hc.model_name = "bacsc device";
+    hc.vendor_id = c->vendor_id;
+    hc.vendor_name = c->vendor_name ? c->vendor_name : "bacsc";
+    hc.model_name = c->model_name ? c->model_name : "bacsc device";
+    hc.firmware_revision = c->firmware_revision ? c->firmware_revision : BACSC_VERSION;
+    hc.application_software_version =
+        c->application_software_version ? c->application_software_version : BACSC_VERSION;
+    hc.location = c->location;
+    hc.description = c->description;
     hc.sc = rt_host_sc_ops(rt);
     int rc = bacsc_device_host_new(&hc, &rt->host, err, errlen);
     if (rc != BACSC_OK)
