@@ -39,6 +39,7 @@ struct bacsc_device_runtime {
     bacsc_tls_ctx *grave_tls[RT_GRAVE_MAX];
     unsigned ngrave;
     bacsc_timer reap_timer, deadline;
+    bacsc_timer seg_timer;           /* segmented answers' timers (every 250 ms) */
     bool stopping;
 };
 
