@@ -215,6 +215,18 @@ void bacsc_device_restarted(bacsc_device *dev, uint8_t reason, const struct bacs
 uint64_t bacsc_device_expiry(const bacsc_device *dev);
 void bacsc_device_handle_expiry(bacsc_device *dev, uint64_t now);
 
+/*
+ * A PICS-style summary of what this library's device implements, as
+ * Markdown lines handed to `out` one by one: every built-in object type with
+ * its properties (required/optional, writable — found by writing each
+ * property's own value back on a scratch device), the services (execute /
+ * initiate), the BIBBs claimed and the segmentation support. Generated from
+ * the same tables the device runs on (`bacsc device --pics`; the copy in
+ * docs/application.md is checked against it). Returns BACSC_OK or
+ * BACSC_ERR_NOMEM.
+ */
+int bacsc_device_pics(void (*out)(void *user, const char *line), void *user);
+
 /* Counters, for status displays. */
 typedef struct bacsc_device_stats {
     uint64_t requests;               /* confirmed requests answered */

@@ -86,6 +86,8 @@ static void usage(FILE *out)
             "      --application-software-version TEXT, --location TEXT, --description TEXT\n"
             "                            the Device object's identification (config keys\n"
             "                            vendor_id, vendor_name, ... with _ for -)\n"
+            "      --pics                print the PICS-style summary (object types,\n"
+            "                            properties, services, BIBBs) as Markdown and exit\n"
             "      --insecure-plaintext  allow ws:// URIs (debugging only)\n"
             "      --status-file FILE    where SIGUSR1 writes the status as JSON\n"
             "      --log-level LEVEL     error, warn, info (default), debug, trace\n"
@@ -369,6 +371,11 @@ static int run_runtime(const bacsc_device_runtime_config *c)
     return rc;
 }
 
+static void pics_line(void *user, const char *line)
+{
+    fprintf(user, "%s\n", line);
+}
+
 /* --vendor-id and the identification strings (options 1010..1016). */
 static int identity_opt(int opt, const char *arg, sc_opts *o)
 {
@@ -428,6 +435,7 @@ static int parse_opts(int argc, char **argv, sc_opts *o, devhost_opts *dh)
         {"application-software-version", required_argument, NULL, 1014},
         {"location", required_argument, NULL, 1015},
         {"description", required_argument, NULL, 1016},
+        {"pics", no_argument, NULL, 1020},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     bacsc_log_set_level(BACSC_LOG_INFO);
@@ -490,6 +498,7 @@ static int parse_opts(int argc, char **argv, sc_opts *o, devhost_opts *dh)
             dh->bip_broadcast_count = ul;
             break;
         case 'h': usage(stdout); return EXIT_OK;
+        case 1020: return bacsc_device_pics(pics_line, stdout) == BACSC_OK ? EXIT_OK : EXIT_FAIL;
         default:
             if (opt >= 1010 && opt <= 1016) {
                 if (identity_opt(opt, optarg, o))
