@@ -3,7 +3,8 @@
 # commissions a site on 127.0.0.1 (scripts/site-demo.sh): a site CA, a hub,
 # ten devices on BACnet/IP without certificates, discover → request →
 # `bacsc ca sign` → import → mode sc → Who-Is and ReadProperty over BACnet/SC,
-# ending with a status table where every device is valid and on SC.
+# ending with a status table where every device is valid and on SC, and a
+# BACnet/IP client still reading the devices through `bacsc router`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh

@@ -3,7 +3,9 @@
 # a site CA, a BACnet/SC hub, ten devices on BACnet/IP without certificates,
 # then discover → request → `bacsc ca sign` → import → mode sc → Who-Is and
 # ReadProperty over BACnet/SC, ending with a status table where every device
-# is valid and on SC.
+# is valid and on SC — and, at the end, a BACnet/IP workstation (the bacsc
+# tools over BACnet/IP) still reading the devices through a `bacsc router`
+# between BACnet/IP network 1 and the BACnet/SC network 2 (docs/router.md).
 #
 # usage: scripts/site-demo.sh [BUILD_DIR]      (default: build; must be built)
 # Environment: DEMO_DIR (kept if set; else a temporary directory, removed),
@@ -37,8 +39,8 @@ say "A site CA"
 run "$B" ca init --dir ca --name "Demo Site CA" >/dev/null
 echo "ca/ca.pem: $(openssl x509 -in ca/ca.pem -noout -subject)"
 
-say "Certificates for the hub and for the tool's BACnet/SC identity (keys stay here)"
-for who in hub tool; do
+say "Certificates for the hub, the tool's BACnet/SC identity and the router (keys stay here)"
+for who in hub tool router; do
   openssl ecparam -name prime256v1 -genkey -noout -out $who.key 2>/dev/null
   chmod 600 $who.key
   mkdir -p csr-$who
@@ -48,7 +50,7 @@ for who in hub tool; do
   "$B" ca sign --dir ca csr-$who --out cert-$who/ >/dev/null
   cp "$(ls cert-$who/*.pem | grep -v -e '/ca.pem$' -e '/chain.pem$' | head -1)" $who.pem
 done
-echo "hub.pem, tool.pem signed by the site CA"
+echo "hub.pem, tool.pem, router.pem signed by the site CA"
 
 say "A BACnet/SC hub on $HUB"
 "$B" hub --listen 127.0.0.1:$HUBP --cert hub.pem --key hub.key --ca ca/ca.pem \
@@ -125,3 +127,19 @@ d=json.load(sys.stdin)
 bad=[r['instance'] for r in d['rows'] if r['cert_status']!='valid' or r['mode']!='sc']
 sys.exit('devices not valid+sc: %s' % bad if bad or d['devices']!=$N else 0)"
 run "$B" site jobs
+
+if [ "$SC_OK" = 1 ]; then
+  say "A BACnet/IP workstation keeps reading the devices, now on BACnet/SC, through a router"
+  RP=$((BASE + N + 1)); WS=$((BASE + N + 2))
+  ROUTER=("$B" router --bip 127.0.0.1:$RP --bip-net 1 --bip-broadcast 127.0.0.1:$WS --sc-net 2
+          --hub "$HUB" --cert router.pem --key router.key --ca ca/ca.pem --instance 900)
+  printf '\033[2m$ %s &\033[0m\n' "${ROUTER[*]}"
+  "${ROUTER[@]}" --log-level info 2>router.log &
+  PIDS+=($!)
+  for _ in $(seq 100); do grep -q "connected to the primary hub" router.log && break; sleep 0.1; done
+  BIP=(--bip-local 127.0.0.1:$WS --bip-broadcast 127.0.0.1:$RP)
+  run "$B" whois --global "${BIP[@]}" --timeout 2
+  run "$B" read 1001 device,1001 object-name --dnet 2 "${BIP[@]}"
+  run "$B" read $((1000 + N)) analog-value,1 present-value --dnet 2 "${BIP[@]}"
+  run "$B" read 900 network-port,2 network-number "${BIP[@]}"
+fi

@@ -24,12 +24,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bacsc/uuid.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 #define BACSC_VMAC_LEN 6
-#define BACSC_UUID_LEN 16
 #define BACSC_BVLC_HEADER_MIN 4          /* Function, Control, Message-ID */
 #define BACSC_BVLC_MAX_OPTIONS 16        /* per option list; more is rejected (145) */
 
@@ -112,10 +113,6 @@ enum bacsc_sc_error_code {
 typedef struct bacsc_vmac {
     uint8_t b[BACSC_VMAC_LEN];
 } bacsc_vmac;
-
-typedef struct bacsc_uuid {
-    uint8_t b[BACSC_UUID_LEN];
-} bacsc_uuid;
 
 extern const bacsc_vmac BACSC_VMAC_BROADCAST; /* FF:FF:FF:FF:FF:FF */
 extern const bacsc_vmac BACSC_VMAC_UNKNOWN;   /* 00:00:00:00:00:00 */
@@ -271,10 +268,6 @@ bool bacsc_vmac_is_broadcast(const bacsc_vmac *v);
 char *bacsc_vmac_format(const bacsc_vmac *v, char *buf);
 /* Parse "aabbccddeeff" or "aa:bb:cc:dd:ee:ff". Returns BACSC_OK or BACSC_ERR_MALFORMED. */
 int bacsc_vmac_parse(const char *s, bacsc_vmac *v);
-/* Format as canonical 8-4-4-4-12 lower-case text into buf (at least 37 octets). */
-char *bacsc_uuid_format(const bacsc_uuid *u, char *buf);
-/* Parse canonical text, with or without a "urn:uuid:" prefix. */
-int bacsc_uuid_parse(const char *s, bacsc_uuid *u);
 
 #ifdef __cplusplus
 }

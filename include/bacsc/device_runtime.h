@@ -70,6 +70,7 @@ typedef struct bacsc_device_runtime_config {
     bool dc_auto;
     unsigned dc_max_conns, dc_auto_count;
     uint64_t dc_idle_us, dc_auto_window_us;
+    int uuid_binding;                /* direct connections: enum bacsc_sc_uuid_binding */
     /* Host the hub function (fixed files): the hub server's configuration
      * (listen address, TLS, limits); NULL = none. */
     const bacsc_hubd_config *hub_function;

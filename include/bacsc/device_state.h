@@ -48,6 +48,12 @@ int bacsc_devstate_open(const char *dir, bacsc_devstate **out, char *err, size_t
 void bacsc_devstate_close(bacsc_devstate *st);
 const char *bacsc_devstate_dir(const bacsc_devstate *st);
 
+/* Testing crash safety: from now on, count the durable steps (key file
+ * written, transaction begun or committed, key file removed) and kill the
+ * process with SIGKILL when it reaches step `n` (0 = never). Deterministic
+ * replacement for a kill -9 at a random moment. */
+void bacsc_devstate_crash_at(bacsc_devstate *st, unsigned n);
+
 /*
  * The Device_UUID of `instance`: read, or generated (random v4) and stored
  * on first use. Returns BACSC_OK, BACSC_ERR_DB, BACSC_ERR_CRYPTO.

@@ -27,6 +27,11 @@ extern "C" {
 int bacsc_hex_decode(const char *text, size_t len, uint8_t *out, size_t cap,
                      size_t *bad_offset);
 
+/* The value 0..15 of the hex digit `c` (either case), or -1 if `c` is not
+ * one. The one digit decoder of the library (VMAC, UUID, MAC and key-log
+ * text all use it). */
+int bacsc_hex_digit(int c);
+
 /* Format `len` octets as lower-case hex without separators into `buf`
  * (capacity at least 2*len+1). Returns buf. */
 char *bacsc_hex_encode(const uint8_t *data, size_t len, char *buf);

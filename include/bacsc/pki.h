@@ -176,6 +176,16 @@ int bacsc_pki_cert_inspect_der(const uint8_t *der, size_t len, bacsc_cert_info *
  * signature verifies with the issuer's key)? Returns 1 yes, 0 no. */
 int bacsc_pki_cert_issued_by(X509 *cert, X509 *issuer);
 
+/* Write a file safely: refused (BACSC_ERR_IO, errno EPERM) when its
+ * directory is writable by others; else written to a new mkstemp() file in
+ * that directory with exactly `mode`, fsync'd and renamed over `path` (a
+ * symlink at `path` is replaced, never followed). Returns 0, BACSC_ERR_IO
+ * (errno kept) or BACSC_ERR_NOMEM. */
+int bacsc_pki_write_file(const char *path, const void *data, size_t len, int mode);
+/* 0 when the directory holding `path` exists and is not writable by others;
+ * else BACSC_ERR_IO with errno (EPERM: writable by others). */
+int bacsc_pki_check_out_dir(const char *path);
+
 /* Write certificates (PEM) / a CSR (PEM) to a file, mode 0644, atomically. */
 int bacsc_pki_cert_write(const char *path, X509 *const *certs, size_t n);
 int bacsc_pki_csr_write(const char *path, const uint8_t *der, size_t len);
@@ -266,10 +276,16 @@ enum bacsc_uuid_rule {
     BACSC_UUID_REQUIRED = 1, /* "required": a CSR without one is refused */
     BACSC_UUID_FORBIDDEN = 2 /* "forbidden": a CSR with one is refused */
 };
+/* Auto-approval rests on the authenticated submitter (bacsc_actor), never on
+ * what a request file says about itself. */
 enum bacsc_auto_approve {
     BACSC_AUTO_OFF = 0,  /* "off": every request waits for an administrator */
-    BACSC_AUTO_ALL = 1,  /* "all": every request that passes policy is approved */
-    BACSC_AUTO_MATCH = 2 /* "match": only batches whose site or origin is listed */
+    BACSC_AUTO_ALL = 1,  /* "all": every request that passes policy, from any authenticated
+                          * submitter (bacsc_actor kind other than NONE) */
+    BACSC_AUTO_MATCH = 2 /* "match": only batches submitted by an actor listed in
+                          * auto_approve_submitters ("kind:name", e.g. "account:alice",
+                          * "token:installer", "local:root"); auto_approve_sites/origins,
+                          * when set, further restrict (claims, never sufficient) */
 };
 enum bacsc_renewal_rule {
     BACSC_RENEW_SAME_KEY = 0, /* "same-key": same UUID + same public key as a valid cert */
@@ -286,12 +302,17 @@ typedef struct bacsc_policy {
     int uuid_rule;           /* bacsc_uuid_rule; default optional */
     int renewal;             /* bacsc_renewal_rule; default same-key */
     bool require_cn;         /* default true */
-    bacsc_carry carry;       /* default: CN only, uuid+dns+ip yes, other URIs no */
+    bacsc_carry carry;       /* default: CN only, uuid yes; dns, ip, other URIs no */
     int auto_approve;        /* bacsc_auto_approve; default off */
     size_t n_sites;          /* auto_approve_sites */
     char sites[BACSC_POLICY_MAX_LIST][BACSC_POLICY_MAX_STR];
     size_t n_origins;        /* auto_approve_origins */
     char origins[BACSC_POLICY_MAX_LIST][BACSC_POLICY_MAX_STR];
+    size_t n_submitters;     /* auto_approve_submitters: "kind:name" of authenticated actors */
+    char submitters[BACSC_POLICY_MAX_LIST][BACSC_POLICY_MAX_STR];
+    size_t n_san_domains;    /* san_domains: dNSName SANs are carried (carry_dns) only when
+                              * equal to or under one of these; wildcards are refused */
+    char san_domains[BACSC_POLICY_MAX_LIST][BACSC_POLICY_MAX_STR];
     unsigned max_batch;      /* max CSRs per submitted batch; default 20000 */
     int crl_days;            /* CRL nextUpdate - thisUpdate; default 7 */
 } bacsc_policy;
@@ -357,8 +378,43 @@ void bacsc_ca_close(bacsc_ca *ca);
 
 /* The last failure's one-line reason ("" if none). */
 const char *bacsc_ca_errmsg(const bacsc_ca *ca);
-/* Who is acting (audit log, decided_by). Default $USER or "unknown". */
+/* Who is acting (audit log, decided_by): a display name only, e.g. the
+ * CLI's --actor. Default: the name of the process's user id. It is not an
+ * authenticated identity and never enables auto-approval; see bacsc_actor. */
 void bacsc_ca_set_actor(bacsc_ca *ca, const char *actor);
+
+/* How the front end authenticated whoever is acting on the CA. */
+enum bacsc_actor_kind {
+    BACSC_ACTOR_NONE = 0,    /* nobody authenticated (e.g. an anonymous upload): never
+                              * auto-approved */
+    BACSC_ACTOR_LOCAL = 1,   /* a local process; name = the user of its uid (the operating
+                              * system authenticated it; it can read the CA directory) */
+    BACSC_ACTOR_ACCOUNT = 2, /* a web-console account, logged in */
+    BACSC_ACTOR_TOKEN = 3,   /* an API token; name = the token's name, never its secret */
+    BACSC_ACTOR_SIGNED = 4   /* a batch signed by a registered submitter key; name = its name */
+};
+
+/* The authenticated actor. Front ends (CLI, web console) fill it from what
+ * they verified themselves; the CA never takes it from a request file. */
+typedef struct bacsc_actor {
+    int kind;                /* bacsc_actor_kind */
+    const char *name;        /* authenticated name (account, token or key name, user) */
+    const char *address;     /* remote address ("192.0.2.7:51234") or NULL when local */
+    const char *display;     /* name shown in decided_by and the audit's actor column; NULL =
+                              * `name` (the CLI passes --actor here) */
+} bacsc_actor;
+
+/* Set the authenticated actor for everything this handle does from now on
+ * (strings copied). The audit log records it in every row (its `auth`
+ * column: "<kind>:<name>[@<address>]", e.g. "account:alice@192.0.2.7:51234",
+ * "local:root") and submit stores it with each batch (`submitter`).
+ * Auto-approval rests on it alone (policy auto_approve, auto_approve_submitters),
+ * never on a batch's site, origin or device fields, which are unverified claims.
+ * bacsc_ca_open() starts with {LOCAL, <uid's user name>}. Returns 0 or
+ * BACSC_ERR_INVALID_ARG (unknown kind, or no name for an authenticated kind). */
+int bacsc_ca_set_actor_auth(bacsc_ca *ca, const bacsc_actor *actor);
+/* The authenticated actor as recorded: "<kind>:<name>[@<address>]" or "none". */
+const char *bacsc_ca_actor_auth(const bacsc_ca *ca);
 /* Override the clock (Unix seconds) for tests; 0 restores the real clock. */
 void bacsc_ca_set_time(bacsc_ca *ca, int64_t now);
 /* Check and sign on up to `n` threads (1..16; default: one per online CPU,
@@ -411,6 +467,8 @@ typedef struct bacsc_batch_in {
     const char *site;                 /* site name from the manifest */
     const char *origin;               /* producing tool / installer */
     const char *ref;                  /* the file's own batch id (CARI batch_id) */
+    /* Every field above is an unverified claim of whoever built the file;
+     * who submitted it is the handle's bacsc_actor. */
 } bacsc_batch_in;
 
 /* One CSR to submit. */
@@ -542,6 +600,7 @@ typedef struct bacsc_batch_row {
     int64_t id;
     const char *direction;            /* "in" or "out" */
     const char *file_name, *sha256, *site, *origin, *ref;
+    const char *submitter;            /* authenticated actor that submitted it ("in"), or NULL */
     int64_t created, for_batch;       /* for_batch: the "in" batch an "out" answers */
     int64_t n_requests, n_pending, n_issued, n_rejected;
 } bacsc_batch_row;
@@ -552,10 +611,30 @@ int bacsc_ca_batches(bacsc_ca *ca, int64_t id, bacsc_batch_cb cb, void *user);
 typedef struct bacsc_audit_row {
     int64_t id, time;
     const char *actor, *action, *object, *detail;
+    const char *auth;                 /* authenticated actor ("local:root"…), NULL if unknown */
 } bacsc_audit_row;
 typedef int (*bacsc_audit_cb)(const bacsc_audit_row *row, void *user);
 /* Audit entries with id > since_id, oldest first. Returns the number visited. */
 int bacsc_ca_audit(bacsc_ca *ca, int64_t since_id, bacsc_audit_cb cb, void *user);
+
+/* Result of bacsc_ca_audit_verify(). */
+typedef struct bacsc_audit_check {
+    int64_t entries;                  /* audit rows */
+    int64_t chained;                  /* rows covered by the hash chain */
+    int64_t first_bad;                /* first row that breaks the chain (0 = none) */
+    int64_t anchored;                 /* last row covered by the keyed anchor (0 = none) */
+    bool anchor_checked;              /* the anchor's MAC was checked (CA key available) */
+    char problem[BACSC_PKI_REASON_LEN]; /* "" when intact */
+} bacsc_audit_check;
+
+/* Check the audit log: every row carries a SHA-256 hash chained to the
+ * previous row's (computed by the store itself, covering time, actor,
+ * authenticated actor, action, object and detail); the append-only triggers
+ * are present; ids have no gap; and the anchor — the chain head, MACed with
+ * a key derived from the CA key whenever the key is loaded — still matches
+ * (checked when the key is readable). Returns 0 intact, BACSC_ERR_POLICY
+ * tampering found (chk->problem says what and where), or BACSC_ERR_DB. */
+int bacsc_ca_audit_verify(bacsc_ca *ca, bacsc_audit_check *chk);
 
 #ifdef __cplusplus
 }

@@ -232,6 +232,40 @@ int bacsc_sc_conn_state(const bacsc_sc_conn *conn);
 int bacsc_sc_conn_role(const bacsc_sc_conn *conn);
 const bacsc_vmac *bacsc_sc_conn_local_vmac(const bacsc_sc_conn *conn);
 const bacsc_bvlc_connect *bacsc_sc_conn_peer(const bacsc_sc_conn *conn);
+
+/*
+ * Device UUID binding. The I/O layer learns the peer's certificate after the
+ * TLS handshake and passes its `urn:uuid:` SAN here (NULL: the certificate
+ * carries none) with the site's policy, before any message is received:
+ *   WHEN_PRESENT (default)  a certificate UUID must equal the Device UUID
+ *                           the peer claims (Connect-Request / -Accept);
+ *   STRICT                  moreover a certificate without one is refused;
+ *   OFF                     no check.
+ * Without this call nothing is checked (plaintext, tests).
+ * Accepting side: the owner's connect_request callback calls
+ * bacsc_sc_conn_check_uuid() (the hub function and node switch do) and
+ * returns its code, so the NAK carries it (180 tls-client-certificate-error)
+ * with details naming both UUIDs. Initiating side: a Connect-Accept whose
+ * UUID differs closes the connection (181 tls-server-certificate-error,
+ * reason PROTOCOL, the details naming both).
+ */
+enum bacsc_sc_uuid_binding {
+    BACSC_SC_UUID_BINDING_WHEN_PRESENT = 0,
+    BACSC_SC_UUID_BINDING_STRICT = 1,
+    BACSC_SC_UUID_BINDING_OFF = 2
+};
+void bacsc_sc_conn_set_cert_uuid(bacsc_sc_conn *conn, const bacsc_uuid *cert_uuid, int policy);
+/* 0 when `claimed` is acceptable, else the error code (details in
+ * bacsc_sc_conn_refusal()). */
+uint16_t bacsc_sc_conn_check_uuid(bacsc_sc_conn *conn, const bacsc_uuid *claimed);
+/* Set the Error-Details text of the NAK that follows a refused
+ * Connect-Request (the connect_request callback may call it). */
+void bacsc_sc_conn_set_refusal(bacsc_sc_conn *conn, const char *details);
+/* The last refusal/mismatch text ("" if none). */
+const char *bacsc_sc_conn_refusal(const bacsc_sc_conn *conn);
+/* "policy" names: "when-present", "strict", "off"; parse returns -1 if unknown. */
+int bacsc_sc_uuid_binding_parse(const char *s);
+const char *bacsc_sc_uuid_binding_name(int policy);
 uint64_t bacsc_sc_conn_connected_since(const bacsc_sc_conn *conn);
 const bacsc_sc_conn_stats *bacsc_sc_conn_stats_get(const bacsc_sc_conn *conn);
 /* The user pointer given at creation, and a way to change it. */

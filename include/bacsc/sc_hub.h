@@ -106,6 +106,7 @@ typedef struct bacsc_sc_hub_stats {
     uint64_t queue_dropped;        /* destination FIFO full */
     uint64_t to_hub_dropped;       /* NPDUs addressed to the hub itself */
     uint64_t naks_sent;
+    uint64_t refused_uuid;         /* Connect-Requests whose UUID is not the certificate's */
 } bacsc_sc_hub_stats;
 
 /* One row of the peer table (status display). */

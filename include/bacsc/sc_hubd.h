@@ -22,6 +22,7 @@
 #include "bacsc/loop.h"
 #include "bacsc/sc_hub.h"
 #include "bacsc/tls.h"
+#include "bacsc/wsconn.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -35,6 +36,12 @@ typedef struct bacsc_hubd_config {
     bool insecure_plaintext;     /* ws:// (tests and debugging only) */
     bacsc_sc_hub_config hub;     /* VMAC, UUID, limits, timers (zero fields: defaults) */
     const char *name;            /* log prefix ("hub"); NULL = "hub" */
+    /* Listener limits: only max_handshakes, handshake_timeout_ms and the
+     * per-address fields are read (zero: the wsconn.h defaults). */
+    bacsc_ws_options ws;
+    /* Device UUID vs the certificate's urn:uuid: SAN (enum bacsc_sc_uuid_binding;
+     * 0 = when-present). */
+    int uuid_binding;
 } bacsc_hubd_config;
 
 /* One connected (or connecting) peer, for status output. */
@@ -69,6 +76,9 @@ void bacsc_hubd_abort_all(bacsc_hubd *h);
 /* Call fn for every peer (connected or awaiting Connect-Request). */
 void bacsc_hubd_foreach_peer(const bacsc_hubd *h,
                              void (*fn)(const bacsc_hubd_peer_info *info, void *arg), void *arg);
+
+/* The listener's admission counters (zeros after shutdown closed it). */
+void bacsc_hubd_listener_stats(const bacsc_hubd *h, bacsc_ws_listener_stats *out);
 
 /* The hub function (counters, tables; read-only use). */
 const bacsc_sc_hub *bacsc_hubd_hub(const bacsc_hubd *h);

@@ -65,6 +65,8 @@ typedef struct bacsc_sc_node_config {
     uint64_t dc_idle_us;         /* 0: default 300 s */
     unsigned dc_auto_count;      /* 0: default 3 */
     uint64_t dc_auto_window_us;  /* 0: default 10 s */
+    int uuid_binding;            /* direct connections: the peer's Device UUID vs its
+                                    certificate's urn:uuid: (enum bacsc_sc_uuid_binding) */
 } bacsc_sc_node_config;
 
 typedef struct bacsc_sc_node_callbacks {

@@ -207,6 +207,10 @@ typedef struct bacsc_site_selection {
     bool all;
     size_t n;
     struct { uint32_t lo, hi; } r[64];
+    /* Optional: also every instance of this list (sorted ascending, owned by
+     * the caller; e.g. the devices ticked in the web console). */
+    const uint32_t *list;
+    size_t n_list;
 } bacsc_site_selection;
 int bacsc_site_selection_parse(const char *text, bacsc_site_selection *sel);
 bool bacsc_site_selection_has(const bacsc_site_selection *sel, uint32_t instance);

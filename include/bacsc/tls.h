@@ -184,6 +184,15 @@ uint16_t bacsc_tls_classify_error(struct ssl_st *ssl, bool server, char *text, s
 /* Name of a TLS error code 180..188 ("client-certificate-expired"), or NULL. */
 const char *bacsc_tls_error_name(uint16_t code);
 
+/*
+ * The Device UUID of a certificate's `urn:uuid:` URI SAN (the first one
+ * that parses). bacsc_tls_peer_uuid() reads the peer's certificate of an
+ * established connection. Return 1 (found, *out set), 0 (none).
+ */
+struct x509_st;
+int bacsc_tls_cert_uuid(struct x509_st *cert, uint8_t out[16]);
+int bacsc_tls_peer_uuid(struct ssl_st *ssl, uint8_t out[16]);
+
 #ifdef __cplusplus
 }
 #endif

@@ -58,6 +58,9 @@ extern "C" {
 typedef struct bacsc_wsconn bacsc_wsconn;
 typedef struct bacsc_ws_listener bacsc_ws_listener;
 
+/* An option value that switches a per-address limit off. */
+#define BACSC_WS_OFF 0xFFFFFFFFu
+
 typedef struct bacsc_ws_callbacks {
     void *(*on_accept)(bacsc_wsconn *c, void *listener_user);
     void (*on_open)(bacsc_wsconn *c, unsigned protocol, void *user);
@@ -85,6 +88,17 @@ typedef struct bacsc_ws_options {
                                       While all are taken, 64 more are still accepted each
                                       second, so silent peers holding every slot until the
                                       handshake timeout cannot stop the listener */
+    /* Per-source-address limits of a listener (before the connection is open,
+     * i.e. before it has authenticated). BACSC_WS_OFF disables one. */
+    unsigned max_handshakes_per_addr; /* connections between accept and open one address may
+                                         hold while at least a quarter of max_handshakes is
+                                         taken (default 8); further ones are refused at once */
+    unsigned accept_rate_per_addr;    /* accepts per second per address, token bucket
+                                         (default 50); over → refused at once */
+    unsigned accept_burst_per_addr;   /* the bucket's size (default 2 × the rate) */
+    uint32_t first_octet_timeout_ms;  /* server: the first octets of the TLS ClientHello (or
+                                         the HTTP request in plaintext) must arrive within
+                                         this (default 3000; never above handshake_timeout) */
     bacsc_tls_resume *resume;      /* client: offer the session stored here and store the
                                       tickets the server sends (tls.h); NULL = no
                                       resumption. Must outlive the connection */
@@ -110,6 +124,26 @@ uint16_t bacsc_ws_listener_port(const bacsc_ws_listener *l);
 
 /* Connections currently open or opening through this listener. */
 unsigned bacsc_ws_listener_count(const bacsc_ws_listener *l);
+
+/* What a listener did with the connections it saw (counters since it
+ * started). Refusals at accept close the socket at once (TCP RST), before
+ * any TLS work. */
+typedef struct bacsc_ws_listener_stats {
+    uint64_t accepted;                /* handed to the handshake */
+    uint64_t refused_max_connections; /* max_connections reached */
+    uint64_t refused_addr_handshakes; /* max_handshakes_per_addr reached */
+    uint64_t refused_addr_rate;       /* accept_rate_per_addr exceeded */
+    uint64_t first_octet_timeouts;    /* nothing received within first_octet_timeout_ms */
+    uint64_t handshake_timeouts;      /* TLS or upgrade not done within handshake_timeout_ms */
+    uint64_t tls_failed[9];           /* TLS handshake failures by error code 180..188 */
+    uint64_t upgrade_failed;          /* HTTP upgrade refused (152..165) */
+    uint64_t opened;                  /* handshakes completed (connection open) */
+    unsigned handshaking;             /* now: connections between accept and open */
+    unsigned addresses;               /* now: source addresses tracked */
+    unsigned max_addr_handshaking;    /* now: most handshakes held by one address */
+} bacsc_ws_listener_stats;
+
+void bacsc_ws_listener_get_stats(const bacsc_ws_listener *l, bacsc_ws_listener_stats *out);
 
 /* Stop listening and free the listener. Established connections live on. */
 void bacsc_ws_listener_close(bacsc_ws_listener *l);
@@ -163,6 +197,8 @@ unsigned bacsc_wsconn_protocol(const bacsc_wsconn *c);
 const char *bacsc_wsconn_peer(const bacsc_wsconn *c);
 /* Bytes waiting in the output queue. */
 size_t bacsc_wsconn_queued(const bacsc_wsconn *c);
+/* Whether any octet has been received on the connection. */
+bool bacsc_wsconn_got_data(const bacsc_wsconn *c);
 /* The TLS session (NULL in plaintext), e.g. to read the peer certificate. */
 struct ssl_st *bacsc_wsconn_ssl(const bacsc_wsconn *c);
 

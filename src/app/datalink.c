@@ -8,6 +8,7 @@
 
 #include "bacsc/datalink.h"
 #include "bacsc/error.h"
+#include "bacsc/hex.h"
 #include "bacsc/npdu.h"
 
 bacsc_address bacsc_address_local(const uint8_t *mac, size_t len)
@@ -98,17 +99,6 @@ char *bacsc_address_format(const bacsc_address *a, int kind, char *buf, size_t c
     return buf;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int parse_ip_port(const char *s, bacsc_address *a)
 {
     unsigned v[5];
@@ -139,7 +129,7 @@ int bacsc_address_parse(const char *s, bacsc_address *a)
     size_t n = 0;
     const char *p = s;
     for (;;) {
-        int h = hexval(p[0]), l = h >= 0 ? hexval(p[1]) : -1;
+        int h = bacsc_hex_digit(p[0]), l = h >= 0 ? bacsc_hex_digit(p[1]) : -1;
         if (h < 0 || l < 0 || n == BACSC_MAC_MAX)
             return BACSC_ERR_MALFORMED;
         mac[n++] = (uint8_t)(h << 4 | l);

@@ -14,6 +14,7 @@
 #include "bacsc/apdu.h"
 #include "bacsc/device.h"
 #include "bacsc/error.h"
+#include "bacsc/hex.h"
 #include "bacsc/value.h"
 
 /* ---- object identifiers and property references -------------------------------- */
@@ -258,16 +259,6 @@ static int bad(const char **what, const char *msg)
     return BACSC_ERR_MALFORMED;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)tolower((unsigned char)c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /* Day of week (1 Monday .. 7 Sunday) of a Gregorian date. */
 static uint8_t weekday(int y, int m, int d)
 {
@@ -395,7 +386,7 @@ int bacsc_value_parse(const char *text, int type, uint8_t *buf, size_t cap, cons
                 p++;
                 continue;
             }
-            int hi = hex_digit(p[0]), lo = hi >= 0 ? hex_digit(p[1]) : -1;
+            int hi = bacsc_hex_digit(p[0]), lo = hi >= 0 ? bacsc_hex_digit(p[1]) : -1;
             if (hi < 0 || lo < 0)
                 return bad(what, "an octet string is written in hex");
             if (n == sizeof scratch)

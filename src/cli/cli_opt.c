@@ -139,6 +139,20 @@ static int apply_seconds(const cli_spec *s, const cli_opt *o, const char *arg, v
     return 0;
 }
 
+static int apply_double(const cli_spec *s, const cli_opt *o, const char *arg, void *t)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(arg, &end);
+    if (errno || end == arg || *end || !(v >= o->dmin && v <= o->dmax)) {
+        cli_error(s->prog, "--%s: '%s' is not a number in %g..%g", o->name, arg, o->dmin,
+                  o->dmax);
+        return -1;
+    }
+    *(double *)t = v;
+    return 0;
+}
+
 static int apply_strs(const cli_spec *s, const cli_opt *o, const char *arg, char *base)
 {
     void *count = base + o->aux;
@@ -171,6 +185,7 @@ static int apply(const cli_spec *s, void *opts, const cli_opt *o, const cli_part
     case CLI_K_LONG: return apply_number(s, o, arg, t);
     case CLI_K_ID: return apply_id(s, o, arg, t);
     case CLI_K_SECONDS: return apply_seconds(s, o, arg, t);
+    case CLI_K_DOUBLE: return apply_double(s, o, arg, t);
     case CLI_K_LOGLEVEL: return cli_set_log_level(s->prog, arg) ? 0 : -1;
     case CLI_K_CALL: return o->fn(s->prog, arg, t);
     case CLI_K_HELP: cli_print_help(s, stdout); return 1;

@@ -60,6 +60,7 @@ typedef enum cli_kind {
     CLI_K_LONG,     /* long in [min, max] */
     CLI_K_ID,       /* int64_t > 0 (a row id) */
     CLI_K_SECONDS,  /* double, 0..86400 ("2", "0.5") */
+    CLI_K_DOUBLE,   /* double in [dmin, dmax] */
     CLI_K_LOGLEVEL, /* set the log level now (bacsc/log.h) */
     CLI_K_CALL,     /* fn(prog, arg, target) stores or refuses the value */
     CLI_K_HELP      /* print the help, exit 0 */
@@ -84,6 +85,7 @@ typedef struct cli_opt {
     size_t off;         /* target field, relative to the group's struct */
     const char *help;   /* help text; '\n' continues at the help column */
     long min, max;      /* bounds of the number kinds; CLI_K_STRS: capacity in max */
+    double dmin, dmax;  /* bounds of CLI_K_DOUBLE */
     size_t aux;         /* CLI_K_STRS: offset of its int count */
     cli_opt_fn fn;      /* CLI_K_CALL */
     const char *label;  /* left column instead of "--name ARG" */
@@ -131,6 +133,8 @@ typedef struct cli_spec {
 #define CLI_UINT(n, s, a, T, f, lo, hi, h) {CLI_ROW_(n, s, a, CLI_K_UINT, T, f, h), .min = (lo), .max = (hi)}
 #define CLI_INT(n, s, a, T, f, lo, hi, h) {CLI_ROW_(n, s, a, CLI_K_INT, T, f, h), .min = (lo), .max = (hi)}
 #define CLI_LONG(n, s, a, T, f, lo, hi, h) {CLI_ROW_(n, s, a, CLI_K_LONG, T, f, h), .min = (lo), .max = (hi)}
+#define CLI_DOUBLE(n, s, a, T, f, lo, hi, h) \
+    {CLI_ROW_(n, s, a, CLI_K_DOUBLE, T, f, h), .dmin = (lo), .dmax = (hi)}
 #define CLI_ID(n, s, a, T, f, h) {CLI_ROW_(n, s, a, CLI_K_ID, T, f, h)}
 #define CLI_SECONDS(n, s, a, T, f, h) {CLI_ROW_(n, s, a, CLI_K_SECONDS, T, f, h)}
 #define CLI_CALL(n, s, a, T, f, fn_, h) {CLI_ROW_(n, s, a, CLI_K_CALL, T, f, h), .fn = (fn_)}

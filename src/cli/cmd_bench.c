@@ -6,54 +6,81 @@
  *
  * See docs/bench.md.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench_hub.h"
 #include "cli.h"
+#include "cli_opt.h"
 
 extern const char bacsc_cmd_bench_summary[];
 const char bacsc_cmd_bench_summary[] = "load generators: bench hub (relay rate, latency, scale)";
 
-static void hub_usage(FILE *out)
-{
-    fprintf(out,
-            "usage: bacsc bench hub --hub URI --cert F --key F --ca F [options]\n"
-            "\n"
-            "Join a BACnet/SC hub (any implementation) as many nodes and measure it.\n"
-            "\n"
-            "  --hub URI             wss://HOST:PORT (ws:// with --insecure-plaintext)\n"
-            "  --cert F --key F      the nodes' operational certificate and key (PEM)\n"
-            "  --ca F                issuer certificate the hub's certificate must chain to\n"
-            "  --insecure-plaintext  allow ws:// (debugging only)\n"
-            "  --mode M              throughput (default), rtt, or connect\n"
-            "  --pairs N             node pairs exchanging NPDUs (default 8; rtt: 1)\n"
-            "  --size BYTES          NPDU size, %d..%d (default 64)\n"
-            "  --duration S          measurement time (connect mode: hold time; default 5)\n"
-            "  --window N            requests in flight per pair (default 32; rtt: 1)\n"
-            "  --rate R              target relayed messages/s (default: as fast as possible)\n"
-            "  --connections N       extra idle nodes (connect mode: the number of nodes)\n"
-            "  --concurrency N       handshakes in progress at once (default 1000)\n"
-            "  --connect-timeout S   give up establishing after S seconds (default 120)\n"
-            "  --timeout S           a request unanswered for S seconds is an error (2)\n"
-            "  --hub-pid PID         connect mode: report the hub's VmRSS growth per connection\n"
-            "  --restart-wait        connect mode: after the hold, wait for the hub to restart\n"
-            "                        and time until every node is back\n"
-            "  --restart-timeout S   how long to wait for that (default 120)\n"
-            "  --connect-wait S      the nodes' SC_Connect_Wait_Timeout (default 10)\n"
-            "  --reconnect-min S     SC_Minimum_Reconnect_Time (default 2)\n"
-            "  --reconnect-max S     SC_Maximum_Reconnect_Time (default 600)\n"
-            "  --print-npdu          print the NPDU that would be sent (hex) and exit\n"
-            "  --json                print the result as JSON\n"
-            "  --quiet               no progress lines on stderr\n"
-            "  --no-resume           never resume TLS sessions (every handshake is full)\n"
-            "  --log-level L         error, warn (default), info, debug, trace\n"
-            "\n"
-            "Exit status: 0 ok, 1 errors were counted, 2 usage, 4 hub unreachable.\n",
-            BENCH_HUB_MIN_SIZE, BENCH_HUB_MAX_SIZE);
-}
+typedef struct bench_cli {
+    bench_hub_opts o;
+    const char *mode;
+    unsigned long size;
+    bool json, print_npdu;
+} bench_cli;
+
+static const cli_opt hub_rows[] = {
+    CLI_STR("hub", 0, "URI", bench_cli, o.hub_uri, "wss://HOST:PORT (ws:// with --insecure-plaintext)"),
+    {CLI_ROW_("cert", 0, "F", CLI_K_STR, bench_cli, o.cert, "the nodes' operational certificate and key (PEM)"),
+     .label = "--cert F --key F"},
+    {CLI_ROW_("key", 0, "F", CLI_K_STR, bench_cli, o.key, NULL), .flags = CLI_UNLISTED},
+    CLI_STR("ca", 0, "F", bench_cli, o.ca, "issuer certificate the hub's certificate must chain to"),
+    CLI_FLAG("insecure-plaintext", 0, bench_cli, o.insecure_plaintext, "allow ws:// (debugging only)"),
+    CLI_STR("mode", 0, "M", bench_cli, mode, "throughput (default), rtt, or connect"),
+    CLI_UINT("pairs", 0, "N", bench_cli, o.pairs, 1, 10000, "node pairs exchanging NPDUs (default 8; rtt: 1)"),
+    CLI_ULONG("size", 0, "BYTES", bench_cli, size, BENCH_HUB_MIN_SIZE, BENCH_HUB_MAX_SIZE,
+              "NPDU size, 48..1497 (default 64)"),
+    CLI_DOUBLE("duration", 0, "S", bench_cli, o.duration_s, 0, 86400,
+               "measurement time (connect mode: hold time; default 5)"),
+    CLI_UINT("window", 0, "N", bench_cli, o.window, 1, 200, "requests in flight per pair (default 32; rtt: 1)"),
+    CLI_DOUBLE("rate", 0, "R", bench_cli, o.rate, 0, 1e9,
+               "target relayed messages/s (default: as fast as possible)"),
+    CLI_UINT("connections", 0, "N", bench_cli, o.connections, 0, 100000,
+             "extra idle nodes (connect mode: the number of nodes)"),
+    CLI_UINT("concurrency", 0, "N", bench_cli, o.concurrency, 1, 100000,
+             "handshakes in progress at once (default 1000)"),
+    CLI_DOUBLE("connect-timeout", 0, "S", bench_cli, o.connect_timeout_s, 0.1, 86400,
+               "give up establishing after S seconds (default 120)"),
+    CLI_DOUBLE("timeout", 0, "S", bench_cli, o.msg_timeout_s, 0.01, 3600,
+               "a request unanswered for S seconds is an error (2)"),
+    CLI_LONG("hub-pid", 0, "PID", bench_cli, o.hub_pid, 1, 1000000000,
+             "connect mode: report the hub's VmRSS growth per connection"),
+    CLI_FLAG("restart-wait", 0, bench_cli, o.restart_wait,
+             "connect mode: after the hold, wait for the hub to restart\n"
+             "and time until every node is back"),
+    CLI_DOUBLE("restart-timeout", 0, "S", bench_cli, o.restart_timeout_s, 1, 86400,
+               "how long to wait for that (default 120)"),
+    CLI_DOUBLE("connect-wait", 0, "S", bench_cli, o.connect_wait_s, 1, 300,
+               "the nodes' SC_Connect_Wait_Timeout (default 10)"),
+    CLI_DOUBLE("reconnect-min", 0, "S", bench_cli, o.reconnect_min_s, 0.1, 300,
+               "SC_Minimum_Reconnect_Time (default 2)"),
+    CLI_DOUBLE("reconnect-max", 0, "S", bench_cli, o.reconnect_max_s, 0.1, 600,
+               "SC_Maximum_Reconnect_Time (default 600)"),
+    CLI_FLAG("print-npdu", 0, bench_cli, print_npdu,
+             "print the NPDU that would be sent (hex) and exit"),
+    CLI_FLAG("json", 0, bench_cli, json, "print the result as JSON"),
+    CLI_FLAG("quiet", 0, bench_cli, o.quiet, "no progress lines on stderr"),
+    CLI_FLAG("no-resume", 0, bench_cli, o.no_resume, "never resume TLS sessions (every handshake is full)"),
+    CLI_LOGLEVEL("log-level", 0, "L", "error, warn (default), info, debug, trace"),
+    {.name = "help", .shortc = 'h', .kind = CLI_K_HELP, .flags = CLI_UNLISTED},
+    CLI_END};
+
+static const cli_part hub_help[] = {
+    CLI_TEXT("usage: bacsc bench hub --hub URI --cert F --key F --ca F [options]\n"
+             "\n"
+             "Join a BACnet/SC hub (any implementation) as many nodes and measure it.\n"
+             "\n"),
+    CLI_GROUP(NULL, hub_rows, 0),
+    CLI_TEXT("\n"
+             "Exit status: 0 ok, 1 errors were counted, 2 usage, 4 hub unreachable.\n"),
+    CLI_END};
+
+static const cli_spec hub_spec = {"bench hub", hub_help, .col = 24};
 
 static const char *mode_name(int m)
 {
@@ -167,155 +194,42 @@ static void print_table(const bench_hub_opts *o, const bench_hub_result *r)
            (unsigned long long)r->connect_failures);
 }
 
-static bool parse_num(const char *s, double lo, double hi, double *out)
+/* Parse `bench hub`'s command line into *c. Returns -1 to go on, else the exit code. */
+static int parse_hub(bench_cli *c, int argc, char **argv)
 {
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end || v < lo || v > hi)
-        return false;
-    *out = v;
-    return true;
+    int rc = cli_parse(&hub_spec, c, &argc, argv);
+    if (rc >= 0)
+        return rc;
+    if (argc > 1) {
+        cli_error(hub_spec.prog, "unexpected argument '%s'", argv[1]);
+        return EXIT_USAGE;
+    }
+    bench_hub_opts *o = &c->o;
+    o->size = c->size;
+    if (c->mode && strcmp(c->mode, "throughput") == 0)
+        o->mode = BENCH_MODE_THROUGHPUT;
+    else if (c->mode && strcmp(c->mode, "rtt") == 0)
+        o->mode = BENCH_MODE_RTT;
+    else if (c->mode && strcmp(c->mode, "connect") == 0)
+        o->mode = BENCH_MODE_CONNECT;
+    else if (c->mode) {
+        cli_error(hub_spec.prog, "--mode must be throughput, rtt or connect");
+        return EXIT_USAGE;
+    }
+    return -1;
 }
 
 static int cmd_hub(int argc, char **argv)
 {
     static const char prog[] = "bench hub";
-    bench_hub_opts o = {.pairs = 0, .size = 64, .duration_s = 5, .window = 32,
-                        .concurrency = 1000, .connect_timeout_s = 120, .msg_timeout_s = 2,
-                        .restart_timeout_s = 120};
-    bool json = false, pairs_set = false, print_npdu = false;
-    enum { O_HUB = 256, O_CERT, O_KEY, O_CA, O_PLAIN, O_MODE, O_PAIRS, O_SIZE, O_DUR, O_WIN,
-           O_RATE, O_CONNS, O_CONC, O_CTO, O_TO, O_PID, O_RW, O_RTO, O_JSON, O_QUIET, O_LOG, O_CW, O_RMIN, O_RMAX, O_PRINT,
-           O_NORESUME };
-    static const struct option opts[] = {
-        {"hub", required_argument, NULL, O_HUB},
-        {"cert", required_argument, NULL, O_CERT},
-        {"key", required_argument, NULL, O_KEY},
-        {"ca", required_argument, NULL, O_CA},
-        {"insecure-plaintext", no_argument, NULL, O_PLAIN},
-        {"mode", required_argument, NULL, O_MODE},
-        {"pairs", required_argument, NULL, O_PAIRS},
-        {"size", required_argument, NULL, O_SIZE},
-        {"duration", required_argument, NULL, O_DUR},
-        {"window", required_argument, NULL, O_WIN},
-        {"rate", required_argument, NULL, O_RATE},
-        {"connections", required_argument, NULL, O_CONNS},
-        {"concurrency", required_argument, NULL, O_CONC},
-        {"connect-timeout", required_argument, NULL, O_CTO},
-        {"timeout", required_argument, NULL, O_TO},
-        {"hub-pid", required_argument, NULL, O_PID},
-        {"restart-wait", no_argument, NULL, O_RW},
-        {"restart-timeout", required_argument, NULL, O_RTO},
-        {"connect-wait", required_argument, NULL, O_CW},
-        {"reconnect-min", required_argument, NULL, O_RMIN},
-        {"reconnect-max", required_argument, NULL, O_RMAX},
-        {"print-npdu", no_argument, NULL, O_PRINT},
-        {"json", no_argument, NULL, O_JSON},
-        {"quiet", no_argument, NULL, O_QUIET},
-        {"no-resume", no_argument, NULL, O_NORESUME},
-        {"log-level", required_argument, NULL, O_LOG},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
-    optind = 1;
-    opterr = 0;
-    int c;
-    double v;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        const char *bad = NULL;
-        switch (c) {
-        case O_HUB: o.hub_uri = optarg; break;
-        case O_CERT: o.cert = optarg; break;
-        case O_KEY: o.key = optarg; break;
-        case O_CA: o.ca = optarg; break;
-        case O_PLAIN: o.insecure_plaintext = true; break;
-        case O_MODE:
-            if (strcmp(optarg, "throughput") == 0)
-                o.mode = BENCH_MODE_THROUGHPUT;
-            else if (strcmp(optarg, "rtt") == 0)
-                o.mode = BENCH_MODE_RTT;
-            else if (strcmp(optarg, "connect") == 0)
-                o.mode = BENCH_MODE_CONNECT;
-            else
-                bad = "--mode must be throughput, rtt or connect";
-            break;
-        case O_PAIRS:
-            if (!parse_num(optarg, 1, 10000, &v)) bad = "--pairs must be 1..10000";
-            else { o.pairs = (unsigned)v; pairs_set = true; }
-            break;
-        case O_SIZE:
-            if (!parse_num(optarg, BENCH_HUB_MIN_SIZE, BENCH_HUB_MAX_SIZE, &v))
-                bad = "--size out of range (see --help)";
-            else o.size = (size_t)v;
-            break;
-        case O_DUR:
-            if (!parse_num(optarg, 0, 86400, &v)) bad = "--duration must be 0..86400 seconds";
-            else o.duration_s = v;
-            break;
-        case O_WIN:
-            if (!parse_num(optarg, 1, 200, &v)) bad = "--window must be 1..200";
-            else o.window = (unsigned)v;
-            break;
-        case O_RATE:
-            if (!parse_num(optarg, 0, 1e9, &v)) bad = "--rate must be ≥ 0";
-            else o.rate = v;
-            break;
-        case O_CONNS:
-            if (!parse_num(optarg, 0, 100000, &v)) bad = "--connections must be 0..100000";
-            else o.connections = (unsigned)v;
-            break;
-        case O_CONC:
-            if (!parse_num(optarg, 1, 100000, &v)) bad = "--concurrency must be ≥ 1";
-            else o.concurrency = (unsigned)v;
-            break;
-        case O_CTO:
-            if (!parse_num(optarg, 0.1, 86400, &v)) bad = "--connect-timeout out of range";
-            else o.connect_timeout_s = v;
-            break;
-        case O_TO:
-            if (!parse_num(optarg, 0.01, 3600, &v)) bad = "--timeout out of range";
-            else o.msg_timeout_s = v;
-            break;
-        case O_PID:
-            if (!parse_num(optarg, 1, 1e9, &v)) bad = "--hub-pid must be a process id";
-            else o.hub_pid = (long)v;
-            break;
-        case O_RW: o.restart_wait = true; break;
-        case O_RTO:
-            if (!parse_num(optarg, 1, 86400, &v)) bad = "--restart-timeout out of range";
-            else o.restart_timeout_s = v;
-            break;
-        case O_CW:
-            if (!parse_num(optarg, 1, 300, &v)) bad = "--connect-wait must be 1..300 seconds";
-            else o.connect_wait_s = v;
-            break;
-        case O_RMIN:
-            if (!parse_num(optarg, 0.1, 300, &v)) bad = "--reconnect-min must be 0.1..300 seconds";
-            else o.reconnect_min_s = v;
-            break;
-        case O_RMAX:
-            if (!parse_num(optarg, 0.1, 600, &v)) bad = "--reconnect-max must be 0.1..600 seconds";
-            else o.reconnect_max_s = v;
-            break;
-        case O_PRINT: print_npdu = true; break;
-        case O_JSON: json = true; break;
-        case O_QUIET: o.quiet = true; break;
-        case O_NORESUME: o.no_resume = true; break;
-        case O_LOG:
-            if (!cli_set_log_level(prog, optarg))
-                return EXIT_USAGE;
-            break;
-        case 'h': hub_usage(stdout); return EXIT_OK;
-        default: return cli_bad_option(prog, argc, argv);
-        }
-        if (bad) {
-            cli_error(prog, "%s", bad);
-            return EXIT_USAGE;
-        }
-    }
-    if (optind < argc) {
-        cli_error(prog, "unexpected argument '%s'", argv[optind]);
-        return EXIT_USAGE;
-    }
+    bench_cli c = {.o = {.pairs = 0, .duration_s = 5, .window = 32, .concurrency = 1000,
+                         .connect_timeout_s = 120, .msg_timeout_s = 2, .restart_timeout_s = 120},
+                   .size = 64};
+    int prc = parse_hub(&c, argc, argv);
+    if (prc >= 0)
+        return prc;
+    bench_hub_opts o = c.o;
+    bool json = c.json, print_npdu = c.print_npdu, pairs_set = o.pairs != 0;
     if (print_npdu) {
         uint8_t buf[BENCH_HUB_MAX_SIZE + 16];
         int n = bench_hub_npdu(o.size, buf);

@@ -40,7 +40,7 @@ typedef struct common {
 static const cli_opt common_rows[] = {
     CLI_STR("dir", 0, "DIR", common, dir, "CA directory (default $BACSC_CA_DIR, else ./ca)"),
     CLI_STR("actor", 0, "NAME", common, actor,
-            "who is acting, for the audit log (default $USER)"),
+            "name shown in the audit log (default: the user)"),
     CLI_STR("passphrase-file", 0, "F", common, pass_file,
             "passphrase of an encrypted CA key (first line of F;\n"
             "default $BACSC_CA_PASSPHRASE_FILE)"),
@@ -365,9 +365,10 @@ static const char policy_usage[] =
     "       bacsc ca policy set [--dir DIR] KEY VALUE\n\n"
     "Show or change the issuing policy (DIR/policy.json). Keys: key_types,\n"
     "validity_days, device_uuid, renewal, require_cn, subject, carry_uuid,\n"
-    "carry_dns, carry_ip, carry_uri, auto_approve, auto_approve_sites,\n"
-    "auto_approve_origins, max_batch, crl_days (see docs/ca.md). Lists are\n"
-    "comma-separated.\n";
+    "carry_dns, carry_ip, carry_uri, san_domains, auto_approve,\n"
+    "auto_approve_submitters, auto_approve_sites, auto_approve_origins,\n"
+    "max_batch, crl_days (see docs/ca.md). Lists are comma-separated. 'set'\n"
+    "needs the CA key (--passphrase-file): the policy is MACed with it.\n";
 
 CA_SPEC_COMMON(policy, "ca policy", policy_usage);
 
@@ -585,6 +586,7 @@ static int print_audit(const bacsc_audit_row *r, void *user)
         json_object_set_new(o, "id", json_integer(r->id));
         json_object_set_new(o, "time", json_time(r->time));
         json_object_set_new(o, "actor", json_str(r->actor));
+        json_object_set_new(o, "auth", json_str(r->auth));
         json_object_set_new(o, "action", json_str(r->action));
         json_object_set_new(o, "object", json_str(r->object));
         json_object_set_new(o, "detail", json_str(r->detail));
@@ -598,17 +600,50 @@ static int print_audit(const bacsc_audit_row *r, void *user)
     return 0;
 }
 
+static int audit_verify(common *c, bacsc_ca *ca)
+{
+    bacsc_audit_check chk;
+    int rc = bacsc_ca_audit_verify(ca, &chk);
+    int ex = rc == BACSC_OK ? EXIT_OK : rc == BACSC_ERR_POLICY ? EXIT_FAIL : ca_error(c, ca, rc);
+    if (c->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "intact", json_boolean(rc == BACSC_OK));
+        json_object_set_new(o, "entries", json_integer(chk.entries));
+        json_object_set_new(o, "chained", json_integer(chk.chained));
+        json_object_set_new(o, "anchored", json_integer(chk.anchored));
+        json_object_set_new(o, "anchor_checked", json_boolean(chk.anchor_checked));
+        if (chk.first_bad)
+            json_object_set_new(o, "first_bad", json_integer(chk.first_bad));
+        if (chk.problem[0])
+            json_object_set_new(o, "problem", json_string(chk.problem));
+        cli_print_json(o);
+    } else if (rc == BACSC_OK) {
+        printf("audit log intact: %lld entries, %lld chained, anchored at %lld (%s)\n",
+               (long long)chk.entries, (long long)chk.chained, (long long)chk.anchored,
+               chk.anchor_checked ? "MAC verified" : "MAC not checked: CA key not readable");
+    } else if (rc == BACSC_ERR_POLICY) {
+        cli_error(c->prog, "audit log tampered: %s", chk.problem);
+    }
+    bacsc_ca_close(ca);
+    return ex;
+}
+
 typedef struct audit_opts {
     common c;
     int64_t since;
+    bool verify;
 } audit_opts;
 
 static const cli_opt audit_rows[] = {
     CLI_ID("since", 0, "ID", audit_opts, since, "only entries after entry ID"),
+    CLI_FLAG("verify", 0, audit_opts, verify,
+             "check the hash chain, the guard triggers and (with the CA key)\n"
+             "the keyed anchor; exit status 1 when tampering is found"),
     CLI_END};
 
 CA_SPEC(audit, "ca audit",
-        "usage: bacsc ca audit [--dir DIR] [--since ID] [--json]\n\n"
+        "usage: bacsc ca audit [--dir DIR] [--since ID] [--json]\n"
+        "       bacsc ca audit [--dir DIR] --verify [--passphrase-file F] [--json]\n\n"
         "Print the append-only audit log: id, time (UTC), actor, action, object, detail.\n\n",
         audit_rows, 0, audit_opts);
 
@@ -620,9 +655,12 @@ static int cmd_audit(int argc, char **argv)
         return optrc;
     common c = o.c;
     int64_t since = o.since;
+    bool verify = o.verify;
     bacsc_ca *ca = open_ca(&c);
     if (!ca)
         return EXIT_FAIL;
+    if (verify)
+        return audit_verify(&c, ca);
     print_ctx p = {.json = c.json, .arr = c.json ? json_array() : NULL};
     int rc = bacsc_ca_audit(ca, since, print_audit, &p);
     int ex = rc < 0 ? ca_error(&c, ca, rc) : EXIT_OK;
@@ -863,18 +901,20 @@ static int cmd_crl(int argc, char **argv)
     if (rc != BACSC_OK) {
         ex = ca_error(&c, ca, rc);
     } else {
-        FILE *f = fopen(out, "wb");
-        bool ok = f != NULL;
-        if (ok && der_out) {
-            ok = fwrite(der, 1, len, f) == len;
-        } else if (ok) {
+        bool ok = true;
+        if (der_out) {
+            ok = bacsc_pki_write_file(out, der, len, 0644) == BACSC_OK;
+        } else {
             const unsigned char *p = der;
             X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)len);
-            ok = crl && PEM_write_X509_CRL(f, crl);
+            BIO *b = BIO_new(BIO_s_mem());
+            char *pem = NULL;
+            ok = crl && b && PEM_write_bio_X509_CRL(b, crl);
+            long plen = ok ? BIO_get_mem_data(b, &pem) : 0;
+            ok = ok && bacsc_pki_write_file(out, pem, (size_t)plen, 0644) == BACSC_OK;
+            BIO_free(b);
             X509_CRL_free(crl);
         }
-        if (f && fclose(f) != 0)
-            ok = false;
         if (!ok) {
             cli_error(c.prog, "cannot write %s: %s", out, strerror(errno));
             ex = EXIT_FAIL;
@@ -1154,6 +1194,7 @@ static int print_batch(const bacsc_batch_row *r, void *user)
         json_object_set_new(o, "site", json_str(r->site));
         json_object_set_new(o, "origin", json_str(r->origin));
         json_object_set_new(o, "ref", json_str(r->ref));
+        json_object_set_new(o, "submitter", json_str(r->submitter));
         json_object_set_new(o, "created", json_time(r->created));
         if (r->for_batch)
             json_object_set_new(o, "for_batch", json_integer(r->for_batch));

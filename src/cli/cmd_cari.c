@@ -5,7 +5,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include "bacsc/cari.h"
 #include "bacsc/error.h"
 #include "cli.h"
+#include "cli_opt.h"
 
 extern const char bacsc_cmd_cari_summary[];
 int bacsc_cmd_cari(int argc, char **argv);
@@ -26,27 +26,49 @@ const char bacsc_cmd_cari_summary[] = "build and inspect CARI certificate reques
 
 /* ---- build ----------------------------------------------------------------- */
 
-static void build_usage(FILE *out)
+static int verbose(const char *prog, const char *arg, void *target)
 {
-    fprintf(out,
-            "usage: bacsc cari build --out REQ.zip [--site NAME] [--batch-id ID] [--keep-going]\n"
-            "                        [--json] [--log-level L] (CSR_FILE... | --dir DIR)\n"
-            "\n"
-            "Build a CARI request: every CSR (PEM or DER) is checked (self-signature,\n"
-            "encoding) and stored as csr/<name>.csr with a manifest.json naming its\n"
-            "device (UUID from a urn:uuid: SAN, name from the subject CN) and key.\n"
-            "\n"
-            "  -o, --out FILE      the request zip to write (atomically)\n"
-            "  -s, --site NAME     site name recorded in the manifest\n"
-            "  -b, --batch-id ID   batch id (default: a random UUID)\n"
-            "  -d, --dir DIR       take every regular file in DIR (sorted by name)\n"
-            "  -k, --keep-going    write the valid CSRs even if some are bad (exit 5)\n"
-            "      --json          print the result as JSON\n"
-            "      --log-level L   error|warn|info|debug|trace\n"
-            "\n"
-            "Exit status: 0 ok, 2 usage, 3 a CSR is invalid (nothing written),\n"
-            "5 written with some CSRs skipped (--keep-going), 1 write failed.\n");
+    (void)arg;
+    (void)target;
+    return cli_set_log_level(prog, "debug") ? 0 : -1;
 }
+
+#define CARI_TAIL_ROWS                                                                             \
+    CLI_LOGLEVEL("log-level", 0, "L", "error|warn|info|debug|trace"),                              \
+        {.name = "verbose", .shortc = 'v', .kind = CLI_K_CALL, .fn = verbose,                      \
+         .flags = CLI_UNLISTED},                                                                   \
+        {.name = "help", .shortc = 'h', .kind = CLI_K_HELP, .flags = CLI_UNLISTED}, CLI_END
+
+typedef struct build_opts {
+    const char *out, *site, *batch, *dir;
+    bool keep_going, json;
+} build_opts;
+
+static const cli_opt build_rows[] = {
+    CLI_STR("out", 'o', "FILE", build_opts, out, "the request zip to write (atomically)"),
+    CLI_STR("site", 's', "NAME", build_opts, site, "site name recorded in the manifest"),
+    CLI_STR("batch-id", 'b', "ID", build_opts, batch, "batch id (default: a random UUID)"),
+    CLI_STR("dir", 'd', "DIR", build_opts, dir, "take every regular file in DIR (sorted by name)"),
+    CLI_FLAG("keep-going", 'k', build_opts, keep_going,
+             "write the valid CSRs even if some are bad (exit 5)"),
+    CLI_FLAG("json", 0, build_opts, json, "print the result as JSON"),
+    CARI_TAIL_ROWS};
+
+static const cli_part build_help[] = {
+    CLI_TEXT("usage: bacsc cari build --out REQ.zip [--site NAME] [--batch-id ID] [--keep-going]\n"
+             "                        [--json] [--log-level L] (CSR_FILE... | --dir DIR)\n"
+             "\n"
+             "Build a CARI request: every CSR (PEM or DER) is checked (self-signature,\n"
+             "encoding) and stored as csr/<name>.csr with a manifest.json naming its\n"
+             "device (UUID from a urn:uuid: SAN, name from the subject CN) and key.\n"
+             "\n"),
+    CLI_GROUP(NULL, build_rows, 0),
+    CLI_TEXT("\n"
+             "Exit status: 0 ok, 2 usage, 3 a CSR is invalid (nothing written),\n"
+             "5 written with some CSRs skipped (--keep-going), 1 write failed.\n"),
+    CLI_END};
+
+static const cli_spec build_spec = {"cari build", build_help, .col = 22, .short_col = true};
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -125,40 +147,67 @@ static char *cn_of(const char *subject)
     return l ? strndup(p, l) : NULL;
 }
 
+/* Add every CSR of `file` (a file may hold several PEM CSRs: each becomes an
+ * entry, none is dropped) to the request; count and describe each. */
+static void add_file(bacsc_cari_writer *w, const char *file, json_t *jentries, size_t *good,
+                     size_t *bad)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    if (cli_read_file("cari build", file, CARI_MAX_INPUT, &data, &len) != 0) {
+        (*bad)++;
+        json_array_append_new(jentries, json_pack("{s:s,s:s}", "input", file, "error",
+                                                  "cannot read"));
+        return;
+    }
+    /* A file may hold several PEM CSRs: each becomes an entry, none is dropped. */
+    size_t off = 0;
+    for (int k = 1; off < len; k++) {
+        size_t used = 0;
+        bacsc_cari_entry pe;
+        memset(&pe, 0, sizeof pe);
+        bacsc_cari_parse_object(data + off, len - off, &pe, &used);
+        if (used == 0 || used > len - off)
+            used = len - off;
+        /* device name from the subject CN; the UUID comes from the SAN (library) */
+        char *cn = cn_of(pe.subject);
+        bacsc_cari_device dev = {BACSC_CARI_DEVICE_INSTANCE_NONE, cn, NULL};
+        char err[300] = "", label[1100];
+        if (k == 1)
+            snprintf(label, sizeof label, "%s", file);
+        else
+            snprintf(label, sizeof label, "%s#%d", file, k);
+        int idx = bacsc_cari_writer_add_csr(w, data + off, used, file, &dev, NULL, err,
+                                            sizeof err);
+        if (idx < 0) {
+            (*bad)++;
+            cli_error("cari build", "%s: %s", label, err);
+            json_array_append_new(jentries,
+                                  json_pack("{s:s,s:s}", "input", label, "error", err));
+        } else {
+            (*good)++;
+            json_array_append_new(jentries,
+                                  json_pack("{s:s,s:s}", "input", label, "entry",
+                                            bacsc_cari_writer_entry_name(w, (size_t)idx)));
+        }
+        free(cn);
+        bacsc_cari_entry_clear(&pe);
+        off += used;
+        if (!more_pem(data + off, len - off))
+            break;
+    }
+    free(data);
+}
+
 static int cmd_build(int argc, char **argv)
 {
-    static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
-                                         {"site", required_argument, NULL, 's'},
-                                         {"batch-id", required_argument, NULL, 'b'},
-                                         {"dir", required_argument, NULL, 'd'},
-                                         {"keep-going", no_argument, NULL, 'k'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"log-level", required_argument, NULL, 'L'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    const char *out = NULL, *site = NULL, *batch = NULL, *dir = NULL;
-    bool keep_going = false, json = false;
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "o:s:b:d:khv", opts, NULL)) != -1) {
-        switch (c) {
-        case 'o': out = optarg; break;
-        case 's': site = optarg; break;
-        case 'b': batch = optarg; break;
-        case 'd': dir = optarg; break;
-        case 'k': keep_going = true; break;
-        case 'j': json = true; break;
-        case 'v': cli_set_log_level("cari build", "debug"); break;
-        case 'L':
-            if (!cli_set_log_level("cari build", optarg))
-                return EXIT_USAGE;
-            break;
-        case 'h': build_usage(stdout); return EXIT_OK;
-        default: return cli_bad_option("cari build", argc, argv);
-        }
-    }
-    if (!out || (!dir && optind >= argc) || (dir && optind < argc)) {
+    build_opts o = {0};
+    int prc = cli_parse(&build_spec, &o, &argc, argv);
+    if (prc >= 0)
+        return prc;
+    const char *out = o.out, *site = o.site, *batch = o.batch, *dir = o.dir;
+    bool keep_going = o.keep_going, json = o.json;
+    if (!out || (!dir && argc < 2) || (dir && argc > 1)) {
         cli_error("cari build", "need --out and either CSR files or --dir (see --help)");
         return EXIT_USAGE;
     }
@@ -175,8 +224,8 @@ static int cmd_build(int argc, char **argv)
             return EXIT_DATAERR;
         }
     } else {
-        files = argv + optind;
-        nfiles = (size_t)(argc - optind);
+        files = argv + 1;
+        nfiles = (size_t)(argc - 1);
     }
     bacsc_cari_writer *w = NULL;
     int rc = bacsc_cari_writer_new(BACSC_CARI_REQUEST, site, batch, &w);
@@ -191,53 +240,8 @@ static int cmd_build(int argc, char **argv)
     }
     json_t *jentries = json_array();
     size_t bad = 0, good = 0;
-    for (size_t i = 0; i < nfiles; i++) {
-        unsigned char *data = NULL;
-        size_t len = 0;
-        if (cli_read_file("cari build", files[i], CARI_MAX_INPUT, &data, &len) != 0) {
-            bad++;
-            json_array_append_new(jentries, json_pack("{s:s,s:s}", "input", files[i], "error",
-                                                      "cannot read"));
-            continue;
-        }
-        /* A file may hold several PEM CSRs: each becomes an entry, none is dropped. */
-        size_t off = 0;
-        for (int k = 1; off < len; k++) {
-            size_t used = 0;
-            bacsc_cari_entry pe;
-            memset(&pe, 0, sizeof pe);
-            bacsc_cari_parse_object(data + off, len - off, &pe, &used);
-            if (used == 0 || used > len - off)
-                used = len - off;
-            /* device name from the subject CN; the UUID comes from the SAN (library) */
-            char *cn = cn_of(pe.subject);
-            bacsc_cari_device dev = {BACSC_CARI_DEVICE_INSTANCE_NONE, cn, NULL};
-            char err[300] = "", label[1100];
-            if (k == 1)
-                snprintf(label, sizeof label, "%s", files[i]);
-            else
-                snprintf(label, sizeof label, "%s#%d", files[i], k);
-            int idx = bacsc_cari_writer_add_csr(w, data + off, used, files[i], &dev, NULL, err,
-                                                sizeof err);
-            if (idx < 0) {
-                bad++;
-                cli_error("cari build", "%s: %s", label, err);
-                json_array_append_new(jentries,
-                                      json_pack("{s:s,s:s}", "input", label, "error", err));
-            } else {
-                good++;
-                json_array_append_new(jentries,
-                                      json_pack("{s:s,s:s}", "input", label, "entry",
-                                                bacsc_cari_writer_entry_name(w, (size_t)idx)));
-            }
-            free(cn);
-            bacsc_cari_entry_clear(&pe);
-            off += used;
-            if (!more_pem(data + off, len - off))
-                break;
-        }
-        free(data);
-    }
+    for (size_t i = 0; i < nfiles; i++)
+        add_file(w, files[i], jentries, &good, &bad);
     int exit_code = EXIT_OK;
     bool write = good > 0 && (bad == 0 || keep_going);
     if (write) {
@@ -283,26 +287,38 @@ static int cmd_build(int argc, char **argv)
 
 /* ---- inspect --------------------------------------------------------------- */
 
-static void inspect_usage(FILE *out)
-{
-    fprintf(out,
-            "usage: bacsc cari inspect FILE [--json] [--ca CA.pem]... [--request REQ.zip]\n"
-            "                          [--log-level L]\n"
-            "\n"
-            "List and validate every entry of a CARI request or response (or a plain zip\n"
-            "of PEM/DER CSRs or certificates): type, subject, Device UUID SAN, key type,\n"
-            "public key SHA-256, validity, and status or the reason it was refused.\n"
-            "\n"
-            "  -j, --json          print JSON instead of text\n"
-            "  -c, --ca FILE       expected issuer (repeatable): certificates signed by\n"
-            "                      another CA are flagged \"signed by a different CA\"\n"
-            "  -r, --request FILE  match response certificates to this request\n"
-            "                      (by request id, else by public key)\n"
-            "      --log-level L   error|warn|info|debug|trace\n"
-            "\n"
-            "Exit status: 0 every entry valid, 3 the file or any entry is invalid,\n"
-            "2 usage, 1 other failure.\n");
-}
+typedef struct inspect_opts {
+    bool json;
+    const char *ca[MAX_CAS];
+    size_t n_cas;
+    const char *request;
+} inspect_opts;
+
+static const cli_opt inspect_rows[] = {
+    CLI_FLAG("json", 'j', inspect_opts, json, "print JSON instead of text"),
+    CLI_STRSZ("ca", 'c', "FILE", inspect_opts, ca, n_cas,
+              "expected issuer (repeatable): certificates signed by\n"
+              "another CA are flagged \"signed by a different CA\""),
+    CLI_STR("request", 'r', "FILE", inspect_opts, request,
+            "match response certificates to this request\n"
+            "(by request id, else by public key)"),
+    CARI_TAIL_ROWS};
+
+static const cli_part inspect_help[] = {
+    CLI_TEXT("usage: bacsc cari inspect FILE [--json] [--ca CA.pem]... [--request REQ.zip]\n"
+             "                          [--log-level L]\n"
+             "\n"
+             "List and validate every entry of a CARI request or response (or a plain zip\n"
+             "of PEM/DER CSRs or certificates): type, subject, Device UUID SAN, key type,\n"
+             "public key SHA-256, validity, and status or the reason it was refused.\n"
+             "\n"),
+    CLI_GROUP(NULL, inspect_rows, 0),
+    CLI_TEXT("\n"
+             "Exit status: 0 every entry valid, 3 the file or any entry is invalid,\n"
+             "2 usage, 1 other failure.\n"),
+    CLI_END};
+
+static const cli_spec inspect_spec = {"cari inspect", inspect_help, .col = 22, .short_col = true};
 
 static void iso_time(int64_t t, char out[32])
 {
@@ -391,44 +407,19 @@ static void print_entry_text(const bacsc_cari_entry *e, time_t now)
 
 static int cmd_inspect(int argc, char **argv)
 {
-    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-                                         {"ca", required_argument, NULL, 'c'},
-                                         {"request", required_argument, NULL, 'r'},
-                                         {"log-level", required_argument, NULL, 'L'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    bool json = false;
-    const char *ca_paths[MAX_CAS];
-    size_t n_cas = 0;
-    const char *request = NULL;
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "jc:r:hv", opts, NULL)) != -1) {
-        switch (c) {
-        case 'j': json = true; break;
-        case 'c':
-            if (n_cas == MAX_CAS) {
-                cli_error("cari inspect", "at most %d --ca files", MAX_CAS);
-                return EXIT_USAGE;
-            }
-            ca_paths[n_cas++] = optarg;
-            break;
-        case 'r': request = optarg; break;
-        case 'v': cli_set_log_level("cari inspect", "debug"); break;
-        case 'L':
-            if (!cli_set_log_level("cari inspect", optarg))
-                return EXIT_USAGE;
-            break;
-        case 'h': inspect_usage(stdout); return EXIT_OK;
-        default: return cli_bad_option("cari inspect", argc, argv);
-        }
-    }
-    if (optind != argc - 1) {
+    inspect_opts o = {0};
+    int prc = cli_parse(&inspect_spec, &o, &argc, argv);
+    if (prc >= 0)
+        return prc;
+    bool json = o.json;
+    const char *const *ca_paths = o.ca;
+    size_t n_cas = o.n_cas;
+    const char *request = o.request;
+    if (argc != 2) {
         cli_error("cari inspect", "need exactly one FILE (see --help)");
         return EXIT_USAGE;
     }
-    const char *path = argv[optind];
+    const char *path = argv[1];
     bacsc_cari *cari = NULL;
     int rc = bacsc_cari_read_file(path, NULL, &cari);
     if (!cari) {

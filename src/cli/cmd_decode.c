@@ -12,7 +12,6 @@
  * NPDU, APDU header and known services (decode_npdu.c). --bip decodes a
  * BACnet/IP BVLL datagram instead of a BVLC-SC message.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "bacsc/error.h"
 #include "bacsc/hex.h"
 #include "cli.h"
+#include "cli_opt.h"
 #include "decode_npdu.h"
 
 const char bacsc_cmd_decode_summary[] = "decode and print a BVLC-SC message given as hex or a file";
@@ -28,28 +28,37 @@ const char bacsc_cmd_decode_summary[] = "decode and print a BVLC-SC message give
 #define PROG "decode"
 #define MAX_INPUT (1024 * 1024)
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: bacsc decode [--json] [--bip] [--file FILE] [HEX...]\n"
-            "\n"
-            "Decode one BVLC-SC message (ASHRAE 135 Annex AB) and print every field,\n"
-            "including the NPDU, APDU header and known service payloads it carries.\n"
-            "Hex comes from the arguments (joined) or, when there are none, stdin;\n"
-            "whitespace, ':', '-', ',', '.' and 0x prefixes are ignored.\n"
-            "\n"
-            "options:\n"
-            "  -f, --file FILE       read raw octets from FILE ('-' = stdin) instead of hex\n"
-            "  -j, --json            print JSON (field names: docs/decode.md)\n"
-            "  -b, --bip             the input is a BACnet/IP (Annex J) BVLL datagram\n"
-            "      --log-level LVL   error, warn, info, debug, trace\n"
-            "  -h, --help            this text\n"
-            "\n"
-            "exit status: 0 decoded, 2 usage, 3 input not hex or message malformed\n"
-            "\n"
-            "example:\n"
-            "  bacsc decode 01040004 112233445566 01040005010c0c020003e9194d\n");
-}
+typedef struct decode_opts {
+    const char *file;
+    bool json, bip;
+} decode_opts;
+
+static const cli_opt decode_rows[] = {
+    CLI_STR("file", 'f', "FILE", decode_opts, file,
+            "read raw octets from FILE ('-' = stdin) instead of hex"),
+    CLI_FLAG("json", 'j', decode_opts, json, "print JSON (field names: docs/decode.md)"),
+    CLI_FLAG("bip", 'b', decode_opts, bip, "the input is a BACnet/IP (Annex J) BVLL datagram"),
+    CLI_LOGLEVEL("log-level", 0, "LVL", "error, warn, info, debug, trace"),
+    CLI_HELP("help", 'h', "this text"),
+    CLI_END};
+
+static const cli_part decode_help[] = {
+    CLI_TEXT("usage: bacsc decode [--json] [--bip] [--file FILE] [HEX...]\n"
+             "\n"
+             "Decode one BVLC-SC message (ASHRAE 135 Annex AB) and print every field,\n"
+             "including the NPDU, APDU header and known service payloads it carries.\n"
+             "Hex comes from the arguments (joined) or, when there are none, stdin;\n"
+             "whitespace, ':', '-', ',', '.' and 0x prefixes are ignored.\n"
+             "\n"),
+    CLI_GROUP("options:", decode_rows, 0),
+    CLI_TEXT("\n"
+             "exit status: 0 decoded, 2 usage, 3 input not hex or message malformed\n"
+             "\n"
+             "example:\n"
+             "  bacsc decode 01040004 112233445566 01040005010c0c020003e9194d\n"),
+    CLI_END};
+
+static const cli_spec decode_spec = {PROG, decode_help, .col = 24, .short_col = true};
 
 /* ---- small output helpers ------------------------------------------------ */
 
@@ -451,33 +460,13 @@ static int read_hex_input(int argc, char **argv, uint8_t **out, size_t *out_len)
 int bacsc_cmd_decode(int argc, char **argv);
 int bacsc_cmd_decode(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"file", required_argument, NULL, 'f'},
-        {"json", no_argument, NULL, 'j'},
-        {"bip", no_argument, NULL, 'b'},
-        {"log-level", required_argument, NULL, 'L'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *file = NULL;
-    bool json = false, bip = false;
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "f:jbh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'f': file = optarg; break;
-        case 'j': json = true; break;
-        case 'b': bip = true; break;
-        case 'L':
-            if (!cli_set_log_level(PROG, optarg))
-                return EXIT_USAGE;
-            break;
-        case 'h': usage(stdout); return EXIT_OK;
-        default: return cli_bad_option(PROG, argc, argv);
-        }
-    }
-    if (file && optind < argc) {
+    decode_opts o = {0};
+    int prc = cli_parse(&decode_spec, &o, &argc, argv);
+    if (prc >= 0)
+        return prc;
+    const char *file = o.file;
+    bool json = o.json, bip = o.bip;
+    if (file && argc > 1) {
         cli_error(PROG, "give either --file or hex arguments, not both");
         return EXIT_USAGE;
     }
@@ -489,7 +478,7 @@ int bacsc_cmd_decode(int argc, char **argv)
             return EXIT_DATAERR;
         buf = raw;
     } else {
-        int rc = read_hex_input(argc - optind, argv + optind, &buf, &len);
+        int rc = read_hex_input(argc - 1, argv + 1, &buf, &len);
         if (rc != EXIT_OK)
             return rc;
     }

@@ -243,7 +243,7 @@ static int state_dir_config(const sc_opts *o, const devhost_opts *d,
 /* Option checks of devices on fixed files. Returns 0 or -1 (printed). */
 static int check_fixed_opts(const sc_opts *o)
 {
-    if (sc_check_node_opts(PROG, o))
+    if (sc_check_node_opts(PROG, o) || sc_uuid_binding(PROG, o) < 0)
         return -1;
     if (o->dc_initiate && strcmp(o->dc_initiate, "auto") != 0 &&
         strcmp(o->dc_initiate, "off") != 0) {
@@ -291,6 +291,8 @@ static int hub_function_config(const sc_opts *o, bacsc_tls_ctx *stls, bacsc_hubd
     hc->hub.heartbeat_us = sc_us(o->heartbeat);
     if (o->max_peers)
         hc->hub.max_peers = o->max_peers;
+    if (sc_hubd_hardening(PROG, o, hc))
+        return -1;
     sc_random_uuid(&hc->hub.uuid);
     bacsc_io_random(NULL, hc->hub.vmac.b, 6);
     hc->hub.vmac.b[0] = (uint8_t)((hc->hub.vmac.b[0] & 0xFC) | 0x02);
@@ -346,6 +348,7 @@ static int fixed_config(struct devcli *dcli, bacsc_tls_ctx *tls, bacsc_tls_ctx *
     c->dc_idle_us = sc_us(o->dc_idle);
     c->dc_auto_count = o->dc_auto_count;
     c->dc_auto_window_us = sc_us(o->dc_auto_window);
+    c->uuid_binding = bacsc_sc_uuid_binding_parse(o->uuid_binding);
     if (o->hub_listen) {
         if (hub_function_config(o, stls, &dcli->hc) != 0)
             return EXIT_FAIL;

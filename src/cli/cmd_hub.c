@@ -33,7 +33,7 @@ static void usage(FILE *out)
             "usage: bacsc hub --listen ADDR:PORT --cert FILE --key FILE --ca FILE [--ca FILE2]\n"
             "                 [--config FILE] [--insecure-plaintext] [--log-level LEVEL]\n"
             "                 [--status-file FILE] [--crl FILE] [--ticket-key-file FILE]\n"
-            "                 [--ticket-lifetime SECONDS]\n"
+            "                 [--ticket-lifetime SECONDS] [--uuid-binding POLICY]\n"
             "\n"
             "Run a BACnet/SC hub: accept hub connections (wss://, subprotocol\n"
             "hub.bsc.bacnet.org, TLS 1.3 with mutual authentication against the --ca\n"
@@ -49,6 +49,8 @@ static void usage(FILE *out)
             "      --ticket-key-file FILE  TLS session ticket keys (created 0600 if absent): nodes\n"
             "                           resume their TLS sessions, also across hub restarts\n"
             "      --ticket-lifetime SECONDS  how long a ticket may be used (default 7200)\n"
+            "      --uuid-binding POLICY  a node's Device UUID vs its certificate's urn:uuid:\n"
+            "                           strict, when-present (default) or off\n"
             "      --insecure-plaintext accept ws:// without TLS (debugging only)\n"
             "      --status-file FILE   where SIGUSR1 writes the status (peers) as JSON\n"
             "      --log-level LEVEL    error, warn, info (default), debug, trace\n"
@@ -151,6 +153,7 @@ int bacsc_cmd_hub(int argc, char **argv)
         {"ticket-key-file", required_argument, NULL, 'T'},
         {"ticket-lifetime", required_argument, NULL, 'E'},
         {"log-level", required_argument, NULL, 'L'},
+        {"uuid-binding", required_argument, NULL, 'B'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     sc_opts o;
@@ -186,6 +189,7 @@ int bacsc_cmd_hub(int argc, char **argv)
             }
             break;
         case 'L': o.log_level = optarg; break;
+        case 'B': o.uuid_binding = optarg; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: return cli_bad_option(PROG, argc, argv);
         }
@@ -242,6 +246,10 @@ int bacsc_cmd_hub(int argc, char **argv)
     if (o.max_peers)
         hc.hub.max_peers = o.max_peers;
 
+    if (sc_hubd_hardening(PROG, &o, &hc)) {
+        sc_opts_free(&o);
+        return EXIT_USAGE;
+    }
     sc_raise_nofile(PROG, hc.hub.max_peers ? hc.hub.max_peers + 16 : 0);
     bacsc_tls_ctx *tls = NULL;
     if (!o.insecure_plaintext) {

@@ -3,7 +3,6 @@
  *
  *   bacsc pki demo --out DIR [--nodes N]   a throw-away test PKI (see docs/ca.md)
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,65 +10,51 @@
 #include "bacsc/error.h"
 #include "bacsc/pki.h"
 #include "cli.h"
+#include "cli_opt.h"
 
 extern const char bacsc_cmd_pki_summary[];
 int bacsc_cmd_pki(int argc, char **argv);
 
 const char bacsc_cmd_pki_summary[] = "test PKI and certificate helpers (pki demo)";
 
-static void demo_usage(FILE *out)
-{
-    fprintf(out,
-            "usage: bacsc pki demo --out DIR [--nodes N] [--json]\n\n"
-            "Create a throw-away test PKI in DIR: a CA (ca.pem, ca.key), a hub\n"
-            "certificate (hub.pem, hub.key) and N node certificates (node1.pem,\n"
-            "node1.key, ...; default N=2). EC P-256 keys, mode 0600. Every\n"
-            "operational certificate carries SANs urn:uuid:<random>, DNS localhost\n"
-            "and IP 127.0.0.1; uuids.txt lists \"name uuid\" per line.\n"
-            "Not for production: the CA key is unencrypted.\n\n"
-            "options:\n"
-            "  --out DIR        directory to write (created if missing)\n"
-            "  --nodes N        number of node certificates (0..10000, default 2)\n"
-            "  --json           print the file list as JSON\n"
-            "  --log-level L    error|warn|info|debug|trace\n");
-}
+typedef struct demo_opts {
+    const char *out;
+    long nodes;
+    bool json;
+} demo_opts;
+
+static const cli_opt demo_rows[] = {
+    CLI_STR("out", 'o', "DIR", demo_opts, out, "directory to write (created if missing)"),
+    CLI_LONG("nodes", 'n', "N", demo_opts, nodes, 0, 10000,
+             "number of node certificates (0..10000, default 2)"),
+    CLI_FLAG("json", 'j', demo_opts, json, "print the file list as JSON"),
+    CLI_LOGLEVEL("log-level", 0, "L", "error|warn|info|debug|trace"),
+    {.name = "help", .shortc = 'h', .kind = CLI_K_HELP, .flags = CLI_UNLISTED},
+    CLI_END};
+
+static const cli_part demo_help[] = {
+    CLI_TEXT("usage: bacsc pki demo --out DIR [--nodes N] [--json]\n\n"
+             "Create a throw-away test PKI in DIR: a CA (ca.pem, ca.key), a hub\n"
+             "certificate (hub.pem, hub.key) and N node certificates (node1.pem,\n"
+             "node1.key, ...; default N=2). EC P-256 keys, mode 0600. Every\n"
+             "operational certificate carries SANs urn:uuid:<random>, DNS localhost\n"
+             "and IP 127.0.0.1; uuids.txt lists \"name uuid\" per line.\n"
+             "Not for production: the CA key is unencrypted.\n\n"),
+    CLI_GROUP("options:", demo_rows, 0),
+    CLI_END};
+
+static const cli_spec demo_spec = {"pki demo", demo_help, .col = 19};
 
 static int cmd_demo(int argc, char **argv)
 {
-    static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
-                                         {"nodes", required_argument, NULL, 'n'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"log-level", required_argument, NULL, 'L'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    const char *out = NULL;
-    long nodes = 2;
-    bool json = false;
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "o:n:jh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'o': out = optarg; break;
-        case 'n': {
-            char *end;
-            nodes = strtol(optarg, &end, 10);
-            if (*end || nodes < 0 || nodes > 10000) {
-                cli_error("pki demo", "--nodes must be 0..10000, not '%s'", optarg);
-                return EXIT_USAGE;
-            }
-            break;
-        }
-        case 'j': json = true; break;
-        case 'L':
-            if (!cli_set_log_level("pki demo", optarg))
-                return EXIT_USAGE;
-            break;
-        case 'h': demo_usage(stdout); return EXIT_OK;
-        default: return cli_bad_option("pki demo", argc, argv);
-        }
-    }
-    if (!out || optind != argc) {
+    demo_opts d = {.nodes = 2};
+    int prc = cli_parse(&demo_spec, &d, &argc, argv);
+    if (prc >= 0)
+        return prc;
+    const char *out = d.out;
+    long nodes = d.nodes;
+    bool json = d.json;
+    if (!out || argc != 1) {
         cli_error("pki demo", "%s", !out ? "--out DIR is required" : "unexpected argument");
         return EXIT_USAGE;
     }

@@ -34,21 +34,41 @@ static void done(sc_tool *t)
         v[i] = bacsc_client_device_at(t->cl, i);
     qsort(v, n, sizeof *v, cmp_dev);
     json_t *arr = t->json ? json_array() : NULL;
+    int kind = t->bip ? BACSC_DATALINK_BIP : BACSC_DATALINK_SC;
     for (size_t i = 0; i < n; i++) {
-        char mac[BACSC_ADDRESS_STRLEN];
-        bacsc_address_format(&v[i]->address, BACSC_DATALINK_SC, mac, sizeof mac);
+        char mac[BACSC_ADDRESS_STRLEN], st[BACSC_ADDRESS_STRLEN], hop[BACSC_ADDRESS_STRLEN];
+        char net[8] = "local";
+        const bacsc_address *a = &v[i]->address;
+        bacsc_address_format(a, kind, mac, sizeof mac);
+        /* the network and MAC the device answered from; via = the next hop */
+        bacsc_address local = bacsc_address_local(a->mac, a->mac_len);
+        bacsc_address_format(&local, kind, hop, sizeof hop);
+        if (a->net) {
+            bacsc_address sa = bacsc_address_local(a->adr, a->adr_len);
+            bacsc_address_format(&sa, BACSC_DATALINK_ANY, st, sizeof st);
+            snprintf(net, sizeof net, "%u", a->net);
+        } else {
+            snprintf(st, sizeof st, "%s", hop);
+        }
         if (arr) {
             json_t *d = json_object();
             json_object_set_new(d, "instance", json_integer(v[i]->instance));
-            json_object_set_new(d, "vmac", json_string(mac));
+            json_object_set_new(d, t->bip ? "address" : "vmac", json_string(mac));
+            json_object_set_new(d, "network", a->net ? json_integer(a->net) : json_null());
+            json_object_set_new(d, "mac", json_string(st));
+            if (a->net)
+                json_object_set_new(d, "via", json_string(hop));
             json_object_set_new(d, "max_apdu", json_integer(v[i]->max_apdu));
             json_object_set_new(d, "segmentation", json_integer(v[i]->segmentation));
             json_object_set_new(d, "vendor_id", json_integer(v[i]->vendor_id));
             json_array_append_new(arr, d);
         } else {
             const char *seg = bacsc_segmentation_name(v[i]->segmentation);
-            printf("device %-8u vmac %s  max-apdu %u  segmentation %s  vendor %u\n",
-                   v[i]->instance, mac, v[i]->max_apdu, seg ? seg : "?", v[i]->vendor_id);
+            printf("device %-8u %s %s  max-apdu %u  segmentation %s  vendor %u  network %s  mac %s"
+                   "%s%s\n",
+                   v[i]->instance, t->bip ? "address" : "vmac", mac, v[i]->max_apdu,
+                   seg ? seg : "?", v[i]->vendor_id, net, st, a->net ? "  via " : "",
+                   a->net ? hop : "");
         }
     }
     if (arr)
@@ -63,13 +83,15 @@ static void done(sc_tool *t)
 static void ready(sc_tool *t)
 {
     struct whois_state *ws = t->user;
-    bacsc_client_whois(t->cl, NULL, &ws->w, sc_tool_now(t));
+    bacsc_address buf;
+    bacsc_client_whois(t->cl, sc_tool_whois_dest(t, &buf), &ws->w, sc_tool_now(t));
 }
 
 int bacsc_cmd_whois(int argc, char **argv);
 typedef struct whois_opts {
     sc_tool *t;
     unsigned long low, high;
+    bool global;
 } whois_opts;
 
 static const cli_opt whois_rows[] = {
@@ -77,13 +99,18 @@ static const cli_opt whois_rows[] = {
      .max = 4194303, .label = "--low N, --high N", .help = "only instances N..N (both or neither)"},
     {.name = "high", .arg = "N", .kind = CLI_K_ULONG, .off = offsetof(whois_opts, high), .min = 0,
      .max = 4194303, .flags = CLI_UNLISTED},
+    CLI_FLAG("global", 0, whois_opts, global,
+             "a global broadcast (every network, through routers)"),
     CLI_END};
 
 static const cli_part whois_help[] = {
-    CLI_TEXT("usage: bacsc whois [--low N --high N] [--timeout S] [--json] CONNECTION...\n"
+    CLI_TEXT("usage: bacsc whois [--low N --high N] [--global | --dnet N] [--timeout S] [--json]\n"
+             "                   CONNECTION...\n"
              "\n"
-             "Join the BACnet/SC network as a node, broadcast a Who-Is and list the\n"
-             "devices that answer with I-Am during --timeout seconds.\n"
+             "Join the BACnet/SC network as a node (or with --bip-local the BACnet/IP\n"
+             "network), broadcast a Who-Is and list the devices that answer with I-Am\n"
+             "during --timeout seconds, each with the network and MAC it answered from\n"
+             "(network \"local\" for this network; via = the router it came through).\n"
              "\n"),
     CLI_GROUP("options:", whois_rows, 0),
     SC_TOOL_GROUPS(sc_tool_timeout2_rows, whois_opts, t),
@@ -119,6 +146,8 @@ int bacsc_cmd_whois(int argc, char **argv)
         return EXIT_USAGE;
     }
     ws.w.has_range = has_low;
+    if (o.global)
+        t.dnet = 65535;
     if ((rc = sc_tool_prepare(&t)) != 0) {
         sc_tool_cleanup(&t);
         return rc;

@@ -18,6 +18,7 @@
 
 #include "bacsc/error.h"
 #include "bacsc/log.h"
+#include "bacsc/pki.h"
 #include "bacsc/sc_hubd.h"
 #include "cli.h"
 
@@ -28,6 +29,8 @@ void sc_opts_init(sc_opts *o)
     o->av = -1;
     o->count = -1;
     o->vendor_id = -1;
+    o->max_handshakes = o->max_handshakes_per_address = o->accept_rate_per_address =
+        o->accept_burst_per_address = o->control_rate = -1;
 }
 
 void sc_opts_free(sc_opts *o)
@@ -148,6 +151,15 @@ static const struct key keys[] = {
     {"application_software_version", K_STR, OFF(app_version), 0},
     {"location", K_STR, OFF(location), 0},
     {"description", K_STR, OFF(description), 0},
+    {"max_handshakes", K_LONG, OFF(max_handshakes), 100000},
+    {"max_handshakes_per_address", K_LONG, OFF(max_handshakes_per_address), 100000},
+    {"accept_rate_per_address", K_LONG, OFF(accept_rate_per_address), 100000},
+    {"accept_burst_per_address", K_LONG, OFF(accept_burst_per_address), 100000},
+    {"first_octet_timeout", K_SECS, OFF(first_octet_timeout), 0},
+    {"handshake_timeout", K_SECS, OFF(handshake_timeout), 0},
+    {"control_rate", K_LONG, OFF(control_rate), 1000000},
+    {"uuid_binding", K_STR, OFF(uuid_binding), 0},
+    {"metrics_listen", K_STR, OFF(metrics_listen), 0},
 };
 
 int sc_opts_load(const char *prog, const char *path, sc_opts *o)
@@ -316,13 +328,12 @@ int sc_check_node_opts(const char *prog, const sc_opts *o)
 
 int sc_write_json_file(const char *path, json_t *doc)
 {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    int rc = json_dump_file(doc, tmp, JSON_INDENT(2) | JSON_SORT_KEYS);
+    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
     json_decref(doc);
-    if (rc != 0 || rename(tmp, path) != 0) {
+    int rc = text ? bacsc_pki_write_file(path, text, strlen(text), 0644) : -1;
+    free(text);
+    if (rc != 0) {
         BACSC_ERROR("cannot write status file %s: %m", path);
-        unlink(tmp);
         return -1;
     }
     return 0;
@@ -417,4 +428,34 @@ json_t *sc_status_tls(const bacsc_tls_ctx *tls)
     return json_pack("{s:I,s:I,s:I,s:I}", "handshakes", (json_int_t)st.handshakes, "resumed",
                      (json_int_t)st.resumed, "tickets_refused", (json_int_t)st.tickets_refused,
                      "ticket_key_rotations", (json_int_t)st.key_rotations);
+}
+
+int sc_uuid_binding(const char *prog, const sc_opts *o)
+{
+    int ub = bacsc_sc_uuid_binding_parse(o->uuid_binding);
+    if (ub < 0)
+        cli_error(prog, "uuid-binding: '%s' is not strict, when-present or off", o->uuid_binding);
+    return ub;
+}
+
+/* -1: default (0 in the options); 0: off; else the value. */
+static unsigned limit_opt(long v)
+{
+    return v < 0 ? 0 : v == 0 ? BACSC_WS_OFF : (unsigned)v;
+}
+
+int sc_hubd_hardening(const char *prog, const sc_opts *o, bacsc_hubd_config *hc)
+{
+    if (o->max_handshakes > 0)
+        hc->ws.max_handshakes = (unsigned)o->max_handshakes;
+    hc->ws.max_handshakes_per_addr = limit_opt(o->max_handshakes_per_address);
+    hc->ws.accept_rate_per_addr = limit_opt(o->accept_rate_per_address);
+    hc->ws.accept_burst_per_addr = limit_opt(o->accept_burst_per_address);
+    hc->ws.first_octet_timeout_ms = (uint32_t)(o->first_octet_timeout * 1000 + 0.5);
+    hc->ws.handshake_timeout_ms = (uint32_t)(o->handshake_timeout * 1000 + 0.5);
+    int ub = sc_uuid_binding(prog, o);
+    if (ub < 0)
+        return -1;
+    hc->uuid_binding = ub;
+    return 0;
 }

@@ -49,6 +49,12 @@ typedef struct sc_opts {
     const char *vendor_name, *model_name, *firmware_revision, *app_version;
     const char *location, *description;
     long vendor_id;
+    /* hub hardening (docs/hub.md, HARDENING); -1 / 0: default */
+    long max_handshakes, max_handshakes_per_address, accept_rate_per_address,
+        accept_burst_per_address, control_rate;
+    double first_octet_timeout, handshake_timeout;
+    const char *uuid_binding;       /* "strict" | "when-present" | "off" */
+    const char *metrics_listen;     /* ADDR:PORT of the Prometheus endpoint */
     json_t *root;   /* keeps config strings alive */
 } sc_opts;
 
@@ -88,6 +94,14 @@ int sc_write_json_file(const char *path, json_t *doc);
  * descriptor per connection) and log the result at info; warn when it is
  * below `want` descriptors. Returns the soft limit now in force. */
 unsigned long sc_raise_nofile(const char *prog, unsigned long want);
+
+/* Fill the hub server's hardening options (listener limits, UUID binding,
+ * control-message rate) from `o`. Returns 0 or -1 (message printed). */
+struct bacsc_hubd_config;
+/* The uuid-binding policy of `o` (enum bacsc_sc_uuid_binding), or -1 with a
+ * message printed. */
+int sc_uuid_binding(const char *prog, const sc_opts *o);
+int sc_hubd_hardening(const char *prog, const sc_opts *o, struct bacsc_hubd_config *hc);
 
 /* The TLS counters of `tls` (handshakes, resumed, tickets refused) as JSON. */
 json_t *sc_status_tls(const bacsc_tls_ctx *tls);

@@ -41,9 +41,24 @@ json_t *sc_status_hubd(const bacsc_loop *loop, const bacsc_hubd *h)
 #define N(f) json_object_set_new(st, #f, json_integer((json_int_t)s->f))
     N(accepted); N(refused); N(replaced); N(unicast_forwarded); N(broadcast_forwarded);
     N(spoofed_dropped); N(unknown_dest_dropped); N(too_large_dropped); N(queue_dropped);
-    N(naks_sent);
+    N(naks_sent); N(refused_uuid);
 #undef N
     json_object_set_new(o, "stats", st);
+    bacsc_ws_listener_stats ls;
+    bacsc_hubd_listener_stats(h, &ls);
+    json_t *lj = json_object();
+#define N(f) json_object_set_new(lj, #f, json_integer((json_int_t)ls.f))
+    N(accepted); N(opened); N(refused_max_connections); N(refused_addr_handshakes);
+    N(refused_addr_rate); N(first_octet_timeouts); N(handshake_timeouts); N(upgrade_failed);
+    N(handshaking); N(addresses); N(max_addr_handshaking);
+#undef N
+    json_t *tf = json_object();
+    for (int i = 0; i < 9; i++)
+        if (ls.tls_failed[i])
+            json_object_set_new(tf, bacsc_sc_error_name((uint16_t)(180 + i)),
+                                json_integer((json_int_t)ls.tls_failed[i]));
+    json_object_set_new(lj, "tls_failed", tf);
+    json_object_set_new(o, "listener", lj);
     return o;
 }
 

@@ -19,6 +19,7 @@ void sc_tool_init(sc_tool *t, const char *prog, double default_timeout)
     t->prog = prog;
     t->default_timeout = default_timeout;
     sc_opts_init(&t->o);
+    t->dnet = -1;
     bacsc_log_set_level(BACSC_LOG_WARN);
 }
 
@@ -59,6 +60,72 @@ const cli_opt sc_tool_out_rows[] = {
     CLI_HELP("help", 'h', "this text"),
     CLI_END};
 
+const cli_opt sc_tool_route_rows[] = {
+    CLI_STR("bip-local", 0, "ADDR:PORT", sc_tool, bip_local,
+            "talk BACnet/IP from this UDP address (no hub, no\n"
+            "certificates); DEVICE may then be a target ADDR:PORT"),
+    CLI_STR("bip-broadcast", 0, "ADDR:PORT", sc_tool, bip_broadcast,
+            "where B/IP broadcasts go (default the subnet's)"),
+    CLI_ULONG("bip-broadcast-count", 0, "N", sc_tool, bip_broadcast_count, 1, 65535,
+              "send broadcasts to N consecutive ports (one host)"),
+    CLI_LONG("dnet", 0, "N", sc_tool, dnet, 1, 65535,
+             "the device is on network N behind a router: Who-Is\n"
+             "as a remote broadcast to N (65535: global broadcast)"),
+    CLI_STR("dadr", 0, "MAC", sc_tool, dadr,
+            "with a target ADDR:PORT (the router): the device's\n"
+            "MAC on network N (aa:bb:.. or A.B.C.D:PORT)"),
+    CLI_END};
+
+/* Check --bip-local/--dnet/--dadr and a target ADDR:PORT; build the target
+ * address (the router's B/IP address plus DNET/DADR when given). */
+static int prepare_routing(sc_tool *t)
+{
+    if ((t->bip_broadcast || t->bip_broadcast_count) && !t->bip_local) {
+        cli_error(t->prog, "--bip-broadcast/--bip-broadcast-count need --bip-local");
+        return -1;
+    }
+    if (t->bip_local && t->direct) {
+        cli_error(t->prog, "--direct is a BACnet/SC option (not with --bip-local)");
+        return -1;
+    }
+    if (t->has_target && !t->bip_local) {
+        cli_error(t->prog, "a target ADDR:PORT needs --bip-local (over BACnet/SC give the "
+                           "device instance, with --dnet N for a device behind a router)");
+        return -1;
+    }
+    if (t->dadr && !(t->has_target && t->dnet > 0 && t->dnet < 65535)) {
+        cli_error(t->prog, "--dadr MAC goes with --dnet N (1..65534) and a target ADDR:PORT "
+                           "(the router)");
+        return -1;
+    }
+    if (t->has_target && t->dnet > 0 && !t->dadr) {
+        cli_error(t->prog, "--dnet with a target ADDR:PORT needs --dadr MAC (the device's "
+                           "address on network %ld)", t->dnet);
+        return -1;
+    }
+    if (t->dadr) {
+        bacsc_address d;
+        if (bacsc_address_parse(t->dadr, &d) != BACSC_OK || d.mac_len == 0) {
+            cli_error(t->prog, "--dadr: '%s' is not a MAC (hex octets aa:bb:.. or A.B.C.D:PORT)",
+                      t->dadr);
+            return -1;
+        }
+        t->target.net = (uint16_t)t->dnet;
+        t->target.adr_len = d.mac_len;
+        memcpy(t->target.adr, d.mac, d.mac_len);
+    }
+    return 0;
+}
+
+const bacsc_address *sc_tool_whois_dest(const sc_tool *t, bacsc_address *buf)
+{
+    if (t->dnet <= 0)
+        return NULL;
+    *buf = t->dnet == 65535 ? bacsc_address_global_broadcast() : bacsc_address_local_broadcast();
+    buf->net = (uint16_t)t->dnet;
+    return buf;
+}
+
 int sc_tool_prepare(sc_tool *t)
 {
     const char *profile = t->profile;
@@ -71,7 +138,9 @@ int sc_tool_prepare(sc_tool *t)
         return EXIT_DATAERR;
     if (t->o.log_level && !cli_set_log_level(t->prog, t->o.log_level))
         return EXIT_USAGE;
-    if (sc_check_node_opts(t->prog, &t->o))
+    if (prepare_routing(t))
+        return EXIT_USAGE;
+    if (!t->bip_local && sc_check_node_opts(t->prog, &t->o))
         return EXIT_USAGE;
     if (t->o.timeout <= 0)
         t->o.timeout = t->default_timeout;
@@ -102,6 +171,8 @@ static void on_state(void *user, int state)
 
 bool sc_tool_is_direct(const sc_tool *t, const uint8_t *vmac)
 {
+    if (t->node == NULL)
+        return false;
     bacsc_vmac v;
     memcpy(v.b, vmac, 6);
     return bacsc_sc_switch_is_direct(bacsc_sc_node_switch(t->node), &v, sc_tool_now(t));
@@ -134,7 +205,7 @@ static void on_iam(void *user, const bacsc_client_device *d)
     if (t->resolving && d->instance == t->want_instance) {
         t->resolving = false;
         bacsc_timer_stop(t->loop, &t->whois_retry);
-        if (t->direct && d->address.mac_len == 6) {
+        if (t->direct && t->node && d->address.mac_len == 6) {
             bacsc_vmac v;
             memcpy(v.b, d->address.mac, 6);
             t->direct_dev = *d;
@@ -165,7 +236,8 @@ static void on_tick(bacsc_loop *loop, void *user)
 static void on_stop_wait(bacsc_loop *loop, void *user)
 {
     sc_tool *t = user;
-    if (bacsc_sc_node_idle(t->node) || bacsc_loop_now(loop) > t->stop_started + 2000000) {
+    if (!t->node || bacsc_sc_node_idle(t->node) ||
+        bacsc_loop_now(loop) > t->stop_started + 2000000) {
         bacsc_loop_stop(loop);
         return;
     }
@@ -182,7 +254,8 @@ void sc_tool_finish(sc_tool *t, int rc)
     bacsc_timer_stop(t->loop, &t->whois_retry);
     bacsc_timer_stop(t->loop, &t->direct_wait);
     t->stop_started = bacsc_loop_now(t->loop);
-    bacsc_sc_node_stop(t->node);
+    if (t->node)
+        bacsc_sc_node_stop(t->node);
     bacsc_timer_start(t->loop, &t->stop_wait, 0);
 }
 
@@ -221,7 +294,8 @@ static void on_deadline(bacsc_loop *loop, void *user)
 static void send_whois(sc_tool *t)
 {
     bacsc_whois w = {.has_range = true, .low = t->want_instance, .high = t->want_instance};
-    bacsc_client_whois(t->cl, NULL, &w, sc_tool_now(t));
+    bacsc_address buf;
+    bacsc_client_whois(t->cl, sc_tool_whois_dest(t, &buf), &w, sc_tool_now(t));
 }
 
 static void on_whois_retry(bacsc_loop *loop, void *user)
@@ -237,6 +311,11 @@ void sc_tool_resolve(sc_tool *t, uint32_t instance, sc_tool_found_fn found)
 {
     t->want_instance = instance;
     t->found = found;
+    if (t->has_target) {  /* addressed directly: no Who-Is */
+        bacsc_client_device d = {.instance = instance, .address = t->target, .max_apdu = 1476};
+        found(t, &d);
+        return;
+    }
     t->resolving = true;
     t->waiting_for = "the device's I-Am";
     send_whois(t);
@@ -260,6 +339,54 @@ int sc_tool_result_error(sc_tool *t, const bacsc_client_result *r)
     return r->outcome == BACSC_CLIENT_TIMEOUT ? EXIT_UNAVAILABLE : EXIT_FAIL;
 }
 
+static void init_timers(sc_tool *t);
+
+static void on_bip(void *user, bacsc_bip_link *link, const bacsc_address *src,
+                   const uint8_t *npdu, size_t len, bool broadcast, uint64_t now)
+{
+    sc_tool *t = user;
+    (void)link;
+    (void)broadcast;
+    bacsc_client_handle_npdu(t->cl, src, npdu, len, now);
+}
+
+static void on_bip_ready(bacsc_loop *loop, void *user)
+{
+    sc_tool *t = user;
+    (void)loop;
+    on_state(t, 1);
+}
+
+/* --bip-local: a B/IP socket instead of a hub connection; ready at once. */
+static int run_bip(sc_tool *t)
+{
+    bacsc_bip_link_config bc = {.recv = on_bip, .user = t,
+                                .broadcast_port_count = (unsigned)t->bip_broadcast_count};
+    if (bacsc_bip_addr_parse(t->bip_local, 0, &bc.bind) != BACSC_OK ||
+        (t->bip_broadcast && bacsc_bip_addr_parse(t->bip_broadcast, 47808, &bc.broadcast))) {
+        cli_error(t->prog, "--bip-local/--bip-broadcast: not ADDR:PORT");
+        return EXIT_USAGE;
+    }
+    if (bacsc_bip_link_new(t->loop, &bc, &t->bip) != BACSC_OK) {
+        cli_error(t->prog, "--bip-local %s: cannot bind: %m", t->bip_local);
+        return EXIT_FAIL;
+    }
+    bacsc_client_config cc = {.link = bacsc_bip_link_datalink(t->bip),
+                              .apdu_timeout_us = 2000000,
+                              .retries = 2,
+                              .retries_set = true,
+                              .on_iam = on_iam,
+                              .user = t};
+    if (bacsc_client_new(&cc, &t->cl) != BACSC_OK) {
+        cli_error(t->prog, "cannot create the BACnet client");
+        return EXIT_FAIL;
+    }
+    init_timers(t);
+    bacsc_loop_defer(t->loop, on_bip_ready, t);
+    bacsc_loop_run(t->loop);
+    return t->rc;
+}
+
 int sc_tool_run(sc_tool *t)
 {
     t->rc = EXIT_FAIL;
@@ -268,6 +395,8 @@ int sc_tool_run(sc_tool *t)
         cli_error(t->prog, "cannot create the event loop");
         return EXIT_FAIL;
     }
+    if (t->bip_local)
+        return run_bip(t);
     if (!t->o.insecure_plaintext) {
         t->tls = sc_tls_ctx(t->prog, &t->o, false);
         if (!t->tls)
@@ -281,7 +410,14 @@ int sc_tool_run(sc_tool *t)
                                .connect_wait_us = sc_us(t->o.connect_wait),
                                .reconnect_min_us = sc_us(t->o.reconnect_min),
                                .reconnect_max_us = sc_us(t->o.reconnect_max)};
-    sc_random_uuid(&nc.uuid);
+    /* The Device UUID: configured, else the certificate's urn:uuid: (a hub
+     * binds the two), else random. */
+    if (t->o.uuid && bacsc_uuid_parse(t->o.uuid, &nc.uuid) != BACSC_OK) {
+        cli_error(t->prog, "uuid: '%s' is not a UUID", t->o.uuid);
+        return EXIT_USAGE;
+    }
+    if (!t->o.uuid && !(t->o.cert && sc_cert_uuid(t->o.cert, &nc.uuid) == 0))
+        sc_random_uuid(&nc.uuid);
     if (t->o.vmac) {
         if (bacsc_vmac_parse(t->o.vmac, &nc.vmac) != BACSC_OK) {
             cli_error(t->prog, "--vmac: '%s' is not a VMAC", t->o.vmac);
@@ -305,6 +441,14 @@ int sc_tool_run(sc_tool *t)
         cli_error(t->prog, "cannot create the BACnet client");
         return EXIT_FAIL;
     }
+    init_timers(t);
+    bacsc_sc_node_start(t->node);
+    bacsc_loop_run(t->loop);
+    return t->rc;
+}
+
+static void init_timers(sc_tool *t)
+{
     bacsc_timer_init(&t->tick, on_tick, t);
     bacsc_timer_init(&t->deadline, on_deadline, t);
     bacsc_timer_init(&t->stop_wait, on_stop_wait, t);
@@ -312,9 +456,6 @@ int sc_tool_run(sc_tool *t)
     bacsc_timer_init(&t->direct_wait, on_direct_wait, t);
     bacsc_timer_start(t->loop, &t->tick, TICK_US);
     bacsc_timer_start(t->loop, &t->deadline, sc_us(t->o.timeout));
-    bacsc_sc_node_start(t->node);
-    bacsc_loop_run(t->loop);
-    return t->rc;
 }
 
 void sc_tool_cleanup(sc_tool *t)
@@ -325,6 +466,7 @@ void sc_tool_cleanup(sc_tool *t)
         bacsc_client_free(t->cl);
     }
     bacsc_sc_node_free(t->node);
+    bacsc_bip_link_free(t->bip);
     bacsc_loop_free(t->loop);
     bacsc_tls_ctx_free(t->tls);
     sc_opts_free(&t->o);
@@ -333,6 +475,24 @@ void sc_tool_cleanup(sc_tool *t)
 int sc_tool_parse_device(sc_tool *t, const char *arg)
 {
     unsigned long ul;
+    if (strchr(arg, ':')) {
+        bacsc_bip_addr a;
+        if (bacsc_bip_addr_parse(arg, 47808, &a) != BACSC_OK || a.port == 0) {
+            cli_error(t->prog, "DEVICE: '%s' is neither an instance nor A.B.C.D:PORT", arg);
+            return EXIT_USAGE;
+        }
+        uint8_t adr_len = t->target.adr_len;
+        uint8_t adr[BACSC_MAC_MAX];
+        memcpy(adr, t->target.adr, sizeof adr);
+        uint16_t net = t->target.net;
+        t->target = bacsc_bip_addr_to_address(&a);
+        t->target.net = net;
+        t->target.adr_len = adr_len;
+        memcpy(t->target.adr, adr, sizeof adr);
+        t->has_target = true;
+        t->want_instance = BACSC_MAX_INSTANCE;
+        return 0;
+    }
     if (sc_parse_ulong(t->prog, "DEVICE", arg, 0, 4194302, &ul))
         return EXIT_USAGE;
     t->want_instance = (uint32_t)ul;

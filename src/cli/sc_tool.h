@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 
+#include "bacsc/bip_link.h"
 #include "bacsc/client.h"
 #include "bacsc/loop.h"
 #include "bacsc/sc_node.h"
@@ -25,9 +26,14 @@ extern const cli_opt sc_tool_conn_rows[];
 extern const cli_opt sc_tool_timeout2_rows[];
 extern const cli_opt sc_tool_timeout10_rows[];
 extern const cli_opt sc_tool_out_rows[];
+/* BACnet/IP instead of BACnet/SC, and devices behind routers: --bip-local,
+ * --bip-broadcast(-count), --dnet, --dadr (docs/router.md). */
+extern const cli_opt sc_tool_route_rows[];
 #define SC_TOOL_GROUPS(timeout_rows, T, ptr)                                                       \
     CLI_GROUP_PTR("connection (or a profile, see docs/client.md):", sc_tool_conn_rows, T, ptr),   \
-        CLI_GROUP_PTR(NULL, timeout_rows, T, ptr), CLI_GROUP_PTR(NULL, sc_tool_out_rows, T, ptr)
+        CLI_GROUP_PTR(NULL, timeout_rows, T, ptr), CLI_GROUP_PTR(NULL, sc_tool_out_rows, T, ptr), \
+        CLI_GROUP_PTR("BACnet/IP instead of BACnet/SC, devices behind routers (docs/router.md):", \
+                      sc_tool_route_rows, T, ptr)
 /* The help column of the client tools. */
 #define SC_TOOL_HELP_COL 28
 
@@ -61,6 +67,14 @@ struct sc_tool {
     bacsc_client_device direct_dev;
     uint64_t direct_until;
     bacsc_timer direct_wait;
+    /* BACnet/IP (--bip-local) and routed devices (--dnet/--dadr) */
+    bacsc_bip_link *bip;
+    const char *bip_local, *bip_broadcast;
+    unsigned long bip_broadcast_count;
+    long dnet;                   /* -1: none */
+    const char *dadr;
+    bool has_target;             /* DEVICE was ADDR:PORT */
+    bacsc_address target;
     /* I-Am hook (whois) */
     void (*on_iam)(sc_tool *t, const bacsc_client_device *d);
     void *user;
@@ -71,8 +85,9 @@ void sc_tool_init(sc_tool *t, const char *prog, double default_timeout);
 /* After flags: load the profile (--profile or $BACSC_PROFILE) and check.
  * Returns 0 or an exit code. */
 int sc_tool_prepare(sc_tool *t);
-/* Parse the DEVICE positional into t->want_instance. Returns 0 or EXIT_USAGE
- * (message printed). */
+/* Parse the DEVICE positional: an instance into t->want_instance, or with
+ * --bip-local a target A.B.C.D:PORT (the device, or with --dnet/--dadr the
+ * router in front of it). Returns 0 or EXIT_USAGE (message printed). */
 int sc_tool_parse_device(sc_tool *t, const char *arg);
 /* Parse an OBJECT positional (TYPE,INSTANCE). Returns 0 or EXIT_USAGE
  * (message printed). */
@@ -85,10 +100,14 @@ int sc_tool_main(sc_tool *t, void *user, sc_tool_fn ready);
 int sc_tool_run(sc_tool *t);
 /* End with exit code rc (disconnects from the hub first). */
 void sc_tool_finish(sc_tool *t, int rc);
-/* Find device `instance` (Who-Is, repeated each second) and call found. */
+/* Find device `instance` (Who-Is, repeated each second; a remote broadcast
+ * with --dnet) and call found; with a target ADDR:PORT call found at once. */
 void sc_tool_resolve(sc_tool *t, uint32_t instance, sc_tool_found_fn found);
 /* One-line text of a failed request result; exit code for it. */
 int sc_tool_result_error(sc_tool *t, const bacsc_client_result *r);
+/* Where a Who-Is goes: NULL (local broadcast) or the remote/global
+ * broadcast of --dnet, into *buf. */
+const bacsc_address *sc_tool_whois_dest(const sc_tool *t, bacsc_address *buf);
 /* Is traffic to `vmac` going over a direct connection now? */
 bool sc_tool_is_direct(const sc_tool *t, const uint8_t *vmac);
 /* Current loop time. */

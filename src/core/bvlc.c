@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "bacsc/error.h"
+#include "bacsc/hex.h"
 
 const bacsc_vmac BACSC_VMAC_BROADCAST = {{0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}};
 const bacsc_vmac BACSC_VMAC_UNKNOWN = {{0, 0, 0, 0, 0, 0}};
@@ -701,17 +702,6 @@ bool bacsc_vmac_is_broadcast(const bacsc_vmac *v)
 
 static const char hexdig[] = "0123456789abcdef";
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 char *bacsc_vmac_format(const bacsc_vmac *v, char *buf)
 {
     char *w = buf;
@@ -736,7 +726,7 @@ int bacsc_vmac_parse(const char *s, bacsc_vmac *v)
     bacsc_vmac tmp;
     for (int i = 0; i < BACSC_VMAC_LEN; i++) {
         const char *p = s + (colons ? 3 * i : 2 * i);
-        int hi = hexval((unsigned char)p[0]), lo = hexval((unsigned char)p[1]);
+        int hi = bacsc_hex_digit((unsigned char)p[0]), lo = bacsc_hex_digit((unsigned char)p[1]);
         if (hi < 0 || lo < 0)
             return BACSC_ERR_MALFORMED;
         if (colons && i < BACSC_VMAC_LEN - 1 && p[2] != ':')
@@ -744,44 +734,5 @@ int bacsc_vmac_parse(const char *s, bacsc_vmac *v)
         tmp.b[i] = (uint8_t)(hi << 4 | lo);
     }
     *v = tmp;
-    return BACSC_OK;
-}
-
-char *bacsc_uuid_format(const bacsc_uuid *u, char *buf)
-{
-    char *w = buf;
-    for (int i = 0; i < BACSC_UUID_LEN; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            *w++ = '-';
-        *w++ = hexdig[u->b[i] >> 4];
-        *w++ = hexdig[u->b[i] & 15];
-    }
-    *w = '\0';
-    return buf;
-}
-
-int bacsc_uuid_parse(const char *s, bacsc_uuid *u)
-{
-    if (!s || !u)
-        return BACSC_ERR_MALFORMED;
-    if (strncmp(s, "urn:uuid:", 9) == 0)
-        s += 9;
-    if (strlen(s) != 36)
-        return BACSC_ERR_MALFORMED;
-    bacsc_uuid tmp;
-    const char *p = s;
-    for (int i = 0; i < BACSC_UUID_LEN; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) {
-            if (*p != '-')
-                return BACSC_ERR_MALFORMED;
-            p++;
-        }
-        int hi = hexval((unsigned char)p[0]), lo = hexval((unsigned char)p[1]);
-        if (hi < 0 || lo < 0)
-            return BACSC_ERR_MALFORMED;
-        tmp.b[i] = (uint8_t)(hi << 4 | lo);
-        p += 2;
-    }
-    *u = tmp;
     return BACSC_OK;
 }

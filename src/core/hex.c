@@ -3,7 +3,7 @@
 
 #include "bacsc/error.h"
 
-static int nibble(unsigned char c)
+int bacsc_hex_digit(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -36,13 +36,13 @@ int bacsc_hex_decode(const char *text, size_t len, uint8_t *out, size_t cap,
             i += 2;
             continue;
         }
-        int hi = nibble(c);
+        int hi = bacsc_hex_digit(c);
         if (hi < 0) {
             if (bad_offset)
                 *bad_offset = i;
             return BACSC_ERR_MALFORMED;
         }
-        int lo = i + 1 < len ? nibble((unsigned char)text[i + 1]) : -1;
+        int lo = i + 1 < len ? bacsc_hex_digit((unsigned char)text[i + 1]) : -1;
         if (lo < 0) {
             if (bad_offset)
                 *bad_offset = i + 1;

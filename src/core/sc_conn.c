@@ -8,6 +8,7 @@
  * there are no timer objects to keep in sync: any call may move the deadline
  * and the owner simply asks bacsc_sc_conn_expiry() again.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,11 @@ struct bacsc_sc_conn {
     uint64_t since;
     bacsc_sc_close_info close;
     bacsc_sc_conn_stats stats;
+    bool identity_set;            /* bacsc_sc_conn_set_cert_uuid() was called */
+    bool has_cert_uuid;
+    int uuid_binding;
+    bacsc_uuid cert_uuid;
+    char refusal[192];            /* Error-Details of a refusal / mismatch */
     /* Output FIFO: a ring of buffer references, grown on demand. */
     bacsc_sc_buf **q;
     size_t q_cap, q_head, q_count, q_bytes;
@@ -520,9 +526,10 @@ static void recv_accepting_wait(bacsc_sc_conn *conn, const bacsc_bvlc_msg *msg, 
     if (conn->cb.connect_request)
         code = conn->cb.connect_request(conn, &msg->u.connect, conn->user);
     if (code != 0) {
-        bacsc_sc_conn_send_nak(conn, msg->function, msg->message_id, NULL, 0, (uint16_t)code,
-                               bacsc_sc_error_name((uint16_t)code));
-        enter_closed(conn, BACSC_SC_CLOSE_REFUSED, (uint16_t)code, "Connect-Request refused");
+        const char *why = conn->refusal[0] ? conn->refusal : bacsc_sc_error_name((uint16_t)code);
+        bacsc_sc_conn_send_nak(conn, msg->function, msg->message_id, NULL, 0, (uint16_t)code, why);
+        enter_closed(conn, BACSC_SC_CLOSE_REFUSED, (uint16_t)code,
+                     conn->refusal[0] ? conn->refusal : "Connect-Request refused");
         return;
     }
     bacsc_bvlc_msg m;
@@ -541,6 +548,11 @@ static void recv_accepting_wait(bacsc_sc_conn *conn, const bacsc_bvlc_msg *msg, 
 static void recv_initiating_wait(bacsc_sc_conn *conn, const bacsc_bvlc_msg *msg, uint64_t now)
 {
     if (msg->function == BACSC_BVLC_CONNECT_ACCEPT) {
+        uint16_t code = bacsc_sc_conn_check_uuid(conn, &msg->u.connect.uuid);
+        if (code) {
+            enter_closed(conn, BACSC_SC_CLOSE_PROTOCOL, code, conn->refusal);
+            return;
+        }
         enter_connected(conn, &msg->u.connect, now);
     } else if (msg->function == BACSC_BVLC_RESULT &&
                msg->u.result.result_for == BACSC_BVLC_CONNECT_REQUEST &&
@@ -738,4 +750,67 @@ const char *bacsc_sc_close_reason_name(int reason)
     case BACSC_SC_CLOSE_REPLACED: return "replaced";
     }
     return "unknown";
+}
+
+/* ---- Device UUID binding ------------------------------------------------ */
+
+void bacsc_sc_conn_set_cert_uuid(bacsc_sc_conn *conn, const bacsc_uuid *cert_uuid, int policy)
+{
+    conn->identity_set = true;
+    conn->has_cert_uuid = cert_uuid != NULL;
+    if (cert_uuid)
+        conn->cert_uuid = *cert_uuid;
+    conn->uuid_binding = policy;
+}
+
+uint16_t bacsc_sc_conn_check_uuid(bacsc_sc_conn *conn, const bacsc_uuid *claimed)
+{
+    if (!conn->identity_set || conn->uuid_binding == BACSC_SC_UUID_BINDING_OFF)
+        return 0;
+    uint16_t code = conn->cfg.role == BACSC_SC_ROLE_ACCEPTING
+                        ? BACSC_EC_TLS_CLIENT_CERTIFICATE_ERROR
+                        : BACSC_EC_TLS_SERVER_CERTIFICATE_ERROR;
+    char c[37], k[37];
+    bacsc_uuid_format(claimed, c);
+    if (!conn->has_cert_uuid) {
+        if (conn->uuid_binding != BACSC_SC_UUID_BINDING_STRICT)
+            return 0;
+        snprintf(conn->refusal, sizeof conn->refusal,
+                 "Device UUID %s: the certificate carries no urn:uuid: (uuid-binding strict)", c);
+        return code;
+    }
+    if (memcmp(conn->cert_uuid.b, claimed->b, BACSC_UUID_LEN) == 0)
+        return 0;
+    snprintf(conn->refusal, sizeof conn->refusal,
+             "Device UUID %s does not match the certificate's urn:uuid:%s", c,
+             bacsc_uuid_format(&conn->cert_uuid, k));
+    return code;
+}
+
+void bacsc_sc_conn_set_refusal(bacsc_sc_conn *conn, const char *details)
+{
+    snprintf(conn->refusal, sizeof conn->refusal, "%s", details ? details : "");
+}
+
+const char *bacsc_sc_conn_refusal(const bacsc_sc_conn *conn)
+{
+    return conn->refusal;
+}
+
+int bacsc_sc_uuid_binding_parse(const char *s)
+{
+    if (!s || strcmp(s, "when-present") == 0)
+        return BACSC_SC_UUID_BINDING_WHEN_PRESENT;
+    if (strcmp(s, "strict") == 0)
+        return BACSC_SC_UUID_BINDING_STRICT;
+    if (strcmp(s, "off") == 0)
+        return BACSC_SC_UUID_BINDING_OFF;
+    return -1;
+}
+
+const char *bacsc_sc_uuid_binding_name(int policy)
+{
+    return policy == BACSC_SC_UUID_BINDING_STRICT ? "strict"
+           : policy == BACSC_SC_UUID_BINDING_OFF  ? "off"
+                                                  : "when-present";
 }

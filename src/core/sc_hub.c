@@ -424,7 +424,11 @@ static int on_connect_request(bacsc_sc_conn *conn, const bacsc_bvlc_connect *req
 {
     bacsc_sc_hub_peer *p = user;
     bacsc_sc_hub *hub = p->hub;
-    (void)conn;
+    uint16_t uc = bacsc_sc_conn_check_uuid(conn, &req->uuid);
+    if (uc) { /* a certified node claiming another device's UUID */
+        hub->stats.refused_uuid++;
+        return refuse(hub, p, req, uc);
+    }
     if (bacsc_vmac_is_broadcast(&req->vmac) || bacsc_vmac_equal(&req->vmac, &BACSC_VMAC_UNKNOWN) ||
         bacsc_vmac_equal(&req->vmac, &hub->cfg.vmac))
         return refuse(hub, p, req, BACSC_EC_NODE_DUPLICATE_VMAC); /* the node picks another */

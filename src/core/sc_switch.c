@@ -231,7 +231,11 @@ static int conn_request_cb(bacsc_sc_conn *conn, const bacsc_bvlc_connect *req, v
 {
     bacsc_sc_dc *dc = user;
     bacsc_sc_switch *sw = dc->sw;
-    (void)conn;
+    uint16_t uc = bacsc_sc_conn_check_uuid(conn, &req->uuid);
+    if (uc) { /* a certified node claiming another device's UUID */
+        sw->stats.dc_refused++;
+        return uc;
+    }
     if (bacsc_vmac_equal(&req->vmac, &sw->cfg.vmac) || bacsc_vmac_is_broadcast(&req->vmac) ||
         bacsc_vmac_equal(&req->vmac, &BACSC_VMAC_UNKNOWN)) {
         sw->stats.dc_refused++;

@@ -42,7 +42,9 @@ struct bacsc_hubd {
     bool shutting_down;
     bool freeing;
     uint16_t port;
+    int uuid_binding;
     char name[32];
+    bacsc_ws_listener_stats last_stats; /* kept when the listener closes */
 };
 
 static void service(bacsc_loop *loop, void *user);
@@ -118,6 +120,19 @@ static void hub_left(void *io_peer, const bacsc_vmac *vmac, const bacsc_sc_close
     BACSC_INFO("%s: node left: vmac %s from %s: %s (%u %s)", h->name, bacsc_vmac_format(vmac, v),
                bacsc_wsconn_peer(p->ws), bacsc_sc_close_reason_name(info->reason),
                info->error_code, info->details);
+}
+
+static void hub_refused(void *io_peer, const bacsc_bvlc_connect *req, uint16_t error_code,
+                        void *user)
+{
+    struct hpeer *p = io_peer;
+    bacsc_hubd *h = user;
+    char v[18], u[37];
+    const char *why = p->hp ? bacsc_sc_conn_refusal(bacsc_sc_hub_peer_conn(p->hp)) : "";
+    BACSC_WARN("%s: Connect-Request from %s (vmac %s uuid %s) refused: %u %s%s%s", h->name,
+               bacsc_wsconn_peer(p->ws), bacsc_vmac_format(&req->vmac, v),
+               bacsc_uuid_format(&req->uuid, u), error_code, bacsc_sc_error_name(error_code),
+               why && *why ? ": " : "", why ? why : "");
 }
 
 /* ---- service pass ------------------------------------------------------------ */
@@ -210,6 +225,12 @@ static void ws_open(bacsc_wsconn *c, unsigned protocol, void *user)
         bacsc_wsconn_close(c, BACSC_WS_CLOSE_GOING_AWAY, "hub full");
         return;
     }
+    if (bacsc_wsconn_ssl(c)) {
+        bacsc_uuid cu;
+        bool has = bacsc_tls_peer_uuid(bacsc_wsconn_ssl(c), cu.b) == 1;
+        bacsc_sc_conn_set_cert_uuid(bacsc_sc_hub_peer_conn(p->hp), has ? &cu : NULL,
+                                    h->uuid_binding);
+    }
     BACSC_DEBUG("%s: WebSocket open from %s", h->name, bacsc_wsconn_peer(c));
     schedule(h);
 }
@@ -230,10 +251,11 @@ static void ws_closed(bacsc_wsconn *c, uint16_t error_code, const char *reason, 
     if (!p)
         return;
     bacsc_hubd *h = p->h;
-    if (!p->hp)
-        BACSC_INFO("%s: connection from %s closed before open: %u %s%s%s", h->name,
-                   bacsc_wsconn_peer(c), error_code, bacsc_sc_error_name(error_code),
-                   reason && *reason ? ": " : "", reason ? reason : "");
+    if (!p->hp) /* silent sockets (first-octet timeout) are counted, not logged one by one */
+        bacsc_log(bacsc_wsconn_got_data(c) ? BACSC_LOG_INFO : BACSC_LOG_DEBUG,
+                  "%s: connection from %s closed before open: %u %s%s%s", h->name,
+                  bacsc_wsconn_peer(c), error_code, bacsc_sc_error_name(error_code),
+                  reason && *reason ? ": " : "", reason ? reason : "");
     unmark_dirty(p);
     if (p->hp && !h->freeing)
         bacsc_sc_hub_peer_gone(h->hub, p->hp, error_code, bacsc_loop_now(h->loop));
@@ -265,7 +287,9 @@ int bacsc_hubd_new(bacsc_loop *loop, const bacsc_hubd_config *cfg, bacsc_hubd **
                                   .close = hub_close,
                                   .joined = hub_joined,
                                   .left = hub_left,
+                                  .refused = hub_refused,
                                   .random = bacsc_io_random};
+    h->uuid_binding = cfg->uuid_binding;
     h->hub = bacsc_sc_hub_new(&cfg->hub, &hcb, h);
     if (!h->hub) {
         snprintf(err, errlen, "invalid hub configuration (limits or timers)");
@@ -278,7 +302,13 @@ int bacsc_hubd_new(bacsc_loop *loop, const bacsc_hubd_config *cfg, bacsc_hubd **
                             .max_message = max_bvlc,
                             .max_connections = cfg->hub.max_peers ? (unsigned)cfg->hub.max_peers
                                                                   : BACSC_SC_HUB_DEFAULT_MAX_PEERS,
-                            .insecure_plaintext = cfg->insecure_plaintext};
+                            .insecure_plaintext = cfg->insecure_plaintext,
+                            .max_handshakes = cfg->ws.max_handshakes,
+                            .handshake_timeout_ms = cfg->ws.handshake_timeout_ms,
+                            .max_handshakes_per_addr = cfg->ws.max_handshakes_per_addr,
+                            .accept_rate_per_addr = cfg->ws.accept_rate_per_addr,
+                            .accept_burst_per_addr = cfg->ws.accept_burst_per_addr,
+                            .first_octet_timeout_ms = cfg->ws.first_octet_timeout_ms};
     bacsc_ws_callbacks wcb = {ws_accept, ws_open, ws_message, ws_closed};
     int rc = bacsc_ws_listen(loop, cfg->listen, cfg->insecure_plaintext ? NULL : cfg->tls, &opt,
                              &wcb, h, &h->listener);
@@ -310,6 +340,7 @@ void bacsc_hubd_shutdown(bacsc_hubd *h)
         return;
     h->shutting_down = true;
     if (h->listener) {
+        bacsc_ws_listener_get_stats(h->listener, &h->last_stats);
         bacsc_ws_listener_close(h->listener);
         h->listener = NULL;
     }
@@ -358,6 +389,14 @@ void bacsc_hubd_foreach_peer(const bacsc_hubd *h,
 {
     struct foreach_ctx fc = {fn, arg};
     bacsc_sc_hub_foreach_peer(h->hub, foreach_one, &fc);
+}
+
+void bacsc_hubd_listener_stats(const bacsc_hubd *h, bacsc_ws_listener_stats *out)
+{
+    if (h->listener)
+        bacsc_ws_listener_get_stats(h->listener, out);
+    else
+        *out = h->last_stats;
 }
 
 const bacsc_sc_hub *bacsc_hubd_hub(const bacsc_hubd *h)

@@ -86,6 +86,7 @@ struct bacsc_sc_node {
     bool freeing;
     bool state_pending;         /* state_changed to deliver from the service pass */
     int last_state;
+    int uuid_binding;
     char name[64];
     bacsc_sc_switch *sw;
     bacsc_ws_listener *dc_listener;
@@ -350,8 +351,15 @@ static void dc_ws_open(bacsc_wsconn *c, unsigned protocol, void *user)
     } else if (d->dc) {
         bacsc_sc_switch_dc_opened(n->sw, d->dc, now);
     }
-    if (d->dc)
+    if (d->dc) {
         bacsc_sc_dc_set_address(d->dc, bacsc_wsconn_peer(c));
+        if (bacsc_wsconn_ssl(c)) {
+            bacsc_uuid cu;
+            bool has = bacsc_tls_peer_uuid(bacsc_wsconn_ssl(c), cu.b) == 1;
+            bacsc_sc_conn_set_cert_uuid(bacsc_sc_dc_conn(d->dc), has ? &cu : NULL,
+                                        n->uuid_binding);
+        }
+    }
     schedule(n);
 }
 
@@ -368,7 +376,6 @@ static void dc_ws_message(bacsc_wsconn *c, const uint8_t *data, size_t len, void
 static void dc_ws_closed(bacsc_wsconn *c, uint16_t error_code, const char *reason, void *user)
 {
     struct dcio *d = user;
-    (void)c;
     if (!d)
         return;
     bacsc_sc_node *n = d->n;
@@ -379,8 +386,13 @@ static void dc_ws_closed(bacsc_wsconn *c, uint16_t error_code, const char *reaso
         BACSC_DEBUG("%s: direct connection WebSocket closed: %u %s%s%s", n->name, error_code,
                     bacsc_sc_error_name(error_code), reason && *reason ? ": " : "",
                     reason ? reason : "");
-    if (d->dc)
+    if (d->dc) {
+        const char *why = bacsc_sc_conn_refusal(bacsc_sc_dc_conn(d->dc));
+        if (why && *why) /* the peer's Device UUID is not its certificate's */
+            BACSC_WARN("%s: direct connection %s %s refused: %s", n->name,
+                       bacsc_sc_dc_initiated(d->dc) ? "to" : "from", bacsc_wsconn_peer(c), why);
         bacsc_sc_switch_dc_gone(n->sw, d->dc, error_code, bacsc_loop_now(n->loop));
+    }
     dcio_free(d);
     schedule(n);
 }
@@ -786,6 +798,7 @@ int bacsc_sc_node_new(bacsc_loop *loop, const bacsc_sc_node_config *cfg,
     n->loop = loop;
     n->tls = cfg->tls;
     n->plaintext = cfg->insecure_plaintext;
+    n->uuid_binding = cfg->uuid_binding;
     n->max_bvlc = cfg->max_bvlc_len ? cfg->max_bvlc_len : BACSC_SC_DEFAULT_MAX_BVLC_LEN;
     if (cb)
         n->cb = *cb;

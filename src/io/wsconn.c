@@ -36,6 +36,8 @@
 #include "bacsc/error.h"
 #include "bacsc/log.h"
 
+#include "addr_limit_internal.h"
+
 enum cstate { CS_CONNECTING, CS_TLS, CS_HTTP, CS_OPEN, CS_CLOSING, CS_CLOSED };
 
 #define DEF_MAX_MESSAGE 65536
@@ -45,6 +47,11 @@ enum cstate { CS_CONNECTING, CS_TLS, CS_HTTP, CS_OPEN, CS_CLOSING, CS_CLOSED };
 #define DEF_CLOSE_MS 5000
 #define DEF_MAX_CONN 10000
 #define DEF_MAX_HANDSHAKES 128
+#define DEF_ADDR_HANDSHAKES 8
+#define DEF_ADDR_RATE 50
+#define DEF_FIRST_OCTET_MS 3000
+#define ADDR_LOG_US 10000000u    /* one refusal line per address per 10 s */
+#define ADDR_SWEEP_US 10000000u
 /* While every handshake slot is taken, still accept this many connections
  * per this interval: peers that connect and stay silent can hold the slots
  * until the handshake timeout, but never stop the listener. */
@@ -80,6 +87,9 @@ struct bacsc_wsconn {
     bool ssl_read_wants_write;
     bool read_more;              /* fairness cap hit with data left inside OpenSSL */
     bool handshaking;            /* server: counted in listener->handshaking */
+    bool got_data;               /* any octet received */
+    bacsc_addr_entry *addr;      /* server, while handshaking: its source address */
+    uint64_t accepted_at;        /* server: µs */
     unsigned protocol;
     int busy;
     uint16_t final_error;        /* error to report when the close completes */
@@ -112,6 +122,9 @@ struct bacsc_ws_listener {
     unsigned grace;              /* accepts allowed beyond max_handshakes now */
     bacsc_timer grace_timer;     /* refills `grace` while paused */
     bacsc_wsconn *conns;
+    bacsc_addr_limit *addrs;     /* per-source-address state */
+    uint64_t swept;              /* µs of the last sweep of `addrs` */
+    bacsc_ws_listener_stats st;
 };
 
 /* A server connection left the handshake (opened or closed): accept again
@@ -123,6 +136,10 @@ static void handshake_done(bacsc_wsconn *c)
         return;
     c->handshaking = false;
     l->handshaking--;
+    if (c->addr) {
+        c->addr->handshaking--;
+        c->addr = NULL;
+    }
     if (l->paused && l->handshaking < l->opt.max_handshakes &&
         bacsc_loop_set_events(l->loop, l->fd, BACSC_EV_READ) == BACSC_OK)
         l->paused = false;
@@ -172,6 +189,17 @@ static void fill_defaults(bacsc_ws_options *o, const bacsc_ws_options *in)
         o->max_connections = DEF_MAX_CONN;
     if (!o->max_handshakes)
         o->max_handshakes = DEF_MAX_HANDSHAKES;
+    if (!o->max_handshakes_per_addr)
+        o->max_handshakes_per_addr = DEF_ADDR_HANDSHAKES;
+    if (!o->accept_rate_per_addr)
+        o->accept_rate_per_addr = DEF_ADDR_RATE;
+    if (!o->accept_burst_per_addr)
+        o->accept_burst_per_addr = o->accept_rate_per_addr == BACSC_WS_OFF
+                                       ? BACSC_WS_OFF : 2 * o->accept_rate_per_addr;
+    if (!o->first_octet_timeout_ms)
+        o->first_octet_timeout_ms = DEF_FIRST_OCTET_MS;
+    if (o->first_octet_timeout_ms > o->handshake_timeout_ms)
+        o->first_octet_timeout_ms = o->handshake_timeout_ms;
 }
 
 /* ---- life cycle ------------------------------------------------------------ */
@@ -225,9 +253,19 @@ static void teardown(bacsc_wsconn *c, uint16_t error_code, const char *reason)
         c->ssl = NULL;
     }
     ERR_clear_error();
+    if (c->server && c->listener && !was_open) {
+        bacsc_ws_listener_stats *st = &c->listener->st;
+        if (error_code >= BACSC_EC_TLS_CLIENT_CERTIFICATE_ERROR &&
+            error_code <= BACSC_EC_TLS_ERROR)
+            st->tls_failed[error_code - BACSC_EC_TLS_CLIENT_CERTIFICATE_ERROR]++;
+        else if (error_code >= 152 && error_code <= 165) /* HTTP upgrade */
+            st->upgrade_failed++;
+    }
     handshake_done(c);
     detach_listener(c);
-    int level = (!was_open || (error_code && error_code != BACSC_EC_WS_CLOSED_BY_PEER))
+    int level = ((!was_open && c->got_data) ||
+                 (was_open && error_code && error_code != BACSC_EC_WS_CLOSED_BY_PEER) ||
+                 (!was_open && !c->server))
                     ? BACSC_LOG_INFO : BACSC_LOG_DEBUG;
     bacsc_log(level, "ws %s %s: closed, error %u%s%s", c->server ? "from" : "to", c->peer,
               error_code, reason ? ": " : "", reason ? reason : "");
@@ -458,6 +496,8 @@ static void update_interest(bacsc_wsconn *c)
 
 static void become_open(bacsc_wsconn *c, unsigned protocol)
 {
+    if (c->server && c->listener)
+        c->listener->st.opened++;
     c->protocol = protocol;
     c->state = CS_OPEN;
     handshake_done(c);
@@ -755,10 +795,26 @@ static void tcp_connected(bacsc_wsconn *c)
     }
 }
 
+/* Server: the first octets arrived; the rest of the handshake gets the full
+ * handshake timeout (counted from the accept). */
+static void first_octets(bacsc_wsconn *c)
+{
+    uint8_t b;
+    if (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) != 1)
+        return;
+    c->got_data = true;
+    if (c->state == CS_TLS || c->state == CS_HTTP) {
+        uint64_t end = c->accepted_at + (uint64_t)c->opt.handshake_timeout_ms * 1000;
+        bacsc_timer_start_at(c->loop, &c->timer, end);
+    }
+}
+
 static void on_io(bacsc_loop *loop, int fd, unsigned events, void *user)
 {
     bacsc_wsconn *c = user;
     c->busy++;
+    if (c->server && !c->got_data && (events & BACSC_EV_READ))
+        first_octets(c);
     switch (c->state) {
     case CS_CONNECTING:
         tcp_connected(c);
@@ -798,11 +854,21 @@ static void on_timer(bacsc_loop *loop, void *user)
         teardown(c, BACSC_EC_TCP_CONNECT_TIMEOUT, "TCP connect timed out");
         break;
     case CS_TLS:
-        teardown(c, BACSC_EC_TLS_ERROR, "TLS handshake timed out");
-        break;
     case CS_HTTP:
-        teardown(c, c->server ? BACSC_EC_HTTP_ERROR : BACSC_EC_HTTP_RESPONSE_TIMEOUT,
-                 "WebSocket upgrade timed out");
+        if (c->server && c->listener) {
+            if (!c->got_data)
+                c->listener->st.first_octet_timeouts++;
+            else
+                c->listener->st.handshake_timeouts++;
+        }
+        if (c->server && !c->got_data)
+            teardown(c, c->state == CS_TLS ? BACSC_EC_TLS_ERROR : BACSC_EC_HTTP_ERROR,
+                     "nothing received within the first-octet timeout");
+        else if (c->state == CS_TLS)
+            teardown(c, BACSC_EC_TLS_ERROR, "TLS handshake timed out");
+        else
+            teardown(c, c->server ? BACSC_EC_HTTP_ERROR : BACSC_EC_HTTP_RESPONSE_TIMEOUT,
+                     "WebSocket upgrade timed out");
         break;
     case CS_CLOSING:
         if (c->close_after_flush)
@@ -906,6 +972,73 @@ static int split_host_port(const char *s, char *host, size_t hcap, char *port, s
 
 /* ---- listener -------------------------------------------------------------- */
 
+/* Close a refused socket at once with a TCP RST (no TIME_WAIT kept here). */
+static void refuse_fd(int fd)
+{
+    struct linger lg = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(fd);
+}
+
+static void log_addr_refusal(bacsc_ws_listener *l, bacsc_addr_entry *e, const char *why,
+                             uint64_t now)
+{
+    e->refused_since_log++;
+    if (e->logged && now - e->logged < ADDR_LOG_US)
+        return;
+    BACSC_WARN("ws listener: refusing connections from %s: %s (%llu refused since the last "
+               "such line; listener handshaking %u)", e->text, why,
+               (unsigned long long)e->refused_since_log, l->handshaking);
+    e->logged = now;
+    e->refused_since_log = 0;
+}
+
+/* Per-source-address admission of an accepted socket. Returns the address
+ * entry to charge (NULL: not tracked — limits off, or no memory), or sets
+ * *refused after refusing (fd closed). */
+static bacsc_addr_entry *admit(bacsc_ws_listener *l, int fd, const struct sockaddr *sa,
+                               bool *refused)
+{
+    *refused = false;
+    const bacsc_ws_options *o = &l->opt;
+    bool rate_on = o->accept_rate_per_addr != BACSC_WS_OFF;
+    bool conc_on = o->max_handshakes_per_addr != BACSC_WS_OFF;
+    if (!rate_on && !conc_on)
+        return NULL;
+    uint64_t now = bacsc_loop_now(l->loop);
+    double rate = rate_on ? o->accept_rate_per_addr : 0;
+    double burst = rate_on ? o->accept_burst_per_addr : 0;
+    if (now - l->swept >= ADDR_SWEEP_US || bacsc_addr_limit_count(l->addrs) > 4u * o->max_connections) {
+        bacsc_addr_limit_sweep(l->addrs, rate, burst, now);
+        l->swept = now;
+    }
+    bacsc_addr_entry *e = bacsc_addr_limit_get(l->addrs, sa, burst, now);
+    if (!e)
+        return NULL;
+    char why[160];
+    if (conc_on && e->handshaking >= o->max_handshakes_per_addr &&
+        l->handshaking >= o->max_handshakes / 4) {
+        l->st.refused_addr_handshakes++;
+        snprintf(why, sizeof why, "%u unauthenticated connections from this address "
+                 "(max_handshakes_per_address %u)", e->handshaking, o->max_handshakes_per_addr);
+        log_addr_refusal(l, e, why, now);
+        refuse_fd(fd);
+        *refused = true;
+        return NULL;
+    }
+    if (!bacsc_addr_take(e, rate, burst, now)) {
+        l->st.refused_addr_rate++;
+        snprintf(why, sizeof why, "more than %u connections per second from this address "
+                 "(accept_rate_per_address, burst %u)", o->accept_rate_per_addr,
+                 o->accept_burst_per_addr);
+        log_addr_refusal(l, e, why, now);
+        refuse_fd(fd);
+        *refused = true;
+        return NULL;
+    }
+    return e;
+}
+
 static void on_accept(bacsc_loop *loop, int fd, unsigned events, void *user)
 {
     bacsc_ws_listener *l = user;
@@ -935,10 +1068,15 @@ static void on_accept(bacsc_loop *loop, int fd, unsigned events, void *user)
         char peer[56];
         format_addr((struct sockaddr *)&ss, peer, sizeof peer, NULL);
         if (l->count >= l->opt.max_connections) {
+            l->st.refused_max_connections++;
             BACSC_WARN("ws listener: refusing %s: %u connections (limit)", peer, l->count);
-            close(cfd);
+            refuse_fd(cfd);
             continue;
         }
+        bool refused;
+        bacsc_addr_entry *ae = admit(l, cfd, (struct sockaddr *)&ss, &refused);
+        if (refused)
+            continue;
         int one = 1;
         setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         bacsc_wsconn *c = conn_new(loop, cfd, true, &l->opt, &l->cb, l->user);
@@ -969,7 +1107,12 @@ static void on_accept(bacsc_loop *loop, int fd, unsigned events, void *user)
         l->count++;
         c->handshaking = true;
         l->handshaking++;
-        bacsc_timer_start(loop, &c->timer, (uint64_t)l->opt.handshake_timeout_ms * 1000);
+        l->st.accepted++;
+        c->addr = ae;
+        if (ae)
+            ae->handshaking++;
+        c->accepted_at = bacsc_loop_now(loop);
+        bacsc_timer_start(loop, &c->timer, (uint64_t)l->opt.first_octet_timeout_ms * 1000);
         c->state = c->ssl ? CS_TLS : CS_HTTP;
         if (!c->ssl)
             start_http(c);
@@ -1034,10 +1177,13 @@ int bacsc_ws_listen(bacsc_loop *loop, const char *addr_port, bacsc_tls_ctx *tls,
     l->cb = *cb;
     l->user = user;
     bacsc_timer_init(&l->grace_timer, on_grace, l);
-    if (bacsc_loop_watch(loop, fd, BACSC_EV_READ, on_accept, l) != BACSC_OK) {
+    l->addrs = bacsc_addr_limit_new();
+    if (!l->addrs || bacsc_loop_watch(loop, fd, BACSC_EV_READ, on_accept, l) != BACSC_OK) {
+        int rc = l->addrs ? BACSC_ERR_IO : BACSC_ERR_NOMEM;
+        bacsc_addr_limit_free(l->addrs);
         close(fd);
         free(l);
-        return BACSC_ERR_IO;
+        return rc;
     }
     BACSC_INFO("listening on %s (%s)", name, tls ? "wss" : "ws, INSECURE plaintext");
     *out = l;
@@ -1054,12 +1200,26 @@ unsigned bacsc_ws_listener_count(const bacsc_ws_listener *l)
     return l->count;
 }
 
+void bacsc_ws_listener_get_stats(const bacsc_ws_listener *l, bacsc_ws_listener_stats *out)
+{
+    *out = l->st;
+    out->handshaking = l->handshaking;
+    out->addresses = (unsigned)bacsc_addr_limit_count(l->addrs);
+    out->max_addr_handshaking = 0;
+    for (const bacsc_wsconn *c = l->conns; c; c = c->next)
+        if (c->addr && c->addr->handshaking > out->max_addr_handshaking)
+            out->max_addr_handshaking = c->addr->handshaking;
+}
+
 void bacsc_ws_listener_close(bacsc_ws_listener *l)
 {
     if (!l)
         return;
-    for (bacsc_wsconn *c = l->conns; c; c = c->next)
+    for (bacsc_wsconn *c = l->conns; c; c = c->next) {
         c->listener = NULL;
+        c->addr = NULL;
+    }
+    bacsc_addr_limit_free(l->addrs);
     bacsc_timer_stop(l->loop, &l->grace_timer);
     bacsc_loop_unwatch(l->loop, l->fd);
     close(l->fd);
@@ -1241,6 +1401,11 @@ const char *bacsc_wsconn_peer(const bacsc_wsconn *c)
 size_t bacsc_wsconn_queued(const bacsc_wsconn *c)
 {
     return c->out_len - c->out_off;
+}
+
+bool bacsc_wsconn_got_data(const bacsc_wsconn *c)
+{
+    return c->got_data;
 }
 
 struct ssl_st *bacsc_wsconn_ssl(const bacsc_wsconn *c)

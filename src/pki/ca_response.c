@@ -56,10 +56,7 @@ static int write_pem_file(dir_sink *k, const char *name, const uint8_t *const *d
         char *p;
         long len = BIO_get_mem_data(b, &p);
         EVP_DigestUpdate(k->md, p, (size_t)len);
-        FILE *f = fopen(path, "wb");
-        ok = f && fwrite(p, 1, (size_t)len, f) == (size_t)len;
-        if (f && fclose(f) != 0)
-            ok = 0;
+        ok = bacsc_pki_write_file(path, p, (size_t)len, 0644) == BACSC_OK;
     }
     BIO_free(b);
     if (!ok)
@@ -110,11 +107,17 @@ static int respond_dir(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *
         return fail(err, errlen, BACSC_ERR_STATE, "no CA certificate installed");
     char ipath[4096];
     snprintf(ipath, sizeof ipath, "%s/index.txt", out);
-    dir_sink k = {.dir = out, .md = EVP_MD_CTX_new(), .index = fopen(ipath, "w"), .err = err,
-                  .errlen = errlen};
+    if (bacsc_pki_check_out_dir(ipath) != BACSC_OK)
+        return fail(err, errlen, BACSC_ERR_IO, "refusing to write into %s: %s", out,
+                    errno == EPERM ? "it is writable by other users" : strerror(errno));
+    char *itext = NULL;
+    size_t ilen = 0;
+    dir_sink k = {.dir = out, .md = EVP_MD_CTX_new(), .index = open_memstream(&itext, &ilen),
+                  .err = err, .errlen = errlen};
     if (!k.md || !k.index || !EVP_DigestInit_ex(k.md, EVP_sha256(), NULL)) {
         if (k.index)
             fclose(k.index);
+        free(itext);
         EVP_MD_CTX_free(k.md);
         return fail(err, errlen, BACSC_ERR_IO, "cannot write %s: %s", ipath, strerror(errno));
     }
@@ -137,6 +140,9 @@ static int respond_dir(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *
     }
     if (fclose(k.index) != 0 && k.rc == BACSC_OK)
         k.rc = fail(err, errlen, BACSC_ERR_IO, "cannot write %s", ipath);
+    if (k.rc == BACSC_OK && bacsc_pki_write_file(ipath, itext, ilen, 0644) != BACSC_OK)
+        k.rc = fail(err, errlen, BACSC_ERR_IO, "cannot write %s: %s", ipath, strerror(errno));
+    free(itext);
     unsigned int mdlen = 0;
     EVP_DigestFinal_ex(k.md, sha256, &mdlen);
     EVP_MD_CTX_free(k.md);

@@ -195,8 +195,22 @@ void bacsc_ca_source_free(bacsc_ca_source *s)
 static int load_zip(const char *path, unsigned max, bacsc_ca_source *s, char *err,
                     size_t errlen)
 {
+    /* Limits from the policy before anything is parsed or verified: no more
+     * entries than a batch may hold (plus manifest and issuer files), and no
+     * more octets than that many CSRs of at most RSA-4096 can take. */
+    bacsc_cari_limits lim;
+    bacsc_cari_limits_default(&lim);
+    lim.max_entries = (uint64_t)max + 16;
+    lim.max_entry_size = 64u << 10;
+    uint64_t cap = (uint64_t)max * (8u << 10) + (4u << 20);
+    if (cap < lim.max_file_size)
+        lim.max_file_size = cap;
+    if (cap < lim.max_total_size)
+        lim.max_total_size = cap;
+    if ((uint64_t)max * 1024 + (1u << 20) < lim.max_manifest_size)
+        lim.max_manifest_size = (uint64_t)max * 1024 + (1u << 20);
     bacsc_cari *c = NULL;
-    int rc = bacsc_cari_read_file(path, NULL, &c);
+    int rc = bacsc_cari_read_file(path, &lim, &c);
     if (rc != BACSC_OK) {
         fail(err, errlen, rc, "%s: %s", path, c && c->error ? c->error : bacsc_strerror(rc));
         bacsc_cari_free(c);

@@ -16,7 +16,7 @@
  * before the chunk's commit leaves its requests approved, and the next
  * bacsc_ca_issue_approved() signs them again with fresh serials.
  */
-#include "pki_internal.h"
+#include "ca_internal.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -34,25 +34,11 @@
 
 #include "bacsc/error.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define ISSUE_CHUNK 1000
 #define MAX_THREADS 16
 #define DEFAULT_THREADS_MAX 8
 
-struct bacsc_ca {
-    char *dir;
-    char *passphrase;
-    sqlite3 *db;
-    X509 *cert;
-    STACK_OF(X509) *chain;
-    EVP_PKEY *key;
-    bacsc_signer *signer;
-    bacsc_policy policy;
-    char actor[128];
-    int64_t fixed_now;
-    int threads;
-    char err[512];
-};
 
 static const char *const schema_sql =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);\n"
@@ -61,7 +47,7 @@ static const char *const schema_sql =
     "  direction TEXT NOT NULL CHECK(direction IN ('in','out')),\n"
     "  file_name TEXT, sha256 TEXT, site TEXT, origin TEXT, ref TEXT,\n"
     "  for_batch INTEGER REFERENCES batches(id),\n"
-    "  created INTEGER NOT NULL);\n"
+    "  created INTEGER NOT NULL, submitter TEXT);\n"
     "CREATE TABLE requests(\n"
     "  id INTEGER PRIMARY KEY,\n"
     "  batch_id INTEGER REFERENCES batches(id),\n"
@@ -110,7 +96,7 @@ const char *bacsc_req_status_name(int status)
     return status >= 0 && status <= 3 ? status_names[status] : "unknown";
 }
 
-static int status_parse(const char *s)
+int ca_status_parse(const char *s)
 {
     for (int i = 0; s && i < 4; i++)
         if (strcmp(s, status_names[i]) == 0)
@@ -120,7 +106,7 @@ static int status_parse(const char *s)
 
 /* ---- errors, time, paths -------------------------------------------------- */
 
-__attribute__((format(printf, 3, 4))) static int ca_fail(bacsc_ca *ca, int code,
+__attribute__((format(printf, 3, 4))) int ca_fail(bacsc_ca *ca, int code,
                                                          const char *fmt, ...)
 {
     va_list ap;
@@ -130,36 +116,31 @@ __attribute__((format(printf, 3, 4))) static int ca_fail(bacsc_ca *ca, int code,
     return code;
 }
 
-static int db_fail(bacsc_ca *ca, const char *what)
+int ca_db_fail(bacsc_ca *ca, const char *what)
 {
     return ca_fail(ca, BACSC_ERR_DB, "%s: %s", what, sqlite3_errmsg(ca->db));
 }
 
-static int64_t ca_now(const bacsc_ca *ca)
+int64_t ca_now(const bacsc_ca *ca)
 {
     return ca->fixed_now ? ca->fixed_now : (int64_t)time(NULL);
 }
 
-static void path_in(const char *dir, const char *name, char *out, size_t outlen)
+void ca_path_in(const char *dir, const char *name, char *out, size_t outlen)
 {
     snprintf(out, outlen, "%s/%s", dir, name);
 }
 
-static bool file_exists(const char *path)
+bool ca_file_exists(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0;
 }
 
-static void default_actor(char *out, size_t outlen, const char *given)
-{
-    const char *a = given && *given ? given : getenv("USER");
-    pki_printable(a && *a ? a : "unknown", strlen(a && *a ? a : "unknown"), out, outlen);
-}
 
 /* ---- SQL helpers ---------------------------------------------------------- */
 
-static int exec(bacsc_ca *ca, const char *sql)
+int ca_exec(bacsc_ca *ca, const char *sql)
 {
     char *msg = NULL;
     if (sqlite3_exec(ca->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
@@ -170,17 +151,17 @@ static int exec(bacsc_ca *ca, const char *sql)
     return BACSC_OK;
 }
 
-static int begin(bacsc_ca *ca)
+int ca_begin(bacsc_ca *ca)
 {
-    return exec(ca, "BEGIN IMMEDIATE");
+    return ca_exec(ca, "BEGIN IMMEDIATE");
 }
 
-static int commit(bacsc_ca *ca)
+int ca_commit(bacsc_ca *ca)
 {
-    return exec(ca, "COMMIT");
+    return ca_exec(ca, "COMMIT");
 }
 
-static void rollback(bacsc_ca *ca)
+void ca_rollback(bacsc_ca *ca)
 {
     char saved[sizeof ca->err];
     memcpy(saved, ca->err, sizeof saved);
@@ -188,17 +169,17 @@ static void rollback(bacsc_ca *ca)
     memcpy(ca->err, saved, sizeof saved);
 }
 
-static sqlite3_stmt *prep(bacsc_ca *ca, const char *sql)
+sqlite3_stmt *ca_prep(bacsc_ca *ca, const char *sql)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v3(ca->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
-        db_fail(ca, "prepare");
+        ca_db_fail(ca, "prepare");
         return NULL;
     }
     return st;
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
+void ca_bind_text(sqlite3_stmt *st, int i, const char *s)
 {
     if (s && *s)
         sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
@@ -206,74 +187,62 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
         sqlite3_bind_null(st, i);
 }
 
-static const char *col_text(sqlite3_stmt *st, int i)
+const char *ca_col_text(sqlite3_stmt *st, int i)
 {
     return (const char *)sqlite3_column_text(st, i);
 }
 
-/* Append one audit row (inside the caller's transaction). */
-static int audit(bacsc_ca *ca, const char *action, const char *object, const char *detail)
-{
-    sqlite3_stmt *st = prep(ca, "INSERT INTO audit(time, actor, action, object, detail) "
-                                "VALUES (?, ?, ?, ?, ?)");
-    if (!st)
-        return BACSC_ERR_DB;
-    sqlite3_bind_int64(st, 1, ca_now(ca));
-    sqlite3_bind_text(st, 2, ca->actor, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
-    bind_text(st, 4, object);
-    bind_text(st, 5, detail);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? BACSC_OK : db_fail(ca, "audit");
-    sqlite3_finalize(st);
-    return rc;
-}
 
-static int meta_set(bacsc_ca *ca, const char *key, const char *value)
+int ca_meta_set(bacsc_ca *ca, const char *key, const char *value)
 {
-    sqlite3_stmt *st = prep(ca, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)");
+    sqlite3_stmt *st = ca_prep(ca, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)");
     if (!st)
         return BACSC_ERR_DB;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? BACSC_OK : db_fail(ca, "meta");
+    int rc = sqlite3_step(st) == SQLITE_DONE ? BACSC_OK : ca_db_fail(ca, "meta");
     sqlite3_finalize(st);
     return rc;
 }
 
-static void meta_get(bacsc_ca *ca, const char *key, char *out, size_t outlen)
+void ca_meta_get(bacsc_ca *ca, const char *key, char *out, size_t outlen)
 {
     out[0] = 0;
-    sqlite3_stmt *st = prep(ca, "SELECT value FROM meta WHERE key = ?");
+    sqlite3_stmt *st = ca_prep(ca, "SELECT value FROM meta WHERE key = ?");
     if (!st)
         return;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW && col_text(st, 0))
-        snprintf(out, outlen, "%s", col_text(st, 0));
+    if (sqlite3_step(st) == SQLITE_ROW && ca_col_text(st, 0))
+        snprintf(out, outlen, "%s", ca_col_text(st, 0));
     sqlite3_finalize(st);
 }
 
 static int db_open(bacsc_ca *ca, const char *path, bool create)
 {
-    int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | (create ? SQLITE_OPEN_CREATE : 0);
     if (sqlite3_open_v2(path, &ca->db, flags, NULL) != SQLITE_OK)
-        return db_fail(ca, path);
+        return ca_db_fail(ca, path);
     sqlite3_busy_timeout(ca->db, 15000);
     sqlite3_extended_result_codes(ca->db, 1);
-    int rc = exec(ca, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;");
+    int rc = ca_register_functions(ca);
+    if (rc == BACSC_OK)
+        rc = ca_exec(ca, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;");
     if (rc == BACSC_OK && create)
-        rc = exec(ca, "PRAGMA journal_mode = WAL");
+        rc = ca_exec(ca, "PRAGMA journal_mode = WAL");
     return rc;
 }
 
 static int db_check_schema(bacsc_ca *ca)
 {
-    sqlite3_stmt *st = prep(ca, "PRAGMA user_version");
+    sqlite3_stmt *st = ca_prep(ca, "PRAGMA user_version");
     if (!st)
         return BACSC_ERR_DB;
     int v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
     sqlite3_finalize(st);
     if (v == SCHEMA_VERSION)
         return BACSC_OK;
+    if (v == 1)
+        return ca_migrate(ca, v);
     if (v > SCHEMA_VERSION)
         return ca_fail(ca, BACSC_ERR_UNSUPPORTED,
                        "ca.db has schema version %d; this bacsc knows only %d (upgrade bacsc)", v,
@@ -305,14 +274,14 @@ int bacsc_ca_init(const bacsc_ca_init_params *p, char *err, size_t errlen)
         return pki_fail(err, errlen, BACSC_ERR_IO, "cannot create %s: %s", p->dir, strerror(errno));
     static const char *const mine[] = {"ca.key", "ca.db", "ca.pem", "ca.csr", NULL};
     for (int i = 0; mine[i]; i++) {
-        path_in(p->dir, mine[i], path, sizeof path);
-        if (file_exists(path))
+        ca_path_in(p->dir, mine[i], path, sizeof path);
+        if (ca_file_exists(path))
             return pki_fail(err, errlen, BACSC_ERR_EXISTS, "%s already exists: %s holds a CA",
                             path, p->dir);
     }
     bacsc_ca tmp;
     memset(&tmp, 0, sizeof tmp);
-    default_actor(tmp.actor, sizeof tmp.actor, p->actor);
+    ca_actor_default(&tmp, p->actor);
     EVP_PKEY *key = NULL;
     X509 *cert = NULL;
     uint8_t *csr = NULL;
@@ -323,7 +292,7 @@ int bacsc_ca_init(const bacsc_ca_init_params *p, char *err, size_t errlen)
         goto out;
     }
     /* The key first: a certificate or CSR must never exist without it. */
-    path_in(p->dir, "ca.key", path, sizeof path);
+    ca_path_in(p->dir, "ca.key", path, sizeof path);
     rc = bacsc_pki_key_write(path, key, p->passphrase);
     if (rc != BACSC_OK) {
         rc = ca_fail(&tmp, rc, "cannot write %s: %s", path, strerror(errno));
@@ -333,13 +302,13 @@ int bacsc_ca_init(const bacsc_ca_init_params *p, char *err, size_t errlen)
         bacsc_cert_spec spec = {.cn = p->name, .org = p->org};
         rc = bacsc_pki_make_csr(key, &spec, true, &csr, &csr_len);
         if (rc == BACSC_OK) {
-            path_in(p->dir, "ca.csr", path, sizeof path);
+            ca_path_in(p->dir, "ca.csr", path, sizeof path);
             rc = bacsc_pki_csr_write(path, csr, csr_len);
         }
     } else {
         rc = bacsc_pki_make_ca_cert(key, p->name, p->org, years * 365 + years / 4, &cert);
         if (rc == BACSC_OK) {
-            path_in(p->dir, "ca.pem", path, sizeof path);
+            ca_path_in(p->dir, "ca.pem", path, sizeof path);
             rc = bacsc_pki_cert_write(path, &cert, 1);
         }
     }
@@ -349,37 +318,48 @@ int bacsc_ca_init(const bacsc_ca_init_params *p, char *err, size_t errlen)
     }
     bacsc_policy pol;
     bacsc_policy_default(&pol);
-    path_in(p->dir, "policy.json", path, sizeof path);
-    if (!file_exists(path)) {
+    ca_path_in(p->dir, "policy.json", path, sizeof path);
+    if (!ca_file_exists(path)) {
         rc = bacsc_policy_save(path, &pol, tmp.err, sizeof tmp.err);
         if (rc != BACSC_OK)
             goto out;
     }
-    path_in(p->dir, "ca.db", path, sizeof path);
+    ca_path_in(p->dir, "ca.db", path, sizeof path);
     rc = db_open(&tmp, path, true);
     if (rc == BACSC_OK && chmod(path, 0600) != 0)
         rc = ca_fail(&tmp, BACSC_ERR_IO, "cannot chmod %s: %s", path, strerror(errno));
     if (rc == BACSC_OK)
-        rc = begin(&tmp);
+        rc = ca_begin(&tmp);
     if (rc == BACSC_OK)
-        rc = exec(&tmp, schema_sql);
+        rc = ca_exec(&tmp, schema_sql);
     if (rc == BACSC_OK)
-        rc = meta_set(&tmp, "name", p->name);
+        rc = ca_exec(&tmp, ca_schema_v2_sql);
+    if (rc == BACSC_OK)
+        rc = ca_meta_set(&tmp, "audit_chain_from", "1");
+    if (rc == BACSC_OK) {
+        tmp.dir = (char *)p->dir;
+        tmp.key = key;
+        rc = ca_policy_mac_store(&tmp);
+    }
+    if (rc == BACSC_OK)
+        rc = ca_meta_set(&tmp, "name", p->name);
     if (rc == BACSC_OK && p->org)
-        rc = meta_set(&tmp, "org", p->org);
+        rc = ca_meta_set(&tmp, "org", p->org);
     if (rc == BACSC_OK)
-        rc = meta_set(&tmp, "crl_number", "0");
+        rc = ca_meta_set(&tmp, "crl_number", "0");
     if (rc == BACSC_OK) {
         char detail[512];
         snprintf(detail, sizeof detail, "%s CA '%s', key %s%s", p->issuing ? "issuing" : "root",
                  p->name, bacsc_pki_key_type_name(kt),
                  p->passphrase && *p->passphrase ? " (encrypted)" : "");
-        rc = audit(&tmp, "init", p->dir, detail);
+        rc = ca_audit(&tmp, "init", p->dir, detail);
     }
     if (rc == BACSC_OK)
-        rc = commit(&tmp);
+        rc = ca_commit(&tmp);
     else if (tmp.db)
-        rollback(&tmp);
+        ca_rollback(&tmp);
+    if (rc == BACSC_OK)
+        ca_anchor_refresh(&tmp);
 out:
     if (tmp.db)
         sqlite3_close(tmp.db);
@@ -394,8 +374,8 @@ out:
 static int load_cert_files(bacsc_ca *ca)
 {
     char path[4096];
-    path_in(ca->dir, "ca.pem", path, sizeof path);
-    if (file_exists(path)) {
+    ca_path_in(ca->dir, "ca.pem", path, sizeof path);
+    if (ca_file_exists(path)) {
         int rc = bacsc_pki_cert_read(path, &ca->cert);
         if (rc != BACSC_OK)
             return ca_fail(ca, BACSC_ERR_MALFORMED, "cannot read the CA certificate %s", path);
@@ -403,7 +383,7 @@ static int load_cert_files(bacsc_ca *ca)
     ca->chain = sk_X509_new_null();
     if (!ca->chain)
         return ca_fail(ca, BACSC_ERR_NOMEM, "out of memory");
-    path_in(ca->dir, "chain.pem", path, sizeof path);
+    ca_path_in(ca->dir, "chain.pem", path, sizeof path);
     uint8_t *data;
     size_t len;
     if (pki_read_file(path, 1 << 20, &data, &len) == BACSC_OK) {
@@ -433,8 +413,8 @@ int bacsc_ca_open(const char *dir, const char *passphrase, bacsc_ca **out, char 
     if (!dir || !out)
         return pki_fail(err, errlen, BACSC_ERR_INVALID_ARG, "no CA directory given");
     char path[4096];
-    path_in(dir, "ca.db", path, sizeof path);
-    if (!file_exists(path))
+    ca_path_in(dir, "ca.db", path, sizeof path);
+    if (!ca_file_exists(path))
         return pki_fail(err, errlen, BACSC_ERR_NOT_FOUND,
                         "no CA in %s (run 'bacsc ca init --dir %s --name NAME')", dir, dir);
     bacsc_ca *ca = calloc(1, sizeof *ca);
@@ -443,14 +423,14 @@ int bacsc_ca_open(const char *dir, const char *passphrase, bacsc_ca **out, char 
     ca->dir = strdup(dir);
     ca->passphrase = passphrase ? strdup(passphrase) : NULL;
     ca->threads = default_threads();
-    default_actor(ca->actor, sizeof ca->actor, NULL);
+    ca_actor_default(ca, NULL);
     int rc = ca->dir ? BACSC_OK : BACSC_ERR_NOMEM;
     if (rc == BACSC_OK)
         rc = db_open(ca, path, false);
     if (rc == BACSC_OK)
         rc = db_check_schema(ca);
     if (rc == BACSC_OK) {
-        path_in(dir, "policy.json", path, sizeof path);
+        ca_path_in(dir, "policy.json", path, sizeof path);
         rc = bacsc_policy_load(path, &ca->policy, ca->err, sizeof ca->err);
     }
     if (rc == BACSC_OK)
@@ -468,6 +448,7 @@ void bacsc_ca_close(bacsc_ca *ca)
 {
     if (!ca)
         return;
+    ca_anchor_refresh(ca);
     if (ca->db)
         sqlite3_close(ca->db);
     X509_free(ca->cert);
@@ -489,7 +470,8 @@ const char *bacsc_ca_errmsg(const bacsc_ca *ca)
 
 void bacsc_ca_set_actor(bacsc_ca *ca, const char *actor)
 {
-    default_actor(ca->actor, sizeof ca->actor, actor);
+    const char *d = actor && *actor ? actor : "unknown";
+    pki_printable(d, strlen(d), ca->actor, sizeof ca->actor);
 }
 
 void bacsc_ca_set_time(bacsc_ca *ca, int64_t now)
@@ -522,12 +504,15 @@ const bacsc_policy *bacsc_ca_policy(const bacsc_ca *ca)
     return &ca->policy;
 }
 
-static int load_key(bacsc_ca *ca)
+int ca_load_key(bacsc_ca *ca)
 {
     if (ca->key)
         return BACSC_OK;
     char path[4096];
-    path_in(ca->dir, "ca.key", path, sizeof path);
+    ca_path_in(ca->dir, "ca.key", path, sizeof path);
+    struct stat st;
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return ca_fail(ca, BACSC_ERR_IO, "%s is not a regular file (a symlink?): refused", path);
     int rc = bacsc_pki_key_read(path, ca->passphrase, &ca->key);
     if (rc == BACSC_ERR_STATE)
         return ca_fail(ca, rc, "the CA key is encrypted: %s (use --passphrase-file)",
@@ -537,26 +522,31 @@ static int load_key(bacsc_ca *ca)
     return BACSC_OK;
 }
 
-static int need_signer(bacsc_ca *ca)
+int ca_need_signer(bacsc_ca *ca)
 {
     if (ca->signer)
         return BACSC_OK;
     if (!ca->cert)
         return ca_fail(ca, BACSC_ERR_STATE,
                        "no CA certificate installed yet (issuing CA: run 'bacsc ca install-cert')");
-    int rc = load_key(ca);
+    int rc = ca_load_key(ca);
     if (rc != BACSC_OK)
         return rc;
     rc = bacsc_signer_new(ca->cert, ca->key, &ca->signer);
     if (rc != BACSC_OK)
         return ca_fail(ca, rc, "the CA key does not match ca.pem");
-    return BACSC_OK;
+    rc = ca_policy_mac_check(ca);
+    if (rc != BACSC_OK) {
+        bacsc_signer_free(ca->signer);
+        ca->signer = NULL;
+    }
+    return rc;
 }
 
 int bacsc_ca_check_signing(bacsc_ca *ca)
 {
     ca->err[0] = 0;
-    return need_signer(ca);
+    return ca_need_signer(ca);
 }
 
 /* ---- policy, CSR, install-cert ------------------------------------------- */
@@ -568,20 +558,25 @@ int bacsc_ca_policy_set(bacsc_ca *ca, const char *key, const char *value)
     if (rc != BACSC_OK)
         return rc;
     char path[4096];
-    path_in(ca->dir, "policy.json", path, sizeof path);
-    rc = begin(ca);
+    ca_path_in(ca->dir, "policy.json", path, sizeof path);
+    rc = ca_load_key(ca); /* the policy is MACed with a key derived from the CA key */
+    if (rc != BACSC_OK)
+        return rc;
+    rc = ca_begin(ca);
     if (rc != BACSC_OK)
         return rc;
     char detail[512];
     snprintf(detail, sizeof detail, "%s = %s", key, value);
-    rc = audit(ca, "policy-set", "policy.json", detail);
+    rc = ca_audit(ca, "policy-set", "policy.json", detail);
     /* The file is written inside the transaction: if it fails, no audit row. */
     if (rc == BACSC_OK)
         rc = bacsc_policy_save(path, &np, ca->err, sizeof ca->err);
     if (rc == BACSC_OK)
-        rc = commit(ca);
+        rc = ca_policy_mac_store(ca);
+    if (rc == BACSC_OK)
+        rc = ca_commit(ca);
     if (rc != BACSC_OK) {
-        rollback(ca);
+        ca_rollback(ca);
         return rc;
     }
     ca->policy = np;
@@ -590,12 +585,12 @@ int bacsc_ca_policy_set(bacsc_ca *ca, const char *key, const char *value)
 
 int bacsc_ca_make_csr(bacsc_ca *ca, uint8_t **der, size_t *len)
 {
-    int rc = load_key(ca);
+    int rc = ca_load_key(ca);
     if (rc != BACSC_OK)
         return rc;
     char name[256], org[256];
-    meta_get(ca, "name", name, sizeof name);
-    meta_get(ca, "org", org, sizeof org);
+    ca_meta_get(ca, "name", name, sizeof name);
+    ca_meta_get(ca, "org", org, sizeof org);
     if (ca->cert) {
         char cn[128];
         pki_name_cn(X509_get_subject_name(ca->cert), cn, sizeof cn);
@@ -607,13 +602,13 @@ int bacsc_ca_make_csr(bacsc_ca *ca, uint8_t **der, size_t *len)
     if (rc != BACSC_OK)
         return ca_fail(ca, rc, "cannot make the CA's CSR");
     char path[4096];
-    path_in(ca->dir, "ca.csr", path, sizeof path);
+    ca_path_in(ca->dir, "ca.csr", path, sizeof path);
     rc = bacsc_pki_csr_write(path, *der, *len);
-    if (rc == BACSC_OK && begin(ca) == BACSC_OK) {
-        if (audit(ca, "csr", "ca.csr", spec.cn) == BACSC_OK)
-            commit(ca);
+    if (rc == BACSC_OK && ca_begin(ca) == BACSC_OK) {
+        if (ca_audit(ca, "csr", "ca.csr", spec.cn) == BACSC_OK)
+            ca_commit(ca);
         else
-            rollback(ca);
+            ca_rollback(ca);
     }
     if (rc != BACSC_OK) {
         free(*der);
@@ -628,7 +623,7 @@ int bacsc_ca_install_cert(bacsc_ca *ca, const uint8_t *data, size_t len)
     STACK_OF(X509) *sk = NULL;
     if (bacsc_pki_certs_parse(data, len, &sk) < 0)
         return ca_fail(ca, BACSC_ERR_MALFORMED, "no certificate found (PEM or DER expected)");
-    int rc = load_key(ca);
+    int rc = ca_load_key(ca);
     X509 *x = sk_X509_shift(sk);
     int64_t now = ca_now(ca);
     bacsc_cert_info info;
@@ -659,18 +654,18 @@ int bacsc_ca_install_cert(bacsc_ca *ca, const uint8_t *data, size_t len)
         goto out;
     }
     char path[4096];
-    path_in(ca->dir, "ca.pem", path, sizeof path);
-    rc = begin(ca);
+    ca_path_in(ca->dir, "ca.pem", path, sizeof path);
+    rc = ca_begin(ca);
     if (rc != BACSC_OK)
         goto out;
     char detail[700];
     snprintf(detail, sizeof detail, "serial %s, issuer %s, chain %d", info.serial, info.issuer,
              sk_X509_num(sk));
-    rc = audit(ca, "install-cert", info.subject, detail);
+    rc = ca_audit(ca, "install-cert", info.subject, detail);
     if (rc == BACSC_OK) {
         rc = bacsc_pki_cert_write(path, &x, 1);
         if (rc == BACSC_OK) {
-            path_in(ca->dir, "chain.pem", path, sizeof path);
+            ca_path_in(ca->dir, "chain.pem", path, sizeof path);
             if (sk_X509_num(sk) > 0) {
                 X509 **arr = malloc(sizeof(X509 *) * (size_t)sk_X509_num(sk));
                 for (int i = 0; arr && i < sk_X509_num(sk); i++)
@@ -686,9 +681,9 @@ int bacsc_ca_install_cert(bacsc_ca *ca, const uint8_t *data, size_t len)
             ca_fail(ca, rc, "cannot write %s: %s", path, strerror(errno));
     }
     if (rc == BACSC_OK)
-        rc = commit(ca);
+        rc = ca_commit(ca);
     if (rc != BACSC_OK) {
-        rollback(ca);
+        ca_rollback(ca);
         goto out;
     }
     X509_free(ca->cert);
@@ -807,43 +802,93 @@ static bool listed(const char *v, const char (*items)[BACSC_POLICY_MAX_STR], siz
     return false;
 }
 
+/* Auto-approval rests on the authenticated submitter alone; the batch's own
+ * site/origin (claims) can only narrow it further. */
+static bool auto_approves(const bacsc_ca *ca, const bacsc_batch_in *batch)
+{
+    const bacsc_policy *p = &ca->policy;
+    if (p->auto_approve == BACSC_AUTO_OFF || ca->auth_kind == BACSC_ACTOR_NONE)
+        return false;
+    if (p->auto_approve == BACSC_AUTO_ALL)
+        return true;
+    if (!listed(ca->auth_id, p->submitters, p->n_submitters))
+        return false;
+    if (p->n_sites && !listed(batch->site, p->sites, p->n_sites))
+        return false;
+    return !p->n_origins || listed(batch->origin, p->origins, p->n_origins);
+}
+
 /* Device UUID rules against the store (inside the submit transaction).
- * Returns 0 (ok; *manual set when only an administrator may approve) or
- * BACSC_ERR_POLICY with the reason. */
+ * Device UUIDs are public (Device object property 507), so whoever asks
+ * first must not win: a request for a UUID that another key holds or asks
+ * for is kept pending for an administrator (*manual, with `note`), never
+ * refused and never auto-approved; an auto-approved but unsigned request of
+ * the other key goes back to pending too. Returns 0 or BACSC_ERR_POLICY
+ * with the reason (the same key asking twice; renewal off). */
 static int check_uuid(bacsc_ca *ca, sqlite3_stmt *q_cert, sqlite3_stmt *q_req, const char *uuid,
-                      const char *fp_hex, int64_t now, bool *manual, char *why, size_t whylen)
+                      const char *fp_hex, int64_t now, bool *manual, char *why, size_t whylen,
+                      char *note, size_t notelen)
 {
     *manual = false;
     sqlite3_reset(q_req);
     sqlite3_bind_text(q_req, 1, uuid, -1, SQLITE_STATIC);
-    if (sqlite3_step(q_req) == SQLITE_ROW) {
-        int rc = pki_fail(why, whylen, BACSC_ERR_POLICY,
+    int rc = BACSC_OK;
+    while (rc == BACSC_OK && sqlite3_step(q_req) == SQLITE_ROW) {
+        int64_t other = sqlite3_column_int64(q_req, 0);
+        const char *kfp = ca_col_text(q_req, 2);
+        if (kfp && strcmp(kfp, fp_hex) == 0) {
+            rc = pki_fail(why, whylen, BACSC_ERR_POLICY,
                           "duplicate Device UUID %s: request %lld is already %s", uuid,
-                          (long long)sqlite3_column_int64(q_req, 0), col_text(q_req, 1));
-        sqlite3_reset(q_req);
-        return rc;
+                          (long long)other, ca_col_text(q_req, 1));
+        } else if (!*manual) {
+            *manual = true;
+            snprintf(note, notelen,
+                     "Device UUID %s is also requested by request %lld with another key: "
+                     "needs an administrator",
+                     uuid, (long long)other);
+        }
     }
     sqlite3_reset(q_req);
+    if (rc != BACSC_OK)
+        return rc;
     sqlite3_reset(q_cert);
     sqlite3_bind_text(q_cert, 1, uuid, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q_cert, 2, now);
-    int rc = BACSC_OK;
     while (rc == BACSC_OK && sqlite3_step(q_cert) == SQLITE_ROW) {
-        const char *serial = col_text(q_cert, 0), *kfp = col_text(q_cert, 1);
+        const char *serial = ca_col_text(q_cert, 0), *kfp = ca_col_text(q_cert, 1);
         bool same_key = kfp && strcmp(kfp, fp_hex) == 0;
-        if (ca->policy.renewal == BACSC_RENEW_OFF)
+        bool valid = sqlite3_column_int(q_cert, 2) != 0;
+        if (same_key && valid && ca->policy.renewal == BACSC_RENEW_OFF)
             rc = pki_fail(why, whylen, BACSC_ERR_POLICY,
                           "duplicate Device UUID %s: held by valid certificate %s (renewal off)",
                           uuid, serial);
-        else if (!same_key && ca->policy.renewal == BACSC_RENEW_SAME_KEY)
-            rc = pki_fail(why, whylen, BACSC_ERR_POLICY,
-                          "duplicate Device UUID %s: held by valid certificate %s with another "
-                          "key (a renewal must use the same key)",
-                          uuid, serial);
-        else if (!same_key)
+        else if (!same_key && !*manual) {
             *manual = true;
+            snprintf(note, notelen,
+                     "Device UUID %s %s certificate %s with another key: needs an administrator"
+                     "%s",
+                     uuid, valid ? "is held by valid" : "was held by", serial,
+                     valid ? " (revoke it if it is not this device's)" : "");
+        }
     }
     sqlite3_reset(q_cert);
+    return rc;
+}
+
+/* A request for a UUID another key asks for: that key's approved (not yet
+ * signed) requests go back to pending for the same administrator decision. */
+static int demote_rivals(bacsc_ca *ca, const char *uuid, const char *fp_hex)
+{
+    sqlite3_stmt *st = ca_prep(ca, "UPDATE requests SET status = 'pending', decided_by = NULL, "
+                                   "decided = NULL, reason = 'Device UUID ' || ?1 || ' is also "
+                                   "requested with another key: needs an administrator' "
+                                   "WHERE device_uuid = ?1 AND key_fp != ?2 AND status = 'approved'");
+    if (!st)
+        return BACSC_ERR_DB;
+    sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, fp_hex, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? BACSC_OK : ca_db_fail(ca, "demote");
+    sqlite3_finalize(st);
     return rc;
 }
 
@@ -866,27 +911,31 @@ int bacsc_ca_submit(bacsc_ca *ca, const bacsc_batch_in *batch, const bacsc_reque
     if (!batch)
         batch = &none;
     int64_t now = ca_now(ca);
-    bool auto_ok = ca->policy.auto_approve == BACSC_AUTO_ALL ||
-                   (ca->policy.auto_approve == BACSC_AUTO_MATCH &&
-                    (listed(batch->site, ca->policy.sites, ca->policy.n_sites) ||
-                     listed(batch->origin, ca->policy.origins, ca->policy.n_origins)));
+    bool auto_ok = auto_approves(ca, batch);
+    int src = auto_ok ? ca_need_signer(ca) : BACSC_OK; /* acting on the policy: check its MAC */
+    if (src != BACSC_OK) {
+        for (size_t i = 0; i < n; i++)
+            pki_parts_free(&items[i].parts);
+        free(items);
+        return src;
+    }
     sqlite3_stmt *ins_batch = NULL, *ins_req = NULL, *q_cert = NULL, *q_req = NULL,
                  *ins_audit = NULL;
     int accepted = 0;
-    int rc = begin(ca);
+    int rc = ca_begin(ca);
     if (rc != BACSC_OK)
         goto out;
-    ins_batch = prep(ca, "INSERT INTO batches(direction, file_name, sha256, site, origin, created, "
-                         "ref) VALUES ('in', ?, ?, ?, ?, ?, ?)");
-    ins_req = prep(ca, "INSERT INTO requests(batch_id, entry, device_uuid, device_instance, "
+    ins_batch = ca_prep(ca, "INSERT INTO batches(direction, file_name, sha256, site, origin, created, "
+                         "ref, submitter) VALUES ('in', ?, ?, ?, ?, ?, ?, ?)");
+    ins_req = ca_prep(ca, "INSERT INTO requests(batch_id, entry, device_uuid, device_instance, "
                        "device_name, subject, csr, key_fp, status, decided_by, reason, created, "
                        "decided, ref, key_alg, key_bits, subject_der, san_der) "
                        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-    q_cert = prep(ca, "SELECT serial, key_fp FROM certificates WHERE device_uuid = ? AND "
-                      "status = 'valid' AND not_after > ?");
-    q_req = prep(ca, "SELECT id, status FROM requests WHERE device_uuid = ? AND "
-                     "status IN ('pending','approved') LIMIT 1");
-    ins_audit = prep(ca, "INSERT INTO audit(time, actor, action, object, detail) "
+    q_cert = ca_prep(ca, "SELECT serial, key_fp, status = 'valid' AND not_after > ?2 "
+                         "FROM certificates WHERE device_uuid = ?1 ORDER BY 3 DESC");
+    q_req = ca_prep(ca, "SELECT id, status, key_fp FROM requests WHERE device_uuid = ? AND "
+                        "status IN ('pending','approved') ORDER BY id");
+    ins_audit = ca_prep(ca, "INSERT INTO audit(time, actor, action, object, detail) "
                          "VALUES (?, ?, ?, ?, ?)");
     if (!ins_batch || !ins_req || !q_cert || !q_req || !ins_audit) {
         rc = BACSC_ERR_DB;
@@ -895,23 +944,26 @@ int bacsc_ca_submit(bacsc_ca *ca, const bacsc_batch_in *batch, const bacsc_reque
     char sha_hex[65] = "";
     if (batch->sha256)
         bacsc_pki_hex(batch->sha256, 32, sha_hex);
-    bind_text(ins_batch, 1, batch->file_name);
-    bind_text(ins_batch, 2, sha_hex);
-    bind_text(ins_batch, 3, batch->site);
-    bind_text(ins_batch, 4, batch->origin);
+    ca_bind_text(ins_batch, 1, batch->file_name);
+    ca_bind_text(ins_batch, 2, sha_hex);
+    ca_bind_text(ins_batch, 3, batch->site);
+    ca_bind_text(ins_batch, 4, batch->origin);
     sqlite3_bind_int64(ins_batch, 5, now);
-    bind_text(ins_batch, 6, batch->ref);
+    ca_bind_text(ins_batch, 6, batch->ref);
+    ca_bind_text(ins_batch, 7, ca->auth);
     if (sqlite3_step(ins_batch) != SQLITE_DONE) {
-        rc = db_fail(ca, "store batch");
+        rc = ca_db_fail(ca, "store batch");
         goto fail;
     }
     int64_t bid = sqlite3_last_insert_rowid(ca->db);
     char obj[64], detail[BACSC_PKI_REASON_LEN + 256];
     snprintf(obj, sizeof obj, "batch %lld", (long long)bid);
-    snprintf(detail, sizeof detail, "%zu CSRs from %s (site %s, origin %s)", n,
-             batch->file_name ? batch->file_name : "(api)", batch->site ? batch->site : "-",
-             batch->origin ? batch->origin : "-");
-    rc = audit(ca, "submit", obj, detail);
+    snprintf(detail, sizeof detail,
+             "%zu CSRs from %s submitted by %s (claimed site %s, origin %s)%s", n,
+             batch->file_name ? batch->file_name : "(api)", ca->auth,
+             batch->site ? batch->site : "-", batch->origin ? batch->origin : "-",
+             auto_ok ? "; auto-approved by policy" : "");
+    rc = ca_audit(ca, "submit", obj, detail);
     if (rc != BACSC_OK)
         goto fail;
 
@@ -923,24 +975,29 @@ int bacsc_ca_submit(bacsc_ca *ca, const bacsc_batch_in *batch, const bacsc_reque
             bacsc_pki_hex(it->info.key_fp, BACSC_PKI_FP_LEN, fp_hex);
         int status = BACSC_REQ_PENDING;
         bool manual = false;
+        char note[BACSC_PKI_REASON_LEN] = "";
         if (it->rc != BACSC_OK)
             status = BACSC_REQ_REJECTED;
         else if (it->info.device_uuid[0] &&
                  check_uuid(ca, q_cert, q_req, it->info.device_uuid, fp_hex, now, &manual,
-                            it->why, sizeof it->why) != BACSC_OK)
+                            it->why, sizeof it->why, note, sizeof note) != BACSC_OK)
             status = BACSC_REQ_REJECTED;
         else if (auto_ok && !manual)
             status = BACSC_REQ_APPROVED;
+        if (manual && ca->policy.renewal == BACSC_RENEW_MANUAL && !strstr(note, "requested"))
+            snprintf(note, sizeof note, "renewal with a new key: needs an administrator");
+        if (manual && (rc = demote_rivals(ca, it->info.device_uuid, fp_hex)) != BACSC_OK)
+            goto fail;
         sqlite3_stmt *st = ins_req;
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
         sqlite3_bind_int64(st, 1, bid);
-        bind_text(st, 2, r->entry);
-        bind_text(st, 3, it->info.device_uuid);
+        ca_bind_text(st, 2, r->entry);
+        ca_bind_text(st, 3, it->info.device_uuid);
         if (r->device_instance >= 0)
             sqlite3_bind_int64(st, 4, r->device_instance);
-        bind_text(st, 5, r->device_name);
-        bind_text(st, 6, it->info.subject);
+        ca_bind_text(st, 5, r->device_name);
+        ca_bind_text(st, 6, it->info.subject);
         sqlite3_bind_blob(st, 7, r->csr ? (const void *)r->csr : (const void *)"", (int)r->csr_len,
                           SQLITE_STATIC);
         sqlite3_bind_text(st, 8, fp_hex, -1, SQLITE_STATIC);
@@ -953,10 +1010,9 @@ int bacsc_ca_submit(bacsc_ca *ca, const bacsc_batch_in *batch, const bacsc_reque
         if (status == BACSC_REQ_REJECTED)
             sqlite3_bind_text(st, 11, it->why, -1, SQLITE_STATIC);
         else if (manual)
-            sqlite3_bind_text(st, 11, "renewal with a new key: needs an administrator", -1,
-                              SQLITE_STATIC);
+            sqlite3_bind_text(st, 11, note, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(st, 12, now);
-        bind_text(st, 14, r->ref);
+        ca_bind_text(st, 14, r->ref);
         if (it->parts.alg) {
             sqlite3_bind_blob(st, 15, it->parts.alg, it->parts.alg_len, SQLITE_STATIC);
             sqlite3_bind_blob(st, 16, it->parts.bits, it->parts.bits_len, SQLITE_STATIC);
@@ -965,7 +1021,7 @@ int bacsc_ca_submit(bacsc_ca *ca, const bacsc_batch_in *batch, const bacsc_reque
                 sqlite3_bind_blob(st, 18, it->parts.sans, it->parts.sans_len, SQLITE_STATIC);
         }
         if (sqlite3_step(st) != SQLITE_DONE) {
-            rc = db_fail(ca, "store request");
+            rc = ca_db_fail(ca, "store request");
             goto fail;
         }
         int64_t rid = sqlite3_last_insert_rowid(ca->db);
@@ -980,7 +1036,7 @@ int bacsc_ca_submit(bacsc_ca *ca, const bacsc_batch_in *batch, const bacsc_reque
             sqlite3_bind_text(ins_audit, 4, robj, -1, SQLITE_TRANSIENT);
             sqlite3_bind_text(ins_audit, 5, detail, -1, SQLITE_TRANSIENT);
             if (sqlite3_step(ins_audit) != SQLITE_DONE) {
-                rc = db_fail(ca, "audit");
+                rc = ca_db_fail(ca, "audit");
                 goto fail;
             }
         } else {
@@ -993,18 +1049,17 @@ int bacsc_ca_submit(bacsc_ca *ca, const bacsc_batch_in *batch, const bacsc_reque
             if (status == BACSC_REQ_REJECTED)
                 snprintf(results[i].reason, sizeof results[i].reason, "%s", it->why);
             else if (manual)
-                snprintf(results[i].reason, sizeof results[i].reason,
-                         "renewal with a new key: needs an administrator");
+                snprintf(results[i].reason, sizeof results[i].reason, "%s", note);
         }
     }
-    rc = commit(ca);
+    rc = ca_commit(ca);
     if (rc != BACSC_OK)
         goto fail;
     if (batch_id)
         *batch_id = bid;
     goto out;
 fail:
-    rollback(ca);
+    ca_rollback(ca);
 out:
     sqlite3_finalize(ins_batch);
     sqlite3_finalize(ins_req);
@@ -1049,8 +1104,8 @@ static int decide(bacsc_ca *ca, const bacsc_selector *sel, const char *from_sql,
                  "UPDATE requests SET status = ?1, decided_by = ?2, decided = ?3, reason = ?4 "
                  "WHERE id = ?5 AND status IN (%s)",
                  from_sql);
-        sqlite3_stmt *upd = prep(ca, sql_upd);
-        sqlite3_stmt *q = prep(ca, "SELECT status FROM requests WHERE id = ?");
+        sqlite3_stmt *upd = ca_prep(ca, sql_upd);
+        sqlite3_stmt *q = ca_prep(ca, "SELECT status FROM requests WHERE id = ?");
         if (!upd || !q) {
             sqlite3_finalize(upd);
             sqlite3_finalize(q);
@@ -1062,16 +1117,16 @@ static int decide(bacsc_ca *ca, const bacsc_selector *sel, const char *from_sql,
             sqlite3_bind_text(upd, 1, status_names[to], -1, SQLITE_STATIC);
             sqlite3_bind_text(upd, 2, ca->actor, -1, SQLITE_STATIC);
             sqlite3_bind_int64(upd, 3, now);
-            bind_text(upd, 4, reason);
+            ca_bind_text(upd, 4, reason);
             sqlite3_bind_int64(upd, 5, sel->ids[i]);
             if (sqlite3_step(upd) != SQLITE_DONE) {
-                rc = db_fail(ca, action);
+                rc = ca_db_fail(ca, action);
                 break;
             }
             if (sqlite3_changes(ca->db) == 1) {
                 char obj[64];
                 snprintf(obj, sizeof obj, "request %lld", (long long)sel->ids[i]);
-                rc = audit(ca, action, obj, reason);
+                rc = ca_audit(ca, action, obj, reason);
                 moved++;
                 if (to == BACSC_REQ_REJECTED)
                     report(cb, user, sel->ids[i], to, NULL, reason);
@@ -1082,7 +1137,7 @@ static int decide(bacsc_ca *ca, const bacsc_selector *sel, const char *from_sql,
             char why[128];
             if (sqlite3_step(q) == SQLITE_ROW) {
                 snprintf(why, sizeof why, "request %lld is %s, not pending",
-                         (long long)sel->ids[i], col_text(q, 0));
+                         (long long)sel->ids[i], ca_col_text(q, 0));
                 report(cb, user, sel->ids[i], -1, NULL, why);
             } else {
                 snprintf(why, sizeof why, "no request %lld", (long long)sel->ids[i]);
@@ -1104,13 +1159,13 @@ static int decide(bacsc_ca *ca, const bacsc_selector *sel, const char *from_sql,
              "UPDATE requests SET status = ?6, decided_by = ?2, decided = ?3, reason = ?4 "
              "WHERE status IN (%s) %s",
              from_sql, where);
-    sqlite3_stmt *a = prep(ca, sql_aud), *u = prep(ca, sql_upd), *sel_ids = NULL;
+    sqlite3_stmt *a = ca_prep(ca, sql_aud), *u = ca_prep(ca, sql_upd), *sel_ids = NULL;
     int rc = a && u ? BACSC_OK : BACSC_ERR_DB;
     if (rc == BACSC_OK && cb && to == BACSC_REQ_REJECTED) {
         char sql_sel[256];
         snprintf(sql_sel, sizeof sql_sel, "SELECT id FROM requests WHERE status IN (%s) %s",
                  from_sql, sel->batch_id > 0 ? "AND batch_id = ?5" : "AND ?5 IS NULL");
-        sel_ids = prep(ca, sql_sel);
+        sel_ids = ca_prep(ca, sql_sel);
         if (!sel_ids)
             rc = BACSC_ERR_DB;
         else {
@@ -1125,13 +1180,13 @@ static int decide(bacsc_ca *ca, const bacsc_selector *sel, const char *from_sql,
         sqlite3_bind_text(st, 1, action, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, ca->actor, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, now);
-        bind_text(st, 4, reason);
+        ca_bind_text(st, 4, reason);
         if (sel->batch_id > 0)
             sqlite3_bind_int64(st, 5, sel->batch_id);
         if (k == 1)
             sqlite3_bind_text(st, 6, status_names[to], -1, SQLITE_STATIC);
         if (sqlite3_step(st) != SQLITE_DONE)
-            rc = db_fail(ca, action);
+            rc = ca_db_fail(ca, action);
         else if (k == 1)
             moved = sqlite3_changes(ca->db);
     }
@@ -1146,15 +1201,15 @@ int bacsc_ca_approve(bacsc_ca *ca, const bacsc_selector *sel, bacsc_result_cb cb
     ca->err[0] = 0;
     if (!sel)
         return ca_fail(ca, BACSC_ERR_INVALID_ARG, "nothing selected");
-    int rc = need_signer(ca); /* fail before deciding anything if we cannot sign */
+    int rc = ca_need_signer(ca); /* fail before deciding anything if we cannot sign */
     if (rc != BACSC_OK)
         return rc;
-    rc = begin(ca);
+    rc = ca_begin(ca);
     if (rc != BACSC_OK)
         return rc;
     rc = decide(ca, sel, "'pending'", BACSC_REQ_APPROVED, NULL, cb, user);
-    if (rc < 0 || commit(ca) != BACSC_OK) {
-        rollback(ca);
+    if (rc < 0 || ca_commit(ca) != BACSC_OK) {
+        ca_rollback(ca);
         return rc < 0 ? rc : BACSC_ERR_DB;
     }
     return bacsc_ca_issue_approved(ca, sel->ids ? 0 : sel->batch_id, cb, user);
@@ -1170,12 +1225,12 @@ int bacsc_ca_reject(bacsc_ca *ca, const bacsc_selector *sel, const char *reason,
         return ca_fail(ca, BACSC_ERR_INVALID_ARG, "a reason is required");
     char r[BACSC_PKI_REASON_LEN];
     pki_printable(reason, strlen(reason), r, sizeof r);
-    int rc = begin(ca);
+    int rc = ca_begin(ca);
     if (rc != BACSC_OK)
         return rc;
     rc = decide(ca, sel, "'pending','approved'", BACSC_REQ_REJECTED, r, cb, user);
-    if (rc < 0 || commit(ca) != BACSC_OK) {
-        rollback(ca);
+    if (rc < 0 || ca_commit(ca) != BACSC_OK) {
+        ca_rollback(ca);
         return rc < 0 ? rc : BACSC_ERR_DB;
     }
     return rc;
@@ -1269,15 +1324,15 @@ static int load_chunk(bacsc_ca *ca, sqlite3_stmt *q, int64_t batch_id, int64_t a
                 return ca_fail(ca, BACSC_ERR_NOMEM, "out of memory");
             }
         }
-        if (col_text(q, 2) && ca->policy.carry.uuid)
-            snprintf(it->uuid, sizeof it->uuid, "%s", col_text(q, 2));
-        snprintf(it->key_fp, sizeof it->key_fp, "%s", col_text(q, 3) ? col_text(q, 3) : "");
+        if (ca_col_text(q, 2) && ca->policy.carry.uuid)
+            snprintf(it->uuid, sizeof it->uuid, "%s", ca_col_text(q, 2));
+        snprintf(it->key_fp, sizeof it->key_fp, "%s", ca_col_text(q, 3) ? ca_col_text(q, 3) : "");
         n++;
     }
     sqlite3_reset(q);
     if (rc != SQLITE_DONE) {
         free_items(items, (size_t)n);
-        return db_fail(ca, "load approved requests");
+        return ca_db_fail(ca, "load approved requests");
     }
     *out = items;
     return n;
@@ -1292,7 +1347,7 @@ static int store_chunk(bacsc_ca *ca, issue_stmts *s, sign_item *items, int n, in
                        int validity_days, bacsc_result_cb cb, void *user, bool *dup_serial)
 {
     *dup_serial = false;
-    int rc = begin(ca);
+    int rc = ca_begin(ca);
     if (rc != BACSC_OK)
         return rc;
     int issued = 0;
@@ -1305,7 +1360,7 @@ static int store_chunk(bacsc_ca *ca, issue_stmts *s, sign_item *items, int n, in
             sqlite3_bind_int64(s->rej, 2, now);
             sqlite3_bind_int64(s->rej, 3, it->id);
             if (sqlite3_step(s->rej) != SQLITE_DONE) {
-                rc = db_fail(ca, "reject");
+                rc = ca_db_fail(ca, "reject");
                 break;
             }
             continue;
@@ -1314,7 +1369,7 @@ static int store_chunk(bacsc_ca *ca, issue_stmts *s, sign_item *items, int n, in
         sqlite3_bind_int64(s->upd, 1, now);
         sqlite3_bind_int64(s->upd, 2, it->id);
         if (sqlite3_step(s->upd) != SQLITE_DONE) {
-            rc = db_fail(ca, "mark issued");
+            rc = ca_db_fail(ca, "mark issued");
             break;
         }
         if (sqlite3_changes(ca->db) != 1) {
@@ -1326,7 +1381,7 @@ static int store_chunk(bacsc_ca *ca, issue_stmts *s, sign_item *items, int n, in
         sqlite3_bind_text(ins, 1, it->serial_hex, -1, SQLITE_STATIC);
         sqlite3_bind_int64(ins, 2, it->id);
         sqlite3_bind_text(ins, 3, it->subject, -1, SQLITE_STATIC);
-        bind_text(ins, 4, it->uuid);
+        ca_bind_text(ins, 4, it->uuid);
         sqlite3_bind_text(ins, 5, it->key_fp, -1, SQLITE_STATIC);
         sqlite3_bind_int64(ins, 6, now - 3600);
         sqlite3_bind_int64(ins, 7, now - 3600 + (int64_t)validity_days * 86400);
@@ -1336,7 +1391,7 @@ static int store_chunk(bacsc_ca *ca, issue_stmts *s, sign_item *items, int n, in
         if (src != SQLITE_DONE) {
             if (sqlite3_extended_errcode(ca->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
                 *dup_serial = true;
-            rc = db_fail(ca, "store certificate");
+            rc = ca_db_fail(ca, "store certificate");
             break;
         }
         snprintf(obj, sizeof obj, "certificate %s", it->serial_hex);
@@ -1347,15 +1402,15 @@ static int store_chunk(bacsc_ca *ca, issue_stmts *s, sign_item *items, int n, in
         sqlite3_bind_int64(s->aud, 4, it->id);
         sqlite3_bind_text(s->aud, 5, it->subject, -1, SQLITE_STATIC);
         if (sqlite3_step(s->aud) != SQLITE_DONE) {
-            rc = db_fail(ca, "audit");
+            rc = ca_db_fail(ca, "audit");
             break;
         }
         issued++;
     }
     if (rc == BACSC_OK)
-        rc = commit(ca);
+        rc = ca_commit(ca);
     if (rc != BACSC_OK) {
-        rollback(ca);
+        ca_rollback(ca);
         return rc;
     }
     for (int i = 0; i < n; i++) {
@@ -1371,22 +1426,22 @@ static int store_chunk(bacsc_ca *ca, issue_stmts *s, sign_item *items, int n, in
 int bacsc_ca_issue_approved(bacsc_ca *ca, int64_t batch_id, bacsc_result_cb cb, void *user)
 {
     ca->err[0] = 0;
-    int rc = need_signer(ca);
+    int rc = ca_need_signer(ca);
     if (rc != BACSC_OK)
         return rc;
     issue_stmts s = {0};
-    sqlite3_stmt *q = prep(ca, "SELECT id, NULL, device_uuid, key_fp, key_alg, key_bits, subject_der, "
+    sqlite3_stmt *q = ca_prep(ca, "SELECT id, NULL, device_uuid, key_fp, key_alg, key_bits, subject_der, "
                                "san_der FROM requests "
                                "WHERE status = 'approved' AND id > ?1 AND (?2 IS NULL OR "
                                "batch_id = ?2) ORDER BY id LIMIT ?3");
-    s.upd = prep(ca, "UPDATE requests SET status = 'issued', decided = COALESCE(decided, ?1) "
+    s.upd = ca_prep(ca, "UPDATE requests SET status = 'issued', decided = COALESCE(decided, ?1) "
                      "WHERE id = ?2 AND status = 'approved'");
-    s.ins = prep(ca, "INSERT INTO certificates(serial, request_id, subject, device_uuid, key_fp, "
+    s.ins = ca_prep(ca, "INSERT INTO certificates(serial, request_id, subject, device_uuid, key_fp, "
                      "not_before, not_after, der, status, issued) "
                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'valid', ?9)");
-    s.aud = prep(ca, "INSERT INTO audit(time, actor, action, object, detail) "
+    s.aud = ca_prep(ca, "INSERT INTO audit(time, actor, action, object, detail) "
                      "VALUES (?1, ?2, 'issue', ?3, 'request ' || ?4 || ': ' || ?5)");
-    s.rej = prep(ca, "UPDATE requests SET status = 'rejected', reason = ?1, decided = ?2, "
+    s.rej = ca_prep(ca, "UPDATE requests SET status = 'rejected', reason = ?1, decided = ?2, "
                      "decided_by = 'ca' WHERE id = ?3 AND status = 'approved'");
     int total = 0;
     if (!q || !s.upd || !s.ins || !s.aud || !s.rej) {
@@ -1431,411 +1486,3 @@ out:
     return rc == BACSC_OK ? total : rc;
 }
 
-/* ---- listings ------------------------------------------------------------- */
-
-int bacsc_ca_requests(bacsc_ca *ca, int status, int64_t batch_id, bacsc_request_cb cb,
-                      void *user)
-{
-    sqlite3_stmt *q = prep(ca,
-                           "SELECT r.id, r.batch_id, r.status, r.entry, r.device_uuid, "
-                           "r.device_name, r.subject, r.key_fp, r.reason, r.decided_by, "
-                           "r.device_instance, r.created, r.decided, c.serial, r.csr, r.ref "
-                           "FROM requests r LEFT JOIN certificates c ON c.request_id = r.id "
-                           "WHERE (?1 IS NULL OR r.status = ?1) AND (?2 IS NULL OR "
-                           "r.batch_id = ?2) ORDER BY r.id");
-    if (!q)
-        return BACSC_ERR_DB;
-    if (status >= 0 && status <= 3)
-        sqlite3_bind_text(q, 1, status_names[status], -1, SQLITE_STATIC);
-    if (batch_id > 0)
-        sqlite3_bind_int64(q, 2, batch_id);
-    int n = 0, rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        bacsc_request_row r = {
-            .id = sqlite3_column_int64(q, 0),
-            .batch_id = sqlite3_column_int64(q, 1),
-            .status = status_parse(col_text(q, 2)),
-            .entry = col_text(q, 3),
-            .device_uuid = col_text(q, 4),
-            .device_name = col_text(q, 5),
-            .subject = col_text(q, 6),
-            .key_fp = col_text(q, 7),
-            .reason = col_text(q, 8),
-            .decided_by = col_text(q, 9),
-            .device_instance = sqlite3_column_type(q, 10) == SQLITE_NULL
-                                   ? -1
-                                   : sqlite3_column_int64(q, 10),
-            .created = sqlite3_column_int64(q, 11),
-            .decided = sqlite3_column_int64(q, 12),
-            .serial = col_text(q, 13),
-            .csr = sqlite3_column_blob(q, 14),
-            .csr_len = (size_t)sqlite3_column_bytes(q, 14),
-            .ref = col_text(q, 15),
-        };
-        n++;
-        if (cb && cb(&r, user) != 0) {
-            rc = SQLITE_DONE;
-            break;
-        }
-    }
-    sqlite3_finalize(q);
-    return rc == SQLITE_DONE ? n : db_fail(ca, "list requests");
-}
-
-/* Normalise a serial given by a user: drop ':' and leading zeros, lower-case. */
-static void norm_serial(const char *in, char *out, size_t outlen)
-{
-    size_t j = 0;
-    bool lead = true;
-    for (const char *c = in; *c && j + 1 < outlen; c++) {
-        if (*c == ':' || *c == ' ')
-            continue;
-        if (lead && *c == '0')
-            continue;
-        lead = false;
-        out[j++] = (char)(*c >= 'A' && *c <= 'F' ? *c - 'A' + 'a' : *c);
-    }
-    out[j] = 0;
-}
-
-int bacsc_ca_certs(bacsc_ca *ca, const bacsc_cert_filter *f, bacsc_cert_cb cb, void *user)
-{
-    bacsc_cert_filter none = {0};
-    if (!f)
-        f = &none;
-    /* Only the conditions in use go into the WHERE clause, so SQLite can use
-     * the serial primary key and the batch/expiry indexes. */
-    char sql[1024];
-    snprintf(sql, sizeof sql,
-             "SELECT c.serial, c.subject, c.device_uuid, c.key_fp, c.not_before, c.not_after, "
-             "c.issued, c.status, c.revocation_reason, c.revoked_at, c.request_id, r.batch_id, "
-             "c.der FROM certificates c LEFT JOIN requests r ON r.id = c.request_id "
-             "WHERE ?4 IS NOT NULL%s%s%s%s ORDER BY c.rowid",
-             f->batch_id > 0 ? " AND r.batch_id = ?1" : "",
-             f->expiring_within > 0
-                 ? " AND c.status = 'valid' AND c.not_after > ?4 AND c.not_after <= ?2"
-                 : "",
-             f->valid_only ? " AND c.status = 'valid' AND c.not_after > ?4" : "",
-             f->serial ? " AND c.serial = ?5" : "");
-    sqlite3_stmt *q = prep(ca, sql);
-    if (!q)
-        return BACSC_ERR_DB;
-    int64_t now = ca_now(ca);
-    if (f->batch_id > 0)
-        sqlite3_bind_int64(q, 1, f->batch_id);
-    if (f->expiring_within > 0)
-        sqlite3_bind_int64(q, 2, now + f->expiring_within);
-    sqlite3_bind_int64(q, 4, now);
-    char serial[80];
-    if (f->serial) {
-        norm_serial(f->serial, serial, sizeof serial);
-        sqlite3_bind_text(q, 5, serial, -1, SQLITE_STATIC);
-    }
-    int n = 0, rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        const char *st = col_text(q, 7);
-        bacsc_cert_row r = {
-            .serial = col_text(q, 0),
-            .subject = col_text(q, 1),
-            .device_uuid = col_text(q, 2),
-            .key_fp = col_text(q, 3),
-            .not_before = sqlite3_column_int64(q, 4),
-            .not_after = sqlite3_column_int64(q, 5),
-            .issued = sqlite3_column_int64(q, 6),
-            .revoked = st && strcmp(st, "revoked") == 0,
-            .revocation_reason = sqlite3_column_int(q, 8),
-            .revoked_at = sqlite3_column_int64(q, 9),
-            .request_id = sqlite3_column_int64(q, 10),
-            .batch_id = sqlite3_column_int64(q, 11),
-            .der = sqlite3_column_blob(q, 12),
-            .der_len = (size_t)sqlite3_column_bytes(q, 12),
-        };
-        n++;
-        if (cb && cb(&r, user) != 0) {
-            rc = SQLITE_DONE;
-            break;
-        }
-    }
-    sqlite3_finalize(q);
-    return rc == SQLITE_DONE ? n : db_fail(ca, "list certificates");
-}
-
-/* ---- revocation and CRL --------------------------------------------------- */
-
-int bacsc_ca_revoke(bacsc_ca *ca, const char *serial_in, int reason)
-{
-    ca->err[0] = 0;
-    if (!serial_in || reason < 0 || reason > 10 || reason == 7 || reason == 8)
-        return ca_fail(ca, BACSC_ERR_INVALID_ARG, "bad serial or revocation reason");
-    char serial[80];
-    norm_serial(serial_in, serial, sizeof serial);
-    int rc = begin(ca);
-    if (rc != BACSC_OK)
-        return rc;
-    sqlite3_stmt *q = prep(ca, "SELECT status FROM certificates WHERE serial = ?");
-    sqlite3_stmt *u = prep(ca, "UPDATE certificates SET status = 'revoked', "
-                               "revocation_reason = ?1, revoked_at = ?2 "
-                               "WHERE serial = ?3 AND status = 'valid'");
-    if (!q || !u) {
-        rc = BACSC_ERR_DB;
-        goto out;
-    }
-    sqlite3_bind_text(q, 1, serial, -1, SQLITE_STATIC);
-    if (sqlite3_step(q) != SQLITE_ROW) {
-        rc = ca_fail(ca, BACSC_ERR_NOT_FOUND, "no certificate with serial %s", serial_in);
-        goto out;
-    }
-    if (strcmp(col_text(q, 0), "valid") != 0) {
-        rc = ca_fail(ca, BACSC_ERR_STATE, "certificate %s is already revoked", serial);
-        goto out;
-    }
-    sqlite3_bind_int(u, 1, reason);
-    sqlite3_bind_int64(u, 2, ca_now(ca));
-    sqlite3_bind_text(u, 3, serial, -1, SQLITE_STATIC);
-    if (sqlite3_step(u) != SQLITE_DONE) {
-        rc = db_fail(ca, "revoke");
-        goto out;
-    }
-    char obj[128];
-    snprintf(obj, sizeof obj, "certificate %s", serial);
-    rc = audit(ca, "revoke", obj, bacsc_pki_crl_reason_name(reason));
-out:
-    sqlite3_finalize(q);
-    sqlite3_finalize(u);
-    if (rc == BACSC_OK)
-        rc = commit(ca);
-    if (rc != BACSC_OK)
-        rollback(ca);
-    return rc;
-}
-
-static int crl_add_revoked(X509_CRL *crl, const char *serial_hex, int64_t when, int reason)
-{
-    BIGNUM *bn = NULL;
-    X509_REVOKED *rv = X509_REVOKED_new();
-    ASN1_INTEGER *sn = NULL;
-    ASN1_TIME *t = ASN1_TIME_set(NULL, (time_t)when);
-    int ok = rv && t && BN_hex2bn(&bn, serial_hex) && (sn = BN_to_ASN1_INTEGER(bn, NULL)) &&
-             X509_REVOKED_set_serialNumber(rv, sn) && X509_REVOKED_set_revocationDate(rv, t);
-    if (ok && reason > 0) { /* RFC 5280: omit reasonCode "unspecified" */
-        ASN1_ENUMERATED *e = ASN1_ENUMERATED_new();
-        ok = e && ASN1_ENUMERATED_set(e, reason) &&
-             X509_REVOKED_add1_ext_i2d(rv, NID_crl_reason, e, 0, 0) == 1;
-        ASN1_ENUMERATED_free(e);
-    }
-    if (ok)
-        ok = X509_CRL_add0_revoked(crl, rv);
-    if (!ok)
-        X509_REVOKED_free(rv);
-    BN_free(bn);
-    ASN1_INTEGER_free(sn);
-    ASN1_TIME_free(t);
-    return ok;
-}
-
-int bacsc_ca_crl(bacsc_ca *ca, uint8_t **der, size_t *len)
-{
-    ca->err[0] = 0;
-    int rc = need_signer(ca);
-    if (rc != BACSC_OK)
-        return rc;
-    rc = begin(ca);
-    if (rc != BACSC_OK)
-        return rc;
-    char num[32];
-    meta_get(ca, "crl_number", num, sizeof num);
-    long long crl_number = atoll(num) + 1;
-    snprintf(num, sizeof num, "%lld", crl_number);
-    rc = meta_set(ca, "crl_number", num);
-    int64_t now = ca_now(ca);
-    X509_CRL *crl = X509_CRL_new();
-    ASN1_TIME *t1 = ASN1_TIME_set(NULL, (time_t)now);
-    ASN1_TIME *t2 = ASN1_TIME_set(NULL, (time_t)(now + (int64_t)ca->policy.crl_days * 86400));
-    ASN1_INTEGER *cn = ASN1_INTEGER_new();
-    sqlite3_stmt *q = prep(ca, "SELECT serial, revoked_at, revocation_reason FROM certificates "
-                               "WHERE status = 'revoked' ORDER BY serial");
-    int count = 0;
-    if (rc == BACSC_OK &&
-        (!crl || !t1 || !t2 || !cn || !q || !X509_CRL_set_version(crl, 1) ||
-         !X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca->cert)) ||
-         !X509_CRL_set1_lastUpdate(crl, t1) || !X509_CRL_set1_nextUpdate(crl, t2) ||
-         !ASN1_INTEGER_set_int64(cn, crl_number) ||
-         X509_CRL_add1_ext_i2d(crl, NID_crl_number, cn, 0, 0) != 1))
-        rc = ca_fail(ca, BACSC_ERR_CRYPTO, "cannot build the CRL");
-    if (rc == BACSC_OK) {
-        int crit = 0;
-        ASN1_OCTET_STRING *ski =
-            X509_get_ext_d2i(ca->cert, NID_subject_key_identifier, &crit, NULL);
-        if (ski) {
-            AUTHORITY_KEYID *aki = AUTHORITY_KEYID_new();
-            if (aki) {
-                aki->keyid = ski;
-                ski = NULL;
-                X509_CRL_add1_ext_i2d(crl, NID_authority_key_identifier, aki, 0, 0);
-                AUTHORITY_KEYID_free(aki);
-            }
-            ASN1_OCTET_STRING_free(ski);
-        }
-    }
-    while (rc == BACSC_OK && sqlite3_step(q) == SQLITE_ROW) {
-        if (!crl_add_revoked(crl, col_text(q, 0), sqlite3_column_int64(q, 1),
-                             sqlite3_column_int(q, 2)))
-            rc = ca_fail(ca, BACSC_ERR_CRYPTO, "cannot add %s to the CRL", col_text(q, 0));
-        count++;
-    }
-    if (rc == BACSC_OK) {
-        X509_CRL_sort(crl);
-        if (X509_CRL_sign(crl, ca->key, EVP_sha256()) <= 0)
-            rc = ca_fail(ca, BACSC_ERR_CRYPTO, "cannot sign the CRL");
-    }
-    if (rc == BACSC_OK) {
-        unsigned char *buf = NULL;
-        int n = i2d_X509_CRL(crl, &buf);
-        *der = n > 0 ? malloc((size_t)n) : NULL;
-        if (*der) {
-            memcpy(*der, buf, (size_t)n);
-            *len = (size_t)n;
-        } else {
-            rc = ca_fail(ca, BACSC_ERR_NOMEM, "out of memory");
-        }
-        OPENSSL_free(buf);
-    }
-    sqlite3_finalize(q);
-    if (rc == BACSC_OK) {
-        char detail[128];
-        snprintf(detail, sizeof detail, "CRL number %lld, %d revoked", crl_number, count);
-        rc = audit(ca, "crl", "crl", detail);
-    }
-    bool have_der = rc == BACSC_OK;
-    if (rc == BACSC_OK)
-        rc = commit(ca);
-    if (rc != BACSC_OK) {
-        rollback(ca);
-        if (have_der) {
-            free(*der);
-            *der = NULL;
-        }
-    }
-    X509_CRL_free(crl);
-    ASN1_TIME_free(t1);
-    ASN1_TIME_free(t2);
-    ASN1_INTEGER_free(cn);
-    ERR_clear_error();
-    return rc;
-}
-
-/* ---- batches and audit ---------------------------------------------------- */
-
-int bacsc_ca_record_output(bacsc_ca *ca, int64_t for_batch, const char *file_name,
-                           const uint8_t sha256[32], int64_t *out_id)
-{
-    ca->err[0] = 0;
-    int rc = begin(ca);
-    if (rc != BACSC_OK)
-        return rc;
-    sqlite3_stmt *st = prep(ca, "INSERT INTO batches(direction, file_name, sha256, site, origin, "
-                                "for_batch, created) SELECT 'out', ?1, ?2, site, NULL, ?3, ?4 "
-                                "FROM batches WHERE id = ?3");
-    char hex[65] = "";
-    if (sha256)
-        bacsc_pki_hex(sha256, 32, hex);
-    if (!st) {
-        rc = BACSC_ERR_DB;
-    } else {
-        bind_text(st, 1, file_name);
-        bind_text(st, 2, hex);
-        sqlite3_bind_int64(st, 3, for_batch);
-        sqlite3_bind_int64(st, 4, ca_now(ca));
-        if (sqlite3_step(st) != SQLITE_DONE)
-            rc = db_fail(ca, "record output");
-        else if (sqlite3_changes(ca->db) != 1)
-            rc = ca_fail(ca, BACSC_ERR_NOT_FOUND, "no batch %lld", (long long)for_batch);
-    }
-    sqlite3_finalize(st);
-    int64_t id = sqlite3_last_insert_rowid(ca->db);
-    if (rc == BACSC_OK) {
-        char obj[64], detail[600];
-        snprintf(obj, sizeof obj, "batch %lld", (long long)id);
-        snprintf(detail, sizeof detail, "response to batch %lld: %s sha256 %s",
-                 (long long)for_batch, file_name ? file_name : "-", hex);
-        rc = audit(ca, "respond", obj, detail);
-    }
-    if (rc == BACSC_OK)
-        rc = commit(ca);
-    if (rc != BACSC_OK) {
-        rollback(ca);
-        return rc;
-    }
-    if (out_id)
-        *out_id = id;
-    return BACSC_OK;
-}
-
-int bacsc_ca_batches(bacsc_ca *ca, int64_t id, bacsc_batch_cb cb, void *user)
-{
-    sqlite3_stmt *q = prep(
-        ca, "SELECT b.id, b.direction, b.file_name, b.sha256, b.site, b.origin, b.created, "
-            "b.for_batch, b.ref, "
-            "(SELECT count(*) FROM requests r WHERE r.batch_id = b.id), "
-            "(SELECT count(*) FROM requests r WHERE r.batch_id = b.id AND r.status IN "
-            "('pending','approved')), "
-            "(SELECT count(*) FROM requests r WHERE r.batch_id = b.id AND r.status = 'issued'), "
-            "(SELECT count(*) FROM requests r WHERE r.batch_id = b.id AND r.status = 'rejected') "
-            "FROM batches b WHERE (?1 IS NULL OR b.id = ?1) ORDER BY b.id");
-    if (!q)
-        return BACSC_ERR_DB;
-    if (id > 0)
-        sqlite3_bind_int64(q, 1, id);
-    int n = 0, rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        bacsc_batch_row r = {
-            .id = sqlite3_column_int64(q, 0),
-            .direction = col_text(q, 1),
-            .file_name = col_text(q, 2),
-            .sha256 = col_text(q, 3),
-            .site = col_text(q, 4),
-            .origin = col_text(q, 5),
-            .created = sqlite3_column_int64(q, 6),
-            .for_batch = sqlite3_column_int64(q, 7),
-            .ref = col_text(q, 8),
-            .n_requests = sqlite3_column_int64(q, 9),
-            .n_pending = sqlite3_column_int64(q, 10),
-            .n_issued = sqlite3_column_int64(q, 11),
-            .n_rejected = sqlite3_column_int64(q, 12),
-        };
-        n++;
-        if (cb && cb(&r, user) != 0) {
-            rc = SQLITE_DONE;
-            break;
-        }
-    }
-    sqlite3_finalize(q);
-    return rc == SQLITE_DONE ? n : db_fail(ca, "list batches");
-}
-
-int bacsc_ca_audit(bacsc_ca *ca, int64_t since_id, bacsc_audit_cb cb, void *user)
-{
-    sqlite3_stmt *q = prep(ca, "SELECT id, time, actor, action, object, detail FROM audit "
-                               "WHERE id > ? ORDER BY id");
-    if (!q)
-        return BACSC_ERR_DB;
-    sqlite3_bind_int64(q, 1, since_id);
-    int n = 0, rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        bacsc_audit_row r = {
-            .id = sqlite3_column_int64(q, 0),
-            .time = sqlite3_column_int64(q, 1),
-            .actor = col_text(q, 2),
-            .action = col_text(q, 3),
-            .object = col_text(q, 4),
-            .detail = col_text(q, 5),
-        };
-        n++;
-        if (cb && cb(&r, user) != 0) {
-            rc = SQLITE_DONE;
-            break;
-        }
-    }
-    sqlite3_finalize(q);
-    return rc == SQLITE_DONE ? n : db_fail(ca, "list audit");
-}

@@ -331,7 +331,9 @@ static int fill_csr(bacsc_cari_entry *e, bacsc_csr *c)
     X509_REQ *req = pki_csr_req(c);
     EVP_PKEY *pk = pki_csr_key(c);
     if (!pk) {
-        cari_entry_fail(e, BACSC_ERR_MALFORMED, "CSR public key cannot be decoded");
+        const char *why = pki_csr_key_problem(c);
+        cari_entry_fail(e, why ? BACSC_ERR_LIMIT : BACSC_ERR_MALFORMED, "%s",
+                        why ? why : "CSR public key cannot be decoded");
         return e->status;
     }
     if (!pki_csr_verify(c)) {

@@ -24,6 +24,8 @@
 #include <zip.h>
 
 #include "bacsc/error.h"
+#include "bacsc/pki.h"
+#include "bacsc/uuid.h"
 #include "cari_internal.h"
 
 #define WRITER_MAX_ENTRIES 100000
@@ -57,9 +59,9 @@ static int random_uuid(char out[37])
         return BACSC_ERR_CRYPTO;
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-             b[15]);
+    bacsc_uuid u;
+    memcpy(u.b, b, sizeof u.b);
+    bacsc_uuid_format(&u, out);
     return BACSC_OK;
 }
 
@@ -563,6 +565,12 @@ int bacsc_cari_writer_write_file(bacsc_cari_writer *w, const char *path,
             free(buf);
             return BACSC_ERR_CRYPTO;
         }
+    }
+    if (bacsc_pki_check_out_dir(path) != BACSC_OK) {
+        int saved = errno;
+        free(buf);
+        errno = saved;
+        return BACSC_ERR_IO;
     }
     size_t pl = strlen(path);
     char *tmp = malloc(pl + 16);

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/provider.h>
@@ -42,6 +43,7 @@ struct bacsc_csr {
     X509_REQ *req; /* public key not decoded: use pki_csr_key() */
     EVP_PKEY *key; /* built on first use */
     int key_state; /* 0 not tried, 1 built, -1 unusable */
+    const char *key_problem; /* why unusable, when known (static text) */
     int sig_state; /* 0 not checked, 1 verifies, -1 does not */
 };
 
@@ -197,13 +199,64 @@ EVP_PKEY *pki_spki_key(X509_PUBKEY *xpk)
     return key;
 }
 
+/* What the SubjectPublicKeyInfo says, checked before any key is built or
+ * signature verified: the cost of both grows with the key, and nothing
+ * outside these limits is ever issued. NULL when acceptable. */
+const char *pki_spki_precheck(X509_PUBKEY *xpk)
+{
+    ASN1_OBJECT *oid = NULL;
+    const unsigned char *bits = NULL;
+    int bits_len = 0;
+    X509_ALGOR *alg = NULL;
+    if (!X509_PUBKEY_get0_param(&oid, &bits, &bits_len, &alg, xpk) || !alg)
+        return "malformed public key";
+    int nid = OBJ_obj2nid(oid);
+    if (nid == NID_X9_62_id_ecPublicKey) {
+        int ptype = 0;
+        const void *pval = NULL;
+        X509_ALGOR_get0(NULL, &ptype, &pval, alg);
+        if (ptype != V_ASN1_OBJECT)
+            return "EC key with explicit curve parameters (only named curves are accepted)";
+        int cnid = OBJ_obj2nid(pval);
+        if (cnid != NID_X9_62_prime256v1 && cnid != NID_secp384r1 && cnid != NID_secp521r1)
+            return "EC curve not supported (P-256, P-384 or P-521)";
+        return bits_len <= 1 + 2 * 66 ? NULL : "malformed EC public key";
+    }
+    if (nid == NID_rsaEncryption || nid == NID_rsassaPss) {
+        /* RSAPublicKey: SEQUENCE { modulus, exponent } — a 4096-bit modulus
+         * and a 32-bit exponent take at most 4096/8 + 1 + 5 + 12 octets */
+        if (bits_len > 4096 / 8 + 32)
+            return "RSA key larger than 4096 bits";
+        return NULL;
+    }
+    return NULL; /* other algorithms: the policy's key types decide */
+}
+
 EVP_PKEY *pki_csr_key(bacsc_csr *c)
 {
     if (c->key_state == 0) {
-        c->key = pki_spki_key(X509_REQ_get_X509_PUBKEY(c->req));
+        X509_PUBKEY *xpk = X509_REQ_get_X509_PUBKEY(c->req);
+        c->key_problem = pki_spki_precheck(xpk);
+        c->key = c->key_problem ? NULL : pki_spki_key(xpk);
+        if (c->key && EVP_PKEY_is_a(c->key, "RSA")) {
+            BIGNUM *e = NULL;
+            if (!EVP_PKEY_get_bn_param(c->key, "e", &e) || BN_num_bits(e) > 32 ||
+                EVP_PKEY_get_bits(c->key) > 4096) {
+                c->key_problem = "RSA public exponent above 2^32 or modulus above 4096 bits";
+                EVP_PKEY_free(c->key);
+                c->key = NULL;
+            }
+            BN_free(e);
+            ERR_clear_error();
+        }
         c->key_state = c->key ? 1 : -1;
     }
     return c->key;
+}
+
+const char *pki_csr_key_problem(const bacsc_csr *c)
+{
+    return c->key_problem;
 }
 
 bool pki_csr_verify(bacsc_csr *c)

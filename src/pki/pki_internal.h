@@ -69,6 +69,12 @@ bool pki_csr_is(const bacsc_csr *c, const uint8_t *der, size_t len);
 bool pki_csr_settled(const bacsc_csr *c);
 /* The public key (owned by c), or NULL when unsupported or malformed. */
 EVP_PKEY *pki_csr_key(bacsc_csr *c);
+/* Why pki_csr_key() gave no key, when the key was refused on sight (explicit
+ * EC parameters, an unsupported curve, RSA above 4096 bits or with a large
+ * exponent); NULL otherwise. */
+const char *pki_csr_key_problem(const bacsc_csr *c);
+/* The same limits on a bare SubjectPublicKeyInfo (no key built). */
+const char *pki_spki_precheck(X509_PUBKEY *xpk);
 /* True if the self-signature verifies (checked once, then remembered). */
 bool pki_csr_verify(bacsc_csr *c);
 /* A public key from an X509_PUBKEY whose key may not be decoded (fast for
@@ -78,6 +84,9 @@ EVP_PKEY *pki_spki_key(X509_PUBKEY *xpk);
 /* Inspect / policy-check a parsed CSR (see the DER versions). The
  * self-signature is verified unless `c` already was. */
 int pki_csr_inspect_parsed(bacsc_csr *c, bacsc_csr_info *info, char *why, size_t whylen);
+/* The same without verifying the signature (info->signature_ok false): the
+ * policy checks key type and size first. */
+int pki_csr_inspect_unverified(bacsc_csr *c, bacsc_csr_info *info, char *why, size_t whylen);
 int pki_policy_check_parsed(const bacsc_policy *p, bacsc_csr *c, bacsc_csr_info *info, char *why,
                             size_t whylen);
 

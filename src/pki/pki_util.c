@@ -19,6 +19,7 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 #include <openssl/rand.h>
 
 #include "bacsc/error.h"
@@ -36,20 +37,52 @@ int pki_fail(char *err, size_t errlen, int code, const char *fmt, ...)
     return code;
 }
 
-int pki_write_file(const char *path, const void *data, size_t len, mode_t mode)
+int bacsc_pki_check_out_dir(const char *path)
 {
+    size_t n = strlen(path);
+    char *dir = malloc(n + 2);
+    if (!dir)
+        return BACSC_ERR_NOMEM;
+    memcpy(dir, path, n + 1);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, n + 2, ".");
+    else if (slash == dir)
+        dir[1] = 0;
+    else
+        *slash = 0;
+    struct stat st;
+    int rc = BACSC_OK;
+    if (stat(dir, &st) != 0)
+        rc = BACSC_ERR_IO;
+    else if (!S_ISDIR(st.st_mode))
+        errno = ENOTDIR, rc = BACSC_ERR_IO;
+    else if (st.st_mode & S_IWOTH)
+        errno = EPERM, rc = BACSC_ERR_IO; /* others could plant links or swap files */
+    int saved = errno;
+    free(dir);
+    errno = saved;
+    return rc;
+}
+
+int bacsc_pki_write_file(const char *path, const void *data, size_t len, int mode)
+{
+    int rc = bacsc_pki_check_out_dir(path);
+    if (rc != BACSC_OK)
+        return rc;
     size_t plen = strlen(path);
-    char *tmp = malloc(plen + 32);
+    char *tmp = malloc(plen + 16);
     if (!tmp)
         return BACSC_ERR_NOMEM;
-    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    /* A fresh random name created with O_EXCL (mkstemp): nobody can have
+     * planted it; rename() then replaces `path` itself, never a link's target. */
+    snprintf(tmp, plen + 16, "%s.tmpXXXXXX", path);
+    int fd = mkstemp(tmp);
     if (fd < 0) {
         free(tmp);
         return BACSC_ERR_IO;
     }
-    int rc = BACSC_OK;
-    if (fchmod(fd, mode) != 0)
+    if (fchmod(fd, (mode_t)mode) != 0)
         rc = BACSC_ERR_IO;
     const uint8_t *p = data;
     while (rc == BACSC_OK && len > 0) {
@@ -76,6 +109,11 @@ int pki_write_file(const char *path, const void *data, size_t len, mode_t mode)
     free(tmp);
     errno = saved;
     return rc;
+}
+
+int pki_write_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+    return bacsc_pki_write_file(path, data, len, (int)mode);
 }
 
 int pki_read_file(const char *path, size_t max, uint8_t **data, size_t *len)
@@ -327,11 +365,22 @@ int bacsc_pki_key_write(const char *path, EVP_PKEY *key, const char *passphrase)
     if (!b)
         return BACSC_ERR_NOMEM;
     int ok;
-    if (passphrase && *passphrase)
-        ok = PEM_write_bio_PKCS8PrivateKey(b, key, EVP_aes_256_cbc(), NULL, 0, NULL,
-                                           (void *)passphrase);
-    else
+    if (passphrase && *passphrase) {
+        /* PBES2 with scrypt (N = 2^14, r = 8, p = 1: 16 MiB and ~50 ms per
+         * guess, within OpenSSL's default 32 MiB scrypt memory limit for
+         * reading it back) and AES-256-CBC. */
+        X509_ALGOR *pbe = PKCS5_pbe2_set_scrypt(EVP_aes_256_cbc(), NULL, 0, NULL, 1 << 14, 8, 1);
+        PKCS8_PRIV_KEY_INFO *p8inf = pbe ? EVP_PKEY2PKCS8(key) : NULL;
+        X509_SIG *p8 = p8inf ? PKCS8_set0_pbe(passphrase, (int)strlen(passphrase), p8inf, pbe)
+                             : NULL;
+        ok = p8 && PEM_write_bio_PKCS8(b, p8);
+        if (!p8)
+            X509_ALGOR_free(pbe);
+        X509_SIG_free(p8);
+        PKCS8_PRIV_KEY_INFO_free(p8inf);
+    } else {
         ok = PEM_write_bio_PKCS8PrivateKey(b, key, NULL, NULL, 0, NULL, NULL);
+    }
     int rc = BACSC_ERR_CRYPTO;
     if (ok) {
         char *p;
@@ -578,12 +627,22 @@ static void scan_sans(const GENERAL_NAMES *gens, bacsc_csr_info *ci, bacsc_cert_
 
 int pki_csr_inspect_parsed(bacsc_csr *c, bacsc_csr_info *info, char *why, size_t whylen)
 {
+    int rc = pki_csr_inspect_unverified(c, info, why, whylen);
+    if (rc == BACSC_OK || info->key_desc[0])
+        info->signature_ok = pki_csr_verify(c);
+    return rc;
+}
+
+int pki_csr_inspect_unverified(bacsc_csr *c, bacsc_csr_info *info, char *why, size_t whylen)
+{
     memset(info, 0, sizeof *info);
     X509_REQ *req = pki_csr_req(c);
     EVP_PKEY *k = pki_csr_key(c);
     if (!k) {
         ERR_clear_error();
-        return pki_fail(why, whylen, BACSC_ERR_MALFORMED, "unsupported or malformed public key");
+        const char *p = pki_csr_key_problem(c);
+        return pki_fail(why, whylen, p ? BACSC_ERR_POLICY : BACSC_ERR_MALFORMED, "%s",
+                        p ? p : "unsupported or malformed public key");
     }
     info->key_type = bacsc_pki_key_type_of(k);
     bacsc_pki_key_describe(k, info->key_desc, sizeof info->key_desc);
@@ -597,7 +656,6 @@ int pki_csr_inspect_parsed(bacsc_csr *c, bacsc_csr_info *info, char *why, size_t
         ERR_clear_error();
         return pki_fail(why, whylen, BACSC_ERR_MALFORMED, "cannot encode the public key");
     }
-    info->signature_ok = pki_csr_verify(c);
     pki_name_oneline(X509_REQ_get_subject_name(req), info->subject, sizeof info->subject);
     pki_name_cn(X509_REQ_get_subject_name(req), info->cn, sizeof info->cn);
 

@@ -13,8 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <ctype.h>
 
 #include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/x509v3.h>
 
 #include "bacsc/error.h"
 
@@ -34,8 +37,8 @@ void bacsc_policy_default(bacsc_policy *p)
     p->require_cn = true;
     p->carry.subject_full = false;
     p->carry.uuid = true;
-    p->carry.dns = true;
-    p->carry.ip = true;
+    p->carry.dns = false; /* names and addresses are not the CA's to vouch for */
+    p->carry.ip = false;
     p->carry.uri_other = false;
     p->auto_approve = BACSC_AUTO_OFF;
     p->max_batch = 20000;
@@ -71,6 +74,8 @@ json_t *bacsc_policy_to_json(const bacsc_policy *p)
     json_object_set_new(o, "auto_approve", json_string(auto_rules[p->auto_approve]));
     json_object_set_new(o, "auto_approve_sites", str_list(p->sites, p->n_sites));
     json_object_set_new(o, "auto_approve_origins", str_list(p->origins, p->n_origins));
+    json_object_set_new(o, "auto_approve_submitters", str_list(p->submitters, p->n_submitters));
+    json_object_set_new(o, "san_domains", str_list(p->san_domains, p->n_san_domains));
     json_object_set_new(o, "max_batch", json_integer(p->max_batch));
     json_object_set_new(o, "crl_days", json_integer(p->crl_days));
     return o;
@@ -198,6 +203,16 @@ int bacsc_policy_from_json(const json_t *obj, bacsc_policy *p, char *err, size_t
             rc = get_list(v, key, p->sites, &p->n_sites, err, errlen);
         } else if (strcmp(key, "auto_approve_origins") == 0) {
             rc = get_list(v, key, p->origins, &p->n_origins, err, errlen);
+        } else if (strcmp(key, "auto_approve_submitters") == 0) {
+            rc = get_list(v, key, p->submitters, &p->n_submitters, err, errlen);
+        } else if (strcmp(key, "san_domains") == 0) {
+            rc = get_list(v, key, p->san_domains, &p->n_san_domains, err, errlen);
+            for (size_t i = 0; rc == BACSC_OK && i < p->n_san_domains; i++)
+                if (strchr(p->san_domains[i], '*') || p->san_domains[i][0] == '.')
+                    rc = pki_fail(err, errlen, BACSC_ERR_MALFORMED,
+                                  "policy: san_domains entries are plain domain names "
+                                  "(no '*', no leading '.'): '%s'",
+                                  p->san_domains[i]);
         } else if (strcmp(key, "max_batch") == 0) {
             rc = get_int(v, key, 1, 1000000, &l, err, errlen);
             p->max_batch = (unsigned)l;
@@ -243,7 +258,7 @@ int bacsc_policy_save(const char *path, const bacsc_policy *p, char *err, size_t
     }
     withnl[n] = '\n';
     withnl[n + 1] = 0;
-    int rc = pki_write_file(path, withnl, n + 1, 0644);
+    int rc = pki_write_file(path, withnl, n + 1, 0600);
     free(withnl);
     if (rc != BACSC_OK)
         return pki_fail(err, errlen, rc, "cannot write %s: %s", path, strerror(errno));
@@ -289,7 +304,7 @@ int bacsc_policy_set(bacsc_policy *p, const char *key, const char *value, char *
                                         "carry_uri", NULL};
     static const char *const ints[] = {"validity_days", "max_batch", "crl_days", NULL};
     static const char *const lists[] = {"key_types", "auto_approve_sites", "auto_approve_origins",
-                                        NULL};
+                                        "auto_approve_submitters", "san_domains", NULL};
     static const char *const strs[] = {"device_uuid", "renewal", "subject", "auto_approve", NULL};
     if (!key || !value)
         return pki_fail(err, errlen, BACSC_ERR_INVALID_ARG, "policy: key and value required");
@@ -340,23 +355,159 @@ static void allowed_list(unsigned types, char *out, size_t outlen)
                      bacsc_pki_key_type_name(t));
 }
 
+/* SHA-256 or better: MD5, SHA-1 and SHA-224 signatures are refused. */
+static int check_sig_alg(X509_REQ *req, char *why, size_t whylen)
+{
+    const ASN1_BIT_STRING *sig = NULL;
+    const X509_ALGOR *alg = NULL;
+    X509_REQ_get0_signature(req, &sig, &alg);
+    int nid = alg ? OBJ_obj2nid(alg->algorithm) : NID_undef, md = NID_undef, pk = NID_undef;
+    if (nid != NID_undef)
+        OBJ_find_sigid_algs(nid, &md, &pk);
+    if (md == NID_sha256 || md == NID_sha384 || md == NID_sha512 || md == NID_sha3_256 ||
+        md == NID_sha3_384 || md == NID_sha3_512)
+        return BACSC_OK;
+    char name[80] = "unknown";
+    if (alg)
+        OBJ_obj2txt(name, sizeof name, alg->algorithm, 0);
+    return pki_fail(why, whylen, BACSC_ERR_POLICY,
+                    "CSR signature algorithm %s not allowed (SHA-256 or better)", name);
+}
+
+/* Code points a subject must never carry: controls, and the invisible
+ * formatting characters that make text display as something else. */
+static bool bad_code_point(unsigned long cp)
+{
+    return cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == 0xad || cp == 0x061c ||
+           (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) ||
+           (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff || (cp >= 0xfff9 && cp <= 0xfffb);
+}
+
+/* Every subject attribute: valid UTF-8, at most 64 characters (the X.520
+ * upper bound of CN, O, OU…), no control or formatting characters; exactly
+ * one commonName when there is one. */
+static int check_subject(const X509_NAME *name, char *why, size_t whylen)
+{
+    int n_cn = 0;
+    for (int i = 0; i < X509_NAME_entry_count(name); i++) {
+        const X509_NAME_ENTRY *e = X509_NAME_get_entry(name, i);
+        int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(e));
+        n_cn += nid == NID_commonName;
+        unsigned char *u = NULL;
+        int len = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(e));
+        if (len < 0) {
+            ERR_clear_error();
+            return pki_fail(why, whylen, BACSC_ERR_POLICY, "subject attribute %d is not text",
+                            i + 1);
+        }
+        int chars = 0, bad = 0;
+        for (int k = 0; k < len && !bad; chars++) {
+            unsigned long cp = 0;
+            int used = UTF8_getc(u + k, len - k, &cp);
+            if (used <= 0 || bad_code_point(cp))
+                bad = 1;
+            else
+                k += used;
+        }
+        OPENSSL_free(u);
+        const char *sn = OBJ_nid2sn(nid);
+        if (bad)
+            return pki_fail(why, whylen, BACSC_ERR_POLICY,
+                            "subject %s holds control or formatting characters", sn ? sn : "?");
+        if (chars > 64)
+            return pki_fail(why, whylen, BACSC_ERR_POLICY,
+                            "subject %s is longer than 64 characters", sn ? sn : "?");
+    }
+    if (n_cn > 1)
+        return pki_fail(why, whylen, BACSC_ERR_POLICY, "subject has more than one commonName");
+    return BACSC_OK;
+}
+
+/* dNSName SANs, when carried: letters, digits, '-' and '.', no wildcard, equal
+ * to or under one of san_domains. */
+static int check_dns(const bacsc_policy *p, const ASN1_IA5STRING *s, char *why, size_t whylen)
+{
+    const char *d = (const char *)ASN1_STRING_get0_data(s);
+    size_t n = (size_t)ASN1_STRING_length(s);
+    char shown[80];
+    pki_printable(d, n, shown, sizeof shown);
+    if (memchr(d, '*', n))
+        return pki_fail(why, whylen, BACSC_ERR_POLICY, "wildcard DNS name %s refused", shown);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)d[i];
+        if (!(isalnum(ch) || ch == '-' || ch == '.'))
+            return pki_fail(why, whylen, BACSC_ERR_POLICY, "DNS name %s is not a host name",
+                            shown);
+    }
+    for (size_t i = 0; i < p->n_san_domains; i++) {
+        const char *dom = p->san_domains[i];
+        size_t dl = strlen(dom);
+        if ((n == dl && strncasecmp(d, dom, n) == 0) ||
+            (n > dl + 1 && d[n - dl - 1] == '.' && strncasecmp(d + n - dl, dom, dl) == 0))
+            return BACSC_OK;
+    }
+    return pki_fail(why, whylen, BACSC_ERR_POLICY,
+                    "DNS name %s is not under the policy's san_domains%s", shown,
+                    p->n_san_domains ? "" : " (none configured)");
+}
+
+static int check_sans(const bacsc_policy *p, X509_REQ *req, char *why, size_t whylen)
+{
+    if (!p->carry.dns)
+        return BACSC_OK; /* not carried: nothing to vouch for */
+    STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
+    int crit = 0;
+    GENERAL_NAMES *gens = exts ? X509V3_get_d2i(exts, NID_subject_alt_name, &crit, NULL) : NULL;
+    int rc = BACSC_OK;
+    for (int i = 0; rc == BACSC_OK && gens && i < sk_GENERAL_NAME_num(gens); i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+        if (g->type == GEN_DNS)
+            rc = check_dns(p, g->d.dNSName, why, whylen);
+    }
+    GENERAL_NAMES_free(gens);
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    ERR_clear_error();
+    return rc;
+}
+
+/* The one-line subject of a cn-only certificate (escaped like any other). */
+static void issued_cn_subject(const X509_NAME *name, char *out, size_t outlen)
+{
+    X509_NAME *n = X509_NAME_new();
+    int i = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+    if (n && i >= 0 && X509_NAME_add_entry(n, X509_NAME_get_entry(name, i), -1, 0))
+        pki_name_oneline(n, out, outlen);
+    X509_NAME_free(n);
+    ERR_clear_error();
+}
+
+/* Order matters: everything that can be read from the CSR's structure is
+ * checked before the signature, whose cost grows with the key. */
 int pki_policy_check_parsed(const bacsc_policy *p, bacsc_csr *c, bacsc_csr_info *info, char *why,
                             size_t whylen)
 {
-    int rc = pki_csr_inspect_parsed(c, info, why, whylen);
+    int rc = pki_csr_inspect_unverified(c, info, why, whylen);
     if (rc != BACSC_OK)
         return rc;
-    if (!info->signature_ok)
-        return pki_fail(why, whylen, BACSC_ERR_POLICY, "CSR signature does not verify");
-    if (info->requests_ca)
-        return pki_fail(why, whylen, BACSC_ERR_POLICY,
-                        "CSR requests a CA certificate (basicConstraints CA:TRUE)");
     if (info->key_type == BACSC_KEY_UNKNOWN || !(p->key_types & BACSC_KEY_BIT(info->key_type))) {
         char allowed[128];
         allowed_list(p->key_types, allowed, sizeof allowed);
         return pki_fail(why, whylen, BACSC_ERR_POLICY, "key type %s not allowed (policy: %s)",
                         info->key_desc, allowed);
     }
+    X509_REQ *req = pki_csr_req(c);
+    rc = check_sig_alg(req, why, whylen);
+    if (rc != BACSC_OK)
+        return rc;
+    info->signature_ok = pki_csr_verify(c);
+    if (!info->signature_ok)
+        return pki_fail(why, whylen, BACSC_ERR_POLICY, "CSR signature does not verify");
+    if (info->requests_ca)
+        return pki_fail(why, whylen, BACSC_ERR_POLICY,
+                        "CSR requests a CA certificate (basicConstraints CA:TRUE)");
+    rc = check_subject(X509_REQ_get_subject_name(req), why, whylen);
+    if (rc != BACSC_OK)
+        return rc;
     if (p->require_cn && !info->cn[0])
         return pki_fail(why, whylen, BACSC_ERR_POLICY, "subject has no commonName");
     if (info->n_uuid > 1)
@@ -367,6 +518,12 @@ int pki_policy_check_parsed(const bacsc_policy *p, bacsc_csr *c, bacsc_csr_info 
     if (p->uuid_rule == BACSC_UUID_FORBIDDEN && info->device_uuid[0])
         return pki_fail(why, whylen, BACSC_ERR_POLICY,
                         "Device UUID SAN present; policy forbids it");
+    rc = check_sans(p, req, why, whylen);
+    if (rc != BACSC_OK)
+        return rc;
+    /* What will be issued, not what was asked for. */
+    if (!p->carry.subject_full)
+        issued_cn_subject(X509_REQ_get_subject_name(req), info->subject, sizeof info->subject);
     return BACSC_OK;
 }
 

@@ -13,20 +13,15 @@
 #include "bacsc/device_state.h"
 #include "bacsc/error.h"
 #include "bacsc/pki.h"
-
-static void uuid_text(const uint8_t u[16], char out[BACSC_PKI_UUID_STR_LEN])
-{
-    snprintf(out, BACSC_PKI_UUID_STR_LEN,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
-             u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
-             u[15]);
-}
+#include "bacsc/uuid.h"
 
 int bacsc_devcert_make_csr(EVP_PKEY *key, const char *cn, const uint8_t uuid[16], uint8_t **pem,
                            size_t *len)
 {
-    char ut[BACSC_PKI_UUID_STR_LEN];
-    uuid_text(uuid, ut);
+    char ut[BACSC_UUID_STR_LEN];
+    bacsc_uuid u;
+    memcpy(u.b, uuid, sizeof u.b);
+    bacsc_uuid_format(&u, ut);
     bacsc_cert_spec spec;
     memset(&spec, 0, sizeof spec);
     spec.cn = cn;

@@ -28,13 +28,19 @@ static bool all_idle(const bacsc_device_runtime *rt)
     for (unsigned i = 0; i < rt->n; i++)
         if (rt->insts[i].node && !bacsc_sc_node_idle(rt->insts[i].node))
             return false;
-    return rt->ngrave == 0 && (!rt->hubd || bacsc_hubd_idle(rt->hubd));
+    for (unsigned i = 0; i < rt->ngrave; i++)
+        if (!bacsc_sc_node_idle(rt->grave[i].node))
+            return false;
+    return !rt->hubd || bacsc_hubd_idle(rt->hubd);
 }
 
 static void reap_deferred(bacsc_loop *loop, void *user)
 {
     bacsc_device_runtime *rt = user;
-    rt_free_grave(rt, true);
+    /* While stopping, nodes are freed only after the loop ended: one may
+     * still have work queued in this iteration. */
+    if (!rt->stopping)
+        rt_free_grave(rt, true);
     if (rt->stopping && all_idle(rt)) {
         BACSC_INFO("device: all connections closed");
         bacsc_loop_stop(loop);
@@ -77,8 +83,10 @@ void bacsc_device_runtime_stop(bacsc_device_runtime *rt)
     if (rt->stopping)
         return;
     rt->stopping = true;
-    for (unsigned i = 0; i < rt->n; i++)
+    for (unsigned i = 0; i < rt->n; i++) {
+        rt_switch_free(rt, &rt->insts[i]);
         rt_retire(rt, &rt->insts[i]);
+    }
     if (rt->hubd)
         bacsc_hubd_shutdown(rt->hubd);
     uint64_t dw = rt->cfg.disconnect_wait_us;
@@ -295,8 +303,10 @@ void bacsc_device_runtime_free(bacsc_device_runtime *rt)
 {
     if (!rt)
         return;
-    for (unsigned i = 0; rt->insts && i < rt->n; i++)
+    for (unsigned i = 0; rt->insts && i < rt->n; i++) {
+        rt_switch_free(rt, &rt->insts[i]);
         rt_retire(rt, &rt->insts[i]);
+    }
     bacsc_device_host_free(rt->host);
     for (unsigned i = 0; rt->insts && i < rt->n; i++) {
         rinst *in = &rt->insts[i];
@@ -306,6 +316,7 @@ void bacsc_device_runtime_free(bacsc_device_runtime *rt)
         free(in->hf_rows);
     }
     rt_free_grave(rt, false);
+    free(rt->grave);
     bacsc_hubd_free(rt->hubd);
     bacsc_loop_free(rt->loop);
     free(rt->insts);

@@ -30,7 +30,7 @@ static void on_npdu(void *user, const bacsc_address *src, const uint8_t *npdu, s
         bacsc_device_handle_npdu_rx(in->dev, src, npdu, len, bcast, now);
 }
 
-static void on_state(void *user, int state)
+void rt_on_state(void *user, int state)
 {
     rinst *in = user;
     if (!in->dev)
@@ -44,8 +44,13 @@ static void on_state(void *user, int state)
         bacsc_device_send_iam(in->dev, NULL, bacsc_loop_now(in->rt->loop));
 }
 
-static uint64_t pick_us(uint64_t flag_us, uint32_t port_s, bool from_port)
+/* A node timer: the flag when given, else (from_port) the Network Port's,
+ * else 0 (the node's default). port_wins: the port's value was changed over
+ * BACnet after the flags were given. */
+static uint64_t pick_us(uint64_t flag_us, uint32_t port_s, bool from_port, bool port_wins)
 {
+    if (port_wins)
+        return (uint64_t)port_s * 1000000u;
     if (flag_us)
         return flag_us;
     return from_port ? (uint64_t)port_s * 1000000u : 0;
@@ -56,12 +61,19 @@ static uint64_t pick_us(uint64_t flag_us, uint32_t port_s, bool from_port)
  * context `tls`. Timers: the flags when given, else (commissioned devices)
  * the Network Port's, else the node's defaults.
  */
-int rt_node_new(rinst *in, const bacsc_sc_port_config *pc, bacsc_tls_ctx *tls, char *err,
-                size_t errlen)
+bacsc_sc_node_callbacks rt_node_callbacks(rinst *in)
+{
+    bacsc_sc_node_callbacks cb = {.npdu = on_npdu, .state_changed = rt_on_state, .user = in};
+    return cb;
+}
+
+int rt_node_new(rinst *in, const bacsc_sc_port_config *pc, bacsc_tls_ctx *tls,
+                const bacsc_sc_node_callbacks *cb, bacsc_sc_node **out, char *err, size_t errlen)
 {
     const bacsc_device_runtime_config *c = &in->rt->cfg;
     bool from_port = c->state_dir != NULL;
     bool first = in->idx == 0 && !from_port;
+    bool pw = in->port_rules;
     bacsc_sc_node_config nc = {
         .name = in->name,
         .primary_uri = pc->primary_hub_uri,
@@ -71,12 +83,12 @@ int rt_node_new(rinst *in, const bacsc_sc_port_config *pc, bacsc_tls_ctx *tls, c
         .uuid = in->uuid,
         .max_bvlc_len = from_port ? 0 : (uint16_t)c->max_bvlc_len,
         .max_npdu_len = from_port ? 0 : (uint16_t)c->max_npdu_len,
-        .connect_wait_us = pick_us(c->connect_wait_us, pc->connect_wait_timeout, from_port),
+        .connect_wait_us = pick_us(c->connect_wait_us, pc->connect_wait_timeout, from_port, pw),
         .disconnect_wait_us =
-            pick_us(c->disconnect_wait_us, pc->disconnect_wait_timeout, from_port),
-        .heartbeat_us = pick_us(c->heartbeat_us, pc->heartbeat_timeout, from_port),
-        .reconnect_min_us = pick_us(c->reconnect_min_us, pc->min_reconnect_time, from_port),
-        .reconnect_max_us = pick_us(c->reconnect_max_us, pc->max_reconnect_time, from_port),
+            pick_us(c->disconnect_wait_us, pc->disconnect_wait_timeout, from_port, pw),
+        .heartbeat_us = pick_us(c->heartbeat_us, pc->heartbeat_timeout, from_port, pw),
+        .reconnect_min_us = pick_us(c->reconnect_min_us, pc->min_reconnect_time, from_port, pw),
+        .reconnect_max_us = pick_us(c->reconnect_max_us, pc->max_reconnect_time, from_port, pw),
         .dc_listen = first ? c->dc_listen : NULL,
         .dc_tls = from_port ? NULL : c->server_tls,
         .dc_uris = first ? c->dc_uris : NULL,
@@ -85,6 +97,7 @@ int rt_node_new(rinst *in, const bacsc_sc_port_config *pc, bacsc_tls_ctx *tls, c
         .dc_idle_us = c->dc_idle_us,
         .dc_auto_count = c->dc_auto_count,
         .dc_auto_window_us = c->dc_auto_window_us,
+        .uuid_binding = c->uuid_binding,
     };
     if (from_port)
         nc.disconnect_wait_us = (uint64_t)pc->disconnect_wait_timeout * 1000000u;
@@ -93,8 +106,7 @@ int rt_node_new(rinst *in, const bacsc_sc_port_config *pc, bacsc_tls_ctx *tls, c
         nc.vmac.b[5] = (uint8_t)(nc.vmac.b[5] + in->idx);
         nc.fixed_vmac = true;
     }
-    bacsc_sc_node_callbacks cb = {.npdu = on_npdu, .state_changed = on_state, .user = in};
-    return bacsc_sc_node_new(in->rt->loop, &nc, &cb, &in->node, err, errlen);
+    return bacsc_sc_node_new(in->rt->loop, &nc, cb, out, err, errlen);
 }
 
 /* ---- graveyard ------------------------------------------------------------------- */
@@ -103,13 +115,11 @@ void rt_free_grave(bacsc_device_runtime *rt, bool only_idle)
 {
     unsigned k = 0;
     for (unsigned i = 0; i < rt->ngrave; i++) {
-        if (!only_idle || bacsc_sc_node_idle(rt->grave[i])) {
-            bacsc_sc_node_free(rt->grave[i]);
-            bacsc_tls_ctx_free(rt->grave_tls[i]);
+        if (!only_idle || bacsc_sc_node_idle(rt->grave[i].node)) {
+            bacsc_sc_node_free(rt->grave[i].node);
+            bacsc_tls_ctx_free(rt->grave[i].tls);
         } else {
-            rt->grave[k] = rt->grave[i];
-            rt->grave_tls[k] = rt->grave_tls[i];
-            k++;
+            rt->grave[k++] = rt->grave[i];
         }
     }
     rt->ngrave = k;
@@ -121,15 +131,23 @@ void rt_retire(bacsc_device_runtime *rt, rinst *in)
     if (in->node == NULL)
         return;
     bacsc_sc_node_stop(in->node);
-    if (rt->ngrave == RT_GRAVE_MAX)
-        rt_free_grave(rt, true); /* too many at once: the oldest have had time */
-    if (rt->ngrave < RT_GRAVE_MAX) {
-        rt->grave[rt->ngrave] = in->node;
-        rt->grave_tls[rt->ngrave] = in->tls;
-        rt->ngrave++;
-    } else {
-        BACSC_WARN("device: too many stopping SC nodes; leaking one until exit");
+    if (rt->ngrave == rt->cap_grave) {
+        unsigned cap = rt->cap_grave ? rt->cap_grave * 2 : 16;
+        struct rt_grave *g = realloc(rt->grave, cap * sizeof *g);
+        if (g == NULL) {
+            /* No memory for the list: free it now, without its goodbye. */
+            bacsc_sc_node_free(in->node);
+            bacsc_tls_ctx_free(in->tls);
+            in->node = NULL;
+            in->tls = NULL;
+            return;
+        }
+        rt->grave = g;
+        rt->cap_grave = cap;
     }
+    rt->grave[rt->ngrave].node = in->node;
+    rt->grave[rt->ngrave].tls = in->tls;
+    rt->ngrave++;
     in->node = NULL;
     in->tls = NULL;
     if (rt->loop && !bacsc_timer_active(&rt->reap_timer))
@@ -206,7 +224,8 @@ static int host_sc_start(void *user, bacsc_device_host *h, unsigned idx,
         return BACSC_ERR_CRYPTO;
     }
     memcpy(in->uuid.b, sc->uuid, 16);
-    if (rt_node_new(in, sc->port, in->tls, err, sizeof err) != BACSC_OK) {
+    bacsc_sc_node_callbacks cb = rt_node_callbacks(in);
+    if (rt_node_new(in, sc->port, in->tls, &cb, &in->node, err, sizeof err) != BACSC_OK) {
         BACSC_ERROR("%s: BACnet/SC: %s", in->name, err);
         bacsc_tls_ctx_free(in->tls);
         in->tls = NULL;
@@ -325,7 +344,8 @@ int rt_fixed_device_new(bacsc_device_runtime *rt, rinst *in, char *err, size_t e
     snprintf(pc.primary_hub_uri, sizeof pc.primary_hub_uri, "%s", c->primary_hub_uri);
     if (c->failover_hub_uri)
         snprintf(pc.failover_hub_uri, sizeof pc.failover_hub_uri, "%s", c->failover_hub_uri);
-    if (rt_node_new(in, &pc, c->tls, err, errlen) != BACSC_OK)
+    bacsc_sc_node_callbacks cb = rt_node_callbacks(in);
+    if (rt_node_new(in, &pc, c->tls, &cb, &in->node, err, errlen) != BACSC_OK)
         return BACSC_ERR_INVALID_ARG;
     char dname[BACSC_DEVICE_NAME_MAX + 1];
     if (c->name && rt->n == 1)
@@ -345,7 +365,8 @@ int rt_fixed_device_new(bacsc_device_runtime *rt, rinst *in, char *err, size_t e
             c->application_software_version ? c->application_software_version : BACSC_VERSION,
         .description = c->description ? c->description : "bacsc BACnet/SC device",
         .location = c->location,
-        .link = bacsc_sc_node_datalink(in->node)};
+        .link = {.send = rt_link_send, .user = in},
+        .cb = {.reinitialize = rt_fixed_reinit, .user = in}};
     memcpy(dc.uuid, in->uuid.b, 16);
     if (bacsc_device_new(&dc, &in->dev) != BACSC_OK) {
         snprintf(err, errlen, "cannot create device %u", in->instance);
@@ -355,7 +376,8 @@ int rt_fixed_device_new(bacsc_device_runtime *rt, rinst *in, char *err, size_t e
     if (rc != BACSC_OK)
         return rc;
     fixed_port_config(in, &pc);
-    bacsc_netport_callbacks pcb = {.refresh = port_refresh, .user = in};
+    bacsc_netport_callbacks pcb = {
+        .refresh = port_refresh, .user = in, .check_write = rt_fixed_check_write};
     if (bacsc_device_add_netport_sc(in->dev, 1, "SC-port", &pc, &pcb, &in->port) != BACSC_OK) {
         snprintf(err, errlen, "cannot add the Network Port object");
         return BACSC_ERR_LIMIT;

@@ -3,6 +3,7 @@
  * commissioning runtime ops (bacsc/device_state.h).
  */
 #include <dirent.h>
+#include <signal.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,21 @@
 struct bacsc_devstate {
     sqlite3 *db;
     char dir[4096];
+    unsigned crash_at, steps; /* bacsc_devstate_crash_at() */
 };
+
+void bacsc_devstate_crash_at(bacsc_devstate *st, unsigned n)
+{
+    st->crash_at = n;
+    st->steps = 0;
+}
+
+/* A durable step is done: die here when a test asked for it. */
+static void step(bacsc_devstate *st)
+{
+    if (st->crash_at && ++st->steps == st->crash_at)
+        kill(getpid(), SIGKILL);
+}
 
 static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS device ("
@@ -354,6 +369,7 @@ static int save(bacsc_devstate *st, uint32_t instance, const bacsc_commission_da
         return BACSC_ERR_NOMEM;
     int rc = BACSC_ERR_DB;
     sqlite3_stmt *q = NULL;
+    step(st);
     if (exec(st, "BEGIN IMMEDIATE") != BACSC_OK) {
         free(ports);
         return BACSC_ERR_DB;
@@ -388,11 +404,14 @@ static int save(bacsc_devstate *st, uint32_t instance, const bacsc_commission_da
         sqlite3_bind_null(q, 13);
     if (sqlite3_step(q) == SQLITE_DONE && sqlite3_changes(st->db) == 1)
         rc = BACSC_OK;
+    step(st); /* inside the transaction, before COMMIT */
 out:
     sqlite3_finalize(q);
     free(ports);
-    if (rc == BACSC_OK && exec(st, "COMMIT") == BACSC_OK)
+    if (rc == BACSC_OK && exec(st, "COMMIT") == BACSC_OK) {
+        step(st);
         return BACSC_OK;
+    }
     exec(st, "ROLLBACK");
     return BACSC_ERR_DB;
 }
@@ -516,6 +535,7 @@ static void drop_key_file(bacsc_devrt *rt, const char *name)
     char path[4300];
     key_path(rt, name, path, sizeof path);
     unlink(path);
+    step(rt->st);
 }
 
 static int rt_generate_csr(void *user, const char *cn, const uint8_t uuid[16], uint8_t **csr,
@@ -535,6 +555,7 @@ static int rt_generate_csr(void *user, const char *cn, const uint8_t uuid[16], u
     snprintf(name, sizeof name, "dev-%u-%s.pem", (unsigned)rt->instance, hex);
     key_path(rt, name, path, sizeof path);
     int rc = bacsc_pki_key_write(path, k, NULL);
+    step(rt->st);
     if (rc == BACSC_OK)
         rc = bacsc_devcert_make_csr(k, cn, uuid, csr, csr_len);
     if (rc == BACSC_OK) {
@@ -549,6 +570,7 @@ static int rt_generate_csr(void *user, const char *cn, const uint8_t uuid[16], u
                 rc = BACSC_OK;
         }
         sqlite3_finalize(q);
+        step(rt->st);
     }
     if (rc != BACSC_OK) {
         unlink(path);
@@ -583,6 +605,7 @@ static int rt_activate(void *user, const bacsc_commission_data *next, char *deta
     EVP_PKEY *key = next->active_key_is_new ? rt->new_key : rt->key;
     if (rt->apply && rt->apply(rt->apply_user, next, key, detail, cap) < 0)
         return BACSC_ERR_STATE;
+    step(rt->st);
     const char *akey = next->active_key_is_new ? rt->new_key_name : rt->key_name;
     const char *nkey = next->active_key_is_new ? "" : rt->new_key_name;
     char old_active[NAME_MAX_LEN];

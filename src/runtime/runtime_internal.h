@@ -9,7 +9,6 @@
 #include "bacsc/device_host.h"
 #include "bacsc/device_runtime.h"
 
-#define RT_GRAVE_MAX 64
 #define RT_DC_ROWS 64
 
 typedef struct rinst {
@@ -21,6 +20,11 @@ typedef struct rinst {
     bacsc_device *dev;               /* fixed files: owned; state directory: the host's */
     bacsc_object *port;              /* the SC Network Port (fixed files) */
     bacsc_sc_node *node;             /* running BACnet/SC node, NULL when off */
+    bacsc_sc_node *trial;            /* fixed files: node on changed hub URIs, on trial */
+    bacsc_timer trial_timer;         /* the trial's deadline */
+    bool switch_deferred;
+    bool port_rules;                 /* fixed files: timers from the Network Port (after a
+                                        change over BACnet) rather than the flags */
     bacsc_tls_ctx *tls;              /* the node's own TLS context (state directory) */
     bacsc_sc_direct_connection dc_rows[RT_DC_ROWS];
     bacsc_sc_direct_connection *hf_rows; /* hosted hub function peers */
@@ -35,21 +39,32 @@ struct bacsc_device_runtime {
     bacsc_device_host *host;         /* state directory mode */
     bacsc_hubd *hubd;                /* hosted hub function */
     /* stopped nodes waiting to be idle (never freed inside their callbacks) */
-    bacsc_sc_node *grave[RT_GRAVE_MAX];
-    bacsc_tls_ctx *grave_tls[RT_GRAVE_MAX];
-    unsigned ngrave;
+    struct rt_grave {
+        bacsc_sc_node *node;
+        bacsc_tls_ctx *tls;
+    } *grave;
+    unsigned ngrave, cap_grave;
     bacsc_timer reap_timer, deadline;
     bacsc_timer seg_timer;           /* segmented answers' timers (every 250 ms) */
     bool stopping;
 };
 
 /* device_runtime_sc.c */
-int rt_node_new(rinst *in, const bacsc_sc_port_config *pc, bacsc_tls_ctx *tls, char *err,
-                size_t errlen);
+int rt_node_new(rinst *in, const bacsc_sc_port_config *pc, bacsc_tls_ctx *tls,
+                const bacsc_sc_node_callbacks *cb, bacsc_sc_node **out, char *err, size_t errlen);
+void rt_on_state(void *user, int state);
 void rt_retire(bacsc_device_runtime *rt, rinst *in);
 void rt_free_grave(bacsc_device_runtime *rt, bool only_idle);
 int rt_fixed_device_new(bacsc_device_runtime *rt, rinst *in, char *err, size_t errlen);
 void rt_refresh_port(rinst *in, bacsc_sc_port_state *st);
 bacsc_device_host_sc_ops rt_host_sc_ops(bacsc_device_runtime *rt);
+bacsc_sc_node_callbacks rt_node_callbacks(rinst *in);
+
+/* device_runtime_switch.c: Network Port changes of devices on fixed files */
+int rt_fixed_reinit(void *user, bacsc_device *dev, uint8_t state, bacsc_error *err);
+int rt_link_send(void *user, const bacsc_address *dest, const uint8_t *npdu, size_t len);
+void rt_switch_free(bacsc_device_runtime *rt, rinst *in);
+int rt_fixed_check_write(void *user, bacsc_object *port, uint32_t property, const void *pending,
+                         bacsc_error *err);
 
 #endif

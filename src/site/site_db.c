@@ -694,6 +694,16 @@ bool bacsc_site_selection_has(const bacsc_site_selection *sel, uint32_t instance
     for (size_t i = 0; i < sel->n; i++)
         if (instance >= sel->r[i].lo && instance <= sel->r[i].hi)
             return true;
+    size_t lo = 0, hi = sel->list ? sel->n_list : 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sel->list[mid] == instance)
+            return true;
+        if (sel->list[mid] < instance)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return false;
 }
 

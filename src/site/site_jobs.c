@@ -83,6 +83,15 @@ void site_selection_text(const bacsc_site_selection *sel, char *buf, size_t cap)
     for (size_t i = 0; i < sel->n && o < cap; i++)
         o += (size_t)snprintf(buf + o, cap - o, "%s%u-%u", i ? "," : "", (unsigned)sel->r[i].lo,
                               (unsigned)sel->r[i].hi);
+    if (sel->list && sel->n_list && o < cap) {
+        /* a list: its size and a digest of it (FNV-1a), so that the same
+         * list makes the same job key */
+        uint64_t h = 1469598103934665603ull;
+        for (size_t i = 0; i < sel->n_list; i++)
+            h = (h ^ sel->list[i]) * 1099511628211ull;
+        snprintf(buf + o, cap - o, "%slist%zu:%016llx", o ? "," : "", sel->n_list,
+                 (unsigned long long)h);
+    }
 }
 
 bool site_resume_same(bacsc_site *s, int kind, const char *key, int64_t *job_id)

@@ -1,7 +1,8 @@
 /* test_device_state.c — the state directory: a restart keeps UUID, keys,
- * certificate sets, CSR, ports and mode; a kill -9 at a random moment while
- * a process keeps activating alternate certificate sets leaves one complete
- * set whose certificate matches the active key, never a mix. */
+ * certificate sets, CSR, ports and mode; a kill -9 at each durable step
+ * (bacsc_devstate_crash_at) while a process activates alternate certificate
+ * sets leaves one complete set whose certificate matches the active key,
+ * never a mix. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -148,14 +149,45 @@ static void test_restart_keeps_state(void **state)
     sch_close(&s);
 }
 
-/* Child: activate new sets forever. */
-static void child_loop(const char *dir)
+/* Child: die (SIGKILL) at durable step `n` while activating new sets. */
+static void child_loop(const char *dir, unsigned n)
 {
     sch s;
     sch_open(&s, dir, 9, NULL);
-    for (long i = 10;; i++)
-        if (round_trip(&s, (i % 2) ? BACSC_MODE_SC : BACSC_MODE_DUAL, i) != BACSC_CLIENT_SIMPLE_ACK)
+    bacsc_devstate_crash_at(s.st, n);
+    for (long i = 10; i < 13; i++)
+        if (round_trip(&s, (i % 2) ? BACSC_MODE_SC : BACSC_MODE_DUAL, 100 * (long)n + i) !=
+            BACSC_CLIENT_SIMPLE_ACK)
             _exit(3);
+    _exit(4); /* three rounds without reaching step n */
+}
+
+/* The state after a crash: one complete, valid set whose certificate matches
+ * the active key — always (a complete set exists before the first crash). */
+static void check_recovered(const char *dir, unsigned n)
+{
+    sch s;
+    sch_open(&s, dir, 9, NULL);
+    const bacsc_commission_data *d = bacsc_commission_state(s.cm);
+    assert_true(d->active.opcert.len > 0);
+    uint8_t fpc[32], fpk[32];
+    key_fp_of_cert(&d->active.opcert, fpc);
+    assert_non_null(bacsc_devrt_key(s.rt));
+    bacsc_pki_key_fingerprint(bacsc_devrt_key(s.rt), fpk);
+    assert_memory_equal(fpc, fpk, 32);
+    assert_true(d->active.issuer[0].len > 0);
+    assert_string_equal(d->sc_active.primary_hub_uri, "wss://127.0.0.1:4443");
+    /* what validated at activation still validates */
+    bacsc_cert_verdict v;
+    assert_int_equal(bacsc_devcert_validate(&d->active, bacsc_devrt_key(s.rt), NULL,
+                                            (int64_t)time(NULL), &v),
+                     BACSC_OK);
+    assert_int_equal(v.code, BACSC_CERTCHK_OK);
+    int mode = bacsc_commission_mode(s.cm);
+    assert_true(mode == BACSC_MODE_SC || mode == BACSC_MODE_DUAL);
+    /* one more round works on the recovered state */
+    assert_int_equal(round_trip(&s, BACSC_MODE_SC, 100000 + (long)n), BACSC_CLIENT_SIMPLE_ACK);
+    sch_close(&s);
 }
 
 static void test_kill9_during_activation(void **state)
@@ -163,42 +195,26 @@ static void test_kill9_during_activation(void **state)
     (void)state;
     char dir[600];
     snprintf(dir, sizeof dir, "%s/kill9", tmp);
-    srand((unsigned)time(NULL));
-    for (int iter = 0; iter < 6; iter++) {
+    sch s;
+    sch_open(&s, dir, 9, NULL);
+    assert_int_equal(round_trip(&s, BACSC_MODE_SC, 5), BACSC_CLIENT_SIMPLE_ACK);
+    sch_close(&s);
+    /* Every durable step of a round (and of the next one) is a crash point. */
+    unsigned crashes = 0;
+    for (unsigned n = 1; n <= 60; n++) {
+        fflush(NULL);
         pid_t pid = fork();
         assert_true(pid >= 0);
         if (pid == 0)
-            child_loop(dir);
-        usleep(150000 + (useconds_t)(rand() % 400000));
-        kill(pid, SIGKILL);
+            child_loop(dir, n);
         int st;
         waitpid(pid, &st, 0);
         assert_true(WIFSIGNALED(st));
-        /* The state must be one complete set. */
-        sch s;
-        sch_open(&s, dir, 9, NULL);
-        const bacsc_commission_data *d = bacsc_commission_state(s.cm);
-        if (d->active.opcert.len > 0) {
-            uint8_t fpc[32], fpk[32];
-            key_fp_of_cert(&d->active.opcert, fpc);
-            assert_non_null(bacsc_devrt_key(s.rt));
-            bacsc_pki_key_fingerprint(bacsc_devrt_key(s.rt), fpk);
-            assert_memory_equal(fpc, fpk, 32);
-            assert_true(d->active.issuer[0].len > 0);
-            assert_string_equal(d->sc_active.primary_hub_uri, "wss://127.0.0.1:4443");
-            /* what validated at activation still validates */
-            bacsc_cert_verdict v;
-            assert_int_equal(bacsc_devcert_validate(&d->active, bacsc_devrt_key(s.rt), NULL,
-                                                    (int64_t)time(NULL), &v),
-                             BACSC_OK);
-            assert_int_equal(v.code, BACSC_CERTCHK_OK);
-        }
-        int mode = bacsc_commission_mode(s.cm);
-        assert_true(mode == BACSC_MODE_SC || mode == BACSC_MODE_DUAL || mode == BACSC_MODE_IP);
-        /* one more round works on the recovered state */
-        assert_int_equal(round_trip(&s, BACSC_MODE_SC, 1000 + iter), BACSC_CLIENT_SIMPLE_ACK);
-        sch_close(&s);
+        assert_int_equal(WTERMSIG(st), SIGKILL);
+        crashes++;
+        check_recovered(dir, n);
     }
+    assert_int_equal(crashes, 60);
 }
 
 int main(void)

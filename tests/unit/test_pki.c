@@ -392,6 +392,10 @@ static void profile_of_issued_certificate(void **state)
     const char *uuid = "0b7f2d1e-3c4a-4b5c-9d6e-7f8091a2b3c4";
     csr c = make_csr(BACSC_KEY_EC_P256, "dev1", uuid, false);
     bacsc_request_result res;
+    /* DNS names only under configured domains, IPs only when asked for */
+    assert_int_equal(bacsc_ca_policy_set(ca, "carry_dns", "true"), 0);
+    assert_int_equal(bacsc_ca_policy_set(ca, "san_domains", "example"), 0);
+    assert_int_equal(bacsc_ca_policy_set(ca, "carry_ip", "true"), 0);
     assert_int_equal(submit1(ca, &c, &res), 1);
     assert_int_equal(res.status, BACSC_REQ_PENDING);
     bacsc_selector sel = {.all = true};
@@ -474,29 +478,40 @@ static void duplicate_uuid_and_renewal(void **state)
     csr a = make_csr(BACSC_KEY_EC_P256, "a", u, false);
     csr b = make_csr(BACSC_KEY_EC_P256, "b", u, false);
     bacsc_request_result res[2];
-    /* two requests for one UUID in one batch: the second is refused */
+    /* two keys asking for one UUID in one batch: the second waits for an
+     * administrator (UUIDs are public: the first to ask must not win) */
     bacsc_request_in in[2] = {{.csr = a.der, .csr_len = a.len, .entry = "a.csr",
                                .device_instance = -1},
                               {.csr = b.der, .csr_len = b.len, .entry = "b.csr",
                                .device_instance = -1}};
     int64_t bid;
-    assert_int_equal(bacsc_ca_submit(ca, NULL, in, 2, &bid, res), 1);
+    assert_int_equal(bacsc_ca_submit(ca, NULL, in, 2, &bid, res), 2);
     assert_int_equal(res[0].status, BACSC_REQ_PENDING);
-    assert_int_equal(res[1].status, BACSC_REQ_REJECTED);
-    assert_non_null(strstr(res[1].reason, "duplicate Device UUID"));
+    assert_int_equal(res[1].status, BACSC_REQ_PENDING);
+    assert_non_null(strstr(res[1].reason, "needs an administrator"));
+    /* the same key asking twice is a duplicate */
+    assert_int_equal(submit1(ca, &a, res), 0);
+    assert_non_null(strstr(res[0].reason, "duplicate Device UUID"));
+    int64_t idb = res[0].id - 1;
+    bacsc_selector sb = {.ids = &idb, .n_ids = 1};
+    assert_int_equal(bacsc_ca_reject(ca, &sb, "not this device", NULL, NULL), 1);
     bacsc_selector sel = {.all = true};
     assert_int_equal(bacsc_ca_approve(ca, &sel, NULL, NULL), 1);
-    /* another key for the UUID of a valid certificate: refused */
-    assert_int_equal(submit1(ca, &b, res), 0);
-    assert_int_equal(res[0].status, BACSC_REQ_REJECTED);
-    assert_non_null(strstr(res[0].reason, "same key"));
-    /* renewal: same UUID, same key */
+    /* another key for the UUID of a valid certificate: pending, never auto-approved */
+    assert_int_equal(bacsc_ca_policy_set(ca, "auto_approve", "all"), 0);
+    assert_int_equal(submit1(ca, &b, res), 1);
+    assert_int_equal(res[0].status, BACSC_REQ_PENDING);
+    assert_non_null(strstr(res[0].reason, "held by valid certificate"));
+    idb = res[0].id;
+    assert_int_equal(bacsc_ca_reject(ca, &sb, "not this device", NULL, NULL), 1);
+    /* renewal: same UUID, same key: auto-approved */
     csr a2 = make_csr_k(a.key, "a", u, false);
     a.key = NULL;
     assert_int_equal(submit1(ca, &a2, res), 1);
-    assert_int_equal(res[0].status, BACSC_REQ_PENDING);
-    assert_int_equal(bacsc_ca_approve(ca, &sel, NULL, NULL), 1);
-    /* revoke both: the UUID is free again for a new key */
+    assert_int_equal(res[0].status, BACSC_REQ_APPROVED);
+    assert_int_equal(bacsc_ca_issue_approved(ca, 0, NULL, NULL), 1);
+    assert_int_equal(bacsc_ca_policy_set(ca, "auto_approve", "off"), 0);
+    /* revoke both: the UUID is free of valid certificates */
     first_cert f = {0};
     assert_int_equal(bacsc_ca_certs(ca, NULL, grab_cert, &f), 2);
     X509_free(f.x);
@@ -512,9 +527,11 @@ static void duplicate_uuid_and_renewal(void **state)
     assert_int_equal(submit1(ca, &b, res), 1);
     assert_int_equal(res[0].status, BACSC_REQ_PENDING);
     assert_non_null(strstr(res[0].reason, "administrator"));
+    /* renewal off: a new key still waits for the administrator (b is pending) */
     bacsc_ca_policy_set(ca, "renewal", "off");
     csr c = make_csr(BACSC_KEY_EC_P256, "c", u, false);
-    assert_int_equal(submit1(ca, &c, res), 0);
+    assert_int_equal(submit1(ca, &c, res), 1);
+    assert_int_equal(res[0].status, BACSC_REQ_PENDING);
     assert_non_null(strstr(res[0].reason, "request")); /* b is pending for it */
     csr_free(&a);
     csr_free(&a2);
@@ -575,12 +592,16 @@ static void approve_reject_auto_and_limits(void **state)
     assert_int_equal(bacsc_ca_approve(ca, &s2, count_result, &r), 0);
     assert_non_null(strstr(r.last_reason, "no request"));
 
-    /* auto-approve matching the site */
+    /* auto-approve: the authenticated submitter decides; a site claim alone never does */
     assert_int_equal(bacsc_ca_policy_set(ca, "auto_approve", "match"), 0);
     assert_int_equal(bacsc_ca_policy_set(ca, "auto_approve_sites", "plant-b"), 0);
+    assert_int_equal(bacsc_ca_policy_set(ca, "auto_approve_submitters", "token:installer-b"), 0);
+    batch.site = "plant-b";
     assert_int_equal(bacsc_ca_submit(ca, &batch, in + 2, 1, &b2, res), 1);
     assert_int_equal(res[0].status, BACSC_REQ_PENDING);
-    batch.site = "plant-b";
+    bacsc_actor tok = {.kind = BACSC_ACTOR_TOKEN, .name = "installer-b", .address = "192.0.2.7"};
+    assert_int_equal(bacsc_ca_set_actor_auth(ca, &tok), 0);
+    assert_string_equal(bacsc_ca_actor_auth(ca), "token:installer-b@192.0.2.7");
     assert_int_equal(bacsc_ca_submit(ca, &batch, in + 3, 1, &b3, res), 1);
     assert_int_equal(res[0].status, BACSC_REQ_APPROVED);
     assert_int_equal(bacsc_ca_issue_approved(ca, 0, NULL, NULL), 1);
@@ -618,7 +639,7 @@ static void store_invariants_enforced(void **state)
     bacsc_ca_close(ca);
     sqlite3 *db = raw_db("inv");
     assert_string_equal((const char *)"wal", "wal");
-    assert_int_equal(scalar(db, "PRAGMA user_version"), 1);
+    assert_int_equal(scalar(db, "PRAGMA user_version"), 2);
     char *msg = NULL;
     assert_int_not_equal(sqlite3_exec(db, "UPDATE audit SET actor = 'mallory'", NULL, NULL, &msg),
                          SQLITE_OK);

@@ -143,7 +143,9 @@ static int teardown(void **state)
 
 static bacsc_hubd *make_hub(const char *listen)
 {
-    bacsc_hubd_config hc = {.listen = listen, .tls = stls};
+    /* Every node here shares one test certificate but has its own UUID. */
+    bacsc_hubd_config hc = {.listen = listen, .tls = stls,
+                            .uuid_binding = BACSC_SC_UUID_BINDING_OFF};
     bacsc_sc_hub_config_default(&hc.hub);
     hc.hub.vmac.b[0] = 0x02;
     hc.hub.vmac.b[5] = 0x99;

@@ -1,0 +1,593 @@
+/*
+ * cmd_web.c — `bacsc web`: the web console (src/web, docs/web-api.md).
+ *
+ *   bacsc web --listen ADDR:PORT --cert FILE --key FILE [--web-db FILE]
+ *             [--ca-dir DIR] [--site-db FILE] [--config FILE] [...]
+ *   bacsc web user add NAME --role admin|installer|viewer --password-file F
+ *   bacsc web user list | user remove NAME | user passwd NAME --password-file F
+ *   bacsc web token create --user NAME [--expires DAYS]
+ *   bacsc web token list | token revoke ID
+ * Every form takes --web-db FILE (default $BACSC_WEB_DB, else ./web.db).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "bacsc/error.h"
+#include "bacsc/log.h"
+#include "cli.h"
+#include "web/web.h"
+
+extern const char bacsc_cmd_web_summary[];
+int bacsc_cmd_web(int argc, char **argv);
+
+const char bacsc_cmd_web_summary[] =
+    "web console: CA portal with approvals and site management over HTTPS";
+
+static const char *default_db(const char *given)
+{
+    if (given)
+        return given;
+    const char *env = getenv("BACSC_WEB_DB");
+    return env && *env ? env : "web.db";
+}
+
+/* First line of a file, without its newline. */
+static char *read_secret(const char *prog, const char *path)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    if (cli_read_file(prog, path, WEB_PASSWORD_MAX + 2, &data, &len) != 0)
+        return NULL;
+    char *s = calloc(1, len + 1);
+    if (s) {
+        memcpy(s, data, len);
+        s[strcspn(s, "\r\n")] = 0;
+    }
+    OPENSSL_cleanse(data, len);
+    free(data);
+    return s;
+}
+
+static void free_secret(char *s)
+{
+    if (s) {
+        OPENSSL_cleanse(s, strlen(s));
+        free(s);
+    }
+}
+
+static web_db *open_db(const char *prog, const char *path)
+{
+    web_db *db = NULL;
+    char err[300];
+    if (web_db_open(default_db(path), &db, err, sizeof err) != BACSC_OK) {
+        cli_error(prog, "%s", err);
+        return NULL;
+    }
+    return db;
+}
+
+/* ---- user / token subcommands ------------------------------------------------------------ */
+
+typedef struct sub_opts {
+    const char *db, *role, *pwfile, *user;
+    long expires;
+    bool json;
+    const char *pos[2];
+    int npos;
+} sub_opts;
+
+static void user_usage(FILE *f)
+{
+    fprintf(f, "usage: bacsc web user add NAME --role admin|installer|viewer --password-file F\n"
+               "       bacsc web user list [--json]\n"
+               "       bacsc web user remove NAME\n"
+               "       bacsc web user passwd NAME --password-file F\n"
+               "       bacsc web token create --user NAME [--expires DAYS]\n"
+               "       bacsc web token list [--json] | bacsc web token revoke ID\n"
+               "every form takes --web-db FILE (default $BACSC_WEB_DB, else ./web.db)\n");
+}
+
+/* Returns -1 to go on, else an exit code. */
+static int sub_parse(const char *prog, int argc, char **argv, sub_opts *o)
+{
+    static const struct option lo[] = {{"web-db", required_argument, NULL, 'd'},
+                                       {"role", required_argument, NULL, 'r'},
+                                       {"password-file", required_argument, NULL, 'p'},
+                                       {"user", required_argument, NULL, 'u'},
+                                       {"expires", required_argument, NULL, 'e'},
+                                       {"json", no_argument, NULL, 'j'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
+    memset(o, 0, sizeof *o);
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        switch (c) {
+        case 'd': o->db = optarg; break;
+        case 'r': o->role = optarg; break;
+        case 'p': o->pwfile = optarg; break;
+        case 'u': o->user = optarg; break;
+        case 'j': o->json = true; break;
+        case 'e': {
+            char *end;
+            o->expires = strtol(optarg, &end, 10);
+            if (*end || o->expires < 0 || o->expires > 3650) {
+                cli_error(prog, "--expires is a number of days (0..3650, 0 = never)");
+                return EXIT_USAGE;
+            }
+            break;
+        }
+        case 'h': user_usage(stdout); return EXIT_OK;
+        default: return cli_bad_option(prog, argc, argv);
+        }
+    }
+    for (int i = optind; i < argc; i++) {
+        if (o->npos >= 2) {
+            cli_error(prog, "unexpected argument '%s'", argv[i]);
+            return EXIT_USAGE;
+        }
+        o->pos[o->npos++] = argv[i];
+    }
+    return -1;
+}
+
+static int print_user(void *user, const char *name, int role, int64_t created)
+{
+    json_t *arr = user;
+    if (arr) {
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:I}", "name", name, "role",
+                                             web_role_name(role), "created", (json_int_t)created));
+        return 0;
+    }
+    printf("%-24s %s\n", name, web_role_name(role));
+    return 0;
+}
+
+static int user_add_or_passwd(const char *prog, web_db *db, const sub_opts *o, bool add)
+{
+    if (o->npos != 2 || !o->pwfile || (add && !o->role)) {
+        cli_error(prog, add ? "usage: user add NAME --role ROLE --password-file F"
+                            : "usage: user passwd NAME --password-file F");
+        return EXIT_USAGE;
+    }
+    int role = add ? web_role_parse(o->role) : 0;
+    if (add && role == WEB_ROLE_NONE) {
+        cli_error(prog, "--role is admin, installer or viewer, not '%s'", o->role);
+        return EXIT_USAGE;
+    }
+    char *pw = read_secret(prog, o->pwfile);
+    if (!pw)
+        return EXIT_FAIL;
+    int rc = add ? web_user_add(db, o->pos[1], role, pw) : web_user_passwd(db, o->pos[1], pw);
+    free_secret(pw);
+    if (rc != BACSC_OK) {
+        cli_error(prog, "%s", web_db_errmsg(db));
+        return rc == BACSC_ERR_INVALID_ARG || rc == BACSC_ERR_EXISTS || rc == BACSC_ERR_NOT_FOUND
+                   ? EXIT_DATAERR
+                   : EXIT_FAIL;
+    }
+    web_audit(db, (int64_t)time(NULL), getenv("USER") ? getenv("USER") : "cli", "local",
+              add ? "user-add" : "user-passwd", o->pos[1], add ? o->role : "");
+    printf("%s %s\n", add ? "added" : "password changed for", o->pos[1]);
+    return EXIT_OK;
+}
+
+static int cmd_user(int argc, char **argv)
+{
+    const char *prog = "web user";
+    sub_opts o;
+    int ex = sub_parse(prog, argc, argv, &o);
+    if (ex >= 0)
+        return ex;
+    if (o.npos < 1) {
+        user_usage(stderr);
+        return EXIT_USAGE;
+    }
+    web_db *db = open_db(prog, o.db);
+    if (!db)
+        return EXIT_FAIL;
+    const char *verb = o.pos[0];
+    if (!strcmp(verb, "add") || !strcmp(verb, "passwd"))
+        ex = user_add_or_passwd(prog, db, &o, !strcmp(verb, "add"));
+    else if (!strcmp(verb, "list")) {
+        json_t *arr = o.json ? json_array() : NULL;
+        web_users(db, print_user, arr);
+        if (arr)
+            cli_print_json(arr);
+        ex = EXIT_OK;
+    } else if (!strcmp(verb, "remove") && o.npos == 2) {
+        if (web_user_remove(db, o.pos[1]) != BACSC_OK) {
+            cli_error(prog, "%s", web_db_errmsg(db));
+            ex = EXIT_DATAERR;
+        } else {
+            web_audit(db, (int64_t)time(NULL), getenv("USER") ? getenv("USER") : "cli",
+                      "local", "user-remove", o.pos[1], "");
+            printf("removed %s\n", o.pos[1]);
+            ex = EXIT_OK;
+        }
+    } else {
+        cli_error(prog, "unknown or incomplete subcommand '%s' (add, list, remove, passwd)",
+                  verb);
+        ex = EXIT_USAGE;
+    }
+    web_db_close(db);
+    return ex;
+}
+
+static int print_token(void *user, int64_t id, const char *owner, int64_t created,
+                       int64_t expires, bool revoked)
+{
+    (void)user;
+    (void)created;
+    char when[32] = "never";
+    if (expires) {
+        time_t t = (time_t)expires;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(when, sizeof when, "%Y-%m-%d", &tm);
+    }
+    printf("%-6lld %-24s expires %s%s\n", (long long)id, owner, when, revoked ? " (revoked)" : "");
+    return 0;
+}
+
+static int cmd_token(int argc, char **argv)
+{
+    const char *prog = "web token";
+    sub_opts o;
+    int ex = sub_parse(prog, argc, argv, &o);
+    if (ex >= 0)
+        return ex;
+    if (o.npos < 1) {
+        user_usage(stderr);
+        return EXIT_USAGE;
+    }
+    web_db *db = open_db(prog, o.db);
+    if (!db)
+        return EXIT_FAIL;
+    int64_t now = (int64_t)time(NULL);
+    if (!strcmp(o.pos[0], "create")) {
+        char tok[128];
+        int64_t id = 0;
+        if (!o.user) {
+            cli_error(prog, "usage: token create --user NAME [--expires DAYS]");
+            ex = EXIT_USAGE;
+        } else if (web_token_create(db, o.user, now, o.expires ? now + 86400 * o.expires : 0,
+                                    tok, sizeof tok, &id) != BACSC_OK) {
+            cli_error(prog, "%s", web_db_errmsg(db));
+            ex = EXIT_DATAERR;
+        } else {
+            web_audit(db, now, getenv("USER") ? getenv("USER") : "cli", "local", "token-create",
+                      o.user, "");
+            printf("token %lld for %s (shown once; keep it secret):\n%s\n", (long long)id, o.user,
+                   tok);
+            OPENSSL_cleanse(tok, sizeof tok);
+            ex = EXIT_OK;
+        }
+    } else if (!strcmp(o.pos[0], "list")) {
+        web_tokens(db, print_token, NULL);
+        ex = EXIT_OK;
+    } else if (!strcmp(o.pos[0], "revoke") && o.npos == 2) {
+        ex = web_token_revoke(db, atoll(o.pos[1])) == BACSC_OK ? EXIT_OK : EXIT_DATAERR;
+        if (ex)
+            cli_error(prog, "%s", web_db_errmsg(db));
+    } else {
+        cli_error(prog, "unknown or incomplete subcommand '%s' (create, list, revoke)",
+                  o.pos[0]);
+        ex = EXIT_USAGE;
+    }
+    web_db_close(db);
+    return ex;
+}
+
+/* ---- serving ------------------------------------------------------------------------------ */
+
+static void serve_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: bacsc web --listen ADDR:PORT --cert FILE --key FILE [--web-db FILE]\n"
+            "                 [--ca-dir DIR] [--site-db FILE] [--config FILE] [options]\n"
+            "       bacsc web user|token ...   (bacsc web user --help)\n\n"
+            "Serve the web console over HTTPS (TLS 1.3): the CA portal of the `bacsc ca`\n"
+            "store in DIR and/or the site of the `bacsc site` database, for the users of\n"
+            "the console database (--web-db, default $BACSC_WEB_DB, else ./web.db).\n"
+            "API: docs/web-api.md.\n\n"
+            "options:\n"
+            "  --listen ADDR:PORT         address to serve (e.g. 127.0.0.1:8443, [::1]:8443)\n"
+            "  --cert FILE, --key FILE    the server's certificate and key (PEM)\n"
+            "  --web-db FILE              users, sessions, tokens, console audit\n"
+            "  --ca-dir DIR               the CA directory (bacsc ca init)\n"
+            "  --ca-passphrase-file F     passphrase of an encrypted CA key\n"
+            "  --site-db FILE             the site database (bacsc site init)\n"
+            "  --config FILE              JSON object of these options (\"listen\": ...)\n"
+            "  --allow-tls12              also accept TLS 1.2 (old browsers)\n"
+            "  --max-connections N        concurrent connections (default 64)\n"
+            "  --max-upload BYTES         largest request zip (default 33554432)\n"
+            "  --timeout SECONDS          idle connection timeout (default 30)\n"
+            "  --session-ttl SECONDS      session lifetime (default 28800)\n"
+            "  --expiring-days N          'expiring' certificate threshold (default 30)\n"
+            "  --bip-local ADDR:PORT      site jobs: local BACnet/IP address\n"
+            "  --broadcast ADDR:PORT      site jobs: BACnet/IP broadcast address\n"
+            "  --bip-timeout MS, --retries N, --concurrency N   site job network settings\n"
+            "  --device-password-file F   ReinitializeDevice password for site jobs\n"
+            "  --log-level L              error|warn|info|debug|trace\n");
+}
+
+enum {
+    W_LISTEN = 300, W_CERT, W_KEY, W_DB, W_CA, W_CAPASS, W_SITE, W_CONFIG, W_TLS12, W_MAXCONN,
+    W_MAXUP, W_TIMEOUT, W_TTL, W_EXPIRING, W_BIP, W_BCAST, W_BIPTO, W_RETRIES, W_CONC, W_DEVPW,
+    W_LOG, W_HELP
+};
+
+static const struct option SERVE_OPTS[] = {
+    {"listen", required_argument, NULL, W_LISTEN},
+    {"cert", required_argument, NULL, W_CERT},
+    {"key", required_argument, NULL, W_KEY},
+    {"web-db", required_argument, NULL, W_DB},
+    {"ca-dir", required_argument, NULL, W_CA},
+    {"ca-passphrase-file", required_argument, NULL, W_CAPASS},
+    {"site-db", required_argument, NULL, W_SITE},
+    {"config", required_argument, NULL, W_CONFIG},
+    {"allow-tls12", no_argument, NULL, W_TLS12},
+    {"max-connections", required_argument, NULL, W_MAXCONN},
+    {"max-upload", required_argument, NULL, W_MAXUP},
+    {"timeout", required_argument, NULL, W_TIMEOUT},
+    {"session-ttl", required_argument, NULL, W_TTL},
+    {"expiring-days", required_argument, NULL, W_EXPIRING},
+    {"bip-local", required_argument, NULL, W_BIP},
+    {"broadcast", required_argument, NULL, W_BCAST},
+    {"bip-timeout", required_argument, NULL, W_BIPTO},
+    {"retries", required_argument, NULL, W_RETRIES},
+    {"concurrency", required_argument, NULL, W_CONC},
+    {"device-password-file", required_argument, NULL, W_DEVPW},
+    {"log-level", required_argument, NULL, W_LOG},
+    {"help", no_argument, NULL, W_HELP},
+    {NULL, 0, NULL, 0}};
+
+typedef struct serve_opts {
+    web_config cfg;
+    const char *capass_file, *devpw_file;
+    json_t *config; /* keeps the config file's strings alive */
+} serve_opts;
+
+static bool num_opt(const char *name, const char *v, unsigned long long lo,
+                    unsigned long long hi, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || *end || !*v || x < lo || x > hi) {
+        cli_error("web", "--%s must be %llu..%llu, not '%s'", name, lo, hi, v);
+        return false;
+    }
+    *out = x;
+    return true;
+}
+
+/* Apply one option (from the command line or the config file). */
+static bool apply_opt(serve_opts *o, int c, const char *name, const char *v)
+{
+    web_config *w = &o->cfg;
+    unsigned long long x = 0;
+    switch (c) {
+    case W_LISTEN: w->listen = v; return true;
+    case W_CERT: w->cert = v; return true;
+    case W_KEY: w->key = v; return true;
+    case W_DB: w->web_db = v; return true;
+    case W_CA: w->ca_dir = v; return true;
+    case W_CAPASS: o->capass_file = v; return true;
+    case W_SITE: w->site_db = v; return true;
+    case W_TLS12: w->allow_tls12 = !v || !strcmp(v, "true"); return true;
+    case W_MAXCONN: return num_opt(name, v, 1, 4096, &x) && ((w->max_connections = (unsigned)x), 1);
+    case W_MAXUP: return num_opt(name, v, 1024, 1ull << 32, &x) && ((w->max_upload = (size_t)x), 1);
+    case W_TIMEOUT: return num_opt(name, v, 1, 3600, &x) && ((w->timeout_s = (unsigned)x), 1);
+    case W_TTL: return num_opt(name, v, 1, 30 * 86400, &x) && ((w->session_ttl = (int64_t)x), 1);
+    case W_EXPIRING: return num_opt(name, v, 1, 3650, &x) && ((w->expiring_days = (unsigned)x), 1);
+    case W_BIP: w->bip_local = v; return true;
+    case W_BCAST: w->broadcast = v; return true;
+    case W_BIPTO: return num_opt(name, v, 10, 600000, &x) && ((w->bip_timeout_ms = (unsigned)x), 1);
+    case W_RETRIES: return num_opt(name, v, 0, 20, &x) && ((w->bip_retries = (unsigned)x), 1);
+    case W_CONC:
+        return num_opt(name, v, 1, BACSC_SITE_CONCURRENCY_MAX, &x) &&
+               ((w->concurrency = (unsigned)x), 1);
+    case W_DEVPW: o->devpw_file = v; return true;
+    case W_LOG: return cli_set_log_level("web", v);
+    default: return false;
+    }
+}
+
+static bool load_config(serve_opts *o, const char *path)
+{
+    json_error_t e;
+    o->config = json_load_file(path, JSON_REJECT_DUPLICATES, &e);
+    if (!o->config || !json_is_object(o->config)) {
+        cli_error("web", "%s: not a JSON object: %s (line %d)", path, e.text, e.line);
+        return false;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(o->config, key, v)
+    {
+        const struct option *opt = SERVE_OPTS;
+        while (opt->name && strcmp(opt->name, key))
+            opt++;
+        if (!opt->name || opt->val == W_CONFIG || opt->val == W_HELP) {
+            cli_error("web", "%s: unknown key \"%s\"", path, key);
+            return false;
+        }
+        char num[32];
+        const char *text = json_string_value(v);
+        if (json_is_integer(v)) {
+            snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+            text = num;
+        } else if (json_is_boolean(v))
+            text = json_is_true(v) ? "true" : "false";
+        if (!text) {
+            cli_error("web", "%s: \"%s\" must be a string, number or boolean", path, key);
+            return false;
+        }
+        /* numbers are parsed at once; strings point into o->config */
+        if (!apply_opt(o, opt->val, key, text))
+            return false;
+    }
+    return true;
+}
+
+/* Returns -1 to go on, else an exit code. */
+static int serve_parse(serve_opts *o, int argc, char **argv)
+{
+    web_config_default(&o->cfg);
+    /* the config file first: the command line overrides it */
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--config") && !load_config(o, argv[i + 1]))
+            return EXIT_USAGE;
+    optind = 1;
+    opterr = 0;
+    int c, idx = 0;
+    while ((c = getopt_long(argc, argv, "h", SERVE_OPTS, &idx)) != -1) {
+        if (c == W_HELP || c == 'h') {
+            serve_usage(stdout);
+            return EXIT_OK;
+        }
+        if (c == W_CONFIG)
+            continue;
+        if (c == '?' || c == ':')
+            return cli_bad_option("web", argc, argv);
+        const char *name = SERVE_OPTS[idx].name;
+        if (!apply_opt(o, c, name, optarg))
+            return EXIT_USAGE;
+    }
+    if (optind < argc) {
+        cli_error("web", "unexpected argument '%s' (subcommands: user, token)", argv[optind]);
+        return EXIT_USAGE;
+    }
+    if (!o->cfg.listen || !o->cfg.cert || !o->cfg.key) {
+        cli_error("web", "give --listen ADDR:PORT, --cert FILE and --key FILE");
+        return EXIT_USAGE;
+    }
+    if (!o->cfg.ca_dir && !o->cfg.site_db) {
+        cli_error("web", "give --ca-dir DIR and/or --site-db FILE: nothing to serve");
+        return EXIT_USAGE;
+    }
+    o->cfg.web_db = default_db(o->cfg.web_db);
+    return -1;
+}
+
+/* Open the databases and the CA. Returns -1 to go on, else an exit code. */
+static int serve_open(web_app *app, serve_opts *o)
+{
+    char err[300];
+    char *pass = NULL;
+    if (o->capass_file && !(pass = read_secret("web", o->capass_file)))
+        return EXIT_FAIL;
+    if (o->devpw_file && !(app->cfg.device_password = read_secret("web", o->devpw_file))) {
+        free_secret(pass);
+        return EXIT_FAIL;
+    }
+    if (web_db_open(app->cfg.web_db, &app->db, err, sizeof err) != BACSC_OK) {
+        free_secret(pass);
+        cli_error("web", "%s", err);
+        return EXIT_FAIL;
+    }
+    if (app->cfg.ca_dir) {
+        int rc = bacsc_ca_open(app->cfg.ca_dir, pass, &app->ca, err, sizeof err);
+        free_secret(pass);
+        pass = NULL;
+        if (rc != BACSC_OK) {
+            cli_error("web", "%s", err);
+            return EXIT_FAIL;
+        }
+    }
+    free_secret(pass);
+    if (app->cfg.site_db) {
+        if (bacsc_site_open(app->cfg.site_db, false, &app->site, err, sizeof err) != BACSC_OK) {
+            cli_error("web", "%s", err);
+            return EXIT_FAIL;
+        }
+        if (web_jobs_start(app, err, sizeof err) != BACSC_OK) {
+            cli_error("web", "%s", err);
+            return EXIT_FAIL;
+        }
+    }
+    return -1;
+}
+
+static void serve_close(web_app *app)
+{
+    web_stop(app);
+    web_jobs_stop(app);
+    web_cert_cache_free(app->certs);
+    web_dev_cache_free(app->devs);
+    bacsc_site_close(app->site);
+    bacsc_ca_close(app->ca);
+    web_db_close(app->db);
+    free_secret(app->cfg.device_password);
+    pthread_mutex_destroy(&app->mu);
+}
+
+static int serve(int argc, char **argv)
+{
+    serve_opts o;
+    memset(&o, 0, sizeof o);
+    int ex = serve_parse(&o, argc, argv);
+    if (ex >= 0) {
+        json_decref(o.config);
+        return ex;
+    }
+    web_app app;
+    memset(&app, 0, sizeof app);
+    app.cfg = o.cfg;
+    pthread_mutex_init(&app.mu, NULL);
+    /* block the stop signals in every thread; the main thread waits for them */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    ex = serve_open(&app, &o);
+    char err[300];
+    if (ex < 0 && web_start(&app, err, sizeof err) != BACSC_OK) {
+        cli_error("web", "%s", err);
+        ex = EXIT_UNAVAILABLE;
+    }
+    if (ex < 0) {
+        const char *colon = strrchr(app.cfg.listen, ':');
+        printf("bacsc web: serving https://%.*s:%u/ (CA %s, site %s, users %s)\n",
+               (int)(colon - app.cfg.listen), app.cfg.listen, (unsigned)app.port,
+               app.cfg.ca_dir ? app.cfg.ca_dir : "-", app.cfg.site_db ? app.cfg.site_db : "-",
+               app.cfg.web_db);
+        fflush(stdout);
+        int sig = 0;
+        for (;;) {
+            sigwait(&set, &sig);
+            if (sig != SIGHUP)
+                break;
+            BACSC_INFO("web: SIGHUP: nothing to reload (restart to change options)");
+        }
+        BACSC_INFO("web: stopping on signal %d", sig);
+        ex = EXIT_OK;
+    }
+    serve_close(&app);
+    json_decref(o.config);
+    return ex;
+}
+
+int bacsc_cmd_web(int argc, char **argv)
+{
+    if (argc >= 2 && !strcmp(argv[1], "user"))
+        return cmd_user(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "token"))
+        return cmd_token(argc - 1, argv + 1);
+    return serve(argc, argv);
+}

@@ -1,0 +1,61 @@
+/*
+ * ca_internal.h — the CA handle and the store helpers shared by the
+ * src/pki/ca_*.c files (not public API).
+ */
+#ifndef BACSC_CA_INTERNAL_H
+#define BACSC_CA_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "pki_internal.h"
+
+struct bacsc_ca {
+    char *dir;
+    char *passphrase;
+    sqlite3 *db;
+    X509 *cert;
+    STACK_OF(X509) *chain;
+    EVP_PKEY *key;
+    bacsc_signer *signer;
+    bacsc_policy policy;
+    char actor[128];        /* display name (decided_by, audit actor column) */
+    char auth[256];         /* authenticated actor as recorded: "kind:name[@address]" */
+    char auth_id[200];      /* "kind:name", matched against auto_approve_submitters */
+    int auth_kind;          /* bacsc_actor_kind */
+    int64_t fixed_now;
+    int threads;
+    char err[512];
+};
+
+/* One-line reason into ca->err; returns `code`. */
+int ca_fail(bacsc_ca *ca, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int ca_db_fail(bacsc_ca *ca, const char *what);
+int64_t ca_now(const bacsc_ca *ca);
+void ca_path_in(const char *dir, const char *name, char *out, size_t outlen);
+bool ca_file_exists(const char *path);
+int ca_exec(bacsc_ca *ca, const char *sql);
+int ca_begin(bacsc_ca *ca);
+int ca_commit(bacsc_ca *ca);
+void ca_rollback(bacsc_ca *ca);
+sqlite3_stmt *ca_prep(bacsc_ca *ca, const char *sql);
+void ca_bind_text(sqlite3_stmt *st, int i, const char *s);
+const char *ca_col_text(sqlite3_stmt *st, int i);
+/* Append one audit row (inside the caller's transaction). */
+int ca_audit(bacsc_ca *ca, const char *action, const char *object, const char *detail);
+int ca_meta_set(bacsc_ca *ca, const char *key, const char *value);
+void ca_meta_get(bacsc_ca *ca, const char *key, char *out, size_t outlen);
+int ca_status_parse(const char *s);
+/* Load ca.key (passphrase) / prepare the signer. */
+int ca_load_key(bacsc_ca *ca);
+int ca_need_signer(bacsc_ca *ca);
+
+/* ca_audit.c: actor, audit chain, anchor, policy MAC. */
+extern const char *const ca_schema_v2_sql;
+void ca_actor_default(bacsc_ca *ca, const char *display);
+int ca_register_functions(bacsc_ca *ca);
+int ca_migrate(bacsc_ca *ca, int from_version);
+int ca_policy_mac_store(bacsc_ca *ca);
+int ca_policy_mac_check(bacsc_ca *ca);
+void ca_anchor_refresh(bacsc_ca *ca);
+
+#endif
