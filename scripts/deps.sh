@@ -6,7 +6,7 @@ PKGS=(build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
       libssl-dev openssl libsqlite3-dev sqlite3 libzip-dev zip unzip
       libjansson-dev libcmocka-dev libmicrohttpd-dev
       chromium nodejs curl
-      tshark python3 python3-websockets iproute2 procps xxd)
+      tshark python3 python3-websockets python3-prometheus-client iproute2 procps xxd)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -2,8 +2,9 @@
  * bacsc/bip_link.h — the BACnet/IP datalink (ASHRAE 135 Annex J) on the
  * event loop: one non-blocking UDP socket, for devices and client tools.
  *
- * A bacsc_bip_link owns a UDP socket bound to ADDR:PORT (SO_BROADCAST,
- * SO_REUSEADDR) and watched by a bacsc_loop. It plugs into the application
+ * A bacsc_bip_link owns a UDP socket bound exclusively to ADDR:PORT
+ * (SO_BROADCAST; no SO_REUSEADDR: a port in use fails with EADDRINUSE) and
+ * watched by a bacsc_loop. It plugs into the application
  * layer through bacsc_bip_link_datalink() (datalink.h):
  *
  *   send to a 6-octet MAC (IPv4 + port)  → Original-Unicast-NPDU to that address

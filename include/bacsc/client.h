@@ -143,7 +143,9 @@ size_t bacsc_client_pending(const bacsc_client *cl);
  * harness) sees it called from within this call, after the request is
  * fully registered.
  * Returns the invoke id (0..255), BACSC_ERR_LIMIT (max_pending requests in
- * flight), BACSC_ERR_AGAIN (all 256 invoke ids in flight to `dest`),
+ * flight, or — bacsc_client_too_large() then says so — the APDU is larger
+ * than the Max_APDU_Length_Accepted `dest` announced in its I-Am; nothing is
+ * sent), BACSC_ERR_AGAIN (all 256 invoke ids in flight to `dest`),
  * BACSC_ERR_INVALID_ARG (broadcast destination, payload too large for the
  * datalink), BACSC_ERR_NOMEM. A send callback failure is not an error here:
  * the retry timer covers it.
@@ -151,6 +153,11 @@ size_t bacsc_client_pending(const bacsc_client *cl);
 int bacsc_client_request(bacsc_client *cl, const bacsc_address *dest, uint8_t service,
                          const uint8_t *payload, size_t payload_len, bacsc_client_done_fn done,
                          void *user, uint64_t now);
+
+/* Whether the last bacsc_client_request() (or wrapper) was refused because
+ * the request (*apdu_len octets) is larger than the destination accepts
+ * (*peer_max, from its I-Am). Either pointer may be NULL. */
+bool bacsc_client_too_large(const bacsc_client *cl, size_t *apdu_len, unsigned *peer_max);
 
 /* Convenience wrappers: encode the service request and call
  * bacsc_client_request(). Same returns, plus the encoder's

@@ -1,6 +1,6 @@
 /*
  * bacsc/commission.h — certificate management and mode switching through
- * standard BACnet objects (issue 5, device side), sans-I/O.
+ * standard BACnet objects (device side), sans-I/O.
  *
  * A bacsc_commission adds to a bacsc_device:
  *   - a Network Port SECURE_CONNECT (the SC port) and, optionally, a Network

@@ -593,7 +593,7 @@ typedef struct bacsc_sc_port_config {
     uint32_t issuer_certificate_files[BACSC_ISSUER_FILES_MAX];
     uint32_t certificate_signing_request_file;
     /* Out_Of_Service written over BACnet (pending like the rest): true = the
-     * port is switched off (issue 5: mode switching). */
+     * port is switched off (mode switching). */
     bool out_of_service;
     /* Site domain for the CSR common name (proprietary property
      * BACSC_PROP_ID_SITE_DOMAIN); "" = none. */

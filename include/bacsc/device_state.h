@@ -18,6 +18,11 @@
  * save, so a kill -9 leaves either the old or the new set, never a mix.
  * Key files no row names are removed on open.
  *
+ * One process at a time: DIR/lock is locked (flock) while the state is open
+ * and records the owner's PID; opening a directory another process holds
+ * fails with BACSC_ERR_EXISTS and "state directory DIR is in use by process
+ * PID".
+ *
  * The runtime (bacsc_devrt) implements bacsc_commission_ops for one device
  * instance with OpenSSL: EC P-256 keys, CSRs with urn:uuid SAN, validation
  * against the current or new key and the issuer files at the wall clock.

@@ -89,7 +89,16 @@ typedef struct bacsc_sc_hub_callbacks {
      * follows. */
     void (*refused)(void *io_peer, const bacsc_bvlc_connect *req, uint16_t error_code,
                     void *user);
+    /* Optional: a message for `dst_io` (NULL: no such destination) was
+     * dropped (enum bacsc_sc_hub_drop; already counted in the stats). For
+     * logs: the I/O layer rate-limits them (e.g. once per peer). */
+    void (*dropped)(void *dst_io, int reason, size_t len, void *user);
 } bacsc_sc_hub_callbacks;
+
+enum bacsc_sc_hub_drop {
+    BACSC_SC_HUB_DROP_TOO_LARGE = 1, /* over the destination's Max-BVLC/NPDU-Length */
+    BACSC_SC_HUB_DROP_QUEUE = 2      /* the destination's FIFO is full (or no memory) */
+};
 
 /* Hub-wide counters. */
 typedef struct bacsc_sc_hub_stats {
@@ -107,6 +116,9 @@ typedef struct bacsc_sc_hub_stats {
     uint64_t to_hub_dropped;       /* NPDUs addressed to the hub itself */
     uint64_t naks_sent;
     uint64_t refused_uuid;         /* Connect-Requests whose UUID is not the certificate's */
+    uint64_t refused_vmac;         /* Connect-Requests NAKed 151 node-duplicate-vmac */
+    uint64_t unicast_octets;       /* octets of unicasts received and forwarded */
+    uint64_t broadcast_octets;     /* octets of broadcasts received and fanned out */
 } bacsc_sc_hub_stats;
 
 /* One row of the peer table (status display). */

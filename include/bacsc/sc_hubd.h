@@ -77,6 +77,15 @@ void bacsc_hubd_abort_all(bacsc_hubd *h);
 void bacsc_hubd_foreach_peer(const bacsc_hubd *h,
                              void (*fn)(const bacsc_hubd_peer_info *info, void *arg), void *arg);
 
+/* Counters of the hub server itself (the hub function's are in
+ * bacsc_sc_hub_stats_get(), the listener's below). */
+typedef struct bacsc_hubd_stats {
+    uint64_t ws_queue_dropped;   /* relayed messages the WebSocket output queue refused */
+    uint64_t ws_queue_octets;    /* now: octets waiting in all WebSocket output queues */
+    uint64_t ws_queue_max;       /* now: the longest of them */
+} bacsc_hubd_stats;
+void bacsc_hubd_stats_get(const bacsc_hubd *h, bacsc_hubd_stats *out);
+
 /* The listener's admission counters (zeros after shutdown closed it). */
 void bacsc_hubd_listener_stats(const bacsc_hubd *h, bacsc_ws_listener_stats *out);
 

@@ -43,6 +43,8 @@ struct bacsc_client {
     bool segmentation;
     size_t max_ack_len;
     uint8_t window;
+    size_t too_large_len;        /* the last request refused as larger than the peer takes */
+    unsigned too_large_max;
     bacsc_client_iam_fn on_iam;
     void *user;
 
@@ -170,6 +172,26 @@ static bool id_in_use(const bacsc_client *cl, const bacsc_address *dest, uint8_t
     return false;
 }
 
+static const bacsc_client_device *find_by_address(const bacsc_client *cl,
+                                                  const bacsc_address *a)
+{
+    for (size_t i = 0; i < cl->ndevices; i++)
+        if (bacsc_address_equal(&cl->devices[i].address, a))
+            return &cl->devices[i];
+    return NULL;
+}
+
+bool bacsc_client_too_large(const bacsc_client *cl, size_t *apdu_len, unsigned *peer_max)
+{
+    if (!cl->too_large_len)
+        return false;
+    if (apdu_len)
+        *apdu_len = cl->too_large_len;
+    if (peer_max)
+        *peer_max = cl->too_large_max;
+    return true;
+}
+
 int bacsc_client_request(bacsc_client *cl, const bacsc_address *dest, uint8_t service,
                          const uint8_t *payload, size_t payload_len, bacsc_client_done_fn done,
                          void *user, uint64_t now)
@@ -178,6 +200,7 @@ int bacsc_client_request(bacsc_client *cl, const bacsc_address *dest, uint8_t se
         (payload == NULL && payload_len) || dest->mac_len > BACSC_MAC_MAX ||
         dest->adr_len > BACSC_MAC_MAX)
         return BACSC_ERR_INVALID_ARG;
+    cl->too_large_len = 0;
     if (cl->npending == cl->max_pending)
         return BACSC_ERR_LIMIT;
     pending *slot = NULL;
@@ -211,6 +234,15 @@ int bacsc_client_request(bacsc_client *cl, const bacsc_address *dest, uint8_t se
         return alen == BACSC_ERR_BUFFER_TOO_SMALL ? BACSC_ERR_INVALID_ARG : alen;
     if ((size_t)alen > APDU_MAX)
         return BACSC_ERR_INVALID_ARG;
+    /* Never send a confirmed request larger than the destination accepts
+     * (its I-Am's Max_APDU_Length_Accepted, clause 5.2.1): it would be
+     * dropped there and time out after every retry. */
+    const bacsc_client_device *pd = find_by_address(cl, dest);
+    if (pd && pd->max_apdu >= 50 && (size_t)alen > pd->max_apdu) {
+        cl->too_large_len = (size_t)alen;
+        cl->too_large_max = pd->max_apdu;
+        return BACSC_ERR_LIMIT;
+    }
     int nlen = encode_npdu(cl, dest, true, cl->apdu, (size_t)alen);
     if (nlen < 0)
         return nlen;

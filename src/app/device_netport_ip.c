@@ -4,7 +4,7 @@
  *
  * Only Out_Of_Service is writable over BACnet: it lands in the pending copy
  * (Changes_Pending) and is applied with ReinitializeDevice activate-changes
- * like the SC port's settings (issue 5: mode switching). The socket settings
+ * like the SC port's settings (mode switching). The socket settings
  * (address, mask, UDP port) describe what the I/O layer bound; changing them
  * over BACnet is not supported (write-access-denied).
  */

@@ -22,6 +22,8 @@
 #include "bacsc/error.h"
 #include "bacsc/log.h"
 #include "bacsc/sc_hubd.h"
+#include "hub_metrics.h"
+#include "web/metrics_http.h"
 #include "bacsc/sc_node.h"
 #include "cli.h"
 #include "sc_cli.h"
@@ -69,6 +71,8 @@ static void usage(FILE *out)
             "      --key FILE            its private key (PEM)\n"
             "      --ca FILE             issuer (CA) certificate; twice for rollover\n"
             "      --hub-listen ADDR:PORT  also run the hub function, listening here\n"
+            "      --metrics-listen ADDR:PORT  with --hub-listen: Prometheus /metrics and /health of\n"
+            "                            the hub function over plain HTTP (bare PORT: 127.0.0.1)\n"
             "      --ticket-key-file FILE  with --hub-listen: TLS session ticket keys (resumption,\n"
             "                            also across restarts; created 0600 if absent)\n"
             "      --dc-listen ADDR:PORT   accept direct connections (dc.bsc.bacnet.org) here\n"
@@ -245,6 +249,10 @@ static int check_fixed_opts(const sc_opts *o)
 {
     if (sc_check_node_opts(PROG, o) || sc_uuid_binding(PROG, o) < 0)
         return -1;
+    if (o->metrics_listen && !o->hub_listen) {
+        cli_error(PROG, "--metrics-listen needs --hub-listen (it serves the hub function's metrics)");
+        return -1;
+    }
     if (o->dc_initiate && strcmp(o->dc_initiate, "auto") != 0 &&
         strcmp(o->dc_initiate, "off") != 0) {
         cli_error(PROG, "--dc-initiate: '%s' is not auto or off", o->dc_initiate);
@@ -357,8 +365,42 @@ static int fixed_config(struct devcli *dcli, bacsc_tls_ctx *tls, bacsc_tls_ctx *
     return EXIT_OK;
 }
 
+static char *render_metrics(void *user, size_t *len)
+{
+    return hub_metrics_render(user, len);
+}
+
+static bool metrics_health(void *user, char *text, size_t cap)
+{
+    const hub_metrics_src *s = user;
+    snprintf(text, cap, "ok: hub function on port %u, %zu node(s) connected",
+             bacsc_hubd_port(s->hubd), bacsc_sc_hub_connected_count(bacsc_hubd_hub(s->hubd)));
+    return true;
+}
+
+/* --metrics-listen: Prometheus /metrics of the hosted hub function. */
+static int start_metrics(bacsc_device_runtime *rt, const bacsc_device_runtime_config *c,
+                         const sc_opts *o, hub_metrics_src *src, metrics_http **out)
+{
+    const bacsc_hubd *hubd = bacsc_device_runtime_hubd(rt);
+    if (!o->metrics_listen || !hubd)
+        return 0;
+    *src = (hub_metrics_src){.hubd = hubd, .tls = c->server_tls,
+                             .cert_not_after = hub_metrics_cert_not_after(o->cert)};
+    metrics_http_handlers mh = {.render = render_metrics, .health = metrics_health, .user = src};
+    char err[256];
+    if (metrics_http_start(bacsc_device_runtime_loop(rt), o->metrics_listen, &mh, out, err,
+                           sizeof err)) {
+        cli_error(PROG, "--metrics-listen: %s", err);
+        return -1;
+    }
+    BACSC_INFO("device: hub function metrics on http://%s (port %u): /metrics, /health",
+               o->metrics_listen, metrics_http_port(*out));
+    return 0;
+}
+
 /* Create and run the devices; map the runtime's status onto exit codes. */
-static int run_runtime(const bacsc_device_runtime_config *c)
+static int run_runtime(const bacsc_device_runtime_config *c, const sc_opts *o)
 {
     bacsc_device_runtime *rt = NULL;
     char err[512];
@@ -369,7 +411,12 @@ static int run_runtime(const bacsc_device_runtime_config *c)
             return r == BACSC_ERR_STATE ? EXIT_DATAERR : EXIT_FAIL;
         return r == BACSC_ERR_INVALID_ARG ? EXIT_USAGE : EXIT_FAIL;
     }
-    int rc = bacsc_device_runtime_run(rt) == BACSC_OK ? EXIT_OK : EXIT_FAIL;
+    hub_metrics_src msrc;
+    metrics_http *metrics = NULL;
+    int rc = EXIT_FAIL;
+    if (start_metrics(rt, c, o, &msrc, &metrics) == 0)
+        rc = bacsc_device_runtime_run(rt) == BACSC_OK ? EXIT_OK : EXIT_FAIL;
+    metrics_http_free(metrics);
     bacsc_device_runtime_free(rt);
     return rc;
 }
@@ -411,6 +458,7 @@ static int parse_opts(int argc, char **argv, sc_opts *o, devhost_opts *dh)
         {"key", required_argument, NULL, 'K'},
         {"ca", required_argument, NULL, 'A'},
         {"hub-listen", required_argument, NULL, 'B'},
+        {"metrics-listen", required_argument, NULL, 1010},
         {"ticket-key-file", required_argument, NULL, 'T'},
         {"dc-listen", required_argument, NULL, 'D'},
         {"dc-uri", required_argument, NULL, 'R'},
@@ -462,6 +510,7 @@ static int parse_opts(int argc, char **argv, sc_opts *o, devhost_opts *dh)
                 return EXIT_USAGE;
             break;
         case 'B': o->hub_listen = optarg; break;
+        case 1010: o->metrics_listen = optarg; break;
         case 'T': o->ticket_key_file = optarg; break;
         case 'D': o->dc_listen = optarg; break;
         case 'R':
@@ -581,7 +630,7 @@ int bacsc_cmd_device(int argc, char **argv)
     }
     rc_cfg.status = write_status;
     rc_cfg.user = &dcli;
-    rc = run_runtime(&rc_cfg);
+    rc = run_runtime(&rc_cfg, &o);
 out:
     bacsc_tls_ctx_free(tls);
     bacsc_tls_ctx_free(stls);

@@ -21,7 +21,9 @@
 #include "bacsc/sc_hubd.h"
 #include "cli.h"
 #include "sc_cli.h"
+#include "hub_metrics.h"
 #include "sc_status.h"
+#include "web/metrics_http.h"
 
 const char bacsc_cmd_hub_summary[] = "run a BACnet/SC hub (TLS 1.3 WebSocket server)";
 
@@ -34,6 +36,7 @@ static void usage(FILE *out)
             "                 [--config FILE] [--insecure-plaintext] [--log-level LEVEL]\n"
             "                 [--status-file FILE] [--crl FILE] [--ticket-key-file FILE]\n"
             "                 [--ticket-lifetime SECONDS] [--uuid-binding POLICY]\n"
+            "                 [--metrics-listen ADDR:PORT]\n"
             "\n"
             "Run a BACnet/SC hub: accept hub connections (wss://, subprotocol\n"
             "hub.bsc.bacnet.org, TLS 1.3 with mutual authentication against the --ca\n"
@@ -51,6 +54,8 @@ static void usage(FILE *out)
             "      --ticket-lifetime SECONDS  how long a ticket may be used (default 7200)\n"
             "      --uuid-binding POLICY  a node's Device UUID vs its certificate's urn:uuid:\n"
             "                           strict, when-present (default) or off\n"
+            "      --metrics-listen ADDR:PORT  serve Prometheus /metrics and /health over plain\n"
+            "                           HTTP there (a bare PORT binds 127.0.0.1)\n"
             "      --insecure-plaintext accept ws:// without TLS (debugging only)\n"
             "      --status-file FILE   where SIGUSR1 writes the status (peers) as JSON\n"
             "      --log-level LEVEL    error, warn, info (default), debug, trace\n"
@@ -70,6 +75,8 @@ struct hubapp {
     sc_opts *o;
     bacsc_tls_ctx *tls;
     bool stopping;
+    metrics_http *metrics;
+    hub_metrics_src msrc;
     bacsc_timer deadline;
     bacsc_timer idle_check;
 };
@@ -93,6 +100,41 @@ static void write_status(struct hubapp *a)
         free(s);
         json_decref(doc);
     }
+}
+
+static char *render_metrics(void *user, size_t *len)
+{
+    struct hubapp *a = user;
+    return hub_metrics_render(&a->msrc, len);
+}
+
+static bool health(void *user, char *text, size_t cap)
+{
+    struct hubapp *a = user;
+    if (a->stopping) {
+        snprintf(text, cap, "stopping");
+        return false;
+    }
+    snprintf(text, cap, "ok: listening on port %u, %zu node(s) connected",
+             bacsc_hubd_port(a->hubd), bacsc_sc_hub_connected_count(bacsc_hubd_hub(a->hubd)));
+    return true;
+}
+
+static int start_metrics(struct hubapp *a)
+{
+    if (!a->o->metrics_listen)
+        return 0;
+    a->msrc = (hub_metrics_src){.hubd = a->hubd, .tls = a->tls,
+                                .cert_not_after = hub_metrics_cert_not_after(a->o->cert)};
+    metrics_http_handlers mh = {.render = render_metrics, .health = health, .user = a};
+    char err[256];
+    if (metrics_http_start(a->loop, a->o->metrics_listen, &mh, &a->metrics, err, sizeof err)) {
+        cli_error(PROG, "--metrics-listen: %s", err);
+        return -1;
+    }
+    BACSC_INFO("hub: metrics on http://%s (port %u): /metrics, /health", a->o->metrics_listen,
+               metrics_http_port(a->metrics));
+    return 0;
 }
 
 static void on_deadline(bacsc_loop *loop, void *user)
@@ -154,6 +196,7 @@ int bacsc_cmd_hub(int argc, char **argv)
         {"ticket-lifetime", required_argument, NULL, 'E'},
         {"log-level", required_argument, NULL, 'L'},
         {"uuid-binding", required_argument, NULL, 'B'},
+        {"metrics-listen", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     sc_opts o;
@@ -190,6 +233,7 @@ int bacsc_cmd_hub(int argc, char **argv)
             break;
         case 'L': o.log_level = optarg; break;
         case 'B': o.uuid_binding = optarg; break;
+        case 'M': o.metrics_listen = optarg; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: return cli_bad_option(PROG, argc, argv);
         }
@@ -273,6 +317,8 @@ int bacsc_cmd_hub(int argc, char **argv)
         cli_error(PROG, "%s", err);
         goto out;
     }
+    if (start_metrics(&a))
+        goto out;
     bacsc_timer_init(&a.deadline, on_deadline, &a);
     bacsc_timer_init(&a.idle_check, check_idle, &a);
     bacsc_loop_signal(a.loop, SIGTERM, on_signal, &a);
@@ -293,6 +339,7 @@ int bacsc_cmd_hub(int argc, char **argv)
         rc = EXIT_OK;
     BACSC_INFO("hub: stopped");
 out:
+    metrics_http_free(a.metrics);
     bacsc_hubd_free(a.hubd);
     bacsc_loop_free(a.loop);
     bacsc_tls_ctx_free(tls);

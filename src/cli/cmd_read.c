@@ -122,10 +122,9 @@ static void send_read(sc_tool *t)
     struct rd *d = t->user;
     t->waiting_for = "the ReadProperty answer";
     d->sent_direct = sc_tool_is_direct(t, d->dev.address.mac);
-    if (bacsc_client_read_property(t->cl, &d->dev.address, &d->rp, done, t, sc_tool_now(t)) < 0) {
-        cli_error(PROG, "cannot send ReadProperty");
-        sc_tool_finish(t, EXIT_FAIL);
-    }
+    int rc = bacsc_client_read_property(t->cl, &d->dev.address, &d->rp, done, t, sc_tool_now(t));
+    if (rc < 0)
+        sc_tool_finish(t, sc_tool_request_failed(t, "ReadProperty", rc, d->dev.instance));
 }
 
 static void on_again(bacsc_loop *loop, void *user)

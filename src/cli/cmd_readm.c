@@ -127,11 +127,10 @@ static void found(sc_tool *t, const bacsc_client_device *dev)
 {
     struct rm *m = t->user;
     t->waiting_for = "the ReadPropertyMultiple answer";
-    if (bacsc_client_read_property_multiple(t->cl, &dev->address, m->specs, m->nspecs, done, t,
-                                            sc_tool_now(t)) < 0) {
-        cli_error(PROG, "cannot send ReadPropertyMultiple (request too large?)");
-        sc_tool_finish(t, EXIT_FAIL);
-    }
+    int rc = bacsc_client_read_property_multiple(t->cl, &dev->address, m->specs, m->nspecs, done,
+                                                 t, sc_tool_now(t));
+    if (rc < 0)
+        sc_tool_finish(t, sc_tool_request_failed(t, "ReadPropertyMultiple", rc, dev->instance));
 }
 
 static void ready(sc_tool *t)

@@ -149,6 +149,17 @@ int bacsc_cmd_status(int argc, char **argv)
     json_t *d;
     json_array_foreach(devs, i, d) {
         json_t *n = json_object_get(d, "node");
+        if (!json_is_object(n)) { /* BACnet/SC not running (a commissionable device) */
+            json_t *bip = json_object_get(d, "bip");
+            printf("  device %lld  uuid %s  mode %s  BACnet/IP %s\n",
+                   (long long)json_integer_value(json_object_get(d, "instance")),
+                   json_string_value(json_object_get(d, "uuid")),
+                   json_is_string(json_object_get(d, "mode"))
+                       ? json_string_value(json_object_get(d, "mode"))
+                       : "?",
+                   json_is_string(bip) ? json_string_value(bip) : "off");
+            continue;
+        }
         printf("  device %lld  uuid %s  vmac %s  %s%s%s\n",
                (long long)json_integer_value(json_object_get(d, "instance")),
                json_string_value(json_object_get(d, "uuid")),

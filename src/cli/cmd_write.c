@@ -83,10 +83,9 @@ static void found(sc_tool *t, const bacsc_client_device *dev)
 {
     struct wr *w = t->user;
     t->waiting_for = "the WriteProperty answer";
-    if (bacsc_client_write_property(t->cl, &dev->address, &w->wp, done, t, sc_tool_now(t)) < 0) {
-        cli_error(PROG, "cannot send WriteProperty");
-        sc_tool_finish(t, EXIT_FAIL);
-    }
+    int rc = bacsc_client_write_property(t->cl, &dev->address, &w->wp, done, t, sc_tool_now(t));
+    if (rc < 0)
+        sc_tool_finish(t, sc_tool_request_failed(t, "WriteProperty", rc, dev->instance));
 }
 
 static void ready(sc_tool *t)

@@ -41,8 +41,13 @@ json_t *sc_status_hubd(const bacsc_loop *loop, const bacsc_hubd *h)
 #define N(f) json_object_set_new(st, #f, json_integer((json_int_t)s->f))
     N(accepted); N(refused); N(replaced); N(unicast_forwarded); N(broadcast_forwarded);
     N(spoofed_dropped); N(unknown_dest_dropped); N(too_large_dropped); N(queue_dropped);
-    N(naks_sent); N(refused_uuid);
+    N(naks_sent); N(refused_uuid); N(refused_vmac); N(unicast_octets); N(broadcast_octets);
+    N(unknown_dest_naked); N(to_hub_dropped); N(broadcast_copies);
 #undef N
+    bacsc_hubd_stats hs;
+    bacsc_hubd_stats_get(h, &hs);
+    json_object_set_new(st, "ws_queue_dropped", json_integer((json_int_t)hs.ws_queue_dropped));
+    json_object_set_new(st, "ws_queue_octets", json_integer((json_int_t)hs.ws_queue_octets));
     json_object_set_new(o, "stats", st);
     bacsc_ws_listener_stats ls;
     bacsc_hubd_listener_stats(h, &ls);

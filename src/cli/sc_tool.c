@@ -322,6 +322,19 @@ void sc_tool_resolve(sc_tool *t, uint32_t instance, sc_tool_found_fn found)
     bacsc_timer_start(t->loop, &t->whois_retry, 1000000);
 }
 
+int sc_tool_request_failed(sc_tool *t, const char *service, int rc, uint32_t instance)
+{
+    size_t len = 0;
+    unsigned max = 0;
+    if (rc == BACSC_ERR_LIMIT && bacsc_client_too_large(t->cl, &len, &max)) {
+        cli_error(t->prog, "%s request of %zu octets is larger than device %u accepts "
+                  "(Max_APDU_Length_Accepted %u): not sent", service, len, instance, max);
+        return EXIT_DATAERR;
+    }
+    cli_error(t->prog, "cannot send %s: %s", service, bacsc_strerror(rc));
+    return EXIT_FAIL;
+}
+
 int sc_tool_result_error(sc_tool *t, const bacsc_client_result *r)
 {
     char buf[160];

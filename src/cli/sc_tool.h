@@ -105,6 +105,10 @@ void sc_tool_finish(sc_tool *t, int rc);
 void sc_tool_resolve(sc_tool *t, uint32_t instance, sc_tool_found_fn found);
 /* One-line text of a failed request result; exit code for it. */
 int sc_tool_result_error(sc_tool *t, const bacsc_client_result *r);
+/* A confirmed request could not be sent (rc from bacsc_client_*): print one
+ * line — naming both sizes when the request is larger than the device
+ * accepts — and return the exit code (3 for that case, else 1). */
+int sc_tool_request_failed(sc_tool *t, const char *service, int rc, uint32_t instance);
 /* Where a Who-Is goes: NULL (local broadcast) or the remote/global
  * broadcast of --dnet, into *buf. */
 const bacsc_address *sc_tool_whois_dest(const sc_tool *t, bacsc_address *buf);

@@ -262,11 +262,21 @@ static void heap_update(bacsc_sc_hub *hub, bacsc_sc_hub_peer *p)
 
 /* ---- sending helpers ---------------------------------------------------- */
 
+static void dropped(bacsc_sc_hub *hub, bacsc_sc_hub_peer *dst, int reason, size_t len)
+{
+    if (reason == BACSC_SC_HUB_DROP_TOO_LARGE)
+        hub->stats.too_large_dropped++;
+    else
+        hub->stats.queue_dropped++;
+    if (hub->cb.dropped)
+        hub->cb.dropped(dst ? dst->io : NULL, reason, len, hub->user);
+}
+
 static void send_to_peer(bacsc_sc_hub *hub, bacsc_sc_hub_peer *dst, bacsc_sc_buf *b)
 {
     int rc = bacsc_sc_conn_enqueue(dst->conn, b);
     if (rc == BACSC_ERR_LIMIT || rc == BACSC_ERR_NOMEM)
-        hub->stats.queue_dropped++;
+        dropped(hub, dst, BACSC_SC_HUB_DROP_QUEUE, b->len);
 }
 
 /* Does a message of `len` octets carrying `npdu_len` NPDU octets fit what
@@ -311,12 +321,12 @@ static void forward_unicast(bacsc_sc_hub *hub, bacsc_sc_hub_peer *src, const bac
     /* Destination removed; Originating VMAC added unless already there. */
     size_t out_len = len - BACSC_VMAC_LEN + (msg->has_orig ? 0 : BACSC_VMAC_LEN);
     if (!fits(dst, out_len, msg)) {
-        hub->stats.too_large_dropped++;
+        dropped(hub, dst, BACSC_SC_HUB_DROP_TOO_LARGE, out_len);
         return;
     }
     bacsc_sc_buf *b = bacsc_sc_buf_new(len + BACSC_VMAC_LEN);
     if (!b) {
-        hub->stats.queue_dropped++;
+        dropped(hub, dst, BACSC_SC_HUB_DROP_QUEUE, out_len);
         return;
     }
     memcpy(b->data, raw, len);
@@ -328,6 +338,7 @@ static void forward_unicast(bacsc_sc_hub *hub, bacsc_sc_hub_peer *src, const bac
     }
     b->len = (uint32_t)l;
     hub->stats.unicast_forwarded++;
+    hub->stats.unicast_octets += len;
     send_to_peer(hub, dst, b);
     bacsc_sc_buf_unref(b);
 }
@@ -349,11 +360,12 @@ static void forward_broadcast(bacsc_sc_hub *hub, bacsc_sc_hub_peer *src,
     }
     b->len = (uint32_t)l;
     hub->stats.broadcast_forwarded++;
+    hub->stats.broadcast_octets += len;
     for (bacsc_sc_hub_peer *p = hub->connected; p; p = p->cnext) {
         if (p == src || bacsc_sc_conn_state(p->conn) != BACSC_SC_STATE_CONNECTED)
             continue;
         if (!fits(p, l, msg)) {
-            hub->stats.too_large_dropped++;
+            dropped(hub, p, BACSC_SC_HUB_DROP_TOO_LARGE, l);
             continue;
         }
         hub->stats.broadcast_copies++;
@@ -430,11 +442,15 @@ static int on_connect_request(bacsc_sc_conn *conn, const bacsc_bvlc_connect *req
         return refuse(hub, p, req, uc);
     }
     if (bacsc_vmac_is_broadcast(&req->vmac) || bacsc_vmac_equal(&req->vmac, &BACSC_VMAC_UNKNOWN) ||
-        bacsc_vmac_equal(&req->vmac, &hub->cfg.vmac))
+        bacsc_vmac_equal(&req->vmac, &hub->cfg.vmac)) {
+        hub->stats.refused_vmac++;
         return refuse(hub, p, req, BACSC_EC_NODE_DUPLICATE_VMAC); /* the node picks another */
+    }
     bacsc_sc_hub_peer *old = lookup_vmac(hub, &req->vmac);
-    if (old && !uuid_equal(&old->uuid, &req->uuid))
+    if (old && !uuid_equal(&old->uuid, &req->uuid)) {
+        hub->stats.refused_vmac++;
         return refuse(hub, p, req, BACSC_EC_NODE_DUPLICATE_VMAC);
+    }
     if (old)
         replace_peer(hub, old);
     old = lookup_uuid(hub, &req->uuid);

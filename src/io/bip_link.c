@@ -341,8 +341,9 @@ int bacsc_bip_link_new(bacsc_loop *loop, const bacsc_bip_link_config *cfg,
     if (link->fd < 0)
         goto io_fail;
     int one = 1;
-    if (setsockopt(link->fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof one) < 0 ||
-        setsockopt(link->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
+    /* No SO_REUSEADDR: the port is ours alone (a second process on it would
+     * get part of the unicasts); bind fails with EADDRINUSE instead. */
+    if (setsockopt(link->fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof one) < 0)
         goto io_fail;
     struct sockaddr_in sa;
     to_sockaddr(&cfg->bind, &sa);

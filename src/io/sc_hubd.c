@@ -27,6 +27,9 @@ struct hpeer {
     struct hpeer *dnext, *dprev; /* dirty list */
     bool dirty;
     bool close_wanted;
+    bool too_large_logged;       /* a relay over its limits was logged (once per peer) */
+    uint64_t drop_logged;        /* µs of the last queue-drop log line for this peer */
+    uint64_t drops_unlogged;
     uint16_t close_code;
 };
 
@@ -45,6 +48,7 @@ struct bacsc_hubd {
     int uuid_binding;
     char name[32];
     bacsc_ws_listener_stats last_stats; /* kept when the listener closes */
+    uint64_t ws_queue_dropped;
 };
 
 static void service(bacsc_loop *loop, void *user);
@@ -137,6 +141,43 @@ static void hub_refused(void *io_peer, const bacsc_bvlc_connect *req, uint16_t e
 
 /* ---- service pass ------------------------------------------------------------ */
 
+#define DROP_LOG_US 10000000u /* queue-drop lines: at most one per peer per 10 s */
+
+/* A message to `p` was dropped because a queue was full: count it once and
+ * log at most one line per peer per DROP_LOG_US (with how many since). */
+static void log_queue_drop(struct hpeer *p, const char *which, size_t len)
+{
+    uint64_t now = bacsc_loop_now(p->h->loop);
+    p->drops_unlogged++;
+    if (p->drop_logged && now - p->drop_logged < DROP_LOG_US)
+        return;
+    BACSC_WARN("%s: %s: message of %zu octets dropped: %s full (%llu dropped for this node "
+               "since the last such line)", p->h->name, bacsc_wsconn_peer(p->ws), len, which,
+               (unsigned long long)p->drops_unlogged);
+    p->drop_logged = now;
+    p->drops_unlogged = 0;
+}
+
+static void hub_dropped(void *dst_io, int reason, size_t len, void *user)
+{
+    struct hpeer *p = dst_io;
+    bacsc_hubd *h = user;
+    if (!p)
+        return;
+    if (reason == BACSC_SC_HUB_DROP_QUEUE) {
+        log_queue_drop(p, "the hub's queue for it is", len);
+        return;
+    }
+    if (p->too_large_logged)
+        return;
+    p->too_large_logged = true;
+    bacsc_sc_hub_peer_info info;
+    bacsc_sc_hub_peer_get_info(p->hp, &info);
+    BACSC_WARN("%s: %s accepts at most %u octets (NPDU %u): a relayed message of %zu octets "
+               "was dropped (counted in too_large_dropped; logged once per node)", h->name,
+               bacsc_wsconn_peer(p->ws), info.max_bvlc_len, info.max_npdu_len, len);
+}
+
 static void flush_peer(struct hpeer *p)
 {
     const uint8_t *d;
@@ -145,9 +186,13 @@ static void flush_peer(struct hpeer *p)
         return;
     while (bacsc_sc_hub_peek_output(p->hp, &d, &n)) {
         int rc = bacsc_wsconn_send(p->ws, d, n);
-        if (rc != BACSC_OK)
+        if (rc == BACSC_ERR_LIMIT || rc == BACSC_ERR_NOMEM) {
+            p->h->ws_queue_dropped++;
+            log_queue_drop(p, "its WebSocket output queue is", n);
+        } else if (rc != BACSC_OK) { /* closing: nothing is lost that could be delivered */
             BACSC_DEBUG("%s: %s: message of %zu octets not sent: %s", p->h->name,
                         bacsc_wsconn_peer(p->ws), n, bacsc_strerror(rc));
+        }
         bacsc_sc_hub_pop_output(p->hp);
     }
 }
@@ -288,6 +333,7 @@ int bacsc_hubd_new(bacsc_loop *loop, const bacsc_hubd_config *cfg, bacsc_hubd **
                                   .joined = hub_joined,
                                   .left = hub_left,
                                   .refused = hub_refused,
+                                  .dropped = hub_dropped,
                                   .random = bacsc_io_random};
     h->uuid_binding = cfg->uuid_binding;
     h->hub = bacsc_sc_hub_new(&cfg->hub, &hcb, h);
@@ -389,6 +435,18 @@ void bacsc_hubd_foreach_peer(const bacsc_hubd *h,
 {
     struct foreach_ctx fc = {fn, arg};
     bacsc_sc_hub_foreach_peer(h->hub, foreach_one, &fc);
+}
+
+void bacsc_hubd_stats_get(const bacsc_hubd *h, bacsc_hubd_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    out->ws_queue_dropped = h->ws_queue_dropped;
+    for (const struct hpeer *p = h->peers; p; p = p->next) {
+        size_t q = bacsc_wsconn_queued(p->ws);
+        out->ws_queue_octets += q;
+        if (q > out->ws_queue_max)
+            out->ws_queue_max = q;
+    }
 }
 
 void bacsc_hubd_listener_stats(const bacsc_hubd *h, bacsc_ws_listener_stats *out)

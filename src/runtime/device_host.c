@@ -225,8 +225,10 @@ static int ip_open(hdev *d, char *err, size_t errlen)
     int rc = bacsc_bip_link_new(h->cfg.loop, &lc, &d->link);
     if (rc != BACSC_OK) {
         char a[32];
-        snprintf(err, errlen, "%s: %s", bacsc_bip_addr_format(&d->bip, a, sizeof a),
-                 strerror(errno));
+        int e = errno;
+        snprintf(err, errlen, "device %u: BACnet/IP %s: %s", (unsigned)d->instance,
+                 bacsc_bip_addr_format(&d->bip, a, sizeof a),
+                 e == EADDRINUSE ? "port in use" : strerror(e));
         d->link = NULL;
         return rc;
     }

@@ -3,6 +3,8 @@
  * commissioning runtime ops (bacsc/device_state.h).
  */
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <signal.h>
 #include <errno.h>
 #include <stdio.h>
@@ -27,6 +29,7 @@ struct bacsc_devstate {
     sqlite3 *db;
     char dir[4096];
     unsigned crash_at, steps; /* bacsc_devstate_crash_at() */
+    int lock_fd;              /* DIR/lock, flock()ed while open */
 };
 
 void bacsc_devstate_crash_at(bacsc_devstate *st, unsigned n)
@@ -102,6 +105,38 @@ static void sweep_keys(bacsc_devstate *st)
     closedir(d);
 }
 
+/*
+ * One process per state directory: DIR/lock is flock()ed while the state is
+ * open and holds the owner's PID, so a second copy stops with a clear error
+ * instead of both answering on the same ports and displacing each other at
+ * the hub. The kernel releases the lock when the owner dies (even kill -9).
+ */
+static int lock_dir(const char *dir, char *err, size_t errlen)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        snprintf(err, errlen, "state directory %s is in use by process %s (another bacsc device)",
+                 dir, pid[0] ? pid : "?");
+        close(fd);
+        return -1;
+    }
+    char line[32];
+    int len = snprintf(line, sizeof line, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, line, (size_t)len, 0) != len)
+        BACSC_WARN("device state: cannot record the PID in %s: %s", path, strerror(errno));
+    return fd;
+}
+
 int bacsc_devstate_open(const char *dir, bacsc_devstate **out, char *err, size_t errlen)
 {
     if (dir == NULL || out == NULL || strlen(dir) > 4000)
@@ -112,9 +147,15 @@ int bacsc_devstate_open(const char *dir, bacsc_devstate **out, char *err, size_t
     snprintf(kd, sizeof kd, "%s/keys", dir);
     if (mkdir(kd, 0700) < 0 && errno != EEXIST)
         return set_err(err, errlen, BACSC_ERR_IO, "cannot create %s: %s", kd, strerror(errno));
+    int lock_fd = lock_dir(dir, err, errlen);
+    if (lock_fd < 0)
+        return BACSC_ERR_EXISTS;
     bacsc_devstate *st = calloc(1, sizeof *st);
-    if (st == NULL)
+    if (st == NULL) {
+        close(lock_fd);
         return BACSC_ERR_NOMEM;
+    }
+    st->lock_fd = lock_fd;
     snprintf(st->dir, sizeof st->dir, "%s", dir);
     char path[4200];
     snprintf(path, sizeof path, "%s/state.db", dir);
@@ -124,8 +165,7 @@ int bacsc_devstate_open(const char *dir, bacsc_devstate **out, char *err, size_t
     if (rc != SQLITE_OK) {
         set_err(err, errlen, BACSC_ERR_DB, "cannot open %s: %s", path,
                 st->db ? sqlite3_errmsg(st->db) : "?");
-        sqlite3_close(st->db);
-        free(st);
+        bacsc_devstate_close(st);
         return BACSC_ERR_DB;
     }
     sqlite3_busy_timeout(st->db, 15000);
@@ -133,8 +173,7 @@ int bacsc_devstate_open(const char *dir, bacsc_devstate **out, char *err, size_t
         exec(st, "PRAGMA synchronous = NORMAL") != BACSC_OK || exec(st, SCHEMA) != BACSC_OK) {
         set_err(err, errlen, BACSC_ERR_DB, "cannot initialise %s: %s", path,
                 sqlite3_errmsg(st->db));
-        sqlite3_close(st->db);
-        free(st);
+        bacsc_devstate_close(st);
         return BACSC_ERR_DB;
     }
     sweep_keys(st);
@@ -147,6 +186,7 @@ void bacsc_devstate_close(bacsc_devstate *st)
     if (st == NULL)
         return;
     sqlite3_close(st->db);
+    close(st->lock_fd); /* releases the lock */
     free(st);
 }
 

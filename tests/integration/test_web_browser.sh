@@ -60,7 +60,8 @@ PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1
 "$BACSC" web --listen 127.0.0.1:$PORT --cert pki/hub.pem --key pki/hub.key --ca-dir ca \
   --site-db site.db --bip-local 127.0.0.1:$BASE --bip-timeout 1000 --log-level info \
   >web.out 2>web.log &
-PIDS+=($!)
+WEBPID=$!
+PIDS+=($WEBPID)
 for _ in $(seq 100); do grep -q "serving https" web.out && break; sleep 0.1; done
 grep -q "serving https" web.out || { cat web.log >&2; fail "bacsc web did not start"; }
 
@@ -99,4 +100,10 @@ for s in manual auto; do
   [ $n = $want ] || fail "$s: $n certificates verified, wanted $want"
   echo "ok   $s approval: $n certificates verify against the CA (openssl verify)"
 done
+# the console stops cleanly, and no sanitizer reported anything
+kill -TERM "$WEBPID"
+set +e; wait "$WEBPID"; rc=$?; set -e
+[ "$rc" = 0 ] || { tail -40 web.log >&2; fail "bacsc web exited $rc on SIGTERM"; }
+if grep -q -e Sanitizer -e "runtime error:" web.log; then grep -A30 Sanitizer web.log >&2; fail "sanitizer report"; fi
+echo "ok   bacsc web stops cleanly on SIGTERM"
 echo "all browser scenarios passed"

@@ -39,7 +39,24 @@ def check(cond, what):
     return cond
 
 
+_servers = []
+
+
 def finish():
+    # every console stops cleanly on SIGTERM, and no sanitizer reported
+    for srv in _servers:
+        if srv.proc.poll() is None:
+            srv.proc.send_signal(signal.SIGTERM)
+            try:
+                srv.proc.wait(20 * SLOW)
+            except subprocess.TimeoutExpired:
+                srv.proc.kill()
+                srv.proc.wait()
+        log = open(srv.log).read()
+        check(srv.proc.returncode == 0 and "Sanitizer" not in log and "runtime error:" not in log,
+              "bacsc web on port %d exits cleanly (%s)%s" % (
+                  srv.port, srv.proc.returncode,
+                  "" if "Sanitizer" not in log else ": " + log[log.find("Sanitizer") - 20:][:400]))
     if failures:
         print("%d check(s) failed:" % len(failures))
         for f in failures:
@@ -139,7 +156,10 @@ class Env:
         if "serving https://" not in line:
             raise RuntimeError("bacsc web did not start: %r (see %s)" % (line, log.name))
         self.servers.append(p)
-        return Server(self, port, p)
+        srv = Server(self, port, p)
+        srv.log = log.name
+        _servers.append(srv)
+        return srv
 
 
 class Response:
@@ -173,7 +193,7 @@ class Server:
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(10)
+        self.proc.wait(20 * SLOW)
 
     def ssl_context(self, max_version=None):
         ctx = ssl.create_default_context(cafile=self.env.path("pki/ca.pem"))

@@ -370,6 +370,53 @@ static void test_reject_abort_results(void **state)
     assert_int_equal(w.r.outcome, BACSC_CLIENT_BAD_ACK);
 }
 
+static void ignore_done(void *user, const bacsc_client_result *r)
+{
+    (void)user;
+    (void)r;
+}
+
+/* A peer that announced Max_APDU_Length_Accepted 480 in its I-Am gets a
+ * 480-octet request, never a 481-octet one (refused locally, nothing sent). */
+static void test_request_over_peer_max_apdu(void **state)
+{
+    (void)state;
+    fx *f = fx_new(0, 0);
+    bacsc_device_config dc;
+    memset(&dc, 0, sizeof dc);
+    dc.instance = 79;
+    dc.name = "small";
+    dc.max_apdu = 480;
+    dc.link = fdl_link(f->other);
+    bacsc_device *d2;
+    assert_int_equal(bacsc_device_new(&dc, &d2), BACSC_OK);
+    f->other->dev = d2;
+    assert_int_equal(bacsc_client_whois(f->cl, NULL, NULL, f->now), BACSC_OK);
+    fdl_pump(&f->net, f->now);
+    const bacsc_client_device *x = bacsc_client_find_device(f->cl, 79);
+    assert_non_null(x);
+    assert_int_equal(x->max_apdu, 480);
+    bacsc_address a = fdl_addr(f->other);
+    static uint8_t payload[600];
+    /* confirmed-request header: 4 octets; 477 + 4 = 481 > 480 */
+    assert_int_equal(bacsc_client_request(f->cl, &a, 15, payload, 477, ignore_done, NULL, f->now),
+                     BACSC_ERR_LIMIT);
+    size_t len = 0;
+    unsigned max = 0;
+    assert_true(bacsc_client_too_large(f->cl, &len, &max));
+    assert_int_equal(len, 481);
+    assert_int_equal(max, 480);
+    assert_int_equal(bacsc_client_pending(f->cl), 0);
+    assert_true(bacsc_client_request(f->cl, &a, 15, payload, 476, ignore_done, NULL, f->now) >= 0);
+    assert_false(bacsc_client_too_large(f->cl, NULL, NULL));
+    /* a device that announced nothing smaller keeps the local limit */
+    bacsc_address big = fdl_addr(f->dn);
+    assert_true(bacsc_client_request(f->cl, &big, 15, payload, 600, ignore_done, NULL, f->now) >= 0);
+    fdl_pump(&f->net, f->now);
+    bacsc_device_free(d2);
+    fx_free(f);
+}
+
 static void test_whois_collects_iams(void **state)
 {
     (void)state;
@@ -570,6 +617,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_answers_matched_by_source_and_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reject_abort_results, setup, teardown),
         cmocka_unit_test(test_whois_collects_iams),
+        cmocka_unit_test(test_request_over_peer_max_apdu),
         cmocka_unit_test(test_free_cancels),
         cmocka_unit_test_setup_teardown(test_callback_reentrancy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_all_request_kinds_encode, setup, teardown),
