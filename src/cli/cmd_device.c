@@ -426,21 +426,21 @@ static void pics_line(void *user, const char *line)
     fprintf(user, "%s\n", line);
 }
 
-/* --vendor-id and the identification strings (options 1010..1016). */
+/* --vendor-id and the identification strings (options 1110..1116). */
 static int identity_opt(int opt, const char *arg, sc_opts *o)
 {
     unsigned long ul;
     switch (opt) {
-    case 1010:
+    case 1110:
         if (sc_parse_ulong(PROG, "--vendor-id", arg, 0, 65535, &ul))
             return -1;
         o->vendor_id = (long)ul;
         return 0;
-    case 1011: o->vendor_name = arg; return 0;
-    case 1012: o->model_name = arg; return 0;
-    case 1013: o->firmware_revision = arg; return 0;
-    case 1014: o->app_version = arg; return 0;
-    case 1015: o->location = arg; return 0;
+    case 1111: o->vendor_name = arg; return 0;
+    case 1112: o->model_name = arg; return 0;
+    case 1113: o->firmware_revision = arg; return 0;
+    case 1114: o->app_version = arg; return 0;
+    case 1115: o->location = arg; return 0;
     default: o->description = arg; return 0;
     }
 }
@@ -479,14 +479,14 @@ static int parse_opts(int argc, char **argv, sc_opts *o, devhost_opts *dh)
         {"password", required_argument, NULL, 1005},
         {"bip-broadcast", required_argument, NULL, 1006},
         {"bip-broadcast-count", required_argument, NULL, 1007},
-        {"vendor-id", required_argument, NULL, 1010},
-        {"vendor-name", required_argument, NULL, 1011},
-        {"model-name", required_argument, NULL, 1012},
-        {"firmware-revision", required_argument, NULL, 1013},
-        {"application-software-version", required_argument, NULL, 1014},
-        {"location", required_argument, NULL, 1015},
-        {"description", required_argument, NULL, 1016},
-        {"pics", no_argument, NULL, 1020},
+        {"vendor-id", required_argument, NULL, 1110},
+        {"vendor-name", required_argument, NULL, 1111},
+        {"model-name", required_argument, NULL, 1112},
+        {"firmware-revision", required_argument, NULL, 1113},
+        {"application-software-version", required_argument, NULL, 1114},
+        {"location", required_argument, NULL, 1115},
+        {"description", required_argument, NULL, 1116},
+        {"pics", no_argument, NULL, 1120},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     bacsc_log_set_level(BACSC_LOG_INFO);
@@ -550,9 +550,9 @@ static int parse_opts(int argc, char **argv, sc_opts *o, devhost_opts *dh)
             dh->bip_broadcast_count = ul;
             break;
         case 'h': usage(stdout); return EXIT_OK;
-        case 1020: return bacsc_device_pics(pics_line, stdout) == BACSC_OK ? EXIT_OK : EXIT_FAIL;
+        case 1120: return bacsc_device_pics(pics_line, stdout) == BACSC_OK ? EXIT_OK : EXIT_FAIL;
         default:
-            if (opt >= 1010 && opt <= 1016) {
+            if (opt >= 1110 && opt <= 1116) {
                 if (identity_opt(opt, optarg, o))
                     return EXIT_USAGE;
                 break;
