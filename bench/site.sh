@@ -45,15 +45,16 @@ PIDS+=($!)
 "$B" site init --name bench --ca ca/ca.pem --domain bench.example --primary-hub $HUB >/dev/null
 
 T0=$(now)
+echo "bench-pw" >device.pw
 left=$N; first=1001; port=$((BASE + 1)); i=0
 while [ "$left" -gt 0 ]; do
   c=$(( left < PER ? left : PER ))
   if "$B" device --help 2>/dev/null | grep -- '--state-dir' >/dev/null; then
     "$B" device --state-dir st$i --instance $first --count $c --bip 127.0.0.1:$port \
       --bip-broadcast 127.0.0.1:$BASE --bip-broadcast-count 1 --log-level warn \
-      >dev$i.out 2>dev$i.err &
+      --password-file device.pw >dev$i.out 2>dev$i.err &
   else
-    "$DEVBIN" --state-dir st$i --bip 127.0.0.1:$port --count $c --first $first \
+    "$DEVBIN" --state-dir st$i --bip 127.0.0.1:$port --count $c --first $first --password bench-pw \
       --broadcast 127.0.0.1:$BASE --broadcast-count 1 \
       >dev$i.out 2>dev$i.err &
   fi
@@ -77,10 +78,10 @@ for p in $(seq $((BASE + 1)) $((BASE + N))); do echo 127.0.0.1:$p; done >targets
 NET=(--bip-local 127.0.0.1:$BASE --quiet --concurrency 64 --timeout 2000)
 
 t=$(now); "$B" site discover "${NET[@]}" --targets-file targets.txt --wait 10000 >/dev/null; td=$(secs $t $(now))
-t=$(now); "$B" site request --all --out req.zip "${NET[@]}" >/dev/null; tr=$(secs $t $(now))
+t=$(now); "$B" site request --all --out req.zip "${NET[@]}" --password-file device.pw >/dev/null; tr=$(secs $t $(now))
 t=$(now); "$B" ca sign --dir ca req.zip --out resp.zip >/dev/null; ts=$(secs $t $(now))
-t=$(now); "$B" site import resp.zip "${NET[@]}" >/dev/null; ti=$(secs $t $(now))
-t=$(now); "$B" site mode sc --all "${NET[@]}" >/dev/null; tm=$(secs $t $(now))
+t=$(now); "$B" site import resp.zip "${NET[@]}" --password-file device.pw >/dev/null; ti=$(secs $t $(now))
+t=$(now); "$B" site mode sc --all "${NET[@]}" --password-file device.pw >/dev/null; tm=$(secs $t $(now))
 T2=$(now)
 # every device joins the hub with its new certificate: the tool finds them
 # all with a Who-Is over BACnet/SC and reads them again by VMAC

@@ -73,7 +73,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (len > size - pos)
             len = size - pos;
         bacsc_address src = {.mac_len = 6, .mac = {127, 0, 0, (uint8_t)port, 0xBA, 0xC0}};
-        bacsc_router_input(r, port, &src, data + pos, len, now);
+        if (data[pos - 3] & 1)
+            bacsc_router_input_broadcast(r, port, &src, data + pos, len, now);
+        else
+            bacsc_router_input(r, port, &src, data + pos, len, now);
         bacsc_router_originate(r, port, &src, data + pos, len, now);
         pos += len;
     }

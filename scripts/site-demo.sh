@@ -59,17 +59,21 @@ PIDS+=($!)
 
 say "$N devices on BACnet/IP (127.0.0.1:$((BASE + 1))…$((BASE + N))), no certificates"
 SC_OK=1
+# The devices' ReinitializeDevice password: without one each device would
+# generate its own at the first start and show it once (docs/security.md).
+head -c 12 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 16 >device.pw
+chmod 600 device.pw
 if "$B" device --help 2>/dev/null | grep -- '--state-dir' >/dev/null; then
   "$B" device --state-dir devices --instance 1001 --count $N --bip 127.0.0.1:$((BASE + 1)) \
     --domain demo.example --bip-broadcast 127.0.0.1:$BASE --bip-broadcast-count $((N + 1)) \
-    --log-level warn >devices.out 2>devices.log &
+    --password-file device.pw --log-level warn >devices.out 2>devices.log &
   PIDS+=($!)
 elif [ -x "$BUILD/tests/bip_devices" ]; then
   echo "(bacsc device has no BACnet/IP mode in this build: using tests/bip_devices;"
   echo " those devices switch to SC mode but do not connect to the hub)"
   SC_OK=0
   "$BUILD/tests/bip_devices" --state-dir devices --bip 127.0.0.1:$((BASE + 1)) \
-    --count $N --broadcast 127.0.0.1:$BASE --broadcast-count $((N + 1)) >devices.out 2>devices.log &
+    --password "$(cat device.pw)" --count $N --broadcast 127.0.0.1:$BASE --broadcast-count $((N + 1)) >devices.out 2>devices.log &
   PIDS+=($!)
 else
   echo "site-demo: no device runtime with BACnet/IP found" >&2; exit 1
@@ -91,16 +95,16 @@ run "$B" site discover "${NET[@]}" --broadcast 127.0.0.1:$BASE --broadcast-count
 run "$B" site status
 
 say "Request: every device makes a key pair and a CSR; one CARI request"
-run "$B" site request --all --out request.zip "${NET[@]}"
+run "$B" site request --all --out request.zip "${NET[@]}" --password-file device.pw
 
 say "The site CA signs the request"
 run "$B" ca sign --dir ca request.zip --out response.zip
 
 say "Import: check, then distribute issuer + certificate, validate, activate"
-run "$B" site import response.zip "${NET[@]}"
+run "$B" site import response.zip "${NET[@]}" --password-file device.pw
 
 say "Switch every device to BACnet/SC only"
-run "$B" site mode sc --all "${NET[@]}"
+run "$B" site mode sc --all "${NET[@]}" --password-file device.pw
 
 if [ "$SC_OK" = 1 ]; then
   CONN=(--hub "$HUB" --cert tool.pem --key tool.key --ca ca/ca.pem)

@@ -187,6 +187,11 @@ int bacsc_client_atomic_write_file(bacsc_client *cl, const bacsc_address *dest,
 int bacsc_client_reinitialize(bacsc_client *cl, const bacsc_address *dest,
                               const bacsc_reinit_request *r, bacsc_client_done_fn done,
                               void *user, uint64_t now);
+/* DeviceCommunicationControl; with state enable and the device's password
+ * this also opens a commissioning session for this client's address (see
+ * bacsc/device.h). */
+int bacsc_client_dcc(bacsc_client *cl, const bacsc_address *dest, const bacsc_dcc_request *r,
+                     bacsc_client_done_fn done, void *user, uint64_t now);
 
 /*
  * Send a Who-Is to `dest` (NULL = local broadcast) for instances low..high

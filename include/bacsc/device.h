@@ -98,8 +98,38 @@ typedef struct bacsc_device_callbacks {
      * not happen.
      */
     void (*restart)(void *user, bacsc_device *dev, uint8_t state);
+    /*
+     * Check a ReinitializeDevice / DeviceCommunicationControl password
+     * (e.g. against a stored hash): return 1 when it matches. When set, the
+     * device has a password (reinit_password is not used).
+     */
+    int (*check_password)(void *user, const uint8_t *pw, size_t len);
+    /*
+     * Something security relevant happened for the log: a password failure
+     * or lock-out of `src`, a change refused (no session, commissioning
+     * lock). `what` is one line of English.
+     */
+    void (*security_event)(void *user, const bacsc_address *src, const char *what);
+    /*
+     * The commissioning lock: while this returns true, every write to a
+     * Network Port or File object is refused, password or not.
+     */
+    bool (*locked)(void *user);
     void *user;
 } bacsc_device_callbacks;
+
+/*
+ * Who may change the device (docs/security.md): while the device has a
+ * password (reinit_password or check_password), writes to its Network Port
+ * and File objects — trust, certificate, key, hub URIs, mode — are accepted
+ * only from a source address that gave the correct password to
+ * DeviceCommunicationControl or ReinitializeDevice within the last 10
+ * minutes (each accepted change renews it); others get Error(property,
+ * write-access-denied), or for AtomicWriteFile Error(services,
+ * file-access-denied). Password failures are counted per source: after 3
+ * a source is refused for 1 s, doubling up to 15 minutes, correct password
+ * or not (Error(security, password-failure)).
+ */
 
 /* Device object configuration. Strings are copied (truncated to
  * BACSC_DEVICE_STRING_MAX / BACSC_DEVICE_NAME_MAX octets). NULL strings

@@ -23,7 +23,8 @@
  *    broadcast there — a remote broadcast reaches only that network);
  *  - DNET in the routing table (learned from I-Am-Router-To-Network): sent
  *    unchanged but for SNET/SADR and the hop count to the next router;
- *  - DNET unknown: Reject-Message-To-Network reason 1 to the source, and a
+ *  - DNET unknown: Reject-Message-To-Network reason 1 to the source (not
+ *    for a link-layer broadcast: bacsc_router_input_broadcast()), and a
  *    Who-Is-Router-To-Network(DNET) on every other port so that a later try
  *    may find a route.
  * The hop count is decremented by one at each forward; a message whose hop
@@ -175,6 +176,15 @@ int bacsc_router_set_port_max_npdu(bacsc_router *r, unsigned port, size_t max_np
  */
 int bacsc_router_input(bacsc_router *r, unsigned port, const bacsc_address *src,
                        const uint8_t *npdu, size_t len, uint64_t now);
+/*
+ * The same for an NPDU the datalink received as a local broadcast (e.g. a
+ * remote broadcast a station sent without knowing its router). For an
+ * unknown DNET no Reject-Message-To-Network is sent — another router on
+ * the network may know it — only Who-Is-Router-To-Network on the other
+ * ports (counted in dropped).
+ */
+int bacsc_router_input_broadcast(bacsc_router *r, unsigned port, const bacsc_address *src,
+                                 const uint8_t *npdu, size_t len, uint64_t now);
 
 /*
  * Send an NPDU that the application entity produced (its datalink send):
@@ -193,6 +203,11 @@ int bacsc_router_originate(bacsc_router *r, unsigned port, const bacsc_address *
  * reachable through the other ports (at start-up, and when a port comes
  * back). `port` BACSC_ROUTER_LOCAL_PORT = every port, else only that one. */
 void bacsc_router_announce(bacsc_router *r, unsigned port, uint64_t now);
+
+/* Broadcast Who-Is-Router-To-Network (no network) on `port` (or every port:
+ * BACSC_ROUTER_LOCAL_PORT) so that routers already running there answer
+ * with the networks they reach (learned from their I-Am-Router-To-Network). */
+void bacsc_router_discover(bacsc_router *r, unsigned port, uint64_t now);
 
 /* Broadcast Router-Busy-To-Network (busy) or Router-Available-To-Network on
  * every port but `port`, listing the networks reachable through `port`

@@ -17,10 +17,11 @@
  * = the B/IP network), instances 2.. SECURE_CONNECT (hub URIs, live
  * connector state, Network_Number = the SC network).
  *
- * Start-up: the SC nodes start connecting; I-Am-Router-To-Network is
+ * Start-up: the SC nodes start connecting; I-Am-Router-To-Network (our
+ * networks) and Who-Is-Router-To-Network (the routers already there) are
  * broadcast on the B/IP port at once and on each SC port whenever its hub
  * connection comes up (connect and every failover or return); the I-Am of
- * the Device object goes to every port that is up.
+ * the Device object goes out on the same occasions.
  */
 #ifndef BACSC_ROUTER_HOST_H
 #define BACSC_ROUTER_HOST_H

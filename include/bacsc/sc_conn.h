@@ -249,6 +249,26 @@ const bacsc_bvlc_connect *bacsc_sc_conn_peer(const bacsc_sc_conn *conn);
  * UUID differs closes the connection (181 tls-server-certificate-error,
  * reason PROTOCOL, the details naming both).
  */
+/*
+ * Peer limits. A Connect-Request/-Accept whose Max-BVLC-Length or
+ * Max-NPDU-Length cannot carry any NPDU (below BACSC_SC_MIN_BVLC_LEN /
+ * BACSC_SC_MIN_NPDU_LEN: a 2-octet NPCI plus the smallest Max_APDU of 50,
+ * plus a BVLC header with both VMACs) is refused: the accepting owner's
+ * connect_request callback calls bacsc_sc_conn_check_limits() and returns
+ * its code (NAK 150 unexpected-data, details naming both values); the
+ * initiating side closes on such a Connect-Accept. Small but sufficient
+ * values are honoured: nothing larger is ever sent to that peer.
+ * A value above our own limit whose byte swap is a plausible limit below it
+ * is taken as sent little-endian (bacnet-stack: 1500 arrives as 56,325):
+ * the smaller reading is used, and bacsc_sc_conn_peer_swapped() reports it
+ * (raw: as received; used: BVLC, NPDU as used) so the owner can log it once,
+ * from bacsc_sc_conn_check_limits() on (i.e. already in connect_request).
+ */
+#define BACSC_SC_MIN_NPDU_LEN 52
+#define BACSC_SC_MIN_BVLC_LEN 68
+uint16_t bacsc_sc_conn_check_limits(bacsc_sc_conn *conn, const bacsc_bvlc_connect *c);
+bool bacsc_sc_conn_peer_swapped(const bacsc_sc_conn *conn, uint16_t raw[2], uint16_t used[2]);
+
 enum bacsc_sc_uuid_binding {
     BACSC_SC_UUID_BINDING_WHEN_PRESENT = 0,
     BACSC_SC_UUID_BINDING_STRICT = 1,

@@ -117,6 +117,7 @@ typedef struct bacsc_sc_hub_stats {
     uint64_t naks_sent;
     uint64_t refused_uuid;         /* Connect-Requests whose UUID is not the certificate's */
     uint64_t refused_vmac;         /* Connect-Requests NAKed 151 node-duplicate-vmac */
+    uint64_t refused_limits;       /* Connect-Requests with Max-*-Length too small (NAK 150) */
     uint64_t unicast_octets;       /* octets of unicasts received and forwarded */
     uint64_t broadcast_octets;     /* octets of broadcasts received and fanned out */
 } bacsc_sc_hub_stats;

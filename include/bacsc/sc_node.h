@@ -91,6 +91,13 @@ int bacsc_sc_node_new(bacsc_loop *loop, const bacsc_sc_node_config *cfg,
 /* Start connecting (primary first). Returns BACSC_OK or BACSC_ERR_STATE. */
 int bacsc_sc_node_start(bacsc_sc_node *n);
 
+/* After its TLS context was reloaded (bacsc_tls_ctx_reload): close every
+ * connection (hubs, direct) whose peer certificate no longer verifies
+ * (revoked, no longer chains to a configured issuer, expired), logging the
+ * reason at warn; the connector reconnects with the new material. Returns
+ * how many were closed. */
+unsigned bacsc_sc_node_recheck_peers(bacsc_sc_node *n);
+
 /* Graceful stop: Disconnect-Request to the hub(s), no more reconnects;
  * bacsc_sc_node_idle() is true once every hub WebSocket is closed. */
 void bacsc_sc_node_stop(bacsc_sc_node *n);

@@ -35,6 +35,9 @@
  *             activate-changes (7); RP Changes_Pending to confirm.
  *   trust     read both issuer slots; write/clear the one concerned;
  *             ReinitializeDevice activate-changes.
+ *   renew     AtomicReadFile the operational certificate (what is renewed);
+ *             then as request (the device signs its new CSR with its current
+ *             key: bacsc/renewal.h).
  *   mode      WP hub URIs where missing; WP Out_Of_Service of the IP and SC
  *             Network Ports (ip: SC port out of service; sc: IP port out of
  *             service; dual: both in service); ReinitializeDevice
@@ -57,7 +60,7 @@ extern "C" {
 
 typedef struct bacsc_site bacsc_site;
 
-#define BACSC_SITE_SCHEMA_VERSION 1
+#define BACSC_SITE_SCHEMA_VERSION 2
 #define BACSC_SITE_FP_LEN 32               /* SHA-256 */
 #define BACSC_SITE_NONE 0x3FFFFFu          /* "no such object instance" */
 #define BACSC_SITE_CONCURRENCY_DEFAULT 32
@@ -184,6 +187,7 @@ typedef struct bacsc_site_cert_info {
     char subject[256];
     bool site_ca;                          /* signed by the site CA */
     bool key_matches_csr;                  /* cert key == pending CSR key */
+    char serial[64];                       /* of the certificate held (lower-case hex) */
 } bacsc_site_cert_info;
 
 /*
@@ -223,7 +227,8 @@ enum bacsc_site_job_kind {
     BACSC_SITE_JOB_IMPORT = 3,
     BACSC_SITE_JOB_TRUST_ADD = 4,
     BACSC_SITE_JOB_TRUST_REMOVE = 5,
-    BACSC_SITE_JOB_MODE = 6
+    BACSC_SITE_JOB_MODE = 6,
+    BACSC_SITE_JOB_RENEW = 7
 };
 const char *bacsc_site_job_kind_name(int kind); /* "discover", "request", "import", ... */
 
@@ -446,6 +451,50 @@ int bacsc_site_prepare_trust(bacsc_site *s, bool add, const unsigned char *ca, s
  */
 int bacsc_site_prepare_mode(bacsc_site *s, int mode, const bacsc_site_selection *sel,
                             int64_t *job_id);
+
+/* ---- renewal ------------------------------------------------------------------ */
+
+/*
+ * Create a renew job: the selected devices that hold a certificate make a
+ * new key pair and CSR (the CSR carries a renewal proof made with the
+ * current key). With expiring_days > 0 only devices whose certificate
+ * expires within that many days (and has not expired: the set `bacsc ca
+ * list --expiring DAYS` shows) are selected. Devices without a certificate
+ * are SKIPPED ("no action taken"); a pending CSR is kept or overwritten as
+ * for request. Returns BACSC_OK with *job_id, BACSC_ERR_NOT_FOUND (no
+ * device selected), BACSC_ERR_DB.
+ */
+int bacsc_site_prepare_renew(bacsc_site *s, const bacsc_site_selection *sel,
+                             unsigned expiring_days, int rule, int64_t *job_id);
+/* Write a CARI request holding the pending CSRs of the devices of job
+ * `job_id` (as bacsc_site_write_request()). */
+int bacsc_site_write_request_job(bacsc_site *s, int64_t job_id, const char *path,
+                                 size_t *count);
+
+/*
+ * Certificates replaced on a device by an import (the previous certificate
+ * once the new one is confirmed active). They are to be revoked (reason
+ * superseded) at the CA, or kept (`site import --keep-old`).
+ */
+enum bacsc_site_superseded_state {
+    BACSC_SITE_SUPERSEDED_PENDING = 0,     /* to be revoked */
+    BACSC_SITE_SUPERSEDED_REVOKED = 1,
+    BACSC_SITE_SUPERSEDED_KEPT = 2
+};
+typedef struct bacsc_site_superseded {
+    char serial[64];                       /* lower-case hex */
+    uint32_t instance;
+    char issuer[256];
+    int64_t not_after, recorded;
+    int state;
+    char note[128];
+} bacsc_site_superseded;
+typedef int (*bacsc_site_superseded_fn)(void *user, const bacsc_site_superseded *r);
+/* Walk the superseded certificates in `state` (< 0: any), oldest first. */
+int bacsc_site_superseded_list(bacsc_site *s, int state, bacsc_site_superseded_fn cb,
+                               void *user);
+/* Record the outcome for `serial`. BACSC_ERR_NOT_FOUND if unknown. */
+int bacsc_site_superseded_mark(bacsc_site *s, const char *serial, int state, const char *note);
 
 #ifdef __cplusplus
 }

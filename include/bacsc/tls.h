@@ -150,6 +150,25 @@ int bacsc_tls_ticket_keys_save(const char *path, const bacsc_tls_ticket_keys *k,
 void bacsc_tls_ctx_free(bacsc_tls_ctx *ctx);
 
 /* The OpenSSL context, for extra settings. */
+/*
+ * Reload (SIGHUP): read the certificate, key, issuers and CRL again from
+ * the files `cfg` names, with every check of bacsc_tls_ctx_new(), and use
+ * them for every new handshake of `ctx`. Connections already established
+ * keep their session (nothing is dropped); session ticket keys in memory are
+ * kept. On any error `ctx` is unchanged and `err` says why. Returns 0 or
+ * BACSC_ERR_CRYPTO.
+ */
+int bacsc_tls_ctx_reload(bacsc_tls_ctx *ctx, const bacsc_tls_config *cfg, char *err,
+                         size_t errlen);
+
+/*
+ * Does the peer of an established connection `ssl` still verify against the
+ * current issuers, CRL and clock of `ctx` (after a reload)? Returns 0, or
+ * BACSC_ERR_POLICY with `why` (e.g. "certificate revoked") — the caller
+ * disconnects it.
+ */
+int bacsc_tls_peer_recheck(bacsc_tls_ctx *ctx, struct ssl_st *ssl, char *why, size_t cap);
+
 struct ssl_ctx_st *bacsc_tls_ctx_ssl_ctx(bacsc_tls_ctx *ctx);
 bool bacsc_tls_ctx_is_server(const bacsc_tls_ctx *ctx);
 bool bacsc_tls_ctx_verify_hostname(const bacsc_tls_ctx *ctx);

@@ -352,6 +352,15 @@ int bacsc_client_reinitialize(bacsc_client *cl, const bacsc_address *dest,
     return send_encoded(cl, dest, BACSC_SERVICE_REINITIALIZE_DEVICE, n, body, done, user, now);
 }
 
+int bacsc_client_dcc(bacsc_client *cl, const bacsc_address *dest, const bacsc_dcc_request *r,
+                     bacsc_client_done_fn done, void *user, uint64_t now)
+{
+    uint8_t body[64];
+    int n = bacsc_dcc_request_encode(body, sizeof body, r);
+    return send_encoded(cl, dest, BACSC_SERVICE_DEVICE_COMMUNICATION_CONTROL, n, body, done, user,
+                        now);
+}
+
 int bacsc_client_whois(bacsc_client *cl, const bacsc_address *dest, const bacsc_whois *w,
                        uint64_t now)
 {

@@ -789,7 +789,7 @@ too_big:
 }
 
 static void do_write_property(bacsc_device *dev, const dev_request *rq, const uint8_t *data,
-                              size_t len)
+                              size_t len, uint64_t now)
 {
     bacsc_wp_request wp;
     bacsc_fault f;
@@ -800,6 +800,10 @@ static void do_write_property(bacsc_device *dev, const dev_request *rq, const ui
     bacsc_object *obj = find_or_error(dev, rq, &wp.object);
     if (obj == NULL)
         return;
+    if (dev_guard_may_change(dev, &rq->reply, wp.object.type, now) != DEV_GUARD_OK) {
+        dev_send_error_code(dev, rq, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
+        return;
+    }
     bacsc_prop_write w = {
         .property = wp.property,
         .index = wp.has_index ? wp.index : BACSC_ARRAY_ALL,
@@ -886,7 +890,7 @@ static void do_atomic_read_file(bacsc_device *dev, const dev_request *rq, const 
 }
 
 static void do_atomic_write_file(bacsc_device *dev, const dev_request *rq, const uint8_t *data,
-                                 size_t len)
+                                 size_t len, uint64_t now)
 {
     bacsc_awf_request r;
     bacsc_fault f;
@@ -897,6 +901,10 @@ static void do_atomic_write_file(bacsc_device *dev, const dev_request *rq, const
     bacsc_object *obj = find_file_or_error(dev, rq, &r.file, r.access);
     if (obj == NULL)
         return;
+    if (dev_guard_may_change(dev, &rq->reply, BACSC_OBJ_FILE, now) != DEV_GUARD_OK) {
+        dev_send_error_code(dev, rq, BACSC_ERROR_CLASS_SERVICES, BACSC_ERR_CODE_FILE_ACCESS_DENIED);
+        return;
+    }
     int32_t at = 0;
     bacsc_error err;
     if (dev_file_write(obj, r.start, r.data, r.data_len, &at, &err) < 0) {
@@ -972,19 +980,19 @@ static void handle_confirmed(bacsc_device *dev, dev_request *rq, const bacsc_apd
         do_read_property_multiple(dev, rq, a->data, a->data_len);
         break;
     case BACSC_SERVICE_WRITE_PROPERTY:
-        do_write_property(dev, rq, a->data, a->data_len);
+        do_write_property(dev, rq, a->data, a->data_len, now);
         break;
     case BACSC_SERVICE_ATOMIC_READ_FILE:
         do_atomic_read_file(dev, rq, a->data, a->data_len);
         break;
     case BACSC_SERVICE_ATOMIC_WRITE_FILE:
-        do_atomic_write_file(dev, rq, a->data, a->data_len);
+        do_atomic_write_file(dev, rq, a->data, a->data_len, now);
         break;
     case BACSC_SERVICE_DEVICE_COMMUNICATION_CONTROL:
         dev_do_dcc(dev, rq, a->data, a->data_len, now);
         break;
     case BACSC_SERVICE_REINITIALIZE_DEVICE:
-        dev_do_reinitialize(dev, rq, a->data, a->data_len);
+        dev_do_reinitialize(dev, rq, a->data, a->data_len, now);
         break;
     default:
         dev_send_reject(dev, rq, BACSC_REJECT_UNRECOGNIZED_SERVICE);

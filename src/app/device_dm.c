@@ -10,18 +10,6 @@
 
 #define USEC_PER_MIN 60000000ull
 
-/* Passwords are compared octet for octet (UTF-8 only): one longer than 20
- * characters, or in another character set, never matches. */
-static bool password_ok(const bacsc_device *dev, bool has, const bacsc_charstring *pw)
-{
-    if (!dev->has_password)
-        return true;
-    if (!has || pw->charset != BACSC_CHARSET_UTF8)
-        return false;
-    size_t n = strlen(dev->password);
-    return pw->len == n && memcmp(pw->data, dev->password, n) == 0;
-}
-
 static void apply_netport_changes(bacsc_device *dev)
 {
     for (size_t i = 0; i < dev->nobjects; i++)
@@ -45,7 +33,7 @@ static int default_reinit(bacsc_device *dev, uint8_t state, bacsc_error *err)
 }
 
 void dev_do_reinitialize(bacsc_device *dev, const dev_request *rq, const uint8_t *data,
-                         size_t len)
+                         size_t len, uint64_t now)
 {
     bacsc_reinit_request r;
     bacsc_fault f;
@@ -53,7 +41,7 @@ void dev_do_reinitialize(bacsc_device *dev, const dev_request *rq, const uint8_t
         dev_answer_fault(dev, rq, &f);
         return;
     }
-    if (!password_ok(dev, r.has_password, &r.password)) {
+    if (dev_guard_password(dev, &rq->reply, r.has_password, &r.password, now) != DEV_GUARD_OK) {
         dev_send_error_code(dev, rq, BACSC_ERROR_CLASS_SECURITY, BACSC_ERR_CODE_PASSWORD_FAILURE);
         return;
     }
@@ -93,7 +81,7 @@ void dev_do_dcc(bacsc_device *dev, const dev_request *rq, const uint8_t *data, s
         dev_answer_fault(dev, rq, &f);
         return;
     }
-    if (!password_ok(dev, r.has_password, &r.password)) {
+    if (dev_guard_password(dev, &rq->reply, r.has_password, &r.password, now) != DEV_GUARD_OK) {
         dev_send_error_code(dev, rq, BACSC_ERROR_CLASS_SECURITY, BACSC_ERR_CODE_PASSWORD_FAILURE);
         return;
     }

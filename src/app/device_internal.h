@@ -28,6 +28,19 @@ typedef struct dev_segtxn {
     uint8_t priority;
 } dev_segtxn;
 
+/* Per-source password state (device_guard.c). */
+#define DEV_GUARD_SOURCES 32
+typedef struct dev_guard_entry {
+    bool used;
+    bacsc_address src;
+    unsigned failures;          /* consecutive password failures */
+    uint64_t locked_until;      /* refused until (monotonic us) */
+    uint64_t session_until;     /* commissioning session open until */
+    uint64_t last;              /* last seen, for replacement */
+} dev_guard_entry;
+
+enum { DEV_GUARD_OK = 0, DEV_GUARD_WRONG = 1, DEV_GUARD_LOCKED = 2 };
+
 struct bacsc_device {
     uint32_t instance;
     char vendor_name[BACSC_DEVICE_STRING_MAX + 1];
@@ -66,6 +79,8 @@ struct bacsc_device {
     /* Last_Restart_Reason (BACnetRestartReason) and Time_Of_Device_Restart. */
     uint8_t restart_reason;
     bacsc_datetime restart_time;
+
+    dev_guard_entry guard[DEV_GUARD_SOURCES];
 
     /* Scratch buffers, so handling a request never allocates (except the
      * one-time growth of value/body for segmented answers). */
@@ -108,7 +123,7 @@ void dev_answer_fault(bacsc_device *dev, const dev_request *rq, const bacsc_faul
 
 /* Device management services (device_dm.c). */
 void dev_do_reinitialize(bacsc_device *dev, const dev_request *rq, const uint8_t *data,
-                         size_t len);
+                         size_t len, uint64_t now);
 void dev_do_dcc(bacsc_device *dev, const dev_request *rq, const uint8_t *data, size_t len,
                 uint64_t now);
 /* Who-Is, Who-Has (others ignored). */
@@ -130,6 +145,14 @@ void dev_seg_free_all(bacsc_device *dev);
 
 /* The DCC state now (an expired duration re-enables). */
 uint8_t dev_dcc_state(bacsc_device *dev, uint64_t now);
+
+/* device_guard.c: passwords per source (with lock-out) and who may change
+ * the Network Port and File objects. Return DEV_GUARD_*. */
+bool dev_guard_has_password(const bacsc_device *dev);
+int dev_guard_password(bacsc_device *dev, const bacsc_address *src, bool has,
+                       const bacsc_charstring *pw, uint64_t now);
+int dev_guard_may_change(bacsc_device *dev, const bacsc_address *src, uint16_t obj_type,
+                         uint64_t now);
 
 /* The property lists of `obj` (its class's, or what cls->lists says for
  * this object's configuration): lists[0] required, lists[1] optional. */

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -134,5 +136,42 @@ int ca_parse_id(const char *s, int64_t *out)
     if (!*s || *end || errno || v <= 0)
         return -1;
     *out = v;
+    return 0;
+}
+
+/* Can a response be written to `out` (a zip file, or a directory when it
+ * ends in '/' or is one)? Its directory must exist and be writable. Checked
+ * before anything is issued. Returns 0 or -1 (message printed). */
+int ca_check_out_path(const ca_common *c, const char *out)
+{
+    struct stat st;
+    if (stat(out, &st) == 0)
+        return S_ISDIR(st.st_mode) || access(out, W_OK) == 0
+                   ? 0
+                   : (cli_error(c->prog, "cannot write %s: %s; nothing was issued", out,
+                                strerror(errno)),
+                      -1);
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%s", out);
+    size_t n = strlen(parent);
+    while (n > 1 && parent[n - 1] == '/')
+        parent[--n] = 0;
+    char *slash = strrchr(parent, '/');
+    if (!slash)
+        snprintf(parent, sizeof parent, ".");
+    else if (slash == parent)
+        parent[1] = 0;
+    else
+        *slash = 0;
+    if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        cli_error(c->prog, "cannot write %s: directory %s does not exist; nothing was issued", out,
+                  parent);
+        return -1;
+    }
+    if (access(parent, W_OK) != 0) {
+        cli_error(c->prog, "cannot write %s: %s: %s; nothing was issued", out, parent,
+                  strerror(errno));
+        return -1;
+    }
     return 0;
 }

@@ -6,6 +6,7 @@
  *   cmd_ca.c     the dispatcher; init, csr, install-cert, policy, revoke, crl
  *   ca_queue.c   submit, sign, respond, pending, approve, reject
  *   ca_report.c  list, audit, batches
+ *   ca_issue.c   issue (one certificate for a hub, tool or console)
  */
 #ifndef BACSC_CLI_CA_CLI_H
 #define BACSC_CLI_CA_CLI_H
@@ -64,6 +65,11 @@ json_t *ca_json_str(const char *s);
 /* A positive decimal id. Returns 0 or -1. */
 int ca_parse_id(const char *s, int64_t *out);
 
+/* Can a file be written to `out` (a zip or PEM file, or a directory when it
+ * ends in '/' or is one)? Its directory must exist and be writable. Checked
+ * before anything is issued. Returns 0 or -1 (message printed). */
+int ca_check_out_path(const ca_common *c, const char *out);
+
 /* The subcommands (cmd_ca.c, ca_queue.c, ca_report.c, ca_issue.c). */
 int ca_cmd_submit(int argc, char **argv);
 int ca_cmd_sign(int argc, char **argv);
@@ -74,5 +80,6 @@ int ca_cmd_pending(int argc, char **argv);
 int ca_cmd_list(int argc, char **argv);
 int ca_cmd_audit(int argc, char **argv);
 int ca_cmd_batches(int argc, char **argv);
+int ca_cmd_issue(int argc, char **argv);
 
 #endif

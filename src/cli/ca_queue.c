@@ -258,43 +258,6 @@ static int count_status(const bacsc_request_result *res, size_t n, int status)
 }
 
 /* Write the response for batch `bid` to `out` (zip, or a directory). */
-/* Can a response be written to `out` (a zip file, or a directory when it
- * ends in '/' or is one)? Its directory must exist and be writable. Checked
- * before anything is issued. Returns 0 or -1 (message printed). */
-static int check_out_path(const ca_common *c, const char *out)
-{
-    struct stat st;
-    if (stat(out, &st) == 0)
-        return S_ISDIR(st.st_mode) || access(out, W_OK) == 0
-                   ? 0
-                   : (cli_error(c->prog, "cannot write %s: %s; nothing was issued", out,
-                                strerror(errno)),
-                      -1);
-    char parent[4096];
-    snprintf(parent, sizeof parent, "%s", out);
-    size_t n = strlen(parent);
-    while (n > 1 && parent[n - 1] == '/')
-        parent[--n] = 0;
-    char *slash = strrchr(parent, '/');
-    if (!slash)
-        snprintf(parent, sizeof parent, ".");
-    else if (slash == parent)
-        parent[1] = 0;
-    else
-        *slash = 0;
-    if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        cli_error(c->prog, "cannot write %s: directory %s does not exist; nothing was issued", out,
-                  parent);
-        return -1;
-    }
-    if (access(parent, W_OK) != 0) {
-        cli_error(c->prog, "cannot write %s: %s: %s; nothing was issued", out, parent,
-                  strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 typedef struct same_file {
     char hex[65];
     int64_t batch;
@@ -465,7 +428,7 @@ static int cmd_submit_or_sign(int argc, char **argv, int mode /* 0 submit, 1 sig
                                              : "exactly one SOURCE (zip or directory) expected");
         return EXIT_USAGE;
     }
-    if (mode && check_out_path(&c, out) != 0)
+    if (mode && ca_check_out_path(&c, out) != 0)
         return EXIT_FAIL;
     bacsc_ca *ca = ca_open(&c);
     if (!ca)

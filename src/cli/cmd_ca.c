@@ -435,6 +435,7 @@ static const cli_subcommand ca_subs[] = {
     {"approve", ca_cmd_approve, "approve requests and issue their certificates"},
     {"reject", ca_cmd_reject, "reject requests with a reason"},
     {"sign", ca_cmd_sign, "submit, approve and respond in one step"},
+    {"issue", ca_cmd_issue, "issue one certificate (hub, tool, console) from a CSR or a new key"},
     {"respond", ca_cmd_respond, "write the response (certificates) for a batch"},
     {"list", ca_cmd_list, "list issued certificates"},
     {"revoke", cmd_revoke, "revoke a certificate"},

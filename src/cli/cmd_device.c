@@ -8,8 +8,10 @@
  * one process — one event loop, one TLS context — for load and fault tests.
  * `--hub-listen` also hosts the hub function (sc_hubd.h). See docs/device.md.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +55,7 @@ static void usage(FILE *out)
             "                    [--dc-listen ADDR:PORT [--dc-uri URI]...] [--dc-initiate auto|off]\n"
             "                    [--insecure-plaintext] [--status-file FILE] [--log-level LEVEL]\n"
             "       bacsc device --state-dir DIR --instance N [--bip ADDR:PORT] [--count N]\n"
-            "                    [--mode ip|dual|sc] [--domain D] [--password P] [--hub URI]\n"
+            "                    [--mode ip|dual|sc] [--domain D] [--password-file F] [--hub URI]\n"
             "                    [--failover URI] [--bip-broadcast ADDR:PORT [--bip-broadcast-count N]]\n"
             "\n"
             "Run a BACnet device (Device object, Analog Values, a SECURE_CONNECT Network\n"
@@ -104,7 +106,11 @@ static void usage(FILE *out)
             "      --mode ip|dual|sc     mode of a fresh state (default ip; sc needs an\n"
             "                            activated certificate: a saved state keeps its mode)\n"
             "      --domain D            site domain for CSR common names (NAME.D)\n"
-            "      --password P          ReinitializeDevice password (1..20 characters)\n"
+            "      --password P          ReinitializeDevice password (1..20 characters; visible in\n"
+            "                            ps: prefer --password-file). Kept hashed in the state\n"
+            "                            directory; without one a password is generated at the\n"
+            "                            first start and shown once\n"
+            "      --password-file F     the password from the first line of F\n"
             "      --bip-broadcast ADDR:PORT  where broadcasts go (default ADDR's broadcast)\n"
             "      --bip-broadcast-count N    emulate a broadcast domain on one host: send\n"
             "                            broadcasts to N consecutive ports from --bip-broadcast\n"
@@ -448,6 +454,27 @@ static int identity_opt(int opt, const char *arg, sc_opts *o)
 int bacsc_cmd_device(int argc, char **argv);
 /* Parse the command line into `o` and `dh`. Returns -1 to go on, else the
  * exit code (help printed, or a usage error reported). */
+/* --password-file: the first line of F (1..20 characters). */
+static int read_password_file(const char *path, const char **out)
+{
+    static char buf[32];
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        cli_error(PROG, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    bool ok = fgets(buf, sizeof buf, f) != NULL;
+    fclose(f);
+    buf[strcspn(buf, "\r\n")] = 0;
+    if (!ok || !buf[0] || strlen(buf) > 20) {
+        cli_error(PROG, "--password-file: %s does not start with a password of 1..20 characters",
+                  path);
+        return -1;
+    }
+    *out = buf;
+    return 0;
+}
+
 static int parse_opts(int argc, char **argv, sc_opts *o, devhost_opts *dh)
 {
     static const struct option longopts[] = {
@@ -477,6 +504,7 @@ static int parse_opts(int argc, char **argv, sc_opts *o, devhost_opts *dh)
         {"mode", required_argument, NULL, 1003},
         {"domain", required_argument, NULL, 1004},
         {"password", required_argument, NULL, 1005},
+        {"password-file", required_argument, NULL, 1008},
         {"bip-broadcast", required_argument, NULL, 1006},
         {"bip-broadcast-count", required_argument, NULL, 1007},
         {"vendor-id", required_argument, NULL, 1110},
@@ -543,6 +571,10 @@ static int parse_opts(int argc, char **argv, sc_opts *o, devhost_opts *dh)
         case 1003: dh->mode = optarg; break;
         case 1004: dh->domain = optarg; break;
         case 1005: dh->password = optarg; break;
+        case 1008:
+            if (read_password_file(optarg, &dh->password) != 0)
+                return EXIT_USAGE;
+            break;
         case 1006: dh->bip_broadcast = optarg; break;
         case 1007:
             if (sc_parse_ulong(PROG, "--bip-broadcast-count", optarg, 1, 65535, &ul))

@@ -7,7 +7,6 @@
  * (logged). SIGUSR1: write the status file (connected peers). See
  * docs/hub.md.
  */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include "bacsc/log.h"
 #include "bacsc/sc_hubd.h"
 #include "cli.h"
+#include "cli_opt.h"
 #include "sc_cli.h"
 #include "hub_metrics.h"
 #include "sc_status.h"
@@ -29,45 +29,69 @@ const char bacsc_cmd_hub_summary[] = "run a BACnet/SC hub (TLS 1.3 WebSocket ser
 
 #define PROG "hub"
 
-static void usage(FILE *out)
+typedef struct hub_opts {
+    sc_opts o;
+    const char *config;
+} hub_opts;
+
+static int add_ca(const char *prog, const char *arg, void *target)
 {
-    fprintf(out,
-            "usage: bacsc hub --listen ADDR:PORT --cert FILE --key FILE --ca FILE [--ca FILE2]\n"
-            "                 [--config FILE] [--insecure-plaintext] [--log-level LEVEL]\n"
-            "                 [--status-file FILE] [--crl FILE] [--ticket-key-file FILE]\n"
-            "                 [--ticket-lifetime SECONDS] [--uuid-binding POLICY]\n"
-            "                 [--metrics-listen ADDR:PORT]\n"
-            "\n"
-            "Run a BACnet/SC hub: accept hub connections (wss://, subprotocol\n"
-            "hub.bsc.bacnet.org, TLS 1.3 with mutual authentication against the --ca\n"
-            "issuer certificates) and relay BVLC-SC messages between the nodes.\n"
-            "\n"
-            "options:\n"
-            "  -l, --listen ADDR:PORT   address to listen on (\"0.0.0.0:443\", \"[::1]:4443\")\n"
-            "      --cert FILE          hub operational certificate (PEM)\n"
-            "      --key FILE           its private key (PEM)\n"
-            "      --ca FILE            issuer (CA) certificate accepted for nodes; twice for rollover\n"
-            "  -c, --config FILE        JSON configuration (keys: docs/hub.md); flags override it\n"
-            "      --crl FILE           CRL(s) of the issuers (PEM): refuse revoked node certificates\n"
-            "      --ticket-key-file FILE  TLS session ticket keys (created 0600 if absent): nodes\n"
-            "                           resume their TLS sessions, also across hub restarts\n"
-            "      --ticket-lifetime SECONDS  how long a ticket may be used (default 7200)\n"
-            "      --uuid-binding POLICY  a node's Device UUID vs its certificate's urn:uuid:\n"
-            "                           strict, when-present (default) or off\n"
-            "      --metrics-listen ADDR:PORT  serve Prometheus /metrics and /health over plain\n"
-            "                           HTTP there (a bare PORT binds 127.0.0.1)\n"
-            "      --insecure-plaintext accept ws:// without TLS (debugging only)\n"
-            "      --status-file FILE   where SIGUSR1 writes the status (peers) as JSON\n"
-            "      --log-level LEVEL    error, warn, info (default), debug, trace\n"
-            "  -h, --help               this text\n"
-            "\n"
-            "signals: TERM/INT graceful stop (Disconnect-Request to every node, exit 0);\n"
-            "         HUP nothing reloaded (logged); USR1 write --status-file.\n"
-            "exit status: 0 stopped by signal, 1 runtime failure, 2 usage, 3 bad config/certificates\n"
-            "\n"
-            "example:\n"
-            "  bacsc hub --listen 0.0.0.0:4443 --cert hub.pem --key hub.key --ca ca.pem\n");
+    return sc_opts_add_ca(prog, target, arg);
 }
+
+static const cli_opt hub_rows[] = {
+    CLI_STR("listen", 'l', "ADDR:PORT", hub_opts, o.listen,
+            "address to listen on (\"0.0.0.0:443\", \"[::1]:4443\")"),
+    CLI_STR("cert", 0, "FILE", hub_opts, o.cert, "hub operational certificate (PEM)"),
+    CLI_STR("key", 0, "FILE", hub_opts, o.key, "its private key (PEM)"),
+    CLI_CALL("ca", 0, "FILE", hub_opts, o, add_ca,
+             "issuer (CA) certificate accepted for nodes; twice for rollover"),
+    CLI_STR("config", 'c', "FILE", hub_opts, config,
+            "JSON configuration (keys: docs/hub.md); flags override it"),
+    CLI_STR("crl", 0, "FILE", hub_opts, o.crl,
+            "CRL(s) of the issuers (PEM): refuse revoked node certificates"),
+    CLI_STR("ticket-key-file", 0, "FILE", hub_opts, o.ticket_key_file,
+            "TLS session ticket keys (created 0600 if absent): nodes\n"
+            "resume their TLS sessions, also across hub restarts"),
+    CLI_DOUBLE("ticket-lifetime", 0, "SECONDS", hub_opts, o.ticket_lifetime, 1, 86400,
+               "how long a ticket may be used (default 7200)"),
+    CLI_STR("uuid-binding", 0, "POLICY", hub_opts, o.uuid_binding,
+            "a node's Device UUID vs its certificate's urn:uuid:\n"
+            "strict, when-present (default) or off"),
+    CLI_STR("metrics-listen", 0, "ADDR:PORT", hub_opts, o.metrics_listen,
+            "serve Prometheus /metrics and /health over plain\n"
+            "HTTP there (a bare PORT binds 127.0.0.1)"),
+    CLI_FLAG("insecure-plaintext", 0, hub_opts, o.insecure_plaintext,
+             "accept ws:// without TLS (debugging only)"),
+    CLI_STR("status-file", 0, "FILE", hub_opts, o.status_file,
+            "where SIGUSR1 writes the status (peers) as JSON"),
+    CLI_STR("log-level", 0, "LEVEL", hub_opts, o.log_level,
+            "error, warn, info (default), debug, trace"),
+    CLI_HELP("help", 'h', "this text"),
+    CLI_END};
+
+static const cli_part hub_help[] = {
+    CLI_TEXT("usage: bacsc hub --listen ADDR:PORT --cert FILE --key FILE --ca FILE [--ca FILE2]\n"
+             "                 [--config FILE] [--insecure-plaintext] [--log-level LEVEL]\n"
+             "                 [--status-file FILE] [--crl FILE] [--ticket-key-file FILE]\n"
+             "                 [--ticket-lifetime SECONDS] [--uuid-binding POLICY]\n"
+             "                 [--metrics-listen ADDR:PORT]\n"
+             "\n"
+             "Run a BACnet/SC hub: accept hub connections (wss://, subprotocol\n"
+             "hub.bsc.bacnet.org, TLS 1.3 with mutual authentication against the --ca\n"
+             "issuer certificates) and relay BVLC-SC messages between the nodes.\n"
+             "\n"),
+    CLI_GROUP("options:", hub_rows, 0),
+    CLI_TEXT("\n"
+             "signals: TERM/INT graceful stop (Disconnect-Request to every node, exit 0);\n"
+             "         HUP nothing reloaded (logged); USR1 write --status-file.\n"
+             "exit status: 0 stopped by signal, 1 runtime failure, 2 usage, 3 bad config/certificates\n"
+             "\n"
+             "example:\n"
+             "  bacsc hub --listen 0.0.0.0:4443 --cert hub.pem --key hub.key --ca ca.pem\n"),
+    CLI_END};
+
+static const cli_spec hub_spec = {PROG, hub_help, .col = 27, .short_col = true};
 
 struct hubapp {
     bacsc_loop *loop;
@@ -183,69 +207,19 @@ static void on_signal(bacsc_loop *loop, int signo, void *user)
 int bacsc_cmd_hub(int argc, char **argv);
 int bacsc_cmd_hub(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"listen", required_argument, NULL, 'l'},
-        {"cert", required_argument, NULL, 'C'},
-        {"key", required_argument, NULL, 'K'},
-        {"ca", required_argument, NULL, 'A'},
-        {"config", required_argument, NULL, 'c'},
-        {"insecure-plaintext", no_argument, NULL, 'P'},
-        {"status-file", required_argument, NULL, 'S'},
-        {"crl", required_argument, NULL, 'R'},
-        {"ticket-key-file", required_argument, NULL, 'T'},
-        {"ticket-lifetime", required_argument, NULL, 'E'},
-        {"log-level", required_argument, NULL, 'L'},
-        {"uuid-binding", required_argument, NULL, 'B'},
-        {"metrics-listen", required_argument, NULL, 'M'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
-    sc_opts o;
-    sc_opts_init(&o);
+    hub_opts ho;
+    memset(&ho, 0, sizeof ho);
+    sc_opts_init(&ho.o);
     bacsc_log_set_level(BACSC_LOG_INFO);
-    int opt;
-    bool ca_from_flags = false;
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, "l:c:h", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 'l': o.listen = optarg; break;
-        case 'C': o.cert = optarg; break;
-        case 'K': o.key = optarg; break;
-        case 'A':
-            if (!ca_from_flags)
-                o.nca = 0;
-            ca_from_flags = true;
-            if (sc_opts_add_ca(PROG, &o, optarg))
-                return EXIT_USAGE;
-            break;
-        case 'c': break; /* loaded below */
-        case 'P': o.insecure_plaintext = true; break;
-        case 'S': o.status_file = optarg; break;
-        case 'R': o.crl = optarg; break;
-        case 'T': o.ticket_key_file = optarg; break;
-        case 'E':
-            if (sc_parse_seconds(PROG, "--ticket-lifetime", optarg, &o.ticket_lifetime))
-                return EXIT_USAGE;
-            if (o.ticket_lifetime < 1 || o.ticket_lifetime > 86400) {
-                cli_error(PROG, "--ticket-lifetime: must be 1..86400 seconds");
-                return EXIT_USAGE;
-            }
-            break;
-        case 'L': o.log_level = optarg; break;
-        case 'B': o.uuid_binding = optarg; break;
-        case 'M': o.metrics_listen = optarg; break;
-        case 'h': usage(stdout); return EXIT_OK;
-        default: return cli_bad_option(PROG, argc, argv);
-        }
-    }
-    if (optind != argc) {
-        cli_error(PROG, "unexpected argument '%s'", argv[optind]);
+    int prc = cli_parse(&hub_spec, &ho, &argc, argv);
+    if (prc >= 0)
+        return prc;
+    if (argc != 1) {
+        cli_error(PROG, "unexpected argument '%s'", argv[1]);
         return EXIT_USAGE;
     }
-    const char *config = sc_find_opt(argc, argv, "--config", NULL);
-    if (!config)
-        config = sc_find_opt(argc, argv, "-c", NULL);
-    if (config && sc_opts_load(PROG, config, &o))
+    sc_opts o = ho.o;
+    if (ho.config && sc_opts_load(PROG, ho.config, &o))
         return EXIT_DATAERR;
     int rc = EXIT_FAIL;
     if (o.log_level && !cli_set_log_level(PROG, o.log_level)) {

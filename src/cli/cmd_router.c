@@ -414,8 +414,9 @@ static json_t *status_routes(bacsc_router *rt)
         json_object_set_new(j, "direct", json_boolean(e->direct));
         if (!e->direct) {
             char a[BACSC_ADDRESS_STRLEN];
+            int kind = e->port == 0 ? BACSC_DATALINK_BIP : BACSC_DATALINK_SC;
             json_object_set_new(j, "next_hop", json_string(bacsc_address_format(
-                                                   &e->next_hop, BACSC_DATALINK_ANY, a, sizeof a)));
+                                                   &e->next_hop, kind, a, sizeof a)));
             json_object_set_new(j, "busy", json_boolean(e->busy));
         }
         json_array_append_new(arr, j);

@@ -26,6 +26,7 @@
 #include "cli.h"
 #include "cli_opt.h"
 #include "sc_cli.h"
+#include "site_revoke.h"
 
 extern const char bacsc_cmd_site_summary[];
 int bacsc_cmd_site(int argc, char **argv);
@@ -50,8 +51,9 @@ typedef struct opts {
     const char *targets[MAX_TARGETS];
     size_t ntargets;
     const char *targets_file;
-    unsigned wait_ms, timeout_ms, retries, concurrency, expiring_days;
-    bool retries_set;
+    unsigned wait_ms, timeout_ms, retries, concurrency, expiring_days, renew_days;
+    bool retries_set, keep_old;
+    const char *ca_dir;
     const char *filters[MAX_FILTERS];
     size_t nfilters;
     int64_t job;
@@ -648,6 +650,8 @@ static int status_row(void *user, const bacsc_site_device *d)
             "site_ca", ci.site_ca, "last_seen", fmt_datetime(d->last_seen, seen, sizeof seen));
         if (d->vmac[0])
             json_object_set_new(row, "vmac", json_string(d->vmac));
+        if (ci.serial[0])
+            json_object_set_new(row, "serial", json_string(ci.serial));
         unsigned char fp[32];
         if (d->csr_der && bacsc_pki_csr_key_fingerprint(d->csr_der, d->csr_len, fp) == 0) {
             char hex[65];
@@ -911,41 +915,96 @@ static const cli_opt request_rows[] = {
 
 static const cli_part request_help[] = {
     CLI_TEXT("usage: bacsc site request [--db FILE] (DEVICES | --all) [--overwrite | --keep-existing]\n"
-             "                          --out REQ.zip [network options] [--json] [--quiet]\n"
+             "                          --out REQ.zip [--password-file F] [network options]\n"
+             "                          [--json] [--quiet]\n"
              "\n"
              "Each selected device generates a key pair and a CSR (Network Port Command\n"
              "generate-csr-file); the tool reads the CSRs (AtomicReadFile) and writes one CARI\n"
              "request with every pending CSR of the selection. A device that already has a\n"
              "pending CSR keeps it (--keep-existing, the default: counted as 'no action taken')\n"
              "or makes a new one (--overwrite). A killed run resumes with the next `request`;\n"
-             "a run that ended partial is retried for the failed devices only.\n"
+             "a run that ended partial is retried for the failed devices only. A device\n"
+             "makes a new key only for a source that gave it its password.\n"
              "\n"),
-    SITE_GROUPS_NET(request_rows),
+    CLI_GROUP("options:", request_rows, 0), CLI_GROUP(NULL, password_rows, 0),
+    CLI_GROUP(NULL, db_rows, 0), CLI_GROUP(NULL, quiet_rows, 0), CLI_GROUP(NULL, out_rows, 0),
+    CLI_GROUP("network options (BACnet/IP):", bip_rows, 0),
+    CLI_GROUP("or over BACnet/SC (docs/site.md):", sc_rows, 0),
     CLI_TEXT("Exit status: 0 ok, 5 some devices failed (the request holds the others),\n"
              "1 every device failed, 4 no device reachable, 2 usage.\n"),
     CLI_END};
 static const cli_spec request_spec = {"site request", request_help, .col = SITE_HELP_COL};
 
-static int cmd_request(int argc, char **argv)
+static const cli_opt renew_rows[] = {
+    CLI_FLAG("all", 0, opts, all, "every device in the site database (else DEVICES:\n"
+                                  "instances and ranges, 1001-1010,1020)"),
+    CLI_UINT("expiring-days", 0, "N", opts, renew_days, 1, 36500,
+             "devices whose certificate expires within N days\n"
+             "(the set `bacsc ca list --expiring N` lists)"),
+    CLI_FLAG("overwrite", 0, opts, overwrite, "a device with a pending CSR makes a new one"),
+    CLI_FLAG("keep-existing", 0, opts, keep, "a device keeps its pending CSR (the default)"),
+    CLI_STR("out", 0, "REQ.zip", opts, out, "the CARI request to write (required)"),
+    CLI_END};
+
+static const cli_part renew_help[] = {
+    CLI_TEXT("usage: bacsc site renew [--db FILE] (DEVICES | --all | --expiring-days N)\n"
+             "                        [--overwrite | --keep-existing] --out REQ.zip\n"
+             "                        [--password-file F] [network options] [--json] [--quiet]\n"
+             "\n"
+             "Renew the certificates of devices that hold one: each selected device makes a\n"
+             "new key pair and CSR (generate-csr-file) and signs the CSR with its current key,\n"
+             "so the CA accepts the new key for the device's UUID (docs/ca.md). The device\n"
+             "keeps running on its current certificate until `bacsc site import` activates\n"
+             "the new one; the old one is then revoked (see import --ca-dir, --keep-old).\n"
+             "With --expiring-days only devices whose certificate expires within N days are\n"
+             "selected (among DEVICES if given). Killed runs resume; partial runs retry the\n"
+             "failed devices (docs/lifecycle.md).\n"
+             "\n"),
+    CLI_GROUP("options:", renew_rows, 0), CLI_GROUP(NULL, password_rows, 0),
+    CLI_GROUP(NULL, db_rows, 0), CLI_GROUP(NULL, quiet_rows, 0), CLI_GROUP(NULL, out_rows, 0),
+    CLI_GROUP("network options (BACnet/IP):", bip_rows, 0),
+    CLI_GROUP("or over BACnet/SC (docs/site.md):", sc_rows, 0),
+    CLI_TEXT("Exit status: 0 ok, 5 some devices failed (the request holds the others),\n"
+             "1 every device failed, 3 no device selected, 4 no device reachable, 2 usage.\n"),
+    CLI_END};
+static const cli_spec renew_spec = {"site renew", renew_help, .col = SITE_HELP_COL};
+
+/* DEVICES | --all, or for renew --expiring-days alone (every device). */
+static bool request_selection(const opts *o, bool renew, bacsc_site_selection *sel)
+{
+    if (renew && o->renew_days && !o->all && !o->npos)
+        return bacsc_site_selection_parse("all", sel) == BACSC_OK;
+    return get_selection(o, o->npos ? o->pos[0] : NULL, sel);
+}
+
+static int check_request_opts(const opts *o)
+{
+    if (!o->out) {
+        cli_error(o->prog, "--out REQ.zip is required");
+        return EXIT_USAGE;
+    }
+    if (o->overwrite && o->keep) {
+        cli_error(o->prog, "--overwrite and --keep-existing exclude each other");
+        return EXIT_USAGE;
+    }
+    if (o->npos > 1) {
+        cli_error(o->prog, "unexpected argument '%s'", o->pos[1]);
+        return EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* request and renew: make CSRs, then write the CARI request. */
+static int request_job(int argc, char **argv, bool renew)
 {
     opts o;
-    int ex = parse_opts(&o, &request_spec, argc, argv);
+    int ex = parse_opts(&o, renew ? &renew_spec : &request_spec, argc, argv);
     if (ex >= 0)
         return ex;
-    if (!o.out) {
-        cli_error(o.prog, "--out REQ.zip is required");
-        return EXIT_USAGE;
-    }
-    if (o.overwrite && o.keep) {
-        cli_error(o.prog, "--overwrite and --keep-existing exclude each other");
-        return EXIT_USAGE;
-    }
-    if (o.npos > 1) {
-        cli_error(o.prog, "unexpected argument '%s'", o.pos[1]);
-        return EXIT_USAGE;
-    }
+    if ((ex = check_request_opts(&o)) >= 0)
+        return ex;
     bacsc_site_selection sel;
-    if (!get_selection(&o, o.npos ? o.pos[0] : NULL, &sel))
+    if (!request_selection(&o, renew, &sel))
         return EXIT_USAGE;
     bacsc_site *s = open_db(&o, false);
     if (!s)
@@ -963,8 +1022,9 @@ static int cmd_request(int argc, char **argv)
         return ex;
     }
     int64_t job;
-    int rc = bacsc_site_prepare_request(
-        s, &sel, o.overwrite ? BACSC_SITE_CSR_OVERWRITE : BACSC_SITE_CSR_KEEP, &job);
+    int rule = o.overwrite ? BACSC_SITE_CSR_OVERWRITE : BACSC_SITE_CSR_KEEP;
+    int rc = renew ? bacsc_site_prepare_renew(s, &sel, o.renew_days, rule, &job)
+                   : bacsc_site_prepare_request(s, &sel, rule, &job);
     note_resumed(s, &o, job);
     if (rc != BACSC_OK) {
         cli_error(o.prog, "%s", bacsc_site_errmsg(s));
@@ -974,7 +1034,8 @@ static int cmd_request(int argc, char **argv)
     json_t *jobj = NULL;
     ex = run_and_report(s, &o, &n, job, &jobj);
     size_t count = 0;
-    rc = bacsc_site_write_request(s, &sel, o.out, &count);
+    rc = renew ? bacsc_site_write_request_job(s, job, o.out, &count)
+               : bacsc_site_write_request(s, &sel, o.out, &count);
     if (rc == BACSC_OK) {
         if (!o.json)
             printf("wrote %s: %zu CSR%s\n", o.out, count, count == 1 ? "" : "s");
@@ -994,6 +1055,16 @@ out:
     return ex;
 }
 
+static int cmd_request(int argc, char **argv)
+{
+    return request_job(argc, argv, false);
+}
+
+static int cmd_renew(int argc, char **argv)
+{
+    return request_job(argc, argv, true);
+}
+
 /* ---- import ------------------------------------------------------------------------------ */
 
 static const cli_opt import_rows[] = {
@@ -1003,11 +1074,15 @@ static const cli_opt import_rows[] = {
              "ReinitializeDevice password of the devices (1..20 characters)"),
     CLI_CALL("password-file", 0, "F", opts, password, read_password_file,
              "the first line of F: keeps it out of the process list"),
+    CLI_STR("ca-dir", 0, "DIR", opts, ca_dir,
+            "the CA that issued the certificates this import\nreplaces: revoke them (superseded)"),
+    CLI_FLAG("keep-old", 0, opts, keep_old, "do not revoke the replaced certificates"),
     CLI_END};
 
 static const cli_part import_help[] = {
     CLI_TEXT("usage: bacsc site import [--db FILE] RESP.zip [--accept-partial] [--password PW]\n"
-             "                         [network options] [--json] [--quiet]\n"
+             "                         [--ca-dir DIR | --keep-old] [network options] [--json]\n"
+             "                         [--quiet]\n"
              "\n"
              "Read a CARI response (or a plain zip of PEM/DER certificates), match each\n"
              "certificate to its device by public key, and refuse the whole file — nothing is\n"
@@ -1017,7 +1092,8 @@ static const cli_part import_help[] = {
              "issuer where missing, write the operational certificate, validate-changes, read\n"
              "Command_Validation_Result, ReinitializeDevice activate-changes, confirm.\n"
              "Running the same file again resumes a killed run, or retries only the devices\n"
-             "that failed.\n"
+             "that failed. A certificate replaced on a device is revoked (reason superseded)\n"
+             "once its successor is confirmed active: in the CA of --ca-dir, or later.\n"
              "\n"),
     SITE_GROUPS_NET(import_rows),
     CLI_TEXT("Exit status: 0 ok, 3 refused (nothing written) or unreadable file, 5 some devices\n"
@@ -1066,14 +1142,18 @@ static int cmd_import(int argc, char **argv)
     }
     free(e);
     if (rc == BACSC_ERR_EXISTS) {
+        json_t *rv = NULL;
+        int left = site_revoke_superseded(s, o.prog, o.ca_dir, o.keep_old, o.quiet,
+                                          o.json ? &rv : NULL);
         if (o.json)
-            cli_print_json(json_pack("{s:s,s:I,s:s}", "file", o.pos[0], "job", (json_int_t)job,
-                                     "state", "already-imported"));
+            cli_print_json(json_pack("{s:s,s:I,s:s,s:o}", "file", o.pos[0], "job",
+                                     (json_int_t)job, "state", "already-imported",
+                                     "superseded", rv));
         else
             printf("%s: %s; nothing to do\n", o.pos[0], err);
         json_decref(refused);
         bacsc_site_close(s);
-        return EXIT_OK;
+        return left && o.ca_dir ? EXIT_PARTIAL : EXIT_OK;
     }
     if (rc != BACSC_OK) {
         cli_error(o.prog, "%s: %s", o.pos[0], err);
@@ -1099,9 +1179,19 @@ static int cmd_import(int argc, char **argv)
         bacsc_site_close(s);
         return ex;
     }
-    ex = run_and_report(s, &o, &n, job, NULL);
+    json_t *jobj = NULL, *rv = NULL;
+    ex = run_and_report(s, &o, &n, job, o.json ? &jobj : NULL);
     if (ex == EXIT_OK && nref)
         ex = EXIT_PARTIAL;
+    if (site_revoke_superseded(s, o.prog, o.ca_dir, o.keep_old, o.quiet, o.json ? &rv : NULL) &&
+        o.ca_dir && ex == EXIT_OK)
+        ex = EXIT_PARTIAL;
+    if (jobj) {
+        json_object_set_new(jobj, "superseded", rv);
+        cli_print_json(jobj);
+    } else {
+        json_decref(rv);
+    }
     net_close(&n);
     bacsc_site_close(s);
     return ex;
@@ -1320,6 +1410,7 @@ static const cli_subcommand site_subs[] = {
     {"discover", cmd_discover, "Who-Is over BACnet/IP and read every device's state"},
     {"status", cmd_status, "one row per device: mode, certificate status, expiry, issuer"},
     {"request", cmd_request, "devices generate CSRs; write a CARI request"},
+    {"renew", cmd_renew, "renew devices' certificates with new keys; write a CARI request"},
     {"import", cmd_import, "check a CARI response and distribute the certificates"},
     {"trust", cmd_trust, "install or remove an issuer certificate on many devices"},
     {"mode", cmd_mode, "switch devices to ip, dual or sc"},

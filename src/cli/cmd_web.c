@@ -316,6 +316,8 @@ static void serve_usage(FILE *f)
             "  --session-ttl SECONDS      session lifetime (default 28800)\n"
             "  --expiring-days N          'expiring' certificate threshold (default 30)\n"
             "  --bip-local ADDR:PORT      site jobs: local BACnet/IP address\n"
+            "  --hub URI [--failover URI] --sc-cert F --sc-key F --sc-ca F\n"
+            "                             site jobs over BACnet/SC instead, with this identity\n"
             "  --broadcast ADDR:PORT      site jobs: BACnet/IP broadcast address\n"
             "  --bip-timeout MS, --retries N, --concurrency N   site job network settings\n"
             "  --device-password-file F   ReinitializeDevice password for site jobs\n"
@@ -325,7 +327,7 @@ static void serve_usage(FILE *f)
 enum {
     W_LISTEN = 300, W_CERT, W_KEY, W_DB, W_CA, W_CAPASS, W_SITE, W_CONFIG, W_TLS12, W_MAXCONN,
     W_MAXUP, W_TIMEOUT, W_TTL, W_EXPIRING, W_BIP, W_BCAST, W_BIPTO, W_RETRIES, W_CONC, W_DEVPW,
-    W_LOG, W_HELP
+    W_LOG, W_HELP, W_HUB, W_FAILOVER, W_SCCERT, W_SCKEY, W_SCCA
 };
 
 static const struct option SERVE_OPTS[] = {
@@ -350,6 +352,11 @@ static const struct option SERVE_OPTS[] = {
     {"concurrency", required_argument, NULL, W_CONC},
     {"device-password-file", required_argument, NULL, W_DEVPW},
     {"log-level", required_argument, NULL, W_LOG},
+    {"hub", required_argument, NULL, W_HUB},
+    {"failover", required_argument, NULL, W_FAILOVER},
+    {"sc-cert", required_argument, NULL, W_SCCERT},
+    {"sc-key", required_argument, NULL, W_SCKEY},
+    {"sc-ca", required_argument, NULL, W_SCCA},
     {"help", no_argument, NULL, W_HELP},
     {NULL, 0, NULL, 0}};
 
@@ -401,6 +408,17 @@ static bool apply_opt(serve_opts *o, int c, const char *name, const char *v)
                ((w->concurrency = (unsigned)x), 1);
     case W_DEVPW: o->devpw_file = v; return true;
     case W_LOG: return cli_set_log_level("web", v);
+    case W_HUB: w->hub = v; return true;
+    case W_FAILOVER: w->failover = v; return true;
+    case W_SCCERT: w->sc_cert = v; return true;
+    case W_SCKEY: w->sc_key = v; return true;
+    case W_SCCA:
+        if (w->n_sc_ca >= 2) {
+            cli_error("web", "--sc-ca at most twice");
+            return false;
+        }
+        w->sc_ca[w->n_sc_ca++] = v;
+        return true;
     default: return false;
     }
 }

@@ -80,7 +80,8 @@ static void refusals(struct out *o, const bacsc_ws_listener_stats *ls, const bac
     }
     lab(o, n, "reason", "nak-node-duplicate-vmac", s->refused_vmac);
     lab(o, n, "reason", "nak-uuid-not-certified", s->refused_uuid);
-    uint64_t other = s->refused - s->refused_vmac - s->refused_uuid;
+    lab(o, n, "reason", "nak-max-length-too-small", s->refused_limits);
+    uint64_t other = s->refused - s->refused_vmac - s->refused_uuid - s->refused_limits;
     lab(o, n, "reason", "nak-other", other);
     const char *l = "bacsc_hub_source_limit_hits_total";
     head(o, l, "counter", "Connections refused by a per-source-address limit.");

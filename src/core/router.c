@@ -38,6 +38,7 @@ struct bacsc_router {
     bacsc_router_local_fn local;
     void *user;
     bacsc_router_stats stats;
+    bool rx_broadcast;           /* the NPDU being handled came as a link broadcast */
     uint8_t out[OUT_CAP];
     uint8_t local_buf[OUT_CAP];
 };
@@ -369,6 +370,16 @@ void bacsc_router_announce(bacsc_router *r, unsigned port, uint64_t now)
     }
 }
 
+void bacsc_router_discover(bacsc_router *r, unsigned port, uint64_t now)
+{
+    (void)now;
+    if (r == NULL)
+        return;
+    for (unsigned p = 0; p < r->nports; p++)
+        if (port == BACSC_ROUTER_LOCAL_PORT || port == p)
+            send_nmsg(r, p, NULL, 0, NULL, 0, BACSC_NMSG_WHO_IS_ROUTER_TO_NETWORK, NULL, 0);
+}
+
 void bacsc_router_port_busy(bacsc_router *r, unsigned port, bool busy, uint64_t now)
 {
     (void)now;
@@ -578,7 +589,10 @@ static void route_npdu(bacsc_router *r, unsigned p, const bacsc_address *src, co
 {
     bacsc_router_route *rt = find_route(r, n->dnet);
     if (rt == NULL) {
-        send_reject(r, p, src, n, BACSC_REJECT_NET_NOT_ROUTER, n->dnet);
+        if (r->rx_broadcast)
+            r->stats.dropped++;  /* not addressed to us: another router may know it */
+        else
+            send_reject(r, p, src, n, BACSC_REJECT_NET_NOT_ROUTER, n->dnet);
         uint8_t net[2] = {(uint8_t)(n->dnet >> 8), (uint8_t)n->dnet};
         broadcast_others(r, p, BACSC_NMSG_WHO_IS_ROUTER_TO_NETWORK, net, sizeof net);
         return;
@@ -641,6 +655,17 @@ int bacsc_router_input(bacsc_router *r, unsigned port, const bacsc_address *src,
         route_npdu(r, port, &from, &n, npdu, len, now);
     }
     return BACSC_OK;
+}
+
+int bacsc_router_input_broadcast(bacsc_router *r, unsigned port, const bacsc_address *src,
+                                 const uint8_t *npdu, size_t len, uint64_t now)
+{
+    if (r == NULL)
+        return BACSC_ERR_INVALID_ARG;
+    r->rx_broadcast = true;
+    int rc = bacsc_router_input(r, port, src, npdu, len, now);
+    r->rx_broadcast = false;
+    return rc;
 }
 
 /* ---- the application entity's own traffic ----------------------------------------- */

@@ -35,6 +35,9 @@ struct bacsc_sc_conn {
     int uuid_binding;
     bacsc_uuid cert_uuid;
     char refusal[192];            /* Error-Details of a refusal / mismatch */
+    bool peer_swapped;            /* the peer's Max-*-Length looked byte-swapped */
+    uint16_t peer_raw_bvlc, peer_raw_npdu; /* as received */
+    uint16_t peer_eff_bvlc, peer_eff_npdu; /* as used */
     /* Output FIFO: a ring of buffer references, grown on demand. */
     bacsc_sc_buf **q;
     size_t q_cap, q_head, q_count, q_bytes;
@@ -275,9 +278,42 @@ void bacsc_sc_conn_abort(bacsc_sc_conn *conn, int reason, uint16_t error_code,
     enter_closed(conn, reason, error_code, details);
 }
 
+static uint16_t swap16(uint16_t v)
+{
+    return (uint16_t)(v << 8 | v >> 8);
+}
+
+/* A peer limit above our own whose byte swap is a plausible limit below it
+ * was most likely sent little-endian (bacnet-stack does: 1500 arrives as
+ * 56,325). Use the smaller reading: never send the peer more than it may
+ * accept. */
+static uint16_t unswap(bacsc_sc_conn *conn, uint16_t v, uint16_t ours, uint16_t min)
+{
+    uint16_t s = swap16(v);
+    if (v > ours && s >= min && s < ours) {
+        conn->peer_swapped = true;
+        return s;
+    }
+    return v;
+}
+
+static void note_limits(bacsc_sc_conn *conn, const bacsc_bvlc_connect *c)
+{
+    conn->peer_swapped = false;
+    conn->peer_raw_bvlc = c->max_bvlc_len;
+    conn->peer_raw_npdu = c->max_npdu_len;
+    conn->peer_eff_bvlc = unswap(conn, c->max_bvlc_len, conn->cfg.max_bvlc_len,
+                                 BACSC_SC_MIN_BVLC_LEN);
+    conn->peer_eff_npdu = unswap(conn, c->max_npdu_len, conn->cfg.max_npdu_len,
+                                 BACSC_SC_MIN_NPDU_LEN);
+}
+
 static void enter_connected(bacsc_sc_conn *conn, const bacsc_bvlc_connect *peer, uint64_t now)
 {
     conn->peer = *peer;
+    note_limits(conn, peer);
+    conn->peer.max_bvlc_len = conn->peer_eff_bvlc;
+    conn->peer.max_npdu_len = conn->peer_eff_npdu;
     conn->state = BACSC_SC_STATE_CONNECTED;
     conn->since = now;
     conn->hb_outstanding = false;
@@ -548,7 +584,9 @@ static void recv_accepting_wait(bacsc_sc_conn *conn, const bacsc_bvlc_msg *msg, 
 static void recv_initiating_wait(bacsc_sc_conn *conn, const bacsc_bvlc_msg *msg, uint64_t now)
 {
     if (msg->function == BACSC_BVLC_CONNECT_ACCEPT) {
-        uint16_t code = bacsc_sc_conn_check_uuid(conn, &msg->u.connect.uuid);
+        uint16_t code = bacsc_sc_conn_check_limits(conn, &msg->u.connect);
+        if (!code)
+            code = bacsc_sc_conn_check_uuid(conn, &msg->u.connect.uuid);
         if (code) {
             enter_closed(conn, BACSC_SC_CLOSE_PROTOCOL, code, conn->refusal);
             return;
@@ -813,4 +851,27 @@ const char *bacsc_sc_uuid_binding_name(int policy)
     return policy == BACSC_SC_UUID_BINDING_STRICT ? "strict"
            : policy == BACSC_SC_UUID_BINDING_OFF  ? "off"
                                                   : "when-present";
+}
+
+/* ---- peer limits -------------------------------------------------------- */
+
+uint16_t bacsc_sc_conn_check_limits(bacsc_sc_conn *conn, const bacsc_bvlc_connect *c)
+{
+    note_limits(conn, c);
+    if (c->max_bvlc_len >= BACSC_SC_MIN_BVLC_LEN && c->max_npdu_len >= BACSC_SC_MIN_NPDU_LEN)
+        return 0;
+    snprintf(conn->refusal, sizeof conn->refusal,
+             "Max-BVLC-Length %u / Max-NPDU-Length %u: too small to carry an NPDU (at least "
+             "%u / %u)", c->max_bvlc_len, c->max_npdu_len, BACSC_SC_MIN_BVLC_LEN,
+             BACSC_SC_MIN_NPDU_LEN);
+    return BACSC_EC_UNEXPECTED_DATA;
+}
+
+bool bacsc_sc_conn_peer_swapped(const bacsc_sc_conn *conn, uint16_t raw[2], uint16_t used[2])
+{
+    raw[0] = conn->peer_raw_bvlc;
+    raw[1] = conn->peer_raw_npdu;
+    used[0] = conn->peer_eff_bvlc;
+    used[1] = conn->peer_eff_npdu;
+    return conn->peer_swapped;
 }

@@ -436,7 +436,12 @@ static int on_connect_request(bacsc_sc_conn *conn, const bacsc_bvlc_connect *req
 {
     bacsc_sc_hub_peer *p = user;
     bacsc_sc_hub *hub = p->hub;
-    uint16_t uc = bacsc_sc_conn_check_uuid(conn, &req->uuid);
+    uint16_t uc = bacsc_sc_conn_check_limits(conn, req);
+    if (uc) { /* Max-BVLC/NPDU-Length too small to carry anything */
+        hub->stats.refused_limits++;
+        return refuse(hub, p, req, uc);
+    }
+    uc = bacsc_sc_conn_check_uuid(conn, &req->uuid);
     if (uc) { /* a certified node claiming another device's UUID */
         hub->stats.refused_uuid++;
         return refuse(hub, p, req, uc);

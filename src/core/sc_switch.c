@@ -231,7 +231,9 @@ static int conn_request_cb(bacsc_sc_conn *conn, const bacsc_bvlc_connect *req, v
 {
     bacsc_sc_dc *dc = user;
     bacsc_sc_switch *sw = dc->sw;
-    uint16_t uc = bacsc_sc_conn_check_uuid(conn, &req->uuid);
+    uint16_t uc = bacsc_sc_conn_check_limits(conn, req);
+    if (!uc)
+        uc = bacsc_sc_conn_check_uuid(conn, &req->uuid);
     if (uc) { /* a certified node claiming another device's UUID */
         sw->stats.dc_refused++;
         return uc;

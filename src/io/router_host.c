@@ -74,8 +74,10 @@ static void bip_recv(void *user, bacsc_bip_link *link, const bacsc_address *src,
 {
     bacsc_router_host *h = user;
     (void)link;
-    (void)broadcast;
-    bacsc_router_input(h->router, 0, src, npdu, len, now);
+    if (broadcast)
+        bacsc_router_input_broadcast(h->router, 0, src, npdu, len, now);
+    else
+        bacsc_router_input(h->router, 0, src, npdu, len, now);
 }
 
 static void sc_npdu(void *user, const bacsc_address *src, const uint8_t *npdu, size_t len,
@@ -103,6 +105,7 @@ static void sc_state(void *user, int state)
     BACSC_INFO("router: network %u (SC port %u): connected to the %s hub; announcing routes",
                p->network, p->index, state == BACSC_SC_CONNECTED_TO_PRIMARY ? "primary" : "failover");
     bacsc_router_announce(h->router, p->index, now);
+    bacsc_router_discover(h->router, p->index, now);
     h->cur_port = p->index;
     bacsc_device_send_iam(h->dev, NULL, now);
     h->cur_port = BACSC_ROUTER_LOCAL_PORT;
@@ -298,6 +301,7 @@ int bacsc_router_host_start(bacsc_router_host *h)
     }
     uint64_t now = bacsc_loop_now(h->loop);
     bacsc_router_announce(h->router, 0, now);
+    bacsc_router_discover(h->router, 0, now);
     bacsc_address bcast = bacsc_address_local_broadcast();
     h->cur_port = 0;
     bacsc_device_send_iam(h->dev, &bcast, now);

@@ -113,6 +113,11 @@ static void hub_joined(void *io_peer, const bacsc_vmac *vmac, const bacsc_uuid *
     char v[18], u[37];
     BACSC_INFO("%s: node joined: vmac %s uuid %s from %s", h->name, bacsc_vmac_format(vmac, v),
                bacsc_uuid_format(uuid, u), bacsc_wsconn_peer(p->ws));
+    uint16_t raw[2], used[2];
+    if (bacsc_sc_conn_peer_swapped(bacsc_sc_hub_peer_conn(p->hp), raw, used))
+        BACSC_WARN("%s: %s sent Max-BVLC-Length %u / Max-NPDU-Length %u, which look byte-swapped "
+                   "(little-endian, as bacnet-stack sends them): using %u / %u", h->name,
+                   bacsc_wsconn_peer(p->ws), raw[0], raw[1], used[0], used[1]);
 }
 
 static void hub_left(void *io_peer, const bacsc_vmac *vmac, const bacsc_sc_close_info *info,
@@ -217,7 +222,12 @@ static void service(bacsc_loop *loop, void *user)
         flush_peer(p);
         if (p->close_wanted) {
             p->close_wanted = false;
-            uint16_t ws_code = p->close_code ? BACSC_WS_CLOSE_PROTOCOL_ERROR : BACSC_WS_CLOSE_NORMAL;
+            /* A message or NPDU over our limits: 1009 (message too big), which a
+             * peer can act on; other protocol errors 1002; else 1000. */
+            uint16_t ws_code = !p->close_code ? BACSC_WS_CLOSE_NORMAL
+                               : p->close_code == BACSC_EC_WEBSOCKET_FRAME_TOO_LONG
+                                   ? BACSC_WS_CLOSE_TOO_BIG
+                                   : BACSC_WS_CLOSE_PROTOCOL_ERROR;
             bacsc_wsconn_close(p->ws, ws_code, p->close_code ? bacsc_sc_error_name(p->close_code)
                                                              : "");
         }

@@ -251,10 +251,15 @@ static void conn_message(const bacsc_bvlc_msg *msg, uint64_t now, void *user)
         break;
     }
     if (msg->function == BACSC_BVLC_RESULT) {
-        if (msg->u.result.result_code != 0)
-            BACSC_INFO("%s: NAK from hub for %s: %u %s", n->name,
-                       bacsc_bvlc_function_name(msg->u.result.result_for),
-                       msg->u.result.error_code, bacsc_sc_error_name(msg->u.result.error_code));
+        if (msg->u.result.result_code != 0) {
+            /* bacnet-stack sends its NAK error codes byte-swapped (151 as 38,656) */
+            uint16_t c = msg->u.result.error_code, s = (uint16_t)(c << 8 | c >> 8);
+            bool swapped = c > 255 && s >= BACSC_EC_BVLC_FUNCTION_UNKNOWN && s <= 199;
+            BACSC_INFO("%s: NAK from hub for %s: %u %s%s%s%s", n->name,
+                       bacsc_bvlc_function_name(msg->u.result.result_for), c,
+                       bacsc_sc_error_name(c), swapped ? " (looks byte-swapped: " : "",
+                       swapped ? bacsc_sc_error_name(s) : "", swapped ? ")" : "");
+        }
         return;
     }
     if (msg->function != BACSC_BVLC_ENCAPSULATED_NPDU)
@@ -870,6 +875,33 @@ void bacsc_sc_node_stop(bacsc_sc_node *n)
         n->dc_listener = NULL;
     }
     schedule(n);
+}
+
+/* Close `ws` when its peer's certificate no longer verifies with `tls`. */
+static unsigned recheck_ws(bacsc_sc_node *n, bacsc_tls_ctx *tls, bacsc_wsconn *ws,
+                           const char *what)
+{
+    char why[160] = "";
+    struct ssl_st *ssl = ws ? bacsc_wsconn_ssl(ws) : NULL;
+    if (!ssl || bacsc_tls_peer_recheck(tls, ssl, why, sizeof why) == BACSC_OK)
+        return 0;
+    BACSC_WARN("%s: %s %s: its certificate is no longer accepted (%s): disconnecting", n->name,
+               what, bacsc_wsconn_peer(ws), why);
+    bacsc_wsconn_close(ws, 1008, "certificate no longer accepted");
+    return 1;
+}
+
+unsigned bacsc_sc_node_recheck_peers(bacsc_sc_node *n)
+{
+    if (n->plaintext || !n->tls)
+        return 0;
+    unsigned closed = 0;
+    for (int i = 0; i < 2; i++)
+        closed += recheck_ws(n, n->tls, n->slots[i].ws, i == 0 ? "primary hub" : "failover hub");
+    for (struct dcio *d = n->dcios; d; d = d->next)
+        closed += recheck_ws(n, n->tls, d->ws, "direct connection");
+    schedule(n);
+    return closed;
 }
 
 bool bacsc_sc_node_idle(const bacsc_sc_node *n)

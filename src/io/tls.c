@@ -442,28 +442,70 @@ static int verify_cb(int ok, X509_STORE_CTX *vc)
     return ok;
 }
 
+/* Trust: the configured issuers only, each peer signed directly by one;
+ * the CRLs when configured. Returns 0 or -1 with err set. */
+static int setup_trust(X509_STORE *st, const bacsc_tls_config *cfg, STACK_OF(X509_NAME) *names,
+                       char *err, size_t errlen)
+{
+    for (int i = 0; i < BACSC_TLS_MAX_ISSUERS; i++) {
+        const char *f = cfg->issuer_files[i];
+        if (!f)
+            continue;
+        if (load_issuers(st, f, names) <= 0) {
+            set_err(err, errlen, "no issuer certificate could be read from %s", f);
+            return -1;
+        }
+    }
+    unsigned long flags = X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_X509_STRICT;
+    if (cfg->crl_file) {
+        if (load_crls(st, cfg->crl_file) <= 0) {
+            set_err(err, errlen, "no CRL could be read from %s", cfg->crl_file);
+            return -1;
+        }
+        flags |= X509_V_FLAG_CRL_CHECK;
+        X509_STORE_set_verify_cb(st, verify_cb);
+    }
+    X509_STORE_set_flags(st, flags);
+    return 0;
+}
+
 /* The client certificate in a ticket must still verify now: issuers, CRL
  * and validity period of this context (the same store as full handshakes). */
+/* Does `peer` verify now against the issuers, CRL and clock of `t` (as a
+ * client certificate when `client`, else as a server's)? Else `why`. */
+static bool cert_verifies(bacsc_tls_ctx *t, X509 *peer, bool client, char *why, size_t cap)
+{
+    X509_STORE_CTX *vc = X509_STORE_CTX_new();
+    if (!vc) {
+        snprintf(why, cap, "out of memory");
+        return false;
+    }
+    bool ok = X509_STORE_CTX_init(vc, SSL_CTX_get_cert_store(t->ctx), peer, NULL) == 1 &&
+              X509_STORE_CTX_set_default(vc, client ? "ssl_client" : "ssl_server") == 1;
+    if (ok) {
+        X509_STORE_CTX_set_depth(vc, SSL_CTX_get_verify_depth(t->ctx));
+        ok = X509_verify_cert(vc) == 1;
+        if (!ok)
+            snprintf(why, cap, "%s",
+                     X509_verify_cert_error_string(X509_STORE_CTX_get_error(vc)));
+    } else {
+        snprintf(why, cap, "cannot set up the verification");
+    }
+    X509_STORE_CTX_free(vc);
+    ERR_clear_error();
+    return ok;
+}
+
 static bool session_cert_ok(bacsc_tls_ctx *t, SSL_SESSION *ss)
 {
     X509 *peer = SSL_SESSION_get0_peer(ss);
     if (!peer)
         return false;
-    X509_STORE_CTX *vc = X509_STORE_CTX_new();
-    if (!vc)
-        return false;
-    bool ok = X509_STORE_CTX_init(vc, SSL_CTX_get_cert_store(t->ctx), peer, NULL) == 1 &&
-              X509_STORE_CTX_set_default(vc, "ssl_client") == 1;
-    if (ok) {
-        X509_STORE_CTX_set_depth(vc, SSL_CTX_get_verify_depth(t->ctx));
-        ok = X509_verify_cert(vc) == 1;
-        if (!ok)
-            BACSC_INFO("tls: ticket refused: its client certificate no longer verifies: %s",
-                       X509_verify_cert_error_string(X509_STORE_CTX_get_error(vc)));
-    }
-    X509_STORE_CTX_free(vc);
-    ERR_clear_error();
-    return ok;
+    char why[160];
+    if (cert_verifies(t, peer, true, why, sizeof why))
+        return true;
+    BACSC_INFO("tls: ticket refused: its client certificate no longer verifies: %s", why);
+    return false;
 }
 
 static SSL_TICKET_RETURN ticket_decrypted_cb(SSL *ssl, SSL_SESSION *ss,
@@ -493,6 +535,20 @@ static SSL_TICKET_RETURN ticket_decrypted_cb(SSL *ssl, SSL_SESSION *ss,
                                               : SSL_TICKET_RETURN_USE;
 }
 
+/* Issue and accept tickets on `ctx` with the keys of `t`. */
+static int tickets_on(bacsc_tls_ctx *t, SSL_CTX *ctx)
+{
+    static const unsigned char sid_ctx[] = "bacsc BACnet/SC";
+    if (SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1) != 1 ||
+        SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_key_cb) != 1 ||
+        SSL_CTX_set_session_ticket_cb(ctx, NULL, ticket_decrypted_cb, t) != 1 ||
+        SSL_CTX_set_num_tickets(ctx, 1) != 1)
+        return -1;
+    SSL_CTX_clear_options(ctx, SSL_OP_NO_TICKET);
+    SSL_CTX_set_timeout(ctx, (long)t->ticket_lifetime_s);
+    return 0;
+}
+
 static int tickets_setup(bacsc_tls_ctx *t, const bacsc_tls_config *cfg, char *err, size_t errlen)
 {
     t->ticket_rotate_s = cfg->ticket_rotate_s ? cfg->ticket_rotate_s : BACSC_TLS_TICKET_ROTATE_S;
@@ -512,17 +568,10 @@ static int tickets_setup(bacsc_tls_ctx *t, const bacsc_tls_config *cfg, char *er
     if (bacsc_tls_ticket_keys_load(t->ticket_key_file, (int64_t)time(NULL), t->ticket_rotate_s,
                                    &t->keys, NULL, err, errlen) != 0)
         return -1;
-    static const unsigned char sid_ctx[] = "bacsc BACnet/SC";
-    SSL_CTX *ctx = t->ctx;
-    if (SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1) != 1 ||
-        SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_key_cb) != 1 ||
-        SSL_CTX_set_session_ticket_cb(ctx, NULL, ticket_decrypted_cb, t) != 1 ||
-        SSL_CTX_set_num_tickets(ctx, 1) != 1) {
+    if (tickets_on(t, t->ctx) != 0) {
         snprintf(err, errlen, "cannot configure session tickets");
         return -1;
     }
-    SSL_CTX_clear_options(ctx, SSL_OP_NO_TICKET);
-    SSL_CTX_set_timeout(ctx, (long)t->ticket_lifetime_s);
     t->tickets = true;
     return 0;
 }
@@ -663,26 +712,8 @@ bacsc_tls_ctx *bacsc_tls_ctx_new(const bacsc_tls_config *cfg, bool server, char 
         goto fail;
     }
 
-    /* Trust: the configured issuers only. */
-    for (int i = 0; i < BACSC_TLS_MAX_ISSUERS; i++) {
-        const char *f = cfg->issuer_files[i];
-        if (!f)
-            continue;
-        if (load_issuers(st, f, names) <= 0) {
-            set_err(err, errlen, "no issuer certificate could be read from %s", f);
-            goto fail;
-        }
-    }
-    unsigned long flags = X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_X509_STRICT;
-    if (cfg->crl_file) {
-        if (load_crls(st, cfg->crl_file) <= 0) {
-            set_err(err, errlen, "no CRL could be read from %s", cfg->crl_file);
-            goto fail;
-        }
-        flags |= X509_V_FLAG_CRL_CHECK;
-        X509_STORE_set_verify_cb(st, verify_cb);
-    }
-    X509_STORE_set_flags(st, flags);
+    if (setup_trust(st, cfg, names, err, errlen) != 0)
+        goto fail;
     SSL_CTX_set_cert_store(ctx, st); /* takes ownership */
     st = NULL;
 
@@ -737,6 +768,46 @@ void bacsc_tls_ctx_free(bacsc_tls_ctx *t)
     free(t->ticket_key_file);
     OPENSSL_cleanse(&t->keys, sizeof t->keys);
     free(t);
+}
+
+int bacsc_tls_ctx_reload(bacsc_tls_ctx *t, const bacsc_tls_config *cfg, char *err, size_t errlen)
+{
+    if (!t || !cfg)
+        return BACSC_ERR_INVALID_ARG;
+    /* Build a complete context from the files (every check of
+     * bacsc_tls_ctx_new), then adopt its SSL_CTX. The ticket keys stay
+     * those in memory (tickets issued before the reload still resume). */
+    bacsc_tls_config c = *cfg;
+    c.ticket_key_file = NULL;
+    c.keylog_file = "";
+    bacsc_tls_ctx *n = bacsc_tls_ctx_new(&c, t->server, err, errlen);
+    if (!n)
+        return BACSC_ERR_CRYPTO;
+    SSL_CTX *ctx = n->ctx;
+    if (SSL_CTX_set_ex_data(ctx, ctx_ex_index, t) != 1 || (t->tickets && tickets_on(t, ctx) != 0)) {
+        set_err(err, errlen, "cannot configure the reloaded context%s", NULL);
+        bacsc_tls_ctx_free(n);
+        return BACSC_ERR_CRYPTO;
+    }
+    if (keylog_fp)
+        SSL_CTX_set_keylog_callback(ctx, keylog_cb);
+    n->ctx = NULL;
+    bacsc_tls_ctx_free(n);
+    /* Connections made with the old SSL_CTX hold their own reference. */
+    SSL_CTX_free(t->ctx);
+    t->ctx = ctx;
+    t->verify_hostname = cfg->verify_hostname;
+    return BACSC_OK;
+}
+
+int bacsc_tls_peer_recheck(bacsc_tls_ctx *t, struct ssl_st *ssl, char *why, size_t cap)
+{
+    if (!t || !ssl)
+        return BACSC_ERR_INVALID_ARG;
+    X509 *peer = SSL_get0_peer_certificate(ssl);
+    if (!peer)
+        return BACSC_OK; /* no handshake done yet: it will verify with the new store */
+    return cert_verifies(t, peer, SSL_is_server(ssl), why, cap) ? BACSC_OK : BACSC_ERR_POLICY;
 }
 
 struct ssl_ctx_st *bacsc_tls_ctx_ssl_ctx(bacsc_tls_ctx *t)

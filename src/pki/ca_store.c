@@ -33,6 +33,7 @@
 #include <sqlite3.h>
 
 #include "bacsc/error.h"
+#include "bacsc/renewal.h"
 
 #define SCHEMA_VERSION 2
 #define ISSUE_CHUNK 1000
@@ -818,16 +819,40 @@ static bool auto_approves(const bacsc_ca *ca, const bacsc_batch_in *batch)
     return !p->n_origins || listed(batch->origin, p->origins, p->n_origins);
 }
 
+/* Renewal proofs (bacsc/renewal.h): does the request carry one made with
+ * the key of valid certificate `serial`? */
+typedef struct proof_ctx {
+    const bacsc_request_in *r;
+    bool proven;
+} proof_ctx;
+
+static int proven_cb(const bacsc_cert_row *row, void *user)
+{
+    proof_ctx *x = user;
+    x->proven = bacsc_renewal_verify(x->r->csr, x->r->csr_len, row->der, row->der_len) == BACSC_OK;
+    return 0;
+}
+
+static bool renewal_proven(bacsc_ca *ca, const char *serial, const bacsc_request_in *r)
+{
+    bacsc_cert_filter f = {.serial = serial, .valid_only = true};
+    proof_ctx x = {.r = r};
+    bacsc_ca_certs(ca, &f, proven_cb, &x);
+    return x.proven;
+}
+
 /* Device UUID rules against the store (inside the submit transaction).
  * Device UUIDs are public (Device object property 507), so whoever asks
  * first must not win: a request for a UUID that another key holds or asks
  * for is kept pending for an administrator (*manual, with `note`), never
  * refused and never auto-approved; an auto-approved but unsigned request of
- * the other key goes back to pending too. Returns 0 or BACSC_ERR_POLICY
- * with the reason (the same key asking twice; renewal off). */
+ * the other key goes back to pending too. The exception is a renewal proven
+ * by the holder of a valid certificate of the UUID (bacsc/renewal.h): that
+ * holder may move the UUID to a new key. Returns 0 or BACSC_ERR_POLICY with
+ * the reason (the same key asking twice; renewal off). */
 static int check_uuid(bacsc_ca *ca, sqlite3_stmt *q_cert, sqlite3_stmt *q_req, const char *uuid,
-                      const char *fp_hex, int64_t now, bool *manual, char *why, size_t whylen,
-                      char *note, size_t notelen)
+                      const char *fp_hex, int64_t now, const bacsc_request_in *r, bool *manual,
+                      char *why, size_t whylen, char *note, size_t notelen)
 {
     *manual = false;
     sqlite3_reset(q_req);
@@ -854,15 +879,21 @@ static int check_uuid(bacsc_ca *ca, sqlite3_stmt *q_cert, sqlite3_stmt *q_req, c
     sqlite3_reset(q_cert);
     sqlite3_bind_text(q_cert, 1, uuid, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q_cert, 2, now);
+    bool renewal = false;
     while (rc == BACSC_OK && sqlite3_step(q_cert) == SQLITE_ROW) {
         const char *serial = ca_col_text(q_cert, 0), *kfp = ca_col_text(q_cert, 1);
         bool same_key = kfp && strcmp(kfp, fp_hex) == 0;
         bool valid = sqlite3_column_int(q_cert, 2) != 0;
-        if (same_key && valid && ca->policy.renewal == BACSC_RENEW_OFF)
+        /* valid rows come first: a new key signed for by the holder of a
+         * valid certificate is a renewal, and the UUID's older certificates
+         * are that device's history */
+        if (!same_key && valid && !renewal)
+            renewal = renewal_proven(ca, serial, r);
+        if ((same_key || renewal) && valid && ca->policy.renewal == BACSC_RENEW_OFF)
             rc = pki_fail(why, whylen, BACSC_ERR_POLICY,
                           "duplicate Device UUID %s: held by valid certificate %s (renewal off)",
                           uuid, serial);
-        else if (!same_key && !*manual) {
+        else if (!same_key && !renewal && !*manual) {
             *manual = true;
             snprintf(note, notelen,
                      "Device UUID %s %s certificate %s with another key: needs an administrator"
@@ -979,7 +1010,7 @@ int bacsc_ca_submit(bacsc_ca *ca, const bacsc_batch_in *batch, const bacsc_reque
         if (it->rc != BACSC_OK)
             status = BACSC_REQ_REJECTED;
         else if (it->info.device_uuid[0] &&
-                 check_uuid(ca, q_cert, q_req, it->info.device_uuid, fp_hex, now, &manual,
+                 check_uuid(ca, q_cert, q_req, it->info.device_uuid, fp_hex, now, r, &manual,
                             it->why, sizeof it->why, note, sizeof note) != BACSC_OK)
             status = BACSC_REQ_REJECTED;
         else if (auto_ok && !manual)

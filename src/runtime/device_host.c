@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/x509.h>
 
 #include "bacsc/device_host.h"
@@ -17,6 +18,7 @@
 #include "bacsc/log.h"
 #include "bacsc/pki.h"
 #include "bacsc/tls.h"
+#include "runtime_internal.h"
 
 enum { RX_NONE = 0, RX_IP = 1, RX_SC = 2 };
 
@@ -46,8 +48,32 @@ struct bacsc_device_host {
     char prefix[32];
     char domain[BACSC_DEVICE_STRING_MAX + 1];
     char password[BACSC_REINIT_PASSWORD_MAX + 1];
+    rt_password pw;                  /* what is checked: the stored hash */
     char primary[BACSC_URI_MAX], failover[BACSC_URI_MAX];
 };
+
+/* ---- who may change the device (docs/security.md) ---------------------------------- */
+
+static int hd_check_password(void *user, const uint8_t *pw, size_t len)
+{
+    hdev *d = user;
+    return rt_password_check(&d->h->pw, pw, len);
+}
+
+static void hd_security_event(void *user, const bacsc_address *src, const char *what)
+{
+    hdev *d = user;
+    char a[BACSC_ADDRESS_STRLEN];
+    BACSC_WARN("device %u: %s (from %s)", (unsigned)d->instance, what,
+               bacsc_address_format(src, d->rx == RX_SC ? BACSC_DATALINK_SC : BACSC_DATALINK_BIP,
+                                    a, sizeof a));
+}
+
+static bool hd_locked(void *user)
+{
+    hdev *d = user;
+    return rt_commissioning_locked(d->h->cfg.state_dir);
+}
 
 /* ---- datalink ------------------------------------------------------------------- */
 
@@ -379,10 +405,12 @@ static int hd_init(bacsc_device_host *h, hdev *d, char *err, size_t errlen)
     dc.location = cfg->location;
     dc.description = cfg->description;
     memcpy(dc.uuid, uuid, 16);
-    dc.reinit_password = h->password[0] ? h->password : NULL;
     dc.link.send = hd_send;
     dc.link.user = d;
     dc.cb.reinitialize = hd_reinit;
+    dc.cb.check_password = hd_check_password;
+    dc.cb.security_event = hd_security_event;
+    dc.cb.locked = hd_locked;
     dc.cb.user = d;
     rc = bacsc_device_new(&dc, &d->dev);
     if (rc != BACSC_OK) {
@@ -471,6 +499,21 @@ int bacsc_device_host_new(const bacsc_device_host_config *cfg, bacsc_device_host
     if (rc != BACSC_OK) {
         free(h);
         return rc;
+    }
+    char shown[BACSC_REINIT_PASSWORD_MAX + 1];
+    rc = rt_password_setup(cfg->state_dir, cfg->password, &h->pw, shown, sizeof shown, err,
+                           errlen);
+    if (rc != BACSC_OK) {
+        bacsc_devstate_close(h->st);
+        free(h);
+        return rc;
+    }
+    if (shown[0]) {
+        /* Factory fresh: shown this once, for the installer's records. */
+        BACSC_WARN("device password generated for %s: %s (shown only now; kept hashed in "
+                   "%s/password; give it to 'bacsc site' with --password-file)",
+                   cfg->state_dir, shown, cfg->state_dir);
+        OPENSSL_cleanse(shown, sizeof shown);
     }
     char tdir[4200];
     snprintf(tdir, sizeof tdir, "%s/tls", cfg->state_dir);

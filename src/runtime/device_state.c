@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <sqlite3.h>
 
@@ -22,6 +23,7 @@
 #include "bacsc/error.h"
 #include "bacsc/log.h"
 #include "bacsc/pki.h"
+#include "bacsc/renewal.h"
 
 #define NAME_MAX_LEN 64
 
@@ -578,6 +580,52 @@ static void drop_key_file(bacsc_devrt *rt, const char *name)
     step(rt->st);
 }
 
+/*
+ * A device that runs on a certificate signs its successor's CSR with the
+ * current key (bacsc/renewal.h), so the CA can tell its renewal from a
+ * stranger's request for the same Device UUID. *csr (PEM) is replaced.
+ */
+static int add_renewal_proof(bacsc_devrt *rt, EVP_PKEY *new_key, uint8_t **csr, size_t *csr_len)
+{
+    bacsc_commission_data d;
+    if (!rt->key || bacsc_devstate_load(rt->st, rt->instance, &d) != BACSC_OK)
+        return BACSC_OK;
+    uint8_t *old = NULL, *der = NULL, *signed_der = NULL;
+    size_t old_len = 0, der_len = 0, signed_len = 0;
+    int rc = BACSC_OK;
+    if (d.active.opcert.len &&
+        bacsc_pki_to_der(BACSC_PKI_CERT, d.active.opcert.data, d.active.opcert.len, &old,
+                         &old_len) == BACSC_OK &&
+        bacsc_pki_to_der(BACSC_PKI_CSR, *csr, *csr_len, &der, &der_len) == BACSC_OK &&
+        bacsc_renewal_add_proof(der, der_len, new_key, rt->key, old, old_len, &signed_der,
+                                &signed_len) == BACSC_OK) {
+        const unsigned char *p = signed_der;
+        X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)signed_len);
+        BIO *b = BIO_new(BIO_s_mem());
+        char *pem;
+        long n;
+        rc = BACSC_ERR_CRYPTO;
+        if (req && b && PEM_write_bio_X509_REQ(b, req) == 1 &&
+            (n = BIO_get_mem_data(b, &pem)) > 0) {
+            uint8_t *copy = malloc((size_t)n);
+            if (copy) {
+                memcpy(copy, pem, (size_t)n);
+                free(*csr);
+                *csr = copy;
+                *csr_len = (size_t)n;
+                rc = BACSC_OK;
+            }
+        }
+        BIO_free(b);
+        X509_REQ_free(req);
+    }
+    free(old);
+    free(der);
+    free(signed_der);
+    bacsc_commission_data_free(&d);
+    return rc;
+}
+
 static int rt_generate_csr(void *user, const char *cn, const uint8_t uuid[16], uint8_t **csr,
                            size_t *csr_len)
 {
@@ -598,6 +646,8 @@ static int rt_generate_csr(void *user, const char *cn, const uint8_t uuid[16], u
     step(rt->st);
     if (rc == BACSC_OK)
         rc = bacsc_devcert_make_csr(k, cn, uuid, csr, csr_len);
+    if (rc == BACSC_OK)
+        rc = add_renewal_proof(rt, k, csr, csr_len);
     if (rc == BACSC_OK) {
         /* Name the new key in the state before forgetting the previous one. */
         sqlite3_stmt *q = NULL;

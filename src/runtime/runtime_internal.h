@@ -49,6 +49,21 @@ struct bacsc_device_runtime {
     bool stopping;
 };
 
+/* device_password.c: the state directory's password (hashed) and lock. */
+typedef struct rt_password {
+    bool set;
+    uint8_t salt[16], hash[32];
+} rt_password;
+/* `given` (may be NULL) replaces the stored password; without one the
+ * stored one is loaded, or a random one generated, stored and copied to
+ * `shown` (else shown is ""). Returns 0 or BACSC_ERR_* with err set. */
+int rt_password_setup(const char *state_dir, const char *given, rt_password *p, char *shown,
+                      size_t shownlen, char *err, size_t errlen);
+/* 1 when `pw` is the password. */
+int rt_password_check(const rt_password *p, const uint8_t *pw, size_t len);
+/* STATE/commissioning-lock exists. */
+bool rt_commissioning_locked(const char *state_dir);
+
 /* device_runtime_sc.c */
 int rt_node_new(rinst *in, const bacsc_sc_port_config *pc, bacsc_tls_ctx *tls,
                 const bacsc_sc_node_callbacks *cb, bacsc_sc_node **out, char *err, size_t errlen);

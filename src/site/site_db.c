@@ -47,7 +47,11 @@ static const char SCHEMA[] =
     "  error TEXT NOT NULL DEFAULT '', attempts INTEGER NOT NULL DEFAULT 0,\n"
     "  updated INTEGER NOT NULL DEFAULT 0, data BLOB,\n"
     "  PRIMARY KEY (job, instance));\n"
-    "CREATE INDEX IF NOT EXISTS jobs_kind ON jobs(kind, key, id);\n";
+    "CREATE INDEX IF NOT EXISTS jobs_kind ON jobs(kind, key, id);\n"
+    "CREATE TABLE IF NOT EXISTS superseded (\n"
+    "  serial TEXT PRIMARY KEY, instance INTEGER NOT NULL, issuer TEXT NOT NULL DEFAULT '',\n"
+    "  not_after INTEGER NOT NULL DEFAULT 0, der BLOB, recorded INTEGER NOT NULL,\n"
+    "  state INTEGER NOT NULL DEFAULT 0, note TEXT NOT NULL DEFAULT '');\n";
 
 int site_fail(bacsc_site *s, int rc, const char *fmt, ...)
 {
@@ -97,6 +101,22 @@ int site_commit(bacsc_site *s)
 void site_rollback(bacsc_site *s)
 {
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* An older schema: every table is CREATE ... IF NOT EXISTS, so the schema
+ * script adds what is missing. */
+static int migrate(bacsc_site *s)
+{
+    int rc = site_begin(s);
+    if (rc != BACSC_OK)
+        return rc;
+    char sql[sizeof SCHEMA + 64];
+    snprintf(sql, sizeof sql, "%sPRAGMA user_version = %d;", SCHEMA, BACSC_SITE_SCHEMA_VERSION);
+    if ((rc = site_exec(s, sql)) != BACSC_OK) {
+        site_rollback(s);
+        return rc;
+    }
+    return site_commit(s);
 }
 
 int bacsc_site_open(const char *path, bool create, bacsc_site **out, char *err, size_t errlen)
@@ -164,6 +184,8 @@ int bacsc_site_open(const char *path, bool create, bacsc_site **out, char *err, 
         goto fail;
     } else {
         if ((rc = site_exec(s, "PRAGMA journal_mode = WAL")) != BACSC_OK)
+            goto fail;
+        if (v < BACSC_SITE_SCHEMA_VERSION && (rc = migrate(s)) != BACSC_OK)
             goto fail;
     }
     site_exec(s, "PRAGMA synchronous = NORMAL");
@@ -610,6 +632,9 @@ int bacsc_site_cert_status(const bacsc_site_settings *settings, const bacsc_site
     if (x) {
         X509_NAME_oneline(X509_get_issuer_name(x), info->issuer, sizeof info->issuer);
         X509_NAME_oneline(X509_get_subject_name(x), info->subject, sizeof info->subject);
+        bacsc_cert_info ci;
+        if (bacsc_pki_cert_inspect(x, &ci) == BACSC_OK)
+            snprintf(info->serial, sizeof info->serial, "%s", ci.serial);
         struct tm tm;
         if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
             info->not_after = (int64_t)timegm(&tm);
@@ -993,5 +1018,91 @@ int site_job_completed(bacsc_site *s, int kind, const char *key, int64_t *job)
         rc = BACSC_OK;
     }
     sqlite3_finalize(q);
+    return rc;
+}
+
+/* ---- superseded certificates ------------------------------------------------------------ */
+
+int site_superseded_add(bacsc_site *s, uint32_t instance, const unsigned char *der, size_t len)
+{
+    bacsc_cert_info ci;
+    if (bacsc_pki_cert_inspect_der(der, len, &ci) != BACSC_OK)
+        return BACSC_OK; /* nothing to revoke by serial */
+    sqlite3_stmt *st = site_prep(s, "INSERT OR IGNORE INTO superseded(serial,instance,issuer,"
+                                    "not_after,der,recorded) VALUES (?,?,?,?,?,?)");
+    if (!st)
+        return BACSC_ERR_DB;
+    sqlite3_bind_text(st, 1, ci.serial, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, instance);
+    sqlite3_bind_text(st, 3, ci.issuer, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 4, ci.not_after);
+    sqlite3_bind_blob(st, 5, der, (int)len, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 6, bacsc_site_now(s));
+    int rc = sqlite3_step(st) == SQLITE_DONE ? BACSC_OK : site_dbfail(s, "superseded");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int bacsc_site_superseded_list(bacsc_site *s, int state, bacsc_site_superseded_fn cb,
+                               void *user)
+{
+    sqlite3_stmt *st = site_prep(s, "SELECT serial,instance,issuer,not_after,recorded,state,note "
+                                    "FROM superseded WHERE ?1 < 0 OR state = ?1 "
+                                    "ORDER BY recorded, serial");
+    if (!st)
+        return BACSC_ERR_DB;
+    sqlite3_bind_int(st, 1, state);
+    int rc = BACSC_OK;
+    while (rc == BACSC_OK && sqlite3_step(st) == SQLITE_ROW) {
+        bacsc_site_superseded r;
+        memset(&r, 0, sizeof r);
+        col_str(st, 0, r.serial, sizeof r.serial);
+        r.instance = (uint32_t)sqlite3_column_int64(st, 1);
+        col_str(st, 2, r.issuer, sizeof r.issuer);
+        r.not_after = sqlite3_column_int64(st, 3);
+        r.recorded = sqlite3_column_int64(st, 4);
+        r.state = sqlite3_column_int(st, 5);
+        col_str(st, 6, r.note, sizeof r.note);
+        rc = cb(user, &r);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int bacsc_site_superseded_mark(bacsc_site *s, const char *serial, int state, const char *note)
+{
+    sqlite3_stmt *st = site_prep(s, "UPDATE superseded SET state=?,note=? WHERE serial=?");
+    if (!st)
+        return BACSC_ERR_DB;
+    sqlite3_bind_int(st, 1, state);
+    sqlite3_bind_text(st, 2, note ? note : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, serial, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? BACSC_OK : site_dbfail(s, "superseded");
+    sqlite3_finalize(st);
+    if (rc == BACSC_OK && sqlite3_changes(s->db) == 0)
+        rc = site_fail(s, BACSC_ERR_NOT_FOUND, "no superseded certificate %s", serial);
+    return rc;
+}
+
+int site_job_instances(bacsc_site *s, int64_t job, uint32_t **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st = site_prep(s, "SELECT instance FROM job_items WHERE job=? ORDER BY instance");
+    if (!st)
+        return BACSC_ERR_DB;
+    sqlite3_bind_int64(st, 1, job);
+    size_t cap = 0;
+    int rc = BACSC_OK;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        uint32_t *na = site_grow(*out, &cap, *n, sizeof *na);
+        if (!na) {
+            rc = BACSC_ERR_NOMEM;
+            break;
+        }
+        *out = na;
+        (*out)[(*n)++] = (uint32_t)sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
     return rc;
 }

@@ -54,6 +54,11 @@ int site_job_finish(bacsc_site *s, int64_t job, int state);
  * BACSC_ERR_NOT_FOUND. */
 int site_job_completed(bacsc_site *s, int kind, const char *key, int64_t *job);
 
+/* Record the certificate a device held before an import replaced it. */
+int site_superseded_add(bacsc_site *s, uint32_t instance, const unsigned char *der, size_t len);
+/* The devices of a job, in instance order (*out malloc'd). */
+int site_job_instances(bacsc_site *s, int64_t job, uint32_t **out, size_t *n);
+
 /* ---- job preparation shared by the workflows (site_jobs.c) ---- */
 
 /* The selected devices (copies). */
@@ -61,12 +66,16 @@ typedef struct site_devlist {
     bacsc_site_device *d;
     size_t n, cap;
     const bacsc_site_selection *sel;       /* NULL = all */
+    const uint32_t *only;                  /* if not NULL: only these (sorted) */
+    size_t n_only;
 } site_devlist;
 /* Fill `l` with the devices of `sel`; BACSC_ERR_NOT_FOUND (with a message)
  * when none. */
 int site_select_devices(bacsc_site *s, const bacsc_site_selection *sel, site_devlist *l);
 /* Every device (none is fine). */
 int site_all_devices(bacsc_site *s, site_devlist *l);
+/* The devices of job `job` (none is fine). */
+int site_job_devices(bacsc_site *s, int64_t job, site_devlist *l);
 void site_devlist_free(site_devlist *l);
 /* A stable text for the selection, part of a job key. */
 void site_selection_text(const bacsc_site_selection *sel, char *buf, size_t cap);

@@ -23,10 +23,18 @@ void *site_grow(void *p, size_t *cap, size_t n, size_t size)
     return np;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 static int collect(void *user, const bacsc_site_device *d)
 {
     site_devlist *l = user;
     if (l->sel && !bacsc_site_selection_has(l->sel, d->instance))
+        return 0;
+    if (l->only && !bsearch(&d->instance, l->only, l->n_only, sizeof *l->only, cmp_u32))
         return 0;
     bacsc_site_device *nd = site_grow(l->d, &l->cap, l->n, sizeof *nd);
     if (!nd)
@@ -50,6 +58,24 @@ int site_all_devices(bacsc_site *s, site_devlist *l)
 {
     memset(l, 0, sizeof *l);
     int rc = bacsc_site_devices(s, collect, l);
+    if (rc != BACSC_OK)
+        site_devlist_free(l);
+    return rc;
+}
+
+int site_job_devices(bacsc_site *s, int64_t job, site_devlist *l)
+{
+    memset(l, 0, sizeof *l);
+    uint32_t *only = NULL;
+    size_t n = 0;
+    int rc = site_job_instances(s, job, &only, &n);
+    if (rc == BACSC_OK && n) {
+        l->only = only;
+        l->n_only = n;
+        rc = bacsc_site_devices(s, collect, l);
+    }
+    free(only);
+    l->only = NULL;
     if (rc != BACSC_OK)
         site_devlist_free(l);
     return rc;

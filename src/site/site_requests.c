@@ -100,6 +100,16 @@ int site_req_port_command(site_item *it, uint32_t command)
                             command);
 }
 
+int site_req_login(site_item *it)
+{
+    const char *pw = it->r->o.password;
+    bacsc_dcc_request d = {.state = BACSC_DCC_ENABLE, .has_password = true};
+    d.password.charset = 0;
+    d.password.data = (const uint8_t *)pw;
+    d.password.len = strlen(pw);
+    return sent(it, bacsc_client_dcc(it->r->io->client, &it->addr, &d, on_done, it, now_us(it)));
+}
+
 int site_req_read_file(site_item *it, uint32_t file)
 {
     bacsc_arf_request a = {.file = {BACSC_OBJ_FILE, file}, .access = BACSC_FILE_STREAM,

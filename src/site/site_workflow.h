@@ -116,6 +116,9 @@ int site_req_wp(site_item *it, uint16_t type, uint32_t inst, uint32_t prop, cons
 int site_req_wp_enum(site_item *it, uint16_t type, uint32_t inst, uint32_t prop, uint32_t v);
 int site_req_wp_string(site_item *it, uint16_t type, uint32_t inst, uint32_t prop,
                        const char *text);
+/* DeviceCommunicationControl(enable, the job's password): opens the
+ * commissioning session the device requires before any change. */
+int site_req_login(site_item *it);
 /* Network Port Command on the device's SC port. */
 int site_req_port_command(site_item *it, uint32_t command);
 /* AtomicReadFile of File `file` from it->offset. */
@@ -156,5 +159,33 @@ int site_activate_result(site_item *it);
 int site_confirm_issue(site_item *it);
 int site_confirm_result(site_item *it);
 int site_cert_files_check(site_item *it);
+
+/* ---- steps every changing workflow starts with (wf_common.c) ---- */
+
+/* "login": DeviceCommunicationControl(enable, password) when the job has a
+ * password (devices refuse changes from a source without a session). */
+int site_login_issue(site_item *it);
+int site_login_result(site_item *it);
+/* "discard": discard-changes on the SC port first, so that nothing staged
+ * by anyone else is activated with this job's changes. */
+int site_discard_issue(site_item *it);
+int site_discard_result(site_item *it);
+/* A refused password as the device said it, and which option supplies it. */
+bool site_password_refused(site_item *it, const char *what);
+
+/* ---- steps shared by the CSR workflows (wf_request.c) ---- */
+
+int site_csr_check(site_item *it);
+int site_csr_domain_issue(site_item *it);
+int site_csr_domain_result(site_item *it);
+int site_csr_generate_issue(site_item *it);
+int site_csr_generate_result(site_item *it);
+int site_csr_read_issue(site_item *it);
+int site_csr_read_result(site_item *it);
+
+/* ---- discover's certificate read (wf_discover.c) ---- */
+
+int site_cert_read_issue(site_item *it);
+int site_cert_read_result(site_item *it);
 
 #endif

@@ -249,14 +249,14 @@ static int ports_result(site_item *it)
 
 /* ---- certificate files --------------------------------------------------------------- */
 
-static int cert_issue(site_item *it)
+int site_cert_read_issue(site_item *it)
 {
     if (it->dev.cert_file == BACSC_SITE_NONE)
         return H_NEXT;
     return site_req_read_file(it, it->dev.cert_file);
 }
 
-static int cert_result(site_item *it)
+int site_cert_read_result(site_item *it)
 {
     int h = site_read_file_result(it);
     if (h != H_NEXT)
@@ -300,7 +300,7 @@ static int issuer_result(site_item *it)
 static const site_step STEPS[] = {
     {"read-device", device_issue, device_result},
     {"read-ports", ports_issue, ports_result},
-    {"read-certificate", cert_issue, cert_result},
+    {"read-certificate", site_cert_read_issue, site_cert_read_result},
     {"read-issuer-1", issuer_issue, issuer_result},
     {"read-issuer-2", issuer_issue, issuer_result},
 };

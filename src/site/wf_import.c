@@ -171,6 +171,8 @@ int site_activate_result(site_item *it)
         site_validation_reason(it, "activate-changes");
         return H_FAIL;
     }
+    if (site_password_refused(it, "activate-changes"))
+        return H_FAIL;
     if (it->res.outcome == BACSC_CLIENT_ERROR && it->dev.sc_port != BACSC_SITE_NONE) {
         it->sub = 1; /* read why */
         return H_AGAIN;
@@ -247,6 +249,15 @@ static int import_confirm_result(site_item *it)
     if (h != H_NEXT)
         return h;
     bacsc_site_device *d = &it->dev;
+    /* The certificate replaced is superseded (to be revoked by `site
+     * import`). Idempotent: a resumed run records it again harmlessly. */
+    if (d->cert_der && (d->cert_len != it->data_len ||
+                        memcmp(d->cert_der, it->data, it->data_len) != 0) &&
+        site_superseded_add(it->r->s, d->instance, d->cert_der, d->cert_len) != BACSC_OK) {
+        site_fail_msg(it, "confirm: cannot record the superseded certificate: %s",
+                      bacsc_site_errmsg(it->r->s));
+        return H_FAIL;
+    }
     free(d->cert_der);
     d->cert_der = malloc(it->data_len);
     d->cert_len = 0;
@@ -262,6 +273,8 @@ static int import_confirm_result(site_item *it)
 }
 
 static const site_step STEPS[] = {
+    {"login", site_login_issue, site_login_result},
+    {"discard", site_discard_issue, site_discard_result},
     {"read-issuers", site_issuers_read_issue, site_issuers_read_result},
     {"write-issuer", site_issuer_write_issue, site_issuer_write_result},
     {"write-certificate", cert_write_issue, cert_write_result},

@@ -130,6 +130,8 @@ static int confirm_result(site_item *it)
 }
 
 static const site_step STEPS[] = {
+    {"login", site_login_issue, site_login_result},
+    {"discard", site_discard_issue, site_discard_result},
     {"write-hub-uris", hubs_issue, hubs_result},
     {"write-ports", ports_issue, ports_result},
     {"activate", site_activate_issue, activate_result},

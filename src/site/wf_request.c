@@ -20,7 +20,7 @@
 #include "bacsc/pki.h"
 #include "site_workflow.h"
 
-static int check(site_item *it)
+int site_csr_check(site_item *it)
 {
     if (it->dev.sc_port == BACSC_SITE_NONE || it->dev.csr_file == BACSC_SITE_NONE) {
         site_fail_msg(it, "device has no BACnet/SC Network Port with a CSR file (run discover)");
@@ -29,7 +29,7 @@ static int check(site_item *it)
     return H_AGAIN;
 }
 
-static int domain_issue(site_item *it)
+int site_csr_domain_issue(site_item *it)
 {
     const char *domain = it->r->st.domain;
     if (!domain[0])
@@ -38,29 +38,29 @@ static int domain_issue(site_item *it)
                               BACSC_PROP_ID_SITE_DOMAIN, domain);
 }
 
-static int domain_result(site_item *it)
+int site_csr_domain_result(site_item *it)
 {
     /* A device without the proprietary site-domain property still makes a
      * CSR (CN = its name): only a timeout stops here. */
     return it->res.outcome == BACSC_CLIENT_TIMEOUT ? H_FAIL : H_NEXT;
 }
 
-static int generate_issue(site_item *it)
+int site_csr_generate_issue(site_item *it)
 {
     return site_req_port_command(it, BACSC_NPC_GENERATE_CSR_FILE);
 }
 
-static int generate_result(site_item *it)
+int site_csr_generate_result(site_item *it)
 {
     return it->res.outcome == BACSC_CLIENT_SIMPLE_ACK ? H_NEXT : H_FAIL;
 }
 
-static int csr_issue(site_item *it)
+int site_csr_read_issue(site_item *it)
 {
     return site_req_read_file(it, it->dev.csr_file);
 }
 
-static int csr_result(site_item *it)
+int site_csr_read_result(site_item *it)
 {
     int h = site_read_file_result(it);
     if (h != H_NEXT)
@@ -82,9 +82,10 @@ static int csr_result(site_item *it)
 }
 
 static const site_step STEPS[] = {
-    {"write-domain", domain_issue, domain_result},
-    {"generate-csr", generate_issue, generate_result},
-    {"read-csr", csr_issue, csr_result},
+    {"login", site_login_issue, site_login_result},
+    {"write-domain", site_csr_domain_issue, site_csr_domain_result},
+    {"generate-csr", site_csr_generate_issue, site_csr_generate_result},
+    {"read-csr", site_csr_read_issue, site_csr_read_result},
 };
 
 const site_workflow site_wf_request = {
@@ -92,7 +93,7 @@ const site_workflow site_wf_request = {
     .name = "request",
     SITE_STEPS(STEPS),
     .save = SITE_SAVE_ON_DONE,
-    .check = check,
+    .check = site_csr_check,
 };
 
 /* ---- preparation --------------------------------------------------------------------- */
@@ -128,24 +129,19 @@ int bacsc_site_prepare_request(bacsc_site *s, const bacsc_site_selection *sel, i
     return rc;
 }
 
-int bacsc_site_write_request(bacsc_site *s, const bacsc_site_selection *sel, const char *path,
-                             size_t *count)
+/* The CARI request of the pending CSRs in `l`. */
+static int write_request_of(bacsc_site *s, const site_devlist *l, const char *path, size_t *count)
 {
     bacsc_site_settings st;
     int rc = bacsc_site_settings_get(s, &st);
     if (rc != BACSC_OK)
         return rc;
-    site_devlist l;
-    if ((rc = site_select_devices(s, sel, &l)) != BACSC_OK) {
-        bacsc_site_settings_clear(&st);
-        return rc;
-    }
     bacsc_cari_writer *w = NULL;
     *count = 0;
     if ((rc = bacsc_cari_writer_new(BACSC_CARI_REQUEST, st.name, NULL, &w)) != BACSC_OK)
         goto out;
-    for (size_t i = 0; i < l.n; i++) {
-        bacsc_site_device *d = &l.d[i];
+    for (size_t i = 0; i < l->n; i++) {
+        bacsc_site_device *d = &l->d[i];
         if (!d->csr_der)
             continue;
         bacsc_cari_device dev = {.instance = d->instance, .name = d->name[0] ? d->name : NULL,
@@ -168,7 +164,35 @@ int bacsc_site_write_request(bacsc_site *s, const bacsc_site_selection *sel, con
         rc = site_fail(s, rc, "cannot write %s", path);
 out:
     bacsc_cari_writer_free(w);
-    site_devlist_free(&l);
     bacsc_site_settings_clear(&st);
+    return rc;
+}
+
+int bacsc_site_write_request(bacsc_site *s, const bacsc_site_selection *sel, const char *path,
+                             size_t *count)
+{
+    site_devlist l;
+    *count = 0;
+    bacsc_site_settings st;
+    int rc = bacsc_site_settings_get(s, &st);
+    if (rc != BACSC_OK)
+        return rc;
+    bacsc_site_settings_clear(&st);
+    if ((rc = site_select_devices(s, sel, &l)) != BACSC_OK)
+        return rc;
+    rc = write_request_of(s, &l, path, count);
+    site_devlist_free(&l);
+    return rc;
+}
+
+int bacsc_site_write_request_job(bacsc_site *s, int64_t job_id, const char *path, size_t *count)
+{
+    site_devlist l;
+    *count = 0;
+    int rc = site_job_devices(s, job_id, &l);
+    if (rc != BACSC_OK)
+        return rc;
+    rc = write_request_of(s, &l, path, count);
+    site_devlist_free(&l);
     return rc;
 }

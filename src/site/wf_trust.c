@@ -18,6 +18,8 @@
 #include "site_workflow.h"
 
 static const site_step ADD_STEPS[] = {
+    {"login", site_login_issue, site_login_result},
+    {"discard", site_discard_issue, site_discard_result},
     {"read-issuers", site_issuers_read_issue, site_issuers_read_result},
     {"write-issuer", site_issuer_write_issue, site_issuer_write_result},
     {"activate", site_activate_issue, site_activate_result},
@@ -25,6 +27,8 @@ static const site_step ADD_STEPS[] = {
 };
 
 static const site_step REMOVE_STEPS[] = {
+    {"login", site_login_issue, site_login_result},
+    {"discard", site_discard_issue, site_discard_result},
     {"read-issuers", site_issuers_read_issue, site_issuers_read_result},
     {"clear-issuer", site_issuer_write_issue, site_issuer_write_result},
     {"activate", site_activate_issue, site_activate_result},

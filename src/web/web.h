@@ -131,7 +131,11 @@ typedef struct web_config {
     unsigned login_max_user;  /* failures per user in the window, default 5 */
     unsigned login_max_addr;  /* failures per address in the window, default 20 */
     int64_t login_window;     /* seconds, default 900 */
-    /* site jobs: how to reach devices (BACnet/IP) */
+    /* site jobs: how to reach devices — BACnet/IP, or BACnet/SC through a hub
+     * with the tool's own identity (hub set) */
+    const char *hub, *failover, *sc_cert, *sc_key;
+    const char *sc_ca[2];
+    int n_sc_ca;
     const char *bip_local, *broadcast;
     unsigned bip_timeout_ms, bip_retries, concurrency;
     char *device_password;    /* ReinitializeDevice password, or NULL */

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -24,10 +25,18 @@
 
 #include "bacsc/cari.h"
 #include "bacsc/error.h"
+#include "bacsc/log.h"
 #include "bacsc/ca_files.h"
 #include "web/web.h"
 
 #define LIST_MAX 1000
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 static int ca_fail(web_req *r, int rc)
 {
@@ -241,14 +250,18 @@ static int submit_entries(web_req *r, bacsc_cari *c, const char *file_name)
     bacsc_batch_in b = {.file_name = file_name, .sha256 = c->file_sha256, .site = c->site,
                         .origin = origin, .ref = c->batch_id};
     int64_t batch = 0;
+    double t0 = mono_ms();
     int rc = bacsc_ca_submit(ca, &b, reqs, n, &batch, NULL);
     free(reqs);
     if (rc < 0)
         return ca_fail(r, rc);
     web_batch_owner_set(r->app->db, batch, r->auth.user, c->site, r->now);
+    double t1 = mono_ms();
     rc = bacsc_ca_issue_approved(ca, batch, NULL, NULL);
     if (rc < 0)
         return ca_fail(r, rc);
+    BACSC_DEBUG("web: batch %lld: %zu CSRs submitted in %.0f ms, %d issued in %.0f ms",
+                (long long)batch, n, t1 - t0, rc, mono_ms() - t1);
     web_note(r, "upload", file_name, "batch %lld: %zu CSRs (manifest site claim: %s)",
              (long long)batch, n, c->site ? c->site : "-");
     return web_reply_json(r, 201, batch_summary(r, batch));
@@ -260,7 +273,9 @@ int web_ca_submit_zip(web_req *r, const unsigned char *zip, size_t len, const ch
     bacsc_cari_limits_default(&lim);
     lim.max_file_size = r->app->cfg.max_upload;
     bacsc_cari *c = NULL;
+    double t0 = mono_ms();
     int rc = bacsc_cari_read_buffer(zip, len, &lim, &c);
+    BACSC_DEBUG("web: %s: %zu octets read in %.0f ms", file_name, len, mono_ms() - t0);
     int ret;
     if (rc != BACSC_OK) {
         web_note(r, "upload-refused", file_name, "%s", c && c->error ? c->error : "unreadable");
@@ -273,8 +288,11 @@ int web_ca_submit_zip(web_req *r, const unsigned char *zip, size_t len, const ch
                               "this is a CARI response, not a request (nothing was stored)");
     else if (refuse_entries(r, c))
         ret = MHD_YES;
-    else
+    else {
+        double t = mono_ms();
         ret = submit_entries(r, c, file_name);
+        BACSC_DEBUG("web: %s: submitted and answered in %.0f ms", file_name, mono_ms() - t);
+    }
     bacsc_cari_free(c);
     return ret;
 }

@@ -35,7 +35,7 @@ done
 stop_devices() { kill "$DP"; wait "$DP" || true; DP=""; }
 c() { # c PORT args... — one request; prints the tool's output, never fails
   local port=$1; shift
-  set +e; "$CL" --to 127.0.0.1:$port "$@" >c.out 2>c.err; RC=$?; set -e
+  set +e; "$CL" --to 127.0.0.1:$port --login pw "$@" >c.out 2>c.err; RC=$?; set -e
   cat c.out
 }
 expect() { # expect WANT-RC PORT args...

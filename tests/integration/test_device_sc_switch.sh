@@ -36,7 +36,7 @@ start_dev() {
   for _ in $(seq 50); do "$CL" --to 127.0.0.1:$((P + 1)) --timeout 300 read device,2002 object-name >/dev/null 2>&1 && return; sleep 0.1; done
   fail "device did not come up on BACnet/IP"
 }
-c() { local port=$1; shift; set +e; "$CL" --to 127.0.0.1:$port "$@" >c.out 2>&1; RC=$?; set -e; cat c.out; }
+c() { local port=$1; shift; set +e; "$CL" --to 127.0.0.1:$port --login pw "$@" >c.out 2>&1; RC=$?; set -e; cat c.out; }
 ok() { c "$@" >/dev/null; [ "$RC" = 0 ] || fail "'$*' -> rc $RC: $(cat c.out)"; }
 sc_read() { # sc_read INSTANCE OBJ PROP
   timeout 10 "$BACSC" read "$1" "$2" "$3" --timeout 3 --hub "$HUB" --cert pki/node1.pem --key pki/node1.key --ca pki/ca.pem 2>sc.err

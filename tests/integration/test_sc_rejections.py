@@ -42,7 +42,7 @@ import websockets
 HUBP = "hub.bsc.bacnet.org"
 
 
-def connect_request(msgid, vmac, uid, max_bvlc=1600, max_npdu=1497):
+def connect_request(msgid, vmac, uid, max_bvlc=1600, max_npdu=1497):  # noqa: E302
     return struct.pack(">BBH", 6, 0, msgid) + vmac + uid + struct.pack(">HH", max_bvlc, max_npdu)
 
 
@@ -153,6 +153,66 @@ async def oversized(e):
     await ws.send(b"\x01\x00\x00\x01" + bytes(70000))
     code = await closed_code(ws)
     check(code == 1009, f"oversized frame (70,004 octets) → close 1009 ({code})")
+
+
+async def npdu_over_limit(e):
+    """An NPDU over the hub's Max-NPDU-Length (8000) inside a message under its
+    Max-BVLC-Length (9000): close 1009 (message too big), which a peer can act on."""
+    ws, m = await joined(e, bytes.fromhex("02e1e2e3e4e5"), uuidlib.uuid4().bytes)
+    await ws.send(struct.pack(">BBH", 1, 0, 0x4001) + bytes(8001))
+    code = await closed_code(ws)
+    check(code == 1009, f"NPDU of 8,001 octets in a 8,005-octet message → close 1009 ({code})")
+
+
+async def peer_limits(e):
+    """bacnet-stack quirks: zero limits refused (NAK 150); byte-swapped limits
+    read as the smaller value and logged once; small limits honoured (relays
+    above them dropped, counted, logged once per peer)."""
+    ws = await websockets.connect(f"wss://127.0.0.1:{e.port}/", ssl=ctx(e), subprotocols=[HUBP], open_timeout=10)
+    await ws.send(connect_request(0x4101, bytes.fromhex("02f0f0f0f0f0"), uuidlib.uuid4().bytes, 0, 0))
+    res = parse_result(await asyncio.wait_for(ws.recv(), 10))
+    check(res and res[0] == 6 and res[1] == 1 and res[4] == 150,
+          f"Connect-Request with Max-BVLC/NPDU-Length 0 → NAK 150 ({res})")
+    check(await closed_code(ws) is not None, "... and closed")
+    check(wait_log(e.hub, "Max-BVLC-Length 0 / Max-NPDU-Length 0: too small", 5), "... and logged")
+    swv, smv = bytes.fromhex("02f1f1f1f1f1"), bytes.fromhex("02f2f2f2f2f2")
+    sw = await websockets.connect(f"wss://127.0.0.1:{e.port}/", ssl=ctx(e), subprotocols=[HUBP], open_timeout=10)
+    await sw.send(connect_request(0x4102, swv, uuidlib.uuid4().bytes, 0xDC05, 0xD905))  # 1500/1497 LE
+    m = await asyncio.wait_for(sw.recv(), 10)
+    check(m[0] == 7, "byte-swapped limits (56,325 / 55,557) accepted")
+    check(wait_log(e.hub, "Max-BVLC-Length 56325 / Max-NPDU-Length 55557, which look byte-swapped", 5)
+          and "using 1500 / 1497" in open(e.hub.log).read(), "... logged naming the suspected byte order")
+    small = await websockets.connect(f"wss://127.0.0.1:{e.port}/", ssl=ctx(e), subprotocols=[HUBP], open_timeout=10)
+    await small.send(connect_request(0x4103, smv, uuidlib.uuid4().bytes, 600, 501))
+    m = await asyncio.wait_for(small.recv(), 10)
+    check(m[0] == 7, "small but valid limits (600 / 501) accepted")
+    src, _ = await joined(e, bytes.fromhex("02f3f3f3f3f3"), uuidlib.uuid4().bytes)
+
+    async def relay(dest, n, ident):
+        await src.send(struct.pack(">BBH", 1, 0x04, ident) + dest + bytes(n))
+
+    async def got(ws):
+        try:
+            return await asyncio.wait_for(ws.recv(), 1.5)
+        except asyncio.TimeoutError:
+            return None
+
+    await relay(swv, 1600, 0x4201)
+    check(await got(sw) is None, "1,600-octet NPDU not relayed to the byte-swapped peer (1,497)")
+    await relay(swv, 1400, 0x4202)
+    r = await got(sw)
+    check(r is not None and len(r) == 4 + 6 + 1400, f"1,400-octet NPDU relayed to it ({r and len(r)})")
+    await relay(smv, 502, 0x4203)
+    await relay(smv, 520, 0x4204)
+    check(await got(small) is None, "NPDUs over 501 not relayed to the small peer")
+    await relay(smv, 480, 0x4205)
+    r = await got(small)
+    check(r is not None and len(r) == 490, f"a 480-octet NPDU relayed to it ({r and len(r)})")
+    log = open(e.hub.log).read()
+    check(log.count("accepts at most 600 octets (NPDU 501)") == 1,
+          "the drops for the small peer logged once")
+    for w in (sw, small, src):
+        await w.close()
 
 
 async def short_connect(e):
@@ -266,7 +326,8 @@ def main():
     undisturbed(e, "the hand-built session, NAK 143 and NAK 146")
     tls_rejections(e)
     for fn, label in ((text_frame, "a text frame"), (subprotocols, "bad subprotocols"),
-                      (oversized, "an oversized frame"), (short_connect, "a short Connect-Request"),
+                      (oversized, "an oversized frame"), (npdu_over_limit, "an NPDU over the limit"),
+                      (peer_limits, "odd peer limits"), (short_connect, "a short Connect-Request"),
                       (npdu_first, "an NPDU before Connect-Request"), (duplicate, "a duplicate VMAC")):
         asyncio.run(fn(e))
         undisturbed(e, label)

@@ -76,14 +76,14 @@ for r in d['rows']:
 
 # ---- request, with 1004-1006 down: partial, then the rerun retries them ----------
 stop_group B
-run 5 request --all --out req.zip "${NET[@]}"
+run 5 request --all --out req.zip "${NET[@]}" --password pw
 grep -q "device 1006 *failed" out || fail "1006 should fail: $(cat out)"
 [ "$(count_status csr-pending)" = 3 ] || fail "3 CSRs pending"
 start_group B
-run 0 request --all --out req.zip "${NET[@]}"
+run 0 request --all --out req.zip "${NET[@]}" --password pw
 grep -q "3 no action taken" out || fail "the rerun should take no action on 3 devices: $(cat out)"
 [ "$(count_status csr-pending)" = $N ] || fail "$N CSRs pending"
-run 0 request --all --out req.zip "${NET[@]}" --json
+run 0 request --all --out req.zip "${NET[@]}" --password pw --json
 /usr/bin/python3 -c "
 import json; d=json.load(open('out'))
 assert d['csrs']==$N and d['no_action']==$N and d['request_file']=='req.zip' and d['state']=='done', d

@@ -77,11 +77,12 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
+echo "netns-pw" >"$T/pw"
 for i in $(seq 1 $N); do
   ns=bacsc-$TAG-d$i
   bind=0.0.0.0; [ "$i" -gt 1 ] && bind=$NETP.$((10 + i))
   ip netns exec "$ns" "$BACSC" device --state-dir "st$i" --instance $((2000 + i)) \
-    --bip "$bind:47808" --bip-broadcast "$NETP.255:47808" --log-level warn \
+    --bip "$bind:47808" --bip-broadcast "$NETP.255:47808" --log-level warn --password-file "$T/pw" \
     >"dev$i.out" 2>"dev$i.err" &
   PIDS+=($!)
 done
@@ -120,7 +121,7 @@ assert seen == want, (seen, want)
 EOF
 
 # The discovered addresses are real: a request (unicast) reaches every device.
-tool 0 request --all --out req.zip --timeout 500 --retries 2
+tool 0 request --all --out req.zip --timeout 500 --retries 2 --password-file "$T/pw"
 tool 0 status --json
 /usr/bin/python3 - "$N" <<'EOF' || fail "status after request: $(cat out)"
 import json, sys

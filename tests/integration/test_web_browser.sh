@@ -40,9 +40,10 @@ rm pw
 # ---- a site: devices on BACnet/IP -------------------------------------------------------
 N=6
 BASE=$((20000 + RANDOM % 20000))
+echo "devices-pw" >devices.pw
 "$BACSC" device --state-dir devices --instance 2001 --count $N --bip 127.0.0.1:$((BASE + 1)) \
   --domain web.example --bip-broadcast 127.0.0.1:$BASE --bip-broadcast-count $((N + 1)) \
-  --log-level warn >devices.out 2>devices.log &
+  --password-file devices.pw --log-level warn >devices.out 2>devices.log &
 PIDS+=($!)
 for _ in $(seq 100); do
   ss -Hlun "sport = :$((BASE + N))" 2>/dev/null | grep -q . && break
@@ -59,7 +60,7 @@ sleep 0.3
 PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$BACSC" web --listen 127.0.0.1:$PORT --cert pki/hub.pem --key pki/hub.key --ca-dir ca \
   --site-db site.db --bip-local 127.0.0.1:$BASE --bip-timeout 1000 --log-level info \
-  >web.out 2>web.log &
+  --device-password-file devices.pw >web.out 2>web.log &
 WEBPID=$!
 PIDS+=($WEBPID)
 for _ in $(seq 100); do grep -q "serving https" web.out && break; sleep 0.1; done

@@ -175,6 +175,17 @@ check(any(x and x.startswith("account:ivan@127.0.0.1") for x in subs) and
       "the CA stores the authenticated submitter with each batch (%s)" % subs[-2:])
 alice.request("PUT", "/api/ca/policy", {"auto_approve": "off"})
 
+# ---- the CLI works on the same files while the console runs -----------------------------------
+r = ivan.upload(zip_of({"csr/cli.csr": make_csr(csrdir + "/cli.csr", "cli1")}), "cli.zip")
+cli_req = r.json()["requests"][0]["id"]
+cli_batch = r.json()["batch"]
+out = run("ca", "approve", "--dir", env.path("ca"), str(cli_req))
+r = ivan.get("/api/ca/batches/%d" % cli_batch)
+check(r.status == 200 and r.json()["issued"] == 1 and r.json()["response_ready"],
+      "a request approved with `bacsc ca approve` meanwhile is seen issued by the console")
+check(ivan.get("/api/ca/batches/%d/response" % cli_batch).status == 200,
+      "and its response downloads")
+
 # ---- hostile uploads: nothing stored -------------------------------------------------------
 def n_requests():
     return alice.get("/api/ca/requests?state=all&limit=1").json()["total"]

@@ -2,7 +2,10 @@
  * bip_client — test helper: one BACnet request over BACnet/IP, for the
  * commissioning integration tests (until `bacsc read/write --bip` exist).
  *
- *   bip_client --to A.B.C.D:PORT [--bind ADDR:PORT] [--timeout MS] OP ARGS...
+ *   bip_client --to A.B.C.D:PORT [--bind ADDR:PORT] [--timeout MS] [--login PASSWORD]
+ *              OP ARGS...
+ *     --login PW                    first DeviceCommunicationControl(enable, PW):
+ *                                   opens a commissioning session for this source
  *     read OBJ PROP                 print the value (bacsc_value_format)
  *     write OBJ PROP TYPE VALUE     TYPE: bool|enum|unsigned|string
  *     csr OUT.pem                   Command 8 on network-port,1, then
@@ -10,6 +13,7 @@
  *     put FILE-INSTANCE PATH        AtomicWriteFile PATH at 0 (500-octet chunks)
  *     getfile FILE-INSTANCE OUT     AtomicReadFile the whole file
  *     reinit STATE [PASSWORD]       ReinitializeDevice (7 = activate-changes)
+ *     dcc PASSWORD                  DeviceCommunicationControl(enable, PASSWORD)
  *     whois [COUNT]                 Who-Is broadcast to COUNT consecutive
  *                                   ports from --to; prints "iam INSTANCE ADDR"
  *
@@ -146,7 +150,7 @@ static uint8_t *read_file(const bacsc_address *to, uint32_t inst, size_t *len, i
 
 int main(int argc, char **argv)
 {
-    const char *to_s = NULL, *bind_s = "127.0.0.1:0";
+    const char *to_s = NULL, *bind_s = "127.0.0.1:0", *login = NULL;
     uint64_t tmo = 5000000;
     int i = 1;
     for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
@@ -156,6 +160,8 @@ int main(int argc, char **argv)
             bind_s = argv[i + 1];
         else if (strcmp(argv[i], "--timeout") == 0)
             tmo = strtoull(argv[i + 1], NULL, 10) * 1000;
+        else if (strcmp(argv[i], "--login") == 0)
+            login = argv[i + 1];
     }
     bacsc_bip_addr to_ip;
     if (to_s == NULL || i >= argc || bacsc_bip_addr_parse(to_s, 47808, &to_ip) != BACSC_OK) {
@@ -185,6 +191,27 @@ int main(int argc, char **argv)
     cc.on_iam = on_iam;
     bacsc_client_new(&cc, &cl);
     int rc = 2;
+    if (login || strcmp(op, "dcc") == 0) {
+        const char *pw = login ? login : i < argc ? argv[i] : "";
+        bacsc_dcc_request d;
+        memset(&d, 0, sizeof d);
+        d.state = BACSC_DCC_ENABLE;
+        d.has_password = true;
+        d.password.data = (const uint8_t *)pw;
+        d.password.len = strlen(pw);
+        if (bacsc_client_dcc(cl, &to, &d, on_done, NULL, bacsc_loop_now(loop)) < 0 ||
+            (rc = wait_done(1, tmo)) != 0) {
+            bacsc_client_free(cl);
+            return rc ? rc : 1;
+        }
+        done_count = 0;
+        if (!login) {
+            printf("ok\n");
+            bacsc_client_free(cl);
+            return 0;
+        }
+        rc = 2;
+    }
     bacsc_object_id oid;
     uint32_t prop, idx;
     if (strcmp(op, "read") == 0 && i + 1 < argc &&

@@ -250,6 +250,22 @@ sch_res sch_write_file(sch *s, uint32_t inst, int32_t start, const void *data, s
     return finish(s, rc, &res);
 }
 
+sch_res sch_login(sch *s, const char *password)
+{
+    sch_res res;
+    memset(&res, 0, sizeof res);
+    res.outcome = -1;
+    bacsc_dcc_request r;
+    memset(&r, 0, sizeof r);
+    r.state = BACSC_DCC_ENABLE;
+    r.has_password = password != NULL;
+    r.password.data = (const uint8_t *)password;
+    r.password.len = password ? strlen(password) : 0;
+    bacsc_address to = fdl_addr(s->dn);
+    int rc = bacsc_client_dcc(s->cn->cl, &to, &r, done, &res, s->now);
+    return finish(s, rc, &res);
+}
+
 sch_res sch_reinit(sch *s, uint8_t state, const char *password)
 {
     sch_res res;

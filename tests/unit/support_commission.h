@@ -57,5 +57,7 @@ uint8_t *sch_read_file(sch *s, uint32_t inst, size_t chunk, size_t *len, sch_res
 sch_res sch_write_file(sch *s, uint32_t inst, int32_t start, const void *data, size_t len);
 /* ReinitializeDevice `state` with `password` (NULL = none). */
 sch_res sch_reinit(sch *s, uint8_t state, const char *password);
+/* DeviceCommunicationControl(enable, password): the commissioning session. */
+sch_res sch_login(sch *s, const char *password);
 
 #endif

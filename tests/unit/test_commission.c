@@ -57,6 +57,37 @@ static void bench(sch *s, const char *name)
     char dir[600];
     snprintf(dir, sizeof dir, "%s/%s", tmp, name);
     sch_open(s, dir, 1001, PW);
+    assert_int_equal(sch_login(s, PW).outcome, BACSC_CLIENT_SIMPLE_ACK);
+}
+
+/* Without the password nobody stages a change: not the issuers, not the hub,
+ * not a new key (generate-csr), whatever the later activation. */
+static void test_changes_need_session(void **state)
+{
+    (void)state;
+    sch s;
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/%s", tmp, "session");
+    sch_open(&s, dir, 1001, PW);
+    sch_res r = sch_write_string(&s, NP, SCP, BACSC_PROP_SC_PRIMARY_HUB_URI, "wss://evil:4443");
+    assert_int_equal(r.outcome, BACSC_CLIENT_ERROR);
+    assert_int_equal(r.error_class, BACSC_ERROR_CLASS_PROPERTY);
+    assert_int_equal(r.error_code, BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
+    r = sch_write_enum(&s, NP, SCP, BACSC_PROP_COMMAND, BACSC_NPC_GENERATE_CSR_FILE);
+    assert_int_equal(r.error_code, BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
+    const char *pem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+    r = sch_write_file(&s, BACSC_COMMISSION_FILE_ISSUER2, 0, pem, strlen(pem));
+    assert_int_equal(r.error_class, BACSC_ERROR_CLASS_SERVICES);
+    assert_int_equal(r.error_code, BACSC_ERR_CODE_FILE_ACCESS_DENIED);
+    r = sch_login(&s, "wrong");
+    assert_int_equal(r.error_class, BACSC_ERROR_CLASS_SECURITY);
+    assert_int_equal(r.error_code, BACSC_ERR_CODE_PASSWORD_FAILURE);
+    r = sch_write_string(&s, NP, SCP, BACSC_PROP_SC_PRIMARY_HUB_URI, "wss://evil:4443");
+    assert_int_equal(r.error_code, BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
+    assert_int_equal(sch_login(&s, PW).outcome, BACSC_CLIENT_SIMPLE_ACK);
+    r = sch_write_string(&s, NP, SCP, BACSC_PROP_SC_PRIMARY_HUB_URI, "wss://hub:4443");
+    assert_int_equal(r.outcome, BACSC_CLIENT_SIMPLE_ACK);
+    sch_close(&s);
 }
 
 /* CSR via the device; returns the CSR DER (malloc'd). */
@@ -391,6 +422,11 @@ static void test_activate(void **state)
     assert_int_equal(r.error_code, BACSC_ERR_CODE_PASSWORD_FAILURE);
     r = sch_reinit(&s, BACSC_REINIT_ACTIVATE_CHANGES, "wrong");
     assert_int_equal(r.error_code, BACSC_ERR_CODE_PASSWORD_FAILURE);
+    /* a wrong password ends this source's commissioning session */
+    assert_int_equal(sch_write_string(&s, NP, SCP, BACSC_PROP_SC_PRIMARY_HUB_URI,
+                                      "wss://127.0.0.1:4443").error_code,
+                     BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
+    assert_int_equal(sch_login(&s, PW).outcome, BACSC_CLIENT_SIMPLE_ACK);
     /* the runtime's TLS build fails: refused, nothing changes */
     assert_int_equal(sch_write_string(&s, NP, SCP, BACSC_PROP_SC_PRIMARY_HUB_URI,
                                       "wss://127.0.0.1:4443").outcome,
@@ -484,6 +520,7 @@ static void test_activate(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_changes_need_session),
         cmocka_unit_test(test_csr),
         cmocka_unit_test(test_write_and_validate),
         cmocka_unit_test(test_activate),

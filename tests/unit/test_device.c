@@ -935,6 +935,11 @@ static void test_reinit_password(void **state)
     r = reinit(f, BACSC_REINIT_WARMSTART, "secretsecret");
     expect_error(&r, BACSC_ERROR_CLASS_SECURITY, BACSC_ERR_CODE_PASSWORD_FAILURE);
     assert_int_equal(f->reinit_calls, 0);
+    /* three failures: the source is refused for a second, even with the right password */
+    r = reinit(f, BACSC_REINIT_WARMSTART, "secret");
+    expect_error(&r, BACSC_ERROR_CLASS_SECURITY, BACSC_ERR_CODE_PASSWORD_FAILURE);
+    assert_int_equal(f->reinit_calls, 0);
+    f->now += 1100000; /* 1.1 s later */
     r = reinit(f, BACSC_REINIT_WARMSTART, "secret");
     assert_int_equal(r.r.outcome, BACSC_CLIENT_SIMPLE_ACK);
     assert_int_equal(f->reinit_calls, 1);

@@ -231,6 +231,12 @@ static void build_frames(void)
                 bacsc_arf_request_encode(body, sizeof body, &arf), BACSC_PDU_COMPLEX_ACK);
     bacsc_awf_request awf = {{BACSC_OBJ_FILE, 2}, BACSC_FILE_STREAM, 0, 0,
                              (const uint8_t *)"CSR", 3};
+    ask_service("AtomicWriteFile without a session", BACSC_SERVICE_ATOMIC_WRITE_FILE, body,
+                bacsc_awf_request_encode(body, sizeof body, &awf), BACSC_PDU_ERROR);
+    bacsc_dcc_request dcc = {.state = BACSC_DCC_ENABLE, .has_password = true,
+                             .password = {BACSC_CHARSET_UTF8, (const uint8_t *)"pw", 2}};
+    ask_service("DeviceCommunicationControl", BACSC_SERVICE_DEVICE_COMMUNICATION_CONTROL, body,
+                bacsc_dcc_request_encode(body, sizeof body, &dcc), BACSC_PDU_SIMPLE_ACK);
     ask_service("AtomicWriteFile", BACSC_SERVICE_ATOMIC_WRITE_FILE, body,
                 bacsc_awf_request_encode(body, sizeof body, &awf), BACSC_PDU_COMPLEX_ACK);
     awf.file.instance = 1;

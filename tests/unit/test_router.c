@@ -240,6 +240,15 @@ static void unknown_dnet_rejected(void **state)
     reset_out();
     input_hex(1, VMAC_R, "0128 0063 00 0007 01 33 ff 1008", 1);
     expect_sent(0, 1, VMAC_R, "01a0 0007 01 33 ff 03 01 0063");
+    /* received as a link broadcast: not ours to refuse, only asked about */
+    reset_out();
+    uint8_t b[32];
+    size_t n = bt_hex("0120 0063 00 ff 1008", b, sizeof b);
+    bacsc_address src = bacsc_address_local(MAC_A, 6);
+    assert_int_equal(bacsc_router_input_broadcast(H.r, 0, &src, b, n, 1), BACSC_OK);
+    assert_int_equal(H.nout, 1);
+    expect_sent(0, 1, NULL, "0180 00 0063");
+    assert_int_equal(stats().rejects_unknown_net, 2);
 }
 
 static void too_long_rejected_never_truncated(void **state)
@@ -481,6 +490,10 @@ static void announce_at_start(void **state)
     assert_int_equal(H.nout, 2);
     expect_sent(0, 0, NULL, "0180 01 0002");
     expect_sent(1, 1, NULL, "0180 01 0001");
+    reset_out();
+    bacsc_router_discover(H.r, 1, 1);
+    assert_int_equal(H.nout, 1);
+    expect_sent(0, 1, NULL, "0180 00");
 }
 
 static void malformed_and_bad_config(void **state)
