@@ -40,6 +40,9 @@ for c in $(env -i PATH=/usr/bin:/bin "$bacsc" help | list_commands); do
   walk "$c"
   run help "$c"
 done
+# commands whose subcommands are not listed in a "commands:" section
+run web user --help
+run web token --no-such-option
 # bad option values are refused in one line
 run ca pending --batch xx
 run ca list --expiring zz

@@ -110,7 +110,18 @@ typedef struct bacsc_sc_conn_config {
     uint64_t heartbeat_us;          /* 0: default */
     size_t max_queue_msgs;          /* output FIFO limit in messages (0: default) */
     size_t max_queue_bytes;         /* output FIFO limit in octets (0: default) */
+    /* Control messages addressed to us (Heartbeat-Request, Address-Resolution,
+     * Advertisement-Solicitation): at most control_rate per second, bursts
+     * of 2x (0: default 20/s; BACSC_SC_CONTROL_UNLIMITED: off). Past it they
+     * are not answered (stats.control_dropped); when the excess goes on for
+     * BACSC_SC_FLOOD_CLOSE_US without a 1 s pause, the connection closes
+     * (reason PROTOCOL, error 175 websocket-data-against-policy). */
+    uint32_t control_rate;
 } bacsc_sc_conn_config;
+
+#define BACSC_SC_DEFAULT_CONTROL_RATE 20
+#define BACSC_SC_CONTROL_UNLIMITED 0xFFFFFFFFu
+#define BACSC_SC_FLOOD_CLOSE_US (10ull * 1000000)
 
 /* Fill `cfg` with the defaults above, the given role, and zero VMAC/UUID. */
 void bacsc_sc_conn_config_default(bacsc_sc_conn_config *cfg, int role);
@@ -144,6 +155,7 @@ typedef struct bacsc_sc_conn_stats {
     uint64_t rx_invalid;            /* malformed / unexpected / oversize, incl. those NAKed */
     uint64_t naks_sent;
     uint64_t queue_drops;           /* outgoing messages refused because the FIFO was full */
+    uint64_t control_dropped;       /* control messages over control_rate, not answered */
 } bacsc_sc_conn_stats;
 
 /*

@@ -67,6 +67,7 @@ typedef struct bacsc_sc_hub_config {
     size_t max_peers;               /* accept() refuses beyond this (0: default) */
     size_t max_queue_msgs;          /* per-peer output FIFO limits (0: default) */
     size_t max_queue_bytes;
+    uint32_t control_rate;          /* per node, see bacsc_sc_conn_config (0: default) */
 } bacsc_sc_hub_config;
 
 void bacsc_sc_hub_config_default(bacsc_sc_hub_config *cfg);
@@ -118,6 +119,8 @@ typedef struct bacsc_sc_hub_stats {
     uint64_t refused_uuid;         /* Connect-Requests whose UUID is not the certificate's */
     uint64_t refused_vmac;         /* Connect-Requests NAKed 151 node-duplicate-vmac */
     uint64_t refused_limits;       /* Connect-Requests with Max-*-Length too small (NAK 150) */
+    uint64_t control_dropped;      /* control messages over a node's control_rate, unanswered */
+    uint64_t flood_closed;         /* connections closed for a control-message flood */
     uint64_t unicast_octets;       /* octets of unicasts received and forwarded */
     uint64_t broadcast_octets;     /* octets of broadcasts received and fanned out */
 } bacsc_sc_hub_stats;

@@ -322,6 +322,51 @@ static int parse_time(const char *text, bacsc_value *v, const char **what)
     return BACSC_OK;
 }
 
+/* Hex octets, optionally separated by ':' or ' ', into `scratch`. */
+static int parse_octets(const char *text, uint8_t *scratch, size_t cap, bacsc_value *v,
+                        const char **what)
+{
+    size_t n = 0;
+    for (const char *p = text; *p;) {
+        if (*p == ':' || *p == ' ') {
+            p++;
+            continue;
+        }
+        int hi = bacsc_hex_digit(p[0]), lo = hi >= 0 ? bacsc_hex_digit(p[1]) : -1;
+        if (hi < 0 || lo < 0)
+            return bad(what, "an octet string is written in hex");
+        if (n == cap)
+            return bad(what, "octet string too long");
+        scratch[n++] = (uint8_t)(hi << 4 | lo);
+        p += 2;
+    }
+    v->type = BACSC_TAG_OCTET_STRING;
+    v->v.octets.data = scratch;
+    v->v.octets.len = n;
+    return BACSC_OK;
+}
+
+/* A string of '0' and '1', first character = bit 0, into `scratch`. */
+static int parse_bits(const char *text, uint8_t *scratch, size_t cap, bacsc_value *v,
+                      const char **what)
+{
+    size_t nbits = strlen(text);
+    if (nbits == 0 || nbits > 8 * cap)
+        return bad(what, "a bit string is a string of 0 and 1");
+    memset(scratch, 0, cap);
+    for (size_t i = 0; i < nbits; i++) {
+        if (text[i] != '0' && text[i] != '1')
+            return bad(what, "a bit string is a string of 0 and 1");
+        if (text[i] == '1')
+            scratch[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+    }
+    v->type = BACSC_TAG_BIT_STRING;
+    v->v.bits.data = scratch;
+    v->v.bits.len = (nbits + 7) / 8;
+    v->v.bits.unused = (uint8_t)(v->v.bits.len * 8 - nbits);
+    return BACSC_OK;
+}
+
 int bacsc_value_parse(const char *text, int type, uint8_t *buf, size_t cap, const char **what)
 {
     if (what)
@@ -379,45 +424,16 @@ int bacsc_value_parse(const char *text, int type, uint8_t *buf, size_t cap, cons
             return bad(what, "not a number");
         v.type = BACSC_TAG_DOUBLE;
         break;
-    case BACSC_TAG_OCTET_STRING: {
-        size_t n = 0;
-        for (const char *p = text; *p;) {
-            if (*p == ':' || *p == ' ') {
-                p++;
-                continue;
-            }
-            int hi = bacsc_hex_digit(p[0]), lo = hi >= 0 ? bacsc_hex_digit(p[1]) : -1;
-            if (hi < 0 || lo < 0)
-                return bad(what, "an octet string is written in hex");
-            if (n == sizeof scratch)
-                return bad(what, "octet string too long");
-            scratch[n++] = (uint8_t)(hi << 4 | lo);
-            p += 2;
-        }
-        v.type = BACSC_TAG_OCTET_STRING;
-        v.v.octets.data = scratch;
-        v.v.octets.len = n;
+    case BACSC_TAG_OCTET_STRING:
+        if (parse_octets(text, scratch, sizeof scratch, &v, what) < 0)
+            return BACSC_ERR_MALFORMED;
         break;
-    }
     case BACSC_TAG_CHARACTER_STRING:
         return bacsc_app_encode_char_string(buf, cap, text, strlen(text));
-    case BACSC_TAG_BIT_STRING: {
-        size_t nbits = strlen(text);
-        if (nbits == 0 || nbits > 8 * sizeof scratch)
-            return bad(what, "a bit string is a string of 0 and 1");
-        memset(scratch, 0, sizeof scratch);
-        for (size_t i = 0; i < nbits; i++) {
-            if (text[i] != '0' && text[i] != '1')
-                return bad(what, "a bit string is a string of 0 and 1");
-            if (text[i] == '1')
-                scratch[i / 8] |= (uint8_t)(0x80 >> (i % 8));
-        }
-        v.type = BACSC_TAG_BIT_STRING;
-        v.v.bits.data = scratch;
-        v.v.bits.len = (nbits + 7) / 8;
-        v.v.bits.unused = (uint8_t)(v.v.bits.len * 8 - nbits);
+    case BACSC_TAG_BIT_STRING:
+        if (parse_bits(text, scratch, sizeof scratch, &v, what) < 0)
+            return BACSC_ERR_MALFORMED;
         break;
-    }
     case BACSC_TAG_ENUMERATED: {
         uint32_t e;
         if (!parse_u32(text, strlen(text), UINT32_MAX, &e))

@@ -6,6 +6,7 @@
  *   cmd_ca.c     the dispatcher; init, csr, install-cert, policy, revoke, crl
  *   ca_queue.c   submit, sign, respond, pending, approve, reject
  *   ca_report.c  list, audit, batches
+ *   ca_backup.c  backup, restore
  *   ca_issue.c   issue (one certificate for a hub, tool or console)
  */
 #ifndef BACSC_CLI_CA_CLI_H
@@ -80,6 +81,8 @@ int ca_cmd_pending(int argc, char **argv);
 int ca_cmd_list(int argc, char **argv);
 int ca_cmd_audit(int argc, char **argv);
 int ca_cmd_batches(int argc, char **argv);
+int ca_cmd_backup(int argc, char **argv);
+int ca_cmd_restore(int argc, char **argv);
 int ca_cmd_issue(int argc, char **argv);
 
 #endif

@@ -285,6 +285,24 @@ int cli_parse(const cli_spec *spec, void *opts, int *argc, char **argv)
     return -1;
 }
 
+int cli_set(const cli_spec *spec, void *opts, const char *name, const char *value)
+{
+    const cli_part *part = NULL;
+    const cli_opt *o = cli_find_opt(spec, name, strlen(name), &part);
+    if (!o || strcmp(o->name, name) != 0 || o->kind == CLI_K_HELP)
+        return -2;
+    if (!o->arg) {
+        if (value && strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
+            cli_error(spec->prog, "%s: true or false, not '%s'", name, value);
+            return -1;
+        }
+        if (value && strcmp(value, "false") == 0)
+            return 0;
+        value = NULL;
+    }
+    return apply(spec, opts, o, part, value) < 0 ? -1 : 0;
+}
+
 bool cli_opts_span(const cli_spec *spec, char **argv, int from, int to)
 {
     for (int i = from; i < to; i++) {

@@ -148,6 +148,12 @@ typedef struct cli_spec {
  * --help (printed to stdout), EXIT_USAGE after a one-line message. */
 int cli_parse(const cli_spec *spec, void *opts, int *argc, char **argv);
 
+/* Apply the option named exactly `name` with `value` as if it had been given
+ * on the command line — for configuration files whose keys are the option
+ * names (flags take "true"/"false"). Returns 0, -1 (bad value; message
+ * printed) or -2 (no such option, or --help; nothing printed). */
+int cli_set(const cli_spec *spec, void *opts, const char *name, const char *value);
+
 /* Print the help of `spec` (text, man page or completion words, see
  * cli_set_help_mode) to `out`. */
 void cli_print_help(const cli_spec *spec, FILE *out);

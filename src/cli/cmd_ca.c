@@ -442,6 +442,8 @@ static const cli_subcommand ca_subs[] = {
     {"crl", cmd_crl, "write a CRL"},
     {"batches", ca_cmd_batches, "list batches in and out"},
     {"audit", ca_cmd_audit, "print the audit log"},
+    {"backup", ca_cmd_backup, "back up the CA directory (online, encrypted)"},
+    {"restore", ca_cmd_restore, "restore a CA directory from a backup"},
     {NULL, NULL, NULL}};
 
 int bacsc_cmd_ca(int argc, char **argv)

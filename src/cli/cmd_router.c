@@ -4,7 +4,6 @@
  * the hub function of its SC networks. Options and the JSON configuration
  * file are documented in docs/router.md.
  */
-#include <getopt.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include "bacsc/router_host.h"
 #include "bacsc/sc_hubd.h"
 #include "cli.h"
+#include "cli_opt.h"
 #include "sc_cli.h"
 #include "sc_status.h"
 
@@ -24,58 +24,6 @@ const char bacsc_cmd_router_summary[] = "route BACnet between BACnet/IP and BACn
 
 #define PROG "router"
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: bacsc router --bip ADDR:PORT --bip-net N --sc-net M --hub URI [--failover URI]\n"
-            "                    [--hub-listen ADDR:PORT] [--sc-net M2 --hub URI2 ...]\n"
-            "                    --cert FILE --key FILE --ca FILE [--instance I] [--name NAME]\n"
-            "                    [--config FILE] [--bip-broadcast ADDR:PORT [--bip-broadcast-count N]]\n"
-            "                    [--insecure-plaintext] [--status-file FILE] [--log-level LEVEL]\n"
-            "\n"
-            "A BACnet router (ASHRAE 135 clause 6) between the BACnet/IP network N and the\n"
-            "BACnet/SC network(s) M: forwards NPDUs by network number, answers the network\n"
-            "layer messages (Who-Is/I-Am-Router-To-Network, Reject-Message-To-Network,\n"
-            "Router-Busy/Available, Initialize-Routing-Table, What-Is-Network-Number) and\n"
-            "has its own Device object with one Network Port object per port. On each\n"
-            "BACnet/SC network it is an ordinary node (primary/failover hub); with\n"
-            "--hub-listen it also hosts that network's hub function. See docs/router.md.\n"
-            "\n"
-            "options:\n"
-            "      --bip ADDR:PORT       BACnet/IP port (default 0.0.0.0:47808)\n"
-            "      --bip-net N           network number of the BACnet/IP network (1..65534)\n"
-            "      --bip-broadcast ADDR:PORT  where B/IP broadcasts go (default the subnet's)\n"
-            "      --bip-broadcast-count N    emulate a broadcast domain on one host: send\n"
-            "                            broadcasts to N consecutive ports from --bip-broadcast\n"
-            "      --sc-net M            a BACnet/SC network (1..65534); the --hub, --failover,\n"
-            "                            --hub-listen and --max-npdu that follow belong to it;\n"
-            "                            repeat for more networks (at most %d)\n"
-            "      --hub URI             its primary hub, wss://HOST:PORT[/PATH]\n"
-            "      --failover URI        its failover hub\n"
-            "      --hub-listen ADDR:PORT  also run its hub function, listening here\n"
-            "      --max-npdu N          largest NPDU offered on it (default 1497)\n"
-            "      --cert FILE           operational certificate (PEM), all SC networks\n"
-            "      --key FILE            its private key (PEM)\n"
-            "      --ca FILE             issuer (CA) certificate; twice for rollover\n"
-            "  -i, --instance I          the router's Device object instance (default 4194300)\n"
-            "      --name NAME           its Object_Name (default bacsc-router-I)\n"
-            "      --max-routes N        learned routes kept (default 256, at most 4096)\n"
-            "  -c, --config FILE         JSON configuration (docs/router.md); flags override it\n"
-            "      --insecure-plaintext  allow ws:// URIs (debugging only)\n"
-            "      --status-file FILE    where SIGUSR1 writes the status (ports, routes,\n"
-            "                            counters) as JSON\n"
-            "      --log-level LEVEL     error, warn, info (default), debug, trace\n"
-            "  -h, --help                this text\n"
-            "\n"
-            "signals: TERM/INT graceful stop (exit 0); HUP nothing reloaded (logged);\n"
-            "         USR1 write --status-file.\n"
-            "exit status: 0 stopped by signal, 1 runtime failure, 2 usage, 3 bad config/certificates\n"
-            "\n"
-            "example:\n"
-            "  bacsc router --bip 192.168.1.10:47808 --bip-net 1 --sc-net 2 \\\n"
-            "               --hub wss://hub.site:4443 --cert router.pem --key router.key --ca ca.pem\n",
-            BACSC_ROUTER_HOST_MAX_SC);
-}
 
 typedef struct sc_group {
     long net;                    /* -1 unset */
@@ -90,6 +38,7 @@ typedef struct router_opts {
     long bip_net;
     sc_group g[BACSC_ROUTER_HOST_MAX_SC];
     unsigned ng;                 /* groups given on the command line */
+    const char *config;          /* --config FILE */
     json_t *root;
 } router_opts;
 
@@ -280,83 +229,124 @@ static int load_config(router_opts *r, const char *path)
     return 0;
 }
 
+/* The option handlers reach the whole router_opts from its first member. */
+static router_opts *ropts(void *o_field)
+{
+    return (router_opts *)((char *)o_field - offsetof(router_opts, o));
+}
+
+static int opt_sc_net(const char *prog, const char *arg, void *t)
+{
+    return group_net(ropts(t), arg);
+}
+
+static int opt_hub(const char *prog, const char *arg, void *t)
+{
+    router_opts *r = ropts(t);
+    return group_str(r, "--hub", &cur_group(r)->hub, arg);
+}
+
+static int opt_failover(const char *prog, const char *arg, void *t)
+{
+    router_opts *r = ropts(t);
+    return group_str(r, "--failover", &cur_group(r)->failover, arg);
+}
+
+static int opt_hub_listen(const char *prog, const char *arg, void *t)
+{
+    router_opts *r = ropts(t);
+    return group_str(r, "--hub-listen", &cur_group(r)->hub_listen, arg);
+}
+
+static int opt_max_npdu(const char *prog, const char *arg, void *t)
+{
+    return sc_parse_ulong(PROG, "--max-npdu", arg, 501, 65535, &cur_group(ropts(t))->max_npdu);
+}
+
+static int opt_ca(const char *prog, const char *arg, void *t)
+{
+    return sc_opts_add_ca(prog, t, arg);
+}
+
+_Static_assert(BACSC_ROUTER_HOST_MAX_SC == 7, "the --sc-net help names the limit");
+
+static const cli_opt router_rows[] = {
+    CLI_STR("bip", 0, "ADDR:PORT", router_opts, bip, "BACnet/IP port (default 0.0.0.0:47808)"),
+    CLI_LONG("bip-net", 0, "N", router_opts, bip_net, 1, 65534,
+             "network number of the BACnet/IP network (1..65534)"),
+    CLI_STR("bip-broadcast", 0, "ADDR:PORT", router_opts, bip_broadcast,
+            "where B/IP broadcasts go (default the subnet's)"),
+    {CLI_ROW_("bip-broadcast-count", 0, "N", CLI_K_ULONG, router_opts, bip_broadcast_count,
+              "emulate a broadcast domain on one host: send\n"
+              "broadcasts to N consecutive ports from --bip-broadcast"),
+     .min = 1, .max = 65535, .label = "--bip-broadcast-count N  "},
+    CLI_CALL("sc-net", 0, "M", router_opts, o, opt_sc_net,
+             "a BACnet/SC network (1..65534); the --hub, --failover,\n"
+             "--hub-listen and --max-npdu that follow belong to it;\n"
+             "repeat for more networks (at most 7)"),
+    CLI_CALL("hub", 0, "URI", router_opts, o, opt_hub, "its primary hub, wss://HOST:PORT[/PATH]"),
+    CLI_CALL("failover", 0, "URI", router_opts, o, opt_failover, "its failover hub"),
+    CLI_CALL("hub-listen", 0, "ADDR:PORT", router_opts, o, opt_hub_listen,
+             "also run its hub function, listening here"),
+    CLI_CALL("max-npdu", 0, "N", router_opts, o, opt_max_npdu,
+             "largest NPDU offered on it (default 1497)"),
+    CLI_STR("cert", 0, "FILE", router_opts, o.cert, "operational certificate (PEM), all SC networks"),
+    CLI_STR("key", 0, "FILE", router_opts, o.key, "its private key (PEM)"),
+    CLI_CALL("ca", 0, "FILE", router_opts, o, opt_ca,
+             "issuer (CA) certificate; twice for rollover"),
+    CLI_LONG("instance", 'i', "I", router_opts, o.instance, 0, 4194302,
+             "the router's Device object instance (default 4194300)"),
+    CLI_STR("name", 0, "NAME", router_opts, o.name, "its Object_Name (default bacsc-router-I)"),
+    CLI_ULONG("max-routes", 0, "N", router_opts, max_routes, 1, BACSC_ROUTER_MAX_ROUTES_LIMIT,
+              "learned routes kept (default 256, at most 4096)"),
+    CLI_STR("config", 'c', "FILE", router_opts, config,
+            "JSON configuration (docs/router.md); flags override it"),
+    CLI_FLAG("insecure-plaintext", 0, router_opts, o.insecure_plaintext,
+             "allow ws:// URIs (debugging only)"),
+    CLI_STR("status-file", 0, "FILE", router_opts, o.status_file,
+            "where SIGUSR1 writes the status (ports, routes,\n"
+            "counters) as JSON"),
+    CLI_STR("log-level", 0, "LEVEL", router_opts, o.log_level,
+            "error, warn, info (default), debug, trace"),
+    CLI_HELP("help", 'h', "this text"),
+    CLI_END};
+
+static const cli_part router_help[] = {
+    CLI_TEXT("usage: bacsc router --bip ADDR:PORT --bip-net N --sc-net M --hub URI [--failover URI]\n"
+             "                    [--hub-listen ADDR:PORT] [--sc-net M2 --hub URI2 ...]\n"
+             "                    --cert FILE --key FILE --ca FILE [--instance I] [--name NAME]\n"
+             "                    [--config FILE] [--bip-broadcast ADDR:PORT [--bip-broadcast-count N]]\n"
+             "                    [--insecure-plaintext] [--status-file FILE] [--log-level LEVEL]\n"
+             "\n"
+             "A BACnet router (ASHRAE 135 clause 6) between the BACnet/IP network N and the\n"
+             "BACnet/SC network(s) M: forwards NPDUs by network number, answers the network\n"
+             "layer messages (Who-Is/I-Am-Router-To-Network, Reject-Message-To-Network,\n"
+             "Router-Busy/Available, Initialize-Routing-Table, What-Is-Network-Number) and\n"
+             "has its own Device object with one Network Port object per port. On each\n"
+             "BACnet/SC network it is an ordinary node (primary/failover hub); with\n"
+             "--hub-listen it also hosts that network's hub function. See docs/router.md.\n"
+             "\n"),
+    CLI_GROUP("options:", router_rows, 0),
+    CLI_TEXT("\n"
+             "signals: TERM/INT graceful stop (exit 0); HUP nothing reloaded (logged);\n"
+             "         USR1 write --status-file.\n"
+             "exit status: 0 stopped by signal, 1 runtime failure, 2 usage, 3 bad config/certificates\n"
+             "\n"
+             "example:\n"
+             "  bacsc router --bip 192.168.1.10:47808 --bip-net 1 --sc-net 2 \\\n"
+             "               --hub wss://hub.site:4443 --cert router.pem --key router.key --ca ca.pem\n"),
+    CLI_END};
+
+static const cli_spec router_spec = {PROG, router_help, .col = 28, .short_col = true};
+
+/* Returns 0 to go on, 1 after --help, or EXIT_USAGE. */
 static int parse_args(router_opts *r, int argc, char **argv)
 {
-    enum { O_BIP = 1000, O_BIPNET, O_BCAST, O_BCOUNT, O_SCNET, O_HUB, O_FAILOVER, O_HUBLISTEN,
-           O_MAXNPDU, O_CERT, O_KEY, O_CA, O_NAME, O_MAXROUTES, O_PLAIN, O_STATUS, O_LOG };
-    static const struct option longopts[] = {
-        {"bip", required_argument, NULL, O_BIP},
-        {"bip-net", required_argument, NULL, O_BIPNET},
-        {"bip-broadcast", required_argument, NULL, O_BCAST},
-        {"bip-broadcast-count", required_argument, NULL, O_BCOUNT},
-        {"sc-net", required_argument, NULL, O_SCNET},
-        {"hub", required_argument, NULL, O_HUB},
-        {"failover", required_argument, NULL, O_FAILOVER},
-        {"hub-listen", required_argument, NULL, O_HUBLISTEN},
-        {"max-npdu", required_argument, NULL, O_MAXNPDU},
-        {"cert", required_argument, NULL, O_CERT},
-        {"key", required_argument, NULL, O_KEY},
-        {"ca", required_argument, NULL, O_CA},
-        {"instance", required_argument, NULL, 'i'},
-        {"name", required_argument, NULL, O_NAME},
-        {"max-routes", required_argument, NULL, O_MAXROUTES},
-        {"config", required_argument, NULL, 'c'},
-        {"insecure-plaintext", no_argument, NULL, O_PLAIN},
-        {"status-file", required_argument, NULL, O_STATUS},
-        {"log-level", required_argument, NULL, O_LOG},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
-    sc_opts *o = &r->o;
-    unsigned long ul;
-    int opt;
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, "i:c:h", longopts, NULL)) != -1) {
-        int bad = 0;
-        switch (opt) {
-        case O_BIP: r->bip = optarg; break;
-        case O_BIPNET:
-            bad = sc_parse_ulong(PROG, "--bip-net", optarg, 1, 65534, &ul);
-            r->bip_net = (long)ul;
-            break;
-        case O_BCAST: r->bip_broadcast = optarg; break;
-        case O_BCOUNT:
-            bad = sc_parse_ulong(PROG, "--bip-broadcast-count", optarg, 1, 65535,
-                                 &r->bip_broadcast_count);
-            break;
-        case O_SCNET: bad = group_net(r, optarg); break;
-        case O_HUB: bad = group_str(r, "--hub", &cur_group(r)->hub, optarg); break;
-        case O_FAILOVER: bad = group_str(r, "--failover", &cur_group(r)->failover, optarg); break;
-        case O_HUBLISTEN:
-            bad = group_str(r, "--hub-listen", &cur_group(r)->hub_listen, optarg);
-            break;
-        case O_MAXNPDU:
-            bad = sc_parse_ulong(PROG, "--max-npdu", optarg, 501, 65535, &cur_group(r)->max_npdu);
-            break;
-        case O_CERT: o->cert = optarg; break;
-        case O_KEY: o->key = optarg; break;
-        case O_CA: bad = sc_opts_add_ca(PROG, o, optarg); break;
-        case 'i':
-            bad = sc_parse_ulong(PROG, "--instance", optarg, 0, 4194302, &ul);
-            o->instance = (long)ul;
-            break;
-        case O_NAME: o->name = optarg; break;
-        case O_MAXROUTES:
-            bad = sc_parse_ulong(PROG, "--max-routes", optarg, 1, BACSC_ROUTER_MAX_ROUTES_LIMIT,
-                                 &r->max_routes);
-            break;
-        case 'c': break;
-        case O_PLAIN: o->insecure_plaintext = true; break;
-        case O_STATUS: o->status_file = optarg; break;
-        case O_LOG: o->log_level = optarg; break;
-        case 'h': usage(stdout); return 1;
-        default: return cli_bad_option(PROG, argc, argv);
-        }
-        if (bad)
-            return EXIT_USAGE;
-    }
-    if (optind != argc) {
-        cli_error(PROG, "unexpected argument '%s'", argv[optind]);
+    int rc = cli_parse(&router_spec, r, &argc, argv);
+    if (rc >= 0)
+        return rc == EXIT_OK ? 1 : rc;
+    if (argc != 1) {
+        cli_error(PROG, "unexpected argument '%s'", argv[1]);
         return EXIT_USAGE;
     }
     return 0;
@@ -624,9 +614,7 @@ int bacsc_cmd_router(int argc, char **argv)
         rc = rc == 1 ? EXIT_OK : rc;
         goto out;
     }
-    const char *config = sc_find_opt(argc, argv, "--config", NULL);
-    if (!config)
-        config = sc_find_opt(argc, argv, "-c", NULL);
+    const char *config = r.config;
     rc = EXIT_DATAERR;
     if (config && load_config(&r, config))
         goto out;

@@ -10,7 +10,6 @@
  * Every form takes --web-db FILE (default $BACSC_WEB_DB, else ./web.db).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include "bacsc/error.h"
 #include "bacsc/log.h"
 #include "cli.h"
+#include "cli_opt.h"
 #include "web/web.h"
 
 extern const char bacsc_cmd_web_summary[];
@@ -85,53 +85,44 @@ typedef struct sub_opts {
     int npos;
 } sub_opts;
 
+#define USER_USAGE                                                                                 \
+    "usage: bacsc web user add NAME --role admin|installer|viewer --password-file F\n"            \
+    "       bacsc web user list [--json]\n"                                                       \
+    "       bacsc web user remove NAME\n"                                                         \
+    "       bacsc web user passwd NAME --password-file F\n"                                       \
+    "       bacsc web token create --user NAME [--expires DAYS]\n"                                \
+    "       bacsc web token list [--json] | bacsc web token revoke ID\n"                          \
+    "every form takes --web-db FILE (default $BACSC_WEB_DB, else ./web.db)\n"
+
 static void user_usage(FILE *f)
 {
-    fprintf(f, "usage: bacsc web user add NAME --role admin|installer|viewer --password-file F\n"
-               "       bacsc web user list [--json]\n"
-               "       bacsc web user remove NAME\n"
-               "       bacsc web user passwd NAME --password-file F\n"
-               "       bacsc web token create --user NAME [--expires DAYS]\n"
-               "       bacsc web token list [--json] | bacsc web token revoke ID\n"
-               "every form takes --web-db FILE (default $BACSC_WEB_DB, else ./web.db)\n");
+    fputs(USER_USAGE, f);
 }
+
+static const cli_opt sub_rows[] = {
+    CLI_STR("web-db", 0, "FILE", sub_opts, db, "the console database"),
+    CLI_STR("role", 0, "ROLE", sub_opts, role, "user add: admin, installer or viewer"),
+    CLI_STR("password-file", 0, "F", sub_opts, pwfile, "the password (first line of F)"),
+    CLI_STR("user", 0, "NAME", sub_opts, user, "token create: the user the token acts as"),
+    CLI_LONG("expires", 0, "DAYS", sub_opts, expires, 0, 3650,
+             "token create: lifetime (0 = never)"),
+    CLI_FLAG("json", 0, sub_opts, json, "list as JSON"),
+    CLI_HELP("help", 'h', "this text"),
+    CLI_END};
+
+static const cli_part sub_help[] = {CLI_TEXT(USER_USAGE "\noptions:\n"),
+                                    CLI_GROUP(NULL, sub_rows, 0), CLI_END};
+static const cli_spec user_spec = {"web user", sub_help, .col = 24};
+static const cli_spec token_spec = {"web token", sub_help, .col = 24};
 
 /* Returns -1 to go on, else an exit code. */
 static int sub_parse(const char *prog, int argc, char **argv, sub_opts *o)
 {
-    static const struct option lo[] = {{"web-db", required_argument, NULL, 'd'},
-                                       {"role", required_argument, NULL, 'r'},
-                                       {"password-file", required_argument, NULL, 'p'},
-                                       {"user", required_argument, NULL, 'u'},
-                                       {"expires", required_argument, NULL, 'e'},
-                                       {"json", no_argument, NULL, 'j'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-        switch (c) {
-        case 'd': o->db = optarg; break;
-        case 'r': o->role = optarg; break;
-        case 'p': o->pwfile = optarg; break;
-        case 'u': o->user = optarg; break;
-        case 'j': o->json = true; break;
-        case 'e': {
-            char *end;
-            o->expires = strtol(optarg, &end, 10);
-            if (*end || o->expires < 0 || o->expires > 3650) {
-                cli_error(prog, "--expires is a number of days (0..3650, 0 = never)");
-                return EXIT_USAGE;
-            }
-            break;
-        }
-        case 'h': user_usage(stdout); return EXIT_OK;
-        default: return cli_bad_option(prog, argc, argv);
-        }
-    }
-    for (int i = optind; i < argc; i++) {
+    int rc = cli_parse(strcmp(prog, "web user") == 0 ? &user_spec : &token_spec, o, &argc, argv);
+    if (rc >= 0)
+        return rc;
+    for (int i = 1; i < argc; i++) {
         if (o->npos >= 2) {
             cli_error(prog, "unexpected argument '%s'", argv[i]);
             return EXIT_USAGE;
@@ -291,137 +282,88 @@ static int cmd_token(int argc, char **argv)
 
 /* ---- serving ------------------------------------------------------------------------------ */
 
-static void serve_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: bacsc web --listen ADDR:PORT --cert FILE --key FILE [--web-db FILE]\n"
-            "                 [--ca-dir DIR] [--site-db FILE] [--config FILE] [options]\n"
-            "       bacsc web user|token ...   (bacsc web user --help)\n\n"
-            "Serve the web console over HTTPS (TLS 1.3): the CA portal of the `bacsc ca`\n"
-            "store in DIR and/or the site of the `bacsc site` database, for the users of\n"
-            "the console database (--web-db, default $BACSC_WEB_DB, else ./web.db).\n"
-            "API: docs/web-api.md.\n\n"
-            "options:\n"
-            "  --listen ADDR:PORT         address to serve (e.g. 127.0.0.1:8443, [::1]:8443)\n"
-            "  --cert FILE, --key FILE    the server's certificate and key (PEM)\n"
-            "  --web-db FILE              users, sessions, tokens, console audit\n"
-            "  --ca-dir DIR               the CA directory (bacsc ca init)\n"
-            "  --ca-passphrase-file F     passphrase of an encrypted CA key\n"
-            "  --site-db FILE             the site database (bacsc site init)\n"
-            "  --config FILE              JSON object of these options (\"listen\": ...)\n"
-            "  --allow-tls12              also accept TLS 1.2 (old browsers)\n"
-            "  --max-connections N        concurrent connections (default 64)\n"
-            "  --max-upload BYTES         largest request zip (default 33554432)\n"
-            "  --timeout SECONDS          idle connection timeout (default 30)\n"
-            "  --session-ttl SECONDS      session lifetime (default 28800)\n"
-            "  --expiring-days N          'expiring' certificate threshold (default 30)\n"
-            "  --bip-local ADDR:PORT      site jobs: local BACnet/IP address\n"
-            "  --hub URI [--failover URI] --sc-cert F --sc-key F --sc-ca F\n"
-            "                             site jobs over BACnet/SC instead, with this identity\n"
-            "  --broadcast ADDR:PORT      site jobs: BACnet/IP broadcast address\n"
-            "  --bip-timeout MS, --retries N, --concurrency N   site job network settings\n"
-            "  --device-password-file F   ReinitializeDevice password for site jobs\n"
-            "  --log-level L              error|warn|info|debug|trace\n");
-}
-
-enum {
-    W_LISTEN = 300, W_CERT, W_KEY, W_DB, W_CA, W_CAPASS, W_SITE, W_CONFIG, W_TLS12, W_MAXCONN,
-    W_MAXUP, W_TIMEOUT, W_TTL, W_EXPIRING, W_BIP, W_BCAST, W_BIPTO, W_RETRIES, W_CONC, W_DEVPW,
-    W_LOG, W_HELP, W_HUB, W_FAILOVER, W_SCCERT, W_SCKEY, W_SCCA
-};
-
-static const struct option SERVE_OPTS[] = {
-    {"listen", required_argument, NULL, W_LISTEN},
-    {"cert", required_argument, NULL, W_CERT},
-    {"key", required_argument, NULL, W_KEY},
-    {"web-db", required_argument, NULL, W_DB},
-    {"ca-dir", required_argument, NULL, W_CA},
-    {"ca-passphrase-file", required_argument, NULL, W_CAPASS},
-    {"site-db", required_argument, NULL, W_SITE},
-    {"config", required_argument, NULL, W_CONFIG},
-    {"allow-tls12", no_argument, NULL, W_TLS12},
-    {"max-connections", required_argument, NULL, W_MAXCONN},
-    {"max-upload", required_argument, NULL, W_MAXUP},
-    {"timeout", required_argument, NULL, W_TIMEOUT},
-    {"session-ttl", required_argument, NULL, W_TTL},
-    {"expiring-days", required_argument, NULL, W_EXPIRING},
-    {"bip-local", required_argument, NULL, W_BIP},
-    {"broadcast", required_argument, NULL, W_BCAST},
-    {"bip-timeout", required_argument, NULL, W_BIPTO},
-    {"retries", required_argument, NULL, W_RETRIES},
-    {"concurrency", required_argument, NULL, W_CONC},
-    {"device-password-file", required_argument, NULL, W_DEVPW},
-    {"log-level", required_argument, NULL, W_LOG},
-    {"hub", required_argument, NULL, W_HUB},
-    {"failover", required_argument, NULL, W_FAILOVER},
-    {"sc-cert", required_argument, NULL, W_SCCERT},
-    {"sc-key", required_argument, NULL, W_SCKEY},
-    {"sc-ca", required_argument, NULL, W_SCCA},
-    {"help", no_argument, NULL, W_HELP},
-    {NULL, 0, NULL, 0}};
-
 typedef struct serve_opts {
     web_config cfg;
-    const char *capass_file, *devpw_file;
-    json_t *config; /* keeps the config file's strings alive */
+    const char *capass_file, *devpw_file, *config_file;
+    unsigned long max_upload; /* 0: not given */
+    long session_ttl;         /* 0: not given */
+    json_t *config;           /* keeps the config file's strings alive */
 } serve_opts;
 
-static bool num_opt(const char *name, const char *v, unsigned long long lo,
-                    unsigned long long hi, unsigned long long *out)
+static int add_sc_ca(const char *prog, const char *arg, void *target)
 {
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(v, &end, 10);
-    if (errno || *end || !*v || x < lo || x > hi) {
-        cli_error("web", "--%s must be %llu..%llu, not '%s'", name, lo, hi, v);
-        return false;
+    web_config *w = target;
+    if (w->n_sc_ca >= 2) {
+        cli_error(prog, "--sc-ca at most twice");
+        return -1;
     }
-    *out = x;
-    return true;
+    w->sc_ca[w->n_sc_ca++] = arg;
+    return 0;
 }
 
-/* Apply one option (from the command line or the config file). */
-static bool apply_opt(serve_opts *o, int c, const char *name, const char *v)
-{
-    web_config *w = &o->cfg;
-    unsigned long long x = 0;
-    switch (c) {
-    case W_LISTEN: w->listen = v; return true;
-    case W_CERT: w->cert = v; return true;
-    case W_KEY: w->key = v; return true;
-    case W_DB: w->web_db = v; return true;
-    case W_CA: w->ca_dir = v; return true;
-    case W_CAPASS: o->capass_file = v; return true;
-    case W_SITE: w->site_db = v; return true;
-    case W_TLS12: w->allow_tls12 = !v || !strcmp(v, "true"); return true;
-    case W_MAXCONN: return num_opt(name, v, 1, 4096, &x) && ((w->max_connections = (unsigned)x), 1);
-    case W_MAXUP: return num_opt(name, v, 1024, 1ull << 32, &x) && ((w->max_upload = (size_t)x), 1);
-    case W_TIMEOUT: return num_opt(name, v, 1, 3600, &x) && ((w->timeout_s = (unsigned)x), 1);
-    case W_TTL: return num_opt(name, v, 1, 30 * 86400, &x) && ((w->session_ttl = (int64_t)x), 1);
-    case W_EXPIRING: return num_opt(name, v, 1, 3650, &x) && ((w->expiring_days = (unsigned)x), 1);
-    case W_BIP: w->bip_local = v; return true;
-    case W_BCAST: w->broadcast = v; return true;
-    case W_BIPTO: return num_opt(name, v, 10, 600000, &x) && ((w->bip_timeout_ms = (unsigned)x), 1);
-    case W_RETRIES: return num_opt(name, v, 0, 20, &x) && ((w->bip_retries = (unsigned)x), 1);
-    case W_CONC:
-        return num_opt(name, v, 1, BACSC_SITE_CONCURRENCY_MAX, &x) &&
-               ((w->concurrency = (unsigned)x), 1);
-    case W_DEVPW: o->devpw_file = v; return true;
-    case W_LOG: return cli_set_log_level("web", v);
-    case W_HUB: w->hub = v; return true;
-    case W_FAILOVER: w->failover = v; return true;
-    case W_SCCERT: w->sc_cert = v; return true;
-    case W_SCKEY: w->sc_key = v; return true;
-    case W_SCCA:
-        if (w->n_sc_ca >= 2) {
-            cli_error("web", "--sc-ca at most twice");
-            return false;
-        }
-        w->sc_ca[w->n_sc_ca++] = v;
-        return true;
-    default: return false;
-    }
-}
+static const cli_opt serve_rows[] = {
+    CLI_STR("listen", 0, "ADDR:PORT", serve_opts, cfg.listen,
+            "address to serve (e.g. 127.0.0.1:8443, [::1]:8443)"),
+    {CLI_ROW_("cert", 0, "FILE", CLI_K_STR, serve_opts, cfg.cert,
+              "the server's certificate and key (PEM)"),
+     .label = "--cert FILE, --key FILE"},
+    {CLI_ROW_("key", 0, "FILE", CLI_K_STR, serve_opts, cfg.key, NULL), .flags = CLI_UNLISTED},
+    CLI_STR("web-db", 0, "FILE", serve_opts, cfg.web_db, "users, sessions, tokens, console audit"),
+    CLI_STR("ca-dir", 0, "DIR", serve_opts, cfg.ca_dir, "the CA directory (bacsc ca init)"),
+    CLI_STR("ca-passphrase-file", 0, "F", serve_opts, capass_file,
+            "passphrase of an encrypted CA key"),
+    CLI_STR("site-db", 0, "FILE", serve_opts, cfg.site_db, "the site database (bacsc site init)"),
+    CLI_STR("config", 0, "FILE", serve_opts, config_file,
+            "JSON object of these options (\"listen\": ...)"),
+    CLI_FLAG("allow-tls12", 0, serve_opts, cfg.allow_tls12, "also accept TLS 1.2 (old browsers)"),
+    CLI_UINT("max-connections", 0, "N", serve_opts, cfg.max_connections, 1, 4096,
+             "concurrent connections (default 64)"),
+    CLI_ULONG("max-upload", 0, "BYTES", serve_opts, max_upload, 1024, 1L << 32,
+              "largest request zip (default 33554432)"),
+    CLI_UINT("timeout", 0, "SECONDS", serve_opts, cfg.timeout_s, 1, 3600,
+             "idle connection timeout (default 30)"),
+    CLI_LONG("session-ttl", 0, "SECONDS", serve_opts, session_ttl, 1, 30 * 86400,
+             "session lifetime (default 28800)"),
+    CLI_UINT("expiring-days", 0, "N", serve_opts, cfg.expiring_days, 1, 3650,
+             "'expiring' certificate threshold (default 30)"),
+    CLI_STR("bip-local", 0, "ADDR:PORT", serve_opts, cfg.bip_local,
+            "site jobs: local BACnet/IP address"),
+    {CLI_ROW_("hub", 0, "URI", CLI_K_STR, serve_opts, cfg.hub,
+              "\nsite jobs over BACnet/SC instead, with this identity"),
+     .label = "--hub URI [--failover URI] --sc-cert F --sc-key F --sc-ca F"},
+    {CLI_ROW_("failover", 0, "URI", CLI_K_STR, serve_opts, cfg.failover, NULL),
+     .flags = CLI_UNLISTED},
+    {CLI_ROW_("sc-cert", 0, "F", CLI_K_STR, serve_opts, cfg.sc_cert, NULL), .flags = CLI_UNLISTED},
+    {CLI_ROW_("sc-key", 0, "F", CLI_K_STR, serve_opts, cfg.sc_key, NULL), .flags = CLI_UNLISTED},
+    {CLI_ROW_("sc-ca", 0, "F", CLI_K_CALL, serve_opts, cfg, NULL), .fn = add_sc_ca,
+     .flags = CLI_UNLISTED},
+    CLI_STR("broadcast", 0, "ADDR:PORT", serve_opts, cfg.broadcast,
+            "site jobs: BACnet/IP broadcast address"),
+    {CLI_ROW_("bip-timeout", 0, "MS", CLI_K_UINT, serve_opts, cfg.bip_timeout_ms,
+              "site job network settings"),
+     .min = 10, .max = 600000, .label = "--bip-timeout MS, --retries N, --concurrency N "},
+    {CLI_ROW_("retries", 0, "N", CLI_K_UINT, serve_opts, cfg.bip_retries, NULL), .min = 0,
+     .max = 20, .flags = CLI_UNLISTED},
+    {CLI_ROW_("concurrency", 0, "N", CLI_K_UINT, serve_opts, cfg.concurrency, NULL), .min = 1,
+     .max = BACSC_SITE_CONCURRENCY_MAX, .flags = CLI_UNLISTED},
+    CLI_STR("device-password-file", 0, "F", serve_opts, devpw_file,
+            "ReinitializeDevice password for site jobs"),
+    CLI_LOGLEVEL("log-level", 0, "L", "error|warn|info|debug|trace"),
+    {.name = "help", .shortc = 'h', .kind = CLI_K_HELP, .flags = CLI_UNLISTED},
+    CLI_END};
+
+static const cli_part serve_help[] = {
+    CLI_TEXT("usage: bacsc web --listen ADDR:PORT --cert FILE --key FILE [--web-db FILE]\n"
+             "                 [--ca-dir DIR] [--site-db FILE] [--config FILE] [options]\n"
+             "       bacsc web user|token ...   (bacsc web user --help)\n\n"
+             "Serve the web console over HTTPS (TLS 1.3): the CA portal of the `bacsc ca`\n"
+             "store in DIR and/or the site of the `bacsc site` database, for the users of\n"
+             "the console database (--web-db, default $BACSC_WEB_DB, else ./web.db).\n"
+             "API: docs/web-api.md.\n\n"),
+    CLI_GROUP("options:", serve_rows, 0),
+    CLI_END};
+
+static const cli_spec serve_spec = {"web", serve_help, .col = 29};
 
 static bool load_config(serve_opts *o, const char *path)
 {
@@ -435,13 +377,6 @@ static bool load_config(serve_opts *o, const char *path)
     json_t *v;
     json_object_foreach(o->config, key, v)
     {
-        const struct option *opt = SERVE_OPTS;
-        while (opt->name && strcmp(opt->name, key))
-            opt++;
-        if (!opt->name || opt->val == W_CONFIG || opt->val == W_HELP) {
-            cli_error("web", "%s: unknown key \"%s\"", path, key);
-            return false;
-        }
         char num[32];
         const char *text = json_string_value(v);
         if (json_is_integer(v)) {
@@ -453,8 +388,12 @@ static bool load_config(serve_opts *o, const char *path)
             cli_error("web", "%s: \"%s\" must be a string, number or boolean", path, key);
             return false;
         }
-        /* numbers are parsed at once; strings point into o->config */
-        if (!apply_opt(o, opt->val, key, text))
+        /* the keys are the option names; numbers are parsed at once, strings
+         * point into o->config */
+        int rc = strcmp(key, "config") == 0 ? -2 : cli_set(&serve_spec, o, key, text);
+        if (rc == -2)
+            cli_error("web", "%s: unknown key \"%s\"", path, key);
+        if (rc != 0)
             return false;
     }
     return true;
@@ -468,26 +407,17 @@ static int serve_parse(serve_opts *o, int argc, char **argv)
     for (int i = 1; i + 1 < argc; i++)
         if (!strcmp(argv[i], "--config") && !load_config(o, argv[i + 1]))
             return EXIT_USAGE;
-    optind = 1;
-    opterr = 0;
-    int c, idx = 0;
-    while ((c = getopt_long(argc, argv, "h", SERVE_OPTS, &idx)) != -1) {
-        if (c == W_HELP || c == 'h') {
-            serve_usage(stdout);
-            return EXIT_OK;
-        }
-        if (c == W_CONFIG)
-            continue;
-        if (c == '?' || c == ':')
-            return cli_bad_option("web", argc, argv);
-        const char *name = SERVE_OPTS[idx].name;
-        if (!apply_opt(o, c, name, optarg))
-            return EXIT_USAGE;
-    }
-    if (optind < argc) {
-        cli_error("web", "unexpected argument '%s' (subcommands: user, token)", argv[optind]);
+    int rc = cli_parse(&serve_spec, o, &argc, argv);
+    if (rc >= 0)
+        return rc;
+    if (argc > 1) {
+        cli_error("web", "unexpected argument '%s' (subcommands: user, token)", argv[1]);
         return EXIT_USAGE;
     }
+    if (o->max_upload)
+        o->cfg.max_upload = (size_t)o->max_upload;
+    if (o->session_ttl)
+        o->cfg.session_ttl = o->session_ttl;
     if (!o->cfg.listen || !o->cfg.cert || !o->cfg.key) {
         cli_error("web", "give --listen ADDR:PORT, --cert FILE and --key FILE");
         return EXIT_USAGE;

@@ -111,6 +111,11 @@ static void traffic(struct out *o, const bacsc_sc_hub_stats *s, const bacsc_hubd
     lab(o, d, "reason", "websocket-queue-full", hs->ws_queue_dropped);
     lab(o, d, "reason", "npdu-to-hub", s->to_hub_dropped);
     one(o, "bacsc_hub_naks_sent_total", "counter", "BVLC-Result NAKs sent.", s->naks_sent);
+    one(o, "bacsc_hub_control_messages_unanswered_total", "counter",
+        "Control messages (Heartbeat-Request, Address-Resolution, Advertisement-Solicitation) "
+        "over a node's rate limit, not answered.", s->control_dropped);
+    one(o, "bacsc_hub_flood_closed_connections_total", "counter",
+        "Connections closed because a control-message flood went on.", s->flood_closed);
     one(o, "bacsc_hub_replaced_connections_total", "counter",
         "Connections replaced by a new one of the same device.", s->replaced);
     one(o, "bacsc_hub_queued_octets", "gauge",

@@ -451,6 +451,9 @@ int sc_hubd_hardening(const char *prog, const sc_opts *o, bacsc_hubd_config *hc)
     hc->ws.max_handshakes_per_addr = limit_opt(o->max_handshakes_per_address);
     hc->ws.accept_rate_per_addr = limit_opt(o->accept_rate_per_address);
     hc->ws.accept_burst_per_addr = limit_opt(o->accept_burst_per_address);
+    hc->hub.control_rate = o->control_rate < 0 ? 0 : o->control_rate == 0
+                                                         ? BACSC_SC_CONTROL_UNLIMITED
+                                                         : (uint32_t)o->control_rate;
     hc->ws.first_octet_timeout_ms = (uint32_t)(o->first_octet_timeout * 1000 + 0.5);
     hc->ws.handshake_timeout_ms = (uint32_t)(o->handshake_timeout * 1000 + 0.5);
     int ub = sc_uuid_binding(prog, o);

@@ -41,7 +41,7 @@ json_t *sc_status_hubd(const bacsc_loop *loop, const bacsc_hubd *h)
 #define N(f) json_object_set_new(st, #f, json_integer((json_int_t)s->f))
     N(accepted); N(refused); N(replaced); N(unicast_forwarded); N(broadcast_forwarded);
     N(spoofed_dropped); N(unknown_dest_dropped); N(too_large_dropped); N(queue_dropped);
-    N(naks_sent); N(refused_uuid); N(refused_vmac); N(refused_limits); N(unicast_octets); N(broadcast_octets);
+    N(naks_sent); N(refused_uuid); N(refused_vmac); N(refused_limits); N(control_dropped); N(flood_closed); N(unicast_octets); N(broadcast_octets);
     N(unknown_dest_naked); N(to_hub_dropped); N(broadcast_copies);
 #undef N
     bacsc_hubd_stats hs;

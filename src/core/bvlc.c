@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bacsc/apdu.h"
 #include "bacsc/error.h"
 #include "bacsc/hex.h"
 
@@ -620,74 +621,12 @@ const char *bacsc_bvlc_function_name(uint8_t function)
     return function < BACSC_BVLC_FUNCTION_COUNT ? function_names[function] : "unknown";
 }
 
-/* Error codes 143..199 of class COMMUNICATION (Annex AB). */
-static const char *const sc_error_names[] = {
-    "bvlc-function-unknown",
-    "bvlc-proprietary-function-unknown",
-    "header-encoding-error",
-    "header-not-understood",
-    "message-incomplete",
-    "not-a-bacnet-sc-hub",
-    "payload-expected",
-    "unexpected-data",
-    "node-duplicate-vmac",
-    "http-unexpected-response-code",
-    "http-no-upgrade",
-    "http-resource-not-local",
-    "http-proxy-authentication-failed",
-    "http-response-timeout",
-    "http-response-syntax-error",
-    "http-response-value-error",
-    "http-response-missing-header",
-    "http-websocket-header-error",
-    "http-upgrade-required",
-    "http-upgrade-error",
-    "http-temporary-unavailable",
-    "http-not-a-server",
-    "http-error",
-    "websocket-scheme-not-supported",
-    "websocket-unknown-control-message",
-    "websocket-close-error",
-    "websocket-closed-by-peer",
-    "websocket-endpoint-leaves",
-    "websocket-protocol-error",
-    "websocket-data-not-accepted",
-    "websocket-closed-abnormally",
-    "websocket-data-inconsistent",
-    "websocket-data-against-policy",
-    "websocket-frame-too-long",
-    "websocket-extension-missing",
-    "websocket-request-unavailable",
-    "websocket-error",
-    "tls-client-certificate-error",
-    "tls-server-certificate-error",
-    "tls-client-authentication-failed",
-    "tls-server-authentication-failed",
-    "tls-client-certificate-expired",
-    "tls-server-certificate-expired",
-    "tls-client-certificate-revoked",
-    "tls-server-certificate-revoked",
-    "tls-error",
-    "dns-unavailable",
-    "dns-name-resolution-failed",
-    "dns-resolver-failure",
-    "dns-error",
-    "tcp-connect-timeout",
-    "tcp-connection-refused",
-    "tcp-closed-by-local",
-    "tcp-closed-other",
-    "tcp-error",
-    "ip-address-not-reachable",
-    "ip-error",
-};
-#define SC_ERROR_FIRST 143
-#define SC_ERROR_COUNT (sizeof(sc_error_names) / sizeof(sc_error_names[0]))
-
+/* Error codes 143..199 of class COMMUNICATION (Annex AB): their names are
+ * those of the one BACnetErrorCode table (bacnet_names.c). */
 const char *bacsc_sc_error_name(uint16_t error_code)
 {
-    if (error_code >= SC_ERROR_FIRST && (size_t)(error_code - SC_ERROR_FIRST) < SC_ERROR_COUNT)
-        return sc_error_names[error_code - SC_ERROR_FIRST];
-    return "unknown";
+    const char *n = error_code >= 143 && error_code <= 199 ? bacsc_error_code_name(error_code) : NULL;
+    return n ? n : "unknown";
 }
 
 bool bacsc_vmac_equal(const bacsc_vmac *a, const bacsc_vmac *b)

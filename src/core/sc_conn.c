@@ -36,6 +36,9 @@ struct bacsc_sc_conn {
     bacsc_uuid cert_uuid;
     char refusal[192];            /* Error-Details of a refusal / mismatch */
     bool peer_swapped;            /* the peer's Max-*-Length looked byte-swapped */
+    double ctl_tokens;            /* control-message bucket */
+    uint64_t ctl_refilled;
+    uint64_t flood_since, flood_last; /* current run of over-limit control messages */
     uint16_t peer_raw_bvlc, peer_raw_npdu; /* as received */
     uint16_t peer_eff_bvlc, peer_eff_npdu; /* as used */
     /* Output FIFO: a ring of buffer references, grown on demand. */
@@ -102,6 +105,8 @@ static void fill_defaults(bacsc_sc_conn_config *c)
         c->max_queue_msgs = BACSC_SC_DEFAULT_QUEUE_MSGS;
     if (!c->max_queue_bytes)
         c->max_queue_bytes = BACSC_SC_DEFAULT_QUEUE_BYTES;
+    if (!c->control_rate)
+        c->control_rate = BACSC_SC_DEFAULT_CONTROL_RATE;
 }
 
 static uint16_t random_u16(const bacsc_sc_conn_callbacks *cb, void *user)
@@ -609,9 +614,57 @@ static bool for_us(const bacsc_sc_conn *conn, const bacsc_bvlc_msg *msg)
     return conn->cfg.hub ? !msg->has_dest : true;
 }
 
+/* A control message for us: within the rate? Past it, false (drop it); a
+ * flood that goes on closes the connection (*closed). */
+static bool control_ok(bacsc_sc_conn *conn, uint64_t now, bool *closed)
+{
+    *closed = false;
+    uint32_t rate = conn->cfg.control_rate;
+    if (rate == BACSC_SC_CONTROL_UNLIMITED)
+        return true;
+    double burst = 2.0 * rate;
+    if (!conn->ctl_refilled) {
+        conn->ctl_tokens = burst;
+    } else if (now > conn->ctl_refilled) {
+        conn->ctl_tokens += (double)(now - conn->ctl_refilled) / 1e6 * rate;
+        if (conn->ctl_tokens > burst)
+            conn->ctl_tokens = burst;
+    }
+    conn->ctl_refilled = now;
+    if (conn->ctl_tokens >= 1.0) {
+        conn->ctl_tokens -= 1.0;
+        return true;
+    }
+    conn->stats.control_dropped++;
+    if (!conn->flood_since || now - conn->flood_last > 1000000)
+        conn->flood_since = now;
+    conn->flood_last = now;
+    if (now - conn->flood_since >= BACSC_SC_FLOOD_CLOSE_US) {
+        snprintf(conn->refusal, sizeof conn->refusal,
+                 "control-message flood: over %u/s for %llu s (%llu not answered)", rate,
+                 (unsigned long long)((now - conn->flood_since) / 1000000),
+                 (unsigned long long)conn->stats.control_dropped);
+        enter_closed(conn, BACSC_SC_CLOSE_PROTOCOL, BACSC_EC_WEBSOCKET_DATA_AGAINST_POLICY,
+                     conn->refusal);
+        *closed = true;
+    }
+    return false;
+}
+
+static bool is_control_for_us(const bacsc_sc_conn *conn, const bacsc_bvlc_msg *msg)
+{
+    bool control = msg->function == BACSC_BVLC_HEARTBEAT_REQUEST ||
+                   msg->function == BACSC_BVLC_ADDRESS_RESOLUTION ||
+                   msg->function == BACSC_BVLC_ADVERTISEMENT_SOLICITATION;
+    return control && (msg->function == BACSC_BVLC_HEARTBEAT_REQUEST || for_us(conn, msg));
+}
+
 static void recv_established(bacsc_sc_conn *conn, const bacsc_bvlc_msg *msg, const uint8_t *raw,
                              size_t len, uint64_t now)
 {
+    bool closed;
+    if (is_control_for_us(conn, msg) && !control_ok(conn, now, &closed))
+        return;
     switch (msg->function) {
     case BACSC_BVLC_HEARTBEAT_REQUEST:
         send_simple(conn, BACSC_BVLC_HEARTBEAT_ACK, msg->message_id, now);

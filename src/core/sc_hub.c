@@ -638,6 +638,7 @@ bacsc_sc_hub_peer *bacsc_sc_hub_accept(bacsc_sc_hub *hub, void *io_peer, uint64_
     cc.heartbeat_us = hub->cfg.heartbeat_us;
     cc.max_queue_msgs = hub->cfg.max_queue_msgs;
     cc.max_queue_bytes = hub->cfg.max_queue_bytes;
+    cc.control_rate = hub->cfg.control_rate;
     bacsc_sc_conn_callbacks ccb = {
         .connect_request = on_connect_request,
         .message = on_message,
@@ -676,7 +677,14 @@ int bacsc_sc_hub_recv(bacsc_sc_hub *hub, bacsc_sc_hub_peer *peer, const uint8_t 
     if (peer->closing)
         return BACSC_ERR_STATE;
     hub->now = now;
+    const bacsc_sc_conn_stats *cs = bacsc_sc_conn_stats_get(peer->conn);
+    uint64_t before = cs->control_dropped;
+    bool was_closed = bacsc_sc_conn_state(peer->conn) == BACSC_SC_STATE_CLOSED;
     int rc = bacsc_sc_conn_recv(peer->conn, data, len, now);
+    hub->stats.control_dropped += cs->control_dropped - before;
+    if (!was_closed && bacsc_sc_conn_state(peer->conn) == BACSC_SC_STATE_CLOSED &&
+        bacsc_sc_conn_close_info(peer->conn)->error_code == BACSC_EC_WEBSOCKET_DATA_AGAINST_POLICY)
+        hub->stats.flood_closed++;
     heap_update(hub, peer);
     return rc;
 }

@@ -227,6 +227,8 @@ static void service(bacsc_loop *loop, void *user)
             uint16_t ws_code = !p->close_code ? BACSC_WS_CLOSE_NORMAL
                                : p->close_code == BACSC_EC_WEBSOCKET_FRAME_TOO_LONG
                                    ? BACSC_WS_CLOSE_TOO_BIG
+                               : p->close_code == BACSC_EC_WEBSOCKET_DATA_AGAINST_POLICY
+                                   ? BACSC_WS_CLOSE_POLICY /* e.g. a control-message flood */
                                    : BACSC_WS_CLOSE_PROTOCOL_ERROR;
             bacsc_wsconn_close(p->ws, ws_code, p->close_code ? bacsc_sc_error_name(p->close_code)
                                                              : "");

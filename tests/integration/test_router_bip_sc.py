@@ -16,7 +16,8 @@ on SC, an SC client), all on 127.0.0.1, captured by tshark.
     reason 1, hop count 1 → dropped (hop count 255: answered);
   - the router's own Device object and its two Network Ports (numbers 1, 2);
   - the primary hub is killed: the router's SC port moves to the failover
-    hub and a B/IP client still reads the SC device through the router;
+    hub and a B/IP client still reads the SC device through the router; the
+    primary comes back: the router returns to it and still routes;
   - every routed frame in the capture (B/IP datagrams and BVLC-SC messages,
     decrypted with the hubs' key logs) dissects without a malformed mark,
     with the intended DNET/SNET/SADR/hop count.
@@ -243,7 +244,15 @@ def main():
     check(r.returncode == 0 and r.stdout.strip() == '"bacsc-device-1002"',
           f"B/IP read through the router after failover ({r.stdout.strip()!r} {r.stderr.strip()!r})")
 
-    for p in devs + [ipdev, router, failover]:
+    # ... and return: the primary comes back, the router's SC port moves back to it
+    primary = start_hub(pki, pport, f"{d}/primary2.log", env={"SSLKEYLOGFILE": keys_p})
+    check(wait_until(lambda: log_count(router, "connected to the primary hub") >= 2, 30),
+          "router SC port returned to the primary hub")
+    r = tool(["read", "1001", "analog-value,1", "present-value", "--dnet", "2", "--timeout", "10"] + bip(base, 3))
+    check(r.returncode == 0 and r.stdout.strip() == "42.5",
+          f"B/IP read through the router after the return ({r.stdout.strip()!r} {r.stderr.strip()!r})")
+
+    for p in devs + [ipdev, router, failover, primary]:
         check(stop(p) == 0, f"{' '.join(p.args[1:3])} stops cleanly")
     if ts:
         time.sleep(1.0)

@@ -215,6 +215,27 @@ async def peer_limits(e):
         await w.close()
 
 
+async def control_flood(e):
+    """500 Heartbeat-Requests at once: only the burst (40) and the rate (20/s)
+    are answered; the node stays connected (a flood that goes on for 10 s
+    closes it: unit test sc_conn control_flood_limited_then_closed)."""
+    ws, m = await joined(e, bytes.fromhex("02a9a9a9a9a9"), uuidlib.uuid4().bytes)
+    for i in range(500):
+        await ws.send(struct.pack(">BBH", 0x0A, 0, 0x5000 + i))
+    acks = 0
+    try:
+        while True:
+            r = await asyncio.wait_for(ws.recv(), 1.0)
+            acks += r[0] == 0x0B
+    except asyncio.TimeoutError:
+        pass
+    check(40 <= acks <= 100, f"500 Heartbeat-Requests at once: {acks} answered (burst 40 + 20/s)")
+    await ws.send(struct.pack(">BBH", 0x0A, 0, 0x5999))
+    r = await asyncio.wait_for(ws.recv(), 5)
+    check(r[0] == 0x0B, "after a pause the node is answered again")
+    await ws.close()
+
+
 async def short_connect(e):
     ws = await websockets.connect(f"wss://127.0.0.1:{e.port}/", ssl=ctx(e), subprotocols=[HUBP], open_timeout=10)
     await ws.send(struct.pack(">BBH", 6, 0, 0x3001) + bytes(10))
@@ -327,7 +348,8 @@ def main():
     tls_rejections(e)
     for fn, label in ((text_frame, "a text frame"), (subprotocols, "bad subprotocols"),
                       (oversized, "an oversized frame"), (npdu_over_limit, "an NPDU over the limit"),
-                      (peer_limits, "odd peer limits"), (short_connect, "a short Connect-Request"),
+                      (peer_limits, "odd peer limits"), (control_flood, "a heartbeat flood"),
+                      (short_connect, "a short Connect-Request"),
                       (npdu_first, "an NPDU before Connect-Request"), (duplicate, "a duplicate VMAC")):
         asyncio.run(fn(e))
         undisturbed(e, label)

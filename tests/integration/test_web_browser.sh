@@ -51,10 +51,13 @@ for _ in $(seq 100); do
 done
 sleep 0.3
 "$BACSC" site init --db site.db --name plant-web --ca ca/ca.pem --domain web.example >/dev/null
-"$BACSC" site discover --db site.db --bip-local 127.0.0.1:$BASE --broadcast 127.0.0.1:$BASE \
-  --broadcast-count $((N + 1)) --wait 1500 --quiet >/dev/null || true
-[ "$("$BACSC" site status --db site.db --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["devices"])')" -ge "$N" ] ||
-  fail "discover found fewer than $N devices"
+ndev() { "$BACSC" site status --db site.db --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["devices"])'; }
+for _ in 1 2 3 4 5; do   # devices start slowly on a loaded machine: discover again
+  "$BACSC" site discover --db site.db --bip-local 127.0.0.1:$BASE --broadcast 127.0.0.1:$BASE \
+    --broadcast-count $((N + 1)) --wait 2000 --quiet >/dev/null 2>&1 || true
+  [ "$(ndev)" -ge "$N" ] && break
+done
+[ "$(ndev)" -ge "$N" ] || { tail -5 devices.log >&2; fail "discover found $(ndev) of $N devices"; }
 
 # ---- the console ----------------------------------------------------------------------------
 PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -15,6 +15,7 @@
 #include "bacsc/error.h"
 #include "bacsc/npdu.h"
 #include "bacsc/pki.h"
+#include "bacsc/renewal.h"
 #include "bacsc/services.h"
 #include "support_sitesim.h"
 
@@ -199,6 +200,24 @@ static void set_blob(uint8_t **p, size_t *plen, const uint8_t *data, size_t len)
     }
 }
 
+
+/* As bacsc devices do (bacsc/renewal.h): a device holding a certificate
+ * signs its new CSR with the current key. */
+static void sim_renewal_proof(simdev *d, EVP_PKEY *new_key, uint8_t **der, size_t *len)
+{
+    uint8_t *old = NULL, *out = NULL;
+    size_t old_len = 0, out_len = 0;
+    if (!d->key || !d->act_len[0] ||
+        bacsc_pki_to_der(BACSC_PKI_CERT, d->act[0], d->act_len[0], &old, &old_len) != 0)
+        return;
+    if (bacsc_renewal_add_proof(*der, *len, new_key, d->key, old, old_len, &out, &out_len) == 0) {
+        free(*der);
+        *der = out;
+        *len = out_len;
+    }
+    free(old);
+}
+
 static int sim_command(void *user, bacsc_object *port, uint8_t cmd, bacsc_error *err)
 {
     simdev *d = user;
@@ -229,6 +248,7 @@ static int sim_command(void *user, bacsc_object *port, uint8_t cmd, bacsc_error 
             EVP_PKEY_free(k);
             goto fail_dev;
         }
+        sim_renewal_proof(d, k, &der, &len);
         /* PEM, as the device side stores it */
         BIO *b = BIO_new(BIO_s_mem());
         const unsigned char *p = der;
@@ -351,6 +371,8 @@ static int f_write(void *user, uint32_t inst, uint64_t off, const uint8_t *data,
         d->pend[i] = nb;
         d->pend_len[i] = off + len;
     }
+    if (i == 0 && d->stage_issuer2)
+        set_blob(&d->pend[2], &d->pend_len[2], d->stage_issuer2, d->stage_issuer2_len);
     d->file_writes++;
     if (d->offline_after_writes && d->file_writes >= d->offline_after_writes)
         d->offline = true;
@@ -378,6 +400,11 @@ static void dev_setup(sitesim *s, simdev *d, uint32_t instance, size_t index)
     snprintf(d->name, sizeof d->name, "dev-%u", (unsigned)instance);
     for (int i = 0; i < 16; i++)
         d->uuid[i] = (uint8_t)(instance * 31u + (unsigned)i * 7u);
+    /* the instance in full, so every device's UUID differs */
+    d->uuid[12] = (uint8_t)(instance >> 24);
+    d->uuid[13] = (uint8_t)(instance >> 16);
+    d->uuid[14] = (uint8_t)(instance >> 8);
+    d->uuid[15] = (uint8_t)instance;
     d->uuid[6] = (uint8_t)((d->uuid[6] & 0x0F) | 0x40);
     d->uuid[8] = (uint8_t)((d->uuid[8] & 0x3F) | 0x80);
     d->mode = BACSC_SITE_MODE_IP;

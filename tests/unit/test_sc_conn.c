@@ -628,6 +628,45 @@ static void acceptor_answers_heartbeat_and_drops_silent_peer(void **st)
     bacsc_sc_conn_free(c);
 }
 
+/* 40,000 Heartbeat-Requests per second: a burst of 40 is answered, then 20
+ * per second; after 10 s of flooding the connection closes (175). A peer
+ * that pauses for over a second starts afresh. */
+static void control_flood_limited_then_closed(void **st)
+{
+    (void)st;
+    events e;
+    bacsc_sc_conn *c = connected_acceptor(&e, 0);
+    uint8_t buf[16];
+    size_t n = sct_simple(buf, sizeof buf, BACSC_BVLC_HEARTBEAT_REQUEST, 0x4242);
+    uint64_t now = 1000;
+    size_t answered = 0;
+    const uint8_t *d;
+    size_t l;
+    for (int i = 0; i < 40000; i++, now += 25) { /* one second */
+        bacsc_sc_conn_recv(c, buf, n, now);
+        while (bacsc_sc_conn_peek_output(c, &d, &l)) {
+            answered++;
+            bacsc_sc_conn_pop_output(c);
+        }
+    }
+    assert_true(answered >= 40 && answered <= 61);
+    assert_true(bacsc_sc_conn_stats_get(c)->control_dropped >= 40000 - 61);
+    assert_int_equal(e.closed, 0);
+    /* a 2 s pause, then flooding again for 9 s: still open */
+    now += 2000000;
+    for (int s = 0; s < 9; s++)
+        for (int i = 0; i < 1000; i++, now += 1000)
+            bacsc_sc_conn_recv(c, buf, n, now);
+    assert_int_equal(e.closed, 0);
+    for (int i = 0; i < 1100 && !e.closed; i++, now += 1000)
+        bacsc_sc_conn_recv(c, buf, n, now);
+    assert_int_equal(e.closed, 1);
+    assert_int_equal(e.close.reason, BACSC_SC_CLOSE_PROTOCOL);
+    assert_int_equal(e.close.error_code, BACSC_EC_WEBSOCKET_DATA_AGAINST_POLICY);
+    assert_non_null(strstr(e.close.details, "control-message flood"));
+    bacsc_sc_conn_free(c);
+}
+
 static void pair_stays_up_for_twelve_hours(void **st)
 {
     (void)st;
@@ -889,6 +928,7 @@ int main(void)
         cmocka_unit_test(initiator_that_only_receives_still_sends_heartbeats),
         cmocka_unit_test(initiator_that_only_sends_detects_silent_peer),
         cmocka_unit_test(acceptor_answers_heartbeat_and_drops_silent_peer),
+        cmocka_unit_test(control_flood_limited_then_closed),
         cmocka_unit_test(pair_stays_up_for_twelve_hours),
         cmocka_unit_test(disconnect_handshake),
         cmocka_unit_test(disconnect_wait_timeout),

@@ -247,13 +247,33 @@ function progressBar(j) {
 const devState = { offset: 0, limit: 100, sort: 'instance', order: 'asc', status: '',
   mode: '', expiring: '', q: '', selected: new Set(), allMatching: false };
 
+// A page opened directly on /devices asks for its first rows while the
+// session is being checked, not after (one round trip less to first render).
+let devPrefetch = null;
+if (location.pathname === '/devices') {
+  devPrefetch = { qs: 'offset=0&limit=100&sort=instance&order=asc',
+    res: fetch('/api/site/devices?offset=0&limit=100&sort=instance&order=asc', { credentials: 'same-origin' })
+      .then(async (res) => ({ status: res.status, ok: res.ok, data: res.ok ? await res.json() : null }))
+      .catch(() => null) };
+}
+
+async function devicesFetch(qs) {
+  const p = devPrefetch;
+  devPrefetch = null;
+  if (p && p.qs === qs.toString()) {
+    const r = await p.res;
+    if (r && r.ok) return r;
+  }
+  return api('GET', '/api/site/devices?' + qs);
+}
+
 PAGES.devices = async (m) => {
   if (!S.site) { m.append(el('p', { text: 'This console serves no site.' })); return; }
   const st = devState;
   const qs = new URLSearchParams({ offset: st.offset, limit: st.limit, sort: st.sort, order: st.order });
   for (const k of ['status', 'mode', 'expiring', 'q']) if (st[k]) qs.set(k, st[k]);
   const t0 = performance.now();
-  const r = await api('GET', '/api/site/devices?' + qs);
+  const r = await devicesFetch(qs);
   const head = el('div', { class: 'pagehead' }, el('h1', { text: 'Devices' }));
   if (r.ok) {
     head.append(el('p', { class: 'muted', text: `${r.data.total} devices` }));
