@@ -653,7 +653,7 @@ static void service(bacsc_loop *loop, void *user)
         e = e2;
     if (e == BACSC_SC_NEVER)
         bacsc_timer_stop(loop, &n->timer);
-    else if (!bacsc_timer_active(&n->timer) || n->timer.when != e)
+    else if (!bacsc_timer_active(&n->timer) || n->timer.node.key != e)
         bacsc_timer_start_at(loop, &n->timer, e);
     bool dc_pending = false;
     for (struct dcio *d = n->dcios; d; d = d->next)
