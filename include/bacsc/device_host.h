@@ -50,6 +50,7 @@ typedef struct bacsc_device_host_sc {
     bacsc_object *port_obj;          /* the SC Network Port (live state: bacsc_netport_sc_state) */
     uint32_t instance;               /* the device instance */
     uint8_t uuid[16];                /* its Device_UUID */
+    uint8_t vmac[6];                 /* its VMAC, kept in the state directory */
 } bacsc_device_host_sc;
 
 /* The embedding program's BACnet/SC side (all optional; without it SC mode

@@ -112,7 +112,8 @@ static void usage(FILE *out)
             "  -h, --help                this text\n"
             "\n"
             "signals: TERM/INT graceful stop (Disconnect-Request to the hub and, when hosting\n"
-            "         the hub function, to its nodes; exit 0); HUP nothing reloaded (logged);\n"
+            "         the hub function, to its nodes; exit 0); HUP reload certificate, key,\n"
+            "         issuers and CRL (peers stay; revoked ones are disconnected);\n"
             "         USR1 write --status-file.\n"
             "exit status: 0 stopped by signal, 1 runtime failure, 2 usage, 3 bad config/certificates\n"
             "\n"
@@ -127,6 +128,7 @@ struct devcli {
     const sc_opts *o;
     bacsc_tls_ctx *stls; /* the hub function's server context (status counters) */
     bacsc_hubd_config hc; /* the hosted hub function (--hub-listen) */
+    bacsc_tls_config tc, stc; /* the files behind the TLS contexts (SIGHUP reload) */
     char dc_uris[BACSC_SC_SWITCH_URIS_MAX];
 };
 
@@ -293,6 +295,10 @@ static int fixed_config(struct devcli *dcli, bacsc_tls_ctx *tls, bacsc_tls_ctx *
     c->failover_hub_uri = o->failover;
     c->tls = tls;
     c->server_tls = stls;
+    sc_tls_config(o, false, &dcli->tc);
+    sc_tls_config(o, true, &dcli->stc);
+    c->tls_config = tls ? &dcli->tc : NULL;
+    c->server_tls_config = stls ? &dcli->stc : NULL;
     c->insecure_plaintext = o->insecure_plaintext;
     if (o->uuid) {
         if (bacsc_uuid_parse(o->uuid, &c->uuid) != BACSC_OK) {

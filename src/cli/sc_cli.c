@@ -271,15 +271,24 @@ bad:
     return -1;
 }
 
+void sc_tls_config(const sc_opts *o, bool server, bacsc_tls_config *tc)
+{
+    memset(tc, 0, sizeof *tc);
+    tc->cert_file = o->cert;
+    tc->key_file = o->key;
+    tc->crl_file = o->crl;
+    for (int i = 0; i < o->nca; i++)
+        tc->issuer_files[i] = o->ca[i];
+    if (server) {
+        tc->ticket_key_file = o->ticket_key_file;
+        tc->ticket_lifetime_s = (uint32_t)(o->ticket_lifetime + 0.5);
+    }
+}
+
 bacsc_tls_ctx *sc_tls_ctx(const char *prog, const sc_opts *o, bool server)
 {
-    bacsc_tls_config tc = {.cert_file = o->cert, .key_file = o->key, .crl_file = o->crl};
-    for (int i = 0; i < o->nca; i++)
-        tc.issuer_files[i] = o->ca[i];
-    if (server) {
-        tc.ticket_key_file = o->ticket_key_file;
-        tc.ticket_lifetime_s = (uint32_t)(o->ticket_lifetime + 0.5);
-    }
+    bacsc_tls_config tc;
+    sc_tls_config(o, server, &tc);
     char err[256];
     bacsc_tls_ctx *ctx = bacsc_tls_ctx_new(&tc, server, err, sizeof err);
     if (!ctx)

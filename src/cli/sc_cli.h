@@ -75,6 +75,10 @@ int sc_parse_seconds(const char *prog, const char *opt, const char *s, double *o
 int sc_parse_ulong(const char *prog, const char *opt, const char *s, unsigned long min,
                    unsigned long max, unsigned long *out);
 
+/* The TLS configuration cert/key/ca/crl (and, for a server, the ticket
+ * options) name; strings point into `o`. */
+void sc_tls_config(const sc_opts *o, bool server, bacsc_tls_config *tc);
+
 /* TLS context from cert/key/ca. Returns NULL with a message printed. */
 bacsc_tls_ctx *sc_tls_ctx(const char *prog, const sc_opts *o, bool server);
 

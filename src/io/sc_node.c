@@ -906,8 +906,9 @@ unsigned bacsc_sc_node_recheck_peers(bacsc_sc_node *n)
 
 bool bacsc_sc_node_idle(const bacsc_sc_node *n)
 {
+    /* ... and no service pass queued on the loop: then it may be freed. */
     return bacsc_sc_connector_idle(n->conn) && !n->slots[0].ws && !n->slots[1].ws &&
-           bacsc_sc_switch_idle(n->sw) && !n->dcios;
+           bacsc_sc_switch_idle(n->sw) && !n->dcios && !n->service_scheduled;
 }
 
 int bacsc_sc_node_send(bacsc_sc_node *n, const bacsc_address *dest, const uint8_t *npdu,

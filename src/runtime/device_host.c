@@ -287,6 +287,9 @@ static void sc_start(hdev *d)
     sc.port_obj = port;
     sc.instance = d->instance;
     memcpy(sc.uuid, d->uuid, 16);
+    if (bacsc_devstate_vmac(h->st, d->instance, sc.vmac) != BACSC_OK)
+        BACSC_WARN("device %u: cannot keep the VMAC in the state; a random one is used",
+                   (unsigned)d->instance);
     if (h->cfg.sc.start(h->cfg.sc.user, h, d->idx, &sc) < 0) {
         BACSC_WARN("device %u: BACnet/SC did not start", (unsigned)d->instance);
         bacsc_sc_port_state *s = bacsc_netport_sc_state(port);

@@ -98,13 +98,46 @@ static void write_status(bacsc_device_runtime *rt, bool on_signal)
     BACSC_WARN("device: status: %u devices, %u connected to a hub", rt->n, up);
 }
 
+/* SIGHUP: new TLS material from the same files; recheck connected peers. */
+static void reload(bacsc_device_runtime *rt)
+{
+    const bacsc_device_runtime_config *c = &rt->cfg;
+    if (rt->host) {
+        BACSC_INFO("device: SIGHUP: commissionable devices get their certificates over "
+                   "BACnet; nothing to reload");
+        return;
+    }
+    if (!c->tls || !c->tls_config) {
+        BACSC_WARN("device: SIGHUP: no certificate files (--insecure-plaintext); nothing to "
+                   "reload");
+        return;
+    }
+    char err[300];
+    if (bacsc_tls_ctx_reload(c->tls, c->tls_config, err, sizeof err) != BACSC_OK ||
+        (c->server_tls && c->server_tls_config &&
+         bacsc_tls_ctx_reload(c->server_tls, c->server_tls_config, err, sizeof err) !=
+             BACSC_OK)) {
+        BACSC_ERROR("device: SIGHUP: reload failed, keeping the current certificates: %s", err);
+        return;
+    }
+    unsigned closed = 0;
+    for (unsigned i = 0; i < rt->n; i++) {
+        if (rt->insts[i].node)
+            closed += bacsc_sc_node_recheck_peers(rt->insts[i].node);
+        if (rt->insts[i].trial)
+            closed += bacsc_sc_node_recheck_peers(rt->insts[i].trial);
+    }
+    BACSC_INFO("device: SIGHUP: reloaded certificate %s, key, issuers%s; %u connection(s) "
+               "closed for certificates no longer accepted",
+               c->tls_config->cert_file, c->tls_config->crl_file ? " and CRL" : "", closed);
+}
+
 static void on_signal(bacsc_loop *loop, int signo, void *user)
 {
     (void)loop;
     bacsc_device_runtime *rt = user;
     if (signo == SIGHUP) {
-        BACSC_WARN("device: SIGHUP: reloading is not supported; configuration unchanged "
-                   "(restart the device to apply changes)");
+        reload(rt);
         return;
     }
     if (signo == SIGUSR1) {

@@ -101,7 +101,10 @@ int rt_node_new(rinst *in, const bacsc_sc_port_config *pc, bacsc_tls_ctx *tls,
     };
     if (from_port)
         nc.disconnect_wait_us = (uint64_t)pc->disconnect_wait_timeout * 1000000u;
-    if (c->vmac_set) {
+    if (in->vmac_kept) {
+        nc.vmac = in->vmac;
+        nc.fixed_vmac = true;
+    } else if (c->vmac_set) {
         nc.vmac = c->vmac;
         nc.vmac.b[5] = (uint8_t)(nc.vmac.b[5] + in->idx);
         nc.fixed_vmac = true;
@@ -225,6 +228,9 @@ static int host_sc_start(void *user, bacsc_device_host *h, unsigned idx,
         return BACSC_ERR_CRYPTO;
     }
     memcpy(in->uuid.b, sc->uuid, 16);
+    static const uint8_t zero[6];
+    in->vmac_kept = memcmp(sc->vmac, zero, 6) != 0;
+    memcpy(in->vmac.b, sc->vmac, 6);
     bacsc_sc_node_callbacks cb = rt_node_callbacks(in);
     if (rt_node_new(in, sc->port, in->tls, &cb, &in->node, err, sizeof err) != BACSC_OK) {
         BACSC_ERROR("%s: BACnet/SC: %s", in->name, err);
