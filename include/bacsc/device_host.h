@@ -88,6 +88,10 @@ typedef struct bacsc_device_host_config {
     uint16_t vendor_id;
     const char *vendor_name;
     const char *model_name;
+    const char *firmware_revision;   /* NULL = "0.1" */
+    const char *application_software_version; /* NULL = "bacsc" */
+    const char *location;            /* NULL = "" */
+    const char *description;         /* NULL = "" */
     bacsc_device_host_sc_ops sc;
 } bacsc_device_host_config;
 

@@ -51,6 +51,12 @@ typedef struct bacsc_device_runtime_config {
      * bacsc-device-INSTANCE. State directory: name prefix (NULL = "dev-"). */
     const char *name;
     unsigned av;                     /* Analog Value objects per device */
+    /* Device object identification; NULL = the default ("bacsc", "bacsc
+     * device", the bacsc version, ""); strings at most
+     * BACSC_DEVICE_STRING_MAX octets. */
+    uint16_t vendor_id;
+    const char *vendor_name, *model_name, *firmware_revision, *application_software_version;
+    const char *location, *description;
 
     /* BACnet/SC. Timers in µs, 0 = default (state directory: the Network
      * Port's saved values). Strings are used while the runtime lives. */

@@ -45,6 +45,10 @@ typedef struct sc_opts {
     const char *dc_initiate;        /* "auto" | "off" | NULL */
     unsigned dc_max, dc_auto_count;
     double dc_idle, dc_auto_window;
+    /* Device object identification (device; NULL / -1 = the default) */
+    const char *vendor_name, *model_name, *firmware_revision, *app_version;
+    const char *location, *description;
+    long vendor_id;
     /* hub hardening (docs/hub.md, HARDENING); -1 / 0: default */
     long max_handshakes, max_handshakes_per_address, accept_rate_per_address,
         accept_burst_per_address, control_rate;

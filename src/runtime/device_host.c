@@ -402,8 +402,11 @@ static int hd_init(bacsc_device_host *h, hdev *d, char *err, size_t errlen)
     dc.vendor_id = cfg->vendor_id;
     dc.vendor_name = cfg->vendor_name ? cfg->vendor_name : "bacsc";
     dc.model_name = cfg->model_name ? cfg->model_name : "bacsc simulated device";
-    dc.firmware_revision = "0.1";
-    dc.application_software_version = "bacsc";
+    dc.firmware_revision = cfg->firmware_revision ? cfg->firmware_revision : "0.1";
+    dc.application_software_version =
+        cfg->application_software_version ? cfg->application_software_version : "bacsc";
+    dc.location = cfg->location;
+    dc.description = cfg->description;
     memcpy(dc.uuid, uuid, 16);
     dc.link.send = hd_send;
     dc.link.user = d;

@@ -55,6 +55,20 @@ static void reap_tick(bacsc_loop *loop, void *user)
         bacsc_timer_start(loop, &rt->reap_timer, rt->stopping ? 20000 : 50000);
 }
 
+/* Segmented answers: resend a window whose Segment-ACK is overdue, give up
+ * on silent clients (bacsc_device_handle_expiry). */
+static void seg_tick(bacsc_loop *loop, void *user)
+{
+    bacsc_device_runtime *rt = user;
+    uint64_t now = bacsc_loop_now(loop);
+    for (unsigned i = 0; i < rt->n; i++) {
+        bacsc_device *dev = rt->insts[i].dev;
+        if (dev && bacsc_device_expiry(dev) <= now)
+            bacsc_device_handle_expiry(dev, now);
+    }
+    bacsc_timer_start(loop, &rt->seg_timer, 250000);
+}
+
 static void on_deadline(bacsc_loop *loop, void *user)
 {
     bacsc_device_runtime *rt = user;
@@ -170,8 +184,14 @@ static int host_new(bacsc_device_runtime *rt, char *err, size_t errlen)
     hc.password = c->password;
     hc.primary_hub_uri = c->primary_hub_uri;
     hc.failover_hub_uri = c->failover_hub_uri;
-    hc.vendor_name = "bacsc";
-    hc.model_name = "bacsc device";
+    hc.vendor_id = c->vendor_id;
+    hc.vendor_name = c->vendor_name ? c->vendor_name : "bacsc";
+    hc.model_name = c->model_name ? c->model_name : "bacsc device";
+    hc.firmware_revision = c->firmware_revision ? c->firmware_revision : BACSC_VERSION;
+    hc.application_software_version =
+        c->application_software_version ? c->application_software_version : BACSC_VERSION;
+    hc.location = c->location;
+    hc.description = c->description;
     hc.sc = rt_host_sc_ops(rt);
     int rc = bacsc_device_host_new(&hc, &rt->host, err, errlen);
     if (rc != BACSC_OK)
@@ -264,6 +284,7 @@ int bacsc_device_runtime_new(const bacsc_device_runtime_config *cfg, bacsc_devic
     }
     bacsc_timer_init(&rt->reap_timer, reap_tick, rt);
     bacsc_timer_init(&rt->deadline, on_deadline, rt);
+    bacsc_timer_init(&rt->seg_timer, seg_tick, rt);
     int rc = insts_new(rt, err, errlen);
     if (rc != BACSC_OK) {
         bacsc_device_runtime_free(rt);
@@ -302,6 +323,7 @@ int bacsc_device_runtime_run(bacsc_device_runtime *rt)
     if (rt->cfg.status)
         write_status(rt, false); /* also tells scripts that SIGUSR1 is handled now */
     log_start(rt);
+    bacsc_timer_start(rt->loop, &rt->seg_timer, 250000);
     if (!rt->host)
         for (unsigned i = 0; i < rt->n; i++)
             bacsc_sc_node_start(rt->insts[i].node);

@@ -361,16 +361,19 @@ int rt_fixed_device_new(bacsc_device_runtime *rt, rinst *in, char *err, size_t e
         snprintf(dname, sizeof dname, "%s-%u", c->name, in->instance);
     else
         snprintf(dname, sizeof dname, "bacsc-device-%u", in->instance);
-    bacsc_device_config dc = {.instance = in->instance,
-                              .name = dname,
-                              .vendor_name = "bacsc",
-                              .vendor_id = 0,
-                              .model_name = "bacsc device",
-                              .firmware_revision = BACSC_VERSION,
-                              .application_software_version = BACSC_VERSION,
-                              .description = "bacsc BACnet/SC device",
-                              .link = {.send = rt_link_send, .user = in},
-                              .cb = {.reinitialize = rt_fixed_reinit, .user = in}};
+    bacsc_device_config dc = {
+        .instance = in->instance,
+        .name = dname,
+        .vendor_name = c->vendor_name ? c->vendor_name : "bacsc",
+        .vendor_id = c->vendor_id,
+        .model_name = c->model_name ? c->model_name : "bacsc device",
+        .firmware_revision = c->firmware_revision ? c->firmware_revision : BACSC_VERSION,
+        .application_software_version =
+            c->application_software_version ? c->application_software_version : BACSC_VERSION,
+        .description = c->description ? c->description : "bacsc BACnet/SC device",
+        .location = c->location,
+        .link = {.send = rt_link_send, .user = in},
+        .cb = {.reinitialize = rt_fixed_reinit, .user = in}};
     memcpy(dc.uuid, in->uuid.b, 16);
     if (bacsc_device_new(&dc, &in->dev) != BACSC_OK) {
         snprintf(err, errlen, "cannot create device %u", in->instance);

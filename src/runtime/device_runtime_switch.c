@@ -163,8 +163,10 @@ int rt_fixed_reinit(void *user, bacsc_device *dev, uint8_t state, bacsc_error *e
 {
     (void)dev;
     rinst *in = user;
-    if (state != BACSC_REINIT_COLDSTART && state != BACSC_REINIT_WARMSTART &&
-        state != BACSC_REINIT_ACTIVATE_CHANGES) {
+    /* Cold/warm start: this runtime does not re-initialise a device yet
+     * (see bacsc_device_callbacks.restart), so it refuses rather than
+     * acknowledging a restart that does not happen. */
+    if (state != BACSC_REINIT_ACTIVATE_CHANGES) {
         bacsc_prop_error(err, BACSC_ERROR_CLASS_SERVICES,
                          BACSC_ERR_CODE_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
         return -1;

@@ -47,6 +47,7 @@ struct bacsc_device_runtime {
     } *grave;
     unsigned ngrave, cap_grave;
     bacsc_timer reap_timer, deadline;
+    bacsc_timer seg_timer;           /* segmented answers' timers (every 250 ms) */
     bool stopping;
 };
 
