@@ -248,6 +248,10 @@ void bacsc_sc_switch_handle_expiry(bacsc_sc_switch *sw, uint64_t now);
 
 /* Is there a CONNECTED direct connection to `vmac` that routing uses now? */
 bool bacsc_sc_switch_is_direct(const bacsc_sc_switch *sw, const bacsc_vmac *vmac, uint64_t now);
+/* Has the last attempt to connect to `vmac` definitely failed — NAK to the
+ * Address-Resolution, an ACK without URIs, or every URI refused/failed (or
+ * no answer within the connect wait) — with no connection under way? */
+bool bacsc_sc_switch_dc_failed(const bacsc_sc_switch *sw, const bacsc_vmac *vmac, uint64_t now);
 size_t bacsc_sc_switch_conn_count(const bacsc_sc_switch *sw);   /* live direct connections */
 const bacsc_sc_switch_stats *bacsc_sc_switch_stats_get(const bacsc_sc_switch *sw);
 /*

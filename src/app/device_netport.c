@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "app/device_internal.h"
+#include "bacsc/sc_connector.h"
 
 #define PROTOCOL_LEVEL_BACNET_APPLICATION 2
 #define NNQ_UNKNOWN 0
@@ -127,12 +128,14 @@ bool dev_is_netport_sc(const bacsc_object *obj)
 
 void bacsc_sc_port_config_defaults(bacsc_sc_port_config *cfg)
 {
+    /* The defaults of the node that runs with them (sc_connector.h,
+     * sc_conn.h): the Network Port must report what the node does. */
     memset(cfg, 0, sizeof *cfg);
-    cfg->min_reconnect_time = 2;
-    cfg->max_reconnect_time = 300;
-    cfg->connect_wait_timeout = 10;
-    cfg->disconnect_wait_timeout = 5;
-    cfg->heartbeat_timeout = 60;
+    cfg->min_reconnect_time = (uint32_t)(BACSC_SC_DEFAULT_RECONNECT_MIN_US / 1000000);
+    cfg->max_reconnect_time = (uint32_t)(BACSC_SC_DEFAULT_RECONNECT_MAX_US / 1000000);
+    cfg->connect_wait_timeout = (uint32_t)(BACSC_SC_DEFAULT_CONNECT_WAIT_US / 1000000);
+    cfg->disconnect_wait_timeout = (uint32_t)(BACSC_SC_DEFAULT_DISCONNECT_WAIT_US / 1000000);
+    cfg->heartbeat_timeout = (uint32_t)(BACSC_SC_DEFAULT_HEARTBEAT_US / 1000000);
     cfg->operational_certificate_file = BACSC_MAX_INSTANCE;
     for (int i = 0; i < BACSC_ISSUER_FILES_MAX; i++)
         cfg->issuer_certificate_files[i] = BACSC_MAX_INSTANCE;
@@ -756,8 +759,8 @@ int bacsc_device_add_netport_sc(bacsc_device *dev, uint32_t instance, const char
     if (cb)
         np->cb = *cb;
     np->apdu_length = dev->max_apdu;
-    np->state.max_bvlc_len = 1600;
-    np->state.max_npdu_len = 1497;
+    np->state.max_bvlc_len = BACSC_SC_DEFAULT_MAX_BVLC_LEN;
+    np->state.max_npdu_len = BACSC_SC_DEFAULT_MAX_NPDU_LEN;
     memset(&np->state.primary.connect_time, 0xFF, sizeof np->state.primary.connect_time);
     memset(&np->state.primary.disconnect_time, 0xFF, sizeof np->state.primary.disconnect_time);
     np->state.failover.connect_time = np->state.primary.connect_time;

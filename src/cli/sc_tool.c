@@ -187,7 +187,13 @@ static void on_direct_wait(bacsc_loop *loop, void *user)
     if (t->finishing)
         return;
     bool ok = sc_tool_is_direct(t, t->direct_dev.address.mac);
-    if (!ok && sc_tool_now(t) < t->direct_until) {
+    bacsc_vmac v;
+    memcpy(v.b, t->direct_dev.address.mac, 6);
+    /* A NAK, an ACK without URIs or a refused connection is final: fall back
+     * at once; only a peer that does not answer gets the whole wait. */
+    bool failed = !ok && bacsc_sc_switch_dc_failed(bacsc_sc_node_switch(t->node), &v,
+                                                   sc_tool_now(t));
+    if (!ok && !failed && sc_tool_now(t) < t->direct_until) {
         bacsc_timer_start(t->loop, &t->direct_wait, TICK_US);
         return;
     }

@@ -1000,6 +1000,13 @@ void bacsc_sc_switch_handle_expiry(bacsc_sc_switch *sw, uint64_t now)
     }
 }
 
+bool bacsc_sc_switch_dc_failed(const bacsc_sc_switch *sw, const bacsc_vmac *vmac, uint64_t now)
+{
+    const struct peer *p = peer_find(sw, vmac);
+    return p && negative_fresh(sw, p, now) && !p->dc[DC_INIT] && !p->want_connect &&
+           !peer_route(p);
+}
+
 bool bacsc_sc_switch_is_direct(const bacsc_sc_switch *sw, const bacsc_vmac *vmac, uint64_t now)
 {
     const struct peer *p = peer_find(sw, vmac);
