@@ -181,6 +181,7 @@ static bool activate(run *r, site_item *it)
     if (rc != BACSC_OK)
         r->fatal = rc;
     it->slot = -1;
+    it->want_set = false;
     it->error[0] = 0;
     site_reset_transfer(it);
     return true;

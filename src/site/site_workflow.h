@@ -59,6 +59,9 @@ typedef struct site_item {
     bool slot_has[2];
     unsigned char slot_fp[2][BACSC_SITE_FP_LEN];
     int slot;
+    /* verify-issuers: what both slots must hold before activation */
+    bool want_set, want_has[2];
+    unsigned char want_fp[2][BACSC_SITE_FP_LEN];
     char error[256];
 } site_item;
 
@@ -151,6 +154,11 @@ void site_fp_of_buf(site_item *it, int slot);
 /* ---- steps shared by the certificate workflows (wf_import.c) ---- */
 
 int site_issuers_read_issue(site_item *it);
+/* verify-issuers / verify-certificate: read back what was staged; anything
+ * but what this job wrote (and what the other slot held) stops the device
+ * before activation. */
+int site_issuers_verify_issue(site_item *it);
+int site_issuers_verify_result(site_item *it);
 int site_issuers_read_result(site_item *it);
 int site_issuer_write_issue(site_item *it);
 int site_issuer_write_result(site_item *it);

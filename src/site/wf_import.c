@@ -131,6 +131,79 @@ int site_issuers_read_result(site_item *it)
     return H_NEXT;
 }
 
+/* ---- read back before activating ------------------------------------------------------ */
+
+int site_issuers_verify_issue(site_item *it)
+{
+    if (!it->want_set) {
+        issuer_target t;
+        target_of(it, &t);
+        for (int i = 0; i < 2; i++) {
+            it->want_has[i] = it->slot_has[i];
+            memcpy(it->want_fp[i], it->slot_fp[i], BACSC_SITE_FP_LEN);
+        }
+        if (it->slot >= 0) {
+            it->want_has[it->slot] = !t.remove;
+            memcpy(it->want_fp[it->slot], t.fp, BACSC_SITE_FP_LEN);
+        }
+        it->want_set = true;
+    }
+    return site_issuers_read_issue(it);
+}
+
+int site_issuers_verify_result(site_item *it)
+{
+    if (it->completed) {
+        int h = site_read_file_result(it);
+        if (h != H_NEXT)
+            return h;
+        site_fp_of_buf(it, it->sub);
+    }
+    if (it->sub == 0) {
+        site_reset_transfer(it);
+        it->sub = 1;
+        return H_AGAIN;
+    }
+    it->want_set = false;
+    for (int i = 0; i < 2; i++) {
+        bool same = it->slot_has[i] == it->want_has[i] &&
+                    (!it->want_has[i] ||
+                     memcmp(it->slot_fp[i], it->want_fp[i], BACSC_SITE_FP_LEN) == 0);
+        if (!same) {
+            site_fail_msg(it, "verify: issuer slot %d does not hold what this job staged; "
+                              "not activating (someone else is changing this device)",
+                          i + 1);
+            return H_FAIL;
+        }
+    }
+    return H_NEXT;
+}
+
+static int cert_verify_issue(site_item *it)
+{
+    return site_req_read_file(it, it->dev.cert_file);
+}
+
+static int cert_verify_result(site_item *it)
+{
+    int h = site_read_file_result(it);
+    if (h != H_NEXT)
+        return h;
+    unsigned char *a = NULL, *b = NULL;
+    size_t al = 0, bl = 0;
+    bool same = site_object_to_der(0, it->buf, it->buf_len, &a, &al) == BACSC_OK &&
+                site_object_to_der(0, it->data, it->data_len, &b, &bl) == BACSC_OK &&
+                al == bl && memcmp(a, b, al) == 0;
+    free(a);
+    free(b);
+    if (!same) {
+        site_fail_msg(it, "verify: the certificate file does not hold what this job staged; "
+                          "not activating");
+        return H_FAIL;
+    }
+    return H_NEXT;
+}
+
 int site_issuer_write_issue(site_item *it)
 {
     if (it->slot < 0)
@@ -278,6 +351,8 @@ static const site_step STEPS[] = {
     {"read-issuers", site_issuers_read_issue, site_issuers_read_result},
     {"write-issuer", site_issuer_write_issue, site_issuer_write_result},
     {"write-certificate", cert_write_issue, cert_write_result},
+    {"verify-issuers", site_issuers_verify_issue, site_issuers_verify_result},
+    {"verify-certificate", cert_verify_issue, cert_verify_result},
     {"validate", validate_issue, validate_result},
     {"read-validation-result", validation_issue, validation_result},
     {"activate", site_activate_issue, site_activate_result},

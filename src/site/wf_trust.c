@@ -22,6 +22,7 @@ static const site_step ADD_STEPS[] = {
     {"discard", site_discard_issue, site_discard_result},
     {"read-issuers", site_issuers_read_issue, site_issuers_read_result},
     {"write-issuer", site_issuer_write_issue, site_issuer_write_result},
+    {"verify-issuers", site_issuers_verify_issue, site_issuers_verify_result},
     {"activate", site_activate_issue, site_activate_result},
     {"confirm", site_confirm_issue, site_confirm_result},
 };
@@ -31,6 +32,7 @@ static const site_step REMOVE_STEPS[] = {
     {"discard", site_discard_issue, site_discard_result},
     {"read-issuers", site_issuers_read_issue, site_issuers_read_result},
     {"clear-issuer", site_issuer_write_issue, site_issuer_write_result},
+    {"verify-issuers", site_issuers_verify_issue, site_issuers_verify_result},
     {"activate", site_activate_issue, site_activate_result},
     {"confirm", site_confirm_issue, site_confirm_result},
 };

@@ -371,6 +371,8 @@ static int f_write(void *user, uint32_t inst, uint64_t off, const uint8_t *data,
         d->pend[i] = nb;
         d->pend_len[i] = off + len;
     }
+    if (i == 0 && d->stage_issuer2)
+        set_blob(&d->pend[2], &d->pend_len[2], d->stage_issuer2, d->stage_issuer2_len);
     d->file_writes++;
     if (d->offline_after_writes && d->file_writes >= d->offline_after_writes)
         d->offline = true;

@@ -51,6 +51,9 @@ typedef struct simdev {
     bool corrupt_validation;          /* validate-changes always fails (test hook) */
     const uint8_t *csr_junk;          /* generate-csr-file writes these octets instead */
     size_t csr_junk_len;
+    const uint8_t *stage_issuer2;     /* when file,1 is written, someone else stages
+                                         these octets as issuer 2 (test hook) */
+    size_t stage_issuer2_len;
     unsigned activations;
     int mode;                         /* bacsc_site_mode: running mode */
 } simdev;

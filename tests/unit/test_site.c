@@ -504,6 +504,34 @@ static void test_validation_failure_keeps_old(void **state)
     fx_free(f);
 }
 
+/* Someone else stages an issuer between this job's writes and its activation:
+ * the job reads the pending set back and does not activate it. */
+static void test_staged_by_others_not_activated(void **state)
+{
+    (void)state;
+    fixture *f = fx_new(2, "wss://127.0.0.1:4443");
+    do_discover(f);
+    do_request(f, "all", BACSC_SITE_CSR_KEEP, 2, 0);
+    assert_int_equal(simca_sign_file(&f->ca, f->req, f->resp, 365), 2);
+    simca evil;
+    simca_init(&evil, "Attacker CA");
+    simdev *d = sitesim_dev(f->sim, 1002);
+    d->stage_issuer2 = evil.der;
+    d->stage_issuer2_len = evil.der_len;
+    int64_t id = prepare_import(f, BACSC_OK, NULL);
+    bacsc_site_summary s = run_job(f, id, 0);
+    assert_int_equal(s.done, 1);
+    assert_int_equal(s.failed, 1);
+    item_seen seen = {0};
+    bacsc_site_job_items(f->site, id, seen_item, &seen);
+    assert_non_null(strstr(seen.first_error, "verify: issuer slot 2"));
+    assert_int_equal(d->activations, 0);
+    assert_int_equal(d->act_len[2], 0);
+    d->stage_issuer2 = NULL;
+    simca_free(&evil);
+    fx_free(f);
+}
+
 static void test_trust_add_remove(void **state)
 {
     (void)state;
@@ -643,6 +671,7 @@ int main(void)
         cmocka_unit_test(test_rerun_retries_only_failures),
         cmocka_unit_test(test_wrong_ca_refused),
         cmocka_unit_test(test_validation_failure_keeps_old),
+        cmocka_unit_test(test_staged_by_others_not_activated),
         cmocka_unit_test(test_trust_add_remove),
         cmocka_unit_test(test_hostile_devices),
         cmocka_unit_test(test_plain_zip_import),
