@@ -77,6 +77,9 @@ typedef struct bacsc_device_runtime_config {
     int initial_mode;                /* BACSC_MODE_* of a fresh state */
     const char *domain;              /* site domain of a fresh state */
     const char *password;            /* ReinitializeDevice password, NULL = none */
+    const char *crl_file;            /* PEM CRL(s) checked on the devices' TLS connections
+                                      * (read whenever a device's BACnet/SC side starts);
+                                      * NULL = none. Fixed files: put it in `tls` instead */
 
     /* Status hook: called once when the devices start (on_signal false:
      * SIGUSR1 is handled from then on) and on every SIGUSR1 (true); the front

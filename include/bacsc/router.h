@@ -31,7 +31,7 @@
  * count reaches zero is discarded (counted in hop_exhausted).
  * A forwarded NPDU larger than the outgoing port's maximum is never
  * truncated: the source gets Reject-Message-To-Network reason 4 (message
- * too long).
+ * too long); one for a port whose link is down gets reason 2 (router busy).
  *
  * Network layer messages handled here (clause 6.4): Who-Is-Router-To-Network
  * (answered with I-Am-Router-To-Network for the networks reachable through
@@ -145,6 +145,8 @@ typedef struct bacsc_router_stats {
     uint64_t routes_learned;
     uint64_t routes_full;            /* I-Am-Router entries not kept: table full */
     uint64_t number_conflicts;       /* Network-Number-Is with another number */
+    uint64_t port_down;              /* not forwarded: the outgoing port is down
+                                        (unicasts answered with reason 2, busy) */
     uint64_t send_errors;            /* send callback failures */
 } bacsc_router_stats;
 
@@ -164,6 +166,13 @@ void bacsc_router_free(bacsc_router *r);
  * BACSC_ERR_INVALID_ARG.
  */
 int bacsc_router_set_port_mac(bacsc_router *r, unsigned port, const bacsc_address *mac);
+/*
+ * A port's link is down (e.g. an SC port without hub connection) or up
+ * again. While down, nothing is forwarded to it: a unicast for its network
+ * is answered with Reject-Message-To-Network reason 2 (router busy), a
+ * broadcast copy is skipped; both are counted in port_down. Ports start up.
+ */
+int bacsc_router_set_port_up(bacsc_router *r, unsigned port, bool up);
 /* Change a port's maximum NPDU (e.g. what the hub accepted). */
 int bacsc_router_set_port_max_npdu(bacsc_router *r, unsigned port, size_t max_npdu);
 

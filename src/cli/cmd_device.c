@@ -72,6 +72,8 @@ static void usage(FILE *out)
             "      --cert FILE           operational certificate (PEM)\n"
             "      --key FILE            its private key (PEM)\n"
             "      --ca FILE             issuer (CA) certificate; twice for rollover\n"
+            "      --crl FILE            CRL(s) of the issuers (PEM): peers and hubs whose\n"
+            "                            certificate is revoked are refused (also --state-dir)\n"
             "      --hub-listen ADDR:PORT  also run the hub function, listening here\n"
             "      --metrics-listen ADDR:PORT  with --hub-listen: Prometheus /metrics and /health of\n"
             "                            the hub function over plain HTTP (bare PORT: 127.0.0.1)\n"
@@ -179,6 +181,7 @@ static int state_dir_config(const sc_opts *o, const devhost_opts *d,
                             bacsc_device_runtime_config *c)
 {
     c->state_dir = d->state_dir;
+    c->crl_file = o->crl;
     c->first_instance = (uint32_t)o->instance;
     c->count = o->count > 0 ? (unsigned)o->count : 1;
     c->name = o->name;
@@ -444,6 +447,7 @@ static int parse_opts(int argc, char **argv, sc_opts *o, devhost_opts *dh)
         {"domain", required_argument, NULL, 1004},
         {"password", required_argument, NULL, 1005},
         {"password-file", required_argument, NULL, 1008},
+        {"crl", required_argument, NULL, 1009},
         {"bip-broadcast", required_argument, NULL, 1006},
         {"bip-broadcast-count", required_argument, NULL, 1007},
         {"help", no_argument, NULL, 'h'},
@@ -502,6 +506,7 @@ static int parse_opts(int argc, char **argv, sc_opts *o, devhost_opts *dh)
         case 1003: dh->mode = optarg; break;
         case 1004: dh->domain = optarg; break;
         case 1005: dh->password = optarg; break;
+        case 1009: o->crl = optarg; break;
         case 1008:
             if (read_password_file(optarg, &dh->password) != 0)
                 return EXIT_USAGE;

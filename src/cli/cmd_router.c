@@ -416,7 +416,7 @@ static json_t *status_routes(bacsc_router *rt)
 
 static json_t *status_stats(const bacsc_router_stats *s)
 {
-    return json_pack("{sI sI sI sI sI sI sI sI sI sI sI sI sI sI sI sI}", "rx_npdus",
+    json_t *j = json_pack("{sI sI sI sI sI sI sI sI sI sI sI sI sI sI sI sI}", "rx_npdus",
                      (json_int_t)s->rx_npdus, "rx_malformed", (json_int_t)s->rx_malformed,
                      "forwarded", (json_int_t)s->forwarded, "local", (json_int_t)s->local,
                      "network_msgs", (json_int_t)s->network_msgs, "hop_exhausted",
@@ -428,6 +428,9 @@ static json_t *status_stats(const bacsc_router_stats *s)
                      "routes_learned", (json_int_t)s->routes_learned, "routes_full",
                      (json_int_t)s->routes_full, "number_conflicts",
                      (json_int_t)s->number_conflicts, "send_errors", (json_int_t)s->send_errors);
+    if (j)
+        json_object_set_new(j, "port_down", json_integer((json_int_t)s->port_down));
+    return j;
 }
 
 static void write_status(router_app *a)

@@ -25,6 +25,7 @@ typedef struct rport {
     size_t max_npdu;
     uint8_t mac_len;
     bacsc_address own;           /* our MAC on the port (mac_len 0 = unknown) */
+    bool down;                   /* link down: nothing forwarded to it */
 } rport;
 
 struct bacsc_router {
@@ -109,6 +110,14 @@ int bacsc_router_set_port_mac(bacsc_router *r, unsigned port, const bacsc_addres
     if (r == NULL || port >= r->nports || mac == NULL || mac->mac_len > BACSC_MAC_MAX)
         return BACSC_ERR_INVALID_ARG;
     r->ports[port].own = bacsc_address_local(mac->mac, mac->mac_len);
+    return BACSC_OK;
+}
+
+int bacsc_router_set_port_up(bacsc_router *r, unsigned port, bool up)
+{
+    if (r == NULL || port >= r->nports)
+        return BACSC_ERR_INVALID_ARG;
+    r->ports[port].down = !up;
     return BACSC_OK;
 }
 
@@ -279,6 +288,13 @@ static void send_reject(bacsc_router *r, unsigned p, const bacsc_address *src,
 static int forward(bacsc_router *r, unsigned in, const bacsc_address *src, const bacsc_npdu *n,
                    unsigned p, const bacsc_address *mac, bool strip, uint8_t hop)
 {
+    if (r->ports[p].down) {
+        r->stats.port_down++;
+        if (mac != NULL)
+            send_reject(r, in, src, n, BACSC_REJECT_NET_BUSY,
+                        n->has_dnet ? n->dnet : r->ports[p].network);
+        return BACSC_ERR_STATE;
+    }
     bacsc_npdu o = *n;
     if (!o.has_snet) {
         o.has_snet = true;

@@ -94,8 +94,10 @@ static void sc_state(void *user, int state)
     uint64_t now = bacsc_loop_now(h->loop);
     if (state == BACSC_SC_NO_HUB_CONNECTION) {
         BACSC_INFO("router: network %u (SC port %u): no hub connection", p->network, p->index);
+        bacsc_router_set_port_up(h->router, p->index, false);
         return;
     }
+    bacsc_router_set_port_up(h->router, p->index, true);
     /* What the hub accepts bounds what we forward onto this network. */
     size_t max = bacsc_sc_node_peer_max_npdu(p->node);
     bacsc_router_set_port_max_npdu(h->router, p->index, max);
@@ -259,6 +261,7 @@ static int make_links(bacsc_router_host *h, const bacsc_router_host_config *cfg,
             return rc;
         }
         h->nsc++;
+        bacsc_router_set_port_up(h->router, p->index, false);  /* until the hub answers */
     }
     return BACSC_OK;
 }

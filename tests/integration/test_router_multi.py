@@ -17,6 +17,8 @@
   - size translation: network 4's hub accepts NPDUs of at most 600 octets;
     a 1000-octet NPDU from B/IP to network 4 gets Reject-Message-To-Network
     reason 4 (message too long) from router B, a 500-octet one is forwarded;
+  - network 4's hub dies: router B answers a request for network 4 with
+    Reject-Message-To-Network reason 2 (router busy) instead of losing it;
   - a config file with an unknown key or a repeated network number is refused.
 """
 import json
@@ -107,7 +109,15 @@ def main():
           after["forwarded"] >= before["forwarded"] + 1,
           f"router B: one refused as too long, the 500-octet one forwarded ({before} -> {after})")
 
-    for p in devs + [ra, rb, hub3, hub4]:
+    # network 4 loses its hub: router B answers traffic for it with "router busy"
+    hub4.kill()
+    hub4.wait()
+    check(wait_log(rb, "no hub connection", 10), "router B: network 4 without hub")
+    raw.send("0124 0004 06 " + v4 + " ff 1008")
+    got = [h for a, h in raw.recv_all(2.0)]
+    check("018003020004" in got, f"DNET 4 while its port is down: Reject-Message-To-Network reason 2 ({got})")
+
+    for p in devs + [ra, rb, hub3]:
         check(stop(p) == 0, f"{' '.join(p.args[1:3])} stops cleanly")
 
     bad = f"{d}/bad.json"

@@ -275,6 +275,23 @@ static void too_long_rejected_never_truncated(void **state)
     assert_int_equal(H.out[0].len, 1479);
 }
 
+static void port_down_answered_busy(void **state)
+{
+    (void)state;
+    assert_int_equal(bacsc_router_set_port_up(H.r, 1, false), BACSC_OK);
+    input_hex(0, MAC_A, "0124 0002 06 021122334455 ff" RP_APDU, 1);
+    assert_int_equal(H.nout, 1);
+    expect_sent(0, 0, MAC_A, "0180 03 02 0002");  /* reason 2: router busy */
+    reset_out();
+    input_hex(0, MAC_A, "0120 ffff 00 ff 1008", 1);  /* broadcast copy skipped */
+    assert_int_equal(H.nout, 0);
+    assert_int_equal(stats().port_down, 2);
+    assert_int_equal(bacsc_router_set_port_up(H.r, 1, true), BACSC_OK);
+    input_hex(0, MAC_A, "0124 0002 06 021122334455 ff" RP_APDU, 1);
+    expect_sent(0, 1, VMAC_D, "010c 0001 06 7f000001bac0" RP_APDU);
+    assert_int_equal(bacsc_router_set_port_up(H.r, 5, true), BACSC_ERR_INVALID_ARG);
+}
+
 static void who_is_router_answered(void **state)
 {
     (void)state;
@@ -549,6 +566,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(hop_count_exhausted_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(unknown_dnet_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(too_long_rejected_never_truncated, setup, teardown),
+        cmocka_unit_test_setup_teardown(port_down_answered_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(who_is_router_answered, setup, teardown),
         cmocka_unit_test_setup_teardown(learn_from_i_am_router, setup, teardown),
         cmocka_unit_test_setup_teardown(routes_table_full, setup, teardown),
