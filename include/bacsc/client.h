@@ -48,10 +48,13 @@ enum bacsc_client_outcome {
     BACSC_CLIENT_TIMEOUT = 5,        /* no answer after all retries */
     BACSC_CLIENT_CANCELLED = 6,      /* the client was freed */
     BACSC_CLIENT_BAD_ACK = 7         /* an ACK or Error that does not decode
-                                        (reason other), or a segmented ACK
-                                        (reason segmentation-not-supported: we
-                                        never accept segmentation; the client
-                                        sent the server that Abort) */
+                                        (reason other), or a segmented ACK we
+                                        could not take (the reason the client
+                                        sent the server in an Abort:
+                                        segmentation-not-supported when
+                                        no_segmentation, buffer-overflow past
+                                        max_ack_len, invalid-apdu-in-this-state,
+                                        tsm-timeout when segments stop) */
 };
 
 /* The result of one confirmed request, passed to its completion callback.
@@ -95,6 +98,13 @@ typedef struct bacsc_client_config {
     size_t max_devices;              /* I-Am table size; 0 = 1024 */
     bacsc_client_iam_fn on_iam;      /* optional, each I-Am received */
     void *user;                      /* for on_iam */
+    /* Segmented answers (clause 5.4.4): requests say they accept them (SA,
+     * max-segments "more than 64") and segments are reassembled up to
+     * max_ack_len octets (0 = 1 MiB), acknowledged per window (window 0 =
+     * 16); no_segmentation turns it off (a segmented ACK is then aborted). */
+    bool no_segmentation;
+    size_t max_ack_len;
+    uint8_t window;
 } bacsc_client_config;
 
 /*

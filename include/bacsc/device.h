@@ -22,8 +22,11 @@
  *  - a segmented Confirmed-Request: Abort segmentation-not-supported;
  *  - an unknown confirmed service: Reject unrecognized-service;
  *  - a service request that does not decode: Reject with the decoder's reason;
- *  - an answer larger than the client's max-APDU (or ours): Abort
- *    segmentation-not-supported (this device never segments);
+ *  - an answer larger than the client's max-APDU (or ours): sent in
+ *    segments when the request accepts them (SA) and within its
+ *    max-segments-accepted, else Abort segmentation-not-supported (no SA),
+ *    buffer-overflow (too many segments) or out-of-resources (too many
+ *    segmented answers at once);
  *  - an unknown unconfirmed service: ignored;
  *  - ACKs, Errors, Rejects, Aborts and I-Am: not for the server; the call
  *    returns BACSC_ERR_NOT_FOUND so the caller can give them to a client.
@@ -50,7 +53,7 @@ typedef struct bacsc_object bacsc_object;
 
 #define BACSC_DEVICE_NAME_MAX 64         /* octets of an Object_Name (UTF-8) */
 #define BACSC_DEVICE_STRING_MAX 128      /* other configurable strings */
-#define BACSC_DEVICE_MAX_OBJECTS_DEFAULT 256
+#define BACSC_DEVICE_MAX_OBJECTS_DEFAULT 65536
 #define BACSC_PROPERTY_LIST_END 0xFFFFFFFFu  /* terminates property id lists */
 
 /* ---- configuration --------------------------------------------------------- */
@@ -150,7 +153,12 @@ typedef struct bacsc_device_config {
     /* ReinitializeDevice password (1..20 characters), NULL = none: then
      * any password (or none) is accepted. */
     const char *reinit_password;
-    size_t max_objects;              /* object table limit; 0 = default */
+    /* Segmented answers (clause 5.4.5.3) are sent when the requester accepts
+     * them; true turns that off (Segmentation_Supported no-segmentation). */
+    bool no_segmentation;
+    unsigned segment_timeout_ms;     /* APDU_Segment_Timeout; 0 = 2000 */
+    size_t max_objects;              /* object table limit; 0 = default (65536); the
+                                        table grows as objects are added */
     bacsc_datalink link;             /* where answers go */
     bacsc_device_callbacks cb;
 } bacsc_device_config;
@@ -228,6 +236,27 @@ enum bacsc_restart_reason {
 struct bacsc_datetime;
 void bacsc_device_restarted(bacsc_device *dev, uint8_t reason, const struct bacsc_datetime *when);
 
+/*
+ * Segmented answers have a segment timer: call bacsc_device_handle_expiry()
+ * at bacsc_device_expiry() (UINT64_MAX = nothing pending) so a lost window
+ * is sent again (APDU retries times) and a silent client is given up on.
+ * (bacsc_device_handle_npdu() also checks the timers on every call.)
+ */
+uint64_t bacsc_device_expiry(const bacsc_device *dev);
+void bacsc_device_handle_expiry(bacsc_device *dev, uint64_t now);
+
+/*
+ * A PICS-style summary of what this library's device implements, as
+ * Markdown lines handed to `out` one by one: every built-in object type with
+ * its properties (required/optional, writable — found by writing each
+ * property's own value back on a scratch device), the services (execute /
+ * initiate), the BIBBs claimed and the segmentation support. Generated from
+ * the same tables the device runs on (`bacsc device --pics`; the copy in
+ * docs/application.md is checked against it). Returns BACSC_OK or
+ * BACSC_ERR_NOMEM.
+ */
+int bacsc_device_pics(void (*out)(void *user, const char *line), void *user);
+
 /* Counters, for status displays. */
 typedef struct bacsc_device_stats {
     uint64_t requests;               /* confirmed requests answered */
@@ -236,6 +265,7 @@ typedef struct bacsc_device_stats {
     uint64_t rejects;
     uint64_t aborts;
     uint64_t dropped;                /* NPDUs dropped by policy */
+    uint64_t segmented;              /* answers sent in segments */
 } bacsc_device_stats;
 void bacsc_device_get_stats(const bacsc_device *dev, bacsc_device_stats *st);
 

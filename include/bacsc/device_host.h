@@ -50,6 +50,7 @@ typedef struct bacsc_device_host_sc {
     bacsc_object *port_obj;          /* the SC Network Port (live state: bacsc_netport_sc_state) */
     uint32_t instance;               /* the device instance */
     uint8_t uuid[16];                /* its Device_UUID */
+    uint8_t vmac[6];                 /* its VMAC, kept in the state directory */
 } bacsc_device_host_sc;
 
 /* The embedding program's BACnet/SC side (all optional; without it SC mode
@@ -87,6 +88,10 @@ typedef struct bacsc_device_host_config {
     uint16_t vendor_id;
     const char *vendor_name;
     const char *model_name;
+    const char *firmware_revision;   /* NULL = "0.1" */
+    const char *application_software_version; /* NULL = "bacsc" */
+    const char *location;            /* NULL = "" */
+    const char *description;         /* NULL = "" */
     bacsc_device_host_sc_ops sc;
 } bacsc_device_host_config;
 

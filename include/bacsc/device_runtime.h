@@ -12,7 +12,14 @@
  *    certificate.
  * Both share the BACnet/SC side (nodes, Network Port live state, I-Am on
  * (re)connection), signal handling (TERM/INT graceful stop with
- * Disconnect-Requests, USR1 status, HUP) and the shutdown deadline.
+ * Disconnect-Requests, USR1 status, HUP reload) and the shutdown deadline.
+ *
+ * SIGHUP (devices on fixed files): certificate, key, issuers and CRL are
+ * read again; new handshakes use them, connected peers stay, and a peer
+ * whose certificate no longer verifies (revoked, other issuer, expired) is
+ * disconnected with the reason logged. Unusable files: logged, nothing
+ * changes. Commissionable devices get their certificates over BACnet:
+ * nothing to reload.
  *
  * Threading: one thread, the runtime's loop. Not re-entrant.
  */
@@ -44,12 +51,21 @@ typedef struct bacsc_device_runtime_config {
      * bacsc-device-INSTANCE. State directory: name prefix (NULL = "dev-"). */
     const char *name;
     unsigned av;                     /* Analog Value objects per device */
+    /* Device object identification; NULL = the default ("bacsc", "bacsc
+     * device", the bacsc version, ""); strings at most
+     * BACSC_DEVICE_STRING_MAX octets. */
+    uint16_t vendor_id;
+    const char *vendor_name, *model_name, *firmware_revision, *application_software_version;
+    const char *location, *description;
 
     /* BACnet/SC. Timers in µs, 0 = default (state directory: the Network
      * Port's saved values). Strings are used while the runtime lives. */
     const char *primary_hub_uri, *failover_hub_uri;
     bacsc_tls_ctx *tls;              /* fixed files: client context (not owned) */
     bacsc_tls_ctx *server_tls;       /* hub function and direct connections (not owned) */
+    /* The files behind tls / server_tls: SIGHUP reloads them
+     * (bacsc_tls_ctx_reload) without dropping peers. NULL = no reload. */
+    const bacsc_tls_config *tls_config, *server_tls_config;
     bool insecure_plaintext;         /* ws:// (debugging only) */
     bool uuid_set;                   /* the first device's Device UUID is `uuid` */
     bacsc_uuid uuid;                 /* (others, and when unset: random) */

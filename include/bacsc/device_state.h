@@ -70,6 +70,12 @@ int bacsc_devstate_uuid(bacsc_devstate *st, uint32_t instance, uint8_t uuid[16])
  * bacsc_commission_data_free). Returns BACSC_OK, BACSC_ERR_NOT_FOUND (never
  * saved), BACSC_ERR_DB, BACSC_ERR_MALFORMED (a corrupt row).
  */
+/* The device's BACnet/SC VMAC: generated once (random, locally
+ * administered unicast) and kept, so the device keeps its address across
+ * activations and restarts (a hub still asks it to pick another when the
+ * VMAC is in use by a different device). */
+int bacsc_devstate_vmac(bacsc_devstate *st, uint32_t instance, uint8_t vmac[6]);
+
 int bacsc_devstate_load(bacsc_devstate *st, uint32_t instance, bacsc_commission_data *out);
 /* Save it, in one transaction. Returns BACSC_OK or BACSC_ERR_DB. */
 int bacsc_devstate_save(bacsc_devstate *st, uint32_t instance, const bacsc_commission_data *d);

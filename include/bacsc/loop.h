@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bacsc/heap.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -41,8 +43,7 @@ typedef void (*bacsc_defer_fn)(bacsc_loop *loop, void *user);
 
 /* A timer; embed it in your object and bacsc_timer_init() it once. */
 typedef struct bacsc_timer {
-    uint64_t when;       /* absolute expiry, monotonic µs */
-    size_t heap_index;   /* position in the loop's heap; SIZE_MAX when idle */
+    bacsc_heap_node node; /* node.key: absolute expiry, monotonic µs */
     bacsc_timer_fn fn;
     void *user;
 } bacsc_timer;

@@ -99,7 +99,9 @@ int bacsc_sc_node_start(bacsc_sc_node *n);
 unsigned bacsc_sc_node_recheck_peers(bacsc_sc_node *n);
 
 /* Graceful stop: Disconnect-Request to the hub(s), no more reconnects;
- * bacsc_sc_node_idle() is true once every hub WebSocket is closed. */
+ * bacsc_sc_node_idle() is true once every hub WebSocket is closed and no
+ * work of the node is queued on the loop: the node may be freed then, also
+ * from a deferred callback. */
 void bacsc_sc_node_stop(bacsc_sc_node *n);
 bool bacsc_sc_node_idle(const bacsc_sc_node *n);
 

@@ -15,9 +15,11 @@
 #include "bacsc/client.h"
 #include "bacsc/error.h"
 #include "bacsc/npdu.h"
+#include "bacsc/segment.h"
 
 #define APDU_MAX 1476
 #define NPDU_HEADROOM 32
+#define SEG_ACK_MAX_DEFAULT (1024u * 1024u)
 
 typedef struct pending {
     bool used;
@@ -30,6 +32,7 @@ typedef struct pending {
     unsigned attempts;
     bacsc_client_done_fn done;
     void *user;
+    bacsc_segrx rx;            /* a segmented answer being reassembled */
 } pending;
 
 struct bacsc_client {
@@ -37,6 +40,9 @@ struct bacsc_client {
     uint64_t timeout;
     unsigned retries;
     unsigned max_apdu;
+    bool segmentation;
+    size_t max_ack_len;
+    uint8_t window;
     size_t too_large_len;        /* the last request refused as larger than the peer takes */
     unsigned too_large_max;
     bacsc_client_iam_fn on_iam;
@@ -72,6 +78,9 @@ int bacsc_client_new(const bacsc_client_config *cfg, bacsc_client **out)
     cl->timeout = cfg->apdu_timeout_us ? cfg->apdu_timeout_us : 3000000;
     cl->retries = cfg->retries_set ? cfg->retries : 3;
     cl->max_apdu = max_apdu;
+    cl->segmentation = !cfg->no_segmentation;
+    cl->max_ack_len = cfg->max_ack_len ? cfg->max_ack_len : SEG_ACK_MAX_DEFAULT;
+    cl->window = cfg->window && cfg->window <= 127 ? cfg->window : BACSC_SEG_WINDOW_DEFAULT;
     cl->on_iam = cfg->on_iam;
     cl->user = cfg->user;
     cl->max_pending = cfg->max_pending ? cfg->max_pending : BACSC_CLIENT_MAX_PENDING_DEFAULT;
@@ -99,10 +108,12 @@ static void complete(bacsc_client *cl, pending *p, bacsc_client_result *r)
     r->attempts = p->attempts;
     r->peer = &dest;
     free(p->npdu);
+    bacsc_segrx rx = p->rx;            /* r->ack may point into it */
     memset(p, 0, sizeof *p);
     cl->npending--;
     if (done)
         done(user, r);
+    bacsc_segrx_free(&rx);
 }
 
 void bacsc_client_free(bacsc_client *cl)
@@ -210,8 +221,15 @@ int bacsc_client_request(bacsc_client *cl, const bacsc_address *dest, uint8_t se
     }
     if (id < 0)
         return BACSC_ERR_AGAIN;
-    int alen = bacsc_encode_confirmed(cl->apdu, sizeof cl->apdu, service, (uint8_t)id,
-                                      bacsc_max_apdu_code(cl->max_apdu), payload, payload_len);
+    bacsc_apdu hdr;
+    bacsc_apdu_init_confirmed(&hdr, service, (uint8_t)id, bacsc_max_apdu_code(cl->max_apdu));
+    if (cl->segmentation) {
+        hdr.segmented_response_accepted = true;
+        hdr.max_segs = 7;          /* more than 64 (bounded by max_ack_len) */
+    }
+    hdr.data = payload;
+    hdr.data_len = payload_len;
+    int alen = bacsc_apdu_encode(cl->apdu, sizeof cl->apdu, &hdr);
     if (alen < 0)
         return alen == BACSC_ERR_BUFFER_TOO_SMALL ? BACSC_ERR_INVALID_ARG : alen;
     if ((size_t)alen > APDU_MAX)
@@ -364,6 +382,8 @@ int bacsc_client_whois(bacsc_client *cl, const bacsc_address *dest, const bacsc_
     return cl->link.send(cl->link.user, to, cl->out, (size_t)len);
 }
 
+static void send_abort(bacsc_client *cl, const bacsc_address *to, uint8_t id, uint8_t reason);
+
 /* ---- expiry ---------------------------------------------------------------------- */
 
 uint64_t bacsc_client_expiry(const bacsc_client *cl)
@@ -381,6 +401,16 @@ int bacsc_client_handle_expiry(bacsc_client *cl, uint64_t now)
         pending *p = &cl->slots[i];
         if (!p->used || p->deadline > now)
             continue;
+        if (p->rx.active) {
+            /* segments stopped coming (clause 5.4.4.3: abort the transaction) */
+            send_abort(cl, &p->dest, p->invoke_id, BACSC_ABORT_TSM_TIMEOUT);
+            bacsc_client_result r;
+            memset(&r, 0, sizeof r);
+            r.outcome = BACSC_CLIENT_BAD_ACK;
+            r.reason = BACSC_ABORT_TSM_TIMEOUT;
+            complete(cl, p, &r);
+            continue;
+        }
         if (p->attempts <= cl->retries) {
             p->attempts++;
             p->deadline = now + cl->timeout;
@@ -466,6 +496,44 @@ static bool ack_decodes(uint8_t service, const uint8_t *d, size_t n)
     }
 }
 
+typedef struct seg_emit_ctx {
+    bacsc_client *cl;
+    const bacsc_address *to;
+} seg_emit_ctx;
+
+static void seg_emit(void *user, const uint8_t *apdu, size_t len)
+{
+    seg_emit_ctx *c = user;
+    int n = encode_npdu(c->cl, c->to, false, apdu, len);
+    if (n > 0)
+        (void)c->cl->link.send(c->cl->link.user, c->to, c->cl->out, (size_t)n);
+}
+
+/* One segment of a segmented ComplexACK for `p`. Returns 1 when the answer
+ * is complete (in p->rx), 0 when more segments are due, -1 when the
+ * transaction ended here (an Abort was sent and `p` completed). */
+static int take_segment(bacsc_client *cl, pending *p, const bacsc_apdu *a, uint64_t now,
+                        bacsc_client_result *r)
+{
+    uint8_t reason = BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED;
+    int rc = BACSC_ERR_MALFORMED;
+    if (cl->segmentation) {
+        seg_emit_ctx c = {cl, &p->dest};
+        rc = bacsc_segrx_segment(&p->rx, a, cl->window, cl->max_ack_len, cl->timeout, now,
+                                 seg_emit, &c, &reason);
+    }
+    if (rc < 0) {
+        send_abort(cl, &p->dest, a->invoke_id, reason);
+        r->outcome = BACSC_CLIENT_BAD_ACK;
+        r->reason = reason;
+        complete(cl, p, r);
+        return -1;
+    }
+    /* While segments come, the segment timer replaces the retry timer. */
+    p->deadline = now + cl->timeout;
+    return rc == BACSC_SEGRX_DONE ? 1 : 0;
+}
+
 int bacsc_client_handle_npdu(bacsc_client *cl, const bacsc_address *src, const uint8_t *npdu,
                              size_t len, uint64_t now)
 {
@@ -509,10 +577,13 @@ int bacsc_client_handle_npdu(bacsc_client *cl, const bacsc_address *src, const u
         if (a.service != p->service)
             return BACSC_ERR_NOT_FOUND;
         if (a.segmented) {
-            send_abort(cl, &from, a.invoke_id, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
-            r.outcome = BACSC_CLIENT_BAD_ACK;
-            r.reason = BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED;
-        } else if (!ack_decodes(a.service, a.data, a.data_len)) {
+            int rc = take_segment(cl, p, &a, now, &r);
+            if (rc <= 0)
+                return BACSC_OK;           /* more to come, or already completed */
+            a.data = p->rx.data;
+            a.data_len = p->rx.len;
+        }
+        if (!ack_decodes(a.service, a.data, a.data_len)) {
             r.outcome = BACSC_CLIENT_BAD_ACK;
             r.reason = BACSC_ABORT_OTHER;
         } else {

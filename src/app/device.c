@@ -66,9 +66,22 @@ int bacsc_device_new(const bacsc_device_config *cfg, bacsc_device **out)
     if (dev->link.max_npdu == 0)
         dev->link.max_npdu = BACSC_NPDU_MIN_MAX_LEN;
     dev->cb = cfg->cb;
+    dev->seg_enabled = !cfg->no_segmentation;
+    dev->segmentation = dev->seg_enabled ? BACSC_SEGMENTATION_TRANSMIT : BACSC_SEGMENTATION_NONE;
+    dev->seg_timeout_us = cfg->segment_timeout_ms ? cfg->segment_timeout_ms * 1000ull
+                                                  : BACSC_SEG_TIMEOUT_DEFAULT_US;
+    dev->seg_window = BACSC_SEG_WINDOW_DEFAULT;
+    dev->buf_cap = DEV_APDU_MAX;
+    dev->value = malloc(dev->buf_cap);
+    dev->body = malloc(dev->buf_cap);
     dev->max_objects = cfg->max_objects ? cfg->max_objects : BACSC_DEVICE_MAX_OBJECTS_DEFAULT;
-    dev->objects = calloc(dev->max_objects, sizeof *dev->objects);
-    if (dev->objects == NULL) {
+    /* The table grows as objects are added (doubling), up to max_objects. */
+    dev->cap_objects = dev->max_objects < 16 ? dev->max_objects : 16;
+    dev->objects = calloc(dev->cap_objects, sizeof *dev->objects);
+    if (dev->objects == NULL || dev->value == NULL || dev->body == NULL) {
+        free(dev->objects);
+        free(dev->value);
+        free(dev->body);
         free(dev);
         return BACSC_ERR_NOMEM;
     }
@@ -77,6 +90,8 @@ int bacsc_device_new(const bacsc_device_config *cfg, bacsc_device **out)
                                      NULL);
     if (rc != BACSC_OK) {
         free(dev->objects);
+        free(dev->value);
+        free(dev->body);
         free(dev);
         return rc;
     }
@@ -98,7 +113,10 @@ void bacsc_device_free(bacsc_device *dev)
         return;
     for (size_t i = 0; i < dev->nobjects; i++)
         destroy_object(dev->objects[i]);
+    dev_seg_free_all(dev);
     free(dev->objects);
+    free(dev->value);
+    free(dev->body);
     free(dev);
 }
 
@@ -148,6 +166,15 @@ int bacsc_device_add_object(bacsc_device *dev, const bacsc_object_class *cls, ui
         return BACSC_ERR_EXISTS;
     if (dev->nobjects == dev->max_objects)
         return BACSC_ERR_LIMIT;
+    if (dev->nobjects == dev->cap_objects) {
+        size_t cap = dev->cap_objects * 2 < dev->max_objects ? dev->cap_objects * 2
+                                                             : dev->max_objects;
+        bacsc_object **t = realloc(dev->objects, cap * sizeof *t);
+        if (t == NULL)
+            return BACSC_ERR_NOMEM;
+        dev->objects = t;
+        dev->cap_objects = cap;
+    }
     bacsc_object *obj = calloc(1, sizeof *obj);
     if (obj == NULL)
         return BACSC_ERR_NOMEM;
@@ -481,13 +508,13 @@ int dev_send_npdu(bacsc_device *dev, const bacsc_address *dest, uint8_t priority
     return dev->link.send(dev->link.user, dest, dev->out, (size_t)len);
 }
 
-/* Encode APDU header + body into dev->value (free by now) and send it. */
+/* Encode APDU header + body into dev->apdu and send it. */
 static void send_apdu(bacsc_device *dev, const dev_request *rq, const bacsc_apdu *a)
 {
-    int n = bacsc_apdu_encode(dev->value, sizeof dev->value, a);
+    int n = bacsc_apdu_encode(dev->apdu, sizeof dev->apdu, a);
     if (n < 0)
         return;
-    dev_send_npdu(dev, &rq->reply, rq->priority, false, dev->value, (size_t)n);
+    dev_send_npdu(dev, &rq->reply, rq->priority, false, dev->apdu, (size_t)n);
 }
 
 void dev_send_reject(bacsc_device *dev, const dev_request *rq, uint8_t reason)
@@ -539,7 +566,15 @@ void dev_send_simple_ack(bacsc_device *dev, const dev_request *rq)
 static void send_complex_ack(bacsc_device *dev, const dev_request *rq, size_t len)
 {
     if (len + COMPLEX_ACK_HEADER > rq->max_resp) {
-        dev_send_abort(dev, rq, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
+        if (dev_seg_send(dev, rq, len, rq->now))
+            return;
+        /* no segmentation (not accepted, or off): segmentation-not-supported;
+         * more than the requester takes in segments: buffer-overflow; every
+         * segmented answer slot busy: out-of-resources */
+        uint8_t reason = rq->seg_total == 0    ? BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED
+                         : len > rq->seg_total ? BACSC_ABORT_BUFFER_OVERFLOW
+                                               : BACSC_ABORT_OUT_OF_RESOURCES;
+        dev_send_abort(dev, rq, reason);
         return;
     }
     bacsc_apdu a;
@@ -552,7 +587,16 @@ static void send_complex_ack(bacsc_device *dev, const dev_request *rq, size_t le
 /* Capacity for ACK data that still fits the requester's max APDU. */
 static size_t body_cap(const dev_request *rq)
 {
+    if (rq->seg_total)
+        return rq->seg_total;
     return rq->max_resp - COMPLEX_ACK_HEADER;
+}
+
+/* An answer that does not fit even in segments (or at all without them). */
+static void too_big(bacsc_device *dev, const dev_request *rq)
+{
+    dev_send_abort(dev, rq, rq->seg_total ? BACSC_ABORT_BUFFER_OVERFLOW
+                                          : BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
 }
 
 void dev_answer_fault(bacsc_device *dev, const dev_request *rq, const bacsc_fault *f)
@@ -602,7 +646,7 @@ static void do_read_property(bacsc_device *dev, const dev_request *rq, const uin
     bacsc_error err;
     int n = bacsc_device_read_property(dev, obj, &ref, dev->value, body_cap(rq), &err);
     if (n == BACSC_ERR_BUFFER_TOO_SMALL) {
-        dev_send_abort(dev, rq, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
+        too_big(dev, rq);
         return;
     }
     if (n < 0) {
@@ -621,7 +665,7 @@ static void do_read_property(bacsc_device *dev, const dev_request *rq, const uin
     };
     int m = bacsc_rp_ack_encode(dev->body, body_cap(rq), &ack);
     if (m < 0) {
-        dev_send_abort(dev, rq, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
+        too_big(dev, rq);
         return;
     }
     send_complex_ack(dev, rq, (size_t)m);
@@ -741,7 +785,7 @@ static void do_read_property_multiple(bacsc_device *dev, const dev_request *rq, 
     send_complex_ack(dev, rq, pos);
     return;
 too_big:
-    dev_send_abort(dev, rq, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
+    too_big(dev, rq);
 }
 
 static void do_write_property(bacsc_device *dev, const dev_request *rq, const uint8_t *data,
@@ -820,13 +864,13 @@ static void do_atomic_read_file(bacsc_device *dev, const dev_request *rq, const 
      * with an Abort, as for any answer too large. */
     size_t overhead = 16;
     if (body_cap(rq) <= overhead || r.count > body_cap(rq) - overhead) {
-        dev_send_abort(dev, rq, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
+        too_big(dev, rq);
         return;
     }
     size_t n = 0;
     bool eof = false;
     bacsc_error err;
-    if (dev_file_read(obj, r.start, r.count, dev->value, sizeof dev->value, &n, &eof, &err) < 0) {
+    if (dev_file_read(obj, r.start, r.count, dev->value, dev->buf_cap, &n, &eof, &err) < 0) {
         dev_send_error(dev, rq, &err);
         return;
     }
@@ -839,7 +883,7 @@ static void do_atomic_read_file(bacsc_device *dev, const dev_request *rq, const 
     };
     int m = bacsc_arf_ack_encode(dev->body, body_cap(rq), &ack);
     if (m < 0) {
-        dev_send_abort(dev, rq, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
+        too_big(dev, rq);
         return;
     }
     send_complex_ack(dev, rq, (size_t)m);
@@ -872,7 +916,7 @@ static void do_atomic_write_file(bacsc_device *dev, const dev_request *rq, const
     bacsc_awf_ack ack = {.access = BACSC_FILE_STREAM, .start = at};
     int m = bacsc_awf_ack_encode(dev->body, body_cap(rq), &ack);
     if (m < 0) {
-        dev_send_abort(dev, rq, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
+        too_big(dev, rq);
         return;
     }
     send_complex_ack(dev, rq, (size_t)m);
@@ -915,6 +959,14 @@ static void handle_confirmed(bacsc_device *dev, dev_request *rq, const bacsc_apd
         dev->stats.dropped++;
         return;
     }
+    /* A retransmitted request while its segmented answer is under way. */
+    if (dev_seg_busy(dev, &rq->reply, a->invoke_id)) {
+        dev->stats.dropped++;
+        return;
+    }
+    rq->now = now;
+    rq->seg_accepted = a->segmented_response_accepted;
+    dev_seg_prepare(dev, rq, a->max_segs);
     dev->stats.requests++;
     if (a->segmented) {
         dev_send_abort(dev, rq, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
@@ -990,7 +1042,11 @@ int bacsc_device_handle_npdu_rx(bacsc_device *dev, const bacsc_address *src, con
         }
         return BACSC_OK;
     }
+    bacsc_device_handle_expiry(dev, now);
     switch (a.type) {
+    case BACSC_PDU_SEGMENT_ACK:
+    case BACSC_PDU_ABORT:
+        return dev_seg_input(dev, &rq.reply, &a, now);
     case BACSC_PDU_CONFIRMED_REQUEST:
         /* Clause 5.4.5.1: a confirmed request received as a broadcast (by
          * the datalink, or with DNET 0xFFFF) is ignored. */

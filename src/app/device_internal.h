@@ -10,10 +10,23 @@
 
 #include "bacsc/device.h"
 #include "bacsc/error.h"
+#include "bacsc/segment.h"
 
 /* Largest APDU we build, and room for the NPDU header in front of it. */
 #define DEV_APDU_MAX 1476
 #define DEV_NPDU_HEADROOM 32
+/* Segmented answers: the largest ACK body (the value and body buffers grow
+ * to this on the first request that accepts a segmented answer) and the
+ * number of segmented answers in progress at once. */
+#define DEV_SEG_BODY_MAX (512u * 1024u)
+#define DEV_SEG_MAX 8
+
+/* A segmented answer in progress. */
+typedef struct dev_segtxn {
+    bacsc_segtx tx;
+    bacsc_address to;
+    uint8_t priority;
+} dev_segtxn;
 
 /* Per-source password state (device_guard.c). */
 #define DEV_GUARD_SOURCES 32
@@ -53,6 +66,7 @@ struct bacsc_device {
      * beats hashing at that size). objects[0] is the Device object. */
     bacsc_object **objects;
     size_t nobjects;
+    size_t cap_objects;         /* allocated slots */
     size_t max_objects;
 
     bacsc_device_stats stats;
@@ -68,10 +82,19 @@ struct bacsc_device {
 
     dev_guard_entry guard[DEV_GUARD_SOURCES];
 
-    /* Scratch buffers, so handling a request never allocates. */
-    uint8_t value[DEV_APDU_MAX];               /* one property value */
-    uint8_t body[DEV_APDU_MAX];                /* service ACK data */
+    /* Scratch buffers, so handling a request never allocates (except the
+     * one-time growth of value/body for segmented answers). */
+    uint8_t *value;                            /* one property value */
+    uint8_t *body;                             /* service ACK data */
+    size_t buf_cap;                            /* octets of each */
+    uint8_t apdu[DEV_APDU_MAX + 8];            /* an APDU to send */
     uint8_t out[DEV_NPDU_HEADROOM + DEV_APDU_MAX + 8]; /* NPDU to send */
+
+    /* Segmentation (transmit): enabled, timer, window, answers in progress. */
+    bool seg_enabled;
+    uint64_t seg_timeout_us;
+    uint8_t seg_window;
+    dev_segtxn seg[DEV_SEG_MAX];
 };
 
 extern const bacsc_object_class bacsc_device_object_class;
@@ -83,6 +106,9 @@ typedef struct dev_request {
     uint8_t invoke_id;
     uint8_t service;
     size_t max_resp;            /* largest APDU the requester takes */
+    uint64_t now;
+    bool seg_accepted;          /* the requester takes a segmented answer (SA) */
+    size_t seg_total;           /* when we may segment: largest ACK body, else 0 */
 } dev_request;
 
 /* Answers (device.c). */
@@ -103,6 +129,20 @@ void dev_do_dcc(bacsc_device *dev, const dev_request *rq, const uint8_t *data, s
 /* Who-Is, Who-Has (others ignored). */
 void dev_handle_unconfirmed(bacsc_device *dev, const dev_request *rq, const bacsc_apdu *a,
                             uint64_t now);
+/* Segmented answers (device_seg.c). */
+/* Work out rq->seg_total for a request with SA set and max-segments `code`. */
+void dev_seg_prepare(bacsc_device *dev, dev_request *rq, uint8_t max_segs_code);
+/* Send dev->body[0..len) segmented; false when it cannot be (the caller
+ * answers with an Abort). */
+bool dev_seg_send(bacsc_device *dev, const dev_request *rq, size_t len, uint64_t now);
+/* A Segment-ACK or client Abort for a segmented answer: BACSC_OK if it was
+ * ours, BACSC_ERR_NOT_FOUND otherwise. */
+int dev_seg_input(bacsc_device *dev, const bacsc_address *from, const bacsc_apdu *a,
+                  uint64_t now);
+/* True while a segmented answer to (from, invoke_id) is in progress. */
+bool dev_seg_busy(const bacsc_device *dev, const bacsc_address *from, uint8_t invoke_id);
+void dev_seg_free_all(bacsc_device *dev);
+
 /* The DCC state now (an expired duration re-enables). */
 uint8_t dev_dcc_state(bacsc_device *dev, uint64_t now);
 

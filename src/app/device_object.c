@@ -75,6 +75,8 @@ static const uint32_t device_optional[] = {
     BACSC_PROP_DEVICE_UUID,
     BACSC_PROP_LAST_RESTART_REASON,
     BACSC_PROP_TIME_OF_DEVICE_RESTART,
+    BACSC_PROP_APDU_SEGMENT_TIMEOUT,
+    BACSC_PROP_MAX_SEGMENTS_ACCEPTED,
     BACSC_PROPERTY_LIST_END,
 };
 
@@ -174,6 +176,11 @@ static int device_read(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_re
         return dev_encode_string(buf, cap, dev->description);
     case BACSC_PROP_LOCATION:
         return dev_encode_string(buf, cap, dev->location);
+    case BACSC_PROP_APDU_SEGMENT_TIMEOUT:
+        return bacsc_app_encode_unsigned(buf, cap, dev->seg_timeout_us / 1000);
+    case BACSC_PROP_MAX_SEGMENTS_ACCEPTED:
+        /* segmented requests are not taken (segmented-transmit only) */
+        return bacsc_app_encode_unsigned(buf, cap, 1);
     case BACSC_PROP_LAST_RESTART_REASON:
         return bacsc_app_encode_enumerated(buf, cap, dev->restart_reason);
     case BACSC_PROP_TIME_OF_DEVICE_RESTART:

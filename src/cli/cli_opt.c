@@ -449,6 +449,7 @@ static void print_man(const cli_spec *spec, FILE *out)
 {
     for (const cli_part *p = spec->help; p->text || p->opts; p++) {
         if (p->text) {
+            fputs(".PP\n", out); /* back to the left margin after option rows */
             cli_roff_verbatim(out, p->text);
             continue;
         }

@@ -51,7 +51,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: bacsc device --instance N --hub URI [--failover URI] --cert FILE --key FILE\n"
             "                    --ca FILE [--ca FILE2] [--hub-listen ADDR:PORT] [--config FILE]\n"
-            "                    [--name NAME] [--uuid UUID] [--av N] [--count N]\n"
+            "                    [--name NAME] [--uuid UUID] [--av N] [--count N] [--vendor-id N]\n"
             "                    [--dc-listen ADDR:PORT [--dc-uri URI]...] [--dc-initiate auto|off]\n"
             "                    [--insecure-plaintext] [--status-file FILE] [--log-level LEVEL]\n"
             "       bacsc device --state-dir DIR --instance N [--bip ADDR:PORT] [--count N]\n"
@@ -87,8 +87,15 @@ static void usage(FILE *out)
             "  -c, --config FILE         JSON configuration (keys: docs/device.md); flags override it\n"
             "      --name NAME           Object_Name of the Device object (default bacsc-device-N)\n"
             "      --uuid UUID           Device UUID (default: from the certificate's urn:uuid SAN, else random)\n"
-            "      --av N                number of Analog Value objects (default 1)\n"
+            "      --av N                number of Analog Value objects (default 1, at most 10000)\n"
             "      --count N             run N device instances N..N+count-1 in this process\n"
+            "      --vendor-id N         Vendor_Identifier (0..65535, default 0); with\n"
+            "      --vendor-name TEXT, --model-name TEXT, --firmware-revision TEXT,\n"
+            "      --application-software-version TEXT, --location TEXT, --description TEXT\n"
+            "                            the Device object's identification (config keys\n"
+            "                            vendor_id, vendor_name, ... with _ for -)\n"
+            "      --pics                print the PICS-style summary (object types,\n"
+            "                            properties, services, BIBBs) as Markdown and exit\n"
             "      --insecure-plaintext  allow ws:// URIs (debugging only)\n"
             "      --status-file FILE    where SIGUSR1 writes the status as JSON\n"
             "      --log-level LEVEL     error, warn, info (default), debug, trace\n"
@@ -112,7 +119,8 @@ static void usage(FILE *out)
             "  -h, --help                this text\n"
             "\n"
             "signals: TERM/INT graceful stop (Disconnect-Request to the hub and, when hosting\n"
-            "         the hub function, to its nodes; exit 0); HUP nothing reloaded (logged);\n"
+            "         the hub function, to its nodes; exit 0); HUP reload certificate, key,\n"
+            "         issuers and CRL (peers stay; revoked ones are disconnected);\n"
             "         USR1 write --status-file.\n"
             "exit status: 0 stopped by signal, 1 runtime failure, 2 usage, 3 bad config/certificates\n"
             "\n"
@@ -127,6 +135,7 @@ struct devcli {
     const sc_opts *o;
     bacsc_tls_ctx *stls; /* the hub function's server context (status counters) */
     bacsc_hubd_config hc; /* the hosted hub function (--hub-listen) */
+    bacsc_tls_config tc, stc; /* the files behind the TLS contexts (SIGHUP reload) */
     char dc_uris[BACSC_SC_SWITCH_URIS_MAX];
 };
 
@@ -176,6 +185,34 @@ static void write_status(void *user, bacsc_device_runtime *rt, bool on_signal)
     }
 }
 
+/* The Device object's identification (flags or config keys). */
+static void device_identity(const sc_opts *o, bacsc_device_runtime_config *c)
+{
+    c->vendor_id = o->vendor_id < 0 ? 0 : (uint16_t)o->vendor_id;
+    c->vendor_name = o->vendor_name;
+    c->model_name = o->model_name;
+    c->firmware_revision = o->firmware_revision;
+    c->application_software_version = o->app_version;
+    c->location = o->location;
+    c->description = o->description;
+}
+
+/* The identification strings must fit (never truncated silently). Returns 0
+ * or -1 with a message. */
+static int check_identity(const sc_opts *o)
+{
+    const char *v[] = {o->vendor_name, o->model_name, o->firmware_revision, o->app_version,
+                       o->location, o->description};
+    const char *n[] = {"--vendor-name", "--model-name", "--firmware-revision",
+                       "--application-software-version", "--location", "--description"};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        if (v[i] && strlen(v[i]) > BACSC_DEVICE_STRING_MAX) {
+            cli_error(PROG, "%s: longer than %d octets", n[i], BACSC_DEVICE_STRING_MAX);
+            return -1;
+        }
+    return 0;
+}
+
 /* The runtime's configuration for commissionable devices (--state-dir). */
 static int state_dir_config(const sc_opts *o, const devhost_opts *d,
                             bacsc_device_runtime_config *c)
@@ -186,6 +223,7 @@ static int state_dir_config(const sc_opts *o, const devhost_opts *d,
     c->count = o->count > 0 ? (unsigned)o->count : 1;
     c->name = o->name;
     c->av = o->av < 0 ? 1 : (unsigned)o->av;
+    device_identity(o, c);
     if (bacsc_bip_addr_parse(d->bip ? d->bip : "127.0.0.1:47808", 47808, &c->bip) != BACSC_OK) {
         cli_error(PROG, "--bip: '%s' is not ADDR:PORT", d->bip);
         return -1;
@@ -289,10 +327,15 @@ static int fixed_config(struct devcli *dcli, bacsc_tls_ctx *tls, bacsc_tls_ctx *
     c->count = o->count > 0 ? (unsigned)o->count : 1;
     c->name = o->name;
     c->av = o->av < 0 ? 1 : (unsigned)o->av;
+    device_identity(o, c);
     c->primary_hub_uri = o->hub;
     c->failover_hub_uri = o->failover;
     c->tls = tls;
     c->server_tls = stls;
+    sc_tls_config(o, false, &dcli->tc);
+    sc_tls_config(o, true, &dcli->stc);
+    c->tls_config = tls ? &dcli->tc : NULL;
+    c->server_tls_config = stls ? &dcli->stc : NULL;
     c->insecure_plaintext = o->insecure_plaintext;
     if (o->uuid) {
         if (bacsc_uuid_parse(o->uuid, &c->uuid) != BACSC_OK) {
@@ -393,6 +436,30 @@ static int run_runtime(const bacsc_device_runtime_config *c, const sc_opts *o)
     return rc;
 }
 
+static void pics_line(void *user, const char *line)
+{
+    fprintf(user, "%s\n", line);
+}
+
+/* --vendor-id and the identification strings (options 1110..1116). */
+static int identity_opt(int opt, const char *arg, sc_opts *o)
+{
+    unsigned long ul;
+    switch (opt) {
+    case 1110:
+        if (sc_parse_ulong(PROG, "--vendor-id", arg, 0, 65535, &ul))
+            return -1;
+        o->vendor_id = (long)ul;
+        return 0;
+    case 1111: o->vendor_name = arg; return 0;
+    case 1112: o->model_name = arg; return 0;
+    case 1113: o->firmware_revision = arg; return 0;
+    case 1114: o->app_version = arg; return 0;
+    case 1115: o->location = arg; return 0;
+    default: o->description = arg; return 0;
+    }
+}
+
 int bacsc_cmd_device(int argc, char **argv);
 /* Parse the command line into `o` and `dh`. Returns -1 to go on, else the
  * exit code (help printed, or a usage error reported). */
@@ -450,6 +517,14 @@ static int parse_opts(int argc, char **argv, sc_opts *o, devhost_opts *dh)
         {"crl", required_argument, NULL, 1009},
         {"bip-broadcast", required_argument, NULL, 1006},
         {"bip-broadcast-count", required_argument, NULL, 1007},
+        {"vendor-id", required_argument, NULL, 1110},
+        {"vendor-name", required_argument, NULL, 1111},
+        {"model-name", required_argument, NULL, 1112},
+        {"firmware-revision", required_argument, NULL, 1113},
+        {"application-software-version", required_argument, NULL, 1114},
+        {"location", required_argument, NULL, 1115},
+        {"description", required_argument, NULL, 1116},
+        {"pics", no_argument, NULL, 1120},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     bacsc_log_set_level(BACSC_LOG_INFO);
@@ -489,7 +564,7 @@ static int parse_opts(int argc, char **argv, sc_opts *o, devhost_opts *dh)
         case 'U': o->uuid = optarg; break;
         case 'V': o->vmac = optarg; break;
         case 'a':
-            if (sc_parse_ulong(PROG, "--av", optarg, 0, 1000, &ul))
+            if (sc_parse_ulong(PROG, "--av", optarg, 0, 10000, &ul))
                 return EXIT_USAGE;
             o->av = (long)ul;
             break;
@@ -518,7 +593,14 @@ static int parse_opts(int argc, char **argv, sc_opts *o, devhost_opts *dh)
             dh->bip_broadcast_count = ul;
             break;
         case 'h': usage(stdout); return EXIT_OK;
-        default: return cli_bad_option(PROG, argc, argv);
+        case 1120: return bacsc_device_pics(pics_line, stdout) == BACSC_OK ? EXIT_OK : EXIT_FAIL;
+        default:
+            if (opt >= 1110 && opt <= 1116) {
+                if (identity_opt(opt, optarg, o))
+                    return EXIT_USAGE;
+                break;
+            }
+            return cli_bad_option(PROG, argc, argv);
         }
     }
     if (optind != argc) {
@@ -553,6 +635,8 @@ int bacsc_cmd_device(int argc, char **argv)
         cli_error(PROG, "--instance N is required");
         goto out;
     }
+    if (check_identity(&o))
+        goto out;
     if (dh.state_dir) {
         if (o.cert || o.key || o.nca || o.hub_listen || o.insecure_plaintext) {
             cli_error(PROG, "--state-dir: certificates come from commissioning over BACnet; "

@@ -15,8 +15,8 @@
 const char bacsc_cmd_readm_summary[] = "read several properties at once (ReadPropertyMultiple)";
 
 #define PROG "readm"
-#define MAX_SPECS 32
-#define MAX_REFS 256
+#define MAX_SPECS 160
+#define MAX_REFS 512
 
 typedef struct readm_opts {
     sc_tool *t;

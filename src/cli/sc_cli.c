@@ -28,6 +28,7 @@ void sc_opts_init(sc_opts *o)
     o->instance = -1;
     o->av = -1;
     o->count = -1;
+    o->vendor_id = -1;
     o->max_handshakes = o->max_handshakes_per_address = o->accept_rate_per_address =
         o->accept_burst_per_address = o->control_rate = -1;
 }
@@ -133,7 +134,7 @@ static const struct key keys[] = {
     {"hub_listen", K_STR, OFF(hub_listen), 0},
     {"name", K_STR, OFF(name), 0},
     {"instance", K_LONG, OFF(instance), 4194302},
-    {"av", K_LONG, OFF(av), 1000},
+    {"av", K_LONG, OFF(av), 10000},
     {"count", K_LONG, OFF(count), 10000},
     {"timeout", K_SECS, OFF(timeout), 0},
     {"dc_listen", K_STR, OFF(dc_listen), 0},
@@ -143,6 +144,13 @@ static const struct key keys[] = {
     {"dc_idle", K_SECS, OFF(dc_idle), 0},
     {"dc_auto_count", K_UINT, OFF(dc_auto_count), 1000000},
     {"dc_auto_window", K_SECS, OFF(dc_auto_window), 0},
+    {"vendor_id", K_LONG, OFF(vendor_id), 65535},
+    {"vendor_name", K_STR, OFF(vendor_name), 0},
+    {"model_name", K_STR, OFF(model_name), 0},
+    {"firmware_revision", K_STR, OFF(firmware_revision), 0},
+    {"application_software_version", K_STR, OFF(app_version), 0},
+    {"location", K_STR, OFF(location), 0},
+    {"description", K_STR, OFF(description), 0},
     {"max_handshakes", K_LONG, OFF(max_handshakes), 100000},
     {"max_handshakes_per_address", K_LONG, OFF(max_handshakes_per_address), 100000},
     {"accept_rate_per_address", K_LONG, OFF(accept_rate_per_address), 100000},
@@ -271,15 +279,24 @@ bad:
     return -1;
 }
 
+void sc_tls_config(const sc_opts *o, bool server, bacsc_tls_config *tc)
+{
+    memset(tc, 0, sizeof *tc);
+    tc->cert_file = o->cert;
+    tc->key_file = o->key;
+    tc->crl_file = o->crl;
+    for (int i = 0; i < o->nca; i++)
+        tc->issuer_files[i] = o->ca[i];
+    if (server) {
+        tc->ticket_key_file = o->ticket_key_file;
+        tc->ticket_lifetime_s = (uint32_t)(o->ticket_lifetime + 0.5);
+    }
+}
+
 bacsc_tls_ctx *sc_tls_ctx(const char *prog, const sc_opts *o, bool server)
 {
-    bacsc_tls_config tc = {.cert_file = o->cert, .key_file = o->key, .crl_file = o->crl};
-    for (int i = 0; i < o->nca; i++)
-        tc.issuer_files[i] = o->ca[i];
-    if (server) {
-        tc.ticket_key_file = o->ticket_key_file;
-        tc.ticket_lifetime_s = (uint32_t)(o->ticket_lifetime + 0.5);
-    }
+    bacsc_tls_config tc;
+    sc_tls_config(o, server, &tc);
     char err[256];
     bacsc_tls_ctx *ctx = bacsc_tls_ctx_new(&tc, server, err, sizeof err);
     if (!ctx)

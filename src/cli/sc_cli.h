@@ -45,6 +45,10 @@ typedef struct sc_opts {
     const char *dc_initiate;        /* "auto" | "off" | NULL */
     unsigned dc_max, dc_auto_count;
     double dc_idle, dc_auto_window;
+    /* Device object identification (device; NULL / -1 = the default) */
+    const char *vendor_name, *model_name, *firmware_revision, *app_version;
+    const char *location, *description;
+    long vendor_id;
     /* hub hardening (docs/hub.md, HARDENING); -1 / 0: default */
     long max_handshakes, max_handshakes_per_address, accept_rate_per_address,
         accept_burst_per_address, control_rate;
@@ -74,6 +78,10 @@ int sc_parse_seconds(const char *prog, const char *opt, const char *s, double *o
 /* Parse an unsigned long in [min,max]. Returns 0 or -1 (message printed). */
 int sc_parse_ulong(const char *prog, const char *opt, const char *s, unsigned long min,
                    unsigned long max, unsigned long *out);
+
+/* The TLS configuration cert/key/ca/crl (and, for a server, the ticket
+ * options) name; strings point into `o`. */
+void sc_tls_config(const sc_opts *o, bool server, bacsc_tls_config *tc);
 
 /* TLS context from cert/key/ca. Returns NULL with a message printed. */
 bacsc_tls_ctx *sc_tls_ctx(const char *prog, const sc_opts *o, bool server);

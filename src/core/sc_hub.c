@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bacsc/heap.h"
+
 #include "bacsc/error.h"
 #include "bacsc/sc_hub.h"
 #include "core/sc_internal.h"
@@ -35,8 +37,7 @@ struct bacsc_sc_hub_peer {
     bacsc_sc_hub_peer *vnext, *unext;       /* hash chains */
     bacsc_sc_hub_peer *prev, *next;         /* all peers */
     bacsc_sc_hub_peer *cprev, *cnext;       /* connected peers */
-    size_t heap_idx;
-    uint64_t heap_key;
+    bacsc_heap_node deadline; /* key: the connection's expiry (may be early) */
 };
 
 struct bacsc_sc_hub {
@@ -49,8 +50,7 @@ struct bacsc_sc_hub {
     size_t tab_cap;           /* power of two, both tables */
     size_t n_peers, n_connected;
     bacsc_sc_hub_peer *all, *connected;
-    bacsc_sc_hub_peer **heap;
-    size_t heap_len, heap_cap;
+    bacsc_heap deadlines; /* of bacsc_sc_hub_peer.deadline */
     bacsc_sc_hub_stats stats;
 };
 
@@ -181,83 +181,28 @@ static void table_remove(bacsc_sc_hub *hub, bacsc_sc_hub_peer *p)
     hub->n_connected--;
 }
 
-/* ---- deadline heap ------------------------------------------------------ */
+/* ---- deadline heap (bacsc/heap.h) ---------------------------------------- */
 
-static void heap_swap(bacsc_sc_hub *hub, size_t a, size_t b)
+static bacsc_sc_hub_peer *peer_of(bacsc_heap_node *n)
 {
-    bacsc_sc_hub_peer *t = hub->heap[a];
-    hub->heap[a] = hub->heap[b];
-    hub->heap[b] = t;
-    hub->heap[a]->heap_idx = a;
-    hub->heap[b]->heap_idx = b;
-}
-
-static void heap_up(bacsc_sc_hub *hub, size_t i)
-{
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (hub->heap[parent]->heap_key <= hub->heap[i]->heap_key)
-            break;
-        heap_swap(hub, i, parent);
-        i = parent;
-    }
-}
-
-static void heap_down(bacsc_sc_hub *hub, size_t i)
-{
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < hub->heap_len && hub->heap[l]->heap_key < hub->heap[m]->heap_key)
-            m = l;
-        if (r < hub->heap_len && hub->heap[r]->heap_key < hub->heap[m]->heap_key)
-            m = r;
-        if (m == i)
-            break;
-        heap_swap(hub, i, m);
-        i = m;
-    }
+    return (bacsc_sc_hub_peer *)((char *)n - offsetof(bacsc_sc_hub_peer, deadline));
 }
 
 static int heap_push(bacsc_sc_hub *hub, bacsc_sc_hub_peer *p)
 {
-    if (hub->heap_len == hub->heap_cap) {
-        size_t ncap = hub->heap_cap ? hub->heap_cap * 2 : 64;
-        bacsc_sc_hub_peer **nh = realloc(hub->heap, ncap * sizeof *nh);
-        if (!nh)
-            return BACSC_ERR_NOMEM;
-        hub->heap = nh;
-        hub->heap_cap = ncap;
-    }
-    p->heap_key = bacsc_sc_conn_expiry(p->conn);
-    p->heap_idx = hub->heap_len;
-    hub->heap[hub->heap_len++] = p;
-    heap_up(hub, p->heap_idx);
-    return BACSC_OK;
+    p->deadline.key = bacsc_sc_conn_expiry(p->conn);
+    return bacsc_heap_push(&hub->deadlines, &p->deadline);
 }
 
 static void heap_remove(bacsc_sc_hub *hub, bacsc_sc_hub_peer *p)
 {
-    size_t i = p->heap_idx;
-    hub->heap_len--;
-    if (i != hub->heap_len) {
-        heap_swap(hub, i, hub->heap_len);
-        heap_down(hub, i);
-        heap_up(hub, i);
-    }
+    bacsc_heap_remove(&hub->deadlines, &p->deadline);
 }
 
 /* Refresh a peer's key after a call that may have moved its deadline. */
 static void heap_update(bacsc_sc_hub *hub, bacsc_sc_hub_peer *p)
 {
-    uint64_t key = bacsc_sc_conn_expiry(p->conn);
-    if (key == p->heap_key)
-        return;
-    uint64_t old = p->heap_key;
-    p->heap_key = key;
-    if (key < old)
-        heap_up(hub, p->heap_idx);
-    else
-        heap_down(hub, p->heap_idx);
+    bacsc_heap_update(&hub->deadlines, &p->deadline, bacsc_sc_conn_expiry(p->conn));
 }
 
 /* ---- sending helpers ---------------------------------------------------- */
@@ -606,7 +551,7 @@ void bacsc_sc_hub_free(bacsc_sc_hub *hub)
         peer_destroy(hub, hub->all);
     free(hub->vtab);
     free(hub->utab);
-    free(hub->heap);
+    bacsc_heap_free(&hub->deadlines);
     free(hub);
 }
 
@@ -647,6 +592,7 @@ bacsc_sc_hub_peer *bacsc_sc_hub_accept(bacsc_sc_hub *hub, void *io_peer, uint64_
         .random = hub->cb.random,
     };
     /* The random callback gets the hub's user pointer, the others the peer. */
+    bacsc_heap_node_init(&p->deadline);
     p->conn = bacsc_sc_conn_new(&cc, &ccb, hub->user);
     if (!p->conn) {
         free(p);
@@ -724,7 +670,8 @@ void bacsc_sc_hub_disconnect_all(bacsc_sc_hub *hub, uint64_t now)
 
 uint64_t bacsc_sc_hub_expiry(const bacsc_sc_hub *hub)
 {
-    return hub->heap_len ? hub->heap[0]->heap_key : BACSC_SC_NEVER;
+    const bacsc_heap_node *first = bacsc_heap_min(&hub->deadlines);
+    return first ? first->key : BACSC_SC_NEVER;
 }
 
 void bacsc_sc_hub_handle_expiry(bacsc_sc_hub *hub, uint64_t now)
@@ -732,15 +679,15 @@ void bacsc_sc_hub_handle_expiry(bacsc_sc_hub *hub, uint64_t now)
     hub->now = now;
     /* Each round either fires a peer's timer (which moves its deadline past
      * `now` or to never) or refreshes an early key; bound it anyway. */
-    size_t budget = 2 * hub->heap_len + 1;
-    while (hub->heap_len && hub->heap[0]->heap_key <= now && budget--) {
-        bacsc_sc_hub_peer *p = hub->heap[0];
+    size_t budget = 2 * hub->deadlines.len + 1;
+    bacsc_heap_node *first;
+    while ((first = bacsc_heap_min(&hub->deadlines)) != NULL && first->key <= now && budget--) {
+        bacsc_sc_hub_peer *p = peer_of(first);
         bacsc_sc_conn_handle_expiry(p->conn, now);
         uint64_t key = bacsc_sc_conn_expiry(p->conn);
         if (key <= now)
             key = now + 1; /* cannot happen; never spin */
-        p->heap_key = key;
-        heap_down(hub, 0);
+        bacsc_heap_update(&hub->deadlines, &p->deadline, key);
     }
 }
 
@@ -806,9 +753,10 @@ int bacsc_sc_hub_check(const bacsc_sc_hub *hub)
         n_all++;
         if (p->next && p->next->prev != p)
             return BACSC_ERR_STATE;
-        if (p->heap_idx >= hub->heap_len || hub->heap[p->heap_idx] != p)
+        if (p->deadline.index >= hub->deadlines.len ||
+            hub->deadlines.v[p->deadline.index] != &p->deadline)
             return BACSC_ERR_STATE;
-        if (p->heap_key > bacsc_sc_conn_expiry(p->conn))
+        if (p->deadline.key > bacsc_sc_conn_expiry(p->conn))
             return BACSC_ERR_STATE; /* a late key would miss a deadline */
         if (p->in_table) {
             int st = bacsc_sc_conn_state(p->conn);
@@ -831,10 +779,10 @@ int bacsc_sc_hub_check(const bacsc_sc_hub *hub)
             if (++n_u > hub->n_connected || hash_uuid(hub, &p->uuid) != i)
                 return BACSC_ERR_STATE;
     }
-    for (size_t i = 1; i < hub->heap_len; i++)
-        if (hub->heap[(i - 1) / 2]->heap_key > hub->heap[i]->heap_key)
+    for (size_t i = 1; i < hub->deadlines.len; i++)
+        if (hub->deadlines.v[(i - 1) / 2]->key > hub->deadlines.v[i]->key)
             return BACSC_ERR_STATE;
-    if (n_all != hub->n_peers || hub->heap_len != n_all || n_conn != hub->n_connected ||
+    if (n_all != hub->n_peers || hub->deadlines.len != n_all || n_conn != hub->n_connected ||
         n_v != n_conn || n_u != n_conn)
         return BACSC_ERR_STATE;
     return BACSC_OK;

@@ -50,8 +50,7 @@ struct bacsc_loop {
     size_t nwatches_cap;
     size_t nwatched;
     uint32_t gen;
-    bacsc_timer **heap;
-    size_t heap_len, heap_cap;
+    bacsc_heap timers; /* of bacsc_timer.node, keyed by expiry */
     struct deferred *defer;
     size_t defer_len, defer_cap;
     int sigfd;
@@ -101,7 +100,7 @@ void bacsc_loop_free(bacsc_loop *l)
     }
     close(l->epfd);
     free(l->watches);
-    free(l->heap);
+    bacsc_heap_free(&l->timers);
     free(l->defer);
     free(l->scratch);
     free(l);
@@ -192,69 +191,28 @@ size_t bacsc_loop_watch_count(const bacsc_loop *l)
     return l->nwatched;
 }
 
-/* ---- timers: binary min-heap on `when` ------------------------------------- */
+/* ---- timers: a min-heap on the expiry (bacsc/heap.h) ------------------------- */
+
+static bacsc_timer *timer_of(bacsc_heap_node *n)
+{
+    return (bacsc_timer *)((char *)n - offsetof(bacsc_timer, node));
+}
 
 void bacsc_timer_init(bacsc_timer *t, bacsc_timer_fn fn, void *user)
 {
-    t->when = 0;
-    t->heap_index = SIZE_MAX;
+    bacsc_heap_node_init(&t->node);
     t->fn = fn;
     t->user = user;
 }
 
 bool bacsc_timer_active(const bacsc_timer *t)
 {
-    return t->heap_index != SIZE_MAX;
-}
-
-static void heap_set(bacsc_loop *l, size_t i, bacsc_timer *t)
-{
-    l->heap[i] = t;
-    t->heap_index = i;
-}
-
-static void heap_up(bacsc_loop *l, size_t i)
-{
-    bacsc_timer *t = l->heap[i];
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (l->heap[parent]->when <= t->when)
-            break;
-        heap_set(l, i, l->heap[parent]);
-        i = parent;
-    }
-    heap_set(l, i, t);
-}
-
-static void heap_down(bacsc_loop *l, size_t i)
-{
-    bacsc_timer *t = l->heap[i];
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= l->heap_len)
-            break;
-        if (c + 1 < l->heap_len && l->heap[c + 1]->when < l->heap[c]->when)
-            c++;
-        if (l->heap[c]->when >= t->when)
-            break;
-        heap_set(l, i, l->heap[c]);
-        i = c;
-    }
-    heap_set(l, i, t);
+    return bacsc_heap_node_active(&t->node);
 }
 
 void bacsc_timer_stop(bacsc_loop *l, bacsc_timer *t)
 {
-    size_t i = t->heap_index;
-    if (i == SIZE_MAX)
-        return;
-    t->heap_index = SIZE_MAX;
-    bacsc_timer *last = l->heap[--l->heap_len];
-    if (i == l->heap_len)
-        return;
-    heap_set(l, i, last);
-    heap_up(l, i);
-    heap_down(l, last->heap_index);
+    bacsc_heap_remove(&l->timers, &t->node);
 }
 
 int bacsc_timer_start_at(bacsc_loop *l, bacsc_timer *t, uint64_t when)
@@ -262,24 +220,11 @@ int bacsc_timer_start_at(bacsc_loop *l, bacsc_timer *t, uint64_t when)
     if (l->in_timers && when <= l->now)
         when = l->now + 1; /* restarted "now" from a timer callback: next iteration */
     if (bacsc_timer_active(t)) {
-        size_t i = t->heap_index;
-        t->when = when;
-        heap_up(l, i);
-        heap_down(l, t->heap_index);
+        bacsc_heap_update(&l->timers, &t->node, when);
         return BACSC_OK;
     }
-    if (l->heap_len == l->heap_cap) {
-        size_t cap = l->heap_cap ? l->heap_cap * 2 : 64;
-        bacsc_timer **h = realloc(l->heap, cap * sizeof *h);
-        if (!h)
-            return BACSC_ERR_NOMEM;
-        l->heap = h;
-        l->heap_cap = cap;
-    }
-    t->when = when;
-    heap_set(l, l->heap_len++, t);
-    heap_up(l, t->heap_index);
-    return BACSC_OK;
+    t->node.key = when;
+    return bacsc_heap_push(&l->timers, &t->node);
 }
 
 int bacsc_timer_start(bacsc_loop *l, bacsc_timer *t, uint64_t delay_us)
@@ -289,7 +234,7 @@ int bacsc_timer_start(bacsc_loop *l, bacsc_timer *t, uint64_t delay_us)
 
 size_t bacsc_loop_timer_count(const bacsc_loop *l)
 {
-    return l->heap_len;
+    return l->timers.len;
 }
 
 static void run_timers(bacsc_loop *l)
@@ -297,8 +242,9 @@ static void run_timers(bacsc_loop *l)
     /* Only timers due at this iteration's `now`: a timer restarted for `now`
      * by its own callback runs on the next iteration, not in a tight loop. */
     uint64_t now = l->now;
-    while (l->heap_len > 0 && l->heap[0]->when <= now) {
-        bacsc_timer *t = l->heap[0];
+    bacsc_heap_node *first;
+    while ((first = bacsc_heap_min(&l->timers)) != NULL && first->key <= now) {
+        bacsc_timer *t = timer_of(first);
         bacsc_timer_stop(l, t);
         l->in_timers = true;
         t->fn(l, t->user); /* may free t's owner: t is not touched afterwards */
@@ -386,9 +332,9 @@ int bacsc_loop_run_once(bacsc_loop *l, uint64_t timeout_us)
     uint32_t gens[MAX_EVENTS];
     if (l->defer_len > 0)
         timeout_us = 0;
-    if (l->heap_len > 0) {
+    if (l->timers.len > 0) {
         uint64_t now = monotonic_us();
-        uint64_t due = l->heap[0]->when;
+        uint64_t due = bacsc_heap_min(&l->timers)->key;
         uint64_t until = due > now ? due - now : 0;
         if (until < timeout_us)
             timeout_us = until;

@@ -207,7 +207,7 @@ static void rearm(bacsc_hubd *h)
     uint64_t e = bacsc_sc_hub_expiry(h->hub);
     if (e == BACSC_SC_NEVER)
         bacsc_timer_stop(h->loop, &h->timer);
-    else if (!bacsc_timer_active(&h->timer) || h->timer.when != e)
+    else if (!bacsc_timer_active(&h->timer) || h->timer.node.key != e)
         bacsc_timer_start_at(h->loop, &h->timer, e);
 }
 

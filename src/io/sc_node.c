@@ -653,7 +653,7 @@ static void service(bacsc_loop *loop, void *user)
         e = e2;
     if (e == BACSC_SC_NEVER)
         bacsc_timer_stop(loop, &n->timer);
-    else if (!bacsc_timer_active(&n->timer) || n->timer.when != e)
+    else if (!bacsc_timer_active(&n->timer) || n->timer.node.key != e)
         bacsc_timer_start_at(loop, &n->timer, e);
     bool dc_pending = false;
     for (struct dcio *d = n->dcios; d; d = d->next)
@@ -906,8 +906,9 @@ unsigned bacsc_sc_node_recheck_peers(bacsc_sc_node *n)
 
 bool bacsc_sc_node_idle(const bacsc_sc_node *n)
 {
+    /* ... and no service pass queued on the loop: then it may be freed. */
     return bacsc_sc_connector_idle(n->conn) && !n->slots[0].ws && !n->slots[1].ws &&
-           bacsc_sc_switch_idle(n->sw) && !n->dcios;
+           bacsc_sc_switch_idle(n->sw) && !n->dcios && !n->service_scheduled;
 }
 
 int bacsc_sc_node_send(bacsc_sc_node *n, const bacsc_address *dest, const uint8_t *npdu,

@@ -642,26 +642,10 @@ void bacsc_tls_note_handshake(SSL *ssl)
         t->stats.resumed++;
 }
 
-bacsc_tls_ctx *bacsc_tls_ctx_new(const bacsc_tls_config *cfg, bool server, char *err, size_t errlen)
+/* TLS 1.3 only, the suites, groups and signature algorithms of BACnet/SC,
+ * session handling. */
+static bool configure_protocol(SSL_CTX *ctx, bool server)
 {
-    if (!cfg || !cfg->cert_file || !cfg->key_file || !cfg->issuer_files[0]) {
-        set_err(err, errlen, "TLS needs a certificate, a key and at least one issuer certificate%s",
-                NULL);
-        return NULL;
-    }
-    bacsc_tls_ctx *t = calloc(1, sizeof *t);
-    SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
-    X509_STORE *st = X509_STORE_new();
-    STACK_OF(X509_NAME) *names = server ? sk_X509_NAME_new_null() : NULL;
-    if (!t || !ctx || !st || (server && !names) || !ex_indexes() ||
-        SSL_CTX_set_ex_data(ctx, ctx_ex_index, t) != 1) {
-        set_err(err, errlen, "out of memory%s", NULL);
-        goto fail;
-    }
-    t->ctx = ctx;
-    t->server = server;
-    t->verify_hostname = cfg->verify_hostname;
-
     /* TLS 1.3 only. */
     if (!SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) ||
         !SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) ||
@@ -671,8 +655,7 @@ bacsc_tls_ctx *bacsc_tls_ctx_new(const bacsc_tls_config *cfg, bool server, char 
         !SSL_CTX_set1_sigalgs_list(ctx, "ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512:ed25519:"
                                         "rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:"
                                         "rsa_pss_pss_sha256")) {
-        set_err(err, errlen, "cannot configure TLS 1.3%s", NULL);
-        goto fail;
+        return false;
     }
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
                               SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
@@ -695,6 +678,33 @@ bacsc_tls_ctx *bacsc_tls_ctx_new(const bacsc_tls_config *cfg, bool server, char 
     SSL_CTX_set_read_ahead(ctx, 1);
     if (server)
         SSL_CTX_set_num_tickets(ctx, 0); /* no tickets unless a key file is configured */
+    return true;
+}
+
+bacsc_tls_ctx *bacsc_tls_ctx_new(const bacsc_tls_config *cfg, bool server, char *err, size_t errlen)
+{
+    if (!cfg || !cfg->cert_file || !cfg->key_file || !cfg->issuer_files[0]) {
+        set_err(err, errlen, "TLS needs a certificate, a key and at least one issuer certificate%s",
+                NULL);
+        return NULL;
+    }
+    bacsc_tls_ctx *t = calloc(1, sizeof *t);
+    SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+    X509_STORE *st = X509_STORE_new();
+    STACK_OF(X509_NAME) *names = server ? sk_X509_NAME_new_null() : NULL;
+    if (!t || !ctx || !st || (server && !names) || !ex_indexes() ||
+        SSL_CTX_set_ex_data(ctx, ctx_ex_index, t) != 1) {
+        set_err(err, errlen, "out of memory%s", NULL);
+        goto fail;
+    }
+    t->ctx = ctx;
+    t->server = server;
+    t->verify_hostname = cfg->verify_hostname;
+
+    if (!configure_protocol(ctx, server)) {
+        set_err(err, errlen, "cannot configure TLS 1.3%s", NULL);
+        goto fail;
+    }
 
     if (SSL_CTX_use_certificate_chain_file(ctx, cfg->cert_file) != 1) {
         set_err(err, errlen, "cannot load certificate %s", cfg->cert_file);

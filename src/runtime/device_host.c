@@ -287,6 +287,9 @@ static void sc_start(hdev *d)
     sc.port_obj = port;
     sc.instance = d->instance;
     memcpy(sc.uuid, d->uuid, 16);
+    if (bacsc_devstate_vmac(h->st, d->instance, sc.vmac) != BACSC_OK)
+        BACSC_WARN("device %u: cannot keep the VMAC in the state; a random one is used",
+                   (unsigned)d->instance);
     if (h->cfg.sc.start(h->cfg.sc.user, h, d->idx, &sc) < 0) {
         BACSC_WARN("device %u: BACnet/SC did not start", (unsigned)d->instance);
         bacsc_sc_port_state *s = bacsc_netport_sc_state(port);
@@ -399,8 +402,11 @@ static int hd_init(bacsc_device_host *h, hdev *d, char *err, size_t errlen)
     dc.vendor_id = cfg->vendor_id;
     dc.vendor_name = cfg->vendor_name ? cfg->vendor_name : "bacsc";
     dc.model_name = cfg->model_name ? cfg->model_name : "bacsc simulated device";
-    dc.firmware_revision = "0.1";
-    dc.application_software_version = "bacsc";
+    dc.firmware_revision = cfg->firmware_revision ? cfg->firmware_revision : "0.1";
+    dc.application_software_version =
+        cfg->application_software_version ? cfg->application_software_version : "bacsc";
+    dc.location = cfg->location;
+    dc.description = cfg->description;
     memcpy(dc.uuid, uuid, 16);
     dc.link.send = hd_send;
     dc.link.user = d;

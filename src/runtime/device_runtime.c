@@ -55,6 +55,20 @@ static void reap_tick(bacsc_loop *loop, void *user)
         bacsc_timer_start(loop, &rt->reap_timer, rt->stopping ? 20000 : 50000);
 }
 
+/* Segmented answers: resend a window whose Segment-ACK is overdue, give up
+ * on silent clients (bacsc_device_handle_expiry). */
+static void seg_tick(bacsc_loop *loop, void *user)
+{
+    bacsc_device_runtime *rt = user;
+    uint64_t now = bacsc_loop_now(loop);
+    for (unsigned i = 0; i < rt->n; i++) {
+        bacsc_device *dev = rt->insts[i].dev;
+        if (dev && bacsc_device_expiry(dev) <= now)
+            bacsc_device_handle_expiry(dev, now);
+    }
+    bacsc_timer_start(loop, &rt->seg_timer, 250000);
+}
+
 static void on_deadline(bacsc_loop *loop, void *user)
 {
     bacsc_device_runtime *rt = user;
@@ -98,13 +112,46 @@ static void write_status(bacsc_device_runtime *rt, bool on_signal)
     BACSC_WARN("device: status: %u devices, %u connected to a hub", rt->n, up);
 }
 
+/* SIGHUP: new TLS material from the same files; recheck connected peers. */
+static void reload(bacsc_device_runtime *rt)
+{
+    const bacsc_device_runtime_config *c = &rt->cfg;
+    if (rt->host) {
+        BACSC_INFO("device: SIGHUP: commissionable devices get their certificates over "
+                   "BACnet; nothing to reload");
+        return;
+    }
+    if (!c->tls || !c->tls_config) {
+        BACSC_WARN("device: SIGHUP: no certificate files (--insecure-plaintext); nothing to "
+                   "reload");
+        return;
+    }
+    char err[300];
+    if (bacsc_tls_ctx_reload(c->tls, c->tls_config, err, sizeof err) != BACSC_OK ||
+        (c->server_tls && c->server_tls_config &&
+         bacsc_tls_ctx_reload(c->server_tls, c->server_tls_config, err, sizeof err) !=
+             BACSC_OK)) {
+        BACSC_ERROR("device: SIGHUP: reload failed, keeping the current certificates: %s", err);
+        return;
+    }
+    unsigned closed = 0;
+    for (unsigned i = 0; i < rt->n; i++) {
+        if (rt->insts[i].node)
+            closed += bacsc_sc_node_recheck_peers(rt->insts[i].node);
+        if (rt->insts[i].trial)
+            closed += bacsc_sc_node_recheck_peers(rt->insts[i].trial);
+    }
+    BACSC_INFO("device: SIGHUP: reloaded certificate %s, key, issuers%s; %u connection(s) "
+               "closed for certificates no longer accepted",
+               c->tls_config->cert_file, c->tls_config->crl_file ? " and CRL" : "", closed);
+}
+
 static void on_signal(bacsc_loop *loop, int signo, void *user)
 {
     (void)loop;
     bacsc_device_runtime *rt = user;
     if (signo == SIGHUP) {
-        BACSC_WARN("device: SIGHUP: reloading is not supported; configuration unchanged "
-                   "(restart the device to apply changes)");
+        reload(rt);
         return;
     }
     if (signo == SIGUSR1) {
@@ -137,8 +184,14 @@ static int host_new(bacsc_device_runtime *rt, char *err, size_t errlen)
     hc.password = c->password;
     hc.primary_hub_uri = c->primary_hub_uri;
     hc.failover_hub_uri = c->failover_hub_uri;
-    hc.vendor_name = "bacsc";
-    hc.model_name = "bacsc device";
+    hc.vendor_id = c->vendor_id;
+    hc.vendor_name = c->vendor_name ? c->vendor_name : "bacsc";
+    hc.model_name = c->model_name ? c->model_name : "bacsc device";
+    hc.firmware_revision = c->firmware_revision ? c->firmware_revision : BACSC_VERSION;
+    hc.application_software_version =
+        c->application_software_version ? c->application_software_version : BACSC_VERSION;
+    hc.location = c->location;
+    hc.description = c->description;
     hc.sc = rt_host_sc_ops(rt);
     int rc = bacsc_device_host_new(&hc, &rt->host, err, errlen);
     if (rc != BACSC_OK)
@@ -231,6 +284,7 @@ int bacsc_device_runtime_new(const bacsc_device_runtime_config *cfg, bacsc_devic
     }
     bacsc_timer_init(&rt->reap_timer, reap_tick, rt);
     bacsc_timer_init(&rt->deadline, on_deadline, rt);
+    bacsc_timer_init(&rt->seg_timer, seg_tick, rt);
     int rc = insts_new(rt, err, errlen);
     if (rc != BACSC_OK) {
         bacsc_device_runtime_free(rt);
@@ -269,6 +323,7 @@ int bacsc_device_runtime_run(bacsc_device_runtime *rt)
     if (rt->cfg.status)
         write_status(rt, false); /* also tells scripts that SIGUSR1 is handled now */
     log_start(rt);
+    bacsc_timer_start(rt->loop, &rt->seg_timer, 250000);
     if (!rt->host)
         for (unsigned i = 0; i < rt->n; i++)
             bacsc_sc_node_start(rt->insts[i].node);

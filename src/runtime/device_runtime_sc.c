@@ -101,7 +101,10 @@ int rt_node_new(rinst *in, const bacsc_sc_port_config *pc, bacsc_tls_ctx *tls,
     };
     if (from_port)
         nc.disconnect_wait_us = (uint64_t)pc->disconnect_wait_timeout * 1000000u;
-    if (c->vmac_set) {
+    if (in->vmac_kept) {
+        nc.vmac = in->vmac;
+        nc.fixed_vmac = true;
+    } else if (c->vmac_set) {
         nc.vmac = c->vmac;
         nc.vmac.b[5] = (uint8_t)(nc.vmac.b[5] + in->idx);
         nc.fixed_vmac = true;
@@ -225,6 +228,9 @@ static int host_sc_start(void *user, bacsc_device_host *h, unsigned idx,
         return BACSC_ERR_CRYPTO;
     }
     memcpy(in->uuid.b, sc->uuid, 16);
+    static const uint8_t zero[6];
+    in->vmac_kept = memcmp(sc->vmac, zero, 6) != 0;
+    memcpy(in->vmac.b, sc->vmac, 6);
     bacsc_sc_node_callbacks cb = rt_node_callbacks(in);
     if (rt_node_new(in, sc->port, in->tls, &cb, &in->node, err, sizeof err) != BACSC_OK) {
         BACSC_ERROR("%s: BACnet/SC: %s", in->name, err);
@@ -355,16 +361,19 @@ int rt_fixed_device_new(bacsc_device_runtime *rt, rinst *in, char *err, size_t e
         snprintf(dname, sizeof dname, "%s-%u", c->name, in->instance);
     else
         snprintf(dname, sizeof dname, "bacsc-device-%u", in->instance);
-    bacsc_device_config dc = {.instance = in->instance,
-                              .name = dname,
-                              .vendor_name = "bacsc",
-                              .vendor_id = 0,
-                              .model_name = "bacsc device",
-                              .firmware_revision = BACSC_VERSION,
-                              .application_software_version = BACSC_VERSION,
-                              .description = "bacsc BACnet/SC device",
-                              .link = {.send = rt_link_send, .user = in},
-                              .cb = {.reinitialize = rt_fixed_reinit, .user = in}};
+    bacsc_device_config dc = {
+        .instance = in->instance,
+        .name = dname,
+        .vendor_name = c->vendor_name ? c->vendor_name : "bacsc",
+        .vendor_id = c->vendor_id,
+        .model_name = c->model_name ? c->model_name : "bacsc device",
+        .firmware_revision = c->firmware_revision ? c->firmware_revision : BACSC_VERSION,
+        .application_software_version =
+            c->application_software_version ? c->application_software_version : BACSC_VERSION,
+        .description = c->description ? c->description : "bacsc BACnet/SC device",
+        .location = c->location,
+        .link = {.send = rt_link_send, .user = in},
+        .cb = {.reinitialize = rt_fixed_reinit, .user = in}};
     memcpy(dc.uuid, in->uuid.b, 16);
     if (bacsc_device_new(&dc, &in->dev) != BACSC_OK) {
         snprintf(err, errlen, "cannot create device %u", in->instance);

@@ -136,6 +136,8 @@ static void start_trial(bacsc_loop *loop, void *user)
     bacsc_sc_node_callbacks cb = {.npdu = trial_npdu, .state_changed = trial_state, .user = in};
     char err[256] = "";
     in->port_rules = true; /* what was written over BACnet is newer than the flags */
+    in->vmac = *bacsc_sc_node_vmac(in->node); /* the device keeps its VMAC */
+    in->vmac_kept = true;
     if (rt_node_new(in, next, in->rt->cfg.tls, &cb, &in->trial, err, sizeof err) != BACSC_OK ||
         bacsc_sc_node_start(in->trial) != BACSC_OK) {
         BACSC_WARN("%s: cannot use hub %s: %s; staying on %s (the change stays pending)",
@@ -161,8 +163,10 @@ int rt_fixed_reinit(void *user, bacsc_device *dev, uint8_t state, bacsc_error *e
 {
     (void)dev;
     rinst *in = user;
-    if (state != BACSC_REINIT_COLDSTART && state != BACSC_REINIT_WARMSTART &&
-        state != BACSC_REINIT_ACTIVATE_CHANGES) {
+    /* Cold/warm start: this runtime does not re-initialise a device yet
+     * (see bacsc_device_callbacks.restart), so it refuses rather than
+     * acknowledging a restart that does not happen. */
+    if (state != BACSC_REINIT_ACTIVATE_CHANGES) {
         bacsc_prop_error(err, BACSC_ERROR_CLASS_SERVICES,
                          BACSC_ERR_CODE_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
         return -1;

@@ -57,7 +57,8 @@ static const char SCHEMA[] =
     " csr BLOB, has_new_key INTEGER NOT NULL DEFAULT 0,"
     " ports TEXT,"                             /* JSON: sc/ip active/pending */
     " validation TEXT NOT NULL DEFAULT '',"
-    " active_key TEXT NOT NULL DEFAULT '', new_key TEXT NOT NULL DEFAULT '')";
+    " active_key TEXT NOT NULL DEFAULT '', new_key TEXT NOT NULL DEFAULT '',"
+    " vmac BLOB)";                              /* BACnet/SC VMAC, kept across restarts */
 
 static int set_err(char *err, size_t errlen, int rc, const char *fmt, const char *a,
                    const char *b)
@@ -139,6 +140,21 @@ static int lock_dir(const char *dir, char *err, size_t errlen)
     return fd;
 }
 
+/* A state directory made before the VMAC was kept gets the column. */
+static int add_vmac_column(bacsc_devstate *st)
+{
+    sqlite3_stmt *q = NULL;
+    bool have = false;
+    if (sqlite3_prepare_v2(st->db, "SELECT name FROM pragma_table_info('device')", -1, &q,
+                           NULL) != SQLITE_OK)
+        return BACSC_ERR_DB;
+    while (sqlite3_step(q) == SQLITE_ROW)
+        if (strcmp((const char *)sqlite3_column_text(q, 0), "vmac") == 0)
+            have = true;
+    sqlite3_finalize(q);
+    return have ? BACSC_OK : exec(st, "ALTER TABLE device ADD COLUMN vmac BLOB");
+}
+
 int bacsc_devstate_open(const char *dir, bacsc_devstate **out, char *err, size_t errlen)
 {
     if (dir == NULL || out == NULL || strlen(dir) > 4000)
@@ -172,7 +188,8 @@ int bacsc_devstate_open(const char *dir, bacsc_devstate **out, char *err, size_t
     }
     sqlite3_busy_timeout(st->db, 15000);
     if (exec(st, "PRAGMA journal_mode = WAL") != BACSC_OK ||
-        exec(st, "PRAGMA synchronous = NORMAL") != BACSC_OK || exec(st, SCHEMA) != BACSC_OK) {
+        exec(st, "PRAGMA synchronous = NORMAL") != BACSC_OK || exec(st, SCHEMA) != BACSC_OK ||
+        add_vmac_column(st) != BACSC_OK) {
         set_err(err, errlen, BACSC_ERR_DB, "cannot initialise %s: %s", path,
                 sqlite3_errmsg(st->db));
         bacsc_devstate_close(st);
@@ -220,6 +237,38 @@ int bacsc_devstate_uuid(bacsc_devstate *st, uint32_t instance, uint8_t uuid[16])
         return BACSC_ERR_DB;
     sqlite3_bind_int64(q, 1, instance);
     sqlite3_bind_blob(q, 2, uuid, 16, SQLITE_TRANSIENT);
+    if (sqlite3_step(q) == SQLITE_DONE)
+        rc = BACSC_OK;
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int bacsc_devstate_vmac(bacsc_devstate *st, uint32_t instance, uint8_t vmac[6])
+{
+    uint8_t uuid[16];
+    int rc = bacsc_devstate_uuid(st, instance, uuid); /* makes sure the row exists */
+    if (rc != BACSC_OK)
+        return rc;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT vmac FROM device WHERE instance = ?", -1, &q, NULL) !=
+        SQLITE_OK)
+        return BACSC_ERR_DB;
+    sqlite3_bind_int64(q, 1, instance);
+    bool have = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_bytes(q, 0) == 6;
+    if (have)
+        memcpy(vmac, sqlite3_column_blob(q, 0), 6);
+    sqlite3_finalize(q);
+    if (have)
+        return BACSC_OK;
+    if (RAND_bytes(vmac, 6) != 1)
+        return BACSC_ERR_CRYPTO;
+    vmac[0] = (uint8_t)((vmac[0] & 0xFC) | 0x02); /* locally administered, unicast */
+    rc = BACSC_ERR_DB;
+    if (sqlite3_prepare_v2(st->db, "UPDATE device SET vmac = ? WHERE instance = ?", -1, &q,
+                           NULL) != SQLITE_OK)
+        return rc;
+    sqlite3_bind_blob(q, 1, vmac, 6, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q, 2, instance);
     if (sqlite3_step(q) == SQLITE_DONE)
         rc = BACSC_OK;
     sqlite3_finalize(q);

@@ -23,6 +23,8 @@ typedef struct rinst {
     bacsc_sc_node *trial;            /* fixed files: node on changed hub URIs, on trial */
     bacsc_timer trial_timer;         /* the trial's deadline */
     bool switch_deferred;
+    bool vmac_kept;                  /* use `vmac` (from the state, or the node replaced) */
+    bacsc_vmac vmac;
     bool port_rules;                 /* fixed files: timers from the Network Port (after a
                                         change over BACnet) rather than the flags */
     bacsc_tls_ctx *tls;              /* the node's own TLS context (state directory) */
@@ -45,6 +47,7 @@ struct bacsc_device_runtime {
     } *grave;
     unsigned ngrave, cap_grave;
     bacsc_timer reap_timer, deadline;
+    bacsc_timer seg_timer;           /* segmented answers' timers (every 250 ms) */
     bool stopping;
 };
 

@@ -236,6 +236,38 @@ static void run_one(web_app *app, web_jobs *w, bacsc_site *site, int64_t job)
                    bacsc_site_job_state_name(sum.state), sum.total, sum.done, sum.failed);
 }
 
+/* Before the first job: check every device certificate against the site
+ * CA once (web_certcache.c), so that the first Devices page of a large site
+ * is as fast as the next ones. One device at a time under app->mu. */
+typedef struct warm {
+    web_app *app;
+    bacsc_site_settings st;
+    bool have_st;
+} warm;
+
+static int warm_one(void *user, const bacsc_site_device *d)
+{
+    warm *c = user;
+    web_cert_facts f;
+    web_jobs *w = c->app->jobs;
+    pthread_mutex_lock(&c->app->mu);
+    web_cert_facts_get(c->app, c->have_st ? &c->st : NULL, d, &f);
+    pthread_mutex_lock(&w->mu);
+    bool stop = w->stop;
+    pthread_mutex_unlock(&w->mu);
+    pthread_mutex_unlock(&c->app->mu);
+    return stop;
+}
+
+static void warm_cert_cache(web_app *app, bacsc_site *site)
+{
+    warm c = {.app = app};
+    c.have_st = bacsc_site_settings_get(site, &c.st) == BACSC_OK;
+    bacsc_site_devices(site, warm_one, &c);
+    if (c.have_st)
+        bacsc_site_settings_clear(&c.st);
+}
+
 static void *worker(void *arg)
 {
     web_app *app = arg;
@@ -246,6 +278,7 @@ static void *worker(void *arg)
         BACSC_ERROR("web: the job worker cannot open the site database: %s", err);
         return NULL;
     }
+    warm_cert_cache(app, site);
     pthread_mutex_lock(&w->mu);
     while (!w->stop) {
         if (w->qlen == 0) {

@@ -72,14 +72,14 @@ LC_ALL=C MANPATH="$prefix/share/man" MANWIDTH=80 man bacsc-site 2>/dev/null | gr
   fail "man bacsc-site does not work after install"
 MANPATH="$prefix/share/man" man -w bacsc >/dev/null 2>&1 || fail "man bacsc not found after install"
 [ -f "$prefix/share/bash-completion/completions/bacsc" ] || fail "completion not installed"
-for u in bacsc-hub.service bacsc-device@.service; do
+for u in bacsc-hub.service bacsc-device@.service bacsc-web.service; do
   f="$prefix/lib/systemd/system/$u"
   [ -f "$f" ] || { fail "$u not installed"; continue; }
   exe=$(sed -n 's/^ExecStart=\([^ ]*\) .*/\1/p' "$f")
   [ "$exe" = "$prefix/bin/bacsc" ] && [ -x "$exe" ] || fail "$u: ExecStart binary '$exe'"
   grep -q '^ExecStart=.* --config /etc/bacsc/' "$f" || fail "$u: no --config"
 done
-for e in hub.json device.json; do
+for e in hub.json device.json web.json; do
   [ -f "$prefix/share/doc/bacsc/examples/$e" ] || fail "example $e not installed"
 done
 
@@ -102,9 +102,13 @@ def fix(v):
         name = v.rsplit("/", 1)[1]
         return f"{tmp}/run-{name}" if v.startswith("/run/") else f"{tmp}/{name}"
     return v
-for name in ("hub.json", "device.json"):
+for name in ("hub.json", "device.json", "web.json"):
     d = {k: fix(v) for k, v in json.load(open(f"{src}/{name}")).items()}
-    if name == "hub.json":
+    if name == "web.json":
+        d["listen"] = "127.0.0.1:0"
+        d["ca-dir"] = f"{tmp}/ca"
+        del d["ca-passphrase-file"], d["site-db"]
+    elif name == "hub.json":
         d["listen"] = "127.0.0.1:0"
     else:
         d["hub"] = "wss://127.0.0.1:HUBPORT"; d["failover"] = "wss://127.0.0.1:HUBPORT"
@@ -135,6 +139,19 @@ else
   done
   [ -n "$ok" ] || fail "device from the example device.json did not join: $(tail -3 device.log)"
 fi
+
+# the web console from the example web.json (a CA to serve; web.pem from the test CA)
+"$BACSC" ca init --dir ca --name "Example CA" >/dev/null
+cp hub.pem web.pem; cp hub.key web.key
+"$BACSC" web --config web.json >web.log 2>&1 &
+pids+=($!)
+ok=
+for _ in $(seq 100); do
+  grep -q '^bacsc web: serving https://127.0.0.1:[0-9]*/' web.log && { ok=1; break; }
+  kill -0 "${pids[-1]}" 2>/dev/null || break
+  sleep 0.1
+done
+[ -n "$ok" ] || fail "web console did not start from the example web.json: $(tail -3 web.log)"
 
 [ "$fails" -eq 0 ] || { echo "$fails failure(s)" >&2; exit 1; }
 echo "ok: ${#cmds[@]} man pages, completion, install, examples"

@@ -4,7 +4,8 @@
 # (CSR, certificate signed by the site CA with the openssl CLI, issuer,
 # hub URI, mode sc, activate-changes), leaves BACnet/IP, joins the real
 # `bacsc hub` with its new certificate and answers `bacsc read` over
-# BACnet/SC; after a restart it comes back on SC by itself. A second device
+# BACnet/SC; re-activated over BACnet/SC and restarted it keeps its VMAC (kept
+# in the state) and comes back on SC by itself. A second device
 # given a certificate from another CA is refused and stays on BACnet/IP.
 set -euo pipefail
 : "${BACSC:?BACSC must name the bacsc binary}"
@@ -74,6 +75,22 @@ sc_wait
 sc_read 2001 network-port,1 sc-hub-connector-state | grep -qi "primary\|1" || fail "hub connector state"
 c $P --timeout 1000 read device,2001 object-name >/dev/null; [ "$RC" = 3 ] || fail "2001 still answers on BACnet/IP"
 
+# ---- the VMAC is kept in the state: across its own re-activation and restarts ----------
+mac() { sc_read 2001 network-port,1 mac-address || true; }
+VM1=$(mac); [ -n "$VM1" ] || fail "MAC_Address over SC: $(cat sc.err)"
+SCP=(--hub "$HUB" --cert pki/node1.pem --key pki/node1.key --ca pki/ca.pem --vmac 02:00:00:00:00:77)
+# a commissioning session for this tool's VMAC (the password), then the change
+timeout 20 "$BACSC_BUILD/tests/sc_reinit" 2001 activate-changes pw "${SCP[@]}" >reinit.out 2>&1 \
+  || fail "log in over SC: $(cat reinit.out)"
+timeout 20 "$BACSC" write 2001 network-port,1 sc-failover-hub-uri "wss://127.0.0.1:$((HP + 1))" \
+  "${SCP[@]}" >/dev/null 2>sc.err || fail "write the failover URI over SC: $(cat sc.err)"
+timeout 20 "$BACSC_BUILD/tests/sc_reinit" 2001 activate-changes pw "${SCP[@]}" >reinit.out 2>&1 \
+  || fail "activate-changes over SC: $(cat reinit.out)"
+grep -q "activated" dev.log || fail "no activation logged"
+sc_wait
+[ "${v:-}" = '"dev-2001"' ] || fail "device 2001 not back after its re-activation: $(cat sc.err)"
+[ "$(mac)" = "$VM1" ] || fail "VMAC changed across the re-activation: $VM1 -> $(mac)"
+
 # ---- 2002: certificate from another CA: refused, stays on IP --------------------
 commission $((P + 1)) other.pem other.key >/dev/null
 grep -q "^error 0 46" c.out || fail "foreign certificate activation: $(cat c.out)"
@@ -85,6 +102,7 @@ start_dev
 sc_wait
 [ "${v:-}" = '"dev-2001"' ] || fail "device 2001 not back on BACnet/SC after restart: $(cat sc.err)"
 c $P --timeout 1000 read device,2001 object-name >/dev/null; [ "$RC" = 3 ] || fail "2001 on BACnet/IP after restart"
+[ "$(mac)" = "$VM1" ] || fail "VMAC changed across a restart: $VM1 -> $(mac)"
 
 # ---- usage errors ------------------------------------------------------------------------
 set +e
