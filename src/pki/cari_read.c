@@ -43,6 +43,7 @@ void bacsc_cari_limits_default(bacsc_cari_limits *lim)
     lim->max_total_size = 256ull << 20;
     lim->max_ratio = 100;
     lim->max_manifest_size = 32ull << 20;
+    lim->csr_key_types = 0; /* any */
 }
 
 static void effective_limits(const bacsc_cari_limits *in, bacsc_cari_limits *out)
