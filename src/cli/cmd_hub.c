@@ -3,11 +3,13 @@
  *
  * One event loop: the hub server (sc_hubd.h) plus signal handlers. SIGTERM /
  * SIGINT: Disconnect-Request to every node, wait for the ACKs (at most the
- * disconnect wait, plus one second), exit 0. SIGHUP: nothing is reloaded
- * (logged). SIGUSR1: write the status file (connected peers). See
+ * disconnect wait, plus one second), exit 0. SIGHUP (and a change of the
+ * --crl file): reload certificate, key, issuers and CRL; nodes whose
+ * certificate is no longer accepted are disconnected. SIGUSR1: write the status file (connected peers). See
  * docs/hub.md.
  */
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,7 +86,8 @@ static const cli_part hub_help[] = {
     CLI_GROUP("options:", hub_rows, 0),
     CLI_TEXT("\n"
              "signals: TERM/INT graceful stop (Disconnect-Request to every node, exit 0);\n"
-             "         HUP nothing reloaded (logged); USR1 write --status-file.\n"
+             "         HUP reload certificate, key, issuers and CRL (also when the --crl file\n"
+             "         changes); USR1 write --status-file.\n"
              "exit status: 0 stopped by signal, 1 runtime failure, 2 usage, 3 bad config/certificates\n"
              "\n"
              "example:\n"
@@ -103,7 +106,42 @@ struct hubapp {
     hub_metrics_src msrc;
     bacsc_timer deadline;
     bacsc_timer idle_check;
+    bacsc_timer crl_watch;
+    struct stat crl_st;          /* the --crl file as last loaded */
 };
+
+#define CRL_WATCH_US 2000000
+
+static void reload(struct hubapp *a, const char *why)
+{
+    if (!a->tls) {
+        BACSC_WARN("hub: %s: plaintext hub, nothing to reload", why);
+        return;
+    }
+    if (sc_tls_reload(PROG, a->o, a->tls, true) != 0)
+        return;
+    unsigned n = bacsc_hubd_recheck_peers(a->hubd, a->tls);
+    BACSC_INFO("hub: %s: reloaded certificate, key, issuers%s; %u node(s) disconnected", why,
+               a->o->crl ? " and CRL" : "", n);
+}
+
+static bool same_file(const struct stat *x, const struct stat *y)
+{
+    return x->st_ino == y->st_ino && x->st_size == y->st_size &&
+           x->st_mtim.tv_sec == y->st_mtim.tv_sec && x->st_mtim.tv_nsec == y->st_mtim.tv_nsec;
+}
+
+/* --crl FILE: reload when the file changes (checked every 2 s). */
+static void on_crl_watch(bacsc_loop *loop, void *user)
+{
+    struct hubapp *a = user;
+    struct stat st;
+    if (stat(a->o->crl, &st) == 0 && !same_file(&st, &a->crl_st)) {
+        a->crl_st = st;
+        reload(a, "CRL file changed");
+    }
+    bacsc_timer_start(loop, &a->crl_watch, CRL_WATCH_US);
+}
 
 static void write_status(struct hubapp *a)
 {
@@ -184,8 +222,9 @@ static void on_signal(bacsc_loop *loop, int signo, void *user)
 {
     struct hubapp *a = user;
     if (signo == SIGHUP) {
-        BACSC_WARN("hub: SIGHUP: reloading is not supported; configuration unchanged "
-                   "(restart the hub to apply changes)");
+        if (a->o->crl)
+            stat(a->o->crl, &a->crl_st);
+        reload(a, "SIGHUP");
         return;
     }
     if (signo == SIGUSR1) {
@@ -293,6 +332,11 @@ int bacsc_cmd_hub(int argc, char **argv)
     }
     if (start_metrics(&a))
         goto out;
+    bacsc_timer_init(&a.crl_watch, on_crl_watch, &a);
+    if (o.crl && tls) {
+        stat(o.crl, &a.crl_st);
+        bacsc_timer_start(a.loop, &a.crl_watch, CRL_WATCH_US);
+    }
     bacsc_timer_init(&a.deadline, on_deadline, &a);
     bacsc_timer_init(&a.idle_check, check_idle, &a);
     bacsc_loop_signal(a.loop, SIGTERM, on_signal, &a);

@@ -304,6 +304,23 @@ bacsc_tls_ctx *sc_tls_ctx(const char *prog, const sc_opts *o, bool server)
     return ctx;
 }
 
+int sc_tls_reload(const char *prog, const sc_opts *o, bacsc_tls_ctx *ctx, bool server)
+{
+    bacsc_tls_config tc = {.cert_file = o->cert, .key_file = o->key, .crl_file = o->crl};
+    for (int i = 0; i < o->nca; i++)
+        tc.issuer_files[i] = o->ca[i];
+    if (server) {
+        tc.ticket_key_file = o->ticket_key_file;
+        tc.ticket_lifetime_s = (uint32_t)(o->ticket_lifetime + 0.5);
+    }
+    char err[256];
+    if (bacsc_tls_ctx_reload(ctx, &tc, err, sizeof err) != 0) {
+        BACSC_ERROR("%s: reload failed, configuration unchanged: %s", prog, err);
+        return -1;
+    }
+    return 0;
+}
+
 int sc_check_node_opts(const char *prog, const sc_opts *o)
 {
     if (!o->hub) {

@@ -215,6 +215,13 @@ static void conn_state(int state, void *user)
     const char *peer = bacsc_sc_node_hub_peer(n);
     BACSC_INFO("%s: hub connector state %d %s%s%s", n->name, state,
                bacsc_sc_connector_state_name(state), peer ? " via " : "", peer ? peer : "");
+    const bacsc_sc_conn *hc = state == 1 || state == 2
+                                  ? bacsc_sc_connector_conn(n->conn, state - 1) : NULL;
+    uint16_t raw[2], used[2];
+    if (hc && bacsc_sc_conn_peer_swapped(hc, raw, used)) /* once per connection */
+        BACSC_WARN("%s: hub %s sent Max-BVLC-Length %u / Max-NPDU-Length %u, which look "
+                   "byte-swapped (little-endian, as bacnet-stack sends them): using %u / %u",
+                   n->name, peer ? peer : "?", raw[0], raw[1], used[0], used[1]);
     /* Delivered from the service pass: the owner may send from it, which
      * would re-enter the connector. */
     n->state_pending = true;
