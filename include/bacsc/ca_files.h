@@ -45,6 +45,11 @@ typedef struct bacsc_ca_source {
  * BACSC_ERR_MALFORMED or BACSC_ERR_UNSUPPORTED with `err` set. */
 int bacsc_ca_source_load(const char *path, unsigned max, bacsc_ca_source *src, char *err,
                          size_t errlen);
+/* The same with the limits of a CA's policy: at most max_batch CSRs, and a
+ * zip's CSRs whose key type the policy does not allow are flagged before
+ * their signatures are verified (the CA then rejects them). */
+int bacsc_ca_source_load_policy(const char *path, const bacsc_policy *policy,
+                                bacsc_ca_source *src, char *err, size_t errlen);
 void bacsc_ca_source_free(bacsc_ca_source *src);
 
 /* Write the response for batch `batch_id` to `out`: a directory (when `out`

@@ -67,6 +67,9 @@ typedef struct bacsc_cari_limits {
     uint64_t max_total_size; /* uncompressed octets, all entries; default 256 MiB */
     uint64_t max_ratio;      /* uncompressed/compressed per entry; default 100 */
     uint64_t max_manifest_size; /* manifest.json octets; default 32 MiB */
+    unsigned csr_key_types;  /* BACSC_KEY_BIT() set (bacsc/pki.h): a CSR with another key
+                              * type is flagged without verifying its signature;
+                              * 0 = any (the default) */
 } bacsc_cari_limits;
 
 /* Fill `lim` with the defaults above. */

@@ -270,7 +270,7 @@ const bacsc_bvlc_connect *bacsc_sc_conn_peer(const bacsc_sc_conn *conn);
  * its code (NAK 150 unexpected-data, details naming both values); the
  * initiating side closes on such a Connect-Accept. Small but sufficient
  * values are honoured: nothing larger is ever sent to that peer.
- * A value above our own limit whose byte swap is a plausible limit below it
+ * A value above our own limit whose byte swap is a plausible, smaller limit
  * is taken as sent little-endian (bacnet-stack: 1500 arrives as 56,325):
  * the smaller reading is used, and bacsc_sc_conn_peer_swapped() reports it
  * (raw: as received; used: BVLC, NPDU as used) so the owner can log it once,

@@ -183,6 +183,9 @@ const bacsc_sc_connector_stats *bacsc_sc_connector_stats_get(const bacsc_sc_conn
 bacsc_sc_conn *bacsc_sc_connector_conn(const bacsc_sc_connector *c, int slot);
 /* The reconnect wait that was drawn last (for status / tests), 0 if none. */
 uint64_t bacsc_sc_connector_last_wait(const bacsc_sc_connector *c);
+/* When the next reconnect attempt starts while no hub is connected
+ * (BACSC_SC_NEVER when none is scheduled: connected, attempting, stopped). */
+uint64_t bacsc_sc_connector_retry_at(const bacsc_sc_connector *c);
 
 const char *bacsc_sc_connector_state_name(int state);
 

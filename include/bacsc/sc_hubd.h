@@ -86,6 +86,14 @@ typedef struct bacsc_hubd_stats {
 } bacsc_hubd_stats;
 void bacsc_hubd_stats_get(const bacsc_hubd *h, bacsc_hubd_stats *out);
 
+/*
+ * After bacsc_tls_ctx_reload() of `tls` (the hub's server context): check
+ * every connection's peer certificate again (issuers, CRL, clock) and close
+ * those no longer accepted (WebSocket close 1008, one warn line each naming
+ * the node and why). Returns how many were closed.
+ */
+unsigned bacsc_hubd_recheck_peers(bacsc_hubd *h, bacsc_tls_ctx *tls);
+
 /* The listener's admission counters (zeros after shutdown closed it). */
 void bacsc_hubd_listener_stats(const bacsc_hubd *h, bacsc_ws_listener_stats *out);
 

@@ -60,7 +60,7 @@ extern "C" {
 
 typedef struct bacsc_site bacsc_site;
 
-#define BACSC_SITE_SCHEMA_VERSION 2
+#define BACSC_SITE_SCHEMA_VERSION 3
 #define BACSC_SITE_FP_LEN 32               /* SHA-256 */
 #define BACSC_SITE_NONE 0x3FFFFFu          /* "no such object instance" */
 #define BACSC_SITE_CONCURRENCY_DEFAULT 32
@@ -495,6 +495,43 @@ int bacsc_site_superseded_list(bacsc_site *s, int state, bacsc_site_superseded_f
                                void *user);
 /* Record the outcome for `serial`. BACSC_ERR_NOT_FOUND if unknown. */
 int bacsc_site_superseded_mark(bacsc_site *s, const char *serial, int state, const char *note);
+
+/* ---- CA rollover (docs/lifecycle.md) --------------------------------------------------- */
+
+/*
+ * A CA rollover in progress: from the site CA at its start (old) to `new`.
+ * Phases: 1 every device trusts the new CA as a second issuer; 2 every
+ * device holds a certificate from the new CA (the site CA is then the new
+ * one); 3 the hubs hold new-CA certificates (confirmed by the operator);
+ * 4 the old CA is removed from every device.
+ */
+typedef struct bacsc_site_rollover {
+    unsigned char *old_ca, *new_ca;        /* DER, malloc'd */
+    size_t old_len, new_len;
+    unsigned char old_fp[BACSC_SITE_FP_LEN], new_fp[BACSC_SITE_FP_LEN];
+    bool hubs_done;                        /* phase 3 confirmed */
+    int64_t started;
+} bacsc_site_rollover;
+
+/* The rollover in progress: BACSC_OK, or BACSC_ERR_NOT_FOUND. */
+int bacsc_site_rollover_get(bacsc_site *s, bacsc_site_rollover *r);
+void bacsc_site_rollover_clear(bacsc_site_rollover *r);
+/* Start one to `new_ca` (PEM or DER CA certificate) from the current site CA;
+ * the same new CA again is a no-op. BACSC_ERR_EXISTS: another rollover is in
+ * progress; BACSC_ERR_MALFORMED: not a CA certificate / the site CA itself. */
+int bacsc_site_rollover_start(bacsc_site *s, const unsigned char *new_ca, size_t len);
+/* Phase 3: the operator confirms the hubs are done. */
+int bacsc_site_rollover_hubs_done(bacsc_site *s);
+/* Make the new CA the site CA (start of phase 2). */
+int bacsc_site_rollover_switch_ca(bacsc_site *s);
+/* End the rollover record (after phase 4). */
+int bacsc_site_rollover_finish(bacsc_site *s);
+/*
+ * The last phase `d` has completed: 0 none, 1 trusts the new CA, 2 also
+ * holds a certificate from the new CA, 4 also no longer trusts the old CA
+ * (phase 3 is the hubs', not a device's).
+ */
+int bacsc_site_rollover_phase(const bacsc_site_rollover *r, const bacsc_site_device *d);
 
 #ifdef __cplusplus
 }

@@ -444,8 +444,7 @@ static int cmd_submit_or_sign(int argc, char **argv, int mode /* 0 submit, 1 sig
     }
     bacsc_ca_source src;
     char err[512] = "";
-    int rc = bacsc_ca_source_load(argv[1], bacsc_ca_policy(ca)->max_batch, &src, err,
-                                  sizeof err);
+    int rc = bacsc_ca_source_load_policy(argv[1], bacsc_ca_policy(ca), &src, err, sizeof err);
     if (rc != BACSC_OK) {
         cli_error(c.prog, "%s", err);
         bacsc_ca_close(ca);

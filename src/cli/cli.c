@@ -3,7 +3,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -201,11 +200,4 @@ int cli_read_file(const char *prog, const char *path, size_t max, unsigned char 
     *data = buf;
     *len = n;
     return 0;
-}
-
-int cli_bad_option(const char *prog, int argc, char **argv)
-{
-    const char *arg = (optind > 0 && optind <= argc) ? argv[optind - 1] : "";
-    cli_error(prog, "unknown option or missing argument: %s (see --help)", arg);
-    return EXIT_USAGE;
 }

@@ -37,11 +37,6 @@ typedef struct cli_subcommand {
 /* Print "bacsc <prog>: <message>\n" to stderr. */
 void cli_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Report the option getopt_long() just refused (unknown option or missing
- * argument; call with opterr = 0) as one line "bacsc <prog>: ..." on stderr.
- * Returns EXIT_USAGE. */
-int cli_bad_option(const char *prog, int argc, char **argv);
-
 /* Dispatch argv[1] among `subs` (terminated by a NULL name); handles
  * "--help"/"help" by listing them (and, in the man and completion help
  * modes of cli_opt.h, renders every subcommand). Options may come before the

@@ -138,6 +138,9 @@ typedef struct cli_spec {
 #define CLI_ID(n, s, a, T, f, h) {CLI_ROW_(n, s, a, CLI_K_ID, T, f, h)}
 #define CLI_SECONDS(n, s, a, T, f, h) {CLI_ROW_(n, s, a, CLI_K_SECONDS, T, f, h)}
 #define CLI_CALL(n, s, a, T, f, fn_, h) {CLI_ROW_(n, s, a, CLI_K_CALL, T, f, h), .fn = (fn_)}
+/* A CLI_K_CALL row whose handler gets the whole struct of its group. */
+#define CLI_CALL_STRUCT(n, s, a, fn_, h) \
+    {.name = (n), .shortc = (s), .arg = (a), .kind = CLI_K_CALL, .off = 0, .fn = (fn_), .help = (h)}
 #define CLI_LOGLEVEL(n, s, a, h) {.name = (n), .shortc = (s), .arg = (a), .kind = CLI_K_LOGLEVEL, .help = (h)}
 #define CLI_HELP(n, s, h) {.name = (n), .shortc = (s), .kind = CLI_K_HELP, .help = (h)}
 

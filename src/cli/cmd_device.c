@@ -9,7 +9,6 @@
  * `--hub-listen` also hosts the hub function (sc_hubd.h). See docs/device.md.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,6 +27,7 @@
 #include "web/metrics_http.h"
 #include "bacsc/sc_node.h"
 #include "cli.h"
+#include "cli_opt.h"
 #include "sc_cli.h"
 #include "sc_status.h"
 
@@ -46,88 +46,35 @@ const char bacsc_cmd_device_summary[] = "run a BACnet device on BACnet/SC (optio
 
 #define PROG "device"
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: bacsc device --instance N --hub URI [--failover URI] --cert FILE --key FILE\n"
-            "                    --ca FILE [--ca FILE2] [--hub-listen ADDR:PORT] [--config FILE]\n"
-            "                    [--name NAME] [--uuid UUID] [--av N] [--count N] [--vendor-id N]\n"
-            "                    [--dc-listen ADDR:PORT [--dc-uri URI]...] [--dc-initiate auto|off]\n"
-            "                    [--insecure-plaintext] [--status-file FILE] [--log-level LEVEL]\n"
-            "       bacsc device --state-dir DIR --instance N [--bip ADDR:PORT] [--count N]\n"
-            "                    [--mode ip|dual|sc] [--domain D] [--password-file F] [--hub URI]\n"
-            "                    [--failover URI] [--bip-broadcast ADDR:PORT [--bip-broadcast-count N]]\n"
-            "\n"
-            "Run a BACnet device (Device object, Analog Values, a SECURE_CONNECT Network\n"
-            "Port) that joins a BACnet/SC network through its hub connector (primary hub,\n"
-            "failover hub) and answers Who-Is, ReadProperty, ReadPropertyMultiple and\n"
-            "WriteProperty. With --hub-listen it also hosts the hub function. With\n"
-            "--dc-listen it accepts direct connections (node switch); with --dc-initiate auto\n"
-            "it opens direct connections to the peers it exchanges unicasts with.\n"
-            "\n"
-            "options:\n"
-            "  -i, --instance N          device instance (0..4194302)\n"
-            "      --hub URI             primary hub, wss://HOST:PORT[/PATH]\n"
-            "      --failover URI        failover hub\n"
-            "      --cert FILE           operational certificate (PEM)\n"
-            "      --key FILE            its private key (PEM)\n"
-            "      --ca FILE             issuer (CA) certificate; twice for rollover\n"
-            "      --crl FILE            CRL(s) of the issuers (PEM): peers and hubs whose\n"
-            "                            certificate is revoked are refused (also --state-dir)\n"
-            "      --hub-listen ADDR:PORT  also run the hub function, listening here\n"
-            "      --metrics-listen ADDR:PORT  with --hub-listen: Prometheus /metrics and /health of\n"
-            "                            the hub function over plain HTTP (bare PORT: 127.0.0.1)\n"
-            "      --ticket-key-file FILE  with --hub-listen: TLS session ticket keys (resumption,\n"
-            "                            also across restarts; created 0600 if absent)\n"
-            "      --dc-listen ADDR:PORT   accept direct connections (dc.bsc.bacnet.org) here\n"
-            "      --dc-uri URI          advertised direct-connect URI (repeatable; default\n"
-            "                            wss://ADDR:PORT of --dc-listen)\n"
-            "      --dc-initiate MODE    auto: open direct connections to busy peers and\n"
-            "                            close idle ones; off (default)\n"
-            "  -c, --config FILE         JSON configuration (keys: docs/device.md); flags override it\n"
-            "      --name NAME           Object_Name of the Device object (default bacsc-device-N)\n"
-            "      --uuid UUID           Device UUID (default: from the certificate's urn:uuid SAN, else random)\n"
-            "      --av N                number of Analog Value objects (default 1, at most 10000)\n"
-            "      --count N             run N device instances N..N+count-1 in this process\n"
-            "      --vendor-id N         Vendor_Identifier (0..65535, default 0); with\n"
-            "      --vendor-name TEXT, --model-name TEXT, --firmware-revision TEXT,\n"
-            "      --application-software-version TEXT, --location TEXT, --description TEXT\n"
-            "                            the Device object's identification (config keys\n"
-            "                            vendor_id, vendor_name, ... with _ for -)\n"
-            "      --pics                print the PICS-style summary (object types,\n"
-            "                            properties, services, BIBBs) as Markdown and exit\n"
-            "      --insecure-plaintext  allow ws:// URIs (debugging only)\n"
-            "      --status-file FILE    where SIGUSR1 writes the status as JSON\n"
-            "      --log-level LEVEL     error, warn, info (default), debug, trace\n"
-            "commissionable devices (docs/device-commissioning.md):\n"
-            "      --state-dir DIR       keep configuration, certificates and keys in DIR; the\n"
-            "                            device starts without certificates on BACnet/IP and is\n"
-            "                            commissioned over BACnet (--cert/--key/--ca not used)\n"
-            "      --bip ADDR:PORT       BACnet/IP address of the first instance (default\n"
-            "                            127.0.0.1:47808); instance i uses PORT+i\n"
-            "      --mode ip|dual|sc     mode of a fresh state (default ip; sc needs an\n"
-            "                            activated certificate: a saved state keeps its mode)\n"
-            "      --domain D            site domain for CSR common names (NAME.D)\n"
-            "      --password P          ReinitializeDevice password (1..20 characters; visible in\n"
-            "                            ps: prefer --password-file). Kept hashed in the state\n"
-            "                            directory; without one a password is generated at the\n"
-            "                            first start and shown once\n"
-            "      --password-file F     the password from the first line of F\n"
-            "      --bip-broadcast ADDR:PORT  where broadcasts go (default ADDR's broadcast)\n"
-            "      --bip-broadcast-count N    emulate a broadcast domain on one host: send\n"
-            "                            broadcasts to N consecutive ports from --bip-broadcast\n"
-            "  -h, --help                this text\n"
-            "\n"
-            "signals: TERM/INT graceful stop (Disconnect-Request to the hub and, when hosting\n"
-            "         the hub function, to its nodes; exit 0); HUP reload certificate, key,\n"
-            "         issuers and CRL (peers stay; revoked ones are disconnected);\n"
-            "         USR1 write --status-file.\n"
-            "exit status: 0 stopped by signal, 1 runtime failure, 2 usage, 3 bad config/certificates\n"
-            "\n"
-            "example:\n"
-            "  bacsc device --instance 1001 --hub wss://127.0.0.1:4443 --cert node1.pem \\\n"
-            "               --key node1.key --ca ca.pem\n");
-}
+#define DEVICE_USAGE \
+    "usage: bacsc device --instance N --hub URI [--failover URI] --cert FILE --key FILE\n" \
+    "                    --ca FILE [--ca FILE2] [--hub-listen ADDR:PORT] [--config FILE]\n" \
+    "                    [--name NAME] [--uuid UUID] [--av N] [--count N] [--vendor-id N]\n" \
+    "                    [--dc-listen ADDR:PORT [--dc-uri URI]...] [--dc-initiate auto|off]\n" \
+    "                    [--insecure-plaintext] [--status-file FILE] [--log-level LEVEL]\n" \
+    "       bacsc device --state-dir DIR --instance N [--bip ADDR:PORT] [--count N]\n" \
+    "                    [--mode ip|dual|sc] [--domain D] [--password-file F] [--hub URI]\n" \
+    "                    [--failover URI] [--bip-broadcast ADDR:PORT [--bip-broadcast-count N]]\n" \
+    "\n" \
+    "Run a BACnet device (Device object, Analog Values, a SECURE_CONNECT Network\n" \
+    "Port) that joins a BACnet/SC network through its hub connector (primary hub,\n" \
+    "failover hub) and answers Who-Is, ReadProperty, ReadPropertyMultiple and\n" \
+    "WriteProperty. With --hub-listen it also hosts the hub function. With\n" \
+    "--dc-listen it accepts direct connections (node switch); with --dc-initiate auto\n" \
+    "it opens direct connections to the peers it exchanges unicasts with.\n" \
+    "\n"
+
+#define DEVICE_TAIL \
+    "\n" \
+    "signals: TERM/INT graceful stop (Disconnect-Request to the hub and, when hosting\n" \
+    "         the hub function, to its nodes; exit 0); HUP reload certificate, key,\n" \
+    "         issuers and CRL (peers stay; revoked ones are disconnected);\n" \
+    "         USR1 write --status-file.\n" \
+    "exit status: 0 stopped by signal, 1 runtime failure, 2 usage, 3 bad config/certificates\n" \
+    "\n" \
+    "example:\n" \
+    "  bacsc device --instance 1001 --hub wss://127.0.0.1:4443 --cert node1.pem \\\n" \
+    "               --key node1.key --ca ca.pem\n"
 
 /* The status document (`bacsc status` reads it): at start-up when a
  * --status-file is given, and on every SIGUSR1 (logged without a file). */
@@ -441,25 +388,6 @@ static void pics_line(void *user, const char *line)
     fprintf(user, "%s\n", line);
 }
 
-/* --vendor-id and the identification strings (options 1110..1116). */
-static int identity_opt(int opt, const char *arg, sc_opts *o)
-{
-    unsigned long ul;
-    switch (opt) {
-    case 1110:
-        if (sc_parse_ulong(PROG, "--vendor-id", arg, 0, 65535, &ul))
-            return -1;
-        o->vendor_id = (long)ul;
-        return 0;
-    case 1111: o->vendor_name = arg; return 0;
-    case 1112: o->model_name = arg; return 0;
-    case 1113: o->firmware_revision = arg; return 0;
-    case 1114: o->app_version = arg; return 0;
-    case 1115: o->location = arg; return 0;
-    default: o->description = arg; return 0;
-    }
-}
-
 int bacsc_cmd_device(int argc, char **argv);
 /* Parse the command line into `o` and `dh`. Returns -1 to go on, else the
  * exit code (help printed, or a usage error reported). */
@@ -484,129 +412,174 @@ static int read_password_file(const char *path, const char **out)
     return 0;
 }
 
-static int parse_opts(int argc, char **argv, sc_opts *o, devhost_opts *dh)
+/* The command line: sc_opts (shared with the config file), the options of
+ * commissionable devices, and what only the command line has. */
+typedef struct device_cli {
+    sc_opts *o;
+    devhost_opts *dh;
+    const char *config;
+    bool pics;
+} device_cli;
+
+static int opt_ca(const char *prog, const char *arg, void *target)
 {
-    static const struct option longopts[] = {
-        {"instance", required_argument, NULL, 'i'},
-        {"hub", required_argument, NULL, 'H'},
-        {"failover", required_argument, NULL, 'F'},
-        {"cert", required_argument, NULL, 'C'},
-        {"key", required_argument, NULL, 'K'},
-        {"ca", required_argument, NULL, 'A'},
-        {"hub-listen", required_argument, NULL, 'B'},
-        {"metrics-listen", required_argument, NULL, 1010},
-        {"ticket-key-file", required_argument, NULL, 'T'},
-        {"dc-listen", required_argument, NULL, 'D'},
-        {"dc-uri", required_argument, NULL, 'R'},
-        {"dc-initiate", required_argument, NULL, 'I'},
-        {"config", required_argument, NULL, 'c'},
-        {"name", required_argument, NULL, 'n'},
-        {"uuid", required_argument, NULL, 'U'},
-        {"vmac", required_argument, NULL, 'V'},
-        {"av", required_argument, NULL, 'a'},
-        {"count", required_argument, NULL, 'N'},
-        {"insecure-plaintext", no_argument, NULL, 'P'},
-        {"status-file", required_argument, NULL, 'S'},
-        {"log-level", required_argument, NULL, 'L'},
-        {"state-dir", required_argument, NULL, 1001},
-        {"bip", required_argument, NULL, 1002},
-        {"mode", required_argument, NULL, 1003},
-        {"domain", required_argument, NULL, 1004},
-        {"password", required_argument, NULL, 1005},
-        {"password-file", required_argument, NULL, 1008},
-        {"crl", required_argument, NULL, 1009},
-        {"bip-broadcast", required_argument, NULL, 1006},
-        {"bip-broadcast-count", required_argument, NULL, 1007},
-        {"vendor-id", required_argument, NULL, 1110},
-        {"vendor-name", required_argument, NULL, 1111},
-        {"model-name", required_argument, NULL, 1112},
-        {"firmware-revision", required_argument, NULL, 1113},
-        {"application-software-version", required_argument, NULL, 1114},
-        {"location", required_argument, NULL, 1115},
-        {"description", required_argument, NULL, 1116},
-        {"pics", no_argument, NULL, 1120},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
-    bacsc_log_set_level(BACSC_LOG_INFO);
-    int opt;
-    unsigned long ul;
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, "i:c:h", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 'i':
-            if (sc_parse_ulong(PROG, "--instance", optarg, 0, 4194302, &ul))
-                return EXIT_USAGE;
-            o->instance = (long)ul;
-            break;
-        case 'H': o->hub = optarg; break;
-        case 'F': o->failover = optarg; break;
-        case 'C': o->cert = optarg; break;
-        case 'K': o->key = optarg; break;
-        case 'A':
-            if (sc_opts_add_ca(PROG, o, optarg))
-                return EXIT_USAGE;
-            break;
-        case 'B': o->hub_listen = optarg; break;
-        case 1010: o->metrics_listen = optarg; break;
-        case 'T': o->ticket_key_file = optarg; break;
-        case 'D': o->dc_listen = optarg; break;
-        case 'R':
-            if (o->ndc_uri == (int)(sizeof o->dc_uri / sizeof o->dc_uri[0])) {
-                cli_error(PROG, "--dc-uri: at most %zu", sizeof o->dc_uri / sizeof o->dc_uri[0]);
-                return EXIT_USAGE;
-            }
-            o->dc_uri[o->ndc_uri++] = optarg;
-            break;
-        case 'I': o->dc_initiate = optarg; break;
-        case 'c': break;
-        case 'n': o->name = optarg; break;
-        case 'U': o->uuid = optarg; break;
-        case 'V': o->vmac = optarg; break;
-        case 'a':
-            if (sc_parse_ulong(PROG, "--av", optarg, 0, 10000, &ul))
-                return EXIT_USAGE;
-            o->av = (long)ul;
-            break;
-        case 'N':
-            if (sc_parse_ulong(PROG, "--count", optarg, 1, 10000, &ul))
-                return EXIT_USAGE;
-            o->count = (long)ul;
-            break;
-        case 'P': o->insecure_plaintext = true; break;
-        case 'S': o->status_file = optarg; break;
-        case 'L': o->log_level = optarg; break;
-        case 1001: dh->state_dir = optarg; break;
-        case 1002: dh->bip = optarg; break;
-        case 1003: dh->mode = optarg; break;
-        case 1004: dh->domain = optarg; break;
-        case 1005: dh->password = optarg; break;
-        case 1009: o->crl = optarg; break;
-        case 1008:
-            if (read_password_file(optarg, &dh->password) != 0)
-                return EXIT_USAGE;
-            break;
-        case 1006: dh->bip_broadcast = optarg; break;
-        case 1007:
-            if (sc_parse_ulong(PROG, "--bip-broadcast-count", optarg, 1, 65535, &ul))
-                return EXIT_USAGE;
-            dh->bip_broadcast_count = ul;
-            break;
-        case 'h': usage(stdout); return EXIT_OK;
-        case 1120: return bacsc_device_pics(pics_line, stdout) == BACSC_OK ? EXIT_OK : EXIT_FAIL;
-        default:
-            if (opt >= 1110 && opt <= 1116) {
-                if (identity_opt(opt, optarg, o))
-                    return EXIT_USAGE;
-                break;
-            }
-            return cli_bad_option(PROG, argc, argv);
-        }
+    return sc_opts_add_ca(prog, target, arg);
+}
+
+static int opt_dc_uri(const char *prog, const char *arg, void *target)
+{
+    sc_opts *o = target;
+    if (o->ndc_uri == (int)(sizeof o->dc_uri / sizeof o->dc_uri[0])) {
+        cli_error(prog, "--dc-uri: at most %zu", sizeof o->dc_uri / sizeof o->dc_uri[0]);
+        return -1;
     }
-    if (optind != argc) {
-        cli_error(PROG, "unexpected argument '%s'", argv[optind]);
+    o->dc_uri[o->ndc_uri++] = arg;
+    return 0;
+}
+
+static int opt_password_file(const char *prog, const char *arg, void *target)
+{
+    return read_password_file(arg, target);
+}
+
+static const cli_opt net_rows[] = {
+    CLI_LONG("instance", 'i', "N", sc_opts, instance, 0, 4194302, "device instance (0..4194302)"),
+    CLI_STR("hub", 0, "URI", sc_opts, hub, "primary hub, wss://HOST:PORT[/PATH]"),
+    CLI_STR("failover", 0, "URI", sc_opts, failover, "failover hub"),
+    CLI_STR("cert", 0, "FILE", sc_opts, cert, "operational certificate (PEM)"),
+    CLI_STR("key", 0, "FILE", sc_opts, key, "its private key (PEM)"),
+    CLI_CALL_STRUCT("ca", 0, "FILE", opt_ca, "issuer (CA) certificate; twice for rollover"),
+    CLI_STR("crl", 0, "FILE", sc_opts, crl,
+            "CRL(s) of the issuers (PEM): peers and hubs whose\n"
+            "certificate is revoked are refused (also --state-dir)"),
+    CLI_STR("hub-listen", 0, "ADDR:PORT", sc_opts, hub_listen,
+            "also run the hub function, listening here"),
+    CLI_STR("metrics-listen", 0, "ADDR:PORT", sc_opts, metrics_listen,
+            "with --hub-listen: Prometheus /metrics and /health of\n"
+            "the hub function over plain HTTP (bare PORT: 127.0.0.1)"),
+    CLI_STR("ticket-key-file", 0, "FILE", sc_opts, ticket_key_file,
+            "with --hub-listen: TLS session ticket keys (resumption,\n"
+            "also across restarts; created 0600 if absent)"),
+    {CLI_ROW_("dc-listen", 0, "ADDR:PORT", CLI_K_STR, sc_opts, dc_listen,
+              "accept direct connections (dc.bsc.bacnet.org) here"),
+     .label = "--dc-listen ADDR:PORT "},
+    CLI_CALL_STRUCT("dc-uri", 0, "URI", opt_dc_uri,
+                    "advertised direct-connect URI (repeatable; default\n"
+                    "wss://ADDR:PORT of --dc-listen)"),
+    CLI_STR("dc-initiate", 0, "MODE", sc_opts, dc_initiate,
+            "auto: open direct connections to busy peers and\n"
+            "close idle ones; off (default)"),
+    CLI_END};
+
+static const cli_opt config_rows[] = {
+    CLI_STR("config", 'c', "FILE", device_cli, config,
+            "JSON configuration (keys: docs/device.md); flags override it"),
+    CLI_END};
+
+static const cli_opt object_rows[] = {
+    CLI_STR("name", 0, "NAME", sc_opts, name,
+            "Object_Name of the Device object (default bacsc-device-N)"),
+    CLI_STR("uuid", 0, "UUID", sc_opts, uuid,
+            "Device UUID (default: from the certificate's urn:uuid SAN, else random)"),
+    {CLI_ROW_("vmac", 0, "MAC", CLI_K_STR, sc_opts, vmac, NULL), .flags = CLI_UNLISTED},
+    CLI_LONG("av", 0, "N", sc_opts, av, 0, 10000,
+             "number of Analog Value objects (default 1, at most 10000)"),
+    CLI_LONG("count", 0, "N", sc_opts, count, 1, 10000,
+             "run N device instances N..N+count-1 in this process"),
+    CLI_LONG("vendor-id", 0, "N", sc_opts, vendor_id, 0, 65535,
+             "Vendor_Identifier (0..65535, default 0); with"),
+    {CLI_ROW_("vendor-name", 0, "TEXT", CLI_K_STR, sc_opts, vendor_name, NULL),
+     .label = "--vendor-name TEXT, --model-name TEXT, --firmware-revision TEXT,"},
+    {CLI_ROW_("model-name", 0, "TEXT", CLI_K_STR, sc_opts, model_name, NULL),
+     .flags = CLI_UNLISTED},
+    {CLI_ROW_("firmware-revision", 0, "TEXT", CLI_K_STR, sc_opts, firmware_revision, NULL),
+     .flags = CLI_UNLISTED},
+    {CLI_ROW_("application-software-version", 0, "TEXT", CLI_K_STR, sc_opts, app_version,
+              "\nthe Device object's identification (config keys\n"
+              "vendor_id, vendor_name, ... with _ for -)"),
+     .label = "--application-software-version TEXT, --location TEXT, --description TEXT"},
+    {CLI_ROW_("location", 0, "TEXT", CLI_K_STR, sc_opts, location, NULL), .flags = CLI_UNLISTED},
+    {CLI_ROW_("description", 0, "TEXT", CLI_K_STR, sc_opts, description, NULL),
+     .flags = CLI_UNLISTED},
+    CLI_END};
+
+static const cli_opt pics_rows[] = {
+    CLI_FLAG("pics", 0, device_cli, pics,
+             "print the PICS-style summary (object types,\n"
+             "properties, services, BIBBs) as Markdown and exit"),
+    CLI_END};
+
+static const cli_opt run_rows[] = {
+    CLI_FLAG("insecure-plaintext", 0, sc_opts, insecure_plaintext,
+             "allow ws:// URIs (debugging only)"),
+    CLI_STR("status-file", 0, "FILE", sc_opts, status_file,
+            "where SIGUSR1 writes the status as JSON"),
+    CLI_STR("log-level", 0, "LEVEL", sc_opts, log_level,
+            "error, warn, info (default), debug, trace"),
+    CLI_END};
+
+static const cli_opt host_rows[] = {
+    CLI_STR("state-dir", 0, "DIR", devhost_opts, state_dir,
+            "keep configuration, certificates and keys in DIR; the\n"
+            "device starts without certificates on BACnet/IP and is\n"
+            "commissioned over BACnet (--cert/--key/--ca not used)"),
+    CLI_STR("bip", 0, "ADDR:PORT", devhost_opts, bip,
+            "BACnet/IP address of the first instance (default\n"
+            "127.0.0.1:47808); instance i uses PORT+i"),
+    {CLI_ROW_("mode", 0, "ip|dual|sc", CLI_K_STR, devhost_opts, mode,
+              "mode of a fresh state (default ip; sc needs an\n"
+              "activated certificate: a saved state keeps its mode)"),
+     .label = "--mode ip|dual|sc"},
+    CLI_STR("domain", 0, "D", devhost_opts, domain, "site domain for CSR common names (NAME.D)"),
+    CLI_STR("password", 0, "P", devhost_opts, password,
+            "ReinitializeDevice password (1..20 characters; visible in\n"
+            "ps: prefer --password-file). Kept hashed in the state\n"
+            "directory; without one a password is generated at the\n"
+            "first start and shown once"),
+    CLI_CALL("password-file", 0, "F", devhost_opts, password, opt_password_file,
+             "the password from the first line of F"),
+    CLI_STR("bip-broadcast", 0, "ADDR:PORT", devhost_opts, bip_broadcast,
+            "where broadcasts go (default ADDR's broadcast)"),
+    {CLI_ROW_("bip-broadcast-count", 0, "N", CLI_K_ULONG, devhost_opts, bip_broadcast_count,
+              "emulate a broadcast domain on one host: send\n"
+              "broadcasts to N consecutive ports from --bip-broadcast"),
+     .min = 1, .max = 65535, .label = "--bip-broadcast-count N  "},
+    CLI_END};
+
+static const cli_opt help_rows[] = {CLI_HELP("help", 'h', "this text"), CLI_END};
+
+static const cli_part device_help[] = {
+    CLI_TEXT(DEVICE_USAGE),
+    CLI_GROUP_PTR("options:", net_rows, device_cli, o),
+    CLI_GROUP(NULL, config_rows, 0),
+    CLI_GROUP_PTR(NULL, object_rows, device_cli, o),
+    CLI_GROUP(NULL, pics_rows, 0),
+    CLI_GROUP_PTR(NULL, run_rows, device_cli, o),
+    CLI_GROUP_PTR("commissionable devices (docs/device-commissioning.md):", host_rows, device_cli,
+                  dh),
+    CLI_GROUP(NULL, help_rows, 0),
+    CLI_TEXT(DEVICE_TAIL),
+    CLI_END};
+
+static const cli_spec device_spec = {PROG, device_help, .col = 28, .short_col = true};
+
+/* Parse the command line into `o` and `dh` (*config: --config FILE).
+ * Returns -1 to go on, else the exit code (help printed, or a usage error
+ * reported). */
+static int parse_opts(int argc, char **argv, sc_opts *o, devhost_opts *dh, const char **config)
+{
+    bacsc_log_set_level(BACSC_LOG_INFO);
+    device_cli c = {.o = o, .dh = dh};
+    int rc = cli_parse(&device_spec, &c, &argc, argv);
+    if (rc >= 0)
+        return rc;
+    if (c.pics)
+        return bacsc_device_pics(pics_line, stdout) == BACSC_OK ? EXIT_OK : EXIT_FAIL;
+    if (argc != 1) {
+        cli_error(PROG, "unexpected argument '%s'", argv[1]);
         return EXIT_USAGE;
     }
+    *config = c.config;
     return -1;
 }
 
@@ -616,12 +589,10 @@ int bacsc_cmd_device(int argc, char **argv)
     sc_opts_init(&o);
     devhost_opts dh;
     memset(&dh, 0, sizeof dh);
-    int prc = parse_opts(argc, argv, &o, &dh);
+    const char *config = NULL;
+    int prc = parse_opts(argc, argv, &o, &dh, &config);
     if (prc >= 0)
         return prc;
-    const char *config = sc_find_opt(argc, argv, "--config", NULL);
-    if (!config)
-        config = sc_find_opt(argc, argv, "-c", NULL);
     if (config && sc_opts_load(PROG, config, &o))
         return EXIT_DATAERR;
     int rc = EXIT_USAGE;

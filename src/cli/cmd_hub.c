@@ -3,11 +3,13 @@
  *
  * One event loop: the hub server (sc_hubd.h) plus signal handlers. SIGTERM /
  * SIGINT: Disconnect-Request to every node, wait for the ACKs (at most the
- * disconnect wait, plus one second), exit 0. SIGHUP: nothing is reloaded
- * (logged). SIGUSR1: write the status file (connected peers). See
+ * disconnect wait, plus one second), exit 0. SIGHUP (and a change of the
+ * --crl file): reload certificate, key, issuers and CRL; nodes whose
+ * certificate is no longer accepted are disconnected. SIGUSR1: write the status file (connected peers). See
  * docs/hub.md.
  */
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,7 +86,8 @@ static const cli_part hub_help[] = {
     CLI_GROUP("options:", hub_rows, 0),
     CLI_TEXT("\n"
              "signals: TERM/INT graceful stop (Disconnect-Request to every node, exit 0);\n"
-             "         HUP nothing reloaded (logged); USR1 write --status-file.\n"
+             "         HUP reload certificate, key, issuers and CRL (also when the --crl file\n"
+             "         changes); USR1 write --status-file.\n"
              "exit status: 0 stopped by signal, 1 runtime failure, 2 usage, 3 bad config/certificates\n"
              "\n"
              "example:\n"
@@ -103,7 +106,89 @@ struct hubapp {
     hub_metrics_src msrc;
     bacsc_timer deadline;
     bacsc_timer idle_check;
+    bacsc_timer crl_watch;
+    struct stat crl_st;          /* the --crl file as last loaded */
+    int64_t crl_logged;          /* when the CRL warning/error was last logged */
 };
+
+#define CRL_WATCH_US 2000000
+#define CRL_WARN_S (3 * 86400)   /* warn this long before the CRL's nextUpdate */
+
+/* The CRL's nextUpdate: warn (once a day) from 3 days before, and past it
+ * an error (once an hour) and the counter: the hub then fails closed (every
+ * handshake is refused until a fresh CRL is loaded). */
+static void crl_check(struct hubapp *a, bool reloaded)
+{
+    if (!a->o->crl || !a->tls)
+        return;
+    int64_t now = (int64_t)time(NULL);
+    if (reloaded || !a->msrc.crl_next_update)
+        a->msrc.crl_next_update = sc_crl_next_update(a->o->crl);
+    int64_t nu = a->msrc.crl_next_update;
+    if (!nu)
+        return;
+    char when[32];
+    struct tm tm;
+    time_t tt = (time_t)nu;
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tt, &tm));
+    if (now >= nu) {
+        if (!a->msrc.crl_expired) {
+            a->msrc.crl_expired = true;
+            a->msrc.crl_expired_total++;
+            a->crl_logged = 0;
+        }
+        if (!a->crl_logged || now - a->crl_logged >= 3600) {
+            BACSC_ERROR("hub: CRL %s is past its nextUpdate %s: every node is refused "
+                        "(fail closed) until a fresh CRL is loaded (replace the file or SIGHUP)",
+                        a->o->crl, when);
+            a->crl_logged = now;
+        }
+        return;
+    }
+    if (a->msrc.crl_expired) {
+        a->msrc.crl_expired = false;
+        a->crl_logged = 0;
+    }
+    if (nu - now <= CRL_WARN_S && (!a->crl_logged || now - a->crl_logged >= 86400)) {
+        BACSC_WARN("hub: CRL %s reaches its nextUpdate %s in %lld h: load a fresh one before "
+                   "then, or every node will be refused", a->o->crl, when,
+                   (long long)((nu - now) / 3600));
+        a->crl_logged = now;
+    }
+}
+
+static void reload(struct hubapp *a, const char *why)
+{
+    if (!a->tls) {
+        BACSC_WARN("hub: %s: plaintext hub, nothing to reload", why);
+        return;
+    }
+    if (sc_tls_reload(PROG, a->o, a->tls, true) != 0)
+        return;
+    crl_check(a, true);
+    unsigned n = bacsc_hubd_recheck_peers(a->hubd, a->tls);
+    BACSC_INFO("hub: %s: reloaded certificate, key, issuers%s; %u node(s) disconnected", why,
+               a->o->crl ? " and CRL" : "", n);
+}
+
+static bool same_file(const struct stat *x, const struct stat *y)
+{
+    return x->st_ino == y->st_ino && x->st_size == y->st_size &&
+           x->st_mtim.tv_sec == y->st_mtim.tv_sec && x->st_mtim.tv_nsec == y->st_mtim.tv_nsec;
+}
+
+/* --crl FILE: reload when the file changes (checked every 2 s). */
+static void on_crl_watch(bacsc_loop *loop, void *user)
+{
+    struct hubapp *a = user;
+    struct stat st;
+    if (stat(a->o->crl, &st) == 0 && !same_file(&st, &a->crl_st)) {
+        a->crl_st = st;
+        reload(a, "CRL file changed");
+    }
+    crl_check(a, false);
+    bacsc_timer_start(loop, &a->crl_watch, CRL_WATCH_US);
+}
 
 static void write_status(struct hubapp *a)
 {
@@ -115,6 +200,11 @@ static void write_status(struct hubapp *a)
     json_object_set_new(doc, "hub", sc_status_hubd(a->loop, a->hubd));
     if (a->tls)
         json_object_set_new(doc, "tls", sc_status_tls(a->tls));
+    if (a->msrc.crl_next_update)
+        json_object_set_new(doc, "crl", json_pack("{s:s, s:I, s:b, s:I}", "file", a->o->crl,
+                                                  "next_update", (json_int_t)a->msrc.crl_next_update,
+                                                  "expired", a->msrc.crl_expired, "expired_total",
+                                                  (json_int_t)a->msrc.crl_expired_total));
     if (a->o->status_file) {
         if (sc_write_json_file(a->o->status_file, doc) == 0)
             BACSC_INFO("hub: status written to %s", a->o->status_file);
@@ -148,8 +238,9 @@ static int start_metrics(struct hubapp *a)
 {
     if (!a->o->metrics_listen)
         return 0;
-    a->msrc = (hub_metrics_src){.hubd = a->hubd, .tls = a->tls,
-                                .cert_not_after = hub_metrics_cert_not_after(a->o->cert)};
+    a->msrc.hubd = a->hubd;
+    a->msrc.tls = a->tls;
+    a->msrc.cert_not_after = hub_metrics_cert_not_after(a->o->cert);
     metrics_http_handlers mh = {.render = render_metrics, .health = health, .user = a};
     char err[256];
     if (metrics_http_start(a->loop, a->o->metrics_listen, &mh, &a->metrics, err, sizeof err)) {
@@ -184,8 +275,9 @@ static void on_signal(bacsc_loop *loop, int signo, void *user)
 {
     struct hubapp *a = user;
     if (signo == SIGHUP) {
-        BACSC_WARN("hub: SIGHUP: reloading is not supported; configuration unchanged "
-                   "(restart the hub to apply changes)");
+        if (a->o->crl)
+            stat(a->o->crl, &a->crl_st);
+        reload(a, "SIGHUP");
         return;
     }
     if (signo == SIGUSR1) {
@@ -293,6 +385,12 @@ int bacsc_cmd_hub(int argc, char **argv)
     }
     if (start_metrics(&a))
         goto out;
+    bacsc_timer_init(&a.crl_watch, on_crl_watch, &a);
+    if (o.crl && tls) {
+        stat(o.crl, &a.crl_st);
+        crl_check(&a, true);
+        bacsc_timer_start(a.loop, &a.crl_watch, CRL_WATCH_US);
+    }
     bacsc_timer_init(&a.deadline, on_deadline, &a);
     bacsc_timer_init(&a.idle_check, check_idle, &a);
     bacsc_loop_signal(a.loop, SIGTERM, on_signal, &a);

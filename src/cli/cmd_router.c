@@ -18,7 +18,9 @@
 #include "cli.h"
 #include "cli_opt.h"
 #include "sc_cli.h"
+#include "router_metrics.h"
 #include "sc_status.h"
+#include "web/metrics_http.h"
 
 const char bacsc_cmd_router_summary[] = "route BACnet between BACnet/IP and BACnet/SC networks";
 
@@ -49,6 +51,7 @@ typedef struct router_app {
     bacsc_hubd *hubd[BACSC_ROUTER_HOST_MAX_SC];
     bacsc_timer idle_check, deadline;
     bool stopping;
+    metrics_http *metrics;
 } router_app;
 
 /* ---- options ------------------------------------------------------------------- */
@@ -176,6 +179,8 @@ static int config_key(router_opts *r, const char *k, json_t *v)
         o->log_level = o->log_level ? o->log_level : s;
     else if (strcmp(k, "status_file") == 0 && s)
         o->status_file = o->status_file ? o->status_file : s;
+    else if (strcmp(k, "metrics_listen") == 0 && s)
+        o->metrics_listen = o->metrics_listen ? o->metrics_listen : s;
     else if (config_secs(o, k, v) == 0)
         return 0;
     else if (strcmp(k, "insecure_plaintext") == 0 && json_is_boolean(v))
@@ -303,6 +308,9 @@ static const cli_opt router_rows[] = {
             "JSON configuration (docs/router.md); flags override it"),
     CLI_FLAG("insecure-plaintext", 0, router_opts, o.insecure_plaintext,
              "allow ws:// URIs (debugging only)"),
+    CLI_STR("metrics-listen", 0, "ADDR:PORT", router_opts, o.metrics_listen,
+            "serve Prometheus /metrics and /health over plain\n"
+            "HTTP here (counters, SC hub connector states)"),
     CLI_STR("status-file", 0, "FILE", router_opts, o.status_file,
             "where SIGUSR1 writes the status (ports, routes,\n"
             "counters) as JSON"),
@@ -316,7 +324,8 @@ static const cli_part router_help[] = {
              "                    [--hub-listen ADDR:PORT] [--sc-net M2 --hub URI2 ...]\n"
              "                    --cert FILE --key FILE --ca FILE [--instance I] [--name NAME]\n"
              "                    [--config FILE] [--bip-broadcast ADDR:PORT [--bip-broadcast-count N]]\n"
-             "                    [--insecure-plaintext] [--status-file FILE] [--log-level LEVEL]\n"
+             "                    [--insecure-plaintext] [--metrics-listen ADDR:PORT] [--status-file FILE]\n"
+             "                    [--log-level LEVEL]\n"
              "\n"
              "A BACnet router (ASHRAE 135 clause 6) between the BACnet/IP network N and the\n"
              "BACnet/SC network(s) M: forwards NPDUs by network number, answers the network\n"
@@ -529,6 +538,38 @@ static void on_signal(bacsc_loop *loop, int signo, void *user)
 
 /* ---- start-up ---------------------------------------------------------------------- */
 
+static char *render_metrics(void *user, size_t *len)
+{
+    router_app *a = user;
+    return router_metrics_render(a->host, len);
+}
+
+static bool health(void *user, char *text, size_t cap)
+{
+    router_app *a = user;
+    if (a->stopping) {
+        snprintf(text, cap, "stopping");
+        return false;
+    }
+    return router_metrics_health(a->host, text, cap);
+}
+
+static int start_metrics(router_app *a)
+{
+    const char *listen = a->ro->o.metrics_listen;
+    if (!listen)
+        return 0;
+    metrics_http_handlers mh = {.render = render_metrics, .health = health, .user = a};
+    char err[256];
+    if (metrics_http_start(a->loop, listen, &mh, &a->metrics, err, sizeof err)) {
+        cli_error(PROG, "--metrics-listen: %s", err);
+        return -1;
+    }
+    BACSC_INFO("router: metrics on http://%s (port %u): /metrics, /health", listen,
+               metrics_http_port(a->metrics));
+    return 0;
+}
+
 static int start_hubs(router_app *a, bacsc_tls_ctx *stls)
 {
     router_opts *r = a->ro;
@@ -652,6 +693,8 @@ int bacsc_cmd_router(int argc, char **argv)
     bacsc_loop_signal(a.loop, SIGUSR1, on_signal, &a);
     if (r.o.insecure_plaintext)
         BACSC_WARN("router: --insecure-plaintext: ws:// without TLS (debugging only)");
+    if (start_metrics(&a))
+        goto out;
     bacsc_router_host_start(a.host);
     BACSC_INFO("router: B/IP network %ld, %u BACnet/SC network(s), instance %u", r.bip_net, r.ng,
                bacsc_device_instance(bacsc_router_host_device(a.host)));
@@ -661,6 +704,7 @@ int bacsc_cmd_router(int argc, char **argv)
         rc = EXIT_OK;
     BACSC_INFO("router: stopped");
 out:
+    metrics_http_free(a.metrics);
     bacsc_router_host_free(a.host);
     for (unsigned i = 0; i < BACSC_ROUTER_HOST_MAX_SC; i++)
         bacsc_hubd_free(a.hubd[i]);

@@ -26,6 +26,7 @@
 #include "cli.h"
 #include "cli_opt.h"
 #include "sc_cli.h"
+#include "site_cli.h"
 #include "site_revoke.h"
 
 extern const char bacsc_cmd_site_summary[];
@@ -34,36 +35,9 @@ int bacsc_cmd_site(int argc, char **argv);
 const char bacsc_cmd_site_summary[] =
     "commission a site: discover devices, request and distribute certificates, switch to SC";
 
-#define MAX_TARGETS 4096
-#define MAX_FILTERS 8
 
 /* ---- options ------------------------------------------------------------------ */
 
-/* The options of every `site` subcommand (each subcommand's table names the
- * fields it uses). */
-typedef struct opts {
-    const char *prog;
-    const char *db;
-    bool json, quiet, all, overwrite, keep, accept_partial;
-    const char *name, *ca, *domain, *primary, *failover, *out, *password;
-    const char *bip_local, *broadcast;
-    unsigned broadcast_count;
-    const char *targets[MAX_TARGETS];
-    size_t ntargets;
-    const char *targets_file;
-    unsigned wait_ms, timeout_ms, retries, concurrency, expiring_days, renew_days;
-    bool retries_set, keep_old;
-    const char *ca_dir;
-    const char *filters[MAX_FILTERS];
-    size_t nfilters;
-    int64_t job;
-    /* BACnet/SC identity of the tool (network commands) */
-    const char *hub, *sc_failover, *cert, *key;
-    const char *sc_ca[2];
-    int nsc_ca;
-    char **pos;
-    int npos;
-} opts;
 
 static int set_password(const char *prog, const char *arg, void *target)
 {
@@ -96,18 +70,18 @@ static int read_password_file(const char *prog, const char *arg, void *target)
 }
 
 /* shared groups */
-static const cli_opt db_rows[] = {
+const cli_opt site_db_rows[] = {
     CLI_STR("db", 0, "FILE", opts, db, "site database (default $BACSC_SITE_DB or ./site.db)"),
     CLI_END};
-static const cli_opt out_rows[] = {
+const cli_opt site_out_rows[] = {
     CLI_FLAG("json", 0, opts, json, "print the result as JSON"),
     CLI_LOGLEVEL("log-level", 0, "L", "error|warn|info|debug|trace"),
     CLI_HELP("help", 'h', "this text"),
     CLI_END};
-static const cli_opt quiet_rows[] = {
+const cli_opt site_quiet_rows[] = {
     CLI_FLAG("quiet", 'q', opts, quiet, "no progress line on stderr"),
     CLI_END};
-static const cli_opt bip_rows[] = {
+const cli_opt site_bip_rows[] = {
     CLI_STR("bip-local", 0, "ADDR:PORT", opts, bip_local,
             "local UDP address (default 0.0.0.0:47808, where\n"
             "devices broadcast their I-Am answers)"),
@@ -116,14 +90,14 @@ static const cli_opt bip_rows[] = {
     CLI_UINT("concurrency", 0, "N", opts, concurrency, 1, BACSC_SITE_CONCURRENCY_MAX,
              "devices worked on at a time (32)"),
     CLI_END};
-static const cli_opt sc_rows[] = {
+const cli_opt site_sc_rows[] = {
     CLI_STR("hub", 0, "URI", opts, hub, "primary hub, wss://HOST:PORT[/PATH]"),
     CLI_STR("failover", 0, "URI", opts, sc_failover, "failover hub"),
     CLI_STR("cert", 0, "F", opts, cert, "this tool's operational certificate (PEM)"),
     CLI_STR("key", 0, "F", opts, key, "its private key (PEM)"),
     CLI_STRS("ca", 0, "F", opts, sc_ca, nsc_ca, "issuer (CA) certificate; twice for rollover"),
     CLI_END};
-static const cli_opt password_rows[] = {
+const cli_opt site_password_rows[] = {
     CLI_CALL("password", 0, "PW", opts, password, set_password,
              "ReinitializeDevice password of the devices (1..20 characters)"),
     CLI_CALL("password-file", 0, "F", opts, password, read_password_file,
@@ -133,17 +107,9 @@ static const cli_opt all_rows[] = {
     CLI_FLAG("all", 0, opts, all, "every device in the site database"),
     CLI_END};
 
-#define SITE_HELP_COL 26
-#define SITE_GROUPS_LOCAL(rows)                                                                    \
-    CLI_GROUP("options:", rows, 0), CLI_GROUP(NULL, db_rows, 0), CLI_GROUP(NULL, out_rows, 0)
-#define SITE_GROUPS_NET(rows)                                                                      \
-    CLI_GROUP("options:", rows, 0), CLI_GROUP(NULL, db_rows, 0), CLI_GROUP(NULL, quiet_rows, 0),  \
-        CLI_GROUP(NULL, out_rows, 0), CLI_GROUP("network options (BACnet/IP):", bip_rows, 0),   \
-        CLI_GROUP("or over BACnet/SC (docs/site.md):", sc_rows, 0)
-
 /* Parse a subcommand's command line with its table. Returns -1 to continue
  * (operands in o->pos), else an exit code (help / usage error). */
-static int parse_opts(opts *o, const cli_spec *spec, int argc, char **argv)
+int site_parse_opts(opts *o, const cli_spec *spec, int argc, char **argv)
 {
     memset(o, 0, sizeof *o);
     o->prog = spec->prog;
@@ -165,7 +131,7 @@ static int parse_opts(opts *o, const cli_spec *spec, int argc, char **argv)
     return -1;
 }
 
-static bacsc_site *open_db(const opts *o, bool create)
+bacsc_site *site_open_db(const opts *o, bool create)
 {
     bacsc_site *s = NULL;
     char err[512];
@@ -177,7 +143,7 @@ static bacsc_site *open_db(const opts *o, bool create)
 }
 
 /* DEVICES positional (or --all) → selection. Returns false on error. */
-static bool get_selection(const opts *o, const char *text, bacsc_site_selection *sel)
+bool site_get_selection(const opts *o, const char *text, bacsc_site_selection *sel)
 {
     if (o->all && text) {
         cli_error(o->prog, "give either DEVICES or --all, not both");
@@ -218,311 +184,6 @@ static char *fmt_datetime(int64_t t, char *buf, size_t cap)
     return fmt_utc(t, "%Y-%m-%dT%H:%M:%SZ", buf, cap);
 }
 
-/* ---- the network ------------------------------------------------------------------ */
-
-typedef struct net {
-    bacsc_loop *loop;
-    bacsc_bip_link *link;
-    bacsc_tls_ctx *tls;
-    bacsc_sc_node *node;
-    bacsc_client *cl;
-    bacsc_site_io io;
-} net;
-
-static void net_sc_npdu(void *user, const bacsc_address *src, const uint8_t *npdu, size_t len,
-                        uint64_t now)
-{
-    net *n = user;
-    bacsc_client_handle_npdu(n->cl, src, npdu, len, now);
-}
-
-static void net_recv(void *user, bacsc_bip_link *link, const bacsc_address *src,
-                     const uint8_t *npdu, size_t len, bool broadcast, uint64_t now)
-{
-    (void)link;
-    (void)broadcast;
-    net *n = user;
-    bacsc_client_handle_npdu(n->cl, src, npdu, len, now);
-}
-
-static int net_poll(void *user, uint64_t timeout_us)
-{
-    net *n = user;
-    return bacsc_loop_run_once(n->loop, timeout_us);
-}
-
-static uint64_t net_now(void *user)
-{
-    return bacsc_loop_update_time(((net *)user)->loop);
-}
-
-static void net_close(net *n)
-{
-    bacsc_client_free(n->cl);
-    if (n->node) {
-        /* a clean Disconnect-Request, waited for at most a second */
-        bacsc_sc_node_stop(n->node);
-        uint64_t end = bacsc_loop_update_time(n->loop) + 1000000;
-        while (!bacsc_sc_node_idle(n->node) && bacsc_loop_update_time(n->loop) < end)
-            bacsc_loop_run_once(n->loop, 50000);
-        bacsc_sc_node_free(n->node);
-    }
-    bacsc_tls_ctx_free(n->tls);
-    bacsc_bip_link_free(n->link);
-    bacsc_loop_free(n->loop);
-    memset(n, 0, sizeof *n);
-}
-
-/* Join the BACnet/SC network as a node with the tool's certificate; wait
- * for the hub connection (timeout: 10 s). Returns -1 or an exit code. */
-static int net_open_sc(const opts *o, net *n)
-{
-    sc_opts so;
-    sc_opts_init(&so);
-    so.hub = o->hub;
-    so.failover = o->sc_failover;
-    so.cert = o->cert;
-    so.key = o->key;
-    for (int i = 0; i < o->nsc_ca; i++)
-        so.ca[i] = o->sc_ca[i];
-    so.nca = o->nsc_ca;
-    int ex = -1;
-    if (sc_check_node_opts(o->prog, &so) != 0) {
-        ex = EXIT_USAGE;
-        goto out;
-    }
-    if (!(n->tls = sc_tls_ctx(o->prog, &so, false))) {
-        ex = EXIT_DATAERR;
-        goto out;
-    }
-    bacsc_sc_node_config nc;
-    memset(&nc, 0, sizeof nc);
-    nc.name = "site tool";
-    nc.primary_uri = o->hub;
-    nc.failover_uri = o->sc_failover;
-    nc.tls = n->tls;
-    if (sc_cert_uuid(o->cert, &nc.uuid) != 0)
-        sc_random_uuid(&nc.uuid);
-    bacsc_sc_node_callbacks cb = {.npdu = net_sc_npdu, .user = n};
-    char err[256];
-    if (bacsc_sc_node_new(n->loop, &nc, &cb, &n->node, err, sizeof err) != BACSC_OK) {
-        cli_error(o->prog, "%s", err);
-        ex = EXIT_USAGE;
-        goto out;
-    }
-    bacsc_sc_node_start(n->node);
-    uint64_t end = bacsc_loop_update_time(n->loop) + 10000000;
-    while (bacsc_sc_node_state(n->node) == 0 && bacsc_loop_update_time(n->loop) < end)
-        bacsc_loop_run_once(n->loop, 50000);
-    if (bacsc_sc_node_state(n->node) == 0) {
-        cli_error(o->prog, "could not join the BACnet/SC network through %s", o->hub);
-        ex = EXIT_UNAVAILABLE;
-    }
-out:
-    sc_opts_free(&so);
-    return ex;
-}
-
-/* `discover`: bind 47808 by default — devices answer Who-Is with a
- * broadcast I-Am to that port. Job commands use an ephemeral port. */
-static int net_open(const opts *o, net *n, bool discover)
-{
-    memset(n, 0, sizeof *n);
-    bacsc_bip_link_config lc;
-    memset(&lc, 0, sizeof lc);
-    if (!o->bip_local && discover)
-        lc.bind.port = 47808;
-    lc.broadcast.port = 47808;
-    if (o->bip_local && bacsc_bip_addr_parse(o->bip_local, 0, &lc.bind) != BACSC_OK) {
-        cli_error(o->prog, "bad --bip-local '%s' (A.B.C.D:PORT)", o->bip_local);
-        return EXIT_USAGE;
-    }
-    if (o->broadcast && bacsc_bip_addr_parse(o->broadcast, 47808, &lc.broadcast) != BACSC_OK) {
-        cli_error(o->prog, "bad --broadcast '%s' (A.B.C.D:PORT)", o->broadcast);
-        return EXIT_USAGE;
-    }
-    lc.broadcast_port_count = o->broadcast_count;
-    lc.recv = net_recv;
-    lc.user = n;
-    if (o->hub && (o->bip_local || o->broadcast)) {
-        cli_error(o->prog, "--hub (BACnet/SC) and --bip-local/--broadcast (BACnet/IP) exclude "
-                           "each other");
-        return EXIT_USAGE;
-    }
-    n->loop = bacsc_loop_new();
-    if (!n->loop) {
-        cli_error(o->prog, "cannot create the event loop: %s", strerror(errno));
-        return EXIT_FAIL;
-    }
-    int rc;
-    bacsc_client_config cc;
-    memset(&cc, 0, sizeof cc);
-    if (o->hub) {
-        int ex = net_open_sc(o, n);
-        if (ex >= 0) {
-            net_close(n);
-            return ex;
-        }
-        cc.link = bacsc_sc_node_datalink(n->node);
-        n->io.datalink = BACSC_DATALINK_SC;
-    } else {
-        rc = bacsc_bip_link_new(n->loop, &lc, &n->link);
-        if (rc != BACSC_OK) {
-            cli_error(o->prog, "cannot open the BACnet/IP socket on %s: %s (choose one with "
-                               "--bip-local ADDR:PORT)",
-                      o->bip_local ? o->bip_local : discover ? "0.0.0.0:47808" : "0.0.0.0:0",
-                      strerror(errno));
-            net_close(n);
-            return EXIT_UNAVAILABLE;
-        }
-        cc.link = bacsc_bip_link_datalink(n->link);
-        n->io.datalink = BACSC_DATALINK_BIP;
-    }
-    cc.apdu_timeout_us = (uint64_t)(o->timeout_ms ? o->timeout_ms : 3000) * 1000u;
-    cc.retries = o->retries;
-    cc.retries_set = o->retries_set;
-    cc.max_pending = BACSC_CLIENT_MAX_PENDING_LIMIT;
-    cc.max_devices = 100000;
-    if ((rc = bacsc_client_new(&cc, &n->cl)) != BACSC_OK) {
-        cli_error(o->prog, "cannot create the BACnet client: %s", bacsc_strerror(rc));
-        net_close(n);
-        return EXIT_FAIL;
-    }
-    n->io.client = n->cl;
-    n->io.poll = net_poll;
-    n->io.now = net_now;
-    n->io.user = n;
-    return -1;
-}
-
-/* ---- progress ------------------------------------------------------------------------ */
-
-typedef struct progress_ctx {
-    bool tty, quiet;
-    uint64_t last;
-    bool printed;
-} progress_ctx;
-
-static void show_progress(void *user, const bacsc_site_progress *p)
-{
-    progress_ctx *c = user;
-    if (c->quiet)
-        return;
-    const char *kind = bacsc_site_job_kind_name(p->kind);
-    unsigned finished = p->done + p->failed + p->skipped;
-    if (c->tty) {
-        fprintf(stderr, "\r%s job %lld: %u/%u finished (%u done, %u failed, %u no action), "
-                        "%u running   ",
-                kind, (long long)p->job, finished, p->total, p->done, p->failed, p->skipped,
-                p->running);
-        if (p->final)
-            fputc('\n', stderr);
-        fflush(stderr);
-        return;
-    }
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-    if (!p->final && c->printed && now - c->last < 2000000)
-        return;
-    c->last = now;
-    c->printed = true;
-    fprintf(stderr, "bacsc site: %s job %lld: %u/%u finished (%u done, %u failed, %u no action)%s\n",
-            kind, (long long)p->job, finished, p->total, p->done, p->failed, p->skipped,
-            p->final ? "" : ", running");
-}
-
-/* Run a job and print its per-device result. Returns the exit code. */
-static int print_items_of(bacsc_site *s, const opts *o, int64_t job, bool only_problems,
-                          json_t **jout);
-
-/* Run a job and print its per-device result (with --json and `jout`, the
- * JSON object is handed back instead of printed). Returns the exit code. */
-static int run_and_report(bacsc_site *s, const opts *o, net *n, int64_t job, json_t **jout)
-{
-    progress_ctx pc = {.tty = isatty(2) == 1, .quiet = o->quiet || o->json};
-    bacsc_site_run_opts ro = {.concurrency = o->concurrency, .password = o->password,
-                              .progress = show_progress, .progress_user = &pc,
-                              .progress_interval_us = pc.tty ? 200000 : 1000000};
-    bacsc_site_summary sum;
-    memset(&sum, 0, sizeof sum);
-    int rc = bacsc_site_job_run(s, job, &n->io, &ro, &sum);
-    if (rc != BACSC_OK) {
-        cli_error(o->prog, "job %lld stopped: %s", (long long)job,
-                  rc == BACSC_ERR_DB ? bacsc_site_errmsg(s) : bacsc_strerror(rc));
-        return EXIT_FAIL;
-    }
-    print_items_of(s, o, job, !o->json, jout);
-    if (!o->json)
-        printf("job %lld %s: %u devices, %u done, %u failed, %u no action taken\n",
-               (long long)job, bacsc_site_job_state_name(sum.state), sum.total, sum.done,
-               sum.failed, sum.skipped);
-    switch (sum.state) {
-    case BACSC_SITE_JOB_DONE: return EXIT_OK;
-    case BACSC_SITE_JOB_PARTIAL: return EXIT_PARTIAL;
-    default: return EXIT_FAIL;
-    }
-}
-
-static void note_resumed(bacsc_site *s, const opts *o, int64_t job)
-{
-    if (bacsc_site_prepared_resumed(s) && !o->quiet && !o->json)
-        fprintf(stderr, "bacsc site: resuming %s job %lld left unfinished\n",
-                o->prog + 5, (long long)job);
-}
-
-/* ---- items / jobs printing ------------------------------------------------------------- */
-
-typedef struct item_print {
-    bool json, only_problems;
-    json_t *arr;
-} item_print;
-
-static int print_item(void *user, const bacsc_site_item *it)
-{
-    item_print *p = user;
-    if (p->json) {
-        json_array_append_new(
-            p->arr, json_pack("{s:I,s:s,s:s,s:s,s:I,s:I}", "device", (json_int_t)it->instance,
-                              "status", bacsc_site_item_status_name(it->status), "step",
-                              it->step_name, "error", it->error, "attempts",
-                              (json_int_t)it->attempts, "updated", (json_int_t)it->updated));
-        return 0;
-    }
-    if (p->only_problems && it->status == BACSC_SITE_ITEM_DONE)
-        return 0;
-    printf("  device %-8u %-8s step %-22s attempts %u%s%s\n", (unsigned)it->instance,
-           bacsc_site_item_status_name(it->status), it->step_name, it->attempts,
-           it->error[0] ? "  " : "", it->error);
-    return 0;
-}
-
-static int print_items_of(bacsc_site *s, const opts *o, int64_t job, bool only_problems,
-                          json_t **jout)
-{
-    item_print p = {.json = o->json, .only_problems = only_problems,
-                    .arr = o->json ? json_array() : NULL};
-    int rc = bacsc_site_job_items(s, job, print_item, &p);
-    if (o->json) {
-        bacsc_site_job j;
-        if (bacsc_site_job_get(s, job, &j) == BACSC_OK) {
-            json_t *obj = json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,s:I,s:o}", "job", (json_int_t)j.id,
-                                    "kind", bacsc_site_job_kind_name(j.kind), "state",
-                                    bacsc_site_job_state_name(j.state), "total",
-                                    (json_int_t)j.total, "done", (json_int_t)j.done, "failed",
-                                    (json_int_t)j.failed, "no_action", (json_int_t)j.skipped,
-                                    "devices", p.arr);
-            if (jout)
-                *jout = obj;
-            else
-                cli_print_json(obj);
-        } else {
-            json_decref(p.arr);
-        }
-    }
-    return rc;
-}
-
 /* ---- init ------------------------------------------------------------------------------ */
 
 static const cli_opt init_rows[] = {
@@ -550,7 +211,7 @@ static const cli_spec init_spec = {"site init", init_help, .col = SITE_HELP_COL}
 static int cmd_init(int argc, char **argv)
 {
     opts o;
-    int ex = parse_opts(&o, &init_spec, argc, argv);
+    int ex = site_parse_opts(&o, &init_spec, argc, argv);
     if (ex >= 0)
         return ex;
     if (!o.name || !o.ca || o.npos) {
@@ -561,7 +222,7 @@ static int cmd_init(int argc, char **argv)
     size_t ca_len = 0;
     if (cli_read_file(o.prog, o.ca, 1u << 20, &ca, &ca_len) != 0)
         return EXIT_FAIL;
-    bacsc_site *s = open_db(&o, true);
+    bacsc_site *s = site_open_db(&o, true);
     if (!s) {
         free(ca);
         return EXIT_FAIL;
@@ -623,6 +284,8 @@ typedef struct status_ctx {
     bool has_sel;
     bacsc_site_selection sel;
     unsigned counts[6];
+    bacsc_site_rollover ro;                /* a CA rollover in progress */
+    bool rollover;
 } status_ctx;
 
 static int status_row(void *user, const bacsc_site_device *d)
@@ -659,20 +322,26 @@ static int status_row(void *user, const bacsc_site_device *d)
             json_object_set_new(row, "csr_key_sha256", json_string(hex));
             json_object_set_new(row, "csr_request_id", json_string(d->csr_request_id));
         }
+        if (c->rollover)
+            json_object_set_new(row, "rollover_phase",
+                                json_integer(bacsc_site_rollover_phase(&c->ro, d)));
         json_array_append_new(c->arr, row);
         return 0;
     }
-    printf("%-8u %-20.20s %-36s %-7s %-20s %-10s %s\n", (unsigned)d->instance,
+    printf("%-8u %-20.20s %-36s %-7s %-20s %-10s %s", (unsigned)d->instance,
            d->name[0] ? d->name : "-", d->uuid[0] ? d->uuid : "-", bacsc_site_mode_name(d->mode),
            bacsc_site_cert_status_name(ci.status), fmt_time(ci.not_after, exp, sizeof exp),
            ci.issuer[0] ? ci.issuer : "-");
+    if (c->rollover)
+        printf("  [rollover phase %d]", bacsc_site_rollover_phase(&c->ro, d));
+    printf("\n");
     return 0;
 }
 
 static int cmd_status(int argc, char **argv)
 {
     opts o;
-    int ex = parse_opts(&o, &status_spec, argc, argv);
+    int ex = site_parse_opts(&o, &status_spec, argc, argv);
     if (ex >= 0)
         return ex;
     if (o.npos) {
@@ -704,13 +373,14 @@ static int cmd_status(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    bacsc_site *s = open_db(&o, false);
+    bacsc_site *s = site_open_db(&o, false);
     if (!s)
         return EXIT_FAIL;
     bacsc_site_settings st;
     bool have = bacsc_site_settings_get(s, &st) == BACSC_OK;
     c.st = have ? &st : NULL;
     c.now = bacsc_site_now(s);
+    c.rollover = bacsc_site_rollover_get(s, &c.ro) == BACSC_OK;
     if (o.json)
         c.arr = json_array();
     else
@@ -733,6 +403,7 @@ static int cmd_status(int argc, char **argv)
     }
     if (have)
         bacsc_site_settings_clear(&st);
+    bacsc_site_rollover_clear(&c.ro);
     if (rc < 0)
         cli_error(o.prog, "%s", bacsc_site_errmsg(s));
     bacsc_site_close(s);
@@ -815,7 +486,7 @@ static int load_targets(opts *o, char ***owned, size_t *nowned)
 static int cmd_discover(int argc, char **argv)
 {
     opts o;
-    int ex = parse_opts(&o, &discover_spec, argc, argv);
+    int ex = site_parse_opts(&o, &discover_spec, argc, argv);
     if (ex >= 0)
         return ex;
     if (o.npos) {
@@ -840,13 +511,13 @@ static int cmd_discover(int argc, char **argv)
             ex = EXIT_USAGE;
             goto out_targets;
         }
-    bacsc_site *s = open_db(&o, false);
+    bacsc_site *s = site_open_db(&o, false);
     if (!s) {
         ex = EXIT_FAIL;
         goto out_targets;
     }
     net n;
-    if ((ex = net_open(&o, &n, true)) >= 0)
+    if ((ex = site_net_open(&o, &n, true)) >= 0)
         goto out_db;
     ex = EXIT_FAIL;
     bacsc_whois w = {0};
@@ -890,9 +561,9 @@ static int cmd_discover(int argc, char **argv)
         cli_error(o.prog, "%s", bacsc_site_errmsg(s));
         goto out_net;
     }
-    ex = run_and_report(s, &o, &n, job, NULL);
+    ex = site_run_and_report(s, &o, &n, job, NULL);
 out_net:
-    net_close(&n);
+    site_net_close(&n);
 out_db:
     bacsc_site_close(s);
 out_targets:
@@ -926,10 +597,10 @@ static const cli_part request_help[] = {
              "a run that ended partial is retried for the failed devices only. A device\n"
              "makes a new key only for a source that gave it its password.\n"
              "\n"),
-    CLI_GROUP("options:", request_rows, 0), CLI_GROUP(NULL, password_rows, 0),
-    CLI_GROUP(NULL, db_rows, 0), CLI_GROUP(NULL, quiet_rows, 0), CLI_GROUP(NULL, out_rows, 0),
-    CLI_GROUP("network options (BACnet/IP):", bip_rows, 0),
-    CLI_GROUP("or over BACnet/SC (docs/site.md):", sc_rows, 0),
+    CLI_GROUP("options:", request_rows, 0), CLI_GROUP(NULL, site_password_rows, 0),
+    CLI_GROUP(NULL, site_db_rows, 0), CLI_GROUP(NULL, site_quiet_rows, 0), CLI_GROUP(NULL, site_out_rows, 0),
+    CLI_GROUP("network options (BACnet/IP):", site_bip_rows, 0),
+    CLI_GROUP("or over BACnet/SC (docs/site.md):", site_sc_rows, 0),
     CLI_TEXT("Exit status: 0 ok, 5 some devices failed (the request holds the others),\n"
              "1 every device failed, 4 no device reachable, 2 usage.\n"),
     CLI_END};
@@ -960,10 +631,10 @@ static const cli_part renew_help[] = {
              "selected (among DEVICES if given). Killed runs resume; partial runs retry the\n"
              "failed devices (docs/lifecycle.md).\n"
              "\n"),
-    CLI_GROUP("options:", renew_rows, 0), CLI_GROUP(NULL, password_rows, 0),
-    CLI_GROUP(NULL, db_rows, 0), CLI_GROUP(NULL, quiet_rows, 0), CLI_GROUP(NULL, out_rows, 0),
-    CLI_GROUP("network options (BACnet/IP):", bip_rows, 0),
-    CLI_GROUP("or over BACnet/SC (docs/site.md):", sc_rows, 0),
+    CLI_GROUP("options:", renew_rows, 0), CLI_GROUP(NULL, site_password_rows, 0),
+    CLI_GROUP(NULL, site_db_rows, 0), CLI_GROUP(NULL, site_quiet_rows, 0), CLI_GROUP(NULL, site_out_rows, 0),
+    CLI_GROUP("network options (BACnet/IP):", site_bip_rows, 0),
+    CLI_GROUP("or over BACnet/SC (docs/site.md):", site_sc_rows, 0),
     CLI_TEXT("Exit status: 0 ok, 5 some devices failed (the request holds the others),\n"
              "1 every device failed, 3 no device selected, 4 no device reachable, 2 usage.\n"),
     CLI_END};
@@ -974,7 +645,7 @@ static bool request_selection(const opts *o, bool renew, bacsc_site_selection *s
 {
     if (renew && o->renew_days && !o->all && !o->npos)
         return bacsc_site_selection_parse("all", sel) == BACSC_OK;
-    return get_selection(o, o->npos ? o->pos[0] : NULL, sel);
+    return site_get_selection(o, o->npos ? o->pos[0] : NULL, sel);
 }
 
 static int check_request_opts(const opts *o)
@@ -998,7 +669,7 @@ static int check_request_opts(const opts *o)
 static int request_job(int argc, char **argv, bool renew)
 {
     opts o;
-    int ex = parse_opts(&o, renew ? &renew_spec : &request_spec, argc, argv);
+    int ex = site_parse_opts(&o, renew ? &renew_spec : &request_spec, argc, argv);
     if (ex >= 0)
         return ex;
     if ((ex = check_request_opts(&o)) >= 0)
@@ -1006,7 +677,7 @@ static int request_job(int argc, char **argv, bool renew)
     bacsc_site_selection sel;
     if (!request_selection(&o, renew, &sel))
         return EXIT_USAGE;
-    bacsc_site *s = open_db(&o, false);
+    bacsc_site *s = site_open_db(&o, false);
     if (!s)
         return EXIT_FAIL;
     bacsc_site_settings st;
@@ -1017,7 +688,7 @@ static int request_job(int argc, char **argv, bool renew)
     }
     bacsc_site_settings_clear(&st);
     net n;
-    if ((ex = net_open(&o, &n, false)) >= 0) {
+    if ((ex = site_net_open(&o, &n, false)) >= 0) {
         bacsc_site_close(s);
         return ex;
     }
@@ -1025,14 +696,14 @@ static int request_job(int argc, char **argv, bool renew)
     int rule = o.overwrite ? BACSC_SITE_CSR_OVERWRITE : BACSC_SITE_CSR_KEEP;
     int rc = renew ? bacsc_site_prepare_renew(s, &sel, o.renew_days, rule, &job)
                    : bacsc_site_prepare_request(s, &sel, rule, &job);
-    note_resumed(s, &o, job);
+    site_note_resumed(s, &o, job);
     if (rc != BACSC_OK) {
         cli_error(o.prog, "%s", bacsc_site_errmsg(s));
         ex = rc == BACSC_ERR_NOT_FOUND ? EXIT_DATAERR : EXIT_FAIL;
         goto out;
     }
     json_t *jobj = NULL;
-    ex = run_and_report(s, &o, &n, job, &jobj);
+    ex = site_run_and_report(s, &o, &n, job, &jobj);
     size_t count = 0;
     rc = renew ? bacsc_site_write_request_job(s, job, o.out, &count)
                : bacsc_site_write_request(s, &sel, o.out, &count);
@@ -1050,7 +721,7 @@ static int request_job(int argc, char **argv, bool renew)
         cli_print_json(jobj);
     }
 out:
-    net_close(&n);
+    site_net_close(&n);
     bacsc_site_close(s);
     return ex;
 }
@@ -1104,7 +775,7 @@ static const cli_spec import_spec = {"site import", import_help, .col = SITE_HEL
 static int cmd_import(int argc, char **argv)
 {
     opts o;
-    int ex = parse_opts(&o, &import_spec, argc, argv);
+    int ex = site_parse_opts(&o, &import_spec, argc, argv);
     if (ex >= 0)
         return ex;
     if (o.npos != 1) {
@@ -1115,7 +786,7 @@ static int cmd_import(int argc, char **argv)
     size_t len = 0;
     if (cli_read_file(o.prog, o.pos[0], 512u << 20, &data, &len) != 0)
         return EXIT_FAIL;
-    bacsc_site *s = open_db(&o, false);
+    bacsc_site *s = site_open_db(&o, false);
     if (!s) {
         free(data);
         return EXIT_FAIL;
@@ -1175,12 +846,12 @@ static int cmd_import(int argc, char **argv)
                     nref, nref == 1 ? "" : "s");
     }
     net n;
-    if ((ex = net_open(&o, &n, false)) >= 0) {
+    if ((ex = site_net_open(&o, &n, false)) >= 0) {
         bacsc_site_close(s);
         return ex;
     }
     json_t *jobj = NULL, *rv = NULL;
-    ex = run_and_report(s, &o, &n, job, o.json ? &jobj : NULL);
+    ex = site_run_and_report(s, &o, &n, job, o.json ? &jobj : NULL);
     if (ex == EXIT_OK && nref)
         ex = EXIT_PARTIAL;
     if (site_revoke_superseded(s, o.prog, o.ca_dir, o.keep_old, o.quiet, o.json ? &rv : NULL) &&
@@ -1192,7 +863,7 @@ static int cmd_import(int argc, char **argv)
     } else {
         json_decref(rv);
     }
-    net_close(&n);
+    site_net_close(&n);
     bacsc_site_close(s);
     return ex;
 }
@@ -1209,10 +880,10 @@ static const cli_part trust_help[] = {
              "(remove) are reported as 'no action taken'. Removing the site CA from an\n"
              "SC-only device is refused.\n"
              "\n"),
-    CLI_GROUP("options:", all_rows, 0), CLI_GROUP(NULL, password_rows, 0),
-    CLI_GROUP(NULL, db_rows, 0), CLI_GROUP(NULL, quiet_rows, 0), CLI_GROUP(NULL, out_rows, 0),
-    CLI_GROUP("network options (BACnet/IP):", bip_rows, 0),
-    CLI_GROUP("or over BACnet/SC (docs/site.md):", sc_rows, 0),
+    CLI_GROUP("options:", all_rows, 0), CLI_GROUP(NULL, site_password_rows, 0),
+    CLI_GROUP(NULL, site_db_rows, 0), CLI_GROUP(NULL, site_quiet_rows, 0), CLI_GROUP(NULL, site_out_rows, 0),
+    CLI_GROUP("network options (BACnet/IP):", site_bip_rows, 0),
+    CLI_GROUP("or over BACnet/SC (docs/site.md):", site_sc_rows, 0),
     CLI_TEXT("Exit status: 0 ok, 5 some devices failed, 1 all failed, 3 bad CA file, 2 usage.\n"),
     CLI_END};
 static const cli_spec trust_spec = {"site trust", trust_help, .col = SITE_HELP_COL};
@@ -1220,7 +891,7 @@ static const cli_spec trust_spec = {"site trust", trust_help, .col = SITE_HELP_C
 static int cmd_trust(int argc, char **argv)
 {
     opts o;
-    int ex = parse_opts(&o, &trust_spec, argc, argv);
+    int ex = site_parse_opts(&o, &trust_spec, argc, argv);
     if (ex >= 0)
         return ex;
     if (o.npos < 2 || o.npos > 3 ||
@@ -1230,20 +901,20 @@ static int cmd_trust(int argc, char **argv)
     }
     bool add = strcmp(o.pos[0], "add") == 0;
     bacsc_site_selection sel;
-    if (!get_selection(&o, o.npos == 3 ? o.pos[2] : NULL, &sel))
+    if (!site_get_selection(&o, o.npos == 3 ? o.pos[2] : NULL, &sel))
         return EXIT_USAGE;
     unsigned char *ca = NULL;
     size_t ca_len = 0;
     if (cli_read_file(o.prog, o.pos[1], 1u << 20, &ca, &ca_len) != 0)
         return EXIT_FAIL;
-    bacsc_site *s = open_db(&o, false);
+    bacsc_site *s = site_open_db(&o, false);
     if (!s) {
         free(ca);
         return EXIT_FAIL;
     }
     int64_t job;
     int rc = bacsc_site_prepare_trust(s, add, ca, ca_len, &sel, &job);
-    note_resumed(s, &o, job);
+    site_note_resumed(s, &o, job);
     free(ca);
     if (rc != BACSC_OK) {
         cli_error(o.prog, "%s", bacsc_site_errmsg(s));
@@ -1251,12 +922,12 @@ static int cmd_trust(int argc, char **argv)
         return rc == BACSC_ERR_MALFORMED || rc == BACSC_ERR_NOT_FOUND ? EXIT_DATAERR : EXIT_FAIL;
     }
     net n;
-    if ((ex = net_open(&o, &n, false)) >= 0) {
+    if ((ex = site_net_open(&o, &n, false)) >= 0) {
         bacsc_site_close(s);
         return ex;
     }
-    ex = run_and_report(s, &o, &n, job, NULL);
-    net_close(&n);
+    ex = site_run_and_report(s, &o, &n, job, NULL);
+    site_net_close(&n);
     bacsc_site_close(s);
     return ex;
 }
@@ -1274,10 +945,10 @@ static const cli_part mode_help[] = {
              "not hold a valid certificate from the site CA, the site CA as an issuer, and a\n"
              "hub URI. After the switch to SC the device no longer answers over BACnet/IP.\n"
              "\n"),
-    CLI_GROUP("options:", all_rows, 0), CLI_GROUP(NULL, password_rows, 0),
-    CLI_GROUP(NULL, db_rows, 0), CLI_GROUP(NULL, quiet_rows, 0), CLI_GROUP(NULL, out_rows, 0),
-    CLI_GROUP("network options (BACnet/IP):", bip_rows, 0),
-    CLI_GROUP("or over BACnet/SC (docs/site.md):", sc_rows, 0),
+    CLI_GROUP("options:", all_rows, 0), CLI_GROUP(NULL, site_password_rows, 0),
+    CLI_GROUP(NULL, site_db_rows, 0), CLI_GROUP(NULL, site_quiet_rows, 0), CLI_GROUP(NULL, site_out_rows, 0),
+    CLI_GROUP("network options (BACnet/IP):", site_bip_rows, 0),
+    CLI_GROUP("or over BACnet/SC (docs/site.md):", site_sc_rows, 0),
     CLI_TEXT("Exit status: 0 ok, 5 some devices failed or were refused, 1 all failed, 2 usage.\n"),
     CLI_END};
 static const cli_spec mode_spec = {"site mode", mode_help, .col = SITE_HELP_COL};
@@ -1285,7 +956,7 @@ static const cli_spec mode_spec = {"site mode", mode_help, .col = SITE_HELP_COL}
 static int cmd_mode(int argc, char **argv)
 {
     opts o;
-    int ex = parse_opts(&o, &mode_spec, argc, argv);
+    int ex = site_parse_opts(&o, &mode_spec, argc, argv);
     if (ex >= 0)
         return ex;
     int mode = o.npos >= 1 ? bacsc_site_mode_parse(o.pos[0]) : -1;
@@ -1294,26 +965,26 @@ static int cmd_mode(int argc, char **argv)
         return EXIT_USAGE;
     }
     bacsc_site_selection sel;
-    if (!get_selection(&o, o.npos == 2 ? o.pos[1] : NULL, &sel))
+    if (!site_get_selection(&o, o.npos == 2 ? o.pos[1] : NULL, &sel))
         return EXIT_USAGE;
-    bacsc_site *s = open_db(&o, false);
+    bacsc_site *s = site_open_db(&o, false);
     if (!s)
         return EXIT_FAIL;
     int64_t job;
     int rc = bacsc_site_prepare_mode(s, mode, &sel, &job);
-    note_resumed(s, &o, job);
+    site_note_resumed(s, &o, job);
     if (rc != BACSC_OK) {
         cli_error(o.prog, "%s", bacsc_site_errmsg(s));
         bacsc_site_close(s);
         return rc == BACSC_ERR_NOT_FOUND ? EXIT_DATAERR : EXIT_FAIL;
     }
     net n;
-    if ((ex = net_open(&o, &n, false)) >= 0) {
+    if ((ex = site_net_open(&o, &n, false)) >= 0) {
         bacsc_site_close(s);
         return ex;
     }
-    ex = run_and_report(s, &o, &n, job, NULL);
-    net_close(&n);
+    ex = site_run_and_report(s, &o, &n, job, NULL);
+    site_net_close(&n);
     bacsc_site_close(s);
     return ex;
 }
@@ -1368,14 +1039,14 @@ static int print_job(void *user, const bacsc_site_job *j)
 static int cmd_jobs(int argc, char **argv)
 {
     opts o;
-    int ex = parse_opts(&o, &jobs_spec, argc, argv);
+    int ex = site_parse_opts(&o, &jobs_spec, argc, argv);
     if (ex >= 0)
         return ex;
     if (o.npos) {
         cli_error(o.prog, "unexpected argument '%s'", o.pos[0]);
         return EXIT_USAGE;
     }
-    bacsc_site *s = open_db(&o, false);
+    bacsc_site *s = site_open_db(&o, false);
     if (!s)
         return EXIT_FAIL;
     int rc;
@@ -1391,7 +1062,7 @@ static int cmd_jobs(int argc, char **argv)
                    (long long)j.id, bacsc_site_job_kind_name(j.kind),
                    bacsc_site_job_state_name(j.state), j.total, j.done, j.failed, j.skipped,
                    j.pending);
-        rc = print_items_of(s, &o, o.job, false, NULL);
+        rc = site_print_items(s, &o, o.job, false, NULL);
     } else {
         jobs_ctx c = {.json = o.json, .arr = o.json ? json_array() : NULL};
         if (!o.json)
@@ -1414,6 +1085,7 @@ static const cli_subcommand site_subs[] = {
     {"import", cmd_import, "check a CARI response and distribute the certificates"},
     {"trust", cmd_trust, "install or remove an issuer certificate on many devices"},
     {"mode", cmd_mode, "switch devices to ip, dual or sc"},
+    {"rollover", site_cmd_rollover, "move the site to a new CA, phase by phase"},
     {"jobs", cmd_jobs, "history of jobs and per-device results"},
     {NULL, NULL, NULL}};
 

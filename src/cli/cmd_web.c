@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/x509.h>
 
 #include "bacsc/error.h"
 #include "bacsc/log.h"
@@ -359,7 +360,7 @@ static const cli_part serve_help[] = {
              "Serve the web console over HTTPS (TLS 1.3): the CA portal of the `bacsc ca`\n"
              "store in DIR and/or the site of the `bacsc site` database, for the users of\n"
              "the console database (--web-db, default $BACSC_WEB_DB, else ./web.db).\n"
-             "API: docs/web-api.md.\n\n"),
+             "API: docs/web-api.md. SIGHUP serves --cert/--key anew; SIGTERM stops.\n\n"),
     CLI_GROUP("options:", serve_rows, 0),
     CLI_END};
 
@@ -471,6 +472,7 @@ static int serve_open(web_app *app, serve_opts *o)
 
 static void serve_close(web_app *app)
 {
+    web_jobs_set_closing(app, true); /* event streams end, so the server can stop */
     web_stop(app);
     web_jobs_stop(app);
     web_cert_cache_free(app->certs);
@@ -480,6 +482,35 @@ static void serve_close(web_app *app)
     web_db_close(app->db);
     free_secret(app->cfg.device_password);
     pthread_mutex_destroy(&app->mu);
+}
+
+/* SIGHUP: serve the certificate and key files anew (e.g. renewed). They are
+ * checked first; if they do not fit together the old ones stay in use.
+ * Open connections are closed (browsers reconnect). */
+static void reload_tls(web_app *app)
+{
+    X509 *cert = NULL;
+    EVP_PKEY *key = NULL;
+    bool ok = bacsc_pki_cert_read(app->cfg.cert, &cert) == BACSC_OK &&
+              bacsc_pki_key_read(app->cfg.key, NULL, &key) == BACSC_OK &&
+              X509_check_private_key(cert, key) == 1;
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    if (!ok) {
+        BACSC_ERROR("web: SIGHUP: %s and %s are unreadable or do not match: still serving the "
+                    "old certificate", app->cfg.cert, app->cfg.key);
+        return;
+    }
+    web_jobs_set_closing(app, true);
+    web_stop(app);
+    web_jobs_set_closing(app, false);
+    char err[300];
+    if (web_start(app, err, sizeof err) != BACSC_OK) {
+        BACSC_ERROR("web: SIGHUP: cannot serve again: %s", err);
+        raise(SIGTERM);
+        return;
+    }
+    BACSC_INFO("web: SIGHUP: serving %s again", app->cfg.cert);
 }
 
 static int serve(int argc, char **argv)
@@ -521,7 +552,7 @@ static int serve(int argc, char **argv)
             sigwait(&set, &sig);
             if (sig != SIGHUP)
                 break;
-            BACSC_INFO("web: SIGHUP: nothing to reload (restart to change options)");
+            reload_tls(&app);
         }
         BACSC_INFO("web: stopping on signal %d", sig);
         ex = EXIT_OK;

@@ -86,6 +86,15 @@ void sc_tls_config(const sc_opts *o, bool server, bacsc_tls_config *tc);
 /* TLS context from cert/key/ca. Returns NULL with a message printed. */
 bacsc_tls_ctx *sc_tls_ctx(const char *prog, const sc_opts *o, bool server);
 
+/* Reload (SIGHUP) `ctx` from the certificate, key, issuer and CRL files of
+ * `o` (bacsc_tls_ctx_reload: nothing changes on error). Returns 0, or -1
+ * with the reason logged at error level. */
+int sc_tls_reload(const char *prog, const sc_opts *o, bacsc_tls_ctx *ctx, bool server);
+
+/* The earliest nextUpdate (Unix seconds) of the PEM CRLs in `file`; 0 when
+ * none is readable or none has a nextUpdate. */
+int64_t sc_crl_next_update(const char *file);
+
 /* Check the options a node needs (hub URI, cert/key/ca unless plaintext,
  * ws:// only with insecure_plaintext). Returns 0 or -1 (message printed). */
 int sc_check_node_opts(const char *prog, const sc_opts *o);

@@ -288,14 +288,14 @@ static uint16_t swap16(uint16_t v)
     return (uint16_t)(v << 8 | v >> 8);
 }
 
-/* A peer limit above our own whose byte swap is a plausible limit below it
+/* A peer limit above our own whose byte swap is a plausible, smaller limit
  * was most likely sent little-endian (bacnet-stack does: 1500 arrives as
  * 56,325). Use the smaller reading: never send the peer more than it may
  * accept. */
 static uint16_t unswap(bacsc_sc_conn *conn, uint16_t v, uint16_t ours, uint16_t min)
 {
     uint16_t s = swap16(v);
-    if (v > ours && s >= min && s < ours) {
+    if (v > ours && s >= min && s < v) {
         conn->peer_swapped = true;
         return s;
     }

@@ -753,6 +753,11 @@ bacsc_sc_conn *bacsc_sc_connector_conn(const bacsc_sc_connector *c, int slot)
     return c->s[slot].conn;
 }
 
+uint64_t bacsc_sc_connector_retry_at(const bacsc_sc_connector *c)
+{
+    return c->started && !c->stopping && !attempt_in_flight(c) ? c->retry_at : BACSC_SC_NEVER;
+}
+
 uint64_t bacsc_sc_connector_last_wait(const bacsc_sc_connector *c)
 {
     return c->last_wait;

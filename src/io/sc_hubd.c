@@ -449,6 +449,31 @@ void bacsc_hubd_foreach_peer(const bacsc_hubd *h,
     bacsc_sc_hub_foreach_peer(h->hub, foreach_one, &fc);
 }
 
+unsigned bacsc_hubd_recheck_peers(bacsc_hubd *h, bacsc_tls_ctx *tls)
+{
+    unsigned closed = 0;
+    for (struct hpeer *p = h->peers, *next; p; p = next) {
+        next = p->next; /* a close may free p only later (ws_closed), but be safe */
+        struct ssl_st *ssl = bacsc_wsconn_ssl(p->ws);
+        char why[160] = "";
+        if (!ssl || bacsc_tls_peer_recheck(tls, ssl, why, sizeof why) == BACSC_OK)
+            continue;
+        char v[18] = "-";
+        if (p->hp) {
+            bacsc_sc_hub_peer_info info;
+            bacsc_sc_hub_peer_get_info(p->hp, &info);
+            if (info.connected)
+                bacsc_vmac_format(&info.vmac, v);
+        }
+        BACSC_WARN("%s: node %s (vmac %s): its certificate is no longer accepted (%s): "
+                   "disconnecting", h->name, bacsc_wsconn_peer(p->ws), v, why);
+        bacsc_wsconn_close(p->ws, BACSC_WS_CLOSE_POLICY, "certificate no longer accepted");
+        closed++;
+    }
+    schedule(h);
+    return closed;
+}
+
 void bacsc_hubd_stats_get(const bacsc_hubd *h, bacsc_hubd_stats *out)
 {
     memset(out, 0, sizeof *out);

@@ -67,6 +67,7 @@ struct nslot {
     bool open_failed;       /* bacsc_ws_connect() failed synchronously */
     uint16_t fail_code;
     bacsc_tls_resume resume; /* last TLS session from this slot's hub (resumption) */
+    unsigned failures;      /* attempts failed since the last connection */
 };
 
 struct bacsc_sc_node {
@@ -125,6 +126,7 @@ static void ws_open(bacsc_wsconn *c, unsigned protocol, void *user)
     bacsc_sc_node *n = s->n;
     BACSC_DEBUG("%s: %s hub WebSocket open (%s)", n->name, slot_name(s->index),
                 bacsc_wsconn_peer(c));
+    s->failures = 0;
     bacsc_sc_connector_opened(n->conn, s->index, bacsc_loop_now(n->loop));
     schedule(n);
 }
@@ -147,11 +149,22 @@ static void ws_closed(bacsc_wsconn *c, uint16_t error_code, const char *reason, 
     s->close_wanted = false;
     if (n->freeing)
         return;
-    if (error_code)
-        BACSC_INFO("%s: %s hub WebSocket closed: %u %s%s%s", n->name, slot_name(s->index),
+    uint64_t now = bacsc_loop_now(n->loop);
+    bacsc_sc_connector_closed(n->conn, s->index, error_code, now);
+    if (error_code) {
+        /* One line per failed attempt: what failed and when the next one is. */
+        char next[48] = "";
+        uint64_t at = bacsc_sc_connector_retry_at(n->conn);
+        if (at != BACSC_SC_NEVER && at > now)
+            snprintf(next, sizeof next, "; next try in %.1f s", (double)(at - now) / 1e6);
+        s->failures++;
+        BACSC_INFO("%s: %s hub %s: %u %s%s%s%s", n->name, slot_name(s->index),
+                   bacsc_sc_connector_uri(n->conn, s->index)
+                       ? bacsc_sc_connector_uri(n->conn, s->index)
+                       : "",
                    error_code, bacsc_sc_error_name(error_code), reason && *reason ? ": " : "",
-                   reason ? reason : "");
-    bacsc_sc_connector_closed(n->conn, s->index, error_code, bacsc_loop_now(n->loop));
+                   reason ? reason : "", next);
+    }
     schedule(n);
 }
 
@@ -161,7 +174,10 @@ static void conn_open(int slot, const char *uri, void *user)
 {
     bacsc_sc_node *n = user;
     struct nslot *s = &n->slots[slot];
-    BACSC_INFO("%s: connecting to %s hub %s", n->name, slot_name(slot), uri);
+    /* The first attempt after a loss at info; further retries are summed up
+     * by their failure line (one line per retry). */
+    bacsc_log(s->failures > 1 ? BACSC_LOG_DEBUG : BACSC_LOG_INFO, "%s: connecting to %s hub %s",
+              n->name, slot_name(slot), uri);
     bacsc_ws_options opt = {.protocols = BACSC_WS_PROTO_HUB,
                             .max_message = n->max_bvlc,
                             .insecure_plaintext = n->plaintext,
@@ -199,6 +215,13 @@ static void conn_state(int state, void *user)
     const char *peer = bacsc_sc_node_hub_peer(n);
     BACSC_INFO("%s: hub connector state %d %s%s%s", n->name, state,
                bacsc_sc_connector_state_name(state), peer ? " via " : "", peer ? peer : "");
+    const bacsc_sc_conn *hc = state == 1 || state == 2
+                                  ? bacsc_sc_connector_conn(n->conn, state - 1) : NULL;
+    uint16_t raw[2], used[2];
+    if (hc && bacsc_sc_conn_peer_swapped(hc, raw, used)) /* once per connection */
+        BACSC_WARN("%s: hub %s sent Max-BVLC-Length %u / Max-NPDU-Length %u, which look "
+                   "byte-swapped (little-endian, as bacnet-stack sends them): using %u / %u",
+                   n->name, peer ? peer : "?", raw[0], raw[1], used[0], used[1]);
     /* Delivered from the service pass: the owner may send from it, which
      * would re-enter the connector. */
     n->state_pending = true;

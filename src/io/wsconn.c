@@ -263,9 +263,10 @@ static void teardown(bacsc_wsconn *c, uint16_t error_code, const char *reason)
     }
     handshake_done(c);
     detach_listener(c);
-    int level = ((!was_open && c->got_data) ||
-                 (was_open && error_code && error_code != BACSC_EC_WS_CLOSED_BY_PEER) ||
-                 (!was_open && !c->server))
+    /* A client's failed attempt is logged by its owner, with context (the
+     * node: which device, which hub, when the next try is). */
+    int level = ((!was_open && c->got_data && c->server) ||
+                 (was_open && error_code && error_code != BACSC_EC_WS_CLOSED_BY_PEER))
                     ? BACSC_LOG_INFO : BACSC_LOG_DEBUG;
     bacsc_log(level, "ws %s %s: closed, error %u%s%s", c->server ? "from" : "to", c->peer,
               error_code, reason ? ": " : "", reason ? reason : "");

@@ -192,7 +192,8 @@ void bacsc_ca_source_free(bacsc_ca_source *s)
     memset(s, 0, sizeof *s);
 }
 
-static int load_zip(const char *path, unsigned max, bacsc_ca_source *s, char *err,
+static int load_zip(const char *path, unsigned max, unsigned key_types, bacsc_ca_source *s,
+                    char *err,
                     size_t errlen)
 {
     /* Limits from the policy before anything is parsed or verified: no more
@@ -202,6 +203,7 @@ static int load_zip(const char *path, unsigned max, bacsc_ca_source *s, char *er
     bacsc_cari_limits_default(&lim);
     lim.max_entries = (uint64_t)max + 16;
     lim.max_entry_size = 64u << 10;
+    lim.csr_key_types = key_types;
     uint64_t cap = (uint64_t)max * (8u << 10) + (4u << 20);
     if (cap < lim.max_file_size)
         lim.max_file_size = cap;
@@ -266,17 +268,29 @@ static int load_zip(const char *path, unsigned max, bacsc_ca_source *s, char *er
     return BACSC_OK;
 }
 
-int bacsc_ca_source_load(const char *path, unsigned max, bacsc_ca_source *s, char *err,
-                         size_t errlen)
+static int load(const char *path, unsigned max, unsigned key_types, bacsc_ca_source *s,
+                char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
     struct stat st;
     if (stat(path, &st) != 0)
         return fail(err, errlen, BACSC_ERR_IO, "cannot open %s: %s", path, strerror(errno));
     int rc = S_ISDIR(st.st_mode) ? load_dir(path, max, s, err, errlen)
-                                 : load_zip(path, max, s, err, errlen);
+                                 : load_zip(path, max, key_types, s, err, errlen);
     if (rc != BACSC_OK)
         bacsc_ca_source_free(s);
     return rc;
+}
+
+int bacsc_ca_source_load(const char *path, unsigned max, bacsc_ca_source *s, char *err,
+                         size_t errlen)
+{
+    return load(path, max, 0, s, err, errlen);
+}
+
+int bacsc_ca_source_load_policy(const char *path, const bacsc_policy *policy,
+                                bacsc_ca_source *s, char *err, size_t errlen)
+{
+    return load(path, policy->max_batch, policy->key_types, s, err, errlen);
 }
 

@@ -56,5 +56,10 @@ bacsc_cari_entry *cari_entry_push(bacsc_cari *c, size_t *cap);
 
 /* Parse 64 hex digits into a fingerprint. Returns 0 or -1. */
 int cari_fp_parse(const char *hex, unsigned char fp[BACSC_CARI_FP_LEN]);
+/* bacsc_cari_parse_object() for a reader with limits: a CSR whose key type is
+ * not in `key_types` (BACSC_KEY_BIT set; 0 = any) is flagged before its
+ * signature is verified. */
+int cari_parse_object_keys(const unsigned char *data, size_t len, bacsc_cari_entry *e,
+                           size_t *consumed, unsigned key_types);
 
 #endif

@@ -326,6 +326,19 @@ static int fill_common(bacsc_cari_entry *e, X509_PUBKEY *xpk, EVP_PKEY *pk, cons
     return e->subject && e->key_type ? BACSC_OK : BACSC_ERR_NOMEM;
 }
 
+/* Key types worth verifying a CSR for (0 = any), set per thread for the
+ * duration of cari_parse_object_keys(). */
+static _Thread_local unsigned csr_key_types;
+
+int cari_parse_object_keys(const unsigned char *data, size_t len, bacsc_cari_entry *e,
+                           size_t *consumed, unsigned key_types)
+{
+    csr_key_types = key_types;
+    int rc = bacsc_cari_parse_object(data, len, e, consumed);
+    csr_key_types = 0;
+    return rc;
+}
+
 static int fill_csr(bacsc_cari_entry *e, bacsc_csr *c)
 {
     X509_REQ *req = pki_csr_req(c);
@@ -335,6 +348,15 @@ static int fill_csr(bacsc_cari_entry *e, bacsc_csr *c)
         cari_entry_fail(e, why ? BACSC_ERR_LIMIT : BACSC_ERR_MALFORMED, "%s",
                         why ? why : "CSR public key cannot be decoded");
         return e->status;
+    }
+    int kt = bacsc_pki_key_type_of(pk);
+    if (csr_key_types && (kt == BACSC_KEY_UNKNOWN || !(csr_key_types & BACSC_KEY_BIT(kt)))) {
+        char desc[32];
+        bacsc_pki_key_describe(pk, desc, sizeof desc);
+        cari_entry_fail(e, BACSC_ERR_POLICY, "key type %s not allowed (signature not checked)",
+                        desc);
+        e->type = BACSC_CARI_ENTRY_CSR;
+        return BACSC_OK; /* flagged, but kept: the CA records it as rejected */
     }
     if (!pki_csr_verify(c)) {
         cari_entry_fail(e, BACSC_ERR_CRYPTO, "CSR self-signature does not verify");

@@ -43,6 +43,7 @@ void bacsc_cari_limits_default(bacsc_cari_limits *lim)
     lim->max_total_size = 256ull << 20;
     lim->max_ratio = 100;
     lim->max_manifest_size = 32ull << 20;
+    lim->csr_key_types = 0; /* any */
 }
 
 static void effective_limits(const bacsc_cari_limits *in, bacsc_cari_limits *out)
@@ -62,6 +63,7 @@ static void effective_limits(const bacsc_cari_limits *in, bacsc_cari_limits *out
         out->max_ratio = in->max_ratio;
     if (in->max_manifest_size)
         out->max_manifest_size = in->max_manifest_size;
+    out->csr_key_types = in->csr_key_types;
 }
 
 void bacsc_cari_free(bacsc_cari *c)
@@ -335,7 +337,8 @@ static int classify_rest(bacsc_cari *c, size_t *cap, size_t idx, const raw_data 
         if (!e || !(e->name = strdup(nm)))
             return BACSC_ERR_NOMEM;
         size_t used = 0;
-        int rc = bacsc_cari_parse_object(rd->data + off, rd->len - off, e, &used);
+        int rc = cari_parse_object_keys(rd->data + off, rd->len - off, e, &used,
+                                        rs->lim.csr_key_types);
         if (rc == BACSC_ERR_NOMEM)
             return rc;
         if (rc != BACSC_OK || used == 0)
@@ -347,6 +350,7 @@ static int classify_rest(bacsc_cari *c, size_t *cap, size_t idx, const raw_data 
 
 typedef struct parse_job {
     bacsc_cari *c;
+    unsigned key_types;
     const raw_data *raws;
     first_parse *fp;
     size_t begin, end;
@@ -359,7 +363,8 @@ static void *parse_range(void *arg)
         bacsc_cari_entry *e = &j->c->entries[k];
         if (e->error || !j->raws[k].data || e->type == BACSC_CARI_ENTRY_MANIFEST)
             continue;
-        j->fp[k].rc = bacsc_cari_parse_object(j->raws[k].data, j->raws[k].len, e, &j->fp[k].used);
+        j->fp[k].rc = cari_parse_object_keys(j->raws[k].data, j->raws[k].len, e, &j->fp[k].used,
+                                             j->key_types);
         j->fp[k].done = true;
     }
     return NULL;
@@ -381,7 +386,8 @@ static int parse_threads(size_t members)
 /* Pass 3a: the first object of every member, on parse_threads() threads
  * (each member is parsed and its CSR signature verified independently; the
  * results land in distinct entries). */
-static void parse_members(bacsc_cari *c, const raw_data *raws, first_parse *fp, size_t members)
+static void parse_members(bacsc_cari *c, const raw_data *raws, first_parse *fp, size_t members,
+                          unsigned key_types)
 {
     int nt = parse_threads(members);
     parse_job jobs[PARSE_THREADS_MAX];
@@ -390,7 +396,7 @@ static void parse_members(bacsc_cari *c, const raw_data *raws, first_parse *fp, 
     size_t per = (members + (size_t)nt - 1) / (size_t)nt;
     for (int t = 0; t < nt; t++) {
         size_t b = (size_t)t * per < members ? (size_t)t * per : members;
-        jobs[t] = (parse_job){c, raws, fp, b, b + per < members ? b + per : members};
+        jobs[t] = (parse_job){c, key_types, raws, fp, b, b + per < members ? b + per : members};
     }
     for (int t = 1; t < nt; t++)
         started[t] = pthread_create(&tid[t], NULL, parse_range, &jobs[t]) == 0;
@@ -622,7 +628,7 @@ static int read_archive(zip_t *za, read_state *rs, bacsc_cari *c)
     if (rc == BACSC_OK && !fp)
         rc = BACSC_ERR_NOMEM;
     if (rc == BACSC_OK)
-        parse_members(c, raws, fp, members);
+        parse_members(c, raws, fp, members, rs->lim.csr_key_types);
     for (size_t k = 0; k < members && rc == BACSC_OK; k++)
         rc = classify_rest(c, &cap, k, &raws[k], rs, &fp[k]);
     free(fp);

@@ -51,7 +51,10 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS superseded (\n"
     "  serial TEXT PRIMARY KEY, instance INTEGER NOT NULL, issuer TEXT NOT NULL DEFAULT '',\n"
     "  not_after INTEGER NOT NULL DEFAULT 0, der BLOB, recorded INTEGER NOT NULL,\n"
-    "  state INTEGER NOT NULL DEFAULT 0, note TEXT NOT NULL DEFAULT '');\n";
+    "  state INTEGER NOT NULL DEFAULT 0, note TEXT NOT NULL DEFAULT '');\n"
+    "CREATE TABLE IF NOT EXISTS rollover (\n"
+    "  id INTEGER PRIMARY KEY CHECK (id = 1), old_ca BLOB NOT NULL, new_ca BLOB NOT NULL,\n"
+    "  hubs_done INTEGER NOT NULL DEFAULT 0, started INTEGER NOT NULL);\n";
 
 int site_fail(bacsc_site *s, int rc, const char *fmt, ...)
 {
@@ -1105,4 +1108,55 @@ int site_job_instances(bacsc_site *s, int64_t job, uint32_t **out, size_t *n)
     }
     sqlite3_finalize(st);
     return rc;
+}
+
+/* ---- CA rollover ------------------------------------------------------------------------ */
+
+int bacsc_site_rollover_get(bacsc_site *s, bacsc_site_rollover *r)
+{
+    memset(r, 0, sizeof *r);
+    sqlite3_stmt *st = site_prep(s, "SELECT old_ca,new_ca,hubs_done,started FROM rollover");
+    if (!st)
+        return BACSC_ERR_DB;
+    int rc = BACSC_ERR_NOT_FOUND;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        rc = col_blob(st, 0, &r->old_ca, &r->old_len);
+        if (rc == BACSC_OK)
+            rc = col_blob(st, 1, &r->new_ca, &r->new_len);
+        r->hubs_done = sqlite3_column_int(st, 2) != 0;
+        r->started = sqlite3_column_int64(st, 3);
+    }
+    sqlite3_finalize(st);
+    if (rc == BACSC_OK) {
+        site_sha256(r->old_ca, r->old_len, r->old_fp);
+        site_sha256(r->new_ca, r->new_len, r->new_fp);
+    } else {
+        bacsc_site_rollover_clear(r);
+    }
+    return rc;
+}
+
+int site_rollover_put(bacsc_site *s, const unsigned char *old_ca, size_t old_len,
+                      const unsigned char *new_ca, size_t new_len)
+{
+    sqlite3_stmt *st = site_prep(s, "INSERT INTO rollover(id,old_ca,new_ca,started) "
+                                    "VALUES (1,?,?,?)");
+    if (!st)
+        return BACSC_ERR_DB;
+    sqlite3_bind_blob(st, 1, old_ca, (int)old_len, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 2, new_ca, (int)new_len, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, bacsc_site_now(s));
+    int rc = sqlite3_step(st) == SQLITE_DONE ? BACSC_OK : site_dbfail(s, "rollover");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int bacsc_site_rollover_hubs_done(bacsc_site *s)
+{
+    return site_exec(s, "UPDATE rollover SET hubs_done = 1");
+}
+
+int bacsc_site_rollover_finish(bacsc_site *s)
+{
+    return site_exec(s, "DELETE FROM rollover");
 }

@@ -59,6 +59,10 @@ int site_superseded_add(bacsc_site *s, uint32_t instance, const unsigned char *d
 /* The devices of a job, in instance order (*out malloc'd). */
 int site_job_instances(bacsc_site *s, int64_t job, uint32_t **out, size_t *n);
 
+/* Record a rollover (no other in progress). */
+int site_rollover_put(bacsc_site *s, const unsigned char *old_ca, size_t old_len,
+                      const unsigned char *new_ca, size_t new_len);
+
 /* ---- job preparation shared by the workflows (site_jobs.c) ---- */
 
 /* The selected devices (copies). */

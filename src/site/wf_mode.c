@@ -129,11 +129,47 @@ static int confirm_result(site_item *it)
     return H_NEXT;
 }
 
+/* verify-hub-uris: the pending hub URIs must be the site's (sub 0: primary,
+ * 1: failover) — nobody else's staged between our writes and activation. */
+static int hubs_verify_issue(site_item *it)
+{
+    const site_run *r = it->r;
+    if (r->target == BACSC_SITE_MODE_IP || it->dev.sc_port == BACSC_SITE_NONE)
+        return H_NEXT;
+    return site_req_rp(it, BACSC_OBJ_NETWORK_PORT, it->dev.sc_port,
+                       it->sub == 0 ? BACSC_PROP_SC_PRIMARY_HUB_URI
+                                    : BACSC_PROP_SC_FAILOVER_HUB_URI);
+}
+
+static int hubs_verify_result(site_item *it)
+{
+    const bacsc_site_settings *st = &it->r->st;
+    const char *want = it->sub == 0 ? st->primary_hub : st->failover_hub;
+    const uint8_t *val;
+    size_t vl;
+    bacsc_value v;
+    if (!site_rp_value(it, &val, &vl) || !site_first_value(val, vl, &v) ||
+        v.type != BACSC_TAG_CHARACTER_STRING)
+        return H_FAIL;
+    if (*want && (v.v.chars.len != strlen(want) || memcmp(v.v.chars.data, want, v.v.chars.len))) {
+        site_fail_msg(it, "verify: the pending %s hub URI is not the site's; not activating "
+                          "(someone else is changing this device)",
+                      it->sub == 0 ? "primary" : "failover");
+        return H_FAIL;
+    }
+    if (it->sub == 0) {
+        it->sub = 1;
+        return H_AGAIN;
+    }
+    return H_NEXT;
+}
+
 static const site_step STEPS[] = {
     {"login", site_login_issue, site_login_result},
     {"discard", site_discard_issue, site_discard_result},
     {"write-hub-uris", hubs_issue, hubs_result},
     {"write-ports", ports_issue, ports_result},
+    {"verify-hub-uris", hubs_verify_issue, hubs_verify_result},
     {"activate", site_activate_issue, activate_result},
     {"confirm", confirm_issue, confirm_result},
 };

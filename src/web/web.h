@@ -267,6 +267,8 @@ int web_cert_status(const web_cert_facts *f, const bacsc_site_device *d, int64_t
                     unsigned expiring_days);
 void web_cert_cache_free(web_cert_cache *c);
 void web_dev_cache_free(web_dev_cache *c);
+/* While the HTTP server stops (shutdown, SIGHUP), open event streams end. */
+void web_jobs_set_closing(web_app *app, bool closing);
 /* Bumped by the job worker on every change (0 without a worker). */
 uint64_t web_jobs_version(web_app *app);
 

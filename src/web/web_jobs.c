@@ -31,6 +31,7 @@
 struct web_jobs {
     pthread_t thread;
     bool started, stop;
+    bool closing; /* the HTTP server is stopping: end the event streams */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int64_t queue[QUEUE_MAX];
@@ -60,7 +61,15 @@ static void net_recv(void *user, bacsc_bip_link *link, const bacsc_address *src,
 
 static int net_poll(void *user, uint64_t timeout_us)
 {
-    return bacsc_loop_run_once(((web_jobs *)user)->loop, timeout_us);
+    web_jobs *w = user;
+    pthread_mutex_lock(&w->mu);
+    bool stop = w->stop;
+    pthread_mutex_unlock(&w->mu);
+    /* stopping: the engine returns, the job stays RUNNING (each step is
+     * committed) and is resumed when the console starts again */
+    if (stop)
+        return BACSC_ERR_AGAIN;
+    return bacsc_loop_run_once(w->loop, timeout_us);
 }
 
 static uint64_t net_now(void *user)
@@ -377,6 +386,18 @@ int web_jobs_enqueue(web_app *app, int64_t job)
     return rc;
 }
 
+void web_jobs_set_closing(web_app *app, bool closing)
+{
+    web_jobs *w = app->jobs;
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->closing = closing;
+    w->version++;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
 uint64_t web_jobs_version(web_app *app)
 {
     web_jobs *w = app->jobs;
@@ -463,7 +484,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
             pthread_cond_timedwait(&w->cv, &w->mu, &ts);
         }
         s->seen_version = w->version;
-        bool stopping = w->stop;
+        bool stopping = w->stop || w->closing;
         pthread_mutex_unlock(&w->mu);
         char ev[512];
         bool fin = false;

@@ -144,12 +144,14 @@ def main():
                    f"127.0.0.1:{base}", "--bip-broadcast", f"127.0.0.1:{base}",
                    "--bip-broadcast-count", str(NBCAST)], f"{d}/ipdev.log")
     rcfg, status = f"{d}/router.json", f"{d}/router-status.json"
+    mport = free_port()
     with open(rcfg, "w") as f:
         json.dump({"connect_wait": 2, "reconnect_min": 1, "reconnect_max": 3,
                    "status_file": status}, f)
     router = start(["router", "--bip", f"127.0.0.1:{base + 1}", "--bip-net", "1", "--bip-broadcast",
                     f"127.0.0.1:{base}", "--bip-broadcast-count", str(NBCAST), "--sc-net", "2"] + hubs +
-                   pki.cert("node3") + ["--instance", str(ROUTER), "--config", rcfg], f"{d}/router.log")
+                   pki.cert("node3") + ["--instance", str(ROUTER), "--config", rcfg,
+                                        "--metrics-listen", f"127.0.0.1:{mport}"], f"{d}/router.log")
     check(wait_log(router, "connected to the primary hub"), "router joined network 2 (primary hub)")
     for p in devs:
         check(wait_log(p, "connected-to-primary"), "SC device connected")
@@ -220,6 +222,7 @@ def main():
     st = router_status(router, status)
     check(st["stats"]["hop_exhausted"] >= 1 and st["stats"]["rejects_unknown_net"] >= 1,
           f"router counters: {st['stats']}")
+    metrics_check(mport, st["stats"])
 
     # -- the router's own Device object and Network Ports
     for obj, prop, want in (("device,900", "object-name", '"bacsc-router-900"'),
@@ -262,6 +265,29 @@ def main():
     else:
         print("note: tshark missing or cannot capture: dissection checks skipped")
     return finish()
+
+
+def metrics_check(mport, stats):
+    """/metrics parsed by an independent Prometheus text parser; /health."""
+    import urllib.request
+    try:
+        from prometheus_client.parser import text_string_to_metric_families
+    except ImportError:
+        print("note: python3-prometheus-client missing: metrics parse skipped")
+        return
+    text = urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics", timeout=5).read().decode()
+    vals = {}
+    for fam in text_string_to_metric_families(text):
+        for smp in fam.samples:
+            vals[(smp.name, tuple(sorted(smp.labels.items())))] = smp.value
+    fw = vals.get(("bacsc_router_forwarded_total", ()))
+    check(fw is not None and fw >= stats["forwarded"], f"/metrics forwarded_total {fw}")
+    check(vals.get(("bacsc_router_hop_exhausted_total", ())) == stats["hop_exhausted"],
+          "/metrics hop_exhausted_total matches the status")
+    check(vals.get(("bacsc_router_sc_hub_connector_state", (("network", "2"),))) == 1,
+          "/metrics: network 2 connected to its primary hub")
+    h = urllib.request.urlopen(f"http://127.0.0.1:{mport}/health", timeout=5)
+    check(h.status == 200, f"/health {h.status}")
 
 
 def dissect(d, cap, base, pport, fport, keys_p, keys_f, vmac):

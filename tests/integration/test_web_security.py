@@ -291,6 +291,47 @@ check(any("alice from 127.0.0.1 (web)" == e["actor"] and e["action"] in ("approv
 check(any("ivan from 127.0.0.1" in e["actor"] for e in ca_audit),
       "CA audit: the upload carries the installer and address")
 
+# ---- SIGHUP serves a renewed certificate; a mismatched pair is refused ----------------------
+import shutil  # noqa: E402
+import signal  # noqa: E402
+run("pki", "demo", "--out", env.path("pki2"), "--nodes", "0")
+hub_pem, hub_key = env.path("pki/hub.pem"), env.path("pki/hub.key")
+shutil.copy(hub_pem, env.path("old.pem"))
+shutil.copy(hub_key, env.path("old.key"))
+
+
+def served_by(cafile):
+    ctx = ssl.create_default_context(cafile=cafile)
+    try:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
+            with ctx.wrap_socket(s, server_hostname="127.0.0.1"):
+                return True
+    except (ssl.SSLError, OSError):
+        return False
+
+
+shutil.copy(env.path("pki2/hub.pem"), hub_pem)  # a certificate without its key
+srv.proc.send_signal(signal.SIGHUP)
+time.sleep(1.0)
+check(srv.proc.poll() is None and served_by(env.path("pki/ca.pem")),
+      "SIGHUP with a certificate that does not match the key keeps the old one")
+shutil.copy(env.path("pki2/hub.key"), hub_key)
+srv.proc.send_signal(signal.SIGHUP)
+ok = False
+for _ in range(50):
+    time.sleep(0.2)
+    if served_by(env.path("pki2/ca.pem")):
+        ok = True
+        break
+check(ok, "SIGHUP serves the renewed certificate")
+shutil.copy(env.path("old.pem"), hub_pem)
+shutil.copy(env.path("old.key"), hub_key)
+srv.proc.send_signal(signal.SIGHUP)
+for _ in range(50):
+    time.sleep(0.2)
+    if served_by(env.path("pki/ca.pem")):
+        break
+
 # ---- the CLI side ---------------------------------------------------------------------------
 r = run("web", "user", "list", "--web-db", env.webdb)
 check("alice" in r.stdout and "installer" in r.stdout, "user list")

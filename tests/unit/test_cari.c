@@ -20,6 +20,7 @@
 
 #include "bacsc/cari.h"
 #include "bacsc/error.h"
+#include "bacsc/pki.h"
 #include "support_cari_certs.h"
 
 #define UUID_A "6f1e0a52-3c7d-4b8e-9f10-a1b2c3d4e5f6"
@@ -130,6 +131,32 @@ static unsigned char *build_request(fx *f, size_t *len, bacsc_cari_writer **keep
     else
         bacsc_cari_writer_free(w);
     return buf;
+}
+
+/* A reader told which key types matter flags the others without verifying
+ * their signatures (the CA's reads: docs/ca.md "CSR checks"). */
+static void key_types_checked_before_signatures(void **state)
+{
+    fx *f = *state;
+    size_t len;
+    unsigned char *zip = build_request(f, &len, NULL);
+    bacsc_cari_limits lim;
+    memset(&lim, 0, sizeof lim);
+    lim.csr_key_types = BACSC_KEY_BIT(BACSC_KEY_RSA_2048);
+    bacsc_cari *c = NULL;
+    assert_int_equal(bacsc_cari_read_buffer(zip, len, &lim, &c), BACSC_OK);
+    size_t flagged = 0;
+    for (size_t i = 0; i < c->n_entries; i++)
+        if (c->entries[i].error && strstr(c->entries[i].error, "not allowed (signature not checked)"))
+            flagged++;
+    assert_int_equal(flagged, 3);
+    bacsc_cari_free(c);
+    lim.csr_key_types = BACSC_KEY_BIT(BACSC_KEY_EC_P256);
+    assert_int_equal(bacsc_cari_read_buffer(zip, len, &lim, &c), BACSC_OK);
+    for (size_t i = 0; i < c->n_entries; i++)
+        assert_null(c->entries[i].error);
+    bacsc_cari_free(c);
+    free(zip);
 }
 
 /* ---- round trips ----------------------------------------------------------- */
@@ -977,6 +1004,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(request_round_trip),
+        cmocka_unit_test(key_types_checked_before_signatures),
         cmocka_unit_test(response_round_trip_and_match),
         cmocka_unit_test(response_without_ids_matches_by_key),
         cmocka_unit_test(issued_fast_path_round_trip),

@@ -1,0 +1,102 @@
+/*
+ * site_cli.h — what the files of `bacsc site` share: the options struct and
+ * the shared option groups, opening the database and the network, running
+ * a job with progress and printing its result.
+ *
+ *   cmd_site.c       the dispatcher; init, status, discover, request, renew,
+ *                    import, trust, mode, jobs
+ *   site_rollover.c  rollover (CA rollover phases)
+ *   site_revoke.c    revoking superseded certificates after import
+ */
+#ifndef BACSC_CLI_SITE_CLI_H
+#define BACSC_CLI_SITE_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "bacsc/bip_link.h"
+#include "bacsc/client.h"
+#include "bacsc/loop.h"
+#include "bacsc/sc_node.h"
+#include "bacsc/site.h"
+#include "bacsc/tls.h"
+#include "cli_opt.h"
+
+#define MAX_TARGETS 4096
+#define MAX_FILTERS 8
+
+/* The options of every `site` subcommand (each subcommand's table names the
+ * fields it uses). */
+typedef struct opts {
+    const char *prog;
+    const char *db;
+    bool json, quiet, all, overwrite, keep, accept_partial;
+    const char *name, *ca, *domain, *primary, *failover, *out, *password;
+    const char *bip_local, *broadcast;
+    unsigned broadcast_count;
+    const char *targets[MAX_TARGETS];
+    size_t ntargets;
+    const char *targets_file;
+    unsigned wait_ms, timeout_ms, retries, concurrency, expiring_days, renew_days;
+    bool retries_set, keep_old;
+    const char *ca_dir;
+    const char *filters[MAX_FILTERS];
+    size_t nfilters;
+    int64_t job;
+    /* BACnet/SC identity of the tool (network commands) */
+    const char *hub, *sc_failover, *cert, *key;
+    const char *sc_ca[2];
+    int nsc_ca;
+    /* rollover */
+    const char *new_ca, *response, *force;
+    unsigned phase;
+    bool hubs_done;
+    char **pos;
+    int npos;
+} opts;
+
+extern const cli_opt site_db_rows[], site_out_rows[], site_quiet_rows[], site_bip_rows[],
+    site_sc_rows[], site_password_rows[];
+
+#define SITE_HELP_COL 26
+#define SITE_GROUPS_LOCAL(rows)                                                                    \
+    CLI_GROUP("options:", rows, 0), CLI_GROUP(NULL, site_db_rows, 0), CLI_GROUP(NULL, site_out_rows, 0)
+#define SITE_GROUPS_NET(rows)                                                                      \
+    CLI_GROUP("options:", rows, 0), CLI_GROUP(NULL, site_db_rows, 0), CLI_GROUP(NULL, site_quiet_rows, 0),  \
+        CLI_GROUP(NULL, site_out_rows, 0), CLI_GROUP("network options (BACnet/IP):", site_bip_rows, 0),   \
+        CLI_GROUP("or over BACnet/SC (docs/site.md):", site_sc_rows, 0)
+
+/* The network a job runs on: BACnet/IP (bip_link) or BACnet/SC (a node). */
+typedef struct net {
+    bacsc_loop *loop;
+    bacsc_bip_link *link;
+    bacsc_tls_ctx *tls;
+    bacsc_sc_node *node;
+    bacsc_client *cl;
+    bacsc_site_io io;
+} net;
+
+/* Parse a subcommand's command line with its table. Returns -1 to continue
+ * (operands in o->pos), else an exit code (help / usage error). */
+int site_parse_opts(opts *o, const cli_spec *spec, int argc, char **argv);
+bacsc_site *site_open_db(const opts *o, bool create);
+/* DEVICES positional (or --all) → selection. Returns false on error. */
+bool site_get_selection(const opts *o, const char *text, bacsc_site_selection *sel);
+/* Returns -1 (open) or an exit code. */
+int site_net_open(const opts *o, net *n, bool discover);
+void site_net_close(net *n);
+/* Run a job and print its per-device result (with --json and `jout`, the
+ * JSON object is handed back instead of printed). Returns the exit code. */
+int site_run_and_report(bacsc_site *s, const opts *o, net *n, int64_t job, json_t **jout);
+/* Print the per-device results of `job` (only the problems when
+ * `only_problems`); with --json into *jout (or printed when jout is NULL).
+ * Returns the library status. */
+int site_print_items(bacsc_site *s, const opts *o, int64_t job, bool only_problems,
+                     json_t **jout);
+void site_note_resumed(bacsc_site *s, const opts *o, int64_t job);
+/* `bacsc site rollover` (site_rollover.c). */
+int site_cmd_rollover(int argc, char **argv);
+
+#endif
