@@ -240,6 +240,7 @@ static int insts_new(bacsc_device_runtime *rt, char *err, size_t errlen)
         in->rt = rt;
         in->idx = i;
         in->instance = rt->cfg.first_instance + i;
+        in->restart_state = 0xFF;
         snprintf(in->name, sizeof in->name, "device %u", in->instance);
         if (i == 0 && rt->cfg.uuid_set)
             in->uuid = rt->cfg.uuid;
