@@ -61,7 +61,7 @@ if [ -n "${HUB_CMD:-}" ]; then
 elif "$BACSC" hub --help >/dev/null 2>&1; then
   # Every simulated node connects from 127.0.0.1: the per-source-address
   # admission limits (docs/hub.md, HARDENING) would throttle the benchmark.
-  echo '{"max_handshakes_per_address": 0, "accept_rate_per_address": 0}' >"$OUT/hub-bench.json"
+  echo '{"max_handshakes_per_address": 0, "accept_rate_per_address": 0, "uuid_binding": "off"}' >"$OUT/hub-bench.json"
   HUB=("$BACSC" hub --log-level warn --config "$OUT/hub-bench.json")
 else
   HUB=("$BUILD/bench/bench_hub_server")

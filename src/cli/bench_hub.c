@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "bacsc/error.h"
@@ -692,6 +693,47 @@ static long read_rss_kb(long pid)
     return kb;
 }
 
+/* The hub's read/write system-call counters and CPU seconds (user + system). */
+typedef struct hub_counters {
+    uint64_t syscr, syscw;
+    double cpu_s;
+} hub_counters;
+
+static bool read_hub_counters(long pid, hub_counters *hc)
+{
+    char path[64], line[512];
+    memset(hc, 0, sizeof *hc);
+    snprintf(path, sizeof path, "/proc/%ld/io", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    int got = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "syscr:", 6) == 0 && ++got)
+            hc->syscr = strtoull(line + 6, NULL, 10);
+        else if (strncmp(line, "syscw:", 6) == 0 && ++got)
+            hc->syscw = strtoull(line + 6, NULL, 10);
+    }
+    fclose(f);
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    f = fopen(path, "r");
+    if (!f || !fgets(line, sizeof line, f)) {
+        if (f)
+            fclose(f);
+        return false;
+    }
+    fclose(f);
+    /* fields after the command name: state is field 3, utime 14, stime 15 */
+    const char *p = strrchr(line, ')');
+    unsigned long long ut = 0, st = 0;
+    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+                     &st) != 2)
+        return false;
+    long hz = sysconf(_SC_CLK_TCK);
+    hc->cpu_s = (double)(ut + st) / (double)(hz > 0 ? hz : 100);
+    return got == 2;
+}
+
 static void raise_nofile(const bench_hub_opts *o)
 {
     struct rlimit rl;
@@ -838,6 +880,8 @@ static void run_traffic(bench *b)
     b->phase = PH_RUN;
     b->last_refill_ns = mono_ns();
     b->tokens = o->rate > 0 ? 2 : 0;
+    hub_counters hc0, hc1;
+    bool counted = o->hub_pid > 0 && read_hub_counters(o->hub_pid, &hc0);
     uint64_t t0 = mono_ns();
     for (unsigned i = 0; i < b->n_nodes; i++)
         if (b->nodes[i].is_a)
@@ -847,6 +891,12 @@ static void run_traffic(bench *b)
     while (mono_ns() < end)
         spin(b, 10000, &next_tick);
     uint64_t t1 = mono_ns();
+    if (counted && read_hub_counters(o->hub_pid, &hc1)) {
+        b->r->hub_counted = true;
+        b->r->hub_syscr = hc1.syscr - hc0.syscr;
+        b->r->hub_syscw = hc1.syscw - hc0.syscw;
+        b->r->hub_cpu_s = hc1.cpu_s - hc0.cpu_s;
+    }
     b->phase = PH_DRAIN;
     b->r->measured_s = (double)(t1 - t0) / 1e9;
     /* let what is in flight arrive (not counted), at most 1 s */

@@ -85,6 +85,12 @@ typedef struct bench_hub_result {
     uint64_t bad_payload;        /* NPDUs that were not ours / corrupted */
     /* connect mode */
     long hub_rss_before_kb, hub_rss_after_kb; /* -1 when not measured */
+    /* throughput/rtt with --hub-pid: the hub's read(2)/write(2)-family system
+     * calls (/proc/PID/io syscr, syscw) and CPU time (/proc/PID/stat) over the
+     * measurement window */
+    bool hub_counted;
+    uint64_t hub_syscr, hub_syscw;
+    double hub_cpu_s;
     double hub_kb_per_conn;
     bool restart_measured;
     unsigned restart_lost;       /* nodes that lost their connection */

@@ -86,6 +86,7 @@ struct bacsc_wsconn {
     bool close_received;
     bool ssl_read_wants_write;
     bool read_more;              /* fairness cap hit with data left inside OpenSSL */
+    bool rx_short;               /* the last socket read returned less than asked */
     bool handshaking;            /* server: counted in listener->handshaking */
     bool got_data;               /* any octet received */
     bacsc_addr_entry *addr;      /* server, while handshaking: its source address */
@@ -705,6 +706,35 @@ static void process_input(bacsc_wsconn *c, uint8_t *data, size_t len)
         ws_input(c, data, len);
 }
 
+/* Socket BIO callback: remember whether OpenSSL's last read(2) came back short.
+ * A short read means the socket was drained at that moment; the loop is
+ * level-triggered, so anything arriving later wakes epoll again. */
+static long rbio_cb(BIO *b, int oper, const char *argp, size_t len, int argi, long argl, int ret,
+                    size_t *processed)
+{
+    (void)argp;
+    (void)argi;
+    (void)argl;
+    if (oper == (BIO_CB_READ | BIO_CB_RETURN)) {
+        bacsc_wsconn *c = (bacsc_wsconn *)(void *)BIO_get_callback_arg(b);
+        if (c)
+            c->rx_short = ret <= 0 || !processed || *processed < len;
+    }
+    return ret;
+}
+
+static void watch_reads(bacsc_wsconn *c)
+{
+    BIO *rb = c->ssl ? SSL_get_rbio(c->ssl) : NULL;
+    if (!rb)
+        return;
+    BIO_set_callback_arg(rb, (char *)(void *)c);
+    BIO_set_callback_ex(rb, rbio_cb);
+}
+
+/* Read until the socket is drained. A read that returned less than asked
+ * ends the round (no second read just to see EAGAIN) unless OpenSSL still
+ * holds buffered octets, which epoll cannot see. */
 static void on_readable(bacsc_wsconn *c)
 {
     size_t cap;
@@ -766,8 +796,11 @@ static void on_readable(bacsc_wsconn *c)
                 return;
             }
             n = (size_t)r;
+            c->rx_short = n < cap;
         }
         process_input(c, buf, n);
+        if (c->rx_short && c->state != CS_CLOSED && !(c->ssl && SSL_has_pending(c->ssl)))
+            break;
     }
 }
 
@@ -1093,6 +1126,7 @@ static void on_accept(bacsc_loop *loop, int fd, unsigned events, void *user)
                 conn_free(c);
                 continue;
             }
+            watch_reads(c);
         }
         if (bacsc_loop_watch(loop, cfd, BACSC_EV_READ, on_io, c) != BACSC_OK) {
             SSL_free(c->ssl);
@@ -1307,6 +1341,7 @@ int bacsc_ws_connect(bacsc_loop *loop, const char *uri, bacsc_tls_ctx *tls,
             conn_free(c);
             return BACSC_ERR_CRYPTO;
         }
+        watch_reads(c);
     }
     if (bacsc_loop_watch(loop, fd, BACSC_EV_WRITE, on_io, c) != BACSC_OK) {
         SSL_free(c->ssl);

@@ -68,7 +68,8 @@ common=(--hub "wss://127.0.0.1:$port" --cert pki/node1.pem --key pki/node1.key -
 "$BACSC" bench hub --help | grep -q -- "--pairs" || fail "bench hub --help"
 
 # --- throughput, low rate: nonzero relay, zero errors
-"$BACSC" bench hub "${common[@]}" --pairs 2 --size 64 --duration 2 --rate 2000 --json >tp.json ||
+"$BACSC" bench hub "${common[@]}" --pairs 2 --size 64 --duration 2 --rate 2000 --hub-pid "$hub_pid" \
+  --json >tp.json ||
   fail "throughput run exited $? : $(cat tp.json)"
 $PY - tp.json <<'PY' || fail "throughput figures: $(cat tp.json)"
 import json, sys
@@ -80,6 +81,11 @@ assert 1400 < r["relayed_per_s"] < 2600, r["relayed_per_s"]
 assert r["errors"]["total"] == 0 and r["errors"]["connect_failures"] == 0, r["errors"]
 assert 0 < r["one_way"]["p50_us"] <= r["one_way"]["p99_us"] <= r["one_way"]["max_us"], r["one_way"]
 assert r["rtt"]["count"] > 500, r["rtt"]
+# --hub-pid: the hub's read/write system calls and CPU per relayed message, next to the floor
+assert r["hub_syscalls_floor"] == 2.0, r
+assert 0.2 < r["hub_syscalls_per_msg"] < 20, r
+assert abs(r["hub_reads_per_msg"] + r["hub_writes_per_msg"] - r["hub_syscalls_per_msg"]) < 1e-6, r
+assert 0 <= r["hub_cpu_us_per_msg"] < 10000, r
 PY
 
 # --- 1400-octet NPDUs, human table
