@@ -98,7 +98,7 @@ gen() { # name [cpu] args...
   [ -n "$cpu" ] && pin=(taskset -c "$cpu")
   say "$name: bacsc bench hub $*"
   "${pin[@]}" "$BACSC" bench hub --hub "$URI" --cert "$PKI/node1.pem" --key "$PKI/node1.key" \
-    --ca "$PKI/ca.pem" --quiet --json "$@" >"$OUT/$name.json" || echo "  (exit $?: errors counted)" >&2
+    --ca "$PKI/ca.pem" --quiet --json --hub-pid "$hub_pid" "$@" >"$OUT/$name.json" || echo "  (exit $?: errors counted)" >&2
 }
 
 say "hub: ${HUB[*]} on $URI; results in $OUT"
@@ -111,6 +111,7 @@ for pin in "${pins[@]}"; do
   gen "throughput-64$sfx" "$gcpu" --pairs "$PAIRS" --window "$WINDOW" --size 64 --duration "$DUR"
   gen "throughput-1400$sfx" "$gcpu" --pairs "$PAIRS" --window "$WINDOW" --size 1400 --duration "$DUR"
   gen "rtt$sfx" "$gcpu" --mode rtt --size 64 --duration "$DUR"
+  gen "steady-5000$sfx" "$gcpu" --pairs "$PAIRS" --size 64 --rate 5000 --duration "$DUR"
   stop_hub
 done
 
@@ -158,7 +159,8 @@ fi
 $PY - "$OUT" <<'PY'
 import glob, json, os, sys
 out = sys.argv[1]
-print(f"{'run':24} {'relayed msg/s':>14} {'p50 µs':>8} {'p99 µs':>8} {'p99.9 µs':>9} {'errors':>7}")
+print(f"{'run':24} {'relayed msg/s':>14} {'p50 µs':>8} {'p99 µs':>8} {'p99.9 µs':>9} {'errors':>7}"
+      f"  hub syscalls/msg (floor 2.00), hub CPU µs/msg")
 for f in sorted(glob.glob(os.path.join(out, "*.json"))):
     name = os.path.basename(f)[:-5]
     try:
@@ -179,5 +181,7 @@ for f in sorted(glob.glob(os.path.join(out, "*.json"))):
     lat = r["rtt"] if r["mode"] == "rtt" else r["one_way"]
     kind = "round trip" if r["mode"] == "rtt" else "one way"
     print(f"{name:24} {r['relayed_per_s']:14.0f} {lat['p50_us']:8.1f} {lat['p99_us']:8.1f} "
-          f"{lat['p999_us']:9.1f} {err:7d}   ({kind})")
+          f"{lat['p999_us']:9.1f} {err:7d}   ({kind})"
+          + (f"  {r['hub_syscalls_per_msg']:.2f} ({r['hub_syscalls_floor']:.2f}), "
+             f"{r['hub_cpu_us_per_msg']:.2f}" if "hub_syscalls_per_msg" in r else ""))
 PY
