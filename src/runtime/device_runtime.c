@@ -141,6 +141,8 @@ static void reload(bacsc_device_runtime *rt)
         if (rt->insts[i].trial)
             closed += bacsc_sc_node_recheck_peers(rt->insts[i].trial);
     }
+    if (rt->hubd && c->server_tls)
+        closed += bacsc_hubd_recheck_peers(rt->hubd, c->server_tls);
     BACSC_INFO("device: SIGHUP: reloaded certificate %s, key, issuers%s; %u connection(s) "
                "closed for certificates no longer accepted",
                c->tls_config->cert_file, c->tls_config->crl_file ? " and CRL" : "", closed);
