@@ -2,7 +2,7 @@
  * bench_router — what one `bacsc router` hop costs (bench/router.sh runs it).
  *
  *   bench_router --router A.B.C.D:PORT --bip-net N --sc-net M --hub URI
- *                --cert F --key F --ca F --device INSTANCE [--seconds S]
+ *                --cert F --key F --cert2 F --key2 F --ca F --device INSTANCE [--seconds S]
  *                [--requests R] [--window W] [--bind A.B.C.D:PORT]
  *
  * One process, one event loop, three endpoints: a BACnet/IP socket on
@@ -34,6 +34,7 @@
 #include "bacsc/npdu.h"
 #include "bacsc/sc_node.h"
 #include "bacsc/tls.h"
+#include "cli/sc_cli.h"
 
 enum { MODE_IDLE, MODE_FLOOD, MODE_RP };
 enum { DIR_IP_SC, DIR_SC_IP, DIR_SC_SC };
@@ -302,19 +303,27 @@ static int setup(int argc, char **argv)
         return 2;
     if (bacsc_bip_link_new(B.loop, &bc, &B.bip) != BACSC_OK)
         return 1;
+    /* two nodes, each with its own certificate and that certificate's
+     * Device UUID (hubs may bind the UUID to the certificate) */
+    const char *cert2 = arg(argc, argv, "--cert2", cert), *key2 = arg(argc, argv, "--key2", key);
     bacsc_tls_config tc = {.cert_file = cert, .key_file = key, .issuer_files = {ca}};
+    bacsc_tls_config tc2 = {.cert_file = cert2, .key_file = key2, .issuer_files = {ca}};
     char err[256];
     bacsc_tls_ctx *tls = bacsc_tls_ctx_new(&tc, false, err, sizeof err);
-    if (!tls) {
+    bacsc_tls_ctx *tls2 = tls ? bacsc_tls_ctx_new(&tc2, false, err, sizeof err) : NULL;
+    if (!tls || !tls2) {
         fprintf(stderr, "bench_router: %s\n", err);
         return 1;
     }
     bacsc_sc_node_config nc = {.name = "bench", .primary_uri = hub, .tls = tls};
-    bacsc_io_random(NULL, nc.uuid.b, 16);
+    if (sc_cert_uuid(cert, &nc.uuid) != 0)
+        bacsc_io_random(NULL, nc.uuid.b, 16);
     bacsc_sc_node_callbacks cb = {.npdu = sc_npdu}, cb2 = {.npdu = sc2_npdu};
     bacsc_sc_node_config nc2 = nc;
     nc2.name = "bench-floor";
-    bacsc_io_random(NULL, nc2.uuid.b, 16);
+    nc2.tls = tls2;
+    if (sc_cert_uuid(cert2, &nc2.uuid) != 0)
+        bacsc_io_random(NULL, nc2.uuid.b, 16);
     if (bacsc_sc_node_new(B.loop, &nc, &cb, &B.node, err, sizeof err) != BACSC_OK ||
         bacsc_sc_node_new(B.loop, &nc2, &cb2, &B.node2, err, sizeof err) != BACSC_OK) {
         fprintf(stderr, "bench_router: %s\n", err);

@@ -26,7 +26,7 @@ wait_log() { # FILE TEXT
   for _ in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
   echo "timed out waiting for '$2' in $1:" >&2; tail -5 "$1" >&2; exit 1
 }
-"$BACSC" pki demo --out "$OUT/pki" --nodes 3 >/dev/null
+"$BACSC" pki demo --out "$OUT/pki" --nodes 4 >/dev/null
 P=$OUT/pki
 HUBPORT=$(port 1)
 BIPPORT=$(port 2)
@@ -47,5 +47,6 @@ pids+=($!)
 wait_log "$OUT/device.log" "connected-to-primary"
 wait_log "$OUT/router.log" "connected to the primary hub"
 "$BUILD/bench/bench_router" --router "127.0.0.1:$BIPPORT" --bind "127.0.0.1:$BENCHPORT" --bip-net 1 --sc-net 2 --hub "$HUB" \
-  --cert "$P/node3.pem" --key "$P/node3.key" --ca "$P/ca.pem" --device 1001 \
+  --cert "$P/node3.pem" --key "$P/node3.key" --cert2 "$P/node4.pem" --key2 "$P/node4.key" \
+  --ca "$P/ca.pem" --device 1001 \
   --seconds "${SECONDS_PER_RUN:-3}" --requests "${REQUESTS:-1000}" --window "${WINDOW:-32}"

@@ -9,7 +9,10 @@
  *  - a Confirmed-Request (NPDU valid and for this device, APDU of at least 3
  *    octets) gets exactly one answer: SimpleACK, ComplexACK, Error, Reject or
  *    Abort carrying its invoke id, no larger than the requester's max-APDU;
- *  - anything else gets at most one answer, and only an I-Am (for a Who-Is);
+ *    (except with DCC disable, or while the same request is answered in
+ *    segments; a segmented answer only when the request accepts one);
+ *  - anything else gets at most one answer (a Segment-ACK: a window of
+ *    segments), only I-Am, I-Have or answer segments;
  *    documented silent drops: malformed NPDU headers, network-layer
  *    messages, NPDUs for another network, truncated Confirmed-Requests,
  *    unconfirmed services other than Who-Is, ACK/Error/Reject/Abort PDUs.
@@ -22,6 +25,7 @@
 #include "bacsc/device.h"
 #include "bacsc/error.h"
 #include "bacsc/npdu.h"
+#include "app/device_internal.h"   /* DCC state and segmented answers in progress */
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 
@@ -113,27 +117,44 @@ static bacsc_device *make_device(void)
     return dev;
 }
 
+/* What the device may send for an NPDU that is not a confirmed request it
+ * must answer: I-Am, I-Have, or (after a Segment-ACK) segments of an answer. */
+static void check_unsolicited(void)
+{
+    bacsc_npdu r;
+    bacsc_apdu a;
+    CHECK(bacsc_npdu_decode(sent.frame, sent.len, &r) >= 0);
+    CHECK(bacsc_apdu_decode(r.payload, r.payload_len, &a, NULL) >= 0);
+    CHECK((a.type == BACSC_PDU_UNCONFIRMED_REQUEST &&
+           (a.service == BACSC_SERVICE_I_AM || a.service == BACSC_SERVICE_I_HAVE)) ||
+          (a.type == BACSC_PDU_COMPLEX_ACK && a.segmented));
+}
+
 static void one(bacsc_device *dev, const uint8_t *npdu, size_t len)
 {
     static const uint8_t mac[6] = {2, 0, 0, 0, 0, 9};
     bacsc_address src = bacsc_address_local(mac, 6);
     sent.count = 0;
+    bacsc_npdu n;
+    bool for_us = bacsc_npdu_decode(npdu, len, &n) >= 0 && !n.network_msg && !n.has_dnet &&
+                  (!n.has_snet || n.slen <= 7);
+    bacsc_address reply;
+    if (for_us)
+        bacsc_address_from_npdu(&src, &n, &reply);
+    /* answered unless DCC disable (then only DCC 17 / Reinit 20), or the
+     * same request is already being answered in segments */
+    bool confirmed = for_us && n.payload_len >= 3 && (n.payload[0] >> 4) == 0 &&
+                     !dev_seg_busy(dev, &reply, n.payload[2]) &&
+                     !(dev->dcc_state == BACSC_DCC_DISABLE &&
+                       !(n.payload_len >= 4 && !(n.payload[0] & 0x08) &&
+                         (n.payload[3] == 17 || n.payload[3] == 20)));
+    bool seg_ack = for_us && n.payload_len >= 1 && (n.payload[0] >> 4) == 4;
     int rc = bacsc_device_handle_npdu(dev, &src, npdu, len, 0);
     CHECK(rc == BACSC_OK || rc == BACSC_ERR_NOT_FOUND || rc == BACSC_ERR_MALFORMED);
-    CHECK(sent.count <= 1);
-
-    bacsc_npdu n;
-    bool for_us = bacsc_npdu_decode(npdu, len, &n) >= 0 && !n.network_msg &&
-                  (!n.has_dnet || n.dnet == 0xFFFF) && (!n.has_snet || n.slen <= 7);
-    bool confirmed = for_us && n.payload_len >= 3 && (n.payload[0] >> 4) == 0;
+    CHECK(sent.count <= (seg_ack ? 127 : 1));
     if (!confirmed) {
-        if (sent.count) {   /* only an I-Am */
-            bacsc_npdu r;
-            bacsc_apdu a;
-            CHECK(bacsc_npdu_decode(sent.frame, sent.len, &r) >= 0);
-            CHECK(bacsc_apdu_decode(r.payload, r.payload_len, &a, NULL) >= 0);
-            CHECK(a.type == BACSC_PDU_UNCONFIRMED_REQUEST && a.service == 0);
-        }
+        if (sent.count)
+            check_unsolicited();
         return;
     }
     CHECK(rc == BACSC_OK);
@@ -146,7 +167,8 @@ static void one(bacsc_device *dev, const uint8_t *npdu, size_t len)
     CHECK(a.type == BACSC_PDU_SIMPLE_ACK || a.type == BACSC_PDU_COMPLEX_ACK ||
           a.type == BACSC_PDU_ERROR || a.type == BACSC_PDU_REJECT || a.type == BACSC_PDU_ABORT);
     CHECK(a.invoke_id == n.payload[2]);
-    CHECK(!a.segmented);
+    /* a segmented answer only to a request that accepts one (SA) */
+    CHECK(!a.segmented || (n.payload[0] & 0x02));
     uint8_t code = n.payload[1] & 0x0F;
     unsigned limit = bacsc_max_apdu_octets(code);
     if (limit)

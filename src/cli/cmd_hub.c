@@ -108,9 +108,54 @@ struct hubapp {
     bacsc_timer idle_check;
     bacsc_timer crl_watch;
     struct stat crl_st;          /* the --crl file as last loaded */
+    int64_t crl_logged;          /* when the CRL warning/error was last logged */
 };
 
 #define CRL_WATCH_US 2000000
+#define CRL_WARN_S (3 * 86400)   /* warn this long before the CRL's nextUpdate */
+
+/* The CRL's nextUpdate: warn (once a day) from 3 days before, and past it
+ * an error (once an hour) and the counter: the hub then fails closed (every
+ * handshake is refused until a fresh CRL is loaded). */
+static void crl_check(struct hubapp *a, bool reloaded)
+{
+    if (!a->o->crl || !a->tls)
+        return;
+    int64_t now = (int64_t)time(NULL);
+    if (reloaded || !a->msrc.crl_next_update)
+        a->msrc.crl_next_update = sc_crl_next_update(a->o->crl);
+    int64_t nu = a->msrc.crl_next_update;
+    if (!nu)
+        return;
+    char when[32];
+    struct tm tm;
+    time_t tt = (time_t)nu;
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tt, &tm));
+    if (now >= nu) {
+        if (!a->msrc.crl_expired) {
+            a->msrc.crl_expired = true;
+            a->msrc.crl_expired_total++;
+            a->crl_logged = 0;
+        }
+        if (!a->crl_logged || now - a->crl_logged >= 3600) {
+            BACSC_ERROR("hub: CRL %s is past its nextUpdate %s: every node is refused "
+                        "(fail closed) until a fresh CRL is loaded (replace the file or SIGHUP)",
+                        a->o->crl, when);
+            a->crl_logged = now;
+        }
+        return;
+    }
+    if (a->msrc.crl_expired) {
+        a->msrc.crl_expired = false;
+        a->crl_logged = 0;
+    }
+    if (nu - now <= CRL_WARN_S && (!a->crl_logged || now - a->crl_logged >= 86400)) {
+        BACSC_WARN("hub: CRL %s reaches its nextUpdate %s in %lld h: load a fresh one before "
+                   "then, or every node will be refused", a->o->crl, when,
+                   (long long)((nu - now) / 3600));
+        a->crl_logged = now;
+    }
+}
 
 static void reload(struct hubapp *a, const char *why)
 {
@@ -120,6 +165,7 @@ static void reload(struct hubapp *a, const char *why)
     }
     if (sc_tls_reload(PROG, a->o, a->tls, true) != 0)
         return;
+    crl_check(a, true);
     unsigned n = bacsc_hubd_recheck_peers(a->hubd, a->tls);
     BACSC_INFO("hub: %s: reloaded certificate, key, issuers%s; %u node(s) disconnected", why,
                a->o->crl ? " and CRL" : "", n);
@@ -140,6 +186,7 @@ static void on_crl_watch(bacsc_loop *loop, void *user)
         a->crl_st = st;
         reload(a, "CRL file changed");
     }
+    crl_check(a, false);
     bacsc_timer_start(loop, &a->crl_watch, CRL_WATCH_US);
 }
 
@@ -153,6 +200,11 @@ static void write_status(struct hubapp *a)
     json_object_set_new(doc, "hub", sc_status_hubd(a->loop, a->hubd));
     if (a->tls)
         json_object_set_new(doc, "tls", sc_status_tls(a->tls));
+    if (a->msrc.crl_next_update)
+        json_object_set_new(doc, "crl", json_pack("{s:s, s:I, s:b, s:I}", "file", a->o->crl,
+                                                  "next_update", (json_int_t)a->msrc.crl_next_update,
+                                                  "expired", a->msrc.crl_expired, "expired_total",
+                                                  (json_int_t)a->msrc.crl_expired_total));
     if (a->o->status_file) {
         if (sc_write_json_file(a->o->status_file, doc) == 0)
             BACSC_INFO("hub: status written to %s", a->o->status_file);
@@ -186,8 +238,9 @@ static int start_metrics(struct hubapp *a)
 {
     if (!a->o->metrics_listen)
         return 0;
-    a->msrc = (hub_metrics_src){.hubd = a->hubd, .tls = a->tls,
-                                .cert_not_after = hub_metrics_cert_not_after(a->o->cert)};
+    a->msrc.hubd = a->hubd;
+    a->msrc.tls = a->tls;
+    a->msrc.cert_not_after = hub_metrics_cert_not_after(a->o->cert);
     metrics_http_handlers mh = {.render = render_metrics, .health = health, .user = a};
     char err[256];
     if (metrics_http_start(a->loop, a->o->metrics_listen, &mh, &a->metrics, err, sizeof err)) {
@@ -335,6 +388,7 @@ int bacsc_cmd_hub(int argc, char **argv)
     bacsc_timer_init(&a.crl_watch, on_crl_watch, &a);
     if (o.crl && tls) {
         stat(o.crl, &a.crl_st);
+        crl_check(&a, true);
         bacsc_timer_start(a.loop, &a.crl_watch, CRL_WATCH_US);
     }
     bacsc_timer_init(&a.deadline, on_deadline, &a);

@@ -162,6 +162,15 @@ char *hub_metrics_render(const hub_metrics_src *src, size_t *len)
         one(&o, "bacsc_hub_certificate_expiry_timestamp_seconds", "gauge",
             "When the hub's own operational certificate expires (notAfter, Unix time).",
             (uint64_t)src->cert_not_after);
+    if (src->crl_next_update) {
+        one(&o, "bacsc_hub_crl_next_update_timestamp_seconds", "gauge",
+            "Earliest nextUpdate of the configured CRLs (Unix time); past it the hub refuses "
+            "every node (fail closed).", (uint64_t)src->crl_next_update);
+        one(&o, "bacsc_hub_crl_expired", "gauge",
+            "1 while the configured CRL is past its nextUpdate.", src->crl_expired ? 1 : 0);
+        one(&o, "bacsc_hub_crl_expired_total", "counter",
+            "Times the configured CRL went past its nextUpdate.", src->crl_expired_total);
+    }
     if (o.failed) {
         free(o.buf);
         return NULL;

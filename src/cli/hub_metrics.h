@@ -8,6 +8,7 @@
 #ifndef BACSC_CLI_HUB_METRICS_H
 #define BACSC_CLI_HUB_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,6 +19,9 @@ typedef struct hub_metrics_src {
     const bacsc_hubd *hubd;
     const bacsc_tls_ctx *tls;      /* NULL: plaintext (no TLS metrics) */
     int64_t cert_not_after;        /* the hub certificate's notAfter (Unix s); 0: unknown */
+    int64_t crl_next_update;       /* earliest nextUpdate of the --crl file; 0: no CRL */
+    bool crl_expired;              /* now past it (every handshake is refused) */
+    uint64_t crl_expired_total;    /* times the CRL went past its nextUpdate */
 } hub_metrics_src;
 
 /* The text (malloc'd, NUL-terminated), *len its length; NULL when out of

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <strings.h>
@@ -313,6 +314,28 @@ bacsc_tls_ctx *sc_tls_ctx(const char *prog, const sc_opts *o, bool server)
     if (!ctx)
         cli_error(prog, "%s", err);
     return ctx;
+}
+
+int64_t sc_crl_next_update(const char *file)
+{
+    FILE *f = file ? fopen(file, "r") : NULL;
+    if (!f)
+        return 0;
+    int64_t best = 0;
+    X509_CRL *c;
+    while ((c = PEM_read_X509_CRL(f, NULL, NULL, NULL)) != NULL) {
+        const ASN1_TIME *nu = X509_CRL_get0_nextUpdate(c);
+        struct tm tm;
+        if (nu && ASN1_TIME_to_tm(nu, &tm) == 1) {
+            int64_t t = (int64_t)timegm(&tm);
+            if (!best || t < best)
+                best = t;
+        }
+        X509_CRL_free(c);
+    }
+    ERR_clear_error();
+    fclose(f);
+    return best;
 }
 
 int sc_tls_reload(const char *prog, const sc_opts *o, bacsc_tls_ctx *ctx, bool server)

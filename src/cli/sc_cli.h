@@ -91,6 +91,10 @@ bacsc_tls_ctx *sc_tls_ctx(const char *prog, const sc_opts *o, bool server);
  * with the reason logged at error level. */
 int sc_tls_reload(const char *prog, const sc_opts *o, bacsc_tls_ctx *ctx, bool server);
 
+/* The earliest nextUpdate (Unix seconds) of the PEM CRLs in `file`; 0 when
+ * none is readable or none has a nextUpdate. */
+int64_t sc_crl_next_update(const char *file);
+
 /* Check the options a node needs (hub URI, cert/key/ca unless plaintext,
  * ws:// only with insecure_plaintext). Returns 0 or -1 (message printed). */
 int sc_check_node_opts(const char *prog, const sc_opts *o);

@@ -90,6 +90,11 @@ void site_net_close(net *n);
 /* Run a job and print its per-device result (with --json and `jout`, the
  * JSON object is handed back instead of printed). Returns the exit code. */
 int site_run_and_report(bacsc_site *s, const opts *o, net *n, int64_t job, json_t **jout);
+/* Print the per-device results of `job` (only the problems when
+ * `only_problems`); with --json into *jout (or printed when jout is NULL).
+ * Returns the library status. */
+int site_print_items(bacsc_site *s, const opts *o, int64_t job, bool only_problems,
+                     json_t **jout);
 void site_note_resumed(bacsc_site *s, const opts *o, int64_t job);
 /* `bacsc site rollover` (site_rollover.c). */
 int site_cmd_rollover(int argc, char **argv);

@@ -439,6 +439,12 @@ static int verify_cb(int ok, X509_STORE_CTX *vc)
         X509_STORE_CTX_set_error(vc, X509_V_OK);
         return 1;
     }
+    /* Our CRL is past its nextUpdate: fail closed, but do not tell the peer
+     * its certificate expired (OpenSSL's alert for this error): the fault is
+     * ours, so it gets an internal_error alert (the daemon logs the stale
+     * CRL itself). */
+    if (!ok && X509_STORE_CTX_get_error(vc) == X509_V_ERR_CRL_HAS_EXPIRED)
+        X509_STORE_CTX_set_error(vc, X509_V_ERR_UNSPECIFIED);
     return ok;
 }
 

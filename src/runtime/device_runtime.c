@@ -141,6 +141,8 @@ static void reload(bacsc_device_runtime *rt)
         if (rt->insts[i].trial)
             closed += bacsc_sc_node_recheck_peers(rt->insts[i].trial);
     }
+    if (rt->hubd && c->server_tls)
+        closed += bacsc_hubd_recheck_peers(rt->hubd, c->server_tls);
     BACSC_INFO("device: SIGHUP: reloaded certificate %s, key, issuers%s; %u connection(s) "
                "closed for certificates no longer accepted",
                c->tls_config->cert_file, c->tls_config->crl_file ? " and CRL" : "", closed);
@@ -240,6 +242,7 @@ static int insts_new(bacsc_device_runtime *rt, char *err, size_t errlen)
         in->rt = rt;
         in->idx = i;
         in->instance = rt->cfg.first_instance + i;
+        in->restart_state = 0xFF;
         snprintf(in->name, sizeof in->name, "device %u", in->instance);
         if (i == 0 && rt->cfg.uuid_set)
             in->uuid = rt->cfg.uuid;

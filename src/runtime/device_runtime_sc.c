@@ -342,18 +342,16 @@ static int add_objects(rinst *in, char *err, size_t errlen)
     return BACSC_OK;
 }
 
-/* Device `in` on fixed files: node, Device object, Analog Values, SC port. */
-int rt_fixed_device_new(bacsc_device_runtime *rt, rinst *in, char *err, size_t errlen)
+/*
+ * The objects of device `in` on fixed files (Device, Analog Values, SC
+ * Network Port) into *dev / *port, from the configuration; the port's
+ * settings are `active` when given (a restart keeps the hub in use).
+ */
+int rt_fixed_objects_new(rinst *in, const bacsc_sc_port_config *active, bacsc_device **dev,
+                         bacsc_object **port, char *err, size_t errlen)
 {
+    bacsc_device_runtime *rt = in->rt;
     const bacsc_device_runtime_config *c = &rt->cfg;
-    bacsc_sc_port_config pc;
-    memset(&pc, 0, sizeof pc);
-    snprintf(pc.primary_hub_uri, sizeof pc.primary_hub_uri, "%s", c->primary_hub_uri);
-    if (c->failover_hub_uri)
-        snprintf(pc.failover_hub_uri, sizeof pc.failover_hub_uri, "%s", c->failover_hub_uri);
-    bacsc_sc_node_callbacks cb = rt_node_callbacks(in);
-    if (rt_node_new(in, &pc, c->tls, &cb, &in->node, err, errlen) != BACSC_OK)
-        return BACSC_ERR_INVALID_ARG;
     char dname[BACSC_DEVICE_NAME_MAX + 1];
     if (c->name && rt->n == 1)
         snprintf(dname, sizeof dname, "%s", c->name);
@@ -373,26 +371,48 @@ int rt_fixed_device_new(bacsc_device_runtime *rt, rinst *in, char *err, size_t e
         .description = c->description ? c->description : "bacsc BACnet/SC device",
         .location = c->location,
         .link = {.send = rt_link_send, .user = in},
-        .cb = {.reinitialize = rt_fixed_reinit, .user = in}};
+        .cb = {.reinitialize = rt_fixed_reinit, .restart = rt_fixed_restart, .user = in}};
     memcpy(dc.uuid, in->uuid.b, 16);
-    if (bacsc_device_new(&dc, &in->dev) != BACSC_OK) {
+    if (bacsc_device_new(&dc, dev) != BACSC_OK) {
         snprintf(err, errlen, "cannot create device %u", in->instance);
         return BACSC_ERR_NOMEM;
     }
+    bacsc_device *saved = in->dev;
+    in->dev = *dev; /* add_objects fills in->dev */
     int rc = add_objects(in, err, errlen);
+    in->dev = saved;
     if (rc != BACSC_OK)
         return rc;
-    fixed_port_config(in, &pc);
+    bacsc_sc_port_config pc;
+    if (active)
+        pc = *active;
+    else
+        fixed_port_config(in, &pc);
     bacsc_netport_callbacks pcb = {
         .refresh = port_refresh, .user = in, .check_write = rt_fixed_check_write};
-    if (bacsc_device_add_netport_sc(in->dev, 1, "SC-port", &pc, &pcb, &in->port) != BACSC_OK) {
+    if (bacsc_device_add_netport_sc(*dev, 1, "SC-port", &pc, &pcb, port) != BACSC_OK) {
         snprintf(err, errlen, "cannot add the Network Port object");
         return BACSC_ERR_LIMIT;
     }
-    bacsc_sc_port_state *st = bacsc_netport_sc_state(in->port);
+    bacsc_sc_port_state *st = bacsc_netport_sc_state(*port);
     if (st) {
         st->max_bvlc_len = c->max_bvlc_len ? c->max_bvlc_len : BACSC_SC_DEFAULT_MAX_BVLC_LEN;
         st->max_npdu_len = c->max_npdu_len ? c->max_npdu_len : BACSC_SC_DEFAULT_MAX_NPDU_LEN;
     }
     return BACSC_OK;
+}
+
+/* Device `in` on fixed files: node, Device object, Analog Values, SC port. */
+int rt_fixed_device_new(bacsc_device_runtime *rt, rinst *in, char *err, size_t errlen)
+{
+    const bacsc_device_runtime_config *c = &rt->cfg;
+    bacsc_sc_port_config pc;
+    memset(&pc, 0, sizeof pc);
+    snprintf(pc.primary_hub_uri, sizeof pc.primary_hub_uri, "%s", c->primary_hub_uri);
+    if (c->failover_hub_uri)
+        snprintf(pc.failover_hub_uri, sizeof pc.failover_hub_uri, "%s", c->failover_hub_uri);
+    bacsc_sc_node_callbacks cb = rt_node_callbacks(in);
+    if (rt_node_new(in, &pc, c->tls, &cb, &in->node, err, errlen) != BACSC_OK)
+        return BACSC_ERR_INVALID_ARG;
+    return rt_fixed_objects_new(in, NULL, &in->dev, &in->port, err, errlen);
 }

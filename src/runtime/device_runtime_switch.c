@@ -153,23 +153,76 @@ static void start_trial(bacsc_loop *loop, void *user)
     bacsc_timer_start(in->rt->loop, &in->trial_timer, trial_us(in));
 }
 
+/* The restart, after the ACK: new objects from the configuration (what
+ * was written over BACnet is dropped; the port keeps the hub in use), the
+ * old ones freed, Last_Restart_Reason set, an I-Am sent. For a device on
+ * fixed files cold and warm start are the same: its configuration is its
+ * saved state. */
+static void do_restart(bacsc_loop *loop, void *user)
+{
+    rinst *in = user;
+    uint8_t state = in->restart_state;
+    in->restart_state = 0xFF;
+    bacsc_sc_port_config active = *bacsc_netport_sc_active(in->port);
+    bacsc_device *dev = NULL;
+    bacsc_object *port = NULL;
+    char err[200];
+    if (rt_fixed_objects_new(in, &active, &dev, &port, err, sizeof err) != BACSC_OK) {
+        BACSC_ERROR("%s: restart failed, keeping the running objects: %s", in->name, err);
+        bacsc_device_free(dev);
+        return;
+    }
+    bacsc_device_free(in->dev);
+    in->dev = dev;
+    in->port = port;
+    uint64_t now = bacsc_loop_now(loop);
+    bacsc_datetime dt;
+    bacsc_loop_time_to_datetime(loop, now, &dt);
+    bacsc_device_restarted(dev, state == BACSC_REINIT_COLDSTART ? BACSC_RESTART_COLDSTART
+                                                                : BACSC_RESTART_WARMSTART,
+                           &dt);
+    if (in->node)
+        bacsc_device_set_max_npdu(dev, bacsc_sc_node_peer_max_npdu(in->node));
+    BACSC_INFO("%s: %s: objects re-initialised from the configuration", in->name,
+               state == BACSC_REINIT_COLDSTART ? "coldstart" : "warmstart");
+    bacsc_device_send_iam(dev, NULL, now);
+}
+
+void rt_fixed_restart(void *user, bacsc_device *dev, uint8_t state)
+{
+    (void)dev;
+    rinst *in = user;
+    if (bacsc_loop_defer(in->rt->loop, do_restart, in) == BACSC_OK)
+        in->restart_state = state;
+    else
+        BACSC_ERROR("%s: cannot schedule the restart", in->name);
+}
+
 /*
- * ReinitializeDevice on a device on fixed files: cold/warm start and
- * activate-changes apply the Network Port's pending changes (hub URIs
- * through a trial node, after the ACK); the backup/restore states are not
- * supported.
+ * ReinitializeDevice on a device on fixed files: activate-changes applies
+ * the Network Port's pending changes (hub URIs through a trial node, after
+ * the ACK); cold/warm start re-initialise the objects (rt_fixed_restart);
+ * the backup/restore states are not supported.
  */
 int rt_fixed_reinit(void *user, bacsc_device *dev, uint8_t state, bacsc_error *err)
 {
     (void)dev;
     rinst *in = user;
-    /* Cold/warm start: this runtime does not re-initialise a device yet
-     * (see bacsc_device_callbacks.restart), so it refuses rather than
-     * acknowledging a restart that does not happen. */
-    if (state != BACSC_REINIT_ACTIVATE_CHANGES) {
+    if (state != BACSC_REINIT_ACTIVATE_CHANGES && state != BACSC_REINIT_COLDSTART &&
+        state != BACSC_REINIT_WARMSTART) {
         bacsc_prop_error(err, BACSC_ERROR_CLASS_SERVICES,
                          BACSC_ERR_CODE_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
         return -1;
+    }
+    if (state != BACSC_REINIT_ACTIVATE_CHANGES) {
+        /* Cold/warm start: re-initialised by rt_fixed_restart() after the
+         * ACK; not while a hub change is on trial. */
+        if (in->trial || in->switch_deferred || in->restart_state != 0xFF) {
+            bacsc_prop_error(err, BACSC_ERROR_CLASS_DEVICE,
+                             BACSC_ERR_CODE_CONFIGURATION_IN_PROGRESS);
+            return -1;
+        }
+        return 0;
     }
     if (!bacsc_netport_sc_changes_pending(in->port))
         return 0;

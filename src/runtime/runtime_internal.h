@@ -23,6 +23,7 @@ typedef struct rinst {
     bacsc_sc_node *trial;            /* fixed files: node on changed hub URIs, on trial */
     bacsc_timer trial_timer;         /* the trial's deadline */
     bool switch_deferred;
+    uint8_t restart_state;           /* a cold/warm start queued (0xFF: none) */
     bool vmac_kept;                  /* use `vmac` (from the state, or the node replaced) */
     bacsc_vmac vmac;
     bool port_rules;                 /* fixed files: timers from the Network Port (after a
@@ -73,12 +74,15 @@ void rt_on_state(void *user, int state);
 void rt_retire(bacsc_device_runtime *rt, rinst *in);
 void rt_free_grave(bacsc_device_runtime *rt, bool only_idle);
 int rt_fixed_device_new(bacsc_device_runtime *rt, rinst *in, char *err, size_t errlen);
+int rt_fixed_objects_new(rinst *in, const bacsc_sc_port_config *active, bacsc_device **dev,
+                         bacsc_object **port, char *err, size_t errlen);
 void rt_refresh_port(rinst *in, bacsc_sc_port_state *st);
 bacsc_device_host_sc_ops rt_host_sc_ops(bacsc_device_runtime *rt);
 bacsc_sc_node_callbacks rt_node_callbacks(rinst *in);
 
 /* device_runtime_switch.c: Network Port changes of devices on fixed files */
 int rt_fixed_reinit(void *user, bacsc_device *dev, uint8_t state, bacsc_error *err);
+void rt_fixed_restart(void *user, bacsc_device *dev, uint8_t state);
 int rt_link_send(void *user, const bacsc_address *dest, const uint8_t *npdu, size_t len);
 void rt_switch_free(bacsc_device_runtime *rt, rinst *in);
 int rt_fixed_check_write(void *user, bacsc_object *port, uint32_t property, const void *pending,

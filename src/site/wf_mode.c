@@ -145,13 +145,15 @@ static int hubs_verify_result(site_item *it)
 {
     const bacsc_site_settings *st = &it->r->st;
     const char *want = it->sub == 0 ? st->primary_hub : st->failover_hub;
+    if (!*want) /* the site sets none: the device keeps what it had when last read */
+        want = it->sub == 0 ? it->dev.primary_hub : it->dev.failover_hub;
     const uint8_t *val;
     size_t vl;
     bacsc_value v;
     if (!site_rp_value(it, &val, &vl) || !site_first_value(val, vl, &v) ||
         v.type != BACSC_TAG_CHARACTER_STRING)
         return H_FAIL;
-    if (*want && (v.v.chars.len != strlen(want) || memcmp(v.v.chars.data, want, v.v.chars.len))) {
+    if (v.v.chars.len != strlen(want) || memcmp(v.v.chars.data, want, v.v.chars.len) != 0) {
         site_fail_msg(it, "verify: the pending %s hub URI is not the site's; not activating "
                           "(someone else is changing this device)",
                       it->sub == 0 ? "primary" : "failover");

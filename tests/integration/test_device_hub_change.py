@@ -10,6 +10,9 @@ use (real hubs, real device, changes written over BACnet/SC):
   - a hub URI where nothing listens, activate-changes: ACK, the device stays on
     hub B after the trial time (still connected to its primary), the URI read
     back is the requested one with Changes_Pending TRUE, and the log says so;
+  - ReinitializeDevice warmstart: ACK, then the objects are re-initialised
+    from the configuration (a written Present_Value is back to 0, the pending
+    change is gone, Last_Restart_Reason warmstart), the port keeps the hub in use;
   - a property the device cannot change at run time (SC_Hub_Function_Enable)
     is refused with write-access-denied instead of being stored.
 """
@@ -78,7 +81,23 @@ def main():
     v, _ = read_value(prof_b, 3002, "network-port,1", "changes-pending")
     check(v is True, f"Changes_Pending TRUE: the change was not applied ({v})")
 
-    # 3. not changeable at run time: refused
+    # 3. warm start: the objects are re-initialised from the configuration (a
+    # written value and the pending change are gone), the device stays on its hub
+    r = tool(["write", "3002", "analog-value,1", "present-value", "42"], prof_b)
+    check(r.returncode == 0, f"write AV-1 ({r.stderr.strip()})")
+    r = reinit(prof_b, 3002, "warmstart")
+    check(r.returncode == 0 and "ok" in r.stdout, f"warmstart ACKed ({r.stdout}{r.stderr})")
+    check(wait_log(dev, "warmstart: objects re-initialised", 10), "device logs the re-initialisation")
+    v, _ = read_value(prof_b, 3002, "analog-value,1", "present-value")
+    check(v == 0, f"AV-1 back to its configured value ({v})")
+    v, _ = read_value(prof_b, 3002, "device,3002", "last-restart-reason")
+    check(v in (2, "warmstart"), f"Last_Restart_Reason warmstart ({v})")
+    v, _ = read_value(prof_b, 3002, "network-port,1", "changes-pending")
+    check(v is False, f"the pending change was dropped with the restart ({v})")
+    v, _ = read_value(prof_b, 3002, "network-port,1", "sc-primary-hub-uri")
+    check(v == uri_b, f"the port still reports the hub in use ({v})")
+
+    # 4. not changeable at run time: refused
     r = tool(["write", "3002", "network-port,1", "sc-hub-function-enable", "true"], prof_b)
     check(r.returncode == 1 and "write-access-denied" in (r.stdout + r.stderr),
           f"SC_Hub_Function_Enable refused ({r.stdout.strip()} {r.stderr.strip()})")

@@ -8,11 +8,14 @@ with the openssl CLI on the device's direct-connect listener):
     the next TLS handshake (openssl s_client) presents the new certificate;
   - a certificate that does not match the key, SIGHUP: refused with a logged
     reason, the previous certificate stays in use;
-  - a CRL revoking the hub's certificate, SIGHUP: the device disconnects from
-    the hub logging "certificate revoked" and cannot rejoin it.
+  - a CRL revoking the hub's certificate and that of a node on the device's
+    hosted hub function, SIGHUP: the device disconnects from the hub and the
+    hub function drops the node, each logging "certificate revoked"; the
+    device cannot rejoin the revoked hub.
 """
 import datetime
 import json
+import re
 import os
 import shutil
 import signal
@@ -74,15 +77,24 @@ def main():
     write_crl(d, [])
     shutil.copy(f"{d}/node1.pem", f"{d}/live.pem")
     shutil.copy(f"{d}/node1.key", f"{d}/live.key")
-    port, dc = free_port(), free_port()
+    port, dc, hf = free_port(), free_port(), free_port()
     hub = start_hub(pki, port, f"{d}/hub.log")
     cfg = os.path.join(d, "device.json")
     with open(cfg, "w") as f:
         json.dump({"instance": 3101, "hub": f"wss://127.0.0.1:{port}", "cert": f"{d}/live.pem",
                    "key": f"{d}/live.key", "ca": f"{d}/ca.pem", "crl": f"{d}/crl.pem",
-                   "dc_listen": f"127.0.0.1:{dc}", "reconnect_min": 1, "reconnect_max": 2}, f)
+                   "dc_listen": f"127.0.0.1:{dc}", "hub_listen": f"127.0.0.1:{hf}",
+                   "reconnect_min": 1, "reconnect_max": 2}, f)
     dev = start(["device", "--config", cfg], f"{d}/device.log")
     check(wait_log(dev, "connected-to-primary"), "device connected to the hub")
+    # a second device joins the first one's hosted hub function
+    cfg2 = os.path.join(d, "device2.json")
+    with open(cfg2, "w") as f:
+        json.dump({"instance": 3102, "hub": f"wss://127.0.0.1:{hf}", "cert": f"{d}/node3.pem",
+                   "key": f"{d}/node3.key", "ca": f"{d}/ca.pem", "reconnect_min": 1,
+                   "reconnect_max": 2}, f)
+    dev2 = start(["device", "--config", cfg2], f"{d}/device2.log")
+    check(wait_log(dev2, "connected-to-primary"), "second device joined the hosted hub function")
     check(presented_serial(d, dc) == serial_of(f"{d}/node1.pem"), "listener presents node1's certificate")
 
     # 1. new certificate and key: peers stay, new handshakes use them
@@ -103,14 +115,21 @@ def main():
 
     # 3. the hub's certificate revoked: disconnected with the reason, no rejoin
     shutil.copy(f"{d}/node2.pem", f"{d}/live.pem")
-    write_crl(d, [int(serial_of(f"{d}/hub.pem"), 16)])
+    write_crl(d, [int(serial_of(f"{d}/hub.pem"), 16), int(serial_of(f"{d}/node3.pem"), 16)])
     dev.send_signal(signal.SIGHUP)
-    check(wait_log(dev, "its certificate is no longer accepted (certificate revoked): disconnecting"),
+    check(wait_log(dev, "(certificate revoked): disconnecting") and wait_until(
+          lambda: re.search(r"device 3101: primary hub \S+: its certificate is no longer accepted "
+                            r"\(certificate revoked\): disconnecting", open(dev.log).read()), 5),
           "device disconnects the revoked hub with the reason")
+    check(wait_log(dev, "(certificate revoked): disconnecting") and
+          "hub function: node" in open(dev.log).read(),
+          "the hosted hub function disconnects the revoked node with the reason")
+    check(wait_log(dev2, "no-hub-connection"), "the revoked node lost the hosted hub")
     check(wait_until(lambda: log_count(dev, "no-hub-connection") >= 1, 5), "device left the hub")
     time.sleep(3)
     v, r = read_value(profile(d, "p.json", pki, port, node="node3"), 3101, "device,3101", "object-name", 3)
     check(v is None, "the device cannot rejoin a hub whose certificate is revoked")
+    stop(dev2)
     check(stop(dev) == 0, "device exits 0 on SIGTERM")
     stop(hub)
     return finish()

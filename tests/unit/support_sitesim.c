@@ -218,6 +218,20 @@ static void sim_renewal_proof(simdev *d, EVP_PKEY *new_key, uint8_t **der, size_
     free(old);
 }
 
+/* Test hook: another party's change lands together with this write. */
+static int sim_check_write(void *user, bacsc_object *port, uint32_t property, const void *pending,
+                           bacsc_error *err)
+{
+    (void)port;
+    (void)err;
+    simdev *d = user;
+    if (d->stage_failover && property == BACSC_PROP_OUT_OF_SERVICE) {
+        bacsc_sc_port_config *c = (bacsc_sc_port_config *)pending;
+        snprintf(c->failover_hub_uri, sizeof c->failover_hub_uri, "%s", d->stage_failover);
+    }
+    return 0;
+}
+
 static int sim_command(void *user, bacsc_object *port, uint8_t cmd, bacsc_error *err)
 {
     simdev *d = user;
@@ -426,7 +440,7 @@ static void dev_setup(sitesim *s, simdev *d, uint32_t instance, size_t index)
     sc.issuer_certificate_files[1] = 3;
     sc.certificate_signing_request_file = 4;
     sc.out_of_service = true;
-    bacsc_netport_callbacks cb = {.command = sim_command, .user = d};
+    bacsc_netport_callbacks cb = {.command = sim_command, .user = d, .check_write = sim_check_write};
     if (bacsc_device_add_netport_sc(d->dev, 1, "sc-port", &sc, &cb, &d->sc) != BACSC_OK)
         abort();
     bacsc_ip_port_config ip = {.ip = {127, 0, 0, 1}, .mask = {255, 0, 0, 0},

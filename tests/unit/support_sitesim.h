@@ -54,6 +54,8 @@ typedef struct simdev {
     const uint8_t *stage_issuer2;     /* when file,1 is written, someone else stages
                                          these octets as issuer 2 (test hook) */
     size_t stage_issuer2_len;
+    const char *stage_failover;       /* when the SC port's Out_Of_Service is written, someone
+                                         else stages this failover hub URI (test hook) */
     unsigned activations;
     int mode;                         /* bacsc_site_mode: running mode */
 } simdev;

@@ -532,6 +532,33 @@ static void test_staged_by_others_not_activated(void **state)
     fx_free(f);
 }
 
+/* The same for a hub URI staged by someone else during a mode switch. */
+static void test_mode_staged_hub_not_activated(void **state)
+{
+    (void)state;
+    fixture *f = fx_new(2, "wss://127.0.0.1:4443");
+    do_discover(f);
+    do_request(f, "all", BACSC_SITE_CSR_KEEP, 2, 0);
+    assert_int_equal(simca_sign_file(&f->ca, f->req, f->resp, 365), 2);
+    int64_t id = prepare_import(f, BACSC_OK, NULL);
+    assert_int_equal(run_job(f, id, 0).done, 2);
+    simdev *d = sitesim_dev(f->sim, 1002);
+    unsigned act = d->activations;
+    d->stage_failover = "wss://10.6.6.6:4443";
+    bacsc_site_selection all;
+    bacsc_site_selection_parse("all", &all);
+    assert_int_equal(bacsc_site_prepare_mode(f->site, BACSC_SITE_MODE_SC, &all, &id), BACSC_OK);
+    bacsc_site_summary s = run_job(f, id, 0);
+    assert_int_equal(s.done, 1);
+    assert_int_equal(s.failed, 1);
+    item_seen seen = {0};
+    bacsc_site_job_items(f->site, id, seen_item, &seen);
+    assert_non_null(strstr(seen.first_error, "verify: the pending failover hub URI"));
+    assert_int_equal(d->activations, act);
+    d->stage_failover = NULL;
+    fx_free(f);
+}
+
 static void test_trust_add_remove(void **state)
 {
     (void)state;
@@ -672,6 +699,7 @@ int main(void)
         cmocka_unit_test(test_wrong_ca_refused),
         cmocka_unit_test(test_validation_failure_keeps_old),
         cmocka_unit_test(test_staged_by_others_not_activated),
+        cmocka_unit_test(test_mode_staged_hub_not_activated),
         cmocka_unit_test(test_trust_add_remove),
         cmocka_unit_test(test_hostile_devices),
         cmocka_unit_test(test_plain_zip_import),
