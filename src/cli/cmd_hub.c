@@ -296,6 +296,38 @@ static void on_signal(bacsc_loop *loop, int signo, void *user)
     bacsc_timer_start(loop, &a->idle_check, 0);
 }
 
+/* The hub function's configuration from the options. Returns 0 or -1
+ * (message printed). */
+static int hub_config(const sc_opts *o, bacsc_hubd_config *hc)
+{
+    *hc = (bacsc_hubd_config){.listen = o->listen, .insecure_plaintext = o->insecure_plaintext};
+    bacsc_sc_hub_config_default(&hc->hub);
+    if (o->uuid && bacsc_uuid_parse(o->uuid, &hc->hub.uuid) != BACSC_OK) {
+        cli_error(PROG, "uuid: '%s' is not a UUID", o->uuid);
+        return -1;
+    }
+    if (!o->uuid && !(o->cert && sc_cert_uuid(o->cert, &hc->hub.uuid) == 0))
+        sc_random_uuid(&hc->hub.uuid);
+    if (o->vmac && bacsc_vmac_parse(o->vmac, &hc->hub.vmac) != BACSC_OK) {
+        cli_error(PROG, "vmac: '%s' is not a VMAC", o->vmac);
+        return -1;
+    }
+    if (!o->vmac) {
+        bacsc_io_random(NULL, hc->hub.vmac.b, 6);
+        hc->hub.vmac.b[0] = (uint8_t)((hc->hub.vmac.b[0] & 0xFC) | 0x02);
+    }
+    hc->hub.connect_wait_us = sc_us(o->connect_wait);
+    hc->hub.disconnect_wait_us = sc_us(o->disconnect_wait);
+    hc->hub.heartbeat_us = sc_us(o->heartbeat);
+    if (o->max_bvlc)
+        hc->hub.max_bvlc_len = (uint16_t)o->max_bvlc;
+    if (o->max_npdu)
+        hc->hub.max_npdu_len = (uint16_t)o->max_npdu;
+    if (o->max_peers)
+        hc->hub.max_peers = o->max_peers;
+    return 0;
+}
+
 int bacsc_cmd_hub(int argc, char **argv);
 int bacsc_cmd_hub(int argc, char **argv)
 {
@@ -328,34 +360,11 @@ int bacsc_cmd_hub(int argc, char **argv)
         sc_opts_free(&o);
         return EXIT_USAGE;
     }
-    bacsc_hubd_config hc = {.listen = o.listen, .insecure_plaintext = o.insecure_plaintext};
-    bacsc_sc_hub_config_default(&hc.hub);
-    if (o.uuid && bacsc_uuid_parse(o.uuid, &hc.hub.uuid) != BACSC_OK) {
-        cli_error(PROG, "uuid: '%s' is not a UUID", o.uuid);
+    bacsc_hubd_config hc;
+    if (hub_config(&o, &hc) != 0) {
         sc_opts_free(&o);
         return EXIT_USAGE;
     }
-    if (!o.uuid && !(o.cert && sc_cert_uuid(o.cert, &hc.hub.uuid) == 0))
-        sc_random_uuid(&hc.hub.uuid);
-    if (o.vmac && bacsc_vmac_parse(o.vmac, &hc.hub.vmac) != BACSC_OK) {
-        cli_error(PROG, "vmac: '%s' is not a VMAC", o.vmac);
-        sc_opts_free(&o);
-        return EXIT_USAGE;
-    }
-    if (!o.vmac) {
-        bacsc_io_random(NULL, hc.hub.vmac.b, 6);
-        hc.hub.vmac.b[0] = (uint8_t)((hc.hub.vmac.b[0] & 0xFC) | 0x02);
-    }
-    hc.hub.connect_wait_us = sc_us(o.connect_wait);
-    hc.hub.disconnect_wait_us = sc_us(o.disconnect_wait);
-    hc.hub.heartbeat_us = sc_us(o.heartbeat);
-    if (o.max_bvlc)
-        hc.hub.max_bvlc_len = (uint16_t)o.max_bvlc;
-    if (o.max_npdu)
-        hc.hub.max_npdu_len = (uint16_t)o.max_npdu;
-    if (o.max_peers)
-        hc.hub.max_peers = o.max_peers;
-
     if (sc_hubd_hardening(PROG, &o, &hc)) {
         sc_opts_free(&o);
         return EXIT_USAGE;
