@@ -4,7 +4,9 @@
 - no function in src/ longer than 120 lines (from the line that opens its
   body to the line that closes it),
 - no source file in src/ longer than 1,500 lines,
-- no `#include` of a `.c` file anywhere (src, include, tests, bench, fuzz).
+- no `#include` of a `.c` file anywhere (src, include, tests, bench, fuzz),
+- every public header (include/bacsc/*.h) and every src/ layer is named in
+  docs/design.md, so the layer table cannot drift from the tree.
 
 Functions are found by a small scanner that skips comments, strings and
 character constants and treats a top-level `{` that follows `)` as a function
@@ -126,6 +128,13 @@ def main():
                     path = os.path.join(root, f)
                     if inc_c.search(open(path, encoding="utf-8", errors="replace").read()):
                         failures.append("%s: #includes a .c file" % os.path.relpath(path, SRC))
+    design = open(os.path.join(SRC, "docs", "design.md"), encoding="utf-8").read()
+    for h in sorted(os.listdir(os.path.join(SRC, "include", "bacsc"))):
+        if h.endswith(".h") and "`%s`" % h not in design:
+            failures.append("include/bacsc/%s: not in docs/design.md's header table" % h)
+    for layer in sorted(os.listdir(os.path.join(SRC, "src"))):
+        if os.path.isdir(os.path.join(SRC, "src", layer)) and "src/%s" % layer not in design:
+            failures.append("src/%s: not in docs/design.md's layer diagram" % layer)
     for f in failures:
         print("FAIL", f)
     print("%d passed, %d failed" % (1 if not failures else 0, len(failures)))
