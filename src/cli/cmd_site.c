@@ -489,6 +489,37 @@ static int load_targets(opts *o, char ***owned, size_t *nowned)
     return 0;
 }
 
+/* Nothing answered: one line saying where the Who-Is went, where answers were
+ * listened for and what to check. Devices answer Who-Is with a BROADCAST I-Am
+ * (to their own broadcast address and port), so a unicast --target that got
+ * the Who-Is through still shows nothing when that port is not the tool's. */
+static void discover_no_answer(const opts *o, net *n)
+{
+    if (o->hub) {
+        cli_error(o->prog, "no device answered the Who-Is sent through hub %s; check that the "
+                           "devices are connected to this hub and that their certificates are "
+                           "issued by the --ca given (--log-level debug shows the traffic)",
+                  o->hub);
+        return;
+    }
+    char sent[160], local[64];
+    if (o->ntargets)
+        snprintf(sent, sizeof sent, "sent to %s%s", o->targets[0],
+                 o->ntargets > 1 ? " and the other targets" : "");
+    else
+        snprintf(sent, sizeof sent, "broadcast to %s",
+                 o->broadcast ? o->broadcast : "255.255.255.255:47808");
+    bacsc_bip_addr la;
+    bacsc_bip_link_local(n->link, &la);
+    bacsc_bip_addr_format(&la, local, sizeof local);
+    cli_error(o->prog, "no device answered Who-Is %s; devices answer with a broadcast I-Am "
+                       "to their broadcast address and port, and this tool listens on %s: check "
+                       "that the devices' --bip-broadcast port is %u (or use --bip-local "
+                       "ADDR:PORT with their broadcast port), the instance range and the "
+                       "firewall (--log-level debug shows every datagram)",
+              sent, local, (unsigned)la.port);
+}
+
 static int cmd_discover(int argc, char **argv)
 {
     opts o;
@@ -549,7 +580,7 @@ static int cmd_discover(int argc, char **argv)
     if (!o.quiet && !o.json)
         fprintf(stderr, "bacsc site: %zu device%s answered Who-Is\n", nd, nd == 1 ? "" : "s");
     if (nd == 0) {
-        cli_error(o.prog, "no device answered Who-Is");
+        discover_no_answer(&o, &n);
         ex = EXIT_UNAVAILABLE;
         goto out_net;
     }
