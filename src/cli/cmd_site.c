@@ -218,6 +218,12 @@ static int cmd_init(int argc, char **argv)
         cli_error(o.prog, "--name and --ca are required; no other arguments (see --help)");
         return EXIT_USAGE;
     }
+    char why[512];
+    int crc = bacsc_pki_check_cert_file(o.ca, true, time(NULL), NULL, why, sizeof why);
+    if (crc != BACSC_OK) {
+        cli_error(o.prog, "--ca %s", why);
+        return crc == BACSC_ERR_IO ? EXIT_FAIL : EXIT_DATAERR;
+    }
     unsigned char *ca = NULL;
     size_t ca_len = 0;
     if (cli_read_file(o.prog, o.ca, 1u << 20, &ca, &ca_len) != 0)
