@@ -52,4 +52,9 @@ rc=0
 grep -q "debug .*bip: received Original-Broadcast-NPDU, [0-9]* bytes, from 127.0.0.1:$DEVP" err ||
   fail "tool's debug log lacks the I-Am received from 127.0.0.1:$DEVP"
 grep -q "1 device answered" err || fail "device not found"
+# whois over B/IP with the I-Am going elsewhere: the same kind of hint
+rc=0
+"$BACSC" whois --bip-local 127.0.0.1:$TOOL --timeout 1 >out 2>err || rc=$?
+[ $rc = 4 ] || fail "whois with nothing answering: exit $rc, expected 4"
+grep -q "no device answered within .*--bip-local port of this tool" err || fail "whois: no hint"
 echo "PASS: discover hints"
