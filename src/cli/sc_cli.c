@@ -2,6 +2,10 @@
  * BACnet/SC commands (see sc_cli.h). */
 #include "sc_cli.h"
 
+#include "bacsc/error.h"
+#include "bacsc/log.h"
+#include "bacsc/pki.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -298,7 +302,14 @@ bacsc_tls_ctx *sc_tls_ctx(const char *prog, const sc_opts *o, bool server)
 {
     bacsc_tls_config tc;
     sc_tls_config(o, server, &tc);
-    char err[256];
+    char err[512], warn[256];
+    if (bacsc_pki_check_node_files(tc.cert_file, tc.key_file, tc.issuer_files, (size_t)o->nca,
+                                   time(NULL), err, sizeof err, warn, sizeof warn) != BACSC_OK) {
+        cli_error(prog, "%s", err);
+        return NULL;
+    }
+    if (warn[0])
+        BACSC_WARN("%s: %s", prog, warn);
     bacsc_tls_ctx *ctx = bacsc_tls_ctx_new(&tc, server, err, sizeof err);
     if (!ctx)
         cli_error(prog, "%s", err);
