@@ -50,7 +50,7 @@ extern "C" {
 #endif
 
 #define BACSC_CERT_FILE_MAX 16384        /* octets of one certificate file */
-#define BACSC_ERR_CODE_ID_INVALID_CONFIGURATION_DATA 46  /* BACnetErrorCode */
+#define BACSC_EC_ID_INVALID_CONFIGURATION_DATA 46  /* BACnetErrorCode */
 #define BACSC_COMMISSION_DETAIL_MAX 128
 
 /* Default object instances. */

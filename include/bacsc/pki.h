@@ -39,6 +39,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -192,6 +193,28 @@ int bacsc_pki_csr_write(const char *path, const uint8_t *der, size_t len);
 
 /* Read a PEM or DER certificate file (the first certificate). */
 int bacsc_pki_cert_read(const char *path, X509 **out);
+
+/* Start-up checks of the files a node, hub or tool is given, before any TLS
+ * context is made. Each returns BACSC_OK or a negative code (BACSC_ERR_IO: the
+ * file cannot be read; BACSC_ERR_MALFORMED: its content is wrong) with ONE line
+ * in err naming the file and what is wrong: is a directory, is a CSR, is not
+ * a PEM or DER certificate / private key, certificate expired on DATE, not yet
+ * valid, is not a CA certificate (issuer files), key does not match the
+ * certificate. `now` is the time to check validity against. */
+#define BACSC_PKI_EXPIRY_WARN_DAYS 30
+/* A certificate file (issuer: must also be a CA). *out (may be NULL) gets the
+ * certificate on success; free with X509_free(). */
+int bacsc_pki_check_cert_file(const char *path, bool issuer, time_t now, X509 **out, char *err,
+                              size_t errlen);
+/* A private key file; when cert is given, the key must match it. */
+int bacsc_pki_check_key_file(const char *path, X509 *cert, const char *cert_path, char *err,
+                             size_t errlen);
+/* All of them (any may be NULL / n_issuers 0). On success, warn (may be NULL)
+ * holds a one-line warning when the own certificate expires within
+ * BACSC_PKI_EXPIRY_WARN_DAYS days, else "". */
+int bacsc_pki_check_node_files(const char *cert_file, const char *key_file,
+                               const char *const *issuer_files, size_t n_issuers, time_t now,
+                               char *err, size_t errlen, char *warn, size_t warnlen);
 
 /* Fields of a certificate to issue, or of a CSR to make. Strings may be NULL. */
 typedef struct bacsc_cert_spec {

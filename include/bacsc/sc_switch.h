@@ -81,9 +81,9 @@ extern "C" {
 #define BACSC_SC_SWITCH_DEFAULT_SETTLE_US (100ull * 1000)
 #define BACSC_SC_SWITCH_URIS_MAX 1024    /* space-separated accept URIs, octets */
 #define BACSC_SC_SWITCH_URI_MAX 256      /* one URI */
-/* Error code of the Address-Resolution NAK when direct connections are not
- * accepted (class COMMUNICATION): optional-functionality-not-supported. */
-#define BACSC_EC_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED 45
+/* The Address-Resolution NAK when direct connections are not accepted is
+ * class COMMUNICATION, BACSC_EC_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED
+ * (error_code.h). */
 
 typedef struct bacsc_sc_switch bacsc_sc_switch;
 typedef struct bacsc_sc_dc bacsc_sc_dc;   /* one direct connection */

@@ -106,6 +106,10 @@ typedef struct bacsc_site_settings {
 int bacsc_site_settings_set(bacsc_site *s, const char *name, const unsigned char *ca,
                             size_t ca_len, const char *domain, const char *primary_hub,
                             const char *failover_hub);
+/* Is `uri` a hub URI a device can be given: wss://HOST:PORT[/PATH] (HOST may
+ * be [IPv6])? BACSC_OK, or BACSC_ERR_INVALID_ARG with a one-line reason in why
+ * (naming the URI). bacsc_site_settings_set() checks both hubs with it. */
+int bacsc_site_hub_uri_check(const char *uri, char *why, size_t whylen);
 /* Read the settings. BACSC_ERR_STATE when `site init` has not run. Free
  * with bacsc_site_settings_clear(). */
 int bacsc_site_settings_get(bacsc_site *s, bacsc_site_settings *out);

@@ -374,7 +374,7 @@ static int check_ports(bacsc_commission *c, const bacsc_sc_port_config *sc,
     bool ip_on = c->has_ip && !ip->out_of_service;
     bool sc_on = !sc->out_of_service;
     if (!ip_on && !sc_on)
-        return err_out(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
+        return err_out(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_VALUE_OUT_OF_RANGE);
     return BACSC_OK;
 }
 
@@ -442,7 +442,7 @@ static int command(void *user, bacsc_object *port, uint8_t cmd, bacsc_error *err
         return discard(c);
     }
     if (port != c->sc)
-        return err_out(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
+        return err_out(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_VALUE_OUT_OF_RANGE);
     sync_ports(c);
     if (cmd == BACSC_NPC_GENERATE_CSR_FILE) {
         char cn[BACSC_DEVICE_NAME_MAX + BACSC_DEVICE_STRING_MAX + 2];
@@ -455,7 +455,7 @@ static int command(void *user, bacsc_object *port, uint8_t cmd, bacsc_error *err
         size_t len = 0;
         if (c->ops.generate_csr(c->ops.user, cn, c->uuid, &csr, &len) < 0 || csr == NULL) {
             free(csr);
-            return err_out(err, BACSC_ERROR_CLASS_DEVICE, BACSC_ERR_CODE_OTHER);
+            return err_out(err, BACSC_ERROR_CLASS_DEVICE, BACSC_EC_OTHER);
         }
         blob_free(&c->d.csr);
         c->d.csr.data = csr;
@@ -471,10 +471,10 @@ static int command(void *user, bacsc_object *port, uint8_t cmd, bacsc_error *err
         set_result(c, code, v.detail);
         notify_changed(c);
         if (code != BACSC_CERTCHK_OK)
-            return err_out(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
+            return err_out(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_VALUE_OUT_OF_RANGE);
         return 1;
     }
-    return err_out(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
+    return err_out(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_VALUE_OUT_OF_RANGE);
 }
 
 static void refresh(void *user, bacsc_object *port, bacsc_sc_port_state *state)
@@ -491,7 +491,7 @@ static int activation_failed(bacsc_commission *c, int code, const char *detail,
 {
     set_result(c, code, detail);
     notify_changed(c);
-    return err_out(err, BACSC_ERROR_CLASS_DEVICE, BACSC_ERR_CODE_ID_INVALID_CONFIGURATION_DATA);
+    return err_out(err, BACSC_ERROR_CLASS_DEVICE, BACSC_EC_ID_INVALID_CONFIGURATION_DATA);
 }
 
 static int activate(bacsc_commission *c, bacsc_error *err)
@@ -515,11 +515,11 @@ static int activate(bacsc_commission *c, bacsc_error *err)
     }
     bacsc_commission_data next;
     if (bacsc_commission_data_copy(&next, &c->d) != BACSC_OK)
-        return err_out(err, BACSC_ERROR_CLASS_RESOURCES, BACSC_ERR_CODE_OTHER);
+        return err_out(err, BACSC_ERROR_CLASS_RESOURCES, BACSC_EC_OTHER);
     files_free(&next.active);
     if (files_copy(&next.active, &c->d.pending) != BACSC_OK) {
         bacsc_commission_data_free(&next);
-        return err_out(err, BACSC_ERROR_CLASS_RESOURCES, BACSC_ERR_CODE_OTHER);
+        return err_out(err, BACSC_ERROR_CLASS_RESOURCES, BACSC_EC_OTHER);
     }
     next.sc_active = next.sc_pending;
     next.ip_active = next.ip_pending;
@@ -554,12 +554,12 @@ int bacsc_commission_reinitialize(bacsc_commission *c, uint8_t state, bacsc_erro
         /* Never acknowledge a restart nobody performs. */
         if (c->ops.restart == NULL)
             return err_out(err, BACSC_ERROR_CLASS_SERVICES,
-                           BACSC_ERR_CODE_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
+                           BACSC_EC_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
         c->ops.restart(c->ops.user, state);
         return BACSC_OK;
     default:
         return err_out(err, BACSC_ERROR_CLASS_SERVICES,
-                       BACSC_ERR_CODE_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
+                       BACSC_EC_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
     }
 }
 

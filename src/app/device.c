@@ -256,7 +256,7 @@ int bacsc_prop_check_not_array(const bacsc_prop_ref *ref, bacsc_error *err)
 {
     if (ref->index != BACSC_ARRAY_ALL)
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                BACSC_ERR_CODE_PROPERTY_IS_NOT_AN_ARRAY);
+                                BACSC_EC_PROPERTY_IS_NOT_AN_ARRAY);
     return BACSC_OK;
 }
 
@@ -269,7 +269,7 @@ int bacsc_prop_encode_array(const bacsc_prop_ref *ref, uint32_t count,
     if (ref->index != BACSC_ARRAY_ALL) {
         if (ref->index > count)
             return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                    BACSC_ERR_CODE_INVALID_ARRAY_INDEX);
+                                    BACSC_EC_INVALID_ARRAY_INDEX);
         return elem(ctx, ref->index - 1, buf, cap);
     }
     size_t pos = 0;
@@ -287,7 +287,7 @@ int bacsc_prop_decode_single(const bacsc_prop_write *w, uint8_t type, bacsc_valu
 {
     int n = bacsc_value_decode(w->value, w->value_len, v);
     if (n < 0 || (size_t)n != w->value_len || v->type != type)
-        return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_INVALID_DATA_TYPE);
+        return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_INVALID_DATA_TYPE);
     return BACSC_OK;
 }
 
@@ -335,12 +335,12 @@ int dev_decode_string_write(const bacsc_prop_write *w, char *out, size_t cap, ba
         return BACSC_ERR_NOT_FOUND;
     if (v.v.chars.charset != BACSC_CHARSET_UTF8)
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                BACSC_ERR_CODE_CHARACTER_SET_NOT_SUPPORTED);
+                                BACSC_EC_CHARACTER_SET_NOT_SUPPORTED);
     if (v.v.chars.len >= cap)
-        return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_VALUE_TOO_LONG);
+        return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_VALUE_TOO_LONG);
     if (memchr(v.v.chars.data, 0, v.v.chars.len))
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
+                                BACSC_EC_VALUE_OUT_OF_RANGE);
     memcpy(out, v.v.chars.data, v.v.chars.len);
     out[v.v.chars.len] = '\0';
     return BACSC_OK;
@@ -354,7 +354,7 @@ int dev_decode_unsigned_write(const bacsc_prop_write *w, uint64_t lo, uint64_t h
         return BACSC_ERR_NOT_FOUND;
     if (v.v.unsigned_ < lo || v.v.unsigned_ > hi)
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
+                                BACSC_EC_VALUE_OUT_OF_RANGE);
     *out = v.v.unsigned_;
     return BACSC_OK;
 }
@@ -434,9 +434,9 @@ int bacsc_device_read_property(bacsc_device *dev, bacsc_object *obj, const bacsc
     }
     if (p == BACSC_PROP_ALL || p == BACSC_PROP_REQUIRED || p == BACSC_PROP_OPTIONAL ||
         !dev_object_has_property(obj, p))
-        return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_UNKNOWN_PROPERTY);
+        return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_UNKNOWN_PROPERTY);
     if (obj->cls->read == NULL)
-        return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_READ_ACCESS_DENIED);
+        return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_READ_ACCESS_DENIED);
     return obj->cls->read(dev, obj, ref, buf, cap, err);
 }
 
@@ -446,12 +446,12 @@ static int write_object_name(bacsc_device *dev, bacsc_object *obj, const bacsc_p
     char name[BACSC_DEVICE_NAME_MAX + 1];
     if (w->index != BACSC_ARRAY_ALL)
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                BACSC_ERR_CODE_PROPERTY_IS_NOT_AN_ARRAY);
+                                BACSC_EC_PROPERTY_IS_NOT_AN_ARRAY);
     if (dev_decode_string_write(w, name, sizeof name, err) < 0)
         return BACSC_ERR_NOT_FOUND;
     if (name[0] == '\0')
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
+                                BACSC_EC_VALUE_OUT_OF_RANGE);
     if (dev_name_taken(dev, name, strlen(name), obj))
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, 48 /* duplicate-name */);
     memcpy(obj->name, name, strlen(name) + 1);
@@ -467,12 +467,12 @@ int bacsc_device_write_property(bacsc_device *dev, bacsc_object *obj, const bacs
     if (p == BACSC_PROP_OBJECT_NAME) {
         rc = write_object_name(dev, obj, w, err);
     } else if (is_common(p)) {
-        rc = bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
+        rc = bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_WRITE_ACCESS_DENIED);
     } else if (p == BACSC_PROP_ALL || p == BACSC_PROP_REQUIRED || p == BACSC_PROP_OPTIONAL ||
                !dev_object_has_property(obj, p)) {
-        rc = bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_UNKNOWN_PROPERTY);
+        rc = bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_UNKNOWN_PROPERTY);
     } else if (obj->cls->write == NULL) {
-        rc = bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
+        rc = bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_WRITE_ACCESS_DENIED);
     } else {
         rc = obj->cls->write(dev, obj, w, err);
     }
@@ -626,7 +626,7 @@ static bacsc_object *find_or_error(bacsc_device *dev, const dev_request *rq,
 {
     bacsc_object *obj = bacsc_device_find_object(dev, oid->type, oid->instance);
     if (obj == NULL)
-        dev_send_error_code(dev, rq, BACSC_ERROR_CLASS_OBJECT, BACSC_ERR_CODE_UNKNOWN_OBJECT);
+        dev_send_error_code(dev, rq, BACSC_ERROR_CLASS_OBJECT, BACSC_EC_UNKNOWN_OBJECT);
     return obj;
 }
 
@@ -651,7 +651,7 @@ static void do_read_property(bacsc_device *dev, const dev_request *rq, const uin
     }
     if (n < 0) {
         if (n != BACSC_ERR_NOT_FOUND)
-            bacsc_prop_error(&err, BACSC_ERROR_CLASS_DEVICE, BACSC_ERR_CODE_OTHER);
+            bacsc_prop_error(&err, BACSC_ERROR_CLASS_DEVICE, BACSC_EC_OTHER);
         dev_send_error(dev, rq, &err);
         return;
     }
@@ -692,7 +692,7 @@ static bool rpm_put_result(bacsc_device *dev, const dev_request *rq, size_t *pos
             return false;
         if (n < 0) {
             if (n != BACSC_ERR_NOT_FOUND)
-                bacsc_prop_error(&err, BACSC_ERROR_CLASS_DEVICE, BACSC_ERR_CODE_OTHER);
+                bacsc_prop_error(&err, BACSC_ERROR_CLASS_DEVICE, BACSC_EC_OTHER);
             res.is_error = true;
         } else {
             res.value = dev->value;
@@ -756,7 +756,7 @@ static void do_read_property_multiple(bacsc_device *dev, const dev_request *rq, 
             bool ok;
             if (obj == NULL) {
                 bacsc_error e = {.error_class = BACSC_ERROR_CLASS_OBJECT,
-                                 .error_code = BACSC_ERR_CODE_UNKNOWN_OBJECT};
+                                 .error_code = BACSC_EC_UNKNOWN_OBJECT};
                 ok = rpm_put_result(dev, rq, &pos, NULL, ref.property, ref.has_index, ref.index,
                                     &e);
             } else if (!ref.has_index &&
@@ -801,7 +801,7 @@ static void do_write_property(bacsc_device *dev, const dev_request *rq, const ui
     if (obj == NULL)
         return;
     if (dev_guard_may_change(dev, &rq->reply, wp.object.type, now) != DEV_GUARD_OK) {
-        dev_send_error_code(dev, rq, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
+        dev_send_error_code(dev, rq, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_WRITE_ACCESS_DENIED);
         return;
     }
     bacsc_prop_write w = {
@@ -816,7 +816,7 @@ static void do_write_property(bacsc_device *dev, const dev_request *rq, const ui
     int rc = bacsc_device_write_property(dev, obj, &w, &err);
     if (rc < 0) {
         if (rc != BACSC_ERR_NOT_FOUND)
-            bacsc_prop_error(&err, BACSC_ERROR_CLASS_DEVICE, BACSC_ERR_CODE_OTHER);
+            bacsc_prop_error(&err, BACSC_ERROR_CLASS_DEVICE, BACSC_EC_OTHER);
         dev_send_error(dev, rq, &err);
         return;
     }
@@ -829,19 +829,19 @@ static bacsc_object *find_file_or_error(bacsc_device *dev, const dev_request *rq
     if (oid->type != BACSC_OBJ_FILE) {
         /* The service names a File object; any other type is inconsistent. */
         dev_send_error_code(dev, rq, BACSC_ERROR_CLASS_SERVICES,
-                        BACSC_ERR_CODE_INCONSISTENT_PARAMETERS);
+                        BACSC_EC_INCONSISTENT_PARAMETERS);
         return NULL;
     }
     bacsc_object *obj = find_or_error(dev, rq, oid);
     if (obj == NULL)
         return NULL;
     if (!dev_is_file(obj)) {
-        dev_send_error_code(dev, rq, BACSC_ERROR_CLASS_OBJECT, BACSC_ERR_CODE_UNSUPPORTED_OBJECT_TYPE);
+        dev_send_error_code(dev, rq, BACSC_ERROR_CLASS_OBJECT, BACSC_EC_UNSUPPORTED_OBJECT_TYPE);
         return NULL;
     }
     if (access != BACSC_FILE_STREAM) {
         dev_send_error_code(dev, rq, BACSC_ERROR_CLASS_SERVICES,
-                        BACSC_ERR_CODE_INVALID_FILE_ACCESS_METHOD);
+                        BACSC_EC_INVALID_FILE_ACCESS_METHOD);
         return NULL;
     }
     return obj;
@@ -902,7 +902,7 @@ static void do_atomic_write_file(bacsc_device *dev, const dev_request *rq, const
     if (obj == NULL)
         return;
     if (dev_guard_may_change(dev, &rq->reply, BACSC_OBJ_FILE, now) != DEV_GUARD_OK) {
-        dev_send_error_code(dev, rq, BACSC_ERROR_CLASS_SERVICES, BACSC_ERR_CODE_FILE_ACCESS_DENIED);
+        dev_send_error_code(dev, rq, BACSC_ERROR_CLASS_SERVICES, BACSC_EC_FILE_ACCESS_DENIED);
         return;
     }
     int32_t at = 0;

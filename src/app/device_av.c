@@ -103,7 +103,7 @@ static int av_read(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_ref *r
     case BACSC_PROP_DESCRIPTION:
         return dev_encode_string(buf, cap, a->description);
     default:
-        return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_UNKNOWN_PROPERTY);
+        return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_UNKNOWN_PROPERTY);
     }
 }
 
@@ -115,7 +115,7 @@ static int decode_real(const bacsc_prop_write *w, float *out, bacsc_error *err)
         return BACSC_ERR_NOT_FOUND;
     if (!isfinite(v.v.real))
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
+                                BACSC_EC_VALUE_OUT_OF_RANGE);
     *out = v.v.real;
     return BACSC_OK;
 }
@@ -135,7 +135,7 @@ static int write_present_value(av *a, const bacsc_prop_write *w, bacsc_error *er
      * without minimum on/off times refuses it. */
     if (w->priority == 6)
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
+                                BACSC_EC_WRITE_ACCESS_DENIED);
     bacsc_value v;
     int n = bacsc_value_decode(w->value, w->value_len, &v);
     if (n > 0 && (size_t)n == w->value_len && v.type == BACSC_TAG_NULL) {
@@ -159,13 +159,13 @@ static int av_write(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_write
         w->property == BACSC_PROP_EVENT_STATE ||
         w->property == BACSC_PROP_CURRENT_COMMAND_PRIORITY)
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
+                                BACSC_EC_WRITE_ACCESS_DENIED);
     if (w->index != BACSC_ARRAY_ALL)
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                BACSC_ERR_CODE_PROPERTY_IS_NOT_AN_ARRAY);
+                                BACSC_EC_PROPERTY_IS_NOT_AN_ARRAY);
     if (w->priority < 1 || w->priority > 16)
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
+                                BACSC_EC_VALUE_OUT_OF_RANGE);
     switch (w->property) {
     case BACSC_PROP_PRESENT_VALUE:
         return write_present_value(a, w, err);
@@ -179,7 +179,7 @@ static int av_write(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_write
             return BACSC_ERR_NOT_FOUND;
         if (v.v.enumerated > 0xFFFF)   /* BACnetEngineeringUnits is 16-bit */
             return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                    BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
+                                    BACSC_EC_VALUE_OUT_OF_RANGE);
         a->units = v.v.enumerated;
         return BACSC_OK;
     }
@@ -187,7 +187,7 @@ static int av_write(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_write
         return dev_decode_string_write(w, a->description, sizeof a->description, err);
     default:
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
+                                BACSC_EC_WRITE_ACCESS_DENIED);
     }
 }
 

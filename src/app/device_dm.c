@@ -29,7 +29,7 @@ static int default_reinit(bacsc_device *dev, uint8_t state, bacsc_error *err)
     if ((state == BACSC_REINIT_COLDSTART || state == BACSC_REINIT_WARMSTART) && dev->cb.restart)
         return BACSC_OK;
     return bacsc_prop_error(err, BACSC_ERROR_CLASS_SERVICES,
-                            BACSC_ERR_CODE_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
+                            BACSC_EC_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
 }
 
 void dev_do_reinitialize(bacsc_device *dev, const dev_request *rq, const uint8_t *data,
@@ -42,7 +42,7 @@ void dev_do_reinitialize(bacsc_device *dev, const dev_request *rq, const uint8_t
         return;
     }
     if (dev_guard_password(dev, &rq->reply, r.has_password, &r.password, now) != DEV_GUARD_OK) {
-        dev_send_error_code(dev, rq, BACSC_ERROR_CLASS_SECURITY, BACSC_ERR_CODE_PASSWORD_FAILURE);
+        dev_send_error_code(dev, rq, BACSC_ERROR_CLASS_SECURITY, BACSC_EC_PASSWORD_FAILURE);
         return;
     }
     bacsc_error err;
@@ -51,7 +51,7 @@ void dev_do_reinitialize(bacsc_device *dev, const dev_request *rq, const uint8_t
                                   : default_reinit(dev, r.state, &err);
     if (rc < 0) {
         if (err.error_class == 0 && err.error_code == 0)
-            bacsc_prop_error(&err, BACSC_ERROR_CLASS_DEVICE, BACSC_ERR_CODE_OTHER);
+            bacsc_prop_error(&err, BACSC_ERROR_CLASS_DEVICE, BACSC_EC_OTHER);
         dev_send_error(dev, rq, &err);
         return;
     }
@@ -82,7 +82,7 @@ void dev_do_dcc(bacsc_device *dev, const dev_request *rq, const uint8_t *data, s
         return;
     }
     if (dev_guard_password(dev, &rq->reply, r.has_password, &r.password, now) != DEV_GUARD_OK) {
-        dev_send_error_code(dev, rq, BACSC_ERROR_CLASS_SECURITY, BACSC_ERR_CODE_PASSWORD_FAILURE);
+        dev_send_error_code(dev, rq, BACSC_ERROR_CLASS_SECURITY, BACSC_EC_PASSWORD_FAILURE);
         return;
     }
     dev->dcc_state = r.state;

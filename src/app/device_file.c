@@ -38,16 +38,16 @@ static int storage_error(int rc, bacsc_error *err)
 {
     switch (rc) {
     case BACSC_ERR_NOT_FOUND:
-        return bacsc_prop_error(err, BACSC_ERROR_CLASS_OBJECT, BACSC_ERR_CODE_UNKNOWN_OBJECT);
+        return bacsc_prop_error(err, BACSC_ERROR_CLASS_OBJECT, BACSC_EC_UNKNOWN_OBJECT);
     case BACSC_ERR_POLICY:
-        return bacsc_prop_error(err, BACSC_ERROR_CLASS_OBJECT, BACSC_ERR_CODE_FILE_ACCESS_DENIED);
+        return bacsc_prop_error(err, BACSC_ERROR_CLASS_OBJECT, BACSC_EC_FILE_ACCESS_DENIED);
     case BACSC_ERR_LIMIT:
-        return bacsc_prop_error(err, BACSC_ERROR_CLASS_OBJECT, BACSC_ERR_CODE_FILE_FULL);
+        return bacsc_prop_error(err, BACSC_ERROR_CLASS_OBJECT, BACSC_EC_FILE_FULL);
     case BACSC_ERR_MALFORMED:
         /* The bytes are refused by the storage (e.g. not a certificate). */
-        return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_INVALID_DATA_TYPE);
+        return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_INVALID_DATA_TYPE);
     default:
-        return bacsc_prop_error(err, BACSC_ERROR_CLASS_DEVICE, BACSC_ERR_CODE_OPERATIONAL_PROBLEM);
+        return bacsc_prop_error(err, BACSC_ERROR_CLASS_DEVICE, BACSC_EC_OPERATIONAL_PROBLEM);
     }
 }
 
@@ -89,7 +89,7 @@ static int file_read_prop(bacsc_device *dev, bacsc_object *obj, const bacsc_prop
     case BACSC_PROP_FILE_ACCESS_METHOD:
         return bacsc_app_encode_enumerated(buf, cap, FILE_ACCESS_STREAM);
     default:
-        return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_UNKNOWN_PROPERTY);
+        return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_UNKNOWN_PROPERTY);
     }
 }
 
@@ -100,7 +100,7 @@ static int file_write_prop(bacsc_device *dev, bacsc_object *obj, const bacsc_pro
     file_obj *f = obj->impl;
     if (w->index != BACSC_ARRAY_ALL)
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                BACSC_ERR_CODE_PROPERTY_IS_NOT_AN_ARRAY);
+                                BACSC_EC_PROPERTY_IS_NOT_AN_ARRAY);
     if (w->property == BACSC_PROP_ARCHIVE)
         return dev_decode_boolean_write(w, &f->archive, err);
     if (w->property == BACSC_PROP_FILE_SIZE && !f->read_only && f->ops.set_size) {
@@ -110,7 +110,7 @@ static int file_write_prop(bacsc_device *dev, bacsc_object *obj, const bacsc_pro
         int rc = f->ops.set_size(f->ops.user, obj->instance, size);
         return rc < 0 ? storage_error(rc, err) : BACSC_OK;
     }
-    return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
+    return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_WRITE_ACCESS_DENIED);
 }
 
 int dev_file_read(bacsc_object *obj, int32_t start, uint32_t count, uint8_t *buf, size_t cap,
@@ -118,13 +118,13 @@ int dev_file_read(bacsc_object *obj, int32_t start, uint32_t count, uint8_t *buf
 {
     const file_obj *f = obj->impl;
     if (!f->readable || f->ops.read == NULL)
-        return bacsc_prop_error(err, BACSC_ERROR_CLASS_OBJECT, BACSC_ERR_CODE_FILE_ACCESS_DENIED);
+        return bacsc_prop_error(err, BACSC_ERROR_CLASS_OBJECT, BACSC_EC_FILE_ACCESS_DENIED);
     uint64_t size;
     if (file_size(f, obj->instance, &size, err) < 0)
         return BACSC_ERR_NOT_FOUND;
     if (start < 0 || (uint64_t)start > size)
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_SERVICES,
-                                BACSC_ERR_CODE_INVALID_FILE_START_POSITION);
+                                BACSC_EC_INVALID_FILE_START_POSITION);
     if (count > cap)
         count = (uint32_t)cap;
     *n = 0;
@@ -144,7 +144,7 @@ int dev_file_write(bacsc_object *obj, int32_t start, const uint8_t *data, size_t
 {
     const file_obj *f = obj->impl;
     if (f->read_only || f->ops.write == NULL)
-        return bacsc_prop_error(err, BACSC_ERROR_CLASS_OBJECT, BACSC_ERR_CODE_FILE_ACCESS_DENIED);
+        return bacsc_prop_error(err, BACSC_ERROR_CLASS_OBJECT, BACSC_EC_FILE_ACCESS_DENIED);
     uint64_t size;
     if (file_size(f, obj->instance, &size, err) < 0)
         return BACSC_ERR_NOT_FOUND;
@@ -154,11 +154,11 @@ int dev_file_write(bacsc_object *obj, int32_t start, const uint8_t *data, size_t
         at = size;
     else if (start < 0 || (uint64_t)start > size)
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_SERVICES,
-                                BACSC_ERR_CODE_INVALID_FILE_START_POSITION);
+                                BACSC_EC_INVALID_FILE_START_POSITION);
     else
         at = (uint64_t)start;
     if (at > INT32_MAX || len > (uint64_t)INT32_MAX - at)
-        return bacsc_prop_error(err, BACSC_ERROR_CLASS_OBJECT, BACSC_ERR_CODE_FILE_FULL);
+        return bacsc_prop_error(err, BACSC_ERROR_CLASS_OBJECT, BACSC_EC_FILE_FULL);
     int rc = f->ops.write(f->ops.user, obj->instance, at, data, len);
     if (rc < 0)
         return storage_error(rc, err);

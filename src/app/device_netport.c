@@ -434,7 +434,7 @@ static int np_read(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_ref *r
     case BACSC_PROP_CERTIFICATE_SIGNING_REQUEST_FILE:
         return enc_file_ref(buf, cap, c->certificate_signing_request_file);
     default:
-        return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_UNKNOWN_PROPERTY);
+        return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_UNKNOWN_PROPERTY);
     }
 }
 
@@ -447,7 +447,7 @@ static bool uri_scheme_ok(const char *s)
 
 static int out_of_range(bacsc_error *err)
 {
-    return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
+    return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_VALUE_OUT_OF_RANGE);
 }
 
 static int write_uri(const bacsc_prop_write *w, char *dst, bacsc_error *err)
@@ -480,7 +480,7 @@ static int write_uri_array(const bacsc_prop_write *w, char (*uris)[BACSC_URI_MAX
     if (w->index != BACSC_ARRAY_ALL) {
         if (w->index > count && !(w->index == count + 1 && w->index <= BACSC_SC_ACCEPT_URIS_MAX))
             return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                    BACSC_ERR_CODE_INVALID_ARRAY_INDEX);
+                                    BACSC_EC_INVALID_ARRAY_INDEX);
         bacsc_prop_write one = *w;
         if (write_uri(&one, tmp[w->index - 1], err) < 0)
             return BACSC_ERR_NOT_FOUND;
@@ -496,10 +496,10 @@ static int write_uri_array(const bacsc_prop_write *w, char (*uris)[BACSC_URI_MAX
         int n = bacsc_value_decode(w->value + pos, w->value_len - pos, &v);
         if (n < 0 || v.type != BACSC_TAG_CHARACTER_STRING)
             return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                    BACSC_ERR_CODE_INVALID_DATA_TYPE);
+                                    BACSC_EC_INVALID_DATA_TYPE);
         if (i == BACSC_SC_ACCEPT_URIS_MAX)
             return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                    BACSC_ERR_CODE_NO_SPACE_TO_WRITE_PROPERTY);
+                                    BACSC_EC_NO_SPACE_TO_WRITE_PROPERTY);
         bacsc_prop_write one = *w;
         one.value = w->value + pos;
         one.value_len = (size_t)n;
@@ -535,7 +535,7 @@ int dev_netport_write_command(bacsc_object *obj, uint8_t *command,
     if (v.v.enumerated == BACSC_NPC_IDLE)
         return BACSC_OK;
     if (*command != BACSC_NPC_IDLE)
-        return bacsc_prop_error(err, BACSC_ERROR_CLASS_DEVICE, BACSC_ERR_CODE_BUSY);
+        return bacsc_prop_error(err, BACSC_ERROR_CLASS_DEVICE, BACSC_EC_BUSY);
     if (v.v.enumerated == BACSC_NPC_DISCARD_CHANGES) {
         discard(obj);
         if (cb->command) {
@@ -609,7 +609,7 @@ static int np_write_config(bacsc_object *obj, netport *np, const bacsc_prop_writ
                     w->property == BACSC_PROP_SC_DIRECT_CONNECT_ACCEPT_URIS;
     if (!is_array && w->index != BACSC_ARRAY_ALL)
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                BACSC_ERR_CODE_PROPERTY_IS_NOT_AN_ARRAY);
+                                BACSC_EC_PROPERTY_IS_NOT_AN_ARRAY);
     switch (w->property) {
     case BACSC_PROP_SC_PRIMARY_HUB_URI:
         rc = write_uri(w, c.primary_hub_uri, err);
@@ -668,7 +668,7 @@ static int np_write_config(bacsc_object *obj, netport *np, const bacsc_prop_writ
         break;
     default:
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
+                                BACSC_EC_WRITE_ACCESS_DENIED);
     }
     if (rc < 0)
         return rc;
@@ -694,7 +694,7 @@ static int np_write(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_write
     if (w->property == BACSC_PROP_COMMAND) {
         if (w->index != BACSC_ARRAY_ALL)
             return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                    BACSC_ERR_CODE_PROPERTY_IS_NOT_AN_ARRAY);
+                                    BACSC_EC_PROPERTY_IS_NOT_AN_ARRAY);
         return dev_netport_write_command(obj, &np->command, &np->cb,
                                          bacsc_netport_sc_discard_changes, w, err);
     }

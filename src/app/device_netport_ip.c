@@ -97,7 +97,7 @@ static int ip_read(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_ref *r
     case BACSC_PROP_BACNET_IP_UDP_PORT:
         return bacsc_app_encode_unsigned(buf, cap, c->udp_port);
     default:
-        return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_UNKNOWN_PROPERTY);
+        return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_UNKNOWN_PROPERTY);
     }
 }
 
@@ -108,13 +108,13 @@ static int ip_write(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_write
     ipport *p = obj->impl;
     if (w->index != BACSC_ARRAY_ALL)
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                BACSC_ERR_CODE_PROPERTY_IS_NOT_AN_ARRAY);
+                                BACSC_EC_PROPERTY_IS_NOT_AN_ARRAY);
     if (w->property == BACSC_PROP_COMMAND)
         return dev_netport_write_command(obj, &p->command, &p->cb,
                                          bacsc_netport_ip_discard_changes, w, err);
     if (w->property != BACSC_PROP_OUT_OF_SERVICE)
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
+                                BACSC_EC_WRITE_ACCESS_DENIED);
     bacsc_ip_port_config c = p->pending;
     if (dev_decode_boolean_write(w, &c.out_of_service, err) < 0)
         return BACSC_ERR_NOT_FOUND;

@@ -188,7 +188,7 @@ static int device_read(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_re
     case BACSC_PROP_DEVICE_UUID:
         return bacsc_app_encode_octet_string(buf, cap, dev->uuid, sizeof dev->uuid);
     default:
-        return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_UNKNOWN_PROPERTY);
+        return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_UNKNOWN_PROPERTY);
     }
 }
 
@@ -198,10 +198,10 @@ static int device_write(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_w
     (void)obj;
     if (w->property != BACSC_PROP_DESCRIPTION && w->property != BACSC_PROP_LOCATION)
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
+                                BACSC_EC_WRITE_ACCESS_DENIED);
     if (w->index != BACSC_ARRAY_ALL)
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                BACSC_ERR_CODE_PROPERTY_IS_NOT_AN_ARRAY);
+                                BACSC_EC_PROPERTY_IS_NOT_AN_ARRAY);
     char *dst = w->property == BACSC_PROP_DESCRIPTION ? dev->description : dev->location;
     return dev_decode_string_write(w, dst, BACSC_DEVICE_STRING_MAX + 1, err);
 }

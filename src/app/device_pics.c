@@ -92,7 +92,7 @@ static bool writable(bacsc_device *dev, bacsc_object *obj, uint32_t p)
     memset(&err, 0, sizeof err);
     int rc = bacsc_device_write_property(dev, obj, &w, &err);
     return rc == BACSC_OK || !(err.error_class == BACSC_ERROR_CLASS_PROPERTY &&
-                               err.error_code == BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
+                               err.error_code == BACSC_EC_WRITE_ACCESS_DENIED);
 }
 
 static void line(void (*out)(void *, const char *), void *user, const char *fmt, const char *a,

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bacsc/bvlc.h"
@@ -23,6 +24,7 @@
 #include "bacsc/error.h"
 #include "bacsc/log.h"
 #include "bacsc/sc_hubd.h"
+#include "cert_expiry.h"
 #include "hub_metrics.h"
 #include "web/metrics_http.h"
 #include "bacsc/sc_node.h"
@@ -83,6 +85,8 @@ struct devcli {
     bacsc_tls_ctx *stls; /* the hub function's server context (status counters) */
     bacsc_hubd_config hc; /* the hosted hub function (--hub-listen) */
     bacsc_tls_config tc, stc; /* the files behind the TLS contexts (SIGHUP reload) */
+    cert_expiry cexp;         /* --cert and its issuer: warnings before they expire */
+    bacsc_timer cert_watch;
     char dc_uris[BACSC_SC_SWITCH_URIS_MAX];
 };
 
@@ -121,6 +125,9 @@ static void write_status(void *user, bacsc_device_runtime *rt, bool on_signal)
         if (dc->stls)
             json_object_set_new(doc, "tls", sc_status_tls(dc->stls));
     }
+    json_t *ce = o->cert ? cert_expiry_json(&dc->cexp, (int64_t)time(NULL)) : NULL;
+    if (ce)
+        json_object_set_new(doc, "certificate", ce);
     if (o->status_file) {
         if (sc_write_json_file(o->status_file, doc) == 0)
             BACSC_INFO("device: status written to %s", o->status_file);
@@ -362,6 +369,16 @@ static int start_metrics(bacsc_device_runtime *rt, const bacsc_device_runtime_co
 }
 
 /* Create and run the devices; map the runtime's status onto exit codes. */
+/* --cert and its issuer: re-read hourly (a SIGHUP may have replaced them);
+ * the warning itself is daily (cert_expiry.h). */
+static void on_cert_watch(bacsc_loop *loop, void *user)
+{
+    struct devcli *dc = user;
+    cert_expiry_load(&dc->cexp, "device", dc->o->cert, dc->o->ca[0]);
+    cert_expiry_check(&dc->cexp, (int64_t)time(NULL));
+    bacsc_timer_start(loop, &dc->cert_watch, 3600000000ull);
+}
+
 static int run_runtime(const bacsc_device_runtime_config *c, const sc_opts *o)
 {
     bacsc_device_runtime *rt = NULL;
@@ -376,8 +393,14 @@ static int run_runtime(const bacsc_device_runtime_config *c, const sc_opts *o)
     hub_metrics_src msrc;
     metrics_http *metrics = NULL;
     int rc = EXIT_FAIL;
+    struct devcli *dc = c->user;
+    bacsc_loop *loop = bacsc_device_runtime_loop(rt);
+    bacsc_timer_init(&dc->cert_watch, on_cert_watch, dc);
+    if (!c->state_dir && o->cert)
+        on_cert_watch(loop, dc);
     if (start_metrics(rt, c, o, &msrc, &metrics) == 0)
         rc = bacsc_device_runtime_run(rt) == BACSC_OK ? EXIT_OK : EXIT_FAIL;
+    bacsc_timer_stop(loop, &dc->cert_watch);
     metrics_http_free(metrics);
     bacsc_device_runtime_free(rt);
     return rc;

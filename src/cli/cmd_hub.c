@@ -23,6 +23,7 @@
 #include "cli.h"
 #include "cli_opt.h"
 #include "sc_cli.h"
+#include "cert_expiry.h"
 #include "hub_metrics.h"
 #include "sc_status.h"
 #include "web/metrics_http.h"
@@ -109,7 +110,11 @@ struct hubapp {
     bacsc_timer crl_watch;
     struct stat crl_st;          /* the --crl file as last loaded */
     int64_t crl_logged;          /* when the CRL warning/error was last logged */
+    cert_expiry cexp;            /* the hub's certificate and issuer notAfter */
+    bacsc_timer cert_watch;
 };
+
+#define CERT_WATCH_US 3600000000ull /* hourly: the warning itself is daily */
 
 #define CRL_WATCH_US 2000000
 #define CRL_WARN_S (3 * 86400)   /* warn this long before the CRL's nextUpdate */
@@ -166,6 +171,8 @@ static void reload(struct hubapp *a, const char *why)
     if (sc_tls_reload(PROG, a->o, a->tls, true) != 0)
         return;
     crl_check(a, true);
+    cert_expiry_load(&a->cexp, "hub", a->o->cert, a->o->ca[0]);
+    cert_expiry_check(&a->cexp, (int64_t)time(NULL));
     unsigned n = bacsc_hubd_recheck_peers(a->hubd, a->tls);
     BACSC_INFO("hub: %s: reloaded certificate, key, issuers%s; %u node(s) disconnected", why,
                a->o->crl ? " and CRL" : "", n);
@@ -190,6 +197,14 @@ static void on_crl_watch(bacsc_loop *loop, void *user)
     bacsc_timer_start(loop, &a->crl_watch, CRL_WATCH_US);
 }
 
+static void on_cert_watch(bacsc_loop *loop, void *user)
+{
+    struct hubapp *a = user;
+    cert_expiry_load(&a->cexp, "hub", a->o->cert, a->o->ca[0]);
+    cert_expiry_check(&a->cexp, (int64_t)time(NULL));
+    bacsc_timer_start(loop, &a->cert_watch, CERT_WATCH_US);
+}
+
 static void write_status(struct hubapp *a)
 {
     json_t *doc = json_object();
@@ -205,6 +220,9 @@ static void write_status(struct hubapp *a)
                                                   "next_update", (json_int_t)a->msrc.crl_next_update,
                                                   "expired", a->msrc.crl_expired, "expired_total",
                                                   (json_int_t)a->msrc.crl_expired_total));
+    json_t *ce = a->tls ? cert_expiry_json(&a->cexp, (int64_t)time(NULL)) : NULL;
+    if (ce)
+        json_object_set_new(doc, "certificate", ce);
     if (a->o->status_file) {
         if (sc_write_json_file(a->o->status_file, doc) == 0)
             BACSC_INFO("hub: status written to %s", a->o->status_file);
@@ -296,6 +314,38 @@ static void on_signal(bacsc_loop *loop, int signo, void *user)
     bacsc_timer_start(loop, &a->idle_check, 0);
 }
 
+/* The hub function's configuration from the options. Returns 0 or -1
+ * (message printed). */
+static int hub_config(const sc_opts *o, bacsc_hubd_config *hc)
+{
+    *hc = (bacsc_hubd_config){.listen = o->listen, .insecure_plaintext = o->insecure_plaintext};
+    bacsc_sc_hub_config_default(&hc->hub);
+    if (o->uuid && bacsc_uuid_parse(o->uuid, &hc->hub.uuid) != BACSC_OK) {
+        cli_error(PROG, "uuid: '%s' is not a UUID", o->uuid);
+        return -1;
+    }
+    if (!o->uuid && !(o->cert && sc_cert_uuid(o->cert, &hc->hub.uuid) == 0))
+        sc_random_uuid(&hc->hub.uuid);
+    if (o->vmac && bacsc_vmac_parse(o->vmac, &hc->hub.vmac) != BACSC_OK) {
+        cli_error(PROG, "vmac: '%s' is not a VMAC", o->vmac);
+        return -1;
+    }
+    if (!o->vmac) {
+        bacsc_io_random(NULL, hc->hub.vmac.b, 6);
+        hc->hub.vmac.b[0] = (uint8_t)((hc->hub.vmac.b[0] & 0xFC) | 0x02);
+    }
+    hc->hub.connect_wait_us = sc_us(o->connect_wait);
+    hc->hub.disconnect_wait_us = sc_us(o->disconnect_wait);
+    hc->hub.heartbeat_us = sc_us(o->heartbeat);
+    if (o->max_bvlc)
+        hc->hub.max_bvlc_len = (uint16_t)o->max_bvlc;
+    if (o->max_npdu)
+        hc->hub.max_npdu_len = (uint16_t)o->max_npdu;
+    if (o->max_peers)
+        hc->hub.max_peers = o->max_peers;
+    return 0;
+}
+
 int bacsc_cmd_hub(int argc, char **argv);
 int bacsc_cmd_hub(int argc, char **argv)
 {
@@ -328,34 +378,11 @@ int bacsc_cmd_hub(int argc, char **argv)
         sc_opts_free(&o);
         return EXIT_USAGE;
     }
-    bacsc_hubd_config hc = {.listen = o.listen, .insecure_plaintext = o.insecure_plaintext};
-    bacsc_sc_hub_config_default(&hc.hub);
-    if (o.uuid && bacsc_uuid_parse(o.uuid, &hc.hub.uuid) != BACSC_OK) {
-        cli_error(PROG, "uuid: '%s' is not a UUID", o.uuid);
+    bacsc_hubd_config hc;
+    if (hub_config(&o, &hc) != 0) {
         sc_opts_free(&o);
         return EXIT_USAGE;
     }
-    if (!o.uuid && !(o.cert && sc_cert_uuid(o.cert, &hc.hub.uuid) == 0))
-        sc_random_uuid(&hc.hub.uuid);
-    if (o.vmac && bacsc_vmac_parse(o.vmac, &hc.hub.vmac) != BACSC_OK) {
-        cli_error(PROG, "vmac: '%s' is not a VMAC", o.vmac);
-        sc_opts_free(&o);
-        return EXIT_USAGE;
-    }
-    if (!o.vmac) {
-        bacsc_io_random(NULL, hc.hub.vmac.b, 6);
-        hc.hub.vmac.b[0] = (uint8_t)((hc.hub.vmac.b[0] & 0xFC) | 0x02);
-    }
-    hc.hub.connect_wait_us = sc_us(o.connect_wait);
-    hc.hub.disconnect_wait_us = sc_us(o.disconnect_wait);
-    hc.hub.heartbeat_us = sc_us(o.heartbeat);
-    if (o.max_bvlc)
-        hc.hub.max_bvlc_len = (uint16_t)o.max_bvlc;
-    if (o.max_npdu)
-        hc.hub.max_npdu_len = (uint16_t)o.max_npdu;
-    if (o.max_peers)
-        hc.hub.max_peers = o.max_peers;
-
     if (sc_hubd_hardening(PROG, &o, &hc)) {
         sc_opts_free(&o);
         return EXIT_USAGE;
@@ -390,6 +417,10 @@ int bacsc_cmd_hub(int argc, char **argv)
         stat(o.crl, &a.crl_st);
         crl_check(&a, true);
         bacsc_timer_start(a.loop, &a.crl_watch, CRL_WATCH_US);
+    }
+    bacsc_timer_init(&a.cert_watch, on_cert_watch, &a);
+    if (tls) {
+        on_cert_watch(a.loop, &a);
     }
     bacsc_timer_init(&a.deadline, on_deadline, &a);
     bacsc_timer_init(&a.idle_check, check_idle, &a);

@@ -187,26 +187,118 @@ static char *fmt_datetime(int64_t t, char *buf, size_t cap)
 /* ---- init ------------------------------------------------------------------------------ */
 
 static const cli_opt init_rows[] = {
-    CLI_STR("name", 0, "NAME", opts, name, "site name (required)"),
-    CLI_STR("ca", 0, "CA_CERT", opts, ca, "site CA certificate, PEM or DER (required)"),
+    CLI_STR("name", 0, "NAME", opts, name, "site name (required the first time)"),
+    CLI_STR("ca", 0, "CA_CERT", opts, ca,
+            "site CA certificate, PEM or DER (required the first\ntime)"),
     CLI_STR("domain", 0, "D", opts, domain, "domain devices put in their CSR common names"),
-    CLI_STR("primary-hub", 0, "URI", opts, primary, "primary hub URI written to the devices"),
+    CLI_STR("primary-hub", 0, "URI", opts, primary,
+            "primary hub URI written to the devices,\nwss://HOST:PORT[/PATH]"),
     CLI_STR("failover-hub", 0, "URI", opts, failover, "failover hub URI written to the devices"),
+    CLI_FLAG("force", 0, opts, init_force,
+             "on a rerun: replace the site CA by another one"),
     CLI_END};
 
 static const cli_part init_help[] = {
     CLI_TEXT("usage: bacsc site init [--db FILE] --name NAME --ca CA_CERT [--domain D]\n"
-             "                       [--primary-hub URI] [--failover-hub URI] [--json]\n"
+             "                       [--primary-hub URI] [--failover-hub URI] [--force] [--json]\n"
              "\n"
              "Create the site database (or change its settings): the site name, the site\n"
              "CA certificate (PEM or DER) every device must trust and hold a certificate\n"
              "from, the domain devices put in their CSR common name, and the hub URIs\n"
              "written to devices before they switch to BACnet/SC.\n"
+             "A rerun changes only the settings it is given (--domain \"\" clears one).\n"
+             "Replacing the site CA turns every device holding a certificate of the old\n"
+             "CA signed-by-another-CA: it is refused without --force (a planned change\n"
+             "of CA is `site rollover`). `site show` prints the settings.\n"
              "\n"),
     SITE_GROUPS_LOCAL(init_rows),
-    CLI_TEXT("Exit status: 0 ok, 2 usage, 3 the CA certificate is unusable, 1 other.\n"),
+    CLI_TEXT("Exit status: 0 ok, 2 usage or a bad hub URI, 3 the CA certificate is unusable\n"
+             "or would change without --force, 1 other.\n"),
     CLI_END};
 static const cli_spec init_spec = {"site init", init_help, .col = SITE_HELP_COL};
+
+/* --ca checked (one line, exit 3) and converted to DER (OPENSSL_free). Returns
+ * -1 to go on, else an exit code. */
+static int init_read_ca(const opts *o, unsigned char **der, size_t *len)
+{
+    char why[512];
+    X509 *x = NULL;
+    int crc = bacsc_pki_check_cert_file(o->ca, true, time(NULL), &x, why, sizeof why);
+    if (crc != BACSC_OK) {
+        cli_error(o->prog, "--ca %s", why);
+        return crc == BACSC_ERR_IO ? EXIT_FAIL : EXIT_DATAERR;
+    }
+    *der = NULL;
+    int n = i2d_X509(x, der);
+    X509_free(x);
+    if (n <= 0) {
+        cli_error(o->prog, "--ca %s: cannot encode the certificate", o->ca);
+        return EXIT_FAIL;
+    }
+    *len = (size_t)n;
+    return -1;
+}
+
+/* A rerun that would replace the site CA: refused without --force (exit 3),
+ * a warning with it. Returns -1 to go on, else an exit code. */
+static int init_ca_change(const opts *o, const bacsc_site_settings *old, const unsigned char *der,
+                          size_t len)
+{
+    if (old->ca_len == len && memcmp(old->ca_der, der, len) == 0)
+        return -1;
+    bacsc_cert_info ci;
+    if (bacsc_pki_cert_inspect_der(der, len, &ci) != BACSC_OK)
+        snprintf(ci.subject, sizeof ci.subject, "%s", o->ca);
+    if (!o->init_force) {
+        cli_error(o->prog, "--ca %s would replace the site CA \"%s\" by \"%s\": every device "
+                           "holding a certificate of the old CA would become signed-by-another-CA; "
+                           "rerun with --force to do it (a planned change is `site rollover`)",
+                  o->ca, old->ca_subject, ci.subject);
+        return EXIT_DATAERR;
+    }
+    fprintf(stderr, "%s: warning: the site CA changes from \"%s\" to \"%s\"; devices holding "
+                    "certificates of the old CA are now signed-by-another-CA\n",
+            o->prog, old->ca_subject, ci.subject);
+    return -1;
+}
+
+static void print_settings(const opts *o, const bacsc_site_settings *st, bool full)
+{
+    char fp[BACSC_PKI_FP_HEX_LEN];
+    bacsc_pki_hex(st->ca_fp, sizeof st->ca_fp, fp);
+    if (o->json) {
+        json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "db", o->db, "name", st->name, "ca",
+                              st->ca_subject, "domain", st->domain, "primary_hub",
+                              st->primary_hub, "failover_hub", st->failover_hub);
+        if (full)
+            json_object_set_new(j, "ca_sha256", json_string(fp));
+        cli_print_json(j);
+    } else if (full) {
+        printf("site          %s\ndatabase      %s\nCA            %s\nCA SHA-256    %s\n"
+               "domain        %s\nprimary hub   %s\nfailover hub  %s\n",
+               st->name, o->db, st->ca_subject, fp, st->domain[0] ? st->domain : "(none)",
+               st->primary_hub[0] ? st->primary_hub : "(none)",
+               st->failover_hub[0] ? st->failover_hub : "(none)");
+    } else {
+        printf("site %s: CA %s%s%s%s%s (database %s)\n", st->name, st->ca_subject,
+               st->domain[0] ? ", domain " : "", st->domain, st->primary_hub[0] ? ", hub " : "",
+               st->primary_hub, o->db);
+    }
+}
+
+/* Every URI given is a wss://HOST:PORT[/PATH] (exit 2 before anything is done). */
+static bool init_check_uris(const opts *o)
+{
+    const char *uris[2] = {o->primary, o->failover};
+    for (int i = 0; i < 2; i++) {
+        char why[400];
+        if (uris[i] && *uris[i] && bacsc_site_hub_uri_check(uris[i], why, sizeof why) != BACSC_OK) {
+            cli_error(o->prog, "--%s-hub %s", i ? "failover" : "primary", why);
+            return false;
+        }
+    }
+    return true;
+}
 
 static int cmd_init(int argc, char **argv)
 {
@@ -214,41 +306,97 @@ static int cmd_init(int argc, char **argv)
     int ex = site_parse_opts(&o, &init_spec, argc, argv);
     if (ex >= 0)
         return ex;
-    if (!o.name || !o.ca || o.npos) {
-        cli_error(o.prog, "--name and --ca are required; no other arguments (see --help)");
+    bool exists = access(o.db, F_OK) == 0;
+    if (o.npos || (!exists && (!o.name || !o.ca))) {
+        cli_error(o.prog, "--name and --ca are required to create the site; no other "
+                          "arguments (see --help)");
         return EXIT_USAGE;
     }
+    if (!init_check_uris(&o))
+        return EXIT_USAGE;
     unsigned char *ca = NULL;
     size_t ca_len = 0;
-    if (cli_read_file(o.prog, o.ca, 1u << 20, &ca, &ca_len) != 0)
-        return EXIT_FAIL;
+    if (o.ca && (ex = init_read_ca(&o, &ca, &ca_len)) >= 0)
+        return ex;
     bacsc_site *s = site_open_db(&o, true);
     if (!s) {
-        free(ca);
+        OPENSSL_free(ca);
         return EXIT_FAIL;
     }
-    int rc = bacsc_site_settings_set(s, o.name, ca, ca_len, o.domain, o.primary, o.failover);
-    free(ca);
+    bacsc_site_settings old;
+    bool have = false;
+    ex = EXIT_FAIL;
+    int rc = bacsc_site_settings_get(s, &old);
+    if (rc != BACSC_OK && (rc != BACSC_ERR_STATE || !o.name || !o.ca)) {
+        cli_error(o.prog, "%s", rc == BACSC_ERR_STATE
+                                    ? "--name and --ca are required to create the site"
+                                    : bacsc_site_errmsg(s));
+        ex = rc == BACSC_ERR_STATE ? EXIT_USAGE : EXIT_FAIL;
+        goto out;
+    }
+    have = rc == BACSC_OK;
+    if (have && ca && (ex = init_ca_change(&o, &old, ca, ca_len)) >= 0)
+        goto out;
+    rc = bacsc_site_settings_set(s, o.name ? o.name : old.name, ca ? ca : old.ca_der,
+                                 ca ? ca_len : old.ca_len, o.domain ? o.domain : old.domain,
+                                 o.primary ? o.primary : old.primary_hub,
+                                 o.failover ? o.failover : old.failover_hub);
     if (rc != BACSC_OK) {
         cli_error(o.prog, "%s", bacsc_site_errmsg(s));
-        bacsc_site_close(s);
-        return rc == BACSC_ERR_MALFORMED ? EXIT_DATAERR
-               : rc == BACSC_ERR_INVALID_ARG ? EXIT_USAGE
-                                             : EXIT_FAIL;
+        ex = rc == BACSC_ERR_MALFORMED ? EXIT_DATAERR
+             : rc == BACSC_ERR_INVALID_ARG ? EXIT_USAGE
+                                           : EXIT_FAIL;
+        goto out;
     }
     bacsc_site_settings st;
     bacsc_site_settings_get(s, &st);
-    if (o.json)
-        cli_print_json(json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "db", o.db, "name", st.name, "ca",
-                                 st.ca_subject, "domain", st.domain, "primary_hub",
-                                 st.primary_hub, "failover_hub", st.failover_hub));
+    print_settings(&o, &st, false);
+    bacsc_site_settings_clear(&st);
+    ex = EXIT_OK;
+out:
+    if (have)
+        bacsc_site_settings_clear(&old);
+    OPENSSL_free(ca);
+    bacsc_site_close(s);
+    return ex;
+}
+
+/* ---- show ------------------------------------------------------------------------------- */
+
+static const cli_opt show_rows[] = {CLI_END};
+static const cli_part show_help[] = {
+    CLI_TEXT("usage: bacsc site show [--db FILE] [--json]\n"
+             "\n"
+             "Print the site settings `site init` keeps: name, site CA (subject and\n"
+             "SHA-256 of its DER), domain and hub URIs.\n"
+             "\n"),
+    SITE_GROUPS_LOCAL(show_rows),
+    CLI_TEXT("Exit status: 0 ok, 2 usage, 1 no site database or not initialised.\n"),
+    CLI_END};
+static const cli_spec show_spec = {"site show", show_help, .col = SITE_HELP_COL};
+
+static int cmd_show(int argc, char **argv)
+{
+    opts o;
+    int ex = site_parse_opts(&o, &show_spec, argc, argv);
+    if (ex >= 0)
+        return ex;
+    if (o.npos) {
+        cli_error(o.prog, "unexpected argument '%s'", o.pos[0]);
+        return EXIT_USAGE;
+    }
+    bacsc_site *s = site_open_db(&o, false);
+    if (!s)
+        return EXIT_FAIL;
+    bacsc_site_settings st;
+    int rc = bacsc_site_settings_get(s, &st);
+    if (rc == BACSC_OK)
+        print_settings(&o, &st, true);
     else
-        printf("site %s: CA %s%s%s%s%s (database %s)\n", st.name, st.ca_subject,
-               st.domain[0] ? ", domain " : "", st.domain,
-               st.primary_hub[0] ? ", hub " : "", st.primary_hub, o.db);
+        cli_error(o.prog, "%s", bacsc_site_errmsg(s));
     bacsc_site_settings_clear(&st);
     bacsc_site_close(s);
-    return EXIT_OK;
+    return rc == BACSC_OK ? EXIT_OK : EXIT_FAIL;
 }
 
 /* ---- status ------------------------------------------------------------------------------ */
@@ -483,6 +631,37 @@ static int load_targets(opts *o, char ***owned, size_t *nowned)
     return 0;
 }
 
+/* Nothing answered: one line saying where the Who-Is went, where answers were
+ * listened for and what to check. Devices answer Who-Is with a BROADCAST I-Am
+ * (to their own broadcast address and port), so a unicast --target that got
+ * the Who-Is through still shows nothing when that port is not the tool's. */
+static void discover_no_answer(const opts *o, net *n)
+{
+    if (o->hub) {
+        cli_error(o->prog, "no device answered the Who-Is sent through hub %s; check that the "
+                           "devices are connected to this hub and that their certificates are "
+                           "issued by the --ca given (--log-level debug shows the traffic)",
+                  o->hub);
+        return;
+    }
+    char sent[160], local[64];
+    if (o->ntargets)
+        snprintf(sent, sizeof sent, "sent to %s%s", o->targets[0],
+                 o->ntargets > 1 ? " and the other targets" : "");
+    else
+        snprintf(sent, sizeof sent, "broadcast to %s",
+                 o->broadcast ? o->broadcast : "255.255.255.255:47808");
+    bacsc_bip_addr la;
+    bacsc_bip_link_local(n->link, &la);
+    bacsc_bip_addr_format(&la, local, sizeof local);
+    cli_error(o->prog, "no device answered Who-Is %s; devices answer with a broadcast I-Am "
+                       "to their broadcast address and port, and this tool listens on %s: check "
+                       "that the devices' --bip-broadcast port is %u (or use --bip-local "
+                       "ADDR:PORT with their broadcast port), the instance range and the "
+                       "firewall (--log-level debug shows every datagram)",
+              sent, local, (unsigned)la.port);
+}
+
 static int cmd_discover(int argc, char **argv)
 {
     opts o;
@@ -543,7 +722,7 @@ static int cmd_discover(int argc, char **argv)
     if (!o.quiet && !o.json)
         fprintf(stderr, "bacsc site: %zu device%s answered Who-Is\n", nd, nd == 1 ? "" : "s");
     if (nd == 0) {
-        cli_error(o.prog, "no device answered Who-Is");
+        discover_no_answer(&o, &n);
         ex = EXIT_UNAVAILABLE;
         goto out_net;
     }
@@ -1078,6 +1257,7 @@ static int cmd_jobs(int argc, char **argv)
 
 static const cli_subcommand site_subs[] = {
     {"init", cmd_init, "create the site database / set name, CA, domain, hubs"},
+    {"show", cmd_show, "the site settings: name, CA, domain, hubs"},
     {"discover", cmd_discover, "Who-Is over BACnet/IP and read every device's state"},
     {"status", cmd_status, "one row per device: mode, certificate status, expiry, issuer"},
     {"request", cmd_request, "devices generate CSRs; write a CARI request"},

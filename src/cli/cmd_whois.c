@@ -73,8 +73,16 @@ static void done(sc_tool *t)
     }
     if (arr)
         cli_print_json(arr);
+    else if (n == 0 && t->bip)
+        fprintf(stderr, "bacsc whois: no device answered within %.1f s; devices answer with a "
+                        "broadcast I-Am to their broadcast address and port: check that it is "
+                        "the --bip-local port of this tool (and --bip-broadcast), the instance "
+                        "range and the firewall (--log-level debug shows every datagram)\n",
+                t->o.timeout);
     else if (n == 0)
-        fprintf(stderr, "bacsc whois: no device answered within %.1f s\n", t->o.timeout);
+        fprintf(stderr, "bacsc whois: no device answered within %.1f s; check that the devices "
+                        "are connected to hub %s and the instance range (--low/--high)\n",
+                t->o.timeout, t->o.hub ? t->o.hub : "");
     fflush(stdout);
     free(v);
     sc_tool_finish(t, n ? EXIT_OK : EXIT_UNAVAILABLE);

@@ -41,6 +41,7 @@ typedef struct opts {
     const char *targets_file;
     unsigned wait_ms, timeout_ms, retries, concurrency, expiring_days, renew_days;
     bool retries_set, keep_old;
+    bool init_force; /* init: replace the site CA */
     const char *ca_dir;
     const char *filters[MAX_FILTERS];
     size_t nfilters;

@@ -24,6 +24,80 @@ static int drop(bacsc_fault *f, size_t offset, const char *what)
     return fail(f, BACSC_FAULT_NONE, 0, offset, what);
 }
 
+/* The Confirmed-Request header (octet 0 read into a->type, `flags`).
+ * Returns its length or BACSC_ERR_MALFORMED with *f set. */
+static int decode_confirmed(const uint8_t *buf, size_t len, uint8_t flags, bacsc_apdu *a,
+                            bacsc_fault *f)
+{
+    if (len < 3)
+        return drop(f, len, "truncated Confirmed-Request header");
+    a->invoke_id = buf[2];
+    if (flags & 0x01)
+        return fail(f, BACSC_FAULT_REJECT, BACSC_REJECT_OTHER, 0,
+                    "reserved bit set in Confirmed-Request octet 0");
+    a->segmented = (flags & BACSC_APDU_SEG) != 0;
+    a->more_follows = (flags & BACSC_APDU_MOR) != 0;
+    a->segmented_response_accepted = (flags & BACSC_APDU_SA) != 0;
+    if (!a->segmented && a->more_follows)
+        return fail(f, BACSC_FAULT_REJECT, BACSC_REJECT_OTHER, 0,
+                    "more-follows set on an unsegmented request");
+    if (buf[1] & 0x80)
+        return fail(f, BACSC_FAULT_REJECT, BACSC_REJECT_OTHER, 1,
+                    "reserved bit set in Confirmed-Request octet 1");
+    a->max_segs = (buf[1] >> 4) & 0x07;
+    a->max_apdu = buf[1] & 0x0F;
+    if (a->max_apdu > 5)
+        return fail(f, BACSC_FAULT_REJECT, BACSC_REJECT_PARAMETER_OUT_OF_RANGE, 1,
+                    "reserved max-APDU-length-accepted code");
+    size_t pos = 3;
+    if (a->segmented) {
+        if (len - pos < 2)
+            return fail(f, BACSC_FAULT_REJECT, BACSC_REJECT_MISSING_REQUIRED_PARAMETER, len,
+                        "truncated segmented Confirmed-Request header");
+        a->sequence_number = buf[pos];
+        a->window_size = buf[pos + 1];
+        if (a->window_size == 0 || a->window_size > 127)
+            return fail(f, BACSC_FAULT_ABORT, BACSC_ABORT_WINDOW_SIZE_OUT_OF_RANGE, pos + 1,
+                        "proposed window size outside 1..127");
+        pos += 2;
+    }
+    if (len - pos < 1)
+        return fail(f, BACSC_FAULT_REJECT, BACSC_REJECT_MISSING_REQUIRED_PARAMETER, len,
+                    "Confirmed-Request without a service choice");
+    a->service = buf[pos++];
+    return (int)pos;
+}
+
+/* The ComplexACK header. Returns its length or BACSC_ERR_MALFORMED. */
+static int decode_complex_ack(const uint8_t *buf, size_t len, uint8_t flags, bacsc_apdu *a,
+                              bacsc_fault *f)
+{
+    if (flags & 0x03)
+        return drop(f, 0, "reserved bits set in ComplexACK");
+    a->segmented = (flags & BACSC_APDU_SEG) != 0;
+    a->more_follows = (flags & BACSC_APDU_MOR) != 0;
+    if (!a->segmented && a->more_follows)
+        return drop(f, 0, "more-follows set on an unsegmented ComplexACK");
+    if (len < 2)
+        return drop(f, len, "truncated ComplexACK header");
+    a->invoke_id = buf[1];
+    size_t pos = 2;
+    if (a->segmented) {
+        if (len - pos < 2)
+            return drop(f, len, "truncated segmented ComplexACK header");
+        a->sequence_number = buf[pos];
+        a->window_size = buf[pos + 1];
+        if (a->window_size == 0 || a->window_size > 127)
+            return fail(f, BACSC_FAULT_ABORT, BACSC_ABORT_WINDOW_SIZE_OUT_OF_RANGE, pos + 1,
+                        "proposed window size outside 1..127");
+        pos += 2;
+    }
+    if (len - pos < 1)
+        return drop(f, len, "ComplexACK without a service choice");
+    a->service = buf[pos++];
+    return (int)pos;
+}
+
 int bacsc_apdu_decode(const uint8_t *buf, size_t len, bacsc_apdu *a, bacsc_fault *f)
 {
     if (f)
@@ -37,43 +111,14 @@ int bacsc_apdu_decode(const uint8_t *buf, size_t len, bacsc_apdu *a, bacsc_fault
     size_t pos = 1;
     switch (a->type) {
     case BACSC_PDU_CONFIRMED_REQUEST:
-        if (len < 3)
-            return drop(f, len, "truncated Confirmed-Request header");
-        a->invoke_id = buf[2];
-        if (flags & 0x01)
-            return fail(f, BACSC_FAULT_REJECT, BACSC_REJECT_OTHER, 0,
-                        "reserved bit set in Confirmed-Request octet 0");
-        a->segmented = (flags & BACSC_APDU_SEG) != 0;
-        a->more_follows = (flags & BACSC_APDU_MOR) != 0;
-        a->segmented_response_accepted = (flags & BACSC_APDU_SA) != 0;
-        if (!a->segmented && a->more_follows)
-            return fail(f, BACSC_FAULT_REJECT, BACSC_REJECT_OTHER, 0,
-                        "more-follows set on an unsegmented request");
-        if (buf[1] & 0x80)
-            return fail(f, BACSC_FAULT_REJECT, BACSC_REJECT_OTHER, 1,
-                        "reserved bit set in Confirmed-Request octet 1");
-        a->max_segs = (buf[1] >> 4) & 0x07;
-        a->max_apdu = buf[1] & 0x0F;
-        if (a->max_apdu > 5)
-            return fail(f, BACSC_FAULT_REJECT, BACSC_REJECT_PARAMETER_OUT_OF_RANGE, 1,
-                        "reserved max-APDU-length-accepted code");
-        pos = 3;
-        if (a->segmented) {
-            if (len - pos < 2)
-                return fail(f, BACSC_FAULT_REJECT, BACSC_REJECT_MISSING_REQUIRED_PARAMETER, len,
-                            "truncated segmented Confirmed-Request header");
-            a->sequence_number = buf[pos];
-            a->window_size = buf[pos + 1];
-            if (a->window_size == 0 || a->window_size > 127)
-                return fail(f, BACSC_FAULT_ABORT, BACSC_ABORT_WINDOW_SIZE_OUT_OF_RANGE, pos + 1,
-                            "proposed window size outside 1..127");
-            pos += 2;
-        }
-        if (len - pos < 1)
-            return fail(f, BACSC_FAULT_REJECT, BACSC_REJECT_MISSING_REQUIRED_PARAMETER, len,
-                        "Confirmed-Request without a service choice");
-        a->service = buf[pos++];
+    case BACSC_PDU_COMPLEX_ACK: {
+        int r = a->type == BACSC_PDU_CONFIRMED_REQUEST ? decode_confirmed(buf, len, flags, a, f)
+                                                       : decode_complex_ack(buf, len, flags, a, f);
+        if (r < 0)
+            return r;
+        pos = (size_t)r;
         break;
+    }
     case BACSC_PDU_UNCONFIRMED_REQUEST:
         if (flags)
             return drop(f, 0, "reserved bits set in Unconfirmed-Request");
@@ -90,31 +135,6 @@ int bacsc_apdu_decode(const uint8_t *buf, size_t len, bacsc_apdu *a, bacsc_fault
         a->invoke_id = buf[1];
         a->service = buf[2];
         pos = 3;
-        break;
-    case BACSC_PDU_COMPLEX_ACK:
-        if (flags & 0x03)
-            return drop(f, 0, "reserved bits set in ComplexACK");
-        a->segmented = (flags & BACSC_APDU_SEG) != 0;
-        a->more_follows = (flags & BACSC_APDU_MOR) != 0;
-        if (!a->segmented && a->more_follows)
-            return drop(f, 0, "more-follows set on an unsegmented ComplexACK");
-        if (len < 2)
-            return drop(f, len, "truncated ComplexACK header");
-        a->invoke_id = buf[1];
-        pos = 2;
-        if (a->segmented) {
-            if (len - pos < 2)
-                return drop(f, len, "truncated segmented ComplexACK header");
-            a->sequence_number = buf[pos];
-            a->window_size = buf[pos + 1];
-            if (a->window_size == 0 || a->window_size > 127)
-                return fail(f, BACSC_FAULT_ABORT, BACSC_ABORT_WINDOW_SIZE_OUT_OF_RANGE, pos + 1,
-                            "proposed window size outside 1..127");
-            pos += 2;
-        }
-        if (len - pos < 1)
-            return drop(f, len, "ComplexACK without a service choice");
-        a->service = buf[pos++];
         break;
     case BACSC_PDU_SEGMENT_ACK:
         if (flags & 0x0C)

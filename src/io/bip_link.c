@@ -131,6 +131,22 @@ int bacsc_bip_link_send_raw(bacsc_bip_link *link, const bacsc_bip_addr *to,
     return BACSC_OK;
 }
 
+/* Debug log of one datagram: what, how long, to/from where (count > 1: an
+ * emulated broadcast to `count` consecutive ports). */
+static void log_datagram(const char *verb, const char *what, size_t len, const char *dir,
+                         const bacsc_bip_addr *a, unsigned count, int rc)
+{
+    if (bacsc_log_get_level() < BACSC_LOG_DEBUG)
+        return;
+    char buf[32];
+    bacsc_bip_addr_format(a, buf, sizeof buf);
+    char ports[48] = "";
+    if (count > 1)
+        snprintf(ports, sizeof ports, " (and the next %u ports)", count - 1);
+    BACSC_DEBUG("bip: %s %s, %zu bytes, %s %s%s%s", verb, what, len, dir, buf, ports,
+                rc == BACSC_OK ? "" : " (send failed)");
+}
+
 int bacsc_bip_link_send(void *user, const bacsc_address *dest, const uint8_t *npdu, size_t len)
 {
     bacsc_bip_link *link = user;
@@ -144,7 +160,9 @@ int bacsc_bip_link_send(void *user, const bacsc_address *dest, const uint8_t *np
         int n = bacsc_bip_encode_npdu(link->tx, sizeof link->tx, false, npdu, len);
         if (n < 0)
             return n;
-        return bacsc_bip_link_send_raw(link, &to, link->tx, (size_t)n);
+        int rc = bacsc_bip_link_send_raw(link, &to, link->tx, (size_t)n);
+        log_datagram("sent", "Original-Unicast-NPDU", (size_t)n, "to", &to, 1, rc);
+        return rc;
     }
     if (dest->mac_len != 0)
         return BACSC_ERR_INVALID_ARG;
@@ -164,6 +182,7 @@ int bacsc_bip_link_send(void *user, const bacsc_address *dest, const uint8_t *np
         if (bacsc_bip_link_send_raw(link, &to, link->tx, (size_t)n) != BACSC_OK)
             rc = BACSC_ERR_IO;
     }
+    log_datagram("sent", "Original-Broadcast-NPDU", (size_t)n, "to", &link->bcast, count, rc);
     return rc;
 }
 
@@ -248,6 +267,20 @@ int bacsc_bip_link_input(bacsc_bip_link *link, const bacsc_bip_addr *from,
     return BACSC_OK;
 }
 
+static const char *bip_function_name(uint8_t f)
+{
+    switch (f) {
+    case BACSC_BIP_ORIGINAL_UNICAST:
+        return "Original-Unicast-NPDU";
+    case BACSC_BIP_ORIGINAL_BROADCAST:
+        return "Original-Broadcast-NPDU";
+    case BACSC_BIP_FORWARDED_NPDU:
+        return "Forwarded-NPDU";
+    default:
+        return "BVLC message";
+    }
+}
+
 static void link_free_now(bacsc_bip_link *link)
 {
     int fds[2] = {link->fd, link->bfd};
@@ -282,6 +315,8 @@ static void on_readable(bacsc_loop *loop, int fd, unsigned events, void *user)
             continue;
         bacsc_bip_addr from;
         from_sockaddr(&sa, &from);
+        log_datagram("received", n >= 2 ? bip_function_name(buf[1]) : "datagram", (size_t)n,
+                     "from", &from, 1, BACSC_OK);
         bacsc_bip_link_input(link, &from, buf, (size_t)n, bacsc_loop_now(loop));
     }
     link->depth--;

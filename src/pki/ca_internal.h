@@ -48,6 +48,10 @@ int ca_status_parse(const char *s);
 /* Load ca.key (passphrase) / prepare the signer. */
 int ca_load_key(bacsc_ca *ca);
 int ca_need_signer(bacsc_ca *ca);
+/* Run fn(ctx, i) for i in [0, n) on up to `threads` threads (the caller's
+ * included); used by submit's CSR checks and by signing. */
+typedef void (*work_fn)(void *ctx, size_t i);
+void ca_parallel_for(size_t n, int threads, work_fn fn, void *ctx);
 
 /* ca_audit.c: actor, audit chain, anchor, policy MAC. */
 extern const char *const ca_schema_v2_sql;

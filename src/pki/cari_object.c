@@ -245,7 +245,7 @@ static char *name_oneline(const X509_NAME *n)
 
 static char *key_type_of(EVP_PKEY *pk)
 {
-    char buf[64];
+    char buf[80]; /* "EC " + a group name of up to 63 characters */
     int id = EVP_PKEY_get_base_id(pk);
     if (id == EVP_PKEY_EC) {
         char group[64] = "";

@@ -537,6 +537,33 @@ static void check_kind_consistency(bacsc_cari *c)
     }
 }
 
+/* Pass 4 of read_archive: the first manifest member, if any, applied to the
+ * entries. A malformed manifest fails its entry, not the archive. */
+static int read_manifest(bacsc_cari *c, size_t *cap, const raw_data *raws, size_t members,
+                         const read_state *rs)
+{
+    for (size_t k = 0; k < members; k++) {
+        if (c->entries[k].type != BACSC_CARI_ENTRY_MANIFEST)
+            continue;
+        bacsc_cari *m = calloc(1, sizeof *m);
+        if (!m)
+            return BACSC_ERR_NOMEM;
+        char err[300];
+        int rc = BACSC_OK;
+        int mrc = bacsc_cari_manifest_parse((const char *)raws[k].data, raws[k].len,
+                                            rs->lim.max_entries, m, err, sizeof err);
+        if (mrc == BACSC_ERR_NOMEM)
+            rc = mrc;
+        else if (mrc != BACSC_OK)
+            cari_entry_fail(&c->entries[k], mrc, "malformed manifest: %s", err);
+        else
+            rc = apply_manifest(c, cap, m);
+        bacsc_cari_free(m);
+        return rc;
+    }
+    return BACSC_OK;
+}
+
 static int read_archive(zip_t *za, read_state *rs, bacsc_cari *c)
 {
     zip_int64_t total = zip_get_num_entries(za, 0);
@@ -633,26 +660,8 @@ static int read_archive(zip_t *za, read_state *rs, bacsc_cari *c)
         rc = classify_rest(c, &cap, k, &raws[k], rs, &fp[k]);
     free(fp);
     /* Pass 4: the manifest. */
-    for (size_t k = 0; k < members && rc == BACSC_OK; k++) {
-        if (c->entries[k].type != BACSC_CARI_ENTRY_MANIFEST)
-            continue;
-        bacsc_cari *m = calloc(1, sizeof *m);
-        if (!m) {
-            rc = BACSC_ERR_NOMEM;
-            break;
-        }
-        char err[300];
-        int mrc = bacsc_cari_manifest_parse((const char *)raws[k].data, raws[k].len,
-                                            rs->lim.max_entries, m, err, sizeof err);
-        if (mrc == BACSC_ERR_NOMEM)
-            rc = mrc;
-        else if (mrc != BACSC_OK)
-            cari_entry_fail(&c->entries[k], mrc, "malformed manifest: %s", err);
-        else
-            rc = apply_manifest(c, &cap, m);
-        bacsc_cari_free(m);
-        break;
-    }
+    if (rc == BACSC_OK)
+        rc = read_manifest(c, &cap, raws, members, rs);
     for (size_t k = 0; k <= (size_t)total; k++)
         free(raws[k].data);
     free(raws);

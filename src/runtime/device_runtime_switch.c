@@ -45,7 +45,7 @@ int rt_fixed_check_write(void *user, bacsc_object *port, uint32_t property, cons
     x.disconnect_wait_timeout = active->disconnect_wait_timeout;
     x.heartbeat_timeout = active->heartbeat_timeout;
     if (memcmp(&x, active, sizeof x) != 0) {
-        bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
+        bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_WRITE_ACCESS_DENIED);
         return -1;
     }
     return 0;
@@ -211,7 +211,7 @@ int rt_fixed_reinit(void *user, bacsc_device *dev, uint8_t state, bacsc_error *e
     if (state != BACSC_REINIT_ACTIVATE_CHANGES && state != BACSC_REINIT_COLDSTART &&
         state != BACSC_REINIT_WARMSTART) {
         bacsc_prop_error(err, BACSC_ERROR_CLASS_SERVICES,
-                         BACSC_ERR_CODE_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
+                         BACSC_EC_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
         return -1;
     }
     if (state != BACSC_REINIT_ACTIVATE_CHANGES) {
@@ -219,7 +219,7 @@ int rt_fixed_reinit(void *user, bacsc_device *dev, uint8_t state, bacsc_error *e
          * ACK; not while a hub change is on trial. */
         if (in->trial || in->switch_deferred || in->restart_state != 0xFF) {
             bacsc_prop_error(err, BACSC_ERROR_CLASS_DEVICE,
-                             BACSC_ERR_CODE_CONFIGURATION_IN_PROGRESS);
+                             BACSC_EC_CONFIGURATION_IN_PROGRESS);
             return -1;
         }
         return 0;
@@ -227,11 +227,11 @@ int rt_fixed_reinit(void *user, bacsc_device *dev, uint8_t state, bacsc_error *e
     if (!bacsc_netport_sc_changes_pending(in->port))
         return 0;
     if (in->trial || in->switch_deferred) {
-        bacsc_prop_error(err, BACSC_ERROR_CLASS_DEVICE, BACSC_ERR_CODE_CONFIGURATION_IN_PROGRESS);
+        bacsc_prop_error(err, BACSC_ERROR_CLASS_DEVICE, BACSC_EC_CONFIGURATION_IN_PROGRESS);
         return -1;
     }
     if (bacsc_loop_defer(in->rt->loop, start_trial, in) != BACSC_OK) {
-        bacsc_prop_error(err, BACSC_ERROR_CLASS_RESOURCES, BACSC_ERR_CODE_OTHER);
+        bacsc_prop_error(err, BACSC_ERROR_CLASS_RESOURCES, BACSC_EC_OTHER);
         return -1;
     }
     in->switch_deferred = true;

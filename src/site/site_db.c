@@ -293,6 +293,44 @@ void site_sha256(const unsigned char *data, size_t len, unsigned char fp[BACSC_S
     EVP_Digest(data, len, fp, &n, EVP_sha256(), NULL);
 }
 
+int bacsc_site_hub_uri_check(const char *uri, char *why, size_t whylen)
+{
+    const char *p = uri;
+    if (strncmp(p, "wss://", 6) != 0) {
+        snprintf(why, whylen, "'%s' is not a wss://HOST:PORT URI (a hub is reached over TLS "
+                              "WebSockets: wss://HOST:PORT[/PATH])", uri);
+        return BACSC_ERR_INVALID_ARG;
+    }
+    p += 6;
+    const char *colon;
+    if (*p == '[') {                       /* [IPv6]:PORT */
+        const char *close = strchr(p, ']');
+        colon = close && close > p + 1 && close[1] == ':' ? close + 1 : NULL;
+    } else {
+        colon = strchr(p, ':');
+        if (colon == p)
+            colon = NULL;
+    }
+    const char *bad = NULL;
+    if (!colon)
+        bad = "has no HOST:PORT";
+    else if (memchr(p, '/', (size_t)(colon - p)))
+        bad = "has no HOST:PORT";
+    else if (strpbrk(p, "?#@ \t"))
+        bad = "contains a character not allowed in a hub URI (? # @ or a space)";
+    if (!bad) {
+        char *end = NULL;
+        long port = strtol(colon + 1, &end, 10);
+        if (end == colon + 1 || port < 1 || port > 65535 || (*end && *end != '/'))
+            bad = "has no valid PORT (1..65535)";
+    }
+    if (bad) {
+        snprintf(why, whylen, "'%s' %s: expected wss://HOST:PORT[/PATH]", uri, bad);
+        return BACSC_ERR_INVALID_ARG;
+    }
+    return BACSC_OK;
+}
+
 int bacsc_site_settings_set(bacsc_site *s, const char *name, const unsigned char *ca,
                             size_t ca_len, const char *domain, const char *primary_hub,
                             const char *failover_hub)
@@ -302,6 +340,13 @@ int bacsc_site_settings_set(bacsc_site *s, const char *name, const unsigned char
     if ((domain && strlen(domain) >= 128) || (primary_hub && strlen(primary_hub) >= 256) ||
         (failover_hub && strlen(failover_hub) >= 256))
         return site_fail(s, BACSC_ERR_INVALID_ARG, "domain or hub URI too long");
+    const char *hubs[2] = {primary_hub, failover_hub};
+    for (int i = 0; i < 2; i++) {
+        char why[400];
+        if (hubs[i] && *hubs[i] && bacsc_site_hub_uri_check(hubs[i], why, sizeof why) != BACSC_OK)
+            return site_fail(s, BACSC_ERR_INVALID_ARG, "%s hub %s", i ? "failover" : "primary",
+                             why);
+    }
     if (!ca || !ca_len)
         return site_fail(s, BACSC_ERR_INVALID_ARG, "the site CA certificate is required");
     unsigned char *der = NULL;

@@ -20,7 +20,7 @@ bool site_password_refused(site_item *it, const char *what)
 {
     const bacsc_client_result *r = &it->res;
     if (r->outcome != BACSC_CLIENT_ERROR || r->error_class != BACSC_ERROR_CLASS_SECURITY ||
-        r->error_code != BACSC_ERR_CODE_PASSWORD_FAILURE)
+        r->error_code != BACSC_EC_PASSWORD_FAILURE)
         return false;
     site_fail_msg(it,
                   "%s: device refused: security/password-failure (give the devices' password "
@@ -58,7 +58,7 @@ int site_discard_result(site_item *it)
     if (it->res.outcome == BACSC_CLIENT_SIMPLE_ACK)
         return H_NEXT;
     if (it->res.outcome == BACSC_CLIENT_ERROR &&
-        it->res.error_code == BACSC_ERR_CODE_WRITE_ACCESS_DENIED)
+        it->res.error_code == BACSC_EC_WRITE_ACCESS_DENIED)
         site_fail_msg(it, "discard-changes: device refused: property/write-access-denied (no "
                           "commissioning session: give the devices' password with "
                           "--password-file, or the commissioning lock is on)");

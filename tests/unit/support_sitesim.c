@@ -284,12 +284,12 @@ static int sim_command(void *user, bacsc_object *port, uint8_t cmd, bacsc_error 
         bacsc_netport_sc_set_validation_result(port, why);
         if (rc < 0)
             return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                    BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
+                                    BACSC_EC_VALUE_OUT_OF_RANGE);
         return 1;
     }
-    return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
+    return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_VALUE_OUT_OF_RANGE);
 fail_dev:
-    return bacsc_prop_error(err, BACSC_ERROR_CLASS_DEVICE, BACSC_ERR_CODE_OTHER);
+    return bacsc_prop_error(err, BACSC_ERROR_CLASS_DEVICE, BACSC_EC_OTHER);
 }
 
 static int sim_reinit(void *user, bacsc_device *dev, uint8_t state, bacsc_error *err)

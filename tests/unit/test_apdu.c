@@ -287,7 +287,7 @@ static void names(void **state)
     assert_string_equal(bacsc_error_code_name(32), "unknown-property");
     assert_string_equal(bacsc_error_code_name(42), "invalid-array-index");
     assert_string_equal(bacsc_error_code_name(BACSC_EC_NODE_DUPLICATE_VMAC), "node-duplicate-vmac");
-    assert_string_equal(bacsc_error_code_name(BACSC_ERR_CODE_INVALID_DATA_ENCODING),
+    assert_string_equal(bacsc_error_code_name(BACSC_EC_INVALID_DATA_ENCODING),
                         "invalid-data-encoding");
     assert_null(bacsc_error_code_name(33));
     assert_null(bacsc_error_code_name(300));

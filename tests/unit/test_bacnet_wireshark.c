@@ -193,7 +193,7 @@ static void build_frames(void)
     bacsc_rpm_result s1 = {.property = 85, .value = val, .value_len = (size_t)vn};
     bacsc_rpm_result s2 = {.property = 103, .is_error = true,
                            .error_class = BACSC_ERROR_CLASS_PROPERTY,
-                           .error_code = BACSC_ERR_CODE_UNKNOWN_PROPERTY};
+                           .error_code = BACSC_EC_UNKNOWN_PROPERTY};
     n = 0;
     n += bacsc_rpm_encode_object_begin(p + n, sizeof p - (size_t)n, &ai);
     n += bacsc_rpm_encode_result(p + n, sizeof p - (size_t)n, &s1);
@@ -264,7 +264,7 @@ static void build_frames(void)
     f->expect[F_CHARSTR] = NULL;
 
     f = add("Error");
-    bacsc_error e = {BACSC_ERROR_CLASS_OBJECT, BACSC_ERR_CODE_UNKNOWN_OBJECT, false, NULL, 0};
+    bacsc_error e = {BACSC_ERROR_CLASS_OBJECT, BACSC_EC_UNKNOWN_OBJECT, false, NULL, 0};
     bacsc_apdu_init_error(&a, BACSC_SERVICE_READ_PROPERTY, 10);
     set_apdu(f, &a, p, bacsc_error_encode(p, sizeof p, &e));
     f->expect[F_TYPE] = "5";
@@ -273,7 +273,7 @@ static void build_frames(void)
     f->expect[F_ECODE] = "31";
 
     f = add("Error (password-failure)");
-    e = (bacsc_error){BACSC_ERROR_CLASS_SECURITY, BACSC_ERR_CODE_PASSWORD_FAILURE, false, NULL, 0};
+    e = (bacsc_error){BACSC_ERROR_CLASS_SECURITY, BACSC_EC_PASSWORD_FAILURE, false, NULL, 0};
     bacsc_apdu_init_error(&a, BACSC_SERVICE_REINITIALIZE_DEVICE, 9);
     set_apdu(f, &a, p, bacsc_error_encode(p, sizeof p, &e));
     f->expect[F_ECLASS] = "4";

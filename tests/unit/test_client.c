@@ -318,7 +318,7 @@ static void test_answers_matched_by_source_and_id(void **state)
     assert_int_equal(x.count, 1);
     assert_int_equal(x.r.outcome, BACSC_CLIENT_ERROR);
     assert_int_equal(x.r.error_class, BACSC_ERROR_CLASS_OBJECT);
-    assert_int_equal(x.r.error_code, BACSC_ERR_CODE_UNKNOWN_OBJECT);
+    assert_int_equal(x.r.error_code, BACSC_EC_UNKNOWN_OBJECT);
     char buf[64];
     assert_string_equal(bacsc_client_result_format(&x.r, buf, sizeof buf),
                         "error: object/unknown-object");
@@ -535,7 +535,7 @@ static void test_all_request_kinds_encode(void **state)
     assert_int_equal(x[0].r.outcome, BACSC_CLIENT_SIMPLE_ACK);
     assert_int_equal(x[1].r.outcome, BACSC_CLIENT_COMPLEX_ACK);
     assert_int_equal(x[2].r.outcome, BACSC_CLIENT_ERROR);   /* no File 1 */
-    assert_int_equal(x[2].r.error_code, BACSC_ERR_CODE_UNKNOWN_OBJECT);
+    assert_int_equal(x[2].r.error_code, BACSC_EC_UNKNOWN_OBJECT);
     assert_int_equal(x[3].r.outcome, BACSC_CLIENT_ERROR);
     assert_int_equal(x[4].r.outcome, BACSC_CLIENT_SIMPLE_ACK);
     assert_int_equal(x[5].r.outcome, BACSC_CLIENT_REJECT);

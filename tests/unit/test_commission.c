@@ -72,18 +72,18 @@ static void test_changes_need_session(void **state)
     sch_res r = sch_write_string(&s, NP, SCP, BACSC_PROP_SC_PRIMARY_HUB_URI, "wss://evil:4443");
     assert_int_equal(r.outcome, BACSC_CLIENT_ERROR);
     assert_int_equal(r.error_class, BACSC_ERROR_CLASS_PROPERTY);
-    assert_int_equal(r.error_code, BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
+    assert_int_equal(r.error_code, BACSC_EC_WRITE_ACCESS_DENIED);
     r = sch_write_enum(&s, NP, SCP, BACSC_PROP_COMMAND, BACSC_NPC_GENERATE_CSR_FILE);
-    assert_int_equal(r.error_code, BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
+    assert_int_equal(r.error_code, BACSC_EC_WRITE_ACCESS_DENIED);
     const char *pem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
     r = sch_write_file(&s, BACSC_COMMISSION_FILE_ISSUER2, 0, pem, strlen(pem));
     assert_int_equal(r.error_class, BACSC_ERROR_CLASS_SERVICES);
-    assert_int_equal(r.error_code, BACSC_ERR_CODE_FILE_ACCESS_DENIED);
+    assert_int_equal(r.error_code, BACSC_EC_FILE_ACCESS_DENIED);
     r = sch_login(&s, "wrong");
     assert_int_equal(r.error_class, BACSC_ERROR_CLASS_SECURITY);
-    assert_int_equal(r.error_code, BACSC_ERR_CODE_PASSWORD_FAILURE);
+    assert_int_equal(r.error_code, BACSC_EC_PASSWORD_FAILURE);
     r = sch_write_string(&s, NP, SCP, BACSC_PROP_SC_PRIMARY_HUB_URI, "wss://evil:4443");
-    assert_int_equal(r.error_code, BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
+    assert_int_equal(r.error_code, BACSC_EC_WRITE_ACCESS_DENIED);
     assert_int_equal(sch_login(&s, PW).outcome, BACSC_CLIENT_SIMPLE_ACK);
     r = sch_write_string(&s, NP, SCP, BACSC_PROP_SC_PRIMARY_HUB_URI, "wss://hub:4443");
     assert_int_equal(r.outcome, BACSC_CLIENT_SIMPLE_ACK);
@@ -197,7 +197,7 @@ static void test_csr(void **state)
     /* The CSR file is read-only. */
     r = sch_write_file(&s, BACSC_COMMISSION_FILE_CSR, 0, "x", 1);
     assert_int_equal(r.outcome, BACSC_CLIENT_ERROR);
-    assert_int_equal(r.error_code, BACSC_ERR_CODE_FILE_ACCESS_DENIED);
+    assert_int_equal(r.error_code, BACSC_EC_FILE_ACCESS_DENIED);
     /* Key files: 0600, exactly one (the replaced new key is gone); no File
      * object holds key material. */
     char kd[700];
@@ -227,7 +227,7 @@ static void test_csr(void **state)
     sch_res last;
     size_t n;
     assert_null(sch_read_file(&s, 5, 100, &n, &last));
-    assert_int_equal(last.error_code, BACSC_ERR_CODE_UNKNOWN_OBJECT);
+    assert_int_equal(last.error_code, BACSC_EC_UNKNOWN_OBJECT);
     free(pem);
     free(der);
     free(der2);
@@ -245,14 +245,14 @@ static void test_write_and_validate(void **state)
     sch_res r = sch_write_file(&s, BACSC_COMMISSION_FILE_OPCERT, 0, "hello world", 11);
     assert_int_equal(r.outcome, BACSC_CLIENT_ERROR);
     assert_int_equal(r.error_class, BACSC_ERROR_CLASS_PROPERTY);
-    assert_int_equal(r.error_code, BACSC_ERR_CODE_INVALID_DATA_TYPE);
+    assert_int_equal(r.error_code, BACSC_EC_INVALID_DATA_TYPE);
     const char *bad = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
     r = sch_write_file(&s, BACSC_COMMISSION_FILE_ISSUER1, 0, bad, strlen(bad));
-    assert_int_equal(r.error_code, BACSC_ERR_CODE_INVALID_DATA_TYPE);
+    assert_int_equal(r.error_code, BACSC_EC_INVALID_DATA_TYPE);
     /* nothing written: validate says no certificate */
     r = validate(&s);
     assert_int_equal(r.outcome, BACSC_CLIENT_ERROR);
-    assert_int_equal(r.error_code, BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
+    assert_int_equal(r.error_code, BACSC_EC_VALUE_OUT_OF_RANGE);
     validation_is(&s, "no-certificate");
 
     size_t dlen;
@@ -299,12 +299,12 @@ static void test_write_and_validate(void **state)
     /* octets appended after the complete certificate are refused, in the
      * same write or a later one, and the file keeps its certificate */
     r = sch_write_file(&s, BACSC_COMMISSION_FILE_OPCERT, (int32_t)dl, "\x05\x00", 2);
-    assert_int_equal(r.error_code, BACSC_ERR_CODE_INVALID_DATA_TYPE);
+    assert_int_equal(r.error_code, BACSC_EC_INVALID_DATA_TYPE);
     unsigned char *tail = malloc(dl + 3);
     memcpy(tail, cder, dl);
     memcpy(tail + dl, "abc", 3);
     r = sch_write_file(&s, BACSC_COMMISSION_FILE_OPCERT, 0, tail, dl + 3);
-    assert_int_equal(r.error_code, BACSC_ERR_CODE_INVALID_DATA_TYPE);
+    assert_int_equal(r.error_code, BACSC_EC_INVALID_DATA_TYPE);
     free(tail);
     back = sch_read_file(&s, BACSC_COMMISSION_FILE_OPCERT, 300, &n, NULL);
     assert_int_equal(n, dl);
@@ -316,7 +316,7 @@ static void test_write_and_validate(void **state)
     memcpy(ptail, ipem, plen);
     memcpy(ptail + plen, "junk\n", 5);
     r = sch_write_file(&s, BACSC_COMMISSION_FILE_ISSUER2, 0, ptail, plen + 5);
-    assert_int_equal(r.error_code, BACSC_ERR_CODE_INVALID_DATA_TYPE);
+    assert_int_equal(r.error_code, BACSC_EC_INVALID_DATA_TYPE);
     memcpy(ptail + plen, "\r\n", 2);
     r = sch_write_file(&s, BACSC_COMMISSION_FILE_ISSUER2, 0, ptail, plen + 2);
     assert_int_equal(r.outcome, BACSC_CLIENT_COMPLEX_ACK);
@@ -333,7 +333,7 @@ static void test_write_and_validate(void **state)
     memcpy(broken, cder, dl);
     broken[7] ^= 0x40;      /* the TBSCertificate length no longer fits */
     r = sch_write_file(&s, BACSC_COMMISSION_FILE_OPCERT, 0, broken, dl);
-    assert_int_equal(r.error_code, BACSC_ERR_CODE_INVALID_DATA_TYPE);
+    assert_int_equal(r.error_code, BACSC_EC_INVALID_DATA_TYPE);
     free(broken);
 
     /* expired / not yet valid (simulated wall clock) */
@@ -398,14 +398,14 @@ static void test_activate(void **state)
     /* both ports off is refused at write time */
     sch_res r = sch_write_bool(&s, NP, IPP, BACSC_PROP_OUT_OF_SERVICE, true);
     assert_int_equal(r.outcome, BACSC_CLIENT_ERROR);
-    assert_int_equal(r.error_code, BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
+    assert_int_equal(r.error_code, BACSC_EC_VALUE_OUT_OF_RANGE);
     /* SC only without certificates: accepted as pending, refused at activation */
     set_mode(&s, BACSC_MODE_SC, BACSC_CLIENT_SIMPLE_ACK);
     assert_int_equal(bacsc_commission_pending_mode(s.cm), BACSC_MODE_SC);
     r = sch_reinit(&s, BACSC_REINIT_ACTIVATE_CHANGES, PW);
     assert_int_equal(r.outcome, BACSC_CLIENT_ERROR);
     assert_int_equal(r.error_class, BACSC_ERROR_CLASS_DEVICE);
-    assert_int_equal(r.error_code, BACSC_ERR_CODE_ID_INVALID_CONFIGURATION_DATA);
+    assert_int_equal(r.error_code, BACSC_EC_ID_INVALID_CONFIGURATION_DATA);
     validation_is(&s, "no-certificate");
     assert_int_equal(bacsc_commission_mode(s.cm), BACSC_MODE_IP);
     /* certificates but no hub; written files make Changes_Pending TRUE */
@@ -419,13 +419,13 @@ static void test_activate(void **state)
     /* password */
     r = sch_reinit(&s, BACSC_REINIT_ACTIVATE_CHANGES, NULL);
     assert_int_equal(r.error_class, BACSC_ERROR_CLASS_SECURITY);
-    assert_int_equal(r.error_code, BACSC_ERR_CODE_PASSWORD_FAILURE);
+    assert_int_equal(r.error_code, BACSC_EC_PASSWORD_FAILURE);
     r = sch_reinit(&s, BACSC_REINIT_ACTIVATE_CHANGES, "wrong");
-    assert_int_equal(r.error_code, BACSC_ERR_CODE_PASSWORD_FAILURE);
+    assert_int_equal(r.error_code, BACSC_EC_PASSWORD_FAILURE);
     /* a wrong password ends this source's commissioning session */
     assert_int_equal(sch_write_string(&s, NP, SCP, BACSC_PROP_SC_PRIMARY_HUB_URI,
                                       "wss://127.0.0.1:4443").error_code,
-                     BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
+                     BACSC_EC_WRITE_ACCESS_DENIED);
     assert_int_equal(sch_login(&s, PW).outcome, BACSC_CLIENT_SIMPLE_ACK);
     /* the runtime's TLS build fails: refused, nothing changes */
     assert_int_equal(sch_write_string(&s, NP, SCP, BACSC_PROP_SC_PRIMARY_HUB_URI,
@@ -478,7 +478,7 @@ static void test_activate(void **state)
     before.data = malloc(before.len);
     memcpy(before.data, d->active.opcert.data, before.len);
     r = sch_reinit(&s, BACSC_REINIT_ACTIVATE_CHANGES, PW);
-    assert_int_equal(r.error_code, BACSC_ERR_CODE_ID_INVALID_CONFIGURATION_DATA);
+    assert_int_equal(r.error_code, BACSC_EC_ID_INVALID_CONFIGURATION_DATA);
     d = bacsc_commission_state(s.cm);
     assert_int_equal(d->active.opcert.len, before.len);
     assert_memory_equal(d->active.opcert.data, before.data, before.len);
@@ -501,19 +501,19 @@ static void test_activate(void **state)
     /* backup states unsupported; warmstart refused: no ops.restart here
      * (a restart nobody performs is never acknowledged) */
     r = sch_reinit(&s, BACSC_REINIT_START_BACKUP, PW);
-    assert_int_equal(r.error_code, BACSC_ERR_CODE_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
+    assert_int_equal(r.error_code, BACSC_EC_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
     r = sch_reinit(&s, BACSC_REINIT_WARMSTART, PW);
-    assert_int_equal(r.error_code, BACSC_ERR_CODE_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
+    assert_int_equal(r.error_code, BACSC_EC_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
     /* other commands are refused */
     r = sch_write_enum(&s, NP, SCP, BACSC_PROP_COMMAND, BACSC_NPC_RENEW_DHCP);
-    assert_int_equal(r.error_code, BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
+    assert_int_equal(r.error_code, BACSC_EC_VALUE_OUT_OF_RANGE);
     /* IP port basics */
     r = sch_read(&s, NP, IPP, BACSC_PROP_NETWORK_TYPE);
     assert_int_equal(r.data[1], BACSC_NETWORK_TYPE_IPV4);
     r = sch_read(&s, NP, IPP, BACSC_PROP_BACNET_IP_UDP_PORT);
     assert_int_equal(r.outcome, BACSC_CLIENT_COMPLEX_ACK);
     r = sch_write_unsigned(&s, NP, IPP, BACSC_PROP_BACNET_IP_UDP_PORT, 1);
-    assert_int_equal(r.error_code, BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
+    assert_int_equal(r.error_code, BACSC_EC_WRITE_ACCESS_DENIED);
     sch_close(&s);
 }
 

@@ -116,7 +116,7 @@ static int on_reinit(void *user, bacsc_device *dev, uint8_t state, bacsc_error *
     f->reinit_state = state;
     if (state == BACSC_REINIT_START_BACKUP) {
         err->error_class = BACSC_ERROR_CLASS_SERVICES;
-        err->error_code = BACSC_ERR_CODE_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED;
+        err->error_code = BACSC_EC_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED;
         return -1;
     }
     if (state == BACSC_REINIT_ACTIVATE_CHANGES)
@@ -458,9 +458,9 @@ static void test_rp_object_list(void **state)
     bacsc_value vals[16];
     assert_int_equal(bacsc_values_decode(ack.value, ack.value_len, vals, 16), 7);
     result bad = rp(f, BACSC_OBJ_DEVICE, INSTANCE, BACSC_PROP_OBJECT_LIST, 8);
-    expect_error(&bad, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_INVALID_ARRAY_INDEX);
+    expect_error(&bad, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_INVALID_ARRAY_INDEX);
     result na = rp(f, BACSC_OBJ_DEVICE, INSTANCE, BACSC_PROP_VENDOR_NAME, 1);
-    expect_error(&na, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_PROPERTY_IS_NOT_AN_ARRAY);
+    expect_error(&na, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_PROPERTY_IS_NOT_AN_ARRAY);
     /* Database_Revision follows the table */
     v = rp_single(f, BACSC_OBJ_DEVICE, INSTANCE, BACSC_PROP_DATABASE_REVISION, BACSC_ARRAY_ALL,
                   &keep);
@@ -477,15 +477,15 @@ static void test_rp_errors(void **state)
 {
     fx *f = *state;
     result r = rp(f, BACSC_OBJ_ANALOG_VALUE, 99, BACSC_PROP_PRESENT_VALUE, BACSC_ARRAY_ALL);
-    expect_error(&r, BACSC_ERROR_CLASS_OBJECT, BACSC_ERR_CODE_UNKNOWN_OBJECT);
+    expect_error(&r, BACSC_ERROR_CLASS_OBJECT, BACSC_EC_UNKNOWN_OBJECT);
     r = rp(f, BACSC_OBJ_ANALOG_INPUT, 1, BACSC_PROP_PRESENT_VALUE, BACSC_ARRAY_ALL);
-    expect_error(&r, BACSC_ERROR_CLASS_OBJECT, BACSC_ERR_CODE_UNKNOWN_OBJECT);
+    expect_error(&r, BACSC_ERROR_CLASS_OBJECT, BACSC_EC_UNKNOWN_OBJECT);
     r = rp(f, BACSC_OBJ_ANALOG_VALUE, 1, BACSC_PROP_VENDOR_NAME, BACSC_ARRAY_ALL);
-    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_UNKNOWN_PROPERTY);
+    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_UNKNOWN_PROPERTY);
     r = rp(f, BACSC_OBJ_DEVICE, INSTANCE, 4000000, BACSC_ARRAY_ALL);
-    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_UNKNOWN_PROPERTY);
+    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_UNKNOWN_PROPERTY);
     r = rp(f, BACSC_OBJ_DEVICE, INSTANCE, BACSC_PROP_ALL, BACSC_ARRAY_ALL);
-    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_UNKNOWN_PROPERTY);
+    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_UNKNOWN_PROPERTY);
 }
 
 static void test_property_list(void **state)
@@ -590,7 +590,7 @@ static void test_rpm_per_property_errors(void **state)
     assert_int_equal(errors, 3);
     assert_int_equal(e.property, BACSC_PROP_VENDOR_NAME);
     assert_int_equal(e.error_class, BACSC_ERROR_CLASS_PROPERTY);
-    assert_int_equal(e.error_code, BACSC_ERR_CODE_UNKNOWN_PROPERTY);
+    assert_int_equal(e.error_code, BACSC_EC_UNKNOWN_PROPERTY);
 }
 
 static void test_rpm_malformed_rejected(void **state)
@@ -653,49 +653,49 @@ static void test_wp_errors(void **state)
     int n;
     /* unknown object */
     result r = wp_real(f, 9, 1.0f, 0);
-    expect_error(&r, BACSC_ERROR_CLASS_OBJECT, BACSC_ERR_CODE_UNKNOWN_OBJECT);
+    expect_error(&r, BACSC_ERROR_CLASS_OBJECT, BACSC_EC_UNKNOWN_OBJECT);
     /* unknown property */
     n = bacsc_app_encode_real(buf, sizeof buf, 1.0f);
     r = wp(f, BACSC_OBJ_ANALOG_VALUE, 1, BACSC_PROP_VENDOR_NAME, BACSC_ARRAY_ALL, buf, (size_t)n,
            0);
-    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_UNKNOWN_PROPERTY);
+    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_UNKNOWN_PROPERTY);
     /* write-access-denied: Object_Type, Status_Flags, Device Vendor_Name */
     n = bacsc_app_encode_enumerated(buf, sizeof buf, 2);
     r = wp(f, BACSC_OBJ_ANALOG_VALUE, 1, BACSC_PROP_OBJECT_TYPE, BACSC_ARRAY_ALL, buf, (size_t)n,
            0);
-    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
+    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_WRITE_ACCESS_DENIED);
     n = bacsc_app_encode_char_string(buf, sizeof buf, "x", 1);
     r = wp(f, BACSC_OBJ_DEVICE, INSTANCE, BACSC_PROP_VENDOR_NAME, BACSC_ARRAY_ALL, buf, (size_t)n,
            0);
-    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
+    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_WRITE_ACCESS_DENIED);
     /* invalid data type: Unsigned into a REAL; two values */
     n = bacsc_app_encode_unsigned(buf, sizeof buf, 5);
     r = wp(f, BACSC_OBJ_ANALOG_VALUE, 1, BACSC_PROP_PRESENT_VALUE, BACSC_ARRAY_ALL, buf, (size_t)n,
            0);
-    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_INVALID_DATA_TYPE);
+    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_INVALID_DATA_TYPE);
     n = bacsc_app_encode_real(buf, sizeof buf, 1.0f);
     n += bacsc_app_encode_real(buf + n, sizeof buf - (size_t)n, 2.0f);
     r = wp(f, BACSC_OBJ_ANALOG_VALUE, 1, BACSC_PROP_PRESENT_VALUE, BACSC_ARRAY_ALL, buf, (size_t)n,
            0);
-    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_INVALID_DATA_TYPE);
+    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_INVALID_DATA_TYPE);
     /* value out of range: NaN; a reconnect time of 1 s */
     r = wp_real(f, 1, NAN, 0);
-    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
+    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_VALUE_OUT_OF_RANGE);
     n = bacsc_app_encode_unsigned(buf, sizeof buf, 1);
     r = wp(f, BACSC_OBJ_NETWORK_PORT, 1, BACSC_PROP_SC_MINIMUM_RECONNECT_TIME, BACSC_ARRAY_ALL,
            buf, (size_t)n, 0);
-    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
+    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_VALUE_OUT_OF_RANGE);
     /* invalid array index / not an array */
     n = bacsc_app_encode_char_string(buf, sizeof buf, "wss://h:1", 9);
     r = wp(f, BACSC_OBJ_NETWORK_PORT, 1, BACSC_PROP_SC_HUB_FUNCTION_ACCEPT_URIS, 3, buf,
            (size_t)n, 0);
-    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_INVALID_ARRAY_INDEX);
+    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_INVALID_ARRAY_INDEX);
     n = bacsc_app_encode_real(buf, sizeof buf, 1.0f);
     r = wp(f, BACSC_OBJ_ANALOG_VALUE, 1, BACSC_PROP_PRESENT_VALUE, 1, buf, (size_t)n, 0);
-    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_PROPERTY_IS_NOT_AN_ARRAY);
+    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_PROPERTY_IS_NOT_AN_ARRAY);
     /* Priority_Array is not writable directly */
     r = wp(f, BACSC_OBJ_ANALOG_VALUE, 1, BACSC_PROP_PRIORITY_ARRAY, 3, buf, (size_t)n, 0);
-    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
+    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_WRITE_ACCESS_DENIED);
     /* nothing above changed the value */
     assert_true(av_pv(f, 1) == 20.0f);
 }
@@ -929,15 +929,15 @@ static void test_reinit_password(void **state)
 {
     fx *f = *state;
     result r = reinit(f, BACSC_REINIT_WARMSTART, NULL);
-    expect_error(&r, BACSC_ERROR_CLASS_SECURITY, BACSC_ERR_CODE_PASSWORD_FAILURE);
+    expect_error(&r, BACSC_ERROR_CLASS_SECURITY, BACSC_EC_PASSWORD_FAILURE);
     r = reinit(f, BACSC_REINIT_WARMSTART, "wrong");
-    expect_error(&r, BACSC_ERROR_CLASS_SECURITY, BACSC_ERR_CODE_PASSWORD_FAILURE);
+    expect_error(&r, BACSC_ERROR_CLASS_SECURITY, BACSC_EC_PASSWORD_FAILURE);
     r = reinit(f, BACSC_REINIT_WARMSTART, "secretsecret");
-    expect_error(&r, BACSC_ERROR_CLASS_SECURITY, BACSC_ERR_CODE_PASSWORD_FAILURE);
+    expect_error(&r, BACSC_ERROR_CLASS_SECURITY, BACSC_EC_PASSWORD_FAILURE);
     assert_int_equal(f->reinit_calls, 0);
     /* three failures: the source is refused for a second, even with the right password */
     r = reinit(f, BACSC_REINIT_WARMSTART, "secret");
-    expect_error(&r, BACSC_ERROR_CLASS_SECURITY, BACSC_ERR_CODE_PASSWORD_FAILURE);
+    expect_error(&r, BACSC_ERROR_CLASS_SECURITY, BACSC_EC_PASSWORD_FAILURE);
     assert_int_equal(f->reinit_calls, 0);
     f->now += 1100000; /* 1.1 s later */
     r = reinit(f, BACSC_REINIT_WARMSTART, "secret");
@@ -945,7 +945,7 @@ static void test_reinit_password(void **state)
     assert_int_equal(f->reinit_calls, 1);
     assert_int_equal(f->reinit_state, BACSC_REINIT_WARMSTART);
     r = reinit(f, BACSC_REINIT_START_BACKUP, "secret");
-    expect_error(&r, BACSC_ERROR_CLASS_SERVICES, BACSC_ERR_CODE_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
+    expect_error(&r, BACSC_ERROR_CLASS_SERVICES, BACSC_EC_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
 }
 
 static void test_reinit_undefined_state_rejected(void **state)
@@ -1028,11 +1028,11 @@ static void test_netport_pending_and_activate(void **state)
     n = bacsc_app_encode_char_string(buf, sizeof buf, "http://x", 8);
     r = wp(f, BACSC_OBJ_NETWORK_PORT, 1, BACSC_PROP_SC_PRIMARY_HUB_URI, BACSC_ARRAY_ALL, buf,
            (size_t)n, 0);
-    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
+    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_VALUE_OUT_OF_RANGE);
     n = bacsc_app_encode_char_string(buf, sizeof buf, "", 0);
     r = wp(f, BACSC_OBJ_NETWORK_PORT, 1, BACSC_PROP_SC_PRIMARY_HUB_URI, BACSC_ARRAY_ALL, buf,
            (size_t)n, 0);
-    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
+    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_VALUE_OUT_OF_RANGE);
     /* max reconnect below min is refused */
     n = bacsc_app_encode_unsigned(buf, sizeof buf, 30);
     r = wp(f, BACSC_OBJ_NETWORK_PORT, 1, BACSC_PROP_SC_MINIMUM_RECONNECT_TIME, BACSC_ARRAY_ALL,
@@ -1041,11 +1041,11 @@ static void test_netport_pending_and_activate(void **state)
     n = bacsc_app_encode_unsigned(buf, sizeof buf, 20);
     r = wp(f, BACSC_OBJ_NETWORK_PORT, 1, BACSC_PROP_SC_MAXIMUM_RECONNECT_TIME, BACSC_ARRAY_ALL,
            buf, (size_t)n, 0);
-    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
+    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_VALUE_OUT_OF_RANGE);
     /* Command: unsupported without a callback; discard-changes works */
     n = bacsc_app_encode_enumerated(buf, sizeof buf, BACSC_NPC_GENERATE_CSR_FILE);
     r = wp(f, BACSC_OBJ_NETWORK_PORT, 1, BACSC_PROP_COMMAND, BACSC_ARRAY_ALL, buf, (size_t)n, 0);
-    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
+    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_VALUE_OUT_OF_RANGE);
     /* activate-changes applies (through the reinit callback) */
     r = reinit(f, BACSC_REINIT_ACTIVATE_CHANGES, NULL);
     assert_int_equal(r.r.outcome, BACSC_CLIENT_SIMPLE_ACK);
@@ -1084,7 +1084,7 @@ static int on_command(void *user, bacsc_object *port, uint8_t cmd, bacsc_error *
     cmd_last = cmd;
     if (cmd == BACSC_NPC_RESTART_DISCOVERY) {
         err->error_class = BACSC_ERROR_CLASS_PROPERTY;
-        err->error_code = BACSC_ERR_CODE_VALUE_OUT_OF_RANGE;
+        err->error_code = BACSC_EC_VALUE_OUT_OF_RANGE;
         return -1;
     }
     return 0;
@@ -1112,7 +1112,7 @@ static void test_netport_command_callback(void **state)
     /* a second command while one runs: busy */
     n = bacsc_app_encode_enumerated(buf, sizeof buf, BACSC_NPC_VALIDATE_CHANGES);
     r = wp(f, BACSC_OBJ_NETWORK_PORT, 2, BACSC_PROP_COMMAND, BACSC_ARRAY_ALL, buf, (size_t)n, 0);
-    expect_error(&r, BACSC_ERROR_CLASS_DEVICE, BACSC_ERR_CODE_BUSY);
+    expect_error(&r, BACSC_ERROR_CLASS_DEVICE, BACSC_EC_BUSY);
     bacsc_netport_sc_command_done(p2);
     v = rp_single(f, BACSC_OBJ_NETWORK_PORT, 2, BACSC_PROP_COMMAND, BACSC_ARRAY_ALL, &keep);
     assert_int_equal(v.v.enumerated, BACSC_NPC_IDLE);
@@ -1122,13 +1122,13 @@ static void test_netport_command_callback(void **state)
     /* the callback's own error is answered */
     n = bacsc_app_encode_enumerated(buf, sizeof buf, BACSC_NPC_RESTART_DISCOVERY);
     r = wp(f, BACSC_OBJ_NETWORK_PORT, 2, BACSC_PROP_COMMAND, BACSC_ARRAY_ALL, buf, (size_t)n, 0);
-    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_VALUE_OUT_OF_RANGE);
+    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_VALUE_OUT_OF_RANGE);
     v = rp_single(f, BACSC_OBJ_NETWORK_PORT, 2, BACSC_PROP_COMMAND, BACSC_ARRAY_ALL, &keep);
     assert_int_equal(v.v.enumerated, BACSC_NPC_IDLE);
     /* wrong type */
     n = bacsc_app_encode_unsigned(buf, sizeof buf, 8);
     r = wp(f, BACSC_OBJ_NETWORK_PORT, 2, BACSC_PROP_COMMAND, BACSC_ARRAY_ALL, buf, (size_t)n, 0);
-    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_INVALID_DATA_TYPE);
+    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_INVALID_DATA_TYPE);
 }
 
 /* ---- Files ------------------------------------------------------------------------------ */
@@ -1196,34 +1196,34 @@ static void test_file_errors(void **state)
     bacsc_awf_request w = {{BACSC_OBJ_FILE, 1}, BACSC_FILE_STREAM, 0, 0, (const uint8_t *)"x", 1};
     assert_true(bacsc_client_atomic_write_file(f->cl, &a, &w, on_done, &res, f->now) >= 0);
     fdl_pump(&f->net, f->now);
-    expect_error(&res, BACSC_ERROR_CLASS_OBJECT, BACSC_ERR_CODE_FILE_ACCESS_DENIED);
+    expect_error(&res, BACSC_ERROR_CLASS_OBJECT, BACSC_EC_FILE_ACCESS_DENIED);
     /* unreadable file refuses reads */
     memset(&res, 0, sizeof res);
     bacsc_arf_request rq = {{BACSC_OBJ_FILE, 2}, BACSC_FILE_STREAM, 0, 10};
     assert_true(bacsc_client_atomic_read_file(f->cl, &a, &rq, on_done, &res, f->now) >= 0);
     fdl_pump(&f->net, f->now);
-    expect_error(&res, BACSC_ERROR_CLASS_OBJECT, BACSC_ERR_CODE_FILE_ACCESS_DENIED);
+    expect_error(&res, BACSC_ERROR_CLASS_OBJECT, BACSC_EC_FILE_ACCESS_DENIED);
     /* start beyond the end */
     memset(&res, 0, sizeof res);
     rq.file.instance = 0;
     rq.start = 5;
     assert_true(bacsc_client_atomic_read_file(f->cl, &a, &rq, on_done, &res, f->now) >= 0);
     fdl_pump(&f->net, f->now);
-    expect_error(&res, BACSC_ERROR_CLASS_SERVICES, BACSC_ERR_CODE_INVALID_FILE_START_POSITION);
+    expect_error(&res, BACSC_ERROR_CLASS_SERVICES, BACSC_EC_INVALID_FILE_START_POSITION);
     /* record access */
     memset(&res, 0, sizeof res);
     rq.access = BACSC_FILE_RECORD;
     rq.start = 0;
     assert_true(bacsc_client_atomic_read_file(f->cl, &a, &rq, on_done, &res, f->now) >= 0);
     fdl_pump(&f->net, f->now);
-    expect_error(&res, BACSC_ERROR_CLASS_SERVICES, BACSC_ERR_CODE_INVALID_FILE_ACCESS_METHOD);
+    expect_error(&res, BACSC_ERROR_CLASS_SERVICES, BACSC_EC_INVALID_FILE_ACCESS_METHOD);
     /* unknown file; not a file */
     memset(&res, 0, sizeof res);
     rq.access = BACSC_FILE_STREAM;
     rq.file.instance = 9;
     assert_true(bacsc_client_atomic_read_file(f->cl, &a, &rq, on_done, &res, f->now) >= 0);
     fdl_pump(&f->net, f->now);
-    expect_error(&res, BACSC_ERROR_CLASS_OBJECT, BACSC_ERR_CODE_UNKNOWN_OBJECT);
+    expect_error(&res, BACSC_ERROR_CLASS_OBJECT, BACSC_EC_UNKNOWN_OBJECT);
     /* a request larger than one APDU: the answer comes in segments */
     memset(&res, 0, sizeof res);
     rq.file.instance = 0;
@@ -1250,7 +1250,7 @@ static int cs_read(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_ref *r
         return bacsc_app_encode_char_string(buf, cap, obj->impl, strlen(obj->impl));
     return bacsc_app_encode_boolean(buf, cap, false) > 0
                ? bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY,
-                                  BACSC_ERR_CODE_READ_ACCESS_DENIED)
+                                  BACSC_EC_READ_ACCESS_DENIED)
                : BACSC_ERR_NOT_FOUND;
 }
 
@@ -1275,13 +1275,13 @@ static void test_plugin_object_class(void **state)
                               BACSC_ARRAY_ALL, &keep);
     assert_int_equal(v.v.chars.len, 5);
     result r = rp(f, BACSC_OBJ_CHARACTERSTRING_VALUE, 4, BACSC_PROP_STATUS_FLAGS, BACSC_ARRAY_ALL);
-    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_READ_ACCESS_DENIED);
+    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_READ_ACCESS_DENIED);
     /* writes to a class without a write handler are denied */
     uint8_t buf[16];
     int n = bacsc_app_encode_char_string(buf, sizeof buf, "x", 1);
     r = wp(f, BACSC_OBJ_CHARACTERSTRING_VALUE, 4, BACSC_PROP_PRESENT_VALUE, BACSC_ARRAY_ALL, buf,
            (size_t)n, 0);
-    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
+    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_WRITE_ACCESS_DENIED);
     /* the new type shows in Protocol_Object_Types_Supported (bit 40) */
     v = rp_single(f, BACSC_OBJ_DEVICE, INSTANCE, BACSC_PROP_PROTOCOL_OBJECT_TYPES_SUPPORTED,
                   BACSC_ARRAY_ALL, &keep);

@@ -262,7 +262,7 @@ static void test_priority_6_refused(void **state)
 {
     fx *f = *state;
     result r = wp_real(f, 1, 42.0f, 6);
-    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_WRITE_ACCESS_DENIED);
+    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_WRITE_ACCESS_DENIED);
     result k;
     assert_true(rp_value(f, BACSC_OBJ_ANALOG_VALUE, 1, BACSC_PROP_PRESENT_VALUE, &k).v.real ==
                 5.0f);
@@ -306,7 +306,7 @@ static void test_property_groups_follow_configuration(void **state)
         assert_false(rpm_group_has(f, BACSC_OBJ_ANALOG_VALUE, 2, BACSC_PROP_ALL, p));
         assert_false(in_property_list(f, BACSC_OBJ_ANALOG_VALUE, 2, p));
         result r = rp(f, BACSC_OBJ_ANALOG_VALUE, 2, p);
-        expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_UNKNOWN_PROPERTY);
+        expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_UNKNOWN_PROPERTY);
     }
     /* a non-commandable value takes any priority as the value */
     assert_int_equal(wp_real(f, 2, 3.5f, 6).r.outcome, BACSC_CLIENT_SIMPLE_ACK);
@@ -355,7 +355,7 @@ static void test_claims_match_objects(void **state)
     assert_false(in_property_list(f, BACSC_OBJ_NETWORK_PORT, 1,
                                   BACSC_PROP_ISSUER_CERTIFICATE_FILES));
     result r = rp(f, BACSC_OBJ_NETWORK_PORT, 1, BACSC_PROP_CERTIFICATE_SIGNING_REQUEST_FILE);
-    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_ERR_CODE_UNKNOWN_PROPERTY);
+    expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_UNKNOWN_PROPERTY);
     assert_false(rpm_group_has(f, BACSC_OBJ_NETWORK_PORT, 1, BACSC_PROP_ALL,
                                BACSC_PROP_OPERATIONAL_CERTIFICATE_FILE));
 }
@@ -385,9 +385,9 @@ static void test_dcc(void **state)
 {
     fx *f = *state;
     expect_error((const result[]){dcc(f, BACSC_DCC_DISABLE, -1, "wrong")},
-                 BACSC_ERROR_CLASS_SECURITY, BACSC_ERR_CODE_PASSWORD_FAILURE);
+                 BACSC_ERROR_CLASS_SECURITY, BACSC_EC_PASSWORD_FAILURE);
     expect_error((const result[]){dcc(f, BACSC_DCC_DISABLE, -1, NULL)},
-                 BACSC_ERROR_CLASS_SECURITY, BACSC_ERR_CODE_PASSWORD_FAILURE);
+                 BACSC_ERROR_CLASS_SECURITY, BACSC_EC_PASSWORD_FAILURE);
     assert_int_equal(dcc(f, BACSC_DCC_DISABLE, 2, "pw").r.outcome, BACSC_CLIENT_SIMPLE_ACK);
     /* disabled: ReadProperty and Who-Is go unanswered */
     result r;
@@ -524,7 +524,7 @@ static void test_restart_callback(void **state)
     assert_int_equal(reinit(f, BACSC_REINIT_COLDSTART, NULL).r.outcome, BACSC_CLIENT_SIMPLE_ACK);
     assert_int_equal(f->restart_state, BACSC_REINIT_COLDSTART);
     expect_error((const result[]){reinit(f, BACSC_REINIT_START_BACKUP, NULL)},
-                 BACSC_ERROR_CLASS_SERVICES, BACSC_ERR_CODE_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
+                 BACSC_ERROR_CLASS_SERVICES, BACSC_EC_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
 }
 
 static void test_restart_refused_without_runtime(void **state)
@@ -532,11 +532,11 @@ static void test_restart_refused_without_runtime(void **state)
     fx *f = *state;
     /* nobody can restart this device: never ACK a restart that does not happen */
     expect_error((const result[]){reinit(f, BACSC_REINIT_WARMSTART, "pw")},
-                 BACSC_ERROR_CLASS_SERVICES, BACSC_ERR_CODE_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
+                 BACSC_ERROR_CLASS_SERVICES, BACSC_EC_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
     expect_error((const result[]){reinit(f, BACSC_REINIT_COLDSTART, "pw")},
-                 BACSC_ERROR_CLASS_SERVICES, BACSC_ERR_CODE_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
+                 BACSC_ERROR_CLASS_SERVICES, BACSC_EC_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
     expect_error((const result[]){reinit(f, BACSC_REINIT_COLDSTART, "nope")},
-                 BACSC_ERROR_CLASS_SECURITY, BACSC_ERR_CODE_PASSWORD_FAILURE);
+                 BACSC_ERROR_CLASS_SECURITY, BACSC_EC_PASSWORD_FAILURE);
     assert_int_equal(reinit(f, BACSC_REINIT_ACTIVATE_CHANGES, "pw").r.outcome,
                      BACSC_CLIENT_SIMPLE_ACK);
 }

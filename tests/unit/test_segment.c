@@ -377,7 +377,7 @@ static void test_object_list_5000(void **state)
     }
     r = rp(f, BACSC_OBJ_DEVICE, 77, BACSC_PROP_OBJECT_LIST, true, 5002);
     assert_int_equal(r.r.outcome, BACSC_CLIENT_ERROR);
-    assert_int_equal(r.r.error_code, BACSC_ERR_CODE_INVALID_ARRAY_INDEX);
+    assert_int_equal(r.r.error_code, BACSC_EC_INVALID_ARRAY_INDEX);
     free(r.ack);
     fx_free(f);
 }

@@ -328,7 +328,7 @@ static void error_payloads(void **state)
 {
     (void)state;
     uint8_t out[64];
-    bacsc_error e = {BACSC_ERROR_CLASS_OBJECT, BACSC_ERR_CODE_UNKNOWN_OBJECT, false, NULL, 0};
+    bacsc_error e = {BACSC_ERROR_CLASS_OBJECT, BACSC_EC_UNKNOWN_OBJECT, false, NULL, 0};
     expect_bytes(out, bacsc_error_encode(out, sizeof out, &e), "9101 911f");
     bacsc_error b;
     size_t n = H("9101 911f");
@@ -338,7 +338,7 @@ static void error_payloads(void **state)
     assert_int_equal(b.error_code, 31);
     /* AddListElement-Error: [0]{class, code} [1] firstFailedElementNumber */
     static const uint8_t extra[] = {0x19, 0x01};
-    e = (bacsc_error){BACSC_ERROR_CLASS_SERVICES, BACSC_ERR_CODE_INVALID_DATA_ENCODING, true, extra, 2};
+    e = (bacsc_error){BACSC_ERROR_CLASS_SERVICES, BACSC_EC_INVALID_DATA_ENCODING, true, extra, 2};
     expect_bytes(out, bacsc_error_encode(out, sizeof out, &e), "0e 9105 918e 0f 1901");
     n = H("0e 9105 918e 0f 1901");
     assert_int_equal(bacsc_error_decode(hexbuf, n, &b, NULL), (int)n);
