@@ -404,12 +404,24 @@ uint64_t sc_us(double seconds)
     return seconds > 0 ? (uint64_t)llround(seconds * 1e6) : 0;
 }
 
+/* Wall-clock time of a loop timestamp. The offset between the monotonic and
+ * the real-time clock is taken once per process, so one timestamp always
+ * reads the same (a "since" shown twice must compare equal); a later clock
+ * step does not move timestamps already taken. */
 char *sc_loop_time_iso(const bacsc_loop *loop, uint64_t t, char *buf, size_t cap)
 {
-    struct timespec rt;
-    clock_gettime(CLOCK_REALTIME, &rt);
-    int64_t real_us = (int64_t)rt.tv_sec * 1000000 + rt.tv_nsec / 1000 -
-                      (int64_t)(bacsc_loop_now(loop) - t);
+    static int64_t offset_us;
+    static bool have_offset;
+    if (!have_offset) {
+        struct timespec rt, mt;
+        clock_gettime(CLOCK_REALTIME, &rt);
+        clock_gettime(CLOCK_MONOTONIC, &mt);
+        offset_us = ((int64_t)rt.tv_sec - (int64_t)mt.tv_sec) * 1000000 +
+                    (rt.tv_nsec - mt.tv_nsec) / 1000;
+        have_offset = true;
+    }
+    (void)loop; /* loop timestamps are CLOCK_MONOTONIC microseconds (loop.c) */
+    int64_t real_us = (int64_t)t + offset_us;
     time_t secs = (time_t)(real_us / 1000000);
     struct tm tm;
     gmtime_r(&secs, &tm);
