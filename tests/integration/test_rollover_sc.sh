@@ -87,18 +87,24 @@ check() { local what=$1; shift
   echo "$what: $N devices read through the hub by the CA$* client(s)"
 }
 hup() { kill -HUP $PIDP $PIDF; sleep 1; }
+# a phase job that ends partial (5: e.g. a device's confirm timed out while it reconnected with its new
+# certificate under load) is rerun, as docs/lifecycle.md tells the operator; the third run must finish
+phase() { for _ in 1 2; do
+    set +e; "$BACSC" site rollover "$@" >out 2>err; RC=$?; set -e
+    [ "$RC" = 5 ] || break; echo "rollover $1 $2 partial, rerun: $(grep -c failed out) failed"
+  done; [ "$RC" = 0 ] || run 0 rollover "$@"; }
 check "commissioned" 1
 run 0 rollover --new-ca ca2/ca.pem
 
 # ---- phase 1: every device and both hubs trust CA2 as second issuer ----------------------
-run 0 rollover --phase 1 "${SC1[@]}" --password pw
+phase --phase 1 "${SC1[@]}" --password pw
 for h in hubp hubf; do cp ca2/ca.pem $h-slot2.pem; done; hup
 check "after phase 1" 1 2
 
 # ---- phase 2: every device gets a CA2 certificate --------------------------------------
 run 0 rollover --phase 2 --out r2.zip "${SC1[@]}" --password pw
 "$BACSC" ca sign --dir ca2 r2.zip --out s2.zip >/dev/null
-run 0 rollover --phase 2 --response s2.zip "${SC1[@]}" --password pw
+phase --phase 2 --response s2.zip "${SC1[@]}" --password pw
 check "after phase 2" 1 2
 
 # ---- phase 3: the hubs get CA2 certificates (same files, SIGHUP) ---------------------------
@@ -117,7 +123,7 @@ for p in $HP $HF; do  # cross-check with the openssl CLI: the hub serves a CA2 c
 done
 
 # ---- phase 4: CA1 removed from every device and both hubs ---------------------------------
-run 0 rollover --phase 4 "${SC2[@]}" --password pw
+phase --phase 4 "${SC2[@]}" --password pw
 for h in hubp hubf; do cp ca2/ca.pem $h-slot1.pem; done; hup
 check "after phase 4" 2
 run 1 rollover

@@ -161,6 +161,8 @@ static void new_handshakes_use_the_reloaded_certificate(void **state)
     bacsc_wsconn_close(c2, BACSC_WS_CLOSE_NORMAL, "bye");
     bacsc_wsconn_close(c3, BACSC_WS_CLOSE_NORMAL, "bye");
     run_until(&srv.closed, 3, 3000);
+    run_until(&cli.closed, 3, 3000); /* both ends freed before the loop goes */
+    assert_int_equal(cli.closed, 3);
     bacsc_ws_listener_close(l);
     bacsc_tls_ctx_free(stls);
     bacsc_tls_ctx_free(ctls);
@@ -197,6 +199,8 @@ static void recheck_finds_a_peer_the_new_crl_revokes(void **state)
     bacsc_wsconn_close(c1, BACSC_WS_CLOSE_NORMAL, "bye");
     bacsc_wsconn_close(c2, BACSC_WS_CLOSE_NORMAL, "bye");
     run_until(&srv.closed, 2, 3000);
+    run_until(&cli.closed, 2, 3000); /* both ends freed before the loop goes */
+    assert_int_equal(cli.closed, 2);
     bacsc_ws_listener_close(l);
     bacsc_tls_ctx_free(stls);
     bacsc_tls_ctx_free(revoked);
