@@ -19,7 +19,7 @@ trap cleanup EXIT
 cd "$tmp"
 fails=0
 fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-B() { "$BACSC" "$@"; }
+B() { "$BACSC" "$@"; }  # (background daemons are started with "$BACSC" itself, so $! is their PID)
 ncerts() { B ca list --dir ca --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 pub() { openssl pkey -in "$1" -pubout 2>/dev/null || openssl x509 -in "$1" -noout -pubkey; }
 
@@ -54,7 +54,7 @@ rc=0; B ca issue --dir ca --csr tool.csr --cn x --out x.pem >/dev/null 2>err.txt
 [ "$(ncerts)" -eq 3 ] || fail "a refusal issued a certificate"
 
 # use them: hub, device, whois with the tool certificate
-B hub --listen 127.0.0.1:0 --cert hub.pem --key hub.key --ca ca/ca.pem --log-level info >hub.log 2>&1 &
+"$BACSC" hub --listen 127.0.0.1:0 --cert hub.pem --key hub.key --ca ca/ca.pem --log-level info >hub.log 2>&1 &
 pids+=($!)
 port=
 for _ in $(seq 100); do
@@ -63,7 +63,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 [ -n "$port" ] || { fail "hub did not start: $(tail -3 hub.log)"; exit 1; }
-B device --instance 1001 --hub "wss://127.0.0.1:$port" --cert dev.pem --key dev.key --ca ca/ca.pem >dev.log 2>&1 &
+"$BACSC" device --instance 1001 --hub "wss://127.0.0.1:$port" --cert dev.pem --key dev.key --ca ca/ca.pem >dev.log 2>&1 &
 pids+=($!)
 found=
 for _ in $(seq 20); do
