@@ -130,6 +130,13 @@ static void check_unsolicited(void)
           (a.type == BACSC_PDU_COMPLEX_ACK && a.segmented));
 }
 
+/* Offset of a confirmed request's service choice: after the sequence
+ * number and window size when the SEG bit is set. */
+static size_t svc_at(const uint8_t *apdu)
+{
+    return (apdu[0] & 0x08) ? 5 : 3;
+}
+
 static void one(bacsc_device *dev, const uint8_t *npdu, size_t len)
 {
     static const uint8_t mac[6] = {2, 0, 0, 0, 0, 9};
@@ -146,8 +153,9 @@ static void one(bacsc_device *dev, const uint8_t *npdu, size_t len)
     bool confirmed = for_us && n.payload_len >= 3 && (n.payload[0] >> 4) == 0 &&
                      !dev_seg_busy(dev, &reply, n.payload[2]) &&
                      !(dev->dcc_state == BACSC_DCC_DISABLE &&
-                       !(n.payload_len >= 4 && !(n.payload[0] & 0x08) &&
-                         (n.payload[3] == 17 || n.payload[3] == 20)));
+                       !(n.payload_len > svc_at(n.payload) &&
+                         (n.payload[svc_at(n.payload)] == 17 ||
+                          n.payload[svc_at(n.payload)] == 20)));
     bool seg_ack = for_us && n.payload_len >= 1 && (n.payload[0] >> 4) == 4;
     int rc = bacsc_device_handle_npdu(dev, &src, npdu, len, 0);
     CHECK(rc == BACSC_OK || rc == BACSC_ERR_NOT_FOUND || rc == BACSC_ERR_MALFORMED);

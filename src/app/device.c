@@ -1033,7 +1033,14 @@ int bacsc_device_handle_npdu_rx(bacsc_device *dev, const bacsc_address *src, con
         /* A Confirmed-Request whose invoke id we can read is always
          * answered (the decoder's Reject/Abort, else Reject other). */
         bool bcast = broadcast || (n.has_dnet && n.dnet == BACSC_NPDU_GLOBAL_BROADCAST);
-        if (a.type == BACSC_PDU_CONFIRMED_REQUEST && n.payload_len >= 3 && !bcast) {
+        /* DCC disable: only (even malformed) DCC and ReinitializeDevice
+         * requests get an answer, as in handle_confirmed(). */
+        size_t svc = (n.payload_len && (n.payload[0] & 0x08)) ? 5 : 3; /* past seq + window if SEG */
+        bool dcc_service = n.payload_len > svc &&
+                           (n.payload[svc] == BACSC_SERVICE_DEVICE_COMMUNICATION_CONTROL ||
+                            n.payload[svc] == BACSC_SERVICE_REINITIALIZE_DEVICE);
+        bool silenced = dev_dcc_state(dev, now) == BACSC_DCC_DISABLE && !dcc_service;
+        if (a.type == BACSC_PDU_CONFIRMED_REQUEST && n.payload_len >= 3 && !bcast && !silenced) {
             rq.invoke_id = a.invoke_id;
             dev->stats.requests++;
             dev_answer_fault(dev, &rq, &f);

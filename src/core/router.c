@@ -268,8 +268,10 @@ static void send_reject(bacsc_router *r, unsigned p, const bacsc_address *src,
     if (n->network_msg && n->msg_type == BACSC_NMSG_REJECT_MESSAGE_TO_NETWORK)
         return;  /* never answer a reject with a reject */
     uint8_t data[3] = {reason, (uint8_t)(network >> 8), (uint8_t)network};
-    uint8_t slen = n->has_snet ? n->slen : 0;
-    send_nmsg(r, p, src, n->has_snet ? n->snet : 0, n->has_snet ? n->sadr : NULL, slen,
+    /* An SNET naming this port's own network (or the broadcast network) is
+     * bogus: the sender is then answered directly, never "through" itself. */
+    bool remote = n->has_snet && n->snet != r->ports[p].network && n->snet != 0xFFFF;
+    send_nmsg(r, p, src, remote ? n->snet : 0, remote ? n->sadr : NULL, remote ? n->slen : 0,
               BACSC_NMSG_REJECT_MESSAGE_TO_NETWORK, data, sizeof data);
     r->stats.rejects_sent++;
     if (reason == BACSC_REJECT_NET_NOT_ROUTER)
