@@ -14,7 +14,7 @@
 static void shared_vector_read_property(void **state)
 {
     (void)state;
-    /* /work/shared/vectors: ReadProperty device,1001 object-name, expecting reply */
+    /* shared/vectors (independent implementation): ReadProperty device,1001 object-name, expecting reply */
     uint8_t b[32];
     size_t n = bt_hex("01040005010c0c020003e9194d", b, sizeof b);
     bacsc_npdu npdu;
