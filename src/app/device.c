@@ -936,6 +936,15 @@ void bacsc_device_set_max_npdu(bacsc_device *dev, size_t max_npdu)
     dev->link.max_npdu = max_npdu ? max_npdu : BACSC_NPDU_MIN_MAX_LEN;
 }
 
+/* DCC disable: only DeviceCommunicationControl and ReinitializeDevice are
+ * answered (clause 16.1.1.3.1); `service` < 0 when it could not be read. */
+static bool dcc_silences(bacsc_device *dev, uint64_t now, int service)
+{
+    return dev_dcc_state(dev, now) == BACSC_DCC_DISABLE &&
+           service != BACSC_SERVICE_DEVICE_COMMUNICATION_CONTROL &&
+           service != BACSC_SERVICE_REINITIALIZE_DEVICE;
+}
+
 static void handle_confirmed(bacsc_device *dev, dev_request *rq, const bacsc_apdu *a,
                              uint64_t now)
 {
@@ -953,9 +962,7 @@ static void handle_confirmed(bacsc_device *dev, dev_request *rq, const bacsc_apd
         rq->max_resp = room;
     /* DCC disable: only DeviceCommunicationControl and ReinitializeDevice
      * are answered (clause 16.1.1.3.1). */
-    if (dev_dcc_state(dev, now) == BACSC_DCC_DISABLE &&
-        a->service != BACSC_SERVICE_DEVICE_COMMUNICATION_CONTROL &&
-        a->service != BACSC_SERVICE_REINITIALIZE_DEVICE) {
+    if (dcc_silences(dev, now, a->service)) {
         dev->stats.dropped++;
         return;
     }
@@ -1036,10 +1043,7 @@ int bacsc_device_handle_npdu_rx(bacsc_device *dev, const bacsc_address *src, con
         /* DCC disable: only (even malformed) DCC and ReinitializeDevice
          * requests get an answer, as in handle_confirmed(). */
         size_t svc = (n.payload_len && (n.payload[0] & 0x08)) ? 5 : 3; /* past seq + window if SEG */
-        bool dcc_service = n.payload_len > svc &&
-                           (n.payload[svc] == BACSC_SERVICE_DEVICE_COMMUNICATION_CONTROL ||
-                            n.payload[svc] == BACSC_SERVICE_REINITIALIZE_DEVICE);
-        bool silenced = dev_dcc_state(dev, now) == BACSC_DCC_DISABLE && !dcc_service;
+        bool silenced = dcc_silences(dev, now, n.payload_len > svc ? n.payload[svc] : -1);
         if (a.type == BACSC_PDU_CONFIRMED_REQUEST && n.payload_len >= 3 && !bcast && !silenced) {
             rq.invoke_id = a.invoke_id;
             dev->stats.requests++;
