@@ -3,6 +3,7 @@
  * (bacsc/device_host.h).
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,6 +346,21 @@ static void move_tls_into_place(hdev *d)
     }
 }
 
+/*
+ * Testing crash safety with real processes: BACSC_TEST_KILL_IN_ACTIVATION=N
+ * kills the process (SIGKILL) at the Nth durable step of an activation
+ * (bacsc_devstate_crash_at: 1 next TLS files written, 2 before the state's
+ * transaction, 3 inside it, 4 after its commit, 5 after the old key file was
+ * removed), or with "after-switch" once the device answered and switched to
+ * the new set. Unset in normal operation.
+ */
+static unsigned test_kill_step(bool *after_switch)
+{
+    const char *e = getenv("BACSC_TEST_KILL_IN_ACTIVATION");
+    *after_switch = e && strcmp(e, "after-switch") == 0;
+    return e && !*after_switch ? (unsigned)strtoul(e, NULL, 10) : 0;
+}
+
 static void do_switches(bacsc_loop *loop, void *user)
 {
     (void)loop;
@@ -360,6 +376,11 @@ static void do_switches(bacsc_loop *loop, void *user)
         bacsc_device_send_iam(d->dev, NULL, bacsc_loop_now(h->cfg.loop));
         BACSC_INFO("device %u: activated, mode %s", (unsigned)d->instance,
                    bacsc_comm_mode_name(bacsc_commission_mode(d->cm)));
+        if (h->cfg.sc.activated)
+            h->cfg.sc.activated(h->cfg.sc.user, h, d->idx);
+        bool after_switch;
+        if (test_kill_step(&after_switch) == 0 && after_switch)
+            kill(getpid(), SIGKILL);
     }
 }
 
@@ -367,7 +388,13 @@ static int hd_reinit(void *user, bacsc_device *dev, uint8_t state, bacsc_error *
 {
     (void)dev;
     hdev *d = user;
+    bool after_switch;
+    unsigned kill_at = test_kill_step(&after_switch);
+    if (state == BACSC_REINIT_ACTIVATE_CHANGES && kill_at)
+        bacsc_devstate_crash_at(d->h->st, kill_at);
     int rc = bacsc_commission_reinitialize(d->cm, state, err);
+    if (kill_at)
+        bacsc_devstate_crash_at(d->h->st, 0);
     if (rc == BACSC_OK && d->switch_pending && !d->h->switch_deferred) {
         /* After the ACK went out: the loop runs deferred callbacks after
          * this I/O batch. */
