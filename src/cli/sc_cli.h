@@ -18,6 +18,8 @@
 #include "bacsc/loop.h"
 #include "bacsc/tls.h"
 
+struct bacsc_sc_node;
+
 typedef struct sc_opts {
     /* connection */
     const char *hub, *failover;
@@ -133,5 +135,14 @@ void sc_random_uuid(bacsc_uuid *u);
 /* The Device UUID from a certificate's SAN "urn:uuid:…" URI. Returns 0 when
  * found, -1 otherwise (no message). */
 int sc_cert_uuid(const char *cert_file, bacsc_uuid *u);
+
+/* A node that is not connected yet: true when every configured hub (the
+ * failover too, when `failover` is set) refused our certificate or we refused
+ * its certificate on the last attempt — retrying will not help. `msg` gets
+ * one line, e.g. "hub wss://h:4443 refused our certificate (node.pem):
+ * unknown issuer (180 tls-client-certificate-error)". Transient failures
+ * (connection refused, timeouts, other TLS errors) return false. */
+bool sc_hub_refused_for_good(const struct bacsc_sc_node *node, const char *hub,
+                             const char *failover, const char *cert, char *msg, size_t len);
 
 #endif

@@ -116,9 +116,16 @@ static int net_open_sc(const opts *o, net *n)
     }
     bacsc_sc_node_start(n->node);
     uint64_t end = bacsc_loop_update_time(n->loop) + 10000000;
-    while (bacsc_sc_node_state(n->node) == 0 && bacsc_loop_update_time(n->loop) < end)
+    char why[512];
+    bool refused = false;
+    while (bacsc_sc_node_state(n->node) == 0 && bacsc_loop_update_time(n->loop) < end &&
+           !(refused = sc_hub_refused_for_good(n->node, o->hub, o->sc_failover, o->cert, why,
+                                               sizeof why)))
         bacsc_loop_run_once(n->loop, 50000);
-    if (bacsc_sc_node_state(n->node) == 0) {
+    if (refused) {
+        cli_error(o->prog, "%s", why);
+        ex = EXIT_UNAVAILABLE;
+    } else if (bacsc_sc_node_state(n->node) == 0) {
         cli_error(o->prog, "could not join the BACnet/SC network through %s", o->hub);
         ex = EXIT_UNAVAILABLE;
     }

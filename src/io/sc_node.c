@@ -68,6 +68,8 @@ struct nslot {
     uint16_t fail_code;
     bacsc_tls_resume resume; /* last TLS session from this slot's hub (resumption) */
     unsigned failures;      /* attempts failed since the last connection */
+    uint16_t last_code;     /* the last failed attempt: code and reason */
+    char last_reason[256];
 };
 
 struct bacsc_sc_node {
@@ -127,6 +129,8 @@ static void ws_open(bacsc_wsconn *c, unsigned protocol, void *user)
     BACSC_DEBUG("%s: %s hub WebSocket open (%s)", n->name, slot_name(s->index),
                 bacsc_wsconn_peer(c));
     s->failures = 0;
+    s->last_code = 0;
+    s->last_reason[0] = 0;
     bacsc_sc_connector_opened(n->conn, s->index, bacsc_loop_now(n->loop));
     schedule(n);
 }
@@ -158,6 +162,8 @@ static void ws_closed(bacsc_wsconn *c, uint16_t error_code, const char *reason, 
         if (at != BACSC_SC_NEVER && at > now)
             snprintf(next, sizeof next, "; next try in %.1f s", (double)(at - now) / 1e6);
         s->failures++;
+        s->last_code = error_code;
+        snprintf(s->last_reason, sizeof s->last_reason, "%s", reason ? reason : "");
         BACSC_INFO("%s: %s hub %s: %u %s%s%s%s", n->name, slot_name(s->index),
                    bacsc_sc_connector_uri(n->conn, s->index)
                        ? bacsc_sc_connector_uri(n->conn, s->index)
@@ -166,6 +172,18 @@ static void ws_closed(bacsc_wsconn *c, uint16_t error_code, const char *reason, 
                    reason ? reason : "", next);
     }
     schedule(n);
+}
+
+const char *bacsc_sc_node_last_failure(const bacsc_sc_node *n, int slot, uint16_t *error_code)
+{
+    if (!n || slot < 0 || slot > 1) {
+        if (error_code)
+            *error_code = 0;
+        return "";
+    }
+    if (error_code)
+        *error_code = n->slots[slot].last_code;
+    return n->slots[slot].last_reason;
 }
 
 /* ---- connector callbacks (no calls back into the connector) ------------------------ */

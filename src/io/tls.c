@@ -905,8 +905,16 @@ uint16_t bacsc_tls_classify_error(SSL *ssl, bool server, char *text, size_t text
     int reason = e ? ERR_GET_REASON(e) : 0;
     long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
 
+    char vwhy[160];
     if (vr != X509_V_OK && (!e || reason == SSL_R_CERTIFICATE_VERIFY_FAILED)) {
         why = X509_verify_cert_error_string(vr);
+        if (vr == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+            vr == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT || vr == X509_V_ERR_CERT_CHAIN_TOO_LONG) {
+            /* verify depth 0: the peer's certificate is not signed directly by
+             * one of the configured issuers */
+            snprintf(vwhy, sizeof vwhy, "%s: not signed directly by a configured issuer", why);
+            why = vwhy;
+        }
         if (vr == X509_V_ERR_CERT_HAS_EXPIRED)
             code = peer_exp;
         else if (vr == X509_V_ERR_CERT_REVOKED)
@@ -932,11 +940,20 @@ uint16_t bacsc_tls_classify_error(SSL *ssl, bool server, char *text, size_t text
             why = "the peer says our certificate is revoked";
             break;
         case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+            code = own_err;
+            why = "the peer rejected our certificate: unknown issuer";
+            break;
         case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+            code = own_err;
+            why = "the peer rejected our certificate: bad certificate";
+            break;
         case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
+            code = own_err;
+            why = "the peer rejected our certificate: unsupported certificate";
+            break;
         case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
             code = own_err;
-            why = "the peer rejected our certificate";
+            why = "the peer rejected our certificate: certificate unknown";
             break;
         default:
             code = 188;
