@@ -105,6 +105,10 @@ static void done(void *user, const bacsc_client_result *r)
                 } else {
                     json_t *v = bacsc_value_json(res.value, res.value_len);
                     json_object_set_new(o, "value", v ? v : json_null());
+                    const char *en =
+                        bacsc_value_enum_name(res.property, res.value, res.value_len);
+                    if (en)
+                        json_object_set_new(o, "value_name", json_string(en));
                 }
                 json_array_append_new(arr, o);
             } else if (res.is_error) {
@@ -112,7 +116,11 @@ static void done(void *user, const bacsc_client_result *r)
                        bacsc_error_code_name(res.error_code));
             } else {
                 char buf[8192];
-                bacsc_value_format(res.value, res.value_len, buf, sizeof buf);
+                const char *en = bacsc_value_enum_name(res.property, res.value, res.value_len);
+                if (en)
+                    snprintf(buf, sizeof buf, "%s", en);
+                else
+                    bacsc_value_format(res.value, res.value_len, buf, sizeof buf);
                 printf("%s %s = %s\n", ob, pn, buf);
             }
         }

@@ -22,7 +22,7 @@ echo pw >pw.txt
 
 B ca init --dir ca --name "Plant A CA" >/dev/null
 B site init --name plant-a --ca ca/ca.pem >/dev/null
-B device --state-dir st --instance 1001 --count 3 --bip 127.0.0.1:$((BASE + 1)) \
+"$BACSC" device --state-dir st --instance 1001 --count 3 --bip 127.0.0.1:$((BASE + 1)) \
   --password-file pw.txt --bip-broadcast 127.0.0.1:$BASE --bip-broadcast-count 4 \
   --log-level warn >dev.out 2>dev.err &
 PD=$!
