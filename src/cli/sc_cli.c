@@ -471,6 +471,18 @@ int sc_cert_uuid(const char *cert_file, bacsc_uuid *u)
     return rc;
 }
 
+int sc_node_identity(const char *prog, const sc_opts *o, bacsc_tls_ctx **tls, bacsc_uuid *uuid)
+{
+    *tls = NULL;
+    if (sc_check_node_opts(prog, o) != 0)
+        return SC_IDENTITY_OPTIONS;
+    if (!(*tls = sc_tls_ctx(prog, o, false)))
+        return SC_IDENTITY_FILES;
+    if (!o->cert || sc_cert_uuid(o->cert, uuid) != 0)
+        sc_random_uuid(uuid);
+    return 0;
+}
+
 unsigned long sc_raise_nofile(const char *prog, unsigned long want)
 {
     struct rlimit rl;
@@ -539,51 +551,18 @@ int sc_hubd_hardening(const char *prog, const sc_opts *o, bacsc_hubd_config *hc)
     return 0;
 }
 
-/* The reason of a TLS failure without its code name prefix and the OpenSSL
- * error string in parentheses: "client-certificate-error: X (error:...)" -> X. */
-static void tls_reason(const char *text, char *out, size_t len)
+bool sc_hub_refused_for_good(const struct bacsc_sc_node *node, const char *cert, char *msg,
+                             size_t len)
 {
-    const char *p = strstr(text, ": ");
-    const char *r = p && strchr(text, ' ') > p ? p + 2 : text;
-    snprintf(out, len, "%s", r);
-    char *e = strstr(out, " (error:");
-    if (e)
-        *e = 0;
-}
-
-bool sc_hub_refused_for_good(const struct bacsc_sc_node *node, const char *hub,
-                             const char *failover, const char *cert, char *msg, size_t len)
-{
-    if (!node)
+    char why[512];
+    if (!bacsc_sc_node_cert_refused(node, why, sizeof why))
         return false;
-    for (int slot = 0; slot < (failover ? 2 : 1); slot++) {
-        uint16_t code = 0;
-        bacsc_sc_node_last_failure(node, slot, &code);
-        if (code < BACSC_EC_TLS_CLIENT_CERTIFICATE_ERROR ||
-            code > BACSC_EC_TLS_SERVER_CERTIFICATE_REVOKED)
-            return false;
-    }
-    uint16_t code = 0;
-    const char *text = bacsc_sc_node_last_failure(node, BACSC_SC_SLOT_PRIMARY, &code);
-    char why[256];
-    tls_reason(text, why, sizeof why);
-    const char *tail = strstr(why, "our certificate: ");
-    const char *own = code == BACSC_EC_TLS_CLIENT_CERTIFICATE_EXPIRED   ? "expired"
-                      : code == BACSC_EC_TLS_CLIENT_CERTIFICATE_REVOKED ? "revoked"
-                      : code == BACSC_EC_TLS_CLIENT_AUTHENTICATION_FAILED
-                          ? "no certificate was sent"
-                      : tail ? tail + strlen("our certificate: ")
-                             : why;
-    const char *peer = code == BACSC_EC_TLS_SERVER_CERTIFICATE_EXPIRED   ? "expired"
-                       : code == BACSC_EC_TLS_SERVER_CERTIFICATE_REVOKED ? "revoked"
-                                                                         : why;
-    /* even codes: about our certificate; odd: about the hub's */
-    if (code % 2 == 0)
-        snprintf(msg, len, "hub %s refused our certificate%s%s%s: %s (%u %s)", hub,
-                 cert ? " (" : "", cert ? cert : "", cert ? ")" : "", own, code,
-                 bacsc_sc_error_name(code));
+    /* name our certificate file in "refused our certificate: …" */
+    const char *at = cert ? strstr(why, "refused our certificate:") : NULL;
+    if (at)
+        snprintf(msg, len, "%.*srefused our certificate (%s):%s", (int)(at - why), why, cert,
+                 at + strlen("refused our certificate:"));
     else
-        snprintf(msg, len, "the certificate of hub %s is refused: %s (%u %s)", hub, peer, code,
-                 bacsc_sc_error_name(code));
+        snprintf(msg, len, "%s", why);
     return true;
 }
