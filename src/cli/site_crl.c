@@ -34,44 +34,46 @@ static const cli_part crl_help[] = {
     CLI_END};
 static const cli_spec crl_spec = {"site crl", crl_help, .col = SITE_HELP_COL};
 
+/* push CRL [DEVICES]: the selection, the CRL file read. */
+typedef struct crl_ctx {
+    bacsc_site_selection sel;
+    unsigned char *data;
+    size_t len;
+} crl_ctx;
+
+static int crl_check_args(opts *o, void *ctx)
+{
+    crl_ctx *c = ctx;
+    if (o->npos < 2 || o->npos > 3 || strcmp(o->pos[0], "push") != 0) {
+        cli_error(o->prog, "usage: bacsc site crl push CRL (DEVICES | --all)");
+        return EXIT_USAGE;
+    }
+    if (!site_get_selection(o, o->npos == 3 ? o->pos[2] : NULL, &c->sel))
+        return EXIT_USAGE;
+    return cli_read_file(o->prog, o->pos[1], 1u << 20, &c->data, &c->len) != 0 ? EXIT_FAIL : -1;
+}
+static const site_verb crl_verb = {.spec = &crl_spec, .check = crl_check_args};
+
 int site_cmd_crl(int argc, char **argv)
 {
     opts o;
-    int ex = site_parse_opts(&o, &crl_spec, argc, argv);
-    if (ex >= 0)
+    bacsc_site *s;
+    crl_ctx c = {0};
+    int ex = site_cmd_begin(&o, &crl_verb, argc, argv, &c, &s);
+    if (ex >= 0) {
+        free(c.data);
         return ex;
-    if (o.npos < 2 || o.npos > 3 || strcmp(o.pos[0], "push") != 0) {
-        cli_error(o.prog, "usage: bacsc site crl push CRL (DEVICES | --all)");
-        return EXIT_USAGE;
-    }
-    bacsc_site_selection sel;
-    if (!site_get_selection(&o, o.npos == 3 ? o.pos[2] : NULL, &sel))
-        return EXIT_USAGE;
-    unsigned char *crl = NULL;
-    size_t len = 0;
-    if (cli_read_file(o.prog, o.pos[1], 1u << 20, &crl, &len) != 0)
-        return EXIT_FAIL;
-    bacsc_site *s = site_open_db(&o, false);
-    if (!s) {
-        free(crl);
-        return EXIT_FAIL;
     }
     int64_t job;
-    int rc = bacsc_site_prepare_crl(s, crl, len, &sel, &job);
-    free(crl);
+    int rc = bacsc_site_prepare_crl(s, c.data, c.len, &c.sel, &job);
+    free(c.data);
     if (rc != BACSC_OK) {
         cli_error(o.prog, "%s: %s", o.pos[1], bacsc_site_errmsg(s));
-        bacsc_site_close(s);
-        return rc == BACSC_ERR_MALFORMED || rc == BACSC_ERR_NOT_FOUND ? EXIT_DATAERR : EXIT_FAIL;
+        ex = rc == BACSC_ERR_MALFORMED || rc == BACSC_ERR_NOT_FOUND ? EXIT_DATAERR : EXIT_FAIL;
+    } else {
+        site_note_resumed(s, &o, job);
+        ex = site_run_job(s, &o, job, NULL);
     }
-    site_note_resumed(s, &o, job);
-    net n;
-    if ((ex = site_net_open(&o, &n, false)) >= 0) {
-        bacsc_site_close(s);
-        return ex;
-    }
-    ex = site_run_and_report(s, &o, &n, job, NULL);
-    site_net_close(&n);
     bacsc_site_close(s);
     return ex;
 }
