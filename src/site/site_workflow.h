@@ -63,6 +63,10 @@ typedef struct site_item {
     bool want_set, want_has[2];
     unsigned char want_fp[2][BACSC_SITE_FP_LEN];
     uint64_t wait_since;                   /* confirm: when its first read was sent */
+    /* crl-push: the CRL file and the set this job stages there */
+    uint32_t crl_file;
+    unsigned char *stage;
+    size_t stage_len;
     char error[256];
 } site_item;
 
