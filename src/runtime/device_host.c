@@ -51,6 +51,7 @@ struct bacsc_device_host {
     char password[BACSC_REINIT_PASSWORD_MAX + 1];
     rt_password pw;                  /* what is checked: the stored hash */
     char primary[BACSC_URI_MAX], failover[BACSC_URI_MAX];
+    bacsc_timer test_kill;           /* BACSC_TEST_KILL_IN_ACTIVATION=after-switch */
 };
 
 /* ---- who may change the device (docs/security.md) ---------------------------------- */
@@ -364,13 +365,21 @@ static void move_tls_into_place(hdev *d)
  * (bacsc_devstate_crash_at: 1 next TLS files written, 2 before the state's
  * transaction, 3 inside it, 4 after its commit, 5 after the old key file was
  * removed), or with "after-switch" once the device answered and switched to
- * the new set. Unset in normal operation.
+ * the new set (300 ms later, so that its answer has left). Unset in normal
+ * operation.
  */
 static unsigned test_kill_step(bool *after_switch)
 {
     const char *e = getenv("BACSC_TEST_KILL_IN_ACTIVATION");
     *after_switch = e && strcmp(e, "after-switch") == 0;
     return e && !*after_switch ? (unsigned)strtoul(e, NULL, 10) : 0;
+}
+
+static void test_kill_now(bacsc_loop *loop, void *user)
+{
+    (void)loop;
+    (void)user;
+    kill(getpid(), SIGKILL);
 }
 
 static void do_switches(bacsc_loop *loop, void *user)
@@ -392,7 +401,7 @@ static void do_switches(bacsc_loop *loop, void *user)
             h->cfg.sc.activated(h->cfg.sc.user, h, d->idx);
         bool after_switch;
         if (test_kill_step(&after_switch) == 0 && after_switch)
-            kill(getpid(), SIGKILL);
+            bacsc_timer_start(h->cfg.loop, &h->test_kill, 300000);
     }
 }
 
@@ -531,6 +540,7 @@ int bacsc_device_host_new(const bacsc_device_host_config *cfg, bacsc_device_host
     if (h == NULL)
         return BACSC_ERR_NOMEM;
     h->cfg = *cfg;
+    bacsc_timer_init(&h->test_kill, test_kill_now, h);
     snprintf(h->prefix, sizeof h->prefix, "%s", cfg->name_prefix ? cfg->name_prefix : "dev-");
     snprintf(h->domain, sizeof h->domain, "%s", cfg->domain ? cfg->domain : "");
     snprintf(h->password, sizeof h->password, "%s", cfg->password ? cfg->password : "");
@@ -598,6 +608,7 @@ void bacsc_device_host_free(bacsc_device_host *h)
 {
     if (h == NULL)
         return;
+    bacsc_timer_stop(h->cfg.loop, &h->test_kill);
     for (unsigned i = 0; i < h->count; i++) {
         hdev *d = &h->devs[i];
         sc_stop(d);

@@ -59,7 +59,7 @@ startv() { # [KILL-POINT]
 starta; startv
 for _ in $(seq 100); do ss -Hlun "sport = :$((BASE + 5))" 2>/dev/null | grep -q . && break; sleep 0.1; done
 TG=(); for i in 1 2 3 4 5; do TG+=(--target 127.0.0.1:$((BASE + i))); done
-BIP=(--bip-local 127.0.0.1:$BASE --timeout 1000 --retries 2 --password pw)
+BIP=(--bip-local 127.0.0.1:$BASE --timeout 3000 --retries 3 --password pw)
 SCD=(--hub $HUB --cert tool.pem --key tool.key --ca ca/ca.pem)
 SC=("${SCD[@]}" --password pw)
 
@@ -166,15 +166,17 @@ for k in ${BACSC_RENEW_KILL_POINTS:-1 2 3 4 5 after-switch}; do
   "$BACSC" ca sign --dir ca rb.zip --out sb.zip >/dev/null
   new=$(unzip -p sb.zip 'certs/*.pem' | openssl x509 -noout -serial | lower)
   if [ $k = after-switch ]; then
-    # killed after its answer: restarted while the import waits in confirm
-    set +e; "$BACSC" site import sb.zip "${SC[@]}" --ca-dir ca >out 2>err & PT=$!; set -e
+    # killed after its answer: restarted while the import waits in confirm, longer than one
+    # request's retries (1 s + 2 retries) after the kill
+    set +e; "$BACSC" site import sb.zip "${SC[@]}" --timeout 1000 --retries 2 --ca-dir ca >out 2>err &
+    PT=$!; set -e
     for _ in $(seq 100); do kill -0 $PV 2>/dev/null || break; sleep 0.1; done
     kill -0 $PV 2>/dev/null && fail "b$k: the device was not killed"
-    wait $PV 2>/dev/null || true; sleep 2; startv
+    wait $PV 2>/dev/null || true; sleep 6; startv
     set +e; wait $PT; RC=$?; set -e; PT=""
     [ "$RC" = 0 ] || fail "b$k: the import should finish once the device is back (exit $RC)"
   else
-    run 1 import sb.zip "${SC[@]}" --timeout 1000 --retries 2 --ca-dir ca
+    run 1 import sb.zip "${SC[@]}" --timeout 2000 --retries 2 --ca-dir ca
     for _ in $(seq 50); do kill -0 $PV 2>/dev/null || break; sleep 0.1; done
     kill -0 $PV 2>/dev/null && fail "b$k: the device was not killed"
     wait $PV 2>/dev/null || true; startv
