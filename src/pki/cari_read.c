@@ -66,7 +66,7 @@ static void effective_limits(const bacsc_cari_limits *in, bacsc_cari_limits *out
     out->csr_key_types = in->csr_key_types;
 }
 
-void bacsc_cari_free(bacsc_cari *c)
+void bacsc_cari_clear(bacsc_cari *c)
 {
     if (!c)
         return;
@@ -80,6 +80,12 @@ void bacsc_cari_free(bacsc_cari *c)
     free(c->created);
     free(c->generator);
     free(c->error);
+    memset(c, 0, sizeof *c);
+}
+
+void bacsc_cari_free(bacsc_cari *c)
+{
+    bacsc_cari_clear(c);
     free(c);
 }
 
