@@ -11,7 +11,9 @@
  *    window moves the window on past it; one outside is a duplicate and only
  *    restarts the timer. When the segment timer runs out the window is sent
  *    again, `retries` times, then the transaction is dropped (clause 5.4.5.3).
- *  - bacsc_segrx, the client side: segments are reassembled in order; the
+ *  - bacsc_segrx, the receiving side (a client taking a segmented ComplexACK,
+ *    or — `server` set — a server taking a segmented Confirmed-Request,
+ *    clause 5.4.5.2): segments are reassembled in order; the
  *    first one, the last one, and every one that fills the actual window are
  *    acknowledged; a segment out of order (lost or duplicate) is dropped and
  *    answered with a Segment-NAK naming the last good one (clause 5.4.4.3).
@@ -97,6 +99,10 @@ typedef struct bacsc_segrx {
     uint8_t initial_seq;       /* first segment of the current window */
     uint8_t window;            /* actual window size */
     uint64_t deadline;         /* no segment by then: give up */
+    /* Set by the caller before the first segment (zero: a client, no limit). */
+    bool server;               /* Segment-ACKs go out with SRV set */
+    uint32_t max_segs;         /* more segments than this: buffer-overflow */
+    uint32_t count;            /* segments taken so far */
 } bacsc_segrx;
 
 enum { BACSC_SEGRX_MORE = 0, BACSC_SEGRX_DONE = 1 };
@@ -110,8 +116,8 @@ enum { BACSC_SEGRX_MORE = 0, BACSC_SEGRX_DONE = 1 };
  * hold the whole ACK data; the caller takes it and calls bacsc_segrx_free()),
  * or BACSC_ERR_MALFORMED with *abort_reason set (the caller sends that
  * Abort and ends the transaction): invalid-apdu-in-this-state (a first
- * segment that is not sequence number 0), buffer-overflow (too long),
- * out-of-resources (memory).
+ * segment that is not sequence number 0), buffer-overflow (too long, or
+ * more than r->max_segs segments), out-of-resources (memory).
  */
 int bacsc_segrx_segment(bacsc_segrx *r, const bacsc_apdu *a, uint8_t our_window, size_t max_len,
                         uint64_t timeout, uint64_t now, bacsc_seg_emit_fn emit, void *user,

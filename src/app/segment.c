@@ -137,18 +137,18 @@ void bacsc_segtx_free(bacsc_segtx *t)
 
 /* ---- receiver ----------------------------------------------------------------- */
 
-static void send_ack(uint8_t id, uint8_t seq, uint8_t window, bool nak, bacsc_seg_emit_fn emit,
-                     void *user)
+static void send_ack(const bacsc_segrx *r, uint8_t id, uint8_t seq, bool nak,
+                     bacsc_seg_emit_fn emit, void *user)
 {
     uint8_t buf[8];
-    int n = bacsc_segment_ack_encode(buf, sizeof buf, id, seq, window, nak, false);
+    int n = bacsc_segment_ack_encode(buf, sizeof buf, id, seq, r->window, nak, r->server);
     if (n > 0)
         emit(user, buf, (size_t)n);
 }
 
 static int append(bacsc_segrx *r, const uint8_t *d, size_t n, size_t max_len, uint8_t *reason)
 {
-    if (n > max_len - r->len) {
+    if (n > max_len - r->len || (r->max_segs && r->count >= r->max_segs)) {
         *reason = BACSC_ABORT_BUFFER_OVERFLOW;
         return BACSC_ERR_MALFORMED;
     }
@@ -169,6 +169,7 @@ static int append(bacsc_segrx *r, const uint8_t *d, size_t n, size_t max_len, ui
     if (n)
         memcpy(r->data + r->len, d, n);
     r->len += n;
+    r->count++;
     return BACSC_OK;
 }
 
@@ -183,6 +184,7 @@ int bacsc_segrx_segment(bacsc_segrx *r, const bacsc_apdu *a, uint8_t our_window,
         }
         r->active = true;
         r->len = 0;
+        r->count = 0;
         r->window = a->window_size < our_window ? a->window_size : our_window;
         if (r->window == 0)
             r->window = 1;
@@ -191,24 +193,24 @@ int bacsc_segrx_segment(bacsc_segrx *r, const bacsc_apdu *a, uint8_t our_window,
         r->last_seq = 0;
         r->initial_seq = 0;
         r->deadline = now + timeout;
-        send_ack(a->invoke_id, 0, r->window, false, emit, user);
+        send_ack(r, a->invoke_id, 0, false, emit, user);
         return a->more_follows ? BACSC_SEGRX_MORE : BACSC_SEGRX_DONE;
     }
     r->deadline = now + timeout;
     if (a->sequence_number != (uint8_t)(r->last_seq + 1)) {
         /* lost or duplicate: say where we are (clause 5.4.4.3 SegmentReceivedOutOfOrder) */
-        send_ack(a->invoke_id, r->last_seq, r->window, true, emit, user);
+        send_ack(r, a->invoke_id, r->last_seq, true, emit, user);
         return BACSC_SEGRX_MORE;
     }
     if (append(r, a->data, a->data_len, max_len, abort_reason) < 0)
         return BACSC_ERR_MALFORMED;
     r->last_seq = a->sequence_number;
     if (!a->more_follows) {
-        send_ack(a->invoke_id, r->last_seq, r->window, false, emit, user);
+        send_ack(r, a->invoke_id, r->last_seq, false, emit, user);
         return BACSC_SEGRX_DONE;
     }
     if (a->sequence_number == (uint8_t)(r->initial_seq + r->window)) {
-        send_ack(a->invoke_id, r->last_seq, r->window, false, emit, user);
+        send_ack(r, a->invoke_id, r->last_seq, false, emit, user);
         r->initial_seq = a->sequence_number;
     }
     return BACSC_SEGRX_MORE;
@@ -216,6 +218,10 @@ int bacsc_segrx_segment(bacsc_segrx *r, const bacsc_apdu *a, uint8_t our_window,
 
 void bacsc_segrx_free(bacsc_segrx *r)
 {
+    bool server = r->server;
+    uint32_t max_segs = r->max_segs;
     free(r->data);
     memset(r, 0, sizeof *r);
+    r->server = server;        /* the caller's settings outlive a transaction */
+    r->max_segs = max_segs;
 }
