@@ -42,7 +42,13 @@ static void send_segment(const bacsc_segtx *t, uint32_t i, bacsc_seg_emit_fn emi
     size_t off = (size_t)i * t->seg_len;
     size_t n = t->len - off < t->seg_len ? t->len - off : t->seg_len;
     bacsc_apdu a;
-    bacsc_apdu_init_complex_ack(&a, t->service, t->invoke_id);
+    if (t->request) {
+        bacsc_apdu_init_confirmed(&a, t->service, t->invoke_id, t->max_resp);
+        a.max_segs = t->max_segs;
+        a.segmented_response_accepted = t->sa;
+    } else {
+        bacsc_apdu_init_complex_ack(&a, t->service, t->invoke_id);
+    }
     a.segmented = true;
     a.more_follows = i + 1 < t->nsegs;
     a.sequence_number = (uint8_t)i;
@@ -61,12 +67,12 @@ static void fill_window(bacsc_segtx *t, bacsc_seg_emit_fn emit, void *user)
         send_segment(t, i, emit, user);
 }
 
-int bacsc_segtx_start(bacsc_segtx *t, uint8_t invoke_id, uint8_t service, const uint8_t *data,
-                      size_t len, size_t seg_len, uint8_t window, uint64_t timeout,
-                      unsigned retries, uint64_t now, bacsc_seg_emit_fn emit, void *user)
+/* Start either kind; t->request and its header fields are set already. */
+static int start(bacsc_segtx *t, uint8_t invoke_id, uint8_t service, const uint8_t *data,
+                 size_t len, size_t seg_len, uint8_t window, uint64_t timeout, unsigned retries,
+                 uint64_t now, bacsc_seg_emit_fn emit, void *user)
 {
-    memset(t, 0, sizeof *t);
-    if (seg_len == 0 || seg_len > APDU_BUF - BACSC_SEG_ACK_HEADER || window < 1 ||
+    if (seg_len == 0 || seg_len > APDU_BUF - BACSC_SEG_REQ_HEADER || window < 1 ||
         window > 127 || len <= seg_len)
         return BACSC_ERR_INVALID_ARG;
     t->data = malloc(len);
@@ -87,6 +93,33 @@ int bacsc_segtx_start(bacsc_segtx *t, uint8_t invoke_id, uint8_t service, const 
     t->deadline = now + timeout;
     fill_window(t, emit, user);
     return BACSC_OK;
+}
+
+int bacsc_segtx_start(bacsc_segtx *t, uint8_t invoke_id, uint8_t service, const uint8_t *data,
+                      size_t len, size_t seg_len, uint8_t window, uint64_t timeout,
+                      unsigned retries, uint64_t now, bacsc_seg_emit_fn emit, void *user)
+{
+    memset(t, 0, sizeof *t);
+    return start(t, invoke_id, service, data, len, seg_len, window, timeout, retries, now, emit,
+                 user);
+}
+
+int bacsc_segtx_start_request(bacsc_segtx *t, uint8_t invoke_id, uint8_t service,
+                              uint8_t max_resp, uint8_t max_segs, bool sa, const uint8_t *data,
+                              size_t len, size_t seg_len, uint8_t window, uint64_t timeout,
+                              unsigned retries, uint64_t now, bacsc_seg_emit_fn emit,
+                              void *user)
+{
+    memset(t, 0, sizeof *t);
+    t->request = true;
+    t->max_resp = max_resp;
+    t->max_segs = max_segs;
+    t->sa = sa;
+    int rc = start(t, invoke_id, service, data, len, seg_len, window, timeout, retries, now, emit,
+                   user);
+    if (rc != BACSC_OK)
+        memset(t, 0, sizeof *t);
+    return rc;
 }
 
 int bacsc_segtx_ack(bacsc_segtx *t, const bacsc_apdu *a, uint64_t now, bacsc_seg_emit_fn emit,

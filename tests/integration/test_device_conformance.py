@@ -813,6 +813,14 @@ def main():
     lines = r.stdout.splitlines()
     check(r.returncode == 0 and len(lines) == 28 + 149 * 13,
           f"bacsc readm ALL of 150 objects: rc {r.returncode}, {len(lines)} lines {r.stderr}")
+    # bacsc write: a request larger than the device's max APDU goes out in
+    # segments (the device takes them: segmented-both); the service answers
+    r = tool(["write", "1001", "device,1001", "description", "y" * 3000, "--timeout", "10"],
+             prof, 30)
+    check(r.returncode == 1 and "error: property/value-too-long" in r.stderr,
+          f"bacsc write of 3,000 characters, in segments: rc {r.returncode} {r.stderr}")
+    r = tool(["write", "1001", "device,1001", "description", "z" * 128], prof, 30)
+    check(r.returncode == 0, f"bacsc write of 128 characters: {r.stderr}")
     tshark_segments(d, bip_port, sock, 2002)
     stop(dev)
     stop(ipdev)

@@ -7,7 +7,10 @@
  * dropping a stalled request; the client's Abort; the limits (64 segments →
  * Abort buffer-overflow, 8 requests at once → out-of-resources, no
  * segmentation → segmentation-not-supported); Segmentation_Supported and
- * Max_Segments_Accepted claim what is done.
+ * Max_Segments_Accepted claim what is done. And the client side: a request
+ * larger than the device's Max_APDU goes out in segments (each within it)
+ * when the device's I-Am says it takes them, windows after Segment-ACKs, a
+ * lost segment resent on the segment timer.
  */
 #include <stdarg.h>
 #include <setjmp.h>
@@ -21,6 +24,7 @@
 #include "bacsc/client.h"
 #include "bacsc/device.h"
 #include "bacsc/error.h"
+#include "bacsc/npdu.h"
 #include "bacsc/services.h"
 #include "support_fake_datalink.h"
 
@@ -37,7 +41,50 @@ typedef struct fx {
     size_t body_len;
 } fx;
 
-static fx *fx_new(bool no_segmentation)
+static uint8_t file_data[8192];
+static size_t file_len;
+
+static int f_size(void *u, uint32_t i, uint64_t *sz)
+{
+    (void)u;
+    (void)i;
+    *sz = file_len;
+    return 0;
+}
+
+static int f_read(void *u, uint32_t i, uint64_t off, size_t count, uint8_t *buf, size_t *n,
+                  bool *eof)
+{
+    (void)u;
+    (void)i;
+    size_t avail = off < file_len ? file_len - (size_t)off : 0;
+    *n = count < avail ? count : avail;
+    memcpy(buf, file_data + off, *n);
+    *eof = off + *n >= file_len;
+    return 0;
+}
+
+static int f_write(void *u, uint32_t i, uint64_t off, const uint8_t *d, size_t len)
+{
+    (void)u;
+    (void)i;
+    if (off + len > sizeof file_data)
+        return BACSC_ERR_LIMIT;
+    memcpy(file_data + off, d, len);
+    if (off + len > file_len)
+        file_len = (size_t)(off + len);
+    return 0;
+}
+
+static int f_set_size(void *u, uint32_t i, uint64_t sz)
+{
+    (void)u;
+    (void)i;
+    file_len = (size_t)sz;
+    return 0;
+}
+
+static fx *fx_new_max(bool no_segmentation, unsigned max_apdu)
 {
     fx *f = calloc(1, sizeof *f);
     assert_non_null(f);
@@ -50,8 +97,13 @@ static fx *fx_new(bool no_segmentation)
     dc.name = "segrx";
     dc.link = fdl_link(f->dn);
     dc.no_segmentation = no_segmentation;
+    dc.max_apdu = max_apdu;
     assert_int_equal(bacsc_device_new(&dc, &f->dev), BACSC_OK);
     f->dn->dev = f->dev;
+    bacsc_file_ops ops = {f_size, f_read, f_write, f_set_size, NULL, NULL};
+    file_len = 0;
+    assert_int_equal(bacsc_device_add_file(f->dev, 0, "f0", "text/plain", false, true, &ops, NULL),
+                     BACSC_OK);
     bacsc_client_config cc;
     memset(&cc, 0, sizeof cc);
     cc.link = fdl_link(f->cn);
@@ -61,9 +113,20 @@ static fx *fx_new(bool no_segmentation)
     return f;
 }
 
+static fx *fx_new(bool no_segmentation)
+{
+    return fx_new_max(no_segmentation, 0);
+}
+
 static int setup(void **state)
 {
     *state = fx_new(false);
+    return 0;
+}
+
+static int setup_small(void **state)
+{
+    *state = fx_new_max(false, 206);
     return 0;
 }
 
@@ -388,6 +451,116 @@ static void test_no_segmentation(void **state)
     assert_int_equal(d->segmentation, BACSC_SEGMENTATION_NONE);
 }
 
+/* Deliver every queued frame by hand, checking what the client sends:
+ * nothing larger than `max_apdu`; counts its request segments. */
+static void pump_checked(fx *f, size_t max_apdu, unsigned *segments)
+{
+    fdl_frame fr;
+    while (fdl_take(&f->net, &fr)) {
+        bacsc_apdu a;
+        fdl_frame_apdu(&fr, &a);
+        if (fr.src.mac[5] == 2) {          /* from the client */
+            bacsc_npdu n;
+            assert_true(bacsc_npdu_decode(fr.data, fr.len, &n) >= 0);
+            assert_true(n.payload_len <= max_apdu);
+            if (a.type == BACSC_PDU_CONFIRMED_REQUEST && a.segmented)
+                (*segments)++;
+            bacsc_device_handle_npdu(f->dev, &fr.src, fr.data, fr.len, f->now);
+        } else {
+            bacsc_client_handle_npdu(f->cl, &fr.src, fr.data, fr.len, f->now);
+        }
+    }
+}
+
+static void awf(fx *f, const uint8_t *data, size_t len, result *res)
+{
+    bacsc_awf_request r = {{BACSC_OBJ_FILE, 0}, 0, 0, 0, data, len};
+    bacsc_address a = fdl_addr(f->dn);
+    assert_true(bacsc_client_atomic_write_file(f->cl, &a, &r, on_done, res, f->now) >= 0);
+}
+
+/* A 2,000-octet AtomicWriteFile to a device with Max_APDU 206: 11 segments
+ * of at most 206 octets, windows after Segment-ACKs, written intact. */
+static void test_client_sends_segments(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(bacsc_client_whois(f->cl, NULL, NULL, f->now), BACSC_OK);
+    fdl_pump(&f->net, f->now);
+    const bacsc_client_device *d = bacsc_client_find_device(f->cl, INSTANCE);
+    assert_non_null(d);
+    assert_int_equal(d->max_apdu, 206);
+    assert_int_equal(d->segmentation, BACSC_SEGMENTATION_BOTH);
+    static uint8_t data[2000];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 7);
+    result res;
+    memset(&res, 0, sizeof res);
+    awf(f, data, sizeof data, &res);
+    unsigned segs = 0;
+    pump_checked(f, 206, &segs);
+    assert_int_equal(res.count, 1);
+    assert_int_equal(res.r.outcome, BACSC_CLIENT_COMPLEX_ACK);
+    assert_int_equal(segs, 11);
+    assert_int_equal(file_len, sizeof data);
+    assert_memory_equal(file_data, data, sizeof data);
+    assert_int_equal(bacsc_client_pending(f->cl), 0);
+}
+
+/* The first segment is lost: the segment timer sends it again; a later
+ * lost segment is NAKed by the device and the window resent. */
+static void test_client_segment_lost(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(bacsc_client_whois(f->cl, NULL, NULL, f->now), BACSC_OK);
+    fdl_pump(&f->net, f->now);
+    static uint8_t data[1500];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 3 + 1);
+    result res;
+    memset(&res, 0, sizeof res);
+    fdl_frame fr;
+    awf(f, data, sizeof data, &res);
+    assert_true(fdl_take(&f->net, &fr));     /* segment 0 lost */
+    assert_int_equal(fdl_queued(&f->net), 0);
+    uint64_t t = bacsc_client_expiry(f->cl);
+    assert_true(t > f->now && t != UINT64_MAX);
+    f->now = t;
+    bacsc_client_handle_expiry(f->cl, f->now);
+    assert_true(fdl_take(&f->net, &fr));     /* segment 0 again */
+    bacsc_device_handle_npdu(f->dev, &fr.src, fr.data, fr.len, f->now);
+    assert_true(fdl_take(&f->net, &fr));     /* its Segment-ACK */
+    bacsc_client_handle_npdu(f->cl, &fr.src, fr.data, fr.len, f->now);
+    assert_true(fdl_take(&f->net, &fr));     /* the window's first segment (1) lost */
+    unsigned segs = 0;
+    pump_checked(f, 206, &segs);             /* the rest: NAK, window again */
+    assert_int_equal(res.count, 1);
+    assert_int_equal(res.r.outcome, BACSC_CLIENT_COMPLEX_ACK);
+    assert_memory_equal(file_data, data, sizeof data);
+}
+
+/* Segments never acknowledged: the client gives up with a timeout after
+ * its retries. */
+static void test_client_segments_unanswered(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(bacsc_client_whois(f->cl, NULL, NULL, f->now), BACSC_OK);
+    fdl_pump(&f->net, f->now);
+    static uint8_t data[1000];
+    result res;
+    memset(&res, 0, sizeof res);
+    awf(f, data, sizeof data, &res);
+    fdl_frame fr;
+    for (int i = 0; i < 10 && res.count == 0; i++) {
+        while (fdl_take(&f->net, &fr))
+            ;
+        f->now = bacsc_client_expiry(f->cl);
+        bacsc_client_handle_expiry(f->cl, f->now);
+    }
+    assert_int_equal(res.count, 1);
+    assert_int_equal(res.r.outcome, BACSC_CLIENT_TIMEOUT);
+    assert_int_equal(bacsc_client_pending(f->cl), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -400,6 +573,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claims, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_segmentation, setup_noseg, teardown),
+        cmocka_unit_test_setup_teardown(test_client_sends_segments, setup_small, teardown),
+        cmocka_unit_test_setup_teardown(test_client_segment_lost, setup_small, teardown),
+        cmocka_unit_test_setup_teardown(test_client_segments_unanswered, setup_small, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
