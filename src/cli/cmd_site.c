@@ -1241,6 +1241,7 @@ static const cli_subcommand site_subs[] = {
     {"renew", cmd_renew, "renew devices' certificates with new keys; write a CARI request"},
     {"import", cmd_import, "check a CARI response and distribute the certificates"},
     {"trust", cmd_trust, "install or remove an issuer certificate on many devices"},
+    {"crl", site_cmd_crl, "push a CA's CRL to many devices (crl push CRL DEVICES)"},
     {"mode", cmd_mode, "switch devices to ip, dual or sc"},
     {"rollover", site_cmd_rollover, "move the site to a new CA, phase by phase"},
     {"jobs", cmd_jobs, "history of jobs and per-device results"},
