@@ -301,8 +301,8 @@ static int respond(const ca_common *c, bacsc_ca *ca, int64_t bid, const char *ou
     if (rc == BACSC_OK && *n_certs == 0)
         fprintf(stderr,
                 "bacsc %s: warning: no certificate was issued for batch %lld; %s holds only "
-                "the CA certificate\n",
-                c->prog, (long long)bid, out);
+                "the CA certificate and why (bacsc cari inspect %s)\n",
+                c->prog, (long long)bid, out, out);
     return rc;
 }
 

@@ -252,6 +252,31 @@ static int zip_cert(const bacsc_cert_row *r, void *user)
     return 0;
 }
 
+/* A request of the batch that got no certificate: say so, with the reason. */
+static int zip_not_issued(const bacsc_request_row *r, void *user)
+{
+    zip_sink *z = user;
+    if (r->status == BACSC_REQ_ISSUED)
+        return 0;
+    bacsc_cari_device dev = {.instance = r->device_instance >= 0 ? r->device_instance
+                                                                 : BACSC_CARI_DEVICE_INSTANCE_NONE,
+                             .name = r->device_name && *r->device_name ? (char *)r->device_name
+                                                                       : NULL,
+                             .uuid = r->device_uuid && strlen(r->device_uuid) == 36
+                                         ? (char *)r->device_uuid
+                                         : NULL};
+    uint8_t fp[32];
+    bool has_fp = fp_from_hex(r->key_fp, fp);
+    int rc = bacsc_cari_writer_add_not_issued(z->w, &dev, r->ref, has_fp ? fp : NULL,
+                                              bacsc_req_status_name(r->status), r->reason);
+    if (rc < 0) {
+        z->rc = fail(z->err, z->errlen, rc, "request %lld: %s", (long long)r->id,
+                     bacsc_strerror(rc));
+        return 1;
+    }
+    return 0;
+}
+
 typedef struct batch_info {
     char site[256], ref[256];
     bool found;
@@ -306,6 +331,11 @@ static int respond_zip(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *
     if (z.rc == BACSC_OK) {
         bacsc_cert_filter f = {.batch_id = batch_id};
         rc = bacsc_ca_certs(ca, &f, zip_cert, &z);
+        if (rc < 0 && z.rc == BACSC_OK)
+            z.rc = fail(err, errlen, rc, "%s", bacsc_ca_errmsg(ca));
+    }
+    if (z.rc == BACSC_OK) {
+        rc = bacsc_ca_requests(ca, -1, batch_id, zip_not_issued, &z);
         if (rc < 0 && z.rc == BACSC_OK)
             z.rc = fail(err, errlen, rc, "%s", bacsc_ca_errmsg(ca));
     }
