@@ -60,8 +60,9 @@ enum cstate { CS_CONNECTING, CS_TLS, CS_HTTP, CS_OPEN, CS_CLOSING, CS_CLOSED };
 #define CONTROL_SLACK 256     /* room over max_queue for close/pong frames */
 #define KEEP_OUT_CAP 4096     /* an empty output queue keeps at most this much */
 #define READS_PER_EVENT 16    /* fairness: reads per readiness event before yielding */
-#define KEEP_BUFS_US 20000    /* TLS records this close together: keep OpenSSL's buffers */
-#define RELEASE_BUFS_US 1000000 /* ... until the connection is idle this long */
+#define KEEP_BUFS_US 20000    /* KEEP_BUFS_RUN I/O events this close together (more than */
+#define KEEP_BUFS_RUN 8       /* a greeting): keep OpenSSL's buffers until idle this long: */
+#define RELEASE_BUFS_US 1000000
 
 /* Handshake-only state, freed when the connection opens. */
 struct handshake {
@@ -92,6 +93,7 @@ struct bacsc_wsconn {
     bool handshaking;            /* server: counted in listener->handshaking */
     bool got_data;               /* any octet received */
     bool bufs_kept;              /* open, busy: SSL_MODE_RELEASE_BUFFERS cleared */
+    unsigned busy_run;           /* I/O events in a row < KEEP_BUFS_US apart */
     uint64_t last_io;            /* open: µs of the last read event or flush */
     bacsc_addr_entry *addr;      /* server, while handshaking: its source address */
     uint64_t accepted_at;        /* server: µs */
@@ -418,20 +420,19 @@ static void io_failed(bacsc_wsconn *c, int ssl_rc, int sys_errno)
     teardown(c, code, text);
 }
 
-/* SSL_get_error() needs an empty error queue; ERR_clear_error() costs ~800
- * instructions even when it is (OpenSSL 3.0), ERR_peek_error() ~100. */
+/* SSL_get_error() needs an empty error queue: peek (~100 instructions), clear (~800) if not. */
 static void clear_ssl_errors(void)
 {
     if (ERR_peek_error() != 0)
         ERR_clear_error();
 }
 
-/* SSL_MODE_RELEASE_BUFFERS costs a malloc+free of 17 KB buffers per record: a
- * busy open connection keeps them; idle for RELEASE_BUFS_US, it frees them. */
+/* Busy: keep OpenSSL's buffers (no 17 KB malloc+free per record); idle: free them. */
 static void note_traffic(bacsc_wsconn *c)
 {
     uint64_t now = bacsc_loop_now(c->loop);
-    if (!c->bufs_kept && c->ssl && c->state == CS_OPEN && now - c->last_io < KEEP_BUFS_US &&
+    c->busy_run = now - c->last_io < KEEP_BUFS_US ? c->busy_run + 1 : 0; /* wraps harmlessly */
+    if (!c->bufs_kept && c->ssl && c->state == CS_OPEN && c->busy_run >= KEEP_BUFS_RUN &&
         bacsc_timer_start(c->loop, &c->timer, RELEASE_BUFS_US) == BACSC_OK) {
         SSL_clear_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS);
         c->bufs_kept = true;
@@ -439,16 +440,15 @@ static void note_traffic(bacsc_wsconn *c)
     c->last_io = now;
 }
 
-static void release_buffers(bacsc_wsconn *c)
+static void release_buffers(bacsc_wsconn *c) /* the timer of a busy open connection */
 {
-    uint64_t idle_end = c->last_io + RELEASE_BUFS_US;
-    if (c->bufs_kept && bacsc_loop_now(c->loop) < idle_end) {
-        bacsc_timer_start_at(c->loop, &c->timer, idle_end);
-    } else if (c->bufs_kept) {
-        SSL_set_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS);
-        SSL_free_buffers(c->ssl); /* refused while a record is pending: then at its next I/O */
-        c->bufs_kept = false;
+    if (bacsc_loop_now(c->loop) < c->last_io + RELEASE_BUFS_US) {
+        bacsc_timer_start_at(c->loop, &c->timer, c->last_io + RELEASE_BUFS_US);
+        return;
     }
+    SSL_set_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS);
+    SSL_free_buffers(c->ssl); /* refused while a record is pending: then at its next I/O */
+    c->bufs_kept = false;
 }
 
 static void flush(bacsc_wsconn *c)
@@ -951,7 +951,8 @@ static void on_timer(bacsc_loop *loop, void *user)
                      "WebSocket upgrade timed out");
         break;
     case CS_OPEN:
-        release_buffers(c);
+        if (c->bufs_kept)
+            release_buffers(c);
         break;
     case CS_CLOSING:
         if (c->close_after_flush)
