@@ -60,9 +60,9 @@ enum cstate { CS_CONNECTING, CS_TLS, CS_HTTP, CS_OPEN, CS_CLOSING, CS_CLOSED };
 #define CONTROL_SLACK 256     /* room over max_queue for close/pong frames */
 #define KEEP_OUT_CAP 4096     /* an empty output queue keeps at most this much */
 #define READS_PER_EVENT 16    /* fairness: reads per readiness event before yielding */
-#define KEEP_BUFS_US 20000    /* KEEP_BUFS_RUN I/O events this close together (more than */
-#define KEEP_BUFS_RUN 8       /* a greeting): keep OpenSSL's buffers until idle this long: */
-#define RELEASE_BUFS_US 1000000
+#define KEEP_BUFS_US 20000    /* KEEP_BUFS_RUN I/O events this close (more than a greeting): */
+#define KEEP_BUFS_RUN 8       /* keep OpenSSL's buffers (no 17 KB malloc+free per record) */
+#define RELEASE_BUFS_US 1000000 /* until idle this long */
 
 /* Handshake-only state, freed when the connection opens. */
 struct handshake {
@@ -422,14 +422,6 @@ static void io_failed(bacsc_wsconn *c, int ssl_rc, int sys_errno)
     teardown(c, code, text);
 }
 
-/* SSL_get_error() needs an empty error queue: peek (~100 instructions), clear (~800) if not. */
-static void clear_ssl_errors(void)
-{
-    if (ERR_peek_error() != 0)
-        ERR_clear_error();
-}
-
-/* Busy: keep OpenSSL's buffers (no 17 KB malloc+free per record); idle: free them. */
 static void note_traffic(bacsc_wsconn *c)
 {
     uint64_t now = bacsc_loop_now(c->loop);
@@ -462,7 +454,8 @@ static void flush(bacsc_wsconn *c)
         if (n > INT32_MAX)
             n = INT32_MAX;
         if (c->ssl) {
-            clear_ssl_errors();
+            if (ERR_peek_error()) /* SSL_get_error() needs an empty queue; peek ~100 instr., */
+                ERR_clear_error(); /* clear ~800 even when empty (OpenSSL 3.0) */
             int w = SSL_write(c->ssl, c->out + c->out_off, (int)n);
             if (w > 0) {
                 c->out_off += (size_t)w;
@@ -769,8 +762,7 @@ static void watch_reads(bacsc_wsconn *c)
     BIO *rb = c->ssl ? SSL_get_rbio(c->ssl) : NULL;
     if (!rb)
         return;
-    /* Writes get a socket BIO without the callback: OpenSSL 3.0 calls BIO_ctrl
-     * ~8 times per record written, each running a callback twice. */
+    /* writes: own BIO, no callback (OpenSSL 3.0 runs ~8 BIO_ctrl per record) */
     BIO *wb = BIO_new_socket(c->fd, BIO_NOCLOSE);
     if (wb)
         SSL_set0_wbio(c->ssl, wb);
@@ -805,7 +797,8 @@ static void on_readable(bacsc_wsconn *c)
         }
         size_t n;
         if (c->ssl) {
-            clear_ssl_errors();
+            if (ERR_peek_error()) /* as in flush() */
+                ERR_clear_error();
             int r = SSL_read(c->ssl, buf, (int)cap);
             if (r <= 0) {
                 int e = SSL_get_error(c->ssl, r);
