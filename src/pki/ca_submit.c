@@ -400,7 +400,7 @@ int bacsc_ca_submit(bacsc_ca *ca, const bacsc_batch_in *batch, const bacsc_reque
     if (!items)
         return ca_fail(ca, BACSC_ERR_NOMEM, "out of memory");
     check_ctx cc = {.policy = &ca->policy, .reqs = reqs, .items = items};
-    ca_parallel_for(n, ca->threads, check_one, &cc);
+    bacsc_pool_for(ca_pool(ca), n, check_one, &cc);
 
     bacsc_batch_in none = {0};
     if (!batch)
