@@ -17,11 +17,11 @@
  *            certificate, manifest)
  * With R > 1 the median of each figure is printed.
  *
- * The floor: one P-256 ECDSA verification (the CSR's self-signature) plus
- * one ECDSA signature with the CA key per certificate, through EVP with the
- * digest fetched once, measured as CPU time of one thread (best of 3) just
- * before the stages and divided by the threads used (at most the online
- * CPUs). "read" is
+ * The floor (bench_floor.h, bench/README.md "Floors"): one P-256 ECDSA
+ * verification (the CSR's self-signature) plus one ECDSA signature with the
+ * CA key per certificate, through EVP, as CPU time of one thread (best of 5
+ * slices) measured just before the stages, divided by the threads used (at
+ * most the online CPUs). "read" is
  * compared with the verification share, "issue" with the signing share,
  * the total with both. Each stage prints its wall time and its CPU time
  * (all threads): the CPU per certificate against the floor's CPU is the
@@ -42,6 +42,7 @@
 #include "bacsc/error.h"
 #include "bacsc/pki.h"
 #include "bacsc/pool.h"
+#include "cli/bench_floor.h"
 
 #define MAX_RUNS 25
 enum { ST_READ, ST_SUBMIT, ST_ISSUE, ST_RESPOND, ST_TOTAL, N_ST };
@@ -58,15 +59,6 @@ static double now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* CPU time of the calling thread: the floor is what the crypto costs, not
- * how much of a core other processes left us while it ran. */
-static double thread_cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -90,56 +82,20 @@ static double loadavg(void)
     return l;
 }
 
-/* ---- the floor: EVP verify and sign, one thread ------------------------- */
+/* ---- the floor: EVP verify and sign (bench_floor.h) ---------------------- */
 
 typedef struct crypto_floor {
-    double verify_s, sign_s; /* per operation */
+    double verify_s, sign_s; /* per operation, one thread's CPU time */
 } crypto_floor;
-
-static double time_ops(EVP_PKEY *k, const EVP_MD *md, bool sign, const unsigned char *msg,
-                       size_t len, unsigned char *sig, size_t *siglen, int ops)
-{
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    double best = 1e9;
-    for (int r = 0; r < 3; r++) { /* best of 3: a shared machine */
-        double t0 = thread_cpu_s();
-        for (int i = 0; i < ops; i++) {
-            size_t sl = 80;
-            int ok = sign ? EVP_DigestSignInit(ctx, NULL, md, NULL, k) == 1 &&
-                                EVP_DigestSignUpdate(ctx, msg, len) == 1 &&
-                                EVP_DigestSignFinal(ctx, sig, &sl) == 1
-                          : EVP_DigestVerifyInit(ctx, NULL, md, NULL, k) == 1 &&
-                                EVP_DigestVerify(ctx, sig, *siglen, msg, len) == 1;
-            if (!ok) {
-                fprintf(stderr, "floor: EVP %s failed\n", sign ? "sign" : "verify");
-                exit(1);
-            }
-            if (sign)
-                *siglen = sl;
-        }
-        double t = (thread_cpu_s() - t0) / ops;
-        best = t < best ? t : best;
-    }
-    EVP_MD_CTX_free(ctx);
-    return best;
-}
 
 static crypto_floor measure_floor(void)
 {
-    crypto_floor f = {0};
-    EVP_PKEY *k = NULL;
-    EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", NULL);
-    if (bacsc_pki_keygen(BACSC_KEY_EC_P256, &k) != BACSC_OK || !md) {
-        fprintf(stderr, "floor: no P-256 key\n");
+    crypto_floor f = {bench_floor_ecdsa_p256_verify_us(0.5) / 1e6,
+                      bench_floor_ecdsa_p256_sign_us(0.5) / 1e6};
+    if (f.verify_s <= 0 || f.sign_s <= 0) {
+        fprintf(stderr, "floor: cannot measure ECDSA P-256\n");
         exit(1);
     }
-    unsigned char msg[400], sig[80];
-    size_t siglen = 0;
-    memset(msg, 0x5a, sizeof msg); /* about a TBSCertificate */
-    f.sign_s = time_ops(k, md, true, msg, sizeof msg, sig, &siglen, 1000);
-    f.verify_s = time_ops(k, md, false, msg, sizeof msg, sig, &siglen, 400);
-    EVP_MD_free(md);
-    EVP_PKEY_free(k);
     return f;
 }
 

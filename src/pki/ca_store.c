@@ -36,7 +36,7 @@
 
 #define SCHEMA_VERSION 2
 #define ISSUE_CHUNK 1000
-#define MAX_THREADS 16
+#define MAX_THREADS BACSC_POOL_MAX
 
 
 static const char *const schema_sql =

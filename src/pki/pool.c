@@ -6,8 +6,8 @@
  * is finished when its counter has passed n (every item claimed) and no
  * worker is inside it any more (every claimed item done): the waiter checks
  * both under the mutex; the last worker to leave a job wakes it.
- * Workers block every signal, so signal handling stays with the threads the
- * program made itself.
+ * Workers block every asynchronous signal, so signal handling stays with the
+ * threads the program made itself.
  */
 #include "bacsc/pool.h"
 
@@ -127,6 +127,11 @@ bacsc_pool *bacsc_pool_new(int size)
     pthread_cond_init(&p->left, NULL);
     sigset_t all, old;
     sigfillset(&all);
+    /* faults still reach the thread that caused them (and a sanitizer's
+     * handler): blocked, they would kill the process without a report */
+    static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP};
+    for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++)
+        sigdelset(&all, faults[i]);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     for (int i = 0; i < size; i++) {
         if (pthread_create(&p->tid[p->nworkers], NULL, worker, p) != 0)
