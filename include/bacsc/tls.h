@@ -54,6 +54,8 @@ typedef struct bacsc_tls_config {
     const char *key_file;       /* PEM private key */
     const char *issuer_files[BACSC_TLS_MAX_ISSUERS]; /* PEM issuer (CA) certificates; ≥ 1 */
     const char *crl_file;       /* optional PEM CRL(s) of the issuers: enables revocation checks */
+    const char *crl_file2;      /* optional second PEM CRL file (a device's CRLs received over
+                                 * BACnet); one CRL per issuer across both files */
     bool verify_hostname;       /* client: check the server's name against the URI host */
     const char *keylog_file;    /* NULL → $SSLKEYLOGFILE; "" → never */
     /* server only: session tickets (see above); NULL → no tickets, no resumption */
@@ -211,6 +213,10 @@ const char *bacsc_tls_error_name(uint16_t code);
 struct x509_st;
 int bacsc_tls_cert_uuid(struct x509_st *cert, uint8_t out[16]);
 int bacsc_tls_peer_uuid(struct ssl_st *ssl, uint8_t out[16]);
+
+/* "subject CN=node1, serial 5A72…" of the peer's certificate of an
+ * established connection into buf. Returns 1, or 0 (no certificate; buf ""). */
+int bacsc_tls_peer_ident(struct ssl_st *ssl, char *buf, size_t len);
 
 #ifdef __cplusplus
 }

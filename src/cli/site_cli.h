@@ -9,6 +9,7 @@
  *   site_net.c       the network of a job, progress, per-device results
  *   site_rollover.c  rollover (CA rollover phases)
  *   site_revoke.c    revoking superseded certificates after import
+ *   site_crl.c       crl push (a CA's CRL onto devices)
  */
 #ifndef BACSC_CLI_SITE_CLI_H
 #define BACSC_CLI_SITE_CLI_H
@@ -109,5 +110,7 @@ int site_print_items(bacsc_site *s, const opts *o, int64_t job, bool only_proble
 void site_note_resumed(bacsc_site *s, const opts *o, int64_t job);
 /* `bacsc site rollover` (site_rollover.c). */
 int site_cmd_rollover(int argc, char **argv);
+/* `bacsc site crl push` (site_crl.c). */
+int site_cmd_crl(int argc, char **argv);
 
 #endif

@@ -62,7 +62,14 @@ typedef struct site_item {
     /* verify-issuers: what both slots must hold before activation */
     bool want_set, want_has[2];
     unsigned char want_fp[2][BACSC_SITE_FP_LEN];
+    /* crl-push: the CRL file and the set this job stages there */
+    uint32_t crl_file;
+    unsigned char *stage;
+    size_t stage_len;
     char error[256];
+    /* re-finding the device by instance after a timeout (its address changed) */
+    bool refinding, refound;
+    uint64_t refind_sent, refind_until;
 } site_item;
 
 typedef struct site_step {
