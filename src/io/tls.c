@@ -537,8 +537,12 @@ static SSL_TICKET_RETURN ticket_decrypted_cb(SSL *ssl, SSL_SESSION *ss,
         t->stats.tickets_refused++;
         return SSL_TICKET_RETURN_IGNORE_RENEW;
     }
-    return status == SSL_TICKET_SUCCESS_RENEW ? SSL_TICKET_RETURN_USE_RENEW
-                                              : SSL_TICKET_RETURN_USE;
+    /* Always renew: a TLS 1.3 client uses a ticket once (OpenSSL marks the
+     * session it resumed not resumable), so a resumed connection without a
+     * new ticket would make the node's next reconnect a full handshake. The
+     * new ticket's age starts now; its certificate is checked again, as
+     * here, whenever it is presented. */
+    return SSL_TICKET_RETURN_USE_RENEW;
 }
 
 /* Issue and accept tickets on `ctx` with the keys of `t`. */

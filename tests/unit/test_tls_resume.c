@@ -226,6 +226,32 @@ static void resumes_after_restart_with_same_keys(void **state)
     unlink(other);
 }
 
+/* TLS 1.3 clients use a ticket once: every resumed handshake must leave the
+ * node a fresh ticket, or every second hub restart is a full handshake. */
+static void resumes_again_after_a_resumed_connection(void **state)
+{
+    (void)state;
+    char keys[512];
+    snprintf(keys, sizeof keys, "%s/tickets-again", pki);
+    unlink(keys);
+    bacsc_tls_ctx *ct = client_ctx("client");
+    bacsc_tls_resume r = {0};
+    bacsc_tls_stats st;
+    assert_true(one_connection(server_ctx(keys, NULL, 0), ct, &r, &st));
+    assert_false(cli.reused);
+    for (int i = 0; i < 3; i++) {
+        SSL_SESSION *before = r.session;
+        assert_true(one_connection(server_ctx(keys, NULL, 0), ct, &r, &st));
+        assert_true(cli.reused);
+        assert_int_equal(st.resumed, 1);
+        assert_non_null(r.session);
+        assert_ptr_not_equal(r.session, before); /* a new ticket came with it */
+    }
+    bacsc_tls_resume_clear(&r);
+    bacsc_tls_ctx_free(ct);
+    unlink(keys);
+}
+
 static void revoked_certificate_cannot_ride_on_a_ticket(void **state)
 {
     (void)state;
@@ -315,6 +341,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(resumes_after_restart_with_same_keys),
+        cmocka_unit_test(resumes_again_after_a_resumed_connection),
         cmocka_unit_test(revoked_certificate_cannot_ride_on_a_ticket),
         cmocka_unit_test(expired_ticket_is_not_resumed),
     };
