@@ -537,12 +537,16 @@ static SSL_TICKET_RETURN ticket_decrypted_cb(SSL *ssl, SSL_SESSION *ss,
         t->stats.tickets_refused++;
         return SSL_TICKET_RETURN_IGNORE_RENEW;
     }
-    /* Always renew: a TLS 1.3 client uses a ticket once (OpenSSL marks the
-     * session it resumed not resumable), so a resumed connection without a
-     * new ticket would make the node's next reconnect a full handshake. The
-     * new ticket's age starts now; its certificate is checked again, as
-     * here, whenever it is presented. */
-    return SSL_TICKET_RETURN_USE_RENEW;
+    /* Renew (a new ticket after the handshake) when the ticket came under
+     * the previous key or is past half its life: a node that reconnects
+     * keeps a ticket that will still be good at the next hub restart.
+     * Otherwise the node reuses its ticket (tls_resume_offer()): issuing one
+     * costs OpenSSL 3.0 an encode, a full decode (an X.509 parse) and an
+     * encode of the session — a third of a resumed handshake, spent in a
+     * reconnect storm where it matters most. */
+    if (status == SSL_TICKET_SUCCESS_RENEW || age > (int64_t)t->ticket_lifetime_s / 2)
+        return SSL_TICKET_RETURN_USE_RENEW;
+    return SSL_TICKET_RETURN_USE;
 }
 
 /* Issue and accept tickets on `ctx` with the keys of `t`. */
@@ -604,6 +608,20 @@ static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
     return 0; /* we did not keep the caller's reference */
 }
 
+/* Offer a copy of the kept session: OpenSSL marks the session a TLS 1.3
+ * client resumed not resumable (single use), and the hub sends a new ticket
+ * only when the old one is past half its life. The copy shares the
+ * certificate (a reference), so it is cheap. */
+static bool tls_resume_offer(SSL *ssl, SSL_SESSION *s)
+{
+    SSL_SESSION *copy = SSL_SESSION_dup(s);
+    if (!copy)
+        return false;
+    bool ok = SSL_set_session(ssl, copy) == 1;
+    SSL_SESSION_free(copy); /* the SSL holds its own reference */
+    return ok;
+}
+
 int bacsc_tls_ssl_set_resume(SSL *ssl, bacsc_tls_resume *r)
 {
     if (!ssl || SSL_is_server(ssl) || !ex_indexes())
@@ -619,7 +637,7 @@ int bacsc_tls_ssl_set_resume(SSL *ssl, bacsc_tls_resume *r)
             life = hint; /* the server's ticket lifetime */
         if (age < 0 || age >= life || !SSL_SESSION_is_resumable(s)) {
             bacsc_tls_resume_clear(r);
-        } else if (SSL_set_session(ssl, s) != 1) {
+        } else if (!tls_resume_offer(ssl, s)) {
             ERR_clear_error();
             bacsc_tls_resume_clear(r);
         }
@@ -736,6 +754,17 @@ bacsc_tls_ctx *bacsc_tls_ctx_new(const bacsc_tls_config *cfg, bool server, char 
         goto fail;
     SSL_CTX_set_cert_store(ctx, st); /* takes ownership */
     st = NULL;
+    /* Our own chain, built once here. Otherwise OpenSSL builds it in every
+     * handshake (an X509_verify_cert of our certificate: one ECDSA
+     * verification each time) and sends the self-signed issuer too, which
+     * the peer must already have (it never uses one a peer sends) and would
+     * only parse (an X.509 decode per handshake on the other side). */
+    if (SSL_CTX_build_cert_chain(ctx, SSL_BUILD_CHAIN_FLAG_NO_ROOT |
+                                          SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR |
+                                          SSL_BUILD_CHAIN_FLAG_CLEAR_ERROR) <= 0) {
+        set_err(err, errlen, "cannot build the certificate chain of %s", cfg->cert_file);
+        goto fail;
+    }
 
     if (server) {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
