@@ -140,7 +140,7 @@ if [ "$SC_OK" = 1 ]; then
   printf '\033[2m$ %s &\033[0m\n' "${ROUTER[*]}"
   "${ROUTER[@]}" --log-level info 2>router.log &
   PIDS+=($!)
-  for _ in $(seq 100); do grep -q "connected to the primary hub" router.log && break; sleep 0.1; done
+  for _ in $(seq 100); do grep -qs "connected to the primary hub" router.log && break; sleep 0.1; done
   BIP=(--bip-local 127.0.0.1:$WS --bip-broadcast 127.0.0.1:$RP)
   run "$B" whois --global "${BIP[@]}" --timeout 2
   run "$B" read 1001 device,1001 object-name --dnet 2 "${BIP[@]}"

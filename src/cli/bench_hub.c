@@ -853,6 +853,8 @@ static void establish(bench *b)
     uint64_t t0 = mono_ns(), deadline = t0 + (uint64_t)(o->connect_timeout_s * 1e9);
     uint64_t next_tick = 0, next_report = t0 + 1000000000u;
     unsigned conc = o->concurrency ? o->concurrency : 1000;
+    hub_counters hc0, hc1;
+    bool counted = o->hub_pid > 0 && read_hub_counters(o->hub_pid, &hc0);
     while (b->n_connected < b->n_nodes && mono_ns() < deadline) {
         while (b->n_started < b->n_nodes && b->n_pending < conc) {
             bnode *n = &b->nodes[b->n_started++];
@@ -869,6 +871,8 @@ static void establish(bench *b)
         }
     }
     uint64_t t1 = mono_ns();
+    if (counted && read_hub_counters(o->hub_pid, &hc1))
+        b->r->hub_cpu_establish_s = hc1.cpu_s - hc0.cpu_s;
     b->r->establish_s = (double)(t1 - t0) / 1e9;
     b->r->connected = b->n_connected;
 }

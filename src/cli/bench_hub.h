@@ -91,6 +91,9 @@ typedef struct bench_hub_result {
     bool hub_counted;
     uint64_t hub_syscr, hub_syscw;
     double hub_cpu_s;
+    /* with --hub-pid: the hub's CPU time while the nodes were established
+     * (TCP + TLS + upgrade + Connect-Request of every node) */
+    double hub_cpu_establish_s;
     double hub_kb_per_conn;
     bool restart_measured;
     unsigned restart_lost;       /* nodes that lost their connection */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_floor.h"
 #include "bench_hub.h"
 #include "cli.h"
 #include "cli_opt.h"
@@ -21,8 +22,20 @@ typedef struct bench_cli {
     bench_hub_opts o;
     const char *mode;
     unsigned long size;
+    double floor_s;
     bool json, print_npdu;
 } bench_cli;
+
+/* The floors measured in the same run (bench_floor.h): half before the
+ * benchmark, half after it. */
+typedef struct hub_floors {
+    bool rtt_ok;
+    bench_floor_lat rtt1, rtt2; /* 1 and 2 loopback TCP round trips of `size` octets */
+    double relay_us;            /* hub CPU floor per relayed message (0: not measured) */
+    const char *relay_what;
+    bool crypto_ok;
+    bench_floor_crypto crypto; /* connect mode */
+} hub_floors;
 
 static const cli_opt hub_rows[] = {
     CLI_STR("hub", 0, "URI", bench_cli, o.hub_uri, "wss://HOST:PORT (ws:// with --insecure-plaintext)"),
@@ -65,6 +78,9 @@ static const cli_opt hub_rows[] = {
                "SC_Maximum_Reconnect_Time (default 600)"),
     CLI_FLAG("print-npdu", 0, bench_cli, print_npdu,
              "print the NPDU that would be sent (hex) and exit"),
+    CLI_DOUBLE("floor-time", 0, "S", bench_cli, floor_s, 0, 600,
+               "time spent measuring the floors next to the figures\n"
+               "(half before, half after the run; default 2, 0: none)"),
     CLI_FLAG("json", 0, bench_cli, json, "print the result as JSON"),
     CLI_FLAG("quiet", 0, bench_cli, o.quiet, "no progress lines on stderr"),
     CLI_FLAG("no-resume", 0, bench_cli, o.no_resume, "never resume TLS sessions (every handshake is full)"),
@@ -89,6 +105,60 @@ static const char *mode_name(int m)
     return m == BENCH_MODE_RTT ? "rtt" : m == BENCH_MODE_CONNECT ? "connect" : "throughput";
 }
 
+static void lat_merge(bench_floor_lat *acc, const bench_floor_lat *x)
+{
+    double a = (double)acc->samples, b = (double)x->samples;
+    if (a + b <= 0)
+        return;
+    acc->p50_us = (acc->p50_us * a + x->p50_us * b) / (a + b);
+    acc->p99_us = (acc->p99_us * a + x->p99_us * b) / (a + b);
+    acc->mean_us = (acc->mean_us * a + x->mean_us * b) / (a + b);
+    acc->min_us = acc->samples && acc->min_us < x->min_us ? acc->min_us : x->min_us;
+    acc->samples += x->samples;
+}
+
+/* One half of the floors (`secs` seconds): loopback TCP round trips of the
+ * NPDU size for rtt mode, the hub's CPU floor per relayed message with
+ * --hub-pid, the handshake crypto for connect mode (once). */
+static void measure_floors(const bench_hub_opts *o, double secs, hub_floors *f)
+{
+    if (secs <= 0)
+        return;
+    if (o->mode == BENCH_MODE_CONNECT) {
+        if (!f->crypto_ok)
+            bench_floor_crypto_measure(secs * 2 / 7, &f->crypto);
+        f->crypto_ok = f->crypto.full_handshake_us > 0;
+        return;
+    }
+    bool per_record = o->mode == BENCH_MODE_RTT || o->rate > 0;
+    if (o->mode == BENCH_MODE_RTT) {
+        bench_floor_lat a, b;
+        if (bench_floor_tcp_rtt(o->size, 2, secs * 0.35, 1000000, &a) == 0 &&
+            bench_floor_tcp_rtt(o->size, 1, secs * 0.15, 1000000, &b) == 0) {
+            lat_merge(&f->rtt2, &a);
+            lat_merge(&f->rtt1, &b);
+            f->rtt_ok = true;
+        }
+    }
+    if (o->hub_pid <= 0)
+        return;
+    /* the TLS record of one relayed message: NPDU + BVLC-SC header with one
+     * VMAC + WebSocket header (≈ 16 octets) */
+    size_t rec = o->size + 16;
+    double r;
+    if (per_record) {
+        r = bench_floor_relay_us(rec, secs * 0.5);
+        f->relay_what = "open + seal of its TLS record, one read(2) + one write(2)";
+    } else {
+        double op = bench_floor_aes_gcm_open_us(128, 16384, secs * 0.25);
+        double se = bench_floor_aes_gcm_us(128, 16384, secs * 0.25);
+        r = op < 0 || se < 0 ? -1 : (op + se) * (double)rec / 16384;
+        f->relay_what = "AES-128-GCM open + seal of its octets in 16 KB records";
+    }
+    if (r > 0 && (f->relay_us <= 0 || r < f->relay_us))
+        f->relay_us = r;
+}
+
 static json_t *lat_json(const bench_latency *l)
 {
     return json_pack("{s:I,s:f,s:f,s:f,s:f,s:f,s:f}", "count", (json_int_t)l->count, "p50_us",
@@ -101,7 +171,84 @@ static uint64_t total_errors(const bench_hub_result *r)
     return r->naks + r->disconnects + r->timeouts + r->send_refused + r->bad_payload;
 }
 
-static void print_json(const bench_hub_opts *o, const bench_hub_result *r)
+static double hub_cpu_per_conn_us(const bench_hub_result *r)
+{
+    return r->connected ? r->hub_cpu_establish_s * 1e6 / (double)r->connected : 0;
+}
+
+/* Every figure next to its floor (bench_floor.h: ratio = figure / floor). */
+static json_t *floors_json(const bench_hub_opts *o, const bench_hub_result *r,
+                           const hub_floors *f)
+{
+    json_t *j = json_object();
+    if (f->rtt_ok) {
+        json_object_set_new(j, "tcp_2rtt", json_pack("{s:f,s:f,s:I}", "p50_us", f->rtt2.p50_us,
+                                                     "p99_us", f->rtt2.p99_us, "samples",
+                                                     (json_int_t)f->rtt2.samples));
+        json_object_set_new(j, "tcp_rtt", json_pack("{s:f,s:f,s:I}", "p50_us", f->rtt1.p50_us,
+                                                    "p99_us", f->rtt1.p99_us, "samples",
+                                                    (json_int_t)f->rtt1.samples));
+        json_object_set_new(j, "rtt_p50", bench_floor_json(r->rtt.p50, f->rtt2.p50_us, "us"));
+        json_object_set_new(j, "rtt_p99", bench_floor_json(r->rtt.p99, f->rtt2.p99_us, "us"));
+        json_object_set_new(j, "one_way_p50",
+                            bench_floor_json(r->one_way.p50, f->rtt1.p50_us, "us"));
+    }
+    if (o->mode != BENCH_MODE_CONNECT && r->hub_counted && r->received) {
+        double n = (double)r->received;
+        json_object_set_new(j, "hub_syscalls_per_msg",
+                            bench_floor_json((double)(r->hub_syscr + r->hub_syscw) / n, 2.0, ""));
+        if (f->relay_us > 0)
+            json_object_set_new(j, "hub_cpu_us_per_msg",
+                                bench_floor_json(r->hub_cpu_s * 1e6 / n, f->relay_us, "us"));
+    }
+    if (f->crypto_ok) {
+        json_object_set_new(j, "crypto", bench_floor_crypto_json(&f->crypto));
+        if (o->hub_pid > 0 && r->connected)
+            json_object_set_new(j, "hub_cpu_us_per_connection",
+                                bench_floor_json(hub_cpu_per_conn_us(r),
+                                                 f->crypto.full_handshake_us, "us"));
+    }
+    return j;
+}
+
+static void print_floors(const bench_hub_opts *o, const bench_hub_result *r,
+                         const hub_floors *f)
+{
+    if (!f->rtt_ok && f->relay_us <= 0 && !f->crypto_ok)
+        return;
+    printf("floors, measured in this run (ratio = figure / floor):\n");
+    if (f->rtt_ok) {
+        printf("  loopback TCP between two processes, %zu octets: 2 round trips p50 %.1f µs, "
+               "p99 %.1f µs; 1 round trip p50 %.1f µs (%lu + %lu samples)\n",
+               o->size, f->rtt2.p50_us, f->rtt2.p99_us, f->rtt1.p50_us, f->rtt2.samples,
+               f->rtt1.samples);
+        bench_floor_print(stdout, "round trip p50 (floor: 2 TCP round trips)", r->rtt.p50,
+                          f->rtt2.p50_us, "µs");
+        bench_floor_print(stdout, "round trip p99 (floor: 2 TCP round trips)", r->rtt.p99,
+                          f->rtt2.p99_us, "µs");
+        bench_floor_print(stdout, "one way p50 (floor: 1 TCP round trip)", r->one_way.p50,
+                          f->rtt1.p50_us, "µs");
+    }
+    if (o->mode != BENCH_MODE_CONNECT && r->hub_counted && r->received) {
+        double n = (double)r->received;
+        bench_floor_print(stdout, "hub syscalls per message (floor: 1 r + 1 w)",
+                          (double)(r->hub_syscr + r->hub_syscw) / n, 2.0, "");
+        if (f->relay_us > 0) {
+            bench_floor_print(stdout, "hub CPU per relayed message", r->hub_cpu_s * 1e6 / n,
+                              f->relay_us, "µs");
+            printf("    (floor: %s)\n", f->relay_what);
+        }
+    }
+    if (f->crypto_ok) {
+        printf("  ");
+        bench_floor_crypto_print(stdout, &f->crypto);
+        if (o->hub_pid > 0 && r->connected)
+            bench_floor_print(stdout, "hub CPU per connection set up (full handshake)",
+                              hub_cpu_per_conn_us(r), f->crypto.full_handshake_us, "µs");
+    }
+}
+
+static void print_json(const bench_hub_opts *o, const bench_hub_result *r, const hub_floors *f)
 {
     json_t *j = json_object();
     json_object_set_new(j, "mode", json_string(mode_name(o->mode)));
@@ -146,6 +293,9 @@ static void print_json(const bench_hub_opts *o, const bench_hub_result *r)
                                           (json_int_t)r->restart_tls_resumed));
         }
     }
+    if (o->hub_pid > 0 && o->mode == BENCH_MODE_CONNECT)
+        json_object_set_new(j, "hub_cpu_us_per_connection", json_real(hub_cpu_per_conn_us(r)));
+    json_object_set_new(j, "floors", floors_json(o, r, f));
     json_object_set_new(j, "tls",
                         json_pack("{s:I,s:I}", "handshakes", (json_int_t)r->tls_handshakes,
                                   "resumed", (json_int_t)r->tls_resumed));
@@ -165,7 +315,8 @@ static void lat_row(const char *name, const bench_latency *l)
            l->max, l->mean, (unsigned long long)l->count);
 }
 
-static void print_table(const bench_hub_opts *o, const bench_hub_result *r)
+static void print_table(const bench_hub_opts *o, const bench_hub_result *r,
+                        const hub_floors *f)
 {
     printf("bacsc bench hub — %s, %s\n", mode_name(o->mode), o->hub_uri);
     printf("nodes                  %u connected of %u in %.2f s (connect time p50 %.1f ms, "
@@ -192,6 +343,9 @@ static void print_table(const bench_hub_opts *o, const bench_hub_result *r)
         }
     } else {
         printf("held                   %.1f s\n", r->measured_s);
+        if (o->hub_pid > 0 && r->connected)
+            printf("hub CPU                %.1f µs per connection set up (%.2f s for %u)\n",
+                   hub_cpu_per_conn_us(r), r->hub_cpu_establish_s, r->connected);
         if (r->hub_rss_before_kb >= 0)
             printf("hub memory             VmRSS %ld → %ld KB: %.1f KB per connection\n",
                    r->hub_rss_before_kb, r->hub_rss_after_kb, r->hub_kb_per_conn);
@@ -212,6 +366,7 @@ static void print_table(const bench_hub_opts *o, const bench_hub_result *r)
            (unsigned long long)r->disconnects, (unsigned long long)r->timeouts,
            (unsigned long long)r->send_refused, (unsigned long long)r->bad_payload,
            (unsigned long long)r->connect_failures);
+    print_floors(o, r, f);
 }
 
 /* Parse `bench hub`'s command line into *c. Returns -1 to go on, else the exit code. */
@@ -244,7 +399,8 @@ static int cmd_hub(int argc, char **argv)
     static const char prog[] = "bench hub";
     bench_cli c = {.o = {.pairs = 0, .duration_s = 5, .window = 32, .concurrency = 1000,
                          .connect_timeout_s = 120, .msg_timeout_s = 2, .restart_timeout_s = 120},
-                   .size = 64};
+                   .size = 64,
+                   .floor_s = 2};
     int prc = parse_hub(&c, argc, argv);
     if (prc >= 0)
         return prc;
@@ -280,15 +436,18 @@ static int cmd_hub(int argc, char **argv)
         }
     }
     bench_hub_result r;
+    hub_floors f = {0};
     char err[512] = "";
+    measure_floors(&o, c.floor_s / 2, &f);
     if (bench_hub_run(&o, &r, err, sizeof err) != 0) {
         cli_error(prog, "%s", err);
         return r.nodes && !r.connected ? EXIT_UNAVAILABLE : EXIT_FAIL;
     }
+    measure_floors(&o, c.floor_s / 2, &f);
     if (json)
-        print_json(&o, &r);
+        print_json(&o, &r, &f);
     else
-        print_table(&o, &r);
+        print_table(&o, &r, &f);
     bool failed = total_errors(&r) != 0 || r.connected < r.nodes ||
                   (r.restart_measured && (r.restart_lost == 0 || r.restart_back < r.restart_lost));
     return failed ? EXIT_FAIL : EXIT_OK;

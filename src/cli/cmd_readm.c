@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "cli_opt.h"
 #include "sc_tool.h"
+#include "readm.h"
 #include "value_json.h"
 
 const char bacsc_cmd_readm_summary[] = "read several properties at once (ReadPropertyMultiple)";
@@ -25,6 +26,7 @@ typedef struct readm_opts {
 static const cli_part readm_help[] = {
     CLI_TEXT("usage: bacsc readm DEVICE OBJECT PROP[,PROP...] [OBJECT PROP[,PROP...]]...\n"
              "                   [--json] CONNECTION...\n"
+             "       bacsc readm DEVICE all [PROP[,PROP...]] [--json] CONNECTION...\n"
              "\n"
              "Read several properties of one or more objects with one\n"
              "ReadPropertyMultiple request. Arguments after DEVICE alternate: an object\n"
@@ -33,16 +35,24 @@ static const cli_part readm_help[] = {
              "are expanded by the device. Each result prints as\n"
              "  OBJECT PROPERTY = VALUE      or      OBJECT PROPERTY ! error: CLASS/CODE\n"
              "\n"
+             "\"DEVICE all\" reads every object of the device (its Object_List first),\n"
+             "with as many requests as needed, 4 in flight, each sized to what the\n"
+             "device accepts and answers (default properties: all); progress on\n"
+             "stderr; --timeout counts from the last answer.\n"
+             "\n"
              "options:\n"),
     SC_TOOL_GROUPS(sc_tool_timeout10_rows, readm_opts, t),
     CLI_TEXT("\n"
              "exit status: 0 answered (individual properties may carry errors), 1 the\n"
              "             request was answered Error/Reject/Abort, 2 usage, 3 bad\n"
-             "             profile/certificates, 4 hub or device unreachable\n"
+             "             profile/certificates, 4 hub or device unreachable, 5 (all)\n"
+             "             some objects could not be read\n"
              "\n"
              "examples:\n"
              "  bacsc readm 1001 analog-value,1 present-value,units,priority-array[8]\n"
-             "  bacsc readm 1001 device,1001 object-name,device-uuid network-port,1 all --json\n"),
+             "  bacsc readm 1001 device,1001 object-name,device-uuid network-port,1 all --json\n"
+             "  bacsc readm 1001 all --json\n"
+             "  bacsc readm 1001 all object-name,present-value\n"),
     CLI_END};
 
 static const cli_spec readm_spec = {PROG, readm_help, .col = SC_TOOL_HELP_COL, .short_col = true};
@@ -59,24 +69,13 @@ static json_t *prop_json(uint32_t p)
     return n ? json_string(n) : json_integer(p);
 }
 
-static void done(void *user, const bacsc_client_result *r)
+int readm_print_ack(const uint8_t *ack, size_t len, json_t *arr)
 {
-    sc_tool *t = user;
-    if (t->finishing)
-        return;
-    if (r->outcome != BACSC_CLIENT_COMPLEX_ACK) {
-        sc_tool_finish(t, sc_tool_result_error(t, r));
-        return;
-    }
     bacsc_fault f;
-    if (bacsc_rpm_validate(r->ack, r->ack_len, true, &f) < 0) {
-        cli_error(PROG, "malformed ReadPropertyMultiple-ACK");
-        sc_tool_finish(t, EXIT_DATAERR);
-        return;
-    }
-    json_t *arr = t->json ? json_array() : NULL;
+    if (bacsc_rpm_validate(ack, len, true, &f) < 0)
+        return -1;
     bacsc_rpm_iter it;
-    bacsc_rpm_iter_init(&it, r->ack, r->ack_len, true);
+    bacsc_rpm_iter_init(&it, ack, len, true);
     bacsc_object_id oid;
     bacsc_rpm_result res;
     while (bacsc_rpm_next_object(&it, &oid, &f) == 1) {
@@ -116,6 +115,25 @@ static void done(void *user, const bacsc_client_result *r)
                 printf("%s %s = %s\n", ob, pn, buf);
             }
         }
+    }
+    return 0;
+}
+
+static void done(void *user, const bacsc_client_result *r)
+{
+    sc_tool *t = user;
+    if (t->finishing)
+        return;
+    if (r->outcome != BACSC_CLIENT_COMPLEX_ACK) {
+        sc_tool_finish(t, sc_tool_result_error(t, r));
+        return;
+    }
+    json_t *arr = t->json ? json_array() : NULL;
+    if (readm_print_ack(r->ack, r->ack_len, arr) < 0) {
+        json_decref(arr);
+        cli_error(PROG, "malformed ReadPropertyMultiple-ACK");
+        sc_tool_finish(t, EXIT_DATAERR);
+        return;
     }
     if (arr)
         cli_print_json(arr);
@@ -184,6 +202,15 @@ int bacsc_cmd_readm(int argc, char **argv)
     if (rc >= 0)
         return rc;
     int npos = argc - 1;
+    if ((npos == 2 || npos == 3) && strcmp(argv[2], "all") == 0) {
+        /* the whole device: DEVICE all [PROPS] */
+        if ((rc = sc_tool_parse_device(&t, argv[1])) != 0)
+            return rc;
+        const char *props = npos == 3 ? argv[3] : "all";
+        if (parse_props(&m, &m.specs[0], props))
+            return EXIT_USAGE;
+        return readm_all_main(&t, m.refs, m.nrefs, props);
+    }
     if (npos < 3 || (npos - 1) % 2 != 0) {
         cli_error(PROG, "expected DEVICE followed by OBJECT PROPERTY-LIST pairs (see --help)");
         return EXIT_USAGE;

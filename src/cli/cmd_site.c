@@ -635,7 +635,7 @@ static int load_targets(opts *o, char ***owned, size_t *nowned)
  * listened for and what to check. Devices answer Who-Is with a BROADCAST I-Am
  * (to their own broadcast address and port), so a unicast --target that got
  * the Who-Is through still shows nothing when that port is not the tool's. */
-static void discover_no_answer(const opts *o, net *n)
+static void discover_no_answer(const opts *o, bacsc_site_net *n)
 {
     if (o->hub) {
         cli_error(o->prog, "no device answered the Who-Is sent through hub %s; check that the "
@@ -652,7 +652,7 @@ static void discover_no_answer(const opts *o, net *n)
         snprintf(sent, sizeof sent, "broadcast to %s",
                  o->broadcast ? o->broadcast : "255.255.255.255:47808");
     bacsc_bip_addr la;
-    bacsc_bip_link_local(n->link, &la);
+    bacsc_bip_link_local(bacsc_site_net_bip_link(n), &la);
     bacsc_bip_addr_format(&la, local, sizeof local);
     cli_error(o->prog, "no device answered Who-Is %s; devices answer with a broadcast I-Am "
                        "to their broadcast address and port, and this tool listens on %s: check "
@@ -695,14 +695,16 @@ static int cmd_discover(int argc, char **argv)
         ex = EXIT_FAIL;
         goto out_targets;
     }
-    net n;
-    if ((ex = site_net_open(&o, &n, true)) >= 0)
+    bacsc_site_net *n;
+    if ((ex = site_net_open(&o, true, &n)) >= 0)
         goto out_db;
+    bacsc_client *cl = bacsc_site_net_client(n);
+    bacsc_loop *loop = bacsc_site_net_loop(n);
     ex = EXIT_FAIL;
     bacsc_whois w = {0};
-    uint64_t now = bacsc_loop_update_time(n.loop);
+    uint64_t now = bacsc_loop_update_time(loop);
     if (o.broadcast || o.ntargets == 0)
-        bacsc_client_whois(n.cl, NULL, &w, now);
+        bacsc_client_whois(cl, NULL, &w, now);
     /* Unicast Who-Is, paced a little so a thousand devices do not overrun
      * socket buffers; then wait for the answers. */
     uint64_t deadline = now + (uint64_t)o.wait_ms * 1000u;
@@ -710,28 +712,28 @@ static int cmd_discover(int argc, char **argv)
     while (now < deadline) {
         for (size_t k = 0; k < 64 && sent < o.ntargets; k++, sent++) {
             bacsc_address a = bacsc_bip_addr_to_address(&taddr[sent]);
-            bacsc_client_whois(n.cl, &a, &w, now);
+            bacsc_client_whois(cl, &a, &w, now);
         }
         if (sent == o.ntargets && o.ntargets && !o.broadcast &&
-            bacsc_client_device_count(n.cl) >= o.ntargets)
+            bacsc_client_device_count(cl) >= o.ntargets)
             break; /* every target answered */
-        bacsc_loop_run_once(n.loop, sent < o.ntargets ? 2000 : 20000);
-        now = bacsc_loop_update_time(n.loop);
+        bacsc_loop_run_once(loop, sent < o.ntargets ? 2000 : 20000);
+        now = bacsc_loop_update_time(loop);
     }
-    size_t nd = bacsc_client_device_count(n.cl);
+    size_t nd = bacsc_client_device_count(cl);
     if (!o.quiet && !o.json)
         fprintf(stderr, "bacsc site: %zu device%s answered Who-Is\n", nd, nd == 1 ? "" : "s");
     if (nd == 0) {
-        discover_no_answer(&o, &n);
+        discover_no_answer(&o, n);
         ex = EXIT_UNAVAILABLE;
         goto out_net;
     }
     bacsc_site_found *found = calloc(nd, sizeof *found);
     for (size_t i = 0; i < nd; i++) {
-        const bacsc_client_device *d = bacsc_client_device_at(n.cl, i);
+        const bacsc_client_device *d = bacsc_client_device_at(cl, i);
         found[i].instance = d->instance;
         found[i].address = d->address;
-        found[i].kind = n.io.datalink;
+        found[i].kind = bacsc_site_net_io(n)->datalink;
     }
     int64_t job;
     int rc = bacsc_site_prepare_discover(s, found, nd, &job);
@@ -740,9 +742,9 @@ static int cmd_discover(int argc, char **argv)
         cli_error(o.prog, "%s", bacsc_site_errmsg(s));
         goto out_net;
     }
-    ex = site_run_and_report(s, &o, &n, job, NULL);
+    ex = site_run_and_report(s, &o, n, job, NULL);
 out_net:
-    site_net_close(&n);
+    bacsc_site_net_close(n);
 out_db:
     bacsc_site_close(s);
 out_targets:
@@ -866,8 +868,8 @@ static int request_job(int argc, char **argv, bool renew)
         return EXIT_FAIL;
     }
     bacsc_site_settings_clear(&st);
-    net n;
-    if ((ex = site_net_open(&o, &n, false)) >= 0) {
+    bacsc_site_net *n;
+    if ((ex = site_net_open(&o, false, &n)) >= 0) {
         bacsc_site_close(s);
         return ex;
     }
@@ -882,7 +884,7 @@ static int request_job(int argc, char **argv, bool renew)
         goto out;
     }
     json_t *jobj = NULL;
-    ex = site_run_and_report(s, &o, &n, job, &jobj);
+    ex = site_run_and_report(s, &o, n, job, &jobj);
     size_t count = 0;
     rc = renew ? bacsc_site_write_request_job(s, job, o.out, &count)
                : bacsc_site_write_request(s, &sel, o.out, &count);
@@ -900,7 +902,7 @@ static int request_job(int argc, char **argv, bool renew)
         cli_print_json(jobj);
     }
 out:
-    site_net_close(&n);
+    bacsc_site_net_close(n);
     bacsc_site_close(s);
     return ex;
 }
@@ -1024,13 +1026,13 @@ static int cmd_import(int argc, char **argv)
             fprintf(stderr, "bacsc site: %zu certificate%s refused; distributing the others\n",
                     nref, nref == 1 ? "" : "s");
     }
-    net n;
-    if ((ex = site_net_open(&o, &n, false)) >= 0) {
+    bacsc_site_net *n;
+    if ((ex = site_net_open(&o, false, &n)) >= 0) {
         bacsc_site_close(s);
         return ex;
     }
     json_t *jobj = NULL, *rv = NULL;
-    ex = site_run_and_report(s, &o, &n, job, o.json ? &jobj : NULL);
+    ex = site_run_and_report(s, &o, n, job, o.json ? &jobj : NULL);
     if (ex == EXIT_OK && nref)
         ex = EXIT_PARTIAL;
     if (site_revoke_superseded(s, o.prog, o.ca_dir, o.keep_old, o.quiet, o.json ? &rv : NULL) &&
@@ -1042,7 +1044,7 @@ static int cmd_import(int argc, char **argv)
     } else {
         json_decref(rv);
     }
-    site_net_close(&n);
+    bacsc_site_net_close(n);
     bacsc_site_close(s);
     return ex;
 }
@@ -1100,13 +1102,13 @@ static int cmd_trust(int argc, char **argv)
         bacsc_site_close(s);
         return rc == BACSC_ERR_MALFORMED || rc == BACSC_ERR_NOT_FOUND ? EXIT_DATAERR : EXIT_FAIL;
     }
-    net n;
-    if ((ex = site_net_open(&o, &n, false)) >= 0) {
+    bacsc_site_net *n;
+    if ((ex = site_net_open(&o, false, &n)) >= 0) {
         bacsc_site_close(s);
         return ex;
     }
-    ex = site_run_and_report(s, &o, &n, job, NULL);
-    site_net_close(&n);
+    ex = site_run_and_report(s, &o, n, job, NULL);
+    bacsc_site_net_close(n);
     bacsc_site_close(s);
     return ex;
 }
@@ -1157,13 +1159,13 @@ static int cmd_mode(int argc, char **argv)
         bacsc_site_close(s);
         return rc == BACSC_ERR_NOT_FOUND ? EXIT_DATAERR : EXIT_FAIL;
     }
-    net n;
-    if ((ex = site_net_open(&o, &n, false)) >= 0) {
+    bacsc_site_net *n;
+    if ((ex = site_net_open(&o, false, &n)) >= 0) {
         bacsc_site_close(s);
         return ex;
     }
-    ex = site_run_and_report(s, &o, &n, job, NULL);
-    site_net_close(&n);
+    ex = site_run_and_report(s, &o, n, job, NULL);
+    bacsc_site_net_close(n);
     bacsc_site_close(s);
     return ex;
 }

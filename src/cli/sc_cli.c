@@ -467,6 +467,18 @@ int sc_cert_uuid(const char *cert_file, bacsc_uuid *u)
     return rc;
 }
 
+int sc_node_identity(const char *prog, const sc_opts *o, bacsc_tls_ctx **tls, bacsc_uuid *uuid)
+{
+    *tls = NULL;
+    if (sc_check_node_opts(prog, o) != 0)
+        return SC_IDENTITY_OPTIONS;
+    if (!(*tls = sc_tls_ctx(prog, o, false)))
+        return SC_IDENTITY_FILES;
+    if (!o->cert || sc_cert_uuid(o->cert, uuid) != 0)
+        sc_random_uuid(uuid);
+    return 0;
+}
+
 unsigned long sc_raise_nofile(const char *prog, unsigned long want)
 {
     struct rlimit rl;

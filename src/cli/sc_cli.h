@@ -134,4 +134,12 @@ void sc_random_uuid(bacsc_uuid *u);
  * found, -1 otherwise (no message). */
 int sc_cert_uuid(const char *cert_file, bacsc_uuid *u);
 
+/* A client node's identity from `o` (hub, cert, key, ca): the options
+ * checked (sc_check_node_opts), the TLS context (sc_tls_ctx) and the Device
+ * UUID of the certificate (a random one when it names none). Returns 0,
+ * SC_IDENTITY_OPTIONS (incomplete options) or SC_IDENTITY_FILES (unusable
+ * files), with a message printed. */
+enum { SC_IDENTITY_OPTIONS = 1, SC_IDENTITY_FILES = 2 };
+int sc_node_identity(const char *prog, const sc_opts *o, bacsc_tls_ctx **tls, bacsc_uuid *uuid);
+
 #endif

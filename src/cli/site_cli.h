@@ -16,12 +16,8 @@
 
 #include <jansson.h>
 
-#include "bacsc/bip_link.h"
-#include "bacsc/client.h"
-#include "bacsc/loop.h"
-#include "bacsc/sc_node.h"
 #include "bacsc/site.h"
-#include "bacsc/tls.h"
+#include "bacsc/site_net.h"
 #include "cli_opt.h"
 
 #define MAX_TARGETS 4096
@@ -69,28 +65,20 @@ extern const cli_opt site_db_rows[], site_out_rows[], site_quiet_rows[], site_bi
         CLI_GROUP(NULL, site_out_rows, 0), CLI_GROUP("network options (BACnet/IP):", site_bip_rows, 0),   \
         CLI_GROUP("or over BACnet/SC (docs/site.md):", site_sc_rows, 0)
 
-/* The network a job runs on: BACnet/IP (bip_link) or BACnet/SC (a node). */
-typedef struct net {
-    bacsc_loop *loop;
-    bacsc_bip_link *link;
-    bacsc_tls_ctx *tls;
-    bacsc_sc_node *node;
-    bacsc_client *cl;
-    bacsc_site_io io;
-} net;
-
 /* Parse a subcommand's command line with its table. Returns -1 to continue
  * (operands in o->pos), else an exit code (help / usage error). */
 int site_parse_opts(opts *o, const cli_spec *spec, int argc, char **argv);
 bacsc_site *site_open_db(const opts *o, bool create);
 /* DEVICES positional (or --all) → selection. Returns false on error. */
 bool site_get_selection(const opts *o, const char *text, bacsc_site_selection *sel);
-/* Returns -1 (open) or an exit code. */
-int site_net_open(const opts *o, net *n, bool discover);
-void site_net_close(net *n);
+/* Open the network of a job (bacsc/site_net.h) from the options; over
+ * BACnet/SC wait for the hub. Returns -1 (open; close it with
+ * bacsc_site_net_close) or an exit code (message printed). */
+int site_net_open(const opts *o, bool discover, bacsc_site_net **n);
 /* Run a job and print its per-device result (with --json and `jout`, the
  * JSON object is handed back instead of printed). Returns the exit code. */
-int site_run_and_report(bacsc_site *s, const opts *o, net *n, int64_t job, json_t **jout);
+int site_run_and_report(bacsc_site *s, const opts *o, bacsc_site_net *n, int64_t job,
+                        json_t **jout);
 /* Print the per-device results of `job` (only the problems when
  * `only_problems`); with --json into *jout (or printed when jout is NULL).
  * Returns the library status. */

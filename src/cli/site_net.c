@@ -14,15 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bacsc/bip_link.h"
-#include "bacsc/client.h"
 #include "bacsc/error.h"
-#include "bacsc/log.h"
-#include "bacsc/loop.h"
-#include "bacsc/pki.h"
-#include "bacsc/sc_node.h"
 #include "bacsc/site.h"
-#include "bacsc/tls.h"
+#include "bacsc/site_net.h"
 #include "cli.h"
 #include "cli_opt.h"
 #include "sc_cli.h"
@@ -32,54 +26,10 @@
 
 /* ---- the network ------------------------------------------------------------------ */
 
-
-static void net_sc_npdu(void *user, const bacsc_address *src, const uint8_t *npdu, size_t len,
-                        uint64_t now)
-{
-    net *n = user;
-    bacsc_client_handle_npdu(n->cl, src, npdu, len, now);
-}
-
-static void net_recv(void *user, bacsc_bip_link *link, const bacsc_address *src,
-                     const uint8_t *npdu, size_t len, bool broadcast, uint64_t now)
-{
-    (void)link;
-    (void)broadcast;
-    net *n = user;
-    bacsc_client_handle_npdu(n->cl, src, npdu, len, now);
-}
-
-static int net_poll(void *user, uint64_t timeout_us)
-{
-    net *n = user;
-    return bacsc_loop_run_once(n->loop, timeout_us);
-}
-
-static uint64_t net_now(void *user)
-{
-    return bacsc_loop_update_time(((net *)user)->loop);
-}
-
-void site_net_close(net *n)
-{
-    bacsc_client_free(n->cl);
-    if (n->node) {
-        /* a clean Disconnect-Request, waited for at most a second */
-        bacsc_sc_node_stop(n->node);
-        uint64_t end = bacsc_loop_update_time(n->loop) + 1000000;
-        while (!bacsc_sc_node_idle(n->node) && bacsc_loop_update_time(n->loop) < end)
-            bacsc_loop_run_once(n->loop, 50000);
-        bacsc_sc_node_free(n->node);
-    }
-    bacsc_tls_ctx_free(n->tls);
-    bacsc_bip_link_free(n->link);
-    bacsc_loop_free(n->loop);
-    memset(n, 0, sizeof *n);
-}
-
-/* Join the BACnet/SC network as a node with the tool's certificate; wait
- * for the hub connection (timeout: 10 s). Returns -1 or an exit code. */
-static int net_open_sc(const opts *o, net *n)
+/* The tool's BACnet/SC identity (--hub, --cert, --key, --ca): the TLS
+ * context and the Device UUID of its certificate. Returns -1 or an exit
+ * code (message printed). */
+static int net_sc_identity(const opts *o, bacsc_site_net_config *nc)
 {
     sc_opts so;
     sc_opts_init(&so);
@@ -90,112 +40,45 @@ static int net_open_sc(const opts *o, net *n)
     for (int i = 0; i < o->nsc_ca; i++)
         so.ca[i] = o->sc_ca[i];
     so.nca = o->nsc_ca;
-    int ex = -1;
-    if (sc_check_node_opts(o->prog, &so) != 0) {
-        ex = EXIT_USAGE;
-        goto out;
-    }
-    if (!(n->tls = sc_tls_ctx(o->prog, &so, false))) {
-        ex = EXIT_DATAERR;
-        goto out;
-    }
-    bacsc_sc_node_config nc;
-    memset(&nc, 0, sizeof nc);
-    nc.name = "site tool";
-    nc.primary_uri = o->hub;
-    nc.failover_uri = o->sc_failover;
-    nc.tls = n->tls;
-    if (sc_cert_uuid(o->cert, &nc.uuid) != 0)
-        sc_random_uuid(&nc.uuid);
-    bacsc_sc_node_callbacks cb = {.npdu = net_sc_npdu, .user = n};
-    char err[256];
-    if (bacsc_sc_node_new(n->loop, &nc, &cb, &n->node, err, sizeof err) != BACSC_OK) {
-        cli_error(o->prog, "%s", err);
-        ex = EXIT_USAGE;
-        goto out;
-    }
-    bacsc_sc_node_start(n->node);
-    uint64_t end = bacsc_loop_update_time(n->loop) + 10000000;
-    while (bacsc_sc_node_state(n->node) == 0 && bacsc_loop_update_time(n->loop) < end)
-        bacsc_loop_run_once(n->loop, 50000);
-    if (bacsc_sc_node_state(n->node) == 0) {
-        cli_error(o->prog, "could not join the BACnet/SC network through %s", o->hub);
-        ex = EXIT_UNAVAILABLE;
-    }
-out:
+    int rc = sc_node_identity(o->prog, &so, &nc->tls, &nc->uuid);
     sc_opts_free(&so);
-    return ex;
+    return rc == 0 ? -1 : rc == SC_IDENTITY_OPTIONS ? EXIT_USAGE : EXIT_DATAERR;
 }
 
 /* `discover`: bind 47808 by default — devices answer Who-Is with a
- * broadcast I-Am to that port. Job commands use an ephemeral port. */
-int site_net_open(const opts *o, net *n, bool discover)
+ * broadcast I-Am to that port. Job commands use an ephemeral port. Over
+ * BACnet/SC, wait for the hub connection (timeout: 10 s). */
+int site_net_open(const opts *o, bool discover, bacsc_site_net **out)
 {
-    memset(n, 0, sizeof *n);
-    bacsc_bip_link_config lc;
-    memset(&lc, 0, sizeof lc);
-    if (!o->bip_local && discover)
-        lc.bind.port = 47808;
-    lc.broadcast.port = 47808;
-    if (o->bip_local && bacsc_bip_addr_parse(o->bip_local, 0, &lc.bind) != BACSC_OK) {
-        cli_error(o->prog, "bad --bip-local '%s' (A.B.C.D:PORT)", o->bip_local);
+    *out = NULL;
+    bacsc_site_net_config nc = {.bip_local = o->bip_local, .bind_bacnet_port = discover,
+                                .broadcast = o->broadcast, .broadcast_count = o->broadcast_count,
+                                .hub = o->hub, .failover = o->sc_failover,
+                                .node_name = "site tool", .timeout_ms = o->timeout_ms,
+                                .retries = o->retries, .retries_set = o->retries_set};
+    char err[512];
+    if (bacsc_site_net_check(&nc, err, sizeof err) != BACSC_OK) {
+        cli_error(o->prog, "%s", err);
         return EXIT_USAGE;
     }
-    if (o->broadcast && bacsc_bip_addr_parse(o->broadcast, 47808, &lc.broadcast) != BACSC_OK) {
-        cli_error(o->prog, "bad --broadcast '%s' (A.B.C.D:PORT)", o->broadcast);
-        return EXIT_USAGE;
+    int ex;
+    if (o->hub && (ex = net_sc_identity(o, &nc)) >= 0)
+        return ex;
+    int rc = bacsc_site_net_open(&nc, out, err, sizeof err);
+    if (rc == BACSC_ERR_IO) {
+        cli_error(o->prog, "%s (choose one with --bip-local ADDR:PORT)", err);
+        return EXIT_UNAVAILABLE;
     }
-    lc.broadcast_port_count = o->broadcast_count;
-    lc.recv = net_recv;
-    lc.user = n;
-    if (o->hub && (o->bip_local || o->broadcast)) {
-        cli_error(o->prog, "--hub (BACnet/SC) and --bip-local/--broadcast (BACnet/IP) exclude "
-                           "each other");
-        return EXIT_USAGE;
+    if (rc != BACSC_OK) {
+        cli_error(o->prog, "%s", err);
+        return rc == BACSC_ERR_INVALID_ARG ? EXIT_USAGE : EXIT_FAIL;
     }
-    n->loop = bacsc_loop_new();
-    if (!n->loop) {
-        cli_error(o->prog, "cannot create the event loop: %s", strerror(errno));
-        return EXIT_FAIL;
+    if (!bacsc_site_net_wait_sc(*out, 10000000)) {
+        cli_error(o->prog, "could not join the BACnet/SC network through %s", o->hub);
+        bacsc_site_net_close(*out);
+        *out = NULL;
+        return EXIT_UNAVAILABLE;
     }
-    int rc;
-    bacsc_client_config cc;
-    memset(&cc, 0, sizeof cc);
-    if (o->hub) {
-        int ex = net_open_sc(o, n);
-        if (ex >= 0) {
-            site_net_close(n);
-            return ex;
-        }
-        cc.link = bacsc_sc_node_datalink(n->node);
-        n->io.datalink = BACSC_DATALINK_SC;
-    } else {
-        rc = bacsc_bip_link_new(n->loop, &lc, &n->link);
-        if (rc != BACSC_OK) {
-            cli_error(o->prog, "cannot open the BACnet/IP socket on %s: %s (choose one with "
-                               "--bip-local ADDR:PORT)",
-                      o->bip_local ? o->bip_local : discover ? "0.0.0.0:47808" : "0.0.0.0:0",
-                      strerror(errno));
-            site_net_close(n);
-            return EXIT_UNAVAILABLE;
-        }
-        cc.link = bacsc_bip_link_datalink(n->link);
-        n->io.datalink = BACSC_DATALINK_BIP;
-    }
-    cc.apdu_timeout_us = (uint64_t)(o->timeout_ms ? o->timeout_ms : 3000) * 1000u;
-    cc.retries = o->retries;
-    cc.retries_set = o->retries_set;
-    cc.max_pending = BACSC_CLIENT_MAX_PENDING_LIMIT;
-    cc.max_devices = 100000;
-    if ((rc = bacsc_client_new(&cc, &n->cl)) != BACSC_OK) {
-        cli_error(o->prog, "cannot create the BACnet client: %s", bacsc_strerror(rc));
-        site_net_close(n);
-        return EXIT_FAIL;
-    }
-    n->io.client = n->cl;
-    n->io.poll = net_poll;
-    n->io.now = net_now;
-    n->io.user = n;
     return -1;
 }
 
@@ -236,11 +119,10 @@ static void show_progress(void *user, const bacsc_site_progress *p)
             p->final ? "" : ", running");
 }
 
-/* Run a job and print its per-device result. Returns the exit code. */
-
 /* Run a job and print its per-device result (with --json and `jout`, the
  * JSON object is handed back instead of printed). Returns the exit code. */
-int site_run_and_report(bacsc_site *s, const opts *o, net *n, int64_t job, json_t **jout)
+int site_run_and_report(bacsc_site *s, const opts *o, bacsc_site_net *n, int64_t job,
+                        json_t **jout)
 {
     progress_ctx pc = {.tty = isatty(2) == 1, .quiet = o->quiet || o->json};
     bacsc_site_run_opts ro = {.concurrency = o->concurrency, .password = o->password,
@@ -248,7 +130,7 @@ int site_run_and_report(bacsc_site *s, const opts *o, net *n, int64_t job, json_
                               .progress_interval_us = pc.tty ? 200000 : 1000000};
     bacsc_site_summary sum;
     memset(&sum, 0, sizeof sum);
-    int rc = bacsc_site_job_run(s, job, &n->io, &ro, &sum);
+    int rc = bacsc_site_job_run(s, job, bacsc_site_net_io(n), &ro, &sum);
     if (rc != BACSC_OK) {
         cli_error(o->prog, "job %lld stopped: %s", (long long)job,
                   rc == BACSC_ERR_DB ? bacsc_site_errmsg(s) : bacsc_strerror(rc));

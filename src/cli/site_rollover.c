@@ -156,13 +156,13 @@ static int ready(bacsc_site *s, const opts *o, pick *p, int n)
 
 static int run_job(bacsc_site *s, const opts *o, int64_t job, json_t **jout)
 {
-    net n;
-    int ex = site_net_open(o, &n, false);
+    bacsc_site_net *n;
+    int ex = site_net_open(o, false, &n);
     if (ex >= 0)
         return ex;
     site_note_resumed(s, o, job);
-    ex = site_run_and_report(s, o, &n, job, jout);
-    site_net_close(&n);
+    ex = site_run_and_report(s, o, n, job, jout);
+    bacsc_site_net_close(n);
     return ex;
 }
 

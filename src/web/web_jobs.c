@@ -16,13 +16,9 @@
 
 #include <microhttpd.h>
 
-#include "bacsc/bip_link.h"
-#include "bacsc/client.h"
 #include "bacsc/error.h"
 #include "bacsc/log.h"
-#include "bacsc/loop.h"
-#include "bacsc/sc_node.h"
-#include "bacsc/tls.h"
+#include "bacsc/site_net.h"
 #include "cli/sc_cli.h"
 #include "web/web.h"
 
@@ -39,179 +35,54 @@ struct web_jobs {
     int64_t current;
     bacsc_site_progress prog;
     uint64_t version; /* bumped on every change */
-    /* the worker's network */
-    bacsc_loop *loop;
-    bacsc_bip_link *link;
-    bacsc_tls_ctx *tls;
-    bacsc_sc_node *node;
-    bacsc_client *cl;
-    bacsc_site_io io;
+    bacsc_site_net *net; /* the worker's network */
 };
 
 /* ---- network ----------------------------------------------------------------------------- */
 
-static void net_recv(void *user, bacsc_bip_link *link, const bacsc_address *src,
-                     const uint8_t *npdu, size_t len, bool broadcast, uint64_t now)
-{
-    (void)link;
-    (void)broadcast;
-    web_jobs *w = user;
-    bacsc_client_handle_npdu(w->cl, src, npdu, len, now);
-}
-
-static int net_poll(void *user, uint64_t timeout_us)
+static bool net_stopping(void *user)
 {
     web_jobs *w = user;
     pthread_mutex_lock(&w->mu);
     bool stop = w->stop;
     pthread_mutex_unlock(&w->mu);
-    /* stopping: the engine returns, the job stays RUNNING (each step is
-     * committed) and is resumed when the console starts again */
-    if (stop)
-        return BACSC_ERR_AGAIN;
-    return bacsc_loop_run_once(w->loop, timeout_us);
+    return stop;
 }
 
-static uint64_t net_now(void *user)
-{
-    return bacsc_loop_update_time(((web_jobs *)user)->loop);
-}
-
-static void net_sc_npdu(void *user, const bacsc_address *src, const uint8_t *npdu, size_t len,
-                        uint64_t now)
-{
-    web_jobs *w = user;
-    bacsc_client_handle_npdu(w->cl, src, npdu, len, now);
-}
-
-static void net_close(web_jobs *w)
-{
-    bacsc_client_free(w->cl);
-    if (w->node) {
-        /* a clean Disconnect-Request, waited for at most a second */
-        bacsc_sc_node_stop(w->node);
-        uint64_t end = bacsc_loop_update_time(w->loop) + 1000000;
-        while (!bacsc_sc_node_idle(w->node) && bacsc_loop_update_time(w->loop) < end)
-            bacsc_loop_run_once(w->loop, 50000);
-        bacsc_sc_node_free(w->node);
-    }
-    bacsc_tls_ctx_free(w->tls);
-    bacsc_bip_link_free(w->link);
-    bacsc_loop_free(w->loop);
-    w->cl = NULL;
-    w->node = NULL;
-    w->tls = NULL;
-    w->link = NULL;
-    w->loop = NULL;
-}
-
-/* Join the BACnet/SC network as a node with the console's own identity
- * (--hub, --sc-cert, --sc-key, --sc-ca). The hub connector keeps trying
- * in the background; each job waits for it (net_wait_sc). */
-static int net_open_sc(web_app *app, web_jobs *w, char *err, size_t errlen)
-{
-    const web_config *c = &app->cfg;
-    sc_opts so;
-    sc_opts_init(&so);
-    so.hub = c->hub;
-    so.failover = c->failover;
-    so.cert = c->sc_cert;
-    so.key = c->sc_key;
-    for (int i = 0; i < c->n_sc_ca; i++)
-        so.ca[i] = c->sc_ca[i];
-    so.nca = c->n_sc_ca;
-    int rc = BACSC_ERR_INVALID_ARG;
-    if (sc_check_node_opts("web", &so) != 0 || !(w->tls = sc_tls_ctx("web", &so, false))) {
-        snprintf(err, errlen, "the BACnet/SC identity for site jobs is incomplete or unreadable "
-                              "(--hub, --sc-cert, --sc-key, --sc-ca)");
-        goto out;
-    }
-    bacsc_sc_node_config nc;
-    memset(&nc, 0, sizeof nc);
-    nc.name = "web console";
-    nc.primary_uri = c->hub;
-    nc.failover_uri = c->failover;
-    nc.tls = w->tls;
-    if (sc_cert_uuid(c->sc_cert, &nc.uuid) != 0)
-        sc_random_uuid(&nc.uuid);
-    bacsc_sc_node_callbacks cb = {.npdu = net_sc_npdu, .user = w};
-    if ((rc = bacsc_sc_node_new(w->loop, &nc, &cb, &w->node, err, errlen)) != BACSC_OK)
-        goto out;
-    bacsc_sc_node_start(w->node);
-    rc = BACSC_OK;
-out:
-    sc_opts_free(&so);
-    return rc;
-}
-
-/* Before a job over BACnet/SC: wait (at most 10 s) for the hub connection. */
-static void net_wait_sc(web_jobs *w)
-{
-    if (!w->node)
-        return;
-    uint64_t end = bacsc_loop_update_time(w->loop) + 10000000;
-    while (bacsc_sc_node_state(w->node) == 0 && bacsc_loop_update_time(w->loop) < end)
-        bacsc_loop_run_once(w->loop, 50000);
-    if (bacsc_sc_node_state(w->node) == 0)
-        BACSC_WARN("web: not connected to the BACnet/SC hub %s yet", "(site jobs will time out)");
-}
-
+/* The worker's network (bacsc/site_net.h): BACnet/IP, or BACnet/SC as a
+ * node with the console's own identity (--hub, --sc-cert, --sc-key,
+ * --sc-ca). The hub connector keeps trying in the background; each job
+ * waits for it (run_one). A stopping console stops the running job. */
 static int net_open(web_app *app, web_jobs *w, char *err, size_t errlen)
 {
     const web_config *c = &app->cfg;
-    bacsc_bip_link_config lc;
-    memset(&lc, 0, sizeof lc);
-    lc.broadcast.port = 47808;
-    if (c->bip_local && bacsc_bip_addr_parse(c->bip_local, 0, &lc.bind) != BACSC_OK) {
-        snprintf(err, errlen, "bad --bip-local '%s' (A.B.C.D:PORT)", c->bip_local);
-        return BACSC_ERR_INVALID_ARG;
-    }
-    if (c->broadcast && bacsc_bip_addr_parse(c->broadcast, 47808, &lc.broadcast) != BACSC_OK) {
-        snprintf(err, errlen, "bad --broadcast '%s' (A.B.C.D:PORT)", c->broadcast);
-        return BACSC_ERR_INVALID_ARG;
-    }
-    lc.recv = net_recv;
-    lc.user = w;
-    if (c->hub && (c->bip_local || c->broadcast)) {
-        snprintf(err, errlen, "--hub (BACnet/SC) and --bip-local/--broadcast (BACnet/IP) "
-                              "exclude each other");
-        return BACSC_ERR_INVALID_ARG;
-    }
-    if (!(w->loop = bacsc_loop_new())) {
-        snprintf(err, errlen, "cannot create the event loop");
-        return BACSC_ERR_NOMEM;
-    }
-    int rc;
-    bacsc_client_config cc;
-    memset(&cc, 0, sizeof cc);
-    if (c->hub) {
-        if ((rc = net_open_sc(app, w, err, errlen)) != BACSC_OK) {
-            net_close(w);
-            return rc;
-        }
-        cc.link = bacsc_sc_node_datalink(w->node);
-    } else {
-        if ((rc = bacsc_bip_link_new(w->loop, &lc, &w->link)) != BACSC_OK) {
-            snprintf(err, errlen, "cannot open the BACnet/IP socket on %s: %s",
-                     c->bip_local ? c->bip_local : "0.0.0.0:0", strerror(errno));
-            net_close(w);
-            return rc;
-        }
-        cc.link = bacsc_bip_link_datalink(w->link);
-    }
-    cc.apdu_timeout_us = (uint64_t)(c->bip_timeout_ms ? c->bip_timeout_ms : 3000) * 1000u;
-    cc.retries = c->bip_retries;
-    cc.retries_set = c->bip_retries > 0;
-    cc.max_pending = BACSC_CLIENT_MAX_PENDING_LIMIT;
-    cc.max_devices = 100000;
-    if ((rc = bacsc_client_new(&cc, &w->cl)) != BACSC_OK) {
-        snprintf(err, errlen, "cannot create the BACnet client: %s", bacsc_strerror(rc));
-        net_close(w);
+    bacsc_site_net_config nc = {.bip_local = c->bip_local, .broadcast = c->broadcast,
+                                .hub = c->hub, .failover = c->failover,
+                                .node_name = "web console", .timeout_ms = c->bip_timeout_ms,
+                                .retries = c->bip_retries, .retries_set = c->bip_retries > 0,
+                                .stop = net_stopping, .stop_user = w};
+    int rc = bacsc_site_net_check(&nc, err, errlen);
+    if (rc != BACSC_OK)
         return rc;
+    if (c->hub) {
+        sc_opts so;
+        sc_opts_init(&so);
+        so.hub = c->hub;
+        so.failover = c->failover;
+        so.cert = c->sc_cert;
+        so.key = c->sc_key;
+        for (int i = 0; i < c->n_sc_ca; i++)
+            so.ca[i] = c->sc_ca[i];
+        so.nca = c->n_sc_ca;
+        rc = sc_node_identity("web", &so, &nc.tls, &nc.uuid);
+        sc_opts_free(&so);
+        if (rc != 0) {
+            snprintf(err, errlen, "the BACnet/SC identity for site jobs is incomplete or "
+                                  "unreadable (--hub, --sc-cert, --sc-key, --sc-ca)");
+            return BACSC_ERR_INVALID_ARG;
+        }
     }
-    w->io = (bacsc_site_io){.client = w->cl, .poll = net_poll, .now = net_now, .user = w,
-                            .datalink = c->hub ? BACSC_DATALINK_SC : BACSC_DATALINK_BIP};
-    return BACSC_OK;
+    return bacsc_site_net_open(&nc, &w->net, err, errlen);
 }
 
 /* ---- the worker ------------------------------------------------------------------------------ */
@@ -235,8 +106,10 @@ static void run_one(web_app *app, web_jobs *w, bacsc_site *site, int64_t job)
                               .progress_interval_us = 250000};
     bacsc_site_summary sum;
     memset(&sum, 0, sizeof sum);
-    net_wait_sc(w);
-    int rc = bacsc_site_job_run(site, job, &w->io, &ro, &sum);
+    /* before a job over BACnet/SC: wait (at most 10 s) for the hub */
+    if (!bacsc_site_net_wait_sc(w->net, 10000000))
+        BACSC_WARN("web: not connected to the BACnet/SC hub %s yet", "(site jobs will time out)");
+    int rc = bacsc_site_job_run(site, job, bacsc_site_net_io(w->net), &ro, &sum);
     if (rc != BACSC_OK)
         BACSC_WARN("web: site job %lld stopped: %s", (long long)job,
                    rc == BACSC_ERR_DB ? bacsc_site_errmsg(site) : bacsc_strerror(rc));
@@ -361,7 +234,7 @@ void web_jobs_stop(web_app *app)
         pthread_mutex_unlock(&w->mu);
         pthread_join(w->thread, NULL);
     }
-    net_close(w);
+    bacsc_site_net_close(w->net);
     pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->mu);
     free(w);

@@ -89,6 +89,11 @@ assert 0 <= r["hub_cpu_us_per_msg"] < 10000, r
 # each node receives from one peer only, so the hub reads about as often as it
 # writes; a read round that always ends in an EAGAIN read doubles the reads
 assert r["hub_reads_per_msg"] < 1.5 * r["hub_writes_per_msg"], r
+# the floors measured in the same run: hub CPU next to open + seal + read + write
+f = r["floors"]["hub_cpu_us_per_msg"]
+assert f["floor"] > 0 and f["unit"] == "us", f
+assert abs(f["ratio"] - f["value"] / f["floor"]) < 1e-6 * f["ratio"] + 1e-9, f
+assert r["floors"]["hub_syscalls_per_msg"]["floor"] == 2.0, r["floors"]
 PY
 
 # --- 1400-octet NPDUs, human table
@@ -98,14 +103,28 @@ grep -q "errors                 0 " big.txt || fail "1400-octet errors: $(cat bi
 grep -Eq "relayed +[1-9][0-9]* messages/s" big.txt || fail "1400-octet rate: $(cat big.txt)"
 
 # --- round trip mode
-"$BACSC" bench hub "${common[@]}" --mode rtt --duration 1 --json >rtt.json || fail "rtt run"
+"$BACSC" bench hub "${common[@]}" --mode rtt --duration 1 --floor-time 0.5 --json >rtt.json ||
+  fail "rtt run"
 $PY - rtt.json <<'PY' || fail "rtt figures: $(cat rtt.json)"
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["mode"] == "rtt" and r["window"] == 1 and r["nodes"] == 2, r
 assert r["rtt"]["count"] > 100 and r["rtt"]["p50_us"] > 0, r["rtt"]
 assert r["errors"]["total"] == 0, r["errors"]
+# the floor: two plain loopback TCP round trips between two processes
+f = r["floors"]
+assert f["tcp_2rtt"]["samples"] > 100 and 0 < f["tcp_2rtt"]["p50_us"] <= f["tcp_2rtt"]["p99_us"], f
+assert f["tcp_rtt"]["p50_us"] < f["tcp_2rtt"]["p50_us"], f
+assert f["rtt_p50"]["value"] == r["rtt"]["p50_us"] and f["rtt_p50"]["floor"] == f["tcp_2rtt"]["p50_us"], f
+assert f["rtt_p50"]["ratio"] > 0 and f["rtt_p99"]["ratio"] > 0, f
 PY
+"$BACSC" bench hub "${common[@]}" --mode rtt --duration 0.5 --floor-time 0.4 >rtt.txt || fail "rtt table"
+grep -Eq "round trip p50 \(floor: 2 TCP round trips\) +[0-9.]+ µs +floor +[0-9.]+ µs +ratio +[0-9.]+×" rtt.txt ||
+  fail "rtt table has no floor line: $(cat rtt.txt)"
+"$BACSC" bench hub "${common[@]}" --mode rtt --duration 0.5 --floor-time 0 --json >rtt0.json ||
+  fail "rtt run without floors"
+$PY -c 'import json,sys; assert json.load(open(sys.argv[1]))["floors"] == {}' rtt0.json ||
+  fail "--floor-time 0 still measured floors"
 
 # --- connect mode: 20 idle nodes, hub memory figure present
 "$BACSC" bench hub "${common[@]}" --mode connect --connections 20 --duration 0.2 \
@@ -114,7 +133,29 @@ $PY - conn.json <<'PY' || fail "connect figures: $(cat conn.json)"
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["connected"] == 20 and r["hub_rss_after_kb"] > 0, r
+# hub CPU per connection set up, next to the crypto floor of a full handshake
+c = r["floors"]["crypto"]
+assert 0 < c["ecdh_p256_us"] and 0 < c["ecdsa_p256_sign_us"] and 0 < c["ecdsa_p256_verify_us"], c
+assert abs(c["full_handshake_us"] - (c["p256_keygen_us"] + c["ecdh_p256_us"] + c["ecdsa_p256_sign_us"]
+                                     + 2 * c["ecdsa_p256_verify_us"])) < 1e-6, c
+h = r["floors"]["hub_cpu_us_per_connection"]
+assert h["floor"] == c["full_handshake_us"] and h["value"] == r["hub_cpu_us_per_connection"] > 0, r
 PY
+
+# --- bench_floor: every floor present and plausible (ordering facts, not machine speeds)
+if [ -x "$BACSC_BUILD/bench/bench_floor" ]; then
+  "$BACSC_BUILD/bench/bench_floor" 0.05 --json >floor.json || fail "bench_floor"
+  $PY - floor.json <<'PY' || fail "bench_floor figures: $(cat floor.json)"
+import json, sys
+r = json.load(open(sys.argv[1])); c = r["crypto"]
+assert 0 < r["tcp_rtt_64"]["p50_us"] < r["tcp_2rtt_64"]["p50_us"], r
+assert 0 < r["syscall_ns"] < 1000 * r["sock_rw_64_us"], r
+# an ECDSA verify costs more than a sign on P-256; a 1400-octet record more than a 64-octet one
+assert 0 < c["ecdsa_p256_sign_us"] < c["ecdsa_p256_verify_us"], c
+assert 0 < c["aes128_gcm_64_us"] < c["aes128_gcm_1400_us"] and c["sha256_64_us"] > 0, c
+assert r["relay_80_us"] > r["aes128_gcm_open_64_us"] > 0, r
+PY
+fi
 
 # --- the NPDU is valid BACnet for an independent dissector
 if command -v tshark >/dev/null && command -v text2pcap >/dev/null; then
