@@ -8,6 +8,12 @@
  *   - four File objects behind the SC port's certificate properties:
  *     Operational_Certificate_File, Issuer_Certificate_Files[1..2],
  *     Certificate_Signing_Request_File (read-only);
+ *   - with ops.check_crl, a fifth File object holding the issuers' CRLs
+ *     (a proprietary extension: the standard has no CRL property), named by
+ *     the SC port's proprietary property BACSC_PROP_ID_CRL_FILE; pending
+ *     like the certificates, checked by ops.check_crl at validate-changes
+ *     and activate-changes (signed by an issuer, never older than the
+ *     installed one);
  * and implements:
  *   - Command generate-csr-file (8): ops.generate_csr makes a fresh key and a
  *     CSR; the CSR (PEM) appears in the CSR File object;
@@ -60,6 +66,10 @@ extern "C" {
 #define BACSC_COMMISSION_FILE_ISSUER1 2
 #define BACSC_COMMISSION_FILE_ISSUER2 3
 #define BACSC_COMMISSION_FILE_CSR 4
+/* Proprietary extension (docs/device-commissioning.md "CRL"): the CRL(s) of
+ * the issuers, named by the SC port's property BACSC_PROP_ID_CRL_FILE. */
+#define BACSC_COMMISSION_FILE_CRL 5
+#define BACSC_CRL_FILE_MAX (64u * 1024u) /* octets of the CRL file */
 
 /* Communication modes. */
 enum bacsc_comm_mode { BACSC_MODE_IP = 0, BACSC_MODE_DUAL = 1, BACSC_MODE_SC = 2 };
@@ -77,6 +87,7 @@ typedef struct bacsc_blob {
 typedef struct bacsc_cert_files {
     bacsc_blob opcert;                          /* operational certificate */
     bacsc_blob issuer[BACSC_ISSUER_FILES_MAX];  /* issuer (CA) certificates */
+    bacsc_blob crl;                             /* CRL(s) of the issuers (PEM or DER) */
 } bacsc_cert_files;
 
 /* Validation outcomes (the first word of Command_Validation_Result). */
@@ -92,7 +103,11 @@ enum bacsc_cert_check {
     BACSC_CERTCHK_UNKNOWN_ISSUER,    /* "unknown-issuer": signed by neither issuer */
     BACSC_CERTCHK_NO_HUB,            /* "no-hub-uri" (mode checks) */
     BACSC_CERTCHK_NO_PORT,           /* "no-port-in-service" (mode checks) */
-    BACSC_CERTCHK_RUNTIME            /* "runtime-error": ops.activate failed */
+    BACSC_CERTCHK_RUNTIME,           /* "runtime-error": ops.activate failed */
+    BACSC_CERTCHK_CRL_MALFORMED,     /* "malformed-crl": not CRLs, two of one issuer */
+    BACSC_CERTCHK_CRL_UNKNOWN_ISSUER,/* "crl-unknown-issuer": not signed by an issuer */
+    BACSC_CERTCHK_CRL_ROLLBACK,      /* "crl-rollback": older than (or drops) the installed */
+    BACSC_CERTCHK_CRL_EXPIRED        /* "crl-expired": past its nextUpdate */
 };
 const char *bacsc_cert_check_name(int code);
 
@@ -167,6 +182,15 @@ typedef struct bacsc_commission_ops {
     /* ReinitializeDevice coldstart (0) / warmstart (1) was accepted (optional;
      * without it they are acknowledged and nothing happens). */
     void (*restart)(void *user, uint8_t state);
+    /*
+     * Optional (without it there is no CRL file): may `files->crl` replace
+     * `installed` (the active CRLs) with `files->issuer` as the issuers?
+     * Returns a BACSC_CERTCHK_* code (OK or a CRL_* one) with `detail`, and
+     * on OK the set to keep in *out (malloc'd, the commission frees it;
+     * empty for none), or negative on an internal failure.
+     */
+    int (*check_crl)(void *user, const bacsc_cert_files *files, const bacsc_blob *installed,
+                     bacsc_blob *out, char *detail, size_t cap);
     void *user;
 } bacsc_commission_ops;
 

@@ -485,6 +485,9 @@ int bacsc_device_add_file(bacsc_device *dev, uint32_t instance, const char *name
 /* Proprietary (vendor range 512..4194303): the site domain the device puts
  * in its CSR's common name, CharacterString, on the SC Network Port. */
 #define BACSC_PROP_ID_SITE_DOMAIN 4100
+/* Proprietary: the File object holding the issuers' CRLs (BACnetObjectIdentifier,
+ * read-only, on the SC Network Port; absent when the device has none). */
+#define BACSC_PROP_ID_CRL_FILE 4101
 #define BACSC_COMMAND_RESULT_MAX 160     /* octets of Command_Validation_Result */
 
 #define BACSC_NETWORK_TYPE_IPV4 5
@@ -622,6 +625,7 @@ typedef struct bacsc_sc_port_config {
     uint32_t operational_certificate_file;
     uint32_t issuer_certificate_files[BACSC_ISSUER_FILES_MAX];
     uint32_t certificate_signing_request_file;
+    uint32_t crl_file;               /* proprietary BACSC_PROP_ID_CRL_FILE */
     /* Out_Of_Service written over BACnet (pending like the rest): true = the
      * port is switched off (mode switching). */
     bool out_of_service;

@@ -46,6 +46,7 @@ typedef struct bacsc_device_host_sc {
     const char *cert_file;           /* PEM operational certificate */
     const char *key_file;            /* PEM private key (0600) */
     const char *issuer_files[2];     /* PEM issuers; NULL when the slot is empty */
+    const char *crl_file;            /* PEM CRLs received over BACnet; NULL when none */
     const bacsc_sc_port_config *port; /* active SC port settings (hub URIs, timers) */
     bacsc_object *port_obj;          /* the SC Network Port (live state: bacsc_netport_sc_state) */
     uint32_t instance;               /* the device instance */

@@ -8,7 +8,8 @@
  *                         certificate files, the last CSR, both Network
  *                         Ports' active and pending settings, the
  *                         Command_Validation_Result, and the names of the
- *                         active and new key files;
+ *                         active and new key files, the active and
+ *                         pending CRLs of the issuers;
  *   DIR/keys/dev-<instance>-<n>.pem   private keys, PKCS#8 PEM, mode 0600.
  * Many device instances (bacsc device --count N) share one directory.
  *
@@ -128,6 +129,15 @@ int bacsc_devcert_check(const uint8_t *data, size_t len);
  */
 int bacsc_devcert_validate(const bacsc_cert_files *files, EVP_PKEY *key, EVP_PKEY *new_key,
                            int64_t now, bacsc_cert_verdict *v);
+/*
+ * May files->crl replace `installed` (ops.check_crl): every CRL signed by
+ * one of files->issuer, at most one per issuer, not expired at `now`, never
+ * older than (or dropping) the installed CRL of an issuer still trusted
+ * (bacsc_pki_crl_set_check). Returns a BACSC_CERTCHK_* code with `detail`;
+ * on OK *out holds the set to keep (PEM, malloc'd; empty for none).
+ */
+int bacsc_devcert_check_crl(const bacsc_cert_files *files, const bacsc_blob *installed,
+                            int64_t now, bacsc_blob *out, char *detail, size_t cap);
 
 #ifdef __cplusplus
 }

@@ -290,6 +290,63 @@ int bacsc_pki_demo(const char *dir, unsigned nodes, char *err, size_t errlen);
 int bacsc_pki_crl_reason_parse(const char *name);
 const char *bacsc_pki_crl_reason_name(int code);
 
+/* ---- CRLs a device is given (docs/security.md "Revocation") -------------- */
+
+/* Every CRL in a buffer: one DER CRL, or any number of PEM "X509 CRL" blocks
+ * (nothing else but whitespace around them). *out is a new stack owned by
+ * the caller (sk_X509_CRL_pop_free(*out, X509_CRL_free)). Returns the count
+ * (0 for an empty buffer) or BACSC_ERR_MALFORMED. */
+int bacsc_pki_crls_parse(const uint8_t *data, size_t len, STACK_OF(X509_CRL) **out);
+
+#define BACSC_CRL_SET_MAX 4 /* CRLs a device keeps (one per issuer) */
+
+/* The set `set` (PEM or DER, may be empty) with `crl` (one CRL) in place of
+ * the CRL of the same issuer (by name), or added: *out malloc'd PEM.
+ * *already: `set` holds this very CRL (nothing to do). Returns 0,
+ * BACSC_ERR_MALFORMED (either does not parse, `crl` is not exactly one
+ * CRL) or BACSC_ERR_NOMEM. */
+int bacsc_pki_crl_merge(const uint8_t *set, size_t set_len, const uint8_t *crl, size_t crl_len,
+                        uint8_t **out, size_t *out_len, bool *already);
+/* One CRL's issuer (one line), crlNumber (-1 when absent), thisUpdate and
+ * nextUpdate (Unix seconds, 0 when absent). Returns 0 or
+ * BACSC_ERR_MALFORMED (not exactly one CRL). */
+typedef struct bacsc_crl_info {
+    char issuer[256];
+    long number;
+    int64_t this_update, next_update;
+    int revoked; /* entries */
+} bacsc_crl_info;
+int bacsc_pki_crl_info(const uint8_t *crl, size_t len, bacsc_crl_info *info);
+
+/* What a device says about a CRL set it is asked to activate. */
+enum bacsc_crl_check {
+    BACSC_CRL_OK = 0,
+    BACSC_CRL_MALFORMED = 1,      /* not CRLs, two of one issuer, more than BACSC_CRL_SET_MAX */
+    BACSC_CRL_UNKNOWN_ISSUER = 2, /* a CRL not signed by one of the device's issuers */
+    BACSC_CRL_ROLLBACK = 3,       /* older than (or drops) the installed CRL of an issuer */
+    BACSC_CRL_EXPIRED = 4         /* past its nextUpdate (it would refuse every peer) */
+};
+
+/*
+ * Check the CRL set `next` (PEM or DER, may be empty) a device is asked to
+ * activate, against its issuers and the set it has installed:
+ *  - every CRL must be signed by one of `issuers` (name and signature; an
+ *    issuer whose keyUsage lacks cRLSign does not count), at most one per
+ *    issuer, not past its nextUpdate at `now` (Unix seconds);
+ *  - for every installed CRL whose issuer is still in `issuers`, `next` must
+ *    hold one of the same issuer that is not older: a higher or equal
+ *    crlNumber (equal only for the very same CRL), or without numbers a
+ *    thisUpdate not earlier;
+ *  - a CRL of an issuer no longer trusted that is also installed is dropped
+ *    silently (the issuer was removed).
+ * *out (malloc'd PEM, *out_len 0 and *out NULL for none) is the set to
+ * keep. Returns an enum bacsc_crl_check code with `why` set, or a negative
+ * BACSC_ERR_* (no memory).
+ */
+int bacsc_pki_crl_set_check(const uint8_t *next, size_t next_len, STACK_OF(X509) *issuers,
+                            const uint8_t *installed, size_t installed_len, int64_t now,
+                            uint8_t **out, size_t *out_len, char *why, size_t cap);
+
 /* ======================================================================== */
 /* 2. Issuing policy (DIR/policy.json)                                      */
 /* ======================================================================== */

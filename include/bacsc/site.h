@@ -232,7 +232,8 @@ enum bacsc_site_job_kind {
     BACSC_SITE_JOB_TRUST_ADD = 4,
     BACSC_SITE_JOB_TRUST_REMOVE = 5,
     BACSC_SITE_JOB_MODE = 6,
-    BACSC_SITE_JOB_RENEW = 7
+    BACSC_SITE_JOB_RENEW = 7,
+    BACSC_SITE_JOB_CRL_PUSH = 8
 };
 const char *bacsc_site_job_kind_name(int kind); /* "discover", "request", "import", ... */
 
@@ -455,6 +456,18 @@ int bacsc_site_prepare_trust(bacsc_site *s, bool add, const unsigned char *ca, s
  */
 int bacsc_site_prepare_mode(bacsc_site *s, int mode, const bacsc_site_selection *sel,
                             int64_t *job_id);
+
+/*
+ * Create a CRL push job: `crl` (one CRL, PEM or DER) goes into the selected
+ * devices' CRL file (the proprietary File object their SC port names),
+ * in place of the CRL of the same issuer, then is activated. Each device
+ * refuses a CRL not signed by one of its issuers, or older than the one it
+ * has. Returns BACSC_OK with *job_id, BACSC_ERR_MALFORMED (not one CRL, or
+ * past its nextUpdate), BACSC_ERR_NOT_FOUND (no device selected),
+ * BACSC_ERR_DB.
+ */
+int bacsc_site_prepare_crl(bacsc_site *s, const unsigned char *crl, size_t crl_len,
+                           const bacsc_site_selection *sel, int64_t *job_id);
 
 /* ---- renewal ------------------------------------------------------------------ */
 

@@ -54,6 +54,8 @@ typedef struct bacsc_tls_config {
     const char *key_file;       /* PEM private key */
     const char *issuer_files[BACSC_TLS_MAX_ISSUERS]; /* PEM issuer (CA) certificates; ≥ 1 */
     const char *crl_file;       /* optional PEM CRL(s) of the issuers: enables revocation checks */
+    const char *crl_file2;      /* optional second PEM CRL file (a device's CRLs received over
+                                 * BACnet); one CRL per issuer across both files */
     bool verify_hostname;       /* client: check the server's name against the URI host */
     const char *keylog_file;    /* NULL → $SSLKEYLOGFILE; "" → never */
     /* server only: session tickets (see above); NULL → no tickets, no resumption */

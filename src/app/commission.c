@@ -42,6 +42,7 @@ static const char *const check_names[] = {
     "valid",         "no-certificate", "malformed-certificate", "no-key",
     "key-mismatch",  "not-yet-valid",  "expired",               "no-issuer",
     "unknown-issuer", "no-hub-uri",    "no-port-in-service",    "runtime-error",
+    "malformed-crl", "crl-unknown-issuer", "crl-rollback",       "crl-expired",
 };
 
 const char *bacsc_cert_check_name(int code)
@@ -77,6 +78,7 @@ static void files_free(bacsc_cert_files *f)
     blob_free(&f->opcert);
     for (int i = 0; i < BACSC_ISSUER_FILES_MAX; i++)
         blob_free(&f->issuer[i]);
+    blob_free(&f->crl);
 }
 
 static int files_copy(bacsc_cert_files *dst, const bacsc_cert_files *src)
@@ -85,6 +87,8 @@ static int files_copy(bacsc_cert_files *dst, const bacsc_cert_files *src)
     int rc = blob_copy(&dst->opcert, &src->opcert);
     for (int i = 0; rc == BACSC_OK && i < BACSC_ISSUER_FILES_MAX; i++)
         rc = blob_copy(&dst->issuer[i], &src->issuer[i]);
+    if (rc == BACSC_OK)
+        rc = blob_copy(&dst->crl, &src->crl);
     if (rc != BACSC_OK)
         files_free(dst);
     return rc;
@@ -102,7 +106,7 @@ static bool files_eq(const bacsc_cert_files *a, const bacsc_cert_files *b)
     for (int i = 0; i < BACSC_ISSUER_FILES_MAX; i++)
         if (!blob_eq(&a->issuer[i], &b->issuer[i]))
             return false;
-    return true;
+    return blob_eq(&a->crl, &b->crl);
 }
 
 void bacsc_commission_data_free(bacsc_commission_data *d)
@@ -183,6 +187,8 @@ static bacsc_blob *file_blob(bacsc_commission *c, uint32_t instance)
         return &c->d.pending.issuer[1];
     case BACSC_COMMISSION_FILE_CSR:
         return &c->d.csr;
+    case BACSC_COMMISSION_FILE_CRL:
+        return c->ops.check_crl ? &c->d.pending.crl : NULL;
     default:
         return NULL;
     }
@@ -194,7 +200,8 @@ static const char *f_type(void *user, uint32_t instance)
 {
     bacsc_blob *b = file_blob(user, instance);
     if (b && b->len && b->data[0] == 0x30)
-        return "application/pkix-cert";
+        return instance == BACSC_COMMISSION_FILE_CRL ? "application/pkix-crl"
+                                                     : "application/pkix-cert";
     return "application/x-pem-file";
 }
 
@@ -310,6 +317,30 @@ static bool cert_complete(const uint8_t *d, size_t n)
     return has_substr(d, n, PEM_END);
 }
 
+static const char CRL_BEGIN[] = "-----BEGIN X509 CRL-----";
+
+/* Can these bytes start a CRL (PEM or a DER SEQUENCE)? The whole set is
+ * checked by ops.check_crl at validation and activation. */
+static bool crl_start_ok(const uint8_t *d, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (d[i] == ' ' || d[i] == '\t' || d[i] == '\r' || d[i] == '\n'))
+        i++;
+    if (i == n || d[i] == 0x30)
+        return i < n;
+    size_t k = strlen(CRL_BEGIN);
+    size_t m = n - i < k ? n - i : k;
+    return memcmp(d + i, CRL_BEGIN, m) == 0;
+}
+
+static bool file_content_ok(bacsc_commission *c, uint32_t instance, const uint8_t *d, size_t n)
+{
+    if (instance == BACSC_COMMISSION_FILE_CRL)
+        return crl_start_ok(d, n);
+    return cert_start_ok(d, n) && !cert_trailing(d, n) &&
+           (!cert_complete(d, n) || c->ops.check_cert(c->ops.user, d, n) == BACSC_OK);
+}
+
 static int f_write(void *user, uint32_t instance, uint64_t offset, const uint8_t *data,
                    size_t len)
 {
@@ -325,7 +356,8 @@ static int f_write(void *user, uint32_t instance, uint64_t offset, const uint8_t
         return BACSC_OK;
     /* A write at `offset` keeps the first `offset` octets and replaces the rest. */
     size_t total = (size_t)offset + len;
-    if (total > BACSC_CERT_FILE_MAX)
+    if (total > (instance == BACSC_COMMISSION_FILE_CRL ? BACSC_CRL_FILE_MAX
+                                                       : BACSC_CERT_FILE_MAX))
         return BACSC_ERR_LIMIT;
     uint8_t *nd = malloc(total);
     if (nd == NULL)
@@ -333,8 +365,7 @@ static int f_write(void *user, uint32_t instance, uint64_t offset, const uint8_t
     if (offset)
         memcpy(nd, b->data, (size_t)offset);
     memcpy(nd + offset, data, len);
-    if (!cert_start_ok(nd, total) || cert_trailing(nd, total) ||
-        (cert_complete(nd, total) && c->ops.check_cert(c->ops.user, nd, total) != BACSC_OK)) {
+    if (!file_content_ok(c, instance, nd, total)) {
         free(nd);
         return BACSC_ERR_MALFORMED;
     }
@@ -419,6 +450,27 @@ static int validate_set(bacsc_commission *c, const bacsc_cert_files *files,
     return v->code;
 }
 
+/* Check the pending CRL set against the pending issuers and the installed
+ * CRLs; on OK *keep is the set to activate. Returns the verdict code. */
+static int check_crls(bacsc_commission *c, bacsc_blob *keep, bacsc_cert_verdict *v)
+{
+    memset(keep, 0, sizeof *keep);
+    if (c->ops.check_crl == NULL ||
+        (c->d.pending.crl.len == 0 && c->d.active.crl.len == 0))
+        return BACSC_CERTCHK_OK;
+    memset(v, 0, sizeof *v);
+    int code = c->ops.check_crl(c->ops.user, &c->d.pending, &c->d.active.crl, keep, v->detail,
+                                sizeof v->detail);
+    if (code < 0) {
+        snprintf(v->detail, sizeof v->detail, "CRL check failed inside the device");
+        code = BACSC_CERTCHK_RUNTIME;
+    }
+    if (code != BACSC_CERTCHK_OK)
+        blob_free(keep);
+    v->code = code;
+    return code;
+}
+
 /* ---- Command -------------------------------------------------------------------------- */
 
 static int discard(bacsc_commission *c)
@@ -468,6 +520,13 @@ static int command(void *user, bacsc_object *port, uint8_t cmd, bacsc_error *err
         bacsc_cert_verdict v;
         int code = validate_set(c, &c->d.pending, &c->d.sc_pending,
                                 !c->d.sc_pending.out_of_service, &v);
+        bacsc_cert_verdict cv;
+        bacsc_blob keep;
+        if (code == BACSC_CERTCHK_OK && check_crls(c, &keep, &cv) != BACSC_CERTCHK_OK)
+            v = cv;
+        else if (code == BACSC_CERTCHK_OK)
+            blob_free(&keep);
+        code = v.code;
         set_result(c, code, v.detail);
         notify_changed(c);
         if (code != BACSC_CERTCHK_OK)
@@ -513,11 +572,20 @@ static int activate(bacsc_commission *c, bacsc_error *err)
             return activation_failed(c, code, v.detail, err);
         key_new = v.new_key;
     }
+    bacsc_cert_verdict cv;
+    bacsc_blob keep;
+    int code = check_crls(c, &keep, &cv);
+    if (code != BACSC_CERTCHK_OK)
+        return activation_failed(c, code, cv.detail, err);
     bacsc_commission_data next;
-    if (bacsc_commission_data_copy(&next, &c->d) != BACSC_OK)
+    if (bacsc_commission_data_copy(&next, &c->d) != BACSC_OK) {
+        blob_free(&keep);
         return err_out(err, BACSC_ERROR_CLASS_RESOURCES, BACSC_EC_OTHER);
+    }
+    blob_free(&next.pending.crl);
+    next.pending.crl = keep; /* the checked set (CRLs of removed issuers dropped) */
     files_free(&next.active);
-    if (files_copy(&next.active, &c->d.pending) != BACSC_OK) {
+    if (files_copy(&next.active, &next.pending) != BACSC_OK) {
         bacsc_commission_data_free(&next);
         return err_out(err, BACSC_ERROR_CLASS_RESOURCES, BACSC_EC_OTHER);
     }
@@ -598,6 +666,7 @@ int bacsc_commission_new(const bacsc_commission_config *cfg, bacsc_commission **
         scs[i]->issuer_certificate_files[0] = BACSC_COMMISSION_FILE_ISSUER1;
         scs[i]->issuer_certificate_files[1] = BACSC_COMMISSION_FILE_ISSUER2;
         scs[i]->certificate_signing_request_file = BACSC_COMMISSION_FILE_CSR;
+        scs[i]->crl_file = cfg->ops.check_crl ? BACSC_COMMISSION_FILE_CRL : BACSC_MAX_INSTANCE;
     }
     if (!c->has_ip) {
         c->d.sc_active.out_of_service = false;
@@ -619,6 +688,10 @@ int bacsc_commission_new(const bacsc_commission_config *cfg, bacsc_commission **
         rc = bacsc_device_add_file(c->dev, BACSC_COMMISSION_FILE_OPCERT + i, fnames[i],
                                    "application/x-pem-file",
                                    i + 1 == BACSC_COMMISSION_FILE_CSR, true, &fo, NULL);
+    if (rc == BACSC_OK && c->ops.check_crl)
+        rc = bacsc_device_add_file(c->dev, BACSC_COMMISSION_FILE_CRL,
+                                   "certificate-revocation-list", "application/x-pem-file",
+                                   false, true, &fo, NULL);
     if (rc != BACSC_OK) {
         bacsc_commission_data_free(&c->d);
         free(c);

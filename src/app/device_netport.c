@@ -119,6 +119,27 @@ static const uint32_t np_optional[] = {
     BACSC_PROPERTY_LIST_END,
 };
 
+/* The same with the proprietary CRL file reference (a commissionable
+ * device that takes CRLs). */
+static const uint32_t np_optional_crl[] = {
+    BACSC_PROP_COMMAND,
+    BACSC_PROP_SC_PRIMARY_HUB_CONNECTION_STATUS,
+    BACSC_PROP_SC_FAILOVER_HUB_CONNECTION_STATUS,
+    BACSC_PROP_SC_HUB_FUNCTION_ENABLE,
+    BACSC_PROP_SC_HUB_FUNCTION_ACCEPT_URIS,
+    BACSC_PROP_SC_HUB_FUNCTION_BINDING,
+    BACSC_PROP_SC_DIRECT_CONNECT_INITIATE_ENABLE,
+    BACSC_PROP_SC_DIRECT_CONNECT_ACCEPT_ENABLE,
+    BACSC_PROP_SC_DIRECT_CONNECT_ACCEPT_URIS,
+    BACSC_PROP_SC_DIRECT_CONNECT_BINDING,
+    BACSC_PROP_SC_DIRECT_CONNECT_CONNECTION_STATUS,
+    BACSC_PROP_SC_HUB_FUNCTION_CONNECTION_STATUS,
+    BACSC_PROP_ID_COMMAND_VALIDATION_RESULT,
+    BACSC_PROP_ID_SITE_DOMAIN,
+    BACSC_PROP_ID_CRL_FILE,
+    BACSC_PROPERTY_LIST_END,
+};
+
 static const bacsc_object_class netport_class;
 
 bool dev_is_netport_sc(const bacsc_object *obj)
@@ -140,6 +161,7 @@ void bacsc_sc_port_config_defaults(bacsc_sc_port_config *cfg)
     for (int i = 0; i < BACSC_ISSUER_FILES_MAX; i++)
         cfg->issuer_certificate_files[i] = BACSC_MAX_INSTANCE;
     cfg->certificate_signing_request_file = BACSC_MAX_INSTANCE;
+    cfg->crl_file = BACSC_MAX_INSTANCE;
 }
 
 /* ---- date and time ------------------------------------------------------------ */
@@ -433,6 +455,10 @@ static int np_read(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_ref *r
         return enc_file_ref(buf, cap, c->operational_certificate_file);
     case BACSC_PROP_CERTIFICATE_SIGNING_REQUEST_FILE:
         return enc_file_ref(buf, cap, c->certificate_signing_request_file);
+    case BACSC_PROP_ID_CRL_FILE:
+        if (c->crl_file >= BACSC_MAX_INSTANCE)
+            return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_UNKNOWN_PROPERTY);
+        return enc_file_ref(buf, cap, c->crl_file);
     default:
         return bacsc_prop_error(err, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_UNKNOWN_PROPERTY);
     }
@@ -709,9 +735,10 @@ static void np_destroy(bacsc_object *obj)
 static void np_lists(const bacsc_object *obj, const uint32_t **required,
                      const uint32_t **optional)
 {
-    (void)optional;
     const netport *np = obj->impl;
     const bacsc_sc_port_config *c = &np->pending;
+    if (c->crl_file < BACSC_MAX_INSTANCE)
+        *optional = np_optional_crl;
     bool any = c->operational_certificate_file < BACSC_MAX_INSTANCE ||
                c->certificate_signing_request_file < BACSC_MAX_INSTANCE;
     for (int i = 0; i < BACSC_ISSUER_FILES_MAX; i++)

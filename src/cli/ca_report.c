@@ -1,6 +1,7 @@
 /* ca_report.c — `bacsc ca pending/list/audit/batches`: what the CA holds
  * (see ca_cli.h, docs/ca.md). */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,21 +16,131 @@
 #include "ca_cli.h"
 #include "cli.h"
 
-/* ---- pending / list / audit -------------------------------------------------- */
+/* ---- the listings: one column table each ------------------------------------ */
+
+/* A column of a listing: a JSON member and/or a text column, read from a
+ * field of the row (offsetof) or computed (COL_NAME). The JSON members come
+ * in table order; the text columns in the order of `text` (1, 2, ...),
+ * each printed with `fmt` (separators included) and the row ends with a
+ * newline. */
+typedef enum { COL_I64, COL_STR, COL_TIME, COL_NAME } col_kind;
+
+typedef struct col {
+    const char *key;                      /* JSON member; NULL: text only */
+    col_kind kind;
+    size_t off;                           /* the field (COL_I64 int64_t, COL_STR const char *,
+                                             COL_TIME int64_t Unix seconds) */
+    const char *(*name)(const void *row); /* COL_NAME: the value */
+    bool (*when)(const void *row);        /* JSON member only when true (NULL: always) */
+    int text;                             /* position in the text row; 0: JSON only */
+    const char *fmt;                      /* text: printf format of the value */
+    const char *none;                     /* text of a NULL string (NULL: as printf prints it) */
+    unsigned flags;
+} col;
+
+#define COL_NULL_NEG 1u  /* JSON null when negative */
+#define COL_OMIT_ZERO 2u /* no JSON member when 0 */
+#define COL_GAP 4u       /* text: two spaces before a value, nothing for NULL */
+#define COL_TEXT_MAX 16
+
+#define FIELD(T, f) .off = offsetof(T, f)
+
+static int64_t col_i64(const col *c, const void *row)
+{
+    int64_t v;
+    memcpy(&v, (const char *)row + c->off, sizeof v);
+    return v;
+}
+
+static const char *col_str(const col *c, const void *row)
+{
+    const char *v;
+    if (c->kind == COL_NAME)
+        return c->name(row);
+    memcpy(&v, (const char *)row + c->off, sizeof v);
+    return v;
+}
+
+static json_t *col_json(const col *c, const void *row)
+{
+    switch (c->kind) {
+    case COL_I64: {
+        int64_t v = col_i64(c, row);
+        return (c->flags & COL_NULL_NEG) && v < 0 ? json_null() : json_integer(v);
+    }
+    case COL_TIME: return ca_json_time(col_i64(c, row));
+    case COL_NAME: return json_string(col_str(c, row));
+    default: return ca_json_str(col_str(c, row));
+    }
+}
+
+static void col_text(const col *c, const void *row)
+{
+    if (c->kind == COL_I64) {
+        printf(c->fmt, (long long)col_i64(c, row));
+        return;
+    }
+    char t[32];
+    const char *v = t;
+    if (c->kind == COL_TIME)
+        ca_fmt_time(col_i64(c, row), t, sizeof t);
+    else
+        v = col_str(c, row);
+    if (c->flags & COL_GAP) {
+        if (!v)
+            return;
+        fputs("  ", stdout);
+    }
+    printf(c->fmt, v || !c->none ? v : c->none);
+}
 
 typedef struct print_ctx {
+    const col *cols;    /* ended by a column without key and text */
     bool json;
     json_t *arr;
     const char *header; /* column names, printed before the first text row */
 } print_ctx;
 
-/* Print the header row once, before the first row of text output. */
-static void heading(print_ctx *p)
+static int print_row(const void *row, print_ctx *p)
 {
+    if (p->json) {
+        json_t *o = json_object();
+        for (const col *c = p->cols; c->key || c->text; c++) {
+            if (!c->key || (c->when && !c->when(row)) ||
+                ((c->flags & COL_OMIT_ZERO) && col_i64(c, row) == 0))
+                continue;
+            json_object_set_new(o, c->key, col_json(c, row));
+        }
+        json_array_append_new(p->arr, o);
+        return 0;
+    }
     if (p->header) {
         fputs(p->header, stdout);
         p->header = NULL;
     }
+    const col *order[COL_TEXT_MAX] = {0};
+    int n = 0;
+    for (const col *c = p->cols; c->key || c->text; c++)
+        if (c->text > 0 && c->text <= COL_TEXT_MAX) {
+            order[c->text - 1] = c;
+            if (c->text > n)
+                n = c->text;
+        }
+    for (int i = 0; i < n; i++)
+        if (order[i])
+            col_text(order[i], row);
+    fputc('\n', stdout);
+    return 0;
+}
+
+/* The end of every listing: the JSON array printed, the CA closed. */
+static int list_finish(ca_common *c, bacsc_ca *ca, print_ctx *p, int rc)
+{
+    int ex = rc < 0 ? ca_fail_rc(c, ca, rc) : EXIT_OK;
+    if (c->json)
+        cli_print_json(p->arr);
+    bacsc_ca_close(ca);
+    return ex;
 }
 
 #define PENDING_HEADER                                                                             \
@@ -43,40 +154,35 @@ static void heading(print_ctx *p)
     "DETAIL\n"
 #define BATCHES_HEADER "ID    DIR CREATED              SITE                 COUNTS  FILE\n"
 
+/* ---- pending ------------------------------------------------------------------- */
+
+static const char *request_status(const void *row)
+{
+    return bacsc_req_status_name(((const bacsc_request_row *)row)->status);
+}
+
+#define RQ(f) FIELD(bacsc_request_row, f)
+static const col request_cols[] = {
+    {"id", COL_I64, RQ(id), .text = 1, .fmt = "%-6lld "},
+    {"batch", COL_I64, RQ(batch_id), .text = 2, .fmt = "%-5lld "},
+    {"status", COL_NAME, .name = request_status, .text = 3, .fmt = "%-8s "},
+    {"entry", COL_STR, RQ(entry)},
+    {"ref", COL_STR, RQ(ref)},
+    {"device_uuid", COL_STR, RQ(device_uuid), .text = 4, .fmt = "%-36s ", .none = "-"},
+    {"device_instance", COL_I64, RQ(device_instance), .flags = COL_NULL_NEG},
+    {"device_name", COL_STR, RQ(device_name)},
+    {"subject", COL_STR, RQ(subject), .text = 5, .fmt = "%-30s ", .none = "-"},
+    {"key_sha256", COL_STR, RQ(key_fp), .text = 6, .fmt = "%.16s ", .none = "-"},
+    {"created", COL_TIME, RQ(created), .text = 7, .fmt = "%s"},
+    {"decided", COL_TIME, RQ(decided)},
+    {"decided_by", COL_STR, RQ(decided_by)},
+    {"reason", COL_STR, RQ(reason), .text = 8, .fmt = "%s", .flags = COL_GAP},
+    {"serial", COL_STR, RQ(serial)},
+    {0}};
+
 static int print_request(const bacsc_request_row *r, void *user)
 {
-    print_ctx *p = user;
-    char created[32];
-    ca_fmt_time(r->created, created, sizeof created);
-    if (p->json) {
-        json_t *o = json_object();
-        json_object_set_new(o, "id", json_integer(r->id));
-        json_object_set_new(o, "batch", json_integer(r->batch_id));
-        json_object_set_new(o, "status", json_string(bacsc_req_status_name(r->status)));
-        json_object_set_new(o, "entry", ca_json_str(r->entry));
-        json_object_set_new(o, "ref", ca_json_str(r->ref));
-        json_object_set_new(o, "device_uuid", ca_json_str(r->device_uuid));
-        json_object_set_new(o, "device_instance",
-                            r->device_instance >= 0 ? json_integer(r->device_instance)
-                                                    : json_null());
-        json_object_set_new(o, "device_name", ca_json_str(r->device_name));
-        json_object_set_new(o, "subject", ca_json_str(r->subject));
-        json_object_set_new(o, "key_sha256", ca_json_str(r->key_fp));
-        json_object_set_new(o, "created", ca_json_time(r->created));
-        json_object_set_new(o, "decided", ca_json_time(r->decided));
-        json_object_set_new(o, "decided_by", ca_json_str(r->decided_by));
-        json_object_set_new(o, "reason", ca_json_str(r->reason));
-        json_object_set_new(o, "serial", ca_json_str(r->serial));
-        json_array_append_new(p->arr, o);
-    } else {
-        heading(p);
-        printf("%-6lld %-5lld %-8s %-36s %-30s %.16s %s%s%s\n", (long long)r->id,
-               (long long)r->batch_id, bacsc_req_status_name(r->status),
-               r->device_uuid ? r->device_uuid : "-", r->subject ? r->subject : "-",
-               r->key_fp ? r->key_fp : "-", created, r->reason ? "  " : "",
-               r->reason ? r->reason : "");
-    }
-    return 0;
+    return print_row(r, user);
 }
 
 typedef struct pending_opts {
@@ -112,47 +218,51 @@ int ca_cmd_pending(int argc, char **argv)
     bacsc_ca *ca = ca_open(&c);
     if (!ca)
         return EXIT_FAIL;
-    print_ctx p = {.json = c.json, .arr = c.json ? json_array() : NULL, .header = PENDING_HEADER};
-    int rc = bacsc_ca_requests(ca, all ? -1 : BACSC_REQ_PENDING, batch, print_request, &p);
-    int ex = rc < 0 ? ca_fail_rc(&c, ca, rc) : EXIT_OK;
-    if (c.json)
-        cli_print_json(p.arr);
-    bacsc_ca_close(ca);
-    return ex;
+    print_ctx p = {request_cols, c.json, c.json ? json_array() : NULL, PENDING_HEADER};
+    return list_finish(&c, ca, &p,
+                       bacsc_ca_requests(ca, all ? -1 : BACSC_REQ_PENDING, batch, print_request,
+                                         &p));
 }
+
+/* ---- list ----------------------------------------------------------------------- */
+
+static const char *cert_status(const void *row)
+{
+    const bacsc_cert_row *r = row;
+    return r->revoked                            ? "revoked"
+           : r->not_after <= (int64_t)time(NULL) ? "expired"
+                                                 : "valid";
+}
+
+static const char *cert_revocation_reason(const void *row)
+{
+    return bacsc_pki_crl_reason_name(((const bacsc_cert_row *)row)->revocation_reason);
+}
+
+static bool cert_revoked(const void *row)
+{
+    return ((const bacsc_cert_row *)row)->revoked;
+}
+
+#define CR(f) FIELD(bacsc_cert_row, f)
+static const col cert_cols[] = {
+    {"serial", COL_STR, CR(serial), .text = 1, .fmt = "%-32s "},
+    {"status", COL_NAME, .name = cert_status, .text = 2, .fmt = "%-7s "},
+    {"subject", COL_STR, CR(subject), .text = 5, .fmt = "%s", .none = "-"},
+    {"device_uuid", COL_STR, CR(device_uuid), .text = 4, .fmt = "%-36s ", .none = "-"},
+    {"key_sha256", COL_STR, CR(key_fp)},
+    {"not_before", COL_TIME, CR(not_before)},
+    {"not_after", COL_TIME, CR(not_after), .text = 3, .fmt = "%-20s "},
+    {"issued", COL_TIME, CR(issued)},
+    {"request", COL_I64, CR(request_id)},
+    {"batch", COL_I64, CR(batch_id)},
+    {"revocation_reason", COL_NAME, .name = cert_revocation_reason, .when = cert_revoked},
+    {"revoked_at", COL_TIME, CR(revoked_at), .when = cert_revoked},
+    {0}};
 
 static int print_cert(const bacsc_cert_row *r, void *user)
 {
-    print_ctx *p = user;
-    char na[32];
-    ca_fmt_time(r->not_after, na, sizeof na);
-    const char *status = r->revoked                           ? "revoked"
-                         : r->not_after <= (int64_t)time(NULL) ? "expired"
-                                                               : "valid";
-    if (p->json) {
-        json_t *o = json_object();
-        json_object_set_new(o, "serial", ca_json_str(r->serial));
-        json_object_set_new(o, "status", json_string(status));
-        json_object_set_new(o, "subject", ca_json_str(r->subject));
-        json_object_set_new(o, "device_uuid", ca_json_str(r->device_uuid));
-        json_object_set_new(o, "key_sha256", ca_json_str(r->key_fp));
-        json_object_set_new(o, "not_before", ca_json_time(r->not_before));
-        json_object_set_new(o, "not_after", ca_json_time(r->not_after));
-        json_object_set_new(o, "issued", ca_json_time(r->issued));
-        json_object_set_new(o, "request", json_integer(r->request_id));
-        json_object_set_new(o, "batch", json_integer(r->batch_id));
-        if (r->revoked) {
-            json_object_set_new(o, "revocation_reason",
-                                json_string(bacsc_pki_crl_reason_name(r->revocation_reason)));
-            json_object_set_new(o, "revoked_at", ca_json_time(r->revoked_at));
-        }
-        json_array_append_new(p->arr, o);
-    } else {
-        heading(p);
-        printf("%-32s %-7s %-20s %-36s %s\n", r->serial, status, na,
-               r->device_uuid ? r->device_uuid : "-", r->subject ? r->subject : "-");
-    }
-    return 0;
+    return print_row(r, user);
 }
 
 typedef struct list_opts {
@@ -190,36 +300,26 @@ int ca_cmd_list(int argc, char **argv)
     bacsc_ca *ca = ca_open(&c);
     if (!ca)
         return EXIT_FAIL;
-    print_ctx p = {.json = c.json, .arr = c.json ? json_array() : NULL, .header = LIST_HEADER};
-    int rc = bacsc_ca_certs(ca, &f, print_cert, &p);
-    int ex = rc < 0 ? ca_fail_rc(&c, ca, rc) : EXIT_OK;
-    if (c.json)
-        cli_print_json(p.arr);
-    bacsc_ca_close(ca);
-    return ex;
+    print_ctx p = {cert_cols, c.json, c.json ? json_array() : NULL, LIST_HEADER};
+    return list_finish(&c, ca, &p, bacsc_ca_certs(ca, &f, print_cert, &p));
 }
+
+/* ---- audit ---------------------------------------------------------------------- */
+
+#define AU(f) FIELD(bacsc_audit_row, f)
+static const col audit_cols[] = {
+    {"id", COL_I64, AU(id), .text = 1, .fmt = "%-6lld "},
+    {"time", COL_TIME, AU(time), .text = 2, .fmt = "%s "},
+    {"actor", COL_STR, AU(actor), .text = 3, .fmt = "%-12s "},
+    {"auth", COL_STR, AU(auth)},
+    {"action", COL_STR, AU(action), .text = 4, .fmt = "%-12s "},
+    {"object", COL_STR, AU(object), .text = 5, .fmt = "%-40s ", .none = "-"},
+    {"detail", COL_STR, AU(detail), .text = 6, .fmt = "%s", .none = ""},
+    {0}};
 
 static int print_audit(const bacsc_audit_row *r, void *user)
 {
-    print_ctx *p = user;
-    if (p->json) {
-        json_t *o = json_object();
-        json_object_set_new(o, "id", json_integer(r->id));
-        json_object_set_new(o, "time", ca_json_time(r->time));
-        json_object_set_new(o, "actor", ca_json_str(r->actor));
-        json_object_set_new(o, "auth", ca_json_str(r->auth));
-        json_object_set_new(o, "action", ca_json_str(r->action));
-        json_object_set_new(o, "object", ca_json_str(r->object));
-        json_object_set_new(o, "detail", ca_json_str(r->detail));
-        json_array_append_new(p->arr, o);
-    } else {
-        char t[32];
-        ca_fmt_time(r->time, t, sizeof t);
-        heading(p);
-        printf("%-6lld %s %-12s %-12s %-40s %s\n", (long long)r->id, t, r->actor, r->action,
-               r->object ? r->object : "-", r->detail ? r->detail : "");
-    }
-    return 0;
+    return print_row(r, user);
 }
 
 static int audit_verify(ca_common *c, bacsc_ca *ca)
@@ -283,48 +383,33 @@ int ca_cmd_audit(int argc, char **argv)
         return EXIT_FAIL;
     if (verify)
         return audit_verify(&c, ca);
-    print_ctx p = {.json = c.json, .arr = c.json ? json_array() : NULL, .header = AUDIT_HEADER};
-    int rc = bacsc_ca_audit(ca, since, print_audit, &p);
-    int ex = rc < 0 ? ca_fail_rc(&c, ca, rc) : EXIT_OK;
-    if (c.json)
-        cli_print_json(p.arr);
-    bacsc_ca_close(ca);
-    return ex;
+    print_ctx p = {audit_cols, c.json, c.json ? json_array() : NULL, AUDIT_HEADER};
+    return list_finish(&c, ca, &p, bacsc_ca_audit(ca, since, print_audit, &p));
 }
 
 /* ---- batches ------------------------------------------------------------------- */
 
+#define BA(f) FIELD(bacsc_batch_row, f)
+static const col batch_cols[] = {
+    {"id", COL_I64, BA(id), .text = 1, .fmt = "%-5lld "},
+    {"direction", COL_STR, BA(direction), .text = 2, .fmt = "%-3s "},
+    {"file", COL_STR, BA(file_name), .text = 9, .fmt = "%s", .none = ""},
+    {"sha256", COL_STR, BA(sha256)},
+    {"site", COL_STR, BA(site), .text = 4, .fmt = "%-20s ", .none = "-"},
+    {"origin", COL_STR, BA(origin)},
+    {"ref", COL_STR, BA(ref)},
+    {"submitter", COL_STR, BA(submitter)},
+    {"created", COL_TIME, BA(created), .text = 3, .fmt = "%s "},
+    {"for_batch", COL_I64, BA(for_batch), .flags = COL_OMIT_ZERO},
+    {"requests", COL_I64, BA(n_requests), .text = 5, .fmt = "req %lld "},
+    {"pending", COL_I64, BA(n_pending), .text = 6, .fmt = "pending %lld "},
+    {"issued", COL_I64, BA(n_issued), .text = 7, .fmt = "issued %lld "},
+    {"rejected", COL_I64, BA(n_rejected), .text = 8, .fmt = "rejected %lld  "},
+    {0}};
+
 static int print_batch(const bacsc_batch_row *r, void *user)
 {
-    print_ctx *p = user;
-    if (p->json) {
-        json_t *o = json_object();
-        json_object_set_new(o, "id", json_integer(r->id));
-        json_object_set_new(o, "direction", ca_json_str(r->direction));
-        json_object_set_new(o, "file", ca_json_str(r->file_name));
-        json_object_set_new(o, "sha256", ca_json_str(r->sha256));
-        json_object_set_new(o, "site", ca_json_str(r->site));
-        json_object_set_new(o, "origin", ca_json_str(r->origin));
-        json_object_set_new(o, "ref", ca_json_str(r->ref));
-        json_object_set_new(o, "submitter", ca_json_str(r->submitter));
-        json_object_set_new(o, "created", ca_json_time(r->created));
-        if (r->for_batch)
-            json_object_set_new(o, "for_batch", json_integer(r->for_batch));
-        json_object_set_new(o, "requests", json_integer(r->n_requests));
-        json_object_set_new(o, "pending", json_integer(r->n_pending));
-        json_object_set_new(o, "issued", json_integer(r->n_issued));
-        json_object_set_new(o, "rejected", json_integer(r->n_rejected));
-        json_array_append_new(p->arr, o);
-    } else {
-        char t[32];
-        ca_fmt_time(r->created, t, sizeof t);
-        heading(p);
-        printf("%-5lld %-3s %s %-20s req %lld pending %lld issued %lld rejected %lld  %s\n",
-               (long long)r->id, r->direction, t, r->site ? r->site : "-",
-               (long long)r->n_requests, (long long)r->n_pending, (long long)r->n_issued,
-               (long long)r->n_rejected, r->file_name ? r->file_name : "");
-    }
-    return 0;
+    return print_row(r, user);
 }
 
 CA_SPEC_COMMON(batches, "ca batches",
@@ -341,12 +426,7 @@ int ca_cmd_batches(int argc, char **argv)
     bacsc_ca *ca = ca_open(&c);
     if (!ca)
         return EXIT_FAIL;
-    print_ctx p = {.json = c.json, .arr = c.json ? json_array() : NULL, .header = BATCHES_HEADER};
-    int rc = bacsc_ca_batches(ca, 0, print_batch, &p);
-    int ex = rc < 0 ? ca_fail_rc(&c, ca, rc) : EXIT_OK;
-    if (c.json)
-        cli_print_json(p.arr);
-    bacsc_ca_close(ca);
-    return ex;
+    print_ctx p = {batch_cols, c.json, c.json ? json_array() : NULL, BATCHES_HEADER};
+    return list_finish(&c, ca, &p, bacsc_ca_batches(ca, 0, print_batch, &p));
 }
 

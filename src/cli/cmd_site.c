@@ -107,59 +107,6 @@ static const cli_opt all_rows[] = {
     CLI_FLAG("all", 0, opts, all, "every device in the site database"),
     CLI_END};
 
-/* Parse a subcommand's command line with its table. Returns -1 to continue
- * (operands in o->pos), else an exit code (help / usage error). */
-int site_parse_opts(opts *o, const cli_spec *spec, int argc, char **argv)
-{
-    memset(o, 0, sizeof *o);
-    o->prog = spec->prog;
-    o->db = getenv("BACSC_SITE_DB");
-    if (!o->db || !*o->db)
-        o->db = "site.db";
-    o->expiring_days = BACSC_SITE_EXPIRING_DAYS_DEFAULT;
-    o->wait_ms = 2000;
-    o->job = -1;
-    o->retries = UINT_MAX;
-    int rc = cli_parse(spec, o, &argc, argv);
-    if (rc >= 0)
-        return rc;
-    o->retries_set = o->retries != UINT_MAX;
-    if (!o->retries_set)
-        o->retries = 0;
-    o->pos = argv + 1;
-    o->npos = argc - 1;
-    return -1;
-}
-
-bacsc_site *site_open_db(const opts *o, bool create)
-{
-    bacsc_site *s = NULL;
-    char err[512];
-    if (bacsc_site_open(o->db, create, &s, err, sizeof err) != BACSC_OK) {
-        cli_error(o->prog, "%s", err);
-        return NULL;
-    }
-    return s;
-}
-
-/* DEVICES positional (or --all) → selection. Returns false on error. */
-bool site_get_selection(const opts *o, const char *text, bacsc_site_selection *sel)
-{
-    if (o->all && text) {
-        cli_error(o->prog, "give either DEVICES or --all, not both");
-        return false;
-    }
-    if (!o->all && !text) {
-        cli_error(o->prog, "which devices? give DEVICES (e.g. 1001-1010,1020) or --all");
-        return false;
-    }
-    if (bacsc_site_selection_parse(o->all ? "all" : text, sel) != BACSC_OK) {
-        cli_error(o->prog, "bad device list '%s' (instances and ranges: 1001-1010,1020)", text);
-        return false;
-    }
-    return true;
-}
-
 /* Format a Unix time t (UTC) into buf with strftime format fmt; "-" when t <= 0. */
 static char *fmt_utc(int64_t t, const char *fmt, char *buf, size_t cap)
 {
@@ -300,28 +247,37 @@ static bool init_check_uris(const opts *o)
     return true;
 }
 
+typedef struct init_ctx {
+    unsigned char *ca; /* --ca as DER (OPENSSL_free) */
+    size_t ca_len;
+} init_ctx;
+
+static int init_check(opts *o, void *ctx)
+{
+    init_ctx *c = ctx;
+    bool exists = access(o->db, F_OK) == 0;
+    if (o->npos || (!exists && (!o->name || !o->ca))) {
+        cli_error(o->prog, "--name and --ca are required to create the site; no other "
+                           "arguments (see --help)");
+        return EXIT_USAGE;
+    }
+    if (!init_check_uris(o))
+        return EXIT_USAGE;
+    return o->ca ? init_read_ca(o, &c->ca, &c->ca_len) : -1;
+}
+static const site_verb init_verb = {.spec = &init_spec, .check = init_check, .create = true};
+
 static int cmd_init(int argc, char **argv)
 {
     opts o;
-    int ex = site_parse_opts(&o, &init_spec, argc, argv);
-    if (ex >= 0)
-        return ex;
-    bool exists = access(o.db, F_OK) == 0;
-    if (o.npos || (!exists && (!o.name || !o.ca))) {
-        cli_error(o.prog, "--name and --ca are required to create the site; no other "
-                          "arguments (see --help)");
-        return EXIT_USAGE;
-    }
-    if (!init_check_uris(&o))
-        return EXIT_USAGE;
-    unsigned char *ca = NULL;
-    size_t ca_len = 0;
-    if (o.ca && (ex = init_read_ca(&o, &ca, &ca_len)) >= 0)
-        return ex;
-    bacsc_site *s = site_open_db(&o, true);
-    if (!s) {
+    bacsc_site *s;
+    init_ctx c = {0};
+    int ex = site_cmd_begin(&o, &init_verb, argc, argv, &c, &s);
+    unsigned char *ca = c.ca;
+    size_t ca_len = c.ca_len;
+    if (ex >= 0) {
         OPENSSL_free(ca);
-        return EXIT_FAIL;
+        return ex;
     }
     bacsc_site_settings old;
     bool have = false;
@@ -342,10 +298,9 @@ static int cmd_init(int argc, char **argv)
                                  o.primary ? o.primary : old.primary_hub,
                                  o.failover ? o.failover : old.failover_hub);
     if (rc != BACSC_OK) {
-        cli_error(o.prog, "%s", bacsc_site_errmsg(s));
-        ex = rc == BACSC_ERR_MALFORMED ? EXIT_DATAERR
-             : rc == BACSC_ERR_INVALID_ARG ? EXIT_USAGE
-                                           : EXIT_FAIL;
+        ex = site_cmd_fail(s, &o, rc == BACSC_ERR_MALFORMED     ? EXIT_DATAERR
+                              : rc == BACSC_ERR_INVALID_ARG ? EXIT_USAGE
+                                                            : EXIT_FAIL);
         goto out;
     }
     bacsc_site_settings st;
@@ -374,26 +329,21 @@ static const cli_part show_help[] = {
     CLI_TEXT("Exit status: 0 ok, 2 usage, 1 no site database or not initialised.\n"),
     CLI_END};
 static const cli_spec show_spec = {"site show", show_help, .col = SITE_HELP_COL};
+static const site_verb show_verb = {.spec = &show_spec};
 
 static int cmd_show(int argc, char **argv)
 {
     opts o;
-    int ex = site_parse_opts(&o, &show_spec, argc, argv);
+    bacsc_site *s;
+    int ex = site_cmd_begin(&o, &show_verb, argc, argv, NULL, &s);
     if (ex >= 0)
         return ex;
-    if (o.npos) {
-        cli_error(o.prog, "unexpected argument '%s'", o.pos[0]);
-        return EXIT_USAGE;
-    }
-    bacsc_site *s = site_open_db(&o, false);
-    if (!s)
-        return EXIT_FAIL;
     bacsc_site_settings st;
     int rc = bacsc_site_settings_get(s, &st);
     if (rc == BACSC_OK)
         print_settings(&o, &st, true);
     else
-        cli_error(o.prog, "%s", bacsc_site_errmsg(s));
+        site_cmd_fail(s, &o, EXIT_FAIL);
     bacsc_site_settings_clear(&st);
     bacsc_site_close(s);
     return rc == BACSC_OK ? EXIT_OK : EXIT_FAIL;
@@ -486,44 +436,50 @@ static int status_row(void *user, const bacsc_site_device *d)
     return 0;
 }
 
-static int cmd_status(int argc, char **argv)
+/* No operands; the --filter expressions into the status_ctx. */
+static int status_check(opts *o, void *ctx)
 {
-    opts o;
-    int ex = site_parse_opts(&o, &status_spec, argc, argv);
-    if (ex >= 0)
-        return ex;
-    if (o.npos) {
-        cli_error(o.prog, "unexpected argument '%s' (use --filter)", o.pos[0]);
+    status_ctx *c = ctx;
+    if (o->npos) {
+        cli_error(o->prog, "unexpected argument '%s' (use --filter)", o->pos[0]);
         return EXIT_USAGE;
     }
-    status_ctx c = {.o = &o, .f_cert = -1, .f_mode = -1};
-    for (size_t i = 0; i < o.nfilters; i++) {
-        const char *f = o.filters[i];
+    for (size_t i = 0; i < o->nfilters; i++) {
+        const char *f = o->filters[i];
         if (strncmp(f, "cert=", 5) == 0 || strncmp(f, "status=", 7) == 0) {
             const char *v = strchr(f, '=') + 1;
-            if ((c.f_cert = bacsc_site_cert_status_parse(v)) < 0) {
-                cli_error(o.prog, "unknown certificate status '%s' (none, csr-pending, valid, "
-                                  "expiring, expired, signed-by-another-CA)", v);
+            if ((c->f_cert = bacsc_site_cert_status_parse(v)) < 0) {
+                cli_error(o->prog, "unknown certificate status '%s' (none, csr-pending, valid, "
+                                   "expiring, expired, signed-by-another-CA)", v);
                 return EXIT_USAGE;
             }
         } else if (strncmp(f, "mode=", 5) == 0) {
-            c.f_mode = strcmp(f + 5, "unknown") == 0 ? 0 : bacsc_site_mode_parse(f + 5);
-            if (c.f_mode < 0) {
-                cli_error(o.prog, "unknown mode '%s' (ip, dual, sc, unknown)", f + 5);
+            c->f_mode = strcmp(f + 5, "unknown") == 0 ? 0 : bacsc_site_mode_parse(f + 5);
+            if (c->f_mode < 0) {
+                cli_error(o->prog, "unknown mode '%s' (ip, dual, sc, unknown)", f + 5);
                 return EXIT_USAGE;
             }
         } else if (strncmp(f, "name=", 5) == 0) {
-            c.f_name = f + 5;
-        } else if (bacsc_site_selection_parse(f, &c.sel) == BACSC_OK) {
-            c.has_sel = true;
+            c->f_name = f + 5;
+        } else if (bacsc_site_selection_parse(f, &c->sel) == BACSC_OK) {
+            c->has_sel = true;
         } else {
-            cli_error(o.prog, "bad filter '%s' (cert=S, mode=M, name=GLOB or 1001-1010)", f);
+            cli_error(o->prog, "bad filter '%s' (cert=S, mode=M, name=GLOB or 1001-1010)", f);
             return EXIT_USAGE;
         }
     }
-    bacsc_site *s = site_open_db(&o, false);
-    if (!s)
-        return EXIT_FAIL;
+    return -1;
+}
+static const site_verb status_verb = {.spec = &status_spec, .check = status_check};
+
+static int cmd_status(int argc, char **argv)
+{
+    opts o;
+    bacsc_site *s;
+    status_ctx c = {.o = &o, .f_cert = -1, .f_mode = -1};
+    int ex = site_cmd_begin(&o, &status_verb, argc, argv, &c, &s);
+    if (ex >= 0)
+        return ex;
     bacsc_site_settings st;
     bool have = bacsc_site_settings_get(s, &st) == BACSC_OK;
     c.st = have ? &st : NULL;
@@ -553,7 +509,7 @@ static int cmd_status(int argc, char **argv)
         bacsc_site_settings_clear(&st);
     bacsc_site_rollover_clear(&c.ro);
     if (rc < 0)
-        cli_error(o.prog, "%s", bacsc_site_errmsg(s));
+        site_cmd_fail(s, &o, EXIT_FAIL);
     bacsc_site_close(s);
     return rc < 0 ? EXIT_FAIL : EXIT_OK;
 }
@@ -662,39 +618,54 @@ static void discover_no_answer(const opts *o, bacsc_site_net *n)
               sent, local, (unsigned)la.port);
 }
 
+/* The targets read (--targets-file, freed by discover_free) and parsed. */
+typedef struct discover_ctx {
+    char **owned;
+    size_t nowned;
+    bacsc_bip_addr *taddr;
+} discover_ctx;
+
+static int discover_check(opts *o, void *ctx)
+{
+    discover_ctx *c = ctx;
+    if (o->npos) {
+        cli_error(o->prog, "unexpected argument '%s'", o->pos[0]);
+        return EXIT_USAGE;
+    }
+    if (load_targets(o, &c->owned, &c->nowned) != 0)
+        return EXIT_FAIL;
+    if (o->hub && o->ntargets) {
+        cli_error(o->prog, "--target/--targets-file are BACnet/IP addresses; with --hub the "
+                           "Who-Is goes to the whole BACnet/SC network");
+        return EXIT_USAGE;
+    }
+    c->taddr = calloc(o->ntargets + 1, sizeof *c->taddr);
+    for (size_t i = 0; i < o->ntargets; i++)
+        if (bacsc_bip_addr_parse(o->targets[i], 47808, &c->taddr[i]) != BACSC_OK) {
+            cli_error(o->prog, "bad target '%s' (A.B.C.D:PORT)", o->targets[i]);
+            return EXIT_USAGE;
+        }
+    return -1;
+}
+static const site_verb discover_verb = {.spec = &discover_spec, .check = discover_check};
+
+static void discover_free(discover_ctx *c)
+{
+    free(c->taddr);
+    for (size_t i = 0; i < c->nowned; i++)
+        free(c->owned[i]);
+    free(c->owned);
+}
+
 static int cmd_discover(int argc, char **argv)
 {
     opts o;
-    int ex = site_parse_opts(&o, &discover_spec, argc, argv);
+    bacsc_site *s;
+    discover_ctx dc = {0};
+    int ex = site_cmd_begin(&o, &discover_verb, argc, argv, &dc, &s);
     if (ex >= 0)
-        return ex;
-    if (o.npos) {
-        cli_error(o.prog, "unexpected argument '%s'", o.pos[0]);
-        return EXIT_USAGE;
-    }
-    char **owned = NULL;
-    size_t nowned = 0;
-    if (load_targets(&o, &owned, &nowned) != 0)
-        return EXIT_FAIL;
-    bacsc_bip_addr *taddr = NULL;
-    if (o.hub && o.ntargets) {
-        cli_error(o.prog, "--target/--targets-file are BACnet/IP addresses; with --hub the "
-                          "Who-Is goes to the whole BACnet/SC network");
-        ex = EXIT_USAGE;
         goto out_targets;
-    }
-    taddr = calloc(o.ntargets + 1, sizeof *taddr);
-    for (size_t i = 0; i < o.ntargets; i++)
-        if (bacsc_bip_addr_parse(o.targets[i], 47808, &taddr[i]) != BACSC_OK) {
-            cli_error(o.prog, "bad target '%s' (A.B.C.D:PORT)", o.targets[i]);
-            ex = EXIT_USAGE;
-            goto out_targets;
-        }
-    bacsc_site *s = site_open_db(&o, false);
-    if (!s) {
-        ex = EXIT_FAIL;
-        goto out_targets;
-    }
+    bacsc_bip_addr *taddr = dc.taddr;
     bacsc_site_net *n;
     if ((ex = site_net_open(&o, true, &n)) >= 0)
         goto out_db;
@@ -739,7 +710,7 @@ static int cmd_discover(int argc, char **argv)
     int rc = bacsc_site_prepare_discover(s, found, nd, &job);
     free(found);
     if (rc != BACSC_OK) {
-        cli_error(o.prog, "%s", bacsc_site_errmsg(s));
+        site_cmd_fail(s, &o, EXIT_FAIL);
         goto out_net;
     }
     ex = site_run_and_report(s, &o, n, job, NULL);
@@ -748,10 +719,7 @@ out_net:
 out_db:
     bacsc_site_close(s);
 out_targets:
-    free(taddr);
-    for (size_t i = 0; i < nowned; i++)
-        free(owned[i]);
-    free(owned);
+    discover_free(&dc);
     return ex;
 }
 
@@ -822,14 +790,15 @@ static const cli_part renew_help[] = {
 static const cli_spec renew_spec = {"site renew", renew_help, .col = SITE_HELP_COL};
 
 /* DEVICES | --all, or for renew --expiring-days alone (every device). */
-static bool request_selection(const opts *o, bool renew, bacsc_site_selection *sel)
+static bool request_selection(const opts *o, bacsc_site_selection *sel)
 {
-    if (renew && o->renew_days && !o->all && !o->npos)
+    if (o->renew_days && !o->all && !o->npos)
         return bacsc_site_selection_parse("all", sel) == BACSC_OK;
     return site_get_selection(o, o->npos ? o->pos[0] : NULL, sel);
 }
 
-static int check_request_opts(const opts *o)
+/* --out and its companions; the selection into the bacsc_site_selection. */
+static int request_check(opts *o, void *sel)
 {
     if (!o->out) {
         cli_error(o->prog, "--out REQ.zip is required");
@@ -843,27 +812,23 @@ static int check_request_opts(const opts *o)
         cli_error(o->prog, "unexpected argument '%s'", o->pos[1]);
         return EXIT_USAGE;
     }
-    return -1;
+    return request_selection(o, sel) ? -1 : EXIT_USAGE;
 }
+static const site_verb request_verb = {.spec = &request_spec, .check = request_check};
+static const site_verb renew_verb = {.spec = &renew_spec, .check = request_check};
 
 /* request and renew: make CSRs, then write the CARI request. */
 static int request_job(int argc, char **argv, bool renew)
 {
     opts o;
-    int ex = site_parse_opts(&o, renew ? &renew_spec : &request_spec, argc, argv);
+    bacsc_site *s;
+    bacsc_site_selection sel;
+    int ex = site_cmd_begin(&o, renew ? &renew_verb : &request_verb, argc, argv, &sel, &s);
     if (ex >= 0)
         return ex;
-    if ((ex = check_request_opts(&o)) >= 0)
-        return ex;
-    bacsc_site_selection sel;
-    if (!request_selection(&o, renew, &sel))
-        return EXIT_USAGE;
-    bacsc_site *s = site_open_db(&o, false);
-    if (!s)
-        return EXIT_FAIL;
     bacsc_site_settings st;
     if (bacsc_site_settings_get(s, &st) != BACSC_OK) {
-        cli_error(o.prog, "%s", bacsc_site_errmsg(s));
+        site_cmd_fail(s, &o, EXIT_FAIL);
         bacsc_site_close(s);
         return EXIT_FAIL;
     }
@@ -879,8 +844,7 @@ static int request_job(int argc, char **argv, bool renew)
                    : bacsc_site_prepare_request(s, &sel, rule, &job);
     site_note_resumed(s, &o, job);
     if (rc != BACSC_OK) {
-        cli_error(o.prog, "%s", bacsc_site_errmsg(s));
-        ex = rc == BACSC_ERR_NOT_FOUND ? EXIT_DATAERR : EXIT_FAIL;
+        ex = site_cmd_fail(s, &o, rc == BACSC_ERR_NOT_FOUND ? EXIT_DATAERR : EXIT_FAIL);
         goto out;
     }
     json_t *jobj = NULL;
@@ -892,7 +856,7 @@ static int request_job(int argc, char **argv, bool renew)
         if (!o.json)
             printf("wrote %s: %zu CSR%s\n", o.out, count, count == 1 ? "" : "s");
     } else {
-        cli_error(o.prog, "%s", bacsc_site_errmsg(s));
+        site_cmd_fail(s, &o, EXIT_FAIL);
         if (ex == EXIT_OK)
             ex = EXIT_FAIL;
     }
@@ -953,24 +917,36 @@ static const cli_part import_help[] = {
     CLI_END};
 static const cli_spec import_spec = {"site import", import_help, .col = SITE_HELP_COL};
 
+/* A file operand read whole (free). */
+typedef struct file_ctx {
+    unsigned char *data;
+    size_t len;
+} file_ctx;
+
+/* Exactly one operand, the response file, read (at most 512 MiB). */
+static int import_check(opts *o, void *ctx)
+{
+    file_ctx *f = ctx;
+    if (o->npos != 1) {
+        cli_error(o->prog, "give exactly one response file (see --help)");
+        return EXIT_USAGE;
+    }
+    return cli_read_file(o->prog, o->pos[0], 512u << 20, &f->data, &f->len) != 0 ? EXIT_FAIL
+                                                                                 : -1;
+}
+static const site_verb import_verb = {.spec = &import_spec, .check = import_check};
+
 static int cmd_import(int argc, char **argv)
 {
     opts o;
-    int ex = site_parse_opts(&o, &import_spec, argc, argv);
-    if (ex >= 0)
-        return ex;
-    if (o.npos != 1) {
-        cli_error(o.prog, "give exactly one response file (see --help)");
-        return EXIT_USAGE;
-    }
-    unsigned char *data = NULL;
-    size_t len = 0;
-    if (cli_read_file(o.prog, o.pos[0], 512u << 20, &data, &len) != 0)
-        return EXIT_FAIL;
-    bacsc_site *s = site_open_db(&o, false);
-    if (!s) {
+    bacsc_site *s;
+    file_ctx f = {0};
+    int ex = site_cmd_begin(&o, &import_verb, argc, argv, &f, &s);
+    unsigned char *data = f.data;
+    size_t len = f.len;
+    if (ex >= 0) {
         free(data);
-        return EXIT_FAIL;
+        return ex;
     }
     bacsc_site_import_entry *e = NULL;
     size_t ne = 0;
@@ -1069,46 +1045,49 @@ static const cli_part trust_help[] = {
     CLI_END};
 static const cli_spec trust_spec = {"site trust", trust_help, .col = SITE_HELP_COL};
 
+/* add|remove CA_CERT [DEVICES]: the selection, the CA file read. */
+typedef struct trust_ctx {
+    bool add;
+    bacsc_site_selection sel;
+    file_ctx ca;
+} trust_ctx;
+
+static int trust_check(opts *o, void *ctx)
+{
+    trust_ctx *c = ctx;
+    if (o->npos < 2 || o->npos > 3 ||
+        (strcmp(o->pos[0], "add") != 0 && strcmp(o->pos[0], "remove") != 0)) {
+        cli_error(o->prog, "usage: bacsc site trust add|remove CA_CERT (DEVICES | --all)");
+        return EXIT_USAGE;
+    }
+    c->add = strcmp(o->pos[0], "add") == 0;
+    if (!site_get_selection(o, o->npos == 3 ? o->pos[2] : NULL, &c->sel))
+        return EXIT_USAGE;
+    return cli_read_file(o->prog, o->pos[1], 1u << 20, &c->ca.data, &c->ca.len) != 0 ? EXIT_FAIL
+                                                                                     : -1;
+}
+static const site_verb trust_verb = {.spec = &trust_spec, .check = trust_check};
+
 static int cmd_trust(int argc, char **argv)
 {
     opts o;
-    int ex = site_parse_opts(&o, &trust_spec, argc, argv);
-    if (ex >= 0)
+    bacsc_site *s;
+    trust_ctx c = {0};
+    int ex = site_cmd_begin(&o, &trust_verb, argc, argv, &c, &s);
+    if (ex >= 0) {
+        free(c.ca.data);
         return ex;
-    if (o.npos < 2 || o.npos > 3 ||
-        (strcmp(o.pos[0], "add") != 0 && strcmp(o.pos[0], "remove") != 0)) {
-        cli_error(o.prog, "usage: bacsc site trust add|remove CA_CERT (DEVICES | --all)");
-        return EXIT_USAGE;
-    }
-    bool add = strcmp(o.pos[0], "add") == 0;
-    bacsc_site_selection sel;
-    if (!site_get_selection(&o, o.npos == 3 ? o.pos[2] : NULL, &sel))
-        return EXIT_USAGE;
-    unsigned char *ca = NULL;
-    size_t ca_len = 0;
-    if (cli_read_file(o.prog, o.pos[1], 1u << 20, &ca, &ca_len) != 0)
-        return EXIT_FAIL;
-    bacsc_site *s = site_open_db(&o, false);
-    if (!s) {
-        free(ca);
-        return EXIT_FAIL;
     }
     int64_t job;
-    int rc = bacsc_site_prepare_trust(s, add, ca, ca_len, &sel, &job);
+    int rc = bacsc_site_prepare_trust(s, c.add, c.ca.data, c.ca.len, &c.sel, &job);
     site_note_resumed(s, &o, job);
-    free(ca);
-    if (rc != BACSC_OK) {
-        cli_error(o.prog, "%s", bacsc_site_errmsg(s));
-        bacsc_site_close(s);
-        return rc == BACSC_ERR_MALFORMED || rc == BACSC_ERR_NOT_FOUND ? EXIT_DATAERR : EXIT_FAIL;
-    }
-    bacsc_site_net *n;
-    if ((ex = site_net_open(&o, false, &n)) >= 0) {
-        bacsc_site_close(s);
-        return ex;
-    }
-    ex = site_run_and_report(s, &o, n, job, NULL);
-    bacsc_site_net_close(n);
+    free(c.ca.data);
+    if (rc != BACSC_OK)
+        ex = site_cmd_fail(s, &o,
+                       rc == BACSC_ERR_MALFORMED || rc == BACSC_ERR_NOT_FOUND ? EXIT_DATAERR
+                                                                               : EXIT_FAIL);
+    else
+        ex = site_run_job(s, &o, job, NULL);
     bacsc_site_close(s);
     return ex;
 }
@@ -1134,38 +1113,39 @@ static const cli_part mode_help[] = {
     CLI_END};
 static const cli_spec mode_spec = {"site mode", mode_help, .col = SITE_HELP_COL};
 
+/* ip|dual|sc [DEVICES]: the mode and the selection. */
+typedef struct mode_ctx {
+    int mode;
+    bacsc_site_selection sel;
+} mode_ctx;
+
+static int mode_check(opts *o, void *ctx)
+{
+    mode_ctx *c = ctx;
+    c->mode = o->npos >= 1 ? bacsc_site_mode_parse(o->pos[0]) : -1;
+    if (c->mode < 0 || o->npos > 2) {
+        cli_error(o->prog, "usage: bacsc site mode ip|dual|sc (DEVICES | --all)");
+        return EXIT_USAGE;
+    }
+    return site_get_selection(o, o->npos == 2 ? o->pos[1] : NULL, &c->sel) ? -1 : EXIT_USAGE;
+}
+static const site_verb mode_verb = {.spec = &mode_spec, .check = mode_check};
+
 static int cmd_mode(int argc, char **argv)
 {
     opts o;
-    int ex = site_parse_opts(&o, &mode_spec, argc, argv);
+    bacsc_site *s;
+    mode_ctx c;
+    int ex = site_cmd_begin(&o, &mode_verb, argc, argv, &c, &s);
     if (ex >= 0)
         return ex;
-    int mode = o.npos >= 1 ? bacsc_site_mode_parse(o.pos[0]) : -1;
-    if (mode < 0 || o.npos > 2) {
-        cli_error(o.prog, "usage: bacsc site mode ip|dual|sc (DEVICES | --all)");
-        return EXIT_USAGE;
-    }
-    bacsc_site_selection sel;
-    if (!site_get_selection(&o, o.npos == 2 ? o.pos[1] : NULL, &sel))
-        return EXIT_USAGE;
-    bacsc_site *s = site_open_db(&o, false);
-    if (!s)
-        return EXIT_FAIL;
     int64_t job;
-    int rc = bacsc_site_prepare_mode(s, mode, &sel, &job);
+    int rc = bacsc_site_prepare_mode(s, c.mode, &c.sel, &job);
     site_note_resumed(s, &o, job);
-    if (rc != BACSC_OK) {
-        cli_error(o.prog, "%s", bacsc_site_errmsg(s));
-        bacsc_site_close(s);
-        return rc == BACSC_ERR_NOT_FOUND ? EXIT_DATAERR : EXIT_FAIL;
-    }
-    bacsc_site_net *n;
-    if ((ex = site_net_open(&o, false, &n)) >= 0) {
-        bacsc_site_close(s);
-        return ex;
-    }
-    ex = site_run_and_report(s, &o, n, job, NULL);
-    bacsc_site_net_close(n);
+    if (rc != BACSC_OK)
+        ex = site_cmd_fail(s, &o, rc == BACSC_ERR_NOT_FOUND ? EXIT_DATAERR : EXIT_FAIL);
+    else
+        ex = site_run_job(s, &o, job, NULL);
     bacsc_site_close(s);
     return ex;
 }
@@ -1186,6 +1166,7 @@ static const cli_part jobs_help[] = {
     CLI_TEXT("Exit status: 0 ok, 3 no such job, 2 usage, 1 database error.\n"),
     CLI_END};
 static const cli_spec jobs_spec = {"site jobs", jobs_help, .col = SITE_HELP_COL};
+static const site_verb jobs_verb = {.spec = &jobs_spec};
 
 typedef struct jobs_ctx {
     bool json;
@@ -1220,23 +1201,17 @@ static int print_job(void *user, const bacsc_site_job *j)
 static int cmd_jobs(int argc, char **argv)
 {
     opts o;
-    int ex = site_parse_opts(&o, &jobs_spec, argc, argv);
+    bacsc_site *s;
+    int ex = site_cmd_begin(&o, &jobs_verb, argc, argv, NULL, &s);
     if (ex >= 0)
         return ex;
-    if (o.npos) {
-        cli_error(o.prog, "unexpected argument '%s'", o.pos[0]);
-        return EXIT_USAGE;
-    }
-    bacsc_site *s = site_open_db(&o, false);
-    if (!s)
-        return EXIT_FAIL;
     int rc;
     if (o.job > 0) {
         bacsc_site_job j;
         if ((rc = bacsc_site_job_get(s, o.job, &j)) != BACSC_OK) {
-            cli_error(o.prog, "%s", bacsc_site_errmsg(s));
+            ex = site_cmd_fail(s, &o, rc == BACSC_ERR_NOT_FOUND ? EXIT_DATAERR : EXIT_FAIL);
             bacsc_site_close(s);
-            return rc == BACSC_ERR_NOT_FOUND ? EXIT_DATAERR : EXIT_FAIL;
+            return ex;
         }
         if (!o.json)
             printf("job %lld %s %s: %u devices, %u done, %u failed, %u no action, %u pending\n",
@@ -1266,6 +1241,7 @@ static const cli_subcommand site_subs[] = {
     {"renew", cmd_renew, "renew devices' certificates with new keys; write a CARI request"},
     {"import", cmd_import, "check a CARI response and distribute the certificates"},
     {"trust", cmd_trust, "install or remove an issuer certificate on many devices"},
+    {"crl", site_cmd_crl, "push a CA's CRL to many devices (crl push CRL DEVICES)"},
     {"mode", cmd_mode, "switch devices to ip, dual or sc"},
     {"rollover", site_cmd_rollover, "move the site to a new CA, phase by phase"},
     {"jobs", cmd_jobs, "history of jobs and per-device results"},

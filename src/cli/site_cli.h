@@ -5,8 +5,11 @@
  *
  *   cmd_site.c       the dispatcher; init, status, discover, request, renew,
  *                    import, trust, mode, jobs
+ *   site_cli.c       the start of every verb: parse, check, open the database
+ *   site_net.c       the network of a job, progress, per-device results
  *   site_rollover.c  rollover (CA rollover phases)
  *   site_revoke.c    revoking superseded certificates after import
+ *   site_crl.c       crl push (a CA's CRL onto devices)
  */
 #ifndef BACSC_CLI_SITE_CLI_H
 #define BACSC_CLI_SITE_CLI_H
@@ -69,6 +72,26 @@ extern const cli_opt site_db_rows[], site_out_rows[], site_quiet_rows[], site_bi
  * (operands in o->pos), else an exit code (help / usage error). */
 int site_parse_opts(opts *o, const cli_spec *spec, int argc, char **argv);
 bacsc_site *site_open_db(const opts *o, bool create);
+
+/* How a verb starts (site_cmd_begin). `check` looks at the operands and the
+ * options before the database is opened (what it reads goes into the ctx
+ * given to site_cmd_begin) and returns -1 to go on, else an exit code with
+ * the message printed; NULL refuses every operand. */
+typedef int (*site_check_fn)(opts *o, void *ctx);
+typedef struct site_verb {
+    const cli_spec *spec;
+    site_check_fn check;
+    bool create; /* create the database when missing (init) */
+} site_verb;
+
+/* Parse the command line, check it, open the database. Returns -1 with *s
+ * open (bacsc_site_close), else an exit code (message printed). */
+int site_cmd_begin(opts *o, const site_verb *v, int argc, char **argv, void *ctx, bacsc_site **s);
+/* Print the database's last error (one line); returns `ex`. */
+int site_cmd_fail(bacsc_site *s, const opts *o, int ex);
+/* Open the network, run `job` with progress, print its result, close the
+ * network (site_run_and_report). Returns the exit code. */
+int site_run_job(bacsc_site *s, const opts *o, int64_t job, json_t **jout);
 /* DEVICES positional (or --all) → selection. Returns false on error. */
 bool site_get_selection(const opts *o, const char *text, bacsc_site_selection *sel);
 /* Open the network of a job (bacsc/site_net.h) from the options; over
@@ -87,5 +110,7 @@ int site_print_items(bacsc_site *s, const opts *o, int64_t job, bool only_proble
 void site_note_resumed(bacsc_site *s, const opts *o, int64_t job);
 /* `bacsc site rollover` (site_rollover.c). */
 int site_cmd_rollover(int argc, char **argv);
+/* `bacsc site crl push` (site_crl.c). */
+int site_cmd_crl(int argc, char **argv);
 
 #endif

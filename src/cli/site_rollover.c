@@ -50,6 +50,7 @@ static const cli_part rollover_help[] = {
              "3 bad CA certificate or response, 2 usage.\n"),
     CLI_END};
 static const cli_spec site_rollover_spec = {"site rollover", rollover_help, .col = SITE_HELP_COL};
+static const site_verb rollover_verb = {.spec = &site_rollover_spec};
 
 /* The devices a phase works on: every device that completed `need`, except
  * the forced ones; the others are counted in *behind. */
@@ -132,10 +133,8 @@ static int ready(bacsc_site *s, const opts *o, pick *p, int n)
         return EXIT_USAGE;
     }
     p->has_force = o->force != NULL;
-    if (bacsc_site_devices(s, pick_one, p) != BACSC_OK) {
-        cli_error(o->prog, "%s", bacsc_site_errmsg(s));
-        return EXIT_FAIL;
-    }
+    if (bacsc_site_devices(s, pick_one, p) != BACSC_OK)
+        return site_cmd_fail(s, o, EXIT_FAIL);
     if (p->behind) {
         cli_error(o->prog, "phase %d: %u device%s did not complete phase %d (first: %u); "
                            "finish it, or --force DEVICES",
@@ -154,16 +153,10 @@ static int ready(bacsc_site *s, const opts *o, pick *p, int n)
     return -1;
 }
 
-static int run_job(bacsc_site *s, const opts *o, int64_t job, json_t **jout)
+static int run_job(bacsc_site *s, const opts *o, int64_t job)
 {
-    bacsc_site_net *n;
-    int ex = site_net_open(o, false, &n);
-    if (ex >= 0)
-        return ex;
     site_note_resumed(s, o, job);
-    ex = site_run_and_report(s, o, n, job, jout);
-    bacsc_site_net_close(n);
-    return ex;
+    return site_run_job(s, o, job, NULL);
 }
 
 static int phase2(bacsc_site *s, const opts *o, pick *p)
@@ -188,22 +181,18 @@ static int phase2(bacsc_site *s, const opts *o, pick *p)
             cli_error(o->prog, "%s: %s", o->response, err);
             return EXIT_DATAERR;
         }
-        int ex = run_job(s, o, job, NULL);
+        int ex = run_job(s, o, job);
         /* the old certificates go with the old CA in phase 4 */
         site_revoke_superseded(s, o->prog, NULL, true, true, NULL);
         return ex;
     }
     if (bacsc_site_rollover_switch_ca(s) != BACSC_OK ||
-        bacsc_site_prepare_renew(s, &p->sel, 0, BACSC_SITE_CSR_KEEP, &job) != BACSC_OK) {
-        cli_error(o->prog, "%s", bacsc_site_errmsg(s));
-        return EXIT_FAIL;
-    }
-    int ex = run_job(s, o, job, NULL);
+        bacsc_site_prepare_renew(s, &p->sel, 0, BACSC_SITE_CSR_KEEP, &job) != BACSC_OK)
+        return site_cmd_fail(s, o, EXIT_FAIL);
+    int ex = run_job(s, o, job);
     size_t count = 0;
-    if (bacsc_site_write_request_job(s, job, o->out, &count) != BACSC_OK) {
-        cli_error(o->prog, "%s", bacsc_site_errmsg(s));
-        return ex == EXIT_OK ? EXIT_FAIL : ex;
-    }
+    if (bacsc_site_write_request_job(s, job, o->out, &count) != BACSC_OK)
+        return site_cmd_fail(s, o, ex == EXIT_OK ? EXIT_FAIL : ex);
     if (!o->json)
         printf("wrote %s: %zu CSR%s; sign it with the new CA, then --phase 2 --response\n",
                o->out, count, count == 1 ? "" : "s");
@@ -234,11 +223,9 @@ static int run_phase(bacsc_site *s, const opts *o, const bacsc_site_rollover *r,
     if (n == 1 || n == 4) {
         if (bacsc_site_prepare_trust(s, n == 1, n == 1 ? r->new_ca : r->old_ca,
                                      n == 1 ? r->new_len : r->old_len, &p->sel,
-                                     &job) != BACSC_OK) {
-            cli_error(o->prog, "%s", bacsc_site_errmsg(s));
-            return EXIT_FAIL;
-        }
-        ex = run_job(s, o, job, NULL);
+                                     &job) != BACSC_OK)
+            return site_cmd_fail(s, o, EXIT_FAIL);
+        ex = run_job(s, o, job);
         pick done = {.r = r};
         bacsc_site_devices(s, pick_one, &done);
         if (n == 4 && ex == EXIT_OK && done.counts[4] == done.counts[0] + done.counts[1] +
@@ -254,16 +241,10 @@ static int run_phase(bacsc_site *s, const opts *o, const bacsc_site_rollover *r,
 int site_cmd_rollover(int argc, char **argv)
 {
     opts o;
-    int ex = site_parse_opts(&o, &site_rollover_spec, argc, argv);
+    bacsc_site *s;
+    int ex = site_cmd_begin(&o, &rollover_verb, argc, argv, NULL, &s);
     if (ex >= 0)
         return ex;
-    if (o.npos) {
-        cli_error(o.prog, "unexpected argument '%s'", o.pos[0]);
-        return EXIT_USAGE;
-    }
-    bacsc_site *s = site_open_db(&o, false);
-    if (!s)
-        return EXIT_FAIL;
     if (o.new_ca) {
         unsigned char *ca = NULL;
         size_t len = 0;
@@ -274,9 +255,9 @@ int site_cmd_rollover(int argc, char **argv)
         int rc = bacsc_site_rollover_start(s, ca, len);
         free(ca);
         if (rc != BACSC_OK) {
-            cli_error(o.prog, "%s", bacsc_site_errmsg(s));
+            ex = site_cmd_fail(s, &o, rc == BACSC_ERR_MALFORMED ? EXIT_DATAERR : EXIT_FAIL);
             bacsc_site_close(s);
-            return rc == BACSC_ERR_MALFORMED ? EXIT_DATAERR : EXIT_FAIL;
+            return ex;
         }
     }
     bacsc_site_rollover r;

@@ -505,9 +505,12 @@ static int setup_trust(X509_STORE *st, const bacsc_tls_config *cfg, STACK_OF(X50
         }
     }
     unsigned long flags = X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_X509_STRICT;
-    if (cfg->crl_file) {
-        if (load_crls(st, cfg->crl_file) <= 0) {
-            set_err(err, errlen, "no CRL could be read from %s", cfg->crl_file);
+    const char *crls[2] = {cfg->crl_file, cfg->crl_file2};
+    for (int i = 0; i < 2; i++) {
+        if (!crls[i])
+            continue;
+        if (load_crls(st, crls[i]) <= 0) {
+            set_err(err, errlen, "no CRL could be read from %s", crls[i]);
             return -1;
         }
         flags |= X509_V_FLAG_CRL_CHECK;

@@ -158,3 +158,40 @@ int bacsc_devcert_validate(const bacsc_cert_files *files, EVP_PKEY *key, EVP_PKE
     X509_free(cert);
     return BACSC_OK;
 }
+
+int bacsc_devcert_check_crl(const bacsc_cert_files *files, const bacsc_blob *installed,
+                            int64_t now, bacsc_blob *out, char *detail, size_t cap)
+{
+    memset(out, 0, sizeof *out);
+    STACK_OF(X509) *iss = sk_X509_new_null();
+    if (iss == NULL)
+        return BACSC_ERR_NOMEM;
+    for (int i = 0; i < BACSC_ISSUER_FILES_MAX; i++) {
+        STACK_OF(X509) *sk = NULL;
+        if (files->issuer[i].len == 0 ||
+            bacsc_pki_certs_parse(files->issuer[i].data, files->issuer[i].len, &sk) < 1)
+            continue;
+        X509 *x;
+        while ((x = sk_X509_shift(sk)) != NULL)
+            if (!sk_X509_push(iss, x))
+                X509_free(x);
+        sk_X509_free(sk);
+    }
+    int rc = bacsc_pki_crl_set_check(files->crl.data, files->crl.len, iss, installed->data,
+                                     installed->len, now, &out->data, &out->len, detail, cap);
+    sk_X509_pop_free(iss, X509_free);
+    switch (rc) {
+    case BACSC_CRL_OK:
+        return BACSC_CERTCHK_OK;
+    case BACSC_CRL_MALFORMED:
+        return BACSC_CERTCHK_CRL_MALFORMED;
+    case BACSC_CRL_UNKNOWN_ISSUER:
+        return BACSC_CERTCHK_CRL_UNKNOWN_ISSUER;
+    case BACSC_CRL_ROLLBACK:
+        return BACSC_CERTCHK_CRL_ROLLBACK;
+    case BACSC_CRL_EXPIRED:
+        return BACSC_CERTCHK_CRL_EXPIRED;
+    default:
+        return rc < 0 ? rc : BACSC_ERR_CRYPTO;
+    }
+}

@@ -133,9 +133,10 @@ static int write_certs(const char *path, const bacsc_blob *b)
 
 static void rmdir_files(const char *dir)
 {
-    static const char *const names[] = {"cert.pem", "key.pem", "issuer1.pem", "issuer2.pem"};
+    static const char *const names[] = {"cert.pem", "key.pem", "issuer1.pem", "issuer2.pem",
+                                        "crl.pem"};
     char p[4400];
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < 5; i++) {
         snprintf(p, sizeof p, "%s/%s", dir, names[i]);
         unlink(p);
     }
@@ -181,6 +182,15 @@ static int materialize(const char *dir, const bacsc_cert_files *f, EVP_PKEY *key
         }
         tc.issuer_files[ni++] = iss[i];
     }
+    char crl[4400];
+    if (f->crl.len) {
+        snprintf(crl, sizeof crl, "%s/crl.pem", dir);
+        if (bacsc_pki_write_file(crl, f->crl.data, f->crl.len, 0600) != BACSC_OK) {
+            snprintf(detail, cap, "cannot write the CRL");
+            return BACSC_ERR_IO;
+        }
+        tc.crl_file = crl;
+    }
     char err[200] = "";
     bacsc_tls_ctx *ctx = bacsc_tls_ctx_new(&tc, false, err, sizeof err);
     if (ctx == NULL) {
@@ -193,6 +203,8 @@ static int materialize(const char *dir, const bacsc_cert_files *f, EVP_PKEY *key
 
 static void tls_paths(const hdev *d, bacsc_device_host_sc *sc, char (*buf)[4400])
 {
+    snprintf(buf[4], 4400, "%s/crl.pem", d->tls_dir);
+    sc->crl_file = access(buf[4], R_OK) == 0 ? buf[4] : NULL;
     snprintf(buf[0], 4400, "%s/cert.pem", d->tls_dir);
     snprintf(buf[1], 4400, "%s/key.pem", d->tls_dir);
     snprintf(buf[2], 4400, "%s/issuer1.pem", d->tls_dir);
@@ -281,7 +293,7 @@ static void sc_start(hdev *d)
     }
     bacsc_device_host_sc sc;
     memset(&sc, 0, sizeof sc);
-    char paths[4][4400];
+    char paths[5][4400];
     tls_paths(d, &sc, paths);
     sc.port = bacsc_netport_sc_active(port);
     sc.port_obj = port;

@@ -221,6 +221,7 @@ static int host_sc_start(void *user, bacsc_device_host *h, unsigned idx,
     tc.issuer_files[0] = sc->issuer_files[0];
     tc.issuer_files[1] = sc->issuer_files[1];
     tc.crl_file = rt->cfg.crl_file;
+    tc.crl_file2 = sc->crl_file;
     char err[256];
     in->tls = bacsc_tls_ctx_new(&tc, false, err, sizeof err);
     if (in->tls == NULL) {

@@ -58,7 +58,8 @@ static const char SCHEMA[] =
     " ports TEXT,"                             /* JSON: sc/ip active/pending */
     " validation TEXT NOT NULL DEFAULT '',"
     " active_key TEXT NOT NULL DEFAULT '', new_key TEXT NOT NULL DEFAULT '',"
-    " vmac BLOB)";                              /* BACnet/SC VMAC, kept across restarts */
+    " vmac BLOB,"                               /* BACnet/SC VMAC, kept across restarts */
+    " act_crl BLOB, pen_crl BLOB)";             /* CRLs of the issuers (proprietary file) */
 
 static int set_err(char *err, size_t errlen, int rc, const char *fmt, const char *a,
                    const char *b)
@@ -140,8 +141,8 @@ static int lock_dir(const char *dir, char *err, size_t errlen)
     return fd;
 }
 
-/* A state directory made before the VMAC was kept gets the column. */
-static int add_vmac_column(bacsc_devstate *st)
+/* A state directory made before a column existed gets it. */
+static int add_column(bacsc_devstate *st, const char *name)
 {
     sqlite3_stmt *q = NULL;
     bool have = false;
@@ -149,10 +150,21 @@ static int add_vmac_column(bacsc_devstate *st)
                            NULL) != SQLITE_OK)
         return BACSC_ERR_DB;
     while (sqlite3_step(q) == SQLITE_ROW)
-        if (strcmp((const char *)sqlite3_column_text(q, 0), "vmac") == 0)
+        if (strcmp((const char *)sqlite3_column_text(q, 0), name) == 0)
             have = true;
     sqlite3_finalize(q);
-    return have ? BACSC_OK : exec(st, "ALTER TABLE device ADD COLUMN vmac BLOB");
+    char sql[128];
+    snprintf(sql, sizeof sql, "ALTER TABLE device ADD COLUMN %s BLOB", name);
+    return have ? BACSC_OK : exec(st, sql);
+}
+
+static int add_columns(bacsc_devstate *st)
+{
+    static const char *const cols[] = {"vmac", "act_crl", "pen_crl"};
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
+        if (add_column(st, cols[i]) != BACSC_OK)
+            return BACSC_ERR_DB;
+    return BACSC_OK;
 }
 
 int bacsc_devstate_open(const char *dir, bacsc_devstate **out, char *err, size_t errlen)
@@ -189,7 +201,7 @@ int bacsc_devstate_open(const char *dir, bacsc_devstate **out, char *err, size_t
     sqlite3_busy_timeout(st->db, 15000);
     if (exec(st, "PRAGMA journal_mode = WAL") != BACSC_OK ||
         exec(st, "PRAGMA synchronous = NORMAL") != BACSC_OK || exec(st, SCHEMA) != BACSC_OK ||
-        add_vmac_column(st) != BACSC_OK) {
+        add_columns(st) != BACSC_OK) {
         set_err(err, errlen, BACSC_ERR_DB, "cannot initialise %s: %s", path,
                 sqlite3_errmsg(st->db));
         bacsc_devstate_close(st);
@@ -403,7 +415,8 @@ int bacsc_devstate_load(bacsc_devstate *st, uint32_t instance, bacsc_commission_
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(st->db,
                            "SELECT act_opcert, act_issuer1, act_issuer2, pen_opcert, pen_issuer1,"
-                           " pen_issuer2, csr, has_new_key, ports, validation FROM device"
+                           " pen_issuer2, csr, has_new_key, ports, validation, act_crl, pen_crl"
+                           " FROM device"
                            " WHERE instance = ? AND saved = 1",
                            -1, &q, NULL) != SQLITE_OK)
         return BACSC_ERR_DB;
@@ -419,6 +432,10 @@ int bacsc_devstate_load(bacsc_devstate *st, uint32_t instance, bacsc_commission_
     rc = BACSC_OK;
     for (int i = 0; i < 7 && rc == BACSC_OK; i++)
         rc = blob_from(blobs[i], q, i);
+    if (rc == BACSC_OK)
+        rc = blob_from(&out->active.crl, q, 10);
+    if (rc == BACSC_OK)
+        rc = blob_from(&out->pending.crl, q, 11);
     out->has_new_key = sqlite3_column_int(q, 7) != 0;
     const char *ports = (const char *)sqlite3_column_text(q, 8);
     const char *val = (const char *)sqlite3_column_text(q, 9);
@@ -470,7 +487,8 @@ static int save(bacsc_devstate *st, uint32_t instance, const bacsc_commission_da
             "UPDATE device SET saved = 1, act_opcert = ?2, act_issuer1 = ?3, act_issuer2 = ?4,"
             " pen_opcert = ?5, pen_issuer1 = ?6, pen_issuer2 = ?7, csr = ?8, has_new_key = ?9,"
             " ports = ?10, validation = ?11,"
-            " active_key = COALESCE(?12, active_key), new_key = COALESCE(?13, new_key)"
+            " active_key = COALESCE(?12, active_key), new_key = COALESCE(?13, new_key),"
+            " act_crl = ?14, pen_crl = ?15"
             " WHERE instance = ?1",
             -1, &q, NULL) != SQLITE_OK)
         goto out;
@@ -493,6 +511,8 @@ static int save(bacsc_devstate *st, uint32_t instance, const bacsc_commission_da
         sqlite3_bind_text(q, 13, new_key, -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(q, 13);
+    bind_blob(q, 14, &d->active.crl);
+    bind_blob(q, 15, &d->pending.crl);
     if (sqlite3_step(q) == SQLITE_DONE && sqlite3_changes(st->db) == 1)
         rc = BACSC_OK;
     step(st); /* inside the transaction, before COMMIT */
@@ -738,6 +758,13 @@ static int rt_check_cert(void *user, const uint8_t *data, size_t len)
     return bacsc_devcert_check(data, len);
 }
 
+static int rt_check_crl(void *user, const bacsc_cert_files *files, const bacsc_blob *installed,
+                        bacsc_blob *out, char *detail, size_t cap)
+{
+    bacsc_devrt *rt = user;
+    return bacsc_devcert_check_crl(files, installed, now_unix(rt), out, detail, cap);
+}
+
 static int rt_activate(void *user, const bacsc_commission_data *next, char *detail, size_t cap)
 {
     bacsc_devrt *rt = user;
@@ -788,6 +815,7 @@ bacsc_commission_ops bacsc_devrt_ops(bacsc_devrt *rt)
         .check_cert = rt_check_cert,
         .activate = rt_activate,
         .changed = rt_changed,
+        .check_crl = rt_check_crl,
         .user = rt,
     };
     return o;

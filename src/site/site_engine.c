@@ -62,6 +62,9 @@ static int commit_item(run *r, site_item *it, bool device_changed)
 static void item_release(site_item *it)
 {
     bacsc_site_device_clear(&it->dev);
+    free(it->stage);
+    it->stage = NULL;
+    it->stage_len = 0;
     free(it->buf);
     it->buf = NULL;
     it->buf_cap = it->buf_len = 0;
@@ -182,6 +185,9 @@ static bool activate(run *r, site_item *it)
         r->fatal = rc;
     it->slot = -1;
     it->want_set = false;
+    free(it->stage);
+    it->stage = NULL;
+    it->stage_len = 0;
     it->error[0] = 0;
     site_reset_transfer(it);
     return true;

@@ -9,12 +9,12 @@
 #include "site_workflow.h"
 
 extern const site_workflow site_wf_discover, site_wf_request, site_wf_import,
-    site_wf_trust_add, site_wf_trust_remove, site_wf_mode, site_wf_renew;
+    site_wf_trust_add, site_wf_trust_remove, site_wf_mode, site_wf_renew, site_wf_crl_push;
 
 static const site_workflow *const WORKFLOWS[] = {
     &site_wf_discover, &site_wf_request,      &site_wf_import,
     &site_wf_trust_add, &site_wf_trust_remove, &site_wf_mode,
-    &site_wf_renew,
+    &site_wf_renew,     &site_wf_crl_push,
 };
 
 const site_workflow *site_workflow_of(int kind)

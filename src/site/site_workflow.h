@@ -62,6 +62,10 @@ typedef struct site_item {
     /* verify-issuers: what both slots must hold before activation */
     bool want_set, want_has[2];
     unsigned char want_fp[2][BACSC_SITE_FP_LEN];
+    /* crl-push: the CRL file and the set this job stages there */
+    uint32_t crl_file;
+    unsigned char *stage;
+    size_t stage_len;
     char error[256];
 } site_item;
 

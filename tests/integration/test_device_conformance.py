@@ -642,8 +642,9 @@ async def ip_part(bip_port, sock, dev, want):
     await claims(c, dev, True)
     await identity(c, dev, want)
     await dcc_whohas_reinit(c, dev, "pw123")
-    await element_by_element(c, dev, 5007)
-    await segmentation(c, dev, 5007)
+    # Device, 5000 AVs, 2 Network Ports, 5 File objects (4 certificate files + the CRL)
+    await element_by_element(c, dev, 5008)
+    await segmentation(c, dev, 5008)
     await link.close()
 
 

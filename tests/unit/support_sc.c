@@ -1,6 +1,16 @@
 /* support_sc.c — see support_sc.h. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "bacsc/error.h"
+#include "bacsc/log.h"
+#include "support_pki.h"
 #include "support_sc.h"
 
 static uint64_t sct_state = 0x9E3779B97F4A7C15ull;
@@ -102,4 +112,92 @@ size_t sct_nak(uint8_t *out, size_t cap, uint8_t function, uint16_t id, uint16_t
     bacsc_bvlc_msg m;
     bacsc_bvlc_make_nak(&m, function, id, 0, code, "test");
     return sct_encode(&m, out, cap);
+}
+
+/* ---- real TLS / WebSocket connections on 127.0.0.1 ---------------------------- */
+
+int sct_env_setup(sct_env *e, const char *tag)
+{
+    snprintf(e->pki, sizeof e->pki, "/tmp/bacsc-%s-XXXXXX", tag);
+    if (!mkdtemp(e->pki) || support_pki_make(e->pki) != 0)
+        return -1;
+    e->loop = bacsc_loop_new();
+    bacsc_log_set_level(getenv("BACSC_TEST_VERBOSE") ? BACSC_LOG_DEBUG : BACSC_LOG_ERROR);
+    return e->loop ? 0 : -1;
+}
+
+int sct_env_teardown(sct_env *e)
+{
+    bacsc_loop_free(e->loop);
+    e->loop = NULL;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", e->pki);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+void sct_env_path(const sct_env *e, char *out, const char *name, const char *ext)
+{
+    support_pki_path(out, 512, e->pki, name, ext);
+}
+
+bacsc_tls_config *sct_tls_files_set(sct_tls_files *f, const sct_env *e, const char *leaf,
+                                    const char *key, const char *ca1, const char *ca2,
+                                    const char *crl)
+{
+    memset(f, 0, sizeof *f);
+    sct_env_path(e, f->cert, leaf, "pem");
+    sct_env_path(e, f->key, key ? key : leaf, "key");
+    f->cfg.cert_file = f->cert;
+    f->cfg.key_file = f->key;
+    const char *cas[2] = {ca1, ca2};
+    for (int i = 0; i < 2; i++)
+        if (cas[i]) {
+            sct_env_path(e, f->ca[i], cas[i], "pem");
+            f->cfg.issuer_files[i] = f->ca[i];
+        }
+    if (crl) {
+        sct_env_path(e, f->crl, crl, "crl");
+        f->cfg.crl_file = f->crl;
+    }
+    f->cfg.keylog_file = "";
+    return &f->cfg;
+}
+
+bacsc_tls_ctx *sct_tls_new(const bacsc_tls_config *cfg, bool server)
+{
+    char err[256];
+    bacsc_tls_ctx *t = bacsc_tls_ctx_new(cfg, server, err, sizeof err);
+    if (!t)
+        fail_msg("%s tls ctx: %s", server ? "server" : "client", err);
+    return t;
+}
+
+bacsc_tls_ctx *sct_tls(const sct_env *e, bool server, const char *leaf, const char *ca1,
+                       const char *ca2, const char *crl)
+{
+    sct_tls_files f;
+    return sct_tls_new(sct_tls_files_set(&f, e, leaf, NULL, ca1, ca2, crl), server);
+}
+
+void sct_run_until(bacsc_loop *loop, const int *flag, int want, int ms)
+{
+    uint64_t end = bacsc_loop_update_time(loop) + (uint64_t)ms * 1000;
+    while (*flag < want && bacsc_loop_now(loop) < end)
+        bacsc_loop_run_once(loop, 10000);
+}
+
+void sct_run_for(bacsc_loop *loop, int ms)
+{
+    uint64_t end = bacsc_loop_update_time(loop) + (uint64_t)ms * 1000;
+    while (bacsc_loop_now(loop) < end)
+        bacsc_loop_run_once(loop, 10000);
+}
+
+bacsc_ws_listener *sct_listen(bacsc_loop *loop, bacsc_tls_ctx *tls, const bacsc_ws_callbacks *cb,
+                              void *user, char *uri, size_t cap)
+{
+    bacsc_ws_listener *l = NULL;
+    assert_int_equal(bacsc_ws_listen(loop, "127.0.0.1:0", tls, NULL, cb, user, &l), BACSC_OK);
+    snprintf(uri, cap, "wss://127.0.0.1:%u", bacsc_ws_listener_port(l));
+    return l;
 }

@@ -226,7 +226,7 @@ static void test_csr(void **state)
     }
     sch_res last;
     size_t n;
-    assert_null(sch_read_file(&s, 5, 100, &n, &last));
+    assert_null(sch_read_file(&s, 6, 100, &n, &last));
     assert_int_equal(last.error_code, BACSC_EC_UNKNOWN_OBJECT);
     free(pem);
     free(der);

@@ -27,9 +27,9 @@
 #include "bacsc/log.h"
 #include "bacsc/sc_hubd.h"
 #include "bacsc/sc_node.h"
-#include "support_pki.h"
+#include "support_sc.h"
 
-static char pki[256];
+static sct_env env;
 static bacsc_loop *loop;
 static bacsc_tls_ctx *stls, *ctls;
 
@@ -112,33 +112,20 @@ static bool state_is_2(void *arg)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(pki, sizeof pki, "/tmp/bacsc-test-sc-node-XXXXXX");
-    if (!mkdtemp(pki) || support_pki_make(pki) != 0)
+    if (sct_env_setup(&env, "test-sc-node") != 0)
         return -1;
-    char cert[300], key[300], ca[300], ccert[300], ckey[300];
-    support_pki_path(cert, sizeof cert, pki, "server", "pem");
-    support_pki_path(key, sizeof key, pki, "server", "key");
-    support_pki_path(ca, sizeof ca, pki, "ca1", "pem");
-    support_pki_path(ccert, sizeof ccert, pki, "client", "pem");
-    support_pki_path(ckey, sizeof ckey, pki, "client", "key");
-    bacsc_tls_config sc = {.cert_file = cert, .key_file = key, .issuer_files = {ca}, .keylog_file = ""};
-    bacsc_tls_config cc = {.cert_file = ccert, .key_file = ckey, .issuer_files = {ca}, .keylog_file = ""};
-    stls = bacsc_tls_ctx_new(&sc, true, NULL, 0);
-    ctls = bacsc_tls_ctx_new(&cc, false, NULL, 0);
-    loop = bacsc_loop_new();
-    bacsc_log_set_level(BACSC_LOG_ERROR);
-    return stls && ctls && loop ? 0 : -1;
+    loop = env.loop;
+    stls = sct_tls(&env, true, "server", "ca1", NULL, NULL);
+    ctls = sct_tls(&env, false, "client", "ca1", NULL, NULL);
+    return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    bacsc_loop_free(loop);
     bacsc_tls_ctx_free(stls);
     bacsc_tls_ctx_free(ctls);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", pki);
-    return system(cmd) == 0 ? 0 : -1;
+    return sct_env_teardown(&env);
 }
 
 static bacsc_hubd *make_hub(const char *listen)

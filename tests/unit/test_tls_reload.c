@@ -23,9 +23,9 @@
 #include "bacsc/loop.h"
 #include "bacsc/tls.h"
 #include "bacsc/wsconn.h"
-#include "support_pki.h"
+#include "support_sc.h"
 
-static char pki[256];
+static sct_env env;
 static bacsc_loop *loop;
 
 struct peer {
@@ -68,58 +68,26 @@ static void cb_close(bacsc_wsconn *c, uint16_t code, const char *reason, void *u
 
 static const bacsc_ws_callbacks callbacks = {cb_accept, cb_open, cb_message, cb_close};
 
-static void path(char *out, const char *name, const char *ext)
-{
-    support_pki_path(out, 512, pki, name, ext);
-}
-
-static void run_until(const int *flag, int want, int ms)
-{
-    uint64_t end = bacsc_loop_update_time(loop) + (uint64_t)ms * 1000;
-    while (*flag < want && bacsc_loop_now(loop) < end)
-        bacsc_loop_run_once(loop, 10000);
-}
-
-static bacsc_tls_config server_cfg(char (*p)[512], const char *leaf, const char *key,
+/* The server's configuration: `leaf` with `key`, issuers ca1 and ca2, `crl`. */
+static bacsc_tls_config server_cfg(sct_tls_files *f, const char *leaf, const char *key,
                                    const char *crl)
 {
-    path(p[0], leaf, "pem");
-    path(p[1], key, "key");
-    path(p[2], "ca1", "pem");
-    path(p[3], "ca2", "pem");
-    if (crl)
-        path(p[4], crl, "crl");
-    bacsc_tls_config c = {.cert_file = p[0], .key_file = p[1], .issuer_files = {p[2], p[3]},
-                          .crl_file = crl ? p[4] : NULL, .keylog_file = ""};
-    return c;
+    return *sct_tls_files_set(f, &env, leaf, key, "ca1", "ca2", crl);
 }
 
 static bacsc_tls_ctx *client_ctx(const char *leaf)
 {
-    char cert[512], key[512], i1[512], i2[512];
-    path(cert, leaf, "pem");
-    path(key, leaf, "key");
-    path(i1, "ca1", "pem");
-    path(i2, "ca2", "pem");
-    bacsc_tls_config cfg = {.cert_file = cert, .key_file = key, .issuer_files = {i1, i2},
-                            .keylog_file = ""};
-    char err[256];
-    bacsc_tls_ctx *t = bacsc_tls_ctx_new(&cfg, false, err, sizeof err);
-    if (!t)
-        fail_msg("client tls ctx: %s", err);
-    return t;
+    return sct_tls(&env, false, leaf, "ca1", "ca2", NULL);
 }
 
 /* Connect a new client; returns its connection (open) and fills srv/cli. */
-static bacsc_wsconn *connect_one(bacsc_ws_listener *l, bacsc_tls_ctx *ctls)
+static bacsc_wsconn *connect_one(const char *uri, bacsc_tls_ctx *ctls)
 {
     int so = srv.opened, co = cli.opened;
-    char uri[64];
-    snprintf(uri, sizeof uri, "wss://127.0.0.1:%u", bacsc_ws_listener_port(l));
     bacsc_wsconn *c = NULL;
     assert_int_equal(bacsc_ws_connect(loop, uri, ctls, NULL, &callbacks, &cli, &c), BACSC_OK);
-    run_until(&cli.opened, co + 1, 3000);
-    run_until(&srv.opened, so + 1, 3000);
+    sct_run_until(loop, &cli.opened, co + 1, 3000);
+    sct_run_until(loop, &srv.opened, so + 1, 3000);
     assert_int_equal(cli.opened, co + 1);
     return c;
 }
@@ -129,39 +97,35 @@ static void new_handshakes_use_the_reloaded_certificate(void **state)
     (void)state;
     memset(&srv, 0, sizeof srv);
     memset(&cli, 0, sizeof cli);
-    char p[5][512];
-    bacsc_tls_config sc = server_cfg(p, "server", "server", NULL);
+    bacsc_tls_ctx *stls = sct_tls(&env, true, "server", "ca1", "ca2", NULL);
     char err[256];
-    bacsc_tls_ctx *stls = bacsc_tls_ctx_new(&sc, true, err, sizeof err);
-    assert_non_null(stls);
     bacsc_tls_ctx *ctls = client_ctx("client");
-    bacsc_ws_listener *l = NULL;
-    assert_int_equal(bacsc_ws_listen(loop, "127.0.0.1:0", stls, NULL, &callbacks, &srv, &l),
-                     BACSC_OK);
-    bacsc_wsconn *c1 = connect_one(l, ctls);
+    char uri[64];
+    bacsc_ws_listener *l = sct_listen(loop, stls, &callbacks, &srv, uri, sizeof uri);
+    bacsc_wsconn *c1 = connect_one(uri, ctls);
     char first[256];
     snprintf(first, sizeof first, "%s", cli.peer_subject);
 
     /* unusable files: refused, nothing changes */
-    char q[5][512];
-    bacsc_tls_config bad = server_cfg(q, "server", "server2", NULL);
+    sct_tls_files q;
+    bacsc_tls_config bad = server_cfg(&q, "server", "server2", NULL);
     assert_int_equal(bacsc_tls_ctx_reload(stls, &bad, err, sizeof err), BACSC_ERR_CRYPTO);
     assert_non_null(strstr(err, "does not match"));
-    bacsc_wsconn *c2 = connect_one(l, ctls);
+    bacsc_wsconn *c2 = connect_one(uri, ctls);
     assert_string_equal(cli.peer_subject, first);
 
     /* the new certificate: used by the next handshake, c1 and c2 stay */
-    bacsc_tls_config next = server_cfg(q, "server2", "server2", NULL);
+    bacsc_tls_config next = server_cfg(&q, "server2", "server2", NULL);
     assert_int_equal(bacsc_tls_ctx_reload(stls, &next, err, sizeof err), BACSC_OK);
-    bacsc_wsconn *c3 = connect_one(l, ctls);
+    bacsc_wsconn *c3 = connect_one(uri, ctls);
     assert_string_not_equal(cli.peer_subject, first);
     assert_int_equal(cli.closed, 0);
     assert_int_equal(srv.closed, 0);
     bacsc_wsconn_close(c1, BACSC_WS_CLOSE_NORMAL, "bye");
     bacsc_wsconn_close(c2, BACSC_WS_CLOSE_NORMAL, "bye");
     bacsc_wsconn_close(c3, BACSC_WS_CLOSE_NORMAL, "bye");
-    run_until(&srv.closed, 3, 3000);
-    run_until(&cli.closed, 3, 3000); /* both ends freed before the loop goes */
+    sct_run_until(loop, &srv.closed, 3, 3000);
+    sct_run_until(loop, &cli.closed, 3, 3000); /* both ends freed before the loop goes */
     assert_int_equal(cli.closed, 3);
     bacsc_ws_listener_close(l);
     bacsc_tls_ctx_free(stls);
@@ -173,22 +137,19 @@ static void recheck_finds_a_peer_the_new_crl_revokes(void **state)
     (void)state;
     memset(&srv, 0, sizeof srv);
     memset(&cli, 0, sizeof cli);
-    char p[5][512];
-    bacsc_tls_config sc = server_cfg(p, "server", "server", NULL);
+    sct_tls_files p;
+    bacsc_tls_ctx *stls = sct_tls(&env, true, "server", "ca1", "ca2", NULL);
     char err[256], why[160] = "";
-    bacsc_tls_ctx *stls = bacsc_tls_ctx_new(&sc, true, err, sizeof err);
-    assert_non_null(stls);
     bacsc_tls_ctx *revoked = client_ctx("revoked"), *good = client_ctx("client");
-    bacsc_ws_listener *l = NULL;
-    assert_int_equal(bacsc_ws_listen(loop, "127.0.0.1:0", stls, NULL, &callbacks, &srv, &l),
-                     BACSC_OK);
-    bacsc_wsconn *c1 = connect_one(l, revoked);
+    char uri[64];
+    bacsc_ws_listener *l = sct_listen(loop, stls, &callbacks, &srv, uri, sizeof uri);
+    bacsc_wsconn *c1 = connect_one(uri, revoked);
     bacsc_wsconn *s1 = srv.c;
     assert_int_equal(bacsc_tls_peer_recheck(stls, bacsc_wsconn_ssl(s1), why, sizeof why), BACSC_OK);
-    bacsc_wsconn *c2 = connect_one(l, good);
+    bacsc_wsconn *c2 = connect_one(uri, good);
     bacsc_wsconn *s2 = srv.c;
 
-    bacsc_tls_config withcrl = server_cfg(p, "server", "server", "ca1");
+    bacsc_tls_config withcrl = server_cfg(&p, "server", "server", "ca1");
     assert_int_equal(bacsc_tls_ctx_reload(stls, &withcrl, err, sizeof err), BACSC_OK);
     assert_int_equal(bacsc_tls_peer_recheck(stls, bacsc_wsconn_ssl(s1), why, sizeof why),
                      BACSC_ERR_POLICY);
@@ -198,8 +159,8 @@ static void recheck_finds_a_peer_the_new_crl_revokes(void **state)
     assert_int_equal(bacsc_tls_peer_recheck(good, bacsc_wsconn_ssl(c2), why, sizeof why), BACSC_OK);
     bacsc_wsconn_close(c1, BACSC_WS_CLOSE_NORMAL, "bye");
     bacsc_wsconn_close(c2, BACSC_WS_CLOSE_NORMAL, "bye");
-    run_until(&srv.closed, 2, 3000);
-    run_until(&cli.closed, 2, 3000); /* both ends freed before the loop goes */
+    sct_run_until(loop, &srv.closed, 2, 3000);
+    sct_run_until(loop, &cli.closed, 2, 3000); /* both ends freed before the loop goes */
     assert_int_equal(cli.closed, 2);
     bacsc_ws_listener_close(l);
     bacsc_tls_ctx_free(stls);
@@ -210,21 +171,15 @@ static void recheck_finds_a_peer_the_new_crl_revokes(void **state)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(pki, sizeof pki, "/tmp/bacsc-reload-XXXXXX");
-    if (!mkdtemp(pki) || support_pki_make(pki) != 0)
-        return -1;
-    loop = bacsc_loop_new();
-    bacsc_log_set_level(getenv("BACSC_TEST_VERBOSE") ? BACSC_LOG_DEBUG : BACSC_LOG_ERROR);
-    return loop ? 0 : -1;
+    int rc = sct_env_setup(&env, "reload");
+    loop = env.loop;
+    return rc;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    bacsc_loop_free(loop);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", pki);
-    return system(cmd) == 0 ? 0 : -1;
+    return sct_env_teardown(&env);
 }
 
 int main(void)

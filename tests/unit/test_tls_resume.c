@@ -27,9 +27,9 @@
 #include "bacsc/error.h"
 #include "bacsc/log.h"
 #include "bacsc/wsconn.h"
-#include "support_pki.h"
+#include "support_sc.h"
 
-static char pki[256];
+static sct_env env;
 static bacsc_loop *loop;
 
 struct peer {
@@ -80,56 +80,18 @@ static void cb_close(bacsc_wsconn *c, uint16_t code, const char *reason, void *u
 
 static const bacsc_ws_callbacks callbacks = {cb_accept, cb_open, cb_message, cb_close};
 
-static void path(char *out, const char *name, const char *ext)
-{
-    support_pki_path(out, 512, pki, name, ext);
-}
-
 static bacsc_tls_ctx *server_ctx(const char *keyfile, const char *crl, uint32_t lifetime)
 {
-    char cert[512], key[512], issuer[512], crlp[512];
-    path(cert, "server", "pem");
-    path(key, "server", "key");
-    path(issuer, "ca1", "pem");
-    if (crl)
-        path(crlp, crl, "crl");
-    bacsc_tls_config cfg = {.cert_file = cert, .key_file = key, .issuer_files = {issuer, NULL},
-                            .crl_file = crl ? crlp : NULL, .keylog_file = "",
-                            .ticket_key_file = keyfile, .ticket_lifetime_s = lifetime};
-    char err[256];
-    bacsc_tls_ctx *t = bacsc_tls_ctx_new(&cfg, true, err, sizeof err);
-    if (!t)
-        fail_msg("server tls ctx: %s", err);
-    return t;
+    sct_tls_files f;
+    bacsc_tls_config *cfg = sct_tls_files_set(&f, &env, "server", NULL, "ca1", NULL, crl);
+    cfg->ticket_key_file = keyfile;
+    cfg->ticket_lifetime_s = lifetime;
+    return sct_tls_new(cfg, true);
 }
 
 static bacsc_tls_ctx *client_ctx(const char *leaf)
 {
-    char cert[512], key[512], issuer[512];
-    path(cert, leaf, "pem");
-    path(key, leaf, "key");
-    path(issuer, "ca1", "pem");
-    bacsc_tls_config cfg = {.cert_file = cert, .key_file = key, .issuer_files = {issuer, NULL},
-                            .keylog_file = ""};
-    char err[256];
-    bacsc_tls_ctx *t = bacsc_tls_ctx_new(&cfg, false, err, sizeof err);
-    if (!t)
-        fail_msg("client tls ctx: %s", err);
-    return t;
-}
-
-static void run_until(const int *flag, int want, int ms)
-{
-    uint64_t end = bacsc_loop_update_time(loop) + (uint64_t)ms * 1000;
-    while (*flag < want && bacsc_loop_now(loop) < end)
-        bacsc_loop_run_once(loop, 10000);
-}
-
-static void run_for(int ms)
-{
-    uint64_t end = bacsc_loop_update_time(loop) + (uint64_t)ms * 1000;
-    while (bacsc_loop_now(loop) < end)
-        bacsc_loop_run_once(loop, 10000);
+    return sct_tls(&env, false, leaf, "ca1", NULL, NULL);
 }
 
 /* One "hub lifetime": a listener on a fresh server context; one client
@@ -141,22 +103,19 @@ static bool one_connection(bacsc_tls_ctx *stls, bacsc_tls_ctx *ctls, bacsc_tls_r
 {
     memset(&srv, 0, sizeof srv);
     memset(&cli, 0, sizeof cli);
-    bacsc_ws_listener *l = NULL;
-    assert_int_equal(bacsc_ws_listen(loop, "127.0.0.1:0", stls, NULL, &callbacks, &srv, &l),
-                     BACSC_OK);
     char uri[64];
-    snprintf(uri, sizeof uri, "wss://127.0.0.1:%u", bacsc_ws_listener_port(l));
+    bacsc_ws_listener *l = sct_listen(loop, stls, &callbacks, &srv, uri, sizeof uri);
     bacsc_ws_options o = {.resume = r};
     bacsc_wsconn *c = NULL;
     assert_int_equal(bacsc_ws_connect(loop, uri, ctls, &o, &callbacks, &cli, &c), BACSC_OK);
-    run_until(&cli.closed, 1, 300); /* open, or closed with an error */
+    sct_run_until(loop, &cli.closed, 1, 300); /* open, or closed with an error */
     bool opened = cli.opened == 1;
     if (opened) {
-        run_for(50); /* the ticket comes after the handshake */
+        sct_run_for(loop, 50); /* the ticket comes after the handshake */
         bacsc_wsconn_close(c, BACSC_WS_CLOSE_NORMAL, "bye");
     }
-    run_until(&cli.closed, 1, 5000);
-    run_until(&srv.closed, 1, 2000);
+    sct_run_until(loop, &cli.closed, 1, 5000);
+    sct_run_until(loop, &srv.closed, 1, 2000);
     assert_int_equal(cli.closed, 1);
     bacsc_tls_ctx_stats(stls, st);
     bacsc_ws_listener_close(l);
@@ -168,7 +127,7 @@ static void resumes_after_restart_with_same_keys(void **state)
 {
     (void)state;
     char keys[512];
-    snprintf(keys, sizeof keys, "%s/tickets", pki);
+    snprintf(keys, sizeof keys, "%s/tickets", env.pki);
     unlink(keys);
     bacsc_tls_ctx *ct = client_ctx("client");
     bacsc_tls_resume r = {0};
@@ -202,7 +161,7 @@ static void resumes_after_restart_with_same_keys(void **state)
 
     /* a hub with different ticket keys: full handshake, new ticket kept */
     char other[512];
-    snprintf(other, sizeof other, "%s/tickets-other", pki);
+    snprintf(other, sizeof other, "%s/tickets-other", env.pki);
     unlink(other);
     SSL_SESSION *before = r.session;
     assert_true(one_connection(server_ctx(other, NULL, 0), ct, &r, &st));
@@ -264,7 +223,7 @@ static void revoked_certificate_cannot_ride_on_a_ticket(void **state)
 {
     (void)state;
     char keys[512];
-    snprintf(keys, sizeof keys, "%s/tickets-crl", pki);
+    snprintf(keys, sizeof keys, "%s/tickets-crl", env.pki);
     unlink(keys);
     bacsc_tls_ctx *ct = client_ctx("revoked");
     bacsc_tls_resume r = {0};
@@ -297,7 +256,7 @@ static void expired_ticket_is_not_resumed(void **state)
 {
     (void)state;
     char keys[512];
-    snprintf(keys, sizeof keys, "%s/tickets-life", pki);
+    snprintf(keys, sizeof keys, "%s/tickets-life", env.pki);
     unlink(keys);
     bacsc_tls_ctx *ct = client_ctx("client");
     bacsc_tls_resume r = {0};
@@ -328,21 +287,15 @@ static void expired_ticket_is_not_resumed(void **state)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(pki, sizeof pki, "/tmp/bacsc-resume-XXXXXX");
-    if (!mkdtemp(pki) || support_pki_make(pki) != 0)
-        return -1;
-    loop = bacsc_loop_new();
-    bacsc_log_set_level(getenv("BACSC_TEST_VERBOSE") ? BACSC_LOG_DEBUG : BACSC_LOG_ERROR);
-    return loop ? 0 : -1;
+    int rc = sct_env_setup(&env, "resume");
+    loop = env.loop;
+    return rc;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    bacsc_loop_free(loop);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", pki);
-    return system(cmd) == 0 ? 0 : -1;
+    return sct_env_teardown(&env);
 }
 
 int main(void)

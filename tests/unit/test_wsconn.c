@@ -32,9 +32,9 @@
 #include "bacsc/error.h"
 #include "bacsc/log.h"
 #include "bacsc/wsconn.h"
-#include "support_pki.h"
+#include "support_sc.h"
 
-static char pki[256];
+static sct_env env;
 static bacsc_loop *loop;
 
 struct peer {
@@ -96,7 +96,7 @@ static const bacsc_ws_callbacks callbacks = {cb_accept, cb_open, cb_message, cb_
 
 static void path(char *out, const char *name, const char *ext)
 {
-    support_pki_path(out, 512, pki, name, ext);
+    sct_env_path(&env, out, name, ext);
 }
 
 static bool want_hostname_check;
@@ -120,19 +120,6 @@ static bacsc_tls_ctx *make_ctx(bool server, const char *leaf, const char *ca, co
     return t;
 }
 
-static void run_until(const int *flag, int want, int ms)
-{
-    uint64_t end = bacsc_loop_update_time(loop) + (uint64_t)ms * 1000;
-    while (*flag < want && bacsc_loop_now(loop) < end)
-        bacsc_loop_run_once(loop, 10000);
-}
-
-static void run_for(int ms)
-{
-    uint64_t end = bacsc_loop_update_time(loop) + (uint64_t)ms * 1000;
-    while (bacsc_loop_now(loop) < end)
-        bacsc_loop_run_once(loop, 10000);
-}
 
 struct server {
     bacsc_tls_ctx *tls;
@@ -154,7 +141,7 @@ static void server_start(struct server *s, bacsc_tls_ctx *tls, const bacsc_ws_op
 
 static void server_stop(struct server *s)
 {
-    run_for(20);
+    sct_run_for(loop, 20);
     bacsc_ws_listener_close(s->l);
     bacsc_tls_ctx_free(s->tls);
 }
@@ -177,7 +164,7 @@ static void mutual_auth_roundtrip(void **state)
     server_start(&s, make_ctx(true, "server", "ca1", NULL, NULL), NULL);
     bacsc_tls_ctx *ct = make_ctx(false, "client", "ca1", NULL, NULL);
     bacsc_wsconn *c = client_connect(s.uri, ct, NULL);
-    run_until(&cli.opened, 1, 5000);
+    sct_run_until(loop, &cli.opened, 1, 5000);
     assert_int_equal(cli.opened, 1);
     assert_int_equal(srv.opened, 1);
     assert_int_equal(cli.proto, BACSC_WS_PROTO_HUB);
@@ -195,7 +182,7 @@ static void mutual_auth_roundtrip(void **state)
     for (size_t i = 0; i < 4; i++)
         assert_int_equal(bacsc_wsconn_send(c, big, sizes[i]), BACSC_OK);
     assert_int_equal(bacsc_wsconn_ping(c, (const uint8_t *)"hi", 2), BACSC_OK);
-    run_until(&cli.msgs, 4, 5000);
+    sct_run_until(loop, &cli.msgs, 4, 5000);
     assert_int_equal(cli.msgs, 4);
     assert_int_equal(srv.msgs, 4);
     assert_int_equal(cli.bytes, 41401);
@@ -204,14 +191,14 @@ static void mutual_auth_roundtrip(void **state)
 
     /* 40000 back again to check the content after reassembly. */
     assert_int_equal(bacsc_wsconn_send(c, big, sizeof big), BACSC_OK);
-    run_until(&cli.msgs, 5, 5000);
+    sct_run_until(loop, &cli.msgs, 5, 5000);
     assert_int_equal(cli.last_len, sizeof big);
     assert_memory_equal(cli.last, big, sizeof big);
 
     bacsc_wsconn_close(c, BACSC_WS_CLOSE_NORMAL, "bye");
     assert_int_equal(bacsc_wsconn_send(c, big, 1), BACSC_ERR_STATE);
-    run_until(&cli.closed, 1, 5000);
-    run_until(&srv.closed, 1, 5000);
+    sct_run_until(loop, &cli.closed, 1, 5000);
+    sct_run_until(loop, &srv.closed, 1, 5000);
     assert_int_equal(cli.closed, 1);
     assert_int_equal(cli.code, 0);
     assert_int_equal(srv.closed, 1);
@@ -229,24 +216,24 @@ static void server_closes_and_abort(void **state)
     server_start(&s, make_ctx(true, "server", "ca1", NULL, NULL), NULL);
     bacsc_tls_ctx *ct = make_ctx(false, "client", "ca1", NULL, NULL);
     client_connect(s.uri, ct, NULL);
-    run_until(&srv.opened, 1, 5000);
-    run_until(&cli.opened, 1, 5000);
+    sct_run_until(loop, &srv.opened, 1, 5000);
+    sct_run_until(loop, &cli.opened, 1, 5000);
     assert_non_null(srv.conn);
     bacsc_wsconn_close(srv.conn, BACSC_WS_CLOSE_GOING_AWAY, "restart");
-    run_until(&cli.closed, 1, 5000);
-    run_until(&srv.closed, 1, 5000);
+    sct_run_until(loop, &cli.closed, 1, 5000);
+    sct_run_until(loop, &srv.closed, 1, 5000);
     assert_int_equal(cli.code, BACSC_EC_WS_ENDPOINT_LEAVES);
     assert_int_equal(srv.code, 0);
 
     /* Abort: on_close(195) synchronously, the peer sees an abnormal close. */
     bacsc_wsconn *c = client_connect(s.uri, ct, NULL);
     srv.opened = srv.closed = 0;
-    run_until(&srv.opened, 1, 5000);
-    run_until(&cli.opened, 1, 5000);
+    sct_run_until(loop, &srv.opened, 1, 5000);
+    sct_run_until(loop, &cli.opened, 1, 5000);
     bacsc_wsconn_abort(c);
     assert_int_equal(cli.closed, 1);
     assert_int_equal(cli.code, BACSC_EC_TCP_CLOSED_BY_LOCAL);
-    run_until(&srv.closed, 1, 5000);
+    sct_run_until(loop, &srv.closed, 1, 5000);
     assert_int_equal(srv.code, BACSC_EC_WS_CLOSED_ABNORMALLY);
     bacsc_tls_ctx_free(ct);
     server_stop(&s);
@@ -262,8 +249,8 @@ static void expect_rejected(const char *server_leaf, const char *server_ca, cons
     server_start(&s, make_ctx(true, server_leaf, server_ca, crl, NULL), NULL);
     bacsc_tls_ctx *ct = make_ctx(false, client_leaf, client_ca, NULL, NULL);
     client_connect(s.uri, ct, NULL);
-    run_until(&cli.closed, 1, 5000);
-    run_until(&srv.closed, 1, 5000);
+    sct_run_until(loop, &cli.closed, 1, 5000);
+    sct_run_until(loop, &srv.closed, 1, 5000);
     assert_int_equal(cli.opened, 0);
     assert_int_equal(srv.opened, 0);
     if (srv.code != srv_code || cli.code != cli_code)
@@ -312,7 +299,7 @@ static void hostname_check_optional(void **state)
     server_start(&s, make_ctx(true, "nosan", "ca1", NULL, NULL), NULL);
     bacsc_tls_ctx *ct = make_ctx(false, "client", "ca1", NULL, NULL);
     client_connect(s.uri, ct, NULL);
-    run_until(&cli.opened, 1, 5000);
+    sct_run_until(loop, &cli.opened, 1, 5000);
     assert_int_equal(cli.opened, 1);
     bacsc_wsconn_abort(cli.conn);
     bacsc_tls_ctx_free(ct);
@@ -321,7 +308,7 @@ static void hostname_check_optional(void **state)
     ct = make_ctx(false, "client", "ca1", NULL, NULL);
     want_hostname_check = false;
     client_connect(s.uri, ct, NULL);
-    run_until(&cli.closed, 1, 5000);
+    sct_run_until(loop, &cli.closed, 1, 5000);
     assert_int_equal(cli.opened, 0);
     if (cli.code != 181)
         fail_msg("client code %u (%s)", cli.code, cli.reason);
@@ -333,13 +320,13 @@ static void hostname_check_optional(void **state)
     ct = make_ctx(false, "client", "ca1", NULL, NULL);
     want_hostname_check = false;
     client_connect(s.uri, ct, NULL);
-    run_until(&cli.opened, 1, 5000);
+    sct_run_until(loop, &cli.opened, 1, 5000);
     assert_int_equal(cli.opened, 1);
     bacsc_wsconn_abort(cli.conn);
     char uri[64];
     snprintf(uri, sizeof uri, "wss://localhost:%u/", s.port);
     client_connect(uri, ct, NULL);
-    run_until(&cli.opened, 1, 5000);
+    sct_run_until(loop, &cli.opened, 1, 5000);
     assert_int_equal(cli.opened, 1);
     bacsc_wsconn_abort(cli.conn);
     bacsc_tls_ctx_free(ct);
@@ -378,7 +365,7 @@ static int run_s_client(uint16_t port, const char *extra, char *out, size_t outc
     }
     out[n] = '\0';
     int st = pclose(f);
-    run_for(50);
+    sct_run_for(loop, 50);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
@@ -391,7 +378,7 @@ static void client_without_certificate(void **state)
     /* TLS 1.3: s_client finishes its side; the server then refuses. Send a
      * request so that s_client reads the alert. */
     run_s_client(s.port, "-tls1_3", out, sizeof out);
-    run_until(&srv.closed, 1, 3000);
+    sct_run_until(loop, &srv.closed, 1, 3000);
     assert_int_equal(srv.closed, 1);
     assert_int_equal(srv.opened, 0);
     if (srv.code != 182)
@@ -406,7 +393,7 @@ static void tls12_client_rejected(void **state)
     server_start(&s, make_ctx(true, "server", "ca1", NULL, NULL), NULL);
     static char out[16384];
     int st = run_s_client(s.port, "CERT", out, sizeof out);
-    run_until(&srv.closed, 1, 3000);
+    sct_run_until(loop, &srv.closed, 1, 3000);
     assert_int_not_equal(st, 0);
     assert_non_null(strstr(out, "alert protocol version"));
     assert_int_equal(srv.closed, 1);
@@ -476,7 +463,7 @@ static void raw_exchange(struct raw *r)
     for (int i = 0; i < 600 && !atomic_load(&r->done); i++)
         bacsc_loop_run_once(loop, 10000);
     pthread_join(th, NULL);
-    run_for(30);
+    sct_run_for(loop, 30);
 }
 
 static const char raw_request[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
@@ -509,8 +496,8 @@ static void wrong_subprotocol(void **state)
     bacsc_tls_ctx *ct = make_ctx(false, "client", "ca1", NULL, NULL);
     bacsc_ws_options o = {.protocols = BACSC_WS_PROTO_DC};
     client_connect(s.uri, ct, &o);
-    run_until(&cli.closed, 1, 5000);
-    run_until(&srv.closed, 1, 5000);
+    sct_run_until(loop, &cli.closed, 1, 5000);
+    sct_run_until(loop, &srv.closed, 1, 5000);
     assert_int_equal(cli.opened, 0);
     assert_int_equal(cli.code, BACSC_EC_HTTP_UNEXPECTED_RESPONSE_CODE);
     assert_non_null(strstr(cli.reason, "400"));
@@ -579,7 +566,7 @@ static void output_queue_bounded(void **state)
     bacsc_tls_ctx *ct = make_ctx(false, "client", "ca1", NULL, NULL);
     bacsc_ws_options o = {.max_queue = 8192};
     bacsc_wsconn *c = client_connect(s.uri, ct, &o);
-    run_until(&cli.opened, 1, 5000);
+    sct_run_until(loop, &cli.opened, 1, 5000);
     static uint8_t kb[1000];
     int i, rc = BACSC_OK;
     for (i = 0; i < 20 && rc == BACSC_OK; i++)
@@ -587,7 +574,7 @@ static void output_queue_bounded(void **state)
     assert_int_equal(rc, BACSC_ERR_LIMIT);
     assert_true(i <= 9);
     assert_true(bacsc_wsconn_queued(c) <= 8192);
-    run_until(&srv.msgs, i - 1, 5000);
+    sct_run_until(loop, &srv.msgs, i - 1, 5000);
     assert_int_equal(srv.msgs, i - 1); /* everything accepted was delivered, nothing more */
     bacsc_wsconn_abort(c);
     bacsc_tls_ctx_free(ct);
@@ -602,11 +589,11 @@ static void connection_limit(void **state)
     server_start(&s, make_ctx(true, "server", "ca1", NULL, NULL), &so);
     bacsc_tls_ctx *ct = make_ctx(false, "client", "ca1", NULL, NULL);
     bacsc_wsconn *a = client_connect(s.uri, ct, NULL);
-    run_until(&cli.opened, 1, 5000);
+    sct_run_until(loop, &cli.opened, 1, 5000);
     assert_int_equal(cli.opened, 1);
     struct peer first = cli;
     client_connect(s.uri, ct, NULL); /* resets cli */
-    run_until(&cli.closed, 1, 5000);
+    sct_run_until(loop, &cli.closed, 1, 5000);
     assert_int_equal(cli.opened, 0);
     assert_int_equal(cli.closed, 1);
     assert_int_equal(bacsc_ws_listener_count(s.l), 1);
@@ -630,13 +617,13 @@ static void connect_refused_and_timeouts(void **state)
     char uri[64];
     snprintf(uri, sizeof uri, "wss://127.0.0.1:%u", ntohs(sa.sin_port));
     client_connect(uri, ct, NULL);
-    run_until(&cli.closed, 1, 5000);
+    sct_run_until(loop, &cli.closed, 1, 5000);
     assert_int_equal(cli.code, BACSC_EC_TCP_CONNECTION_REFUSED);
     /* Listening but never answering: the TLS handshake times out. */
     assert_int_equal(listen(fd, 4), 0);
     bacsc_ws_options o = {.handshake_timeout_ms = 300};
     client_connect(uri, ct, &o);
-    run_until(&cli.closed, 1, 5000);
+    sct_run_until(loop, &cli.closed, 1, 5000);
     assert_int_equal(cli.code, BACSC_EC_TLS_ERROR);
     assert_non_null(strstr(cli.reason, "timed out"));
     close(fd);
@@ -654,7 +641,7 @@ static void handshake_timeout_server_side(void **state)
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(s.port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    run_until(&srv.closed, 1, 3000);
+    sct_run_until(loop, &srv.closed, 1, 3000);
     assert_int_equal(srv.closed, 1);
     assert_int_equal(srv.code, BACSC_EC_TLS_ERROR);
     assert_int_equal(bacsc_ws_listener_count(s.l), 0);
@@ -711,13 +698,13 @@ static void plaintext_when_allowed(void **state)
     bacsc_ws_options o = {.insecure_plaintext = true, .protocols = BACSC_WS_PROTO_DC};
     server_start(&s, NULL, &o);
     client_connect(s.uri, NULL, &o);
-    run_until(&cli.opened, 1, 5000);
+    sct_run_until(loop, &cli.opened, 1, 5000);
     assert_int_equal(cli.proto, BACSC_WS_PROTO_DC);
     assert_int_equal(bacsc_wsconn_send(cli.conn, (const uint8_t *)"abc", 3), BACSC_OK);
-    run_until(&cli.msgs, 1, 5000);
+    sct_run_until(loop, &cli.msgs, 1, 5000);
     assert_int_equal(cli.last_len, 3);
     bacsc_wsconn_close(cli.conn, 0, NULL);
-    run_until(&cli.closed, 1, 5000);
+    sct_run_until(loop, &cli.closed, 1, 5000);
     assert_int_equal(cli.code, 0);
     server_stop(&s);
 }
@@ -740,8 +727,8 @@ static void ipv6_literal(void **state)
     snprintf(uri, sizeof uri, "wss://[::1]:%u/", bacsc_ws_listener_port(l));
     bacsc_tls_ctx *ct = make_ctx(false, "client", "ca1", NULL, NULL);
     client_connect(uri, ct, NULL);
-    run_until(&cli.opened, 1, 5000);
-    run_until(&srv.opened, 1, 5000);
+    sct_run_until(loop, &cli.opened, 1, 5000);
+    sct_run_until(loop, &srv.opened, 1, 5000);
     assert_int_equal(cli.opened, 1);
     assert_non_null(srv.conn);
     assert_true(strncmp(bacsc_wsconn_peer(srv.conn), "[::1]:", 6) == 0);
@@ -749,7 +736,7 @@ static void ipv6_literal(void **state)
     snprintf(want, sizeof want, "[::1]:%u", bacsc_ws_listener_port(l));
     assert_string_equal(bacsc_wsconn_peer(cli.conn), want);
     bacsc_wsconn_abort(cli.conn);
-    run_until(&srv.closed, 1, 5000);
+    sct_run_until(loop, &srv.closed, 1, 5000);
     bacsc_ws_listener_close(l);
     bacsc_tls_ctx_free(st);
     bacsc_tls_ctx_free(ct);
@@ -759,12 +746,12 @@ static void keylog_written(void **state)
 {
     (void)state;
     char kl[512];
-    snprintf(kl, sizeof kl, "%s/keys.log", pki);
+    snprintf(kl, sizeof kl, "%s/keys.log", env.pki);
     struct server s;
     server_start(&s, make_ctx(true, "server", "ca1", NULL, kl), NULL);
     bacsc_tls_ctx *ct = make_ctx(false, "client", "ca1", NULL, NULL);
     client_connect(s.uri, ct, NULL);
-    run_until(&cli.opened, 1, 5000);
+    sct_run_until(loop, &cli.opened, 1, 5000);
     bacsc_wsconn_abort(cli.conn);
     FILE *f = fopen(kl, "r");
     assert_non_null(f);
@@ -784,24 +771,15 @@ static void keylog_written(void **state)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(pki, sizeof pki, "/tmp/bacsc-wsconn-XXXXXX");
-    if (!mkdtemp(pki) || support_pki_make(pki) != 0)
-        return -1;
-    loop = bacsc_loop_new();
-    if (getenv("BACSC_TEST_VERBOSE"))
-        bacsc_log_set_level(BACSC_LOG_DEBUG);
-    else
-        bacsc_log_set_level(BACSC_LOG_ERROR);
-    return loop ? 0 : -1;
+    int rc = sct_env_setup(&env, "wsconn");
+    loop = env.loop;
+    return rc;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    bacsc_loop_free(loop);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", pki);
-    return system(cmd) == 0 ? 0 : -1;
+    return sct_env_teardown(&env);
 }
 
 int main(void)
