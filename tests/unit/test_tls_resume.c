@@ -193,7 +193,7 @@ static void resumes_again_after_a_resumed_connection(void **state)
 {
     (void)state;
     char keys[512];
-    snprintf(keys, sizeof keys, "%s/tickets-again", pki);
+    snprintf(keys, sizeof keys, "%s/tickets-again", env.pki);
     unlink(keys);
     bacsc_tls_ctx *ct = client_ctx("client");
     bacsc_tls_resume r = {0};
