@@ -209,12 +209,21 @@ int bacsc_pki_check_cert_file(const char *path, bool issuer, time_t now, X509 **
 /* A private key file; when cert is given, the key must match it. */
 int bacsc_pki_check_key_file(const char *path, X509 *cert, const char *cert_path, char *err,
                              size_t errlen);
-/* All of them (any may be NULL / n_issuers 0). On success, warn (may be NULL)
- * holds a one-line warning when the own certificate expires within
- * BACSC_PKI_EXPIRY_WARN_DAYS days, else "". */
+/* The notAfter dates (Unix seconds; 0: no such file) the check read, so that
+ * nothing reads the files again to warn about expiry. */
+#define BACSC_PKI_CHECK_MAX_ISSUERS 4
+typedef struct bacsc_pki_node_dates {
+    int64_t cert_not_after;
+    int64_t issuer_not_after[BACSC_PKI_CHECK_MAX_ISSUERS]; /* the first issuer files */
+} bacsc_pki_node_dates;
+/* All of them (any may be NULL / n_issuers 0), each file read once. On
+ * success, warn (may be NULL) holds a one-line warning when the own
+ * certificate expires within BACSC_PKI_EXPIRY_WARN_DAYS days, else "", and
+ * dates (may be NULL) the notAfter dates. */
 int bacsc_pki_check_node_files(const char *cert_file, const char *key_file,
                                const char *const *issuer_files, size_t n_issuers, time_t now,
-                               char *err, size_t errlen, char *warn, size_t warnlen);
+                               bacsc_pki_node_dates *dates, char *err, size_t errlen, char *warn,
+                               size_t warnlen);
 
 /* Fields of a certificate to issue, or of a CSR to make. Strings may be NULL. */
 typedef struct bacsc_cert_spec {

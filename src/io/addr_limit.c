@@ -1,8 +1,6 @@
 /* addr_limit.c — per-source-address admission state (addr_limit_internal.h). */
 #include "addr_limit_internal.h"
 
-#include "bacsc/error.h"
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -146,69 +144,4 @@ size_t bacsc_addr_limit_sweep(bacsc_addr_limit *t, double rate, double burst, ui
 size_t bacsc_addr_limit_count(const bacsc_addr_limit *t)
 {
     return t->count;
-}
-
-/* ---- address text ---------------------------------------------------------- */
-
-void bacsc_io_format_addr(const struct sockaddr *sa, char *out, size_t cap, uint16_t *port)
-{
-    char ip[INET6_ADDRSTRLEN] = "?";
-    uint16_t p = 0;
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof ip);
-        p = ntohs(s4->sin_port);
-        snprintf(out, cap, "%s:%u", ip, p);
-    } else if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof ip);
-        p = ntohs(s6->sin6_port);
-        snprintf(out, cap, "[%s]:%u", ip, p);
-    } else {
-        snprintf(out, cap, "?");
-    }
-    if (port)
-        *port = p;
-}
-
-/* Split "HOST:PORT" / "[V6]:PORT" into host and port strings. */
-int bacsc_io_split_host_port(const char *s, char *host, size_t hcap, char *port, size_t pcap,
-                             const char *def_port)
-{
-    const char *h = s, *he, *ps = NULL;
-    if (*s == '[') {
-        h = s + 1;
-        he = strchr(h, ']');
-        if (!he)
-            return BACSC_ERR_INVALID_ARG;
-        if (he[1] == ':')
-            ps = he + 2;
-        else if (he[1] != '\0')
-            return BACSC_ERR_INVALID_ARG;
-    } else {
-        he = strrchr(s, ':');
-        if (he) {
-            ps = he + 1;
-            if (memchr(s, ':', (size_t)(he - s)))
-                return BACSC_ERR_INVALID_ARG; /* bare IPv6 needs brackets */
-        } else {
-            he = s + strlen(s);
-        }
-    }
-    size_t hl = (size_t)(he - h);
-    if (hl == 0 || hl >= hcap)
-        return BACSC_ERR_INVALID_ARG;
-    memcpy(host, h, hl);
-    host[hl] = '\0';
-    if (!ps)
-        ps = def_port;
-    if (!ps || !*ps || strlen(ps) >= pcap || strlen(ps) > 5)
-        return BACSC_ERR_INVALID_ARG;
-    for (const char *q = ps; *q; q++)
-        if (*q < '0' || *q > '9')
-            return BACSC_ERR_INVALID_ARG;
-    if (atoi(ps) > 65535)
-        return BACSC_ERR_INVALID_ARG;
-    strcpy(port, ps);
-    return BACSC_OK;
 }

@@ -49,13 +49,4 @@ size_t bacsc_addr_limit_sweep(bacsc_addr_limit *t, double rate, double burst, ui
 /* Entries now. */
 size_t bacsc_addr_limit_count(const bacsc_addr_limit *t);
 
-/* "IP:PORT" ("[IP]:PORT" for IPv6) of a socket address; *port (may be NULL)
- * gets the port. */
-void bacsc_io_format_addr(const struct sockaddr *sa, char *out, size_t cap, uint16_t *port);
-
-/* Split "HOST:PORT" / "[V6]:PORT" into host and port strings (def_port when
- * none is given; NULL = required). BACSC_OK or BACSC_ERR_INVALID_ARG. */
-int bacsc_io_split_host_port(const char *s, char *host, size_t hcap, char *port, size_t pcap,
-                             const char *def_port);
-
 #endif

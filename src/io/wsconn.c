@@ -38,19 +38,10 @@
 #include "bacsc/log.h"
 
 #include "addr_limit_internal.h"
+#include "ws_params_internal.h"
 
 enum cstate { CS_CONNECTING, CS_TLS, CS_HTTP, CS_OPEN, CS_CLOSING, CS_CLOSED };
 
-#define DEF_MAX_MESSAGE 65536
-#define DEF_MAX_QUEUE (1024 * 1024)
-#define DEF_HANDSHAKE_MS 10000
-#define DEF_CONNECT_MS 10000
-#define DEF_CLOSE_MS 5000
-#define DEF_MAX_CONN 10000
-#define DEF_MAX_HANDSHAKES 128
-#define DEF_ADDR_HANDSHAKES 8
-#define DEF_ADDR_RATE 50
-#define DEF_FIRST_OCTET_MS 3000
 #define ADDR_LOG_US 10000000u    /* one refusal line per address per 10 s */
 #define ADDR_SWEEP_US 10000000u
 /* While every handshake slot is taken, still accept this many connections
@@ -61,6 +52,9 @@ enum cstate { CS_CONNECTING, CS_TLS, CS_HTTP, CS_OPEN, CS_CLOSING, CS_CLOSED };
 #define CONTROL_SLACK 256     /* room over max_queue for close/pong frames */
 #define KEEP_OUT_CAP 4096     /* an empty output queue keeps at most this much */
 #define READS_PER_EVENT 16    /* fairness: reads per readiness event before yielding */
+#define KEEP_BUFS_US 20000    /* KEEP_BUFS_RUN I/O events this close (more than a greeting): */
+#define KEEP_BUFS_RUN 8       /* keep OpenSSL's buffers (no 17 KB malloc+free per record) */
+#define RELEASE_BUFS_US 1000000 /* until idle this long */
 
 /* Handshake-only state, freed when the connection opens. */
 struct handshake {
@@ -92,6 +86,9 @@ struct bacsc_wsconn {
     bool handshaking;            /* server: counted in listener->handshaking */
     bool got_data;               /* any octet received */
     bool in_pool;                /* server: handshaking on a pool worker (hs->job) */
+    bool bufs_kept;              /* open, busy: SSL_MODE_RELEASE_BUFFERS cleared */
+    unsigned busy_run;           /* I/O events in a row < KEEP_BUFS_US apart */
+    uint64_t last_io;            /* open: µs of the last read event or flush */
     bacsc_addr_entry *addr;      /* server, while handshaking: its source address */
     uint64_t accepted_at;        /* server: µs */
     unsigned protocol;
@@ -165,47 +162,6 @@ static void flush_deferred(bacsc_loop *loop, void *user);
 static void on_readable(bacsc_wsconn *c);
 static void process_input(bacsc_wsconn *c, uint8_t *data, size_t len);
 static void update_interest(bacsc_wsconn *c);
-
-static void fill_defaults(bacsc_ws_options *o, const bacsc_ws_options *in)
-{
-    if (in)
-        *o = *in;
-    else
-        memset(o, 0, sizeof *o);
-    if (!o->protocols)
-        o->protocols = BACSC_WS_PROTO_HUB;
-    if (!o->max_message)
-        o->max_message = DEF_MAX_MESSAGE;
-    if (!o->max_queue)
-        o->max_queue = DEF_MAX_QUEUE;
-    if (!o->max_header)
-        o->max_header = BACSC_HTTP_DEFAULT_MAX_HEADER;
-    if (o->max_header < 256)
-        o->max_header = 256;
-    if (o->max_header > 65535)
-        o->max_header = 65535;
-    if (!o->handshake_timeout_ms)
-        o->handshake_timeout_ms = DEF_HANDSHAKE_MS;
-    if (!o->connect_timeout_ms)
-        o->connect_timeout_ms = DEF_CONNECT_MS;
-    if (!o->close_timeout_ms)
-        o->close_timeout_ms = DEF_CLOSE_MS;
-    if (!o->max_connections)
-        o->max_connections = DEF_MAX_CONN;
-    if (!o->max_handshakes)
-        o->max_handshakes = DEF_MAX_HANDSHAKES;
-    if (!o->max_handshakes_per_addr)
-        o->max_handshakes_per_addr = DEF_ADDR_HANDSHAKES;
-    if (!o->accept_rate_per_addr)
-        o->accept_rate_per_addr = DEF_ADDR_RATE;
-    if (!o->accept_burst_per_addr)
-        o->accept_burst_per_addr = o->accept_rate_per_addr == BACSC_WS_OFF
-                                       ? BACSC_WS_OFF : 2 * o->accept_rate_per_addr;
-    if (!o->first_octet_timeout_ms)
-        o->first_octet_timeout_ms = DEF_FIRST_OCTET_MS;
-    if (o->first_octet_timeout_ms > o->handshake_timeout_ms)
-        o->first_octet_timeout_ms = o->handshake_timeout_ms;
-}
 
 /* ---- life cycle ------------------------------------------------------------ */
 
@@ -423,14 +379,40 @@ static void io_failed(bacsc_wsconn *c, int ssl_rc, int sys_errno)
     teardown(c, code, text);
 }
 
+static void note_traffic(bacsc_wsconn *c)
+{
+    uint64_t now = bacsc_loop_now(c->loop);
+    c->busy_run = now - c->last_io < KEEP_BUFS_US ? c->busy_run + 1 : 0; /* wraps harmlessly */
+    if (!c->bufs_kept && c->ssl && c->state == CS_OPEN && c->busy_run >= KEEP_BUFS_RUN &&
+        bacsc_timer_start(c->loop, &c->timer, RELEASE_BUFS_US) == BACSC_OK) {
+        SSL_clear_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS);
+        c->bufs_kept = true;
+    }
+    c->last_io = now;
+}
+
+static void release_buffers(bacsc_wsconn *c) /* the timer of a busy open connection */
+{
+    if (bacsc_loop_now(c->loop) < c->last_io + RELEASE_BUFS_US) {
+        bacsc_timer_start_at(c->loop, &c->timer, c->last_io + RELEASE_BUFS_US);
+        return;
+    }
+    SSL_set_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS);
+    SSL_free_buffers(c->ssl); /* refused while a record is pending: then at its next I/O */
+    c->bufs_kept = false;
+}
+
 static void flush(bacsc_wsconn *c)
 {
+    if (c->state == CS_OPEN && c->out_off < c->out_len)
+        note_traffic(c);
     while (c->out_off < c->out_len && c->state != CS_CLOSED) {
         size_t n = c->out_len - c->out_off;
         if (n > INT32_MAX)
             n = INT32_MAX;
         if (c->ssl) {
-            ERR_clear_error();
+            if (ERR_peek_error()) /* SSL_get_error() needs an empty queue; peek ~100 instr., */
+                ERR_clear_error(); /* clear ~800 even when empty (OpenSSL 3.0) */
             int w = SSL_write(c->ssl, c->out + c->out_off, (int)n);
             if (w > 0) {
                 c->out_off += (size_t)w;
@@ -737,6 +719,10 @@ static void watch_reads(bacsc_wsconn *c)
     BIO *rb = c->ssl ? SSL_get_rbio(c->ssl) : NULL;
     if (!rb)
         return;
+    /* writes: own BIO, no callback (OpenSSL 3.0 runs ~8 BIO_ctrl per record) */
+    BIO *wb = BIO_new_socket(c->fd, BIO_NOCLOSE);
+    if (wb)
+        SSL_set0_wbio(c->ssl, wb);
     BIO_set_callback_arg(rb, (char *)(void *)c);
     BIO_set_callback_ex(rb, rbio_cb);
 }
@@ -750,6 +736,8 @@ static void on_readable(bacsc_wsconn *c)
     uint8_t *buf = bacsc_loop_scratch(c->loop, &cap);
     c->ssl_read_wants_write = false;
     c->read_more = false;
+    if (c->state == CS_OPEN)
+        note_traffic(c);
     for (int rounds = 0; c->state == CS_HTTP || c->state == CS_OPEN || c->state == CS_CLOSING;
          rounds++) {
         if (rounds == READS_PER_EVENT) {
@@ -766,7 +754,8 @@ static void on_readable(bacsc_wsconn *c)
         }
         size_t n;
         if (c->ssl) {
-            ERR_clear_error();
+            if (ERR_peek_error()) /* as in flush() */
+                ERR_clear_error();
             int r = SSL_read(c->ssl, buf, (int)cap);
             if (r <= 0) {
                 int e = SSL_get_error(c->ssl, r);
@@ -980,6 +969,10 @@ static void on_timer(bacsc_loop *loop, void *user)
     case CS_HTTP:
         handshake_timed_out(c);
         break;
+    case CS_OPEN:
+        if (c->bufs_kept)
+            release_buffers(c);
+        break;
     case CS_CLOSING:
         if (c->close_after_flush)
             teardown(c, c->final_error, c->final_reason);
@@ -1186,7 +1179,7 @@ int bacsc_ws_listen(bacsc_loop *loop, const char *addr_port, bacsc_tls_ctx *tls,
         bacsc_io_split_host_port(addr_port, host, sizeof host, port, sizeof port, NULL) != BACSC_OK)
         return BACSC_ERR_INVALID_ARG;
     bacsc_ws_options o;
-    fill_defaults(&o, opt);
+    bacsc_io_ws_fill_defaults(&o, opt);
     if (!tls && !o.insecure_plaintext)
         return BACSC_ERR_POLICY;
     if (tls && !bacsc_tls_ctx_is_server(tls))
@@ -1304,7 +1297,7 @@ int bacsc_ws_connect(bacsc_loop *loop, const char *uri, bacsc_tls_ctx *tls,
     if (!loop || !uri || !cb || !out)
         return BACSC_ERR_INVALID_ARG;
     bacsc_ws_options o;
-    fill_defaults(&o, opt);
+    bacsc_io_ws_fill_defaults(&o, opt);
     bool secure;
     const char *rest;
     if (strncmp(uri, "wss://", 6) == 0) {
