@@ -506,8 +506,10 @@ int bacsc_ca_set_actor_auth(bacsc_ca *ca, const bacsc_actor *actor);
 const char *bacsc_ca_actor_auth(const bacsc_ca *ca);
 /* Override the clock (Unix seconds) for tests; 0 restores the real clock. */
 void bacsc_ca_set_time(bacsc_ca *ca, int64_t now);
-/* Check and sign on up to `n` threads (1..16; default: one per online CPU,
- * at most 8; see docs/ca.md "Performance"). */
+/* Check and sign on a pool of `n` worker threads (bacsc/pool.h; 1..64,
+ * where 1 means on the calling thread alone; default: the process default
+ * of bacsc_pool_default_size(), one per online CPU; see docs/ca.md
+ * "Performance"). The store is written by the calling thread only. */
 void bacsc_ca_set_threads(bacsc_ca *ca, int n);
 
 const char *bacsc_ca_dir(const bacsc_ca *ca);

@@ -28,9 +28,9 @@
 #include "bacsc/error.h"
 #include "bacsc/log.h"
 #include "bacsc/wsconn.h"
-#include "support_pki.h"
+#include "support_sc.h"
 
-static char pki[256];
+static sct_env env;
 static bacsc_loop *loop;
 
 struct peer {
@@ -75,34 +75,6 @@ static void cb_close(bacsc_wsconn *c, uint16_t code, const char *reason, void *u
 
 static const bacsc_ws_callbacks callbacks = {cb_accept, cb_open, cb_message, cb_close};
 
-static bacsc_tls_ctx *make_ctx(bool server, const char *leaf)
-{
-    char cert[512], key[512], issuer[512], err[256];
-    support_pki_path(cert, sizeof cert, pki, leaf, "pem");
-    support_pki_path(key, sizeof key, pki, leaf, "key");
-    support_pki_path(issuer, sizeof issuer, pki, "ca1", "pem");
-    bacsc_tls_config cfg = {.cert_file = cert, .key_file = key, .issuer_files = {issuer, NULL},
-                            .keylog_file = ""};
-    bacsc_tls_ctx *t = bacsc_tls_ctx_new(&cfg, server, err, sizeof err);
-    if (!t)
-        fail_msg("tls ctx: %s", err);
-    return t;
-}
-
-static void run_until(const int *flag, int want, int ms)
-{
-    uint64_t end = bacsc_loop_update_time(loop) + (uint64_t)ms * 1000;
-    while (*flag < want && bacsc_loop_now(loop) < end)
-        bacsc_loop_run_once(loop, 10000);
-}
-
-static void run_for(int ms)
-{
-    uint64_t end = bacsc_loop_update_time(loop) + (uint64_t)ms * 1000;
-    while (bacsc_loop_now(loop) < end)
-        bacsc_loop_run_once(loop, 10000);
-}
-
 static bool releases(bacsc_wsconn *c)
 {
     return (SSL_get_mode(bacsc_wsconn_ssl(c)) & SSL_MODE_RELEASE_BUFFERS) != 0;
@@ -119,15 +91,14 @@ static void open_pair(struct pair *p)
     memset(&srv, 0, sizeof srv);
     memset(&cli, 0, sizeof cli);
     srv.echo = true;
-    p->st = make_ctx(true, "server");
-    p->ct = make_ctx(false, "client");
-    assert_int_equal(bacsc_ws_listen(loop, "127.0.0.1:0", p->st, NULL, &callbacks, &srv, &p->l),
-                     BACSC_OK);
+    p->st = sct_tls(&env, true, "server", "ca1", NULL, NULL);
+    p->ct = sct_tls(&env, false, "client", "ca1", NULL, NULL);
     char uri[64];
-    snprintf(uri, sizeof uri, "wss://127.0.0.1:%u/hub", bacsc_ws_listener_port(p->l));
+    p->l = sct_listen(loop, p->st, &callbacks, &srv, uri, sizeof uri - 4);
+    strcat(uri, "/hub");
     assert_int_equal(bacsc_ws_connect(loop, uri, p->ct, NULL, &callbacks, &cli, &p->c), BACSC_OK);
-    run_until(&cli.opened, 1, 5000);
-    run_until(&srv.opened, 1, 5000);
+    sct_run_until(loop, &cli.opened, 1, 5000);
+    sct_run_until(loop, &srv.opened, 1, 5000);
     assert_int_equal(cli.opened, 1);
     assert_non_null(srv.conn);
 }
@@ -135,8 +106,8 @@ static void open_pair(struct pair *p)
 static void close_pair(struct pair *p)
 {
     bacsc_wsconn_close(p->c, BACSC_WS_CLOSE_NORMAL, "bye");
-    run_until(&srv.closed, 1, 5000);
-    run_for(20);
+    sct_run_until(loop, &srv.closed, 1, 5000);
+    sct_run_for(loop, 20);
     bacsc_ws_listener_close(p->l);
     bacsc_tls_ctx_free(p->st);
     bacsc_tls_ctx_free(p->ct);
@@ -150,7 +121,7 @@ static void converse(struct pair *p, int n)
     for (int i = 0; i < n; i++) {
         int want = cli.msgs + 1;
         assert_int_equal(bacsc_wsconn_send(p->c, msg, sizeof msg), BACSC_OK);
-        run_until(&cli.msgs, want, 5000);
+        sct_run_until(loop, &cli.msgs, want, 5000);
         assert_int_equal(cli.msgs, want);
     }
 }
@@ -161,7 +132,7 @@ static void busy_keeps_idle_releases(void **state)
     struct pair p;
     open_pair(&p);
     /* just opened: nothing relayed yet, the buffers are released per record */
-    run_for(50);
+    sct_run_for(loop, 50);
     assert_true(releases(srv.conn));
     assert_true(releases(p.c));
     /* writes have a BIO of their own; reads keep the one with the callback */
@@ -176,13 +147,13 @@ static void busy_keeps_idle_releases(void **state)
     assert_false(releases(p.c));
 
     /* still busy half a second later: kept (the idle clock restarts) */
-    run_for(500);
+    sct_run_for(loop, 500);
     converse(&p, 3);
-    run_for(600);
+    sct_run_for(loop, 600);
     assert_false(releases(srv.conn));
 
     /* idle for over a second: given back */
-    run_for(700);
+    sct_run_for(loop, 700);
     assert_true(releases(srv.conn));
     assert_true(releases(p.c));
 
@@ -207,7 +178,7 @@ static void stale_error_queue_is_harmless(void **state)
         int want = cli.msgs + 1;
         big[0] = (uint8_t)i;
         assert_int_equal(bacsc_wsconn_send(p.c, big, sizeof big), BACSC_OK);
-        run_until(&cli.msgs, want, 5000);
+        sct_run_until(loop, &cli.msgs, want, 5000);
         assert_int_equal(cli.msgs, want);
     }
     assert_int_equal(srv.msgs, 10);
@@ -222,21 +193,15 @@ static void stale_error_queue_is_harmless(void **state)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(pki, sizeof pki, "/tmp/bacsc-wsrelay-XXXXXX");
-    if (!mkdtemp(pki) || support_pki_make(pki) != 0)
-        return -1;
-    loop = bacsc_loop_new();
-    bacsc_log_set_level(getenv("BACSC_TEST_VERBOSE") ? BACSC_LOG_DEBUG : BACSC_LOG_ERROR);
-    return loop ? 0 : -1;
+    int rc = sct_env_setup(&env, "wsrelay");
+    loop = env.loop;
+    return rc;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    bacsc_loop_free(loop);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", pki);
-    return system(cmd) == 0 ? 0 : -1;
+    return sct_env_teardown(&env);
 }
 
 int main(void)
