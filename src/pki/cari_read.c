@@ -79,6 +79,8 @@ void bacsc_cari_free(bacsc_cari *c)
     free(c->created);
     free(c->generator);
     free(c->error);
+    free(c->sig_error);
+    free(c->signer_subject);
     free(c);
 }
 
@@ -361,7 +363,8 @@ static void *parse_range(void *arg)
     parse_job *j = arg;
     for (size_t k = j->begin; k < j->end; k++) {
         bacsc_cari_entry *e = &j->c->entries[k];
-        if (e->error || !j->raws[k].data || e->type == BACSC_CARI_ENTRY_MANIFEST)
+        if (e->error || !j->raws[k].data || e->type == BACSC_CARI_ENTRY_MANIFEST ||
+            e->type == BACSC_CARI_ENTRY_SIGNATURE)
             continue;
         j->fp[k].rc = cari_parse_object_keys(j->raws[k].data, j->raws[k].len, e, &j->fp[k].used,
                                              j->key_types);
@@ -648,6 +651,8 @@ static int read_archive(zip_t *za, read_state *rs, bacsc_cari *c)
             rc = BACSC_ERR_NOMEM;
         if (manifest && !e->error)
             e->type = BACSC_CARI_ENTRY_MANIFEST;
+        if (!e->error && strcmp(e->name, BACSC_CARI_SIGNATURE) == 0)
+            e->type = BACSC_CARI_ENTRY_SIGNATURE;
     }
     /* Pass 3: parse objects, first of each member in parallel, then further
      * PEM blocks (which append entries) in order. */
@@ -659,9 +664,11 @@ static int read_archive(zip_t *za, read_state *rs, bacsc_cari *c)
     for (size_t k = 0; k < members && rc == BACSC_OK; k++)
         rc = classify_rest(c, &cap, k, &raws[k], rs, &fp[k]);
     free(fp);
-    /* Pass 4: the manifest. */
+    /* Pass 4: the manifest; the signature over everything. */
     if (rc == BACSC_OK)
         rc = read_manifest(c, &cap, raws, members, rs);
+    if (rc == BACSC_OK)
+        cari_check_signature(za, rs->lim.max_total_size, c);
     for (size_t k = 0; k <= (size_t)total; k++)
         free(raws[k].data);
     free(raws);
