@@ -396,6 +396,10 @@ const char *bacsc_error_code_name(uint32_t error_code);
 const char *bacsc_reject_reason_name(uint8_t reason);
 const char *bacsc_abort_reason_name(uint8_t reason);
 const char *bacsc_segmentation_name(uint32_t segmentation);
+/* The name of value `value` of enumerated property `property` (sc-hub-
+ * connector-state 1 → "connected-to-primary", system-status, event-state,
+ * reliability, network-type, …), or NULL when unknown. */
+const char *bacsc_property_enum_name(uint32_t property, uint32_t value);
 
 int bacsc_confirmed_service_parse(const char *s, uint8_t *service);
 int bacsc_object_type_parse(const char *s, uint16_t *type);        /* 0..1023 */

@@ -124,6 +124,17 @@ typedef struct bacsc_cari_entry {
     bool issuer_verified; /* signed by one of the expected CA certificates */
 } bacsc_cari_entry;
 
+/* Response only: a request of the answered batch that got no certificate
+ * (manifest member "not_issued"), so the installer learns why. */
+typedef struct bacsc_cari_not_issued {
+    char *request_id;         /* the request entry's correlation id, or NULL */
+    bacsc_cari_device device; /* as in the request */
+    bool has_fingerprint;
+    unsigned char fingerprint[BACSC_CARI_FP_LEN]; /* the request's public key */
+    char *status;             /* "rejected", "pending" or "approved" (not yet signed) */
+    char *reason;             /* why (rejected), or NULL */
+} bacsc_cari_not_issued;
+
 /* A CARI file read into memory. */
 typedef struct bacsc_cari {
     bacsc_cari_kind kind;
@@ -145,6 +156,10 @@ typedef struct bacsc_cari {
     unsigned char signer_sha256[BACSC_CARI_FP_LEN]; /* SHA-256 of the signer certificate DER */
     char *signer_subject;          /* RFC 2253 */
     int64_t signer_not_before, signer_not_after;
+
+    /* Response: requests that got no certificate (empty without a manifest). */
+    size_t n_not_issued;
+    bacsc_cari_not_issued *not_issued;
 } bacsc_cari;
 
 /* What a CARI file's signature.p7s says. */
@@ -319,6 +334,20 @@ int bacsc_cari_writer_add_issued(bacsc_cari_writer *w, const unsigned char *der,
                                  const unsigned char fingerprint[BACSC_CARI_FP_LEN],
                                  const char *name_hint, const bacsc_cari_device *device,
                                  const char *request_id, char *err, size_t errlen);
+/*
+ * Response: record a request of the answered batch that got no certificate.
+ *   device      its identity (may be NULL)
+ *   request_id  the request entry's correlation id (may be NULL)
+ *   fingerprint the request's public key SHA-256 (may be NULL)
+ *   status      "rejected", "pending" or "approved"
+ *   reason      one line (may be NULL); control characters are replaced
+ * Returns BACSC_OK, BACSC_ERR_INVALID_ARG (not a response, bad status),
+ * BACSC_ERR_LIMIT, BACSC_ERR_NOMEM.
+ */
+int bacsc_cari_writer_add_not_issued(bacsc_cari_writer *w, const bacsc_cari_device *device,
+                                     const char *request_id,
+                                     const unsigned char *fingerprint, const char *status,
+                                     const char *reason);
 /* Response: add an issuer (CA) certificate of the chain, nearest CA first. */
 int bacsc_cari_writer_add_issuer(bacsc_cari_writer *w, const unsigned char *data, size_t len,
                                  const char *name_hint, char *err, size_t errlen);

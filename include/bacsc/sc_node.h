@@ -121,6 +121,19 @@ bool bacsc_sc_node_rx_broadcast(const bacsc_sc_node *n);
 
 /* SC_Hub_Connector_State. */
 int bacsc_sc_node_state(const bacsc_sc_node *n);
+/* The last failed attempt to the hub of `slot` (BACSC_SC_SLOT_PRIMARY or
+ * _FAILOVER): its error code (0: none since the last connection) and the
+ * transport's one-line reason (e.g. "client-certificate-error: the peer
+ * rejected our certificate: unknown issuer (...)"); "" when none. */
+const char *bacsc_sc_node_last_failure(const bacsc_sc_node *n, int slot, uint16_t *error_code);
+/* Not connected, and every configured hub (the failover too, when there is
+ * one) refused our certificate, or we refused its certificate, on its last
+ * attempt (TLS errors 180..187): retrying will not help, a tool should stop.
+ * `why` (may be NULL) gets one line, e.g. "hub wss://h:4443 refused our
+ * certificate: unknown issuer (180 tls-client-certificate-error)" or "the
+ * certificate of hub wss://h:4443 is refused: … (181 …)". Transient failures
+ * (connection refused, timeouts, other TLS errors) give false. */
+bool bacsc_sc_node_cert_refused(const bacsc_sc_node *n, char *why, size_t len);
 const bacsc_sc_connector *bacsc_sc_node_connector(const bacsc_sc_node *n);
 const bacsc_vmac *bacsc_sc_node_vmac(const bacsc_sc_node *n);
 /* The Max-NPDU-Length the hub in use accepts (from its Connect-Accept), or 0

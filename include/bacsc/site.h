@@ -419,6 +419,11 @@ typedef struct bacsc_site_import_entry {
     uint32_t instance;                     /* matched device, NONE if none */
     bool refused;
     char why[400];                         /* reason refused */
+    bool not_issued;                       /* no certificate: a request the CA rejected or
+                                            * has not decided (response manifest
+                                            * "not_issued"); `name` is "device N" (or the
+                                            * request id), `why` says "rejected by the CA:
+                                            * REASON" or "pending at the CA" */
 } bacsc_site_import_entry;
 
 /*
@@ -434,6 +439,9 @@ typedef struct bacsc_site_import_entry {
  * when it holds no certificates, BACSC_ERR_STATE when not initialised,
  * BACSC_ERR_EXISTS (with *job_id) when the same file (by SHA-256) was
  * already imported completely — nothing to do.
+ * Requests the CA rejected or left pending (listed in the response's
+ * manifest) come after the certificates as entries with `not_issued` set;
+ * they are not `refused` (they do not stop the other certificates).
  */
 int bacsc_site_prepare_import(bacsc_site *s, const void *data, size_t len, bool accept_partial,
                               bacsc_site_import_entry **entries, size_t *n_entries,

@@ -66,6 +66,10 @@ int bacsc_site_net_open(const bacsc_site_net_config *cfg, bacsc_site_net **out, 
 /* Over BACnet/SC: run the loop until the node is connected to a hub, at
  * most `timeout_us`. Returns true when connected (always over BACnet/IP). */
 bool bacsc_site_net_wait_sc(bacsc_site_net *n, uint64_t timeout_us);
+/* After a failed bacsc_site_net_wait_sc: true when the hub refused our
+ * certificate or we refused its certificate (bacsc_sc_node_cert_refused:
+ * final, the wait ended at once), with the one-line reason in `why`. */
+bool bacsc_site_net_sc_refused(const bacsc_site_net *n, char *why, size_t len);
 
 /* What the job engine drives (bacsc_site_job_run). */
 const bacsc_site_io *bacsc_site_net_io(const bacsc_site_net *n);

@@ -214,6 +214,10 @@ struct x509_st;
 int bacsc_tls_cert_uuid(struct x509_st *cert, uint8_t out[16]);
 int bacsc_tls_peer_uuid(struct ssl_st *ssl, uint8_t out[16]);
 
+/* "subject CN=node1, serial 5A72…" of the peer's certificate of an
+ * established connection into buf. Returns 1, or 0 (no certificate; buf ""). */
+int bacsc_tls_peer_ident(struct ssl_st *ssl, char *buf, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

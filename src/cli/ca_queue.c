@@ -4,12 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "bacsc/ca_files.h"
 #include "bacsc/error.h"
@@ -301,8 +303,8 @@ static int respond(const ca_common *c, bacsc_ca *ca, int64_t bid, const char *ou
     if (rc == BACSC_OK && *n_certs == 0)
         fprintf(stderr,
                 "bacsc %s: warning: no certificate was issued for batch %lld; %s holds only "
-                "the CA certificate\n",
-                c->prog, (long long)bid, out);
+                "the CA certificate and why (bacsc cari inspect %s)\n",
+                c->prog, (long long)bid, out, out);
     return rc;
 }
 
@@ -390,6 +392,46 @@ static int sign_again(const ca_common *c, bacsc_ca *ca, int64_t bid, const char 
     return EXIT_OK;
 }
 
+/* A response is a CARI zip or a directory: an --out named like a single
+ * certificate (.pem, .crt, .cer, .der) would get a zip under that name.
+ * Returns 0 or EXIT_USAGE (message printed). */
+static int response_name_ok(const ca_common *c, const char *out)
+{
+    struct stat st;
+    const char *dot = strrchr(out, '.');
+    if (!dot || strchr(dot, '/') || (stat(out, &st) == 0 && S_ISDIR(st.st_mode)))
+        return 0;
+    if (strcasecmp(dot, ".pem") && strcasecmp(dot, ".crt") && strcasecmp(dot, ".cer") &&
+        strcasecmp(dot, ".der"))
+        return 0;
+    cli_error(c->prog,
+              "--out %s: a response is a CARI zip (name it .zip) or a directory (end it with "
+              "/); one certificate as PEM: bacsc ca issue --csr FILE --out %s",
+              out, out);
+    return EXIT_USAGE;
+}
+
+/* A SOURCE that is one CSR file, not a zip or directory: say what to use. */
+static void hint_single_csr(const ca_common *c, const char *source)
+{
+    FILE *f = fopen(source, "rb");
+    char head[4096] = "";
+    size_t n = f ? fread(head, 1, sizeof head - 1, f) : 0;
+    if (f)
+        fclose(f);
+    head[n] = 0;
+    bool pem = strstr(head, "-----BEGIN CERTIFICATE REQUEST-----") ||
+               strstr(head, "-----BEGIN NEW CERTIFICATE REQUEST-----");
+    const unsigned char *p = (const unsigned char *)head;
+    X509_REQ *der = pem ? NULL : d2i_X509_REQ(NULL, &p, (long)n);
+    if (pem || der)
+        fprintf(stderr,
+                "bacsc %s: %s is a single CSR: issue it with bacsc ca issue --csr %s --out "
+                "CERT.pem (ca sign takes a CARI request zip or a directory of CSRs)\n",
+                c->prog, source, source);
+    X509_REQ_free(der);
+}
+
 /* The summary of a submitted (and, with `out`, signed) batch; `arr` (the
  * entries, with --json) is consumed. */
 static void report_batch(bacsc_ca *ca, int64_t bid, const bacsc_ca_source *src, int issued,
@@ -428,6 +470,8 @@ static int cmd_submit_or_sign(int argc, char **argv, int mode /* 0 submit, 1 sig
                                              : "exactly one SOURCE (zip or directory) expected");
         return EXIT_USAGE;
     }
+    if (mode && response_name_ok(&c, out) != 0)
+        return EXIT_USAGE;
     if (mode && ca_check_out_path(&c, out) != 0)
         return EXIT_FAIL;
     bacsc_ca *ca = ca_open(&c);
@@ -447,6 +491,7 @@ static int cmd_submit_or_sign(int argc, char **argv, int mode /* 0 submit, 1 sig
     int rc = bacsc_ca_source_load_policy(argv[1], bacsc_ca_policy(ca), &src, err, sizeof err);
     if (rc != BACSC_OK) {
         cli_error(c.prog, "%s", err);
+        hint_single_csr(&c, argv[1]);
         bacsc_ca_close(ca);
         return rc == BACSC_ERR_IO ? EXIT_FAIL : EXIT_DATAERR;
     }
@@ -550,6 +595,8 @@ int ca_cmd_respond(int argc, char **argv)
         cli_error(c.prog, "--batch B and --out RESPONSE are required");
         return EXIT_USAGE;
     }
+    if (response_name_ok(&c, out) != 0)
+        return EXIT_USAGE;
     bacsc_ca *ca = ca_open(&c);
     if (!ca)
         return EXIT_FAIL;

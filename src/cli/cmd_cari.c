@@ -369,6 +369,18 @@ static void iso_time(int64_t t, char out[32])
         snprintf(out, 32, "?");
 }
 
+static json_t *device_json(const bacsc_cari_device *dev)
+{
+    json_t *d = json_object();
+    if (dev->instance != BACSC_CARI_DEVICE_INSTANCE_NONE)
+        json_object_set_new(d, "instance", json_integer(dev->instance));
+    if (dev->name)
+        json_object_set_new(d, "name", json_string(dev->name));
+    if (dev->uuid)
+        json_object_set_new(d, "uuid", json_string(dev->uuid));
+    return d;
+}
+
 static json_t *entry_json(const bacsc_cari_entry *e, time_t now)
 {
     json_t *j = json_object();
@@ -401,16 +413,8 @@ static json_t *entry_json(const bacsc_cari_entry *e, time_t now)
     }
     if (e->request_id)
         json_object_set_new(j, "request_id", json_string(e->request_id));
-    if (e->in_manifest || e->device.uuid || e->device.name) {
-        json_t *d = json_object();
-        if (e->device.instance != BACSC_CARI_DEVICE_INSTANCE_NONE)
-            json_object_set_new(d, "instance", json_integer(e->device.instance));
-        if (e->device.name)
-            json_object_set_new(d, "name", json_string(e->device.name));
-        if (e->device.uuid)
-            json_object_set_new(d, "uuid", json_string(e->device.uuid));
-        json_object_set_new(j, "device", d);
-    }
+    if (e->in_manifest || e->device.uuid || e->device.name)
+        json_object_set_new(j, "device", device_json(&e->device));
     json_object_set_new(j, "in_manifest", json_boolean(e->in_manifest));
     if (e->match != BACSC_CARI_MATCH_NONE)
         json_object_set_new(j, "match", json_string(bacsc_cari_match_name(e->match)));
@@ -467,6 +471,52 @@ static void print_sig_text(const bacsc_cari *c)
                bacsc_cari_fp_hex(c->signer_sha256, hex));
     else if (c->sig_state == BACSC_CARI_SIG_INVALID)
         printf("signed:   INVALID: %s\n", c->sig_error ? c->sig_error : "?");
+}
+
+/* A response's requests that got no certificate, with the CA's reason. */
+static json_t *not_issued_json(const bacsc_cari *cari)
+{
+    json_t *arr = json_array();
+    char hex[65];
+    for (size_t i = 0; i < cari->n_not_issued; i++) {
+        const bacsc_cari_not_issued *r = &cari->not_issued[i];
+        json_t *j = json_object();
+        json_object_set_new(j, "device", device_json(&r->device));
+        if (r->request_id)
+            json_object_set_new(j, "request_id", json_string(r->request_id));
+        if (r->has_fingerprint)
+            json_object_set_new(j, "public_key_sha256",
+                                json_string(bacsc_cari_fp_hex(r->fingerprint, hex)));
+        json_object_set_new(j, "status", json_string(r->status));
+        if (r->reason)
+            json_object_set_new(j, "reason", json_string(r->reason));
+        json_array_append_new(arr, j);
+    }
+    return arr;
+}
+
+static void print_not_issued_text(const bacsc_cari *cari)
+{
+    if (cari->n_not_issued == 0)
+        return;
+    printf("\nnot issued: %zu\n", cari->n_not_issued);
+    for (size_t i = 0; i < cari->n_not_issued; i++) {
+        const bacsc_cari_not_issued *r = &cari->not_issued[i];
+        printf("  ");
+        if (r->device.instance != BACSC_CARI_DEVICE_INSTANCE_NONE)
+            printf("device %lld ", (long long)r->device.instance);
+        if (r->device.name)
+            printf("%s ", r->device.name);
+        if (r->device.uuid)
+            printf("(%s) ", r->device.uuid);
+        if (r->device.instance == BACSC_CARI_DEVICE_INSTANCE_NONE && !r->device.name &&
+            !r->device.uuid)
+            printf("request %s ", r->request_id ? r->request_id : "?");
+        if (strcmp(r->status, "rejected") == 0)
+            printf("rejected by the CA: %s\n", r->reason ? r->reason : "no reason given");
+        else
+            printf("%s at the CA (not yet issued)\n", r->status);
+    }
 }
 
 static int cmd_inspect(int argc, char **argv)
@@ -557,6 +607,8 @@ static int cmd_inspect(int argc, char **argv)
         for (size_t i = 0; i < cari->n_entries; i++)
             json_array_append_new(arr, entry_json(&cari->entries[i], now));
         json_object_set_new(j, "entries", arr);
+        if (cari->kind == BACSC_CARI_RESPONSE)
+            json_object_set_new(j, "not_issued", not_issued_json(cari));
         json_object_set_new(j, "valid", json_integer((json_int_t)(cari->n_entries - invalid)));
         json_object_set_new(j, "invalid", json_integer((json_int_t)invalid));
         cli_print_json(j);
@@ -575,6 +627,7 @@ static int cmd_inspect(int argc, char **argv)
         printf("entries:  %zu (%zu invalid)\n\n", cari->n_entries, invalid);
         for (size_t i = 0; i < cari->n_entries; i++)
             print_entry_text(&cari->entries[i], now);
+        print_not_issued_text(cari);
     }
     if (cari->error)
         cli_error("cari inspect", "%s: %s", path, cari->error);

@@ -96,6 +96,9 @@ static void done(void *user, const bacsc_client_result *r)
             json_object_set_new(o, "direct", json_boolean(d->sent_direct));
         json_t *v = bacsc_value_json(ack.value, ack.value_len);
         json_object_set_new(o, "value", v ? v : json_null());
+        const char *en = bacsc_value_enum_name(d->rp.property, ack.value, ack.value_len);
+        if (en) /* the number stays in "value" */
+            json_object_set_new(o, "value_name", json_string(en));
         if (d->repeat > 1) { /* one compact line per result (JSON Lines) */
             char *line = json_dumps(o, JSON_COMPACT);
             printf("%s\n", line ? line : "{}");
@@ -106,7 +109,11 @@ static void done(void *user, const bacsc_client_result *r)
         }
     } else {
         char buf[8192];
-        bacsc_value_format(ack.value, ack.value_len, buf, sizeof buf);
+        const char *en = bacsc_value_enum_name(d->rp.property, ack.value, ack.value_len);
+        if (en)
+            snprintf(buf, sizeof buf, "%s", en);
+        else
+            bacsc_value_format(ack.value, ack.value_len, buf, sizeof buf);
         printf("%s\n", buf);
     }
     fflush(stdout);

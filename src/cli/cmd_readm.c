@@ -104,6 +104,10 @@ int readm_print_ack(const uint8_t *ack, size_t len, json_t *arr)
                 } else {
                     json_t *v = bacsc_value_json(res.value, res.value_len);
                     json_object_set_new(o, "value", v ? v : json_null());
+                    const char *en =
+                        bacsc_value_enum_name(res.property, res.value, res.value_len);
+                    if (en)
+                        json_object_set_new(o, "value_name", json_string(en));
                 }
                 json_array_append_new(arr, o);
             } else if (res.is_error) {
@@ -111,7 +115,11 @@ int readm_print_ack(const uint8_t *ack, size_t len, json_t *arr)
                        bacsc_error_code_name(res.error_code));
             } else {
                 char buf[8192];
-                bacsc_value_format(res.value, res.value_len, buf, sizeof buf);
+                const char *en = bacsc_value_enum_name(res.property, res.value, res.value_len);
+                if (en)
+                    snprintf(buf, sizeof buf, "%s", en);
+                else
+                    bacsc_value_format(res.value, res.value_len, buf, sizeof buf);
                 printf("%s %s = %s\n", ob, pn, buf);
             }
         }

@@ -941,10 +941,33 @@ static const cli_part import_help[] = {
              "once its successor is confirmed active: in the CA of --ca-dir, or later.\n"
              "\n"),
     SITE_GROUPS_NET(import_rows),
-    CLI_TEXT("Exit status: 0 ok, 3 refused (nothing written) or unreadable file, 5 some devices\n"
-             "failed, 1 every device failed, 2 usage.\n"),
+    CLI_TEXT("Requests the CA rejected or left pending (listed in the response) are reported\n"
+             "per device: \"device N: rejected by the CA: REASON\".\n"
+             "Exit status: 0 ok, 3 refused (nothing written), unreadable file or no certificate\n"
+             "issued, 5 some devices failed or were not issued a certificate, 1 every device\n"
+             "failed, 2 usage.\n"),
     CLI_END};
 static const cli_spec import_spec = {"site import", import_help, .col = SITE_HELP_COL};
+
+/* The requests the CA did not issue, one line each (or into `arr`). */
+static size_t site_report_not_issued(const bacsc_site_import_entry *e, size_t ne, json_t *arr)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ne; i++) {
+        if (!e[i].not_issued)
+            continue;
+        n++;
+        if (arr)
+            json_array_append_new(
+                arr, e[i].instance != BACSC_SITE_NONE
+                         ? json_pack("{s:s,s:I,s:s}", "entry", e[i].name, "instance",
+                                     (json_int_t)e[i].instance, "reason", e[i].why)
+                         : json_pack("{s:s,s:s}", "entry", e[i].name, "reason", e[i].why));
+        else
+            fprintf(stderr, "bacsc site import: %s: %s\n", e[i].name, e[i].why);
+    }
+    return n;
+}
 
 /* A file operand read whole (free). */
 typedef struct file_ctx {
@@ -986,7 +1009,8 @@ static int cmd_import(int argc, char **argv)
                                        err, sizeof err);
     free(data);
     json_t *refused = o.json ? json_array() : NULL;
-    size_t nref = 0;
+    json_t *not_issued = o.json ? json_array() : NULL;
+    size_t nref = 0, nnot = site_report_not_issued(e, ne, not_issued);
     for (size_t i = 0; i < ne; i++) {
         if (!e[i].refused)
             continue;
@@ -1009,14 +1033,16 @@ static int cmd_import(int argc, char **argv)
         else
             printf("%s: %s; nothing to do\n", o.pos[0], err);
         json_decref(refused);
+        json_decref(not_issued);
         bacsc_site_close(s);
         return left && o.ca_dir ? EXIT_PARTIAL : EXIT_OK;
     }
     if (rc != BACSC_OK) {
         cli_error(o.prog, "%s: %s", o.pos[0], err);
         if (o.json)
-            cli_print_json(json_pack("{s:s,s:s,s:o}", "file", o.pos[0], "error", err, "refused",
-                                     refused));
+            cli_print_json(json_pack("{s:s,s:s,s:o,s:O}", "file", o.pos[0], "error", err,
+                                     "refused", refused, "not_issued", not_issued));
+        json_decref(not_issued);
         bacsc_site_close(s);
         return rc == BACSC_ERR_MALFORMED || rc == BACSC_ERR_POLICY || rc == BACSC_ERR_NOT_FOUND
                    ? EXIT_DATAERR
@@ -1033,13 +1059,17 @@ static int cmd_import(int argc, char **argv)
     }
     bacsc_site_net *n;
     if ((ex = site_net_open(&o, false, &n)) >= 0) {
+        json_decref(not_issued);
         bacsc_site_close(s);
         return ex;
     }
     json_t *jobj = NULL, *rv = NULL;
     ex = site_run_and_report(s, &o, n, job, o.json ? &jobj : NULL);
-    if (ex == EXIT_OK && nref)
+    if (ex == EXIT_OK && (nref || nnot))
         ex = EXIT_PARTIAL;
+    if (jobj)
+        json_object_set(jobj, "not_issued", not_issued);
+    json_decref(not_issued);
     if (site_revoke_superseded(s, o.prog, o.ca_dir, o.keep_old, o.quiet, o.json ? &rv : NULL) &&
         o.ca_dir && ex == EXIT_OK)
         ex = EXIT_PARTIAL;

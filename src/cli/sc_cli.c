@@ -24,7 +24,11 @@
 #include "bacsc/error.h"
 #include "bacsc/log.h"
 #include "bacsc/pki.h"
+#include "bacsc/bvlc.h"
+#include "bacsc/error_code.h"
+#include "bacsc/sc_connector.h"
 #include "bacsc/sc_hubd.h"
+#include "bacsc/sc_node.h"
 #include "cli.h"
 
 void sc_opts_init(sc_opts *o)
@@ -545,4 +549,20 @@ int sc_hubd_hardening(const char *prog, const sc_opts *o, bacsc_hubd_config *hc)
         return -1;
     hc->uuid_binding = ub;
     return 0;
+}
+
+bool sc_hub_refused_for_good(const struct bacsc_sc_node *node, const char *cert, char *msg,
+                             size_t len)
+{
+    char why[512];
+    if (!bacsc_sc_node_cert_refused(node, why, sizeof why))
+        return false;
+    /* name our certificate file in "refused our certificate: …" */
+    const char *at = cert ? strstr(why, "refused our certificate:") : NULL;
+    if (at)
+        snprintf(msg, len, "%.*srefused our certificate (%s):%s", (int)(at - why), why, cert,
+                 at + strlen("refused our certificate:"));
+    else
+        snprintf(msg, len, "%s", why);
+    return true;
 }

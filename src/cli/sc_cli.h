@@ -18,6 +18,8 @@
 #include "bacsc/loop.h"
 #include "bacsc/tls.h"
 
+struct bacsc_sc_node;
+
 typedef struct sc_opts {
     /* connection */
     const char *hub, *failover;
@@ -133,6 +135,12 @@ void sc_random_uuid(bacsc_uuid *u);
 /* The Device UUID from a certificate's SAN "urn:uuid:…" URI. Returns 0 when
  * found, -1 otherwise (no message). */
 int sc_cert_uuid(const char *cert_file, bacsc_uuid *u);
+
+/* bacsc_sc_node_cert_refused() with our certificate file named:
+ * "hub wss://h:4443 refused our certificate (node.pem): unknown issuer (180
+ * tls-client-certificate-error)". */
+bool sc_hub_refused_for_good(const struct bacsc_sc_node *node, const char *cert, char *msg,
+                             size_t len);
 
 /* A client node's identity from `o` (hub, cert, key, ca): the options
  * checked (sc_check_node_opts), the TLS context (sc_tls_ctx) and the Device

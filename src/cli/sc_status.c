@@ -63,6 +63,13 @@ json_t *sc_status_hubd(const bacsc_loop *loop, const bacsc_hubd *h)
             json_object_set_new(tf, bacsc_sc_error_name((uint16_t)(180 + i)),
                                 json_integer((json_int_t)ls.tls_failed[i]));
     json_object_set_new(lj, "tls_failed", tf);
+    /* `refused` counts every connection refused before it joined: the
+     * Connect-Request NAKs and the TLS handshakes that failed */
+    uint64_t tls = 0;
+    for (int i = 0; i < 9; i++)
+        tls += ls.tls_failed[i];
+    json_object_set_new(st, "refused_tls", json_integer((json_int_t)tls));
+    json_object_set_new(st, "refused", json_integer((json_int_t)(s->refused + tls)));
     json_object_set_new(o, "listener", lj);
     return o;
 }

@@ -234,6 +234,14 @@ static void on_tick(bacsc_loop *loop, void *user)
 {
     sc_tool *t = user;
     uint64_t now = bacsc_loop_now(loop);
+    char why[512];
+    if (!t->joined && !t->finishing &&
+        sc_hub_refused_for_good(t->node, t->o.cert, why, sizeof why)) {
+        /* a certificate refusal is final: retrying until --timeout cannot help */
+        cli_error(t->prog, "%s", why);
+        sc_tool_finish(t, EXIT_UNAVAILABLE);
+        return;
+    }
     if (t->cl && bacsc_client_expiry(t->cl) <= now)
         bacsc_client_handle_expiry(t->cl, now);
     bacsc_timer_start(loop, &t->tick, TICK_US);

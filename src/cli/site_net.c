@@ -74,7 +74,10 @@ int site_net_open(const opts *o, bool discover, bacsc_site_net **out)
         return rc == BACSC_ERR_INVALID_ARG ? EXIT_USAGE : EXIT_FAIL;
     }
     if (!bacsc_site_net_wait_sc(*out, 10000000)) {
-        cli_error(o->prog, "could not join the BACnet/SC network through %s", o->hub);
+        if (bacsc_site_net_sc_refused(*out, err, sizeof err)) /* final: said at once */
+            cli_error(o->prog, "%s", err);
+        else
+            cli_error(o->prog, "could not join the BACnet/SC network through %s", o->hub);
         bacsc_site_net_close(*out);
         *out = NULL;
         return EXIT_UNAVAILABLE;

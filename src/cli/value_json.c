@@ -144,3 +144,16 @@ json_t *bacsc_value_json(const uint8_t *enc, size_t len)
     }
     return collapse(stack[0]);
 }
+
+const char *bacsc_value_enum_name(uint32_t property, const uint8_t *enc, size_t len)
+{
+    bacsc_value_iter it;
+    bacsc_value v;
+    bacsc_value_iter_init(&it, enc, len);
+    if (bacsc_value_iter_next(&it, &v) != 1 || v.type != BACSC_TAG_ENUMERATED)
+        return NULL;
+    bacsc_value extra;
+    if (bacsc_value_iter_next(&it, &extra) != 0) /* more than one value */
+        return NULL;
+    return bacsc_property_enum_name(property, v.v.enumerated);
+}

@@ -35,4 +35,8 @@ json_t *bacsc_value_one_json(const bacsc_value *v);
  * malformed (or allocation fails). */
 json_t *bacsc_value_json(const uint8_t *enc, size_t len);
 
+/* When the encoded value of `property` is one enumerated value with a known
+ * name (bacsc_property_enum_name), that name; else NULL. */
+const char *bacsc_value_enum_name(uint32_t property, const uint8_t *enc, size_t len);
+
 #endif

@@ -110,9 +110,12 @@ static void hub_joined(void *io_peer, const bacsc_vmac *vmac, const bacsc_uuid *
 {
     struct hpeer *p = io_peer;
     bacsc_hubd *h = user;
-    char v[18], u[37];
-    BACSC_INFO("%s: node joined: vmac %s uuid %s from %s", h->name, bacsc_vmac_format(vmac, v),
-               bacsc_uuid_format(uuid, u), bacsc_wsconn_peer(p->ws));
+    char v[18], u[37], who[340] = "";
+    if (bacsc_wsconn_ssl(p->ws) && bacsc_tls_peer_ident(bacsc_wsconn_ssl(p->ws), who + 2,
+                                                        sizeof who - 2))
+        memcpy(who, ", ", 2);
+    BACSC_INFO("%s: node joined: vmac %s uuid %s from %s%s", h->name, bacsc_vmac_format(vmac, v),
+               bacsc_uuid_format(uuid, u), bacsc_wsconn_peer(p->ws), who);
     uint16_t raw[2], used[2];
     if (bacsc_sc_conn_peer_swapped(bacsc_sc_hub_peer_conn(p->hp), raw, used))
         BACSC_WARN("%s: %s sent Max-BVLC-Length %u / Max-NPDU-Length %u, which look byte-swapped "

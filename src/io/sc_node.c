@@ -25,7 +25,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "bacsc/bvlc.h"
 #include "bacsc/error.h"
+#include "bacsc/error_code.h"
 #include "bacsc/log.h"
 #include "bacsc/loop.h"
 #include "bacsc/wsconn.h"
@@ -68,6 +70,8 @@ struct nslot {
     uint16_t fail_code;
     bacsc_tls_resume resume; /* last TLS session from this slot's hub (resumption) */
     unsigned failures;      /* attempts failed since the last connection */
+    uint16_t last_code;     /* the last failed attempt: code and reason */
+    char last_reason[256];
 };
 
 struct bacsc_sc_node {
@@ -127,6 +131,8 @@ static void ws_open(bacsc_wsconn *c, unsigned protocol, void *user)
     BACSC_DEBUG("%s: %s hub WebSocket open (%s)", n->name, slot_name(s->index),
                 bacsc_wsconn_peer(c));
     s->failures = 0;
+    s->last_code = 0;
+    s->last_reason[0] = 0;
     bacsc_sc_connector_opened(n->conn, s->index, bacsc_loop_now(n->loop));
     schedule(n);
 }
@@ -158,6 +164,8 @@ static void ws_closed(bacsc_wsconn *c, uint16_t error_code, const char *reason, 
         if (at != BACSC_SC_NEVER && at > now)
             snprintf(next, sizeof next, "; next try in %.1f s", (double)(at - now) / 1e6);
         s->failures++;
+        s->last_code = error_code;
+        snprintf(s->last_reason, sizeof s->last_reason, "%s", reason ? reason : "");
         BACSC_INFO("%s: %s hub %s: %u %s%s%s%s", n->name, slot_name(s->index),
                    bacsc_sc_connector_uri(n->conn, s->index)
                        ? bacsc_sc_connector_uri(n->conn, s->index)
@@ -166,6 +174,67 @@ static void ws_closed(bacsc_wsconn *c, uint16_t error_code, const char *reason, 
                    reason ? reason : "", next);
     }
     schedule(n);
+}
+
+const char *bacsc_sc_node_last_failure(const bacsc_sc_node *n, int slot, uint16_t *error_code)
+{
+    if (!n || slot < 0 || slot > 1) {
+        if (error_code)
+            *error_code = 0;
+        return "";
+    }
+    if (error_code)
+        *error_code = n->slots[slot].last_code;
+    return n->slots[slot].last_reason;
+}
+
+/* The reason of a TLS failure without its code name prefix and the OpenSSL
+ * error string: "client-certificate-error: X (error:...)" -> X. */
+static void tls_reason(const char *text, char *out, size_t len)
+{
+    const char *p = strstr(text, ": ");
+    const char *r = p && strchr(text, ' ') > p ? p + 2 : text;
+    snprintf(out, len, "%s", r);
+    char *e = strstr(out, " (error:");
+    if (e)
+        *e = 0;
+}
+
+bool bacsc_sc_node_cert_refused(const bacsc_sc_node *n, char *why, size_t len)
+{
+    if (!n || bacsc_sc_node_state(n) != 0)
+        return false;
+    for (int slot = 0; slot < 2; slot++) {
+        uint16_t c = n->slots[slot].last_code;
+        if ((slot == 0 || bacsc_sc_connector_uri(n->conn, slot)) &&
+            (c < BACSC_EC_TLS_CLIENT_CERTIFICATE_ERROR ||
+             c > BACSC_EC_TLS_SERVER_CERTIFICATE_REVOKED))
+            return false;
+    }
+    if (!why || !len)
+        return true;
+    uint16_t code = n->slots[0].last_code;
+    const char *hub = bacsc_sc_connector_uri(n->conn, 0);
+    char r[256];
+    tls_reason(n->slots[0].last_reason, r, sizeof r);
+    const char *tail = strstr(r, "our certificate: ");
+    const char *own = code == BACSC_EC_TLS_CLIENT_CERTIFICATE_EXPIRED   ? "expired"
+                      : code == BACSC_EC_TLS_CLIENT_CERTIFICATE_REVOKED ? "revoked"
+                      : code == BACSC_EC_TLS_CLIENT_AUTHENTICATION_FAILED
+                          ? "no certificate was sent"
+                      : tail ? tail + strlen("our certificate: ")
+                             : r;
+    const char *peer = code == BACSC_EC_TLS_SERVER_CERTIFICATE_EXPIRED   ? "expired"
+                       : code == BACSC_EC_TLS_SERVER_CERTIFICATE_REVOKED ? "revoked"
+                                                                         : r;
+    /* even codes are about our certificate, odd ones about the hub's */
+    if (code % 2 == 0)
+        snprintf(why, len, "hub %s refused our certificate: %s (%u %s)", hub ? hub : "?", own,
+                 code, bacsc_sc_error_name(code));
+    else
+        snprintf(why, len, "the certificate of hub %s is refused: %s (%u %s)", hub ? hub : "?",
+                 peer, code, bacsc_sc_error_name(code));
+    return true;
 }
 
 /* ---- connector callbacks (no calls back into the connector) ------------------------ */

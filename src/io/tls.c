@@ -51,8 +51,16 @@ struct bacsc_tls_ctx {
     bacsc_tls_stats stats;
 };
 
-/* ex_data slots: SSL_CTX → bacsc_tls_ctx, SSL → bacsc_tls_resume */
-static int ctx_ex_index = -1, ssl_ex_index = -1;
+/* ex_data slots: SSL_CTX → bacsc_tls_ctx, SSL → bacsc_tls_resume, SSL → the
+ * refused peer certificate's subject and serial (malloc'd text) */
+static int ctx_ex_index = -1, ssl_ex_index = -1, peer_ex_index = -1;
+
+static void free_peer_ex(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+                         void *argp)
+{
+    (void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+    free(ptr);
+}
 
 static bool ex_indexes(void)
 {
@@ -60,7 +68,9 @@ static bool ex_indexes(void)
         ctx_ex_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
     if (ssl_ex_index < 0)
         ssl_ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
-    return ctx_ex_index >= 0 && ssl_ex_index >= 0;
+    if (peer_ex_index < 0)
+        peer_ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, free_peer_ex);
+    return ctx_ex_index >= 0 && ssl_ex_index >= 0 && peer_ex_index >= 0;
 }
 
 static bacsc_tls_ctx *ctx_of(const SSL *ssl)
@@ -448,6 +458,44 @@ static int verify_cb(int ok, X509_STORE_CTX *vc)
     return ok;
 }
 
+/* "subject CN=x, serial 0A1B" of a certificate into buf. */
+static void cert_ident(X509 *x, char *buf, size_t len)
+{
+    char subj[200] = "?", serial[80] = "?";
+    BIO *b = BIO_new(BIO_s_mem());
+    if (b && X509_NAME_print_ex(b, X509_get_subject_name(x), 0, XN_FLAG_RFC2253) >= 0) {
+        int n = BIO_read(b, subj, (int)sizeof subj - 1);
+        subj[n > 0 ? n : 0] = 0;
+    }
+    BIO_free(b);
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+    char *hex = bn ? BN_bn2hex(bn) : NULL;
+    if (hex)
+        snprintf(serial, sizeof serial, "%s", hex);
+    OPENSSL_free(hex);
+    BN_free(bn);
+    snprintf(buf, len, "subject %s, serial %s", subj[0] ? subj : "(empty)", serial);
+}
+
+/* Every handshake's verification: the CRL rules above, and the refused
+ * peer's certificate noted (its subject and serial go into the reason). */
+static int ssl_verify_cb(int ok, X509_STORE_CTX *vc)
+{
+    ok = verify_cb(ok, vc);
+    if (ok || peer_ex_index < 0)
+        return ok;
+    SSL *ssl = X509_STORE_CTX_get_ex_data(vc, SSL_get_ex_data_X509_STORE_CTX_idx());
+    X509 *x = X509_STORE_CTX_get0_cert(vc);
+    if (!ssl || !x || SSL_get_ex_data(ssl, peer_ex_index))
+        return ok;
+    char buf[320];
+    cert_ident(x, buf, sizeof buf);
+    char *d = strdup(buf);
+    if (d && SSL_set_ex_data(ssl, peer_ex_index, d) != 1)
+        free(d);
+    return ok;
+}
+
 /* Trust: the configured issuers only, each peer signed directly by one;
  * the CRLs when configured. Returns 0 or -1 with err set. */
 static int setup_trust(X509_STORE *st, const bacsc_tls_config *cfg, STACK_OF(X509_NAME) *names,
@@ -737,11 +785,12 @@ bacsc_tls_ctx *bacsc_tls_ctx_new(const bacsc_tls_config *cfg, bool server, char 
     st = NULL;
 
     if (server) {
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                           ssl_verify_cb);
         SSL_CTX_set_client_CA_list(ctx, names);
         names = NULL;
     } else {
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, ssl_verify_cb);
     }
     SSL_CTX_set_verify_depth(ctx, 0); /* signed directly by a configured issuer */
 
@@ -908,8 +957,16 @@ uint16_t bacsc_tls_classify_error(SSL *ssl, bool server, char *text, size_t text
     int reason = e ? ERR_GET_REASON(e) : 0;
     long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
 
+    char vwhy[160];
     if (vr != X509_V_OK && (!e || reason == SSL_R_CERTIFICATE_VERIFY_FAILED)) {
         why = X509_verify_cert_error_string(vr);
+        if (vr == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+            vr == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT || vr == X509_V_ERR_CERT_CHAIN_TOO_LONG) {
+            /* verify depth 0: the peer's certificate is not signed directly by
+             * one of the configured issuers */
+            snprintf(vwhy, sizeof vwhy, "%s: not signed directly by a configured issuer", why);
+            why = vwhy;
+        }
         if (vr == X509_V_ERR_CERT_HAS_EXPIRED)
             code = peer_exp;
         else if (vr == X509_V_ERR_CERT_REVOKED)
@@ -935,11 +992,20 @@ uint16_t bacsc_tls_classify_error(SSL *ssl, bool server, char *text, size_t text
             why = "the peer says our certificate is revoked";
             break;
         case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+            code = own_err;
+            why = "the peer rejected our certificate: unknown issuer";
+            break;
         case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+            code = own_err;
+            why = "the peer rejected our certificate: bad certificate";
+            break;
         case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
+            code = own_err;
+            why = "the peer rejected our certificate: unsupported certificate";
+            break;
         case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
             code = own_err;
-            why = "the peer rejected our certificate";
+            why = "the peer rejected our certificate: certificate unknown";
             break;
         default:
             code = 188;
@@ -948,11 +1014,19 @@ uint16_t bacsc_tls_classify_error(SSL *ssl, bool server, char *text, size_t text
         }
     }
     ERR_clear_error();
+    /* the certificate the peer presented, when we refused it */
+    const char *peer = ssl && peer_ex_index >= 0 && vr != X509_V_OK
+                           ? SSL_get_ex_data(ssl, peer_ex_index)
+                           : NULL;
+    char pbuf[340] = "";
+    if (peer)
+        snprintf(pbuf, sizeof pbuf, "; peer certificate %s", peer);
     if (text && textlen) {
         if (why && ossl[0])
-            snprintf(text, textlen, "%s: %s (%s)", bacsc_tls_error_name(code), why, ossl);
+            snprintf(text, textlen, "%s: %s%s (%s)", bacsc_tls_error_name(code), why, pbuf, ossl);
         else
-            snprintf(text, textlen, "%s: %s", bacsc_tls_error_name(code), why ? why : ossl);
+            snprintf(text, textlen, "%s: %s%s", bacsc_tls_error_name(code), why ? why : ossl,
+                     pbuf);
     }
     return code;
 }
@@ -982,6 +1056,17 @@ int bacsc_tls_cert_uuid(X509 *cert, uint8_t out[16])
     }
     GENERAL_NAMES_free(names);
     return found;
+}
+
+int bacsc_tls_peer_ident(SSL *ssl, char *buf, size_t len)
+{
+    if (len)
+        buf[0] = 0;
+    X509 *peer = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
+    if (!peer)
+        return 0;
+    cert_ident(peer, buf, len);
+    return 1;
 }
 
 int bacsc_tls_peer_uuid(SSL *ssl, uint8_t out[16])

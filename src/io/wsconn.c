@@ -266,7 +266,9 @@ static void teardown(bacsc_wsconn *c, uint16_t error_code, const char *reason)
     detach_listener(c);
     /* A client's failed attempt is logged by its owner, with context (the
      * node: which device, which hub, when the next try is). */
-    int level = ((!was_open && c->got_data && c->server) ||
+    /* A server connection that fails before opening is logged by its owner
+     * (the hub: with the peer and the reason), once. */
+    int level = ((!was_open && c->got_data && c->server && !(c->handed && c->cb.on_close)) ||
                  (was_open && error_code && error_code != BACSC_EC_WS_CLOSED_BY_PEER))
                     ? BACSC_LOG_INFO : BACSC_LOG_DEBUG;
     bacsc_log(level, "ws %s %s: closed, error %u%s%s", c->server ? "from" : "to", c->peer,
@@ -395,7 +397,7 @@ static int queue_close(bacsc_wsconn *c, uint16_t code, const char *reason)
 /* Fatal I/O error while writing or reading. */
 static void io_failed(bacsc_wsconn *c, int ssl_rc, int sys_errno)
 {
-    char text[200];
+    char text[512];
     uint16_t code;
     if (c->ssl && ssl_rc == SSL_ERROR_SSL) {
         code = bacsc_tls_classify_error(c->ssl, c->server, text, sizeof text);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
@@ -31,6 +32,18 @@ __attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, 
 
 /* ---- responses ---------------------------------------------------------------- */
 
+/* Request details a response entry needs, by request id. */
+typedef struct req_meta {
+    int64_t id, instance;
+    char *ref, *name, *uuid, *entry;
+} req_meta;
+
+typedef struct meta_list {
+    req_meta *meta;
+    size_t n_meta, cap_meta;
+    bool nomem;
+} meta_list;
+
 typedef struct dir_sink {
     const char *dir;
     EVP_MD_CTX *md;
@@ -39,6 +52,8 @@ typedef struct dir_sink {
     int rc;
     char *err;
     size_t errlen;
+    meta_list ml;
+    json_t *names; /* file names used (set) */
 } dir_sink;
 
 /* Write PEM blocks of DER certificates to DIR/name and add them to the
@@ -84,11 +99,32 @@ static int write_x509_file(dir_sink *k, const char *name, X509 *const *certs, si
     return rc;
 }
 
+static const req_meta *find_meta(const meta_list *z, int64_t id);
+static void entry_stem(const req_meta *m, char hint[80]);
+static void meta_free(meta_list *z);
+static int collect_issued(bacsc_ca *ca, int64_t batch_id, meta_list *z);
+
+/* The file of a certificate: named after its request's entry ("ahu-1.csr" →
+ * "ahu-1.pem"), else (no entry, a clash, a reserved name) after its serial. */
+static void cert_file_name(dir_sink *k, const bacsc_cert_row *r, char name[96])
+{
+    char stem[80] = "";
+    entry_stem(find_meta(&k->ml, r->request_id), stem);
+    bool ok = stem[0] && strcmp(stem, "ca") && strcmp(stem, "chain") && strcmp(stem, "index");
+    for (const char *p = stem; ok && *p; p++)
+        ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+             *p == '-' || *p == '_' || (*p == '.' && p != stem);
+    snprintf(name, 96, "%s.pem", ok ? stem : r->serial);
+    if (ok && json_object_get(k->names, name))
+        snprintf(name, 96, "%s.pem", r->serial);
+    json_object_set_new(k->names, name, json_true());
+}
+
 static int sink_cert(const bacsc_cert_row *r, void *user)
 {
     dir_sink *k = user;
-    char name[80];
-    snprintf(name, sizeof name, "%s.pem", r->serial);
+    char name[96];
+    cert_file_name(k, r, name);
     if (write_pem_file(k, name, &r->der, &r->der_len, 1) != 0)
         return 1;
     fprintf(k->index, "%s %s %s %lld\n", name, r->device_uuid ? r->device_uuid : "-",
@@ -113,13 +149,17 @@ static int respond_dir(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *
     char *itext = NULL;
     size_t ilen = 0;
     dir_sink k = {.dir = out, .md = EVP_MD_CTX_new(), .index = open_memstream(&itext, &ilen),
-                  .err = err, .errlen = errlen};
-    if (!k.md || !k.index || !EVP_DigestInit_ex(k.md, EVP_sha256(), NULL)) {
+                  .err = err, .errlen = errlen, .names = json_object()};
+    if (!k.md || !k.index || !k.names || !EVP_DigestInit_ex(k.md, EVP_sha256(), NULL) ||
+        collect_issued(ca, batch_id, &k.ml) != BACSC_OK) {
         if (k.index)
             fclose(k.index);
         free(itext);
         EVP_MD_CTX_free(k.md);
-        return fail(err, errlen, BACSC_ERR_IO, "cannot write %s: %s", ipath, bacsc_pki_write_errtext(errno));
+        json_decref(k.names);
+        meta_free(&k.ml);
+        return fail(err, errlen, BACSC_ERR_IO, "cannot write %s: %s", ipath,
+                    bacsc_pki_write_errtext(errno));
     }
     fprintf(k.index, "# file device-uuid key-sha256 request-id (batch %lld)\n",
             (long long)batch_id);
@@ -146,21 +186,16 @@ static int respond_dir(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *
     unsigned int mdlen = 0;
     EVP_DigestFinal_ex(k.md, sha256, &mdlen);
     EVP_MD_CTX_free(k.md);
+    json_decref(k.names);
+    meta_free(&k.ml);
     *n_certs = k.n;
     return k.rc;
 }
 
-/* Request details a response entry needs, by request id. */
-typedef struct req_meta {
-    int64_t id, instance;
-    char *ref, *name, *uuid, *entry;
-} req_meta;
-
 typedef struct zip_sink {
     bacsc_ca *ca;
     bacsc_cari_writer *w;
-    req_meta *meta;
-    size_t n_meta, cap_meta;
+    meta_list ml;
     size_t n;
     int rc;
     char *err;
@@ -172,14 +207,15 @@ static char *dup_or_null(const char *s)
     return s ? strdup(s) : NULL;
 }
 
+/* bacsc_ca_requests callback: remember a request's details (meta_list). */
 static int collect_request(const bacsc_request_row *r, void *user)
 {
-    zip_sink *z = user;
+    meta_list *z = user;
     if (z->n_meta == z->cap_meta) {
         size_t cap = z->cap_meta ? z->cap_meta * 2 : 1024;
         req_meta *m = realloc(z->meta, cap * sizeof *m);
         if (!m) {
-            z->rc = fail(z->err, z->errlen, BACSC_ERR_NOMEM, "out of memory");
+            z->nomem = true;
             return 1;
         }
         z->meta = m;
@@ -195,7 +231,38 @@ static int collect_request(const bacsc_request_row *r, void *user)
     return 0;
 }
 
-static const req_meta *find_meta(const zip_sink *z, int64_t id)
+static void meta_free(meta_list *z)
+{
+    for (size_t i = 0; i < z->n_meta; i++) {
+        free(z->meta[i].ref);
+        free(z->meta[i].name);
+        free(z->meta[i].uuid);
+        free(z->meta[i].entry);
+    }
+    free(z->meta);
+}
+
+/* The issued requests of a batch. Returns 0 or a BACSC_ERR_*. */
+static int collect_issued(bacsc_ca *ca, int64_t batch_id, meta_list *z)
+{
+    int rc = bacsc_ca_requests(ca, BACSC_REQ_ISSUED, batch_id, collect_request, z);
+    return z->nomem ? BACSC_ERR_NOMEM : rc < 0 ? rc : BACSC_OK;
+}
+
+/* The file stem of a request's entry ("csr/ahu-1.csr" → "ahu-1"), "" if none. */
+static void entry_stem(const req_meta *m, char hint[80])
+{
+    hint[0] = 0;
+    if (!m || !m->entry)
+        return;
+    const char *b = strrchr(m->entry, '/');
+    snprintf(hint, 80, "%s", b ? b + 1 : m->entry);
+    char *dot = strrchr(hint, '.');
+    if (dot && dot != hint)
+        *dot = 0;
+}
+
+static const req_meta *find_meta(const meta_list *z, int64_t id)
 {
     size_t lo = 0, hi = z->n_meta;
     while (lo < hi) {
@@ -219,19 +286,13 @@ static bool fp_from_hex(const char *hex, uint8_t fp[32])
 static int zip_cert(const bacsc_cert_row *r, void *user)
 {
     zip_sink *z = user;
-    const req_meta *m = find_meta(z, r->request_id);
+    const req_meta *m = find_meta(&z->ml, r->request_id);
     bacsc_cari_device dev = {.instance = m ? m->instance : BACSC_CARI_DEVICE_INSTANCE_NONE,
                              .name = m ? m->name : NULL,
                              .uuid = m ? m->uuid : NULL};
     /* name the file after the request's entry (its stem) */
-    char hint[80] = "";
-    if (m && m->entry) {
-        const char *b = strrchr(m->entry, '/');
-        snprintf(hint, sizeof hint, "%s", b ? b + 1 : m->entry);
-        char *dot = strrchr(hint, '.');
-        if (dot && dot != hint)
-            *dot = 0;
-    }
+    char hint[80];
+    entry_stem(m, hint);
     char why[256] = "";
     /* The store wrote this certificate for the key it recorded (key_fp):
      * add it without parsing it again (~100 us per certificate in OpenSSL
@@ -249,6 +310,31 @@ static int zip_cert(const bacsc_cert_row *r, void *user)
         return 1;
     }
     z->n++;
+    return 0;
+}
+
+/* A request of the batch that got no certificate: say so, with the reason. */
+static int zip_not_issued(const bacsc_request_row *r, void *user)
+{
+    zip_sink *z = user;
+    if (r->status == BACSC_REQ_ISSUED)
+        return 0;
+    bacsc_cari_device dev = {.instance = r->device_instance >= 0 ? r->device_instance
+                                                                 : BACSC_CARI_DEVICE_INSTANCE_NONE,
+                             .name = r->device_name && *r->device_name ? (char *)r->device_name
+                                                                       : NULL,
+                             .uuid = r->device_uuid && strlen(r->device_uuid) == 36
+                                         ? (char *)r->device_uuid
+                                         : NULL};
+    uint8_t fp[32];
+    bool has_fp = fp_from_hex(r->key_fp, fp);
+    int rc = bacsc_cari_writer_add_not_issued(z->w, &dev, r->ref, has_fp ? fp : NULL,
+                                              bacsc_req_status_name(r->status), r->reason);
+    if (rc < 0) {
+        z->rc = fail(z->err, z->errlen, rc, "request %lld: %s", (long long)r->id,
+                     bacsc_strerror(rc));
+        return 1;
+    }
     return 0;
 }
 
@@ -298,14 +384,17 @@ static int respond_zip(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *
         for (int i = 0; z.rc == BACSC_OK && i < sk_X509_num(chain); i++)
             add_issuer(&z, sk_X509_value(chain, i), NULL);
     }
+    if (z.rc == BACSC_OK && (rc = collect_issued(ca, batch_id, &z.ml)) != BACSC_OK)
+        z.rc = fail(err, errlen, rc, "%s",
+                    rc == BACSC_ERR_NOMEM ? "out of memory" : bacsc_ca_errmsg(ca));
     if (z.rc == BACSC_OK) {
-        rc = bacsc_ca_requests(ca, BACSC_REQ_ISSUED, batch_id, collect_request, &z);
+        bacsc_cert_filter f = {.batch_id = batch_id};
+        rc = bacsc_ca_certs(ca, &f, zip_cert, &z);
         if (rc < 0 && z.rc == BACSC_OK)
             z.rc = fail(err, errlen, rc, "%s", bacsc_ca_errmsg(ca));
     }
     if (z.rc == BACSC_OK) {
-        bacsc_cert_filter f = {.batch_id = batch_id};
-        rc = bacsc_ca_certs(ca, &f, zip_cert, &z);
+        rc = bacsc_ca_requests(ca, -1, batch_id, zip_not_issued, &z);
         if (rc < 0 && z.rc == BACSC_OK)
             z.rc = fail(err, errlen, rc, "%s", bacsc_ca_errmsg(ca));
     }
@@ -315,13 +404,7 @@ static int respond_zip(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *
             z.rc = fail(err, errlen, rc, "cannot write %s: %s", out, bacsc_pki_write_errtext(errno));
     }
     bacsc_cari_writer_free(z.w);
-    for (size_t i = 0; i < z.n_meta; i++) {
-        free(z.meta[i].ref);
-        free(z.meta[i].name);
-        free(z.meta[i].uuid);
-        free(z.meta[i].entry);
-    }
-    free(z.meta);
+    meta_free(&z.ml);
     *n_certs = z.n;
     return z.rc;
 }

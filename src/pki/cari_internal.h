@@ -59,6 +59,9 @@ X509 *cari_x509_from_pem_or_der(const unsigned char *data, size_t len);
 int cari_device_copy(bacsc_cari_device *dst, const bacsc_cari_device *src);
 void cari_device_clear(bacsc_cari_device *d);
 
+/* Free c->not_issued and zero the count. */
+void cari_not_issued_free(bacsc_cari *c);
+
 /* Grow c->entries by one zeroed entry; returns it or NULL (no memory). */
 bacsc_cari_entry *cari_entry_push(bacsc_cari *c, size_t *cap);
 

@@ -162,6 +162,67 @@ static int parse_entry(json_t *je, size_t idx, bacsc_cari_entry *e, json_t *seen
     return 0;
 }
 
+/* Response member "not_issued": requests that got no certificate. */
+static int parse_not_issued(json_t *arr, uint64_t max_entries, bacsc_cari *out, char *err,
+                            size_t errlen)
+{
+    if (!arr || json_is_null(arr))
+        return 0;
+    if (!json_is_array(arr) || json_array_size(arr) > max_entries) {
+        snprintf(err, errlen, "\"not_issued\" is not an array of at most %llu",
+                 (unsigned long long)max_entries);
+        return -1;
+    }
+    size_t n = json_array_size(arr);
+    if (n && !(out->not_issued = calloc(n, sizeof *out->not_issued))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char where[64];
+        snprintf(where, sizeof where, "not_issued[%zu]: ", i);
+        json_t *je = json_array_get(arr, i);
+        bacsc_cari_not_issued *r = &out->not_issued[i];
+        out->n_not_issued = i + 1;
+        r->device.instance = BACSC_CARI_DEVICE_INSTANCE_NONE;
+        if (!json_is_object(je)) {
+            snprintf(err, errlen, "%snot an object", where);
+            return -1;
+        }
+        if (opt_string(je, "request_id", CARI_ID_MAX, &r->request_id, err, errlen, where) ||
+            parse_device(json_object_get(je, "device"), &r->device, err, errlen, where) ||
+            opt_string(je, "status", 32, &r->status, err, errlen, where) ||
+            opt_string(je, "reason", 1024, &r->reason, err, errlen, where))
+            return -1;
+        if (!r->status) {
+            snprintf(err, errlen, "%s\"status\" missing", where);
+            return -1;
+        }
+        json_t *fp = json_object_get(je, "public_key_sha256");
+        if (fp && !json_is_null(fp)) {
+            if (!json_is_string(fp) || cari_fp_parse(json_string_value(fp), r->fingerprint) != 0) {
+                snprintf(err, errlen, "%s\"public_key_sha256\" is not 64 hex digits", where);
+                return -1;
+            }
+            r->has_fingerprint = true;
+        }
+    }
+    return 0;
+}
+
+void cari_not_issued_free(bacsc_cari *c)
+{
+    for (size_t i = 0; i < c->n_not_issued; i++) {
+        free(c->not_issued[i].request_id);
+        free(c->not_issued[i].status);
+        free(c->not_issued[i].reason);
+        cari_device_clear(&c->not_issued[i].device);
+    }
+    free(c->not_issued);
+    c->not_issued = NULL;
+    c->n_not_issued = 0;
+}
+
 int bacsc_cari_manifest_parse(const char *json, size_t len, uint64_t max_entries, bacsc_cari *out,
                               char *err, size_t errlen)
 {
@@ -257,6 +318,9 @@ int bacsc_cari_manifest_parse(const char *json, size_t len, uint64_t max_entries
         if (parse_entry(json_array_get(entries, i), i, e, seen, err, errlen) != 0)
             goto done;
     }
+    if (out->kind == BACSC_CARI_RESPONSE &&
+        parse_not_issued(json_object_get(root, "not_issued"), max_entries, out, err, errlen) != 0)
+        goto done;
     rc = BACSC_OK;
 done:
     /* jansson quotes the offending input: keep the message one printable line */

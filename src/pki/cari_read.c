@@ -73,6 +73,7 @@ void bacsc_cari_free(bacsc_cari *c)
     for (size_t i = 0; i < c->n_entries; i++)
         bacsc_cari_entry_clear(&c->entries[i]);
     free(c->entries);
+    cari_not_issued_free(c);
     free(c->site);
     free(c->batch_id);
     free(c->request_batch_id);
@@ -442,6 +443,8 @@ static int apply_manifest(bacsc_cari *c, size_t *cap, bacsc_cari *m)
     c->request_batch_id = m->request_batch_id, m->request_batch_id = NULL;
     c->created = m->created, m->created = NULL;
     c->generator = m->generator, m->generator = NULL;
+    c->not_issued = m->not_issued, m->not_issued = NULL;
+    c->n_not_issued = m->n_not_issued, m->n_not_issued = 0;
 
     size_t n = c->n_entries;
     bacsc_cari_entry **sorted = malloc((n ? n : 1) * sizeof *sorted);

@@ -50,6 +50,7 @@ struct bacsc_cari_writer {
     wentry *entries;
     size_t n, cap;
     json_t *names; /* set of zip paths in use (jansson object as a hash set) */
+    json_t *not_issued; /* response: requests without a certificate (manifest array) */
 };
 
 static int random_uuid(char out[37])
@@ -160,7 +161,80 @@ void bacsc_cari_writer_free(bacsc_cari_writer *w)
     free(w->batch_id);
     free(w->request_batch_id);
     json_decref(w->names);
+    json_decref(w->not_issued);
     free(w);
+}
+
+/* A copy of `s` cut to `max` octets with control characters replaced by '?'. */
+static char *one_line(const char *s, size_t max)
+{
+    size_t l = strnlen(s, max);
+    char *d = malloc(l + 1);
+    if (!d)
+        return NULL;
+    for (size_t i = 0; i < l; i++)
+        d[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+    d[l] = 0;
+    return d;
+}
+
+static json_t *device_json(const bacsc_cari_device *dev)
+{
+    json_t *d = json_object();
+    int bad = d == NULL;
+    if (d && dev && dev->instance != BACSC_CARI_DEVICE_INSTANCE_NONE)
+        bad |= json_object_set_new(d, "instance", json_integer(dev->instance));
+    if (d && dev && dev->name)
+        bad |= json_object_set_new(d, "name", json_string(dev->name));
+    if (d && dev && dev->uuid)
+        bad |= json_object_set_new(d, "uuid", json_string(dev->uuid));
+    if (bad) {
+        json_decref(d);
+        return NULL;
+    }
+    return d;
+}
+
+int bacsc_cari_writer_add_not_issued(bacsc_cari_writer *w, const bacsc_cari_device *device,
+                                     const char *request_id,
+                                     const unsigned char *fingerprint, const char *status,
+                                     const char *reason)
+{
+    if (!w || w->kind != BACSC_CARI_RESPONSE || !status ||
+        (strcmp(status, "rejected") != 0 && strcmp(status, "pending") != 0 &&
+         strcmp(status, "approved") != 0) ||
+        !clean_text(request_id, CARI_ID_MAX) ||
+        (device && (!clean_text(device->name, CARI_DEVNAME_MAX) ||
+                    !clean_text(device->uuid, 64))))
+        return BACSC_ERR_INVALID_ARG;
+    if (!w->not_issued && !(w->not_issued = json_array()))
+        return BACSC_ERR_NOMEM;
+    if (json_array_size(w->not_issued) >= WRITER_MAX_ENTRIES)
+        return BACSC_ERR_LIMIT;
+    json_t *e = json_object();
+    if (!e)
+        return BACSC_ERR_NOMEM;
+    int bad = 0;
+    if (request_id)
+        bad |= json_object_set_new(e, "request_id", json_string(request_id));
+    bad |= json_object_set_new(e, "device", device_json(device));
+    if (fingerprint) {
+        char hex[65];
+        bad |= json_object_set_new(e, "public_key_sha256",
+                                   json_string(bacsc_cari_fp_hex(fingerprint, hex)));
+    }
+    bad |= json_object_set_new(e, "status", json_string(status));
+    if (reason && *reason) {
+        char *r = one_line(reason, 1024);
+        bad |= r ? json_object_set_new(e, "reason", json_string(r)) : 1;
+        free(r);
+    }
+    if (bad || json_array_append_new(w->not_issued, e) != 0) {
+        if (bad)
+            json_decref(e);
+        return BACSC_ERR_NOMEM;
+    }
+    return BACSC_OK;
 }
 
 /* File stem from a hint: basename, known extension dropped, [A-Za-z0-9._-] only. */
@@ -401,20 +475,14 @@ static json_t *manifest_json(const bacsc_cari_writer *w)
         bad |= json_object_set_new(e, "type", json_string(bacsc_cari_type_name(we->type)));
         if (we->request_id)
             bad |= json_object_set_new(e, "request_id", json_string(we->request_id));
-        if (we->type != BACSC_CARI_ENTRY_ISSUER) {
-            json_t *d = json_object();
-            if (d && we->device.instance != BACSC_CARI_DEVICE_INSTANCE_NONE)
-                bad |= json_object_set_new(d, "instance", json_integer(we->device.instance));
-            if (d && we->device.name)
-                bad |= json_object_set_new(d, "name", json_string(we->device.name));
-            if (d && we->device.uuid)
-                bad |= json_object_set_new(d, "uuid", json_string(we->device.uuid));
-            bad |= d ? json_object_set_new(e, "device", d) : 1;
-        }
+        if (we->type != BACSC_CARI_ENTRY_ISSUER)
+            bad |= json_object_set_new(e, "device", device_json(&we->device));
         bad |= json_object_set_new(e, "public_key_sha256", json_string(bacsc_cari_fp_hex(we->fp, hex)));
         bad |= json_array_append_new(entries, e);
     }
     bad |= json_object_set_new(root, "entries", entries);
+    if (w->not_issued)
+        bad |= json_object_set(root, "not_issued", w->not_issued);
     if (bad) {
         json_decref(root);
         return NULL;

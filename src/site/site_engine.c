@@ -11,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bacsc/client.h"
+#include "bacsc/datalink.h"
 #include "bacsc/error.h"
+#include "bacsc/services.h"
 #include "bacsc/site.h"
 #include "site_workflow.h"
 
@@ -221,6 +224,88 @@ static bool drive(run *r, site_item *it)
     return it->status == BACSC_SITE_ITEM_PENDING && it->busy;
 }
 
+/* ---- re-finding a device whose address changed -------------------------------------- */
+
+#define REFIND_WAIT_US 3000000
+
+/* A request timed out: the device may be there under another address (a new
+ * VMAC after a restart, another B/IP port). Ask for it by instance (Who-Is
+ * low = high = instance, as a broadcast: through the hub over BACnet/SC)
+ * once per run of the device; its I-Am lands in the client's device table. */
+static bool start_refind(run *r, site_item *it)
+{
+    if (it->refound || r->pub.wf->kind == BACSC_SITE_JOB_DISCOVER ||
+        it->res.outcome != BACSC_CLIENT_TIMEOUT)
+        return false;
+    const bacsc_site_io *io = r->pub.io;
+    uint64_t now = io->now(io->user);
+    bacsc_whois w = {.has_range = true, .low = it->instance, .high = it->instance};
+    if (bacsc_client_whois(io->client, NULL, &w, now) != BACSC_OK)
+        return false;
+    it->refound = true; /* once */
+    it->refinding = true;
+    it->refind_sent = now;
+    it->refind_until = now + REFIND_WAIT_US;
+    return true;
+}
+
+/* The answer to start_refind, if any: the new address is stored and the step
+ * is sent again; no answer or the same address: the step fails as it was. */
+static int check_refind(run *r, site_item *it, bool *again)
+{
+    const bacsc_site_io *io = r->pub.io;
+    uint64_t now = io->now(io->user);
+    const bacsc_client_device *d = bacsc_client_find_device(io->client, it->instance);
+    bool answered = d && d->last_seen >= it->refind_sent;
+    *again = false;
+    if (!answered && now < it->refind_until)
+        return BACSC_OK; /* still waiting */
+    it->refinding = false;
+    bool same = answered && d->address.mac_len == it->addr.mac_len &&
+                memcmp(d->address.mac, it->addr.mac, it->addr.mac_len) == 0;
+    if (!answered || same) {
+        describe_failure(it);
+        size_t l = strlen(it->error);
+        snprintf(it->error + l, sizeof it->error - l, "%s",
+                 same ? " (it answers Who-Is from the same address)"
+                      : "; no answer to a Who-Is for it either (is it on?)");
+        return advance(r, it, H_FAIL);
+    }
+    bool sc = io->datalink == BACSC_DATALINK_SC;
+    it->addr = d->address;
+    if (sc)
+        bacsc_address_format(&d->address, BACSC_DATALINK_SC, it->dev.vmac, sizeof it->dev.vmac);
+    else
+        bacsc_address_format(&d->address, io->datalink, it->dev.address,
+                             sizeof it->dev.address);
+    /* the record keeps the address the device answered from, also if the job
+     * fails later */
+    it->error[0] = 0;
+    int rc = commit_item(r, it, true);
+    *again = true;
+    return rc;
+}
+
+/* Items waiting for a re-find answer: go on or give up. */
+static int poll_refinds(run *r)
+{
+    for (size_t i = 0; i < r->nactive;) {
+        site_item *it = r->active[i];
+        bool again = false;
+        int rc = it->refinding ? check_refind(r, it, &again) : BACSC_OK;
+        if (rc != BACSC_OK)
+            return rc;
+        if (it->refinding || (again && drive(r, it)) ||
+            (!again && it->status == BACSC_SITE_ITEM_PENDING)) {
+            i++;
+            continue;
+        }
+        item_release(it);
+        r->active[i] = r->active[--r->nactive];
+    }
+    return r->fatal;
+}
+
 /* Process the items whose request completed. */
 static int collect_results(run *r)
 {
@@ -230,6 +315,10 @@ static int collect_results(run *r)
             it->busy = false;
             int h = r->pub.wf->steps[it->step].result(it);
             it->completed = false;
+            if (h == H_FAIL && start_refind(r, it)) {
+                i++;
+                continue;
+            }
             int rc = advance(r, it, h);
             if (rc != BACSC_OK)
                 return rc;
@@ -278,7 +367,7 @@ static int run_loop(run *r)
         if (rc != BACSC_OK)
             return rc;
         bacsc_client_handle_expiry(io->client, io->now(io->user));
-        if ((rc = collect_results(r)) != BACSC_OK)
+        if ((rc = collect_results(r)) != BACSC_OK || (rc = poll_refinds(r)) != BACSC_OK)
             return rc;
         if (r->stop && r->nactive)
             return BACSC_OK; /* stop_after_steps: abandon in-flight requests like a kill */

@@ -202,9 +202,15 @@ bool bacsc_site_net_wait_sc(bacsc_site_net *n, uint64_t timeout_us)
     if (!n->node)
         return true;
     uint64_t end = bacsc_loop_update_time(n->loop) + timeout_us;
-    while (bacsc_sc_node_state(n->node) == 0 && bacsc_loop_update_time(n->loop) < end)
+    while (bacsc_sc_node_state(n->node) == 0 && bacsc_loop_update_time(n->loop) < end &&
+           !bacsc_sc_node_cert_refused(n->node, NULL, 0))
         bacsc_loop_run_once(n->loop, 50000);
     return bacsc_sc_node_state(n->node) != 0;
+}
+
+bool bacsc_site_net_sc_refused(const bacsc_site_net *n, char *why, size_t len)
+{
+    return n->node && bacsc_sc_node_cert_refused(n->node, why, len);
 }
 
 const bacsc_site_io *bacsc_site_net_io(const bacsc_site_net *n)

@@ -67,6 +67,9 @@ typedef struct site_item {
     unsigned char *stage;
     size_t stage_len;
     char error[256];
+    /* re-finding the device by instance after a timeout (its address changed) */
+    bool refinding, refound;
+    uint64_t refind_sent, refind_until;
 } site_item;
 
 typedef struct site_step {

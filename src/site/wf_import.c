@@ -469,14 +469,44 @@ static void check_entry(const import_ctx *x, const bacsc_cari_entry *e,
     }
 }
 
-/* Check every certificate entry; returns the number refused (or < 0). */
+/* A request the CA did not issue: which site device, and why. */
+static void not_issued_entry(const import_ctx *x, const bacsc_cari_not_issued *r,
+                             bacsc_site_import_entry *ie)
+{
+    ie->not_issued = true;
+    ie->instance = r->device.instance >= 0 ? (uint32_t)r->device.instance : BACSC_SITE_NONE;
+    for (size_t i = 0; i < x->nrefs; i++) {
+        bool by_id = r->request_id && x->refs[i].request_id &&
+                     strcmp(r->request_id, x->refs[i].request_id) == 0;
+        bool by_key = r->has_fingerprint &&
+                      memcmp(r->fingerprint, x->refs[i].fingerprint, BACSC_CARI_FP_LEN) == 0;
+        if (by_id || by_key) {
+            ie->instance = x->l.d[x->ref_dev[i]].instance;
+            break;
+        }
+    }
+    if (ie->instance != BACSC_SITE_NONE)
+        snprintf(ie->name, sizeof ie->name, "device %u", (unsigned)ie->instance);
+    else
+        snprintf(ie->name, sizeof ie->name, "request %.100s",
+                 r->request_id ? r->request_id : r->device.name ? r->device.name : "?");
+    if (strcmp(r->status, "rejected") == 0)
+        snprintf(ie->why, sizeof ie->why, "rejected by the CA: %s",
+                 r->reason ? r->reason : "no reason given");
+    else
+        snprintf(ie->why, sizeof ie->why, "%s at the CA (not yet issued; sign it and answer "
+                                          "again)", r->status);
+}
+
+/* Check every certificate entry; returns the number refused (or < 0). The
+ * requests the CA did not issue follow the certificates. */
 static int check_entries(import_ctx *x, const bacsc_cari *c, bacsc_site_import_entry **entries,
                          size_t *n_entries)
 {
     size_t ncert = 0, nrefused = 0;
     for (size_t k = 0; k < c->n_entries; k++)
         ncert += is_cert_entry(&c->entries[k]);
-    if (!(*entries = calloc(ncert + 1, sizeof **entries)))
+    if (!(*entries = calloc(ncert + c->n_not_issued + 1, sizeof **entries)))
         return BACSC_ERR_NOMEM;
     for (size_t k = 0; k < c->n_entries; k++) {
         if (!is_cert_entry(&c->entries[k]))
@@ -485,6 +515,8 @@ static int check_entries(import_ctx *x, const bacsc_cari *c, bacsc_site_import_e
         check_entry(x, &c->entries[k], ie);
         nrefused += ie->refused;
     }
+    for (size_t k = 0; k < c->n_not_issued; k++)
+        not_issued_entry(x, &c->not_issued[k], &(*entries)[(*n_entries)++]);
     return (int)nrefused;
 }
 
@@ -541,20 +573,25 @@ static int check_and_schedule(bacsc_site *s, bacsc_cari *c, const bacsc_site_set
         rc = bacsc_cari_match(c, x.refs, x.nrefs);
     int nrefused = rc < 0 ? rc : check_entries(&x, c, entries, n_entries);
     rc = nrefused < 0 ? nrefused : BACSC_OK;
+    size_t ncert = *n_entries - (rc < 0 ? 0 : c->n_not_issued);
     if (rc < 0) {
         /* the reason is in the site's error message */
-    } else if (*n_entries == 0) {
-        snprintf(err, errlen, "the file holds no certificates");
+    } else if (ncert == 0) {
+        if (c->n_not_issued)
+            snprintf(err, errlen, "the file holds no certificates: the CA issued none of the "
+                                  "%zu requests", c->n_not_issued);
+        else
+            snprintf(err, errlen, "the file holds no certificates");
         rc = BACSC_ERR_NOT_FOUND;
     } else if (nrefused && !accept_partial) {
         snprintf(err, errlen, "%d of %zu certificates refused; nothing was written to any device",
-                 nrefused, *n_entries);
+                 nrefused, ncert);
         rc = BACSC_ERR_POLICY;
-    } else if ((size_t)nrefused == *n_entries) {
+    } else if ((size_t)nrefused == ncert) {
         snprintf(err, errlen, "every certificate was refused; nothing was written to any device");
         rc = BACSC_ERR_POLICY;
     } else {
-        rc = schedule(s, c, key, (size_t)nrefused, *entries, *n_entries, job_id);
+        rc = schedule(s, c, key, (size_t)nrefused, *entries, ncert, job_id);
     }
     free(x.refs);
     free(x.ref_dev);

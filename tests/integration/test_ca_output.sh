@@ -7,7 +7,10 @@
 #   a "did you mean";
 # - ca sign checks the output path before issuing anything, recognises a
 #   request file it already signed (SHA-256) and writes that response again
-#   unless --reissue, and warns when nothing was issued.
+#   unless --reissue, and warns when nothing was issued;
+# - ca sign points a single CSR file to ca issue, refuses a response named
+#   .pem/.crt (it is a zip), and names a directory response's files after
+#   the CSR files.
 # Each check fails on a bacsc without the change.
 set -euo pipefail
 : "${BACSC:?}"
@@ -89,6 +92,26 @@ B ca policy set --dir ca3 key_types rsa-3072 >/dev/null
 rc=0; B ca sign --dir ca3 csrs --out resp-empty.zip >/dev/null 2>err.txt || rc=$?
 [ "$rc" -eq 5 ] && grep -q 'warning: no certificate was issued for batch 1; resp-empty.zip holds only the CA certificate' err.txt ||
   fail "all rejected: exit $rc, $(cat err.txt)"
+
+# sign: a single CSR file is pointed to ca issue; a response named like a
+# certificate is refused before anything is issued; a directory response names
+# each certificate after its CSR file
+B ca init --dir ca4 --name "Fourth CA" >/dev/null
+rc=0; B ca sign --dir ca4 csrs/n1.csr --out one.zip >/dev/null 2>err.txt || rc=$?
+[ "$rc" -eq 3 ] && grep -q 'csrs/n1.csr is a single CSR: issue it with bacsc ca issue --csr csrs/n1.csr --out CERT.pem' err.txt ||
+  fail "sign of one CSR file: exit $rc, $(cat err.txt)"
+rc=0; B ca sign --dir ca4 csrs --out hub.pem >/dev/null 2>err.txt || rc=$?
+[ "$rc" -eq 2 ] && grep -q -- '--out hub.pem: a response is a CARI zip (name it .zip) or a directory' err.txt ||
+  fail "sign --out hub.pem: exit $rc, $(cat err.txt)"
+[ ! -e hub.pem ] && [ "$(ncerts ca4)" -eq 0 ] || fail "sign --out hub.pem wrote or issued something"
+rc=0; B ca respond --dir ca2 --batch 1 --out resp.crt >/dev/null 2>err.txt || rc=$?
+[ "$rc" -eq 2 ] || fail "respond --out resp.crt: exit $rc"
+B ca sign --dir ca4 csrs --out outdir/ >/dev/null || fail "sign to a directory: exit $?"
+for n in 1 2 3 4 5; do
+  [ -f outdir/n$n.pem ] || fail "directory response: no outdir/n$n.pem ($(ls outdir | tr '\n' ' '))"
+  grep -q "^n$n.pem " outdir/index.txt || fail "index.txt does not list n$n.pem"
+done
+openssl verify -CAfile outdir/ca.pem outdir/n3.pem >/dev/null 2>&1 || fail "outdir/n3.pem does not verify"
 
 [ "$fails" -eq 0 ] || { echo "$fails failure(s)" >&2; exit 1; }
 echo "ok: headers, ranges, pending note, confirmations, sign checks"

@@ -227,14 +227,14 @@ def main():
     # -- the router's own Device object and Network Ports
     for obj, prop, want in (("device,900", "object-name", '"bacsc-router-900"'),
                             ("network-port,1", "network-number", "1"),
-                            ("network-port,1", "network-type", "5"),      # ipv4
+                            ("network-port,1", "network-type", "ipv4"),
                             ("network-port,2", "network-number", "2"),
-                            ("network-port,2", "network-type", "11")):    # secure-connect
+                            ("network-port,2", "network-type", "secure-connect")):
         r = tool(["read", str(ROUTER), obj, prop, "--timeout", "5"] + bip(base, 7))
         check(r.returncode == 0 and r.stdout.strip() == want,
               f"router {obj} {prop} = {r.stdout.strip()!r} (over B/IP)")
     r = tool(["read", str(ROUTER), "network-port,2", "sc-hub-connector-state", "--timeout", "5"], prof)
-    check(r.returncode == 0 and r.stdout.strip() in ("1", "connected-to-primary"),
+    check(r.returncode == 0 and r.stdout.strip() == "connected-to-primary",
           f"router SC port connector state over SC: {r.stdout.strip()!r}")
 
     # -- failover of the router's SC port

@@ -815,6 +815,12 @@ static void manifest_parser_rejects(void **state)
          "{\"file\":\"a\",\"type\":\"csr\"},{\"file\":\"b\",\"type\":\"csr\"},"
          "{\"file\":\"c\",\"type\":\"csr\"}]}",
          BACSC_ERR_LIMIT, "limit 2"},
+        {"{\"format\":\"bacsc-cari\",\"version\":1,\"kind\":\"response\",\"entries\":[],"
+         "\"not_issued\":[{\"status\":\"rejected\",\"reason\":3}]}",
+         BACSC_ERR_MALFORMED, "not_issued[0]: \"reason\" is not a string"},
+        {"{\"format\":\"bacsc-cari\",\"version\":1,\"kind\":\"response\",\"entries\":[],"
+         "\"not_issued\":[{\"device\":{\"instance\":5}}]}",
+         BACSC_ERR_MALFORMED, "\"status\" missing"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         bacsc_cari m;
@@ -830,7 +836,62 @@ static void manifest_parser_rejects(void **state)
         free(m.request_batch_id);
         free(m.created);
         free(m.generator);
+        for (size_t k = 0; k < m.n_not_issued; k++) {
+            free(m.not_issued[k].request_id);
+            free(m.not_issued[k].status);
+            free(m.not_issued[k].reason);
+            free(m.not_issued[k].device.name);
+            free(m.not_issued[k].device.uuid);
+        }
+        free(m.not_issued);
     }
+}
+
+/* A response says which requests got no certificate and why; a reader that
+ * knows nothing of it still reads the file (additive member). */
+static void response_lists_requests_not_issued(void **state)
+{
+    (void)state;
+    bacsc_cari_writer *w = NULL;
+    assert_int_equal(bacsc_cari_writer_new(BACSC_CARI_RESPONSE, NULL, NULL, &w), 0);
+    unsigned char fp[32];
+    memset(fp, 0xab, sizeof fp);
+    bacsc_cari_device d = {.instance = 1002, .name = "AHU-2", .uuid = UUID_A};
+    assert_int_equal(bacsc_cari_writer_add_not_issued(w, &d, "req-2", fp, "rejected",
+                                                      "not on the\ndelivery note"),
+                     0);
+    assert_int_equal(bacsc_cari_writer_add_not_issued(w, NULL, "req-3", NULL, "pending", NULL), 0);
+    assert_int_equal(bacsc_cari_writer_add_not_issued(w, NULL, NULL, NULL, "issued", NULL),
+                     BACSC_ERR_INVALID_ARG);
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(bacsc_cari_writer_to_buffer(w, &buf, &len), 0);
+    bacsc_cari_writer_free(w);
+    bacsc_cari *c = NULL;
+    assert_int_equal(bacsc_cari_read_buffer(buf, len, NULL, &c), 0);
+    assert_true(c->has_manifest);
+    assert_int_equal(c->n_not_issued, 2);
+    const bacsc_cari_not_issued *r = &c->not_issued[0];
+    assert_int_equal(r->device.instance, 1002);
+    assert_string_equal(r->device.name, "AHU-2");
+    assert_string_equal(r->device.uuid, UUID_A);
+    assert_string_equal(r->request_id, "req-2");
+    assert_true(r->has_fingerprint);
+    assert_memory_equal(r->fingerprint, fp, 32);
+    assert_string_equal(r->status, "rejected");
+    assert_string_equal(r->reason, "not on the?delivery note"); /* one line */
+    r = &c->not_issued[1];
+    assert_int_equal(r->device.instance, BACSC_CARI_DEVICE_INSTANCE_NONE);
+    assert_string_equal(r->status, "pending");
+    assert_null(r->reason);
+    assert_false(r->has_fingerprint);
+    bacsc_cari_free(c);
+    free(buf);
+    /* not for a request */
+    assert_int_equal(bacsc_cari_writer_new(BACSC_CARI_REQUEST, NULL, NULL, &w), 0);
+    assert_int_equal(bacsc_cari_writer_add_not_issued(w, NULL, NULL, NULL, "rejected", "x"),
+                     BACSC_ERR_INVALID_ARG);
+    bacsc_cari_writer_free(w);
 }
 
 static void bad_objects_are_named(void **state)
@@ -1025,6 +1086,7 @@ int main(void)
         cmocka_unit_test(malformed_manifest_falls_back_to_plain),
         cmocka_unit_test(manifest_checks),
         cmocka_unit_test(manifest_parser_rejects),
+        cmocka_unit_test(response_lists_requests_not_issued),
         cmocka_unit_test(bad_objects_are_named),
         cmocka_unit_test(file_level_limits),
         cmocka_unit_test(kind_consistency),
