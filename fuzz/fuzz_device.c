@@ -11,6 +11,9 @@
  *    Abort carrying its invoke id, no larger than the requester's max-APDU;
  *    (except with DCC disable, or while the same request is answered in
  *    segments; a segmented answer only when the request accepts one);
+ *  - a segment of a segmented Confirmed-Request gets at most a Segment-ACK
+ *    (SRV set, its invoke id) and — the last one — then the answer as
+ *    above; a segment of no request in progress may be dropped;
  *  - anything else gets at most one answer (a Segment-ACK: a window of
  *    segments), only I-Am, I-Have or answer segments;
  *    documented silent drops: malformed NPDU headers, network-layer
@@ -36,6 +39,8 @@ static struct {
     uint8_t frame[1600];
     size_t len;
     bacsc_address dest;
+    uint8_t first_type;         /* PDU type of the first frame sent */
+    bool first_server;
 } sent;
 
 static uint8_t files[3][256];
@@ -46,6 +51,14 @@ static int on_send(void *user, const bacsc_address *dest, const uint8_t *npdu, s
     (void)user;
     CHECK(len <= 1497);
     sent.count++;
+    if (sent.count == 1) {
+        bacsc_npdu r;
+        bacsc_apdu a;
+        CHECK(bacsc_npdu_decode(npdu, len, &r) >= 0);
+        CHECK(bacsc_apdu_decode(r.payload, r.payload_len, &a, NULL) >= 0);
+        sent.first_type = a.type;
+        sent.first_server = a.server;
+    }
     memcpy(sent.frame, npdu, len);
     sent.len = len;
     sent.dest = *dest;
@@ -157,16 +170,25 @@ static void one(bacsc_device *dev, const uint8_t *npdu, size_t len)
                          (n.payload[svc_at(n.payload)] == 17 ||
                           n.payload[svc_at(n.payload)] == 20)));
     bool seg_ack = for_us && n.payload_len >= 1 && (n.payload[0] >> 4) == 4;
+    bool segment = confirmed && n.payload_len >= 5 && (n.payload[0] & 0x08) &&
+                   bacsc_apdu_decode(n.payload, n.payload_len, &(bacsc_apdu){0}, NULL) >= 0;
     int rc = bacsc_device_handle_npdu(dev, &src, npdu, len, 0);
     CHECK(rc == BACSC_OK || rc == BACSC_ERR_NOT_FOUND || rc == BACSC_ERR_MALFORMED);
-    CHECK(sent.count <= (seg_ack ? 127 : 1));
-    if (!confirmed) {
+    CHECK(sent.count <= (seg_ack ? 127 : segment ? 2 : 1));
+    if (segment && sent.count > 0 && sent.first_type == BACSC_PDU_SEGMENT_ACK) {
+        CHECK(sent.first_server);
+        if (sent.count == 1)
+            return;                 /* more segments due */
+    } else if (segment && sent.count == 0) {
+        return;                     /* a segment of nothing in progress: dropped */
+    } else if (!confirmed) {
         if (sent.count)
             check_unsolicited();
         return;
+    } else {
+        CHECK(sent.count == 1);
     }
     CHECK(rc == BACSC_OK);
-    CHECK(sent.count == 1);
     bacsc_npdu r;
     bacsc_apdu a;
     CHECK(bacsc_npdu_decode(sent.frame, sent.len, &r) >= 0);

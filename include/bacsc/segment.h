@@ -3,7 +3,9 @@
  * 5.4.4 and 5.4.5), sans-I/O: both ends of a segmented answer as small state
  * machines driven by received APDUs and `now` (monotonic microseconds).
  *
- *  - bacsc_segtx, the server side: the whole ACK body is kept, cut into
+ *  - bacsc_segtx, the sending side (a server's segmented ComplexACK or —
+ *    bacsc_segtx_start_request() — a client's segmented Confirmed-Request,
+ *    clause 5.4.4.2): the whole ACK body (or service request) is kept, cut into
  *    segments of `seg_len` octets (ComplexACK header SEG, MOR, sequence
  *    number, proposed window size) and sent a window at a time: the first
  *    segment alone, then as many as the client's actual window size allows
@@ -11,7 +13,9 @@
  *    window moves the window on past it; one outside is a duplicate and only
  *    restarts the timer. When the segment timer runs out the window is sent
  *    again, `retries` times, then the transaction is dropped (clause 5.4.5.3).
- *  - bacsc_segrx, the client side: segments are reassembled in order; the
+ *  - bacsc_segrx, the receiving side (a client taking a segmented ComplexACK,
+ *    or — `server` set — a server taking a segmented Confirmed-Request,
+ *    clause 5.4.5.2): segments are reassembled in order; the
  *    first one, the last one, and every one that fills the actual window are
  *    acknowledged; a segment out of order (lost or duplicate) is dropped and
  *    answered with a Segment-NAK naming the last good one (clause 5.4.4.3).
@@ -38,6 +42,9 @@ extern "C" {
 /* Octets of a segmented ComplexACK header (type, invoke id, sequence number,
  * proposed window size, service choice). */
 #define BACSC_SEG_ACK_HEADER 5
+/* Octets of a segmented Confirmed-Request header (type, max segs/APDU,
+ * invoke id, sequence number, proposed window size, service choice). */
+#define BACSC_SEG_REQ_HEADER 6
 #define BACSC_SEG_WINDOW_DEFAULT 16
 #define BACSC_SEG_TIMEOUT_DEFAULT_US 2000000ull
 
@@ -61,6 +68,11 @@ typedef struct bacsc_segtx {
     unsigned retries;
     unsigned retry_count;
     uint64_t deadline;
+    /* Confirmed-Request segments (bacsc_segtx_start_request()) */
+    bool request;
+    uint8_t max_resp;          /* max-APDU code of the request header */
+    uint8_t max_segs;          /* max-segments code */
+    bool sa;                   /* segmented response accepted */
 } bacsc_segtx;
 
 /*
@@ -72,6 +84,18 @@ typedef struct bacsc_segtx {
 int bacsc_segtx_start(bacsc_segtx *t, uint8_t invoke_id, uint8_t service, const uint8_t *data,
                       size_t len, size_t seg_len, uint8_t window, uint64_t timeout,
                       unsigned retries, uint64_t now, bacsc_seg_emit_fn emit, void *user);
+/*
+ * The same for a segmented Confirmed-Request (clause 5.4.4.2): `data` is the
+ * service request, cut into segments of `seg_len` octets (the server's max
+ * APDU - BACSC_SEG_REQ_HEADER); each segment's header carries max_resp /
+ * max_segs codes and SA as given. The server's Segment-ACKs (SRV set) go
+ * to bacsc_segtx_ack() as for an answer.
+ */
+int bacsc_segtx_start_request(bacsc_segtx *t, uint8_t invoke_id, uint8_t service,
+                              uint8_t max_resp, uint8_t max_segs, bool sa, const uint8_t *data,
+                              size_t len, size_t seg_len, uint8_t window, uint64_t timeout,
+                              unsigned retries, uint64_t now, bacsc_seg_emit_fn emit,
+                              void *user);
 /* Number of segments `len` octets take at `seg_len` per segment. */
 uint32_t bacsc_segtx_count(size_t len, size_t seg_len);
 /*
@@ -97,6 +121,10 @@ typedef struct bacsc_segrx {
     uint8_t initial_seq;       /* first segment of the current window */
     uint8_t window;            /* actual window size */
     uint64_t deadline;         /* no segment by then: give up */
+    /* Set by the caller before the first segment (zero: a client, no limit). */
+    bool server;               /* Segment-ACKs go out with SRV set */
+    uint32_t max_segs;         /* more segments than this: buffer-overflow */
+    uint32_t count;            /* segments taken so far */
 } bacsc_segrx;
 
 enum { BACSC_SEGRX_MORE = 0, BACSC_SEGRX_DONE = 1 };
@@ -110,8 +138,8 @@ enum { BACSC_SEGRX_MORE = 0, BACSC_SEGRX_DONE = 1 };
  * hold the whole ACK data; the caller takes it and calls bacsc_segrx_free()),
  * or BACSC_ERR_MALFORMED with *abort_reason set (the caller sends that
  * Abort and ends the transaction): invalid-apdu-in-this-state (a first
- * segment that is not sequence number 0), buffer-overflow (too long),
- * out-of-resources (memory).
+ * segment that is not sequence number 0), buffer-overflow (too long, or
+ * more than r->max_segs segments), out-of-resources (memory).
  */
 int bacsc_segrx_segment(bacsc_segrx *r, const bacsc_apdu *a, uint8_t our_window, size_t max_len,
                         uint64_t timeout, uint64_t now, bacsc_seg_emit_fn emit, void *user,

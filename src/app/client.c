@@ -20,6 +20,9 @@
 #define APDU_MAX 1476
 #define NPDU_HEADROOM 32
 #define SEG_ACK_MAX_DEFAULT (1024u * 1024u)
+/* The largest WriteProperty / AtomicWriteFile request the wrappers encode
+ * (more than one APDU goes out in segments when the device takes them). */
+#define REQ_BODY_MAX (16u * 1024u + 64u)
 
 typedef struct pending {
     bool used;
@@ -33,6 +36,7 @@ typedef struct pending {
     bacsc_client_done_fn done;
     void *user;
     bacsc_segrx rx;            /* a segmented answer being reassembled */
+    bacsc_segtx tx;            /* a segmented request being sent (npdu NULL) */
 } pending;
 
 struct bacsc_client {
@@ -108,6 +112,7 @@ static void complete(bacsc_client *cl, pending *p, bacsc_client_result *r)
     r->attempts = p->attempts;
     r->peer = &dest;
     free(p->npdu);
+    bacsc_segtx_free(&p->tx);
     bacsc_segrx rx = p->rx;            /* r->ack may point into it */
     memset(p, 0, sizeof *p);
     cl->npending--;
@@ -192,6 +197,83 @@ bool bacsc_client_too_large(const bacsc_client *cl, size_t *apdu_len, unsigned *
     return true;
 }
 
+/* The unsegmented Confirmed-Request header: type, max segs/APDU, invoke id,
+ * service choice. */
+#define CONFIRMED_HEADER 4
+
+typedef struct seg_emit_ctx {
+    bacsc_client *cl;
+    const bacsc_address *to;
+} seg_emit_ctx;
+
+static void seg_emit(void *user, const uint8_t *apdu, size_t len)
+{
+    seg_emit_ctx *c = user;
+    int n = encode_npdu(c->cl, c->to, apdu[0] >> 4 == BACSC_PDU_CONFIRMED_REQUEST, apdu, len);
+    if (n > 0)
+        (void)c->cl->link.send(c->cl->link.user, c->to, c->cl->out, (size_t)n);
+}
+
+/* The largest APDU `pd` (NULL: not known from an I-Am) takes. */
+static size_t peer_max_apdu(const bacsc_client_device *pd)
+{
+    return pd && pd->max_apdu >= 50 && pd->max_apdu < APDU_MAX ? pd->max_apdu : APDU_MAX;
+}
+
+/* A request goes out in segments (clause 5.4.4.2) when it is larger than
+ * the device takes in one APDU and the device's I-Am says it takes
+ * segmented requests (segmented-both or segmented-receive). */
+static bool segmented_request_due(const bacsc_client *cl, const bacsc_client_device *pd,
+                                  size_t payload_len)
+{
+    return cl->segmentation && pd &&
+           (pd->segmentation == BACSC_SEGMENTATION_BOTH ||
+            pd->segmentation == BACSC_SEGMENTATION_RECEIVE) &&
+           payload_len + CONFIRMED_HEADER > peer_max_apdu(pd);
+}
+
+static void take_slot(bacsc_client *cl, pending *slot, const bacsc_address *dest, uint8_t id,
+                      uint8_t service, bacsc_client_done_fn done, void *user, uint64_t now)
+{
+    slot->used = true;
+    slot->dest = *dest;
+    slot->invoke_id = id;
+    slot->service = service;
+    slot->deadline = now + cl->timeout;
+    slot->attempts = 1;
+    slot->done = done;
+    slot->user = user;
+    cl->npending++;
+    cl->next_id = (uint8_t)(id + 1);
+}
+
+/* Send a request in segments of what both the device and the datalink take. */
+static int send_segmented(bacsc_client *cl, pending *slot, const bacsc_address *dest, uint8_t id,
+                          uint8_t service, const uint8_t *payload, size_t payload_len,
+                          const bacsc_client_device *pd, bacsc_client_done_fn done, void *user,
+                          uint64_t now)
+{
+    size_t max = peer_max_apdu(pd);
+    size_t room = cl->link.max_npdu > NPDU_HEADROOM ? cl->link.max_npdu - NPDU_HEADROOM : 0;
+    if (room < max)
+        max = room;
+    if (max <= BACSC_SEG_REQ_HEADER)
+        return BACSC_ERR_INVALID_ARG;
+    take_slot(cl, slot, dest, id, service, done, user, now);
+    seg_emit_ctx c = {cl, &slot->dest};
+    int rc = bacsc_segtx_start_request(&slot->tx, id, service, bacsc_max_apdu_code(cl->max_apdu),
+                                       cl->segmentation ? 7 : 0, cl->segmentation, payload,
+                                       payload_len, max - BACSC_SEG_REQ_HEADER, cl->window,
+                                       cl->timeout, cl->retries, now, seg_emit, &c);
+    if (rc != BACSC_OK) {
+        memset(slot, 0, sizeof *slot);
+        cl->npending--;
+        return rc;
+    }
+    slot->deadline = slot->tx.deadline;
+    return id;
+}
+
 int bacsc_client_request(bacsc_client *cl, const bacsc_address *dest, uint8_t service,
                          const uint8_t *payload, size_t payload_len, bacsc_client_done_fn done,
                          void *user, uint64_t now)
@@ -221,6 +303,10 @@ int bacsc_client_request(bacsc_client *cl, const bacsc_address *dest, uint8_t se
     }
     if (id < 0)
         return BACSC_ERR_AGAIN;
+    const bacsc_client_device *pd = find_by_address(cl, dest);
+    if (segmented_request_due(cl, pd, payload_len))
+        return send_segmented(cl, slot, dest, (uint8_t)id, service, payload, payload_len, pd,
+                              done, user, now);
     bacsc_apdu hdr;
     bacsc_apdu_init_confirmed(&hdr, service, (uint8_t)id, bacsc_max_apdu_code(cl->max_apdu));
     if (cl->segmentation) {
@@ -230,19 +316,18 @@ int bacsc_client_request(bacsc_client *cl, const bacsc_address *dest, uint8_t se
     hdr.data = payload;
     hdr.data_len = payload_len;
     int alen = bacsc_apdu_encode(cl->apdu, sizeof cl->apdu, &hdr);
-    if (alen < 0)
-        return alen == BACSC_ERR_BUFFER_TOO_SMALL ? BACSC_ERR_INVALID_ARG : alen;
-    if ((size_t)alen > APDU_MAX)
-        return BACSC_ERR_INVALID_ARG;
+    if (alen < 0 && alen != BACSC_ERR_BUFFER_TOO_SMALL)
+        return alen;
     /* Never send a confirmed request larger than the destination accepts
      * (its I-Am's Max_APDU_Length_Accepted, clause 5.2.1): it would be
      * dropped there and time out after every retry. */
-    const bacsc_client_device *pd = find_by_address(cl, dest);
-    if (pd && pd->max_apdu >= 50 && (size_t)alen > pd->max_apdu) {
-        cl->too_large_len = (size_t)alen;
+    if (pd && pd->max_apdu >= 50 && (alen < 0 || (size_t)alen > pd->max_apdu)) {
+        cl->too_large_len = payload_len + CONFIRMED_HEADER;
         cl->too_large_max = pd->max_apdu;
         return BACSC_ERR_LIMIT;
     }
+    if (alen < 0 || (size_t)alen > APDU_MAX)
+        return BACSC_ERR_INVALID_ARG;
     int nlen = encode_npdu(cl, dest, true, cl->apdu, (size_t)alen);
     if (nlen < 0)
         return nlen;
@@ -250,18 +335,9 @@ int bacsc_client_request(bacsc_client *cl, const bacsc_address *dest, uint8_t se
     if (copy == NULL)
         return BACSC_ERR_NOMEM;
     memcpy(copy, cl->out, (size_t)nlen);
-    slot->used = true;
-    slot->dest = *dest;
-    slot->invoke_id = (uint8_t)id;
-    slot->service = service;
+    take_slot(cl, slot, dest, (uint8_t)id, service, done, user, now);
     slot->npdu = copy;
     slot->npdu_len = (size_t)nlen;
-    slot->deadline = now + cl->timeout;
-    slot->attempts = 1;
-    slot->done = done;
-    slot->user = user;
-    cl->npending++;
-    cl->next_id = (uint8_t)(id + 1);
     /* A failed send is a lost message: the retry timer covers it. */
     (void)cl->link.send(cl->link.user, dest, copy, (size_t)nlen);
     return id;
@@ -290,7 +366,7 @@ int bacsc_client_write_property(bacsc_client *cl, const bacsc_address *dest,
                                 const bacsc_wp_request *wp, bacsc_client_done_fn done, void *user,
                                 uint64_t now)
 {
-    uint8_t body[APDU_MAX];
+    uint8_t body[REQ_BODY_MAX];
     int n = bacsc_wp_request_encode(body, sizeof body, wp);
     return send_encoded(cl, dest, BACSC_SERVICE_WRITE_PROPERTY, n, body, done, user, now);
 }
@@ -338,7 +414,7 @@ int bacsc_client_atomic_write_file(bacsc_client *cl, const bacsc_address *dest,
                                    const bacsc_awf_request *r, bacsc_client_done_fn done,
                                    void *user, uint64_t now)
 {
-    uint8_t body[APDU_MAX];
+    uint8_t body[REQ_BODY_MAX];
     int n = bacsc_awf_request_encode(body, sizeof body, r);
     return send_encoded(cl, dest, BACSC_SERVICE_ATOMIC_WRITE_FILE, n, body, done, user, now);
 }
@@ -411,10 +487,25 @@ int bacsc_client_handle_expiry(bacsc_client *cl, uint64_t now)
             complete(cl, p, &r);
             continue;
         }
+        if (p->tx.active) {
+            /* a segmented request: the window again, or give up (clause 5.4.4.2) */
+            seg_emit_ctx c = {cl, &p->dest};
+            if (bacsc_segtx_expiry(&p->tx, now, seg_emit, &c) == 0) {
+                p->deadline = p->tx.deadline;
+                continue;
+            }
+            bacsc_client_result r;
+            memset(&r, 0, sizeof r);
+            r.outcome = BACSC_CLIENT_TIMEOUT;
+            p->attempts = p->tx.retry_count + 1;
+            complete(cl, p, &r);
+            continue;
+        }
         if (p->attempts <= cl->retries) {
             p->attempts++;
             p->deadline = now + cl->timeout;
-            (void)cl->link.send(cl->link.user, &p->dest, p->npdu, p->npdu_len);
+            if (p->npdu)   /* a segmented request sent whole: only wait */
+                (void)cl->link.send(cl->link.user, &p->dest, p->npdu, p->npdu_len);
         } else {
             bacsc_client_result r;
             memset(&r, 0, sizeof r);
@@ -496,19 +587,6 @@ static bool ack_decodes(uint8_t service, const uint8_t *d, size_t n)
     }
 }
 
-typedef struct seg_emit_ctx {
-    bacsc_client *cl;
-    const bacsc_address *to;
-} seg_emit_ctx;
-
-static void seg_emit(void *user, const uint8_t *apdu, size_t len)
-{
-    seg_emit_ctx *c = user;
-    int n = encode_npdu(c->cl, c->to, false, apdu, len);
-    if (n > 0)
-        (void)c->cl->link.send(c->cl->link.user, c->to, c->cl->out, (size_t)n);
-}
-
 /* One segment of a segmented ComplexACK for `p`. Returns 1 when the answer
  * is complete (in p->rx), 0 when more segments are due, -1 when the
  * transaction ended here (an Abort was sent and `p` completed). */
@@ -532,6 +610,22 @@ static int take_segment(bacsc_client *cl, pending *p, const bacsc_apdu *a, uint6
     /* While segments come, the segment timer replaces the retry timer. */
     p->deadline = now + cl->timeout;
     return rc == BACSC_SEGRX_DONE ? 1 : 0;
+}
+
+/* The server's Segment-ACK for a segmented request of ours: the next
+ * window, or — the last segment acknowledged — wait for the answer. */
+static int take_segment_ack(bacsc_client *cl, pending *p, const bacsc_apdu *a, uint64_t now)
+{
+    if (!p->tx.active)
+        return BACSC_OK;                   /* late or duplicate: nothing to do */
+    seg_emit_ctx c = {cl, &p->dest};
+    if (bacsc_segtx_ack(&p->tx, a, now, seg_emit, &c) == 1) {
+        bacsc_segtx_free(&p->tx);
+        p->deadline = now + cl->timeout;
+    } else {
+        p->deadline = p->tx.deadline;
+    }
+    return BACSC_OK;
 }
 
 int bacsc_client_handle_npdu(bacsc_client *cl, const bacsc_address *src, const uint8_t *npdu,
@@ -559,12 +653,14 @@ int bacsc_client_handle_npdu(bacsc_client *cl, const bacsc_address *src, const u
         record_iam(cl, &from, &iam, now);
         return BACSC_OK;
     }
-    if (a.type == BACSC_PDU_CONFIRMED_REQUEST || a.type == BACSC_PDU_SEGMENT_ACK)
+    if (a.type == BACSC_PDU_CONFIRMED_REQUEST || (a.type == BACSC_PDU_SEGMENT_ACK && !a.server))
         return BACSC_ERR_NOT_FOUND;
 
     pending *p = find_pending(cl, &from, a.invoke_id);
     if (p == NULL)
         return BACSC_ERR_NOT_FOUND;
+    if (a.type == BACSC_PDU_SEGMENT_ACK)
+        return take_segment_ack(cl, p, &a, now);
     bacsc_client_result r;
     memset(&r, 0, sizeof r);
     switch (a.type) {

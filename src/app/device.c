@@ -67,7 +67,7 @@ int bacsc_device_new(const bacsc_device_config *cfg, bacsc_device **out)
         dev->link.max_npdu = BACSC_NPDU_MIN_MAX_LEN;
     dev->cb = cfg->cb;
     dev->seg_enabled = !cfg->no_segmentation;
-    dev->segmentation = dev->seg_enabled ? BACSC_SEGMENTATION_TRANSMIT : BACSC_SEGMENTATION_NONE;
+    dev->segmentation = dev->seg_enabled ? BACSC_SEGMENTATION_BOTH : BACSC_SEGMENTATION_NONE;
     dev->seg_timeout_us = cfg->segment_timeout_ms ? cfg->segment_timeout_ms * 1000ull
                                                   : BACSC_SEG_TIMEOUT_DEFAULT_US;
     dev->seg_window = BACSC_SEG_WINDOW_DEFAULT;
@@ -974,32 +974,38 @@ static void handle_confirmed(bacsc_device *dev, dev_request *rq, const bacsc_apd
     rq->now = now;
     rq->seg_accepted = a->segmented_response_accepted;
     dev_seg_prepare(dev, rq, a->max_segs);
-    dev->stats.requests++;
     if (a->segmented) {
-        dev_send_abort(dev, rq, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
+        dev_segrx_input(dev, rq, a, now);
         return;
     }
-    switch (a->service) {
+    dev->stats.requests++;
+    dev_dispatch_confirmed(dev, rq, a->data, a->data_len, now);
+}
+
+void dev_dispatch_confirmed(bacsc_device *dev, dev_request *rq, const uint8_t *data, size_t len,
+                            uint64_t now)
+{
+    switch (rq->service) {
     case BACSC_SERVICE_READ_PROPERTY:
-        do_read_property(dev, rq, a->data, a->data_len);
+        do_read_property(dev, rq, data, len);
         break;
     case BACSC_SERVICE_READ_PROPERTY_MULTIPLE:
-        do_read_property_multiple(dev, rq, a->data, a->data_len);
+        do_read_property_multiple(dev, rq, data, len);
         break;
     case BACSC_SERVICE_WRITE_PROPERTY:
-        do_write_property(dev, rq, a->data, a->data_len, now);
+        do_write_property(dev, rq, data, len, now);
         break;
     case BACSC_SERVICE_ATOMIC_READ_FILE:
-        do_atomic_read_file(dev, rq, a->data, a->data_len);
+        do_atomic_read_file(dev, rq, data, len);
         break;
     case BACSC_SERVICE_ATOMIC_WRITE_FILE:
-        do_atomic_write_file(dev, rq, a->data, a->data_len, now);
+        do_atomic_write_file(dev, rq, data, len, now);
         break;
     case BACSC_SERVICE_DEVICE_COMMUNICATION_CONTROL:
-        dev_do_dcc(dev, rq, a->data, a->data_len, now);
+        dev_do_dcc(dev, rq, data, len, now);
         break;
     case BACSC_SERVICE_REINITIALIZE_DEVICE:
-        dev_do_reinitialize(dev, rq, a->data, a->data_len, now);
+        dev_do_reinitialize(dev, rq, data, len, now);
         break;
     default:
         dev_send_reject(dev, rq, BACSC_REJECT_UNRECOGNIZED_SERVICE);

@@ -28,6 +28,21 @@ typedef struct dev_segtxn {
     uint8_t priority;
 } dev_segtxn;
 
+/* Segmented requests: received at once, segments per request
+ * (Max_Segments_Accepted), and the largest reassembled request. */
+#define DEV_SEGRX_MAX 8
+#define DEV_SEGRX_SEGS 64
+#define DEV_SEGRX_BODY_MAX ((size_t)DEV_SEGRX_SEGS * DEV_APDU_MAX)
+
+/* A segmented request being received. */
+typedef struct dev_segrxn {
+    bacsc_segrx rx;
+    bacsc_address from;
+    uint8_t invoke_id;
+    uint8_t service;
+    uint8_t priority;
+} dev_segrxn;
+
 /* Per-source password state (device_guard.c). */
 #define DEV_GUARD_SOURCES 32
 typedef struct dev_guard_entry {
@@ -95,6 +110,7 @@ struct bacsc_device {
     uint64_t seg_timeout_us;
     uint8_t seg_window;
     dev_segtxn seg[DEV_SEG_MAX];
+    dev_segrxn segrx[DEV_SEGRX_MAX];
 };
 
 extern const bacsc_object_class bacsc_device_object_class;
@@ -129,14 +145,21 @@ void dev_do_dcc(bacsc_device *dev, const dev_request *rq, const uint8_t *data, s
 /* Who-Is, Who-Has (others ignored). */
 void dev_handle_unconfirmed(bacsc_device *dev, const dev_request *rq, const bacsc_apdu *a,
                             uint64_t now);
+/* Carry out a (whole, reassembled) confirmed request (device.c). */
+void dev_dispatch_confirmed(bacsc_device *dev, dev_request *rq, const uint8_t *data, size_t len,
+                            uint64_t now);
+/* One segment of a segmented confirmed request (device_seg.c): Segment-ACK,
+ * NAK, Abort, or — the last one — the whole request dispatched. */
+void dev_segrx_input(bacsc_device *dev, dev_request *rq, const bacsc_apdu *a, uint64_t now);
 /* Segmented answers (device_seg.c). */
 /* Work out rq->seg_total for a request with SA set and max-segments `code`. */
 void dev_seg_prepare(bacsc_device *dev, dev_request *rq, uint8_t max_segs_code);
 /* Send dev->body[0..len) segmented; false when it cannot be (the caller
  * answers with an Abort). */
 bool dev_seg_send(bacsc_device *dev, const dev_request *rq, size_t len, uint64_t now);
-/* A Segment-ACK or client Abort for a segmented answer: BACSC_OK if it was
- * ours, BACSC_ERR_NOT_FOUND otherwise. */
+/* A Segment-ACK or client Abort for a segmented answer (or, the Abort, for a
+ * segmented request being received): BACSC_OK if it was ours,
+ * BACSC_ERR_NOT_FOUND otherwise. */
 int dev_seg_input(bacsc_device *dev, const bacsc_address *from, const bacsc_apdu *a,
                   uint64_t now);
 /* True while a segmented answer to (from, invoke_id) is in progress. */

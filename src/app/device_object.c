@@ -179,8 +179,8 @@ static int device_read(bacsc_device *dev, bacsc_object *obj, const bacsc_prop_re
     case BACSC_PROP_APDU_SEGMENT_TIMEOUT:
         return bacsc_app_encode_unsigned(buf, cap, dev->seg_timeout_us / 1000);
     case BACSC_PROP_MAX_SEGMENTS_ACCEPTED:
-        /* segmented requests are not taken (segmented-transmit only) */
-        return bacsc_app_encode_unsigned(buf, cap, 1);
+        /* segments of a request taken (device_seg.c); 1 without segmentation */
+        return bacsc_app_encode_unsigned(buf, cap, dev->seg_enabled ? DEV_SEGRX_SEGS : 1);
     case BACSC_PROP_LAST_RESTART_REASON:
         return bacsc_app_encode_enumerated(buf, cap, dev->restart_reason);
     case BACSC_PROP_TIME_OF_DEVICE_RESTART:

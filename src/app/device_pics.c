@@ -160,12 +160,15 @@ int bacsc_device_pics(void (*out)(void *user, const char *line), void *user)
     for (size_t i = 0; i < sizeof bibbs / sizeof bibbs[0]; i++)
         line(out, user, "| %s | %s |%s", bibbs[i][0], bibbs[i][1], "");
     out(user, "");
-    char seg[160];
+    char seg[256];
     snprintf(seg, sizeof seg,
-             "Segmentation_Supported: %s (window %u, APDU_Segment_Timeout %u ms); "
-             "Protocol_Revision 24.",
-             dev->segmentation == BACSC_SEGMENTATION_TRANSMIT ? "segmented-transmit" : "none",
-             (unsigned)dev->seg_window, (unsigned)(dev->seg_timeout_us / 1000));
+             "Segmentation_Supported: %s (window %u, APDU_Segment_Timeout %u ms, "
+             "Max_Segments_Accepted %u); Protocol_Revision 24.",
+             dev->segmentation == BACSC_SEGMENTATION_BOTH       ? "segmented-both"
+             : dev->segmentation == BACSC_SEGMENTATION_TRANSMIT ? "segmented-transmit"
+                                                                : "none",
+             (unsigned)dev->seg_window, (unsigned)(dev->seg_timeout_us / 1000),
+             dev->seg_enabled ? (unsigned)DEV_SEGRX_SEGS : 1u);
     out(user, seg);
     bacsc_device_free(dev);
     return BACSC_OK;

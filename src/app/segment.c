@@ -42,7 +42,13 @@ static void send_segment(const bacsc_segtx *t, uint32_t i, bacsc_seg_emit_fn emi
     size_t off = (size_t)i * t->seg_len;
     size_t n = t->len - off < t->seg_len ? t->len - off : t->seg_len;
     bacsc_apdu a;
-    bacsc_apdu_init_complex_ack(&a, t->service, t->invoke_id);
+    if (t->request) {
+        bacsc_apdu_init_confirmed(&a, t->service, t->invoke_id, t->max_resp);
+        a.max_segs = t->max_segs;
+        a.segmented_response_accepted = t->sa;
+    } else {
+        bacsc_apdu_init_complex_ack(&a, t->service, t->invoke_id);
+    }
     a.segmented = true;
     a.more_follows = i + 1 < t->nsegs;
     a.sequence_number = (uint8_t)i;
@@ -61,12 +67,12 @@ static void fill_window(bacsc_segtx *t, bacsc_seg_emit_fn emit, void *user)
         send_segment(t, i, emit, user);
 }
 
-int bacsc_segtx_start(bacsc_segtx *t, uint8_t invoke_id, uint8_t service, const uint8_t *data,
-                      size_t len, size_t seg_len, uint8_t window, uint64_t timeout,
-                      unsigned retries, uint64_t now, bacsc_seg_emit_fn emit, void *user)
+/* Start either kind; t->request and its header fields are set already. */
+static int start(bacsc_segtx *t, uint8_t invoke_id, uint8_t service, const uint8_t *data,
+                 size_t len, size_t seg_len, uint8_t window, uint64_t timeout, unsigned retries,
+                 uint64_t now, bacsc_seg_emit_fn emit, void *user)
 {
-    memset(t, 0, sizeof *t);
-    if (seg_len == 0 || seg_len > APDU_BUF - BACSC_SEG_ACK_HEADER || window < 1 ||
+    if (seg_len == 0 || seg_len > APDU_BUF - BACSC_SEG_REQ_HEADER || window < 1 ||
         window > 127 || len <= seg_len)
         return BACSC_ERR_INVALID_ARG;
     t->data = malloc(len);
@@ -87,6 +93,33 @@ int bacsc_segtx_start(bacsc_segtx *t, uint8_t invoke_id, uint8_t service, const 
     t->deadline = now + timeout;
     fill_window(t, emit, user);
     return BACSC_OK;
+}
+
+int bacsc_segtx_start(bacsc_segtx *t, uint8_t invoke_id, uint8_t service, const uint8_t *data,
+                      size_t len, size_t seg_len, uint8_t window, uint64_t timeout,
+                      unsigned retries, uint64_t now, bacsc_seg_emit_fn emit, void *user)
+{
+    memset(t, 0, sizeof *t);
+    return start(t, invoke_id, service, data, len, seg_len, window, timeout, retries, now, emit,
+                 user);
+}
+
+int bacsc_segtx_start_request(bacsc_segtx *t, uint8_t invoke_id, uint8_t service,
+                              uint8_t max_resp, uint8_t max_segs, bool sa, const uint8_t *data,
+                              size_t len, size_t seg_len, uint8_t window, uint64_t timeout,
+                              unsigned retries, uint64_t now, bacsc_seg_emit_fn emit,
+                              void *user)
+{
+    memset(t, 0, sizeof *t);
+    t->request = true;
+    t->max_resp = max_resp;
+    t->max_segs = max_segs;
+    t->sa = sa;
+    int rc = start(t, invoke_id, service, data, len, seg_len, window, timeout, retries, now, emit,
+                   user);
+    if (rc != BACSC_OK)
+        memset(t, 0, sizeof *t);
+    return rc;
 }
 
 int bacsc_segtx_ack(bacsc_segtx *t, const bacsc_apdu *a, uint64_t now, bacsc_seg_emit_fn emit,
@@ -137,18 +170,18 @@ void bacsc_segtx_free(bacsc_segtx *t)
 
 /* ---- receiver ----------------------------------------------------------------- */
 
-static void send_ack(uint8_t id, uint8_t seq, uint8_t window, bool nak, bacsc_seg_emit_fn emit,
-                     void *user)
+static void send_ack(const bacsc_segrx *r, uint8_t id, uint8_t seq, bool nak,
+                     bacsc_seg_emit_fn emit, void *user)
 {
     uint8_t buf[8];
-    int n = bacsc_segment_ack_encode(buf, sizeof buf, id, seq, window, nak, false);
+    int n = bacsc_segment_ack_encode(buf, sizeof buf, id, seq, r->window, nak, r->server);
     if (n > 0)
         emit(user, buf, (size_t)n);
 }
 
 static int append(bacsc_segrx *r, const uint8_t *d, size_t n, size_t max_len, uint8_t *reason)
 {
-    if (n > max_len - r->len) {
+    if (n > max_len - r->len || (r->max_segs && r->count >= r->max_segs)) {
         *reason = BACSC_ABORT_BUFFER_OVERFLOW;
         return BACSC_ERR_MALFORMED;
     }
@@ -169,6 +202,7 @@ static int append(bacsc_segrx *r, const uint8_t *d, size_t n, size_t max_len, ui
     if (n)
         memcpy(r->data + r->len, d, n);
     r->len += n;
+    r->count++;
     return BACSC_OK;
 }
 
@@ -183,6 +217,7 @@ int bacsc_segrx_segment(bacsc_segrx *r, const bacsc_apdu *a, uint8_t our_window,
         }
         r->active = true;
         r->len = 0;
+        r->count = 0;
         r->window = a->window_size < our_window ? a->window_size : our_window;
         if (r->window == 0)
             r->window = 1;
@@ -191,24 +226,24 @@ int bacsc_segrx_segment(bacsc_segrx *r, const bacsc_apdu *a, uint8_t our_window,
         r->last_seq = 0;
         r->initial_seq = 0;
         r->deadline = now + timeout;
-        send_ack(a->invoke_id, 0, r->window, false, emit, user);
+        send_ack(r, a->invoke_id, 0, false, emit, user);
         return a->more_follows ? BACSC_SEGRX_MORE : BACSC_SEGRX_DONE;
     }
     r->deadline = now + timeout;
     if (a->sequence_number != (uint8_t)(r->last_seq + 1)) {
         /* lost or duplicate: say where we are (clause 5.4.4.3 SegmentReceivedOutOfOrder) */
-        send_ack(a->invoke_id, r->last_seq, r->window, true, emit, user);
+        send_ack(r, a->invoke_id, r->last_seq, true, emit, user);
         return BACSC_SEGRX_MORE;
     }
     if (append(r, a->data, a->data_len, max_len, abort_reason) < 0)
         return BACSC_ERR_MALFORMED;
     r->last_seq = a->sequence_number;
     if (!a->more_follows) {
-        send_ack(a->invoke_id, r->last_seq, r->window, false, emit, user);
+        send_ack(r, a->invoke_id, r->last_seq, false, emit, user);
         return BACSC_SEGRX_DONE;
     }
     if (a->sequence_number == (uint8_t)(r->initial_seq + r->window)) {
-        send_ack(a->invoke_id, r->last_seq, r->window, false, emit, user);
+        send_ack(r, a->invoke_id, r->last_seq, false, emit, user);
         r->initial_seq = a->sequence_number;
     }
     return BACSC_SEGRX_MORE;
@@ -216,6 +251,10 @@ int bacsc_segrx_segment(bacsc_segrx *r, const bacsc_apdu *a, uint8_t our_window,
 
 void bacsc_segrx_free(bacsc_segrx *r)
 {
+    bool server = r->server;
+    uint32_t max_segs = r->max_segs;
     free(r->data);
     memset(r, 0, sizeof *r);
+    r->server = server;        /* the caller's settings outlive a transaction */
+    r->max_segs = max_segs;
 }

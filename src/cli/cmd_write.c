@@ -56,7 +56,7 @@ static const cli_spec write_spec = {PROG, write_help, .col = SC_TOOL_HELP_COL, .
 
 struct wr {
     bacsc_wp_request wp;
-    uint8_t value[1500];
+    uint8_t value[16384];
 };
 
 static void done(void *user, const bacsc_client_result *r)

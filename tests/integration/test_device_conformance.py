@@ -26,6 +26,10 @@ The conformance items:
     re-initialises (ACK, Last_Restart_Reason warmstart), one that does not
     restart yet (IP, --state-dir) refuses;
     Last_Restart_Reason / Time_Of_Device_Restart present;
+  - segmented requests: a WriteProperty in segments (window 3, a duplicate
+    and an out-of-order segment NAKed, then completed intact), one larger
+    than the device's max APDU answered by the service, 66 segments aborted
+    with buffer-overflow after Max_Segments_Accepted (64);
   - segmented answers reassembled here (Segment-ACKs sent by this script,
     one segment NAKed on purpose), RPM ALL of a 1,000-object device by
     `bacsc readm`, and a tshark capture of a segmented answer on B/IP with
@@ -54,6 +58,7 @@ P_PV, P_PA, P_RD, P_PROP_LIST, P_CCP = 85, 87, 104, 371, 431
 P_VENDOR_ID, P_VENDOR_NAME, P_FW, P_APP_SW, P_SERVICES = 120, 121, 44, 12, 97
 P_ALL, P_REQUIRED, P_OPTIONAL, P_FILE_TYPE = 8, 105, 80, 43
 P_LAST_RESTART, P_TIME_RESTART, P_OP_CERT_FILE = 196, 203, 4194306
+P_SEGMENTATION, P_MAX_SEGS = 107, 167
 SVC_RP, SVC_RPM, SVC_WP, SVC_ARF, SVC_DCC, SVC_REINIT = 12, 14, 15, 6, 17, 20
 
 
@@ -231,6 +236,9 @@ def parse_answer(a):
             return Answer("segment", invoke=a[1], seq=a[2], window=a[3], more=bool(a[0] & 4),
                           service=a[4], data=a[5:])
         return Answer("complex", invoke=a[1], service=a[2], data=a[3:])
+    if t == 4:
+        return Answer("segack", invoke=a[1], seq=a[2], window=a[3], nak=bool(a[0] & 2),
+                      server=bool(a[0] & 1))
     if t == 5:
         v = app_values(a[3:])
         return Answer("error", service=a[2], cls=int.from_bytes(v[0][1], "big"),
@@ -396,6 +404,27 @@ class Client:
         return Answer("complex", service=ans.service, data=data, segments=segments,
                       nakked=nakked)
 
+    async def segmented(self, svc, body, seg_len, window, order):
+        """Send a confirmed request in segments of `seg_len` octets, in the
+        order given (sequence numbers: duplicates and gaps on purpose); the
+        answers to it (Segment-ACKs, then the final one) in arrival order."""
+        inv = self.next_id()
+        segs = [body[i:i + seg_len] for i in range(0, len(body), seg_len)]
+        for s in order:
+            flags = 0x08 | 0x02 | (0x04 if s + 1 < len(segs) else 0)
+            await self.link.send(npdu(bytes([flags, 0x75, inv, s % 256, window, svc]) + segs[s]))
+            await asyncio.sleep(0.02)
+        got = []
+        while True:
+            n = await self.link.recv(3)
+            if n is None:
+                return got
+            a = npdu_apdu(n)
+            if a and a[0] >> 4 != 1 and len(a) > 1 and a[1] == inv:
+                got.append(parse_answer(a))
+                if got[-1].kind != "segack":
+                    return got
+
     async def segack(self, inv, seq, window, nak=False):
         await self.link.send(npdu(bytes([0x40 | (0x02 if nak else 0), inv, seq, window]), False))
 
@@ -481,6 +510,38 @@ async def regression(c, dev, has_files):
     check(a is not None and a.kind == "reject", f"{n}: truncated request → reject: {a}")
     a = await c.call(19, b"")
     check(is_reject(a, 9), f"{n}: unknown service → unrecognized-service: {a}")
+
+
+async def segmented_requests(c, dev):
+    """Segmented requests to the device (clause 5.4.5.2)."""
+    n = c.link.name
+    check(await c.value(OBJ_DEVICE, dev, P_SEGMENTATION) == tag(9, False, b"\x00"),
+          f"{n}: Segmentation_Supported segmented-both")
+    check(await c.value(OBJ_DEVICE, dev, P_MAX_SEGS) == app_u(64), f"{n}: Max_Segments_Accepted")
+    orig = await c.value(OBJ_DEVICE, dev, P_DESCRIPTION)
+    text = "".join(chr(97 + i % 26) for i in range(120))
+    body = wp_body(OBJ_DEVICE, dev, P_DESCRIPTION, app_str(text))     # 132 octets: 7 x 20
+    got = await c.segmented(SVC_WP, body, 20, 3, [0, 1, 1, 3, 2, 3, 4, 5, 6])
+    seen = [(g.kind, g.seq, g.nak) if g.kind == "segack" else (g.kind,) for g in got]
+    want = [("segack", 0, False), ("segack", 1, True), ("segack", 1, True),
+            ("segack", 3, False), ("segack", 6, False), ("ack",)]
+    check(seen == want and all(g.server and g.window == 3 for g in got if g.kind == "segack"),
+          f"{n}: segmented WriteProperty, window 3, a duplicate and an out-of-order segment: "
+          f"{seen}")
+    check(await c.value(OBJ_DEVICE, dev, P_DESCRIPTION) == app_str(text),
+          f"{n}: the segmented write took effect, intact")
+    # larger than the device's max APDU: reassembled, answered by the service
+    big = wp_body(OBJ_DEVICE, dev, P_DESCRIPTION, app_str("x" * 3000))
+    got = await c.segmented(SVC_WP, big, 1400, 16, [0, 1, 2])
+    check(got and is_error(got[-1], 2, 134) and [g.seq for g in got[:-1]] == [0, 2],
+          f"{n}: 3,014-octet request in 3 segments → value-too-long: {got}")
+    # more than Max_Segments_Accepted (64): Abort buffer-overflow
+    got = await c.segmented(SVC_WP, body, 2, 127, list(range(66)))
+    check(got and is_abort(got[-1], 1) and got[-1].server and
+          [g.seq for g in got[:-1]] == [0, 16, 32, 48],
+          f"{n}: 66 segments → buffer-overflow after 64: {got[-2:]}")
+    a = await c.call(SVC_WP, wp_body(OBJ_DEVICE, dev, P_DESCRIPTION, orig))
+    check(a is not None and a.kind == "ack", f"{n}: Description restored: {a}")
 
 
 async def broadcasts(c, dev):
@@ -628,6 +689,7 @@ async def sc_part(pki, port, dev, want, prof, d):
     await command_priority(c)
     await claims(c, dev, False)
     await identity(c, dev, want)
+    await segmented_requests(c, dev)
     await dcc_whohas_reinit(c, dev, None, restarts=True)
     await segmentation(c, dev, 5002)
     await link.close()
@@ -641,6 +703,7 @@ async def ip_part(bip_port, sock, dev, want):
     await command_priority(c)
     await claims(c, dev, True)
     await identity(c, dev, want)
+    await segmented_requests(c, dev)
     await dcc_whohas_reinit(c, dev, "pw123")
     # Device, 5000 AVs, 2 Network Ports, 5 File objects (4 certificate files + the CRL)
     await element_by_element(c, dev, 5008)
@@ -668,6 +731,11 @@ def tshark_segments(d, bip_port, sock, dev):
         c = Client(Bip(bip_port, sock))
         a = await c.rp(OBJ_DEVICE, dev, P_OBJECT_LIST, sa=True, max_segs=7)
         check(a is not None and a.kind == "complex", f"capture read: {a}")
+        # a segmented request too: its segments and the device's Segment-ACKs
+        orig = await c.value(OBJ_DEVICE, dev, P_DESCRIPTION)
+        body = wp_body(OBJ_DEVICE, dev, P_DESCRIPTION, orig)
+        got = await c.segmented(SVC_WP, body, 8, 2, list(range((len(body) + 7) // 8)))
+        check(got and got[-1].kind == "ack", f"capture: segmented request: {got}")
         return a.segments if a else 0
     segs = asyncio.run(go())
     time.sleep(1)
@@ -675,11 +743,16 @@ def tshark_segments(d, bip_port, sock, dev):
     ts.wait(10)
     dec = ["-d", f"udp.port=={bip_port},bvlc"]
     r = subprocess.run(["tshark", "-r", cap] + dec + ["-T", "fields", "-e", "bacapp.type",
-                        "-e", "bacapp.sequence_number", "-e", "_ws.expert.severity"],
-                       capture_output=True, text=True)
+                        "-e", "bacapp.sequence_number", "-e", "bacapp.segmented_request",
+                        "-e", "bacapp.SRV"], capture_output=True, text=True)
     rows = [ln.split("\t") for ln in r.stdout.splitlines() if ln.strip()]
-    seg_rows = [x for x in rows if x[0] == "3"]
-    ack_rows = [x for x in rows if x[0] == "4"]
+    req_segs = [x for x in rows if x[0] == "0" and x[2] in ("1", "True")]
+    srv_acks = [x for x in rows if x[0] == "4" and x[3] in ("1", "True")]
+    check(len(req_segs) >= 3 and srv_acks,
+          f"tshark: {len(req_segs)} Confirmed-Request segments, {len(srv_acks)} Segment-ACKs "
+          f"from the device dissected")
+    seg_rows = [x for x in rows if x[0] == "3" and x[2] in ("1", "True")]
+    ack_rows = [x for x in rows if x[0] == "4" and x[3] not in ("1", "True")]
     seqs = {x[1] for x in seg_rows}      # a slow run may see a window sent again
     check(len(seqs) == segs and segs > 1,
           f"tshark: {len(seqs)} distinct ComplexACK segments dissected "
@@ -741,6 +814,14 @@ def main():
     lines = r.stdout.splitlines()
     check(r.returncode == 0 and len(lines) == 28 + 149 * 13,
           f"bacsc readm ALL of 150 objects: rc {r.returncode}, {len(lines)} lines {r.stderr}")
+    # bacsc write: a request larger than the device's max APDU goes out in
+    # segments (the device takes them: segmented-both); the service answers
+    r = tool(["write", "1001", "device,1001", "description", "y" * 3000, "--timeout", "10"],
+             prof, 30)
+    check(r.returncode == 1 and "error: property/value-too-long" in r.stderr,
+          f"bacsc write of 3,000 characters, in segments: rc {r.returncode} {r.stderr}")
+    r = tool(["write", "1001", "device,1001", "description", "z" * 128], prof, 30)
+    check(r.returncode == 0, f"bacsc write of 128 characters: {r.stderr}")
     tshark_segments(d, bip_port, sock, 2002)
     stop(dev)
     stop(ipdev)

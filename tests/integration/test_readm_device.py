@@ -156,8 +156,9 @@ class NoSegDevice(threading.Thread):
     supported), RPM for one object only (more: the same Abort), and never
     for analog-value,3."""
 
-    def __init__(self):
+    def __init__(self, delay=0.0):
         super().__init__(daemon=True)
+        self.delay = delay
         self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.s.bind(("127.0.0.1", 0))
         self.s.settimeout(0.2)
@@ -203,6 +204,7 @@ class NoSegDevice(threading.Thread):
             a = data[6:]                               # BVLL 4 + NPDU 2
             if len(a) < 4 or a[0] >> 4 != 0:
                 continue
+            time.sleep(self.delay)
             (self.rp if a[3] == 12 else self.rpm)(frm, a[2], a[4:])
 
 
@@ -226,6 +228,16 @@ def noseg():
           f"batches split down to one object: {dev.rpm_sizes}")
     print(f"ok: a device without segmentation: Object_List by element, RPM batches "
           f"{dev.rpm_sizes}, one unreadable object reported, exit 5")
+    # a slow device: progress on stderr (at most once a second), same result
+    slow = NoSegDevice(delay=0.1)
+    slow.start()
+    r = tool(["readm", f"127.0.0.1:{slow.port}", "all", "object-name", "--bip-local",
+              f"127.0.0.1:{free_port()}", "--timeout", "10"], None, 60)
+    slow.stopping = True
+    prog = [ln for ln in r.stderr.splitlines() if "objects read:" in ln or "elements read:" in ln]
+    check(r.returncode == 5 and len(r.stdout.splitlines()) == 8 and 1 <= len(prog) <= 4 and
+          prog[-1].endswith("objects read: 8 of 8"),
+          f"slow device: rc {r.returncode}, progress lines {prog}")
 
 
 def main():

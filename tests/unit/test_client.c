@@ -376,8 +376,9 @@ static void ignore_done(void *user, const bacsc_client_result *r)
     (void)r;
 }
 
-/* A peer that announced Max_APDU_Length_Accepted 480 in its I-Am gets a
- * 480-octet request, never a 481-octet one (refused locally, nothing sent). */
+/* A peer that announced Max_APDU_Length_Accepted 480 and no segmentation in
+ * its I-Am gets a 480-octet request, never a 481-octet one (refused locally,
+ * nothing sent). One that takes segmented requests: test_device_segrx.c. */
 static void test_request_over_peer_max_apdu(void **state)
 {
     (void)state;
@@ -387,6 +388,7 @@ static void test_request_over_peer_max_apdu(void **state)
     dc.instance = 79;
     dc.name = "small";
     dc.max_apdu = 480;
+    dc.no_segmentation = true;
     dc.link = fdl_link(f->other);
     bacsc_device *d2;
     assert_int_equal(bacsc_device_new(&dc, &d2), BACSC_OK);

@@ -349,7 +349,7 @@ static void test_whois_iam(void **state)
     const bacsc_client_device *d = bacsc_client_find_device(f->cl, INSTANCE);
     assert_non_null(d);
     assert_int_equal(d->max_apdu, 1476);
-    assert_int_equal(d->segmentation, BACSC_SEGMENTATION_TRANSMIT);
+    assert_int_equal(d->segmentation, BACSC_SEGMENTATION_BOTH);
     assert_int_equal(d->vendor_id, 999);
     bacsc_address a = dev_addr(f);
     assert_true(bacsc_address_equal(&d->address, &a));
@@ -424,7 +424,7 @@ static void test_rp_every_device_property(void **state)
     v = rp_single(f, BACSC_OBJ_DEVICE, INSTANCE, BACSC_PROP_SEGMENTATION_SUPPORTED,
                   BACSC_ARRAY_ALL, &keep);
     assert_int_equal(v.type, BACSC_TAG_ENUMERATED);
-    assert_int_equal(v.v.enumerated, BACSC_SEGMENTATION_TRANSMIT);
+    assert_int_equal(v.v.enumerated, BACSC_SEGMENTATION_BOTH);
     v = rp_single(f, BACSC_OBJ_DEVICE, INSTANCE, BACSC_PROP_PROTOCOL_SERVICES_SUPPORTED,
                   BACSC_ARRAY_ALL, &keep);
     assert_int_equal(v.type, BACSC_TAG_BIT_STRING);
@@ -828,17 +828,29 @@ static void test_answer_bounded_by_link_max_npdu(void **state)
     assert_int_equal(a.type, BACSC_PDU_COMPLEX_ACK);
 }
 
-static void test_segmented_request_aborted(void **state)
+/* A segmented request of one segment: Segment-ACK (SRV set), then the
+ * answer (more in test_device_segrx.c). */
+static void test_segmented_request_single_segment(void **state)
 {
     fx *f = *state;
     uint8_t apdu[] = {0x08, 0x05, 0x41, 0x00, 0x04, 0x0C, 0x0C, 0x02, 0x00, 0x03, 0xE9, 0x19, 0x4D};
+    uint8_t npdu[64];
+    size_t n = fdl_npdu(npdu, sizeof npdu, apdu, sizeof apdu);
+    bacsc_address src = fdl_addr(f->cn);
+    bacsc_device_handle_npdu(f->dev, &src, npdu, n, f->now);
     fdl_frame fr;
-    assert_true(raw_request(f, apdu, sizeof apdu, &fr));
     bacsc_apdu a;
+    assert_true(fdl_take(&f->net, &fr));
     fdl_frame_apdu(&fr, &a);
-    assert_int_equal(a.type, BACSC_PDU_ABORT);
+    assert_int_equal(a.type, BACSC_PDU_SEGMENT_ACK);
+    assert_true(a.server);
     assert_int_equal(a.invoke_id, 0x41);
-    assert_int_equal(a.reason, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
+    assert_int_equal(a.sequence_number, 0);
+    assert_true(fdl_take(&f->net, &fr));
+    fdl_frame_apdu(&fr, &a);
+    assert_int_equal(a.type, BACSC_PDU_COMPLEX_ACK);
+    assert_int_equal(a.invoke_id, 0x41);
+    assert_int_equal(fdl_queued(&f->net), 0);
 }
 
 static void test_silent_drops(void **state)
@@ -1380,7 +1392,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_malformed_request_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_response_too_large_aborted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_answer_bounded_by_link_max_npdu, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_segmented_request_aborted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_segmented_request_single_segment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_drops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_routed_request_answered_through_router, setup,
                                         teardown),

@@ -132,14 +132,9 @@ static void make_device(void)
         BACSC_OK);
 }
 
-/* Send an APDU to the device and record its answer (exactly one). */
-static void ask(const char *what, const uint8_t *apdu, size_t len, int expect_type)
+/* Record the next frame the device sent. */
+static void take(const char *what, int expect_type)
 {
-    uint8_t npdu[1600];
-    size_t n = fdl_npdu(npdu, sizeof npdu, apdu, len);
-    uint8_t mac[6] = {2, 0, 0, 0, 0, 2};
-    bacsc_address src = bacsc_address_local(mac, 6);
-    bacsc_device_handle_npdu(dev, &src, npdu, n, 0);
     fdl_frame f;
     if (!fdl_take(&net, &f))
         fail_msg("%s: no answer", what);
@@ -153,6 +148,17 @@ static void ask(const char *what, const uint8_t *apdu, size_t len, int expect_ty
     if (a.type != expect_type)
         fail_msg("%s: answered with PDU type %d", what, a.type);
     nframes++;
+}
+
+/* Send an APDU to the device and record its answer (exactly one). */
+static void ask(const char *what, const uint8_t *apdu, size_t len, int expect_type)
+{
+    uint8_t npdu[1600];
+    size_t n = fdl_npdu(npdu, sizeof npdu, apdu, len);
+    uint8_t mac[6] = {2, 0, 0, 0, 0, 2};
+    bacsc_address src = bacsc_address_local(mac, 6);
+    bacsc_device_handle_npdu(dev, &src, npdu, n, 0);
+    take(what, expect_type);
 }
 
 static void ask_service(const char *what, uint8_t service, const uint8_t *body, int blen,
@@ -251,8 +257,12 @@ static void build_frames(void)
                 bacsc_reinit_request_encode(body, sizeof body, &ri), BACSC_PDU_ERROR);
     uint8_t sub[] = {0x09, 0x01};
     ask_service("SubscribeCOV", BACSC_SERVICE_SUBSCRIBE_COV, sub, sizeof sub, BACSC_PDU_REJECT);
-    uint8_t seg[] = {0x08, 0x05, 0x41, 0x00, 0x04, 0x0C, 0x0C, 0x02, 0x00, 0x03, 0xE9, 0x19, 0x4D};
-    ask("segmented request", seg, sizeof seg, BACSC_PDU_ABORT);
+    /* a segmented request in two segments: Segment-ACKs (SRV), then the answer */
+    uint8_t seg0[] = {0x0E, 0x05, 0x41, 0x00, 0x04, 0x0C, 0x0C, 0x02, 0x00, 0x03};
+    uint8_t seg1[] = {0x0A, 0x05, 0x41, 0x01, 0x04, 0x0C, 0xE9, 0x19, 0x4D};
+    ask("segmented request, first segment", seg0, sizeof seg0, BACSC_PDU_SEGMENT_ACK);
+    ask("segmented request, last segment", seg1, sizeof seg1, BACSC_PDU_SEGMENT_ACK);
+    take("answer to a segmented request", BACSC_PDU_COMPLEX_ACK);
 }
 
 static int run(const char *cmd)
