@@ -14,6 +14,7 @@
  * and prints entries/s for each, so the CARI layer's share of `bacsc ca sign`
  * (goal ≥ 5,000 certificates/s end to end) is visible.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "cli/bench_floor.h"
 #include "bacsc/cari.h"
 
 static double now_s(void)
@@ -48,10 +50,18 @@ static unsigned char *der_of_x509(X509 *x, size_t *len)
     return d;
 }
 
-static void report(const char *what, size_t n, double secs, size_t bytes)
+/* The crypto floor per entry, measured at start (bench_floor.h): an ECDSA
+ * P-256 verify for a step that checks each CSR or certificate signature,
+ * a SHA-256 of the entry (≈ 500 octets, the manifest digest) otherwise. */
+static double fl_verify_us, fl_sha_us;
+
+static void report(const char *what, size_t n, double secs, size_t bytes, bool verifies)
 {
-    printf("%-16s %6zu entries  %8.3f s  %9.0f entries/s  %8zu octets\n", what, n, secs,
-           secs > 0 ? (double)n / secs : 0.0, bytes);
+    double us = n ? secs * 1e6 / (double)n : 0, fl = verifies ? fl_verify_us : fl_sha_us;
+    printf("%-16s %6zu entries  %8.3f s  %9.0f entries/s  %8zu octets  %7.1f µs/entry  floor "
+           "%6.1f µs (%s, one core)  ratio %.1f×\n",
+           what, n, secs, secs > 0 ? (double)n / secs : 0.0, bytes, us, fl,
+           verifies ? "ECDSA verify" : "SHA-256 of 500 octets", fl > 0 ? us / fl : 0);
 }
 
 int main(int argc, char **argv)
@@ -104,6 +114,8 @@ int main(int argc, char **argv)
         X509_REQ_free(r);
         EVP_PKEY_free(k);
     }
+    fl_verify_us = bench_floor_ecdsa_p256_verify_us(0.3);
+    fl_sha_us = bench_floor_sha256_us(500, 0.1);
     printf("bench_cari: %zu keys, CSRs and certificates prepared in %.2f s (not counted)\n", n,
            now_s() - t0);
 
@@ -122,14 +134,14 @@ int main(int argc, char **argv)
     if (bacsc_cari_writer_to_buffer(w, &req, &req_len) != 0)
         return 1;
     bacsc_cari_writer_free(w);
-    report("request write", n, now_s() - t0, req_len);
+    report("request write", n, now_s() - t0, req_len, true);
 
     /* request read */
     t0 = now_s();
     bacsc_cari *rq = NULL;
     if (bacsc_cari_read_buffer(req, req_len, NULL, &rq) != 0 || bacsc_cari_invalid_count(rq))
         return 1;
-    report("request read", n, now_s() - t0, req_len);
+    report("request read", n, now_s() - t0, req_len, true);
 
     /* response write */
     t0 = now_s();
@@ -149,7 +161,7 @@ int main(int argc, char **argv)
     if (bacsc_cari_writer_to_buffer(w, &resp, &resp_len) != 0)
         return 1;
     bacsc_cari_writer_free(w);
-    report("response write", n, now_s() - t0, resp_len);
+    report("response write", n, now_s() - t0, resp_len, false);
 
     /* response write, CA fast path: certificates not parsed again */
     t0 = now_s();
@@ -171,7 +183,7 @@ int main(int argc, char **argv)
         return 1;
     bacsc_cari_writer_free(w);
     free(resp2);
-    report("response write*", n, now_s() - t0, resp2_len);
+    report("response write*", n, now_s() - t0, resp2_len, false);
 
     /* response read + match + verify */
     t0 = now_s();
@@ -181,7 +193,7 @@ int main(int argc, char **argv)
     int matched = bacsc_cari_match_request(rs, rq);
     const unsigned char *cas[1] = {ca_der};
     int flagged = bacsc_cari_verify_issuer(rs, cas, &ca_len, 1);
-    report("response read+", n, now_s() - t0, resp_len);
+    report("response read+", n, now_s() - t0, resp_len, true);
     if (matched != (int)n || flagged != 0 || bacsc_cari_invalid_count(rs)) {
         fprintf(stderr, "bench_cari: matched %d flagged %d invalid %zu\n", matched, flagged,
                 bacsc_cari_invalid_count(rs));

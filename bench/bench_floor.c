@@ -38,9 +38,9 @@ int main(int argc, char **argv)
     bench_floor_crypto_measure(sec, &c);
     if (json) {
         json_t *j = json_pack(
-            "{s:{s:f,s:f,s:I},s:{s:f,s:f,s:I},s:{s:f,s:f,s:I},s:f,s:f,s:f,s:f,s:f,s:o}",
+            "{s:{s:f,s:f,s:I,s:f},s:{s:f,s:f,s:I},s:{s:f,s:f,s:I},s:f,s:f,s:f,s:f,s:f,s:o}",
             "tcp_rtt_64", "p50_us", r1.p50_us, "p99_us", r1.p99_us, "samples",
-            (json_int_t)r1.samples, "tcp_2rtt_64", "p50_us", r2.p50_us, "p99_us", r2.p99_us,
+            (json_int_t)r1.samples, "echo_cpu_us", r1.echo_cpu_us, "tcp_2rtt_64", "p50_us", r2.p50_us, "p99_us", r2.p99_us,
             "samples", (json_int_t)r2.samples, "tcp_rtt_1400", "p50_us", r1400.p50_us, "p99_us",
             r1400.p99_us, "samples", (json_int_t)r1400.samples, "sock_rw_64_us", rw64,
             "sock_rw_1400_us", rw1400, "syscall_ns", sys, "aes128_gcm_open_64_us", open64,
@@ -58,6 +58,7 @@ int main(int argc, char **argv)
            r2.p50_us, r2.p99_us, r2.samples);
     printf("  one round trip, 1400 octets   p50 %7.1f µs  p99 %7.1f µs  (%lu samples)\n",
            r1400.p50_us, r1400.p99_us, r1400.samples);
+    printf("  echo process CPU per message (wake-up, read, write): %.2f µs\n", r1.echo_cpu_us);
     printf("one write(2) + read(2) through loopback TCP: 64 octets %.2f µs, 1400 octets %.2f µs\n",
            rw64, rw1400);
     printf("cheapest system call (getppid): %.0f ns\n", sys);

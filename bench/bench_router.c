@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/bench_floor.h"
 #include "bacsc/bip_link.h"
 #include "bacsc/client.h"
 #include "bacsc/error.h"
@@ -413,6 +414,17 @@ int main(int argc, char **argv)
     printf("forwarding IP->SC %.0f%% and SC->IP %.0f%% of the hub-only floor\n",
            100.0 * ip_sc / (floor_rate > 0 ? floor_rate : 1),
            100.0 * sc_ip / (floor_rate > 0 ? floor_rate : 1));
+    printf("ratio to the floor (cost per NPDU or per request / the floor's): IP->SC %.2f×, "
+           "SC->IP %.2f×, ReadProperty median %.2f×, p99 %.2f×\n",
+           ip_sc > 0 ? floor_rate / ip_sc : 0, sc_ip > 0 ? floor_rate / sc_ip : 0,
+           direct > 0 ? routed / direct : 0, p99a > 0 ? p99b / p99a : 0);
+    /* and the machine's floor under both: plain loopback TCP between two processes */
+    bench_floor_lat tcp;
+    if (bench_floor_tcp_rtt(16, 2, 0.5, 100000, &tcp) == 0)
+        printf("machine floor: 2 plain loopback TCP round trips (client -> hub -> dev and back) "
+               "p50 %.1f us, p99 %.1f us: ReadProperty direct %.2f×, routed %.2f× at the "
+               "median\n",
+               tcp.p50_us, tcp.p99_us, direct / tcp.p50_us, routed / tcp.p50_us);
     bacsc_client_free(B.bip_cl);
     bacsc_client_free(B.sc_cl);
     bacsc_sc_node_free(B.node);

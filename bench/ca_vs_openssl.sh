@@ -39,3 +39,14 @@ oss_rate_milli=$(( M * 1000000000000 / (e - s) ))
 echo "bacsc ca sign:        $N CSRs in $(awk "BEGIN{printf \"%.2f\", $N/$bacsc_rate}") s  -> $bacsc_rate cert/s (read zip + submit + sign + store + response zip)"
 echo "openssl x509 -req loop: $M CSRs -> $(awk "BEGIN{printf \"%.1f\", $oss_rate_milli/1000}") cert/s"
 echo "ratio: $(awk "BEGIN{printf \"%.0f\", $bacsc_rate*1000/$oss_rate_milli}")x"
+# the floor, measured now: one ECDSA verify (the CSR) + one sign (the
+# certificate) per certificate, on every core (bench_floor, src/cli/bench_floor.h)
+FLOOR=$(dirname "$BACSC")/bench/bench_floor
+if [ -x "$FLOOR" ]; then
+  "$FLOOR" 0.2 --json | /usr/bin/python3 -c '
+import json, os, sys
+c = json.load(sys.stdin)["crypto"]; rate = float(sys.argv[1]); cores = os.cpu_count() or 1
+fl = cores * 1e6 / (c["ecdsa_p256_verify_us"] + c["ecdsa_p256_sign_us"])
+print(f"floor: {fl:.0f} cert/s (verify + sign per certificate on {cores} cores); bacsc ca sign at {fl / rate:.1f}x its cost")
+' "$bacsc_rate"
+fi

@@ -150,6 +150,12 @@ print(f"hub CPU per connection: first {full} connections {1e3 * a / max(full, 1)
       f"(≈{full / max(a, 1e-9):.0f}/s per core); after the restart {again} connections, "
       f"{rs.get('tls_resumed', 0)} resumed: {1e3 * b / max(again, 1):.2f} ms "
       f"(≈{again / max(b, 1e-9):.0f}/s per core)")
+c = r.get("floors", {}).get("crypto")
+if c:  # the server's handshake crypto, measured by bench hub in the same run
+    print(f"  floors: full handshake {c['full_handshake_us'] / 1e3:.3f} ms "
+          f"(ratio {1e3 * a / max(full, 1) / (c['full_handshake_us'] / 1e3):.1f}×), resumed "
+          f"{c['resumed_handshake_us'] / 1e3:.3f} ms "
+          f"(ratio {1e3 * b / max(again, 1) / (c['resumed_handshake_us'] / 1e3):.1f}×)")
 PY
   cat "$OUT/hub-cpu.txt" >&2
   stop_hub
@@ -180,8 +186,15 @@ for f in sorted(glob.glob(os.path.join(out, "*.json"))):
         continue
     lat = r["rtt"] if r["mode"] == "rtt" else r["one_way"]
     kind = "round trip" if r["mode"] == "rtt" else "one way"
+    fl = r.get("floors", {})
     print(f"{name:24} {r['relayed_per_s']:14.0f} {lat['p50_us']:8.1f} {lat['p99_us']:8.1f} "
           f"{lat['p999_us']:9.1f} {err:7d}   ({kind})"
           + (f"  {r['hub_syscalls_per_msg']:.2f} ({r['hub_syscalls_floor']:.2f}), "
-             f"{r['hub_cpu_us_per_msg']:.2f}" if "hub_syscalls_per_msg" in r else ""))
+             f"{r['hub_cpu_us_per_msg']:.2f}" if "hub_syscalls_per_msg" in r else "")
+          + (f" (floor {fl['hub_cpu_us_per_msg']['floor']:.2f}, {fl['hub_cpu_us_per_msg']['ratio']:.2f}×)"
+             if "hub_cpu_us_per_msg" in fl else ""))
+    if "rtt_p50" in fl:
+        print(f"{'':24} round trip floor (2 loopback TCP round trips, same run): p50 "
+              f"{fl['tcp_2rtt']['p50_us']:.1f} µs ({fl['rtt_p50']['ratio']:.2f}×), p99 "
+              f"{fl['tcp_2rtt']['p99_us']:.1f} µs ({fl['rtt_p99']['ratio']:.2f}×)")
 PY

@@ -101,4 +101,16 @@ printf '  %-30s %7s s\n' "start devices" "$(secs $T0 $T1)" "discover" "$td" "req
   "ca sign" "$ts" "import (distribute+activate)" "$ti" "mode sc" "$tm"
 printf '  %-30s %7s s   (%s/%s devices valid and on SC)\n' "commissioning total" "$(secs $T1 $T2)" "$ok" "$N"
 printf '  %-30s %7s s   (%s/%s devices found and read over BACnet/SC)\n' "join hub + discover over SC" "$tj" "$n" "$N"
+# the floor, measured now on this machine: the crypto each device needs
+# (key generation, CSR signature + check, certificate signature + check)
+# back to back on one core (bench_floor, src/cli/bench_floor.h)
+if [ -x "$PWD/$BUILD/bench/bench_floor" ]; then
+  "$PWD/$BUILD/bench/bench_floor" 0.2 --json | /usr/bin/python3 -c '
+import json, sys
+c = json.load(sys.stdin)["crypto"]; n = int(sys.argv[1]); total = float(sys.argv[2])
+fl = n * (c["p256_keygen_us"] + 2 * c["ecdsa_p256_sign_us"] + 2 * c["ecdsa_p256_verify_us"]) / 1e6
+label = "floor: the crypto alone"
+print(f"  {label:30} {fl:7.2f} s   (ratio {total / fl:.0f}x; keygen + 2 sign + 2 verify per device, one core)")
+' "$N" "$(secs $T1 $T2)"
+fi
 [ "$ok" = "$N" ] && [ "$n" = "$N" ]

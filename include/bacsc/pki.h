@@ -209,12 +209,21 @@ int bacsc_pki_check_cert_file(const char *path, bool issuer, time_t now, X509 **
 /* A private key file; when cert is given, the key must match it. */
 int bacsc_pki_check_key_file(const char *path, X509 *cert, const char *cert_path, char *err,
                              size_t errlen);
-/* All of them (any may be NULL / n_issuers 0). On success, warn (may be NULL)
- * holds a one-line warning when the own certificate expires within
- * BACSC_PKI_EXPIRY_WARN_DAYS days, else "". */
+/* The notAfter dates (Unix seconds; 0: no such file) the check read, so that
+ * nothing reads the files again to warn about expiry. */
+#define BACSC_PKI_CHECK_MAX_ISSUERS 4
+typedef struct bacsc_pki_node_dates {
+    int64_t cert_not_after;
+    int64_t issuer_not_after[BACSC_PKI_CHECK_MAX_ISSUERS]; /* the first issuer files */
+} bacsc_pki_node_dates;
+/* All of them (any may be NULL / n_issuers 0), each file read once. On
+ * success, warn (may be NULL) holds a one-line warning when the own
+ * certificate expires within BACSC_PKI_EXPIRY_WARN_DAYS days, else "", and
+ * dates (may be NULL) the notAfter dates. */
 int bacsc_pki_check_node_files(const char *cert_file, const char *key_file,
                                const char *const *issuer_files, size_t n_issuers, time_t now,
-                               char *err, size_t errlen, char *warn, size_t warnlen);
+                               bacsc_pki_node_dates *dates, char *err, size_t errlen, char *warn,
+                               size_t warnlen);
 
 /* Fields of a certificate to issue, or of a CSR to make. Strings may be NULL. */
 typedef struct bacsc_cert_spec {
@@ -497,8 +506,10 @@ int bacsc_ca_set_actor_auth(bacsc_ca *ca, const bacsc_actor *actor);
 const char *bacsc_ca_actor_auth(const bacsc_ca *ca);
 /* Override the clock (Unix seconds) for tests; 0 restores the real clock. */
 void bacsc_ca_set_time(bacsc_ca *ca, int64_t now);
-/* Check and sign on up to `n` threads (1..16; default: one per online CPU,
- * at most 8; see docs/ca.md "Performance"). */
+/* Check and sign on a pool of `n` worker threads (bacsc/pool.h; 1..64,
+ * where 1 means on the calling thread alone; default: the process default
+ * of bacsc_pool_default_size(), one per online CPU; see docs/ca.md
+ * "Performance"). The store is written by the calling thread only. */
 void bacsc_ca_set_threads(bacsc_ca *ca, int n);
 
 const char *bacsc_ca_dir(const bacsc_ca *ca);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -181,9 +182,15 @@ int bench_floor_tcp_rtt(size_t size, unsigned trips, double seconds, unsigned lo
             break;
     }
     close(fds[0]);
-    waitpid(pid, NULL, 0);
-    if (rc == 0 && n)
+    struct rusage ru;
+    int st;
+    bool ru_ok = wait4(pid, &st, 0, &ru) == pid;
+    if (rc == 0 && n) {
         summarize(v, n, out);
+        double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                     (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+        out->echo_cpu_us = ru_ok ? cpu * 1e6 / (double)(n * trips + 20) : 0;
+    }
     free(v);
     free(buf);
     return rc == 0 && n ? 0 : -1;

@@ -37,6 +37,10 @@
 typedef struct bench_floor_lat {
     unsigned long samples;
     double p50_us, p99_us, mean_us, min_us;
+    /* CPU time (user + system, from wait4) of the echo process per message
+     * it echoed: what a plain process pays to relay one message at a rate
+     * where it sleeps between messages (wake-up, read(2), write(2)) */
+    double echo_cpu_us;
 } bench_floor_lat;
 
 /* Loopback TCP ping-pong of `size` octets (1..65536) with a forked echo

@@ -12,6 +12,7 @@
 #include <openssl/crypto.h>
 
 #include "bacsc/error.h"
+#include "bacsc/pool.h"
 #include "cli.h"
 
 const cli_opt ca_common_rows[] = {
@@ -22,6 +23,8 @@ const cli_opt ca_common_rows[] = {
             "passphrase of an encrypted CA key (first line of F;\n"
             "default $BACSC_CA_PASSPHRASE_FILE)"),
     CLI_FLAG("json", 0, ca_common, json, "machine-readable output"),
+    CLI_INT("jobs", 0, "N", ca_common, jobs, 1, BACSC_POOL_MAX,
+            "threads that parse, check and sign CSRs\n(default: one per online CPU)"),
     CLI_LOGLEVEL("log-level", 0, "L", "error|warn|info|debug|trace"),
     CLI_HELP("help", 0, "this text"),
     CLI_END};
@@ -38,7 +41,10 @@ int ca_parse(const cli_spec *spec, void *opts, ca_common *c, int *argc, char **a
     c->pass_file = getenv("BACSC_CA_PASSPHRASE_FILE");
     if (c->pass_file && !*c->pass_file)
         c->pass_file = NULL;
-    return cli_parse(spec, opts, argc, argv);
+    int rc = cli_parse(spec, opts, argc, argv);
+    if (rc < 0 && c->jobs > 0) /* the CARI reader and the CA use this many */
+        bacsc_pool_set_default_size(c->jobs);
+    return rc;
 }
 
 /* Read the passphrase (first line of the file). Returns malloc'd or NULL. */
@@ -89,7 +95,9 @@ bacsc_ca *ca_open(const ca_common *c)
     if (c->actor)
         bacsc_ca_set_actor(ca, c->actor);
     const char *threads = getenv("BACSC_CA_THREADS");
-    if (threads && *threads)
+    if (c->jobs > 0)
+        bacsc_ca_set_threads(ca, c->jobs);
+    else if (threads && *threads)
         bacsc_ca_set_threads(ca, atoi(threads));
     return ca;
 }

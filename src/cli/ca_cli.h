@@ -25,6 +25,7 @@ typedef struct ca_common {
     const char *actor;
     const char *pass_file;
     bool json;
+    int jobs; /* --jobs: threads that check and sign (0: one per online CPU) */
 } ca_common;
 
 extern const cli_opt ca_common_rows[];

@@ -4,10 +4,58 @@
  */
 #include "cert_expiry.h"
 
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "bacsc/log.h"
 #include "hub_metrics.h"
+
+/* ---- what the start-up check found, per file (this process) -------------------- */
+
+#define STARTUP_FILES 8
+
+static struct startup_file {
+    char *file;
+    int64_t not_after;
+    bool warned;
+} startup[STARTUP_FILES];
+static size_t nstartup;
+static bool watching;
+
+void cert_expiry_watch(void)
+{
+    watching = true;
+}
+
+static struct startup_file *startup_find(const char *file, bool add)
+{
+    for (size_t i = 0; file && i < nstartup; i++)
+        if (strcmp(startup[i].file, file) == 0)
+            return &startup[i];
+    if (!file || !add || nstartup == STARTUP_FILES || !(startup[nstartup].file = strdup(file)))
+        return NULL;
+    return &startup[nstartup++];
+}
+
+void cert_expiry_startup(const char *prog, const char *file, int64_t not_after, const char *warn)
+{
+    struct startup_file *f = startup_find(file, true);
+    if (f)
+        f->not_after = not_after;
+    if (!warn || !warn[0] || watching || (f && f->warned))
+        return;
+    BACSC_WARN("%s: %s", prog, warn);
+    if (f)
+        f->warned = true;
+}
+
+/* notAfter of `file`: the start-up check's on the first load, else read. */
+static int64_t not_after(const char *file, bool first)
+{
+    struct startup_file *f = first ? startup_find(file, false) : NULL;
+    return f ? f->not_after : hub_metrics_cert_not_after(file);
+}
 
 void cert_expiry_load(cert_expiry *e, const char *who, const char *cert_file,
                       const char *issuer_file)
@@ -15,8 +63,9 @@ void cert_expiry_load(cert_expiry *e, const char *who, const char *cert_file,
     e->who = who;
     e->cert_file = cert_file;
     e->issuer_file = issuer_file;
-    int64_t c = hub_metrics_cert_not_after(cert_file);
-    int64_t i = hub_metrics_cert_not_after(issuer_file);
+    int64_t c = not_after(cert_file, !e->loaded);
+    int64_t i = not_after(issuer_file, !e->loaded);
+    e->loaded = true;
     if (c != e->cert_not_after || i != e->issuer_not_after)
         e->logged = 0; /* other files: say it again at once */
     e->cert_not_after = c;

@@ -113,6 +113,7 @@ static void lat_merge(bench_floor_lat *acc, const bench_floor_lat *x)
     acc->p50_us = (acc->p50_us * a + x->p50_us * b) / (a + b);
     acc->p99_us = (acc->p99_us * a + x->p99_us * b) / (a + b);
     acc->mean_us = (acc->mean_us * a + x->mean_us * b) / (a + b);
+    acc->echo_cpu_us = (acc->echo_cpu_us * a + x->echo_cpu_us * b) / (a + b);
     acc->min_us = acc->samples && acc->min_us < x->min_us ? acc->min_us : x->min_us;
     acc->samples += x->samples;
 }
@@ -130,8 +131,8 @@ static void measure_floors(const bench_hub_opts *o, double secs, hub_floors *f)
         f->crypto_ok = f->crypto.full_handshake_us > 0;
         return;
     }
-    bool per_record = o->mode == BENCH_MODE_RTT || o->rate > 0;
-    if (o->mode == BENCH_MODE_RTT) {
+    bool rtt = o->mode == BENCH_MODE_RTT;
+    if (rtt) {
         bench_floor_lat a, b;
         if (bench_floor_tcp_rtt(o->size, 2, secs * 0.35, 1000000, &a) == 0 &&
             bench_floor_tcp_rtt(o->size, 1, secs * 0.15, 1000000, &b) == 0) {
@@ -146,7 +147,18 @@ static void measure_floors(const bench_hub_opts *o, double secs, hub_floors *f)
      * VMAC + WebSocket header (≈ 16 octets) */
     size_t rec = o->size + 16;
     double r;
-    if (per_record) {
+    if (rtt) {
+        /* one message at a time: the hub sleeps between messages, like the
+         * echo process of the TCP floor */
+        double op = bench_floor_aes_gcm_open_us(128, rec, secs * 0.1);
+        double se = bench_floor_aes_gcm_us(128, rec, secs * 0.1);
+        r = op < 0 || se < 0 || !f->rtt_ok ? -1 : f->rtt2.echo_cpu_us + op + se;
+        f->relay_what = "CPU per message of the TCP floor's echo process (wake-up, read(2), "
+                        "write(2)) + AES-128-GCM open + seal of its TLS record";
+        f->relay_us = r; /* the echo figure is already an average of both halves */
+        return;
+    }
+    if (o->rate > 0) {
         r = bench_floor_relay_us(rec, secs * 0.5);
         f->relay_what = "open + seal of its TLS record, one read(2) + one write(2)";
     } else {

@@ -655,6 +655,7 @@ int bacsc_cmd_device(int argc, char **argv)
                             (o.max_peers ? o.max_peers : BACSC_SC_HUB_DEFAULT_MAX_PEERS) + 16);
         rc = EXIT_DATAERR;
         if (!o.insecure_plaintext) {
+            cert_expiry_watch(); /* the start-up expiry warning is its own */
             if (!(tls = sc_tls_ctx(PROG, &o, false)))
                 goto out;
             if ((o.hub_listen || o.dc_listen) && !(stls = sc_tls_ctx(PROG, &o, true)))

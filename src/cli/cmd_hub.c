@@ -390,6 +390,7 @@ int bacsc_cmd_hub(int argc, char **argv)
     sc_raise_nofile(PROG, hc.hub.max_peers ? hc.hub.max_peers + 16 : 0);
     bacsc_tls_ctx *tls = NULL;
     if (!o.insecure_plaintext) {
+        cert_expiry_watch(); /* the start-up expiry warning is its own */
         tls = sc_tls_ctx(PROG, &o, true);
         if (!tls) {
             sc_opts_free(&o);

@@ -746,10 +746,7 @@ static const cli_part request_help[] = {
              "a run that ended partial is retried for the failed devices only. A device\n"
              "makes a new key only for a source that gave it its password.\n"
              "\n"),
-    CLI_GROUP("options:", request_rows, 0), CLI_GROUP(NULL, site_password_rows, 0),
-    CLI_GROUP(NULL, site_db_rows, 0), CLI_GROUP(NULL, site_quiet_rows, 0), CLI_GROUP(NULL, site_out_rows, 0),
-    CLI_GROUP("network options (BACnet/IP):", site_bip_rows, 0),
-    CLI_GROUP("or over BACnet/SC (docs/site.md):", site_sc_rows, 0),
+    SITE_GROUPS_NET_PW(request_rows),
     CLI_TEXT("Exit status: 0 ok, 5 some devices failed (the request holds the others),\n"
              "1 every device failed, 4 no device reachable, 2 usage.\n"),
     CLI_END};
@@ -780,10 +777,7 @@ static const cli_part renew_help[] = {
              "selected (among DEVICES if given). Killed runs resume; partial runs retry the\n"
              "failed devices (docs/lifecycle.md).\n"
              "\n"),
-    CLI_GROUP("options:", renew_rows, 0), CLI_GROUP(NULL, site_password_rows, 0),
-    CLI_GROUP(NULL, site_db_rows, 0), CLI_GROUP(NULL, site_quiet_rows, 0), CLI_GROUP(NULL, site_out_rows, 0),
-    CLI_GROUP("network options (BACnet/IP):", site_bip_rows, 0),
-    CLI_GROUP("or over BACnet/SC (docs/site.md):", site_sc_rows, 0),
+    SITE_GROUPS_NET_PW(renew_rows),
     CLI_TEXT("Exit status: 0 ok, 5 some devices failed (the request holds the others),\n"
              "1 every device failed, 3 no device selected, 4 no device reachable, 2 usage.\n"),
     CLI_END};
@@ -1067,10 +1061,7 @@ static const cli_part trust_help[] = {
              "(remove) are reported as 'no action taken'. Removing the site CA from an\n"
              "SC-only device is refused.\n"
              "\n"),
-    CLI_GROUP("options:", all_rows, 0), CLI_GROUP(NULL, site_password_rows, 0),
-    CLI_GROUP(NULL, site_db_rows, 0), CLI_GROUP(NULL, site_quiet_rows, 0), CLI_GROUP(NULL, site_out_rows, 0),
-    CLI_GROUP("network options (BACnet/IP):", site_bip_rows, 0),
-    CLI_GROUP("or over BACnet/SC (docs/site.md):", site_sc_rows, 0),
+    SITE_GROUPS_NET_PW(all_rows),
     CLI_TEXT("Exit status: 0 ok, 5 some devices failed, 1 all failed, 3 bad CA file, 2 usage.\n"),
     CLI_END};
 static const cli_spec trust_spec = {"site trust", trust_help, .col = SITE_HELP_COL};
@@ -1135,10 +1126,7 @@ static const cli_part mode_help[] = {
              "not hold a valid certificate from the site CA, the site CA as an issuer, and a\n"
              "hub URI. After the switch to SC the device no longer answers over BACnet/IP.\n"
              "\n"),
-    CLI_GROUP("options:", all_rows, 0), CLI_GROUP(NULL, site_password_rows, 0),
-    CLI_GROUP(NULL, site_db_rows, 0), CLI_GROUP(NULL, site_quiet_rows, 0), CLI_GROUP(NULL, site_out_rows, 0),
-    CLI_GROUP("network options (BACnet/IP):", site_bip_rows, 0),
-    CLI_GROUP("or over BACnet/SC (docs/site.md):", site_sc_rows, 0),
+    SITE_GROUPS_NET_PW(all_rows),
     CLI_TEXT("Exit status: 0 ok, 5 some devices failed or were refused, 1 all failed, 2 usage.\n"),
     CLI_END};
 static const cli_spec mode_spec = {"site mode", mode_help, .col = SITE_HELP_COL};

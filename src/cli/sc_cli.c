@@ -29,6 +29,7 @@
 #include "bacsc/sc_connector.h"
 #include "bacsc/sc_hubd.h"
 #include "bacsc/sc_node.h"
+#include "cert_expiry.h"
 #include "cli.h"
 
 void sc_opts_init(sc_opts *o)
@@ -307,13 +308,17 @@ bacsc_tls_ctx *sc_tls_ctx(const char *prog, const sc_opts *o, bool server)
     bacsc_tls_config tc;
     sc_tls_config(o, server, &tc);
     char err[512], warn[256];
+    bacsc_pki_node_dates dates;
     if (bacsc_pki_check_node_files(tc.cert_file, tc.key_file, tc.issuer_files, (size_t)o->nca,
-                                   time(NULL), err, sizeof err, warn, sizeof warn) != BACSC_OK) {
+                                   time(NULL), &dates, err, sizeof err, warn,
+                                   sizeof warn) != BACSC_OK) {
         cli_error(prog, "%s", err);
         return NULL;
     }
-    if (warn[0])
-        BACSC_WARN("%s: %s", prog, warn);
+    /* one read of the files: their dates feed the expiry warnings */
+    cert_expiry_startup(prog, tc.cert_file, dates.cert_not_after, warn);
+    for (int i = 0; i < o->nca && i < BACSC_PKI_CHECK_MAX_ISSUERS; i++)
+        cert_expiry_startup(prog, tc.issuer_files[i], dates.issuer_not_after[i], NULL);
     bacsc_tls_ctx *ctx = bacsc_tls_ctx_new(&tc, server, err, sizeof err);
     if (!ctx)
         cli_error(prog, "%s", err);

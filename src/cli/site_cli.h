@@ -67,6 +67,14 @@ extern const cli_opt site_db_rows[], site_out_rows[], site_quiet_rows[], site_bi
     CLI_GROUP("options:", rows, 0), CLI_GROUP(NULL, site_db_rows, 0), CLI_GROUP(NULL, site_quiet_rows, 0),  \
         CLI_GROUP(NULL, site_out_rows, 0), CLI_GROUP("network options (BACnet/IP):", site_bip_rows, 0),   \
         CLI_GROUP("or over BACnet/SC (docs/site.md):", site_sc_rows, 0)
+/* A job verb that sends the devices' password: its rows, the password, then
+ * the shared groups of SITE_GROUPS_NET. */
+#define SITE_GROUPS_NET_PW(rows)                                                                   \
+    CLI_GROUP("options:", rows, 0), CLI_GROUP(NULL, site_password_rows, 0),                       \
+        CLI_GROUP(NULL, site_db_rows, 0), CLI_GROUP(NULL, site_quiet_rows, 0),                     \
+        CLI_GROUP(NULL, site_out_rows, 0),                                                         \
+        CLI_GROUP("network options (BACnet/IP):", site_bip_rows, 0),                               \
+        CLI_GROUP("or over BACnet/SC (docs/site.md):", site_sc_rows, 0)
 
 /* Parse a subcommand's command line with its table. Returns -1 to continue
  * (operands in o->pos), else an exit code (help / usage error). */

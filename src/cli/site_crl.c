@@ -25,11 +25,7 @@ static const cli_part crl_help[] = {
              "connected. A device refuses a CRL that is not signed by one of its issuers or is\n"
              "older than the one it has. Devices that already hold this CRL are reported as\n"
              "'no action taken'. Needs the devices' password (a commissioning session).\n"),
-    CLI_GROUP("options:", crl_rows, 0), CLI_GROUP(NULL, site_password_rows, 0),
-    CLI_GROUP(NULL, site_db_rows, 0), CLI_GROUP(NULL, site_quiet_rows, 0),
-    CLI_GROUP(NULL, site_out_rows, 0),
-    CLI_GROUP("network options (BACnet/IP):", site_bip_rows, 0),
-    CLI_GROUP("or over BACnet/SC (docs/site.md):", site_sc_rows, 0),
+    SITE_GROUPS_NET_PW(crl_rows),
     CLI_TEXT("Exit status: 0 ok, 5 some devices failed, 1 all failed, 3 bad CRL file, 2 usage.\n"),
     CLI_END};
 static const cli_spec crl_spec = {"site crl", crl_help, .col = SITE_HELP_COL};

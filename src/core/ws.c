@@ -50,13 +50,20 @@ static int protocol_error(bacsc_ws_decoder *d, const char *text)
 void bacsc_ws_mask(uint8_t *data, size_t len, const uint8_t mask[4], size_t offset)
 {
     size_t i = 0;
-    /* Align to the key, then do 4 octets per step (compilers vectorise this). */
+    /* Align to the key, then 8 and 4 octets per step (compilers vectorise this). */
     while (i < len && ((offset + i) & 3) != 0) {
         data[i] ^= mask[(offset + i) & 3];
         i++;
     }
     uint32_t m;
     memcpy(&m, mask, 4);
+    uint64_t m2 = ((uint64_t)m << 32) | m;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, data + i, 8);
+        w ^= m2;
+        memcpy(data + i, &w, 8);
+    }
     for (; i + 4 <= len; i += 4) {
         uint32_t w;
         memcpy(&w, data + i, 4);
@@ -266,8 +273,15 @@ int bacsc_ws_decode(bacsc_ws_decoder *d, uint8_t *in, size_t len, size_t *consum
                 *consumed = i;
                 return BACSC_WS_EV_NONE;
             }
-            d->hdr[d->hdr_len++] = in[i++];
-            if (d->hdr_len == 2 && (rc = check_first_two(d)) < 0)
+            /* as much of the header as is needed and here: the first two
+             * octets (which tell the header's size), then the rest */
+            size_t take = (size_t)(d->hdr_need - d->hdr_len);
+            if (take > len - i)
+                take = len - i;
+            memcpy(d->hdr + d->hdr_len, in + i, take);
+            d->hdr_len = (uint8_t)(d->hdr_len + take);
+            i += take;
+            if (d->hdr_len == 2 && d->hdr_need == 2 && (rc = check_first_two(d)) < 0)
                 goto out;
             if (d->hdr_len >= 2 && d->hdr_len == d->hdr_need && (rc = check_header(d)) < 0)
                 goto out;

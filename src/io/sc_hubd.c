@@ -205,12 +205,16 @@ static void flush_peer(struct hpeer *p)
     }
 }
 
+/* The hub's earliest deadline moves later with every message (a peer's idle
+ * timer restarts): the timer is only moved earlier. Armed too early, it fires,
+ * finds nothing due and is re-armed: at most one wake-up per deadline instead
+ * of a timer-heap update per relayed message. */
 static void rearm(bacsc_hubd *h)
 {
     uint64_t e = bacsc_sc_hub_expiry(h->hub);
     if (e == BACSC_SC_NEVER)
         bacsc_timer_stop(h->loop, &h->timer);
-    else if (!bacsc_timer_active(&h->timer) || h->timer.node.key != e)
+    else if (!bacsc_timer_active(&h->timer) || e < h->timer.node.key)
         bacsc_timer_start_at(h->loop, &h->timer, e);
 }
 

@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 
+#include "bacsc/pool.h"
 #include "pki_internal.h"
 
 struct bacsc_ca {
@@ -24,6 +25,7 @@ struct bacsc_ca {
     int auth_kind;          /* bacsc_actor_kind */
     int64_t fixed_now;
     int threads;
+    bacsc_pool *pool; /* made on first use with `threads` threads */
     char err[512];
 };
 
@@ -48,10 +50,10 @@ int ca_status_parse(const char *s);
 /* Load ca.key (passphrase) / prepare the signer. */
 int ca_load_key(bacsc_ca *ca);
 int ca_need_signer(bacsc_ca *ca);
-/* Run fn(ctx, i) for i in [0, n) on up to `threads` threads (the caller's
- * included); used by submit's CSR checks and by signing. */
-typedef void (*work_fn)(void *ctx, size_t i);
-void ca_parallel_for(size_t n, int threads, work_fn fn, void *ctx);
+/* The CA's worker pool (ca->threads workers), made on first use; NULL (run
+ * on the caller) with one thread or when it cannot be made. Used by
+ * submit's CSR checks and by signing. */
+bacsc_pool *ca_pool(bacsc_ca *ca);
 
 /* ca_audit.c: actor, audit chain, anchor, policy MAC. */
 extern const char *const ca_schema_v2_sql;

@@ -19,7 +19,6 @@
 #include "ca_internal.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +36,7 @@
 
 #define SCHEMA_VERSION 2
 #define ISSUE_CHUNK 1000
-#define MAX_THREADS 16
-#define DEFAULT_THREADS_MAX 8
+#define MAX_THREADS BACSC_POOL_MAX
 
 
 static const char *const schema_sql =
@@ -399,13 +397,14 @@ static int load_cert_files(bacsc_ca *ca)
     return BACSC_OK;
 }
 
-/* One checking/signing thread per online CPU, at most DEFAULT_THREADS_MAX:
- * with CSRs parsed without OpenSSL's key decoder and signing from a
- * pre-initialised context, OpenSSL 3.0's locks no longer serialise them. */
+/* One checking/signing thread per online CPU (or as set by --jobs), at most
+ * MAX_THREADS: with CSRs parsed without OpenSSL's key decoder and signing
+ * from a pre-initialised context, OpenSSL 3.0's locks no longer serialise
+ * them. */
 static int default_threads(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > DEFAULT_THREADS_MAX ? DEFAULT_THREADS_MAX : (int)n;
+    int n = bacsc_pool_default_size();
+    return n > MAX_THREADS ? MAX_THREADS : n;
 }
 
 int bacsc_ca_open(const char *dir, const char *passphrase, bacsc_ca **out, char *err,
@@ -456,6 +455,7 @@ void bacsc_ca_close(bacsc_ca *ca)
     sk_X509_pop_free(ca->chain, X509_free);
     EVP_PKEY_free(ca->key);
     bacsc_signer_free(ca->signer);
+    bacsc_pool_free(ca->pool);
     if (ca->passphrase) {
         OPENSSL_cleanse(ca->passphrase, strlen(ca->passphrase));
         free(ca->passphrase);
@@ -482,7 +482,19 @@ void bacsc_ca_set_time(bacsc_ca *ca, int64_t now)
 
 void bacsc_ca_set_threads(bacsc_ca *ca, int n)
 {
-    ca->threads = n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : n;
+    n = n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : n;
+    if (n != ca->threads) {
+        bacsc_pool_free(ca->pool); /* the next job makes one of the new size */
+        ca->pool = NULL;
+    }
+    ca->threads = n;
+}
+
+bacsc_pool *ca_pool(bacsc_ca *ca)
+{
+    if (!ca->pool && ca->threads > 1)
+        ca->pool = bacsc_pool_new(ca->threads);
+    return ca->pool;
 }
 
 const char *bacsc_ca_dir(const bacsc_ca *ca)
@@ -699,51 +711,6 @@ out:
     X509_free(x);
     sk_X509_pop_free(sk, X509_free);
     return rc;
-}
-
-/* ---- threads -------------------------------------------------------------- */
-
-typedef struct work_range {
-    work_fn fn;
-    void *ctx;
-    size_t begin, end;
-} work_range;
-
-static void *work_thread(void *arg)
-{
-    work_range *r = arg;
-    for (size_t i = r->begin; i < r->end; i++)
-        r->fn(r->ctx, i);
-    return NULL;
-}
-
-/* Run fn(ctx, i) for i in [0, n) on up to `threads` threads (the caller's
- * included). Falls back to fewer threads if pthread_create fails. */
-void ca_parallel_for(size_t n, int threads, work_fn fn, void *ctx)
-{
-    if (threads < 1)
-        threads = 1;
-    if ((size_t)threads > n)
-        threads = n ? (int)n : 1;
-    pthread_t tid[MAX_THREADS];
-    work_range rg[MAX_THREADS];
-    bool started[MAX_THREADS] = {false};
-    size_t per = threads ? (n + (size_t)threads - 1) / (size_t)threads : n;
-    for (int t = 0; t < threads; t++) {
-        rg[t].fn = fn;
-        rg[t].ctx = ctx;
-        rg[t].begin = (size_t)t * per < n ? (size_t)t * per : n;
-        rg[t].end = rg[t].begin + per < n ? rg[t].begin + per : n;
-    }
-    for (int t = 1; t < threads; t++)
-        started[t] = pthread_create(&tid[t], NULL, work_thread, &rg[t]) == 0;
-    work_thread(&rg[0]);
-    for (int t = 1; t < threads; t++) {
-        if (started[t])
-            pthread_join(tid[t], NULL);
-        else
-            work_thread(&rg[t]);
-    }
 }
 
 /* ---- approve / reject ----------------------------------------------------- */
@@ -1097,6 +1064,92 @@ static int store_chunk(bacsc_ca *ca, issue_stmts *s, sign_item *items, int n, in
     return issued;
 }
 
+/* One chunk of approved requests on its way: loaded, being signed on the
+ * pool, then stored. */
+typedef struct issue_chunk {
+    sign_item *items;
+    int n;
+    sign_ctx sc;
+    bacsc_pool_job *job;
+} issue_chunk;
+
+/* Load the next chunk after request `after` and start signing it on the
+ * pool. Returns its size (0: none left) or < 0. */
+static int chunk_start(bacsc_ca *ca, sqlite3_stmt *q, int64_t batch_id, int64_t after,
+                       issue_chunk *ch)
+{
+    memset(ch, 0, sizeof *ch);
+    ch->n = load_chunk(ca, q, batch_id, after, &ch->items);
+    if (ch->n <= 0) {
+        if (ch->n == 0)
+            free(ch->items);
+        ch->items = NULL;
+        return ch->n;
+    }
+    ch->sc = (sign_ctx){.signer = ca->signer, .policy = &ca->policy, .now = ca_now(ca),
+                        .items = ch->items};
+    ch->job = bacsc_pool_start(ca_pool(ca), (size_t)ch->n, sign_one, &ch->sc);
+    return ch->n;
+}
+
+static void chunk_drop(issue_chunk *ch)
+{
+    bacsc_pool_wait(ch->job);
+    ch->job = NULL;
+    if (ch->items)
+        free_items(ch->items, (size_t)ch->n);
+    ch->items = NULL;
+    ch->n = 0;
+}
+
+/* Sign and store every approved request of the batch in chunks, in id
+ * order: while this thread stores chunk k (one transaction) and loads
+ * chunk k + 2, the pool signs chunk k + 1. Serial numbers are random and
+ * made by the signing threads; the rows, audit entries and their chain are
+ * written by this thread alone, in request order, so the store holds the
+ * same as with one thread. */
+static int issue_pipeline(bacsc_ca *ca, issue_stmts *s, sqlite3_stmt *q, int64_t batch_id,
+                          bacsc_result_cb cb, void *user, int *total)
+{
+    int retries = 0, rc = BACSC_OK;
+    int64_t after = 0;
+    /* the pool holds a pointer to a chunk's sign_ctx: chunks never move */
+    issue_chunk chunks[2], *cur = &chunks[0], *next = &chunks[1];
+    memset(chunks, 0, sizeof chunks);
+    int n = chunk_start(ca, q, batch_id, after, cur);
+    while (n > 0) {
+        int64_t last = cur->items[cur->n - 1].id;
+        int nn = chunk_start(ca, q, batch_id, last, next); /* overlaps signing cur */
+        bacsc_pool_wait(cur->job);
+        cur->job = NULL;
+        bool dup = false;
+        int got = nn < 0 ? nn
+                         : store_chunk(ca, s, cur->items, cur->n, cur->sc.now,
+                                       ca->policy.validity_days, cb, user, &dup);
+        chunk_drop(cur);
+        if (got < 0) {
+            chunk_drop(next);
+            if (dup && ++retries < 3) { /* a random serial collided: sign the chunk again */
+                n = chunk_start(ca, q, batch_id, after, cur);
+                continue;
+            }
+            rc = got;
+            break;
+        }
+        *total += got;
+        after = last;
+        issue_chunk *t = cur;
+        cur = next;
+        next = t;
+        n = nn;
+    }
+    if (n < 0 && rc == BACSC_OK)
+        rc = n;
+    chunk_drop(cur);
+    chunk_drop(next);
+    return rc;
+}
+
 int bacsc_ca_issue_approved(bacsc_ca *ca, int64_t batch_id, bacsc_result_cb cb, void *user)
 {
     ca->err[0] = 0;
@@ -1122,35 +1175,7 @@ int bacsc_ca_issue_approved(bacsc_ca *ca, int64_t batch_id, bacsc_result_cb cb, 
         rc = BACSC_ERR_DB;
         goto out;
     }
-    int64_t after = 0;
-    int retries = 0;
-    for (;;) {
-        sign_item *items = NULL;
-        int n = load_chunk(ca, q, batch_id, after, &items);
-        if (n < 0) {
-            rc = n;
-            break;
-        }
-        if (n == 0) {
-            free(items);
-            break;
-        }
-        int64_t now = ca_now(ca);
-        sign_ctx sc = {.signer = ca->signer, .policy = &ca->policy, .now = now, .items = items};
-        ca_parallel_for((size_t)n, ca->threads, sign_one, &sc);
-        bool dup = false;
-        int got = store_chunk(ca, &s, items, n, now, ca->policy.validity_days, cb, user, &dup);
-        int64_t last = items[n - 1].id;
-        free_items(items, (size_t)n);
-        if (got < 0) {
-            if (dup && ++retries < 3)
-                continue; /* a random serial collided: sign the chunk again */
-            rc = got;
-            break;
-        }
-        total += got;
-        after = last;
-    }
+    rc = issue_pipeline(ca, &s, q, batch_id, cb, user, &total);
 out:
     sqlite3_finalize(q);
     sqlite3_finalize(s.upd);

@@ -1,13 +1,16 @@
 /*
  * ca_submit.c — taking requests into the CA store: each CSR is checked
- * against the policy (on threads), then the batch and its requests are stored
- * in one transaction with the decision the policy allows without an
- * administrator (auto-approval rests on the authenticated submitter; a Device
- * UUID held or requested by another key waits for an administrator unless a
- * renewal proof ties the new key to the UUID's current certificate).
+ * against the policy (on the CA's worker pool, block by block), and the
+ * batch and its requests are stored by the calling thread in one
+ * transaction, each block as soon as it is checked, with the decision the
+ * policy allows without an administrator (auto-approval rests on the
+ * authenticated submitter; a Device UUID held or requested by another key
+ * waits for an administrator unless a renewal proof ties the new key to the
+ * UUID's current certificate).
  */
 #include "ca_internal.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +33,15 @@ typedef struct check_ctx {
     const bacsc_request_in *reqs;
     check_item *items;
 } check_ctx;
+
+/* Requests checked per pool job: storing block k overlaps checking k + 1. */
+#define CHECK_BLOCK 256
+
+typedef struct check_blocks {
+    check_ctx *ctx;        /* one per block: reqs and items offset */
+    bacsc_pool_job **jobs; /* NULL once collected */
+    size_t nb;
+} check_blocks;
 
 static void check_one(void *vctx, size_t i)
 {
@@ -349,11 +361,41 @@ static void fill_result(bacsc_request_result *res, int64_t rid, const decision *
         snprintf(res->reason, sizeof res->reason, "%s", d->note);
 }
 
-/* Stores the batch and every request in one transaction. Returns the number
- * of requests accepted (not rejected), or < 0. */
+/* Start checking every block on the pool (in order). */
+static int checks_start(bacsc_ca *ca, const bacsc_request_in *reqs, size_t n, check_item *items,
+                        check_blocks *cb)
+{
+    cb->nb = (n + CHECK_BLOCK - 1) / CHECK_BLOCK;
+    cb->ctx = calloc(cb->nb ? cb->nb : 1, sizeof *cb->ctx);
+    cb->jobs = calloc(cb->nb ? cb->nb : 1, sizeof *cb->jobs);
+    if (!cb->ctx || !cb->jobs)
+        return ca_fail(ca, BACSC_ERR_NOMEM, "out of memory");
+    bacsc_pool *pool = ca_pool(ca);
+    for (size_t b = 0; b < cb->nb; b++) {
+        size_t off = b * CHECK_BLOCK, len = n - off < CHECK_BLOCK ? n - off : CHECK_BLOCK;
+        cb->ctx[b] = (check_ctx){.policy = &ca->policy, .reqs = reqs + off, .items = items + off};
+        cb->jobs[b] = bacsc_pool_start(pool, len, check_one, &cb->ctx[b]);
+    }
+    return BACSC_OK;
+}
+
+/* Wait for the block of request i (once), or for every block (i == SIZE_MAX). */
+static void checks_wait(check_blocks *cb, size_t i)
+{
+    for (size_t b = i == SIZE_MAX ? 0 : i / CHECK_BLOCK; b < cb->nb; b++) {
+        bacsc_pool_wait(cb->jobs[b]);
+        cb->jobs[b] = NULL;
+        if (i != SIZE_MAX)
+            break;
+    }
+}
+
+/* Stores the batch and every request in one transaction, each request as
+ * soon as its block is checked. Returns the number of requests accepted
+ * (not rejected), or < 0. */
 static int submit_store(bacsc_ca *ca, const bacsc_batch_in *batch, const bacsc_request_in *reqs,
-                        size_t n, check_item *items, bool auto_ok, int64_t *batch_id,
-                        bacsc_request_result *results)
+                        size_t n, check_item *items, check_blocks *cb, bool auto_ok,
+                        int64_t *batch_id, bacsc_request_result *results)
 {
     submit_stmts s = {0};
     int64_t now = ca_now(ca), bid = 0;
@@ -367,6 +409,8 @@ static int submit_store(bacsc_ca *ca, const bacsc_batch_in *batch, const bacsc_r
     for (size_t i = 0; rc == BACSC_OK && i < n; i++) {
         decision d;
         int64_t rid = 0;
+        if (i % CHECK_BLOCK == 0)
+            checks_wait(cb, i);
         rc = decide(ca, &s, &items[i], &reqs[i], auto_ok, now, &d);
         if (rc == BACSC_OK)
             rc = store_request(ca, s.ins_req, bid, &items[i], &reqs[i], &d, now, &rid);
@@ -396,22 +440,26 @@ int bacsc_ca_submit(bacsc_ca *ca, const bacsc_batch_in *batch, const bacsc_reque
                        ca->policy.max_batch);
     if (n && !reqs)
         return ca_fail(ca, BACSC_ERR_INVALID_ARG, "no requests");
-    check_item *items = calloc(n ? n : 1, sizeof *items);
-    if (!items)
-        return ca_fail(ca, BACSC_ERR_NOMEM, "out of memory");
-    check_ctx cc = {.policy = &ca->policy, .reqs = reqs, .items = items};
-    ca_parallel_for(n, ca->threads, check_one, &cc);
-
     bacsc_batch_in none = {0};
     if (!batch)
         batch = &none;
     bool auto_ok = auto_approves(ca, batch);
     int rc = auto_ok ? ca_need_signer(ca) : BACSC_OK; /* acting on the policy: check its MAC */
+    if (rc != BACSC_OK)
+        return rc;
+    check_item *items = calloc(n ? n : 1, sizeof *items);
+    if (!items)
+        return ca_fail(ca, BACSC_ERR_NOMEM, "out of memory");
+    check_blocks cb = {0};
+    rc = checks_start(ca, reqs, n, items, &cb);
     if (rc == BACSC_OK)
-        rc = submit_store(ca, batch, reqs, n, items, auto_ok, batch_id, results);
+        rc = submit_store(ca, batch, reqs, n, items, &cb, auto_ok, batch_id, results);
+    checks_wait(&cb, SIZE_MAX); /* what a failed store left running */
     for (size_t i = 0; i < n; i++)
         pki_parts_free(&items[i].parts);
     free(items);
+    free(cb.ctx);
+    free(cb.jobs);
     return rc;
 }
 

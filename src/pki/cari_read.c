@@ -18,7 +18,6 @@
  * is read as a plain zip of PEM/DER objects.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,10 +29,13 @@
 #include <zip.h>
 
 #include "bacsc/error.h"
+#include "bacsc/pool.h"
 #include "cari_internal.h"
 
 #define READ_CHUNK 65536
 #define RATIO_MIN_SIZE 4096 /* below this a high ratio is harmless */
+/* parse blocks in flight: max_entries (at most 100000 by default) / PARSE_BLOCK */
+#define CARI_MAX_PARSE_BLOCKS 1024
 
 void bacsc_cari_limits_default(bacsc_cari_limits *lim)
 {
@@ -354,60 +356,126 @@ typedef struct parse_job {
     unsigned key_types;
     const raw_data *raws;
     first_parse *fp;
-    size_t begin, end;
+    size_t begin; /* first member of the block */
 } parse_job;
 
-static void *parse_range(void *arg)
+/* One member: parse its first object and verify a CSR's signature. Each
+ * member writes only its own entry and first_parse slot. */
+static void parse_one(void *arg, size_t i)
 {
     parse_job *j = arg;
-    for (size_t k = j->begin; k < j->end; k++) {
-        bacsc_cari_entry *e = &j->c->entries[k];
-        if (e->error || !j->raws[k].data || e->type == BACSC_CARI_ENTRY_MANIFEST)
-            continue;
-        j->fp[k].rc = cari_parse_object_keys(j->raws[k].data, j->raws[k].len, e, &j->fp[k].used,
-                                             j->key_types);
-        j->fp[k].done = true;
-    }
-    return NULL;
+    size_t k = j->begin + i;
+    bacsc_cari_entry *e = &j->c->entries[k];
+    if (e->error || !j->raws[k].data || e->type == BACSC_CARI_ENTRY_MANIFEST)
+        return;
+    j->fp[k].rc = cari_parse_object_keys(j->raws[k].data, j->raws[k].len, e, &j->fp[k].used,
+                                         j->key_types);
+    j->fp[k].done = true;
 }
 
-/* Threads for pass 3a: BACSC_CARI_THREADS (1..PARSE_THREADS_MAX) or the
- * number of online CPUs, at most PARSE_THREADS_MAX; 1 for small archives. */
-#define PARSE_THREADS_MAX 8
+/* Pool size for pass 3a: BACSC_CARI_THREADS (1..BACSC_POOL_MAX) or the
+ * process default (--jobs, else the online CPUs); 1 for small archives. */
 #define PARSE_THREADS_MIN_MEMBERS 64
+#define PARSE_BLOCK 256 /* members read before their parse is handed over */
 static int parse_threads(size_t members)
 {
     if (members < PARSE_THREADS_MIN_MEMBERS)
         return 1;
     const char *env = getenv("BACSC_CARI_THREADS");
-    long n = env && *env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > PARSE_THREADS_MAX ? PARSE_THREADS_MAX : (int)n;
+    long n = env && *env ? strtol(env, NULL, 10) : bacsc_pool_default_size();
+    return n < 1 ? 1 : n > BACSC_POOL_MAX ? BACSC_POOL_MAX : (int)n;
 }
 
-/* Pass 3a: the first object of every member, on parse_threads() threads
- * (each member is parsed and its CSR signature verified independently; the
- * results land in distinct entries). */
-static void parse_members(bacsc_cari *c, const raw_data *raws, first_parse *fp, size_t members,
-                          unsigned key_types)
+/* Pass 2 + 3a, streamed: the data of every entry still valid is read on
+ * this thread, block by block, and each block's parse and CSR signature
+ * checks go to the pool as soon as it is read, so inflating and checking
+ * overlap. The manifest is parsed here while the pool works (into *m).
+ * Blocks' members, their raws and fp slots are disjoint. */
+typedef struct stream_state {
+    bacsc_pool *pool;
+    parse_job jobs[CARI_MAX_PARSE_BLOCKS];
+    bacsc_pool_job *running[CARI_MAX_PARSE_BLOCKS];
+    size_t n_jobs;
+} stream_state;
+
+static void stream_flush(stream_state *ss, bacsc_cari *c, const raw_data *raws, first_parse *fp,
+                         unsigned key_types, size_t begin, size_t end)
 {
+    if (end <= begin)
+        return;
+    if (ss->n_jobs == CARI_MAX_PARSE_BLOCKS) { /* cannot happen within max_entries */
+        parse_job j = {c, key_types, raws, fp, begin};
+        bacsc_pool_for(ss->pool, end - begin, parse_one, &j);
+        return;
+    }
+    parse_job *j = &ss->jobs[ss->n_jobs];
+    *j = (parse_job){c, key_types, raws, fp, begin};
+    ss->running[ss->n_jobs++] = bacsc_pool_start(ss->pool, end - begin, parse_one, j);
+}
+
+/* The manifest member parsed (not yet applied to the entries). */
+typedef struct manifest_parsed {
+    size_t member; /* index of the first manifest member; SIZE_MAX: none */
+    bacsc_cari *m; /* parsed, or NULL */
+    int mrc;       /* bacsc_cari_manifest_parse's result */
+    char err[300];
+} manifest_parsed;
+
+static int parse_manifest(const raw_data *raw, const read_state *rs, manifest_parsed *mf)
+{
+    mf->m = calloc(1, sizeof *mf->m);
+    if (!mf->m)
+        return BACSC_ERR_NOMEM;
+    mf->mrc = bacsc_cari_manifest_parse((const char *)raw->data, raw->len, rs->lim.max_entries,
+                                        mf->m, mf->err, sizeof mf->err);
+    return mf->mrc == BACSC_ERR_NOMEM ? BACSC_ERR_NOMEM : BACSC_OK;
+}
+
+static int read_and_parse(zip_t *za, read_state *rs, bacsc_cari *c, raw_data *raws,
+                          const size_t *zindex, size_t members, first_parse *fp,
+                          manifest_parsed *mf)
+{
+    size_t mk = members; /* the first manifest member */
+    int rc = BACSC_OK;
+    stream_state *ss = calloc(1, sizeof *ss);
+    if (!ss)
+        return BACSC_ERR_NOMEM;
     int nt = parse_threads(members);
-    parse_job jobs[PARSE_THREADS_MAX];
-    pthread_t tid[PARSE_THREADS_MAX];
-    bool started[PARSE_THREADS_MAX] = {false};
-    size_t per = (members + (size_t)nt - 1) / (size_t)nt;
-    for (int t = 0; t < nt; t++) {
-        size_t b = (size_t)t * per < members ? (size_t)t * per : members;
-        jobs[t] = (parse_job){c, key_types, raws, fp, b, b + per < members ? b + per : members};
+    ss->pool = nt > 1 ? bacsc_pool_new(nt) : NULL;
+    size_t block_begin = 0;
+    for (size_t k = 0; k < members && rc == BACSC_OK; k++) {
+        bacsc_cari_entry *e = &c->entries[k];
+        if (!e->error) {
+            zip_stat_t st;
+            zip_stat_init(&st);
+            if (zip_stat_index(za, zindex[k], 0, &st) != 0) {
+                cari_entry_fail(e, BACSC_ERR_MALFORMED, "unreadable entry: %s", zip_strerror(za));
+            } else {
+                bool manifest = strcmp(e->name, BACSC_CARI_MANIFEST) == 0;
+                uint64_t max = manifest ? rs->lim.max_manifest_size : rs->lim.max_entry_size;
+                if (read_entry_data(za, zindex[k], &st, max, rs, e, &raws[k].data,
+                                    &raws[k].len) == BACSC_ERR_NOMEM)
+                    rc = BACSC_ERR_NOMEM;
+                if (manifest && !e->error) {
+                    e->type = BACSC_CARI_ENTRY_MANIFEST;
+                    if (mk == members)
+                        mk = k;
+                }
+            }
+        }
+        if (k + 1 - block_begin == PARSE_BLOCK || k + 1 == members) {
+            stream_flush(ss, c, raws, fp, rs->lim.csr_key_types, block_begin, k + 1);
+            block_begin = k + 1;
+        }
     }
-    for (int t = 1; t < nt; t++)
-        started[t] = pthread_create(&tid[t], NULL, parse_range, &jobs[t]) == 0;
-    parse_range(&jobs[0]);
-    for (int t = 1; t < nt; t++) {
-        if (started[t])
-            pthread_join(tid[t], NULL);
-        else
-            parse_range(&jobs[t]); /* no thread: do it here */
-    }
+    if (rc == BACSC_OK && mk < members) /* meanwhile the pool checks CSRs */
+        rc = parse_manifest(&raws[mk], rs, mf);
+    for (size_t i = 0; i < ss->n_jobs; i++)
+        bacsc_pool_wait(ss->running[i]);
+    bacsc_pool_free(ss->pool);
+    free(ss);
+    mf->member = mk < members ? mk : SIZE_MAX;
+    return rc;
 }
 
 static bacsc_cari_entry *find_by_name(bacsc_cari_entry **sorted, size_t n, const char *name)
@@ -540,31 +608,17 @@ static void check_kind_consistency(bacsc_cari *c)
     }
 }
 
-/* Pass 4 of read_archive: the first manifest member, if any, applied to the
+/* Pass 4 of read_archive: the manifest parsed in pass 2, applied to the
  * entries. A malformed manifest fails its entry, not the archive. */
-static int read_manifest(bacsc_cari *c, size_t *cap, const raw_data *raws, size_t members,
-                         const read_state *rs)
+static int apply_parsed_manifest(bacsc_cari *c, size_t *cap, manifest_parsed *mf)
 {
-    for (size_t k = 0; k < members; k++) {
-        if (c->entries[k].type != BACSC_CARI_ENTRY_MANIFEST)
-            continue;
-        bacsc_cari *m = calloc(1, sizeof *m);
-        if (!m)
-            return BACSC_ERR_NOMEM;
-        char err[300];
-        int rc = BACSC_OK;
-        int mrc = bacsc_cari_manifest_parse((const char *)raws[k].data, raws[k].len,
-                                            rs->lim.max_entries, m, err, sizeof err);
-        if (mrc == BACSC_ERR_NOMEM)
-            rc = mrc;
-        else if (mrc != BACSC_OK)
-            cari_entry_fail(&c->entries[k], mrc, "malformed manifest: %s", err);
-        else
-            rc = apply_manifest(c, cap, m);
-        bacsc_cari_free(m);
-        return rc;
+    if (mf->member == SIZE_MAX || !mf->m)
+        return BACSC_OK;
+    if (mf->mrc != BACSC_OK) {
+        cari_entry_fail(&c->entries[mf->member], mf->mrc, "malformed manifest: %s", mf->err);
+        return BACSC_OK;
     }
-    return BACSC_OK;
+    return apply_manifest(c, cap, mf->m);
 }
 
 static int read_archive(zip_t *za, read_state *rs, bacsc_cari *c)
@@ -633,38 +687,22 @@ static int read_archive(zip_t *za, read_state *rs, bacsc_cari *c)
     size_t members = c->n_entries;
     if (rc == BACSC_OK)
         rc = flag_duplicates(c, 0);
-    /* Pass 2: data of every entry still valid. */
-    for (size_t k = 0; k < members && rc == BACSC_OK; k++) {
-        bacsc_cari_entry *e = &c->entries[k];
-        if (e->error)
-            continue;
-        zip_stat_t st;
-        zip_stat_init(&st);
-        if (zip_stat_index(za, zindex[k], 0, &st) != 0) {
-            cari_entry_fail(e, BACSC_ERR_MALFORMED, "unreadable entry: %s", zip_strerror(za));
-            continue;
-        }
-        bool manifest = strcmp(e->name, BACSC_CARI_MANIFEST) == 0;
-        uint64_t max = manifest ? rs->lim.max_manifest_size : rs->lim.max_entry_size;
-        if (read_entry_data(za, zindex[k], &st, max, rs, e, &raws[k].data, &raws[k].len) ==
-            BACSC_ERR_NOMEM)
-            rc = BACSC_ERR_NOMEM;
-        if (manifest && !e->error)
-            e->type = BACSC_CARI_ENTRY_MANIFEST;
-    }
-    /* Pass 3: parse objects, first of each member in parallel, then further
-     * PEM blocks (which append entries) in order. */
+    /* Pass 2 + 3a: data of every entry still valid, the first object of
+     * each member parsed on the pool while the next ones are read; then
+     * further PEM blocks (which append entries) in order. */
     first_parse *fp = rc == BACSC_OK ? calloc(members + 1, sizeof *fp) : NULL;
     if (rc == BACSC_OK && !fp)
         rc = BACSC_ERR_NOMEM;
+    manifest_parsed mf = {.member = SIZE_MAX};
     if (rc == BACSC_OK)
-        parse_members(c, raws, fp, members, rs->lim.csr_key_types);
+        rc = read_and_parse(za, rs, c, raws, zindex, members, fp, &mf);
     for (size_t k = 0; k < members && rc == BACSC_OK; k++)
         rc = classify_rest(c, &cap, k, &raws[k], rs, &fp[k]);
     free(fp);
     /* Pass 4: the manifest. */
     if (rc == BACSC_OK)
-        rc = read_manifest(c, &cap, raws, members, rs);
+        rc = apply_parsed_manifest(c, &cap, &mf);
+    bacsc_cari_free(mf.m);
     for (size_t k = 0; k <= (size_t)total; k++)
         free(raws[k].data);
     free(raws);

@@ -1,10 +1,11 @@
 /*
  * cari_write.c — write CARI requests and responses (docs/cari.md).
  *
- * Entries are collected in memory (each checked by the same parser the
- * reader uses, so a writer cannot produce a file its reader refuses), then
- * the zip is produced by libzip into a memory buffer: manifest.json first,
- * then the objects as PEM, in the order they were added. Files are written
+ * Entries are collected in memory as DER (each checked by the same parser
+ * the reader uses, so a writer cannot produce a file its reader refuses),
+ * then libzip writes the zip — to a file, or to a memory buffer —
+ * manifest.json first, then the objects as PEM in the order they were
+ * added, each PEM text made only while it is copied in. Files are written
  * atomically (temporary file, fsync, rename).
  */
 #include <errno.h>
@@ -490,9 +491,14 @@ static json_t *manifest_json(const bacsc_cari_writer *w)
     return root;
 }
 
+static const char *pem_label(const wentry *we)
+{
+    return we->type == BACSC_CARI_ENTRY_CSR ? "CERTIFICATE REQUEST" : "CERTIFICATE";
+}
+
 static char *der_to_pem(const wentry *we, size_t *out_len)
 {
-    const char *label = we->type == BACSC_CARI_ENTRY_CSR ? "CERTIFICATE REQUEST" : "CERTIFICATE";
+    const char *label = pem_label(we);
     BIO *b = BIO_new(BIO_s_mem());
     if (!b)
         return NULL;
@@ -518,6 +524,21 @@ static char *der_to_pem(const wentry *we, size_t *out_len)
 #define STORE_BELOW 4096
 #define DEFLATE_LEVEL 1
 
+/* Name, compression and attributes of the entry just added as `idx`. */
+static int entry_setup(zip_t *za, zip_int64_t idx, size_t len, time_t mtime)
+{
+    if (idx < 0)
+        return -1;
+    if (zip_set_file_compression(za, (zip_uint64_t)idx,
+                                 len < STORE_BELOW ? ZIP_CM_STORE : ZIP_CM_DEFLATE,
+                                 len < STORE_BELOW ? 0 : DEFLATE_LEVEL) != 0)
+        return -1;
+    zip_file_set_mtime(za, (zip_uint64_t)idx, mtime, 0);
+    zip_file_set_external_attributes(za, (zip_uint64_t)idx, 0, ZIP_OPSYS_UNIX,
+                                     (zip_uint32_t)(S_IFREG | 0644) << 16);
+    return 0;
+}
+
 /* Add `data` (taken over: freed by libzip, or here on failure) as `name`. */
 static int zip_add_owned(zip_t *za, const char *name, void *data, size_t len, time_t mtime)
 {
@@ -527,18 +548,114 @@ static int zip_add_owned(zip_t *za, const char *name, void *data, size_t len, ti
         return -1;
     }
     zip_int64_t idx = zip_file_add(za, name, s, ZIP_FL_ENC_UTF_8);
-    if (idx < 0) {
+    if (idx < 0)
         zip_source_free(s);
+    return entry_setup(za, idx, len, mtime);
+}
+
+/* The octets PEM_write_bio writes for `der_len` octets under `label` (no
+ * headers): BEGIN line, base64 in lines of 64 characters, END line. */
+static size_t pem_size(const char *label, size_t der_len)
+{
+    size_t full = der_len / 48, rem = der_len % 48, l = strlen(label);
+    return (11 + l + 6) + full * 65 + (rem ? 4 * ((rem + 2) / 3) + 1 : 0) + (9 + l + 6);
+}
+
+/* A zip source that makes an entry's PEM text only while libzip copies it
+ * into the archive: the writer holds the DER objects, and a response of any
+ * size takes one PEM object of memory on top of them. */
+typedef struct pem_src {
+    const wentry *we;
+    size_t size; /* pem_size(), what STAT announces */
+    char *pem;
+    size_t len, off;
+    time_t mtime;
+    zip_error_t error;
+} pem_src;
+
+static zip_int64_t pem_src_cb(void *ud, void *data, zip_uint64_t len, zip_source_cmd_t cmd)
+{
+    pem_src *ps = ud;
+    switch (cmd) {
+    case ZIP_SOURCE_OPEN:
+        free(ps->pem);
+        ps->pem = der_to_pem(ps->we, &ps->len);
+        ps->off = 0;
+        if (!ps->pem || ps->len != ps->size) {
+            zip_error_set(&ps->error, ps->pem ? ZIP_ER_INCONS : ZIP_ER_MEMORY, 0);
+            return -1;
+        }
+        return 0;
+    case ZIP_SOURCE_READ: {
+        size_t n = ps->len - ps->off < len ? ps->len - ps->off : (size_t)len;
+        memcpy(data, ps->pem + ps->off, n);
+        ps->off += n;
+        return (zip_int64_t)n;
+    }
+    case ZIP_SOURCE_CLOSE:
+        free(ps->pem);
+        ps->pem = NULL;
+        return 0;
+    case ZIP_SOURCE_STAT: {
+        zip_stat_t *st = data;
+        zip_stat_init(st);
+        st->size = ps->size;
+        st->mtime = ps->mtime;
+        st->valid |= ZIP_STAT_SIZE | ZIP_STAT_MTIME;
+        return sizeof *st;
+    }
+    case ZIP_SOURCE_ERROR:
+        return zip_error_to_data(&ps->error, data, len);
+    case ZIP_SOURCE_FREE:
+        free(ps->pem);
+        zip_error_fini(&ps->error);
+        free(ps);
+        return 0;
+    case ZIP_SOURCE_SUPPORTS:
+        return zip_source_make_command_bitmap(ZIP_SOURCE_OPEN, ZIP_SOURCE_READ, ZIP_SOURCE_CLOSE,
+                                              ZIP_SOURCE_STAT, ZIP_SOURCE_ERROR, ZIP_SOURCE_FREE,
+                                              -1);
+    default:
+        zip_error_set(&ps->error, ZIP_ER_OPNOTSUPP, 0);
         return -1;
     }
-    if (zip_set_file_compression(za, (zip_uint64_t)idx,
-                                 len < STORE_BELOW ? ZIP_CM_STORE : ZIP_CM_DEFLATE,
-                                 len < STORE_BELOW ? 0 : DEFLATE_LEVEL) != 0)
+}
+
+static int zip_add_pem(zip_t *za, const wentry *we, time_t mtime)
+{
+    pem_src *ps = calloc(1, sizeof *ps);
+    if (!ps)
         return -1;
-    zip_file_set_mtime(za, (zip_uint64_t)idx, mtime, 0);
-    zip_file_set_external_attributes(za, (zip_uint64_t)idx, 0, ZIP_OPSYS_UNIX,
-                                     (zip_uint32_t)(S_IFREG | 0644) << 16);
-    return 0;
+    ps->we = we;
+    ps->size = pem_size(pem_label(we), we->der_len);
+    ps->mtime = mtime;
+    zip_error_init(&ps->error);
+    zip_source_t *s = zip_source_function(za, pem_src_cb, ps);
+    if (!s) {
+        zip_error_fini(&ps->error);
+        free(ps);
+        return -1;
+    }
+    zip_int64_t idx = zip_file_add(za, we->name, s, ZIP_FL_ENC_UTF_8);
+    if (idx < 0)
+        zip_source_free(s);
+    return entry_setup(za, idx, ps->size, mtime);
+}
+
+/* Manifest first, then every object in the order added, into `za` (which
+ * is then closed by the caller). */
+static int fill_zip(bacsc_cari_writer *w, zip_t *za)
+{
+    json_t *m = manifest_json(w);
+    char *mtext = m ? json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(m);
+    time_t mt = (time_t)w->created;
+    if (!mtext || zip_add_owned(za, BACSC_CARI_MANIFEST, mtext, strlen(mtext), mt) != 0)
+        return BACSC_ERR_NOMEM;
+    for (size_t i = 0; i < w->n; i++)
+        if (zip_add_pem(za, &w->entries[i], mt) != 0)
+            return BACSC_ERR_NOMEM;
+    return BACSC_OK;
 }
 
 int bacsc_cari_writer_to_buffer(bacsc_cari_writer *w, unsigned char **out, size_t *out_len)
@@ -558,19 +675,7 @@ int bacsc_cari_writer_to_buffer(bacsc_cari_writer *w, unsigned char **out, size_
         return BACSC_ERR_NOMEM;
     }
     zip_source_keep(src);
-    int rc = BACSC_OK;
-    json_t *m = manifest_json(w);
-    char *mtext = m ? json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(m);
-    time_t mt = (time_t)w->created;
-    if (!mtext || zip_add_owned(za, BACSC_CARI_MANIFEST, mtext, strlen(mtext), mt) != 0)
-        rc = BACSC_ERR_NOMEM;
-    for (size_t i = 0; i < w->n && rc == BACSC_OK; i++) {
-        size_t pl = 0;
-        char *pem = der_to_pem(&w->entries[i], &pl);
-        if (!pem || zip_add_owned(za, w->entries[i].name, pem, pl, mt) != 0)
-            rc = BACSC_ERR_NOMEM;
-    }
+    int rc = fill_zip(w, za);
     if (rc != BACSC_OK) {
         zip_discard(za);
         zip_source_free(src);
@@ -602,59 +707,87 @@ int bacsc_cari_writer_to_buffer(bacsc_cari_writer *w, unsigned char **out, size_
     return BACSC_OK;
 }
 
-static int write_all(int fd, const unsigned char *p, size_t n)
+/* SHA-256 of the file open as `fd`, read from its start in blocks. */
+static int fd_sha256(int fd, unsigned char out[BACSC_CARI_FP_LEN])
 {
-    while (n) {
-        ssize_t r = write(fd, p, n);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char *buf = malloc(1 << 16);
+    int ok = md && buf && lseek(fd, 0, SEEK_SET) == 0 &&
+             EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
+    for (;;) {
+        ssize_t r = ok ? read(fd, buf, 1 << 16) : 0;
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            ok = ok && r == 0 && EVP_DigestFinal_ex(md, out, NULL) == 1;
+            break;
         }
-        p += r;
-        n -= (size_t)r;
+        ok = EVP_DigestUpdate(md, buf, (size_t)r) == 1;
     }
-    return 0;
+    free(buf);
+    EVP_MD_CTX_free(md);
+    return ok ? 0 : -1;
 }
 
+/* libzip writes the archive into `tmp` (through its own temporary file and
+ * a rename); then it is made 0644 and durable and its SHA-256 is read back.
+ * Returns 0 or -1 (errno set). */
+static int write_zip_file(bacsc_cari_writer *w, const char *tmp,
+                          unsigned char sha256[BACSC_CARI_FP_LEN], int *rc)
+{
+    int zerr = 0;
+    zip_t *za = zip_open(tmp, ZIP_TRUNCATE, &zerr);
+    if (!za) {
+        *rc = zerr == ZIP_ER_MEMORY ? BACSC_ERR_NOMEM : BACSC_ERR_IO;
+        return -1;
+    }
+    *rc = fill_zip(w, za);
+    if (*rc != BACSC_OK) {
+        zip_discard(za);
+        return -1;
+    }
+    if (zip_close(za) != 0) {
+        zip_discard(za);
+        *rc = BACSC_ERR_IO;
+        return -1;
+    }
+    *rc = BACSC_ERR_IO;
+    int fd = open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int ok = fd >= 0 && fchmod(fd, 0644) == 0 && fsync(fd) == 0;
+    if (ok && sha256 && fd_sha256(fd, sha256) != 0) {
+        ok = 0;
+        *rc = BACSC_ERR_CRYPTO;
+    }
+    if (fd >= 0)
+        ok = (close(fd) == 0) && ok;
+    if (ok)
+        *rc = BACSC_OK;
+    return ok ? 0 : -1;
+}
+
+/* The response goes straight from the writer's DER objects into the file
+ * (bounded memory: see pem_src), atomically: a temporary file next to
+ * `path`, fsync, rename, fsync of the directory. */
 int bacsc_cari_writer_write_file(bacsc_cari_writer *w, const char *path,
                                  unsigned char sha256[BACSC_CARI_FP_LEN])
 {
     if (!w || !path || !*path)
         return BACSC_ERR_INVALID_ARG;
-    unsigned char *buf = NULL;
-    size_t len = 0;
-    int rc = bacsc_cari_writer_to_buffer(w, &buf, &len);
-    if (rc != BACSC_OK)
-        return rc;
-    if (sha256) {
-        unsigned int fl = 0;
-        if (!EVP_Digest(buf, len, sha256, &fl, EVP_sha256(), NULL)) {
-            free(buf);
-            return BACSC_ERR_CRYPTO;
-        }
-    }
-    if (bacsc_pki_check_out_dir(path) != BACSC_OK) {
-        int saved = errno;
-        free(buf);
-        errno = saved;
+    if (bacsc_pki_check_out_dir(path) != BACSC_OK)
         return BACSC_ERR_IO;
-    }
     size_t pl = strlen(path);
     char *tmp = malloc(pl + 16);
-    if (!tmp) {
-        free(buf);
+    if (!tmp)
         return BACSC_ERR_NOMEM;
-    }
     snprintf(tmp, pl + 16, "%s.tmpXXXXXX", path);
     int fd = mkstemp(tmp);
     if (fd < 0) {
         free(tmp);
-        free(buf);
         return BACSC_ERR_IO;
     }
-    int ok = write_all(fd, buf, len) == 0 && fchmod(fd, 0644) == 0 && fsync(fd) == 0;
-    ok = (close(fd) == 0) && ok;
+    close(fd);
+    int rc = BACSC_OK;
+    int ok = write_zip_file(w, tmp, sha256, &rc) == 0;
     if (ok)
         ok = rename(tmp, path) == 0;
     int saved = errno;
@@ -674,7 +807,6 @@ int bacsc_cari_writer_write_file(bacsc_cari_writer *w, const char *path,
         }
     }
     free(tmp);
-    free(buf);
     errno = saved;
-    return ok ? BACSC_OK : BACSC_ERR_IO;
+    return ok ? BACSC_OK : rc != BACSC_OK ? rc : BACSC_ERR_IO;
 }

@@ -4,6 +4,7 @@
  */
 #include "bacsc/error.h"
 #include "bacsc/pki.h"
+#include "pki_internal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -180,12 +181,21 @@ int bacsc_pki_check_key_file(const char *path, X509 *cert, const char *cert_path
     return rc;
 }
 
+/* notAfter as Unix seconds; 0 when unreadable. */
+static int64_t not_after(const X509 *c)
+{
+    return c ? pki_asn1_time(X509_get0_notAfter(c)) : 0;
+}
+
 int bacsc_pki_check_node_files(const char *cert_file, const char *key_file,
                                const char *const *issuer_files, size_t n_issuers, time_t now,
-                               char *err, size_t errlen, char *warn, size_t warnlen)
+                               bacsc_pki_node_dates *dates, char *err, size_t errlen, char *warn,
+                               size_t warnlen)
 {
     if (warn && warnlen)
         warn[0] = 0;
+    if (dates)
+        memset(dates, 0, sizeof *dates);
     X509 *cert = NULL;
     int rc = BACSC_OK;
     if (cert_file) {
@@ -196,10 +206,16 @@ int bacsc_pki_check_node_files(const char *cert_file, const char *key_file,
     if (key_file && (rc = bacsc_pki_check_key_file(key_file, cert, cert_file, err, errlen)))
         goto out;
     for (size_t i = 0; i < n_issuers; i++) {
+        X509 *ic = NULL;
         if (issuer_files[i] &&
-            (rc = bacsc_pki_check_cert_file(issuer_files[i], true, now, NULL, err, errlen)))
+            (rc = bacsc_pki_check_cert_file(issuer_files[i], true, now, &ic, err, errlen)))
             goto out;
+        if (dates && i < BACSC_PKI_CHECK_MAX_ISSUERS)
+            dates->issuer_not_after[i] = not_after(ic);
+        X509_free(ic);
     }
+    if (dates)
+        dates->cert_not_after = not_after(cert);
     time_t soon = now + (time_t)BACSC_PKI_EXPIRY_WARN_DAYS * 86400;
     if (cert && warn && X509_cmp_time(X509_get0_notAfter(cert), &soon) < 0) {
         char date[64];
