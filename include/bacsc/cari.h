@@ -173,6 +173,9 @@ int bacsc_cari_read_file(const char *path, const bacsc_cari_limits *lim, bacsc_c
 
 /* Free a file read by bacsc_cari_read_*; NULL is fine. */
 void bacsc_cari_free(bacsc_cari *cari);
+/* Free what `cari` holds and zero it, without freeing `cari` itself (for a
+ * bacsc_cari filled by bacsc_cari_manifest_parse on the stack). */
+void bacsc_cari_clear(bacsc_cari *cari);
 
 /* Number of entries with an error (manifest entry included). */
 size_t bacsc_cari_invalid_count(const bacsc_cari *cari);
@@ -238,8 +241,9 @@ void bacsc_cari_entry_clear(bacsc_cari_entry *entry);
 /*
  * Parse manifest.json alone into `out` (header fields and entries; kind,
  * version, site, batch ids; per entry: name, type, request_id, device and
- * fingerprint, has_fingerprint). `out` is zeroed first and must be freed
- * with bacsc_cari_free() even on failure. `err` (may be NULL) receives a
+ * fingerprint, has_fingerprint; the response's not_issued). `out` is zeroed
+ * first and must be released with bacsc_cari_clear() (or bacsc_cari_free()
+ * when heap-allocated) even on failure. `err` (may be NULL) receives a
  * one-line reason.
  * Returns BACSC_OK, BACSC_ERR_MALFORMED (not JSON, wrong format name or
  * field types), BACSC_ERR_UNSUPPORTED (a version other than 1),

@@ -68,7 +68,7 @@ static void effective_limits(const bacsc_cari_limits *in, bacsc_cari_limits *out
     out->csr_key_types = in->csr_key_types;
 }
 
-void bacsc_cari_free(bacsc_cari *c)
+void bacsc_cari_clear(bacsc_cari *c)
 {
     if (!c)
         return;
@@ -82,6 +82,12 @@ void bacsc_cari_free(bacsc_cari *c)
     free(c->created);
     free(c->generator);
     free(c->error);
+    memset(c, 0, sizeof *c);
+}
+
+void bacsc_cari_free(bacsc_cari *c)
+{
+    bacsc_cari_clear(c);
     free(c);
 }
 

@@ -541,24 +541,28 @@ static int job_import(web_req *r, json_t *j)
     int rc = bacsc_site_prepare_import(r->app->site, data, len, true, &ents, &n, &job, &resumed,
                                        err, sizeof err);
     free(data);
-    json_t *refused = json_array();
+    json_t *refused = json_array(), *not_issued = json_array();
     for (size_t i = 0; i < n; i++)
-        if (ents[i].refused)
-            json_array_append_new(refused, json_pack("{s:s,s:s}", "entry", ents[i].name, "why",
-                                                     ents[i].why));
+        if (ents[i].refused || ents[i].not_issued)
+            json_array_append_new(ents[i].refused ? refused : not_issued,
+                                  json_pack("{s:s,s:s}", "entry", ents[i].name, "why",
+                                            ents[i].why));
     free(ents);
     if (rc != BACSC_OK && rc != BACSC_ERR_EXISTS) {
         json_decref(refused);
+        json_decref(not_issued);
         return web_reply_error(r, rc == BACSC_ERR_NOT_FOUND ? 404 : 422, "refused", "%s",
                                err[0] ? err : bacsc_site_errmsg(r->app->site));
     }
     if (rc == BACSC_ERR_EXISTS) {
         json_decref(refused);
+        json_decref(not_issued);
         return web_reply_error(r, 409, "already-imported",
                                "this response was already imported completely (job %lld)",
                                (long long)job);
     }
-    return job_started(r, job, "import", json_pack("{s:o}", "refused", refused));
+    return job_started(r, job, "import",
+                       json_pack("{s:o,s:o}", "refused", refused, "not_issued", not_issued));
 }
 
 static int job_trust(web_req *r, json_t *j, const bacsc_site_selection *sel)
