@@ -761,12 +761,14 @@ static const cli_opt renew_rows[] = {
              "(the set `bacsc ca list --expiring N` lists)"),
     CLI_FLAG("overwrite", 0, opts, overwrite, "a device with a pending CSR makes a new one"),
     CLI_FLAG("keep-existing", 0, opts, keep, "a device keeps its pending CSR (the default)"),
+    CLI_FLAG("same-key", 0, opts, same_key, "no new key (devices that cannot rotate): read the\n"
+                                            "CSR the device holds for its current key"),
     CLI_STR("out", 0, "REQ.zip", opts, out, "the CARI request to write (required)"),
     CLI_END};
 
 static const cli_part renew_help[] = {
     CLI_TEXT("usage: bacsc site renew [--db FILE] (DEVICES | --all | --expiring-days N)\n"
-             "                        [--overwrite | --keep-existing] --out REQ.zip\n"
+             "                        [--overwrite | --keep-existing | --same-key] --out REQ.zip\n"
              "                        [--password-file F] [network options] [--json] [--quiet]\n"
              "\n"
              "Renew the certificates of devices that hold one: each selected device makes a\n"
@@ -775,8 +777,10 @@ static const cli_part renew_help[] = {
              "keeps running on its current certificate until `bacsc site import` activates\n"
              "the new one; the old one is then revoked (see import --ca-dir, --keep-old).\n"
              "With --expiring-days only devices whose certificate expires within N days are\n"
-             "selected (among DEVICES if given). Killed runs resume; partial runs retry the\n"
-             "failed devices (docs/lifecycle.md).\n"
+             "selected (among DEVICES if given). With --same-key no device makes a new key:\n"
+             "the CSR in its CSR file must be for the key it runs on (the CA accepts a\n"
+             "same-key renewal). Killed runs resume; partial runs retry the failed devices\n"
+             "(docs/lifecycle.md).\n"
              "\n"),
     SITE_GROUPS_NET_PW(renew_rows),
     CLI_TEXT("Exit status: 0 ok, 5 some devices failed (the request holds the others),\n"
@@ -799,8 +803,8 @@ static int request_check(opts *o, void *sel)
         cli_error(o->prog, "--out REQ.zip is required");
         return EXIT_USAGE;
     }
-    if (o->overwrite && o->keep) {
-        cli_error(o->prog, "--overwrite and --keep-existing exclude each other");
+    if (o->overwrite + o->keep + o->same_key > 1) {
+        cli_error(o->prog, "--overwrite, --keep-existing and --same-key exclude each other");
         return EXIT_USAGE;
     }
     if (o->npos > 1) {
@@ -834,7 +838,9 @@ static int request_job(int argc, char **argv, bool renew)
         return ex;
     }
     int64_t job;
-    int rule = o.overwrite ? BACSC_SITE_CSR_OVERWRITE : BACSC_SITE_CSR_KEEP;
+    int rule = o.overwrite  ? BACSC_SITE_CSR_OVERWRITE
+               : o.same_key ? BACSC_SITE_CSR_SAME_KEY
+                            : BACSC_SITE_CSR_KEEP;
     int rc = renew ? bacsc_site_prepare_renew(s, &sel, o.renew_days, rule, &job)
                    : bacsc_site_prepare_request(s, &sel, rule, &job);
     site_note_resumed(s, &o, job);
