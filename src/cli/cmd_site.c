@@ -89,6 +89,13 @@ const cli_opt site_bip_rows[] = {
     CLI_UINT("retries", 0, "N", opts, retries, 0, 10, "per request (3)"),
     CLI_UINT("concurrency", 0, "N", opts, concurrency, 1, BACSC_SITE_CONCURRENCY_MAX,
              "devices worked on at a time (32)"),
+    CLI_STR("broadcast", 0, "ADDR:PORT", opts, broadcast,
+            "where a Who-Is broadcast goes (default the local\n"
+            "broadcast address, port 47808); jobs send one for a\n"
+            "device that no longer answers at its address"),
+    CLI_UINT("broadcast-count", 0, "N", opts, broadcast_count, 0, 65535,
+             "emulate a broadcast on one host: unicast copies to N\n"
+             "consecutive ports from the broadcast port"),
     CLI_END};
 const cli_opt site_sc_rows[] = {
     CLI_STR("hub", 0, "URI", opts, hub, "primary hub, wss://HOST:PORT[/PATH]"),
@@ -517,12 +524,6 @@ static int cmd_status(int argc, char **argv)
 /* ---- discover ------------------------------------------------------------------------------ */
 
 static const cli_opt discover_rows[] = {
-    CLI_STR("broadcast", 0, "ADDR:PORT", opts, broadcast,
-            "where the Who-Is broadcast goes (default the local\n"
-            "broadcast address, port 47808)"),
-    CLI_UINT("broadcast-count", 0, "N", opts, broadcast_count, 0, 65535,
-             "emulate a broadcast on one host: unicast copies to N\n"
-             "consecutive ports from the broadcast port"),
     CLI_STRSZ("target", 0, "ADDR:PORT", opts, targets, ntargets,
               "unicast Who-Is to this device (repeatable); with targets\n"
               "and no --broadcast, no broadcast is sent"),
