@@ -68,6 +68,9 @@ typedef struct bacsc_device_host_sc_ops {
     /* Fill the SC port's live state right before it is read (e.g. with
      * bacsc_sc_node_port_state()). Called only while the SC side runs. */
     void (*refresh)(void *user, bacsc_device_host *h, unsigned idx, bacsc_sc_port_state *st);
+    /* Instance idx switched to a newly activated set (its TLS files under
+     * DIR/tls/<instance>/ changed), after its answer went out. */
+    void (*activated)(void *user, bacsc_device_host *h, unsigned idx);
     void *user;
 } bacsc_device_host_sc_ops;
 

@@ -32,6 +32,7 @@ typedef struct opts {
     const char *prog;
     const char *db;
     bool json, quiet, all, overwrite, keep, accept_partial;
+    bool same_key;                         /* renew --same-key */
     const char *name, *ca, *domain, *primary, *failover, *out, *password;
     const char *bip_local, *broadcast;
     unsigned broadcast_count;

@@ -3,6 +3,7 @@
  * (bacsc/device_host.h).
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,7 @@ struct bacsc_device_host {
     char password[BACSC_REINIT_PASSWORD_MAX + 1];
     rt_password pw;                  /* what is checked: the stored hash */
     char primary[BACSC_URI_MAX], failover[BACSC_URI_MAX];
+    bacsc_timer test_kill;           /* BACSC_TEST_KILL_IN_ACTIVATION=after-switch */
 };
 
 /* ---- who may change the device (docs/security.md) ---------------------------------- */
@@ -357,6 +359,29 @@ static void move_tls_into_place(hdev *d)
     }
 }
 
+/*
+ * Testing crash safety with real processes: BACSC_TEST_KILL_IN_ACTIVATION=N
+ * kills the process (SIGKILL) at the Nth durable step of an activation
+ * (bacsc_devstate_crash_at: 1 next TLS files written, 2 before the state's
+ * transaction, 3 inside it, 4 after its commit, 5 after the old key file was
+ * removed), or with "after-switch" once the device answered and switched to
+ * the new set (300 ms later, so that its answer has left). Unset in normal
+ * operation.
+ */
+static unsigned test_kill_step(bool *after_switch)
+{
+    const char *e = getenv("BACSC_TEST_KILL_IN_ACTIVATION");
+    *after_switch = e && strcmp(e, "after-switch") == 0;
+    return e && !*after_switch ? (unsigned)strtoul(e, NULL, 10) : 0;
+}
+
+static void test_kill_now(bacsc_loop *loop, void *user)
+{
+    (void)loop;
+    (void)user;
+    kill(getpid(), SIGKILL);
+}
+
 static void do_switches(bacsc_loop *loop, void *user)
 {
     (void)loop;
@@ -372,6 +397,11 @@ static void do_switches(bacsc_loop *loop, void *user)
         bacsc_device_send_iam(d->dev, NULL, bacsc_loop_now(h->cfg.loop));
         BACSC_INFO("device %u: activated, mode %s", (unsigned)d->instance,
                    bacsc_comm_mode_name(bacsc_commission_mode(d->cm)));
+        if (h->cfg.sc.activated)
+            h->cfg.sc.activated(h->cfg.sc.user, h, d->idx);
+        bool after_switch;
+        if (test_kill_step(&after_switch) == 0 && after_switch)
+            bacsc_timer_start(h->cfg.loop, &h->test_kill, 300000);
     }
 }
 
@@ -379,7 +409,13 @@ static int hd_reinit(void *user, bacsc_device *dev, uint8_t state, bacsc_error *
 {
     (void)dev;
     hdev *d = user;
+    bool after_switch;
+    unsigned kill_at = test_kill_step(&after_switch);
+    if (state == BACSC_REINIT_ACTIVATE_CHANGES && kill_at)
+        bacsc_devstate_crash_at(d->h->st, kill_at);
     int rc = bacsc_commission_reinitialize(d->cm, state, err);
+    if (kill_at)
+        bacsc_devstate_crash_at(d->h->st, 0);
     if (rc == BACSC_OK && d->switch_pending && !d->h->switch_deferred) {
         /* After the ACK went out: the loop runs deferred callbacks after
          * this I/O batch. */
@@ -504,6 +540,7 @@ int bacsc_device_host_new(const bacsc_device_host_config *cfg, bacsc_device_host
     if (h == NULL)
         return BACSC_ERR_NOMEM;
     h->cfg = *cfg;
+    bacsc_timer_init(&h->test_kill, test_kill_now, h);
     snprintf(h->prefix, sizeof h->prefix, "%s", cfg->name_prefix ? cfg->name_prefix : "dev-");
     snprintf(h->domain, sizeof h->domain, "%s", cfg->domain ? cfg->domain : "");
     snprintf(h->password, sizeof h->password, "%s", cfg->password ? cfg->password : "");
@@ -571,6 +608,7 @@ void bacsc_device_host_free(bacsc_device_host *h)
 {
     if (h == NULL)
         return;
+    bacsc_timer_stop(h->cfg.loop, &h->test_kill);
     for (unsigned i = 0; i < h->count; i++) {
         hdev *d = &h->devs[i];
         sc_stop(d);

@@ -270,12 +270,21 @@ static void host_sc_refresh(void *user, bacsc_device_host *h, unsigned idx,
     rt_refresh_port(&rt->insts[idx], st);
 }
 
+static void host_activated(void *user, bacsc_device_host *h, unsigned idx)
+{
+    (void)h;
+    bacsc_device_runtime *rt = user;
+    if (rt->cfg.activated)
+        rt->cfg.activated(rt->cfg.user, rt, idx);
+}
+
 bacsc_device_host_sc_ops rt_host_sc_ops(bacsc_device_runtime *rt)
 {
     bacsc_device_host_sc_ops ops = {.start = host_sc_start,
                                     .stop = host_sc_stop,
                                     .send = host_sc_send,
                                     .refresh = host_sc_refresh,
+                                    .activated = host_activated,
                                     .user = rt};
     return ops;
 }
