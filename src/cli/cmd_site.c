@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bacsc/bip_link.h"
+#include "bacsc/cari.h"
 #include "bacsc/client.h"
 #include "bacsc/error.h"
 #include "bacsc/log.h"
@@ -732,12 +733,16 @@ static const cli_opt request_rows[] = {
     CLI_FLAG("overwrite", 0, opts, overwrite, "a device with a pending CSR makes a new one"),
     CLI_FLAG("keep-existing", 0, opts, keep, "a device keeps its pending CSR (the default)"),
     CLI_STR("out", 0, "REQ.zip", opts, out, "the CARI request to write (required)"),
+    CLI_STR("sign-cert", 0, "F", opts, sign_cert,
+            "sign the request with this certificate (PEM): the\n"
+            "CA then knows who submitted it (docs/ca.md)"),
+    CLI_STR("sign-key", 0, "F", opts, sign_key, "the signing certificate's private key (PEM)"),
     CLI_END};
 
 static const cli_part request_help[] = {
     CLI_TEXT("usage: bacsc site request [--db FILE] (DEVICES | --all) [--overwrite | --keep-existing]\n"
-             "                          --out REQ.zip [--password-file F] [network options]\n"
-             "                          [--json] [--quiet]\n"
+             "                          --out REQ.zip [--sign-cert F --sign-key F]\n"
+             "                          [--password-file F] [network options] [--json] [--quiet]\n"
              "\n"
              "Each selected device generates a key pair and a CSR (Network Port Command\n"
              "generate-csr-file); the tool reads the CSRs (AtomicReadFile) and writes one CARI\n"
@@ -764,12 +769,17 @@ static const cli_opt renew_rows[] = {
     CLI_FLAG("same-key", 0, opts, same_key, "no new key (devices that cannot rotate): read the\n"
                                             "CSR the device holds for its current key"),
     CLI_STR("out", 0, "REQ.zip", opts, out, "the CARI request to write (required)"),
+    CLI_STR("sign-cert", 0, "F", opts, sign_cert,
+            "sign the request with this certificate (PEM): the\n"
+            "CA then knows who submitted it (docs/ca.md)"),
+    CLI_STR("sign-key", 0, "F", opts, sign_key, "the signing certificate's private key (PEM)"),
     CLI_END};
 
 static const cli_part renew_help[] = {
     CLI_TEXT("usage: bacsc site renew [--db FILE] (DEVICES | --all | --expiring-days N)\n"
              "                        [--overwrite | --keep-existing | --same-key] --out REQ.zip\n"
-             "                        [--password-file F] [network options] [--json] [--quiet]\n"
+             "                        [--sign-cert F --sign-key F] [--password-file F]\n"
+             "                        [network options] [--json] [--quiet]\n"
              "\n"
              "Renew the certificates of devices that hold one: each selected device makes a\n"
              "new key pair and CSR (generate-csr-file) and signs the CSR with its current key,\n"
@@ -811,6 +821,16 @@ static int request_check(opts *o, void *sel)
         cli_error(o->prog, "unexpected argument '%s'", o->pos[1]);
         return EXIT_USAGE;
     }
+    if (!o->sign_cert != !o->sign_key) {
+        cli_error(o->prog, "--sign-cert and --sign-key go together");
+        return EXIT_USAGE;
+    }
+    const char *sf[2] = {o->sign_cert, o->sign_key};
+    for (int i = 0; i < 2 && o->sign_cert; i++)
+        if (access(sf[i], R_OK) != 0) {
+            cli_error(o->prog, "cannot read %s: %s", sf[i], strerror(errno));
+            return EXIT_FAIL;
+        }
     return request_selection(o, sel) ? -1 : EXIT_USAGE;
 }
 static const site_verb request_verb = {.spec = &request_spec, .check = request_check};
@@ -853,10 +873,19 @@ static int request_job(int argc, char **argv, bool renew)
     size_t count = 0;
     rc = renew ? bacsc_site_write_request_job(s, job, o.out, &count)
                : bacsc_site_write_request(s, &sel, o.out, &count);
+    char serr[300] = "";
+    if (rc == BACSC_OK && o.sign_cert &&
+        bacsc_cari_sign_file(o.out, o.sign_cert, o.sign_key, serr, sizeof serr) != BACSC_OK) {
+        cli_error(o.prog, "%s; the request was not written (run again)", serr);
+        unlink(o.out); /* never an unsigned request when a signed one was asked for */
+        rc = BACSC_ERR_CRYPTO;
+        ex = EXIT_FAIL;
+    }
     if (rc == BACSC_OK) {
         if (!o.json)
-            printf("wrote %s: %zu CSR%s\n", o.out, count, count == 1 ? "" : "s");
-    } else {
+            printf("wrote %s: %zu CSR%s%s\n", o.out, count, count == 1 ? "" : "s",
+                   o.sign_cert ? ", signed" : "");
+    } else if (rc != BACSC_ERR_CRYPTO) {
         site_cmd_fail(s, &o, EXIT_FAIL);
         if (ex == EXIT_OK)
             ex = EXIT_FAIL;

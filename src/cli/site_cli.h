@@ -52,6 +52,8 @@ typedef struct opts {
     int nsc_ca;
     /* rollover */
     const char *new_ca, *response, *force;
+    /* request / renew: sign the CARI request (CMS) */
+    const char *sign_cert, *sign_key;
     unsigned phase;
     bool hubs_done;
     char **pos;

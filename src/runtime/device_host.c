@@ -36,6 +36,7 @@ typedef struct hdev {
     bool ip_on, sc_on;               /* running */
     int rx;                          /* where the request being handled came from */
     bool switch_pending;             /* apply the active mode after the ACK */
+    bool crl_only;                   /* ... and only the CRLs changed: reload, no restart */
     char tls_dir[4200];
     uint8_t uuid[16];
 } hdev;
@@ -221,6 +222,24 @@ static void tls_paths(const hdev *d, bacsc_device_host_sc *sc, char (*buf)[4400]
     }
 }
 
+static bool same_blob(const bacsc_blob *a, const bacsc_blob *b)
+{
+    return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+}
+
+/* Does `next` differ from the running state `cur` in its CRLs only? */
+static bool only_crls_changed(const bacsc_commission_data *cur, const bacsc_commission_data *next)
+{
+    if (next->active_key_is_new || same_blob(&cur->active.crl, &next->active.crl) ||
+        !same_blob(&cur->active.opcert, &next->active.opcert))
+        return false;
+    for (int i = 0; i < BACSC_ISSUER_FILES_MAX; i++)
+        if (!same_blob(&cur->active.issuer[i], &next->active.issuer[i]))
+            return false;
+    return memcmp(&cur->sc_active, &next->sc_active, sizeof cur->sc_active) == 0 &&
+           memcmp(&cur->ip_active, &next->ip_active, sizeof cur->ip_active) == 0;
+}
+
 /* The runtime's apply hook: build the next TLS set before the state is saved. */
 static int hd_apply(void *user, const bacsc_commission_data *next, EVP_PKEY *key, char *detail,
                     size_t cap)
@@ -243,6 +262,7 @@ static int hd_apply(void *user, const bacsc_commission_data *next, EVP_PKEY *key
         rmdir_files(nd);
         return rc;
     }
+    d->crl_only = d->sc_on && sc_on && only_crls_changed(bacsc_commission_state(d->cm), next);
     /* Saved next (by the runtime, right after this returns); we move the
      * files into place at the switch. A crash before that is harmless: the
      * files are rebuilt from the database at start. */
@@ -311,6 +331,22 @@ static void sc_start(hdev *d)
             s->reliability = 7;   /* unreliable-other */
     }
     d->sc_on = true;
+}
+
+/* Only the CRLs changed: the SC side reloads its TLS files (sc.reload). */
+static int sc_reload(hdev *d)
+{
+    bacsc_device_host *h = d->h;
+    if (!d->sc_on || h->cfg.sc.reload == NULL)
+        return BACSC_ERR_STATE;
+    bacsc_device_host_sc sc;
+    memset(&sc, 0, sizeof sc);
+    char paths[5][4400];
+    tls_paths(d, &sc, paths);
+    sc.port = bacsc_netport_sc_active(bacsc_commission_sc_port(d->cm));
+    sc.instance = d->instance;
+    memcpy(sc.uuid, d->uuid, 16);
+    return h->cfg.sc.reload(h->cfg.sc.user, h, d->idx, &sc) < 0 ? BACSC_ERR_STATE : BACSC_OK;
 }
 
 static void sc_stop(hdev *d)
@@ -393,6 +429,12 @@ static void do_switches(bacsc_loop *loop, void *user)
             continue;
         d->switch_pending = false;
         move_tls_into_place(d);
+        if (d->crl_only && sc_reload(d) == BACSC_OK) {
+            d->crl_only = false;
+            BACSC_INFO("device %u: activated, CRLs reloaded", (unsigned)d->instance);
+            continue;
+        }
+        d->crl_only = false;
         apply_mode(d, true);
         bacsc_device_send_iam(d->dev, NULL, bacsc_loop_now(h->cfg.loop));
         BACSC_INFO("device %u: activated, mode %s", (unsigned)d->instance,
