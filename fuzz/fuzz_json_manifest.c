@@ -15,14 +15,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bacsc_cari_manifest_parse((const char *)data, size, 1000, &m, err, sizeof err);
     if (strlen(err) >= sizeof err || strchr(err, '\n'))
         __builtin_trap();
-    for (size_t i = 0; i < m.n_entries; i++)
-        bacsc_cari_entry_clear(&m.entries[i]);
-    free(m.entries);
-    free(m.site);
-    free(m.batch_id);
-    free(m.request_batch_id);
-    free(m.created);
-    free(m.generator);
-    free(m.error);
+    bacsc_cari_clear(&m);
     return 0;
 }

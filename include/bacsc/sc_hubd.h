@@ -36,7 +36,7 @@ typedef struct bacsc_hubd_config {
     bool insecure_plaintext;     /* ws:// (tests and debugging only) */
     bacsc_sc_hub_config hub;     /* VMAC, UUID, limits, timers (zero fields: defaults) */
     const char *name;            /* log prefix ("hub"); NULL = "hub" */
-    /* Listener limits: only max_handshakes, handshake_timeout_ms and the
+    /* Listener limits: only max_handshakes, handshake_threads, handshake_timeout_ms and the
      * per-address fields are read (zero: the wsconn.h defaults). */
     bacsc_ws_options ws;
     /* Device UUID vs the certificate's urn:uuid: SAN (enum bacsc_sc_uuid_binding;

@@ -60,6 +60,8 @@ typedef struct bacsc_ws_listener bacsc_ws_listener;
 
 /* An option value that switches a per-address limit off. */
 #define BACSC_WS_OFF 0xFFFFFFFFu
+/* handshake_threads: one worker per online CPU. */
+#define BACSC_WS_AUTO 0xFFFFFFFFu
 
 typedef struct bacsc_ws_callbacks {
     void *(*on_accept)(bacsc_wsconn *c, void *listener_user);
@@ -99,6 +101,10 @@ typedef struct bacsc_ws_options {
     uint32_t first_octet_timeout_ms;  /* server: the first octets of the TLS ClientHello (or
                                          the HTTP request in plaintext) must arrive within
                                          this (default 3000; never above handshake_timeout) */
+    unsigned handshake_threads;    /* listener: TLS handshakes on this many worker threads
+                                      (bacsc/hspool.h; BACSC_WS_AUTO: one per CPU), at most
+                                      max_handshakes at once; the loop only accepts and then
+                                      runs the open connections. 0 (default): on the loop */
     bacsc_tls_resume *resume;      /* client: offer the session stored here and store the
                                       tickets the server sends (tls.h); NULL = no
                                       resumption. Must outlive the connection */
@@ -141,6 +147,9 @@ typedef struct bacsc_ws_listener_stats {
     unsigned handshaking;             /* now: connections between accept and open */
     unsigned addresses;               /* now: source addresses tracked */
     unsigned max_addr_handshaking;    /* now: most handshakes held by one address */
+    unsigned handshake_threads;       /* TLS handshake workers (0: on the loop) */
+    unsigned handshake_queue;         /* now: handshakes on the workers */
+    double handshakes_per_s;          /* handshakes the workers completed in the last second */
 } bacsc_ws_listener_stats;
 
 void bacsc_ws_listener_get_stats(const bacsc_ws_listener *l, bacsc_ws_listener_stats *out);

@@ -140,6 +140,13 @@ char *hub_metrics_render(const hub_metrics_src *src, size_t *len)
         bacsc_sc_hub_connected_count(hub));
     one(&o, "bacsc_hub_handshaking_connections", "gauge",
         "Connections between TCP accept and WebSocket open.", ls.handshaking);
+    one(&o, "bacsc_hub_handshake_threads", "gauge",
+        "TLS handshake worker threads (0: handshakes on the event loop).", ls.handshake_threads);
+    one(&o, "bacsc_hub_handshake_queue", "gauge",
+        "TLS handshakes on the worker threads now (queued or in progress).", ls.handshake_queue);
+    one(&o, "bacsc_hub_handshakes_per_second", "gauge",
+        "TLS handshakes the worker threads completed in the last full second.",
+        (uint64_t)ls.handshakes_per_s);
     one(&o, "bacsc_hub_tracked_source_addresses", "gauge",
         "Source addresses with per-address admission state.", ls.addresses);
     one(&o, "bacsc_hub_tcp_accepted_total", "counter",

@@ -40,7 +40,7 @@ void sc_opts_init(sc_opts *o)
     o->count = -1;
     o->vendor_id = -1;
     o->max_handshakes = o->max_handshakes_per_address = o->accept_rate_per_address =
-        o->accept_burst_per_address = o->control_rate = -1;
+        o->accept_burst_per_address = o->control_rate = o->handshake_threads = -1;
 }
 
 void sc_opts_free(sc_opts *o)
@@ -162,6 +162,7 @@ static const struct key keys[] = {
     {"location", K_STR, OFF(location), 0},
     {"description", K_STR, OFF(description), 0},
     {"max_handshakes", K_LONG, OFF(max_handshakes), 100000},
+    {"handshake_threads", K_LONG, OFF(handshake_threads), 64},
     {"max_handshakes_per_address", K_LONG, OFF(max_handshakes_per_address), 100000},
     {"accept_rate_per_address", K_LONG, OFF(accept_rate_per_address), 100000},
     {"accept_burst_per_address", K_LONG, OFF(accept_burst_per_address), 100000},
@@ -541,6 +542,9 @@ int sc_hubd_hardening(const char *prog, const sc_opts *o, bacsc_hubd_config *hc)
 {
     if (o->max_handshakes > 0)
         hc->ws.max_handshakes = (unsigned)o->max_handshakes;
+    /* TLS handshakes on worker threads: one per CPU unless configured (0: on the loop) */
+    hc->ws.handshake_threads = o->handshake_threads < 0 ? BACSC_WS_AUTO
+                                                        : (unsigned)o->handshake_threads;
     hc->ws.max_handshakes_per_addr = limit_opt(o->max_handshakes_per_address);
     hc->ws.accept_rate_per_addr = limit_opt(o->accept_rate_per_address);
     hc->ws.accept_burst_per_addr = limit_opt(o->accept_burst_per_address);

@@ -52,7 +52,7 @@ typedef struct sc_opts {
     const char *location, *description;
     long vendor_id;
     /* hub hardening (docs/hub.md, HARDENING); -1 / 0: default */
-    long max_handshakes, max_handshakes_per_address, accept_rate_per_address,
+    long max_handshakes, handshake_threads, max_handshakes_per_address, accept_rate_per_address,
         accept_burst_per_address, control_rate;
     double first_octet_timeout, handshake_timeout;
     const char *uuid_binding;       /* "strict" | "when-present" | "off" */

@@ -277,7 +277,12 @@ static void describe_join_failure(sc_tool *t)
 {
     const bacsc_sc_connector *c = bacsc_sc_node_connector(t->node);
     const bacsc_sc_hub_connection_status *st = bacsc_sc_connector_status(c, BACSC_SC_SLOT_PRIMARY);
-    if (st && st->error_code)
+    uint16_t code = 0;
+    const char *why = bacsc_sc_node_last_failure(t->node, BACSC_SC_SLOT_PRIMARY, &code);
+    if (code && why && *why) /* the transport's reason: "connect failed: Connection refused" */
+        cli_error(t->prog, "cannot join hub %s: %u %s: %s", t->o.hub, code,
+                  bacsc_sc_error_name(code), why);
+    else if (st && st->error_code)
         cli_error(t->prog, "cannot join hub %s: %u %s%s%s", t->o.hub, st->error_code,
                   bacsc_sc_error_name(st->error_code),
                   st->error_details && *st->error_details ? ": " : "",

@@ -369,6 +369,7 @@ int bacsc_hubd_new(bacsc_loop *loop, const bacsc_hubd_config *cfg, bacsc_hubd **
                                                                   : BACSC_SC_HUB_DEFAULT_MAX_PEERS,
                             .insecure_plaintext = cfg->insecure_plaintext,
                             .max_handshakes = cfg->ws.max_handshakes,
+                            .handshake_threads = cfg->ws.handshake_threads,
                             .handshake_timeout_ms = cfg->ws.handshake_timeout_ms,
                             .max_handshakes_per_addr = cfg->ws.max_handshakes_per_addr,
                             .accept_rate_per_addr = cfg->ws.accept_rate_per_addr,

@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,10 @@ struct bacsc_tls_ctx {
     uint32_t ticket_lifetime_s, ticket_rotate_s;
     bacsc_tls_ticket_keys keys;
     bacsc_tls_stats stats;
+    /* Handshakes may run on worker threads (hspool.h): the ticket keys and
+     * the counters the handshake callbacks touch are under this lock. */
+    pthread_mutex_t lock;
+    bool lock_init;
 };
 
 /* ex_data slots: SSL_CTX → bacsc_tls_ctx, SSL → bacsc_tls_resume, SSL → the
@@ -393,14 +398,27 @@ int bacsc_tls_ticket_keys_load(const char *path, int64_t now, uint32_t rotate_s,
     return 0;
 }
 
-/* Ticket encryption/decryption (OpenSSL 3: EVP_MAC HMAC-SHA-256). Returns
- * 1 (use), 2 (decrypted with the previous key: use, and issue a new one),
- * 0 (unknown key name: full handshake), -1 (error). */
-static int ticket_key_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv,
-                         EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
+/* The ticket cipher, fetched once (not looked up in the provider store on
+ * every ticket). */
+static EVP_CIPHER *ticket_cipher_v;
+static pthread_once_t ticket_cipher_once = PTHREAD_ONCE_INIT;
+static void ticket_cipher_fetch(void)
 {
-    bacsc_tls_ctx *t = ctx_of(ssl);
-    if (!t || !t->keys.n)
+    ticket_cipher_v = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
+}
+static const EVP_CIPHER *ticket_cipher(void)
+{
+    pthread_once(&ticket_cipher_once, ticket_cipher_fetch);
+    return ticket_cipher_v ? ticket_cipher_v : EVP_aes_256_cbc();
+}
+
+/* Under t->lock: the key to encrypt with (rotating first when due) or the
+ * one named; *out gets a copy. Returns 1, 2 (previous key), 0 (unknown
+ * name), -1. */
+static int ticket_key_pick(bacsc_tls_ctx *t, unsigned char key_name[16], int enc,
+                           bacsc_tls_ticket_key *out)
+{
+    if (!t->keys.n)
         return -1;
     const bacsc_tls_ticket_key *key = NULL;
     int ret = 1;
@@ -418,8 +436,6 @@ static int ticket_key_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv
         }
         key = &t->keys.key[0];
         memcpy(key_name, key->name, 16);
-        if (RAND_bytes(iv, 16) != 1)
-            return -1;
     } else {
         for (unsigned i = 0; i < t->keys.n; i++)
             if (CRYPTO_memcmp(key_name, t->keys.key[i].name, 16) == 0) {
@@ -430,16 +446,42 @@ static int ticket_key_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv
         if (!key)
             return 0;
     }
+    *out = *key;
+    return ret;
+}
+
+/* Ticket encryption/decryption (OpenSSL 3: EVP_MAC HMAC-SHA-256). Returns
+ * 1 (use), 2 (decrypted with the previous key: use, and issue a new one),
+ * 0 (unknown key name: full handshake), -1 (error). */
+static int ticket_key_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv,
+                         EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
+{
+    bacsc_tls_ctx *t = ctx_of(ssl);
+    if (!t)
+        return -1;
+    bacsc_tls_ticket_key key;
+    pthread_mutex_lock(&t->lock);
+    int ret = ticket_key_pick(t, key_name, enc, &key);
+    pthread_mutex_unlock(&t->lock);
+    if (ret <= 0) {
+        OPENSSL_cleanse(&key, sizeof key);
+        return ret;
+    }
+    if (enc && RAND_bytes(iv, 16) != 1)
+        ret = -1;
     OSSL_PARAM params[3];
-    params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, (void *)key->hmac, 32);
+    params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, key.hmac, 32);
     params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
     params[2] = OSSL_PARAM_construct_end();
-    if (EVP_MAC_CTX_set_params(hctx, params) != 1)
-        return -1;
-    int ok = enc ? EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, key->aes, iv)
-                 : EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, key->aes, iv);
-    return ok == 1 ? ret : -1;
+    if (ret > 0 && EVP_MAC_CTX_set_params(hctx, params) != 1)
+        ret = -1;
+    if (ret > 0 && (enc ? EVP_EncryptInit_ex(cctx, ticket_cipher(), NULL, key.aes, iv)
+                        : EVP_DecryptInit_ex(cctx, ticket_cipher(), NULL, key.aes, iv)) != 1)
+        ret = -1;
+    OPENSSL_cleanse(&key, sizeof key);
+    return ret;
 }
+
 
 /* A configured CRL covers the issuers it was given for: a peer of another
  * configured issuer (no CRL of its own) is not refused for that. */
@@ -530,17 +572,17 @@ static int setup_trust(X509_STORE *st, const bacsc_tls_config *cfg, STACK_OF(X50
  * and validity period of this context (the same store as full handshakes). */
 /* Does `peer` verify now against the issuers, CRL and clock of `t` (as a
  * client certificate when `client`, else as a server's)? Else `why`. */
-static bool cert_verifies(bacsc_tls_ctx *t, X509 *peer, bool client, char *why, size_t cap)
+static bool cert_verifies(SSL_CTX *ctx, X509 *peer, bool client, char *why, size_t cap)
 {
     X509_STORE_CTX *vc = X509_STORE_CTX_new();
     if (!vc) {
         snprintf(why, cap, "out of memory");
         return false;
     }
-    bool ok = X509_STORE_CTX_init(vc, SSL_CTX_get_cert_store(t->ctx), peer, NULL) == 1 &&
+    bool ok = X509_STORE_CTX_init(vc, SSL_CTX_get_cert_store(ctx), peer, NULL) == 1 &&
               X509_STORE_CTX_set_default(vc, client ? "ssl_client" : "ssl_server") == 1;
     if (ok) {
-        X509_STORE_CTX_set_depth(vc, SSL_CTX_get_verify_depth(t->ctx));
+        X509_STORE_CTX_set_depth(vc, SSL_CTX_get_verify_depth(ctx));
         ok = X509_verify_cert(vc) == 1;
         if (!ok)
             snprintf(why, cap, "%s",
@@ -553,13 +595,15 @@ static bool cert_verifies(bacsc_tls_ctx *t, X509 *peer, bool client, char *why, 
     return ok;
 }
 
-static bool session_cert_ok(bacsc_tls_ctx *t, SSL_SESSION *ss)
+/* Against the store of the SSL's own context: on a handshake worker, a
+ * reload may be swapping the context's SSL_CTX meanwhile. */
+static bool session_cert_ok(SSL *ssl, SSL_SESSION *ss)
 {
     X509 *peer = SSL_SESSION_get0_peer(ss);
     if (!peer)
         return false;
     char why[160];
-    if (cert_verifies(t, peer, true, why, sizeof why))
+    if (cert_verifies(SSL_get_SSL_CTX(ssl), peer, true, why, sizeof why))
         return true;
     BACSC_INFO("tls: ticket refused: its client certificate no longer verifies: %s", why);
     return false;
@@ -570,7 +614,6 @@ static SSL_TICKET_RETURN ticket_decrypted_cb(SSL *ssl, SSL_SESSION *ss,
                                              SSL_TICKET_STATUS status, void *arg)
 {
     bacsc_tls_ctx *t = arg;
-    (void)ssl;
     (void)keyname;
     (void)keyname_len;
     switch (status) {
@@ -584,12 +627,22 @@ static SSL_TICKET_RETURN ticket_decrypted_cb(SSL *ssl, SSL_SESSION *ss,
         return SSL_TICKET_RETURN_ABORT;
     }
     int64_t age = (int64_t)time(NULL) - (int64_t)SSL_SESSION_get_time(ss);
-    if (age < 0 || age > (int64_t)t->ticket_lifetime_s || !session_cert_ok(t, ss)) {
+    if (age < 0 || age > (int64_t)t->ticket_lifetime_s || !session_cert_ok(ssl, ss)) {
+        pthread_mutex_lock(&t->lock);
         t->stats.tickets_refused++;
+        pthread_mutex_unlock(&t->lock);
         return SSL_TICKET_RETURN_IGNORE_RENEW;
     }
-    return status == SSL_TICKET_SUCCESS_RENEW ? SSL_TICKET_RETURN_USE_RENEW
-                                              : SSL_TICKET_RETURN_USE;
+    /* Renew (a new ticket after the handshake) when the ticket came under
+     * the previous key or is past half its life: a node that reconnects
+     * keeps a ticket that will still be good at the next hub restart.
+     * Otherwise the node reuses its ticket (tls_resume_offer()): issuing one
+     * costs OpenSSL 3.0 an encode, a full decode (an X.509 parse) and an
+     * encode of the session — a third of a resumed handshake, spent in a
+     * reconnect storm where it matters most. */
+    if (status == SSL_TICKET_SUCCESS_RENEW || age > (int64_t)t->ticket_lifetime_s / 2)
+        return SSL_TICKET_RETURN_USE_RENEW;
+    return SSL_TICKET_RETURN_USE;
 }
 
 /* Issue and accept tickets on `ctx` with the keys of `t`. */
@@ -651,6 +704,20 @@ static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
     return 0; /* we did not keep the caller's reference */
 }
 
+/* Offer a copy of the kept session: OpenSSL marks the session a TLS 1.3
+ * client resumed not resumable (single use), and the hub sends a new ticket
+ * only when the old one is past half its life. The copy shares the
+ * certificate (a reference), so it is cheap. */
+static bool tls_resume_offer(SSL *ssl, SSL_SESSION *s)
+{
+    SSL_SESSION *copy = SSL_SESSION_dup(s);
+    if (!copy)
+        return false;
+    bool ok = SSL_set_session(ssl, copy) == 1;
+    SSL_SESSION_free(copy); /* the SSL holds its own reference */
+    return ok;
+}
+
 int bacsc_tls_ssl_set_resume(SSL *ssl, bacsc_tls_resume *r)
 {
     if (!ssl || SSL_is_server(ssl) || !ex_indexes())
@@ -666,7 +733,7 @@ int bacsc_tls_ssl_set_resume(SSL *ssl, bacsc_tls_resume *r)
             life = hint; /* the server's ticket lifetime */
         if (age < 0 || age >= life || !SSL_SESSION_is_resumable(s)) {
             bacsc_tls_resume_clear(r);
-        } else if (SSL_set_session(ssl, s) != 1) {
+        } else if (!tls_resume_offer(ssl, s)) {
             ERR_clear_error();
             bacsc_tls_resume_clear(r);
         }
@@ -685,8 +752,11 @@ void bacsc_tls_resume_clear(bacsc_tls_resume *r)
 void bacsc_tls_ctx_stats(const bacsc_tls_ctx *t, bacsc_tls_stats *out)
 {
     memset(out, 0, sizeof *out);
-    if (t)
-        *out = t->stats;
+    if (!t)
+        return;
+    pthread_mutex_lock((pthread_mutex_t *)&t->lock);
+    *out = t->stats;
+    pthread_mutex_unlock((pthread_mutex_t *)&t->lock);
 }
 
 void bacsc_tls_note_handshake(SSL *ssl)
@@ -694,9 +764,11 @@ void bacsc_tls_note_handshake(SSL *ssl)
     bacsc_tls_ctx *t = ssl ? ctx_of(ssl) : NULL;
     if (!t)
         return;
+    bool resumed = SSL_session_reused(ssl);
+    pthread_mutex_lock(&t->lock);
     t->stats.handshakes++;
-    if (SSL_session_reused(ssl))
-        t->stats.resumed++;
+    t->stats.resumed += resumed;
+    pthread_mutex_unlock(&t->lock);
 }
 
 /* TLS 1.3 only, the suites, groups and signature algorithms of BACnet/SC,
@@ -757,6 +829,8 @@ bacsc_tls_ctx *bacsc_tls_ctx_new(const bacsc_tls_config *cfg, bool server, char 
     t->ctx = ctx;
     t->server = server;
     t->verify_hostname = cfg->verify_hostname;
+    pthread_mutex_init(&t->lock, NULL);
+    t->lock_init = true;
 
     if (!configure_protocol(ctx, server)) {
         set_err(err, errlen, "cannot configure TLS 1.3%s", NULL);
@@ -783,6 +857,17 @@ bacsc_tls_ctx *bacsc_tls_ctx_new(const bacsc_tls_config *cfg, bool server, char 
         goto fail;
     SSL_CTX_set_cert_store(ctx, st); /* takes ownership */
     st = NULL;
+    /* Our own chain, built once here. Otherwise OpenSSL builds it in every
+     * handshake (an X509_verify_cert of our certificate: one ECDSA
+     * verification each time) and sends the self-signed issuer too, which
+     * the peer must already have (it never uses one a peer sends) and would
+     * only parse (an X.509 decode per handshake on the other side). */
+    if (SSL_CTX_build_cert_chain(ctx, SSL_BUILD_CHAIN_FLAG_NO_ROOT |
+                                          SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR |
+                                          SSL_BUILD_CHAIN_FLAG_CLEAR_ERROR) <= 0) {
+        set_err(err, errlen, "cannot build the certificate chain of %s", cfg->cert_file);
+        goto fail;
+    }
 
     if (server) {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
@@ -823,6 +908,8 @@ fail:
     if (t) {
         free(t->ticket_key_file);
         OPENSSL_cleanse(&t->keys, sizeof t->keys);
+        if (t->lock_init)
+            pthread_mutex_destroy(&t->lock);
     }
     free(t);
     return NULL;
@@ -835,6 +922,8 @@ void bacsc_tls_ctx_free(bacsc_tls_ctx *t)
     SSL_CTX_free(t->ctx);
     free(t->ticket_key_file);
     OPENSSL_cleanse(&t->keys, sizeof t->keys);
+    if (t->lock_init)
+        pthread_mutex_destroy(&t->lock);
     free(t);
 }
 
@@ -875,7 +964,7 @@ int bacsc_tls_peer_recheck(bacsc_tls_ctx *t, struct ssl_st *ssl, char *why, size
     X509 *peer = SSL_get0_peer_certificate(ssl);
     if (!peer)
         return BACSC_OK; /* no handshake done yet: it will verify with the new store */
-    return cert_verifies(t, peer, SSL_is_server(ssl), why, cap) ? BACSC_OK : BACSC_ERR_POLICY;
+    return cert_verifies(t->ctx, peer, SSL_is_server(ssl), why, cap) ? BACSC_OK : BACSC_ERR_POLICY;
 }
 
 struct ssl_ctx_st *bacsc_tls_ctx_ssl_ctx(bacsc_tls_ctx *t)

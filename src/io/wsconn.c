@@ -34,22 +34,14 @@
 
 #include "bacsc/bvlc.h"
 #include "bacsc/error.h"
+#include "bacsc/hspool.h"
 #include "bacsc/log.h"
 
 #include "addr_limit_internal.h"
+#include "ws_params_internal.h"
 
 enum cstate { CS_CONNECTING, CS_TLS, CS_HTTP, CS_OPEN, CS_CLOSING, CS_CLOSED };
 
-#define DEF_MAX_MESSAGE 65536
-#define DEF_MAX_QUEUE (1024 * 1024)
-#define DEF_HANDSHAKE_MS 10000
-#define DEF_CONNECT_MS 10000
-#define DEF_CLOSE_MS 5000
-#define DEF_MAX_CONN 10000
-#define DEF_MAX_HANDSHAKES 128
-#define DEF_ADDR_HANDSHAKES 8
-#define DEF_ADDR_RATE 50
-#define DEF_FIRST_OCTET_MS 3000
 #define ADDR_LOG_US 10000000u    /* one refusal line per address per 10 s */
 #define ADDR_SWEEP_US 10000000u
 /* While every handshake slot is taken, still accept this many connections
@@ -70,6 +62,7 @@ struct handshake {
     char host[300];           /* client: Host header value / TLS name */
     char path[256];
     char tls_host[256];
+    bacsc_hs_job job;         /* server: the TLS handshake on a pool worker */
     char buf[];               /* header buffer, opt.max_header octets */
 };
 
@@ -92,6 +85,7 @@ struct bacsc_wsconn {
     bool rx_short;               /* the last socket read returned less than asked */
     bool handshaking;            /* server: counted in listener->handshaking */
     bool got_data;               /* any octet received */
+    bool in_pool;                /* server: handshaking on a pool worker (hs->job) */
     bool bufs_kept;              /* open, busy: SSL_MODE_RELEASE_BUFFERS cleared */
     unsigned busy_run;           /* I/O events in a row < KEEP_BUFS_US apart */
     uint64_t last_io;            /* open: µs of the last read event or flush */
@@ -130,6 +124,7 @@ struct bacsc_ws_listener {
     bacsc_timer grace_timer;     /* refills `grace` while paused */
     bacsc_wsconn *conns;
     bacsc_addr_limit *addrs;     /* per-source-address state */
+    bacsc_hspool *pool;          /* TLS handshake workers (NULL: on the loop) */
     uint64_t swept;              /* µs of the last sweep of `addrs` */
     bacsc_ws_listener_stats st;
 };
@@ -168,47 +163,6 @@ static void on_readable(bacsc_wsconn *c);
 static void process_input(bacsc_wsconn *c, uint8_t *data, size_t len);
 static void update_interest(bacsc_wsconn *c);
 
-static void fill_defaults(bacsc_ws_options *o, const bacsc_ws_options *in)
-{
-    if (in)
-        *o = *in;
-    else
-        memset(o, 0, sizeof *o);
-    if (!o->protocols)
-        o->protocols = BACSC_WS_PROTO_HUB;
-    if (!o->max_message)
-        o->max_message = DEF_MAX_MESSAGE;
-    if (!o->max_queue)
-        o->max_queue = DEF_MAX_QUEUE;
-    if (!o->max_header)
-        o->max_header = BACSC_HTTP_DEFAULT_MAX_HEADER;
-    if (o->max_header < 256)
-        o->max_header = 256;
-    if (o->max_header > 65535)
-        o->max_header = 65535;
-    if (!o->handshake_timeout_ms)
-        o->handshake_timeout_ms = DEF_HANDSHAKE_MS;
-    if (!o->connect_timeout_ms)
-        o->connect_timeout_ms = DEF_CONNECT_MS;
-    if (!o->close_timeout_ms)
-        o->close_timeout_ms = DEF_CLOSE_MS;
-    if (!o->max_connections)
-        o->max_connections = DEF_MAX_CONN;
-    if (!o->max_handshakes)
-        o->max_handshakes = DEF_MAX_HANDSHAKES;
-    if (!o->max_handshakes_per_addr)
-        o->max_handshakes_per_addr = DEF_ADDR_HANDSHAKES;
-    if (!o->accept_rate_per_addr)
-        o->accept_rate_per_addr = DEF_ADDR_RATE;
-    if (!o->accept_burst_per_addr)
-        o->accept_burst_per_addr = o->accept_rate_per_addr == BACSC_WS_OFF
-                                       ? BACSC_WS_OFF : 2 * o->accept_rate_per_addr;
-    if (!o->first_octet_timeout_ms)
-        o->first_octet_timeout_ms = DEF_FIRST_OCTET_MS;
-    if (o->first_octet_timeout_ms > o->handshake_timeout_ms)
-        o->first_octet_timeout_ms = o->handshake_timeout_ms;
-}
-
 /* ---- life cycle ------------------------------------------------------------ */
 
 static void conn_free(bacsc_wsconn *c)
@@ -221,7 +175,7 @@ static void conn_free(bacsc_wsconn *c)
 
 static void maybe_free(bacsc_wsconn *c)
 {
-    if (c->state == CS_CLOSED && c->busy == 0 && !c->flush_scheduled)
+    if (c->state == CS_CLOSED && c->busy == 0 && !c->flush_scheduled && !c->in_pool)
         conn_free(c);
 }
 
@@ -248,14 +202,17 @@ static void teardown(bacsc_wsconn *c, uint16_t error_code, const char *reason)
     bool was_open = c->state >= CS_OPEN;
     c->state = CS_CLOSED;
     bacsc_timer_stop(c->loop, &c->timer);
-    if (c->fd >= 0) {
+    if (c->in_pool) {
+        /* the worker still holds fd and SSL: released when it hands them back */
+        bacsc_hspool_cancel(c->listener->pool, &c->hs->job);
+    } else if (c->fd >= 0) {
         bacsc_loop_unwatch(c->loop, c->fd);
         if (c->ssl && c->close_sent && c->close_received) /* close_notify; never blocks */
             SSL_shutdown(c->ssl);
         close(c->fd);
         c->fd = -1;
     }
-    if (c->ssl) {
+    if (c->ssl && !c->in_pool) {
         SSL_free(c->ssl);
         c->ssl = NULL;
     }
@@ -920,6 +877,86 @@ static void on_io(bacsc_loop *loop, int fd, unsigned events, void *user)
     maybe_free(c);
 }
 
+static void handshake_timed_out(bacsc_wsconn *c)
+{
+    if (c->server && c->listener) {
+        if (!c->got_data)
+            c->listener->st.first_octet_timeouts++;
+        else
+            c->listener->st.handshake_timeouts++;
+    }
+    if (c->server && !c->got_data)
+        teardown(c, c->state == CS_TLS ? BACSC_EC_TLS_ERROR : BACSC_EC_HTTP_ERROR,
+                 "nothing received within the first-octet timeout");
+    else if (c->state == CS_TLS)
+        teardown(c, BACSC_EC_TLS_ERROR, "TLS handshake timed out");
+    else
+        teardown(c, c->server ? BACSC_EC_HTTP_ERROR : BACSC_EC_HTTP_RESPONSE_TIMEOUT,
+                 "WebSocket upgrade timed out");
+}
+
+/* ---- handshakes on pool workers (hspool.h) --------------------------------- */
+
+/* Hand the server TLS handshake to a worker; nothing of it is touched here
+ * until pool_done(). False: do it on the loop (no pool, or the pool is full). */
+static bool pool_submit(bacsc_ws_listener *l, bacsc_wsconn *c)
+{
+    if (!l->pool || !c->ssl)
+        return false;
+    bacsc_hs_job *j = &c->hs->job;
+    j->ssl = c->ssl;
+    j->fd = c->fd;
+    j->first_octet_deadline_us = c->accepted_at + (uint64_t)l->opt.first_octet_timeout_ms * 1000;
+    j->deadline_us = c->accepted_at + (uint64_t)l->opt.handshake_timeout_ms * 1000;
+    j->user = c;
+    if (bacsc_hspool_submit(l->pool, j) != BACSC_OK)
+        return false;
+    c->in_pool = true;
+    return true;
+}
+
+static void pool_done(bacsc_hs_job *j, void *user)
+{
+    (void)user;
+    bacsc_wsconn *c = j->user;
+    c->in_pool = false;
+    c->busy++;
+    if (c->state == CS_CLOSED) { /* torn down meanwhile: release what the worker had */
+        close(c->fd);
+        c->fd = -1;
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+    } else if (j->result == BACSC_HS_DONE) {
+        c->got_data = true;
+        if (bacsc_loop_watch(c->loop, c->fd, BACSC_EV_READ, on_io, c) != BACSC_OK) {
+            teardown(c, BACSC_EC_TCP_ERROR, "cannot watch the socket");
+            c->busy--;
+            maybe_free(c);
+            return;
+        }
+        watch_reads(c);
+        bacsc_timer_start_at(c->loop, &c->timer,
+                             c->accepted_at + (uint64_t)c->opt.handshake_timeout_ms * 1000);
+        bacsc_tls_note_handshake(c->ssl);
+        start_http(c);
+        if (c->state == CS_HTTP) /* the upgrade request may already be inside OpenSSL */
+            on_readable(c);
+        if (c->state != CS_CLOSED)
+            update_interest(c);
+    } else {
+        /* not watched by the loop: teardown's unwatch is a no-op */
+        c->got_data = j->got_data;
+        if (j->result == BACSC_HS_FAILED)
+            teardown(c, j->error_code, j->error_text);
+        else if (j->result == BACSC_HS_CANCELLED)
+            teardown(c, BACSC_EC_TCP_CLOSED_BY_LOCAL, "closed locally");
+        else
+            handshake_timed_out(c);
+    }
+    c->busy--;
+    maybe_free(c);
+}
+
 static void on_timer(bacsc_loop *loop, void *user)
 {
     bacsc_wsconn *c = user;
@@ -930,20 +967,7 @@ static void on_timer(bacsc_loop *loop, void *user)
         break;
     case CS_TLS:
     case CS_HTTP:
-        if (c->server && c->listener) {
-            if (!c->got_data)
-                c->listener->st.first_octet_timeouts++;
-            else
-                c->listener->st.handshake_timeouts++;
-        }
-        if (c->server && !c->got_data)
-            teardown(c, c->state == CS_TLS ? BACSC_EC_TLS_ERROR : BACSC_EC_HTTP_ERROR,
-                     "nothing received within the first-octet timeout");
-        else if (c->state == CS_TLS)
-            teardown(c, BACSC_EC_TLS_ERROR, "TLS handshake timed out");
-        else
-            teardown(c, c->server ? BACSC_EC_HTTP_ERROR : BACSC_EC_HTTP_RESPONSE_TIMEOUT,
-                     "WebSocket upgrade timed out");
+        handshake_timed_out(c);
         break;
     case CS_OPEN:
         if (c->bufs_kept)
@@ -984,69 +1008,6 @@ static bacsc_wsconn *conn_new(bacsc_loop *loop, int fd, bool server, const bacsc
     c->user = user;
     bacsc_timer_init(&c->timer, on_timer, c);
     return c;
-}
-
-static void format_addr(const struct sockaddr *sa, char *out, size_t cap, uint16_t *port)
-{
-    char ip[INET6_ADDRSTRLEN] = "?";
-    uint16_t p = 0;
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof ip);
-        p = ntohs(s4->sin_port);
-        snprintf(out, cap, "%s:%u", ip, p);
-    } else if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof ip);
-        p = ntohs(s6->sin6_port);
-        snprintf(out, cap, "[%s]:%u", ip, p);
-    } else {
-        snprintf(out, cap, "?");
-    }
-    if (port)
-        *port = p;
-}
-
-/* Split "HOST:PORT" / "[V6]:PORT" into host and port strings. */
-static int split_host_port(const char *s, char *host, size_t hcap, char *port, size_t pcap,
-                           const char *def_port)
-{
-    const char *h = s, *he, *ps = NULL;
-    if (*s == '[') {
-        h = s + 1;
-        he = strchr(h, ']');
-        if (!he)
-            return BACSC_ERR_INVALID_ARG;
-        if (he[1] == ':')
-            ps = he + 2;
-        else if (he[1] != '\0')
-            return BACSC_ERR_INVALID_ARG;
-    } else {
-        he = strrchr(s, ':');
-        if (he) {
-            ps = he + 1;
-            if (memchr(s, ':', (size_t)(he - s)))
-                return BACSC_ERR_INVALID_ARG; /* bare IPv6 needs brackets */
-        } else {
-            he = s + strlen(s);
-        }
-    }
-    size_t hl = (size_t)(he - h);
-    if (hl == 0 || hl >= hcap)
-        return BACSC_ERR_INVALID_ARG;
-    memcpy(host, h, hl);
-    host[hl] = '\0';
-    if (!ps)
-        ps = def_port;
-    if (!ps || !*ps || strlen(ps) >= pcap || strlen(ps) > 5)
-        return BACSC_ERR_INVALID_ARG;
-    for (const char *q = ps; *q; q++)
-        if (*q < '0' || *q > '9')
-            return BACSC_ERR_INVALID_ARG;
-    if (atoi(ps) > 65535)
-        return BACSC_ERR_INVALID_ARG;
-    strcpy(port, ps);
-    return BACSC_OK;
 }
 
 /* ---- listener -------------------------------------------------------------- */
@@ -1145,7 +1106,7 @@ static void on_accept(bacsc_loop *loop, int fd, unsigned events, void *user)
             return;
         }
         char peer[56];
-        format_addr((struct sockaddr *)&ss, peer, sizeof peer, NULL);
+        bacsc_io_format_addr((struct sockaddr *)&ss, peer, sizeof peer, NULL);
         if (l->count >= l->opt.max_connections) {
             l->st.refused_max_connections++;
             BACSC_WARN("ws listener: refusing %s: %u connections (limit)", peer, l->count);
@@ -1171,13 +1132,18 @@ static void on_accept(bacsc_loop *loop, int fd, unsigned events, void *user)
                 conn_free(c);
                 continue;
             }
-            watch_reads(c);
         }
-        if (bacsc_loop_watch(loop, cfd, BACSC_EV_READ, on_io, c) != BACSC_OK) {
-            SSL_free(c->ssl);
-            close(cfd);
-            conn_free(c);
-            continue;
+        c->accepted_at = bacsc_loop_now(loop);
+        if (!pool_submit(l, c)) {
+            if (c->ssl)
+                watch_reads(c);
+            if (bacsc_loop_watch(loop, cfd, BACSC_EV_READ, on_io, c) != BACSC_OK) {
+                SSL_free(c->ssl);
+                close(cfd);
+                conn_free(c);
+                continue;
+            }
+            bacsc_timer_start(loop, &c->timer, (uint64_t)l->opt.first_octet_timeout_ms * 1000);
         }
         c->listener = l;
         c->next = l->conns;
@@ -1191,8 +1157,6 @@ static void on_accept(bacsc_loop *loop, int fd, unsigned events, void *user)
         c->addr = ae;
         if (ae)
             ae->handshaking++;
-        c->accepted_at = bacsc_loop_now(loop);
-        bacsc_timer_start(loop, &c->timer, (uint64_t)l->opt.first_octet_timeout_ms * 1000);
         c->state = c->ssl ? CS_TLS : CS_HTTP;
         if (!c->ssl)
             start_http(c);
@@ -1212,10 +1176,10 @@ int bacsc_ws_listen(bacsc_loop *loop, const char *addr_port, bacsc_tls_ctx *tls,
 {
     char host[256], port[8];
     if (!loop || !addr_port || !cb || !out ||
-        split_host_port(addr_port, host, sizeof host, port, sizeof port, NULL) != BACSC_OK)
+        bacsc_io_split_host_port(addr_port, host, sizeof host, port, sizeof port, NULL) != BACSC_OK)
         return BACSC_ERR_INVALID_ARG;
     bacsc_ws_options o;
-    fill_defaults(&o, opt);
+    bacsc_io_ws_fill_defaults(&o, opt);
     if (!tls && !o.insecure_plaintext)
         return BACSC_ERR_POLICY;
     if (tls && !bacsc_tls_ctx_is_server(tls))
@@ -1249,7 +1213,7 @@ int bacsc_ws_listen(bacsc_loop *loop, const char *addr_port, bacsc_tls_ctx *tls,
     socklen_t sl = sizeof ss;
     getsockname(fd, (struct sockaddr *)&ss, &sl);
     char name[64];
-    format_addr((struct sockaddr *)&ss, name, sizeof name, &l->port);
+    bacsc_io_format_addr((struct sockaddr *)&ss, name, sizeof name, &l->port);
     l->loop = loop;
     l->fd = fd;
     l->tls = tls;
@@ -1258,14 +1222,22 @@ int bacsc_ws_listen(bacsc_loop *loop, const char *addr_port, bacsc_tls_ctx *tls,
     l->user = user;
     bacsc_timer_init(&l->grace_timer, on_grace, l);
     l->addrs = bacsc_addr_limit_new();
-    if (!l->addrs || bacsc_loop_watch(loop, fd, BACSC_EV_READ, on_accept, l) != BACSC_OK) {
-        int rc = l->addrs ? BACSC_ERR_IO : BACSC_ERR_NOMEM;
+    if (tls && o.handshake_threads)
+        l->pool = bacsc_hspool_new(loop, o.handshake_threads == BACSC_WS_AUTO ? 0
+                                                                          : o.handshake_threads,
+                                   o.max_handshakes, pool_done, l);
+    if (!l->addrs || (tls && o.handshake_threads && !l->pool) ||
+        bacsc_loop_watch(loop, fd, BACSC_EV_READ, on_accept, l) != BACSC_OK) {
+        int rc = l->addrs && (!tls || !o.handshake_threads || l->pool) ? BACSC_ERR_IO
+                                                                        : BACSC_ERR_NOMEM;
+        bacsc_hspool_free(l->pool);
         bacsc_addr_limit_free(l->addrs);
         close(fd);
         free(l);
         return rc;
     }
-    BACSC_INFO("listening on %s (%s)", name, tls ? "wss" : "ws, INSECURE plaintext");
+    BACSC_INFO("listening on %s (%s%s)", name, tls ? "wss" : "ws, INSECURE plaintext",
+               l->pool ? ", TLS handshakes on worker threads" : "");
     *out = l;
     return BACSC_OK;
 }
@@ -1286,6 +1258,13 @@ void bacsc_ws_listener_get_stats(const bacsc_ws_listener *l, bacsc_ws_listener_s
     out->handshaking = l->handshaking;
     out->addresses = (unsigned)bacsc_addr_limit_count(l->addrs);
     out->max_addr_handshaking = 0;
+    if (l->pool) {
+        bacsc_hspool_stats ps;
+        bacsc_hspool_get_stats(l->pool, &ps);
+        out->handshake_threads = ps.threads;
+        out->handshake_queue = ps.queued;
+        out->handshakes_per_s = ps.handshakes_per_s;
+    }
     for (const bacsc_wsconn *c = l->conns; c; c = c->next)
         if (c->addr && c->addr->handshaking > out->max_addr_handshaking)
             out->max_addr_handshaking = c->addr->handshaking;
@@ -1295,6 +1274,9 @@ void bacsc_ws_listener_close(bacsc_ws_listener *l)
 {
     if (!l)
         return;
+    /* handshakes still on the workers come back cancelled (on_close) first */
+    bacsc_hspool_free(l->pool);
+    l->pool = NULL;
     for (bacsc_wsconn *c = l->conns; c; c = c->next) {
         c->listener = NULL;
         c->addr = NULL;
@@ -1315,7 +1297,7 @@ int bacsc_ws_connect(bacsc_loop *loop, const char *uri, bacsc_tls_ctx *tls,
     if (!loop || !uri || !cb || !out)
         return BACSC_ERR_INVALID_ARG;
     bacsc_ws_options o;
-    fill_defaults(&o, opt);
+    bacsc_io_ws_fill_defaults(&o, opt);
     bool secure;
     const char *rest;
     if (strncmp(uri, "wss://", 6) == 0) {
@@ -1338,7 +1320,7 @@ int bacsc_ws_connect(bacsc_loop *loop, const char *uri, bacsc_tls_ctx *tls,
         return BACSC_ERR_INVALID_ARG;
     memcpy(authority, rest, al);
     authority[al] = '\0';
-    if (split_host_port(authority, host, sizeof host, port, sizeof port, secure ? "443" : "80") !=
+    if (bacsc_io_split_host_port(authority, host, sizeof host, port, sizeof port, secure ? "443" : "80") !=
         BACSC_OK)
         return BACSC_ERR_INVALID_ARG;
     const char *path = slash ? slash : "/";
@@ -1363,7 +1345,7 @@ int bacsc_ws_connect(bacsc_loop *loop, const char *uri, bacsc_tls_ctx *tls,
         close(fd);
         return BACSC_ERR_NOMEM;
     }
-    format_addr(ai->ai_addr, c->peer, sizeof c->peer, NULL);
+    bacsc_io_format_addr(ai->ai_addr, c->peer, sizeof c->peer, NULL);
     int r = connect(fd, ai->ai_addr, ai->ai_addrlen);
     int cerr = errno;
     freeaddrinfo(ai);

@@ -828,22 +828,7 @@ static void manifest_parser_rejects(void **state)
         int rc = bacsc_cari_manifest_parse(cases[i].json, strlen(cases[i].json), 2, &m, err, sizeof err);
         if (rc != cases[i].rc || !strstr(err, cases[i].msg))
             fail_msg("case %zu: rc %d err '%s'", i, rc, err);
-        for (size_t k = 0; k < m.n_entries; k++)
-            bacsc_cari_entry_clear(&m.entries[k]);
-        free(m.entries);
-        free(m.site);
-        free(m.batch_id);
-        free(m.request_batch_id);
-        free(m.created);
-        free(m.generator);
-        for (size_t k = 0; k < m.n_not_issued; k++) {
-            free(m.not_issued[k].request_id);
-            free(m.not_issued[k].status);
-            free(m.not_issued[k].reason);
-            free(m.not_issued[k].device.name);
-            free(m.not_issued[k].device.uuid);
-        }
-        free(m.not_issued);
+        bacsc_cari_clear(&m);
     }
 }
 

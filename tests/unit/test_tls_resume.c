@@ -185,6 +185,40 @@ static void resumes_after_restart_with_same_keys(void **state)
     unlink(other);
 }
 
+/* A TLS 1.3 client uses a session once (OpenSSL marks it not resumable):
+ * a node must still resume at the next restart, and the one after. The hub
+ * sends a new ticket with a resumption only when the old one is past half
+ * its lifetime. */
+static void resumes_again_after_a_resumed_connection(void **state)
+{
+    (void)state;
+    char keys[512];
+    snprintf(keys, sizeof keys, "%s/tickets-again", env.pki);
+    unlink(keys);
+    bacsc_tls_ctx *ct = client_ctx("client");
+    bacsc_tls_resume r = {0};
+    bacsc_tls_stats st;
+    assert_true(one_connection(server_ctx(keys, NULL, 8), ct, &r, &st));
+    assert_false(cli.reused);
+    SSL_SESSION *first = r.session;
+    for (int i = 0; i < 3; i++) {
+        assert_true(one_connection(server_ctx(keys, NULL, 8), ct, &r, &st));
+        assert_true(cli.reused);
+        assert_int_equal(st.resumed, 1);
+        assert_ptr_equal(r.session, first); /* young ticket: kept, no new one */
+    }
+    sleep(5); /* past half of the 8 s lifetime: the resumption brings a new ticket */
+    assert_true(one_connection(server_ctx(keys, NULL, 8), ct, &r, &st));
+    assert_true(cli.reused);
+    assert_non_null(r.session);
+    assert_ptr_not_equal(r.session, first);
+    assert_true(one_connection(server_ctx(keys, NULL, 8), ct, &r, &st));
+    assert_true(cli.reused);
+    bacsc_tls_resume_clear(&r);
+    bacsc_tls_ctx_free(ct);
+    unlink(keys);
+}
+
 static void revoked_certificate_cannot_ride_on_a_ticket(void **state)
 {
     (void)state;
@@ -268,6 +302,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(resumes_after_restart_with_same_keys),
+        cmocka_unit_test(resumes_again_after_a_resumed_connection),
         cmocka_unit_test(revoked_certificate_cannot_ride_on_a_ticket),
         cmocka_unit_test(expired_ticket_is_not_resumed),
     };

@@ -399,6 +399,32 @@ function selectionBar(bar, d) {
         toast(`Batch ${r.data.batch}: ${r.data.issued} issued, ${r.data.pending} waiting for approval`);
       } }));
   }
+  if (S.ca && can('admin')) crlPushButton(bar, n);
+}
+
+// The CA's current CRL to the selected devices (a crl-push job), after an
+// in-page confirmation.
+function crlPushButton(bar, n) {
+  const st = devState;
+  const ask = el('span', { id: 'crl-confirm', role: 'alert' });
+  bar.append(el('button', { type: 'button', class: 'secondary', id: 'push-crl', text: 'Push CRL…',
+    disabled: n === 0 ? true : null, onclick: () => {
+      ask.replaceChildren(
+        ` Push the CA's current CRL to ${n} device${n === 1 ? '' : 's'}? They refuse revoked certificates from then on. `,
+        el('button', { type: 'button', class: 'danger', id: 'push-crl-confirm', text: 'Confirm CRL push',
+          onclick: async () => {
+            const sel = st.allMatching ? { filter: currentFilter() } : { devices: [...st.selected] };
+            const r = await api('POST', '/api/site/jobs', Object.assign({ kind: 'crl' }, sel));
+            ask.replaceChildren();
+            if (!r.ok) { toast(errorText(r), true); return; }
+            toast(`CRL push: job ${r.data.id} started on ${r.data.total} devices`);
+            clearSel();
+            go('/jobs?job=' + r.data.id);
+          } }),
+        ' ',
+        el('button', { type: 'button', class: 'secondary', id: 'push-crl-cancel', text: 'Cancel',
+          onclick: () => ask.replaceChildren() }));
+    } }), ask);
 }
 
 // ---- jobs ---------------------------------------------------------------------------------

@@ -1,0 +1,295 @@
+/*
+ * bench_handshake — server CPU per mutual-TLS 1.3 handshake (full and
+ * resumed) with the hub's TLS context, in one process, no sockets.
+ *
+ *   bench_handshake [N [NODES [DIR]]]    default N = 2000 handshakes of each kind,
+ *                                        NODES = 32 client certificates, temp PKI
+ *
+ * The server context is bacsc_tls_ctx_new(server) exactly as `bacsc hub`
+ * builds it (issuer file, ticket key file); NODES client contexts each hold
+ * their own demo certificate (own key, own Device UUID), used in turn, so no
+ * figure profits from a peer seen before. Client and server talk through
+ * memory BIOs; only the server's calls (SSL_new, SSL_do_handshake until
+ * done, SSL_free) are timed, with the thread CPU clock. The resumed run
+ * offers each client's last ticket (psk_dhe_ke: ECDHE + the certificate in
+ * the ticket checked again).
+ *
+ * Printed next to the crypto floor measured in the same run (EVP, P-256):
+ * full = ECDH key generation + derive + one ECDSA sign + two verifies
+ * (client CertificateVerify and certificate signature), resumed = ECDH key
+ * generation + derive + one verify. For instruction counts run it under
+ * `valgrind --tool=callgrind --toggle-collect=server_step`.
+ */
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bacsc/pki.h"
+#include "bacsc/tls.h"
+#include "cli/bench_floor.h"
+
+#define MAX_NODES 256
+
+static double thread_cpu_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Move everything the writer's wbio holds into the reader's rbio. */
+static void pump(BIO *from, BIO *to)
+{
+    char buf[16384];
+    int n;
+    while ((n = BIO_read(from, buf, sizeof buf)) > 0)
+        BIO_write(to, buf, n);
+}
+
+typedef struct server_side {
+    SSL *ssl;
+    int rc; /* 1 done, 0 in progress, -1 failed */
+} server_side;
+
+/* Everything the hub does in TLS for one connection (counted through
+ * server_step: callgrind --toggle-collect=server_step). */
+__attribute__((noinline)) static void server_work(bacsc_tls_ctx *sctx, server_side *s, BIO *in,
+                                                  BIO *out, int phase)
+{
+    if (phase == 0) {
+        s->ssl = SSL_new(bacsc_tls_ctx_ssl_ctx(sctx));
+        if (!s->ssl) {
+            s->rc = -1;
+            return;
+        }
+        BIO_up_ref(in);
+        BIO_up_ref(out);
+        SSL_set_bio(s->ssl, in, out);
+        SSL_set_accept_state(s->ssl);
+        s->rc = 0;
+        return;
+    }
+    if (phase == 2) {
+        SSL_free(s->ssl);
+        s->ssl = NULL;
+        return;
+    }
+    int r = SSL_do_handshake(s->ssl);
+    if (r == 1) {
+        bacsc_tls_note_handshake(s->ssl);
+        s->rc = 1;
+    } else {
+        int e = SSL_get_error(s->ssl, r);
+        s->rc = e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? 0 : -1;
+    }
+}
+
+__attribute__((noinline)) static void server_step(bacsc_tls_ctx *sctx, server_side *s, BIO *in,
+                                                  BIO *out, int phase)
+{
+    server_work(sctx, s, in, out, phase);
+    __asm__ volatile("" ::: "memory");
+}
+
+/* The same, not counted (giving the clients their tickets). */
+__attribute__((noinline)) static void server_untimed(bacsc_tls_ctx *sctx, server_side *s, BIO *in,
+                                                     BIO *out, int phase)
+{
+    server_work(sctx, s, in, out, phase);
+    __asm__ volatile("" ::: "memory");
+}
+
+/* One handshake; returns the server's CPU µs, or -1. *resumed tells. */
+static double one(bacsc_tls_ctx *sctx, bacsc_tls_ctx *cctx, bacsc_tls_resume *res, bool *resumed,
+                  bool timed)
+{
+    BIO *c2s = BIO_new(BIO_s_mem()), *s2c = BIO_new(BIO_s_mem());
+    BIO *cin = BIO_new(BIO_s_mem()), *cout = BIO_new(BIO_s_mem());
+    SSL *c = SSL_new(bacsc_tls_ctx_ssl_ctx(cctx));
+    double cpu = 0;
+    server_side s = {0};
+    if (!c2s || !s2c || !cin || !cout || !c)
+        goto fail;
+    SSL_set_bio(c, cin, cout);
+    cin = cout = NULL;
+    SSL_set_connect_state(c);
+    bacsc_tls_ssl_set_resume(c, res);
+    double t0 = thread_cpu_us();
+    (timed ? server_step : server_untimed)(sctx, &s, c2s, s2c, 0);
+    cpu += thread_cpu_us() - t0;
+    for (int round = 0; round < 20 && s.rc == 0; round++) {
+        SSL_do_handshake(c);
+        pump(SSL_get_wbio(c), c2s);
+        t0 = thread_cpu_us();
+        (timed ? server_step : server_untimed)(sctx, &s, c2s, s2c, 1);
+        cpu += thread_cpu_us() - t0;
+        pump(s2c, SSL_get_rbio(c));
+    }
+    if (s.rc != 1)
+        goto fail;
+    /* the client reads the ticket (new-session callback keeps it) */
+    char b[16];
+    if (SSL_do_handshake(c) != 1 || SSL_read(c, b, sizeof b) > 0)
+        goto fail;
+    *resumed = SSL_session_reused(s.ssl);
+    t0 = thread_cpu_us();
+    (timed ? server_step : server_untimed)(sctx, &s, c2s, s2c, 2);
+    cpu += thread_cpu_us() - t0;
+    SSL_free(c);
+    BIO_free(c2s);
+    BIO_free(s2c);
+    ERR_clear_error();
+    return cpu;
+fail:
+    ERR_print_errors_fp(stderr);
+    if (s.ssl)
+        SSL_free(s.ssl);
+    SSL_free(c);
+    BIO_free(cin);
+    BIO_free(cout);
+    BIO_free(c2s);
+    BIO_free(s2c);
+    return -1;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Run n handshakes; median and mean server CPU µs. */
+static int run(const char *what, bacsc_tls_ctx *sctx, bacsc_tls_ctx **cctx, bacsc_tls_resume *res,
+               unsigned nodes, unsigned n, bool want_resumed, double *median, double *mean)
+{
+    double *v = malloc(n * sizeof *v), sum = 0, t0 = mono_s();
+    unsigned reused = 0;
+    if (!v)
+        return -1;
+    for (unsigned i = 0; i < n; i++) {
+        bool r = false;
+        unsigned k = i % nodes;
+        if (!want_resumed)
+            bacsc_tls_resume_clear(&res[k]);
+        v[i] = one(sctx, cctx[k], &res[k], &r, true);
+        if (v[i] < 0) {
+            fprintf(stderr, "bench_handshake: %s handshake %u failed\n", what, i);
+            free(v);
+            return -1;
+        }
+        reused += r;
+        sum += v[i];
+    }
+    double wall = mono_s() - t0;
+    if (reused != (want_resumed ? n : 0)) {
+        bacsc_tls_stats st;
+        bacsc_tls_ctx_stats(sctx, &st);
+        fprintf(stderr, "bench_handshake: %s: %u of %u handshakes resumed (tickets refused %llu)\n",
+                what, reused, n, (unsigned long long)st.tickets_refused);
+        free(v);
+        return -1;
+    }
+    qsort(v, n, sizeof *v, cmp_d);
+    *median = v[n / 2];
+    *mean = sum / n;
+    fprintf(stderr, "  %s: %u handshakes in %.2f s (both ends, one thread)\n", what, n, wall);
+    free(v);
+    return 0;
+}
+
+/* Give every client a ticket (not timed, not counted). */
+static int run_tickets(bacsc_tls_ctx *sctx, bacsc_tls_ctx **cctx, bacsc_tls_resume *res,
+                       unsigned nodes)
+{
+    for (unsigned k = 0; k < nodes; k++) {
+        bool r;
+        bacsc_tls_resume_clear(&res[k]);
+        if (one(sctx, cctx[k], &res[k], &r, false) < 0 || !res[k].session)
+            return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    unsigned n = argc > 1 ? (unsigned)atoi(argv[1]) : 2000;
+    unsigned nodes = argc > 2 ? (unsigned)atoi(argv[2]) : 32;
+    if (!n || !nodes || nodes > MAX_NODES) {
+        fprintf(stderr, "usage: bench_handshake [N [NODES(1..%d) [DIR]]]\n", MAX_NODES);
+        return 2;
+    }
+    char tmp[] = "/tmp/bench-handshake-XXXXXX";
+    const char *dir = argc > 3 ? argv[3] : mkdtemp(tmp);
+    char err[300], path[4][600];
+    if (!dir || bacsc_pki_demo(dir, nodes, err, sizeof err) != 0) {
+        fprintf(stderr, "bench_handshake: demo PKI: %s\n", dir ? err : "no temp dir");
+        return 1;
+    }
+    snprintf(path[0], sizeof path[0], "%s/hub.pem", dir);
+    snprintf(path[1], sizeof path[1], "%s/hub.key", dir);
+    snprintf(path[2], sizeof path[2], "%s/ca.pem", dir);
+    snprintf(path[3], sizeof path[3], "%s/tickets", dir);
+    unlink(path[3]);
+    bacsc_tls_config sc = {.cert_file = path[0], .key_file = path[1],
+                           .issuer_files = {path[2]}, .keylog_file = "",
+                           .ticket_key_file = path[3]};
+    bacsc_tls_ctx *sctx = bacsc_tls_ctx_new(&sc, true, err, sizeof err);
+    if (!sctx) {
+        fprintf(stderr, "bench_handshake: server context: %s\n", err);
+        return 1;
+    }
+    static bacsc_tls_ctx *cctx[MAX_NODES];
+    static bacsc_tls_resume res[MAX_NODES];
+    for (unsigned i = 0; i < nodes; i++) {
+        char cert[600], key[600];
+        snprintf(cert, sizeof cert, "%s/node%u.pem", dir, i + 1);
+        snprintf(key, sizeof key, "%s/node%u.key", dir, i + 1);
+        bacsc_tls_config cc = {.cert_file = cert, .key_file = key, .issuer_files = {path[2]},
+                               .keylog_file = ""};
+        if (!(cctx[i] = bacsc_tls_ctx_new(&cc, false, err, sizeof err))) {
+            fprintf(stderr, "bench_handshake: client context: %s\n", err);
+            return 1;
+        }
+    }
+    fprintf(stderr, "bench_handshake: %u full + %u resumed handshakes, %u client certificates\n",
+            n, n, nodes);
+    /* BENCH_HS_ONLY=full|resumed: time (and, under callgrind, count) one kind */
+    const char *only = getenv("BENCH_HS_ONLY");
+    bool do_full = !only || strcmp(only, "resumed") != 0;
+    bool do_resumed = !only || strcmp(only, "full") != 0;
+    double fmed = 0, fmean = 0, rmed = 0, rmean = 0;
+    if (do_full && run("full", sctx, cctx, res, nodes, n, false, &fmed, &fmean) != 0)
+        return 1;
+    if (do_resumed && (run_tickets(sctx, cctx, res, nodes) != 0 ||
+                       run("resumed", sctx, cctx, res, nodes, n, true, &rmed, &rmean) != 0))
+        return 1;
+    bench_floor_crypto fl;
+    bench_floor_crypto_measure(0.5, &fl);
+    printf("server CPU per mutual-TLS 1.3 handshake, median of %u (mean in brackets)\n", n);
+    if (do_full) {
+        bench_floor_print(stdout, "full handshake", fmed, fl.full_handshake_us, "µs");
+        printf("    (mean %.1f µs)\n", fmean);
+    }
+    if (do_resumed) {
+        bench_floor_print(stdout, "resumed handshake", rmed, fl.resumed_handshake_us, "µs");
+        printf("    (mean %.1f µs)\n", rmean);
+    }
+    bench_floor_crypto_print(stdout, &fl);
+    for (unsigned i = 0; i < nodes; i++) {
+        bacsc_tls_resume_clear(&res[i]);
+        bacsc_tls_ctx_free(cctx[i]);
+    }
+    bacsc_tls_ctx_free(sctx);
+    return 0;
+}

@@ -1,0 +1,26 @@
+/*
+ * ws_params_internal.h — option defaults and address text of the WebSocket
+ * layer (wsconn.c). Private to src/io.
+ */
+#ifndef BACSC_IO_WS_PARAMS_INTERNAL_H
+#define BACSC_IO_WS_PARAMS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "bacsc/wsconn.h"
+
+/* *o = *in (or zeros) with every zero field set to its default (wsconn.h). */
+void bacsc_io_ws_fill_defaults(bacsc_ws_options *o, const bacsc_ws_options *in);
+
+/* "IP:PORT" ("[IP]:PORT" for IPv6) of a socket address; *port (may be NULL)
+ * gets the port. */
+void bacsc_io_format_addr(const struct sockaddr *sa, char *out, size_t cap, uint16_t *port);
+
+/* Split "HOST:PORT" / "[V6]:PORT" into host and port strings (def_port when
+ * none is given; NULL = required). BACSC_OK or BACSC_ERR_INVALID_ARG. */
+int bacsc_io_split_host_port(const char *s, char *host, size_t hcap, char *port, size_t pcap,
+                             const char *def_port);
+
+#endif
