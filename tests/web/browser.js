@@ -191,21 +191,17 @@ async function siteScenario(admin) {
   noErrors(admin, 'admin (site)');
 }
 
-// The CA's current CRL pushed from the Devices page: a confirmation first
-// (Cancel starts nothing), then the job runs to the end on every device.
-async function crlPushScenario(admin) {
+// CRL pushes from the Devices page, each after a confirmation (Cancel starts
+// nothing): an uploaded CRL file (DER), then the CA's current (newer) CRL.
+// Each job runs to the end on every device.
+async function crlPush(admin, file, what) {
   await admin.getByRole('button', { name: 'Clear', exact: true }).click();
   await admin.waitForSelector('#select-all-matching');
   await admin.locator('#select-all-matching').click();
-  const jobsBefore = await admin.evaluate(async () => (await (await fetch('/api/site/jobs')).json()).jobs.length);
+  if (file) await admin.getByLabel(/CRL file/).setInputFiles(path.join(DIR, file));
   await admin.getByRole('button', { name: 'Push CRL…' }).click();
   const ask = await admin.locator('#crl-confirm').textContent();
-  check(/Push the CA's current CRL to \d+ devices\?/.test(ask), 'CRL push asks for a confirmation (' + ask + ')');
-  await admin.getByRole('button', { name: 'Cancel', exact: true }).click();
-  const jobsAfter = await admin.evaluate(async () => (await (await fetch('/api/site/jobs')).json()).jobs.length);
-  check(jobsBefore === jobsAfter && (await admin.locator('#crl-confirm').textContent()) === '',
-    'CRL push: Cancel starts no job');
-  await admin.getByRole('button', { name: 'Push CRL…' }).click();
+  check(new RegExp(`Push ${what} to \\d+ devices\\?`).test(ask), 'CRL push asks for a confirmation (' + ask + ')');
   await admin.getByRole('button', { name: 'Confirm CRL push' }).click();
   await admin.waitForSelector('#job-detail');
   check(/crl-push/.test(await admin.locator('#job-detail h2').textContent()), 'the CRL push job is shown');
@@ -215,7 +211,23 @@ async function crlPushScenario(admin) {
   const counts = await admin.locator('#job-counts').textContent();
   const m = /(\d+) done, 0 failed.* of (\d+)/.exec(counts);
   check(state === 'done' && m && m[1] === m[2] && parseInt(m[1], 10) >= 6,
-    'the CRL push started from the Devices page finishes on every device (' + state + ': ' + counts + ')');
+    `the push of ${what} started from the Devices page finishes on every device (${state}: ${counts})`);
+  await admin.goto(URL + '/devices');
+  await admin.waitForSelector('tr[data-instance]');
+}
+
+async function crlPushScenario(admin) {
+  await admin.getByRole('button', { name: 'Clear', exact: true }).click();
+  await admin.waitForSelector('#select-all-matching');
+  await admin.locator('#select-all-matching').click();
+  const jobs = async () => admin.evaluate(async () => (await (await fetch('/api/site/jobs')).json()).jobs.length);
+  const before = await jobs();
+  await admin.getByRole('button', { name: 'Push CRL…' }).click();
+  await admin.getByRole('button', { name: 'Cancel', exact: true }).click();
+  check(before === await jobs() && (await admin.locator('#crl-confirm').textContent()) === '',
+    'CRL push: Cancel starts no job');
+  await crlPush(admin, 'upload.crl', 'the CRL in upload.crl');
+  await crlPush(admin, null, "the CA's current CRL");
 }
 
 async function viewerScenario(browser) {
