@@ -40,6 +40,21 @@ typedef struct bacsc_ca_source {
     void *cari; /* the parsed zip, when the source is one */
 } bacsc_ca_source;
 
+/*
+ * Who submitted a signed source (docs/ca.md "Signed batches"), set as the
+ * handle's authenticated actor (`display`: the name shown, NULL = the
+ * signer's name):
+ *   unsigned (a directory, or a zip without signature.p7s): nothing changes,
+ *     returns 0;
+ *   signed by a certificate the policy's submitter_keys names, valid at `now`:
+ *     actor key:NAME, returns 1, `what` says "signed by key:NAME (subject)";
+ *   a signature that does not verify (an entry changed, added or removed),
+ *     an unknown or expired signer: actor none — never auto-approved —,
+ *     returns BACSC_ERR_POLICY with the reason in `what`.
+ */
+int bacsc_ca_source_actor(bacsc_ca *ca, const bacsc_ca_source *src, const char *display,
+                          int64_t now, char *what, size_t cap);
+
 /* Load `path` (a directory or a CARI zip). More than `max` CSRs is an error
  * (nothing is loaded). Returns 0, BACSC_ERR_IO, BACSC_ERR_LIMIT,
  * BACSC_ERR_MALFORMED or BACSC_ERR_UNSUPPORTED with `err` set. */

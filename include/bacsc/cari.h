@@ -32,6 +32,9 @@ extern "C" {
 #define BACSC_CARI_FORMAT "bacsc-cari"
 #define BACSC_CARI_VERSION 1
 #define BACSC_CARI_MANIFEST "manifest.json"
+/* Optional: a detached CMS signature (DER) over every other entry, see
+ * bacsc_cari_sign_file() and docs/cari.md "Signed requests". */
+#define BACSC_CARI_SIGNATURE "signature.p7s"
 #define BACSC_CARI_FP_LEN 32 /* SHA-256 */
 #define BACSC_CARI_DEVICE_INSTANCE_NONE (-1)
 #define BACSC_CARI_DEVICE_INSTANCE_MAX 4194302 /* 4194303 is the wildcard */
@@ -49,7 +52,8 @@ typedef enum bacsc_cari_type {
     BACSC_CARI_ENTRY_CSR = 1,         /* PKCS#10 certificate signing request */
     BACSC_CARI_ENTRY_CERTIFICATE = 2, /* an operational (end-entity) certificate */
     BACSC_CARI_ENTRY_ISSUER = 3,      /* a CA certificate of the issuer chain */
-    BACSC_CARI_ENTRY_MANIFEST = 4     /* manifest.json itself */
+    BACSC_CARI_ENTRY_MANIFEST = 4,    /* manifest.json itself */
+    BACSC_CARI_ENTRY_SIGNATURE = 5    /* signature.p7s: the CMS signature (der) */
 } bacsc_cari_type;
 
 /* How a response certificate was matched by bacsc_cari_match(). */
@@ -145,10 +149,37 @@ typedef struct bacsc_cari {
     unsigned char file_sha256[BACSC_CARI_FP_LEN]; /* SHA-256 of the archive octets read */
     size_t n_entries;
     bacsc_cari_entry *entries;
+    /* signature.p7s, checked while reading (the signer's certificate itself is
+     * not judged here: bacsc_policy_submitter() says whom the CA trusts) */
+    int sig_state;                 /* enum bacsc_cari_sig */
+    char *sig_error;               /* why it is invalid (BACSC_CARI_SIG_INVALID) */
+    unsigned char signer_sha256[BACSC_CARI_FP_LEN]; /* SHA-256 of the signer certificate DER */
+    char *signer_subject;          /* RFC 2253 */
+    int64_t signer_not_before, signer_not_after;
+
     /* Response: requests that got no certificate (empty without a manifest). */
     size_t n_not_issued;
     bacsc_cari_not_issued *not_issued;
 } bacsc_cari;
+
+/* What a CARI file's signature.p7s says. */
+enum bacsc_cari_sig {
+    BACSC_CARI_UNSIGNED = 0,     /* no signature.p7s */
+    BACSC_CARI_SIG_VALID = 1,    /* one signer; its signature covers every other entry */
+    BACSC_CARI_SIG_INVALID = 2   /* unreadable, several signers, or an entry changed, added
+                                  * or removed after signing (sig_error says which) */
+};
+
+/*
+ * Sign the CARI file at `path` in place: a detached CMS signature (SHA-256,
+ * the signer certificate included) over the list "SHA-256  name" of every
+ * other entry, added as signature.p7s (any earlier one is replaced). The
+ * file is rewritten as bacsc_pki_write_file() does. Returns 0,
+ * BACSC_ERR_IO, BACSC_ERR_MALFORMED (not a zip; key and certificate do not
+ * match), BACSC_ERR_CRYPTO, with `err` set.
+ */
+int bacsc_cari_sign_file(const char *path, const char *cert_file, const char *key_file,
+                         char *err, size_t errlen);
 
 /*
  * Read a CARI file (request or response) from memory.

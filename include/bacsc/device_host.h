@@ -20,7 +20,9 @@
  * from them (the key must match the certificate, the issuers must load),
  * the state is saved in one transaction, the directory becomes
  * DIR/tls/<instance>/, and after the ACK the B/IP socket is opened or
- * closed and the SC side (re)started or stopped. The TLS files are a cache
+ * closed and the SC side (re)started or stopped — or, when only the CRLs
+ * changed, the running TLS context reloaded and the peers it now refuses
+ * disconnected (sc.reload). The TLS files are a cache
  * of the database: they are rewritten from it at every start.
  */
 #ifndef BACSC_DEVICE_HOST_H
@@ -62,12 +64,20 @@ typedef struct bacsc_device_host_sc_ops {
     int (*start)(void *user, bacsc_device_host *h, unsigned idx, const bacsc_device_host_sc *sc);
     /* Stop it (mode ip). */
     void (*stop)(void *user, bacsc_device_host *h, unsigned idx);
+    /* Optional: an activation changed only the CRLs (same certificate, key,
+     * issuers and settings): read the TLS files again and disconnect the
+     * peers (hubs included) that no longer verify, keeping the others.
+     * Return 0, or negative to have the SC side restarted instead. */
+    int (*reload)(void *user, bacsc_device_host *h, unsigned idx, const bacsc_device_host_sc *sc);
     /* Send an NPDU on it (dest->mac: a VMAC or broadcast). */
     int (*send)(void *user, bacsc_device_host *h, unsigned idx, const bacsc_address *dest,
                 const uint8_t *npdu, size_t len);
     /* Fill the SC port's live state right before it is read (e.g. with
      * bacsc_sc_node_port_state()). Called only while the SC side runs. */
     void (*refresh)(void *user, bacsc_device_host *h, unsigned idx, bacsc_sc_port_state *st);
+    /* Instance idx switched to a newly activated set (its TLS files under
+     * DIR/tls/<instance>/ changed), after its answer went out. */
+    void (*activated)(void *user, bacsc_device_host *h, unsigned idx);
     void *user;
 } bacsc_device_host_sc_ops;
 

@@ -101,6 +101,9 @@ typedef struct bacsc_device_runtime_config {
      * SIGUSR1 is handled from then on) and on every SIGUSR1 (true); the front
      * end writes its status from the accessors below. NULL = log a line. */
     void (*status)(void *user, bacsc_device_runtime *rt, bool on_signal);
+    /* State directory: device idx switched to a newly activated set (its
+     * TLS files under STATE/tls/<instance>/ changed). NULL = nothing. */
+    void (*activated)(void *user, bacsc_device_runtime *rt, unsigned idx);
     void *user;
 } bacsc_device_runtime_config;
 

@@ -183,9 +183,15 @@ int bacsc_pki_cert_issued_by(X509 *cert, X509 *issuer);
  * symlink at `path` is replaced, never followed). Returns 0, BACSC_ERR_IO
  * (errno kept) or BACSC_ERR_NOMEM. */
 int bacsc_pki_write_file(const char *path, const void *data, size_t len, int mode);
-/* 0 when the directory holding `path` exists and is not writable by others;
- * else BACSC_ERR_IO with errno (EPERM: writable by others). */
+/* 0 when the directory holding `path` exists and no other user can write
+ * into it: not writable by others, owned by the caller or root, and not
+ * writable by a group another user belongs to (a user-private group is
+ * fine); else BACSC_ERR_IO with errno (EPERM: another user could plant a
+ * link or swap the file between its writing and the rename). */
 int bacsc_pki_check_out_dir(const char *path);
+/* strerror(e), except EPERM from the checks above: "another user can write
+ * into its directory (refused)". */
+const char *bacsc_pki_write_errtext(int e);
 
 /* Write certificates (PEM) / a CSR (PEM) to a file, mode 0644, atomically. */
 int bacsc_pki_cert_write(const char *path, X509 *const *certs, size_t n);
@@ -402,6 +408,10 @@ typedef struct bacsc_policy {
     size_t n_san_domains;    /* san_domains: dNSName SANs are carried (carry_dns) only when
                               * equal to or under one of these; wildcards are refused */
     char san_domains[BACSC_POLICY_MAX_LIST][BACSC_POLICY_MAX_STR];
+    size_t n_submitter_keys; /* submitter_keys: "NAME=SHA256" of the certificates whose
+                              * signed request batches (signature.p7s) authenticate their
+                              * submitter as key:NAME (docs/ca.md "Signed batches") */
+    char submitter_keys[BACSC_POLICY_MAX_LIST][BACSC_POLICY_MAX_STR];
     unsigned max_batch;      /* max CSRs per submitted batch; default 20000 */
     int crl_days;            /* CRL nextUpdate - thisUpdate; default 7 */
 } bacsc_policy;
@@ -502,6 +512,10 @@ typedef struct bacsc_actor {
  * bacsc_ca_open() starts with {LOCAL, <uid's user name>}. Returns 0 or
  * BACSC_ERR_INVALID_ARG (unknown kind, or no name for an authenticated kind). */
 int bacsc_ca_set_actor_auth(bacsc_ca *ca, const bacsc_actor *actor);
+/* The submitter_keys name of the certificate with SHA-256 `fp` (of its DER)
+ * into name (cap octets): true when the policy lists it. */
+bool bacsc_policy_submitter(const bacsc_policy *p, const unsigned char fp[32], char *name,
+                            size_t cap);
 /* The authenticated actor as recorded: "<kind>:<name>[@<address>]" or "none". */
 const char *bacsc_ca_actor_auth(const bacsc_ca *ca);
 /* Override the clock (Unix seconds) for tests; 0 restores the real clock. */

@@ -376,7 +376,10 @@ bool bacsc_site_prepared_resumed(const bacsc_site *s);
 /* Rule for devices that already hold a pending CSR. */
 enum bacsc_site_csr_rule {
     BACSC_SITE_CSR_KEEP = 0,               /* keep it: no action taken */
-    BACSC_SITE_CSR_OVERWRITE = 1           /* generate a fresh one */
+    BACSC_SITE_CSR_OVERWRITE = 1,          /* generate a fresh one */
+    /* renew only: no new key; the CSR the device holds for the key it runs
+     * on is read again (a pending CSR record is replaced by it) */
+    BACSC_SITE_CSR_SAME_KEY = 2
 };
 
 /*
@@ -486,7 +489,9 @@ int bacsc_site_prepare_crl(bacsc_site *s, const unsigned char *crl, size_t crl_l
  * expires within that many days (and has not expired: the set `bacsc ca
  * list --expiring DAYS` shows) are selected. Devices without a certificate
  * are SKIPPED ("no action taken"); a pending CSR is kept or overwritten as
- * for request. Returns BACSC_OK with *job_id, BACSC_ERR_NOT_FOUND (no
+ * for request. With rule BACSC_SITE_CSR_SAME_KEY no device makes a key:
+ * the CSR in its CSR file is read, and it must be for the public key of
+ * the certificate it runs on (else that device fails). Returns BACSC_OK with *job_id, BACSC_ERR_NOT_FOUND (no
  * device selected), BACSC_ERR_DB.
  */
 int bacsc_site_prepare_renew(bacsc_site *s, const bacsc_site_selection *sel,

@@ -167,7 +167,7 @@ static int write_pem_cert(const ca_common *c, const char *out, const got_cert *g
     long plen = ok ? BIO_get_mem_data(b, &pem) : 0;
     ok = ok && bacsc_pki_write_file(out, pem, (size_t)plen, 0644) == BACSC_OK;
     if (!ok)
-        cli_error(c->prog, "cannot write %s: %s", out, strerror(errno));
+        cli_error(c->prog, "cannot write %s: %s", out, bacsc_pki_write_errtext(errno));
     BIO_free(b);
     X509_free(x);
     return ok ? EXIT_OK : EXIT_FAIL;
@@ -229,7 +229,7 @@ int ca_cmd_issue(int argc, char **argv)
     ex = crc != BACSC_OK ? ca_fail_rc(&o.c, ca, crc) : get_csr(&o, &key, &der, &len);
     /* the key first: a certificate must never exist without its key */
     if (ex == EXIT_OK && key && bacsc_pki_key_write(o.key_out, key, NULL) != BACSC_OK) {
-        cli_error(o.c.prog, "cannot write %s: %s", o.key_out, strerror(errno));
+        cli_error(o.c.prog, "cannot write %s: %s", o.key_out, bacsc_pki_write_errtext(errno));
         ex = EXIT_FAIL;
     }
     if (ex == EXIT_OK) {

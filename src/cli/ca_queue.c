@@ -499,6 +499,18 @@ static int cmd_submit_or_sign(int argc, char **argv, int mode /* 0 submit, 1 sig
         src.batch.site = site;
     if (origin)
         src.batch.origin = origin;
+    /* A signed batch: its signer is who submitted it (or nobody, if the
+     * signature is not one the policy trusts). */
+    char signer[400];
+    int sr = bacsc_ca_source_actor(ca, &src, c.actor, (int64_t)time(NULL), signer,
+                                   sizeof signer);
+    if (sr == 1 && !c.json)
+        fprintf(stderr, "%s: %s\n", argv[1], signer);
+    else if (sr < 0)
+        fprintf(stderr,
+                "%s: warning: %s; the batch is treated as unauthenticated (never "
+                "auto-approved)\n",
+                argv[1], signer);
     char when[32];
     int64_t done = mode && !op.reissue && src.batch.sha256
                        ? batch_of_file(ca, src.batch.sha256, when)

@@ -145,7 +145,7 @@ static int cmd_csr(int argc, char **argv)
         ex = ca_fail_rc(&c, ca, rc);
     } else if (out) {
         if (bacsc_pki_csr_write(out, der, len) != BACSC_OK) {
-            cli_error(c.prog, "cannot write %s: %s", out, strerror(errno));
+            cli_error(c.prog, "cannot write %s: %s", out, bacsc_pki_write_errtext(errno));
             ex = EXIT_FAIL;
         }
     } else {
@@ -414,7 +414,7 @@ static int cmd_crl(int argc, char **argv)
             X509_CRL_free(crl);
         }
         if (!ok) {
-            cli_error(c.prog, "cannot write %s: %s", out, strerror(errno));
+            cli_error(c.prog, "cannot write %s: %s", out, bacsc_pki_write_errtext(errno));
             ex = EXIT_FAIL;
         } else if (!c.json) {
             crl_confirm(out, der, len);

@@ -10,6 +10,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "bacsc/cari.h"
 #include "bacsc/error.h"
@@ -40,7 +43,7 @@ static int verbose(const char *prog, const char *arg, void *target)
         {.name = "help", .shortc = 'h', .kind = CLI_K_HELP, .flags = CLI_UNLISTED}, CLI_END
 
 typedef struct build_opts {
-    const char *out, *site, *batch, *dir;
+    const char *out, *site, *batch, *dir, *sign_cert, *sign_key;
     bool keep_going, json;
 } build_opts;
 
@@ -51,16 +54,23 @@ static const cli_opt build_rows[] = {
     CLI_STR("dir", 'd', "DIR", build_opts, dir, "take every regular file in DIR (sorted by name)"),
     CLI_FLAG("keep-going", 'k', build_opts, keep_going,
              "write the valid CSRs even if some are bad (exit 5)"),
+    CLI_STR("sign-cert", 0, "F", build_opts, sign_cert,
+            "sign the request with this certificate (PEM; docs/cari.md)"),
+    CLI_STR("sign-key", 0, "F", build_opts, sign_key, "the signing certificate's private key (PEM)"),
     CLI_FLAG("json", 0, build_opts, json, "print the result as JSON"),
     CARI_TAIL_ROWS};
 
 static const cli_part build_help[] = {
     CLI_TEXT("usage: bacsc cari build --out REQ.zip [--site NAME] [--batch-id ID] [--keep-going]\n"
-             "                        [--json] [--log-level L] (CSR_FILE... | --dir DIR)\n"
+             "                        [--sign-cert F --sign-key F] [--json] [--log-level L]\n"
+             "                        (CSR_FILE... | --dir DIR)\n"
              "\n"
              "Build a CARI request: every CSR (PEM or DER) is checked (self-signature,\n"
              "encoding) and stored as csr/<name>.csr with a manifest.json naming its\n"
              "device (UUID from a urn:uuid: SAN, name from the subject CN) and key.\n"
+             "With --sign-cert/--sign-key the request carries signature.p7s, a CMS signature\n"
+             "over every entry: a CA that lists the certificate among its submitter_keys\n"
+             "takes the signer as the batch's authenticated submitter.\n"
              "\n"),
     CLI_GROUP(NULL, build_rows, 0),
     CLI_TEXT("\n"
@@ -199,6 +209,35 @@ static void add_file(bacsc_cari_writer *w, const char *file, json_t *jentries, s
     free(data);
 }
 
+/* Write the request (and sign it when asked); the file's SHA-256 into sha.
+ * Prints what went wrong. */
+static int write_request(bacsc_cari_writer *w, const build_opts *o,
+                         unsigned char sha[BACSC_CARI_FP_LEN])
+{
+    int rc = bacsc_cari_writer_write_file(w, o->out, sha);
+    if (rc != BACSC_OK) {
+        cli_error("cari build", "cannot write %s: %s (%s)", o->out, bacsc_strerror(rc),
+                  strerror(errno));
+        return rc;
+    }
+    if (!o->sign_cert)
+        return BACSC_OK;
+    char serr[300] = "";
+    rc = bacsc_cari_sign_file(o->out, o->sign_cert, o->sign_key, serr, sizeof serr);
+    unsigned char *data = NULL;
+    size_t len = 0;
+    unsigned int hl = 0;
+    if (rc == BACSC_OK && (cli_read_file("cari build", o->out, 1u << 30, &data, &len) != 0 ||
+                           !EVP_Digest(data, len, sha, &hl, EVP_sha256(), NULL)))
+        rc = BACSC_ERR_IO;
+    free(data);
+    if (rc != BACSC_OK) {
+        cli_error("cari build", "%s; nothing written", serr[0] ? serr : "cannot sign");
+        unlink(o->out); /* never an unsigned request when a signed one was asked for */
+    }
+    return rc;
+}
+
 static int cmd_build(int argc, char **argv)
 {
     build_opts o = {0};
@@ -209,6 +248,10 @@ static int cmd_build(int argc, char **argv)
     bool keep_going = o.keep_going, json = o.json;
     if (!out || (!dir && argc < 2) || (dir && argc > 1)) {
         cli_error("cari build", "need --out and either CSR files or --dir (see --help)");
+        return EXIT_USAGE;
+    }
+    if (!o.sign_cert != !o.sign_key) {
+        cli_error("cari build", "--sign-cert and --sign-key go together");
         return EXIT_USAGE;
     }
     char **files = NULL;
@@ -246,10 +289,8 @@ static int cmd_build(int argc, char **argv)
     bool write = good > 0 && (bad == 0 || keep_going);
     if (write) {
         unsigned char sha[BACSC_CARI_FP_LEN];
-        rc = bacsc_cari_writer_write_file(w, out, sha);
+        rc = write_request(w, &o, sha);
         if (rc != BACSC_OK) {
-            cli_error("cari build", "cannot write %s: %s (%s)", out, bacsc_strerror(rc),
-                      strerror(errno));
             exit_code = EXIT_FAIL;
             write = false;
         } else {
@@ -409,6 +450,29 @@ static void print_entry_text(const bacsc_cari_entry *e, time_t now)
         printf("  matched: by %s\n", bacsc_cari_match_name(e->match));
 }
 
+/* signature.p7s as `cari inspect` shows it (docs/cari.md "Signed requests"). */
+static json_t *sig_json(const bacsc_cari *c)
+{
+    if (c->sig_state == BACSC_CARI_UNSIGNED)
+        return json_null();
+    char hex[65];
+    if (c->sig_state != BACSC_CARI_SIG_VALID)
+        return json_pack("{s:s,s:s?}", "state", "invalid", "error", c->sig_error);
+    return json_pack("{s:s,s:s?,s:s}", "state", "valid", "signer", c->signer_subject,
+                     "signer_sha256", bacsc_cari_fp_hex(c->signer_sha256, hex));
+}
+
+static void print_sig_text(const bacsc_cari *c)
+{
+    char hex[65];
+    if (c->sig_state == BACSC_CARI_SIG_VALID)
+        printf("signed:   by %s (certificate SHA-256 %s)\n",
+               c->signer_subject ? c->signer_subject : "?",
+               bacsc_cari_fp_hex(c->signer_sha256, hex));
+    else if (c->sig_state == BACSC_CARI_SIG_INVALID)
+        printf("signed:   INVALID: %s\n", c->sig_error ? c->sig_error : "?");
+}
+
 /* A response's requests that got no certificate, with the CA's reason. */
 static json_t *not_issued_json(const bacsc_cari *cari)
 {
@@ -522,6 +586,7 @@ static int cmd_inspect(int argc, char **argv)
         json_object_set_new(j, "sha256", json_string(bacsc_cari_fp_hex(cari->file_sha256, fhex)));
         json_object_set_new(j, "kind", json_string(bacsc_cari_kind_name(cari->kind)));
         json_object_set_new(j, "has_manifest", json_boolean(cari->has_manifest));
+        json_object_set_new(j, "signature", sig_json(cari));
         if (cari->has_manifest) {
             json_object_set_new(j, "format", json_string(BACSC_CARI_FORMAT));
             json_object_set_new(j, "version", json_integer(cari->version));
@@ -558,6 +623,7 @@ static int cmd_inspect(int argc, char **argv)
             printf("answers:  %s\n", cari->request_batch_id);
         if (cari->created)
             printf("created:  %s by %s\n", cari->created, cari->generator ? cari->generator : "?");
+        print_sig_text(cari);
         printf("entries:  %zu (%zu invalid)\n\n", cari->n_entries, invalid);
         for (size_t i = 0; i < cari->n_entries; i++)
             print_entry_text(&cari->entries[i], now);

@@ -78,6 +78,15 @@ const char bacsc_cmd_device_summary[] = "run a BACnet device on BACnet/SC (optio
     "  bacsc device --instance 1001 --hub wss://127.0.0.1:4443 --cert node1.pem \\\n" \
     "               --key node1.key --ca ca.pem\n"
 
+/* --state-dir: a device's certificate once it has one (the TLS files of
+ * its active set, STATE/tls/<instance>/, bacsc/device_host.h), and of its
+ * issuers the one that expires first. */
+struct devexp {
+    cert_expiry e;
+    char who[24];
+    char *cert, *issuer[2];
+};
+
 /* The status document (`bacsc status` reads it): at start-up when a
  * --status-file is given, and on every SIGUSR1 (logged without a file). */
 struct devcli {
@@ -86,9 +95,66 @@ struct devcli {
     bacsc_hubd_config hc; /* the hosted hub function (--hub-listen) */
     bacsc_tls_config tc, stc; /* the files behind the TLS contexts (SIGHUP reload) */
     cert_expiry cexp;         /* --cert and its issuer: warnings before they expire */
+    struct devexp *dexp;      /* --state-dir: each device's own certificate and issuers */
+    unsigned ndexp;
     bacsc_timer cert_watch;
     char dc_uris[BACSC_SC_SWITCH_URIS_MAX];
 };
+
+static void devexp_load(struct devexp *x)
+{
+    int64_t a = hub_metrics_cert_not_after(x->issuer[0]);
+    int64_t b = hub_metrics_cert_not_after(x->issuer[1]);
+    const char *iss = b && (!a || b < a) ? x->issuer[1] : x->issuer[0];
+    cert_expiry_load(&x->e, x->who, x->cert, iss);
+}
+
+static int devexp_setup(struct devcli *dc, bacsc_device_runtime *rt, const char *state_dir)
+{
+    unsigned n = bacsc_device_runtime_count(rt);
+    if (!(dc->dexp = calloc(n, sizeof *dc->dexp)))
+        return -1;
+    dc->ndexp = n;
+    for (unsigned i = 0; i < n; i++) {
+        struct devexp *x = &dc->dexp[i];
+        bacsc_device_runtime_info info;
+        bacsc_device_runtime_info_get(rt, i, &info);
+        snprintf(x->who, sizeof x->who, "device %u", (unsigned)info.instance);
+        size_t cap = strlen(state_dir) + 48;
+        x->cert = malloc(cap);
+        x->issuer[0] = malloc(cap);
+        x->issuer[1] = malloc(cap);
+        if (!x->cert || !x->issuer[0] || !x->issuer[1])
+            return -1;
+        snprintf(x->cert, cap, "%s/tls/%u/cert.pem", state_dir, (unsigned)info.instance);
+        snprintf(x->issuer[0], cap, "%s/tls/%u/issuer1.pem", state_dir, (unsigned)info.instance);
+        snprintf(x->issuer[1], cap, "%s/tls/%u/issuer2.pem", state_dir, (unsigned)info.instance);
+    }
+    return 0;
+}
+
+static void devexp_free(struct devcli *dc)
+{
+    for (unsigned i = 0; i < dc->ndexp; i++) {
+        free(dc->dexp[i].cert);
+        free(dc->dexp[i].issuer[0]);
+        free(dc->dexp[i].issuer[1]);
+    }
+    free(dc->dexp);
+    dc->dexp = NULL;
+    dc->ndexp = 0;
+}
+
+/* A device activated a new set: its certificate is another one now. */
+static void on_activated(void *user, bacsc_device_runtime *rt, unsigned idx)
+{
+    (void)rt;
+    struct devcli *dc = user;
+    if (idx < dc->ndexp) {
+        devexp_load(&dc->dexp[idx]);
+        cert_expiry_check(&dc->dexp[idx].e, (int64_t)time(NULL));
+    }
+}
 
 static void write_status(void *user, bacsc_device_runtime *rt, bool on_signal)
 {
@@ -109,6 +175,13 @@ static void write_status(void *user, bacsc_device_runtime *rt, bool on_signal)
         json_object_set_new(d, "instance", json_integer(info.instance));
         json_object_set_new(d, "uuid", json_string(bacsc_uuid_format(&info.uuid, u)));
         json_object_set_new(d, "node", info.node ? sc_status_node(loop, info.node) : json_null());
+        json_t *dce = NULL;
+        if (i < dc->ndexp) {
+            devexp_load(&dc->dexp[i]);
+            dce = cert_expiry_json(&dc->dexp[i].e, (int64_t)time(NULL));
+        }
+        if (dce)
+            json_object_set_new(d, "certificate", dce);
         if (info.mode >= 0) {
             json_object_set_new(d, "mode", json_string(bacsc_comm_mode_name(info.mode)));
             json_object_set_new(d, "bip", info.bip.port ? json_string(bacsc_bip_addr_format(
@@ -374,8 +447,15 @@ static int start_metrics(bacsc_device_runtime *rt, const bacsc_device_runtime_co
 static void on_cert_watch(bacsc_loop *loop, void *user)
 {
     struct devcli *dc = user;
-    cert_expiry_load(&dc->cexp, "device", dc->o->cert, dc->o->ca[0]);
-    cert_expiry_check(&dc->cexp, (int64_t)time(NULL));
+    int64_t now = (int64_t)time(NULL);
+    if (dc->o->cert) {
+        cert_expiry_load(&dc->cexp, "device", dc->o->cert, dc->o->ca[0]);
+        cert_expiry_check(&dc->cexp, now);
+    }
+    for (unsigned i = 0; i < dc->ndexp; i++) {
+        devexp_load(&dc->dexp[i]);
+        cert_expiry_check(&dc->dexp[i].e, now);
+    }
     bacsc_timer_start(loop, &dc->cert_watch, 3600000000ull);
 }
 
@@ -396,13 +476,20 @@ static int run_runtime(const bacsc_device_runtime_config *c, const sc_opts *o)
     struct devcli *dc = c->user;
     bacsc_loop *loop = bacsc_device_runtime_loop(rt);
     bacsc_timer_init(&dc->cert_watch, on_cert_watch, dc);
-    if (!c->state_dir && o->cert)
+    if (c->state_dir && devexp_setup(dc, rt, c->state_dir) != 0) {
+        cli_error(PROG, "out of memory");
+        devexp_free(dc);
+        bacsc_device_runtime_free(rt);
+        return EXIT_FAIL;
+    }
+    if (c->state_dir || o->cert)
         on_cert_watch(loop, dc);
     if (start_metrics(rt, c, o, &msrc, &metrics) == 0)
         rc = bacsc_device_runtime_run(rt) == BACSC_OK ? EXIT_OK : EXIT_FAIL;
     bacsc_timer_stop(loop, &dc->cert_watch);
     metrics_http_free(metrics);
     bacsc_device_runtime_free(rt);
+    devexp_free(dc);
     return rc;
 }
 
@@ -667,6 +754,7 @@ int bacsc_cmd_device(int argc, char **argv)
             goto out;
     }
     rc_cfg.status = write_status;
+    rc_cfg.activated = on_activated;
     rc_cfg.user = &dcli;
     rc = run_runtime(&rc_cfg, &o);
 out:

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bacsc/bip_link.h"
+#include "bacsc/cari.h"
 #include "bacsc/client.h"
 #include "bacsc/error.h"
 #include "bacsc/log.h"
@@ -89,6 +90,13 @@ const cli_opt site_bip_rows[] = {
     CLI_UINT("retries", 0, "N", opts, retries, 0, 10, "per request (3)"),
     CLI_UINT("concurrency", 0, "N", opts, concurrency, 1, BACSC_SITE_CONCURRENCY_MAX,
              "devices worked on at a time (32)"),
+    CLI_STR("broadcast", 0, "ADDR:PORT", opts, broadcast,
+            "where a Who-Is broadcast goes (default the local\n"
+            "broadcast address, port 47808); jobs send one for a\n"
+            "device that no longer answers at its address"),
+    CLI_UINT("broadcast-count", 0, "N", opts, broadcast_count, 0, 65535,
+             "emulate a broadcast on one host: unicast copies to N\n"
+             "consecutive ports from the broadcast port"),
     CLI_END};
 const cli_opt site_sc_rows[] = {
     CLI_STR("hub", 0, "URI", opts, hub, "primary hub, wss://HOST:PORT[/PATH]"),
@@ -517,12 +525,6 @@ static int cmd_status(int argc, char **argv)
 /* ---- discover ------------------------------------------------------------------------------ */
 
 static const cli_opt discover_rows[] = {
-    CLI_STR("broadcast", 0, "ADDR:PORT", opts, broadcast,
-            "where the Who-Is broadcast goes (default the local\n"
-            "broadcast address, port 47808)"),
-    CLI_UINT("broadcast-count", 0, "N", opts, broadcast_count, 0, 65535,
-             "emulate a broadcast on one host: unicast copies to N\n"
-             "consecutive ports from the broadcast port"),
     CLI_STRSZ("target", 0, "ADDR:PORT", opts, targets, ntargets,
               "unicast Who-Is to this device (repeatable); with targets\n"
               "and no --broadcast, no broadcast is sent"),
@@ -731,12 +733,16 @@ static const cli_opt request_rows[] = {
     CLI_FLAG("overwrite", 0, opts, overwrite, "a device with a pending CSR makes a new one"),
     CLI_FLAG("keep-existing", 0, opts, keep, "a device keeps its pending CSR (the default)"),
     CLI_STR("out", 0, "REQ.zip", opts, out, "the CARI request to write (required)"),
+    CLI_STR("sign-cert", 0, "F", opts, sign_cert,
+            "sign the request with this certificate (PEM): the\n"
+            "CA then knows who submitted it (docs/ca.md)"),
+    CLI_STR("sign-key", 0, "F", opts, sign_key, "the signing certificate's private key (PEM)"),
     CLI_END};
 
 static const cli_part request_help[] = {
     CLI_TEXT("usage: bacsc site request [--db FILE] (DEVICES | --all) [--overwrite | --keep-existing]\n"
-             "                          --out REQ.zip [--password-file F] [network options]\n"
-             "                          [--json] [--quiet]\n"
+             "                          --out REQ.zip [--sign-cert F --sign-key F]\n"
+             "                          [--password-file F] [network options] [--json] [--quiet]\n"
              "\n"
              "Each selected device generates a key pair and a CSR (Network Port Command\n"
              "generate-csr-file); the tool reads the CSRs (AtomicReadFile) and writes one CARI\n"
@@ -760,13 +766,20 @@ static const cli_opt renew_rows[] = {
              "(the set `bacsc ca list --expiring N` lists)"),
     CLI_FLAG("overwrite", 0, opts, overwrite, "a device with a pending CSR makes a new one"),
     CLI_FLAG("keep-existing", 0, opts, keep, "a device keeps its pending CSR (the default)"),
+    CLI_FLAG("same-key", 0, opts, same_key, "no new key (devices that cannot rotate): read the\n"
+                                            "CSR the device holds for its current key"),
     CLI_STR("out", 0, "REQ.zip", opts, out, "the CARI request to write (required)"),
+    CLI_STR("sign-cert", 0, "F", opts, sign_cert,
+            "sign the request with this certificate (PEM): the\n"
+            "CA then knows who submitted it (docs/ca.md)"),
+    CLI_STR("sign-key", 0, "F", opts, sign_key, "the signing certificate's private key (PEM)"),
     CLI_END};
 
 static const cli_part renew_help[] = {
     CLI_TEXT("usage: bacsc site renew [--db FILE] (DEVICES | --all | --expiring-days N)\n"
-             "                        [--overwrite | --keep-existing] --out REQ.zip\n"
-             "                        [--password-file F] [network options] [--json] [--quiet]\n"
+             "                        [--overwrite | --keep-existing | --same-key] --out REQ.zip\n"
+             "                        [--sign-cert F --sign-key F] [--password-file F]\n"
+             "                        [network options] [--json] [--quiet]\n"
              "\n"
              "Renew the certificates of devices that hold one: each selected device makes a\n"
              "new key pair and CSR (generate-csr-file) and signs the CSR with its current key,\n"
@@ -774,8 +787,10 @@ static const cli_part renew_help[] = {
              "keeps running on its current certificate until `bacsc site import` activates\n"
              "the new one; the old one is then revoked (see import --ca-dir, --keep-old).\n"
              "With --expiring-days only devices whose certificate expires within N days are\n"
-             "selected (among DEVICES if given). Killed runs resume; partial runs retry the\n"
-             "failed devices (docs/lifecycle.md).\n"
+             "selected (among DEVICES if given). With --same-key no device makes a new key:\n"
+             "the CSR in its CSR file must be for the key it runs on (the CA accepts a\n"
+             "same-key renewal). Killed runs resume; partial runs retry the failed devices\n"
+             "(docs/lifecycle.md).\n"
              "\n"),
     SITE_GROUPS_NET_PW(renew_rows),
     CLI_TEXT("Exit status: 0 ok, 5 some devices failed (the request holds the others),\n"
@@ -798,14 +813,24 @@ static int request_check(opts *o, void *sel)
         cli_error(o->prog, "--out REQ.zip is required");
         return EXIT_USAGE;
     }
-    if (o->overwrite && o->keep) {
-        cli_error(o->prog, "--overwrite and --keep-existing exclude each other");
+    if (o->overwrite + o->keep + o->same_key > 1) {
+        cli_error(o->prog, "--overwrite, --keep-existing and --same-key exclude each other");
         return EXIT_USAGE;
     }
     if (o->npos > 1) {
         cli_error(o->prog, "unexpected argument '%s'", o->pos[1]);
         return EXIT_USAGE;
     }
+    if (!o->sign_cert != !o->sign_key) {
+        cli_error(o->prog, "--sign-cert and --sign-key go together");
+        return EXIT_USAGE;
+    }
+    const char *sf[2] = {o->sign_cert, o->sign_key};
+    for (int i = 0; i < 2 && o->sign_cert; i++)
+        if (access(sf[i], R_OK) != 0) {
+            cli_error(o->prog, "cannot read %s: %s", sf[i], strerror(errno));
+            return EXIT_FAIL;
+        }
     return request_selection(o, sel) ? -1 : EXIT_USAGE;
 }
 static const site_verb request_verb = {.spec = &request_spec, .check = request_check};
@@ -833,7 +858,9 @@ static int request_job(int argc, char **argv, bool renew)
         return ex;
     }
     int64_t job;
-    int rule = o.overwrite ? BACSC_SITE_CSR_OVERWRITE : BACSC_SITE_CSR_KEEP;
+    int rule = o.overwrite  ? BACSC_SITE_CSR_OVERWRITE
+               : o.same_key ? BACSC_SITE_CSR_SAME_KEY
+                            : BACSC_SITE_CSR_KEEP;
     int rc = renew ? bacsc_site_prepare_renew(s, &sel, o.renew_days, rule, &job)
                    : bacsc_site_prepare_request(s, &sel, rule, &job);
     site_note_resumed(s, &o, job);
@@ -846,10 +873,19 @@ static int request_job(int argc, char **argv, bool renew)
     size_t count = 0;
     rc = renew ? bacsc_site_write_request_job(s, job, o.out, &count)
                : bacsc_site_write_request(s, &sel, o.out, &count);
+    char serr[300] = "";
+    if (rc == BACSC_OK && o.sign_cert &&
+        bacsc_cari_sign_file(o.out, o.sign_cert, o.sign_key, serr, sizeof serr) != BACSC_OK) {
+        cli_error(o.prog, "%s; the request was not written (run again)", serr);
+        unlink(o.out); /* never an unsigned request when a signed one was asked for */
+        rc = BACSC_ERR_CRYPTO;
+        ex = EXIT_FAIL;
+    }
     if (rc == BACSC_OK) {
         if (!o.json)
-            printf("wrote %s: %zu CSR%s\n", o.out, count, count == 1 ? "" : "s");
-    } else {
+            printf("wrote %s: %zu CSR%s%s\n", o.out, count, count == 1 ? "" : "s",
+                   o.sign_cert ? ", signed" : "");
+    } else if (rc != BACSC_ERR_CRYPTO) {
         site_cmd_fail(s, &o, EXIT_FAIL);
         if (ex == EXIT_OK)
             ex = EXIT_FAIL;

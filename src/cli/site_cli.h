@@ -32,6 +32,7 @@ typedef struct opts {
     const char *prog;
     const char *db;
     bool json, quiet, all, overwrite, keep, accept_partial;
+    bool same_key;                         /* renew --same-key */
     const char *name, *ca, *domain, *primary, *failover, *out, *password;
     const char *bip_local, *broadcast;
     unsigned broadcast_count;
@@ -51,6 +52,8 @@ typedef struct opts {
     int nsc_ca;
     /* rollover */
     const char *new_ca, *response, *force;
+    /* request / renew: sign the CARI request (CMS) */
+    const char *sign_cert, *sign_key;
     unsigned phase;
     bool hubs_done;
     char **pos;

@@ -158,7 +158,8 @@ static int respond_dir(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *
         EVP_MD_CTX_free(k.md);
         json_decref(k.names);
         meta_free(&k.ml);
-        return fail(err, errlen, BACSC_ERR_IO, "cannot write %s: %s", ipath, strerror(errno));
+        return fail(err, errlen, BACSC_ERR_IO, "cannot write %s: %s", ipath,
+                    bacsc_pki_write_errtext(errno));
     }
     fprintf(k.index, "# file device-uuid key-sha256 request-id (batch %lld)\n",
             (long long)batch_id);
@@ -180,7 +181,7 @@ static int respond_dir(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *
     if (fclose(k.index) != 0 && k.rc == BACSC_OK)
         k.rc = fail(err, errlen, BACSC_ERR_IO, "cannot write %s", ipath);
     if (k.rc == BACSC_OK && bacsc_pki_write_file(ipath, itext, ilen, 0644) != BACSC_OK)
-        k.rc = fail(err, errlen, BACSC_ERR_IO, "cannot write %s: %s", ipath, strerror(errno));
+        k.rc = fail(err, errlen, BACSC_ERR_IO, "cannot write %s: %s", ipath, bacsc_pki_write_errtext(errno));
     free(itext);
     unsigned int mdlen = 0;
     EVP_DigestFinal_ex(k.md, sha256, &mdlen);
@@ -400,7 +401,7 @@ static int respond_zip(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *
     if (z.rc == BACSC_OK) {
         rc = bacsc_cari_writer_write_file(z.w, out, sha256);
         if (rc != BACSC_OK)
-            z.rc = fail(err, errlen, rc, "cannot write %s: %s", out, strerror(errno));
+            z.rc = fail(err, errlen, rc, "cannot write %s: %s", out, bacsc_pki_write_errtext(errno));
     }
     bacsc_cari_writer_free(z.w);
     meta_free(&z.ml);

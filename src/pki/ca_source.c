@@ -237,6 +237,8 @@ static int load_zip(const char *path, unsigned max, unsigned key_types, bacsc_ca
         const char *name = e->name ? e->name : "?";
         bool csr_bytes = e->der && e->type != BACSC_CARI_ENTRY_CERTIFICATE &&
                          e->type != BACSC_CARI_ENTRY_ISSUER;
+        if (e->type == BACSC_CARI_ENTRY_SIGNATURE)
+            continue; /* checked by the reader: bacsc_cari.sig_state */
         if (e->type == BACSC_CARI_ENTRY_MANIFEST) {
             if (e->error)
                 add_bad(s, name, e->error);
@@ -294,3 +296,34 @@ int bacsc_ca_source_load_policy(const char *path, const bacsc_policy *policy,
     return load(path, policy->max_batch, policy->key_types, s, err, errlen);
 }
 
+
+int bacsc_ca_source_actor(bacsc_ca *ca, const bacsc_ca_source *src, const char *display,
+                          int64_t now, char *what, size_t cap)
+{
+    const bacsc_cari *c = src->cari;
+    what[0] = '\0';
+    if (!c || c->sig_state == BACSC_CARI_UNSIGNED)
+        return 0;
+    char name[BACSC_POLICY_MAX_STR], fp[65];
+    bacsc_pki_hex(c->signer_sha256, 32, fp);
+    const char *subj = c->signer_subject ? c->signer_subject : "?";
+    bacsc_actor a = {.kind = BACSC_ACTOR_NONE, .display = display};
+    int rc = BACSC_ERR_POLICY;
+    if (c->sig_state != BACSC_CARI_SIG_VALID)
+        snprintf(what, cap, "%s", c->sig_error ? c->sig_error : "the signature is invalid");
+    else if (!bacsc_policy_submitter(bacsc_ca_policy(ca), c->signer_sha256, name, sizeof name))
+        snprintf(what, cap, "signed by %s (SHA-256 %s), not in the policy's submitter_keys",
+                 subj, fp);
+    else if (now < c->signer_not_before || now > c->signer_not_after)
+        snprintf(what, cap, "signed by %s (%s), whose certificate is not valid now", name, subj);
+    else {
+        a.kind = BACSC_ACTOR_SIGNED;
+        a.name = name;
+        snprintf(what, cap, "signed by key:%s (%s)", name, subj);
+        rc = 1;
+    }
+    if (a.kind == BACSC_ACTOR_NONE && !a.display)
+        a.display = "unauthenticated";
+    int r = bacsc_ca_set_actor_auth(ca, &a);
+    return r < 0 ? r : rc;
+}

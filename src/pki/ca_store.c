@@ -294,7 +294,7 @@ int bacsc_ca_init(const bacsc_ca_init_params *p, char *err, size_t errlen)
     ca_path_in(p->dir, "ca.key", path, sizeof path);
     rc = bacsc_pki_key_write(path, key, p->passphrase);
     if (rc != BACSC_OK) {
-        rc = ca_fail(&tmp, rc, "cannot write %s: %s", path, strerror(errno));
+        rc = ca_fail(&tmp, rc, "cannot write %s: %s", path, bacsc_pki_write_errtext(errno));
         goto out;
     }
     if (p->issuing) {
@@ -626,7 +626,7 @@ int bacsc_ca_make_csr(bacsc_ca *ca, uint8_t **der, size_t *len)
     if (rc != BACSC_OK) {
         free(*der);
         *der = NULL;
-        return ca_fail(ca, rc, "cannot write %s: %s", path, strerror(errno));
+        return ca_fail(ca, rc, "cannot write %s: %s", path, bacsc_pki_write_errtext(errno));
     }
     return BACSC_OK;
 }
@@ -691,7 +691,7 @@ int bacsc_ca_install_cert(bacsc_ca *ca, const uint8_t *data, size_t len)
             }
         }
         if (rc != BACSC_OK)
-            ca_fail(ca, rc, "cannot write %s: %s", path, strerror(errno));
+            ca_fail(ca, rc, "cannot write %s: %s", path, bacsc_pki_write_errtext(errno));
     }
     if (rc == BACSC_OK)
         rc = ca_commit(ca);
@@ -1088,7 +1088,7 @@ static int chunk_start(bacsc_ca *ca, sqlite3_stmt *q, int64_t batch_id, int64_t 
     }
     ch->sc = (sign_ctx){.signer = ca->signer, .policy = &ca->policy, .now = ca_now(ca),
                         .items = ch->items};
-    ch->job = bacsc_pool_start(ca_pool(ca), (size_t)ch->n, sign_one, &ch->sc);
+    ch->job = bacsc_pool_start(ch->n > 1 ? ca_pool(ca) : NULL, (size_t)ch->n, sign_one, &ch->sc);
     return ch->n;
 }
 

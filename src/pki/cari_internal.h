@@ -37,6 +37,14 @@ void cari_set_error(bacsc_cari *c, const char *fmt, ...) __attribute__((format(p
  * cut at CARI_NAME_MAX. */
 char *cari_printable(const char *raw, size_t len);
 
+/* Signed archives (cari_sign.c). The text signature.p7s signs (malloc'd);
+ * *sig_index: the signature entry, or -1. Reads at most max_total octets. */
+struct zip;
+int cari_sig_content(struct zip *za, uint64_t max_total, char **out, size_t *out_len,
+                     int64_t *sig_index, char *why, size_t cap);
+/* Check signature.p7s of `za` into c->sig_state and the signer fields. */
+void cari_check_signature(struct zip *za, uint64_t max_total, bacsc_cari *c);
+
 /* Validate a UUID in 8-4-4-4-12 form, optionally prefixed "urn:uuid:"
  * (any case). Returns a malloc'd lower-case copy without the prefix, or NULL. */
 char *cari_uuid_normalize(const char *s);

@@ -203,6 +203,8 @@ const char *bacsc_cari_type_name(bacsc_cari_type type)
         return "issuer";
     case BACSC_CARI_ENTRY_MANIFEST:
         return "manifest";
+    case BACSC_CARI_ENTRY_SIGNATURE:
+        return "signature";
     default:
         return "invalid";
     }

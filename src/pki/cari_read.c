@@ -82,6 +82,8 @@ void bacsc_cari_clear(bacsc_cari *c)
     free(c->created);
     free(c->generator);
     free(c->error);
+    free(c->sig_error);
+    free(c->signer_subject);
     memset(c, 0, sizeof *c);
 }
 
@@ -372,7 +374,8 @@ static void parse_one(void *arg, size_t i)
     parse_job *j = arg;
     size_t k = j->begin + i;
     bacsc_cari_entry *e = &j->c->entries[k];
-    if (e->error || !j->raws[k].data || e->type == BACSC_CARI_ENTRY_MANIFEST)
+    if (e->error || !j->raws[k].data || e->type == BACSC_CARI_ENTRY_MANIFEST ||
+        e->type == BACSC_CARI_ENTRY_SIGNATURE)
         return;
     j->fp[k].rc = cari_parse_object_keys(j->raws[k].data, j->raws[k].len, e, &j->fp[k].used,
                                          j->key_types);
@@ -467,6 +470,8 @@ static int read_and_parse(zip_t *za, read_state *rs, bacsc_cari *c, raw_data *ra
                     if (mk == members)
                         mk = k;
                 }
+                if (!e->error && strcmp(e->name, BACSC_CARI_SIGNATURE) == 0)
+                    e->type = BACSC_CARI_ENTRY_SIGNATURE;
             }
         }
         if (k + 1 - block_begin == PARSE_BLOCK || k + 1 == members) {
@@ -705,10 +710,12 @@ static int read_archive(zip_t *za, read_state *rs, bacsc_cari *c)
     for (size_t k = 0; k < members && rc == BACSC_OK; k++)
         rc = classify_rest(c, &cap, k, &raws[k], rs, &fp[k]);
     free(fp);
-    /* Pass 4: the manifest. */
+    /* Pass 4: the manifest; the signature over everything. */
     if (rc == BACSC_OK)
         rc = apply_parsed_manifest(c, &cap, &mf);
     bacsc_cari_free(mf.m);
+    if (rc == BACSC_OK)
+        cari_check_signature(za, rs->lim.max_total_size, c);
     for (size_t k = 0; k <= (size_t)total; k++)
         free(raws[k].data);
     free(raws);

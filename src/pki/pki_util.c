@@ -8,6 +8,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +39,27 @@ int pki_fail(char *err, size_t errlen, int code, const char *fmt, ...)
     return code;
 }
 
+/* Can a user other than `owner` write into a directory of group `gid`
+ * (a member of it, or someone whose primary group it is)? A user-private
+ * group (umask 002 systems) holds only its owner. */
+static bool group_shared(gid_t gid, uid_t owner)
+{
+    struct group *g = getgrgid(gid);
+    struct passwd *o = getpwuid(owner);
+    if (!g)
+        return true;
+    for (char **m = g->gr_mem; *m; m++)
+        if (!o || strcmp(*m, o->pw_name) != 0)
+            return true;
+    bool shared = false;
+    setpwent();
+    struct passwd *p;
+    while (!shared && (p = getpwent()) != NULL)
+        shared = p->pw_gid == gid && p->pw_uid != owner;
+    endpwent();
+    return shared;
+}
+
 int bacsc_pki_check_out_dir(const char *path)
 {
     size_t n = strlen(path);
@@ -59,10 +82,19 @@ int bacsc_pki_check_out_dir(const char *path)
         errno = ENOTDIR, rc = BACSC_ERR_IO;
     else if (st.st_mode & S_IWOTH)
         errno = EPERM, rc = BACSC_ERR_IO; /* others could plant links or swap files */
+    else if (st.st_uid != geteuid() && st.st_uid != 0)
+        errno = EPERM, rc = BACSC_ERR_IO; /* its owner could swap the file before rename */
+    else if ((st.st_mode & S_IWGRP) && group_shared(st.st_gid, st.st_uid))
+        errno = EPERM, rc = BACSC_ERR_IO; /* so could another member of its group */
     int saved = errno;
     free(dir);
     errno = saved;
     return rc;
+}
+
+const char *bacsc_pki_write_errtext(int e)
+{
+    return e == EPERM ? "another user can write into its directory (refused)" : strerror(e);
 }
 
 int bacsc_pki_write_file(const char *path, const void *data, size_t len, int mode)

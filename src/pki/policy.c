@@ -76,9 +76,60 @@ json_t *bacsc_policy_to_json(const bacsc_policy *p)
     json_object_set_new(o, "auto_approve_origins", str_list(p->origins, p->n_origins));
     json_object_set_new(o, "auto_approve_submitters", str_list(p->submitters, p->n_submitters));
     json_object_set_new(o, "san_domains", str_list(p->san_domains, p->n_san_domains));
+    json_object_set_new(o, "submitter_keys", str_list(p->submitter_keys, p->n_submitter_keys));
     json_object_set_new(o, "max_batch", json_integer(p->max_batch));
     json_object_set_new(o, "crl_days", json_integer(p->crl_days));
     return o;
+}
+
+/* "NAME=HEX" with 32 octets of hex (colons allowed) into the digest;
+ * NAME: letters, digits, . _ - (1..40). */
+static bool submitter_key_parse(const char *s, size_t *name_len, unsigned char fp[32])
+{
+    const char *eq = strchr(s, '=');
+    if (!eq || eq == s || eq - s > 40)
+        return false;
+    for (const char *c = s; c < eq; c++)
+        if (!isalnum((unsigned char)*c) && *c != '.' && *c != '_' && *c != '-')
+            return false;
+    size_t n = 0;
+    for (const char *c = eq + 1; *c; c++) {
+        if (*c == ':')
+            continue;
+        int v = isdigit((unsigned char)*c) ? *c - '0'
+                : isxdigit((unsigned char)*c) ? (tolower((unsigned char)*c) - 'a' + 10)
+                                              : -1;
+        if (v < 0 || n >= 64)
+            return false;
+        if (n % 2 == 0)
+            fp[n / 2] = (unsigned char)(v << 4);
+        else
+            fp[n / 2] |= (unsigned char)v;
+        n++;
+    }
+    *name_len = (size_t)(eq - s);
+    return n == 64;
+}
+
+static bool submitter_key_ok(const char *s)
+{
+    size_t nl;
+    unsigned char fp[32];
+    return submitter_key_parse(s, &nl, fp);
+}
+
+bool bacsc_policy_submitter(const bacsc_policy *p, const unsigned char fp[32], char *name,
+                            size_t cap)
+{
+    for (size_t i = 0; i < p->n_submitter_keys; i++) {
+        size_t nl;
+        unsigned char k[32];
+        if (submitter_key_parse(p->submitter_keys[i], &nl, k) && memcmp(k, fp, 32) == 0) {
+            snprintf(name, cap, "%.*s", (int)nl, p->submitter_keys[i]);
+            return true;
+        }
+    }
+    return false;
 }
 
 static int pick(const char *v, const char *const *names, int n)
@@ -213,6 +264,15 @@ int bacsc_policy_from_json(const json_t *obj, bacsc_policy *p, char *err, size_t
                                   "policy: san_domains entries are plain domain names "
                                   "(no '*', no leading '.'): '%s'",
                                   p->san_domains[i]);
+        } else if (strcmp(key, "submitter_keys") == 0) {
+            rc = get_list(v, key, p->submitter_keys, &p->n_submitter_keys, err, errlen);
+            for (size_t i = 0; rc == BACSC_OK && i < p->n_submitter_keys; i++)
+                if (!submitter_key_ok(p->submitter_keys[i]))
+                    rc = pki_fail(err, errlen, BACSC_ERR_MALFORMED,
+                                  "policy: submitter_keys entries are NAME=SHA256 (the "
+                                  "certificate's SHA-256 fingerprint, 64 hex digits, colons "
+                                  "allowed): '%s'",
+                                  p->submitter_keys[i]);
         } else if (strcmp(key, "max_batch") == 0) {
             rc = get_int(v, key, 1, 1000000, &l, err, errlen);
             p->max_batch = (unsigned)l;
@@ -304,7 +364,8 @@ int bacsc_policy_set(bacsc_policy *p, const char *key, const char *value, char *
                                         "carry_uri", NULL};
     static const char *const ints[] = {"validity_days", "max_batch", "crl_days", NULL};
     static const char *const lists[] = {"key_types", "auto_approve_sites", "auto_approve_origins",
-                                        "auto_approve_submitters", "san_domains", NULL};
+                                        "auto_approve_submitters", "san_domains",
+                                        "submitter_keys", NULL};
     static const char *const strs[] = {"device_uuid", "renewal", "subject", "auto_approve", NULL};
     if (!key || !value)
         return pki_fail(err, errlen, BACSC_ERR_INVALID_ARG, "policy: key and value required");

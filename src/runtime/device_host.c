@@ -3,6 +3,7 @@
  * (bacsc/device_host.h).
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ typedef struct hdev {
     bool ip_on, sc_on;               /* running */
     int rx;                          /* where the request being handled came from */
     bool switch_pending;             /* apply the active mode after the ACK */
+    bool crl_only;                   /* ... and only the CRLs changed: reload, no restart */
     char tls_dir[4200];
     uint8_t uuid[16];
 } hdev;
@@ -50,6 +52,7 @@ struct bacsc_device_host {
     char password[BACSC_REINIT_PASSWORD_MAX + 1];
     rt_password pw;                  /* what is checked: the stored hash */
     char primary[BACSC_URI_MAX], failover[BACSC_URI_MAX];
+    bacsc_timer test_kill;           /* BACSC_TEST_KILL_IN_ACTIVATION=after-switch */
 };
 
 /* ---- who may change the device (docs/security.md) ---------------------------------- */
@@ -219,6 +222,24 @@ static void tls_paths(const hdev *d, bacsc_device_host_sc *sc, char (*buf)[4400]
     }
 }
 
+static bool same_blob(const bacsc_blob *a, const bacsc_blob *b)
+{
+    return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+}
+
+/* Does `next` differ from the running state `cur` in its CRLs only? */
+static bool only_crls_changed(const bacsc_commission_data *cur, const bacsc_commission_data *next)
+{
+    if (next->active_key_is_new || same_blob(&cur->active.crl, &next->active.crl) ||
+        !same_blob(&cur->active.opcert, &next->active.opcert))
+        return false;
+    for (int i = 0; i < BACSC_ISSUER_FILES_MAX; i++)
+        if (!same_blob(&cur->active.issuer[i], &next->active.issuer[i]))
+            return false;
+    return memcmp(&cur->sc_active, &next->sc_active, sizeof cur->sc_active) == 0 &&
+           memcmp(&cur->ip_active, &next->ip_active, sizeof cur->ip_active) == 0;
+}
+
 /* The runtime's apply hook: build the next TLS set before the state is saved. */
 static int hd_apply(void *user, const bacsc_commission_data *next, EVP_PKEY *key, char *detail,
                     size_t cap)
@@ -241,6 +262,7 @@ static int hd_apply(void *user, const bacsc_commission_data *next, EVP_PKEY *key
         rmdir_files(nd);
         return rc;
     }
+    d->crl_only = d->sc_on && sc_on && only_crls_changed(bacsc_commission_state(d->cm), next);
     /* Saved next (by the runtime, right after this returns); we move the
      * files into place at the switch. A crash before that is harmless: the
      * files are rebuilt from the database at start. */
@@ -311,6 +333,22 @@ static void sc_start(hdev *d)
     d->sc_on = true;
 }
 
+/* Only the CRLs changed: the SC side reloads its TLS files (sc.reload). */
+static int sc_reload(hdev *d)
+{
+    bacsc_device_host *h = d->h;
+    if (!d->sc_on || h->cfg.sc.reload == NULL)
+        return BACSC_ERR_STATE;
+    bacsc_device_host_sc sc;
+    memset(&sc, 0, sizeof sc);
+    char paths[5][4400];
+    tls_paths(d, &sc, paths);
+    sc.port = bacsc_netport_sc_active(bacsc_commission_sc_port(d->cm));
+    sc.instance = d->instance;
+    memcpy(sc.uuid, d->uuid, 16);
+    return h->cfg.sc.reload(h->cfg.sc.user, h, d->idx, &sc) < 0 ? BACSC_ERR_STATE : BACSC_OK;
+}
+
 static void sc_stop(hdev *d)
 {
     bacsc_device_host *h = d->h;
@@ -357,6 +395,29 @@ static void move_tls_into_place(hdev *d)
     }
 }
 
+/*
+ * Testing crash safety with real processes: BACSC_TEST_KILL_IN_ACTIVATION=N
+ * kills the process (SIGKILL) at the Nth durable step of an activation
+ * (bacsc_devstate_crash_at: 1 next TLS files written, 2 before the state's
+ * transaction, 3 inside it, 4 after its commit, 5 after the old key file was
+ * removed), or with "after-switch" once the device answered and switched to
+ * the new set (300 ms later, so that its answer has left). Unset in normal
+ * operation.
+ */
+static unsigned test_kill_step(bool *after_switch)
+{
+    const char *e = getenv("BACSC_TEST_KILL_IN_ACTIVATION");
+    *after_switch = e && strcmp(e, "after-switch") == 0;
+    return e && !*after_switch ? (unsigned)strtoul(e, NULL, 10) : 0;
+}
+
+static void test_kill_now(bacsc_loop *loop, void *user)
+{
+    (void)loop;
+    (void)user;
+    kill(getpid(), SIGKILL);
+}
+
 static void do_switches(bacsc_loop *loop, void *user)
 {
     (void)loop;
@@ -368,10 +429,21 @@ static void do_switches(bacsc_loop *loop, void *user)
             continue;
         d->switch_pending = false;
         move_tls_into_place(d);
+        if (d->crl_only && sc_reload(d) == BACSC_OK) {
+            d->crl_only = false;
+            BACSC_INFO("device %u: activated, CRLs reloaded", (unsigned)d->instance);
+            continue;
+        }
+        d->crl_only = false;
         apply_mode(d, true);
         bacsc_device_send_iam(d->dev, NULL, bacsc_loop_now(h->cfg.loop));
         BACSC_INFO("device %u: activated, mode %s", (unsigned)d->instance,
                    bacsc_comm_mode_name(bacsc_commission_mode(d->cm)));
+        if (h->cfg.sc.activated)
+            h->cfg.sc.activated(h->cfg.sc.user, h, d->idx);
+        bool after_switch;
+        if (test_kill_step(&after_switch) == 0 && after_switch)
+            bacsc_timer_start(h->cfg.loop, &h->test_kill, 300000);
     }
 }
 
@@ -379,7 +451,13 @@ static int hd_reinit(void *user, bacsc_device *dev, uint8_t state, bacsc_error *
 {
     (void)dev;
     hdev *d = user;
+    bool after_switch;
+    unsigned kill_at = test_kill_step(&after_switch);
+    if (state == BACSC_REINIT_ACTIVATE_CHANGES && kill_at)
+        bacsc_devstate_crash_at(d->h->st, kill_at);
     int rc = bacsc_commission_reinitialize(d->cm, state, err);
+    if (kill_at)
+        bacsc_devstate_crash_at(d->h->st, 0);
     if (rc == BACSC_OK && d->switch_pending && !d->h->switch_deferred) {
         /* After the ACK went out: the loop runs deferred callbacks after
          * this I/O batch. */
@@ -504,6 +582,7 @@ int bacsc_device_host_new(const bacsc_device_host_config *cfg, bacsc_device_host
     if (h == NULL)
         return BACSC_ERR_NOMEM;
     h->cfg = *cfg;
+    bacsc_timer_init(&h->test_kill, test_kill_now, h);
     snprintf(h->prefix, sizeof h->prefix, "%s", cfg->name_prefix ? cfg->name_prefix : "dev-");
     snprintf(h->domain, sizeof h->domain, "%s", cfg->domain ? cfg->domain : "");
     snprintf(h->password, sizeof h->password, "%s", cfg->password ? cfg->password : "");
@@ -571,6 +650,7 @@ void bacsc_device_host_free(bacsc_device_host *h)
 {
     if (h == NULL)
         return;
+    bacsc_timer_stop(h->cfg.loop, &h->test_kill);
     for (unsigned i = 0; i < h->count; i++) {
         hdev *d = &h->devs[i];
         sc_stop(d);

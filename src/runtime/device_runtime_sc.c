@@ -207,6 +207,40 @@ static void port_refresh(void *user, bacsc_object *port, bacsc_sc_port_state *st
 
 /* ---- commissioned devices: the host's SC side ops ------------------------------------- */
 
+static void host_tls_config(const bacsc_device_runtime *rt, const bacsc_device_host_sc *sc,
+                            bacsc_tls_config *tc)
+{
+    memset(tc, 0, sizeof *tc);
+    tc->cert_file = sc->cert_file;
+    tc->key_file = sc->key_file;
+    tc->issuer_files[0] = sc->issuer_files[0];
+    tc->issuer_files[1] = sc->issuer_files[1];
+    tc->crl_file = rt->cfg.crl_file;
+    tc->crl_file2 = sc->crl_file;
+}
+
+/* New CRLs: reload the running context, drop the peers it now refuses. */
+static int host_sc_reload(void *user, bacsc_device_host *h, unsigned idx,
+                          const bacsc_device_host_sc *sc)
+{
+    (void)h;
+    bacsc_device_runtime *rt = user;
+    rinst *in = &rt->insts[idx];
+    if (in->tls == NULL || in->node == NULL)
+        return BACSC_ERR_STATE;
+    bacsc_tls_config tc;
+    host_tls_config(rt, sc, &tc);
+    char err[256];
+    if (bacsc_tls_ctx_reload(in->tls, &tc, err, sizeof err) != BACSC_OK) {
+        BACSC_WARN("%s: BACnet/SC TLS reload: %s; restarting", in->name, err);
+        return BACSC_ERR_CRYPTO;
+    }
+    unsigned closed = bacsc_sc_node_recheck_peers(in->node);
+    BACSC_INFO("%s: BACnet/SC CRLs reloaded; %u connection(s) no longer verify and were closed",
+               in->name, closed);
+    return BACSC_OK;
+}
+
 static int host_sc_start(void *user, bacsc_device_host *h, unsigned idx,
                          const bacsc_device_host_sc *sc)
 {
@@ -215,13 +249,7 @@ static int host_sc_start(void *user, bacsc_device_host *h, unsigned idx,
     rinst *in = &rt->insts[idx];
     rt_retire(rt, in);
     bacsc_tls_config tc;
-    memset(&tc, 0, sizeof tc);
-    tc.cert_file = sc->cert_file;
-    tc.key_file = sc->key_file;
-    tc.issuer_files[0] = sc->issuer_files[0];
-    tc.issuer_files[1] = sc->issuer_files[1];
-    tc.crl_file = rt->cfg.crl_file;
-    tc.crl_file2 = sc->crl_file;
+    host_tls_config(rt, sc, &tc);
     char err[256];
     in->tls = bacsc_tls_ctx_new(&tc, false, err, sizeof err);
     if (in->tls == NULL) {
@@ -270,12 +298,22 @@ static void host_sc_refresh(void *user, bacsc_device_host *h, unsigned idx,
     rt_refresh_port(&rt->insts[idx], st);
 }
 
+static void host_activated(void *user, bacsc_device_host *h, unsigned idx)
+{
+    (void)h;
+    bacsc_device_runtime *rt = user;
+    if (rt->cfg.activated)
+        rt->cfg.activated(rt->cfg.user, rt, idx);
+}
+
 bacsc_device_host_sc_ops rt_host_sc_ops(bacsc_device_runtime *rt)
 {
     bacsc_device_host_sc_ops ops = {.start = host_sc_start,
                                     .stop = host_sc_stop,
+                                    .reload = host_sc_reload,
                                     .send = host_sc_send,
                                     .refresh = host_sc_refresh,
+                                    .activated = host_activated,
                                     .user = rt};
     return ops;
 }

@@ -62,6 +62,7 @@ typedef struct site_item {
     /* verify-issuers: what both slots must hold before activation */
     bool want_set, want_has[2];
     unsigned char want_fp[2][BACSC_SITE_FP_LEN];
+    uint64_t wait_since;                   /* confirm: when its first read was sent */
     /* crl-push: the CRL file and the set this job stages there */
     uint32_t crl_file;
     unsigned char *stage;
@@ -171,8 +172,14 @@ int site_issuer_write_issue(site_item *it);
 int site_issuer_write_result(site_item *it);
 int site_activate_issue(site_item *it);
 int site_activate_result(site_item *it);
+/* confirm: read Changes_Pending; while the device does not answer (over
+ * BACnet/SC it is reconnecting to its hubs with the new certificate) read
+ * again, until site_confirm_wait_us() after the first read. */
 int site_confirm_issue(site_item *it);
 int site_confirm_result(site_item *it);
+/* How long confirm keeps reading: 30 s plus 1 s per concurrent device (the
+ * devices activated together reconnect together), at most 300 s. */
+uint64_t site_confirm_wait_us(const site_run *r);
 int site_cert_files_check(site_item *it);
 
 /* ---- steps every changing workflow starts with (wf_common.c) ---- */

@@ -253,8 +253,18 @@ int site_activate_result(site_item *it)
     return it->res.outcome == BACSC_CLIENT_SIMPLE_ACK ? H_NEXT : H_FAIL;
 }
 
+uint64_t site_confirm_wait_us(const site_run *r)
+{
+    uint64_t s = 30 + (uint64_t)r->o.concurrency;
+    return (s > 300 ? 300 : s) * 1000000u;
+}
+
 int site_confirm_issue(site_item *it)
 {
+    if (it->sub == 0) {
+        it->wait_since = it->r->io->now(it->r->io->user);
+        it->sub = 1;
+    }
     return site_req_rp(it, BACSC_OBJ_NETWORK_PORT, it->dev.sc_port, BACSC_PROP_CHANGES_PENDING);
 }
 
@@ -262,8 +272,21 @@ int site_confirm_result(site_item *it)
 {
     if (site_rp_is_boolean(it, false))
         return H_NEXT;
-    if (site_rp_is_boolean(it, true))
+    if (site_rp_is_boolean(it, true)) {
         site_fail_msg(it, "confirm: changes still pending after activate-changes");
+        return H_FAIL;
+    }
+    /* No answer: a device that activated new certificates over BACnet/SC
+     * is back once it has reconnected to its hub; under load that can take
+     * longer than one request's retries. */
+    uint64_t now = it->r->io->now(it->r->io->user);
+    if (it->res.outcome == BACSC_CLIENT_TIMEOUT &&
+        now - it->wait_since < site_confirm_wait_us(it->r))
+        return H_AGAIN;
+    if (it->res.outcome == BACSC_CLIENT_TIMEOUT)
+        site_fail_msg(it, "confirm: no answer for %llu s after activate-changes (the device did "
+                          "not come back; rerun the job to retry it)",
+                      (unsigned long long)((now - it->wait_since) / 1000000u));
     return H_FAIL;
 }
 

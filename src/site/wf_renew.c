@@ -12,6 +12,12 @@
  *   generate-csr      as request (a fresh key: the device keeps the current
  *                     key and certificate until activate-changes)
  *   read-csr          as request
+ *
+ * With --same-key (rule BACSC_SITE_CSR_SAME_KEY), for devices that cannot
+ * rotate their key: write-domain and generate-csr are skipped, and the CSR
+ * read must be for the public key of the certificate read first. The CA
+ * accepts it as a same-key renewal (docs/ca.md): the CSR's signature proves
+ * possession of the key the UUID's valid certificate names.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,12 +48,45 @@ static int check(site_item *it)
     return site_csr_check(it);
 }
 
+static void begin(site_run *r)
+{
+    r->target = strstr(r->job.args, "\"rule\":\"same-key\"") != NULL;
+}
+
+static int domain_issue(site_item *it)
+{
+    return it->r->target ? H_NEXT : site_csr_domain_issue(it);
+}
+
+static int generate_issue(site_item *it)
+{
+    return it->r->target ? H_NEXT : site_csr_generate_issue(it);
+}
+
+/* --same-key: the CSR must be for the key the device runs on. */
+static int csr_result(site_item *it)
+{
+    int h = site_csr_read_result(it);
+    if (h != H_NEXT || !it->r->target)
+        return h;
+    const bacsc_site_device *d = &it->dev;
+    uint8_t a[BACSC_PKI_FP_LEN], b[BACSC_PKI_FP_LEN];
+    if (!d->cert_der || bacsc_pki_cert_key_fingerprint(d->cert_der, d->cert_len, a) != BACSC_OK ||
+        bacsc_pki_csr_key_fingerprint(d->csr_der, d->csr_len, b) != BACSC_OK ||
+        memcmp(a, b, sizeof a) != 0) {
+        site_fail_msg(it, "--same-key: the device's CSR file holds no request for the key it "
+                          "runs on (it made a new key since); renew it without --same-key");
+        return H_FAIL;
+    }
+    return H_NEXT;
+}
+
 static const site_step STEPS[] = {
     {"read-certificate", site_cert_read_issue, cert_result},
     {"login", site_login_issue, site_login_result},
-    {"write-domain", site_csr_domain_issue, site_csr_domain_result},
-    {"generate-csr", site_csr_generate_issue, site_csr_generate_result},
-    {"read-csr", site_csr_read_issue, site_csr_read_result},
+    {"write-domain", domain_issue, site_csr_domain_result},
+    {"generate-csr", generate_issue, site_csr_generate_result},
+    {"read-csr", site_csr_read_issue, csr_result},
 };
 
 const site_workflow site_wf_renew = {
@@ -55,6 +94,7 @@ const site_workflow site_wf_renew = {
     .name = "renew",
     SITE_STEPS(STEPS),
     .save = SITE_SAVE_ON_DONE,
+    .begin = begin,
     .check = check,
 };
 
@@ -121,7 +161,9 @@ int bacsc_site_prepare_renew(bacsc_site *s, const bacsc_site_selection *sel,
     site_selection_text(sel, seltext, sizeof seltext);
     snprintf(args, sizeof args, "{\"devices\":\"%s\",\"expiring_days\":%u,\"rule\":\"%s\"}",
              seltext, expiring_days,
-             rule == BACSC_SITE_CSR_OVERWRITE ? "overwrite" : "keep-existing");
+             rule == BACSC_SITE_CSR_OVERWRITE  ? "overwrite"
+             : rule == BACSC_SITE_CSR_SAME_KEY ? "same-key"
+                                               : "keep-existing");
     rc = site_create_job(s, BACSC_SITE_JOB_RENEW, args, &l, NULL, 0, renew_rule, &x, job_id);
     site_devlist_free(&l);
     return rc;

@@ -631,6 +631,10 @@ async def dcc_whohas_reinit(c, dev, pw, restarts=False):
         if restarts:  # the device re-initialises (a device on certificate files)
             check(a is not None and a.kind == "ack", f"{n}: ReinitializeDevice {st} ACKed: {a}")
             await asyncio.sleep(0.5)
+            for _ in range(10):      # until the re-initialised device answers (slow under ASan)
+                r = await c.rp(OBJ_DEVICE, dev, P_NAME)
+                if r is not None and r.kind == "complex":
+                    break
         else:
             check(is_error(a, 5, 45), f"{n}: ReinitializeDevice {st} refused: {a}")
     reason = b"\x02" if restarts else b"\x00"  # warmstart (the last one) / unknown

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Site jobs find a device again by instance when its address changed. Three
-# state-directory devices are commissioned (B/IP → certificates → BACnet/SC)
-# and discovered over the hub; then they restart with new VMACs (their stored
+# state-directory devices on BACnet/IP are discovered, then restart on other
+# UDP ports: `site request` finds them by a Who-Is broadcast and stores the
+# new addresses. They are commissioned (certificates → BACnet/SC) and
+# discovered over the hub; then they restart with new VMACs (their stored
 # VMACs deleted, as a device that does not keep one would). A `site trust
 # add` over the hub times out at the stored VMACs, asks for each device by
 # instance (Who-Is through the hub), continues at the new VMAC and finishes;
@@ -28,16 +30,30 @@ B ca issue --dir ca --generate-key --cn hub --key-out hub.key --out hub.pem >/de
 B ca issue --dir ca --generate-key --cn tool --key-out tool.key --out tool.pem >/dev/null
 "$BACSC" hub --listen 127.0.0.1:$((BASE + 10)) --cert hub.pem --key hub.key --ca ca/ca.pem 2>hub.log &
 PH=$!
-start_devices() {
-  "$BACSC" device --state-dir st --instance 3001 --count 3 --bip 127.0.0.1:$((BASE + 1)) \
-    --bip-broadcast 127.0.0.1:$BASE --bip-broadcast-count 4 --password-file pw 2>>dev.log &
+start_devices() { # [FIRST_PORT]
+  local first=${1:-$((BASE + 1))}
+  "$BACSC" device --state-dir st --instance 3001 --count 3 --bip 127.0.0.1:$first \
+    --bip-broadcast 127.0.0.1:$BASE --bip-broadcast-count 8 --password-file pw 2>>dev.log &
   PD=$!
+  for _ in $(seq 100); do ss -Hlun "sport = :$((first + 2))" | grep -q . && return; sleep 0.05; done
 }
+addresses() { B site status --json | python3 -c '
+import json,sys; print(" ".join(r["address"] for r in json.load(sys.stdin)["rows"]))'; }
 start_devices
-for _ in $(seq 100); do ss -Hlun "sport = :$((BASE + 3))" | grep -q . && break; sleep 0.05; done
 B site init --name refind --ca ca/ca.pem --primary-hub $HUB >/dev/null
-B site discover "${NET[@]}" --broadcast 127.0.0.1:$BASE --broadcast-count 4 --wait 800 >out 2>err || fail "discover"
-B site request --all --out req.zip "${NET[@]}" --password-file pw --quiet >out 2>err || fail "request"
+B site discover "${NET[@]}" --broadcast 127.0.0.1:$BASE --broadcast-count 8 --wait 800 >out 2>err || fail "discover"
+[ "$(addresses)" = "127.0.0.1:$((BASE + 1)) 127.0.0.1:$((BASE + 2)) 127.0.0.1:$((BASE + 3))" ] ||
+  fail "addresses after discover: $(addresses)"
+
+# BACnet/IP: the devices come back on other ports; the job finds them by a
+# Who-Is broadcast (--broadcast on one host) and stores the new addresses
+kill $PD; wait $PD 2>/dev/null || true
+start_devices $((BASE + 5))
+set +e; B site request --all --out req.zip "${NET[@]}" --broadcast 127.0.0.1:$BASE --broadcast-count 8 \
+  --timeout 300 --retries 1 --password-file pw --quiet >out 2>err; RC=$?; set -e
+[ "$RC" = 0 ] || fail "request after the B/IP addresses changed: exit $RC: $(cat out)"
+[ "$(addresses)" = "127.0.0.1:$((BASE + 5)) 127.0.0.1:$((BASE + 6)) 127.0.0.1:$((BASE + 7))" ] ||
+  fail "addresses not updated: $(addresses)"
 B ca sign --dir ca req.zip --out resp.zip >out 2>err || fail "sign"
 B site import resp.zip "${NET[@]}" --password-file pw --quiet >out 2>err || fail "import"
 B site mode sc --all "${NET[@]}" --password-file pw --quiet >out 2>err || fail "mode sc"
@@ -56,7 +72,7 @@ before=$(vmacs)
 # new VMACs: the job still reaches every device and finishes
 kill $PD; wait $PD 2>/dev/null || true
 python3 -c 'import sqlite3; c=sqlite3.connect("st/state.db"); c.execute("UPDATE device SET vmac = NULL"); c.commit()'
-start_devices
+start_devices $((BASE + 5))
 for _ in $(seq 100); do [ "$(grep -c 'connected-to-primary' dev.log)" -ge 6 ] && break; sleep 0.1; done
 set +e; B site trust add ca2/ca.pem --all "${SC[@]}" --password-file pw --timeout 500 --retries 1 >out 2>err; RC=$?; set -e
 [ "$RC" = 0 ] || fail "trust add after the VMACs changed: exit $RC: $(cat out)"

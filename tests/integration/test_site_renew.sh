@@ -11,7 +11,12 @@
 #   - while renewal is pending the devices keep their certificates;
 #   - `site import --ca-dir` activates the new certificates (new serials and
 #     keys read back from the devices) and revokes the old ones (superseded);
-#   - `--keep-old` leaves the old certificate valid.
+#   - `--keep-old` leaves the old certificate valid;
+#   - `--same-key` (devices that cannot rotate): no new key, the CSR the
+#     device holds for its current key is read and signed (the CA's
+#     same-key renewal), the device gets a new serial with the same key; a
+#     device whose CSR file is for another key (a renewal pending) fails
+#     with that said.
 set -euo pipefail
 : "${BACSC:?BACSC must name the bacsc binary}"
 T=$(mktemp -d /tmp/test_site_renew.XXXXXX)
@@ -147,4 +152,29 @@ old3=$(awk '$1==2003{print $2}' before.txt)
 ca_json | $PY -c "
 import json,sys; c={x['serial']: x for x in json.load(sys.stdin)}
 assert c['$old3']['status']=='valid', c['$old3']" || fail "--keep-old should leave $old3 valid"
+
+# ---- --same-key ------------------------------------------------------------------------
+cur4=$(serials | awk '$1==2004{print $2}')
+run 0 renew 2004 --same-key --out sk.zip "${NET[@]}" --password pw
+mkdir sk && (cd sk && $PY -c "import zipfile; zipfile.ZipFile('../sk.zip').extractall()")
+csr=$(find sk -type f ! -name manifest.json | head -1)
+openssl req -in "$csr" -inform PEM -noout -text 2>/dev/null | grep -q "2.25.135735018967677497100129653802789581465" &&
+  fail "--same-key: the device made a new key (its CSR carries a renewal proof)"
+"$BACSC" ca sign --dir ca sk.zip --out sk_resp.zip >/dev/null || fail "--same-key: ca sign"
+run 0 import sk_resp.zip "${NET[@]}" --password pw --ca-dir ca
+run 0 discover "${NET[@]}" "${T4[@]}"
+new4=$(serials | awk '$1==2004{print $2}')
+[ -n "$new4" ] && [ "$new4" != "$cur4" ] || fail "--same-key: 2004 serial $cur4 -> $new4"
+ca_json | $PY -c "
+import json,sys; c={x['serial']: x for x in json.load(sys.stdin)}
+o=c['$cur4']; n=c['$new4']
+assert n['status']=='valid' and o['status']=='revoked', (o, n)
+assert n['key_sha256']==o['key_sha256'] and n['device_uuid']==o['device_uuid'], (o, n)
+" || fail "--same-key: the new certificate should have the same key"
+# a device whose CSR file holds a new key's request cannot renew with --same-key
+run 0 renew 2001 --out k2.zip "${NET[@]}" --password pw
+run 1 renew 2001 --same-key --out sk2.zip "${NET[@]}" --password pw
+grep -q "2001.*--same-key: the device's CSR file holds no request for the key it runs on" out err ||
+  fail "--same-key with a new key pending: $(cat out err)"
+run 2 renew 2001 --same-key --overwrite --out x.zip "${NET[@]}"
 echo ok

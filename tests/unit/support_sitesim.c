@@ -104,7 +104,7 @@ static int sim_poll(void *user, uint64_t timeout_us)
             bacsc_client_handle_npdu(s->cl, &f.src, f.data, f.len, s->now);
         } else {
             simdev *d = dev_by_mac(s, f.dest.mac);
-            if (d && !d->offline)
+            if (d && !d->offline && s->now >= d->silent_until)
                 bacsc_device_handle_npdu(d->dev, &f.src, f.data, f.len, s->now);
             else
                 s->dropped++;
@@ -337,6 +337,8 @@ static int sim_reinit(void *user, bacsc_device *dev, uint8_t state, bacsc_error 
     bacsc_netport_sc_changes_applied(d->sc);
     bacsc_netport_ip_changes_applied(d->ip);
     d->activations++;
+    if (d->silent_after_activation_us)
+        d->silent_until = d->sim->now + d->silent_after_activation_us;
     return 0;
 }
 

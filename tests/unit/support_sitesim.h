@@ -56,6 +56,9 @@ typedef struct simdev {
     size_t stage_issuer2_len;
     const char *stage_failover;       /* when the SC port's Out_Of_Service is written, someone
                                          else stages this failover hub URI (test hook) */
+    uint64_t silent_after_activation_us; /* after an activation, ignore requests this long
+                                          (a device reconnecting to its hub; test hook) */
+    uint64_t silent_until;
     unsigned activations;
     int mode;                         /* bacsc_site_mode: running mode */
 } simdev;

@@ -406,6 +406,33 @@ static void test_rerun_retries_only_failures(void **state)
     fx_free(f);
 }
 
+/* A device that activated new certificates does not answer while it
+ * reconnects (over BACnet/SC: to its hub, slowly under load): confirm reads
+ * again for longer than one request's retries (1.5 s here), up to the
+ * confirm wait (30 s + 1 s per concurrent device); one that never comes
+ * back fails with that said. */
+static void test_confirm_waits_for_reconnect(void **state)
+{
+    (void)state;
+    fixture *f = fx_new(4, "wss://127.0.0.1:4443");
+    do_discover(f);
+    do_request(f, "all", BACSC_SITE_CSR_KEEP, 4, 0);
+    assert_int_equal(simca_sign_file(&f->ca, f->req, f->resp, 365), 4);
+    sitesim_dev(f->sim, 1002)->silent_after_activation_us = 20000000;
+    sitesim_dev(f->sim, 1003)->silent_after_activation_us = 600000000;
+    int64_t id = prepare_import(f, BACSC_OK, NULL);
+    bacsc_site_summary s = run_job(f, id, 0);
+    item_seen seen = {0};
+    bacsc_site_job_items(f->site, id, seen_item, &seen);
+    if (s.done != 3)
+        print_items(f, id);
+    assert_int_equal(s.done, 3);
+    assert_int_equal(s.failed, 1);
+    assert_non_null(strstr(seen.first_error, "confirm: no answer for 3"));
+    assert_int_equal(sitesim_dev(f->sim, 1002)->activations, 1);
+    fx_free(f);
+}
+
 /* ---- refusals ------------------------------------------------------------------------------ */
 
 static unsigned total_writes(fixture *f)
@@ -696,6 +723,7 @@ int main(void)
         cmocka_unit_test(test_request_rules),
         cmocka_unit_test(test_resume_after_kill),
         cmocka_unit_test(test_rerun_retries_only_failures),
+        cmocka_unit_test(test_confirm_waits_for_reconnect),
         cmocka_unit_test(test_wrong_ca_refused),
         cmocka_unit_test(test_validation_failure_keeps_old),
         cmocka_unit_test(test_staged_by_others_not_activated),
