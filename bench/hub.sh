@@ -188,6 +188,8 @@ for f in sorted(glob.glob(os.path.join(out, "*.json"))):
     except Exception:
         print(f"{name:24} (no result)")
         continue
+    if "mode" not in r:  # hub-bench.json, the hub's configuration
+        continue
     err = r["errors"]["total"]
     if r["mode"] == "connect":
         line = (f"{name:24} {r['connected']}/{r['nodes']} connected in {r['establish_s']:.1f} s")
