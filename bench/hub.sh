@@ -157,14 +157,14 @@ c = r.get("floors", {}).get("crypto", {})
 cores = os.cpu_count() or 1
 if c:
     ff, fr = c["full_handshake_us"], c["resumed_handshake_us"]
-    print(f"  full: {1e3 * a / max(full, 1):.0f} µs/connection, floor {ff:.0f} µs, "
-          f"ratio {1e3 * a / max(full, 1) / ff:.2f}×")
+    print(f"  full: {1e6 * a / max(full, 1):.0f} µs/connection, floor {ff:.0f} µs, "
+          f"ratio {1e6 * a / max(full, 1) / ff:.2f}×")
     if again:
         resumed = rs.get("tls_resumed", 0) == again
         fl = fr if resumed else ff
         print(f"  after the restart ({'resumed' if resumed else 'not all resumed'}): "
-              f"{1e3 * b / again:.0f} µs/connection, floor {fl:.0f} µs, "
-              f"ratio {1e3 * b / again / fl:.2f}×")
+              f"{1e6 * b / again:.0f} µs/connection, floor {fl:.0f} µs, "
+              f"ratio {1e6 * b / again / fl:.2f}×")
         if "reestablish_s" in rs:
             fs = again * fl / 1e6 / cores
             print(f"  all back in {rs['reestablish_s']:.1f} s after the first loss; floor "
@@ -187,6 +187,8 @@ for f in sorted(glob.glob(os.path.join(out, "*.json"))):
         r = json.load(open(f))
     except Exception:
         print(f"{name:24} (no result)")
+        continue
+    if "mode" not in r:  # hub-bench.json, the hub's configuration
         continue
     err = r["errors"]["total"]
     if r["mode"] == "connect":

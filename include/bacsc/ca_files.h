@@ -75,6 +75,18 @@ void bacsc_ca_source_free(bacsc_ca_source *src);
  * BACSC_ERR_IO or another library status, with `err` set. */
 int bacsc_ca_response_write(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *n_certs,
                             uint8_t sha256[32], char *err, size_t errlen);
+/* The CARI response zip of batch `batch_id` in memory (*data malloc'd, freed
+ * by the caller), for front ends that send it rather than keep it (the web
+ * console): no temporary file and no fsync. Returns as
+ * bacsc_ca_response_write. */
+int bacsc_ca_response_buffer(bacsc_ca *ca, int64_t batch_id, uint8_t **data, size_t *len,
+                             size_t *n_certs, char *err, size_t errlen);
+/* The CARI response zip for batch `batch_id` in memory (*data malloc'd, the
+ * caller frees it), for front ends that send it rather than store it (the
+ * web console): no temporary file, no fsync. Same returns as
+ * bacsc_ca_response_write. */
+int bacsc_ca_response_buffer(bacsc_ca *ca, int64_t batch_id, uint8_t **data, size_t *len,
+                             size_t *n_certs, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

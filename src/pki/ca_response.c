@@ -365,8 +365,11 @@ static int add_issuer(zip_sink *z, X509 *x, const char *hint)
     return rc < 0 ? rc : 0;
 }
 
+/* The CARI response zip of a batch, into the file `out` (sha256: its
+ * digest), or with out == NULL into *data / *len. */
 static int respond_zip(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *n_certs,
-                       uint8_t sha256[32], char *err, size_t errlen)
+                       uint8_t sha256[32], char *err, size_t errlen, uint8_t **data,
+                       size_t *len)
 {
     X509 *cacert = bacsc_ca_cert(ca);
     if (!cacert)
@@ -398,10 +401,14 @@ static int respond_zip(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *
         if (rc < 0 && z.rc == BACSC_OK)
             z.rc = fail(err, errlen, rc, "%s", bacsc_ca_errmsg(ca));
     }
-    if (z.rc == BACSC_OK) {
+    if (z.rc == BACSC_OK && out) {
         rc = bacsc_cari_writer_write_file(z.w, out, sha256);
         if (rc != BACSC_OK)
             z.rc = fail(err, errlen, rc, "cannot write %s: %s", out, bacsc_pki_write_errtext(errno));
+    } else if (z.rc == BACSC_OK) {
+        rc = bacsc_cari_writer_to_buffer(z.w, data, len);
+        if (rc != BACSC_OK)
+            z.rc = fail(err, errlen, rc, "cannot make the response: %s", bacsc_strerror(rc));
     }
     bacsc_cari_writer_free(z.w);
     meta_free(&z.ml);
@@ -420,5 +427,16 @@ int bacsc_ca_response_write(bacsc_ca *ca, int64_t batch_id, const char *out, siz
     size_t len = strlen(out);
     bool dir = (len && out[len - 1] == '/') || (stat(out, &st) == 0 && S_ISDIR(st.st_mode));
     return dir ? respond_dir(ca, batch_id, out, n_certs, sha256, err, errlen)
-               : respond_zip(ca, batch_id, out, n_certs, sha256, err, errlen);
+               : respond_zip(ca, batch_id, out, n_certs, sha256, err, errlen, NULL, NULL);
+}
+
+int bacsc_ca_response_buffer(bacsc_ca *ca, int64_t batch_id, uint8_t **data, size_t *len,
+                             size_t *n_certs, char *err, size_t errlen)
+{
+    *data = NULL;
+    *len = 0;
+    *n_certs = 0;
+    if (bacsc_ca_batches(ca, batch_id, NULL, NULL) <= 0)
+        return fail(err, errlen, BACSC_ERR_NOT_FOUND, "no batch %lld", (long long)batch_id);
+    return respond_zip(ca, batch_id, NULL, n_certs, NULL, err, errlen, data, len);
 }

@@ -1088,7 +1088,7 @@ static int chunk_start(bacsc_ca *ca, sqlite3_stmt *q, int64_t batch_id, int64_t 
     }
     ch->sc = (sign_ctx){.signer = ca->signer, .policy = &ca->policy, .now = ca_now(ca),
                         .items = ch->items};
-    ch->job = bacsc_pool_start(ca_pool(ca), (size_t)ch->n, sign_one, &ch->sc);
+    ch->job = bacsc_pool_start(ch->n > 1 ? ca_pool(ca) : NULL, (size_t)ch->n, sign_one, &ch->sc);
     return ch->n;
 }
 

@@ -370,7 +370,7 @@ static int checks_start(bacsc_ca *ca, const bacsc_request_in *reqs, size_t n, ch
     cb->jobs = calloc(cb->nb ? cb->nb : 1, sizeof *cb->jobs);
     if (!cb->ctx || !cb->jobs)
         return ca_fail(ca, BACSC_ERR_NOMEM, "out of memory");
-    bacsc_pool *pool = ca_pool(ca);
+    bacsc_pool *pool = n > 1 ? ca_pool(ca) : NULL; /* no threads for a single request */
     for (size_t b = 0; b < cb->nb; b++) {
         size_t off = b * CHECK_BLOCK, len = n - off < CHECK_BLOCK ? n - off : CHECK_BLOCK;
         cb->ctx[b] = (check_ctx){.policy = &ca->policy, .reqs = reqs + off, .items = items + off};

@@ -536,23 +536,6 @@ int web_h_ca_batch(web_req *r)
     return web_reply_json(r, 200, batch_summary(r, r->ids[0]));
 }
 
-static int read_whole(const char *path, unsigned char **data, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return BACSC_ERR_IO;
-    struct stat st;
-    int rc = BACSC_ERR_IO;
-    if (fstat(fileno(f), &st) == 0 && st.st_size >= 0 && (*data = malloc((size_t)st.st_size + 1))) {
-        *len = fread(*data, 1, (size_t)st.st_size, f);
-        rc = *len == (size_t)st.st_size ? BACSC_OK : BACSC_ERR_IO;
-        if (rc != BACSC_OK)
-            free(*data);
-    }
-    fclose(f);
-    return rc;
-}
-
 int web_h_ca_response(web_req *r)
 {
     int64_t id = r->ids[0];
@@ -564,21 +547,10 @@ int web_h_ca_response(web_req *r)
         return web_reply_error(r, 409, "pending",
                                "batch %lld still has %d undecided requests", (long long)id,
                                pending);
-    char dir[] = "/tmp/bacsc-web-XXXXXX";
-    if (!mkdtemp(dir))
-        return web_reply_error(r, 500, "internal", "cannot make a temporary directory: %s",
-                               strerror(errno));
-    char path[64], err[256] = "";
-    snprintf(path, sizeof path, "%s/response.zip", dir);
-    size_t n = 0;
-    uint8_t sha[32];
-    int rc = bacsc_ca_response_write(r->app->ca, id, path, &n, sha, err, sizeof err);
+    char err[256] = "";
+    size_t n = 0, len = 0;
     unsigned char *data = NULL;
-    size_t len = 0;
-    if (rc == BACSC_OK)
-        rc = read_whole(path, &data, &len);
-    unlink(path);
-    rmdir(dir);
+    int rc = bacsc_ca_response_buffer(r->app->ca, id, &data, &len, &n, err, sizeof err);
     if (rc != BACSC_OK)
         return web_reply_error(r, 500, "internal", "cannot write the response: %s", err);
     char disp[128];

@@ -17,6 +17,7 @@
 
 #include "bacsc/error.h"
 #include "bacsc/ca_files.h"
+#include "bacsc/commission.h"
 #include "web/web.h"
 
 #define PAGE_MAX 1000
@@ -591,6 +592,41 @@ static int job_trust(web_req *r, json_t *j, const bacsc_site_selection *sel)
     return rc == BACSC_OK ? job_started(r, job, "trust", NULL) : site_fail(r, rc);
 }
 
+/* A CRL push (admin): the CRL uploaded in "crl" (PEM, at most a device's
+ * CRL file), else a fresh CRL of the console's CA. */
+static int job_crl(web_req *r, json_t *j, const bacsc_site_selection *sel)
+{
+    if (r->auth.role < WEB_ROLE_ADMIN)
+        return web_reply_error(r, 403, "forbidden", "CRL pushes need the admin role");
+    json_t *c = json_object_get(j, "crl");
+    if (c && !json_is_string(c))
+        return web_reply_error(r, 400, "bad-request", "\"crl\" is the CRL in PEM (or absent: "
+                                                      "the CA's current CRL)");
+    const unsigned char *crl = NULL;
+    uint8_t *der = NULL;
+    size_t len = 0;
+    if (c) {
+        crl = (const unsigned char *)json_string_value(c);
+        len = json_string_length(c);
+        if (len > BACSC_CRL_FILE_MAX)
+            return web_reply_error(r, 413, "too-large", "the CRL is larger than %u octets (a "
+                                                        "device's CRL file)", BACSC_CRL_FILE_MAX);
+    } else if (!r->app->ca) {
+        return web_reply_error(r, 400, "bad-request", "this console serves no CA: upload the CRL "
+                                                      "in \"crl\"");
+    } else {
+        int rc = bacsc_ca_crl(r->app->ca, &der, &len);
+        if (rc != BACSC_OK)
+            return web_reply_error(r, 500, "internal", "cannot make the CA's CRL: %s",
+                                   bacsc_strerror(rc));
+        crl = der;
+    }
+    int64_t job = 0;
+    int rc = bacsc_site_prepare_crl(r->app->site, crl, len, sel, &job);
+    free(der);
+    return rc == BACSC_OK ? job_started(r, job, "crl-push", NULL) : site_fail(r, rc);
+}
+
 int web_h_site_job_create(web_req *r)
 {
     json_t *j = web_body_json(r);
@@ -602,8 +638,8 @@ int web_h_site_job_create(web_req *r)
     int ret, rc = BACSC_OK;
     int64_t job = 0;
     if (!kind) {
-        ret = web_reply_error(r, 400, "bad-request", "\"kind\" is request, renew, import, mode "
-                                                     "or trust");
+        ret = web_reply_error(r, 400, "bad-request", "\"kind\" is request, renew, import, mode, "
+                                                     "trust or crl");
     } else if (!strcmp(kind, "import")) {
         ret = job_import(r, j);
     } else if (!body_selection(r, j, &sel, &list)) {
@@ -624,9 +660,11 @@ int web_h_site_job_create(web_req *r)
         }
     } else if (!strcmp(kind, "trust")) {
         ret = job_trust(r, j, &sel);
+    } else if (!strcmp(kind, "crl") || !strcmp(kind, "crl-push")) {
+        ret = job_crl(r, j, &sel);
     } else {
         ret = web_reply_error(r, 400, "bad-request", "unknown job kind '%s' (request, renew, "
-                                                     "import, mode, trust)", kind);
+                                                     "import, mode, trust, crl)", kind);
     }
     free(list);
     json_decref(j);
@@ -638,9 +676,10 @@ int web_h_site_job_rerun(web_req *r)
     bacsc_site_job j;
     if (bacsc_site_job_get(r->app->site, r->ids[0], &j) != BACSC_OK)
         return web_reply_error(r, 404, "not-found", "no job %lld", (long long)r->ids[0]);
-    if ((j.kind == BACSC_SITE_JOB_TRUST_ADD || j.kind == BACSC_SITE_JOB_TRUST_REMOVE) &&
+    if ((j.kind == BACSC_SITE_JOB_TRUST_ADD || j.kind == BACSC_SITE_JOB_TRUST_REMOVE ||
+         j.kind == BACSC_SITE_JOB_CRL_PUSH) &&
         r->auth.role < WEB_ROLE_ADMIN)
-        return web_reply_error(r, 403, "forbidden", "trust jobs need the admin role");
+        return web_reply_error(r, 403, "forbidden", "trust and CRL jobs need the admin role");
     if (j.state == BACSC_SITE_JOB_RUNNING)
         return web_reply_error(r, 409, "running", "job %lld is still running", (long long)j.id);
     int64_t job = 0;

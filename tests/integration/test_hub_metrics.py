@@ -81,6 +81,10 @@ def main():
     check(val(s0, "bacsc_hub_certificate_expiry_timestamp_seconds") == not_after,
           "certificate expiry timestamp = openssl's notAfter")
     check(val(s0, "bacsc_hub_connected_nodes") == 0, "no node connected yet")
+    # TLS handshakes on worker threads, one per CPU by default
+    check(val(s0, "bacsc_hub_handshake_threads") == (os.cpu_count() or 1),
+          f"handshake worker threads: {val(s0, 'bacsc_hub_handshake_threads')}")
+    check(val(s0, "bacsc_hub_handshake_queue") == 0, "no handshake on the workers yet")
 
     uri = f"wss://127.0.0.1:{port}"
     devs = [start(["device", "--instance", str(7000 + i), "--hub", uri, "--av", "1"] + pki.cert(f"node{i}"),

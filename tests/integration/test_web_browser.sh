@@ -30,6 +30,8 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 # ---- the CA, the users, the server certificate -------------------------------------
 "$BACSC" pki demo --out pki --nodes 0 >/dev/null
 "$BACSC" ca init --dir ca --name "Browser Test CA" >/dev/null
+# a CRL file (DER) for the upload in the CRL push scenario, older than any the console makes
+"$BACSC" ca crl --dir ca --der --out upload.crl >/dev/null
 export BACSC_WEB_DB=$T/web.db
 for u in alice:admin ivan:installer vera:viewer; do
   echo "${u%%:*}-password" >pw

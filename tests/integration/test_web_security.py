@@ -5,11 +5,13 @@ only, cookie flags, security headers, CSRF, roles on every endpoint,
 expired sessions, upload bounds, hostile zips (nothing stored), login
 rate limiting, API tokens, and the audit log naming who did what from
 where."""
+import io
 import os
 import ssl
 import subprocess
 import sys
 import time
+import zipfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 from web_support import (Env, check, finish, make_csr, run, zip_of)  # noqa: E402
@@ -133,6 +135,10 @@ check(r.status == 200 and r.json()["results"][0]["state"] == "issued", "admin ap
 r = ivan.get("/api/ca/batches/%d/response" % batch)
 check(r.status == 200 and r.header("Content-Type") == "application/zip" and
       r.body[:2] == b"PK", "the installer downloads the response zip")
+resp_zip = zipfile.ZipFile(io.BytesIO(r.body))
+check("manifest.json" in resp_zip.namelist() and resp_zip.testzip() is None and
+      any(n.startswith("certs/") for n in resp_zip.namelist()),
+      "the response zip holds the manifest and the certificate, CRCs intact")
 
 # admin API token works without CSRF; a revoked one is refused
 out = run("web", "token", "create", "--user", "alice", "--expires", "1",

@@ -184,10 +184,50 @@ async function siteScenario(admin) {
   check(await admin.locator('tr[data-instance] .s-valid').count() >= 6,
     'every device now holds a valid certificate from the site CA');
   await shot(admin, 'devices');
+  await crlPushScenario(admin);
   await admin.goto(URL + '/jobs');
   await admin.waitForSelector('tr[data-job]');
   await shot(admin, 'jobs-list');
   noErrors(admin, 'admin (site)');
+}
+
+// CRL pushes from the Devices page, each after a confirmation (Cancel starts
+// nothing): an uploaded CRL file (DER), then the CA's current (newer) CRL.
+// Each job runs to the end on every device.
+async function crlPush(admin, file, what) {
+  await admin.getByRole('button', { name: 'Clear', exact: true }).click();
+  await admin.waitForSelector('#select-all-matching');
+  await admin.locator('#select-all-matching').click();
+  if (file) await admin.getByLabel(/CRL file/).setInputFiles(path.join(DIR, file));
+  await admin.getByRole('button', { name: 'Push CRL…' }).click();
+  const ask = await admin.locator('#crl-confirm').textContent();
+  check(new RegExp(`Push ${what} to \\d+ devices\\?`).test(ask), 'CRL push asks for a confirmation (' + ask + ')');
+  await admin.getByRole('button', { name: 'Confirm CRL push' }).click();
+  await admin.waitForSelector('#job-detail');
+  check(/crl-push/.test(await admin.locator('#job-detail h2').textContent()), 'the CRL push job is shown');
+  await admin.waitForFunction(() => document.getElementById('job-state')?.textContent !== 'running',
+    null, { timeout: 90000 });
+  const state = await admin.locator('#job-state').textContent();
+  const counts = await admin.locator('#job-counts').textContent();
+  const m = /(\d+) done, 0 failed.* of (\d+)/.exec(counts);
+  check(state === 'done' && m && m[1] === m[2] && parseInt(m[1], 10) >= 6,
+    `the push of ${what} started from the Devices page finishes on every device (${state}: ${counts})`);
+  await admin.goto(URL + '/devices');
+  await admin.waitForSelector('tr[data-instance]');
+}
+
+async function crlPushScenario(admin) {
+  await admin.getByRole('button', { name: 'Clear', exact: true }).click();
+  await admin.waitForSelector('#select-all-matching');
+  await admin.locator('#select-all-matching').click();
+  const jobs = async () => admin.evaluate(async () => (await (await fetch('/api/site/jobs')).json()).jobs.length);
+  const before = await jobs();
+  await admin.getByRole('button', { name: 'Push CRL…' }).click();
+  await admin.getByRole('button', { name: 'Cancel', exact: true }).click();
+  check(before === await jobs() && (await admin.locator('#crl-confirm').textContent()) === '',
+    'CRL push: Cancel starts no job');
+  await crlPush(admin, 'upload.crl', 'the CRL in upload.crl');
+  await crlPush(admin, null, "the CA's current CRL");
 }
 
 async function viewerScenario(browser) {
@@ -210,9 +250,12 @@ async function viewerScenario(browser) {
     const p = await fetch('/api/ca/policy', { method: 'PUT',
       headers: { 'X-CSRF-Token': s.csrf, 'Content-Type': 'application/json' },
       body: JSON.stringify({ auto_approve: 'all' }) });
-    return [r.status, d.status, p.status];
+    const c = await fetch('/api/site/jobs', { method: 'POST',
+      headers: { 'X-CSRF-Token': s.csrf, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ kind: 'crl', filter: {} }) });
+    return [r.status, d.status, p.status, c.status];
   });
-  check(res.every((s) => s === 403), 'viewer: approve, bulk approve and policy via the API are refused (' + res + ')');
+  check(res.every((s) => s === 403), 'viewer: approve, bulk approve, policy and CRL push via the API are refused (' + res + ')');
   noErrors(vera, 'viewer');
 }
 

@@ -399,6 +399,48 @@ function selectionBar(bar, d) {
         toast(`Batch ${r.data.batch}: ${r.data.issued} issued, ${r.data.pending} waiting for approval`);
       } }));
   }
+  if (can('admin')) crlPushButton(bar, n);
+}
+
+// A CRL file as PEM text (a DER file is armoured here; the server checks it).
+async function crlText(f) {
+  const buf = await f.arrayBuffer();
+  const text = new TextDecoder().decode(buf);
+  if (text.includes('-----BEGIN X509 CRL-----')) return text;
+  const b = base64(buf).replace(/.{1,64}/g, '$&\n');
+  return '-----BEGIN X509 CRL-----\n' + b + '-----END X509 CRL-----\n';
+}
+
+// A CRL to the selected devices (a crl-push job): the uploaded file, else
+// the CA's current CRL; after an in-page confirmation.
+function crlPushButton(bar, n) {
+  const st = devState;
+  const file = el('input', { id: 'crl-file', type: 'file', accept: '.crl,.pem,.der' });
+  const ask = el('span', { id: 'crl-confirm', role: 'alert' });
+  bar.append(field(S.ca ? 'CRL file (default: the CA\'s current CRL)' : 'CRL file', file));
+  bar.append(el('button', { type: 'button', class: 'secondary', id: 'push-crl', text: 'Push CRL…',
+    disabled: n === 0 ? true : null, onclick: () => {
+      const f = file.files[0];
+      if (!f && !S.ca) { toast('Choose a CRL file first (this console serves no CA).', true); return; }
+      const what = f ? `the CRL in ${f.name}` : "the CA's current CRL";
+      ask.replaceChildren(
+        ` Push ${what} to ${n} device${n === 1 ? '' : 's'}? They refuse revoked certificates from then on. `,
+        el('button', { type: 'button', class: 'danger', id: 'push-crl-confirm', text: 'Confirm CRL push',
+          onclick: async () => {
+            const sel = st.allMatching ? { filter: currentFilter() } : { devices: [...st.selected] };
+            const body = Object.assign({ kind: 'crl' }, sel);
+            if (f) body.crl = await crlText(f);
+            const r = await api('POST', '/api/site/jobs', body);
+            ask.replaceChildren();
+            if (!r.ok) { toast(errorText(r), true); return; }
+            toast(`CRL push: job ${r.data.id} started on ${r.data.total} devices`);
+            clearSel();
+            go('/jobs?job=' + r.data.id);
+          } }),
+        ' ',
+        el('button', { type: 'button', class: 'secondary', id: 'push-crl-cancel', text: 'Cancel',
+          onclick: () => ask.replaceChildren() }));
+    } }), ask);
 }
 
 // ---- jobs ---------------------------------------------------------------------------------
