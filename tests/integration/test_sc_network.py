@@ -6,6 +6,8 @@
   - write analog-value present-value at priority 8, read it back, read
     priority-array[8], relinquish (null at 8) → relinquish default again;
   - readm of two objects with a bad property (per-property error);
+  - Units read by name (no-units) in text, readm and --json (value 95 +
+    value_name);
   - Network Port: SC_Hub_Connector_State 1, SC_Primary_Hub_URI = the hub,
     SC_Primary_Hub_Connection_Status connected (state 1), Device_UUID read
     back equals the UUID the device logged;
@@ -75,7 +77,9 @@ def main():
     rows = json.loads(r.stdout) if r.returncode == 0 else []
     by = {(x["object"], str(x["property"])): x for x in rows}
     check(len(rows) == 5, f"readm: 5 results ({len(rows)})")
-    check(by.get(("analog-value,1", "units"), {}).get("value") == 95, "readm: units = 95 (no-units)")
+    check(by.get(("analog-value,1", "units"), {}).get("value") == 95 and
+          by.get(("analog-value,1", "units"), {}).get("value_name") == "no-units",
+          "readm --json: units value 95, value_name no-units")
     check(by.get(("analog-value,1", "9999"), {}).get("error") == "property/unknown-property",
           "readm: per-property error for 9999")
     check(by.get(("device,1001", "object-name"), {}).get("value") == "dev1001", "readm: object-name dev1001")
@@ -85,6 +89,17 @@ def main():
     r = tool(["readm", "1001", "analog-value,1", "present-value,object-name"], prof)
     check(r.returncode == 0 and "analog-value,1 present-value = 0" in r.stdout and
           'analog-value,1 object-name = "AV-1"' in r.stdout, "readm text output")
+
+    # Units (BACnetEngineeringUnits) printed by name; --json keeps the number
+    r = tool(["read", "1001", "analog-value,1", "units"], prof)
+    check(r.returncode == 0 and r.stdout.strip() == "no-units", f"read units = no-units ({r.stdout.strip()!r})")
+    r = tool(["read", "1001", "analog-value,1", "units", "--json"], prof)
+    js = json.loads(r.stdout) if r.returncode == 0 else {}
+    check(js.get("value") == 95 and js.get("value_name") == "no-units",
+          f"read units --json: value 95, value_name no-units ({r.stdout.strip()!r})")
+    r = tool(["readm", "1001", "analog-value,1", "units"], prof)
+    check(r.returncode == 0 and "analog-value,1 units = no-units" in r.stdout,
+          f"readm units text: no-units ({r.stdout.strip()!r})")
 
     # Network Port reflects the connection
     v, _ = read_value(prof, 1001, "network-port,1", "sc-hub-connector-state")
