@@ -162,7 +162,7 @@ static void ws_closed(bacsc_wsconn *c, uint16_t error_code, const char *reason, 
         char next[48] = "";
         uint64_t at = bacsc_sc_connector_retry_at(n->conn);
         if (at != BACSC_SC_NEVER && at > now)
-            snprintf(next, sizeof next, "; next try in %.1f s", (double)(at - now) / 1e6);
+            snprintf(next, sizeof next, "; next try in %.2f s", (double)(at - now) / 1e6);
         s->failures++;
         s->last_code = error_code;
         snprintf(s->last_reason, sizeof s->last_reason, "%s", reason ? reason : "");

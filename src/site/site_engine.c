@@ -143,8 +143,16 @@ static int load_item(void *user, uint32_t instance, int step, unsigned attempts,
 static int load_items(run *r)
 {
     int rc = site_job_pending_items(r->pub.s, r->pub.job.id, load_item, r);
-    for (size_t i = 0; i < r->n; i++)
+    const site_workflow *wf = r->pub.wf;
+    int restart = 0;
+    for (int k = 0; wf->restart_before && k < wf->nsteps; k++)
+        if (strcmp(wf->steps[k].name, wf->restart_before) == 0)
+            restart = k;
+    for (size_t i = 0; i < r->n; i++) {
         r->items[i].r = &r->pub;
+        if (r->items[i].step < restart)
+            r->items[i].step = 0;
+    }
     return rc;
 }
 

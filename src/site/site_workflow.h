@@ -93,6 +93,11 @@ typedef struct site_workflow {
     int nsteps;
     int save;                              /* enum site_save_rule */
     bool without_settings;                 /* may run before `site init` */
+    /* Optional: a device resumed (after a kill) at a step before the one
+     * of this name starts over from the first step: what the earlier steps
+     * set up lives in the run (the login session with the device, what was
+     * read back), and they are safe to repeat. */
+    const char *restart_before;
     /* Optional: parse the job's arguments into r->target before the run. */
     void (*begin)(site_run *r);
     /* Optional: checked before each step is issued; H_FAIL (with it->error)

@@ -152,6 +152,7 @@ const site_workflow site_wf_crl_push = {
     .kind = BACSC_SITE_JOB_CRL_PUSH,
     .name = "crl-push",
     SITE_STEPS(STEPS),
+    .restart_before = "activate",
     .save = SITE_SAVE_ON_STEP,
     .check = crl_check,
 };

@@ -5,6 +5,9 @@
  * touched. Its issuer, activate and confirm steps are shared with the trust
  * workflows (wf_trust.c).
  *
+ *   read-running            AtomicReadFile the operational certificate (after
+ *                           discard: the one the device runs on, which the
+ *                           new one supersedes)
  *   read-issuers            AtomicReadFile both issuer slots
  *   write-issuer            the site CA into a free slot where it is missing
  *   write-certificate       truncate + AtomicWriteFile the operational certificate
@@ -339,6 +342,32 @@ static int validation_result(site_item *it)
     return H_AGAIN;
 }
 
+/*
+ * The certificate the device runs on (after discard-changes its file holds
+ * the active one): what the new certificate supersedes. The record may say
+ * otherwise: a discover run while this job's certificate was staged on a
+ * device that had died reads the staged one. A device that already runs the
+ * new certificate (it activated it in an earlier attempt and died before
+ * the confirmation) keeps what the record says it replaced.
+ */
+static int running_result(site_item *it)
+{
+    int h = site_read_file_result(it);
+    if (h != H_NEXT)
+        return h;
+    unsigned char *der = NULL;
+    size_t dl = 0;
+    if (it->buf_len && site_object_to_der(0, it->buf, it->buf_len, &der, &dl) == BACSC_OK &&
+        !(dl == it->data_len && memcmp(der, it->data, dl) == 0)) {
+        free(it->dev.cert_der);
+        it->dev.cert_der = der;
+        it->dev.cert_len = dl;
+    } else {
+        free(der);
+    }
+    return H_NEXT;
+}
+
 static int import_confirm_result(site_item *it)
 {
     int h = site_confirm_result(it);
@@ -371,6 +400,7 @@ static int import_confirm_result(site_item *it)
 static const site_step STEPS[] = {
     {"login", site_login_issue, site_login_result},
     {"discard", site_discard_issue, site_discard_result},
+    {"read-running", cert_verify_issue, running_result},
     {"read-issuers", site_issuers_read_issue, site_issuers_read_result},
     {"write-issuer", site_issuer_write_issue, site_issuer_write_result},
     {"write-certificate", cert_write_issue, cert_write_result},
@@ -386,6 +416,7 @@ const site_workflow site_wf_import = {
     .kind = BACSC_SITE_JOB_IMPORT,
     .name = "import",
     SITE_STEPS(STEPS),
+    .restart_before = "activate",
     .save = SITE_SAVE_ON_STEP,
     .check = site_cert_files_check,
 };

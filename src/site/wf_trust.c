@@ -41,6 +41,7 @@ const site_workflow site_wf_trust_add = {
     .kind = BACSC_SITE_JOB_TRUST_ADD,
     .name = "trust-add",
     SITE_STEPS(ADD_STEPS),
+    .restart_before = "activate",
     .save = SITE_SAVE_ON_STEP,
     .check = site_cert_files_check,
 };
@@ -49,6 +50,7 @@ const site_workflow site_wf_trust_remove = {
     .kind = BACSC_SITE_JOB_TRUST_REMOVE,
     .name = "trust-remove",
     SITE_STEPS(REMOVE_STEPS),
+    .restart_before = "activate",
     .save = SITE_SAVE_ON_STEP,
     .check = site_cert_files_check,
 };

@@ -27,7 +27,7 @@ dead = sys.argv[1]
 lines = [l.rstrip("\n") for l in open("dev.log")]
 info = [l for l in lines if re.match(r"\S+Z info ", l)]
 for inst in (1001, 1002):
-    fails = [l for l in info if re.search(rf"device {inst}: primary hub wss://127\.0\.0\.1:{dead}: 194 tcp-connection-refused: .*; next try in \d+\.\d s$", l)]
+    fails = [l for l in info if re.search(rf"device {inst}: primary hub wss://127\.0\.0\.1:{dead}: 194 tcp-connection-refused: .*; next try in \d+\.\d+ s$", l)]
     assert len(fails) >= 4, (inst, fails)
     # between two failures of this device: at most one other info line of it
     # (the first retry after a loss says "connecting to"; later ones do not)

@@ -188,6 +188,13 @@ for k in ${BACSC_RENEW_KILL_POINTS:-1 2 3 4 5 after-switch}; do
   fi
   check_all "b$k-done"
   [ "$(running_serial 7005)" = "$new" ] && [ "$(serial_of 7005)" = "$new" ] || fail "b$k: 7005 not renewed"
+  # the certificate it ran on before is the one revoked as superseded (4, 5: it already ran on
+  # the new one when the rerun came, and the discover in between recorded that: the rerun
+  # cannot tell which certificate it replaced; docs/lifecycle.md)
+  [ $k = 4 ] || [ $k = 5 ] || "$BACSC" ca list --dir ca --json | $PY -c "
+import json,sys; c={x['serial']: x for x in json.load(sys.stdin)}
+assert c['$old']['status']=='revoked' and c['$old']['revocation_reason']=='superseded', c['$old']
+assert c['$new']['status']=='valid', c['$new']" || fail "b$k: the replaced certificate $old is not revoked"
 done
 
 fi

@@ -8,10 +8,14 @@ UUID, VMAC and TLS connection) joins a `bacsc hub`. The hub is killed
   - all 200 were connected before (hub status: 200 peers);
   - all 200 reconnect (hub status: 200 again) within 30 s;
   - their first reconnect attempts after the kill (device log timestamps)
-    are jittered: none earlier than SC_Minimum_Reconnect_Time (1 s) after
-    the loss, spread over at least 0.5 s, and no 100 ms window holds more
-    than 25 % of them (40 % under sanitizers, whose slowness bunches the
-    log timestamps);
+    come no earlier than SC_Minimum_Reconnect_Time (1 s) after the loss and
+    are spread over at least 0.5 s;
+  - the attempts each node planned at the loss (the loss line's time plus
+    its "next try in X s") are jittered: no 100 ms window holds more than
+    25 % of them. The planned times are what the reconnect logic decides;
+    the logged attempt times also measure how soon one process serving 200
+    nodes gets the CPU, which on a loaded machine bunches them (they are
+    printed, and held to 40 %, for comparison);
   - a whois through the restarted hub finds all 200 devices.
 """
 import datetime
@@ -74,6 +78,15 @@ def main():
     dt = time.time() - t0
     check(n == N, f"all {N} reconnected to the restarted hub ({hub_connected(hub, d)}, {dt:.1f} s)")
 
+    planned = {}
+    for line in open(devs.log):
+        m = re.match(r"(\S+)Z \S+\s+device (\d+): primary hub .*; next try in (\d+\.\d+) s$", line)
+        if not m:
+            continue
+        t = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%f").replace(
+            tzinfo=datetime.timezone.utc).timestamp()
+        if t > t_kill - 0.05 and int(m.group(2)) not in planned:
+            planned[int(m.group(2))] = t + float(m.group(3)) - t_kill
     first = {}
     for line in open(devs.log):
         m = re.match(r"(\S+)Z \S+\s+device (\d+): connecting to primary hub", line)
@@ -93,11 +106,17 @@ def main():
         check(ts[0] >= 0.9, f"no reconnect before the minimum reconnect time (earliest {ts[0]:.3f} s)")
         check(spread >= 0.5, f"reconnects spread over >= 0.5 s ({spread:.3f} s)")
         # Uniform jitter over ~1 s puts ~10 % of the nodes in a window and a
-        # synchronised storm 100 %. The timestamps are taken when the (single)
-        # device process gets round to each attempt, so under sanitizers and a
-        # loaded machine they bunch up: allow 40 % there, 25 % otherwise.
-        limit = 0.40 if SLOW > 1 else 0.25
-        check(worst <= limit * N, f"no 100 ms window with more than {limit:.0%} of the nodes ({worst})")
+        # synchronised storm 100 %. These timestamps are taken when the
+        # (single) device process gets round to each attempt, so on a loaded
+        # machine they bunch up: held to 40 % only.
+        check(worst <= 0.40 * N, f"no 100 ms window of logged attempts with more than 40% of the nodes ({worst})")
+    pt = sorted(planned.values())
+    check(len(pt) == N, f"every instance logged its planned reconnect at the loss ({len(pt)})")
+    if pt:
+        pworst = max(sum(1 for x in pt if a <= x < a + 0.1) for a in pt)
+        print(f"   planned reconnects: min {pt[0]:.3f} s, max {pt[-1]:.3f} s, busiest 100 ms window {pworst} of {len(pt)}")
+        check(pt[0] >= 0.9, f"no reconnect planned before the minimum reconnect time ({pt[0]:.3f} s)")
+        check(pworst <= 0.25 * N, f"no 100 ms window of planned reconnects with more than 25% of the nodes ({pworst})")
     prof = profile(d, "p.json", pki, port, node="node1")
     r = tool(["whois", "--timeout", str(3 * SLOW), "--json"], prof)
     found = json.loads(r.stdout) if r.returncode == 0 else []

@@ -339,6 +339,8 @@ static void test_resume_after_kill(void **state)
     run_job(f, id, 25);
     assert_int_equal(prepare_import(f, BACSC_OK, &resumed), id);
     s = run_job(f, id, 0);
+    if (s.done != 12)
+        print_items(f, id);
     assert_int_equal(s.done, 12);
     assert_int_equal(count_status(f, BACSC_SITE_CERT_VALID), 12);
     for (size_t i = 0; i < 12; i++)
