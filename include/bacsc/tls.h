@@ -29,9 +29,12 @@
  *           carries still verifies against the issuers, CRL and clock of this
  *           context — so a certificate that expired, or is revoked in the
  *           configured CRL, can never resume.
+ *           A resumed handshake brings a new ticket only when the one
+ *           presented is past half its lifetime (or under the previous key).
  *   client  a bacsc_tls_resume holder (one per server, e.g. per hub URI)
- *           keeps the newest ticket received and offers it on the next
- *           connection (bacsc_tls_ssl_set_resume()).
+ *           keeps the newest ticket received and offers (a copy of) it on
+ *           every connection until a newer one arrives
+ *           (bacsc_tls_ssl_set_resume()).
  */
 #ifndef BACSC_TLS_H
 #define BACSC_TLS_H

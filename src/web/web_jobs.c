@@ -18,8 +18,11 @@
 
 #include "bacsc/error.h"
 #include "bacsc/log.h"
+#include "bacsc/loop.h"
+#include "bacsc/pki.h"
 #include "bacsc/site_net.h"
-#include "cli/sc_cli.h"
+#include "bacsc/tls.h"
+#include "bacsc/uuid.h"
 #include "web/web.h"
 
 #define QUEUE_MAX 256
@@ -49,6 +52,52 @@ static bool net_stopping(void *user)
     return stop;
 }
 
+/* The console's own BACnet/SC identity (--hub, --sc-cert, --sc-key,
+ * --sc-ca): the files checked as every node's are at start-up, the TLS
+ * context, and the Device UUID of the certificate (a random one when it
+ * names none). Returns BACSC_OK or BACSC_ERR_INVALID_ARG with one line. */
+static int sc_identity(const web_config *c, bacsc_site_net_config *nc, char *err, size_t errlen)
+{
+    static const char what[] = "the BACnet/SC identity for site jobs";
+    const char *uris[2] = {c->hub, c->failover};
+    for (int i = 0; i < 2; i++)
+        if (uris[i] && strncmp(uris[i], "wss://", 6) != 0) {
+            snprintf(err, errlen, "%s: %s is not a wss:// URI", what, uris[i]);
+            return BACSC_ERR_INVALID_ARG;
+        }
+    if (!c->sc_cert || !c->sc_key || c->n_sc_ca < 1) {
+        snprintf(err, errlen, "%s is incomplete: give --sc-cert, --sc-key and --sc-ca with --hub",
+                 what);
+        return BACSC_ERR_INVALID_ARG;
+    }
+    bacsc_tls_config tc;
+    memset(&tc, 0, sizeof tc);
+    tc.cert_file = c->sc_cert;
+    tc.key_file = c->sc_key;
+    for (int i = 0; i < c->n_sc_ca && i < BACSC_TLS_MAX_ISSUERS; i++)
+        tc.issuer_files[i] = c->sc_ca[i];
+    char why[512];
+    if (bacsc_pki_check_node_files(tc.cert_file, tc.key_file, tc.issuer_files,
+                                   (size_t)c->n_sc_ca, time(NULL), NULL, why, sizeof why, NULL,
+                                   0) != BACSC_OK ||
+        !(nc->tls = bacsc_tls_ctx_new(&tc, false, why, sizeof why))) {
+        snprintf(err, errlen, "%s: %s", what, why);
+        return BACSC_ERR_INVALID_ARG;
+    }
+    X509 *x = NULL;
+    bacsc_cert_info info;
+    bool found = bacsc_pki_cert_read(tc.cert_file, &x) == BACSC_OK &&
+                 bacsc_pki_cert_inspect(x, &info) == BACSC_OK && info.device_uuid[0] &&
+                 bacsc_uuid_parse(info.device_uuid, &nc->uuid) == BACSC_OK;
+    X509_free(x);
+    if (!found) {
+        bacsc_io_random(NULL, nc->uuid.b, sizeof nc->uuid.b);
+        nc->uuid.b[6] = (uint8_t)((nc->uuid.b[6] & 0x0F) | 0x40); /* RFC 4122 version 4 */
+        nc->uuid.b[8] = (uint8_t)((nc->uuid.b[8] & 0x3F) | 0x80);
+    }
+    return BACSC_OK;
+}
+
 /* The worker's network (bacsc/site_net.h): BACnet/IP, or BACnet/SC as a
  * node with the console's own identity (--hub, --sc-cert, --sc-key,
  * --sc-ca). The hub connector keeps trying in the background; each job
@@ -64,24 +113,8 @@ static int net_open(web_app *app, web_jobs *w, char *err, size_t errlen)
     int rc = bacsc_site_net_check(&nc, err, errlen);
     if (rc != BACSC_OK)
         return rc;
-    if (c->hub) {
-        sc_opts so;
-        sc_opts_init(&so);
-        so.hub = c->hub;
-        so.failover = c->failover;
-        so.cert = c->sc_cert;
-        so.key = c->sc_key;
-        for (int i = 0; i < c->n_sc_ca; i++)
-            so.ca[i] = c->sc_ca[i];
-        so.nca = c->n_sc_ca;
-        rc = sc_node_identity("web", &so, &nc.tls, &nc.uuid);
-        sc_opts_free(&so);
-        if (rc != 0) {
-            snprintf(err, errlen, "the BACnet/SC identity for site jobs is incomplete or "
-                                  "unreadable (--hub, --sc-cert, --sc-key, --sc-ca)");
-            return BACSC_ERR_INVALID_ARG;
-        }
-    }
+    if (c->hub && (rc = sc_identity(c, &nc, err, errlen)) != BACSC_OK)
+        return rc;
     return bacsc_site_net_open(&nc, &w->net, err, errlen);
 }
 

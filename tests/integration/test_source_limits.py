@@ -6,7 +6,10 @@
 - no source file in src/ longer than 1,500 lines,
 - no `#include` of a `.c` file anywhere (src, include, tests, bench, fuzz),
 - every public header (include/bacsc/*.h) and every src/ layer is named in
-  docs/design.md, so the layer table cannot drift from the tree.
+  docs/design.md, so the layer table cannot drift from the tree,
+- no layer but the command layer (src/cli, the top) includes another
+  layer's private headers ("web/...", "cli/...", ...): the others reach each
+  other only through include/bacsc/ (design.md: arrows point down only).
 
 Functions are found by a small scanner that skips comments, strings and
 character constants and treats a top-level `{` that follows `)` as a function
@@ -135,6 +138,21 @@ def main():
     for layer in sorted(os.listdir(os.path.join(SRC, "src"))):
         if os.path.isdir(os.path.join(SRC, "src", layer)) and "src/%s" % layer not in design:
             failures.append("src/%s: not in docs/design.md's layer diagram" % layer)
+    layers = [d for d in os.listdir(os.path.join(SRC, "src"))
+              if os.path.isdir(os.path.join(SRC, "src", d))]
+    private = re.compile(r'^\s*#\s*include\s*"(%s)/' % "|".join(map(re.escape, layers)), re.M)
+    for layer in layers:
+        if layer == "cli":
+            continue
+        for root, _, files in os.walk(os.path.join(SRC, "src", layer)):
+            for f in files:
+                if f.endswith((".c", ".h")):
+                    path = os.path.join(root, f)
+                    text = open(path, encoding="utf-8", errors="replace").read()
+                    for m in private.finditer(text):
+                        if m.group(1) != layer:
+                            failures.append("%s: includes a private header of src/%s"
+                                            % (os.path.relpath(path, SRC), m.group(1)))
     for f in failures:
         print("FAIL", f)
     print("%d passed, %d failed" % (1 if not failures else 0, len(failures)))

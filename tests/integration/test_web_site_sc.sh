@@ -43,6 +43,15 @@ RC=$?
 set -e
 [ "$RC" != 0 ] && grep -q "exclude each other" err || fail "--hub with --bip-local accepted ($RC)"
 
+# an unusable identity is refused at start-up, in one line naming the file
+set +e
+"$BACSC" web --listen 127.0.0.1:0 --cert pki/hub.pem --key pki/hub.key --site-db site.db \
+  --hub $HUB --sc-cert pki/node2.pem --sc-key pki/node1.key --sc-ca pki/ca.pem >out 2>err
+RC=$?
+set -e
+[ "$RC" = 1 ] && [ "$(wc -l <err)" = 1 ] && grep -q "identity for site jobs: pki/node1.key: key does not match" err ||
+  fail "a mismatched --sc-key: exit $RC, $(cat err)"
+
 WPORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$BACSC" web --listen 127.0.0.1:$WPORT --cert pki/hub.pem --key pki/hub.key --site-db site.db \
   --hub $HUB --sc-cert pki/node2.pem --sc-key pki/node2.key --sc-ca pki/ca.pem \
