@@ -150,7 +150,16 @@ static void verify_cms(bacsc_cari *c, const unsigned char *der, size_t der_len,
 {
     const unsigned char *p = der;
     CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)der_len);
-    BIO *in = BIO_new_mem_buf(content, (int)clen);
+    /* The content goes through a pass-through filter on top of the memory BIO:
+     * CMS_verify copies a bare memory BIO into a temporary one of its own, and
+     * OpenSSL 3.0 leaks that copy when the signature's digest setup fails (e.g.
+     * an unknown digestAlgorithm); with a filter on top it reads ours directly. */
+    BIO *mem = BIO_new_mem_buf(content, (int)clen);
+    BIO *in = mem ? BIO_new(BIO_f_null()) : NULL;
+    if (in)
+        BIO_push(in, mem);
+    else
+        BIO_free(mem);
     X509_STORE *st = X509_STORE_new();
     if (!cms || p != der + der_len || !in || !st) {
         invalid(c, "%s is not a CMS signature", BACSC_CARI_SIGNATURE);
@@ -181,7 +190,7 @@ static void verify_cms(bacsc_cari *c, const unsigned char *der, size_t der_len,
     }
     ERR_clear_error();
     X509_STORE_free(st);
-    BIO_free(in);
+    BIO_free_all(in);
     CMS_ContentInfo_free(cms);
 }
 
