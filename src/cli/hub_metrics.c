@@ -163,6 +163,8 @@ char *hub_metrics_render(const hub_metrics_src *src, size_t *len)
         lab(&o, h, "kind", "resumed", ts.resumed);
         one(&o, "bacsc_hub_tls_tickets_refused_total", "counter",
             "Session tickets refused (expired, certificate no longer valid).", ts.tickets_refused);
+        one(&o, "bacsc_hub_tls_tickets_refreshed_total", "counter",
+            "New session tickets sent to long-connected nodes.", ts.tickets_refreshed);
     }
     traffic(&o, s, &hs);
     if (src->cert_not_after)

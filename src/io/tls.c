@@ -659,6 +659,57 @@ static int tickets_on(bacsc_tls_ctx *t, SSL_CTX *ctx)
     return 0;
 }
 
+/* When the ticket of an open connection is due for renewal: past half its
+ * lifetime plus up to a quarter more, drawn from the session id (a new one
+ * with every ticket), so that nodes that connected together (after a hub
+ * restart) do not all come due in the same second. The last ticket sent is
+ * at most three quarters of its life old, and still good at a restart. */
+static int64_t ticket_due_age(const SSL_SESSION *s, uint32_t life)
+{
+    unsigned int n = 0;
+    const unsigned char *id = SSL_SESSION_get_id(s, &n);
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (unsigned int i = 0; i < n; i++)
+        h = (h ^ id[i]) * 16777619u;
+    return (int64_t)life / 2 + (int64_t)(((uint64_t)(life / 4) * h) >> 32);
+}
+
+uint32_t bacsc_tls_ctx_ticket_lifetime(const bacsc_tls_ctx *t)
+{
+    return t && t->tickets ? t->ticket_lifetime_s : 0;
+}
+
+int bacsc_tls_ticket_refresh(SSL *ssl)
+{
+    bacsc_tls_ctx *t = ssl ? ctx_of(ssl) : NULL;
+    SSL_SESSION *s = ssl ? SSL_get0_session(ssl) : NULL;
+    if (!t || !t->tickets || !s || !SSL_is_server(ssl) || SSL_version(ssl) != TLS1_3_VERSION ||
+        !SSL_is_init_finished(ssl))
+        return 0;
+    int64_t age = (int64_t)time(NULL) - (int64_t)SSL_SESSION_get_time(s);
+    if (age < ticket_due_age(s, t->ticket_lifetime_s))
+        return 0;
+    /* OpenSSL sends it (and stamps the session with the time, so it is not
+     * due again) at once when the socket takes it, else before the next
+     * record either way (SSL_read/SSL_write finish the handshake state). */
+    if (ERR_peek_error())
+        ERR_clear_error();
+    if (SSL_new_session_ticket(ssl) != 1)
+        return -1;
+    int rc = SSL_do_handshake(ssl);
+    if (rc != 1) {
+        int e = SSL_get_error(ssl, rc);
+        if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ) {
+            ERR_clear_error();
+            return -1;
+        }
+    }
+    pthread_mutex_lock(&t->lock);
+    t->stats.tickets_refreshed++;
+    pthread_mutex_unlock(&t->lock);
+    return 1;
+}
+
 static int tickets_setup(bacsc_tls_ctx *t, const bacsc_tls_config *cfg, char *err, size_t errlen)
 {
     t->ticket_rotate_s = cfg->ticket_rotate_s ? cfg->ticket_rotate_s : BACSC_TLS_TICKET_ROTATE_S;
