@@ -27,6 +27,7 @@ struct hpeer {
     struct hpeer *dnext, *dprev; /* dirty list */
     bool dirty;
     bool close_wanted;
+    bool no_ack;                 /* shutting down: no Disconnect-ACK within the wait */
     bool too_large_logged;       /* a relay over its limits was logged (once per peer) */
     uint64_t drop_logged;        /* µs of the last queue-drop log line for this peer */
     uint64_t drops_unlogged;
@@ -52,6 +53,8 @@ struct bacsc_hubd {
     bacsc_timer ticket_timer;   /* fresh session tickets for long-connected nodes */
     uint64_t ticket_tick_us;    /* 0: no tickets */
     struct hpeer *ticket_next;  /* where the next sweep continues */
+    bool aborting;
+    bacsc_hubd_stop_stats stop;
 };
 
 static void service(bacsc_loop *loop, void *user);
@@ -132,6 +135,16 @@ static void hub_left(void *io_peer, const bacsc_vmac *vmac, const bacsc_sc_close
     struct hpeer *p = io_peer;
     bacsc_hubd *h = user;
     char v[18];
+    if (h->shutting_down && !h->aborting) {
+        if (info->reason == BACSC_SC_CLOSE_LOCAL) {
+            h->stop.acked++;
+        } else if (info->reason == BACSC_SC_CLOSE_DISCONNECT_TIMEOUT) {
+            h->stop.timed_out++;
+            p->no_ack = true;
+        } else {
+            h->stop.lost++;
+        }
+    }
     BACSC_INFO("%s: node left: vmac %s from %s: %s (%u %s)", h->name, bacsc_vmac_format(vmac, v),
                bacsc_wsconn_peer(p->ws), bacsc_sc_close_reason_name(info->reason),
                info->error_code, info->details);
@@ -230,7 +243,11 @@ static void service(bacsc_loop *loop, void *user)
         struct hpeer *p = h->dirty;
         unmark_dirty(p);
         flush_peer(p);
-        if (p->close_wanted) {
+        if (p->close_wanted && p->no_ack) {
+            /* stopping, and silent for the whole disconnect wait: no
+             * WebSocket close handshake to wait for either */
+            bacsc_wsconn_abort(p->ws);
+        } else if (p->close_wanted) {
             p->close_wanted = false;
             /* A message or NPDU over our limits: 1009 (message too big), which a
              * peer can act on; other protocol errors 1002; else 1000. */
@@ -462,8 +479,8 @@ void bacsc_hubd_shutdown(bacsc_hubd *h)
         bacsc_ws_listener_close(h->listener);
         h->listener = NULL;
     }
-    BACSC_INFO("%s: shutting down: Disconnect-Request to %zu node(s)", h->name,
-               bacsc_sc_hub_connected_count(h->hub));
+    h->stop.requested = bacsc_sc_hub_connected_count(h->hub);
+    BACSC_INFO("%s: shutting down: Disconnect-Request to %zu node(s)", h->name, h->stop.requested);
     bacsc_sc_hub_disconnect_all(h->hub, bacsc_loop_now(h->loop));
     /* Sockets not yet open, or not yet past Connect-Request, are simply
      * closed: there is nobody to say goodbye to. */
@@ -485,8 +502,22 @@ bool bacsc_hubd_idle(const bacsc_hubd *h)
 
 void bacsc_hubd_abort_all(bacsc_hubd *h)
 {
-    while (h->peers)
-        bacsc_wsconn_abort(h->peers->ws);
+    h->aborting = true;
+    while (h->peers) {
+        struct hpeer *p = h->peers;
+        if (p->hp && h->shutting_down) {
+            bacsc_sc_hub_peer_info info;
+            bacsc_sc_hub_peer_get_info(p->hp, &info);
+            h->stop.aborted += info.connected;
+        }
+        bacsc_wsconn_abort(p->ws);
+    }
+    h->aborting = false;
+}
+
+void bacsc_hubd_stop_stats_get(const bacsc_hubd *h, bacsc_hubd_stop_stats *out)
+{
+    *out = h->stop;
 }
 
 struct foreach_ctx {
