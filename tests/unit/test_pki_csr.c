@@ -1,8 +1,9 @@
 /*
  * test_pki_csr.c — the parse-once CSR of the CA pipeline (src/pki/pki_csr.c):
  * the key it builds without OpenSSL's decoder is the key OpenSSL decodes,
- * bad keys and signatures are still refused, and bacsc_ca_submit reuses a
- * parsed CSR only for the very octets it was parsed from.
+ * bad keys and signatures are still refused, bacsc_ca_submit reuses a
+ * parsed CSR only for the very octets it was parsed from, and the store's
+ * certificate template gives the certificates bacsc_signer_issue_csr makes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -212,6 +213,107 @@ static void submit_reuses_parse_only_for_same_octets(void **state)
     bacsc_ca_close(ca);
 }
 
+/* A CSR with an O and a CN, SANs only when uuid/dns are given. */
+static csr make_csr_names(const char *cn, const char *uuid, const char *dns)
+{
+    EVP_PKEY *k = NULL;
+    assert_int_equal(bacsc_pki_keygen(BACSC_KEY_EC_P256, &k), BACSC_OK);
+    const char *const d[] = {dns};
+    bacsc_cert_spec spec = {.cn = cn, .org = "Site Org", .device_uuid = uuid,
+                            .dns = dns ? d : NULL, .n_dns = dns ? 1 : 0};
+    csr c = {0};
+    assert_int_equal(bacsc_pki_make_csr(k, &spec, false, &c.der, &c.len), BACSC_OK);
+    EVP_PKEY_free(k);
+    return c;
+}
+
+static uint8_t *tbs_of(X509 *x, int *len)
+{
+    unsigned char *t = NULL;
+    *len = i2d_re_X509_tbs(x, &t);
+    assert_true(*len > 0);
+    return t;
+}
+
+/* The CA store's fast path (a reused certificate template, the TBS encoded
+ * once) gives, certificate after certificate, the very TBSCertificate that
+ * bacsc_signer_issue_csr builds from scratch: no field of one certificate
+ * (SANs, subject entries, key, SKI) is left over in the next. */
+static void issue_parts_equals_issue_csr(void **state)
+{
+    (void)state;
+    EVP_PKEY *cak = NULL;
+    X509 *cacert = NULL;
+    bacsc_signer *s = NULL;
+    assert_int_equal(bacsc_pki_keygen(BACSC_KEY_EC_P256, &cak), BACSC_OK);
+    assert_int_equal(bacsc_pki_make_ca_cert(cak, "Parts CA", NULL, 3650, &cacert), BACSC_OK);
+    assert_int_equal(bacsc_signer_new(cacert, cak, &s), BACSC_OK);
+    const char *uuid = "0b7f2d1e-3c4a-4b5c-9d6e-7f8091a2b3c4";
+    csr csrs[] = {make_csr_names("with-sans", uuid, "a.example"),
+                  make_csr_names("no-sans", NULL, NULL),
+                  make_csr_names("dns-only", NULL, "b.example"),
+                  make_csr_names(NULL, uuid, NULL)}; /* no CN at all */
+    const bacsc_carry carries[] = {{.uuid = true},
+                                   {.subject_full = true, .uuid = true, .dns = true},
+                                   {.subject_full = false, .dns = true},
+                                   {0}};
+    const size_t n_csr = sizeof csrs / sizeof csrs[0];
+    const size_t n_carry = sizeof carries / sizeof carries[0];
+    for (size_t round = 0; round < 3 * n_csr * n_carry; round++) {
+        const csr *c = &csrs[round % n_csr];
+        const bacsc_carry *carry = &carries[(round / n_csr) % n_carry];
+        const unsigned char *p = c->der;
+        X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)c->len);
+        assert_non_null(req);
+        pki_parts parts = {0};
+        assert_int_equal(pki_parts_from_req(req, &parts), BACSC_OK);
+        uint8_t serial[BACSC_PKI_SERIAL_LEN];
+        memset(serial, (int)(round + 1), sizeof serial);
+        serial[0] &= 0x7f;
+        int64_t now = 1700000000 + (int64_t)round * 86400;
+        unsigned char *der = NULL;
+        int der_len = 0;
+        char subject[256];
+        assert_int_equal(pki_signer_issue_parts(s, &parts, carry, 30, now, serial, &der, &der_len,
+                                                subject, sizeof subject),
+                         BACSC_OK);
+        X509 *ref = NULL;
+        assert_int_equal(bacsc_signer_issue_csr(s, req, carry, 30, now, serial, &ref), BACSC_OK);
+        /* a well-formed certificate, DER that OpenSSL re-encodes unchanged,
+         * signed by the CA */
+        p = der;
+        X509 *x = d2i_X509(NULL, &p, der_len);
+        assert_non_null(x);
+        assert_ptr_equal(p, der + der_len);
+        unsigned char *again = NULL;
+        int again_len = i2d_X509(x, &again);
+        assert_int_equal(again_len, der_len);
+        assert_memory_equal(again, der, (size_t)der_len);
+        assert_int_equal(X509_verify(x, cak), 1);
+        /* the same TBSCertificate as the reference */
+        int l1 = 0, l2 = 0;
+        uint8_t *t1 = tbs_of(x, &l1), *t2 = tbs_of(ref, &l2);
+        assert_int_equal(l1, l2);
+        assert_memory_equal(t1, t2, (size_t)l1);
+        char ref_subject[256];
+        pki_name_oneline(X509_get_subject_name(ref), ref_subject, sizeof ref_subject);
+        assert_string_equal(subject, ref_subject);
+        OPENSSL_free(t1);
+        OPENSSL_free(t2);
+        OPENSSL_free(again);
+        OPENSSL_free(der);
+        X509_free(x);
+        X509_free(ref);
+        pki_parts_free(&parts);
+        X509_REQ_free(req);
+    }
+    for (size_t i = 0; i < n_csr; i++)
+        free(csrs[i].der);
+    bacsc_signer_free(s);
+    X509_free(cacert);
+    EVP_PKEY_free(cak);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +321,7 @@ int main(void)
         cmocka_unit_test(point_off_the_curve_is_refused),
         cmocka_unit_test(bad_signature_and_trailing_data),
         cmocka_unit_test(submit_reuses_parse_only_for_same_octets),
+        cmocka_unit_test(issue_parts_equals_issue_csr),
     };
     return cmocka_run_group_tests(tests, make_tmp, rm_tmp);
 }
