@@ -149,14 +149,10 @@ int ca_register_functions(bacsc_ca *ca)
 }
 
 /* Schema 1 (no chain) → 2: rows before the migration stay unchained and are
- * reported as such by the verifier. */
-int ca_migrate(bacsc_ca *ca, int from)
+ * reported as such by the verifier. In the caller's transaction. */
+static int migrate_1_2(bacsc_ca *ca)
 {
-    if (from != 1)
-        return BACSC_OK;
-    int rc = ca_begin(ca);
-    if (rc == BACSC_OK)
-        rc = ca_exec(ca, "ALTER TABLE batches ADD COLUMN submitter TEXT");
+    int rc = ca_exec(ca, "ALTER TABLE batches ADD COLUMN submitter TEXT");
     if (rc == BACSC_OK)
         rc = ca_exec(ca, ca_schema_v2_sql);
     if (rc == BACSC_OK) {
@@ -171,6 +167,61 @@ int ca_migrate(bacsc_ca *ca, int from)
         rc = ca_meta_set(ca, "policy_mac", "upgrade");
     if (rc == BACSC_OK)
         rc = ca_audit(ca, "upgrade", "ca.db", "schema 1 -> 2: audit hash chain, submitters");
+    return rc;
+}
+
+/* Schema 2 → 3: the requests.status CHECK written as comparisons (see
+ * CA_STATUS_CHECK in ca_internal.h). Only the text of the constraint
+ * changes, to an equivalent one every stored row already meets, so it is
+ * changed in place as SQLite documents for removing or changing CHECK
+ * constraints (writable_schema, then schema_version + 1 so that every
+ * connection reloads the schema), in the caller's transaction: no row is
+ * copied. A store whose constraint reads otherwise is left as it is. */
+static int migrate_2_3(bacsc_ca *ca)
+{
+    sqlite3_stmt *st = ca_prep(ca, "PRAGMA schema_version");
+    long long sv = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    if (sv < 0)
+        return ca_db_fail(ca, "schema version");
+    int rc = ca_exec(ca, "PRAGMA writable_schema = ON");
+    st = rc == BACSC_OK ? ca_prep(ca, "UPDATE sqlite_master SET sql = replace(sql, ?1, ?2) "
+                                      "WHERE type = 'table' AND name = 'requests'")
+                        : NULL;
+    if (st) {
+        sqlite3_bind_text(st, 1, CA_STATUS_CHECK_V1, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, CA_STATUS_CHECK, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = ca_db_fail(ca, "schema 3");
+        sqlite3_finalize(st);
+    } else if (rc == BACSC_OK) {
+        rc = BACSC_ERR_DB;
+    }
+    char sql[96];
+    snprintf(sql, sizeof sql, "PRAGMA schema_version = %lld", sv + 1);
+    if (rc == BACSC_OK)
+        rc = ca_exec(ca, sql);
+    int off = ca_exec(ca, "PRAGMA writable_schema = OFF");
+    if (rc == BACSC_OK)
+        rc = off;
+    if (rc == BACSC_OK)
+        rc = ca_exec(ca, "PRAGMA user_version = 3");
+    if (rc == BACSC_OK)
+        rc = ca_audit(ca, "upgrade", "ca.db",
+                      "schema 2 -> 3: request status check without a temporary table");
+    return rc;
+}
+
+/* Bring a store of an older schema to the current one, in one transaction. */
+int ca_migrate(bacsc_ca *ca, int from)
+{
+    if (from < 1 || from > 2)
+        return BACSC_OK;
+    int rc = ca_begin(ca);
+    if (rc == BACSC_OK && from == 1)
+        rc = migrate_1_2(ca);
+    if (rc == BACSC_OK)
+        rc = migrate_2_3(ca);
     if (rc == BACSC_OK)
         rc = ca_commit(ca);
     if (rc != BACSC_OK)
