@@ -17,7 +17,9 @@
  */
 #include "ca_internal.h"
 
+#include <pthread.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,28 +114,78 @@ static void sql_auth(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_text(ctx, ca->auth, -1, SQLITE_TRANSIENT);
 }
 
-/* Hex SHA-256 over the length-prefixed text of every argument. */
+/* SHA-256 fetched once for the audit chain (one hash per audit row; the
+ * implicit fetch of EVP_sha256() in every EVP_DigestInit_ex is a lookup). */
+static EVP_MD *audit_md;
+static pthread_once_t audit_md_once = PTHREAD_ONCE_INIT;
+
+static void audit_md_init(void)
+{
+    audit_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    ERR_clear_error();
+}
+
+/* What is hashed, gathered in a buffer so that a row is hashed with one or
+ * two EVP_DigestUpdate calls rather than two per field. */
+typedef struct hash_in {
+    EVP_MD_CTX *md;
+    bool ok;
+    size_t n;
+    unsigned char buf[1024];
+} hash_in;
+
+static void hash_add(hash_in *h, const void *p, size_t n)
+{
+    if (h->n + n > sizeof h->buf) {
+        h->ok = h->ok && EVP_DigestUpdate(h->md, h->buf, h->n);
+        h->n = 0;
+        if (n > sizeof h->buf) {
+            h->ok = h->ok && EVP_DigestUpdate(h->md, p, n);
+            return;
+        }
+    }
+    memcpy(h->buf + h->n, p, n);
+    h->n += n;
+}
+
+/* "<n>:" in decimal, n >= -1: the length prefix of a field. */
+static void hash_add_len(hash_in *h, int n)
+{
+    char t[16], *e = t + sizeof t, *p = e;
+    *--p = ':';
+    unsigned v = n < 0 ? 1u : (unsigned)n;
+    do
+        *--p = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    if (n < 0)
+        *--p = '-';
+    hash_add(h, p, (size_t)(e - p));
+}
+
+/* Hex SHA-256 over the length-prefixed text of every argument: for each,
+ * its length in octets in decimal ("-1" for NULL), ':' and the text. */
 static void sql_audit_hash(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned char h[32];
-    unsigned int hl = 0;
-    bool ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-    for (int i = 0; ok && i < argc; i++) {
+    pthread_once(&audit_md_once, audit_md_init);
+    hash_in h = {.md = EVP_MD_CTX_new()};
+    unsigned char d[32];
+    unsigned int dl = 0;
+    h.ok = h.md && audit_md && EVP_DigestInit_ex(h.md, audit_md, NULL);
+    for (int i = 0; h.ok && i < argc; i++) {
         const unsigned char *t = sqlite3_value_text(argv[i]);
         int n = t ? sqlite3_value_bytes(argv[i]) : -1;
-        char pre[24];
-        int pl = snprintf(pre, sizeof pre, "%d:", n);
-        ok = EVP_DigestUpdate(md, pre, (size_t)pl) && (n <= 0 || EVP_DigestUpdate(md, t, (size_t)n));
+        hash_add_len(&h, n);
+        if (n > 0)
+            hash_add(&h, t, (size_t)n);
     }
-    ok = ok && EVP_DigestFinal_ex(md, h, &hl);
-    EVP_MD_CTX_free(md);
+    bool ok = h.ok && EVP_DigestUpdate(h.md, h.buf, h.n) && EVP_DigestFinal_ex(h.md, d, &dl);
+    EVP_MD_CTX_free(h.md);
     if (!ok) {
         sqlite3_result_error(ctx, "audit hash failed", -1);
         return;
     }
     char hex[65];
-    bacsc_pki_hex(h, 32, hex);
+    bacsc_pki_hex(d, 32, hex);
     sqlite3_result_text(ctx, hex, 64, SQLITE_TRANSIENT);
 }
 
