@@ -314,6 +314,73 @@ static void issue_parts_equals_issue_csr(void **state)
     EVP_PKEY_free(cak);
 }
 
+/* What pki_csr_verify keeps (SPKI fingerprint, extensions) reads as a fresh
+ * parse reads it: the inspection and the store's parts are the same
+ * before and after the CSR is settled, for a CSR with SANs, one asking for
+ * a CA certificate and one with no extensions at all. */
+static void settled_reads_equal_fresh_reads(void **state)
+{
+    (void)state;
+    EVP_PKEY *k = NULL;
+    assert_int_equal(bacsc_pki_keygen(BACSC_KEY_EC_P256, &k), BACSC_OK);
+    const char *const dns[] = {"d.example"};
+    bacsc_cert_spec with_sans = {.cn = "s", .device_uuid = "0b7f2d1e-3c4a-4b5c-9d6e-7f8091a2b3c4",
+                                 .dns = dns, .n_dns = 1};
+    bacsc_cert_spec plain = {.cn = "p"};
+    struct {
+        const bacsc_cert_spec *spec;
+        bool ca;
+    } cases[] = {{&with_sans, false}, {&plain, true}, {&plain, false}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        csr c = {0};
+        assert_int_equal(bacsc_pki_make_csr(k, cases[i].spec, cases[i].ca, &c.der, &c.len),
+                         BACSC_OK);
+        bacsc_csr *fresh = NULL, *settled = NULL;
+        assert_int_equal(pki_csr_parse(c.der, c.len, &fresh), BACSC_OK);
+        assert_int_equal(pki_csr_parse(c.der, c.len, &settled), BACSC_OK);
+        assert_true(pki_csr_verify(settled));
+        assert_true(pki_csr_settled(settled));
+        bacsc_csr_info a, b;
+        char wa[200] = "", wb[200] = "";
+        assert_int_equal(pki_csr_inspect_unverified(fresh, &a, wa, sizeof wa),
+                         pki_csr_inspect_unverified(settled, &b, wb, sizeof wb));
+        assert_memory_equal(&a, &b, sizeof a);
+        assert_string_equal(wa, wb);
+        assert_int_equal(a.requests_ca, cases[i].ca);
+        assert_int_equal(a.n_uuid + a.n_dns, cases[i].spec == &with_sans ? 2 : 0);
+        uint8_t fa[32], fb[32];
+        assert_true(pki_csr_spki_fp(fresh, fa));
+        assert_true(pki_csr_spki_fp(settled, fb));
+        assert_memory_equal(fa, fb, 32);
+        pki_parts pa, pb;
+        assert_int_equal(pki_parts_from_req(pki_csr_req(fresh), &pa), BACSC_OK);
+        assert_int_equal(pki_parts_from_csr(settled, &pb), BACSC_OK);
+        assert_int_equal(pa.sans_len, pb.sans_len);
+        assert_true((pa.sans == NULL) == (pb.sans == NULL));
+        if (pa.sans)
+            assert_memory_equal(pa.sans, pb.sans, (size_t)pa.sans_len);
+        assert_int_equal(pa.subject_len, pb.subject_len);
+        assert_memory_equal(pa.subject, pb.subject, (size_t)pa.subject_len);
+        pki_parts_free(&pa);
+        pki_parts_free(&pb);
+        /* the reader's entry carries the same fingerprint */
+        bacsc_cari_entry e;
+        memset(&e, 0, sizeof e);
+        assert_int_equal(bacsc_cari_parse_object(c.der, c.len, &e, NULL), BACSC_OK);
+        assert_true(e.has_fingerprint);
+        assert_memory_equal(e.fingerprint, fa, 32);
+        if (cases[i].spec == &with_sans)
+            assert_string_equal(e.san_uuid, with_sans.device_uuid);
+        else
+            assert_null(e.san_uuid);
+        bacsc_cari_entry_clear(&e);
+        pki_csr_free(fresh);
+        pki_csr_free(settled);
+        free(c.der);
+    }
+    EVP_PKEY_free(k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,6 +389,7 @@ int main(void)
         cmocka_unit_test(bad_signature_and_trailing_data),
         cmocka_unit_test(submit_reuses_parse_only_for_same_octets),
         cmocka_unit_test(issue_parts_equals_issue_csr),
+        cmocka_unit_test(settled_reads_equal_fresh_reads),
     };
     return cmocka_run_group_tests(tests, make_tmp, rm_tmp);
 }
