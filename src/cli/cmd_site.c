@@ -105,12 +105,13 @@ const cli_opt site_sc_rows[] = {
     CLI_STR("key", 0, "F", opts, key, "its private key (PEM)"),
     CLI_STRS("ca", 0, "F", opts, sc_ca, nsc_ca, "issuer (CA) certificate; twice for rollover"),
     CLI_END};
-const cli_opt site_password_rows[] = {
-    CLI_CALL("password", 0, "PW", opts, password, set_password,
-             "ReinitializeDevice password of the devices (1..20 characters)"),
-    CLI_CALL("password-file", 0, "F", opts, password, read_password_file,
-             "the first line of F: keeps it out of the process list"),
-    CLI_END};
+/* --password and --password-file: the group of the job verbs, and rows of import's table. */
+#define SITE_ROWS_PASSWORD                                                                         \
+    CLI_CALL("password", 0, "PW", opts, password, set_password,                                    \
+             "ReinitializeDevice password of the devices (1..20 characters)"),                     \
+        CLI_CALL("password-file", 0, "F", opts, password, read_password_file,                      \
+                 "the first line of F: keeps it out of the process list")
+const cli_opt site_password_rows[] = {SITE_ROWS_PASSWORD, CLI_END};
 static const cli_opt all_rows[] = {
     CLI_FLAG("all", 0, opts, all, "every device in the site database"),
     CLI_END};
@@ -727,17 +728,23 @@ out_targets:
 
 /* ---- request ------------------------------------------------------------------------------ */
 
-static const cli_opt request_rows[] = {
-    CLI_FLAG("all", 0, opts, all, "every device in the site database (else DEVICES:\n"
-                                  "instances and ranges, 1001-1010,1020)"),
-    CLI_FLAG("overwrite", 0, opts, overwrite, "a device with a pending CSR makes a new one"),
-    CLI_FLAG("keep-existing", 0, opts, keep, "a device keeps its pending CSR (the default)"),
-    CLI_STR("out", 0, "REQ.zip", opts, out, "the CARI request to write (required)"),
-    CLI_STR("sign-cert", 0, "F", opts, sign_cert,
-            "sign the request with this certificate (PEM): the\n"
-            "CA then knows who submitted it (docs/ca.md)"),
-    CLI_STR("sign-key", 0, "F", opts, sign_key, "the signing certificate's private key (PEM)"),
-    CLI_END};
+/* The rows request and renew share, in their order: the selection, what a
+ * device with a pending CSR does, and the request file written. */
+#define REQUEST_ROW_ALL                                                                            \
+    CLI_FLAG("all", 0, opts, all, "every device in the site database (else DEVICES:\n"              \
+                                  "instances and ranges, 1001-1010,1020)")
+#define REQUEST_ROWS_PENDING_CSR                                                                   \
+    CLI_FLAG("overwrite", 0, opts, overwrite, "a device with a pending CSR makes a new one"),       \
+        CLI_FLAG("keep-existing", 0, opts, keep, "a device keeps its pending CSR (the default)")
+#define REQUEST_ROWS_OUT                                                                           \
+    CLI_STR("out", 0, "REQ.zip", opts, out, "the CARI request to write (required)"),               \
+        CLI_STR("sign-cert", 0, "F", opts, sign_cert,                                              \
+                "sign the request with this certificate (PEM): the\n"                              \
+                "CA then knows who submitted it (docs/ca.md)"),                                    \
+        CLI_STR("sign-key", 0, "F", opts, sign_key, "the signing certificate's private key (PEM)")
+
+static const cli_opt request_rows[] = {REQUEST_ROW_ALL, REQUEST_ROWS_PENDING_CSR, REQUEST_ROWS_OUT,
+                                       CLI_END};
 
 static const cli_part request_help[] = {
     CLI_TEXT("usage: bacsc site request [--db FILE] (DEVICES | --all) [--overwrite | --keep-existing]\n"
@@ -759,20 +766,14 @@ static const cli_part request_help[] = {
 static const cli_spec request_spec = {"site request", request_help, .col = SITE_HELP_COL};
 
 static const cli_opt renew_rows[] = {
-    CLI_FLAG("all", 0, opts, all, "every device in the site database (else DEVICES:\n"
-                                  "instances and ranges, 1001-1010,1020)"),
+    REQUEST_ROW_ALL,
     CLI_UINT("expiring-days", 0, "N", opts, renew_days, 1, 36500,
              "devices whose certificate expires within N days\n"
              "(the set `bacsc ca list --expiring N` lists)"),
-    CLI_FLAG("overwrite", 0, opts, overwrite, "a device with a pending CSR makes a new one"),
-    CLI_FLAG("keep-existing", 0, opts, keep, "a device keeps its pending CSR (the default)"),
+    REQUEST_ROWS_PENDING_CSR,
     CLI_FLAG("same-key", 0, opts, same_key, "no new key (devices that cannot rotate): read the\n"
                                             "CSR the device holds for its current key"),
-    CLI_STR("out", 0, "REQ.zip", opts, out, "the CARI request to write (required)"),
-    CLI_STR("sign-cert", 0, "F", opts, sign_cert,
-            "sign the request with this certificate (PEM): the\n"
-            "CA then knows who submitted it (docs/ca.md)"),
-    CLI_STR("sign-key", 0, "F", opts, sign_key, "the signing certificate's private key (PEM)"),
+    REQUEST_ROWS_OUT,
     CLI_END};
 
 static const cli_part renew_help[] = {
@@ -916,10 +917,7 @@ static int cmd_renew(int argc, char **argv)
 static const cli_opt import_rows[] = {
     CLI_FLAG("accept-partial", 0, opts, accept_partial,
              "distribute the good certificates of a file that has bad ones"),
-    CLI_CALL("password", 0, "PW", opts, password, set_password,
-             "ReinitializeDevice password of the devices (1..20 characters)"),
-    CLI_CALL("password-file", 0, "F", opts, password, read_password_file,
-             "the first line of F: keeps it out of the process list"),
+    SITE_ROWS_PASSWORD,
     CLI_STR("ca-dir", 0, "DIR", opts, ca_dir,
             "the CA that issued the certificates this import\nreplaces: revoke them (superseded)"),
     CLI_FLAG("keep-old", 0, opts, keep_old, "do not revoke the replaced certificates"),

@@ -1,5 +1,10 @@
 /* support_bacnet.c — see support_bacnet.h. */
+#include <stdarg.h>
+#include <setjmp.h>
+#include <stddef.h>
 #include <string.h>
+
+#include <cmocka.h>
 
 #include "support_bacnet.h"
 
@@ -127,4 +132,19 @@ void bt_random_value(uint64_t *s, bacsc_value *v, uint8_t *storage, size_t cap)
         v->v.oid.instance = bt_below(s, BACSC_MAX_INSTANCE + 1);
         break;
     }
+}
+
+void bt_on_done(void *user, const bacsc_client_result *r)
+{
+    bt_result *res = user;
+    res->count++;
+    res->r = *r;
+    res->r.peer = NULL;
+    res->ack_len = 0;
+    if (r->ack && r->ack_len) {
+        assert_true(r->ack_len <= sizeof res->ack);
+        memcpy(res->ack, r->ack, r->ack_len);
+        res->ack_len = r->ack_len;
+    }
+    res->r.ack = res->ack;
 }

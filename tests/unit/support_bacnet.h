@@ -1,7 +1,7 @@
 /*
- * support_bacnet.h — helpers shared by the BACnet encoding tests: hex
- * conversion, a seeded PRNG (so failures are repeatable), and a generator of
- * random application values.
+ * support_bacnet.h — helpers shared by the BACnet tests: hex conversion, a
+ * seeded PRNG (so failures are repeatable), a generator of random
+ * application values, and the record of a client request's result.
  */
 #ifndef BACSC_TEST_SUPPORT_BACNET_H
 #define BACSC_TEST_SUPPORT_BACNET_H
@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bacsc/client.h"
 #include "bacsc/tags.h"
 
 /* Parse hex (spaces allowed) into out; returns the octet count, or 0 on bad
@@ -24,5 +25,18 @@ uint32_t bt_below(uint64_t *state, uint32_t n);
 /* A random application value (types 0..12). Strings/octets/bits take their
  * bytes from `storage` (cap octets; at most cap used). */
 void bt_random_value(uint64_t *state, bacsc_value *v, uint8_t *storage, size_t cap);
+
+/* The result of a client request, as bt_on_done (the request's callback,
+ * with a bt_result as its user pointer) records it: how many times it was
+ * called, the result with the peer cleared, and a copy of the ComplexACK's
+ * service data that r.ack points to. */
+typedef struct bt_result {
+    int count;
+    bacsc_client_result r;
+    uint8_t ack[1600];
+    size_t ack_len;
+} bt_result;
+
+void bt_on_done(void *user, const bacsc_client_result *r);
 
 #endif

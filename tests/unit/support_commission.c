@@ -57,17 +57,11 @@ void sch_open(sch *s, const char *dir, uint32_t instance, const char *password)
     assert_int_equal(bacsc_devstate_uuid(s->st, instance, uuid), BACSC_OK);
     char name[32];
     snprintf(name, sizeof name, "dev%u", (unsigned)instance);
-    bacsc_device_config dc;
-    memset(&dc, 0, sizeof dc);
-    dc.instance = instance;
-    dc.name = name;
+    bacsc_device_config dc = {.instance = instance, .name = name, .reinit_password = password};
     memcpy(dc.uuid, uuid, 16);
-    dc.reinit_password = password;
-    dc.link = fdl_link(s->dn);
     dc.cb.reinitialize = sch_reinit_cb;
     dc.cb.user = s;
-    assert_int_equal(bacsc_device_new(&dc, &s->dev), BACSC_OK);
-    s->dn->dev = s->dev;
+    s->dev = fdl_host_device(s->dn, &dc);
     bacsc_commission_data saved;
     bool have = bacsc_devstate_load(s->st, instance, &saved) == BACSC_OK;
     bacsc_commission_config cc;
@@ -87,20 +81,16 @@ void sch_open(sch *s, const char *dir, uint32_t instance, const char *password)
     assert_int_equal(bacsc_commission_new(&cc, &s->cm), BACSC_OK);
     if (have)
         bacsc_commission_data_free(&saved);
-    bacsc_client_config ccfg;
-    memset(&ccfg, 0, sizeof ccfg);
-    ccfg.link = fdl_link(s->cn);
-    assert_int_equal(bacsc_client_new(&ccfg, &s->cn->cl), BACSC_OK);
+    bacsc_client_config ccfg = {0};
+    fdl_host_client(s->cn, &ccfg);
 }
 
 void sch_close(sch *s)
 {
-    bacsc_client_free(s->cn->cl);
-    bacsc_device_free(s->dev);
+    fdl_free_hosted(&s->net);
     bacsc_commission_free(s->cm);
     bacsc_devrt_free(s->rt);
     bacsc_devstate_close(s->st);
-    fdl_destroy(&s->net);
 }
 
 static void done(void *user, const bacsc_client_result *r)

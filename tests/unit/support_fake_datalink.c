@@ -133,3 +133,56 @@ void fdl_frame_apdu(const fdl_frame *f, bacsc_apdu *a)
     assert_true(bacsc_npdu_decode(f->data, f->len, &n) > 0);
     assert_true(bacsc_apdu_decode(n.payload, n.payload_len, a, NULL) > 0);
 }
+
+bacsc_device *fdl_host_device(fdl_node *n, bacsc_device_config *dc)
+{
+    dc->link = fdl_link(n);
+    assert_int_equal(bacsc_device_new(dc, &n->dev), BACSC_OK);
+    return n->dev;
+}
+
+bacsc_client *fdl_host_client(fdl_node *n, bacsc_client_config *cc)
+{
+    cc->link = fdl_link(n);
+    assert_int_equal(bacsc_client_new(cc, &n->cl), BACSC_OK);
+    return n->cl;
+}
+
+void fdl_free_hosted(fdl_net *net)
+{
+    for (size_t i = 0; i < net->nnodes; i++) {
+        bacsc_client_free(net->nodes[i].cl);
+        net->nodes[i].cl = NULL;
+    }
+    for (size_t i = 0; i < net->nnodes; i++) {
+        bacsc_device_free(net->nodes[i].dev);
+        net->nodes[i].dev = NULL;
+    }
+    fdl_destroy(net);
+}
+
+int fdl_apdu_to_device(const fdl_node *from, fdl_node *to, const uint8_t *apdu, size_t len,
+                       uint64_t now)
+{
+    uint8_t npdu[FDL_FRAME_MAX];
+    size_t n = fdl_npdu(npdu, sizeof npdu, apdu, len);
+    bacsc_address src = fdl_addr(from);
+    return bacsc_device_handle_npdu(to->dev, &src, npdu, n, now);
+}
+
+int fdl_apdu_to_client(const fdl_node *from, fdl_node *to, const uint8_t *apdu, size_t len,
+                       uint64_t now)
+{
+    uint8_t npdu[FDL_FRAME_MAX];
+    size_t n = fdl_npdu(npdu, sizeof npdu, apdu, len);
+    bacsc_address src = fdl_addr(from);
+    return bacsc_client_handle_npdu(to->cl, &src, npdu, n, now);
+}
+
+bool fdl_next_apdu(fdl_net *net, fdl_frame *keep, bacsc_apdu *a)
+{
+    if (!fdl_take(net, keep))
+        return false;
+    fdl_frame_apdu(keep, a);
+    return true;
+}

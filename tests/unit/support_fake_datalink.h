@@ -64,6 +64,25 @@ bool fdl_take(fdl_net *net, fdl_frame *f);
 /* Queue length. */
 size_t fdl_queued(const fdl_net *net);
 
+/* Make a device from dc (its link set to node n's) and host it on n;
+ * asserts it was made. */
+bacsc_device *fdl_host_device(fdl_node *n, bacsc_device_config *dc);
+/* Likewise a client from cc. */
+bacsc_client *fdl_host_client(fdl_node *n, bacsc_client_config *cc);
+/* Free the clients and devices the nodes host, then the network. */
+void fdl_free_hosted(fdl_net *net);
+
+/* Hand an APDU (in an NPDU made by fdl_npdu) straight to the device of
+ * node `to`, as sent by `from`; returns what the device returned. */
+int fdl_apdu_to_device(const fdl_node *from, fdl_node *to, const uint8_t *apdu, size_t len,
+                       uint64_t now);
+/* Likewise to the client of node `to`. */
+int fdl_apdu_to_client(const fdl_node *from, fdl_node *to, const uint8_t *apdu, size_t len,
+                       uint64_t now);
+/* Take the next queued frame into *keep and decode its APDU into *a (which
+ * points into *keep). False when nothing is queued. */
+bool fdl_next_apdu(fdl_net *net, fdl_frame *keep, bacsc_apdu *a);
+
 /* Build an NPDU (no addresses, expecting_reply set for confirmed) around
  * an APDU; returns its length. */
 size_t fdl_npdu(uint8_t *out, size_t cap, const uint8_t *apdu, size_t apdu_len);

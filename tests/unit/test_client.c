@@ -63,34 +63,19 @@ static fx *fx_new(size_t max_pending, unsigned retries)
     f->dn = fdl_add_node(&f->net, 1);
     f->cn = fdl_add_node(&f->net, 2);
     f->other = fdl_add_node(&f->net, 3);
-    bacsc_device_config dc;
-    memset(&dc, 0, sizeof dc);
-    dc.instance = 77;
-    dc.name = "dev";
-    dc.link = fdl_link(f->dn);
-    assert_int_equal(bacsc_device_new(&dc, &f->dev), BACSC_OK);
-    f->dn->dev = f->dev;
+    bacsc_device_config dc = {.instance = 77, .name = "dev"};
+    f->dev = fdl_host_device(f->dn, &dc);
     assert_int_equal(bacsc_device_add_analog_value(f->dev, 1, "av", 1.5f, 95, NULL), BACSC_OK);
-    bacsc_client_config cc;
-    memset(&cc, 0, sizeof cc);
-    cc.link = fdl_link(f->cn);
-    cc.apdu_timeout_us = TIMEOUT;
-    cc.retries = retries;
-    cc.retries_set = true;
-    cc.max_pending = max_pending;
-    cc.on_iam = on_iam;
-    cc.user = f;
-    assert_int_equal(bacsc_client_new(&cc, &f->cl), BACSC_OK);
-    f->cn->cl = f->cl;
+    bacsc_client_config cc = {.apdu_timeout_us = TIMEOUT, .retries = retries, .retries_set = true,
+                              .max_pending = max_pending, .on_iam = on_iam, .user = f};
+    f->cl = fdl_host_client(f->cn, &cc);
     f->now = 5 * SEC;
     return f;
 }
 
 static void fx_free(fx *f)
 {
-    bacsc_client_free(f->cl);
-    bacsc_device_free(f->dev);
-    fdl_destroy(&f->net);
+    fdl_free_hosted(&f->net);
     free(f);
 }
 
@@ -288,10 +273,7 @@ static void test_bad_arguments(void **state)
 /* Inject an APDU as if sent by `from`. */
 static int inject(fx *f, const fdl_node *from, const uint8_t *apdu, size_t len)
 {
-    uint8_t npdu[256];
-    size_t n = fdl_npdu(npdu, sizeof npdu, apdu, len);
-    bacsc_address src = fdl_addr(from);
-    return bacsc_client_handle_npdu(f->cl, &src, npdu, n, f->now);
+    return fdl_apdu_to_client(from, f->cn, apdu, len, f->now);
 }
 
 static void test_answers_matched_by_source_and_id(void **state)
@@ -383,16 +365,9 @@ static void test_request_over_peer_max_apdu(void **state)
 {
     (void)state;
     fx *f = fx_new(0, 0);
-    bacsc_device_config dc;
-    memset(&dc, 0, sizeof dc);
-    dc.instance = 79;
-    dc.name = "small";
-    dc.max_apdu = 480;
-    dc.no_segmentation = true;
-    dc.link = fdl_link(f->other);
-    bacsc_device *d2;
-    assert_int_equal(bacsc_device_new(&dc, &d2), BACSC_OK);
-    f->other->dev = d2;
+    bacsc_device_config dc = {.instance = 79, .name = "small", .max_apdu = 480,
+                              .no_segmentation = true};
+    fdl_host_device(f->other, &dc);
     assert_int_equal(bacsc_client_whois(f->cl, NULL, NULL, f->now), BACSC_OK);
     fdl_pump(&f->net, f->now);
     const bacsc_client_device *x = bacsc_client_find_device(f->cl, 79);
@@ -415,7 +390,6 @@ static void test_request_over_peer_max_apdu(void **state)
     bacsc_address big = fdl_addr(f->dn);
     assert_true(bacsc_client_request(f->cl, &big, 15, payload, 600, ignore_done, NULL, f->now) >= 0);
     fdl_pump(&f->net, f->now);
-    bacsc_device_free(d2);
     fx_free(f);
 }
 
@@ -424,15 +398,8 @@ static void test_whois_collects_iams(void **state)
     (void)state;
     fx *f = fx_new(0, 0);
     /* a second device on node `other` */
-    bacsc_device_config dc;
-    memset(&dc, 0, sizeof dc);
-    dc.instance = 78;
-    dc.name = "dev2";
-    dc.vendor_id = 15;
-    dc.link = fdl_link(f->other);
-    bacsc_device *d2;
-    assert_int_equal(bacsc_device_new(&dc, &d2), BACSC_OK);
-    f->other->dev = d2;
+    bacsc_device_config dc = {.instance = 78, .name = "dev2", .vendor_id = 15};
+    fdl_host_device(f->other, &dc);
     assert_int_equal(bacsc_client_whois(f->cl, NULL, NULL, f->now), BACSC_OK);
     fdl_pump(&f->net, f->now);
     assert_int_equal(bacsc_client_device_count(f->cl), 2);
@@ -455,8 +422,6 @@ static void test_whois_collects_iams(void **state)
     assert_int_equal(bacsc_client_device_count(f->cl), 1);
     assert_int_equal(bacsc_client_device_at(f->cl, 0)->instance, 78);
     assert_null(bacsc_client_device_at(f->cl, 1));
-    bacsc_device_free(d2);
-    f->other->dev = NULL;
     fx_free(f);
 }
 
@@ -468,15 +433,13 @@ static void test_free_cancels(void **state)
     rec x = {0};
     assert_true(send_rp(f, &d, &x) >= 0);
     bacsc_client_free(f->cl);
-    f->cl = NULL;
+    f->cn->cl = NULL;
     assert_int_equal(x.count, 1);
     assert_int_equal(x.r.outcome, BACSC_CLIENT_CANCELLED);
     fdl_frame fr;
     while (fdl_take(&f->net, &fr))
         ;
-    bacsc_device_free(f->dev);
-    fdl_destroy(&f->net);
-    free(f);
+    fx_free(f);
 }
 
 /* A completion callback may start the next request (a read loop). */

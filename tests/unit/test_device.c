@@ -18,19 +18,13 @@
 #include "bacsc/error.h"
 #include "bacsc/npdu.h"
 #include "bacsc/services.h"
+#include "support_bacnet.h"
 #include "support_fake_datalink.h"
 
 #define INSTANCE 1001
 #define SEC 1000000ull
 
 /* ---- fixture ------------------------------------------------------------------ */
-
-typedef struct result {
-    int count;
-    bacsc_client_result r;
-    uint8_t ack[1600];
-    size_t ack_len;
-} result;
 
 typedef struct memfile {
     uint8_t data[4096];
@@ -51,21 +45,6 @@ typedef struct fx {
     int written_calls;
     uint64_t now;
 } fx;
-
-static void on_done(void *user, const bacsc_client_result *r)
-{
-    result *res = user;
-    res->count++;
-    res->r = *r;
-    res->r.peer = NULL;
-    res->ack_len = 0;
-    if (r->ack_len) {
-        assert_true(r->ack_len <= sizeof res->ack);
-        memcpy(res->ack, r->ack, r->ack_len);
-        res->ack_len = r->ack_len;
-        res->r.ack = res->ack;
-    }
-}
 
 static int mf_size(void *user, uint32_t inst, uint64_t *size)
 {
@@ -141,9 +120,7 @@ static fx *fx_new(const char *password)
     fdl_init(&f->net);
     f->dn = fdl_add_node(&f->net, 1);
     f->cn = fdl_add_node(&f->net, 2);
-    bacsc_device_config dc;
-    memset(&dc, 0, sizeof dc);
-    dc.instance = INSTANCE;
+    bacsc_device_config dc = {.instance = INSTANCE};
     dc.name = "Test Device";
     dc.vendor_name = "bacsc project";
     dc.vendor_id = 999;
@@ -155,12 +132,10 @@ static fx *fx_new(const char *password)
     for (int i = 0; i < 16; i++)
         dc.uuid[i] = (uint8_t)(0xA0 + i);
     dc.reinit_password = password;
-    dc.link = fdl_link(f->dn);
     dc.cb.reinitialize = on_reinit;
     dc.cb.written = on_written;
     dc.cb.user = f;
-    assert_int_equal(bacsc_device_new(&dc, &f->dev), BACSC_OK);
-    f->dn->dev = f->dev;
+    f->dev = fdl_host_device(f->dn, &dc);
     assert_int_equal(bacsc_device_add_analog_value(f->dev, 1, "AV 1", 20.0f, 62, &f->av1),
                      BACSC_OK);
     assert_int_equal(bacsc_device_add_analog_value(f->dev, 2, "AV 2", 0.0f, 95, NULL), BACSC_OK);
@@ -184,23 +159,15 @@ static fx *fx_new(const char *password)
     assert_int_equal(bacsc_device_add_file(f->dev, 2, "csr", "application/pkcs10", false, false,
                                            &ops, NULL),
                      BACSC_OK);
-    bacsc_client_config cc;
-    memset(&cc, 0, sizeof cc);
-    cc.link = fdl_link(f->cn);
-    cc.apdu_timeout_us = 3 * SEC;
-    cc.retries = 2;
-    cc.retries_set = true;
-    assert_int_equal(bacsc_client_new(&cc, &f->cl), BACSC_OK);
-    f->cn->cl = f->cl;
+    bacsc_client_config cc = {.apdu_timeout_us = 3 * SEC, .retries = 2, .retries_set = true};
+    f->cl = fdl_host_client(f->cn, &cc);
     f->now = 1000;
     return f;
 }
 
 static void fx_free(fx *f)
 {
-    bacsc_client_free(f->cl);
-    bacsc_device_free(f->dev);
-    fdl_destroy(&f->net);
+    fdl_free_hosted(&f->net);
     free(f);
 }
 
@@ -228,20 +195,20 @@ static bacsc_address dev_addr(fx *f)
 }
 
 /* ReadProperty through the client; returns the result. */
-static result rp(fx *f, uint16_t type, uint32_t inst, uint32_t prop, uint32_t index)
+static bt_result rp(fx *f, uint16_t type, uint32_t inst, uint32_t prop, uint32_t index)
 {
-    result res;
+    bt_result res;
     memset(&res, 0, sizeof res);
     bacsc_rp_request req = {{type, inst}, prop, index != BACSC_ARRAY_ALL, index};
     bacsc_address a = dev_addr(f);
-    assert_true(bacsc_client_read_property(f->cl, &a, &req, on_done, &res, f->now) >= 0);
+    assert_true(bacsc_client_read_property(f->cl, &a, &req, bt_on_done, &res, f->now) >= 0);
     fdl_pump(&f->net, f->now);
     assert_int_equal(res.count, 1);
     return res;
 }
 
 /* The value octets of a ReadProperty-ACK result. */
-static bacsc_rp_ack rp_value(const result *res)
+static bacsc_rp_ack rp_value(const bt_result *res)
 {
     assert_int_equal(res->r.outcome, BACSC_CLIENT_COMPLEX_ACK);
     bacsc_rp_ack ack;
@@ -250,7 +217,7 @@ static bacsc_rp_ack rp_value(const result *res)
 }
 
 static bacsc_value rp_single(fx *f, uint16_t type, uint32_t inst, uint32_t prop, uint32_t index,
-                             result *keep)
+                             bt_result *keep)
 {
     *keep = rp(f, type, inst, prop, index);
     bacsc_rp_ack ack = rp_value(keep);
@@ -261,28 +228,28 @@ static bacsc_value rp_single(fx *f, uint16_t type, uint32_t inst, uint32_t prop,
     return v;
 }
 
-static void expect_error(const result *res, uint16_t cls, uint16_t code)
+static void expect_error(const bt_result *res, uint16_t cls, uint16_t code)
 {
     assert_int_equal(res->r.outcome, BACSC_CLIENT_ERROR);
     assert_int_equal(res->r.error_class, cls);
     assert_int_equal(res->r.error_code, code);
 }
 
-static result wp(fx *f, uint16_t type, uint32_t inst, uint32_t prop, uint32_t index,
+static bt_result wp(fx *f, uint16_t type, uint32_t inst, uint32_t prop, uint32_t index,
                  const uint8_t *val, size_t val_len, uint8_t priority)
 {
-    result res;
+    bt_result res;
     memset(&res, 0, sizeof res);
     bacsc_wp_request req = {{type, inst}, prop, index != BACSC_ARRAY_ALL, index, val, val_len,
                             priority != 0, priority};
     bacsc_address a = dev_addr(f);
-    assert_true(bacsc_client_write_property(f->cl, &a, &req, on_done, &res, f->now) >= 0);
+    assert_true(bacsc_client_write_property(f->cl, &a, &req, bt_on_done, &res, f->now) >= 0);
     fdl_pump(&f->net, f->now);
     assert_int_equal(res.count, 1);
     return res;
 }
 
-static result wp_real(fx *f, uint32_t inst, float v, uint8_t priority)
+static bt_result wp_real(fx *f, uint32_t inst, float v, uint8_t priority)
 {
     uint8_t buf[8];
     int n = bacsc_app_encode_real(buf, sizeof buf, v);
@@ -290,7 +257,7 @@ static result wp_real(fx *f, uint32_t inst, float v, uint8_t priority)
               (size_t)n, priority);
 }
 
-static result wp_null(fx *f, uint32_t inst, uint8_t priority)
+static bt_result wp_null(fx *f, uint32_t inst, uint8_t priority)
 {
     uint8_t buf[2];
     int n = bacsc_app_encode_null(buf, sizeof buf);
@@ -300,7 +267,7 @@ static result wp_null(fx *f, uint32_t inst, uint8_t priority)
 
 static float av_pv(fx *f, uint32_t inst)
 {
-    result keep;
+    bt_result keep;
     bacsc_value v = rp_single(f, BACSC_OBJ_ANALOG_VALUE, inst, BACSC_PROP_PRESENT_VALUE,
                               BACSC_ARRAY_ALL, &keep);
     assert_int_equal(v.type, BACSC_TAG_REAL);
@@ -311,31 +278,12 @@ static float av_pv(fx *f, uint32_t inst)
  * false when the device stayed silent). */
 static bool raw_request(fx *f, const uint8_t *apdu, size_t len, fdl_frame *out)
 {
-    uint8_t npdu[1600];
-    size_t n = fdl_npdu(npdu, sizeof npdu, apdu, len);
-    bacsc_address src = fdl_addr(f->cn);
-    bacsc_device_handle_npdu(f->dev, &src, npdu, n, f->now);
+    fdl_apdu_to_device(f->cn, f->dn, apdu, len, f->now);
     if (fdl_queued(&f->net) == 0)
         return false;
     assert_true(fdl_take(&f->net, out));
     assert_int_equal(fdl_queued(&f->net), 0);   /* exactly one answer */
     return true;
-}
-
-static size_t hexin(const char *hex, uint8_t *out)
-{
-    size_t n = 0;
-    while (*hex) {
-        if (*hex == ' ') {
-            hex++;
-            continue;
-        }
-        unsigned v;
-        assert_int_equal(sscanf(hex, "%2x", &v), 1);
-        out[n++] = (uint8_t)v;
-        hex += 2;
-    }
-    return n;
 }
 
 /* ---- Who-Is / I-Am ------------------------------------------------------------ */
@@ -399,7 +347,7 @@ static void test_rp_every_device_property(void **state)
 {
     fx *f = *state;
     for (size_t i = 0; i < sizeof device_props / sizeof device_props[0]; i++) {
-        result res = rp(f, BACSC_OBJ_DEVICE, INSTANCE, device_props[i], BACSC_ARRAY_ALL);
+        bt_result res = rp(f, BACSC_OBJ_DEVICE, INSTANCE, device_props[i], BACSC_ARRAY_ALL);
         bacsc_rp_ack ack = rp_value(&res);
         assert_int_equal(ack.property, device_props[i]);
         assert_int_equal(ack.object.type, BACSC_OBJ_DEVICE);
@@ -407,7 +355,7 @@ static void test_rp_every_device_property(void **state)
         if (device_props[i] != BACSC_PROP_DEVICE_ADDRESS_BINDING)
             assert_true(ack.value_len > 0);
     }
-    result keep;
+    bt_result keep;
     bacsc_value v;
     v = rp_single(f, BACSC_OBJ_DEVICE, INSTANCE, BACSC_PROP_OBJECT_NAME, BACSC_ARRAY_ALL, &keep);
     assert_int_equal(v.type, BACSC_TAG_CHARACTER_STRING);
@@ -443,7 +391,7 @@ static void test_rp_every_device_property(void **state)
 static void test_rp_object_list(void **state)
 {
     fx *f = *state;
-    result keep;
+    bt_result keep;
     bacsc_value v = rp_single(f, BACSC_OBJ_DEVICE, INSTANCE, BACSC_PROP_OBJECT_LIST, 0, &keep);
     assert_int_equal(v.type, BACSC_TAG_UNSIGNED);
     assert_int_equal(v.v.unsigned_, 7);   /* device, 2 AV, port, 3 files */
@@ -453,13 +401,13 @@ static void test_rp_object_list(void **state)
     v = rp_single(f, BACSC_OBJ_DEVICE, INSTANCE, BACSC_PROP_OBJECT_LIST, 2, &keep);
     assert_int_equal(v.v.oid.type, BACSC_OBJ_ANALOG_VALUE);
     assert_int_equal(v.v.oid.instance, 1);
-    result all = rp(f, BACSC_OBJ_DEVICE, INSTANCE, BACSC_PROP_OBJECT_LIST, BACSC_ARRAY_ALL);
+    bt_result all = rp(f, BACSC_OBJ_DEVICE, INSTANCE, BACSC_PROP_OBJECT_LIST, BACSC_ARRAY_ALL);
     bacsc_rp_ack ack = rp_value(&all);
     bacsc_value vals[16];
     assert_int_equal(bacsc_values_decode(ack.value, ack.value_len, vals, 16), 7);
-    result bad = rp(f, BACSC_OBJ_DEVICE, INSTANCE, BACSC_PROP_OBJECT_LIST, 8);
+    bt_result bad = rp(f, BACSC_OBJ_DEVICE, INSTANCE, BACSC_PROP_OBJECT_LIST, 8);
     expect_error(&bad, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_INVALID_ARRAY_INDEX);
-    result na = rp(f, BACSC_OBJ_DEVICE, INSTANCE, BACSC_PROP_VENDOR_NAME, 1);
+    bt_result na = rp(f, BACSC_OBJ_DEVICE, INSTANCE, BACSC_PROP_VENDOR_NAME, 1);
     expect_error(&na, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_PROPERTY_IS_NOT_AN_ARRAY);
     /* Database_Revision follows the table */
     v = rp_single(f, BACSC_OBJ_DEVICE, INSTANCE, BACSC_PROP_DATABASE_REVISION, BACSC_ARRAY_ALL,
@@ -476,7 +424,7 @@ static void test_rp_object_list(void **state)
 static void test_rp_errors(void **state)
 {
     fx *f = *state;
-    result r = rp(f, BACSC_OBJ_ANALOG_VALUE, 99, BACSC_PROP_PRESENT_VALUE, BACSC_ARRAY_ALL);
+    bt_result r = rp(f, BACSC_OBJ_ANALOG_VALUE, 99, BACSC_PROP_PRESENT_VALUE, BACSC_ARRAY_ALL);
     expect_error(&r, BACSC_ERROR_CLASS_OBJECT, BACSC_EC_UNKNOWN_OBJECT);
     r = rp(f, BACSC_OBJ_ANALOG_INPUT, 1, BACSC_PROP_PRESENT_VALUE, BACSC_ARRAY_ALL);
     expect_error(&r, BACSC_ERROR_CLASS_OBJECT, BACSC_EC_UNKNOWN_OBJECT);
@@ -491,7 +439,7 @@ static void test_rp_errors(void **state)
 static void test_property_list(void **state)
 {
     fx *f = *state;
-    result r = rp(f, BACSC_OBJ_ANALOG_VALUE, 1, BACSC_PROP_PROPERTY_LIST, BACSC_ARRAY_ALL);
+    bt_result r = rp(f, BACSC_OBJ_ANALOG_VALUE, 1, BACSC_PROP_PROPERTY_LIST, BACSC_ARRAY_ALL);
     bacsc_rp_ack ack = rp_value(&r);
     bacsc_value vals[32];
     int n = bacsc_values_decode(ack.value, ack.value_len, vals, 32);
@@ -505,20 +453,20 @@ static void test_property_list(void **state)
 
 /* ---- ReadPropertyMultiple -------------------------------------------------------- */
 
-static result rpm(fx *f, const bacsc_rpm_spec *specs, size_t n)
+static bt_result rpm(fx *f, const bacsc_rpm_spec *specs, size_t n)
 {
-    result res;
+    bt_result res;
     memset(&res, 0, sizeof res);
     bacsc_address a = dev_addr(f);
-    assert_true(bacsc_client_read_property_multiple(f->cl, &a, specs, n, on_done, &res, f->now) >=
-                0);
+    assert_true(
+        bacsc_client_read_property_multiple(f->cl, &a, specs, n, bt_on_done, &res, f->now) >= 0);
     fdl_pump(&f->net, f->now);
     assert_int_equal(res.count, 1);
     return res;
 }
 
 /* Count results of an RPM ACK; errors into *errors. */
-static int rpm_count(const result *res, int *errors, bacsc_rpm_result *first_error)
+static int rpm_count(const bt_result *res, int *errors, bacsc_rpm_result *first_error)
 {
     assert_int_equal(res->r.outcome, BACSC_CLIENT_COMPLEX_ACK);
     bacsc_rpm_iter it;
@@ -547,7 +495,7 @@ static void test_rpm_all(void **state)
     fx *f = *state;
     bacsc_rpm_ref all = {BACSC_PROP_ALL, false, 0};
     bacsc_rpm_spec spec = {{BACSC_OBJ_DEVICE, INSTANCE}, &all, 1};
-    result r = rpm(f, &spec, 1);
+    bt_result r = rpm(f, &spec, 1);
     int errors;
     assert_int_equal(rpm_count(&r, &errors, NULL), 28);
     assert_int_equal(errors, 0);
@@ -583,7 +531,7 @@ static void test_rpm_per_property_errors(void **state)
     bacsc_rpm_ref one = {BACSC_PROP_PRESENT_VALUE, false, 0};
     bacsc_rpm_spec specs[2] = {{{BACSC_OBJ_ANALOG_VALUE, 1}, refs, 3},
                                {{BACSC_OBJ_ANALOG_VALUE, 77}, &one, 1}};
-    result r = rpm(f, specs, 2);
+    bt_result r = rpm(f, specs, 2);
     int errors;
     bacsc_rpm_result e;
     assert_int_equal(rpm_count(&r, &errors, &e), 4);
@@ -598,7 +546,7 @@ static void test_rpm_malformed_rejected(void **state)
     fx *f = *state;
     /* RPM with an empty property list: missing-required-parameter */
     uint8_t apdu[64];
-    size_t n = hexin("02 05 07 0e 0c 02 00 03 e9 1e 1f", apdu);
+    size_t n = bt_hex("02 05 07 0e 0c 02 00 03 e9 1e 1f", apdu, sizeof apdu);
     fdl_frame fr;
     assert_true(raw_request(f, apdu, n, &fr));
     bacsc_apdu a;
@@ -614,13 +562,13 @@ static void test_wp_priority_round_trip(void **state)
 {
     fx *f = *state;
     assert_true(fabsf(av_pv(f, 1) - 20.0f) < 1e-6f);
-    result r = wp_real(f, 1, 42.5f, 8);
+    bt_result r = wp_real(f, 1, 42.5f, 8);
     assert_int_equal(r.r.outcome, BACSC_CLIENT_SIMPLE_ACK);
     assert_true(av_pv(f, 1) == 42.5f);
     r = wp_real(f, 1, 10.0f, 0);   /* no priority = 16 */
     assert_int_equal(r.r.outcome, BACSC_CLIENT_SIMPLE_ACK);
     assert_true(av_pv(f, 1) == 42.5f);
-    result keep;
+    bt_result keep;
     bacsc_value v = rp_single(f, BACSC_OBJ_ANALOG_VALUE, 1, BACSC_PROP_PRIORITY_ARRAY, 8, &keep);
     assert_int_equal(v.type, BACSC_TAG_REAL);
     assert_true(v.v.real == 42.5f);
@@ -652,7 +600,7 @@ static void test_wp_errors(void **state)
     uint8_t buf[16];
     int n;
     /* unknown object */
-    result r = wp_real(f, 9, 1.0f, 0);
+    bt_result r = wp_real(f, 9, 1.0f, 0);
     expect_error(&r, BACSC_ERROR_CLASS_OBJECT, BACSC_EC_UNKNOWN_OBJECT);
     /* unknown property */
     n = bacsc_app_encode_real(buf, sizeof buf, 1.0f);
@@ -705,7 +653,7 @@ static void test_wp_object_name(void **state)
     fx *f = *state;
     uint8_t buf[32];
     int n = bacsc_app_encode_char_string(buf, sizeof buf, "AV 2", 4);
-    result r = wp(f, BACSC_OBJ_ANALOG_VALUE, 1, BACSC_PROP_OBJECT_NAME, BACSC_ARRAY_ALL, buf,
+    bt_result r = wp(f, BACSC_OBJ_ANALOG_VALUE, 1, BACSC_PROP_OBJECT_NAME, BACSC_ARRAY_ALL, buf,
                   (size_t)n, 0);
     expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, 48 /* duplicate-name */);
     n = bacsc_app_encode_char_string(buf, sizeof buf, "Supply temp", 11);
@@ -720,7 +668,8 @@ static void test_wp_priority_out_of_range_rejected(void **state)
     fx *f = *state;
     /* WriteProperty AV,1 PV REAL 1.0 priority 17: the decoder rejects it. */
     uint8_t apdu[64];
-    size_t n = hexin("02 05 09 0f 0c 00 80 00 01 19 55 3e 44 3f 80 00 00 3f 49 11", apdu);
+    size_t n = bt_hex("02 05 09 0f 0c 00 80 00 01 19 55 3e 44 3f 80 00 00 3f 49 11", apdu,
+                      sizeof apdu);
     fdl_frame fr;
     assert_true(raw_request(f, apdu, n, &fr));
     bacsc_apdu a;
@@ -834,20 +783,15 @@ static void test_segmented_request_single_segment(void **state)
 {
     fx *f = *state;
     uint8_t apdu[] = {0x08, 0x05, 0x41, 0x00, 0x04, 0x0C, 0x0C, 0x02, 0x00, 0x03, 0xE9, 0x19, 0x4D};
-    uint8_t npdu[64];
-    size_t n = fdl_npdu(npdu, sizeof npdu, apdu, sizeof apdu);
-    bacsc_address src = fdl_addr(f->cn);
-    bacsc_device_handle_npdu(f->dev, &src, npdu, n, f->now);
+    fdl_apdu_to_device(f->cn, f->dn, apdu, sizeof apdu, f->now);
     fdl_frame fr;
     bacsc_apdu a;
-    assert_true(fdl_take(&f->net, &fr));
-    fdl_frame_apdu(&fr, &a);
+    assert_true(fdl_next_apdu(&f->net, &fr, &a));
     assert_int_equal(a.type, BACSC_PDU_SEGMENT_ACK);
     assert_true(a.server);
     assert_int_equal(a.invoke_id, 0x41);
     assert_int_equal(a.sequence_number, 0);
-    assert_true(fdl_take(&f->net, &fr));
-    fdl_frame_apdu(&fr, &a);
+    assert_true(fdl_next_apdu(&f->net, &fr, &a));
     assert_int_equal(a.type, BACSC_PDU_COMPLEX_ACK);
     assert_int_equal(a.invoke_id, 0x41);
     assert_int_equal(fdl_queued(&f->net), 0);
@@ -917,9 +861,9 @@ static void test_routed_request_answered_through_router(void **state)
 
 /* ---- ReinitializeDevice -------------------------------------------------------------- */
 
-static result reinit(fx *f, uint8_t st, const char *pw)
+static bt_result reinit(fx *f, uint8_t st, const char *pw)
 {
-    result res;
+    bt_result res;
     memset(&res, 0, sizeof res);
     bacsc_reinit_request r;
     memset(&r, 0, sizeof r);
@@ -931,7 +875,7 @@ static result reinit(fx *f, uint8_t st, const char *pw)
         r.password.len = strlen(pw);
     }
     bacsc_address a = dev_addr(f);
-    assert_true(bacsc_client_reinitialize(f->cl, &a, &r, on_done, &res, f->now) >= 0);
+    assert_true(bacsc_client_reinitialize(f->cl, &a, &r, bt_on_done, &res, f->now) >= 0);
     fdl_pump(&f->net, f->now);
     assert_int_equal(res.count, 1);
     return res;
@@ -940,7 +884,7 @@ static result reinit(fx *f, uint8_t st, const char *pw)
 static void test_reinit_password(void **state)
 {
     fx *f = *state;
-    result r = reinit(f, BACSC_REINIT_WARMSTART, NULL);
+    bt_result r = reinit(f, BACSC_REINIT_WARMSTART, NULL);
     expect_error(&r, BACSC_ERROR_CLASS_SECURITY, BACSC_EC_PASSWORD_FAILURE);
     r = reinit(f, BACSC_REINIT_WARMSTART, "wrong");
     expect_error(&r, BACSC_ERROR_CLASS_SECURITY, BACSC_EC_PASSWORD_FAILURE);
@@ -977,7 +921,7 @@ static void test_reinit_undefined_state_rejected(void **state)
 static void test_netport_live_state(void **state)
 {
     fx *f = *state;
-    result keep;
+    bt_result keep;
     bacsc_value v = rp_single(f, BACSC_OBJ_NETWORK_PORT, 1, BACSC_PROP_NETWORK_TYPE,
                               BACSC_ARRAY_ALL, &keep);
     assert_int_equal(v.v.enumerated, 11);
@@ -1000,14 +944,14 @@ static void test_netport_live_state(void **state)
     v = rp_single(f, BACSC_OBJ_NETWORK_PORT, 1, BACSC_PROP_MAX_BVLC_LENGTH_ACCEPTED,
                   BACSC_ARRAY_ALL, &keep);
     assert_int_equal(v.v.unsigned_, 1604);
-    result r = rp(f, BACSC_OBJ_NETWORK_PORT, 1, BACSC_PROP_SC_PRIMARY_HUB_CONNECTION_STATUS,
+    bt_result r = rp(f, BACSC_OBJ_NETWORK_PORT, 1, BACSC_PROP_SC_PRIMARY_HUB_CONNECTION_STATUS,
                   BACSC_ARRAY_ALL);
     bacsc_rp_ack ack = rp_value(&r);
     /* [0] 3, [1]{date time}, [2]{date time}, [3]{class, code}, [4] "refused" */
     uint8_t expect[64];
-    size_t en = hexin("09 03 1e a4 ff ff ff ff b4 ff ff ff ff 1f 2e a4 7e 0b 1a 04 b4 08 1e 00 "
-                      "00 2f 3e 91 07 91 c2 3f 4d 08 00 72 65 66 75 73 65 64",
-                      expect);
+    size_t en = bt_hex("09 03 1e a4 ff ff ff ff b4 ff ff ff ff 1f 2e a4 7e 0b 1a 04 b4 08 1e 00 "
+                       "00 2f 3e 91 07 91 c2 3f 4d 08 00 72 65 66 75 73 65 64",
+                       expect, sizeof expect);
     assert_int_equal(ack.value_len, en);
     assert_memory_equal(ack.value, expect, en);
     /* the certificate file references */
@@ -1023,12 +967,12 @@ static void test_netport_pending_and_activate(void **state)
 {
     fx *f = *state;
     uint8_t buf[64];
-    result keep;
+    bt_result keep;
     bacsc_value v = rp_single(f, BACSC_OBJ_NETWORK_PORT, 1, BACSC_PROP_CHANGES_PENDING,
                               BACSC_ARRAY_ALL, &keep);
     assert_false(v.v.boolean);
     int n = bacsc_app_encode_char_string(buf, sizeof buf, "wss://10.0.0.1:443", 18);
-    result r = wp(f, BACSC_OBJ_NETWORK_PORT, 1, BACSC_PROP_SC_PRIMARY_HUB_URI, BACSC_ARRAY_ALL,
+    bt_result r = wp(f, BACSC_OBJ_NETWORK_PORT, 1, BACSC_PROP_SC_PRIMARY_HUB_URI, BACSC_ARRAY_ALL,
                   buf, (size_t)n, 0);
     assert_int_equal(r.r.outcome, BACSC_CLIENT_SIMPLE_ACK);
     v = rp_single(f, BACSC_OBJ_NETWORK_PORT, 1, BACSC_PROP_CHANGES_PENDING, BACSC_ARRAY_ALL,
@@ -1112,12 +1056,12 @@ static void test_netport_command_callback(void **state)
     cmd_calls = 0;
     uint8_t buf[8];
     int n = bacsc_app_encode_enumerated(buf, sizeof buf, BACSC_NPC_GENERATE_CSR_FILE);
-    result r = wp(f, BACSC_OBJ_NETWORK_PORT, 2, BACSC_PROP_COMMAND, BACSC_ARRAY_ALL, buf,
+    bt_result r = wp(f, BACSC_OBJ_NETWORK_PORT, 2, BACSC_PROP_COMMAND, BACSC_ARRAY_ALL, buf,
                   (size_t)n, 0);
     assert_int_equal(r.r.outcome, BACSC_CLIENT_SIMPLE_ACK);
     assert_int_equal(cmd_calls, 1);
     assert_int_equal(cmd_last, BACSC_NPC_GENERATE_CSR_FILE);
-    result keep;
+    bt_result keep;
     bacsc_value v = rp_single(f, BACSC_OBJ_NETWORK_PORT, 2, BACSC_PROP_COMMAND, BACSC_ARRAY_ALL,
                               &keep);
     assert_int_equal(v.v.enumerated, BACSC_NPC_GENERATE_CSR_FILE);
@@ -1149,12 +1093,12 @@ static void test_file_write_read(void **state)
 {
     fx *f = *state;
     bacsc_address a = dev_addr(f);
-    result res;
+    bt_result res;
     memset(&res, 0, sizeof res);
     const char *pem = "-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n";
     bacsc_awf_request w = {{BACSC_OBJ_FILE, 0}, BACSC_FILE_STREAM, 0, 0,
                            (const uint8_t *)pem, strlen(pem)};
-    assert_true(bacsc_client_atomic_write_file(f->cl, &a, &w, on_done, &res, f->now) >= 0);
+    assert_true(bacsc_client_atomic_write_file(f->cl, &a, &w, bt_on_done, &res, f->now) >= 0);
     fdl_pump(&f->net, f->now);
     assert_int_equal(res.r.outcome, BACSC_CLIENT_COMPLEX_ACK);
     bacsc_awf_ack wa;
@@ -1165,14 +1109,14 @@ static void test_file_write_read(void **state)
     w.start = -1;
     w.data = (const uint8_t *)"X";
     w.data_len = 1;
-    assert_true(bacsc_client_atomic_write_file(f->cl, &a, &w, on_done, &res, f->now) >= 0);
+    assert_true(bacsc_client_atomic_write_file(f->cl, &a, &w, bt_on_done, &res, f->now) >= 0);
     fdl_pump(&f->net, f->now);
     assert_true(bacsc_awf_ack_decode(res.ack, res.ack_len, &wa, NULL) > 0);
     assert_int_equal(wa.start, (int32_t)strlen(pem));
     /* read it back in two pieces */
     memset(&res, 0, sizeof res);
     bacsc_arf_request rq = {{BACSC_OBJ_FILE, 0}, BACSC_FILE_STREAM, 0, 10};
-    assert_true(bacsc_client_atomic_read_file(f->cl, &a, &rq, on_done, &res, f->now) >= 0);
+    assert_true(bacsc_client_atomic_read_file(f->cl, &a, &rq, bt_on_done, &res, f->now) >= 0);
     fdl_pump(&f->net, f->now);
     bacsc_arf_ack ra;
     assert_true(bacsc_arf_ack_decode(res.ack, res.ack_len, &ra, NULL) > 0);
@@ -1182,18 +1126,18 @@ static void test_file_write_read(void **state)
     memset(&res, 0, sizeof res);
     rq.start = 10;
     rq.count = 1000;
-    assert_true(bacsc_client_atomic_read_file(f->cl, &a, &rq, on_done, &res, f->now) >= 0);
+    assert_true(bacsc_client_atomic_read_file(f->cl, &a, &rq, bt_on_done, &res, f->now) >= 0);
     fdl_pump(&f->net, f->now);
     assert_true(bacsc_arf_ack_decode(res.ack, res.ack_len, &ra, NULL) > 0);
     assert_true(ra.end_of_file);
     assert_int_equal(ra.data_len, strlen(pem) + 1 - 10);
     /* File_Size follows; writing 0 truncates */
-    result keep;
+    bt_result keep;
     bacsc_value v = rp_single(f, BACSC_OBJ_FILE, 0, BACSC_PROP_FILE_SIZE, BACSC_ARRAY_ALL, &keep);
     assert_int_equal(v.v.unsigned_, strlen(pem) + 1);
     uint8_t buf[8];
     int n = bacsc_app_encode_unsigned(buf, sizeof buf, 0);
-    result r = wp(f, BACSC_OBJ_FILE, 0, BACSC_PROP_FILE_SIZE, BACSC_ARRAY_ALL, buf, (size_t)n, 0);
+    bt_result r = wp(f, BACSC_OBJ_FILE, 0, BACSC_PROP_FILE_SIZE, BACSC_ARRAY_ALL, buf, (size_t)n, 0);
     assert_int_equal(r.r.outcome, BACSC_CLIENT_SIMPLE_ACK);
     assert_int_equal(f->files[0].size, 0);
 }
@@ -1202,45 +1146,45 @@ static void test_file_errors(void **state)
 {
     fx *f = *state;
     bacsc_address a = dev_addr(f);
-    result res;
+    bt_result res;
     /* read-only file refuses writes */
     memset(&res, 0, sizeof res);
     bacsc_awf_request w = {{BACSC_OBJ_FILE, 1}, BACSC_FILE_STREAM, 0, 0, (const uint8_t *)"x", 1};
-    assert_true(bacsc_client_atomic_write_file(f->cl, &a, &w, on_done, &res, f->now) >= 0);
+    assert_true(bacsc_client_atomic_write_file(f->cl, &a, &w, bt_on_done, &res, f->now) >= 0);
     fdl_pump(&f->net, f->now);
     expect_error(&res, BACSC_ERROR_CLASS_OBJECT, BACSC_EC_FILE_ACCESS_DENIED);
     /* unreadable file refuses reads */
     memset(&res, 0, sizeof res);
     bacsc_arf_request rq = {{BACSC_OBJ_FILE, 2}, BACSC_FILE_STREAM, 0, 10};
-    assert_true(bacsc_client_atomic_read_file(f->cl, &a, &rq, on_done, &res, f->now) >= 0);
+    assert_true(bacsc_client_atomic_read_file(f->cl, &a, &rq, bt_on_done, &res, f->now) >= 0);
     fdl_pump(&f->net, f->now);
     expect_error(&res, BACSC_ERROR_CLASS_OBJECT, BACSC_EC_FILE_ACCESS_DENIED);
     /* start beyond the end */
     memset(&res, 0, sizeof res);
     rq.file.instance = 0;
     rq.start = 5;
-    assert_true(bacsc_client_atomic_read_file(f->cl, &a, &rq, on_done, &res, f->now) >= 0);
+    assert_true(bacsc_client_atomic_read_file(f->cl, &a, &rq, bt_on_done, &res, f->now) >= 0);
     fdl_pump(&f->net, f->now);
     expect_error(&res, BACSC_ERROR_CLASS_SERVICES, BACSC_EC_INVALID_FILE_START_POSITION);
     /* record access */
     memset(&res, 0, sizeof res);
     rq.access = BACSC_FILE_RECORD;
     rq.start = 0;
-    assert_true(bacsc_client_atomic_read_file(f->cl, &a, &rq, on_done, &res, f->now) >= 0);
+    assert_true(bacsc_client_atomic_read_file(f->cl, &a, &rq, bt_on_done, &res, f->now) >= 0);
     fdl_pump(&f->net, f->now);
     expect_error(&res, BACSC_ERROR_CLASS_SERVICES, BACSC_EC_INVALID_FILE_ACCESS_METHOD);
     /* unknown file; not a file */
     memset(&res, 0, sizeof res);
     rq.access = BACSC_FILE_STREAM;
     rq.file.instance = 9;
-    assert_true(bacsc_client_atomic_read_file(f->cl, &a, &rq, on_done, &res, f->now) >= 0);
+    assert_true(bacsc_client_atomic_read_file(f->cl, &a, &rq, bt_on_done, &res, f->now) >= 0);
     fdl_pump(&f->net, f->now);
     expect_error(&res, BACSC_ERROR_CLASS_OBJECT, BACSC_EC_UNKNOWN_OBJECT);
     /* a request larger than one APDU: the answer comes in segments */
     memset(&res, 0, sizeof res);
     rq.file.instance = 0;
     rq.count = 5000;
-    assert_true(bacsc_client_atomic_read_file(f->cl, &a, &rq, on_done, &res, f->now) >= 0);
+    assert_true(bacsc_client_atomic_read_file(f->cl, &a, &rq, bt_on_done, &res, f->now) >= 0);
     fdl_pump(&f->net, f->now);
     assert_int_equal(res.r.outcome, BACSC_CLIENT_COMPLEX_ACK);
 }
@@ -1282,11 +1226,11 @@ static void test_plugin_object_class(void **state)
                      BACSC_ERR_EXISTS);
     assert_int_equal(bacsc_device_add_object(f->dev, &cs_class, 5, "greeting", text, NULL),
                      BACSC_ERR_EXISTS);
-    result keep;
+    bt_result keep;
     bacsc_value v = rp_single(f, BACSC_OBJ_CHARACTERSTRING_VALUE, 4, BACSC_PROP_PRESENT_VALUE,
                               BACSC_ARRAY_ALL, &keep);
     assert_int_equal(v.v.chars.len, 5);
-    result r = rp(f, BACSC_OBJ_CHARACTERSTRING_VALUE, 4, BACSC_PROP_STATUS_FLAGS, BACSC_ARRAY_ALL);
+    bt_result r = rp(f, BACSC_OBJ_CHARACTERSTRING_VALUE, 4, BACSC_PROP_STATUS_FLAGS, BACSC_ARRAY_ALL);
     expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_READ_ACCESS_DENIED);
     /* writes to a class without a write handler are denied */
     uint8_t buf[16];

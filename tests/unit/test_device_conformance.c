@@ -22,17 +22,11 @@
 #include "bacsc/error.h"
 #include "bacsc/npdu.h"
 #include "bacsc/services.h"
+#include "support_bacnet.h"
 #include "support_fake_datalink.h"
 
 #define INSTANCE 1001
 #define MIN_US (60ull * 1000000ull)
-
-typedef struct result {
-    int count;
-    bacsc_client_result r;
-    uint8_t ack[1600];
-    size_t ack_len;
-} result;
 
 typedef struct fx {
     fdl_net net;
@@ -44,18 +38,6 @@ typedef struct fx {
     uint8_t restart_state;
     uint64_t now;
 } fx;
-
-static void on_done(void *user, const bacsc_client_result *r)
-{
-    result *res = user;
-    res->count++;
-    res->r = *r;
-    res->r.peer = NULL;
-    res->ack_len = r->ack_len < sizeof res->ack ? r->ack_len : sizeof res->ack;
-    if (r->ack)
-        memcpy(res->ack, r->ack, res->ack_len);
-    res->r.ack = res->ack;
-}
 
 static void on_restart(void *user, bacsc_device *dev, uint8_t state)
 {
@@ -72,17 +54,12 @@ static fx *fx_new(bool with_restart, const char *password)
     fdl_init(&f->net);
     f->dn = fdl_add_node(&f->net, 1);
     f->cn = fdl_add_node(&f->net, 2);
-    bacsc_device_config dc;
-    memset(&dc, 0, sizeof dc);
-    dc.instance = INSTANCE;
-    dc.name = "conformance";
-    dc.reinit_password = password;
-    dc.link = fdl_link(f->dn);
+    bacsc_device_config dc = {.instance = INSTANCE, .name = "conformance",
+                              .reinit_password = password};
     if (with_restart)
         dc.cb.restart = on_restart;
     dc.cb.user = f;
-    assert_int_equal(bacsc_device_new(&dc, &f->dev), BACSC_OK);
-    f->dn->dev = f->dev;
+    f->dev = fdl_host_device(f->dn, &dc);
     assert_int_equal(bacsc_device_add_analog_value(f->dev, 1, "AV-1", 5.0f, 95, &f->av1),
                      BACSC_OK);
     assert_int_equal(bacsc_device_add_analog_value(f->dev, 2, "AV-2", 0.0f, 95, &f->av2),
@@ -92,11 +69,8 @@ static fx *fx_new(bool with_restart, const char *password)
     bacsc_sc_port_config_defaults(&pc);
     strcpy(pc.primary_hub_uri, "wss://127.0.0.1:4443");
     assert_int_equal(bacsc_device_add_netport_sc(f->dev, 1, "SC", &pc, NULL, NULL), BACSC_OK);
-    bacsc_client_config cc;
-    memset(&cc, 0, sizeof cc);
-    cc.link = fdl_link(f->cn);
-    assert_int_equal(bacsc_client_new(&cc, &f->cl), BACSC_OK);
-    f->cn->cl = f->cl;
+    bacsc_client_config cc = {0};
+    f->cl = fdl_host_client(f->cn, &cc);
     f->now = 1000;
     return f;
 }
@@ -116,24 +90,22 @@ static int setup_norestart_pw(void **state)
 static int teardown(void **state)
 {
     fx *f = *state;
-    bacsc_client_free(f->cl);
-    bacsc_device_free(f->dev);
-    fdl_destroy(&f->net);
+    fdl_free_hosted(&f->net);
     free(f);
     return 0;
 }
 
-static result request(fx *f, uint8_t service, const uint8_t *p, size_t n)
+static bt_result request(fx *f, uint8_t service, const uint8_t *p, size_t n)
 {
-    result res;
+    bt_result res;
     memset(&res, 0, sizeof res);
     bacsc_address a = fdl_addr(f->dn);
-    assert_true(bacsc_client_request(f->cl, &a, service, p, n, on_done, &res, f->now) >= 0);
+    assert_true(bacsc_client_request(f->cl, &a, service, p, n, bt_on_done, &res, f->now) >= 0);
     fdl_pump(&f->net, f->now);
     return res;
 }
 
-static result rp(fx *f, uint16_t type, uint32_t inst, uint32_t prop)
+static bt_result rp(fx *f, uint16_t type, uint32_t inst, uint32_t prop)
 {
     uint8_t buf[32];
     bacsc_rp_request req = {{type, inst}, prop, false, 0};
@@ -142,7 +114,7 @@ static result rp(fx *f, uint16_t type, uint32_t inst, uint32_t prop)
     return request(f, BACSC_SERVICE_READ_PROPERTY, buf, (size_t)n);
 }
 
-static bacsc_value rp_value(fx *f, uint16_t type, uint32_t inst, uint32_t prop, result *keep)
+static bacsc_value rp_value(fx *f, uint16_t type, uint32_t inst, uint32_t prop, bt_result *keep)
 {
     *keep = rp(f, type, inst, prop);
     assert_int_equal(keep->count, 1);
@@ -154,7 +126,7 @@ static bacsc_value rp_value(fx *f, uint16_t type, uint32_t inst, uint32_t prop, 
     return v;
 }
 
-static result wp_real(fx *f, uint32_t inst, float v, uint8_t prio)
+static bt_result wp_real(fx *f, uint32_t inst, float v, uint8_t prio)
 {
     uint8_t val[8], buf[64];
     int m = bacsc_app_encode_real(val, sizeof val, v);
@@ -165,7 +137,7 @@ static result wp_real(fx *f, uint32_t inst, float v, uint8_t prio)
     return request(f, BACSC_SERVICE_WRITE_PROPERTY, buf, (size_t)n);
 }
 
-static void expect_error(const result *r, uint16_t cls, uint16_t code)
+static void expect_error(const bt_result *r, uint16_t cls, uint16_t code)
 {
     assert_int_equal(r->count, 1);
     assert_int_equal(r->r.outcome, BACSC_CLIENT_ERROR);
@@ -186,7 +158,7 @@ static bool has_id(const uint8_t *v, size_t len, uint32_t prop)
 
 static bool in_property_list(fx *f, uint16_t type, uint32_t inst, uint32_t prop)
 {
-    result r = rp(f, type, inst, BACSC_PROP_PROPERTY_LIST);
+    bt_result r = rp(f, type, inst, BACSC_PROP_PROPERTY_LIST);
     assert_int_equal(r.r.outcome, BACSC_CLIENT_COMPLEX_ACK);
     bacsc_rp_ack ack;
     assert_true(bacsc_rp_ack_decode(r.ack, r.ack_len, &ack, NULL) > 0);
@@ -198,11 +170,11 @@ static bool rpm_group_has(fx *f, uint16_t type, uint32_t inst, uint32_t which, u
 {
     bacsc_rpm_ref ref = {which, false, 0};
     bacsc_rpm_spec spec = {{type, inst}, &ref, 1};
-    result r;
+    bt_result r;
     memset(&r, 0, sizeof r);
     bacsc_address a = fdl_addr(f->dn);
-    assert_true(bacsc_client_read_property_multiple(f->cl, &a, &spec, 1, on_done, &r, f->now) >=
-                0);
+    assert_true(
+        bacsc_client_read_property_multiple(f->cl, &a, &spec, 1, bt_on_done, &r, f->now) >= 0);
     fdl_pump(&f->net, f->now);
     assert_int_equal(r.r.outcome, BACSC_CLIENT_COMPLEX_ACK);
     bacsc_rpm_iter it;
@@ -261,9 +233,9 @@ static void test_broadcast_confirmed_ignored(void **state)
 static void test_priority_6_refused(void **state)
 {
     fx *f = *state;
-    result r = wp_real(f, 1, 42.0f, 6);
+    bt_result r = wp_real(f, 1, 42.0f, 6);
     expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_WRITE_ACCESS_DENIED);
-    result k;
+    bt_result k;
     assert_true(rp_value(f, BACSC_OBJ_ANALOG_VALUE, 1, BACSC_PROP_PRESENT_VALUE, &k).v.real ==
                 5.0f);
     /* priority range: 0 and 17 are out of range */
@@ -279,7 +251,7 @@ static void test_priority_6_refused(void **state)
 static void test_current_command_priority(void **state)
 {
     fx *f = *state;
-    result k;
+    bt_result k;
     bacsc_value v = rp_value(f, BACSC_OBJ_ANALOG_VALUE, 1, BACSC_PROP_CURRENT_COMMAND_PRIORITY, &k);
     assert_int_equal(v.type, BACSC_TAG_NULL);
     assert_int_equal(wp_real(f, 1, 7.0f, 9).r.outcome, BACSC_CLIENT_SIMPLE_ACK);
@@ -305,12 +277,12 @@ static void test_property_groups_follow_configuration(void **state)
         /* AV-2 is not commandable: absent everywhere, unknown-property */
         assert_false(rpm_group_has(f, BACSC_OBJ_ANALOG_VALUE, 2, BACSC_PROP_ALL, p));
         assert_false(in_property_list(f, BACSC_OBJ_ANALOG_VALUE, 2, p));
-        result r = rp(f, BACSC_OBJ_ANALOG_VALUE, 2, p);
+        bt_result r = rp(f, BACSC_OBJ_ANALOG_VALUE, 2, p);
         expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_UNKNOWN_PROPERTY);
     }
     /* a non-commandable value takes any priority as the value */
     assert_int_equal(wp_real(f, 2, 3.5f, 6).r.outcome, BACSC_CLIENT_SIMPLE_ACK);
-    result k;
+    bt_result k;
     assert_true(rp_value(f, BACSC_OBJ_ANALOG_VALUE, 2, BACSC_PROP_PRESENT_VALUE, &k).v.real ==
                 3.5f);
 }
@@ -319,7 +291,7 @@ static void test_property_groups_follow_configuration(void **state)
 
 static bool service_bit(fx *f, unsigned bit)
 {
-    result k;
+    bt_result k;
     bacsc_value v =
         rp_value(f, BACSC_OBJ_DEVICE, INSTANCE, BACSC_PROP_PROTOCOL_SERVICES_SUPPORTED, &k);
     assert_int_equal(v.type, BACSC_TAG_BIT_STRING);
@@ -354,7 +326,7 @@ static void test_claims_match_objects(void **state)
                                   BACSC_PROP_OPERATIONAL_CERTIFICATE_FILE));
     assert_false(in_property_list(f, BACSC_OBJ_NETWORK_PORT, 1,
                                   BACSC_PROP_ISSUER_CERTIFICATE_FILES));
-    result r = rp(f, BACSC_OBJ_NETWORK_PORT, 1, BACSC_PROP_CERTIFICATE_SIGNING_REQUEST_FILE);
+    bt_result r = rp(f, BACSC_OBJ_NETWORK_PORT, 1, BACSC_PROP_CERTIFICATE_SIGNING_REQUEST_FILE);
     expect_error(&r, BACSC_ERROR_CLASS_PROPERTY, BACSC_EC_UNKNOWN_PROPERTY);
     assert_false(rpm_group_has(f, BACSC_OBJ_NETWORK_PORT, 1, BACSC_PROP_ALL,
                                BACSC_PROP_OPERATIONAL_CERTIFICATE_FILE));
@@ -362,7 +334,7 @@ static void test_claims_match_objects(void **state)
 
 /* ---- DeviceCommunicationControl --------------------------------------------------- */
 
-static result dcc(fx *f, uint8_t st, int minutes, const char *pw)
+static bt_result dcc(fx *f, uint8_t st, int minutes, const char *pw)
 {
     bacsc_dcc_request d = {.state = st};
     if (minutes >= 0) {
@@ -384,20 +356,20 @@ static result dcc(fx *f, uint8_t st, int minutes, const char *pw)
 static void test_dcc(void **state)
 {
     fx *f = *state;
-    expect_error((const result[]){dcc(f, BACSC_DCC_DISABLE, -1, "wrong")},
+    expect_error((const bt_result[]){dcc(f, BACSC_DCC_DISABLE, -1, "wrong")},
                  BACSC_ERROR_CLASS_SECURITY, BACSC_EC_PASSWORD_FAILURE);
-    expect_error((const result[]){dcc(f, BACSC_DCC_DISABLE, -1, NULL)},
+    expect_error((const bt_result[]){dcc(f, BACSC_DCC_DISABLE, -1, NULL)},
                  BACSC_ERROR_CLASS_SECURITY, BACSC_EC_PASSWORD_FAILURE);
     assert_int_equal(dcc(f, BACSC_DCC_DISABLE, 2, "pw").r.outcome, BACSC_CLIENT_SIMPLE_ACK);
     /* disabled: ReadProperty and Who-Is go unanswered */
-    result r;
+    bt_result r;
     memset(&r, 0, sizeof r);
     uint8_t buf[32];
     bacsc_rp_request req = {{BACSC_OBJ_DEVICE, INSTANCE}, BACSC_PROP_OBJECT_NAME, false, 0};
     int n = bacsc_rp_request_encode(buf, sizeof buf, &req);
     bacsc_address a = fdl_addr(f->dn);
     assert_true(bacsc_client_request(f->cl, &a, BACSC_SERVICE_READ_PROPERTY, buf, (size_t)n,
-                                     on_done, &r, f->now) >= 0);
+                                     bt_on_done, &r, f->now) >= 0);
     fdl_pump(&f->net, f->now);
     assert_int_equal(r.count, 0);
     assert_int_equal(bacsc_client_whois(f->cl, NULL, NULL, f->now), BACSC_OK);
@@ -487,7 +459,7 @@ static void test_whohas(void **state)
 
 /* ---- ReinitializeDevice cold/warm start ----------------------------------------------- */
 
-static result reinit(fx *f, uint8_t st, const char *pw)
+static bt_result reinit(fx *f, uint8_t st, const char *pw)
 {
     bacsc_reinit_request r = {.state = st};
     if (pw) {
@@ -502,7 +474,7 @@ static result reinit(fx *f, uint8_t st, const char *pw)
 static void test_restart_callback(void **state)
 {
     fx *f = *state;
-    result k;
+    bt_result k;
     bacsc_value v = rp_value(f, BACSC_OBJ_DEVICE, INSTANCE, BACSC_PROP_LAST_RESTART_REASON, &k);
     assert_int_equal(v.type, BACSC_TAG_ENUMERATED);
     assert_int_equal(v.v.enumerated, BACSC_RESTART_UNKNOWN);
@@ -523,7 +495,7 @@ static void test_restart_callback(void **state)
     assert_memory_equal(ack.value, want, sizeof want);
     assert_int_equal(reinit(f, BACSC_REINIT_COLDSTART, NULL).r.outcome, BACSC_CLIENT_SIMPLE_ACK);
     assert_int_equal(f->restart_state, BACSC_REINIT_COLDSTART);
-    expect_error((const result[]){reinit(f, BACSC_REINIT_START_BACKUP, NULL)},
+    expect_error((const bt_result[]){reinit(f, BACSC_REINIT_START_BACKUP, NULL)},
                  BACSC_ERROR_CLASS_SERVICES, BACSC_EC_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
 }
 
@@ -531,11 +503,11 @@ static void test_restart_refused_without_runtime(void **state)
 {
     fx *f = *state;
     /* nobody can restart this device: never ACK a restart that does not happen */
-    expect_error((const result[]){reinit(f, BACSC_REINIT_WARMSTART, "pw")},
+    expect_error((const bt_result[]){reinit(f, BACSC_REINIT_WARMSTART, "pw")},
                  BACSC_ERROR_CLASS_SERVICES, BACSC_EC_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
-    expect_error((const result[]){reinit(f, BACSC_REINIT_COLDSTART, "pw")},
+    expect_error((const bt_result[]){reinit(f, BACSC_REINIT_COLDSTART, "pw")},
                  BACSC_ERROR_CLASS_SERVICES, BACSC_EC_OPTIONAL_FUNCTIONALITY_NOT_SUPPORTED);
-    expect_error((const result[]){reinit(f, BACSC_REINIT_COLDSTART, "nope")},
+    expect_error((const bt_result[]){reinit(f, BACSC_REINIT_COLDSTART, "nope")},
                  BACSC_ERROR_CLASS_SECURITY, BACSC_EC_PASSWORD_FAILURE);
     assert_int_equal(reinit(f, BACSC_REINIT_ACTIVATE_CHANGES, "pw").r.outcome,
                      BACSC_CLIENT_SIMPLE_ACK);

@@ -26,6 +26,7 @@
 #include "bacsc/error.h"
 #include "bacsc/npdu.h"
 #include "bacsc/services.h"
+#include "support_bacnet.h"
 #include "support_fake_datalink.h"
 
 #define INSTANCE 1001
@@ -91,24 +92,15 @@ static fx *fx_new_max(bool no_segmentation, unsigned max_apdu)
     fdl_init(&f->net);
     f->dn = fdl_add_node(&f->net, 1);
     f->cn = fdl_add_node(&f->net, 2);
-    bacsc_device_config dc;
-    memset(&dc, 0, sizeof dc);
-    dc.instance = INSTANCE;
-    dc.name = "segrx";
-    dc.link = fdl_link(f->dn);
-    dc.no_segmentation = no_segmentation;
-    dc.max_apdu = max_apdu;
-    assert_int_equal(bacsc_device_new(&dc, &f->dev), BACSC_OK);
-    f->dn->dev = f->dev;
+    bacsc_device_config dc = {.instance = INSTANCE, .name = "segrx",
+                              .no_segmentation = no_segmentation, .max_apdu = max_apdu};
+    f->dev = fdl_host_device(f->dn, &dc);
     bacsc_file_ops ops = {f_size, f_read, f_write, f_set_size, NULL, NULL};
     file_len = 0;
     assert_int_equal(bacsc_device_add_file(f->dev, 0, "f0", "text/plain", false, true, &ops, NULL),
                      BACSC_OK);
-    bacsc_client_config cc;
-    memset(&cc, 0, sizeof cc);
-    cc.link = fdl_link(f->cn);
-    assert_int_equal(bacsc_client_new(&cc, &f->cl), BACSC_OK);
-    f->cn->cl = f->cl;
+    bacsc_client_config cc = {0};
+    f->cl = fdl_host_client(f->cn, &cc);
     f->now = 1000;
     return f;
 }
@@ -139,9 +131,7 @@ static int setup_noseg(void **state)
 static int teardown(void **state)
 {
     fx *f = *state;
-    bacsc_client_free(f->cl);
-    bacsc_device_free(f->dev);
-    fdl_destroy(&f->net);
+    fdl_free_hosted(&f->net);
     free(f);
     return 0;
 }
@@ -173,26 +163,14 @@ static void send_seg(fx *f, uint8_t invoke, uint32_t seq, size_t seg_len, uint8_
     uint8_t apdu[1600] = {(uint8_t)(0x08 | (more ? 0x04 : 0) | 0x02), 0x75, invoke, (uint8_t)seq,
                           window, BACSC_SERVICE_WRITE_PROPERTY};
     memcpy(apdu + 6, f->body + off, n);
-    uint8_t npdu[1700];
-    size_t len = fdl_npdu(npdu, sizeof npdu, apdu, 6 + n);
-    bacsc_address src = fdl_addr(f->cn);
-    bacsc_device_handle_npdu(f->dev, &src, npdu, len, f->now);
-}
-
-/* The next frame the device sent, decoded; false when it sent nothing. */
-static bool next(fx *f, bacsc_apdu *a, fdl_frame *keep)
-{
-    if (!fdl_take(&f->net, keep))
-        return false;
-    fdl_frame_apdu(keep, a);
-    return true;
+    fdl_apdu_to_device(f->cn, f->dn, apdu, 6 + n, f->now);
 }
 
 static void expect_segack(fx *f, uint8_t invoke, uint8_t seq, bool nak, uint8_t window)
 {
     bacsc_apdu a;
     fdl_frame fr;
-    assert_true(next(f, &a, &fr));
+    assert_true(fdl_next_apdu(&f->net, &fr, &a));
     assert_int_equal(a.type, BACSC_PDU_SEGMENT_ACK);
     assert_true(a.server);
     assert_int_equal(a.invoke_id, invoke);
@@ -205,7 +183,7 @@ static void expect_type(fx *f, uint8_t invoke, uint8_t type)
 {
     bacsc_apdu a;
     fdl_frame fr;
-    assert_true(next(f, &a, &fr));
+    assert_true(fdl_next_apdu(&f->net, &fr, &a));
     assert_int_equal(a.type, type);
     assert_int_equal(a.invoke_id, invoke);
 }
@@ -214,7 +192,7 @@ static void expect_abort(fx *f, uint8_t invoke, uint8_t reason)
 {
     bacsc_apdu a;
     fdl_frame fr;
-    assert_true(next(f, &a, &fr));
+    assert_true(fdl_next_apdu(&f->net, &fr, &a));
     assert_int_equal(a.type, BACSC_PDU_ABORT);
     assert_true(a.server);
     assert_int_equal(a.invoke_id, invoke);
@@ -226,31 +204,14 @@ static void expect_silence(fx *f)
     assert_int_equal(fdl_queued(&f->net), 0);
 }
 
-typedef struct result {
-    int count;
-    bacsc_client_result r;
-    uint8_t ack[1600];
-    size_t ack_len;
-} result;
-
-static void on_done(void *user, const bacsc_client_result *r)
-{
-    result *res = user;
-    res->count++;
-    res->r = *r;
-    res->ack_len = r->ack_len < sizeof res->ack ? r->ack_len : sizeof res->ack;
-    if (r->ack)
-        memcpy(res->ack, r->ack, res->ack_len);
-}
-
 /* The Device's Description, read back with the client. */
 static size_t description_len(fx *f, char first)
 {
-    result res;
+    bt_result res;
     memset(&res, 0, sizeof res);
     bacsc_rp_request rp = {{BACSC_OBJ_DEVICE, INSTANCE}, BACSC_PROP_DESCRIPTION, false, 0};
     bacsc_address a = fdl_addr(f->dn);
-    assert_true(bacsc_client_read_property(f->cl, &a, &rp, on_done, &res, f->now) >= 0);
+    assert_true(bacsc_client_read_property(f->cl, &a, &rp, bt_on_done, &res, f->now) >= 0);
     fdl_pump(&f->net, f->now);
     assert_int_equal(res.r.outcome, BACSC_CLIENT_COMPLEX_ACK);
     bacsc_rp_ack ack;
@@ -343,10 +304,7 @@ static void test_client_abort(void **state)
     send_seg(f, 12, 0, 30, 4);
     expect_segack(f, 12, 0, false, 4);
     uint8_t ab[] = {0x70, 12, 0};
-    uint8_t npdu[16];
-    size_t n = fdl_npdu(npdu, sizeof npdu, ab, sizeof ab);
-    bacsc_address src = fdl_addr(f->cn);
-    assert_int_equal(bacsc_device_handle_npdu(f->dev, &src, npdu, n, f->now), BACSC_OK);
+    assert_int_equal(fdl_apdu_to_device(f->cn, f->dn, ab, sizeof ab, f->now), BACSC_OK);
     assert_int_equal(bacsc_device_expiry(f->dev), UINT64_MAX);
     send_seg(f, 12, 1, 30, 4);
     expect_silence(f);
@@ -388,7 +346,7 @@ static void test_large_request_reaches_the_service(void **state)
     }
     bacsc_apdu a;
     fdl_frame fr;
-    assert_true(next(f, &a, &fr));
+    assert_true(fdl_next_apdu(&f->net, &fr, &a));
     assert_int_equal(a.type, BACSC_PDU_ERROR);
     assert_int_equal(a.invoke_id, 14);
     assert_int_equal(a.service, BACSC_SERVICE_WRITE_PROPERTY);
@@ -417,12 +375,12 @@ static void test_busy(void **state)
 static void test_claims(void **state)
 {
     fx *f = *state;
-    result res;
+    bt_result res;
     memset(&res, 0, sizeof res);
     bacsc_rp_request rp = {{BACSC_OBJ_DEVICE, INSTANCE}, BACSC_PROP_MAX_SEGMENTS_ACCEPTED, false,
                            0};
     bacsc_address a = fdl_addr(f->dn);
-    assert_true(bacsc_client_read_property(f->cl, &a, &rp, on_done, &res, f->now) >= 0);
+    assert_true(bacsc_client_read_property(f->cl, &a, &rp, bt_on_done, &res, f->now) >= 0);
     fdl_pump(&f->net, f->now);
     bacsc_rp_ack ack;
     bacsc_value v;
@@ -472,11 +430,11 @@ static void pump_checked(fx *f, size_t max_apdu, unsigned *segments)
     }
 }
 
-static void awf(fx *f, const uint8_t *data, size_t len, result *res)
+static void awf(fx *f, const uint8_t *data, size_t len, bt_result *res)
 {
     bacsc_awf_request r = {{BACSC_OBJ_FILE, 0}, 0, 0, 0, data, len};
     bacsc_address a = fdl_addr(f->dn);
-    assert_true(bacsc_client_atomic_write_file(f->cl, &a, &r, on_done, res, f->now) >= 0);
+    assert_true(bacsc_client_atomic_write_file(f->cl, &a, &r, bt_on_done, res, f->now) >= 0);
 }
 
 /* A 2,000-octet AtomicWriteFile to a device with Max_APDU 206: 11 segments
@@ -493,7 +451,7 @@ static void test_client_sends_segments(void **state)
     static uint8_t data[2000];
     for (size_t i = 0; i < sizeof data; i++)
         data[i] = (uint8_t)(i * 7);
-    result res;
+    bt_result res;
     memset(&res, 0, sizeof res);
     awf(f, data, sizeof data, &res);
     unsigned segs = 0;
@@ -516,7 +474,7 @@ static void test_client_segment_lost(void **state)
     static uint8_t data[1500];
     for (size_t i = 0; i < sizeof data; i++)
         data[i] = (uint8_t)(i * 3 + 1);
-    result res;
+    bt_result res;
     memset(&res, 0, sizeof res);
     fdl_frame fr;
     awf(f, data, sizeof data, &res);
@@ -546,7 +504,7 @@ static void test_client_segments_unanswered(void **state)
     assert_int_equal(bacsc_client_whois(f->cl, NULL, NULL, f->now), BACSC_OK);
     fdl_pump(&f->net, f->now);
     static uint8_t data[1000];
-    result res;
+    bt_result res;
     memset(&res, 0, sizeof res);
     awf(f, data, sizeof data, &res);
     fdl_frame fr;

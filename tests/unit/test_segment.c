@@ -302,32 +302,21 @@ static fx *fx_new(unsigned navs, bool client_segments)
     fdl_init(&f->net);
     f->dn = fdl_add_node(&f->net, 1);
     f->cn = fdl_add_node(&f->net, 2);
-    bacsc_device_config dc;
-    memset(&dc, 0, sizeof dc);
-    dc.instance = 77;
-    dc.name = "big";
-    dc.link = fdl_link(f->dn);
-    assert_int_equal(bacsc_device_new(&dc, &f->dev), BACSC_OK);
-    f->dn->dev = f->dev;
+    bacsc_device_config dc = {.instance = 77, .name = "big"};
+    f->dev = fdl_host_device(f->dn, &dc);
     for (unsigned i = 1; i <= navs; i++) {
         char nm[16];
         snprintf(nm, sizeof nm, "AV-%u", i);
         assert_int_equal(bacsc_device_add_analog_value(f->dev, i, nm, 1.0f, 95, NULL), BACSC_OK);
     }
-    bacsc_client_config cc;
-    memset(&cc, 0, sizeof cc);
-    cc.link = fdl_link(f->cn);
-    cc.no_segmentation = !client_segments;
-    assert_int_equal(bacsc_client_new(&cc, &f->cl), BACSC_OK);
-    f->cn->cl = f->cl;
+    bacsc_client_config cc = {.no_segmentation = !client_segments};
+    f->cl = fdl_host_client(f->cn, &cc);
     return f;
 }
 
 static void fx_free(fx *f)
 {
-    bacsc_client_free(f->cl);
-    bacsc_device_free(f->dev);
-    fdl_destroy(&f->net);
+    fdl_free_hosted(&f->net);
     free(f);
 }
 
