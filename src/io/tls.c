@@ -39,6 +39,7 @@
 #include "bacsc/error.h"
 #include "bacsc/hex.h"
 #include "bacsc/log.h"
+#include "ossl_compat_internal.h"
 
 struct bacsc_tls_ctx {
     SSL_CTX *ctx;
@@ -626,7 +627,7 @@ static SSL_TICKET_RETURN ticket_decrypted_cb(SSL *ssl, SSL_SESSION *ss,
     default:
         return SSL_TICKET_RETURN_ABORT;
     }
-    int64_t age = (int64_t)time(NULL) - (int64_t)SSL_SESSION_get_time(ss);
+    int64_t age = (int64_t)time(NULL) - bacsc_ssl_session_time(ss);
     if (age < 0 || age > (int64_t)t->ticket_lifetime_s || !session_cert_ok(ssl, ss)) {
         pthread_mutex_lock(&t->lock);
         t->stats.tickets_refused++;
@@ -726,7 +727,7 @@ int bacsc_tls_ssl_set_resume(SSL *ssl, bacsc_tls_resume *r)
         return -1;
     if (r && r->session) {
         SSL_SESSION *s = r->session;
-        int64_t age = (int64_t)time(NULL) - (int64_t)SSL_SESSION_get_time(s);
+        int64_t age = (int64_t)time(NULL) - bacsc_ssl_session_time(s);
         int64_t life = (int64_t)SSL_SESSION_get_timeout(s);
         uint32_t hint = (uint32_t)SSL_SESSION_get_ticket_lifetime_hint(s);
         if (hint && (int64_t)hint < life)
