@@ -88,6 +88,13 @@ typedef struct bacsc_tls_stats {
     uint64_t tickets_refused;  /* server: tickets that decrypted but were refused (too old,
                                   certificate no longer valid/revoked) → full handshake */
     uint64_t key_rotations;    /* server: ticket key rotations while running */
+    /* server: how the client certificate inside a ticket was checked again
+     * (both before accepting the ticket; see docs/hub.md SESSION RESUMPTION) */
+    uint64_t tickets_issuer_known; /* the ticket named the configured issuer certificate that
+                                      verified it: every check but its signature, which was
+                                      verified when the ticket was issued */
+    uint64_t tickets_full_verify;  /* verified in full (the ticket named no issuer, e.g. from an
+                                      older bacsc, or not one now configured) */
     uint64_t tickets_refreshed; /* server: new tickets sent on open connections */
 } bacsc_tls_stats;
 

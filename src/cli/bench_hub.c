@@ -928,8 +928,9 @@ static void run_traffic(bench *b)
     b->phase = PH_RUN;
     b->last_refill_ns = mono_ns();
     b->tokens = o->rate > 0 ? 2 : 0;
-    hub_counters hc0, hc1;
+    hub_counters hc0, hc1, gc0, gc1;
     bool counted = o->hub_pid > 0 && read_hub_counters(o->hub_pid, &hc0);
+    bool gen_counted = read_hub_counters((long)getpid(), &gc0);
     uint64_t t0 = mono_ns();
     for (unsigned i = 0; i < b->n_nodes; i++)
         if (b->nodes[i].is_a)
@@ -944,6 +945,12 @@ static void run_traffic(bench *b)
         b->r->hub_syscr = hc1.syscr - hc0.syscr;
         b->r->hub_syscw = hc1.syscw - hc0.syscw;
         b->r->hub_cpu_s = hc1.cpu_s - hc0.cpu_s;
+    }
+    if (gen_counted && read_hub_counters((long)getpid(), &gc1)) {
+        b->r->gen_counted = true;
+        b->r->gen_syscr = gc1.syscr - gc0.syscr;
+        b->r->gen_syscw = gc1.syscw - gc0.syscw;
+        b->r->gen_cpu_s = gc1.cpu_s - gc0.cpu_s;
     }
     b->phase = PH_DRAIN;
     b->r->measured_s = (double)(t1 - t0) / 1e9;

@@ -91,6 +91,11 @@ typedef struct bench_hub_result {
     bool hub_counted;
     uint64_t hub_syscr, hub_syscw;
     double hub_cpu_s;
+    /* throughput/rtt: the same for this process, the load generator (its
+     * nodes' side of every message: half of the TLS hops of a round trip) */
+    bool gen_counted;
+    uint64_t gen_syscr, gen_syscw;
+    double gen_cpu_s;
     /* with --hub-pid: the hub's CPU time while the nodes were established
      * (TCP + TLS + upgrade + Connect-Request of every node) */
     double hub_cpu_establish_s;

@@ -213,6 +213,13 @@ static json_t *floors_json(const bench_hub_opts *o, const bench_hub_result *r,
             json_object_set_new(j, "hub_cpu_us_per_msg",
                                 bench_floor_json(r->hub_cpu_s * 1e6 / n, f->relay_us, "us"));
     }
+    if (o->mode != BENCH_MODE_CONNECT && r->gen_counted && r->received && f->relay_us > 0) {
+        double n = (double)r->received;
+        json_object_set_new(j, "generator_syscalls_per_msg",
+                            bench_floor_json((double)(r->gen_syscr + r->gen_syscw) / n, 2.0, ""));
+        json_object_set_new(j, "generator_cpu_us_per_msg",
+                            bench_floor_json(r->gen_cpu_s * 1e6 / n, f->relay_us, "us"));
+    }
     if (f->crypto_ok) {
         json_object_set_new(j, "crypto", bench_floor_crypto_json(&f->crypto));
         if (o->hub_pid > 0 && r->connected)
@@ -251,6 +258,13 @@ static void print_floors(const bench_hub_opts *o, const bench_hub_result *r,
             printf("    (floor: %s)\n", f->relay_what);
         }
     }
+    if (o->mode != BENCH_MODE_CONNECT && r->gen_counted && r->received && f->relay_us > 0) {
+        double n = (double)r->received;
+        bench_floor_print(stdout, "generator syscalls per message (1 r + 1 w)",
+                          (double)(r->gen_syscr + r->gen_syscw) / n, 2.0, "");
+        bench_floor_print(stdout, "generator CPU per relayed message", r->gen_cpu_s * 1e6 / n,
+                          f->relay_us, "µs");
+    }
     if (f->crypto_ok) {
         printf("  ");
         bench_floor_crypto_print(stdout, &f->crypto);
@@ -287,6 +301,13 @@ static void print_json(const bench_hub_opts *o, const bench_hub_result *r, const
             json_object_set_new(j, "hub_reads_per_msg", json_real((double)r->hub_syscr / n));
             json_object_set_new(j, "hub_writes_per_msg", json_real((double)r->hub_syscw / n));
             json_object_set_new(j, "hub_cpu_us_per_msg", json_real(r->hub_cpu_s * 1e6 / n));
+        }
+        if (r->gen_counted && r->received) {
+            double n = (double)r->received;
+            json_object_set_new(j, "generator_reads_per_msg", json_real((double)r->gen_syscr / n));
+            json_object_set_new(j, "generator_writes_per_msg",
+                                json_real((double)r->gen_syscw / n));
+            json_object_set_new(j, "generator_cpu_us_per_msg", json_real(r->gen_cpu_s * 1e6 / n));
         }
         json_object_set_new(j, "one_way", lat_json(&r->one_way));
         json_object_set_new(j, "rtt", lat_json(&r->rtt));
@@ -355,6 +376,12 @@ static void print_table(const bench_hub_opts *o, const bench_hub_result *r,
                    (double)r->hub_syscw / n);
             printf("hub CPU                %.2f µs per relayed message (%.2f s in %.2f s)\n",
                    r->hub_cpu_s * 1e6 / n, r->hub_cpu_s, r->measured_s);
+        }
+        if (r->gen_counted && r->received) {
+            double n = (double)r->received;
+            printf("generator              %.2f read+write, %.2f µs CPU per relayed message (this "
+                   "process: the nodes' side)\n",
+                   (double)(r->gen_syscr + r->gen_syscw) / n, r->gen_cpu_s * 1e6 / n);
         }
     } else {
         printf("held                   %.1f s\n", r->measured_s);
