@@ -18,6 +18,7 @@
 #include "bacsc/npdu.h"
 #include "bacsc/services.h"
 #include "support_fake_datalink.h"
+#include "support_fixture.h"
 
 #define SEC 1000000ull
 #define TIMEOUT (3 * SEC)
@@ -79,17 +80,8 @@ static void fx_free(fx *f)
     free(f);
 }
 
-static int setup(void **state)
-{
-    *state = fx_new(0, 2);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx_free(*state);
-    return 0;
-}
+FIXTURE_SETUP(setup, fx_new(0, 2))
+FIXTURE_TEARDOWN(teardown, fx_free)
 
 static int send_rp(fx *f, const bacsc_address *to, rec *x)
 {

@@ -20,6 +20,7 @@
 #include "bacsc/services.h"
 #include "support_bacnet.h"
 #include "support_fake_datalink.h"
+#include "support_fixture.h"
 
 #define INSTANCE 1001
 #define SEC 1000000ull
@@ -171,23 +172,9 @@ static void fx_free(fx *f)
     free(f);
 }
 
-static int setup(void **state)
-{
-    *state = fx_new(NULL);
-    return 0;
-}
-
-static int setup_pw(void **state)
-{
-    *state = fx_new("secret");
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx_free(*state);
-    return 0;
-}
+FIXTURE_SETUP(setup, fx_new(NULL))
+FIXTURE_SETUP(setup_pw, fx_new("secret"))
+FIXTURE_TEARDOWN(teardown, fx_free)
 
 static bacsc_address dev_addr(fx *f)
 {

@@ -28,6 +28,7 @@
 #include "bacsc/services.h"
 #include "support_bacnet.h"
 #include "support_fake_datalink.h"
+#include "support_fixture.h"
 
 #define INSTANCE 1001
 #define SEG_TIMEOUT_US 2000000ull
@@ -110,31 +111,16 @@ static fx *fx_new(bool no_segmentation)
     return fx_new_max(no_segmentation, 0);
 }
 
-static int setup(void **state)
+static void fx_free(fx *f)
 {
-    *state = fx_new(false);
-    return 0;
-}
-
-static int setup_small(void **state)
-{
-    *state = fx_new_max(false, 206);
-    return 0;
-}
-
-static int setup_noseg(void **state)
-{
-    *state = fx_new(true);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
     fdl_free_hosted(&f->net);
     free(f);
-    return 0;
 }
+
+FIXTURE_SETUP(setup, fx_new(false))
+FIXTURE_SETUP(setup_small, fx_new_max(false, 206))
+FIXTURE_SETUP(setup_noseg, fx_new(true))
+FIXTURE_TEARDOWN(teardown, fx_free)
 
 /* A WriteProperty of the Device's Description, `n` characters, into f->body. */
 static void wp_description(fx *f, size_t n)
