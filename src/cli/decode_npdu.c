@@ -246,8 +246,11 @@ static void put_oid(out *o, const char *key, const bacsc_object_id *oid)
     put_str(o, key, s);
 }
 
-static void put_property(out *o, uint32_t property, bool has_index, uint32_t index)
+/* "object", "property" and, when there is one, "array_index". */
+static void put_object_property(out *o, const bacsc_object_id *object, uint32_t property,
+                                bool has_index, uint32_t index)
 {
+    put_oid(o, "object", object);
     put_named(o, "property", property, bacsc_property_name(property));
     if (has_index)
         put_int(o, "array_index", index);
@@ -297,8 +300,7 @@ static void print_service(out *o, const bacsc_apdu *a)
             return;
         }
         out s = sub(o, "read_property");
-        put_oid(&s, "object", &r.object);
-        put_property(&s, r.property, r.has_index, r.index);
+        put_object_property(&s, &r.object, r.property, r.has_index, r.index);
     } else if (a->type == BACSC_PDU_COMPLEX_ACK && !a->segmented &&
                a->service == BACSC_SERVICE_READ_PROPERTY) {
         bacsc_rp_ack r;
@@ -307,8 +309,7 @@ static void print_service(out *o, const bacsc_apdu *a)
             return;
         }
         out s = sub(o, "read_property_ack");
-        put_oid(&s, "object", &r.object);
-        put_property(&s, r.property, r.has_index, r.index);
+        put_object_property(&s, &r.object, r.property, r.has_index, r.index);
         put_values(&s, "value", r.value, r.value_len);
     } else if (a->type == BACSC_PDU_CONFIRMED_REQUEST && !a->segmented &&
                a->service == BACSC_SERVICE_WRITE_PROPERTY) {
@@ -318,8 +319,7 @@ static void print_service(out *o, const bacsc_apdu *a)
             return;
         }
         out s = sub(o, "write_property");
-        put_oid(&s, "object", &w.object);
-        put_property(&s, w.property, w.has_index, w.index);
+        put_object_property(&s, &w.object, w.property, w.has_index, w.index);
         put_values(&s, "value", w.value, w.value_len);
         if (w.has_priority)
             put_int(&s, "priority", w.priority);
@@ -333,6 +333,18 @@ static void print_service(out *o, const bacsc_apdu *a)
         put_named(&s, "error_class", e.error_class, bacsc_error_class_name(e.error_class));
         put_named(&s, "error_code", e.error_code, bacsc_error_code_name(e.error_code));
     }
+}
+
+/* A confirmed request's or ComplexACK's invoke id, segment (when
+ * segmented) and service. */
+static void put_confirmed_invoke(out *s, const bacsc_apdu *a)
+{
+    put_int(s, "invoke_id", a->invoke_id);
+    if (a->segmented) {
+        put_int(s, "sequence_number", a->sequence_number);
+        put_int(s, "window_size", a->window_size);
+    }
+    put_named(s, "service", a->service, bacsc_confirmed_service_name(a->service));
 }
 
 static void print_apdu(out *o, const uint8_t *p, size_t n)
@@ -352,12 +364,7 @@ static void print_apdu(out *o, const uint8_t *p, size_t n)
         put_bool(&s, "segmented_response_accepted", a.segmented_response_accepted);
         put_int(&s, "max_segments", bacsc_max_segs_count(a.max_segs));
         put_int(&s, "max_apdu", bacsc_max_apdu_octets(a.max_apdu));
-        put_int(&s, "invoke_id", a.invoke_id);
-        if (a.segmented) {
-            put_int(&s, "sequence_number", a.sequence_number);
-            put_int(&s, "window_size", a.window_size);
-        }
-        put_named(&s, "service", a.service, bacsc_confirmed_service_name(a.service));
+        put_confirmed_invoke(&s, &a);
         break;
     case BACSC_PDU_UNCONFIRMED_REQUEST:
         put_named(&s, "service", a.service, bacsc_unconfirmed_service_name(a.service));
@@ -370,12 +377,7 @@ static void print_apdu(out *o, const uint8_t *p, size_t n)
     case BACSC_PDU_COMPLEX_ACK:
         put_bool(&s, "segmented", a.segmented);
         put_bool(&s, "more_follows", a.more_follows);
-        put_int(&s, "invoke_id", a.invoke_id);
-        if (a.segmented) {
-            put_int(&s, "sequence_number", a.sequence_number);
-            put_int(&s, "window_size", a.window_size);
-        }
-        put_named(&s, "service", a.service, bacsc_confirmed_service_name(a.service));
+        put_confirmed_invoke(&s, &a);
         break;
     case BACSC_PDU_SEGMENT_ACK:
         put_bool(&s, "nak", a.nak);
