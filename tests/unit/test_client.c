@@ -560,6 +560,36 @@ static void test_address_helpers(void **state)
     assert_false(bacsc_address_equal(&x, &y));
 }
 
+/* The NPDU header for a destination: none of DNET/DADR for a local station,
+ * DNET + DADR + hop count for a remote one, DNET 0xFFFF without DADR for a
+ * global broadcast. */
+static void test_address_to_npdu(void **state)
+{
+    (void)state;
+    uint8_t m[6] = {2, 0, 0, 0, 0, 9};
+    bacsc_address a = bacsc_address_local(m, 6);
+    bacsc_npdu n;
+    bacsc_address_to_npdu(&a, true, &n);
+    assert_false(n.has_dnet);
+    assert_true(n.expecting_reply);
+    a.net = 5;
+    a.adr_len = 1;
+    a.adr[0] = 0x0A;
+    bacsc_address_to_npdu(&a, false, &n);
+    assert_true(n.has_dnet);
+    assert_false(n.expecting_reply);
+    assert_int_equal(n.dnet, 5);
+    assert_int_equal(n.dlen, 1);
+    assert_int_equal(n.dadr[0], 0x0A);
+    assert_int_equal(n.hop_count, 255);
+    a = bacsc_address_global_broadcast();
+    a.adr_len = 3;                 /* ignored: a global broadcast has no DADR */
+    bacsc_address_to_npdu(&a, false, &n);
+    assert_true(n.has_dnet);
+    assert_int_equal(n.dnet, BACSC_NET_GLOBAL);
+    assert_int_equal(n.dlen, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -580,6 +610,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_all_request_kinds_encode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_input, setup, teardown),
         cmocka_unit_test(test_address_helpers),
+        cmocka_unit_test(test_address_to_npdu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
