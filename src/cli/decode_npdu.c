@@ -18,6 +18,7 @@
 #include "bacsc/npdu.h"
 #include "bacsc/services.h"
 #include "bacsc/tags.h"
+#include "cli.h"
 
 #define MAX_VALUES_SHOWN 64
 
@@ -26,17 +27,19 @@ static const char *or_unknown(const char *s)
     return s ? s : "unknown";
 }
 
-static char *hex_dup(const uint8_t *p, size_t n)
+char *decode_hex_dup(const uint8_t *p, size_t n)
 {
     char *s = malloc(2 * n + 1);
-    if (!s)
-        abort(); /* a CLI printing a bounded message; nothing sensible to do */
+    if (!s) {
+        cli_error("decode", "out of memory");
+        exit(EXIT_FAIL);
+    }
     return bacsc_hex_encode(p, n, s);
 }
 
-static json_t *json_hex(const uint8_t *p, size_t n)
+json_t *decode_json_hex(const uint8_t *p, size_t n)
 {
-    char *s = hex_dup(p, n);
+    char *s = decode_hex_dup(p, n);
     json_t *j = json_string(s);
     free(s);
     return j;
@@ -99,9 +102,9 @@ static void put_bool(out *o, const char *key, bool v)
 static void put_hex(out *o, const char *key, const uint8_t *p, size_t n)
 {
     if (o->obj) {
-        json_object_set_new(o->obj, key, json_hex(p, n));
+        json_object_set_new(o->obj, key, decode_json_hex(p, n));
     } else {
-        char *s = hex_dup(p, n);
+        char *s = decode_hex_dup(p, n);
         printf("%*s%-22s %s%s(%zu octets)\n", o->indent, "", label(key), s, n ? " " : "", n);
         free(s);
     }
@@ -161,7 +164,7 @@ static void format_value(const bacsc_value *v, char *buf, size_t cap)
         size_t n = 0;
         n += (size_t)snprintf(buf + n, cap - n, "CharacterString ");
         if (c->charset != BACSC_CHARSET_UTF8) {
-            char *h = hex_dup(c->data, c->len > 60 ? 60 : c->len);
+            char *h = decode_hex_dup(c->data, c->len > 60 ? 60 : c->len);
             snprintf(buf + n, cap - n, "charset %u %s", c->charset, h);
             free(h);
             return;
@@ -184,7 +187,7 @@ static void format_value(const bacsc_value *v, char *buf, size_t cap)
         return;
     }
     case BACSC_TAG_OCTET_STRING: {
-        char *h = hex_dup(v->v.octets.data, v->v.octets.len > 60 ? 60 : v->v.octets.len);
+        char *h = decode_hex_dup(v->v.octets.data, v->v.octets.len > 60 ? 60 : v->v.octets.len);
         snprintf(buf, cap, "OctetString %s", h);
         free(h);
         return;
@@ -198,7 +201,7 @@ static void format_value(const bacsc_value *v, char *buf, size_t cap)
         return;
     }
     case BACSC_VALUE_CONTEXT: {
-        char *h = hex_dup(v->v.raw.data, v->v.raw.len > 60 ? 60 : v->v.raw.len);
+        char *h = decode_hex_dup(v->v.raw.data, v->v.raw.len > 60 ? 60 : v->v.raw.len);
         snprintf(buf, cap, "[%u] %s", v->ctx_tag, h);
         free(h);
         return;
