@@ -130,6 +130,9 @@ uint8_t *bacsc_loop_scratch(bacsc_loop *loop, size_t *len);
 /* Number of watched fds and active timers (for tests and status). */
 size_t bacsc_loop_watch_count(const bacsc_loop *loop);
 size_t bacsc_loop_timer_count(const bacsc_loop *loop);
+/* epoll_ctl(2) calls made so far (watch, set_events, unwatch): for tests
+ * and benchmarks of the per-message system calls. */
+uint64_t bacsc_loop_ctl_count(const bacsc_loop *loop);
 
 /* The random source of the I/O layer, in the shape of the sans-I/O core's
  * bacsc_random_fn: OpenSSL RAND_bytes (user unused). Returns 0 on success. */

@@ -58,6 +58,7 @@ struct bacsc_loop {
     sigset_t old_mask;
     struct sighandler sig[MAX_SIGNALS];
     uint8_t *scratch;
+    uint64_t ctl_calls;
 };
 
 static uint64_t monotonic_us(void)
@@ -149,6 +150,7 @@ int bacsc_loop_watch(bacsc_loop *l, int fd, unsigned events, bacsc_io_fn fn, voi
     struct watch *w = &l->watches[fd];
     struct epoll_event ee = {.events = to_epoll(events), .data.fd = fd};
     bool existed = w->gen != 0;
+    l->ctl_calls++;
     if (epoll_ctl(l->epfd, existed ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ee) != 0)
         return BACSC_ERR_IO;
     if (!existed) {
@@ -171,6 +173,7 @@ int bacsc_loop_set_events(bacsc_loop *l, int fd, unsigned events)
     if (w->events == events)
         return BACSC_OK;
     struct epoll_event ee = {.events = to_epoll(events), .data.fd = fd};
+    l->ctl_calls++;
     if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ee) != 0)
         return BACSC_ERR_IO;
     w->events = events;
@@ -181,6 +184,7 @@ void bacsc_loop_unwatch(bacsc_loop *l, int fd)
 {
     if (fd < 0 || (size_t)fd >= l->nwatches_cap || l->watches[fd].gen == 0)
         return;
+    l->ctl_calls++;
     epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
     memset(&l->watches[fd], 0, sizeof l->watches[fd]);
     l->nwatched--;
@@ -235,6 +239,11 @@ int bacsc_timer_start(bacsc_loop *l, bacsc_timer *t, uint64_t delay_us)
 size_t bacsc_loop_timer_count(const bacsc_loop *l)
 {
     return l->timers.len;
+}
+
+uint64_t bacsc_loop_ctl_count(const bacsc_loop *l)
+{
+    return l->ctl_calls;
 }
 
 static void run_timers(bacsc_loop *l)

@@ -55,6 +55,7 @@ enum cstate { CS_CONNECTING, CS_TLS, CS_HTTP, CS_OPEN, CS_CLOSING, CS_CLOSED };
 #define KEEP_BUFS_US 20000    /* KEEP_BUFS_RUN I/O events this close (more than a greeting): */
 #define KEEP_BUFS_RUN 8       /* keep OpenSSL's buffers (no 17 KB malloc+free per record) */
 #define RELEASE_BUFS_US 1000000 /* until idle this long */
+#define MASK_POOL 64          /* client: masking keys fetched 16 at a time */
 
 /* Handshake-only state, freed when the connection opens. */
 struct handshake {
@@ -89,6 +90,8 @@ struct bacsc_wsconn {
     bool bufs_kept;              /* open, busy: SSL_MODE_RELEASE_BUFFERS cleared */
     unsigned busy_run;           /* I/O events in a row < KEEP_BUFS_US apart */
     uint64_t last_io;            /* open: µs of the last read event or flush */
+    uint8_t mask_used;           /* client: octets of `masks` already used */
+    uint8_t masks[MASK_POOL];    /* client: unused masking keys from RAND_bytes */
     bacsc_addr_entry *addr;      /* server, while handshaking: its source address */
     uint64_t accepted_at;        /* server: µs */
     unsigned protocol;
@@ -317,11 +320,25 @@ static int queue_raw(bacsc_wsconn *c, const void *data, size_t len)
     return BACSC_OK;
 }
 
+/* A client frame's masking key (RFC 6455 5.3: strong entropy), each used once.
+ * RAND_bytes per frame cost ~6,500 instructions and a getpid(2) (OpenSSL 3.0). */
+static int next_mask(bacsc_wsconn *c, uint8_t mask[4])
+{
+    if (c->mask_used == 0 || c->mask_used >= MASK_POOL) {
+        if (RAND_bytes(c->masks, MASK_POOL) != 1)
+            return BACSC_ERR_CRYPTO;
+        c->mask_used = 0;
+    }
+    memcpy(mask, c->masks + c->mask_used, 4);
+    c->mask_used += 4;
+    return BACSC_OK;
+}
+
 static int queue_frame(bacsc_wsconn *c, int opcode, const uint8_t *data, size_t len)
 {
     uint8_t mask[4];
     bool masked = !c->server;
-    if (masked && RAND_bytes(mask, 4) != 1)
+    if (masked && next_mask(c, mask) != BACSC_OK)
         return BACSC_ERR_CRYPTO;
     size_t h = bacsc_ws_header_size(len, masked);
     int rc = reserve(c, h + len, opcode & 0x8);
@@ -344,7 +361,7 @@ static int queue_close(bacsc_wsconn *c, uint16_t code, const char *reason)
 {
     uint8_t frame[BACSC_WS_MAX_CONTROL + BACSC_WS_MAX_HEADER];
     uint8_t mask[4];
-    if (!c->server && RAND_bytes(mask, 4) != 1)
+    if (!c->server && next_mask(c, mask) != BACSC_OK)
         return BACSC_ERR_CRYPTO;
     if (!bacsc_ws_close_code_valid(code))
         code = BACSC_WS_CLOSE_NORMAL;
@@ -478,7 +495,10 @@ static void update_interest(bacsc_wsconn *c)
     if (c->state == CS_CLOSED || c->fd < 0)
         return;
     unsigned ev = BACSC_EV_READ;
-    if (c->state == CS_CONNECTING || c->out_off < c->out_len || c->ssl_read_wants_write)
+    /* Output whose flush is deferred to the end of this loop turn needs no write
+     * interest (2 epoll_ctl per answer); that flush asks if the socket is full. */
+    bool out_waits = c->out_off < c->out_len && !(c->flush_scheduled && c->state != CS_TLS);
+    if (c->state == CS_CONNECTING || out_waits || c->ssl_read_wants_write)
         ev |= BACSC_EV_WRITE;
     if (c->state == CS_CONNECTING)
         ev = BACSC_EV_WRITE;
