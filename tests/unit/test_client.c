@@ -265,7 +265,7 @@ static void test_bad_arguments(void **state)
 /* Inject an APDU as if sent by `from`. */
 static int inject(fx *f, const fdl_node *from, const uint8_t *apdu, size_t len)
 {
-    return fdl_apdu_to_client(from, f->cn, apdu, len, f->now);
+    return fdl_apdu_to(from, f->cn, apdu, len, f->now);
 }
 
 static void test_answers_matched_by_source_and_id(void **state)

@@ -288,7 +288,7 @@ static float av_pv(fx *f, uint32_t inst)
  * false when the device stayed silent). */
 static bool raw_request(fx *f, const uint8_t *apdu, size_t len, fdl_frame *out)
 {
-    fdl_apdu_to_device(f->cn, f->dn, apdu, len, f->now);
+    fdl_apdu_to(f->cn, f->dn, apdu, len, f->now);
     if (fdl_queued(&f->net) == 0)
         return false;
     assert_true(fdl_take(&f->net, out));
@@ -772,7 +772,7 @@ static void test_segmented_request_single_segment(void **state)
 {
     fx *f = *state;
     uint8_t apdu[] = {0x08, 0x05, 0x41, 0x00, 0x04, 0x0C, 0x0C, 0x02, 0x00, 0x03, 0xE9, 0x19, 0x4D};
-    fdl_apdu_to_device(f->cn, f->dn, apdu, sizeof apdu, f->now);
+    fdl_apdu_to(f->cn, f->dn, apdu, sizeof apdu, f->now);
     fdl_frame fr;
     bacsc_apdu a;
     assert_true(fdl_next_apdu(&f->net, &fr, &a));

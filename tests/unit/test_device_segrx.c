@@ -149,7 +149,7 @@ static void send_seg(fx *f, uint8_t invoke, uint32_t seq, size_t seg_len, uint8_
     uint8_t apdu[1600] = {(uint8_t)(0x08 | (more ? 0x04 : 0) | 0x02), 0x75, invoke, (uint8_t)seq,
                           window, BACSC_SERVICE_WRITE_PROPERTY};
     memcpy(apdu + 6, f->body + off, n);
-    fdl_apdu_to_device(f->cn, f->dn, apdu, 6 + n, f->now);
+    fdl_apdu_to(f->cn, f->dn, apdu, 6 + n, f->now);
 }
 
 static void expect_segack(fx *f, uint8_t invoke, uint8_t seq, bool nak, uint8_t window)
@@ -290,7 +290,7 @@ static void test_client_abort(void **state)
     send_seg(f, 12, 0, 30, 4);
     expect_segack(f, 12, 0, false, 4);
     uint8_t ab[] = {0x70, 12, 0};
-    assert_int_equal(fdl_apdu_to_device(f->cn, f->dn, ab, sizeof ab, f->now), BACSC_OK);
+    assert_int_equal(fdl_apdu_to(f->cn, f->dn, ab, sizeof ab, f->now), BACSC_OK);
     assert_int_equal(bacsc_device_expiry(f->dev), UINT64_MAX);
     send_seg(f, 12, 1, 30, 4);
     expect_silence(f);
