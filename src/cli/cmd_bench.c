@@ -213,6 +213,13 @@ static json_t *floors_json(const bench_hub_opts *o, const bench_hub_result *r,
             json_object_set_new(j, "hub_cpu_us_per_msg",
                                 bench_floor_json(r->hub_cpu_s * 1e6 / n, f->relay_us, "us"));
     }
+    if (o->mode != BENCH_MODE_CONNECT && r->gen_counted && r->received && f->relay_us > 0) {
+        double n = (double)r->received;
+        json_object_set_new(j, "generator_syscalls_per_msg",
+                            bench_floor_json((double)(r->gen_syscr + r->gen_syscw) / n, 2.0, ""));
+        json_object_set_new(j, "generator_cpu_us_per_msg",
+                            bench_floor_json(r->gen_cpu_s * 1e6 / n, f->relay_us, "us"));
+    }
     if (f->crypto_ok) {
         json_object_set_new(j, "crypto", bench_floor_crypto_json(&f->crypto));
         if (o->hub_pid > 0 && r->connected)
@@ -251,6 +258,13 @@ static void print_floors(const bench_hub_opts *o, const bench_hub_result *r,
             printf("    (floor: %s)\n", f->relay_what);
         }
     }
+    if (o->mode != BENCH_MODE_CONNECT && r->gen_counted && r->received && f->relay_us > 0) {
+        double n = (double)r->received;
+        bench_floor_print(stdout, "generator syscalls per message (1 r + 1 w)",
+                          (double)(r->gen_syscr + r->gen_syscw) / n, 2.0, "");
+        bench_floor_print(stdout, "generator CPU per relayed message", r->gen_cpu_s * 1e6 / n,
+                          f->relay_us, "µs");
+    }
     if (f->crypto_ok) {
         printf("  ");
         bench_floor_crypto_print(stdout, &f->crypto);
@@ -268,6 +282,7 @@ static void print_json(const bench_hub_opts *o, const bench_hub_result *r, const
     json_object_set_new(j, "nodes", json_integer(r->nodes));
     json_object_set_new(j, "connected", json_integer(r->connected));
     json_object_set_new(j, "establish_s", json_real(r->establish_s));
+    json_object_set_new(j, "generator_cpu_establish_s", json_real(r->gen_cpu_establish_s));
     json_object_set_new(j, "connect_time", lat_json(&r->connect_time));
     if (o->mode != BENCH_MODE_CONNECT) {
         json_object_set_new(j, "pairs", json_integer(o->pairs));
@@ -287,6 +302,13 @@ static void print_json(const bench_hub_opts *o, const bench_hub_result *r, const
             json_object_set_new(j, "hub_writes_per_msg", json_real((double)r->hub_syscw / n));
             json_object_set_new(j, "hub_cpu_us_per_msg", json_real(r->hub_cpu_s * 1e6 / n));
         }
+        if (r->gen_counted && r->received) {
+            double n = (double)r->received;
+            json_object_set_new(j, "generator_reads_per_msg", json_real((double)r->gen_syscr / n));
+            json_object_set_new(j, "generator_writes_per_msg",
+                                json_real((double)r->gen_syscw / n));
+            json_object_set_new(j, "generator_cpu_us_per_msg", json_real(r->gen_cpu_s * 1e6 / n));
+        }
         json_object_set_new(j, "one_way", lat_json(&r->one_way));
         json_object_set_new(j, "rtt", lat_json(&r->rtt));
     } else {
@@ -298,11 +320,13 @@ static void print_json(const bench_hub_opts *o, const bench_hub_result *r, const
         }
         if (r->restart_measured) {
             json_object_set_new(j, "restart",
-                                json_pack("{s:i,s:i,s:f,s:I,s:I}", "lost", (int)r->restart_lost,
-                                          "back", (int)r->restart_back, "reestablish_s",
-                                          r->restart_s, "tls_handshakes",
+                                json_pack("{s:i,s:i,s:f,s:I,s:I,s:f,s:f}", "lost",
+                                          (int)r->restart_lost, "back", (int)r->restart_back,
+                                          "reestablish_s", r->restart_s, "tls_handshakes",
                                           (json_int_t)r->restart_tls_handshakes, "tls_resumed",
-                                          (json_int_t)r->restart_tls_resumed));
+                                          (json_int_t)r->restart_tls_resumed, "loss_spread_s",
+                                          r->restart_loss_spread_s, "generator_cpu_s",
+                                          r->gen_cpu_restart_s));
         }
     }
     if (o->hub_pid > 0 && o->mode == BENCH_MODE_CONNECT)
@@ -352,6 +376,12 @@ static void print_table(const bench_hub_opts *o, const bench_hub_result *r,
                    (double)r->hub_syscw / n);
             printf("hub CPU                %.2f µs per relayed message (%.2f s in %.2f s)\n",
                    r->hub_cpu_s * 1e6 / n, r->hub_cpu_s, r->measured_s);
+        }
+        if (r->gen_counted && r->received) {
+            double n = (double)r->received;
+            printf("generator              %.2f read+write, %.2f µs CPU per relayed message (this "
+                   "process: the nodes' side)\n",
+                   (double)(r->gen_syscr + r->gen_syscw) / n, r->gen_cpu_s * 1e6 / n);
         }
     } else {
         printf("held                   %.1f s\n", r->measured_s);

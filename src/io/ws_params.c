@@ -1,6 +1,6 @@
 /*
- * ws_params.c — the WebSocket layer's option defaults and address text
- * (ws_params_internal.h), kept out of wsconn.c.
+ * ws_params.c — the WebSocket layer's option defaults, address text and
+ * socket draining (ws_params_internal.h), kept out of wsconn.c.
  */
 #include "ws_params_internal.h"
 
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "bacsc/error.h"
 
@@ -125,4 +126,11 @@ int bacsc_io_split_host_port(const char *s, char *host, size_t hcap, char *port,
         return BACSC_ERR_INVALID_ARG;
     strcpy(port, ps);
     return BACSC_OK;
+}
+
+void bacsc_io_drain_socket(int fd)
+{
+    char buf[16384];
+    for (int i = 0; i < 4 && recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0; i++)
+        ;
 }

@@ -23,4 +23,13 @@ void bacsc_io_format_addr(const struct sockaddr *sa, char *out, size_t cap, uint
 int bacsc_io_split_host_port(const char *s, char *host, size_t hcap, char *port, size_t pcap,
                              const char *def_port);
 
+/* Read and drop what the peer has already sent (at most 64 KB, never
+ * blocks), before closing a connection whose TLS handshake failed. OpenSSL
+ * 3.2 and later read a handshake record by record (read-ahead only once the
+ * application keys are in use), so after a refused certificate the peer's
+ * CertificateVerify and Finished are still in the socket: closing over
+ * unread octets sends a TCP RST, which can reach the peer before it has
+ * read our alert, and it then sees a reset instead of the reason. */
+void bacsc_io_drain_socket(int fd);
+
 #endif

@@ -203,6 +203,8 @@ static void teardown(bacsc_wsconn *c, uint16_t error_code, const char *reason)
     if (c->state == CS_CLOSED)
         return;
     bool was_open = c->state >= CS_OPEN;
+    if (c->state == CS_TLS && c->fd >= 0 && !c->in_pool)
+        bacsc_io_drain_socket(c->fd); /* our alert reaches the peer (ws_params_internal.h) */
     c->state = CS_CLOSED;
     bacsc_timer_stop(c->loop, &c->timer);
     if (c->in_pool) {

@@ -17,7 +17,9 @@
  */
 #include "ca_internal.h"
 
+#include <pthread.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,28 +114,78 @@ static void sql_auth(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_text(ctx, ca->auth, -1, SQLITE_TRANSIENT);
 }
 
-/* Hex SHA-256 over the length-prefixed text of every argument. */
+/* SHA-256 fetched once for the audit chain (one hash per audit row; the
+ * implicit fetch of EVP_sha256() in every EVP_DigestInit_ex is a lookup). */
+static EVP_MD *audit_md;
+static pthread_once_t audit_md_once = PTHREAD_ONCE_INIT;
+
+static void audit_md_init(void)
+{
+    audit_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    ERR_clear_error();
+}
+
+/* What is hashed, gathered in a buffer so that a row is hashed with one or
+ * two EVP_DigestUpdate calls rather than two per field. */
+typedef struct hash_in {
+    EVP_MD_CTX *md;
+    bool ok;
+    size_t n;
+    unsigned char buf[1024];
+} hash_in;
+
+static void hash_add(hash_in *h, const void *p, size_t n)
+{
+    if (h->n + n > sizeof h->buf) {
+        h->ok = h->ok && EVP_DigestUpdate(h->md, h->buf, h->n);
+        h->n = 0;
+        if (n > sizeof h->buf) {
+            h->ok = h->ok && EVP_DigestUpdate(h->md, p, n);
+            return;
+        }
+    }
+    memcpy(h->buf + h->n, p, n);
+    h->n += n;
+}
+
+/* "<n>:" in decimal, n >= -1: the length prefix of a field. */
+static void hash_add_len(hash_in *h, int n)
+{
+    char t[16], *e = t + sizeof t, *p = e;
+    *--p = ':';
+    unsigned v = n < 0 ? 1u : (unsigned)n;
+    do
+        *--p = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    if (n < 0)
+        *--p = '-';
+    hash_add(h, p, (size_t)(e - p));
+}
+
+/* Hex SHA-256 over the length-prefixed text of every argument: for each,
+ * its length in octets in decimal ("-1" for NULL), ':' and the text. */
 static void sql_audit_hash(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned char h[32];
-    unsigned int hl = 0;
-    bool ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-    for (int i = 0; ok && i < argc; i++) {
+    pthread_once(&audit_md_once, audit_md_init);
+    hash_in h = {.md = EVP_MD_CTX_new()};
+    unsigned char d[32];
+    unsigned int dl = 0;
+    h.ok = h.md && audit_md && EVP_DigestInit_ex(h.md, audit_md, NULL);
+    for (int i = 0; h.ok && i < argc; i++) {
         const unsigned char *t = sqlite3_value_text(argv[i]);
         int n = t ? sqlite3_value_bytes(argv[i]) : -1;
-        char pre[24];
-        int pl = snprintf(pre, sizeof pre, "%d:", n);
-        ok = EVP_DigestUpdate(md, pre, (size_t)pl) && (n <= 0 || EVP_DigestUpdate(md, t, (size_t)n));
+        hash_add_len(&h, n);
+        if (n > 0)
+            hash_add(&h, t, (size_t)n);
     }
-    ok = ok && EVP_DigestFinal_ex(md, h, &hl);
-    EVP_MD_CTX_free(md);
+    bool ok = h.ok && EVP_DigestUpdate(h.md, h.buf, h.n) && EVP_DigestFinal_ex(h.md, d, &dl);
+    EVP_MD_CTX_free(h.md);
     if (!ok) {
         sqlite3_result_error(ctx, "audit hash failed", -1);
         return;
     }
     char hex[65];
-    bacsc_pki_hex(h, 32, hex);
+    bacsc_pki_hex(d, 32, hex);
     sqlite3_result_text(ctx, hex, 64, SQLITE_TRANSIENT);
 }
 
@@ -149,14 +201,10 @@ int ca_register_functions(bacsc_ca *ca)
 }
 
 /* Schema 1 (no chain) → 2: rows before the migration stay unchained and are
- * reported as such by the verifier. */
-int ca_migrate(bacsc_ca *ca, int from)
+ * reported as such by the verifier. In the caller's transaction. */
+static int migrate_1_2(bacsc_ca *ca)
 {
-    if (from != 1)
-        return BACSC_OK;
-    int rc = ca_begin(ca);
-    if (rc == BACSC_OK)
-        rc = ca_exec(ca, "ALTER TABLE batches ADD COLUMN submitter TEXT");
+    int rc = ca_exec(ca, "ALTER TABLE batches ADD COLUMN submitter TEXT");
     if (rc == BACSC_OK)
         rc = ca_exec(ca, ca_schema_v2_sql);
     if (rc == BACSC_OK) {
@@ -171,6 +219,61 @@ int ca_migrate(bacsc_ca *ca, int from)
         rc = ca_meta_set(ca, "policy_mac", "upgrade");
     if (rc == BACSC_OK)
         rc = ca_audit(ca, "upgrade", "ca.db", "schema 1 -> 2: audit hash chain, submitters");
+    return rc;
+}
+
+/* Schema 2 → 3: the requests.status CHECK written as comparisons (see
+ * CA_STATUS_CHECK in ca_internal.h). Only the text of the constraint
+ * changes, to an equivalent one every stored row already meets, so it is
+ * changed in place as SQLite documents for removing or changing CHECK
+ * constraints (writable_schema, then schema_version + 1 so that every
+ * connection reloads the schema), in the caller's transaction: no row is
+ * copied. A store whose constraint reads otherwise is left as it is. */
+static int migrate_2_3(bacsc_ca *ca)
+{
+    sqlite3_stmt *st = ca_prep(ca, "PRAGMA schema_version");
+    long long sv = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    if (sv < 0)
+        return ca_db_fail(ca, "schema version");
+    int rc = ca_exec(ca, "PRAGMA writable_schema = ON");
+    st = rc == BACSC_OK ? ca_prep(ca, "UPDATE sqlite_master SET sql = replace(sql, ?1, ?2) "
+                                      "WHERE type = 'table' AND name = 'requests'")
+                        : NULL;
+    if (st) {
+        sqlite3_bind_text(st, 1, CA_STATUS_CHECK_V1, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, CA_STATUS_CHECK, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = ca_db_fail(ca, "schema 3");
+        sqlite3_finalize(st);
+    } else if (rc == BACSC_OK) {
+        rc = BACSC_ERR_DB;
+    }
+    char sql[96];
+    snprintf(sql, sizeof sql, "PRAGMA schema_version = %lld", sv + 1);
+    if (rc == BACSC_OK)
+        rc = ca_exec(ca, sql);
+    int off = ca_exec(ca, "PRAGMA writable_schema = OFF");
+    if (rc == BACSC_OK)
+        rc = off;
+    if (rc == BACSC_OK)
+        rc = ca_exec(ca, "PRAGMA user_version = 3");
+    if (rc == BACSC_OK)
+        rc = ca_audit(ca, "upgrade", "ca.db",
+                      "schema 2 -> 3: request status check without a temporary table");
+    return rc;
+}
+
+/* Bring a store of an older schema to the current one, in one transaction. */
+int ca_migrate(bacsc_ca *ca, int from)
+{
+    if (from < 1 || from > 2)
+        return BACSC_OK;
+    int rc = ca_begin(ca);
+    if (rc == BACSC_OK && from == 1)
+        rc = migrate_1_2(ca);
+    if (rc == BACSC_OK)
+        rc = migrate_2_3(ca);
     if (rc == BACSC_OK)
         rc = ca_commit(ca);
     if (rc != BACSC_OK)

@@ -55,6 +55,14 @@ int ca_need_signer(bacsc_ca *ca);
  * submit's CSR checks and by signing. */
 bacsc_pool *ca_pool(bacsc_ca *ca);
 
+/* requests.status CHECK: as comparisons since schema 3 (an IN list of more
+ * than two values makes SQLite build a temporary table on every INSERT and
+ * UPDATE of a request); CA_STATUS_CHECK_V1 is the text of schemas 1 and 2. */
+#define CA_STATUS_CHECK_V1 "CHECK(status IN ('pending','approved','rejected','issued'))"
+#define CA_STATUS_CHECK                                                                  \
+    "CHECK(status = 'pending' OR status = 'approved' OR status = 'rejected' OR status = " \
+    "'issued')"
+
 /* ca_audit.c: actor, audit chain, anchor, policy MAC. */
 extern const char *const ca_schema_v2_sql;
 void ca_actor_default(bacsc_ca *ca, const char *display);

@@ -34,7 +34,7 @@
 #include "bacsc/error.h"
 #include "bacsc/renewal.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define ISSUE_CHUNK 1000
 #define MAX_THREADS BACSC_POOL_MAX
 
@@ -53,7 +53,7 @@ static const char *const schema_sql =
     "  entry TEXT, ref TEXT, device_uuid TEXT, device_instance INTEGER, device_name TEXT,\n"
     "  subject TEXT, csr BLOB NOT NULL, key_fp TEXT NOT NULL,\n"
     "  key_alg BLOB, key_bits BLOB, subject_der BLOB, san_der BLOB,\n"
-    "  status TEXT NOT NULL CHECK(status IN ('pending','approved','rejected','issued')),\n"
+    "  status TEXT NOT NULL " CA_STATUS_CHECK ",\n"
     "  decided_by TEXT, reason TEXT, created INTEGER NOT NULL, decided INTEGER);\n"
     "CREATE INDEX requests_status ON requests(status, batch_id);\n"
     "CREATE INDEX requests_batch ON requests(batch_id);\n"
@@ -240,7 +240,7 @@ static int db_check_schema(bacsc_ca *ca)
     sqlite3_finalize(st);
     if (v == SCHEMA_VERSION)
         return BACSC_OK;
-    if (v == 1)
+    if (v == 1 || v == 2)
         return ca_migrate(ca, v);
     if (v > SCHEMA_VERSION)
         return ca_fail(ca, BACSC_ERR_UNSUPPORTED,
@@ -333,6 +333,8 @@ int bacsc_ca_init(const bacsc_ca_init_params *p, char *err, size_t errlen)
         rc = ca_exec(&tmp, schema_sql);
     if (rc == BACSC_OK)
         rc = ca_exec(&tmp, ca_schema_v2_sql);
+    if (rc == BACSC_OK)
+        rc = ca_exec(&tmp, "PRAGMA user_version = 3");
     if (rc == BACSC_OK)
         rc = ca_meta_set(&tmp, "audit_chain_from", "1");
     if (rc == BACSC_OK) {

@@ -68,7 +68,7 @@ static void check_one(void *vctx, size_t i)
                                                                 : "not a DER PKCS#10 certificate request");
     } else {
         it->rc = pki_policy_check_parsed(c->policy, csr, &it->info, it->why, sizeof it->why);
-        if (it->rc == BACSC_OK && pki_parts_from_req(pki_csr_req(csr), &it->parts) != BACSC_OK)
+        if (it->rc == BACSC_OK && pki_parts_from_csr(csr, &it->parts) != BACSC_OK)
             it->rc = pki_fail(it->why, sizeof it->why, BACSC_ERR_MALFORMED,
                               "cannot extract the CSR's key and names");
     }

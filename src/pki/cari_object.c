@@ -318,14 +318,19 @@ static int64_t asn1_time_unix(const ASN1_TIME *t)
     return (int64_t)timegm(&tm);
 }
 
+static int fill_names(bacsc_cari_entry *e, EVP_PKEY *pk, const X509_NAME *subj)
+{
+    e->subject = name_oneline(subj);
+    e->key_type = key_type_of(pk);
+    return e->subject && e->key_type ? BACSC_OK : BACSC_ERR_NOMEM;
+}
+
 static int fill_common(bacsc_cari_entry *e, X509_PUBKEY *xpk, EVP_PKEY *pk, const X509_NAME *subj)
 {
     if (spki_fingerprint(xpk, e->fingerprint) != 0)
         return BACSC_ERR_CRYPTO;
     e->has_fingerprint = true;
-    e->subject = name_oneline(subj);
-    e->key_type = key_type_of(pk);
-    return e->subject && e->key_type ? BACSC_OK : BACSC_ERR_NOMEM;
+    return fill_names(e, pk, subj);
 }
 
 /* Key types worth verifying a CSR for (0 = any), set per thread for the
@@ -364,25 +369,24 @@ static int fill_csr(bacsc_cari_entry *e, bacsc_csr *c)
         cari_entry_fail(e, BACSC_ERR_CRYPTO, "CSR self-signature does not verify");
         return e->status;
     }
-    int rc = fill_common(e, X509_REQ_get_X509_PUBKEY(req), pk, X509_REQ_get_subject_name(req));
+    /* the fingerprint and extensions pki_csr_verify has read */
+    int rc = pki_csr_spki_fp(c, e->fingerprint) ? BACSC_OK : BACSC_ERR_CRYPTO;
+    e->has_fingerprint = rc == BACSC_OK;
+    if (rc == BACSC_OK)
+        rc = fill_names(e, pk, X509_REQ_get_subject_name(req));
     if (rc != BACSC_OK) {
         cari_entry_fail(e, rc, "cannot read the CSR's key or subject");
         return rc;
     }
-    STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
-    if (exts) {
-        int crit = 0;
-        GENERAL_NAMES *gens = X509V3_get_d2i(exts, NID_subject_alt_name, &crit, NULL);
-        bool bad = false;
-        if (gens) {
-            e->san_uuid = san_uuid_of(gens, &bad);
-            GENERAL_NAMES_free(gens);
-        }
-        sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-        if (bad) {
-            cari_entry_fail(e, BACSC_ERR_MALFORMED, "urn:uuid: subjectAltName is not a valid UUID");
-            return e->status;
-        }
+    pki_csr_exts x;
+    pki_csr_exts_get(c, &x);
+    bool bad = false;
+    if (x.sans)
+        e->san_uuid = san_uuid_of(x.sans, &bad);
+    pki_csr_exts_done(&x);
+    if (bad) {
+        cari_entry_fail(e, BACSC_ERR_MALFORMED, "urn:uuid: subjectAltName is not a valid UUID");
+        return e->status;
     }
     e->type = BACSC_CARI_ENTRY_CSR;
     return BACSC_OK;

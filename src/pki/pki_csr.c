@@ -19,7 +19,11 @@
  *    as with the decoder; any other key type (RSA, EdDSA, explicit curve
  *    parameters) goes through d2i_PUBKEY as before;
  *  - the result of X509_REQ_verify is kept, so a CSR checked by the CARI
- *    reader is not verified again by bacsc_ca_submit.
+ *    reader is not verified again by bacsc_ca_submit;
+ *  - when it is kept, what the reader, the policy check and the store each
+ *    read from the request again is read once and kept too: the SHA-256 of
+ *    the SubjectPublicKeyInfo and the decoded extensions (basicConstraints,
+ *    subjectAltName).
  *
  * Nothing here parses ASN.1 by hand: OpenSSL's d2i/i2d do all of it.
  */
@@ -34,6 +38,7 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/provider.h>
+#include <openssl/x509v3.h>
 
 #include "bacsc/error.h"
 
@@ -45,6 +50,10 @@ struct bacsc_csr {
     int key_state; /* 0 not tried, 1 built, -1 unusable */
     const char *key_problem; /* why unusable, when known (static text) */
     int sig_state; /* 0 not checked, 1 verifies, -1 does not */
+    /* Set with sig_state (then only read): see pki_csr_spki_fp/_exts. */
+    bool derived, fp_ok;
+    uint8_t fp[32];
+    pki_csr_exts exts; /* sans owned by c */
 };
 
 static OSSL_LIB_CTX *nokey_ctx;
@@ -98,6 +107,7 @@ void pki_csr_free(bacsc_csr *c)
         return;
     X509_REQ_free(c->req);
     EVP_PKEY_free(c->key);
+    GENERAL_NAMES_free(c->exts.sans);
     free(c->der);
     free(c);
 }
@@ -259,11 +269,73 @@ const char *pki_csr_key_problem(const bacsc_csr *c)
     return c->key_problem;
 }
 
+static bool spki_fp(X509_REQ *req, uint8_t fp[32])
+{
+    unsigned char *spki = NULL;
+    int n = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req), &spki);
+    unsigned int mdlen = 0;
+    bool ok = n > 0 && EVP_Digest(spki, (size_t)n, fp, &mdlen, EVP_sha256(), NULL) && mdlen == 32;
+    OPENSSL_free(spki);
+    return ok;
+}
+
+/* The extensions, decoded as X509_REQ_get_extensions + X509V3_get_d2i do. */
+static void exts_decode(X509_REQ *req, pki_csr_exts *e)
+{
+    memset(e, 0, sizeof *e);
+    e->san_crit = -1;
+    STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
+    if (!exts)
+        return;
+    e->has = true;
+    int crit = 0;
+    BASIC_CONSTRAINTS *bc = X509V3_get_d2i(exts, NID_basic_constraints, &crit, NULL);
+    /* CA:TRUE, or a duplicate basicConstraints (treated as hostile) */
+    e->requests_ca = (bc && bc->ca) || (!bc && crit == -2);
+    BASIC_CONSTRAINTS_free(bc);
+    e->sans = X509V3_get_d2i(exts, NID_subject_alt_name, &e->san_crit, NULL);
+    e->owned = true;
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+}
+
+bool pki_csr_spki_fp(const bacsc_csr *c, uint8_t fp[32])
+{
+    if (c->derived) {
+        memcpy(fp, c->fp, 32);
+        return c->fp_ok;
+    }
+    bool ok = spki_fp(c->req, fp);
+    ERR_clear_error();
+    return ok;
+}
+
+void pki_csr_exts_get(const bacsc_csr *c, pki_csr_exts *e)
+{
+    if (c->derived) {
+        *e = c->exts;
+        e->owned = false;
+    } else {
+        exts_decode(c->req, e);
+        ERR_clear_error();
+    }
+}
+
+void pki_csr_exts_done(pki_csr_exts *e)
+{
+    if (e->owned)
+        GENERAL_NAMES_free(e->sans);
+    memset(e, 0, sizeof *e);
+}
+
 bool pki_csr_verify(bacsc_csr *c)
 {
     if (c->sig_state == 0) {
         EVP_PKEY *k = pki_csr_key(c);
         c->sig_state = k && X509_REQ_verify(c->req, k) == 1 ? 1 : -1;
+        /* settled from here on: what is read again later is read now */
+        c->fp_ok = spki_fp(c->req, c->fp);
+        exts_decode(c->req, &c->exts);
+        c->derived = true;
         ERR_clear_error();
     }
     return c->sig_state == 1;

@@ -75,8 +75,23 @@ EVP_PKEY *pki_csr_key(bacsc_csr *c);
 const char *pki_csr_key_problem(const bacsc_csr *c);
 /* The same limits on a bare SubjectPublicKeyInfo (no key built). */
 const char *pki_spki_precheck(X509_PUBKEY *xpk);
-/* True if the self-signature verifies (checked once, then remembered). */
+/* True if the self-signature verifies (checked once, then remembered; the
+ * SPKI fingerprint and the extensions below are read at the same time). */
 bool pki_csr_verify(bacsc_csr *c);
+/* SHA-256 of the SubjectPublicKeyInfo as received; false if it cannot be
+ * encoded. Only reads `c`. */
+bool pki_csr_spki_fp(const bacsc_csr *c, uint8_t fp[32]);
+/* The request's extensions as X509_REQ_get_extensions and X509V3_get_d2i
+ * read them. Only reads `c`; pki_csr_exts_done releases what it gave. */
+typedef struct pki_csr_exts {
+    bool has;           /* an extension request is present (and decodes) */
+    bool requests_ca;   /* basicConstraints CA:TRUE, or two basicConstraints */
+    GENERAL_NAMES *sans; /* subjectAltName; NULL when absent or bad: */
+    int san_crit;       /* ... X509V3_get_d2i's crit (-1 absent, -2 twice) */
+    bool owned;         /* sans belongs to this struct */
+} pki_csr_exts;
+void pki_csr_exts_get(const bacsc_csr *c, pki_csr_exts *e);
+void pki_csr_exts_done(pki_csr_exts *e);
 /* A public key from an X509_PUBKEY whose key may not be decoded (fast for
  * named-curve EC keys; other types through d2i_PUBKEY). Caller frees. */
 EVP_PKEY *pki_spki_key(X509_PUBKEY *xpk);
@@ -99,6 +114,8 @@ typedef struct pki_parts {
     int alg_len, bits_len, subject_len, sans_len;
 } pki_parts;
 int pki_parts_from_req(X509_REQ *req, pki_parts *out);
+/* The same from a parsed CSR (its extensions read once). */
+int pki_parts_from_csr(const bacsc_csr *c, pki_parts *out);
 void pki_parts_free(pki_parts *parts);
 
 /* Issue an operational certificate from parts (same profile as

@@ -5,12 +5,15 @@
  * The signer prepares everything that is the same for every certificate once
  * (issuer name with its DER cached, basicConstraints, keyUsage, EKU and AKI
  * extensions), so issuing costs one X509 build + one ECDSA signature. After
- * bacsc_signer_new() the signer is only read, so several threads may issue
- * with it at once.
+ * bacsc_signer_new() the signer is only read (but for the spare templates of
+ * pki_signer_issue_parts, under a lock), so several threads may issue with
+ * it at once.
  */
 #include "pki_internal.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +25,9 @@
 
 #include "bacsc/error.h"
 
+/* Spare certificate templates kept by a signer (one per issuing thread). */
+#define MAX_SPARE 64
+
 struct bacsc_signer {
     X509 *ca;
     EVP_PKEY *key;
@@ -31,6 +37,12 @@ struct bacsc_signer {
      * copy (OpenSSL 3.0 spends more time fetching algorithms in
      * EVP_DigestSignInit than signing a P-256 certificate). */
     EVP_MD_CTX *tmpl;
+    /* pki_signer_issue_parts: certificates with the fields every
+     * certificate shares already set, reused (see "signing from stored
+     * parts" below); the only state issuing threads share, under `lock`. */
+    pthread_mutex_t lock;
+    X509 *spare[MAX_SPARE];
+    int n_spare;
 };
 
 /* Sign `x` with a copy of the signer's template context. */
@@ -212,6 +224,7 @@ int bacsc_signer_new(X509 *ca_cert, EVP_PKEY *ca_key, bacsc_signer **out)
     s->ku = ext_key_usage(ds, 1);
     s->eku = ext_eku();
     s->aki = ext_aki(ca_cert);
+    pthread_mutex_init(&s->lock, NULL);
     s->tmpl = EVP_MD_CTX_new();
     if (s->tmpl && EVP_DigestSignInit(s->tmpl, NULL, EVP_sha256(), NULL, ca_key) != 1) {
         EVP_MD_CTX_free(s->tmpl);
@@ -241,6 +254,9 @@ void bacsc_signer_free(bacsc_signer *s)
     X509_EXTENSION_free(s->eku);
     X509_EXTENSION_free(s->aki);
     EVP_MD_CTX_free(s->tmpl);
+    for (int i = 0; i < s->n_spare; i++)
+        X509_free(s->spare[i]);
+    pthread_mutex_destroy(&s->lock);
     free(s);
 }
 
@@ -514,12 +530,142 @@ static GENERAL_NAMES *filter_sans(GENERAL_NAMES *in, const bacsc_carry *carry)
     return in;
 }
 
+/* A certificate with what every certificate of this signer shares already
+ * set (version, issuer, basicConstraints, keyUsage, EKU, AKI and the
+ * signature algorithm, which signing it once records in both places), and
+ * placeholders where each certificate puts its own (serial, validity,
+ * subject, key, SKI). Made on first use with the first request's key. */
+static X509 *template_new(bacsc_signer *s, const pki_parts *parts)
+{
+    X509 *x = X509_new();
+    X509_NAME *empty = X509_NAME_new();
+    int ok = x && empty && X509_set_version(x, 2) && set_serial(x, NULL) &&
+             X509_set_issuer_name(x, s->issuer) && set_validity(x, wall_now(), 1) &&
+             X509_set_subject_name(x, empty) && set_pubkey_parts(x, parts) &&
+             X509_add_ext(x, s->bc, -1) && X509_add_ext(x, s->ku, -1) &&
+             X509_add_ext(x, s->eku, -1) && add_ski(x) && X509_add_ext(x, s->aki, -1) &&
+             sign_cert(s, x);
+    X509_NAME_free(empty);
+    if (!ok) {
+        X509_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+static X509 *template_get(bacsc_signer *s, const pki_parts *parts)
+{
+    X509 *x = NULL;
+    pthread_mutex_lock(&s->lock);
+    if (s->n_spare > 0)
+        x = s->spare[--s->n_spare];
+    pthread_mutex_unlock(&s->lock);
+    return x ? x : template_new(s, parts);
+}
+
+static void template_put(bacsc_signer *s, X509 *x)
+{
+    pthread_mutex_lock(&s->lock);
+    if (x && s->n_spare < MAX_SPARE) {
+        s->spare[s->n_spare++] = x;
+        x = NULL;
+    }
+    pthread_mutex_unlock(&s->lock);
+    X509_free(x);
+}
+
+/* The subject: the CSR's whole name, or only its CN (as pki_spec_name
+ * makes it: one UTF8String CN, none when the CSR has no CN). Entries are
+ * changed through X509_NAME_delete_entry/add_entry, which mark the name
+ * for re-encoding. */
+static int template_subject(X509 *x, const X509_NAME *csr_subject, bool full)
+{
+    if (full)
+        return X509_set_subject_name(x, csr_subject);
+    char cn[128];
+    pki_name_cn(csr_subject, cn, sizeof cn);
+    X509_NAME *n = X509_get_subject_name(x);
+    while (X509_NAME_entry_count(n) > 0)
+        X509_NAME_ENTRY_free(X509_NAME_delete_entry(n, 0));
+    return !cn[0] || X509_NAME_add_entry_by_NID(n, NID_commonName, MBSTRING_UTF8,
+                                                (const unsigned char *)cn, -1, -1, 0);
+}
+
+/* SKI of the new key in place; the SAN extension replaced (kept last, as
+ * issue() adds it), or removed when this certificate has none. */
+static int template_exts(X509 *x, GENERAL_NAMES *sans)
+{
+    ASN1_OCTET_STRING *o = key_id(x);
+    int ok = o && X509_add1_ext_i2d(x, NID_subject_key_identifier, o, 0,
+                                X509V3_ADD_REPLACE_EXISTING) == 1;
+    ASN1_OCTET_STRING_free(o);
+    if (!ok)
+        return 0;
+    if (sans && sk_GENERAL_NAME_num(sans) > 0)
+        return X509_add1_ext_i2d(x, NID_subject_alt_name, sans, 0, X509V3_ADD_REPLACE) == 1;
+    if (X509_get_ext_by_NID(x, NID_subject_alt_name, -1) < 0)
+        return 1;
+    return X509_add1_ext_i2d(x, NID_subject_alt_name, NULL, 0, X509V3_ADD_DELETE) == 1;
+}
+
+/* Sign the TBSCertificate DER and make the Certificate: SEQUENCE { tbs,
+ * signatureAlgorithm, signature }, encoded by OpenSSL as a SEQUENCE of
+ * three ANY values (the first two already DER, from i2d). The TBS is
+ * encoded once: X509_sign_ctx followed by i2d_X509 encodes it twice. */
+static int sign_tbs(bacsc_signer *s, X509 *x, unsigned char **der, int *der_len)
+{
+    unsigned char *tbs = NULL, *sig = NULL, *alg = NULL;
+    const X509_ALGOR *sig_alg = NULL;
+    X509_get0_signature(NULL, &sig_alg, x);
+    int tbs_len = i2d_re_X509_tbs(x, &tbs), alg_len = i2d_X509_ALGOR(sig_alg, &alg);
+    int max = EVP_PKEY_get_size(s->key);
+    size_t sig_len = max > 0 ? (size_t)max : 0;
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    int ok = tbs_len > 0 && alg_len > 0 && sig_len > 0 && c && EVP_MD_CTX_copy_ex(c, s->tmpl) &&
+             (sig = OPENSSL_malloc(sig_len)) != NULL &&
+             EVP_DigestSign(c, sig, &sig_len, tbs, (size_t)tbs_len) == 1 && sig_len <= INT_MAX;
+    EVP_MD_CTX_free(c);
+    ASN1_SEQUENCE_ANY *seq = ok ? sk_ASN1_TYPE_new_null() : NULL;
+    ASN1_TYPE *t[3] = {ASN1_TYPE_new(), ASN1_TYPE_new(), ASN1_TYPE_new()};
+    ASN1_STRING *v_tbs = ASN1_STRING_new(), *v_alg = ASN1_STRING_new();
+    ASN1_BIT_STRING *v_sig = ASN1_BIT_STRING_new();
+    ok = seq && t[0] && t[1] && t[2] && v_tbs && v_alg && v_sig;
+    if (ok) {
+        ASN1_STRING_set0(v_tbs, tbs, tbs_len);
+        ASN1_STRING_set0(v_alg, alg, alg_len);
+        ASN1_STRING_set0(v_sig, sig, (int)sig_len);
+        tbs = alg = sig = NULL;
+        /* all bits of the last octet are used: no trailing-zero trimming */
+        v_sig->flags = (v_sig->flags & ~0x07L) | ASN1_STRING_FLAG_BITS_LEFT;
+        ASN1_TYPE_set(t[0], V_ASN1_SEQUENCE, v_tbs);
+        ASN1_TYPE_set(t[1], V_ASN1_SEQUENCE, v_alg);
+        ASN1_TYPE_set(t[2], V_ASN1_BIT_STRING, v_sig);
+        v_tbs = v_alg = v_sig = NULL;
+        for (int i = 0; ok && i < 3; i++)
+            if ((ok = sk_ASN1_TYPE_push(seq, t[i]) > 0))
+                t[i] = NULL;
+    }
+    *der = NULL;
+    *der_len = ok ? i2d_ASN1_SEQUENCE_ANY(seq, der) : 0;
+    sk_ASN1_TYPE_pop_free(seq, ASN1_TYPE_free);
+    for (int i = 0; i < 3; i++)
+        ASN1_TYPE_free(t[i]);
+    ASN1_STRING_free(v_tbs);
+    ASN1_STRING_free(v_alg);
+    ASN1_BIT_STRING_free(v_sig);
+    OPENSSL_free(tbs);
+    OPENSSL_free(alg);
+    OPENSSL_free(sig);
+    return *der_len > 0;
+}
+
 int pki_signer_issue_parts(bacsc_signer *s, const pki_parts *parts, const bacsc_carry *carry,
                            int validity_days, int64_t now, const uint8_t *serial,
                            unsigned char **der, int *der_len, char *subject_out,
                            size_t subject_len)
 {
-    if (!s || !parts || !parts->alg || !parts->bits || !parts->subject || !carry || !der)
+    if (!s || !parts || !parts->alg || !parts->bits || !parts->subject || !carry || !der ||
+        !der_len)
         return BACSC_ERR_INVALID_ARG;
     if (validity_days <= 0)
         validity_days = 365;
@@ -532,39 +678,26 @@ int pki_signer_issue_parts(bacsc_signer *s, const pki_parts *parts, const bacsc_
         p = parts->sans;
         sans = d2i_GENERAL_NAMES(NULL, &p, parts->sans_len);
     }
-    if (subject && !carry->subject_full) {
-        char cn[128];
-        pki_name_cn(subject, cn, sizeof cn);
-        bacsc_cert_spec spec = {.cn = cn};
-        X509_NAME_free(subject);
-        subject = pki_spec_name(&spec);
-    }
-    X509 *x = X509_new();
+    X509 *x = NULL;
     int rc = BACSC_ERR_MALFORMED;
-    if (!subject || (parts->sans && !sans) || !x)
+    if (!subject || (parts->sans && !sans))
         goto out;
     if (sans)
         filter_sans(sans, carry);
     rc = BACSC_ERR_CRYPTO;
-    if (!X509_set_version(x, 2) || !set_serial(x, serial) || !X509_set_issuer_name(x, s->issuer) ||
-        !set_validity(x, now - 3600, validity_days) || !X509_set_subject_name(x, subject) ||
-        !set_pubkey_parts(x, parts) || !X509_add_ext(x, s->bc, -1) || !X509_add_ext(x, s->ku, -1) ||
-        !X509_add_ext(x, s->eku, -1) || !add_ski(x) || !X509_add_ext(x, s->aki, -1))
-        goto out;
-    if (sans && sk_GENERAL_NAME_num(sans) > 0 &&
-        X509_add1_ext_i2d(x, NID_subject_alt_name, sans, 0, X509V3_ADD_DEFAULT) != 1)
-        goto out;
-    if (!sign_cert(s, x))
-        goto out;
-    *der = NULL;
-    *der_len = i2d_X509(x, der);
-    if (*der_len <= 0)
+    x = template_get(s, parts);
+    if (!x || !set_serial(x, serial) || !set_validity(x, now - 3600, validity_days) ||
+        !template_subject(x, subject, carry->subject_full) || !set_pubkey_parts(x, parts) ||
+        !template_exts(x, sans) || !sign_tbs(s, x, der, der_len))
         goto out;
     if (subject_out)
-        pki_name_oneline(subject, subject_out, subject_len);
+        pki_name_oneline(X509_get_subject_name(x), subject_out, subject_len);
     rc = BACSC_OK;
 out:
-    X509_free(x);
+    if (rc == BACSC_OK)
+        template_put(s, x);
+    else
+        X509_free(x); /* maybe half changed: never reused */
     X509_NAME_free(subject);
     GENERAL_NAMES_free(sans);
     ERR_clear_error();

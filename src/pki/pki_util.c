@@ -679,39 +679,24 @@ int pki_csr_inspect_unverified(bacsc_csr *c, bacsc_csr_info *info, char *why, si
     info->key_type = bacsc_pki_key_type_of(k);
     bacsc_pki_key_describe(k, info->key_desc, sizeof info->key_desc);
     /* Fingerprint of the SPKI as received (no re-encoding of the key). */
-    unsigned char *spki = NULL;
-    int n = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req), &spki);
-    unsigned int mdlen = 0;
-    bool ok = n > 0 && EVP_Digest(spki, (size_t)n, info->key_fp, &mdlen, EVP_sha256(), NULL);
-    OPENSSL_free(spki);
-    if (!ok) {
-        ERR_clear_error();
+    if (!pki_csr_spki_fp(c, info->key_fp))
         return pki_fail(why, whylen, BACSC_ERR_MALFORMED, "cannot encode the public key");
-    }
     pki_name_oneline(X509_REQ_get_subject_name(req), info->subject, sizeof info->subject);
     pki_name_cn(X509_REQ_get_subject_name(req), info->cn, sizeof info->cn);
 
     int rc = BACSC_OK;
-    STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
-    if (exts) {
-        int crit = 0;
-        BASIC_CONSTRAINTS *bc = X509V3_get_d2i(exts, NID_basic_constraints, &crit, NULL);
-        if (bc && bc->ca)
-            info->requests_ca = true;
-        else if (!bc && crit == -2)
-            info->requests_ca = true; /* duplicate basicConstraints: treat as hostile */
-        BASIC_CONSTRAINTS_free(bc);
-        GENERAL_NAMES *gens = X509V3_get_d2i(exts, NID_subject_alt_name, &crit, NULL);
-        if (!gens && crit != -1) {
+    pki_csr_exts e;
+    pki_csr_exts_get(c, &e);
+    if (e.has) {
+        info->requests_ca = e.requests_ca;
+        if (!e.sans && e.san_crit != -1)
             rc = pki_fail(why, whylen, BACSC_ERR_MALFORMED,
-                          crit == -2 ? "more than one subjectAltName extension"
-                                     : "malformed subjectAltName extension");
-        } else if (gens) {
-            scan_sans(gens, info, NULL);
-        }
-        GENERAL_NAMES_free(gens);
-        sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+                          e.san_crit == -2 ? "more than one subjectAltName extension"
+                                           : "malformed subjectAltName extension");
+        else if (e.sans)
+            scan_sans(e.sans, info, NULL);
     }
+    pki_csr_exts_done(&e);
     ERR_clear_error();
     return rc;
 }
@@ -740,7 +725,7 @@ static uint8_t *memdup_len(const void *p, int n)
     return d;
 }
 
-int pki_parts_from_req(X509_REQ *req, pki_parts *out)
+static int parts_build(X509_REQ *req, const GENERAL_NAMES *gens, pki_parts *out)
 {
     memset(out, 0, sizeof *out);
     ASN1_OBJECT *aobj = NULL;
@@ -765,9 +750,6 @@ int pki_parts_from_req(X509_REQ *req, pki_parts *out)
         out->subject_len = n;
     }
     OPENSSL_free(buf);
-    STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
-    int crit = 0;
-    GENERAL_NAMES *gens = exts ? X509V3_get_d2i(exts, NID_subject_alt_name, &crit, NULL) : NULL;
     if (gens) {
         buf = NULL;
         n = i2d_GENERAL_NAMES(gens, &buf);
@@ -777,14 +759,33 @@ int pki_parts_from_req(X509_REQ *req, pki_parts *out)
         }
         OPENSSL_free(buf);
     }
-    GENERAL_NAMES_free(gens);
-    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
     ERR_clear_error();
     if (!out->alg || !out->bits || !out->subject || (gens && !out->sans)) {
         pki_parts_free(out);
         return BACSC_ERR_MALFORMED;
     }
     return BACSC_OK;
+}
+
+int pki_parts_from_req(X509_REQ *req, pki_parts *out)
+{
+    STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
+    int crit = 0;
+    GENERAL_NAMES *gens = exts ? X509V3_get_d2i(exts, NID_subject_alt_name, &crit, NULL) : NULL;
+    int rc = parts_build(req, gens, out);
+    GENERAL_NAMES_free(gens);
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    ERR_clear_error();
+    return rc;
+}
+
+int pki_parts_from_csr(const bacsc_csr *c, pki_parts *out)
+{
+    pki_csr_exts e;
+    pki_csr_exts_get(c, &e);
+    int rc = parts_build(pki_csr_req(c), e.sans, out);
+    pki_csr_exts_done(&e);
+    return rc;
 }
 
 void pki_parts_free(pki_parts *parts)

@@ -94,6 +94,12 @@ f = r["floors"]["hub_cpu_us_per_msg"]
 assert f["floor"] > 0 and f["unit"] == "us", f
 assert abs(f["ratio"] - f["value"] / f["floor"]) < 1e-6 * f["ratio"] + 1e-9, f
 assert r["floors"]["hub_syscalls_per_msg"]["floor"] == 2.0, r["floors"]
+# the generator's own side of every message (this process), next to the same floors
+assert 0.2 < r["generator_reads_per_msg"] + r["generator_writes_per_msg"] < 20, r
+assert 0 < r["generator_cpu_us_per_msg"] < 10000, r
+g = r["floors"]["generator_cpu_us_per_msg"]
+assert g["floor"] == f["floor"] and g["value"] == r["generator_cpu_us_per_msg"], g
+assert r["floors"]["generator_syscalls_per_msg"]["floor"] == 2.0, r["floors"]
 PY
 
 # --- 1400-octet NPDUs, human table
@@ -121,6 +127,8 @@ PY
 "$BACSC" bench hub "${common[@]}" --mode rtt --duration 0.5 --floor-time 0.4 >rtt.txt || fail "rtt table"
 grep -Eq "round trip p50 \(floor: 2 TCP round trips\) +[0-9.]+ µs +floor +[0-9.]+ µs +ratio +[0-9.]+×" rtt.txt ||
   fail "rtt table has no floor line: $(cat rtt.txt)"
+grep -Eq "^generator +[0-9.]+ read\+write, [0-9.]+ µs CPU per relayed message" rtt.txt ||
+  fail "rtt table has no generator line: $(cat rtt.txt)"
 "$BACSC" bench hub "${common[@]}" --mode rtt --duration 0.5 --floor-time 0 --json >rtt0.json ||
   fail "rtt run without floors"
 $PY -c 'import json,sys; assert json.load(open(sys.argv[1]))["floors"] == {}' rtt0.json ||

@@ -7,7 +7,11 @@ set -euo pipefail
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cmake --install "$BACSC_BUILD" --prefix "$tmp/prefix" >/dev/null
 libdir=$(ls -d "$tmp"/prefix/lib*/ | head -1)
-export PKG_CONFIG_PATH="$libdir/pkgconfig"
+# The OpenSSL the tree was built against (its own prefix or the system's):
+# the consumer links and runs with that one too.
+ossl_libdir=$(sed -n 's/^OPENSSL_LIBDIR:INTERNAL=//p' "$BACSC_BUILD/CMakeCache.txt")
+export PKG_CONFIG_PATH="$libdir/pkgconfig${ossl_libdir:+:$ossl_libdir/pkgconfig}"
+ossl_rpath=${ossl_libdir:+-Wl,-rpath,$ossl_libdir}
 test -x "$tmp/prefix/bin/bacsc"
 # Build the consumer like the library was built (a sanitized libbacsc needs the
 # sanitizer runtimes of the same compiler).
@@ -31,11 +35,11 @@ int main(void)
     return 0;
 }
 C
-"$cc" $san -std=c11 -Wall -Werror "$tmp/use.c" -o "$tmp/use-shared" $(pkg-config --cflags --libs bacsc) -Wl,-rpath,"$libdir"
+"$cc" $san -std=c11 -Wall -Werror "$tmp/use.c" -o "$tmp/use-shared" $(pkg-config --cflags --libs bacsc) -Wl,-rpath,"$libdir" $ossl_rpath
 out=$("$tmp/use-shared")
 [ "$out" = "Heartbeat-Request" ] || { echo "shared: unexpected output '$out'"; exit 1; }
 "$cc" $san -std=c11 -Wall -Werror "$tmp/use.c" -o "$tmp/use-static" $(pkg-config --cflags bacsc) \
-   "$libdir/libbacsc.a" $(pkg-config --libs-only-l --static openssl sqlite3 libzip jansson) -lm -lpthread
+   "$libdir/libbacsc.a" $(pkg-config --libs --static openssl sqlite3 libzip jansson) $ossl_rpath -lm -lpthread
 out=$("$tmp/use-static")
 [ "$out" = "Heartbeat-Request" ] || { echo "static: unexpected output '$out'"; exit 1; }
 "$tmp/prefix/bin/bacsc" --version | grep -q '^bacsc '

@@ -639,7 +639,7 @@ static void store_invariants_enforced(void **state)
     bacsc_ca_close(ca);
     sqlite3 *db = raw_db("inv");
     assert_string_equal((const char *)"wal", "wal");
-    assert_int_equal(scalar(db, "PRAGMA user_version"), 2);
+    assert_int_equal(scalar(db, "PRAGMA user_version"), 3);
     char *msg = NULL;
     assert_int_not_equal(sqlite3_exec(db, "UPDATE audit SET actor = 'mallory'", NULL, NULL, &msg),
                          SQLITE_OK);
