@@ -9,16 +9,20 @@
  * builds it (issuer file, ticket key file); NODES client contexts each hold
  * their own demo certificate (own key, own Device UUID), used in turn, so no
  * figure profits from a peer seen before. Client and server talk through
- * memory BIOs; only the server's calls (SSL_new, SSL_do_handshake until
- * done, SSL_free) are timed, with the thread CPU clock. The resumed run
- * offers each client's last ticket (psk_dhe_ke: ECDHE + the certificate in
- * the ticket checked again).
+ * memory BIOs; the server's calls (SSL_new, SSL_do_handshake until done,
+ * SSL_free) are timed with the thread CPU clock, and the client's apart
+ * (the node side, as the generator of a reconnect storm pays it). The
+ * resumed run offers each client's last ticket (psk_dhe_ke: ECDHE + the
+ * certificate in the ticket checked again; the ticket names the issuer
+ * that verified it, so its signature is not verified again — the counts
+ * are printed).
  *
  * Printed next to the crypto floor measured in the same run (EVP, P-256):
  * full = ECDH key generation + derive + one ECDSA sign + two verifies
  * (client CertificateVerify and certificate signature), resumed = ECDH key
- * generation + derive + one verify. For instruction counts run it under
- * `valgrind --tool=callgrind --toggle-collect=server_step`.
+ * generation + derive (the client's crypto is the same). For instruction
+ * counts run it under `valgrind --tool=callgrind --toggle-collect=server_step`
+ * (the node side: `--toggle-collect=client_step`).
  */
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -110,26 +114,68 @@ __attribute__((noinline)) static void server_untimed(bacsc_tls_ctx *sctx, server
     __asm__ volatile("" ::: "memory");
 }
 
-/* One handshake; returns the server's CPU µs, or -1. *resumed tells. */
+/* The node's side of the same handshake (counted through client_step):
+ * phase 0 SSL_new + offering the kept ticket, 1 one SSL_do_handshake,
+ * 2 the last SSL_do_handshake + reading the ticket, 3 SSL_free. */
+__attribute__((noinline)) static int client_work(bacsc_tls_ctx *cctx, SSL **c, BIO *in, BIO *out,
+                                                 bacsc_tls_resume *res, int phase)
+{
+    char b[16];
+    switch (phase) {
+    case 0:
+        *c = SSL_new(bacsc_tls_ctx_ssl_ctx(cctx));
+        if (!*c)
+            return -1;
+        SSL_set_bio(*c, in, out);
+        SSL_set_connect_state(*c);
+        return bacsc_tls_ssl_set_resume(*c, res);
+    case 1:
+        SSL_do_handshake(*c);
+        return 0;
+    case 2: /* the client reads the ticket (new-session callback keeps it) */
+        return SSL_do_handshake(*c) == 1 && SSL_read(*c, b, sizeof b) <= 0 ? 0 : -1;
+    default:
+        SSL_free(*c);
+        *c = NULL;
+        return 0;
+    }
+}
+
+__attribute__((noinline)) static int client_step(bacsc_tls_ctx *cctx, SSL **c, BIO *in, BIO *out,
+                                                 bacsc_tls_resume *res, int phase)
+{
+    int r = client_work(cctx, c, in, out, res, phase);
+    __asm__ volatile("" ::: "memory");
+    return r;
+}
+
+/* One handshake; returns the server's CPU µs, or -1; *client_cpu gets the
+ * node side's. *resumed tells. */
 static double one(bacsc_tls_ctx *sctx, bacsc_tls_ctx *cctx, bacsc_tls_resume *res, bool *resumed,
-                  bool timed)
+                  bool timed, double *client_cpu)
 {
     BIO *c2s = BIO_new(BIO_s_mem()), *s2c = BIO_new(BIO_s_mem());
     BIO *cin = BIO_new(BIO_s_mem()), *cout = BIO_new(BIO_s_mem());
-    SSL *c = SSL_new(bacsc_tls_ctx_ssl_ctx(cctx));
-    double cpu = 0;
+    SSL *c = NULL;
+    double cpu = 0, ccpu = 0;
     server_side s = {0};
-    if (!c2s || !s2c || !cin || !cout || !c)
+    if (!c2s || !s2c || !cin || !cout)
         goto fail;
-    SSL_set_bio(c, cin, cout);
-    cin = cout = NULL;
-    SSL_set_connect_state(c);
-    bacsc_tls_ssl_set_resume(c, res);
     double t0 = thread_cpu_us();
+    int cr = client_step(cctx, &c, cin, cout, res, 0);
+    ccpu += thread_cpu_us() - t0;
+    if (!c)
+        goto fail;
+    cin = cout = NULL; /* owned by c */
+    if (cr != 0)
+        goto fail;
+    t0 = thread_cpu_us();
     (timed ? server_step : server_untimed)(sctx, &s, c2s, s2c, 0);
     cpu += thread_cpu_us() - t0;
     for (int round = 0; round < 20 && s.rc == 0; round++) {
-        SSL_do_handshake(c);
+        t0 = thread_cpu_us();
+        client_step(cctx, &c, NULL, NULL, res, 1);
+        ccpu += thread_cpu_us() - t0;
         pump(SSL_get_wbio(c), c2s);
         t0 = thread_cpu_us();
         (timed ? server_step : server_untimed)(sctx, &s, c2s, s2c, 1);
@@ -138,18 +184,23 @@ static double one(bacsc_tls_ctx *sctx, bacsc_tls_ctx *cctx, bacsc_tls_resume *re
     }
     if (s.rc != 1)
         goto fail;
-    /* the client reads the ticket (new-session callback keeps it) */
-    char b[16];
-    if (SSL_do_handshake(c) != 1 || SSL_read(c, b, sizeof b) > 0)
+    t0 = thread_cpu_us();
+    cr = client_step(cctx, &c, NULL, NULL, res, 2);
+    ccpu += thread_cpu_us() - t0;
+    if (cr != 0)
         goto fail;
     *resumed = SSL_session_reused(s.ssl);
     t0 = thread_cpu_us();
     (timed ? server_step : server_untimed)(sctx, &s, c2s, s2c, 2);
     cpu += thread_cpu_us() - t0;
-    SSL_free(c);
+    t0 = thread_cpu_us();
+    client_step(cctx, &c, NULL, NULL, res, 3);
+    ccpu += thread_cpu_us() - t0;
     BIO_free(c2s);
     BIO_free(s2c);
     ERR_clear_error();
+    if (client_cpu)
+        *client_cpu = ccpu;
     return cpu;
 fail:
     ERR_print_errors_fp(stderr);
@@ -169,23 +220,28 @@ static int cmp_d(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Run n handshakes; median and mean server CPU µs. */
+/* Run n handshakes; median and mean server CPU µs, median client CPU µs. */
 static int run(const char *what, bacsc_tls_ctx *sctx, bacsc_tls_ctx **cctx, bacsc_tls_resume *res,
-               unsigned nodes, unsigned n, bool want_resumed, double *median, double *mean)
+               unsigned nodes, unsigned n, bool want_resumed, double *median, double *mean,
+               double *cmedian)
 {
-    double *v = malloc(n * sizeof *v), sum = 0, t0 = mono_s();
+    double *v = malloc(n * sizeof *v), *cv = malloc(n * sizeof *cv), sum = 0, t0 = mono_s();
     unsigned reused = 0;
-    if (!v)
+    if (!v || !cv) {
+        free(v);
+        free(cv);
         return -1;
+    }
     for (unsigned i = 0; i < n; i++) {
         bool r = false;
         unsigned k = i % nodes;
         if (!want_resumed)
             bacsc_tls_resume_clear(&res[k]);
-        v[i] = one(sctx, cctx[k], &res[k], &r, true);
+        v[i] = one(sctx, cctx[k], &res[k], &r, true, &cv[i]);
         if (v[i] < 0) {
             fprintf(stderr, "bench_handshake: %s handshake %u failed\n", what, i);
             free(v);
+            free(cv);
             return -1;
         }
         reused += r;
@@ -198,13 +254,17 @@ static int run(const char *what, bacsc_tls_ctx *sctx, bacsc_tls_ctx **cctx, bacs
         fprintf(stderr, "bench_handshake: %s: %u of %u handshakes resumed (tickets refused %llu)\n",
                 what, reused, n, (unsigned long long)st.tickets_refused);
         free(v);
+        free(cv);
         return -1;
     }
     qsort(v, n, sizeof *v, cmp_d);
+    qsort(cv, n, sizeof *cv, cmp_d);
     *median = v[n / 2];
     *mean = sum / n;
+    *cmedian = cv[n / 2];
     fprintf(stderr, "  %s: %u handshakes in %.2f s (both ends, one thread)\n", what, n, wall);
     free(v);
+    free(cv);
     return 0;
 }
 
@@ -215,7 +275,7 @@ static int run_tickets(bacsc_tls_ctx *sctx, bacsc_tls_ctx **cctx, bacsc_tls_resu
     for (unsigned k = 0; k < nodes; k++) {
         bool r;
         bacsc_tls_resume_clear(&res[k]);
-        if (one(sctx, cctx[k], &res[k], &r, false) < 0 || !res[k].session)
+        if (one(sctx, cctx[k], &res[k], &r, false, NULL) < 0 || !res[k].session)
             return -1;
     }
     return 0;
@@ -268,11 +328,12 @@ int main(int argc, char **argv)
     const char *only = getenv("BENCH_HS_ONLY");
     bool do_full = !only || strcmp(only, "resumed") != 0;
     bool do_resumed = !only || strcmp(only, "full") != 0;
-    double fmed = 0, fmean = 0, rmed = 0, rmean = 0;
-    if (do_full && run("full", sctx, cctx, res, nodes, n, false, &fmed, &fmean) != 0)
+    double fmed = 0, fmean = 0, rmed = 0, rmean = 0, fcmed = 0, rcmed = 0;
+    if (do_full && run("full", sctx, cctx, res, nodes, n, false, &fmed, &fmean, &fcmed) != 0)
         return 1;
-    if (do_resumed && (run_tickets(sctx, cctx, res, nodes) != 0 ||
-                       run("resumed", sctx, cctx, res, nodes, n, true, &rmed, &rmean) != 0))
+    if (do_resumed &&
+        (run_tickets(sctx, cctx, res, nodes) != 0 ||
+         run("resumed", sctx, cctx, res, nodes, n, true, &rmed, &rmean, &rcmed) != 0))
         return 1;
     bench_floor_crypto fl;
     bench_floor_crypto_measure(0.5, &fl);
@@ -283,8 +344,20 @@ int main(int argc, char **argv)
     }
     if (do_resumed) {
         bench_floor_print(stdout, "resumed handshake", rmed, fl.resumed_handshake_us, "µs");
-        printf("    (mean %.1f µs)\n", rmean);
+        bacsc_tls_stats st;
+        bacsc_tls_ctx_stats(sctx, &st);
+        printf("    (mean %.1f µs; certificates in tickets: %llu issuer known, %llu verified in "
+               "full)\n",
+               rmean, (unsigned long long)st.tickets_issuer_known,
+               (unsigned long long)st.tickets_full_verify);
     }
+    printf("client (node) CPU per handshake, median of %u: the generator of a reconnect storm\n",
+           n);
+    if (do_full)
+        bench_floor_print(stdout, "full handshake, client", fcmed, fl.full_handshake_us, "µs");
+    if (do_resumed)
+        bench_floor_print(stdout, "resumed handshake, client", rcmed, fl.resumed_handshake_us,
+                          "µs");
     bench_floor_crypto_print(stdout, &fl);
     for (unsigned i = 0; i < nodes; i++) {
         bacsc_tls_resume_clear(&res[i]);

@@ -170,6 +170,24 @@ if c:
             print(f"  all back in {rs['reestablish_s']:.1f} s after the first loss; floor "
                   f"{again} × {fl:.0f} µs / {cores} cores = {fs:.2f} s of hub crypto "
                   f"(+ the nodes' first reconnect wait, 2–4 s by default)")
+        # what this machine allows, hub and generator sharing its cores: the
+        # nodes lose their connections over `spread` s, each first retries
+        # 2–4 s later (SC_Minimum_Reconnect_Time 2 s, jitter up to 2×), and
+        # every reconnect costs the hub's and the generator's CPU together
+        gr = rs.get("generator_cpu_s")
+        if gr and "reestablish_s" in rs:
+            per = (b + gr) / again
+            spread = rs.get("loss_spread_s", 0.0)
+            busy = again * per / cores
+            floor = max(4.0 + spread, 2.0 + busy)
+            print(f"  generator CPU per connection: first set-up "
+                  f"{1e6 * r.get('generator_cpu_establish_s', 0) / max(full, 1):.0f} µs, after the "
+                  f"restart {1e6 * gr / again:.0f} µs; nodes lost their connection over "
+                  f"{spread:.2f} s")
+            print(f"  this machine: hub + generator {1e6 * per:.0f} µs CPU per reconnect on {cores} "
+                  f"cores = {busy:.1f} s for {again}; all back ≥ max(4 s longest first wait + "
+                  f"{spread:.1f} s, 2 s + {busy:.1f} s) = {floor:.1f} s "
+                  f"(ratio {rs['reestablish_s'] / floor:.2f}×)")
 PY
   cat "$OUT/hub-cpu.txt" >&2
   stop_hub

@@ -94,6 +94,16 @@ void bacsc_hubd_stats_get(const bacsc_hubd *h, bacsc_hubd_stats *out);
  */
 unsigned bacsc_hubd_recheck_peers(bacsc_hubd *h, bacsc_tls_ctx *tls);
 
+/* What the shutdown did: Disconnect-Requests sent (nodes connected at
+ * bacsc_hubd_shutdown()) and, of the nodes that left since, how: their
+ * Disconnect-ACK arrived (`acked`), none within the disconnect wait
+ * (`timed_out`), the connection ended otherwise (`lost`); `aborted`: still
+ * connected when bacsc_hubd_abort_all() closed them (the stop deadline). */
+typedef struct bacsc_hubd_stop_stats {
+    size_t requested, acked, timed_out, lost, aborted;
+} bacsc_hubd_stop_stats;
+void bacsc_hubd_stop_stats_get(const bacsc_hubd *h, bacsc_hubd_stop_stats *out);
+
 /* The listener's admission counters (zeros after shutdown closed it). */
 void bacsc_hubd_listener_stats(const bacsc_hubd *h, bacsc_ws_listener_stats *out);
 

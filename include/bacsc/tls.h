@@ -88,6 +88,14 @@ typedef struct bacsc_tls_stats {
     uint64_t tickets_refused;  /* server: tickets that decrypted but were refused (too old,
                                   certificate no longer valid/revoked) → full handshake */
     uint64_t key_rotations;    /* server: ticket key rotations while running */
+    /* server: how the client certificate inside a ticket was checked again
+     * (both before accepting the ticket; see docs/hub.md SESSION RESUMPTION) */
+    uint64_t tickets_issuer_known; /* the ticket named the configured issuer certificate that
+                                      verified it: every check but its signature, which was
+                                      verified when the ticket was issued */
+    uint64_t tickets_full_verify;  /* verified in full (the ticket named no issuer, e.g. from an
+                                      older bacsc, or not one now configured) */
+    uint64_t tickets_refreshed; /* server: new tickets sent on open connections */
 } bacsc_tls_stats;
 
 void bacsc_tls_ctx_stats(const bacsc_tls_ctx *ctx, bacsc_tls_stats *out);
@@ -173,6 +181,20 @@ int bacsc_tls_ctx_reload(bacsc_tls_ctx *ctx, const bacsc_tls_config *cfg, char *
  * disconnects it.
  */
 int bacsc_tls_peer_recheck(bacsc_tls_ctx *ctx, struct ssl_st *ssl, char *why, size_t cap);
+
+/*
+ * Server, TLS 1.3, session tickets on: when the ticket of the open connection
+ * `ssl` is due for renewal (past half the ticket lifetime, plus up to a
+ * quarter drawn per session), send the node a new ticket (NewSessionTicket),
+ * so that a node connected for longer than the lifetime still resumes after
+ * a hub restart. Call only between records (nothing of an SSL_write pending,
+ * e.g. the connection's output queue empty). Returns 1 sent (or handed to
+ * OpenSSL, which sends it before the next record), 0 not due, -1 error.
+ */
+int bacsc_tls_ticket_refresh(struct ssl_st *ssl);
+
+/* The ticket lifetime of a server context issuing tickets, else 0. */
+uint32_t bacsc_tls_ctx_ticket_lifetime(const bacsc_tls_ctx *ctx);
 
 struct ssl_ctx_st *bacsc_tls_ctx_ssl_ctx(bacsc_tls_ctx *ctx);
 bool bacsc_tls_ctx_is_server(const bacsc_tls_ctx *ctx);

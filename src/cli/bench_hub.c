@@ -215,7 +215,7 @@ struct bench {
     uint64_t last_refill_ns;
     bnode **starved;  /* A nodes waiting for tokens */
     unsigned n_starved;
-    uint64_t restart_first_loss_ns, restart_last_back_ns;
+    uint64_t restart_first_loss_ns, restart_last_back_ns, restart_last_loss_ns;
     /* open requests wait here in FIFO order while `concurrency` handshakes
      * are in progress (ring of node pointers; a node is in it at most once) */
     struct oq_entry {
@@ -385,6 +385,7 @@ static void c_state(int state, void *user)
                 n->lost = true;
                 if (!b->restart_lost)
                     b->restart_first_loss_ns = t;
+                b->restart_last_loss_ns = t;
                 b->restart_lost++;
             }
         }
@@ -880,6 +881,14 @@ static int setup(bench *b, char *err, size_t errlen)
     return 0;
 }
 
+/* This process's CPU time (the generator's own cost per connection). */
+static double process_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void establish(bench *b)
 {
     const bench_hub_opts *o = b->o;
@@ -888,6 +897,7 @@ static void establish(bench *b)
     unsigned conc = o->concurrency ? o->concurrency : 1000;
     hub_counters hc0, hc1;
     bool counted = o->hub_pid > 0 && read_hub_counters(o->hub_pid, &hc0);
+    double cpu0 = process_cpu_s();
     while (b->n_connected < b->n_nodes && mono_ns() < deadline) {
         while (b->n_started < b->n_nodes && b->n_pending < conc) {
             bnode *n = &b->nodes[b->n_started++];
@@ -907,6 +917,7 @@ static void establish(bench *b)
     if (counted && read_hub_counters(o->hub_pid, &hc1))
         b->r->hub_cpu_establish_s = hc1.cpu_s - hc0.cpu_s;
     b->r->establish_s = (double)(t1 - t0) / 1e9;
+    b->r->gen_cpu_establish_s = process_cpu_s() - cpu0;
     b->r->connected = b->n_connected;
 }
 
@@ -976,6 +987,7 @@ static void hold_and_restart(bench *b)
     uint64_t next_report = mono_ns() + 1000000000u;
     bacsc_tls_stats ts0;
     bacsc_tls_ctx_stats(b->tls, &ts0);
+    double cpu0 = process_cpu_s();
     while (mono_ns() < dl) {
         spin(b, 10000, &next_tick);
         if (b->restart_lost && b->restart_back == b->restart_lost && b->n_connected == b->n_nodes)
@@ -994,6 +1006,10 @@ static void hold_and_restart(bench *b)
     b->r->restart_tls_resumed = ts1.resumed - ts0.resumed;
     if (b->restart_lost && b->restart_last_back_ns > b->restart_first_loss_ns)
         b->r->restart_s = (double)(b->restart_last_back_ns - b->restart_first_loss_ns) / 1e9;
+    if (b->restart_lost)
+        b->r->restart_loss_spread_s =
+            (double)(b->restart_last_loss_ns - b->restart_first_loss_ns) / 1e9;
+    b->r->gen_cpu_restart_s = process_cpu_s() - cpu0;
 }
 
 static void teardown(bench *b)

@@ -104,6 +104,9 @@ typedef struct bench_hub_result {
     unsigned restart_lost;       /* nodes that lost their connection */
     unsigned restart_back;       /* of those, re-established in time */
     double restart_s;            /* first loss → last re-established */
+    double restart_loss_spread_s; /* first loss → last loss (the hub's stop as the nodes saw it) */
+    double gen_cpu_establish_s;  /* the generator's own CPU: while establishing, */
+    double gen_cpu_restart_s;    /* and while waiting for the nodes to come back */
     /* TLS handshakes completed (client side) and how many resumed a session */
     uint64_t tls_handshakes, tls_resumed;                 /* whole run */
     uint64_t restart_tls_handshakes, restart_tls_resumed; /* during the restart wait */

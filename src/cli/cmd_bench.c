@@ -282,6 +282,7 @@ static void print_json(const bench_hub_opts *o, const bench_hub_result *r, const
     json_object_set_new(j, "nodes", json_integer(r->nodes));
     json_object_set_new(j, "connected", json_integer(r->connected));
     json_object_set_new(j, "establish_s", json_real(r->establish_s));
+    json_object_set_new(j, "generator_cpu_establish_s", json_real(r->gen_cpu_establish_s));
     json_object_set_new(j, "connect_time", lat_json(&r->connect_time));
     if (o->mode != BENCH_MODE_CONNECT) {
         json_object_set_new(j, "pairs", json_integer(o->pairs));
@@ -319,11 +320,13 @@ static void print_json(const bench_hub_opts *o, const bench_hub_result *r, const
         }
         if (r->restart_measured) {
             json_object_set_new(j, "restart",
-                                json_pack("{s:i,s:i,s:f,s:I,s:I}", "lost", (int)r->restart_lost,
-                                          "back", (int)r->restart_back, "reestablish_s",
-                                          r->restart_s, "tls_handshakes",
+                                json_pack("{s:i,s:i,s:f,s:I,s:I,s:f,s:f}", "lost",
+                                          (int)r->restart_lost, "back", (int)r->restart_back,
+                                          "reestablish_s", r->restart_s, "tls_handshakes",
                                           (json_int_t)r->restart_tls_handshakes, "tls_resumed",
-                                          (json_int_t)r->restart_tls_resumed));
+                                          (json_int_t)r->restart_tls_resumed, "loss_spread_s",
+                                          r->restart_loss_spread_s, "generator_cpu_s",
+                                          r->gen_cpu_restart_s));
         }
     }
     if (o->hub_pid > 0 && o->mode == BENCH_MODE_CONNECT)

@@ -3,7 +3,7 @@
  *
  * One event loop: the hub server (sc_hubd.h) plus signal handlers. SIGTERM /
  * SIGINT: Disconnect-Request to every node, wait for the ACKs (at most the
- * disconnect wait, plus one second), exit 0. SIGHUP (and a change of the
+ * disconnect wait in all), exit 0. SIGHUP (and a change of the
  * --crl file): reload certificate, key, issuers and CRL; nodes whose
  * certificate is no longer accepted are disconnected. SIGUSR1: write the status file (connected peers). See
  * docs/hub.md.
@@ -103,6 +103,7 @@ struct hubapp {
     sc_opts *o;
     bacsc_tls_ctx *tls;
     bool stopping;
+    struct timespec stop_t0;     /* SIGTERM/SIGINT */
     metrics_http *metrics;
     hub_metrics_src msrc;
     bacsc_timer deadline;
@@ -270,10 +271,33 @@ static int start_metrics(struct hubapp *a)
     return 0;
 }
 
+/* One line: how long the stop took and how the nodes left (warn when some
+ * did not acknowledge their Disconnect-Request). */
+static void log_stopped(struct hubapp *a)
+{
+    if (!a->stopping) {
+        BACSC_INFO("hub: stopped");
+        return;
+    }
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double s = (double)(t1.tv_sec - a->stop_t0.tv_sec) + (t1.tv_nsec - a->stop_t0.tv_nsec) / 1e9;
+    bacsc_hubd_stop_stats st;
+    bacsc_hubd_stop_stats_get(a->hubd, &st);
+    bacsc_log(st.acked == st.requested ? BACSC_LOG_INFO : BACSC_LOG_WARN,
+              "hub: stopped in %.2f s: Disconnect-Request to %zu node(s): %zu acknowledged, "
+              "%zu without Disconnect-ACK within the disconnect wait, %zu lost, %zu closed at "
+              "the deadline", s, st.requested, st.acked, st.timed_out, st.lost, st.aborted);
+}
+
 static void on_deadline(bacsc_loop *loop, void *user)
 {
     struct hubapp *a = user;
-    BACSC_WARN("hub: shutdown deadline passed; closing the remaining connections");
+    bacsc_hubd_stop_stats st;
+    bacsc_hubd_stop_stats_get(a->hubd, &st);
+    BACSC_WARN("hub: shutdown deadline (the disconnect wait) passed; closing the remaining "
+               "connections (%zu of %zu node(s) still without Disconnect-ACK)",
+               st.requested - st.acked - st.timed_out - st.lost, st.requested);
     bacsc_hubd_abort_all(a->hubd);
     bacsc_loop_stop(loop);
 }
@@ -305,12 +329,17 @@ static void on_signal(bacsc_loop *loop, int signo, void *user)
     if (a->stopping)
         return;
     a->stopping = true;
+    clock_gettime(CLOCK_MONOTONIC, &a->stop_t0);
     BACSC_INFO("hub: %s: stopping", signo == SIGTERM ? "SIGTERM" : "SIGINT");
     bacsc_hubd_shutdown(a->hubd);
+    /* The whole stop is bounded by the disconnect wait: a node that has not
+     * answered by then gets none of its own (the hub core's per-node timer
+     * is the same), and one whose WebSocket close is still under way has
+     * had its Disconnect-ACK: its connection is closed without waiting. */
     uint64_t dw = sc_us(a->o->disconnect_wait);
     if (!dw)
         dw = BACSC_SC_DEFAULT_DISCONNECT_WAIT_US;
-    bacsc_timer_start(loop, &a->deadline, dw + 1000000);
+    bacsc_timer_start(loop, &a->deadline, dw);
     bacsc_timer_start(loop, &a->idle_check, 0);
 }
 
@@ -441,7 +470,7 @@ int bacsc_cmd_hub(int argc, char **argv)
         write_status(&a);
     if (bacsc_loop_run(a.loop) == BACSC_OK)
         rc = EXIT_OK;
-    BACSC_INFO("hub: stopped");
+    log_stopped(&a);
 out:
     metrics_http_free(a.metrics);
     bacsc_hubd_free(a.hubd);

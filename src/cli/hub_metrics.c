@@ -163,6 +163,15 @@ char *hub_metrics_render(const hub_metrics_src *src, size_t *len)
         lab(&o, h, "kind", "resumed", ts.resumed);
         one(&o, "bacsc_hub_tls_tickets_refused_total", "counter",
             "Session tickets refused (expired, certificate no longer valid).", ts.tickets_refused);
+        one(&o, "bacsc_hub_tls_tickets_refreshed_total", "counter",
+            "New session tickets sent to long-connected nodes.", ts.tickets_refreshed);
+        h = "bacsc_hub_tls_ticket_checks_total";
+        head(&o, h, "counter",
+             "Client certificates of accepted tickets checked again: issuer-known (the issuer "
+             "certificate that verified it still configured: no second signature verification) "
+             "or full.");
+        lab(&o, h, "kind", "issuer-known", ts.tickets_issuer_known);
+        lab(&o, h, "kind", "full", ts.tickets_full_verify);
     }
     traffic(&o, s, &hs);
     if (src->cert_not_after)

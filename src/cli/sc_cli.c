@@ -519,9 +519,13 @@ json_t *sc_status_tls(const bacsc_tls_ctx *tls)
 {
     bacsc_tls_stats st;
     bacsc_tls_ctx_stats(tls, &st);
-    return json_pack("{s:I,s:I,s:I,s:I}", "handshakes", (json_int_t)st.handshakes, "resumed",
-                     (json_int_t)st.resumed, "tickets_refused", (json_int_t)st.tickets_refused,
-                     "ticket_key_rotations", (json_int_t)st.key_rotations);
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "handshakes", (json_int_t)st.handshakes,
+                     "resumed", (json_int_t)st.resumed, "tickets_refused",
+                     (json_int_t)st.tickets_refused, "ticket_key_rotations",
+                     (json_int_t)st.key_rotations, "tickets_issuer_known",
+                     (json_int_t)st.tickets_issuer_known, "tickets_full_verify",
+                     (json_int_t)st.tickets_full_verify, "tickets_refreshed",
+                     (json_int_t)st.tickets_refreshed);
 }
 
 int sc_uuid_binding(const char *prog, const sc_opts *o)

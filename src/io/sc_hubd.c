@@ -27,6 +27,7 @@ struct hpeer {
     struct hpeer *dnext, *dprev; /* dirty list */
     bool dirty;
     bool close_wanted;
+    bool no_ack;                 /* shutting down: no Disconnect-ACK within the wait */
     bool too_large_logged;       /* a relay over its limits was logged (once per peer) */
     uint64_t drop_logged;        /* µs of the last queue-drop log line for this peer */
     uint64_t drops_unlogged;
@@ -49,6 +50,11 @@ struct bacsc_hubd {
     char name[32];
     bacsc_ws_listener_stats last_stats; /* kept when the listener closes */
     uint64_t ws_queue_dropped;
+    bacsc_timer ticket_timer;   /* fresh session tickets for long-connected nodes */
+    uint64_t ticket_tick_us;    /* 0: no tickets */
+    struct hpeer *ticket_next;  /* where the next sweep continues */
+    bool aborting;
+    bacsc_hubd_stop_stats stop;
 };
 
 static void service(bacsc_loop *loop, void *user);
@@ -129,6 +135,16 @@ static void hub_left(void *io_peer, const bacsc_vmac *vmac, const bacsc_sc_close
     struct hpeer *p = io_peer;
     bacsc_hubd *h = user;
     char v[18];
+    if (h->shutting_down && !h->aborting) {
+        if (info->reason == BACSC_SC_CLOSE_LOCAL) {
+            h->stop.acked++;
+        } else if (info->reason == BACSC_SC_CLOSE_DISCONNECT_TIMEOUT) {
+            h->stop.timed_out++;
+            p->no_ack = true;
+        } else {
+            h->stop.lost++;
+        }
+    }
     BACSC_INFO("%s: node left: vmac %s from %s: %s (%u %s)", h->name, bacsc_vmac_format(vmac, v),
                bacsc_wsconn_peer(p->ws), bacsc_sc_close_reason_name(info->reason),
                info->error_code, info->details);
@@ -227,7 +243,11 @@ static void service(bacsc_loop *loop, void *user)
         struct hpeer *p = h->dirty;
         unmark_dirty(p);
         flush_peer(p);
-        if (p->close_wanted) {
+        if (p->close_wanted && p->no_ack) {
+            /* stopping, and silent for the whole disconnect wait: no
+             * WebSocket close handshake to wait for either */
+            bacsc_wsconn_abort(p->ws);
+        } else if (p->close_wanted) {
             p->close_wanted = false;
             /* A message or NPDU over our limits: 1009 (message too big), which a
              * peer can act on; other protocol errors 1002; else 1000. */
@@ -249,6 +269,49 @@ static void on_timer(bacsc_loop *loop, void *user)
     bacsc_hubd *h = user;
     bacsc_sc_hub_handle_expiry(h->hub, bacsc_loop_now(loop));
     schedule(h);
+}
+
+/* ---- fresh session tickets ----------------------------------------------------- */
+
+/* A node connected for longer than the ticket lifetime would find its ticket
+ * expired at the next hub restart (a full handshake for every node of a hub
+ * that ran a while). Each tick looks at 1/TICKET_SWEEP_PARTS of the open
+ * connections (a full sweep every TICKET_SWEEP_PARTS ticks, ≤ 8 s) and sends
+ * a new ticket where bacsc_tls_ticket_refresh() finds it due (spread over a
+ * quarter of the lifetime per session); at most TICKET_SWEEP_MAX tickets per
+ * tick bound the CPU (≈ 0.3 ms each: ≤ 1 % of a core at 1 s ticks). */
+#define TICKET_SWEEP_PARTS 8
+#define TICKET_SWEEP_MAX 32
+
+static void ticket_sweep(bacsc_loop *loop, void *user)
+{
+    bacsc_hubd *h = user;
+    if (h->shutting_down)
+        return;
+    unsigned sent = 0;
+    for (size_t n = h->npeers / TICKET_SWEEP_PARTS + 1; n && sent < TICKET_SWEEP_MAX; n--) {
+        struct hpeer *p = h->ticket_next ? h->ticket_next : h->peers;
+        if (!p)
+            break;
+        h->ticket_next = p->next;
+        struct ssl_st *ssl = p->hp ? bacsc_wsconn_ssl(p->ws) : NULL;
+        /* between records only: nothing of an SSL_write may be pending */
+        if (ssl && bacsc_wsconn_is_open(p->ws) && bacsc_wsconn_queued(p->ws) == 0)
+            sent += bacsc_tls_ticket_refresh(ssl) == 1;
+    }
+    bacsc_timer_start(loop, &h->ticket_timer, h->ticket_tick_us);
+}
+
+/* Ticks of lifetime/128 within [20 ms, 1 s]: the last ticket a node holds is
+ * at most 3/4 of the lifetime + one sweep old. */
+static void ticket_sweep_start(bacsc_hubd *h, const bacsc_tls_ctx *tls)
+{
+    uint32_t life = tls ? bacsc_tls_ctx_ticket_lifetime(tls) : 0;
+    if (!life)
+        return;
+    uint64_t tick = (uint64_t)life * 1000000u / 128;
+    h->ticket_tick_us = tick < 20000 ? 20000 : tick > 1000000 ? 1000000 : tick;
+    bacsc_timer_start(h->loop, &h->ticket_timer, h->ticket_tick_us);
 }
 
 /* ---- WebSocket callbacks ------------------------------------------------------- */
@@ -321,6 +384,8 @@ static void ws_closed(bacsc_wsconn *c, uint16_t error_code, const char *reason, 
                   bacsc_wsconn_peer(c), error_code, bacsc_sc_error_name(error_code),
                   reason && *reason ? ": " : "", reason ? reason : "");
     unmark_dirty(p);
+    if (h->ticket_next == p)
+        h->ticket_next = p->next;
     if (p->hp && !h->freeing)
         bacsc_sc_hub_peer_gone(h->hub, p->hp, error_code, bacsc_loop_now(h->loop));
     if (p->prev)
@@ -347,6 +412,7 @@ int bacsc_hubd_new(bacsc_loop *loop, const bacsc_hubd_config *cfg, bacsc_hubd **
     h->loop = loop;
     snprintf(h->name, sizeof h->name, "%s", cfg->name ? cfg->name : "hub");
     bacsc_timer_init(&h->timer, on_timer, h);
+    bacsc_timer_init(&h->ticket_timer, ticket_sweep, h);
     bacsc_sc_hub_callbacks hcb = {.want_write = hub_want_write,
                                   .close = hub_close,
                                   .joined = hub_joined,
@@ -391,6 +457,8 @@ int bacsc_hubd_new(bacsc_loop *loop, const bacsc_hubd_config *cfg, bacsc_hubd **
         return rc;
     }
     h->port = bacsc_ws_listener_port(h->listener);
+    if (!cfg->insecure_plaintext)
+        ticket_sweep_start(h, cfg->tls);
     *out = h;
     return BACSC_OK;
 }
@@ -405,13 +473,14 @@ void bacsc_hubd_shutdown(bacsc_hubd *h)
     if (h->shutting_down)
         return;
     h->shutting_down = true;
+    bacsc_timer_stop(h->loop, &h->ticket_timer);
     if (h->listener) {
         bacsc_ws_listener_get_stats(h->listener, &h->last_stats);
         bacsc_ws_listener_close(h->listener);
         h->listener = NULL;
     }
-    BACSC_INFO("%s: shutting down: Disconnect-Request to %zu node(s)", h->name,
-               bacsc_sc_hub_connected_count(h->hub));
+    h->stop.requested = bacsc_sc_hub_connected_count(h->hub);
+    BACSC_INFO("%s: shutting down: Disconnect-Request to %zu node(s)", h->name, h->stop.requested);
     bacsc_sc_hub_disconnect_all(h->hub, bacsc_loop_now(h->loop));
     /* Sockets not yet open, or not yet past Connect-Request, are simply
      * closed: there is nobody to say goodbye to. */
@@ -433,8 +502,22 @@ bool bacsc_hubd_idle(const bacsc_hubd *h)
 
 void bacsc_hubd_abort_all(bacsc_hubd *h)
 {
-    while (h->peers)
-        bacsc_wsconn_abort(h->peers->ws);
+    h->aborting = true;
+    while (h->peers) {
+        struct hpeer *p = h->peers;
+        if (p->hp && h->shutting_down) {
+            bacsc_sc_hub_peer_info info;
+            bacsc_sc_hub_peer_get_info(p->hp, &info);
+            h->stop.aborted += info.connected;
+        }
+        bacsc_wsconn_abort(p->ws);
+    }
+    h->aborting = false;
+}
+
+void bacsc_hubd_stop_stats_get(const bacsc_hubd *h, bacsc_hubd_stop_stats *out)
+{
+    *out = h->stop;
 }
 
 struct foreach_ctx {
@@ -516,6 +599,7 @@ void bacsc_hubd_free(bacsc_hubd *h)
         bacsc_ws_listener_close(h->listener);
     bacsc_hubd_abort_all(h);
     bacsc_timer_stop(h->loop, &h->timer);
+    bacsc_timer_stop(h->loop, &h->ticket_timer);
     bacsc_sc_hub_free(h->hub);
     free(h);
 }

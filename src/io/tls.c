@@ -58,8 +58,9 @@ struct bacsc_tls_ctx {
 };
 
 /* ex_data slots: SSL_CTX → bacsc_tls_ctx, SSL → bacsc_tls_resume, SSL → the
- * refused peer certificate's subject and serial (malloc'd text) */
-static int ctx_ex_index = -1, ssl_ex_index = -1, peer_ex_index = -1;
+ * refused peer certificate's subject and serial (malloc'd text), X509 (an
+ * issuer certificate of a trust store) → its SHA-256 (malloc'd) */
+static int ctx_ex_index = -1, ssl_ex_index = -1, peer_ex_index = -1, x509_ex_index = -1;
 
 static void free_peer_ex(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
                          void *argp)
@@ -76,7 +77,9 @@ static bool ex_indexes(void)
         ssl_ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
     if (peer_ex_index < 0)
         peer_ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, free_peer_ex);
-    return ctx_ex_index >= 0 && ssl_ex_index >= 0 && peer_ex_index >= 0;
+    if (x509_ex_index < 0)
+        x509_ex_index = X509_get_ex_new_index(0, NULL, NULL, NULL, free_peer_ex);
+    return ctx_ex_index >= 0 && ssl_ex_index >= 0 && peer_ex_index >= 0 && x509_ex_index >= 0;
 }
 
 static bacsc_tls_ctx *ctx_of(const SSL *ssl)
@@ -135,6 +138,32 @@ static void set_err(char *err, size_t errlen, const char *fmt, const char *file)
         snprintf(err + n, errlen - (size_t)n, " (%s)", ossl);
 }
 
+/* SHA-256, fetched once. */
+static EVP_MD *sha256_v;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static void sha256_fetch(void)
+{
+    sha256_v = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+static const EVP_MD *sha256(void)
+{
+    pthread_once(&sha256_once, sha256_fetch);
+    return sha256_v ? sha256_v : EVP_sha256();
+}
+
+/* The SHA-256 of a certificate: an issuer of our trust stores carries it
+ * (computed when the issuers were read), any other is hashed now. */
+static bool cert_sha256(X509 *x, uint8_t out[32])
+{
+    const uint8_t *h = x509_ex_index < 0 ? NULL : X509_get_ex_data(x, x509_ex_index);
+    if (h) {
+        memcpy(out, h, 32);
+        return true;
+    }
+    unsigned len = 0;
+    return X509_digest(x, sha256(), out, &len) == 1 && len == 32;
+}
+
 /* Add every certificate of a PEM file to the store; returns how many. */
 static int load_issuers(X509_STORE *st, const char *file, STACK_OF(X509_NAME) *names)
 {
@@ -144,6 +173,9 @@ static int load_issuers(X509_STORE *st, const char *file, STACK_OF(X509_NAME) *n
     int n = 0;
     X509 *x;
     while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+        uint8_t *h = malloc(32);
+        if (h && (!cert_sha256(x, h) || X509_set_ex_data(x, x509_ex_index, h) != 1))
+            free(h);
         if (X509_STORE_add_cert(st, x) == 1) {
             n++;
             if (names) {
@@ -569,11 +601,92 @@ static int setup_trust(X509_STORE *st, const bacsc_tls_config *cfg, STACK_OF(X50
     return 0;
 }
 
-/* The client certificate in a ticket must still verify now: issuers, CRL
- * and validity period of this context (the same store as full handshakes). */
-/* Does `peer` verify now against the issuers, CRL and clock of `t` (as a
- * client certificate when `client`, else as a server's)? Else `why`. */
-static bool cert_verifies(SSL_CTX *ctx, X509 *peer, bool client, char *why, size_t cap)
+/* ---- the client certificate inside a ticket -------------------------------- */
+
+/* A ticket names (OpenSSL's ticket appdata, inside the encrypted and
+ * authenticated ticket) the issuer certificate that verified its client
+ * certificate: TICKET_AD_V1 and the SHA-256 of that issuer certificate. */
+#define TICKET_AD_V1 0x01
+#define TICKET_AD_LEN 33
+
+/* A failure of the verification step below: the verify callback decides
+ * (as in OpenSSL's own step). */
+static int step_fail(X509_STORE_CTX *vc, X509 *x, int depth, int err)
+{
+    X509_STORE_CTX_set_error_depth(vc, depth);
+    X509_STORE_CTX_set_current_cert(vc, x);
+    X509_STORE_CTX_set_error(vc, err);
+    return X509_STORE_CTX_get_verify_cb(vc)(0, vc);
+}
+
+/* The validity period of x at the verification time (OpenSSL's rules). */
+static int step_time(X509_STORE_CTX *vc, X509 *x, int depth)
+{
+    const X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(vc);
+    unsigned long fl = X509_VERIFY_PARAM_get_flags((X509_VERIFY_PARAM *)vp);
+    time_t when = 0, *at = NULL;
+    if (fl & X509_V_FLAG_USE_CHECK_TIME) {
+        when = X509_VERIFY_PARAM_get_time(vp);
+        at = &when;
+    } else if (fl & X509_V_FLAG_NO_CHECK_TIME) {
+        return 1;
+    }
+    int i = X509_cmp_time(X509_get0_notBefore(x), at);
+    if ((i == 0 && !step_fail(vc, x, depth, X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD)) ||
+        (i > 0 && !step_fail(vc, x, depth, X509_V_ERR_CERT_NOT_YET_VALID)))
+        return 0;
+    i = X509_cmp_time(X509_get0_notAfter(x), at);
+    if ((i == 0 && !step_fail(vc, x, depth, X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD)) ||
+        (i < 0 && !step_fail(vc, x, depth, X509_V_ERR_CERT_HAS_EXPIRED)))
+        return 0;
+    return 1;
+}
+
+/* The last step of X509_verify_cert for a certificate out of a ticket that
+ * names its issuer (X509_STORE_CTX app data: the SHA-256). Everything
+ * before this step ran as in any verification: the issuer looked up in
+ * this store, purpose, strict mode, CRL. The chain must be exactly [the
+ * certificate, the issuer certificate the ticket names]; then this step
+ * does what OpenSSL's own does — the issuer's key usage, both validity
+ * periods, the verify callback at each depth — except verifying the
+ * issuer's signature on the certificate: that was done, with this very
+ * issuer certificate, when the ticket was issued. Anything else fails (the
+ * caller then verifies in full). */
+static int verify_known_issuer(X509_STORE_CTX *vc)
+{
+    const uint8_t *want = X509_STORE_CTX_get_app_data(vc);
+    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(vc);
+    uint8_t have[32];
+    if (!want || sk_X509_num(chain) != 2 || !cert_sha256(sk_X509_value(chain, 1), have) ||
+        CRYPTO_memcmp(have, want, 32) != 0) {
+        X509_STORE_CTX_set_error(vc, X509_V_ERR_APPLICATION_VERIFICATION);
+        return 0;
+    }
+    X509 *leaf = sk_X509_value(chain, 0), *issuer = sk_X509_value(chain, 1);
+    int e = X509_check_issued(issuer, leaf); /* names, key identifiers, key usage */
+    if (e != X509_V_OK && !step_fail(vc, issuer, 1, e))
+        return 0;
+    for (int depth = 1; depth >= 0; depth--) {
+        X509 *x = depth ? issuer : leaf;
+        if (!step_time(vc, x, depth))
+            return 0;
+        X509_STORE_CTX_set_current_cert(vc, x);
+        X509_STORE_CTX_set_error_depth(vc, depth);
+        if (!X509_STORE_CTX_get_verify_cb(vc)(1, vc))
+            return 0;
+    }
+    return 1;
+}
+
+/* Does `peer` verify now against the issuers, CRL and clock of `ctx`, with
+ * the verification parameters `param` (as a client certificate when
+ * `client`, else as a server's)? Else `why`. With `known` (the issuer
+ * certificate's SHA-256 from a ticket), without its signature verified
+ * again (verify_known_issuer). `used` (may be NULL) gets the SHA-256 of the
+ * issuer certificate that verified it, all zero if the chain was not
+ * [peer, issuer]. */
+static bool cert_verifies(SSL_CTX *ctx, const X509_VERIFY_PARAM *param, X509 *peer, bool client,
+                          const uint8_t *known, uint8_t used[32], char *why, size_t cap)
 {
     X509_STORE_CTX *vc = X509_STORE_CTX_new();
     if (!vc) {
@@ -581,9 +694,13 @@ static bool cert_verifies(SSL_CTX *ctx, X509 *peer, bool client, char *why, size
         return false;
     }
     bool ok = X509_STORE_CTX_init(vc, SSL_CTX_get_cert_store(ctx), peer, NULL) == 1 &&
-              X509_STORE_CTX_set_default(vc, client ? "ssl_client" : "ssl_server") == 1;
+              X509_STORE_CTX_set_default(vc, client ? "ssl_client" : "ssl_server") == 1 &&
+              X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(vc), param) == 1;
     if (ok) {
-        X509_STORE_CTX_set_depth(vc, SSL_CTX_get_verify_depth(ctx));
+        if (known) {
+            X509_STORE_CTX_set_app_data(vc, (void *)known);
+            X509_STORE_CTX_set_verify(vc, verify_known_issuer);
+        }
         ok = X509_verify_cert(vc) == 1;
         if (!ok)
             snprintf(why, cap, "%s",
@@ -591,23 +708,97 @@ static bool cert_verifies(SSL_CTX *ctx, X509 *peer, bool client, char *why, size
     } else {
         snprintf(why, cap, "cannot set up the verification");
     }
+    if (used) {
+        STACK_OF(X509) *chain = ok ? X509_STORE_CTX_get0_chain(vc) : NULL;
+        if (!chain || sk_X509_num(chain) != 2 || !cert_sha256(sk_X509_value(chain, 1), used))
+            memset(used, 0, 32);
+    }
     X509_STORE_CTX_free(vc);
     ERR_clear_error();
     return ok;
 }
 
-/* Against the store of the SSL's own context: on a handshake worker, a
- * reload may be swapping the context's SSL_CTX meanwhile. */
-static bool session_cert_ok(SSL *ssl, SSL_SESSION *ss)
+/* The issuer a ticket's session names, or NULL. */
+static const uint8_t *ticket_issuer(SSL_SESSION *ss)
+{
+    void *ad = NULL;
+    size_t len = 0;
+    if (SSL_SESSION_get0_ticket_appdata(ss, &ad, &len) != 1 || len != TICKET_AD_LEN ||
+        ((const uint8_t *)ad)[0] != TICKET_AD_V1)
+        return NULL;
+    return (const uint8_t *)ad + 1;
+}
+
+/* Name in the session (for the ticket issued from it) the issuer that
+ * verified its certificate; `h` all zero: none. */
+static void ticket_issuer_set(SSL_SESSION *ss, const uint8_t h[32])
+{
+    static const uint8_t zero[32];
+    if (memcmp(h, zero, 32) == 0) {
+        SSL_SESSION_set1_ticket_appdata(ss, NULL, 0);
+        return;
+    }
+    uint8_t ad[TICKET_AD_LEN] = {TICKET_AD_V1};
+    memcpy(ad + 1, h, 32);
+    SSL_SESSION_set1_ticket_appdata(ss, ad, sizeof ad);
+}
+
+/* The client certificate in a ticket must still verify now: issuers, CRL,
+ * clock and purpose of the store of the SSL's *own* context (on a
+ * handshake worker, a reload may be swapping the bacsc context's SSL_CTX
+ * meanwhile), with the SSL's verification parameters (depth 0), as in a
+ * full handshake. When the ticket names the issuer certificate that
+ * verified it and that very certificate is still configured, its signature
+ * on the client certificate is not verified again; otherwise (a ticket of
+ * an older bacsc, an issuer certificate replaced) in full, and the session
+ * then names the issuer that verified it now (a renewed ticket carries it). */
+static bool session_cert_ok(bacsc_tls_ctx *t, SSL *ssl, SSL_SESSION *ss)
 {
     X509 *peer = SSL_SESSION_get0_peer(ss);
     if (!peer)
         return false;
+    SSL_CTX *ctx = SSL_get_SSL_CTX(ssl);
+    const X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
+    const uint8_t *known = ticket_issuer(ss);
     char why[160];
-    if (cert_verifies(SSL_get_SSL_CTX(ssl), peer, true, why, sizeof why))
-        return true;
-    BACSC_INFO("tls: ticket refused: its client certificate no longer verifies: %s", why);
-    return false;
+    bool fast = known && cert_verifies(ctx, param, peer, true, known, NULL, why, sizeof why);
+    uint8_t used[32];
+    if (!fast) {
+        if (!cert_verifies(ctx, param, peer, true, NULL, used, why, sizeof why)) {
+            BACSC_INFO("tls: ticket refused: its client certificate no longer verifies: %s",
+                       why);
+            return false;
+        }
+        if (!known || memcmp(known, used, 32) != 0)
+            ticket_issuer_set(ss, used);
+    }
+    pthread_mutex_lock(&t->lock);
+    if (fast)
+        t->stats.tickets_issuer_known++;
+    else
+        t->stats.tickets_full_verify++;
+    pthread_mutex_unlock(&t->lock);
+    return true;
+}
+
+/* A ticket is about to be made from the session of a full handshake: name
+ * in it the issuer certificate that verified the client certificate. (A
+ * resumed session already names it: OpenSSL copies the appdata into the
+ * session the new ticket is made from, and session_cert_ok updated it.) */
+static int ticket_gen_cb(SSL *ssl, void *arg)
+{
+    (void)arg;
+    SSL_SESSION *ss = SSL_get_session(ssl);
+    if (!ss || SSL_session_reused(ssl))
+        return 1;
+    STACK_OF(X509) *chain = SSL_get0_verified_chain(ssl);
+    uint8_t h[32];
+    X509 *peer = SSL_SESSION_get0_peer(ss);
+    if (peer && chain && sk_X509_num(chain) == 2 && X509_cmp(sk_X509_value(chain, 0), peer) == 0 &&
+        cert_sha256(sk_X509_value(chain, 1), h))
+        ticket_issuer_set(ss, h);
+    ERR_clear_error();
+    return 1; /* a ticket without it is still good: verified in full when used */
 }
 
 static SSL_TICKET_RETURN ticket_decrypted_cb(SSL *ssl, SSL_SESSION *ss,
@@ -628,7 +819,7 @@ static SSL_TICKET_RETURN ticket_decrypted_cb(SSL *ssl, SSL_SESSION *ss,
         return SSL_TICKET_RETURN_ABORT;
     }
     int64_t age = (int64_t)time(NULL) - bacsc_ssl_session_time(ss);
-    if (age < 0 || age > (int64_t)t->ticket_lifetime_s || !session_cert_ok(ssl, ss)) {
+    if (age < 0 || age > (int64_t)t->ticket_lifetime_s || !session_cert_ok(t, ssl, ss)) {
         pthread_mutex_lock(&t->lock);
         t->stats.tickets_refused++;
         pthread_mutex_unlock(&t->lock);
@@ -652,12 +843,63 @@ static int tickets_on(bacsc_tls_ctx *t, SSL_CTX *ctx)
     static const unsigned char sid_ctx[] = "bacsc BACnet/SC";
     if (SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1) != 1 ||
         SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_key_cb) != 1 ||
-        SSL_CTX_set_session_ticket_cb(ctx, NULL, ticket_decrypted_cb, t) != 1 ||
+        SSL_CTX_set_session_ticket_cb(ctx, ticket_gen_cb, ticket_decrypted_cb, t) != 1 ||
         SSL_CTX_set_num_tickets(ctx, 1) != 1)
         return -1;
     SSL_CTX_clear_options(ctx, SSL_OP_NO_TICKET);
     SSL_CTX_set_timeout(ctx, (long)t->ticket_lifetime_s);
     return 0;
+}
+
+/* When the ticket of an open connection is due for renewal: past half its
+ * lifetime plus up to a quarter more, drawn from the session id (a new one
+ * with every ticket), so that nodes that connected together (after a hub
+ * restart) do not all come due in the same second. The last ticket sent is
+ * at most three quarters of its life old, and still good at a restart. */
+static int64_t ticket_due_age(const SSL_SESSION *s, uint32_t life)
+{
+    unsigned int n = 0;
+    const unsigned char *id = SSL_SESSION_get_id(s, &n);
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (unsigned int i = 0; i < n; i++)
+        h = (h ^ id[i]) * 16777619u;
+    return (int64_t)life / 2 + (int64_t)(((uint64_t)(life / 4) * h) >> 32);
+}
+
+uint32_t bacsc_tls_ctx_ticket_lifetime(const bacsc_tls_ctx *t)
+{
+    return t && t->tickets ? t->ticket_lifetime_s : 0;
+}
+
+int bacsc_tls_ticket_refresh(SSL *ssl)
+{
+    bacsc_tls_ctx *t = ssl ? ctx_of(ssl) : NULL;
+    SSL_SESSION *s = ssl ? SSL_get0_session(ssl) : NULL;
+    if (!t || !t->tickets || !s || !SSL_is_server(ssl) || SSL_version(ssl) != TLS1_3_VERSION ||
+        !SSL_is_init_finished(ssl))
+        return 0;
+    int64_t age = (int64_t)time(NULL) - (int64_t)SSL_SESSION_get_time(s);
+    if (age < ticket_due_age(s, t->ticket_lifetime_s))
+        return 0;
+    /* OpenSSL sends it (and stamps the session with the time, so it is not
+     * due again) at once when the socket takes it, else before the next
+     * record either way (SSL_read/SSL_write finish the handshake state). */
+    if (ERR_peek_error())
+        ERR_clear_error();
+    if (SSL_new_session_ticket(ssl) != 1)
+        return -1;
+    int rc = SSL_do_handshake(ssl);
+    if (rc != 1) {
+        int e = SSL_get_error(ssl, rc);
+        if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ) {
+            ERR_clear_error();
+            return -1;
+        }
+    }
+    pthread_mutex_lock(&t->lock);
+    t->stats.tickets_refreshed++;
+    pthread_mutex_unlock(&t->lock);
+    return 1;
 }
 
 static int tickets_setup(bacsc_tls_ctx *t, const bacsc_tls_config *cfg, char *err, size_t errlen)
@@ -965,7 +1207,10 @@ int bacsc_tls_peer_recheck(bacsc_tls_ctx *t, struct ssl_st *ssl, char *why, size
     X509 *peer = SSL_get0_peer_certificate(ssl);
     if (!peer)
         return BACSC_OK; /* no handshake done yet: it will verify with the new store */
-    return cert_verifies(t->ctx, peer, SSL_is_server(ssl), why, cap) ? BACSC_OK : BACSC_ERR_POLICY;
+    return cert_verifies(t->ctx, SSL_CTX_get0_param(t->ctx), peer, SSL_is_server(ssl), NULL, NULL,
+                         why, cap)
+               ? BACSC_OK
+               : BACSC_ERR_POLICY;
 }
 
 struct ssl_ctx_st *bacsc_tls_ctx_ssl_ctx(bacsc_tls_ctx *t)
@@ -1042,10 +1287,17 @@ uint16_t bacsc_tls_classify_error(SSL *ssl, bool server, char *text, size_t text
     char ossl[200] = "";
 
     unsigned long e = ERR_peek_error();
+    long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+    /* A refused certificate signature leaves the signature code's error
+     * (e.g. "asn1 encoding routines::EVP lib") before the TLS layer's
+     * "certificate verify failed": the latter says what happened. */
+    unsigned long last = ERR_peek_last_error();
+    if (vr != X509_V_OK && ERR_GET_LIB(last) == ERR_LIB_SSL &&
+        ERR_GET_REASON(last) == SSL_R_CERTIFICATE_VERIFY_FAILED)
+        e = last;
     if (e)
         ERR_error_string_n(e, ossl, sizeof ossl);
     int reason = e ? ERR_GET_REASON(e) : 0;
-    long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
 
     char vwhy[160];
     if (vr != X509_V_OK && (!e || reason == SSL_R_CERTIFICATE_VERIFY_FAILED)) {

@@ -8,6 +8,8 @@ short reconnect timers).
   - first connections are full handshakes (hub status: tls.resumed 0);
   - the hub is restarted (SIGTERM, same K): every device comes back with a
     resumed TLS session (status: tls.resumed 3, tls.handshakes 3), K unchanged;
+    each ticket named the issuer certificate that verified its certificate,
+    so none was verified in full again (tls.tickets_issuer_known 3);
   - a hub with another ticket key file (given through the JSON config key
     "ticket_key_file") forces full handshakes (resumed 0, handshakes 3);
   - a key file readable by group/others is refused (exit 3, message names
@@ -75,6 +77,9 @@ def main():
     tls = s.get("tls", {})
     check(tls.get("resumed") == 3 and tls.get("handshakes") == 3,
           f"after the restart every device resumed its TLS session ({tls})")
+    check(tls.get("tickets_issuer_known") == 3 and tls.get("tickets_full_verify") == 0,
+          f"each ticket named the issuer that verified its certificate: no second signature "
+          f"verification ({tls})")
     check(open(keys).read() == text, "key file unchanged by a restart within the rotation period")
 
     # another key file (from the JSON config): full handshakes

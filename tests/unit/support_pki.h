@@ -9,6 +9,12 @@
  *   revoked.pem/.key, ca1.crl           leaf of CA 1 and a CRL revoking it
  *   server2.pem/.key                    leaf of CA 2
  *   nosan.pem/.key                      leaf of CA 1 without DNS/IP names
+ *   ca1twin.pem/.key                    a self-signed CA with CA 1's name and key
+ *                                       identifier but another key
+ *   ca1again.pem/.key                   CA 1 reissued: same name and key, other
+ *                                       serial and validity
+ *   lapsed.pem/.key                     leaf of CA 1, valid from 2 h to 1 h ago
+ *   early.pem/.key                      leaf of CA 1, valid from tomorrow
  * Returns 0 or -1.
  */
 #ifndef SUPPORT_PKI_H

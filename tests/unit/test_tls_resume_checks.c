@@ -1,0 +1,390 @@
+/*
+ * test_tls_resume_checks.c — the client certificate inside a session ticket
+ * is checked again at every resumption, against the store, CRL, clock and
+ * verification parameters of the SSL's own (possibly reloaded) context.
+ * A ticket names the issuer certificate that verified its certificate; when
+ * exactly that certificate is still configured, the issuer's signature is
+ * not verified a second time (counted as tickets_issuer_known), otherwise
+ * the certificate is verified in full (tickets_full_verify). Shown here:
+ * a normal resumption takes the first way (also with a CRL, and after the
+ * ticket was renewed); a ticket without the issuer (as an older bacsc
+ * issued them) is verified in full and its renewal names the issuer; and
+ * every refusal still happens — issuer removed by a reload, certificate
+ * revoked by a new CRL, expired, not yet valid, and CA 1 replaced by a CA
+ * with the same name and key identifier but another key — while CA 1
+ * reissued with the same key still resumes (verified in full).
+ *
+ * Handshakes run through memory BIOs between a client context and the
+ * server context under test (no sockets needed for what is checked).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "bacsc/error.h"
+#include "bacsc/tls.h"
+#include "support_sc.h"
+
+static sct_env env;
+static int key_file_n;
+
+typedef struct hs {
+    bool ok;       /* the server completed the handshake */
+    bool reused;   /* … by resuming a ticket */
+    uint16_t code; /* else the server's BACnet/SC TLS error code */
+    char why[300]; /* … and its text */
+} hs;
+
+/* One handshake between a client of `ct` (offering/keeping r's ticket) and
+ * the server `st`; the client then reads the ticket the server sent. */
+static hs handshake(bacsc_tls_ctx *st, bacsc_tls_ctx *ct, bacsc_tls_resume *r)
+{
+    hs res = {0};
+    SSL *c = SSL_new(bacsc_tls_ctx_ssl_ctx(ct)), *s = SSL_new(bacsc_tls_ctx_ssl_ctx(st));
+    BIO *c2s = BIO_new(BIO_s_mem()), *s2c = BIO_new(BIO_s_mem());
+    assert_true(c && s && c2s && s2c);
+    BIO_up_ref(c2s);
+    BIO_up_ref(s2c);
+    SSL_set_bio(c, s2c, c2s);
+    SSL_set_bio(s, c2s, s2c);
+    SSL_set_connect_state(c);
+    SSL_set_accept_state(s);
+    assert_int_equal(bacsc_tls_ssl_set_resume(c, r), 0);
+    int sr = 0;
+    for (int i = 0; i < 20 && sr != 1; i++) {
+        SSL_do_handshake(c);
+        sr = SSL_do_handshake(s);
+        int e = sr == 1 ? SSL_ERROR_NONE : SSL_get_error(s, sr);
+        if (e != SSL_ERROR_NONE && e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+            break;
+    }
+    if (sr == 1) {
+        bacsc_tls_note_handshake(s);
+        res.ok = true;
+        res.reused = SSL_session_reused(s);
+        char b[16];
+        assert_true(SSL_read(c, b, sizeof b) <= 0); /* takes the ticket (new-session callback) */
+    } else {
+        res.code = bacsc_tls_classify_error(s, true, res.why, sizeof res.why);
+    }
+    ERR_clear_error();
+    SSL_free(c);
+    SSL_free(s);
+    return res;
+}
+
+/* A fresh ticket key file's path. */
+static void key_file(char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/tickets-%d", env.pki, ++key_file_n);
+    unlink(out);
+}
+
+/* A hub context: certificate "server", the given issuers (ca2 may be NULL),
+ * CRL of CA 1 when `crl`, the ticket keys in `keys`. */
+static bacsc_tls_ctx *server(const char *keys, const char *ca1, const char *ca2, bool crl)
+{
+    sct_tls_files f;
+    bacsc_tls_config *cfg = sct_tls_files_set(&f, &env, "server", NULL, ca1, ca2,
+                                              crl ? "ca1" : NULL);
+    cfg->ticket_key_file = keys;
+    return sct_tls_new(cfg, true);
+}
+
+/* Reload `st` from files (as SIGHUP does), keeping its ticket keys. */
+static void reload(bacsc_tls_ctx *st, const char *ca1, bool crl)
+{
+    sct_tls_files f;
+    bacsc_tls_config *cfg = sct_tls_files_set(&f, &env, "server", NULL, ca1, NULL,
+                                              crl ? "ca1" : NULL);
+    char err[256];
+    assert_int_equal(bacsc_tls_ctx_reload(st, cfg, err, sizeof err), BACSC_OK);
+}
+
+static bacsc_tls_stats stats(bacsc_tls_ctx *st)
+{
+    bacsc_tls_stats s;
+    bacsc_tls_ctx_stats(st, &s);
+    return s;
+}
+
+/* Rotate the key file as a day later: tickets made under the current key
+ * are then under the previous one, and resuming them brings a new ticket. */
+static void rotate(const char *keys)
+{
+    bacsc_tls_ticket_keys k;
+    bool rotated = false;
+    char err[256];
+    assert_int_equal(bacsc_tls_ticket_keys_load(keys, (int64_t)time(NULL) + 2 * 86400, 0, &k,
+                                                &rotated, err, sizeof err),
+                     0);
+    assert_true(rotated);
+}
+
+/* A ticket for certificate `leaf`, issued by a hub on `keys` whose clock
+ * for certificate checks is `shift` seconds off (0: none). */
+static void get_ticket(const char *keys, const char *leaf, long shift, bacsc_tls_resume *r,
+                       bacsc_tls_ctx **client)
+{
+    *client = sct_tls(&env, false, leaf, "ca1", NULL, NULL);
+    bacsc_tls_ctx *st = server(keys, "ca1", NULL, false);
+    if (shift)
+        X509_VERIFY_PARAM_set_time(SSL_CTX_get0_param(bacsc_tls_ctx_ssl_ctx(st)),
+                                   time(NULL) + shift);
+    hs h = handshake(st, *client, r);
+    assert_true(h.ok);
+    assert_false(h.reused);
+    assert_non_null(r->session);
+    bacsc_tls_ctx_free(st);
+}
+
+static void normal_resumption_does_not_verify_the_signature_again(void **state)
+{
+    (void)state;
+    char keys[512];
+    key_file(keys, sizeof keys);
+    bacsc_tls_resume r = {0};
+    bacsc_tls_ctx *ct;
+    get_ticket(keys, "client", 0, &r, &ct);
+
+    bacsc_tls_ctx *st = server(keys, "ca1", NULL, false); /* the hub restarted */
+    for (int i = 1; i <= 3; i++) {
+        hs h = handshake(st, ct, &r);
+        assert_true(h.ok && h.reused);
+        bacsc_tls_stats s = stats(st);
+        assert_int_equal(s.resumed, i);
+        assert_int_equal(s.tickets_issuer_known, i);
+        assert_int_equal(s.tickets_full_verify, 0);
+    }
+    bacsc_tls_ctx_free(st);
+    /* with the CRL of CA 1 (which does not list it) and CA 2 configured too */
+    st = server(keys, "ca1", "ca2", true);
+    hs h = handshake(st, ct, &r);
+    assert_true(h.ok && h.reused);
+    assert_int_equal(stats(st).tickets_issuer_known, 1);
+    assert_int_equal(stats(st).tickets_full_verify, 0);
+    bacsc_tls_ctx_free(st);
+    bacsc_tls_resume_clear(&r);
+    bacsc_tls_ctx_free(ct);
+}
+
+static void issuer_survives_ticket_renewal(void **state)
+{
+    (void)state;
+    char keys[512];
+    key_file(keys, sizeof keys);
+    bacsc_tls_resume r = {0};
+    bacsc_tls_ctx *ct;
+    get_ticket(keys, "client", 0, &r, &ct);
+    rotate(keys);
+    SSL_SESSION *first = r.session;
+    bacsc_tls_ctx *st = server(keys, "ca1", NULL, false);
+    hs h = handshake(st, ct, &r);
+    assert_true(h.ok && h.reused);
+    assert_ptr_not_equal(r.session, first); /* renewed: under the previous key */
+    assert_int_equal(stats(st).tickets_issuer_known, 1);
+    bacsc_tls_ctx_free(st);
+    /* the renewed ticket names the issuer too */
+    st = server(keys, "ca1", NULL, false);
+    h = handshake(st, ct, &r);
+    assert_true(h.ok && h.reused);
+    assert_int_equal(stats(st).tickets_issuer_known, 1);
+    assert_int_equal(stats(st).tickets_full_verify, 0);
+    bacsc_tls_ctx_free(st);
+    bacsc_tls_resume_clear(&r);
+    bacsc_tls_ctx_free(ct);
+}
+
+static void ticket_without_issuer_is_verified_in_full(void **state)
+{
+    (void)state;
+    char keys[512];
+    key_file(keys, sizeof keys);
+    bacsc_tls_resume r = {0};
+    bacsc_tls_ctx *ct = sct_tls(&env, false, "client", "ca1", NULL, NULL);
+    /* a hub as bacsc made them before tickets named the issuer: the same
+     * ticket keys and format, no ticket-generation callback */
+    bacsc_tls_ctx *old = server(keys, "ca1", NULL, false);
+    assert_int_equal(SSL_CTX_set_session_ticket_cb(bacsc_tls_ctx_ssl_ctx(old), NULL, NULL, NULL), 1);
+    assert_true(handshake(old, ct, &r).ok);
+    assert_non_null(r.session);
+    bacsc_tls_ctx_free(old);
+    rotate(keys);
+
+    bacsc_tls_ctx *st = server(keys, "ca1", NULL, false);
+    hs h = handshake(st, ct, &r);
+    assert_true(h.ok && h.reused);
+    assert_int_equal(stats(st).tickets_full_verify, 1);
+    assert_int_equal(stats(st).tickets_issuer_known, 0);
+    bacsc_tls_ctx_free(st);
+    /* its renewal (the ticket came under the previous key) names the issuer */
+    st = server(keys, "ca1", NULL, false);
+    h = handshake(st, ct, &r);
+    assert_true(h.ok && h.reused);
+    assert_int_equal(stats(st).tickets_issuer_known, 1);
+    assert_int_equal(stats(st).tickets_full_verify, 0);
+    bacsc_tls_ctx_free(st);
+    bacsc_tls_resume_clear(&r);
+    bacsc_tls_ctx_free(ct);
+}
+
+/* The hub `st` (restarted on the same keys, or reloaded) must refuse the
+ * ticket, and the full handshake then fails with `code`. */
+static void expect_refused(bacsc_tls_ctx *st, bacsc_tls_ctx *ct, bacsc_tls_resume *r,
+                           uint16_t code, const char *why)
+{
+    hs h = handshake(st, ct, r);
+    assert_false(h.ok);
+    assert_int_equal(h.code, code);
+    if (!strstr(h.why, why))
+        fail_msg("refused for \"%s\", expected \"%s\"", h.why, why);
+    bacsc_tls_stats s = stats(st);
+    assert_int_equal(s.tickets_refused, 1);
+    assert_int_equal(s.resumed, 0);
+    assert_int_equal(s.tickets_issuer_known, 0);
+}
+
+static void issuer_removed_by_reload_is_refused(void **state)
+{
+    (void)state;
+    char keys[512];
+    key_file(keys, sizeof keys);
+    bacsc_tls_resume r = {0};
+    bacsc_tls_ctx *ct = sct_tls(&env, false, "client", "ca1", NULL, NULL);
+    bacsc_tls_ctx *st = server(keys, "ca1", "ca2", false);
+    assert_true(handshake(st, ct, &r).ok);
+    assert_true(handshake(st, ct, &r).reused);
+    reload(st, "ca2", false); /* CA 1 no longer configured */
+    hs h = handshake(st, ct, &r);
+    assert_false(h.ok);
+    assert_int_equal(h.code, 180); /* client-certificate-error */
+    assert_non_null(strstr(h.why, "not signed directly by a configured issuer"));
+    assert_int_equal(stats(st).tickets_refused, 1);
+    assert_int_equal(stats(st).resumed, 1); /* the one before the reload */
+    bacsc_tls_ctx_free(st);
+    bacsc_tls_resume_clear(&r);
+    bacsc_tls_ctx_free(ct);
+}
+
+static void revoked_by_a_new_crl_is_refused(void **state)
+{
+    (void)state;
+    char keys[512];
+    key_file(keys, sizeof keys);
+    bacsc_tls_resume r = {0};
+    bacsc_tls_ctx *ct = sct_tls(&env, false, "revoked", "ca1", NULL, NULL);
+    bacsc_tls_ctx *st = server(keys, "ca1", NULL, false);
+    assert_true(handshake(st, ct, &r).ok);
+    reload(st, "ca1", true); /* now with the CRL that lists it */
+    expect_refused(st, ct, &r, 186, "certificate revoked");
+    bacsc_tls_ctx_free(st);
+    bacsc_tls_resume_clear(&r);
+    bacsc_tls_ctx_free(ct);
+}
+
+static void expired_certificate_is_refused(void **state)
+{
+    (void)state;
+    char keys[512];
+    key_file(keys, sizeof keys);
+    bacsc_tls_resume r = {0};
+    bacsc_tls_ctx *ct;
+    get_ticket(keys, "lapsed", -5400, &r, &ct); /* valid 1.5 h ago */
+    bacsc_tls_ctx *st = server(keys, "ca1", NULL, false);
+    expect_refused(st, ct, &r, 184, "certificate has expired");
+    bacsc_tls_ctx_free(st);
+    bacsc_tls_resume_clear(&r);
+    bacsc_tls_ctx_free(ct);
+}
+
+static void not_yet_valid_certificate_is_refused(void **state)
+{
+    (void)state;
+    char keys[512];
+    key_file(keys, sizeof keys);
+    bacsc_tls_resume r = {0};
+    bacsc_tls_ctx *ct;
+    get_ticket(keys, "early", 36 * 3600, &r, &ct); /* valid in 1.5 days */
+    bacsc_tls_ctx *st = server(keys, "ca1", NULL, false);
+    expect_refused(st, ct, &r, 180, "certificate is not yet valid");
+    bacsc_tls_ctx_free(st);
+    bacsc_tls_resume_clear(&r);
+    bacsc_tls_ctx_free(ct);
+}
+
+static void ca_with_same_name_and_other_key_is_refused(void **state)
+{
+    (void)state;
+    char keys[512];
+    key_file(keys, sizeof keys);
+    bacsc_tls_resume r = {0};
+    bacsc_tls_ctx *ct = sct_tls(&env, false, "client", "ca1", NULL, NULL);
+    bacsc_tls_ctx *st = server(keys, "ca1", NULL, false);
+    assert_true(handshake(st, ct, &r).ok);
+    /* CA 1 replaced by a CA with its name and key identifier: it is taken
+     * as the certificate's issuer, but did not sign it */
+    reload(st, "ca1twin", false);
+    expect_refused(st, ct, &r, 180, "certificate signature failure");
+    bacsc_tls_ctx_free(st);
+    bacsc_tls_resume_clear(&r);
+    bacsc_tls_ctx_free(ct);
+}
+
+static void reissued_ca_with_same_key_still_resumes(void **state)
+{
+    (void)state;
+    char keys[512];
+    key_file(keys, sizeof keys);
+    bacsc_tls_resume r = {0};
+    bacsc_tls_ctx *ct = sct_tls(&env, false, "client", "ca1", NULL, NULL);
+    bacsc_tls_ctx *st = server(keys, "ca1", NULL, false);
+    assert_true(handshake(st, ct, &r).ok);
+    reload(st, "ca1again", false); /* CA 1 reissued, same key */
+    hs h = handshake(st, ct, &r);
+    assert_true(h.ok && h.reused);
+    assert_int_equal(stats(st).tickets_full_verify, 1); /* not the issuer certificate named */
+    assert_int_equal(stats(st).tickets_issuer_known, 0);
+    bacsc_tls_ctx_free(st);
+    bacsc_tls_resume_clear(&r);
+    bacsc_tls_ctx_free(ct);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return sct_env_setup(&env, "resumechk");
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return sct_env_teardown(&env);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(normal_resumption_does_not_verify_the_signature_again),
+        cmocka_unit_test(issuer_survives_ticket_renewal),
+        cmocka_unit_test(ticket_without_issuer_is_verified_in_full),
+        cmocka_unit_test(issuer_removed_by_reload_is_refused),
+        cmocka_unit_test(revoked_by_a_new_crl_is_refused),
+        cmocka_unit_test(expired_certificate_is_refused),
+        cmocka_unit_test(not_yet_valid_certificate_is_refused),
+        cmocka_unit_test(ca_with_same_name_and_other_key_is_refused),
+        cmocka_unit_test(reissued_ca_with_same_key_still_resumes),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
