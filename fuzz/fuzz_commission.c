@@ -29,6 +29,7 @@
 #include "bacsc/npdu.h"
 #include "bacsc/pki.h"
 #include "bacsc/services.h"
+#include "fuzz_support.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 
@@ -146,8 +147,9 @@ static bool blob_eq(const bacsc_blob *a, const bacsc_blob *b)
     return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
 }
 
-static void one(bacsc_device *dev, const uint8_t *d, size_t n)
+static void one(void *user, const uint8_t *d, size_t n)
 {
+    bacsc_device *dev = user;
     if (n == 0)
         return;
     uint8_t npdu[1700], v[16];
@@ -253,15 +255,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cc.ops.check_cert = op_check;
     cc.ops.activate = op_activate;
     CHECK(bacsc_commission_new(&cc, &cm) == BACSC_OK);
-    size_t start = 0;
-    for (size_t i = 0; i + 3 <= size; i++) {
-        if (data[i] == 0xFF && data[i + 1] == 0xFE && data[i + 2] == 0xFD) {
-            one(dev, data + start, i - start);
-            start = i + 3;
-            i += 2;
-        }
-    }
-    one(dev, data + start, size - start);
+    fz_records(data, size, one, dev);
     bacsc_device_free(dev);
     bacsc_commission_free(cm);
     cm = NULL;

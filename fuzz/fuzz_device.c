@@ -29,6 +29,7 @@
 #include "bacsc/error.h"
 #include "bacsc/npdu.h"
 #include "app/device_internal.h"   /* DCC state and segmented answers in progress */
+#include "fuzz_support.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 
@@ -150,8 +151,9 @@ static size_t svc_at(const uint8_t *apdu)
     return (apdu[0] & 0x08) ? 5 : 3;
 }
 
-static void one(bacsc_device *dev, const uint8_t *npdu, size_t len)
+static void one(void *user, const uint8_t *npdu, size_t len)
 {
+    bacsc_device *dev = user;
     static const uint8_t mac[6] = {2, 0, 0, 0, 0, 9};
     bacsc_address src = bacsc_address_local(mac, 6);
     sent.count = 0;
@@ -212,15 +214,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     memset(file_size, 0, sizeof file_size);
     bacsc_device *dev = make_device();
-    size_t start = 0;
-    for (size_t i = 0; i + 3 <= size; i++) {
-        if (data[i] == 0xFF && data[i + 1] == 0xFE && data[i + 2] == 0xFD) {
-            one(dev, data + start, i - start);
-            start = i + 3;
-            i += 2;
-        }
-    }
-    one(dev, data + start, size - start);
+    fz_records(data, size, one, dev);
     bacsc_device_free(dev);
     return 0;
 }

@@ -21,6 +21,7 @@
 
 #include "bacsc/error.h"
 #include "bacsc/sc_switch.h"
+#include "fuzz_support.h"
 
 #define MAXDC 32
 #define MAX_CONNS 4
@@ -34,10 +35,7 @@ static uint64_t rnd_state;
 static int fz_random(void *user, uint8_t *buf, size_t len)
 {
     (void)user;
-    for (size_t i = 0; i < len; i++) {
-        rnd_state = rnd_state * 6364136223846793005ull + 1442695040888963407ull;
-        buf[i] = (uint8_t)(rnd_state >> 56);
-    }
+    fz_lcg_bytes(&rnd_state, buf, len);
     return 0;
 }
 

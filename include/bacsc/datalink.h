@@ -115,11 +115,18 @@ int bacsc_address_parse(const char *s, bacsc_address *a);
  * address of a received NPDU: used by device.c and client.c, public so other
  * application code (and the I/O layer's routers, later) can share them.
  *
+ * bacsc_address_to_npdu(): bacsc_npdu_init(npdu, expecting_reply), then, when
+ * `dest` is on another network (net != 0), DNET = dest->net, DADR = dest->adr
+ * (none for a global broadcast) and hop count 255. The caller sets the
+ * priority and the payload.
+ *
  * bacsc_address_from_npdu(): the address to answer a received NPDU whose
  * header is `npdu` (has_snet, snet, slen, sadr) and that arrived from the
  * next hop `link_src`.
  */
 struct bacsc_npdu;
+void bacsc_address_to_npdu(const bacsc_address *dest, bool expecting_reply,
+                           struct bacsc_npdu *npdu);
 void bacsc_address_from_npdu(const bacsc_address *link_src, const struct bacsc_npdu *npdu,
                              bacsc_address *reply);
 

@@ -149,14 +149,7 @@ static int encode_npdu(bacsc_client *cl, const bacsc_address *dest, bool expecti
                        const uint8_t *apdu, size_t apdu_len)
 {
     bacsc_npdu n;
-    bacsc_npdu_init(&n, expecting_reply);
-    if (dest->net != 0) {
-        n.has_dnet = true;
-        n.dnet = dest->net;
-        n.dlen = dest->net == BACSC_NET_GLOBAL ? 0 : dest->adr_len;
-        n.dadr = dest->adr;
-        n.hop_count = 255;
-    }
+    bacsc_address_to_npdu(dest, expecting_reply, &n);
     n.payload = apdu;
     n.payload_len = apdu_len;
     int len = bacsc_npdu_encode(cl->out, sizeof cl->out, &n);

@@ -144,6 +144,18 @@ int bacsc_address_parse(const char *s, bacsc_address *a)
     return BACSC_OK;
 }
 
+void bacsc_address_to_npdu(const bacsc_address *dest, bool expecting_reply, bacsc_npdu *n)
+{
+    bacsc_npdu_init(n, expecting_reply);
+    if (dest->net != 0) {
+        n->has_dnet = true;
+        n->dnet = dest->net;
+        n->dlen = dest->net == BACSC_NET_GLOBAL ? 0 : dest->adr_len;
+        n->dadr = dest->adr;
+        n->hop_count = 255;
+    }
+}
+
 void bacsc_address_from_npdu(const bacsc_address *link_src, const struct bacsc_npdu *npdu,
                              bacsc_address *reply)
 {

@@ -489,15 +489,8 @@ int dev_send_npdu(bacsc_device *dev, const bacsc_address *dest, uint8_t priority
                      bool expecting_reply, const uint8_t *apdu, size_t apdu_len)
 {
     bacsc_npdu n;
-    bacsc_npdu_init(&n, expecting_reply);
+    bacsc_address_to_npdu(dest, expecting_reply, &n);
     n.priority = priority;
-    if (dest->net != 0) {
-        n.has_dnet = true;
-        n.dnet = dest->net;
-        n.dlen = dest->net == BACSC_NET_GLOBAL ? 0 : dest->adr_len;
-        n.dadr = dest->adr;
-        n.hop_count = 255;
-    }
     n.payload = apdu;
     n.payload_len = apdu_len;
     int len = bacsc_npdu_encode(dev->out, sizeof dev->out, &n);

@@ -205,19 +205,13 @@ CA_SPEC(pending, "ca pending",
 int ca_cmd_pending(int argc, char **argv)
 {
     pending_opts o = {0};
-    int optrc = ca_parse(&pending_spec, &o, &o.c, &argc, argv);
-    if (optrc >= 0)
-        return optrc;
+    bacsc_ca *ca;
+    int ex = ca_cli_begin(&pending_spec, &o, &o.c, argc, argv, true, &ca);
+    if (ex >= 0)
+        return ex;
     ca_common c = o.c;
     int64_t batch = o.batch;
     bool all = o.all;
-    if (argc != 1) {
-        cli_error(c.prog, "unexpected argument '%s'", argv[1]);
-        return EXIT_USAGE;
-    }
-    bacsc_ca *ca = ca_open(&c);
-    if (!ca)
-        return EXIT_FAIL;
     print_ctx p = {request_cols, c.json, c.json ? json_array() : NULL, PENDING_HEADER};
     return list_finish(&c, ca, &p,
                        bacsc_ca_requests(ca, all ? -1 : BACSC_REQ_PENDING, batch, print_request,
@@ -287,19 +281,13 @@ CA_SPEC(list, "ca list",
 int ca_cmd_list(int argc, char **argv)
 {
     list_opts o = {0};
-    int optrc = ca_parse(&list_spec, &o, &o.c, &argc, argv);
-    if (optrc >= 0)
-        return optrc;
+    bacsc_ca *ca;
+    int ex = ca_cli_begin(&list_spec, &o, &o.c, argc, argv, true, &ca);
+    if (ex >= 0)
+        return ex;
     ca_common c = o.c;
     bacsc_cert_filter f = {.expiring_within = (int64_t)o.expiring * 86400,
                            .valid_only = o.valid, .batch_id = o.batch};
-    if (argc != 1) {
-        cli_error(c.prog, "unexpected argument '%s'", argv[1]);
-        return EXIT_USAGE;
-    }
-    bacsc_ca *ca = ca_open(&c);
-    if (!ca)
-        return EXIT_FAIL;
     print_ctx p = {cert_cols, c.json, c.json ? json_array() : NULL, LIST_HEADER};
     return list_finish(&c, ca, &p, bacsc_ca_certs(ca, &f, print_cert, &p));
 }
@@ -372,15 +360,13 @@ CA_SPEC(audit, "ca audit",
 int ca_cmd_audit(int argc, char **argv)
 {
     audit_opts o = {0};
-    int optrc = ca_parse(&audit_spec, &o, &o.c, &argc, argv);
-    if (optrc >= 0)
-        return optrc;
+    bacsc_ca *ca;
+    int ex = ca_cli_begin(&audit_spec, &o, &o.c, argc, argv, false, &ca);
+    if (ex >= 0)
+        return ex;
     ca_common c = o.c;
     int64_t since = o.since;
     bool verify = o.verify;
-    bacsc_ca *ca = ca_open(&c);
-    if (!ca)
-        return EXIT_FAIL;
     if (verify)
         return audit_verify(&c, ca);
     print_ctx p = {audit_cols, c.json, c.json ? json_array() : NULL, AUDIT_HEADER};
@@ -419,13 +405,11 @@ CA_SPEC_COMMON(batches, "ca batches",
 int ca_cmd_batches(int argc, char **argv)
 {
     ca_common_only o = {0};
-    int optrc = ca_parse(&batches_spec, &o, &o.c, &argc, argv);
-    if (optrc >= 0)
-        return optrc;
+    bacsc_ca *ca;
+    int ex = ca_cli_begin(&batches_spec, &o, &o.c, argc, argv, false, &ca);
+    if (ex >= 0)
+        return ex;
     ca_common c = o.c;
-    bacsc_ca *ca = ca_open(&c);
-    if (!ca)
-        return EXIT_FAIL;
     print_ctx p = {batch_cols, c.json, c.json ? json_array() : NULL, BATCHES_HEADER};
     return list_finish(&c, ca, &p, bacsc_ca_batches(ca, 0, print_batch, &p));
 }

@@ -129,14 +129,12 @@ CA_SPEC(csr, "ca csr",
 static int cmd_csr(int argc, char **argv)
 {
     csr_opts o = {0};
-    int optrc = ca_parse(&csr_spec, &o, &o.c, &argc, argv);
+    bacsc_ca *ca;
+    int optrc = ca_cli_begin(&csr_spec, &o, &o.c, argc, argv, false, &ca);
     if (optrc >= 0)
         return optrc;
     ca_common c = o.c;
     const char *out = o.out;
-    bacsc_ca *ca = ca_open(&c);
-    if (!ca)
-        return EXIT_FAIL;
     uint8_t *der = NULL;
     size_t len = 0;
     int rc = bacsc_ca_make_csr(ca, &der, &len);

@@ -62,24 +62,6 @@ static const cli_spec decode_spec = {PROG, decode_help, .col = 24, .short_col = 
 
 /* ---- small output helpers ------------------------------------------------ */
 
-static char *hex_dup(const uint8_t *p, size_t n)
-{
-    char *s = malloc(2 * n + 1);
-    if (!s) {
-        cli_error(PROG, "out of memory");
-        exit(EXIT_FAIL);
-    }
-    return bacsc_hex_encode(p, n, s);
-}
-
-static json_t *json_hex(const uint8_t *p, size_t n)
-{
-    char *s = hex_dup(p, n);
-    json_t *j = json_string(s);
-    free(s);
-    return j;
-}
-
 /* A string if `p` is valid UTF-8, else JSON null (the raw octets are always
  * in "payload_hex"). */
 static json_t *json_text(const uint8_t *p, size_t n)
@@ -109,7 +91,7 @@ static void print_text(const uint8_t *p, size_t n)
 
 static void print_hex_line(const char *label, const uint8_t *p, size_t n)
 {
-    char *s = hex_dup(p, n);
+    char *s = decode_hex_dup(p, n);
     printf("  %-22s %s%s(%zu octets)\n", label, s, n ? " " : "", n);
     free(s);
 }
@@ -142,7 +124,7 @@ static const char *hub_status_name(uint8_t s)
 static void print_npdu(const uint8_t *npdu, size_t len, json_t *obj)
 {
     if (obj)
-        json_object_set_new(obj, "npdu", json_hex(npdu, len));
+        json_object_set_new(obj, "npdu", decode_json_hex(npdu, len));
     else
         print_hex_line("npdu", npdu, len);
     decode_npdu_print(npdu, len, obj, 4);
@@ -162,12 +144,12 @@ static void print_options_human(const char *label, const bacsc_bvlc_option *o, u
                option_type_name(o->type), o->must_understand ? "  must-understand" : "",
                o->marker & BACSC_OPT_MORE ? "  more" : "");
         if (o->type == BACSC_OPT_PROPRIETARY) {
-            char *s = hex_dup(o->proprietary_data, o->proprietary_len);
+            char *s = decode_hex_dup(o->proprietary_data, o->proprietary_len);
             printf("        vendor-id %u  proprietary-type %u  data %s(%u octets)\n",
                    o->vendor_id, o->proprietary_type, s, o->proprietary_len);
             free(s);
         } else if (o->has_data) {
-            char *s = hex_dup(o->data, o->data_len);
+            char *s = decode_hex_dup(o->data, o->data_len);
             printf("        data %s(%u octets)\n", s, o->data_len);
             free(s);
         }
@@ -275,12 +257,12 @@ static json_t *options_json(const bacsc_bvlc_option *o, uint8_t n)
         json_object_set_new(j, "more", json_boolean(o->marker & BACSC_OPT_MORE));
         json_object_set_new(j, "has_data", json_boolean(o->has_data));
         if (o->has_data)
-            json_object_set_new(j, "data", json_hex(o->data, o->data_len));
+            json_object_set_new(j, "data", decode_json_hex(o->data, o->data_len));
         if (o->type == BACSC_OPT_PROPRIETARY) {
             json_object_set_new(j, "vendor_id", json_integer(o->vendor_id));
             json_object_set_new(j, "proprietary_type", json_integer(o->proprietary_type));
             json_object_set_new(j, "proprietary_data",
-                                json_hex(o->proprietary_data, o->proprietary_len));
+                                decode_json_hex(o->proprietary_data, o->proprietary_len));
         }
         json_array_append_new(a, j);
     }
@@ -301,7 +283,7 @@ static json_t *msg_json(const bacsc_bvlc_msg *m, size_t len)
     json_object_set_new(o, "destination_options", options_json(m->dest_options, m->n_dest_options));
     json_object_set_new(o, "data_options", options_json(m->data_options, m->n_data_options));
     json_object_set_new(o, "not_understood_marker", json_integer(m->not_understood_marker));
-    json_object_set_new(o, "payload_hex", json_hex(m->payload, m->payload_len));
+    json_object_set_new(o, "payload_hex", decode_json_hex(m->payload, m->payload_len));
     switch (m->function) {
     case BACSC_BVLC_RESULT: {
         const bacsc_bvlc_result *r = &m->u.result;
@@ -362,7 +344,7 @@ static json_t *msg_json(const bacsc_bvlc_msg *m, size_t len)
         json_t *j = json_object();
         json_object_set_new(j, "vendor_id", json_integer(p->vendor_id));
         json_object_set_new(j, "proprietary_function", json_integer(p->function));
-        json_object_set_new(j, "proprietary_data", json_hex(p->data, p->data_len));
+        json_object_set_new(j, "proprietary_data", decode_json_hex(p->data, p->data_len));
         json_object_set_new(o, "proprietary", j);
         break;
     }

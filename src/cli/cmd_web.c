@@ -78,6 +78,12 @@ static web_db *open_db(const char *prog, const char *path)
 
 /* ---- user / token subcommands ------------------------------------------------------------ */
 
+/* Who a change from the command line is audited as. */
+static const char *cli_actor(void)
+{
+    return getenv("USER") ? getenv("USER") : "cli";
+}
+
 typedef struct sub_opts {
     const char *db, *role, *pwfile, *user;
     long expires;
@@ -133,6 +139,21 @@ static int sub_parse(const char *prog, int argc, char **argv, sub_opts *o)
     return -1;
 }
 
+/* Parse a `web user` / `web token` command line (a verb is required) and
+ * open the database. Returns -1 with *db open, else an exit code. */
+static int sub_begin(const char *prog, int argc, char **argv, sub_opts *o, web_db **db)
+{
+    int ex = sub_parse(prog, argc, argv, o);
+    if (ex >= 0)
+        return ex;
+    if (o->npos < 1) {
+        user_usage(stderr);
+        return EXIT_USAGE;
+    }
+    *db = open_db(prog, o->db);
+    return *db ? -1 : EXIT_FAIL;
+}
+
 static int print_user(void *user, const char *name, int role, int64_t created)
 {
     json_t *arr = user;
@@ -168,8 +189,8 @@ static int user_add_or_passwd(const char *prog, web_db *db, const sub_opts *o, b
                    ? EXIT_DATAERR
                    : EXIT_FAIL;
     }
-    web_audit(db, (int64_t)time(NULL), getenv("USER") ? getenv("USER") : "cli", "local",
-              add ? "user-add" : "user-passwd", o->pos[1], add ? o->role : "");
+    web_audit(db, (int64_t)time(NULL), cli_actor(), "local", add ? "user-add" : "user-passwd",
+              o->pos[1], add ? o->role : "");
     printf("%s %s\n", add ? "added" : "password changed for", o->pos[1]);
     return EXIT_OK;
 }
@@ -178,16 +199,10 @@ static int cmd_user(int argc, char **argv)
 {
     const char *prog = "web user";
     sub_opts o;
-    int ex = sub_parse(prog, argc, argv, &o);
+    web_db *db;
+    int ex = sub_begin(prog, argc, argv, &o, &db);
     if (ex >= 0)
         return ex;
-    if (o.npos < 1) {
-        user_usage(stderr);
-        return EXIT_USAGE;
-    }
-    web_db *db = open_db(prog, o.db);
-    if (!db)
-        return EXIT_FAIL;
     const char *verb = o.pos[0];
     if (!strcmp(verb, "add") || !strcmp(verb, "passwd"))
         ex = user_add_or_passwd(prog, db, &o, !strcmp(verb, "add"));
@@ -202,8 +217,7 @@ static int cmd_user(int argc, char **argv)
             cli_error(prog, "%s", web_db_errmsg(db));
             ex = EXIT_DATAERR;
         } else {
-            web_audit(db, (int64_t)time(NULL), getenv("USER") ? getenv("USER") : "cli",
-                      "local", "user-remove", o.pos[1], "");
+            web_audit(db, (int64_t)time(NULL), cli_actor(), "local", "user-remove", o.pos[1], "");
             printf("removed %s\n", o.pos[1]);
             ex = EXIT_OK;
         }
@@ -236,16 +250,10 @@ static int cmd_token(int argc, char **argv)
 {
     const char *prog = "web token";
     sub_opts o;
-    int ex = sub_parse(prog, argc, argv, &o);
+    web_db *db;
+    int ex = sub_begin(prog, argc, argv, &o, &db);
     if (ex >= 0)
         return ex;
-    if (o.npos < 1) {
-        user_usage(stderr);
-        return EXIT_USAGE;
-    }
-    web_db *db = open_db(prog, o.db);
-    if (!db)
-        return EXIT_FAIL;
     int64_t now = (int64_t)time(NULL);
     if (!strcmp(o.pos[0], "create")) {
         char tok[128];
@@ -258,8 +266,7 @@ static int cmd_token(int argc, char **argv)
             cli_error(prog, "%s", web_db_errmsg(db));
             ex = EXIT_DATAERR;
         } else {
-            web_audit(db, now, getenv("USER") ? getenv("USER") : "cli", "local", "token-create",
-                      o.user, "");
+            web_audit(db, now, cli_actor(), "local", "token-create", o.user, "");
             printf("token %lld for %s (shown once; keep it secret):\n%s\n", (long long)id, o.user,
                    tok);
             OPENSSL_cleanse(tok, sizeof tok);

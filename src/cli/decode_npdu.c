@@ -18,6 +18,7 @@
 #include "bacsc/npdu.h"
 #include "bacsc/services.h"
 #include "bacsc/tags.h"
+#include "cli.h"
 
 #define MAX_VALUES_SHOWN 64
 
@@ -26,17 +27,19 @@ static const char *or_unknown(const char *s)
     return s ? s : "unknown";
 }
 
-static char *hex_dup(const uint8_t *p, size_t n)
+char *decode_hex_dup(const uint8_t *p, size_t n)
 {
     char *s = malloc(2 * n + 1);
-    if (!s)
-        abort(); /* a CLI printing a bounded message; nothing sensible to do */
+    if (!s) {
+        cli_error("decode", "out of memory");
+        exit(EXIT_FAIL);
+    }
     return bacsc_hex_encode(p, n, s);
 }
 
-static json_t *json_hex(const uint8_t *p, size_t n)
+json_t *decode_json_hex(const uint8_t *p, size_t n)
 {
-    char *s = hex_dup(p, n);
+    char *s = decode_hex_dup(p, n);
     json_t *j = json_string(s);
     free(s);
     return j;
@@ -99,9 +102,9 @@ static void put_bool(out *o, const char *key, bool v)
 static void put_hex(out *o, const char *key, const uint8_t *p, size_t n)
 {
     if (o->obj) {
-        json_object_set_new(o->obj, key, json_hex(p, n));
+        json_object_set_new(o->obj, key, decode_json_hex(p, n));
     } else {
-        char *s = hex_dup(p, n);
+        char *s = decode_hex_dup(p, n);
         printf("%*s%-22s %s%s(%zu octets)\n", o->indent, "", label(key), s, n ? " " : "", n);
         free(s);
     }
@@ -161,7 +164,7 @@ static void format_value(const bacsc_value *v, char *buf, size_t cap)
         size_t n = 0;
         n += (size_t)snprintf(buf + n, cap - n, "CharacterString ");
         if (c->charset != BACSC_CHARSET_UTF8) {
-            char *h = hex_dup(c->data, c->len > 60 ? 60 : c->len);
+            char *h = decode_hex_dup(c->data, c->len > 60 ? 60 : c->len);
             snprintf(buf + n, cap - n, "charset %u %s", c->charset, h);
             free(h);
             return;
@@ -184,7 +187,7 @@ static void format_value(const bacsc_value *v, char *buf, size_t cap)
         return;
     }
     case BACSC_TAG_OCTET_STRING: {
-        char *h = hex_dup(v->v.octets.data, v->v.octets.len > 60 ? 60 : v->v.octets.len);
+        char *h = decode_hex_dup(v->v.octets.data, v->v.octets.len > 60 ? 60 : v->v.octets.len);
         snprintf(buf, cap, "OctetString %s", h);
         free(h);
         return;
@@ -198,7 +201,7 @@ static void format_value(const bacsc_value *v, char *buf, size_t cap)
         return;
     }
     case BACSC_VALUE_CONTEXT: {
-        char *h = hex_dup(v->v.raw.data, v->v.raw.len > 60 ? 60 : v->v.raw.len);
+        char *h = decode_hex_dup(v->v.raw.data, v->v.raw.len > 60 ? 60 : v->v.raw.len);
         snprintf(buf, cap, "[%u] %s", v->ctx_tag, h);
         free(h);
         return;
@@ -246,8 +249,11 @@ static void put_oid(out *o, const char *key, const bacsc_object_id *oid)
     put_str(o, key, s);
 }
 
-static void put_property(out *o, uint32_t property, bool has_index, uint32_t index)
+/* "object", "property" and, when there is one, "array_index". */
+static void put_object_property(out *o, const bacsc_object_id *object, uint32_t property,
+                                bool has_index, uint32_t index)
 {
+    put_oid(o, "object", object);
     put_named(o, "property", property, bacsc_property_name(property));
     if (has_index)
         put_int(o, "array_index", index);
@@ -297,8 +303,7 @@ static void print_service(out *o, const bacsc_apdu *a)
             return;
         }
         out s = sub(o, "read_property");
-        put_oid(&s, "object", &r.object);
-        put_property(&s, r.property, r.has_index, r.index);
+        put_object_property(&s, &r.object, r.property, r.has_index, r.index);
     } else if (a->type == BACSC_PDU_COMPLEX_ACK && !a->segmented &&
                a->service == BACSC_SERVICE_READ_PROPERTY) {
         bacsc_rp_ack r;
@@ -307,8 +312,7 @@ static void print_service(out *o, const bacsc_apdu *a)
             return;
         }
         out s = sub(o, "read_property_ack");
-        put_oid(&s, "object", &r.object);
-        put_property(&s, r.property, r.has_index, r.index);
+        put_object_property(&s, &r.object, r.property, r.has_index, r.index);
         put_values(&s, "value", r.value, r.value_len);
     } else if (a->type == BACSC_PDU_CONFIRMED_REQUEST && !a->segmented &&
                a->service == BACSC_SERVICE_WRITE_PROPERTY) {
@@ -318,8 +322,7 @@ static void print_service(out *o, const bacsc_apdu *a)
             return;
         }
         out s = sub(o, "write_property");
-        put_oid(&s, "object", &w.object);
-        put_property(&s, w.property, w.has_index, w.index);
+        put_object_property(&s, &w.object, w.property, w.has_index, w.index);
         put_values(&s, "value", w.value, w.value_len);
         if (w.has_priority)
             put_int(&s, "priority", w.priority);
@@ -333,6 +336,18 @@ static void print_service(out *o, const bacsc_apdu *a)
         put_named(&s, "error_class", e.error_class, bacsc_error_class_name(e.error_class));
         put_named(&s, "error_code", e.error_code, bacsc_error_code_name(e.error_code));
     }
+}
+
+/* A confirmed request's or ComplexACK's invoke id, segment (when
+ * segmented) and service. */
+static void put_confirmed_invoke(out *s, const bacsc_apdu *a)
+{
+    put_int(s, "invoke_id", a->invoke_id);
+    if (a->segmented) {
+        put_int(s, "sequence_number", a->sequence_number);
+        put_int(s, "window_size", a->window_size);
+    }
+    put_named(s, "service", a->service, bacsc_confirmed_service_name(a->service));
 }
 
 static void print_apdu(out *o, const uint8_t *p, size_t n)
@@ -352,12 +367,7 @@ static void print_apdu(out *o, const uint8_t *p, size_t n)
         put_bool(&s, "segmented_response_accepted", a.segmented_response_accepted);
         put_int(&s, "max_segments", bacsc_max_segs_count(a.max_segs));
         put_int(&s, "max_apdu", bacsc_max_apdu_octets(a.max_apdu));
-        put_int(&s, "invoke_id", a.invoke_id);
-        if (a.segmented) {
-            put_int(&s, "sequence_number", a.sequence_number);
-            put_int(&s, "window_size", a.window_size);
-        }
-        put_named(&s, "service", a.service, bacsc_confirmed_service_name(a.service));
+        put_confirmed_invoke(&s, &a);
         break;
     case BACSC_PDU_UNCONFIRMED_REQUEST:
         put_named(&s, "service", a.service, bacsc_unconfirmed_service_name(a.service));
@@ -370,12 +380,7 @@ static void print_apdu(out *o, const uint8_t *p, size_t n)
     case BACSC_PDU_COMPLEX_ACK:
         put_bool(&s, "segmented", a.segmented);
         put_bool(&s, "more_follows", a.more_follows);
-        put_int(&s, "invoke_id", a.invoke_id);
-        if (a.segmented) {
-            put_int(&s, "sequence_number", a.sequence_number);
-            put_int(&s, "window_size", a.window_size);
-        }
-        put_named(&s, "service", a.service, bacsc_confirmed_service_name(a.service));
+        put_confirmed_invoke(&s, &a);
         break;
     case BACSC_PDU_SEGMENT_ACK:
         put_bool(&s, "nak", a.nak);

@@ -389,6 +389,24 @@ static void on_bip_ready(bacsc_loop *loop, void *user)
     on_state(t, 1);
 }
 
+/* The tool's BACnet client on `link` (2 s APDU timeout, 2 retries, I-Ams
+ * collected) and its timers. Returns 0, or EXIT_FAIL with the message printed. */
+static int start_client(sc_tool *t, bacsc_datalink link)
+{
+    bacsc_client_config cc = {.link = link,
+                              .apdu_timeout_us = 2000000,
+                              .retries = 2,
+                              .retries_set = true,
+                              .on_iam = on_iam,
+                              .user = t};
+    if (bacsc_client_new(&cc, &t->cl) != BACSC_OK) {
+        cli_error(t->prog, "cannot create the BACnet client");
+        return EXIT_FAIL;
+    }
+    init_timers(t);
+    return 0;
+}
+
 /* --bip-local: a B/IP socket instead of a hub connection; ready at once. */
 static int run_bip(sc_tool *t)
 {
@@ -403,17 +421,8 @@ static int run_bip(sc_tool *t)
         cli_error(t->prog, "--bip-local %s: cannot bind: %m", t->bip_local);
         return EXIT_FAIL;
     }
-    bacsc_client_config cc = {.link = bacsc_bip_link_datalink(t->bip),
-                              .apdu_timeout_us = 2000000,
-                              .retries = 2,
-                              .retries_set = true,
-                              .on_iam = on_iam,
-                              .user = t};
-    if (bacsc_client_new(&cc, &t->cl) != BACSC_OK) {
-        cli_error(t->prog, "cannot create the BACnet client");
+    if (start_client(t, bacsc_bip_link_datalink(t->bip)) != 0)
         return EXIT_FAIL;
-    }
-    init_timers(t);
     bacsc_loop_defer(t->loop, on_bip_ready, t);
     bacsc_loop_run(t->loop);
     return t->rc;
@@ -463,17 +472,8 @@ int sc_tool_run(sc_tool *t)
         cli_error(t->prog, "%s", err);
         return EXIT_USAGE;
     }
-    bacsc_client_config cc = {.link = bacsc_sc_node_datalink(t->node),
-                              .apdu_timeout_us = 2000000,
-                              .retries = 2,
-                              .retries_set = true,
-                              .on_iam = on_iam,
-                              .user = t};
-    if (bacsc_client_new(&cc, &t->cl) != BACSC_OK) {
-        cli_error(t->prog, "cannot create the BACnet client");
+    if (start_client(t, bacsc_sc_node_datalink(t->node)) != 0)
         return EXIT_FAIL;
-    }
-    init_timers(t);
     bacsc_sc_node_start(t->node);
     bacsc_loop_run(t->loop);
     return t->rc;

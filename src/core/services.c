@@ -426,6 +426,16 @@ static void w_open_close(writer *w, uint8_t tag, uint8_t lvt)
 #define W_OPEN(w, tag) w_open_close(w, tag, 6)
 #define W_CLOSE(w, tag) w_open_close(w, tag, 7)
 #define W_APP(w, val) w_add(w, bacsc_value_encode(w_dst(w), w_cap(w), val))
+/* One application-tagged item of each type. */
+#define W_APP_OF(w, tag, member, x)                                                              \
+    w_add(w, bacsc_value_encode(w_dst(w), w_cap(w), &(bacsc_value){.type = (tag), .v.member = (x)}))
+#define W_APP_OID(w, o) W_APP_OF(w, BACSC_TAG_OBJECT_ID, oid, o)
+#define W_APP_UNSIGNED(w, u) W_APP_OF(w, BACSC_TAG_UNSIGNED, unsigned_, u)
+#define W_APP_SIGNED(w, i) W_APP_OF(w, BACSC_TAG_SIGNED, signed_, i)
+#define W_APP_ENUM(w, e) W_APP_OF(w, BACSC_TAG_ENUMERATED, enumerated, e)
+#define W_APP_BOOL(w, b) W_APP_OF(w, BACSC_TAG_BOOLEAN, boolean, b)
+#define W_APP_OCTETS(w, os) W_APP_OF(w, BACSC_TAG_OCTET_STRING, octets, os)
+#define W_APP_CHARS(w, cs) W_APP_OF(w, BACSC_TAG_CHARACTER_STRING, chars, cs)
 
 /* Enclosed value must itself be well formed: a sequence of complete elements. */
 static bool value_ok(const uint8_t *v, size_t n)
@@ -485,14 +495,10 @@ int bacsc_iam_encode(uint8_t *buf, size_t cap, const bacsc_iam *iam)
         return BACSC_ERR_INVALID_ARG;
     writer w;
     w_init(&w, buf, cap);
-    bacsc_value v = {.type = BACSC_TAG_OBJECT_ID, .v.oid = iam->device};
-    W_APP(&w, &v);
-    v = (bacsc_value){.type = BACSC_TAG_UNSIGNED, .v.unsigned_ = iam->max_apdu};
-    W_APP(&w, &v);
-    v = (bacsc_value){.type = BACSC_TAG_ENUMERATED, .v.enumerated = iam->segmentation};
-    W_APP(&w, &v);
-    v = (bacsc_value){.type = BACSC_TAG_UNSIGNED, .v.unsigned_ = iam->vendor_id};
-    W_APP(&w, &v);
+    W_APP_OID(&w, iam->device);
+    W_APP_UNSIGNED(&w, iam->max_apdu);
+    W_APP_ENUM(&w, iam->segmentation);
+    W_APP_UNSIGNED(&w, iam->vendor_id);
     return w_done(&w);
 }
 
@@ -803,10 +809,8 @@ int bacsc_rpm_encode_result(uint8_t *buf, size_t cap, const bacsc_rpm_result *re
         W_CTX_UNSIGNED(&w, 3, res->index);
     if (res->is_error) {
         W_OPEN(&w, 5);
-        bacsc_value v = {.type = BACSC_TAG_ENUMERATED, .v.enumerated = res->error_class};
-        W_APP(&w, &v);
-        v.v.enumerated = res->error_code;
-        W_APP(&w, &v);
+        W_APP_ENUM(&w, res->error_class);
+        W_APP_ENUM(&w, res->error_code);
         W_CLOSE(&w, 5);
     } else {
         W_OPEN(&w, 4);
@@ -868,8 +872,7 @@ int bacsc_records_encode(uint8_t *buf, size_t cap, const bacsc_octets *records, 
     writer w;
     w_init(&w, buf, cap);
     for (size_t i = 0; i < n; i++) {
-        bacsc_value v = {.type = BACSC_TAG_OCTET_STRING, .v.octets = records[i]};
-        W_APP(&w, &v);
+        W_APP_OCTETS(&w, records[i]);
     }
     return w_done(&w);
 }
@@ -916,13 +919,10 @@ int bacsc_arf_request_encode(uint8_t *buf, size_t cap, const bacsc_arf_request *
         return BACSC_ERR_INVALID_ARG;
     writer w;
     w_init(&w, buf, cap);
-    bacsc_value v = {.type = BACSC_TAG_OBJECT_ID, .v.oid = r->file};
-    W_APP(&w, &v);
+    W_APP_OID(&w, r->file);
     W_OPEN(&w, r->access);
-    v = (bacsc_value){.type = BACSC_TAG_SIGNED, .v.signed_ = r->start};
-    W_APP(&w, &v);
-    v = (bacsc_value){.type = BACSC_TAG_UNSIGNED, .v.unsigned_ = r->count};
-    W_APP(&w, &v);
+    W_APP_SIGNED(&w, r->start);
+    W_APP_UNSIGNED(&w, r->count);
     W_CLOSE(&w, r->access);
     return w_done(&w);
 }
@@ -971,16 +971,13 @@ static int w_file_access(writer *w, uint8_t access, int32_t start, const uint8_t
                          size_t data_len, uint32_t count)
 {
     W_OPEN(w, access);
-    bacsc_value v = {.type = BACSC_TAG_SIGNED, .v.signed_ = start};
-    W_APP(w, &v);
+    W_APP_SIGNED(w, start);
     if (access == BACSC_FILE_STREAM) {
-        v = (bacsc_value){.type = BACSC_TAG_OCTET_STRING, .v.octets = {data, data_len}};
-        W_APP(w, &v);
+        W_APP_OCTETS(w, ((bacsc_octets){data, data_len}));
     } else {
         if (bacsc_value_list_count(data, data_len) != (int)count || count > 0x7FFFFFFF)
             return BACSC_ERR_INVALID_ARG;
-        v = (bacsc_value){.type = BACSC_TAG_UNSIGNED, .v.unsigned_ = count};
-        W_APP(w, &v);
+        W_APP_UNSIGNED(w, count);
         w_raw(w, data, data_len);
     }
     W_CLOSE(w, access);
@@ -993,8 +990,7 @@ int bacsc_arf_ack_encode(uint8_t *buf, size_t cap, const bacsc_arf_ack *a)
         return BACSC_ERR_INVALID_ARG;
     writer w;
     w_init(&w, buf, cap);
-    bacsc_value v = {.type = BACSC_TAG_BOOLEAN, .v.boolean = a->end_of_file};
-    W_APP(&w, &v);
+    W_APP_BOOL(&w, a->end_of_file);
     if (w_file_access(&w, a->access, a->start, a->data, a->data_len, a->count) != BACSC_OK)
         return BACSC_ERR_INVALID_ARG;
     return w_done(&w);
@@ -1050,8 +1046,7 @@ int bacsc_awf_request_encode(uint8_t *buf, size_t cap, const bacsc_awf_request *
         return BACSC_ERR_INVALID_ARG;
     writer w;
     w_init(&w, buf, cap);
-    bacsc_value v = {.type = BACSC_TAG_OBJECT_ID, .v.oid = r->file};
-    W_APP(&w, &v);
+    W_APP_OID(&w, r->file);
     if (w_file_access(&w, r->access, r->start, r->data, r->data_len, r->count) != BACSC_OK)
         return BACSC_ERR_INVALID_ARG;
     return w_done(&w);
@@ -1236,12 +1231,9 @@ int bacsc_ihave_encode(uint8_t *buf, size_t cap, const bacsc_ihave *h)
         return BACSC_ERR_INVALID_ARG;
     writer w;
     w_init(&w, buf, cap);
-    bacsc_value v = {.type = BACSC_TAG_OBJECT_ID, .v.oid = h->device};
-    W_APP(&w, &v);
-    v = (bacsc_value){.type = BACSC_TAG_OBJECT_ID, .v.oid = h->object};
-    W_APP(&w, &v);
-    v = (bacsc_value){.type = BACSC_TAG_CHARACTER_STRING, .v.chars = h->name};
-    W_APP(&w, &v);
+    W_APP_OID(&w, h->device);
+    W_APP_OID(&w, h->object);
+    W_APP_CHARS(&w, h->name);
     return w_done(&w);
 }
 
@@ -1307,10 +1299,8 @@ int bacsc_error_encode(uint8_t *buf, size_t cap, const bacsc_error *e)
     w_init(&w, buf, cap);
     if (e->complex)
         W_OPEN(&w, 0);
-    bacsc_value v = {.type = BACSC_TAG_ENUMERATED, .v.enumerated = e->error_class};
-    W_APP(&w, &v);
-    v.v.enumerated = e->error_code;
-    W_APP(&w, &v);
+    W_APP_ENUM(&w, e->error_class);
+    W_APP_ENUM(&w, e->error_code);
     if (e->complex) {
         W_CLOSE(&w, 0);
         if (!value_ok(e->extra, e->extra_len))

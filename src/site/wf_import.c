@@ -104,7 +104,10 @@ static int decide_remove(site_item *it, const issuer_target *t)
     return H_NEXT;
 }
 
-int site_issuers_read_result(site_item *it)
+/* The two issuer slot files, read one per round (sub 0, then 1) and their
+ * fingerprints taken: H_AGAIN until both are read, then H_NEXT; a failed
+ * read's result as it is. */
+static int read_issuer_slots(site_item *it)
 {
     if (it->completed) {
         int h = site_read_file_result(it);
@@ -117,6 +120,14 @@ int site_issuers_read_result(site_item *it)
         it->sub = 1;
         return H_AGAIN;
     }
+    return H_NEXT;
+}
+
+int site_issuers_read_result(site_item *it)
+{
+    int h = read_issuer_slots(it);
+    if (h != H_NEXT)
+        return h;
     issuer_target t;
     target_of(it, &t);
     if (t.remove)
@@ -156,17 +167,9 @@ int site_issuers_verify_issue(site_item *it)
 
 int site_issuers_verify_result(site_item *it)
 {
-    if (it->completed) {
-        int h = site_read_file_result(it);
-        if (h != H_NEXT)
-            return h;
-        site_fp_of_buf(it, it->sub);
-    }
-    if (it->sub == 0) {
-        site_reset_transfer(it);
-        it->sub = 1;
-        return H_AGAIN;
-    }
+    int h = read_issuer_slots(it);
+    if (h != H_NEXT)
+        return h;
     it->want_set = false;
     for (int i = 0; i < 2; i++) {
         bool same = it->slot_has[i] == it->want_has[i] &&

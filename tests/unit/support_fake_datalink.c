@@ -161,21 +161,14 @@ void fdl_free_hosted(fdl_net *net)
     fdl_destroy(net);
 }
 
-int fdl_apdu_to_device(const fdl_node *from, fdl_node *to, const uint8_t *apdu, size_t len,
-                       uint64_t now)
+int fdl_apdu_to(const fdl_node *from, fdl_node *to, const uint8_t *apdu, size_t len,
+                uint64_t now)
 {
     uint8_t npdu[FDL_FRAME_MAX];
     size_t n = fdl_npdu(npdu, sizeof npdu, apdu, len);
     bacsc_address src = fdl_addr(from);
-    return bacsc_device_handle_npdu(to->dev, &src, npdu, n, now);
-}
-
-int fdl_apdu_to_client(const fdl_node *from, fdl_node *to, const uint8_t *apdu, size_t len,
-                       uint64_t now)
-{
-    uint8_t npdu[FDL_FRAME_MAX];
-    size_t n = fdl_npdu(npdu, sizeof npdu, apdu, len);
-    bacsc_address src = fdl_addr(from);
+    if (to->dev)
+        return bacsc_device_handle_npdu(to->dev, &src, npdu, n, now);
     return bacsc_client_handle_npdu(to->cl, &src, npdu, n, now);
 }
 

@@ -72,13 +72,11 @@ bacsc_client *fdl_host_client(fdl_node *n, bacsc_client_config *cc);
 /* Free the clients and devices the nodes host, then the network. */
 void fdl_free_hosted(fdl_net *net);
 
-/* Hand an APDU (in an NPDU made by fdl_npdu) straight to the device of
- * node `to`, as sent by `from`; returns what the device returned. */
-int fdl_apdu_to_device(const fdl_node *from, fdl_node *to, const uint8_t *apdu, size_t len,
-                       uint64_t now);
-/* Likewise to the client of node `to`. */
-int fdl_apdu_to_client(const fdl_node *from, fdl_node *to, const uint8_t *apdu, size_t len,
-                       uint64_t now);
+/* Hand an APDU (in an NPDU made by fdl_npdu) straight to node `to`, as sent
+ * by `from`: to its device, or to its client when it hosts no device.
+ * Returns what that handler returned. */
+int fdl_apdu_to(const fdl_node *from, fdl_node *to, const uint8_t *apdu, size_t len,
+                uint64_t now);
 /* Take the next queued frame into *keep and decode its APDU into *a (which
  * points into *keep). False when nothing is queued. */
 bool fdl_next_apdu(fdl_net *net, fdl_frame *keep, bacsc_apdu *a);

@@ -26,6 +26,7 @@
 #include "bacsc/error.h"
 #include "bacsc/npdu.h"
 #include "bacsc/services.h"
+#include "support_tshark.h"
 
 #define MAX_FRAMES 40
 #define NFIELDS 18
@@ -317,41 +318,20 @@ static size_t wrap(const frame *f, bool sc, uint8_t *out, size_t cap)
     return sizeof hdr + (size_t)nl;
 }
 
-static int run(const char *cmd)
-{
-    int rc = system(cmd);
-    return rc;
-}
-
 /* Write frames to a pcap and run tshark; returns the output lines in out. */
 static void dissect(bool sc, size_t count, const uint8_t frames_raw[][700], const size_t *lens,
                     char lines[][1024])
 {
-    char hex[512], pcap[512], cmd[2048];
+    char hex[512], pcap[512];
     snprintf(hex, sizeof hex, "%s/%s.hex", tmpdir, sc ? "sc" : "bip");
     snprintf(pcap, sizeof pcap, "%s/%s.pcap", tmpdir, sc ? "sc" : "bip");
     FILE *fp = fopen(hex, "w");
     assert_non_null(fp);
-    for (size_t i = 0; i < count; i++) {
-        for (size_t j = 0; j < lens[i]; j++) {
-            if (j % 16 == 0)
-                fprintf(fp, "%s%06zx", j ? "\n" : "", j);
-            fprintf(fp, " %02x", frames_raw[i][j]);
-        }
-        fprintf(fp, "\n");
-    }
+    for (size_t i = 0; i < count; i++)
+        tsk_hexdump(fp, frames_raw[i], lens[i]);
     fclose(fp);
-    snprintf(cmd, sizeof cmd, "text2pcap -q %s %s %s 2>/dev/null", sc ? "-l 147" : "-u 47808,47808",
-             hex, pcap);
-    assert_int_equal(run(cmd), 0);
-    int k = snprintf(cmd, sizeof cmd, "tshark -r %s %s -T fields -E separator='|' -E occurrence=a"
-                     " -E aggregator=,", pcap,
-                     sc ? "-o 'uat:user_dlts:\"User 0 (DLT=147)\",\"bscvlc\",\"0\",\"\",\"0\",\"\"'" : "");
-    for (int i = 0; i < NFIELDS; i++)
-        k += snprintf(cmd + k, sizeof cmd - (size_t)k, " -e %s", fields[i]);
-    snprintf(cmd + k, sizeof cmd - (size_t)k, " 2>/dev/null");
-    FILE *pp = popen(cmd, "r");
-    assert_non_null(pp);
+    tsk_text2pcap(sc, hex, pcap);
+    FILE *pp = tsk_fields(sc, pcap, fields, NFIELDS);
     size_t got = 0;
     char line[1024];
     while (fgets(line, sizeof line, pp)) {
@@ -401,15 +381,10 @@ static int check_line(const frame *f, bool sc, char *line)
     return bad;
 }
 
-static bool have_tools(void)
-{
-    return run("command -v tshark >/dev/null 2>&1 && command -v text2pcap >/dev/null 2>&1") == 0;
-}
-
 static void every_service_dissects_cleanly(void **state)
 {
     (void)state;
-    if (!have_tools())
+    if (!tsk_have_tools())
         skip();
     build_frames();
     static uint8_t raw[MAX_FRAMES][700];
@@ -430,7 +405,7 @@ static void every_service_dissects_cleanly(void **state)
 static void truncated_frame_is_caught(void **state)
 {
     (void)state;
-    if (!have_tools())
+    if (!tsk_have_tools())
         skip();
     build_frames();
     static uint8_t raw[1][700];
@@ -455,9 +430,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    return run(cmd) == 0 ? 0 : -1;
+    return tsk_rmrf(tmpdir);
 }
 
 int main(void)

@@ -21,6 +21,7 @@
 #include "bacsc/bvlc.h"
 #include "bacsc/error.h"
 #include "bacsc/hex.h"
+#include "support_tshark.h"
 
 #define MAX_FRAMES 512
 
@@ -39,13 +40,6 @@ typedef struct frame {
 
 static frame frames[MAX_FRAMES];
 static int n_frames;
-
-static bool have_tool(const char *name)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", name);
-    return system(cmd) == 0;
-}
 
 static void set_options(bacsc_bvlc_msg *m, int variant)
 {
@@ -318,43 +312,27 @@ static void write_hexdump(const char *path)
 {
     FILE *f = fopen(path, "w");
     assert_non_null(f);
-    for (int i = 0; i < n_frames; i++) {
-        for (int off = 0; off < frames[i].len; off += 16) {
-            fprintf(f, "%06x", off);
-            for (int k = off; k < frames[i].len && k < off + 16; k++)
-                fprintf(f, " %02x", frames[i].bytes[k]);
-            fputc('\n', f);
-        }
-    }
+    for (int i = 0; i < n_frames; i++)
+        tsk_hexdump(f, frames[i].bytes, (size_t)frames[i].len);
     assert_int_equal(fclose(f), 0);
 }
 
 static void tshark_agrees(void **state)
 {
     (void)state;
-    if (!have_tool("tshark") || !have_tool("text2pcap")) {
+    if (!tsk_have_tools()) {
         fprintf(stderr, "tshark/text2pcap not installed: skipping\n");
         skip();
     }
     build_frames();
     char dir[] = "/tmp/bacsc-ws-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    char hexpath[128], pcap[128], cmd[4096];
+    char hexpath[128], pcap[128];
     snprintf(hexpath, sizeof hexpath, "%s/frames.txt", dir);
     snprintf(pcap, sizeof pcap, "%s/frames.pcap", dir);
     write_hexdump(hexpath);
-    snprintf(cmd, sizeof cmd, "text2pcap -q -l 147 %s %s", hexpath, pcap);
-    assert_int_equal(system(cmd), 0);
-
-    int n = snprintf(cmd, sizeof cmd,
-                     "tshark -r %s -o 'uat:user_dlts:\"User 0 (DLT=147)\",\"bscvlc\",\"0\",\"\","
-                     "\"0\",\"\"' -T fields -E separator='|' -E occurrence=a -E aggregator=,",
-                     pcap);
-    for (size_t i = 0; i < sizeof FIELDS / sizeof FIELDS[0]; i++)
-        n += snprintf(cmd + n, sizeof cmd - (size_t)n, " -e %s", FIELDS[i]);
-    snprintf(cmd + n, sizeof cmd - (size_t)n, " 2>/dev/null");
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
+    tsk_text2pcap(true, hexpath, pcap);
+    FILE *p = tsk_fields(true, pcap, FIELDS, sizeof FIELDS / sizeof FIELDS[0]);
     char line[4096];
     int got = 0, bad = 0;
     while (fgets(line, sizeof line, p)) {
@@ -373,9 +351,7 @@ static void tshark_agrees(void **state)
         }
     }
     int status = pclose(p);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
+    tsk_rmrf(dir);
     assert_int_equal(status, 0);
     assert_int_equal(got, n_frames);
     assert_int_equal(bad, 0);
@@ -388,7 +364,7 @@ static void tshark_agrees(void **state)
 static void tshark_flags_malformed(void **state)
 {
     (void)state;
-    if (!have_tool("tshark") || !have_tool("text2pcap"))
+    if (!tsk_have_tools())
         skip();
     char dir[] = "/tmp/bacsc-ws-XXXXXX";
     assert_non_null(mkdtemp(dir));
@@ -403,9 +379,7 @@ static void tshark_flags_malformed(void **state)
     char line[256] = "";
     char *ok = fgets(line, sizeof line, p);
     pclose(p);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
+    tsk_rmrf(dir);
     assert_non_null(ok);
     line[strcspn(line, "\r\n")] = '\0';
     assert_true(strcmp(line, "|") != 0 && line[0] != '\0');

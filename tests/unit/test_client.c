@@ -18,6 +18,7 @@
 #include "bacsc/npdu.h"
 #include "bacsc/services.h"
 #include "support_fake_datalink.h"
+#include "support_fixture.h"
 
 #define SEC 1000000ull
 #define TIMEOUT (3 * SEC)
@@ -79,17 +80,8 @@ static void fx_free(fx *f)
     free(f);
 }
 
-static int setup(void **state)
-{
-    *state = fx_new(0, 2);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx_free(*state);
-    return 0;
-}
+FIXTURE_SETUP(setup, fx_new(0, 2))
+FIXTURE_TEARDOWN(teardown, fx_free)
 
 static int send_rp(fx *f, const bacsc_address *to, rec *x)
 {
@@ -273,7 +265,7 @@ static void test_bad_arguments(void **state)
 /* Inject an APDU as if sent by `from`. */
 static int inject(fx *f, const fdl_node *from, const uint8_t *apdu, size_t len)
 {
-    return fdl_apdu_to_client(from, f->cn, apdu, len, f->now);
+    return fdl_apdu_to(from, f->cn, apdu, len, f->now);
 }
 
 static void test_answers_matched_by_source_and_id(void **state)
@@ -568,6 +560,36 @@ static void test_address_helpers(void **state)
     assert_false(bacsc_address_equal(&x, &y));
 }
 
+/* The NPDU header for a destination: none of DNET/DADR for a local station,
+ * DNET + DADR + hop count for a remote one, DNET 0xFFFF without DADR for a
+ * global broadcast. */
+static void test_address_to_npdu(void **state)
+{
+    (void)state;
+    uint8_t m[6] = {2, 0, 0, 0, 0, 9};
+    bacsc_address a = bacsc_address_local(m, 6);
+    bacsc_npdu n;
+    bacsc_address_to_npdu(&a, true, &n);
+    assert_false(n.has_dnet);
+    assert_true(n.expecting_reply);
+    a.net = 5;
+    a.adr_len = 1;
+    a.adr[0] = 0x0A;
+    bacsc_address_to_npdu(&a, false, &n);
+    assert_true(n.has_dnet);
+    assert_false(n.expecting_reply);
+    assert_int_equal(n.dnet, 5);
+    assert_int_equal(n.dlen, 1);
+    assert_int_equal(n.dadr[0], 0x0A);
+    assert_int_equal(n.hop_count, 255);
+    a = bacsc_address_global_broadcast();
+    a.adr_len = 3;                 /* ignored: a global broadcast has no DADR */
+    bacsc_address_to_npdu(&a, false, &n);
+    assert_true(n.has_dnet);
+    assert_int_equal(n.dnet, BACSC_NET_GLOBAL);
+    assert_int_equal(n.dlen, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -588,6 +610,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_all_request_kinds_encode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_input, setup, teardown),
         cmocka_unit_test(test_address_helpers),
+        cmocka_unit_test(test_address_to_npdu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

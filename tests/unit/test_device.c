@@ -20,6 +20,7 @@
 #include "bacsc/services.h"
 #include "support_bacnet.h"
 #include "support_fake_datalink.h"
+#include "support_fixture.h"
 
 #define INSTANCE 1001
 #define SEC 1000000ull
@@ -171,23 +172,9 @@ static void fx_free(fx *f)
     free(f);
 }
 
-static int setup(void **state)
-{
-    *state = fx_new(NULL);
-    return 0;
-}
-
-static int setup_pw(void **state)
-{
-    *state = fx_new("secret");
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx_free(*state);
-    return 0;
-}
+FIXTURE_SETUP(setup, fx_new(NULL))
+FIXTURE_SETUP(setup_pw, fx_new("secret"))
+FIXTURE_TEARDOWN(teardown, fx_free)
 
 static bacsc_address dev_addr(fx *f)
 {
@@ -265,6 +252,29 @@ static bt_result wp_null(fx *f, uint32_t inst, uint8_t priority)
               (size_t)n, priority);
 }
 
+/* AtomicReadFile / AtomicWriteFile through the client; returns the result. */
+static bt_result arf(fx *f, const bacsc_arf_request *rq)
+{
+    bt_result res;
+    memset(&res, 0, sizeof res);
+    bacsc_address a = dev_addr(f);
+    assert_true(bacsc_client_atomic_read_file(f->cl, &a, rq, bt_on_done, &res, f->now) >= 0);
+    fdl_pump(&f->net, f->now);
+    assert_int_equal(res.count, 1);
+    return res;
+}
+
+static bt_result awf(fx *f, const bacsc_awf_request *w)
+{
+    bt_result res;
+    memset(&res, 0, sizeof res);
+    bacsc_address a = dev_addr(f);
+    assert_true(bacsc_client_atomic_write_file(f->cl, &a, w, bt_on_done, &res, f->now) >= 0);
+    fdl_pump(&f->net, f->now);
+    assert_int_equal(res.count, 1);
+    return res;
+}
+
 static float av_pv(fx *f, uint32_t inst)
 {
     bt_result keep;
@@ -278,12 +288,31 @@ static float av_pv(fx *f, uint32_t inst)
  * false when the device stayed silent). */
 static bool raw_request(fx *f, const uint8_t *apdu, size_t len, fdl_frame *out)
 {
-    fdl_apdu_to_device(f->cn, f->dn, apdu, len, f->now);
+    fdl_apdu_to(f->cn, f->dn, apdu, len, f->now);
     if (fdl_queued(&f->net) == 0)
         return false;
     assert_true(fdl_take(&f->net, out));
     assert_int_equal(fdl_queued(&f->net), 0);   /* exactly one answer */
     return true;
+}
+
+/* The device's single answer to raw APDU bytes, decoded into *a (which
+ * points into *keep). */
+static void raw_answer(fx *f, const uint8_t *apdu, size_t len, fdl_frame *keep, bacsc_apdu *a)
+{
+    assert_true(raw_request(f, apdu, len, keep));
+    fdl_frame_apdu(keep, a);
+}
+
+/* ... which must be a Reject of request `invoke` for `reason`. */
+static void expect_reject(fx *f, const uint8_t *apdu, size_t len, uint8_t invoke, uint8_t reason)
+{
+    fdl_frame fr;
+    bacsc_apdu a;
+    raw_answer(f, apdu, len, &fr, &a);
+    assert_int_equal(a.type, BACSC_PDU_REJECT);
+    assert_int_equal(a.invoke_id, invoke);
+    assert_int_equal(a.reason, reason);
 }
 
 /* ---- Who-Is / I-Am ------------------------------------------------------------ */
@@ -547,13 +576,7 @@ static void test_rpm_malformed_rejected(void **state)
     /* RPM with an empty property list: missing-required-parameter */
     uint8_t apdu[64];
     size_t n = bt_hex("02 05 07 0e 0c 02 00 03 e9 1e 1f", apdu, sizeof apdu);
-    fdl_frame fr;
-    assert_true(raw_request(f, apdu, n, &fr));
-    bacsc_apdu a;
-    fdl_frame_apdu(&fr, &a);
-    assert_int_equal(a.type, BACSC_PDU_REJECT);
-    assert_int_equal(a.invoke_id, 7);
-    assert_int_equal(a.reason, BACSC_REJECT_MISSING_REQUIRED_PARAMETER);
+    expect_reject(f, apdu, n, 7, BACSC_REJECT_MISSING_REQUIRED_PARAMETER);
 }
 
 /* ---- WriteProperty ---------------------------------------------------------------- */
@@ -670,13 +693,7 @@ static void test_wp_priority_out_of_range_rejected(void **state)
     uint8_t apdu[64];
     size_t n = bt_hex("02 05 09 0f 0c 00 80 00 01 19 55 3e 44 3f 80 00 00 3f 49 11", apdu,
                       sizeof apdu);
-    fdl_frame fr;
-    assert_true(raw_request(f, apdu, n, &fr));
-    bacsc_apdu a;
-    fdl_frame_apdu(&fr, &a);
-    assert_int_equal(a.type, BACSC_PDU_REJECT);
-    assert_int_equal(a.invoke_id, 9);
-    assert_int_equal(a.reason, BACSC_REJECT_PARAMETER_OUT_OF_RANGE);
+    expect_reject(f, apdu, n, 9, BACSC_REJECT_PARAMETER_OUT_OF_RANGE);
 }
 
 /* ---- Reject / Abort / drops ------------------------------------------------------- */
@@ -686,50 +703,27 @@ static void test_unknown_service_rejected(void **state)
     fx *f = *state;
     /* SubscribeCOV (5) — not supported */
     uint8_t apdu[] = {0x00, 0x05, 0x21, 0x05, 0x09, 0x01};
-    fdl_frame fr;
-    assert_true(raw_request(f, apdu, sizeof apdu, &fr));
-    bacsc_apdu a;
-    fdl_frame_apdu(&fr, &a);
-    assert_int_equal(a.type, BACSC_PDU_REJECT);
-    assert_int_equal(a.invoke_id, 0x21);
-    assert_int_equal(a.reason, BACSC_REJECT_UNRECOGNIZED_SERVICE);
+    expect_reject(f, apdu, sizeof apdu, 0x21, BACSC_REJECT_UNRECOGNIZED_SERVICE);
     /* service 200 — unknown number */
     uint8_t apdu2[] = {0x00, 0x05, 0x22, 200};
-    assert_true(raw_request(f, apdu2, sizeof apdu2, &fr));
-    fdl_frame_apdu(&fr, &a);
-    assert_int_equal(a.reason, BACSC_REJECT_UNRECOGNIZED_SERVICE);
+    expect_reject(f, apdu2, sizeof apdu2, 0x22, BACSC_REJECT_UNRECOGNIZED_SERVICE);
 }
 
 static void test_malformed_request_rejected(void **state)
 {
     fx *f = *state;
-    fdl_frame fr;
-    bacsc_apdu a;
     /* ReadProperty without the property identifier */
     uint8_t apdu[] = {0x00, 0x05, 0x01, 0x0C, 0x0C, 0x02, 0x00, 0x03, 0xE9};
-    assert_true(raw_request(f, apdu, sizeof apdu, &fr));
-    fdl_frame_apdu(&fr, &a);
-    assert_int_equal(a.type, BACSC_PDU_REJECT);
-    assert_int_equal(a.reason, BACSC_REJECT_MISSING_REQUIRED_PARAMETER);
+    expect_reject(f, apdu, sizeof apdu, 1, BACSC_REJECT_MISSING_REQUIRED_PARAMETER);
     /* ReadProperty with trailing octets */
     uint8_t apdu2[] = {0x00, 0x05, 0x02, 0x0C, 0x0C, 0x02, 0x00, 0x03, 0xE9, 0x19, 0x4D, 0x21, 0x01};
-    assert_true(raw_request(f, apdu2, sizeof apdu2, &fr));
-    fdl_frame_apdu(&fr, &a);
-    assert_int_equal(a.type, BACSC_PDU_REJECT);
-    assert_int_equal(a.reason, BACSC_REJECT_TOO_MANY_ARGUMENTS);
+    expect_reject(f, apdu2, sizeof apdu2, 2, BACSC_REJECT_TOO_MANY_ARGUMENTS);
     /* ReadProperty with an application tag where context [0] belongs */
     uint8_t apdu3[] = {0x00, 0x05, 0x03, 0x0C, 0xC4, 0x02, 0x00, 0x03, 0xE9, 0x19, 0x4D};
-    assert_true(raw_request(f, apdu3, sizeof apdu3, &fr));
-    fdl_frame_apdu(&fr, &a);
-    assert_int_equal(a.type, BACSC_PDU_REJECT);
-    assert_int_equal(a.reason, BACSC_REJECT_INVALID_TAG);
+    expect_reject(f, apdu3, sizeof apdu3, 3, BACSC_REJECT_INVALID_TAG);
     /* a reserved max-APDU code in the header: the decoder's reject */
     uint8_t apdu4[] = {0x00, 0x0F, 0x04, 0x0C, 0x0C, 0x02, 0x00, 0x03, 0xE9, 0x19, 0x4D};
-    assert_true(raw_request(f, apdu4, sizeof apdu4, &fr));
-    fdl_frame_apdu(&fr, &a);
-    assert_int_equal(a.type, BACSC_PDU_REJECT);
-    assert_int_equal(a.invoke_id, 4);
-    assert_int_equal(a.reason, BACSC_REJECT_PARAMETER_OUT_OF_RANGE);
+    expect_reject(f, apdu4, sizeof apdu4, 4, BACSC_REJECT_PARAMETER_OUT_OF_RANGE);
 }
 
 static void test_response_too_large_aborted(void **state)
@@ -738,17 +732,15 @@ static void test_response_too_large_aborted(void **state)
     /* RPM device ALL with max-APDU 50 (code 0) */
     uint8_t apdu[] = {0x00, 0x00, 0x31, 0x0E, 0x0C, 0x02, 0x00, 0x03, 0xE9, 0x1E, 0x09, 0x08, 0x1F};
     fdl_frame fr;
-    assert_true(raw_request(f, apdu, sizeof apdu, &fr));
     bacsc_apdu a;
-    fdl_frame_apdu(&fr, &a);
+    raw_answer(f, apdu, sizeof apdu, &fr, &a);
     assert_int_equal(a.type, BACSC_PDU_ABORT);
     assert_true(a.server);
     assert_int_equal(a.invoke_id, 0x31);
     assert_int_equal(a.reason, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
     /* the same with max-APDU 1476 is answered */
     apdu[1] = 0x05;
-    assert_true(raw_request(f, apdu, sizeof apdu, &fr));
-    fdl_frame_apdu(&fr, &a);
+    raw_answer(f, apdu, sizeof apdu, &fr, &a);
     assert_int_equal(a.type, BACSC_PDU_COMPLEX_ACK);
     assert_int_equal(a.service, BACSC_SERVICE_READ_PROPERTY_MULTIPLE);
 }
@@ -760,20 +752,17 @@ static void test_answer_bounded_by_link_max_npdu(void **state)
     uint8_t apdu[] = {0x00, 0x05, 0x32, 0x0E, 0x0C, 0x02, 0x00, 0x03, 0xE9, 0x1E, 0x09, 0x08, 0x1F};
     bacsc_device_set_max_npdu(f->dev, 200);
     fdl_frame fr;
-    assert_true(raw_request(f, apdu, sizeof apdu, &fr));
     bacsc_apdu a;
-    fdl_frame_apdu(&fr, &a);
+    raw_answer(f, apdu, sizeof apdu, &fr, &a);
     assert_int_equal(a.type, BACSC_PDU_ABORT);
     assert_int_equal(a.reason, BACSC_ABORT_SEGMENTATION_NOT_SUPPORTED);
     /* a ReadProperty still fits */
     uint8_t rp[] = {0x00, 0x05, 0x33, 0x0C, 0x0C, 0x02, 0x00, 0x03, 0xE9, 0x19, 0x4D};
-    assert_true(raw_request(f, rp, sizeof rp, &fr));
-    fdl_frame_apdu(&fr, &a);
+    raw_answer(f, rp, sizeof rp, &fr, &a);
     assert_int_equal(a.type, BACSC_PDU_COMPLEX_ACK);
     assert_true(fr.len <= 200);
     bacsc_device_set_max_npdu(f->dev, 0);
-    assert_true(raw_request(f, apdu, sizeof apdu, &fr));
-    fdl_frame_apdu(&fr, &a);
+    raw_answer(f, apdu, sizeof apdu, &fr, &a);
     assert_int_equal(a.type, BACSC_PDU_COMPLEX_ACK);
 }
 
@@ -783,7 +772,7 @@ static void test_segmented_request_single_segment(void **state)
 {
     fx *f = *state;
     uint8_t apdu[] = {0x08, 0x05, 0x41, 0x00, 0x04, 0x0C, 0x0C, 0x02, 0x00, 0x03, 0xE9, 0x19, 0x4D};
-    fdl_apdu_to_device(f->cn, f->dn, apdu, sizeof apdu, f->now);
+    fdl_apdu_to(f->cn, f->dn, apdu, sizeof apdu, f->now);
     fdl_frame fr;
     bacsc_apdu a;
     assert_true(fdl_next_apdu(&f->net, &fr, &a));
@@ -909,9 +898,8 @@ static void test_reinit_undefined_state_rejected(void **state)
     fx *f = *state;
     uint8_t apdu[] = {0x00, 0x05, 0x51, 0x14, 0x09, 0x08};
     fdl_frame fr;
-    assert_true(raw_request(f, apdu, sizeof apdu, &fr));
     bacsc_apdu a;
-    fdl_frame_apdu(&fr, &a);
+    raw_answer(f, apdu, sizeof apdu, &fr, &a);
     assert_int_equal(a.type, BACSC_PDU_REJECT);
     assert_int_equal(a.reason, BACSC_REJECT_UNDEFINED_ENUMERATION);
 }
@@ -1092,42 +1080,33 @@ static void test_netport_command_callback(void **state)
 static void test_file_write_read(void **state)
 {
     fx *f = *state;
-    bacsc_address a = dev_addr(f);
     bt_result res;
-    memset(&res, 0, sizeof res);
     const char *pem = "-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n";
     bacsc_awf_request w = {{BACSC_OBJ_FILE, 0}, BACSC_FILE_STREAM, 0, 0,
                            (const uint8_t *)pem, strlen(pem)};
-    assert_true(bacsc_client_atomic_write_file(f->cl, &a, &w, bt_on_done, &res, f->now) >= 0);
-    fdl_pump(&f->net, f->now);
+    res = awf(f, &w);
     assert_int_equal(res.r.outcome, BACSC_CLIENT_COMPLEX_ACK);
     bacsc_awf_ack wa;
     assert_true(bacsc_awf_ack_decode(res.ack, res.ack_len, &wa, NULL) > 0);
     assert_int_equal(wa.start, 0);
     /* append with -1 */
-    memset(&res, 0, sizeof res);
     w.start = -1;
     w.data = (const uint8_t *)"X";
     w.data_len = 1;
-    assert_true(bacsc_client_atomic_write_file(f->cl, &a, &w, bt_on_done, &res, f->now) >= 0);
-    fdl_pump(&f->net, f->now);
+    res = awf(f, &w);
     assert_true(bacsc_awf_ack_decode(res.ack, res.ack_len, &wa, NULL) > 0);
     assert_int_equal(wa.start, (int32_t)strlen(pem));
     /* read it back in two pieces */
-    memset(&res, 0, sizeof res);
     bacsc_arf_request rq = {{BACSC_OBJ_FILE, 0}, BACSC_FILE_STREAM, 0, 10};
-    assert_true(bacsc_client_atomic_read_file(f->cl, &a, &rq, bt_on_done, &res, f->now) >= 0);
-    fdl_pump(&f->net, f->now);
+    res = arf(f, &rq);
     bacsc_arf_ack ra;
     assert_true(bacsc_arf_ack_decode(res.ack, res.ack_len, &ra, NULL) > 0);
     assert_false(ra.end_of_file);
     assert_int_equal(ra.data_len, 10);
     assert_memory_equal(ra.data, pem, 10);
-    memset(&res, 0, sizeof res);
     rq.start = 10;
     rq.count = 1000;
-    assert_true(bacsc_client_atomic_read_file(f->cl, &a, &rq, bt_on_done, &res, f->now) >= 0);
-    fdl_pump(&f->net, f->now);
+    res = arf(f, &rq);
     assert_true(bacsc_arf_ack_decode(res.ack, res.ack_len, &ra, NULL) > 0);
     assert_true(ra.end_of_file);
     assert_int_equal(ra.data_len, strlen(pem) + 1 - 10);
@@ -1145,47 +1124,34 @@ static void test_file_write_read(void **state)
 static void test_file_errors(void **state)
 {
     fx *f = *state;
-    bacsc_address a = dev_addr(f);
     bt_result res;
     /* read-only file refuses writes */
-    memset(&res, 0, sizeof res);
     bacsc_awf_request w = {{BACSC_OBJ_FILE, 1}, BACSC_FILE_STREAM, 0, 0, (const uint8_t *)"x", 1};
-    assert_true(bacsc_client_atomic_write_file(f->cl, &a, &w, bt_on_done, &res, f->now) >= 0);
-    fdl_pump(&f->net, f->now);
+    res = awf(f, &w);
     expect_error(&res, BACSC_ERROR_CLASS_OBJECT, BACSC_EC_FILE_ACCESS_DENIED);
     /* unreadable file refuses reads */
-    memset(&res, 0, sizeof res);
     bacsc_arf_request rq = {{BACSC_OBJ_FILE, 2}, BACSC_FILE_STREAM, 0, 10};
-    assert_true(bacsc_client_atomic_read_file(f->cl, &a, &rq, bt_on_done, &res, f->now) >= 0);
-    fdl_pump(&f->net, f->now);
+    res = arf(f, &rq);
     expect_error(&res, BACSC_ERROR_CLASS_OBJECT, BACSC_EC_FILE_ACCESS_DENIED);
     /* start beyond the end */
-    memset(&res, 0, sizeof res);
     rq.file.instance = 0;
     rq.start = 5;
-    assert_true(bacsc_client_atomic_read_file(f->cl, &a, &rq, bt_on_done, &res, f->now) >= 0);
-    fdl_pump(&f->net, f->now);
+    res = arf(f, &rq);
     expect_error(&res, BACSC_ERROR_CLASS_SERVICES, BACSC_EC_INVALID_FILE_START_POSITION);
     /* record access */
-    memset(&res, 0, sizeof res);
     rq.access = BACSC_FILE_RECORD;
     rq.start = 0;
-    assert_true(bacsc_client_atomic_read_file(f->cl, &a, &rq, bt_on_done, &res, f->now) >= 0);
-    fdl_pump(&f->net, f->now);
+    res = arf(f, &rq);
     expect_error(&res, BACSC_ERROR_CLASS_SERVICES, BACSC_EC_INVALID_FILE_ACCESS_METHOD);
     /* unknown file; not a file */
-    memset(&res, 0, sizeof res);
     rq.access = BACSC_FILE_STREAM;
     rq.file.instance = 9;
-    assert_true(bacsc_client_atomic_read_file(f->cl, &a, &rq, bt_on_done, &res, f->now) >= 0);
-    fdl_pump(&f->net, f->now);
+    res = arf(f, &rq);
     expect_error(&res, BACSC_ERROR_CLASS_OBJECT, BACSC_EC_UNKNOWN_OBJECT);
     /* a request larger than one APDU: the answer comes in segments */
-    memset(&res, 0, sizeof res);
     rq.file.instance = 0;
     rq.count = 5000;
-    assert_true(bacsc_client_atomic_read_file(f->cl, &a, &rq, bt_on_done, &res, f->now) >= 0);
-    fdl_pump(&f->net, f->now);
+    res = arf(f, &rq);
     assert_int_equal(res.r.outcome, BACSC_CLIENT_COMPLEX_ACK);
 }
 

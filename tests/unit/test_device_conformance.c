@@ -24,6 +24,7 @@
 #include "bacsc/services.h"
 #include "support_bacnet.h"
 #include "support_fake_datalink.h"
+#include "support_fixture.h"
 
 #define INSTANCE 1001
 #define MIN_US (60ull * 1000000ull)
@@ -75,25 +76,15 @@ static fx *fx_new(bool with_restart, const char *password)
     return f;
 }
 
-static int setup(void **state)
+static void fx_free(fx *f)
 {
-    *state = fx_new(true, NULL);
-    return 0;
-}
-
-static int setup_norestart_pw(void **state)
-{
-    *state = fx_new(false, "pw");
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
     fdl_free_hosted(&f->net);
     free(f);
-    return 0;
 }
+
+FIXTURE_SETUP(setup, fx_new(true, NULL))
+FIXTURE_SETUP(setup_norestart_pw, fx_new(false, "pw"))
+FIXTURE_TEARDOWN(teardown, fx_free)
 
 static bt_result request(fx *f, uint8_t service, const uint8_t *p, size_t n)
 {

@@ -28,6 +28,7 @@
 #include "bacsc/services.h"
 #include "support_bacnet.h"
 #include "support_fake_datalink.h"
+#include "support_fixture.h"
 
 #define INSTANCE 1001
 #define SEG_TIMEOUT_US 2000000ull
@@ -110,31 +111,16 @@ static fx *fx_new(bool no_segmentation)
     return fx_new_max(no_segmentation, 0);
 }
 
-static int setup(void **state)
+static void fx_free(fx *f)
 {
-    *state = fx_new(false);
-    return 0;
-}
-
-static int setup_small(void **state)
-{
-    *state = fx_new_max(false, 206);
-    return 0;
-}
-
-static int setup_noseg(void **state)
-{
-    *state = fx_new(true);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
     fdl_free_hosted(&f->net);
     free(f);
-    return 0;
 }
+
+FIXTURE_SETUP(setup, fx_new(false))
+FIXTURE_SETUP(setup_small, fx_new_max(false, 206))
+FIXTURE_SETUP(setup_noseg, fx_new(true))
+FIXTURE_TEARDOWN(teardown, fx_free)
 
 /* A WriteProperty of the Device's Description, `n` characters, into f->body. */
 static void wp_description(fx *f, size_t n)
@@ -163,7 +149,7 @@ static void send_seg(fx *f, uint8_t invoke, uint32_t seq, size_t seg_len, uint8_
     uint8_t apdu[1600] = {(uint8_t)(0x08 | (more ? 0x04 : 0) | 0x02), 0x75, invoke, (uint8_t)seq,
                           window, BACSC_SERVICE_WRITE_PROPERTY};
     memcpy(apdu + 6, f->body + off, n);
-    fdl_apdu_to_device(f->cn, f->dn, apdu, 6 + n, f->now);
+    fdl_apdu_to(f->cn, f->dn, apdu, 6 + n, f->now);
 }
 
 static void expect_segack(fx *f, uint8_t invoke, uint8_t seq, bool nak, uint8_t window)
@@ -304,7 +290,7 @@ static void test_client_abort(void **state)
     send_seg(f, 12, 0, 30, 4);
     expect_segack(f, 12, 0, false, 4);
     uint8_t ab[] = {0x70, 12, 0};
-    assert_int_equal(fdl_apdu_to_device(f->cn, f->dn, ab, sizeof ab, f->now), BACSC_OK);
+    assert_int_equal(fdl_apdu_to(f->cn, f->dn, ab, sizeof ab, f->now), BACSC_OK);
     assert_int_equal(bacsc_device_expiry(f->dev), UINT64_MAX);
     send_seg(f, 12, 1, 30, 4);
     expect_silence(f);

@@ -29,6 +29,7 @@
 #include "bacsc/npdu.h"
 #include "bacsc/services.h"
 #include "support_fake_datalink.h"
+#include "support_tshark.h"
 
 #define MAX_FRAMES 200
 
@@ -265,16 +266,6 @@ static void build_frames(void)
     take("answer to a segmented request", BACSC_PDU_COMPLEX_ACK);
 }
 
-static int run(const char *cmd)
-{
-    return system(cmd);
-}
-
-static bool have_tools(void)
-{
-    return run("command -v tshark >/dev/null 2>&1 && command -v text2pcap >/dev/null 2>&1") == 0;
-}
-
 /* Dissect frames[from..to); returns the number of bad frames (each reported). */
 static int dissect(size_t from, size_t to, bool report)
 {
@@ -287,16 +278,10 @@ static int dissect(size_t from, size_t to, bool report)
         uint8_t bvll[1700];
         int bl = bacsc_bip_encode_npdu(bvll, sizeof bvll, false, frames[i].data, frames[i].len);
         assert_true(bl > 0);
-        for (int j = 0; j < bl; j++) {
-            if (j % 16 == 0)
-                fprintf(fp, "%s%06x", j ? "\n" : "", j);
-            fprintf(fp, " %02x", bvll[j]);
-        }
-        fprintf(fp, "\n");
+        tsk_hexdump(fp, bvll, (size_t)bl);
     }
     fclose(fp);
-    snprintf(cmd, sizeof cmd, "text2pcap -q -u 47808,47808 %s %s 2>/dev/null", hex, pcap);
-    assert_int_equal(run(cmd), 0);
+    tsk_text2pcap(false, hex, pcap);
     snprintf(cmd, sizeof cmd,
              "tshark -r %s -T fields -E separator='|' -E occurrence=a -E aggregator=, "
              "-e frame.number -e _ws.malformed -e _ws.expert.severity -e bacapp.type 2>/dev/null",
@@ -341,7 +326,7 @@ static int dissect(size_t from, size_t to, bool report)
 static void every_answer_dissects_cleanly(void **state)
 {
     (void)state;
-    if (!have_tools())
+    if (!tsk_have_tools())
         skip();
     build_frames();
     assert_true(nframes > 90);
@@ -351,7 +336,7 @@ static void every_answer_dissects_cleanly(void **state)
 static void cut_answer_is_caught(void **state)
 {
     (void)state;
-    if (!have_tools())
+    if (!tsk_have_tools())
         skip();
     build_frames();
     /* the BACnetSCHubConnection answer, cut inside error-details */
@@ -381,9 +366,7 @@ static int teardown(void **state)
     (void)state;
     bacsc_device_free(dev);
     fdl_destroy(&net);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    return run(cmd) == 0 ? 0 : -1;
+    return tsk_rmrf(tmpdir);
 }
 
 int main(void)

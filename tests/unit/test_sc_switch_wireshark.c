@@ -24,6 +24,7 @@
 #include "bacsc/hex.h"
 #include "bacsc/sc_switch.h"
 #include "support_sc.h"
+#include "support_tshark.h"
 
 #define MAXF 8
 #define URIS "wss://127.0.0.1:47001 wss://[::1]:47001"
@@ -86,13 +87,6 @@ static bacsc_sc_switch *make(bool accept)
     bacsc_sc_switch *sw = bacsc_sc_switch_new(&c, &cb, NULL);
     assert_non_null(sw);
     return sw;
-}
-
-static bool have_tool(const char *name)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", name);
-    return system(cmd) == 0;
 }
 
 static void hexs(char *out, const void *p, size_t len)
@@ -164,7 +158,7 @@ static const char *const FIELDS[] = {
 static void tshark_dissects_switch_frames(void **state)
 {
     (void)state;
-    if (!have_tool("tshark") || !have_tool("text2pcap")) {
+    if (!tsk_have_tools()) {
         fprintf(stderr, "tshark/text2pcap not installed: skipping\n");
         skip();
     }
@@ -172,30 +166,16 @@ static void tshark_dissects_switch_frames(void **state)
     assert_int_equal(nf, 4);
     char dir[] = "/tmp/bacsc-swws-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    char hexpath[128], pcap[128], cmd[4096];
+    char hexpath[128], pcap[128];
     snprintf(hexpath, sizeof hexpath, "%s/f.txt", dir);
     snprintf(pcap, sizeof pcap, "%s/f.pcap", dir);
     FILE *f = fopen(hexpath, "w");
     assert_non_null(f);
     for (int i = 0; i < nf; i++)
-        for (size_t off = 0; off < frames[i].len; off += 16) {
-            fprintf(f, "%06zx", off);
-            for (size_t k = off; k < frames[i].len && k < off + 16; k++)
-                fprintf(f, " %02x", frames[i].b[k]);
-            fputc('\n', f);
-        }
+        tsk_hexdump(f, frames[i].b, frames[i].len);
     assert_int_equal(fclose(f), 0);
-    snprintf(cmd, sizeof cmd, "text2pcap -q -l 147 %s %s", hexpath, pcap);
-    assert_int_equal(system(cmd), 0);
-    int n = snprintf(cmd, sizeof cmd,
-                     "tshark -r %s -o 'uat:user_dlts:\"User 0 (DLT=147)\",\"bscvlc\",\"0\",\"\","
-                     "\"0\",\"\"' -T fields -E separator='|' -E occurrence=a -E aggregator=,",
-                     pcap);
-    for (size_t i = 0; i < sizeof FIELDS / sizeof FIELDS[0]; i++)
-        n += snprintf(cmd + n, sizeof cmd - (size_t)n, " -e %s", FIELDS[i]);
-    snprintf(cmd + n, sizeof cmd - (size_t)n, " 2>/dev/null");
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
+    tsk_text2pcap(true, hexpath, pcap);
+    FILE *p = tsk_fields(true, pcap, FIELDS, sizeof FIELDS / sizeof FIELDS[0]);
     char line[2048];
     int got = 0, bad = 0;
     while (fgets(line, sizeof line, p)) {
@@ -208,9 +188,7 @@ static void tshark_dissects_switch_frames(void **state)
         got++;
     }
     int status = pclose(p);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
+    tsk_rmrf(dir);
     assert_int_equal(status, 0);
     assert_int_equal(got, nf);
     assert_int_equal(bad, 0);

@@ -217,7 +217,8 @@ static void ticket_without_issuer_is_verified_in_full(void **state)
     /* a hub as bacsc made them before tickets named the issuer: the same
      * ticket keys and format, no ticket-generation callback */
     bacsc_tls_ctx *old = server(keys, "ca1", NULL, false);
-    assert_int_equal(SSL_CTX_set_session_ticket_cb(bacsc_tls_ctx_ssl_ctx(old), NULL, NULL, NULL), 1);
+    SSL_CTX *old_ctx = bacsc_tls_ctx_ssl_ctx(old);
+    assert_int_equal(SSL_CTX_set_session_ticket_cb(old_ctx, NULL, NULL, NULL), 1);
     assert_true(handshake(old, ct, &r).ok);
     assert_non_null(r.session);
     bacsc_tls_ctx_free(old);

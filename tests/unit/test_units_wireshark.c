@@ -29,6 +29,7 @@
 #include "bacsc/bip.h"
 #include "bacsc/npdu.h"
 #include "bacsc/services.h"
+#include "support_tshark.h"
 
 /* tshark's words differ from the standard's here (abbreviation or typo). */
 static const struct {
@@ -76,16 +77,6 @@ static uint32_t value_at(size_t i)
     return top[i - NLOW - NHIGH];
 }
 
-static int run(const char *cmd)
-{
-    return system(cmd);
-}
-
-static bool have_tools(void)
-{
-    return run("command -v tshark >/dev/null 2>&1 && command -v text2pcap >/dev/null 2>&1") == 0;
-}
-
 /* B/IP Original-Unicast-NPDU carrying ReadProperty-ACK analog-value,1 units = v */
 static size_t frame(uint32_t v, uint8_t *out, size_t cap)
 {
@@ -123,16 +114,10 @@ static void dissect_all(void)
     for (size_t i = 0; i < NVALUES; i++) {
         uint8_t raw[160];
         size_t len = frame(value_at(i), raw, sizeof raw);
-        for (size_t j = 0; j < len; j++) {
-            if (j % 16 == 0)
-                fprintf(fp, "%s%06zx", j ? "\n" : "", j);
-            fprintf(fp, " %02x", raw[j]);
-        }
-        fprintf(fp, "\n");
+        tsk_hexdump(fp, raw, len);
     }
     fclose(fp);
-    snprintf(cmd, sizeof cmd, "text2pcap -q -u 47808,47808 %s %s 2>/dev/null", hex, pcap);
-    assert_int_equal(run(cmd), 0);
+    tsk_text2pcap(false, hex, pcap);
     snprintf(cmd, sizeof cmd, "tshark -r %s -V 2>/dev/null", pcap);
     FILE *pp = popen(cmd, "r");
     assert_non_null(pp);
@@ -246,14 +231,12 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    return run(cmd) == 0 ? 0 : -1;
+    return tsk_rmrf(tmpdir);
 }
 
 int main(void)
 {
-    if (!have_tools()) {
+    if (!tsk_have_tools()) {
         printf("SKIP: tshark/text2pcap not installed\n");
         return 77;
     }
