@@ -3,7 +3,7 @@
  *
  * One event loop: the hub server (sc_hubd.h) plus signal handlers. SIGTERM /
  * SIGINT: Disconnect-Request to every node, wait for the ACKs (at most the
- * disconnect wait in all), exit 0. SIGHUP (and a change of the
+ * disconnect wait + 0.1 s in all), exit 0. SIGHUP (and a change of the
  * --crl file): reload certificate, key, issuers and CRL; nodes whose
  * certificate is no longer accepted are disconnected. SIGUSR1: write the status file (connected peers). See
  * docs/hub.md.
@@ -338,14 +338,14 @@ static void on_signal(bacsc_loop *loop, int signo, void *user)
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a->stop_cpu0);
     BACSC_INFO("hub: %s: stopping", signo == SIGTERM ? "SIGTERM" : "SIGINT");
     bacsc_hubd_shutdown(a->hubd);
-    /* The whole stop is bounded by the disconnect wait: a node that has not
-     * answered by then gets none of its own (the hub core's per-node timer
-     * is the same), and one whose WebSocket close is still under way has
-     * had its Disconnect-ACK: its connection is closed without waiting. */
+    /* The whole stop is bounded by the disconnect wait: each node's own
+     * timer (the same wait, from its Disconnect-Request) closes a silent
+     * one; the deadline, just after, closes whatever is still open (e.g. a
+     * WebSocket close still under way after the Disconnect-ACK). */
     uint64_t dw = sc_us(a->o->disconnect_wait);
     if (!dw)
         dw = BACSC_SC_DEFAULT_DISCONNECT_WAIT_US;
-    bacsc_timer_start(loop, &a->deadline, dw);
+    bacsc_timer_start(loop, &a->deadline, dw + 100000);
     bacsc_timer_start(loop, &a->idle_check, 0);
 }
 
