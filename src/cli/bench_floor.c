@@ -8,7 +8,10 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -455,6 +458,91 @@ double bench_floor_relay_us(size_t record_octets, double seconds)
     double seal = bench_floor_aes_gcm_us(128, record_octets, seconds / 3);
     double rw = bench_floor_sock_rw_us(record_octets + 22, seconds / 3);
     return open < 0 || seal < 0 || rw < 0 ? -1 : open + seal + rw;
+}
+
+/* ---- OpenSSL's TLS 1.3 record layer ------------------------------------- */
+
+typedef struct tls_op {
+    SSL *cli, *srv;
+    int len;
+    uint8_t buf[16384];
+} tls_op;
+
+static int op_tls_record(void *arg)
+{
+    tls_op *t = arg;
+    t->buf[0]++;
+    if (SSL_write(t->cli, t->buf, t->len) != t->len)
+        return -1;
+    return SSL_read(t->srv, t->buf, (int)sizeof t->buf) == t->len ? 0 : -1;
+}
+
+static X509 *self_signed(EVP_PKEY *k)
+{
+    X509 *x = X509_new();
+    X509_NAME *n = x ? X509_get_subject_name(x) : NULL;
+    if (!n || X509_set_version(x, 2) != 1 || ASN1_INTEGER_set(X509_get_serialNumber(x), 1) != 1 ||
+        !X509_gmtime_adj(X509_getm_notBefore(x), -60) ||
+        !X509_gmtime_adj(X509_getm_notAfter(x), 3600) || X509_set_pubkey(x, k) != 1 ||
+        X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"floor", -1, -1,
+                                   0) != 1 ||
+        X509_set_issuer_name(x, n) != 1 || X509_sign(x, k, EVP_sha256()) <= 0) {
+        X509_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+static SSL_CTX *tls13_ctx(bool server, X509 *x, EVP_PKEY *k)
+{
+    SSL_CTX *c = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+    if (!c || SSL_CTX_set_min_proto_version(c, TLS1_3_VERSION) != 1 ||
+        SSL_CTX_set_ciphersuites(c, "TLS_AES_128_GCM_SHA256") != 1 ||
+        (server && (SSL_CTX_use_certificate(c, x) != 1 || SSL_CTX_use_PrivateKey(c, k) != 1 ||
+                    SSL_CTX_set_num_tickets(c, 0) != 1))) {
+        SSL_CTX_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+double bench_floor_tls_record_us(size_t octets, double seconds)
+{
+    if (octets == 0 || octets > 16384)
+        return -1;
+    tls_op *t = calloc(1, sizeof *t);
+    EVP_PKEY *k = p256_key();
+    X509 *x = k ? self_signed(k) : NULL;
+    SSL_CTX *sc = x ? tls13_ctx(true, x, k) : NULL, *cc = tls13_ctx(false, NULL, NULL);
+    BIO *b1 = NULL, *b2 = NULL;
+    double r = -1;
+    if (!t || !sc || !cc || !(t->cli = SSL_new(cc)) || !(t->srv = SSL_new(sc)) ||
+        BIO_new_bio_pair(&b1, 0, &b2, 0) != 1)
+        goto out;
+    SSL_set_bio(t->cli, b1, b1); /* each SSL owns its end of the pair */
+    SSL_set_bio(t->srv, b2, b2);
+    SSL_set_connect_state(t->cli);
+    SSL_set_accept_state(t->srv);
+    for (int i = 0; i < 16 && !(SSL_is_init_finished(t->cli) && SSL_is_init_finished(t->srv));
+         i++) {
+        SSL_do_handshake(t->cli);
+        SSL_do_handshake(t->srv);
+    }
+    t->len = (int)octets;
+    if (SSL_is_init_finished(t->cli) && SSL_is_init_finished(t->srv))
+        r = best_per_op(op_tls_record, t, seconds);
+out:
+    if (t) {
+        SSL_free(t->cli);
+        SSL_free(t->srv);
+    }
+    SSL_CTX_free(sc);
+    SSL_CTX_free(cc);
+    X509_free(x);
+    EVP_PKEY_free(k);
+    free(t);
+    ERR_clear_error();
+    return r < 0 ? -1 : r * 1e6;
 }
 
 /* ---- output -------------------------------------------------------------- */

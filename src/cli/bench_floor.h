@@ -71,6 +71,13 @@ double bench_floor_sha256_us(size_t octets, double seconds);
  * write(2). µs. */
 double bench_floor_relay_us(size_t record_octets, double seconds);
 
+/* One TLS 1.3 hop through OpenSSL's own record layer: SSL_write of `octets`
+ * (1..16384) by one end and SSL_read by the other (TLS_AES_128_GCM_SHA256,
+ * in-memory BIO pair, a throwaway P-256 certificate), CPU µs. Not a floor of
+ * the machine but of the TLS library: what each hop of a round trip costs
+ * before any of our code runs. -1 on failure. */
+double bench_floor_tls_record_us(size_t octets, double seconds);
+
 /* value / floor (0 when floor ≤ 0). */
 double bench_floor_ratio(double value, double floor);
 /* One text line: "  FIGURE  VALUE UNIT   floor FLOOR UNIT   ratio R×". */

@@ -32,6 +32,7 @@ typedef struct hub_floors {
     bool rtt_ok;
     bench_floor_lat rtt1, rtt2; /* 1 and 2 loopback TCP round trips of `size` octets */
     double relay_us;            /* hub CPU floor per relayed message (0: not measured) */
+    double tls_record_us;       /* rtt: one hop through OpenSSL's record layer (0: not measured) */
     const char *relay_what;
     bool crypto_ok;
     bench_floor_crypto crypto; /* connect mode */
@@ -140,6 +141,9 @@ static void measure_floors(const bench_hub_opts *o, double secs, hub_floors *f)
             lat_merge(&f->rtt1, &b);
             f->rtt_ok = true;
         }
+        double t = bench_floor_tls_record_us(o->size + 16, secs * 0.1);
+        if (t > 0 && (f->tls_record_us <= 0 || t < f->tls_record_us))
+            f->tls_record_us = t;
     }
     if (o->hub_pid <= 0)
         return;
@@ -204,6 +208,12 @@ static json_t *floors_json(const bench_hub_opts *o, const bench_hub_result *r,
         json_object_set_new(j, "rtt_p99", bench_floor_json(r->rtt.p99, f->rtt2.p99_us, "us"));
         json_object_set_new(j, "one_way_p50",
                             bench_floor_json(r->one_way.p50, f->rtt1.p50_us, "us"));
+        if (f->tls_record_us > 0) {
+            json_object_set_new(j, "tls_record_us", json_real(f->tls_record_us));
+            json_object_set_new(j, "rtt_p50_with_tls_records",
+                                bench_floor_json(r->rtt.p50,
+                                                 f->rtt2.p50_us + 4 * f->tls_record_us, "us"));
+        }
     }
     if (o->mode != BENCH_MODE_CONNECT && r->hub_counted && r->received) {
         double n = (double)r->received;
@@ -247,6 +257,13 @@ static void print_floors(const bench_hub_opts *o, const bench_hub_result *r,
                           f->rtt2.p99_us, "µs");
         bench_floor_print(stdout, "one way p50 (floor: 1 TCP round trip)", r->one_way.p50,
                           f->rtt1.p50_us, "µs");
+        if (f->tls_record_us > 0) {
+            bench_floor_print(stdout, "round trip p50 (2 TCP RTT + 4 TLS records)", r->rtt.p50,
+                              f->rtt2.p50_us + 4 * f->tls_record_us, "µs");
+            printf("    (not a floor of the machine: OpenSSL's record layer, SSL_write + SSL_read of "
+                   "one record in memory, %.2f µs CPU, for each of the 4 hops)\n",
+                   f->tls_record_us);
+        }
     }
     if (o->mode != BENCH_MODE_CONNECT && r->hub_counted && r->received) {
         double n = (double)r->received;

@@ -38,12 +38,22 @@ void cari_set_error(bacsc_cari *c, const char *fmt, ...) __attribute__((format(p
 char *cari_printable(const char *raw, size_t len);
 
 /* Signed archives (cari_sign.c). The text signature.p7s signs (malloc'd);
- * *sig_index: the signature entry, or -1. Reads at most max_total octets. */
+ * *sig_index: the signature entry, or -1. Reads at most max_total octets.
+ * `pre` (NULL, or one per zip index): the whole octets of entries the
+ * caller has already inflated (data NULL: not read), hashed instead of
+ * inflating them again. */
 struct zip;
-int cari_sig_content(struct zip *za, uint64_t max_total, char **out, size_t *out_len,
-                     int64_t *sig_index, char *why, size_t cap);
-/* Check signature.p7s of `za` into c->sig_state and the signer fields. */
-void cari_check_signature(struct zip *za, uint64_t max_total, bacsc_cari *c);
+typedef struct cari_pre {
+    const unsigned char *data;
+    size_t len;
+} cari_pre;
+int cari_sig_content(struct zip *za, uint64_t max_total, const cari_pre *pre, char **out,
+                     size_t *out_len, int64_t *sig_index, char *why, size_t cap);
+/* Check signature.p7s of `za` into c->sig_state and the signer fields. An
+ * archive without one is left unsigned, or marked invalid when
+ * cari_sig_content fails on it. */
+void cari_check_signature(struct zip *za, uint64_t max_total, const cari_pre *pre,
+                          bacsc_cari *c);
 
 /* Validate a UUID in 8-4-4-4-12 form, optionally prefixed "urn:uuid:"
  * (any case). Returns a malloc'd lower-case copy without the prefix, or NULL. */

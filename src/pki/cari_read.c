@@ -632,6 +632,22 @@ static int apply_parsed_manifest(bacsc_cari *c, size_t *cap, manifest_parsed *mf
     return apply_manifest(c, cap, mf->m);
 }
 
+/* The signature check, given the octets of every member read in pass 2
+ * (raws[k] is zip member zindex[k]). */
+static int check_signature(zip_t *za, read_state *rs, bacsc_cari *c, const raw_data *raws,
+                           const size_t *zindex, size_t members, size_t total)
+{
+    cari_pre *pre = calloc(total ? total : 1, sizeof *pre);
+    if (!pre)
+        return BACSC_ERR_NOMEM;
+    for (size_t k = 0; k < members; k++)
+        if (raws[k].data && zindex[k] < total)
+            pre[zindex[k]] = (cari_pre){raws[k].data, raws[k].len};
+    cari_check_signature(za, rs->lim.max_total_size, pre, c);
+    free(pre);
+    return BACSC_OK;
+}
+
 static int read_archive(zip_t *za, read_state *rs, bacsc_cari *c)
 {
     zip_int64_t total = zip_get_num_entries(za, 0);
@@ -714,8 +730,8 @@ static int read_archive(zip_t *za, read_state *rs, bacsc_cari *c)
     if (rc == BACSC_OK)
         rc = apply_parsed_manifest(c, &cap, &mf);
     bacsc_cari_free(mf.m);
-    if (rc == BACSC_OK)
-        cari_check_signature(za, rs->lim.max_total_size, c);
+    if (rc == BACSC_OK) /* hashing what was read rather than inflating it again */
+        rc = check_signature(za, rs, c, raws, zindex, members, (size_t)total);
     for (size_t k = 0; k <= (size_t)total; k++)
         free(raws[k].data);
     free(raws);

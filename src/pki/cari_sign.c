@@ -62,8 +62,18 @@ static int sha_entry(zip_t *za, zip_uint64_t i, uint64_t *budget, unsigned char 
 /* The signed text of an archive: a header, then "HEX  name\n" per entry
  * (directories and the signature left out), by name. *sig_index: the
  * signature entry or -1. */
-int cari_sig_content(zip_t *za, uint64_t max_total, char **out, size_t *out_len,
-                     int64_t *sig_index, char *why, size_t cap)
+/* sha_entry from octets already inflated (the same octets, the same budget). */
+static int sha_pre(const cari_pre *p, uint64_t *budget, unsigned char h[32])
+{
+    if (p->len > *budget)
+        return BACSC_ERR_LIMIT;
+    *budget -= p->len;
+    unsigned int hl = 0;
+    return EVP_Digest(p->data, p->len, h, &hl, EVP_sha256(), NULL) ? BACSC_OK : BACSC_ERR_CRYPTO;
+}
+
+int cari_sig_content(zip_t *za, uint64_t max_total, const cari_pre *pre, char **out,
+                     size_t *out_len, int64_t *sig_index, char *why, size_t cap)
 {
     zip_int64_t total = zip_get_num_entries(za, 0);
     *sig_index = -1;
@@ -93,7 +103,7 @@ int cari_sig_content(zip_t *za, uint64_t max_total, char **out, size_t *out_len,
         } else {
             unsigned char h[32];
             char hex[65];
-            rc = sha_entry(za, i, &budget, h);
+            rc = pre && pre[i].data ? sha_pre(&pre[i], &budget, h) : sha_entry(za, i, &budget, h);
             if (rc != BACSC_OK) {
                 snprintf(why, cap, "%s cannot be read", name);
                 break;
@@ -194,12 +204,12 @@ static void verify_cms(bacsc_cari *c, const unsigned char *der, size_t der_len,
     CMS_ContentInfo_free(cms);
 }
 
-void cari_check_signature(zip_t *za, uint64_t max_total, bacsc_cari *c)
+void cari_check_signature(zip_t *za, uint64_t max_total, const cari_pre *pre, bacsc_cari *c)
 {
     char *content = NULL, why[200] = "";
     size_t clen = 0;
     int64_t si = -1;
-    int rc = cari_sig_content(za, max_total, &content, &clen, &si, why, sizeof why);
+    int rc = cari_sig_content(za, max_total, pre, &content, &clen, &si, why, sizeof why);
     if (si < 0 && rc == BACSC_OK) {
         free(content);
         return; /* unsigned */
@@ -347,7 +357,7 @@ int bacsc_cari_sign_file(const char *path, const char *cert_file, const char *ke
     int64_t old = -1;
     if (rc == BACSC_OK) {
         zip_source_keep(src);
-        rc = cari_sig_content(za, 512u << 20, &content, &clen, &old, why, sizeof why);
+        rc = cari_sig_content(za, 512u << 20, NULL, &content, &clen, &old, why, sizeof why);
         if (rc != BACSC_OK)
             sign_fail(err, errlen, rc, "cannot sign: %s", why);
     }

@@ -123,10 +123,18 @@ assert f["tcp_2rtt"]["samples"] > 100 and 0 < f["tcp_2rtt"]["p50_us"] <= f["tcp_
 assert f["tcp_rtt"]["p50_us"] < f["tcp_2rtt"]["p50_us"], f
 assert f["rtt_p50"]["value"] == r["rtt"]["p50_us"] and f["rtt_p50"]["floor"] == f["tcp_2rtt"]["p50_us"], f
 assert f["rtt_p50"]["ratio"] > 0 and f["rtt_p99"]["ratio"] > 0, f
+# OpenSSL's record layer per hop (in memory), and the round trip next to the
+# TCP floor plus four such hops
+assert 0 < f["tls_record_us"] < 1000, f
+w = f["rtt_p50_with_tls_records"]
+assert w["value"] == r["rtt"]["p50_us"], w
+assert abs(w["floor"] - (f["tcp_2rtt"]["p50_us"] + 4 * f["tls_record_us"])) < 1e-6 * w["floor"], w
 PY
 "$BACSC" bench hub "${common[@]}" --mode rtt --duration 0.5 --floor-time 0.4 >rtt.txt || fail "rtt table"
 grep -Eq "round trip p50 \(floor: 2 TCP round trips\) +[0-9.]+ µs +floor +[0-9.]+ µs +ratio +[0-9.]+×" rtt.txt ||
   fail "rtt table has no floor line: $(cat rtt.txt)"
+grep -Eq "round trip p50 \(2 TCP RTT \+ 4 TLS records\) +[0-9.]+ µs +floor +[0-9.]+ µs" rtt.txt ||
+  fail "rtt table has no TLS-record line: $(cat rtt.txt)"
 grep -Eq "^generator +[0-9.]+ read\+write, [0-9.]+ µs CPU per relayed message" rtt.txt ||
   fail "rtt table has no generator line: $(cat rtt.txt)"
 "$BACSC" bench hub "${common[@]}" --mode rtt --duration 0.5 --floor-time 0 --json >rtt0.json ||
