@@ -878,7 +878,7 @@ int bacsc_tls_ticket_refresh(SSL *ssl)
     if (!t || !t->tickets || !s || !SSL_is_server(ssl) || SSL_version(ssl) != TLS1_3_VERSION ||
         !SSL_is_init_finished(ssl))
         return 0;
-    int64_t age = (int64_t)time(NULL) - (int64_t)SSL_SESSION_get_time(s);
+    int64_t age = (int64_t)time(NULL) - bacsc_ssl_session_time(s);
     if (age < ticket_due_age(s, t->ticket_lifetime_s))
         return 0;
     /* OpenSSL sends it (and stamps the session with the time, so it is not

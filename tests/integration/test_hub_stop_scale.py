@@ -60,7 +60,7 @@ def refused(port):
 
 
 def stop_line(hub):
-    m = re.search(r"hub: stopped in ([\d.]+) s: Disconnect-Request to (\d+) node\(s\): (\d+) "
+    m = re.search(r"hub: stopped in ([\d.]+) s \(CPU [\d.]+ s\): Disconnect-Request to (\d+) node\(s\): (\d+) "
                   r"acknowledged, (\d+) without Disconnect-ACK within the disconnect wait, (\d+) "
                   r"lost, (\d+) closed at the deadline", open(hub.log).read())
     return [float(m.group(1))] + [int(x) for x in m.groups()[1:]] if m else None

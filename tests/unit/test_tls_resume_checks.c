@@ -7,8 +7,9 @@
  * not verified a second time (counted as tickets_issuer_known), otherwise
  * the certificate is verified in full (tickets_full_verify). Shown here:
  * a normal resumption takes the first way (also with a CRL, and after the
- * ticket was renewed); a ticket without the issuer (as an older bacsc
- * issued them) is verified in full and its renewal names the issuer; and
+ * ticket was renewed, and in the fresh ticket a long-lived resumed
+ * connection gets); a ticket without the issuer (as an older bacsc issued
+ * them) is verified in full and its renewal names the issuer; and
  * every refusal still happens — issuer removed by a reload, certificate
  * revoked by a new CRL, expired, not yet valid, and CA 1 replaced by a CA
  * with the same name and key identifier but another key — while CA 1
@@ -48,8 +49,11 @@ typedef struct hs {
 } hs;
 
 /* One handshake between a client of `ct` (offering/keeping r's ticket) and
- * the server `st`; the client then reads the ticket the server sent. */
-static hs handshake(bacsc_tls_ctx *st, bacsc_tls_ctx *ct, bacsc_tls_resume *r)
+ * the server `st`; the client then reads the ticket the server sent. With
+ * `keep`, both ends stay open in *keep_c / *keep_s (memory BIOs between
+ * them) for the caller to free. */
+static hs handshake_keep(bacsc_tls_ctx *st, bacsc_tls_ctx *ct, bacsc_tls_resume *r,
+                         SSL **keep_c, SSL **keep_s)
 {
     hs res = {0};
     SSL *c = SSL_new(bacsc_tls_ctx_ssl_ctx(ct)), *s = SSL_new(bacsc_tls_ctx_ssl_ctx(st));
@@ -80,9 +84,19 @@ static hs handshake(bacsc_tls_ctx *st, bacsc_tls_ctx *ct, bacsc_tls_resume *r)
         res.code = bacsc_tls_classify_error(s, true, res.why, sizeof res.why);
     }
     ERR_clear_error();
+    if (keep_c && res.ok) {
+        *keep_c = c;
+        *keep_s = s;
+        return res;
+    }
     SSL_free(c);
     SSL_free(s);
     return res;
+}
+
+static hs handshake(bacsc_tls_ctx *st, bacsc_tls_ctx *ct, bacsc_tls_resume *r)
+{
+    return handshake_keep(st, ct, r, NULL, NULL);
 }
 
 /* A fresh ticket key file's path. */
@@ -198,6 +212,44 @@ static void issuer_survives_ticket_renewal(void **state)
     bacsc_tls_ctx_free(st);
     /* the renewed ticket names the issuer too */
     st = server(keys, "ca1", NULL, false);
+    h = handshake(st, ct, &r);
+    assert_true(h.ok && h.reused);
+    assert_int_equal(stats(st).tickets_issuer_known, 1);
+    assert_int_equal(stats(st).tickets_full_verify, 0);
+    bacsc_tls_ctx_free(st);
+    bacsc_tls_resume_clear(&r);
+    bacsc_tls_ctx_free(ct);
+}
+
+/* A connection that outlives half its ticket's life gets a fresh ticket
+ * (bacsc_tls_ticket_refresh); on a resumed connection it is made from the
+ * resumed session, which must still name the issuer. */
+static void refreshed_ticket_of_a_resumed_connection_names_the_issuer(void **state)
+{
+    (void)state;
+    char keys[512];
+    key_file(keys, sizeof keys);
+    bacsc_tls_resume r = {0};
+    bacsc_tls_ctx *ct = sct_tls(&env, false, "client", "ca1", NULL, NULL);
+    sct_tls_files f;
+    bacsc_tls_config *cfg = sct_tls_files_set(&f, &env, "server", NULL, "ca1", NULL, NULL);
+    cfg->ticket_key_file = keys;
+    cfg->ticket_lifetime_s = 4; /* a fresh ticket is due after 2-3 s */
+    bacsc_tls_ctx *st = sct_tls_new(cfg, true);
+    assert_true(handshake(st, ct, &r).ok);
+    SSL *c = NULL, *s = NULL;
+    hs h = handshake_keep(st, ct, &r, &c, &s); /* resumed, kept open */
+    assert_true(h.ok && h.reused);
+    SSL_SESSION *before = r.session;
+    sleep(3);
+    assert_int_equal(bacsc_tls_ticket_refresh(s), 1);
+    char b[16];
+    assert_true(SSL_read(c, b, sizeof b) <= 0); /* the client takes it */
+    assert_ptr_not_equal(r.session, before);
+    SSL_free(c);
+    SSL_free(s);
+    bacsc_tls_ctx_free(st);
+    st = sct_tls_new(cfg, true); /* the hub restarted */
     h = handshake(st, ct, &r);
     assert_true(h.ok && h.reused);
     assert_int_equal(stats(st).tickets_issuer_known, 1);
@@ -380,6 +432,7 @@ int main(void)
         cmocka_unit_test(normal_resumption_does_not_verify_the_signature_again),
         cmocka_unit_test(issuer_survives_ticket_renewal),
         cmocka_unit_test(ticket_without_issuer_is_verified_in_full),
+        cmocka_unit_test(refreshed_ticket_of_a_resumed_connection_names_the_issuer),
         cmocka_unit_test(issuer_removed_by_reload_is_refused),
         cmocka_unit_test(revoked_by_a_new_crl_is_refused),
         cmocka_unit_test(expired_certificate_is_refused),
