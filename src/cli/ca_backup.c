@@ -84,8 +84,10 @@ int ca_cmd_backup(int argc, char **argv)
     int ex = ca_parse(&backup_spec, &o, &o.c, &argc, argv);
     if (ex >= 0)
         return ex;
-    if (!o.out || argc != 1) {
-        cli_error(o.c.prog, "%s", !o.out ? "--out FILE is required" : "unexpected argument");
+    if (cli_extra_args(o.c.prog, argc, argv, 0))
+        return EXIT_USAGE;
+    if (!o.out) {
+        cli_error(o.c.prog, "--out FILE is required");
         return EXIT_USAGE;
     }
     char *pass = NULL;
@@ -130,6 +132,8 @@ int ca_cmd_restore(int argc, char **argv)
     int ex = ca_parse(&restore_spec, &o, &o.c, &argc, argv);
     if (ex >= 0)
         return ex;
+    if (cli_extra_args(o.c.prog, argc, argv, 1))
+        return EXIT_USAGE;
     if (argc != 2) {
         cli_error(o.c.prog, "give exactly one backup file (see --help)");
         return EXIT_USAGE;

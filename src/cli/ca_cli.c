@@ -137,15 +137,13 @@ json_t *ca_json_time(int64_t t)
 json_t *ca_json_str(const char *s) { return s ? json_string(s) : json_null(); }
 
 int ca_cli_begin(const cli_spec *spec, void *opts, ca_common *c, int argc, char **argv,
-                 bool refuse_operands, bacsc_ca **ca)
+                 bacsc_ca **ca)
 {
     int rc = ca_parse(spec, opts, c, &argc, argv);
     if (rc >= 0)
         return rc;
-    if (refuse_operands && argc != 1) {
-        cli_error(c->prog, "unexpected argument '%s'", argv[1]);
+    if (cli_extra_args(c->prog, argc, argv, 0))
         return EXIT_USAGE;
-    }
     *ca = ca_open(c);
     return *ca ? -1 : EXIT_FAIL;
 }

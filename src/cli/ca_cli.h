@@ -59,11 +59,10 @@ int ca_read_passphrase(const ca_common *c, char **out);
 /* Open the CA of --dir with the passphrase and actor. NULL: message printed. */
 bacsc_ca *ca_open(const ca_common *c);
 /* The start of a subcommand without operands: ca_parse, then operands
- * refused ("unexpected argument 'X'", exit 2) when `refuse_operands` (else
- * ignored), then ca_open. Returns -1 with *ca open, else the exit code
- * (message printed). */
+ * refused ("unexpected argument 'X'", exit 2), then ca_open. Returns -1
+ * with *ca open, else the exit code (message printed). */
 int ca_cli_begin(const cli_spec *spec, void *opts, ca_common *c, int argc, char **argv,
-                 bool refuse_operands, bacsc_ca **ca);
+                 bacsc_ca **ca);
 /* Print the CA's last error; the exit code for library status `rc`. */
 int ca_fail_rc(const ca_common *c, bacsc_ca *ca, int rc);
 /* UTC ISO-8601 text of a Unix time ("-" for none). */

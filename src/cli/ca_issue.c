@@ -212,10 +212,8 @@ int ca_cmd_issue(int argc, char **argv)
     int ex = ca_parse(&issue_spec, &o, &o.c, &argc, argv);
     if (ex >= 0)
         return ex;
-    if (argc != 1) {
-        cli_error(o.c.prog, "unexpected argument '%s'", argv[1]);
+    if (cli_extra_args(o.c.prog, argc, argv, 0))
         return EXIT_USAGE;
-    }
     if ((ex = check_args(&o)) != EXIT_OK)
         return ex;
     bacsc_ca *ca = ca_open(&o.c);

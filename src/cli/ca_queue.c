@@ -465,6 +465,8 @@ static int cmd_submit_or_sign(int argc, char **argv, int mode /* 0 submit, 1 sig
         return optrc;
     ca_common c = op.c;
     const char *site = op.site, *origin = op.origin, *out = op.out;
+    if (cli_extra_args(c.prog, argc, argv, 1))
+        return EXIT_USAGE;
     if (argc != 2 || (mode && !out)) {
         cli_error(c.prog, "%s", mode && !out ? "--out RESPONSE is required"
                                              : "exactly one SOURCE (zip or directory) expected");
@@ -591,7 +593,9 @@ int ca_cmd_respond(int argc, char **argv)
     ca_common c = o.c;
     int64_t bid = o.batch;
     const char *out = o.out;
-    if (!bid || !out || argc != 1) {
+    if (cli_extra_args(c.prog, argc, argv, 0))
+        return EXIT_USAGE;
+    if (!bid || !out) {
         cli_error(c.prog, "--batch B and --out RESPONSE are required");
         return EXIT_USAGE;
     }

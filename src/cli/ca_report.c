@@ -206,7 +206,7 @@ int ca_cmd_pending(int argc, char **argv)
 {
     pending_opts o = {0};
     bacsc_ca *ca;
-    int ex = ca_cli_begin(&pending_spec, &o, &o.c, argc, argv, true, &ca);
+    int ex = ca_cli_begin(&pending_spec, &o, &o.c, argc, argv, &ca);
     if (ex >= 0)
         return ex;
     ca_common c = o.c;
@@ -282,7 +282,7 @@ int ca_cmd_list(int argc, char **argv)
 {
     list_opts o = {0};
     bacsc_ca *ca;
-    int ex = ca_cli_begin(&list_spec, &o, &o.c, argc, argv, true, &ca);
+    int ex = ca_cli_begin(&list_spec, &o, &o.c, argc, argv, &ca);
     if (ex >= 0)
         return ex;
     ca_common c = o.c;
@@ -361,7 +361,7 @@ int ca_cmd_audit(int argc, char **argv)
 {
     audit_opts o = {0};
     bacsc_ca *ca;
-    int ex = ca_cli_begin(&audit_spec, &o, &o.c, argc, argv, false, &ca);
+    int ex = ca_cli_begin(&audit_spec, &o, &o.c, argc, argv, &ca);
     if (ex >= 0)
         return ex;
     ca_common c = o.c;
@@ -406,7 +406,7 @@ int ca_cmd_batches(int argc, char **argv)
 {
     ca_common_only o = {0};
     bacsc_ca *ca;
-    int ex = ca_cli_begin(&batches_spec, &o, &o.c, argc, argv, false, &ca);
+    int ex = ca_cli_begin(&batches_spec, &o, &o.c, argc, argv, &ca);
     if (ex >= 0)
         return ex;
     ca_common c = o.c;

@@ -22,6 +22,14 @@ void cli_error(const char *prog, const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+bool cli_extra_args(const char *prog, int argc, char **argv, int max)
+{
+    if (argc <= max + 1)
+        return false;
+    cli_error(prog, "unexpected argument '%s'", argv[max + 1]);
+    return true;
+}
+
 static void list_subcommands(FILE *out, const char *prog, const cli_subcommand *subs)
 {
     fprintf(out, "usage: bacsc %s <command> [options]\n\ncommands:\n", prog);

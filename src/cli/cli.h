@@ -37,6 +37,11 @@ typedef struct cli_subcommand {
 /* Print "bacsc <prog>: <message>\n" to stderr. */
 void cli_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Refuse operands past the first `max` (argv[1..max]; argc counts argv[0]):
+ * "bacsc <prog>: unexpected argument 'X'" naming the first one too many.
+ * Returns true when refused (the caller exits EXIT_USAGE). */
+bool cli_extra_args(const char *prog, int argc, char **argv, int max);
+
 /* Dispatch argv[1] among `subs` (terminated by a NULL name); handles
  * "--help"/"help" by listing them (and, in the man and completion help
  * modes of cli_opt.h, renders every subcommand). Options may come before the

@@ -72,8 +72,10 @@ static int cmd_init(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (!p.name || argc != 1) {
-        cli_error(c.prog, "%s", !p.name ? "--name NAME is required" : "unexpected argument");
+    if (cli_extra_args(c.prog, argc, argv, 0))
+        return EXIT_USAGE;
+    if (!p.name) {
+        cli_error(c.prog, "--name NAME is required");
         return EXIT_USAGE;
     }
     char *pass = NULL;
@@ -130,7 +132,7 @@ static int cmd_csr(int argc, char **argv)
 {
     csr_opts o = {0};
     bacsc_ca *ca;
-    int optrc = ca_cli_begin(&csr_spec, &o, &o.c, argc, argv, false, &ca);
+    int optrc = ca_cli_begin(&csr_spec, &o, &o.c, argc, argv, &ca);
     if (optrc >= 0)
         return optrc;
     ca_common c = o.c;
@@ -173,6 +175,8 @@ static int cmd_install_cert(int argc, char **argv)
     if (optrc >= 0)
         return optrc;
     ca_common c = o.c;
+    if (cli_extra_args(c.prog, argc, argv, 1))
+        return EXIT_USAGE;
     if (argc != 2) {
         cli_error(c.prog, "exactly one certificate FILE expected");
         return EXIT_USAGE;
@@ -255,7 +259,9 @@ static int cmd_policy(int argc, char **argv)
     const char *verb = argc > 1 ? argv[1] : "show";
     bool show = strcmp(verb, "show") == 0;
     bool set = strcmp(verb, "set") == 0;
-    if ((!show && !set) || (show && argc > 2) || (set && argc != 4)) {
+    if ((show || set) && cli_extra_args(c.prog, argc, argv, show ? 1 : 3))
+        return EXIT_USAGE;
+    if ((!show && !set) || (set && argc != 4)) {
         fputs(policy_usage, stderr);
         return EXIT_USAGE;
     }
@@ -322,6 +328,8 @@ static int cmd_revoke(int argc, char **argv)
         cli_error(c.prog, "unknown revocation reason '%s'", o.reason);
         return EXIT_USAGE;
     }
+    if (cli_extra_args(c.prog, argc, argv, 1))
+        return EXIT_USAGE;
     if (argc != 2) {
         cli_error(c.prog, "exactly one SERIAL expected");
         return EXIT_USAGE;
@@ -383,7 +391,9 @@ static int cmd_crl(int argc, char **argv)
     ca_common c = o.c;
     const char *out = o.out;
     bool der_out = o.der;
-    if (!out || argc != 1) {
+    if (cli_extra_args(c.prog, argc, argv, 0))
+        return EXIT_USAGE;
+    if (!out) {
         cli_error(c.prog, "--out FILE is required");
         return EXIT_USAGE;
     }

@@ -530,7 +530,8 @@ static int cmd_inspect(int argc, char **argv)
     size_t n_cas = o.n_cas;
     const char *request = o.request;
     if (argc != 2) {
-        cli_error("cari inspect", "need exactly one FILE (see --help)");
+        if (!cli_extra_args("cari inspect", argc, argv, 1))
+            cli_error("cari inspect", "need exactly one FILE (see --help)");
         return EXIT_USAGE;
     }
     const char *path = argv[1];

@@ -54,8 +54,10 @@ static int cmd_demo(int argc, char **argv)
     const char *out = d.out;
     long nodes = d.nodes;
     bool json = d.json;
-    if (!out || argc != 1) {
-        cli_error("pki demo", "%s", !out ? "--out DIR is required" : "unexpected argument");
+    if (cli_extra_args("pki demo", argc, argv, 0))
+        return EXIT_USAGE;
+    if (!out) {
+        cli_error("pki demo", "--out DIR is required");
         return EXIT_USAGE;
     }
     char err[512] = "";

@@ -265,7 +265,11 @@ static int init_check(opts *o, void *ctx)
 {
     init_ctx *c = ctx;
     bool exists = access(o->db, F_OK) == 0;
-    if (o->npos || (!exists && (!o->name || !o->ca))) {
+    if (o->npos) {
+        cli_error(o->prog, "unexpected argument '%s'", o->pos[0]);
+        return EXIT_USAGE;
+    }
+    if (!exists && (!o->name || !o->ca)) {
         cli_error(o->prog, "--name and --ca are required to create the site; no other "
                            "arguments (see --help)");
         return EXIT_USAGE;
@@ -978,6 +982,10 @@ typedef struct file_ctx {
 static int import_check(opts *o, void *ctx)
 {
     file_ctx *f = ctx;
+    if (o->npos > 1) {
+        cli_error(o->prog, "unexpected argument '%s'", o->pos[1]);
+        return EXIT_USAGE;
+    }
     if (o->npos != 1) {
         cli_error(o->prog, "give exactly one response file (see --help)");
         return EXIT_USAGE;

@@ -150,6 +150,12 @@ static int sub_begin(const char *prog, int argc, char **argv, sub_opts *o, web_d
         user_usage(stderr);
         return EXIT_USAGE;
     }
+    /* the verbs without an operand: list (user, token), create (token) */
+    bool token = strcmp(prog, "web token") == 0;
+    if (o->npos > 1 && (!strcmp(o->pos[0], "list") || (token && !strcmp(o->pos[0], "create")))) {
+        cli_error(prog, "unexpected argument '%s'", o->pos[1]);
+        return EXIT_USAGE;
+    }
     *db = open_db(prog, o->db);
     return *db ? -1 : EXIT_FAIL;
 }

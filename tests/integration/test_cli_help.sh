@@ -2,8 +2,10 @@
 # Every command listed by `bacsc help`, and every subcommand its own --help
 # lists, (1) answers --help with exit 0 and a "usage:" line on stdout,
 # (2) refuses --no-such-option with exit 2 and exactly one stderr line
-# "bacsc ...", and (3) `bacsc help CMD` works. Commands are discovered from
-# the help output, so new ones are covered without editing this test.
+# "bacsc ...", (3) `bacsc help CMD` works, and (4) an argument past the
+# documented ones is refused (exit 2, one line naming it). Commands are
+# discovered from the help output, so new ones are covered without editing
+# this test.
 set -euo pipefail
 : "${BACSC:?}"
 tmp=$(mktemp -d)
@@ -84,6 +86,50 @@ rc=0
 "$BACSC" ca init --dir "$tmp/ca" --name T >/dev/null
 "$BACSC" ca --dir "$tmp/ca" --json pending >"$tmp/out" || fail "ca --dir X --json pending failed"
 [ "$(tr -d ' \n' <"$tmp/out")" = "[]" ] || fail "ca --dir X --json pending: $(head -3 "$tmp/out")"
+
+# an argument beyond the documented ones is refused before anything is done:
+# exit 2 and one line naming it (PROG|COMMAND LINE, run against the CA made
+# above; nothing may be written)
+mkdir "$tmp/x"
+cp "$tmp/ca/policy.json" "$tmp/policy.before"
+C="--dir $tmp/ca"
+X=$tmp/x
+while IFS='|' read -r prog args; do
+  rc=0
+  # shellcheck disable=SC2086
+  "$BACSC" $args EXTRA </dev/null >/dev/null 2>"$tmp/err" || rc=$?
+  want="bacsc $prog: unexpected argument 'EXTRA'" # a hint may follow
+  [ "$rc" -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && [ "$(head -c ${#want} "$tmp/err")" = "$want" ] ||
+    fail "$args EXTRA: exit $rc, stderr: $(head -3 "$tmp/err")"
+done <<EOF
+ca init|ca init $C --name T2
+ca csr|ca csr $C --out $X/ca.csr
+ca install-cert|ca install-cert $C $X/ca.pem
+ca policy|ca policy $C show
+ca policy|ca policy $C set validity_days 30
+ca submit|ca submit $C $X/req.zip
+ca pending|ca pending $C
+ca sign|ca sign $C $X/req.zip --out $X/resp.zip
+ca issue|ca issue $C --generate-key --cn t --key-out $X/t.key --out $X/t.pem
+ca respond|ca respond $C --batch 1 --out $X/resp.zip
+ca list|ca list $C
+ca revoke|ca revoke $C 01
+ca crl|ca crl $C --out $X/ca.crl
+ca batches|ca batches $C
+ca audit|ca audit $C
+ca backup|ca backup $C --out $X/ca.bak --unencrypted
+ca restore|ca restore --dir $X/restored $X/ca.bak
+cari inspect|cari inspect $X/req.zip
+pki demo|pki demo --out $X/demo
+site init|site init --db $X/site.db --name S --ca $tmp/ca/ca.pem
+site import|site import --db $X/site.db $X/resp.zip
+web user|web user --web-db $X/web.db list
+web token|web token --web-db $X/web.db list
+web token|web token --web-db $X/web.db create --user u
+web|web --listen 127.0.0.1:1 --cert $X/c.pem --key $X/k.pem
+EOF
+[ -z "$(ls -A "$tmp/x")" ] || fail "refused command lines left files: $(ls "$tmp/x")"
+cmp -s "$tmp/ca/policy.json" "$tmp/policy.before" || fail "a refused 'ca policy set' changed the policy"
 
 [ "$fails" -eq 0 ] || { echo "$fails failure(s)" >&2; exit 1; }
 echo "ok: ${#cmds[@]} commands, $nsub subcommands"
