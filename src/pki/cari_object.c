@@ -310,14 +310,6 @@ static char *san_uuid_of(GENERAL_NAMES *gens, bool *bad)
     return NULL;
 }
 
-static int64_t asn1_time_unix(const ASN1_TIME *t)
-{
-    struct tm tm;
-    if (!t || !ASN1_TIME_to_tm(t, &tm))
-        return 0;
-    return (int64_t)timegm(&tm);
-}
-
 static int fill_names(bacsc_cari_entry *e, EVP_PKEY *pk, const X509_NAME *subj)
 {
     e->subject = name_oneline(subj);
@@ -421,8 +413,8 @@ static int fill_cert(bacsc_cari_entry *e, X509 *x)
         cari_entry_fail(e, BACSC_ERR_NOMEM, "out of memory");
         return e->status;
     }
-    e->not_before = asn1_time_unix(X509_get0_notBefore(x));
-    e->not_after = asn1_time_unix(X509_get0_notAfter(x));
+    e->not_before = pki_asn1_time(X509_get0_notBefore(x));
+    e->not_after = pki_asn1_time(X509_get0_notAfter(x));
     e->is_ca = (flags & EXFLAG_CA) != 0;
     int crit = 0;
     GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL);

@@ -137,14 +137,6 @@ int cari_sig_content(zip_t *za, uint64_t max_total, const cari_pre *pre, char **
     return rc;
 }
 
-static int64_t unix_of(const ASN1_TIME *t)
-{
-    struct tm tm;
-    if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
-        return 0;
-    return (int64_t)timegm(&tm);
-}
-
 static void invalid(bacsc_cari *c, const char *fmt, const char *a)
 {
     char buf[300];
@@ -192,8 +184,8 @@ static void verify_cms(bacsc_cari *c, const unsigned char *der, size_t der_len,
                 c->signer_subject = cari_printable(txt, (size_t)l);
             }
             BIO_free(b);
-            c->signer_not_before = unix_of(X509_get0_notBefore(x));
-            c->signer_not_after = unix_of(X509_get0_notAfter(x));
+            c->signer_not_before = pki_asn1_time(X509_get0_notBefore(x));
+            c->signer_not_after = pki_asn1_time(X509_get0_notAfter(x));
             c->sig_state = BACSC_CARI_SIG_VALID;
         }
         sk_X509_free(signers);

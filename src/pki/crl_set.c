@@ -326,14 +326,6 @@ int bacsc_pki_crl_merge(const uint8_t *set, size_t set_len, const uint8_t *crl, 
     return rc;
 }
 
-static int64_t unix_of(const ASN1_TIME *t)
-{
-    struct tm tm;
-    if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
-        return 0;
-    return (int64_t)timegm(&tm);
-}
-
 int bacsc_pki_crl_info(const uint8_t *crl, size_t len, bacsc_crl_info *info)
 {
     STACK_OF(X509_CRL) *sk = NULL;
@@ -349,8 +341,8 @@ int bacsc_pki_crl_info(const uint8_t *crl, size_t len, bacsc_crl_info *info)
     ASN1_INTEGER *num = X509_CRL_get_ext_d2i(c, NID_crl_number, NULL, NULL);
     info->number = num ? ASN1_INTEGER_get(num) : -1;
     ASN1_INTEGER_free(num);
-    info->this_update = unix_of(X509_CRL_get0_lastUpdate(c));
-    info->next_update = unix_of(X509_CRL_get0_nextUpdate(c));
+    info->this_update = pki_asn1_time(X509_CRL_get0_lastUpdate(c));
+    info->next_update = pki_asn1_time(X509_CRL_get0_nextUpdate(c));
     STACK_OF(X509_REVOKED) *rv = X509_CRL_get_REVOKED(c);
     info->revoked = rv ? sk_X509_REVOKED_num(rv) : 0;
     sk_X509_CRL_pop_free(sk, X509_CRL_free);
