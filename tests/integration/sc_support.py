@@ -230,6 +230,22 @@ def log_count(p, text):
     return open(p.log).read().count(text)
 
 
+def hub_status(hub, path):
+    """The status file of a hub started with --status-file PATH, written on
+    SIGUSR1 (waits for its "status written" log line); {} if none came."""
+    before = log_count(hub, "status written")
+    hub.send_signal(signal.SIGUSR1)
+    if not wait_until(lambda: log_count(hub, "status written") > before, 5):
+        return {}
+    with open(path) as f:
+        return json.load(f)
+
+
+def devices_connected(devs):
+    """How many devices of a `bacsc device` process reached their primary hub."""
+    return log_count(devs, "connected-to-primary")
+
+
 def start_hub(pki, port, log, extra=(), env=None):
     p = start(["hub", "--listen", f"127.0.0.1:{port}"] + pki.cert("hub") + list(extra), log, env)
     if not wait_log(p, "hub: listening on"):

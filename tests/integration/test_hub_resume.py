@@ -18,25 +18,12 @@ short reconnect timers).
 """
 import json
 import os
-import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 from sc_support import *  # noqa
 
 INSTANCES = (4101, 4102, 4103)
-
-
-def status(hub, path):
-    before = log_count(hub, "status written")
-    hub.send_signal(signal.SIGUSR1)
-    if not wait_until(lambda: log_count(hub, "status written") > before, 5):
-        return {}
-    return json.load(open(path))
-
-
-def connected(devs):
-    return log_count(devs, "connected-to-primary")
 
 
 def main():
@@ -63,8 +50,8 @@ def main():
                    "ca": [pki.path("ca.pem")], "connect_wait": 2, "reconnect_min": 0.5,
                    "reconnect_max": 2, "disconnect_wait": 1, "log_level": "info"}, f)
     devs = start(["device", "--config", cfg], f"{d}/devices.log")
-    check(wait_until(lambda: connected(devs) >= 3, 10), "3 devices connected")
-    s = status(hub, st_path)
+    check(wait_until(lambda: devices_connected(devs) >= 3, 10), "3 devices connected")
+    s = hub_status(hub, st_path)
     tls = s.get("tls", {})
     check(tls.get("handshakes", 0) >= 3 and tls.get("resumed") == 0,
           f"first connections: full handshakes ({tls})")
@@ -72,8 +59,8 @@ def main():
     # restart with the same ticket keys: the devices resume
     check(stop(hub) == 0, "hub stops (SIGTERM)")
     hub = start_hub(pki, port, f"{d}/hub2.log", hub_args)
-    check(wait_until(lambda: connected(devs) >= 6, 15), "3 devices back after the restart")
-    s = status(hub, st_path)
+    check(wait_until(lambda: devices_connected(devs) >= 6, 15), "3 devices back after the restart")
+    s = hub_status(hub, st_path)
     tls = s.get("tls", {})
     check(tls.get("resumed") == 3 and tls.get("handshakes") == 3,
           f"after the restart every device resumed its TLS session ({tls})")
@@ -90,8 +77,8 @@ def main():
     check(stop(hub) == 0, "hub stops again")
     hub = start_hub(pki, port, f"{d}/hub3.log",
                     ["--config", hcfg, "--status-file", st_path, "--log-level", "info"])
-    check(wait_until(lambda: connected(devs) >= 9, 15), "3 devices back at the hub with other keys")
-    s = status(hub, st_path)
+    check(wait_until(lambda: devices_connected(devs) >= 9, 15), "3 devices back at the hub with other keys")
+    s = hub_status(hub, st_path)
     tls = s.get("tls", {})
     check(tls.get("resumed") == 0 and tls.get("handshakes", 0) >= 3,
           f"other ticket keys: full handshakes, nothing resumed ({tls})")

@@ -16,7 +16,6 @@ longer than the ticket lifetime.
 """
 import json
 import os
-import signal
 import sys
 import time
 import urllib.request
@@ -25,18 +24,6 @@ sys.path.insert(0, os.path.dirname(__file__))
 from sc_support import *  # noqa
 
 LIFETIME = 6
-
-
-def status(hub, path):
-    before = log_count(hub, "status written")
-    hub.send_signal(signal.SIGUSR1)
-    if not wait_until(lambda: log_count(hub, "status written") > before, 5):
-        return {}
-    return json.load(open(path))
-
-
-def connected(devs):
-    return log_count(devs, "connected-to-primary")
 
 
 def main():
@@ -56,16 +43,16 @@ def main():
                    "ca": [pki.path("ca.pem")], "connect_wait": 2, "reconnect_min": 0.5,
                    "reconnect_max": 2, "disconnect_wait": 1, "log_level": "info"}, f)
     devs = start(["device", "--config", cfg], f"{d}/devices.log")
-    check(wait_until(lambda: connected(devs) >= 3, 10), "3 devices connected")
+    check(wait_until(lambda: devices_connected(devs) >= 3, 10), "3 devices connected")
     t_connected = time.monotonic()
-    s = status(hub, st_path)
+    s = hub_status(hub, st_path)
     tls = s.get("tls", {})
     check(tls.get("handshakes", 0) == 3 and tls.get("resumed") == 0,
           f"first connections: 3 full handshakes ({tls})")
 
     # stay connected for longer than the lifetime of the handshakes' tickets
     time.sleep(max(0.0, LIFETIME * 1.5 - (time.monotonic() - t_connected)))
-    s = status(hub, st_path)
+    s = hub_status(hub, st_path)
     tls = s.get("tls", {})
     check(tls.get("tickets_refreshed", 0) >= 3,
           f"hub sent new tickets on the open connections ({tls})")
@@ -73,8 +60,8 @@ def main():
     # node per LIFETIME / 2 (not one per sweep, every 47 ms)
     check(tls.get("tickets_refreshed", 0) <= 3 * 4,
           f"at most one new ticket per node per half lifetime ({tls})")
-    check(tls.get("handshakes") == 3 and connected(devs) == 3,
-          f"no reconnect meanwhile ({tls}, {connected(devs)} connects)")
+    check(tls.get("handshakes") == 3 and devices_connected(devs) == 3,
+          f"no reconnect meanwhile ({tls}, {devices_connected(devs)} connects)")
     try:
         m = urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics", timeout=5).read().decode()
     except OSError as e:
@@ -86,8 +73,8 @@ def main():
     # restart with the same ticket keys: the devices resume with the fresh tickets
     check(stop(hub) == 0, "hub stops (SIGTERM)")
     hub = start_hub(pki, port, f"{d}/hub2.log", hub_args)
-    check(wait_until(lambda: connected(devs) >= 6, 15), "3 devices back after the restart")
-    s = status(hub, st_path)
+    check(wait_until(lambda: devices_connected(devs) >= 6, 15), "3 devices back after the restart")
+    s = hub_status(hub, st_path)
     tls = s.get("tls", {})
     check(tls.get("resumed") == 3 and tls.get("handshakes") == 3 and
           tls.get("tickets_refused") == 0,
