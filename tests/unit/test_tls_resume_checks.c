@@ -164,6 +164,17 @@ static void get_ticket(const char *keys, const char *leaf, long shift, bacsc_tls
     bacsc_tls_ctx_free(st);
 }
 
+/* The hub `st` resumes the session of `r`; the ticket checks so far: `known`
+ * with the issuer named, `full` verified in full. */
+static void expect_resumed(bacsc_tls_ctx *st, bacsc_tls_ctx *ct, bacsc_tls_resume *r, int known,
+                           int full)
+{
+    hs h = handshake(st, ct, r);
+    assert_true(h.ok && h.reused);
+    assert_int_equal(stats(st).tickets_issuer_known, known);
+    assert_int_equal(stats(st).tickets_full_verify, full);
+}
+
 static void normal_resumption_does_not_verify_the_signature_again(void **state)
 {
     (void)state;
@@ -185,10 +196,7 @@ static void normal_resumption_does_not_verify_the_signature_again(void **state)
     bacsc_tls_ctx_free(st);
     /* with the CRL of CA 1 (which does not list it) and CA 2 configured too */
     st = server(keys, "ca1", "ca2", true);
-    hs h = handshake(st, ct, &r);
-    assert_true(h.ok && h.reused);
-    assert_int_equal(stats(st).tickets_issuer_known, 1);
-    assert_int_equal(stats(st).tickets_full_verify, 0);
+    expect_resumed(st, ct, &r, 1, 0);
     bacsc_tls_ctx_free(st);
     bacsc_tls_resume_clear(&r);
     bacsc_tls_ctx_free(ct);
@@ -212,10 +220,7 @@ static void issuer_survives_ticket_renewal(void **state)
     bacsc_tls_ctx_free(st);
     /* the renewed ticket names the issuer too */
     st = server(keys, "ca1", NULL, false);
-    h = handshake(st, ct, &r);
-    assert_true(h.ok && h.reused);
-    assert_int_equal(stats(st).tickets_issuer_known, 1);
-    assert_int_equal(stats(st).tickets_full_verify, 0);
+    expect_resumed(st, ct, &r, 1, 0);
     bacsc_tls_ctx_free(st);
     bacsc_tls_resume_clear(&r);
     bacsc_tls_ctx_free(ct);
@@ -250,10 +255,7 @@ static void refreshed_ticket_of_a_resumed_connection_names_the_issuer(void **sta
     SSL_free(s);
     bacsc_tls_ctx_free(st);
     st = sct_tls_new(cfg, true); /* the hub restarted */
-    h = handshake(st, ct, &r);
-    assert_true(h.ok && h.reused);
-    assert_int_equal(stats(st).tickets_issuer_known, 1);
-    assert_int_equal(stats(st).tickets_full_verify, 0);
+    expect_resumed(st, ct, &r, 1, 0);
     bacsc_tls_ctx_free(st);
     bacsc_tls_resume_clear(&r);
     bacsc_tls_ctx_free(ct);
@@ -284,10 +286,7 @@ static void ticket_without_issuer_is_verified_in_full(void **state)
     bacsc_tls_ctx_free(st);
     /* its renewal (the ticket came under the previous key) names the issuer */
     st = server(keys, "ca1", NULL, false);
-    h = handshake(st, ct, &r);
-    assert_true(h.ok && h.reused);
-    assert_int_equal(stats(st).tickets_issuer_known, 1);
-    assert_int_equal(stats(st).tickets_full_verify, 0);
+    expect_resumed(st, ct, &r, 1, 0);
     bacsc_tls_ctx_free(st);
     bacsc_tls_resume_clear(&r);
     bacsc_tls_ctx_free(ct);
