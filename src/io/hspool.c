@@ -36,6 +36,7 @@ struct worker {
     int ep, efd;
     _Atomic(bacsc_hs_job *) inbox;
     bacsc_hs_job *active; /* worker-private */
+    _Atomic uint64_t ctl_calls; /* written by the worker only */
     unsigned load;        /* loop thread: jobs submitted and not yet delivered */
 };
 
@@ -99,9 +100,19 @@ static void drain(int efd)
 
 /* ---- worker thread ----------------------------------------------------------- */
 
+static int ctl(struct worker *w, int op, bacsc_hs_job *j, uint32_t events)
+{
+    struct epoll_event ev = {.events = events, .data.ptr = j};
+    atomic_store_explicit(&w->ctl_calls,
+                          atomic_load_explicit(&w->ctl_calls, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    return epoll_ctl(w->ep, op, j->fd, &ev);
+}
+
 static void finish(struct worker *w, bacsc_hs_job *j, int result)
 {
-    epoll_ctl(w->ep, EPOLL_CTL_DEL, j->fd, NULL);
+    if (j->events)
+        ctl(w, EPOLL_CTL_DEL, j, 0);
     if (j->prev)
         j->prev->next = j->next;
     else
@@ -126,10 +137,12 @@ static void step(struct worker *w, bacsc_hs_job *j)
     }
     int e = SSL_get_error(j->ssl, r);
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-        struct epoll_event ev = {.events = EPOLLIN | (e == SSL_ERROR_WANT_WRITE ? EPOLLOUT : 0u),
-                                 .data.ptr = j};
-        if (epoll_ctl(w->ep, EPOLL_CTL_MOD, j->fd, &ev) == 0)
+        /* level-triggered: the interest stays until it changes (no MOD per flight) */
+        uint32_t want = EPOLLIN | (e == SSL_ERROR_WANT_WRITE ? EPOLLOUT : 0u);
+        if (want == j->events || ctl(w, EPOLL_CTL_MOD, j, want) == 0) {
+            j->events = want;
             return;
+        }
     }
     j->error_code = bacsc_tls_classify_error(j->ssl, SSL_is_server(j->ssl), j->error_text,
                                              sizeof j->error_text);
@@ -143,15 +156,21 @@ static void start(struct worker *w, bacsc_hs_job *j)
     if (w->active)
         w->active->prev = j;
     w->active = j;
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = j};
-    if (epoll_ctl(w->ep, EPOLL_CTL_ADD, j->fd, &ev) != 0) {
+    j->events = 0;
+    if (ctl(w, EPOLL_CTL_ADD, j, EPOLLIN) != 0) {
         j->error_code = 188;
         snprintf(j->error_text, sizeof j->error_text, "tls-error: handshake worker: %s",
                  strerror(errno));
         finish(w, j, BACSC_HS_FAILED);
         return;
     }
-    step(w, j);
+    /* The server speaks second: its first step waits for the ClientHello
+     * (a read now would mostly find nothing; epoll is level-triggered, so
+     * octets already there are reported by the next epoll_wait). A client
+     * job starts its handshake at once. */
+    j->events = EPOLLIN;
+    if (!SSL_is_server(j->ssl))
+        step(w, j);
 }
 
 /* Deadlines and cancels; returns the epoll timeout (ms) to the next deadline. */
@@ -334,6 +353,7 @@ int bacsc_hspool_submit(bacsc_hspool *p, bacsc_hs_job *job)
     job->error_code = 0;
     job->error_text[0] = 0;
     job->prev = NULL;
+    job->events = 0;
     atomic_store_explicit(&job->cancel, false, memory_order_relaxed);
     p->queued++;
     p->w[best].load++;
@@ -353,6 +373,8 @@ void bacsc_hspool_get_stats(bacsc_hspool *p, bacsc_hspool_stats *out)
 {
     *out = p->st;
     out->queued = p->queued;
+    for (unsigned i = 0; i < p->n; i++)
+        out->ctl_calls += atomic_load_explicit(&p->w[i].ctl_calls, memory_order_relaxed);
     if (mono_us() / 1000000u > p->rate_sec + 1)
         out->handshakes_per_s = 0; /* nothing completed in the last full second */
 }

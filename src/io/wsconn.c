@@ -128,6 +128,7 @@ struct bacsc_ws_listener {
     bacsc_wsconn *conns;
     bacsc_addr_limit *addrs;     /* per-source-address state */
     bacsc_hspool *pool;          /* TLS handshake workers (NULL: on the loop) */
+    int8_t nodelay_inherited;    /* accepted sockets have TCP_NODELAY (1), not (0), unknown (-1) */
     uint64_t swept;              /* µs of the last sweep of `addrs` */
     bacsc_ws_listener_stats st;
 };
@@ -876,8 +877,8 @@ static void on_io(bacsc_loop *loop, int fd, unsigned events, void *user)
     case CS_TLS:
         tls_handshake(c);
         /* Data after the handshake may already sit inside OpenSSL, where
-         * epoll cannot see it. */
-        if (c->state == CS_HTTP)
+         * epoll cannot see it (what is still in the socket, epoll reports). */
+        if (c->state == CS_HTTP && SSL_has_pending(c->ssl))
             on_readable(c);
         if (c->state != CS_CLOSED && c->state != CS_TLS)
             update_interest(c);
@@ -961,7 +962,10 @@ static void pool_done(bacsc_hs_job *j, void *user)
                              c->accepted_at + (uint64_t)c->opt.handshake_timeout_ms * 1000);
         bacsc_tls_note_handshake(c->ssl);
         start_http(c);
-        if (c->state == CS_HTTP) /* the upgrade request may already be inside OpenSSL */
+        /* The upgrade request may already be inside OpenSSL, where epoll cannot
+         * see it; octets still in the socket are reported by epoll (no read
+         * that would only find EAGAIN). */
+        if (c->state == CS_HTTP && SSL_has_pending(c->ssl))
             on_readable(c);
         if (c->state != CS_CLOSED)
             update_interest(c);
@@ -1016,7 +1020,9 @@ static bacsc_wsconn *conn_new(bacsc_loop *loop, int fd, bool server, const bacsc
     bacsc_wsconn *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    c->hs = calloc(1, sizeof *c->hs + opt->max_header);
+    c->hs = malloc(sizeof *c->hs + opt->max_header); /* the header buffer needs no zeroing */
+    if (c->hs)
+        memset(c->hs, 0, sizeof *c->hs);
     if (!c->hs) {
         free(c);
         return NULL;
@@ -1101,6 +1107,21 @@ static bacsc_addr_entry *admit(bacsc_ws_listener *l, int fd, const struct sockad
     return e;
 }
 
+/* TCP_NODELAY on an accepted socket. Linux copies it from the listening
+ * socket (set in bacsc_ws_listen): checked on the first accepted socket,
+ * after that no setsockopt per connection. */
+static void accepted_nodelay(bacsc_ws_listener *l, int fd)
+{
+    int one = 1;
+    if (l->nodelay_inherited < 0) {
+        int v = 0;
+        socklen_t vl = sizeof v;
+        l->nodelay_inherited = getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &vl) == 0 && v;
+    }
+    if (!l->nodelay_inherited)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
 static void on_accept(bacsc_loop *loop, int fd, unsigned events, void *user)
 {
     bacsc_ws_listener *l = user;
@@ -1139,8 +1160,7 @@ static void on_accept(bacsc_loop *loop, int fd, unsigned events, void *user)
         bacsc_addr_entry *ae = admit(l, cfd, (struct sockaddr *)&ss, &refused);
         if (refused)
             continue;
-        int one = 1;
-        setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        accepted_nodelay(l, cfd);
         bacsc_wsconn *c = conn_new(loop, cfd, true, &l->opt, &l->cb, l->user);
         if (!c) {
             close(cfd);
@@ -1218,6 +1238,7 @@ int bacsc_ws_listen(bacsc_loop *loop, const char *addr_port, bacsc_tls_ctx *tls,
     }
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    bool nodelay = setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0;
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
         int e = errno;
         freeaddrinfo(ai);
@@ -1238,6 +1259,7 @@ int bacsc_ws_listen(bacsc_loop *loop, const char *addr_port, bacsc_tls_ctx *tls,
     bacsc_io_format_addr((struct sockaddr *)&ss, name, sizeof name, &l->port);
     l->loop = loop;
     l->fd = fd;
+    l->nodelay_inherited = nodelay ? -1 : 0;
     l->tls = tls;
     l->opt = o;
     l->cb = *cb;
@@ -1286,6 +1308,7 @@ void bacsc_ws_listener_get_stats(const bacsc_ws_listener *l, bacsc_ws_listener_s
         out->handshake_threads = ps.threads;
         out->handshake_queue = ps.queued;
         out->handshakes_per_s = ps.handshakes_per_s;
+        out->handshake_ctl_calls = ps.ctl_calls;
     }
     for (const bacsc_wsconn *c = l->conns; c; c = c->next)
         if (c->addr && c->addr->handshaking > out->max_addr_handshaking)
