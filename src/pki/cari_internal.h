@@ -41,11 +41,14 @@ char *cari_printable(const char *raw, size_t len);
  * *sig_index: the signature entry, or -1. Reads at most max_total octets.
  * `pre` (NULL, or one per zip index): the whole octets of entries the
  * caller has already inflated (data NULL: not read), hashed instead of
- * inflating them again. */
+ * inflating them again; with has_sha256, their SHA-256 is already known
+ * (the reader's workers hash what they parse). */
 struct zip;
 typedef struct cari_pre {
     const unsigned char *data;
     size_t len;
+    bool has_sha256;
+    unsigned char sha256[32];
 } cari_pre;
 int cari_sig_content(struct zip *za, uint64_t max_total, const cari_pre *pre, char **out,
                      size_t *out_len, int64_t *sig_index, char *why, size_t cap);
