@@ -769,7 +769,7 @@ static bacsc_cari *cari_new(void)
 
 /* The SHA-256 of the whole file, made on a thread of its own for a large
  * archive while this one reads the zip (it is only needed at the end). */
-#define FILE_SHA_THREAD_MIN (1u << 20)
+#define FILE_SHA_THREAD_MIN (256u << 10)
 typedef struct file_sha {
     const void *data;
     size_t len;
