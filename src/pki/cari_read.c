@@ -390,11 +390,12 @@ static void parse_one(void *arg, size_t i)
     j->fp[k].done = true;
 }
 
-/* Pool size for pass 3a: BACSC_CARI_THREADS (1..BACSC_POOL_MAX) or the
- * process default (--jobs, else the online CPUs); 1 for small archives. */
+/* Pool size for pass 3a (and the writer's PEM texts, cari_ahead.c):
+ * BACSC_CARI_THREADS (1..BACSC_POOL_MAX) or the process default (--jobs,
+ * else the online CPUs); 1 for small archives. */
 #define PARSE_THREADS_MIN_MEMBERS 64
 #define PARSE_BLOCK 256 /* members read before their parse is handed over */
-static int parse_threads(size_t members)
+int cari_threads(size_t members)
 {
     if (members < PARSE_THREADS_MIN_MEMBERS)
         return 1;
@@ -458,7 +459,7 @@ static int read_and_parse(zip_t *za, read_state *rs, bacsc_cari *c, raw_data *ra
     stream_state *ss = calloc(1, sizeof *ss);
     if (!ss)
         return BACSC_ERR_NOMEM;
-    int nt = parse_threads(members);
+    int nt = cari_threads(members);
     ss->pool = nt > 1 ? bacsc_pool_new(nt) : NULL;
     ss->md = EVP_MD_fetch(NULL, "SHA256", NULL); /* NULL: hashed later, on this thread */
     size_t block_begin = 0;
