@@ -9,7 +9,8 @@
  * Workers block every asynchronous signal, so signal handling stays with the
  * threads the program made itself.
  * Workers run BACSC_POOL_NICE steps of nice below the thread that made the
- * pool (Linux: the nice value is per thread). The callers' pipelines have a
+ * pool (Linux: the nice value is per thread), or one priority level below
+ * it when it runs under a real-time policy. The callers' pipelines have a
  * serial part on that thread (SQLite, the zip) that is their critical path;
  * with as many workers as cores, equal priority gave it only its fair
  * share of a core while the workers ran ahead of it (bench_ca: the calling
@@ -20,6 +21,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -40,7 +42,9 @@ struct bacsc_pool_job {
 };
 
 struct bacsc_pool {
-    int nice; /* the workers' nice value */
+    int nice;   /* the workers' nice value */
+    int policy; /* the creator's: under a real-time one, workers run a level below */
+    struct sched_param sp;
     pthread_mutex_t mu;
     pthread_cond_t work; /* a job was queued, or stop */
     pthread_cond_t left; /* a worker left a job */
@@ -109,9 +113,12 @@ static int thread_nice(void)
 static void *worker(void *arg)
 {
     bacsc_pool *p = arg;
-    /* best effort: raising nice is always allowed; where it fails the pool
-     * works as before at equal priority */
-    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), p->nice);
+    /* best effort: lowering one's priority is always allowed; where it
+     * fails the pool works as before at equal priority */
+    if (p->policy == SCHED_FIFO || p->policy == SCHED_RR)
+        (void)pthread_setschedparam(pthread_self(), p->policy, &p->sp);
+    else
+        (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), p->nice);
     pthread_mutex_lock(&p->mu);
     for (;;) {
         while (!p->stop && !p->head)
@@ -146,6 +153,10 @@ bacsc_pool *bacsc_pool_new(int size)
         return NULL;
     int nice = thread_nice() + BACSC_POOL_NICE;
     p->nice = nice > 19 ? 19 : nice;
+    if (pthread_getschedparam(pthread_self(), &p->policy, &p->sp) != 0)
+        p->policy = SCHED_OTHER;
+    else if (p->sp.sched_priority > sched_get_priority_min(p->policy))
+        p->sp.sched_priority--;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->work, NULL);
     pthread_cond_init(&p->left, NULL);
