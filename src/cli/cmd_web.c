@@ -257,7 +257,7 @@ static int cmd_user(int argc, char **argv)
         if (arr)
             cli_print_json(arr);
         ex = EXIT_OK;
-    } else if (!strcmp(verb, "remove") && o.npos == 2) {
+    } else { /* remove NAME (sub_begin checked the verb and its operand) */
         if (web_user_remove(db, o.pos[1]) != BACSC_OK) {
             cli_error(prog, "%s", web_db_errmsg(db));
             ex = EXIT_DATAERR;
@@ -266,10 +266,6 @@ static int cmd_user(int argc, char **argv)
             printf("removed %s\n", o.pos[1]);
             ex = EXIT_OK;
         }
-    } else {
-        cli_error(prog, "unknown or incomplete subcommand '%s' (add, list, remove, passwd)",
-                  verb);
-        ex = EXIT_USAGE;
     }
     web_db_close(db);
     return ex;
@@ -320,14 +316,10 @@ static int cmd_token(int argc, char **argv)
     } else if (!strcmp(o.pos[0], "list")) {
         web_tokens(db, print_token, NULL);
         ex = EXIT_OK;
-    } else if (!strcmp(o.pos[0], "revoke") && o.npos == 2) {
+    } else { /* revoke ID (sub_begin checked the verb and parsed the id) */
         ex = web_token_revoke(db, o.id) == BACSC_OK ? EXIT_OK : EXIT_DATAERR;
         if (ex)
             cli_error(prog, "%s", web_db_errmsg(db));
-    } else {
-        cli_error(prog, "unknown or incomplete subcommand '%s' (create, list, revoke)",
-                  o.pos[0]);
-        ex = EXIT_USAGE;
     }
     web_db_close(db);
     return ex;
