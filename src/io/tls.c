@@ -40,6 +40,7 @@
 #include "bacsc/hex.h"
 #include "bacsc/log.h"
 #include "ossl_compat_internal.h"
+#include "ossl_keyless_internal.h"
 
 struct bacsc_tls_ctx {
     SSL_CTX *ctx;
@@ -489,6 +490,10 @@ static int ticket_key_pick(bacsc_tls_ctx *t, unsigned char key_name[16], int enc
 static int ticket_key_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv,
                          EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
 {
+    /* Making a ticket: the session was encoded, decoded and encoded again
+     * since ticket_make_cb(); what follows needs the default library context
+     * back (and the keyless decode's errors, if any, are not errors). */
+    bacsc_keyless_leave_ex(enc != 0);
     bacsc_tls_ctx *t = ctx_of(ssl);
     if (!t)
         return -1;
@@ -801,6 +806,19 @@ static int ticket_gen_cb(SSL *ssl, void *arg)
     return 1; /* a ticket without it is still good: verified in full when used */
 }
 
+/* OpenSSL calls this just before it makes a ticket of the session: name the
+ * issuer in it, then (a stateless ticket: OpenSSL encodes the session,
+ * decodes the encoding into a copy and encodes the copy) open the keyless
+ * window (ossl_keyless_internal.h) for that copy, whose certificate key
+ * nothing uses; ticket_key_cb() closes it. */
+static int ticket_make_cb(SSL *ssl, void *arg)
+{
+    int rc = ticket_gen_cb(ssl, arg);
+    if (rc == 1 && !(SSL_get_options(ssl) & SSL_OP_NO_TICKET) && SSL_get_max_early_data(ssl) == 0)
+        bacsc_keyless_enter();
+    return rc;
+}
+
 static SSL_TICKET_RETURN ticket_decrypted_cb(SSL *ssl, SSL_SESSION *ss,
                                              const unsigned char *keyname, size_t keyname_len,
                                              SSL_TICKET_STATUS status, void *arg)
@@ -843,7 +861,7 @@ static int tickets_on(bacsc_tls_ctx *t, SSL_CTX *ctx)
     static const unsigned char sid_ctx[] = "bacsc BACnet/SC";
     if (SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1) != 1 ||
         SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_key_cb) != 1 ||
-        SSL_CTX_set_session_ticket_cb(ctx, ticket_gen_cb, ticket_decrypted_cb, t) != 1 ||
+        SSL_CTX_set_session_ticket_cb(ctx, ticket_make_cb, ticket_decrypted_cb, t) != 1 ||
         SSL_CTX_set_num_tickets(ctx, 1) != 1)
         return -1;
     SSL_CTX_clear_options(ctx, SSL_OP_NO_TICKET);
@@ -889,6 +907,7 @@ int bacsc_tls_ticket_refresh(SSL *ssl)
     if (SSL_new_session_ticket(ssl) != 1)
         return -1;
     int rc = SSL_do_handshake(ssl);
+    bacsc_keyless_leave();
     if (rc != 1) {
         int e = SSL_get_error(ssl, rc);
         if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ) {
@@ -1061,7 +1080,8 @@ bacsc_tls_ctx *bacsc_tls_ctx_new(const bacsc_tls_config *cfg, bool server, char 
         return NULL;
     }
     bacsc_tls_ctx *t = calloc(1, sizeof *t);
-    SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+    SSL_CTX *ctx = SSL_CTX_new_ex(bacsc_keyless_ssl_libctx(), NULL,
+                                 server ? TLS_server_method() : TLS_client_method());
     X509_STORE *st = X509_STORE_new();
     STACK_OF(X509_NAME) *names = server ? sk_X509_NAME_new_null() : NULL;
     if (!t || !ctx || !st || (server && !names) || !ex_indexes() ||
