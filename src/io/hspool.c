@@ -39,6 +39,8 @@ struct worker {
     _Atomic(bacsc_hs_job *) inbox;
     bacsc_hs_job *active; /* worker-private */
     _Atomic uint64_t ctl_calls; /* written by the worker only */
+    atomic_bool cancels;        /* a job of this worker was cancelled: sweep */
+    uint64_t next_due;          /* worker-private: no deadline of an active job before */
     unsigned load;        /* loop thread: jobs submitted and not yet delivered */
 };
 
@@ -172,14 +174,30 @@ static void start(struct worker *w, bacsc_hs_job *j)
      * octets already there are reported by the next epoll_wait). A client
      * job starts its handshake at once. */
     j->events = EPOLLIN;
+    if (j->first_octet_deadline_us && j->first_octet_deadline_us < w->next_due)
+        w->next_due = j->first_octet_deadline_us;
+    if (j->deadline_us < w->next_due)
+        w->next_due = j->deadline_us;
     if (!SSL_is_server(j->ssl))
         step(w, j);
 }
 
-/* Deadlines and cancels; returns the epoll timeout (ms) to the next deadline. */
-static int sweep(struct worker *w, bool stop)
+static int timeout_ms(uint64_t due, uint64_t now)
 {
-    uint64_t now = mono_us(), next = UINT64_MAX;
+    if (due == UINT64_MAX)
+        return -1;
+    if (due <= now)
+        return 0;
+    uint64_t ms = (due - now + 999) / 1000;
+    return ms > 60000 ? 60000 : (int)ms;
+}
+
+/* Deadlines and cancels: a walk over every active job, so only when one is
+ * due or was cancelled (not after every wake-up: in a storm a worker holds
+ * hundreds). Returns the epoll timeout (ms) to the next deadline. */
+static int sweep(struct worker *w, bool stop, uint64_t now)
+{
+    uint64_t next = UINT64_MAX;
     bacsc_hs_job *j = w->active;
     while (j) {
         bacsc_hs_job *nx = j->next;
@@ -198,10 +216,8 @@ static int sweep(struct worker *w, bool stop)
         }
         j = nx;
     }
-    if (next == UINT64_MAX)
-        return -1;
-    uint64_t ms = (next - now + 999) / 1000;
-    return ms > 60000 ? 60000 : (int)ms;
+    w->next_due = next;
+    return timeout_ms(next, now);
 }
 
 static void *worker_main(void *arg)
@@ -223,7 +239,10 @@ static void *worker_main(void *arg)
             }
         }
         bool stop = atomic_load(&w->p->stop);
-        timeout = sweep(w, stop);
+        bool cancels = atomic_exchange_explicit(&w->cancels, false, memory_order_acquire);
+        uint64_t now = mono_us();
+        timeout = stop || cancels || now >= w->next_due ? sweep(w, stop, now)
+                                                        : timeout_ms(w->next_due, now);
         if (stop) {
             for (bacsc_hs_job *j = take_all(&w->inbox), *nx; j; j = nx) {
                 nx = j->next;
@@ -316,6 +335,7 @@ bacsc_hspool *bacsc_hspool_new(bacsc_loop *loop, unsigned threads, unsigned max_
     for (unsigned i = 0; i < threads; i++) {
         struct worker *w = &p->w[i];
         w->p = p;
+        w->next_due = UINT64_MAX;
         w->ep = epoll_create1(EPOLL_CLOEXEC);
         w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
@@ -369,6 +389,7 @@ int bacsc_hspool_submit(bacsc_hspool *p, bacsc_hs_job *job)
 void bacsc_hspool_cancel(bacsc_hspool *p, bacsc_hs_job *job)
 {
     atomic_store_explicit(&job->cancel, true, memory_order_relaxed);
+    atomic_store_explicit(&p->w[job->worker].cancels, true, memory_order_release);
     wake(p->w[job->worker].efd);
 }
 
