@@ -443,6 +443,13 @@ int main(int argc, char **argv)
                rmean, (unsigned long long)st.tickets_issuer_known,
                (unsigned long long)st.tickets_full_verify);
     }
+    if (with_crl) {
+        bacsc_tls_stats st;
+        bacsc_tls_ctx_stats(sctx, &st);
+        printf("    (CRL checks: %llu in full with its signature, %llu reusing an earlier "
+               "verification of it)\n",
+               (unsigned long long)st.crl_checks_full, (unsigned long long)st.crl_checks_reused);
+    }
     printf("client (node) CPU per handshake, median of %u: the generator of a reconnect storm\n",
            n);
     if (do_full)
