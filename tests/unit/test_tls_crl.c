@@ -11,7 +11,10 @@
  *    fails closed exactly as with a cold memo (same code, reason and the
  *    alert the client gets), via OpenSSL's full check;
  *  - a CRL with CA 1's name and key identifier signed by another key is
- *    refused every time (never remembered);
+ *    refused every time (never remembered), also after a verification whose
+ *    callback accepted it anyway;
+ *  - a CRL with an issuingDistributionPoint, or a verification with
+ *    extended CRL support or delta CRLs on, gets OpenSSL's check alone;
  *  - handshakes on several threads share one memo (run under TSan by hand).
  *
  * Handshakes run through memory BIOs between a client context and the
@@ -281,9 +284,10 @@ static void not_yet_valid_crl_fails_closed_with_the_memo_warm(void **state)
     crl_time_fails_closed(time(NULL) - 2 * 3600, 180, "CRL is not yet valid", "bad certificate");
 }
 
-/* forged.crl: CA 1's name and key identifier, signed with CA 1's twin's
- * key (not CA 1's), revoking nothing. */
-static void write_forged_crl(void)
+/* `name`.crl: CA 1's name and key identifier, signed with the key file
+ * `key` (of the test PKI), revoking nothing; with an issuingDistributionPoint
+ * of value `idp` (NULL: none). */
+static void write_crl(const char *name, const char *key, const char *idp)
 {
     char path[512];
     sct_env_path(&env, path, "ca1", "pem");
@@ -291,7 +295,7 @@ static void write_forged_crl(void)
     assert_non_null(f);
     X509 *ca = PEM_read_X509(f, NULL, NULL, NULL);
     fclose(f);
-    sct_env_path(&env, path, "ca1twin", "key");
+    sct_env_path(&env, path, key, "key");
     f = fopen(path, "r");
     assert_non_null(f);
     EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
@@ -306,9 +310,15 @@ static void write_forged_crl(void)
                 X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca)) &&
                 X509_gmtime_adj(t, -600) && X509_CRL_set1_lastUpdate(crl, t) &&
                 X509_gmtime_adj(t, 7 * 86400) && X509_CRL_set1_nextUpdate(crl, t) &&
-                X509_CRL_add1_ext_i2d(crl, NID_authority_key_identifier, aki, 0, 0) == 1 &&
-                X509_CRL_sign(crl, k, EVP_sha256()) > 0);
-    sct_env_path(&env, path, "forged", "crl");
+                X509_CRL_add1_ext_i2d(crl, NID_authority_key_identifier, aki, 0, 0) == 1);
+    if (idp) {
+        X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, NULL, NID_issuing_distribution_point,
+                                                idp);
+        assert_true(e && X509_CRL_add_ext(crl, e, -1) == 1);
+        X509_EXTENSION_free(e);
+    }
+    assert_true(X509_CRL_sign(crl, k, EVP_sha256()) > 0);
+    sct_env_path(&env, path, name, "crl");
     f = fopen(path, "w");
     assert_true(f && PEM_write_X509_CRL(f, crl) == 1);
     fclose(f);
@@ -317,6 +327,12 @@ static void write_forged_crl(void)
     X509_CRL_free(crl);
     EVP_PKEY_free(k);
     X509_free(ca);
+}
+
+/* forged.crl: signed with CA 1's twin's key (not CA 1's). */
+static void write_forged_crl(void)
+{
+    write_crl("forged", "ca1twin", NULL);
 }
 
 static void crl_signed_by_another_key_is_refused_every_time(void **state)
@@ -344,6 +360,75 @@ static void crl_signed_by_another_key_is_refused_every_time(void **state)
     assert_int_equal(stats(st).crl_checks_reused, 0);
     bacsc_tls_ctx_free(st);
     bacsc_tls_resume_clear(&r);
+    bacsc_tls_ctx_free(ct);
+}
+
+static int accept_all(int ok, X509_STORE_CTX *vc)
+{
+    (void)ok, (void)vc;
+    return 1;
+}
+
+/* A verification whose callback accepted the bad CRL's error (an
+ * application may be lenient) must not make the CRL count as verified. */
+static void crl_accepted_by_a_lenient_callback_is_not_remembered(void **state)
+{
+    (void)state;
+    write_forged_crl();
+    char keys[512], path[512];
+    key_file(keys, sizeof keys);
+    bacsc_tls_ctx *st = server_cold(keys, "forged");
+    sct_env_path(&env, path, "client", "pem");
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    X509_STORE_CTX *vc = X509_STORE_CTX_new();
+    assert_true(x && vc);
+    assert_int_equal(X509_STORE_CTX_init(vc, SSL_CTX_get_cert_store(bacsc_tls_ctx_ssl_ctx(st)), x,
+                                         NULL),
+                     1);
+    X509_STORE_CTX_set_verify_cb(vc, accept_all);
+    assert_int_equal(X509_verify_cert(vc), 1); /* accepted, errors and all */
+    assert_int_equal(X509_STORE_CTX_get_error(vc), X509_V_ERR_CRL_SIGNATURE_FAILURE);
+    X509_STORE_CTX_free(vc);
+    X509_free(x);
+    expect_counts(st, 1, 0);
+    bacsc_tls_ctx *ct = sct_tls(&env, false, "client", "ca1", "ca2", NULL);
+    hs h = handshake(st, ct, NULL);
+    expect_refused(&h, 180, "CRL signature failure");
+    expect_counts(st, 2, 0);
+    bacsc_tls_ctx_free(ct);
+    bacsc_tls_ctx_free(st);
+}
+
+/* What the memo does not handle is checked by OpenSSL alone, every time: a
+ * CRL with an issuingDistributionPoint, and any CRL when the verification
+ * has extended CRL support (indirect CRLs, reasons) or delta CRLs on. */
+static void only_plain_crls_are_remembered(void **state)
+{
+    (void)state;
+    write_crl("idp", "ca1", "onlyuser:TRUE"); /* in scope: the node's is a user certificate */
+    char keys[512];
+    key_file(keys, sizeof keys);
+    bacsc_tls_ctx *ct = sct_tls(&env, false, "client", "ca1", "ca2", NULL);
+    bacsc_tls_ctx *st = server_cold(keys, "idp");
+    for (uint64_t i = 1; i <= 3; i++) {
+        assert_true(handshake(st, ct, NULL).ok);
+        expect_counts(st, i, 0);
+    }
+    bacsc_tls_ctx_free(st);
+    const unsigned long flags[2] = {X509_V_FLAG_EXTENDED_CRL_SUPPORT, X509_V_FLAG_USE_DELTAS};
+    for (int f = 0; f < 2; f++) {
+        st = server_cold(keys, "ca1");
+        assert_true(handshake(st, ct, NULL).ok);
+        expect_counts(st, 1, 0);
+        X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(bacsc_tls_ctx_ssl_ctx(st)), flags[f]);
+        assert_true(handshake(st, ct, NULL).ok);
+        assert_true(handshake(st, ct, NULL).ok);
+        expect_counts(st, 3, 0);
+        bacsc_tls_ctx_free(st);
+    }
     bacsc_tls_ctx_free(ct);
 }
 
@@ -422,6 +507,8 @@ int main(void)
         cmocka_unit_test(expired_crl_fails_closed_with_the_memo_warm),
         cmocka_unit_test(not_yet_valid_crl_fails_closed_with_the_memo_warm),
         cmocka_unit_test(crl_signed_by_another_key_is_refused_every_time),
+        cmocka_unit_test(crl_accepted_by_a_lenient_callback_is_not_remembered),
+        cmocka_unit_test(only_plain_crls_are_remembered),
         cmocka_unit_test(threads_share_the_memo),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
