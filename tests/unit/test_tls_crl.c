@@ -442,10 +442,13 @@ typedef struct worker {
     int ok, refused;
 } worker;
 
+static pthread_barrier_t start;
+
 static void *work(void *arg)
 {
     worker *w = arg;
     bacsc_tls_resume r = {0};
+    pthread_barrier_wait(&start); /* all at once: the memo is cold */
     for (int i = 0; i < PER_THREAD; i++) {
         hs h = handshake(w->st, w->ct, i % 2 ? &r : NULL);
         w->ok += h.ok;
@@ -464,6 +467,7 @@ static void threads_share_the_memo(void **state)
     expect_counts(st, 0, 0);
     worker w[THREADS];
     pthread_t th[THREADS];
+    assert_int_equal(pthread_barrier_init(&start, NULL, THREADS), 0);
     for (int i = 0; i < THREADS; i++) {
         w[i] = (worker){st, sct_tls(&env, false, i % 2 ? "revoked" : "client", "ca1", "ca2",
                                     NULL), 0, 0};
@@ -471,6 +475,7 @@ static void threads_share_the_memo(void **state)
     }
     for (int i = 0; i < THREADS; i++)
         pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&start);
     for (int i = 0; i < THREADS; i++) {
         if (i % 2) {
             assert_int_equal(w[i].ok, 0);
