@@ -61,6 +61,11 @@ static void print_result(const bacsc_request_result *r, void *user)
  * Returns 0 or -1 (message printed). */
 static int add_ids(const ca_common *c, const char *text, int64_t **ids, size_t *n, size_t *cap)
 {
+    size_t len = strlen(text);
+    if (len == 0 || text[0] == ',' || text[len - 1] == ',' || strstr(text, ",,")) {
+        cli_error(c->prog, "bad request id '%s' (ids and ranges: 11,12,14-16)", text);
+        return -1;
+    }
     char *copy = strdup(text);
     char *save = NULL;
     int rc = copy ? 0 : -1;

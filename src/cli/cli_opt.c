@@ -195,6 +195,30 @@ static int apply(const cli_spec *s, void *opts, const cli_opt *o, const cli_part
 
 /* ---- parsing ---------------------------------------------------------------------- */
 
+/* Does the row's argument name a file or directory ("FILE", "DIR", "CERT.pem")? */
+static bool names_a_path(const cli_opt *o)
+{
+    static const char *const paths[] = {"FILE", "F", "DIR", "RESPONSE"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+        if (strcmp(o->arg, paths[i]) == 0)
+            return true;
+    size_t n = strlen(o->arg);
+    return n > 4 && (strcmp(o->arg + n - 4, ".pem") == 0 || strcmp(o->arg + n - 4, ".zip") == 0);
+}
+
+/* apply() for an option of the command line, where an empty path
+ * ("--dir ''") is refused: no file has an empty name. (cli_set, for
+ * configuration files, is not affected.) */
+static int apply_arg(const cli_spec *s, void *opts, const cli_opt *o, const cli_part *part,
+                     const char *arg)
+{
+    if (arg && !*arg && names_a_path(o)) {
+        cli_error(s->prog, "--%s: empty %s", o->name, o->arg);
+        return -1;
+    }
+    return apply(s, opts, o, part, arg);
+}
+
 static int refuse(const cli_spec *s, const char *word)
 {
     cli_error(s->prog, "unknown option or missing argument: %s (see --help)", word);
@@ -225,7 +249,7 @@ static int parse_long_opt(const cli_spec *s, void *opts, int argc, char **argv, 
         else
             return refuse(s, argv[*i]);
     }
-    return result_of(apply(s, opts, o, part, arg));
+    return result_of(apply_arg(s, opts, o, part, arg));
 }
 
 /* "-x", "-xVALUE", "-x VALUE" or bundled flags "-jq" at argv[*i]. */
@@ -248,7 +272,7 @@ static int parse_short_opts(const cli_spec *s, void *opts, int argc, char **argv
             else
                 return refuse(s, w);
         }
-        int r = result_of(apply(s, opts, o, part, arg));
+        int r = result_of(apply_arg(s, opts, o, part, arg));
         if (r >= 0 || o->arg)
             return r;
     }

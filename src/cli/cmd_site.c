@@ -266,7 +266,7 @@ static int init_check(opts *o, void *ctx)
     init_ctx *c = ctx;
     bool exists = access(o->db, F_OK) == 0;
     if (o->npos) {
-        cli_error(o->prog, "unexpected argument '%s'", o->pos[0]);
+        cli_unexpected_arg(o->prog, o->pos[0], NULL);
         return EXIT_USAGE;
     }
     if (!exists && (!o->name || !o->ca)) {
@@ -454,7 +454,7 @@ static int status_check(opts *o, void *ctx)
 {
     status_ctx *c = ctx;
     if (o->npos) {
-        cli_error(o->prog, "unexpected argument '%s' (use --filter)", o->pos[0]);
+        cli_unexpected_arg(o->prog, o->pos[0], "use --filter");
         return EXIT_USAGE;
     }
     for (size_t i = 0; i < o->nfilters; i++) {
@@ -472,9 +472,9 @@ static int status_check(opts *o, void *ctx)
                 cli_error(o->prog, "unknown mode '%s' (ip, dual, sc, unknown)", f + 5);
                 return EXIT_USAGE;
             }
-        } else if (strncmp(f, "name=", 5) == 0) {
+        } else if (strncmp(f, "name=", 5) == 0 && f[5]) {
             c->f_name = f + 5;
-        } else if (bacsc_site_selection_parse(f, &c->sel) == BACSC_OK) {
+        } else if (*f && bacsc_site_selection_parse(f, &c->sel) == BACSC_OK) {
             c->has_sel = true;
         } else {
             cli_error(o->prog, "bad filter '%s' (cert=S, mode=M, name=GLOB or 1001-1010)", f);
@@ -636,7 +636,7 @@ static int discover_check(opts *o, void *ctx)
 {
     discover_ctx *c = ctx;
     if (o->npos) {
-        cli_error(o->prog, "unexpected argument '%s'", o->pos[0]);
+        cli_unexpected_arg(o->prog, o->pos[0], NULL);
         return EXIT_USAGE;
     }
     if (load_targets(o, &c->owned, &c->nowned) != 0)
@@ -823,7 +823,7 @@ static int request_check(opts *o, void *sel)
         return EXIT_USAGE;
     }
     if (o->npos > 1) {
-        cli_error(o->prog, "unexpected argument '%s'", o->pos[1]);
+        cli_unexpected_arg(o->prog, o->pos[1], NULL);
         return EXIT_USAGE;
     }
     if (!o->sign_cert != !o->sign_key) {
@@ -983,7 +983,7 @@ static int import_check(opts *o, void *ctx)
 {
     file_ctx *f = ctx;
     if (o->npos > 1) {
-        cli_error(o->prog, "unexpected argument '%s'", o->pos[1]);
+        cli_unexpected_arg(o->prog, o->pos[1], NULL);
         return EXIT_USAGE;
     }
     if (o->npos != 1) {

@@ -26,6 +26,8 @@
 #include "bacsc/error.h"
 #include "bacsc/tls.h"
 
+#include "ossl_keyless_internal.h"
+
 #define DEF_MAX_QUEUED 1024
 #define MAX_THREADS 64
 
@@ -129,6 +131,7 @@ static void step(struct worker *w, bacsc_hs_job *j, uint32_t events)
     }
     ERR_clear_error();
     int r = SSL_do_handshake(j->ssl);
+    bacsc_keyless_leave();
     if (!j->got_data)
         j->got_data = BIO_number_read(SSL_get_rbio(j->ssl)) > 0;
     if (r == 1) {

@@ -40,6 +40,8 @@
 #include "bacsc/hex.h"
 #include "bacsc/log.h"
 #include "ossl_compat_internal.h"
+#include "ossl_keyless_internal.h"
+#include "tls_verify_internal.h"
 
 struct bacsc_tls_ctx {
     SSL_CTX *ctx;
@@ -153,7 +155,7 @@ static const EVP_MD *sha256(void)
 
 /* The SHA-256 of a certificate: an issuer of our trust stores carries it
  * (computed when the issuers were read), any other is hashed now. */
-static bool cert_sha256(X509 *x, uint8_t out[32])
+bool bacsc_tls_cert_sha256(X509 *x, uint8_t out[32])
 {
     const uint8_t *h = x509_ex_index < 0 ? NULL : X509_get_ex_data(x, x509_ex_index);
     if (h) {
@@ -174,7 +176,7 @@ static int load_issuers(X509_STORE *st, const char *file, STACK_OF(X509_NAME) *n
     X509 *x;
     while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
         uint8_t *h = malloc(32);
-        if (h && (!cert_sha256(x, h) || X509_set_ex_data(x, x509_ex_index, h) != 1))
+        if (h && (!bacsc_tls_cert_sha256(x, h) || X509_set_ex_data(x, x509_ex_index, h) != 1))
             free(h);
         if (X509_STORE_add_cert(st, x) == 1) {
             n++;
@@ -489,6 +491,10 @@ static int ticket_key_pick(bacsc_tls_ctx *t, unsigned char key_name[16], int enc
 static int ticket_key_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv,
                          EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
 {
+    /* Making a ticket: the session was encoded, decoded and encoded again
+     * since ticket_make_cb(); what follows needs the default library context
+     * back (and the keyless decode's errors, if any, are not errors). */
+    bacsc_keyless_leave_ex(enc != 0);
     bacsc_tls_ctx *t = ctx_of(ssl);
     if (!t)
         return -1;
@@ -512,6 +518,12 @@ static int ticket_key_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv
                         : EVP_DecryptInit_ex(cctx, ticket_cipher(), NULL, key.aes, iv)) != 1)
         ret = -1;
     OPENSSL_cleanse(&key, sizeof key);
+    /* Opening a ticket: OpenSSL now checks its MAC, decrypts it and decodes
+     * the session — its client certificate without the key, which the
+     * checks of session_cert_ok() do not need (tls_verify.c); closed by
+     * ticket_decrypted_cb(). */
+    if (!enc && ret > 0)
+        bacsc_keyless_enter();
     return ret;
 }
 
@@ -609,115 +621,6 @@ static int setup_trust(X509_STORE *st, const bacsc_tls_config *cfg, STACK_OF(X50
 #define TICKET_AD_V1 0x01
 #define TICKET_AD_LEN 33
 
-/* A failure of the verification step below: the verify callback decides
- * (as in OpenSSL's own step). */
-static int step_fail(X509_STORE_CTX *vc, X509 *x, int depth, int err)
-{
-    X509_STORE_CTX_set_error_depth(vc, depth);
-    X509_STORE_CTX_set_current_cert(vc, x);
-    X509_STORE_CTX_set_error(vc, err);
-    return X509_STORE_CTX_get_verify_cb(vc)(0, vc);
-}
-
-/* The validity period of x at the verification time (OpenSSL's rules). */
-static int step_time(X509_STORE_CTX *vc, X509 *x, int depth)
-{
-    const X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(vc);
-    unsigned long fl = X509_VERIFY_PARAM_get_flags((X509_VERIFY_PARAM *)vp);
-    time_t when = 0, *at = NULL;
-    if (fl & X509_V_FLAG_USE_CHECK_TIME) {
-        when = X509_VERIFY_PARAM_get_time(vp);
-        at = &when;
-    } else if (fl & X509_V_FLAG_NO_CHECK_TIME) {
-        return 1;
-    }
-    int i = X509_cmp_time(X509_get0_notBefore(x), at);
-    if ((i == 0 && !step_fail(vc, x, depth, X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD)) ||
-        (i > 0 && !step_fail(vc, x, depth, X509_V_ERR_CERT_NOT_YET_VALID)))
-        return 0;
-    i = X509_cmp_time(X509_get0_notAfter(x), at);
-    if ((i == 0 && !step_fail(vc, x, depth, X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD)) ||
-        (i < 0 && !step_fail(vc, x, depth, X509_V_ERR_CERT_HAS_EXPIRED)))
-        return 0;
-    return 1;
-}
-
-/* The last step of X509_verify_cert for a certificate out of a ticket that
- * names its issuer (X509_STORE_CTX app data: the SHA-256). Everything
- * before this step ran as in any verification: the issuer looked up in
- * this store, purpose, strict mode, CRL. The chain must be exactly [the
- * certificate, the issuer certificate the ticket names]; then this step
- * does what OpenSSL's own does — the issuer's key usage, both validity
- * periods, the verify callback at each depth — except verifying the
- * issuer's signature on the certificate: that was done, with this very
- * issuer certificate, when the ticket was issued. Anything else fails (the
- * caller then verifies in full). */
-static int verify_known_issuer(X509_STORE_CTX *vc)
-{
-    const uint8_t *want = X509_STORE_CTX_get_app_data(vc);
-    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(vc);
-    uint8_t have[32];
-    if (!want || sk_X509_num(chain) != 2 || !cert_sha256(sk_X509_value(chain, 1), have) ||
-        CRYPTO_memcmp(have, want, 32) != 0) {
-        X509_STORE_CTX_set_error(vc, X509_V_ERR_APPLICATION_VERIFICATION);
-        return 0;
-    }
-    X509 *leaf = sk_X509_value(chain, 0), *issuer = sk_X509_value(chain, 1);
-    int e = X509_check_issued(issuer, leaf); /* names, key identifiers, key usage */
-    if (e != X509_V_OK && !step_fail(vc, issuer, 1, e))
-        return 0;
-    for (int depth = 1; depth >= 0; depth--) {
-        X509 *x = depth ? issuer : leaf;
-        if (!step_time(vc, x, depth))
-            return 0;
-        X509_STORE_CTX_set_current_cert(vc, x);
-        X509_STORE_CTX_set_error_depth(vc, depth);
-        if (!X509_STORE_CTX_get_verify_cb(vc)(1, vc))
-            return 0;
-    }
-    return 1;
-}
-
-/* Does `peer` verify now against the issuers, CRL and clock of `ctx`, with
- * the verification parameters `param` (as a client certificate when
- * `client`, else as a server's)? Else `why`. With `known` (the issuer
- * certificate's SHA-256 from a ticket), without its signature verified
- * again (verify_known_issuer). `used` (may be NULL) gets the SHA-256 of the
- * issuer certificate that verified it, all zero if the chain was not
- * [peer, issuer]. */
-static bool cert_verifies(SSL_CTX *ctx, const X509_VERIFY_PARAM *param, X509 *peer, bool client,
-                          const uint8_t *known, uint8_t used[32], char *why, size_t cap)
-{
-    X509_STORE_CTX *vc = X509_STORE_CTX_new();
-    if (!vc) {
-        snprintf(why, cap, "out of memory");
-        return false;
-    }
-    bool ok = X509_STORE_CTX_init(vc, SSL_CTX_get_cert_store(ctx), peer, NULL) == 1 &&
-              X509_STORE_CTX_set_default(vc, client ? "ssl_client" : "ssl_server") == 1 &&
-              X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(vc), param) == 1;
-    if (ok) {
-        if (known) {
-            X509_STORE_CTX_set_app_data(vc, (void *)known);
-            X509_STORE_CTX_set_verify(vc, verify_known_issuer);
-        }
-        ok = X509_verify_cert(vc) == 1;
-        if (!ok)
-            snprintf(why, cap, "%s",
-                     X509_verify_cert_error_string(X509_STORE_CTX_get_error(vc)));
-    } else {
-        snprintf(why, cap, "cannot set up the verification");
-    }
-    if (used) {
-        STACK_OF(X509) *chain = ok ? X509_STORE_CTX_get0_chain(vc) : NULL;
-        if (!chain || sk_X509_num(chain) != 2 || !cert_sha256(sk_X509_value(chain, 1), used))
-            memset(used, 0, 32);
-    }
-    X509_STORE_CTX_free(vc);
-    ERR_clear_error();
-    return ok;
-}
-
 /* The issuer a ticket's session names, or NULL. */
 static const uint8_t *ticket_issuer(SSL_SESSION *ss)
 {
@@ -760,11 +663,11 @@ static bool session_cert_ok(bacsc_tls_ctx *t, SSL *ssl, SSL_SESSION *ss)
     SSL_CTX *ctx = SSL_get_SSL_CTX(ssl);
     const X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
     const uint8_t *known = ticket_issuer(ss);
-    char why[160];
-    bool fast = known && cert_verifies(ctx, param, peer, true, known, NULL, why, sizeof why);
+    bool fast = known && bacsc_tls_ticket_cert_current(ctx, param, peer, known);
     uint8_t used[32];
     if (!fast) {
-        if (!cert_verifies(ctx, param, peer, true, NULL, used, why, sizeof why)) {
+        char why[160];
+        if (!bacsc_tls_cert_verifies(ctx, param, peer, true, used, why, sizeof why)) {
             BACSC_INFO("tls: ticket refused: its client certificate no longer verifies: %s",
                        why);
             return false;
@@ -795,16 +698,30 @@ static int ticket_gen_cb(SSL *ssl, void *arg)
     uint8_t h[32];
     X509 *peer = SSL_SESSION_get0_peer(ss);
     if (peer && chain && sk_X509_num(chain) == 2 && X509_cmp(sk_X509_value(chain, 0), peer) == 0 &&
-        cert_sha256(sk_X509_value(chain, 1), h))
+        bacsc_tls_cert_sha256(sk_X509_value(chain, 1), h))
         ticket_issuer_set(ss, h);
     ERR_clear_error();
     return 1; /* a ticket without it is still good: verified in full when used */
+}
+
+/* OpenSSL calls this just before it makes a ticket of the session: name the
+ * issuer in it, then (a stateless ticket: OpenSSL encodes the session,
+ * decodes the encoding into a copy and encodes the copy) open the keyless
+ * window (ossl_keyless_internal.h) for that copy, whose certificate key
+ * nothing uses; ticket_key_cb() closes it. */
+static int ticket_make_cb(SSL *ssl, void *arg)
+{
+    int rc = ticket_gen_cb(ssl, arg);
+    if (rc == 1 && !(SSL_get_options(ssl) & SSL_OP_NO_TICKET) && SSL_get_max_early_data(ssl) == 0)
+        bacsc_keyless_enter();
+    return rc;
 }
 
 static SSL_TICKET_RETURN ticket_decrypted_cb(SSL *ssl, SSL_SESSION *ss,
                                              const unsigned char *keyname, size_t keyname_len,
                                              SSL_TICKET_STATUS status, void *arg)
 {
+    bacsc_keyless_leave_ex(true); /* opened by ticket_key_cb() */
     bacsc_tls_ctx *t = arg;
     (void)keyname;
     (void)keyname_len;
@@ -843,7 +760,7 @@ static int tickets_on(bacsc_tls_ctx *t, SSL_CTX *ctx)
     static const unsigned char sid_ctx[] = "bacsc BACnet/SC";
     if (SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1) != 1 ||
         SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_key_cb) != 1 ||
-        SSL_CTX_set_session_ticket_cb(ctx, ticket_gen_cb, ticket_decrypted_cb, t) != 1 ||
+        SSL_CTX_set_session_ticket_cb(ctx, ticket_make_cb, ticket_decrypted_cb, t) != 1 ||
         SSL_CTX_set_num_tickets(ctx, 1) != 1)
         return -1;
     SSL_CTX_clear_options(ctx, SSL_OP_NO_TICKET);
@@ -889,6 +806,7 @@ int bacsc_tls_ticket_refresh(SSL *ssl)
     if (SSL_new_session_ticket(ssl) != 1)
         return -1;
     int rc = SSL_do_handshake(ssl);
+    bacsc_keyless_leave();
     if (rc != 1) {
         int e = SSL_get_error(ssl, rc);
         if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ) {
@@ -1061,7 +979,8 @@ bacsc_tls_ctx *bacsc_tls_ctx_new(const bacsc_tls_config *cfg, bool server, char 
         return NULL;
     }
     bacsc_tls_ctx *t = calloc(1, sizeof *t);
-    SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+    SSL_CTX *ctx = SSL_CTX_new_ex(bacsc_keyless_ssl_libctx(), NULL,
+                                 server ? TLS_server_method() : TLS_client_method());
     X509_STORE *st = X509_STORE_new();
     STACK_OF(X509_NAME) *names = server ? sk_X509_NAME_new_null() : NULL;
     if (!t || !ctx || !st || (server && !names) || !ex_indexes() ||
@@ -1207,8 +1126,8 @@ int bacsc_tls_peer_recheck(bacsc_tls_ctx *t, struct ssl_st *ssl, char *why, size
     X509 *peer = SSL_get0_peer_certificate(ssl);
     if (!peer)
         return BACSC_OK; /* no handshake done yet: it will verify with the new store */
-    return cert_verifies(t->ctx, SSL_CTX_get0_param(t->ctx), peer, SSL_is_server(ssl), NULL, NULL,
-                         why, cap)
+    return bacsc_tls_cert_verifies(t->ctx, SSL_CTX_get0_param(t->ctx), peer, SSL_is_server(ssl),
+                                   NULL, why, cap)
                ? BACSC_OK
                : BACSC_ERR_POLICY;
 }

@@ -38,6 +38,7 @@
 #include "bacsc/log.h"
 
 #include "addr_limit_internal.h"
+#include "ossl_keyless_internal.h"
 #include "ws_params_internal.h"
 
 enum cstate { CS_CONNECTING, CS_TLS, CS_HTTP, CS_OPEN, CS_CLOSING, CS_CLOSED };
@@ -434,6 +435,7 @@ static void flush(bacsc_wsconn *c)
             if (ERR_peek_error()) /* SSL_get_error() needs an empty queue; peek ~100 instr., */
                 ERR_clear_error(); /* clear ~800 even when empty (OpenSSL 3.0) */
             int w = SSL_write(c->ssl, c->out + c->out_off, (int)n);
+            bacsc_keyless_leave();
             if (w > 0) {
                 c->out_off += (size_t)w;
                 continue;
@@ -577,6 +579,7 @@ static void tls_handshake(bacsc_wsconn *c)
     }
     ERR_clear_error();
     int r = SSL_do_handshake(c->ssl);
+    bacsc_keyless_leave();
     if (r == 1) {
         bacsc_tls_note_handshake(c->ssl);
         start_http(c);
@@ -792,6 +795,7 @@ static void on_readable(bacsc_wsconn *c)
             if (ERR_peek_error()) /* as in flush() */
                 ERR_clear_error();
             int r = SSL_read(c->ssl, buf, (int)cap);
+            bacsc_keyless_leave();
             if (r <= 0) {
                 int e = SSL_get_error(c->ssl, r);
                 if (e == SSL_ERROR_WANT_READ)

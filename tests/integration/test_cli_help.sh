@@ -127,6 +127,47 @@ web user|web user --web-db $X/web.db list
 web token|web token --web-db $X/web.db list
 web token|web token --web-db $X/web.db create --user u
 web|web --listen 127.0.0.1:1 --cert $X/c.pem --key $X/k.pem
+status|status --status-file $X/s.json
+read|read 1 device,1 object-name
+write|write 1 analog-value,1 present-value 5
+readm|readm 1 all object-name
+device|device --pics
+EOF
+
+# other bad command lines: exit 2 and exactly this one line on stderr, before
+# anything is opened or written (ARGS, shell-quoted | the whole stderr line)
+"$BACSC" site init --db "$tmp/site.db" --name S --ca "$tmp/ca/ca.pem" >/dev/null
+S="--db $tmp/site.db"
+while IFS='|' read -r args want; do
+  rc=0
+  eval "set -- $args"
+  "$BACSC" "$@" </dev/null >"$tmp/out" 2>"$tmp/err" || rc=$?
+  [ "$rc" -eq 2 ] && [ "$(cat "$tmp/err")" = "$want" ] ||
+    fail "$args: exit $rc, stderr: $(head -3 "$tmp/err") (expected: $want)"
+done <<EOF
+ca policy $C FOO|bacsc ca policy: unknown command 'FOO' (see 'bacsc ca policy --help')
+ca policy $C sho|bacsc ca policy: unknown command 'sho'; did you mean 'show'? (see 'bacsc ca policy --help')
+ca policy $C set validity_days|bacsc ca policy: set: KEY and VALUE are required
+web user --web-db $X/web.db FOO|bacsc web user: unknown command 'FOO' (see 'bacsc web user --help')
+web token --web-db $X/web.db revok 1|bacsc web token: unknown command 'revok'; did you mean 'revoke'? (see 'bacsc web token --help')
+web user --web-db $X/web.db remove|bacsc web user: remove: NAME is required
+web token --web-db $X/web.db revoke abc|bacsc web token: revoke: 'abc' is not a token id (a number, see 'bacsc web token list')
+web token --web-db $X/web.db revoke 0|bacsc web token: revoke: '0' is not a token id (a number, see 'bacsc web token list')
+readm 1 device,1 object-name device,2|bacsc readm: object 'device,2' has no PROPERTY-LIST (see --help)
+ca pending --dir ''|bacsc ca pending: --dir: empty DIR
+ca csr $C --out=|bacsc ca csr: --out: empty FILE
+decode --file ''|bacsc decode: --file: empty FILE
+hub --config ''|bacsc hub: --config: empty FILE
+status --status-file ''|bacsc status: --status-file: empty FILE
+site show --db ''|bacsc site show: --db: empty FILE
+web --listen 127.0.0.1:1 --cert ''|bacsc web: --cert: empty FILE
+ca approve $C ''|bacsc ca approve: bad request id '' (ids and ranges: 11,12,14-16)
+ca approve $C 1,,2|bacsc ca approve: bad request id '1,,2' (ids and ranges: 11,12,14-16)
+ca revoke $C zz|bacsc ca revoke: 'zz' is not a serial number (hex, as 'bacsc ca list' shows it)
+ca revoke $C ''|bacsc ca revoke: '' is not a serial number (hex, as 'bacsc ca list' shows it)
+site request $S --out $X/r.zip ''|bacsc site request: bad device list '' (instances and ranges: 1001-1010,1020)
+site status $S --filter ''|bacsc site status: bad filter '' (cert=S, mode=M, name=GLOB or 1001-1010)
+site status $S --filter name=|bacsc site status: bad filter 'name=' (cert=S, mode=M, name=GLOB or 1001-1010)
 EOF
 [ -z "$(ls -A "$tmp/x")" ] || fail "refused command lines left files: $(ls "$tmp/x")"
 cmp -s "$tmp/ca/policy.json" "$tmp/policy.before" || fail "a refused 'ca policy set' changed the policy"

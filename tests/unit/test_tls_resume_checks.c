@@ -15,6 +15,19 @@
  * with the same name and key identifier but another key — while CA 1
  * reissued with the same key still resumes (verified in full).
  *
+ * Making a ticket, OpenSSL 3.0 decodes a copy of the session (with the
+ * client certificate) that nobody uses; opening one, it decodes the session
+ * whose certificate is then checked by names, times, CRL and the issuer's
+ * key only. Both decodes run in a keyless window
+ * (io/ossl_keyless_internal.h) that skips decoding the certificate's own
+ * key. Shown here: every ticket made or opened opens one window, closed
+ * again before the handshake call returns (the thread's default library
+ * context works again); the window is per thread; a window left open by a
+ * failure is closed by the guard without losing the failure's errors; a
+ * resumed peer's certificate has no key, yet its identity and UUID read as
+ * before and a reload checks it again in full (refusals above all still
+ * happen on this path).
+ *
  * Handshakes run through memory BIOs between a client context and the
  * server context under test (no sockets needed for what is checked).
  */
@@ -30,12 +43,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include "bacsc/error.h"
 #include "bacsc/tls.h"
+#include "io/ossl_keyless_internal.h"
 #include "support_sc.h"
 
 static sct_env env;
@@ -425,6 +443,170 @@ static int teardown(void **state)
     return sct_env_teardown(&env);
 }
 
+/* Whether this thread's default library context has SHA-256 (a keyless
+ * window's has nothing). */
+static bool default_ctx_works(void)
+{
+    EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    EVP_MD_free(md);
+    ERR_clear_error();
+    return md != NULL;
+}
+
+/* The certificate "client" of the test PKI, decoded on this thread. */
+static X509 *read_client_cert(void)
+{
+    char path[512];
+    sct_env_path(&env, path, "client", "pem");
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    assert_non_null(x);
+    return x;
+}
+
+static void keyless_window_skips_only_the_key(void **state)
+{
+    (void)state;
+    assert_true(default_ctx_works());
+    X509 *keyed = read_client_cert();
+    assert_non_null(X509_get0_pubkey(keyed));
+    unsigned char *der = NULL;
+    int len = i2d_X509(keyed, &der);
+    assert_true(len > 0);
+
+    unsigned long n = bacsc_keyless_windows();
+    bacsc_keyless_enter();
+    bacsc_keyless_enter(); /* already open: no second window */
+    assert_true(bacsc_keyless_open);
+    assert_int_equal(bacsc_keyless_windows(), n + 1);
+    assert_false(default_ctx_works());
+    const unsigned char *p = der;
+    X509 *keyless = d2i_X509(NULL, &p, len);
+    bacsc_keyless_leave_ex(true);
+    assert_false(bacsc_keyless_open);
+    assert_true(default_ctx_works());
+    assert_int_equal(ERR_peek_error(), 0);
+
+    /* everything but the key, and it encodes to the same octets */
+    assert_non_null(keyless);
+    assert_null(X509_get0_pubkey(keyless));
+    ERR_clear_error();
+    assert_int_equal(X509_cmp(keyless, keyed), 0);
+    assert_int_equal(X509_NAME_cmp(X509_get_subject_name(keyless), X509_get_subject_name(keyed)), 0);
+    unsigned char *der2 = NULL;
+    assert_int_equal(i2d_X509(keyless, &der2), len);
+    assert_memory_equal(der, der2, (size_t)len);
+    OPENSSL_free(der2);
+    X509_free(keyless);
+    OPENSSL_free(der);
+    X509_free(keyed);
+}
+
+static void *other_thread(void *arg)
+{
+    *(bool *)arg = default_ctx_works() && !bacsc_keyless_open;
+    return NULL;
+}
+
+static void keyless_window_is_per_thread(void **state)
+{
+    (void)state;
+    bacsc_keyless_enter();
+    bool other_ok = false;
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, other_thread, &other_ok), 0);
+    pthread_join(th, NULL);
+    assert_false(default_ctx_works());
+    bacsc_keyless_leave();
+    assert_true(other_ok);
+    assert_true(default_ctx_works());
+}
+
+static void guard_closes_a_window_and_keeps_the_errors(void **state)
+{
+    (void)state;
+    ERR_clear_error();
+    bacsc_keyless_enter();
+    ERR_raise(ERR_LIB_SSL, ERR_R_INTERNAL_ERROR); /* a failure inside the window */
+    bacsc_keyless_leave();
+    assert_false(bacsc_keyless_open);
+    assert_int_equal(ERR_GET_REASON(ERR_peek_error()), ERR_R_INTERNAL_ERROR); /* kept */
+    ERR_clear_error();
+    bacsc_keyless_leave(); /* closed: nothing to do */
+    assert_false(bacsc_keyless_open);
+    assert_true(default_ctx_works());
+}
+
+static void each_ticket_is_made_and_opened_in_a_keyless_window(void **state)
+{
+    (void)state;
+    char keys[512];
+    key_file(keys, sizeof keys);
+    bacsc_tls_resume r = {0};
+    bacsc_tls_ctx *ct = sct_tls(&env, false, "client", "ca1", NULL, NULL);
+    bacsc_tls_ctx *st = server(keys, "ca1", NULL, true);
+    unsigned long n = bacsc_keyless_windows();
+    hs h = handshake(st, ct, &r); /* a full handshake: one ticket made */
+    assert_true(h.ok && !h.reused);
+    assert_int_equal(bacsc_keyless_windows(), n + 1);
+    assert_false(bacsc_keyless_open);
+    assert_true(default_ctx_works());
+    assert_non_null(r.session);
+    bacsc_tls_ctx_free(st);
+    st = server(keys, "ca1", NULL, true); /* the hub restarted */
+    expect_resumed(st, ct, &r, 1, 0);     /* the ticket opened, no new one made */
+    assert_int_equal(bacsc_keyless_windows(), n + 2);
+    assert_false(bacsc_keyless_open);
+    assert_true(default_ctx_works());
+    bacsc_tls_ctx_free(st);
+    bacsc_tls_resume_clear(&r);
+    bacsc_tls_ctx_free(ct);
+}
+
+/* A resumed connection's peer certificate (out of the ticket) has no
+ * decoded key; what bacsc reads of it still works, and a reload checks it
+ * again in full (on a copy decoded with its key). */
+static void resumed_peer_without_key_is_rechecked_on_reload(void **state)
+{
+    (void)state;
+    char keys[512];
+    key_file(keys, sizeof keys);
+    bacsc_tls_resume r = {0};
+    bacsc_tls_ctx *ct = sct_tls(&env, false, "client", "ca1", NULL, NULL);
+    bacsc_tls_ctx *st = server(keys, "ca1", "ca2", false);
+    SSL *c = NULL, *s = NULL, *c0 = NULL, *s0 = NULL;
+    hs h = handshake_keep(st, ct, &r, &c0, &s0); /* full: the peer has its key */
+    assert_true(h.ok && !h.reused);
+    h = handshake_keep(st, ct, &r, &c, &s);
+    assert_true(h.ok && h.reused);
+    X509 *peer = SSL_get0_peer_certificate(s);
+    assert_non_null(peer);
+    assert_null(X509_get0_pubkey(peer)); /* decoded without it */
+    ERR_clear_error();
+    assert_int_equal(X509_cmp(peer, SSL_get0_peer_certificate(s0)), 0);
+    char ident[256], why[200];
+    assert_int_equal(bacsc_tls_peer_ident(s, ident, sizeof ident), 1);
+    assert_true(ident[0] != 0);
+    uint8_t u1[16], u2[16];
+    assert_int_equal(bacsc_tls_peer_uuid(s, u1), bacsc_tls_peer_uuid(s0, u2));
+    assert_memory_equal(u1, u2, 16);
+    assert_int_equal(bacsc_tls_peer_recheck(st, s, why, sizeof why), BACSC_OK);
+    reload(st, "ca2", false); /* CA 1 no longer configured */
+    assert_int_equal(bacsc_tls_peer_recheck(st, s, why, sizeof why), BACSC_ERR_POLICY);
+    assert_int_equal(bacsc_tls_peer_recheck(st, s0, why, sizeof why), BACSC_ERR_POLICY);
+    reload(st, "ca1", false);
+    assert_int_equal(bacsc_tls_peer_recheck(st, s, why, sizeof why), BACSC_OK);
+    SSL_free(c);
+    SSL_free(s);
+    SSL_free(c0);
+    SSL_free(s0);
+    bacsc_tls_ctx_free(st);
+    bacsc_tls_resume_clear(&r);
+    bacsc_tls_ctx_free(ct);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -438,6 +620,11 @@ int main(void)
         cmocka_unit_test(not_yet_valid_certificate_is_refused),
         cmocka_unit_test(ca_with_same_name_and_other_key_is_refused),
         cmocka_unit_test(reissued_ca_with_same_key_still_resumes),
+        cmocka_unit_test(keyless_window_skips_only_the_key),
+        cmocka_unit_test(keyless_window_is_per_thread),
+        cmocka_unit_test(guard_closes_a_window_and_keeps_the_errors),
+        cmocka_unit_test(each_ticket_is_made_and_opened_in_a_keyless_window),
+        cmocka_unit_test(resumed_peer_without_key_is_rechecked_on_reload),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
