@@ -535,6 +535,8 @@ static int cmd_inspect(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *path = argv[1];
+    if (cli_empty_operand("cari inspect", "FILE", path))
+        return EXIT_USAGE;
     bacsc_cari *cari = NULL;
     int rc = bacsc_cari_read_file(path, NULL, &cari);
     if (!cari) {
