@@ -30,6 +30,14 @@ void cli_unexpected_arg(const char *prog, const char *arg, const char *hint)
         cli_error(prog, "unexpected argument '%s'", arg);
 }
 
+bool cli_empty_operand(const char *prog, const char *what, const char *arg)
+{
+    if (!arg || *arg)
+        return false;
+    cli_error(prog, "empty %s", what);
+    return true;
+}
+
 bool cli_extra_args(const char *prog, int argc, char **argv, int max)
 {
     if (argc <= max + 1)
@@ -118,6 +126,8 @@ int cli_dispatch(const char *prog, const cli_subcommand *subs, int argc, char **
                 char *hargv[] = {(char *)s->name, "--help", NULL};
                 return s->run(2, hargv);
             }
+            /* "bacsc ca help pendng": not the list, exit 0 */
+            return cli_unknown_command(prog, argv[2], &subs[0].name, SIZE_MAX, sizeof subs[0]);
         }
         if (cli_get_help_mode() == CLI_HELP_MAN || cli_get_help_mode() == CLI_HELP_COMPLETE)
             render_subcommands(prog, subs);

@@ -129,8 +129,19 @@ static void finish(struct worker *w, bacsc_hs_job *j, int result)
         wake(w->p->efd);
 }
 
-static void step(struct worker *w, bacsc_hs_job *j)
+/* `events`: what epoll reported (0: the first step, right after accept).
+ * A client that closed cannot finish a TLS handshake and a WebSocket upgrade
+ * any more (it needs our answer). When it reset the connection, or closed
+ * before we read anything of it, end the job before SSL_do_handshake()
+ * spends a signature or certificate checks on what it left. One that closes
+ * later may have sent an alert naming its reason: that is read. */
+static void step(struct worker *w, bacsc_hs_job *j, uint32_t events)
 {
+    if ((events & (EPOLLHUP | EPOLLERR)) ||
+        ((events & EPOLLRDHUP) && BIO_number_read(SSL_get_rbio(j->ssl)) == 0)) {
+        finish(w, j, BACSC_HS_PEER_GONE);
+        return;
+    }
     ERR_clear_error();
     int r = SSL_do_handshake(j->ssl);
     bacsc_keyless_leave();
@@ -143,7 +154,7 @@ static void step(struct worker *w, bacsc_hs_job *j)
     int e = SSL_get_error(j->ssl, r);
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
         /* level-triggered: the interest stays until it changes (no MOD per flight) */
-        uint32_t want = EPOLLIN | (e == SSL_ERROR_WANT_WRITE ? EPOLLOUT : 0u);
+        uint32_t want = EPOLLIN | EPOLLRDHUP | (e == SSL_ERROR_WANT_WRITE ? EPOLLOUT : 0u);
         if (want == j->events || ctl(w, EPOLL_CTL_MOD, j, want) == 0) {
             j->events = want;
             return;
@@ -162,7 +173,7 @@ static void start(struct worker *w, bacsc_hs_job *j)
         w->active->prev = j;
     w->active = j;
     j->events = 0;
-    if (ctl(w, EPOLL_CTL_ADD, j, EPOLLIN) != 0) {
+    if (ctl(w, EPOLL_CTL_ADD, j, EPOLLIN | EPOLLRDHUP) != 0) {
         j->error_code = 188;
         snprintf(j->error_text, sizeof j->error_text, "tls-error: handshake worker: %s",
                  strerror(errno));
@@ -171,15 +182,15 @@ static void start(struct worker *w, bacsc_hs_job *j)
     }
     /* The server speaks second: its first step waits for the ClientHello
      * (a read now would mostly find nothing; epoll is level-triggered, so
-     * octets already there are reported by the next epoll_wait). A client
-     * job starts its handshake at once. */
-    j->events = EPOLLIN;
+     * octets already there, or a close, are reported by the next epoll_wait).
+     * A client job starts its handshake at once. */
+    j->events = EPOLLIN | EPOLLRDHUP;
     if (j->first_octet_deadline_us && j->first_octet_deadline_us < w->next_due)
         w->next_due = j->first_octet_deadline_us;
     if (j->deadline_us < w->next_due)
         w->next_due = j->deadline_us;
     if (!SSL_is_server(j->ssl))
-        step(w, j);
+        step(w, j, 0);
 }
 
 static int timeout_ms(uint64_t due, uint64_t now)
@@ -235,7 +246,7 @@ static void *worker_main(void *arg)
                     start(w, j);
                 }
             } else {
-                step(w, ev[i].data.ptr);
+                step(w, ev[i].data.ptr, ev[i].events);
             }
         }
         bool stop = atomic_load(&w->p->stop);
@@ -284,6 +295,9 @@ static void deliver(bacsc_hspool *p)
             break;
         case BACSC_HS_CANCELLED:
             p->st.cancelled++;
+            break;
+        case BACSC_HS_PEER_GONE:
+            p->st.peer_gone++;
             break;
         default:
             p->st.timeouts++;
