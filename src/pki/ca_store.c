@@ -37,6 +37,7 @@
 #define SCHEMA_VERSION 3
 #define ISSUE_CHUNK 1000
 #define ISSUE_FIRST 250 /* the first chunk: the store starts sooner */
+#define ISSUE_DEPTH 3   /* chunks in flight: the one stored and two being signed */
 #define MAX_THREADS BACSC_POOL_MAX
 
 
@@ -1094,7 +1095,7 @@ static void chunk_drop(issue_chunk *ch)
 typedef struct issue_run {
     issue_stmts s;
     sqlite3_stmt *q;
-    issue_chunk chunks[2];
+    issue_chunk chunks[ISSUE_DEPTH];
     bool started; /* chunks[0] started; `first`: chunk_start's result */
     int first;
 } issue_run;
@@ -1120,8 +1121,8 @@ static int issue_open(bacsc_ca *ca, issue_run *r)
 
 static void issue_close(issue_run *r)
 {
-    chunk_drop(&r->chunks[0]);
-    chunk_drop(&r->chunks[1]);
+    for (int i = 0; i < ISSUE_DEPTH; i++)
+        chunk_drop(&r->chunks[i]);
     sqlite3_finalize(r->q);
     sqlite3_finalize(r->s.upd);
     sqlite3_finalize(r->s.ins);
@@ -1130,48 +1131,64 @@ static void issue_close(issue_run *r)
 }
 
 /* Sign and store every approved request of the batch in chunks, in id
- * order: while this thread stores chunk k (one transaction) and loads
- * chunk k + 2, the pool signs chunk k + 1. Serial numbers are random and
+ * order: while this thread stores chunk k (one transaction), the pool
+ * signs chunks k + 1 and k + 2, loaded by this thread before it stores k,
+ * so the workers do not wait for the store. Serial numbers are random and
  * made by the signing threads; the rows, audit entries and their chain are
  * written by this thread alone, in request order, so the store holds the
  * same as with one thread. */
 static int issue_pipeline(bacsc_ca *ca, issue_run *r, int64_t batch_id, bacsc_result_cb cb,
                           void *user, int *total)
 {
-    int retries = 0, rc = BACSC_OK;
-    int64_t after = 0;
-    issue_chunk *cur = &r->chunks[0], *next = &r->chunks[1];
-    sqlite3_stmt *q = r->q;
-    int n = r->started ? r->first : chunk_start(ca, q, batch_id, after, ISSUE_FIRST, cur);
-    while (n > 0) {
-        int64_t last = cur->items[cur->n - 1].id;
-        int nn = chunk_start(ca, q, batch_id, last, ISSUE_CHUNK, next); /* overlaps signing cur */
+    int retries = 0, head = 0, inflight = 0;
+    int64_t after = 0, loaded = 0; /* last id stored; last id loaded */
+    bool more = true;              /* approved requests left to load */
+    int n = r->started ? r->first : chunk_start(ca, r->q, batch_id, 0, ISSUE_FIRST, &r->chunks[0]);
+    for (;;) {
+        if (n < 0)
+            return n;
+        if (n == 0 && inflight == 0)
+            return BACSC_OK;
+        if (n > 0) {
+            issue_chunk *nw = &r->chunks[(head + inflight) % ISSUE_DEPTH];
+            loaded = nw->items[nw->n - 1].id;
+            inflight++;
+        } else {
+            more = false;
+        }
+        n = 0;
+        if (more && inflight < ISSUE_DEPTH) { /* keep the pool ahead of the store */
+            n = chunk_start(ca, r->q, batch_id, loaded, ISSUE_CHUNK,
+                            &r->chunks[(head + inflight) % ISSUE_DEPTH]);
+            continue;
+        }
+        issue_chunk *cur = &r->chunks[head];
         bacsc_pool_wait(cur->job);
         cur->job = NULL;
         bool dup = false;
-        int got = nn < 0 ? nn
-                         : store_chunk(ca, &r->s, cur->items, cur->n, cur->sc.now,
-                                       ca->policy.validity_days, cb, user, &dup);
+        int64_t last = cur->items[cur->n - 1].id;
+        int got = store_chunk(ca, &r->s, cur->items, cur->n, cur->sc.now,
+                              ca->policy.validity_days, cb, user, &dup);
         chunk_drop(cur);
+        head = (head + 1) % ISSUE_DEPTH;
+        inflight--;
         if (got < 0) {
-            chunk_drop(next);
-            if (dup && ++retries < 3) { /* a random serial collided: sign the chunk again */
-                n = chunk_start(ca, q, batch_id, after, ISSUE_CHUNK, cur);
-                continue;
-            }
-            rc = got;
-            break;
+            for (int i = 0; i < ISSUE_DEPTH; i++)
+                chunk_drop(&r->chunks[i]);
+            if (!dup || ++retries >= 3)
+                return got;
+            /* a random serial collided: sign from that chunk on again */
+            head = inflight = 0;
+            more = true;
+            n = chunk_start(ca, r->q, batch_id, after, ISSUE_CHUNK, &r->chunks[0]);
+            continue;
         }
         *total += got;
         after = last;
-        issue_chunk *t = cur;
-        cur = next;
-        next = t;
-        n = nn;
+        if (more && inflight < ISSUE_DEPTH)
+            n = chunk_start(ca, r->q, batch_id, loaded, ISSUE_CHUNK,
+                            &r->chunks[(head + inflight) % ISSUE_DEPTH]);
     }
-    if (n < 0 && rc == BACSC_OK)
-        rc = n;
-    return rc;
 }
 
 static int issue_all(bacsc_ca *ca, issue_run *r, int64_t batch_id, bacsc_result_cb cb,
