@@ -477,6 +477,8 @@ static int cmd_submit_or_sign(int argc, char **argv, int mode /* 0 submit, 1 sig
                                              : "exactly one SOURCE (zip or directory) expected");
         return EXIT_USAGE;
     }
+    if (cli_empty_operand(c.prog, "SOURCE", argv[1]))
+        return EXIT_USAGE;
     if (mode && response_name_ok(&c, out) != 0)
         return EXIT_USAGE;
     if (mode && ca_check_out_path(&c, out) != 0)

@@ -30,6 +30,14 @@ void cli_unexpected_arg(const char *prog, const char *arg, const char *hint)
         cli_error(prog, "unexpected argument '%s'", arg);
 }
 
+bool cli_empty_operand(const char *prog, const char *what, const char *arg)
+{
+    if (!arg || *arg)
+        return false;
+    cli_error(prog, "empty %s", what);
+    return true;
+}
+
 bool cli_extra_args(const char *prog, int argc, char **argv, int max)
 {
     if (argc <= max + 1)

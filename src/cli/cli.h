@@ -56,6 +56,10 @@ bool cli_extra_args(const char *prog, int argc, char **argv, int max);
 int cli_unknown_command(const char *prog, const char *word, const char *const *names, size_t n,
                         size_t stride);
 
+/* Refuse an empty operand that names a file ("bacsc <prog>: empty WHAT"):
+ * returns true when `arg` is "" (the caller exits EXIT_USAGE). */
+bool cli_empty_operand(const char *prog, const char *what, const char *arg);
+
 /* Dispatch argv[1] among `subs` (terminated by a NULL name); handles
  * "--help"/"help" by listing them (and, in the man and completion help
  * modes of cli_opt.h, renders every subcommand). Options may come before the

@@ -88,8 +88,24 @@ static int bad_number(const cli_spec *s, const cli_opt *o, const char *arg)
     return -1;
 }
 
+/* Only what a person types as a decimal number: digits, a sign, a point, an
+ * exponent ("5", "-3", "0.5", "1e3"); not " 5", "+5", "0x10", "inf" or "nan",
+ * which strtol/strtod would take. */
+static bool plain_number(const char *arg, bool fraction)
+{
+    if (!isdigit((unsigned char)arg[0]) && arg[0] != '-' && !(fraction && arg[0] == '.'))
+        return false;
+    for (const char *c = arg + 1; *c; c++)
+        if (!isdigit((unsigned char)*c) &&
+            !(fraction && (*c == '.' || *c == 'e' || *c == 'E' || *c == '-' || *c == '+')))
+            return false;
+    return true;
+}
+
 static int parse_long(const char *arg, long *out)
 {
+    if (!plain_number(arg, false))
+        return -1;
     char *end;
     errno = 0;
     long v = strtol(arg, &end, 10);
@@ -118,7 +134,7 @@ static int apply_id(const cli_spec *s, const cli_opt *o, const char *arg, void *
     char *end;
     errno = 0;
     long long v = strtoll(arg, &end, 10);
-    if (!*arg || *end || errno || v <= 0) {
+    if (!plain_number(arg, false) || *end || errno || v <= 0) {
         cli_error(s->prog, "bad value '%s' for --%s (see --help)", arg, o->name);
         return -1;
     }
@@ -131,7 +147,7 @@ static int apply_seconds(const cli_spec *s, const cli_opt *o, const char *arg, v
     char *end;
     errno = 0;
     double v = strtod(arg, &end);
-    if (errno || end == arg || *end || !(v >= 0) || v > 86400) {
+    if (!plain_number(arg, true) || errno || end == arg || *end || !(v >= 0) || v > 86400) {
         cli_error(s->prog, "--%s: '%s' is not a number of seconds (0..86400)", o->name, arg);
         return -1;
     }
@@ -144,7 +160,8 @@ static int apply_double(const cli_spec *s, const cli_opt *o, const char *arg, vo
     char *end;
     errno = 0;
     double v = strtod(arg, &end);
-    if (errno || end == arg || *end || !(v >= o->dmin && v <= o->dmax)) {
+    if (!plain_number(arg, true) || errno || end == arg || *end ||
+        !(v >= o->dmin && v <= o->dmax)) {
         cli_error(s->prog, "--%s: '%s' is not a number in %g..%g", o->name, arg, o->dmin,
                   o->dmax);
         return -1;
@@ -198,7 +215,7 @@ static int apply(const cli_spec *s, void *opts, const cli_opt *o, const cli_part
 /* Does the row's argument name a file or directory ("FILE", "DIR", "CERT.pem")? */
 static bool names_a_path(const cli_opt *o)
 {
-    static const char *const paths[] = {"FILE", "F", "DIR", "RESPONSE"};
+    static const char *const paths[] = {"FILE", "F", "DIR", "RESPONSE", "CA_CERT"};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
         if (strcmp(o->arg, paths[i]) == 0)
             return true;

@@ -182,6 +182,8 @@ static int cmd_install_cert(int argc, char **argv)
         cli_error(c.prog, "exactly one certificate FILE expected");
         return EXIT_USAGE;
     }
+    if (cli_empty_operand(c.prog, "certificate FILE", argv[1]))
+        return EXIT_USAGE;
     unsigned char *data;
     size_t len;
     if (cli_read_file(c.prog, argv[1], 1 << 20, &data, &len) != 0)

@@ -9,6 +9,7 @@
  *   bacsc web token list | token revoke ID
  * Every form takes --web-db FILE (default $BACSC_WEB_DB, else ./web.db).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
@@ -146,7 +147,7 @@ static int parse_id(const char *s, int64_t *out)
     char *end;
     errno = 0;
     long long v = strtoll(s, &end, 10);
-    if (!*s || *end || errno || v <= 0)
+    if (!isdigit((unsigned char)*s) || *end || errno || v <= 0)
         return -1;
     *out = v;
     return 0;

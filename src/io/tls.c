@@ -663,7 +663,7 @@ static bool session_cert_ok(bacsc_tls_ctx *t, SSL *ssl, SSL_SESSION *ss)
     SSL_CTX *ctx = SSL_get_SSL_CTX(ssl);
     const X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
     const uint8_t *known = ticket_issuer(ss);
-    bool fast = known && bacsc_tls_ticket_cert_current(ctx, param, peer, known);
+    bool fast = known && bacsc_tls_cert_current(ctx, param, peer, true, known);
     uint8_t used[32];
     if (!fast) {
         char why[160];
@@ -1119,6 +1119,23 @@ int bacsc_tls_ctx_reload(bacsc_tls_ctx *t, const bacsc_tls_config *cfg, char *er
     return BACSC_OK;
 }
 
+/* The issuer certificate that verified the peer of `ssl` (its SHA-256):
+ * named in the session (a ticket's, or a full handshake's once a ticket was
+ * made of it), else the second of the verified chain [peer, issuer]. */
+static bool peer_issuer(SSL *ssl, uint8_t out[32])
+{
+    SSL_SESSION *ss = SSL_get0_session(ssl);
+    const uint8_t *named = ss ? ticket_issuer(ss) : NULL;
+    if (named) {
+        memcpy(out, named, 32);
+        return true;
+    }
+    STACK_OF(X509) *chain = SSL_get0_verified_chain(ssl);
+    return chain && sk_X509_num(chain) == 2 &&
+           X509_cmp(sk_X509_value(chain, 0), SSL_get0_peer_certificate(ssl)) == 0 &&
+           bacsc_tls_cert_sha256(sk_X509_value(chain, 1), out);
+}
+
 int bacsc_tls_peer_recheck(bacsc_tls_ctx *t, struct ssl_st *ssl, char *why, size_t cap)
 {
     if (!t || !ssl)
@@ -1126,10 +1143,20 @@ int bacsc_tls_peer_recheck(bacsc_tls_ctx *t, struct ssl_st *ssl, char *why, size
     X509 *peer = SSL_get0_peer_certificate(ssl);
     if (!peer)
         return BACSC_OK; /* no handshake done yet: it will verify with the new store */
-    return bacsc_tls_cert_verifies(t->ctx, SSL_CTX_get0_param(t->ctx), peer, SSL_is_server(ssl),
-                                   NULL, why, cap)
-               ? BACSC_OK
-               : BACSC_ERR_POLICY;
+    /* After a reload, a hub re-checks every connected node at once: without
+     * the issuer's signature again where the issuer is known (tls_verify.c). */
+    const X509_VERIFY_PARAM *param = SSL_CTX_get0_param(t->ctx);
+    uint8_t known[32];
+    bool fast = peer_issuer(ssl, known) &&
+                bacsc_tls_cert_current(t->ctx, param, peer, SSL_is_server(ssl), known);
+    bool ok = fast || bacsc_tls_cert_verifies(t->ctx, param, peer, SSL_is_server(ssl), NULL, why, cap);
+    pthread_mutex_lock(&t->lock);
+    if (fast)
+        t->stats.rechecks_issuer_known++;
+    else
+        t->stats.rechecks_full_verify++;
+    pthread_mutex_unlock(&t->lock);
+    return ok ? BACSC_OK : BACSC_ERR_POLICY;
 }
 
 struct ssl_ctx_st *bacsc_tls_ctx_ssl_ctx(bacsc_tls_ctx *t)

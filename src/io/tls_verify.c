@@ -2,17 +2,19 @@
  * tls_verify.c — a peer certificate checked again after the handshake. See
  * tls_verify_internal.h.
  *
- * The client certificate inside a session ticket is decoded without its
- * public key (ossl_keyless_internal.h: decoding the key costs OpenSSL 3.0
- * more than an ECDH) and must still be good at every resumption. When the
- * ticket names the issuer certificate that verified it, what can have
- * changed since that full verification is what depends on time and on the
- * configuration, and that is what bacsc_tls_ticket_cert_current() checks,
- * with OpenSSL's own functions:
+ * A peer certificate that was verified in full once, with an issuer
+ * certificate known by its SHA-256, is checked again in two places: the
+ * client certificate inside a session ticket at every resumption (decoded
+ * without its public key, ossl_keyless_internal.h: decoding the key costs
+ * OpenSSL 3.0 more than an ECDH), and every connected peer's certificate
+ * after a reload (thousands at once on a hub). What can have changed since
+ * that full verification is what depends on time and on the configuration,
+ * and that is what bacsc_tls_cert_current() checks, with OpenSSL's own
+ * functions:
  *  - the trust store: the issuer OpenSSL's chain building finds in the
- *    store of the SSL's own context (X509_STORE_CTX_get1_issuer: names, key
- *    identifiers, validity preferred) must be that very certificate (its
- *    SHA-256); a reload that removed or replaced it fails here;
+ *    store given (X509_STORE_CTX_get1_issuer: names, key identifiers,
+ *    validity preferred) must be that very certificate (its SHA-256); a
+ *    reload that removed or replaced it fails here;
  *  - both validity periods at the verification time, and the issuer's key
  *    usage (X509_check_issued), each through the verify callback as in
  *    OpenSSL's last step;
@@ -20,9 +22,10 @@
  *    issuer] (the CRLs of this store, their validity and signatures; our
  *    verify callback fails a stale CRL closed, as in any verification).
  * The certificate's content (purpose, basic constraints, extensions) is
- * bound to the ticket by its encryption and was verified with this issuer
- * when the ticket was made; its purpose is checked again anyway (cheap).
- * Only the issuer's signature on the certificate is not verified again.
+ * the same octets that were verified with that issuer certificate (a
+ * ticket's are bound to it by the ticket's encryption); its purpose is
+ * checked again anyway (cheap). Only the issuer's signature on the
+ * certificate is not verified again.
  * This never refuses by itself: anything it cannot show sends the caller
  * to the full verification (bacsc_tls_cert_verifies), on a copy of the
  * certificate decoded with its key, which refuses with OpenSSL's reason.
@@ -116,16 +119,17 @@ static int verify_known_issuer(X509_STORE_CTX *vc, const uint8_t *want)
     return 1;
 }
 
-bool bacsc_tls_ticket_cert_current(SSL_CTX *ctx, const X509_VERIFY_PARAM *param, X509 *leaf,
-                                   const uint8_t known[32])
+bool bacsc_tls_cert_current(SSL_CTX *ctx, const X509_VERIFY_PARAM *param, X509 *leaf, bool client,
+                            const uint8_t known[32])
 {
     X509_STORE_CTX *vc = X509_STORE_CTX_new();
     X509 *issuer = NULL;
     uint8_t have[32];
     bool ok = vc && leaf && X509_STORE_CTX_init(vc, SSL_CTX_get_cert_store(ctx), leaf, NULL) == 1 &&
-              X509_STORE_CTX_set_default(vc, "ssl_client") == 1 &&
+              X509_STORE_CTX_set_default(vc, client ? "ssl_client" : "ssl_server") == 1 &&
               X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(vc), param) == 1 &&
-              X509_check_purpose(leaf, X509_PURPOSE_SSL_CLIENT, 0) == 1 &&
+              X509_check_purpose(leaf, client ? X509_PURPOSE_SSL_CLIENT : X509_PURPOSE_SSL_SERVER,
+                                 0) == 1 &&
               X509_STORE_CTX_get1_issuer(&issuer, vc, leaf) == 1 &&
               bacsc_tls_cert_sha256(issuer, have) && CRYPTO_memcmp(have, known, 32) == 0;
     STACK_OF(X509) *chain = ok ? sk_X509_new_reserve(NULL, 2) : NULL;

@@ -31,12 +31,14 @@ X509 *bacsc_tls_keyed_cert(X509 *x);
 bool bacsc_tls_cert_verifies(SSL_CTX *ctx, const X509_VERIFY_PARAM *param, X509 *peer, bool client,
                              uint8_t used[32], char *why, size_t cap);
 
-/* Is the client certificate `leaf` out of a ticket that names its issuer
- * certificate (`known`, its SHA-256) still good — without verifying the
- * issuer's signature on it again, and without its own public key (which is
- * not decoded)? See tls_verify.c. false: not shown here (the caller then
- * verifies in full); never a refusal by itself. */
-bool bacsc_tls_ticket_cert_current(SSL_CTX *ctx, const X509_VERIFY_PARAM *param, X509 *leaf,
-                                   const uint8_t known[32]);
+/* Is `leaf` (a client certificate when `client`, else a server's), once
+ * verified in full with the issuer certificate whose SHA-256 is `known`,
+ * still good against the store, CRL and clock of `ctx` — without verifying
+ * the issuer's signature on it again, and without its own public key
+ * (which a certificate out of a ticket lacks)? See tls_verify.c. false: not
+ * shown here (the caller then verifies in full); never a refusal by
+ * itself. */
+bool bacsc_tls_cert_current(SSL_CTX *ctx, const X509_VERIFY_PARAM *param, X509 *leaf, bool client,
+                            const uint8_t known[32]);
 
 #endif

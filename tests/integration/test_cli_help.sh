@@ -168,6 +168,28 @@ ca revoke $C ''|bacsc ca revoke: '' is not a serial number (hex, as 'bacsc ca li
 site request $S --out $X/r.zip ''|bacsc site request: bad device list '' (instances and ranges: 1001-1010,1020)
 site status $S --filter ''|bacsc site status: bad filter '' (cert=S, mode=M, name=GLOB or 1001-1010)
 site status $S --filter name=|bacsc site status: bad filter 'name=' (cert=S, mode=M, name=GLOB or 1001-1010)
+site trust $S foo $tmp/ca/ca.pem 1|bacsc site trust: unknown command 'foo' (see 'bacsc site trust --help')
+site trust $S ad $tmp/ca/ca.pem 1|bacsc site trust: unknown command 'ad'; did you mean 'add'? (see 'bacsc site trust --help')
+site trust $S add $tmp/ca/ca.pem 1 EXTRA|bacsc site trust: unexpected argument 'EXTRA'
+site trust $S add '' 1|bacsc site trust: empty CA_CERT
+site crl $S pash $tmp/ca/ca.pem 1|bacsc site crl: unknown command 'pash'; did you mean 'push'? (see 'bacsc site crl --help')
+site crl $S push $tmp/ca/ca.pem 1 EXTRA|bacsc site crl: unexpected argument 'EXTRA'
+site crl $S push '' 1|bacsc site crl: empty CRL
+site mode $S xx 1|bacsc site mode: unknown mode 'xx' (ip, dual or sc)
+site mode $S sc 1 EXTRA|bacsc site mode: unexpected argument 'EXTRA'
+site import $S ''|bacsc site import: empty response FILE
+site init --db $X/s.db --name S --ca ''|bacsc site init: --ca: empty CA_CERT
+ca install-cert $C ''|bacsc ca install-cert: empty certificate FILE
+ca submit $C ''|bacsc ca submit: empty SOURCE
+ca sign $C --out $X/r.zip ''|bacsc ca sign: empty SOURCE
+ca restore --dir $X/r ''|bacsc ca restore: empty backup FILE
+cari inspect ''|bacsc cari inspect: empty FILE
+ca list $C --expiring ' 5'|bacsc ca list: --expiring: ' 5' is not a number in 1..36500
+ca list $C --expiring +5|bacsc ca list: --expiring: '+5' is not a number in 1..36500
+ca pending $C --batch ' 5'|bacsc ca pending: bad value ' 5' for --batch (see --help)
+ca approve $C +1|bacsc ca approve: bad request id '+1' (ids and ranges: 11,12,14-16)
+status --status-file $X/s.json --timeout 0x10|bacsc status: --timeout: '0x10' is not a number of seconds (0..86400)
+read +1 device,1 object-name|bacsc read: DEVICE: '+1' is not a number in 0..4194302
 EOF
 [ -z "$(ls -A "$tmp/x")" ] || fail "refused command lines left files: $(ls "$tmp/x")"
 cmp -s "$tmp/ca/policy.json" "$tmp/policy.before" || fail "a refused 'ca policy set' changed the policy"

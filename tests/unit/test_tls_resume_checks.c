@@ -592,12 +592,53 @@ static void resumed_peer_without_key_is_rechecked_on_reload(void **state)
     uint8_t u1[16], u2[16];
     assert_int_equal(bacsc_tls_peer_uuid(s, u1), bacsc_tls_peer_uuid(s0, u2));
     assert_memory_equal(u1, u2, 16);
+    /* both peers without the issuer's signature again (its certificate is
+     * still configured) */
     assert_int_equal(bacsc_tls_peer_recheck(st, s, why, sizeof why), BACSC_OK);
-    reload(st, "ca2", false); /* CA 1 no longer configured */
+    assert_int_equal(bacsc_tls_peer_recheck(st, s0, why, sizeof why), BACSC_OK);
+    assert_int_equal(stats(st).rechecks_issuer_known, 2);
+    assert_int_equal(stats(st).rechecks_full_verify, 0);
+    reload(st, "ca2", false); /* CA 1 no longer configured: refused in full */
     assert_int_equal(bacsc_tls_peer_recheck(st, s, why, sizeof why), BACSC_ERR_POLICY);
     assert_int_equal(bacsc_tls_peer_recheck(st, s0, why, sizeof why), BACSC_ERR_POLICY);
+    assert_int_equal(stats(st).rechecks_full_verify, 2);
     reload(st, "ca1", false);
     assert_int_equal(bacsc_tls_peer_recheck(st, s, why, sizeof why), BACSC_OK);
+    assert_int_equal(stats(st).rechecks_issuer_known, 3);
+    SSL_free(c);
+    SSL_free(s);
+    SSL_free(c0);
+    SSL_free(s0);
+    bacsc_tls_ctx_free(st);
+    bacsc_tls_resume_clear(&r);
+    bacsc_tls_ctx_free(ct);
+}
+
+/* A reload with a CRL that now lists a connected node's certificate:
+ * refused, whether it connected with a full handshake or a ticket. */
+static void recheck_after_reload_refuses_a_revoked_peer(void **state)
+{
+    (void)state;
+    char keys[512];
+    key_file(keys, sizeof keys);
+    bacsc_tls_resume r = {0};
+    bacsc_tls_ctx *ct = sct_tls(&env, false, "revoked", "ca1", NULL, NULL);
+    bacsc_tls_ctx *st = server(keys, "ca1", NULL, false);
+    SSL *c = NULL, *s = NULL, *c0 = NULL, *s0 = NULL;
+    assert_true(handshake_keep(st, ct, &r, &c0, &s0).ok);
+    hs h = handshake_keep(st, ct, &r, &c, &s);
+    assert_true(h.ok && h.reused);
+    char why[200];
+    reload(st, "ca1", false); /* no CRL */
+    assert_int_equal(bacsc_tls_peer_recheck(st, s, why, sizeof why), BACSC_OK);
+    assert_int_equal(bacsc_tls_peer_recheck(st, s0, why, sizeof why), BACSC_OK);
+    reload(st, "ca1", true); /* the CRL that lists it */
+    assert_int_equal(bacsc_tls_peer_recheck(st, s, why, sizeof why), BACSC_ERR_POLICY);
+    assert_non_null(strstr(why, "revoked"));
+    assert_int_equal(bacsc_tls_peer_recheck(st, s0, why, sizeof why), BACSC_ERR_POLICY);
+    assert_non_null(strstr(why, "revoked"));
+    assert_int_equal(stats(st).rechecks_issuer_known, 2);
+    assert_int_equal(stats(st).rechecks_full_verify, 2);
     SSL_free(c);
     SSL_free(s);
     SSL_free(c0);
@@ -625,6 +666,7 @@ int main(void)
         cmocka_unit_test(guard_closes_a_window_and_keeps_the_errors),
         cmocka_unit_test(each_ticket_is_made_and_opened_in_a_keyless_window),
         cmocka_unit_test(resumed_peer_without_key_is_rechecked_on_reload),
+        cmocka_unit_test(recheck_after_reload_refuses_a_revoked_peer),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
