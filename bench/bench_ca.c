@@ -55,6 +55,7 @@ static const char *const st_what[N_ST] = {
 
 typedef struct sample {
     double wall, cpu, main; /* seconds: wall, CPU of all threads, CPU of this thread */
+    double main_wait;       /* this thread runnable but waiting for a CPU (schedstat) */
 } sample;
 
 static double now_s(void)
@@ -78,6 +79,23 @@ static double cpu_s(void)
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Time this thread has waited runnable for a CPU, from the scheduler's
+ * counters (/proc/thread-self/schedstat: run ns, wait ns, slices); 0 where
+ * the kernel has none. Running + waiting + blocked = wall: what is left of
+ * the wall after the first two is time the calling thread slept (waiting
+ * for the workers, an fsync, a lock). */
+static double main_wait_s(void)
+{
+    unsigned long long run = 0, wait = 0;
+    FILE *f = fopen("/proc/thread-self/schedstat", "r");
+    if (f) {
+        if (fscanf(f, "%llu %llu", &run, &wait) != 2)
+            wait = 0;
+        fclose(f);
+    }
+    return (double)wait / 1e9;
 }
 
 static double loadavg(void)
@@ -149,20 +167,27 @@ static int make_request(int n, const char *reqzip)
 /* ---- one timed run -------------------------------------------------------- */
 
 typedef struct clocks {
-    double wall, cpu, main;
+    double wall, cpu, main, main_wait;
 } clocks;
 
 static clocks clocks_now(void)
 {
-    return (clocks){now_s(), cpu_s(), main_cpu_s()};
+    clocks c = {now_s(), cpu_s(), main_cpu_s(), main_wait_s()};
+    if (getenv("BENCH_CA_MARKS")) /* CLOCK_MONOTONIC: lines up with perf sched -k */
+        fprintf(stderr, "bench_ca mark %.6f\n", c.wall);
+    return c;
+}
+
+static sample sample_between(const clocks *a, const clocks *b)
+{
+    return (sample){b->wall - a->wall, b->cpu - a->cpu, b->main - a->main,
+                    b->main_wait - a->main_wait};
 }
 
 static void mark(sample *s, clocks *c0)
 {
     clocks c = clocks_now();
-    s->wall = c.wall - c0->wall;
-    s->cpu = c.cpu - c0->cpu;
-    s->main = c.main - c0->main;
+    *s = sample_between(c0, &c);
     *c0 = c;
 }
 
@@ -200,7 +225,7 @@ static int run_once(const char *dir, int run, const char *reqzip, int n, int job
     uint8_t sha[32];
     int wrc = bacsc_ca_response_write(ca, bid, respzip, &nc, sha, err, sizeof err);
     mark(&st[ST_RESPOND], &c0);
-    st[ST_TOTAL] = (sample){c0.wall - start.wall, c0.cpu - start.cpu, c0.main - start.main};
+    st[ST_TOTAL] = sample_between(&start, &c0);
     bacsc_ca_source_free(&src);
     if (acc != n || issued != n || wrc != BACSC_OK || nc != (size_t)n) {
         fprintf(stderr, "accepted %d issued %d written %zu of %d: %s %s\n", acc, issued, nc, n,
@@ -271,6 +296,17 @@ static void print_text(const result *r)
             printf("  %-40s %8.3f %10.0f %10s %8s  %9.1f %8s %9.1f\n", st_what[s], m->wall,
                    rate, "-", "-", cpu_c, "-", main_c);
     }
+    printf("  where the wall goes: cores busy = CPU of all threads / wall; the calling thread\n"
+           "  (SQLite, zip, audit chain) running, waiting for a CPU, asleep (workers, fsync)\n");
+    printf("  %-40s %8s %10s %9s %9s %9s %10s\n", "stage", "wall s", "cores busy", "main run",
+           "main wait", "main slept", "workers s");
+    for (int s = 0; s < N_ST; s++) {
+        const sample *m = &r->med[s];
+        double slept = m->wall - m->main - m->main_wait;
+        printf("  %-40s %8.3f %10.2f %9.3f %9.3f %9.3f %10.3f\n", st_what[s], m->wall,
+               m->wall > 0 ? m->cpu / m->wall : 0, m->main, m->main_wait, slept > 0 ? slept : 0,
+               m->cpu - m->main);
+    }
     if (r->runs > 1)
         printf("  best total: %.3f s wall, %.0f cert/s\n", r->best[ST_TOTAL].wall,
                r->n / r->best[ST_TOTAL].wall);
@@ -287,10 +323,13 @@ static void print_json(const result *r)
     for (int s = 0; s < N_ST; s++) {
         const sample *m = &r->med[s];
         double fl = stage_floor(r, s);
-        json_t *j = json_pack("{s:s, s:f, s:f, s:f, s:f, s:f}", "what", st_what[s], "wall_s",
-                              m->wall, "per_s", r->n / m->wall, "cpu_us_per_cert",
-                              m->cpu / r->n * 1e6, "main_cpu_us_per_cert", m->main / r->n * 1e6,
-                              "best_wall_s", r->best[s].wall);
+        json_t *j = json_pack("{s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "what",
+                              st_what[s], "wall_s", m->wall, "per_s", r->n / m->wall,
+                              "cpu_us_per_cert", m->cpu / r->n * 1e6, "main_cpu_us_per_cert",
+                              m->main / r->n * 1e6, "best_wall_s", r->best[s].wall,
+                              "cores_busy", m->wall > 0 ? m->cpu / m->wall : 0.0,
+                              "main_wait_cpu_s", m->main_wait, "main_slept_s",
+                              m->wall - m->main - m->main_wait);
         if (fl > 0) {
             json_object_set_new(j, "floor_per_s", json_real(1 / fl));
             json_object_set_new(j, "ratio", json_real(m->wall / r->n / fl));
@@ -359,18 +398,20 @@ int main(int argc, char **argv)
             return 1;
     r.load1 = loadavg();
     for (int s = 0; s < N_ST; s++) {
-        double w[MAX_RUNS], c[MAX_RUNS], mc[MAX_RUNS];
+        double w[MAX_RUNS], c[MAX_RUNS], mc[MAX_RUNS], mw[MAX_RUNS];
         r.best[s] = all[0][s];
         for (int k = 0; k < runs; k++) {
             w[k] = all[k][s].wall;
             c[k] = all[k][s].cpu;
             mc[k] = all[k][s].main;
+            mw[k] = all[k][s].main_wait;
             if (all[k][s].wall < r.best[s].wall)
                 r.best[s] = all[k][s];
         }
         r.med[s].wall = median(w, runs);
         r.med[s].cpu = median(c, runs);
         r.med[s].main = median(mc, runs);
+        r.med[s].main_wait = median(mw, runs);
     }
     if (json)
         print_json(&r);

@@ -39,7 +39,11 @@ enum bacsc_hs_result {
     BACSC_HS_FAILED,             /* TLS error: error_code (180..188) and error_text */
     BACSC_HS_FIRST_OCTET_TIMEOUT, /* nothing received before first_octet_deadline_us */
     BACSC_HS_TIMEOUT,            /* not done before deadline_us */
-    BACSC_HS_CANCELLED           /* bacsc_hspool_cancel() or the pool was freed */
+    BACSC_HS_CANCELLED,          /* bacsc_hspool_cancel() or the pool was freed */
+    BACSC_HS_PEER_GONE           /* the peer reset the connection, or closed it before any
+                                    octet was read: ended before the next handshake step (a
+                                    client that gave up must not cost a signature or
+                                    certificate checks) */
 };
 
 /* One handshake. The caller owns the memory (e.g. embedded in its
@@ -69,7 +73,7 @@ typedef struct bacsc_hspool_stats {
     unsigned threads;
     unsigned queued;               /* now: jobs in the pool */
     unsigned max_queued;
-    uint64_t submitted, done, failed, timeouts, cancelled, refused_full;
+    uint64_t submitted, done, failed, timeouts, cancelled, refused_full, peer_gone;
     double handshakes_per_s;       /* completed (DONE) over the last full second */
 } bacsc_hspool_stats;
 

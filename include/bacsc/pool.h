@@ -16,6 +16,10 @@
  * bacsc_pool_wait() when it needs the results. A NULL pool runs every job
  * on the caller, in index order (the single-threaded reference).
  *
+ * Workers run at a lower priority than the thread that made the pool (nice
+ * + BACSC_POOL_NICE, per thread on Linux), so that thread's serial work
+ * keeps its core while the workers use what is left.
+ *
  * fn must not call back into the same pool. Jobs from several threads may
  * share one pool; a pool must not be freed while a job is running.
  */
@@ -25,6 +29,7 @@
 #include <stddef.h>
 
 #define BACSC_POOL_MAX 64 /* worker threads per pool */
+#define BACSC_POOL_NICE 5 /* workers' nice above their creator's (≈ 1/3 of its CPU weight) */
 
 typedef struct bacsc_pool bacsc_pool;
 typedef struct bacsc_pool_job bacsc_pool_job;

@@ -96,6 +96,11 @@ typedef struct bacsc_tls_stats {
     uint64_t tickets_full_verify;  /* verified in full (the ticket named no issuer, e.g. from an
                                       older bacsc, or not one now configured) */
     uint64_t tickets_refreshed; /* server: new tickets sent on open connections */
+    /* how connected peers were checked again after reloads
+     * (bacsc_tls_peer_recheck) */
+    uint64_t rechecks_issuer_known; /* with the issuer certificate that verified the peer still
+                                       configured: every check but its signature */
+    uint64_t rechecks_full_verify;  /* verified in full */
 } bacsc_tls_stats;
 
 void bacsc_tls_ctx_stats(const bacsc_tls_ctx *ctx, bacsc_tls_stats *out);

@@ -144,6 +144,9 @@ typedef struct bacsc_ws_listener_stats {
     uint64_t tls_failed[9];           /* TLS handshake failures by error code 180..188 */
     uint64_t upgrade_failed;          /* HTTP upgrade refused (152..165) */
     uint64_t opened;                  /* handshakes completed (connection open) */
+    uint64_t abandoned;               /* the client closed before its TLS handshake was done
+                                         (e.g. gave up while waiting in the accept queue):
+                                         dropped before the next handshake step */
     unsigned handshaking;             /* now: connections between accept and open */
     unsigned addresses;               /* now: source addresses tracked */
     unsigned max_addr_handshaking;    /* now: most handshakes held by one address */

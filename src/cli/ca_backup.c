@@ -138,6 +138,8 @@ int ca_cmd_restore(int argc, char **argv)
         cli_error(o.c.prog, "give exactly one backup file (see --help)");
         return EXIT_USAGE;
     }
+    if (cli_empty_operand(o.c.prog, "backup FILE", argv[1]))
+        return EXIT_USAGE;
     char *pass = NULL;
     if (read_backup_pass(o.c.prog, o.bpass_file, &pass) != 0)
         return EXIT_USAGE;

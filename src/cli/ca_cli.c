@@ -1,6 +1,7 @@
 /* ca_cli.c — the common options and helpers of `bacsc ca` (see ca_cli.h). */
 #include "ca_cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,7 +154,7 @@ int ca_parse_id(const char *s, int64_t *out)
     char *end;
     errno = 0;
     long long v = strtoll(s, &end, 10);
-    if (!*s || *end || errno || v <= 0)
+    if (!isdigit((unsigned char)*s) || *end || errno || v <= 0)
         return -1;
     *out = v;
     return 0;

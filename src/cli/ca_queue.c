@@ -61,6 +61,11 @@ static void print_result(const bacsc_request_result *r, void *user)
  * Returns 0 or -1 (message printed). */
 static int add_ids(const ca_common *c, const char *text, int64_t **ids, size_t *n, size_t *cap)
 {
+    size_t len = strlen(text);
+    if (len == 0 || text[0] == ',' || text[len - 1] == ',' || strstr(text, ",,")) {
+        cli_error(c->prog, "bad request id '%s' (ids and ranges: 11,12,14-16)", text);
+        return -1;
+    }
     char *copy = strdup(text);
     char *save = NULL;
     int rc = copy ? 0 : -1;
@@ -472,6 +477,8 @@ static int cmd_submit_or_sign(int argc, char **argv, int mode /* 0 submit, 1 sig
                                              : "exactly one SOURCE (zip or directory) expected");
         return EXIT_USAGE;
     }
+    if (cli_empty_operand(c.prog, "SOURCE", argv[1]))
+        return EXIT_USAGE;
     if (mode && response_name_ok(&c, out) != 0)
         return EXIT_USAGE;
     if (mode && ca_check_out_path(&c, out) != 0)

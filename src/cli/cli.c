@@ -22,11 +22,27 @@ void cli_error(const char *prog, const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+void cli_unexpected_arg(const char *prog, const char *arg, const char *hint)
+{
+    if (hint)
+        cli_error(prog, "unexpected argument '%s' (%s)", arg, hint);
+    else
+        cli_error(prog, "unexpected argument '%s'", arg);
+}
+
+bool cli_empty_operand(const char *prog, const char *what, const char *arg)
+{
+    if (!arg || *arg)
+        return false;
+    cli_error(prog, "empty %s", what);
+    return true;
+}
+
 bool cli_extra_args(const char *prog, int argc, char **argv, int max)
 {
     if (argc <= max + 1)
         return false;
-    cli_error(prog, "unexpected argument '%s'", argv[max + 1]);
+    cli_unexpected_arg(prog, argv[max + 1], NULL);
     return true;
 }
 
@@ -130,13 +146,18 @@ int cli_dispatch(const char *prog, const cli_subcommand *subs, int argc, char **
         argv[1] = sub;
         return find_sub(subs, sub)->run(argc - 1, argv + 1);
     }
-    const char *hint = name[0] != '-' ? cli_suggest(name, &subs[0].name, SIZE_MAX, sizeof subs[0])
-                                      : NULL;
+    return cli_unknown_command(prog, name, &subs[0].name, SIZE_MAX, sizeof subs[0]);
+}
+
+int cli_unknown_command(const char *prog, const char *word, const char *const *names, size_t n,
+                        size_t stride)
+{
+    const char *hint = word[0] != '-' ? cli_suggest(word, names, n, stride) : NULL;
     if (hint)
-        cli_error(prog, "unknown command '%s'; did you mean '%s'? (see 'bacsc %s --help')", name,
+        cli_error(prog, "unknown command '%s'; did you mean '%s'? (see 'bacsc %s --help')", word,
                   hint, prog);
     else
-        cli_error(prog, "unknown command '%s' (see 'bacsc %s --help')", name, prog);
+        cli_error(prog, "unknown command '%s' (see 'bacsc %s --help')", word, prog);
     return EXIT_USAGE;
 }
 

@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Exit codes; documented in docs/bacsc.md. */
 enum {
@@ -37,10 +38,27 @@ typedef struct cli_subcommand {
 /* Print "bacsc <prog>: <message>\n" to stderr. */
 void cli_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Print the one refusal of an operand too many:
+ * "bacsc <prog>: unexpected argument 'X'", then " (hint)" when `hint` is set.
+ * Every command refuses extra operands with these words, exit EXIT_USAGE. */
+void cli_unexpected_arg(const char *prog, const char *arg, const char *hint);
+
 /* Refuse operands past the first `max` (argv[1..max]; argc counts argv[0]):
  * "bacsc <prog>: unexpected argument 'X'" naming the first one too many.
  * Returns true when refused (the caller exits EXIT_USAGE). */
 bool cli_extra_args(const char *prog, int argc, char **argv, int max);
+
+/* Refuse an unknown subcommand `word` of `prog` in one line, with a "did you
+ * mean" hint from `names` (an array of `n` strings, or up to a NULL one, at a
+ * stride of `stride` octets; see cli_suggest):
+ *   bacsc <prog>: unknown command 'X'[; did you mean 'Y'?] (see 'bacsc <prog> --help')
+ * Returns EXIT_USAGE. */
+int cli_unknown_command(const char *prog, const char *word, const char *const *names, size_t n,
+                        size_t stride);
+
+/* Refuse an empty operand that names a file ("bacsc <prog>: empty WHAT"):
+ * returns true when `arg` is "" (the caller exits EXIT_USAGE). */
+bool cli_empty_operand(const char *prog, const char *what, const char *arg);
 
 /* Dispatch argv[1] among `subs` (terminated by a NULL name); handles
  * "--help"/"help" by listing them (and, in the man and completion help

@@ -88,8 +88,24 @@ static int bad_number(const cli_spec *s, const cli_opt *o, const char *arg)
     return -1;
 }
 
+/* Only what a person types as a decimal number: digits, a sign, a point, an
+ * exponent ("5", "-3", "0.5", "1e3"); not " 5", "+5", "0x10", "inf" or "nan",
+ * which strtol/strtod would take. */
+static bool plain_number(const char *arg, bool fraction)
+{
+    if (!isdigit((unsigned char)arg[0]) && arg[0] != '-' && !(fraction && arg[0] == '.'))
+        return false;
+    for (const char *c = arg + 1; *c; c++)
+        if (!isdigit((unsigned char)*c) &&
+            !(fraction && (*c == '.' || *c == 'e' || *c == 'E' || *c == '-' || *c == '+')))
+            return false;
+    return true;
+}
+
 static int parse_long(const char *arg, long *out)
 {
+    if (!plain_number(arg, false))
+        return -1;
     char *end;
     errno = 0;
     long v = strtol(arg, &end, 10);
@@ -118,7 +134,7 @@ static int apply_id(const cli_spec *s, const cli_opt *o, const char *arg, void *
     char *end;
     errno = 0;
     long long v = strtoll(arg, &end, 10);
-    if (!*arg || *end || errno || v <= 0) {
+    if (!plain_number(arg, false) || *end || errno || v <= 0) {
         cli_error(s->prog, "bad value '%s' for --%s (see --help)", arg, o->name);
         return -1;
     }
@@ -131,7 +147,7 @@ static int apply_seconds(const cli_spec *s, const cli_opt *o, const char *arg, v
     char *end;
     errno = 0;
     double v = strtod(arg, &end);
-    if (errno || end == arg || *end || !(v >= 0) || v > 86400) {
+    if (!plain_number(arg, true) || errno || end == arg || *end || !(v >= 0) || v > 86400) {
         cli_error(s->prog, "--%s: '%s' is not a number of seconds (0..86400)", o->name, arg);
         return -1;
     }
@@ -144,7 +160,8 @@ static int apply_double(const cli_spec *s, const cli_opt *o, const char *arg, vo
     char *end;
     errno = 0;
     double v = strtod(arg, &end);
-    if (errno || end == arg || *end || !(v >= o->dmin && v <= o->dmax)) {
+    if (!plain_number(arg, true) || errno || end == arg || *end ||
+        !(v >= o->dmin && v <= o->dmax)) {
         cli_error(s->prog, "--%s: '%s' is not a number in %g..%g", o->name, arg, o->dmin,
                   o->dmax);
         return -1;
@@ -195,6 +212,30 @@ static int apply(const cli_spec *s, void *opts, const cli_opt *o, const cli_part
 
 /* ---- parsing ---------------------------------------------------------------------- */
 
+/* Does the row's argument name a file or directory ("FILE", "DIR", "CERT.pem")? */
+static bool names_a_path(const cli_opt *o)
+{
+    static const char *const paths[] = {"FILE", "F", "DIR", "RESPONSE", "CA_CERT"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+        if (strcmp(o->arg, paths[i]) == 0)
+            return true;
+    size_t n = strlen(o->arg);
+    return n > 4 && (strcmp(o->arg + n - 4, ".pem") == 0 || strcmp(o->arg + n - 4, ".zip") == 0);
+}
+
+/* apply() for an option of the command line, where an empty path
+ * ("--dir ''") is refused: no file has an empty name. (cli_set, for
+ * configuration files, is not affected.) */
+static int apply_arg(const cli_spec *s, void *opts, const cli_opt *o, const cli_part *part,
+                     const char *arg)
+{
+    if (arg && !*arg && names_a_path(o)) {
+        cli_error(s->prog, "--%s: empty %s", o->name, o->arg);
+        return -1;
+    }
+    return apply(s, opts, o, part, arg);
+}
+
 static int refuse(const cli_spec *s, const char *word)
 {
     cli_error(s->prog, "unknown option or missing argument: %s (see --help)", word);
@@ -225,7 +266,7 @@ static int parse_long_opt(const cli_spec *s, void *opts, int argc, char **argv, 
         else
             return refuse(s, argv[*i]);
     }
-    return result_of(apply(s, opts, o, part, arg));
+    return result_of(apply_arg(s, opts, o, part, arg));
 }
 
 /* "-x", "-xVALUE", "-x VALUE" or bundled flags "-jq" at argv[*i]. */
@@ -248,7 +289,7 @@ static int parse_short_opts(const cli_spec *s, void *opts, int argc, char **argv
             else
                 return refuse(s, w);
         }
-        int r = result_of(apply(s, opts, o, part, arg));
+        int r = result_of(apply_arg(s, opts, o, part, arg));
         if (r >= 0 || o->arg)
             return r;
     }

@@ -434,10 +434,8 @@ static int parse_hub(bench_cli *c, int argc, char **argv)
     int rc = cli_parse(&hub_spec, c, &argc, argv);
     if (rc >= 0)
         return rc;
-    if (argc > 1) {
-        cli_error(hub_spec.prog, "unexpected argument '%s'", argv[1]);
+    if (cli_extra_args(hub_spec.prog, argc, argv, 0))
         return EXIT_USAGE;
-    }
     bench_hub_opts *o = &c->o;
     o->size = c->size;
     if (c->mode && strcmp(c->mode, "throughput") == 0)

@@ -5,6 +5,7 @@
  * else ./ca) through the library API of bacsc/pki.h; this file only parses
  * options, reads and writes files and prints results.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -181,6 +182,8 @@ static int cmd_install_cert(int argc, char **argv)
         cli_error(c.prog, "exactly one certificate FILE expected");
         return EXIT_USAGE;
     }
+    if (cli_empty_operand(c.prog, "certificate FILE", argv[1]))
+        return EXIT_USAGE;
     unsigned char *data;
     size_t len;
     if (cli_read_file(c.prog, argv[1], 1 << 20, &data, &len) != 0)
@@ -259,10 +262,14 @@ static int cmd_policy(int argc, char **argv)
     const char *verb = argc > 1 ? argv[1] : "show";
     bool show = strcmp(verb, "show") == 0;
     bool set = strcmp(verb, "set") == 0;
-    if ((show || set) && cli_extra_args(c.prog, argc, argv, show ? 1 : 3))
+    if (!show && !set) {
+        static const char *const verbs[] = {"show", "set"};
+        return cli_unknown_command(c.prog, verb, verbs, 2, sizeof verbs[0]);
+    }
+    if (cli_extra_args(c.prog, argc, argv, show ? 1 : 3))
         return EXIT_USAGE;
-    if ((!show && !set) || (set && argc != 4)) {
-        fputs(policy_usage, stderr);
+    if (set && argc != 4) {
+        cli_error(c.prog, "set: KEY and VALUE are required");
         return EXIT_USAGE;
     }
     bacsc_ca *ca = ca_open(&c);
@@ -316,6 +323,20 @@ CA_SPEC(revoke, "ca revoke",
         "Publish the change with 'bacsc ca crl'.\n\n",
         revoke_rows, 0, revoke_opts);
 
+/* A certificate serial as `ca list` prints it: hex digits, maybe split by ':'
+ * or ' ' ("4f:3a:..."); at most 20 octets (RFC 5280). */
+static bool serial_ok(const char *s)
+{
+    size_t digits = 0;
+    for (; *s; s++) {
+        if (isxdigit((unsigned char)*s))
+            digits++;
+        else if (*s != ':' && *s != ' ')
+            return false;
+    }
+    return digits > 0 && digits <= 40;
+}
+
 static int cmd_revoke(int argc, char **argv)
 {
     revoke_opts o = {0};
@@ -332,6 +353,11 @@ static int cmd_revoke(int argc, char **argv)
         return EXIT_USAGE;
     if (argc != 2) {
         cli_error(c.prog, "exactly one SERIAL expected");
+        return EXIT_USAGE;
+    }
+    if (!serial_ok(argv[1])) {
+        cli_error(c.prog, "'%s' is not a serial number (hex, as 'bacsc ca list' shows it)",
+                  argv[1]);
         return EXIT_USAGE;
     }
     bacsc_ca *ca = ca_open(&c);

@@ -529,8 +529,8 @@ static int cmd_inspect(int argc, char **argv)
     const char *const *ca_paths = o.ca;
     size_t n_cas = o.n_cas;
     const char *request = o.request;
-    if (argc != 2) {
-        if (!cli_extra_args("cari inspect", argc, argv, 1))
+    if (argc != 2 || cli_empty_operand("cari inspect", "FILE", argv[1])) {
+        if (argc != 2 && !cli_extra_args("cari inspect", argc, argv, 1))
             cli_error("cari inspect", "need exactly one FILE (see --help)");
         return EXIT_USAGE;
     }

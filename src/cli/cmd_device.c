@@ -683,12 +683,10 @@ static int parse_opts(int argc, char **argv, sc_opts *o, devhost_opts *dh, const
     int rc = cli_parse(&device_spec, &c, &argc, argv);
     if (rc >= 0)
         return rc;
+    if (cli_extra_args(PROG, argc, argv, 0))
+        return EXIT_USAGE;
     if (c.pics)
         return bacsc_device_pics(pics_line, stdout) == BACSC_OK ? EXIT_OK : EXIT_FAIL;
-    if (argc != 1) {
-        cli_error(PROG, "unexpected argument '%s'", argv[1]);
-        return EXIT_USAGE;
-    }
     *config = c.config;
     return -1;
 }

@@ -391,10 +391,8 @@ int bacsc_cmd_hub(int argc, char **argv)
     int prc = cli_parse(&hub_spec, &ho, &argc, argv);
     if (prc >= 0)
         return prc;
-    if (argc != 1) {
-        cli_error(PROG, "unexpected argument '%s'", argv[1]);
+    if (cli_extra_args(PROG, argc, argv, 0))
         return EXIT_USAGE;
-    }
     sc_opts o = ho.o;
     if (ho.config && sc_opts_load(PROG, ho.config, &o))
         return EXIT_DATAERR;

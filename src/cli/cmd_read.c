@@ -172,6 +172,8 @@ int bacsc_cmd_read(int argc, char **argv)
     d.interval = o.interval;
     bool has_index = o.index != ULONG_MAX;
     uint32_t index = (uint32_t)o.index;
+    if (cli_extra_args(PROG, argc, argv, 3))
+        return EXIT_USAGE;
     if (argc != 4) {
         cli_error(PROG, "expected DEVICE OBJECT PROPERTY (see --help)");
         return EXIT_USAGE;

@@ -212,7 +212,9 @@ int bacsc_cmd_readm(int argc, char **argv)
     if (rc >= 0)
         return rc;
     int npos = argc - 1;
-    if ((npos == 2 || npos == 3) && strcmp(argv[2], "all") == 0) {
+    if (npos >= 2 && strcmp(argv[2], "all") == 0) {
+        if (cli_extra_args(PROG, argc, argv, 3))
+            return EXIT_USAGE;
         /* the whole device: DEVICE all [PROPS] */
         if ((rc = sc_tool_parse_device(&t, argv[1])) != 0)
             return rc;
@@ -221,7 +223,11 @@ int bacsc_cmd_readm(int argc, char **argv)
             return EXIT_USAGE;
         return readm_all_main(&t, m.refs, m.nrefs, props);
     }
-    if (npos < 3 || (npos - 1) % 2 != 0) {
+    if (npos >= 2 && (npos - 1) % 2 != 0) {
+        cli_error(PROG, "object '%s' has no PROPERTY-LIST (see --help)", argv[argc - 1]);
+        return EXIT_USAGE;
+    }
+    if (npos < 3) {
         cli_error(PROG, "expected DEVICE followed by OBJECT PROPERTY-LIST pairs (see --help)");
         return EXIT_USAGE;
     }

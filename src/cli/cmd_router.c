@@ -354,10 +354,8 @@ static int parse_args(router_opts *r, int argc, char **argv)
     int rc = cli_parse(&router_spec, r, &argc, argv);
     if (rc >= 0)
         return rc == EXIT_OK ? 1 : rc;
-    if (argc != 1) {
-        cli_error(PROG, "unexpected argument '%s'", argv[1]);
+    if (cli_extra_args(PROG, argc, argv, 0))
         return EXIT_USAGE;
-    }
     return 0;
 }
 

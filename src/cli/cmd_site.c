@@ -266,7 +266,7 @@ static int init_check(opts *o, void *ctx)
     init_ctx *c = ctx;
     bool exists = access(o->db, F_OK) == 0;
     if (o->npos) {
-        cli_error(o->prog, "unexpected argument '%s'", o->pos[0]);
+        cli_unexpected_arg(o->prog, o->pos[0], NULL);
         return EXIT_USAGE;
     }
     if (!exists && (!o->name || !o->ca)) {
@@ -454,7 +454,7 @@ static int status_check(opts *o, void *ctx)
 {
     status_ctx *c = ctx;
     if (o->npos) {
-        cli_error(o->prog, "unexpected argument '%s' (use --filter)", o->pos[0]);
+        cli_unexpected_arg(o->prog, o->pos[0], "use --filter");
         return EXIT_USAGE;
     }
     for (size_t i = 0; i < o->nfilters; i++) {
@@ -472,9 +472,9 @@ static int status_check(opts *o, void *ctx)
                 cli_error(o->prog, "unknown mode '%s' (ip, dual, sc, unknown)", f + 5);
                 return EXIT_USAGE;
             }
-        } else if (strncmp(f, "name=", 5) == 0) {
+        } else if (strncmp(f, "name=", 5) == 0 && f[5]) {
             c->f_name = f + 5;
-        } else if (bacsc_site_selection_parse(f, &c->sel) == BACSC_OK) {
+        } else if (*f && bacsc_site_selection_parse(f, &c->sel) == BACSC_OK) {
             c->has_sel = true;
         } else {
             cli_error(o->prog, "bad filter '%s' (cert=S, mode=M, name=GLOB or 1001-1010)", f);
@@ -636,7 +636,7 @@ static int discover_check(opts *o, void *ctx)
 {
     discover_ctx *c = ctx;
     if (o->npos) {
-        cli_error(o->prog, "unexpected argument '%s'", o->pos[0]);
+        cli_unexpected_arg(o->prog, o->pos[0], NULL);
         return EXIT_USAGE;
     }
     if (load_targets(o, &c->owned, &c->nowned) != 0)
@@ -823,7 +823,7 @@ static int request_check(opts *o, void *sel)
         return EXIT_USAGE;
     }
     if (o->npos > 1) {
-        cli_error(o->prog, "unexpected argument '%s'", o->pos[1]);
+        cli_unexpected_arg(o->prog, o->pos[1], NULL);
         return EXIT_USAGE;
     }
     if (!o->sign_cert != !o->sign_key) {
@@ -983,13 +983,15 @@ static int import_check(opts *o, void *ctx)
 {
     file_ctx *f = ctx;
     if (o->npos > 1) {
-        cli_error(o->prog, "unexpected argument '%s'", o->pos[1]);
+        cli_unexpected_arg(o->prog, o->pos[1], NULL);
         return EXIT_USAGE;
     }
     if (o->npos != 1) {
         cli_error(o->prog, "give exactly one response file (see --help)");
         return EXIT_USAGE;
     }
+    if (cli_empty_operand(o->prog, "response FILE", o->pos[0]))
+        return EXIT_USAGE;
     return cli_read_file(o->prog, o->pos[0], 512u << 20, &f->data, &f->len) != 0 ? EXIT_FAIL
                                                                                  : -1;
 }
@@ -1118,11 +1120,19 @@ typedef struct trust_ctx {
 static int trust_check(opts *o, void *ctx)
 {
     trust_ctx *c = ctx;
-    if (o->npos < 2 || o->npos > 3 ||
-        (strcmp(o->pos[0], "add") != 0 && strcmp(o->pos[0], "remove") != 0)) {
+    static const char *const verbs[] = {"add", "remove"};
+    if (o->npos >= 1 && strcmp(o->pos[0], "add") != 0 && strcmp(o->pos[0], "remove") != 0)
+        return cli_unknown_command(o->prog, o->pos[0], verbs, 2, sizeof verbs[0]);
+    if (o->npos > 3) {
+        cli_unexpected_arg(o->prog, o->pos[3], NULL);
+        return EXIT_USAGE;
+    }
+    if (o->npos < 2) {
         cli_error(o->prog, "usage: bacsc site trust add|remove CA_CERT (DEVICES | --all)");
         return EXIT_USAGE;
     }
+    if (cli_empty_operand(o->prog, "CA_CERT", o->pos[1]))
+        return EXIT_USAGE;
     c->add = strcmp(o->pos[0], "add") == 0;
     if (!site_get_selection(o, o->npos == 3 ? o->pos[2] : NULL, &c->sel))
         return EXIT_USAGE;
@@ -1183,7 +1193,15 @@ static int mode_check(opts *o, void *ctx)
 {
     mode_ctx *c = ctx;
     c->mode = o->npos >= 1 ? bacsc_site_mode_parse(o->pos[0]) : -1;
-    if (c->mode < 0 || o->npos > 2) {
+    if (o->npos >= 1 && c->mode < 0) {
+        cli_error(o->prog, "unknown mode '%s' (ip, dual or sc)", o->pos[0]);
+        return EXIT_USAGE;
+    }
+    if (o->npos > 2) {
+        cli_unexpected_arg(o->prog, o->pos[2], NULL);
+        return EXIT_USAGE;
+    }
+    if (c->mode < 0) {
         cli_error(o->prog, "usage: bacsc site mode ip|dual|sc (DEVICES | --all)");
         return EXIT_USAGE;
     }

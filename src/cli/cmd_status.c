@@ -105,7 +105,9 @@ int bacsc_cmd_status(int argc, char **argv)
     int rc = cli_parse(&status_spec, &o, &argc, argv);
     if (rc >= 0)
         return rc;
-    if (!o.file || argc != 1) {
+    if (cli_extra_args(PROG, argc, argv, 0))
+        return EXIT_USAGE;
+    if (!o.file) {
         cli_error(PROG, "--status-file FILE is required");
         return EXIT_USAGE;
     }

@@ -9,8 +9,10 @@
  *   bacsc web token list | token revoke ID
  * Every form takes --web-db FILE (default $BACSC_WEB_DB, else ./web.db).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +92,7 @@ typedef struct sub_opts {
     bool json;
     const char *pos[2];
     int npos;
+    int64_t id; /* token revoke ID */
 } sub_opts;
 
 #define USER_USAGE                                                                                 \
@@ -131,7 +134,7 @@ static int sub_parse(const char *prog, int argc, char **argv, sub_opts *o)
         return rc;
     for (int i = 1; i < argc; i++) {
         if (o->npos >= 2) {
-            cli_error(prog, "unexpected argument '%s'", argv[i]);
+            cli_unexpected_arg(prog, argv[i], NULL);
             return EXIT_USAGE;
         }
         o->pos[o->npos++] = argv[i];
@@ -139,8 +142,32 @@ static int sub_parse(const char *prog, int argc, char **argv, sub_opts *o)
     return -1;
 }
 
-/* Parse a `web user` / `web token` command line (a verb is required) and
- * open the database. Returns -1 with *db open, else an exit code. */
+static int parse_id(const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (!isdigit((unsigned char)*s) || *end || errno || v <= 0)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* The verbs of `web user` and `web token`, and how many operands each takes. */
+typedef struct sub_verb {
+    const char *name;
+    int operands;
+    const char *operand;
+} sub_verb;
+
+static const sub_verb user_verbs[] = {
+    {"add", 1, "NAME"}, {"list", 0, NULL}, {"remove", 1, "NAME"}, {"passwd", 1, "NAME"}, {0}};
+static const sub_verb token_verbs[] = {
+    {"create", 0, NULL}, {"list", 0, NULL}, {"revoke", 1, "ID"}, {0}};
+
+/* Parse a `web user` / `web token` command line (a verb is required; its
+ * operands are checked here, before anything is opened) and open the
+ * database. Returns -1 with *db open, else an exit code. */
 static int sub_begin(const char *prog, int argc, char **argv, sub_opts *o, web_db **db)
 {
     int ex = sub_parse(prog, argc, argv, o);
@@ -150,10 +177,23 @@ static int sub_begin(const char *prog, int argc, char **argv, sub_opts *o, web_d
         user_usage(stderr);
         return EXIT_USAGE;
     }
-    /* the verbs without an operand: list (user, token), create (token) */
-    bool token = strcmp(prog, "web token") == 0;
-    if (o->npos > 1 && (!strcmp(o->pos[0], "list") || (token && !strcmp(o->pos[0], "create")))) {
-        cli_error(prog, "unexpected argument '%s'", o->pos[1]);
+    const sub_verb *verbs = strcmp(prog, "web token") == 0 ? token_verbs : user_verbs;
+    const sub_verb *v = verbs;
+    while (v->name && strcmp(v->name, o->pos[0]) != 0)
+        v++;
+    if (!v->name)
+        return cli_unknown_command(prog, o->pos[0], &verbs[0].name, SIZE_MAX, sizeof verbs[0]);
+    if (o->npos - 1 > v->operands) {
+        cli_unexpected_arg(prog, o->pos[v->operands + 1], NULL);
+        return EXIT_USAGE;
+    }
+    if (o->npos - 1 < v->operands) {
+        cli_error(prog, "%s: %s is required", v->name, v->operand);
+        return EXIT_USAGE;
+    }
+    if (v->operand && strcmp(v->operand, "ID") == 0 && parse_id(o->pos[1], &o->id) != 0) {
+        cli_error(prog, "%s: '%s' is not a token id (a number, see 'bacsc %s list')", v->name,
+                  o->pos[1], prog);
         return EXIT_USAGE;
     }
     *db = open_db(prog, o->db);
@@ -218,7 +258,7 @@ static int cmd_user(int argc, char **argv)
         if (arr)
             cli_print_json(arr);
         ex = EXIT_OK;
-    } else if (!strcmp(verb, "remove") && o.npos == 2) {
+    } else { /* remove NAME (sub_begin checked the verb and its operand) */
         if (web_user_remove(db, o.pos[1]) != BACSC_OK) {
             cli_error(prog, "%s", web_db_errmsg(db));
             ex = EXIT_DATAERR;
@@ -227,10 +267,6 @@ static int cmd_user(int argc, char **argv)
             printf("removed %s\n", o.pos[1]);
             ex = EXIT_OK;
         }
-    } else {
-        cli_error(prog, "unknown or incomplete subcommand '%s' (add, list, remove, passwd)",
-                  verb);
-        ex = EXIT_USAGE;
     }
     web_db_close(db);
     return ex;
@@ -281,14 +317,10 @@ static int cmd_token(int argc, char **argv)
     } else if (!strcmp(o.pos[0], "list")) {
         web_tokens(db, print_token, NULL);
         ex = EXIT_OK;
-    } else if (!strcmp(o.pos[0], "revoke") && o.npos == 2) {
-        ex = web_token_revoke(db, atoll(o.pos[1])) == BACSC_OK ? EXIT_OK : EXIT_DATAERR;
+    } else { /* revoke ID (sub_begin checked the verb and parsed the id) */
+        ex = web_token_revoke(db, o.id) == BACSC_OK ? EXIT_OK : EXIT_DATAERR;
         if (ex)
             cli_error(prog, "%s", web_db_errmsg(db));
-    } else {
-        cli_error(prog, "unknown or incomplete subcommand '%s' (create, list, revoke)",
-                  o.pos[0]);
-        ex = EXIT_USAGE;
     }
     web_db_close(db);
     return ex;
@@ -425,7 +457,7 @@ static int serve_parse(serve_opts *o, int argc, char **argv)
     if (rc >= 0)
         return rc;
     if (argc > 1) {
-        cli_error("web", "unexpected argument '%s' (subcommands: user, token)", argv[1]);
+        cli_unexpected_arg("web", argv[1], "subcommands: user, token");
         return EXIT_USAGE;
     }
     if (o->max_upload)

@@ -142,10 +142,8 @@ int bacsc_cmd_whois(int argc, char **argv)
     int rc = cli_parse(&whois_spec, &o, &argc, argv);
     if (rc >= 0)
         return rc;
-    if (argc != 1) {
-        cli_error(PROG, "unexpected argument '%s'", argv[1]);
+    if (cli_extra_args(PROG, argc, argv, 0))
         return EXIT_USAGE;
-    }
     bool has_low = o.low != ULONG_MAX, has_high = o.high != ULONG_MAX;
     ws.w.low = (uint32_t)o.low;
     ws.w.high = (uint32_t)o.high;

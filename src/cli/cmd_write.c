@@ -115,6 +115,8 @@ int bacsc_cmd_write(int argc, char **argv)
         cli_error(PROG, "--type: unknown type '%s'", o.type);
         return EXIT_USAGE;
     }
+    if (cli_extra_args(PROG, argc, argv, 4))
+        return EXIT_USAGE;
     if (argc != 5) {
         cli_error(PROG, "expected DEVICE OBJECT PROPERTY VALUE (see --help)");
         return EXIT_USAGE;

@@ -73,6 +73,7 @@ static void refusals(struct out *o, const bacsc_ws_listener_stats *ls, const bac
     lab(o, n, "reason", "first-octet-timeout", ls->first_octet_timeouts);
     lab(o, n, "reason", "handshake-timeout", ls->handshake_timeouts);
     lab(o, n, "reason", "upgrade-refused", ls->upgrade_failed);
+    lab(o, n, "reason", "client-gone", ls->abandoned);
     for (int i = 0; i < 9; i++) {
         char r[64];
         snprintf(r, sizeof r, "%s", bacsc_sc_error_name((uint16_t)(180 + i)));

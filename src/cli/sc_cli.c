@@ -6,6 +6,7 @@
 #include "bacsc/log.h"
 #include "bacsc/pki.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -84,7 +85,9 @@ int sc_parse_seconds(const char *prog, const char *opt, const char *s, double *o
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= 0) || v > 86400) {
+    /* decimal only: not " 1", "+1", "0x10" (strtod takes them) */
+    if (!(isdigit((unsigned char)*s) || *s == '.') || strpbrk(s, "xX") || errno || end == s ||
+        *end || !(v >= 0) || v > 86400) {
         cli_error(prog, "%s: '%s' is not a number of seconds (0..86400)", opt, s);
         return -1;
     }
@@ -98,7 +101,7 @@ int sc_parse_ulong(const char *prog, const char *opt, const char *s, unsigned lo
     char *end;
     errno = 0;
     unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || *s == '-' || v < min || v > max) {
+    if (!isdigit((unsigned char)*s) || errno || end == s || *end || v < min || v > max) {
         cli_error(prog, "%s: '%s' is not a number in %lu..%lu", opt, s, min, max);
         return -1;
     }
@@ -519,13 +522,15 @@ json_t *sc_status_tls(const bacsc_tls_ctx *tls)
 {
     bacsc_tls_stats st;
     bacsc_tls_ctx_stats(tls, &st);
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "handshakes", (json_int_t)st.handshakes,
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "handshakes", (json_int_t)st.handshakes,
                      "resumed", (json_int_t)st.resumed, "tickets_refused",
                      (json_int_t)st.tickets_refused, "ticket_key_rotations",
                      (json_int_t)st.key_rotations, "tickets_issuer_known",
                      (json_int_t)st.tickets_issuer_known, "tickets_full_verify",
                      (json_int_t)st.tickets_full_verify, "tickets_refreshed",
-                     (json_int_t)st.tickets_refreshed);
+                     (json_int_t)st.tickets_refreshed, "rechecks_issuer_known",
+                     (json_int_t)st.rechecks_issuer_known, "rechecks_full_verify",
+                     (json_int_t)st.rechecks_full_verify);
 }
 
 int sc_uuid_binding(const char *prog, const sc_opts *o)

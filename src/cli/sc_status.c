@@ -55,6 +55,7 @@ json_t *sc_status_hubd(const bacsc_loop *loop, const bacsc_hubd *h)
 #define N(f) json_object_set_new(lj, #f, json_integer((json_int_t)ls.f))
     N(accepted); N(opened); N(refused_max_connections); N(refused_addr_handshakes);
     N(refused_addr_rate); N(first_octet_timeouts); N(handshake_timeouts); N(upgrade_failed);
+    N(abandoned);
     N(handshaking); N(addresses); N(max_addr_handshaking);
 #undef N
     json_t *tf = json_object();

@@ -59,7 +59,7 @@ bool site_get_selection(const opts *o, const char *text, bacsc_site_selection *s
         cli_error(o->prog, "which devices? give DEVICES (e.g. 1001-1010,1020) or --all");
         return false;
     }
-    if (bacsc_site_selection_parse(o->all ? "all" : text, sel) != BACSC_OK) {
+    if ((text && !*text) || bacsc_site_selection_parse(o->all ? "all" : text, sel) != BACSC_OK) {
         cli_error(o->prog, "bad device list '%s' (instances and ranges: 1001-1010,1020)", text);
         return false;
     }
@@ -76,7 +76,7 @@ int site_cmd_begin(opts *o, const site_verb *v, int argc, char **argv, void *ctx
         if ((ex = v->check(o, ctx)) >= 0)
             return ex;
     } else if (o->npos) {
-        cli_error(o->prog, "unexpected argument '%s'", o->pos[0]);
+        cli_unexpected_arg(o->prog, o->pos[0], NULL);
         return EXIT_USAGE;
     }
     if (!(*s = site_open_db(o, v->create)))

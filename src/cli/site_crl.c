@@ -40,10 +40,19 @@ typedef struct crl_ctx {
 static int crl_check_args(opts *o, void *ctx)
 {
     crl_ctx *c = ctx;
-    if (o->npos < 2 || o->npos > 3 || strcmp(o->pos[0], "push") != 0) {
+    static const char *const verbs[] = {"push"};
+    if (o->npos >= 1 && strcmp(o->pos[0], "push") != 0)
+        return cli_unknown_command(o->prog, o->pos[0], verbs, 1, sizeof verbs[0]);
+    if (o->npos > 3) {
+        cli_unexpected_arg(o->prog, o->pos[3], NULL);
+        return EXIT_USAGE;
+    }
+    if (o->npos < 2) {
         cli_error(o->prog, "usage: bacsc site crl push CRL (DEVICES | --all)");
         return EXIT_USAGE;
     }
+    if (cli_empty_operand(o->prog, "CRL", o->pos[1]))
+        return EXIT_USAGE;
     if (!site_get_selection(o, o->npos == 3 ? o->pos[2] : NULL, &c->sel))
         return EXIT_USAGE;
     return cli_read_file(o->prog, o->pos[1], 1u << 20, &c->data, &c->len) != 0 ? EXIT_FAIL : -1;

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bacsc/log.h"
+
 #define BUCKETS 4096
 
 struct bacsc_addr_limit {
@@ -144,4 +146,19 @@ size_t bacsc_addr_limit_sweep(bacsc_addr_limit *t, double rate, double burst, ui
 size_t bacsc_addr_limit_count(const bacsc_addr_limit *t)
 {
     return t->count;
+}
+
+#define ADDR_LOG_US 10000000u /* one refusal line per address per 10 s */
+
+void bacsc_addr_log_refusal(bacsc_addr_entry *e, const char *why, unsigned handshaking,
+                            uint64_t now)
+{
+    e->refused_since_log++;
+    if (e->logged && now - e->logged < ADDR_LOG_US)
+        return;
+    BACSC_WARN("ws listener: refusing connections from %s: %s (%llu refused since the last "
+               "such line; listener handshaking %u)", e->text, why,
+               (unsigned long long)e->refused_since_log, handshaking);
+    e->logged = now;
+    e->refused_since_log = 0;
 }

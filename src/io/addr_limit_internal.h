@@ -46,6 +46,12 @@ bool bacsc_addr_take(bacsc_addr_entry *e, double rate, double burst, uint64_t no
  * Returns the number of entries left. */
 size_t bacsc_addr_limit_sweep(bacsc_addr_limit *t, double rate, double burst, uint64_t now);
 
+/* Count a refusal of e's address and log it (warn), at most one line per
+ * address per 10 s; `handshaking`: the listener's unauthenticated
+ * connections now. */
+void bacsc_addr_log_refusal(bacsc_addr_entry *e, const char *why, unsigned handshaking,
+                            uint64_t now);
+
 /* Entries now. */
 size_t bacsc_addr_limit_count(const bacsc_addr_limit *t);
 

@@ -116,8 +116,19 @@ static void finish(struct worker *w, bacsc_hs_job *j, int result)
         wake(w->p->efd);
 }
 
-static void step(struct worker *w, bacsc_hs_job *j)
+/* `events`: what epoll reported (0: the first step, right after accept).
+ * A client that closed cannot finish a TLS handshake and a WebSocket upgrade
+ * any more (it needs our answer). When it reset the connection, or closed
+ * before we read anything of it, end the job before SSL_do_handshake()
+ * spends a signature or certificate checks on what it left. One that closes
+ * later may have sent an alert naming its reason: that is read. */
+static void step(struct worker *w, bacsc_hs_job *j, uint32_t events)
 {
+    if ((events & (EPOLLHUP | EPOLLERR)) ||
+        ((events & EPOLLRDHUP) && BIO_number_read(SSL_get_rbio(j->ssl)) == 0)) {
+        finish(w, j, BACSC_HS_PEER_GONE);
+        return;
+    }
     ERR_clear_error();
     int r = SSL_do_handshake(j->ssl);
     bacsc_keyless_leave();
@@ -129,7 +140,8 @@ static void step(struct worker *w, bacsc_hs_job *j)
     }
     int e = SSL_get_error(j->ssl, r);
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-        struct epoll_event ev = {.events = EPOLLIN | (e == SSL_ERROR_WANT_WRITE ? EPOLLOUT : 0u),
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP |
+                                           (e == SSL_ERROR_WANT_WRITE ? EPOLLOUT : 0u),
                                  .data.ptr = j};
         if (epoll_ctl(w->ep, EPOLL_CTL_MOD, j->fd, &ev) == 0)
             return;
@@ -146,7 +158,7 @@ static void start(struct worker *w, bacsc_hs_job *j)
     if (w->active)
         w->active->prev = j;
     w->active = j;
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = j};
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = j};
     if (epoll_ctl(w->ep, EPOLL_CTL_ADD, j->fd, &ev) != 0) {
         j->error_code = 188;
         snprintf(j->error_text, sizeof j->error_text, "tls-error: handshake worker: %s",
@@ -154,7 +166,7 @@ static void start(struct worker *w, bacsc_hs_job *j)
         finish(w, j, BACSC_HS_FAILED);
         return;
     }
-    step(w, j);
+    step(w, j, 0);
 }
 
 /* Deadlines and cancels; returns the epoll timeout (ms) to the next deadline. */
@@ -200,7 +212,7 @@ static void *worker_main(void *arg)
                     start(w, j);
                 }
             } else {
-                step(w, ev[i].data.ptr);
+                step(w, ev[i].data.ptr, ev[i].events);
             }
         }
         bool stop = atomic_load(&w->p->stop);
@@ -246,6 +258,9 @@ static void deliver(bacsc_hspool *p)
             break;
         case BACSC_HS_CANCELLED:
             p->st.cancelled++;
+            break;
+        case BACSC_HS_PEER_GONE:
+            p->st.peer_gone++;
             break;
         default:
             p->st.timeouts++;

@@ -5,11 +5,17 @@
  * Why: OpenSSL 3.0 decodes the public key of every certificate it parses
  * through its provider decoder framework and builds a new decoder context
  * each time (OSSL_DECODER_CTX_new_for_pkey, about 1.2 M instructions, more
- * than an ECDH). When a server makes a session ticket, OpenSSL encodes the
- * session, decodes that encoding into a private copy (with the client's
- * certificate in it) and encodes the copy again; the copy is then freed.
- * Nothing ever uses the copy's certificate key, yet its decode is a sixth of
- * a full handshake.
+ * than an ECDH). A server decodes the client's certificate inside a session
+ * twice where its key is not needed:
+ *  - making a session ticket, OpenSSL encodes the session, decodes that
+ *    encoding into a private copy and encodes the copy again; the copy is
+ *    then freed (a sixth of a full handshake);
+ *  - opening a ticket, OpenSSL decodes the session out of it; bacsc then
+ *    checks the certificate by names, times, CRL and its issuer's key
+ *    (tls_verify.c), never with its own key: the handshake is authenticated
+ *    by the ticket's secret (a quarter of a resumed handshake). A check that
+ *    needs the key (the full verification, a reload's re-check) decodes a
+ *    copy with it (bacsc_tls_keyed_cert()).
  *
  * d2i_SSL_SESSION() has no library-context argument: it decodes with the
  * calling thread's default library context. Inside the window that default
@@ -23,12 +29,15 @@
  *
  * The window must not contain anything that uses the default library
  * context implicitly (EVP_sha256(), EVP_Digest(), X509_verify_cert() with
- * a store context made by X509_STORE_CTX_new() ...): it is opened at the
- * end of the ticket-generation callback and closed at the start of the
- * ticket-key callback, which OpenSSL calls right after the re-encode. If a
- * failure in between skips the second callback, the next
- * bacsc_keyless_leave() closes it: every place in src/io that calls into
- * OpenSSL's handshake or record layer calls it afterwards.
+ * a store context made by X509_STORE_CTX_new() ...). Making a ticket, it is
+ * opened at the end of the ticket-generation callback and closed at the
+ * start of the ticket-key callback, which OpenSSL calls right after the
+ * re-encode; opening one, it is opened at the end of the ticket-key
+ * callback (the ticket's MAC and cipher contexts are set up by then) and
+ * closed at the start of the ticket-decrypted callback. If a failure in
+ * between skips the second callback, the next bacsc_keyless_leave() closes
+ * it: every place in src/io that calls into OpenSSL's handshake or record
+ * layer calls it afterwards.
  */
 #ifndef BACSC_IO_OSSL_KEYLESS_INTERNAL_H
 #define BACSC_IO_OSSL_KEYLESS_INTERNAL_H

@@ -41,6 +41,7 @@
 #include "bacsc/log.h"
 #include "ossl_compat_internal.h"
 #include "ossl_keyless_internal.h"
+#include "tls_verify_internal.h"
 
 struct bacsc_tls_ctx {
     SSL_CTX *ctx;
@@ -154,7 +155,7 @@ static const EVP_MD *sha256(void)
 
 /* The SHA-256 of a certificate: an issuer of our trust stores carries it
  * (computed when the issuers were read), any other is hashed now. */
-static bool cert_sha256(X509 *x, uint8_t out[32])
+bool bacsc_tls_cert_sha256(X509 *x, uint8_t out[32])
 {
     const uint8_t *h = x509_ex_index < 0 ? NULL : X509_get_ex_data(x, x509_ex_index);
     if (h) {
@@ -175,7 +176,7 @@ static int load_issuers(X509_STORE *st, const char *file, STACK_OF(X509_NAME) *n
     X509 *x;
     while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
         uint8_t *h = malloc(32);
-        if (h && (!cert_sha256(x, h) || X509_set_ex_data(x, x509_ex_index, h) != 1))
+        if (h && (!bacsc_tls_cert_sha256(x, h) || X509_set_ex_data(x, x509_ex_index, h) != 1))
             free(h);
         if (X509_STORE_add_cert(st, x) == 1) {
             n++;
@@ -517,6 +518,12 @@ static int ticket_key_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv
                         : EVP_DecryptInit_ex(cctx, ticket_cipher(), NULL, key.aes, iv)) != 1)
         ret = -1;
     OPENSSL_cleanse(&key, sizeof key);
+    /* Opening a ticket: OpenSSL now checks its MAC, decrypts it and decodes
+     * the session — its client certificate without the key, which the
+     * checks of session_cert_ok() do not need (tls_verify.c); closed by
+     * ticket_decrypted_cb(). */
+    if (!enc && ret > 0)
+        bacsc_keyless_enter();
     return ret;
 }
 
@@ -614,115 +621,6 @@ static int setup_trust(X509_STORE *st, const bacsc_tls_config *cfg, STACK_OF(X50
 #define TICKET_AD_V1 0x01
 #define TICKET_AD_LEN 33
 
-/* A failure of the verification step below: the verify callback decides
- * (as in OpenSSL's own step). */
-static int step_fail(X509_STORE_CTX *vc, X509 *x, int depth, int err)
-{
-    X509_STORE_CTX_set_error_depth(vc, depth);
-    X509_STORE_CTX_set_current_cert(vc, x);
-    X509_STORE_CTX_set_error(vc, err);
-    return X509_STORE_CTX_get_verify_cb(vc)(0, vc);
-}
-
-/* The validity period of x at the verification time (OpenSSL's rules). */
-static int step_time(X509_STORE_CTX *vc, X509 *x, int depth)
-{
-    const X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(vc);
-    unsigned long fl = X509_VERIFY_PARAM_get_flags((X509_VERIFY_PARAM *)vp);
-    time_t when = 0, *at = NULL;
-    if (fl & X509_V_FLAG_USE_CHECK_TIME) {
-        when = X509_VERIFY_PARAM_get_time(vp);
-        at = &when;
-    } else if (fl & X509_V_FLAG_NO_CHECK_TIME) {
-        return 1;
-    }
-    int i = X509_cmp_time(X509_get0_notBefore(x), at);
-    if ((i == 0 && !step_fail(vc, x, depth, X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD)) ||
-        (i > 0 && !step_fail(vc, x, depth, X509_V_ERR_CERT_NOT_YET_VALID)))
-        return 0;
-    i = X509_cmp_time(X509_get0_notAfter(x), at);
-    if ((i == 0 && !step_fail(vc, x, depth, X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD)) ||
-        (i < 0 && !step_fail(vc, x, depth, X509_V_ERR_CERT_HAS_EXPIRED)))
-        return 0;
-    return 1;
-}
-
-/* The last step of X509_verify_cert for a certificate out of a ticket that
- * names its issuer (X509_STORE_CTX app data: the SHA-256). Everything
- * before this step ran as in any verification: the issuer looked up in
- * this store, purpose, strict mode, CRL. The chain must be exactly [the
- * certificate, the issuer certificate the ticket names]; then this step
- * does what OpenSSL's own does — the issuer's key usage, both validity
- * periods, the verify callback at each depth — except verifying the
- * issuer's signature on the certificate: that was done, with this very
- * issuer certificate, when the ticket was issued. Anything else fails (the
- * caller then verifies in full). */
-static int verify_known_issuer(X509_STORE_CTX *vc)
-{
-    const uint8_t *want = X509_STORE_CTX_get_app_data(vc);
-    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(vc);
-    uint8_t have[32];
-    if (!want || sk_X509_num(chain) != 2 || !cert_sha256(sk_X509_value(chain, 1), have) ||
-        CRYPTO_memcmp(have, want, 32) != 0) {
-        X509_STORE_CTX_set_error(vc, X509_V_ERR_APPLICATION_VERIFICATION);
-        return 0;
-    }
-    X509 *leaf = sk_X509_value(chain, 0), *issuer = sk_X509_value(chain, 1);
-    int e = X509_check_issued(issuer, leaf); /* names, key identifiers, key usage */
-    if (e != X509_V_OK && !step_fail(vc, issuer, 1, e))
-        return 0;
-    for (int depth = 1; depth >= 0; depth--) {
-        X509 *x = depth ? issuer : leaf;
-        if (!step_time(vc, x, depth))
-            return 0;
-        X509_STORE_CTX_set_current_cert(vc, x);
-        X509_STORE_CTX_set_error_depth(vc, depth);
-        if (!X509_STORE_CTX_get_verify_cb(vc)(1, vc))
-            return 0;
-    }
-    return 1;
-}
-
-/* Does `peer` verify now against the issuers, CRL and clock of `ctx`, with
- * the verification parameters `param` (as a client certificate when
- * `client`, else as a server's)? Else `why`. With `known` (the issuer
- * certificate's SHA-256 from a ticket), without its signature verified
- * again (verify_known_issuer). `used` (may be NULL) gets the SHA-256 of the
- * issuer certificate that verified it, all zero if the chain was not
- * [peer, issuer]. */
-static bool cert_verifies(SSL_CTX *ctx, const X509_VERIFY_PARAM *param, X509 *peer, bool client,
-                          const uint8_t *known, uint8_t used[32], char *why, size_t cap)
-{
-    X509_STORE_CTX *vc = X509_STORE_CTX_new();
-    if (!vc) {
-        snprintf(why, cap, "out of memory");
-        return false;
-    }
-    bool ok = X509_STORE_CTX_init(vc, SSL_CTX_get_cert_store(ctx), peer, NULL) == 1 &&
-              X509_STORE_CTX_set_default(vc, client ? "ssl_client" : "ssl_server") == 1 &&
-              X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(vc), param) == 1;
-    if (ok) {
-        if (known) {
-            X509_STORE_CTX_set_app_data(vc, (void *)known);
-            X509_STORE_CTX_set_verify(vc, verify_known_issuer);
-        }
-        ok = X509_verify_cert(vc) == 1;
-        if (!ok)
-            snprintf(why, cap, "%s",
-                     X509_verify_cert_error_string(X509_STORE_CTX_get_error(vc)));
-    } else {
-        snprintf(why, cap, "cannot set up the verification");
-    }
-    if (used) {
-        STACK_OF(X509) *chain = ok ? X509_STORE_CTX_get0_chain(vc) : NULL;
-        if (!chain || sk_X509_num(chain) != 2 || !cert_sha256(sk_X509_value(chain, 1), used))
-            memset(used, 0, 32);
-    }
-    X509_STORE_CTX_free(vc);
-    ERR_clear_error();
-    return ok;
-}
-
 /* The issuer a ticket's session names, or NULL. */
 static const uint8_t *ticket_issuer(SSL_SESSION *ss)
 {
@@ -765,11 +663,11 @@ static bool session_cert_ok(bacsc_tls_ctx *t, SSL *ssl, SSL_SESSION *ss)
     SSL_CTX *ctx = SSL_get_SSL_CTX(ssl);
     const X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
     const uint8_t *known = ticket_issuer(ss);
-    char why[160];
-    bool fast = known && cert_verifies(ctx, param, peer, true, known, NULL, why, sizeof why);
+    bool fast = known && bacsc_tls_cert_current(ctx, param, peer, true, known);
     uint8_t used[32];
     if (!fast) {
-        if (!cert_verifies(ctx, param, peer, true, NULL, used, why, sizeof why)) {
+        char why[160];
+        if (!bacsc_tls_cert_verifies(ctx, param, peer, true, used, why, sizeof why)) {
             BACSC_INFO("tls: ticket refused: its client certificate no longer verifies: %s",
                        why);
             return false;
@@ -800,7 +698,7 @@ static int ticket_gen_cb(SSL *ssl, void *arg)
     uint8_t h[32];
     X509 *peer = SSL_SESSION_get0_peer(ss);
     if (peer && chain && sk_X509_num(chain) == 2 && X509_cmp(sk_X509_value(chain, 0), peer) == 0 &&
-        cert_sha256(sk_X509_value(chain, 1), h))
+        bacsc_tls_cert_sha256(sk_X509_value(chain, 1), h))
         ticket_issuer_set(ss, h);
     ERR_clear_error();
     return 1; /* a ticket without it is still good: verified in full when used */
@@ -823,6 +721,7 @@ static SSL_TICKET_RETURN ticket_decrypted_cb(SSL *ssl, SSL_SESSION *ss,
                                              const unsigned char *keyname, size_t keyname_len,
                                              SSL_TICKET_STATUS status, void *arg)
 {
+    bacsc_keyless_leave_ex(true); /* opened by ticket_key_cb() */
     bacsc_tls_ctx *t = arg;
     (void)keyname;
     (void)keyname_len;
@@ -1220,6 +1119,23 @@ int bacsc_tls_ctx_reload(bacsc_tls_ctx *t, const bacsc_tls_config *cfg, char *er
     return BACSC_OK;
 }
 
+/* The issuer certificate that verified the peer of `ssl` (its SHA-256):
+ * named in the session (a ticket's, or a full handshake's once a ticket was
+ * made of it), else the second of the verified chain [peer, issuer]. */
+static bool peer_issuer(SSL *ssl, uint8_t out[32])
+{
+    SSL_SESSION *ss = SSL_get0_session(ssl);
+    const uint8_t *named = ss ? ticket_issuer(ss) : NULL;
+    if (named) {
+        memcpy(out, named, 32);
+        return true;
+    }
+    STACK_OF(X509) *chain = SSL_get0_verified_chain(ssl);
+    return chain && sk_X509_num(chain) == 2 &&
+           X509_cmp(sk_X509_value(chain, 0), SSL_get0_peer_certificate(ssl)) == 0 &&
+           bacsc_tls_cert_sha256(sk_X509_value(chain, 1), out);
+}
+
 int bacsc_tls_peer_recheck(bacsc_tls_ctx *t, struct ssl_st *ssl, char *why, size_t cap)
 {
     if (!t || !ssl)
@@ -1227,10 +1143,20 @@ int bacsc_tls_peer_recheck(bacsc_tls_ctx *t, struct ssl_st *ssl, char *why, size
     X509 *peer = SSL_get0_peer_certificate(ssl);
     if (!peer)
         return BACSC_OK; /* no handshake done yet: it will verify with the new store */
-    return cert_verifies(t->ctx, SSL_CTX_get0_param(t->ctx), peer, SSL_is_server(ssl), NULL, NULL,
-                         why, cap)
-               ? BACSC_OK
-               : BACSC_ERR_POLICY;
+    /* After a reload, a hub re-checks every connected node at once: without
+     * the issuer's signature again where the issuer is known (tls_verify.c). */
+    const X509_VERIFY_PARAM *param = SSL_CTX_get0_param(t->ctx);
+    uint8_t known[32];
+    bool fast = peer_issuer(ssl, known) &&
+                bacsc_tls_cert_current(t->ctx, param, peer, SSL_is_server(ssl), known);
+    bool ok = fast || bacsc_tls_cert_verifies(t->ctx, param, peer, SSL_is_server(ssl), NULL, why, cap);
+    pthread_mutex_lock(&t->lock);
+    if (fast)
+        t->stats.rechecks_issuer_known++;
+    else
+        t->stats.rechecks_full_verify++;
+    pthread_mutex_unlock(&t->lock);
+    return ok ? BACSC_OK : BACSC_ERR_POLICY;
 }
 
 struct ssl_ctx_st *bacsc_tls_ctx_ssl_ctx(bacsc_tls_ctx *t)

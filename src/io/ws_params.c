@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "bacsc/error.h"
 
@@ -133,4 +135,22 @@ void bacsc_io_drain_socket(int fd)
     char buf[16384];
     for (int i = 0; i < 4 && recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0; i++)
         ;
+}
+
+bool bacsc_io_client_gone(int fd, bool read_any)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 || len < 1)
+        return false; /* not TCP (or unknown): the handshake finds out */
+    if (ti.tcpi_state == TCP_CLOSE) /* reset */
+        return true;
+    return ti.tcpi_state != TCP_ESTABLISHED && !read_any;
+}
+
+void bacsc_io_refuse_fd(int fd)
+{
+    struct linger lg = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(fd);
 }

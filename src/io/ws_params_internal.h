@@ -5,6 +5,7 @@
 #ifndef BACSC_IO_WS_PARAMS_INTERNAL_H
 #define BACSC_IO_WS_PARAMS_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -31,5 +32,17 @@ int bacsc_io_split_host_port(const char *s, char *host, size_t hcap, char *port,
  * unread octets sends a TCP RST, which can reach the peer before it has
  * read our alert, and it then sees a reset instead of the reason. */
 void bacsc_io_drain_socket(int fd);
+
+/* The client of a server-side TLS handshake cannot finish it and left
+ * nothing worth reading: the connection was reset, or the client closed
+ * (FIN) before any octet of it was read (read_any false: what is pending is
+ * at most its ClientHello) — e.g. a node whose connect wait ended while its
+ * connection waited in the accept queue. A client that closes later may
+ * have sent an alert naming its reason; that is left to the handshake to
+ * read. One getsockopt(TCP_INFO); false for a socket that is not TCP. */
+bool bacsc_io_client_gone(int fd, bool read_any);
+
+/* Close a refused socket at once with a TCP RST (no TIME_WAIT kept here). */
+void bacsc_io_refuse_fd(int fd);
 
 #endif

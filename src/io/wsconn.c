@@ -43,7 +43,6 @@
 
 enum cstate { CS_CONNECTING, CS_TLS, CS_HTTP, CS_OPEN, CS_CLOSING, CS_CLOSED };
 
-#define ADDR_LOG_US 10000000u    /* one refusal line per address per 10 s */
 #define ADDR_SWEEP_US 10000000u
 /* While every handshake slot is taken, still accept this many connections
  * per this interval: peers that connect and stay silent can hold the slots
@@ -230,6 +229,8 @@ static void teardown(bacsc_wsconn *c, uint16_t error_code, const char *reason)
             st->tls_failed[error_code - BACSC_EC_TLS_CLIENT_CERTIFICATE_ERROR]++;
         else if (error_code >= 152 && error_code <= 165) /* HTTP upgrade */
             st->upgrade_failed++;
+        else if (error_code == BACSC_EC_TCP_CLOSED_OTHER) /* see client_gone() */
+            st->abandoned++;
     }
     handshake_done(c);
     detach_listener(c);
@@ -562,8 +563,20 @@ static void start_http(bacsc_wsconn *c)
         teardown(c, BACSC_EC_HTTP_ERROR, "cannot start the upgrade");
 }
 
+/* The client closed before its TLS handshake was done, with nothing worth
+ * reading left (ws_params_internal.h): no further handshake work is spent on
+ * it (counted in the listener's `abandoned`). */
+static void client_gone(bacsc_wsconn *c)
+{
+    teardown(c, BACSC_EC_TCP_CLOSED_OTHER, "the client closed during the TLS handshake");
+}
+
 static void tls_handshake(bacsc_wsconn *c)
 {
+    if (c->server && bacsc_io_client_gone(c->fd, BIO_number_read(SSL_get_rbio(c->ssl)) > 0)) {
+        client_gone(c);
+        return;
+    }
     ERR_clear_error();
     int r = SSL_do_handshake(c->ssl);
     bacsc_keyless_leave();
@@ -976,6 +989,8 @@ static void pool_done(bacsc_hs_job *j, void *user)
             teardown(c, j->error_code, j->error_text);
         else if (j->result == BACSC_HS_CANCELLED)
             teardown(c, BACSC_EC_TCP_CLOSED_BY_LOCAL, "closed locally");
+        else if (j->result == BACSC_HS_PEER_GONE)
+            client_gone(c);
         else
             handshake_timed_out(c);
     }
@@ -1038,27 +1053,6 @@ static bacsc_wsconn *conn_new(bacsc_loop *loop, int fd, bool server, const bacsc
 
 /* ---- listener -------------------------------------------------------------- */
 
-/* Close a refused socket at once with a TCP RST (no TIME_WAIT kept here). */
-static void refuse_fd(int fd)
-{
-    struct linger lg = {1, 0};
-    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-    close(fd);
-}
-
-static void log_addr_refusal(bacsc_ws_listener *l, bacsc_addr_entry *e, const char *why,
-                             uint64_t now)
-{
-    e->refused_since_log++;
-    if (e->logged && now - e->logged < ADDR_LOG_US)
-        return;
-    BACSC_WARN("ws listener: refusing connections from %s: %s (%llu refused since the last "
-               "such line; listener handshaking %u)", e->text, why,
-               (unsigned long long)e->refused_since_log, l->handshaking);
-    e->logged = now;
-    e->refused_since_log = 0;
-}
-
 /* Per-source-address admission of an accepted socket. Returns the address
  * entry to charge (NULL: not tracked — limits off, or no memory), or sets
  * *refused after refusing (fd closed). */
@@ -1087,8 +1081,8 @@ static bacsc_addr_entry *admit(bacsc_ws_listener *l, int fd, const struct sockad
         l->st.refused_addr_handshakes++;
         snprintf(why, sizeof why, "%u unauthenticated connections from this address "
                  "(max_handshakes_per_address %u)", e->handshaking, o->max_handshakes_per_addr);
-        log_addr_refusal(l, e, why, now);
-        refuse_fd(fd);
+        bacsc_addr_log_refusal(e, why, l->handshaking, now);
+        bacsc_io_refuse_fd(fd);
         *refused = true;
         return NULL;
     }
@@ -1097,8 +1091,8 @@ static bacsc_addr_entry *admit(bacsc_ws_listener *l, int fd, const struct sockad
         snprintf(why, sizeof why, "more than %u connections per second from this address "
                  "(accept_rate_per_address, burst %u)", o->accept_rate_per_addr,
                  o->accept_burst_per_addr);
-        log_addr_refusal(l, e, why, now);
-        refuse_fd(fd);
+        bacsc_addr_log_refusal(e, why, l->handshaking, now);
+        bacsc_io_refuse_fd(fd);
         *refused = true;
         return NULL;
     }
@@ -1131,12 +1125,17 @@ static void on_accept(bacsc_loop *loop, int fd, unsigned events, void *user)
                 BACSC_WARN("accept: %s", strerror(errno));
             return;
         }
+        if (bacsc_io_client_gone(cfd, false)) { /* gave up while in the accept queue: no TLS work */
+            l->st.abandoned++;
+            bacsc_io_refuse_fd(cfd);
+            continue;
+        }
         char peer[56];
         bacsc_io_format_addr((struct sockaddr *)&ss, peer, sizeof peer, NULL);
         if (l->count >= l->opt.max_connections) {
             l->st.refused_max_connections++;
             BACSC_WARN("ws listener: refusing %s: %u connections (limit)", peer, l->count);
-            refuse_fd(cfd);
+            bacsc_io_refuse_fd(cfd);
             continue;
         }
         bool refused;

@@ -36,6 +36,7 @@
 
 #define SCHEMA_VERSION 3
 #define ISSUE_CHUNK 1000
+#define ISSUE_FIRST 250 /* the first chunk: the store starts sooner */
 #define MAX_THREADS BACSC_POOL_MAX
 
 
@@ -934,11 +935,11 @@ static uint8_t *blob_copy(sqlite3_stmt *q, int col, int *len)
     return d;
 }
 
-/* Load up to ISSUE_CHUNK approved requests. Returns the count or < 0. */
-static int load_chunk(bacsc_ca *ca, sqlite3_stmt *q, int64_t batch_id, int64_t after,
+/* Load up to `max` (<= ISSUE_CHUNK) approved requests. Returns the count or < 0. */
+static int load_chunk(bacsc_ca *ca, sqlite3_stmt *q, int64_t batch_id, int64_t after, int max,
                       sign_item **out)
 {
-    sign_item *items = calloc(ISSUE_CHUNK, sizeof *items);
+    sign_item *items = calloc((size_t)max, sizeof *items);
     if (!items)
         return ca_fail(ca, BACSC_ERR_NOMEM, "out of memory");
     sqlite3_reset(q);
@@ -947,7 +948,7 @@ static int load_chunk(bacsc_ca *ca, sqlite3_stmt *q, int64_t batch_id, int64_t a
         sqlite3_bind_int64(q, 2, batch_id);
     else
         sqlite3_bind_null(q, 2);
-    sqlite3_bind_int(q, 3, ISSUE_CHUNK);
+    sqlite3_bind_int(q, 3, max);
     int n = 0, rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         sign_item *it = &items[n];
@@ -1077,11 +1078,11 @@ typedef struct issue_chunk {
 
 /* Load the next chunk after request `after` and start signing it on the
  * pool. Returns its size (0: none left) or < 0. */
-static int chunk_start(bacsc_ca *ca, sqlite3_stmt *q, int64_t batch_id, int64_t after,
+static int chunk_start(bacsc_ca *ca, sqlite3_stmt *q, int64_t batch_id, int64_t after, int max,
                        issue_chunk *ch)
 {
     memset(ch, 0, sizeof *ch);
-    ch->n = load_chunk(ca, q, batch_id, after, &ch->items);
+    ch->n = load_chunk(ca, q, batch_id, after, max, &ch->items);
     if (ch->n <= 0) {
         if (ch->n == 0)
             free(ch->items);
@@ -1118,10 +1119,10 @@ static int issue_pipeline(bacsc_ca *ca, issue_stmts *s, sqlite3_stmt *q, int64_t
     /* the pool holds a pointer to a chunk's sign_ctx: chunks never move */
     issue_chunk chunks[2], *cur = &chunks[0], *next = &chunks[1];
     memset(chunks, 0, sizeof chunks);
-    int n = chunk_start(ca, q, batch_id, after, cur);
+    int n = chunk_start(ca, q, batch_id, after, ISSUE_FIRST, cur);
     while (n > 0) {
         int64_t last = cur->items[cur->n - 1].id;
-        int nn = chunk_start(ca, q, batch_id, last, next); /* overlaps signing cur */
+        int nn = chunk_start(ca, q, batch_id, last, ISSUE_CHUNK, next); /* overlaps signing cur */
         bacsc_pool_wait(cur->job);
         cur->job = NULL;
         bool dup = false;
@@ -1132,7 +1133,7 @@ static int issue_pipeline(bacsc_ca *ca, issue_stmts *s, sqlite3_stmt *q, int64_t
         if (got < 0) {
             chunk_drop(next);
             if (dup && ++retries < 3) { /* a random serial collided: sign the chunk again */
-                n = chunk_start(ca, q, batch_id, after, cur);
+                n = chunk_start(ca, q, batch_id, after, ISSUE_CHUNK, cur);
                 continue;
             }
             rc = got;

@@ -41,11 +41,14 @@ char *cari_printable(const char *raw, size_t len);
  * *sig_index: the signature entry, or -1. Reads at most max_total octets.
  * `pre` (NULL, or one per zip index): the whole octets of entries the
  * caller has already inflated (data NULL: not read), hashed instead of
- * inflating them again. */
+ * inflating them again; with has_sha256, their SHA-256 is already known
+ * (the reader's workers hash what they parse). */
 struct zip;
 typedef struct cari_pre {
     const unsigned char *data;
     size_t len;
+    bool has_sha256;
+    unsigned char sha256[32];
 } cari_pre;
 int cari_sig_content(struct zip *za, uint64_t max_total, const cari_pre *pre, char **out,
                      size_t *out_len, int64_t *sig_index, char *why, size_t cap);
@@ -54,6 +57,26 @@ int cari_sig_content(struct zip *za, uint64_t max_total, const cari_pre *pre, ch
  * cari_sig_content fails on it. */
 void cari_check_signature(struct zip *za, uint64_t max_total, const cari_pre *pre,
                           bacsc_cari *c);
+
+/* Threads for work on `members` entries of an archive: BACSC_CARI_THREADS
+ * (1..BACSC_POOL_MAX) or the process default (--jobs, else the online
+ * CPUs); 1 for small archives (cari_read.c). */
+int cari_threads(size_t members);
+
+/* Texts made ahead on a pool (cari_ahead.c): fn(item, &len) makes item k's
+ * malloc'd text (NULL: failed) and must be safe to call from any thread on
+ * distinct items. NULL (no pool: too few items, one thread, out of memory)
+ * is a valid cari_ahead for every call below. */
+typedef char *(*cari_pem_fn)(const void *item, size_t *len);
+typedef struct cari_ahead cari_ahead;
+cari_ahead *cari_ahead_new(const void *items, size_t item_size, size_t n, cari_pem_fn fn);
+/* Start the first windows (e.g. before the manifest is made). */
+void cari_ahead_begin(cari_ahead *a);
+/* Item k's text (taken over by the caller), or NULL: make it yourself.
+ * Only from the thread that made `a`. */
+char *cari_ahead_take(cari_ahead *a, size_t k, size_t *len);
+/* Waits for what is still running, frees the texts not taken. */
+void cari_ahead_free(cari_ahead *a);
 
 /* Validate a UUID in 8-4-4-4-12 form, optionally prefixed "urn:uuid:"
  * (any case). Returns a malloc'd lower-case copy without the prefix, or NULL. */

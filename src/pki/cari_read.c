@@ -18,6 +18,7 @@
  * is read as a plain zip of PEM/DER objects.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -326,6 +327,8 @@ typedef struct first_parse {
     bool done; /* parsed (not skipped) */
     int rc;
     size_t used;
+    bool has_sha256; /* sha256: of the member's whole octets, for the signature check */
+    unsigned char sha256[32];
 } first_parse;
 
 /* Further PEM blocks of member `idx` after its first object (pass 3b):
@@ -364,16 +367,21 @@ typedef struct parse_job {
     unsigned key_types;
     const raw_data *raws;
     first_parse *fp;
-    size_t begin; /* first member of the block */
+    size_t begin;      /* first member of the block */
+    const EVP_MD *md;  /* SHA-256, or NULL: the signature check hashes later */
 } parse_job;
 
-/* One member: parse its first object and verify a CSR's signature. Each
- * member writes only its own entry and first_parse slot. */
+/* One member: its SHA-256 (the signature check's list), then parse its
+ * first object and verify a CSR's signature. Each member writes only its
+ * own entry and first_parse slot. */
 static void parse_one(void *arg, size_t i)
 {
     parse_job *j = arg;
     size_t k = j->begin + i;
     bacsc_cari_entry *e = &j->c->entries[k];
+    if (j->md && j->raws[k].data && e->type != BACSC_CARI_ENTRY_SIGNATURE)
+        j->fp[k].has_sha256 = EVP_Digest(j->raws[k].data, j->raws[k].len, j->fp[k].sha256, NULL,
+                                         j->md, NULL) == 1;
     if (e->error || !j->raws[k].data || e->type == BACSC_CARI_ENTRY_MANIFEST ||
         e->type == BACSC_CARI_ENTRY_SIGNATURE)
         return;
@@ -382,11 +390,12 @@ static void parse_one(void *arg, size_t i)
     j->fp[k].done = true;
 }
 
-/* Pool size for pass 3a: BACSC_CARI_THREADS (1..BACSC_POOL_MAX) or the
- * process default (--jobs, else the online CPUs); 1 for small archives. */
+/* Pool size for pass 3a (and the writer's PEM texts, cari_ahead.c):
+ * BACSC_CARI_THREADS (1..BACSC_POOL_MAX) or the process default (--jobs,
+ * else the online CPUs); 1 for small archives. */
 #define PARSE_THREADS_MIN_MEMBERS 64
 #define PARSE_BLOCK 256 /* members read before their parse is handed over */
-static int parse_threads(size_t members)
+int cari_threads(size_t members)
 {
     if (members < PARSE_THREADS_MIN_MEMBERS)
         return 1;
@@ -402,6 +411,7 @@ static int parse_threads(size_t members)
  * Blocks' members, their raws and fp slots are disjoint. */
 typedef struct stream_state {
     bacsc_pool *pool;
+    EVP_MD *md;
     parse_job jobs[CARI_MAX_PARSE_BLOCKS];
     bacsc_pool_job *running[CARI_MAX_PARSE_BLOCKS];
     size_t n_jobs;
@@ -413,12 +423,12 @@ static void stream_flush(stream_state *ss, bacsc_cari *c, const raw_data *raws, 
     if (end <= begin)
         return;
     if (ss->n_jobs == CARI_MAX_PARSE_BLOCKS) { /* cannot happen within max_entries */
-        parse_job j = {c, key_types, raws, fp, begin};
+        parse_job j = {c, key_types, raws, fp, begin, ss->md};
         bacsc_pool_for(ss->pool, end - begin, parse_one, &j);
         return;
     }
     parse_job *j = &ss->jobs[ss->n_jobs];
-    *j = (parse_job){c, key_types, raws, fp, begin};
+    *j = (parse_job){c, key_types, raws, fp, begin, ss->md};
     ss->running[ss->n_jobs++] = bacsc_pool_start(ss->pool, end - begin, parse_one, j);
 }
 
@@ -449,8 +459,9 @@ static int read_and_parse(zip_t *za, read_state *rs, bacsc_cari *c, raw_data *ra
     stream_state *ss = calloc(1, sizeof *ss);
     if (!ss)
         return BACSC_ERR_NOMEM;
-    int nt = parse_threads(members);
+    int nt = cari_threads(members);
     ss->pool = nt > 1 ? bacsc_pool_new(nt) : NULL;
+    ss->md = EVP_MD_fetch(NULL, "SHA256", NULL); /* NULL: hashed later, on this thread */
     size_t block_begin = 0;
     for (size_t k = 0; k < members && rc == BACSC_OK; k++) {
         bacsc_cari_entry *e = &c->entries[k];
@@ -484,6 +495,7 @@ static int read_and_parse(zip_t *za, read_state *rs, bacsc_cari *c, raw_data *ra
     for (size_t i = 0; i < ss->n_jobs; i++)
         bacsc_pool_wait(ss->running[i]);
     bacsc_pool_free(ss->pool);
+    EVP_MD_free(ss->md);
     free(ss);
     mf->member = mk < members ? mk : SIZE_MAX;
     return rc;
@@ -633,16 +645,23 @@ static int apply_parsed_manifest(bacsc_cari *c, size_t *cap, manifest_parsed *mf
 }
 
 /* The signature check, given the octets of every member read in pass 2
- * (raws[k] is zip member zindex[k]). */
+ * (raws[k] is zip member zindex[k]) and the SHA-256 the workers made of
+ * them (fp[k]). */
 static int check_signature(zip_t *za, read_state *rs, bacsc_cari *c, const raw_data *raws,
-                           const size_t *zindex, size_t members, size_t total)
+                           const first_parse *fp, const size_t *zindex, size_t members,
+                           size_t total)
 {
     cari_pre *pre = calloc(total ? total : 1, sizeof *pre);
     if (!pre)
         return BACSC_ERR_NOMEM;
     for (size_t k = 0; k < members; k++)
-        if (raws[k].data && zindex[k] < total)
-            pre[zindex[k]] = (cari_pre){raws[k].data, raws[k].len};
+        if (raws[k].data && zindex[k] < total) {
+            cari_pre *p = &pre[zindex[k]];
+            *p = (cari_pre){.data = raws[k].data, .len = raws[k].len,
+                            .has_sha256 = fp[k].has_sha256};
+            if (p->has_sha256)
+                memcpy(p->sha256, fp[k].sha256, sizeof p->sha256);
+        }
     cari_check_signature(za, rs->lim.max_total_size, pre, c);
     free(pre);
     return BACSC_OK;
@@ -725,13 +744,13 @@ static int read_archive(zip_t *za, read_state *rs, bacsc_cari *c)
         rc = read_and_parse(za, rs, c, raws, zindex, members, fp, &mf);
     for (size_t k = 0; k < members && rc == BACSC_OK; k++)
         rc = classify_rest(c, &cap, k, &raws[k], rs, &fp[k]);
-    free(fp);
     /* Pass 4: the manifest; the signature over everything. */
     if (rc == BACSC_OK)
         rc = apply_parsed_manifest(c, &cap, &mf);
     bacsc_cari_free(mf.m);
     if (rc == BACSC_OK) /* hashing what was read rather than inflating it again */
-        rc = check_signature(za, rs, c, raws, zindex, members, (size_t)total);
+        rc = check_signature(za, rs, c, raws, fp, zindex, members, (size_t)total);
+    free(fp);
     for (size_t k = 0; k <= (size_t)total; k++)
         free(raws[k].data);
     free(raws);
@@ -749,28 +768,51 @@ static bacsc_cari *cari_new(void)
     return calloc(1, sizeof(bacsc_cari));
 }
 
-int bacsc_cari_read_buffer(const void *data, size_t len, const bacsc_cari_limits *lim,
-                           bacsc_cari **out)
+/* The SHA-256 of the whole file, made on a thread of its own for a large
+ * archive while this one reads the zip (it is only needed at the end). */
+#define FILE_SHA_THREAD_MIN (256u << 10)
+typedef struct file_sha {
+    const void *data;
+    size_t len;
+    unsigned char *out;
+    int ok;
+    bool threaded;
+    pthread_t tid;
+} file_sha;
+
+static void *file_sha_run(void *arg)
 {
-    if (!out || (!data && len))
-        return BACSC_ERR_INVALID_ARG;
-    *out = NULL;
-    bacsc_cari *c = cari_new();
-    if (!c)
-        return BACSC_ERR_NOMEM;
-    read_state rs;
-    memset(&rs, 0, sizeof rs);
-    effective_limits(lim, &rs.lim);
-    *out = c;
+    file_sha *f = arg;
     unsigned int dl = 0;
-    if (!EVP_Digest(data, len, c->file_sha256, &dl, EVP_sha256(), NULL)) {
-        bacsc_cari_free(c);
-        *out = NULL;
-        return BACSC_ERR_NOMEM;
-    }
-    if (len > rs.lim.max_file_size) {
+    f->ok = EVP_Digest(f->data, f->len, f->out, &dl, EVP_sha256(), NULL);
+    return NULL;
+}
+
+static void file_sha_start(file_sha *f)
+{
+    f->threaded = f->len >= FILE_SHA_THREAD_MIN &&
+                  pthread_create(&f->tid, NULL, file_sha_run, f) == 0;
+    if (!f->threaded)
+        file_sha_run(f);
+}
+
+/* 1: the digest is in place. */
+static int file_sha_done(file_sha *f)
+{
+    if (f->threaded)
+        pthread_join(f->tid, NULL);
+    f->threaded = false;
+    return f->ok;
+}
+
+/* Everything of bacsc_cari_read_buffer but the file's digest. *drop: the
+ * result is to be freed (out of memory). */
+static int read_zip(const void *data, size_t len, read_state *rs, bacsc_cari *c, bool *drop)
+{
+    *drop = false;
+    if (len > rs->lim.max_file_size) {
         cari_set_error(c, "archive of %zu octets exceeds the %llu-octet limit", len,
-                       (unsigned long long)rs.lim.max_file_size);
+                       (unsigned long long)rs->lim.max_file_size);
         return BACSC_ERR_LIMIT;
     }
     if (len < 22) { /* smaller than an end-of-central-directory record */
@@ -782,8 +824,7 @@ int bacsc_cari_read_buffer(const void *data, size_t len, const bacsc_cari_limits
     zip_source_t *src = zip_source_buffer_create(data, len, 0, &ze);
     if (!src) {
         zip_error_fini(&ze);
-        bacsc_cari_free(c);
-        *out = NULL;
+        *drop = true;
         return BACSC_ERR_NOMEM;
     }
     zip_t *za = zip_open_from_source(src, ZIP_RDONLY, &ze);
@@ -801,12 +842,37 @@ int bacsc_cari_read_buffer(const void *data, size_t len, const bacsc_cari_limits
         return code == ZIP_ER_MEMORY ? BACSC_ERR_NOMEM : BACSC_ERR_MALFORMED;
     }
     zip_error_fini(&ze);
-    int rc = read_archive(za, &rs, c);
+    int rc = read_archive(za, rs, c);
     zip_discard(za);
-    if (rc == BACSC_ERR_NOMEM) {
-        bacsc_cari_free(c);
-        *out = NULL;
+    *drop = rc == BACSC_ERR_NOMEM;
+    return rc;
+}
+
+int bacsc_cari_read_buffer(const void *data, size_t len, const bacsc_cari_limits *lim,
+                           bacsc_cari **out)
+{
+    if (!out || (!data && len))
+        return BACSC_ERR_INVALID_ARG;
+    *out = NULL;
+    bacsc_cari *c = cari_new();
+    if (!c)
+        return BACSC_ERR_NOMEM;
+    read_state rs;
+    memset(&rs, 0, sizeof rs);
+    effective_limits(lim, &rs.lim);
+    file_sha fs = {.data = data, .len = len, .out = c->file_sha256};
+    file_sha_start(&fs);
+    bool drop = false;
+    int rc = read_zip(data, len, &rs, c, &drop);
+    if (!file_sha_done(&fs)) {
+        drop = true;
+        rc = BACSC_ERR_NOMEM;
     }
+    if (drop) {
+        bacsc_cari_free(c);
+        return rc;
+    }
+    *out = c;
     return rc;
 }
 

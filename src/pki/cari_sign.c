@@ -68,6 +68,10 @@ static int sha_pre(const cari_pre *p, uint64_t *budget, unsigned char h[32])
     if (p->len > *budget)
         return BACSC_ERR_LIMIT;
     *budget -= p->len;
+    if (p->has_sha256) {
+        memcpy(h, p->sha256, 32);
+        return BACSC_OK;
+    }
     unsigned int hl = 0;
     return EVP_Digest(p->data, p->len, h, &hl, EVP_sha256(), NULL) ? BACSC_OK : BACSC_ERR_CRYPTO;
 }

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -498,6 +499,7 @@ static const char *pem_label(const wentry *we)
 
 static char *der_to_pem(const wentry *we, size_t *out_len)
 {
+    *out_len = 0;
     const char *label = pem_label(we);
     BIO *b = BIO_new(BIO_s_mem());
     if (!b)
@@ -513,6 +515,17 @@ static char *der_to_pem(const wentry *we, size_t *out_len)
     }
     BIO_free(b);
     return out;
+}
+
+static char *entry_pem(const void *item, size_t *len)
+{
+    return der_to_pem(item, len);
+}
+
+/* The writer's PEM texts made ahead on a pool (cari_ahead.c), or NULL. */
+static cari_ahead *writer_ahead(const bacsc_cari_writer *w)
+{
+    return cari_ahead_new(w->entries, sizeof *w->entries, w->n, entry_pem);
 }
 
 /* Entries smaller than this are stored, not deflated: a PEM object is
@@ -566,6 +579,8 @@ static size_t pem_size(const char *label, size_t der_len)
  * size takes one PEM object of memory on top of them. */
 typedef struct pem_src {
     const wentry *we;
+    cari_ahead *ahead; /* texts made ahead on a pool, or NULL */
+    size_t index;      /* of we in the writer */
     size_t size; /* pem_size(), what STAT announces */
     char *pem;
     size_t len, off;
@@ -579,7 +594,9 @@ static zip_int64_t pem_src_cb(void *ud, void *data, zip_uint64_t len, zip_source
     switch (cmd) {
     case ZIP_SOURCE_OPEN:
         free(ps->pem);
-        ps->pem = der_to_pem(ps->we, &ps->len);
+        ps->pem = cari_ahead_take(ps->ahead, ps->index, &ps->len);
+        if (!ps->pem)
+            ps->pem = der_to_pem(ps->we, &ps->len);
         ps->off = 0;
         if (!ps->pem || ps->len != ps->size) {
             zip_error_set(&ps->error, ps->pem ? ZIP_ER_INCONS : ZIP_ER_MEMORY, 0);
@@ -621,12 +638,15 @@ static zip_int64_t pem_src_cb(void *ud, void *data, zip_uint64_t len, zip_source
     }
 }
 
-static int zip_add_pem(zip_t *za, const wentry *we, time_t mtime)
+static int zip_add_pem(zip_t *za, const wentry *we, cari_ahead *ahead, size_t index,
+                       time_t mtime)
 {
     pem_src *ps = calloc(1, sizeof *ps);
     if (!ps)
         return -1;
     ps->we = we;
+    ps->ahead = ahead;
+    ps->index = index;
     ps->size = pem_size(pem_label(we), we->der_len);
     ps->mtime = mtime;
     zip_error_init(&ps->error);
@@ -643,9 +663,11 @@ static int zip_add_pem(zip_t *za, const wentry *we, time_t mtime)
 }
 
 /* Manifest first, then every object in the order added, into `za` (which
- * is then closed by the caller). */
-static int fill_zip(bacsc_cari_writer *w, zip_t *za)
+ * is then closed by the caller, and `ahead` freed after that). The pool
+ * starts on the first PEM texts while the manifest is made. */
+static int fill_zip(bacsc_cari_writer *w, zip_t *za, cari_ahead *ahead)
 {
+    cari_ahead_begin(ahead);
     json_t *m = manifest_json(w);
     char *mtext = m ? json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(m);
@@ -653,7 +675,7 @@ static int fill_zip(bacsc_cari_writer *w, zip_t *za)
     if (!mtext || zip_add_owned(za, BACSC_CARI_MANIFEST, mtext, strlen(mtext), mt) != 0)
         return BACSC_ERR_NOMEM;
     for (size_t i = 0; i < w->n; i++)
-        if (zip_add_pem(za, &w->entries[i], mt) != 0)
+        if (zip_add_pem(za, &w->entries[i], ahead, i, mt) != 0)
             return BACSC_ERR_NOMEM;
     return BACSC_OK;
 }
@@ -675,16 +697,16 @@ int bacsc_cari_writer_to_buffer(bacsc_cari_writer *w, unsigned char **out, size_
         return BACSC_ERR_NOMEM;
     }
     zip_source_keep(src);
-    int rc = fill_zip(w, za);
-    if (rc != BACSC_OK) {
+    cari_ahead *ahead = writer_ahead(w);
+    int rc = fill_zip(w, za, ahead);
+    if (rc == BACSC_OK && zip_close(za) != 0)
+        rc = BACSC_ERR_IO;
+    if (rc != BACSC_OK)
         zip_discard(za);
+    cari_ahead_free(ahead);
+    if (rc != BACSC_OK) {
         zip_source_free(src);
         return rc;
-    }
-    if (zip_close(za) != 0) {
-        zip_discard(za);
-        zip_source_free(src);
-        return BACSC_ERR_IO;
     }
     unsigned char *buf = NULL;
     zip_int64_t size = -1;
@@ -729,6 +751,18 @@ static int fd_sha256(int fd, unsigned char out[BACSC_CARI_FP_LEN])
     return ok ? 0 : -1;
 }
 
+typedef struct fd_sync {
+    int fd, rc;
+    pthread_t tid;
+} fd_sync;
+
+static void *fsync_run(void *arg)
+{
+    fd_sync *s = arg;
+    s->rc = fsync(s->fd);
+    return NULL;
+}
+
 /* libzip writes the archive into `tmp` (through its own temporary file and
  * a rename); then it is made 0644 and durable and its SHA-256 is read back.
  * Returns 0 or -1 (errno set). */
@@ -741,20 +775,28 @@ static int write_zip_file(bacsc_cari_writer *w, const char *tmp,
         *rc = zerr == ZIP_ER_MEMORY ? BACSC_ERR_NOMEM : BACSC_ERR_IO;
         return -1;
     }
-    *rc = fill_zip(w, za);
-    if (*rc != BACSC_OK) {
-        zip_discard(za);
-        return -1;
-    }
-    if (zip_close(za) != 0) {
-        zip_discard(za);
+    cari_ahead *ahead = writer_ahead(w);
+    *rc = fill_zip(w, za, ahead);
+    if (*rc == BACSC_OK && zip_close(za) != 0)
         *rc = BACSC_ERR_IO;
+    if (*rc != BACSC_OK)
+        zip_discard(za);
+    cari_ahead_free(ahead);
+    if (*rc != BACSC_OK)
         return -1;
-    }
     *rc = BACSC_ERR_IO;
     int fd = open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    int ok = fd >= 0 && fchmod(fd, 0644) == 0 && fsync(fd) == 0;
-    if (ok && sha256 && fd_sha256(fd, sha256) != 0) {
+    int ok = fd >= 0 && fchmod(fd, 0644) == 0;
+    /* the digest is read back while the disk makes the file durable */
+    fd_sync sy = {.fd = fd};
+    bool threaded = ok && sha256 && pthread_create(&sy.tid, NULL, fsync_run, &sy) == 0;
+    if (ok && !threaded)
+        fsync_run(&sy);
+    bool sha_ok = !ok || !sha256 || fd_sha256(fd, sha256) == 0;
+    if (threaded)
+        pthread_join(sy.tid, NULL);
+    ok = ok && sy.rc == 0;
+    if (ok && !sha_ok) {
         ok = 0;
         *rc = BACSC_ERR_CRYPTO;
     }

@@ -127,6 +127,69 @@ web user|web user --web-db $X/web.db list
 web token|web token --web-db $X/web.db list
 web token|web token --web-db $X/web.db create --user u
 web|web --listen 127.0.0.1:1 --cert $X/c.pem --key $X/k.pem
+status|status --status-file $X/s.json
+read|read 1 device,1 object-name
+write|write 1 analog-value,1 present-value 5
+readm|readm 1 all object-name
+device|device --pics
+EOF
+
+# other bad command lines: exit 2 and exactly this one line on stderr, before
+# anything is opened or written (ARGS, shell-quoted | the whole stderr line)
+"$BACSC" site init --db "$tmp/site.db" --name S --ca "$tmp/ca/ca.pem" >/dev/null
+S="--db $tmp/site.db"
+while IFS='|' read -r args want; do
+  rc=0
+  eval "set -- $args"
+  "$BACSC" "$@" </dev/null >"$tmp/out" 2>"$tmp/err" || rc=$?
+  [ "$rc" -eq 2 ] && [ "$(cat "$tmp/err")" = "$want" ] ||
+    fail "$args: exit $rc, stderr: $(head -3 "$tmp/err") (expected: $want)"
+done <<EOF
+ca policy $C FOO|bacsc ca policy: unknown command 'FOO' (see 'bacsc ca policy --help')
+ca policy $C sho|bacsc ca policy: unknown command 'sho'; did you mean 'show'? (see 'bacsc ca policy --help')
+ca policy $C set validity_days|bacsc ca policy: set: KEY and VALUE are required
+web user --web-db $X/web.db FOO|bacsc web user: unknown command 'FOO' (see 'bacsc web user --help')
+web token --web-db $X/web.db revok 1|bacsc web token: unknown command 'revok'; did you mean 'revoke'? (see 'bacsc web token --help')
+web user --web-db $X/web.db remove|bacsc web user: remove: NAME is required
+web token --web-db $X/web.db revoke abc|bacsc web token: revoke: 'abc' is not a token id (a number, see 'bacsc web token list')
+web token --web-db $X/web.db revoke 0|bacsc web token: revoke: '0' is not a token id (a number, see 'bacsc web token list')
+readm 1 device,1 object-name device,2|bacsc readm: object 'device,2' has no PROPERTY-LIST (see --help)
+ca pending --dir ''|bacsc ca pending: --dir: empty DIR
+ca csr $C --out=|bacsc ca csr: --out: empty FILE
+decode --file ''|bacsc decode: --file: empty FILE
+hub --config ''|bacsc hub: --config: empty FILE
+status --status-file ''|bacsc status: --status-file: empty FILE
+site show --db ''|bacsc site show: --db: empty FILE
+web --listen 127.0.0.1:1 --cert ''|bacsc web: --cert: empty FILE
+ca approve $C ''|bacsc ca approve: bad request id '' (ids and ranges: 11,12,14-16)
+ca approve $C 1,,2|bacsc ca approve: bad request id '1,,2' (ids and ranges: 11,12,14-16)
+ca revoke $C zz|bacsc ca revoke: 'zz' is not a serial number (hex, as 'bacsc ca list' shows it)
+ca revoke $C ''|bacsc ca revoke: '' is not a serial number (hex, as 'bacsc ca list' shows it)
+site request $S --out $X/r.zip ''|bacsc site request: bad device list '' (instances and ranges: 1001-1010,1020)
+site status $S --filter ''|bacsc site status: bad filter '' (cert=S, mode=M, name=GLOB or 1001-1010)
+site status $S --filter name=|bacsc site status: bad filter 'name=' (cert=S, mode=M, name=GLOB or 1001-1010)
+site trust $S foo $tmp/ca/ca.pem 1|bacsc site trust: unknown command 'foo' (see 'bacsc site trust --help')
+site trust $S ad $tmp/ca/ca.pem 1|bacsc site trust: unknown command 'ad'; did you mean 'add'? (see 'bacsc site trust --help')
+site trust $S add $tmp/ca/ca.pem 1 EXTRA|bacsc site trust: unexpected argument 'EXTRA'
+site trust $S add '' 1|bacsc site trust: empty CA_CERT
+site crl $S pash $tmp/ca/ca.pem 1|bacsc site crl: unknown command 'pash'; did you mean 'push'? (see 'bacsc site crl --help')
+site crl $S push $tmp/ca/ca.pem 1 EXTRA|bacsc site crl: unexpected argument 'EXTRA'
+site crl $S push '' 1|bacsc site crl: empty CRL
+site mode $S xx 1|bacsc site mode: unknown mode 'xx' (ip, dual or sc)
+site mode $S sc 1 EXTRA|bacsc site mode: unexpected argument 'EXTRA'
+site import $S ''|bacsc site import: empty response FILE
+site init --db $X/s.db --name S --ca ''|bacsc site init: --ca: empty CA_CERT
+ca install-cert $C ''|bacsc ca install-cert: empty certificate FILE
+ca submit $C ''|bacsc ca submit: empty SOURCE
+ca sign $C --out $X/r.zip ''|bacsc ca sign: empty SOURCE
+ca restore --dir $X/r ''|bacsc ca restore: empty backup FILE
+cari inspect ''|bacsc cari inspect: empty FILE
+ca list $C --expiring ' 5'|bacsc ca list: --expiring: ' 5' is not a number in 1..36500
+ca list $C --expiring +5|bacsc ca list: --expiring: '+5' is not a number in 1..36500
+ca pending $C --batch ' 5'|bacsc ca pending: bad value ' 5' for --batch (see --help)
+ca approve $C +1|bacsc ca approve: bad request id '+1' (ids and ranges: 11,12,14-16)
+status --status-file $X/s.json --timeout 0x10|bacsc status: --timeout: '0x10' is not a number of seconds (0..86400)
+read +1 device,1 object-name|bacsc read: DEVICE: '+1' is not a number in 0..4194302
 EOF
 [ -z "$(ls -A "$tmp/x")" ] || fail "refused command lines left files: $(ls "$tmp/x")"
 cmp -s "$tmp/ca/policy.json" "$tmp/policy.before" || fail "a refused 'ca policy set' changed the policy"

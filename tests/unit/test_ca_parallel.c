@@ -8,6 +8,8 @@
  * intact in both. Mixed batch: good CSRs, one with a broken signature,
  * one with a key type the policy refuses, one duplicate Device UUID, and
  * more than one signing chunk (1000) so the signing pipeline is used.
+ * The CARI writer's archive (PEM texts made on a pool) is byte-identical
+ * on 1 and 3 threads, in memory and in a file with its digest.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -74,7 +76,9 @@ static int setup(void **state)
     /* the writer checks signatures: a corrupt CSR is refused there, so the
      * broken one goes in through a second, unchecked route below */
     assert_true(add_csr(w, BACSC_KEY_EC_P384, N_GOOD, NULL, false) >= 0);
+    bacsc_pool_set_default_size(1); /* the request as one thread writes it */
     assert_int_equal(bacsc_cari_writer_to_buffer(w, &f->zip, &f->zip_len), BACSC_OK);
+    bacsc_pool_set_default_size(0);
     bacsc_cari_writer_free(w);
     *state = f;
     return 0;
@@ -238,11 +242,82 @@ static void test_store_same_on_any_thread_count(void **state)
     free(d3);
 }
 
+static uint8_t *slurp(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    uint8_t *b = malloc(32u << 20);
+    *len = fread(b, 1, 32u << 20, fp);
+    fclose(fp);
+    return b;
+}
+
+/* A writer's archive into memory and into a file, with `jobs` threads
+ * making the PEM texts. */
+static void write_with(const fixture *f, bacsc_cari_writer *w, int jobs, const char *name,
+                       uint8_t **buf, size_t *buf_len, uint8_t **file, size_t *file_len,
+                       uint8_t sha[32])
+{
+    char path[160];
+    bacsc_pool_set_default_size(jobs);
+    assert_int_equal(bacsc_cari_writer_to_buffer(w, buf, buf_len), BACSC_OK);
+    snprintf(path, sizeof path, "%s/%s", f->dir, name);
+    assert_int_equal(bacsc_cari_writer_write_file(w, path, sha), BACSC_OK);
+    bacsc_pool_set_default_size(0);
+    *file = slurp(path, file_len);
+}
+
+/* The writer makes the PEM texts of a large archive on a pool while libzip
+ * copies the earlier ones in, and reads the file's digest back while it is
+ * synced: the octets and the digest are those of one thread. */
+static void test_writer_same_on_any_thread_count(void **state)
+{
+    fixture *f = *state;
+    bacsc_cari *c = NULL;
+    free(read_entries(f, 1, &c));
+    bacsc_cari_writer *w = NULL; /* the request's CSRs again, fixed batch id and time */
+    char err[256];
+    assert_int_equal(bacsc_cari_writer_new(BACSC_CARI_REQUEST, "test", "batch-1", &w), BACSC_OK);
+    bacsc_cari_writer_set_created(w, FIXED_NOW);
+    for (size_t i = 0; i < c->n_entries; i++)
+        if (c->entries[i].type == BACSC_CARI_ENTRY_CSR && c->entries[i].der)
+            assert_true(bacsc_cari_writer_add_csr(w, c->entries[i].der, c->entries[i].der_len,
+                                                  NULL, NULL, NULL, err, sizeof err) >= 0);
+    uint8_t *b1, *b3, *f1, *f3, s1[32], s3[32], d[32];
+    size_t lb1, lb3, lf1, lf3;
+    write_with(f, w, 1, "w1.zip", &b1, &lb1, &f1, &lf1, s1);
+    write_with(f, w, 3, "w3.zip", &b3, &lb3, &f3, &lf3, s3);
+    bacsc_cari_writer_free(w);
+    assert_true(lb1 > 1000u * 500);
+    assert_int_equal(lb1, lb3);
+    assert_memory_equal(b1, b3, lb1);
+    assert_int_equal(lf1, lf3);
+    assert_memory_equal(f1, f3, lf1);
+    assert_memory_equal(s1, s3, 32);
+    unsigned int dl = 0;
+    assert_true(EVP_Digest(f3, lf3, d, &dl, EVP_sha256(), NULL));
+    assert_memory_equal(d, s3, 32);
+    /* and it reads back: every CSR, in the order written */
+    bacsc_cari *back = NULL;
+    assert_int_equal(bacsc_cari_read_buffer(b3, lb3, NULL, &back), BACSC_OK);
+    assert_int_equal(back->n_entries, c->n_entries);
+    assert_int_equal(bacsc_cari_invalid_count(back), 0);
+    for (size_t i = 0; i < c->n_entries; i++)
+        assert_string_equal(back->entries[i].name, c->entries[i].name);
+    bacsc_cari_free(back);
+    free(b1);
+    free(b3);
+    free(f1);
+    free(f3);
+    bacsc_cari_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reader_same_on_any_thread_count),
         cmocka_unit_test(test_store_same_on_any_thread_count),
+        cmocka_unit_test(test_writer_same_on_any_thread_count),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -18,13 +18,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "bacsc/error.h"
 #include "bacsc/hspool.h"
 #include "bacsc/log.h"
+#include "bacsc/tls.h"
 #include "bacsc/wsconn.h"
+#include <openssl/ssl.h>
 #include "support_pki.h"
 
 #define N 40
@@ -221,6 +225,70 @@ static void silent_peer_ends_at_first_octet_timeout(void **state)
     bacsc_tls_ctx_free(st);
 }
 
+/* A TLS client on a raw socket that sends its ClientHello and gives up:
+ * at once (`wait_for_hub` false: the FIN follows the hello), or once the
+ * hub's first flight has arrived, closing over it unread (a TCP reset). */
+static void client_gives_up(bacsc_tls_ctx *ct, uint16_t port, bool wait_for_hub)
+{
+    int fd = raw_connect(port);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    SSL *ssl = bacsc_tls_new_ssl(ct, fd, "127.0.0.1");
+    assert_non_null(ssl);
+    assert_int_equal(SSL_do_handshake(ssl), -1); /* ClientHello out, waits for the server */
+    for (int i = 0; wait_for_hub && i < 500; i++) {
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        if (poll(&pf, 1, 0) == 1)
+            break;
+        bacsc_loop_run_once(loop, 10000);
+    }
+    if (wait_for_hub) /* a worker that just sent it is back in epoll_wait by then */
+        for (int i = 0; i < 20; i++)
+            bacsc_loop_run_once(loop, 10000);
+    close(fd);
+    SSL_free(ssl);
+}
+
+/* Clients that close before their TLS handshake is done cost the listener
+ * no handshake work: those that gave up while waiting in the accept queue
+ * are dropped at accept (no SSL, no on_accept), and one that reset its
+ * connection is dropped before the next handshake step. */
+static void client_gone_costs_no_handshake(void **state)
+{
+    (void)state;
+    bacsc_tls_ctx *st = ctx("server", true), *ct = ctx("client", false);
+    for (unsigned threads = 0; threads <= 2; threads += 2) { /* on the loop, on workers */
+        reset();
+        bacsc_tls_stats ts0, ts;
+        bacsc_tls_ctx_stats(st, &ts0);
+        bacsc_ws_listener *l = listen_pool(st, threads, 0);
+        uint16_t port = bacsc_ws_listener_port(l);
+        for (int i = 0; i < 5; i++) /* the loop does not run: they wait in the accept queue */
+            client_gives_up(ct, port, false);
+        for (int i = 0; i < 20; i++)
+            bacsc_loop_run_once(loop, 10000);
+        bacsc_ws_listener_stats ls;
+        bacsc_ws_listener_get_stats(l, &ls);
+        assert_int_equal(ls.abandoned, 5);
+        assert_int_equal(ls.accepted, 0);
+        assert_int_equal(ls.tls_failed[BACSC_EC_TLS_ERROR - 180], 0);
+        assert_int_equal(s_closed, 0);
+        client_gives_up(ct, port, true);
+        run_until(&s_closed, 1, 5000);
+        bacsc_ws_listener_get_stats(l, &ls);
+        assert_int_equal(ls.abandoned, 6);
+        assert_int_equal(ls.accepted, 1);
+        assert_int_equal(ls.opened, 0);
+        assert_int_equal(ls.tls_failed[BACSC_EC_TLS_ERROR - 180], 0);
+        bacsc_tls_ctx_stats(st, &ts);
+        assert_int_equal(ts.handshakes, ts0.handshakes);
+        assert_int_equal(s_closed, 1);
+        assert_int_equal(s_open, 0);
+        bacsc_ws_listener_close(l);
+    }
+    bacsc_tls_ctx_free(st);
+    bacsc_tls_ctx_free(ct);
+}
+
 static void abort_reload_and_close_while_on_workers(void **state)
 {
     (void)state;
@@ -291,6 +359,7 @@ int main(void)
         cmocka_unit_test(many_handshakes_on_workers),
         cmocka_unit_test(bad_certificate_fails_as_on_the_loop),
         cmocka_unit_test(silent_peer_ends_at_first_octet_timeout),
+        cmocka_unit_test(client_gone_costs_no_handshake),
         cmocka_unit_test(abort_reload_and_close_while_on_workers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -11,7 +11,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -224,6 +227,46 @@ static void test_default_size(void **state)
     bacsc_pool_free(NULL);
 }
 
+/* Items record the nice value of the thread that ran them. */
+typedef struct nice_ctx {
+    pthread_t caller;
+    atomic_int on_workers, wrong;
+    int want;
+} nice_ctx;
+
+static int my_nice(void)
+{
+    return getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+}
+
+static void nice_item(void *vctx, size_t i)
+{
+    nice_ctx *c = vctx;
+    (void)i;
+    if (pthread_equal(pthread_self(), c->caller))
+        return;
+    atomic_fetch_add(&c->on_workers, 1);
+    if (my_nice() != c->want)
+        atomic_fetch_add(&c->wrong, 1);
+    spin_us(50);
+}
+
+/* The workers run below the thread that made the pool, which keeps its own
+ * priority (its serial work is the callers' critical path). */
+static void test_workers_run_at_lower_priority(void **state)
+{
+    (void)state;
+    int before = my_nice();
+    nice_ctx c = {.caller = pthread_self()};
+    c.want = before + BACSC_POOL_NICE > 19 ? 19 : before + BACSC_POOL_NICE;
+    bacsc_pool *p = bacsc_pool_new(2);
+    bacsc_pool_for(p, 256, nice_item, &c);
+    bacsc_pool_free(p);
+    assert_true(atomic_load(&c.on_workers) > 0);
+    assert_int_equal(atomic_load(&c.wrong), 0);
+    assert_int_equal(my_nice(), before);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +277,7 @@ int main(void)
         cmocka_unit_test(test_start_overlaps_caller_work),
         cmocka_unit_test(test_jobs_from_several_threads),
         cmocka_unit_test(test_default_size),
+        cmocka_unit_test(test_workers_run_at_lower_priority),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,13 +15,18 @@
  * with the same name and key identifier but another key — while CA 1
  * reissued with the same key still resumes (verified in full).
  *
- * Making a ticket: OpenSSL 3.0 decodes a copy of the session (with the
- * client certificate) that nobody uses; that copy is decoded in a keyless
- * window (io/ossl_keyless_internal.h). Shown here: every ticket made opens
- * one window, which is closed again before the handshake call returns
- * (the thread's default library context works again, and tickets made that
- * way resume); the window is per thread; a window left open by a failure
- * is closed by the guard without losing the failure's errors.
+ * Making a ticket, OpenSSL 3.0 decodes a copy of the session (with the
+ * client certificate) that nobody uses; opening one, it decodes the session
+ * whose certificate is then checked by names, times, CRL and the issuer's
+ * key only. Both decodes run in a keyless window
+ * (io/ossl_keyless_internal.h) that skips decoding the certificate's own
+ * key. Shown here: every ticket made or opened opens one window, closed
+ * again before the handshake call returns (the thread's default library
+ * context works again); the window is per thread; a window left open by a
+ * failure is closed by the guard without losing the failure's errors; a
+ * resumed peer's certificate has no key, yet its identity and UUID read as
+ * before and a reload checks it again in full (refusals above all still
+ * happen on this path).
  *
  * Handshakes run through memory BIOs between a client context and the
  * server context under test (no sockets needed for what is checked).
@@ -534,7 +539,7 @@ static void guard_closes_a_window_and_keeps_the_errors(void **state)
     assert_true(default_ctx_works());
 }
 
-static void each_ticket_is_made_in_a_keyless_window(void **state)
+static void each_ticket_is_made_and_opened_in_a_keyless_window(void **state)
 {
     (void)state;
     char keys[512];
@@ -543,7 +548,7 @@ static void each_ticket_is_made_in_a_keyless_window(void **state)
     bacsc_tls_ctx *ct = sct_tls(&env, false, "client", "ca1", NULL, NULL);
     bacsc_tls_ctx *st = server(keys, "ca1", NULL, true);
     unsigned long n = bacsc_keyless_windows();
-    hs h = handshake(st, ct, &r); /* a full handshake: one ticket */
+    hs h = handshake(st, ct, &r); /* a full handshake: one ticket made */
     assert_true(h.ok && !h.reused);
     assert_int_equal(bacsc_keyless_windows(), n + 1);
     assert_false(bacsc_keyless_open);
@@ -551,9 +556,93 @@ static void each_ticket_is_made_in_a_keyless_window(void **state)
     assert_non_null(r.session);
     bacsc_tls_ctx_free(st);
     st = server(keys, "ca1", NULL, true); /* the hub restarted */
-    expect_resumed(st, ct, &r, 1, 0);     /* no new ticket: no window */
-    assert_int_equal(bacsc_keyless_windows(), n + 1);
+    expect_resumed(st, ct, &r, 1, 0);     /* the ticket opened, no new one made */
+    assert_int_equal(bacsc_keyless_windows(), n + 2);
+    assert_false(bacsc_keyless_open);
     assert_true(default_ctx_works());
+    bacsc_tls_ctx_free(st);
+    bacsc_tls_resume_clear(&r);
+    bacsc_tls_ctx_free(ct);
+}
+
+/* A resumed connection's peer certificate (out of the ticket) has no
+ * decoded key; what bacsc reads of it still works, and a reload checks it
+ * again in full (on a copy decoded with its key). */
+static void resumed_peer_without_key_is_rechecked_on_reload(void **state)
+{
+    (void)state;
+    char keys[512];
+    key_file(keys, sizeof keys);
+    bacsc_tls_resume r = {0};
+    bacsc_tls_ctx *ct = sct_tls(&env, false, "client", "ca1", NULL, NULL);
+    bacsc_tls_ctx *st = server(keys, "ca1", "ca2", false);
+    SSL *c = NULL, *s = NULL, *c0 = NULL, *s0 = NULL;
+    hs h = handshake_keep(st, ct, &r, &c0, &s0); /* full: the peer has its key */
+    assert_true(h.ok && !h.reused);
+    h = handshake_keep(st, ct, &r, &c, &s);
+    assert_true(h.ok && h.reused);
+    X509 *peer = SSL_get0_peer_certificate(s);
+    assert_non_null(peer);
+    assert_null(X509_get0_pubkey(peer)); /* decoded without it */
+    ERR_clear_error();
+    assert_int_equal(X509_cmp(peer, SSL_get0_peer_certificate(s0)), 0);
+    char ident[256], why[200];
+    assert_int_equal(bacsc_tls_peer_ident(s, ident, sizeof ident), 1);
+    assert_true(ident[0] != 0);
+    uint8_t u1[16], u2[16];
+    assert_int_equal(bacsc_tls_peer_uuid(s, u1), bacsc_tls_peer_uuid(s0, u2));
+    assert_memory_equal(u1, u2, 16);
+    /* both peers without the issuer's signature again (its certificate is
+     * still configured) */
+    assert_int_equal(bacsc_tls_peer_recheck(st, s, why, sizeof why), BACSC_OK);
+    assert_int_equal(bacsc_tls_peer_recheck(st, s0, why, sizeof why), BACSC_OK);
+    assert_int_equal(stats(st).rechecks_issuer_known, 2);
+    assert_int_equal(stats(st).rechecks_full_verify, 0);
+    reload(st, "ca2", false); /* CA 1 no longer configured: refused in full */
+    assert_int_equal(bacsc_tls_peer_recheck(st, s, why, sizeof why), BACSC_ERR_POLICY);
+    assert_int_equal(bacsc_tls_peer_recheck(st, s0, why, sizeof why), BACSC_ERR_POLICY);
+    assert_int_equal(stats(st).rechecks_full_verify, 2);
+    reload(st, "ca1", false);
+    assert_int_equal(bacsc_tls_peer_recheck(st, s, why, sizeof why), BACSC_OK);
+    assert_int_equal(stats(st).rechecks_issuer_known, 3);
+    SSL_free(c);
+    SSL_free(s);
+    SSL_free(c0);
+    SSL_free(s0);
+    bacsc_tls_ctx_free(st);
+    bacsc_tls_resume_clear(&r);
+    bacsc_tls_ctx_free(ct);
+}
+
+/* A reload with a CRL that now lists a connected node's certificate:
+ * refused, whether it connected with a full handshake or a ticket. */
+static void recheck_after_reload_refuses_a_revoked_peer(void **state)
+{
+    (void)state;
+    char keys[512];
+    key_file(keys, sizeof keys);
+    bacsc_tls_resume r = {0};
+    bacsc_tls_ctx *ct = sct_tls(&env, false, "revoked", "ca1", NULL, NULL);
+    bacsc_tls_ctx *st = server(keys, "ca1", NULL, false);
+    SSL *c = NULL, *s = NULL, *c0 = NULL, *s0 = NULL;
+    assert_true(handshake_keep(st, ct, &r, &c0, &s0).ok);
+    hs h = handshake_keep(st, ct, &r, &c, &s);
+    assert_true(h.ok && h.reused);
+    char why[200];
+    reload(st, "ca1", false); /* no CRL */
+    assert_int_equal(bacsc_tls_peer_recheck(st, s, why, sizeof why), BACSC_OK);
+    assert_int_equal(bacsc_tls_peer_recheck(st, s0, why, sizeof why), BACSC_OK);
+    reload(st, "ca1", true); /* the CRL that lists it */
+    assert_int_equal(bacsc_tls_peer_recheck(st, s, why, sizeof why), BACSC_ERR_POLICY);
+    assert_non_null(strstr(why, "revoked"));
+    assert_int_equal(bacsc_tls_peer_recheck(st, s0, why, sizeof why), BACSC_ERR_POLICY);
+    assert_non_null(strstr(why, "revoked"));
+    assert_int_equal(stats(st).rechecks_issuer_known, 2);
+    assert_int_equal(stats(st).rechecks_full_verify, 2);
+    SSL_free(c);
+    SSL_free(s);
+    SSL_free(c0);
+    SSL_free(s0);
     bacsc_tls_ctx_free(st);
     bacsc_tls_resume_clear(&r);
     bacsc_tls_ctx_free(ct);
@@ -575,7 +664,9 @@ int main(void)
         cmocka_unit_test(keyless_window_skips_only_the_key),
         cmocka_unit_test(keyless_window_is_per_thread),
         cmocka_unit_test(guard_closes_a_window_and_keeps_the_errors),
-        cmocka_unit_test(each_ticket_is_made_in_a_keyless_window),
+        cmocka_unit_test(each_ticket_is_made_and_opened_in_a_keyless_window),
+        cmocka_unit_test(resumed_peer_without_key_is_rechecked_on_reload),
+        cmocka_unit_test(recheck_after_reload_refuses_a_revoked_peer),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
