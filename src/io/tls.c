@@ -41,6 +41,7 @@
 #include "bacsc/log.h"
 #include "ossl_compat_internal.h"
 #include "ossl_keyless_internal.h"
+#include "tls_crl_internal.h"
 #include "tls_verify_internal.h"
 
 struct bacsc_tls_ctx {
@@ -609,6 +610,12 @@ static int setup_trust(X509_STORE *st, const bacsc_tls_config *cfg, STACK_OF(X50
         flags |= X509_V_FLAG_CRL_CHECK;
         X509_STORE_set_verify_cb(st, verify_cb);
     }
+    /* OpenSSL's CRL check, without verifying a CRL's signature again in
+     * every verification (tls_crl.c) */
+    if ((flags & X509_V_FLAG_CRL_CHECK) && bacsc_tls_crl_install(st, x509_ex_index) != 0) {
+        set_err(err, errlen, "out of memory%s", NULL);
+        return -1;
+    }
     X509_STORE_set_flags(st, flags);
     return 0;
 }
@@ -918,6 +925,8 @@ void bacsc_tls_ctx_stats(const bacsc_tls_ctx *t, bacsc_tls_stats *out)
     pthread_mutex_lock((pthread_mutex_t *)&t->lock);
     *out = t->stats;
     pthread_mutex_unlock((pthread_mutex_t *)&t->lock);
+    bacsc_tls_crl_counts(SSL_CTX_get_cert_store(t->ctx), &out->crl_checks_full,
+                         &out->crl_checks_reused);
 }
 
 void bacsc_tls_note_handshake(SSL *ssl)
