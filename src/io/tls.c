@@ -812,8 +812,7 @@ int bacsc_tls_ticket_refresh(SSL *ssl)
         ERR_clear_error();
     if (SSL_new_session_ticket(ssl) != 1)
         return -1;
-    int rc = SSL_do_handshake(ssl);
-    bacsc_keyless_leave();
+    int rc = bacsc_keyless_after(SSL_do_handshake(ssl));
     if (rc != 1) {
         int e = SSL_get_error(ssl, rc);
         if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ) {
