@@ -126,6 +126,8 @@ int cli_dispatch(const char *prog, const cli_subcommand *subs, int argc, char **
                 char *hargv[] = {(char *)s->name, "--help", NULL};
                 return s->run(2, hargv);
             }
+            /* "bacsc ca help pendng": not the list, exit 0 */
+            return cli_unknown_command(prog, argv[2], &subs[0].name, SIZE_MAX, sizeof subs[0]);
         }
         if (cli_get_help_mode() == CLI_HELP_MAN || cli_get_help_mode() == CLI_HELP_COMPLETE)
             render_subcommands(prog, subs);

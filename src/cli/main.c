@@ -228,8 +228,14 @@ static int help(int argc, char **argv)
         const command *c = find_command(argv[2]);
         if (!c)
             return unknown_command(argv[2], "");
-        char *hargv[] = {argv[2], "--help", NULL};
-        return c->run(2, hargv);
+        if (argc > 4) {
+            cli_unexpected_arg("help", argv[4], NULL);
+            return EXIT_USAGE;
+        }
+        /* "help ca pending" is "ca pending --help": an unknown subcommand is refused
+         * (a command without subcommands prints its help, as "status X --help" does) */
+        char *hargv[] = {argv[2], argc > 3 ? argv[3] : "--help", "--help", NULL};
+        return c->run(argc > 3 ? 3 : 2, hargv);
     }
     usage(stdout);
     return EXIT_OK;

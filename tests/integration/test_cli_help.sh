@@ -190,7 +190,14 @@ ca pending $C --batch ' 5'|bacsc ca pending: bad value ' 5' for --batch (see --h
 ca approve $C +1|bacsc ca approve: bad request id '+1' (ids and ranges: 11,12,14-16)
 status --status-file $X/s.json --timeout 0x10|bacsc status: --timeout: '0x10' is not a number of seconds (0..86400)
 read +1 device,1 object-name|bacsc read: DEVICE: '+1' is not a number in 0..4194302
+ca help pendng|bacsc ca: unknown command 'pendng'; did you mean 'pending'? (see 'bacsc ca --help')
+site help FOO|bacsc site: unknown command 'FOO' (see 'bacsc site --help')
+help ca FOO|bacsc ca: unknown command 'FOO' (see 'bacsc ca --help')
+help ca pending EXTRA|bacsc help: unexpected argument 'EXTRA'
 EOF
+# "help CMD SUB" is "CMD SUB --help"
+"$BACSC" help ca pending >"$tmp/out" && "$BACSC" ca pending --help | cmp -s - "$tmp/out" ||
+  fail "bacsc help ca pending is not the help of ca pending"
 [ -z "$(ls -A "$tmp/x")" ] || fail "refused command lines left files: $(ls "$tmp/x")"
 cmp -s "$tmp/ca/policy.json" "$tmp/policy.before" || fail "a refused 'ca policy set' changed the policy"
 
