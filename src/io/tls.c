@@ -812,8 +812,7 @@ int bacsc_tls_ticket_refresh(SSL *ssl)
         ERR_clear_error();
     if (SSL_new_session_ticket(ssl) != 1)
         return -1;
-    int rc = SSL_do_handshake(ssl);
-    bacsc_keyless_leave();
+    int rc = bacsc_keyless_after(SSL_do_handshake(ssl));
     if (rc != 1) {
         int e = SSL_get_error(ssl, rc);
         if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ) {
@@ -925,8 +924,10 @@ void bacsc_tls_ctx_stats(const bacsc_tls_ctx *t, bacsc_tls_stats *out)
     pthread_mutex_lock((pthread_mutex_t *)&t->lock);
     *out = t->stats;
     pthread_mutex_unlock((pthread_mutex_t *)&t->lock);
-    bacsc_tls_crl_counts(SSL_CTX_get_cert_store(t->ctx), &out->crl_checks_full,
-                         &out->crl_checks_reused);
+    uint64_t full, reused; /* the current store's, added to the earlier stores' */
+    bacsc_tls_crl_counts(SSL_CTX_get_cert_store(t->ctx), &full, &reused);
+    out->crl_checks_full += full;
+    out->crl_checks_reused += reused;
 }
 
 void bacsc_tls_note_handshake(SSL *ssl)
@@ -1121,6 +1122,13 @@ int bacsc_tls_ctx_reload(bacsc_tls_ctx *t, const bacsc_tls_config *cfg, char *er
         SSL_CTX_set_keylog_callback(ctx, keylog_cb);
     n->ctx = NULL;
     bacsc_tls_ctx_free(n);
+    /* The CRL check counts are the store's: keep the old store's. */
+    uint64_t full, reused;
+    bacsc_tls_crl_counts(SSL_CTX_get_cert_store(t->ctx), &full, &reused);
+    pthread_mutex_lock(&t->lock);
+    t->stats.crl_checks_full += full;
+    t->stats.crl_checks_reused += reused;
+    pthread_mutex_unlock(&t->lock);
     /* Connections made with the old SSL_CTX hold their own reference. */
     SSL_CTX_free(t->ctx);
     t->ctx = ctx;
