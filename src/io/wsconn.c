@@ -890,8 +890,7 @@ static void on_io(bacsc_loop *loop, int fd, unsigned events, void *user)
         break;
     case CS_TLS:
         tls_handshake(c);
-        /* Data after the handshake may already sit inside OpenSSL, where
-         * epoll cannot see it (what is still in the socket, epoll reports). */
+        /* data after the handshake may be inside OpenSSL (epoll sees the socket only) */
         if (c->state == CS_HTTP && SSL_has_pending(c->ssl))
             on_readable(c);
         if (c->state != CS_CLOSED && c->state != CS_TLS)
@@ -976,10 +975,7 @@ static void pool_done(bacsc_hs_job *j, void *user)
                              c->accepted_at + (uint64_t)c->opt.handshake_timeout_ms * 1000);
         bacsc_tls_note_handshake(c->ssl);
         start_http(c);
-        /* The upgrade request may already be inside OpenSSL, where epoll cannot
-         * see it; octets still in the socket are reported by epoll (no read
-         * that would only find EAGAIN). */
-        if (c->state == CS_HTTP && SSL_has_pending(c->ssl))
+        if (c->state == CS_HTTP && SSL_has_pending(c->ssl)) /* the request, in OpenSSL already */
             on_readable(c);
         if (c->state != CS_CLOSED)
             update_interest(c);
@@ -1036,9 +1032,7 @@ static bacsc_wsconn *conn_new(bacsc_loop *loop, int fd, bool server, const bacsc
     bacsc_wsconn *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    c->hs = malloc(sizeof *c->hs + opt->max_header); /* the header buffer needs no zeroing */
-    if (c->hs)
-        memset(c->hs, 0, sizeof *c->hs);
+    c->hs = calloc(1, sizeof *c->hs + opt->max_header);
     if (!c->hs) {
         free(c);
         return NULL;
@@ -1102,21 +1096,6 @@ static bacsc_addr_entry *admit(bacsc_ws_listener *l, int fd, const struct sockad
     return e;
 }
 
-/* TCP_NODELAY on an accepted socket. Linux copies it from the listening
- * socket (set in bacsc_ws_listen): checked on the first accepted socket,
- * after that no setsockopt per connection. */
-static void accepted_nodelay(bacsc_ws_listener *l, int fd)
-{
-    int one = 1;
-    if (l->nodelay_inherited < 0) {
-        int v = 0;
-        socklen_t vl = sizeof v;
-        l->nodelay_inherited = getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &vl) == 0 && v;
-    }
-    if (!l->nodelay_inherited)
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-}
-
 static void on_accept(bacsc_loop *loop, int fd, unsigned events, void *user)
 {
     bacsc_ws_listener *l = user;
@@ -1160,7 +1139,7 @@ static void on_accept(bacsc_loop *loop, int fd, unsigned events, void *user)
         bacsc_addr_entry *ae = admit(l, cfd, (struct sockaddr *)&ss, &refused);
         if (refused)
             continue;
-        accepted_nodelay(l, cfd);
+        bacsc_io_nodelay_accepted(cfd, &l->nodelay_inherited);
         bacsc_wsconn *c = conn_new(loop, cfd, true, &l->opt, &l->cb, l->user);
         if (!c) {
             close(cfd);
@@ -1238,7 +1217,6 @@ int bacsc_ws_listen(bacsc_loop *loop, const char *addr_port, bacsc_tls_ctx *tls,
     }
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    bool nodelay = setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0;
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
         int e = errno;
         freeaddrinfo(ai);
@@ -1259,7 +1237,7 @@ int bacsc_ws_listen(bacsc_loop *loop, const char *addr_port, bacsc_tls_ctx *tls,
     bacsc_io_format_addr((struct sockaddr *)&ss, name, sizeof name, &l->port);
     l->loop = loop;
     l->fd = fd;
-    l->nodelay_inherited = nodelay ? -1 : 0;
+    l->nodelay_inherited = bacsc_io_nodelay_listen(fd);
     l->tls = tls;
     l->opt = o;
     l->cb = *cb;
