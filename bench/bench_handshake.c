@@ -23,9 +23,19 @@
  * generation + derive (the client's crypto is the same). For instruction
  * counts run it under `valgrind --tool=callgrind --toggle-collect=server_step`
  * (the node side: `--toggle-collect=client_step`).
+ *
+ * BENCH_HS_CRL=1: the hub also has a CRL of the issuer (as on a site
+ * commissioned with `bacsc site`): shaped like the CA's own (crlNumber,
+ * authorityKeyIdentifier, nextUpdate in 7 days), signed with the demo CA's
+ * key, revoking BENCH_HS_CRL_REVOKED (default 16) serials that are not the
+ * nodes'. Every handshake, full or resumed, then checks the client
+ * certificate against it.
  */
 #include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,6 +233,64 @@ fail:
     return -1;
 }
 
+/* dir/ca.crl: a CRL of the demo CA revoking `revoked` random serials.
+ * Returns 0 or -1. */
+static int make_crl(const char *dir, const char *path, unsigned revoked)
+{
+    char cp[600], kp[600];
+    snprintf(cp, sizeof cp, "%s/ca.pem", dir);
+    snprintf(kp, sizeof kp, "%s/ca.key", dir);
+    FILE *f = fopen(cp, "r");
+    X509 *ca = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    f = fopen(kp, "r");
+    EVP_PKEY *key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    X509_CRL *crl = X509_CRL_new();
+    time_t now = time(NULL);
+    ASN1_TIME *t1 = ASN1_TIME_set(NULL, now - 60), *t2 = ASN1_TIME_set(NULL, now + 7 * 86400);
+    ASN1_INTEGER *cn = ASN1_INTEGER_new();
+    AUTHORITY_KEYID *aki = AUTHORITY_KEYID_new();
+    const ASN1_OCTET_STRING *ski = ca ? X509_get0_subject_key_id(ca) : NULL;
+    int ok = ca && key && crl && t1 && t2 && cn && aki && ski && X509_CRL_set_version(crl, 1) &&
+             X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca)) &&
+             X509_CRL_set1_lastUpdate(crl, t1) && X509_CRL_set1_nextUpdate(crl, t2) &&
+             ASN1_INTEGER_set_int64(cn, 1) &&
+             X509_CRL_add1_ext_i2d(crl, NID_crl_number, cn, 0, 0) == 1 &&
+             (aki->keyid = ASN1_OCTET_STRING_dup(ski)) != NULL &&
+             X509_CRL_add1_ext_i2d(crl, NID_authority_key_identifier, aki, 0, 0) == 1;
+    for (unsigned i = 0; ok && i < revoked; i++) {
+        unsigned char sn[16];
+        X509_REVOKED *rv = X509_REVOKED_new();
+        BIGNUM *bn = RAND_bytes(sn, sizeof sn) == 1 ? BN_bin2bn(sn, sizeof sn, NULL) : NULL;
+        ASN1_INTEGER *ai = bn ? BN_to_ASN1_INTEGER(bn, NULL) : NULL;
+        ok = rv && ai && X509_REVOKED_set_serialNumber(rv, ai) &&
+             X509_REVOKED_set_revocationDate(rv, t1) && X509_CRL_add0_revoked(crl, rv);
+        if (!ok)
+            X509_REVOKED_free(rv);
+        ASN1_INTEGER_free(ai);
+        BN_free(bn);
+    }
+    if (ok) {
+        X509_CRL_sort(crl);
+        ok = X509_CRL_sign(crl, key, EVP_sha256()) > 0;
+    }
+    f = ok ? fopen(path, "w") : NULL;
+    ok = f && PEM_write_X509_CRL(f, crl) == 1;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    AUTHORITY_KEYID_free(aki);
+    ASN1_INTEGER_free(cn);
+    ASN1_TIME_free(t1);
+    ASN1_TIME_free(t2);
+    X509_CRL_free(crl);
+    EVP_PKEY_free(key);
+    X509_free(ca);
+    return ok ? 0 : -1;
+}
+
 static int cmp_d(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -300,7 +368,7 @@ int main(int argc, char **argv)
     }
     char tmp[] = "/tmp/bench-handshake-XXXXXX";
     const char *dir = argc > 3 ? argv[3] : mkdtemp(tmp);
-    char err[300], path[4][600];
+    char err[300], path[5][600];
     if (!dir || bacsc_pki_demo(dir, nodes, err, sizeof err) != 0) {
         fprintf(stderr, "bench_handshake: demo PKI: %s\n", dir ? err : "no temp dir");
         return 1;
@@ -309,10 +377,22 @@ int main(int argc, char **argv)
     snprintf(path[1], sizeof path[1], "%s/hub.key", dir);
     snprintf(path[2], sizeof path[2], "%s/ca.pem", dir);
     snprintf(path[3], sizeof path[3], "%s/tickets", dir);
+    snprintf(path[4], sizeof path[4], "%s/ca.crl", dir);
     unlink(path[3]);
     bacsc_tls_config sc = {.cert_file = path[0], .key_file = path[1],
                            .issuer_files = {path[2]}, .keylog_file = "",
                            .ticket_key_file = path[3]};
+    const char *crl_env = getenv("BENCH_HS_CRL"), *rev_env = getenv("BENCH_HS_CRL_REVOKED");
+    bool with_crl = crl_env && *crl_env && strcmp(crl_env, "0") != 0;
+    unsigned revoked = rev_env ? (unsigned)atoi(rev_env) : 16;
+    if (with_crl) {
+        if (make_crl(dir, path[4], revoked) != 0) {
+            fprintf(stderr, "bench_handshake: cannot write the CRL %s\n", path[4]);
+            ERR_print_errors_fp(stderr);
+            return 1;
+        }
+        sc.crl_file = path[4];
+    }
     bacsc_tls_ctx *sctx = bacsc_tls_ctx_new(&sc, true, err, sizeof err);
     if (!sctx) {
         fprintf(stderr, "bench_handshake: server context: %s\n", err);
@@ -333,6 +413,9 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "bench_handshake: %u full + %u resumed handshakes, %u client certificates\n",
             n, n, nodes);
+    if (with_crl)
+        printf("the hub checks a CRL of the issuer (%u revoked serials, none of the nodes')\n",
+               revoked);
     /* BENCH_HS_ONLY=full|resumed: time (and, under callgrind, count) one kind */
     const char *only = getenv("BENCH_HS_ONLY");
     bool do_full = !only || strcmp(only, "resumed") != 0;
@@ -359,6 +442,13 @@ int main(int argc, char **argv)
                "full)\n",
                rmean, (unsigned long long)st.tickets_issuer_known,
                (unsigned long long)st.tickets_full_verify);
+    }
+    if (with_crl) {
+        bacsc_tls_stats st;
+        bacsc_tls_ctx_stats(sctx, &st);
+        printf("    (CRL checks: %llu in full with its signature, %llu reusing an earlier "
+               "verification of it)\n",
+               (unsigned long long)st.crl_checks_full, (unsigned long long)st.crl_checks_reused);
     }
     printf("client (node) CPU per handshake, median of %u: the generator of a reconnect storm\n",
            n);

@@ -17,6 +17,7 @@
 #include "bacsc/npdu.h"
 #include "bacsc/services.h"
 #include "bacsc/tags.h"
+#include "bacsc/value.h"
 
 #define FZ_CHECK(c) do { if (!(c)) abort(); } while (0)
 
@@ -50,6 +51,13 @@ static inline void fz_values(const uint8_t *p, size_t n)
             FZ_CHECK(bacsc_value_equal(&v, &w));
         }
     }
+    /* the text form: whole (alloc) and cut (fixed buffer) agree on the length */
+    char *text = NULL, small[16];
+    int whole = bacsc_value_format_alloc(p, n, &text);
+    FZ_CHECK(whole == BACSC_ERR_NOMEM ||
+             whole == bacsc_value_format(p, n, small, sizeof small));
+    FZ_CHECK(whole < 0 || strlen(text) == (size_t)whole);
+    free(text);
     bacsc_value list[8];
     (void)bacsc_values_decode(p, n, list, 8);
     (void)bacsc_value_list_count(p, n);

@@ -101,6 +101,11 @@ typedef struct bacsc_tls_stats {
     uint64_t rechecks_issuer_known; /* with the issuer certificate that verified the peer still
                                        configured: every check but its signature */
     uint64_t rechecks_full_verify;  /* verified in full */
+    /* With a CRL: how certificates were checked against it (peers', and our
+     * own when the context is built) */
+    uint64_t crl_checks_full;   /* OpenSSL's check in full, the CRL's signature verified */
+    uint64_t crl_checks_reused; /* every check but the CRL's signature, verified before with
+                                   the same issuer certificate */
 } bacsc_tls_stats;
 
 void bacsc_tls_ctx_stats(const bacsc_tls_ctx *ctx, bacsc_tls_stats *out);

@@ -83,6 +83,14 @@ int bacsc_value_type_parse(const char *name);
  * does not decode (buf then holds what was formatted so far).
  */
 int bacsc_value_format(const uint8_t *enc, size_t len, char *buf, size_t cap);
+/*
+ * bacsc_value_format into a buffer of the size the text needs (an Object_List
+ * of thousands of entries is hundreds of KB of text): *out gets the whole
+ * text, never truncated, NUL-terminated, to be freed by the caller. Returns
+ * its length, BACSC_ERR_MALFORMED (*out then holds what was formatted so
+ * far), or BACSC_ERR_NOMEM (*out is NULL).
+ */
+int bacsc_value_format_alloc(const uint8_t *enc, size_t len, char **out);
 /* Format one decoded primitive value (as bacsc_value_format does). */
 int bacsc_value_format_one(const bacsc_value *v, char *buf, size_t cap);
 

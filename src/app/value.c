@@ -602,9 +602,10 @@ int bacsc_value_format_one(const bacsc_value *v, char *buf, size_t cap)
     return finish(&o);
 }
 
-int bacsc_value_format(const uint8_t *enc, size_t len, char *buf, size_t cap)
+/* Formats into o; o->need is the length of the whole text (of what decoded,
+ * for malformed input). Returns BACSC_ERR_MALFORMED or 0. */
+static int format_into(out *o, const uint8_t *enc, size_t len)
 {
-    out o = {buf, cap, 0};
     bacsc_value_iter it;
     bacsc_value v;
     bool first = true;
@@ -612,20 +613,44 @@ int bacsc_value_format(const uint8_t *enc, size_t len, char *buf, size_t cap)
     bacsc_value_iter_init(&it, enc, len);
     while ((rc = bacsc_value_iter_next(&it, &v)) == 1) {
         if (v.type == BACSC_VALUE_CLOSING) {
-            put(&o, "}");
+            put(o, "}");
             first = false;
             continue;
         }
         if (!first)
-            put(&o, ", ");
+            put(o, ", ");
         if (v.type == BACSC_VALUE_OPENING) {
-            put(&o, "[%u]{", v.ctx_tag);
+            put(o, "[%u]{", v.ctx_tag);
             first = true;
             continue;
         }
-        put_one(&o, &v);
+        put_one(o, &v);
         first = false;
     }
+    return rc < 0 ? BACSC_ERR_MALFORMED : 0;
+}
+
+int bacsc_value_format(const uint8_t *enc, size_t len, char *buf, size_t cap)
+{
+    out o = {buf, cap, 0};
+    int rc = format_into(&o, enc, len);
     int n = finish(&o);
-    return rc < 0 ? BACSC_ERR_MALFORMED : n;
+    return rc < 0 ? rc : n;
+}
+
+int bacsc_value_format_alloc(const uint8_t *enc, size_t len, char **out_text)
+{
+    out o = {NULL, 0, 0};
+    *out_text = NULL;
+    format_into(&o, enc, len); /* measures */
+    if (o.need >= (size_t)INT32_MAX)
+        return BACSC_ERR_NOMEM;
+    char *buf = malloc(o.need + 1);
+    if (!buf)
+        return BACSC_ERR_NOMEM;
+    o = (out){buf, o.need + 1, 0};
+    int rc = format_into(&o, enc, len);
+    int n = finish(&o);
+    *out_text = buf;
+    return rc < 0 ? rc : n;
 }

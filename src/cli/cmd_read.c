@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bacsc/apdu.h"
+#include "bacsc/error.h"
 #include "bacsc/services.h"
 #include "bacsc/value.h"
 #include "cli.h"
@@ -108,13 +109,15 @@ static void done(void *user, const bacsc_client_result *r)
             cli_print_json(o);
         }
     } else {
-        char buf[8192];
         const char *en = bacsc_value_enum_name(d->rp.property, ack.value, ack.value_len);
-        if (en)
-            snprintf(buf, sizeof buf, "%s", en);
-        else
-            bacsc_value_format(ack.value, ack.value_len, buf, sizeof buf);
-        printf("%s\n", buf);
+        char *text = NULL;
+        if (!en && bacsc_value_format_alloc(ack.value, ack.value_len, &text) == BACSC_ERR_NOMEM) {
+            cli_error(PROG, "out of memory formatting the value");
+            sc_tool_finish(t, EXIT_FAIL);
+            return;
+        }
+        printf("%s\n", en ? en : text);
+        free(text);
     }
     fflush(stdout);
     if (++d->done < d->repeat) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bacsc/apdu.h"
+#include "bacsc/error.h"
 #include "bacsc/services.h"
 #include "bacsc/value.h"
 #include "cli.h"
@@ -114,13 +115,14 @@ int readm_print_ack(const uint8_t *ack, size_t len, json_t *arr)
                 printf("%s %s ! error: %s/%s\n", ob, pn, bacsc_error_class_name(res.error_class),
                        bacsc_error_code_name(res.error_code));
             } else {
-                char buf[8192];
                 const char *en = bacsc_value_enum_name(res.property, res.value, res.value_len);
-                if (en)
-                    snprintf(buf, sizeof buf, "%s", en);
+                char *text = NULL;
+                if (!en && bacsc_value_format_alloc(res.value, res.value_len, &text) ==
+                               BACSC_ERR_NOMEM)
+                    printf("%s %s ! error: out of memory formatting the value\n", ob, pn);
                 else
-                    bacsc_value_format(res.value, res.value_len, buf, sizeof buf);
-                printf("%s %s = %s\n", ob, pn, buf);
+                    printf("%s %s = %s\n", ob, pn, en ? en : text);
+                free(text);
             }
         }
     }

@@ -173,6 +173,15 @@ char *hub_metrics_render(const hub_metrics_src *src, size_t *len)
              "or full.");
         lab(&o, h, "kind", "issuer-known", ts.tickets_issuer_known);
         lab(&o, h, "kind", "full", ts.tickets_full_verify);
+        if (ts.crl_checks_full || ts.crl_checks_reused) {
+            h = "bacsc_hub_tls_crl_checks_total";
+            head(&o, h, "counter",
+                 "Certificates checked against the CRL: full (OpenSSL's check, the CRL's "
+                 "signature verified) or reused (every check but that signature, verified "
+                 "before with the same issuer certificate).");
+            lab(&o, h, "kind", "full", ts.crl_checks_full);
+            lab(&o, h, "kind", "reused", ts.crl_checks_reused);
+        }
     }
     traffic(&o, s, &hs);
     if (src->cert_not_after)

@@ -522,7 +522,8 @@ json_t *sc_status_tls(const bacsc_tls_ctx *tls)
 {
     bacsc_tls_stats st;
     bacsc_tls_ctx_stats(tls, &st);
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "handshakes", (json_int_t)st.handshakes,
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "handshakes",
+                     (json_int_t)st.handshakes,
                      "resumed", (json_int_t)st.resumed, "tickets_refused",
                      (json_int_t)st.tickets_refused, "ticket_key_rotations",
                      (json_int_t)st.key_rotations, "tickets_issuer_known",
@@ -530,7 +531,9 @@ json_t *sc_status_tls(const bacsc_tls_ctx *tls)
                      (json_int_t)st.tickets_full_verify, "tickets_refreshed",
                      (json_int_t)st.tickets_refreshed, "rechecks_issuer_known",
                      (json_int_t)st.rechecks_issuer_known, "rechecks_full_verify",
-                     (json_int_t)st.rechecks_full_verify);
+                     (json_int_t)st.rechecks_full_verify, "crl_checks_full",
+                     (json_int_t)st.crl_checks_full, "crl_checks_reused",
+                     (json_int_t)st.crl_checks_reused);
 }
 
 int sc_uuid_binding(const char *prog, const sc_opts *o)

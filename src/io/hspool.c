@@ -130,8 +130,7 @@ static void step(struct worker *w, bacsc_hs_job *j, uint32_t events)
         return;
     }
     ERR_clear_error();
-    int r = SSL_do_handshake(j->ssl);
-    bacsc_keyless_leave();
+    int r = bacsc_keyless_after(SSL_do_handshake(j->ssl));
     if (!j->got_data)
         j->got_data = BIO_number_read(SSL_get_rbio(j->ssl)) > 0;
     if (r == 1) {

@@ -73,4 +73,12 @@ static inline void bacsc_keyless_leave(void)
         bacsc_keyless_leave_ex(false);
 }
 
+/* `r` (an SSL call's result), after the guard: `int r =
+ * bacsc_keyless_after(SSL_read(...));`. */
+static inline int bacsc_keyless_after(int r)
+{
+    bacsc_keyless_leave();
+    return r;
+}
+
 #endif

@@ -41,6 +41,7 @@
 #include "bacsc/log.h"
 #include "ossl_compat_internal.h"
 #include "ossl_keyless_internal.h"
+#include "tls_crl_internal.h"
 #include "tls_verify_internal.h"
 
 struct bacsc_tls_ctx {
@@ -609,6 +610,12 @@ static int setup_trust(X509_STORE *st, const bacsc_tls_config *cfg, STACK_OF(X50
         flags |= X509_V_FLAG_CRL_CHECK;
         X509_STORE_set_verify_cb(st, verify_cb);
     }
+    /* OpenSSL's CRL check, without verifying a CRL's signature again in
+     * every verification (tls_crl.c) */
+    if ((flags & X509_V_FLAG_CRL_CHECK) && bacsc_tls_crl_install(st, x509_ex_index) != 0) {
+        set_err(err, errlen, "out of memory%s", NULL);
+        return -1;
+    }
     X509_STORE_set_flags(st, flags);
     return 0;
 }
@@ -805,8 +812,7 @@ int bacsc_tls_ticket_refresh(SSL *ssl)
         ERR_clear_error();
     if (SSL_new_session_ticket(ssl) != 1)
         return -1;
-    int rc = SSL_do_handshake(ssl);
-    bacsc_keyless_leave();
+    int rc = bacsc_keyless_after(SSL_do_handshake(ssl));
     if (rc != 1) {
         int e = SSL_get_error(ssl, rc);
         if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ) {
@@ -918,6 +924,10 @@ void bacsc_tls_ctx_stats(const bacsc_tls_ctx *t, bacsc_tls_stats *out)
     pthread_mutex_lock((pthread_mutex_t *)&t->lock);
     *out = t->stats;
     pthread_mutex_unlock((pthread_mutex_t *)&t->lock);
+    uint64_t full, reused; /* the current store's, added to the earlier stores' */
+    bacsc_tls_crl_counts(SSL_CTX_get_cert_store(t->ctx), &full, &reused);
+    out->crl_checks_full += full;
+    out->crl_checks_reused += reused;
 }
 
 void bacsc_tls_note_handshake(SSL *ssl)
@@ -1112,6 +1122,13 @@ int bacsc_tls_ctx_reload(bacsc_tls_ctx *t, const bacsc_tls_config *cfg, char *er
         SSL_CTX_set_keylog_callback(ctx, keylog_cb);
     n->ctx = NULL;
     bacsc_tls_ctx_free(n);
+    /* The CRL check counts are the store's: keep the old store's. */
+    uint64_t full, reused;
+    bacsc_tls_crl_counts(SSL_CTX_get_cert_store(t->ctx), &full, &reused);
+    pthread_mutex_lock(&t->lock);
+    t->stats.crl_checks_full += full;
+    t->stats.crl_checks_reused += reused;
+    pthread_mutex_unlock(&t->lock);
     /* Connections made with the old SSL_CTX hold their own reference. */
     SSL_CTX_free(t->ctx);
     t->ctx = ctx;

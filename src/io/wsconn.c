@@ -434,8 +434,7 @@ static void flush(bacsc_wsconn *c)
         if (c->ssl) {
             if (ERR_peek_error()) /* SSL_get_error() needs an empty queue; peek ~100 instr., */
                 ERR_clear_error(); /* clear ~800 even when empty (OpenSSL 3.0) */
-            int w = SSL_write(c->ssl, c->out + c->out_off, (int)n);
-            bacsc_keyless_leave();
+            int w = bacsc_keyless_after(SSL_write(c->ssl, c->out + c->out_off, (int)n));
             if (w > 0) {
                 c->out_off += (size_t)w;
                 continue;
@@ -578,8 +577,7 @@ static void tls_handshake(bacsc_wsconn *c)
         return;
     }
     ERR_clear_error();
-    int r = SSL_do_handshake(c->ssl);
-    bacsc_keyless_leave();
+    int r = bacsc_keyless_after(SSL_do_handshake(c->ssl));
     if (r == 1) {
         bacsc_tls_note_handshake(c->ssl);
         start_http(c);
@@ -794,8 +792,7 @@ static void on_readable(bacsc_wsconn *c)
         if (c->ssl) {
             if (ERR_peek_error()) /* as in flush() */
                 ERR_clear_error();
-            int r = SSL_read(c->ssl, buf, (int)cap);
-            bacsc_keyless_leave();
+            int r = bacsc_keyless_after(SSL_read(c->ssl, buf, (int)cap));
             if (r <= 0) {
                 int e = SSL_get_error(c->ssl, r);
                 if (e == SSL_ERROR_WANT_READ)

@@ -47,6 +47,10 @@ int ca_audit(bacsc_ca *ca, const char *action, const char *object, const char *d
 int ca_meta_set(bacsc_ca *ca, const char *key, const char *value);
 void ca_meta_get(bacsc_ca *ca, const char *key, char *out, size_t outlen);
 int ca_status_parse(const char *s);
+/* bacsc_ca_requests of a batch's requests that have no certificate
+ * (pending, approved, rejected), in id order, found through the status
+ * index without reading the issued ones (the response's not_issued list). */
+int ca_requests_not_issued(bacsc_ca *ca, int64_t batch_id, bacsc_request_cb cb, void *user);
 /* Load ca.key (passphrase) / prepare the signer. */
 int ca_load_key(bacsc_ca *ca);
 int ca_need_signer(bacsc_ca *ca);

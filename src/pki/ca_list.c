@@ -15,16 +15,20 @@
 
 /* ---- listings ------------------------------------------------------------- */
 
-int bacsc_ca_requests(bacsc_ca *ca, int status, int64_t batch_id, bacsc_request_cb cb,
-                      void *user)
+/* The request rows `where` selects (?1: a status or NULL, ?2: a batch or
+ * NULL), in id order, to cb. */
+static int list_requests(bacsc_ca *ca, const char *where, int status, int64_t batch_id,
+                         bacsc_request_cb cb, void *user)
 {
-    sqlite3_stmt *q = ca_prep(ca,
-                           "SELECT r.id, r.batch_id, r.status, r.entry, r.device_uuid, "
-                           "r.device_name, r.subject, r.key_fp, r.reason, r.decided_by, "
-                           "r.device_instance, r.created, r.decided, c.serial, r.csr, r.ref "
-                           "FROM requests r LEFT JOIN certificates c ON c.request_id = r.id "
-                           "WHERE (?1 IS NULL OR r.status = ?1) AND (?2 IS NULL OR "
-                           "r.batch_id = ?2) ORDER BY r.id");
+    char sql[700];
+    snprintf(sql, sizeof sql,
+             "SELECT r.id, r.batch_id, r.status, r.entry, r.device_uuid, "
+             "r.device_name, r.subject, r.key_fp, r.reason, r.decided_by, "
+             "r.device_instance, r.created, r.decided, c.serial, r.csr, r.ref "
+             "FROM requests r LEFT JOIN certificates c ON c.request_id = r.id "
+             "WHERE %s ORDER BY r.id",
+             where);
+    sqlite3_stmt *q = ca_prep(ca, sql);
     if (!q)
         return BACSC_ERR_DB;
     if (status >= 0 && status <= 3)
@@ -62,6 +66,22 @@ int bacsc_ca_requests(bacsc_ca *ca, int status, int64_t batch_id, bacsc_request_
     }
     sqlite3_finalize(q);
     return rc == SQLITE_DONE ? n : ca_db_fail(ca, "list requests");
+}
+
+int bacsc_ca_requests(bacsc_ca *ca, int status, int64_t batch_id, bacsc_request_cb cb,
+                      void *user)
+{
+    return list_requests(ca, "(?1 IS NULL OR r.status = ?1) AND (?2 IS NULL OR r.batch_id = ?2)",
+                         status, batch_id, cb, user);
+}
+
+int ca_requests_not_issued(bacsc_ca *ca, int64_t batch_id, bacsc_request_cb cb, void *user)
+{
+    /* the status index finds them without reading the batch's issued rows */
+    return list_requests(ca,
+                         "r.status IN ('pending', 'approved', 'rejected') AND "
+                         "(?2 IS NULL OR r.batch_id = ?2)",
+                         -1, batch_id, cb, user);
 }
 
 /* Normalise a serial given by a user: drop ':' and leading zeros, lower-case. */

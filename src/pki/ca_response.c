@@ -3,6 +3,7 @@
  * directory of PEM files with an index, or a CARI response zip.
  */
 #include "bacsc/ca_files.h"
+#include "ca_internal.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -397,7 +398,7 @@ static int respond_zip(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *
             z.rc = fail(err, errlen, rc, "%s", bacsc_ca_errmsg(ca));
     }
     if (z.rc == BACSC_OK) {
-        rc = bacsc_ca_requests(ca, -1, batch_id, zip_not_issued, &z);
+        rc = ca_requests_not_issued(ca, batch_id, zip_not_issued, &z);
         if (rc < 0 && z.rc == BACSC_OK)
             z.rc = fail(err, errlen, rc, "%s", bacsc_ca_errmsg(ca));
     }

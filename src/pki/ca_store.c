@@ -37,6 +37,7 @@
 #define SCHEMA_VERSION 3
 #define ISSUE_CHUNK 1000
 #define ISSUE_FIRST 250 /* the first chunk: the store starts sooner */
+#define ISSUE_DEPTH 3   /* chunks in flight: the one stored and two being signed */
 #define MAX_THREADS BACSC_POOL_MAX
 
 
@@ -840,24 +841,6 @@ static int decide(bacsc_ca *ca, const bacsc_selector *sel, const char *from_sql,
     return rc == BACSC_OK ? moved : rc;
 }
 
-int bacsc_ca_approve(bacsc_ca *ca, const bacsc_selector *sel, bacsc_result_cb cb, void *user)
-{
-    ca->err[0] = 0;
-    if (!sel)
-        return ca_fail(ca, BACSC_ERR_INVALID_ARG, "nothing selected");
-    int rc = ca_need_signer(ca); /* fail before deciding anything if we cannot sign */
-    if (rc != BACSC_OK)
-        return rc;
-    rc = ca_begin(ca);
-    if (rc != BACSC_OK)
-        return rc;
-    rc = decide(ca, sel, "'pending'", BACSC_REQ_APPROVED, NULL, cb, user);
-    if (rc < 0 || ca_commit(ca) != BACSC_OK) {
-        ca_rollback(ca);
-        return rc < 0 ? rc : BACSC_ERR_DB;
-    }
-    return bacsc_ca_issue_approved(ca, sel->ids ? 0 : sel->batch_id, cb, user);
-}
 
 int bacsc_ca_reject(bacsc_ca *ca, const bacsc_selector *sel, const char *reason,
                     bacsc_result_cb cb, void *user)
@@ -1105,52 +1088,115 @@ static void chunk_drop(issue_chunk *ch)
     ch->n = 0;
 }
 
+/* What issuing uses: its statements and the two chunks in flight (the
+ * pool holds a pointer to a chunk's sign_ctx: chunks never move). The
+ * first chunk may be started early (bacsc_ca_approve: while the approval
+ * commits). */
+typedef struct issue_run {
+    issue_stmts s;
+    sqlite3_stmt *q;
+    issue_chunk chunks[ISSUE_DEPTH];
+    bool started; /* chunks[0] started; `first`: chunk_start's result */
+    int first;
+} issue_run;
+
+static int issue_open(bacsc_ca *ca, issue_run *r)
+{
+    memset(r, 0, sizeof *r);
+    r->q = ca_prep(ca, "SELECT id, NULL, device_uuid, key_fp, key_alg, key_bits, subject_der, "
+                       "san_der FROM requests "
+                       "WHERE status = 'approved' AND id > ?1 AND (?2 IS NULL OR "
+                       "batch_id = ?2) ORDER BY id LIMIT ?3");
+    r->s.upd = ca_prep(ca, "UPDATE requests SET status = 'issued', decided = COALESCE(decided, ?1) "
+                           "WHERE id = ?2 AND status = 'approved'");
+    r->s.ins = ca_prep(ca, "INSERT INTO certificates(serial, request_id, subject, device_uuid, "
+                           "key_fp, not_before, not_after, der, status, issued) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'valid', ?9)");
+    r->s.aud = ca_prep(ca, "INSERT INTO audit(time, actor, action, object, detail) "
+                           "VALUES (?1, ?2, 'issue', ?3, 'request ' || ?4 || ': ' || ?5)");
+    r->s.rej = ca_prep(ca, "UPDATE requests SET status = 'rejected', reason = ?1, decided = ?2, "
+                           "decided_by = 'ca' WHERE id = ?3 AND status = 'approved'");
+    return r->q && r->s.upd && r->s.ins && r->s.aud && r->s.rej ? BACSC_OK : BACSC_ERR_DB;
+}
+
+static void issue_close(issue_run *r)
+{
+    for (int i = 0; i < ISSUE_DEPTH; i++)
+        chunk_drop(&r->chunks[i]);
+    sqlite3_finalize(r->q);
+    sqlite3_finalize(r->s.upd);
+    sqlite3_finalize(r->s.ins);
+    sqlite3_finalize(r->s.aud);
+    sqlite3_finalize(r->s.rej);
+}
+
 /* Sign and store every approved request of the batch in chunks, in id
- * order: while this thread stores chunk k (one transaction) and loads
- * chunk k + 2, the pool signs chunk k + 1. Serial numbers are random and
+ * order: while this thread stores chunk k (one transaction), the pool
+ * signs chunks k + 1 and k + 2, loaded by this thread before it stores k,
+ * so the workers do not wait for the store. Serial numbers are random and
  * made by the signing threads; the rows, audit entries and their chain are
  * written by this thread alone, in request order, so the store holds the
  * same as with one thread. */
-static int issue_pipeline(bacsc_ca *ca, issue_stmts *s, sqlite3_stmt *q, int64_t batch_id,
-                          bacsc_result_cb cb, void *user, int *total)
+static int issue_pipeline(bacsc_ca *ca, issue_run *r, int64_t batch_id, bacsc_result_cb cb,
+                          void *user, int *total)
 {
-    int retries = 0, rc = BACSC_OK;
-    int64_t after = 0;
-    /* the pool holds a pointer to a chunk's sign_ctx: chunks never move */
-    issue_chunk chunks[2], *cur = &chunks[0], *next = &chunks[1];
-    memset(chunks, 0, sizeof chunks);
-    int n = chunk_start(ca, q, batch_id, after, ISSUE_FIRST, cur);
-    while (n > 0) {
-        int64_t last = cur->items[cur->n - 1].id;
-        int nn = chunk_start(ca, q, batch_id, last, ISSUE_CHUNK, next); /* overlaps signing cur */
+    int retries = 0, head = 0, inflight = 0;
+    int64_t after = 0, loaded = 0; /* last id stored; last id loaded */
+    bool more = true;              /* approved requests left to load */
+    int n = r->started ? r->first : chunk_start(ca, r->q, batch_id, 0, ISSUE_FIRST, &r->chunks[0]);
+    for (;;) {
+        if (n < 0)
+            return n;
+        if (n == 0 && inflight == 0)
+            return BACSC_OK;
+        if (n > 0) {
+            issue_chunk *nw = &r->chunks[(head + inflight) % ISSUE_DEPTH];
+            loaded = nw->items[nw->n - 1].id;
+            inflight++;
+        } else {
+            more = false;
+        }
+        n = 0;
+        if (more && inflight < ISSUE_DEPTH) { /* keep the pool ahead of the store */
+            n = chunk_start(ca, r->q, batch_id, loaded, ISSUE_CHUNK,
+                            &r->chunks[(head + inflight) % ISSUE_DEPTH]);
+            continue;
+        }
+        issue_chunk *cur = &r->chunks[head];
         bacsc_pool_wait(cur->job);
         cur->job = NULL;
         bool dup = false;
-        int got = nn < 0 ? nn
-                         : store_chunk(ca, s, cur->items, cur->n, cur->sc.now,
-                                       ca->policy.validity_days, cb, user, &dup);
+        int64_t last = cur->items[cur->n - 1].id;
+        int got = store_chunk(ca, &r->s, cur->items, cur->n, cur->sc.now,
+                              ca->policy.validity_days, cb, user, &dup);
         chunk_drop(cur);
+        head = (head + 1) % ISSUE_DEPTH;
+        inflight--;
         if (got < 0) {
-            chunk_drop(next);
-            if (dup && ++retries < 3) { /* a random serial collided: sign the chunk again */
-                n = chunk_start(ca, q, batch_id, after, ISSUE_CHUNK, cur);
-                continue;
-            }
-            rc = got;
-            break;
+            for (int i = 0; i < ISSUE_DEPTH; i++)
+                chunk_drop(&r->chunks[i]);
+            if (!dup || ++retries >= 3)
+                return got;
+            /* a random serial collided: sign from that chunk on again */
+            head = inflight = 0;
+            more = true;
+            n = chunk_start(ca, r->q, batch_id, after, ISSUE_CHUNK, &r->chunks[0]);
+            continue;
         }
         *total += got;
         after = last;
-        issue_chunk *t = cur;
-        cur = next;
-        next = t;
-        n = nn;
+        if (more && inflight < ISSUE_DEPTH)
+            n = chunk_start(ca, r->q, batch_id, loaded, ISSUE_CHUNK,
+                            &r->chunks[(head + inflight) % ISSUE_DEPTH]);
     }
-    if (n < 0 && rc == BACSC_OK)
-        rc = n;
-    chunk_drop(cur);
-    chunk_drop(next);
-    return rc;
+}
+
+static int issue_all(bacsc_ca *ca, issue_run *r, int64_t batch_id, bacsc_result_cb cb,
+                     void *user)
+{
+    int total = 0;
+    int rc = issue_pipeline(ca, r, batch_id, cb, user, &total);
+    return rc == BACSC_OK ? total : rc;
 }
 
 int bacsc_ca_issue_approved(bacsc_ca *ca, int64_t batch_id, bacsc_result_cb cb, void *user)
@@ -1159,32 +1205,42 @@ int bacsc_ca_issue_approved(bacsc_ca *ca, int64_t batch_id, bacsc_result_cb cb, 
     int rc = ca_need_signer(ca);
     if (rc != BACSC_OK)
         return rc;
-    issue_stmts s = {0};
-    sqlite3_stmt *q = ca_prep(ca, "SELECT id, NULL, device_uuid, key_fp, key_alg, key_bits, subject_der, "
-                               "san_der FROM requests "
-                               "WHERE status = 'approved' AND id > ?1 AND (?2 IS NULL OR "
-                               "batch_id = ?2) ORDER BY id LIMIT ?3");
-    s.upd = ca_prep(ca, "UPDATE requests SET status = 'issued', decided = COALESCE(decided, ?1) "
-                     "WHERE id = ?2 AND status = 'approved'");
-    s.ins = ca_prep(ca, "INSERT INTO certificates(serial, request_id, subject, device_uuid, key_fp, "
-                     "not_before, not_after, der, status, issued) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'valid', ?9)");
-    s.aud = ca_prep(ca, "INSERT INTO audit(time, actor, action, object, detail) "
-                     "VALUES (?1, ?2, 'issue', ?3, 'request ' || ?4 || ': ' || ?5)");
-    s.rej = ca_prep(ca, "UPDATE requests SET status = 'rejected', reason = ?1, decided = ?2, "
-                     "decided_by = 'ca' WHERE id = ?3 AND status = 'approved'");
-    int total = 0;
-    if (!q || !s.upd || !s.ins || !s.aud || !s.rej) {
-        rc = BACSC_ERR_DB;
-        goto out;
-    }
-    rc = issue_pipeline(ca, &s, q, batch_id, cb, user, &total);
-out:
-    sqlite3_finalize(q);
-    sqlite3_finalize(s.upd);
-    sqlite3_finalize(s.ins);
-    sqlite3_finalize(s.aud);
-    sqlite3_finalize(s.rej);
-    return rc == BACSC_OK ? total : rc;
+    issue_run r;
+    rc = issue_open(ca, &r);
+    if (rc == BACSC_OK)
+        rc = issue_all(ca, &r, batch_id, cb, user);
+    issue_close(&r);
+    return rc;
 }
 
+int bacsc_ca_approve(bacsc_ca *ca, const bacsc_selector *sel, bacsc_result_cb cb, void *user)
+{
+    ca->err[0] = 0;
+    if (!sel)
+        return ca_fail(ca, BACSC_ERR_INVALID_ARG, "nothing selected");
+    int rc = ca_need_signer(ca); /* fail before deciding anything if we cannot sign */
+    if (rc != BACSC_OK)
+        return rc;
+    int64_t batch_id = sel->ids ? 0 : sel->batch_id;
+    issue_run r;
+    rc = issue_open(ca, &r);
+    if (rc == BACSC_OK)
+        rc = ca_begin(ca);
+    if (rc != BACSC_OK) {
+        issue_close(&r);
+        return rc;
+    }
+    rc = decide(ca, sel, "'pending'", BACSC_REQ_APPROVED, NULL, cb, user);
+    if (rc >= 0) { /* the pool signs the first chunk while the approval commits */
+        r.first = chunk_start(ca, r.q, batch_id, 0, ISSUE_FIRST, &r.chunks[0]);
+        r.started = true;
+    }
+    if (rc < 0 || ca_commit(ca) != BACSC_OK) {
+        ca_rollback(ca);
+        issue_close(&r);
+        return rc < 0 ? rc : BACSC_ERR_DB;
+    }
+    rc = issue_all(ca, &r, batch_id, cb, user);
+    issue_close(&r);
+    return rc;
+}

@@ -52,6 +52,7 @@ assert m["format"] == "bacsc-cari" and m["version"] == 1 and m["kind"] == "respo
 certs = [e for e in m["entries"] if e["type"] == "certificate"]
 assert [e["device"]["instance"] for e in certs] == [1001], certs
 ni = {r["device"]["instance"]: r for r in m["not_issued"]}
+assert [r["device"]["instance"] for r in m["not_issued"]] == [1002, 1003], m["not_issued"]  # request order
 assert ni[1002]["status"] == "rejected" and ni[1002]["reason"] == "serial number not on the delivery note", ni
 assert ni[1003]["status"] == "pending" and "reason" not in ni[1003], ni
 for r in ni.values():

@@ -811,6 +811,17 @@ def main():
     if r.returncode == 0:
         n = len(json.loads(r.stdout)["value"])
         check(n == 5002, f"bacsc read object-list: {n} entries")
+    # the text form is the whole list too (it was cut at 8,191 characters)
+    r = tool(["read", "1001", "device,1001", "object-list", "--timeout", "10"], prof, 30)
+    n = r.stdout.count("analog-value,")
+    check(r.returncode == 0 and n == 5000 and r.stdout.rstrip().endswith("network-port,1"),
+          f"bacsc read object-list as text: rc {r.returncode}, {n} analog values, "
+          f"ends {r.stdout.rstrip()[-30:]!r}")
+    r = tool(["readm", "1001", "device,1001", "object-list", "--timeout", "10"], prof, 30)
+    n = r.stdout.count("analog-value,")
+    check(r.returncode == 0 and n == 5000 and r.stdout.rstrip().endswith("network-port,1"),
+          f"bacsc readm object-list as text: rc {r.returncode}, {n} analog values, "
+          f"ends {r.stdout.rstrip()[-30:]!r}")
     args = ["readm", "1001", "device,1001", "all"]
     for i in range(1, 150):
         args += [f"analog-value,{i}", "all"]

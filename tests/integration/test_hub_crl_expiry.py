@@ -7,7 +7,8 @@
     the nextUpdate timestamp; the status file has crl.expired true;
   - the file is replaced by a CRL whose nextUpdate is two days away: reloaded
     by itself, a warning (within 3 days of nextUpdate), the node joins,
-    bacsc_hub_crl_expired 0.
+    bacsc_hub_crl_expired 0; the node's CRL check reused the signature
+    verification of the reload (bacsc_hub_tls_crl_checks_total, status tls).
 """
 import datetime
 import json
@@ -87,6 +88,14 @@ def main():
     m = metrics(mport)
     check(m.get("bacsc_hub_crl_expired") == 0 and m.get("bacsc_hub_crl_next_update_timestamp_seconds") == nu2,
           "metrics: expired 0, the new nextUpdate")
+    # the fresh CRL's signature is verified once (building the hub's own chain at the reload);
+    # the node's check reuses that (the stale CRL was checked in full every time)
+    full = m.get('bacsc_hub_tls_crl_checks_total{kind="full"}', 0)
+    reused = m.get('bacsc_hub_tls_crl_checks_total{kind="reused"}', 0)
+    check(full >= 2 and reused >= 1, f"metrics: CRL checks {full} full, {reused} reused")
+    st = hub_status(hub, f"{d}/hub-status.json").get("tls", {})
+    check(st.get("crl_checks_full") == full and st.get("crl_checks_reused") == reused,
+          f"status file: the same counts ({st})")
     stop(dev)
     check(stop(hub) == 0, "hub exits 0")
     return finish()

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -172,6 +173,50 @@ static void test_format_constructed(void **state)
     assert_string_equal(out, "\"a\\\"\\x0ab\"");
 }
 
+/* A value whose text is longer than any fixed buffer (an Object_List of
+ * 3,000 entries, ~57 KB of text) comes out whole from
+ * bacsc_value_format_alloc, the last entry included. */
+static void test_format_alloc_long(void **state)
+{
+    (void)state;
+    enum { N = 3000 };
+    static uint8_t enc[N * 5];
+    for (uint32_t i = 0; i < N; i++) { /* analog-value,i+1 */
+        uint32_t v = (2u << 22) | (i + 1);
+        uint8_t *p = enc + i * 5;
+        p[0] = 0xc4;
+        p[1] = (uint8_t)(v >> 24);
+        p[2] = (uint8_t)(v >> 16);
+        p[3] = (uint8_t)(v >> 8);
+        p[4] = (uint8_t)v;
+    }
+    char *text = NULL;
+    int n = bacsc_value_format_alloc(enc, sizeof enc, &text);
+    assert_non_null(text);
+    assert_true(n > 50000);
+    assert_int_equal(strlen(text), (size_t)n);
+    assert_int_equal(strncmp(text, "analog-value,1, analog-value,2, ", 32), 0);
+    const char *tail = "analog-value,2999, analog-value,3000";
+    assert_string_equal(text + n - strlen(tail), tail);
+    char small[64]; /* the same length as the fixed-buffer form reports */
+    assert_int_equal(bacsc_value_format(enc, sizeof enc, small, sizeof small), n);
+    free(text);
+    /* malformed input: what decoded, and the error */
+    uint8_t broken[sizeof enc + 2];
+    memcpy(broken, enc, sizeof enc);
+    broken[sizeof enc] = 0x1e; /* an opening tag never closed */
+    broken[sizeof enc + 1] = 0x21;
+    assert_int_equal(bacsc_value_format_alloc(broken, sizeof broken, &text),
+                     BACSC_ERR_MALFORMED);
+    assert_non_null(text);
+    assert_true(strstr(text, tail) != NULL);
+    free(text);
+    /* empty value */
+    assert_int_equal(bacsc_value_format_alloc(enc, 0, &text), 0);
+    assert_string_equal(text, "");
+    free(text);
+}
+
 static void assert_json(const uint8_t *enc, size_t len, const char *expect)
 {
     json_t *j = bacsc_value_json(enc, len);
@@ -216,6 +261,7 @@ int main(void)
         cmocka_unit_test(test_datatypes),
         cmocka_unit_test(test_value_parse_and_format),
         cmocka_unit_test(test_format_constructed),
+        cmocka_unit_test(test_format_alloc_long),
         cmocka_unit_test(test_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
