@@ -63,6 +63,7 @@ typedef struct bacsc_hs_job {
     /* private */
     struct bacsc_hs_job *next, *prev;
     unsigned worker;
+    uint32_t events;               /* the worker's epoll interest in fd now */
     atomic_bool cancel;
 } bacsc_hs_job;
 
@@ -75,6 +76,7 @@ typedef struct bacsc_hspool_stats {
     unsigned max_queued;
     uint64_t submitted, done, failed, timeouts, cancelled, refused_full, peer_gone;
     double handshakes_per_s;       /* completed (DONE) over the last full second */
+    uint64_t ctl_calls;            /* epoll_ctl(2) calls of the workers (tests) */
 } bacsc_hspool_stats;
 
 /* Threads: 0 = one per online CPU. max_queued: 0 = 1024. `done` is called on

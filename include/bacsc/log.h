@@ -36,10 +36,17 @@ const char *bacsc_log_level_name(int level);
 void bacsc_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void bacsc_vlog(int level, const char *fmt, va_list ap);
 
-#define BACSC_ERROR(...) bacsc_log(BACSC_LOG_ERROR, __VA_ARGS__)
-#define BACSC_WARN(...) bacsc_log(BACSC_LOG_WARN, __VA_ARGS__)
-#define BACSC_INFO(...) bacsc_log(BACSC_LOG_INFO, __VA_ARGS__)
-#define BACSC_DEBUG(...) bacsc_log(BACSC_LOG_DEBUG, __VA_ARGS__)
+/* The arguments of a line above the level are not evaluated (no formatting
+ * work for lines that are not printed). */
+#define BACSC_LOG_AT(level, ...)                                                                  \
+    do {                                                                                          \
+        if ((level) <= bacsc_log_get_level())                                                     \
+            bacsc_log((level), __VA_ARGS__);                                                      \
+    } while (0)
+#define BACSC_ERROR(...) BACSC_LOG_AT(BACSC_LOG_ERROR, __VA_ARGS__)
+#define BACSC_WARN(...) BACSC_LOG_AT(BACSC_LOG_WARN, __VA_ARGS__)
+#define BACSC_INFO(...) BACSC_LOG_AT(BACSC_LOG_INFO, __VA_ARGS__)
+#define BACSC_DEBUG(...) BACSC_LOG_AT(BACSC_LOG_DEBUG, __VA_ARGS__)
 
 #ifdef __cplusplus
 }

@@ -153,6 +153,7 @@ typedef struct bacsc_ws_listener_stats {
     unsigned handshake_threads;       /* TLS handshake workers (0: on the loop) */
     unsigned handshake_queue;         /* now: handshakes on the workers */
     double handshakes_per_s;          /* handshakes the workers completed in the last second */
+    uint64_t handshake_ctl_calls;     /* epoll_ctl(2) calls of the workers (for tests) */
 } bacsc_ws_listener_stats;
 
 void bacsc_ws_listener_get_stats(const bacsc_ws_listener *l, bacsc_ws_listener_stats *out);

@@ -212,10 +212,11 @@ static int apply(const cli_spec *s, void *opts, const cli_opt *o, const cli_part
 
 /* ---- parsing ---------------------------------------------------------------------- */
 
-/* Does the row's argument name a file or directory ("FILE", "DIR", "CERT.pem")? */
+/* Does the row's argument name a file or directory ("FILE", "DIR", "CERT.pem")
+ * or a socket address ("ADDR:PORT")? */
 static bool names_a_path(const cli_opt *o)
 {
-    static const char *const paths[] = {"FILE", "F", "DIR", "RESPONSE", "CA_CERT"};
+    static const char *const paths[] = {"FILE", "F", "DIR", "RESPONSE", "CA_CERT", "ADDR:PORT"};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
         if (strcmp(o->arg, paths[i]) == 0)
             return true;
@@ -223,7 +224,7 @@ static bool names_a_path(const cli_opt *o)
     return n > 4 && (strcmp(o->arg + n - 4, ".pem") == 0 || strcmp(o->arg + n - 4, ".zip") == 0);
 }
 
-/* apply() for an option of the command line, where an empty path
+/* apply() for an option of the command line, where an empty path or address
  * ("--dir ''") is refused: no file has an empty name. (cli_set, for
  * configuration files, is not affected.) */
 static int apply_arg(const cli_spec *s, void *opts, const cli_opt *o, const cli_part *part,

@@ -75,8 +75,8 @@ static int cmd_init(int argc, char **argv)
     }
     if (cli_extra_args(c.prog, argc, argv, 0))
         return EXIT_USAGE;
-    if (!p.name) {
-        cli_error(c.prog, "--name NAME is required");
+    if (!p.name || !*p.name) {
+        cli_error(c.prog, p.name ? "--name: empty NAME" : "--name NAME is required");
         return EXIT_USAGE;
     }
     char *pass = NULL;

@@ -9,9 +9,11 @@
  */
 #include "bacsc/http.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 
 #include "bacsc/error.h"
@@ -423,6 +425,23 @@ int bacsc_ws_make_key(const uint8_t nonce[16], char out[BACSC_WS_KEY_LEN + 1])
     return BACSC_OK;
 }
 
+/* SHA-1 fetched once: EVP_sha1() in EVP_Digest is an implicit fetch (a
+ * provider look-up, thousands of instructions in OpenSSL 3.0) per upgrade. */
+static EVP_MD *sha1_v;
+static pthread_once_t sha1_once = PTHREAD_ONCE_INIT;
+
+static void sha1_fetch(void)
+{
+    sha1_v = EVP_MD_fetch(NULL, "SHA1", NULL);
+    ERR_clear_error();
+}
+
+static const EVP_MD *sha1(void)
+{
+    pthread_once(&sha1_once, sha1_fetch);
+    return sha1_v ? sha1_v : EVP_sha1();
+}
+
 int bacsc_ws_accept_value(const char *key, char out[BACSC_WS_ACCEPT_LEN + 1])
 {
     char cat[128];
@@ -433,7 +452,7 @@ int bacsc_ws_accept_value(const char *key, char out[BACSC_WS_ACCEPT_LEN + 1])
     memcpy(cat + kl, WS_GUID, sizeof WS_GUID - 1);
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    if (!EVP_Digest(cat, kl + sizeof WS_GUID - 1, md, &mdlen, EVP_sha1(), NULL) || mdlen != 20)
+    if (!EVP_Digest(cat, kl + sizeof WS_GUID - 1, md, &mdlen, sha1(), NULL) || mdlen != 20)
         return BACSC_ERR_CRYPTO;
     EVP_EncodeBlock((unsigned char *)out, md, 20);
     out[BACSC_WS_ACCEPT_LEN] = '\0';

@@ -38,6 +38,9 @@ struct worker {
     int ep, efd;
     _Atomic(bacsc_hs_job *) inbox;
     bacsc_hs_job *active; /* worker-private */
+    _Atomic uint64_t ctl_calls; /* written by the worker only */
+    atomic_bool cancels;        /* a job of this worker was cancelled: sweep */
+    uint64_t next_due;          /* worker-private: no deadline of an active job before */
     unsigned load;        /* loop thread: jobs submitted and not yet delivered */
 };
 
@@ -101,9 +104,19 @@ static void drain(int efd)
 
 /* ---- worker thread ----------------------------------------------------------- */
 
+static int ctl(struct worker *w, int op, bacsc_hs_job *j, uint32_t events)
+{
+    struct epoll_event ev = {.events = events, .data.ptr = j};
+    atomic_store_explicit(&w->ctl_calls,
+                          atomic_load_explicit(&w->ctl_calls, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    return epoll_ctl(w->ep, op, j->fd, &ev);
+}
+
 static void finish(struct worker *w, bacsc_hs_job *j, int result)
 {
-    epoll_ctl(w->ep, EPOLL_CTL_DEL, j->fd, NULL);
+    if (j->events)
+        ctl(w, EPOLL_CTL_DEL, j, 0);
     if (j->prev)
         j->prev->next = j->next;
     else
@@ -139,11 +152,12 @@ static void step(struct worker *w, bacsc_hs_job *j, uint32_t events)
     }
     int e = SSL_get_error(j->ssl, r);
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-        struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP |
-                                           (e == SSL_ERROR_WANT_WRITE ? EPOLLOUT : 0u),
-                                 .data.ptr = j};
-        if (epoll_ctl(w->ep, EPOLL_CTL_MOD, j->fd, &ev) == 0)
+        /* level-triggered: the interest stays until it changes (no MOD per flight) */
+        uint32_t want = EPOLLIN | EPOLLRDHUP | (e == SSL_ERROR_WANT_WRITE ? EPOLLOUT : 0u);
+        if (want == j->events || ctl(w, EPOLL_CTL_MOD, j, want) == 0) {
+            j->events = want;
             return;
+        }
     }
     j->error_code = bacsc_tls_classify_error(j->ssl, SSL_is_server(j->ssl), j->error_text,
                                              sizeof j->error_text);
@@ -157,21 +171,43 @@ static void start(struct worker *w, bacsc_hs_job *j)
     if (w->active)
         w->active->prev = j;
     w->active = j;
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = j};
-    if (epoll_ctl(w->ep, EPOLL_CTL_ADD, j->fd, &ev) != 0) {
+    j->events = 0;
+    if (ctl(w, EPOLL_CTL_ADD, j, EPOLLIN | EPOLLRDHUP) != 0) {
         j->error_code = 188;
         snprintf(j->error_text, sizeof j->error_text, "tls-error: handshake worker: %s",
                  strerror(errno));
         finish(w, j, BACSC_HS_FAILED);
         return;
     }
-    step(w, j, 0);
+    /* The server speaks second: its first step waits for the ClientHello
+     * (a read now would mostly find nothing; epoll is level-triggered, so
+     * octets already there, or a close, are reported by the next epoll_wait).
+     * A client job starts its handshake at once. */
+    j->events = EPOLLIN | EPOLLRDHUP;
+    if (j->first_octet_deadline_us && j->first_octet_deadline_us < w->next_due)
+        w->next_due = j->first_octet_deadline_us;
+    if (j->deadline_us < w->next_due)
+        w->next_due = j->deadline_us;
+    if (!SSL_is_server(j->ssl))
+        step(w, j, 0);
 }
 
-/* Deadlines and cancels; returns the epoll timeout (ms) to the next deadline. */
-static int sweep(struct worker *w, bool stop)
+static int timeout_ms(uint64_t due, uint64_t now)
 {
-    uint64_t now = mono_us(), next = UINT64_MAX;
+    if (due == UINT64_MAX)
+        return -1;
+    if (due <= now)
+        return 0;
+    uint64_t ms = (due - now + 999) / 1000;
+    return ms > 60000 ? 60000 : (int)ms;
+}
+
+/* Deadlines and cancels: a walk over every active job, so only when one is
+ * due or was cancelled (not after every wake-up: in a storm a worker holds
+ * hundreds). Returns the epoll timeout (ms) to the next deadline. */
+static int sweep(struct worker *w, bool stop, uint64_t now)
+{
+    uint64_t next = UINT64_MAX;
     bacsc_hs_job *j = w->active;
     while (j) {
         bacsc_hs_job *nx = j->next;
@@ -190,10 +226,8 @@ static int sweep(struct worker *w, bool stop)
         }
         j = nx;
     }
-    if (next == UINT64_MAX)
-        return -1;
-    uint64_t ms = (next - now + 999) / 1000;
-    return ms > 60000 ? 60000 : (int)ms;
+    w->next_due = next;
+    return timeout_ms(next, now);
 }
 
 static void *worker_main(void *arg)
@@ -215,7 +249,10 @@ static void *worker_main(void *arg)
             }
         }
         bool stop = atomic_load(&w->p->stop);
-        timeout = sweep(w, stop);
+        bool cancels = atomic_exchange_explicit(&w->cancels, false, memory_order_acquire);
+        uint64_t now = mono_us();
+        timeout = stop || cancels || now >= w->next_due ? sweep(w, stop, now)
+                                                        : timeout_ms(w->next_due, now);
         if (stop) {
             for (bacsc_hs_job *j = take_all(&w->inbox), *nx; j; j = nx) {
                 nx = j->next;
@@ -311,6 +348,7 @@ bacsc_hspool *bacsc_hspool_new(bacsc_loop *loop, unsigned threads, unsigned max_
     for (unsigned i = 0; i < threads; i++) {
         struct worker *w = &p->w[i];
         w->p = p;
+        w->next_due = UINT64_MAX;
         w->ep = epoll_create1(EPOLL_CLOEXEC);
         w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
@@ -351,6 +389,7 @@ int bacsc_hspool_submit(bacsc_hspool *p, bacsc_hs_job *job)
     job->error_code = 0;
     job->error_text[0] = 0;
     job->prev = NULL;
+    job->events = 0;
     atomic_store_explicit(&job->cancel, false, memory_order_relaxed);
     p->queued++;
     p->w[best].load++;
@@ -363,6 +402,7 @@ int bacsc_hspool_submit(bacsc_hspool *p, bacsc_hs_job *job)
 void bacsc_hspool_cancel(bacsc_hspool *p, bacsc_hs_job *job)
 {
     atomic_store_explicit(&job->cancel, true, memory_order_relaxed);
+    atomic_store_explicit(&p->w[job->worker].cancels, true, memory_order_release);
     wake(p->w[job->worker].efd);
 }
 
@@ -370,6 +410,8 @@ void bacsc_hspool_get_stats(bacsc_hspool *p, bacsc_hspool_stats *out)
 {
     *out = p->st;
     out->queued = p->queued;
+    for (unsigned i = 0; i < p->n; i++)
+        out->ctl_calls += atomic_load_explicit(&p->w[i].ctl_calls, memory_order_relaxed);
     if (mono_us() / 1000000u > p->rate_sec + 1)
         out->handshakes_per_s = 0; /* nothing completed in the last full second */
 }

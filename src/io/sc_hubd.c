@@ -116,12 +116,15 @@ static void hub_joined(void *io_peer, const bacsc_vmac *vmac, const bacsc_uuid *
 {
     struct hpeer *p = io_peer;
     bacsc_hubd *h = user;
-    char v[18], u[37], who[340] = "";
-    if (bacsc_wsconn_ssl(p->ws) && bacsc_tls_peer_ident(bacsc_wsconn_ssl(p->ws), who + 2,
-                                                        sizeof who - 2))
-        memcpy(who, ", ", 2);
-    BACSC_INFO("%s: node joined: vmac %s uuid %s from %s%s", h->name, bacsc_vmac_format(vmac, v),
-               bacsc_uuid_format(uuid, u), bacsc_wsconn_peer(p->ws), who);
+    if (bacsc_log_get_level() >= BACSC_LOG_INFO) { /* the certificate's name: only when printed */
+        char v[18], u[37], who[340] = "";
+        if (bacsc_wsconn_ssl(p->ws) && bacsc_tls_peer_ident(bacsc_wsconn_ssl(p->ws), who + 2,
+                                                            sizeof who - 2))
+            memcpy(who, ", ", 2);
+        BACSC_INFO("%s: node joined: vmac %s uuid %s from %s%s", h->name,
+                   bacsc_vmac_format(vmac, v), bacsc_uuid_format(uuid, u),
+                   bacsc_wsconn_peer(p->ws), who);
+    }
     uint16_t raw[2], used[2];
     if (bacsc_sc_conn_peer_swapped(bacsc_sc_hub_peer_conn(p->hp), raw, used))
         BACSC_WARN("%s: %s sent Max-BVLC-Length %u / Max-NPDU-Length %u, which look byte-swapped "
@@ -352,7 +355,7 @@ static void ws_open(bacsc_wsconn *c, unsigned protocol, void *user)
         bacsc_wsconn_close(c, BACSC_WS_CLOSE_GOING_AWAY, "hub full");
         return;
     }
-    if (bacsc_wsconn_ssl(c)) {
+    if (bacsc_wsconn_ssl(c) && h->uuid_binding != BACSC_SC_UUID_BINDING_OFF) {
         bacsc_uuid cu;
         bool has = bacsc_tls_peer_uuid(bacsc_wsconn_ssl(c), cu.b) == 1;
         bacsc_sc_conn_set_cert_uuid(bacsc_sc_hub_peer_conn(p->hp), has ? &cu : NULL,

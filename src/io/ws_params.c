@@ -148,6 +148,24 @@ bool bacsc_io_client_gone(int fd, bool read_any)
     return ti.tcpi_state != TCP_ESTABLISHED && !read_any;
 }
 
+int8_t bacsc_io_nodelay_listen(int fd)
+{
+    int one = 1;
+    return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0 ? -1 : 0;
+}
+
+void bacsc_io_nodelay_accepted(int fd, int8_t *inherited)
+{
+    int one = 1;
+    if (*inherited < 0) {
+        int v = 0;
+        socklen_t vl = sizeof v;
+        *inherited = getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &vl) == 0 && v;
+    }
+    if (!*inherited)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
 void bacsc_io_refuse_fd(int fd)
 {
     struct linger lg = {1, 0};

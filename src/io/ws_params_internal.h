@@ -42,6 +42,16 @@ void bacsc_io_drain_socket(int fd);
  * read. One getsockopt(TCP_INFO); false for a socket that is not TCP. */
 bool bacsc_io_client_gone(int fd, bool read_any);
 
+/* TCP_NODELAY on a listening socket; returns the `inherited` state for
+ * bacsc_io_nodelay_accepted(): -1 (not known yet) when it was set, else 0. */
+int8_t bacsc_io_nodelay_listen(int fd);
+
+/* TCP_NODELAY on an accepted socket. Linux copies it from the listening
+ * socket: *inherited (-1: not known yet) is learnt from the first accepted
+ * socket, after which no system call is made per connection; 0: set it on
+ * each. */
+void bacsc_io_nodelay_accepted(int fd, int8_t *inherited);
+
 /* Close a refused socket at once with a TCP RST (no TIME_WAIT kept here). */
 void bacsc_io_refuse_fd(int fd);
 

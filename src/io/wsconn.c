@@ -128,6 +128,7 @@ struct bacsc_ws_listener {
     bacsc_wsconn *conns;
     bacsc_addr_limit *addrs;     /* per-source-address state */
     bacsc_hspool *pool;          /* TLS handshake workers (NULL: on the loop) */
+    int8_t nodelay_inherited;    /* accepted sockets have TCP_NODELAY (1), not (0), unknown (-1) */
     uint64_t swept;              /* µs of the last sweep of `addrs` */
     bacsc_ws_listener_stats st;
 };
@@ -889,9 +890,8 @@ static void on_io(bacsc_loop *loop, int fd, unsigned events, void *user)
         break;
     case CS_TLS:
         tls_handshake(c);
-        /* Data after the handshake may already sit inside OpenSSL, where
-         * epoll cannot see it. */
-        if (c->state == CS_HTTP)
+        /* data after the handshake may be inside OpenSSL (epoll sees the socket only) */
+        if (c->state == CS_HTTP && SSL_has_pending(c->ssl))
             on_readable(c);
         if (c->state != CS_CLOSED && c->state != CS_TLS)
             update_interest(c);
@@ -975,7 +975,7 @@ static void pool_done(bacsc_hs_job *j, void *user)
                              c->accepted_at + (uint64_t)c->opt.handshake_timeout_ms * 1000);
         bacsc_tls_note_handshake(c->ssl);
         start_http(c);
-        if (c->state == CS_HTTP) /* the upgrade request may already be inside OpenSSL */
+        if (c->state == CS_HTTP && SSL_has_pending(c->ssl)) /* the request, in OpenSSL already */
             on_readable(c);
         if (c->state != CS_CLOSED)
             update_interest(c);
@@ -1139,8 +1139,7 @@ static void on_accept(bacsc_loop *loop, int fd, unsigned events, void *user)
         bacsc_addr_entry *ae = admit(l, cfd, (struct sockaddr *)&ss, &refused);
         if (refused)
             continue;
-        int one = 1;
-        setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        bacsc_io_nodelay_accepted(cfd, &l->nodelay_inherited);
         bacsc_wsconn *c = conn_new(loop, cfd, true, &l->opt, &l->cb, l->user);
         if (!c) {
             close(cfd);
@@ -1238,6 +1237,7 @@ int bacsc_ws_listen(bacsc_loop *loop, const char *addr_port, bacsc_tls_ctx *tls,
     bacsc_io_format_addr((struct sockaddr *)&ss, name, sizeof name, &l->port);
     l->loop = loop;
     l->fd = fd;
+    l->nodelay_inherited = bacsc_io_nodelay_listen(fd);
     l->tls = tls;
     l->opt = o;
     l->cb = *cb;
@@ -1286,6 +1286,7 @@ void bacsc_ws_listener_get_stats(const bacsc_ws_listener *l, bacsc_ws_listener_s
         out->handshake_threads = ps.threads;
         out->handshake_queue = ps.queued;
         out->handshakes_per_s = ps.handshakes_per_s;
+        out->handshake_ctl_calls = ps.ctl_calls;
     }
     for (const bacsc_wsconn *c = l->conns; c; c = c->next)
         if (c->addr && c->addr->handshaking > out->max_addr_handshaking)

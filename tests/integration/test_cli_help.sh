@@ -194,6 +194,9 @@ ca help pendng|bacsc ca: unknown command 'pendng'; did you mean 'pending'? (see 
 site help FOO|bacsc site: unknown command 'FOO' (see 'bacsc site --help')
 help ca FOO|bacsc ca: unknown command 'FOO' (see 'bacsc ca --help')
 help ca pending EXTRA|bacsc help: unexpected argument 'EXTRA'
+ca init --dir $X/ca2 --name ''|bacsc ca init: --name: empty NAME
+hub --listen '' --insecure-plaintext|bacsc hub: --listen: empty ADDR:PORT
+site discover $S --bip-local ''|bacsc site discover: --bip-local: empty ADDR:PORT
 EOF
 # "help CMD SUB" is "CMD SUB --help"
 "$BACSC" help ca pending >"$tmp/out" && "$BACSC" ca pending --help | cmp -s - "$tmp/out" ||

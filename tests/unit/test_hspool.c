@@ -166,6 +166,10 @@ static void many_handshakes_on_workers(void **state)
     assert_int_equal(ls.handshake_threads, 2);
     assert_int_equal(ls.handshake_queue, 0);
     assert_int_equal(ls.opened, N);
+    /* epoll_ctl on the workers: ADD and DEL per handshake, no MOD while the
+     * interest stays "readable" (was ADD + 1-2 MOD + DEL) */
+    assert_true(ls.handshake_ctl_calls >= 2 * (uint64_t)N);
+    assert_true(ls.handshake_ctl_calls < 3 * (uint64_t)N);
     bacsc_tls_stats ts;
     bacsc_tls_ctx_stats(st, &ts);
     assert_int_equal(ts.handshakes, N);

@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -174,6 +175,17 @@ static void mutual_auth_roundtrip(void **state)
     assert_non_null(bacsc_wsconn_ssl(c));
     assert_string_equal(SSL_get_version(bacsc_wsconn_ssl(c)), "TLSv1.3");
     assert_int_equal(bacsc_ws_listener_count(s.l), 1);
+    /* both ends without Nagle (the accepted socket gets it from the listener) */
+    int nd = 0;
+    socklen_t ndl = sizeof nd;
+    assert_non_null(srv.conn);
+    assert_int_equal(getsockopt(SSL_get_fd(bacsc_wsconn_ssl(srv.conn)), IPPROTO_TCP, TCP_NODELAY,
+                                &nd, &ndl), 0);
+    assert_int_equal(nd, 1);
+    nd = 0;
+    assert_int_equal(getsockopt(SSL_get_fd(bacsc_wsconn_ssl(c)), IPPROTO_TCP, TCP_NODELAY, &nd,
+                                &ndl), 0);
+    assert_int_equal(nd, 1);
 
     static uint8_t big[40000];
     for (size_t i = 0; i < sizeof big; i++)
