@@ -149,17 +149,6 @@ int ca_cli_begin(const cli_spec *spec, void *opts, ca_common *c, int argc, char 
     return *ca ? -1 : EXIT_FAIL;
 }
 
-int ca_parse_id(const char *s, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (!isdigit((unsigned char)*s) || *end || errno || v <= 0)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 /* Can a response be written to `out` (a zip file, or a directory when it
  * ends in '/' or is one)? Its directory must exist and be writable. Checked
  * before anything is issued. Returns 0 or -1 (message printed). */

@@ -69,8 +69,6 @@ int ca_fail_rc(const ca_common *c, bacsc_ca *ca, int rc);
 void ca_fmt_time(int64_t t, char *out, size_t outlen);
 json_t *ca_json_time(int64_t t);
 json_t *ca_json_str(const char *s);
-/* A positive decimal id. Returns 0 or -1. */
-int ca_parse_id(const char *s, int64_t *out);
 
 /* Can a file be written to `out` (a zip or PEM file, or a directory when it
  * ends in '/' or is one)? Its directory must exist and be writable. Checked

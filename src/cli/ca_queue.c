@@ -75,7 +75,7 @@ static int add_ids(const ca_common *c, const char *text, int64_t **ids, size_t *
         char *dash = strchr(tok, '-');
         if (dash)
             *dash = 0;
-        if (ca_parse_id(tok, &lo) != 0 || (dash && ca_parse_id(dash + 1, &hi) != 0) ||
+        if (cli_parse_id(tok, &lo) != 0 || (dash && cli_parse_id(dash + 1, &hi) != 0) ||
             (dash && hi < lo)) {
             cli_error(c->prog, "bad request id '%s' (ids and ranges: 11,12,14-16)", text);
             rc = -1;

@@ -38,6 +38,17 @@ bool cli_empty_operand(const char *prog, const char *what, const char *arg)
     return true;
 }
 
+int cli_parse_id(const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (!isdigit((unsigned char)*s) || *end || errno || v <= 0)
+        return -1;
+    *out = v;
+    return 0;
+}
+
 bool cli_extra_args(const char *prog, int argc, char **argv, int max)
 {
     if (argc <= max + 1)

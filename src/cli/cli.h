@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Exit codes; documented in docs/bacsc.md. */
 enum {
@@ -47,6 +48,10 @@ void cli_unexpected_arg(const char *prog, const char *arg, const char *hint);
  * "bacsc <prog>: unexpected argument 'X'" naming the first one too many.
  * Returns true when refused (the caller exits EXIT_USAGE). */
 bool cli_extra_args(const char *prog, int argc, char **argv, int max);
+
+/* A positive decimal id (a request, row or token number): digits only.
+ * Returns 0 or -1. */
+int cli_parse_id(const char *s, int64_t *out);
 
 /* Refuse an unknown subcommand `word` of `prog` in one line, with a "did you
  * mean" hint from `names` (an array of `n` strings, or up to a NULL one, at a

@@ -142,17 +142,6 @@ static int sub_parse(const char *prog, int argc, char **argv, sub_opts *o)
     return -1;
 }
 
-static int parse_id(const char *s, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (!isdigit((unsigned char)*s) || *end || errno || v <= 0)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 /* The verbs of `web user` and `web token`, and how many operands each takes. */
 typedef struct sub_verb {
     const char *name;
@@ -191,7 +180,7 @@ static int sub_begin(const char *prog, int argc, char **argv, sub_opts *o, web_d
         cli_error(prog, "%s: %s is required", v->name, v->operand);
         return EXIT_USAGE;
     }
-    if (v->operand && strcmp(v->operand, "ID") == 0 && parse_id(o->pos[1], &o->id) != 0) {
+    if (v->operand && strcmp(v->operand, "ID") == 0 && cli_parse_id(o->pos[1], &o->id) != 0) {
         cli_error(prog, "%s: '%s' is not a token id (a number, see 'bacsc %s list')", v->name,
                   o->pos[1], prog);
         return EXIT_USAGE;
