@@ -565,6 +565,31 @@ static void each_ticket_is_made_and_opened_in_a_keyless_window(void **state)
     bacsc_tls_ctx_free(ct);
 }
 
+/* Two open connections of client `ct` to hub `st`, kept for the caller:
+ * [0] by a full handshake, [1] resumed from the ticket that one gave. */
+typedef struct kept_pair {
+    SSL *c[2], *s[2];
+} kept_pair;
+
+static kept_pair keep_full_and_resumed(bacsc_tls_ctx *st, bacsc_tls_ctx *ct, bacsc_tls_resume *r)
+{
+    kept_pair k;
+    memset(&k, 0, sizeof k);
+    hs h = handshake_keep(st, ct, r, &k.c[0], &k.s[0]); /* full: the peer has its key */
+    assert_true(h.ok && !h.reused);
+    h = handshake_keep(st, ct, r, &k.c[1], &k.s[1]);
+    assert_true(h.ok && h.reused);
+    return k;
+}
+
+static void kept_pair_free(kept_pair *k)
+{
+    for (int i = 0; i < 2; i++) {
+        SSL_free(k->c[i]);
+        SSL_free(k->s[i]);
+    }
+}
+
 /* A resumed connection's peer certificate (out of the ticket) has no
  * decoded key; what bacsc reads of it still works, and a reload checks it
  * again in full (on a copy decoded with its key). */
@@ -576,11 +601,8 @@ static void resumed_peer_without_key_is_rechecked_on_reload(void **state)
     bacsc_tls_resume r = {0};
     bacsc_tls_ctx *ct = sct_tls(&env, false, "client", "ca1", NULL, NULL);
     bacsc_tls_ctx *st = server(keys, "ca1", "ca2", false);
-    SSL *c = NULL, *s = NULL, *c0 = NULL, *s0 = NULL;
-    hs h = handshake_keep(st, ct, &r, &c0, &s0); /* full: the peer has its key */
-    assert_true(h.ok && !h.reused);
-    h = handshake_keep(st, ct, &r, &c, &s);
-    assert_true(h.ok && h.reused);
+    kept_pair k = keep_full_and_resumed(st, ct, &r);
+    SSL *s0 = k.s[0], *s = k.s[1];
     X509 *peer = SSL_get0_peer_certificate(s);
     assert_non_null(peer);
     assert_null(X509_get0_pubkey(peer)); /* decoded without it */
@@ -605,10 +627,7 @@ static void resumed_peer_without_key_is_rechecked_on_reload(void **state)
     reload(st, "ca1", false);
     assert_int_equal(bacsc_tls_peer_recheck(st, s, why, sizeof why), BACSC_OK);
     assert_int_equal(stats(st).rechecks_issuer_known, 3);
-    SSL_free(c);
-    SSL_free(s);
-    SSL_free(c0);
-    SSL_free(s0);
+    kept_pair_free(&k);
     bacsc_tls_ctx_free(st);
     bacsc_tls_resume_clear(&r);
     bacsc_tls_ctx_free(ct);
@@ -624,10 +643,8 @@ static void recheck_after_reload_refuses_a_revoked_peer(void **state)
     bacsc_tls_resume r = {0};
     bacsc_tls_ctx *ct = sct_tls(&env, false, "revoked", "ca1", NULL, NULL);
     bacsc_tls_ctx *st = server(keys, "ca1", NULL, false);
-    SSL *c = NULL, *s = NULL, *c0 = NULL, *s0 = NULL;
-    assert_true(handshake_keep(st, ct, &r, &c0, &s0).ok);
-    hs h = handshake_keep(st, ct, &r, &c, &s);
-    assert_true(h.ok && h.reused);
+    kept_pair k = keep_full_and_resumed(st, ct, &r);
+    SSL *s0 = k.s[0], *s = k.s[1];
     char why[200];
     reload(st, "ca1", false); /* no CRL */
     assert_int_equal(bacsc_tls_peer_recheck(st, s, why, sizeof why), BACSC_OK);
@@ -639,10 +656,7 @@ static void recheck_after_reload_refuses_a_revoked_peer(void **state)
     assert_non_null(strstr(why, "revoked"));
     assert_int_equal(stats(st).rechecks_issuer_known, 2);
     assert_int_equal(stats(st).rechecks_full_verify, 2);
-    SSL_free(c);
-    SSL_free(s);
-    SSL_free(c0);
-    SSL_free(s0);
+    kept_pair_free(&k);
     bacsc_tls_ctx_free(st);
     bacsc_tls_resume_clear(&r);
     bacsc_tls_ctx_free(ct);
