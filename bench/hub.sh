@@ -69,6 +69,9 @@ elif "$BACSC" hub --help >/dev/null 2>&1; then
 else
   HUB=("$BUILD/bench/bench_hub_server")
 fi
+# a hub that writes a status file (bacsc hub): its listener counters after the restart
+HUB_STATUS=
+"${HUB[@]}" --help 2>&1 | grep -q -- '--status-file' && HUB_STATUS=$OUT/hub-status.json
 PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 URI=wss://127.0.0.1:$PORT
 
@@ -76,7 +79,7 @@ start_hub() { # [cpu]
   local pin=()
   [ -n "${1:-}" ] && pin=(taskset -c "$1")
   "${pin[@]}" "${HUB[@]}" --listen "127.0.0.1:$PORT" --cert "$PKI/hub.pem" --key "$PKI/hub.key" \
-    --ca "$PKI/ca.pem" >>"$OUT/hub.log" 2>&1 &
+    --ca "$PKI/ca.pem" ${HUB_STATUS:+--status-file "$HUB_STATUS"} >>"$OUT/hub.log" 2>&1 &
   hub_pid=$!
   for _ in $(seq 200); do
     $PY -c "import socket; socket.create_connection(('127.0.0.1',$PORT),0.2).close()" 2>/dev/null && return 0
@@ -88,6 +91,25 @@ start_hub() { # [cpu]
 }
 hub_cpu() { # CPU seconds (user + system) the running hub has used
   awk -v t="$(getconf CLK_TCK)" '{ print ($14 + $15) / t }' "/proc/$hub_pid/stat"
+}
+hub_listener() { # the running hub's listener counters (status file, SIGUSR1), one line
+  [ -n "$HUB_STATUS" ] && [ -s "$HUB_STATUS" ] || return 0
+  local before
+  before=$(stat -c %Y.%s "$HUB_STATUS" 2>/dev/null)
+  kill -USR1 "$hub_pid" 2>/dev/null || return 0
+  for _ in $(seq 50); do
+    sleep 0.1
+    [ "$(stat -c %Y.%s "$HUB_STATUS" 2>/dev/null)" != "$before" ] && break
+  done
+  sleep 0.2
+  $PY - "$HUB_STATUS" <<'PY' || true
+import json, sys
+l = json.load(open(sys.argv[1]))["hub"]["listener"]
+tls = sum(l.get("tls_failed", {}).values())
+print(f"  hub listener since the restart: accepted {l['accepted']}, opened {l['opened']}, "
+      f"client gone before its handshake {l['abandoned']}, TLS failed {tls} "
+      f"{json.dumps(l.get('tls_failed', {}))}, handshake timeouts {l['handshake_timeouts']}")
+PY
 }
 stop_hub() {
   kill -TERM "$hub_pid" 2>/dev/null || true
@@ -194,6 +216,7 @@ if c:
                   f"(ratio {rs['reestablish_s'] / floor:.2f}×)")
 PY
   cat "$OUT/hub-cpu.txt" >&2
+  hub_listener >&2
   stop_hub
 fi
 
