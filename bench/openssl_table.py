@@ -160,14 +160,15 @@ def num(v, unit):
     return "%.1f" % v if v >= 10 else "%.2f" % v
 
 
-def span(s, unit, fmt=num):
+def span(s, unit, fmt=num, mark=""):
     if s["min"] == s["max"]:
-        return fmt(s["median"], unit)
-    return "%s (%s–%s)" % (fmt(s["median"], unit), fmt(s["min"], unit), fmt(s["max"], unit))
+        return fmt(s["median"], unit) + mark
+    return "%s%s (%s–%s)" % (fmt(s["median"], unit), mark, fmt(s["min"], unit),
+                              fmt(s["max"], unit))
 
 
 def ratio_fmt(v, unit):
-    return "%.2f×" % v
+    return "%.2f" % v
 
 
 def main():
@@ -212,7 +213,7 @@ def main():
             print("| %s | %s | %s%s | %s%s | %s | %s | %s |" % (
                 fig["figure"] if ab == "A" or "A" not in fig else "″", ab + ": " + version(ab, head),
                 span(r["value"], unit), u, span(r["floor"], unit), u,
-                span(r["ratio"], unit, ratio_fmt),
+                span(r["ratio"], unit, ratio_fmt, "×"),
                 ("%.1f–%.1f" % (ld["min"], ld["max"])) if ld else "—", change))
     print()
     print("raw outputs: %s" % OUT)

@@ -52,6 +52,11 @@ cat >"$work/deb/usr/include/openssl/opensslv.h" <<'H'
 H
 expect 1 "has OpenSSL 3.5.7 headers but no libssl.so and libcrypto.so" --openssl-prefix "$work/deb"
 
+# the system's own OpenSSL is nothing to compare with (refused before building)
+if [ "$(pkg-config --variable=prefix openssl 2>/dev/null)" = /usr ]; then
+  expect 1 "holds the system's own OpenSSL .*: nothing to compare" --openssl-prefix /usr
+fi
+
 "$S" --help >"$work/out" 2>&1 || fail "--help exited $?"
 grep -q -- "--openssl-prefix DIR" "$work/out" || fail "--help does not describe --openssl-prefix"
 echo ok
