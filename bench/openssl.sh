@@ -145,6 +145,17 @@ build() { # dir pkg-config-path-or-empty what
        cmake -S "$SRC" -B "$dir" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release) >"$OUT/build-$what.log" 2>&1 ||
         die "configuring $dir failed: $(tail -3 "$OUT/build-$what.log" | tr '\n' ' ')"
     fi
+    # an existing tree keeps the OpenSSL it was configured with
+    local lib
+    lib=$(cache_get "$dir" pkgcfg_lib_OPENSSL_ssl)
+    if [ -n "$lib" ]; then
+      lib=$(dirname "$(realpath -m "$lib")")
+      if [ -n "$pcp" ] && [ "$lib" != "$(realpath "$LIBDIR")" ]; then
+        die "$dir was configured against the OpenSSL in $lib, not $LIBDIR; pass another --build"
+      elif [ -z "$pcp" ] && [ "$lib" = "$(realpath "$LIBDIR")" ]; then
+        die "$dir was configured against the OpenSSL in $lib (the prefix's); pass another --system-build"
+      fi
+    fi
     say "build $dir ($what): ${TARGETS[*]}"
     (if [ -n "$pcp" ]; then export PKG_CONFIG_PATH=$pcp; fi
      cmake --build "$dir" --target "${TARGETS[@]}") >>"$OUT/build-$what.log" 2>&1 ||
