@@ -19,6 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dirent.h>
+#include <unistd.h>
+
 #include <cmocka.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -116,6 +119,26 @@ static char *read_entries(const fixture *f, int jobs, bacsc_cari **out)
     return s;
 }
 
+/* Whether a thread of this process is named `name` (/proc/self/task). */
+static bool thread_named(const char *name)
+{
+    DIR *d = opendir("/proc/self/task");
+    bool found = false;
+    struct dirent *e;
+    while (d && !found && (e = readdir(d)) != NULL) {
+        char path[300], comm[64] = "";
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+        FILE *fp = fopen(path, "r");
+        if (fp && fgets(comm, sizeof comm, fp))
+            found = strncmp(comm, name, strlen(name)) == 0 && comm[strlen(name)] == '\n';
+        if (fp)
+            fclose(fp);
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
 static void run_ca(const fixture *f, int jobs, const char *name, char **dump)
 {
     char cadir[128], err[512];
@@ -154,7 +177,18 @@ static void run_ca(const fixture *f, int jobs, const char *name, char **dump)
     assert_true(bacsc_ca_approve(ca, &sel, NULL, NULL) > 1000);
     bacsc_audit_check chk;
     assert_int_equal(bacsc_ca_audit_verify(ca, &chk), BACSC_OK);
+    /* the WAL passed 1,000 pages: checkpoints went to their own thread,
+     * which stops with the store; closing still checkpoints and removes
+     * the WAL (the store below is read from ca.db alone) */
+    bool named = false; /* the thread names itself once it runs */
+    for (int i = 0; i < 500 && !(named = thread_named("bacsc-ckpt")); i++)
+        usleep(10000);
+    assert_true(named);
     bacsc_ca_close(ca);
+    assert_false(thread_named("bacsc-ckpt"));
+    char wal[160];
+    snprintf(wal, sizeof wal, "%s/ca.db-wal", cadir);
+    assert_int_not_equal(access(wal, F_OK), 0);
     free(bad);
     free(reqs);
     bacsc_cari_free(c);
