@@ -7,7 +7,10 @@
 # default 10000), PAIRS (throughput pairs, default 8), WINDOW (default 32),
 # OUT (result directory, default a new /tmp/bench-hub-XXXXXX), SKIP_SCALE=1
 # (skip the 10,000-node run), SKIP_TRAFFIC=1 (only the 10,000-node run), HUB_CMD (override the hub command; it gets
-# --listen 127.0.0.1:PORT --cert --key --ca appended).
+# --listen 127.0.0.1:PORT --cert --key --ca appended), CONCURRENCY (the 10,000-node run's
+# --concurrency: connection attempts the generator keeps in flight, default 1000; with
+# CONCURRENCY=$NODES every node connects when it wants to, as independent devices do, and the
+# hub's own queues take the storm).
 #
 # Hub: `bacsc hub` when the command exists, else bench_hub_server (the hub
 # function over the WebSocket listener, bench/bench_hub_server.c).
@@ -117,9 +120,10 @@ done
 
 if [ "${SKIP_SCALE:-0}" != 1 ]; then
   start_hub
-  say "connect-$NODES: bacsc bench hub --mode connect --connections $NODES --hub-pid $hub_pid --restart-wait"
+  say "connect-$NODES: bacsc bench hub --mode connect --connections $NODES --hub-pid $hub_pid --restart-wait${CONCURRENCY:+ --concurrency $CONCURRENCY}"
   "$BACSC" bench hub --hub "$URI" --cert "$PKI/node1.pem" --key "$PKI/node1.key" --ca "$PKI/ca.pem" \
     --mode connect --connections "$NODES" --duration 5 --hub-pid "$hub_pid" --restart-wait \
+    ${CONCURRENCY:+--concurrency "$CONCURRENCY"} \
     --restart-timeout 180 --connect-timeout 300 --json >"$OUT/connect-$NODES.json" 2>"$OUT/connect.err" &
   gen_pid=$!
   while ! grep -q "waiting for the hub to restart" "$OUT/connect.err" 2>/dev/null; do

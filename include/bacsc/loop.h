@@ -117,6 +117,11 @@ int bacsc_loop_defer(bacsc_loop *loop, bacsc_defer_fn fn, void *user);
  */
 int bacsc_loop_run_once(bacsc_loop *loop, uint64_t timeout_us);
 
+/* True when the last bacsc_loop_run_once() got as many ready fds as one
+ * iteration takes: more may be ready now, and an iteration with timeout 0
+ * reads them (a caller that expires deadlines can read what is ready first). */
+bool bacsc_loop_more_ready(const bacsc_loop *loop);
+
 /* Iterate until bacsc_loop_stop(). Returns BACSC_OK or BACSC_ERR_IO. */
 int bacsc_loop_run(bacsc_loop *loop);
 

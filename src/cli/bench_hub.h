@@ -29,6 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bacsc/loop.h"
+
 enum bench_hub_mode { BENCH_MODE_THROUGHPUT = 0, BENCH_MODE_RTT = 1, BENCH_MODE_CONNECT = 2 };
 
 typedef struct bench_hub_opts {
@@ -110,7 +112,20 @@ typedef struct bench_hub_result {
     /* TLS handshakes completed (client side) and how many resumed a session */
     uint64_t tls_handshakes, tls_resumed;                 /* whole run */
     uint64_t restart_tls_handshakes, restart_tls_resumed; /* during the restart wait */
+    /* during the restart wait: connection attempts, and those whose connect
+     * wait ran out — still waiting for one of the generator's `concurrency`
+     * slots (nothing sent), in TCP/TLS/upgrade, or waiting for Connect-Accept */
+    uint64_t restart_attempts;
+    uint64_t restart_expired_queued, restart_expired_handshake, restart_expired_accept;
 } bench_hub_result;
+
+/* One turn of the generator's event loop: wait up to slice_us for I/O, run
+ * what is ready, and go on (without waiting) while the wait may have left
+ * fds ready (at most 64 more iterations). The caller expires the nodes'
+ * connect waits after this, so a node whose answer has arrived is not given
+ * up because one thread plays all the nodes and is behind; a real device
+ * reads its one socket when the answer comes. */
+void bench_loop_turn(bacsc_loop *loop, uint64_t slice_us);
 
 /* The NPDU the benchmark sends for `size` octets (zero timestamps) into buf
  * (≥ BENCH_HUB_MAX_SIZE + 16). Returns its length (size, or 269 for 267/268

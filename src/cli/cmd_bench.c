@@ -344,6 +344,14 @@ static void print_json(const bench_hub_opts *o, const bench_hub_result *r, const
                                           (json_int_t)r->restart_tls_resumed, "loss_spread_s",
                                           r->restart_loss_spread_s, "generator_cpu_s",
                                           r->gen_cpu_restart_s));
+            json_t *rs = json_object_get(j, "restart");
+            json_object_set_new(rs, "attempts", json_integer((json_int_t)r->restart_attempts));
+            json_object_set_new(rs, "connect_wait_expired",
+                                json_pack("{s:I,s:I,s:I}", "queued",
+                                          (json_int_t)r->restart_expired_queued, "handshake",
+                                          (json_int_t)r->restart_expired_handshake,
+                                          "connect_accept",
+                                          (json_int_t)r->restart_expired_accept));
         }
     }
     if (o->hub_pid > 0 && o->mode == BENCH_MODE_CONNECT)
@@ -416,6 +424,15 @@ static void print_table(const bench_hub_opts *o, const bench_hub_result *r,
             printf("restart handshakes     %llu, %llu resumed\n",
                    (unsigned long long)r->restart_tls_handshakes,
                    (unsigned long long)r->restart_tls_resumed);
+        if (r->restart_measured)
+            printf("restart attempts       %llu; connect wait ran out %llu times (waiting for a "
+                   "slot %llu, in TCP/TLS/upgrade %llu, for Connect-Accept %llu)\n",
+                   (unsigned long long)r->restart_attempts,
+                   (unsigned long long)(r->restart_expired_queued + r->restart_expired_handshake +
+                                        r->restart_expired_accept),
+                   (unsigned long long)r->restart_expired_queued,
+                   (unsigned long long)r->restart_expired_handshake,
+                   (unsigned long long)r->restart_expired_accept);
     }
     printf("TLS handshakes         %llu, %llu resumed\n", (unsigned long long)r->tls_handshakes,
            (unsigned long long)r->tls_resumed);

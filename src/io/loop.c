@@ -46,6 +46,7 @@ struct bacsc_loop {
     uint64_t now;
     bool stop;
     bool in_timers;
+    bool more_ready; /* the last epoll_wait filled its event array */
     struct watch *watches;
     size_t nwatches_cap;
     size_t nwatched;
@@ -358,6 +359,7 @@ int bacsc_loop_run_once(bacsc_loop *l, uint64_t timeout_us)
     int n = epoll_wait(l->epfd, evs, MAX_EVENTS, ms);
     if (n < 0 && errno != EINTR)
         return BACSC_ERR_IO;
+    l->more_ready = n == MAX_EVENTS;
     l->now = monotonic_us();
     for (int i = 0; i < n; i++)
         gens[i] = l->watches[evs[i].data.fd].gen;
@@ -379,6 +381,11 @@ int bacsc_loop_run_once(bacsc_loop *l, uint64_t timeout_us)
     run_timers(l);
     run_deferred(l);
     return BACSC_OK;
+}
+
+bool bacsc_loop_more_ready(const bacsc_loop *l)
+{
+    return l->more_ready;
 }
 
 int bacsc_loop_run(bacsc_loop *l)

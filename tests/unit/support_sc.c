@@ -7,6 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "bacsc/error.h"
 #include "bacsc/log.h"
@@ -200,4 +204,57 @@ bacsc_ws_listener *sct_listen(bacsc_loop *loop, bacsc_tls_ctx *tls, const bacsc_
     assert_int_equal(bacsc_ws_listen(loop, "127.0.0.1:0", tls, NULL, cb, user, &l), BACSC_OK);
     snprintf(uri, cap, "wss://127.0.0.1:%u", bacsc_ws_listener_port(l));
     return l;
+}
+
+sct_hs sct_mem_handshake(bacsc_tls_ctx *st, bacsc_tls_ctx *ct, bacsc_tls_resume *r, SSL **keep_c,
+                         SSL **keep_s)
+{
+    sct_hs res = {0};
+    SSL *c = SSL_new(bacsc_tls_ctx_ssl_ctx(ct)), *s = SSL_new(bacsc_tls_ctx_ssl_ctx(st));
+    BIO *c2s = BIO_new(BIO_s_mem()), *s2c = BIO_new(BIO_s_mem());
+    assert_true(c && s && c2s && s2c);
+    BIO_up_ref(c2s);
+    BIO_up_ref(s2c);
+    SSL_set_bio(c, s2c, c2s);
+    SSL_set_bio(s, c2s, s2c);
+    SSL_set_connect_state(c);
+    SSL_set_accept_state(s);
+    if (r)
+        assert_int_equal(bacsc_tls_ssl_set_resume(c, r), 0);
+    int sr = 0;
+    for (int i = 0; i < 20 && sr != 1; i++) {
+        SSL_do_handshake(c);
+        sr = SSL_do_handshake(s);
+        int e = sr == 1 ? SSL_ERROR_NONE : SSL_get_error(s, sr);
+        if (e != SSL_ERROR_NONE && e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+            break;
+    }
+    char b[16];
+    if (sr == 1) {
+        bacsc_tls_note_handshake(s);
+        res.ok = true;
+        res.reused = SSL_session_reused(s);
+        assert_true(SSL_read(c, b, sizeof b) <= 0); /* takes the ticket (new-session callback) */
+    } else {
+        res.code = bacsc_tls_classify_error(s, true, res.why, sizeof res.why);
+        ERR_clear_error();
+        SSL_read(c, b, sizeof b); /* reads the alert */
+        bacsc_tls_classify_error(c, false, res.client, sizeof res.client);
+    }
+    ERR_clear_error();
+    if (keep_c && keep_s && res.ok) {
+        *keep_c = c;
+        *keep_s = s;
+        return res;
+    }
+    SSL_free(c);
+    SSL_free(s);
+    return res;
+}
+
+void sct_ticket_key_file(const sct_env *e, char *out, size_t cap)
+{
+    static int n;
+    snprintf(out, cap, "%s/tickets-%d", e->pki, ++n);
+    unlink(out);
 }

@@ -78,4 +78,24 @@ void sct_run_for(bacsc_loop *loop, int ms);
 bacsc_ws_listener *sct_listen(bacsc_loop *loop, bacsc_tls_ctx *tls, const bacsc_ws_callbacks *cb,
                               void *user, char *uri, size_t cap);
 
+/* ---- TLS handshakes through memory BIOs (no sockets) ------------------------- */
+
+/* How the server end of one handshake ended. */
+typedef struct sct_hs {
+    bool ok;          /* the server completed the handshake */
+    bool reused;      /* … by resuming a ticket */
+    uint16_t code;    /* else the server's BACnet/SC TLS error code */
+    char why[300];    /* … and its text */
+    char client[300]; /* … and what the client was told (the alert it read) */
+} sct_hs;
+
+/* One handshake between a client of `ct` (offering/keeping r's ticket; r may
+ * be NULL) and the server `st`; on success the client then reads the ticket
+ * the server sent. With keep_c/keep_s and success, both ends stay open (memory
+ * BIOs between them) for the caller to SSL_free; otherwise both are freed. */
+sct_hs sct_mem_handshake(bacsc_tls_ctx *st, bacsc_tls_ctx *ct, bacsc_tls_resume *r,
+                         struct ssl_st **keep_c, struct ssl_st **keep_s);
+/* A fresh ticket key file's path (e's PKI directory, tickets-N, not existing). */
+void sct_ticket_key_file(const sct_env *e, char *out, size_t cap);
+
 #endif

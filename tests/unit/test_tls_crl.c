@@ -44,64 +44,17 @@
 #include "support_sc.h"
 
 static sct_env env;
-static int key_file_n;
 
-typedef struct hs {
-    bool ok;            /* the server completed the handshake */
-    bool reused;        /* … by resuming a ticket */
-    uint16_t code;      /* else the server's BACnet/SC TLS error code */
-    char why[300];      /* … and its text */
-    char client[300];   /* … and what the client was told */
-} hs;
+typedef sct_hs hs;
 
-/* One handshake between a client of `ct` (offering/keeping r's ticket, r
- * may be NULL) and the server `st`; the client then reads the ticket. */
 static hs handshake(bacsc_tls_ctx *st, bacsc_tls_ctx *ct, bacsc_tls_resume *r)
 {
-    hs res = {0};
-    SSL *c = SSL_new(bacsc_tls_ctx_ssl_ctx(ct)), *s = SSL_new(bacsc_tls_ctx_ssl_ctx(st));
-    BIO *c2s = BIO_new(BIO_s_mem()), *s2c = BIO_new(BIO_s_mem());
-    if (!c || !s || !c2s || !s2c)
-        return res;
-    BIO_up_ref(c2s);
-    BIO_up_ref(s2c);
-    SSL_set_bio(c, s2c, c2s);
-    SSL_set_bio(s, c2s, s2c);
-    SSL_set_connect_state(c);
-    SSL_set_accept_state(s);
-    if (r)
-        bacsc_tls_ssl_set_resume(c, r);
-    int sr = 0;
-    for (int i = 0; i < 20 && sr != 1; i++) {
-        SSL_do_handshake(c);
-        sr = SSL_do_handshake(s);
-        int e = sr == 1 ? SSL_ERROR_NONE : SSL_get_error(s, sr);
-        if (e != SSL_ERROR_NONE && e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
-            break;
-    }
-    if (sr == 1) {
-        bacsc_tls_note_handshake(s);
-        res.ok = true;
-        res.reused = SSL_session_reused(s);
-        char b[16];
-        SSL_read(c, b, sizeof b); /* takes the ticket (new-session callback) */
-    } else {
-        res.code = bacsc_tls_classify_error(s, true, res.why, sizeof res.why);
-        ERR_clear_error();
-        char b[16];
-        SSL_read(c, b, sizeof b); /* reads the alert */
-        bacsc_tls_classify_error(c, false, res.client, sizeof res.client);
-    }
-    ERR_clear_error();
-    SSL_free(c);
-    SSL_free(s);
-    return res;
+    return sct_mem_handshake(st, ct, r, NULL, NULL);
 }
 
 static void key_file(char *out, size_t cap)
 {
-    snprintf(out, cap, "%s/tickets-%d", env.pki, ++key_file_n);
-    unlink(out);
+    sct_ticket_key_file(&env, out, cap);
 }
 
 /* A hub context: certificate "server", issuer CA 1, CRL file `crl`.crl of

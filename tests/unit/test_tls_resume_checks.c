@@ -57,71 +57,26 @@
 #include "support_sc.h"
 
 static sct_env env;
-static int key_file_n;
 
-typedef struct hs {
-    bool ok;       /* the server completed the handshake */
-    bool reused;   /* … by resuming a ticket */
-    uint16_t code; /* else the server's BACnet/SC TLS error code */
-    char why[300]; /* … and its text */
-} hs;
+typedef sct_hs hs;
 
-/* One handshake between a client of `ct` (offering/keeping r's ticket) and
- * the server `st`; the client then reads the ticket the server sent. With
- * `keep`, both ends stay open in *keep_c / *keep_s (memory BIOs between
- * them) for the caller to free. */
+/* One handshake (support_sc.h); with `keep`, both ends stay open for the
+ * caller to free. */
 static hs handshake_keep(bacsc_tls_ctx *st, bacsc_tls_ctx *ct, bacsc_tls_resume *r,
                          SSL **keep_c, SSL **keep_s)
 {
-    hs res = {0};
-    SSL *c = SSL_new(bacsc_tls_ctx_ssl_ctx(ct)), *s = SSL_new(bacsc_tls_ctx_ssl_ctx(st));
-    BIO *c2s = BIO_new(BIO_s_mem()), *s2c = BIO_new(BIO_s_mem());
-    assert_true(c && s && c2s && s2c);
-    BIO_up_ref(c2s);
-    BIO_up_ref(s2c);
-    SSL_set_bio(c, s2c, c2s);
-    SSL_set_bio(s, c2s, s2c);
-    SSL_set_connect_state(c);
-    SSL_set_accept_state(s);
-    assert_int_equal(bacsc_tls_ssl_set_resume(c, r), 0);
-    int sr = 0;
-    for (int i = 0; i < 20 && sr != 1; i++) {
-        SSL_do_handshake(c);
-        sr = SSL_do_handshake(s);
-        int e = sr == 1 ? SSL_ERROR_NONE : SSL_get_error(s, sr);
-        if (e != SSL_ERROR_NONE && e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
-            break;
-    }
-    if (sr == 1) {
-        bacsc_tls_note_handshake(s);
-        res.ok = true;
-        res.reused = SSL_session_reused(s);
-        char b[16];
-        assert_true(SSL_read(c, b, sizeof b) <= 0); /* takes the ticket (new-session callback) */
-    } else {
-        res.code = bacsc_tls_classify_error(s, true, res.why, sizeof res.why);
-    }
-    ERR_clear_error();
-    if (keep_c && res.ok) {
-        *keep_c = c;
-        *keep_s = s;
-        return res;
-    }
-    SSL_free(c);
-    SSL_free(s);
-    return res;
+    return sct_mem_handshake(st, ct, r, keep_c, keep_s);
 }
 
 static hs handshake(bacsc_tls_ctx *st, bacsc_tls_ctx *ct, bacsc_tls_resume *r)
 {
-    return handshake_keep(st, ct, r, NULL, NULL);
+    return sct_mem_handshake(st, ct, r, NULL, NULL);
 }
 
 /* A fresh ticket key file's path. */
 static void key_file(char *out, size_t cap)
 {
-    snprintf(out, cap, "%s/tickets-%d", env.pki, ++key_file_n);
-    unlink(out);
+    sct_ticket_key_file(&env, out, cap);
 }
 
 /* A hub context: certificate "server", the given issuers (ca2 may be NULL),
