@@ -24,6 +24,15 @@
  * counts run it under `valgrind --tool=callgrind --toggle-collect=server_step`
  * (the node side: `--toggle-collect=client_step`).
  *
+ * The first line names the OpenSSL the program runs with (OpenSSL_version())
+ * and the one its headers were (bench/openssl.sh checks that they agree).
+ *
+ * BENCH_HS_ONLY=floor: no handshakes; N times the crypto floor's operations
+ * with the floor's own EVP calls (a P-256 key generation + one derive, and
+ * one ECDSA sign + two verifies), CPU-timed, and for instruction counts under
+ * callgrind: --toggle-collect=floor_ecdhe_step (the resumed floor) plus
+ * --toggle-collect=floor_sig_step (the full one: both).
+ *
  * BENCH_HS_CRL=1: the hub also has a CRL of the issuer (as on a site
  * commissioned with `bacsc site`): shaped like the CA's own (crlNumber,
  * authorityKeyIdentifier, nextUpdate in 7 days), signed with the demo CA's
@@ -31,7 +40,10 @@
  * nodes'. Every handshake, full or resumed, then checks the client
  * certificate against it.
  */
+#include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/opensslv.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
@@ -233,6 +245,80 @@ fail:
     return -1;
 }
 
+/* The crypto floor's operations, as bench_floor measures them (src/cli/bench_floor.c),
+ * a fixed number of times: fixed keys and contexts made once, each step does
+ * the operations of one handshake. */
+typedef struct floor_ops {
+    EVP_PKEY *a, *b;
+    EVP_PKEY_CTX *derive, *sign, *verify;
+    unsigned char dgst[32], sig[80], out[80];
+    size_t siglen;
+} floor_ops;
+
+__attribute__((noinline)) static int floor_ecdhe_step(floor_ops *f)
+{
+    EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    size_t n = sizeof f->out;
+    int ok = k && EVP_PKEY_derive(f->derive, f->out, &n) == 1;
+    EVP_PKEY_free(k);
+    __asm__ volatile("" ::: "memory");
+    return ok ? 0 : -1;
+}
+
+__attribute__((noinline)) static int floor_sig_step(floor_ops *f)
+{
+    size_t n = sizeof f->out;
+    f->dgst[0]++;
+    int ok = EVP_PKEY_sign(f->sign, f->out, &n, f->dgst, sizeof f->dgst) == 1;
+    f->dgst[0]--;
+    for (int i = 0; i < 2; i++)
+        ok = ok && EVP_PKEY_verify(f->verify, f->sig, f->siglen, f->dgst, sizeof f->dgst) == 1;
+    __asm__ volatile("" ::: "memory");
+    return ok ? 0 : -1;
+}
+
+static int run_floor(unsigned n)
+{
+    floor_ops f = {.a = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"),
+                   .b = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"),
+                   .siglen = sizeof f.sig};
+    memset(f.dgst, 0x5a, sizeof f.dgst);
+    int rc = -1;
+    if (!f.a || !f.b || !(f.derive = EVP_PKEY_CTX_new_from_pkey(NULL, f.a, NULL)) ||
+        !(f.sign = EVP_PKEY_CTX_new_from_pkey(NULL, f.a, NULL)) ||
+        !(f.verify = EVP_PKEY_CTX_new_from_pkey(NULL, f.a, NULL)) ||
+        EVP_PKEY_derive_init(f.derive) != 1 || EVP_PKEY_derive_set_peer(f.derive, f.b) != 1 ||
+        EVP_PKEY_sign_init(f.sign) != 1 || EVP_PKEY_verify_init(f.verify) != 1 ||
+        EVP_PKEY_sign(f.sign, f.sig, &f.siglen, f.dgst, sizeof f.dgst) != 1)
+        goto out;
+    double ecdhe = 0, sig = 0;
+    for (unsigned i = 0; i < n; i++) {
+        double t0 = thread_cpu_us();
+        if (floor_ecdhe_step(&f) != 0)
+            goto out;
+        double t1 = thread_cpu_us();
+        if (floor_sig_step(&f) != 0)
+            goto out;
+        ecdhe += t1 - t0;
+        sig += thread_cpu_us() - t1;
+    }
+    printf("crypto floor by count (%u each, CPU mean): resumed (P-256 keygen + ECDH derive) "
+           "%.1f µs, full (+ ECDSA sign + 2 verify) %.1f µs\n",
+           n, ecdhe / n, (ecdhe + sig) / n);
+    rc = 0;
+out:
+    if (rc != 0) {
+        fprintf(stderr, "bench_handshake: the crypto floor's operations failed\n");
+        ERR_print_errors_fp(stderr);
+    }
+    EVP_PKEY_CTX_free(f.derive);
+    EVP_PKEY_CTX_free(f.sign);
+    EVP_PKEY_CTX_free(f.verify);
+    EVP_PKEY_free(f.a);
+    EVP_PKEY_free(f.b);
+    return rc;
+}
+
 /* dir/ca.crl: a CRL of the demo CA revoking `revoked` random serials.
  * Returns 0 or -1. */
 static int make_crl(const char *dir, const char *path, unsigned revoked)
@@ -366,6 +452,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_handshake [N [NODES(1..%d) [DIR]]]\n", MAX_NODES);
         return 2;
     }
+    printf("OpenSSL: %s (headers: %s)\n", OpenSSL_version(OPENSSL_VERSION), OPENSSL_VERSION_TEXT);
+    fflush(stdout);
+    const char *only = getenv("BENCH_HS_ONLY");
+    if (only && strcmp(only, "floor") == 0)
+        return run_floor(n) == 0 ? 0 : 1;
     char tmp[] = "/tmp/bench-handshake-XXXXXX";
     const char *dir = argc > 3 ? argv[3] : mkdtemp(tmp);
     char err[300], path[5][600];
@@ -417,7 +508,6 @@ int main(int argc, char **argv)
         printf("the hub checks a CRL of the issuer (%u revoked serials, none of the nodes')\n",
                revoked);
     /* BENCH_HS_ONLY=full|resumed: time (and, under callgrind, count) one kind */
-    const char *only = getenv("BENCH_HS_ONLY");
     bool do_full = !only || strcmp(only, "resumed") != 0;
     bool do_resumed = !only || strcmp(only, "full") != 0;
     double fmed = 0, fmean = 0, rmed = 0, rmean = 0, fcmed = 0, rcmed = 0;

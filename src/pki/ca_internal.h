@@ -10,6 +10,8 @@
 #include "bacsc/pool.h"
 #include "pki_internal.h"
 
+typedef struct ca_wal ca_wal;
+
 struct bacsc_ca {
     char *dir;
     char *passphrase;
@@ -26,8 +28,14 @@ struct bacsc_ca {
     int64_t fixed_now;
     int threads;
     bacsc_pool *pool; /* made on first use with `threads` threads */
+    ca_wal *wal;      /* WAL checkpoints on a thread of their own (ca_wal.c), or NULL */
     char err[512];
 };
+
+/* ca_wal.c: checkpoint the WAL of ca->db (file `path`) on a thread of its
+ * own instead of in the committing call; stopped before ca->db closes. */
+int ca_wal_start(bacsc_ca *ca, const char *path);
+void ca_wal_stop(bacsc_ca *ca);
 
 /* One-line reason into ca->err; returns `code`. */
 int ca_fail(bacsc_ca *ca, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

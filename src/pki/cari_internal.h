@@ -63,6 +63,14 @@ void cari_check_signature(struct zip *za, uint64_t max_total, const cari_pre *pr
  * CPUs); 1 for small archives (cari_read.c). */
 int cari_threads(size_t members);
 
+/* A new archive written by libzip into the file open as `fd` (cari_sink.c):
+ * buffered, so libzip's seeks back to each entry's header cost no system
+ * call. The caller keeps the descriptor. NULL (error set) on failure. */
+typedef struct zip_source zip_source_t;
+typedef struct zip_error zip_error_t;
+zip_source_t *cari_fd_sink(int fd, zip_error_t *error);
+extern size_t cari_sink_window; /* octets kept in memory: 1 MiB (tests make it small) */
+
 /* Texts made ahead on a pool (cari_ahead.c): fn(item, &len) makes item k's
  * malloc'd text (NULL: failed) and must be safe to call from any thread on
  * distinct items. NULL (no pool: too few items, one thread, out of memory)

@@ -763,30 +763,43 @@ static void *fsync_run(void *arg)
     return NULL;
 }
 
-/* libzip writes the archive into `tmp` (through its own temporary file and
- * a rename); then it is made 0644 and durable and its SHA-256 is read back.
- * Returns 0 or -1 (errno set). */
-static int write_zip_file(bacsc_cari_writer *w, const char *tmp,
-                          unsigned char sha256[BACSC_CARI_FP_LEN], int *rc)
+/* libzip writes the archive into `fd` (the temporary file, empty; through
+ * cari_fd_sink); then it is made 0644 and durable and its SHA-256 is read
+ * back. Returns 0 or -1 (errno set); closes `fd`. */
+static int write_zip_file(bacsc_cari_writer *w, int fd, unsigned char sha256[BACSC_CARI_FP_LEN],
+                          int *rc)
 {
-    int zerr = 0;
-    zip_t *za = zip_open(tmp, ZIP_TRUNCATE, &zerr);
+    zip_error_t ze;
+    zip_error_init(&ze);
+    zip_source_t *src = cari_fd_sink(fd, &ze);
+    zip_t *za = src ? zip_open_from_source(src, ZIP_TRUNCATE, &ze) : NULL;
+    int zerr = zip_error_code_zip(&ze);
+    zip_error_fini(&ze);
     if (!za) {
+        if (src)
+            zip_source_free(src);
+        close(fd);
         *rc = zerr == ZIP_ER_MEMORY ? BACSC_ERR_NOMEM : BACSC_ERR_IO;
         return -1;
     }
     cari_ahead *ahead = writer_ahead(w);
     *rc = fill_zip(w, za, ahead);
-    if (*rc == BACSC_OK && zip_close(za) != 0)
-        *rc = BACSC_ERR_IO;
+    int sys = 0;
+    if (*rc == BACSC_OK && zip_close(za) != 0) {
+        zerr = zip_error_code_zip(zip_get_error(za));
+        sys = zip_error_code_system(zip_get_error(za));
+        *rc = zerr == ZIP_ER_MEMORY ? BACSC_ERR_NOMEM : BACSC_ERR_IO;
+    }
     if (*rc != BACSC_OK)
         zip_discard(za);
     cari_ahead_free(ahead);
-    if (*rc != BACSC_OK)
+    if (*rc != BACSC_OK) {
+        close(fd);
+        errno = sys ? sys : EIO; /* for the caller's message */
         return -1;
+    }
     *rc = BACSC_ERR_IO;
-    int fd = open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    int ok = fd >= 0 && fchmod(fd, 0644) == 0;
+    int ok = fchmod(fd, 0644) == 0;
     /* the digest is read back while the disk makes the file durable */
     fd_sync sy = {.fd = fd};
     bool threaded = ok && sha256 && pthread_create(&sy.tid, NULL, fsync_run, &sy) == 0;
@@ -827,9 +840,8 @@ int bacsc_cari_writer_write_file(bacsc_cari_writer *w, const char *path,
         free(tmp);
         return BACSC_ERR_IO;
     }
-    close(fd);
     int rc = BACSC_OK;
-    int ok = write_zip_file(w, tmp, sha256, &rc) == 0;
+    int ok = write_zip_file(w, fd, sha256, &rc) == 0;
     if (ok)
         ok = rename(tmp, path) == 0;
     int saved = errno;
