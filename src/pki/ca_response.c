@@ -535,6 +535,35 @@ static int ahead_pass(bacsc_ca_response_ahead *a, sqlite3_stmt *q)
     return a->z.rc;
 }
 
+#define AHEAD_COLS                                                                          \
+    "SELECT c.rowid, c.serial, c.key_fp, c.der, c.request_id, r.status, r.ref, "          \
+    "r.device_name, r.device_uuid, r.entry, r.device_instance FROM certificates c "
+
+/* The first pass: the batch's certificates so far (through its requests),
+ * and in the same read transaction the store's last certificate, after
+ * which the later passes read the new rows only (by rowid). */
+static int ahead_first(bacsc_ca_response_ahead *a, sqlite3 *db)
+{
+    sqlite3_stmt *q = NULL, *mx = NULL;
+    int rc = BACSC_ERR_DB;
+    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db,
+                           AHEAD_COLS "JOIN requests r ON r.id = c.request_id WHERE "
+                                      "r.batch_id = ?1 AND c.rowid > ?2 ORDER BY c.rowid",
+                           -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT max(rowid) FROM certificates", -1, &mx, NULL) ==
+            SQLITE_OK &&
+        (rc = ahead_pass(a, q)) == BACSC_OK) {
+        rc = sqlite3_step(mx) == SQLITE_ROW ? BACSC_OK : BACSC_ERR_DB;
+        if (rc == BACSC_OK && sqlite3_column_int64(mx, 0) > a->last)
+            a->last = sqlite3_column_int64(mx, 0);
+    }
+    sqlite3_finalize(q);
+    sqlite3_finalize(mx);
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    return rc;
+}
+
 static void ahead_run(void *ctx, size_t i)
 {
     bacsc_ca_response_ahead *a = ctx;
@@ -542,20 +571,19 @@ static void ahead_run(void *ctx, size_t i)
         return; /* no worker: bacsc_ca_response_end writes it the usual way */
     sqlite3 *db = NULL;
     sqlite3_stmt *q = NULL;
+    /* CROSS JOIN: certificates outside, from the last rowid read */
     if (sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL) !=
             SQLITE_OK ||
         sqlite3_busy_timeout(db, 15000) != SQLITE_OK ||
         sqlite3_prepare_v2(db,
-                           "SELECT c.rowid, c.serial, c.key_fp, c.der, c.request_id, r.status, "
-                           "r.ref, r.device_name, r.device_uuid, r.entry, r.device_instance "
-                           "FROM certificates c JOIN requests r ON r.id = c.request_id "
-                           "WHERE r.batch_id = ?1 AND c.rowid > ?2 ORDER BY c.rowid",
+                           AHEAD_COLS "CROSS JOIN requests r ON r.id = c.request_id WHERE "
+                                      "r.batch_id = ?1 AND c.rowid > ?2 ORDER BY c.rowid",
                            -1, &q, NULL) != SQLITE_OK) {
         sqlite3_close(db);
         return;
     }
-    int rc = BACSC_OK;
-    for (;;) {
+    int rc = ahead_first(a, db);
+    while (rc == BACSC_OK) {
         pthread_mutex_lock(&a->mu);
         if (!a->finish) {
             struct timespec ts;
@@ -570,7 +598,7 @@ static void ahead_run(void *ctx, size_t i)
         bool fin = a->finish; /* a pass begun after this sees every commit */
         pthread_mutex_unlock(&a->mu);
         rc = ahead_pass(a, q);
-        if (rc != BACSC_OK || fin)
+        if (fin)
             break;
     }
     sqlite3_finalize(q);
