@@ -37,7 +37,8 @@ and prints each figure next to its floor from the same run and library.
   --ca N                also bench_ca N 2 (CPU per certificate), e.g. 10000
   --callgrind           also instructions per handshake (valgrind, once per
                         build: load-independent), next to the instructions of
-                        the crypto floor's operations
+                        the crypto floor's operations; with --hub also the
+                        hub's instructions per relayed message (rtt mode)
   --system-build DIR    build tree for A (default build-rel; made if absent)
   --build DIR           build tree for B (default build-openssl-VERSION)
   --no-build            use both build trees as they are (still checked)
@@ -145,6 +146,17 @@ build() { # dir pkg-config-path-or-empty what
        cmake -S "$SRC" -B "$dir" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release) >"$OUT/build-$what.log" 2>&1 ||
         die "configuring $dir failed: $(tail -3 "$OUT/build-$what.log" | tr '\n' ' ')"
     fi
+    # an existing tree keeps the OpenSSL it was configured with
+    local lib
+    lib=$(cache_get "$dir" pkgcfg_lib_OPENSSL_ssl)
+    if [ -n "$lib" ]; then
+      lib=$(dirname "$(realpath -m "$lib")")
+      if [ -n "$pcp" ] && [ "$lib" != "$(realpath "$LIBDIR")" ]; then
+        die "$dir was configured against the OpenSSL in $lib, not $LIBDIR; pass another --build"
+      elif [ -z "$pcp" ] && [ "$lib" = "$(realpath "$LIBDIR")" ]; then
+        die "$dir was configured against the OpenSSL in $lib (the prefix's); pass another --system-build"
+      fi
+    fi
     say "build $dir ($what): ${TARGETS[*]}"
     (if [ -n "$pcp" ]; then export PKG_CONFIG_PATH=$pcp; fi
      cmake --build "$dir" --target "${TARGETS[@]}") >>"$OUT/build-$what.log" 2>&1 ||
@@ -210,16 +222,42 @@ hub_runs() { # A|B i
   "$d/bacsc" hub --log-level warn --config "$OUT/hub.json" --listen "127.0.0.1:$PORT" \
     --cert "$OUT/pki/hub.pem" --key "$OUT/pki/hub.key" --ca "$OUT/pki/ca.pem" >>"$OUT/hub.$1.log" 2>&1 &
   hub_pid=$!
-  for _ in $(seq 200); do
-    $PY -c "import socket; socket.create_connection(('127.0.0.1',$PORT),0.2).close()" 2>/dev/null && break
-    kill -0 "$hub_pid" 2>/dev/null || die "hub of $1 exited: $(tail -1 "$OUT/hub.$1.log")"
-    sleep 0.05
-  done
+  listening "$PORT" "$hub_pid" "$1"
   N=(--hub "wss://127.0.0.1:$PORT" --cert "$OUT/pki/node1.pem" --key "$OUT/pki/node1.key" --ca "$OUT/pki/ca.pem"
      --hub-pid "$hub_pid" --json --quiet)
   run "$1" "$2" rtt "$d/bacsc" bench hub "${N[@]}" --mode rtt --size 64 --duration 5 --floor-time 2
   run "$1" "$2" steady "$d/bacsc" bench hub "${N[@]}" --pairs 8 --size 64 --rate 5000 --duration 5 --floor-time 1
   kill "$hub_pid" 2>/dev/null; wait "$hub_pid" 2>/dev/null; hub_pid=
+}
+listening() { # port pid what: wait until 127.0.0.1:port accepts
+  for _ in $(seq 600); do
+    $PY -c "import socket; socket.create_connection(('127.0.0.1',$1),0.2).close()" 2>/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || die "the hub of $3 exited: $(tail -1 "$OUT/hub.$3.log")"
+    sleep 0.05
+  done
+  die "the hub of $3 did not listen on 127.0.0.1:$1"
+}
+cg_hub() { # A|B: the hub under callgrind, instructions on only while the nodes relay
+  local ab=$1 d PORT bp f=$OUT/cghub.$ab.1
+  d=$(bdir "$ab")
+  PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  valgrind --tool=callgrind --instr-atstart=no --compress-strings=no --compress-pos=no \
+    --callgrind-out-file="$f.cg" "$d/bacsc" hub --log-level warn --config "$OUT/hub.json" \
+    --listen "127.0.0.1:$PORT" --cert "$OUT/pki/hub.pem" --key "$OUT/pki/hub.key" \
+    --ca "$OUT/pki/ca.pem" >>"$OUT/hub.cg$ab.log" 2>&1 &
+  hub_pid=$!
+  listening "$PORT" "$hub_pid" "cg$ab"
+  echo "load-start $(cut -d' ' -f1 /proc/loadavg) $(date -u +%H:%M:%S)" >"$f.meta"
+  "$d/bacsc" bench hub --hub "wss://127.0.0.1:$PORT" --cert "$OUT/pki/node1.pem" \
+    --key "$OUT/pki/node1.key" --ca "$OUT/pki/ca.pem" --mode rtt --size 64 --duration 4 \
+    --floor-time 0 --json >"$f.out" 2>"$f.err" &
+  bp=$!
+  for _ in $(seq 600); do grep -q "connected in" "$f.err" && break; sleep 0.05; done
+  callgrind_control -i on "$hub_pid" >/dev/null 2>&1 || die "callgrind_control -i on $hub_pid failed"
+  wait "$bp" || die "bench hub against the hub of $ab under callgrind failed: $(tail -1 "$f.err")"
+  callgrind_control -i off "$hub_pid" >/dev/null 2>&1
+  kill -INT "$hub_pid"; wait "$hub_pid"; hub_pid=
+  echo "exit 0" >>"$f.meta"
 }
 run() { # A|B i name command... : output with the load before and after
   local ab=$1 i=$2 name=$3 f
@@ -260,6 +298,7 @@ if [ "$CG" = 1 ]; then
       --toggle-collect=floor_ecdhe_step "$d/bench/bench_handshake" 50
     BENCH_HS_ONLY=floor run $ab 1 cgfloorfull valgrind --tool=callgrind --callgrind-out-file=/dev/null \
       --toggle-collect=floor_ecdhe_step --toggle-collect=floor_sig_step "$d/bench/bench_handshake" 50
+    if [ "$HUB" = 1 ]; then say "$ab: the hub under callgrind (rtt mode, 4 s)"; cg_hub $ab; fi
   done
 fi
 

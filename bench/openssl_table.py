@@ -109,7 +109,24 @@ def instructions(ab):
         rows.append(("server instructions per full handshake (callgrind)", full, ffull))
     if res and fres:
         rows.append(("server instructions per resumed handshake (callgrind)", res, fres))
+    relay = hub_instructions(f"{OUT}/cghub.{ab}.1.cg")
+    if relay:
+        rows.append(("hub instructions per relayed 64-octet message, rtt mode (callgrind; "
+                     "no floor)", relay, None))
     return rows
+
+
+def hub_instructions(path):
+    """Instructions of the hub while the nodes relayed / calls of bacsc_sc_hub_recv."""
+    total, calls, callee = None, 0, None
+    for line in read(path).splitlines():
+        if line.startswith(("summary:", "totals:")):
+            total = int(line.split()[1])
+        elif line.startswith("cfn="):
+            callee = line[4:].split()[-1]
+        elif line.startswith("calls=") and callee == "bacsc_sc_hub_recv":
+            calls += int(line[6:].split()[0])
+    return total / calls if total and calls else None
 
 
 def stats(v):
@@ -145,16 +162,17 @@ def collect():
             if k < len(cg[ab]):
                 _, v, f = cg[ab][k]
                 one = {"median": v, "min": v, "max": v}
-                fig[ab] = {"value": one, "floor": dict((x, f) for x in one),
-                           "ratio": dict((x, v / f) for x in one), "load": None,
-                           "runs": [{"pair": 1, "value": v, "floor": f, "ratio": v / f}]}
+                fig[ab] = {"value": one, "floor": dict((x, f) for x in one) if f else None,
+                           "ratio": dict((x, v / f) for x in one) if f else None, "load": None,
+                           "runs": [{"pair": 1, "value": v, "floor": f,
+                                     "ratio": v / f if f else None}]}
         figures.append(fig)
     return figures
 
 
 def num(v, unit):
     if unit == "instr":
-        return "%.2f M" % (v / 1e6)
+        return "%.2f M" % (v / 1e6) if v >= 1e5 else "{:,.0f}".format(v)
     if v >= 1000:
         return "{:,.0f}".format(v)
     return "%.1f" % v if v >= 10 else "%.2f" % v
@@ -212,8 +230,8 @@ def main():
             u = "" if unit in ("", "instr") else " " + unit
             print("| %s | %s | %s%s | %s%s | %s | %s | %s |" % (
                 fig["figure"] if ab == "A" or "A" not in fig else "″", ab + ": " + version(ab, head),
-                span(r["value"], unit), u, span(r["floor"], unit), u,
-                span(r["ratio"], unit, ratio_fmt, "×"),
+                span(r["value"], unit), u, span(r["floor"], unit) if r["floor"] else "—",
+                u if r["floor"] else "", span(r["ratio"], unit, ratio_fmt, "×") if r["ratio"] else "—",
                 ("%.1f–%.1f" % (ld["min"], ld["max"])) if ld else "—", change))
     print()
     print("raw outputs: %s" % OUT)
