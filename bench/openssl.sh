@@ -38,7 +38,9 @@ and prints each figure next to its floor from the same run and library.
   --callgrind           also instructions per handshake (valgrind, once per
                         build: load-independent), next to the instructions of
                         the crypto floor's operations; with --hub also the
-                        hub's instructions per relayed message (rtt mode)
+                        hub's instructions per relayed message (rtt mode),
+                        with --ca the CA's per certificate and the device's
+                        per CSR (bench_ca 1000 2)
   --system-build DIR    build tree for A (default build-rel; made if absent)
   --build DIR           build tree for B (default build-openssl-VERSION)
   --no-build            use both build trees as they are (still checked)
@@ -294,11 +296,21 @@ if [ "$CG" = 1 ]; then
       --toggle-collect=server_step "$d/bench/bench_handshake" 50 16
     BENCH_HS_ONLY=resumed run $ab 1 cgres valgrind --tool=callgrind --callgrind-out-file=/dev/null \
       --toggle-collect=server_step "$d/bench/bench_handshake" 48 16
-    BENCH_HS_ONLY=floor run $ab 1 cgfloorres valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-      --toggle-collect=floor_ecdhe_step "$d/bench/bench_handshake" 50
-    BENCH_HS_ONLY=floor run $ab 1 cgfloorfull valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-      --toggle-collect=floor_ecdhe_step --toggle-collect=floor_sig_step "$d/bench/bench_handshake" 50
+    for op in ecdhe sign verify; do # 50 steps: 50 ECDHE, 50 signs, 100 verifies
+      BENCH_HS_ONLY=floor run $ab 1 cgfloor$op valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+        --toggle-collect=floor_${op}_step "$d/bench/bench_handshake" 50
+    done
     if [ "$HUB" = 1 ]; then say "$ab: the hub under callgrind (rtt mode, 4 s)"; cg_hub $ab; fi
+    if [ "$CA" != 0 ]; then # the stages of `bacsc ca sign` with their threads; the CSRs of the setup
+      say "$ab: bench_ca 1000 2 under callgrind"
+      run $ab 1 cgca valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+        --toggle-collect=bacsc_ca_source_load_policy --toggle-collect=bacsc_ca_submit \
+        --toggle-collect=bacsc_ca_approve --toggle-collect=bacsc_ca_response_write \
+        --toggle-collect=worker --toggle-collect=file_sha_run --toggle-collect=fsync_run \
+        --toggle-collect=ckpt_main "$d/bench/bench_ca" 1000 2 --json
+      run $ab 1 cgcsr valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+        --toggle-collect=bacsc_pki_make_csr "$d/bench/bench_ca" 1000 2 --json
+    fi
   done
 fi
 
