@@ -57,7 +57,7 @@ bad() { echo "$ME: $*" >&2; echo "usage: bench/openssl.sh --openssl-prefix DIR [
 say() { echo "== $*" >&2; }
 count() { [[ "$2" =~ ^[1-9][0-9]{0,6}$ ]] || bad "$1 needs a positive number, not '$2'"; }
 
-PREFIX= PAIRS=3 HS=300 NODES=32 HUB=0 CA=0 CG=0 BUILD_A=build-rel BUILD_B= NOBUILD=0 OUT= JSON=0
+PREFIX='' PAIRS=3 HS=300 NODES=32 HUB=0 CA=0 CG=0 BUILD_A=build-rel BUILD_B='' NOBUILD=0 OUT='' JSON=0
 while [ $# -gt 0 ]; do
   case $1 in
   -h | --help) usage; exit 0 ;;
@@ -240,7 +240,8 @@ listening() { # port pid what: wait until 127.0.0.1:port accepts
   die "the hub of $3 did not listen on 127.0.0.1:$1"
 }
 cg_hub() { # A|B: the hub under callgrind, instructions on only while the nodes relay
-  local ab=$1 d PORT bp f=$OUT/cghub.$ab.1
+  local ab=$1 d PORT bp f
+  f=$OUT/cghub.$ab.1
   d=$(bdir "$ab")
   PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   valgrind --tool=callgrind --instr-atstart=no --compress-strings=no --compress-pos=no \
