@@ -81,7 +81,8 @@ int bacsc_ca_response_write(bacsc_ca *ca, int64_t batch_id, const char *out, siz
  * (same arguments, same result: the same file, octet for octet). Meanwhile
  * a thread with a connection of its own reads each chunk of certificates
  * from the store once it is committed, so that end has only the zip to
- * write. NULL from begin (no such batch, no thread, out of memory) or an
+ * write. NULL from begin (no such batch, one thread asked for with
+ * bacsc_ca_set_threads, no thread, out of memory) or an
  * ahead that could not read makes end write the usual way; cancel drops
  * an ahead that will not be ended (e.g. issuing failed). */
 typedef struct bacsc_ca_response_ahead bacsc_ca_response_ahead;

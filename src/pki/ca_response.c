@@ -619,7 +619,8 @@ static void ahead_free(bacsc_ca_response_ahead *a)
 
 bacsc_ca_response_ahead *bacsc_ca_response_begin(bacsc_ca *ca, int64_t batch_id)
 {
-    if (!ca || bacsc_ca_batches(ca, batch_id, NULL, NULL) <= 0)
+    /* one thread asked for (--jobs 1): no reader thread either */
+    if (!ca || ca->threads < 2 || bacsc_ca_batches(ca, batch_id, NULL, NULL) <= 0)
         return NULL;
     bacsc_ca_response_ahead *a = calloc(1, sizeof *a);
     if (!a)

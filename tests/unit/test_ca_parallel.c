@@ -433,6 +433,9 @@ static void test_response_read_ahead_same_as_afterwards(void **state)
     int64_t first[] = {3, 5, 8};
     bacsc_selector some = {.ids = first, .n_ids = 3};
     assert_int_equal(bacsc_ca_approve(ca, &some, NULL, NULL), 3);
+    bacsc_ca_set_threads(ca, 1); /* --jobs 1: no reader thread, the usual way */
+    assert_null(bacsc_ca_response_begin(ca, bid));
+    bacsc_ca_set_threads(ca, 2);
     bacsc_ca_response_ahead *ahead = bacsc_ca_response_begin(ca, bid);
     assert_non_null(ahead);
     bacsc_selector sel = {.batch_id = bid};
