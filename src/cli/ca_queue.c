@@ -554,13 +554,12 @@ static int cmd_submit_or_sign(int argc, char **argv, int mode /* 0 submit, 1 sig
     print_submit(&c, &src, res, arr);
     int rejected = count_status(res, src.n, BACSC_REQ_REJECTED);
     int issued = 0;
-    bacsc_ca_response_ahead *ahead = NULL;
+    /* sign: the response is read from the store while the batch is issued */
+    bacsc_ca_response_ahead *ahead = mode ? bacsc_ca_response_begin(ca, bid) : NULL;
     if (mode) {
-        /* Installer is the administrator: approve what passed policy; the
-         * response is read from the store while the batch is issued. */
+        /* Installer is the administrator: approve what passed policy. */
         bacsc_selector sel = {.batch_id = bid};
         decide_ctx d = {.c = &c};
-        ahead = bacsc_ca_response_begin(ca, bid);
         rc = bacsc_ca_approve(ca, &sel, NULL, &d);
     } else {
         rc = bacsc_ca_issue_approved(ca, bid, NULL, NULL);
