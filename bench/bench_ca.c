@@ -12,9 +12,11 @@
  *   submit   bacsc_ca_submit: policy and Device-UUID checks, store batch +
  *            requests + audit in one transaction
  *   issue    bacsc_ca_approve(batch): approve, build + sign + encode every
- *            certificate on JOBS threads, store (one transaction per 1000)
- *   respond  bacsc_ca_response_write: the response zip (certificates, CA
- *            certificate, manifest)
+ *            certificate on JOBS threads, store (one transaction per 1000);
+ *            meanwhile, as in `ca sign`, a thread reads the certificates
+ *            committed so far into the response (bacsc_ca_response_begin)
+ *   respond  bacsc_ca_response_end: the rest of the response zip (the last
+ *            certificates, not-issued list, manifest, the file)
  * With R > 1 the median of each figure is printed.
  *
  * The floor (bench_floor.h, bench/README.md "Floors"): one P-256 ECDSA
