@@ -44,7 +44,10 @@ and prints each figure next to its floor from the same run and library.
   --system-build DIR    build tree for A (default build-rel; made if absent)
   --build DIR           build tree for B (default build-openssl-VERSION)
   --no-build            use both build trees as they are (still checked)
-  --out DIR             raw outputs (default a new /tmp/bench-openssl-XXXXXX)
+  --out DIR             raw outputs (default a new /tmp/bench-openssl-XXXXXX);
+                        with --callgrind also the callgrind files of the
+                        handshakes, CA, CSR and hub runs (cg*.A.1.cg, …)
+                        for callgrind_annotate
   --json                print the results as JSON instead of the table
   -h, --help            this text
 
@@ -293,9 +296,9 @@ if [ "$CG" = 1 ]; then
   for ab in A B; do
     d=$(bdir $ab)
     say "$ab: callgrind (handshakes and the crypto floor's operations)"
-    BENCH_HS_ONLY=full run $ab 1 cgfull valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+    BENCH_HS_ONLY=full run $ab 1 cgfull valgrind --tool=callgrind --callgrind-out-file="$OUT/cgfull.$ab.1.cg" \
       --toggle-collect=server_step "$d/bench/bench_handshake" 50 16
-    BENCH_HS_ONLY=resumed run $ab 1 cgres valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+    BENCH_HS_ONLY=resumed run $ab 1 cgres valgrind --tool=callgrind --callgrind-out-file="$OUT/cgres.$ab.1.cg" \
       --toggle-collect=server_step "$d/bench/bench_handshake" 48 16
     for op in ecdhe sign verify; do # 50 steps: 50 ECDHE, 50 signs, 100 verifies
       BENCH_HS_ONLY=floor run $ab 1 cgfloor$op valgrind --tool=callgrind --callgrind-out-file=/dev/null \
@@ -304,12 +307,12 @@ if [ "$CG" = 1 ]; then
     if [ "$HUB" = 1 ]; then say "$ab: the hub under callgrind (rtt mode, 4 s)"; cg_hub $ab; fi
     if [ "$CA" != 0 ]; then # the stages of `bacsc ca sign` with their threads; the CSRs of the setup
       say "$ab: bench_ca 1000 2 under callgrind"
-      run $ab 1 cgca valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+      run $ab 1 cgca valgrind --tool=callgrind --callgrind-out-file="$OUT/cgca.$ab.1.cg" \
         --toggle-collect=bacsc_ca_source_load_policy --toggle-collect=bacsc_ca_submit \
         --toggle-collect=bacsc_ca_approve --toggle-collect=bacsc_ca_response_write \
         --toggle-collect=worker --toggle-collect=file_sha_run --toggle-collect=fsync_run \
         --toggle-collect=ckpt_main "$d/bench/bench_ca" 1000 2 --json
-      run $ab 1 cgcsr valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+      run $ab 1 cgcsr valgrind --tool=callgrind --callgrind-out-file="$OUT/cgcsr.$ab.1.cg" \
         --toggle-collect=bacsc_pki_make_csr "$d/bench/bench_ca" 1000 2 --json
     fi
   done
