@@ -38,11 +38,16 @@ and prints each figure next to its floor from the same run and library.
   --callgrind           also instructions per handshake (valgrind, once per
                         build: load-independent), next to the instructions of
                         the crypto floor's operations; with --hub also the
-                        hub's instructions per relayed message (rtt mode)
+                        hub's instructions per relayed message (rtt mode),
+                        with --ca the CA's per certificate and the device's
+                        per CSR (bench_ca 1000 2)
   --system-build DIR    build tree for A (default build-rel; made if absent)
   --build DIR           build tree for B (default build-openssl-VERSION)
   --no-build            use both build trees as they are (still checked)
-  --out DIR             raw outputs (default a new /tmp/bench-openssl-XXXXXX)
+  --out DIR             raw outputs (default a new /tmp/bench-openssl-XXXXXX);
+                        with --callgrind also the callgrind files of the
+                        handshakes, CA, CSR and hub runs (cg*.A.1.cg, …)
+                        for callgrind_annotate
   --json                print the results as JSON instead of the table
   -h, --help            this text
 
@@ -55,7 +60,7 @@ bad() { echo "$ME: $*" >&2; echo "usage: bench/openssl.sh --openssl-prefix DIR [
 say() { echo "== $*" >&2; }
 count() { [[ "$2" =~ ^[1-9][0-9]{0,6}$ ]] || bad "$1 needs a positive number, not '$2'"; }
 
-PREFIX= PAIRS=3 HS=300 NODES=32 HUB=0 CA=0 CG=0 BUILD_A=build-rel BUILD_B= NOBUILD=0 OUT= JSON=0
+PREFIX='' PAIRS=3 HS=300 NODES=32 HUB=0 CA=0 CG=0 BUILD_A=build-rel BUILD_B='' NOBUILD=0 OUT='' JSON=0
 while [ $# -gt 0 ]; do
   case $1 in
   -h | --help) usage; exit 0 ;;
@@ -238,7 +243,8 @@ listening() { # port pid what: wait until 127.0.0.1:port accepts
   die "the hub of $3 did not listen on 127.0.0.1:$1"
 }
 cg_hub() { # A|B: the hub under callgrind, instructions on only while the nodes relay
-  local ab=$1 d PORT bp f=$OUT/cghub.$ab.1
+  local ab=$1 d PORT bp f
+  f=$OUT/cghub.$ab.1
   d=$(bdir "$ab")
   PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   valgrind --tool=callgrind --instr-atstart=no --compress-strings=no --compress-pos=no \
@@ -290,15 +296,25 @@ if [ "$CG" = 1 ]; then
   for ab in A B; do
     d=$(bdir $ab)
     say "$ab: callgrind (handshakes and the crypto floor's operations)"
-    BENCH_HS_ONLY=full run $ab 1 cgfull valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+    BENCH_HS_ONLY=full run $ab 1 cgfull valgrind --tool=callgrind --callgrind-out-file="$OUT/cgfull.$ab.1.cg" \
       --toggle-collect=server_step "$d/bench/bench_handshake" 50 16
-    BENCH_HS_ONLY=resumed run $ab 1 cgres valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+    BENCH_HS_ONLY=resumed run $ab 1 cgres valgrind --tool=callgrind --callgrind-out-file="$OUT/cgres.$ab.1.cg" \
       --toggle-collect=server_step "$d/bench/bench_handshake" 48 16
-    BENCH_HS_ONLY=floor run $ab 1 cgfloorres valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-      --toggle-collect=floor_ecdhe_step "$d/bench/bench_handshake" 50
-    BENCH_HS_ONLY=floor run $ab 1 cgfloorfull valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-      --toggle-collect=floor_ecdhe_step --toggle-collect=floor_sig_step "$d/bench/bench_handshake" 50
+    for op in ecdhe sign verify; do # 50 steps: 50 ECDHE, 50 signs, 100 verifies
+      BENCH_HS_ONLY=floor run $ab 1 cgfloor$op valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+        --toggle-collect=floor_${op}_step "$d/bench/bench_handshake" 50
+    done
     if [ "$HUB" = 1 ]; then say "$ab: the hub under callgrind (rtt mode, 4 s)"; cg_hub $ab; fi
+    if [ "$CA" != 0 ]; then # the stages of `bacsc ca sign` with their threads; the CSRs of the setup
+      say "$ab: bench_ca 1000 2 under callgrind"
+      run $ab 1 cgca valgrind --tool=callgrind --callgrind-out-file="$OUT/cgca.$ab.1.cg" \
+        --toggle-collect=bacsc_ca_source_load_policy --toggle-collect=bacsc_ca_submit \
+        --toggle-collect=bacsc_ca_approve --toggle-collect=bacsc_ca_response_write \
+        --toggle-collect=worker --toggle-collect=file_sha_run --toggle-collect=fsync_run \
+        --toggle-collect=ckpt_main "$d/bench/bench_ca" 1000 2 --json
+      run $ab 1 cgcsr valgrind --tool=callgrind --callgrind-out-file="$OUT/cgcsr.$ab.1.cg" \
+        --toggle-collect=bacsc_pki_make_csr "$d/bench/bench_ca" 1000 2 --json
+    fi
   done
 fi
 

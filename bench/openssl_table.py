@@ -104,11 +104,21 @@ def instructions(ab):
         return c / n if c else None
     rows = []
     full, res = one("cgfull", 50), one("cgres", 48)
-    ffull, fres = one("cgfloorfull", 50), one("cgfloorres", 50)
+    ecdhe, sign, verify = one("cgfloorecdhe", 50), one("cgfloorsign", 50), one("cgfloorverify", 100)
+    ffull = ecdhe + sign + 2 * verify if ecdhe and sign and verify else None
     if full and ffull:
-        rows.append(("server instructions per full handshake (callgrind)", full, ffull))
-    if res and fres:
-        rows.append(("server instructions per resumed handshake (callgrind)", res, fres))
+        rows.append(("server instructions per full handshake (callgrind; floor: P-256 keygen + "
+                     "ECDH derive + 1 ECDSA sign + 2 verify)", full, ffull))
+    if res and ecdhe:
+        rows.append(("server instructions per resumed handshake (callgrind; floor: keygen + "
+                     "derive)", res, ecdhe))
+    ca, csr = one("cgca", 1000), one("cgcsr", 1000)
+    if ca and sign and verify:
+        rows.append(("CA instructions per certificate, request to response (callgrind, "
+                     "bench_ca 1000 2, all threads; floor: 1 verify + 1 sign)", ca, sign + verify))
+    if csr and sign:
+        rows.append(("device instructions to make one CSR (bacsc_pki_make_csr; floor: 1 sign)",
+                     csr, sign))
     relay = hub_instructions(f"{OUT}/cghub.{ab}.1.cg")
     if relay:
         rows.append(("hub instructions per relayed 64-octet message, rtt mode (callgrind; "
@@ -156,11 +166,13 @@ def collect():
         if "A" in fig or "B" in fig:
             figures.append(fig)
     cg = {ab: instructions(ab) for ab in LIBS}
-    for k, (name, _, _) in enumerate(cg["A"] or cg["B"]):
+    names = [r[0] for r in cg["A"]] + [r[0] for r in cg["B"] if r[0] not in [x[0] for x in cg["A"]]]
+    for name in names:
         fig = {"figure": name, "unit": "instr"}
         for ab in LIBS:
-            if k < len(cg[ab]):
-                _, v, f = cg[ab][k]
+            for n, v, f in cg[ab]:
+                if n != name:
+                    continue
                 one = {"median": v, "min": v, "max": v}
                 fig[ab] = {"value": one, "floor": dict((x, f) for x in one) if f else None,
                            "ratio": dict((x, v / f) for x in one) if f else None, "load": None,

@@ -75,6 +75,23 @@ void bacsc_ca_source_free(bacsc_ca_source *src);
  * BACSC_ERR_IO or another library status, with `err` set. */
 int bacsc_ca_response_write(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *n_certs,
                             uint8_t sha256[32], char *err, size_t errlen);
+/* The response zip of a batch made while the batch is issued: call begin
+ * after the batch is submitted and before bacsc_ca_approve or
+ * bacsc_ca_issue_approved, then end instead of bacsc_ca_response_write
+ * (same arguments, same result: the same file, octet for octet). Meanwhile
+ * a thread with a connection of its own reads each chunk of certificates
+ * from the store once it is committed, so that end has only the zip to
+ * write. NULL from begin (no such batch, one thread asked for with
+ * bacsc_ca_set_threads, no thread, out of memory) or an
+ * ahead that could not read makes end write the usual way; cancel drops
+ * an ahead that will not be ended (e.g. issuing failed). */
+typedef struct bacsc_ca_response_ahead bacsc_ca_response_ahead;
+bacsc_ca_response_ahead *bacsc_ca_response_begin(bacsc_ca *ca, int64_t batch_id);
+int bacsc_ca_response_end(bacsc_ca *ca, bacsc_ca_response_ahead *a, int64_t batch_id,
+                          const char *out, size_t *n_certs, uint8_t sha256[32], char *err,
+                          size_t errlen);
+void bacsc_ca_response_cancel(bacsc_ca_response_ahead *a);
+
 /* The CARI response zip of batch `batch_id` in memory (*data malloc'd, freed
  * by the caller), for front ends that send it rather than keep it (the web
  * console): no temporary file and no fsync. Returns as

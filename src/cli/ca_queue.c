@@ -293,11 +293,14 @@ static int64_t batch_of_file(bacsc_ca *ca, const uint8_t sha[32], char created[3
     return f.batch;
 }
 
-static int respond(const ca_common *c, bacsc_ca *ca, int64_t bid, const char *out, size_t *n_certs)
+/* The response of batch `bid` into `out`; `ahead`: read while the batch
+ * was issued (bacsc_ca_response_begin), or NULL. */
+static int respond(const ca_common *c, bacsc_ca *ca, int64_t bid, const char *out, size_t *n_certs,
+                   bacsc_ca_response_ahead *ahead)
 {
     char err[512] = "";
     uint8_t sha[32];
-    int rc = bacsc_ca_response_write(ca, bid, out, n_certs, sha, err, sizeof err);
+    int rc = bacsc_ca_response_end(ca, ahead, bid, out, n_certs, sha, err, sizeof err);
     if (rc != BACSC_OK) {
         cli_error(c->prog, "%s", err[0] ? err : bacsc_strerror(rc));
         return rc;
@@ -385,7 +388,7 @@ static int sign_again(const ca_common *c, bacsc_ca *ca, int64_t bid, const char 
             "bacsc %s: %s was already signed as batch %lld on %s: writing that response again "
             "(--reissue signs it anew)\n",
             c->prog, source, (long long)bid, when);
-    if (respond(c, ca, bid, out, &n) != BACSC_OK)
+    if (respond(c, ca, bid, out, &n, NULL) != BACSC_OK)
         return EXIT_FAIL;
     if (c->json)
         cli_print_json(json_pack("{s:I,s:b,s:s,s:I}", "batch", (json_int_t)bid,
@@ -551,6 +554,8 @@ static int cmd_submit_or_sign(int argc, char **argv, int mode /* 0 submit, 1 sig
     print_submit(&c, &src, res, arr);
     int rejected = count_status(res, src.n, BACSC_REQ_REJECTED);
     int issued = 0;
+    /* sign: the response is read from the store while the batch is issued */
+    bacsc_ca_response_ahead *ahead = mode ? bacsc_ca_response_begin(ca, bid) : NULL;
     if (mode) {
         /* Installer is the administrator: approve what passed policy. */
         bacsc_selector sel = {.batch_id = bid};
@@ -560,12 +565,13 @@ static int cmd_submit_or_sign(int argc, char **argv, int mode /* 0 submit, 1 sig
         rc = bacsc_ca_issue_approved(ca, bid, NULL, NULL);
     }
     if (rc < 0) {
+        bacsc_ca_response_cancel(ahead);
         ex = ca_fail_rc(&c, ca, rc);
         goto out;
     }
     issued = rc;
     size_t n_out = 0;
-    if (mode && respond(&c, ca, bid, out, &n_out) != BACSC_OK) {
+    if (mode && respond(&c, ca, bid, out, &n_out, ahead) != BACSC_OK) {
         ex = EXIT_FAIL;
         goto out;
     }
@@ -612,7 +618,7 @@ int ca_cmd_respond(int argc, char **argv)
     if (!ca)
         return EXIT_FAIL;
     size_t n = 0;
-    int ex = respond(&c, ca, bid, out, &n) == BACSC_OK ? EXIT_OK : EXIT_FAIL;
+    int ex = respond(&c, ca, bid, out, &n, NULL) == BACSC_OK ? EXIT_OK : EXIT_FAIL;
     if (ex == EXIT_OK) {
         printf("response for batch %lld written to %s (%zu certificates)\n", (long long)bid, out,
                n);

@@ -6,12 +6,14 @@
 #include "ca_internal.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -20,6 +22,7 @@
 #include "bacsc/cari.h"
 #include "bacsc/error.h"
 #include "bacsc/hex.h"
+#include "bacsc/pool.h"
 
 __attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int code,
                                                       const char *fmt, ...)
@@ -284,10 +287,11 @@ static bool fp_from_hex(const char *hex, uint8_t fp[32])
     return hex && strlen(hex) == 64 && bacsc_hex_decode(hex, 64, fp, 32, NULL) == 32;
 }
 
-static int zip_cert(const bacsc_cert_row *r, void *user)
+/* Add the certificate `der` (the store's row: serial, key_fp) with its
+ * request's details `m` (NULL: none). Returns 0 or 1 (z->rc set). */
+static int zip_add(zip_sink *z, const char *serial, const uint8_t *der, size_t der_len,
+                   const char *key_fp, const req_meta *m)
 {
-    zip_sink *z = user;
-    const req_meta *m = find_meta(&z->ml, r->request_id);
     bacsc_cari_device dev = {.instance = m ? m->instance : BACSC_CARI_DEVICE_INSTANCE_NONE,
                              .name = m ? m->name : NULL,
                              .uuid = m ? m->uuid : NULL};
@@ -299,19 +303,23 @@ static int zip_cert(const bacsc_cert_row *r, void *user)
      * add it without parsing it again (~100 us per certificate in OpenSSL
      * 3.0); without a recorded key, parse it. */
     uint8_t fp[32];
-    int rc = fp_from_hex(r->key_fp, fp)
-                 ? bacsc_cari_writer_add_issued(z->w, r->der, r->der_len, fp,
-                                                hint[0] ? hint : NULL, &dev, m ? m->ref : NULL,
-                                                why, sizeof why)
-                 : bacsc_cari_writer_add_certificate(z->w, r->der, r->der_len,
-                                                     hint[0] ? hint : NULL, &dev,
-                                                     m ? m->ref : NULL, why, sizeof why);
+    int rc = fp_from_hex(key_fp, fp)
+                 ? bacsc_cari_writer_add_issued(z->w, der, der_len, fp, hint[0] ? hint : NULL,
+                                                &dev, m ? m->ref : NULL, why, sizeof why)
+                 : bacsc_cari_writer_add_certificate(z->w, der, der_len, hint[0] ? hint : NULL,
+                                                     &dev, m ? m->ref : NULL, why, sizeof why);
     if (rc < 0) {
-        z->rc = fail(z->err, z->errlen, rc, "certificate %s: %s", r->serial, why);
+        z->rc = fail(z->err, z->errlen, rc, "certificate %s: %s", serial, why);
         return 1;
     }
     z->n++;
     return 0;
+}
+
+static int zip_cert(const bacsc_cert_row *r, void *user)
+{
+    zip_sink *z = user;
+    return zip_add(z, r->serial, r->der, r->der_len, r->key_fp, find_meta(&z->ml, r->request_id));
 }
 
 /* A request of the batch that got no certificate: say so, with the reason. */
@@ -366,29 +374,67 @@ static int add_issuer(zip_sink *z, X509 *x, const char *hint)
     return rc < 0 ? rc : 0;
 }
 
+/* A response writer for the batch: its site and request batch id, the CA
+ * certificate and chain. Returns 0 or a BACSC_ERR_* with z->rc set. */
+static int zip_begin(bacsc_ca *ca, int64_t batch_id, zip_sink *z)
+{
+    X509 *cacert = bacsc_ca_cert(ca);
+    if (!cacert)
+        return z->rc = fail(z->err, z->errlen, BACSC_ERR_STATE, "no CA certificate installed");
+    batch_info bi = {0};
+    bacsc_ca_batches(ca, batch_id, grab_batch, &bi);
+    int rc = bacsc_cari_writer_new(BACSC_CARI_RESPONSE, bi.site[0] ? bi.site : NULL, NULL, &z->w);
+    if (rc != BACSC_OK)
+        return z->rc = fail(z->err, z->errlen, rc, "cannot start the response: %s",
+                            bacsc_strerror(rc));
+    if (bi.ref[0])
+        bacsc_cari_writer_set_request_batch(z->w, bi.ref);
+    if (add_issuer(z, cacert, "ca") == 0) {
+        STACK_OF(X509) *chain = bacsc_ca_chain(ca);
+        for (int i = 0; z->rc == BACSC_OK && i < sk_X509_num(chain); i++)
+            add_issuer(z, sk_X509_value(chain, i), NULL);
+    }
+    return z->rc;
+}
+
+/* After the certificates: the batch's requests without one, then the zip
+ * into the file `out` (sha256: its digest) or, out == NULL, into *data /
+ * *len. Frees the writer. */
+static int zip_end(bacsc_ca *ca, int64_t batch_id, zip_sink *z, const char *out,
+                   uint8_t sha256[32], uint8_t **data, size_t *len)
+{
+    int rc;
+    if (z->rc == BACSC_OK) {
+        rc = ca_requests_not_issued(ca, batch_id, zip_not_issued, z);
+        if (rc < 0 && z->rc == BACSC_OK)
+            z->rc = fail(z->err, z->errlen, rc, "%s", bacsc_ca_errmsg(ca));
+    }
+    if (z->rc == BACSC_OK && out) {
+        rc = bacsc_cari_writer_write_file(z->w, out, sha256);
+        if (rc != BACSC_OK)
+            z->rc = fail(z->err, z->errlen, rc, "cannot write %s: %s", out,
+                         bacsc_pki_write_errtext(errno));
+    } else if (z->rc == BACSC_OK) {
+        rc = bacsc_cari_writer_to_buffer(z->w, data, len);
+        if (rc != BACSC_OK)
+            z->rc = fail(z->err, z->errlen, rc, "cannot make the response: %s",
+                         bacsc_strerror(rc));
+    }
+    bacsc_cari_writer_free(z->w);
+    z->w = NULL;
+    return z->rc;
+}
+
 /* The CARI response zip of a batch, into the file `out` (sha256: its
  * digest), or with out == NULL into *data / *len. */
 static int respond_zip(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *n_certs,
                        uint8_t sha256[32], char *err, size_t errlen, uint8_t **data,
                        size_t *len)
 {
-    X509 *cacert = bacsc_ca_cert(ca);
-    if (!cacert)
-        return fail(err, errlen, BACSC_ERR_STATE, "no CA certificate installed");
-    batch_info bi = {0};
-    bacsc_ca_batches(ca, batch_id, grab_batch, &bi);
     zip_sink z = {.ca = ca, .err = err, .errlen = errlen};
-    int rc = bacsc_cari_writer_new(BACSC_CARI_RESPONSE, bi.site[0] ? bi.site : NULL, NULL, &z.w);
-    if (rc != BACSC_OK)
-        return fail(err, errlen, rc, "cannot start the response: %s", bacsc_strerror(rc));
-    if (bi.ref[0])
-        bacsc_cari_writer_set_request_batch(z.w, bi.ref);
-    if (add_issuer(&z, cacert, "ca") == 0) {
-        STACK_OF(X509) *chain = bacsc_ca_chain(ca);
-        for (int i = 0; z.rc == BACSC_OK && i < sk_X509_num(chain); i++)
-            add_issuer(&z, sk_X509_value(chain, i), NULL);
-    }
-    if (z.rc == BACSC_OK && (rc = collect_issued(ca, batch_id, &z.ml)) != BACSC_OK)
+    int rc;
+    if (zip_begin(ca, batch_id, &z) == BACSC_OK &&
+        (rc = collect_issued(ca, batch_id, &z.ml)) != BACSC_OK)
         z.rc = fail(err, errlen, rc, "%s",
                     rc == BACSC_ERR_NOMEM ? "out of memory" : bacsc_ca_errmsg(ca));
     if (z.rc == BACSC_OK) {
@@ -397,21 +443,8 @@ static int respond_zip(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *
         if (rc < 0 && z.rc == BACSC_OK)
             z.rc = fail(err, errlen, rc, "%s", bacsc_ca_errmsg(ca));
     }
-    if (z.rc == BACSC_OK) {
-        rc = ca_requests_not_issued(ca, batch_id, zip_not_issued, &z);
-        if (rc < 0 && z.rc == BACSC_OK)
-            z.rc = fail(err, errlen, rc, "%s", bacsc_ca_errmsg(ca));
-    }
-    if (z.rc == BACSC_OK && out) {
-        rc = bacsc_cari_writer_write_file(z.w, out, sha256);
-        if (rc != BACSC_OK)
-            z.rc = fail(err, errlen, rc, "cannot write %s: %s", out, bacsc_pki_write_errtext(errno));
-    } else if (z.rc == BACSC_OK) {
-        rc = bacsc_cari_writer_to_buffer(z.w, data, len);
-        if (rc != BACSC_OK)
-            z.rc = fail(err, errlen, rc, "cannot make the response: %s", bacsc_strerror(rc));
-    }
-    bacsc_cari_writer_free(z.w);
+    if (z.w)
+        zip_end(ca, batch_id, &z, out, sha256, data, len);
     meta_free(&z.ml);
     *n_certs = z.n;
     return z.rc;
@@ -440,4 +473,213 @@ int bacsc_ca_response_buffer(bacsc_ca *ca, int64_t batch_id, uint8_t **data, siz
     if (bacsc_ca_batches(ca, batch_id, NULL, NULL) <= 0)
         return fail(err, errlen, BACSC_ERR_NOT_FOUND, "no batch %lld", (long long)batch_id);
     return respond_zip(ca, batch_id, NULL, n_certs, NULL, err, errlen, data, len);
+}
+
+/* ---- the response read while the batch is issued -------------------------------- */
+
+/* bacsc_ca_response_begin: a thread of a one-worker pool reads the batch's
+ * certificates from the store with a connection of its own, as each chunk
+ * of them commits, in the order bacsc_ca_certs lists them (rowid), into the
+ * response writer; bacsc_ca_response_end reads what is left once issuing
+ * is over and writes the zip. The rows it reads never change once written
+ * (a certificate's serial, DER and key, its request's details; an issued
+ * request stays issued, certificate rows are never deleted) and new ones
+ * get higher rowids, so the zip is the one bacsc_ca_response_write makes
+ * afterwards, octet for octet. */
+struct bacsc_ca_response_ahead {
+    int64_t batch_id;
+    zip_sink z;
+    char err[512];
+    char path[4096];
+    int64_t last; /* rowid of the last certificate read */
+    bacsc_pool *pool;
+    bacsc_pool_job *job;
+    pthread_t owner;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool finish; /* (mu) issuing is over */
+    bool ran;    /* the reader ran on the worker, to the end */
+};
+
+#define AHEAD_POLL_NS 10000000L /* between reads while the chunks commit */
+
+/* Read the certificates committed since the last pass. */
+static int ahead_pass(bacsc_ca_response_ahead *a, sqlite3_stmt *q)
+{
+    sqlite3_reset(q);
+    sqlite3_bind_int64(q, 1, a->batch_id);
+    sqlite3_bind_int64(q, 2, a->last);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *st = ca_col_text(q, 5);
+        req_meta m = {
+            .id = sqlite3_column_int64(q, 4),
+            .instance = sqlite3_column_type(q, 10) == SQLITE_NULL ? -1
+                                                                 : sqlite3_column_int64(q, 10),
+            .ref = (char *)ca_col_text(q, 6),
+            .name = (char *)ca_col_text(q, 7),
+            .uuid = (char *)ca_col_text(q, 8),
+            .entry = (char *)ca_col_text(q, 9),
+        };
+        /* respond_zip finds the details of issued requests only */
+        bool issued = st && strcmp(st, "issued") == 0;
+        if (zip_add(&a->z, ca_col_text(q, 1), sqlite3_column_blob(q, 3),
+                    (size_t)sqlite3_column_bytes(q, 3), ca_col_text(q, 2),
+                    issued ? &m : NULL) != 0)
+            break;
+        a->last = sqlite3_column_int64(q, 0);
+    }
+    sqlite3_reset(q); /* ends the read transaction */
+    if (a->z.rc == BACSC_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return BACSC_ERR_DB;
+    return a->z.rc;
+}
+
+#define AHEAD_COLS                                                                          \
+    "SELECT c.rowid, c.serial, c.key_fp, c.der, c.request_id, r.status, r.ref, "          \
+    "r.device_name, r.device_uuid, r.entry, r.device_instance FROM certificates c "
+
+/* The first pass: the batch's certificates so far (through its requests),
+ * and in the same read transaction the store's last certificate, after
+ * which the later passes read the new rows only (by rowid). */
+static int ahead_first(bacsc_ca_response_ahead *a, sqlite3 *db)
+{
+    sqlite3_stmt *q = NULL, *mx = NULL;
+    int rc = BACSC_ERR_DB;
+    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db,
+                           AHEAD_COLS "JOIN requests r ON r.id = c.request_id WHERE "
+                                      "r.batch_id = ?1 AND c.rowid > ?2 ORDER BY c.rowid",
+                           -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT max(rowid) FROM certificates", -1, &mx, NULL) ==
+            SQLITE_OK &&
+        (rc = ahead_pass(a, q)) == BACSC_OK) {
+        rc = sqlite3_step(mx) == SQLITE_ROW ? BACSC_OK : BACSC_ERR_DB;
+        if (rc == BACSC_OK && sqlite3_column_int64(mx, 0) > a->last)
+            a->last = sqlite3_column_int64(mx, 0);
+    }
+    sqlite3_finalize(q);
+    sqlite3_finalize(mx);
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    return rc;
+}
+
+static void ahead_run(void *ctx, size_t i)
+{
+    bacsc_ca_response_ahead *a = ctx;
+    if (i != 0 || pthread_equal(pthread_self(), a->owner))
+        return; /* no worker: bacsc_ca_response_end writes it the usual way */
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    /* CROSS JOIN: certificates outside, from the last rowid read */
+    if (sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL) !=
+            SQLITE_OK ||
+        sqlite3_busy_timeout(db, 15000) != SQLITE_OK ||
+        sqlite3_prepare_v2(db,
+                           AHEAD_COLS "CROSS JOIN requests r ON r.id = c.request_id WHERE "
+                                      "r.batch_id = ?1 AND c.rowid > ?2 ORDER BY c.rowid",
+                           -1, &q, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return;
+    }
+    int rc = ahead_first(a, db);
+    while (rc == BACSC_OK) {
+        pthread_mutex_lock(&a->mu);
+        if (!a->finish) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += AHEAD_POLL_NS;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&a->cv, &a->mu, &ts);
+        }
+        bool fin = a->finish; /* a pass begun after this sees every commit */
+        pthread_mutex_unlock(&a->mu);
+        rc = ahead_pass(a, q);
+        if (fin)
+            break;
+    }
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    a->ran = rc == BACSC_OK; /* else the usual way, which reports the error */
+}
+
+static void ahead_free(bacsc_ca_response_ahead *a)
+{
+    if (!a)
+        return;
+    bacsc_pool_free(a->pool);
+    bacsc_cari_writer_free(a->z.w);
+    pthread_mutex_destroy(&a->mu);
+    pthread_cond_destroy(&a->cv);
+    free(a);
+}
+
+bacsc_ca_response_ahead *bacsc_ca_response_begin(bacsc_ca *ca, int64_t batch_id)
+{
+    /* one thread asked for (--jobs 1): no reader thread either */
+    if (!ca || ca->threads < 2 || bacsc_ca_batches(ca, batch_id, NULL, NULL) <= 0)
+        return NULL;
+    bacsc_ca_response_ahead *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    a->batch_id = batch_id;
+    a->z = (zip_sink){.ca = ca, .err = a->err, .errlen = sizeof a->err};
+    ca_path_in(bacsc_ca_dir(ca), "ca.db", a->path, sizeof a->path);
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->cv, NULL);
+    a->owner = pthread_self();
+    if (zip_begin(ca, batch_id, &a->z) != BACSC_OK || !(a->pool = bacsc_pool_new(1))) {
+        ahead_free(a);
+        return NULL;
+    }
+    /* two items, so the pool runs them on its worker (item 1 does nothing) */
+    a->job = bacsc_pool_start(a->pool, 2, ahead_run, a);
+    return a;
+}
+
+/* Issuing is over: let the reader finish and wait for it. */
+static void ahead_stop(bacsc_ca_response_ahead *a)
+{
+    pthread_mutex_lock(&a->mu);
+    a->finish = true;
+    pthread_cond_signal(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    bacsc_pool_wait(a->job);
+    a->job = NULL;
+}
+
+void bacsc_ca_response_cancel(bacsc_ca_response_ahead *a)
+{
+    if (!a)
+        return;
+    ahead_stop(a);
+    ahead_free(a);
+}
+
+int bacsc_ca_response_end(bacsc_ca *ca, bacsc_ca_response_ahead *a, int64_t batch_id,
+                          const char *out, size_t *n_certs, uint8_t sha256[32], char *err,
+                          size_t errlen)
+{
+    if (!a)
+        return bacsc_ca_response_write(ca, batch_id, out, n_certs, sha256, err, errlen);
+    ahead_stop(a);
+    int64_t bid = batch_id;
+    struct stat st;
+    size_t len = strlen(out);
+    bool dir = (len && out[len - 1] == '/') || (stat(out, &st) == 0 && S_ISDIR(st.st_mode));
+    if (!a->ran || dir || a->batch_id != batch_id) {
+        ahead_free(a);
+        return bacsc_ca_response_write(ca, bid, out, n_certs, sha256, err, errlen);
+    }
+    *n_certs = 0;
+    zip_end(ca, bid, &a->z, out, sha256, NULL, NULL);
+    int rc = a->z.rc;
+    if (rc != BACSC_OK)
+        snprintf(err, errlen, "%s", a->err);
+    *n_certs = a->z.n;
+    ahead_free(a);
+    return rc;
 }

@@ -226,14 +226,12 @@ static int db_open(bacsc_ca *ca, const char *path, bool create)
     sqlite3_busy_timeout(ca->db, 15000);
     sqlite3_extended_result_codes(ca->db, 1);
     int rc = ca_register_functions(ca);
-    /* temp_store: the statement journal of an approval's multi-row UPDATE
-     * (a copy of every page it touches) stays in memory instead of spilling
-     * to a temporary file in one 4 KiB write per page; cache_size (at most
-     * 32 MiB): the pages of a large batch are found again in the cache,
-     * not read back with a system call each. Neither changes the file. */
+    /* cache_size (at most 32 MiB): the pages of a large batch are found
+     * again in the cache, not read back with a system call each; it does
+     * not change the file. */
     if (rc == BACSC_OK)
         rc = ca_exec(ca, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; "
-                         "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768;");
+                         "PRAGMA cache_size = -32768;");
     if (rc == BACSC_OK && create)
         rc = ca_exec(ca, "PRAGMA journal_mode = WAL");
     return rc;
@@ -1233,9 +1231,17 @@ int bacsc_ca_approve(bacsc_ca *ca, const bacsc_selector *sel, bacsc_result_cb cb
     int64_t batch_id = sel->ids ? 0 : sel->batch_id;
     issue_run r;
     rc = issue_open(ca, &r);
+    /* The approval of a batch is one UPDATE of all its rows: its statement
+     * journal (a copy of each page it changes) stays in memory instead of
+     * spilling to a temporary file in one write per page. Only for this
+     * transaction (SQLite takes the setting when it begins one): the small
+     * statements of the chunks are cheaper with the default. */
+    if (rc == BACSC_OK)
+        rc = ca_exec(ca, "PRAGMA temp_store = MEMORY");
     if (rc == BACSC_OK)
         rc = ca_begin(ca);
     if (rc != BACSC_OK) {
+        ca_exec(ca, "PRAGMA temp_store = DEFAULT");
         issue_close(&r);
         return rc;
     }
@@ -1246,9 +1252,11 @@ int bacsc_ca_approve(bacsc_ca *ca, const bacsc_selector *sel, bacsc_result_cb cb
     }
     if (rc < 0 || ca_commit(ca) != BACSC_OK) {
         ca_rollback(ca);
+        ca_exec(ca, "PRAGMA temp_store = DEFAULT");
         issue_close(&r);
         return rc < 0 ? rc : BACSC_ERR_DB;
     }
+    ca_exec(ca, "PRAGMA temp_store = DEFAULT");
     rc = issue_all(ca, &r, batch_id, cb, user);
     issue_close(&r);
     return rc;

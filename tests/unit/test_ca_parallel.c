@@ -26,7 +26,9 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <sqlite3.h>
+#include <zip.h>
 
+#include "bacsc/ca_files.h"
 #include "bacsc/cari.h"
 #include "bacsc/error.h"
 #include "bacsc/pki.h"
@@ -365,12 +367,128 @@ static void test_writer_same_on_any_thread_count(void **state)
     bacsc_cari_free(c);
 }
 
+
+/* Member `i` of a zip in memory (malloc'd; *name set), or NULL past the end. */
+static char *zip_member(zip_t *z, zip_uint64_t i, const char **name, size_t *len)
+{
+    zip_stat_t st;
+    if (i >= (zip_uint64_t)zip_get_num_entries(z, 0) || zip_stat_index(z, i, 0, &st) != 0)
+        return NULL;
+    *name = st.name;
+    char *b = malloc(st.size + 1);
+    zip_file_t *zf = zip_fopen_index(z, i, 0);
+    assert_non_null(zf);
+    assert_int_equal(zip_fread(zf, b, st.size), (zip_int64_t)st.size);
+    zip_fclose(zf);
+    b[st.size] = 0;
+    *len = st.size;
+    return b;
+}
+
+/* The manifest without its two lines that differ per response written. */
+static void drop_per_response(char *m)
+{
+    static const char *const keys[] = {"\n  \"batch_id\": ", "\n  \"created\": "};
+    for (int k = 0; k < 2; k++) {
+        char *p = strstr(m, keys[k]);
+        assert_non_null(p);
+        char *e = strchr(p + 1, '\n');
+        memmove(p, e, strlen(e) + 1);
+    }
+}
+
+/* The response read while the batch is issued (bacsc_ca_response_begin /
+ * end) holds what bacsc_ca_response_write makes from the store afterwards:
+ * the same members in the same order with the same octets; the manifest
+ * differs only in the response's own batch id and time. The batch had
+ * certificates before (issued by id), a rejected request, and more than one
+ * signing chunk. */
+static void test_response_read_ahead_same_as_afterwards(void **state)
+{
+    fixture *f = *state;
+    char cadir[128], err[512], out_a[160], out_b[160];
+    snprintf(cadir, sizeof cadir, "%s/ca_ahead", f->dir);
+    bacsc_ca_init_params p = {.dir = cadir, .name = "ahead CA", .actor = "tester"};
+    assert_int_equal(bacsc_ca_init(&p, err, sizeof err), BACSC_OK);
+    bacsc_cari *c = NULL;
+    free(read_entries(f, 1, &c));
+    bacsc_ca *ca = NULL;
+    assert_int_equal(bacsc_ca_open(cadir, NULL, &ca, err, sizeof err), BACSC_OK);
+    bacsc_ca_set_threads(ca, 2);
+    assert_int_equal(bacsc_ca_policy_set(ca, "max_batch", "100000"), BACSC_OK);
+    bacsc_request_in *reqs = calloc(c->n_entries, sizeof *reqs);
+    size_t n = 0;
+    for (size_t i = 0; i < c->n_entries; i++)
+        if (c->entries[i].der && c->entries[i].type == BACSC_CARI_ENTRY_CSR)
+            reqs[n++] = (bacsc_request_in){.csr = c->entries[i].der,
+                                           .csr_len = c->entries[i].der_len,
+                                           .entry = c->entries[i].name,
+                                           .parsed = c->entries[i].csr,
+                                           .device_name = i % 3 ? c->entries[i].name : NULL,
+                                           .ref = c->entries[i].request_id,
+                                           .device_instance = (int64_t)i % 7 ? (int64_t)i : -1};
+    bacsc_batch_in b = {.file_name = "request.zip", .site = "ahead", .ref = "req-batch-1"};
+    int64_t bid = 0;
+    assert_true(bacsc_ca_submit(ca, &b, reqs, n, &bid, NULL) > 1000);
+    int64_t first[] = {3, 5, 8};
+    bacsc_selector some = {.ids = first, .n_ids = 3};
+    assert_int_equal(bacsc_ca_approve(ca, &some, NULL, NULL), 3);
+    bacsc_ca_set_threads(ca, 1); /* --jobs 1: no reader thread, the usual way */
+    assert_null(bacsc_ca_response_begin(ca, bid));
+    bacsc_ca_set_threads(ca, 2);
+    bacsc_ca_response_ahead *ahead = bacsc_ca_response_begin(ca, bid);
+    assert_non_null(ahead);
+    bacsc_selector sel = {.batch_id = bid};
+    assert_true(bacsc_ca_approve(ca, &sel, NULL, NULL) > 1000);
+    snprintf(out_a, sizeof out_a, "%s/ahead.zip", f->dir);
+    snprintf(out_b, sizeof out_b, "%s/after.zip", f->dir);
+    size_t na = 0, nb = 0;
+    uint8_t sa[32], sb[32];
+    assert_int_equal(bacsc_ca_response_end(ca, ahead, bid, out_a, &na, sa, err, sizeof err),
+                     BACSC_OK);
+    assert_int_equal(bacsc_ca_response_write(ca, bid, out_b, &nb, sb, err, sizeof err), BACSC_OK);
+    assert_int_equal(na, nb);
+    assert_true(na > 1000);
+    bacsc_ca_close(ca);
+    free(reqs);
+    bacsc_cari_free(c);
+    int ze = 0;
+    zip_t *za = zip_open(out_a, ZIP_RDONLY, &ze), *zb = zip_open(out_b, ZIP_RDONLY, &ze);
+    assert_non_null(za);
+    assert_non_null(zb);
+    assert_int_equal(zip_get_num_entries(za, 0), zip_get_num_entries(zb, 0));
+    const char *name_a, *name_b;
+    size_t la, lb;
+    char *ma, *mb;
+    for (zip_uint64_t i = 0; (ma = zip_member(za, i, &name_a, &la)) != NULL; i++) {
+        mb = zip_member(zb, i, &name_b, &lb);
+        assert_non_null(mb);
+        assert_string_equal(name_a, name_b);
+        if (i == 0) { /* manifest.json */
+            assert_string_equal(name_a, "manifest.json");
+            assert_non_null(strstr(ma, "\"not_issued\""));
+            assert_non_null(strstr(ma, "\"request_batch_id\": \"req-batch-1\""));
+            drop_per_response(ma);
+            drop_per_response(mb);
+            assert_string_equal(ma, mb);
+        } else {
+            assert_int_equal(la, lb);
+            assert_memory_equal(ma, mb, la);
+        }
+        free(ma);
+        free(mb);
+    }
+    zip_close(za);
+    zip_close(zb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reader_same_on_any_thread_count),
         cmocka_unit_test(test_store_same_on_any_thread_count),
         cmocka_unit_test(test_writer_same_on_any_thread_count),
+        cmocka_unit_test(test_response_read_ahead_same_as_afterwards),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
