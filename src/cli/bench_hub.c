@@ -605,13 +605,17 @@ static void drain(bench *b)
 
 /* ---- timers, rate, timeouts --------------------------------------------- */
 
-static void run_expiries(bench *b)
+/* The connectors' timers: attempts = false handles the nodes without a
+ * connection attempt in flight (reconnect waits ending, heartbeats),
+ * attempts = true those with one (their connect wait). */
+static void run_expiries(bench *b, bool attempts)
 {
     uint64_t now = bacsc_loop_update_time(b->loop);
     bool restarting = b->phase == PH_RESTART;
     for (unsigned i = 0; i < b->n_started; i++) {
         bnode *n = &b->nodes[i];
-        if (bacsc_sc_connector_expiry(n->con) <= now) {
+        bool in_flight = n->queued || n->opening || (n->ws && !n->connected);
+        if (in_flight == attempts && bacsc_sc_connector_expiry(n->con) <= now) {
             const bacsc_sc_connector_stats *st = bacsc_sc_connector_stats_get(n->con);
             uint64_t failed = st->failures;
             bool queued = n->queued, opening = n->opening;
@@ -678,17 +682,21 @@ void bench_loop_turn(bacsc_loop *loop, uint64_t slice_us)
         bacsc_loop_run_once(loop, 0);
 }
 
-/* One slice of loop time with housekeeping: everything ready is read before
- * any connect wait is expired (bench_loop_turn). */
+/* One slice of loop time with housekeeping. Every 100 ms the nodes' timers:
+ * reconnect attempts start on time, then everything ready is read
+ * (bench_loop_turn) before any attempt's connect wait is expired. */
 static void spin(bench *b, uint64_t slice_us, uint64_t *next_tick)
 {
-    bench_loop_turn(b->loop, b->o->rate > 0 ? 1000 : slice_us);
+    bacsc_loop_run_once(b->loop, b->o->rate > 0 ? 1000 : slice_us);
     drain(b);
     refill(b);
     uint64_t now = bacsc_loop_update_time(b->loop);
     if (now >= *next_tick) {
         *next_tick = now + 100000;
-        run_expiries(b);
+        run_expiries(b, false);
+        bench_loop_turn(b->loop, 0);
+        drain(b);
+        run_expiries(b, true);
         check_timeouts(b);
     }
 }
