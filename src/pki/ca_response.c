@@ -450,6 +450,15 @@ static int respond_zip(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *
     return z.rc;
 }
 
+/* The response goes into a directory (PEM files + index), not a zip: `out`
+ * ends with '/' or is an existing directory. */
+static bool out_is_dir(const char *out)
+{
+    struct stat st;
+    size_t len = strlen(out);
+    return (len && out[len - 1] == '/') || (stat(out, &st) == 0 && S_ISDIR(st.st_mode));
+}
+
 int bacsc_ca_response_write(bacsc_ca *ca, int64_t batch_id, const char *out, size_t *n_certs,
                       uint8_t sha256[32], char *err, size_t errlen)
 {
@@ -457,10 +466,7 @@ int bacsc_ca_response_write(bacsc_ca *ca, int64_t batch_id, const char *out, siz
     int n = bacsc_ca_batches(ca, batch_id, NULL, NULL);
     if (n <= 0)
         return fail(err, errlen, BACSC_ERR_NOT_FOUND, "no batch %lld", (long long)batch_id);
-    struct stat st;
-    size_t len = strlen(out);
-    bool dir = (len && out[len - 1] == '/') || (stat(out, &st) == 0 && S_ISDIR(st.st_mode));
-    return dir ? respond_dir(ca, batch_id, out, n_certs, sha256, err, errlen)
+    return out_is_dir(out) ? respond_dir(ca, batch_id, out, n_certs, sha256, err, errlen)
                : respond_zip(ca, batch_id, out, n_certs, sha256, err, errlen, NULL, NULL);
 }
 
@@ -666,16 +672,11 @@ int bacsc_ca_response_end(bacsc_ca *ca, bacsc_ca_response_ahead *a, int64_t batc
     if (!a)
         return bacsc_ca_response_write(ca, batch_id, out, n_certs, sha256, err, errlen);
     ahead_stop(a);
-    int64_t bid = batch_id;
-    struct stat st;
-    size_t len = strlen(out);
-    bool dir = (len && out[len - 1] == '/') || (stat(out, &st) == 0 && S_ISDIR(st.st_mode));
-    if (!a->ran || dir || a->batch_id != batch_id) {
+    if (!a->ran || out_is_dir(out) || a->batch_id != batch_id) {
         ahead_free(a);
-        return bacsc_ca_response_write(ca, bid, out, n_certs, sha256, err, errlen);
+        return bacsc_ca_response_write(ca, batch_id, out, n_certs, sha256, err, errlen);
     }
-    *n_certs = 0;
-    zip_end(ca, bid, &a->z, out, sha256, NULL, NULL);
+    zip_end(ca, batch_id, &a->z, out, sha256, NULL, NULL);
     int rc = a->z.rc;
     if (rc != BACSC_OK)
         snprintf(err, errlen, "%s", a->err);

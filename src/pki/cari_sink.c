@@ -86,12 +86,12 @@ static zip_int64_t sink_seek(fd_sink *s, void *data, zip_uint64_t len)
     zip_source_args_seek_t *a = ZIP_SOURCE_GET_ARGS(zip_source_args_seek_t, data, len, &s->error);
     if (!a)
         return -1;
-    int64_t from = a->whence == SEEK_SET ? 0 : a->whence == SEEK_CUR ? (int64_t)s->pos
-                                                                      : (int64_t)s->end;
     if (a->whence != SEEK_SET && a->whence != SEEK_CUR && a->whence != SEEK_END) {
         zip_error_set(&s->error, ZIP_ER_INVAL, 0);
         return -1;
     }
+    int64_t from = a->whence == SEEK_SET ? 0 : a->whence == SEEK_CUR ? (int64_t)s->pos
+                                                                      : (int64_t)s->end;
     int64_t to = from + a->offset;
     if (to < 0 || (a->offset > 0 && to < from)) {
         zip_error_set(&s->error, ZIP_ER_INVAL, 0);
