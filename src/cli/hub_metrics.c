@@ -61,6 +61,15 @@ static void lab(struct out *o, const char *name, const char *label, const char *
     put(o, "%s{%s=\"%s\"} %llu\n", name, label, value, (unsigned long long)v);
 }
 
+/* A counter split by a "kind" label into two series. */
+static void two_kinds(struct out *o, const char *name, const char *help, const char *k1, uint64_t v1,
+                      const char *k2, uint64_t v2)
+{
+    head(o, name, "counter", help);
+    lab(o, name, "kind", k1, v1);
+    lab(o, name, "kind", k2, v2);
+}
+
 static void refusals(struct out *o, const bacsc_ws_listener_stats *ls, const bacsc_sc_hub_stats *s)
 {
     const char *n = "bacsc_hub_connections_refused_total";
@@ -158,30 +167,24 @@ char *hub_metrics_render(const hub_metrics_src *src, size_t *len)
     if (src->tls) {
         bacsc_tls_stats ts;
         bacsc_tls_ctx_stats(src->tls, &ts);
-        const char *h = "bacsc_hub_tls_handshakes_total";
-        head(&o, h, "counter", "TLS handshakes completed, full or resumed from a ticket.");
-        lab(&o, h, "kind", "full", ts.handshakes - ts.resumed);
-        lab(&o, h, "kind", "resumed", ts.resumed);
+        two_kinds(&o, "bacsc_hub_tls_handshakes_total",
+                  "TLS handshakes completed, full or resumed from a ticket.", "full",
+                  ts.handshakes - ts.resumed, "resumed", ts.resumed);
         one(&o, "bacsc_hub_tls_tickets_refused_total", "counter",
             "Session tickets refused (expired, certificate no longer valid).", ts.tickets_refused);
         one(&o, "bacsc_hub_tls_tickets_refreshed_total", "counter",
             "New session tickets sent to long-connected nodes.", ts.tickets_refreshed);
-        h = "bacsc_hub_tls_ticket_checks_total";
-        head(&o, h, "counter",
-             "Client certificates of accepted tickets checked again: issuer-known (the issuer "
-             "certificate that verified it still configured: no second signature verification) "
-             "or full.");
-        lab(&o, h, "kind", "issuer-known", ts.tickets_issuer_known);
-        lab(&o, h, "kind", "full", ts.tickets_full_verify);
-        if (ts.crl_checks_full || ts.crl_checks_reused) {
-            h = "bacsc_hub_tls_crl_checks_total";
-            head(&o, h, "counter",
-                 "Certificates checked against the CRL: full (OpenSSL's check, the CRL's "
-                 "signature verified) or reused (every check but that signature, verified "
-                 "before with the same issuer certificate).");
-            lab(&o, h, "kind", "full", ts.crl_checks_full);
-            lab(&o, h, "kind", "reused", ts.crl_checks_reused);
-        }
+        two_kinds(&o, "bacsc_hub_tls_ticket_checks_total",
+                  "Client certificates of accepted tickets checked again: issuer-known (the "
+                  "issuer certificate that verified it still configured: no second signature "
+                  "verification) or full.",
+                  "issuer-known", ts.tickets_issuer_known, "full", ts.tickets_full_verify);
+        if (ts.crl_checks_full || ts.crl_checks_reused)
+            two_kinds(&o, "bacsc_hub_tls_crl_checks_total",
+                      "Certificates checked against the CRL: full (OpenSSL's check, the CRL's "
+                      "signature verified) or reused (every check but that signature, verified "
+                      "before with the same issuer certificate).",
+                      "full", ts.crl_checks_full, "reused", ts.crl_checks_reused);
     }
     traffic(&o, s, &hs);
     if (src->cert_not_after)
