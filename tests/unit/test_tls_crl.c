@@ -79,6 +79,15 @@ static bacsc_tls_ctx *server_cold(const char *keys, const char *crl)
     return sct_tls_new(cfg, true);
 }
 
+/* A ticket for a node of `ct` into r, from a hub (ticket keys `keys`) that
+ * has no CRL yet. */
+static void ticket_without_crl(const char *keys, bacsc_tls_ctx *ct, bacsc_tls_resume *r)
+{
+    bacsc_tls_ctx *old = server(keys, NULL);
+    assert_true(handshake(old, ct, r).ok);
+    bacsc_tls_ctx_free(old);
+}
+
 static bacsc_tls_stats stats(bacsc_tls_ctx *st)
 {
     bacsc_tls_stats s;
@@ -159,9 +168,7 @@ static void revoked_is_refused_with_the_memo_warm(void **state)
     bacsc_tls_ctx *bad = sct_tls(&env, false, "revoked", "ca1", NULL, NULL);
     /* the revoked node's ticket, from the hub before it had the CRL */
     bacsc_tls_resume r = {0};
-    bacsc_tls_ctx *old = server(keys, NULL);
-    assert_true(handshake(old, bad, &r).ok);
-    bacsc_tls_ctx_free(old);
+    ticket_without_crl(keys, bad, &r);
 
     bacsc_tls_ctx *st = server(keys, "ca1");
     assert_true(handshake(st, good, NULL).ok);
@@ -296,9 +303,7 @@ static void crl_signed_by_another_key_is_refused_every_time(void **state)
     key_file(keys, sizeof keys);
     bacsc_tls_ctx *ct = sct_tls(&env, false, "client", "ca1", NULL, NULL);
     bacsc_tls_resume r = {0};
-    bacsc_tls_ctx *old = server(keys, NULL);
-    assert_true(handshake(old, ct, &r).ok);
-    bacsc_tls_ctx_free(old);
+    ticket_without_crl(keys, ct, &r);
 
     bacsc_tls_ctx *st = server(keys, "forged");
     expect_counts(st, 1, 0); /* the hub's own certificate: refused, not remembered */
